@@ -1,0 +1,48 @@
+/*
+ * netaddr.h - IP addresses, CIDR ranges and the client address behind
+ * trusted proxies.
+ */
+#ifndef SEULA_NETADDR_H
+#define SEULA_NETADDR_H
+
+#include <seula/plugin.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SEULA_IP_TEXT_MAX 46 /* INET6_ADDRSTRLEN */
+
+struct sockaddr;
+
+struct seula_cidr {
+	struct seula_ip net; /* already masked to prefix */
+	int prefix;          /* 0..32 or 0..128 */
+};
+
+/* Parse an IPv4 or IPv6 address (no brackets, no port, no zone). */
+int seula_ip_parse(const char *text, struct seula_ip *out);
+/* Canonical text (RFC 5952 for IPv6) into buf of at least 46 bytes. */
+int seula_ip_format(const struct seula_ip *ip, char *buf, size_t len);
+/* From a socket address; IPv4-mapped IPv6 peers become IPv4. */
+int seula_ip_from_sockaddr(const struct sockaddr *sa, struct seula_ip *out);
+/* True for ::ffff:a.b.c.d. */
+bool seula_ip_is_v4_mapped(const struct seula_ip *ip);
+
+/* "10.0.0.0/8", "::1/128", or a bare address (a host range). */
+int seula_cidr_parse(const char *text, struct seula_cidr *out);
+bool seula_cidr_contains(const struct seula_cidr *cidr,
+                         const struct seula_ip *ip);
+bool seula_cidr_list_contains(const struct seula_cidr *list, size_t n,
+                              const struct seula_ip *ip);
+
+/*
+ * The client address of a request: the peer, unless the peer is a trusted
+ * proxy, in which case X-Forwarded-For is walked from the right, skipping
+ * trusted hops, and the first untrusted address is the client.  An entry that
+ * is not an address stops the walk at the last good hop (a proxy's own
+ * address: wrong but never forged).  `xff` may be NULL.
+ */
+void seula_client_ip(const struct seula_ip *peer, const char *xff,
+                     const struct seula_cidr *trusted, size_t n_trusted,
+                     struct seula_ip *out);
+
+#endif

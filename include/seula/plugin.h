@@ -1,0 +1,421 @@
+/*
+ * seula/plugin.h - the Seula plugin ABI, and the plugin author's manual.
+ *
+ * A plugin is a shared object that exports one symbol, SEULA_PLUGIN_SYMBOL,
+ * a `const struct seula_plugin` describing what it does.  The host loads it
+ * with dlopen(RTLD_NOW | RTLD_LOCAL) at start, in the order the config lists
+ * plugins, checks the ABI version and size, parses the plugin's config
+ * section into a struct the plugin describes with rows, applies the plugin's
+ * migrations and calls init.  Everything the plugin needs from the host comes
+ * through `struct seula_host`, a table of functions handed to init; a plugin
+ * never calls into the core directly (plugins are linked -Wl,--no-undefined).
+ *
+ * This is the only header a plugin includes.  It compiles alone at
+ * -std=c17 -pedantic.
+ *
+ * Versioning (after varnish's vrt.h): the host accepts a plugin when the
+ * majors match and the plugin's minor is not newer than the host's.  Both
+ * structs start with major, minor and size and are only ever appended to; a
+ * field a plugin's older header did not know reads as NULL/0 in the host.
+ *
+ * ABI changelog
+ *   1.0 (2026-11-25)  first version: descriptor, config rows, migrations,
+ *                     on_event, on_batch, routes, tasks, host table.
+ *
+ * Threads: every hook says which thread calls it.  "loop" hooks run on an
+ * event-loop thread and must never block (no disk, no network); with
+ * `workers` > 1 they run concurrently on several loop threads, so instance
+ * data must be read-only after init or guarded.  "writer" hooks run on the
+ * single writer thread inside its open write transaction.  "reader" hooks run
+ * on a reader thread with a read-only connection.
+ *
+ * Ownership: arguments passed to hooks are borrowed for the duration of the
+ * call.  Strings set through the host are copied by the host.  Memory a
+ * plugin returns to the host (error messages) must come from host->mprintf;
+ * the host frees it.  Config values are owned by the host and live until
+ * after shutdown.
+ *
+ * Errors: functions return SEULA_OK (0) or a negative SEULA_E* code.
+ */
+#ifndef SEULA_PLUGIN_H
+#define SEULA_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SEULA_ABI_MAJOR 1
+#define SEULA_ABI_MINOR 0
+
+/* The one symbol a plugin exports. */
+#define SEULA_PLUGIN_SYMBOL "seula_plugin"
+
+#if defined(__GNUC__)
+#define SEULA_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define SEULA_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SEULA_PLUGIN_EXPORT
+#define SEULA_PRINTF(fmt, args)
+#endif
+
+/* Error codes. */
+enum seula_error {
+	SEULA_OK = 0,
+	SEULA_EINVAL = -1,    /* bad argument, bad input, bad config value */
+	SEULA_ENOMEM = -2,    /* allocation failed */
+	SEULA_EIO = -3,       /* disk or database failure */
+	SEULA_ENOTFOUND = -4, /* no such thing */
+	SEULA_EABI = -5,      /* ABI mismatch */
+	SEULA_EBUSY = -6,     /* try again later (queue full) */
+	SEULA_ECONFLICT = -7, /* state forbids it */
+	SEULA_ETOOBIG = -8,   /* over a configured limit */
+	SEULA_ETYPE = -9,     /* field of another type */
+};
+
+/* SQLite's connection type; plugins that use it include <sqlite3.h> and link
+ * libsqlite3 themselves. */
+struct sqlite3;
+
+/* ------------------------------------------------------------------------
+ * Events
+ *
+ * One `struct seula_event` per hit, opaque; fields are read and written
+ * through the host table.  String fields are NUL-terminated UTF-8, already
+ * validated; NULL means absent.
+ */
+struct seula_event;
+
+enum seula_event_type {
+	SEULA_EVENT_PAGEVIEW = 1,
+	SEULA_EVENT_CUSTOM = 2,     /* "event": a named custom event */
+	SEULA_EVENT_ENGAGEMENT = 3, /* time on page, sent when the page hides */
+};
+
+/* Field identifiers; append only.  (S) string, (I) integer. */
+enum seula_field {
+	SEULA_FIELD_SITE = 0,     /* (S) site id, always set */
+	SEULA_FIELD_URL = 1,      /* (S) page URL without fragment, as kept */
+	SEULA_FIELD_HOSTNAME = 2, /* (S) host of the URL, lower case */
+	SEULA_FIELD_PATH = 3,     /* (S) path of the URL, starts with "/" */
+	SEULA_FIELD_REFERRER = 4, /* (S) referrer URL without query */
+	SEULA_FIELD_TITLE = 5,    /* (S) document title */
+	SEULA_FIELD_LANGUAGE = 6, /* (S) BCP 47 tag from the browser */
+	SEULA_FIELD_NAME = 7,     /* (S) custom event name */
+	SEULA_FIELD_PROPS = 8,    /* (S) custom event properties, JSON object */
+	SEULA_FIELD_VISITOR_ID = 9,    /* (S) UUID, only when consent allows */
+	SEULA_FIELD_USER_AGENT = 10,   /* (S) User-Agent header; not stored */
+	SEULA_FIELD_UTM_SOURCE = 11,   /* (S) */
+	SEULA_FIELD_UTM_MEDIUM = 12,   /* (S) */
+	SEULA_FIELD_UTM_CAMPAIGN = 13, /* (S) */
+	SEULA_FIELD_UTM_TERM = 14,     /* (S) */
+	SEULA_FIELD_UTM_CONTENT = 15,  /* (S) */
+	SEULA_FIELD_IP_ANON = 16, /* (S) anonymised client IP, canonical text */
+	SEULA_FIELD_COUNTRY = 17, /* (S) ISO 3166-1 alpha-2 */
+	SEULA_FIELD_REGION = 18,  /* (S) ISO 3166-2 subdivision code */
+	SEULA_FIELD_CITY = 19,    /* (S) city name */
+	SEULA_FIELD_BROWSER = 20, /* (S) browser family */
+	SEULA_FIELD_BROWSER_VERSION = 21, /* (S) browser major version */
+	SEULA_FIELD_OS = 22,              /* (S) OS family */
+	SEULA_FIELD_OS_VERSION = 23,      /* (S) OS version */
+	SEULA_FIELD_DEVICE = 24, /* (S) desktop, mobile, tablet, bot, other */
+	SEULA_FIELD_REFERRER_SOURCE = 25, /* (S) search, social, email, ... */
+	SEULA_FIELD_REFERRER_NAME = 26,   /* (S) e.g. "Google" */
+	SEULA_FIELD_SCREEN_WIDTH = 27,    /* (I) CSS pixels */
+	SEULA_FIELD_SCREEN_HEIGHT = 28,   /* (I) CSS pixels */
+	SEULA_FIELD_ENGAGEMENT_MS = 29,   /* (I) visible time on page */
+	SEULA_FIELD_VISITOR_HASH = 30,    /* (I) cookieless visitor hash */
+	SEULA_FIELD_BOT = 31,             /* (I) 1 when a bot or crawler */
+	SEULA_FIELD_TIME_MS = 32, /* (I) server receive time, ms since epoch */
+	SEULA_FIELD_TYPE = 33,    /* (I) enum seula_event_type, read only */
+	SEULA_FIELD_COUNT_ = 34   /* not a field: one past the last */
+};
+
+/* An IP address in network byte order.  IPv4 lives in the first 4 bytes. */
+struct seula_ip {
+	uint8_t family; /* 4 or 6 */
+	uint8_t bytes[16];
+};
+
+/* What on_event decides. */
+enum seula_verdict {
+	SEULA_KEEP = 0,  /* pass the event on */
+	SEULA_DROP = 1,  /* silently discard it (it is still acknowledged) */
+	SEULA_ERROR = 2, /* the plugin failed; the request answers 500 */
+};
+
+/* The pipeline stage a plugin's on_event joins.  Stages run in this order and
+ * the config must list plugins in stage order: the host refuses a config that
+ * lists an enrich plugin after a protect plugin, since the full IP is gone by
+ * then. */
+enum seula_stage {
+	SEULA_STAGE_ENRICH = 1,  /* sees the full IP and headers */
+	SEULA_STAGE_PROTECT = 2, /* anonymises; the full IP is wiped after it */
+	SEULA_STAGE_FILTER = 3,  /* sees only what may be stored */
+};
+
+/* ------------------------------------------------------------------------
+ * Config rows (after fluent-bit's config map): the plugin describes its
+ * config struct, the host parses the plugin's [plugin.NAME] section into it,
+ * rejects unknown keys and out-of-range values with file, line and key, and
+ * generates `seula help plugin NAME` from the rows.
+ */
+enum seula_config_type {
+	SEULA_CONFIG_END = 0, /* terminates the row array */
+	SEULA_CONFIG_BOOL,   /* int field: 0 or 1; "true|false|yes|no|on|off" */
+	SEULA_CONFIG_INT,    /* int64_t field, within [min, max] */
+	SEULA_CONFIG_STRING, /* const char * field, length within [min, max] */
+	SEULA_CONFIG_ENUM,   /* int field: index into choices */
+	SEULA_CONFIG_DURATION, /* int64_t field, seconds; "90s", "15m", "12h",
+	                          "30d" */
+	SEULA_CONFIG_LIST,     /* const char *const * field, NULL-terminated;
+	                        * comma separated, continuation lines append */
+};
+
+enum seula_config_flags {
+	SEULA_CONFIG_REQUIRED = 1 << 0,  /* no default; must be in the file */
+	SEULA_CONFIG_SENSITIVE = 1 << 1, /* never logged or printed */
+	SEULA_CONFIG_PATH = 1 << 2, /* a file path, relative to the config */
+};
+
+struct seula_config_row {
+	enum seula_config_type type;
+	const char *key;
+	const char
+	        *default_value; /* text, parsed like a file value; NULL: none */
+	int64_t min;            /* INT/DURATION: bounds; STRING: length */
+	int64_t max;
+	size_t offset; /* offsetof() into the plugin's config struct */
+	unsigned flags;
+	const char *const *choices; /* ENUM: NULL-terminated names */
+	const char *help;           /* one line, shown by `seula help` */
+};
+
+/* ------------------------------------------------------------------------
+ * Migrations: a plugin's own schema, applied in version order by the host,
+ * each in its own transaction, recorded per plugin.  Versions start at 1 and
+ * never change once released; only append.
+ */
+struct seula_migration {
+	int version;
+	const char *sql; /* one or more statements */
+};
+
+/* ------------------------------------------------------------------------
+ * HTTP routes.  A plugin's handler runs on the thread the route asks for; the
+ * host copies the request first, so handlers never touch the event loop.
+ * A route must declare the roles allowed (a bitmask); a route with roles == 0
+ * is refused at start so nothing is open by accident.
+ */
+struct seula_http; /* opaque request+response */
+
+enum seula_method {
+	SEULA_METHOD_GET = 1 << 0,
+	SEULA_METHOD_POST = 1 << 1,
+	SEULA_METHOD_PUT = 1 << 2,
+	SEULA_METHOD_PATCH = 1 << 3,
+	SEULA_METHOD_DELETE = 1 << 4,
+};
+
+enum seula_role {
+	SEULA_ROLE_PUBLIC = 1 << 0, /* anyone, no login */
+	SEULA_ROLE_ADMIN = 1 << 1,
+	SEULA_ROLE_ANALYST = 1 << 2,
+	SEULA_ROLE_CUSTOMER_SERVICE = 1 << 3,
+	SEULA_ROLE_FINANCE = 1 << 4,
+};
+
+enum seula_route_thread {
+	SEULA_ON_LOOP = 1,   /* quick, in memory; no disk */
+	SEULA_ON_READER = 2, /* host->http_db() is a read-only connection */
+	SEULA_ON_WRITER = 3, /* host->http_db() is inside the write transaction;
+	                      * the reply is sent after the commit */
+};
+
+struct seula_route {
+	unsigned methods; /* enum seula_method bits */
+	/* Path pattern: literal segments and {name} segments, e.g.
+	 * "/api/stats/{site}/summary".  No two routes may overlap. */
+	const char *path;
+	unsigned roles; /* enum seula_role bits; 0 is refused */
+	enum seula_route_thread thread;
+	/* Returns SEULA_OK after setting a reply, or an error code; on error
+	 * without a reply the host answers 500 (in a write route, the
+	 * handler's changes are rolled back). */
+	int (*handler)(void *instance, struct seula_http *http);
+	const char *help;
+};
+
+/* ------------------------------------------------------------------------
+ * Periodic tasks: run on the writer thread, each call inside its own write
+ * transaction (rolled back when it returns an error).
+ */
+enum seula_task_flags {
+	SEULA_TASK_AT_START =
+	        1 << 0, /* also run once before the server listens */
+	/* After a run that changed rows, checkpoint and truncate the WAL, so
+	 * erased data does not linger in old WAL frames. */
+	SEULA_TASK_TRUNCATE_WAL = 1 << 1,
+};
+
+struct seula_task {
+	const char *name;
+	int64_t interval_s;
+	unsigned flags;
+	int (*run)(void *instance, struct sqlite3 *db, int64_t now_ms,
+	           char **errmsg);
+};
+
+/* ------------------------------------------------------------------------
+ * The host table.  Handed to init; valid until shutdown returns.
+ */
+enum seula_log_level {
+	SEULA_LOG_ERROR = 0,
+	SEULA_LOG_WARN = 1,
+	SEULA_LOG_INFO = 2,
+	SEULA_LOG_DEBUG = 3,
+};
+
+struct seula_host {
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t size; /* sizeof(struct seula_host) in the host */
+
+	/* Allocation for strings handed to the host (errmsg); freed by it. */
+	char *(*mprintf)(const char *fmt, ...)SEULA_PRINTF(1, 2);
+
+	/* Log a line tagged with the plugin's name.  Any thread. */
+	void (*log)(const struct seula_host *host, enum seula_log_level level,
+	            const char *fmt, ...) SEULA_PRINTF(3, 4);
+
+	/* Wall clock, ms since the epoch; a fixed clock in unit tests. */
+	int64_t (*now_ms)(const struct seula_host *host);
+	/* Cryptographically secure random bytes; fixed in unit tests. */
+	void (*random_bytes)(const struct seula_host *host, void *buf,
+	                     size_t len);
+
+	/* Event fields.  event_str returns NULL when absent or not a string
+	 * field.  Setting copies `len` bytes (which must be valid UTF-8 without
+	 * NUL); value NULL clears.  Returns SEULA_ETYPE for a field of the
+	 * other type, SEULA_EINVAL for read-only fields or bad text. */
+	const char *(*event_str)(const struct seula_event *ev,
+	                         enum seula_field f);
+	int (*event_set_str)(struct seula_event *ev, enum seula_field f,
+	                     const char *value, size_t len);
+	/* event_int stores the value in *out and returns SEULA_OK, or
+	 * SEULA_ENOTFOUND when absent. */
+	int (*event_int)(const struct seula_event *ev, enum seula_field f,
+	                 int64_t *out);
+	int (*event_set_int)(struct seula_event *ev, enum seula_field f,
+	                     int64_t value);
+	int (*event_clear)(struct seula_event *ev, enum seula_field f);
+
+	/* The client's full IP: available in the enrich and protect stages
+	 * only, NULL afterwards.  Never copy it anywhere that outlives the
+	 * call. */
+	const struct seula_ip *(*event_ip)(const struct seula_event *ev);
+	/* Overwrite the full IP with zeroes; the host does this after the
+	 * protect stage in any case. */
+	void (*event_wipe_ip)(struct seula_event *ev);
+	/* A request header captured with the event (User-Agent, Sec-CH-UA*,
+	 * Sec-GPC, DNT, Accept-Language), NULL when absent. */
+	const char *(*event_header)(const struct seula_event *ev,
+	                            const char *name);
+
+	/* Canonical text form of an address into buf (at least 46 bytes). */
+	int (*ip_format)(const struct seula_ip *ip, char *buf, size_t len);
+	/* Parse text into an address; SEULA_EINVAL when it is not one. */
+	int (*ip_parse)(const char *text, struct seula_ip *out);
+
+	/* HTTP routes: the request (borrowed for the handler call). */
+	const char *(*http_method)(const struct seula_http *http);
+	const char *(*http_path)(const struct seula_http *http);
+	/* Value of a {name} path segment, URL-decoded. */
+	const char *(*http_param)(const struct seula_http *http,
+	                          const char *name);
+	/* Value of a query parameter, URL-decoded; NULL when absent. */
+	const char *(*http_query)(const struct seula_http *http,
+	                          const char *key);
+	const char *(*http_header)(const struct seula_http *http,
+	                           const char *name);
+	const void *(*http_body)(const struct seula_http *http, size_t *len);
+	/* The route's database connection (reader or writer routes), else NULL.
+	 */
+	struct sqlite3 *(*http_db)(const struct seula_http *http);
+	/* The reply.  Setting a body copies it.  http_error answers
+	 * {"error": code, "message": message}. */
+	int (*http_set_header)(struct seula_http *http, const char *name,
+	                       const char *value);
+	int (*http_reply)(struct seula_http *http, int status,
+	                  const char *content_type, const void *body,
+	                  size_t len);
+	int (*http_error)(struct seula_http *http, int status, const char *code,
+	                  const char *message);
+};
+
+/* ------------------------------------------------------------------------
+ * The descriptor.  Declare it once, at the bottom of plugins/NAME/NAME.c:
+ *
+ *     SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
+ *         SEULA_PLUGIN_HEADER,
+ *         .name = "example",
+ *         ...
+ *     };
+ *
+ * Hooks are optional (NULL); a plugin declares what it does rather than
+ * registering it, so `seula plugins` and /privacy can list it.
+ */
+#define SEULA_PLUGIN_HEADER                                                    \
+	.abi_major = SEULA_ABI_MAJOR, .abi_minor = SEULA_ABI_MINOR,            \
+	.size = sizeof(struct seula_plugin)
+
+struct seula_plugin {
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t size;
+
+	const char *name;        /* [a-z0-9_]+, equals its config name */
+	const char *version;     /* the plugin's own version, e.g. "1.0.0" */
+	const char *description; /* one line */
+
+	/* Config: rows terminated by a SEULA_CONFIG_END row, and the size of
+	 * the struct they fill.  The host allocates and zeroes it. */
+	const struct seula_config_row *config_rows;
+	size_t config_size;
+
+	const struct seula_migration *migrations;
+	size_t n_migrations;
+
+	/* Called once at start, on the main thread, after migrations.  Store
+	 * `host` in the instance for later hooks.  On failure return an error
+	 * code and set *errmsg (from host->mprintf); the server does not start.
+	 */
+	int (*init)(const struct seula_host *host, const void *config,
+	            void **instance, char **errmsg);
+	/* Called once at stop, after the last hook; must accept NULL. */
+	void (*shutdown)(void *instance);
+
+	/* Loop thread; may run concurrently on several loop threads. */
+	enum seula_stage stage;
+	enum seula_verdict (*on_event)(void *instance, struct seula_event *ev);
+
+	/* Writer thread, inside the transaction that stores the events; an
+	 * error rolls the whole batch back and its requests answer 503. */
+	int (*on_batch)(void *instance, struct sqlite3 *db,
+	                struct seula_event *const *events, size_t n_events,
+	                char **errmsg);
+
+	const struct seula_route *routes;
+	size_t n_routes;
+
+	const struct seula_task *tasks;
+	size_t n_tasks;
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEULA_PLUGIN_H */

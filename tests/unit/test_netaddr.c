@@ -1,0 +1,166 @@
+/* Unit tests: core/netaddr.c - addresses, CIDR, X-Forwarded-For. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four above first. */
+#include <cmocka.h>
+
+#include "netaddr.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *fmt(const struct seula_ip *ip)
+{
+	static char buf[SEULA_IP_TEXT_MAX];
+	assert_int_equal(seula_ip_format(ip, buf, sizeof(buf)), SEULA_OK);
+	return buf;
+}
+
+static struct seula_ip ip(const char *text)
+{
+	struct seula_ip out;
+	assert_int_equal(seula_ip_parse(text, &out), SEULA_OK);
+	return out;
+}
+
+static void parse_and_format_canonical(void **state)
+{
+	(void)state;
+	struct seula_ip a = ip("2001:0DB8:0000:0000:0000:0000:0000:0001");
+	assert_string_equal(fmt(&a), "2001:db8::1");
+	a = ip("192.168.1.1");
+	assert_string_equal(fmt(&a), "192.168.1.1");
+	a = ip("::ffff:10.1.2.3");
+	assert_true(seula_ip_is_v4_mapped(&a));
+	assert_string_equal(fmt(&a), "::ffff:10.1.2.3");
+
+	struct seula_ip bad;
+	const char *invalid[] = {
+	        "",
+	        "1.2.3",
+	        "1.2.3.4.5",
+	        "256.1.1.1",
+	        "1.2.3.4:80",
+	        "[::1]",
+	        "::1%eth0",
+	        "abc",
+	        "1.2.3.4 ",
+	        "gggg::1",
+	        "010.1.1.1",
+	        "11111111111111111111111111111111111111111111111"};
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(*invalid); i++)
+		assert_int_equal(seula_ip_parse(invalid[i], &bad),
+		                 SEULA_EINVAL);
+	assert_int_equal(seula_ip_parse(NULL, &bad), SEULA_EINVAL);
+}
+
+static void sockaddr_unmaps_v4(void **state)
+{
+	(void)state;
+	struct sockaddr_in6 sa6;
+	memset(&sa6, 0, sizeof(sa6));
+	sa6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:203.0.113.9", &sa6.sin6_addr);
+	struct seula_ip out;
+	assert_int_equal(seula_ip_from_sockaddr((struct sockaddr *)&sa6, &out),
+	                 SEULA_OK);
+	assert_int_equal(out.family, 4);
+	assert_string_equal(fmt(&out), "203.0.113.9");
+}
+
+static void cidr_contains(void **state)
+{
+	(void)state;
+	struct seula_cidr c;
+	assert_int_equal(seula_cidr_parse("10.0.0.0/8", &c), SEULA_OK);
+	struct seula_ip a = ip("10.200.3.4"), b = ip("11.0.0.1");
+	assert_true(seula_cidr_contains(&c, &a));
+	assert_false(seula_cidr_contains(&c, &b));
+	struct seula_ip mapped = ip("::ffff:10.9.9.9");
+	assert_true(seula_cidr_contains(&c, &mapped));
+
+	assert_int_equal(seula_cidr_parse("10.1.2.3/12", &c), SEULA_OK);
+	assert_string_equal(fmt(&c.net), "10.0.0.0");
+	a = ip("10.15.255.255");
+	b = ip("10.16.0.0");
+	assert_true(seula_cidr_contains(&c, &a));
+	assert_false(seula_cidr_contains(&c, &b));
+
+	assert_int_equal(seula_cidr_parse("2001:db8::/32", &c), SEULA_OK);
+	a = ip("2001:db8:ffff::1");
+	b = ip("2001:db9::1");
+	assert_true(seula_cidr_contains(&c, &a));
+	assert_false(seula_cidr_contains(&c, &b));
+	struct seula_ip v4 = ip("1.2.3.4");
+	assert_false(seula_cidr_contains(&c, &v4));
+
+	assert_int_equal(seula_cidr_parse("::1", &c), SEULA_OK);
+	assert_int_equal(c.prefix, 128);
+	assert_int_equal(seula_cidr_parse("0.0.0.0/0", &c), SEULA_OK);
+	assert_true(seula_cidr_contains(&c, &v4));
+
+	const char *bad[] = {"10.0.0.0/33", "::/129",      "10.0.0.0/", "/8",
+	                     "10.0.0.0/-1", "10.0.0.0/8x", "x/8",       ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(seula_cidr_parse(bad[i], &c), SEULA_EINVAL);
+}
+
+static const char *client(const char *peer, const char *xff)
+{
+	struct seula_cidr trusted[2];
+	assert_int_equal(seula_cidr_parse("127.0.0.0/8", &trusted[0]), 0);
+	assert_int_equal(seula_cidr_parse("10.0.0.0/8", &trusted[1]), 0);
+	struct seula_ip p = ip(peer), out;
+	seula_client_ip(&p, xff, trusted, 2, &out);
+	return fmt(&out);
+}
+
+/* Only trusted proxies are believed; the walk goes right to left. */
+static void forwarded_for(void **state)
+{
+	(void)state;
+	assert_string_equal(client("127.0.0.1", NULL), "127.0.0.1");
+	assert_string_equal(client("127.0.0.1", "203.0.113.5"), "203.0.113.5");
+	/* An untrusted peer's header is ignored: no spoofing. */
+	assert_string_equal(client("198.51.100.1", "203.0.113.5"),
+	                    "198.51.100.1");
+	/* The client may prepend lies; the first untrusted from the right
+	 * wins. */
+	assert_string_equal(
+	        client("127.0.0.1", "1.1.1.1, 203.0.113.5, 10.0.0.2"),
+	        "203.0.113.5");
+	assert_string_equal(client("127.0.0.1", " 2001:db8::7 "),
+	                    "2001:db8::7");
+	assert_string_equal(client("127.0.0.1", "[2001:db8::7]:443"),
+	                    "2001:db8::7");
+	assert_string_equal(client("127.0.0.1", "203.0.113.5:8080"),
+	                    "203.0.113.5");
+	assert_string_equal(client("127.0.0.1", "::ffff:203.0.113.5"),
+	                    "203.0.113.5");
+	/* Garbage stops the walk at the last good hop. */
+	assert_string_equal(client("127.0.0.1", "203.0.113.5, unknown"),
+	                    "127.0.0.1");
+	assert_string_equal(client("127.0.0.1", "junk, 10.0.0.3"), "10.0.0.3");
+	assert_string_equal(client("127.0.0.1", ",,,"), "127.0.0.1");
+	assert_string_equal(client("127.0.0.1", ""), "127.0.0.1");
+	/* All trusted: the leftmost. */
+	assert_string_equal(client("127.0.0.1", "10.0.0.1, 127.0.0.2"),
+	                    "10.0.0.1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(parse_and_format_canonical),
+	        cmocka_unit_test(sockaddr_unmaps_v4),
+	        cmocka_unit_test(cidr_contains),
+	        cmocka_unit_test(forwarded_for),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
