@@ -1,0 +1,891 @@
+/*
+ * config.c - INI file through libinih, values through config rows.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- rows of the core sections ---------------------------------------- */
+
+static const char *const sync_choices[] = {"normal", "full", NULL};
+static const char *const log_choices[] = {"error", "warn", "info", "debug",
+                                          NULL};
+
+#define SRV(field) offsetof(struct seula_config, field)
+
+const struct seula_config_row seula_config_server_rows[] = {
+        {SEULA_CONFIG_STRING, "listen", "127.0.0.1:8080", 1, 300, SRV(listen),
+         0, NULL,
+         "address:port to listen on; port 0 picks a free one, [::1]:8080 for "
+         "IPv6"},
+        {SEULA_CONFIG_STRING, "db", "var/seula.db", 1, 4096, SRV(db),
+         SEULA_CONFIG_PATH, NULL, "SQLite database file, created when missing"},
+        {SEULA_CONFIG_STRING, "web_root", "web", 1, 4096, SRV(web_root),
+         SEULA_CONFIG_PATH, NULL,
+         "folder with seula.js and the pages the server serves"},
+        {SEULA_CONFIG_STRING, "plugin_dir", NULL, 1, 4096, SRV(plugin_dir),
+         SEULA_CONFIG_PATH, NULL,
+         "folder of plugin shared objects; default: plugins/ beside the "
+         "binary"},
+        {SEULA_CONFIG_INT, "workers", "1", 1, 64, SRV(workers), 0, NULL,
+         "event-loop threads sharing the port (SO_REUSEPORT)"},
+        {SEULA_CONFIG_INT, "readers", "2", 1, 64, SRV(readers), 0, NULL,
+         "reader threads with read-only connections for reports"},
+        {SEULA_CONFIG_LIST, "trusted_proxies", "", 0, 0, SRV(trusted_proxies),
+         0, NULL,
+         "CIDR ranges whose X-Forwarded-For is believed, e.g. 127.0.0.1/8, "
+         "::1"},
+        {SEULA_CONFIG_ENUM, "synchronous", "full", 0, 0, SRV(synchronous), 0,
+         sync_choices,
+         "full: a commit is on disk before the reply (survives power loss); "
+         "normal: survives a crash of the server"},
+        {SEULA_CONFIG_ENUM, "log_level", "info", 0, 0, SRV(log_level), 0,
+         log_choices, "least severe level logged"},
+        {SEULA_CONFIG_DURATION, "request_timeout", "30s", 1, 3600,
+         SRV(request_timeout_s), 0, NULL,
+         "time a client may take to send a request or read the reply"},
+        {SEULA_CONFIG_INT, "shutdown_grace_ms", "200", 0, 60000,
+         SRV(shutdown_grace_ms), 0, NULL,
+         "time given to replies in flight to reach clients at stop"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+const struct seula_config_row seula_config_limits_rows[] = {
+        {SEULA_CONFIG_INT, "max_body_bytes", "65536", 256, 16777216,
+         SRV(max_body_bytes), 0, NULL,
+         "largest request body accepted (413 above)"},
+        {SEULA_CONFIG_INT, "max_events_per_request", "50", 1, 1000,
+         SRV(max_events_per_request), 0, NULL,
+         "most events in one collect request"},
+        {SEULA_CONFIG_INT, "queue_capacity", "20000", 1, 10000000,
+         SRV(queue_capacity), 0, NULL,
+         "events waiting for the writer before collect answers 503"},
+        {SEULA_CONFIG_INT, "batch_max_events", "2000", 1, 1000000,
+         SRV(batch_max_events), 0, NULL, "most events in one commit"},
+        {SEULA_CONFIG_INT, "batch_interval_ms", "0", 0, 1000,
+         SRV(batch_interval_ms), 0, NULL,
+         "extra wait for more events before a commit; 0: batches form while "
+         "the previous commit is on its way to disk"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+const struct seula_config_row seula_config_plugins_rows[] = {
+        {SEULA_CONFIG_LIST, "load", "", 0, 0, SRV(plugins), 0, NULL,
+         "plugins in pipeline order: enrich, then protect, then filter"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+#define SITE(field) offsetof(struct seula_site, field)
+
+const struct seula_config_row seula_config_site_rows[] = {
+        {SEULA_CONFIG_LIST, "domains", NULL, 0, 0, SITE(domains),
+         SEULA_CONFIG_REQUIRED, NULL,
+         "host names allowed to send, e.g. example.com, *.example.com"},
+        {SEULA_CONFIG_LIST, "keep_query", "", 0, 0, SITE(keep_query), 0, NULL,
+         "query parameters kept in page URLs (all others and utm_* are cut)"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+/* ---- errors ----------------------------------------------------------- */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+        SEULA_PRINTF(3, 4);
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return SEULA_EINVAL;
+}
+
+static const char *where(const struct seula_ini *ini,
+                         const struct seula_ini_entry *e, char *buf, size_t len)
+{
+	if (e->line == 0)
+		snprintf(buf, len, "command line");
+	else
+		snprintf(buf, len, "%s:%d", ini->path, e->line);
+	return buf;
+}
+
+/* ---- reading the file ------------------------------------------------- */
+
+struct reader {
+	FILE *f;
+	int line;
+	bool continuation; /* the line just read starts with blank space */
+	int too_long_line; /* first line over inih's limit, 0 if none */
+	char *buf;
+	size_t bufcap;
+};
+
+/* inih's line reader: counts lines so entries know theirs, and refuses lines
+ * inih would silently split. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct reader *r = stream;
+	ssize_t n = getline(&r->buf, &r->bufcap, r->f);
+	if (n < 0)
+		return NULL;
+	r->line++;
+	r->continuation = n > 0 && (r->buf[0] == ' ' || r->buf[0] == '\t');
+	if (r->continuation) {
+		const char *p = r->buf;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || *p == '\r' || *p == '\0' || *p == ';' ||
+		    *p == '#')
+			r->continuation = false;
+	}
+	if (n >= num && !r->too_long_line)
+		r->too_long_line = r->line;
+	size_t copy = (size_t)n < (size_t)num - 1 ? (size_t)n : (size_t)num - 1;
+	memcpy(str, r->buf, copy);
+	str[copy] = '\0';
+	return str;
+}
+
+struct load_ctx {
+	struct seula_ini *ini;
+	struct reader *reader;
+	bool oom;
+};
+
+static int ini_push(struct seula_ini *ini, const char *section, const char *key,
+                    const char *value, int line, bool continuation)
+{
+	if (ini->n == ini->cap) {
+		size_t cap = ini->cap ? ini->cap * 2 : 32;
+		void *p = realloc(ini->entries, cap * sizeof(*ini->entries));
+		if (!p)
+			return SEULA_ENOMEM;
+		ini->entries = p;
+		ini->cap = cap;
+	}
+	struct seula_ini_entry *e = &ini->entries[ini->n];
+	memset(e, 0, sizeof(*e));
+	e->section = strdup(section);
+	e->key = strdup(key);
+	e->value = strdup(value);
+	e->line = line;
+	e->continuation = continuation;
+	if (!e->section || !e->key || !e->value) {
+		free(e->section);
+		free(e->key);
+		free(e->value);
+		return SEULA_ENOMEM;
+	}
+	ini->n++;
+	return SEULA_OK;
+}
+
+static int on_ini_value(void *user, const char *section, const char *name,
+                        const char *value)
+{
+	struct load_ctx *ctx = user;
+	if (ini_push(ctx->ini, section, name, value, ctx->reader->line,
+	             ctx->reader->continuation) != SEULA_OK) {
+		ctx->oom = true;
+		return 0;
+	}
+	return 1;
+}
+
+int seula_ini_load(struct seula_ini *ini, const char *path, char *err,
+                   size_t errlen)
+{
+	memset(ini, 0, sizeof(*ini));
+	ini->path = strdup(path);
+	if (!ini->path)
+		return SEULA_ENOMEM;
+	struct reader r = {0};
+	r.f = fopen(path, "r");
+	if (!r.f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		         strerror(errno));
+		return SEULA_EIO;
+	}
+	struct load_ctx ctx = {ini, &r, false};
+	int rc = ini_parse_stream(read_line, &r, on_ini_value, &ctx);
+	fclose(r.f);
+	free(r.buf);
+	if (ctx.oom)
+		return SEULA_ENOMEM;
+	if (r.too_long_line && (rc == 0 || r.too_long_line < rc))
+		return fail(err, errlen,
+		            "%s:%d: line too long (at most %d characters; "
+		            "continue a list on an indented next line)",
+		            path, r.too_long_line, INI_MAX_LINE - 2);
+	if (rc > 0)
+		return fail(err, errlen,
+		            "%s:%d: syntax error (expected [section], key = "
+		            "value or a comment)",
+		            path, rc);
+	if (rc < 0)
+		return fail(err, errlen, "%s: cannot read", path);
+	for (size_t i = 0; i < ini->n; i++)
+		if (ini->entries[i].section[0] == '\0')
+			return fail(err, errlen,
+			            "%s:%d: '%s' is outside any [section]",
+			            path, ini->entries[i].line,
+			            ini->entries[i].key);
+	return SEULA_OK;
+}
+
+void seula_ini_free(struct seula_ini *ini)
+{
+	for (size_t i = 0; i < ini->n; i++) {
+		free(ini->entries[i].section);
+		free(ini->entries[i].key);
+		free(ini->entries[i].value);
+	}
+	free(ini->entries);
+	free(ini->path);
+	memset(ini, 0, sizeof(*ini));
+}
+
+int seula_ini_set(struct seula_ini *ini, const char *section, const char *key,
+                  const char *value)
+{
+	/* Drop what the file said for this key, continuations included. */
+	size_t w = 0;
+	for (size_t i = 0; i < ini->n; i++) {
+		struct seula_ini_entry *e = &ini->entries[i];
+		if (strcmp(e->section, section) == 0 &&
+		    strcmp(e->key, key) == 0) {
+			free(e->section);
+			free(e->key);
+			free(e->value);
+			continue;
+		}
+		ini->entries[w++] = *e;
+	}
+	ini->n = w;
+	return ini_push(ini, section, key, value, 0, false);
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+static bool parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = 1, true;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = 0, true;
+	}
+	return false;
+}
+
+static bool parse_int(const char *v, int64_t *out)
+{
+	if (*v == '\0')
+		return false;
+	errno = 0;
+	char *end;
+	long long x = strtoll(v, &end, 10);
+	if (errno || *end != '\0')
+		return false;
+	*out = x;
+	return true;
+}
+
+int seula_parse_duration(const char *text, int64_t *seconds)
+{
+	if (!text || *text < '0' || *text > '9')
+		return SEULA_EINVAL;
+	errno = 0;
+	char *end;
+	long long x = strtoll(text, &end, 10);
+	if (errno || x < 0)
+		return SEULA_EINVAL;
+	int64_t mult = 1;
+	if (*end) {
+		if (end[1] != '\0')
+			return SEULA_EINVAL;
+		switch (*end) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		case 'w': mult = 7 * 86400; break;
+		default: return SEULA_EINVAL;
+		}
+	}
+	if (x > INT64_MAX / mult)
+		return SEULA_EINVAL;
+	*seconds = x * mult;
+	return SEULA_OK;
+}
+
+/* Split a comma list into `items`, appending to what is there. */
+static int list_append(struct seula_arena *mem, const char *const **list,
+                       const char *value, char *why, size_t whylen)
+{
+	size_t have = 0;
+	if (*list)
+		while ((*list)[have])
+			have++;
+	size_t add = 0;
+	for (const char *p = value; *p; p++)
+		if (*p == ',')
+			add++;
+	add++;
+	const char **items =
+	        seula_arena_alloc(mem, (have + add + 1) * sizeof(*items));
+	if (!items)
+		return SEULA_ENOMEM;
+	for (size_t i = 0; i < have; i++)
+		items[i] = (*list)[i];
+	size_t n = have;
+	const char *p = value;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *end = comma ? comma : p + strlen(p);
+		const char *s = p, *e = end;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (s == e) {
+			/* A blank value is an empty list; "a, b," may end a
+			 * line whose list goes on below. */
+			if (!comma && (p == value || n > have))
+				break;
+			snprintf(why, whylen, "empty item in list");
+			return SEULA_EINVAL;
+		}
+		items[n] = seula_arena_strndup(mem, s, (size_t)(e - s));
+		if (!items[n])
+			return SEULA_ENOMEM;
+		n++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	items[n] = NULL;
+	*list = items;
+	return SEULA_OK;
+}
+
+static int apply_value(struct seula_arena *mem,
+                       const struct seula_config_row *row, void *target,
+                       const char *value, bool append, char *why, size_t whylen)
+{
+	char *field = (char *)target + row->offset;
+	int64_t x;
+	int b;
+	switch (row->type) {
+	case SEULA_CONFIG_BOOL:
+		if (!parse_bool(value, &b)) {
+			snprintf(why, whylen,
+			         "'%s' is not a boolean (true or false)",
+			         value);
+			return SEULA_EINVAL;
+		}
+		memcpy(field, &b, sizeof(b));
+		return SEULA_OK;
+	case SEULA_CONFIG_INT:
+	case SEULA_CONFIG_DURATION:
+		if (row->type == SEULA_CONFIG_INT
+		            ? !parse_int(value, &x)
+		            : seula_parse_duration(value, &x) != SEULA_OK) {
+			snprintf(why, whylen,
+			         row->type == SEULA_CONFIG_INT
+			                 ? "'%s' is not an integer"
+			                 : "'%s' is not a duration (e.g. 30s, "
+			                   "15m, 12h, 30d)",
+			         value);
+			return SEULA_EINVAL;
+		}
+		if (x < row->min || x > row->max) {
+			snprintf(why, whylen,
+			         "%s is out of range (%lld to %lld%s)", value,
+			         (long long)row->min, (long long)row->max,
+			         row->type == SEULA_CONFIG_DURATION ? " seconds"
+			                                            : "");
+			return SEULA_EINVAL;
+		}
+		memcpy(field, &x, sizeof(x));
+		return SEULA_OK;
+	case SEULA_CONFIG_STRING: {
+		size_t len = strlen(value);
+		if ((int64_t)len < row->min ||
+		    (row->max && (int64_t)len > row->max)) {
+			snprintf(why, whylen,
+			         "length %zu is out of range (%lld to %lld)",
+			         len, (long long)row->min, (long long)row->max);
+			return SEULA_EINVAL;
+		}
+		char *s = seula_arena_strdup(mem, value);
+		if (!s)
+			return SEULA_ENOMEM;
+		memcpy(field, &s, sizeof(s));
+		return SEULA_OK;
+	}
+	case SEULA_CONFIG_ENUM:
+		for (int i = 0; row->choices && row->choices[i]; i++) {
+			if (strcmp(row->choices[i], value) == 0) {
+				memcpy(field, &i, sizeof(i));
+				return SEULA_OK;
+			}
+		}
+		{
+			size_t off = (size_t)snprintf(
+			        why, whylen, "'%s' is not one of:", value);
+			for (int i = 0;
+			     row->choices && row->choices[i] && off < whylen;
+			     i++)
+				off += (size_t)snprintf(why + off, whylen - off,
+				                        " %s", row->choices[i]);
+		}
+		return SEULA_EINVAL;
+	case SEULA_CONFIG_LIST: {
+		const char *const *list;
+		memcpy(&list, field, sizeof(list));
+		if (!append)
+			list = NULL;
+		int rc = list_append(mem, &list, value, why, whylen);
+		if (rc != SEULA_OK)
+			return rc;
+		memcpy(field, &list, sizeof(list));
+		return SEULA_OK;
+	}
+	case SEULA_CONFIG_END: break;
+	}
+	snprintf(why, whylen, "row has an unknown type");
+	return SEULA_EINVAL;
+}
+
+static const struct seula_config_row *
+find_row(const struct seula_config_row *rows, const char *key)
+{
+	for (; rows->type != SEULA_CONFIG_END; rows++)
+		if (strcmp(rows->key, key) == 0)
+			return rows;
+	return NULL;
+}
+
+static int apply_rows(struct seula_config *cfg, const char *section,
+                      const struct seula_config_row *rows, size_t nrows,
+                      bool *seen, void *target, char *err, size_t errlen);
+
+int seula_config_apply(struct seula_config *cfg, const char *section,
+                       const struct seula_config_row *rows, void *target,
+                       char *err, size_t errlen)
+{
+	size_t nrows = 0;
+	while (rows[nrows].type != SEULA_CONFIG_END)
+		nrows++;
+	bool *seen = calloc(nrows + 1, sizeof(*seen));
+	if (!seen)
+		return SEULA_ENOMEM;
+	int rc = apply_rows(cfg, section, rows, nrows, seen, target, err,
+	                    errlen);
+	free(seen);
+	return rc;
+}
+
+static int apply_rows(struct seula_config *cfg, const char *section,
+                      const struct seula_config_row *rows, size_t nrows,
+                      bool *seen, void *target, char *err, size_t errlen)
+{
+	char why[512], loc[600];
+
+	for (size_t i = 0; i < nrows; i++) {
+		if (!rows[i].default_value)
+			continue;
+		if (apply_value(&cfg->mem, &rows[i], target,
+		                rows[i].default_value, false, why,
+		                sizeof(why)) != SEULA_OK)
+			return fail(err, errlen,
+			            "[%s] %s: bad built-in default: %s",
+			            section, rows[i].key, why);
+	}
+
+	const struct seula_config_row *last = NULL;
+	for (size_t i = 0; i < cfg->ini.n; i++) {
+		struct seula_ini_entry *e = &cfg->ini.entries[i];
+		if (strcmp(e->section, section) != 0)
+			continue;
+		e->used = true;
+		const struct seula_config_row *row = find_row(rows, e->key);
+		where(&cfg->ini, e, loc, sizeof(loc));
+		if (!row) {
+			size_t off = (size_t)snprintf(why, sizeof(why),
+			                              "known keys:");
+			for (size_t k = 0; k < nrows && off < sizeof(why); k++)
+				off += (size_t)snprintf(why + off,
+				                        sizeof(why) - off,
+				                        " %s", rows[k].key);
+			return fail(err, errlen,
+			            "%s: [%s] unknown key '%s' (%s)", loc,
+			            section, e->key, why);
+		}
+		size_t idx = (size_t)(row - rows);
+		bool append = false;
+		if (seen[idx]) {
+			if (e->continuation && row == last &&
+			    row->type == SEULA_CONFIG_LIST)
+				append = true;
+			else if (e->continuation && row == last)
+				return fail(
+				        err, errlen,
+				        "%s: [%s] %s: only lists continue on "
+				        "the next line",
+				        loc, section, e->key);
+			else
+				return fail(err, errlen,
+				            "%s: [%s] %s is set twice", loc,
+				            section, e->key);
+		}
+		seen[idx] = true;
+		last = row;
+		int rc = apply_value(&cfg->mem, row, target, e->value, append,
+		                     why, sizeof(why));
+		if (rc == SEULA_ENOMEM)
+			return rc;
+		if (rc != SEULA_OK)
+			return fail(err, errlen, "%s: [%s] %s: %s", loc,
+			            section, e->key, why);
+	}
+
+	for (size_t i = 0; i < nrows; i++)
+		if (!seen[i] && (rows[i].flags & SEULA_CONFIG_REQUIRED))
+			return fail(err, errlen,
+			            "%s: [%s] is missing the required key '%s' "
+			            "(%s)",
+			            cfg->ini.path, section, rows[i].key,
+			            rows[i].help);
+	return SEULA_OK;
+}
+
+int seula_config_check_unused(struct seula_config *cfg, char *err,
+                              size_t errlen)
+{
+	char loc[600];
+	for (size_t i = 0; i < cfg->ini.n; i++) {
+		const struct seula_ini_entry *e = &cfg->ini.entries[i];
+		if (e->used)
+			continue;
+		where(&cfg->ini, e, loc, sizeof(loc));
+		if (strncmp(e->section, "plugin.", 7) == 0)
+			return fail(err, errlen,
+			            "%s: [%s] configures a plugin that is not "
+			            "loaded (add '%s' to [plugins] load, or "
+			            "remove the section)",
+			            loc, e->section, e->section + 7);
+		return fail(err, errlen,
+		            "%s: unknown section [%s] (known: server, limits, "
+		            "plugins, site.ID, plugin.NAME)",
+		            loc, e->section);
+	}
+	return SEULA_OK;
+}
+
+/* ---- the core config -------------------------------------------------- */
+
+static bool valid_id(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+static bool valid_domain(const char *d)
+{
+	if (strncmp(d, "*.", 2) == 0)
+		d += 2;
+	size_t n = strlen(d);
+	if (n == 0 || n > 253)
+		return false;
+	for (; *d; d++)
+		if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') ||
+		      *d == '-' || *d == '.' || *d == ':' || *d == '[' ||
+		      *d == ']'))
+			return false;
+	return true;
+}
+
+static int load_sites(struct seula_config *cfg, char *err, size_t errlen)
+{
+	size_t n = 0;
+	char loc[600];
+	int rc = SEULA_OK;
+	/* Each distinct [site.ID] section, in file order. */
+	const char **ids = calloc(cfg->ini.n + 1, sizeof(*ids));
+	if (!ids)
+		return SEULA_ENOMEM;
+	for (size_t i = 0; i < cfg->ini.n; i++) {
+		const struct seula_ini_entry *e = &cfg->ini.entries[i];
+		if (strncmp(e->section, "site.", 5) != 0)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(ids[k], e->section) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		if (!valid_id(e->section + 5)) {
+			rc = fail(err, errlen,
+			          "%s: [%s]: a site id is 1-64 characters of "
+			          "a-z, 0-9, _ and -",
+			          where(&cfg->ini, e, loc, sizeof(loc)),
+			          e->section);
+			goto out;
+		}
+		ids[n++] = e->section;
+	}
+	cfg->sites =
+	        seula_arena_alloc(&cfg->mem, (n ? n : 1) * sizeof(*cfg->sites));
+	if (!cfg->sites) {
+		rc = SEULA_ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct seula_site *site = &cfg->sites[k];
+		rc = seula_config_apply(cfg, ids[k], seula_config_site_rows,
+		                        site, err, errlen);
+		if (rc != SEULA_OK)
+			goto out;
+		site->id = seula_arena_strdup(&cfg->mem, ids[k] + 5);
+		if (!site->id) {
+			rc = SEULA_ENOMEM;
+			goto out;
+		}
+		for (size_t d = 0; site->domains && site->domains[d]; d++) {
+			if (!valid_domain(site->domains[d])) {
+				rc = fail(err, errlen,
+				          "%s: [%s] domains: '%s' is not a "
+				          "lower-case host name",
+				          cfg->ini.path, ids[k],
+				          site->domains[d]);
+				goto out;
+			}
+		}
+		if (!site->domains || !site->domains[0]) {
+			rc = fail(err, errlen,
+			          "%s: [%s] domains: give at least one",
+			          cfg->ini.path, ids[k]);
+			goto out;
+		}
+	}
+	cfg->n_sites = n;
+out:
+	free(ids);
+	return rc;
+}
+
+static int parse_trusted(struct seula_config *cfg, char *err, size_t errlen)
+{
+	size_t n = 0;
+	while (cfg->trusted_proxies && cfg->trusted_proxies[n])
+		n++;
+	cfg->trusted = seula_arena_alloc(&cfg->mem,
+	                                 (n ? n : 1) * sizeof(*cfg->trusted));
+	if (!cfg->trusted)
+		return SEULA_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (seula_cidr_parse(cfg->trusted_proxies[i],
+		                     &cfg->trusted[i]) != SEULA_OK)
+			return fail(err, errlen,
+			            "%s: [server] trusted_proxies: '%s' is not "
+			            "an address or CIDR range",
+			            cfg->ini.path, cfg->trusted_proxies[i]);
+	cfg->n_trusted = n;
+	return SEULA_OK;
+}
+
+static const struct seula_ini_entry *
+find_entry(const struct seula_config *cfg, const char *section, const char *key)
+{
+	for (size_t i = 0; i < cfg->ini.n; i++)
+		if (strcmp(cfg->ini.entries[i].section, section) == 0 &&
+		    strcmp(cfg->ini.entries[i].key, key) == 0)
+			return &cfg->ini.entries[i];
+	return NULL;
+}
+
+/* "host:port" or "[v6]:port" with a numeric port; the host is checked when
+ * the server binds. */
+static bool listen_ok(const char *listen)
+{
+	const char *colon;
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (!close || close == listen + 1 || close[1] != ':')
+			return false;
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon || colon == listen ||
+		    memchr(listen, ':', (size_t)(colon - listen)))
+			return false;
+	}
+	const char *p = colon + 1;
+	if (!*p || strlen(p) > 5)
+		return false;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return atoi(colon + 1) <= 65535;
+}
+
+int seula_config_load(struct seula_config *cfg, const char *path,
+                      const char *const *overrides, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	seula_arena_init(&cfg->mem, 0);
+	int rc;
+	if (path) {
+		rc = seula_ini_load(&cfg->ini, path, err, errlen);
+		if (rc != SEULA_OK)
+			return rc;
+	} else if (!(cfg->ini.path = strdup("(built-in defaults)"))) {
+		return SEULA_ENOMEM;
+	}
+	for (size_t i = 0; overrides && overrides[i]; i++) {
+		const char *o = overrides[i];
+		const char *dot = strchr(o, '.');
+		const char *eq = strchr(o, '=');
+		/* The key is after the last dot before '=' so that
+		 * "plugin.anonymize.level=3" works. */
+		const char *kdot = NULL;
+		for (const char *p = o; eq && p < eq; p++)
+			if (*p == '.')
+				kdot = p;
+		if (!dot || !eq || !kdot || kdot > eq)
+			return fail(err, errlen,
+			            "override '%s' is not section.key=value",
+			            o);
+		char *section = strndup(o, (size_t)(kdot - o));
+		char *key = strndup(kdot + 1, (size_t)(eq - kdot - 1));
+		rc = section && key
+		             ? seula_ini_set(&cfg->ini, section, key, eq + 1)
+		             : SEULA_ENOMEM;
+		free(section);
+		free(key);
+		if (rc != SEULA_OK)
+			return rc;
+	}
+	if ((rc = seula_config_apply(cfg, "server", seula_config_server_rows,
+	                             cfg, err, errlen)) != SEULA_OK ||
+	    (rc = seula_config_apply(cfg, "limits", seula_config_limits_rows,
+	                             cfg, err, errlen)) != SEULA_OK ||
+	    (rc = seula_config_apply(cfg, "plugins", seula_config_plugins_rows,
+	                             cfg, err, errlen)) != SEULA_OK ||
+	    (rc = load_sites(cfg, err, errlen)) != SEULA_OK ||
+	    (rc = parse_trusted(cfg, err, errlen)) != SEULA_OK)
+		return rc;
+	if (!listen_ok(cfg->listen)) {
+		char loc[600] = "";
+		const struct seula_ini_entry *e =
+		        find_entry(cfg, "server", "listen");
+		if (e)
+			where(&cfg->ini, e, loc, sizeof(loc));
+		else
+			snprintf(loc, sizeof(loc), "%s", cfg->ini.path);
+		return fail(err, errlen,
+		            "%s: [server] listen: '%s' is not address:port "
+		            "(e.g. 127.0.0.1:8080 or [::1]:8080)",
+		            loc, cfg->listen);
+	}
+	if (cfg->batch_max_events > cfg->queue_capacity)
+		return fail(err, errlen,
+		            "%s: [limits] batch_max_events (%lld) is larger "
+		            "than queue_capacity (%lld)",
+		            cfg->ini.path, (long long)cfg->batch_max_events,
+		            (long long)cfg->queue_capacity);
+	if (cfg->max_events_per_request > cfg->queue_capacity)
+		return fail(err, errlen,
+		            "%s: [limits] max_events_per_request is larger "
+		            "than queue_capacity",
+		            cfg->ini.path);
+	for (size_t i = 0; cfg->plugins && cfg->plugins[i]; i++)
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(cfg->plugins[i], cfg->plugins[k]) == 0)
+				return fail(
+				        err, errlen,
+				        "%s: [plugins] load lists '%s' twice",
+				        cfg->ini.path, cfg->plugins[i]);
+	return SEULA_OK;
+}
+
+void seula_config_free(struct seula_config *cfg)
+{
+	if (!cfg)
+		return;
+	seula_ini_free(&cfg->ini);
+	seula_arena_free(&cfg->mem);
+}
+
+const struct seula_site *seula_config_site(const struct seula_config *cfg,
+                                           const char *id)
+{
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		if (strcmp(cfg->sites[i].id, id) == 0)
+			return &cfg->sites[i];
+	return NULL;
+}
+
+bool seula_site_allows_host(const struct seula_site *site, const char *host,
+                            size_t len)
+{
+	for (size_t i = 0; site->domains[i]; i++) {
+		const char *d = site->domains[i];
+		if (strncmp(d, "*.", 2) == 0) {
+			size_t dl = strlen(d + 1); /* ".example.com" */
+			if (len > dl &&
+			    strncasecmp(host + len - dl, d + 1, dl) == 0)
+				return true;
+			if (len == dl - 1 && strncasecmp(host, d + 2, len) == 0)
+				return true;
+		} else if (strlen(d) == len && strncasecmp(host, d, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void seula_config_print_help(const char *section,
+                             const struct seula_config_row *rows)
+{
+	static const char *const types[] = {"",     "bool",     "int", "string",
+	                                    "enum", "duration", "list"};
+	printf("[%s]\n", section);
+	for (; rows->type != SEULA_CONFIG_END; rows++) {
+		printf("  %-24s %-8s ", rows->key, types[rows->type]);
+		if (rows->flags & SEULA_CONFIG_REQUIRED)
+			printf("(required) ");
+		else if (rows->default_value &&
+		         !(rows->flags & SEULA_CONFIG_SENSITIVE))
+			printf("(default \"%s\") ", rows->default_value);
+		if (rows->type == SEULA_CONFIG_INT ||
+		    rows->type == SEULA_CONFIG_DURATION)
+			printf("[%lld..%lld] ", (long long)rows->min,
+			       (long long)rows->max);
+		if (rows->type == SEULA_CONFIG_ENUM) {
+			printf("{");
+			for (int i = 0; rows->choices[i]; i++)
+				printf("%s%s", i ? "|" : "", rows->choices[i]);
+			printf("} ");
+		}
+		printf("%s\n", rows->help ? rows->help : "");
+	}
+}

@@ -1,0 +1,133 @@
+/*
+ * config.h - the INI config file and the config rows that parse it.
+ *
+ * The file is read once into entries (section, key, value, line).  Core
+ * sections are parsed by seula_config_load(); plugin sections by the loader
+ * with the plugin's rows through seula_config_apply().  A key no row knows, a
+ * value out of range, or a section nobody claims is an error naming file,
+ * line and key; nothing falls back silently.
+ *
+ * Ownership: a `struct seula_config` owns every string and list it holds (in
+ * its arena); seula_config_free() releases them.  Structs filled by
+ * seula_config_apply() point into the config's arena and live as long as it.
+ */
+#ifndef SEULA_CONFIG_H
+#define SEULA_CONFIG_H
+
+#include "arena.h"
+#include "netaddr.h"
+
+#include <seula/plugin.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct seula_ini_entry {
+	char *section;
+	char *key;
+	char *value;
+	int line; /* 0: given on the command line */
+	bool continuation;
+	bool used;
+};
+
+struct seula_ini {
+	char *path;
+	struct seula_ini_entry *entries;
+	size_t n, cap;
+};
+
+enum seula_sync { SEULA_SYNC_NORMAL = 0, SEULA_SYNC_FULL = 1 };
+
+struct seula_site {
+	const char *id;
+	const char *const
+	        *domains; /* host names; "*.example.com" matches subdomains */
+	const char *const *keep_query; /* query parameters kept besides utm_* */
+};
+
+struct seula_config {
+	struct seula_ini ini;
+	struct seula_arena mem;
+
+	/* [server] */
+	const char *listen;
+	const char *db;
+	const char *web_root;
+	const char *plugin_dir; /* NULL: next to the binary */
+	int64_t workers;
+	int64_t readers;
+	const char *const *trusted_proxies;
+	int synchronous; /* enum seula_sync */
+	int log_level;   /* enum seula_log_level */
+	int64_t request_timeout_s;
+	int64_t shutdown_grace_ms;
+
+	/* [limits] */
+	int64_t max_body_bytes;
+	int64_t max_events_per_request;
+	int64_t queue_capacity;
+	int64_t batch_max_events;
+	int64_t batch_interval_ms;
+
+	/* [plugins] */
+	const char *const *plugins;
+
+	/* [site.ID] */
+	struct seula_site *sites;
+	size_t n_sites;
+
+	/* derived */
+	struct seula_cidr *trusted;
+	size_t n_trusted;
+};
+
+/* Read `path` into `ini`.  On error returns SEULA_EINVAL / SEULA_EIO and
+ * writes "file:line: reason" into err. */
+int seula_ini_load(struct seula_ini *ini, const char *path, char *err,
+                   size_t errlen);
+void seula_ini_free(struct seula_ini *ini);
+/* Set (or replace) a value as if given on the command line. */
+int seula_ini_set(struct seula_ini *ini, const char *section, const char *key,
+                  const char *value);
+
+/*
+ * Parse config `path` (NULL: no file, defaults only); `overrides` is a
+ * NULL-terminated list of "section.key=value" strings applied on top (may be
+ * NULL).  Plugin sections stay unparsed for the loader; call
+ * seula_config_check_unused() after it.
+ */
+int seula_config_load(struct seula_config *cfg, const char *path,
+                      const char *const *overrides, char *err, size_t errlen);
+void seula_config_free(struct seula_config *cfg);
+
+/* Fill `target` from `section` with `rows`: defaults first, then the file.
+ * Strings and lists are allocated in cfg->mem. */
+int seula_config_apply(struct seula_config *cfg, const char *section,
+                       const struct seula_config_row *rows, void *target,
+                       char *err, size_t errlen);
+
+/* Error for the first entry no row consumed (an unknown section). */
+int seula_config_check_unused(struct seula_config *cfg, char *err,
+                              size_t errlen);
+
+/* Rows of the core sections, for `seula help config`. */
+extern const struct seula_config_row seula_config_server_rows[];
+extern const struct seula_config_row seula_config_limits_rows[];
+extern const struct seula_config_row seula_config_plugins_rows[];
+extern const struct seula_config_row seula_config_site_rows[];
+
+/* Print rows as help text, one key a line. */
+void seula_config_print_help(const char *section,
+                             const struct seula_config_row *rows);
+
+const struct seula_site *seula_config_site(const struct seula_config *cfg,
+                                           const char *id);
+/* True when `host` (lower case, no port) is one of the site's domains. */
+bool seula_site_allows_host(const struct seula_site *site, const char *host,
+                            size_t len);
+
+/* Parse a duration: "90", "90s", "15m", "12h", "30d", "2w". */
+int seula_parse_duration(const char *text, int64_t *seconds);
+
+#endif
