@@ -1,0 +1,323 @@
+/* Unit tests: core/collect.c - what a collect request may carry. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four above first. */
+#include <cmocka.h>
+
+#include "collect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct seula_config cfg;
+static struct seula_arena arena;
+static struct seula_collect_result res;
+static struct seula_collect_error cerr;
+static const char *origin;
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[512];
+	const char *ov[] = {
+	        "site.demo.domains=example.com, *.example.org, [::1]",
+	        "site.demo.keep_query=page", "site.other.domains=other.fi",
+	        "limits.max_events_per_request=3", NULL};
+	if (seula_config_load(&cfg, NULL, ov, err, sizeof(err)) != SEULA_OK) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	seula_config_free(&cfg);
+	return 0;
+}
+
+static int parse(const char *body)
+{
+	seula_arena_free(&arena);
+	seula_arena_init(&arena, 1 << 20);
+	struct seula_event_header h[] = {{"User-Agent", "Mozilla/5.0 Test"},
+	                                 {"Sec-GPC", "1"}};
+	struct seula_collect_request req = {
+	        .cfg = &cfg,
+	        .origin = origin,
+	        .now_ms = 1700000000000,
+	        .headers = h,
+	        .n_headers = 2,
+	};
+	seula_ip_parse("203.0.113.7", &req.client_ip);
+	memset(&cerr, 0, sizeof(cerr));
+	return seula_collect_parse_json(&req, body, strlen(body), &arena, &res,
+	                                &cerr);
+}
+
+static int parse_query(const char *q)
+{
+	seula_arena_free(&arena);
+	seula_arena_init(&arena, 1 << 20);
+	struct seula_collect_request req = {.cfg = &cfg, .now_ms = 1};
+	seula_ip_parse("2001:db8::1", &req.client_ip);
+	return seula_collect_parse_query(&req, q, &arena, &res, &cerr);
+}
+
+static void expect(const char *body, int status, const char *code,
+                   const char *in_message)
+{
+	if (parse(body) == SEULA_OK)
+		fail_msg("accepted: %s", body);
+	if (cerr.status != status || strcmp(cerr.code, code) != 0)
+		fail_msg("%s -> %d %s (%s), wanted %d %s", body, cerr.status,
+		         cerr.code, cerr.message, status, code);
+	if (in_message && !strstr(cerr.message, in_message))
+		fail_msg("message '%s' lacks '%s'", cerr.message, in_message);
+}
+
+static const char *str(size_t i, enum seula_field f)
+{
+	return seula_event_str(res.events[i], f);
+}
+
+static void pageview_is_normalised(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	        parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	              "\"url\":\"HTTPS://Example.COM:443/a/"
+	              "b?page=2&email=x%40y.fi"
+	              "&utm_source=news+letter&utm_medium=email#frag\","
+	              "\"referrer\":\"https://www.google.com/"
+	              "search?q=my+name\","
+	              "\"title\":\"Hello\",\"language\":\"fi-FI\","
+	              "\"screen_width\":1920,\"screen_height\":1080}"),
+	        SEULA_OK);
+	assert_int_equal(res.n_events, 1);
+	assert_string_equal(str(0, SEULA_FIELD_SITE), "demo");
+	/* Query cut to keep_query, fragment gone, e-mail gone. */
+	assert_string_equal(str(0, SEULA_FIELD_URL),
+	                    "https://example.com/a/b?page=2");
+	assert_string_equal(str(0, SEULA_FIELD_HOSTNAME), "example.com");
+	assert_string_equal(str(0, SEULA_FIELD_PATH), "/a/b");
+	assert_string_equal(str(0, SEULA_FIELD_UTM_SOURCE), "news letter");
+	assert_string_equal(str(0, SEULA_FIELD_UTM_MEDIUM), "email");
+	assert_null(str(0, SEULA_FIELD_UTM_CAMPAIGN));
+	assert_string_equal(str(0, SEULA_FIELD_REFERRER),
+	                    "https://www.google.com/search");
+	assert_string_equal(str(0, SEULA_FIELD_USER_AGENT), "Mozilla/5.0 Test");
+	assert_string_equal(seula_event_header(res.events[0], "sec-gpc"), "1");
+	int64_t v;
+	assert_int_equal(seula_event_int(res.events[0], SEULA_FIELD_TYPE, &v),
+	                 0);
+	assert_int_equal(v, SEULA_EVENT_PAGEVIEW);
+	assert_int_equal(
+	        seula_event_int(res.events[0], SEULA_FIELD_TIME_MS, &v), 0);
+	assert_int_equal(v, 1700000000000);
+	assert_non_null(seula_event_ip(res.events[0]));
+	/* A port other than the default stays; IPv6 literal hosts work. */
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"http://[::1]:8080/\"}"),
+	                 SEULA_OK);
+	assert_string_equal(str(0, SEULA_FIELD_URL), "http://[::1]:8080/");
+	assert_string_equal(str(0, SEULA_FIELD_HOSTNAME), "[::1]");
+	/* No path at all is "/"; a non-web referrer is ignored. */
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"https://sub.example.org\","
+	                       "\"referrer\":\"android-app://com.x\"}"),
+	                 SEULA_OK);
+	assert_string_equal(str(0, SEULA_FIELD_PATH), "/");
+	assert_null(str(0, SEULA_FIELD_REFERRER));
+}
+
+static void custom_events_and_engagement(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	        parse("[{\"site\":\"demo\",\"type\":\"event\","
+	              "\"url\":\"https://example.com/\",\"name\":\"signup\","
+	              "\"props\":{\"plan\":\"pro\",\"n\":3,\"ok\":true,"
+	              "\"z\":null}},"
+	              "{\"site\":\"demo\",\"type\":\"engagement\","
+	              "\"url\":\"https://example.com/\","
+	              "\"engagement_ms\":1234,"
+	              "\"visitor_id\":\"1B4E28BA-2FA1-11D2-883F-0016D3CCA427\"}"
+	              "]"),
+	        SEULA_OK);
+	assert_int_equal(res.n_events, 2);
+	assert_string_equal(str(0, SEULA_FIELD_NAME), "signup");
+	assert_string_equal(
+	        str(0, SEULA_FIELD_PROPS),
+	        "{\"n\":3,\"ok\":true,\"plan\":\"pro\",\"z\":null}");
+	int64_t v;
+	assert_int_equal(
+	        seula_event_int(res.events[1], SEULA_FIELD_ENGAGEMENT_MS, &v),
+	        0);
+	assert_int_equal(v, 1234);
+	assert_string_equal(str(1, SEULA_FIELD_VISITOR_ID),
+	                    "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+}
+
+static void bad_requests_named(void **state)
+{
+	(void)state;
+	const char *pv = "\"site\":\"demo\",\"type\":\"pageview\","
+	                 "\"url\":\"https://example.com/\"";
+	char b[1024];
+	expect("", 400, "empty_body", NULL);
+	expect("{", 400, "invalid_json", "line 1");
+	expect("[]", 400, "invalid_event", "empty");
+	expect("[1]", 400, "invalid_event", "not a JSON object");
+	expect("\"x\"", 400, "invalid_json", NULL);
+	expect("{\"site\":\"demo\",\"site\":\"demo\"}", 400, "invalid_json",
+	       "duplicate");
+	expect("{\"site\":\"d\\u0000\"}", 400, "invalid_json", NULL);
+	expect("{\"site\":\"\xff\"}", 400, "invalid_json", NULL);
+	expect("{\"type\":\"pageview\",\"url\":\"https://example.com/\"}", 400,
+	       "missing_field", "site");
+	expect("{\"site\":\"nope\",\"type\":\"pageview\"}", 404, "unknown_site",
+	       "nope");
+	expect("{\"site\":\"demo\",\"url\":\"https://example.com/\"}", 400,
+	       "missing_field", "type");
+	expect("{\"site\":\"demo\",\"type\":\"click\"}", 400, "invalid_event",
+	       "type must be");
+	expect("{\"site\":\"demo\",\"type\":\"pageview\"}", 400,
+	       "missing_field", "url");
+	expect("{\"site\":\"demo\",\"type\":\"pageview\",\"url\":\"/rel\"}",
+	       400, "invalid_event", "absolute");
+	expect("{\"site\":\"demo\",\"type\":\"pageview\","
+	       "\"url\":\"ftp://example.com/\"}",
+	       400, "invalid_event", "absolute");
+	expect("{\"site\":\"demo\",\"type\":\"pageview\","
+	       "\"url\":\"https://evil.com/\"}",
+	       403, "domain_not_allowed", "evil.com");
+	expect("{\"site\":\"demo\",\"type\":\"pageview\","
+	       "\"url\":\"https://example.com.evil.com/\"}",
+	       403, "domain_not_allowed", NULL);
+	snprintf(b, sizeof(b), "{%s,\"colour\":\"red\"}", pv);
+	expect(b, 400, "invalid_event", "unknown field 'colour'");
+	snprintf(b, sizeof(b), "{%s,\"title\":5}", pv);
+	expect(b, 400, "invalid_event", "title must be a string");
+	snprintf(b, sizeof(b), "{%s,\"screen_width\":\"5\"}", pv);
+	expect(b, 400, "invalid_event", "integer");
+	snprintf(b, sizeof(b), "{%s,\"screen_width\":0}", pv);
+	expect(b, 400, "invalid_event", "between 1 and 100000");
+	snprintf(b, sizeof(b), "{%s,\"screen_height\":1.5}", pv);
+	expect(b, 400, "invalid_event", "integer");
+	snprintf(b, sizeof(b), "{%s,\"language\":\"fi FI\"}", pv);
+	expect(b, 400, "invalid_event", "language");
+	snprintf(b, sizeof(b), "{%s,\"title\":\"a\\nb\"}", pv);
+	expect(b, 400, "invalid_event", "title is not valid text");
+	snprintf(b, sizeof(b), "{%s,\"name\":\"x\"}", pv);
+	expect(b, 400, "invalid_event", "name belongs to custom events");
+	snprintf(b, sizeof(b), "{%s,\"engagement_ms\":5}", pv);
+	expect(b, 400, "invalid_event", "engagement_ms belongs");
+	snprintf(b, sizeof(b), "{%s,\"visitor_id\":\"not-a-uuid\"}", pv);
+	expect(b, 400, "invalid_event", "UUID");
+	snprintf(b, sizeof(b), "{%s,\"props\":{\"a\":[1]}}", pv);
+	expect(b, 400, "invalid_event", "props.a");
+	snprintf(b, sizeof(b), "{%s,\"props\":{\"\":1}}", pv);
+	expect(b, 400, "invalid_event", "props key");
+	expect("{\"site\":\"demo\",\"type\":\"event\","
+	       "\"url\":\"https://example.com/\"}",
+	       400, "invalid_event", "needs a name");
+	expect("{\"site\":\"demo\",\"type\":\"engagement\","
+	       "\"url\":\"https://example.com/\"}",
+	       400, "missing_field", "engagement_ms");
+	expect("{\"site\":\"demo\",\"type\":\"engagement\","
+	       "\"url\":\"https://example.com/\",\"engagement_ms\":-1}",
+	       400, "invalid_event", "between 0");
+	snprintf(b, sizeof(b), "[{%s},{%s},{%s},{%s}]", pv, pv, pv, pv);
+	expect(b, 400, "too_many_events", "at most 3");
+	/* One bad event spoils the request: all or nothing. */
+	snprintf(b, sizeof(b), "[{%s},{\"site\":\"demo\"}]", pv);
+	expect(b, 400, "missing_field", "event 1");
+
+	char longurl[4000] = "{\"site\":\"demo\",\"type\":\"pageview\","
+	                     "\"url\":\"https://example.com/";
+	memset(longurl + strlen(longurl), 'a', 2100);
+	strcat(longurl, "\"}");
+	expect(longurl, 400, "invalid_event", "url must be 1 to 2048");
+	char props[4000] = "{\"site\":\"demo\",\"type\":\"pageview\","
+	                   "\"url\":\"https://example.com/\",\"props\":{";
+	for (int i = 0; i < 31; i++)
+		sprintf(props + strlen(props), "%s\"k%d\":1", i ? "," : "", i);
+	strcat(props, "}}");
+	expect(props, 400, "invalid_event", "more than 30 keys");
+}
+
+static void origins(void **state)
+{
+	(void)state;
+	const struct seula_site *demo = seula_config_site(&cfg, "demo");
+	assert_true(seula_collect_origin_allowed(demo, "https://example.com"));
+	assert_true(
+	        seula_collect_origin_allowed(demo, "http://example.com:8080"));
+	assert_true(
+	        seula_collect_origin_allowed(demo, "https://a.example.org"));
+	assert_true(seula_collect_origin_allowed(demo, "http://[::1]:3000"));
+	assert_false(seula_collect_origin_allowed(demo, "null"));
+	assert_false(seula_collect_origin_allowed(demo, "https://evil.com"));
+	assert_false(seula_collect_origin_allowed(demo, "file://example.com"));
+	assert_false(
+	        seula_collect_origin_allowed(demo, "https://example.com/path"));
+	origin = "https://other.fi";
+	expect("{\"site\":\"demo\",\"type\":\"pageview\","
+	       "\"url\":\"https://example.com/\"}",
+	       403, "origin_not_allowed", NULL);
+	origin = "https://example.com";
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"https://example.com/\"}"),
+	                 SEULA_OK);
+	origin = NULL;
+}
+
+static void query_form(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	        parse_query("site=demo&type=event&url=https%3A%2F%2F"
+	                    "example.com%2Fx%3Futm_campaign%3Dwinter"
+	                    "&name=buy&props=%7B%22sku%22%3A%22a1%22%7D"
+	                    "&screen_width=390"),
+	        SEULA_OK);
+	assert_string_equal(str(0, SEULA_FIELD_NAME), "buy");
+	assert_string_equal(str(0, SEULA_FIELD_PROPS), "{\"sku\":\"a1\"}");
+	assert_string_equal(str(0, SEULA_FIELD_UTM_CAMPAIGN), "winter");
+	int64_t w;
+	assert_int_equal(
+	        seula_event_int(res.events[0], SEULA_FIELD_SCREEN_WIDTH, &w),
+	        0);
+	assert_int_equal(w, 390);
+	assert_int_not_equal(parse_query(""), SEULA_OK);
+	assert_int_not_equal(parse_query("site=demo&site=demo"), SEULA_OK);
+	assert_non_null(strstr(cerr.message, "twice"));
+	assert_int_not_equal(parse_query("site=demo&x=1"), SEULA_OK);
+	assert_int_not_equal(
+	        parse_query("site=demo&type=pageview&url=https%3A%2F%2Fexample."
+	                    "com%2F&screen_width=12abc"),
+	        SEULA_OK);
+	assert_int_not_equal(parse_query("site=demo&type=pageview&url=https%3A%"
+	                                 "2F%2Fexample.com%2F&props=%5B%5D"),
+	                     SEULA_OK);
+	assert_int_not_equal(parse_query("site=%FF"), SEULA_OK);
+	seula_arena_free(&arena);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(pageview_is_normalised),
+	        cmocka_unit_test(custom_events_and_engagement),
+	        cmocka_unit_test(bad_requests_named),
+	        cmocka_unit_test(origins),
+	        cmocka_unit_test(query_form),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
