@@ -1,0 +1,119 @@
+/*
+ * db.c - SQLite connections.
+ */
+#include "db.h"
+
+#include <seula/plugin.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* mkdir -p for the folder holding `path`. */
+static int make_parent(const char *path, char *err, size_t errlen)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return SEULA_ENOMEM;
+	char *slash = strrchr(copy, '/');
+	if (!slash || slash == copy) {
+		free(copy);
+		return SEULA_OK;
+	}
+	*slash = '\0';
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(copy, 0750);
+		*p = '/';
+	}
+	if (mkdir(copy, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create folder: %s", copy,
+		         strerror(errno));
+		free(copy);
+		return SEULA_EIO;
+	}
+	free(copy);
+	return SEULA_OK;
+}
+
+int seula_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return SEULA_EIO;
+	}
+	return SEULA_OK;
+}
+
+int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
+                  int synchronous_full, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (create && !readonly) {
+		int rc = make_parent(path, err, errlen);
+		if (rc != SEULA_OK)
+			return rc;
+	}
+	int flags = readonly ? SQLITE_OPEN_READONLY
+	                     : SQLITE_OPEN_READWRITE |
+	                               (create ? SQLITE_OPEN_CREATE : 0);
+	/* Each connection is used by one thread at a time. */
+	flags |= SQLITE_OPEN_NOMUTEX;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open database: %s", path,
+		         db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return SEULA_EIO;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, 5000);
+	char e[256];
+	const char *setup =
+	        readonly ? "PRAGMA query_only=ON; PRAGMA foreign_keys=ON;"
+	        : synchronous_full
+	                ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+	                  "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
+	                  "PRAGMA temp_store=MEMORY;"
+	                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	                  "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
+	                  "PRAGMA temp_store=MEMORY;";
+	if (seula_db_exec(db, setup, e, sizeof(e)) != SEULA_OK) {
+		snprintf(err, errlen, "%s: %s", path, e);
+		sqlite3_close(db);
+		return SEULA_EIO;
+	}
+	if (!readonly) {
+		/* journal_mode answers with the mode it got; a file on a
+		 * filesystem without shared memory stays in another mode. */
+		sqlite3_stmt *st = NULL;
+		bool wal = false;
+		if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
+		                       NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			wal = strcmp((const char *)sqlite3_column_text(st, 0),
+			             "wal") == 0;
+		sqlite3_finalize(st);
+		if (!wal) {
+			snprintf(
+			        err, errlen,
+			        "%s: the database could not be put in WAL mode",
+			        path);
+			sqlite3_close(db);
+			return SEULA_EIO;
+		}
+	}
+	*out = db;
+	return SEULA_OK;
+}
+
+void seula_db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}

@@ -1,0 +1,24 @@
+/*
+ * db.h - opening SQLite connections the way Seula uses them.
+ *
+ * The writer connection: WAL, the configured synchronous level, foreign keys,
+ * secure_delete (erased data is overwritten, not left in free pages).
+ * Reader connections: read-only, query_only.
+ */
+#ifndef SEULA_DB_H
+#define SEULA_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Opens (creating the file and its folder when `create`).  On error *out is
+ * NULL and err says why. */
+int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
+                  int synchronous_full, char *err, size_t errlen);
+void seula_db_close(sqlite3 *db);
+
+/* Run SQL that returns no rows; err gets SQLite's message. */
+int seula_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
+
+#endif

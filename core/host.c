@@ -1,0 +1,120 @@
+/*
+ * host.c - the functions behind struct seula_host.
+ */
+#include "host.h"
+
+#include "event.h"
+#include "http.h"
+#include "netaddr.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static const struct seula_host_impl *impl_of(const struct seula_host *h)
+{
+	return (const struct seula_host_impl *)h;
+}
+
+int64_t seula_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *host_mprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static void host_log(const struct seula_host *h, enum seula_log_level level,
+                     const char *fmt, ...)
+{
+	const struct seula_host_impl *impl = impl_of(h);
+	va_list ap;
+	va_start(ap, fmt);
+	seula_logv(impl->env->log, level, impl->plugin_name, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t host_now_ms(const struct seula_host *h)
+{
+	const struct seula_host_env *env = impl_of(h)->env;
+	return env->now_ms ? env->now_ms(env->ctx) : seula_clock_ms();
+}
+
+static void host_random_bytes(const struct seula_host *h, void *buf, size_t len)
+{
+	const struct seula_host_env *env = impl_of(h)->env;
+	if (env->random_bytes)
+		env->random_bytes(env->ctx, buf, len);
+	else
+		randombytes_buf(buf, len);
+}
+
+static int host_event_set_str(struct seula_event *ev, enum seula_field f,
+                              const char *value, size_t len)
+{
+	if (seula_field_is_readonly(f))
+		return SEULA_EINVAL;
+	return seula_event_set_str(ev, f, value, len);
+}
+
+static int host_event_set_int(struct seula_event *ev, enum seula_field f,
+                              int64_t value)
+{
+	if (seula_field_is_readonly(f))
+		return SEULA_EINVAL;
+	return seula_event_set_int(ev, f, value);
+}
+
+static int host_event_clear(struct seula_event *ev, enum seula_field f)
+{
+	if (seula_field_is_readonly(f))
+		return SEULA_EINVAL;
+	return seula_event_clear(ev, f);
+}
+
+void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
+                     const struct seula_host_env *env)
+{
+	struct seula_host *h = &impl->pub;
+	h->abi_major = SEULA_ABI_MAJOR;
+	h->abi_minor = SEULA_ABI_MINOR;
+	h->size = sizeof(*h);
+	h->mprintf = host_mprintf;
+	h->log = host_log;
+	h->now_ms = host_now_ms;
+	h->random_bytes = host_random_bytes;
+	h->event_str = seula_event_str;
+	h->event_set_str = host_event_set_str;
+	h->event_int = seula_event_int;
+	h->event_set_int = host_event_set_int;
+	h->event_clear = host_event_clear;
+	h->event_ip = seula_event_ip;
+	h->event_wipe_ip = seula_event_wipe_ip;
+	h->event_header = seula_event_header;
+	h->ip_format = seula_ip_format;
+	h->ip_parse = seula_ip_parse;
+	h->http_method = seula_http_method;
+	h->http_path = seula_http_path;
+	h->http_param = seula_http_param;
+	h->http_query = seula_http_query;
+	h->http_header = seula_http_header;
+	h->http_body = seula_http_body;
+	h->http_db = seula_http_db;
+	h->http_set_header = seula_http_set_header;
+	h->http_reply = seula_http_reply;
+	h->http_error = seula_http_error;
+	impl->plugin_name = plugin_name;
+	impl->env = env;
+}

@@ -1,0 +1,36 @@
+/*
+ * host.h - the host function table handed to each plugin.
+ *
+ * Each plugin gets its own `struct seula_host_impl` so log lines carry its
+ * name.  The clock and the random source come from `struct seula_host_env`
+ * so that unit tests can fix them.
+ */
+#ifndef SEULA_HOST_H
+#define SEULA_HOST_H
+
+#include "log.h"
+
+#include <seula/plugin.h>
+
+struct seula_host_env {
+	const struct seula_logger *log;
+	/* NULL: the real clock and libsodium's randombytes_buf(). */
+	int64_t (*now_ms)(void *ctx);
+	void (*random_bytes)(void *ctx, void *buf, size_t len);
+	void *ctx;
+};
+
+struct seula_host_impl {
+	struct seula_host pub; /* first: plugins see only this */
+	const char *plugin_name;
+	const struct seula_host_env *env;
+};
+
+/* Fill `impl` for `plugin_name`; `env` must outlive it. */
+void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
+                     const struct seula_host_env *env);
+
+/* Real wall clock in ms. */
+int64_t seula_clock_ms(void);
+
+#endif

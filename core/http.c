@@ -1,0 +1,410 @@
+/*
+ * http.c - JSON replies and the route handler's request object.
+ */
+#include "http.h"
+
+#include "arena.h"
+#include "event.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+const char *seula_status_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+void seula_add_api_headers(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (!evhttp_find_header(h, "Cache-Control"))
+		evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+void seula_reply(struct evhttp_request *req, int status,
+                 const char *content_type, const void *body, size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	seula_add_api_headers(req);
+	if (content_type && !evhttp_find_header(h, "Content-Type"))
+		evhttp_add_header(h, "Content-Type", content_type);
+	struct evbuffer *buf = NULL;
+	if (body && len) {
+		buf = evbuffer_new();
+		if (buf)
+			evbuffer_add(buf, body, len);
+	}
+	evhttp_send_reply(req, status, seula_status_reason(status), buf);
+	if (buf)
+		evbuffer_free(buf);
+}
+
+static char *error_json(const char *code, const char *message, size_t *len)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", code, "message",
+	                      message ? message : "");
+	if (!o)
+		return NULL;
+	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (text)
+		*len = strlen(text);
+	return text;
+}
+
+void seula_reply_error(struct evhttp_request *req, int status, const char *code,
+                       const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	size_t len = 0;
+	char *body = error_json(code, message, &len);
+	if (!body) {
+		seula_reply(req, status, "application/json",
+		            "{\"error\":\"internal\"}", 20);
+		return;
+	}
+	seula_reply(req, status, "application/json", body, len);
+	free(body);
+}
+
+/* ---- the route handler's object --------------------------------------- */
+
+struct kvlist {
+	struct seula_kv *items;
+	size_t n;
+};
+
+struct seula_http {
+	struct seula_arena arena;
+	const char *method;
+	const char *path;
+	struct kvlist params, query, headers;
+	const char *body;
+	size_t body_len;
+	struct sqlite3 *db;
+
+	int status; /* 0: no reply yet */
+	char *content_type;
+	char *reply_body; /* malloc'd */
+	size_t reply_len;
+	struct seula_kv *reply_headers; /* malloc'd pairs of malloc'd text */
+	size_t n_reply_headers;
+};
+
+static const char *method_name(int bit)
+{
+	switch (bit) {
+	case SEULA_METHOD_GET: return "GET";
+	case SEULA_METHOD_POST: return "POST";
+	case SEULA_METHOD_PUT: return "PUT";
+	case SEULA_METHOD_PATCH: return "PATCH";
+	case SEULA_METHOD_DELETE: return "DELETE";
+	default: return "";
+	}
+}
+
+static int copy_keyvalq(struct seula_arena *a, const struct evkeyvalq *q,
+                        struct kvlist *out)
+{
+	size_t n = 0;
+	const struct evkeyval *kv;
+	TAILQ_FOREACH(kv, q, next)
+	n++;
+	out->items = seula_arena_alloc(a, (n ? n : 1) * sizeof(*out->items));
+	if (!out->items)
+		return SEULA_ENOMEM;
+	TAILQ_FOREACH(kv, q, next)
+	{
+		struct seula_kv *item = &out->items[out->n++];
+		item->key = seula_arena_strdup(a, kv->key);
+		item->value = seula_arena_strdup(a, kv->value);
+		if (!item->key || !item->value)
+			return SEULA_ENOMEM;
+	}
+	return SEULA_OK;
+}
+
+struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
+                                  const char *path,
+                                  const struct seula_kv *params,
+                                  size_t n_params, int *error)
+{
+	*error = SEULA_ENOMEM;
+	struct seula_http *http = calloc(1, sizeof(*http));
+	if (!http)
+		return NULL;
+	seula_arena_init(&http->arena, 0);
+	struct seula_arena *a = &http->arena;
+	http->method = method_name(method_bit);
+	http->path = seula_arena_strdup(a, path);
+	if (!http->path)
+		goto fail;
+
+	http->params.items = seula_arena_alloc(
+	        a, (n_params ? n_params : 1) * sizeof(*http->params.items));
+	if (!http->params.items)
+		goto fail;
+	for (size_t i = 0; i < n_params; i++) {
+		http->params.items[i].key =
+		        seula_arena_strdup(a, params[i].key);
+		http->params.items[i].value =
+		        seula_arena_strdup(a, params[i].value);
+		if (!http->params.items[i].key || !http->params.items[i].value)
+			goto fail;
+	}
+	http->params.n = n_params;
+
+	struct evkeyvalq query;
+	TAILQ_INIT(&query);
+	const char *raw =
+	        evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (raw) {
+		/* Handlers get text: a NUL would cut a value short unseen,
+		 * so %00 and undecodable queries are refused here. */
+		if (strstr(raw, "%00") || evhttp_parse_query_str(raw, &query)) {
+			evhttp_clear_headers(&query);
+			*error = SEULA_EINVAL;
+			goto fail;
+		}
+		int rc = copy_keyvalq(a, &query, &http->query);
+		evhttp_clear_headers(&query);
+		if (rc != SEULA_OK)
+			goto fail;
+		for (size_t i = 0; i < http->query.n; i++) {
+			const struct seula_kv *kv = &http->query.items[i];
+			if (!seula_text_valid(kv->key, strlen(kv->key)) ||
+			    !seula_text_valid(kv->value, strlen(kv->value))) {
+				*error = SEULA_EINVAL;
+				goto fail;
+			}
+		}
+	}
+	for (size_t i = 0; i < n_params; i++) {
+		const char *v = http->params.items[i].value;
+		if (!seula_text_valid(v, strlen(v))) {
+			*error = SEULA_EINVAL;
+			goto fail;
+		}
+	}
+	if (copy_keyvalq(a, evhttp_request_get_input_headers(req),
+	                 &http->headers) != SEULA_OK)
+		goto fail;
+
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body = seula_arena_alloc(a, len + 1);
+	if (!body)
+		goto fail;
+	evbuffer_copyout(in, body, len);
+	body[len] = '\0';
+	http->body = body;
+	http->body_len = len;
+	return http;
+fail:
+	seula_http_free(http);
+	return NULL;
+}
+
+void seula_http_free(struct seula_http *http)
+{
+	if (!http)
+		return;
+	for (size_t i = 0; i < http->n_reply_headers; i++) {
+		free((char *)http->reply_headers[i].key);
+		free((char *)http->reply_headers[i].value);
+	}
+	free(http->reply_headers);
+	free(http->reply_body);
+	free(http->content_type);
+	seula_arena_free(&http->arena);
+	free(http);
+}
+
+void seula_http_set_db(struct seula_http *http, struct sqlite3 *db)
+{
+	http->db = db;
+}
+
+bool seula_http_replied(const struct seula_http *http)
+{
+	return http->status != 0;
+}
+
+void seula_http_send(struct seula_http *http, struct evhttp_request *req)
+{
+	if (!http->status) {
+		seula_reply_error(req, 500, "internal",
+		                  "the handler gave no answer");
+		return;
+	}
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	for (size_t i = 0; i < http->n_reply_headers; i++)
+		evhttp_add_header(h, http->reply_headers[i].key,
+		                  http->reply_headers[i].value);
+	seula_reply(req, http->status, http->content_type, http->reply_body,
+	            http->reply_len);
+}
+
+static const char *kv_find(const struct kvlist *l, const char *key, bool ci)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (ci ? strcasecmp(l->items[i].key, key) == 0
+		       : strcmp(l->items[i].key, key) == 0)
+			return l->items[i].value;
+	return NULL;
+}
+
+const char *seula_http_method(const struct seula_http *http)
+{
+	return http->method;
+}
+
+const char *seula_http_path(const struct seula_http *http)
+{
+	return http->path;
+}
+
+const char *seula_http_param(const struct seula_http *http, const char *name)
+{
+	return kv_find(&http->params, name, false);
+}
+
+const char *seula_http_query(const struct seula_http *http, const char *key)
+{
+	return kv_find(&http->query, key, false);
+}
+
+const char *seula_http_header(const struct seula_http *http, const char *name)
+{
+	return kv_find(&http->headers, name, true);
+}
+
+const void *seula_http_body(const struct seula_http *http, size_t *len)
+{
+	if (len)
+		*len = http->body_len;
+	return http->body;
+}
+
+struct sqlite3 *seula_http_db(const struct seula_http *http)
+{
+	return http->db;
+}
+
+static bool header_name_ok(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-'))
+			return false;
+	return true;
+}
+
+static bool header_value_ok(const char *s)
+{
+	if (strlen(s) > 4096)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 && *s != '\t')
+			return false;
+	return true;
+}
+
+int seula_http_set_header(struct seula_http *http, const char *name,
+                          const char *value)
+{
+	/* The host owns framing and the content type. */
+	if (!header_name_ok(name) || !header_value_ok(value) ||
+	    strcasecmp(name, "Content-Length") == 0 ||
+	    strcasecmp(name, "Transfer-Encoding") == 0 ||
+	    strcasecmp(name, "Connection") == 0 ||
+	    strcasecmp(name, "Content-Type") == 0)
+		return SEULA_EINVAL;
+	void *p = realloc(http->reply_headers, (http->n_reply_headers + 1) *
+	                                               sizeof(struct seula_kv));
+	if (!p)
+		return SEULA_ENOMEM;
+	http->reply_headers = p;
+	char *k = strdup(name), *v = strdup(value);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return SEULA_ENOMEM;
+	}
+	http->reply_headers[http->n_reply_headers].key = k;
+	http->reply_headers[http->n_reply_headers].value = v;
+	http->n_reply_headers++;
+	return SEULA_OK;
+}
+
+int seula_http_reply(struct seula_http *http, int status,
+                     const char *content_type, const void *body, size_t len)
+{
+	if (status < 100 || status > 599 ||
+	    (content_type && !header_value_ok(content_type)))
+		return SEULA_EINVAL;
+	char *copy = NULL;
+	if (len) {
+		copy = malloc(len);
+		if (!copy)
+			return SEULA_ENOMEM;
+		memcpy(copy, body, len);
+	}
+	char *ct = content_type ? strdup(content_type) : NULL;
+	if (content_type && !ct) {
+		free(copy);
+		return SEULA_ENOMEM;
+	}
+	free(http->reply_body);
+	free(http->content_type);
+	http->reply_body = copy;
+	http->reply_len = len;
+	http->content_type = ct;
+	http->status = status;
+	return SEULA_OK;
+}
+
+int seula_http_error(struct seula_http *http, int status, const char *code,
+                     const char *message)
+{
+	size_t len = 0;
+	char *body = error_json(code, message, &len);
+	if (!body)
+		return SEULA_ENOMEM;
+	int rc = seula_http_reply(http, status, "application/json", body, len);
+	free(body);
+	return rc;
+}

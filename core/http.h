@@ -1,0 +1,67 @@
+/*
+ * http.h - replies on libevent requests, and `struct seula_http`, the copied
+ * request and captured reply a plugin route handler works on.
+ *
+ * A seula_http is built on the loop thread from an evhttp request, may then
+ * travel to a reader or the writer thread, and comes back to the loop to be
+ * sent.  It owns copies of everything; the evhttp request is never touched
+ * off the loop thread.
+ */
+#ifndef SEULA_HTTP_H
+#define SEULA_HTTP_H
+
+#include <seula/plugin.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct evhttp_request;
+struct sqlite3;
+
+struct seula_kv {
+	const char *key;
+	const char *value;
+};
+
+/* Reason phrase for a status code. */
+const char *seula_status_reason(int status);
+
+/* Answer {"error": code, "message": ...} with `status`; adds the headers
+ * every API reply carries. */
+void seula_reply_error(struct evhttp_request *req, int status, const char *code,
+                       const char *fmt, ...) SEULA_PRINTF(4, 5);
+/* Answer with a body (may be NULL/0), e.g. 204 or a JSON document. */
+void seula_reply(struct evhttp_request *req, int status,
+                 const char *content_type, const void *body, size_t len);
+/* Headers every API reply carries (nosniff, no-store). */
+void seula_add_api_headers(struct evhttp_request *req);
+
+/* Copy `req` for a route handler.  `path` is the raw path, `params` the
+ * pattern's decoded {name} values (copied).  Returns NULL with *error set:
+ * SEULA_EINVAL when a query or path value is not text (no NUL, valid
+ * UTF-8), SEULA_ENOMEM when out of memory. */
+struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
+                                  const char *path,
+                                  const struct seula_kv *params,
+                                  size_t n_params, int *error);
+void seula_http_free(struct seula_http *http);
+void seula_http_set_db(struct seula_http *http, struct sqlite3 *db);
+bool seula_http_replied(const struct seula_http *http);
+/* Send the captured reply (or a 500 when the handler set none). */
+void seula_http_send(struct seula_http *http, struct evhttp_request *req);
+
+/* The host table's http_* functions. */
+const char *seula_http_method(const struct seula_http *http);
+const char *seula_http_path(const struct seula_http *http);
+const char *seula_http_param(const struct seula_http *http, const char *name);
+const char *seula_http_query(const struct seula_http *http, const char *key);
+const char *seula_http_header(const struct seula_http *http, const char *name);
+const void *seula_http_body(const struct seula_http *http, size_t *len);
+struct sqlite3 *seula_http_db(const struct seula_http *http);
+int seula_http_set_header(struct seula_http *http, const char *name,
+                          const char *value);
+int seula_http_reply(struct seula_http *http, int status,
+                     const char *content_type, const void *body, size_t len);
+int seula_http_error(struct seula_http *http, int status, const char *code,
+                     const char *message);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * migrate.c - schema migrations, and the core schema.
+ */
+#include "migrate.h"
+
+#include "db.h"
+
+#include <stdio.h>
+#include <time.h>
+
+/* Never edit a released migration; append a new one. */
+const struct seula_migration seula_core_migrations[] = {
+        {1, "CREATE TABLE events (\n"
+            "  id INTEGER PRIMARY KEY,\n"
+            "  site TEXT NOT NULL,\n"
+            "  type INTEGER NOT NULL,\n"
+            "  ts INTEGER NOT NULL,\n"
+            "  url TEXT, hostname TEXT, path TEXT, referrer TEXT, title TEXT,\n"
+            "  language TEXT, name TEXT, props TEXT, visitor_id TEXT,\n"
+            "  utm_source TEXT, utm_medium TEXT, utm_campaign TEXT,\n"
+            "  utm_term TEXT, utm_content TEXT, ip_anon TEXT,\n"
+            "  country TEXT, region TEXT, city TEXT, browser TEXT,\n"
+            "  browser_version TEXT, os TEXT, os_version TEXT, device TEXT,\n"
+            "  referrer_source TEXT, referrer_name TEXT,\n"
+            "  screen_width INTEGER, screen_height INTEGER,\n"
+            "  engagement_ms INTEGER, visitor_hash INTEGER, bot INTEGER\n"
+            ") STRICT;\n"
+            "CREATE INDEX events_site_ts ON events(site, ts);\n"},
+};
+const size_t seula_core_n_migrations =
+        sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);
+
+static int current_version(sqlite3 *db, const char *component, int *out,
+                           char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT coalesce(max(version), 0) FROM "
+	                       "seula_migrations WHERE component = ?",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	sqlite3_bind_text(st, 1, component, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
+}
+
+int seula_migrate(sqlite3 *db, const char *component,
+                  const struct seula_migration *migrations, size_t n,
+                  int *applied, char *err, size_t errlen)
+{
+	char e[512];
+	if (seula_db_exec(db,
+	                  "CREATE TABLE IF NOT EXISTS seula_migrations (\n"
+	                  "  component TEXT NOT NULL,\n"
+	                  "  version INTEGER NOT NULL,\n"
+	                  "  applied_at INTEGER NOT NULL,\n"
+	                  "  PRIMARY KEY (component, version)\n"
+	                  ") STRICT",
+	                  e, sizeof(e)) != SEULA_OK) {
+		snprintf(err, errlen, "migrations table: %s", e);
+		return SEULA_EIO;
+	}
+	int have = 0;
+	if (current_version(db, component, &have, e, sizeof(e)) != SEULA_OK) {
+		snprintf(err, errlen, "%s: %s", component, e);
+		return SEULA_EIO;
+	}
+	int known = n ? migrations[n - 1].version : 0;
+	if (have > known) {
+		snprintf(err, errlen,
+		         "%s: the database has schema version %d, this build "
+		         "knows only up to %d; run the newer seula that wrote "
+		         "it, or restore a backup",
+		         component, have, known);
+		return SEULA_ECONFLICT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct seula_migration *m = &migrations[i];
+		if (m->version <= have)
+			continue;
+		if (seula_db_exec(db, "BEGIN IMMEDIATE", e, sizeof(e)) !=
+		    SEULA_OK) {
+			snprintf(err, errlen, "%s: %s", component, e);
+			return SEULA_EIO;
+		}
+		if (seula_db_exec(db, m->sql, e, sizeof(e)) != SEULA_OK) {
+			seula_db_exec(db, "ROLLBACK", NULL, 0);
+			snprintf(err, errlen, "%s: migration %d failed: %s",
+			         component, m->version, e);
+			return SEULA_EIO;
+		}
+		sqlite3_stmt *st = NULL;
+		int rc = sqlite3_prepare_v2(db,
+		                            "INSERT INTO seula_migrations "
+		                            "VALUES (?, ?, ?)",
+		                            -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, component, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, m->version);
+			sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK
+			                                     : SQLITE_ERROR;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK ||
+		    seula_db_exec(db, "COMMIT", e, sizeof(e)) != SEULA_OK) {
+			snprintf(err, errlen, "%s: migration %d: %s", component,
+			         m->version, sqlite3_errmsg(db));
+			seula_db_exec(db, "ROLLBACK", NULL, 0);
+			return SEULA_EIO;
+		}
+		if (applied)
+			(*applied)++;
+	}
+	return SEULA_OK;
+}
+
+int seula_migrate_all(sqlite3 *db, const struct seula_plugins *plugins,
+                      int *applied, char *err, size_t errlen)
+{
+	int rc = seula_migrate(db, "core", seula_core_migrations,
+	                       seula_core_n_migrations, applied, err, errlen);
+	for (size_t i = 0; rc == SEULA_OK && plugins && i < plugins->n; i++) {
+		const struct seula_plugin *d = &plugins->list[i].desc;
+		rc = seula_migrate(db, d->name, d->migrations, d->n_migrations,
+		                   applied, err, errlen);
+	}
+	return rc;
+}

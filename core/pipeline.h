@@ -1,0 +1,32 @@
+/*
+ * pipeline.h - the stages every event passes on the loop thread:
+ * enrich -> protect -> (the full IP is wiped) -> consent -> filter.
+ */
+#ifndef SEULA_PIPELINE_H
+#define SEULA_PIPELINE_H
+
+#include "event.h"
+#include "loader.h"
+
+struct seula_pipeline {
+	const struct seula_loaded_plugin **hooks; /* plugins with on_event */
+	size_t n;
+};
+
+/* Refuses a plugin order that breaks the stage order. */
+int seula_pipeline_build(struct seula_pipeline *pl,
+                         const struct seula_plugins *plugins, char *err,
+                         size_t errlen);
+void seula_pipeline_free(struct seula_pipeline *pl);
+
+/*
+ * Run `events` through every hook.  Dropped events are removed from the
+ * array (*n shrinks).  Whatever happens, no event leaves with a full IP.
+ * Returns SEULA_OK, or SEULA_EIO when a plugin answered SEULA_ERROR, with
+ * *failed naming it.
+ */
+int seula_pipeline_run(const struct seula_pipeline *pl,
+                       struct seula_event **events, size_t *n,
+                       const char **failed);
+
+#endif

@@ -1,0 +1,124 @@
+/* Unit tests: core/loader.c - each way a plugin can be wrong is refused with
+ * the file and the reason, through the real dlopen. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four above first. */
+#include <cmocka.h>
+
+#include "loader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char err[1024];
+
+static int load(const char *name, const char *dir, const char *extra,
+                struct seula_config *cfg, struct seula_plugins *pl)
+{
+	static struct seula_logger log = {SEULA_LOG_ERROR, NULL};
+	static struct seula_host_env env = {&log, NULL, NULL, NULL};
+	char load_ov[128];
+	snprintf(load_ov, sizeof(load_ov), "plugins.load=%s", name);
+	const char *ov[] = {load_ov, extra, NULL};
+	err[0] = '\0';
+	assert_int_equal(seula_config_load(cfg, NULL, ov, err, sizeof(err)),
+	                 SEULA_OK);
+	int rc = seula_plugins_load(pl, cfg, dir, &env, err, sizeof(err));
+	if (rc == SEULA_OK)
+		rc = seula_config_check_unused(cfg, err, sizeof(err));
+	return rc;
+}
+
+static void expect_refused(const char *name, const char *needle)
+{
+	struct seula_config cfg;
+	struct seula_plugins pl;
+	assert_int_not_equal(load(name, SEULA_TEST_PLUGIN_DIR, NULL, &cfg, &pl),
+	                     SEULA_OK);
+	char file[512];
+	snprintf(file, sizeof(file), "%s/%s.so", SEULA_TEST_PLUGIN_DIR, name);
+	if (!strstr(err, file) || !strstr(err, needle))
+		fail_msg("%s: '%s' should name %s and say '%s'", name, err,
+		         file, needle);
+	seula_plugins_free(&pl);
+	seula_config_free(&cfg);
+}
+
+static void refusals_name_file_and_reason(void **state)
+{
+	(void)state;
+	expect_refused("broken_major", "built for plugin ABI 2.0");
+	expect_refused("broken_minor", "newer than this seula's");
+	expect_refused("broken_size", "descriptor size 16");
+	expect_refused("broken_nosymbol", "exports no 'seula_plugin' symbol");
+	expect_refused("broken_undefined", "seula_core_internal_function");
+	expect_refused("missing_plugin", "cannot load plugin");
+}
+
+static void good_plugin_loads_with_config(void **state)
+{
+	(void)state;
+	struct seula_config cfg;
+	struct seula_plugins pl;
+	assert_int_equal(load("anonymize", SEULA_BUILD_PLUGIN_DIR,
+	                      "plugin.anonymize.level=3", &cfg, &pl),
+	                 SEULA_OK);
+	assert_int_equal(pl.n, 1);
+	const struct seula_loaded_plugin *p =
+	        seula_plugins_find(&pl, "anonymize");
+	assert_non_null(p);
+	assert_int_equal(*(const int64_t *)p->config, 3);
+	assert_int_equal(p->desc.stage, SEULA_STAGE_PROTECT);
+	assert_int_equal(seula_plugins_init(&pl, err, sizeof(err)), SEULA_OK);
+	seula_plugins_free(&pl);
+	seula_config_free(&cfg);
+
+	/* A bad value in its section is caught by its own rows. */
+	assert_int_not_equal(load("anonymize", SEULA_BUILD_PLUGIN_DIR,
+	                          "plugin.anonymize.level=0", &cfg, &pl),
+	                     SEULA_OK);
+	assert_non_null(strstr(err, "[plugin.anonymize] level"));
+	assert_non_null(strstr(err, "out of range (1 to 4)"));
+	seula_plugins_free(&pl);
+	seula_config_free(&cfg);
+	assert_int_not_equal(load("anonymize", SEULA_BUILD_PLUGIN_DIR,
+	                          "plugin.anonymize.levle=1", &cfg, &pl),
+	                     SEULA_OK);
+	assert_non_null(strstr(err, "unknown key 'levle'"));
+	seula_plugins_free(&pl);
+	seula_config_free(&cfg);
+}
+
+static void abi_check_rules(void **state)
+{
+	(void)state;
+	struct seula_plugin d = {SEULA_PLUGIN_HEADER};
+	assert_int_equal(seula_plugin_check_abi(&d, "x", err, sizeof(err)),
+	                 SEULA_OK);
+	d.abi_minor = SEULA_ABI_MINOR + 1;
+	assert_int_equal(seula_plugin_check_abi(&d, "x", err, sizeof(err)),
+	                 SEULA_EABI);
+	d.abi_minor = SEULA_ABI_MINOR;
+	d.abi_major = SEULA_ABI_MAJOR - 1;
+	assert_int_equal(seula_plugin_check_abi(&d, "x", err, sizeof(err)),
+	                 SEULA_EABI);
+	assert_non_null(strstr(err, "rebuild the plugin"));
+	d.abi_major = SEULA_ABI_MAJOR;
+	d.size = 1u << 20;
+	assert_int_equal(seula_plugin_check_abi(&d, "x", err, sizeof(err)),
+	                 SEULA_EABI);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(refusals_name_file_and_reason),
+	        cmocka_unit_test(good_plugin_loads_with_config),
+	        cmocka_unit_test(abi_check_rules),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
