@@ -1,0 +1,477 @@
+/*
+ * store.c - the writer thread and group commit (see store.h for the design).
+ */
+#include "store.h"
+
+#include "db.h"
+#include "host.h"
+#include "http.h"
+#include "migrate.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct task_state {
+	const struct seula_loaded_plugin *plugin;
+	const struct seula_task *task;
+	int64_t next_ms;
+};
+
+struct seula_store {
+	sqlite3 *db;
+	sqlite3_stmt *insert;
+	enum seula_field columns[SEULA_FIELD_COUNT_];
+	size_t n_columns;
+	const struct seula_config *cfg;
+	const struct seula_plugins *plugins;
+	const struct seula_logger *log;
+
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct seula_job *head, *tail;
+	size_t queued_events;
+	bool stopping;
+	struct seula_store_stats stats;
+
+	struct task_state *tasks;
+	size_t n_tasks;
+
+	struct seula_event **batch_events; /* writer only */
+	size_t batch_cap;
+};
+
+static size_t job_weight(const struct seula_job *job)
+{
+	return job->kind == SEULA_JOB_EVENTS && job->n_events ? job->n_events
+	                                                      : 1;
+}
+
+static int prepare_insert(struct seula_store *s, char *err, size_t errlen)
+{
+	char sql[2048] = "INSERT INTO events (";
+	char vals[512] = ") VALUES (";
+	size_t n = 0;
+	for (int f = 0; f < SEULA_FIELD_COUNT_; f++) {
+		/* The raw user agent feeds the enrich stage only. */
+		if (f == SEULA_FIELD_USER_AGENT)
+			continue;
+		s->columns[n] = (enum seula_field)f;
+		strcat(sql, n ? ", " : "");
+		strcat(sql, seula_field_column((enum seula_field)f));
+		strcat(vals, n ? ", ?" : "?");
+		n++;
+	}
+	s->n_columns = n;
+	strcat(sql, vals);
+	strcat(sql, ")");
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                       &s->insert, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "preparing the event insert: %s",
+		         sqlite3_errmsg(s->db));
+		return SEULA_EIO;
+	}
+	return SEULA_OK;
+}
+
+int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
+                     const struct seula_plugins *plugins,
+                     const struct seula_logger *log, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct seula_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return SEULA_ENOMEM;
+	s->cfg = cfg;
+	s->plugins = plugins;
+	s->log = log;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	int rc =
+	        seula_db_open(&s->db, cfg->db, false, true,
+	                      cfg->synchronous == SEULA_SYNC_FULL, err, errlen);
+	if (rc == SEULA_OK)
+		rc = seula_migrate_all(s->db, plugins, NULL, err, errlen);
+	if (rc == SEULA_OK)
+		rc = prepare_insert(s, err, errlen);
+	size_t n = 0;
+	for (size_t i = 0; rc == SEULA_OK && i < plugins->n; i++)
+		n += plugins->list[i].desc.n_tasks;
+	if (rc == SEULA_OK) {
+		s->tasks = calloc(n ? n : 1, sizeof(*s->tasks));
+		s->batch_cap = (size_t)cfg->batch_max_events +
+		               (size_t)cfg->max_events_per_request;
+		s->batch_events =
+		        calloc(s->batch_cap, sizeof(*s->batch_events));
+		if (!s->tasks || !s->batch_events)
+			rc = SEULA_ENOMEM;
+	}
+	if (rc != SEULA_OK) {
+		seula_store_close(s);
+		return rc;
+	}
+	for (size_t i = 0; i < plugins->n; i++)
+		for (size_t t = 0; t < plugins->list[i].desc.n_tasks; t++) {
+			struct task_state *ts = &s->tasks[s->n_tasks++];
+			ts->plugin = &plugins->list[i];
+			ts->task = &plugins->list[i].desc.tasks[t];
+			ts->next_ms = 0;
+		}
+	*out = s;
+	return SEULA_OK;
+}
+
+/* ---- one transaction -------------------------------------------------- */
+
+static bool exec_ok(struct seula_store *s, const char *sql)
+{
+	char e[256];
+	if (seula_db_exec(s->db, sql, e, sizeof(e)) == SEULA_OK)
+		return true;
+	seula_log(s->log, SEULA_LOG_ERROR, "store", "%s: %s", sql, e);
+	return false;
+}
+
+static int insert_event(struct seula_store *s, struct seula_event *ev)
+{
+	sqlite3_stmt *st = s->insert;
+	for (size_t i = 0; i < s->n_columns; i++) {
+		enum seula_field f = s->columns[i];
+		int col = (int)i + 1;
+		if (seula_field_is_int(f)) {
+			int64_t v;
+			if (seula_event_int(ev, f, &v) == SEULA_OK)
+				sqlite3_bind_int64(st, col, v);
+			else
+				sqlite3_bind_null(st, col);
+		} else {
+			const char *v = seula_event_str(ev, f);
+			if (v)
+				sqlite3_bind_text(st, col, v, -1,
+				                  SQLITE_STATIC);
+			else
+				sqlite3_bind_null(st, col);
+		}
+	}
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		seula_log(s->log, SEULA_LOG_ERROR, "store",
+		          "inserting an event: %s", sqlite3_errmsg(s->db));
+		return SEULA_EIO;
+	}
+	ev->row_id = sqlite3_last_insert_rowid(s->db);
+	return SEULA_OK;
+}
+
+static void run_route(struct seula_store *s, struct seula_job *job)
+{
+	if (!exec_ok(s, "SAVEPOINT route")) {
+		job->result = SEULA_EIO;
+		return;
+	}
+	seula_http_set_db(job->http, s->db);
+	int rc = job->handler(job->instance, job->http);
+	seula_http_set_db(job->http, NULL);
+	if (rc != SEULA_OK)
+		exec_ok(s, "ROLLBACK TO route");
+	exec_ok(s, "RELEASE route");
+	job->result = rc;
+}
+
+/* Commit one batch of jobs; every job gets its result. */
+static void commit_batch(struct seula_store *s, struct seula_job *jobs)
+{
+	bool ok = exec_ok(s, "BEGIN IMMEDIATE");
+	size_t n_events = 0;
+	for (struct seula_job *j = jobs; j; j = j->next) {
+		j->result = SEULA_OK;
+		j->committed = false;
+	}
+	for (struct seula_job *j = jobs; ok && j; j = j->next) {
+		if (j->kind == SEULA_JOB_ROUTE) {
+			run_route(s, j);
+			continue;
+		}
+		for (size_t i = 0; ok && i < j->n_events; i++) {
+			if (insert_event(s, j->events[i]) != SEULA_OK)
+				ok = false;
+			else if (n_events < s->batch_cap)
+				s->batch_events[n_events++] = j->events[i];
+		}
+	}
+	for (size_t i = 0; ok && n_events && i < s->plugins->n; i++) {
+		const struct seula_loaded_plugin *p = &s->plugins->list[i];
+		if (!p->desc.on_batch)
+			continue;
+		char *msg = NULL;
+		int rc = p->desc.on_batch(p->instance, s->db, s->batch_events,
+		                          n_events, &msg);
+		if (rc != SEULA_OK) {
+			seula_log(
+			        s->log, SEULA_LOG_ERROR, p->desc.name,
+			        "on_batch failed (%d): %s; the batch is rolled "
+			        "back",
+			        rc, msg ? msg : "no reason given");
+			ok = false;
+		}
+		free(msg);
+	}
+	if (ok)
+		ok = exec_ok(s, "COMMIT");
+	if (!ok)
+		exec_ok(s, "ROLLBACK");
+
+	uint64_t failed = 0, committed = 0;
+	for (struct seula_job *j = jobs; j; j = j->next) {
+		j->committed = ok;
+		if (!ok) {
+			j->result = SEULA_EIO;
+			failed++;
+		} else if (j->kind == SEULA_JOB_EVENTS) {
+			committed += j->n_events;
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	s->stats.batches++;
+	s->stats.events_committed += committed;
+	s->stats.jobs_failed += failed;
+	pthread_mutex_unlock(&s->lock);
+
+	/* Replies go out only now, after COMMIT returned. */
+	while (jobs) {
+		struct seula_job *next = jobs->next;
+		jobs->next = NULL;
+		seula_completions_post(jobs->cq, &jobs->done);
+		jobs = next;
+	}
+}
+
+static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
+                    char *err, size_t errlen)
+{
+	const struct seula_loaded_plugin *p = ts->plugin;
+	if (!exec_ok(s, "BEGIN IMMEDIATE")) {
+		snprintf(err, errlen, "%s: task %s: cannot begin", p->desc.name,
+		         ts->task->name);
+		return SEULA_EIO;
+	}
+	char *msg = NULL;
+	int64_t changes = sqlite3_total_changes64(s->db);
+	int rc = ts->task->run(p->instance, s->db, now, &msg);
+	if (rc == SEULA_OK && !exec_ok(s, "COMMIT"))
+		rc = SEULA_EIO;
+	if (rc == SEULA_OK && (ts->task->flags & SEULA_TASK_TRUNCATE_WAL) &&
+	    sqlite3_total_changes64(s->db) != changes) {
+		int log_frames = 0, done = 0;
+		if (sqlite3_wal_checkpoint_v2(s->db, NULL,
+		                              SQLITE_CHECKPOINT_TRUNCATE,
+		                              &log_frames, &done) != SQLITE_OK)
+			seula_log(s->log, SEULA_LOG_WARN, "store",
+			          "%s: task %s: WAL not truncated (%s); it "
+			          "will be on a later run",
+			          p->desc.name, ts->task->name,
+			          sqlite3_errmsg(s->db));
+	}
+	if (rc != SEULA_OK) {
+		exec_ok(s, "ROLLBACK");
+		snprintf(err, errlen, "%s: task %s failed: %s", p->desc.name,
+		         ts->task->name, msg ? msg : sqlite3_errmsg(s->db));
+	}
+	free(msg);
+	ts->next_ms = now + ts->task->interval_s * 1000;
+	return rc;
+}
+
+int seula_store_run_start_tasks(struct seula_store *s, char *err, size_t errlen)
+{
+	int64_t now = seula_clock_ms();
+	for (size_t i = 0; i < s->n_tasks; i++) {
+		struct task_state *ts = &s->tasks[i];
+		if (!(ts->task->flags & SEULA_TASK_AT_START)) {
+			ts->next_ms = now + ts->task->interval_s * 1000;
+			continue;
+		}
+		int rc = run_task(s, ts, now, err, errlen);
+		if (rc != SEULA_OK)
+			return rc;
+	}
+	return SEULA_OK;
+}
+
+static void run_due_tasks(struct seula_store *s)
+{
+	int64_t now = seula_clock_ms();
+	for (size_t i = 0; i < s->n_tasks; i++) {
+		if (s->tasks[i].next_ms > now)
+			continue;
+		char err[512];
+		if (run_task(s, &s->tasks[i], now, err, sizeof(err)) !=
+		    SEULA_OK)
+			seula_log(s->log, SEULA_LOG_ERROR, "store", "%s", err);
+	}
+}
+
+static int64_t next_task_ms(const struct seula_store *s)
+{
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; i < s->n_tasks; i++)
+		if (s->tasks[i].next_ms < next)
+			next = s->tasks[i].next_ms;
+	return next;
+}
+
+static void deadline(struct timespec *ts, int64_t abs_ms)
+{
+	ts->tv_sec = (time_t)(abs_ms / 1000);
+	ts->tv_nsec = (long)(abs_ms % 1000) * 1000000L;
+}
+
+static void wait_until(struct seula_store *s, int64_t abs_ms)
+{
+	if (abs_ms == INT64_MAX) {
+		pthread_cond_wait(&s->wake, &s->lock);
+		return;
+	}
+	struct timespec ts;
+	deadline(&ts, abs_ms);
+	pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+}
+
+/* Unlink up to batch_max_events worth of jobs (at least one). */
+static struct seula_job *take_batch(struct seula_store *s)
+{
+	struct seula_job *first = s->head, *last = NULL;
+	size_t weight = 0;
+	struct seula_job *j = s->head;
+	while (j && (weight == 0 || weight + job_weight(j) <=
+	                                    (size_t)s->cfg->batch_max_events)) {
+		weight += job_weight(j);
+		last = j;
+		j = j->next;
+	}
+	s->head = j;
+	if (!j)
+		s->tail = NULL;
+	last->next = NULL;
+	s->queued_events -= weight;
+	return first;
+}
+
+static void *writer_main(void *arg)
+{
+	struct seula_store *s = arg;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->stopping) {
+			int64_t due = next_task_ms(s);
+			if (due <= seula_clock_ms()) {
+				pthread_mutex_unlock(&s->lock);
+				run_due_tasks(s);
+				pthread_mutex_lock(&s->lock);
+				continue;
+			}
+			wait_until(s, due);
+		}
+		if (!s->head && s->stopping)
+			break;
+		/* Group commit: give a trickle a moment to become a batch. */
+		if (s->cfg->batch_interval_ms > 0 && !s->stopping &&
+		    s->queued_events < (size_t)s->cfg->batch_max_events) {
+			int64_t until =
+			        seula_clock_ms() + s->cfg->batch_interval_ms;
+			while (!s->stopping &&
+			       s->queued_events <
+			               (size_t)s->cfg->batch_max_events &&
+			       seula_clock_ms() < until)
+				wait_until(s, until);
+		}
+		struct seula_job *batch = take_batch(s);
+		pthread_mutex_unlock(&s->lock);
+		commit_batch(s, batch);
+		if (next_task_ms(s) <= seula_clock_ms())
+			run_due_tasks(s);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int seula_store_start(struct seula_store *s)
+{
+	if (pthread_create(&s->thread, NULL, writer_main, s) != 0)
+		return SEULA_ENOMEM;
+	s->started = true;
+	return SEULA_OK;
+}
+
+int seula_store_submit(struct seula_store *s, struct seula_job *job)
+{
+	size_t w = job_weight(job);
+	job->next = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->lock);
+		return SEULA_ECONFLICT;
+	}
+	if (s->queued_events + w > (size_t)s->cfg->queue_capacity) {
+		pthread_mutex_unlock(&s->lock);
+		return SEULA_EBUSY;
+	}
+	if (s->tail)
+		s->tail->next = job;
+	else
+		s->head = job;
+	s->tail = job;
+	s->queued_events += w;
+	if (s->queued_events >= (size_t)s->cfg->batch_max_events ||
+	    s->queued_events == w)
+		pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	return SEULA_OK;
+}
+
+void seula_store_stop(struct seula_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	if (s->started) {
+		pthread_join(s->thread, NULL);
+		s->started = false;
+	}
+}
+
+void seula_store_close(struct seula_store *s)
+{
+	if (!s)
+		return;
+	seula_store_stop(s);
+	sqlite3_finalize(s->insert);
+	if (s->db) {
+		/* Fold the WAL back so the file stands alone. */
+		sqlite3_wal_checkpoint_v2(
+		        s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		seula_db_close(s->db);
+	}
+	free(s->tasks);
+	free(s->batch_events);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void seula_store_stats(struct seula_store *s, struct seula_store_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	out->queued_events = s->queued_events;
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,79 @@
+/*
+ * store.h - the writer thread: a bounded queue of jobs, group commit.
+ *
+ * DESIGN: the loop threads never touch the disk.  They submit jobs (the
+ * events of one collect request, or one write-route call) to a bounded queue
+ * and return to their loop.  The single writer thread takes whatever is
+ * queued, up to batch_max_events, waiting up to batch_interval_ms for more
+ * when the queue runs dry, and commits it all in one transaction: events
+ * inserted, write routes run under their own savepoints, every plugin's
+ * on_batch called inside the same transaction.  Only after COMMIT returns
+ * does it post each job's completion to the job's loop, which then answers
+ * the client.  So an acknowledged event is in the database file (and with
+ * synchronous=full, on disk) before its 204 leaves.  A full queue refuses
+ * the job at once (the caller answers 503 with Retry-After); nothing ever
+ * waits for space.  Between batches the writer runs due periodic tasks.
+ *
+ * Ownership: a submitted job stays owned by its submitter, who must not touch
+ * it until its completion runs; the store only links it into the queue.
+ */
+#ifndef SEULA_STORE_H
+#define SEULA_STORE_H
+
+#include "completion.h"
+#include "config.h"
+#include "event.h"
+#include "loader.h"
+#include "log.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct seula_http;
+struct seula_store;
+
+enum seula_job_kind { SEULA_JOB_EVENTS = 1, SEULA_JOB_ROUTE = 2 };
+
+struct seula_job {
+	struct seula_completion done; /* run on the submitter's loop */
+	struct seula_completions *cq;
+	enum seula_job_kind kind;
+
+	struct seula_event **events; /* SEULA_JOB_EVENTS */
+	size_t n_events;
+
+	int (*handler)(void *instance, struct seula_http *http); /* ROUTE */
+	void *instance;
+	struct seula_http *http;
+
+	int result;             /* set by the writer before `done` runs */
+	bool committed;         /* the job's transaction committed */
+	struct seula_job *next; /* the store's */
+};
+
+struct seula_store_stats {
+	uint64_t batches;
+	uint64_t events_committed;
+	uint64_t jobs_failed;
+	size_t queued_events;
+};
+
+/* Open the writer connection and apply migrations (core and plugins). */
+int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
+                     const struct seula_plugins *plugins,
+                     const struct seula_logger *log, char *err, size_t errlen);
+/* Run the plugins' SEULA_TASK_AT_START tasks on the calling thread; call
+ * after plugin init and before seula_store_start(). */
+int seula_store_run_start_tasks(struct seula_store *s, char *err,
+                                size_t errlen);
+int seula_store_start(struct seula_store *s);
+/* Any thread.  SEULA_EBUSY: queue full; SEULA_ECONFLICT: stopping. */
+int seula_store_submit(struct seula_store *s, struct seula_job *job);
+/* Refuse new jobs, commit everything queued, join the writer. */
+void seula_store_stop(struct seula_store *s);
+/* Stop if needed and close; NULL-safe. */
+void seula_store_close(struct seula_store *s);
+void seula_store_stats(struct seula_store *s, struct seula_store_stats *out);
+
+#endif

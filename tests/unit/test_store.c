@@ -1,0 +1,211 @@
+/* Unit tests: core/store.c - group commit, completion after commit, the
+ * bounded queue, and stop committing what is queued. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four above first. */
+#include <cmocka.h>
+
+#include "store.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	struct seula_config cfg;
+	struct seula_plugins pl;
+	struct seula_logger log;
+	struct seula_store *store;
+	struct event_base *base;
+	struct seula_completions *cq;
+};
+
+struct test_job {
+	struct seula_job job;
+	struct seula_arena arena;
+	struct fixture *f;
+	int *done;
+	int64_t rows_at_completion;
+	int64_t first_row_id;
+};
+
+static int64_t count_rows_where(const char *path, const char *job_path)
+{
+	sqlite3 *db;
+	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_stmt *st;
+	int64_t n = -1;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT count(*) FROM events WHERE ?1 IS NULL "
+	                       "OR path = ?1",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, job_path, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static int64_t count_rows(const char *path)
+{
+	return count_rows_where(path, NULL);
+}
+
+static void on_done(struct seula_completion *c)
+{
+	struct test_job *t = (struct test_job *)c;
+	assert_true(t->job.committed);
+	/* Completion only after COMMIT: another connection sees every event
+	 * of this job. */
+	t->rows_at_completion = count_rows_where(
+	        t->f->db, seula_event_str(t->job.events[0], SEULA_FIELD_PATH));
+	t->first_row_id = t->job.events[0]->row_id;
+	(*t->done)++;
+	seula_arena_free(&t->arena);
+}
+
+static struct fixture *open_store(const char *capacity)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	strcpy(f->dir, "/tmp/seula-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/seula.db", f->dir);
+	char dbo[160], cap[64], err[512];
+	snprintf(dbo, sizeof(dbo), "server.db=%s", f->db);
+	snprintf(cap, sizeof(cap), "limits.queue_capacity=%s", capacity);
+	const char *ov[] = {dbo,
+	                    cap,
+	                    "limits.batch_max_events=8",
+	                    "limits.max_events_per_request=4",
+	                    "server.synchronous=normal",
+	                    NULL};
+	assert_int_equal(seula_config_load(&f->cfg, NULL, ov, err, sizeof(err)),
+	                 0);
+	f->log = (struct seula_logger){SEULA_LOG_ERROR, NULL};
+	if (seula_store_open(&f->store, &f->cfg, &f->pl, &f->log, err,
+	                     sizeof(err)) != SEULA_OK)
+		fail_msg("%s", err);
+	f->base = event_base_new();
+	f->cq = seula_completions_new(f->base);
+	return f;
+}
+
+static void close_store(struct fixture *f)
+{
+	seula_store_close(f->store);
+	seula_completions_free(f->cq);
+	event_base_free(f->base);
+	seula_config_free(&f->cfg);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+}
+
+static struct test_job *make_job(struct fixture *f, int n_events, int *done)
+{
+	struct test_job *t = calloc(1, sizeof(*t));
+	t->f = f;
+	t->done = done;
+	seula_arena_init(&t->arena, 0);
+	t->job.kind = SEULA_JOB_EVENTS;
+	t->job.cq = f->cq;
+	t->job.done.run = on_done;
+	t->job.events =
+	        seula_arena_alloc(&t->arena, (size_t)n_events * sizeof(void *));
+	for (int i = 0; i < n_events; i++) {
+		struct seula_event *ev = seula_event_new(&t->arena);
+		seula_event_set_str(ev, SEULA_FIELD_SITE, "s", 1);
+		seula_event_set_int(ev, SEULA_FIELD_TYPE, 1);
+		seula_event_set_int(ev, SEULA_FIELD_TIME_MS, 1000 + i);
+		char path[32];
+		snprintf(path, sizeof(path), "/job-%p", (void *)t);
+		seula_event_set_str(ev, SEULA_FIELD_PATH, path, strlen(path));
+		t->job.events[i] = ev;
+	}
+	t->job.n_events = (size_t)n_events;
+	return t;
+}
+
+static void group_commit_then_complete(void **state)
+{
+	(void)state;
+	struct fixture *f = open_store("1000");
+	assert_int_equal(seula_store_start(f->store), SEULA_OK);
+	int done = 0;
+	struct test_job *jobs[100];
+	for (int i = 0; i < 100; i++) {
+		jobs[i] = make_job(f, 1 + i % 4, &done);
+		assert_int_equal(seula_store_submit(f->store, &jobs[i]->job),
+		                 SEULA_OK);
+	}
+	while (done < 100)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	int64_t total = 0;
+	for (int i = 0; i < 100; i++) {
+		total += 1 + i % 4;
+		assert_int_equal(jobs[i]->rows_at_completion, 1 + i % 4);
+		assert_true(jobs[i]->first_row_id > 0);
+		free(jobs[i]);
+	}
+	assert_int_equal(count_rows(f->db), total);
+	struct seula_store_stats st;
+	seula_store_stats(f->store, &st);
+	assert_int_equal(st.events_committed, (uint64_t)total);
+	/* Grouped: far fewer commits than jobs. */
+	assert_true(st.batches < 100);
+	close_store(f);
+}
+
+static void full_queue_refuses_and_stop_commits(void **state)
+{
+	(void)state;
+	struct fixture *f = open_store("10");
+	int done = 0;
+	struct test_job *jobs[4];
+	/* Writer not started yet: the queue fills. */
+	for (int i = 0; i < 3; i++) {
+		jobs[i] = make_job(f, 3, &done);
+		assert_int_equal(seula_store_submit(f->store, &jobs[i]->job),
+		                 SEULA_OK);
+	}
+	jobs[3] = make_job(f, 2, &done);
+	assert_int_equal(seula_store_submit(f->store, &jobs[3]->job),
+	                 SEULA_EBUSY);
+	seula_arena_free(&jobs[3]->arena);
+	free(jobs[3]);
+	assert_int_equal(seula_store_start(f->store), SEULA_OK);
+	seula_store_stop(f->store);
+	/* Everything queued before stop is committed and completed. */
+	assert_int_equal(count_rows(f->db), 9);
+	while (done < 3)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	struct test_job *late = make_job(f, 1, &done);
+	assert_int_equal(seula_store_submit(f->store, &late->job),
+	                 SEULA_ECONFLICT);
+	seula_arena_free(&late->arena);
+	free(late);
+	for (int i = 0; i < 3; i++)
+		free(jobs[i]);
+	close_store(f);
+}
+
+int main(void)
+{
+	evthread_use_pthreads();
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(group_commit_then_complete),
+	        cmocka_unit_test(full_queue_refuses_and_stop_commits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
