@@ -1,0 +1,68 @@
+/*
+ * inspect.c - seula inspect-ip.
+ */
+#include "inspect.h"
+
+#include "event.h"
+#include "netaddr.h"
+
+#include <string.h>
+
+int seula_inspect_ip(const struct seula_loaded_plugin *anonymize,
+                     const char *const *ips, size_t n, FILE *out)
+{
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct seula_ip ip;
+		if (seula_ip_parse(ips[i], &ip) != SEULA_OK) {
+			fprintf(out, "error: '%s' is not an IP address\n",
+			        ips[i]);
+			status = 1;
+			continue;
+		}
+		struct seula_arena arena;
+		seula_arena_init(&arena, 1 << 16);
+		struct seula_event *ev = seula_event_new(&arena);
+		const char *anon = NULL;
+		if (ev) {
+			seula_event_set_str(ev, SEULA_FIELD_SITE, "inspect", 7);
+			seula_event_set_int(ev, SEULA_FIELD_TYPE,
+			                    SEULA_EVENT_PAGEVIEW);
+			seula_event_set_ip(ev, &ip);
+			enum seula_verdict v = anonymize->desc.on_event(
+			        anonymize->instance, ev);
+			seula_event_wipe_ip(ev);
+			if (v == SEULA_KEEP)
+				anon = seula_event_str(ev, SEULA_FIELD_IP_ANON);
+		}
+		if (anon) {
+			fprintf(out, "%s\n", anon);
+		} else {
+			fprintf(out,
+			        "error: the plugin kept no address for "
+			        "'%s'\n",
+			        ips[i]);
+			status = 1;
+		}
+		seula_arena_free(&arena);
+	}
+	return status;
+}
+
+int seula_inspect_ip_unmasked(const char *const *ips, size_t n, FILE *out)
+{
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct seula_ip ip;
+		char text[SEULA_IP_TEXT_MAX];
+		if (seula_ip_parse(ips[i], &ip) != SEULA_OK ||
+		    seula_ip_format(&ip, text, sizeof(text)) != SEULA_OK) {
+			fprintf(out, "error: '%s' is not an IP address\n",
+			        ips[i]);
+			status = 1;
+			continue;
+		}
+		fprintf(out, "%s\n", text);
+	}
+	return status;
+}

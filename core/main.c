@@ -1,0 +1,454 @@
+/*
+ * main.c - the seula command: serve, migrate, plugins, inspect-ip, version,
+ * help.  Owns every long-lived object; nothing else keeps global state.
+ */
+#include "config.h"
+#include "db.h"
+#include "host.h"
+#include "inspect.h"
+#include "loader.h"
+#include "log.h"
+#include "migrate.h"
+#include "pipeline.h"
+#include "readers.h"
+#include "router.h"
+#include "server.h"
+#include "static.h"
+#include "store.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ERRLEN 1024
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: seula <command> [options]\n"
+	        "\n"
+	        "commands:\n"
+	        "  serve --config FILE [--listen ADDR:PORT] [--db PATH]\n"
+	        "        run the server; prints 'listening on URL' first\n"
+	        "  migrate --config FILE [--db PATH]\n"
+	        "        apply the schema migrations of the core and plugins\n"
+	        "  plugins --config FILE\n"
+	        "        list the plugins the config loads, in pipeline "
+	        "order\n"
+	        "  inspect-ip [--config FILE] [--level 0-4] IP...\n"
+	        "        print what the anonymize plugin makes of each "
+	        "address\n"
+	        "  version\n"
+	        "        print the version\n"
+	        "  help [config | plugin NAME --config FILE]\n"
+	        "        this text, the config keys, or a plugin's keys\n");
+}
+
+/* What serve, migrate and plugins share: config, plugins, host env. */
+struct app {
+	struct seula_config cfg;
+	struct seula_logger log;
+	struct seula_host_env env;
+	struct seula_plugins plugins;
+	char *plugin_dir;
+	char err[ERRLEN];
+};
+
+static void app_free(struct app *app)
+{
+	seula_plugins_free(&app->plugins);
+	free(app->plugin_dir);
+	seula_config_free(&app->cfg);
+}
+
+static int app_load(struct app *app, const char *config,
+                    const char *const *overrides)
+{
+	memset(app, 0, sizeof(*app));
+	app->log.level = SEULA_LOG_INFO;
+	app->log.out = stderr;
+	int rc = seula_config_load(&app->cfg, config, overrides, app->err,
+	                           sizeof(app->err));
+	if (rc != SEULA_OK)
+		return rc;
+	app->log.level = (enum seula_log_level)app->cfg.log_level;
+	app->env.log = &app->log;
+	app->plugin_dir = app->cfg.plugin_dir ? strdup(app->cfg.plugin_dir)
+	                                      : seula_default_plugin_dir();
+	if (!app->plugin_dir)
+		return SEULA_ENOMEM;
+	rc = seula_plugins_load(&app->plugins, &app->cfg, app->plugin_dir,
+	                        &app->env, app->err, sizeof(app->err));
+	if (rc != SEULA_OK)
+		return rc;
+	return seula_config_check_unused(&app->cfg, app->err, sizeof(app->err));
+}
+
+struct opts {
+	const char *config;
+	const char *overrides[8];
+	size_t n_overrides;
+	char *owned[8];
+	const char *level;
+};
+
+static int add_override(struct opts *o, const char *key, const char *value)
+{
+	if (o->n_overrides == 7)
+		return -1;
+	char *s = NULL;
+	if (asprintf(&s, "%s=%s", key, value) < 0)
+		return -1;
+	o->owned[o->n_overrides] = s;
+	o->overrides[o->n_overrides++] = s;
+	o->overrides[o->n_overrides] = NULL;
+	return 0;
+}
+
+static void opts_free(struct opts *o)
+{
+	for (size_t i = 0; i < o->n_overrides; i++)
+		free(o->owned[i]);
+}
+
+/* Parse the options every command shares; returns optind or -1. */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"listen", required_argument, NULL, 'l'},
+	        {"db", required_argument, NULL, 'd'},
+	        {"level", required_argument, NULL, 'L'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'l':
+			if (add_override(o, "server.listen", optarg))
+				return -1;
+			break;
+		case 'd':
+			if (add_override(o, "server.db", optarg))
+				return -1;
+			break;
+		case 'L': o->level = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	return optind;
+}
+
+static int need_config(const struct opts *o, const char *cmd)
+{
+	if (o->config)
+		return 0;
+	fprintf(stderr,
+	        "seula %s: --config FILE is required (try "
+	        "contrib/seula.ini.example)\n",
+	        cmd);
+	return -1;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct opts o;
+	int rc = 1;
+	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "serve")) {
+		opts_free(&o);
+		return 2;
+	}
+	struct app app;
+	struct seula_pipeline pipeline = {0};
+	struct seula_router router = {0};
+	struct seula_store *store = NULL;
+	struct seula_readers *readers = NULL;
+	struct seula_static *files = NULL;
+	struct seula_server *server = NULL;
+
+	if (app_load(&app, o.config, o.overrides) != SEULA_OK ||
+	    seula_pipeline_build(&pipeline, &app.plugins, app.err,
+	                         sizeof(app.err)) != SEULA_OK)
+		goto fail;
+	for (size_t i = 0; i < app.plugins.n; i++) {
+		struct seula_loaded_plugin *p = &app.plugins.list[i];
+		for (size_t r = 0; r < p->desc.n_routes; r++)
+			if (seula_router_add(&router, &p->desc.routes[r], NULL,
+			                     p->desc.name, app.err,
+			                     sizeof(app.err)) != SEULA_OK)
+				goto fail;
+	}
+	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,
+	                     sizeof(app.err)) != SEULA_OK ||
+	    seula_plugins_init(&app.plugins, app.err, sizeof(app.err)) !=
+	            SEULA_OK)
+		goto fail;
+	/* Routes were checked before init; now they know their instance. */
+	for (size_t i = 0; i < router.n; i++) {
+		const struct seula_loaded_plugin *p = seula_plugins_find(
+		        &app.plugins, router.entries[i].owner);
+		router.entries[i].instance = p ? p->instance : NULL;
+	}
+	if (seula_store_run_start_tasks(store, app.err, sizeof(app.err)) !=
+	            SEULA_OK ||
+	    seula_static_load(&files, app.cfg.web_root, app.err,
+	                      sizeof(app.err)) != SEULA_OK ||
+	    seula_readers_start(&readers, &app.cfg, &app.log, app.err,
+	                        sizeof(app.err)) != SEULA_OK)
+		goto fail;
+	struct seula_server_deps deps = {
+	        .cfg = &app.cfg,
+	        .log = &app.log,
+	        .store = store,
+	        .readers = readers,
+	        .pipeline = &pipeline,
+	        .router = &router,
+	        .files = files,
+	        .version = SEULA_VERSION,
+	};
+	if (seula_server_new(&server, &deps, app.err, sizeof(app.err)) !=
+	            SEULA_OK ||
+	    seula_store_start(store) != SEULA_OK)
+		goto fail;
+
+	printf("listening on %s\n", seula_server_url(server));
+	fflush(stdout);
+	seula_log(&app.log, SEULA_LOG_INFO, "server",
+	          "seula %s: %zu plugins, %zu sites, %zu files, db %s",
+	          SEULA_VERSION, app.plugins.n, app.cfg.n_sites,
+	          seula_static_count(files), app.cfg.db);
+	rc = seula_server_run(server) == SEULA_OK ? 0 : 1;
+	seula_log(&app.log, SEULA_LOG_INFO, "server", "stopped");
+	goto out;
+fail:
+	fprintf(stderr, "seula: %s\n", app.err[0] ? app.err : "cannot start");
+out:
+	seula_server_free(server);
+	seula_readers_stop(readers);
+	seula_store_close(store);
+	seula_static_free(files);
+	seula_router_free(&router);
+	seula_pipeline_free(&pipeline);
+	app_free(&app);
+	opts_free(&o);
+	return rc;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+	struct opts o;
+	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "migrate")) {
+		opts_free(&o);
+		return 2;
+	}
+	struct app app;
+	int rc = 1;
+	sqlite3 *db = NULL;
+	if (app_load(&app, o.config, o.overrides) == SEULA_OK &&
+	    seula_db_open(&db, app.cfg.db, false, true,
+	                  app.cfg.synchronous == SEULA_SYNC_FULL, app.err,
+	                  sizeof(app.err)) == SEULA_OK) {
+		int applied = 0;
+		if (seula_migrate_all(db, &app.plugins, &applied, app.err,
+		                      sizeof(app.err)) == SEULA_OK) {
+			printf("%s: %d migration%s applied\n", app.cfg.db,
+			       applied, applied == 1 ? "" : "s");
+			rc = 0;
+		}
+	}
+	if (rc)
+		fprintf(stderr, "seula: %s\n", app.err);
+	seula_db_close(db);
+	app_free(&app);
+	opts_free(&o);
+	return rc;
+}
+
+static const char *stage_name(const struct seula_plugin *d)
+{
+	if (!d->on_event)
+		return "-";
+	return d->stage == SEULA_STAGE_ENRICH    ? "enrich"
+	       : d->stage == SEULA_STAGE_PROTECT ? "protect"
+	                                         : "filter";
+}
+
+static int cmd_plugins(int argc, char **argv)
+{
+	struct opts o;
+	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "plugins")) {
+		opts_free(&o);
+		return 2;
+	}
+	struct app app;
+	int rc = app_load(&app, o.config, o.overrides);
+	if (rc != SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", app.err);
+	} else {
+		printf("%-16s %-10s %-8s %-5s %s\n", "NAME", "VERSION", "STAGE",
+		       "ABI", "DESCRIPTION");
+		for (size_t i = 0; i < app.plugins.n; i++) {
+			const struct seula_plugin *d =
+			        &app.plugins.list[i].desc;
+			printf("%-16s %-10s %-8s %u.%-3u %s\n", d->name,
+			       d->version, stage_name(d), d->abi_major,
+			       d->abi_minor,
+			       d->description ? d->description : "");
+		}
+	}
+	app_free(&app);
+	opts_free(&o);
+	return rc == SEULA_OK ? 0 : 1;
+}
+
+static int cmd_inspect_ip(int argc, char **argv)
+{
+	struct opts o;
+	int first = parse_opts(argc, argv, &o);
+	if (first < 0) {
+		opts_free(&o);
+		return 2;
+	}
+	if (first >= argc) {
+		fprintf(stderr, "usage: seula inspect-ip [--config FILE] "
+		                "[--level 0-4] IP...\n");
+		opts_free(&o);
+		return 2;
+	}
+	if (o.level && strcmp(o.level, "0") == 0) {
+		int st = seula_inspect_ip_unmasked(
+		        (const char *const *)argv + first,
+		        (size_t)(argc - first), stdout);
+		opts_free(&o);
+		return st;
+	}
+	if (!o.config)
+		add_override(&o, "plugins.load", "anonymize");
+	if (o.level)
+		add_override(&o, "plugin.anonymize.level", o.level);
+	struct app app;
+	int rc = 1;
+	if (app_load(&app, o.config, o.overrides) == SEULA_OK &&
+	    seula_plugins_init(&app.plugins, app.err, sizeof(app.err)) ==
+	            SEULA_OK) {
+		const struct seula_loaded_plugin *anon =
+		        seula_plugins_find(&app.plugins, "anonymize");
+		if (!anon) {
+			fprintf(stderr, "seula: the config does not load the "
+			                "anonymize plugin\n");
+		} else {
+			rc = seula_inspect_ip(anon,
+			                      (const char *const *)argv + first,
+			                      (size_t)(argc - first), stdout);
+		}
+	} else {
+		fprintf(stderr, "seula: %s\n", app.err);
+	}
+	app_free(&app);
+	opts_free(&o);
+	return rc;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "config") == 0) {
+		seula_config_print_help("server", seula_config_server_rows);
+		seula_config_print_help("limits", seula_config_limits_rows);
+		seula_config_print_help("plugins", seula_config_plugins_rows);
+		seula_config_print_help("site.ID", seula_config_site_rows);
+		return 0;
+	}
+	if (argc >= 3 && strcmp(argv[1], "plugin") == 0) {
+		struct opts o;
+		char *name = argv[2];
+		if (parse_opts(argc - 2, argv + 2, &o) < 0) {
+			opts_free(&o);
+			return 2;
+		}
+		if (!o.config) {
+			char *load = NULL;
+			if (asprintf(&load, "%s", name) >= 0) {
+				add_override(&o, "plugins.load", load);
+				free(load);
+			}
+		}
+		struct app app;
+		int rc = app_load(&app, o.config, o.overrides);
+		const struct seula_loaded_plugin *p =
+		        rc == SEULA_OK ? seula_plugins_find(&app.plugins, name)
+		                       : NULL;
+		if (p) {
+			printf("%s %s: %s\n", p->desc.name, p->desc.version,
+			       p->desc.description ? p->desc.description : "");
+			char section[80];
+			snprintf(section, sizeof(section), "plugin.%s", name);
+			if (p->desc.config_rows)
+				seula_config_print_help(section,
+				                        p->desc.config_rows);
+			for (size_t i = 0; i < p->desc.n_routes; i++)
+				printf("route %s %s\n", p->desc.routes[i].path,
+				       p->desc.routes[i].help
+				               ? p->desc.routes[i].help
+				               : "");
+			for (size_t i = 0; i < p->desc.n_tasks; i++)
+				printf("task %s every %llds\n",
+				       p->desc.tasks[i].name,
+				       (long long)p->desc.tasks[i].interval_s);
+		} else {
+			fprintf(stderr, "seula: %s\n",
+			        app.err[0] ? app.err : "no such plugin");
+		}
+		app_free(&app);
+		opts_free(&o);
+		return p ? 0 : 1;
+	}
+	usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	/* Before any event base: completions cross threads. */
+	if (evthread_use_pthreads() != 0 || sodium_init() < 0) {
+		fprintf(stderr, "seula: cannot initialise libevent threads or "
+		                "libsodium\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(argc - 1, argv + 1);
+	if (strcmp(cmd, "plugins") == 0)
+		return cmd_plugins(argc - 1, argv + 1);
+	if (strcmp(cmd, "inspect-ip") == 0)
+		return cmd_inspect_ip(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("seula %s (plugin ABI %d.%d, SQLite %s, libevent %s)\n",
+		       SEULA_VERSION, SEULA_ABI_MAJOR, SEULA_ABI_MINOR,
+		       sqlite3_libversion(), event_get_version());
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+	    strcmp(cmd, "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	fprintf(stderr, "seula: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
+}

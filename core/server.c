@@ -1,0 +1,909 @@
+/*
+ * server.c - workers, request dispatch, the collect endpoint.
+ */
+#include "server.h"
+
+#include "collect.h"
+#include "host.h"
+#include "http.h"
+#include "netaddr.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* libevent refuses bodies past this itself (with an HTML page, before our
+ * handler runs); below it, but above max_body_bytes, we answer a JSON 413.
+ * libevent 2.1 has no hook for its own error pages; 2.2's evhttp_set_errorcb
+ * would remove this residue. */
+#define HARD_BODY_FACTOR 4
+#define MAX_HEADERS_BYTES 16384
+#define DRAIN_POLL_MS 10
+#define DRAIN_MAX_MS 30000
+
+struct worker {
+	struct seula_server *srv;
+	int index;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct seula_completions *cq;
+	struct event *stop_ev;
+	struct event *exit_ev;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool draining;
+	atomic_size_t inflight; /* jobs submitted, completion not yet run */
+};
+
+struct seula_server {
+	const struct seula_server_deps *deps;
+	struct worker *workers;
+	size_t n_workers;
+	char url[128];
+	struct event *sig_term, *sig_int, *drain_timer;
+	int64_t drain_started_ms;
+	bool stopping;
+};
+
+/* ---- listening -------------------------------------------------------- */
+
+int seula_parse_listen(const char *listen, char *host, size_t hostlen,
+                       char *port, size_t portlen)
+{
+	const char *colon;
+	const char *h = listen;
+	size_t hl;
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (!close || close[1] != ':')
+			return SEULA_EINVAL;
+		h = listen + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
+			return SEULA_EINVAL;
+		hl = (size_t)(colon - listen);
+	}
+	const char *p = colon + 1;
+	size_t pl = strlen(p);
+	if (hl == 0 || hl >= hostlen || pl == 0 || pl >= portlen || pl > 5)
+		return SEULA_EINVAL;
+	for (size_t i = 0; i < pl; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return SEULA_EINVAL;
+	if (atoi(p) > 65535)
+		return SEULA_EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memcpy(port, p, pl + 1);
+	return SEULA_OK;
+}
+
+static int open_listener(const char *host, const char *port, bool reuseport,
+                         struct sockaddr_storage *bound, char *err,
+                         size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	int gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, errlen, "listen %s:%s: %s", host, port,
+		         gai_strerror(gai));
+		return -1;
+	}
+	int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC,
+	                res->ai_protocol);
+	int one = 1;
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	                             sizeof(one)) != 0) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, 1024) != 0 || evutil_make_socket_nonblocking(fd) != 0) {
+		snprintf(err, errlen, "listen %s:%s: %s", host, port,
+		         strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	socklen_t len = sizeof(*bound);
+	getsockname(fd, (struct sockaddr *)bound, &len);
+	return fd;
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static void add_cors(struct evhttp_request *req, const char *origin)
+{
+	if (!origin)
+		return;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Access-Control-Allow-Origin", origin);
+	evhttp_add_header(h, "Vary", "Origin");
+}
+
+static void reply_busy(struct evhttp_request *req, int rc, const char *origin)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	add_cors(req, origin);
+	if (rc == SEULA_ECONFLICT) {
+		evhttp_add_header(h, "Connection", "close");
+		evhttp_add_header(h, "Retry-After", "5");
+		seula_reply_error(req, 503, "shutting_down",
+		                  "the server is stopping; send again shortly");
+	} else if (rc == SEULA_EBUSY) {
+		evhttp_add_header(h, "Retry-After", "1");
+		seula_reply_error(req, 503, "queue_full",
+		                  "the server is busy storing; send again in a "
+		                  "second");
+	} else {
+		evhttp_add_header(h, "Retry-After", "5");
+		seula_reply_error(
+		        req, 503, "storage_unavailable",
+		        "the database could not commit; nothing of this "
+		        "request was stored");
+	}
+}
+
+static const unsigned char gif_1x1[] = {
+        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04,
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01,
+        0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+};
+
+/* ---- collect ---------------------------------------------------------- */
+
+struct collect_job {
+	struct seula_job job; /* first */
+	struct seula_arena arena;
+	struct evhttp_request *req;
+	struct worker *w;
+	bool gif;
+	char *origin;
+};
+
+static void collect_job_free(struct collect_job *cj)
+{
+	seula_arena_free(&cj->arena);
+	free(cj->origin);
+	free(cj);
+}
+
+static void collect_done(struct seula_completion *c)
+{
+	struct collect_job *cj = (struct collect_job *)c;
+	struct worker *w = cj->w;
+	if (!cj->job.committed)
+		reply_busy(cj->req, SEULA_EIO, cj->origin);
+	else if (cj->gif)
+		seula_reply(cj->req, 200, "image/gif", gif_1x1,
+		            sizeof(gif_1x1));
+	else {
+		/* The hot path: a bare 204, no headers it does not need. */
+		add_cors(cj->req, cj->origin);
+		evhttp_send_reply(cj->req, 204, "No Content", NULL);
+	}
+	collect_job_free(cj);
+	atomic_fetch_sub(&w->inflight, 1);
+}
+
+static bool media_type_ok(const char *ct)
+{
+	if (!ct)
+		return false;
+	const char *semi = strchr(ct, ';');
+	size_t len = semi ? (size_t)(semi - ct) : strlen(ct);
+	while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+		len--;
+	bool type_ok =
+	        (len == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	        (len == 10 && strncasecmp(ct, "text/plain", 10) == 0);
+	if (!type_ok)
+		return false;
+	/* A charset, if given, must be UTF-8. */
+	const char *cs = semi ? strcasestr(semi, "charset=") : NULL;
+	if (cs) {
+		cs += 8;
+		if (*cs == '"')
+			cs++;
+		if (strncasecmp(cs, "utf-8", 5) != 0 &&
+		    strncasecmp(cs, "utf8", 4) != 0)
+			return false;
+	}
+	return true;
+}
+
+static char *joined_header(struct evhttp_request *req, const char *name)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	size_t total = 0;
+	TAILQ_FOREACH(kv, in, next)
+	if (strcasecmp(kv->key, name) == 0)
+		total += strlen(kv->value) + 1;
+	if (!total || total > 8192)
+		return NULL;
+	char *out = calloc(1, total + 1);
+	if (!out)
+		return NULL;
+	TAILQ_FOREACH(kv, in, next)
+	if (strcasecmp(kv->key, name) == 0) {
+		if (*out)
+			strcat(out, ",");
+		strcat(out, kv->value);
+	}
+	return out;
+}
+
+static void client_ip(struct worker *w, struct evhttp_request *req,
+                      struct seula_ip *out)
+{
+	const struct seula_config *cfg = w->srv->deps->cfg;
+	struct seula_ip peer;
+	memset(&peer, 0, sizeof(peer));
+	const struct sockaddr *sa =
+	        evhttp_connection_get_addr(evhttp_request_get_connection(req));
+	if (!sa || seula_ip_from_sockaddr(sa, &peer) != SEULA_OK)
+		peer.family = 4; /* 0.0.0.0: unknown */
+	char *xff = joined_header(req, "X-Forwarded-For");
+	seula_client_ip(&peer, xff, cfg->trusted, cfg->n_trusted, out);
+	free(xff);
+}
+
+static bool origin_allowed_anywhere(const struct seula_config *cfg,
+                                    const char *origin)
+{
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		if (seula_collect_origin_allowed(&cfg->sites[i], origin))
+			return true;
+	return false;
+}
+
+static void handle_collect(struct worker *w, struct evhttp_request *req,
+                           enum evhttp_cmd_type cmd)
+{
+	const struct seula_server_deps *d = w->srv->deps;
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *origin = evhttp_find_header(in, "Origin");
+
+	if (cmd == EVHTTP_REQ_OPTIONS) {
+		if (!origin || !origin_allowed_anywhere(d->cfg, origin)) {
+			seula_reply_error(
+			        req, 403, "origin_not_allowed",
+			        "this origin is not a configured site");
+			return;
+		}
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+		add_cors(req, origin);
+		evhttp_add_header(h, "Access-Control-Allow-Methods",
+		                  "POST, GET, OPTIONS");
+		evhttp_add_header(h, "Access-Control-Allow-Headers",
+		                  "Content-Type");
+		evhttp_add_header(h, "Access-Control-Max-Age", "86400");
+		seula_reply(req, 204, NULL, NULL, 0);
+		return;
+	}
+	if (cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Allow", "GET, POST, OPTIONS");
+		seula_reply_error(req, 405, "method_not_allowed",
+		                  "collect takes POST (JSON) or GET (query)");
+		return;
+	}
+
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(body);
+	if (cmd == EVHTTP_REQ_POST) {
+		if (len > (size_t)d->cfg->max_body_bytes) {
+			evhttp_add_header(
+			        evhttp_request_get_output_headers(req),
+			        "Connection", "close");
+			seula_reply_error(
+			        req, 413, "body_too_large",
+			        "the body has %zu bytes; at most %lld", len,
+			        (long long)d->cfg->max_body_bytes);
+			return;
+		}
+		if (!media_type_ok(evhttp_find_header(in, "Content-Type"))) {
+			seula_reply_error(req, 415, "unsupported_media_type",
+			                  "send application/json or text/plain "
+			                  "in UTF-8");
+			return;
+		}
+	}
+
+	struct collect_job *cj = calloc(1, sizeof(*cj));
+	if (!cj) {
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	/* Room for the events and their copies, never unbounded. */
+	seula_arena_init(&cj->arena,
+	                 (size_t)d->cfg->max_body_bytes * 4 +
+	                         (size_t)d->cfg->max_events_per_request *
+	                                 (sizeof(struct seula_event) + 16384));
+	cj->req = req;
+	cj->w = w;
+	cj->gif = cmd == EVHTTP_REQ_GET;
+	if (origin && !(cj->origin = strdup(origin))) {
+		collect_job_free(cj);
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+
+	struct seula_event_header headers[SEULA_EVENT_MAX_HEADERS];
+	size_t nh = 0;
+	for (size_t i = 0;
+	     seula_event_captured_headers[i] && nh < SEULA_EVENT_MAX_HEADERS;
+	     i++) {
+		const char *v =
+		        evhttp_find_header(in, seula_event_captured_headers[i]);
+		if (v) {
+			headers[nh].name = seula_event_captured_headers[i];
+			headers[nh].value = v;
+			nh++;
+		}
+	}
+	struct seula_collect_request creq = {
+	        .cfg = d->cfg,
+	        .origin = origin,
+	        .now_ms = seula_clock_ms(),
+	        .headers = headers,
+	        .n_headers = nh,
+	};
+	client_ip(w, req, &creq.client_ip);
+
+	struct seula_collect_result res;
+	struct seula_collect_error cerr;
+	int rc;
+	if (cmd == EVHTTP_REQ_POST) {
+		const char *bytes = (const char *)evbuffer_pullup(body, -1);
+		rc = seula_collect_parse_json(&creq, bytes ? bytes : "", len,
+		                              &cj->arena, &res, &cerr);
+	} else {
+		rc = seula_collect_parse_query(
+		        &creq,
+		        evhttp_uri_get_query(
+		                evhttp_request_get_evhttp_uri(req)),
+		        &cj->arena, &res, &cerr);
+	}
+	/* The request's own copy of the address is gone with the stack;
+	 * each event holds one until the pipeline wipes it. */
+	sodium_memzero(&creq.client_ip, sizeof(creq.client_ip));
+	if (rc != SEULA_OK) {
+		for (size_t i = 0; i < res.n_events; i++)
+			seula_event_wipe_ip(res.events[i]);
+		add_cors(req, cj->origin);
+		seula_reply_error(req, cerr.status, cerr.code, "%s",
+		                  cerr.message);
+		collect_job_free(cj);
+		return;
+	}
+
+	const char *failed = NULL;
+	size_t n = res.n_events;
+	if (seula_pipeline_run(d->pipeline, res.events, &n, &failed) !=
+	    SEULA_OK) {
+		seula_log(d->log, SEULA_LOG_ERROR, "collect",
+		          "plugin %s failed on an event; request answered 500",
+		          failed);
+		seula_reply_error(req, 500, "plugin_failed",
+		                  "the %s plugin could not process the event",
+		                  failed);
+		collect_job_free(cj);
+		return;
+	}
+	if (n == 0) {
+		/* Every event was dropped by a plugin (a bot, an excluded
+		 * page): acknowledged, nothing to store. */
+		add_cors(req, cj->origin);
+		evhttp_send_reply(req, 204, "No Content", NULL);
+		collect_job_free(cj);
+		return;
+	}
+	cj->job.kind = SEULA_JOB_EVENTS;
+	cj->job.events = res.events;
+	cj->job.n_events = n;
+	cj->job.cq = w->cq;
+	cj->job.done.run = collect_done;
+	atomic_fetch_add(&w->inflight, 1);
+	rc = seula_store_submit(d->store, &cj->job);
+	if (rc != SEULA_OK) {
+		atomic_fetch_sub(&w->inflight, 1);
+		reply_busy(req, rc, cj->origin);
+		collect_job_free(cj);
+	}
+}
+
+/* ---- plugin routes ---------------------------------------------------- */
+
+struct route_job {
+	struct seula_job job; /* first */
+	struct evhttp_request *req;
+	struct worker *w;
+	bool on_writer;
+};
+
+static void route_done(struct seula_completion *c)
+{
+	struct route_job *rj = (struct route_job *)c;
+	struct worker *w = rj->w;
+	if (rj->on_writer && !rj->job.committed)
+		reply_busy(rj->req, SEULA_EIO, NULL);
+	else if (rj->job.result != SEULA_OK &&
+	         !seula_http_replied(rj->job.http))
+		seula_reply_error(rj->req, 500, "internal",
+		                  "the handler failed (%d)", rj->job.result);
+	else
+		seula_http_send(rj->job.http, rj->req);
+	seula_http_free(rj->job.http);
+	free(rj);
+	atomic_fetch_sub(&w->inflight, 1);
+}
+
+static int method_of(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return SEULA_METHOD_GET;
+	case EVHTTP_REQ_POST: return SEULA_METHOD_POST;
+	case EVHTTP_REQ_PUT: return SEULA_METHOD_PUT;
+	case EVHTTP_REQ_PATCH: return SEULA_METHOD_PATCH;
+	case EVHTTP_REQ_DELETE: return SEULA_METHOD_DELETE;
+	default: return 0;
+	}
+}
+
+static void allow_header(struct evhttp_request *req, unsigned allowed)
+{
+	static const char *const names[] = {"GET", "POST", "PUT", "PATCH",
+	                                    "DELETE"};
+	char buf[64] = "";
+	for (unsigned i = 0; i < 5; i++) {
+		if (!(allowed & (1u << i)))
+			continue;
+		if (*buf)
+			strcat(buf, ", ");
+		strcat(buf, names[i]);
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", buf);
+}
+
+static void handle_route(struct worker *w, struct evhttp_request *req,
+                         enum evhttp_cmd_type cmd, const char *path)
+{
+	const struct seula_server_deps *d = w->srv->deps;
+	int mbit = method_of(cmd);
+	struct seula_route_match m;
+	unsigned allowed = 0;
+	int rc = seula_router_match(d->router, path, mbit, &m, &allowed);
+	if (rc == SEULA_ECONFLICT) {
+		allow_header(req, allowed);
+		seula_reply_error(req, 405, "method_not_allowed",
+		                  "%s does not take this method", path);
+		return;
+	}
+	if (rc != SEULA_OK) {
+		seula_reply_error(req, 404, "not_found", "no API route %s",
+		                  path);
+		return;
+	}
+	const struct seula_route *route = m.entry->route;
+	if (!(route->roles & SEULA_ROLE_PUBLIC)) {
+		/* Staff sessions do not exist yet: every staff route stays
+		 * shut rather than open. */
+		seula_reply_error(req, 401, "login_required",
+		                  "this route is for signed-in staff");
+		return;
+	}
+	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
+	    (size_t)d->cfg->max_body_bytes) {
+		seula_reply_error(req, 413, "body_too_large",
+		                  "the body is larger than %lld bytes",
+		                  (long long)d->cfg->max_body_bytes);
+		return;
+	}
+	int error;
+	struct seula_http *http =
+	        seula_http_new(req, mbit, path, m.params, m.n_params, &error);
+	if (!http && error == SEULA_EINVAL) {
+		seula_reply_error(req, 400, "bad_request",
+		                  "the query or path is not UTF-8 text");
+		return;
+	}
+	if (!http) {
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	if (route->thread == SEULA_ON_LOOP) {
+		rc = route->handler(m.entry->instance, http);
+		if (rc != SEULA_OK && !seula_http_replied(http))
+			seula_reply_error(req, 500, "internal",
+			                  "the handler failed (%d)", rc);
+		else
+			seula_http_send(http, req);
+		seula_http_free(http);
+		return;
+	}
+	struct route_job *rj = calloc(1, sizeof(*rj));
+	if (!rj) {
+		seula_http_free(http);
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	rj->req = req;
+	rj->w = w;
+	rj->on_writer = route->thread == SEULA_ON_WRITER;
+	rj->job.kind = SEULA_JOB_ROUTE;
+	rj->job.handler = route->handler;
+	rj->job.instance = m.entry->instance;
+	rj->job.http = http;
+	rj->job.cq = w->cq;
+	rj->job.done.run = route_done;
+	rj->job.committed = !rj->on_writer;
+	atomic_fetch_add(&w->inflight, 1);
+	rc = rj->on_writer ? seula_store_submit(d->store, &rj->job)
+	                   : seula_readers_submit(d->readers, &rj->job);
+	if (rc != SEULA_OK) {
+		atomic_fetch_sub(&w->inflight, 1);
+		seula_http_free(http);
+		free(rj);
+		reply_busy(req, rc, NULL);
+	}
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static void handle_health(struct worker *w, struct evhttp_request *req,
+                          enum evhttp_cmd_type cmd)
+{
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Allow", "GET, HEAD");
+		seula_reply_error(req, 405, "method_not_allowed",
+		                  "health takes GET");
+		return;
+	}
+	json_t *o = json_pack("{s:s, s:s}", "status", "ok", "version",
+	                      w->srv->deps->version);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text) {
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	seula_reply(req, 200, "application/json", text, strlen(text));
+	free(text);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	const struct seula_server_deps *d = w->srv->deps;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (!raw_path || raw_path[0] != '/' || strlen(raw_path) > 1024) {
+		seula_reply_error(req, 400, "bad_request",
+		                  "the request target is not a path");
+		return;
+	}
+	if (atomic_load(&w->draining)) {
+		reply_busy(req, SEULA_ECONFLICT, NULL);
+		return;
+	}
+	if (strcmp(raw_path, "/api/collect") == 0) {
+		handle_collect(w, req, cmd);
+		return;
+	}
+	if (strcmp(raw_path, "/api/health") == 0) {
+		handle_health(w, req, cmd);
+		return;
+	}
+	if (strncmp(raw_path, "/api/", 5) == 0 ||
+	    strcmp(raw_path, "/api") == 0) {
+		handle_route(w, req, cmd, raw_path);
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Allow", "GET, HEAD");
+		seula_reply_error(req, 405, "method_not_allowed",
+		                  "pages take GET");
+		return;
+	}
+	size_t dlen = 0;
+	char *path = evhttp_uridecode(raw_path, 0, &dlen);
+	if (!path || memchr(path, '\0', dlen) ||
+	    seula_static_serve(d->files, req, path) != SEULA_OK)
+		seula_reply_error(req, 404, "not_found", "no page %s",
+		                  raw_path);
+	free(path);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static void on_worker_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct worker *w = arg;
+	atomic_store(&w->draining, true);
+	if (w->bound) {
+		evhttp_del_accept_socket(w->http, w->bound);
+		w->bound = NULL;
+	}
+}
+
+static void on_worker_exit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct worker *w = arg;
+	struct timeval grace = {
+	        .tv_sec = w->srv->deps->cfg->shutdown_grace_ms / 1000,
+	        .tv_usec = (w->srv->deps->cfg->shutdown_grace_ms % 1000) * 1000,
+	};
+	event_base_loopexit(w->base, &grace);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static void drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct seula_server *srv = arg;
+	size_t inflight = 0;
+	for (size_t i = 0; i < srv->n_workers; i++)
+		inflight += atomic_load(&srv->workers[i].inflight);
+	bool overdue = seula_clock_ms() - srv->drain_started_ms > DRAIN_MAX_MS;
+	if (inflight && !overdue) {
+		struct timeval tv = {0, DRAIN_POLL_MS * 1000};
+		evtimer_add(srv->drain_timer, &tv);
+		return;
+	}
+	if (inflight)
+		seula_log(
+		        srv->deps->log, SEULA_LOG_WARN, "server",
+		        "%zu requests still open after %d ms; stopping anyway",
+		        inflight, DRAIN_MAX_MS);
+	/* Every acknowledged job has completed; commit anything left. */
+	seula_store_stop(srv->deps->store);
+	for (size_t i = 0; i < srv->n_workers; i++)
+		event_active(srv->workers[i].exit_ev, 0, 0);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct seula_server *srv = arg;
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	seula_log(srv->deps->log, SEULA_LOG_INFO, "server",
+	          "%s: stopping; finishing what is in flight",
+	          sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	for (size_t i = 0; i < srv->n_workers; i++)
+		event_active(srv->workers[i].stop_ev, 0, 0);
+	srv->drain_started_ms = seula_clock_ms();
+	struct timeval tv = {0, DRAIN_POLL_MS * 1000};
+	evtimer_add(srv->drain_timer, &tv);
+}
+
+static int worker_init(struct worker *w, struct seula_server *srv, int index,
+                       int fd, char *err, size_t errlen)
+{
+	const struct seula_config *cfg = srv->deps->cfg;
+	w->srv = srv;
+	w->index = index;
+	atomic_init(&w->draining, false);
+	atomic_init(&w->inflight, 0);
+	/* The changelist folds the add/delete pairs evhttp makes on every
+	 * request into one epoll_ctl, or none, per loop iteration. */
+	struct event_config *ec = event_config_new();
+	if (ec)
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	w->base = ec ? event_base_new_with_config(ec) : NULL;
+	if (ec)
+		event_config_free(ec);
+	w->http = w->base ? evhttp_new(w->base) : NULL;
+	w->cq = w->base ? seula_completions_new(w->base) : NULL;
+	w->stop_ev =
+	        w->base ? event_new(w->base, -1, 0, on_worker_stop, w) : NULL;
+	w->exit_ev =
+	        w->base ? event_new(w->base, -1, 0, on_worker_exit, w) : NULL;
+	if (!w->base || !w->http || !w->cq || !w->stop_ev || !w->exit_ev) {
+		snprintf(err, errlen, "cannot create an event loop");
+		close(fd);
+		return SEULA_ENOMEM;
+	}
+	evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_bytes *
+	                                          HARD_BODY_FACTOR);
+	evhttp_set_max_headers_size(w->http, MAX_HEADERS_BYTES);
+	evhttp_set_timeout(w->http, (int)cfg->request_timeout_s);
+	evhttp_set_allowed_methods(
+	        w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+	                         EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+	evhttp_set_default_content_type(w->http, "application/json");
+	evhttp_set_gencb(w->http, on_request, w);
+	w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+	if (!w->bound) {
+		snprintf(err, errlen, "cannot accept on the listening socket");
+		close(fd);
+		return SEULA_EIO;
+	}
+	return SEULA_OK;
+}
+
+int seula_server_new(struct seula_server **out,
+                     const struct seula_server_deps *deps, char *err,
+                     size_t errlen)
+{
+	*out = NULL;
+	struct seula_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return SEULA_ENOMEM;
+	srv->deps = deps;
+	srv->n_workers = (size_t)deps->cfg->workers;
+	srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
+	if (!srv->workers) {
+		free(srv);
+		return SEULA_ENOMEM;
+	}
+	char host[256], port[8];
+	if (seula_parse_listen(deps->cfg->listen, host, sizeof(host), port,
+	                       sizeof(port)) != SEULA_OK) {
+		snprintf(err, errlen,
+		         "listen '%s' is not address:port (e.g. 127.0.0.1:8080 "
+		         "or [::1]:8080)",
+		         deps->cfg->listen);
+		seula_server_free(srv);
+		return SEULA_EINVAL;
+	}
+	bool reuseport = srv->n_workers > 1;
+	struct sockaddr_storage bound;
+	for (size_t i = 0; i < srv->n_workers; i++) {
+		int fd = open_listener(host, port, reuseport, &bound, err,
+		                       errlen);
+		if (fd < 0) {
+			seula_server_free(srv);
+			return SEULA_EIO;
+		}
+		if (i == 0) {
+			/* Port 0: the others join the port the first got. */
+			struct seula_ip ip;
+			seula_ip_from_sockaddr((struct sockaddr *)&bound, &ip);
+			char text[SEULA_IP_TEXT_MAX];
+			seula_ip_format(&ip, text, sizeof(text));
+			int p = ntohs(bound.ss_family == AF_INET6
+			                      ? ((struct sockaddr_in6 *)&bound)
+			                                ->sin6_port
+			                      : ((struct sockaddr_in *)&bound)
+			                                ->sin_port);
+			snprintf(port, sizeof(port), "%d", p);
+			snprintf(srv->url, sizeof(srv->url),
+			         ip.family == 6 ? "http://[%s]:%d"
+			                        : "http://%s:%d",
+			         text, p);
+		}
+		int rc = worker_init(&srv->workers[i], srv, (int)i, fd, err,
+		                     errlen);
+		if (rc != SEULA_OK) {
+			seula_server_free(srv);
+			return rc;
+		}
+	}
+	struct event_base *main_base = srv->workers[0].base;
+	srv->sig_term = evsignal_new(main_base, SIGTERM, on_signal, srv);
+	srv->sig_int = evsignal_new(main_base, SIGINT, on_signal, srv);
+	srv->drain_timer = evtimer_new(main_base, drain_check, srv);
+	if (!srv->sig_term || !srv->sig_int || !srv->drain_timer ||
+	    evsignal_add(srv->sig_term, NULL) != 0 ||
+	    evsignal_add(srv->sig_int, NULL) != 0) {
+		snprintf(err, errlen, "cannot set up signal handling");
+		seula_server_free(srv);
+		return SEULA_EIO;
+	}
+	*out = srv;
+	return SEULA_OK;
+}
+
+const char *seula_server_url(const struct seula_server *srv)
+{
+	return srv->url;
+}
+
+int seula_server_run(struct seula_server *srv)
+{
+	/* Signals go to the main thread's loop only. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rc = 0;
+	for (size_t i = 1; i < srv->n_workers; i++) {
+		struct worker *w = &srv->workers[i];
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			rc = SEULA_ENOMEM;
+			break;
+		}
+		w->thread_started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != SEULA_OK) {
+		for (size_t i = 1; i < srv->n_workers; i++)
+			if (srv->workers[i].thread_started)
+				event_active(srv->workers[i].exit_ev, 0, 0);
+	} else {
+		event_base_dispatch(srv->workers[0].base);
+	}
+	for (size_t i = 1; i < srv->n_workers; i++) {
+		if (srv->workers[i].thread_started) {
+			pthread_join(srv->workers[i].thread, NULL);
+			srv->workers[i].thread_started = false;
+		}
+	}
+	seula_store_stop(srv->deps->store);
+	return rc;
+}
+
+void seula_server_free(struct seula_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->sig_term)
+		event_free(srv->sig_term);
+	if (srv->sig_int)
+		event_free(srv->sig_int);
+	if (srv->drain_timer)
+		event_free(srv->drain_timer);
+	for (size_t i = 0; i < srv->n_workers; i++) {
+		struct worker *w = &srv->workers[i];
+		/* Completions still queued (none after a clean stop) answer
+		 * their requests before the connections go. */
+		seula_completions_free(w->cq);
+		if (w->http)
+			evhttp_free(w->http);
+		if (w->stop_ev)
+			event_free(w->stop_ev);
+		if (w->exit_ev)
+			event_free(w->exit_ev);
+		if (w->base)
+			event_base_free(w->base);
+	}
+	free(srv->workers);
+	free(srv);
+}

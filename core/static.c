@@ -1,0 +1,240 @@
+/*
+ * static.c - in-memory static files with ETags.
+ */
+#include "static.h"
+
+#include "http.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <seula/plugin.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STATIC_MAX_TOTAL (64u << 20)
+#define STATIC_MAX_DEPTH 8
+
+struct file {
+	char *path; /* "/demo/index.html" */
+	unsigned char *data;
+	size_t len;
+	const char *type;
+	char etag[24];
+};
+
+struct seula_static {
+	struct file *files;
+	size_t n, cap, total;
+};
+
+static const char *content_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+	        {".html", "text/html; charset=utf-8"},
+	        {".js", "text/javascript; charset=utf-8"},
+	        {".mjs", "text/javascript; charset=utf-8"},
+	        {".css", "text/css; charset=utf-8"},
+	        {".json", "application/json"},
+	        {".svg", "image/svg+xml"},
+	        {".png", "image/png"},
+	        {".gif", "image/gif"},
+	        {".ico", "image/x-icon"},
+	        {".txt", "text/plain; charset=utf-8"},
+	        {".woff2", "font/woff2"},
+	        {".map", "application/json"},
+	};
+	const char *dot = strrchr(path, '.');
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+static int add_file(struct seula_static *st, const char *fs_path,
+                    const char *url_path, char *err, size_t errlen)
+{
+	FILE *f = fopen(fs_path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", fs_path, strerror(errno));
+		return SEULA_EIO;
+	}
+	struct stat sb;
+	if (fstat(fileno(f), &sb) != 0 || sb.st_size < 0 ||
+	    st->total + (size_t)sb.st_size > STATIC_MAX_TOTAL) {
+		fclose(f);
+		snprintf(err, errlen, "%s: too big, or web_root over %u MiB",
+		         fs_path, STATIC_MAX_TOTAL >> 20);
+		return SEULA_ETOOBIG;
+	}
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 32;
+		void *p = realloc(st->files, cap * sizeof(*st->files));
+		if (!p) {
+			fclose(f);
+			return SEULA_ENOMEM;
+		}
+		st->files = p;
+		st->cap = cap;
+	}
+	struct file *file = &st->files[st->n];
+	memset(file, 0, sizeof(*file));
+	file->len = (size_t)sb.st_size;
+	file->data = malloc(file->len ? file->len : 1);
+	file->path = strdup(url_path);
+	if (!file->data || !file->path ||
+	    fread(file->data, 1, file->len, f) != file->len) {
+		fclose(f);
+		free(file->data);
+		free(file->path);
+		snprintf(err, errlen, "%s: cannot read", fs_path);
+		return SEULA_EIO;
+	}
+	fclose(f);
+	file->type = content_type(url_path);
+	unsigned char h[8];
+	crypto_generichash(h, sizeof(h), file->data, file->len, NULL, 0);
+	char hex[17];
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(file->etag, sizeof(file->etag), "\"%s\"", hex);
+	st->total += file->len;
+	st->n++;
+	return SEULA_OK;
+}
+
+static int walk(struct seula_static *st, const char *fs_dir,
+                const char *url_dir, int depth, char *err, size_t errlen)
+{
+	if (depth > STATIC_MAX_DEPTH)
+		return SEULA_OK;
+	DIR *d = opendir(fs_dir);
+	if (!d) {
+		snprintf(err, errlen, "%s: cannot open web_root: %s", fs_dir,
+		         strerror(errno));
+		return SEULA_EIO;
+	}
+	int rc = SEULA_OK;
+	struct dirent *de;
+	while (rc == SEULA_OK && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *fs = NULL, *url = NULL;
+		if (asprintf(&fs, "%s/%s", fs_dir, de->d_name) < 0)
+			fs = NULL;
+		if (asprintf(&url, "%s/%s", url_dir, de->d_name) < 0)
+			url = NULL;
+		struct stat sb;
+		if (!fs || !url)
+			rc = SEULA_ENOMEM;
+		else if (stat(fs, &sb) != 0)
+			rc = SEULA_OK; /* a dangling link: skip */
+		else if (S_ISDIR(sb.st_mode))
+			rc = walk(st, fs, url, depth + 1, err, errlen);
+		else if (S_ISREG(sb.st_mode))
+			rc = add_file(st, fs, url, err, errlen);
+		free(fs);
+		free(url);
+	}
+	closedir(d);
+	return rc;
+}
+
+int seula_static_load(struct seula_static **out, const char *root, char *err,
+                      size_t errlen)
+{
+	*out = NULL;
+	struct seula_static *st = calloc(1, sizeof(*st));
+	if (!st)
+		return SEULA_ENOMEM;
+	int rc = walk(st, root, "", 0, err, errlen);
+	if (rc != SEULA_OK) {
+		seula_static_free(st);
+		return rc;
+	}
+	*out = st;
+	return SEULA_OK;
+}
+
+void seula_static_free(struct seula_static *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->files[i].data);
+		free(st->files[i].path);
+	}
+	free(st->files);
+	free(st);
+}
+
+size_t seula_static_count(const struct seula_static *st)
+{
+	return st ? st->n : 0;
+}
+
+static const struct file *find(const struct seula_static *st, const char *path)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->files[i].path, path) == 0)
+			return &st->files[i];
+	return NULL;
+}
+
+int seula_static_serve(const struct seula_static *st,
+                       struct evhttp_request *req, const char *path)
+{
+	if (!st || strstr(path, "/.") || strstr(path, "//"))
+		return SEULA_ENOTFOUND;
+	char buf[1024];
+	size_t len = strlen(path);
+	if (len + sizeof("index.html") >= sizeof(buf))
+		return SEULA_ENOTFOUND;
+	memcpy(buf, path, len + 1);
+	if (buf[len - 1] == '/')
+		strcat(buf, "index.html");
+	const struct file *f = find(st, buf);
+	if (!f) {
+		/* "/demo" -> redirect to "/demo/" when it is a folder. */
+		strcat(buf, "/index.html");
+		if (find(st, buf)) {
+			char loc[1040];
+			snprintf(loc, sizeof(loc), "%s/", path);
+			evhttp_add_header(
+			        evhttp_request_get_output_headers(req),
+			        "Location", loc);
+			seula_reply(req, 301, NULL, NULL, 0);
+			return SEULA_OK;
+		}
+		return SEULA_ENOTFOUND;
+	}
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_add_header(out, "ETag", f->etag);
+	/* The tracker is fetched on every page of the sites that embed it:
+	 * let browsers keep it a while; everything else revalidates. */
+	evhttp_add_header(out, "Cache-Control",
+	                  strcmp(f->path, "/seula.js") == 0
+	                          ? "public, max-age=3600"
+	                          : "no-cache");
+	if (strncmp(f->type, "text/html", 9) == 0) {
+		evhttp_add_header(out, "Content-Security-Policy",
+		                  "default-src 'self'; img-src 'self' data:; "
+		                  "style-src 'self' 'unsafe-inline'; "
+		                  "frame-ancestors 'none'");
+		evhttp_add_header(out, "Referrer-Policy",
+		                  "strict-origin-when-cross-origin");
+	}
+	const char *inm = evhttp_find_header(
+	        evhttp_request_get_input_headers(req), "If-None-Match");
+	if (inm && strcmp(inm, f->etag) == 0) {
+		seula_reply(req, 304, NULL, NULL, 0);
+		return SEULA_OK;
+	}
+	seula_reply(req, 200, f->type, f->data, f->len);
+	return SEULA_OK;
+}

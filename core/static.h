@@ -1,0 +1,25 @@
+/*
+ * static.h - the files under web_root, read into memory at start so that
+ * serving them never touches the disk from the loop thread.
+ */
+#ifndef SEULA_STATIC_H
+#define SEULA_STATIC_H
+
+#include <stddef.h>
+
+struct evhttp_request;
+struct seula_static;
+
+/* Read every regular file under `root` (no dot files, at most 64 MiB in
+ * all). */
+int seula_static_load(struct seula_static **out, const char *root, char *err,
+                      size_t errlen);
+void seula_static_free(struct seula_static *st);
+
+/* Serve `path` (decoded, starting with "/") for GET/HEAD.  Returns 0 when
+ * it answered, SEULA_ENOTFOUND when there is no such file. */
+int seula_static_serve(const struct seula_static *st,
+                       struct evhttp_request *req, const char *path);
+size_t seula_static_count(const struct seula_static *st);
+
+#endif

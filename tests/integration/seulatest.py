@@ -1,0 +1,238 @@
+"""Harness for Seula's integration tests: the real binary, on 127.0.0.1:0,
+with a real SQLite file in a temp folder.  Standard library only.
+
+Environment (set by ctest): SEULA_BIN, SEULA_SOURCE_DIR, SEULA_PLUGIN_DIR,
+SEULA_TEST_PLUGIN_DIR, SEULA_TEST_OUTPUT.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+BIN = os.environ.get("SEULA_BIN", "")
+SOURCE = os.environ.get("SEULA_SOURCE_DIR", "")
+PLUGIN_DIR = os.environ.get("SEULA_PLUGIN_DIR", "")
+TEST_PLUGIN_DIR = os.environ.get("SEULA_TEST_PLUGIN_DIR", "")
+
+PAGEVIEW = {"site": "demo", "type": "pageview", "url": "http://localhost/"}
+
+
+def require_env():
+    missing = [n for n, v in (("SEULA_BIN", BIN), ("SEULA_SOURCE_DIR", SOURCE),
+                              ("SEULA_PLUGIN_DIR", PLUGIN_DIR),
+                              ("SEULA_TEST_PLUGIN_DIR", TEST_PLUGIN_DIR)) if not v]
+    if missing:
+        raise unittest.SkipTest("run through ctest: %s not set" % ", ".join(missing))
+
+
+def pageview(**fields):
+    ev = dict(PAGEVIEW)
+    ev.update(fields)
+    return ev
+
+
+def run_seula(*args, timeout=30, input=None, cwd=None):
+    """Run a seula subcommand; returns CompletedProcess (text)."""
+    return subprocess.run([BIN, *args], capture_output=True, text=True,
+                          timeout=timeout, input=input, cwd=cwd)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %r>" % (self.status, self.body[:200])
+
+
+class Server:
+    """One seula process with its own folder, config and database.
+
+    `plugins` is the [plugins] load list; `sections` maps extra section names
+    to dicts of keys; `server` and `limits` add keys to those sections.
+    """
+
+    def __init__(self, plugins=("anonymize",), server=None, limits=None,
+                 sections=None, sites=None, keep=False):
+        require_env()
+        self.dir = tempfile.mkdtemp(prefix="seula-it-")
+        self.db_path = os.path.join(self.dir, "seula.db")
+        self.plugin_dir = os.path.join(self.dir, "plugins")
+        os.mkdir(self.plugin_dir)
+        for folder in (PLUGIN_DIR, TEST_PLUGIN_DIR):
+            for name in os.listdir(folder):
+                if name.endswith(".so"):
+                    os.symlink(os.path.join(folder, name),
+                               os.path.join(self.plugin_dir, name))
+        srv = {"listen": "127.0.0.1:0", "db": self.db_path,
+               "web_root": os.path.join(SOURCE, "web"),
+               "plugin_dir": self.plugin_dir,
+               "trusted_proxies": "127.0.0.1/8, ::1",
+               "log_level": "info"}
+        srv.update(server or {})
+        lim = {"max_body_bytes": 65536, "max_events_per_request": 50}
+        lim.update(limits or {})
+        secs = {"server": srv, "limits": lim,
+                "plugins": {"load": ", ".join(plugins)}}
+        for site, domains in (sites or {"demo": "localhost, 127.0.0.1, [::1]"}).items():
+            secs["site." + site] = {"domains": domains}
+        secs.update(sections or {})
+        self.config_path = os.path.join(self.dir, "seula.ini")
+        with open(self.config_path, "w") as f:
+            for name, keys in secs.items():
+                f.write("[%s]\n" % name)
+                for k, v in keys.items():
+                    f.write("%s = %s\n" % (k, v))
+        self.proc = None
+        self.url = None
+        self.keep = keep
+        self.stderr_path = os.path.join(self.dir, "stderr.log")
+
+    # -- lifecycle --------------------------------------------------------
+    def start(self, timeout=10, expect_fail=False):
+        self.stderr_file = open(self.stderr_path, "ab")
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
+                                     stdout=subprocess.PIPE,
+                                     stderr=self.stderr_file)
+        line = self.proc.stdout.readline().decode()
+        self.start_seconds = time.monotonic() - t0
+        if expect_fail:
+            self.proc.wait(timeout=timeout)
+            return self.proc.returncode
+        if not line.startswith("listening on http://"):
+            self.proc.wait(timeout=timeout)
+            raise AssertionError("server did not start: %r\n%s" % (line, self.stderr()))
+        self.url = line.split()[-1]
+        parsed = urllib.parse.urlparse(self.url)
+        self.host, self.port = parsed.hostname, parsed.port
+        return self
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        finally:
+            self.proc.stdout.close()
+            self.stderr_file.close()
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+    def close(self):
+        if self.proc:
+            self.stop()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- HTTP -------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+            if isinstance(body, str):
+                body = body.encode()
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    def collect(self, events, headers=None, content_type="text/plain"):
+        h = {"Content-Type": content_type}
+        h.update(headers or {})
+        return self.request("POST", "/api/collect", events, h)
+
+    def raw(self, data, timeout=5):
+        """Send raw bytes; return what came back before the server closed
+        or the timeout."""
+        s = socket.create_connection((self.host, self.port), timeout=timeout)
+        try:
+            s.sendall(data)
+            chunks = []
+            while True:
+                try:
+                    c = s.recv(65536)
+                except socket.timeout:
+                    break
+                if not c:
+                    break
+                chunks.append(c)
+            return b"".join(chunks)
+        finally:
+            s.close()
+
+    def alive(self):
+        return self.request("GET", "/api/health").status == 200
+
+    # -- the database -------------------------------------------------------
+    def query(self, sql, args=()):
+        db = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10)
+        try:
+            db.row_factory = sqlite3.Row
+            return [dict(r) for r in db.execute(sql, args)]
+        finally:
+            db.close()
+
+    def count(self, where="1", args=()):
+        return self.query("SELECT count(*) AS n FROM events WHERE " + where, args)[0]["n"]
+
+    def db_files(self):
+        """The database file and its WAL and shared-memory files, as bytes."""
+        out = {}
+        for suffix in ("", "-wal", "-shm"):
+            p = self.db_path + suffix
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    out[suffix or "db"] = f.read()
+        return out
+
+
+def assert_json_error(case, r, status, code=None):
+    """Every error is JSON: {"error": code, "message": text}."""
+    case.assertEqual(r.status, status, r)
+    case.assertTrue((r.header("Content-Type") or "").startswith("application/json"), r.headers)
+    doc = r.json()
+    case.assertIn("error", doc)
+    case.assertIn("message", doc)
+    if code:
+        case.assertEqual(doc["error"], code, doc)
+    return doc

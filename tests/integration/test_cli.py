@@ -1,0 +1,170 @@
+"""The seula command: version, help, plugins, migrate, inspect-ip, and the
+start-up contract of serve (first line, speed, config errors)."""
+import os
+import re
+import shutil
+import tempfile
+import time
+import unittest
+
+from seulatest import BIN, SOURCE, Server, require_env, run_seula
+
+
+class CliTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_env()
+
+    def test_version_and_help(self):
+        r = run_seula("version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^seula \d+\.\d+\.\d+ \(plugin ABI 1\.0")
+        r = run_seula("help")
+        self.assertEqual(r.returncode, 0)
+        for cmd in ("serve", "migrate", "plugins", "inspect-ip", "version"):
+            self.assertIn(cmd, r.stdout)
+        r = run_seula("help", "config")
+        self.assertIn("[server]", r.stdout)
+        self.assertIn("max_body_bytes", r.stdout)
+        r = run_seula("help", "plugin", "anonymize")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("level", r.stdout)
+        self.assertIn("rotate_salts", r.stdout)
+        r = run_seula("bogus")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'bogus'", r.stderr)
+        r = run_seula("serve")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--config FILE is required", r.stderr)
+
+    def test_plugins_lists_pipeline(self):
+        srv = Server(plugins=("enricher", "anonymize", "testkit"))
+        try:
+            r = run_seula("plugins", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lines = r.stdout.strip().splitlines()
+            self.assertTrue(lines[0].startswith("NAME"))
+            names = [l.split()[0] for l in lines[1:]]
+            self.assertEqual(names, ["enricher", "anonymize", "testkit"])
+            self.assertRegex(lines[2], r"anonymize\s+1\.0\.0\s+protect\s+1\.0")
+        finally:
+            srv.close()
+
+    def test_example_config_works(self):
+        r = run_seula("plugins", "--config", os.path.join(SOURCE, "contrib/seula.ini.example"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("anonymize", r.stdout)
+
+    def test_migrate(self):
+        srv = Server(plugins=("anonymize", "testkit"))
+        try:
+            r = run_seula("migrate", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertRegex(r.stdout, r": 3 migrations applied")
+            r = run_seula("migrate", "--config", srv.config_path)
+            self.assertIn(": 0 migrations applied", r.stdout)
+            rows = srv.query("SELECT component, version FROM seula_migrations ORDER BY 1")
+            self.assertEqual([(r["component"], r["version"]) for r in rows],
+                             [("anonymize", 1), ("core", 1), ("testkit", 1)])
+            # A database from a newer build is refused, not damaged.
+            import sqlite3
+            db = sqlite3.connect(srv.db_path)
+            db.execute("INSERT INTO seula_migrations VALUES ('core', 99, 0)")
+            db.commit()
+            db.close()
+            r = run_seula("migrate", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("schema version 99", r.stderr)
+            rc = srv.start(expect_fail=True)
+            self.assertNotEqual(rc, 0)
+        finally:
+            srv.close()
+
+    def test_inspect_ip(self):
+        r = run_seula("inspect-ip", "192.168.123.45", "2001:db8:aaaa:bbbb:cccc::1",
+                      "::ffff:10.1.2.3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(),
+                         ["192.168.0.0", "2001:db8:aaaa::", "::ffff:10.1.0.0"])
+        for level, v4, v6 in (("0", "192.168.123.45", "2001:db8:aaaa:bbbb:cccc::1"),
+                              ("1", "192.168.123.0", "2001:db8:aaaa:bbbb::"),
+                              ("3", "192.0.0.0", "2001:d00::"),
+                              ("4", "0.0.0.0", "::")):
+            with self.subTest(level=level):
+                r = run_seula("inspect-ip", "--level", level, "192.168.123.45",
+                              "2001:DB8:AAAA:BBBB:CCCC:0:0:1")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(r.stdout.splitlines(), [v4, v6])
+        r = run_seula("inspect-ip", "1.2.3.4", "not-an-ip", "::1")
+        self.assertEqual(r.returncode, 1)
+        out = r.stdout.splitlines()
+        self.assertEqual(out[0], "1.2.0.0")
+        self.assertTrue(out[1].startswith("error:"))
+        self.assertIn("not-an-ip", out[1])
+        self.assertEqual(out[2], "::")
+        r = run_seula("inspect-ip", "--level", "7", "1.2.3.4")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("out of range", r.stderr)
+
+    def test_serve_first_line_and_start_time(self):
+        srv = Server()
+        try:
+            srv.start()
+            self.assertRegex(srv.url, r"^http://127\.0\.0\.1:\d+$")
+            self.assertNotEqual(srv.port, 0)
+            self.assertLess(srv.start_seconds, 1.0)
+            print("start on an empty database: %.3f s" % srv.start_seconds)
+            self.assertEqual(srv.stop(), 0)
+        finally:
+            srv.close()
+
+    def test_flags_override_config(self):
+        tmp = tempfile.mkdtemp()
+        try:
+            srv = Server(server={"listen": "127.0.0.1:1", "db": "/nonexistent/x.db"})
+            db = os.path.join(tmp, "flag.db")
+            import subprocess
+            p = subprocess.Popen([BIN, "serve", "--config", srv.config_path,
+                                  "--listen", "127.0.0.1:0", "--db", db],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            line = p.stdout.readline().decode()
+            self.assertTrue(line.startswith("listening on http://127.0.0.1:"), line)
+            p.terminate()
+            self.assertEqual(p.wait(10), 0)
+            p.stdout.close()
+            p.stderr.close()
+            self.assertTrue(os.path.exists(db))
+            srv.close()
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_config_errors_name_file_and_line(self):
+        tmp = tempfile.mkdtemp()
+        try:
+            cases = [
+                ("[server]\nlisten = 127.0.0.1:0\nworkerz = 2\n", 3, "unknown key 'workerz'"),
+                ("[server]\nworkers = 100\n", 2, "out of range (1 to 64)"),
+                ("[limits]\nmax_body_bytes = lots\n", 2, "not an integer"),
+                ("[server]\n\n[site.demo]\ndomains = ok.fi\n[sites.x]\ndomains=a\n", 6,
+                 "unknown section [sites.x]"),
+                ("[server]\nlisten = 999.0.0.1:0\n", 0, "listen 999.0.0.1:0"),
+                ("[server]\nlisten = nonsense\n", 2, "'nonsense' is not address:port"),
+            ]
+            for text, line, needle in cases:
+                with self.subTest(needle=needle):
+                    path = os.path.join(tmp, "bad.ini")
+                    with open(path, "w") as f:
+                        f.write(text)
+                    r = run_seula("serve", "--config", path, "--db", os.path.join(tmp, "x.db"),
+                                  cwd=SOURCE)
+                    self.assertEqual(r.returncode, 1, r.stdout)
+                    self.assertEqual(r.stdout, "")
+                    if line:
+                        self.assertIn("%s:%d:" % (path, line), r.stderr)
+                    self.assertIn(needle, r.stderr)
+        finally:
+            shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    unittest.main()

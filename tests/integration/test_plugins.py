@@ -1,0 +1,179 @@
+"""Plugins through the real loader and pipeline: every refusal stops the
+server at start naming file and reason; routes run on the thread they ask
+for; on_batch runs inside the commit; a full queue answers 503."""
+import concurrent.futures
+import json
+import os
+import unittest
+
+from seulatest import Server, assert_json_error, pageview, TEST_PLUGIN_DIR
+
+
+class RefusedAtStartTest(unittest.TestCase):
+    def refused(self, plugins, *needles, sections=None):
+        srv = Server(plugins=plugins, sections=sections)
+        try:
+            rc = srv.start(expect_fail=True)
+            err = srv.stderr()
+            self.assertNotEqual(rc, 0)
+            for needle in needles:
+                self.assertIn(needle, err)
+            return err
+        finally:
+            srv.close()
+
+    def test_abi_and_symbol_refusals(self):
+        for name, reason in (("broken_major", "built for plugin ABI 2.0"),
+                             ("broken_minor", "newer than this seula's"),
+                             ("broken_size", "descriptor size 16"),
+                             ("broken_nosymbol", "exports no 'seula_plugin' symbol"),
+                             ("broken_undefined", "undefined symbol"),
+                             ("broken_init", "init failed: the test asked init to fail"),
+                             ("no_such_plugin", "cannot load plugin 'no_such_plugin'")):
+            with self.subTest(plugin=name):
+                self.refused((name,), "plugins/%s.so" % name, reason)
+
+    def test_route_without_roles_refused(self):
+        self.refused(("broken_noroles",), "/api/broken/open declares no roles")
+
+    def test_stage_order_refused(self):
+        self.refused(("anonymize", "enricher"),
+                     "'enricher' (stage enrich) is listed after 'anonymize' (stage protect)")
+
+    def test_bad_plugin_config_refused(self):
+        err = self.refused(("anonymize",), "seula.ini:",
+                           "[plugin.anonymize] level: 9 is out of range (1 to 4)",
+                           sections={"plugin.anonymize": {"level": 9}})
+        self.assertRegex(err, r"seula\.ini:\d+:")
+        self.refused(("anonymize",), "[plugin.geoip] configures a plugin that is not loaded",
+                     sections={"plugin.geoip": {"db": "x"}})
+
+
+class RuntimeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(plugins=("anonymize", "testkit")).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.srv.stop()
+        cls.srv.close()
+        assert rc == 0
+
+    def test_loop_route(self):
+        r = self.srv.request("GET", "/api/testkit/echo/hello%20world?q=x")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"name": "hello world", "q": "x"})
+        self.assertEqual(r.header("X-Testkit"), "loop")
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+
+    def test_reader_route_is_read_only(self):
+        self.srv.collect(pageview(title="for reader"))
+        r = self.srv.request("GET", "/api/testkit/count")
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertGreaterEqual(doc["events"], 1)
+        self.assertTrue(doc["readonly"])
+
+    def test_writer_route_commits_or_rolls_back(self):
+        r = self.srv.request("POST", "/api/testkit/note", "remember me")
+        self.assertEqual(r.status, 201, r)
+        notes = [n["note"] for n in self.srv.query("SELECT note FROM testkit_notes")]
+        self.assertIn("remember me", notes)
+        r = self.srv.request("POST", "/api/testkit/note", "rollback")
+        assert_json_error(self, r, 500)
+        notes = [n["note"] for n in self.srv.query("SELECT note FROM testkit_notes")]
+        self.assertNotIn("rollback", notes)
+
+    def test_staff_route_closed_without_login(self):
+        r = self.srv.request("GET", "/api/testkit/secret")
+        assert_json_error(self, r, 401, "login_required")
+        self.assertNotIn(b"leaked", r.body)
+
+    def test_route_errors(self):
+        r = self.srv.request("DELETE", "/api/testkit/count")
+        assert_json_error(self, r, 405, "method_not_allowed")
+        self.assertEqual(r.header("Allow"), "GET")
+        assert_json_error(self, self.srv.request("GET", "/api/testkit/nothing"), 404, "not_found")
+        assert_json_error(self, self.srv.request("GET", "/api"), 404)
+        for bad in ("/api/testkit/echo/x?q=%00", "/api/testkit/echo/x?q=%FF",
+                    "/api/testkit/echo/%C0%AF"):
+            with self.subTest(path=bad):
+                assert_json_error(self, self.srv.request("GET", bad), 400, "bad_request")
+
+    def test_on_batch_inside_the_commit(self):
+        before = self.srv.query("SELECT coalesce(sum(events),0) AS n FROM testkit_batches")[0]["n"]
+        self.assertEqual(self.srv.collect([pageview(title="b1"), pageview(title="b2")]).status, 204)
+        after = self.srv.query("SELECT coalesce(sum(events),0) AS n FROM testkit_batches")[0]["n"]
+        self.assertEqual(after - before, 2)
+        # A failing on_batch rolls the whole batch back: nothing stored.
+        r = self.srv.collect([pageview(title="fb-ok"), pageview(title="fail batch")])
+        assert_json_error(self, r, 503, "storage_unavailable")
+        self.assertEqual(self.srv.count("title IN ('fb-ok', 'fail batch')"), 0)
+
+    def test_verdicts(self):
+        self.assertEqual(self.srv.collect(pageview(title="drop me")).status, 204)
+        self.assertEqual(self.srv.count("title = 'drop me'"), 0)
+        r = self.srv.collect([pageview(title="fm-ok"), pageview(title="fail me")])
+        assert_json_error(self, r, 500, "plugin_failed")
+        self.assertEqual(self.srv.count("title IN ('fm-ok', 'fail me')"), 0)
+
+
+class NoAnonymizerTest(unittest.TestCase):
+    def test_core_wipes_the_ip_without_any_protect_plugin(self):
+        # No anonymize plugin: the core still wipes the full address after
+        # the protect stage, so filter plugins never see it and nothing
+        # stores it.
+        with Server(plugins=("enricher", "testkit")) as srv:
+            r = srv.collect(pageview(title="probe ip"), headers={"X-Forwarded-For": "203.0.113.55"})
+            self.assertEqual(r.status, 204)
+            row = srv.query("SELECT props, ip_anon, country, visitor_hash FROM events")[0]
+            self.assertEqual(json.loads(row["props"]), {"ip": "gone"})
+            self.assertEqual(row["country"], "ZZ")  # the enrich stage did see it
+            self.assertIsNone(row["ip_anon"])
+            self.assertIsNone(row["visitor_hash"])
+            for data in srv.db_files().values():
+                self.assertNotIn(b"203.0.113.55", data)
+                self.assertNotIn(bytes([203, 0, 113, 55]), data)
+
+
+class BackpressureTest(unittest.TestCase):
+    def test_full_queue_answers_503(self):
+        srv = Server(plugins=("anonymize", "testkit"),
+                     limits={"queue_capacity": 4, "batch_max_events": 2,
+                             "max_events_per_request": 2},
+                     sections={"plugin.testkit": {"batch_delay_ms": 200}})
+        try:
+            srv.start()
+            with concurrent.futures.ThreadPoolExecutor(24) as pool:
+                results = list(pool.map(
+                    lambda i: (i, srv.collect(pageview(title="bp-%d" % i))), range(24)))
+            ok = {i for i, r in results if r.status == 204}
+            busy = [r for i, r in results if r.status == 503]
+            self.assertTrue(busy, "no request was refused")
+            self.assertTrue(ok, "no request was accepted")
+            for r in busy:
+                assert_json_error(self, r, 503, "queue_full")
+                self.assertEqual(r.header("Retry-After"), "1")
+            stored = {int(r["title"][3:]) for r in srv.query(
+                "SELECT title FROM events WHERE title LIKE 'bp-%'")}
+            self.assertEqual(stored, ok)
+            self.assertTrue(srv.alive())
+            print("queue full: %d accepted, %d refused with 503" % (len(ok), len(busy)))
+        finally:
+            srv.close()
+
+
+class WorkersTest(unittest.TestCase):
+    def test_two_workers_share_the_port(self):
+        with Server(server={"workers": 2}) as srv:
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                statuses = list(pool.map(
+                    lambda i: srv.collect(pageview(title="mw-%d" % i)).status, range(400)))
+            self.assertEqual(statuses, [204] * 400)
+            self.assertEqual(srv.count("title LIKE 'mw-%'"), 400)
+            self.assertEqual(srv.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

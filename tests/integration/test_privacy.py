@@ -1,0 +1,80 @@
+"""Privacy by construction (PROMISES #22): a full IP address never reaches
+the database, its WAL or its shared-memory file; nothing identifies a visitor
+who has not consented; the raw user agent is not stored."""
+import ipaddress
+import unittest
+
+from seulatest import Server, pageview
+
+V4 = "203.0.113.199"
+V6 = "2001:db8:abcd:1234:5678:9abc:def0:1234"
+MAPPED = "::ffff:198.51.100.77"
+UA = "Mozilla/5.0 (PrivacyProbe; rv:1.0) UniqueAgent/987654321"
+
+
+def forms(addr):
+    """Every way an address could be written into a file."""
+    ip = ipaddress.ip_address(addr)
+    out = {str(ip).encode(), ip.exploded.encode(), ip.packed}
+    if ip.version == 6 and ip.ipv4_mapped:
+        v4 = ip.ipv4_mapped
+        out |= {str(v4).encode(), v4.packed}
+    return out
+
+
+class PrivacyTest(unittest.TestCase):
+    def check_files(self, srv, when):
+        files = srv.db_files()
+        self.assertIn("db", files)
+        for addr in (V4, V6, MAPPED):
+            for form in forms(addr):
+                for name, data in files.items():
+                    self.assertNotIn(form, data, "%s of %s found in %s %s"
+                                     % (form, addr, name, when))
+        for name, data in files.items():
+            self.assertNotIn(UA.encode(), data, "user agent in %s %s" % (name, when))
+
+    def test_no_full_ip_on_disk(self):
+        for level in ("1", "2", "4"):
+            with self.subTest(level=level):
+                srv = Server(sections={"plugin.anonymize": {"level": level}})
+                try:
+                    srv.start()
+                    for addr in (V4, V6, MAPPED):
+                        for i in range(50):
+                            r = srv.collect(pageview(title="p%d" % i),
+                                            headers={"X-Forwarded-For": addr, "User-Agent": UA})
+                            self.assertEqual(r.status, 204)
+                    # GET and engagement paths too.
+                    r = srv.request("GET", "/api/collect?site=demo&type=pageview"
+                                    "&url=http%3A%2F%2Flocalhost%2F",
+                                    headers={"X-Forwarded-For": V4, "User-Agent": UA})
+                    self.assertEqual(r.status, 200)
+                    self.check_files(srv, "while running")
+                    stored = {r["ip_anon"] for r in srv.query("SELECT DISTINCT ip_anon FROM events")}
+                    expect = {"1": {"203.0.113.0", "2001:db8:abcd:1234::", "::ffff:198.51.100.0"},
+                              "2": {"203.0.0.0", "2001:db8:abcd::", "::ffff:198.51.0.0"},
+                              "4": {"0.0.0.0", "::", "::ffff:0.0.0.0"}}[level]
+                    # X-Forwarded-For hops are un-mapped to IPv4.
+                    expect = {e.replace("::ffff:", "") for e in expect}
+                    self.assertEqual(stored, expect)
+                    self.assertEqual(srv.stop(), 0)
+                    self.check_files(srv, "after stop")
+                finally:
+                    srv.close()
+
+    def test_no_visitor_id_without_consent_and_hash_is_daily(self):
+        with Server() as srv:
+            for _ in range(3):
+                srv.collect(pageview(title="anon"), headers={"X-Forwarded-For": V4, "User-Agent": UA})
+            rows = srv.query("SELECT visitor_id, visitor_hash FROM events")
+            self.assertTrue(all(r["visitor_id"] is None for r in rows))
+            self.assertEqual(len({r["visitor_hash"] for r in rows}), 1)
+            # Salts exist for today and tomorrow only.
+            days = [r["day"] for r in srv.query("SELECT day FROM anonymize_salts ORDER BY day")]
+            self.assertEqual(len(days), 2)
+            self.assertEqual(days[1], days[0] + 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
