@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Seula set-up on Debian 12, as root.  Installs only what is missing, so a
+# second run is quick.
+#
+#   contrib/setup.sh demo    install, build (release), start the server with
+#                            contrib/seula.ini.example and the demo site
+#   contrib/setup.sh test    install, build with ASan+UBSan, run every test
+#   contrib/setup.sh build   install and build the release binary only
+#
+# Environment: SEULA_JOBS (parallel build/test jobs, default: cores),
+# SEULA_FUZZ_SECONDS (each libFuzzer run in the tests, default 60).
+set -euo pipefail
+
+mode=${1:-}
+case "$mode" in
+demo | test | build) ;;
+*)
+	echo "usage: $0 demo|test|build" >&2
+	exit 2
+	;;
+esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${SEULA_JOBS:-$(nproc)}
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# ---- Debian packages -------------------------------------------------------
+# What building and running needs.
+run_pkgs=(cmake make gcc pkg-config libc6-dev
+	libevent-dev libsqlite3-dev sqlite3 libmaxminddb-dev uuid-dev
+	libsodium-dev libjansson-dev libinih-dev libpcre2-dev)
+# What the tests need on top: unit tests, integration tests, the browser,
+# and clang with its runtime for libFuzzer.
+test_pkgs=(libcmocka-dev python3 chromium clang libclang-rt-14-dev)
+
+missing=()
+want=("${run_pkgs[@]}")
+[ "$mode" = test ] && want+=("${test_pkgs[@]}")
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+# Node.js for the browser tests: any installed node will do; Debian's
+# otherwise.
+if [ "$mode" = test ] && ! command -v node >/dev/null 2>&1; then
+	missing+=(nodejs npm)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing Debian packages: ${missing[*]}; run as root (or install them)" >&2
+		exit 1
+	fi
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ---- front-end packages ----------------------------------------------------
+if [ "$mode" = test ]; then
+	if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+		say "installing npm packages (package-lock.json)"
+		npm ci --no-audit --no-fund --loglevel=error
+	fi
+fi
+
+# ---- build -----------------------------------------------------------------
+if [ "$mode" = test ]; then
+	build=build/test
+	say "building $build (ASan + UBSan, -Werror)"
+	cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DSEULA_SANITIZE=ON \
+		-DSEULA_WERROR=ON -DSEULA_FUZZ=ON \
+		-DSEULA_FUZZ_SECONDS="${SEULA_FUZZ_SECONDS:-60}" >/dev/null
+else
+	build=build/release
+	say "building $build"
+	cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSEULA_SANITIZE=OFF \
+		-DBUILD_TESTING=OFF >/dev/null
+fi
+cmake --build "$build" -j "$jobs"
+
+# ---- run -------------------------------------------------------------------
+case "$mode" in
+build)
+	say "built $build/seula"
+	;;
+test)
+	say "running the tests (ctest -L unit|integration|http|browser|fuzz runs one part)"
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	cd "$build"
+	ctest --output-on-failure -j "$jobs"
+	;;
+demo)
+	config=contrib/seula.ini.example
+	listen=$(sed -n 's/^listen *= *//p' "$config" | head -n1)
+	base="http://$listen"
+	cat <<EOF
+
+Seula is starting with $config and its database var/seula.db.
+Open:
+  $base/demo/         the demo site, with the tracker on every page
+  $base/              the landing page
+  $base/seula.js      the tracker to embed in a site
+  $base/api/health    the health check
+Stop with Ctrl-C (it commits what is queued and exits).
+
+EOF
+	exec "$build/seula" serve --config "$config"
+	;;
+esac
