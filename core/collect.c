@@ -134,6 +134,20 @@ static bool uri_origin(struct sbuf *b, const struct evhttp_uri *uri,
 	       sb_str(b, portbuf);
 }
 
+/* Parse an absolute http(s) URL of at most SEULA_URL_MAX bytes and write
+ * its "scheme://host[:port]" into b; NULL when it is not one. */
+static struct evhttp_uri *open_web_url(const char *text, struct sbuf *b,
+                                       char *host, size_t host_cap)
+{
+	struct evhttp_uri *uri =
+	        evhttp_uri_parse_with_flags(text, EVHTTP_URI_NONCONFORMANT);
+	if (uri && !uri_origin(b, uri, host, host_cap)) {
+		evhttp_uri_free(uri);
+		uri = NULL;
+	}
+	return uri;
+}
+
 /* Decode one query component ('+' is a space); NULL when it is not text. */
 static char *decode_component(const char *s, size_t len, size_t *out_len)
 {
@@ -181,15 +195,12 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 		return reject(err, 400, "invalid_event",
 		              "event %zu: url must be 1 to %d bytes", idx,
 		              SEULA_URL_MAX);
-	struct evhttp_uri *uri =
-	        evhttp_uri_parse_with_flags(url, EVHTTP_URI_NONCONFORMANT);
 	char host[256];
 	char kept[SEULA_URL_MAX + 1];
 	struct sbuf b = {kept, 0, sizeof(kept)};
 	kept[0] = '\0';
-	if (!uri || !uri_origin(&b, uri, host, sizeof(host))) {
-		if (uri)
-			evhttp_uri_free(uri);
+	struct evhttp_uri *uri = open_web_url(url, &b, host, sizeof(host));
+	if (!uri) {
 		return reject(err, 400, "invalid_event",
 		              "event %zu: url is not an absolute http(s) URL",
 		              idx);
@@ -271,19 +282,15 @@ static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
 		return reject(err, 400, "invalid_event",
 		              "event %zu: referrer is longer than %d bytes",
 		              idx, SEULA_URL_MAX);
-	struct evhttp_uri *uri =
-	        evhttp_uri_parse_with_flags(ref, EVHTTP_URI_NONCONFORMANT);
 	char host[256];
 	char kept[SEULA_URL_MAX + 1];
 	struct sbuf b = {kept, 0, sizeof(kept)};
 	kept[0] = '\0';
-	if (!uri || !uri_origin(&b, uri, host, sizeof(host))) {
-		/* android-app://, about:blank and the like: not a web
-		 * referrer, and not an error of the page's. */
-		if (uri)
-			evhttp_uri_free(uri);
+	struct evhttp_uri *uri = open_web_url(ref, &b, host, sizeof(host));
+	/* android-app://, about:blank and the like: not a web referrer, and
+	 * not an error of the page's. */
+	if (!uri)
 		return SEULA_OK;
-	}
 	const char *path = evhttp_uri_get_path(uri);
 	sb_str(&b, path && *path ? path : "/");
 	evhttp_uri_free(uri);

@@ -596,14 +596,14 @@ int seula_config_check_unused(struct seula_config *cfg, char *err,
 
 /* ---- the core config -------------------------------------------------- */
 
-static bool valid_id(const char *s)
+bool seula_config_name_valid(const char *s, bool dash)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 64)
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_' || *s == '-'))
+		      *s == '_' || (dash && *s == '-')))
 			return false;
 	return true;
 }
@@ -642,7 +642,7 @@ static int load_sites(struct seula_config *cfg, char *err, size_t errlen)
 				dup = true;
 		if (dup)
 			continue;
-		if (!valid_id(e->section + 5)) {
+		if (!seula_config_name_valid(e->section + 5, true)) {
 			rc = fail(err, errlen,
 			          "%s: [%s]: a site id is 1-64 characters of "
 			          "a-z, 0-9, _ and -",

@@ -127,6 +127,10 @@ const struct seula_site *seula_config_site(const struct seula_config *cfg,
 bool seula_site_allows_host(const struct seula_site *site, const char *host,
                             size_t len);
 
+/* 1-64 characters of a-z, 0-9 and _ (and - when `dash`): site ids with a
+ * dash, plugin names without. */
+bool seula_config_name_valid(const char *s, bool dash);
+
 /* Parse a duration: "90", "90s", "15m", "12h", "30d", "2w". */
 int seula_parse_duration(const char *text, int64_t *seconds);
 

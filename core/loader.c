@@ -38,18 +38,6 @@ char *seula_default_plugin_dir(void)
 	return strdup(SEULA_PLUGIN_INSTALL_DIR);
 }
 
-static bool valid_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '_'))
-			return false;
-	return true;
-}
-
 int seula_plugin_check_abi(const struct seula_plugin *desc, const char *path,
                            char *err, size_t errlen)
 {
@@ -88,7 +76,8 @@ static int check_descriptor(const struct seula_loaded_plugin *p,
                             const char *want, char *err, size_t errlen)
 {
 	const struct seula_plugin *d = &p->desc;
-	if (!d->name || !valid_name(d->name) || strcmp(d->name, want) != 0) {
+	if (!d->name || !seula_config_name_valid(d->name, false) ||
+	    strcmp(d->name, want) != 0) {
 		snprintf(err, errlen,
 		         "%s: the plugin calls itself '%s', but the config "
 		         "loads '%s'",
@@ -171,7 +160,7 @@ static int load_one(struct seula_loaded_plugin *p, struct seula_config *cfg,
                     const char *dir, const char *name,
                     const struct seula_host_env *env, char *err, size_t errlen)
 {
-	if (!valid_name(name)) {
+	if (!seula_config_name_valid(name, false)) {
 		snprintf(err, errlen,
 		         "%s: [plugins] load: '%s' is not a plugin name "
 		         "(a-z, 0-9, _)",

@@ -169,6 +169,15 @@ static void reply_busy(struct evhttp_request *req, int rc, const char *origin)
 	}
 }
 
+/* 405 with the Allow header the status requires. */
+static void reply_not_allowed(struct evhttp_request *req, const char *allow,
+                              const char *message)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	                  allow);
+	seula_reply_error(req, 405, "method_not_allowed", "%s", message);
+}
+
 static const unsigned char gif_1x1[] = {
         0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80,
         0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04,
@@ -309,9 +318,7 @@ static void handle_collect(struct worker *w, struct evhttp_request *req,
 		return;
 	}
 	if (cmd != EVHTTP_REQ_POST && cmd != EVHTTP_REQ_GET) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		                  "Allow", "GET, POST, OPTIONS");
-		seula_reply_error(req, 405, "method_not_allowed",
+		reply_not_allowed(req, "GET, POST, OPTIONS",
 		                  "collect takes POST (JSON) or GET (query)");
 		return;
 	}
@@ -582,10 +589,7 @@ static void handle_health(struct worker *w, struct evhttp_request *req,
                           enum evhttp_cmd_type cmd)
 {
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		                  "Allow", "GET, HEAD");
-		seula_reply_error(req, 405, "method_not_allowed",
-		                  "health takes GET");
+		reply_not_allowed(req, "GET, HEAD", "health takes GET");
 		return;
 	}
 	json_t *o = json_pack("{s:s, s:s}", "status", "ok", "version",
@@ -630,10 +634,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		                  "Allow", "GET, HEAD");
-		seula_reply_error(req, 405, "method_not_allowed",
-		                  "pages take GET");
+		reply_not_allowed(req, "GET, HEAD", "pages take GET");
 		return;
 	}
 	size_t dlen = 0;
