@@ -1,6 +1,11 @@
 /*
  * pipeline.h - the stages every event passes on the loop thread:
- * enrich -> protect -> (the full IP is wiped) -> consent -> filter.
+ * enrich -> protect -> (the core wipes the full IP) -> filter.
+ *
+ * The consent stage of DESIGN.md (what may be kept given the visitor's
+ * consent records) joins between protect and filter with the consent
+ * records; until then a visitor id arrives only when the tracker was told
+ * analytics is allowed.
  */
 #ifndef SEULA_PIPELINE_H
 #define SEULA_PIPELINE_H

@@ -177,7 +177,8 @@ enum seula_config_type {
 enum seula_config_flags {
 	SEULA_CONFIG_REQUIRED = 1 << 0,  /* no default; must be in the file */
 	SEULA_CONFIG_SENSITIVE = 1 << 1, /* never logged or printed */
-	SEULA_CONFIG_PATH = 1 << 2, /* a file path, relative to the config */
+	SEULA_CONFIG_PATH = 1 << 2,      /* a file path; relative to the working
+	                                  * directory the server starts in */
 };
 
 struct seula_config_row {
@@ -250,7 +251,9 @@ struct seula_route {
 
 /* ------------------------------------------------------------------------
  * Periodic tasks: run on the writer thread, each call inside its own write
- * transaction (rolled back when it returns an error).
+ * transaction (rolled back when it returns an error).  SEULA_TASK_AT_START
+ * runs happen on the main thread before the writer starts; a task never
+ * runs twice at once.
  */
 enum seula_task_flags {
 	SEULA_TASK_AT_START =
