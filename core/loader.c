@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 /* The descriptor size of each released minor version: a plugin claiming
  * minor M must be at least this big. */
 static const uint32_t min_size_for_minor[] = {
-        [0] = (uint32_t)sizeof(struct seula_plugin),
+        [0] = (uint32_t)offsetof(struct seula_plugin, reload),
+        [1] = (uint32_t)sizeof(struct seula_plugin),
 };
 
 char *seula_default_plugin_dir(void)

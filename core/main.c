@@ -214,6 +214,7 @@ static int cmd_serve(int argc, char **argv)
 	        .pipeline = &pipeline,
 	        .router = &router,
 	        .files = files,
+	        .plugins = &app.plugins,
 	        .version = SEULA_VERSION,
 	};
 	if (seula_server_new(&server, &deps, app.err, sizeof(app.err)) !=

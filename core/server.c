@@ -57,7 +57,7 @@ struct seula_server {
 	struct worker *workers;
 	size_t n_workers;
 	char url[128];
-	struct event *sig_term, *sig_int, *drain_timer;
+	struct event *sig_term, *sig_int, *sig_hup, *drain_timer;
 	int64_t drain_started_ms;
 	bool stopping;
 };
@@ -704,6 +704,32 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
 		event_active(srv->workers[i].exit_ev, 0, 0);
 }
 
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct seula_server *srv = arg;
+	const struct seula_plugins *pl = srv->deps->plugins;
+	size_t reloaded = 0;
+	for (size_t i = 0; pl && i < pl->n; i++) {
+		const struct seula_loaded_plugin *p = &pl->list[i];
+		if (!p->desc.reload)
+			continue;
+		char *msg = NULL;
+		if (p->desc.reload(p->instance, &msg) == SEULA_OK)
+			reloaded++;
+		else
+			seula_log(srv->deps->log, SEULA_LOG_ERROR, p->desc.name,
+			          "reload failed, still serving the old state: "
+			          "%s",
+			          msg ? msg : "no reason given");
+		free(msg);
+	}
+	seula_log(srv->deps->log, SEULA_LOG_INFO, "server",
+	          "SIGHUP: %zu plugin%s reloaded", reloaded,
+	          reloaded == 1 ? "" : "s");
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
@@ -829,10 +855,12 @@ int seula_server_new(struct seula_server **out,
 	struct event_base *main_base = srv->workers[0].base;
 	srv->sig_term = evsignal_new(main_base, SIGTERM, on_signal, srv);
 	srv->sig_int = evsignal_new(main_base, SIGINT, on_signal, srv);
+	srv->sig_hup = evsignal_new(main_base, SIGHUP, on_reload, srv);
 	srv->drain_timer = evtimer_new(main_base, drain_check, srv);
-	if (!srv->sig_term || !srv->sig_int || !srv->drain_timer ||
-	    evsignal_add(srv->sig_term, NULL) != 0 ||
-	    evsignal_add(srv->sig_int, NULL) != 0) {
+	if (!srv->sig_term || !srv->sig_int || !srv->sig_hup ||
+	    !srv->drain_timer || evsignal_add(srv->sig_term, NULL) != 0 ||
+	    evsignal_add(srv->sig_int, NULL) != 0 ||
+	    evsignal_add(srv->sig_hup, NULL) != 0) {
 		snprintf(err, errlen, "cannot set up signal handling");
 		seula_server_free(srv);
 		return SEULA_EIO;
@@ -853,6 +881,7 @@ int seula_server_run(struct seula_server *srv)
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	int rc = 0;
 	for (size_t i = 1; i < srv->n_workers; i++) {
@@ -889,6 +918,8 @@ void seula_server_free(struct seula_server *srv)
 		event_free(srv->sig_term);
 	if (srv->sig_int)
 		event_free(srv->sig_int);
+	if (srv->sig_hup)
+		event_free(srv->sig_hup);
 	if (srv->drain_timer)
 		event_free(srv->drain_timer);
 	for (size_t i = 0; i < srv->n_workers; i++) {

@@ -6,6 +6,9 @@
  * and the files of web_root for everything else.  Every error answer is a
  * JSON object {"error": code, "message": text}.
  *
+ * SIGHUP calls every plugin's reload hook (files swapped on disk are picked
+ * up; traffic goes on).
+ *
  * Stop: SIGTERM or SIGINT closes the listeners, answers new requests on open
  * connections 503, waits for every submitted job to complete and its reply
  * to be written, stops the writer (which commits what is queued) and returns
@@ -30,6 +33,7 @@ struct seula_server_deps {
 	const struct seula_pipeline *pipeline;
 	const struct seula_router *router;
 	const struct seula_static *files;
+	const struct seula_plugins *plugins; /* for reload on SIGHUP */
 	const char *version;
 };
 

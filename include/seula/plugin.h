@@ -21,6 +21,7 @@
  * ABI changelog
  *   1.0 (2026-11-25)  first version: descriptor, config rows, migrations,
  *                     on_event, on_batch, routes, tasks, host table.
+ *   1.1 (2026-11-25)  seula_plugin.reload (SIGHUP).
  *
  * Threads: every hook says which thread calls it.  "loop" hooks run on an
  * event-loop thread and must never block (no disk, no network); with
@@ -48,7 +49,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 0
+#define SEULA_ABI_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -415,6 +416,13 @@ struct seula_plugin {
 
 	const struct seula_task *tasks;
 	size_t n_tasks;
+
+	/* 1.1: SIGHUP.  Re-read whatever files the plugin keeps open (a
+	 * database swapped on disk) without dropping traffic.  Called on the
+	 * main loop thread while other loops may be in on_event, so swap what
+	 * on_event reads under a lock.  On failure keep the old state, set
+	 * *errmsg and return an error; the server logs it and goes on. */
+	int (*reload)(void *instance, char **errmsg);
 };
 
 #ifdef __cplusplus

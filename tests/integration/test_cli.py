@@ -18,7 +18,7 @@ class CliTest(unittest.TestCase):
     def test_version_and_help(self):
         r = run_seula("version")
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout, r"^seula \d+\.\d+\.\d+ \(plugin ABI 1\.0")
+        self.assertRegex(r.stdout, r"^seula \d+\.\d+\.\d+ \(plugin ABI 1\.1")
         r = run_seula("help")
         self.assertEqual(r.returncode, 0)
         for cmd in ("serve", "migrate", "plugins", "inspect-ip", "version"):
@@ -46,7 +46,7 @@ class CliTest(unittest.TestCase):
             self.assertTrue(lines[0].startswith("NAME"))
             names = [l.split()[0] for l in lines[1:]]
             self.assertEqual(names, ["enricher", "anonymize", "testkit"])
-            self.assertRegex(lines[2], r"anonymize\s+1\.0\.0\s+protect\s+1\.0")
+            self.assertRegex(lines[2], r"anonymize\s+1\.0\.0\s+protect\s+1\.1")
         finally:
             srv.close()
 

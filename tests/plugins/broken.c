@@ -22,6 +22,13 @@ SEULA_PLUGIN_EXPORT const int not_a_plugin = 1;
 #define HEADER                                                                 \
 	.abi_major = SEULA_ABI_MAJOR, .abi_minor = SEULA_ABI_MINOR + 1,        \
 	.size = sizeof(struct seula_plugin)
+#elif defined(OLD_ABI_1_0)
+/* Not broken: a plugin built against ABI 1.0, before the reload hook; it
+ * must load, and its reload must read as NULL. */
+#define NAME "old_abi"
+#define HEADER                                                                 \
+	.abi_major = 1, .abi_minor = 0,                                        \
+	.size = offsetof(struct seula_plugin, reload)
 #elif defined(BROKEN_SIZE)
 #define NAME "broken_size"
 #define HEADER                                                                 \

@@ -93,6 +93,25 @@ static void good_plugin_loads_with_config(void **state)
 	seula_config_free(&cfg);
 }
 
+/* A plugin built against ABI 1.0 loads; the hooks it did not know read as
+ * NULL. */
+static void older_minor_loads(void **state)
+{
+	(void)state;
+	struct seula_config cfg;
+	struct seula_plugins pl;
+	assert_int_equal(
+	        load("old_abi", SEULA_TEST_PLUGIN_DIR, NULL, &cfg, &pl),
+	        SEULA_OK);
+	const struct seula_loaded_plugin *p =
+	        seula_plugins_find(&pl, "old_abi");
+	assert_non_null(p);
+	assert_int_equal(p->desc.abi_minor, 0);
+	assert_null(p->desc.reload);
+	seula_plugins_free(&pl);
+	seula_config_free(&cfg);
+}
+
 static void abi_check_rules(void **state)
 {
 	(void)state;
@@ -118,6 +137,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(refusals_name_file_and_reason),
 	        cmocka_unit_test(good_plugin_loads_with_config),
+	        cmocka_unit_test(older_minor_loads),
 	        cmocka_unit_test(abi_check_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
