@@ -271,6 +271,36 @@ fail:
 	return SEULA_EINVAL;
 }
 
+/* An Android app that opened the page ("android-app://com.google.android.gm/"
+ * from Gmail) is kept as android-app://PACKAGE; about:blank, file: and the
+ * like are not a referrer, and not an error of the page's either. */
+static int take_app_referrer(struct seula_event *ev, const char *ref,
+                             size_t len, struct seula_collect_error *err)
+{
+	static const char scheme[] = "android-app://";
+	const size_t sl = sizeof(scheme) - 1;
+	if (len <= sl || strncasecmp(ref, scheme, sl) != 0)
+		return SEULA_OK;
+	size_t n = 0;
+	const char *pkg = ref + sl;
+	while (sl + n < len && pkg[n] != '/' &&
+	       ((pkg[n] >= 'a' && pkg[n] <= 'z') ||
+	        (pkg[n] >= 'A' && pkg[n] <= 'Z') ||
+	        (pkg[n] >= '0' && pkg[n] <= '9') || pkg[n] == '.' ||
+	        pkg[n] == '_'))
+		n++;
+	if (n == 0 || n > 200 || (sl + n < len && pkg[n] != '/'))
+		return SEULA_OK;
+	char kept[sizeof(scheme) + 201];
+	memcpy(kept, ref, sl);
+	memcpy(kept + sl, pkg, n);
+	kept[sl + n] = '\0';
+	for (size_t i = 0; i < sl + n; i++)
+		if (kept[i] >= 'A' && kept[i] <= 'Z')
+			kept[i] = (char)(kept[i] - 'A' + 'a');
+	return set_str(ev, SEULA_FIELD_REFERRER, kept, sl + n, "referrer", err);
+}
+
 /* The referrer without query or fragment: who sent the visitor, not what
  * they searched or which token they carried. */
 static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
@@ -287,10 +317,8 @@ static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
 	struct sbuf b = {kept, 0, sizeof(kept)};
 	kept[0] = '\0';
 	struct evhttp_uri *uri = open_web_url(ref, &b, host, sizeof(host));
-	/* android-app://, about:blank and the like: not a web referrer, and
-	 * not an error of the page's. */
 	if (!uri)
-		return SEULA_OK;
+		return take_app_referrer(ev, ref, len, err);
 	const char *path = evhttp_uri_get_path(uri);
 	sb_str(&b, path && *path ? path : "/");
 	evhttp_uri_free(uri);

@@ -223,13 +223,15 @@ int seula_event_add_header(struct seula_event *ev, const char *name,
 	size_t len = strlen(value);
 	if (len > SEULA_HEADER_MAX_BYTES)
 		len = SEULA_HEADER_MAX_BYTES;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)value[i] < 0x20 ||
-		    (unsigned char)value[i] > 0x7e)
-			return SEULA_EINVAL;
 	char *copy = seula_arena_strndup(ev->arena, value, len);
 	if (!copy)
 		return SEULA_ENOMEM;
+	/* Old clients send Latin-1 in headers: keep the rest of the value
+	 * and make it plain text. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)copy[i] < 0x20 ||
+		    (unsigned char)copy[i] > 0x7e)
+			copy[i] = '?';
 	ev->headers[ev->n_headers].name = canonical;
 	ev->headers[ev->n_headers].value = copy;
 	ev->n_headers++;

@@ -63,8 +63,8 @@ void seula_event_set_ip(struct seula_event *ev, const struct seula_ip *ip);
 const struct seula_ip *seula_event_ip(const struct seula_event *ev);
 void seula_event_wipe_ip(struct seula_event *ev);
 
-/* Keep a captured header: only names from seula_event_captured_headers,
- * printable ASCII only (others are dropped), cut at SEULA_HEADER_MAX_BYTES. */
+/* Keep a captured header: only names from seula_event_captured_headers, cut
+ * at SEULA_HEADER_MAX_BYTES, every byte outside printable ASCII made '?'. */
 int seula_event_add_header(struct seula_event *ev, const char *name,
                            const char *value);
 const char *seula_event_header(const struct seula_event *ev, const char *name);

@@ -133,6 +133,17 @@ static void pageview_is_normalised(void **state)
 	                       "\"referrer\":\"android-app://com.x\"}"),
 	                 SEULA_OK);
 	assert_string_equal(str(0, SEULA_FIELD_PATH), "/");
+	assert_string_equal(str(0, SEULA_FIELD_REFERRER),
+	                    "android-app://com.x");
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"https://example.com/\","
+	                       "\"referrer\":\"about:blank\"}"),
+	                 SEULA_OK);
+	assert_null(str(0, SEULA_FIELD_REFERRER));
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"https://example.com/\","
+	                       "\"referrer\":\"android-app://x y/\"}"),
+	                 SEULA_OK);
 	assert_null(str(0, SEULA_FIELD_REFERRER));
 }
 
