@@ -11,8 +11,8 @@
  * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is masked as IPv4.  Level 0
  * (no masking) is not offered: a full address never reaches the database.
  *
- * The cookieless visitor hash is BLAKE2b keyed with a random salt for the
- * UTC day of the event, over (site, address, user agent).  Salts live in
+ * The cookieless visitor hash is SipHash-2-4 keyed with a random salt for
+ * the UTC day of the event, over (site, user agent, address).  Salts live in
  * anonymize_salts for today and tomorrow only; the rotation task deletes
  * older ones (secure_delete is on, and the WAL is truncated afterwards), and
  * wipes them from memory, so a hash cannot be recomputed or joined across
@@ -29,7 +29,8 @@
 #include <string.h>
 
 #define DAY_MS 86400000LL
-#define SALT_BYTES crypto_generichash_KEYBYTES
+/* The stored salt; SipHash takes its first crypto_shorthash_KEYBYTES. */
+#define SALT_BYTES 32
 
 enum hash_ip { HASH_IP_ANONYMISED = 0, HASH_IP_FULL = 1 };
 
@@ -215,35 +216,41 @@ static void visitor_hash(struct anonymize *a, struct seula_event *ev,
 	const struct seula_ip *ip =
 	        a->cfg->hash_ip == HASH_IP_FULL ? full : masked;
 
-	crypto_generichash_state st;
-	unsigned char out[8];
+	/* Length-prefixed parts, so no two inputs concatenate alike:
+	 * site, user agent, then the address. */
+	unsigned char msg[2 * sizeof(uint32_t) + 64 + 1024 + 17];
+	size_t n = 0;
+	const char *parts[2] = {site ? site : "", ua ? ua : ""};
+	const size_t caps[2] = {64, 1024};
+	for (int i = 0; i < 2; i++) {
+		uint32_t len = (uint32_t)strnlen(parts[i], caps[i]);
+		memcpy(msg + n, &len, sizeof(len));
+		memcpy(msg + n + sizeof(len), parts[i], len);
+		n += sizeof(len) + len;
+	}
+	msg[n++] = ip->family;
+	memcpy(msg + n, ip->bytes, sizeof(ip->bytes));
+	n += sizeof(ip->bytes);
+
+	unsigned char out[crypto_shorthash_BYTES];
 	pthread_mutex_lock(&a->lock);
 	const struct salt *salt = salt_for(a, ts / DAY_MS);
 	if (!salt) {
 		int warn = !a->warned_no_salt;
 		a->warned_no_salt = 1;
 		pthread_mutex_unlock(&a->lock);
+		sodium_memzero(msg, n);
 		if (warn)
 			h->log(h, SEULA_LOG_WARN,
 			       "no salt for the event's day; visits go "
 			       "without a visitor hash until rotation runs");
 		return;
 	}
-	crypto_generichash_init(&st, salt->key, SALT_BYTES, sizeof(out));
+	/* SipHash-2-4 keyed with the day's salt: a PRF made for short
+	 * inputs; without the key the hash cannot be recomputed. */
+	crypto_shorthash(out, msg, n, salt->key);
 	pthread_mutex_unlock(&a->lock);
-	/* Length-prefixed parts, so no two inputs concatenate alike. */
-	const char *parts[2] = {site ? site : "", ua ? ua : ""};
-	for (int i = 0; i < 2; i++) {
-		uint32_t len = (uint32_t)strlen(parts[i]);
-		crypto_generichash_update(&st, (const unsigned char *)&len,
-		                          sizeof(len));
-		crypto_generichash_update(&st, (const unsigned char *)parts[i],
-		                          len);
-	}
-	crypto_generichash_update(&st, &ip->family, 1);
-	crypto_generichash_update(&st, ip->bytes, sizeof(ip->bytes));
-	crypto_generichash_final(&st, out, sizeof(out));
-	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(msg, n);
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
 		v = (v << 8) | out[i];
