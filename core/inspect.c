@@ -6,6 +6,8 @@
 #include "event.h"
 #include "netaddr.h"
 
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 int seula_inspect_ip(const struct seula_loaded_plugin *anonymize,
@@ -63,6 +65,57 @@ int seula_inspect_ip_unmasked(const char *const *ips, size_t n, FILE *out)
 			continue;
 		}
 		fprintf(out, "%s\n", text);
+	}
+	return status;
+}
+
+static json_t *field_or_null(const struct seula_event *ev, enum seula_field f)
+{
+	const char *v = seula_event_str(ev, f);
+	return v ? json_string(v) : json_null();
+}
+
+static void print_json(json_t *o, FILE *out)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	fprintf(out, "%s\n", text ? text : "{\"error\":\"out of memory\"}");
+	free(text);
+	json_decref(o);
+}
+
+int seula_inspect_geo(const struct seula_loaded_plugin *geoip,
+                      const char *const *ips, size_t n, FILE *out)
+{
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct seula_ip ip;
+		if (seula_ip_parse(ips[i], &ip) != SEULA_OK) {
+			print_json(json_pack("{s:s, s:s}", "ip", ips[i],
+			                     "error", "not an IP address"),
+			           out);
+			status = 1;
+			continue;
+		}
+		struct seula_arena arena;
+		seula_arena_init(&arena, 1 << 16);
+		struct seula_event *ev = seula_event_new(&arena);
+		if (ev) {
+			seula_event_set_str(ev, SEULA_FIELD_SITE, "inspect", 7);
+			seula_event_set_ip(ev, &ip);
+			geoip->desc.on_event(geoip->instance, ev);
+			seula_event_wipe_ip(ev);
+			print_json(
+			        json_pack(
+			                "{s:s, s:o, s:o, s:o}", "ip", ips[i],
+			                "country",
+			                field_or_null(ev, SEULA_FIELD_COUNTRY),
+			                "subdivision",
+			                field_or_null(ev, SEULA_FIELD_REGION),
+			                "city",
+			                field_or_null(ev, SEULA_FIELD_CITY)),
+			        out);
+		}
+		seula_arena_free(&arena);
 	}
 	return status;
 }

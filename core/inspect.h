@@ -19,4 +19,10 @@ int seula_inspect_ip(const struct seula_loaded_plugin *anonymize,
  * never runs at level 0, so this shows what it would have been given. */
 int seula_inspect_ip_unmasked(const char *const *ips, size_t n, FILE *out);
 
+/* One JSON line per address: {"ip", "country", "subdivision", "city"},
+ * null where unknown; {"ip", "error"} for an input that is not an address
+ * (and the status is then 1). */
+int seula_inspect_geo(const struct seula_loaded_plugin *geoip,
+                      const char *const *ips, size_t n, FILE *out);
+
 #endif

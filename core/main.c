@@ -43,6 +43,8 @@ static void usage(FILE *out)
 	        "  inspect-ip [--config FILE] [--level 0-4] IP...\n"
 	        "        print what the anonymize plugin makes of each "
 	        "address\n"
+	        "  inspect-geo [--config FILE] [--db FILE.mmdb] IP...\n"
+	        "        print each address's place as a JSON line\n"
 	        "  version\n"
 	        "        print the version\n"
 	        "  help [config | plugin NAME --config FILE]\n"
@@ -95,6 +97,7 @@ struct opts {
 	size_t n_overrides;
 	char *owned[8];
 	const char *level;
+	const char *db;
 };
 
 static int add_override(struct opts *o, const char *key, const char *value)
@@ -137,10 +140,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (add_override(o, "server.listen", optarg))
 				return -1;
 			break;
-		case 'd':
-			if (add_override(o, "server.db", optarg))
-				return -1;
-			break;
+		case 'd': o->db = optarg; break;
 		case 'L': o->level = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -164,7 +164,8 @@ static int cmd_serve(int argc, char **argv)
 {
 	struct opts o;
 	int rc = 1;
-	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "serve")) {
+	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "serve") ||
+	    (o.db && add_override(&o, "server.db", o.db))) {
 		opts_free(&o);
 		return 2;
 	}
@@ -248,7 +249,8 @@ out:
 static int cmd_migrate(int argc, char **argv)
 {
 	struct opts o;
-	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "migrate")) {
+	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "migrate") ||
+	    (o.db && add_override(&o, "server.db", o.db))) {
 		opts_free(&o);
 		return 2;
 	}
@@ -312,49 +314,78 @@ static int cmd_plugins(int argc, char **argv)
 	return rc == SEULA_OK ? 0 : 1;
 }
 
+/* For the inspect commands: load and init the config's plugins, or only
+ * `name` when no config is given; *out is the plugin called `name`. */
+static int inspect_load(struct app *app, struct opts *o, const char *name,
+                        const struct seula_loaded_plugin **out)
+{
+	*out = NULL;
+	memset(app, 0, sizeof(*app));
+	if (!o->config && add_override(o, "plugins.load", name))
+		return SEULA_ENOMEM;
+	int rc = app_load(app, o->config, o->overrides);
+	if (rc == SEULA_OK)
+		rc = seula_plugins_init(&app->plugins, app->err,
+		                        sizeof(app->err));
+	if (rc == SEULA_OK &&
+	    !(*out = seula_plugins_find(&app->plugins, name))) {
+		snprintf(app->err, sizeof(app->err),
+		         "the config does not load the %s plugin", name);
+		rc = SEULA_ENOTFOUND;
+	}
+	if (rc != SEULA_OK)
+		fprintf(stderr, "seula: %s\n", app->err);
+	return rc;
+}
+
 static int cmd_inspect_ip(int argc, char **argv)
 {
 	struct opts o;
 	int first = parse_opts(argc, argv, &o);
-	if (first < 0) {
-		opts_free(&o);
-		return 2;
-	}
-	if (first >= argc) {
+	if (first < 0 || first >= argc) {
 		fprintf(stderr, "usage: seula inspect-ip [--config FILE] "
 		                "[--level 0-4] IP...\n");
 		opts_free(&o);
 		return 2;
 	}
+	const char *const *ips = (const char *const *)argv + first;
+	size_t n = (size_t)(argc - first);
 	if (o.level && strcmp(o.level, "0") == 0) {
-		int st = seula_inspect_ip_unmasked(
-		        (const char *const *)argv + first,
-		        (size_t)(argc - first), stdout);
+		int st = seula_inspect_ip_unmasked(ips, n, stdout);
 		opts_free(&o);
 		return st;
 	}
-	if (!o.config)
-		add_override(&o, "plugins.load", "anonymize");
 	if (o.level)
 		add_override(&o, "plugin.anonymize.level", o.level);
 	struct app app;
-	int rc = 1;
-	if (app_load(&app, o.config, o.overrides) == SEULA_OK &&
-	    seula_plugins_init(&app.plugins, app.err, sizeof(app.err)) ==
-	            SEULA_OK) {
-		const struct seula_loaded_plugin *anon =
-		        seula_plugins_find(&app.plugins, "anonymize");
-		if (!anon) {
-			fprintf(stderr, "seula: the config does not load the "
-			                "anonymize plugin\n");
-		} else {
-			rc = seula_inspect_ip(anon,
-			                      (const char *const *)argv + first,
-			                      (size_t)(argc - first), stdout);
-		}
-	} else {
-		fprintf(stderr, "seula: %s\n", app.err);
+	const struct seula_loaded_plugin *p;
+	int rc = inspect_load(&app, &o, "anonymize", &p) == SEULA_OK
+	                 ? seula_inspect_ip(p, ips, n, stdout)
+	                 : 1;
+	app_free(&app);
+	opts_free(&o);
+	return rc;
+}
+
+static int cmd_inspect_geo(int argc, char **argv)
+{
+	struct opts o;
+	int first = parse_opts(argc, argv, &o);
+	if (first < 0 || first >= argc) {
+		fprintf(stderr, "usage: seula inspect-geo [--config FILE] "
+		                "[--db FILE.mmdb] IP...\n");
+		opts_free(&o);
+		return 2;
 	}
+	if (o.db)
+		add_override(&o, "plugin.geoip.databases", o.db);
+	struct app app;
+	const struct seula_loaded_plugin *p;
+	int rc = inspect_load(&app, &o, "geoip", &p) == SEULA_OK
+	                 ? seula_inspect_geo(p,
+	                                     (const char *const *)argv + first,
+	                                     (size_t)(argc - first), stdout)
+	                 : 1;
 	app_free(&app);
 	opts_free(&o);
 	return rc;
@@ -440,6 +471,8 @@ int main(int argc, char **argv)
 		return cmd_plugins(argc - 1, argv + 1);
 	if (strcmp(cmd, "inspect-ip") == 0)
 		return cmd_inspect_ip(argc - 1, argv + 1);
+	if (strcmp(cmd, "inspect-geo") == 0)
+		return cmd_inspect_geo(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("seula %s (plugin ABI %d.%d, SQLite %s, libevent %s)\n",
 		       SEULA_VERSION, SEULA_ABI_MAJOR, SEULA_ABI_MINOR,
