@@ -30,10 +30,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # What building and running needs.
 run_pkgs=(cmake make gcc pkg-config libc6-dev
 	libevent-dev libsqlite3-dev sqlite3 libmaxminddb-dev uuid-dev
-	libsodium-dev libjansson-dev libinih-dev libpcre2-dev)
+	libsodium-dev libjansson-dev libinih-dev libpcre2-dev libyaml-dev)
 # What the tests need on top: unit tests, integration tests, the browser,
-# and clang with its runtime for libFuzzer.
-test_pkgs=(libcmocka-dev python3 chromium clang libclang-rt-14-dev)
+# clang with its runtime for libFuzzer, and uap-core's own test files (the
+# user-agent accuracy test).
+test_pkgs=(libcmocka-dev python3 chromium clang libclang-rt-14-dev uap-core)
 
 missing=()
 want=("${run_pkgs[@]}")
@@ -43,9 +44,10 @@ for p in "${want[@]}"; do
 		missing+=("$p")
 	fi
 done
-# Node.js for the browser tests: any installed node will do; Debian's
-# otherwise.
-if [ "$mode" = test ] && ! command -v node >/dev/null 2>&1; then
+# npm brings the enrichment data (user-agent patterns, crawler and referrer
+# lists, a country database) and the browser-test driver: any installed
+# Node.js will do, Debian's otherwise.
+if ! command -v npm >/dev/null 2>&1; then
 	missing+=(nodejs npm)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -59,12 +61,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# ---- front-end packages ----------------------------------------------------
-if [ "$mode" = test ]; then
-	if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-		say "installing npm packages (package-lock.json)"
-		npm ci --no-audit --no-fund --loglevel=error
-	fi
+# ---- npm packages (package-lock.json) -----------------------------------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	say "installing npm packages (package-lock.json)"
+	npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # ---- build -----------------------------------------------------------------

@@ -119,3 +119,55 @@ int seula_inspect_geo(const struct seula_loaded_plugin *geoip,
 	}
 	return status;
 }
+
+int seula_inspect_ua(const struct seula_loaded_plugin *useragent, FILE *in,
+                     FILE *out)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		struct seula_arena arena;
+		seula_arena_init(&arena, 1 << 20);
+		struct seula_event *ev = seula_event_new(&arena);
+		if (!ev) {
+			seula_arena_free(&arena);
+			break;
+		}
+		seula_event_set_str(ev, SEULA_FIELD_SITE, "inspect", 7);
+		/* As the server would: the header, cut and printable only, and
+		 * the field from it. */
+		if (seula_event_add_header(ev, "User-Agent", line) ==
+		    SEULA_OK) {
+			const char *ua = seula_event_header(ev, "User-Agent");
+			seula_event_set_str(ev, SEULA_FIELD_USER_AGENT, ua,
+			                    strlen(ua));
+		}
+		useragent->desc.on_event(useragent->instance, ev);
+		int64_t bot = 0;
+		seula_event_int(ev, SEULA_FIELD_BOT, &bot);
+		json_t *ua = json_stringn_nocheck(line, (size_t)len);
+		if (!seula_text_valid(line, (size_t)len)) {
+			json_decref(ua);
+			ua = json_null();
+		}
+		print_json(
+		        json_pack(
+		                "{s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:o, s:b}",
+		                "ua", ua, "browser", "family",
+		                field_or_null(ev, SEULA_FIELD_BROWSER), "major",
+		                field_or_null(ev, SEULA_FIELD_BROWSER_VERSION),
+		                "os", "family",
+		                field_or_null(ev, SEULA_FIELD_OS), "major",
+		                field_or_null(ev, SEULA_FIELD_OS_VERSION),
+		                "device", field_or_null(ev, SEULA_FIELD_DEVICE),
+		                "bot", bot != 0),
+		        out);
+		seula_arena_free(&arena);
+	}
+	free(line);
+	return 0;
+}

@@ -25,4 +25,9 @@ int seula_inspect_ip_unmasked(const char *const *ips, size_t n, FILE *out);
 int seula_inspect_geo(const struct seula_loaded_plugin *geoip,
                       const char *const *ips, size_t n, FILE *out);
 
+/* One JSON line per input line: {"ua", "browser": {"family", "major"},
+ * "os": {"family", "major"}, "device", "bot"}.  Returns 0. */
+int seula_inspect_ua(const struct seula_loaded_plugin *useragent, FILE *in,
+                     FILE *out);
+
 #endif

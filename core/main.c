@@ -45,6 +45,9 @@ static void usage(FILE *out)
 	        "address\n"
 	        "  inspect-geo [--config FILE] [--db FILE.mmdb] IP...\n"
 	        "        print each address's place as a JSON line\n"
+	        "  inspect-ua [--config FILE] < user-agents.txt\n"
+	        "        print browser, OS, device and bot of each line as "
+	        "JSON\n"
 	        "  version\n"
 	        "        print the version\n"
 	        "  help [config | plugin NAME --config FILE]\n"
@@ -391,6 +394,26 @@ static int cmd_inspect_geo(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_inspect_ua(int argc, char **argv)
+{
+	struct opts o;
+	int first = parse_opts(argc, argv, &o);
+	if (first < 0 || first != argc) {
+		fprintf(stderr, "usage: seula inspect-ua [--config FILE] "
+		                "< user-agents.txt\n");
+		opts_free(&o);
+		return 2;
+	}
+	struct app app;
+	const struct seula_loaded_plugin *p;
+	int rc = inspect_load(&app, &o, "useragent", &p) == SEULA_OK
+	                 ? seula_inspect_ua(p, stdin, stdout)
+	                 : 1;
+	app_free(&app);
+	opts_free(&o);
+	return rc;
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "config") == 0) {
@@ -473,6 +496,8 @@ int main(int argc, char **argv)
 		return cmd_inspect_ip(argc - 1, argv + 1);
 	if (strcmp(cmd, "inspect-geo") == 0)
 		return cmd_inspect_geo(argc - 1, argv + 1);
+	if (strcmp(cmd, "inspect-ua") == 0)
+		return cmd_inspect_ua(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("seula %s (plugin ABI %d.%d, SQLite %s, libevent %s)\n",
 		       SEULA_VERSION, SEULA_ABI_MAJOR, SEULA_ABI_MINOR,
