@@ -48,7 +48,8 @@ static int64_t count_rows_where(const char *path, const char *job_path)
 	                       "SELECT count(*) FROM events WHERE ?1 IS NULL "
 	                       "OR path = ?1",
 	                       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 1, job_path, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, job_path, -1, SQLITE_STATIC) ==
+	            SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
