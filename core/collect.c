@@ -191,10 +191,10 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
                          const char *url, size_t url_len, size_t idx,
                          struct seula_collect_error *err)
 {
-	if (url_len == 0 || url_len > SEULA_URL_MAX)
+	if (url_len == 0 || url_len > SEULA_URL_INPUT_MAX)
 		return reject(err, 400, "invalid_event",
 		              "event %zu: url must be 1 to %d bytes", idx,
-		              SEULA_URL_MAX);
+		              SEULA_URL_INPUT_MAX);
 	char host[256];
 	char kept[SEULA_URL_MAX + 1];
 	struct sbuf b = {kept, 0, sizeof(kept)};
@@ -218,10 +218,16 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 	const char *path = evhttp_uri_get_path(uri);
 	if (!path || !*path)
 		path = "/";
+	if (!sb_str(&b, path)) {
+		evhttp_uri_free(uri);
+		return reject(
+		        err, 400, "invalid_event",
+		        "event %zu: the url's path is longer than %d bytes",
+		        idx, SEULA_URL_MAX);
+	}
 	if (set_str(ev, SEULA_FIELD_PATH, path, strlen(path), "url path",
 	            err) != SEULA_OK)
 		goto fail;
-	sb_str(&b, path);
 
 	const char *query = evhttp_uri_get_query(uri);
 	bool first = true;
@@ -255,7 +261,9 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 					        utm_keys[u], err);
 				free(val);
 			}
-			if (keep_any && in_list(site->keep_query, key, dklen)) {
+			/* A kept parameter that would not fit is left out. */
+			if (keep_any && in_list(site->keep_query, key, dklen) &&
+			    b.cap - b.len > plen + 1) {
 				sb_str(&b, first ? "?" : "&");
 				sb_add(&b, p, plen);
 				first = false;
@@ -308,10 +316,10 @@ static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
 {
 	if (len == 0)
 		return SEULA_OK;
-	if (len > SEULA_URL_MAX)
+	if (len > SEULA_URL_INPUT_MAX)
 		return reject(err, 400, "invalid_event",
 		              "event %zu: referrer is longer than %d bytes",
-		              idx, SEULA_URL_MAX);
+		              idx, SEULA_URL_INPUT_MAX);
 	char host[256];
 	char kept[SEULA_URL_MAX + 1];
 	struct sbuf b = {kept, 0, sizeof(kept)};
@@ -320,7 +328,12 @@ static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
 	if (!uri)
 		return take_app_referrer(ev, ref, len, err);
 	const char *path = evhttp_uri_get_path(uri);
-	sb_str(&b, path && *path ? path : "/");
+	size_t origin = b.len;
+	/* Who sent the visitor matters, not a path too long to keep. */
+	if (!sb_str(&b, path && *path ? path : "/")) {
+		b.len = origin;
+		sb_str(&b, "/");
+	}
 	evhttp_uri_free(uri);
 	return set_str(ev, SEULA_FIELD_REFERRER, kept, b.len, "referrer", err);
 }
@@ -490,13 +503,21 @@ static int validate_event(const struct seula_collect_request *req, json_t *obj,
 	    take_referrer(ev, s, len, idx, err) != SEULA_OK)
 		return SEULA_EINVAL;
 	if ((s = str_of(obj, "title", &len))) {
-		if (len > SEULA_TITLE_MAX)
-			return reject(
-			        err, 400, "invalid_event",
-			        "event %zu: title is longer than %d bytes", idx,
-			        SEULA_TITLE_MAX);
-		if (len && set_str(ev, SEULA_FIELD_TITLE, s, len, "title",
-		                   err) != SEULA_OK)
+		/* A title is shown, not parsed: cut a long one at a character
+		 * boundary and make control characters spaces rather than lose
+		 * the page view.  jansson has checked it is UTF-8. */
+		char title[SEULA_TITLE_MAX + 1];
+		size_t n = len < SEULA_TITLE_MAX ? len : SEULA_TITLE_MAX;
+		while (n < len && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			title[i] = (c < 0x20 && c != '\t') || c == 0x7f
+			                   ? ' '
+			                   : (char)c;
+		}
+		if (n && set_str(ev, SEULA_FIELD_TITLE, title, n, "title",
+		                 err) != SEULA_OK)
 			return SEULA_EINVAL;
 	}
 	if ((s = str_of(obj, "language", &len))) {

@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 /* Wire limits of one event. */
-#define SEULA_URL_MAX 2048
+#define SEULA_URL_MAX 2048       /* a URL as stored */
+#define SEULA_URL_INPUT_MAX 8192 /* as sent: its query may go */
 #define SEULA_TITLE_MAX 1024
 #define SEULA_NAME_MAX 128
 #define SEULA_PROPS_MAX 30
