@@ -186,6 +186,37 @@ static const struct file *find(const struct seula_static *st, const char *path)
 	return NULL;
 }
 
+/* A single-page app's route ("/demo/pricing", reloaded or opened in a new
+ * tab) is answered by the nearest index.html of a folder above it.  Only
+ * paths without a file extension, and never the root's index: an unknown
+ * top-level path stays a 404. */
+static const struct file *app_fallback(const struct seula_static *st,
+                                       const char *path)
+{
+	const char *last = strrchr(path, '/');
+	if (!last || strchr(last, '.'))
+		return NULL;
+	char dir[1024];
+	size_t n = (size_t)(last - path);
+	if (n == 0 || n + sizeof("/index.html") > sizeof(dir))
+		return NULL;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	while (n > 0) {
+		strcpy(dir + n, "/index.html");
+		const struct file *f = find(st, dir);
+		if (f)
+			return f;
+		dir[n] = '\0';
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			break;
+		n = (size_t)(slash - dir);
+		*slash = '\0';
+	}
+	return NULL;
+}
+
 int seula_static_serve(const struct seula_static *st,
                        struct evhttp_request *req, const char *path)
 {
@@ -199,6 +230,8 @@ int seula_static_serve(const struct seula_static *st,
 	if (buf[len - 1] == '/')
 		strcat(buf, "index.html");
 	const struct file *f = find(st, buf);
+	if (!f)
+		f = app_fallback(st, path);
 	if (!f) {
 		/* "/demo" -> redirect to "/demo/" when it is a folder. */
 		strcat(buf, "/index.html");

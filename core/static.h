@@ -16,8 +16,10 @@ int seula_static_load(struct seula_static **out, const char *root, char *err,
                       size_t errlen);
 void seula_static_free(struct seula_static *st);
 
-/* Serve `path` (decoded, starting with "/") for GET/HEAD.  Returns 0 when
- * it answered, SEULA_ENOTFOUND when there is no such file. */
+/* Serve `path` (decoded, starting with "/") for GET/HEAD: the file, a
+ * folder's index.html, or for an extension-less path in a sub-folder the
+ * nearest index.html above it (single-page apps).  Returns 0 when it
+ * answered, SEULA_ENOTFOUND when there is nothing to serve. */
 int seula_static_serve(const struct seula_static *st,
                        struct evhttp_request *req, const char *path);
 size_t seula_static_count(const struct seula_static *st);

@@ -157,6 +157,11 @@ class CollectTest(unittest.TestCase):
         r = self.srv.request("GET", "/demo/")
         self.assertEqual(r.status, 200)
         self.assertIn("default-src 'self'", r.header("Content-Security-Policy"))
+        # A single-page app's routes fall back to its folder's index.
+        r = self.srv.request("GET", "/demo/pricing")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, self.srv.request("GET", "/demo/").body)
+        assert_json_error(self, self.srv.request("GET", "/demo/missing.png"), 404)
         for path in ("/nope", "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/.git/config",
                      "/demo/%00"):
             with self.subTest(path=path):
