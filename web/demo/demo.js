@@ -1,37 +1,49 @@
-/* The demo site's own script: a tiny pushState router and the buttons. */
+/* The demo site's own script: a small pushState router and the buttons.
+ * The server has only /demo/ itself; the other "pages" are sections of it. */
 (function () {
 	'use strict';
+	var sections = document.querySelectorAll('[data-page]');
 
+	/* Show the section of a path (the home page for any unknown one). */
 	function show(path) {
-		var pagePath = path.split('?')[0];
-		var sections = document.querySelectorAll('[data-page]');
-		var found = false;
-		for (var i = 0; i < sections.length; i++) {
-			var match = sections[i].getAttribute('data-page') === pagePath;
-			sections[i].hidden = !match;
-			if (match) {
-				found = true;
-				document.title = sections[i].querySelector('h1').textContent + ' – Kahvila Seula';
-			}
+		var page = sections[0];
+		for (var i = 0; i < sections.length; i++)
+			if (sections[i].getAttribute('data-page') === path) page = sections[i];
+		for (var j = 0; j < sections.length; j++) sections[j].hidden = sections[j] !== page;
+		document.title = page.getAttribute('data-title');
+		var links = document.querySelectorAll('nav a');
+		for (var k = 0; k < links.length; k++) {
+			if (links[k].pathname === page.getAttribute('data-page'))
+				links[k].setAttribute('aria-current', 'page');
+			else
+				links[k].removeAttribute('aria-current');
 		}
-		if (!found) sections[0].hidden = false;
 	}
 
 	document.addEventListener('click', function (e) {
 		var a = e.target.closest('a[data-route]');
-		if (!a || e.metaKey || e.ctrlKey || e.shiftKey) return;
+		/* New tabs and windows get what they ask for. */
+		if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
 		e.preventDefault();
-		var to = a.getAttribute('data-route');
-		show(to);
-		history.pushState({}, '', to);
+		if (a.href === location.href) return;
+		/* The new page first, then the address: the tracker reads the
+		 * title of the page it counts. */
+		show(a.pathname);
+		history.pushState(null, '', a.href);
+		window.scrollTo(0, 0);
 		document.getElementById('page').focus();
 	});
-	window.addEventListener('popstate', function () { show(location.pathname + location.search); });
+	window.addEventListener('popstate', function () { show(location.pathname); });
 
-	document.getElementById('signup').addEventListener('click', function () {
-		seula('event', 'signup', {plan: 'pro', source: 'menu'});
-		document.getElementById('signup-done').textContent = 'Thank you! (a custom event was sent)';
-	});
+	var plans = document.querySelectorAll('[data-plan]');
+	for (var i = 0; i < plans.length; i++) {
+		plans[i].addEventListener('click', function (e) {
+			var plan = e.currentTarget.getAttribute('data-plan');
+			seula('event', 'signup', {plan: plan});
+			document.getElementById('signup-done').textContent =
+				'Thank you! A custom event "signup" with {plan: \'' + plan + '\'} was sent.';
+		});
+	}
 
 	function showCookies() {
 		document.getElementById('cookies').textContent = document.cookie || '(none)';
@@ -44,6 +56,9 @@
 		seula('consent', {analytics: false});
 		showCookies();
 	});
-	show(location.pathname + location.search);
+	/* The banner's way; the tracker, loaded first, has handled it by now. */
+	window.addEventListener('seula:consent', showCookies);
+
+	show(location.pathname);
 	showCookies();
 })();

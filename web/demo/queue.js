@@ -1,2 +1,3 @@
-/* The tracker's queue stub: seula(...) works before seula.js has loaded. */
-window.seula = window.seula || function () { (window.seula.q = window.seula.q || []).push(arguments); };
+/* The tracker's queue stub, in a file because the page allows no inline
+ * script: seula(...) works before seula.js has loaded. */
+window.seula=window.seula||function(){(seula.q=seula.q||[]).push(arguments)};
