@@ -30,7 +30,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # What building and running needs.
 run_pkgs=(cmake make gcc pkg-config libc6-dev
 	libevent-dev libsqlite3-dev sqlite3 libmaxminddb-dev uuid-dev
-	libsodium-dev libjansson-dev libinih-dev libpcre2-dev libyaml-dev)
+	libsodium-dev libjansson-dev libinih-dev libpcre2-dev libyaml-dev
+	libpwquality-dev cracklib-runtime john-data)
+# libpwquality checks staff passwords against cracklib's dictionary
+# (cracklib-runtime) and Seula against Openwall's list of the most used
+# passwords (john-data's password.lst).
 # What the tests need on top: unit tests, integration tests, the browser,
 # clang with its runtime for libFuzzer, and uap-core's own test files (the
 # user-agent accuracy test).
@@ -98,12 +102,27 @@ demo)
 	config=contrib/seula.ini.example
 	listen=$(sed -n 's/^listen *= *//p' "$config" | head -n1)
 	base="http://$listen"
+	# No account comes with Seula.  The demo makes one admin with a random
+	# password, kept (mode 0600) beside the demo database to be shown again.
+	pwfile=var/demo-admin-password
+	if ! "$build/seula" user list --config "$config" | awk '$1 == "demo" { f = 1 } END { exit !f }'; then
+		mkdir -p var
+		(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile")
+		"$build/seula" user add demo --role admin --config "$config" <"$pwfile" >/dev/null
+	fi
 	cat <<EOF
+
+DEMO ONLY - a staff admin account for trying Seula out:
+  name: demo    password: $(cat "$pwfile" 2>/dev/null || echo "(see $pwfile)")
+Sign in at $base/login/.  For real use, make your own accounts
+(seula user add NAME --role admin) and disable this one:
+  $build/seula user disable demo --config $config
 
 Seula is starting with $config and its database var/seula.db.
 Open:
   $base/demo/         the demo site, with the tracker on every page
   $base/              the landing page
+  $base/login/        staff sign-in (the demo admin above)
   $base/seula.js      the tracker to embed in a site
   $base/api/health    the health check
 Stop with Ctrl-C (it commits what is queued and exits).

@@ -54,6 +54,44 @@ const struct seula_config_row seula_config_server_rows[] = {
         {SEULA_CONFIG_INT, "shutdown_grace_ms", "200", 0, 60000,
          SRV(shutdown_grace_ms), 0, NULL,
          "time given to replies in flight to reach clients at stop"},
+        {SEULA_CONFIG_STRING, "secret_file", NULL, 1, 4096, SRV(secret_file),
+         SEULA_CONFIG_PATH, NULL,
+         "the key of the audit and consent hash chains, created at first "
+         "start (mode 0600); default: seula.key beside the database"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const char *const secure_choices[] = {"auto", "always", "never", NULL};
+
+const struct seula_config_row seula_config_auth_rows[] = {
+        {SEULA_CONFIG_DURATION, "session_idle", "30m", 1, 7 * 86400,
+         SRV(session_idle_s), 0, NULL,
+         "a staff session ends after this long without a request"},
+        {SEULA_CONFIG_DURATION, "session_lifetime", "12h", 1, 30 * 86400,
+         SRV(session_lifetime_s), 0, NULL,
+         "and this long after its login, however busy"},
+        {SEULA_CONFIG_ENUM, "secure_cookie", "auto", 0, 0, SRV(secure_cookie),
+         0, secure_choices,
+         "Secure flag of the session cookie; auto: when a trusted proxy "
+         "says the request came over https"},
+        {SEULA_CONFIG_INT, "login_max_failures", "5", 1, 1000,
+         SRV(login_max_failures), 0, NULL,
+         "failed logins, per account and per address, before a lockout"},
+        {SEULA_CONFIG_DURATION, "login_failure_window", "15m", 1, 86400,
+         SRV(login_failure_window_s), 0, NULL,
+         "the window those failures are counted in"},
+        {SEULA_CONFIG_DURATION, "login_lockout", "15m", 1, 86400,
+         SRV(login_lockout_s), 0, NULL, "how long a lockout lasts"},
+        {SEULA_CONFIG_INT, "max_sessions", "1000", 1, 100000, SRV(max_sessions),
+         0, NULL, "open staff sessions; past it the least recently used ends"},
+        {SEULA_CONFIG_LIST, "staff_networks", "", 0, 0, SRV(staff_networks), 0,
+         NULL,
+         "CIDR ranges staff may sign in from and use staff routes; empty: "
+         "any (the address is the client's, behind trusted proxies)"},
+        {SEULA_CONFIG_DURATION, "session_sync", "30s", 1, 3600,
+         SRV(session_sync_s), 0, NULL,
+         "how soon an account disabled or changed with the CLI takes "
+         "effect on open sessions"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -588,7 +626,7 @@ int seula_config_check_unused(struct seula_config *cfg, char *err,
 			            loc, e->section, e->section + 7);
 		return fail(err, errlen,
 		            "%s: unknown section [%s] (known: server, limits, "
-		            "plugins, site.ID, plugin.NAME)",
+		            "auth, plugins, site.ID, plugin.NAME)",
 		            loc, e->section);
 	}
 	return SEULA_OK;
@@ -692,23 +730,24 @@ out:
 	return rc;
 }
 
-static int parse_trusted(struct seula_config *cfg, char *err, size_t errlen)
+/* A list key of CIDR ranges into *out (in the config's arena). */
+static int parse_cidrs(struct seula_config *cfg, const char *const *list,
+                       const char *key, struct seula_cidr **out, size_t *n_out,
+                       char *err, size_t errlen)
 {
 	size_t n = 0;
-	while (cfg->trusted_proxies && cfg->trusted_proxies[n])
+	while (list && list[n])
 		n++;
-	cfg->trusted = seula_arena_alloc(&cfg->mem,
-	                                 (n ? n : 1) * sizeof(*cfg->trusted));
-	if (!cfg->trusted)
+	*out = seula_arena_alloc(&cfg->mem, (n ? n : 1) * sizeof(**out));
+	if (!*out)
 		return SEULA_ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (seula_cidr_parse(cfg->trusted_proxies[i],
-		                     &cfg->trusted[i]) != SEULA_OK)
-			return fail(err, errlen,
-			            "%s: [server] trusted_proxies: '%s' is not "
-			            "an address or CIDR range",
-			            cfg->ini.path, cfg->trusted_proxies[i]);
-	cfg->n_trusted = n;
+		if (seula_cidr_parse(list[i], &(*out)[i]) != SEULA_OK)
+			return fail(
+			        err, errlen,
+			        "%s: %s: '%s' is not an address or CIDR range",
+			        cfg->ini.path, key, list[i]);
+	*n_out = n;
 	return SEULA_OK;
 }
 
@@ -788,11 +827,30 @@ int seula_config_load(struct seula_config *cfg, const char *path,
 	                             cfg, err, errlen)) != SEULA_OK ||
 	    (rc = seula_config_apply(cfg, "limits", seula_config_limits_rows,
 	                             cfg, err, errlen)) != SEULA_OK ||
+	    (rc = seula_config_apply(cfg, "auth", seula_config_auth_rows, cfg,
+	                             err, errlen)) != SEULA_OK ||
 	    (rc = seula_config_apply(cfg, "plugins", seula_config_plugins_rows,
 	                             cfg, err, errlen)) != SEULA_OK ||
 	    (rc = load_sites(cfg, err, errlen)) != SEULA_OK ||
-	    (rc = parse_trusted(cfg, err, errlen)) != SEULA_OK)
+	    (rc = parse_cidrs(cfg, cfg->trusted_proxies,
+	                      "[server] trusted_proxies", &cfg->trusted,
+	                      &cfg->n_trusted, err, errlen)) != SEULA_OK ||
+	    (rc = parse_cidrs(cfg, cfg->staff_networks, "[auth] staff_networks",
+	                      &cfg->staff_nets, &cfg->n_staff_nets, err,
+	                      errlen)) != SEULA_OK)
 		return rc;
+	if (!cfg->secret_file) {
+		/* Beside the database: one folder holds the server's state. */
+		const char *slash = strrchr(cfg->db, '/');
+		size_t dl = slash ? (size_t)(slash - cfg->db) + 1 : 0;
+		char *key =
+		        seula_arena_alloc(&cfg->mem, dl + sizeof("seula.key"));
+		if (!key)
+			return SEULA_ENOMEM;
+		memcpy(key, cfg->db, dl);
+		memcpy(key + dl, "seula.key", sizeof("seula.key"));
+		cfg->secret_file = key;
+	}
 	if (!listen_ok(cfg->listen)) {
 		char loc[600] = "";
 		const struct seula_ini_entry *e =

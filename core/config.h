@@ -38,6 +38,11 @@ struct seula_ini {
 };
 
 enum seula_sync { SEULA_SYNC_NORMAL = 0, SEULA_SYNC_FULL = 1 };
+enum seula_secure_cookie {
+	SEULA_SECURE_AUTO = 0, /* when a trusted proxy says it was https */
+	SEULA_SECURE_ALWAYS = 1,
+	SEULA_SECURE_NEVER = 2,
+};
 
 struct seula_site {
 	const char *id;
@@ -62,6 +67,18 @@ struct seula_config {
 	int log_level;   /* enum seula_log_level */
 	int64_t request_timeout_s;
 	int64_t shutdown_grace_ms;
+	const char *secret_file;
+
+	/* [auth] */
+	int64_t session_idle_s;
+	int64_t session_lifetime_s;
+	int secure_cookie; /* enum seula_secure_cookie */
+	int64_t login_max_failures;
+	int64_t login_failure_window_s;
+	int64_t login_lockout_s;
+	int64_t max_sessions;
+	int64_t session_sync_s;
+	const char *const *staff_networks;
 
 	/* [limits] */
 	int64_t max_body_bytes;
@@ -80,6 +97,8 @@ struct seula_config {
 	/* derived */
 	struct seula_cidr *trusted;
 	size_t n_trusted;
+	struct seula_cidr *staff_nets; /* none: staff may come from anywhere */
+	size_t n_staff_nets;
 };
 
 /* Read `path` into `ini`.  On error returns SEULA_EINVAL / SEULA_EIO and
@@ -114,6 +133,7 @@ int seula_config_check_unused(struct seula_config *cfg, char *err,
 /* Rows of the core sections, for `seula help config`. */
 extern const struct seula_config_row seula_config_server_rows[];
 extern const struct seula_config_row seula_config_limits_rows[];
+extern const struct seula_config_row seula_config_auth_rows[];
 extern const struct seula_config_row seula_config_plugins_rows[];
 extern const struct seula_config_row seula_config_site_rows[];
 

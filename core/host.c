@@ -115,6 +115,9 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->http_set_header = seula_http_set_header;
 	h->http_reply = seula_http_reply;
 	h->http_error = seula_http_error;
+	h->http_user = seula_http_user;
+	h->http_role = seula_http_role;
+	h->http_audit = seula_http_audit;
 	impl->plugin_name = plugin_name;
 	impl->env = env;
 }

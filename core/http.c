@@ -4,6 +4,7 @@
 #include "http.h"
 
 #include "arena.h"
+#include "audit.h"
 #include "event.h"
 
 #include <event2/buffer.h>
@@ -16,6 +17,94 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
+
+static char *joined_header(struct evhttp_request *req, const char *name)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	size_t total = 0;
+	TAILQ_FOREACH(kv, in, next)
+	if (strcasecmp(kv->key, name) == 0)
+		total += strlen(kv->value) + 1;
+	if (!total || total > 8192)
+		return NULL;
+	char *out = calloc(1, total + 1);
+	if (!out)
+		return NULL;
+	TAILQ_FOREACH(kv, in, next)
+	if (strcasecmp(kv->key, name) == 0) {
+		if (*out)
+			strcat(out, ",");
+		strcat(out, kv->value);
+	}
+	return out;
+}
+
+static bool peer_of(struct evhttp_request *req, struct seula_ip *peer)
+{
+	memset(peer, 0, sizeof(*peer));
+	const struct sockaddr *sa =
+	        evhttp_connection_get_addr(evhttp_request_get_connection(req));
+	if (!sa || seula_ip_from_sockaddr(sa, peer) != SEULA_OK) {
+		peer->family = 4; /* 0.0.0.0: unknown */
+		return false;
+	}
+	return true;
+}
+
+void seula_request_client_ip(struct evhttp_request *req,
+                             const struct seula_cidr *trusted, size_t n_trusted,
+                             struct seula_ip *out)
+{
+	struct seula_ip peer;
+	peer_of(req, &peer);
+	char *xff = joined_header(req, "X-Forwarded-For");
+	seula_client_ip(&peer, xff, trusted, n_trusted, out);
+	free(xff);
+}
+
+bool seula_request_https(struct evhttp_request *req,
+                         const struct seula_cidr *trusted, size_t n_trusted)
+{
+	struct seula_ip peer;
+	if (!peer_of(req, &peer) ||
+	    !seula_cidr_list_contains(trusted, n_trusted, &peer))
+		return false;
+	const char *proto = evhttp_find_header(
+	        evhttp_request_get_input_headers(req), "X-Forwarded-Proto");
+	return proto && strcasecmp(proto, "https") == 0;
+}
+
+bool seula_request_cookie(struct evhttp_request *req, const char *name,
+                          char *buf, size_t len)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	size_t nl = strlen(name);
+	TAILQ_FOREACH(kv, in, next)
+	{
+		if (strcasecmp(kv->key, "Cookie") != 0)
+			continue;
+		for (const char *p = kv->value; p && *p;) {
+			while (*p == ' ' || *p == ';')
+				p++;
+			const char *end = strchr(p, ';');
+			size_t plen = end ? (size_t)(end - p) : strlen(p);
+			if (plen > nl && strncmp(p, name, nl) == 0 &&
+			    p[nl] == '=') {
+				size_t vl = plen - nl - 1;
+				if (vl >= len)
+					return false;
+				memcpy(buf, p + nl + 1, vl);
+				buf[vl] = '\0';
+				return true;
+			}
+			p = end;
+		}
+	}
+	return false;
+}
 
 const char *seula_status_reason(int status)
 {
@@ -120,6 +209,14 @@ struct seula_http {
 	size_t reply_len;
 	struct seula_kv *reply_headers; /* malloc'd pairs of malloc'd text */
 	size_t n_reply_headers;
+
+	bool has_who;
+	struct seula_http_who who;
+	const char *route_label; /* arena */
+	struct audit_note {
+		const char *action, *subject, *detail; /* arena */
+	} notes[8];
+	size_t n_notes;
 };
 
 static const char *method_name(int bit)
@@ -283,6 +380,106 @@ static const char *kv_find(const struct kvlist *l, const char *key, bool ci)
 		       : strcmp(l->items[i].key, key) == 0)
 			return l->items[i].value;
 	return NULL;
+}
+
+void seula_http_set_who(struct seula_http *http,
+                        const struct seula_http_who *who,
+                        const char *route_label)
+{
+	http->has_who = who != NULL;
+	if (who)
+		http->who = *who;
+	http->route_label = seula_arena_strdup(&http->arena, route_label);
+}
+
+int seula_http_status(const struct seula_http *http)
+{
+	return http->status;
+}
+
+bool seula_http_audited(const struct seula_http *http)
+{
+	return http->has_who;
+}
+
+const char *seula_http_user(const struct seula_http *http)
+{
+	return http->has_who ? http->who.name : NULL;
+}
+
+int seula_http_role(const struct seula_http *http)
+{
+	return http->has_who ? http->who.role : 0;
+}
+
+static bool note_text_ok(const char *s, size_t max)
+{
+	return !s || (strlen(s) <= max && seula_text_valid(s, strlen(s)));
+}
+
+int seula_http_audit(struct seula_http *http, const char *action,
+                     const char *subject, const char *detail)
+{
+	if (!action || !*action || !note_text_ok(action, 32) ||
+	    !note_text_ok(subject, 256) || !note_text_ok(detail, 1024))
+		return SEULA_EINVAL;
+	if (http->n_notes == sizeof(http->notes) / sizeof(http->notes[0]))
+		return SEULA_ETOOBIG;
+	struct audit_note *n = &http->notes[http->n_notes];
+	n->action = seula_arena_strdup(&http->arena, action);
+	n->subject = subject ? seula_arena_strdup(&http->arena, subject) : NULL;
+	n->detail = detail ? seula_arena_strdup(&http->arena, detail) : NULL;
+	if (!n->action || (subject && !n->subject) || (detail && !n->detail))
+		return SEULA_ENOMEM;
+	http->n_notes++;
+	return SEULA_OK;
+}
+
+static const char *outcome_of(int status)
+{
+	return status >= 200 && status < 300    ? "ok"
+	       : status == 401 || status == 403 ? "denied"
+	       : status >= 400 && status < 500  ? "failed"
+	                                        : "error";
+}
+
+int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
+                            const unsigned char *key, int64_t now_ms, char *err,
+                            size_t errlen)
+{
+	if (!http->has_who)
+		return SEULA_OK;
+	struct seula_audit_entry e = {
+	        .ts_ms = now_ms,
+	        .staff_id = http->who.staff_id,
+	        .staff_name = http->who.name,
+	        .ip_anon = http->who.ip_anon[0] ? http->who.ip_anon : NULL,
+	        .route = http->route_label,
+	        .outcome = outcome_of(http->status ? http->status : 500),
+	};
+	if (http->n_notes == 0) {
+		/* The route and its parameters name what was touched. */
+		char subject[256] = "";
+		size_t n = 0;
+		for (size_t i = 0; i < http->params.n && n < sizeof(subject);
+		     i++)
+			n += (size_t)snprintf(subject + n, sizeof(subject) - n,
+			                      "%s%s=%s", i ? " " : "",
+			                      http->params.items[i].key,
+			                      http->params.items[i].value);
+		e.action = strcmp(http->method, "GET") == 0 ? "read" : "change";
+		e.subject = subject[0] ? subject : NULL;
+		return seula_audit_append(db, key, &e, err, errlen);
+	}
+	for (size_t i = 0; i < http->n_notes; i++) {
+		e.action = http->notes[i].action;
+		e.subject = http->notes[i].subject;
+		e.detail = http->notes[i].detail;
+		int rc = seula_audit_append(db, key, &e, err, errlen);
+		if (rc != SEULA_OK)
+			return rc;
+	}
+	return SEULA_OK;
 }
 
 const char *seula_http_method(const struct seula_http *http)

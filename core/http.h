@@ -10,17 +10,33 @@
 #ifndef SEULA_HTTP_H
 #define SEULA_HTTP_H
 
+#include "netaddr.h"
+
 #include <seula/plugin.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 struct evhttp_request;
-struct sqlite3;
+typedef struct sqlite3 sqlite3;
 
 struct seula_kv {
 	const char *key;
 	const char *value;
 };
+
+/* The client of a request: the peer, or from X-Forwarded-For when the
+ * peer is one of `trusted` (see seula_client_ip).  0.0.0.0 when the peer is
+ * unknown. */
+void seula_request_client_ip(struct evhttp_request *req,
+                             const struct seula_cidr *trusted, size_t n_trusted,
+                             struct seula_ip *out);
+/* True when a trusted proxy says the request came over https. */
+bool seula_request_https(struct evhttp_request *req,
+                         const struct seula_cidr *trusted, size_t n_trusted);
+/* The value of cookie `name` in the request's Cookie headers, copied into
+ * buf; false when absent or longer than len - 1. */
+bool seula_request_cookie(struct evhttp_request *req, const char *name,
+                          char *buf, size_t len);
 
 /* Reason phrase for a status code. */
 const char *seula_status_reason(int status);
@@ -49,6 +65,27 @@ bool seula_http_replied(const struct seula_http *http);
 /* Send the captured reply (or a 500 when the handler set none). */
 void seula_http_send(struct seula_http *http, struct evhttp_request *req);
 
+/* Who calls a staff route, and the route as the audit log names it. */
+struct seula_http_who {
+	int64_t staff_id;
+	char name[65];
+	int role;
+	char ip_anon[46];
+};
+void seula_http_set_who(struct seula_http *http,
+                        const struct seula_http_who *who,
+                        const char *route_label);
+/* The reply's status, 0 before one is set. */
+int seula_http_status(const struct seula_http *http);
+/* True when the request had a signed-in caller (its entries need writing). */
+bool seula_http_audited(const struct seula_http *http);
+/* Append the request's audit entries (the handler's, or one naming the
+ * route and its parameters when it gave none), the outcome from the reply
+ * status; inside the caller's write transaction. */
+int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
+                            const unsigned char *key, int64_t now_ms, char *err,
+                            size_t errlen);
+
 /* The host table's http_* functions. */
 const char *seula_http_method(const struct seula_http *http);
 const char *seula_http_path(const struct seula_http *http);
@@ -63,5 +100,9 @@ int seula_http_reply(struct seula_http *http, int status,
                      const char *content_type, const void *body, size_t len);
 int seula_http_error(struct seula_http *http, int status, const char *code,
                      const char *message);
+const char *seula_http_user(const struct seula_http *http);
+int seula_http_role(const struct seula_http *http);
+int seula_http_audit(struct seula_http *http, const char *action,
+                     const char *subject, const char *detail);
 
 #endif

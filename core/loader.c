@@ -17,6 +17,7 @@
 static const uint32_t min_size_for_minor[] = {
         [0] = (uint32_t)offsetof(struct seula_plugin, reload),
         [1] = (uint32_t)sizeof(struct seula_plugin),
+        [2] = (uint32_t)sizeof(struct seula_plugin),
 };
 
 char *seula_default_plugin_dir(void)

@@ -2,6 +2,9 @@
  * main.c - the seula command: serve, migrate, plugins, inspect-ip, version,
  * help.  Owns every long-lived object; nothing else keeps global state.
  */
+#include "audit.h"
+#include "auth.h"
+#include "cli_staff.h"
 #include "config.h"
 #include "db.h"
 #include "host.h"
@@ -12,7 +15,9 @@
 #include "pipeline.h"
 #include "readers.h"
 #include "router.h"
+#include "secret.h"
 #include "server.h"
+#include "staff.h"
 #include "static.h"
 #include "store.h"
 
@@ -24,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define ERRLEN 1024
 
@@ -48,6 +54,15 @@ static void usage(FILE *out)
 	        "  inspect-ua [--config FILE] < user-agents.txt\n"
 	        "        print browser, OS, device and bot of each line as "
 	        "JSON\n"
+	        "  user add NAME --role ROLE | list | passwd NAME |\n"
+	        "       role NAME ROLE | disable NAME | enable NAME "
+	        "--config FILE\n"
+	        "        staff accounts; roles: admin, analyst, "
+	        "customer_service, finance\n"
+	        "  audit verify --config FILE [--db PATH]\n"
+	        "        check the audit log's hash chain\n"
+	        "  routes --config FILE\n"
+	        "        every route with the roles it admits, as JSON lines\n"
 	        "  version\n"
 	        "        print the version\n"
 	        "  help [config | plugin NAME --config FILE]\n"
@@ -101,6 +116,7 @@ struct opts {
 	char *owned[8];
 	const char *level;
 	const char *db;
+	const char *role;
 };
 
 static int add_override(struct opts *o, const char *key, const char *value)
@@ -130,6 +146,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"listen", required_argument, NULL, 'l'},
 	        {"db", required_argument, NULL, 'd'},
 	        {"level", required_argument, NULL, 'L'},
+	        {"role", required_argument, NULL, 'r'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -145,6 +162,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'd': o->db = optarg; break;
 		case 'L': o->level = optarg; break;
+		case 'r': o->role = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -163,6 +181,29 @@ static int need_config(const struct opts *o, const char *cmd)
 	return -1;
 }
 
+/* The plugins' routes and the core's own behind the staff gate; a route
+ * without a role declaration is refused here, before anything starts. */
+static int build_router(struct app *app, struct seula_router *router)
+{
+	for (size_t i = 0; i < app->plugins.n; i++) {
+		struct seula_loaded_plugin *p = &app->plugins.list[i];
+		for (size_t r = 0; r < p->desc.n_routes; r++) {
+			int rc = seula_router_add(router, &p->desc.routes[r],
+			                          NULL, p->desc.name, app->err,
+			                          sizeof(app->err));
+			if (rc != SEULA_OK)
+				return rc;
+		}
+	}
+	for (size_t r = 0; r < seula_auth_n_routes; r++) {
+		int rc = seula_router_add(router, &seula_auth_routes[r], NULL,
+		                          "core", app->err, sizeof(app->err));
+		if (rc != SEULA_OK)
+			return rc;
+	}
+	return SEULA_OK;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct opts o;
@@ -179,21 +220,23 @@ static int cmd_serve(int argc, char **argv)
 	struct seula_readers *readers = NULL;
 	struct seula_static *files = NULL;
 	struct seula_server *server = NULL;
+	struct seula_auth *auth = NULL;
+	unsigned char key[SEULA_SECRET_BYTES];
 
 	if (app_load(&app, o.config, o.overrides) != SEULA_OK ||
 	    seula_pipeline_build(&pipeline, &app.plugins, app.err,
 	                         sizeof(app.err)) != SEULA_OK)
 		goto fail;
-	for (size_t i = 0; i < app.plugins.n; i++) {
-		struct seula_loaded_plugin *p = &app.plugins.list[i];
-		for (size_t r = 0; r < p->desc.n_routes; r++)
-			if (seula_router_add(&router, &p->desc.routes[r], NULL,
-			                     p->desc.name, app.err,
-			                     sizeof(app.err)) != SEULA_OK)
-				goto fail;
-	}
+	if (build_router(&app, &router) != SEULA_OK)
+		goto fail;
 	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,
 	                     sizeof(app.err)) != SEULA_OK ||
+	    seula_readers_start(&readers, &app.cfg, &app.log, app.err,
+	                        sizeof(app.err)) != SEULA_OK ||
+	    seula_secret_load(app.cfg.secret_file, true, key, app.err,
+	                      sizeof(app.err)) != SEULA_OK ||
+	    seula_auth_new(&auth, &app.cfg, key, store, readers, &app.log,
+	                   app.err, sizeof(app.err)) != SEULA_OK ||
 	    seula_plugins_init(&app.plugins, app.err, sizeof(app.err)) !=
 	            SEULA_OK)
 		goto fail;
@@ -201,14 +244,13 @@ static int cmd_serve(int argc, char **argv)
 	for (size_t i = 0; i < router.n; i++) {
 		const struct seula_loaded_plugin *p = seula_plugins_find(
 		        &app.plugins, router.entries[i].owner);
-		router.entries[i].instance = p ? p->instance : NULL;
+		if (p)
+			router.entries[i].instance = p->instance;
 	}
 	if (seula_store_run_start_tasks(store, app.err, sizeof(app.err)) !=
 	            SEULA_OK ||
 	    seula_static_load(&files, app.cfg.web_root, app.err,
-	                      sizeof(app.err)) != SEULA_OK ||
-	    seula_readers_start(&readers, &app.cfg, &app.log, app.err,
-	                        sizeof(app.err)) != SEULA_OK)
+	                      sizeof(app.err)) != SEULA_OK)
 		goto fail;
 	struct seula_server_deps deps = {
 	        .cfg = &app.cfg,
@@ -219,6 +261,8 @@ static int cmd_serve(int argc, char **argv)
 	        .router = &router,
 	        .files = files,
 	        .plugins = &app.plugins,
+	        .auth = auth,
+	        .key = key,
 	        .version = SEULA_VERSION,
 	};
 	if (seula_server_new(&server, &deps, app.err, sizeof(app.err)) !=
@@ -241,6 +285,8 @@ out:
 	seula_server_free(server);
 	seula_readers_stop(readers);
 	seula_store_close(store);
+	seula_auth_free(auth);
+	sodium_memzero(key, sizeof(key));
 	seula_static_free(files);
 	seula_router_free(&router);
 	seula_pipeline_free(&pipeline);
@@ -414,11 +460,60 @@ static int cmd_inspect_ua(int argc, char **argv)
 	return rc;
 }
 
+/* user, audit: the config's database and key, no server. */
+static int cmd_staff(int argc, char **argv, bool is_user)
+{
+	struct opts o;
+	int first = parse_opts(argc, argv, &o);
+	if (first < 0 || need_config(&o, argv[0]) ||
+	    (o.db && add_override(&o, "server.db", o.db))) {
+		opts_free(&o);
+		return 2;
+	}
+	struct app app;
+	int rc = app_load(&app, o.config, o.overrides);
+	if (rc != SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", app.err);
+		rc = 1;
+	} else if (is_user) {
+		rc = seula_cli_user(argc - first, argv + first, o.role,
+		                    &app.cfg);
+	} else {
+		rc = seula_cli_audit(argc - first, argv + first, &app.cfg);
+	}
+	app_free(&app);
+	opts_free(&o);
+	return rc;
+}
+
+static int cmd_routes(int argc, char **argv)
+{
+	struct opts o;
+	if (parse_opts(argc, argv, &o) < 0 || need_config(&o, "routes")) {
+		opts_free(&o);
+		return 2;
+	}
+	struct app app;
+	struct seula_router router = {0};
+	int rc = app_load(&app, o.config, o.overrides);
+	if (rc == SEULA_OK)
+		rc = build_router(&app, &router);
+	if (rc == SEULA_OK)
+		seula_cli_routes(&router, stdout);
+	else
+		fprintf(stderr, "seula: %s\n", app.err);
+	seula_router_free(&router);
+	app_free(&app);
+	opts_free(&o);
+	return rc == SEULA_OK ? 0 : 1;
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "config") == 0) {
 		seula_config_print_help("server", seula_config_server_rows);
 		seula_config_print_help("limits", seula_config_limits_rows);
+		seula_config_print_help("auth", seula_config_auth_rows);
 		seula_config_print_help("plugins", seula_config_plugins_rows);
 		seula_config_print_help("site.ID", seula_config_site_rows);
 		return 0;
@@ -485,6 +580,9 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* The database holds personal data and password hashes: files Seula
+	 * creates are its own user's alone. */
+	umask(077);
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
@@ -498,6 +596,12 @@ int main(int argc, char **argv)
 		return cmd_inspect_geo(argc - 1, argv + 1);
 	if (strcmp(cmd, "inspect-ua") == 0)
 		return cmd_inspect_ua(argc - 1, argv + 1);
+	if (strcmp(cmd, "user") == 0)
+		return cmd_staff(argc - 1, argv + 1, true);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_staff(argc - 1, argv + 1, false);
+	if (strcmp(cmd, "routes") == 0)
+		return cmd_routes(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("seula %s (plugin ABI %d.%d, SQLite %s, libevent %s)\n",
 		       SEULA_VERSION, SEULA_ABI_MAJOR, SEULA_ABI_MINOR,

@@ -78,6 +78,14 @@ static void mask_to_prefix(struct seula_ip *ip, int prefix)
 		ip->bytes[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 }
 
+int seula_ip_masked_text(const struct seula_ip *ip, int v4_bits, int v6_bits,
+                         char *buf, size_t len)
+{
+	struct seula_ip m = *ip;
+	mask_to_prefix(&m, m.family == 4 ? v4_bits : v6_bits);
+	return seula_ip_format(&m, buf, len);
+}
+
 int seula_cidr_parse(const char *text, struct seula_cidr *out)
 {
 	char addr[SEULA_IP_TEXT_MAX];

@@ -27,6 +27,12 @@ int seula_ip_from_sockaddr(const struct sockaddr *sa, struct seula_ip *out);
 /* True for ::ffff:a.b.c.d. */
 bool seula_ip_is_v4_mapped(const struct seula_ip *ip);
 
+/* Canonical text of `ip` with all but the first v4_bits (IPv4) or v6_bits
+ * (IPv6) zeroed, e.g. 24 and 48: where staff connect from, for the audit
+ * log, without the full address ever reaching disk. */
+int seula_ip_masked_text(const struct seula_ip *ip, int v4_bits, int v6_bits,
+                         char *buf, size_t len);
+
 /* "10.0.0.0/8", "::1/128", or a bare address (a host range). */
 int seula_cidr_parse(const char *text, struct seula_cidr *out);
 bool seula_cidr_contains(const struct seula_cidr *cidr,

@@ -48,9 +48,18 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&r->lock);
 
 		job->next = NULL;
-		seula_http_set_db(job->http, rd->db);
-		job->result = job->handler(job->instance, job->http);
-		seula_http_set_db(job->http, NULL);
+		if (job->kind == SEULA_JOB_CALL) {
+			char err[256] = "";
+			job->result = job->call(job->call_arg, rd->db, err,
+			                        sizeof(err));
+			if (job->result != SEULA_OK && err[0])
+				seula_log(r->log, SEULA_LOG_ERROR, "reader",
+				          "%s", err);
+		} else {
+			seula_http_set_db(job->http, rd->db);
+			job->result = job->handler(job->instance, job->http);
+			seula_http_set_db(job->http, NULL);
+		}
 		/* A read never leaves a transaction open behind it. */
 		if (!sqlite3_get_autocommit(rd->db))
 			sqlite3_exec(rd->db, "ROLLBACK", NULL, NULL, NULL);

@@ -3,7 +3,9 @@
  *
  * Each reader owns a read-only connection; WAL lets them read beside the
  * writer without blocking it or the loops.  Jobs are struct seula_job of
- * kind SEULA_JOB_ROUTE; completion as in store.h.  The queue is bounded: a
+ * kind SEULA_JOB_ROUTE (a read route's handler) or SEULA_JOB_CALL (a
+ * function: slow work that may read, such as checking a password);
+ * completion as in store.h.  The queue is bounded: a
  * full queue refuses at once (503).
  */
 #ifndef SEULA_READERS_H

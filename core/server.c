@@ -247,43 +247,6 @@ static bool media_type_ok(const char *ct)
 	return true;
 }
 
-static char *joined_header(struct evhttp_request *req, const char *name)
-{
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	struct evkeyval *kv;
-	size_t total = 0;
-	TAILQ_FOREACH(kv, in, next)
-	if (strcasecmp(kv->key, name) == 0)
-		total += strlen(kv->value) + 1;
-	if (!total || total > 8192)
-		return NULL;
-	char *out = calloc(1, total + 1);
-	if (!out)
-		return NULL;
-	TAILQ_FOREACH(kv, in, next)
-	if (strcasecmp(kv->key, name) == 0) {
-		if (*out)
-			strcat(out, ",");
-		strcat(out, kv->value);
-	}
-	return out;
-}
-
-static void client_ip(struct worker *w, struct evhttp_request *req,
-                      struct seula_ip *out)
-{
-	const struct seula_config *cfg = w->srv->deps->cfg;
-	struct seula_ip peer;
-	memset(&peer, 0, sizeof(peer));
-	const struct sockaddr *sa =
-	        evhttp_connection_get_addr(evhttp_request_get_connection(req));
-	if (!sa || seula_ip_from_sockaddr(sa, &peer) != SEULA_OK)
-		peer.family = 4; /* 0.0.0.0: unknown */
-	char *xff = joined_header(req, "X-Forwarded-For");
-	seula_client_ip(&peer, xff, cfg->trusted, cfg->n_trusted, out);
-	free(xff);
-}
-
 static bool origin_allowed_anywhere(const struct seula_config *cfg,
                                     const char *origin)
 {
@@ -383,7 +346,8 @@ static void handle_collect(struct worker *w, struct evhttp_request *req,
 	        .headers = headers,
 	        .n_headers = nh,
 	};
-	client_ip(w, req, &creq.client_ip);
+	seula_request_client_ip(req, d->cfg->trusted, d->cfg->n_trusted,
+	                        &creq.client_ip);
 
 	struct seula_collect_result res;
 	struct seula_collect_error cerr;
@@ -454,23 +418,64 @@ struct route_job {
 	struct evhttp_request *req;
 	struct worker *w;
 	bool on_writer;
+	int handler_rc; /* a loop or reader handler's result */
 };
+
+/* Writer: the request's audit entries, before its reply leaves. */
+static int audit_call(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	struct route_job *rj = arg;
+	return seula_http_audit_append(rj->job.http, db, rj->w->srv->deps->key,
+	                               seula_clock_ms(), err, errlen);
+}
+
+static void route_send(struct route_job *rj, int rc, bool stored)
+{
+	if (!stored)
+		reply_busy(rj->req, SEULA_EIO, NULL);
+	else if (rc != SEULA_OK && !seula_http_replied(rj->job.http))
+		seula_reply_error(rj->req, 500, "internal",
+		                  "the handler failed (%d)", rc);
+	else
+		seula_http_send(rj->job.http, rj->req);
+	struct worker *w = rj->w;
+	seula_http_free(rj->job.http);
+	free(rj);
+	atomic_fetch_sub(&w->inflight, 1);
+}
+
+static void audit_done(struct seula_completion *c)
+{
+	struct route_job *rj = (struct route_job *)c;
+	/* Nothing of a person's data leaves unless its reading is on
+	 * record. */
+	route_send(rj, rj->handler_rc, rj->job.committed);
+}
+
+/* After a loop or reader handler: audit first when a staff member called. */
+static void audit_then_send(struct route_job *rj, int rc)
+{
+	if (!seula_http_audited(rj->job.http)) {
+		route_send(rj, rc, true);
+		return;
+	}
+	rj->handler_rc = rc;
+	rj->job.kind = SEULA_JOB_CALL;
+	rj->job.call = audit_call;
+	rj->job.call_arg = rj;
+	rj->job.done.run = audit_done;
+	rj->job.committed = false;
+	if (seula_store_submit(rj->w->srv->deps->store, &rj->job) != SEULA_OK)
+		route_send(rj, rc, false);
+}
 
 static void route_done(struct seula_completion *c)
 {
 	struct route_job *rj = (struct route_job *)c;
-	struct worker *w = rj->w;
-	if (rj->on_writer && !rj->job.committed)
-		reply_busy(rj->req, SEULA_EIO, NULL);
-	else if (rj->job.result != SEULA_OK &&
-	         !seula_http_replied(rj->job.http))
-		seula_reply_error(rj->req, 500, "internal",
-		                  "the handler failed (%d)", rj->job.result);
+	if (rj->on_writer)
+		route_send(rj, rj->job.result, rj->job.committed);
 	else
-		seula_http_send(rj->job.http, rj->req);
-	seula_http_free(rj->job.http);
-	free(rj);
-	atomic_fetch_sub(&w->inflight, 1);
+		audit_then_send(rj, rj->job.result);
 }
 
 static int method_of(enum evhttp_cmd_type cmd)
@@ -520,11 +525,24 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 		return;
 	}
 	const struct seula_route *route = m.entry->route;
-	if (!(route->roles & SEULA_ROLE_PUBLIC)) {
-		/* Staff sessions do not exist yet: every staff route stays
-		 * shut rather than open. */
-		seula_reply_error(req, 401, "login_required",
-		                  "this route is for signed-in staff");
+	char label[160];
+	snprintf(label, sizeof(label), "%s %s",
+	         cmd == EVHTTP_REQ_GET     ? "GET"
+	         : cmd == EVHTTP_REQ_POST  ? "POST"
+	         : cmd == EVHTTP_REQ_PUT   ? "PUT"
+	         : cmd == EVHTTP_REQ_PATCH ? "PATCH"
+	                                   : "DELETE",
+	         route->path);
+	struct seula_loop loop = {w->cq, &w->inflight};
+	struct seula_http_who who;
+	bool staff = !(route->roles & SEULA_ROLE_PUBLIC);
+	if (staff &&
+	    (!d->auth || seula_auth_authorize(d->auth, req, route->roles,
+	                                      mbit != SEULA_METHOD_GET, label,
+	                                      &who, &loop) != SEULA_OK)) {
+		if (!d->auth)
+			seula_reply_error(req, 401, "login_required",
+			                  "this route is for signed-in staff");
 		return;
 	}
 	if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) >
@@ -546,16 +564,7 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 		seula_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if (route->thread == SEULA_ON_LOOP) {
-		rc = route->handler(m.entry->instance, http);
-		if (rc != SEULA_OK && !seula_http_replied(http))
-			seula_reply_error(req, 500, "internal",
-			                  "the handler failed (%d)", rc);
-		else
-			seula_http_send(http, req);
-		seula_http_free(http);
-		return;
-	}
+	seula_http_set_who(http, staff ? &who : NULL, label);
 	struct route_job *rj = calloc(1, sizeof(*rj));
 	if (!rj) {
 		seula_http_free(http);
@@ -572,7 +581,16 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 	rj->job.cq = w->cq;
 	rj->job.done.run = route_done;
 	rj->job.committed = !rj->on_writer;
+	/* A write route's audit entries commit in its own transaction. */
+	if (rj->on_writer && staff) {
+		rj->job.call = audit_call;
+		rj->job.call_arg = rj;
+	}
 	atomic_fetch_add(&w->inflight, 1);
+	if (route->thread == SEULA_ON_LOOP) {
+		audit_then_send(rj, route->handler(m.entry->instance, http));
+		return;
+	}
 	rc = rj->on_writer ? seula_store_submit(d->store, &rj->job)
 	                   : seula_readers_submit(d->readers, &rj->job);
 	if (rc != SEULA_OK) {
@@ -628,6 +646,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 		handle_health(w, req, cmd);
 		return;
 	}
+	struct seula_loop loop = {w->cq, &w->inflight};
+	if (d->auth && seula_auth_handle(d->auth, req, raw_path, cmd, &loop))
+		return;
 	if (strncmp(raw_path, "/api/", 5) == 0 ||
 	    strcmp(raw_path, "/api") == 0) {
 		handle_route(w, req, cmd, raw_path);

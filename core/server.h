@@ -17,6 +17,7 @@
 #ifndef SEULA_SERVER_H
 #define SEULA_SERVER_H
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
@@ -34,6 +35,8 @@ struct seula_server_deps {
 	const struct seula_router *router;
 	const struct seula_static *files;
 	const struct seula_plugins *plugins; /* for reload on SIGHUP */
+	struct seula_auth *auth; /* staff logins and the gate of staff routes */
+	const unsigned char *key; /* the audit chain's */
 	const char *version;
 };
 

@@ -16,7 +16,11 @@
 #include <time.h>
 
 struct task_state {
+	const char *owner; /* a plugin's name, or "core" */
+	/* A plugin's instance exists only after init, which follows the
+	 * store's opening: read it when the task runs. */
 	const struct seula_loaded_plugin *plugin;
+	void *arg; /* a core task's */
 	const struct seula_task *task;
 	int64_t next_ms;
 };
@@ -118,6 +122,7 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 	for (size_t i = 0; i < plugins->n; i++)
 		for (size_t t = 0; t < plugins->list[i].desc.n_tasks; t++) {
 			struct task_state *ts = &s->tasks[s->n_tasks++];
+			ts->owner = plugins->list[i].desc.name;
 			ts->plugin = &plugins->list[i];
 			ts->task = &plugins->list[i].desc.tasks[t];
 			ts->next_ms = 0;
@@ -170,6 +175,22 @@ static int insert_event(struct seula_store *s, struct seula_event *ev)
 	return SEULA_OK;
 }
 
+/* Run a job's call under its own savepoint. */
+static int run_call(struct seula_store *s, struct seula_job *job)
+{
+	char err[256] = "";
+	if (!exec_ok(s, "SAVEPOINT call"))
+		return SEULA_EIO;
+	int rc = job->call(job->call_arg, s->db, err, sizeof(err));
+	if (rc != SEULA_OK) {
+		seula_log(s->log, SEULA_LOG_ERROR, "store", "%s",
+		          err[0] ? err : "a call failed");
+		exec_ok(s, "ROLLBACK TO call");
+	}
+	exec_ok(s, "RELEASE call");
+	return rc;
+}
+
 static void run_route(struct seula_store *s, struct seula_job *job)
 {
 	if (!exec_ok(s, "SAVEPOINT route")) {
@@ -183,6 +204,9 @@ static void run_route(struct seula_store *s, struct seula_job *job)
 		exec_ok(s, "ROLLBACK TO route");
 	exec_ok(s, "RELEASE route");
 	job->result = rc;
+	/* Its audit entries commit with it, whatever the handler did. */
+	if (job->call && run_call(s, job) != SEULA_OK)
+		job->result = SEULA_EIO;
 }
 
 /* Commit one batch of jobs; every job gets its result. */
@@ -197,6 +221,10 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 	for (struct seula_job *j = jobs; ok && j; j = j->next) {
 		if (j->kind == SEULA_JOB_ROUTE) {
 			run_route(s, j);
+			continue;
+		}
+		if (j->kind == SEULA_JOB_CALL) {
+			j->result = run_call(s, j);
 			continue;
 		}
 		for (size_t i = 0; ok && i < j->n_events; i++) {
@@ -256,15 +284,15 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
                     char *err, size_t errlen)
 {
-	const struct seula_loaded_plugin *p = ts->plugin;
 	if (!exec_ok(s, "BEGIN IMMEDIATE")) {
-		snprintf(err, errlen, "%s: task %s: cannot begin", p->desc.name,
+		snprintf(err, errlen, "%s: task %s: cannot begin", ts->owner,
 		         ts->task->name);
 		return SEULA_EIO;
 	}
 	char *msg = NULL;
 	int64_t changes = sqlite3_total_changes64(s->db);
-	int rc = ts->task->run(p->instance, s->db, now, &msg);
+	int rc = ts->task->run(ts->plugin ? ts->plugin->instance : ts->arg,
+	                       s->db, now, &msg);
 	if (rc == SEULA_OK && !exec_ok(s, "COMMIT"))
 		rc = SEULA_EIO;
 	if (rc == SEULA_OK && (ts->task->flags & SEULA_TASK_TRUNCATE_WAL) &&
@@ -276,17 +304,33 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 			seula_log(s->log, SEULA_LOG_WARN, "store",
 			          "%s: task %s: WAL not truncated (%s); it "
 			          "will be on a later run",
-			          p->desc.name, ts->task->name,
+			          ts->owner, ts->task->name,
 			          sqlite3_errmsg(s->db));
 	}
 	if (rc != SEULA_OK) {
 		exec_ok(s, "ROLLBACK");
-		snprintf(err, errlen, "%s: task %s failed: %s", p->desc.name,
+		snprintf(err, errlen, "%s: task %s failed: %s", ts->owner,
 		         ts->task->name, msg ? msg : sqlite3_errmsg(s->db));
 	}
 	free(msg);
 	ts->next_ms = now + ts->task->interval_s * 1000;
 	return rc;
+}
+
+int seula_store_add_task(struct seula_store *s, const struct seula_task *task,
+                         void *arg)
+{
+	void *p = realloc(s->tasks, (s->n_tasks + 1) * sizeof(*s->tasks));
+	if (!p)
+		return SEULA_ENOMEM;
+	s->tasks = p;
+	struct task_state *ts = &s->tasks[s->n_tasks++];
+	ts->owner = "core";
+	ts->plugin = NULL;
+	ts->arg = arg;
+	ts->task = task;
+	ts->next_ms = 0;
+	return SEULA_OK;
 }
 
 int seula_store_run_start_tasks(struct seula_store *s, char *err, size_t errlen)

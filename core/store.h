@@ -33,7 +33,11 @@
 struct seula_http;
 struct seula_store;
 
-enum seula_job_kind { SEULA_JOB_EVENTS = 1, SEULA_JOB_ROUTE = 2 };
+enum seula_job_kind {
+	SEULA_JOB_EVENTS = 1, /* insert events, then plugins' on_batch */
+	SEULA_JOB_ROUTE = 2,  /* a write route's handler, then `call` if set */
+	SEULA_JOB_CALL = 3,   /* just `call` */
+};
 
 struct seula_job {
 	struct seula_completion done; /* run on the submitter's loop */
@@ -46,6 +50,11 @@ struct seula_job {
 	int (*handler)(void *instance, struct seula_http *http); /* ROUTE */
 	void *instance;
 	struct seula_http *http;
+
+	/* CALL, and ROUTE after the handler: runs inside the transaction,
+	 * under a savepoint of its own; an error rolls back only it. */
+	int (*call)(void *arg, sqlite3 *db, char *err, size_t errlen);
+	void *call_arg;
 
 	int result;             /* set by the writer before `done` runs */
 	bool committed;         /* the job's transaction committed */
@@ -68,6 +77,11 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 int seula_store_run_start_tasks(struct seula_store *s, char *err,
                                 size_t errlen);
 int seula_store_start(struct seula_store *s);
+/* A periodic task of the core's own (plugins declare theirs): runs on the
+ * writer thread in its own transaction every interval_s.  Call before
+ * seula_store_run_start_tasks(); `arg` must outlive the store. */
+int seula_store_add_task(struct seula_store *s, const struct seula_task *task,
+                         void *arg);
 /* Any thread.  SEULA_EBUSY: queue full; SEULA_ECONFLICT: stopping. */
 int seula_store_submit(struct seula_store *s, struct seula_job *job);
 /* Refuse new jobs, commit everything queued, join the writer. */

@@ -22,6 +22,12 @@
  *   1.0 (2026-11-25)  first version: descriptor, config rows, migrations,
  *                     on_event, on_batch, routes, tasks, host table.
  *   1.1 (2026-11-25)  seula_plugin.reload (SIGHUP).
+ *   1.2 (2026-11-25)  seula_host.http_user, http_role, http_audit: who is
+ *                     calling a route, and what of whose data it touched.
+ *
+ * A plugin built for a newer minor than the host's is refused; a plugin that
+ * wants to run on older hosts checks host->abi_minor before calling a host
+ * function added later.
  *
  * Threads: every hook says which thread calls it.  "loop" hooks run on an
  * event-loop thread and must never block (no disk, no network); with
@@ -49,7 +55,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 1
+#define SEULA_ABI_MINOR 2
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -357,6 +363,18 @@ struct seula_host {
 	                  size_t len);
 	int (*http_error)(struct seula_http *http, int status, const char *code,
 	                  const char *message);
+
+	/* 1.2: the signed-in staff member calling a route (NULL and 0 on a
+	 * public route), and the audit log.  Every staff request is audited
+	 * by the host (who, when, from where, the route, the outcome from the
+	 * reply); a handler that reads or changes a person's data says whose
+	 * and what: action "read", "change", "export", "erase"..., subject
+	 * the person's id, detail free text (never the data itself).  The
+	 * entries commit before the reply is sent. */
+	const char *(*http_user)(const struct seula_http *http);
+	int (*http_role)(const struct seula_http *http); /* enum seula_role */
+	int (*http_audit)(struct seula_http *http, const char *action,
+	                  const char *subject, const char *detail);
 };
 
 /* ------------------------------------------------------------------------

@@ -245,6 +245,51 @@ class Server:
         return out
 
 
+class Staff:
+    """A signed-in staff member: the session cookie and CSRF token."""
+
+    def __init__(self, server, token, csrf, name, role):
+        self.server, self.token, self.csrf = server, token, csrf
+        self.name, self.role = name, role
+
+    def request(self, method, path, body=None, headers=None, csrf=True):
+        h = {"Cookie": "seula_session=" + self.token}
+        if csrf and method not in ("GET", "HEAD"):
+            h["X-CSRF-Token"] = self.csrf
+        if isinstance(body, (dict, list)):
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        return self.server.request(method, path, body, h)
+
+
+def session_cookie(r):
+    """The seula_session value a response sets, or None."""
+    c = r.header("Set-Cookie") or ""
+    if not c.startswith("seula_session="):
+        return None
+    return c.split(";", 1)[0].split("=", 1)[1]
+
+
+def add_user(server, name, role, password):
+    """`seula user add` against the server's config (stdin password)."""
+    r = run_seula("user", "add", name, "--role", role, "--config",
+                  server.config_path, input=password + "\n", timeout=60)
+    if r.returncode != 0:
+        raise AssertionError("user add %s: %s" % (name, r.stderr))
+
+
+def login(server, name, password, headers=None):
+    """POST /api/login; a Staff on success, else the Response."""
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    r = server.request("POST", "/api/login",
+                       {"username": name, "password": password}, h)
+    if r.status != 200:
+        return r
+    doc = r.json()
+    return Staff(server, session_cookie(r), doc["csrf"], doc["name"], doc["role"])
+
+
 def assert_json_error(case, r, status, code=None):
     """Every error is JSON: {"error": code, "message": text}."""
     case.assertEqual(r.status, status, r)

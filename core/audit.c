@@ -1,0 +1,261 @@
+/*
+ * audit.c - the keyed hash chain of the audit log.
+ *
+ * MAC(row) = BLAKE2b-256 keyed with the server secret over: the previous
+ * row's MAC (zeros for the first), the row id, then each field with a
+ * presence byte and a length, so that NULL, "" and shifted fields all hash
+ * differently.  Ids are consecutive from 1, so a deleted row leaves a gap;
+ * the head (last id and MAC, itself MACed) shows a cut tail.
+ */
+#include "audit.h"
+
+#include <seula/plugin.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAC_BYTES 32
+
+static void add_int(crypto_generichash_state *st, int64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
+	crypto_generichash_update(st, b, sizeof(b));
+}
+
+static void add_text(crypto_generichash_state *st, const char *s)
+{
+	unsigned char present = s != NULL;
+	crypto_generichash_update(st, &present, 1);
+	add_int(st, s ? (int64_t)strlen(s) : 0);
+	if (s)
+		crypto_generichash_update(st, (const unsigned char *)s,
+		                          strlen(s));
+}
+
+static void row_mac(const unsigned char *key, const unsigned char *prev,
+                    int64_t id, const struct seula_audit_entry *e,
+                    unsigned char out[MAC_BYTES])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, key, SEULA_SECRET_BYTES, MAC_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)"audit/1", 7);
+	crypto_generichash_update(&st, prev, MAC_BYTES);
+	add_int(&st, id);
+	add_int(&st, e->ts_ms);
+	add_int(&st, e->staff_id);
+	add_text(&st, e->staff_name);
+	add_text(&st, e->ip_anon);
+	add_text(&st, e->action);
+	add_text(&st, e->route);
+	add_text(&st, e->subject);
+	add_text(&st, e->outcome);
+	add_text(&st, e->detail);
+	crypto_generichash_final(&st, out, MAC_BYTES);
+}
+
+static void head_mac(const unsigned char *key, int64_t last_id,
+                     const unsigned char *mac, unsigned char out[MAC_BYTES])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, key, SEULA_SECRET_BYTES, MAC_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)"audit-head/1",
+	                          12);
+	add_int(&st, last_id);
+	crypto_generichash_update(&st, mac, MAC_BYTES);
+	crypto_generichash_final(&st, out, MAC_BYTES);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int seula_audit_append(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
+                       const struct seula_audit_entry *e, char *err,
+                       size_t errlen)
+{
+	unsigned char prev[MAC_BYTES] = {0}, mac[MAC_BYTES], head[MAC_BYTES];
+	int64_t id = 1;
+	sqlite3_stmt *last = NULL, *ins = NULL, *up = NULL;
+	int rc = SEULA_EIO;
+	/* The previous MAC is read in this transaction, never cached: the
+	 * CLI appends too. */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, mac FROM audit_log ORDER BY id DESC "
+	                       "LIMIT 1",
+	                       -1, &last, NULL) != SQLITE_OK)
+		goto out;
+	int step = sqlite3_step(last);
+	if (step == SQLITE_ROW) {
+		id = sqlite3_column_int64(last, 0) + 1;
+		if (sqlite3_column_bytes(last, 1) != MAC_BYTES)
+			goto out;
+		memcpy(prev, sqlite3_column_blob(last, 1), MAC_BYTES);
+	} else if (step != SQLITE_DONE) {
+		goto out;
+	}
+	row_mac(key, prev, id, e, mac);
+	head_mac(key, id, mac, head);
+	if (sqlite3_prepare_v2(
+	            db,
+	            "INSERT INTO audit_log (id, ts, staff_id, "
+	            "staff_name, ip_anon, action, route, subject, "
+	            "outcome, detail, prev_mac, mac) VALUES (?, ?, ?, "
+	            "?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	            -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+	            db,
+	            "INSERT INTO chain_heads (chain, last_id, mac, "
+	            "head_mac) VALUES ('audit', ?, ?, ?) ON CONFLICT "
+	            "(chain) DO UPDATE SET last_id = excluded.last_id, "
+	            "mac = excluded.mac, head_mac = excluded.head_mac",
+	            -1, &up, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(ins, 1, id);
+	sqlite3_bind_int64(ins, 2, e->ts_ms);
+	if (e->staff_id)
+		sqlite3_bind_int64(ins, 3, e->staff_id);
+	else
+		sqlite3_bind_null(ins, 3);
+	bind_text(ins, 4, e->staff_name);
+	bind_text(ins, 5, e->ip_anon);
+	bind_text(ins, 6, e->action);
+	bind_text(ins, 7, e->route);
+	bind_text(ins, 8, e->subject);
+	bind_text(ins, 9, e->outcome);
+	bind_text(ins, 10, e->detail);
+	sqlite3_bind_blob(ins, 11, prev, MAC_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(ins, 12, mac, MAC_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(up, 1, id);
+	sqlite3_bind_blob(up, 2, mac, MAC_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(up, 3, head, MAC_BYTES, SQLITE_STATIC);
+	if (sqlite3_step(ins) == SQLITE_DONE && sqlite3_step(up) == SQLITE_DONE)
+		rc = SEULA_OK;
+out:
+	if (rc != SEULA_OK)
+		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(last);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(up);
+	return rc;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int broken(struct seula_audit_report *r, int64_t id, const char *why)
+{
+	r->bad_id = id;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	return SEULA_ECONFLICT;
+}
+
+int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
+                       struct seula_audit_report *r)
+{
+	memset(r, 0, sizeof(r[0]));
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, ts, staff_id, staff_name, ip_anon, "
+	                       "action, route, subject, outcome, detail, "
+	                       "prev_mac, mac FROM audit_log ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(r->why, sizeof(r->why), "%s", sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	unsigned char prev[MAC_BYTES] = {0}, mac[MAC_BYTES];
+	int64_t expect = 1;
+	int rc = SEULA_OK, step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct seula_audit_entry e = {
+		        .ts_ms = sqlite3_column_int64(st, 1),
+		        .staff_id = sqlite3_column_int64(st, 2),
+		        .staff_name = col_text(st, 3),
+		        .ip_anon = col_text(st, 4),
+		        .action = col_text(st, 5),
+		        .route = col_text(st, 6),
+		        .subject = col_text(st, 7),
+		        .outcome = col_text(st, 8),
+		        .detail = col_text(st, 9),
+		};
+		if (id != expect) {
+			char why[96];
+			snprintf(why, sizeof(why),
+			         "row %lld is missing (the next row is %lld)",
+			         (long long)expect, (long long)id);
+			rc = broken(r, expect, why);
+			break;
+		}
+		if (sqlite3_column_bytes(st, 10) != MAC_BYTES ||
+		    sqlite3_column_bytes(st, 11) != MAC_BYTES ||
+		    sodium_memcmp(sqlite3_column_blob(st, 10), prev,
+		                  MAC_BYTES)) {
+			rc = broken(r, id,
+			            "its link to the previous row is broken");
+			break;
+		}
+		row_mac(key, prev, id, &e, mac);
+		if (sodium_memcmp(sqlite3_column_blob(st, 11), mac,
+		                  MAC_BYTES)) {
+			rc = broken(r, id,
+			            "its content does not match its MAC");
+			break;
+		}
+		memcpy(prev, mac, MAC_BYTES);
+		r->rows++;
+		expect++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SEULA_OK)
+		return rc;
+	if (step != SQLITE_DONE) {
+		snprintf(r->why, sizeof(r->why), "%s", sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	/* The head: the last row the log had, MACed, so a cut tail shows. */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT last_id, mac, head_mac FROM chain_heads "
+	                       "WHERE chain = 'audit'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		unsigned char want[MAC_BYTES];
+		int64_t last = sqlite3_column_int64(st, 0);
+		const void *hmac = sqlite3_column_blob(st, 1);
+		if (sqlite3_column_bytes(st, 1) != MAC_BYTES ||
+		    sqlite3_column_bytes(st, 2) != MAC_BYTES) {
+			rc = broken(r, last, "the head is malformed");
+		} else {
+			head_mac(key, last, hmac, want);
+			if (sodium_memcmp(sqlite3_column_blob(st, 2), want,
+			                  MAC_BYTES))
+				rc = broken(r, last, "the head's MAC is wrong");
+			else if (last != r->rows)
+				rc = broken(
+				        r, r->rows + 1,
+				        last > r->rows
+				                ? "rows at the end are missing"
+				                : "rows follow the head");
+			else if (r->rows &&
+			         sodium_memcmp(hmac, prev, MAC_BYTES))
+				rc = broken(r, last,
+				            "the head names another last row");
+		}
+	} else if (step == SQLITE_DONE && r->rows) {
+		rc = broken(r, 1, "the head is missing");
+	}
+	sqlite3_finalize(st);
+	if (r->rows)
+		sodium_bin2hex(r->head, sizeof(r->head), prev, MAC_BYTES);
+	return rc;
+}

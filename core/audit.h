@@ -1,0 +1,49 @@
+/*
+ * audit.h - the audit log: who did what to which data, when, from where,
+ * with what outcome.  Append-only (triggers refuse UPDATE and DELETE) and
+ * hash-chained: each row carries a BLAKE2b MAC, keyed with the server's
+ * secret, over the previous row's MAC and its own fields, and a keyed head
+ * records the last row, so an edit, a deletion, an insertion or a cut tail
+ * in the database file is found by seula_audit_verify() even by someone who
+ * can recompute plain hashes.
+ */
+#ifndef SEULA_AUDIT_H
+#define SEULA_AUDIT_H
+
+#include "secret.h"
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct seula_audit_entry {
+	int64_t ts_ms;
+	int64_t staff_id;       /* 0: nobody signed in */
+	const char *staff_name; /* NULL when none */
+	const char *ip_anon;    /* masked address of the client */
+	const char *action;     /* login, login_failed, logout, read, change,
+	                         * user_add, ... */
+	const char *route;      /* e.g. "GET /api/customers/{id}" */
+	const char *subject;    /* whose data: an id, NULL when none */
+	const char *outcome;    /* ok, failed, denied, error */
+	const char *detail;     /* free text, NULL when none */
+};
+
+/* Append inside the caller's open write transaction. */
+int seula_audit_append(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
+                       const struct seula_audit_entry *e, char *err,
+                       size_t errlen);
+
+struct seula_audit_report {
+	int64_t rows;   /* rows checked */
+	int64_t bad_id; /* first row that does not verify, 0 when none */
+	char why[256];  /* what is wrong, "" when all is well */
+	char head[65];  /* hex MAC of the last row */
+};
+
+/* SEULA_OK when the whole chain verifies, SEULA_ECONFLICT when it does not
+ * (see report), another error when it cannot be read. */
+int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
+                       struct seula_audit_report *report);
+
+#endif

@@ -1,0 +1,872 @@
+/*
+ * auth.c - logins, logouts, sessions, the gate of staff routes, and the
+ * audit log's reading route.
+ */
+#include "auth.h"
+
+#include "audit.h"
+#include "host.h"
+#include "netaddr.h"
+#include "ratelimit.h"
+#include "sessions.h"
+#include "staff.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define LOGIN_BODY_MAX 4096
+/* Where staff connect from, for the audit log: a /24 or a /48. */
+#define AUDIT_V4_BITS 24
+#define AUDIT_V6_BITS 48
+
+struct seula_auth {
+	const struct seula_config *cfg;
+	const unsigned char *key;
+	struct seula_store *store;
+	struct seula_readers *readers;
+	const struct seula_logger *log;
+	struct seula_sessions *sessions;
+	struct seula_ratelimit *by_account, *by_address;
+	bool loaded;
+	struct seula_task task;
+};
+
+/* ---- small things ------------------------------------------------------ */
+
+static void reply_json(struct evhttp_request *req, int status, json_t *doc)
+{
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text) {
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	seula_reply(req, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+static bool secure_request(const struct seula_auth *a,
+                           struct evhttp_request *req)
+{
+	switch (a->cfg->secure_cookie) {
+	case SEULA_SECURE_ALWAYS: return true;
+	case SEULA_SECURE_NEVER: return false;
+	default:
+		return seula_request_https(req, a->cfg->trusted,
+		                           a->cfg->n_trusted);
+	}
+}
+
+static void set_cookie(const struct seula_auth *a, struct evhttp_request *req,
+                       const char *token, int64_t max_age)
+{
+	char cookie[256];
+	snprintf(cookie, sizeof(cookie),
+	         SEULA_SESSION_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; "
+	                              "SameSite=Strict%s",
+	         token, (long long)max_age,
+	         secure_request(a, req) ? "; Secure" : "");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
+	                  cookie);
+}
+
+static void client(const struct seula_auth *a, struct evhttp_request *req,
+                   struct seula_ip *ip, char anon[SEULA_IP_TEXT_MAX])
+{
+	seula_request_client_ip(req, a->cfg->trusted, a->cfg->n_trusted, ip);
+	if (seula_ip_masked_text(ip, AUDIT_V4_BITS, AUDIT_V6_BITS, anon,
+	                         SEULA_IP_TEXT_MAX) != SEULA_OK)
+		anon[0] = '\0';
+}
+
+/* The per-address limit counts an IPv6 /64 as one address: one host
+ * usually holds the whole /64 and could otherwise step through it. */
+static struct seula_ip address_key(const struct seula_ip *ip)
+{
+	struct seula_ip k = *ip;
+	if (k.family == 6)
+		memset(k.bytes + 8, 0, 8);
+	return k;
+}
+
+static int identify(struct seula_auth *a, struct evhttp_request *req,
+                    struct seula_session *out)
+{
+	char token[SEULA_TOKEN_CHARS + 2];
+	if (!seula_request_cookie(req, SEULA_SESSION_COOKIE, token,
+	                          sizeof(token)))
+		return SEULA_ENOTFOUND;
+	return seula_sessions_check(a->sessions, token, seula_clock_ms(), out);
+}
+
+static bool csrf_ok(const struct seula_session *s, struct evhttp_request *req)
+{
+	const char *h = evhttp_find_header(
+	        evhttp_request_get_input_headers(req), SEULA_CSRF_HEADER);
+	size_t n = strlen(s->csrf);
+	return h && strlen(h) == n && sodium_memcmp(h, s->csrf, n) == 0;
+}
+
+/* ---- audit entries written on their own --------------------------------- */
+
+struct audit_job {
+	struct seula_job job;
+	const unsigned char *key;
+	struct seula_audit_entry e;
+	char name[65], ip[SEULA_IP_TEXT_MAX], route[160], detail[128];
+};
+
+static int audit_job_call(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	struct audit_job *j = arg;
+	return seula_audit_append(db, j->key, &j->e, err, errlen);
+}
+
+static void audit_job_done(struct seula_completion *c)
+{
+	free(c);
+}
+
+/* A denial: written without holding the reply back (it touched nothing). */
+static void audit_denial(struct seula_auth *a, const struct seula_loop *loop,
+                         const struct seula_session *who, const char *ip,
+                         const char *route, const char *detail)
+{
+	struct audit_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return;
+	j->key = a->key;
+	snprintf(j->name, sizeof(j->name), "%s", who->name);
+	snprintf(j->ip, sizeof(j->ip), "%s", ip);
+	snprintf(j->route, sizeof(j->route), "%s", route);
+	snprintf(j->detail, sizeof(j->detail), "%s", detail);
+	j->e = (struct seula_audit_entry){.ts_ms = seula_clock_ms(),
+	                                  .staff_id = who->staff_id,
+	                                  .staff_name = j->name,
+	                                  .ip_anon = j->ip[0] ? j->ip : NULL,
+	                                  .action = "access",
+	                                  .route = j->route,
+	                                  .outcome = "denied",
+	                                  .detail = j->detail};
+	j->job.kind = SEULA_JOB_CALL;
+	j->job.call = audit_job_call;
+	j->job.call_arg = j;
+	j->job.cq = loop->cq;
+	j->job.done.run = audit_job_done;
+	if (seula_store_submit(a->store, &j->job) != SEULA_OK) {
+		seula_log(a->log, SEULA_LOG_WARN, "auth",
+		          "a denial of %s could not be audited: the queue is "
+		          "full",
+		          who->name);
+		free(j);
+	}
+}
+
+/* ---- login -----------------------------------------------------------------
+ */
+
+struct login {
+	struct seula_job job;
+	struct seula_auth *auth;
+	struct evhttp_request *req;
+	struct seula_loop loop;
+	char name[SEULA_STAFF_NAME_MAX + 1];
+	char *password; /* sodium_malloc'd; wiped when checked */
+	struct seula_ip ip;
+	char ip_anon[SEULA_IP_TEXT_MAX];
+	bool had_old;
+	unsigned char old_hash[SEULA_TOKEN_HASH];
+	/* results */
+	bool found, ok, locked_now;
+	struct seula_staff staff;
+	char token[SEULA_TOKEN_CHARS + 1];
+	struct seula_session session;
+};
+
+static void login_free(struct login *l)
+{
+	if (l->password)
+		sodium_free(l->password);
+	sodium_memzero(l->token, sizeof(l->token));
+	sodium_memzero(&l->ip, sizeof(l->ip));
+	atomic_fetch_sub(l->loop.inflight, 1);
+	free(l);
+}
+
+/* Reader thread: one Argon2id run whatever the name. */
+static int login_verify(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	struct login *l = arg;
+	int rc = seula_staff_find(db, l->name, &l->staff);
+	if (rc != SEULA_OK && rc != SEULA_ENOTFOUND) {
+		snprintf(err, errlen, "login: %s", sqlite3_errmsg(db));
+		return rc;
+	}
+	l->found = rc == SEULA_OK;
+	bool match = seula_password_verify(l->found ? l->staff.hash : NULL,
+	                                   l->password);
+	l->ok = l->found && match && !l->staff.disabled && l->staff.role;
+	sodium_memzero(l->staff.hash, sizeof(l->staff.hash));
+	return SEULA_OK;
+}
+
+/* Writer: the session row (a success), the audit entry (both). */
+static int login_record(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	struct login *l = arg;
+	struct seula_auth *a = l->auth;
+	int64_t now = seula_clock_ms();
+	sqlite3_stmt *st = NULL;
+	if (l->had_old) {
+		/* Whatever session came with the login request ends: a
+		 * session id planted before login is never promoted. */
+		if (sqlite3_prepare_v2(
+		            db, "DELETE FROM sessions WHERE token_hash = ?", -1,
+		            &st, NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_blob(st, 1, l->old_hash, SEULA_TOKEN_HASH,
+		                  SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (l->ok) {
+		if (sqlite3_prepare_v2(db,
+		                       "INSERT INTO sessions (token_hash, "
+		                       "staff_id, csrf, created_at, last_seen, "
+		                       "ip_anon) VALUES (?, ?, ?, ?, ?, ?)",
+		                       -1, &st, NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_blob(st, 1, l->session.token_hash,
+		                  SEULA_TOKEN_HASH, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, l->staff.id);
+		sqlite3_bind_text(st, 3, l->session.csrf, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, l->session.created_ms);
+		sqlite3_bind_int64(st, 5, l->session.created_ms);
+		sqlite3_bind_text(st, 6, l->ip_anon, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	struct seula_audit_entry e = {
+	        .ts_ms = now,
+	        .staff_id = l->found ? l->staff.id : 0,
+	        /* A name no account has is not kept: it is often a
+	         * password typed into the wrong field. */
+	        .staff_name = l->found ? l->staff.name : "(unknown name)",
+	        .ip_anon = l->ip_anon[0] ? l->ip_anon : NULL,
+	        .action = l->ok ? "login" : "login_failed",
+	        .route = "POST /api/login",
+	        .outcome = l->ok ? "ok" : "failed",
+	        .detail = l->ok ? NULL
+	                  : l->locked_now
+	                          ? "wrong name or password; now locked out"
+	                  : l->found && l->staff.disabled
+	                          ? "the account is disabled"
+	                          : "wrong name or password",
+	};
+	return seula_audit_append(db, a->key, &e, err, errlen);
+fail:
+	snprintf(err, errlen, "login: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return SEULA_EIO;
+}
+
+static void login_done(struct seula_completion *c)
+{
+	struct login *l = (struct login *)c;
+	struct seula_auth *a = l->auth;
+	if (!l->job.committed || l->job.result != SEULA_OK) {
+		evhttp_add_header(evhttp_request_get_output_headers(l->req),
+		                  "Retry-After", "5");
+		seula_reply_error(l->req, 503, "storage_unavailable",
+		                  "the login could not be recorded; try again");
+	} else if (l->ok) {
+		seula_sessions_put(a->sessions, &l->session);
+		set_cookie(a, l->req, l->token, a->cfg->session_lifetime_s);
+		reply_json(l->req, 200,
+		           json_pack("{s:s, s:s, s:s}", "name", l->session.name,
+		                     "role", seula_role_name(l->session.role),
+		                     "csrf", l->session.csrf));
+	} else {
+		seula_reply_error(l->req, 401, "invalid_credentials",
+		                  "wrong name or password");
+	}
+	login_free(l);
+}
+
+static void login_checked(struct seula_completion *c)
+{
+	struct login *l = (struct login *)c;
+	struct seula_auth *a = l->auth;
+	sodium_free(l->password);
+	l->password = NULL;
+	if (l->job.result != SEULA_OK) {
+		seula_reply_error(l->req, 500, "internal",
+		                  "the login could not be checked");
+		login_free(l);
+		return;
+	}
+	int64_t now = seula_clock_ms();
+	char lname[SEULA_STAFF_NAME_MAX + 1];
+	snprintf(lname, sizeof(lname), "%s", l->name);
+	for (char *p = lname; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (l->ok) {
+		seula_ratelimit_clear(a->by_account, lname, strlen(lname));
+		struct seula_session *s = &l->session;
+		memset(s, 0, sizeof(*s));
+		seula_token_new(l->token, s->token_hash);
+		seula_token_new(s->csrf, NULL);
+		s->staff_id = l->staff.id;
+		snprintf(s->name, sizeof(s->name), "%s", l->staff.name);
+		s->role = l->staff.role;
+		s->created_ms = s->last_seen_ms = now;
+		snprintf(s->ip_anon, sizeof(s->ip_anon), "%s", l->ip_anon);
+	} else {
+		seula_ratelimit_fail(a->by_account, lname, strlen(lname), now);
+		struct seula_ip k = address_key(&l->ip);
+		seula_ratelimit_fail(a->by_address, &k, sizeof(k), now);
+		l->locked_now =
+		        seula_ratelimit_locked(a->by_account, lname,
+		                               strlen(lname), now, NULL) ||
+		        seula_ratelimit_locked(a->by_address, &k, sizeof(k),
+		                               now, NULL);
+	}
+	if (l->had_old)
+		seula_sessions_remove(a->sessions, l->old_hash);
+	l->job.kind = SEULA_JOB_CALL;
+	l->job.call = login_record;
+	l->job.done.run = login_done;
+	int rc = seula_store_submit(a->store, &l->job);
+	if (rc != SEULA_OK) {
+		evhttp_add_header(evhttp_request_get_output_headers(l->req),
+		                  "Retry-After", "1");
+		seula_reply_error(l->req, 503, "busy", "try again in a moment");
+		login_free(l);
+	}
+}
+
+static bool locked(struct seula_auth *a, const char *lname,
+                   const struct seula_ip *ip, int64_t now, int64_t *retry)
+{
+	int64_t r1 = 0, r2 = 0;
+	bool l1 = seula_ratelimit_locked(a->by_account, lname, strlen(lname),
+	                                 now, &r1);
+	struct seula_ip k = address_key(ip);
+	bool l2 =
+	        seula_ratelimit_locked(a->by_address, &k, sizeof(k), now, &r2);
+	*retry = r1 > r2 ? r1 : r2;
+	return l1 || l2;
+}
+
+static void handle_login(struct seula_auth *a, struct evhttp_request *req,
+                         const struct seula_loop *loop)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *ct = evhttp_find_header(in, "Content-Type");
+	/* JSON only: a cross-site form cannot send it, so nobody can log a
+	 * visitor in to an account of theirs. */
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		seula_reply_error(req, 415, "unsupported_media_type",
+		                  "send {\"username\", \"password\"} as "
+		                  "application/json");
+		return;
+	}
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(body);
+	if (len > LOGIN_BODY_MAX) {
+		seula_reply_error(req, 413, "body_too_large",
+		                  "a login is at most %d bytes",
+		                  LOGIN_BODY_MAX);
+		return;
+	}
+	json_error_t jerr;
+	json_t *doc = json_loadb((const char *)evbuffer_pullup(body, -1), len,
+	                         JSON_REJECT_DUPLICATES, &jerr);
+	const char *name = NULL, *password = NULL;
+	if (!doc ||
+	    json_unpack_ex(doc, &jerr, JSON_STRICT, "{s:s, s:s}", "username",
+	                   &name, "password", &password) != 0) {
+		json_decref(doc);
+		seula_reply_error(
+		        req, 400, "invalid_json",
+		        "send exactly {\"username\": ..., \"password\": "
+		        "...}");
+		return;
+	}
+	size_t nl = strlen(name), pl = strlen(password);
+	if (nl == 0 || nl > SEULA_STAFF_NAME_MAX || pl == 0 ||
+	    pl > SEULA_PASSWORD_MAX) {
+		json_decref(doc);
+		seula_reply_error(req, 400, "invalid_field",
+		                  "username 1-%d and password 1-%d characters",
+		                  SEULA_STAFF_NAME_MAX, SEULA_PASSWORD_MAX);
+		return;
+	}
+	struct login *l = calloc(1, sizeof(*l));
+	if (!l || !(l->password = sodium_malloc(pl + 1))) {
+		free(l);
+		json_decref(doc);
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	memcpy(l->password, password, pl + 1);
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	/* jansson's copy of the password goes with the document. */
+	json_object_set_new(doc, "password", json_string(""));
+	json_decref(doc);
+	l->auth = a;
+	l->req = req;
+	l->loop = *loop;
+	atomic_fetch_add(loop->inflight, 1);
+	client(a, req, &l->ip, l->ip_anon);
+
+	char lname[SEULA_STAFF_NAME_MAX + 1];
+	snprintf(lname, sizeof(lname), "%s", l->name);
+	for (char *p = lname; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	int64_t retry;
+	if (locked(a, lname, &l->ip, seula_clock_ms(), &retry)) {
+		char secs[24];
+		snprintf(secs, sizeof(secs), "%lld",
+		         (long long)(retry + 999) / 1000);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Retry-After", secs);
+		seula_reply_error(req, 429, "too_many_attempts",
+		                  "too many failed logins; try again later");
+		login_free(l);
+		return;
+	}
+	char old[SEULA_TOKEN_CHARS + 2];
+	if (seula_request_cookie(req, SEULA_SESSION_COOKIE, old, sizeof(old))) {
+		l->had_old = true;
+		seula_token_hash(old, l->old_hash);
+	}
+	l->job.kind = SEULA_JOB_CALL;
+	l->job.call = login_verify;
+	l->job.call_arg = l;
+	l->job.cq = loop->cq;
+	l->job.done.run = login_checked;
+	if (seula_readers_submit(a->readers, &l->job) != SEULA_OK) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Retry-After", "1");
+		seula_reply_error(req, 503, "busy", "try again in a moment");
+		login_free(l);
+	}
+}
+
+/* ---- logout ----------------------------------------------------------------
+ */
+
+struct logout {
+	struct seula_job job;
+	struct seula_auth *auth;
+	struct evhttp_request *req;
+	struct seula_loop loop;
+	struct seula_session s;
+	char ip_anon[SEULA_IP_TEXT_MAX];
+};
+
+static int logout_record(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	struct logout *o = arg;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE token_hash = ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_blob(st, 1, o->s.token_hash, SEULA_TOKEN_HASH,
+	                  SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return SEULA_EIO;
+	struct seula_audit_entry e = {.ts_ms = seula_clock_ms(),
+	                              .staff_id = o->s.staff_id,
+	                              .staff_name = o->s.name,
+	                              .ip_anon =
+	                                      o->ip_anon[0] ? o->ip_anon : NULL,
+	                              .action = "logout",
+	                              .route = "POST /api/logout",
+	                              .outcome = "ok"};
+	return seula_audit_append(db, o->auth->key, &e, err, errlen);
+}
+
+static void logout_done(struct seula_completion *c)
+{
+	struct logout *o = (struct logout *)c;
+	/* The session ended in memory before the commit; the cookie goes
+	 * either way. */
+	set_cookie(o->auth, o->req, "", 0);
+	if (o->job.committed)
+		seula_reply(o->req, 204, NULL, NULL, 0);
+	else
+		seula_reply_error(o->req, 503, "storage_unavailable",
+		                  "the session ended, but the logout could not "
+		                  "be recorded");
+	atomic_fetch_sub(o->loop.inflight, 1);
+	free(o);
+}
+
+static void handle_logout(struct seula_auth *a, struct evhttp_request *req,
+                          const struct seula_loop *loop)
+{
+	struct seula_session s;
+	if (identify(a, req, &s) != SEULA_OK) {
+		seula_reply_error(req, 401, "login_required", "not signed in");
+		return;
+	}
+	if (!csrf_ok(&s, req)) {
+		seula_reply_error(req, 403, "csrf_failed",
+		                  "the " SEULA_CSRF_HEADER
+		                  " header is missing or wrong");
+		return;
+	}
+	seula_sessions_remove(a->sessions, s.token_hash);
+	struct logout *o = calloc(1, sizeof(*o));
+	if (!o) {
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	o->auth = a;
+	o->req = req;
+	o->loop = *loop;
+	o->s = s;
+	struct seula_ip ip;
+	client(a, req, &ip, o->ip_anon);
+	o->job.kind = SEULA_JOB_CALL;
+	o->job.call = logout_record;
+	o->job.call_arg = o;
+	o->job.cq = loop->cq;
+	o->job.done.run = logout_done;
+	atomic_fetch_add(loop->inflight, 1);
+	if (seula_store_submit(a->store, &o->job) != SEULA_OK) {
+		atomic_fetch_sub(loop->inflight, 1);
+		free(o);
+		set_cookie(a, req, "", 0);
+		seula_reply_error(req, 503, "busy",
+		                  "the session ended, but the logout could not "
+		                  "be recorded");
+	}
+}
+
+/* ---- me, and the gate
+ * --------------------------------------------------------- */
+
+/* [auth] staff_networks: false after a 403 when the client is outside. */
+static bool network_ok(struct seula_auth *a, struct evhttp_request *req)
+{
+	if (a->cfg->n_staff_nets == 0)
+		return true;
+	struct seula_ip ip;
+	seula_request_client_ip(req, a->cfg->trusted, a->cfg->n_trusted, &ip);
+	if (seula_cidr_list_contains(a->cfg->staff_nets, a->cfg->n_staff_nets,
+	                             &ip))
+		return true;
+	seula_reply_error(req, 403, "network_not_allowed",
+	                  "staff pages are not reachable from this network");
+	return false;
+}
+
+/* The request's live session, or SEULA_EINVAL after a 401 that says
+ * whether there was none or it ran out. */
+static int session_or_401(struct seula_auth *a, struct evhttp_request *req,
+                          struct seula_session *s, const char *message)
+{
+	int rc = identify(a, req, s);
+	if (rc == SEULA_OK)
+		return SEULA_OK;
+	seula_reply_error(req, 401,
+	                  rc == SEULA_ECONFLICT ? "session_expired"
+	                                        : "login_required",
+	                  "%s", message);
+	return SEULA_EINVAL;
+}
+
+static void handle_me(struct seula_auth *a, struct evhttp_request *req)
+{
+	struct seula_session s;
+	if (session_or_401(a, req, &s, "not signed in") != SEULA_OK)
+		return;
+	reply_json(req, 200,
+	           json_pack("{s:s, s:s, s:s, s:I}", "name", s.name, "role",
+	                     seula_role_name(s.role), "csrf", s.csrf,
+	                     "idle_timeout_s",
+	                     (json_int_t)a->cfg->session_idle_s));
+}
+
+bool seula_auth_handle(struct seula_auth *a, struct evhttp_request *req,
+                       const char *path, enum evhttp_cmd_type cmd,
+                       const struct seula_loop *loop)
+{
+	struct {
+		const char *path;
+		enum evhttp_cmd_type cmd;
+		const char *allow;
+	} routes[] = {
+	        {"/api/login", EVHTTP_REQ_POST, "POST"},
+	        {"/api/logout", EVHTTP_REQ_POST, "POST"},
+	        {"/api/me", EVHTTP_REQ_GET, "GET"},
+	};
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(path, routes[i].path) != 0)
+			continue;
+		if (!network_ok(a, req)) {
+			/* answered */
+		} else if (cmd != routes[i].cmd) {
+			evhttp_add_header(
+			        evhttp_request_get_output_headers(req), "Allow",
+			        routes[i].allow);
+			seula_reply_error(req, 405, "method_not_allowed",
+			                  "%s takes %s", path, routes[i].allow);
+		} else if (i == 0) {
+			handle_login(a, req, loop);
+		} else if (i == 1) {
+			handle_logout(a, req, loop);
+		} else {
+			handle_me(a, req);
+		}
+		return true;
+	}
+	return false;
+}
+
+int seula_auth_authorize(struct seula_auth *a, struct evhttp_request *req,
+                         unsigned roles, bool changes_state,
+                         const char *route_label, struct seula_http_who *who,
+                         const struct seula_loop *loop)
+{
+	struct seula_session s;
+	if (!network_ok(a, req) ||
+	    session_or_401(a, req, &s, "this route is for signed-in staff") !=
+	            SEULA_OK)
+		return SEULA_EINVAL;
+	struct seula_ip ip;
+	char anon[SEULA_IP_TEXT_MAX];
+	client(a, req, &ip, anon);
+	if (!(roles & (unsigned)s.role)) {
+		audit_denial(a, loop, &s, anon, route_label,
+		             "the role may not use this route");
+		seula_reply_error(req, 403, "forbidden",
+		                  "the %s role may not use this route",
+		                  seula_role_name(s.role));
+		return SEULA_EINVAL;
+	}
+	if (changes_state && !csrf_ok(&s, req)) {
+		audit_denial(a, loop, &s, anon, route_label,
+		             "missing or wrong CSRF token");
+		seula_reply_error(req, 403, "csrf_failed",
+		                  "the " SEULA_CSRF_HEADER
+		                  " header is missing or wrong");
+		return SEULA_EINVAL;
+	}
+	memset(who, 0, sizeof(*who));
+	who->staff_id = s.staff_id;
+	snprintf(who->name, sizeof(who->name), "%s", s.name);
+	who->role = s.role;
+	snprintf(who->ip_anon, sizeof(who->ip_anon), "%s", anon);
+	return SEULA_OK;
+}
+
+/* ---- the session task -------------------------------------------------------
+ */
+
+static int sync_sessions(void *instance, struct sqlite3 *db, int64_t now_ms,
+                         char **errmsg)
+{
+	struct seula_auth *a = instance;
+	int rc = a->loaded ? seula_sessions_sync(a->sessions, db, now_ms)
+	                   : seula_sessions_load(a->sessions, db, now_ms);
+	if (rc == SEULA_OK)
+		a->loaded = true;
+	else
+		*errmsg = strdup("sessions: the database could not be read");
+	return rc;
+}
+
+int seula_auth_new(struct seula_auth **out, const struct seula_config *cfg,
+                   const unsigned char *key, struct seula_store *store,
+                   struct seula_readers *readers,
+                   const struct seula_logger *log, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct seula_auth *a = calloc(1, sizeof(*a));
+	if (!a)
+		return SEULA_ENOMEM;
+	a->cfg = cfg;
+	a->key = key;
+	a->store = store;
+	a->readers = readers;
+	a->log = log;
+	a->sessions = seula_sessions_new((size_t)cfg->max_sessions,
+	                                 cfg->session_idle_s * 1000,
+	                                 cfg->session_lifetime_s * 1000);
+	a->by_account = seula_ratelimit_new(16384, (int)cfg->login_max_failures,
+	                                    cfg->login_failure_window_s * 1000,
+	                                    cfg->login_lockout_s * 1000);
+	a->by_address =
+	        seula_ratelimit_new(16384, (int)cfg->login_max_failures * 4,
+	                            cfg->login_failure_window_s * 1000,
+	                            cfg->login_lockout_s * 1000);
+	a->task = (struct seula_task){"sessions", cfg->session_sync_s,
+	                              SEULA_TASK_AT_START, sync_sessions};
+	if (!a->sessions || !a->by_account || !a->by_address ||
+	    seula_store_add_task(store, &a->task, a) != SEULA_OK) {
+		snprintf(err, errlen, "out of memory");
+		seula_auth_free(a);
+		return SEULA_ENOMEM;
+	}
+	*out = a;
+	return SEULA_OK;
+}
+
+void seula_auth_free(struct seula_auth *a)
+{
+	if (!a)
+		return;
+	seula_sessions_free(a->sessions);
+	seula_ratelimit_free(a->by_account);
+	seula_ratelimit_free(a->by_address);
+	free(a);
+}
+
+/* ---- GET /api/audit
+ * ------------------------------------------------------------ */
+
+/* "2026-11-25", "2026-11-25T10:00:00Z" or milliseconds since the epoch. */
+static bool parse_time(const char *s, int64_t *ms)
+{
+	if (!s)
+		return false;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end == '\0' && end != s) {
+		*ms = v;
+		return true;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *rest = strptime(s, "%Y-%m-%d", &tm);
+	if (rest && *rest == 'T')
+		rest = strptime(rest, "T%H:%M:%S", &tm);
+	if (!rest || (*rest && strcmp(rest, "Z") != 0))
+		return false;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return true;
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	return s ? json_string(s) : json_null();
+}
+
+static int audit_list(void *instance, struct seula_http *http)
+{
+	(void)instance;
+	sqlite3 *db = seula_http_db(http);
+	const char *from = seula_http_query(http, "from");
+	const char *to = seula_http_query(http, "to");
+	const char *staff = seula_http_query(http, "staff");
+	const char *action = seula_http_query(http, "action");
+	const char *subject = seula_http_query(http, "subject");
+	const char *before = seula_http_query(http, "before");
+	const char *limit_s = seula_http_query(http, "limit");
+	int64_t from_ms = 0, to_ms = INT64_MAX, before_id = INT64_MAX;
+	long limit = 100;
+	char *end = NULL;
+	if (before) {
+		errno = 0;
+		before_id = strtoll(before, &end, 10);
+	}
+	if ((from && !parse_time(from, &from_ms)) ||
+	    (to && !parse_time(to, &to_ms)) ||
+	    (before && (end == before || *end || errno || before_id < 1)))
+		return seula_http_error(
+		        http, 400, "invalid_query",
+		        "from and to are dates (2026-11-25, "
+		        "2026-11-25T10:00:00Z) or milliseconds; "
+		        "before is an id");
+	if (limit_s) {
+		limit = strtol(limit_s, &end, 10);
+		if (*end || limit < 1 || limit > 1000)
+			return seula_http_error(http, 400, "invalid_query",
+			                        "limit is 1 to 1000");
+	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT id, ts, staff_name, ip_anon, action, route, "
+	            "subject, "
+	            "outcome, detail FROM audit_log WHERE ts >= ?1 AND ts < ?2 "
+	            "AND id < ?3 AND (?4 IS NULL OR staff_name = ?4) AND "
+	            "(?5 IS NULL OR action = ?5) AND (?6 IS NULL OR subject = "
+	            "?6) ORDER BY id DESC LIMIT ?7",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, from_ms);
+	sqlite3_bind_int64(st, 2, to_ms);
+	sqlite3_bind_int64(st, 3, before_id);
+	if (staff)
+		sqlite3_bind_text(st, 4, staff, -1, SQLITE_STATIC);
+	if (action)
+		sqlite3_bind_text(st, 5, action, -1, SQLITE_STATIC);
+	if (subject)
+		sqlite3_bind_text(st, 6, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, limit);
+	json_t *entries = json_array();
+	int64_t last = 0;
+	while (entries && sqlite3_step(st) == SQLITE_ROW) {
+		last = sqlite3_column_int64(st, 0);
+		time_t secs = (time_t)(sqlite3_column_int64(st, 1) / 1000);
+		struct tm tm;
+		gmtime_r(&secs, &tm);
+		char when[32];
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_array_append_new(
+		        entries,
+		        json_pack(
+		                "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		                "id", (json_int_t)last, "time", when, "staff",
+		                text_or_null(st, 2), "ip", text_or_null(st, 3),
+		                "action", text_or_null(st, 4), "route",
+		                text_or_null(st, 5), "subject",
+		                text_or_null(st, 6), "outcome",
+		                text_or_null(st, 7), "detail",
+		                text_or_null(st, 8)));
+	}
+	sqlite3_finalize(st);
+	json_t *doc = json_pack("{s:o, s:o}", "entries", entries, "next_before",
+	                        json_array_size(entries) == (size_t)limit
+	                                ? json_integer(last)
+	                                : json_null());
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (!text)
+		return SEULA_ENOMEM;
+	int rc = seula_http_reply(http, 200, "application/json", text,
+	                          strlen(text));
+	free(text);
+	return rc;
+}
+
+const struct seula_route seula_auth_routes[] = {
+        {SEULA_METHOD_GET, "/api/audit", SEULA_ROLE_ADMIN, SEULA_ON_READER,
+         audit_list,
+         "the audit log, newest first: ?from=&to=&staff=&action=&subject="
+         "&before=&limit="},
+};
+const size_t seula_auth_n_routes =
+        sizeof(seula_auth_routes) / sizeof(seula_auth_routes[0]);

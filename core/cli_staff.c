@@ -1,0 +1,459 @@
+/*
+ * cli_staff.c - staff accounts, the audit chain and the route list from the
+ * command line.
+ */
+#include "cli_staff.h"
+
+#include "audit.h"
+#include "db.h"
+#include "host.h"
+#include "migrate.h"
+#include "secret.h"
+#include "staff.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- passwords ----------------------------------------------------------- */
+
+/* One line into buf (sodium-locked by the caller), without its newline. */
+static int read_line(FILE *in, char *buf, size_t cap)
+{
+	if (!fgets(buf, (int)cap, in))
+		return -1;
+	size_t n = strlen(buf);
+	if (n == cap - 1 && buf[n - 1] != '\n')
+		return -1; /* longer than any password we take */
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int prompt(const char *text, char *buf, size_t cap)
+{
+	struct termios old, quiet;
+	fprintf(stderr, "%s", text);
+	fflush(stderr);
+	tcgetattr(STDIN_FILENO, &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	int rc = read_line(stdin, buf, cap);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	fprintf(stderr, "\n");
+	return rc;
+}
+
+/* The new password of `name`, checked against the policy.  NULL on error
+ * (said on stderr); the caller sodium_free()s it. */
+static char *new_password(const char *name)
+{
+	const size_t cap = SEULA_PASSWORD_MAX + 2;
+	char *pw = sodium_malloc(cap), *again = sodium_malloc(cap);
+	if (!pw || !again) {
+		fprintf(stderr, "seula: out of memory\n");
+		goto fail;
+	}
+	if (isatty(STDIN_FILENO)) {
+		char text[128];
+		snprintf(text, sizeof(text), "New password for %s: ", name);
+		if (prompt(text, pw, cap) || prompt("Again: ", again, cap)) {
+			fprintf(stderr, "seula: no password given\n");
+			goto fail;
+		}
+		if (strcmp(pw, again) != 0) {
+			fprintf(stderr, "seula: the passwords differ\n");
+			goto fail;
+		}
+	} else if (read_line(stdin, pw, cap)) {
+		fprintf(stderr, "seula: give the password as one line on "
+		                "standard input\n");
+		goto fail;
+	}
+	char why[256];
+	if (seula_password_check(name, pw, why, sizeof(why)) != SEULA_OK) {
+		fprintf(stderr, "seula: that password will not do: %s\n", why);
+		goto fail;
+	}
+	sodium_free(again);
+	return pw;
+fail:
+	if (pw)
+		sodium_free(pw);
+	if (again)
+		sodium_free(again);
+	return NULL;
+}
+
+/* The Argon2id hash of a new password for `name`, asked for and checked;
+ * -1 when there is none (said on stderr). */
+static int new_password_hash(const char *name,
+                             char hash[crypto_pwhash_STRBYTES])
+{
+	char *pw = new_password(name);
+	if (!pw)
+		return -1;
+	int rc = seula_password_hash(pw, hash);
+	sodium_free(pw);
+	if (rc != SEULA_OK) {
+		fprintf(stderr, "seula: out of memory hashing the password\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the database -----------------------------------------------------------
+ */
+
+struct session {
+	sqlite3 *db;
+	unsigned char key[SEULA_SECRET_BYTES];
+	char actor[80];
+};
+
+static int open_db(const struct seula_config *cfg, struct session *s)
+{
+	char err[512];
+	memset(s, 0, sizeof(*s));
+	const struct passwd *pw = getpwuid(geteuid());
+	snprintf(s->actor, sizeof(s->actor), "cli:%s",
+	         pw ? pw->pw_name : "unknown");
+	if (seula_db_open(&s->db, cfg->db, false, true,
+	                  cfg->synchronous == SEULA_SYNC_FULL, err,
+	                  sizeof(err)) != SEULA_OK ||
+	    seula_migrate(s->db, "core", seula_core_migrations,
+	                  seula_core_n_migrations, NULL, err,
+	                  sizeof(err)) != SEULA_OK ||
+	    seula_secret_load(cfg->secret_file, true, s->key, err,
+	                      sizeof(err)) != SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", err);
+		seula_db_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void close_db(struct session *s)
+{
+	seula_db_close(s->db);
+	sodium_memzero(s->key, sizeof(s->key));
+}
+
+/* Commit the change with its audit entry, or roll both back. */
+static int finish(struct session *s, int rc, const char *action,
+                  const struct seula_staff *who, const char *detail)
+{
+	char err[512] = "";
+	if (rc == SEULA_OK) {
+		struct seula_audit_entry e = {
+		        .ts_ms = seula_clock_ms(),
+		        .staff_name = s->actor,
+		        .action = action,
+		        .route = "command line",
+		        .subject = who->name,
+		        .outcome = "ok",
+		        .detail = detail,
+		};
+		rc = seula_audit_append(s->db, s->key, &e, err, sizeof(err));
+	}
+	if (rc == SEULA_OK &&
+	    seula_db_exec(s->db, "COMMIT", err, sizeof(err)) == SEULA_OK)
+		return 0;
+	seula_db_exec(s->db, "ROLLBACK", NULL, 0);
+	if (err[0])
+		fprintf(stderr, "seula: %s\n", err);
+	return 1;
+}
+
+static int begin(struct session *s)
+{
+	char err[256];
+	if (seula_db_exec(s->db, "BEGIN IMMEDIATE", err, sizeof(err)) !=
+	    SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int find_or_say(struct session *s, const char *name,
+                       struct seula_staff *out)
+{
+	int rc = seula_staff_find(s->db, name, out);
+	if (rc == SEULA_ENOTFOUND)
+		fprintf(stderr, "seula: no staff member '%s'\n", name);
+	else if (rc != SEULA_OK)
+		fprintf(stderr, "seula: %s\n", sqlite3_errmsg(s->db));
+	return rc;
+}
+
+/* ---- the commands
+ * -------------------------------------------------------------- */
+
+static void usage_user(void)
+{
+	fprintf(stderr,
+	        "usage: seula user add NAME --role ROLE [--config FILE]\n"
+	        "       seula user list | passwd NAME | role NAME ROLE |\n"
+	        "                  disable NAME | enable NAME\n"
+	        "roles: admin, analyst, customer_service, finance\n");
+}
+
+static int user_add(struct session *s, const char *name_in, const char *role_s)
+{
+	/* Names are kept in lower case: "Mia.K" signs in as mia.k. */
+	char name[SEULA_STAFF_NAME_MAX + 1] = "";
+	if (strlen(name_in) < sizeof(name))
+		memcpy(name, name_in, strlen(name_in) + 1);
+	for (char *p = name; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	int role = seula_role_parse(role_s);
+	if (!seula_staff_name_valid(name)) {
+		fprintf(stderr,
+		        "seula: a name is 1-%d characters of a-z, 0-9, '.', "
+		        "'_' and '-', starting with a letter\n",
+		        SEULA_STAFF_NAME_MAX);
+		return 2;
+	}
+	if (!role) {
+		usage_user();
+		return 2;
+	}
+	struct seula_staff existing;
+	if (seula_staff_find(s->db, name, &existing) == SEULA_OK) {
+		fprintf(stderr, "seula: '%s' exists already\n", name);
+		return 1;
+	}
+	char hash[crypto_pwhash_STRBYTES];
+	if (new_password_hash(name, hash) || begin(s))
+		return 1;
+	struct seula_staff who = {0};
+	snprintf(who.name, sizeof(who.name), "%s", name);
+	int rc = seula_staff_add(s->db, name, role, hash, seula_clock_ms(),
+	                         &who.id);
+	if (rc == SEULA_ECONFLICT)
+		fprintf(stderr, "seula: '%s' exists already\n", name);
+	char detail[64];
+	snprintf(detail, sizeof(detail), "role %s", role_s);
+	if (finish(s, rc, "user_add", &who, detail))
+		return 1;
+	printf("added %s (%s)\n", name, role_s);
+	return 0;
+}
+
+static int user_list(struct session *s)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT name, role, disabled, created_at, "
+	                       "password_changed_at, (SELECT count(*) FROM "
+	                       "sessions WHERE staff_id = staff.id) FROM staff "
+	                       "ORDER BY name",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	printf("%-24s %-17s %-9s %-11s %-11s %s\n", "NAME", "ROLE", "STATE",
+	       "CREATED", "PASSWORD", "SESSIONS");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char created[16], changed[16];
+		time_t c = (time_t)(sqlite3_column_int64(st, 3) / 1000);
+		time_t p = (time_t)(sqlite3_column_int64(st, 4) / 1000);
+		struct tm tm;
+		strftime(created, sizeof(created), "%Y-%m-%d",
+		         gmtime_r(&c, &tm));
+		strftime(changed, sizeof(changed), "%Y-%m-%d",
+		         gmtime_r(&p, &tm));
+		printf("%-24s %-17s %-9s %-11s %-11s %lld\n",
+		       (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       sqlite3_column_int(st, 2) ? "disabled" : "active",
+		       created, changed,
+		       (long long)sqlite3_column_int64(st, 5));
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int user_passwd(struct session *s, const char *name)
+{
+	struct seula_staff who;
+	if (find_or_say(s, name, &who) != SEULA_OK)
+		return 1;
+	char hash[crypto_pwhash_STRBYTES];
+	if (new_password_hash(who.name, hash) || begin(s))
+		return 1;
+	int rc =
+	        seula_staff_set_password(s->db, who.id, hash, seula_clock_ms());
+	if (finish(s, rc, "user_passwd", &who, NULL))
+		return 1;
+	printf("password of %s changed; their sessions end\n", who.name);
+	return 0;
+}
+
+static int user_role(struct session *s, const char *name, const char *role_s)
+{
+	struct seula_staff who;
+	int role = seula_role_parse(role_s);
+	if (!role) {
+		usage_user();
+		return 2;
+	}
+	if (find_or_say(s, name, &who) != SEULA_OK || begin(s))
+		return 1;
+	char detail[80];
+	snprintf(detail, sizeof(detail), "role %s -> %s",
+	         seula_role_name(who.role), role_s);
+	if (finish(s, seula_staff_set_role(s->db, who.id, role), "user_role",
+	           &who, detail))
+		return 1;
+	printf("%s is now %s\n", who.name, role_s);
+	return 0;
+}
+
+static int user_disable(struct session *s, const char *name, bool disable)
+{
+	struct seula_staff who;
+	if (find_or_say(s, name, &who) != SEULA_OK || begin(s))
+		return 1;
+	if (finish(s, seula_staff_set_disabled(s->db, who.id, disable),
+	           disable ? "user_disable" : "user_enable", &who, NULL))
+		return 1;
+	printf("%s is %s\n", who.name, disable ? "disabled" : "enabled");
+	return 0;
+}
+
+int seula_cli_user(int argc, char **argv, const char *role,
+                   const struct seula_config *cfg)
+{
+	if (argc < 1) {
+		usage_user();
+		return 2;
+	}
+	const char *cmd = argv[0];
+	const char *args[2] = {NULL, NULL};
+	size_t n = (size_t)argc - 1;
+	for (size_t i = 0; i < n && i < 2; i++)
+		args[i] = argv[i + 1];
+	if (n > 2) {
+		usage_user();
+		return 2;
+	}
+	struct session s;
+	if (open_db(cfg, &s))
+		return 1;
+	int rc;
+	if (strcmp(cmd, "add") == 0 && n == 1 && role)
+		rc = user_add(&s, args[0], role);
+	else if (strcmp(cmd, "list") == 0 && n == 0)
+		rc = user_list(&s);
+	else if (strcmp(cmd, "passwd") == 0 && n == 1)
+		rc = user_passwd(&s, args[0]);
+	else if (strcmp(cmd, "role") == 0 && n == 2)
+		rc = user_role(&s, args[0], args[1]);
+	else if (strcmp(cmd, "disable") == 0 && n == 1)
+		rc = user_disable(&s, args[0], true);
+	else if (strcmp(cmd, "enable") == 0 && n == 1)
+		rc = user_disable(&s, args[0], false);
+	else {
+		usage_user();
+		rc = 2;
+	}
+	close_db(&s);
+	return rc;
+}
+
+int seula_cli_audit(int argc, char **argv, const struct seula_config *cfg)
+{
+	if (argc != 1 || strcmp(argv[0], "verify") != 0) {
+		fprintf(stderr, "usage: seula audit verify [--config FILE]\n");
+		return 2;
+	}
+	char err[512];
+	unsigned char key[SEULA_SECRET_BYTES];
+	sqlite3 *db = NULL;
+	if (seula_db_open(&db, cfg->db, true, false, 0, err, sizeof(err)) !=
+	            SEULA_OK ||
+	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) !=
+	            SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", err);
+		seula_db_close(db);
+		return 1;
+	}
+	struct seula_audit_report r;
+	int rc = seula_audit_verify(db, key, &r);
+	sodium_memzero(key, sizeof(key));
+	seula_db_close(db);
+	if (rc == SEULA_OK) {
+		printf("audit log verified: %lld entries, head %s\n",
+		       (long long)r.rows, r.rows ? r.head : "(empty)");
+		return 0;
+	}
+	if (rc == SEULA_ECONFLICT)
+		printf("audit log BROKEN at entry %lld: %s (%lld entries "
+		       "before it verify)\n",
+		       (long long)r.bad_id, r.why, (long long)r.rows);
+	else
+		fprintf(stderr, "seula: cannot read the audit log: %s\n",
+		        r.why);
+	return 1;
+}
+
+static json_t *role_names(unsigned roles)
+{
+	json_t *a = json_array();
+	if (roles & SEULA_ROLE_PUBLIC)
+		json_array_append_new(a, json_string("public"));
+	for (int bit = SEULA_ROLE_ADMIN; bit <= SEULA_ROLE_FINANCE; bit <<= 1)
+		if (roles & (unsigned)bit)
+			json_array_append_new(
+			        a, json_string(seula_role_name(bit)));
+	return a;
+}
+
+static void print_route(FILE *out, const char *methods, const char *path,
+                        json_t *roles, const char *owner)
+{
+	json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "methods", methods,
+	                      "path", path, "roles", roles, "owner", owner);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (text)
+		fprintf(out, "%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+int seula_cli_routes(const struct seula_router *router, FILE *out)
+{
+	const unsigned staff = SEULA_ROLE_ADMIN | SEULA_ROLE_ANALYST |
+	                       SEULA_ROLE_CUSTOMER_SERVICE | SEULA_ROLE_FINANCE;
+	print_route(out, "GET POST OPTIONS", "/api/collect",
+	            role_names(SEULA_ROLE_PUBLIC), "core");
+	print_route(out, "GET HEAD", "/api/health",
+	            role_names(SEULA_ROLE_PUBLIC), "core");
+	print_route(out, "POST", "/api/login", role_names(SEULA_ROLE_PUBLIC),
+	            "core");
+	print_route(out, "POST", "/api/logout", role_names(staff), "core");
+	print_route(out, "GET", "/api/me", role_names(staff), "core");
+	static const char *const names[] = {"GET", "POST", "PUT", "PATCH",
+	                                    "DELETE"};
+	for (size_t i = 0; i < router->n; i++) {
+		const struct seula_route *r = router->entries[i].route;
+		char methods[40] = "";
+		for (unsigned b = 0; b < 5; b++)
+			if (r->methods & (1u << b)) {
+				if (methods[0])
+					strcat(methods, " ");
+				strcat(methods, names[b]);
+			}
+		print_route(out, methods, r->path, role_names(r->roles),
+		            router->entries[i].owner);
+	}
+	return 0;
+}

@@ -1,0 +1,280 @@
+/*
+ * sessions.c - a small array under a mutex: staff sessions are counted in
+ * tens, a linear scan of 32-byte hashes is cheap, and max bounds it.
+ */
+#include "sessions.h"
+
+#include "staff.h"
+
+#include <pthread.h>
+#include <seula/plugin.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct seula_sessions {
+	pthread_mutex_t lock;
+	struct seula_session *items;
+	size_t n, max;
+	int64_t idle_ms, absolute_ms;
+};
+
+struct seula_sessions *seula_sessions_new(size_t max, int64_t idle_ms,
+                                          int64_t absolute_ms)
+{
+	struct seula_sessions *s = calloc(1, sizeof(*s));
+	if (!s || !(s->items = calloc(max ? max : 1, sizeof(*s->items)))) {
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->max = max;
+	s->idle_ms = idle_ms;
+	s->absolute_ms = absolute_ms;
+	return s;
+}
+
+void seula_sessions_free(struct seula_sessions *s)
+{
+	if (!s)
+		return;
+	sodium_memzero(s->items, s->max * sizeof(*s->items));
+	free(s->items);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void seula_token_hash(const char *token, unsigned char hash[SEULA_TOKEN_HASH])
+{
+	crypto_generichash(hash, SEULA_TOKEN_HASH, (const unsigned char *)token,
+	                   strlen(token), NULL, 0);
+}
+
+void seula_token_new(char token[SEULA_TOKEN_CHARS + 1],
+                     unsigned char hash[SEULA_TOKEN_HASH])
+{
+	unsigned char raw[32];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2base64(token, SEULA_TOKEN_CHARS + 1, raw, sizeof(raw),
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+	if (hash)
+		seula_token_hash(token, hash);
+}
+
+static bool expired(const struct seula_sessions *s,
+                    const struct seula_session *x, int64_t now)
+{
+	return now - x->last_seen_ms > s->idle_ms ||
+	       now - x->created_ms > s->absolute_ms;
+}
+
+static void drop(struct seula_sessions *s, size_t i)
+{
+	s->items[i] = s->items[--s->n];
+	sodium_memzero(&s->items[s->n], sizeof(s->items[s->n]));
+}
+
+static ssize_t find(const struct seula_sessions *s, const unsigned char *hash)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (sodium_memcmp(s->items[i].token_hash, hash,
+		                  SEULA_TOKEN_HASH) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+int seula_sessions_check(struct seula_sessions *s, const char *token,
+                         int64_t now_ms, struct seula_session *out)
+{
+	if (strlen(token) != SEULA_TOKEN_CHARS)
+		return SEULA_ENOTFOUND;
+	unsigned char hash[SEULA_TOKEN_HASH];
+	seula_token_hash(token, hash);
+	pthread_mutex_lock(&s->lock);
+	ssize_t i = find(s, hash);
+	int rc = SEULA_ENOTFOUND;
+	if (i >= 0 && expired(s, &s->items[i], now_ms)) {
+		drop(s, (size_t)i);
+		rc = SEULA_ECONFLICT;
+	} else if (i >= 0) {
+		s->items[i].last_seen_ms = now_ms;
+		*out = s->items[i];
+		rc = SEULA_OK;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void seula_sessions_put(struct seula_sessions *s, const struct seula_session *x)
+{
+	pthread_mutex_lock(&s->lock);
+	ssize_t i = find(s, x->token_hash);
+	if (i < 0 && s->n == s->max && s->max) {
+		size_t oldest = 0;
+		for (size_t k = 1; k < s->n; k++)
+			if (s->items[k].last_seen_ms <
+			    s->items[oldest].last_seen_ms)
+				oldest = k;
+		drop(s, oldest);
+	}
+	if (i < 0 && s->n < s->max)
+		i = (ssize_t)s->n++;
+	if (i >= 0)
+		s->items[i] = *x;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void seula_sessions_remove(struct seula_sessions *s,
+                           const unsigned char hash[SEULA_TOKEN_HASH])
+{
+	pthread_mutex_lock(&s->lock);
+	ssize_t i = find(s, hash);
+	if (i >= 0)
+		drop(s, (size_t)i);
+	pthread_mutex_unlock(&s->lock);
+}
+
+size_t seula_sessions_count(struct seula_sessions *s)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t n = s->n;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static const char *const live_sql =
+        "SELECT s.token_hash, s.staff_id, st.name, st.role, s.csrf, "
+        "s.created_at, s.last_seen, s.ip_anon FROM sessions s JOIN staff st "
+        "ON st.id = s.staff_id WHERE st.disabled = 0";
+
+static void row_to_session(sqlite3_stmt *st, struct seula_session *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (sqlite3_column_bytes(st, 0) == SEULA_TOKEN_HASH)
+		memcpy(x->token_hash, sqlite3_column_blob(st, 0),
+		       SEULA_TOKEN_HASH);
+	x->staff_id = sqlite3_column_int64(st, 1);
+	snprintf(x->name, sizeof(x->name), "%s",
+	         (const char *)sqlite3_column_text(st, 2));
+	x->role = seula_role_parse((const char *)sqlite3_column_text(st, 3));
+	snprintf(x->csrf, sizeof(x->csrf), "%s",
+	         (const char *)sqlite3_column_text(st, 4));
+	x->created_ms = sqlite3_column_int64(st, 5);
+	x->last_seen_ms = sqlite3_column_int64(st, 6);
+	const char *ip = (const char *)sqlite3_column_text(st, 7);
+	snprintf(x->ip_anon, sizeof(x->ip_anon), "%s", ip ? ip : "");
+}
+
+static int delete_expired(struct seula_sessions *s, sqlite3 *db, int64_t now)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+	                       "DELETE FROM sessions WHERE last_seen < ? OR "
+	                       "created_at < ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, now - s->idle_ms);
+	sqlite3_bind_int64(st, 2, now - s->absolute_ms);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int seula_sessions_load(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
+{
+	if (delete_expired(s, db, now_ms) != SEULA_OK)
+		return SEULA_EIO;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, live_sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct seula_session x;
+		row_to_session(st, &x);
+		seula_sessions_put(s, &x);
+	}
+	sqlite3_finalize(st);
+	return SEULA_OK;
+}
+
+int seula_sessions_sync(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
+{
+	/* 1. Last-seen times to disk, so idle time survives a restart. */
+	pthread_mutex_lock(&s->lock);
+	size_t n = s->n;
+	struct seula_session *copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (copy)
+		memcpy(copy, s->items, n * sizeof(*copy));
+	pthread_mutex_unlock(&s->lock);
+	if (!copy)
+		return SEULA_ENOMEM;
+	sqlite3_stmt *up = NULL, *st = NULL;
+	int rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "UPDATE sessions SET last_seen = max(last_seen, ?) "
+	            "WHERE token_hash = ?",
+	            -1, &up, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(up, 1, copy[i].last_seen_ms);
+		sqlite3_bind_blob(up, 2, copy[i].token_hash, SEULA_TOKEN_HASH,
+		                  SQLITE_STATIC);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(up);
+	}
+	/* 2. Expired rows go. */
+	if (delete_expired(s, db, now_ms) != SEULA_OK)
+		goto out;
+	/* 3. What the database says now: a session gone (logout elsewhere,
+	 * account disabled or removed) goes here too; a changed role or name
+	 * applies.  Never adds one: only a login does. */
+	if (sqlite3_prepare_v2(db, live_sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	size_t live_n = 0, cap = 16;
+	struct seula_session *live = malloc(cap * sizeof(*live));
+	while (live && sqlite3_step(st) == SQLITE_ROW) {
+		if (live_n == cap) {
+			struct seula_session *g =
+			        realloc(live, (cap *= 2) * sizeof(*live));
+			if (!g) {
+				free(live);
+				live = NULL;
+				break;
+			}
+			live = g;
+		}
+		row_to_session(st, &live[live_n++]);
+	}
+	if (!live)
+		goto out;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < s->n;) {
+		struct seula_session *x = &s->items[i];
+		const struct seula_session *d = NULL;
+		for (size_t k = 0; k < live_n && !d; k++)
+			if (sodium_memcmp(live[k].token_hash, x->token_hash,
+			                  SEULA_TOKEN_HASH) == 0)
+				d = &live[k];
+		/* A session this very moment in its login's commit is in
+		 * memory only after that commit: no false drop. */
+		if (!d) {
+			drop(s, i);
+			continue;
+		}
+		x->role = d->role;
+		memcpy(x->name, d->name, sizeof(x->name));
+		i++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	sodium_memzero(live, live_n * sizeof(*live));
+	free(live);
+	rc = SEULA_OK;
+out:
+	sqlite3_finalize(up);
+	sqlite3_finalize(st);
+	sodium_memzero(copy, n * sizeof(*copy));
+	free(copy);
+	return rc;
+}

@@ -1,0 +1,204 @@
+// The staff sign-in page (web/login/) in Debian's Chromium, driven by
+// playwright-core, against the real server: a wrong password, signing in,
+// the session cookie the page cannot read, the admin's audit view, a
+// role that does not see it, signing out for real, the lockout message,
+// the ?next= redirect that stays on this server, and a page that runs
+// under its Content-Security-Policy without one violation.
+//
+//   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/login.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.SEULA_BIN;
+const SOURCE = process.env.SEULA_SOURCE_DIR;
+if (!BIN || !SOURCE)
+  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+
+const USERS = {
+  ada: { role: 'admin', password: 'plum-Orbit-7-lantern' },
+  ann: { role: 'analyst', password: 'copper+Fjord+42+heron' },
+};
+
+let dir, config, server, base, browser;
+let exited = null;
+let exitCode;
+const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'seula-login-'));
+  config = path.join(dir, 'seula.ini');
+  writeFileSync(config, `; written by tests/browser/login.test.mjs
+[server]
+listen = 127.0.0.1:0
+db = ${path.join(dir, 'seula.db')}
+web_root = ${path.join(path.resolve(SOURCE), 'web')}
+plugin_dir = ${path.join(path.dirname(path.resolve(BIN)), 'plugins')}
+trusted_proxies = 127.0.0.1/8, ::1
+
+[auth]
+login_max_failures = 3
+login_lockout = 10m
+
+[plugins]
+load = anonymize
+
+[site.demo]
+domains = localhost, 127.0.0.1
+`);
+  for (const [name, u] of Object.entries(USERS))
+    execFileSync(BIN, ['user', 'add', name, '--role', u.role, '--config', config],
+      { input: u.password + '\n', stdio: ['pipe', 'ignore', 'inherit'] });
+
+  server = spawn(BIN, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  exited = new Promise((resolve) => server.once('exit', (code, signal) => {
+    exitCode = code ?? signal;
+    resolve(exitCode);
+  }));
+  const lines = createInterface({ input: server.stdout });
+  base = await Promise.race([
+    new Promise((resolve, reject) => lines.once('line', (line) => {
+      const m = /^listening on (http:\/\/\S+)$/.exec(line);
+      m ? resolve(m[1]) : reject(new Error(`seula's first line is not "listening on": ${line}`));
+    })),
+    exited.then((code) => { throw new Error(`seula exited with ${code} before listening`); }),
+    deadline(15000).then(() => { throw new Error('seula did not start listening in 15 s'); }),
+  ]);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server && exitCode === undefined) {
+    server.kill('SIGTERM');
+    await Promise.race([exited, deadline(10000)]);
+    if (exitCode === undefined) server.kill('SIGKILL');
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (server) assert.equal(exitCode, 0, 'seula stops with status 0 on SIGTERM');
+});
+
+// A page that records script errors and CSP violations.
+async function open(context, url) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(m.text());
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  await page.goto(url);
+  return { page, problems };
+}
+
+async function signIn(page, name, password) {
+  await page.fill('#username', name);
+  await page.fill('#password', password);
+  await page.click('#submit');
+}
+
+test('an admin signs in, sees the audit log, and signs out for real', async () => {
+  const context = await browser.newContext();
+  const { page, problems } = await open(context, `${base}/login/`);
+  await page.waitForSelector('#login:not([hidden])');
+
+  await signIn(page, 'ada', 'not-the-password');
+  await page.waitForSelector('#error:not([hidden])');
+  assert.equal(await page.textContent('#error'), 'Wrong name or password.');
+  assert.deepEqual(await context.cookies(), [], 'no cookie for a failed login');
+
+  await signIn(page, 'ada', USERS.ada.password);
+  await page.waitForSelector('#signed-in:not([hidden])');
+  assert.equal(await page.textContent('#who'), 'ada');
+  assert.equal(await page.textContent('#role'), 'admin');
+  assert.equal(await page.inputValue('#password'), '', 'the password is not left in the form');
+
+  const [cookie] = await context.cookies();
+  assert.equal(cookie.name, 'seula_session');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the session');
+
+  // The admin's view of the audit log shows this very login and the failure.
+  await page.waitForSelector('#audit:not([hidden]) tbody tr');
+  const rows = await page.$$eval('#audit-rows tr', (trs) => trs.map((tr) =>
+    [...tr.children].map((td) => td.textContent)));
+  const actions = rows.map((r) => `${r[2]} ${r[4]} ${r[7]}`);
+  assert.ok(actions.includes('ada login ok'), actions.join('\n'));
+  assert.ok(actions.includes('ada login_failed failed'), actions.join('\n'));
+  assert.ok(rows.every((r) => r[3] === '' || r[3].endsWith('.0')), 'addresses are shown masked');
+
+  // A reload keeps the session; signing out ends it on the server too.
+  await page.reload();
+  await page.waitForSelector('#signed-in:not([hidden])');
+  await page.click('#logout');
+  await page.waitForSelector('#login:not([hidden])');
+  const me = await context.request.get(`${base}/api/me`);
+  assert.equal(me.status(), 401);
+  const audit = await context.request.get(`${base}/api/audit`);
+  assert.equal(audit.status(), 401);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an analyst does not see the audit log', async () => {
+  const context = await browser.newContext();
+  const { page, problems } = await open(context, `${base}/login/`);
+  await page.waitForSelector('#login:not([hidden])');
+  await signIn(page, 'ann', USERS.ann.password);
+  await page.waitForSelector('#signed-in:not([hidden])');
+  assert.equal(await page.textContent('#role'), 'analyst');
+  await page.waitForTimeout(300);
+  assert.equal(await page.isHidden('#audit'), true);
+  const r = await context.request.get(`${base}/api/audit`);
+  assert.equal(r.status(), 403);
+  assert.deepEqual(Object.keys(await r.json()).sort(), ['error', 'message']);
+  assert.deepEqual(problems.filter((p) => !/status of 403/.test(p)), []);
+  await context.close();
+});
+
+test('next= goes back to a page of this server only', async () => {
+  for (const [next, expected] of [['/demo/', `${base}/demo/`],
+    ['//evil.example/', null], ['https://evil.example/', null], ['/\\evil.example', null]]) {
+    const context = await browser.newContext();
+    const { page } = await open(context, `${base}/login/?next=${encodeURIComponent(next)}`);
+    await page.waitForSelector('#login:not([hidden])');
+    await signIn(page, 'ann', USERS.ann.password);
+    if (expected) {
+      await page.waitForURL(expected);
+    } else {
+      await page.waitForSelector('#signed-in:not([hidden])');
+      assert.equal(new URL(page.url()).host, new URL(base).host, `next=${next} stays here`);
+    }
+    await context.close();
+  }
+});
+
+test('a locked-out account is told to wait', async () => {
+  const context = await browser.newContext();
+  const { page } = await open(context, `${base}/login/`);
+  await page.waitForSelector('#login:not([hidden])');
+  for (let i = 0; i < 3; i++) {
+    await signIn(page, 'ann', `wrong-${i}`);
+    await page.waitForFunction((n) => document.querySelector('#error').textContent &&
+      !document.querySelector('#submit').disabled, i);
+  }
+  await signIn(page, 'ann', USERS.ann.password);
+  await page.waitForFunction(() => /Too many failed attempts/.test(document.querySelector('#error').textContent));
+  assert.match(await page.textContent('#error'), /Try again in 10 minutes\./);
+  assert.deepEqual(await context.cookies(), []);
+  await context.close();
+});

@@ -1,0 +1,701 @@
+"""Staff logins, sessions, roles and the audit log, against the real server.
+
+Accounts are made with the real CLI (`seula user add`), passwords are
+checked with Argon2id, sessions live in the server and in SQLite, the
+audit chain is checked with `seula audit verify`.
+"""
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+import unittest
+
+from seulatest import (PLUGIN_DIR, Server, add_user, assert_json_error, login,
+                       run_seula, session_cookie)
+
+PASSWORDS = {
+    "ada": "plum-Orbit-7-lantern",
+    "ann": "copper+Fjord+42+heron",
+    "cid": "velvet_Quarry_19_moss",
+    "fin": "maple.Signal.88.drift",
+}
+ROLES = {"ada": "admin", "ann": "analyst", "cid": "customer_service",
+         "fin": "finance"}
+ALL_STAFF = set(ROLES.values())
+
+# Every route the server answers and the roles it admits.  The test below
+# fails when `seula routes` lists a route that is not here, so a new route
+# must be added with a decision about who may call it.
+ROUTE_TABLE = {
+    ("GET POST OPTIONS", "/api/collect"): {"public"},
+    ("GET HEAD", "/api/health"): {"public"},
+    ("POST", "/api/login"): {"public"},
+    ("POST", "/api/logout"): ALL_STAFF,
+    ("GET", "/api/me"): ALL_STAFF,
+    ("GET", "/api/audit"): {"admin"},
+    # the test plugin's routes
+    ("GET", "/api/testkit/echo/{name}"): {"public"},
+    ("GET", "/api/testkit/count"): {"public"},
+    ("POST", "/api/testkit/note"): {"public"},
+    ("GET", "/api/testkit/secret"): {"admin"},
+}
+
+
+def all_plugins():
+    names = sorted(n[:-3] for n in os.listdir(PLUGIN_DIR) if n.endswith(".so"))
+    # The pipeline runs enrich plugins before anonymize.
+    names.remove("anonymize")
+    return tuple(names) + ("anonymize", "testkit")
+
+
+def add_staff(server, names=ROLES):
+    for name in names:
+        add_user(server, name, ROLES[name], PASSWORDS[name])
+
+
+def audit_rows(server, where="1", args=()):
+    return server.query("SELECT * FROM audit_log WHERE %s ORDER BY id" % where, args)
+
+
+def verify(config, db=None):
+    args = ["audit", "verify", "--config", config]
+    if db:
+        args += ["--db", db]
+    return run_seula(*args)
+
+
+class LoginTest(unittest.TestCase):
+    """One server for the tests that do not need their own settings."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(plugins=("anonymize", "testkit"),
+                         sections={"auth": {"login_max_failures": "1000"}})
+        add_staff(cls.srv)
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def test_no_default_account(self):
+        fresh = Server()
+        try:
+            fresh.start()
+            self.assertEqual(fresh.query("SELECT count(*) AS n FROM staff")[0]["n"], 0)
+            for name, pw in (("admin", "admin"), ("root", "root"), ("seula", "seula")):
+                r = login(fresh, name, pw)
+                assert_json_error(self, r, 401, "invalid_credentials")
+            assert_json_error(self, login(fresh, "admin", ""), 400, "invalid_field")
+        finally:
+            fresh.close()
+
+    def test_login_gives_a_strict_http_only_cookie(self):
+        r = self.srv.request("POST", "/api/login",
+                             {"username": "ada", "password": PASSWORDS["ada"]},
+                             {"Content-Type": "application/json"})
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual((doc["name"], doc["role"]), ("ada", "admin"))
+        cookie = r.header("Set-Cookie")
+        attrs = [a.strip() for a in cookie.split(";")]
+        self.assertRegex(attrs[0], r"^seula_session=[A-Za-z0-9_-]{43}$")
+        self.assertIn("HttpOnly", attrs)
+        self.assertIn("SameSite=Strict", attrs)
+        self.assertIn("Path=/", attrs)
+        self.assertNotIn("Secure", attrs)  # plain HTTP, no proxy saying https
+        self.assertEqual(r.header("Cache-Control"), "no-store")
+        token = session_cookie(r)
+        # 256 bits of token; only a hash of it is stored, anywhere.
+        self.assertEqual(len(token), 43)
+        for blob in self.srv.db_files().values():
+            self.assertNotIn(token.encode(), blob)
+        self.assertRegex(doc["csrf"], r"^[A-Za-z0-9_-]{43}$")
+
+    def test_case_of_the_name_does_not_matter(self):
+        s = login(self.srv, "ADA", PASSWORDS["ada"])
+        self.assertEqual(getattr(s, "name", None), "ada", s)
+
+    def test_wrong_password_and_unknown_name_answer_alike(self):
+        bodies = set()
+        for name, pw in (("ada", "not-the-password-123"), ("nobody", PASSWORDS["ada"]),
+                         ("ada", "y"), ("x" * 64, "y"), ("Ada ", PASSWORDS["ada"])):
+            r = login(self.srv, name, pw)
+            assert_json_error(self, r, 401, "invalid_credentials")
+            self.assertIsNone(r.header("Set-Cookie"))
+            bodies.add(r.body)
+        self.assertEqual(len(bodies), 1, bodies)
+
+    def test_login_timing_does_not_tell_unknown_names(self):
+        # Interleaved, so machine noise hits both sides alike.
+        known, unknown = [], []
+        for i in range(9):
+            for name, out in (("cid", known), ("nobody%d" % i, unknown)):
+                t0 = time.perf_counter()
+                r = login(self.srv, name, "wrong-password-%d" % i)
+                out.append(time.perf_counter() - t0)
+                self.assertEqual(r.status, 401)
+        mk, mu = statistics.median(known), statistics.median(unknown)
+        print("\nlogin failure median: known name %.1f ms, unknown name %.1f ms"
+              % (mk * 1000, mu * 1000))
+        # Both pay one Argon2id computation: same order, within 25%.
+        self.assertGreater(mu, 0.01)
+        self.assertLess(abs(mk - mu) / max(mk, mu), 0.25, (known, unknown))
+
+    def test_bad_login_requests(self):
+        cases = [
+            ({"Content-Type": "text/plain"}, '{"username":"ada","password":"x"}', 415),
+            ({"Content-Type": "application/x-www-form-urlencoded"},
+             "username=ada&password=x", 415),
+            ({"Content-Type": "application/json"}, "{", 400),
+            ({"Content-Type": "application/json"}, '{"username":"ada"}', 400),
+            ({"Content-Type": "application/json"},
+             '{"username":"ada","password":"x","extra":1}', 400),
+            ({"Content-Type": "application/json"},
+             '{"username":"ada","username":"ann","password":"x"}', 400),
+            ({"Content-Type": "application/json"}, '{"username":1,"password":"x"}', 400),
+            ({"Content-Type": "application/json"}, '["ada","x"]', 400),
+            ({"Content-Type": "application/json"},
+             json.dumps({"username": "ada", "password": "x" * 20000}), 413),
+        ]
+        for headers, body, status in cases:
+            r = self.srv.request("POST", "/api/login", body, headers)
+            assert_json_error(self, r, status)
+        r = self.srv.request("GET", "/api/login")
+        assert_json_error(self, r, 405)
+        self.assertTrue(self.srv.alive())
+
+    def test_me_and_logout_end_the_session(self):
+        s = login(self.srv, "ann", PASSWORDS["ann"])
+        me = s.request("GET", "/api/me")
+        self.assertEqual(me.status, 200)
+        self.assertEqual(me.json()["role"], "analyst")
+        self.assertEqual(me.json()["csrf"], s.csrf)
+        r = s.request("POST", "/api/logout")
+        self.assertEqual(r.status, 204, r)
+        self.assertRegex(r.header("Set-Cookie"), r"^seula_session=;.*Max-Age=0")
+        assert_json_error(self, s.request("GET", "/api/me"), 401, "login_required")
+        assert_json_error(self, s.request("POST", "/api/logout"), 401)
+        # Gone from the database too: a restart would not bring it back.
+        digest = hashlib.blake2b(s.token.encode(), digest_size=32).digest()
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM sessions WHERE token_hash = ?", (digest,))[0]["n"], 0)
+        live = login(self.srv, "ann", PASSWORDS["ann"])
+        digest = hashlib.blake2b(live.token.encode(), digest_size=32).digest()
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM sessions WHERE token_hash = ?", (digest,))[0]["n"], 1)
+
+    def test_logout_needs_the_csrf_token(self):
+        s = login(self.srv, "fin", PASSWORDS["fin"])
+        assert_json_error(self, s.request("POST", "/api/logout", csrf=False), 403,
+                          "csrf_failed")
+        assert_json_error(self, s.request("POST", "/api/logout",
+                                          headers={"X-CSRF-Token": "A" * 43}), 403,
+                          "csrf_failed")
+        # Another session's token is no good either.
+        other = login(self.srv, "fin", PASSWORDS["fin"])
+        assert_json_error(self, s.request("POST", "/api/logout",
+                                          headers={"X-CSRF-Token": other.csrf}), 403,
+                          "csrf_failed")
+        self.assertEqual(s.request("GET", "/api/me").status, 200)
+        self.assertEqual(s.request("POST", "/api/logout").status, 204)
+        self.assertEqual(other.request("GET", "/api/me").status, 200)
+
+    def test_session_fixation(self):
+        # A session id planted in the browser before login is never the one
+        # the login makes, whether it is made up or a live session.
+        planted = secrets.token_urlsafe(32)
+        r = login(self.srv, "cid", PASSWORDS["cid"],
+                  {"Cookie": "seula_session=" + planted})
+        self.assertNotEqual(r.token, planted)
+        first = login(self.srv, "cid", PASSWORDS["cid"])
+        second = login(self.srv, "ada", PASSWORDS["ada"],
+                       {"Cookie": "seula_session=" + first.token})
+        self.assertNotEqual(second.token, first.token)
+        # The session the browser carried in is ended by the new login.
+        assert_json_error(self, first.request("GET", "/api/me"), 401)
+        self.assertEqual(second.request("GET", "/api/me").json()["name"], "ada")
+
+    def test_forged_and_malformed_sessions(self):
+        for token in (secrets.token_urlsafe(32), "A" * 43, "", "x" * 5000,
+                      "%00%ff", "a b", "\u00e4" * 10):
+            h = {"Cookie": "seula_session=" + token}
+            for method, path in (("GET", "/api/me"), ("GET", "/api/audit"),
+                                 ("GET", "/api/testkit/secret")):
+                r = self.srv.request(method, path, headers={
+                    k: v.encode("utf-8").decode("latin-1") for k, v in h.items()})
+                doc = assert_json_error(self, r, 401)
+                self.assertEqual(set(doc), {"error", "message"})
+        # A real token with a flipped character.
+        s = login(self.srv, "ann", PASSWORDS["ann"])
+        flipped = s.token[:-1] + ("A" if s.token[-1] != "A" else "B")
+        r = self.srv.request("GET", "/api/me", headers={"Cookie": "seula_session=" + flipped})
+        assert_json_error(self, r, 401)
+        self.assertTrue(self.srv.alive())
+
+    def test_staff_route_without_session_or_role(self):
+        r = self.srv.request("GET", "/api/audit")
+        doc = assert_json_error(self, r, 401, "login_required")
+        self.assertEqual(set(doc), {"error", "message"})
+        ann = login(self.srv, "ann", PASSWORDS["ann"])
+        r = ann.request("GET", "/api/audit")
+        doc = assert_json_error(self, r, 403, "forbidden")
+        self.assertEqual(set(doc), {"error", "message"})
+        self.assertNotIn(b"login", r.body)  # nothing of the log leaks
+
+    def test_audit_records_logins_reads_and_denials(self):
+        before = audit_rows(self.srv)[-1]["id"] if audit_rows(self.srv) else 0
+        login(self.srv, "nobody-here", "x")
+        fin = login(self.srv, "fin", PASSWORDS["fin"])
+        fin.request("GET", "/api/testkit/secret")
+        ada = login(self.srv, "ada", PASSWORDS["ada"],
+                    {"X-Forwarded-For": "203.0.113.77"})
+        ada.request("GET", "/api/testkit/secret")
+        fin.request("POST", "/api/logout")
+        r = ada.request("GET", "/api/audit?limit=1000")
+        self.assertEqual(r.status, 200)
+        rows = [e for e in r.json()["entries"] if e["id"] > before]
+        got = [(e["staff"], e["action"], e["route"], e["outcome"]) for e in reversed(rows)]
+        self.assertEqual(got[:5], [
+            ("(unknown name)", "login_failed", "POST /api/login", "failed"),
+            ("fin", "login", "POST /api/login", "ok"),
+            ("fin", "access", "GET /api/testkit/secret", "denied"),
+            ("ada", "login", "POST /api/login", "ok"),
+            ("ada", "read", "GET /api/testkit/secret", "ok"),
+        ])
+        self.assertIn(("fin", "logout", "POST /api/logout", "ok"), got[5:])
+        # Where from, masked: never a full address.
+        ada_login = rows[-4]
+        self.assertEqual(ada_login["ip"], "203.0.113.0")
+        for e in rows:
+            self.assertNotIn("203.0.113.77", json.dumps(e))
+        # The typed name of a failed login is not kept: it may be a password.
+        self.assertNotIn("nobody-here", repr(audit_rows(self.srv)))
+        # Reading the audit log is itself audited.
+        time.sleep(0.2)
+        last = audit_rows(self.srv)[-1]
+        self.assertEqual((last["staff_name"], last["action"], last["route"]),
+                         ("ada", "read", "GET /api/audit"))
+
+    def test_audit_query_filters(self):
+        ada = login(self.srv, "ada", PASSWORDS["ada"])
+        r = ada.request("GET", "/api/audit?action=login&staff=ada&limit=2")
+        self.assertEqual(r.status, 200)
+        doc = r.json()
+        self.assertLessEqual(len(doc["entries"]), 2)
+        for e in doc["entries"]:
+            self.assertEqual((e["action"], e["staff"]), ("login", "ada"))
+        if doc["next_before"]:
+            older = ada.request("GET", "/api/audit?action=login&before=%d"
+                                % doc["next_before"]).json()["entries"]
+            self.assertTrue(all(e["id"] < doc["next_before"] for e in older))
+        for q in ("limit=0", "limit=abc", "limit=1001", "before=x", "from=yesterday",
+                  "to=2026-13-45"):
+            assert_json_error(self, ada.request("GET", "/api/audit?" + q), 400,
+                              "invalid_query")
+
+
+class RouteTableTest(unittest.TestCase):
+    """Each role against each route the server has."""
+
+    def test_every_route_is_in_the_table_and_enforced(self):
+        srv = Server(plugins=all_plugins(),
+                     sections={"auth": {"login_max_failures": "1000"}})
+        try:
+            add_staff(srv)
+            r = run_seula("routes", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            listed = [json.loads(line) for line in r.stdout.splitlines()]
+            keys = {(e["methods"], e["path"]) for e in listed}
+            missing = keys - set(ROUTE_TABLE)
+            self.assertFalse(missing, "routes not in ROUTE_TABLE: decide who may "
+                             "call them and add them: %s" % sorted(missing))
+            for e in listed:
+                self.assertEqual(set(e["roles"]), ROUTE_TABLE[(e["methods"], e["path"])],
+                                 e)
+            srv.start()
+            sessions = {name: login(srv, name, PASSWORDS[name]) for name in ROLES}
+            for e in listed:
+                allowed = set(e["roles"])
+                if "public" in allowed or e["path"] == "/api/login":
+                    continue
+                path = re.sub(r"\{[^}]+\}", "42", e["path"])
+                for method in e["methods"].split():
+                    r = srv.request(method, path)
+                    doc = assert_json_error(self, r, 401)
+                    self.assertEqual(set(doc), {"error", "message"}, (method, path))
+                    for name, s in sessions.items():
+                        if e["path"] == "/api/logout":
+                            continue  # would end the session; tested above
+                        r = s.request(method, path)
+                        if ROLES[name] in allowed:
+                            self.assertNotIn(r.status, (401, 403),
+                                             (name, method, path, r))
+                        else:
+                            doc = assert_json_error(self, r, 403, "forbidden")
+                            self.assertEqual(set(doc), {"error", "message"})
+            for name, s in sessions.items():
+                self.assertEqual(s.request("POST", "/api/logout").status, 204)
+        finally:
+            srv.close()
+
+    def test_route_without_roles_is_refused_at_start(self):
+        srv = Server(plugins=("anonymize", "broken_noroles"))
+        try:
+            rc = srv.start(expect_fail=True)
+            self.assertNotEqual(rc, 0)
+            self.assertRegex(srv.stderr(), r"role")
+        finally:
+            srv.close()
+
+
+class SessionTimeTest(unittest.TestCase):
+
+    def test_idle_and_absolute_expiry(self):
+        srv = Server(sections={"auth": {"session_idle": "2s",
+                                        "session_lifetime": "4s"}})
+        try:
+            add_staff(srv, ["ann"])
+            srv.start()
+            idle = login(srv, "ann", PASSWORDS["ann"])
+            busy = login(srv, "ann", PASSWORDS["ann"])
+            t0 = time.monotonic()
+            # busy keeps its session active; idle says nothing for 2.5 s.
+            while time.monotonic() - t0 < 2.5:
+                self.assertEqual(busy.request("GET", "/api/me").status, 200)
+                time.sleep(0.5)
+            assert_json_error(self, idle.request("GET", "/api/me"), 401,
+                              "session_expired")
+            # However busy, a session ends at its lifetime.
+            while time.monotonic() - t0 < 3.5:
+                self.assertEqual(busy.request("GET", "/api/me").status, 200)
+                time.sleep(0.5)
+            time.sleep(max(0, 4.3 - (time.monotonic() - t0)))
+            assert_json_error(self, busy.request("GET", "/api/me"), 401)
+        finally:
+            srv.close()
+
+    def test_sessions_survive_a_restart_and_cli_changes_reach_them(self):
+        srv = Server(plugins=("anonymize", "testkit"),
+                     sections={"auth": {"session_sync": "1s"}})
+        try:
+            add_staff(srv, ["ada", "fin"])
+            srv.start()
+            ada = login(srv, "ada", PASSWORDS["ada"])
+            fin = login(srv, "fin", PASSWORDS["fin"])
+            srv.stop()
+            srv.start()
+            self.assertEqual(ada.request("GET", "/api/me").status, 200)
+            self.assertEqual(ada.request("GET", "/api/testkit/secret").status, 200)
+            # A role change and a disabled account reach open sessions.
+            r = run_seula("user", "role", "ada", "analyst", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = run_seula("user", "disable", "fin", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if (ada.request("GET", "/api/testkit/secret").status == 403 and
+                        fin.request("GET", "/api/me").status == 401):
+                    break
+                time.sleep(0.2)
+            assert_json_error(self, ada.request("GET", "/api/testkit/secret"), 403)
+            self.assertEqual(ada.request("GET", "/api/me").json()["role"], "analyst")
+            assert_json_error(self, fin.request("GET", "/api/me"), 401)
+            # A disabled account cannot sign in, and is told nothing more.
+            assert_json_error(self, login(srv, "fin", PASSWORDS["fin"]), 401,
+                              "invalid_credentials")
+            r = run_seula("user", "enable", "fin", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(login(srv, "fin", PASSWORDS["fin"]).name, "fin")
+            # A new password ends the old sessions.
+            r = run_seula("user", "passwd", "fin", "--config", srv.config_path,
+                          input="brand-New-Secret-2026\n", timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            time.sleep(1.5)
+            assert_json_error(self, fin.request("GET", "/api/me"), 401)
+            assert_json_error(self, login(srv, "fin", PASSWORDS["fin"]), 401)
+            self.assertEqual(login(srv, "fin", "brand-New-Secret-2026").name, "fin")
+        finally:
+            srv.close()
+
+
+class BruteForceTest(unittest.TestCase):
+
+    def test_per_account_and_per_address_limits(self):
+        srv = Server(sections={"auth": {"login_max_failures": "3",
+                                        "login_failure_window": "1m",
+                                        "login_lockout": "4s"}})
+        try:
+            add_staff(srv, ["ada", "ann"])
+            srv.start()
+            a = {"X-Forwarded-For": "198.51.100.1"}
+            b = {"X-Forwarded-For": "198.51.100.2"}
+            for _ in range(3):
+                assert_json_error(self, login(srv, "ada", "guess-guess-guess", a), 401)
+            # The account is locked, from every address, even with the
+            # right password; the answer says when to try again.
+            r = login(srv, "ada", PASSWORDS["ada"], b)
+            assert_json_error(self, r, 429, "too_many_attempts")
+            self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+            # Another account from the same address is not locked.
+            self.assertEqual(login(srv, "ann", PASSWORDS["ann"], a).name, "ann")
+            # Per address (4 x login_max_failures): spraying names.
+            c = {"X-Forwarded-For": "192.0.2.9"}
+            statuses = [login(srv, "user%d" % i, "guess", c).status for i in range(14)]
+            self.assertEqual(statuses[:12], [401] * 12, statuses)
+            self.assertEqual(statuses[12:], [429, 429], statuses)
+            assert_json_error(self, login(srv, "ann", PASSWORDS["ann"], c), 429)
+            self.assertEqual(login(srv, "ann", PASSWORDS["ann"], b).name, "ann")
+            # An IPv6 /64 counts as one address.
+            v6 = ["2001:db8:1:2::%x" % i for i in range(1, 14)]
+            statuses = [login(srv, "x%d" % i, "guess", {"X-Forwarded-For": ip}).status
+                        for i, ip in enumerate(v6)]
+            self.assertEqual(statuses, [401] * 12 + [429], statuses)
+            assert_json_error(self, login(srv, "ann", PASSWORDS["ann"],
+                                          {"X-Forwarded-For": "2001:db8:1:2:ffff::1"}), 429)
+            # A lockout ends.
+            time.sleep(4.2)
+            self.assertEqual(login(srv, "ada", PASSWORDS["ada"], b).name, "ada")
+            # The audit log says who was locked out, once.
+            rows = audit_rows(srv, "detail LIKE '%locked%'")
+            self.assertGreaterEqual(len(rows), 1)
+        finally:
+            srv.close()
+
+
+class SecureCookieTest(unittest.TestCase):
+
+    def cookie(self, mode, headers):
+        srv = Server(sections={"auth": {"secure_cookie": mode}})
+        try:
+            add_staff(srv, ["ann"])
+            srv.start()
+            r = srv.request("POST", "/api/login",
+                            {"username": "ann", "password": PASSWORDS["ann"]},
+                            dict({"Content-Type": "application/json"}, **headers))
+            self.assertEqual(r.status, 200, r)
+            return [a.strip() for a in r.header("Set-Cookie").split(";")]
+        finally:
+            srv.close()
+
+    def test_secure_behind_tls(self):
+        https = {"X-Forwarded-Proto": "https"}
+        self.assertIn("Secure", self.cookie("auto", https))
+        self.assertNotIn("Secure", self.cookie("auto", {}))
+        self.assertIn("Secure", self.cookie("always", {}))
+        self.assertNotIn("Secure", self.cookie("never", https))
+
+    def test_untrusted_peer_cannot_claim_https(self):
+        srv = Server(server={"trusted_proxies": "192.0.2.1"})
+        try:
+            add_staff(srv, ["ann"])
+            srv.start()
+            r = srv.request("POST", "/api/login",
+                            {"username": "ann", "password": PASSWORDS["ann"]},
+                            {"Content-Type": "application/json",
+                             "X-Forwarded-Proto": "https"})
+            self.assertNotIn("Secure", r.header("Set-Cookie"))
+        finally:
+            srv.close()
+
+
+class StaffNetworksTest(unittest.TestCase):
+
+    def test_staff_only_from_allowed_networks(self):
+        srv = Server(plugins=("anonymize", "testkit"),
+                     sections={"auth": {"staff_networks": "10.0.0.0/8, 2001:db8::/32"}})
+        try:
+            add_staff(srv, ["ada"])
+            srv.start()
+            office = {"X-Forwarded-For": "10.1.2.3"}
+            outside = {"X-Forwarded-For": "203.0.113.5"}
+            ada = login(srv, "ada", PASSWORDS["ada"], office)
+            self.assertEqual(ada.name, "ada")
+            self.assertEqual(ada.request("GET", "/api/testkit/secret", headers=office).status, 200)
+            # The same session from outside: refused, as is signing in.
+            for r in (ada.request("GET", "/api/testkit/secret", headers=outside),
+                      ada.request("GET", "/api/me", headers=outside),
+                      login(srv, "ada", PASSWORDS["ada"], outside)):
+                assert_json_error(self, r, 403, "network_not_allowed")
+            self.assertEqual(login(srv, "ada", PASSWORDS["ada"],
+                                   {"X-Forwarded-For": "2001:db8:5::1"}).name, "ada")
+            # Visitors are not staff: collecting works from anywhere.
+            self.assertEqual(srv.collect([{"site": "demo", "type": "pageview",
+                                           "url": "http://localhost/"}],
+                                         headers=outside).status, 204)
+        finally:
+            srv.close()
+
+    def test_bad_network_is_a_config_error(self):
+        srv = Server(sections={"auth": {"staff_networks": "10.0.0.0/33"}})
+        try:
+            self.assertNotEqual(srv.start(expect_fail=True), 0)
+            self.assertIn("staff_networks", srv.stderr())
+        finally:
+            srv.close()
+
+
+class AuditChainTest(unittest.TestCase):
+    """`seula audit verify` finds every kind of tampering with the file."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(plugins=("anonymize", "testkit"))
+        add_staff(cls.srv, ["ada", "ann"])
+        cls.srv.start()
+        ada = login(cls.srv, "ada", PASSWORDS["ada"])
+        for _ in range(3):
+            ada.request("GET", "/api/testkit/secret")
+        login(cls.srv, "ann", "wrong-wrong-wrong")
+        ada.request("POST", "/api/logout")
+        cls.srv.stop()
+        cls.n = cls.srv.query("SELECT count(*) AS n FROM audit_log")[0]["n"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def tampered(self, *sql):
+        """A copy of the database (and its key) with `sql` run on it,
+        triggers dropped as an attacker with the file would."""
+        d = tempfile.mkdtemp(prefix="seula-tamper-")
+        self.addCleanup(shutil.rmtree, d, True)
+        db = os.path.join(d, "seula.db")
+        shutil.copy(self.srv.db_path, db)
+        shutil.copy(os.path.join(self.srv.dir, "seula.key"), os.path.join(d, "seula.key"))
+        con = sqlite3.connect(db)
+        con.execute("DROP TRIGGER audit_log_append_only_u")
+        con.execute("DROP TRIGGER audit_log_append_only_d")
+        for q in sql:
+            con.execute(q)
+        con.commit()
+        con.close()
+        return verify(self.srv.config_path, db)
+
+    def test_intact_log_verifies(self):
+        self.assertGreaterEqual(self.n, 8)
+        r = verify(self.srv.config_path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("%d entries" % self.n, r.stdout)
+        self.assertEqual(self.tampered().returncode, 0)
+
+    def test_the_log_refuses_updates_and_deletes(self):
+        con = sqlite3.connect(self.srv.db_path)
+        try:
+            for q in ("UPDATE audit_log SET outcome = 'ok'", "DELETE FROM audit_log"):
+                with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
+                    con.execute(q)
+        finally:
+            con.close()
+
+    def test_edit_is_found(self):
+        r = self.tampered("UPDATE audit_log SET staff_name = 'ann' WHERE id = 3")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("BROKEN at entry 3", r.stdout)
+
+    def test_deletion_in_the_middle_is_found(self):
+        r = self.tampered("DELETE FROM audit_log WHERE id = 4")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("BROKEN", r.stdout)
+
+    def test_insertion_is_found(self):
+        r = self.tampered(
+            "INSERT INTO audit_log (id, ts, staff_name, action, outcome, prev_mac, mac) "
+            "SELECT max(id) + 1, max(ts), 'ada', 'read', 'ok', "
+            "(SELECT mac FROM audit_log ORDER BY id DESC LIMIT 1), zeroblob(32) "
+            "FROM audit_log")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("BROKEN", r.stdout)
+
+    def test_cut_tail_is_found(self):
+        r = self.tampered("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("BROKEN", r.stdout)
+        r = self.tampered("DELETE FROM audit_log WHERE id > 2")
+        self.assertEqual(r.returncode, 1)
+
+    def test_cut_tail_with_the_head_rewound_is_found(self):
+        # Rewinding the head to an earlier row needs the key, which the
+        # database file does not hold.
+        r = self.tampered(
+            "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",
+            "UPDATE chain_heads SET last_id = last_id - 1, mac = "
+            "(SELECT mac FROM audit_log ORDER BY id DESC LIMIT 1) WHERE chain = 'audit'")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("BROKEN", r.stdout)
+
+    def test_wrong_key_is_found(self):
+        d = tempfile.mkdtemp(prefix="seula-key-")
+        self.addCleanup(shutil.rmtree, d, True)
+        db = os.path.join(d, "seula.db")
+        shutil.copy(self.srv.db_path, db)
+        with open(os.path.join(d, "seula.key"), "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(os.path.join(d, "seula.key"), 0o600)
+        r = verify(self.srv.config_path, db)
+        self.assertEqual(r.returncode, 1, r.stdout)
+
+
+class UserCliTest(unittest.TestCase):
+
+    def setUp(self):
+        self.srv = Server()
+        self.addCleanup(self.srv.close)
+
+    def user(self, *args, password=None):
+        return run_seula("user", *args, "--config", self.srv.config_path,
+                         input=(password + "\n") if password is not None else "",
+                         timeout=60)
+
+    def test_password_policy(self):
+        for pw, why in (("short-1", "12 characters"),
+                        ("password1234", ""),
+                        ("qwertyuiopasdf", ""),
+                        ("mallory-mallory", ""),
+                        ("", "")):
+            r = self.user("add", "mallory", "--role", "analyst", password=pw)
+            self.assertEqual(r.returncode, 1, (pw, r.stdout))
+            self.assertIn(why, r.stderr)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM staff")[0]["n"], 0)
+
+    def test_add_list_role_disable_and_no_plaintext(self):
+        pw = "tangerine-Walrus-51-kite"
+        r = self.user("add", "Mia.K", "--role", "finance", password=pw)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.user("add", "mia.k", "--role", "admin",
+                                   password=pw).returncode, 1)
+        for bad in (("add", "9lives", "--role", "admin"),
+                    ("add", "bob", "--role", "root"),
+                    ("add", "bob"),
+                    ("role", "nobody", "admin"),
+                    ("frobnicate",)):
+            r = self.user(*bad, password=pw)
+            self.assertNotEqual(r.returncode, 0, bad)
+        r = self.user("list")
+        self.assertRegex(r.stdout, r"mia\.k\s+finance\s+active")
+        self.assertEqual(self.user("role", "mia.k", "customer_service").returncode, 0)
+        self.assertEqual(self.user("disable", "mia.k").returncode, 0)
+        self.assertRegex(self.user("list").stdout, r"mia\.k\s+customer_service\s+disabled")
+        row = self.srv.query("SELECT password_hash FROM staff")[0]
+        self.assertTrue(row["password_hash"].startswith("$argon2id$"), row)
+        for blob in self.srv.db_files().values():
+            self.assertNotIn(pw.encode(), blob)
+        # The database and the key are the server user's alone.
+        for path in (self.srv.db_path, os.path.join(self.srv.dir, "seula.key")):
+            self.assertEqual(os.stat(path).st_mode & 0o077, 0, path)
+        # Each change is audited, as done from the command line.
+        rows = audit_rows(self.srv)
+        self.assertEqual([r["action"] for r in rows],
+                         ["user_add", "user_role", "user_disable"])
+        self.assertTrue(all(r["staff_name"].startswith("cli:") for r in rows))
+        self.assertEqual(verify(self.srv.config_path).returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,135 @@
+// The staff sign-in page: POST /api/login, then who is signed in, a
+// sign-out button and, for admins, the newest audit entries.  No inline
+// script: the page's Content-Security-Policy allows only 'self'.
+'use strict';
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let csrf = null;
+
+  // Where to go after signing in: only a path on this server, so the
+  // page cannot be used to send someone elsewhere.
+  function nextPath() {
+    const next = new URLSearchParams(location.search).get('next');
+    if (next && next.startsWith('/') && !next.startsWith('//') &&
+        !next.startsWith('/\\')) return next;
+    return null;
+  }
+
+  async function api(method, path, body) {
+    const headers = {};
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
+    const r = await fetch(path, {
+      method, headers, credentials: 'same-origin', cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    if (r.status !== 204) {
+      try { data = await r.json(); } catch (e) { data = null; }
+    }
+    return { status: r.status, data, retryAfter: r.headers.get('Retry-After') };
+  }
+
+  function showError(el, text) {
+    el.textContent = text;
+    el.hidden = !text;
+  }
+
+  function cell(row, text, cls) {
+    const td = document.createElement('td');
+    td.textContent = text === null || text === undefined ? '' : String(text);
+    if (cls) td.className = cls;
+    row.appendChild(td);
+  }
+
+  async function showAudit() {
+    const r = await api('GET', '/api/audit?limit=20');
+    if (r.status !== 200 || !r.data) return;
+    const body = $('audit-rows');
+    body.replaceChildren();
+    for (const e of r.data.entries) {
+      const tr = document.createElement('tr');
+      cell(tr, e.id);
+      cell(tr, e.time.replace('T', ' ').replace('Z', ''));
+      cell(tr, e.staff);
+      cell(tr, e.ip);
+      cell(tr, e.action);
+      cell(tr, e.route);
+      cell(tr, e.subject);
+      cell(tr, e.outcome, e.outcome === 'ok' ? '' : 'refused');
+      body.appendChild(tr);
+    }
+    $('audit').hidden = false;
+  }
+
+  function showSignedIn(me) {
+    csrf = me.csrf;
+    $('login').hidden = true;
+    $('who').textContent = me.name;
+    $('role').textContent = me.role.replace('_', ' ');
+    $('idle').textContent = String(Math.round((me.idle_timeout_s || 1800) / 60));
+    $('signed-in').hidden = false;
+    if (me.role === 'admin') showAudit();
+  }
+
+  function showForm() {
+    csrf = null;
+    $('signed-in').hidden = true;
+    $('audit').hidden = true;
+    $('login').hidden = false;
+    $('username').focus();
+  }
+
+  async function onSubmit(ev) {
+    ev.preventDefault();
+    const username = $('username').value.trim();
+    const password = $('password').value;
+    if (!username || !password) {
+      showError($('error'), 'Give your name and password.');
+      return;
+    }
+    $('submit').disabled = true;
+    showError($('error'), '');
+    try {
+      const r = await api('POST', '/api/login', { username, password });
+      if (r.status === 200) {
+        $('password').value = '';
+        const next = nextPath();
+        if (next) { location.assign(next); return; }
+        const me = await api('GET', '/api/me');
+        if (me.status === 200) showSignedIn(me.data);
+      } else if (r.status === 401) {
+        showError($('error'), 'Wrong name or password.');
+      } else if (r.status === 429) {
+        const wait = Math.ceil(Number(r.retryAfter || 60) / 60);
+        showError($('error'), 'Too many failed attempts. Try again in ' +
+          wait + ' minute' + (wait === 1 ? '' : 's') + '.');
+      } else {
+        showError($('error'), (r.data && r.data.message) ||
+          'The server could not sign you in (' + r.status + ').');
+      }
+    } catch (e) {
+      showError($('error'), 'The server cannot be reached.');
+    } finally {
+      $('submit').disabled = false;
+    }
+  }
+
+  async function onLogout() {
+    showError($('logout-error'), '');
+    const r = await api('POST', '/api/logout');
+    if (r.status === 204 || r.status === 401) showForm();
+    else showError($('logout-error'), 'Signing out failed (' + r.status + ').');
+  }
+
+  async function start() {
+    $('login').addEventListener('submit', onSubmit);
+    $('logout').addEventListener('click', onLogout);
+    const me = await api('GET', '/api/me').catch(() => ({ status: 0 }));
+    if (me.status === 200) showSignedIn(me.data);
+    else showForm();
+  }
+
+  start();
+})();
