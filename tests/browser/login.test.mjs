@@ -8,12 +8,11 @@
 //   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/login.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { startSeula, launchChromium } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -25,10 +24,7 @@ const USERS = {
   ann: { role: 'analyst', password: 'copper+Fjord+42+heron' },
 };
 
-let dir, config, server, base, browser;
-let exited = null;
-let exitCode;
-const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
+let dir, config, seula, base, browser;
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'seula-login-'));
@@ -55,36 +51,16 @@ domains = localhost, 127.0.0.1
     execFileSync(BIN, ['user', 'add', name, '--role', u.role, '--config', config],
       { input: u.password + '\n', stdio: ['pipe', 'ignore', 'inherit'] });
 
-  server = spawn(BIN, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  exited = new Promise((resolve) => server.once('exit', (code, signal) => {
-    exitCode = code ?? signal;
-    resolve(exitCode);
-  }));
-  const lines = createInterface({ input: server.stdout });
-  base = await Promise.race([
-    new Promise((resolve, reject) => lines.once('line', (line) => {
-      const m = /^listening on (http:\/\/\S+)$/.exec(line);
-      m ? resolve(m[1]) : reject(new Error(`seula's first line is not "listening on": ${line}`));
-    })),
-    exited.then((code) => { throw new Error(`seula exited with ${code} before listening`); }),
-    deadline(15000).then(() => { throw new Error('seula did not start listening in 15 s'); }),
-  ]);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  seula = await startSeula(BIN, config);
+  base = seula.base;
+  browser = await launchChromium();
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server && exitCode === undefined) {
-    server.kill('SIGTERM');
-    await Promise.race([exited, deadline(10000)]);
-    if (exitCode === undefined) server.kill('SIGKILL');
-  }
+  const code = seula ? await seula.stop() : undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
-  if (server) assert.equal(exitCode, 0, 'seula stops with status 0 on SIGTERM');
+  if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 
 // A page that records script errors and CSP violations.

@@ -10,13 +10,12 @@
 // SEULA_TEST_OUTPUT: where the screenshot goes (default tests/output/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { startSeula, launchChromium } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -27,9 +26,7 @@ const NODE_MODULES = path.join(path.resolve(SOURCE), 'node_modules');
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-let dir, db, server, base, browser;
-let exited = null; // resolves to the exit code
-let exitCode;
+let dir, db, seula, base, browser;
 
 // ---- helpers ---------------------------------------------------------------
 
@@ -54,8 +51,6 @@ async function waitFor(what, fn, timeoutMs = 10000) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// A timer for races, which does not keep the process alive after the test.
-const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 // The collect requests a context makes, and every host it contacts.
 function record(context) {
@@ -135,38 +130,16 @@ visitor_hash = true
 [site.demo]
 domains = localhost, 127.0.0.1, [::1]
 `);
-  server = spawn(BIN, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  exited = new Promise((resolve) => server.once('exit', (code, signal) => {
-    exitCode = code ?? signal;
-    resolve(exitCode);
-  }));
-  const lines = createInterface({ input: server.stdout });
-  base = await Promise.race([
-    new Promise((resolve, reject) => lines.once('line', (line) => {
-      const m = /^listening on (http:\/\/\S+)$/.exec(line);
-      m ? resolve(m[1]) : reject(new Error(`seula's first line is not "listening on": ${line}`));
-    })),
-    exited.then((code) => { throw new Error(`seula exited with ${code} before listening`); }),
-    deadline(15000).then(() => { throw new Error('seula did not start listening in 15 s'); }),
-  ]);
-  lines.on('line', (line) => console.log(`seula: ${line}`));
-
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
+  seula = await startSeula(BIN, config, { echo: true });
+  base = seula.base;
+  browser = await launchChromium();
 });
 
 after(async () => {
   if (browser) await browser.close();
-  if (server && exitCode === undefined) {
-    server.kill('SIGTERM');
-    await Promise.race([exited, deadline(10000)]);
-    if (exitCode === undefined) server.kill('SIGKILL');
-  }
+  const code = seula ? await seula.stop() : undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
-  if (server) assert.equal(exitCode, 0, 'seula stops with status 0 on SIGTERM');
+  if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 
 // ---- the demo site, page by page ------------------------------------------

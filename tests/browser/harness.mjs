@@ -1,0 +1,52 @@
+// What the browser tests share: the real server started on a free port,
+// stopped with SIGTERM (its exit status is checked), and Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+// A timer for races, which does not keep the process alive after the test.
+export const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
+
+// `seula serve --config config`; resolves once it listens, to
+// { base, stop }: stop() ends it (SIGTERM, SIGKILL after 10 s) and resolves
+// to its exit status, or the signal that ended it.
+export async function startSeula(bin, config, { echo = false } = {}) {
+  const server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let exitCode;
+  const exited = new Promise((resolve) => server.once('exit', (code, signal) => {
+    exitCode = code ?? signal;
+    resolve(exitCode);
+  }));
+  const lines = createInterface({ input: server.stdout });
+  const stop = async () => {
+    if (exitCode === undefined) {
+      server.kill('SIGTERM');
+      await Promise.race([exited, deadline(10000)]);
+      if (exitCode === undefined) server.kill('SIGKILL');
+    }
+    return exitCode;
+  };
+  try {
+    const base = await Promise.race([
+      new Promise((resolve, reject) => lines.once('line', (line) => {
+        const m = /^listening on (http:\/\/\S+)$/.exec(line);
+        m ? resolve(m[1]) : reject(new Error(`seula's first line is not "listening on": ${line}`));
+      })),
+      exited.then((code) => { throw new Error(`seula exited with ${code} before listening`); }),
+      deadline(15000).then(() => { throw new Error('seula did not start listening in 15 s'); }),
+    ]);
+    if (echo) lines.on('line', (line) => console.log(`seula: ${line}`));
+    return { base, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
