@@ -120,7 +120,8 @@ Sign in at $base/login/.  For real use, make your own accounts
 
 Seula is starting with $config and its database var/seula.db.
 Open:
-  $base/demo/         the demo site, with the tracker on every page
+  $base/demo/         the demo site, with the consent banner and the tracker
+  $base/privacy       the privacy statement generated from the config
   $base/              the landing page
   $base/login/        staff sign-in (the demo admin above)
   $base/seula.js      the tracker to embed in a site

@@ -8,6 +8,7 @@
  * the head (last id and MAC, itself MACed) shows a cut tail.
  */
 #include "audit.h"
+#include "chain.h"
 
 #include <seula/plugin.h>
 
@@ -15,57 +16,26 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAC_BYTES 32
-
-static void add_int(crypto_generichash_state *st, int64_t v)
-{
-	unsigned char b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)((uint64_t)v >> (8 * i));
-	crypto_generichash_update(st, b, sizeof(b));
-}
-
-static void add_text(crypto_generichash_state *st, const char *s)
-{
-	unsigned char present = s != NULL;
-	crypto_generichash_update(st, &present, 1);
-	add_int(st, s ? (int64_t)strlen(s) : 0);
-	if (s)
-		crypto_generichash_update(st, (const unsigned char *)s,
-		                          strlen(s));
-}
+#define MAC_BYTES SEULA_MAC_BYTES
 
 static void row_mac(const unsigned char *key, const unsigned char *prev,
                     int64_t id, const struct seula_audit_entry *e,
                     unsigned char out[MAC_BYTES])
 {
 	crypto_generichash_state st;
-	crypto_generichash_init(&st, key, SEULA_SECRET_BYTES, MAC_BYTES);
-	crypto_generichash_update(&st, (const unsigned char *)"audit/1", 7);
+	seula_chain_begin(&st, key, "audit/1");
 	crypto_generichash_update(&st, prev, MAC_BYTES);
-	add_int(&st, id);
-	add_int(&st, e->ts_ms);
-	add_int(&st, e->staff_id);
-	add_text(&st, e->staff_name);
-	add_text(&st, e->ip_anon);
-	add_text(&st, e->action);
-	add_text(&st, e->route);
-	add_text(&st, e->subject);
-	add_text(&st, e->outcome);
-	add_text(&st, e->detail);
-	crypto_generichash_final(&st, out, MAC_BYTES);
-}
-
-static void head_mac(const unsigned char *key, int64_t last_id,
-                     const unsigned char *mac, unsigned char out[MAC_BYTES])
-{
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, key, SEULA_SECRET_BYTES, MAC_BYTES);
-	crypto_generichash_update(&st, (const unsigned char *)"audit-head/1",
-	                          12);
-	add_int(&st, last_id);
-	crypto_generichash_update(&st, mac, MAC_BYTES);
-	crypto_generichash_final(&st, out, MAC_BYTES);
+	seula_chain_int(&st, id);
+	seula_chain_int(&st, e->ts_ms);
+	seula_chain_int(&st, e->staff_id);
+	seula_chain_text(&st, e->staff_name);
+	seula_chain_text(&st, e->ip_anon);
+	seula_chain_text(&st, e->action);
+	seula_chain_text(&st, e->route);
+	seula_chain_text(&st, e->subject);
+	seula_chain_text(&st, e->outcome);
+	seula_chain_text(&st, e->detail);
+	seula_chain_end(&st, out);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -80,9 +50,9 @@ int seula_audit_append(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
                        const struct seula_audit_entry *e, char *err,
                        size_t errlen)
 {
-	unsigned char prev[MAC_BYTES] = {0}, mac[MAC_BYTES], head[MAC_BYTES];
+	unsigned char prev[MAC_BYTES] = {0}, mac[MAC_BYTES];
 	int64_t id = 1;
-	sqlite3_stmt *last = NULL, *ins = NULL, *up = NULL;
+	sqlite3_stmt *last = NULL, *ins = NULL;
 	int rc = SEULA_EIO;
 	/* The previous MAC is read in this transaction, never cached: the
 	 * CLI appends too. */
@@ -101,21 +71,13 @@ int seula_audit_append(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 		goto out;
 	}
 	row_mac(key, prev, id, e, mac);
-	head_mac(key, id, mac, head);
 	if (sqlite3_prepare_v2(
 	            db,
 	            "INSERT INTO audit_log (id, ts, staff_id, "
 	            "staff_name, ip_anon, action, route, subject, "
 	            "outcome, detail, prev_mac, mac) VALUES (?, ?, ?, "
 	            "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	            -1, &ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(
-	            db,
-	            "INSERT INTO chain_heads (chain, last_id, mac, "
-	            "head_mac) VALUES ('audit', ?, ?, ?) ON CONFLICT "
-	            "(chain) DO UPDATE SET last_id = excluded.last_id, "
-	            "mac = excluded.mac, head_mac = excluded.head_mac",
-	            -1, &up, NULL) != SQLITE_OK)
+	            -1, &ins, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(ins, 1, id);
 	sqlite3_bind_int64(ins, 2, e->ts_ms);
@@ -132,17 +94,17 @@ int seula_audit_append(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 	bind_text(ins, 10, e->detail);
 	sqlite3_bind_blob(ins, 11, prev, MAC_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(ins, 12, mac, MAC_BYTES, SQLITE_STATIC);
-	sqlite3_bind_int64(up, 1, id);
-	sqlite3_bind_blob(up, 2, mac, MAC_BYTES, SQLITE_STATIC);
-	sqlite3_bind_blob(up, 3, head, MAC_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(ins) == SQLITE_DONE && sqlite3_step(up) == SQLITE_DONE)
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		goto out;
+	char e2[200];
+	if (seula_chain_head_set(db, key, "audit", id, mac, e2, sizeof(e2)) ==
+	    SEULA_OK)
 		rc = SEULA_OK;
 out:
 	if (rc != SEULA_OK)
 		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(last);
 	sqlite3_finalize(ins);
-	sqlite3_finalize(up);
 	return rc;
 }
 
@@ -222,39 +184,26 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 		return SEULA_EIO;
 	}
 	/* The head: the last row the log had, MACed, so a cut tail shows. */
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT last_id, mac, head_mac FROM chain_heads "
-	                       "WHERE chain = 'audit'",
-	                       -1, &st, NULL) != SQLITE_OK)
+	bool found;
+	int64_t last;
+	unsigned char hmac[MAC_BYTES];
+	char why[128];
+	int hrc = seula_chain_head_get(db, key, "audit", &found, &last, hmac,
+	                               why, sizeof(why));
+	if (hrc == SEULA_EIO) {
+		snprintf(r->why, sizeof(r->why), "%s", why);
 		return SEULA_EIO;
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		unsigned char want[MAC_BYTES];
-		int64_t last = sqlite3_column_int64(st, 0);
-		const void *hmac = sqlite3_column_blob(st, 1);
-		if (sqlite3_column_bytes(st, 1) != MAC_BYTES ||
-		    sqlite3_column_bytes(st, 2) != MAC_BYTES) {
-			rc = broken(r, last, "the head is malformed");
-		} else {
-			head_mac(key, last, hmac, want);
-			if (sodium_memcmp(sqlite3_column_blob(st, 2), want,
-			                  MAC_BYTES))
-				rc = broken(r, last, "the head's MAC is wrong");
-			else if (last != r->rows)
-				rc = broken(
-				        r, r->rows + 1,
-				        last > r->rows
-				                ? "rows at the end are missing"
-				                : "rows follow the head");
-			else if (r->rows &&
-			         sodium_memcmp(hmac, prev, MAC_BYTES))
-				rc = broken(r, last,
-				            "the head names another last row");
-		}
-	} else if (step == SQLITE_DONE && r->rows) {
-		rc = broken(r, 1, "the head is missing");
 	}
-	sqlite3_finalize(st);
+	if (hrc != SEULA_OK)
+		rc = broken(r, last, why);
+	else if (found && last != r->rows)
+		rc = broken(r, r->rows + 1,
+		            last > r->rows ? "rows at the end are missing"
+		                           : "rows follow the head");
+	else if (found && r->rows && sodium_memcmp(hmac, prev, MAC_BYTES))
+		rc = broken(r, last, "the head names another last row");
+	else if (!found && r->rows)
+		rc = broken(r, 1, "the head is missing");
 	if (r->rows)
 		sodium_bin2hex(r->head, sizeof(r->head), prev, MAC_BYTES);
 	return rc;

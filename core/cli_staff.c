@@ -3,6 +3,7 @@
  * command line.
  */
 #include "cli_staff.h"
+#include "consent.h"
 
 #include "audit.h"
 #include "db.h"
@@ -401,6 +402,40 @@ int seula_cli_audit(int argc, char **argv, const struct seula_config *cfg)
 		       (long long)r.bad_id, r.why, (long long)r.rows);
 	else
 		fprintf(stderr, "seula: cannot read the audit log: %s\n",
+		        r.why);
+	return 1;
+}
+
+int seula_cli_consent_verify(const struct seula_config *cfg)
+{
+	char err[512];
+	unsigned char key[SEULA_SECRET_BYTES];
+	sqlite3 *db = NULL;
+	if (seula_db_open(&db, cfg->db, true, false, 0, err, sizeof(err)) !=
+	            SEULA_OK ||
+	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) !=
+	            SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", err);
+		seula_db_close(db);
+		return 1;
+	}
+	struct seula_consent_report r;
+	int rc = seula_consent_verify(db, key, &r);
+	sodium_memzero(key, sizeof(key));
+	seula_db_close(db);
+	if (rc == SEULA_OK) {
+		printf("consent records verified: %lld records (%lld removed "
+		       "by retention before them), head %s\n",
+		       (long long)r.rows, (long long)r.pruned,
+		       r.rows ? r.head : "(empty)");
+		return 0;
+	}
+	if (rc == SEULA_ECONFLICT)
+		printf("consent records BROKEN at record %lld: %s (%lld "
+		       "records before it verify)\n",
+		       (long long)r.bad_id, r.why, (long long)r.rows);
+	else
+		fprintf(stderr, "seula: cannot read the consent records: %s\n",
 		        r.why);
 	return 1;
 }

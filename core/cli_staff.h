@@ -5,6 +5,7 @@
  *   seula user list                     seula user role NAME ROLE
  *   seula user disable NAME             seula user enable NAME
  *   seula audit verify                  seula routes
+ *   seula consent verify
  *
  * A password is asked twice with echo off on a terminal, or read as one
  * line from standard input for scripts.  Every change is written to the
@@ -25,6 +26,8 @@
 int seula_cli_user(int argc, char **argv, const char *role,
                    const struct seula_config *cfg);
 int seula_cli_audit(int argc, char **argv, const struct seula_config *cfg);
+/* `seula consent verify`: the consent records' chain. */
+int seula_cli_consent_verify(const struct seula_config *cfg);
 /* Every route the server would answer, one JSON line each: the core's and
  * the plugins' (in `router`). */
 int seula_cli_routes(const struct seula_router *router, FILE *out);

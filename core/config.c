@@ -122,12 +122,124 @@ const struct seula_config_row seula_config_plugins_rows[] = {
 
 #define SITE(field) offsetof(struct seula_site, field)
 
+static const char *const mode_choices[] = {"consent", "exempt", NULL};
+static const char *const without_choices[] = {"cookieless", "drop", NULL};
+static const char *const dnt_choices[] = {"ignore", "objection", NULL};
+
 const struct seula_config_row seula_config_site_rows[] = {
         {SEULA_CONFIG_LIST, "domains", NULL, 0, 0, SITE(domains),
          SEULA_CONFIG_REQUIRED, NULL,
          "host names allowed to send, e.g. example.com, *.example.com"},
         {SEULA_CONFIG_LIST, "keep_query", "", 0, 0, SITE(keep_query), 0, NULL,
          "query parameters kept in page URLs (all others and utm_* are cut)"},
+        {SEULA_CONFIG_ENUM, "consent_mode", "consent", 0, 0, SITE(mode), 0,
+         mode_choices,
+         "consent: cookies and ids only with the visitor's consent; exempt: "
+         "audience measurement only, within the CNIL exemption's limits"},
+        {SEULA_CONFIG_ENUM, "without_consent", "cookieless", 0, 0,
+         SITE(without_consent), 0, without_choices,
+         "visits without analytics consent: counted with the daily "
+         "cookieless hash, or dropped"},
+        {SEULA_CONFIG_STRING, "policy_version", "1", 1, 64,
+         SITE(policy_version), 0, NULL,
+         "version of the consent texts; changing it asks every visitor "
+         "again"},
+        {SEULA_CONFIG_DURATION, "consent_period", "365d", 86400, 730 * 86400,
+         SITE(consent_period_s), 0, NULL,
+         "a choice is asked again after this (the consent cookie's age)"},
+        {SEULA_CONFIG_ENUM, "dnt", "ignore", 0, 0, SITE(dnt), 0, dnt_choices,
+         "DNT: 1 header: ignore, or objection (treated like Sec-GPC: no "
+         "marketing)"},
+        {SEULA_CONFIG_LIST, "categories",
+         "analytics, marketing, "
+         "personalization",
+         0, 0, SITE(offered), 0, NULL,
+         "consent categories the banner offers besides necessary"},
+        {SEULA_CONFIG_LIST, "languages", "fi, sv, en", 0, 0, SITE(languages), 0,
+         NULL, "banner and statement languages; the first is the default"},
+        {SEULA_CONFIG_LIST, "cookies", "", 0, 0, SITE(cookies), 0, NULL,
+         "the site's own cookies for the banner and /privacy, each "
+         "'category name duration provider', e.g. 'marketing _fbp 90d "
+         "Meta Platforms'"},
+        {SEULA_CONFIG_DURATION, "events_retention", "760d", 86400,
+         20 * 366 * 86400, SITE(events_retention_s), 0, NULL,
+         "raw events older than this are deleted (rollups stay)"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+const struct seula_config_row seula_config_consent_rows[] = {
+        {SEULA_CONFIG_STRING, "texts", NULL, 1, 4096, SRV(consent_texts),
+         SEULA_CONFIG_PATH, NULL,
+         "JSON file of the banner's texts per language; default: the "
+         "built-in Finnish, Swedish and English texts"},
+        {SEULA_CONFIG_DURATION, "record_retention", "1826d", 400 * 86400,
+         30 * 366 * 86400, SRV(consent_retention_s), 0, NULL,
+         "consent records (the proof) are kept this long after they were "
+         "given"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+#define TEXT_ROW(key, field, help)                                             \
+	{                                                                      \
+		SEULA_CONFIG_STRING, key, NULL, 1, 1024, SRV(field), 0, NULL,  \
+		        help                                                   \
+	}
+
+const struct seula_config_row seula_config_controller_rows[] = {
+        TEXT_ROW("name", controller_name, "the controller (company) name"),
+        TEXT_ROW("business_id", controller_business_id, "e.g. Y-tunnus"),
+        TEXT_ROW("address", controller_address, "postal address"),
+        TEXT_ROW("email", controller_email, "email address"),
+        TEXT_ROW("phone", controller_phone, "phone number"),
+        TEXT_ROW("website", controller_website, "web address"),
+        {SEULA_CONFIG_STRING, "register_name", "Asiakasrekisteri", 1, 256,
+         SRV(register_name), 0, NULL, "the register's name"},
+        TEXT_ROW("contact_name", contact_name,
+                 "the person in charge of register matters"),
+        TEXT_ROW("contact_address", contact_address, "their address"),
+        TEXT_ROW("contact_email", contact_email, "their email"),
+        TEXT_ROW("contact_phone", contact_phone, "their phone"),
+        TEXT_ROW("rights_email", rights_email,
+                 "where data subjects send requests; default: "
+                 "contact_email"),
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+const struct seula_config_row seula_config_privacy_rows[] = {
+        {SEULA_CONFIG_LIST, "purposes",
+         "customer_register, orders, customer_relationship, statistics", 0, 0,
+         SRV(purposes), 0, NULL,
+         "customer_register, orders, customer_relationship, statistics, "
+         "marketing, personalization, security"},
+        {SEULA_CONFIG_LIST, "legal_bases", "contract, consent", 0, 0,
+         SRV(legal_bases), 0, NULL,
+         "contract, consent, legitimate_interest, legal_obligation"},
+        {SEULA_CONFIG_LIST, "data_categories",
+         "identity, contact, billing, orders, web_usage, consent", 0, 0,
+         SRV(data_categories), 0, NULL,
+         "identity, contact, billing, orders, web_usage, consent"},
+        {SEULA_CONFIG_LIST, "sources", "registration, customer, cookies", 0, 0,
+         SRV(sources), 0, NULL,
+         "registration, customer, update_services, subcontractors, "
+         "cookies"},
+        {SEULA_CONFIG_LIST, "disclosures", "", 0, 0, SRV(disclosures), 0, NULL,
+         "credit_decisions, debt_collection, billing, authorities"},
+        {SEULA_CONFIG_LIST, "processors", "", 0, 0, SRV(processors), 0, NULL,
+         "processors holding data for you, each 'name: purpose'"},
+        {SEULA_CONFIG_LIST, "transfers", "", 0, 0, SRV(transfers), 0, NULL,
+         "transfers outside the EU/EEA, each 'recipient: country: "
+         "safeguard'; empty: none"},
+        {SEULA_CONFIG_STRING, "authority_name",
+         "Tietosuojavaltuutetun toimisto", 1, 256, SRV(authority_name), 0, NULL,
+         "the supervisory authority"},
+        {SEULA_CONFIG_STRING, "authority_address", "PL 800, 00531 Helsinki", 1,
+         256, SRV(authority_address), 0, NULL, "its postal address"},
+        {SEULA_CONFIG_STRING, "authority_email", "tietosuoja@om.fi", 1, 256,
+         SRV(authority_email), 0, NULL, "its email"},
+        {SEULA_CONFIG_STRING, "authority_phone", "029 566 6700", 1, 64,
+         SRV(authority_phone), 0, NULL, "its phone"},
+        {SEULA_CONFIG_STRING, "authority_website", "https://tietosuoja.fi", 1,
+         256, SRV(authority_website), 0, NULL, "its web site"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -626,7 +738,8 @@ int seula_config_check_unused(struct seula_config *cfg, char *err,
 			            loc, e->section, e->section + 7);
 		return fail(err, errlen,
 		            "%s: unknown section [%s] (known: server, limits, "
-		            "auth, plugins, site.ID, plugin.NAME)",
+		            "auth, plugins, consent, controller, privacy, "
+		            "site.ID, plugin.NAME)",
 		            loc, e->section);
 	}
 	return SEULA_OK;
@@ -830,6 +943,13 @@ int seula_config_load(struct seula_config *cfg, const char *path,
 	    (rc = seula_config_apply(cfg, "auth", seula_config_auth_rows, cfg,
 	                             err, errlen)) != SEULA_OK ||
 	    (rc = seula_config_apply(cfg, "plugins", seula_config_plugins_rows,
+	                             cfg, err, errlen)) != SEULA_OK ||
+	    (rc = seula_config_apply(cfg, "consent", seula_config_consent_rows,
+	                             cfg, err, errlen)) != SEULA_OK ||
+	    (rc = seula_config_apply(cfg, "controller",
+	                             seula_config_controller_rows, cfg, err,
+	                             errlen)) != SEULA_OK ||
+	    (rc = seula_config_apply(cfg, "privacy", seula_config_privacy_rows,
 	                             cfg, err, errlen)) != SEULA_OK ||
 	    (rc = load_sites(cfg, err, errlen)) != SEULA_OK ||
 	    (rc = parse_cidrs(cfg, cfg->trusted_proxies,

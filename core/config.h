@@ -44,11 +44,34 @@ enum seula_secure_cookie {
 	SEULA_SECURE_NEVER = 2,
 };
 
+enum seula_consent_mode {
+	SEULA_MODE_CONSENT = 0, /* non-essential storage only with consent */
+	SEULA_MODE_EXEMPT = 1,  /* audience measurement only (CNIL exemption) */
+};
+enum seula_without_consent {
+	SEULA_WITHOUT_COOKIELESS = 0, /* counted with the daily visitor hash */
+	SEULA_WITHOUT_DROP = 1,       /* not stored at all */
+};
+enum seula_dnt { SEULA_DNT_IGNORE = 0, SEULA_DNT_OBJECTION = 1 };
+
 struct seula_site {
 	const char *id;
 	const char *const
 	        *domains; /* host names; "*.example.com" matches subdomains */
 	const char *const *keep_query; /* query parameters kept besides utm_* */
+
+	/* Consent (see consent.h). */
+	int mode;            /* enum seula_consent_mode */
+	int without_consent; /* enum seula_without_consent */
+	const char *policy_version;
+	int64_t consent_period_s;     /* a choice is asked again after this */
+	int dnt;                      /* enum seula_dnt */
+	const char *const *offered;   /* categories besides necessary */
+	const char *const *languages; /* banner languages, the first the
+	                                 default */
+	const char *const *cookies;   /* the site's own: "category name
+	                                 duration provider" */
+	int64_t events_retention_s;   /* raw events are deleted after it */
 };
 
 struct seula_config {
@@ -89,6 +112,39 @@ struct seula_config {
 
 	/* [plugins] */
 	const char *const *plugins;
+
+	/* [consent] */
+	const char *consent_texts; /* NULL: the built-in texts */
+	int64_t consent_retention_s;
+
+	/* [controller]: who keeps the register, for /privacy */
+	const char *controller_name;
+	const char *controller_business_id;
+	const char *controller_address;
+	const char *controller_email;
+	const char *controller_phone;
+	const char *controller_website;
+	const char *register_name;
+	const char *contact_name;
+	const char *contact_address;
+	const char *contact_email;
+	const char *contact_phone;
+	const char *rights_email;
+
+	/* [privacy]: what the statement declares beyond what the server
+	 * derives from its own config */
+	const char *const *purposes;
+	const char *const *legal_bases;
+	const char *const *data_categories;
+	const char *const *sources;
+	const char *const *disclosures;
+	const char *const *processors; /* "name: purpose" */
+	const char *const *transfers;  /* "recipient: country: safeguard" */
+	const char *authority_name;
+	const char *authority_address;
+	const char *authority_email;
+	const char *authority_phone;
+	const char *authority_website;
 
 	/* [site.ID] */
 	struct seula_site *sites;
@@ -136,6 +192,9 @@ extern const struct seula_config_row seula_config_limits_rows[];
 extern const struct seula_config_row seula_config_auth_rows[];
 extern const struct seula_config_row seula_config_plugins_rows[];
 extern const struct seula_config_row seula_config_site_rows[];
+extern const struct seula_config_row seula_config_consent_rows[];
+extern const struct seula_config_row seula_config_controller_rows[];
+extern const struct seula_config_row seula_config_privacy_rows[];
 
 /* Print rows as help text, one key a line. */
 void seula_config_print_help(const char *section,

@@ -210,6 +210,7 @@ struct seula_http {
 	struct seula_kv *reply_headers; /* malloc'd pairs of malloc'd text */
 	size_t n_reply_headers;
 
+	char client_anon[46]; /* the client's masked address, "" unknown */
 	bool has_who;
 	struct seula_http_who who;
 	const char *route_label; /* arena */
@@ -390,6 +391,17 @@ void seula_http_set_who(struct seula_http *http,
 	if (who)
 		http->who = *who;
 	http->route_label = seula_arena_strdup(&http->arena, route_label);
+}
+
+void seula_http_set_client(struct seula_http *http, const char *ip_anon)
+{
+	snprintf(http->client_anon, sizeof(http->client_anon), "%s",
+	         ip_anon ? ip_anon : "");
+}
+
+const char *seula_http_client(const struct seula_http *http)
+{
+	return http->client_anon[0] ? http->client_anon : NULL;
 }
 
 int seula_http_status(const struct seula_http *http)

@@ -75,6 +75,11 @@ struct seula_http_who {
 void seula_http_set_who(struct seula_http *http,
                         const struct seula_http_who *who,
                         const char *route_label);
+/* The client's address, masked to /16 (IPv4) or /48 (IPv6) like the
+ * audit log's: core routes that keep a record of a visitor (consent) store
+ * this, never the full address.  NULL when unknown. */
+void seula_http_set_client(struct seula_http *http, const char *ip_anon);
+const char *seula_http_client(const struct seula_http *http);
 /* The reply's status, 0 before one is set. */
 int seula_http_status(const struct seula_http *http);
 /* True when the request had a signed-in caller (its entries need writing). */

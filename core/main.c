@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "cli_staff.h"
 #include "config.h"
+#include "consent.h"
 #include "db.h"
 #include "host.h"
 #include "inspect.h"
@@ -14,6 +15,7 @@
 #include "migrate.h"
 #include "pipeline.h"
 #include "readers.h"
+#include "retention.h"
 #include "router.h"
 #include "secret.h"
 #include "server.h"
@@ -61,6 +63,10 @@ static void usage(FILE *out)
 	        "customer_service, finance\n"
 	        "  audit verify --config FILE [--db PATH]\n"
 	        "        check the audit log's hash chain\n"
+	        "  consent verify --config FILE [--db PATH]\n"
+	        "        check the consent records' hash chain\n"
+	        "  consent selftest --site SITE --config FILE\n"
+	        "        the site's consent (or exemption) checklist\n"
 	        "  routes --config FILE\n"
 	        "        every route with the roles it admits, as JSON lines\n"
 	        "  version\n"
@@ -117,6 +123,7 @@ struct opts {
 	const char *level;
 	const char *db;
 	const char *role;
+	const char *site;
 };
 
 static int add_override(struct opts *o, const char *key, const char *value)
@@ -145,6 +152,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	        {"config", required_argument, NULL, 'c'},
 	        {"listen", required_argument, NULL, 'l'},
 	        {"db", required_argument, NULL, 'd'},
+	        {"site", required_argument, NULL, 's'},
 	        {"level", required_argument, NULL, 'L'},
 	        {"role", required_argument, NULL, 'r'},
 	        {"help", no_argument, NULL, 'h'},
@@ -163,6 +171,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'd': o->db = optarg; break;
 		case 'L': o->level = optarg; break;
 		case 'r': o->role = optarg; break;
+		case 's': o->site = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -183,7 +192,8 @@ static int need_config(const struct opts *o, const char *cmd)
 
 /* The plugins' routes and the core's own behind the staff gate; a route
  * without a role declaration is refused here, before anything starts. */
-static int build_router(struct app *app, struct seula_router *router)
+static int build_router(struct app *app, struct seula_router *router,
+                        struct seula_consent *consent)
 {
 	for (size_t i = 0; i < app->plugins.n; i++) {
 		struct seula_loaded_plugin *p = &app->plugins.list[i];
@@ -198,6 +208,13 @@ static int build_router(struct app *app, struct seula_router *router)
 	for (size_t r = 0; r < seula_auth_n_routes; r++) {
 		int rc = seula_router_add(router, &seula_auth_routes[r], NULL,
 		                          "core", app->err, sizeof(app->err));
+		if (rc != SEULA_OK)
+			return rc;
+	}
+	for (size_t r = 0; r < seula_consent_n_routes; r++) {
+		int rc = seula_router_add(router, &seula_consent_routes[r],
+		                          consent, "core", app->err,
+		                          sizeof(app->err));
 		if (rc != SEULA_OK)
 			return rc;
 	}
@@ -221,13 +238,23 @@ static int cmd_serve(int argc, char **argv)
 	struct seula_static *files = NULL;
 	struct seula_server *server = NULL;
 	struct seula_auth *auth = NULL;
+	struct seula_consent *consent = NULL;
+	struct seula_statement *statement = NULL;
 	unsigned char key[SEULA_SECRET_BYTES];
 
+	/* The consent records' MACs read the key when written, after it is
+	 * loaded below. */
 	if (app_load(&app, o.config, o.overrides) != SEULA_OK ||
 	    seula_pipeline_build(&pipeline, &app.plugins, app.err,
-	                         sizeof(app.err)) != SEULA_OK)
+	                         sizeof(app.err)) != SEULA_OK ||
+	    seula_consent_new(&consent, &app.cfg, &app.plugins, key, app.err,
+	                      sizeof(app.err)) != SEULA_OK ||
+	    seula_consent_check(consent, app.err, sizeof(app.err)) !=
+	            SEULA_OK ||
+	    seula_statement_new(&statement, &app.cfg, consent, &app.plugins,
+	                        app.err, sizeof(app.err)) != SEULA_OK)
 		goto fail;
-	if (build_router(&app, &router) != SEULA_OK)
+	if (build_router(&app, &router, consent) != SEULA_OK)
 		goto fail;
 	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,
 	                     sizeof(app.err)) != SEULA_OK ||
@@ -237,6 +264,12 @@ static int cmd_serve(int argc, char **argv)
 	                      sizeof(app.err)) != SEULA_OK ||
 	    seula_auth_new(&auth, &app.cfg, key, store, readers, &app.log,
 	                   app.err, sizeof(app.err)) != SEULA_OK ||
+	    seula_store_add_task(store, &seula_consent_texts_task, consent) !=
+	            SEULA_OK ||
+	    seula_store_add_task(store, &seula_consent_retention_task,
+	                         consent) != SEULA_OK ||
+	    seula_store_add_task(store, &seula_events_retention_task,
+	                         &app.cfg) != SEULA_OK ||
 	    seula_plugins_init(&app.plugins, app.err, sizeof(app.err)) !=
 	            SEULA_OK)
 		goto fail;
@@ -247,6 +280,8 @@ static int cmd_serve(int argc, char **argv)
 		if (p)
 			router.entries[i].instance = p->instance;
 	}
+	seula_store_set_gate(store, seula_consent_gate,
+	                     seula_consent_gate_release, consent);
 	if (seula_store_run_start_tasks(store, app.err, sizeof(app.err)) !=
 	            SEULA_OK ||
 	    seula_static_load(&files, app.cfg.web_root, app.err,
@@ -263,6 +298,7 @@ static int cmd_serve(int argc, char **argv)
 	        .plugins = &app.plugins,
 	        .auth = auth,
 	        .key = key,
+	        .statement = statement,
 	        .version = SEULA_VERSION,
 	};
 	if (seula_server_new(&server, &deps, app.err, sizeof(app.err)) !=
@@ -286,6 +322,8 @@ out:
 	seula_readers_stop(readers);
 	seula_store_close(store);
 	seula_auth_free(auth);
+	seula_statement_free(statement);
+	seula_consent_free(consent);
 	sodium_memzero(key, sizeof(key));
 	seula_static_free(files);
 	seula_router_free(&router);
@@ -486,6 +524,47 @@ static int cmd_staff(int argc, char **argv, bool is_user)
 	return rc;
 }
 
+/* consent verify: the records' chain; consent selftest --site S: the
+ * site's consent or exemption checklist. */
+static int cmd_consent(int argc, char **argv)
+{
+	struct opts o;
+	int first = parse_opts(argc, argv, &o);
+	const char *sub = first >= 0 && first < argc ? argv[first] : NULL;
+	bool verify = sub && strcmp(sub, "verify") == 0;
+	bool selftest = sub && strcmp(sub, "selftest") == 0 && o.site;
+	if ((!verify && !selftest) || first + 1 != argc ||
+	    need_config(&o, "consent") ||
+	    (o.db && add_override(&o, "server.db", o.db))) {
+		if (!need_config(&o, "consent") || !o.config)
+			fprintf(stderr,
+			        "usage: seula consent verify --config FILE "
+			        "[--db PATH]\n"
+			        "       seula consent selftest --site SITE "
+			        "--config FILE\n");
+		opts_free(&o);
+		return 2;
+	}
+	struct app app;
+	int rc = 1;
+	if (app_load(&app, o.config, o.overrides) != SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", app.err);
+	} else if (verify) {
+		rc = seula_cli_consent_verify(&app.cfg);
+	} else {
+		struct seula_consent *c = NULL;
+		if (seula_consent_new(&c, &app.cfg, &app.plugins, NULL, app.err,
+		                      sizeof(app.err)) != SEULA_OK)
+			fprintf(stderr, "seula: %s\n", app.err);
+		else
+			rc = seula_consent_selftest(c, o.site, stdout) ? 1 : 0;
+		seula_consent_free(c);
+	}
+	app_free(&app);
+	opts_free(&o);
+	return rc;
+}
+
 static int cmd_routes(int argc, char **argv)
 {
 	struct opts o;
@@ -497,7 +576,7 @@ static int cmd_routes(int argc, char **argv)
 	struct seula_router router = {0};
 	int rc = app_load(&app, o.config, o.overrides);
 	if (rc == SEULA_OK)
-		rc = build_router(&app, &router);
+		rc = build_router(&app, &router, NULL);
 	if (rc == SEULA_OK)
 		seula_cli_routes(&router, stdout);
 	else
@@ -515,6 +594,10 @@ static int cmd_help(int argc, char **argv)
 		seula_config_print_help("limits", seula_config_limits_rows);
 		seula_config_print_help("auth", seula_config_auth_rows);
 		seula_config_print_help("plugins", seula_config_plugins_rows);
+		seula_config_print_help("consent", seula_config_consent_rows);
+		seula_config_print_help("controller",
+		                        seula_config_controller_rows);
+		seula_config_print_help("privacy", seula_config_privacy_rows);
 		seula_config_print_help("site.ID", seula_config_site_rows);
 		return 0;
 	}
@@ -602,6 +685,8 @@ int main(int argc, char **argv)
 		return cmd_staff(argc - 1, argv + 1, false);
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes(argc - 1, argv + 1);
+	if (strcmp(cmd, "consent") == 0)
+		return cmd_consent(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("seula %s (plugin ABI %d.%d, SQLite %s, libevent %s)\n",
 		       SEULA_VERSION, SEULA_ABI_MAJOR, SEULA_ABI_MINOR,

@@ -565,6 +565,12 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 		return;
 	}
 	seula_http_set_who(http, staff ? &who : NULL, label);
+	struct seula_ip ip;
+	char anon[SEULA_IP_TEXT_MAX];
+	seula_request_client_ip(req, d->cfg->trusted, d->cfg->n_trusted, &ip);
+	if (ip.family &&
+	    seula_ip_masked_text(&ip, 16, 48, anon, sizeof(anon)) == SEULA_OK)
+		seula_http_set_client(http, anon);
 	struct route_job *rj = calloc(1, sizeof(*rj));
 	if (!rj) {
 		seula_http_free(http);
@@ -622,6 +628,32 @@ static void handle_health(struct worker *w, struct evhttp_request *req,
 	free(text);
 }
 
+/* The generated privacy statement, in ?lang= or the default language. */
+static void handle_privacy(struct worker *w, struct evhttp_request *req,
+                           const struct evhttp_uri *uri)
+{
+	struct evkeyvalq q;
+	const char *query = evhttp_uri_get_query(uri);
+	size_t len = 0;
+	const char *page = NULL;
+	if (evhttp_parse_query_str(query ? query : "", &q) == 0) {
+		page = seula_statement_page(w->srv->deps->statement,
+		                            evhttp_find_header(&q, "lang"),
+		                            &len);
+		evhttp_clear_headers(&q);
+	}
+	if (!page) {
+		seula_reply_error(req, 404, "not_found",
+		                  "no privacy statement: [controller] name is "
+		                  "not configured");
+		return;
+	}
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Security-Policy",
+	                  "default-src 'none'; style-src 'unsafe-inline'");
+	seula_reply(req, 200, "text/html; charset=utf-8", page, len);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -656,6 +688,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		reply_not_allowed(req, "GET, HEAD", "pages take GET");
+		return;
+	}
+	if (strcmp(raw_path, "/privacy") == 0) {
+		handle_privacy(w, req, uri);
 		return;
 	}
 	size_t dlen = 0;

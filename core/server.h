@@ -23,6 +23,7 @@
 #include "pipeline.h"
 #include "readers.h"
 #include "router.h"
+#include "statement.h"
 #include "static.h"
 #include "store.h"
 
@@ -36,7 +37,8 @@ struct seula_server_deps {
 	const struct seula_static *files;
 	const struct seula_plugins *plugins; /* for reload on SIGHUP */
 	struct seula_auth *auth; /* staff logins and the gate of staff routes */
-	const unsigned char *key; /* the audit chain's */
+	const unsigned char *key;                /* the audit chain's */
+	const struct seula_statement *statement; /* GET /privacy */
 	const char *version;
 };
 

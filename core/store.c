@@ -46,6 +46,10 @@ struct seula_store {
 	struct task_state *tasks;
 	size_t n_tasks;
 
+	seula_store_gate_fn gate;
+	void (*gate_release)(void *arg);
+	void *gate_arg;
+
 	struct seula_event **batch_events; /* writer only */
 	size_t batch_cap;
 };
@@ -214,6 +218,7 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 {
 	bool ok = exec_ok(s, "BEGIN IMMEDIATE");
 	size_t n_events = 0;
+	int64_t now = seula_clock_ms();
 	for (struct seula_job *j = jobs; j; j = j->next) {
 		j->result = SEULA_OK;
 		j->committed = false;
@@ -228,6 +233,14 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 			continue;
 		}
 		for (size_t i = 0; ok && i < j->n_events; i++) {
+			bool keep = true;
+			if (s->gate && s->gate(s->gate_arg, s->db, j->events[i],
+			                       now, &keep) != SEULA_OK) {
+				ok = false;
+				break;
+			}
+			if (!keep)
+				continue;
 			if (insert_event(s, j->events[i]) != SEULA_OK)
 				ok = false;
 			else if (n_events < s->batch_cap)
@@ -315,6 +328,14 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 	free(msg);
 	ts->next_ms = now + ts->task->interval_s * 1000;
 	return rc;
+}
+
+void seula_store_set_gate(struct seula_store *s, seula_store_gate_fn gate,
+                          void (*release)(void *arg), void *arg)
+{
+	s->gate = gate;
+	s->gate_release = release;
+	s->gate_arg = arg;
 }
 
 int seula_store_add_task(struct seula_store *s, const struct seula_task *task,
@@ -498,6 +519,8 @@ void seula_store_close(struct seula_store *s)
 	if (!s)
 		return;
 	seula_store_stop(s);
+	if (s->gate_release)
+		s->gate_release(s->gate_arg);
 	sqlite3_finalize(s->insert);
 	if (s->db) {
 		/* Fold the WAL back so the file stands alone. */

@@ -82,6 +82,19 @@ int seula_store_start(struct seula_store *s);
  * seula_store_run_start_tasks(); `arg` must outlive the store. */
 int seula_store_add_task(struct seula_store *s, const struct seula_task *task,
                          void *arg);
+/* What may be kept of each event, decided on the writer inside the batch's
+ * transaction, just before the insert (so a consent withdrawal committed
+ * earlier in the same stream always wins): the gate may clear fields, and
+ * sets *keep false to drop the event (still acknowledged).  An error rolls
+ * the batch back.  Call before seula_store_start(); `arg` must outlive the
+ * store. */
+typedef int (*seula_store_gate_fn)(void *arg, sqlite3 *db,
+                                   struct seula_event *ev, int64_t now_ms,
+                                   bool *keep);
+/* `release` (may be NULL) runs before the store closes its connection, to
+ * finalize what the gate prepared on it. */
+void seula_store_set_gate(struct seula_store *s, seula_store_gate_fn gate,
+                          void (*release)(void *arg), void *arg);
 /* Any thread.  SEULA_EBUSY: queue full; SEULA_ECONFLICT: stopping. */
 int seula_store_submit(struct seula_store *s, struct seula_job *job);
 /* Refuse new jobs, commit everything queued, join the writer. */

@@ -290,6 +290,42 @@ def login(server, name, password, headers=None):
     return Staff(server, session_cookie(r), doc["csrf"], doc["name"], doc["role"])
 
 
+def consent_config(server, site="demo", lang="en", headers=None):
+    r = server.request("GET", "/api/consent/config?site=%s&lang=%s" % (site, lang),
+                       headers=headers)
+    if r.status != 200:
+        raise AssertionError("consent config: %r" % r)
+    return r.json()
+
+
+def choice(config, method="accept_all", visitor_id=None, decisions=None, **extra):
+    """A POST /api/consent body for `config` (from consent_config)."""
+    offered = [c for c in config["categories"] if c != "necessary"]
+    if decisions is None:
+        decisions = {c: method == "accept_all" for c in offered}
+    body = {"site": config["site"], "policy_version": config["policy_version"],
+            "texts_hash": config["texts_hash"], "language": config["language"],
+            "decisions": decisions, "preselected": {c: False for c in offered},
+            "method": method, "source": "banner",
+            "given_at": int(time.time() * 1000), "page": "http://localhost/"}
+    if visitor_id:
+        body["visitor_id"] = visitor_id
+    body.update(extra)
+    return body
+
+
+def record_consent(server, method="accept_all", visitor_id=None, site="demo",
+                   headers=None, **extra):
+    """Record a choice the way the banner does; returns the 201's JSON."""
+    body = choice(consent_config(server, site), method, visitor_id, **extra)
+    h = {"Content-Type": "text/plain"}
+    h.update(headers or {})
+    r = server.request("POST", "/api/consent", body, h)
+    if r.status != 201:
+        raise AssertionError("consent: %r" % r)
+    return r.json()
+
+
 def assert_json_error(case, r, status, code=None):
     """Every error is JSON: {"error": code, "message": text}."""
     case.assertEqual(r.status, status, r)

@@ -39,6 +39,13 @@ ROUTE_TABLE = {
     ("POST", "/api/logout"): ALL_STAFF,
     ("GET", "/api/me"): ALL_STAFF,
     ("GET", "/api/audit"): {"admin"},
+    ("GET", "/api/consent/config"): {"public"},
+    ("POST", "/api/consent"): {"public"},
+    ("POST", "/api/consent/shown"): {"public"},
+    ("GET", "/api/consent/{receipt}"): {"public"},
+    ("GET", "/api/consent/records"): {"admin", "customer_service"},
+    ("POST", "/api/consent/records"): {"admin", "customer_service"},
+    ("GET", "/api/consent/stats"): {"admin", "analyst"},
     # the test plugin's routes
     ("GET", "/api/testkit/echo/{name}"): {"public"},
     ("GET", "/api/testkit/count"): {"public"},

@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from seulatest import Server, assert_json_error, pageview
+from seulatest import Server, assert_json_error, pageview, record_consent
 
 
 class CollectTest(unittest.TestCase):
@@ -53,6 +53,8 @@ class CollectTest(unittest.TestCase):
         self.assertEqual(row["region"], "1")
 
     def test_batch_and_custom_events(self):
+        # The visitor id is kept: a consent record grants analytics to it.
+        record_consent(self.srv, "accept_all", "0f8fad5b-d9cb-469f-a165-70867728950e")
         events = [pageview(title="batch-a"),
                   {"site": "demo", "type": "event", "url": "http://localhost/",
                    "name": "signup", "props": {"plan": "pro", "seats": 3}, "title": "batch-b"},

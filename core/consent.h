@@ -1,0 +1,153 @@
+/*
+ * consent.h - the consent banner's backend: its texts, the chained consent
+ * records, and the gate that keeps of each event only what the visitor's
+ * consent allows.
+ *
+ * Routes (all core, in seula_consent_routes):
+ *   GET  /api/consent/config?site=&lang=  the banner's texts and settings;
+ *        texts_hash is BLAKE2b-256 of the exact "texts" JSON served, which
+ *        is also stored (consent_texts) once per site, version and language.
+ *   POST /api/consent                     one choice; 201 with the receipt
+ *        after the commit, 409 stale_policy when the version or texts are
+ *        no longer current, 400 on anything malformed (nothing stored).
+ *   POST /api/consent/shown               the banner was displayed (a count).
+ *   GET  /api/consent/{receipt}           the record and the texts shown.
+ *   GET  /api/consent/records?visitor_id=|receipt=   (staff) a person's
+ *        whole history; POST /api/consent/records (staff) a choice given
+ *        through a staff member, recorded with their name.
+ *   GET  /api/consent/stats?site=&from=&to=  (staff) daily counts and
+ *        opt-in rates.
+ *
+ * Records (DESIGN.md, "Consent") form a chain keyed with the server secret,
+ * like the audit log, plus an anchor for the prefix the retention task has
+ * removed; seula_consent_verify() finds an edited, deleted or inserted row.
+ *
+ * The gate (seula_consent_gate, for seula_store_set_gate) runs on the
+ * writer: a visitor id is kept only while the latest committed record for
+ * it grants analytics and has not expired (in exempt mode: unless the
+ * visitor objected); exempt sites lose campaign fields and custom events;
+ * sites with without_consent = drop lose events with no accepted id.
+ *
+ * Ownership: seula_consent_new() copies what it needs from the config but
+ * keeps pointers to `cfg` and `key`, which must outlive it.  After new() it
+ * is read-only and may be shared by every thread.
+ */
+#ifndef SEULA_CONSENT_H
+#define SEULA_CONSENT_H
+
+#include "config.h"
+#include "event.h"
+#include "loader.h"
+#include "secret.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define SEULA_CONSENT_COOKIE "seula_consent"
+#define SEULA_VISITOR_COOKIE "seula_vid"
+/* The tracker's seula_vid cookie lives 13 months (web/seula.js). */
+#define SEULA_VISITOR_COOKIE_DAYS 390
+/* The CNIL exemption's limits. */
+#define SEULA_EXEMPT_MAX_COOKIE_DAYS 395    /* 13 months */
+#define SEULA_EXEMPT_MAX_RETENTION_DAYS 761 /* 25 months */
+
+struct seula_consent;
+
+/* Load the texts (cfg->consent_texts or the built-in ones) and check every
+ * site's consent settings against them. */
+int seula_consent_new(struct seula_consent **out,
+                      const struct seula_config *cfg,
+                      const struct seula_plugins *plugins,
+                      const unsigned char *key, char *err, size_t errlen);
+void seula_consent_free(struct seula_consent *c);
+
+/* The exemption's rules, for every site in exempt mode, against the config
+ * and the loaded plugins: SEULA_EINVAL naming the first rule broken.  The
+ * server does not start a site that breaks one. */
+int seula_consent_check(const struct seula_consent *c, char *err,
+                        size_t errlen);
+
+/* Store the texts of every site and language (consent_texts), inside the
+ * caller's write transaction; run once at start. */
+int seula_consent_store_texts(const struct seula_consent *c, sqlite3 *db,
+                              int64_t now_ms, char *err, size_t errlen);
+
+/* The store's gate (see above); `arg` is the struct seula_consent. */
+int seula_consent_gate(void *arg, sqlite3 *db, struct seula_event *ev,
+                       int64_t now_ms, bool *keep);
+/* Finalizes what the gate prepared on the writer's connection (the only
+ * state that changes after new(); the writer's alone). */
+void seula_consent_gate_release(void *arg);
+
+/* Stores the texts at start (seula_consent_store_texts). */
+extern const struct seula_task seula_consent_texts_task;
+/* The retention task of consent records (prefix older than
+ * [consent] record_retention, moving the anchor first). */
+extern const struct seula_task seula_consent_retention_task;
+
+/* One record as stored; text fields borrowed.  decisions, preselected,
+ * signals and gcm are JSON texts; visitor_id, ip_anon and page are the
+ * personal fields (under pii_mac, so that erasure can clear them). */
+struct seula_consent_record {
+	int64_t id; /* set by seula_consent_append */
+	const char *receipt, *site;
+	bool has_given;
+	int64_t given_at, received_at;
+	const char *policy_version, *texts_hash, *language;
+	const char *decisions, *preselected, *method, *source, *staff_name;
+	const char *signals, *gcm;
+	int64_t valid_until;
+	const char *tc_string;
+	const char *visitor_id, *ip_anon, *page;
+};
+
+/* Append `r` to the chain and move the head, inside the caller's write
+ * transaction; r->id is assigned.  Checks nothing of the content: the
+ * routes validate. */
+int seula_consent_append(sqlite3 *db, const unsigned char *key,
+                         struct seula_consent_record *r, char *err,
+                         size_t errlen);
+
+/* Remove the records received before now - record_retention (a prefix of
+ * the chain), moving the anchor to the last of them first so the rest
+ * still verifies.  Inside the caller's write transaction. */
+int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
+                        int64_t now_ms, int64_t *removed, char *err,
+                        size_t errlen);
+
+struct seula_consent_report {
+	int64_t rows;   /* rows checked */
+	int64_t pruned; /* rows before the anchor, removed by retention */
+	int64_t bad_id; /* first row that does not verify, 0 when none */
+	char why[256];
+	char head[65];
+};
+/* SEULA_OK when the chain verifies, SEULA_ECONFLICT when it does not. */
+int seula_consent_verify(sqlite3 *db,
+                         const unsigned char key[SEULA_SECRET_BYTES],
+                         struct seula_consent_report *report);
+
+/* The exemption's checklist (exempt mode) or the consent setup's (consent
+ * mode) for `site`, one line per item; returns the number failing. */
+int seula_consent_selftest(const struct seula_consent *c, const char *site,
+                           FILE *out);
+
+/* What the banner shows for `site` in `lang` (which must be one of the
+ * site's languages): a new reference to a JSON object; NULL when unknown.
+ * For the generated privacy statement. */
+json_t *seula_consent_texts(const struct seula_consent *c, const char *site,
+                            const char *lang);
+
+/* The cookies `site` sets, for the privacy statement: a new reference to
+ * [{name, category, purpose, days, provider}] in `lang` (the site's
+ * default language when it lacks `lang`); NULL when the site is unknown. */
+json_t *seula_consent_cookies(const struct seula_consent *c, const char *site,
+                              const char *lang);
+
+/* The core's consent routes; `instance` is the struct seula_consent. */
+extern const struct seula_route seula_consent_routes[];
+extern const size_t seula_consent_n_routes;
+
+#endif

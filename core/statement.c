@@ -1,0 +1,283 @@
+/*
+ * statement.c - the facts of the privacy statement, from the live config
+ * (see statement.h).
+ */
+#include "statement.h"
+
+#include "embedded.h"
+#include "privacy.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define MAX_LANGS 8
+
+struct seula_statement {
+	char langs[MAX_LANGS][16];
+	char *pages[MAX_LANGS];
+	size_t n;
+};
+
+static json_t *string_list(const char *const *list)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; list && list[i]; i++)
+		json_array_append_new(a, json_string(list[i]));
+	return a;
+}
+
+static void set_text(json_t *o, const char *key, const char *value)
+{
+	if (value && *value)
+		json_object_set_new(o, key, json_string(value));
+}
+
+/* "a: b: c" split at colons into the keys given; the last takes the rest. */
+static json_t *split_fields(const char *text, const char *const *keys, size_t n)
+{
+	json_t *o = json_object();
+	const char *p = text;
+	for (size_t i = 0; i < n; i++) {
+		const char *colon = i + 1 < n ? strchr(p, ':') : NULL;
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		while (len && p[len - 1] == ' ')
+			len--;
+		json_object_set_new(o, keys[i], json_stringn(p, len));
+		if (!colon)
+			break;
+		p = colon + 1;
+		while (*p == ' ')
+			p++;
+	}
+	return o;
+}
+
+static json_t *retention(const struct seula_config *cfg)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		json_array_append_new(
+		        a,
+		        json_pack(
+		                "{s:s, s:s, s:I}", "what", "raw_events", "site",
+		                cfg->sites[i].id, "days",
+		                (json_int_t)(cfg->sites[i].events_retention_s /
+		                             86400)));
+	json_array_append_new(
+	        a, json_pack("{s:s, s:I}", "what", "consent_records", "days",
+	                     (json_int_t)(cfg->consent_retention_s / 86400)));
+	json_array_append_new(
+	        a, json_pack("{s:s, s:I}", "what", "staff_sessions", "hours",
+	                     (json_int_t)((cfg->session_lifetime_s + 3599) /
+	                                  3600)));
+	json_array_append_new(
+	        a, json_pack("{s:s, s:n}", "what", "audit_log", "days"));
+	return a;
+}
+
+static json_t *security(const struct seula_config *cfg,
+                        const struct seula_plugins *plugins)
+{
+	json_t *a = json_array();
+	static const char *const always[] = {
+	        "personal_accounts", "password_hashing", "roles", "audit_log",
+	        "tamper_evident_consent"};
+	for (size_t i = 0; i < sizeof(always) / sizeof(*always); i++)
+		json_array_append_new(a, json_string(always[i]));
+	for (size_t i = 0; plugins && i < plugins->n; i++)
+		if (strcmp(plugins->list[i].desc.name, "anonymize") == 0)
+			json_array_append_new(a,
+			                      json_string("ip_anonymisation"));
+	if (cfg->n_staff_nets)
+		json_array_append_new(a, json_string("staff_networks"));
+	if (cfg->secure_cookie == SEULA_SECURE_ALWAYS)
+		json_array_append_new(a, json_string("tls_proxy"));
+	return a;
+}
+
+/* The date the config file last changed: when these facts took effect. */
+static void updated(const struct seula_config *cfg, char day[11])
+{
+	struct stat sb;
+	time_t t = cfg->ini.path && stat(cfg->ini.path, &sb) == 0 ? sb.st_mtime
+	                                                          : time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(day, 11, "%Y-%m-%d", &tm);
+}
+
+json_t *seula_statement_facts(const struct seula_config *cfg,
+                              const struct seula_consent *consent,
+                              const struct seula_plugins *plugins,
+                              const char *lang)
+{
+	char day[11];
+	updated(cfg, day);
+	json_t *controller = json_object(), *contact = json_object();
+	set_text(controller, "name", cfg->controller_name);
+	set_text(controller, "business_id", cfg->controller_business_id);
+	set_text(controller, "address", cfg->controller_address);
+	set_text(controller, "email", cfg->controller_email);
+	set_text(controller, "phone", cfg->controller_phone);
+	set_text(controller, "website", cfg->controller_website);
+	set_text(contact, "name", cfg->contact_name);
+	set_text(contact, "address", cfg->contact_address);
+	set_text(contact, "email", cfg->contact_email);
+	set_text(contact, "phone", cfg->contact_phone);
+	json_t *authority = json_object();
+	set_text(authority, "name", cfg->authority_name);
+	set_text(authority, "address", cfg->authority_address);
+	set_text(authority, "email", cfg->authority_email);
+	set_text(authority, "phone", cfg->authority_phone);
+	set_text(authority, "website", cfg->authority_website);
+
+	static const char *const proc_keys[] = {"name", "purpose"};
+	static const char *const transfer_keys[] = {"recipient", "country",
+	                                            "safeguard"};
+	json_t *processors = json_array(), *transfers = json_array();
+	for (size_t i = 0; cfg->processors && cfg->processors[i]; i++)
+		json_array_append_new(
+		        processors,
+		        split_fields(cfg->processors[i], proc_keys, 2));
+	for (size_t i = 0; cfg->transfers && cfg->transfers[i]; i++)
+		json_array_append_new(
+		        transfers,
+		        split_fields(cfg->transfers[i], transfer_keys, 3));
+
+	/* Every cookie of every site, once; the categories as the first
+	 * site's banner names them. */
+	json_t *cookies = json_array(), *cats = json_array();
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		json_t *list =
+		        seula_consent_cookies(consent, cfg->sites[i].id, lang);
+		size_t k, m;
+		json_t *c, *have;
+		json_array_foreach(list, k, c)
+		{
+			bool dup = false;
+			json_array_foreach(cookies, m, have)
+			{
+				dup |= json_equal(json_object_get(have, "name"),
+				                  json_object_get(c, "name"));
+			}
+			if (!dup)
+				json_array_append(cookies, c);
+		}
+		json_decref(list);
+	}
+	json_t *texts =
+	        cfg->n_sites
+	                ? seula_consent_texts(consent, cfg->sites[0].id, lang)
+	                : NULL;
+	if (!texts && cfg->n_sites)
+		texts = seula_consent_texts(consent, cfg->sites[0].id,
+		                            cfg->sites[0].languages[0]);
+	size_t k;
+	json_t *cat;
+	json_array_foreach(json_object_get(texts, "categories"), k, cat)
+	{
+		json_array_append_new(
+		        cats, json_pack("{s:O, s:O, s:O}", "id",
+		                        json_object_get(cat, "id"), "name",
+		                        json_object_get(cat, "name"), "purpose",
+		                        json_object_get(cat, "purpose")));
+	}
+	json_decref(texts);
+
+	json_t *facts = json_pack(
+	        "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
+	        "s:o, s:o, s:o, s:o}",
+	        "updated", day, "register_name", cfg->register_name,
+	        "controller", controller, "contact", contact, "purposes",
+	        string_list(cfg->purposes), "legal_bases",
+	        string_list(cfg->legal_bases), "data_categories",
+	        string_list(cfg->data_categories), "sources",
+	        string_list(cfg->sources), "disclosures",
+	        string_list(cfg->disclosures), "processors", processors,
+	        "transfers", transfers, "retention", retention(cfg), "security",
+	        security(cfg, plugins), "cookies", cookies,
+	        "consent_categories", cats, "authority", authority);
+	if (facts && cfg->rights_email)
+		json_object_set_new(facts, "rights_email",
+		                    json_string(cfg->rights_email));
+	return facts;
+}
+
+int seula_statement_new(struct seula_statement **out,
+                        const struct seula_config *cfg,
+                        const struct seula_consent *consent,
+                        const struct seula_plugins *plugins, char *err,
+                        size_t errlen)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return SEULA_ENOMEM;
+	if (!cfg->controller_name)
+		return SEULA_OK;
+	struct seula_statement *st = *out;
+	json_t *texts = json_loads(seula_embedded_privacy_texts, 0, NULL);
+	/* The languages of the first site that the statement has texts for;
+	 * the default first. */
+	const char *const *want = cfg->n_sites ? cfg->sites[0].languages : NULL;
+	static const char *const fallback[] = {"fi", "sv", "en", NULL};
+	if (!want || !want[0])
+		want = fallback;
+	json_t *langs = json_array();
+	for (size_t i = 0; want[i] && st->n < MAX_LANGS; i++)
+		if (json_object_get(texts, want[i]))
+			json_array_append_new(langs, json_string(want[i]));
+	int rc = SEULA_OK;
+	size_t i;
+	json_t *l;
+	json_array_foreach(langs, i, l)
+	{
+		const char *lang = json_string_value(l);
+		json_t *facts =
+		        seula_statement_facts(cfg, consent, plugins, lang);
+		if (facts)
+			json_object_set(facts, "languages", langs);
+		char e[256] = "";
+		rc = facts ? seula_privacy_render(facts, texts, lang,
+		                                  &st->pages[st->n], e,
+		                                  sizeof(e))
+		           : SEULA_ENOMEM;
+		json_decref(facts);
+		if (rc != SEULA_OK) {
+			snprintf(err, errlen, "the privacy statement (%s): %s",
+			         lang, e);
+			break;
+		}
+		snprintf(st->langs[st->n++], sizeof(st->langs[0]), "%s", lang);
+	}
+	json_decref(langs);
+	json_decref(texts);
+	if (rc != SEULA_OK) {
+		seula_statement_free(st);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void seula_statement_free(struct seula_statement *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n; i++)
+		free(st->pages[i]);
+	free(st);
+}
+
+const char *seula_statement_page(const struct seula_statement *st,
+                                 const char *lang, size_t *len)
+{
+	if (!st || !st->n)
+		return NULL;
+	size_t pick = 0;
+	for (size_t i = 0; lang && i < st->n; i++)
+		if (strcmp(st->langs[i], lang) == 0)
+			pick = i;
+	*len = strlen(st->pages[pick]);
+	return st->pages[pick];
+}

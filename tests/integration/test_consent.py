@@ -1,0 +1,507 @@
+"""Consent against the real server: the banner's config and its texts hash,
+records and their receipts, refusals that store nothing, the keyed chain
+and `seula consent verify` against edits, deletions and insertions in the
+database file, the visitor-id gate, GPC, exempt mode, statistics, staff
+access, and the generated privacy statement.
+"""
+import hashlib
+import json
+import re
+import sqlite3
+import time
+import unittest
+import uuid
+
+from seulatest import (Server, add_user, assert_json_error, choice,
+                       consent_config, login, pageview, record_consent,
+                       run_seula)
+
+TEXT = {"Content-Type": "text/plain"}
+CONTROLLER = {"name": "Esimerkki Oy", "business_id": "1234567-8",
+              "address": "Esimerkkikatu 1, 00100 Helsinki",
+              "email": "info@example.fi", "contact_name": "Maija Meikäläinen",
+              "contact_email": "tietosuoja@example.fi"}
+
+
+def consent_rows(srv, where="1", args=()):
+    return srv.query("SELECT * FROM consent_records WHERE %s ORDER BY id" % where, args)
+
+
+class ConsentTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server(sections={
+            "controller": CONTROLLER,
+            "site.demo": {"policy_version": "2026-11-01",
+                          "cookies": "marketing _fbp 90d Meta Platforms Ireland"},
+        })
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def post(self, body, headers=None):
+        h = dict(TEXT)
+        h.update(headers or {})
+        return self.srv.request("POST", "/api/consent", body, h)
+
+    # -- the banner's config -------------------------------------------------
+    def test_config_texts_hash_is_of_the_exact_texts_served(self):
+        for lang in ("fi", "sv", "en"):
+            r = self.srv.request("GET", "/api/consent/config?site=demo&lang=" + lang)
+            self.assertEqual(r.status, 200, r)
+            doc = r.json()
+            self.assertEqual(doc["language"], lang)
+            self.assertEqual(doc["categories"],
+                             ["necessary", "analytics", "marketing", "personalization"])
+            # The texts object, byte for byte as sent, hashes to texts_hash.
+            raw = r.body.decode()
+            texts = raw[raw.index('"texts":') + len('"texts":'):-1]
+            self.assertEqual(hashlib.blake2b(texts.encode(), digest_size=32).hexdigest(),
+                             doc["texts_hash"])
+            self.assertEqual(json.loads(texts), doc["texts"])
+            names = {c["name"] for cat in doc["texts"]["categories"] for c in cat["cookies"]}
+            self.assertEqual(names, {"seula_consent", "seula_vid", "_fbp"})
+            self.assertEqual(len(doc["google_consent_mode"]), 7)
+        fi = consent_config(self.srv, lang="fi")
+        self.assertEqual(consent_config(self.srv, lang="fi-FI")["texts_hash"], fi["texts_hash"])
+        self.assertEqual(consent_config(self.srv, lang="de")["language"], "fi")
+        self.assertNotEqual(consent_config(self.srv, lang="en")["texts_hash"], fi["texts_hash"])
+        assert_json_error(self, self.srv.request("GET", "/api/consent/config?site=nope"),
+                          404, "unknown_site")
+        self.assertTrue(consent_config(self.srv, headers={"Sec-GPC": "1"})["gpc"])
+        self.assertFalse(consent_config(self.srv)["gpc"])
+
+    # -- records -------------------------------------------------------------
+    def test_a_choice_is_recorded_with_everything_it_proves(self):
+        cfg = consent_config(self.srv, lang="sv")
+        vid = str(uuid.uuid4())
+        body = choice(cfg, "custom", vid,
+                      decisions={"analytics": True, "marketing": False,
+                                 "personalization": False},
+                      page="http://localhost/pricing?email=a@b.fi#x",
+                      gcm={"analytics_storage": "granted", "ad_storage": "denied"})
+        before = time.time() * 1000
+        r = self.post(body, {"X-Forwarded-For": "203.0.113.77", "DNT": "1"})
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        self.assertEqual(doc["decisions"], {"necessary": "granted", "analytics": "granted",
+                                            "marketing": "denied",
+                                            "personalization": "denied"})
+        self.assertEqual(doc["gcm"]["analytics_storage"], "granted")
+        self.assertEqual(doc["gcm"]["ad_user_data"], "denied")
+        self.assertEqual(doc["gcm"]["security_storage"], "granted")
+        [row] = consent_rows(self.srv, "receipt = ?", (doc["receipt"],))
+        self.assertEqual(str(uuid.UUID(row["receipt"])), row["receipt"])
+        self.assertEqual(row["language"], "sv")
+        self.assertEqual(row["policy_version"], "2026-11-01")
+        self.assertEqual(row["texts_hash"], cfg["texts_hash"])
+        self.assertEqual(row["method"], "custom")
+        self.assertEqual(row["source"], "banner")
+        self.assertEqual(json.loads(row["preselected"]),
+                         {"analytics": False, "marketing": False, "personalization": False})
+        self.assertEqual(json.loads(row["signals"]), {"gpc": False, "dnt": True})
+        self.assertEqual(row["visitor_id"], vid)
+        self.assertEqual(row["ip_anon"], "203.0.0.0", "masked to /16")
+        self.assertEqual(row["page"], "http://localhost/pricing", "no query, no fragment")
+        self.assertEqual(row["given_at"], body["given_at"])
+        self.assertGreaterEqual(row["received_at"], before)
+        self.assertAlmostEqual(row["valid_until"] - row["received_at"], 365 * 86400000)
+        # The texts shown are kept once, by their hash.
+        [texts] = self.srv.query("SELECT * FROM consent_texts WHERE hash = ?",
+                                 (cfg["texts_hash"],))
+        self.assertEqual(json.loads(texts["body"]), cfg["texts"])
+        # The receipt: the record and the texts shown.
+        rec = self.srv.request("GET", "/api/consent/" + doc["receipt"]).json()
+        self.assertEqual(rec["receipt"], doc["receipt"])
+        self.assertEqual(rec["texts_shown"], cfg["texts"])
+        self.assertEqual(rec["decisions"]["personalization"], "denied")
+        for bad in (str(uuid.uuid4()), "not-a-receipt"):
+            assert_json_error(self, self.srv.request("GET", "/api/consent/" + bad),
+                              404, "not_found")
+
+    def test_gpc_objects_to_marketing_whatever_was_clicked(self):
+        doc = record_consent(self.srv, "accept_all", headers={"Sec-GPC": "1"})
+        self.assertEqual(doc["decisions"]["marketing"], "denied")
+        self.assertEqual(doc["decisions"]["analytics"], "granted")
+        self.assertEqual(doc["gcm"]["ad_storage"], "denied")
+        [row] = consent_rows(self.srv, "receipt = ?", (doc["receipt"],))
+        self.assertTrue(json.loads(row["signals"])["gpc"])
+        # A GPC record grants nothing.
+        r = self.post(choice(consent_config(self.srv), "gpc"), {"Sec-GPC": "1"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(set(r.json()["decisions"].values()) - {"granted"}, {"denied"})
+        self.assertEqual([k for k, v in r.json()["decisions"].items() if v == "granted"],
+                         ["necessary"])
+
+    def test_bad_input_is_refused_and_nothing_is_stored(self):
+        cfg = consent_config(self.srv)
+        ok = choice(cfg, "reject_all")
+        n = len(consent_rows(self.srv))
+
+        def with_(**kw):
+            b = json.loads(json.dumps(ok))
+            b.update(kw)
+            return b
+        cases = [
+            (with_(decisions={"analytics": False, "marketing": False,
+                              "personalization": False, "tracking": True}),
+             400, "unknown_category"),
+            (with_(decisions={"analytics": False, "marketing": False}), 400,
+             "missing_decision"),
+            (with_(decisions={"analytics": "no", "marketing": False,
+                              "personalization": False}), 400, "bad_decision"),
+            (with_(method="accept_all"), 400, "inconsistent_method"),
+            (with_(method="maybe"), 400, "bad_method"),
+            (with_(preselected={"analytics": True}), 400, "preselected"),
+            (with_(visitor_id="1234"), 400, "bad_visitor_id"),
+            (with_(page="http://evil.example/"), 400, "page_not_allowed"),
+            (with_(page="javascript:alert(1)"), 400, "bad_page"),
+            (with_(source="cookie_wall"), 400, "bad_source"),
+            (with_(extra=1), 400, "unknown_field"),
+            (with_(gcm={"ad_storage": "granted"}), 400, "gcm_mismatch"),
+            (with_(gcm={"ads": "denied"}), 400, "bad_gcm"),
+            (with_(given_at="yesterday"), 400, "bad_given_at"),
+            (with_(language="de"), 400, "unknown_language"),
+            (with_(site="nope"), 400, "unknown_site"),
+            (with_(tc_string="<script>"), 400, "bad_tc_string"),
+            (with_(policy_version="2020-01-01"), 409, "stale_policy"),
+            (with_(texts_hash="0" * 64), 409, "stale_policy"),
+            ("{not json", 400, "invalid_json"),
+            ("[]", 400, "invalid_json"),
+            ("", 400, "invalid_json"),
+            ('{"site": "demo", "site": "demo"}', 400, "invalid_json"),
+            (b'{"site": "\xff"}', 400, "invalid_json"),
+            ("x" * 20000, 413, "body_too_large"),
+        ]
+        for body, status, code in cases:
+            with self.subTest(code=code, body=str(body)[:80]):
+                r = self.post(body)
+                doc = assert_json_error(self, r, status, code)
+                if code == "stale_policy":
+                    self.assertEqual(doc["policy_version"], "2026-11-01")
+        r = self.srv.request("POST", "/api/consent", ok,
+                             {"Content-Type": "application/x-www-form-urlencoded"})
+        assert_json_error(self, r, 415)
+        r = self.post(ok, {"Origin": "http://evil.example"})
+        assert_json_error(self, r, 403, "origin_not_allowed")
+        self.assertEqual(len(consent_rows(self.srv)), n, "nothing stored")
+        # The same body, fixed, is taken, and a reader on the site's
+        # origin may read the answer.
+        r = self.post(ok, {"Origin": "http://localhost:8080"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.header("Access-Control-Allow-Origin"), "http://localhost:8080")
+        self.assertTrue(self.srv.alive())
+
+    # -- the gate --------------------------------------------------------------
+    def test_visitor_id_kept_only_while_consent_allows(self):
+        srv = self.srv
+        vid = str(uuid.uuid4())
+
+        def send(marker):
+            r = srv.collect([pageview(url="http://localhost/" + marker, visitor_id=vid)])
+            self.assertEqual(r.status, 204, r)
+            [row] = srv.query("SELECT visitor_id FROM events WHERE path = ?", ("/" + marker,))
+            return row["visitor_id"]
+        self.assertIsNone(send("before-consent"), "no record: counted cookieless")
+        record_consent(srv, "reject_all", vid)
+        self.assertIsNone(send("after-reject"))
+        record_consent(srv, "accept_all", vid)
+        self.assertEqual(send("after-accept"), vid)
+        record_consent(srv, "custom", vid, decisions={"analytics": False, "marketing": True,
+                                                       "personalization": True})
+        self.assertIsNone(send("without-analytics"))
+        record_consent(srv, "accept_all", vid)
+        self.assertEqual(send("accepted-again"), vid)
+        record_consent(srv, "withdraw", vid, source="preference_link")
+        self.assertIsNone(send("after-withdraw"), "a withdrawn id is no longer accepted")
+        # Every choice is its own record; the withdrawal did not rewrite one.
+        methods = [r["method"] for r in consent_rows(srv, "visitor_id = ?", (vid,))]
+        self.assertEqual(methods, ["reject_all", "accept_all", "custom", "accept_all",
+                                   "withdraw"])
+        # Another visitor's consent does not lend itself to an id it did not name.
+        other = str(uuid.uuid4())
+        r = srv.collect([pageview(url="http://localhost/other", visitor_id=other)])
+        self.assertEqual(r.status, 204)
+        self.assertIsNone(srv.query("SELECT visitor_id FROM events WHERE path = '/other'")
+                          [0]["visitor_id"])
+
+    # -- staff -----------------------------------------------------------------
+    def test_staff_history_stats_and_choices_on_behalf(self):
+        srv = self.srv
+        add_user(srv, "cs", "customer_service", "copper+Fjord+42+heron")
+        add_user(srv, "an", "analyst", "velvet_Quarry_19_moss")
+        cs = login(srv, "cs", "copper+Fjord+42+heron")
+        an = login(srv, "an", "velvet_Quarry_19_moss")
+        vid = str(uuid.uuid4())
+        first = record_consent(srv, "accept_all", vid)
+        body = choice(consent_config(srv, lang="fi"), "withdraw", vid)
+        del body["texts_hash"], body["given_at"], body["page"]
+        body["source"] = "staff"
+        r = cs.request("POST", "/api/consent/records", body)
+        self.assertEqual(r.status, 201, r)
+        [row] = consent_rows(srv, "receipt = ?", (r.json()["receipt"],))
+        self.assertEqual((row["source"], row["staff_name"]), ("staff", "cs"))
+        self.assertIsNone(row["ip_anon"])
+        # The whole history, by visitor id or by any of its receipts.
+        assert_json_error(self, srv.request("GET", "/api/consent/records?visitor_id=" + vid),
+                          401)
+        assert_json_error(self, an.request("GET", "/api/consent/records?visitor_id=" + vid),
+                          403)
+        for q in ("visitor_id=" + vid, "receipt=" + first["receipt"]):
+            r = cs.request("GET", "/api/consent/records?" + q)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual([x["method"] for x in r.json()["records"]],
+                             ["accept_all", "withdraw"])
+        reads = srv.query("SELECT * FROM audit_log WHERE staff_name = 'cs' AND "
+                          "action = 'read' AND subject = ?", (vid,))
+        self.assertEqual(len(reads), 1, "the read by visitor id is audited")
+        self.assertTrue(srv.query("SELECT 1 FROM audit_log WHERE subject = ? AND "
+                                  "action = 'change'", (vid,)))
+        # Statistics: analysts yes, customer service no.
+        assert_json_error(self, cs.request("GET", "/api/consent/stats?site=demo"), 403)
+        for _ in range(3):
+            r = srv.request("POST", "/api/consent/shown",
+                            {"site": "demo", "policy_version": "2026-11-01",
+                             "language": "fi"}, TEXT)
+            self.assertEqual(r.status, 204, r)
+        r = an.request("GET", "/api/consent/stats?site=demo")
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        self.assertEqual(doc["to"], today)
+        self.assertEqual(len(doc["days"]), 30)
+        rows = consent_rows(srv)
+        day = doc["days"][-1]
+        self.assertEqual(day["date"], today)
+        self.assertGreaterEqual(day["shown"], 3)
+        count = {m: sum(1 for x in rows if x["method"] == m)
+                 for m in ("accept_all", "reject_all", "custom", "withdraw", "gpc")}
+        self.assertEqual((day["accepted_all"], day["rejected_all"], day["custom"],
+                          day["withdrawn"], day["gpc"]),
+                         (count["accept_all"], count["reject_all"], count["custom"],
+                          count["withdraw"], count["gpc"]))
+        choices = [x for x in rows if x["method"] != "gpc"]
+        for cat in ("analytics", "marketing", "personalization"):
+            granted = sum(1 for x in choices
+                          if json.loads(x["decisions"])[cat] == "granted")
+            self.assertAlmostEqual(day["opt_in_rate"][cat], granted / len(choices))
+        self.assertEqual(doc["totals"]["accepted_all"], count["accept_all"])
+        assert_json_error(self, an.request("GET", "/api/consent/stats?site=demo&from=x"),
+                          400, "bad_date")
+
+    # -- the privacy statement -----------------------------------------------
+    def test_privacy_statement_states_what_the_server_does(self):
+        for lang in ("fi", "sv", "en"):
+            r = self.srv.request("GET", "/privacy?lang=" + lang)
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.header("Content-Type").startswith("text/html"))
+            page = r.body.decode()
+            self.assertIn('<html lang="%s"' % lang, page)
+            self.assertIn("Esimerkki Oy", page)
+            self.assertIn("Maija Meikäläinen", page)
+            self.assertIn("Tietosuojavaltuutetun toimisto", page)
+            ids = re.findall(r'<section[^>]* id="([a-z]+)"', page)
+            self.assertEqual(ids, ["controller", "contact", "register", "purposes", "data",
+                                   "sources", "disclosures", "transfers", "retention",
+                                   "security", "cookies", "rights", "authority"])
+            cookies = set(re.findall(r'data-cookie="([^"]+)"', page))
+            self.assertEqual(cookies, {"seula_consent", "seula_vid", "_fbp"})
+            # The retention shown is the retention enforced (the defaults
+            # of [site.demo] events_retention and [consent] record_retention).
+            self.assertRegex(page, r'data-retention="raw_events"[^>]*data-days="760"')
+            self.assertRegex(page, r'data-retention="consent_records"[^>]*data-days="1826"')
+        self.assertIn('lang="fi"', self.srv.request("GET", "/privacy").body.decode())
+
+
+class ChainTest(unittest.TestCase):
+    """`seula consent verify` against someone who can edit the file."""
+
+    def setUp(self):
+        self.srv = Server()
+        self.srv.start()
+        self.receipts = [record_consent(self.srv, m, str(uuid.uuid4()))["receipt"]
+                         for m in ("accept_all", "reject_all", "accept_all", "withdraw",
+                                   "reject_all")]
+        self.srv.stop()
+
+    def tearDown(self):
+        self.srv.close()
+
+    def verify(self):
+        return run_seula("consent", "verify", "--config", self.srv.config_path)
+
+    def tamper(self, *sql):
+        db = sqlite3.connect(self.srv.db_path)
+        # Someone with the file drops the guards first.
+        db.execute("DROP TRIGGER IF EXISTS consent_records_fixed")
+        db.execute("DROP TRIGGER IF EXISTS consent_records_kept")
+        for s in sql:
+            db.execute(s)
+        db.commit()
+        db.close()
+
+    def assert_broken(self, at, why):
+        r = self.verify()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("BROKEN at record %d" % at, r.stdout)
+        self.assertRegex(r.stdout, why)
+
+    def test_intact_chain_verifies(self):
+        r = self.verify()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("5 records", r.stdout)
+
+    def test_an_edit_is_found(self):
+        self.tamper("UPDATE consent_records SET decisions = "
+                    "'{\"necessary\":\"granted\",\"analytics\":\"granted\","
+                    "\"marketing\":\"granted\",\"personalization\":\"granted\"}' "
+                    "WHERE id = 2")
+        self.assert_broken(2, "does not match its MAC")
+
+    def test_a_recomputed_plain_hash_does_not_help(self):
+        # Whoever edits can recompute any unkeyed hash, but not the MAC.
+        row = self.srv.query("SELECT mac FROM consent_records WHERE id = 3")[0]
+        self.tamper("UPDATE consent_records SET method = 'accept_all', "
+                    "mac = X'%s' WHERE id = 4" %
+                    hashlib.blake2b(row["mac"], digest_size=32).hexdigest())
+        self.assert_broken(4, "does not match its MAC")
+
+    def test_an_edited_visitor_id_is_found(self):
+        self.tamper("UPDATE consent_records SET visitor_id = '%s' WHERE id = 1" %
+                    uuid.uuid4())
+        self.assert_broken(1, "visitor id, address or page")
+
+    def test_a_deletion_is_found(self):
+        self.tamper("DELETE FROM consent_records WHERE id = 3")
+        self.assert_broken(3, "missing")
+
+    def test_a_deleted_last_record_is_found(self):
+        self.tamper("DELETE FROM consent_records WHERE id = 5")
+        self.assert_broken(5, "at the end are missing")
+
+    def test_an_insertion_is_found(self):
+        # A copy of record 2, given a new receipt and slotted in as 3.
+        self.tamper("UPDATE consent_records SET id = id + 100 WHERE id >= 3",
+                    "INSERT INTO consent_records SELECT 3, '%s', site, given_at, "
+                    "received_at, policy_version, texts_hash, language, decisions, "
+                    "preselected, method, source, staff_name, signals, gcm, valid_until, "
+                    "tc_string, visitor_id, ip_anon, page, pii_mac, erased_at, prev_mac, "
+                    "mac FROM consent_records WHERE id = 2" % uuid.uuid4(),
+                    "UPDATE consent_records SET id = id - 99 WHERE id >= 103")
+        self.assert_broken(3, "previous record|does not match")
+
+    def test_an_appended_record_is_found(self):
+        self.tamper("INSERT INTO consent_records SELECT 6, '%s', site, given_at, "
+                    "received_at, policy_version, texts_hash, language, decisions, "
+                    "preselected, method, source, staff_name, signals, gcm, valid_until, "
+                    "tc_string, visitor_id, ip_anon, page, pii_mac, erased_at, mac, "
+                    "mac FROM consent_records WHERE id = 5" % uuid.uuid4())
+        self.assert_broken(6, "does not match|follow the head")
+
+    def test_the_server_refuses_to_rewrite_records(self):
+        db = sqlite3.connect(self.srv.db_path)
+        for sql in ("UPDATE consent_records SET method = 'accept_all' WHERE id = 2",
+                    "DELETE FROM consent_records WHERE id = 2"):
+            with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
+                db.execute(sql)
+        db.close()
+
+
+class DurabilityTest(unittest.TestCase):
+
+    def test_an_acknowledged_record_survives_kill_9(self):
+        srv = Server(server={"synchronous": "full"})
+        try:
+            srv.start()
+            receipts = [record_consent(srv, "accept_all", str(uuid.uuid4()))["receipt"]
+                        for _ in range(20)]
+            srv.kill9()
+            got = {r["receipt"] for r in srv.query("SELECT receipt FROM consent_records")}
+            self.assertEqual(got, set(receipts))
+            r = run_seula("consent", "verify", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            srv.close()
+
+
+class ModesTest(unittest.TestCase):
+
+    def test_without_consent_drop_stores_nothing_unconsented(self):
+        srv = Server(sections={"site.demo": {"without_consent": "drop"}})
+        try:
+            srv.start()
+            vid = str(uuid.uuid4())
+            self.assertEqual(srv.collect([pageview(url="http://localhost/a"),
+                                          pageview(url="http://localhost/b",
+                                                   visitor_id=vid)]).status, 204)
+            self.assertEqual(srv.count(), 0)
+            record_consent(srv, "accept_all", vid)
+            self.assertEqual(srv.collect([pageview(url="http://localhost/c",
+                                                   visitor_id=vid)]).status, 204)
+            self.assertEqual([r["visitor_id"] for r in srv.query("SELECT * FROM events")],
+                             [vid])
+        finally:
+            srv.close()
+
+    def test_exempt_mode_refuses_a_config_that_breaks_a_rule(self):
+        for keys, rule in (({"events_retention": "800d"}, "retention"),
+                           ({"consent_period": "500d"}, "cookie_lifetime"),
+                           ({"cookies": "analytics _pk_id 730d Matomo"}, "cookie_lifetime")):
+            srv = Server(sections={"site.demo": dict(keys, consent_mode="exempt")})
+            try:
+                self.assertNotEqual(srv.start(expect_fail=True), 0)
+                self.assertIn("breaks the rule '%s'" % rule, srv.stderr())
+                r = run_seula("consent", "selftest", "--site", "demo", "--config",
+                              srv.config_path)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertRegex(r.stdout, r"\[FAIL\] %s" % rule)
+            finally:
+                srv.close()
+        srv = Server(plugins=(), sections={"site.demo": {"consent_mode": "exempt"}})
+        try:
+            self.assertNotEqual(srv.start(expect_fail=True), 0)
+            self.assertIn("'ip_masking'", srv.stderr())
+        finally:
+            srv.close()
+        srv = Server(sections={"site.demo": {"consent_mode": "exempt"},
+                               "plugin.anonymize": {"level": "1"}})
+        try:
+            self.assertNotEqual(srv.start(expect_fail=True), 0)
+            self.assertIn("'ip_masking'", srv.stderr())
+        finally:
+            srv.close()
+
+    def test_exempt_mode_measures_audience_only(self):
+        srv = Server(sections={"site.demo": {"consent_mode": "exempt"}})
+        try:
+            r = run_seula("consent", "selftest", "--site", "demo", "--config",
+                          srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(len(re.findall(r"^\[ ok \]", r.stdout, re.M)), 6, r.stdout)
+            srv.start()
+            self.assertEqual(consent_config(srv)["mode"], "exempt")
+            vid, objector = str(uuid.uuid4()), str(uuid.uuid4())
+            record_consent(srv, "reject_all", objector)
+            r = srv.collect([
+                pageview(url="http://localhost/?utm_source=news&utm_campaign=x",
+                         visitor_id=vid),
+                pageview(url="http://localhost/o", visitor_id=objector),
+                {"site": "demo", "type": "event", "url": "http://localhost/",
+                 "name": "signup"}])
+            self.assertEqual(r.status, 204, r)
+            rows = srv.query("SELECT path, visitor_id, utm_source, utm_campaign, type "
+                             "FROM events ORDER BY id")
+            self.assertEqual(rows, [
+                {"path": "/", "visitor_id": vid, "utm_source": None, "utm_campaign": None,
+                 "type": 1},
+                {"path": "/o", "visitor_id": None, "utm_source": None,
+                 "utm_campaign": None, "type": 1}])
+        finally:
+            srv.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

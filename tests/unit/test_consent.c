@@ -1,0 +1,342 @@
+/* Unit tests: core/consent.c's chain across retention (with a clock the
+ * server cannot be given), its texts and checks, and core/retention.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four above first. */
+#include <cmocka.h>
+
+#include "config.h"
+#include "consent.h"
+#include "db.h"
+#include "migrate.h"
+#include "retention.h"
+#include "testutil.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS 86400000LL
+
+struct fixture {
+	struct seula_config cfg;
+	struct seula_plugins plugins;
+	struct seula_consent *consent;
+	sqlite3 *db;
+	char *ini_path;
+	char db_path[64];
+	unsigned char key[32];
+};
+
+static int setup_with(void **state, const char *site_keys)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char ini[1024], err[512];
+	snprintf(f->db_path, sizeof(f->db_path),
+	         "/tmp/seula-unit-consent-%d.db", (int)getpid());
+	unlink(f->db_path);
+	snprintf(ini, sizeof(ini),
+	         "[server]\ndb = %s\n[consent]\nrecord_retention = 400d\n"
+	         "[site.demo]\ndomains = localhost\n%s",
+	         f->db_path, site_keys);
+	f->ini_path = write_temp(ini);
+	assert_int_equal(
+	        seula_config_load(&f->cfg, f->ini_path, NULL, err, sizeof(err)),
+	        SEULA_OK);
+	randombytes_buf(f->key, sizeof(f->key));
+	assert_int_equal(seula_consent_new(&f->consent, &f->cfg, &f->plugins,
+	                                   f->key, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(seula_db_open(&f->db, f->db_path, false, true, false,
+	                               err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(
+	        seula_migrate_all(f->db, &f->plugins, NULL, err, sizeof(err)),
+	        SEULA_OK);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, "");
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	seula_db_close(f->db);
+	seula_consent_free(f->consent);
+	seula_config_free(&f->cfg);
+	unlink(f->ini_path);
+	free(f->ini_path);
+	unlink(f->db_path);
+	free(f);
+	return 0;
+}
+
+static void append(struct fixture *f, int64_t received_at, const char *vid)
+{
+	char receipt[40], err[256];
+	static int n;
+	snprintf(receipt, sizeof(receipt), "00000000-0000-4000-8000-%012d",
+	         ++n);
+	struct seula_consent_record r = {
+	        .receipt = receipt,
+	        .site = "demo",
+	        .received_at = received_at,
+	        .policy_version = "1",
+	        .texts_hash = "00",
+	        .language = "fi",
+	        .decisions = "{\"necessary\":\"granted\"}",
+	        .preselected = "{}",
+	        .method = "reject_all",
+	        .source = "banner",
+	        .signals = "{}",
+	        .gcm = "{}",
+	        .valid_until = received_at + 365 * DAY_MS,
+	        .visitor_id = vid,
+	};
+	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(
+	        seula_consent_append(f->db, f->key, &r, err, sizeof(err)),
+	        SEULA_OK);
+	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL),
+	                 SQLITE_OK);
+}
+
+static int64_t prune(struct fixture *f, int64_t now)
+{
+	char err[256];
+	int64_t removed = -1;
+	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(seula_consent_prune(f->consent, f->db, now, &removed,
+	                                     err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	return removed;
+}
+
+static void verify_ok(struct fixture *f, int64_t rows, int64_t pruned)
+{
+	struct seula_consent_report r;
+	assert_int_equal(seula_consent_verify(f->db, f->key, &r), SEULA_OK);
+	assert_int_equal(r.rows, rows);
+	assert_int_equal(r.pruned, pruned);
+}
+
+static void chain_survives_retention(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0 = 1700000000000LL;
+	for (int i = 0; i < 5; i++)
+		append(f, t0 + i * 100 * DAY_MS, NULL);
+	verify_ok(f, 5, 0);
+	/* 400 days of retention at t0 + 450 days: the first one goes. */
+	assert_int_equal(prune(f, t0 + 450 * DAY_MS), 1);
+	verify_ok(f, 4, 1);
+	assert_int_equal(prune(f, t0 + 450 * DAY_MS), 0);
+	/* Two more, then the chain goes on from the anchor. */
+	assert_int_equal(prune(f, t0 + 650 * DAY_MS), 2);
+	append(f, t0 + 651 * DAY_MS, "0f8fad5b-d9cb-469f-a165-70867728950e");
+	verify_ok(f, 3, 3);
+	/* Everything: the next record still links to the anchor. */
+	assert_int_equal(prune(f, t0 + 5000 * DAY_MS), 3);
+	verify_ok(f, 0, 6);
+	append(f, t0 + 5001 * DAY_MS, NULL);
+	verify_ok(f, 1, 6);
+	/* A record removed outside retention (the trigger dropped, then the
+	 * row) is still found. */
+	append(f, t0 + 5002 * DAY_MS, NULL);
+	append(f, t0 + 5003 * DAY_MS, NULL);
+	assert_int_equal(
+	        sqlite3_exec(f->db,
+	                     "DROP TRIGGER consent_records_kept; DELETE FROM "
+	                     "consent_records WHERE id = 8",
+	                     NULL, NULL, NULL),
+	        SQLITE_OK);
+	struct seula_consent_report r;
+	assert_int_equal(seula_consent_verify(f->db, f->key, &r),
+	                 SEULA_ECONFLICT);
+	assert_int_equal(r.bad_id, 8);
+	/* A moved anchor without the key is found too. */
+	assert_int_equal(sqlite3_exec(f->db,
+	                              "UPDATE chain_heads SET last_id = 7 "
+	                              "WHERE chain = 'consent-anchor'",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(seula_consent_verify(f->db, f->key, &r),
+	                 SEULA_ECONFLICT);
+}
+
+static void a_wrong_key_verifies_nothing(void **state)
+{
+	struct fixture *f = *state;
+	append(f, 1700000000000LL, NULL);
+	unsigned char other[32];
+	memcpy(other, f->key, sizeof(other));
+	other[0] ^= 1;
+	struct seula_consent_report r;
+	assert_int_equal(seula_consent_verify(f->db, other, &r),
+	                 SEULA_ECONFLICT);
+	assert_int_equal(r.bad_id, 1);
+}
+
+static void texts_are_per_language_and_list_the_cookies(void **state)
+{
+	struct fixture *f = *state;
+	json_t *fi = seula_consent_texts(f->consent, "demo", "fi");
+	json_t *en = seula_consent_texts(f->consent, "demo", "en");
+	assert_non_null(fi);
+	assert_non_null(en);
+	assert_string_equal(json_string_value(json_object_get(fi, "language")),
+	                    "fi");
+	assert_string_not_equal(
+	        json_string_value(json_object_get(fi, "accept_all")),
+	        json_string_value(json_object_get(en, "accept_all")));
+	assert_null(seula_consent_texts(f->consent, "demo", "de"));
+	assert_null(seula_consent_texts(f->consent, "nope", "fi"));
+	json_decref(fi);
+	json_decref(en);
+	json_t *cookies = seula_consent_cookies(f->consent, "demo", "sv");
+	assert_int_equal(json_array_size(cookies), 2);
+	assert_string_equal(json_string_value(json_object_get(
+	                            json_array_get(cookies, 0), "name")),
+	                    SEULA_CONSENT_COOKIE);
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_array_get(cookies, 0), "days")),
+	                 365);
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_array_get(cookies, 1), "days")),
+	                 SEULA_VISITOR_COOKIE_DAYS);
+	json_decref(cookies);
+	assert_int_equal(seula_consent_selftest(f->consent, "demo", stdout), 0);
+	char err[256];
+	assert_int_equal(seula_consent_check(f->consent, err, sizeof(err)),
+	                 SEULA_OK);
+}
+
+static void bad_site_consent_config_is_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *keys, *want;
+	} cases[] = {
+	        {"categories = analytics, tracking\n", "'tracking'"},
+	        {"categories = marketing\n", "analytics must be offered"},
+	        {"categories = analytics, analytics\n", "twice"},
+	        {"languages = fi, de\n", "no consent texts for 'de'"},
+	        {"cookies = marketing _fbp\n", "not 'category name"},
+	        {"cookies = personalization x 1d Y\ncategories = analytics\n",
+	         "not a category the site offers"},
+	        {"cookies = marketing b@d 1d Y\n", "not a cookie name"},
+	        {"cookies = marketing _fbp soon Meta\n", "not a duration"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct seula_config cfg;
+		struct seula_plugins plugins = {0};
+		struct seula_consent *c = NULL;
+		char ini[512], err[512] = "";
+		snprintf(ini, sizeof(ini),
+		         "[site.demo]\ndomains = localhost\n%s", cases[i].keys);
+		char *path = write_temp(ini);
+		assert_int_equal(
+		        seula_config_load(&cfg, path, NULL, err, sizeof(err)),
+		        SEULA_OK);
+		assert_int_equal(seula_consent_new(&c, &cfg, &plugins, NULL,
+		                                   err, sizeof(err)),
+		                 SEULA_EINVAL);
+		assert_null(c);
+		if (!strstr(err, cases[i].want))
+			fail_msg("%s: '%s' lacks '%s'", cases[i].keys, err,
+			         cases[i].want);
+		seula_config_free(&cfg);
+		unlink(path);
+		free(path);
+	}
+}
+
+static void exempt_rules_are_checked(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+	/* No anonymize plugin loaded in this fixture. */
+	assert_int_equal(seula_consent_check(f->consent, err, sizeof(err)),
+	                 SEULA_EINVAL);
+	assert_non_null(strstr(err, "'ip_masking'"));
+	assert_int_equal(seula_consent_selftest(f->consent, "demo", stdout), 1);
+}
+
+static int setup_exempt(void **state)
+{
+	return setup_with(state, "consent_mode = exempt\n");
+}
+
+static void raw_events_past_retention_are_deleted(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = 1700000000000LL;
+	/* Default retention: 760 days. */
+	for (int age = 0; age < 5; age++) {
+		char sql[200];
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO events (site, type, ts) VALUES ('demo', "
+		         "1, %lld), ('other', 1, 0)",
+		         (long long)(now - (759 + age) * DAY_MS));
+		assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL),
+		                 SQLITE_OK);
+	}
+	char err[256];
+	int64_t deleted;
+	assert_int_equal(seula_retention_events(&f->cfg, f->db, now, 2,
+	                                        &deleted, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(deleted, 2); /* the limit */
+	assert_int_equal(seula_retention_events(&f->cfg, f->db, now, 100,
+	                                        &deleted, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(deleted,
+	                 1); /* 761, 762 and 763 went; 760 is the edge */
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(f->db,
+	                   "SELECT count(*) FROM events WHERE site = 'demo'",
+	                   -1, &st, NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	sqlite3_finalize(st);
+	/* A site not in the config is nobody's to delete. */
+	sqlite3_prepare_v2(f->db,
+	                   "SELECT count(*) FROM events WHERE site = 'other'",
+	                   -1, &st, NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 5);
+	sqlite3_finalize(st);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(chain_survives_retention, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(a_wrong_key_verifies_nothing,
+	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                texts_are_per_language_and_list_the_cookies, setup,
+	                teardown),
+	        cmocka_unit_test(bad_site_consent_config_is_refused),
+	        cmocka_unit_test_setup_teardown(exempt_rules_are_checked,
+	                                        setup_exempt, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                raw_events_past_retention_are_deleted, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
