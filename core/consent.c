@@ -1481,10 +1481,20 @@ static int parse_choice(const struct seula_consent *c, struct seula_http *http,
 		           "method is accept_all, reject_all, custom, withdraw "
 		           "or gpc");
 	ch->method = (enum method)m;
+	/* Signals: GPC objects to marketing whatever was clicked (Art.
+	 * 21(5)); DNT likewise when the site says so.  "Accept all" then
+	 * means all the rest. */
+	ch->gpc = !staff && header_is(http, "Sec-GPC", "1");
+	ch->dnt = !staff && header_is(http, "DNT", "1");
+	bool objection =
+	        ch->gpc || (ch->dnt && ch->s->site->dnt == SEULA_DNT_OBJECTION);
+	if (objection)
+		ch->decisions[2] = false;
 	for (int k = 1; k < N_CATEGORIES; k++) {
 		if (!ch->s->offered[k])
 			continue;
-		if (m == M_ACCEPT_ALL && !ch->decisions[k])
+		if (m == M_ACCEPT_ALL && !ch->decisions[k] &&
+		    !(k == 2 && objection))
 			return bad(http, "inconsistent_method",
 			           "accept_all with %s denied", categories[k]);
 		if ((m == M_REJECT_ALL || m == M_WITHDRAW || m == M_GPC) &&
@@ -1547,12 +1557,6 @@ static int parse_choice(const struct seula_consent *c, struct seula_http *http,
 			           "tc_string is not an IAB TC string");
 		ch->tc_string = t;
 	}
-	/* Signals: GPC objects to marketing whatever was clicked (Art.
-	 * 21(5)); DNT likewise when the site says so. */
-	ch->gpc = !staff && header_is(http, "Sec-GPC", "1");
-	ch->dnt = !staff && header_is(http, "DNT", "1");
-	if (ch->gpc || (ch->dnt && ch->s->site->dnt == SEULA_DNT_OBJECTION))
-		ch->decisions[2] = false;
 	json_t *gcm = json_object_get(o, "gcm");
 	if (gcm && !json_is_object(gcm))
 		return bad(http, "bad_gcm", "gcm must be an object");

@@ -9,9 +9,10 @@ export const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 // `seula serve --config config`; resolves once it listens, to
 // { base, stop }: stop() ends it (SIGTERM, SIGKILL after 10 s) and resolves
-// to its exit status, or the signal that ended it.
-export async function startSeula(bin, config, { echo = false } = {}) {
-  const server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+// to its exit status, or the signal that ended it.  cwd: where it starts
+// (relative paths in the config are relative to it).
+export async function startSeula(bin, config, { echo = false, cwd } = {}) {
+  const server = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], cwd });
   let exitCode;
   const exited = new Promise((resolve) => server.once('exit', (code, signal) => {
     exitCode = code ?? signal;
@@ -49,4 +50,25 @@ export function launchChromium() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', '--disable-sync'],
   });
+}
+
+// The text of an INI file with key = value set in [section] (replaced where
+// it is, or added as the section's first key; the section is added when
+// missing): a config derived from contrib/seula.ini.example.
+export function setIni(text, section, key, value) {
+  const lines = text.split('\n');
+  const head = lines.findIndex((l) => l.trim() === `[${section}]`);
+  if (head < 0) return `${text.replace(/\n*$/, '\n')}\n[${section}]\n${key} = ${value}\n`;
+  let end = lines.findIndex((l, i) => i > head && /^\s*\[/.test(l));
+  if (end < 0) end = lines.length;
+  const at = lines.findIndex((l, i) => i > head && i < end && new RegExp(`^\\s*${key}\\s*=`).test(l));
+  if (at >= 0) {
+    // A value continued on indented lines goes with it.
+    let n = 1;
+    while (at + n < end && /^[ \t]+\S/.test(lines[at + n])) n++;
+    lines.splice(at, n, `${key} = ${value}`);
+  } else {
+    lines.splice(head + 1, 0, `${key} = ${value}`);
+  }
+  return lines.join('\n');
 }

@@ -2,8 +2,10 @@
 // playwright-core, against the real server and its SQLite file: page views,
 // single-page-app navigation, engagement time, custom events, UTM
 // parameters, the consent hook (no cookie and no visitor id until analytics
-// is allowed), the queue stub, the collect URL (default and data-api), the
-// fallbacks of older browsers, and the cases where it must stay quiet.
+// is allowed, given through the demo's consent banner or recorded by hand:
+// the server keeps a visitor id only under a record that grants analytics),
+// the queue stub, the collect URL (default and data-api), the fallbacks of
+// older browsers, and the cases where it must stay quiet.
 //
 //   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/tracker.test.mjs
 //
@@ -15,6 +17,7 @@ import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { startSeula, launchChromium } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
@@ -51,6 +54,34 @@ async function waitFor(what, fn, timeoutMs = 10000) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The visitor's choice in the demo's consent banner (web/consent.js), once
+// the server has recorded it.
+async function bannerChoice(page, button) {
+  await page.click(button);
+  await page.waitForSelector('#seula-consent', { state: 'detached' });
+}
+const vidCookie = async (context) => (await context.cookies()).find((c) => c.name === 'seula_vid');
+
+// A consent record granting everything to visitorId, the way the banner
+// makes one (POST /api/consent): without it the server drops the id.
+async function recordConsent(visitorId) {
+  const cfg = await (await fetch(`${base}/api/consent/config?site=demo&lang=en`)).json();
+  const decisions = {}, preselected = {}, gcm = {};
+  for (const c of cfg.categories.filter((c) => c !== 'necessary')) {
+    decisions[c] = true;
+    preselected[c] = false;
+  }
+  for (const [type, c] of Object.entries(cfg.google_consent_mode))
+    gcm[type] = c === 'necessary' || decisions[c] ? 'granted' : 'denied';
+  const r = await fetch(`${base}/api/consent`, {
+    method: 'POST', headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify({ site: 'demo', policy_version: cfg.policy_version, texts_hash: cfg.texts_hash,
+      language: cfg.language, decisions, preselected, method: 'accept_all', source: 'api',
+      given_at: Date.now(), visitor_id: visitorId, page: `${base}/demo/`, gcm }),
+  });
+  assert.equal(r.status, 201, `consent recorded: ${await r.text()}`);
+}
 
 // The collect requests a context makes, and every host it contacts.
 function record(context) {
@@ -218,11 +249,13 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   assert.equal(campaign.path, '/demo/pricing');
   assert.equal(campaign.url, `${base}/demo/pricing`, 'the query string is not stored');
 
-  // Consent given: a first-party cookie, its id on every event from now on.
-  await page.click('#allow');
-  const [cookie] = await context.cookies();
-  assert.equal((await context.cookies()).length, 1);
-  assert.equal(cookie.name, 'seula_vid');
+  // Consent given in the banner: a first-party cookie, its id on every
+  // event from now on.
+  await page.waitForSelector('#seula-consent', { state: 'visible' });
+  await bannerChoice(page, '#seula-consent-accept-all');
+  const cookie = await vidCookie(context);
+  assert.deepEqual((await context.cookies()).map((c) => c.name).sort(), ['seula_consent', 'seula_vid'],
+    "the banner's own cookie besides the tracker's");
   assert.match(cookie.value, UUID_V4);
   assert.equal(cookie.path, '/');
   assert.equal(cookie.sameSite, 'Lax');
@@ -244,14 +277,15 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   // Consent given again: the same id, and the cookie's lifetime is not renewed.
   await sleep(1100);
   await page.evaluate(() => seula('consent', { analytics: true }));
-  const again = await context.cookies();
-  assert.equal(again.length, 1);
-  assert.equal(again[0].value, cookie.value);
-  assert.equal(again[0].expires, cookie.expires, 'a later visit does not extend the 13 months');
+  const again = await vidCookie(context);
+  assert.equal(again.value, cookie.value);
+  assert.equal(again.expires, cookie.expires, 'a later visit does not extend the 13 months');
 
-  // Withdrawn: the cookie goes, and no id is sent any more.
-  await page.click('#deny');
-  assert.deepEqual(await context.cookies(), [], 'the cookie is deleted');
+  // Withdrawn in the reopened banner: the cookie goes, and no id is sent
+  // any more.
+  await page.click('#seula-consent-reopen');
+  await bannerChoice(page, '#seula-consent-withdraw');
+  assert.equal(await vidCookie(context), undefined, 'the cookie is deleted');
   mark = lastId();
   await page.click('nav >> text=Pricing');
   const [withdrawn] = await waitFor('the page view after withdrawal', () => rows(`id > ${mark} AND type = 1`));
@@ -261,18 +295,20 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   const [signupAfter] = await waitFor('the event after withdrawal', () => rows(`id > ${mark} AND type = 2`));
   assert.equal(signupAfter.visitor_id, null);
 
-  // The same hook as a window event, the way the consent banner will send it.
+  // The same hook as a window event, the way the consent banner sends it
+  // (here by hand, with the record made by hand too).
   await page.evaluate(() => window.dispatchEvent(
     new CustomEvent('seula:consent', { detail: { analytics: true, marketing: false } })));
-  const [second] = await context.cookies();
+  const second = await vidCookie(context);
   assert.equal(second?.name, 'seula_vid');
   assert.notEqual(second.value, cookie.value, 'a new id after the old one was deleted');
+  await recordConsent(second.value);
   await page.evaluate(() => seula('event', 'marker-2'));
   const [m2] = await waitFor('an event after consent by window event', () => rows("name = 'marker-2'"));
   assert.equal(m2.visitor_id, second.value);
   await page.evaluate(() => window.dispatchEvent(
     new CustomEvent('seula:consent', { detail: { analytics: false } })));
-  assert.deepEqual(await context.cookies(), []);
+  assert.equal(await vidCookie(context), undefined);
   await page.evaluate(() => seula('event', 'marker-3'));
   const [m3] = await waitFor('an event after withdrawal by window event', () => rows("name = 'marker-3'"));
   assert.equal(m3.visitor_id, null);
@@ -317,6 +353,11 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
 
 test('calls queued before the tracker loads are replayed first', async () => {
   const context = await browser.newContext();
+  // An id the server has a consent record for, already in the browser: the
+  // queued consent makes the tracker use it from the first page view.
+  const id = randomUUID();
+  await recordConsent(id);
+  await context.addCookies([{ name: 'seula_vid', value: id, url: base }]);
   // What a site's inline snippet does in the <head>, before seula.js.
   await context.addInitScript(() => {
     window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
@@ -328,8 +369,8 @@ test('calls queued before the tracker loads are replayed first', async () => {
   await page.goto(`${base}/demo/`);
   const got = await waitFor('the queued event and the page view',
     () => { const r = rows(`id > ${mark}`); return r.length >= 2 && r; });
-  const [cookie] = await context.cookies();
-  assert.equal(cookie?.name, 'seula_vid');
+  const cookie = await vidCookie(context);
+  assert.equal(cookie?.value, id);
   const pageview = got.find((r) => r.type === 1);
   const queued = got.find((r) => r.name === 'queued');
   assert.equal(pageview.visitor_id, cookie.value, 'queued consent applies to the first page view');
@@ -351,8 +392,8 @@ test('older and stricter browsers: no sendBeacon, no randomUUID, storage blocked
   const seen = record(context);
   const page = await context.newPage();
   await page.goto(`${base}/demo/`);
-  await page.click('#allow'); // a cookie that fetch must not send
-  const [cookie] = await context.cookies();
+  await bannerChoice(page, '#seula-consent-accept-all'); // cookies that fetch must not send
+  const cookie = await vidCookie(context);
   assert.match(cookie.value, UUID_V4, 'the getRandomValues fallback makes a version 4 UUID');
   const mark = lastId();
   await page.click('nav >> text=Pricing');

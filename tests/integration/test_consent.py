@@ -129,6 +129,16 @@ class ConsentTest(unittest.TestCase):
         self.assertEqual(doc["gcm"]["ad_storage"], "denied")
         [row] = consent_rows(self.srv, "receipt = ?", (doc["receipt"],))
         self.assertTrue(json.loads(row["signals"])["gpc"])
+        # What a banner that shows marketing off under GPC sends.
+        body = choice(consent_config(self.srv), "accept_all",
+                      decisions={"analytics": True, "marketing": False,
+                                 "personalization": True},
+                      gcm={"ad_storage": "denied", "analytics_storage": "granted"})
+        r = self.post(body, {"Sec-GPC": "1"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["decisions"]["marketing"], "denied")
+        # Without the signal that is no "accept all".
+        assert_json_error(self, self.post(body), 400, "inconsistent_method")
         # A GPC record grants nothing.
         r = self.post(choice(consent_config(self.srv), "gpc"), {"Sec-GPC": "1"})
         self.assertEqual(r.status, 201, r)

@@ -1,4 +1,5 @@
-/* The demo site's own script: a small pushState router and the buttons.
+/* The demo site's own script: a small pushState router, the plan buttons
+ * and what the consent banner has told the page.
  * The server has only /demo/ itself; the other "pages" are sections of it. */
 (function () {
 	'use strict';
@@ -45,20 +46,19 @@
 		});
 	}
 
-	function showCookies() {
+	/* What the banner has told the page, and the cookies that follow. */
+	function showConsent() {
 		document.getElementById('cookies').textContent = document.cookie || '(none)';
+		var state = window.seulaConsent && window.seulaConsent.get();
+		document.getElementById('consent-state').textContent = !state ? '(no choice)'
+			: ['analytics', 'marketing', 'personalization'].map(function (c) {
+				return c + ' ' + (state[c] ? 'allowed' : 'denied');
+			}).join(', ') + ' (' + state.method.replace('_', ' ') + ')';
 	}
-	document.getElementById('allow').addEventListener('click', function () {
-		seula('consent', {analytics: true});
-		showCookies();
-	});
-	document.getElementById('deny').addEventListener('click', function () {
-		seula('consent', {analytics: false});
-		showCookies();
-	});
-	/* The banner's way; the tracker, loaded first, has handled it by now. */
-	window.addEventListener('seula:consent', showCookies);
+	/* The tracker, loaded first, has handled the event by now. */
+	window.addEventListener('seula:consent', showConsent);
+	if (window.seulaConsent) window.seulaConsent.on('change', showConsent);
 
 	show(location.pathname);
-	showCookies();
+	showConsent();
 })();

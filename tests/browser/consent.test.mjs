@@ -1,0 +1,848 @@
+// The consent banner (web/consent.js) in Debian's Chromium, driven by
+// playwright-core, against the real server with the example configuration
+// (contrib/seula.ini.example: the demo site, its texts in fi, sv and en) and
+// its SQLite file: reject all, accept all, withdrawal through the reopen
+// button, Global Privacy Control, the banner in three languages (screenshots
+// that are looked at), axe-core's WCAG 2.1 A/AA rules, the keyboard, the
+// cookies the privacy statement and the banner list, the scripts that wait
+// for a category, the JS API, Google Consent Mode, a stale policy and an
+// unreachable server.
+//
+//   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/consent.test.mjs
+//
+// SEULA_TEST_OUTPUT: where the screenshots go (default tests/output/).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { startSeula, launchChromium, setIni } from './harness.mjs';
+
+const BIN = process.env.SEULA_BIN;
+const SOURCE = process.env.SEULA_SOURCE_DIR;
+if (!BIN || !SOURCE)
+  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+const ROOT = path.resolve(SOURCE);
+const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
+const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const GCM_TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage',
+  'functionality_storage', 'personalization_storage', 'security_storage'];
+const CATEGORIES = ['analytics', 'marketing', 'personalization'];
+const FIRST_LAYER = ['seula-consent-accept-all', 'seula-consent-reject-all', 'seula-consent-choose'];
+
+let dir, db, seula, base, browser, shop, shopBase;
+
+// ---- helpers ---------------------------------------------------------------
+
+function query(sql) {
+  const out = execFileSync('sqlite3', ['-json', `file:${db}?mode=ro`, sql], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+const quote = (s) => `'${String(s).replace(/'/g, "''")}'`;
+const events = (where) => query(`SELECT * FROM events WHERE ${where} ORDER BY id`);
+const lastEvent = () => query('SELECT coalesce(max(id), 0) AS id FROM events')[0].id;
+
+async function waitFor(what, fn, timeoutMs = 10000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v && (!Array.isArray(v) || v.length)) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  assert.equal(r.status, 200, `GET ${url}`);
+  return r.json();
+}
+const config = (lang) => getJson(`${base}/api/consent/config?site=demo&lang=${lang}`);
+
+// The record of a receipt as the server serves it, and its row in the
+// database: both must say the same.
+async function consentRecord(receipt) {
+  const api = await getJson(`${base}/api/consent/${receipt}`);
+  const [row] = query(`SELECT * FROM consent_records WHERE receipt = ${quote(receipt)}`);
+  assert.ok(row, `the database holds the record ${receipt}`);
+  return { api, row };
+}
+const isGranted = (v) => v === true || v === 1 || v === 'granted';
+function decisionsOf(rec) {
+  const d = typeof rec.decisions === 'string' ? JSON.parse(rec.decisions) : rec.decisions;
+  return Object.fromEntries(CATEGORIES.map((c) => [c, isGranted(d[c])]));
+}
+const count = (where) => query(`SELECT count(*) AS n FROM consent_records WHERE ${where}`)[0].n;
+
+// seula_consent=1|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM (web/consent.js)
+function parseConsent(value) {
+  const p = value.split('|');
+  assert.equal(p.length, 7, `seula_consent=${value}`);
+  assert.equal(p[0], '1');
+  return {
+    receipt: p[1], policy: decodeURIComponent(p[2]),
+    granted: p[3] === '-' ? [] : p[3].split('.'), method: p[4], expires: Number(p[5]) * 1000,
+    gcm: Object.fromEntries(GCM_TYPES.map((t, i) => [t, p[6][i] === 'g' ? 'granted' : 'denied'])),
+  };
+}
+async function cookies(context) {
+  return Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
+}
+
+// A page that records script errors, and the hosts its context talks to.
+async function open(context, url) {
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  await page.goto(url);
+  return page;
+}
+const shown = (page) => page.waitForSelector('#seula-consent', { state: 'visible' });
+const gone = (page) => page.waitForSelector('#seula-consent', { state: 'detached' });
+async function choose(page, button) {
+  await page.click(button);
+  await gone(page);
+}
+const focused = (page) => page.evaluate(() => document.activeElement && document.activeElement.id);
+
+// Google Consent Mode calls in dataLayer, as [command, values].
+const gcmCalls = (page) => page.evaluate(() => window.dataLayer
+  .filter((a) => Object.prototype.toString.call(a) === '[object Arguments]' && a[0] === 'consent')
+  .map((a) => [a[1], { ...a[2] }]));
+function gcmExpected(cfg, granted) {
+  return Object.fromEntries(GCM_TYPES.map((t) => {
+    const c = cfg.google_consent_mode[t];
+    return [t, c === 'necessary' || granted[c] ? 'granted' : 'denied'];
+  }));
+}
+
+// ---- the server, a second site, the browser ------------------------------------
+
+before(async () => {
+  for (const f of [BIN, AXE]) if (!existsSync(f)) throw new Error(`${f} is missing (build seula; npm ci)`);
+  dir = mkdtempSync(path.join(tmpdir(), 'seula-consent-'));
+  db = path.join(dir, 'seula.db');
+  // The example configuration as it is (run from the repository root, as
+  // it says), with a free port, a database of its own and the built plugins.
+  let ini = readFileSync(path.join(ROOT, 'contrib', 'seula.ini.example'), 'utf8');
+  ini = setIni(ini, 'server', 'listen', '127.0.0.1:0');
+  ini = setIni(ini, 'server', 'db', db);
+  ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
+  ini = setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+  // /privacy needs a controller; the example may not name one.
+  if (!/^\[controller\]/m.test(ini))
+    ini += '\n[controller]\nname = Tuisku Oy (imaginary)\naddress = Esimerkkikatu 1, 00100 Helsinki\n' +
+      'email = privacy@tuisku.example\n';
+  const file = path.join(dir, 'seula.ini');
+  writeFileSync(file, `; written by tests/browser/consent.test.mjs from contrib/seula.ini.example\n${ini}`);
+  seula = await startSeula(BIN, file, { echo: true, cwd: ROOT });
+  base = seula.base;
+
+  // Another site (another origin: localhost, not 127.0.0.1) that loads the
+  // banner from the Seula server, without a Content-Security-Policy:
+  // /page?html=fi&data=en&inline=1.
+  shop = http.createServer((req, res) => {
+    const q = new URL(req.url, 'http://x').searchParams;
+    const lang = q.get('html') ? ` lang="${q.get('html')}"` : '';
+    const dataLang = q.get('data') ? ` data-lang="${q.get('data')}"` : '';
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html${lang}><head><meta charset="utf-8"><title>Shop</title>
+<script src="${base}/consent.js" data-site="demo"${dataLang}></script>
+<style>body{font:16px/1.5 sans-serif;margin:2rem;background:#f4f1ea}</style></head>
+<body><h1>Kauppa · Butik · Shop</h1><p>${'Lorem ipsum dolor sit amet. '.repeat(40)}</p>
+<script type="text/plain" data-seula-category="analytics" data-note="copied">
+  window.inlineAnalytics = (window.inlineAnalytics || 0) + 1;
+  window.inlineAttr = document.currentScript.getAttribute('data-note');
+</script>
+<script type="text/plain" data-seula-category="analytics marketing">window.both = true;</script>
+</body></html>`);
+  });
+  await new Promise((r) => shop.listen(0, '127.0.0.1', r));
+  shopBase = `http://localhost:${shop.address().port}`;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (shop) shop.close();
+  const code = seula ? await seula.stop() : undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
+});
+
+// ---- 1. reject all -----------------------------------------------------------
+
+test('reject all: only seula_consent, a record with everything denied, page views without an id', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const hosts = new Set();
+  context.on('request', (r) => hosts.add(new URL(r.url()).host));
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  assert.deepEqual(await context.cookies(), [], 'no cookie before a choice');
+  assert.equal(await page.evaluate(() => seulaConsent.get()), null);
+  const t0 = Date.now();
+  await choose(page, '#seula-consent-reject-all');
+
+  const jar = await cookies(context);
+  assert.deepEqual(Object.keys(jar), ['seula_consent'], 'no cookie but seula_consent');
+  const c = jar.seula_consent;
+  assert.equal(c.path, '/');
+  assert.equal(c.sameSite, 'Lax');
+  assert.equal(c.secure, false, 'Secure only on https pages');
+  const cfg = await config('en');
+  const days = (c.expires * 1000 - Date.now()) / 86400000;
+  assert.ok(Math.abs(days - cfg.consent_period_days) < 0.01, `lives consent_period_days, not ${days}`);
+  const stored = parseConsent(c.value);
+  assert.equal(stored.method, 'reject_all');
+  assert.deepEqual(stored.granted, []);
+  assert.equal(stored.policy, cfg.policy_version);
+
+  const { api, row } = await consentRecord(stored.receipt);
+  for (const rec of [api, row]) {
+    assert.deepEqual(decisionsOf(rec), { analytics: false, marketing: false, personalization: false });
+    assert.equal(rec.method, 'reject_all');
+    assert.equal(rec.source, 'banner');
+    assert.equal(rec.policy_version, cfg.policy_version);
+    assert.ok(!rec.visitor_id, 'no visitor id on a first refusal');
+  }
+  assert.equal(api.language, 'en', 'the demo page is in English');
+  assert.ok(api.given_at === undefined || Math.abs(new Date(api.given_at) - t0) < 60000);
+
+  assert.deepEqual(await page.evaluate(() => seulaConsent.get()), {
+    necessary: true, analytics: false, marketing: false, personalization: false,
+    receipt: stored.receipt, policy_version: cfg.policy_version, method: 'reject_all',
+  });
+  const mark = lastEvent();
+  await page.click('nav >> text=Pricing');
+  const [view] = await waitFor('the page view after refusing', () => events(`id > ${mark} AND type = 1`));
+  assert.equal(view.path, '/demo/pricing');
+  assert.equal(view.visitor_id, null);
+
+  // The next page: no banner, the reopen button, still no id.
+  await page.reload();
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  assert.equal(await page.$('#seula-consent'), null, 'a choice made is not asked again');
+  const [again] = await waitFor('the page view of the next page',
+    () => events(`id > ${mark} AND type = 1 AND path = '/demo/pricing' AND id > ${view.id}`));
+  assert.equal(again.visitor_id, null);
+  assert.deepEqual(Object.keys(await cookies(context)), ['seula_consent']);
+  assert.deepEqual([...hosts], [new URL(base).host], 'no third-party request');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+// ---- 2. accept all -------------------------------------------------------------
+
+test('accept all: seula_vid, a granted record naming it, page views with it (applied from the cookie)', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  const jar = await cookies(context);
+  assert.deepEqual(Object.keys(jar).sort(), ['seula_consent', 'seula_vid']);
+  const vid = jar.seula_vid;
+  assert.match(vid.value, UUID_V4);
+  assert.equal(vid.path, '/');
+  assert.equal(vid.sameSite, 'Lax');
+  const days = (vid.expires * 1000 - Date.now()) / 86400000;
+  assert.ok(Math.abs(days - 390) < 0.01, `seula_vid lives 13 months as the tracker's, not ${days} days`);
+  const stored = parseConsent(jar.seula_consent.value);
+  assert.equal(stored.method, 'accept_all');
+  assert.deepEqual(stored.granted.sort(), CATEGORIES);
+
+  const { api, row } = await consentRecord(stored.receipt);
+  for (const rec of [api, row]) {
+    assert.deepEqual(decisionsOf(rec), { analytics: true, marketing: true, personalization: true });
+    assert.equal(rec.method, 'accept_all');
+    assert.equal(rec.visitor_id, vid.value);
+  }
+
+  let mark = lastEvent();
+  await page.click('nav >> text=Contact');
+  const [view] = await waitFor('the page view after accepting', () => events(`id > ${mark} AND type = 1`));
+  assert.equal(view.path, '/demo/contact');
+  assert.equal(view.visitor_id, vid.value);
+
+  // The next page, its config delayed by four seconds: the choice is applied
+  // from the cookie at once (Consent Mode, the tracker's first page view).
+  await page.route('**/api/consent/config*', async (route) => {
+    await new Promise((r) => setTimeout(r, 4000));
+    await route.continue();
+  });
+  mark = lastEvent();
+  await page.reload();
+  const [next] = await waitFor('the first page view of the next page',
+    () => events(`id > ${mark} AND type = 1`), 3000);
+  assert.equal(next.visitor_id, vid.value, 'sent before the server was asked anything');
+  const calls = await gcmCalls(page);
+  assert.equal(calls.length, 2);
+  assert.deepEqual(calls[1], ['update', stored.gcm]);
+  assert.ok(!await page.$('#seula-consent-reopen'), 'the config is not there yet');
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  assert.equal(await page.$('#seula-consent'), null);
+  assert.equal((await cookies(context)).seula_vid.expires, vid.expires, 'seula_vid is not extended');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+// ---- 3. withdrawal -------------------------------------------------------------
+
+test('withdrawal through the reopen button: seula_vid gone, a withdraw record, the old id refused', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  const vid = (await cookies(context)).seula_vid.value;
+  const first = parseConsent((await cookies(context)).seula_consent.value);
+
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  assert.equal(await focused(page), 'seula-consent', 'the focus moves into the banner');
+  assert.equal(await page.isHidden('#seula-consent-reopen'), true);
+  // The visitor's own choices, filled in; the receipt linked.
+  for (const c of CATEGORIES)
+    assert.equal(await page.isChecked(`#seula-consent-${c}`), true, c);
+  const receiptHref = await page.getAttribute('#seula-consent-receipt', 'href');
+  assert.equal(receiptHref, `${base}/api/consent/${first.receipt}`);
+  assert.equal((await getJson(receiptHref)).method, 'accept_all');
+  // Withdrawing is one click, like giving.
+  await choose(page, '#seula-consent-withdraw');
+  assert.equal(await focused(page), 'seula-consent-reopen', 'the focus goes back where it was');
+
+  const jar = await cookies(context);
+  assert.deepEqual(Object.keys(jar), ['seula_consent'], 'seula_vid is deleted');
+  const stored = parseConsent(jar.seula_consent.value);
+  assert.notEqual(stored.receipt, first.receipt, 'a new record');
+  assert.equal(stored.method, 'withdraw');
+  const { api, row } = await consentRecord(stored.receipt);
+  for (const rec of [api, row]) {
+    assert.equal(rec.method, 'withdraw');
+    assert.equal(rec.source, 'preference_link');
+    assert.deepEqual(decisionsOf(rec), { analytics: false, marketing: false, personalization: false });
+    assert.equal(rec.visitor_id, vid, 'the record names the id withdrawn');
+  }
+  assert.equal(await page.evaluate(() => seulaConsent.get().method), 'withdraw');
+
+  // The old id sent by hand afterwards is not stored.
+  const status = await page.evaluate((id) => fetch('/api/collect', {
+    method: 'POST', headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify({ site: 'demo', type: 'event', name: 'after-withdrawal', url: location.href, visitor_id: id }),
+  }).then((r) => r.status), vid);
+  assert.equal(status, 204);
+  const [ev] = await waitFor('the event sent with the withdrawn id', () => events("name = 'after-withdrawal'"));
+  assert.equal(ev.visitor_id, null, 'a withdrawn id is not stored');
+  const mark = lastEvent();
+  await page.click('nav >> text=Pricing');
+  const [view] = await waitFor('a page view after withdrawal', () => events(`id > ${mark} AND type = 1`));
+  assert.equal(view.visitor_id, null);
+
+  // The API's withdraw(), after a new grant: source api.
+  await page.click('#seula-consent-reopen');
+  await choose(page, '#seula-consent-accept-all');
+  const vid2 = (await cookies(context)).seula_vid.value;
+  assert.notEqual(vid2, vid, 'a new id after the old one was withdrawn');
+  assert.equal(await page.evaluate(() => seulaConsent.withdraw()), true);
+  const byApi = parseConsent((await cookies(context)).seula_consent.value);
+  const rec = (await consentRecord(byApi.receipt)).api;
+  assert.equal(rec.method, 'withdraw');
+  assert.equal(rec.source, 'api');
+  assert.equal(rec.visitor_id, vid2);
+  assert.equal((await cookies(context)).seula_vid, undefined);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+// ---- 4. Global Privacy Control ---------------------------------------------------
+
+test('Global Privacy Control: marketing off and locked, one gpc record, accept all keeps marketing denied', async () => {
+  const context = await browser.newContext({ extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true, configurable: true });
+  });
+  const gpcBefore = count("method = 'gpc'");
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  const cfg = await (await fetch(`${base}/api/consent/config?site=demo&lang=en`, { headers: { 'Sec-GPC': '1' } })).json();
+  assert.equal(cfg.gpc, true, 'the server saw Sec-GPC');
+  assert.equal(await page.textContent('#seula-consent-gpc'), cfg.texts.gpc_note);
+
+  // One record, made by GPC: everything denied, and not a choice.
+  await waitFor('the gpc record', () => count("method = 'gpc'") === gpcBefore + 1);
+  const stored = await waitFor('the gpc state in the cookie', async () => {
+    const c = (await cookies(context)).seula_consent;
+    return c && parseConsent(c.value);
+  });
+  assert.equal(stored.method, 'gpc');
+  assert.deepEqual(stored.granted, []);
+  const gpcRec = (await consentRecord(stored.receipt)).api;
+  assert.deepEqual(decisionsOf(gpcRec), { analytics: false, marketing: false, personalization: false });
+  assert.equal(await page.evaluate(() => seulaConsent.get()), null, 'GPC is not a choice');
+  assert.equal((await cookies(context)).seula_vid, undefined);
+
+  // Still asked: analytics and personalization can be chosen, marketing not.
+  await page.click('#seula-consent-choose');
+  assert.equal(await page.isDisabled('#seula-consent-marketing'), true);
+  assert.equal(await page.isChecked('#seula-consent-marketing'), false);
+  assert.match(await page.getAttribute('#seula-consent-marketing', 'aria-describedby'), /seula-consent-gpc/);
+  assert.equal(await page.isEnabled('#seula-consent-analytics'), true);
+  assert.equal(await page.isEnabled('#seula-consent-personalization'), true);
+
+  // The next page shows the banner again, but GPC records nothing more.
+  await page.reload();
+  await shown(page);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(count("method = 'gpc'"), gpcBefore + 1, 'one gpc record per visitor');
+
+  // The server's answer to each choice, to name it when it refuses one.
+  const answers = [];
+  page.on('response', async (r) => {
+    if (new URL(r.url()).pathname === '/api/consent')
+      answers.push(`${r.status()} ${await r.text().catch(() => '')}`);
+  });
+  async function recorded(button, method) {
+    const n = answers.length;
+    await page.click(button);
+    await waitFor(`the answer to ${method}`, () => answers.length > n);
+    assert.match(answers[n], /^201 /, `${method} under GPC is recorded (POST /api/consent answered ${answers[n]})`);
+    await gone(page);
+    const stored = parseConsent((await cookies(context)).seula_consent.value);
+    assert.equal(stored.method, method);
+    assert.deepEqual(stored.granted.sort(), ['analytics', 'personalization']);
+    const { api, row } = await consentRecord(stored.receipt);
+    for (const rec of [api, row])
+      assert.deepEqual(decisionsOf(rec), { analytics: true, marketing: false, personalization: true });
+    assert.equal(api.signals.gpc, true, 'the record keeps the signal');
+    const calls = await gcmCalls(page);
+    assert.deepEqual(calls.at(-1), ['update', gcmExpected(cfg, { analytics: true, personalization: true })]);
+    assert.equal(calls.at(-1)[1].ad_storage, 'denied');
+  }
+
+  // Everything the visitor can tick, saved.
+  await page.click('#seula-consent-choose');
+  await page.check('#seula-consent-analytics');
+  await page.check('#seula-consent-personalization');
+  await recorded('#seula-consent-save', 'custom');
+  // Reopened: marketing still locked; Accept all keeps it denied.
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  assert.equal(await page.isDisabled('#seula-consent-marketing'), true);
+  assert.equal(await page.isChecked('#seula-consent-marketing'), false);
+  await recorded('#seula-consent-accept-all', 'accept_all');
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined, 'no marketing script');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+// ---- 5. three languages, looked at ---------------------------------------------------
+
+// Decodes a PNG in the browser and measures it: size, and how much it varies.
+async function measure(page, png) {
+  return page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.width;
+    canvas.height = img.height;
+    const g = canvas.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const { data } = g.getImageData(0, 0, img.width, img.height);
+    let sum = 0, sq = 0, dark = 0;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4) {
+      const y = 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2];
+      sum += y;
+      sq += y * y;
+      if (y < 128) dark++;
+      colours.add((data[i] >> 4) << 8 | (data[i + 1] >> 4) << 4 | data[i + 2] >> 4);
+    }
+    const n = data.length / 4, mean = sum / n;
+    return { width: img.width, height: img.height, stddev: Math.sqrt(sq / n - mean * mean),
+      darkShare: dark / n, colours: colours.size };
+  }, png.toString('base64'));
+}
+
+test('the banner in Finnish, Swedish and English, as the page and the browser ask; screenshots looked at', async () => {
+  mkdirSync(OUTPUT, { recursive: true });
+  const cases = [
+    { lang: 'fi', url: '/page?html=fi', locale: 'en-US', why: '<html lang="fi">' },
+    { lang: 'sv', url: '/page', locale: 'sv-SE', why: "the browser's language" },
+    { lang: 'en', url: '/page?html=fi&data=en', locale: 'sv-SE', why: 'data-lang over <html lang>' },
+    { lang: 'sv', url: '/page?html=de', locale: 'de-DE', languages: ['de-DE', 'sv-FI', 'en'],
+      why: "the first of the browser's languages the server has" },
+  ];
+  const seen = {};
+  for (const c of cases) {
+    const context = await browser.newContext({ locale: c.locale, viewport: { width: 1000, height: 700 } });
+    if (c.languages)
+      await context.addInitScript((l) => Object.defineProperty(Navigator.prototype, 'languages', { get: () => l }), c.languages);
+    const page = await open(context, `${shopBase}${c.url}`);
+    await shown(page);
+    const cfg = await config(c.lang);
+    assert.equal(cfg.language, c.lang);
+    const title = await page.textContent('#seula-consent-title');
+    assert.equal(title, cfg.texts.title, `${c.lang} (${c.why})`);
+    assert.equal(await page.getAttribute('#seula-consent', 'lang'), c.lang);
+    assert.deepEqual(await Promise.all(FIRST_LAYER.map((id) => page.textContent(`#${id}`))),
+      [cfg.texts.accept_all, cfg.texts.reject_all, cfg.texts.choose]);
+    assert.equal(await page.textContent('#seula-consent-description'), cfg.texts.description);
+    assert.equal(await page.getAttribute('#seula-consent-privacy', 'href'), new URL(cfg.privacy_url, base).href,
+      "the server's privacy statement, in the banner's language");
+    if (seen[c.lang]) {
+      await context.close();
+      continue;
+    }
+    seen[c.lang] = { title, description: cfg.texts.description };
+
+    // Visible, at the bottom, within the window, not covering the page.
+    const box = await page.locator('#seula-consent').boundingBox();
+    assert.ok(box.width > 300 && box.height > 100, `banner ${JSON.stringify(box)}`);
+    assert.ok(box.y >= 0 && Math.abs(box.y + box.height - 700) < 2, 'at the bottom of the window');
+    assert.ok(box.height < 700 * 0.6, 'the page above stays visible');
+    const shot = path.join(OUTPUT, `consent-banner-${c.lang}.png`);
+    const png = await page.locator('#seula-consent').screenshot({ path: shot });
+    await page.screenshot({ path: path.join(OUTPUT, `consent-page-${c.lang}.png`) });
+    await page.click('#seula-consent-choose');
+    const choosePng = await page.locator('#seula-consent').screenshot({
+      path: path.join(OUTPUT, `consent-choose-${c.lang}.png`) });
+    console.log(`screenshots: ${shot} and the page, the Choose layer`);
+
+    const blank = await context.newPage();
+    const m = await measure(blank, png);
+    assert.ok(Math.abs(m.width - box.width) <= 1 && Math.abs(m.height - box.height) <= 1,
+      `the PNG (${m.width}×${m.height}) is the banner`);
+    assert.ok(png.length > 5000, `a PNG of ${png.length} bytes`);
+    assert.ok(m.stddev > 25, `the banner is not blank (luminance stddev ${m.stddev.toFixed(1)})`);
+    assert.ok(m.darkShare > 0.05 && m.darkShare < 0.6, `text and buttons: ${(m.darkShare * 100).toFixed(1)} % dark`);
+    assert.ok(m.colours > 20, `${m.colours} colours`);
+    const mc = await measure(blank, choosePng);
+    assert.ok(mc.height > m.height + 100, 'the Choose layer shows the categories');
+    assert.ok(mc.stddev > 25);
+    await context.close();
+  }
+  const titles = Object.values(seen).map((s) => s.title);
+  assert.equal(new Set(titles).size, 3, `the three texts differ: ${titles.join(' | ')}`);
+  assert.equal(new Set(Object.values(seen).map((s) => s.description)).size, 3);
+});
+
+// ---- 6. axe-core ---------------------------------------------------------------------
+
+async function axe(page, selector, minPasses = 10) {
+  if (!await page.evaluate(() => !!window.axe)) await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate((sel) => window.axe.run(sel, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }), selector);
+  const report = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  assert.deepEqual(report, [], `axe on ${selector}`);
+  assert.ok(result.passes.length >= minPasses, `axe ran ${result.passes.length} passing rules`);
+  return result;
+}
+
+test('axe-core finds no WCAG 2.1 A or AA violation in any state of the banner', async () => {
+  // bypassCSP: axe is injected as an inline script; the demo allows none.
+  for (const gpc of [false, true]) {
+    const context = await browser.newContext({ bypassCSP: true,
+      extraHTTPHeaders: gpc ? { 'Sec-GPC': '1' } : {} });
+    const page = await open(context, `${base}/demo/`);
+    await shown(page);
+    await axe(page, '#seula-consent');                       // the first layer
+    await page.click('#seula-consent-choose');
+    await page.check('#seula-consent-analytics');
+    await axe(page, '#seula-consent');                       // the Choose layer
+    if (!gpc) {
+      await choose(page, '#seula-consent-save');
+      await axe(page, '#seula-consent-reopen', 3);           // the reopen button
+      await page.click('#seula-consent-reopen');
+      await shown(page);
+      await axe(page, '#seula-consent');                     // reopened: withdraw, receipt
+      await page.keyboard.press('Escape');
+      await axe(page, '#seula-consent');                     // reopened, folded
+    }
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  }
+});
+
+// ---- 7. the keyboard, and no dark pattern ------------------------------------------------
+
+test('keyboard: focus in the banner, Tab through the three buttons, Enter and Space; the buttons look alike', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  let page = await open(context, `${base}/demo/`);
+  await shown(page);
+  assert.equal(await focused(page), 'seula-consent', 'the focus moves into the banner');
+  assert.equal(await page.evaluate(() => document.body.firstElementChild.id), 'seula-consent',
+    'first in the keyboard order');
+  const dialog = await page.evaluate(() => {
+    const r = document.getElementById('seula-consent');
+    const name = (a) => document.getElementById(r.getAttribute(a)).textContent;
+    return { role: r.getAttribute('role'), label: name('aria-labelledby'), description: name('aria-describedby'),
+      modal: r.getAttribute('aria-modal') };
+  });
+  const cfg = await config('en');
+  assert.deepEqual(dialog, { role: 'dialog', label: cfg.texts.title, description: cfg.texts.description, modal: 'false' });
+
+  // Tab: the privacy link, then the three choices in order.
+  const order = [];
+  for (let i = 0; i < 4; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await focused(page));
+  }
+  assert.deepEqual(order, ['seula-consent-privacy', ...FIRST_LAYER]);
+  const ring = await page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement);
+    return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+  });
+  assert.ok(ring.style !== 'none' && ring.width >= 2, `a visible focus outline: ${JSON.stringify(ring)}`);
+
+  // The three look alike: same size, weight, colours and border.
+  const looks = await page.evaluate((ids) => ids.map((id) => {
+    const e = document.getElementById(id), s = getComputedStyle(e), r = e.getBoundingClientRect();
+    return { fontSize: s.fontSize, fontWeight: s.fontWeight, fontFamily: s.fontFamily, color: s.color,
+      background: s.backgroundColor, border: `${s.borderTopWidth} ${s.borderTopStyle} ${s.borderTopColor}`,
+      radius: s.borderTopLeftRadius, padding: s.padding, width: Math.round(r.width), height: Math.round(r.height) };
+  }), FIRST_LAYER);
+  assert.deepEqual(looks[1], looks[0]);
+  assert.deepEqual(looks[2], looks[0]);
+
+  // Enter on Choose opens the layer, nothing ticked; Space ticks; Escape folds it.
+  await page.keyboard.press('Enter');
+  assert.equal(await page.isVisible('#seula-consent-details'), true);
+  assert.equal(await focused(page), 'seula-consent-analytics');
+  for (const c of CATEGORIES) assert.equal(await page.isChecked(`#seula-consent-${c}`), false, `${c} is not pre-ticked`);
+  await page.keyboard.press('Space');
+  assert.equal(await page.isChecked('#seula-consent-analytics'), true);
+  await page.keyboard.press('Escape');
+  assert.equal(await page.isVisible('#seula-consent-details'), false);
+  assert.equal(await focused(page), 'seula-consent-choose');
+  assert.ok(await page.isVisible('#seula-consent'), 'Escape does not close the banner: no choice was made');
+  assert.deepEqual(await context.cookies(), []);
+
+  // Space on Reject all.
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await focused(page), 'seula-consent-reject-all');
+  await page.keyboard.press('Space');
+  await gone(page);
+  assert.equal(parseConsent((await cookies(context)).seula_consent.value).method, 'reject_all');
+  await context.close();
+
+  // Enter on Accept all, in a new visit.
+  const second = await browser.newContext();
+  page = await open(second, `${base}/demo/`);
+  await shown(page);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'seula-consent-accept-all');
+  await page.keyboard.press('Enter');
+  await gone(page);
+  assert.equal(parseConsent((await cookies(second)).seula_consent.value).method, 'accept_all');
+  // The reopen button by keyboard; the choice by the Choose layer's Save.
+  await page.focus('#seula-consent-reopen');
+  await page.keyboard.press('Enter');
+  await shown(page);
+  await page.focus('#seula-consent-marketing');
+  await page.keyboard.press('Space');
+  await page.focus('#seula-consent-save');
+  await page.keyboard.press('Enter');
+  await gone(page);
+  assert.equal(await focused(page), 'seula-consent-reopen');
+  const stored = parseConsent((await cookies(second)).seula_consent.value);
+  assert.equal(stored.method, 'custom');
+  assert.deepEqual(stored.granted.sort(), ['analytics', 'personalization']);
+  assert.equal((await consentRecord(stored.receipt)).api.source, 'preference_link');
+  assert.deepEqual(page.errors, []);
+  await second.close();
+});
+
+// ---- 8. every cookie is declared -------------------------------------------------------
+
+test('every cookie set after accept all is in the privacy statement and in the banner\'s cookie table', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  await page.click('nav >> text=Pricing'); // the tracker at work too
+  const names = (await context.cookies()).map((c) => c.name).sort();
+  assert.deepEqual(names, ['seula_consent', 'seula_vid']);
+
+  const r = await fetch(`${base}/privacy?lang=en`);
+  assert.equal(r.status, 200);
+  const statement = await r.text();
+  for (const n of names) assert.ok(statement.includes(n), `/privacy?lang=en names ${n}`);
+
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  const table = await page.$$eval('.seula-consent__cookie-name', (els) => els.map((e) => e.textContent));
+  for (const n of names) assert.ok(table.includes(n), `the banner lists ${n}: ${table}`);
+  // seula_consent is the necessary category's cookie; seula_vid analytics'.
+  assert.ok(await page.$('.seula-consent__category--necessary .seula-consent__cookie-name >> text=seula_consent'));
+  assert.ok(await page.$('.seula-consent__category--analytics .seula-consent__cookie-name >> text=seula_vid'));
+  await context.close();
+});
+
+// ---- 9. waiting scripts, the API, Google Consent Mode -------------------------------------
+
+test('scripts wait for their category; seulaConsent.on fires; Consent Mode default then an update per choice', async () => {
+  const cfg = await config('en');
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  const calls = await gcmCalls(page);
+  assert.deepEqual(calls, [['default', { ...Object.fromEntries(GCM_TYPES.map((t) => [t, 'denied'])), wait_for_update: 500 }]],
+    'the first consent entry: every type denied');
+  assert.equal(await page.evaluate(() => Object.prototype.toString.call(window.dataLayer[0])),
+    '[object Arguments]', 'pushed the way gtag() pushes');
+  assert.equal(await page.getAttribute('script[data-seula-category="marketing"]', 'type'), 'text/plain');
+  await page.evaluate(() => {
+    window.changes = [];
+    window.events = [];
+    window.listener = (s) => window.changes.push(s);
+    seulaConsent.on('change', window.listener);
+    window.addEventListener('seula:consent', (e) => window.events.push(e.detail));
+  });
+
+  // Analytics only: no marketing script.
+  await page.click('#seula-consent-choose');
+  await page.check('#seula-consent-analytics');
+  await choose(page, '#seula-consent-save');
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined);
+  let state = await page.evaluate(() => ({ changes: window.changes, events: window.events }));
+  assert.equal(state.changes.length, 1);
+  assert.equal(state.changes[0].analytics, true);
+  assert.equal(state.changes[0].marketing, false);
+  assert.equal(state.changes[0].method, 'custom');
+  assert.deepEqual(state.events, [{ necessary: true, analytics: true, marketing: false, personalization: false }]);
+  let gcm = await gcmCalls(page);
+  assert.deepEqual(gcm.at(-1), ['update', gcmExpected(cfg, { analytics: true })]);
+  assert.equal(gcm.at(-1)[1].security_storage, 'granted', 'necessary is granted with any choice');
+  assert.equal(gcm.at(-1)[1].ad_storage, 'denied');
+
+  // Marketing too: the script runs, once.
+  await page.click('#seula-consent-reopen');
+  await page.check('#seula-consent-marketing');
+  await choose(page, '#seula-consent-save');
+  await page.waitForFunction(() => window.seulaDemoMarketing === 1);
+  assert.equal(await page.textContent('#marketing-status'), 'ran: marketing was allowed');
+  gcm = await gcmCalls(page);
+  assert.deepEqual(gcm.at(-1), ['update', gcmExpected(cfg, { analytics: true, marketing: true })]);
+  await page.click('#seula-consent-reopen');
+  await choose(page, '#seula-consent-accept-all');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), 1, 'activated once');
+  state = await page.evaluate(() => window.changes.map((c) => c.method));
+  assert.deepEqual(state, ['custom', 'custom', 'accept_all']);
+
+  // off(): no more calls; reject all: every type but security_storage denied.
+  await page.evaluate(() => seulaConsent.off('change', window.listener));
+  await page.click('#seula-consent-reopen');
+  await choose(page, '#seula-consent-reject-all');
+  assert.equal(await page.evaluate(() => window.changes.length), 3);
+  gcm = await gcmCalls(page);
+  assert.deepEqual(gcm.at(-1), ['update', gcmExpected(cfg, {})]);
+  assert.equal(gcm.filter(([k]) => k === 'update').length, 4, 'one update per choice');
+  assert.equal(gcm.filter(([k]) => k === 'default').length, 1);
+
+  // A stored grant activates on the next page by itself.
+  await page.click('#seula-consent-reopen');
+  await page.check('#seula-consent-marketing');
+  await choose(page, '#seula-consent-save');
+  await page.reload();
+  await page.waitForFunction(() => window.seulaDemoMarketing === 1);
+  assert.deepEqual((await gcmCalls(page))[1], ['update', gcmExpected(cfg, { marketing: true })]);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+
+  // Inline scripts, attributes copied; a script needing two categories.
+  const shopContext = await browser.newContext();
+  const shopPage = await open(shopContext, `${shopBase}/page?html=en`);
+  await shown(shopPage);
+  await shopPage.click('#seula-consent-choose');
+  await shopPage.check('#seula-consent-analytics');
+  await choose(shopPage, '#seula-consent-save');
+  await shopPage.waitForFunction(() => window.inlineAnalytics === 1);
+  assert.equal(await shopPage.evaluate(() => window.inlineAttr), 'copied');
+  assert.equal(await shopPage.evaluate(() => window.both), undefined, 'needs marketing too');
+  await shopPage.click('#seula-consent-reopen');
+  await choose(shopPage, '#seula-consent-accept-all');
+  await shopPage.waitForFunction(() => window.both === true);
+  assert.equal(await shopPage.evaluate(() => window.inlineAnalytics), 1);
+  assert.deepEqual(shopPage.errors, []);
+  await shopContext.close();
+});
+
+// ---- stale policies, an unreachable server --------------------------------------------
+
+test('a choice under an older policy is asked again; a 409 stale_policy shows the banner again', async () => {
+  const cfg = await config('en');
+  const context = await browser.newContext();
+  // A grant under a policy that is no longer current, and its visitor id.
+  const old = '00000000-0000-4000-8000-000000000001';
+  const url = new URL(base);
+  await context.addCookies([
+    { name: 'seula_consent', value: `1|${old}|1999-01-01|analytics|accept_all|${Math.floor(Date.now() / 1000) + 86400}|dddgddg`,
+      domain: url.hostname, path: '/' },
+    { name: 'seula_vid', value: '11111111-1111-4111-8111-111111111111', domain: url.hostname, path: '/' },
+  ]);
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  assert.equal(await page.evaluate(() => seulaConsent.get()), null, 'no valid choice');
+  assert.deepEqual(await context.cookies(), [], 'the old choice and its id are gone');
+  const gcm = await gcmCalls(page);
+  assert.deepEqual(gcm.at(-1), ['update', Object.fromEntries(GCM_TYPES.map((t) => [t, 'denied']))]);
+  await choose(page, '#seula-consent-reject-all');
+  const stored = parseConsent((await cookies(context)).seula_consent.value);
+  assert.equal(stored.policy, cfg.policy_version);
+  assert.equal((await consentRecord(stored.receipt)).api.visitor_id, '11111111-1111-4111-8111-111111111111',
+    'the refusal names the id it stops');
+  await context.close();
+
+  // The banner shown with texts that are no longer current: the server
+  // answers 409, the banner asks again with the current ones.
+  const ctx2 = await browser.newContext();
+  const page2 = await ctx2.newPage();
+  page2.errors = [];
+  page2.on('pageerror', (e) => page2.errors.push(String(e)));
+  let served = 0;
+  await page2.route('**/api/consent/config*', async (route) => {
+    if (served++) return route.continue();
+    const r = await route.fetch();
+    const body = await r.json();
+    body.texts_hash = '0'.repeat(64);
+    await route.fulfill({ response: r, json: body });
+  });
+  const statuses = [];
+  page2.on('response', (r) => { if (new URL(r.url()).pathname === '/api/consent') statuses.push(r.status()); });
+  await page2.goto(`${base}/demo/`);
+  await shown(page2);
+  await page2.click('#seula-consent-accept-all');
+  await waitFor('the 409', () => statuses.includes(409));
+  await waitFor('the config fetched again', () => served >= 2);
+  await shown(page2);
+  assert.deepEqual(await ctx2.cookies(), [], 'nothing stored for a refused record');
+  assert.equal(await page2.isEnabled('#seula-consent-accept-all'), true);
+  await choose(page2, '#seula-consent-accept-all');
+  assert.deepEqual(statuses, [409, 201]);
+  assert.equal(parseConsent((await cookies(ctx2)).seula_consent.value).method, 'accept_all');
+  assert.deepEqual(page2.errors, []);
+  await ctx2.close();
+});
+
+test('the server unreachable: no banner, nothing granted, the page unharmed', async () => {
+  const context = await browser.newContext();
+  await context.route('**/api/consent/**', (route) => route.abort());
+  const page = await open(context, `${base}/demo/`);
+  await page.waitForLoadState('load');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.$('#seula-consent'), null);
+  assert.equal(await page.$('#seula-consent-reopen'), null);
+  assert.equal(await page.evaluate(() => seulaConsent.get()), null);
+  assert.equal((await gcmCalls(page)).length, 1, 'the defaults only: everything denied');
+  await page.click('nav >> text=Pricing');
+  assert.equal(await page.title(), 'Pricing – Tuisku');
+  assert.deepEqual(await context.cookies(), []);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});

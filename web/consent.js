@@ -1,0 +1,796 @@
+/*
+ * consent.js - the Seula consent banner.  No dependencies, no third-party
+ * requests; every word it shows comes from the Seula server.
+ *
+ *   <script src="https://stats.example.com/consent.js" data-site="mysite"></script>
+ *
+ * In the <head>, before any Google tag and without defer or async: Google
+ * Consent Mode needs its defaults before the tag loads.
+ *
+ * data-site  the site id configured on the server (required)
+ * data-api   the server's base URL (default: this script's origin), so a
+ *            site can serve it from its own paths through a proxy
+ * data-lang  the banner's language; without it the page's <html lang>, then
+ *            the browser's languages, the first the server has (fi, sv, en)
+ *
+ * What it does:
+ *   - Google Consent Mode v2: at once, gtag('consent', 'default', ...) with
+ *     all seven types denied; then gtag('consent', 'update', ...) on every
+ *     choice and on every page load with a stored choice, mapped with the
+ *     server's table (a granted category grants its types).
+ *   - Shows the banner when the visitor has no valid choice: no cookie, a
+ *     choice under another policy version, an expired one, or only the
+ *     record Global Privacy Control made.  Accept all, Reject all and
+ *     Choose look alike; nothing is ticked in advance; a banner left alone
+ *     records nothing.  Escape folds the Choose layer.
+ *   - Records each choice (POST /api/consent) and, only once the server has
+ *     answered 201, applies it: the seula:consent window event (the tracker
+ *     listens), a seula('consent', ...) call for a tracker not loaded yet,
+ *     the Consent Mode update, the scripts waiting for it, the listeners.
+ *     A stored valid choice is applied the same way on every page load,
+ *     from the cookie, before the server is asked anything.
+ *   - Analytics granted: the seula_vid cookie (the tracker's format) exists
+ *     before the record is sent, and the record names it.  Analytics denied
+ *     after a grant: the record names the old id, then the cookie goes.
+ *   - A persistent button (#seula-consent-reopen), or any element with
+ *     data-seula-consent-open, opens it again with the visitor's choices,
+ *     a Withdraw button and a link to the receipt.
+ *   - Sec-GPC: marketing stays off and cannot be switched on; a first visit
+ *     records one "gpc" record (everything denied: not a choice) and the
+ *     banner still asks.
+ *   - The server unreachable: nothing shown, nothing granted.
+ *
+ * Scripts that wait for a category (several: all of them), activated once
+ * it is granted, once each:
+ *   <script type="text/plain" data-seula-category="marketing" src="/ads.js"></script>
+ *   <script type="text/plain" data-seula-category="analytics">...</script>
+ * (data-seula-type="module" gives the activated script that type.)
+ *
+ * The JS API:
+ *   seulaConsent.get()               {necessary, analytics, marketing,
+ *                                    personalization, receipt, policy_version,
+ *                                    method}, or null without a valid choice
+ *   seulaConsent.on('change', fn)    fn(seulaConsent.get()) after each change
+ *   seulaConsent.off('change', fn)
+ *   seulaConsent.open()              the banner, as the reopen button opens it
+ *   seulaConsent.withdraw()          everything denied, recorded; a Promise of
+ *                                    true once the server has it
+ *
+ * The cookie (first-party, Path=/, SameSite=Lax, Secure on https, Max-Age
+ * the site's consent period) holds the latest record, '|'-separated:
+ *
+ *   seula_consent=1|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM
+ *   1         the format
+ *   RECEIPT   the server's receipt id of the record
+ *   POLICY    the policy version it was given under, URI-encoded
+ *   GRANTED   the categories granted besides necessary, '.'-separated, or
+ *             '-' for none; every other category of the site was denied
+ *   METHOD    accept_all, reject_all, custom, withdraw, or gpc (the record
+ *             Global Privacy Control made: not a choice, the banner asks)
+ *   EXPIRES   when it lapses, seconds since the epoch (the browser's clock)
+ *   GCM       the Consent Mode values sent with it, g(ranted) or d(enied) for
+ *             ad_storage, ad_user_data, ad_personalization, analytics_storage,
+ *             functionality_storage, personalization_storage, security_storage
+ *
+ *   seula_consent=1|5f0c...|2026-11-01|analytics|custom|1795600800|dddgddg
+ */
+(function () {
+	'use strict';
+	var w = window, d = document, nav = navigator, loc = location;
+	if (w.seulaConsent) return; /* included twice */
+
+	var GCM_TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization',
+		'analytics_storage', 'functionality_storage', 'personalization_storage',
+		'security_storage'];
+	/* The server's usual table, for a stored choice without its own. */
+	var GCM_MAP = {ad_storage: 'marketing', ad_user_data: 'marketing',
+		ad_personalization: 'marketing', analytics_storage: 'analytics',
+		functionality_storage: 'personalization',
+		personalization_storage: 'personalization', security_storage: 'necessary'};
+	var METHODS = ['accept_all', 'reject_all', 'custom', 'withdraw', 'gpc'];
+	var COOKIE = 'seula_consent';
+	var VID = 'seula_vid', VID_MAX_AGE = 33696000; /* as web/seula.js */
+
+	/* Runs fn; whatever goes wrong in here stays in here. */
+	function safe(fn, a, b) {
+		try {
+			return fn(a, b);
+		} catch (e) { /* never break the page */ }
+	}
+
+	/* ---- Google Consent Mode: the defaults, before anything else ------- */
+
+	function gtag() {
+		w.dataLayer.push(arguments); /* gtag.js reads arguments objects */
+	}
+
+	safe(function () {
+		w.dataLayer = w.dataLayer || [];
+		var defaults = {};
+		GCM_TYPES.forEach(function (t) { defaults[t] = 'denied'; });
+		defaults.wait_for_update = 500;
+		gtag('consent', 'default', defaults);
+	});
+
+	var site, api, script;
+	safe(function () {
+		script = d.currentScript || d.querySelector('script[data-site][src*="consent"]');
+		if (!/^https?:$/.test(loc.protocol)) return; /* no cookies to keep */
+		var given = script.getAttribute('data-api');
+		api = new URL(given || '/', given ? loc.href : script.src).href.replace(/\/+$/, '');
+		site = script.getAttribute('data-site');
+	});
+
+	var cfg = null;        /* the server's config, once it answered */
+	var stored = null;     /* the cookie's record, parsed */
+	var current = null;    /* the granted categories in effect, or null */
+	var listeners = [];
+	var formerId = null;   /* a visitor id this page withdrew */
+	var seq = 0;           /* counts choices, so a late answer cannot undo one */
+	var pendingOpen = false;
+	var root = null, reopen = null, source = 'banner', returnTo = null, busy = false;
+
+	/* ---- cookies --------------------------------------------------------- */
+
+	function setCookie(name, value, maxAge) {
+		d.cookie = name + '=' + value + '; Path=/; Max-Age=' + maxAge +
+			'; SameSite=Lax' + (loc.protocol === 'https:' ? '; Secure' : '');
+	}
+
+	function readVid() {
+		var m = /(?:^|;\s*)seula_vid=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})(?:;|$)/
+			.exec(d.cookie);
+		return m && m[1];
+	}
+
+	/* A random (version 4) UUID; randomUUID exists only on https pages. */
+	function newId() {
+		var c = w.crypto;
+		if (c.randomUUID) return c.randomUUID();
+		var b = c.getRandomValues(new Uint8Array(16)), h = '';
+		b[6] = b[6] & 0x0f | 0x40;
+		b[8] = b[8] & 0x3f | 0x80;
+		for (var i = 0; i < 16; i++)
+			h += (i === 4 || i === 6 || i === 8 || i === 10 ? '-' : '') +
+				(b[i] + 0x100).toString(16).slice(1);
+		return h;
+	}
+
+	/* The cookie's record (see the top of this file), or null. */
+	function readStored() {
+		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(d.cookie);
+		var p = m ? m[1].split('|') : [];
+		if (p.length !== 7 || p[0] !== '1' || !/^[A-Za-z0-9-]{1,64}$/.test(p[1]) ||
+			!/^(-|[a-z0-9_]+(\.[a-z0-9_]+)*)$/.test(p[3]) || METHODS.indexOf(p[4]) < 0 ||
+			!/^[0-9]{1,12}$/.test(p[5]) || !/^[gd]{7}$/.test(p[6])) return null;
+		var granted = {}, gcm = {};
+		if (p[3] !== '-') p[3].split('.').forEach(function (c) { granted[c] = true; });
+		GCM_TYPES.forEach(function (t, i) { gcm[t] = p[6][i] === 'g' ? 'granted' : 'denied'; });
+		return {receipt: p[1], policy: decodeURIComponent(p[2]), granted: granted,
+			method: p[4], expires: p[5] * 1000, gcm: gcm};
+	}
+
+	function writeStored(s) {
+		var granted = Object.keys(s.granted).filter(function (c) {
+			return s.granted[c] && /^[a-z0-9_]+$/.test(c);
+		});
+		setCookie(COOKIE, ['1', s.receipt, encodeURIComponent(s.policy),
+			granted.join('.') || '-', s.method, Math.floor(s.expires / 1000),
+			GCM_TYPES.map(function (t) { return s.gcm[t] === 'granted' ? 'g' : 'd'; }).join('')
+		].join('|'), Math.round((s.expires - Date.now()) / 1000));
+		stored = s;
+	}
+
+	/* A choice of the visitor's in force: GPC's record is none, and one
+	 * under an older policy is none once the server has said so. */
+	function valid(s) {
+		return !!s && s.method !== 'gpc' && s.expires > Date.now() &&
+			(!cfg || s.policy === cfg.policy_version);
+	}
+
+	/* ---- applying a state -------------------------------------------------- */
+
+	function offered() {
+		var list = cfg && Array.isArray(cfg.categories) ? cfg.categories
+			: ['necessary', 'analytics', 'marketing', 'personalization'];
+		return list.filter(function (c) {
+			return typeof c === 'string' && c !== 'necessary' && /^[a-z0-9_]{1,32}$/.test(c);
+		});
+	}
+
+	function gcmFor(granted) {
+		var map = cfg && cfg.google_consent_mode || GCM_MAP, out = {};
+		GCM_TYPES.forEach(function (t) {
+			var c = map[t] || GCM_MAP[t];
+			out[t] = c === 'necessary' || granted[c] === true ? 'granted' : 'denied';
+		});
+		return out;
+	}
+
+	function detailOf(granted) {
+		return {necessary: true, analytics: granted.analytics === true,
+			marketing: granted.marketing === true,
+			personalization: granted.personalization === true};
+	}
+
+	function get() {
+		if (!valid(stored) || !current) return null;
+		var out = detailOf(current);
+		out.receipt = stored.receipt;
+		out.policy_version = stored.policy;
+		out.method = stored.method;
+		return out;
+	}
+
+	/* Tells the page what is granted: the tracker, Google's tags, the
+	 * waiting scripts and, when fire, the API's listeners. */
+	function apply(granted, gcm, fire) {
+		current = granted;
+		var detail = detailOf(granted);
+		/* A tracker not loaded yet (it is deferred) replays its queue
+		 * before its first page view; a loaded one hears the event. */
+		safe(function () {
+			if (w.seula && w.seula.loaded) return;
+			w.seula = w.seula || function () { (w.seula.q = w.seula.q || []).push(arguments); };
+			w.seula('consent', detail);
+		});
+		safe(function () {
+			w.dispatchEvent(new CustomEvent('seula:consent', {detail: detail}));
+		});
+		safe(function () { gtag('consent', 'update', gcm); });
+		safe(activate);
+		if (fire) {
+			var state = get();
+			listeners.slice().forEach(function (fn) { safe(fn, state); });
+		}
+	}
+
+	/* The scripts waiting for categories that are now all granted. */
+	function activate() {
+		if (!current) return;
+		var waiting = d.querySelectorAll('script[type="text/plain"][data-seula-category]');
+		Array.prototype.forEach.call(waiting, function (old) {
+			var needs = old.getAttribute('data-seula-category').split(/[\s,]+/).filter(Boolean);
+			if (!needs.length || !needs.every(function (c) {
+				return c === 'necessary' || current[c] === true;
+			})) return;
+			var s = d.createElement('script');
+			Array.prototype.forEach.call(old.attributes, function (a) {
+				if (a.name !== 'type') s.setAttribute(a.name, a.value);
+			});
+			if (old.getAttribute('data-seula-type')) s.type = old.getAttribute('data-seula-type');
+			if (!old.hasAttribute('src')) s.text = old.text;
+			s.async = old.hasAttribute('async'); /* in document order otherwise */
+			old.parentNode.replaceChild(s, old);
+		});
+	}
+
+	/* The stored choice no longer counts: everything denied, as before
+	 * any choice, and the visitor id gone (kept in memory for the record
+	 * of the next denial, so that the server stops accepting it). */
+	function forget(vid) {
+		formerId = vid || readVid() || formerId;
+		setCookie(COOKIE, '', 0);
+		setCookie(VID, '', 0);
+		stored = null;
+		var gcm = {};
+		GCM_TYPES.forEach(function (t) { gcm[t] = 'denied'; });
+		apply(allDenied(), gcm, true);
+	}
+
+	function allDenied() {
+		var g = {};
+		offered().forEach(function (c) { g[c] = false; });
+		return g;
+	}
+
+	/* ---- talking to the server -------------------------------------------- */
+
+	/* Resolves to {status, body}; a string body goes as text/plain, which
+	 * needs no CORS preflight. */
+	function call(method, path, body, fresh) {
+		var opts = {method: method, credentials: 'omit', cache: fresh ? 'no-cache' : 'default'};
+		if (body) {
+			opts.body = JSON.stringify(body);
+			opts.headers = {'Content-Type': 'text/plain'};
+			opts.keepalive = path === '/api/consent/shown';
+		}
+		return w.fetch(api + path, opts).then(function (r) {
+			return r.text().then(function (text) {
+				var json = null;
+				try {
+					json = JSON.parse(text);
+				} catch (e) { /* not JSON: the status says enough */ }
+				return {status: r.status, body: json};
+			});
+		});
+	}
+
+	function primary(tag) {
+		return String(tag || '').toLowerCase().split(/[-_]/)[0];
+	}
+
+	/* data-lang, <html lang>, then the browser's: the first the server has. */
+	function wantedLanguages() {
+		var list = [script.getAttribute('data-lang'), d.documentElement.getAttribute('lang')]
+			.concat(nav.languages && nav.languages.length ? nav.languages : [nav.language]);
+		return list.map(primary).filter(function (l) { return /^[a-z]{2,3}$/.test(l); });
+	}
+
+	function fetchConfig(lang, fresh) {
+		return call('GET', '/api/consent/config?site=' + encodeURIComponent(site) +
+			(lang ? '&lang=' + encodeURIComponent(lang) : ''), null, fresh)
+			.then(function (r) {
+				var c = r.body;
+				if (r.status !== 200 || !c || !c.texts || !c.policy_version) throw new Error('config');
+				return c;
+			});
+	}
+
+	/* The config in the best language: asked first in the one wanted most;
+	 * asked again when the server has another of the visitor's. */
+	function loadConfig(fresh) {
+		var wanted = wantedLanguages();
+		return fetchConfig(wanted[0], fresh).then(function (c) {
+			var have = Array.isArray(c.languages) ? c.languages.map(primary) : [];
+			var best = wanted.filter(function (l) { return have.indexOf(l) >= 0; })[0];
+			return best && best !== primary(c.language) ? fetchConfig(best, fresh) : c;
+		});
+	}
+
+	function gpcOn() {
+		return !!cfg && cfg.gpc === true || nav.globalPrivacyControl === true;
+	}
+
+	/* Marketing cannot be chosen: GPC, or DNT where the site counts it as
+	 * an objection too (the server records marketing denied). */
+	function objected() {
+		return gpcOn() || !!cfg && cfg.dnt === 'objection' &&
+			(nav.doNotTrack === '1' || w.doNotTrack === '1');
+	}
+
+	/* The page without its fragment; the server keeps no query, and
+	 * refuses a URL longer than it takes. */
+	function pageUrl() {
+		var href = loc.href.split('#')[0];
+		return href.length <= 2048 ? href : (loc.origin + loc.pathname).slice(0, 2048);
+	}
+
+	function record(method, granted, src) {
+		var decisions = {}, preselected = {}, vid = readVid(), made = false;
+		offered().forEach(function (c) {
+			decisions[c] = granted[c] === true;
+			preselected[c] = false;
+		});
+		if (objected() && 'marketing' in decisions)
+			decisions.marketing = false; /* recorded denied anyway */
+		if (decisions.analytics) {
+			if (!vid) {
+				setCookie(VID, newId(), VID_MAX_AGE);
+				made = true;
+			}
+			vid = readVid(); /* none if the browser refuses cookies */
+		} else {
+			vid = vid || formerId; /* the id this denial stops */
+		}
+		var body = {site: site, policy_version: cfg.policy_version, texts_hash: cfg.texts_hash,
+			language: cfg.language, decisions: decisions, preselected: preselected,
+			method: method, source: src, given_at: Date.now(),
+			page: pageUrl(), gcm: gcmFor(decisions)};
+		if (vid) body.visitor_id = vid;
+		return {body: body, vid: vid, made: made, reply: call('POST', '/api/consent', body)};
+	}
+
+	/* The server has the record: keep it, then apply it. */
+	function recorded(sent, reply) {
+		var granted = {}, said = reply && reply.decisions || {};
+		Object.keys(sent.body.decisions).forEach(function (c) {
+			/* The server may only take away (GPC, an objection). */
+			granted[c] = sent.body.decisions[c] && said[c] !== 'denied';
+		});
+		var gcm = gcmFor(granted);
+		var receipt = reply && /^[A-Za-z0-9-]{1,64}$/.test(reply.receipt) ? reply.receipt : '0';
+		writeStored({receipt: receipt, policy: cfg.policy_version, granted: granted,
+			method: sent.body.method,
+			expires: Date.now() + (cfg.consent_period_days > 0 ? cfg.consent_period_days : 365) * 86400000,
+			gcm: gcm});
+		if (!granted.analytics) {
+			formerId = sent.vid || formerId;
+			setCookie(VID, '', 0);
+		} else if (sent.vid) {
+			/* A renewed grant renews the id's cookie: otherwise it would
+			 * lapse a month into the new consent, and its successor would
+			 * have no record. */
+			setCookie(VID, sent.vid, VID_MAX_AGE);
+		}
+		return {granted: granted, gcm: gcm};
+	}
+
+	/* A choice: recorded first, applied once the server has it. */
+	function choose(method, granted, src) {
+		if (busy || !cfg) return Promise.resolve(false);
+		var before = current;
+		var sent = safe(function () { return record(method, granted, src); });
+		if (!sent) return Promise.resolve(false);
+		busy = true;
+		seq++;
+		setBusy(true);
+		return sent.reply.then(function (r) {
+			busy = false;
+			/* Not recorded: an id made for this record is not needed. */
+			if (r.status !== 201 && sent.made) setCookie(VID, '', 0);
+			if (r.status === 201) {
+				var now = recorded(sent, r.body);
+				close();
+				apply(now.granted, now.gcm, true);
+				showReopen();
+				return true;
+			}
+			if (r.status === 409) { /* stale_policy: the texts the visitor saw are not current */
+				close();
+				start(src, true);
+				return false;
+			}
+			throw new Error('consent ' + r.status);
+		}).catch(function () {
+			busy = false;
+			setBusy(false);
+			if (sent.made) setCookie(VID, '', 0);
+			/* Not recorded.  A denial still holds on this page: what was
+			 * granted and now refused stops here. */
+			var takes = before && Object.keys(before).some(function (c) {
+				return before[c] && !sent.body.decisions[c];
+			});
+			if (takes) forget(sent.vid);
+			return false;
+		});
+	}
+
+	/* GPC on a first visit: one record, everything denied (GPC is never
+	 * consent); the banner still asks. */
+	function recordGpc() {
+		var mine = seq;
+		var sent = record('gpc', allDenied(), 'banner');
+		sent.reply.then(function (r) {
+			if (r.status !== 201 || mine !== seq) return; /* a choice came first */
+			var now = recorded(sent, r.body);
+			apply(now.granted, now.gcm, false);
+		}).catch(function () { /* asked again next time */ });
+	}
+
+	/* ---- the banner -------------------------------------------------------- */
+
+	var CSS = [
+		'.seula-consent{position:fixed;left:0;right:0;bottom:0;z-index:2147483000;',
+		'box-sizing:border-box;max-width:50rem;max-height:85vh;overflow:auto;margin:0 auto;',
+		'padding:1rem 1.25rem 1.1rem;background:#fff;color:#1a1f29;color-scheme:light;',
+		'border:1px solid #5c6675;border-bottom:0;border-radius:.6rem .6rem 0 0;',
+		'box-shadow:0 -.25rem 1.5rem rgba(0,0,0,.25);text-align:left;',
+		'font:400 max(15px,1rem)/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}',
+		'.seula-consent:focus{outline:none}',
+		'.seula-consent *,.seula-consent *::before,.seula-consent *::after{box-sizing:border-box}',
+		'.seula-consent [hidden]{display:none!important}',
+		'.seula-consent .seula-consent__title{margin:0 0 .4rem;padding:0;font:inherit;',
+		'font-size:1.15em;font-weight:700;line-height:1.3;color:inherit}',
+		'.seula-consent .seula-consent__text{margin:0 0 .5rem;padding:0;color:inherit}',
+		'.seula-consent .seula-consent__note{margin:0 0 .5rem;padding:.4rem .6rem;',
+		'border-left:4px solid #1d4e89;background:#eef3fa;color:#1a1f29}',
+		'.seula-consent .seula-consent__link{color:#0b57d0;text-decoration:underline}',
+		'.seula-consent .seula-consent__links>*+*{margin-left:1rem}',
+		'.seula-consent .seula-consent__categories{margin:.5rem 0 0;padding:0;list-style:none}',
+		'.seula-consent .seula-consent__category{margin:0;padding:.6rem 0;border-top:1px solid #c4cad3}',
+		'.seula-consent .seula-consent__head{display:flex;align-items:center;gap:.6rem;',
+		'font-weight:600}',
+		'.seula-consent .seula-consent__checkbox{width:1.25rem;height:1.25rem;margin:0;',
+		'accent-color:#1d4e89;cursor:pointer}',
+		'.seula-consent .seula-consent__checkbox:disabled{cursor:not-allowed}',
+		'.seula-consent .seula-consent__name{font:inherit;font-weight:600;color:inherit;cursor:pointer}',
+		'.seula-consent .seula-consent__always-on{margin-left:auto;font-weight:400;font-size:.9em}',
+		'.seula-consent .seula-consent__purpose{margin:.2rem 0 .4rem;padding:0}',
+		'.seula-consent .seula-consent__cookies{width:100%;table-layout:fixed;border-collapse:collapse;',
+		'font-size:.88em;color:inherit;background:transparent}',
+		'.seula-consent .seula-consent__cookies th:first-child{width:55%}',
+		'.seula-consent .seula-consent__cookies th,.seula-consent .seula-consent__cookies td{',
+		'padding:.2rem .4rem;border:0;border-bottom:1px solid #d5dae1;text-align:left;',
+		'vertical-align:top;font-weight:400;color:inherit;background:transparent}',
+		'.seula-consent .seula-consent__cookies th{font-weight:600}',
+		'.seula-consent .seula-consent__cookie-name{font-family:ui-monospace,Menlo,Consolas,monospace}',
+		'.seula-consent .seula-consent__buttons{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.75rem}',
+		/* One look for every choice: none is the easy way out. */
+		'.seula-consent .seula-consent__button{flex:1 1 10rem;margin:0;min-height:2.75rem;',
+		'padding:.55rem 1rem;font:inherit;font-weight:600;line-height:1.3;',
+		'text-transform:none;letter-spacing:normal;color:#fff;background:#1d4e89;',
+		'border:2px solid #1d4e89;border-radius:.4rem;box-shadow:none;cursor:pointer}',
+		'.seula-consent .seula-consent__button:hover{text-decoration:underline}',
+		'.seula-consent .seula-consent__button:disabled{cursor:wait;opacity:.75}',
+		'.seula-consent :focus-visible,.seula-consent__reopen:focus-visible{',
+		'outline:3px solid #1a1f29;outline-offset:2px}',
+		'.seula-consent__reopen{position:fixed;left:1rem;bottom:1rem;z-index:2147482999;margin:0;',
+		'padding:.4rem .9rem;font:600 max(14px,.9rem)/1.3 system-ui,-apple-system,"Segoe UI",',
+		'Roboto,sans-serif;color:#1d4e89;background:#fff;border:2px solid #1d4e89;',
+		'border-radius:1.5rem;box-shadow:0 .1rem .5rem rgba(0,0,0,.2);cursor:pointer;',
+		'text-transform:none;letter-spacing:normal}',
+		'.seula-consent__reopen:hover{text-decoration:underline}',
+		'@media (max-width:30rem){.seula-consent .seula-consent__button{flex-basis:100%}}'
+	].join('');
+
+	function el(tag, attrs, kids) {
+		var e = d.createElement(tag);
+		Object.keys(attrs || {}).forEach(function (k) {
+			if (attrs[k] === true) e.setAttribute(k, '');
+			else if (attrs[k] != null && attrs[k] !== false) e.setAttribute(k, attrs[k]);
+		});
+		(kids || []).forEach(function (k) {
+			if (k != null) e.appendChild(typeof k === 'string' ? d.createTextNode(k) : k);
+		});
+		return e;
+	}
+
+	function text(key) {
+		var v = cfg.texts[key];
+		return typeof v === 'string' ? v : '';
+	}
+
+	/* Only http(s) addresses become links. */
+	function href(url) {
+		var u = safe(function () { return new URL(url, api + '/'); });
+		return u && /^https?:$/.test(u.protocol) ? u.href : null;
+	}
+
+	function injectStyle() {
+		if (d.getElementById('seula-consent-style')) return;
+		var style = el('style', {id: 'seula-consent-style'}, [CSS]);
+		(d.head || d.documentElement).appendChild(style);
+	}
+
+	function category(id, info, checked, gpc, locked) {
+		var required = id === 'necessary' || info.required === true;
+		var box = 'seula-consent-' + id, purpose = box + '-purpose';
+		var head = required
+			? el('div', {'class': 'seula-consent__head'}, [
+				el('span', {'class': 'seula-consent__name', id: box + '-name'}, [info.name || id]),
+				el('span', {'class': 'seula-consent__always-on'}, [text('always_on')])])
+			: el('div', {'class': 'seula-consent__head'}, [
+				el('input', {type: 'checkbox', id: box, 'class': 'seula-consent__checkbox',
+					name: id, value: 'granted', 'data-category': id,
+					'aria-describedby': purpose + (gpc && id === 'marketing' ? ' seula-consent-gpc' : ''),
+					checked: !locked || id !== 'marketing' ? checked : false,
+					disabled: locked && id === 'marketing'}),
+				el('label', {'for': box, 'class': 'seula-consent__name', id: box + '-name'},
+					[info.name || id])]);
+		var cookies = Array.isArray(info.cookies) ? info.cookies : [];
+		var table = cookies.length ? el('table', {'class': 'seula-consent__cookies',
+			'aria-labelledby': box + '-name'}, [
+			el('thead', {}, [el('tr', {}, ['cookie_name', 'cookie_duration', 'cookie_provider']
+				.map(function (k) { return el('th', {scope: 'col'}, [text(k)]); }))]),
+			el('tbody', {}, cookies.map(function (c) {
+				return el('tr', {}, [
+					el('td', {}, [el('span', {'class': 'seula-consent__cookie-name'}, [String(c.name || '')]),
+						c.purpose ? el('span', {'class': 'seula-consent__cookie-purpose'},
+							[' – ' + c.purpose]) : null]),
+					el('td', {}, [String(c.duration || '')]),
+					el('td', {}, [String(c.provider || '')])]);
+			}))]) : null;
+		return el('li', {'class': 'seula-consent__category seula-consent__category--' + id}, [
+			head,
+			el('p', {'class': 'seula-consent__purpose', id: purpose}, [info.purpose || '']),
+			table]);
+	}
+
+	/* The banner in the DOM; reopened: the choices filled in, Withdraw and
+	 * the receipt too. */
+	function render(reopened) {
+		var gpc = gpcOn(), locked = objected(), mine = reopened && valid(stored) && current;
+		var infos = {};
+		(Array.isArray(cfg.texts.categories) ? cfg.texts.categories : []).forEach(function (c) {
+			if (c && typeof c.id === 'string') infos[c.id] = c;
+		});
+		var ids = ['necessary'].concat(offered());
+		var privacy = href(cfg.privacy_url);
+		var receipt = mine && stored.receipt !== '0'
+			? api + '/api/consent/' + encodeURIComponent(stored.receipt) : null;
+		function button(id, key, hidden) {
+			return el('button', {type: 'button', id: 'seula-consent-' + id,
+				'class': 'seula-consent__button seula-consent__button--' + id, hidden: hidden},
+				[text(key)]);
+		}
+		root = el('div', {id: 'seula-consent', 'class': 'seula-consent', role: 'dialog',
+			'aria-modal': 'false', 'aria-labelledby': 'seula-consent-title',
+			'aria-describedby': 'seula-consent-description', tabindex: '-1',
+			lang: cfg.language || null}, [
+			el('h2', {id: 'seula-consent-title', 'class': 'seula-consent__title'}, [text('title')]),
+			el('p', {id: 'seula-consent-description', 'class': 'seula-consent__text'},
+				[text('description')]),
+			cfg.mode === 'exempt' ? el('p', {id: 'seula-consent-exempt',
+				'class': 'seula-consent__note seula-consent__note--exempt'}, [text('exempt_note')]) : null,
+			gpc ? el('p', {id: 'seula-consent-gpc',
+				'class': 'seula-consent__note seula-consent__note--gpc'}, [text('gpc_note')]) : null,
+			el('p', {'class': 'seula-consent__text seula-consent__links'}, [
+				privacy ? el('a', {'class': 'seula-consent__link seula-consent__link--privacy',
+					id: 'seula-consent-privacy', href: privacy}, [text('privacy_link')]) : null,
+				receipt ? el('a', {'class': 'seula-consent__link seula-consent__link--receipt',
+					id: 'seula-consent-receipt', href: receipt}, [text('receipt')]) : null]),
+			el('ul', {id: 'seula-consent-details', 'class': 'seula-consent__categories', hidden: true},
+				ids.map(function (id) {
+					return category(id, infos[id] || {}, !!mine && mine[id] === true, gpc, locked);
+				})),
+			el('div', {'class': 'seula-consent__buttons'}, [
+				button('accept-all', 'accept_all'),
+				button('reject-all', 'reject_all'),
+				button('choose', 'choose'),
+				button('save', 'save', true),
+				mine ? button('withdraw', 'withdraw') : null])]);
+
+		root.addEventListener('click', function (e) {
+			var b = e.target.closest && e.target.closest('button');
+			if (b && !b.disabled) safe(pressed, b.id.replace('seula-consent-', ''));
+		});
+		root.addEventListener('keydown', function (e) {
+			if (e.key === 'Escape' && !root.querySelector('#seula-consent-details').hidden) {
+				e.stopPropagation();
+				safe(expand, false);
+			}
+		});
+		if (reopened) expand(true, true);
+	}
+
+	/* The Choose layer open or folded. */
+	function expand(open, quiet) {
+		var q = function (id) { return root.querySelector('#seula-consent-' + id); };
+		q('details').hidden = !open;
+		q('choose').hidden = open;
+		q('save').hidden = !open;
+		if (quiet) return;
+		var first = root.querySelector('.seula-consent__checkbox:not(:disabled)');
+		(open ? first || q('save') : q('choose')).focus();
+	}
+
+	function pressed(what) {
+		var all = {}, boxes = root.querySelectorAll('.seula-consent__checkbox');
+		if (what === 'choose') return expand(true);
+		if (what === 'accept-all') {
+			offered().forEach(function (c) { all[c] = true; });
+			return choose('accept_all', all, source);
+		}
+		if (what === 'reject-all') return choose('reject_all', allDenied(), source);
+		if (what === 'withdraw') return choose('withdraw', allDenied(), source);
+		if (what === 'save') {
+			Array.prototype.forEach.call(boxes, function (b) {
+				all[b.getAttribute('data-category')] = b.checked && !b.disabled;
+			});
+			return choose('custom', all, source);
+		}
+	}
+
+	function setBusy(on) {
+		if (!root) return;
+		/* A disabled button loses the focus: keep it in the banner. */
+		if (on && root.contains(d.activeElement)) root.focus();
+		Array.prototype.forEach.call(root.querySelectorAll('button'), function (b) { b.disabled = on; });
+		root.setAttribute('aria-busy', on ? 'true' : 'false');
+	}
+
+	function editing(e) {
+		return !!e && (/^(INPUT|TEXTAREA|SELECT)$/.test(e.tagName) || e.isContentEditable);
+	}
+
+	/* Shows the banner, first in the keyboard order and fixed at the
+	 * bottom, not in the way of the page. */
+	function show(src) {
+		if (!cfg || !d.body) return;
+		if (root) {
+			root.focus();
+			return;
+		}
+		source = src;
+		returnTo = d.activeElement;
+		injectStyle();
+		render(src === 'preference_link');
+		if (reopen) reopen.hidden = true;
+		d.body.insertBefore(root, d.body.firstChild);
+		/* Into the banner, unless the visitor is typing somewhere. */
+		if (src !== 'banner' || !editing(returnTo)) root.focus();
+		call('POST', '/api/consent/shown', {site: site, policy_version: cfg.policy_version,
+			language: cfg.language}).catch(function () {});
+	}
+
+	function close() {
+		if (!root) return;
+		var had = root.contains(d.activeElement);
+		root.parentNode.removeChild(root);
+		root = null;
+		if (reopen) reopen.hidden = false;
+		if (had && returnTo && returnTo !== d.body && d.contains(returnTo))
+			safe(function () { returnTo.focus(); });
+		else if (had && reopen && source !== 'banner')
+			reopen.focus();
+		returnTo = null;
+	}
+
+	function showReopen() {
+		if (!cfg || !d.body || !valid(stored)) return;
+		if (!reopen) {
+			injectStyle();
+			reopen = el('button', {type: 'button', id: 'seula-consent-reopen',
+				'class': 'seula-consent__reopen', lang: cfg.language || null}, [text('reopen')]);
+			reopen.addEventListener('click', function () { safe(open); });
+			d.body.appendChild(reopen);
+		}
+		reopen.hidden = !!root;
+	}
+
+	function open() {
+		if (!cfg) {
+			pendingOpen = true; /* once the server has answered */
+			return;
+		}
+		whenReady(function () { show(valid(stored) ? 'preference_link' : 'banner'); });
+	}
+
+	function whenReady(fn) {
+		if (d.readyState === 'loading')
+			d.addEventListener('DOMContentLoaded', function () { safe(fn); });
+		else
+			safe(fn);
+	}
+
+	/* ---- start --------------------------------------------------------------- */
+
+	/* The server's config, then what this visitor needs: nothing, the
+	 * reopen button, or the banner (and GPC's record).  again: the server
+	 * refused a choice as stale, so the banner shows whatever is stored. */
+	function start(src, again) {
+		return loadConfig(again).then(function (c) {
+			cfg = c;
+			/* Given under an older policy: it no longer counts. */
+			if (stored && current && !valid(stored)) forget();
+			if (valid(stored) && !again) {
+				whenReady(showReopen);
+				if (pendingOpen) open();
+				return;
+			}
+			if (!valid(stored) && gpcOn() && !(stored && stored.method === 'gpc' &&
+				stored.policy === cfg.policy_version)) recordGpc();
+			whenReady(function () { show(src || 'banner'); });
+		}).catch(function () {
+			/* The server unreachable: nothing shown, nothing granted
+			 * beyond a choice already stored. */
+		});
+	}
+
+	if (!site || !api) return;
+
+	w.seulaConsent = {
+		get: function () { return safe(get) || null; },
+		on: function (type, fn) {
+			if (type === 'change' && typeof fn === 'function') listeners.push(fn);
+		},
+		off: function (type, fn) {
+			listeners = listeners.filter(function (f) { return f !== fn; });
+		},
+		open: function () { safe(open); },
+		withdraw: function () {
+			return safe(function () {
+				return choose('withdraw', allDenied(), 'api');
+			}) || Promise.resolve(false);
+		}
+	};
+
+	safe(function () {
+		stored = readStored();
+		if (valid(stored)) {
+			apply(stored.granted, stored.gcm, false);
+		} else if (stored && (stored.method !== 'gpc' || stored.expires <= Date.now())) {
+			setCookie(COOKIE, '', 0); /* lapsed */
+			stored = null;
+		}
+	});
+	d.addEventListener('click', function (e) {
+		var t = e.target.closest && e.target.closest('[data-seula-consent-open]');
+		if (!t) return;
+		e.preventDefault();
+		safe(open);
+	});
+	whenReady(activate);
+	safe(start);
+})();
