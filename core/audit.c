@@ -113,15 +113,8 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-static int broken(struct seula_audit_report *r, int64_t id, const char *why)
-{
-	r->bad_id = id;
-	snprintf(r->why, sizeof(r->why), "%s", why);
-	return SEULA_ECONFLICT;
-}
-
 int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
-                       struct seula_audit_report *r)
+                       struct seula_chain_report *r)
 {
 	memset(r, 0, sizeof(r[0]));
 	sqlite3_stmt *st = NULL;
@@ -154,22 +147,23 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 			snprintf(why, sizeof(why),
 			         "row %lld is missing (the next row is %lld)",
 			         (long long)expect, (long long)id);
-			rc = broken(r, expect, why);
+			rc = seula_chain_broken(r, expect, why);
 			break;
 		}
 		if (sqlite3_column_bytes(st, 10) != MAC_BYTES ||
 		    sqlite3_column_bytes(st, 11) != MAC_BYTES ||
 		    sodium_memcmp(sqlite3_column_blob(st, 10), prev,
 		                  MAC_BYTES)) {
-			rc = broken(r, id,
-			            "its link to the previous row is broken");
+			rc = seula_chain_broken(
+			        r, id,
+			        "its link to the previous row is broken");
 			break;
 		}
 		row_mac(key, prev, id, &e, mac);
 		if (sodium_memcmp(sqlite3_column_blob(st, 11), mac,
 		                  MAC_BYTES)) {
-			rc = broken(r, id,
-			            "its content does not match its MAC");
+			rc = seula_chain_broken(
+			        r, id, "its content does not match its MAC");
 			break;
 		}
 		memcpy(prev, mac, MAC_BYTES);
@@ -195,15 +189,17 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 		return SEULA_EIO;
 	}
 	if (hrc != SEULA_OK)
-		rc = broken(r, last, why);
+		rc = seula_chain_broken(r, last, why);
 	else if (found && last != r->rows)
-		rc = broken(r, r->rows + 1,
-		            last > r->rows ? "rows at the end are missing"
-		                           : "rows follow the head");
+		rc = seula_chain_broken(r, r->rows + 1,
+		                        last > r->rows
+		                                ? "rows at the end are missing"
+		                                : "rows follow the head");
 	else if (found && r->rows && sodium_memcmp(hmac, prev, MAC_BYTES))
-		rc = broken(r, last, "the head names another last row");
+		rc = seula_chain_broken(r, last,
+		                        "the head names another last row");
 	else if (!found && r->rows)
-		rc = broken(r, 1, "the head is missing");
+		rc = seula_chain_broken(r, 1, "the head is missing");
 	if (r->rows)
 		sodium_bin2hex(r->head, sizeof(r->head), prev, MAC_BYTES);
 	return rc;

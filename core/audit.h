@@ -10,6 +10,7 @@
 #ifndef SEULA_AUDIT_H
 #define SEULA_AUDIT_H
 
+#include "chain.h"
 #include "secret.h"
 
 #include <sqlite3.h>
@@ -34,16 +35,9 @@ int seula_audit_append(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
                        const struct seula_audit_entry *e, char *err,
                        size_t errlen);
 
-struct seula_audit_report {
-	int64_t rows;   /* rows checked */
-	int64_t bad_id; /* first row that does not verify, 0 when none */
-	char why[256];  /* what is wrong, "" when all is well */
-	char head[65];  /* hex MAC of the last row */
-};
-
 /* SEULA_OK when the whole chain verifies, SEULA_ECONFLICT when it does not
  * (see report), another error when it cannot be read. */
 int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
-                       struct seula_audit_report *report);
+                       struct seula_chain_report *report);
 
 #endif

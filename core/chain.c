@@ -137,3 +137,11 @@ int seula_chain_head_get(sqlite3 *db,
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int seula_chain_broken(struct seula_chain_report *r, int64_t id,
+                       const char *why)
+{
+	r->bad_id = id;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	return SEULA_ECONFLICT;
+}

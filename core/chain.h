@@ -49,4 +49,17 @@ int seula_chain_head_get(sqlite3 *db,
                          unsigned char mac[SEULA_MAC_BYTES], char *why,
                          size_t whylen);
 
+/* What a walk of a chain found. */
+struct seula_chain_report {
+	int64_t rows;   /* rows checked */
+	int64_t pruned; /* rows before the anchor, removed by retention */
+	int64_t bad_id; /* first row that does not verify, 0 when none */
+	char why[256];  /* what is wrong, "" when all is well */
+	char head[65];  /* hex MAC of the last row */
+};
+
+/* Note the first broken row in `r`; returns SEULA_ECONFLICT. */
+int seula_chain_broken(struct seula_chain_report *r, int64_t id,
+                       const char *why);
+
 #endif

@@ -370,74 +370,60 @@ int seula_cli_user(int argc, char **argv, const char *role,
 	return rc;
 }
 
+/* Walk one chain of the config's database with its key; prints the
+ * outcome and returns the exit status.  `what` names the chain, `row` and
+ * `rows` its rows. */
+static int verify_chain(const struct seula_config *cfg,
+                        int (*verify)(sqlite3 *db, const unsigned char *key,
+                                      struct seula_chain_report *r),
+                        const char *what, const char *row, const char *rows)
+{
+	char err[512];
+	unsigned char key[SEULA_SECRET_BYTES];
+	sqlite3 *db = NULL;
+	if (seula_db_open(&db, cfg->db, true, false, 0, err, sizeof(err)) !=
+	            SEULA_OK ||
+	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) !=
+	            SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", err);
+		seula_db_close(db);
+		return 1;
+	}
+	struct seula_chain_report r;
+	int rc = verify(db, key, &r);
+	sodium_memzero(key, sizeof(key));
+	seula_db_close(db);
+	if (rc == SEULA_OK) {
+		printf("%s verified: %lld %s", what, (long long)r.rows, rows);
+		if (r.pruned)
+			printf(" (%lld before them removed by retention)",
+			       (long long)r.pruned);
+		printf(", head %s\n", r.rows ? r.head : "(empty)");
+		return 0;
+	}
+	if (rc == SEULA_ECONFLICT)
+		printf("%s BROKEN at %s %lld: %s (%lld %s before it verify)\n",
+		       what, row, (long long)r.bad_id, r.why, (long long)r.rows,
+		       rows);
+	else
+		fprintf(stderr, "seula: cannot read the %s: %s\n", what, r.why);
+	return 1;
+}
+
 int seula_cli_audit(int argc, char **argv, const struct seula_config *cfg)
 {
 	if (argc != 1 || strcmp(argv[0], "verify") != 0) {
 		fprintf(stderr, "usage: seula audit verify [--config FILE]\n");
 		return 2;
 	}
-	char err[512];
-	unsigned char key[SEULA_SECRET_BYTES];
-	sqlite3 *db = NULL;
-	if (seula_db_open(&db, cfg->db, true, false, 0, err, sizeof(err)) !=
-	            SEULA_OK ||
-	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) !=
-	            SEULA_OK) {
-		fprintf(stderr, "seula: %s\n", err);
-		seula_db_close(db);
-		return 1;
-	}
-	struct seula_audit_report r;
-	int rc = seula_audit_verify(db, key, &r);
-	sodium_memzero(key, sizeof(key));
-	seula_db_close(db);
-	if (rc == SEULA_OK) {
-		printf("audit log verified: %lld entries, head %s\n",
-		       (long long)r.rows, r.rows ? r.head : "(empty)");
-		return 0;
-	}
-	if (rc == SEULA_ECONFLICT)
-		printf("audit log BROKEN at entry %lld: %s (%lld entries "
-		       "before it verify)\n",
-		       (long long)r.bad_id, r.why, (long long)r.rows);
-	else
-		fprintf(stderr, "seula: cannot read the audit log: %s\n",
-		        r.why);
-	return 1;
+	return verify_chain(cfg, seula_audit_verify, "audit log", "entry",
+	                    "entries");
 }
 
 int seula_cli_consent_verify(const struct seula_config *cfg)
 {
-	char err[512];
-	unsigned char key[SEULA_SECRET_BYTES];
-	sqlite3 *db = NULL;
-	if (seula_db_open(&db, cfg->db, true, false, 0, err, sizeof(err)) !=
-	            SEULA_OK ||
-	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) !=
-	            SEULA_OK) {
-		fprintf(stderr, "seula: %s\n", err);
-		seula_db_close(db);
-		return 1;
-	}
-	struct seula_consent_report r;
-	int rc = seula_consent_verify(db, key, &r);
-	sodium_memzero(key, sizeof(key));
-	seula_db_close(db);
-	if (rc == SEULA_OK) {
-		printf("consent records verified: %lld records (%lld removed "
-		       "by retention before them), head %s\n",
-		       (long long)r.rows, (long long)r.pruned,
-		       r.rows ? r.head : "(empty)");
-		return 0;
-	}
-	if (rc == SEULA_ECONFLICT)
-		printf("consent records BROKEN at record %lld: %s (%lld "
-		       "records before it verify)\n",
-		       (long long)r.bad_id, r.why, (long long)r.rows);
-	else
-		fprintf(stderr, "seula: cannot read the consent records: %s\n",
-		        r.why);
-	return 1;
+	return verify_chain(cfg, seula_consent_verify, "consent records",
+	                    "record", "records");
 }
 
 static json_t *role_names(unsigned roles)

@@ -805,16 +805,9 @@ static const char *col(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-static int broken(struct seula_consent_report *r, int64_t id, const char *why)
-{
-	r->bad_id = id;
-	snprintf(r->why, sizeof(r->why), "%s", why);
-	return SEULA_ECONFLICT;
-}
-
 int seula_consent_verify(sqlite3 *db,
                          const unsigned char key[SEULA_SECRET_BYTES],
-                         struct seula_consent_report *r)
+                         struct seula_chain_report *r)
 {
 	memset(r, 0, sizeof(*r));
 	unsigned char prev[SEULA_MAC_BYTES] = {0}, mac[SEULA_MAC_BYTES],
@@ -827,7 +820,7 @@ int seula_consent_verify(sqlite3 *db,
 	if (rc != SEULA_OK) {
 		snprintf(r->why, sizeof(r->why), "the retention anchor: %s",
 		         why);
-		return rc == SEULA_EIO ? rc : broken(r, 1, r->why);
+		return rc == SEULA_EIO ? rc : seula_chain_broken(r, 1, r->why);
 	}
 	r->pruned = anchor;
 	sqlite3_stmt *st = NULL;
@@ -880,7 +873,7 @@ int seula_consent_verify(sqlite3 *db,
 			                 : "record %" PRId64 " is out of place "
 			                   "(found %" PRId64 ")",
 			         expect, rec.id);
-			rc = broken(r, expect, w);
+			rc = seula_chain_broken(r, expect, w);
 			break;
 		}
 		if (sqlite3_column_bytes(st, 20) != SEULA_MAC_BYTES ||
@@ -888,7 +881,7 @@ int seula_consent_verify(sqlite3 *db,
 		    sqlite3_column_bytes(st, 23) != SEULA_MAC_BYTES ||
 		    sodium_memcmp(sqlite3_column_blob(st, 22), prev,
 		                  SEULA_MAC_BYTES)) {
-			rc = broken(
+			rc = seula_chain_broken(
 			        r, rec.id,
 			        "its link to the previous record is broken");
 			break;
@@ -896,8 +889,9 @@ int seula_consent_verify(sqlite3 *db,
 		record_mac(key, prev, &rec, sqlite3_column_blob(st, 20), mac);
 		if (sodium_memcmp(sqlite3_column_blob(st, 23), mac,
 		                  SEULA_MAC_BYTES)) {
-			rc = broken(r, rec.id,
-			            "its content does not match its MAC");
+			rc = seula_chain_broken(
+			        r, rec.id,
+			        "its content does not match its MAC");
 			break;
 		}
 		/* Personal fields: intact, or erased as a whole. */
@@ -905,9 +899,10 @@ int seula_consent_verify(sqlite3 *db,
 		           : (pii_mac(key, &rec, pii),
 		              sodium_memcmp(sqlite3_column_blob(st, 20), pii,
 		                            SEULA_MAC_BYTES) != 0)) {
-			rc = broken(r, rec.id,
-			            "its visitor id, address or page was "
-			            "changed");
+			rc = seula_chain_broken(
+			        r, rec.id,
+			        "its visitor id, address or page was "
+			        "changed");
 			break;
 		}
 		memcpy(prev, mac, SEULA_MAC_BYTES);
@@ -931,19 +926,22 @@ int seula_consent_verify(sqlite3 *db,
 		return rc;
 	}
 	if (rc != SEULA_OK)
-		return broken(r, head_id, why);
+		return seula_chain_broken(r, head_id, why);
 	if (!found)
 		return r->rows || anchor
-		               ? broken(r, expect, "the head is missing")
+		               ? seula_chain_broken(r, expect,
+		                                    "the head is missing")
 		               : SEULA_OK;
 	if (r->rows == 0)
 		last = anchor;
 	if (head_id != last)
-		return broken(r, head_id > last ? last + 1 : head_id + 1,
-		              head_id > last ? "records at the end are missing"
-		                             : "records follow the head");
+		return seula_chain_broken(
+		        r, head_id > last ? last + 1 : head_id + 1,
+		        head_id > last ? "records at the end are missing"
+		                       : "records follow the head");
 	if (sodium_memcmp(head, prev, SEULA_MAC_BYTES))
-		return broken(r, head_id, "the head names another last record");
+		return seula_chain_broken(r, head_id,
+		                          "the head names another last record");
 	sodium_bin2hex(r->head, sizeof(r->head), prev, SEULA_MAC_BYTES);
 	return SEULA_OK;
 }

@@ -35,6 +35,7 @@
 #ifndef SEULA_CONSENT_H
 #define SEULA_CONSENT_H
 
+#include "chain.h"
 #include "config.h"
 #include "event.h"
 #include "loader.h"
@@ -117,17 +118,10 @@ int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
                         int64_t now_ms, int64_t *removed, char *err,
                         size_t errlen);
 
-struct seula_consent_report {
-	int64_t rows;   /* rows checked */
-	int64_t pruned; /* rows before the anchor, removed by retention */
-	int64_t bad_id; /* first row that does not verify, 0 when none */
-	char why[256];
-	char head[65];
-};
 /* SEULA_OK when the chain verifies, SEULA_ECONFLICT when it does not. */
 int seula_consent_verify(sqlite3 *db,
                          const unsigned char key[SEULA_SECRET_BYTES],
-                         struct seula_consent_report *report);
+                         struct seula_chain_report *report);
 
 /* The exemption's checklist (exempt mode) or the consent setup's (consent
  * mode) for `site`, one line per item; returns the number failing. */

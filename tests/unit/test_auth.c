@@ -258,7 +258,7 @@ static int64_t verify_bad_id(struct chain *c, const char *tamper)
 	if (tamper)
 		assert_int_equal(seula_db_exec(c->db, tamper, err, sizeof(err)),
 		                 SEULA_OK);
-	struct seula_audit_report r;
+	struct seula_chain_report r;
 	int rc = seula_audit_verify(c->db, c->key, &r);
 	if (rc == SEULA_OK)
 		return 0;
@@ -270,7 +270,7 @@ static int64_t verify_bad_id(struct chain *c, const char *tamper)
 static void audit_intact_chain_verifies(void **state)
 {
 	struct chain *c = *state;
-	struct seula_audit_report r;
+	struct seula_chain_report r;
 	assert_int_equal(seula_audit_verify(c->db, c->key, &r), SEULA_OK);
 	assert_int_equal(r.rows, 10);
 	assert_int_equal(strlen(r.head), 64);
@@ -361,7 +361,7 @@ static void audit_other_key_fails(void **state)
 	unsigned char other[SEULA_SECRET_BYTES];
 	memcpy(other, c->key, sizeof(other));
 	other[0] ^= 1;
-	struct seula_audit_report r;
+	struct seula_chain_report r;
 	assert_int_equal(seula_audit_verify(c->db, other, &r), SEULA_ECONFLICT);
 	assert_int_equal(r.bad_id, 1);
 }

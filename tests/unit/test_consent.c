@@ -126,7 +126,7 @@ static int64_t prune(struct fixture *f, int64_t now)
 
 static void verify_ok(struct fixture *f, int64_t rows, int64_t pruned)
 {
-	struct seula_consent_report r;
+	struct seula_chain_report r;
 	assert_int_equal(seula_consent_verify(f->db, f->key, &r), SEULA_OK);
 	assert_int_equal(r.rows, rows);
 	assert_int_equal(r.pruned, pruned);
@@ -162,7 +162,7 @@ static void chain_survives_retention(void **state)
 	                     "consent_records WHERE id = 8",
 	                     NULL, NULL, NULL),
 	        SQLITE_OK);
-	struct seula_consent_report r;
+	struct seula_chain_report r;
 	assert_int_equal(seula_consent_verify(f->db, f->key, &r),
 	                 SEULA_ECONFLICT);
 	assert_int_equal(r.bad_id, 8);
@@ -183,7 +183,7 @@ static void a_wrong_key_verifies_nothing(void **state)
 	unsigned char other[32];
 	memcpy(other, f->key, sizeof(other));
 	other[0] ^= 1;
-	struct seula_consent_report r;
+	struct seula_chain_report r;
 	assert_int_equal(seula_consent_verify(f->db, other, &r),
 	                 SEULA_ECONFLICT);
 	assert_int_equal(r.bad_id, 1);
