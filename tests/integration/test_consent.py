@@ -205,6 +205,40 @@ class ConsentTest(unittest.TestCase):
         self.assertEqual(r.header("Access-Control-Allow-Origin"), "http://localhost:8080")
         self.assertTrue(self.srv.alive())
 
+    def test_mutated_bodies_never_crash_or_store_half(self):
+        # 400 bodies mutated from a valid one: every answer is 201 or a
+        # JSON 4xx, a record exists exactly for each 201, and the chain holds.
+        import random
+        rnd = random.Random(5)
+        base = json.dumps(choice(consent_config(self.srv), "custom", str(uuid.uuid4()),
+                                 decisions={"analytics": True, "marketing": False,
+                                            "personalization": True}))
+        junk = ['"', "{", "}", "[", "\\u0000", "\\ud800", "null", "true", "1e999",
+                "-1", "\xff", ",", ":", "\u00e4", "9" * 30]
+        before = len(consent_rows(self.srv))
+        created = 0
+        for _ in range(400):
+            b = list(base)
+            for _ in range(rnd.randint(1, 4)):
+                i = rnd.randrange(len(b))
+                op = rnd.random()
+                if op < 0.4:
+                    del b[i:i + rnd.randint(1, 8)]
+                elif op < 0.8:
+                    b.insert(i, rnd.choice(junk))
+                else:
+                    b[i] = chr(rnd.randrange(1, 0x2000))
+            r = self.post("".join(b).encode("utf-8", "surrogatepass"))
+            self.assertIn(r.status, (201, 400, 403, 409, 413), r)
+            if r.status == 201:
+                created += 1
+            else:
+                self.assertIn("error", r.json())
+        self.assertEqual(len(consent_rows(self.srv)) - before, created)
+        self.assertTrue(self.srv.alive())
+        v = run_seula("consent", "verify", "--config", self.srv.config_path)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
     # -- the gate --------------------------------------------------------------
     def test_visitor_id_kept_only_while_consent_allows(self):
         srv = self.srv
