@@ -671,7 +671,7 @@ static void put_updated(struct ctx *c)
 		     m);
 		return;
 	}
-	char ys[8], ms[4], ds[4];
+	char ys[12], ms[12], ds[12];
 	snprintf(ys, sizeof(ys), "%d", y);
 	snprintf(ms, sizeof(ms), "%d", m);
 	snprintf(ds, sizeof(ds), "%d", day);
