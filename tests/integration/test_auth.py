@@ -46,6 +46,13 @@ ROUTE_TABLE = {
     ("GET", "/api/consent/records"): {"admin", "customer_service"},
     ("POST", "/api/consent/records"): {"admin", "customer_service"},
     ("GET", "/api/consent/stats"): {"admin", "analyst"},
+    # the analytics plugin: statistics, nothing personal
+    ("GET", "/api/stats/sites"): {"admin", "analyst"},
+    ("GET", "/api/stats/{site}/summary"): {"admin", "analyst"},
+    ("GET", "/api/stats/{site}/timeseries"): {"admin", "analyst"},
+    ("GET", "/api/stats/{site}/breakdown"): {"admin", "analyst"},
+    ("GET", "/api/stats/{site}/realtime"): {"admin", "analyst"},
+    ("GET", "/api/stats/{site}/goals"): {"admin", "analyst"},
     # the test plugin's routes
     ("GET", "/api/testkit/echo/{name}"): {"public"},
     ("GET", "/api/testkit/count"): {"public"},

@@ -1,0 +1,1042 @@
+/*
+ * analytics.c - visits, rollups and the /api/stats reports.
+ *
+ * Visits.  Each stored event (on_batch, on the writer) joins its visitor's
+ * open visit, or starts one: the visitor is the consented visitor id or the
+ * cookieless daily hash, keyed with this installation's secret (SipHash)
+ * so analytics_visits holds neither.  A visit ends after `visit_timeout`
+ * without a page view or custom event; engagement events add time on page
+ * to an open visit but neither start nor extend one.  Bots are counted
+ * apart (the total row's `bots`) and never make visits.
+ *
+ *   analytics_visits        one row per visit: start, last event, page
+ *                           views, custom events, engagement, entry and exit
+ *                           page and the visit's dimensions (those of its
+ *                           first event); `closed` once it has ended
+ *   analytics_visit_pages   (visit, path): page views and engagement
+ *   analytics_visit_events  (visit, name, prop, value): custom events; the
+ *                           row with prop '' counts the event itself, one
+ *                           row per property value counts those
+ *   analytics_rollup        (site, dim, gran, t, value): ended visits
+ *                           summed per UTC hour (gran 0), day (1) and month
+ *                           (2), with a HyperLogLog sketch of the visitors;
+ *                           dim '' value '' is the site's total
+ *
+ * When a visit ends (the close task, or the visitor's next event after the
+ * timeout) it is added once to the rollups of the hour, day and month it
+ * started in, for the total and for every dimension value it has.  Reports
+ * read the rollups for ended visits and analytics_visits for open ones
+ * (query.c), so they are exact to the last event, and stay right after the
+ * raw events' retention has deleted them: nothing here reads `events`
+ * except the realtime page-view count.
+ */
+#include "hll.h"
+#include "query.h"
+
+#include <seula/plugin.h>
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct analytics_config {
+	int64_t visit_timeout_s;
+	const char *const *goals;
+};
+
+static const struct seula_config_row config_rows[] = {
+        {SEULA_CONFIG_DURATION, "visit_timeout", "30m", 1, 86400,
+         offsetof(struct analytics_config, visit_timeout_s), 0, NULL,
+         "a visit ends after this long without a page view or event"},
+        {SEULA_CONFIG_LIST, "goals", "", 0, 0,
+         offsetof(struct analytics_config, goals), 0, NULL,
+         "goals, each SITE:event:NAME or SITE:page:PATTERN (* and ? "
+         "match)"},
+        {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
+static const struct seula_migration migrations[] = {
+        {1, "CREATE TABLE analytics_meta (\n"
+            "  k TEXT PRIMARY KEY,\n"
+            "  v BLOB NOT NULL\n"
+            ") STRICT;\n"
+            "CREATE TABLE analytics_visits (\n"
+            "  id INTEGER PRIMARY KEY,\n"
+            "  site TEXT NOT NULL,\n"
+            "  visitor INTEGER NOT NULL,\n"
+            "  start_ts INTEGER NOT NULL,\n"
+            "  last_ts INTEGER NOT NULL,\n"
+            "  closed INTEGER NOT NULL DEFAULT 0,\n"
+            "  pageviews INTEGER NOT NULL DEFAULT 0,\n"
+            "  events INTEGER NOT NULL DEFAULT 0,\n"
+            "  engagement_ms INTEGER NOT NULL DEFAULT 0,\n"
+            "  entry_page TEXT NOT NULL, exit_page TEXT NOT NULL,\n"
+            "  source TEXT NOT NULL, referrer TEXT NOT NULL,\n"
+            "  channel TEXT NOT NULL, utm_source TEXT NOT NULL,\n"
+            "  utm_medium TEXT NOT NULL, utm_campaign TEXT NOT NULL,\n"
+            "  utm_term TEXT NOT NULL, utm_content TEXT NOT NULL,\n"
+            "  country TEXT NOT NULL, region TEXT NOT NULL,\n"
+            "  city TEXT NOT NULL, browser TEXT NOT NULL, os TEXT NOT NULL,\n"
+            "  device TEXT NOT NULL, screen TEXT NOT NULL,\n"
+            "  language TEXT NOT NULL\n"
+            ") STRICT;\n"
+            "CREATE INDEX analytics_visits_open ON analytics_visits(site, "
+            "visitor) WHERE closed = 0;\n"
+            "CREATE INDEX analytics_visits_due ON analytics_visits(last_ts) "
+            "WHERE closed = 0;\n"
+            "CREATE INDEX analytics_visits_time ON analytics_visits(site, "
+            "start_ts);\n"
+            "CREATE TABLE analytics_visit_pages (\n"
+            "  visit INTEGER NOT NULL,\n"
+            "  path TEXT NOT NULL,\n"
+            "  pageviews INTEGER NOT NULL,\n"
+            "  engagement_ms INTEGER NOT NULL,\n"
+            "  PRIMARY KEY (visit, path)\n"
+            ") STRICT, WITHOUT ROWID;\n"
+            "CREATE TABLE analytics_visit_events (\n"
+            "  visit INTEGER NOT NULL,\n"
+            "  name TEXT NOT NULL,\n"
+            "  prop TEXT NOT NULL,\n"
+            "  value TEXT NOT NULL,\n"
+            "  n INTEGER NOT NULL,\n"
+            "  PRIMARY KEY (visit, name, prop, value)\n"
+            ") STRICT, WITHOUT ROWID;\n"
+            "CREATE TABLE analytics_rollup (\n"
+            "  site TEXT NOT NULL,\n"
+            "  dim TEXT NOT NULL,\n"
+            "  gran INTEGER NOT NULL,\n"
+            "  t INTEGER NOT NULL,\n"
+            "  value TEXT NOT NULL,\n"
+            "  visits INTEGER NOT NULL DEFAULT 0,\n"
+            "  pageviews INTEGER NOT NULL DEFAULT 0,\n"
+            "  bounces INTEGER NOT NULL DEFAULT 0,\n"
+            "  duration_ms INTEGER NOT NULL DEFAULT 0,\n"
+            "  events INTEGER NOT NULL DEFAULT 0,\n"
+            "  engagement_ms INTEGER NOT NULL DEFAULT 0,\n"
+            "  bots INTEGER NOT NULL DEFAULT 0,\n"
+            "  visitors BLOB,\n"
+            "  PRIMARY KEY (site, dim, gran, t, value)\n"
+            ") STRICT, WITHOUT ROWID;\n"},
+};
+
+/* Custom event properties kept per event, and their sizes. */
+#define PROPS_MAX 10
+#define PROP_KEY_MAX 64
+#define PROP_VALUE_MAX 200
+/* Visits ended per close-task run at most, so the writer is not held. */
+#define CLOSE_BATCH 20000
+
+enum stmt_id {
+	S_FIND,
+	S_NEW,
+	S_TOUCH,
+	S_PAGE,
+	S_ENGAGE,
+	S_ENGAGE_VISIT,
+	S_EVENT,
+	S_ROLLUP,
+	S_DUE,
+	S_VISIT,
+	S_PAGES,
+	S_EVENTS,
+	S_CLOSE,
+	S_COUNT_
+};
+
+static const char *const stmt_sql[S_COUNT_] = {
+        [S_FIND] = "SELECT id, last_ts FROM analytics_visits WHERE site = ?1 "
+                   "AND visitor = ?2 AND closed = 0 ORDER BY id DESC LIMIT 1",
+        [S_NEW] = "INSERT INTO analytics_visits (site, visitor, start_ts, "
+                  "last_ts, pageviews, events, entry_page, exit_page, "
+                  "source, referrer, channel, utm_source, utm_medium, "
+                  "utm_campaign, utm_term, utm_content, country, region, "
+                  "city, browser, os, device, screen, language) VALUES (?1, "
+                  "?2, ?3, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                  "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        [S_TOUCH] = "UPDATE analytics_visits SET start_ts = min(start_ts, "
+                    "?2), exit_page = CASE WHEN ?3 IS NOT NULL AND ?2 >= "
+                    "last_ts THEN ?3 ELSE exit_page END, last_ts = "
+                    "max(last_ts, ?2), pageviews = pageviews + ?4, events "
+                    "= events + ?5 WHERE id = ?1",
+        [S_PAGE] = "INSERT INTO analytics_visit_pages (visit, path, "
+                   "pageviews, engagement_ms) VALUES (?1, ?2, 1, 0) ON "
+                   "CONFLICT DO UPDATE SET pageviews = pageviews + 1",
+        [S_ENGAGE] = "UPDATE analytics_visit_pages SET engagement_ms = "
+                     "engagement_ms + ?3 WHERE visit = ?1 AND path = ?2",
+        [S_ENGAGE_VISIT] = "UPDATE analytics_visits SET engagement_ms = "
+                           "engagement_ms + ?2 WHERE id = ?1",
+        [S_EVENT] = "INSERT INTO analytics_visit_events (visit, name, prop, "
+                    "value, n) VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT DO "
+                    "UPDATE SET n = n + 1",
+        [S_ROLLUP] = "INSERT INTO analytics_rollup (site, dim, gran, t, "
+                     "value, visits, pageviews, bounces, duration_ms, "
+                     "events, engagement_ms, bots, visitors) VALUES (?1, "
+                     "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                     "analytics_hll_add(NULL, ?13)) ON CONFLICT DO UPDATE "
+                     "SET visits = visits + ?6, pageviews = pageviews + ?7, "
+                     "bounces = bounces + ?8, duration_ms = duration_ms + "
+                     "?9, events = events + ?10, engagement_ms = "
+                     "engagement_ms + ?11, bots = bots + ?12, visitors = "
+                     "analytics_hll_add(visitors, ?13)",
+        [S_DUE] = "SELECT id FROM analytics_visits WHERE closed = 0 AND "
+                  "last_ts < ?1 ORDER BY last_ts LIMIT ?2",
+        [S_VISIT] = "SELECT site, visitor, start_ts, last_ts, pageviews, "
+                    "events, engagement_ms, entry_page, exit_page, source, "
+                    "referrer, channel, utm_source, utm_medium, "
+                    "utm_campaign, utm_term, utm_content, country, region, "
+                    "city, browser, os, device, screen, language FROM "
+                    "analytics_visits WHERE id = ?1 AND closed = 0",
+        [S_PAGES] = "SELECT path, pageviews, engagement_ms FROM "
+                    "analytics_visit_pages WHERE visit = ?1",
+        [S_EVENTS] = "SELECT name, prop, value, n FROM "
+                     "analytics_visit_events WHERE visit = ?1",
+        [S_CLOSE] = "UPDATE analytics_visits SET closed = 1 WHERE id = ?1",
+};
+
+struct analytics {
+	const struct seula_host *host;
+	const struct analytics_config *cfg;
+	struct analytics_goals goals;
+	/* Writer state: the statements of one connection, and the key. */
+	sqlite3 *wdb;
+	sqlite3_stmt *stmt[S_COUNT_];
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	bool have_key;
+	/* Reader connections the SQL functions are registered on. */
+	pthread_mutex_t lock;
+	sqlite3 **readers;
+	size_t n_readers;
+};
+
+/* ---- writer connection -------------------------------------------------- */
+
+static void finalize_stmts(struct analytics *a)
+{
+	for (int i = 0; i < S_COUNT_; i++) {
+		sqlite3_finalize(a->stmt[i]);
+		a->stmt[i] = NULL;
+	}
+	a->wdb = NULL;
+}
+
+static int load_key(struct analytics *a, sqlite3 *db, char **errmsg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+	        db, "SELECT v FROM analytics_meta WHERE k = 'visitor_key'", -1,
+	        &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == (int)sizeof(a->key)) {
+		memcpy(a->key, sqlite3_column_blob(st, 0), sizeof(a->key));
+		a->have_key = true;
+	}
+	sqlite3_finalize(st);
+	if (a->have_key)
+		return SEULA_OK;
+	a->host->random_bytes(a->host, a->key, sizeof(a->key));
+	rc = sqlite3_prepare_v2(db,
+	                        "INSERT INTO analytics_meta (k, v) VALUES "
+	                        "('visitor_key', ?1)",
+	                        -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, a->key, sizeof(a->key), SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		*errmsg = a->host->mprintf("cannot store the visitor key: %s",
+		                           sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	a->have_key = true;
+	return SEULA_OK;
+}
+
+/* Prepare the statements on the writer's connection (once per connection:
+ * the start-up task may run on another one). */
+static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
+{
+	if (a->wdb == db)
+		return SEULA_OK;
+	finalize_stmts(a);
+	if (analytics_sql_register(db) != SQLITE_OK) {
+		*errmsg = a->host->mprintf("cannot register SQL functions: %s",
+		                           sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	for (int i = 0; i < S_COUNT_; i++) {
+		if (sqlite3_prepare_v3(db, stmt_sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &a->stmt[i],
+		                       NULL) != SQLITE_OK) {
+			*errmsg = a->host->mprintf("cannot prepare: %s",
+			                           sqlite3_errmsg(db));
+			finalize_stmts(a);
+			return SEULA_EIO;
+		}
+	}
+	a->wdb = db;
+	if (!a->have_key)
+		return load_key(a, db, errmsg);
+	return SEULA_OK;
+}
+
+static sqlite3_stmt *use(struct analytics *a, enum stmt_id id)
+{
+	sqlite3_stmt *st = a->stmt[id];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* ---- rollups ------------------------------------------------------------ */
+
+/* What one visit adds to one dimension value. */
+struct contrib {
+	int64_t visits, pageviews, bounces, duration_ms, events, engagement_ms,
+	        bots;
+	bool has_visitor;
+	int64_t visitor;
+};
+
+static int64_t month_start(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	tm.tm_mday = 1;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	return (int64_t)timegm(&tm);
+}
+
+/* Add c to (dim, value) in the hour, day and month of `ts_ms`. */
+static int rollup_add(struct analytics *a, const char *site, const char *dim,
+                      const char *value, int64_t ts_ms, const struct contrib *c)
+{
+	int64_t t = ts_ms / 1000;
+	if (ts_ms < 0)
+		t = (ts_ms - 999) / 1000;
+	int64_t starts[3] = {t - (t % 3600 + 3600) % 3600,
+	                     t - (t % 86400 + 86400) % 86400, month_start(t)};
+	for (int gran = 0; gran < 3; gran++) {
+		sqlite3_stmt *st = use(a, S_ROLLUP);
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, gran);
+		sqlite3_bind_int64(st, 4, starts[gran]);
+		sqlite3_bind_text(st, 5, value, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, c->visits);
+		sqlite3_bind_int64(st, 7, c->pageviews);
+		sqlite3_bind_int64(st, 8, c->bounces);
+		sqlite3_bind_int64(st, 9, c->duration_ms);
+		sqlite3_bind_int64(st, 10, c->events);
+		sqlite3_bind_int64(st, 11, c->engagement_ms);
+		sqlite3_bind_int64(st, 12, c->bots);
+		if (c->has_visitor)
+			sqlite3_bind_int64(st, 13, c->visitor);
+		if (run(st) != SEULA_OK)
+			return SEULA_EIO;
+	}
+	return SEULA_OK;
+}
+
+/* Does a visit with these pages and events reach the goal; how often. */
+static int64_t goal_hits(const struct analytics_goal *g, sqlite3_stmt *pages,
+                         sqlite3_stmt *events)
+{
+	int64_t n = 0;
+	if (g->kind == ANALYTICS_GOAL_PAGE) {
+		sqlite3_reset(pages);
+		while (sqlite3_step(pages) == SQLITE_ROW) {
+			const char *path =
+			        (const char *)sqlite3_column_text(pages, 0);
+			if (path && sqlite3_column_int64(pages, 1) > 0 &&
+			    sqlite3_strglob(g->pattern, path) == 0)
+				n += sqlite3_column_int64(pages, 1);
+		}
+	} else {
+		sqlite3_reset(events);
+		while (sqlite3_step(events) == SQLITE_ROW) {
+			const char *name =
+			        (const char *)sqlite3_column_text(events, 0);
+			const char *prop =
+			        (const char *)sqlite3_column_text(events, 1);
+			if (name && prop && !*prop &&
+			    strcmp(name, g->pattern) == 0)
+				n += sqlite3_column_int64(events, 3);
+		}
+	}
+	return n;
+}
+
+/* Add an ended visit to the rollups and mark it closed. */
+static int close_visit(struct analytics *a, int64_t id)
+{
+	sqlite3_stmt *v = use(a, S_VISIT);
+	sqlite3_bind_int64(v, 1, id);
+	if (sqlite3_step(v) != SQLITE_ROW) {
+		sqlite3_reset(v);
+		return SEULA_OK; /* closed already */
+	}
+	/* Copy what the rollup statements need: they reuse nothing of v, but
+	 * v stays on its row while the loops below run. */
+	char *site = strdup((const char *)sqlite3_column_text(v, 0));
+	if (!site) {
+		sqlite3_reset(v);
+		return SEULA_ENOMEM;
+	}
+	struct contrib visit = {
+	        .visits = 1,
+	        .pageviews = sqlite3_column_int64(v, 4),
+	        .events = sqlite3_column_int64(v, 5),
+	        .engagement_ms = sqlite3_column_int64(v, 6),
+	        .has_visitor = true,
+	        .visitor = sqlite3_column_int64(v, 1),
+	};
+	int64_t start = sqlite3_column_int64(v, 2);
+	visit.duration_ms = sqlite3_column_int64(v, 3) - start;
+	visit.bounces = visit.pageviews <= 1 && visit.events == 0;
+	const char *entry = (const char *)sqlite3_column_text(v, 7);
+
+	int rc = rollup_add(a, site, "", "", start, &visit);
+	if (rc == SEULA_OK)
+		rc = rollup_add(a, site, "entry_page", entry, start, &visit);
+	if (rc == SEULA_OK)
+		rc = rollup_add(a, site, "exit_page",
+		                (const char *)sqlite3_column_text(v, 8), start,
+		                &visit);
+	for (size_t i = 0; rc == SEULA_OK && i < analytics_n_session_dims; i++)
+		rc = rollup_add(
+		        a, site, analytics_session_dims[i].name,
+		        (const char *)sqlite3_column_text(v, 9 + (int)i), start,
+		        &visit);
+
+	sqlite3_stmt *pages = use(a, S_PAGES);
+	sqlite3_bind_int64(pages, 1, id);
+	while (rc == SEULA_OK && sqlite3_step(pages) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(pages, 0);
+		struct contrib c = {
+		        .visits = 1,
+		        .pageviews = sqlite3_column_int64(pages, 1),
+		        .engagement_ms = sqlite3_column_int64(pages, 2),
+		        .has_visitor = true,
+		        .visitor = visit.visitor,
+		};
+		/* A page's bounce rate is that of the visits entering on it. */
+		c.bounces = visit.bounces && entry && strcmp(entry, path) == 0;
+		if (c.pageviews > 0)
+			rc = rollup_add(a, site, "page", path, start, &c);
+	}
+	sqlite3_stmt *events = use(a, S_EVENTS);
+	sqlite3_bind_int64(events, 1, id);
+	while (rc == SEULA_OK && sqlite3_step(events) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(events, 0);
+		const char *prop = (const char *)sqlite3_column_text(events, 1);
+		const char *value =
+		        (const char *)sqlite3_column_text(events, 2);
+		struct contrib c = {
+		        .visits = 1,
+		        .events = sqlite3_column_int64(events, 3),
+		        .has_visitor = true,
+		        .visitor = visit.visitor,
+		};
+		if (!*prop) {
+			rc = rollup_add(a, site, "event", name, start, &c);
+		} else {
+			char dim[8 + PROP_KEY_MAX];
+			snprintf(dim, sizeof(dim), "prop:%s", prop);
+			rc = rollup_add(a, site, dim, value, start, &c);
+		}
+	}
+	for (size_t i = 0; rc == SEULA_OK && i < a->goals.n; i++) {
+		const struct analytics_goal *g = &a->goals.list[i];
+		if (strcmp(g->site, site) != 0)
+			continue;
+		int64_t hits = goal_hits(g, pages, events);
+		if (hits == 0)
+			continue;
+		struct contrib c = {
+		        .visits = 1,
+		        .events = hits,
+		        .has_visitor = true,
+		        .visitor = visit.visitor,
+		};
+		rc = rollup_add(a, site, "goal", g->name, start, &c);
+	}
+	sqlite3_reset(pages);
+	sqlite3_reset(events);
+	sqlite3_reset(v);
+	free(site);
+	if (rc != SEULA_OK)
+		return rc;
+	sqlite3_stmt *cl = use(a, S_CLOSE);
+	sqlite3_bind_int64(cl, 1, id);
+	return run(cl);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static const char *or_none(const char *s, const char *none)
+{
+	return s && *s ? s : none;
+}
+
+static const char *screen_class(const struct seula_host *h,
+                                const struct seula_event *ev)
+{
+	int64_t w;
+	if (h->event_int(ev, SEULA_FIELD_SCREEN_WIDTH, &w) != SEULA_OK)
+		return "(none)";
+	/* Plausible's classes, which users of its dashboards know. */
+	if (w < 576)
+		return "Mobile";
+	if (w < 992)
+		return "Tablet";
+	if (w < 1440)
+		return "Laptop";
+	return "Desktop";
+}
+
+/* The host of a referrer URL, without "www.", into buf. */
+static const char *referrer_host(const char *url, char *buf, size_t len)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+	if (!p)
+		return NULL;
+	p += 3;
+	if (strncmp(p, "www.", 4) == 0)
+		p += 4;
+	size_t n = strcspn(p, "/:?#");
+	if (n == 0 || n >= len)
+		return NULL;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static int start_visit(struct analytics *a, const struct seula_event *ev,
+                       const char *site, int64_t visitor, int64_t ts,
+                       bool pageview, int64_t *id)
+{
+	const struct seula_host *h = a->host;
+	const char *path = or_none(h->event_str(ev, SEULA_FIELD_PATH), "/");
+	const char *channel = h->event_str(ev, SEULA_FIELD_REFERRER_SOURCE);
+	const char *name = h->event_str(ev, SEULA_FIELD_REFERRER_NAME);
+	const char *ref = h->event_str(ev, SEULA_FIELD_REFERRER);
+	char host[256];
+	const char *source = "Direct / None";
+	if (!channel || (strcmp(channel, "direct") != 0 &&
+	                 strcmp(channel, "internal") != 0)) {
+		if (name && *name)
+			source = name;
+		else if (referrer_host(ref, host, sizeof(host)))
+			source = host;
+	}
+	sqlite3_stmt *st = use(a, S_NEW);
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, visitor);
+	sqlite3_bind_int64(st, 3, ts);
+	sqlite3_bind_int(st, 4, pageview);
+	sqlite3_bind_int(st, 5, !pageview);
+	bind_text(st, 6, path);
+	bind_text(st, 7, source);
+	bind_text(st, 8, or_none(ref, "(none)"));
+	bind_text(st, 9, or_none(channel, "direct"));
+	static const enum seula_field rest[] = {
+	        SEULA_FIELD_UTM_SOURCE,   SEULA_FIELD_UTM_MEDIUM,
+	        SEULA_FIELD_UTM_CAMPAIGN, SEULA_FIELD_UTM_TERM,
+	        SEULA_FIELD_UTM_CONTENT,  SEULA_FIELD_COUNTRY,
+	        SEULA_FIELD_REGION,       SEULA_FIELD_CITY,
+	        SEULA_FIELD_BROWSER,      SEULA_FIELD_OS,
+	        SEULA_FIELD_DEVICE};
+	for (int i = 0; i < (int)(sizeof(rest) / sizeof(rest[0])); i++)
+		bind_text(st, 10 + i,
+		          or_none(h->event_str(ev, rest[i]), "(none)"));
+	bind_text(st, 21, screen_class(h, ev));
+	bind_text(st, 22,
+	          or_none(h->event_str(ev, SEULA_FIELD_LANGUAGE), "(none)"));
+	if (run(st) != SEULA_OK)
+		return SEULA_EIO;
+	*id = sqlite3_last_insert_rowid(a->wdb);
+	return SEULA_OK;
+}
+
+/* The custom event's properties: scalar values of its JSON object. */
+static int add_event_rows(struct analytics *a, int64_t visit, const char *name,
+                          const char *props)
+{
+	sqlite3_stmt *st = use(a, S_EVENT);
+	sqlite3_bind_int64(st, 1, visit);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, "", -1, SQLITE_STATIC);
+	if (run(st) != SEULA_OK)
+		return SEULA_EIO;
+	if (!props)
+		return SEULA_OK;
+	json_t *obj = json_loads(props, 0, NULL);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		return SEULA_OK;
+	}
+	const char *key;
+	json_t *val;
+	int n = 0, rc = SEULA_OK;
+	json_object_foreach(obj, key, val)
+	{
+		if (n >= PROPS_MAX || rc != SEULA_OK)
+			break;
+		char text[PROP_VALUE_MAX + 1];
+		if (json_is_string(val))
+			snprintf(text, sizeof(text), "%s",
+			         json_string_value(val));
+		else if (json_is_integer(val))
+			snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT,
+			         json_integer_value(val));
+		else if (json_is_real(val))
+			snprintf(text, sizeof(text), "%g",
+			         json_real_value(val));
+		else if (json_is_boolean(val))
+			snprintf(text, sizeof(text), "%s",
+			         json_is_true(val) ? "true" : "false");
+		else
+			continue;
+		if (!*key || strlen(key) > PROP_KEY_MAX)
+			continue;
+		n++;
+		st = use(a, S_EVENT);
+		sqlite3_bind_int64(st, 1, visit);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+		/* snprintf may have cut a UTF-8 sequence; SQLite stores the
+		 * bytes, and reports show them as given. */
+		sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
+		rc = run(st);
+	}
+	json_decref(obj);
+	return rc;
+}
+
+/* The visitor: the consented visitor id, else the cookieless hash, keyed
+ * so neither is kept; false when the event has neither. */
+static bool visitor_of(struct analytics *a, const struct seula_event *ev,
+                       const char *site, int64_t *out)
+{
+	const struct seula_host *h = a->host;
+	unsigned char in[512];
+	size_t sl = strlen(site);
+	if (sl + 2 + 64 > sizeof(in))
+		return false;
+	memcpy(in, site, sl + 1);
+	size_t n = sl + 1;
+	const char *id = h->event_str(ev, SEULA_FIELD_VISITOR_ID);
+	int64_t hash;
+	if (id && strlen(id) <= 64) {
+		in[n++] = 'i';
+		memcpy(in + n, id, strlen(id));
+		n += strlen(id);
+	} else if (h->event_int(ev, SEULA_FIELD_VISITOR_HASH, &hash) ==
+	           SEULA_OK) {
+		in[n++] = 'h';
+		for (int i = 0; i < 8; i++)
+			in[n++] = (unsigned char)((uint64_t)hash >> (8 * i));
+	} else {
+		return false;
+	}
+	unsigned char digest[crypto_shorthash_BYTES];
+	crypto_shorthash(digest, in, n, a->key);
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | digest[i];
+	*out = (int64_t)v;
+	return true;
+}
+
+static int on_one(struct analytics *a, const struct seula_event *ev)
+{
+	const struct seula_host *h = a->host;
+	int64_t type = 0, ts = 0, bot = 0;
+	h->event_int(ev, SEULA_FIELD_TYPE, &type);
+	if (h->event_int(ev, SEULA_FIELD_TIME_MS, &ts) != SEULA_OK)
+		ts = h->now_ms(h);
+	h->event_int(ev, SEULA_FIELD_BOT, &bot);
+	const char *site = h->event_str(ev, SEULA_FIELD_SITE);
+	if (!site)
+		return SEULA_OK;
+	if (bot) {
+		if (type != SEULA_EVENT_PAGEVIEW)
+			return SEULA_OK;
+		struct contrib c = {.bots = 1};
+		return rollup_add(a, site, "", "", ts, &c);
+	}
+	const char *path = h->event_str(ev, SEULA_FIELD_PATH);
+	int64_t visitor;
+	bool known = visitor_of(a, ev, site, &visitor);
+	if (!known) {
+		/* Nothing to join it with: a visit of its own, by a visitor
+		 * counted once. */
+		a->host->random_bytes(a->host, &visitor, sizeof(visitor));
+	}
+
+	int64_t visit = 0, last = 0;
+	if (known) {
+		sqlite3_stmt *st = use(a, S_FIND);
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, visitor);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			visit = sqlite3_column_int64(st, 0);
+			last = sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+	}
+	int64_t timeout_ms = a->cfg->visit_timeout_s * 1000;
+	bool open = visit && ts - last <= timeout_ms;
+
+	if (type == SEULA_EVENT_ENGAGEMENT) {
+		int64_t ms = 0;
+		if (!open || !path ||
+		    h->event_int(ev, SEULA_FIELD_ENGAGEMENT_MS, &ms) !=
+		            SEULA_OK ||
+		    ms <= 0)
+			return SEULA_OK;
+		sqlite3_stmt *st = use(a, S_ENGAGE);
+		sqlite3_bind_int64(st, 1, visit);
+		sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, ms);
+		if (run(st) != SEULA_OK)
+			return SEULA_EIO;
+		if (sqlite3_changes(a->wdb) == 0)
+			return SEULA_OK;
+		st = use(a, S_ENGAGE_VISIT);
+		sqlite3_bind_int64(st, 1, visit);
+		sqlite3_bind_int64(st, 2, ms);
+		return run(st);
+	}
+	if (type != SEULA_EVENT_PAGEVIEW && type != SEULA_EVENT_CUSTOM)
+		return SEULA_OK;
+	bool pageview = type == SEULA_EVENT_PAGEVIEW;
+	if (visit && !open) {
+		int rc = close_visit(a, visit);
+		if (rc != SEULA_OK)
+			return rc;
+	}
+	if (!open) {
+		if (start_visit(a, ev, site, visitor, ts, pageview, &visit) !=
+		    SEULA_OK)
+			return SEULA_EIO;
+	} else {
+		sqlite3_stmt *st = use(a, S_TOUCH);
+		sqlite3_bind_int64(st, 1, visit);
+		sqlite3_bind_int64(st, 2, ts);
+		if (pageview)
+			bind_text(st, 3, or_none(path, "/"));
+		sqlite3_bind_int(st, 4, pageview);
+		sqlite3_bind_int(st, 5, !pageview);
+		if (run(st) != SEULA_OK)
+			return SEULA_EIO;
+	}
+	if (pageview) {
+		sqlite3_stmt *st = use(a, S_PAGE);
+		sqlite3_bind_int64(st, 1, visit);
+		sqlite3_bind_text(st, 2, or_none(path, "/"), -1, SQLITE_STATIC);
+		return run(st);
+	}
+	const char *name = h->event_str(ev, SEULA_FIELD_NAME);
+	return add_event_rows(a, visit, or_none(name, "(none)"),
+	                      h->event_str(ev, SEULA_FIELD_PROPS));
+}
+
+static int on_batch(void *instance, sqlite3 *db,
+                    struct seula_event *const *events, size_t n_events,
+                    char **errmsg)
+{
+	struct analytics *a = instance;
+	int rc = prepare(a, db, errmsg);
+	for (size_t i = 0; rc == SEULA_OK && i < n_events; i++)
+		rc = on_one(a, events[i]);
+	if (rc != SEULA_OK && !*errmsg)
+		*errmsg = a->host->mprintf("analytics: %s", sqlite3_errmsg(db));
+	return rc;
+}
+
+/* ---- the close task ----------------------------------------------------- */
+
+static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
+                      char **errmsg)
+{
+	struct analytics *a = instance;
+	int rc = prepare(a, db, errmsg);
+	if (rc != SEULA_OK)
+		return rc;
+	int64_t cutoff = now_ms - a->cfg->visit_timeout_s * 1000;
+	int64_t *ids = malloc(CLOSE_BATCH * sizeof(*ids));
+	if (!ids)
+		return SEULA_ENOMEM;
+	size_t n = 0;
+	sqlite3_stmt *st = use(a, S_DUE);
+	sqlite3_bind_int64(st, 1, cutoff);
+	sqlite3_bind_int(st, 2, CLOSE_BATCH);
+	while (n < CLOSE_BATCH && sqlite3_step(st) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	for (size_t i = 0; rc == SEULA_OK && i < n; i++)
+		rc = close_visit(a, ids[i]);
+	free(ids);
+	if (rc != SEULA_OK)
+		*errmsg = a->host->mprintf("closing visits: %s",
+		                           sqlite3_errmsg(db));
+	else if (n)
+		a->host->log(a->host, SEULA_LOG_DEBUG,
+		             "%zu ended visits added to the rollups", n);
+	return rc;
+}
+
+/* Every 30 s: when nothing has ended it costs one index probe. */
+static const struct seula_task tasks[] = {
+        {"analytics-close", 30, SEULA_TASK_AT_START, close_task},
+};
+
+/* ---- routes ------------------------------------------------------------- */
+
+/* The SQL functions, once per reader connection. */
+static int reader_ready(struct analytics *a, sqlite3 *db)
+{
+	int rc = SQLITE_OK;
+	pthread_mutex_lock(&a->lock);
+	bool known = false;
+	for (size_t i = 0; i < a->n_readers; i++)
+		known |= a->readers[i] == db;
+	if (!known) {
+		sqlite3 **more =
+		        realloc(a->readers, (a->n_readers + 1) * sizeof(*more));
+		if (!more) {
+			rc = SQLITE_NOMEM;
+		} else {
+			a->readers = more;
+			rc = analytics_sql_register(db);
+			if (rc == SQLITE_OK)
+				a->readers[a->n_readers++] = db;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return rc;
+}
+
+static int reply_json(const struct seula_host *h, struct seula_http *http,
+                      int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	if (!text)
+		return SEULA_ENOMEM;
+	int rc = h->http_reply(http, status, "application/json", text,
+	                       strlen(text));
+	free(text);
+	return rc;
+}
+
+static int report_route(struct analytics *a, struct seula_http *http,
+                        enum analytics_report_kind kind)
+{
+	const struct seula_host *h = a->host;
+	sqlite3 *db = h->http_db(http);
+	if (!db || reader_ready(a, db) != SQLITE_OK)
+		return SEULA_EIO;
+	const char *format = h->http_query(http, "format");
+	if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+		return h->http_error(http, 400, "bad_format",
+		                     "format is json or csv");
+	struct analytics_request rq = {
+	        .site = h->http_param(http, "site"),
+	        .from = h->http_query(http, "from"),
+	        .to = h->http_query(http, "to"),
+	        .tz = h->http_query(http, "tz"),
+	        .filter = h->http_query(http, "filter"),
+	        .compare = h->http_query(http, "compare"),
+	        .metric = h->http_query(http, "metric"),
+	        .interval = h->http_query(http, "interval"),
+	        .dimension = h->http_query(http, "dimension"),
+	        .limit = h->http_query(http, "limit"),
+	        .now_ms = h->now_ms(h),
+	        .goals = &a->goals,
+	};
+	json_t *out = NULL;
+	char err[256] = "";
+	enum analytics_status st =
+	        analytics_report(db, kind, &rq, &out, err, sizeof(err));
+	if (st == ANALYTICS_BAD_REQUEST)
+		return h->http_error(http, 400, "bad_request", err);
+	if (st != ANALYTICS_OK) {
+		h->log(h, SEULA_LOG_ERROR, "report: %s", err);
+		return h->http_error(http, 500, "internal", "report failed");
+	}
+	int rc;
+	if (format && strcmp(format, "csv") == 0) {
+		char *csv = analytics_report_csv(out);
+		if (!csv) {
+			json_decref(out);
+			return SEULA_ENOMEM;
+		}
+		h->http_set_header(http, "Content-Disposition",
+		                   "attachment; filename=\"report.csv\"");
+		rc = h->http_reply(http, 200, "text/csv; charset=utf-8", csv,
+		                   strlen(csv));
+		free(csv);
+	} else {
+		rc = reply_json(h, http, 200, out);
+	}
+	json_decref(out);
+	return rc;
+}
+
+static int summary_route(void *instance, struct seula_http *http)
+{
+	return report_route(instance, http, ANALYTICS_SUMMARY);
+}
+
+static int timeseries_route(void *instance, struct seula_http *http)
+{
+	return report_route(instance, http, ANALYTICS_TIMESERIES);
+}
+
+static int breakdown_route(void *instance, struct seula_http *http)
+{
+	return report_route(instance, http, ANALYTICS_BREAKDOWN);
+}
+
+static int realtime_route(void *instance, struct seula_http *http)
+{
+	return report_route(instance, http, ANALYTICS_REALTIME);
+}
+
+static int goals_route(void *instance, struct seula_http *http)
+{
+	return report_route(instance, http, ANALYTICS_GOALS);
+}
+
+static int sites_route(void *instance, struct seula_http *http)
+{
+	struct analytics *a = instance;
+	const struct seula_host *h = a->host;
+	sqlite3 *db = h->http_db(http);
+	if (!db)
+		return SEULA_EIO;
+	sqlite3_stmt *st = NULL;
+	/* Sites with visits, and sites with goals configured. */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT DISTINCT site FROM analytics_rollup "
+	                       "WHERE dim = '' AND gran = 2 UNION SELECT "
+	                       "DISTINCT site FROM analytics_visits WHERE "
+	                       "closed = 0 ORDER BY 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	json_t *sites = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(
+		        sites,
+		        json_string((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	json_t *body = json_pack("{s:o}", "sites", sites);
+	int rc = reply_json(h, http, 200, body);
+	json_decref(body);
+	return rc;
+}
+
+#define STATS_ROLES (SEULA_ROLE_ADMIN | SEULA_ROLE_ANALYST)
+
+static const struct seula_route routes[] = {
+        {SEULA_METHOD_GET, "/api/stats/sites", STATS_ROLES, SEULA_ON_READER,
+         sites_route, "sites with traffic"},
+        {SEULA_METHOD_GET, "/api/stats/{site}/summary", STATS_ROLES,
+         SEULA_ON_READER, summary_route,
+         "visitors, visits, page views, bounce rate, visit duration, "
+         "events"},
+        {SEULA_METHOD_GET, "/api/stats/{site}/timeseries", STATS_ROLES,
+         SEULA_ON_READER, timeseries_route,
+         "metrics per hour, day, week or month"},
+        {SEULA_METHOD_GET, "/api/stats/{site}/breakdown", STATS_ROLES,
+         SEULA_ON_READER, breakdown_route, "metrics per dimension value"},
+        {SEULA_METHOD_GET, "/api/stats/{site}/realtime", STATS_ROLES,
+         SEULA_ON_READER, realtime_route,
+         "visitors and page views of the last 5 minutes"},
+        {SEULA_METHOD_GET, "/api/stats/{site}/goals", STATS_ROLES,
+         SEULA_ON_READER, goals_route, "goal conversions"},
+};
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static int init(const struct seula_host *host, const void *config,
+                void **instance, char **errmsg)
+{
+	if (sodium_init() < 0) {
+		*errmsg = host->mprintf("libsodium did not initialise");
+		return SEULA_EIO;
+	}
+	struct analytics *a = calloc(1, sizeof(*a));
+	if (!a)
+		return SEULA_ENOMEM;
+	a->host = host;
+	a->cfg = config;
+	char err[256];
+	if (analytics_goals_parse(a->cfg->goals, &a->goals, err, sizeof(err)) !=
+	    0) {
+		*errmsg = host->mprintf("goals: %s", err);
+		free(a);
+		return SEULA_EINVAL;
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	*instance = a;
+	return SEULA_OK;
+}
+
+static void shutdown_(void *instance)
+{
+	struct analytics *a = instance;
+	if (!a)
+		return;
+	finalize_stmts(a);
+	analytics_goals_free(&a->goals);
+	free(a->readers);
+	pthread_mutex_destroy(&a->lock);
+	sodium_memzero(a->key, sizeof(a->key));
+	free(a);
+}
+
+SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
+        SEULA_PLUGIN_HEADER,
+        .name = "analytics",
+        .version = "1.0.0",
+        .description = "visits, rollups with unique-visitor sketches, and "
+                       "the /api/stats reports",
+        .config_rows = config_rows,
+        .config_size = sizeof(struct analytics_config),
+        .migrations = migrations,
+        .n_migrations = sizeof(migrations) / sizeof(migrations[0]),
+        .init = init,
+        .shutdown = shutdown_,
+        .on_batch = on_batch,
+        .routes = routes,
+        .n_routes = sizeof(routes) / sizeof(routes[0]),
+        .tasks = tasks,
+        .n_tasks = sizeof(tasks) / sizeof(tasks[0]),
+};

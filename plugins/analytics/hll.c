@@ -1,0 +1,140 @@
+/*
+ * hll.c - HyperLogLog (see hll.h).
+ */
+#include "hll.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void split(uint64_t hash, uint32_t *idx, uint8_t *rank)
+{
+	*idx = (uint32_t)(hash >> (64 - SEULA_HLL_P));
+	uint64_t rest = hash << SEULA_HLL_P;
+	/* Position of the first 1 bit in the remaining 64 - P bits. */
+	uint8_t r = 1;
+	while (r <= 64 - SEULA_HLL_P && !(rest & 0x8000000000000000ULL)) {
+		rest <<= 1;
+		r++;
+	}
+	*rank = r;
+}
+
+void seula_hll_add_hash(struct seula_hll *h, uint64_t hash)
+{
+	uint32_t idx;
+	uint8_t rank;
+	split(hash, &idx, &rank);
+	if (h->reg[idx] < rank)
+		h->reg[idx] = rank;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static bool sparse_ok(const uint8_t *b, size_t len)
+{
+	if (len % 4 || len / 4 > SEULA_HLL_SPARSE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t e = get32(b + i);
+		if ((e >> 8) >= SEULA_HLL_M || !(e & 0xff) ||
+		    (i && (get32(b + i - 4) >> 8) >= (e >> 8)))
+			return false;
+	}
+	return true;
+}
+
+bool seula_hll_merge_blob(struct seula_hll *h, const void *blob, size_t len)
+{
+	const uint8_t *b = blob;
+	if (len == SEULA_HLL_M) {
+		for (size_t i = 0; i < SEULA_HLL_M; i++)
+			if (h->reg[i] < b[i])
+				h->reg[i] = b[i];
+		return true;
+	}
+	if (!sparse_ok(b, len))
+		return false;
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t e = get32(b + i);
+		uint8_t rank = (uint8_t)(e & 0xff);
+		if (h->reg[e >> 8] < rank)
+			h->reg[e >> 8] = rank;
+	}
+	return true;
+}
+
+bool seula_hll_blob_add(const void *blob, size_t len, uint64_t hash,
+                        uint8_t **out, size_t *out_len)
+{
+	const uint8_t *b = blob;
+	uint32_t idx;
+	uint8_t rank;
+	split(hash, &idx, &rank);
+	if (len == SEULA_HLL_M) {
+		*out = malloc(SEULA_HLL_M);
+		if (!*out)
+			return false;
+		memcpy(*out, b, SEULA_HLL_M);
+		if ((*out)[idx] < rank)
+			(*out)[idx] = rank;
+		*out_len = SEULA_HLL_M;
+		return true;
+	}
+	if (len && !sparse_ok(b, len))
+		return false;
+	size_t n = len / 4, at = 0;
+	while (at < n && (get32(b + 4 * at) >> 8) < idx)
+		at++;
+	bool same = at < n && (get32(b + 4 * at) >> 8) == idx;
+	if (!same && n + 1 > SEULA_HLL_SPARSE_MAX) {
+		/* Full: dense from here on. */
+		struct seula_hll *h = calloc(1, sizeof(*h));
+		if (!h)
+			return false;
+		seula_hll_merge_blob(h, b, len);
+		seula_hll_add_hash(h, hash);
+		*out = (uint8_t *)h;
+		*out_len = SEULA_HLL_M;
+		return true;
+	}
+	*out_len = (n + !same) * 4;
+	*out = malloc(*out_len ? *out_len : 1);
+	if (!*out)
+		return false;
+	if (at)
+		memcpy(*out, b, at * 4);
+	uint8_t keep = same ? (uint8_t)(get32(b + 4 * at) & 0xff) : 0;
+	put32(*out + at * 4, idx << 8 | (rank > keep ? rank : keep));
+	size_t rest = n - at - same;
+	if (rest)
+		memcpy(*out + (at + 1) * 4, b + (at + same) * 4, rest * 4);
+	return true;
+}
+
+double seula_hll_count(const struct seula_hll *h)
+{
+	double m = SEULA_HLL_M, sum = 0;
+	unsigned zeros = 0;
+	for (size_t i = 0; i < SEULA_HLL_M; i++) {
+		sum += ldexp(1.0, -h->reg[i]);
+		zeros += h->reg[i] == 0;
+	}
+	double alpha = 0.7213 / (1 + 1.079 / m);
+	double e = alpha * m * m / sum;
+	if (e <= 2.5 * m && zeros)
+		e = m * log(m / zeros); /* linear counting */
+	return e;
+}

@@ -1,0 +1,1535 @@
+/*
+ * query.c - the analytics reports (see query.h).
+ *
+ * Every report is one or two SQL statements over a union of two sources:
+ * the rollup rows of ended visits, cut into the fewest hour, day and month
+ * pieces that cover the range exactly, and the rows of open visits in
+ * analytics_visits; with filters, analytics_visits alone.  SQL does the
+ * grouping; two functions registered here do what it cannot: merge
+ * HyperLogLog sketches (analytics_uniq) and put a UTC time into a local
+ * hour, day, week or month (analytics_bucket, with ICU's time zones).
+ */
+#include "query.h"
+#include "hll.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unicode/ucal.h>
+#include <unicode/ustring.h>
+
+const struct analytics_dim analytics_session_dims[] = {
+        {"source", "Direct / None"},
+        {"referrer", "(none)"},
+        {"channel", "direct"},
+        {"utm_source", "(none)"},
+        {"utm_medium", "(none)"},
+        {"utm_campaign", "(none)"},
+        {"utm_term", "(none)"},
+        {"utm_content", "(none)"},
+        {"country", "(none)"},
+        {"region", "(none)"},
+        {"city", "(none)"},
+        {"browser", "(none)"},
+        {"os", "(none)"},
+        {"device", "(none)"},
+        {"screen", "(none)"},
+        {"language", "(none)"},
+};
+const size_t analytics_n_session_dims =
+        sizeof(analytics_session_dims) / sizeof(analytics_session_dims[0]);
+
+#define MAX_FILTERS 10
+#define MAX_DAYS 3700 /* ten years and change */
+#define BREAKDOWN_MAX 1000
+#define REALTIME_MS (5 * 60 * 1000)
+
+/* ---- goals -------------------------------------------------------------- */
+
+void analytics_goals_free(struct analytics_goals *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->list[i].site);
+		free(g->list[i].name);
+		free(g->list[i].pattern);
+	}
+	free(g->list);
+	g->list = NULL;
+	g->n = 0;
+}
+
+int analytics_goals_parse(const char *const *entries,
+                          struct analytics_goals *out, char *err, size_t errlen)
+{
+	out->list = NULL;
+	out->n = 0;
+	size_t n = 0;
+	while (entries && entries[n])
+		n++;
+	if (n == 0)
+		return 0;
+	out->list = calloc(n, sizeof(*out->list));
+	if (!out->list) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *e = entries[i];
+		const char *c1 = strchr(e, ':');
+		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2 || c1 == e || !c2[1]) {
+			snprintf(err, errlen,
+			         "\"%s\": want SITE:event:NAME or "
+			         "SITE:page:PATTERN",
+			         e);
+			analytics_goals_free(out);
+			return -1;
+		}
+		struct analytics_goal *g = &out->list[out->n++];
+		size_t kl = (size_t)(c2 - c1 - 1);
+		if (kl == 5 && strncmp(c1 + 1, "event", 5) == 0) {
+			g->kind = ANALYTICS_GOAL_EVENT;
+		} else if (kl == 4 && strncmp(c1 + 1, "page", 4) == 0) {
+			g->kind = ANALYTICS_GOAL_PAGE;
+		} else {
+			snprintf(err, errlen,
+			         "\"%s\": the kind is event or page", e);
+			analytics_goals_free(out);
+			return -1;
+		}
+		g->site = strndup(e, (size_t)(c1 - e));
+		g->pattern = strdup(c2 + 1);
+		if (g->site && g->pattern) {
+			size_t len = strlen(g->pattern) + 7;
+			g->name = malloc(len);
+			if (g->name)
+				snprintf(g->name, len, "%s%s",
+				         g->kind == ANALYTICS_GOAL_PAGE
+				                 ? "Visit "
+				                 : "",
+				         g->pattern);
+		}
+		if (!g->site || !g->pattern || !g->name) {
+			snprintf(err, errlen, "out of memory");
+			analytics_goals_free(out);
+			return -1;
+		}
+		if (g->kind == ANALYTICS_GOAL_PAGE && g->pattern[0] != '/') {
+			snprintf(err, errlen,
+			         "\"%s\": a page pattern starts with /", e);
+			analytics_goals_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- calendar ----------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
+ * Hinnant's algorithms: plain arithmetic no library offers for int64). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static bool parse_date(const char *s, int64_t *day)
+{
+	int y, m, d;
+	char tail;
+	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return false;
+	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1)
+		return false;
+	static const int mdays[] = {31, 28, 31, 30, 31, 30,
+	                            31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d > mdays[m - 1] + (m == 2 && leap))
+		return false;
+	*day = days_from_civil(y, m, d);
+	return true;
+}
+
+static void format_day(int64_t day, char *buf, size_t len)
+{
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
+}
+
+/* A time zone: an ICU calendar, one per thread of use. */
+struct zone {
+	UCalendar *cal;
+};
+
+static bool zone_open(struct zone *z, const char *name)
+{
+	z->cal = NULL;
+	if (!name || !*name || strlen(name) > 64)
+		return false;
+	UChar id[80], canon[80];
+	u_uastrncpy(id, name, 79);
+	id[79] = 0;
+	UErrorCode st = U_ZERO_ERROR;
+	UBool system = 0;
+	ucal_getCanonicalTimeZoneID(id, -1, canon, 80, &system, &st);
+	if (U_FAILURE(st) || !system)
+		return false;
+	z->cal = ucal_open(id, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
+	if (U_FAILURE(st)) {
+		z->cal = NULL;
+		return false;
+	}
+	return true;
+}
+
+static void zone_close(struct zone *z)
+{
+	if (z->cal)
+		ucal_close(z->cal);
+	z->cal = NULL;
+}
+
+/* UTC seconds of local midnight starting `day`. */
+static int64_t zone_midnight(struct zone *z, int64_t day)
+{
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	UErrorCode st = U_ZERO_ERROR;
+	ucal_clear(z->cal);
+	ucal_setDateTime(z->cal, y, m - 1, d, 0, 0, 0, &st);
+	UDate ms = ucal_getMillis(z->cal, &st);
+	return (int64_t)floor(ms / 1000.0);
+}
+
+/* Local date (days since the epoch) and hour of UTC seconds t. */
+static void zone_local(struct zone *z, int64_t t, int64_t *day, int *hour)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	ucal_setMillis(z->cal, (UDate)t * 1000.0, &st);
+	int y = ucal_get(z->cal, UCAL_YEAR, &st);
+	if (ucal_get(z->cal, UCAL_ERA, &st) == 0)
+		y = 1 - y;
+	int m = ucal_get(z->cal, UCAL_MONTH, &st) + 1;
+	int d = ucal_get(z->cal, UCAL_DATE, &st);
+	*hour = ucal_get(z->cal, UCAL_HOUR_OF_DAY, &st);
+	*day = days_from_civil(y, m, d);
+}
+
+enum interval { IV_HOUR, IV_DAY, IV_WEEK, IV_MONTH, IV_HOUR_OF_DAY };
+
+static bool interval_parse(const char *s, enum interval *iv)
+{
+	static const char *const names[] = {"hour", "day", "week", "month",
+	                                    "hour_of_day"};
+	for (int i = 0; i < 5; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*iv = (enum interval)i;
+			return true;
+		}
+	return false;
+}
+
+/* The label of the bucket holding UTC seconds t. */
+static void bucket_label(struct zone *z, int64_t t, enum interval iv, char *buf,
+                         size_t len)
+{
+	int64_t day;
+	int hour;
+	zone_local(z, t, &day, &hour);
+	int y, m, d;
+	switch (iv) {
+	case IV_HOUR:
+		civil_from_days(day, &y, &m, &d);
+		snprintf(buf, len, "%04d-%02d-%02d %02d:00", y, m, d, hour);
+		return;
+	case IV_DAY: format_day(day, buf, len); return;
+	case IV_WEEK: /* from Monday; 1970-01-01 was a Thursday */
+		format_day(day - ((day % 7 + 7 + 3) % 7), buf, len);
+		return;
+	case IV_MONTH:
+		civil_from_days(day, &y, &m, &d);
+		snprintf(buf, len, "%04d-%02d-01", y, m);
+		return;
+	case IV_HOUR_OF_DAY: snprintf(buf, len, "%d", hour); return;
+	}
+}
+
+/* ---- SQL functions ------------------------------------------------------ */
+
+static void hll_add_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const void *blob = sqlite3_value_blob(argv[0]);
+	size_t len = (size_t)sqlite3_value_bytes(argv[0]);
+	if (sqlite3_value_type(argv[1]) != SQLITE_INTEGER) {
+		if (blob)
+			sqlite3_result_blob(ctx, blob, (int)len,
+			                    SQLITE_TRANSIENT);
+		else
+			sqlite3_result_null(ctx);
+		return;
+	}
+	uint8_t *out;
+	size_t out_len;
+	if (!seula_hll_blob_add(blob, blob ? len : 0,
+	                        (uint64_t)sqlite3_value_int64(argv[1]), &out,
+	                        &out_len)) {
+		sqlite3_result_error(ctx, "analytics_hll_add: bad sketch", -1);
+		return;
+	}
+	sqlite3_result_blob(ctx, out, (int)out_len, free);
+}
+
+/* Aggregate: the number of distinct visitors of sketches (blobs) and
+ * visitor hashes (integers). */
+static void uniq_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	struct seula_hll *h = sqlite3_aggregate_context(ctx, sizeof(*h));
+	if (!h) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	switch (sqlite3_value_type(argv[0])) {
+	case SQLITE_INTEGER:
+		seula_hll_add_hash(h, (uint64_t)sqlite3_value_int64(argv[0]));
+		break;
+	case SQLITE_BLOB:
+		if (!seula_hll_merge_blob(h, sqlite3_value_blob(argv[0]),
+		                          (size_t)sqlite3_value_bytes(argv[0])))
+			sqlite3_result_error(ctx, "analytics_uniq: bad sketch",
+			                     -1);
+		break;
+	default: break;
+	}
+}
+
+static void uniq_final(sqlite3_context *ctx)
+{
+	struct seula_hll *h = sqlite3_aggregate_context(ctx, 0);
+	sqlite3_result_int64(ctx, h ? (int64_t)llround(seula_hll_count(h)) : 0);
+}
+
+static void zone_free(void *p)
+{
+	struct zone *z = p;
+	zone_close(z);
+	free(z);
+}
+
+/* analytics_bucket(t_seconds, tz, interval): the local bucket's label. The
+ * zone is opened once per statement (auxdata on the constant argument). */
+static void bucket_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	struct zone *z = sqlite3_get_auxdata(ctx, 1);
+	if (!z) {
+		z = calloc(1, sizeof(*z));
+		if (!z ||
+		    !zone_open(z, (const char *)sqlite3_value_text(argv[1]))) {
+			free(z);
+			sqlite3_result_error(ctx, "analytics_bucket: bad zone",
+			                     -1);
+			return;
+		}
+		sqlite3_set_auxdata(ctx, 1, z, zone_free);
+		z = sqlite3_get_auxdata(ctx, 1);
+		if (!z) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+	}
+	enum interval iv;
+	const char *ivs = (const char *)sqlite3_value_text(argv[2]);
+	if (!ivs || !interval_parse(ivs, &iv)) {
+		sqlite3_result_error(ctx, "analytics_bucket: bad interval", -1);
+		return;
+	}
+	char label[32];
+	bucket_label(z, sqlite3_value_int64(argv[0]), iv, label, sizeof(label));
+	sqlite3_result_text(ctx, label, -1, SQLITE_TRANSIENT);
+}
+
+int analytics_sql_register(sqlite3 *db)
+{
+	int rc = sqlite3_create_function_v2(db, "analytics_hll_add", 2,
+	                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+	                                    NULL, hll_add_fn, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(db, "analytics_uniq", 1,
+		                                SQLITE_UTF8, NULL, NULL,
+		                                uniq_step, uniq_final, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(
+		        db, "analytics_bucket", 3,
+		        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, bucket_fn,
+		        NULL, NULL, NULL);
+	return rc;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+enum filter_kind {
+	F_COLUMN, /* a column of analytics_visits */
+	F_PAGE,
+	F_EVENT,
+	F_PROP,
+	F_GOAL,
+};
+
+struct filter {
+	char dim[80];
+	bool negate;
+	char value[512];
+	enum filter_kind kind;
+	const struct analytics_goal *goal;
+};
+
+/* What one report covers. */
+struct scope {
+	const char *site;
+	int64_t from_day, to_day; /* local days, inclusive */
+	int64_t t0, t1;           /* UTC seconds, hour aligned */
+	struct filter filters[MAX_FILTERS];
+	size_t n_filters;
+	const char *tz;
+	const struct analytics_goals *goals;
+};
+
+static bool column_dim(const char *dim)
+{
+	if (strcmp(dim, "entry_page") == 0 || strcmp(dim, "exit_page") == 0)
+		return true;
+	for (size_t i = 0; i < analytics_n_session_dims; i++)
+		if (strcmp(dim, analytics_session_dims[i].name) == 0)
+			return true;
+	return false;
+}
+
+static const struct analytics_goal *find_goal(const struct scope *sc,
+                                              const char *name)
+{
+	for (size_t i = 0; sc->goals && i < sc->goals->n; i++) {
+		const struct analytics_goal *g = &sc->goals->list[i];
+		if (strcmp(g->site, sc->site) == 0 &&
+		    strcmp(g->name, name) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+static bool valid_prop_key(const char *k)
+{
+	size_t n = strlen(k);
+	return n > 0 && n <= 64;
+}
+
+static enum analytics_status parse_filters(struct scope *sc, const char *text,
+                                           char *err, size_t errlen)
+{
+	sc->n_filters = 0;
+	if (!text || !*text)
+		return ANALYTICS_OK;
+	if (strlen(text) > 4000) {
+		snprintf(err, errlen, "filter is too long");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	const char *p = text;
+	while (*p) {
+		size_t len = strcspn(p, ";");
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		if (sc->n_filters == MAX_FILTERS) {
+			snprintf(err, errlen, "at most %d filters",
+			         MAX_FILTERS);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		struct filter *f = &sc->filters[sc->n_filters];
+		const char *op = NULL;
+		for (size_t i = 0; i + 1 < len; i++)
+			if ((p[i] == '=' || p[i] == '!') && p[i + 1] == '=') {
+				op = p + i;
+				break;
+			}
+		size_t dl = op ? (size_t)(op - p) : 0;
+		size_t vl = op ? len - dl - 2 : 0;
+		if (!op || dl == 0 || dl >= sizeof(f->dim) ||
+		    vl >= sizeof(f->value)) {
+			snprintf(err, errlen,
+			         "filter \"%.*s\": want dimension==value or "
+			         "dimension!=value",
+			         (int)(len > 100 ? 100 : len), p);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		memcpy(f->dim, p, dl);
+		f->dim[dl] = '\0';
+		memcpy(f->value, op + 2, vl);
+		f->value[vl] = '\0';
+		f->negate = *op == '!';
+		f->goal = NULL;
+		if (column_dim(f->dim)) {
+			f->kind = F_COLUMN;
+		} else if (strcmp(f->dim, "page") == 0) {
+			f->kind = F_PAGE;
+		} else if (strcmp(f->dim, "event") == 0) {
+			f->kind = F_EVENT;
+		} else if (strncmp(f->dim, "prop:", 5) == 0 &&
+		           valid_prop_key(f->dim + 5)) {
+			f->kind = F_PROP;
+		} else if (strcmp(f->dim, "goal") == 0) {
+			f->kind = F_GOAL;
+			f->goal = find_goal(sc, f->value);
+			if (!f->goal) {
+				snprintf(err, errlen, "no goal \"%.100s\"",
+				         f->value);
+				return ANALYTICS_BAD_REQUEST;
+			}
+		} else {
+			snprintf(err, errlen, "cannot filter by \"%.80s\"",
+			         f->dim);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		sc->n_filters++;
+		p += len;
+	}
+	return ANALYTICS_OK;
+}
+
+static enum analytics_status parse_scope(const struct analytics_request *rq,
+                                         struct scope *sc, struct zone *z,
+                                         char *err, size_t errlen)
+{
+	memset(sc, 0, sizeof(*sc));
+	if (!rq->site || !*rq->site || strlen(rq->site) > 64) {
+		snprintf(err, errlen, "no site");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	sc->site = rq->site;
+	sc->goals = rq->goals;
+	sc->tz = rq->tz && *rq->tz ? rq->tz : "UTC";
+	if (!zone_open(z, sc->tz)) {
+		snprintf(err, errlen, "unknown time zone \"%.64s\"", sc->tz);
+		return ANALYTICS_BAD_REQUEST;
+	}
+	int hour;
+	int64_t today;
+	zone_local(z, rq->now_ms / 1000, &today, &hour);
+	sc->to_day = today;
+	if (rq->to && !parse_date(rq->to, &sc->to_day)) {
+		snprintf(err, errlen, "to: want a date YYYY-MM-DD");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	sc->from_day = sc->to_day - 29;
+	if (rq->from && !parse_date(rq->from, &sc->from_day)) {
+		snprintf(err, errlen, "from: want a date YYYY-MM-DD");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	if (sc->from_day > sc->to_day) {
+		snprintf(err, errlen, "from is after to");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	if (sc->to_day - sc->from_day >= MAX_DAYS) {
+		snprintf(err, errlen, "at most %d days", MAX_DAYS);
+		return ANALYTICS_BAD_REQUEST;
+	}
+	return parse_filters(sc, rq->filter, err, errlen);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* The UTC span of the scope's local days, at whole hours. */
+static void scope_span(struct scope *sc, struct zone *z)
+{
+	sc->t0 = floor_div(zone_midnight(z, sc->from_day), 3600) * 3600;
+	sc->t1 = floor_div(zone_midnight(z, sc->to_day + 1), 3600) * 3600;
+}
+
+/* ---- SQL building ------------------------------------------------------- */
+
+enum arg_type { ARG_TEXT, ARG_INT };
+
+struct sqlb {
+	sqlite3_str *s;
+	struct {
+		enum arg_type type;
+		const char *text;
+		int64_t i;
+	} args[96];
+	int n;
+	bool overflow;
+};
+
+static void sqlb_init(struct sqlb *b, sqlite3 *db)
+{
+	b->s = sqlite3_str_new(db);
+	b->n = 0;
+	b->overflow = false;
+}
+
+static void sql(struct sqlb *b, const char *text)
+{
+	sqlite3_str_appendall(b->s, text);
+}
+
+/* Append a placeholder for a text argument (borrowed until bound). */
+static void arg_text(struct sqlb *b, const char *text)
+{
+	if (b->n == (int)(sizeof(b->args) / sizeof(b->args[0]))) {
+		b->overflow = true;
+		return;
+	}
+	b->args[b->n].type = ARG_TEXT;
+	b->args[b->n].text = text;
+	sqlite3_str_appendf(b->s, "?%d", ++b->n);
+}
+
+static void arg_int(struct sqlb *b, int64_t v)
+{
+	if (b->n == (int)(sizeof(b->args) / sizeof(b->args[0]))) {
+		b->overflow = true;
+		return;
+	}
+	b->args[b->n].type = ARG_INT;
+	b->args[b->n].i = v;
+	sqlite3_str_appendf(b->s, "?%d", ++b->n);
+}
+
+/* Prepare and bind; NULL on error (err set).  Frees the builder. */
+static sqlite3_stmt *sqlb_prepare(struct sqlb *b, sqlite3 *db, char *err,
+                                  size_t errlen)
+{
+	char *text = sqlite3_str_finish(b->s);
+	b->s = NULL;
+	sqlite3_stmt *st = NULL;
+	if (!text || b->overflow) {
+		snprintf(err, errlen, "query too large");
+		sqlite3_free(text);
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(db, text, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		sqlite3_free(text);
+		return NULL;
+	}
+	sqlite3_free(text);
+	for (int i = 0; i < b->n; i++) {
+		if (b->args[i].type == ARG_TEXT)
+			sqlite3_bind_text(st, i + 1, b->args[i].text, -1,
+			                  SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, i + 1, b->args[i].i);
+	}
+	return st;
+}
+
+static bool has_glob(const char *v)
+{
+	return strpbrk(v, "*?[") != NULL;
+}
+
+/* " AND <condition>" for each filter, over visits aliased v. */
+static void filter_sql(struct sqlb *b, const struct scope *sc)
+{
+	for (size_t i = 0; i < sc->n_filters; i++) {
+		const struct filter *f = &sc->filters[i];
+		const char *cmp = has_glob(f->value) ? " GLOB " : " = ";
+		sql(b, " AND ");
+		switch (f->kind) {
+		case F_COLUMN:
+			/* The name was checked against the column list. */
+			sqlite3_str_appendf(b->s, "%s(v.%s%s",
+			                    f->negate ? "NOT " : "", f->dim,
+			                    cmp);
+			arg_text(b, f->value);
+			sql(b, ")");
+			break;
+		case F_PAGE:
+			sql(b, f->negate ? "NOT " : "");
+			sql(b, "EXISTS (SELECT 1 FROM analytics_visit_pages fp "
+			       "WHERE fp.visit = v.id AND fp.pageviews > 0 AND "
+			       "fp.path");
+			sql(b, cmp);
+			arg_text(b, f->value);
+			sql(b, ")");
+			break;
+		case F_EVENT:
+			sql(b, f->negate ? "NOT " : "");
+			sql(b,
+			    "EXISTS (SELECT 1 FROM analytics_visit_events fe "
+			    "WHERE fe.visit = v.id AND fe.prop = '' AND "
+			    "fe.name");
+			sql(b, cmp);
+			arg_text(b, f->value);
+			sql(b, ")");
+			break;
+		case F_PROP:
+			sql(b, f->negate ? "NOT " : "");
+			sql(b,
+			    "EXISTS (SELECT 1 FROM analytics_visit_events fe "
+			    "WHERE fe.visit = v.id AND fe.prop = ");
+			arg_text(b, f->dim + 5);
+			sql(b, " AND fe.value");
+			sql(b, cmp);
+			arg_text(b, f->value);
+			sql(b, ")");
+			break;
+		case F_GOAL:
+			sql(b, f->negate ? "NOT " : "");
+			if (f->goal->kind == ANALYTICS_GOAL_PAGE) {
+				sql(b,
+				    "EXISTS (SELECT 1 FROM "
+				    "analytics_visit_pages fp WHERE fp.visit "
+				    "= v.id AND fp.pageviews > 0 AND fp.path "
+				    "GLOB ");
+			} else {
+				sql(b, "EXISTS (SELECT 1 FROM "
+				       "analytics_visit_events fe WHERE "
+				       "fe.visit = v.id AND fe.prop = '' AND "
+				       "fe.name = ");
+			}
+			arg_text(b, f->goal->pattern);
+			sql(b, ")");
+			break;
+		}
+	}
+}
+
+/* What a report groups by. */
+enum group {
+	G_NONE,   /* one row */
+	G_BUCKET, /* a time bucket: the union's t through analytics_bucket */
+	G_VALUE,  /* the dimension value */
+};
+
+/* The rows a report sums, as (value, t, visits, pageviews, bounces,
+ * duration_ms, events, engagement_ms, v) where v is a sketch or a visitor
+ * hash.  `dim` is the rollup dimension; `hourly` forces hour pieces (time
+ * buckets). */
+static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
+                       bool hourly, const char *goals_json)
+{
+	bool filtered = sc->n_filters > 0;
+	bool first = true;
+	if (!filtered) {
+		/* Ended visits: the rollups, in pieces. */
+		int64_t pieces[5][3];
+		int n = 0;
+		int64_t t0 = sc->t0, t1 = sc->t1;
+		int64_t d0 = floor_div(t0 + 86399, 86400) * 86400;
+		int64_t d1 = floor_div(t1, 86400) * 86400;
+		if (hourly || d0 >= d1) {
+			pieces[n][0] = 0, pieces[n][1] = t0,
+			pieces[n++][2] = t1;
+		} else {
+			if (t0 < d0)
+				pieces[n][0] = 0, pieces[n][1] = t0,
+				pieces[n++][2] = d0;
+			if (d1 < t1)
+				pieces[n][0] = 0, pieces[n][1] = d1,
+				pieces[n++][2] = t1;
+			/* Whole months inside [d0, d1). */
+			int y, m, d;
+			civil_from_days(d0 / 86400, &y, &m, &d);
+			int64_t m0 = d == 1 ? d0
+			                    : days_from_civil(
+			                              m == 12 ? y + 1 : y,
+			                              m == 12 ? 1 : m + 1, 1) *
+			                              86400;
+			civil_from_days(d1 / 86400, &y, &m, &d);
+			int64_t m1 = days_from_civil(y, m, 1) * 86400;
+			if (m0 < m1) {
+				if (d0 < m0)
+					pieces[n][0] = 1, pieces[n][1] = d0,
+					pieces[n++][2] = m0;
+				pieces[n][0] = 2, pieces[n][1] = m0,
+				pieces[n++][2] = m1;
+				if (m1 < d1)
+					pieces[n][0] = 1, pieces[n][1] = m1,
+					pieces[n++][2] = d1;
+			} else {
+				pieces[n][0] = 1, pieces[n][1] = d0,
+				pieces[n++][2] = d1;
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			if (!first)
+				sql(b, " UNION ALL ");
+			first = false;
+			sql(b,
+			    "SELECT value, t, visits, pageviews, bounces, "
+			    "duration_ms, events, engagement_ms, visitors AS "
+			    "v FROM analytics_rollup WHERE site = ");
+			arg_text(b, sc->site);
+			sql(b, " AND dim = ");
+			arg_text(b, dim);
+			sqlite3_str_appendf(b->s, " AND gran = %d AND t >= ",
+			                    (int)pieces[i][0]);
+			arg_int(b, pieces[i][1]);
+			sql(b, " AND t < ");
+			arg_int(b, pieces[i][2]);
+		}
+	}
+	/* Open visits (all visits, with filters). */
+	if (!first)
+		sql(b, " UNION ALL ");
+	const char *bounce = "(v.pageviews <= 1 AND v.events = 0)";
+	if (strcmp(dim, "page") == 0) {
+		sqlite3_str_appendf(
+		        b->s,
+		        "SELECT p.path AS value, v.start_ts / 1000 AS t, 1, "
+		        "p.pageviews, (%s AND v.entry_page = p.path), 0, 0, "
+		        "p.engagement_ms, v.visitor FROM analytics_visits v "
+		        "JOIN "
+		        "analytics_visit_pages p ON p.visit = v.id AND "
+		        "p.pageviews > 0",
+		        bounce);
+	} else if (strcmp(dim, "event") == 0) {
+		sql(b,
+		    "SELECT e.name AS value, v.start_ts / 1000 AS t, 1, 0, "
+		    "0, 0, e.n, 0, v.visitor FROM analytics_visits v JOIN "
+		    "analytics_visit_events e ON e.visit = v.id AND e.prop = "
+		    "''");
+	} else if (strncmp(dim, "prop:", 5) == 0) {
+		sql(b,
+		    "SELECT e.value AS value, v.start_ts / 1000 AS t, 1, 0, "
+		    "0, 0, e.n, 0, v.visitor FROM analytics_visits v JOIN "
+		    "analytics_visit_events e ON e.visit = v.id AND e.prop = ");
+		arg_text(b, dim + 5);
+	} else if (strcmp(dim, "goal") == 0) {
+		/* Each configured goal of the site a visit reached. */
+		sql(b,
+		    "SELECT value, t, 1, 0, 0, 0, hits, 0, visitor FROM "
+		    "(SELECT g.value ->> 'name' AS value, v.start_ts / 1000 "
+		    "AS t, v.visitor AS visitor, CASE g.value ->> 'kind' "
+		    "WHEN 'page' THEN (SELECT sum(gp.pageviews) FROM "
+		    "analytics_visit_pages gp WHERE gp.visit = v.id AND "
+		    "gp.path GLOB g.value ->> 'pattern') ELSE (SELECT "
+		    "sum(ge.n) FROM analytics_visit_events ge WHERE ge.visit "
+		    "= v.id AND ge.prop = '' AND ge.name = g.value ->> "
+		    "'pattern') END AS hits FROM analytics_visits v JOIN "
+		    "json_each(");
+		arg_text(b, goals_json);
+		sql(b, ") g");
+	} else {
+		const char *col = *dim ? dim : "''";
+		sqlite3_str_appendf(
+		        b->s,
+		        "SELECT %s%s AS value, v.start_ts / 1000 AS t, 1, "
+		        "v.pageviews, %s, v.last_ts - v.start_ts, v.events, "
+		        "v.engagement_ms, v.visitor FROM analytics_visits v",
+		        *dim ? "v." : "", col, bounce);
+	}
+	sql(b, " WHERE v.site = ");
+	arg_text(b, sc->site);
+	sql(b, " AND v.start_ts >= ");
+	arg_int(b, sc->t0 * 1000);
+	sql(b, " AND v.start_ts < ");
+	arg_int(b, sc->t1 * 1000);
+	if (!filtered)
+		sql(b, " AND v.closed = 0");
+	filter_sql(b, sc);
+	if (strcmp(dim, "goal") == 0)
+		sql(b, ") WHERE hits > 0");
+}
+
+/* The configured goals of the scope's site, as JSON for json_each. */
+static char *goals_json(const struct scope *sc)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; sc->goals && i < sc->goals->n; i++) {
+		const struct analytics_goal *g = &sc->goals->list[i];
+		if (strcmp(g->site, sc->site) != 0)
+			continue;
+		json_array_append_new(
+		        arr, json_pack("{s:s,s:s,s:s}", "name", g->name, "kind",
+		                       g->kind == ANALYTICS_GOAL_PAGE ? "page"
+		                                                      : "event",
+		                       "pattern", g->pattern));
+	}
+	char *text = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return text;
+}
+
+/* Sums of one group. */
+struct totals {
+	int64_t visitors, visits, pageviews, bounces, duration_ms, events,
+	        engagement_ms;
+};
+
+static double round_to(double x, int places)
+{
+	double f = places == 1 ? 10 : 100;
+	return round(x * f) / f;
+}
+
+static void put_metrics(json_t *obj, const struct totals *t, bool page)
+{
+	json_object_set_new(obj, "visitors", json_integer(t->visitors));
+	json_object_set_new(obj, "visits", json_integer(t->visits));
+	json_object_set_new(obj, "pageviews", json_integer(t->pageviews));
+	double v = (double)t->visits;
+	json_object_set_new(
+	        obj, "views_per_visit",
+	        json_real(v ? round_to((double)t->pageviews / v, 2) : 0));
+	json_object_set_new(
+	        obj, "bounce_rate",
+	        json_real(v ? round_to(100.0 * (double)t->bounces / v, 1) : 0));
+	json_object_set_new(
+	        obj, "visit_duration",
+	        json_real(v && !page ? round_to((double)t->duration_ms /
+	                                                1000.0 / v,
+	                                        1)
+	                             : 0));
+	json_object_set_new(obj, "events", json_integer(t->events));
+	json_object_set_new(
+	        obj, "time_on_page",
+	        json_real(t->pageviews
+	                          ? round_to((double)t->engagement_ms / 1000.0 /
+	                                             (double)t->pageviews,
+	                                     1)
+	                          : 0));
+}
+
+static void read_totals(sqlite3_stmt *st, int col, struct totals *t)
+{
+	t->visits = sqlite3_column_int64(st, col);
+	t->pageviews = sqlite3_column_int64(st, col + 1);
+	t->bounces = sqlite3_column_int64(st, col + 2);
+	t->duration_ms = sqlite3_column_int64(st, col + 3);
+	t->events = sqlite3_column_int64(st, col + 4);
+	t->engagement_ms = sqlite3_column_int64(st, col + 5);
+	t->visitors = sqlite3_column_int64(st, col + 6);
+}
+
+/* The select list over the union "u" for the grouped sums; visitors
+ * exactly (distinct hashes) when every row is a visit. */
+static void sums_sql(struct sqlb *b, const struct scope *sc)
+{
+	sql(b, "sum(u.visits), sum(u.pageviews), sum(u.bounces), "
+	       "sum(u.duration_ms), sum(u.events), sum(u.engagement_ms), ");
+	sql(b, sc->n_filters ? "count(DISTINCT u.v)" : "analytics_uniq(u.v)");
+}
+
+static const char *union_cols =
+        "(value, t, visits, pageviews, bounces, duration_ms, events, "
+        "engagement_ms, v)";
+
+/* One row of sums over the scope for rollup dimension ''. */
+static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
+                                         struct totals *t, char *err,
+                                         size_t errlen)
+{
+	struct sqlb b;
+	sqlb_init(&b, db);
+	sql(&b, "WITH u");
+	sql(&b, union_cols);
+	sql(&b, " AS (");
+	source_sql(&b, sc, "", false, NULL);
+	sql(&b, ") SELECT ");
+	sums_sql(&b, sc);
+	sql(&b, " FROM u");
+	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
+	if (!st)
+		return ANALYTICS_DB_ERROR;
+	memset(t, 0, sizeof(*t));
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_totals(st, 0, t);
+	else if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ANALYTICS_OK
+	                                             : ANALYTICS_DB_ERROR;
+}
+
+/* ---- reports ------------------------------------------------------------ */
+
+static json_t *scope_json(const struct scope *sc)
+{
+	char from[16], to[16];
+	format_day(sc->from_day, from, sizeof(from));
+	format_day(sc->to_day, to, sizeof(to));
+	json_t *filters = json_array();
+	for (size_t i = 0; i < sc->n_filters; i++)
+		json_array_append_new(
+		        filters, json_pack("{s:s,s:s,s:s}", "dimension",
+		                           sc->filters[i].dim, "op",
+		                           sc->filters[i].negate ? "!=" : "==",
+		                           "value", sc->filters[i].value));
+	return json_pack("{s:s,s:s,s:s,s:s,s:o}", "site", sc->site, "from",
+	                 from, "to", to, "tz", sc->tz, "filters", filters);
+}
+
+static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
+                                     json_t **out, char *err, size_t errlen)
+{
+	struct totals t;
+	enum analytics_status s = query_total(db, sc, &t, err, errlen);
+	if (s != ANALYTICS_OK)
+		return s;
+	json_t *res = json_object();
+	put_metrics(res, &t, false);
+	*out = res;
+	return ANALYTICS_OK;
+}
+
+static const char *const metric_names[] = {
+        "visitors",    "visits",         "pageviews", "views_per_visit",
+        "bounce_rate", "visit_duration", "events",    "time_on_page"};
+
+static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
+                                        const struct analytics_request *rq,
+                                        struct zone *z, json_t **out, char *err,
+                                        size_t errlen)
+{
+	enum interval iv = IV_DAY;
+	if (rq->interval &&
+	    (!interval_parse(rq->interval, &iv) || iv == IV_HOUR_OF_DAY)) {
+		snprintf(err, errlen, "interval is hour, day, week or month");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	if (iv == IV_HOUR && sc->to_day - sc->from_day > 92) {
+		snprintf(err, errlen, "interval hour covers at most 93 days");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	/* The metrics asked for, validated. */
+	json_t *metrics = json_array();
+	const char *m = rq->metric && *rq->metric ? rq->metric : "visitors";
+	while (*m) {
+		size_t len = strcspn(m, ",");
+		bool ok = false;
+		for (size_t i = 0;
+		     i < sizeof(metric_names) / sizeof(*metric_names); i++)
+			if (strlen(metric_names[i]) == len &&
+			    strncmp(metric_names[i], m, len) == 0) {
+				json_array_append_new(
+				        metrics, json_string(metric_names[i]));
+				ok = true;
+			}
+		if (!ok) {
+			snprintf(err, errlen, "unknown metric \"%.*s\"",
+			         (int)(len > 40 ? 40 : len), m);
+			json_decref(metrics);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		m += len;
+		if (*m == ',')
+			m++;
+	}
+	static const char *const iv_names[] = {"hour", "day", "week", "month"};
+
+	/* Every bucket of the range, in order, zero until filled. */
+	json_t *rows = json_array();
+	json_t *by_label = json_object();
+	char label[32], prev[32] = "";
+	for (int64_t t = sc->t0; t < sc->t1; t += 3600) {
+		bucket_label(z, t, iv, label, sizeof(label));
+		if (strcmp(label, prev) == 0)
+			continue;
+		snprintf(prev, sizeof(prev), "%s", label);
+		if (json_object_get(by_label, label))
+			continue; /* an hour repeated when clocks go back */
+		json_t *row = json_pack("{s:s}", "date", label);
+		struct totals zero = {0};
+		put_metrics(row, &zero, false);
+		json_array_append_new(rows, row);
+		json_object_set(by_label, label, row);
+	}
+
+	struct sqlb b;
+	sqlb_init(&b, db);
+	sql(&b, "WITH u");
+	sql(&b, union_cols);
+	sql(&b, " AS (");
+	source_sql(&b, sc, "", true, NULL);
+	sql(&b, ") SELECT analytics_bucket(u.t, ");
+	arg_text(&b, sc->tz);
+	sql(&b, ", ");
+	arg_text(&b, iv_names[iv]);
+	sql(&b, ") AS bucket, ");
+	sums_sql(&b, sc);
+	sql(&b, " FROM u GROUP BY bucket");
+	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
+	if (!st) {
+		json_decref(rows);
+		json_decref(by_label);
+		json_decref(metrics);
+		return ANALYTICS_DB_ERROR;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row = json_object_get(
+		        by_label, (const char *)sqlite3_column_text(st, 0));
+		if (!row)
+			continue;
+		struct totals t;
+		read_totals(st, 1, &t);
+		put_metrics(row, &t, false);
+	}
+	if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	json_decref(by_label);
+	if (rc != SQLITE_DONE) {
+		json_decref(rows);
+		json_decref(metrics);
+		return ANALYTICS_DB_ERROR;
+	}
+	/* Keep only the metrics asked for. */
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		for (size_t k = 0;
+		     k < sizeof(metric_names) / sizeof(*metric_names); k++) {
+			bool want = false;
+			size_t j;
+			json_t *mm;
+			json_array_foreach(metrics, j, mm) want |=
+			        strcmp(json_string_value(mm),
+			               metric_names[k]) == 0;
+			if (!want)
+				json_object_del(row, metric_names[k]);
+		}
+	}
+	*out = json_pack("{s:s,s:o,s:o}", "interval", iv_names[iv], "metrics",
+	                 metrics, "results", rows);
+	return ANALYTICS_OK;
+}
+
+static bool breakdown_dim(const char *d)
+{
+	return column_dim(d) || strcmp(d, "page") == 0 ||
+	       strcmp(d, "event") == 0 || strcmp(d, "goal") == 0 ||
+	       strcmp(d, "hour") == 0 ||
+	       (strncmp(d, "prop:", 5) == 0 && valid_prop_key(d + 5));
+}
+
+/* Rows of a breakdown: value, sums; sorted by visitors. */
+static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
+                                            const char *dim, size_t limit,
+                                            json_t **out, char *err,
+                                            size_t errlen)
+{
+	bool hour = strcmp(dim, "hour") == 0;
+	char *gj = strcmp(dim, "goal") == 0 ? goals_json(sc) : NULL;
+	/* Candidates by visits first, so only they merge sketches; then the
+	 * best `limit` of them by visitors. */
+	size_t cand = limit * 2 + 20;
+	struct sqlb b;
+	sqlb_init(&b, db);
+	sql(&b, "WITH u");
+	sql(&b, union_cols);
+	sql(&b, " AS (");
+	source_sql(&b, sc, hour ? "" : dim, hour, gj ? gj : "[]");
+	sql(&b, "), c AS (SELECT ");
+	if (hour) {
+		sql(&b, "analytics_bucket(u.t, ");
+		arg_text(&b, sc->tz);
+		sql(&b, ", 'hour_of_day')");
+	} else {
+		sql(&b, "u.value");
+	}
+	sql(&b, " AS key, u.* FROM u), top AS (SELECT key FROM c GROUP BY "
+	        "key ORDER BY sum(visits) DESC, key LIMIT ");
+	arg_int(&b, (int64_t)cand);
+	sql(&b, ") SELECT c.key, sum(c.visits), sum(c.pageviews), "
+	        "sum(c.bounces), sum(c.duration_ms), sum(c.events), "
+	        "sum(c.engagement_ms), ");
+	sql(&b, sc->n_filters ? "count(DISTINCT c.v)" : "analytics_uniq(c.v)");
+	sql(&b, " AS visitors FROM c WHERE c.key IN top GROUP BY c.key ORDER "
+	        "BY visitors DESC, sum(c.visits) DESC, c.key LIMIT ");
+	arg_int(&b, (int64_t)limit);
+	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
+	if (!st) {
+		free(gj);
+		return ANALYTICS_DB_ERROR;
+	}
+	json_t *rows = json_array();
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		json_t *row = json_object();
+		if (hour)
+			json_object_set_new(
+			        row, dim, json_integer(atoi(key ? key : "0")));
+		else
+			json_object_set_new(row, dim,
+			                    json_string(key ? key : ""));
+		struct totals t;
+		read_totals(st, 1, &t);
+		put_metrics(row, &t,
+		            strcmp(dim, "page") == 0 ||
+		                    strcmp(dim, "event") == 0 ||
+		                    strcmp(dim, "goal") == 0 ||
+		                    strncmp(dim, "prop:", 5) == 0);
+		json_array_append_new(rows, row);
+	}
+	if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	free(gj);
+	if (rc != SQLITE_DONE) {
+		json_decref(rows);
+		return ANALYTICS_DB_ERROR;
+	}
+	*out = rows;
+	return ANALYTICS_OK;
+}
+
+static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
+                                       const struct analytics_request *rq,
+                                       json_t **out, char *err, size_t errlen)
+{
+	const char *dim = rq->dimension;
+	if (!dim || !breakdown_dim(dim)) {
+		snprintf(err, errlen, "dimension: unknown or missing");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	long limit = 10;
+	if (rq->limit) {
+		char *end;
+		limit = strtol(rq->limit, &end, 10);
+		if (*end || end == rq->limit || limit < 1 ||
+		    limit > BREAKDOWN_MAX) {
+			snprintf(err, errlen, "limit is 1 to %d",
+			         BREAKDOWN_MAX);
+			return ANALYTICS_BAD_REQUEST;
+		}
+	}
+	json_t *rows;
+	enum analytics_status s =
+	        breakdown_rows(db, sc, dim, (size_t)limit, &rows, err, errlen);
+	if (s != ANALYTICS_OK)
+		return s;
+	*out = json_pack("{s:s,s:o}", "dimension", dim, "results", rows);
+	return ANALYTICS_OK;
+}
+
+static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
+                                   json_t **out, char *err, size_t errlen)
+{
+	struct totals total;
+	enum analytics_status s = query_total(db, sc, &total, err, errlen);
+	json_t *rows = NULL;
+	if (s == ANALYTICS_OK)
+		s = breakdown_rows(db, sc, "goal", BREAKDOWN_MAX, &rows, err,
+		                   errlen);
+	if (s != ANALYTICS_OK)
+		return s;
+	json_t *res = json_array();
+	for (size_t i = 0; sc->goals && i < sc->goals->n; i++) {
+		const struct analytics_goal *g = &sc->goals->list[i];
+		if (strcmp(g->site, sc->site) != 0)
+			continue;
+		json_int_t visitors = 0, visits = 0, events = 0;
+		size_t j;
+		json_t *row;
+		json_array_foreach(rows, j, row)
+		{
+			if (strcmp(json_string_value(
+			                   json_object_get(row, "goal")),
+			           g->name) != 0)
+				continue;
+			visitors = json_integer_value(
+			        json_object_get(row, "visitors"));
+			visits = json_integer_value(
+			        json_object_get(row, "visits"));
+			events = json_integer_value(
+			        json_object_get(row, "events"));
+		}
+		double cr = total.visitors
+		                    ? round_to(100.0 * (double)visitors /
+		                                       (double)total.visitors,
+		                               1)
+		                    : 0;
+		json_array_append_new(
+		        res, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:f}", "goal",
+		                       g->name, "kind",
+		                       g->kind == ANALYTICS_GOAL_PAGE ? "page"
+		                                                      : "event",
+		                       "pattern", g->pattern, "visitors",
+		                       visitors, "visits", visits, "events",
+		                       events, "conversion_rate", cr));
+	}
+	json_decref(rows);
+	*out = json_pack("{s:o}", "results", res);
+	return ANALYTICS_OK;
+}
+
+static enum analytics_status realtime(sqlite3 *db, const struct scope *sc,
+                                      int64_t now_ms, json_t **out, char *err,
+                                      size_t errlen)
+{
+	int64_t since = now_ms - REALTIME_MS;
+	/* Visits seen in the window: the open ones, and any ended soon after
+	 * starting (a short visit_timeout). */
+	const char *active =
+	        "SELECT visitor, exit_page FROM analytics_visits WHERE site = "
+	        "?1 AND closed = 0 AND last_ts >= ?2 UNION ALL SELECT "
+	        "visitor, exit_page FROM analytics_visits WHERE site = ?1 AND "
+	        "closed = 1 AND start_ts >= ?2 - 21600000 AND last_ts >= ?2";
+	char *q1 = sqlite3_mprintf("SELECT count(DISTINCT visitor) FROM (%s)",
+	                           active);
+	char *q2 = sqlite3_mprintf("SELECT exit_page, count(DISTINCT visitor) "
+	                           "AS n FROM (%s) GROUP BY exit_page ORDER "
+	                           "BY n DESC, exit_page LIMIT 20",
+	                           active);
+	const char *q3 = "SELECT count(*) FROM events WHERE site = ?1 AND ts "
+	                 ">= ?2 AND type = 1 AND coalesce(bot, 0) = 0";
+	const char *qs[3] = {q1, q2, q3};
+	json_t *pages = json_array();
+	int64_t visitors = 0, pageviews = 0;
+	enum analytics_status s = ANALYTICS_OK;
+	for (int i = 0; i < 3 && s == ANALYTICS_OK; i++) {
+		sqlite3_stmt *st = NULL;
+		if (!qs[i] ||
+		    sqlite3_prepare_v2(db, qs[i], -1, &st, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+			s = ANALYTICS_DB_ERROR;
+			break;
+		}
+		sqlite3_bind_text(st, 1, sc->site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, since);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (i == 0)
+				visitors = sqlite3_column_int64(st, 0);
+			else if (i == 2)
+				pageviews = sqlite3_column_int64(st, 0);
+			else {
+				const char *page =
+				        (const char *)sqlite3_column_text(st,
+				                                          0);
+				json_t *row = json_object();
+				json_object_set_new(
+				        row, "page",
+				        json_string(page ? page : ""));
+				json_object_set_new(
+				        row, "visitors",
+				        json_integer(
+				                sqlite3_column_int64(st, 1)));
+				json_array_append_new(pages, row);
+			}
+		}
+		if (rc != SQLITE_DONE) {
+			snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+			s = ANALYTICS_DB_ERROR;
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_free(q1);
+	sqlite3_free(q2);
+	if (s != ANALYTICS_OK) {
+		json_decref(pages);
+		return s;
+	}
+	*out = json_pack("{s:s,s:I,s:I,s:i,s:o}", "site", sc->site, "visitors",
+	                 (json_int_t)visitors, "pageviews",
+	                 (json_int_t)pageviews, "window_s", REALTIME_MS / 1000,
+	                 "pages", pages);
+	return ANALYTICS_OK;
+}
+
+/* The report body for one scope (the results part). */
+static enum analytics_status
+body_for(sqlite3 *db, enum analytics_report_kind kind, const struct scope *sc,
+         const struct analytics_request *rq, struct zone *z, json_t **out,
+         char *err, size_t errlen)
+{
+	switch (kind) {
+	case ANALYTICS_SUMMARY: {
+		json_t *res;
+		enum analytics_status s = summary(db, sc, &res, err, errlen);
+		if (s == ANALYTICS_OK)
+			*out = json_pack("{s:o}", "results", res);
+		return s;
+	}
+	case ANALYTICS_TIMESERIES:
+		return timeseries(db, sc, rq, z, out, err, errlen);
+	case ANALYTICS_BREAKDOWN:
+		return breakdown(db, sc, rq, out, err, errlen);
+	case ANALYTICS_GOALS: return goals(db, sc, out, err, errlen);
+	case ANALYTICS_REALTIME: break;
+	}
+	snprintf(err, errlen, "no such report");
+	return ANALYTICS_BAD_REQUEST;
+}
+
+enum analytics_status analytics_report(sqlite3 *db,
+                                       enum analytics_report_kind kind,
+                                       const struct analytics_request *rq,
+                                       json_t **out, char *err, size_t errlen)
+{
+	struct scope sc;
+	struct zone z = {0};
+	*out = NULL;
+	enum analytics_status s = parse_scope(rq, &sc, &z, err, errlen);
+	if (s != ANALYTICS_OK) {
+		zone_close(&z);
+		return s;
+	}
+	if (kind == ANALYTICS_REALTIME) {
+		s = realtime(db, &sc, rq->now_ms, out, err, errlen);
+		zone_close(&z);
+		return s;
+	}
+	bool compare = false;
+	if (rq->compare && *rq->compare) {
+		if (strcmp(rq->compare, "previous_period") != 0) {
+			zone_close(&z);
+			snprintf(err, errlen, "compare is previous_period");
+			return ANALYTICS_BAD_REQUEST;
+		}
+		compare = true;
+	}
+	scope_span(&sc, &z);
+	json_t *body = NULL;
+	s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
+	if (s == ANALYTICS_OK && compare) {
+		struct scope prev = sc;
+		int64_t days = sc.to_day - sc.from_day + 1;
+		prev.from_day = sc.from_day - days;
+		prev.to_day = sc.from_day - 1;
+		scope_span(&prev, &z);
+		json_t *pbody = NULL;
+		s = body_for(db, kind, &prev, rq, &z, &pbody, err, errlen);
+		if (s == ANALYTICS_OK) {
+			json_t *cmp = scope_json(&prev);
+			json_object_del(cmp, "site");
+			json_object_del(cmp, "tz");
+			json_object_del(cmp, "filters");
+			json_object_set(cmp, "results",
+			                json_object_get(pbody, "results"));
+			json_object_set_new(body, "comparison", cmp);
+		}
+		json_decref(pbody);
+	}
+	zone_close(&z);
+	if (s != ANALYTICS_OK) {
+		json_decref(body);
+		return s;
+	}
+	json_t *head = scope_json(&sc);
+	json_object_update(head, body);
+	json_decref(body);
+	*out = head;
+	return ANALYTICS_OK;
+}
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+static void csv_field(sqlite3_str *s, const json_t *v)
+{
+	char *text = NULL;
+	if (json_is_string(v))
+		text = strdup(json_string_value(v));
+	else if (json_is_integer(v))
+		sqlite3_str_appendf(s, "%lld",
+		                    (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		sqlite3_str_appendf(s, "%g", json_real_value(v));
+	else if (json_is_boolean(v))
+		sqlite3_str_appendall(s, json_is_true(v) ? "true" : "false");
+	if (!text)
+		return;
+	/* Quote always when needed; a leading =+-@ is prefixed with ' so a
+	 * spreadsheet does not run it as a formula. */
+	bool quote = strpbrk(text, ",\"\r\n") != NULL ||
+	             strchr("=+-@\t", text[0]) != NULL;
+	if (quote)
+		sqlite3_str_appendchar(s, 1, '"');
+	if (text[0] && strchr("=+-@\t", text[0]))
+		sqlite3_str_appendchar(s, 1, '\'');
+	for (const char *p = text; *p; p++) {
+		if (*p == '"')
+			sqlite3_str_appendchar(s, 1, '"');
+		sqlite3_str_appendchar(s, 1, *p);
+	}
+	if (quote)
+		sqlite3_str_appendchar(s, 1, '"');
+	free(text);
+}
+
+static void csv_row(sqlite3_str *s, const json_t *obj, bool header)
+{
+	const char *key;
+	json_t *v;
+	bool first = true;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (json_is_array(v) || json_is_object(v))
+			continue;
+		if (!first)
+			sqlite3_str_appendchar(s, 1, ',');
+		first = false;
+		if (header) {
+			json_t *k = json_string(key);
+			csv_field(s, k);
+			json_decref(k);
+		} else {
+			csv_field(s, v);
+		}
+	}
+	sqlite3_str_appendall(s, "\r\n");
+}
+
+char *analytics_report_csv(const json_t *report)
+{
+	sqlite3_str *s = sqlite3_str_new(NULL);
+	const json_t *res = json_object_get(report, "results");
+	if (!res) /* realtime */
+		res = json_object_get(report, "pages");
+	if (json_is_object(res)) {
+		csv_row(s, res, true);
+		csv_row(s, res, false);
+	} else if (json_is_array(res)) {
+		size_t i;
+		json_t *row;
+		json_array_foreach(res, i, row)
+		{
+			if (i == 0)
+				csv_row(s, row, true);
+			csv_row(s, row, false);
+		}
+	}
+	char *text = sqlite3_str_finish(s);
+	if (!text)
+		return NULL;
+	char *copy = strdup(text);
+	sqlite3_free(text);
+	return copy;
+}

@@ -1,0 +1,110 @@
+/*
+ * query.h - the analytics reports: summary, timeseries, breakdown, realtime
+ * and goals, over the analytics plugin's tables (see analytics.c for the
+ * schema and how visits are counted).
+ *
+ * Compiled into the analytics plugin (the /api/stats routes) and into the
+ * core binary (`seula report`), so both answer from the same code.  Every
+ * function here only reads, on the connection it is given.
+ *
+ * Where the numbers come from: visits that have ended are counted from the
+ * rollups (hour, day and month rows per dimension value, with a HyperLogLog
+ * sketch of their visitors); visits still open are counted from their rows
+ * in analytics_visits, so a report is current to the last event.  A query
+ * with filters reads analytics_visits alone (every visit, open or ended),
+ * where a visit's dimensions and pages are kept.  Visitors are counted
+ * exactly there and within the sketch's error (1.6%) from the rollups.
+ *
+ * Time: a report covers whole days from..to in the time zone asked for; the
+ * rollups are in UTC hours, so a zone whose offset is not a whole number of
+ * hours (Asia/Kolkata) gets day boundaries at the hour before.  A visit
+ * belongs to the hour it started in.
+ */
+#ifndef SEULA_ANALYTICS_QUERY_H
+#define SEULA_ANALYTICS_QUERY_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A goal: a custom event name, or a page path pattern (GLOB: * and ?). */
+enum analytics_goal_kind { ANALYTICS_GOAL_EVENT, ANALYTICS_GOAL_PAGE };
+
+struct analytics_goal {
+	char *site;
+	char *name; /* what reports show: the event name, "Visit /pattern" */
+	enum analytics_goal_kind kind;
+	char *pattern;
+};
+
+struct analytics_goals {
+	struct analytics_goal *list;
+	size_t n;
+};
+
+/* Parse config entries "SITE:event:NAME" and "SITE:page:PATTERN" into *out
+ * (freed with analytics_goals_free).  On a bad entry returns -1 with a
+ * message in err. */
+int analytics_goals_parse(const char *const *entries,
+                          struct analytics_goals *out, char *err,
+                          size_t errlen);
+void analytics_goals_free(struct analytics_goals *g);
+
+/* A session dimension: one column of analytics_visits, and the label
+ * stored when the event had no value. */
+struct analytics_dim {
+	const char *name;
+	const char *none;
+};
+extern const struct analytics_dim analytics_session_dims[];
+extern const size_t analytics_n_session_dims;
+
+/* Register the plugin's SQL functions on a connection: analytics_hll_add,
+ * analytics_hll (aggregate), analytics_hll_count, analytics_bucket.
+ * Returns an SQLite result code. */
+int analytics_sql_register(sqlite3 *db);
+
+enum analytics_report_kind {
+	ANALYTICS_SUMMARY,
+	ANALYTICS_TIMESERIES,
+	ANALYTICS_BREAKDOWN,
+	ANALYTICS_REALTIME,
+	ANALYTICS_GOALS,
+};
+
+/* A report request: the query parameters of the HTTP API, as text (NULL:
+ * absent, the default applies).  Borrowed. */
+struct analytics_request {
+	const char *site;
+	const char *from, *to; /* YYYY-MM-DD */
+	const char *tz;        /* IANA name */
+	const char *filter;    /* "country==FI;device!=mobile" */
+	const char *compare;   /* "previous_period" */
+	const char *metric;    /* timeseries: comma list */
+	const char *interval;  /* hour|day|week|month */
+	const char *dimension; /* breakdown */
+	const char *limit;     /* breakdown */
+	int64_t now_ms;
+	const struct analytics_goals *goals;
+};
+
+enum analytics_status {
+	ANALYTICS_OK = 0,
+	ANALYTICS_BAD_REQUEST = -1, /* err says what; an HTTP 400 */
+	ANALYTICS_DB_ERROR = -2,    /* err says what; an HTTP 500 */
+};
+
+/* Build a report.  On success *out is a new JSON object the caller
+ * json_decref()s. */
+enum analytics_status analytics_report(sqlite3 *db,
+                                       enum analytics_report_kind kind,
+                                       const struct analytics_request *rq,
+                                       json_t **out, char *err, size_t errlen);
+
+/* A report as CSV (RFC 4180): the rows of its "results" (an object is one
+ * row), a header row first.  malloc'd, NUL-terminated; NULL when out of
+ * memory. */
+char *analytics_report_csv(const json_t *report);
+
+#endif

@@ -1,0 +1,353 @@
+"""The analytics plugin against the real server: visits, rollups and the
+/api/stats reports, checked against a brute-force count over the raw events
+the same server stored.
+
+Traffic goes through the real POST /api/collect; visitors are cookieless
+(one User-Agent each), so the visitor of a raw event is its visitor_hash.
+visit_timeout is 2 s, so rounds of traffic 2.5 s apart are separate visits.
+Reports are checked twice: while the visits are open (read from
+analytics_visits) and after a restart has ended them (read from the
+rollups), and once more after the raw events are deleted.
+"""
+import csv
+import datetime
+import io
+import os
+import sqlite3
+import time
+import unittest
+import urllib.parse
+
+from seulatest import Server, add_user, assert_json_error, login, pageview
+
+TIMEOUT_S = 2
+PASSWORD = "analytics-test-password-42"
+GOALS = "demo:event:Signup, demo:page:/pricing*"
+PLUGINS = ("useragent", "referrer", "anonymize", "analytics")
+
+BROWSERS = [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 "
+    "Firefox/121.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+]
+REFERRERS = [None, "https://www.google.com/", "https://news.ycombinator.com/item",
+             "https://example.org/blog/post"]
+PAGES = ["/", "/pricing", "/pricing/team", "/blog/a", "/blog/b", "/about"]
+
+
+def ua_of(visitor):
+    # A distinct agent per visitor, of one of three browsers.
+    return BROWSERS[visitor % 3] + " v%d" % visitor
+
+
+def day(offset=0):
+    d = datetime.datetime.now(datetime.timezone.utc).date()
+    return (d + datetime.timedelta(days=offset)).isoformat()
+
+
+def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
+    """Visits from the raw events: per visitor, ordered by time, a gap over
+    the timeout starts a new visit; engagement events join but never start
+    or extend one; bots apart."""
+    rows = server.query(
+        "SELECT id, type, ts, path, name, props, visitor_id, visitor_hash, "
+        "browser, device, referrer_source, referrer_name, referrer, "
+        "utm_source, utm_campaign, engagement_ms, coalesce(bot, 0) AS bot "
+        "FROM events WHERE site = ? ORDER BY ts, id", (site,))
+    visits, open_ = [], {}
+    for r in rows:
+        if r["bot"]:
+            continue
+        who = r["visitor_id"] or r["visitor_hash"]
+        v = open_.get(who)
+        live = v is not None and r["ts"] - v["last"] <= timeout_s * 1000
+        if r["type"] == 3:
+            if live and r["path"] in v["pages"]:
+                v["engagement"] += r["engagement_ms"]
+            continue
+        if not live:
+            channel = r["referrer_source"]
+            source = "Direct / None"
+            if channel not in (None, "direct", "internal"):
+                source = r["referrer_name"] or urllib.parse.urlsplit(
+                    r["referrer"]).hostname.removeprefix("www.")
+            v = {"visitor": who, "start": r["ts"], "last": r["ts"],
+                 "pageviews": 0, "events": 0, "engagement": 0,
+                 "entry": r["path"] or "/", "exit": r["path"] or "/",
+                 "pages": {}, "names": {}, "browser": r["browser"] or "(none)",
+                 "device": r["device"] or "(none)", "source": source,
+                 "utm_campaign": r["utm_campaign"] or "(none)"}
+            visits.append(v)
+            open_[who] = v
+        v["last"] = max(v["last"], r["ts"])
+        if r["type"] == 1:
+            v["pageviews"] += 1
+            v["exit"] = r["path"]
+            v["pages"][r["path"]] = v["pages"].get(r["path"], 0) + 1
+        else:
+            v["events"] += 1
+            v["names"][r["name"]] = v["names"].get(r["name"], 0) + 1
+    return visits
+
+
+def metrics(visits):
+    n = len(visits)
+    pv = sum(v["pageviews"] for v in visits)
+    bounces = sum(1 for v in visits if v["pageviews"] <= 1 and v["events"] == 0)
+    dur = sum(v["last"] - v["start"] for v in visits)
+    return {
+        "visitors": len({v["visitor"] for v in visits}),
+        "visits": n, "pageviews": pv,
+        "events": sum(v["events"] for v in visits),
+        "bounces": bounces, "duration_ms": dur,
+        "bounce_rate": round(100.0 * bounces / n, 1) if n else 0,
+        "visit_duration": round(dur / 1000.0 / n, 1) if n else 0,
+        "views_per_visit": round(pv / n, 2) if n else 0,
+    }
+
+
+class AnalyticsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(plugins=PLUGINS, sections={
+            "plugin.analytics": {"visit_timeout": "%ds" % TIMEOUT_S,
+                                 "goals": GOALS}})
+        cls.server.start()
+        add_user(cls.server, "ana", "analyst", PASSWORD)
+        add_user(cls.server, "cs", "customer_service", PASSWORD)
+        cls.staff = login(cls.server, "ana", PASSWORD)
+        cls.sent = cls.send_traffic()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    @classmethod
+    def send_traffic(cls):
+        """Three rounds; in each, visitor i does something depending on
+        (i, round).  Returns how many page views were sent."""
+        s = cls.server
+        sent = 0
+        for rnd in range(3):
+            if rnd:
+                time.sleep(TIMEOUT_S + 0.6)
+            for i in range(24):
+                if (i + rnd) % 4 == 3:
+                    continue  # this visitor skips this round
+                h = {"User-Agent": ua_of(i), "X-Forwarded-For": "203.0.113.%d" % i}
+                ref = REFERRERS[(i + rnd) % len(REFERRERS)]
+                n = 1 + (i * 7 + rnd) % 4
+                batch = []
+                for k in range(n):
+                    path = PAGES[(i + k * 3 + rnd) % len(PAGES)]
+                    q = "?utm_source=news&utm_campaign=winter" if (i % 5 == 0 and k == 0) else ""
+                    ev = pageview(url="http://localhost%s%s" % (path, q),
+                                  screen_width=[390, 1280, 1920][i % 3])
+                    if k == 0 and ref:
+                        ev["referrer"] = ref
+                    batch.append(ev)
+                if i % 6 == 1:
+                    batch.append({"site": "demo", "type": "event", "name": "Signup",
+                                  "url": "http://localhost/pricing",
+                                  "props": {"plan": ["team", "solo"][rnd % 2]}})
+                if i % 3 == 0:
+                    batch.append({"site": "demo", "type": "engagement",
+                                  "url": batch[-1]["url"] if batch[-1].get("type") == "pageview"
+                                  else "http://localhost/",
+                                  "engagement_ms": 1000 + i})
+                # One request per event, a little apart, so visits last.
+                for ev in batch:
+                    r = s.collect([ev], headers=h)
+                    assert r.status in (200, 202, 204), r
+                    sent += ev["type"] == "pageview"
+                    time.sleep(0.003)
+            # A bot: counted apart.
+            s.collect([pageview(url="http://localhost/")],
+                      headers={"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"})
+        return sent
+
+    def stats(self, report, **params):
+        params.setdefault("from", day(-1))
+        params.setdefault("to", day(1))
+        r = self.staff.request("GET", "/api/stats/demo/%s?%s" % (
+            report, urllib.parse.urlencode(params)))
+        self.assertEqual(r.status, 200, r)
+        return r
+
+    def check_reports(self, label):
+        visits = brute_force(self.server)
+        self.assertGreater(len(visits), 40)
+        want = metrics(visits)
+        got = self.stats("summary").json()["results"]
+        for k in ("visits", "pageviews", "events", "bounce_rate",
+                  "visit_duration", "views_per_visit"):
+            self.assertEqual(got[k], want[k], "%s: %s" % (label, k))
+        self.assertLessEqual(abs(got["visitors"] - want["visitors"]),
+                             max(1, 0.02 * want["visitors"]), label)
+
+        # Breakdowns: a session dimension, the entry page, pages.
+        for dim, key in (("browser", "browser"), ("entry_page", "entry"),
+                         ("exit_page", "exit"), ("source", "source"),
+                         ("utm_campaign", "utm_campaign"), ("device", "device")):
+            rows = self.stats("breakdown", dimension=dim, limit=100).json()["results"]
+            got = {r[dim]: r for r in rows}
+            groups = {}
+            for v in visits:
+                groups.setdefault(v[key], []).append(v)
+            self.assertEqual(set(got), set(groups), "%s: %s values" % (label, dim))
+            for value, vs in groups.items():
+                m = metrics(vs)
+                for k in ("visits", "pageviews", "bounce_rate", "visit_duration"):
+                    self.assertEqual(got[value][k], m[k],
+                                     "%s: %s=%s %s" % (label, dim, value, k))
+        rows = self.stats("breakdown", dimension="page", limit=100).json()["results"]
+        pages = {}
+        for v in visits:
+            for p, n in v["pages"].items():
+                e = pages.setdefault(p, {"pageviews": 0, "visits": 0, "visitors": set()})
+                e["pageviews"] += n
+                e["visits"] += 1
+                e["visitors"].add(v["visitor"])
+        self.assertEqual({r["page"] for r in rows}, set(pages), label)
+        for r in rows:
+            self.assertEqual(r["pageviews"], pages[r["page"]]["pageviews"], label)
+            self.assertEqual(r["visits"], pages[r["page"]]["visits"], label)
+            self.assertLessEqual(abs(r["visitors"] - len(pages[r["page"]]["visitors"])), 1)
+
+        # Filters read every visit: exact.
+        chrome = [v for v in visits if v["browser"] == "Chrome"]
+        got = self.stats("summary", filter="browser==Chrome").json()["results"]
+        want = metrics(chrome)
+        for k in ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration"):
+            self.assertEqual(got[k], want[k], "%s: filtered %s" % (label, k))
+        priced = [v for v in visits if any(p.startswith("/pricing") for p in v["pages"])]
+        got = self.stats("summary", filter="page==/pricing*;browser!=Firefox").json()["results"]
+        want = metrics([v for v in priced if v["browser"] != "Firefox"])
+        for k in ("visitors", "visits", "pageviews"):
+            self.assertEqual(got[k], want[k], "%s: page filter %s" % (label, k))
+
+        # Goals.
+        goals = {g["goal"]: g for g in self.stats("goals").json()["results"]}
+        signup = [v for v in visits if "Signup" in v["names"]]
+        self.assertEqual(goals["Signup"]["visits"], len(signup), label)
+        self.assertEqual(goals["Signup"]["events"],
+                         sum(v["names"]["Signup"] for v in signup), label)
+        self.assertEqual(goals["Visit /pricing*"]["visits"], len(priced), label)
+        self.assertEqual(goals["Visit /pricing*"]["events"],
+                         sum(n for v in priced for p, n in v["pages"].items()
+                             if p.startswith("/pricing")), label)
+
+        # The timeseries adds up to the summary.
+        ts = self.stats("timeseries", metric="visits,pageviews", interval="hour").json()
+        self.assertEqual(len(ts["results"]), 3 * 24)
+        self.assertEqual(sum(r["visits"] for r in ts["results"]), len(visits))
+        self.assertEqual(sum(r["pageviews"] for r in ts["results"]),
+                         sum(v["pageviews"] for v in visits))
+        return visits
+
+    def test_1_open_visits(self):
+        # The last round's visits are open; earlier ones ended when their
+        # visitor came back: reports add the two sources.
+        self.assertGreater(self.server.query(
+            "SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"],
+            10, "visits ended already: the test cannot see the open path")
+        self.check_reports("open")
+
+    def test_2_ended_visits_from_rollups(self):
+        # A restart after the timeout: the close task runs at start.
+        time.sleep(TIMEOUT_S + 0.5)
+        self.server.stop()
+        self.server.start()
+        type(self).staff = login(self.server, "ana", PASSWORD)
+        left = self.server.query(
+            "SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]
+        self.assertEqual(left, 0)
+        self.assertGreater(self.server.query(
+            "SELECT count(*) AS n FROM analytics_rollup")[0]["n"], 100)
+        visits = self.check_reports("rollups")
+        bots = self.server.query(
+            "SELECT sum(bots) AS n FROM analytics_rollup WHERE dim = '' AND gran = 0")[0]["n"]
+        self.assertEqual(bots, 3)
+
+        # Raw events deleted (as retention does): the reports stay.
+        before = {r: self.stats(r, dimension="browser").body
+                  for r in ("summary", "breakdown", "goals")}
+        self.server.stop()
+        con = sqlite3.connect(self.server.db_path)
+        con.execute("DELETE FROM events")
+        con.commit()
+        con.close()
+        self.server.start()
+        type(self).staff = login(self.server, "ana", PASSWORD)
+        for r, body in before.items():
+            self.assertEqual(self.stats(r, dimension="browser").body, body, r)
+        self.assertTrue(visits)
+
+    def test_3_time_zones_and_comparison(self):
+        s = self.stats("summary").json()["results"]
+        for tz in ("Europe/Helsinki", "America/New_York", "UTC"):
+            ts = self.stats("timeseries", metric="visits", interval="day",
+                            tz=tz, **{"from": day(-2), "to": day(2)}).json()
+            self.assertEqual([r["date"] for r in ts["results"]],
+                             [day(k) for k in range(-2, 3)])
+            self.assertEqual(sum(r["visits"] for r in ts["results"]), s["visits"], tz)
+        hours = self.stats("breakdown", dimension="hour", tz="Europe/Helsinki",
+                           limit=24, **{"from": day(-2), "to": day(2)}).json()["results"]
+        self.assertEqual(sum(r["visits"] for r in hours), s["visits"])
+        cmp = self.stats("summary", compare="previous_period",
+                         **{"from": day(0), "to": day(0)}).json()
+        self.assertEqual(cmp["comparison"]["from"], day(-1))
+        self.assertEqual(cmp["comparison"]["to"], day(-1))
+        self.assertIn("visits", cmp["comparison"]["results"])
+
+    def test_4_csv(self):
+        r = self.stats("breakdown", dimension="page", format="csv")
+        self.assertTrue(r.header("Content-Type").startswith("text/csv"))
+        rows = list(csv.DictReader(io.StringIO(r.body.decode())))
+        j = self.stats("breakdown", dimension="page").json()["results"]
+        self.assertEqual([x["page"] for x in rows], [x["page"] for x in j])
+        self.assertEqual([int(x["pageviews"]) for x in rows], [x["pageviews"] for x in j])
+        r = self.stats("summary", format="csv")
+        self.assertEqual(len(list(csv.reader(io.StringIO(r.body.decode())))), 2)
+
+    def test_5_bad_requests(self):
+        cases = [("summary", {"from": "2026-13-01"}), ("summary", {"to": "yesterday"}),
+                 ("summary", {"from": "2026-02-30"}),
+                 ("summary", {"from": day(1), "to": day(-1)}),
+                 ("summary", {"tz": "Mars/Olympus"}), ("summary", {"filter": "nosuch==1"}),
+                 ("summary", {"filter": "browser=Chrome"}), ("summary", {"filter": "goal==nope"}),
+                 ("summary", {"compare": "last_year"}), ("summary", {"format": "xml"}),
+                 ("breakdown", {"dimension": "nosuch"}), ("breakdown", {}),
+                 ("breakdown", {"dimension": "page", "limit": "0"}),
+                 ("breakdown", {"dimension": "page", "limit": "x"}),
+                 ("timeseries", {"interval": "year"}), ("timeseries", {"metric": "nosuch"}),
+                 ("timeseries", {"interval": "hour", "from": "2020-01-01", "to": "2020-12-31"}),
+                 ("summary", {"from": "2000-01-01", "to": "2026-01-01"})]
+        for report, params in cases:
+            r = self.staff.request("GET", "/api/stats/demo/%s?%s" % (
+                report, urllib.parse.urlencode(params)))
+            assert_json_error(self, r, 400)
+        # Who may read: analysts and admins; not customer service; not the public.
+        cs = login(self.server, "cs", PASSWORD)
+        self.assertEqual(cs.request("GET", "/api/stats/demo/summary").status, 403)
+        self.assertEqual(self.server.request("GET", "/api/stats/demo/summary").status, 401)
+        self.assertEqual(self.staff.request("GET", "/api/stats/sites").json()["sites"], ["demo"])
+        # A site without traffic is empty, not an error.
+        r = self.staff.request("GET", "/api/stats/other/summary")
+        self.assertEqual(r.json()["results"]["visits"], 0)
+
+    def test_6_realtime(self):
+        h = {"User-Agent": ua_of(99)}
+        self.server.collect([pageview(url="http://localhost/live")], headers=h)
+        rt = self.staff.request("GET", "/api/stats/demo/realtime").json()
+        self.assertGreaterEqual(rt["visitors"], 1)
+        self.assertGreaterEqual(rt["pageviews"], 1)
+        self.assertIn("/live", [p["page"] for p in rt["pages"]])
+        self.assertEqual(rt["window_s"], 300)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,370 @@
+/*
+ * test_analytics.c - the analytics plugin's sketches and report arithmetic:
+ * HyperLogLog error and blob formats, and the hour/day/month pieces a range
+ * is cut into, checked on a year of synthetic rollup rows whose true sums
+ * are known.  The schema comes from the built plugin's own migrations.
+ */
+#include "hll.h"
+#include "query.h"
+
+#include <seula/plugin.h>
+
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void hll_error_within_bounds(void **state)
+{
+	(void)state;
+	static const long sizes[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+	uint64_t seed = 42;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct seula_hll *h = calloc(1, sizeof(*h));
+		assert_non_null(h);
+		for (long k = 0; k < sizes[i]; k++) {
+			uint64_t x = splitmix(&seed);
+			seula_hll_add_hash(h, x);
+			seula_hll_add_hash(h, x); /* duplicates do not count */
+		}
+		double est = seula_hll_count(h);
+		double err = fabs(est - (double)sizes[i]) / (double)sizes[i];
+		/* Four standard errors (1.04 / 64), deterministic seed. */
+		if (err > 4 * 0.01625) {
+			fail_msg("n=%ld: estimate %.0f, error %.4f", sizes[i],
+			         est, err);
+		}
+		/* Linear counting makes small sets nearly exact. */
+		if (sizes[i] <= 100)
+			assert_true(fabs(est - (double)sizes[i]) <=
+			            1 + 0.01 * (double)sizes[i]);
+		free(h);
+	}
+}
+
+/* A blob built one hash at a time (sparse, then dense) holds the same
+ * registers as the sketch built in memory. */
+static void hll_blob_matches_memory(void **state)
+{
+	(void)state;
+	struct seula_hll *mem = calloc(1, sizeof(*mem));
+	struct seula_hll *back = calloc(1, sizeof(*back));
+	assert_non_null(mem);
+	assert_non_null(back);
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	uint64_t seed = 7;
+	bool saw_sparse = false;
+	for (int k = 0; k < 5000; k++) {
+		uint64_t x = splitmix(&seed);
+		seula_hll_add_hash(mem, x);
+		uint8_t *next;
+		size_t next_len;
+		assert_true(seula_hll_blob_add(blob, len, x, &next, &next_len));
+		free(blob);
+		blob = next;
+		len = next_len;
+		saw_sparse |= len < SEULA_HLL_M;
+		memset(back, 0, sizeof(*back));
+		assert_true(seula_hll_merge_blob(back, blob, len));
+		if (k % 500 == 0 || k == 4999)
+			assert_memory_equal(back->reg, mem->reg, SEULA_HLL_M);
+	}
+	assert_true(saw_sparse);
+	assert_int_equal(len, SEULA_HLL_M);
+	free(blob);
+	free(mem);
+	free(back);
+}
+
+static void hll_union_of_blobs(void **state)
+{
+	(void)state;
+	uint8_t *a = NULL, *b = NULL, *next;
+	size_t la = 0, lb = 0, ln;
+	uint64_t seed = 1;
+	for (int k = 0; k < 3000; k++) {
+		uint64_t x = splitmix(&seed);
+		assert_true(seula_hll_blob_add(a, la, x, &next, &ln));
+		free(a);
+		a = next, la = ln;
+		if (k % 3 == 0) { /* a third of a is in b too */
+			assert_true(seula_hll_blob_add(b, lb, x, &next, &ln));
+			free(b);
+			b = next, lb = ln;
+		}
+	}
+	for (int k = 0; k < 2000; k++) {
+		assert_true(
+		        seula_hll_blob_add(b, lb, splitmix(&seed), &next, &ln));
+		free(b);
+		b = next, lb = ln;
+	}
+	struct seula_hll *u = calloc(1, sizeof(*u));
+	assert_non_null(u);
+	assert_true(seula_hll_merge_blob(u, a, la));
+	assert_true(seula_hll_merge_blob(u, b, lb));
+	double est = seula_hll_count(u);
+	assert_true(fabs(est - 5000) / 5000 < 4 * 0.01625);
+	free(a);
+	free(b);
+	free(u);
+}
+
+static void hll_malformed_blobs_refused(void **state)
+{
+	(void)state;
+	struct seula_hll h = {{0}};
+	uint8_t bad_len[5] = {0};
+	assert_false(seula_hll_merge_blob(&h, bad_len, sizeof(bad_len)));
+	/* Entries out of order, a zero rank, an index past the registers. */
+	uint8_t unsorted[8] = {0, 0, 2, 1, 0, 0, 1, 1};
+	assert_false(seula_hll_merge_blob(&h, unsorted, sizeof(unsorted)));
+	uint8_t zero_rank[4] = {0, 0, 1, 0};
+	assert_false(seula_hll_merge_blob(&h, zero_rank, sizeof(zero_rank)));
+	uint8_t far[4] = {0, 0x10, 0, 1}; /* index 4096 */
+	assert_false(seula_hll_merge_blob(&h, far, sizeof(far)));
+	uint8_t *out;
+	size_t len;
+	assert_false(
+	        seula_hll_blob_add(unsorted, sizeof(unsorted), 1, &out, &len));
+}
+
+/* ---- the pieces of a range -------------------------------------------- */
+
+static sqlite3 *schema_db(void)
+{
+	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
+	assert_non_null(so);
+	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
+	assert_non_null(p);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	for (size_t i = 0; i < p->n_migrations; i++)
+		assert_int_equal(sqlite3_exec(db, p->migrations[i].sql, NULL,
+		                              NULL, NULL),
+		                 SQLITE_OK);
+	dlclose(so);
+	assert_int_equal(analytics_sql_register(db), SQLITE_OK);
+	return db;
+}
+
+#define Y2025 1735689600LL /* 2025-01-01T00:00:00Z */
+
+/* One visit per UTC hour of 2025 (and a day each side), in hour, day and
+ * month rows as the plugin writes them: any range's visits are its hours. */
+static void fill_year(sqlite3 *db)
+{
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	sqlite3_stmt *st;
+	assert_int_equal(
+	        sqlite3_prepare_v2(db,
+	                           "INSERT INTO analytics_rollup (site, dim, "
+	                           "gran, t, value, visits, pageviews) VALUES "
+	                           "('s', '', ?1, ?2, '', 1, 2) ON CONFLICT DO "
+	                           "UPDATE SET visits = visits + 1, pageviews "
+	                           "= pageviews + 2",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
+	for (int64_t t = Y2025 - 86400; t < Y2025 + 366 * 86400; t += 3600) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		tm.tm_mday = 1;
+		tm.tm_hour = 0;
+		int64_t starts[3] = {t, t - t % 86400, (int64_t)timegm(&tm)};
+		for (int g = 0; g < 3; g++) {
+			sqlite3_bind_int(st, 1, g);
+			sqlite3_bind_int64(st, 2, starts[g]);
+			assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+			sqlite3_reset(st);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+}
+
+static json_int_t summary_visits(sqlite3 *db, const char *from, const char *to,
+                                 const char *tz)
+{
+	struct analytics_request rq = {.site = "s",
+	                               .from = from,
+	                               .to = to,
+	                               .tz = tz,
+	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
+	json_t *out;
+	char err[256];
+	assert_int_equal(analytics_report(db, ANALYTICS_SUMMARY, &rq, &out, err,
+	                                  sizeof(err)),
+	                 ANALYTICS_OK);
+	json_int_t v = json_integer_value(
+	        json_object_get(json_object_get(out, "results"), "visits"));
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_object_get(out, "results"), "pageviews")),
+	                 2 * v);
+	json_decref(out);
+	return v;
+}
+
+static void pieces_cover_ranges_exactly(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	fill_year(db);
+	struct {
+		const char *from, *to, *tz;
+		json_int_t hours;
+	} cases[] = {
+	        {"2025-01-01", "2025-12-31", "UTC", 8760},
+	        {"2025-03-15", "2025-03-15", "UTC", 24},
+	        {"2025-01-31", "2025-03-01", "UTC", 30 * 24},
+	        {"2025-02-01", "2025-02-28", "UTC", 28 * 24},
+	        {"2025-01-02", "2025-11-30", "UTC", 333 * 24},
+	        /* Local days: 2025 in Helsinki starts at 22:00 UTC the day
+	         * before; the DST days have 23 and 25 hours. */
+	        {"2025-01-01", "2025-12-31", "Europe/Helsinki", 8760},
+	        {"2025-03-30", "2025-03-30", "Europe/Helsinki", 23},
+	        {"2025-10-26", "2025-10-26", "Europe/Helsinki", 25},
+	        {"2025-02-10", "2025-08-20", "America/New_York", 192 * 24 - 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_int_t got = summary_visits(db, cases[i].from, cases[i].to,
+		                                cases[i].tz);
+		if (got != cases[i].hours)
+			fail_msg("%s..%s %s: %lld visits, want %lld",
+			         cases[i].from, cases[i].to, cases[i].tz,
+			         (long long)got, (long long)cases[i].hours);
+	}
+	/* Every range of whole days inside the year, by brute force over a
+	 * sample: day d0..d1 has (d1 - d0 + 1) * 24 hours in UTC. */
+	for (int d0 = 0; d0 < 365; d0 += 17) {
+		for (int d1 = d0; d1 < 365; d1 += 23) {
+			char from[16], to[16];
+			time_t a = (time_t)(Y2025 + d0 * 86400LL);
+			time_t b = (time_t)(Y2025 + d1 * 86400LL);
+			struct tm ta, tb;
+			strftime(from, sizeof(from), "%Y-%m-%d",
+			         gmtime_r(&a, &ta));
+			strftime(to, sizeof(to), "%Y-%m-%d", gmtime_r(&b, &tb));
+			assert_int_equal(summary_visits(db, from, to, "UTC"),
+			                 (d1 - d0 + 1) * 24);
+		}
+	}
+	sqlite3_close(db);
+}
+
+static void timeseries_buckets(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	fill_year(db);
+	struct analytics_request rq = {.site = "s",
+	                               .from = "2025-01-01",
+	                               .to = "2025-12-31",
+	                               .tz = "Europe/Helsinki",
+	                               .interval = "month",
+	                               .metric = "visits",
+	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
+	json_t *out;
+	char err[256];
+	assert_int_equal(analytics_report(db, ANALYTICS_TIMESERIES, &rq, &out,
+	                                  err, sizeof(err)),
+	                 ANALYTICS_OK);
+	json_t *rows = json_object_get(out, "results");
+	assert_int_equal(json_array_size(rows), 12);
+	static const int days[] = {31, 28, 31, 30, 31, 30,
+	                           31, 31, 30, 31, 30, 31};
+	for (size_t i = 0; i < 12; i++) {
+		json_t *r = json_array_get(rows, i);
+		json_int_t want = days[i] * 24 - (i == 2) + (i == 9);
+		assert_int_equal(
+		        json_integer_value(json_object_get(r, "visits")), want);
+		assert_null(json_object_get(r, "pageviews"));
+	}
+	assert_string_equal(json_string_value(json_object_get(
+	                            json_array_get(rows, 0), "date")),
+	                    "2025-01-01");
+	json_decref(out);
+
+	rq.interval = "week";
+	rq.from = "2025-03-03"; /* a Monday */
+	rq.to = "2025-03-16";
+	rq.tz = "UTC";
+	assert_int_equal(analytics_report(db, ANALYTICS_TIMESERIES, &rq, &out,
+	                                  err, sizeof(err)),
+	                 ANALYTICS_OK);
+	rows = json_object_get(out, "results");
+	assert_int_equal(json_array_size(rows), 2);
+	assert_string_equal(json_string_value(json_object_get(
+	                            json_array_get(rows, 1), "date")),
+	                    "2025-03-10");
+	json_decref(out);
+	sqlite3_close(db);
+}
+
+static void csv_quotes_and_defuses_formulas(void **state)
+{
+	(void)state;
+	json_t *rep = json_pack("{s:[{s:s,s:i},{s:s,s:i},{s:s,s:i}]}",
+	                        "results", "page", "/a,b", "visits", 1, "page",
+	                        "say \"hi\"", "visits", 2, "page",
+	                        "=HYPERLINK(\"x\")", "visits", 3);
+	char *csv = analytics_report_csv(rep);
+	assert_non_null(csv);
+	assert_string_equal(csv, "page,visits\r\n\"/a,b\",1\r\n\"say "
+	                         "\"\"hi\"\"\",2\r\n\"'=HYPERLINK(\"\"x\"\")\","
+	                         "3\r\n");
+	free(csv);
+	json_decref(rep);
+}
+
+static void goals_config_parsed(void **state)
+{
+	(void)state;
+	const char *const good[] = {"demo:event:Signup", "demo:page:/pricing*",
+	                            NULL};
+	struct analytics_goals g;
+	char err[256];
+	assert_int_equal(analytics_goals_parse(good, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.list[1].name, "Visit /pricing*");
+	analytics_goals_free(&g);
+	const char *const bad[][2] = {{"demo:click:x", NULL},
+	                              {"demo:page:pricing", NULL},
+	                              {"nocolon", NULL},
+	                              {":event:x", NULL}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		        analytics_goals_parse(bad[i], &g, err, sizeof(err)),
+		        -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(hll_error_within_bounds),
+	        cmocka_unit_test(hll_blob_matches_memory),
+	        cmocka_unit_test(hll_union_of_blobs),
+	        cmocka_unit_test(hll_malformed_blobs_refused),
+	        cmocka_unit_test(pieces_cover_ranges_exactly),
+	        cmocka_unit_test(timeseries_buckets),
+	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
+	        cmocka_unit_test(goals_config_parsed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
