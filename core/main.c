@@ -4,6 +4,7 @@
  */
 #include "audit.h"
 #include "auth.h"
+#include "cli_labels.h"
 #include "cli_staff.h"
 #include "config.h"
 #include "consent.h"
@@ -67,6 +68,10 @@ static void usage(FILE *out)
 	        "        check the consent records' hash chain\n"
 	        "  consent selftest --site SITE --config FILE\n"
 	        "        the site's consent (or exemption) checklist\n"
+	        "  labels [--config FILE] [--db PATH] [--format csv|pdf] "
+	        "[-o FILE]\n"
+	        "        postal labels for direct mail (objections "
+	        "honoured)\n"
 	        "  routes --config FILE\n"
 	        "        every route with the roles it admits, as JSON lines\n"
 	        "  version\n"
@@ -683,6 +688,8 @@ int main(int argc, char **argv)
 		return cmd_staff(argc - 1, argv + 1, true);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_staff(argc - 1, argv + 1, false);
+	if (strcmp(cmd, "labels") == 0)
+		return seula_cli_labels(argc - 1, argv + 1);
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes(argc - 1, argv + 1);
 	if (strcmp(cmd, "consent") == 0)

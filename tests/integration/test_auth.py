@@ -53,6 +53,19 @@ ROUTE_TABLE = {
     ("GET", "/api/stats/{site}/breakdown"): {"admin", "analyst"},
     ("GET", "/api/stats/{site}/realtime"): {"admin", "analyst"},
     ("GET", "/api/stats/{site}/goals"): {"admin", "analyst"},
+    # the customers plugin: the register is customer service's, billing
+    # data the finance partner's
+    ("GET", "/api/customers"): {"admin", "customer_service"},
+    ("POST", "/api/customers"): {"admin", "customer_service"},
+    ("GET", "/api/customers/{id}"): {"admin", "customer_service"},
+    ("PUT", "/api/customers/{id}"): {"admin", "customer_service"},
+    ("PATCH", "/api/customers/{id}"): {"admin", "customer_service"},
+    ("GET", "/api/customers/{id}/orders"): {"admin", "customer_service"},
+    ("POST", "/api/customers/{id}/orders"): {"admin", "customer_service"},
+    ("PATCH", "/api/customers/{id}/orders/{order}"): {"admin", "customer_service"},
+    ("POST", "/api/customers/import"): {"admin", "customer_service"},
+    ("GET", "/api/labels"): {"admin", "customer_service"},
+    ("GET", "/api/customers/export/finance"): {"admin", "finance"},
     # the test plugin's routes
     ("GET", "/api/testkit/echo/{name}"): {"public"},
     ("GET", "/api/testkit/count"): {"public"},

@@ -1,0 +1,51 @@
+/*
+ * labels.h - postal labels for direct mail from the customer register:
+ * CSV, or a PDF of A4 sheets of 3 x 8 labels (libharu, with a TrueType
+ * font so that any UTF-8 name renders).
+ *
+ * Shared by the customers plugin (GET /api/labels) and the core's
+ * `seula labels` command: both compile this file, so the two can never
+ * choose different people.  Who is left out: everyone restricted, everyone
+ * who objected to publication (mailing lists) or to direct marketing, and
+ * everyone without a full postal address (street, postal code, city).
+ *
+ * Threads: any; each call has its own state.  Reads the customers table
+ * through the caller's connection (read-only is enough).
+ */
+#ifndef SEULA_CUSTOMERS_LABELS_H
+#define SEULA_CUSTOMERS_LABELS_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* The plugin's label settings.  They are the first member of the
+ * customers plugin's config struct, so the CLI reads them from the loaded
+ * plugin's config without knowing the rest of it. */
+struct seula_labels_settings {
+	const char *font;         /* a TrueType file */
+	const char *home_country; /* ISO 3166-1 alpha-2: no country line */
+};
+
+enum seula_labels_format { SEULA_LABELS_CSV, SEULA_LABELS_PDF };
+
+/* The labels of everyone who may get direct mail.  On success returns 0
+ * (SEULA_OK) with *out a malloc'd buffer of *len bytes the caller frees
+ * and *persons the number of labels; else a negative SEULA_E* code with a
+ * reason in err. */
+int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
+                        enum seula_labels_format format, char **out,
+                        size_t *len, size_t *persons, char *err, size_t errlen);
+
+/* One CSV cell of the labels' (and the finance export's) dialect: always
+ * quoted, CRLF after the last cell of a row, and a cell a spreadsheet
+ * would run as a formula (=, +, -, @ first) prefixed with '.  Returns 0 or
+ * EOF. */
+int seula_labels_csv_cell(FILE *out, const char *s, bool last);
+
+/* The sheet: A4 portrait, 3 columns by 8 rows of 70 x 37.125 mm. */
+#define SEULA_LABELS_COLUMNS 3
+#define SEULA_LABELS_ROWS 8
+
+#endif

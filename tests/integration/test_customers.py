@@ -1,0 +1,654 @@
+"""The customer register (the customers plugin) against the real server:
+CRUD with validation, roles, search, CSV import (all or nothing), orders and
+legal holds, postal labels honouring every objection, the finance export
+with its disclosures, and the audit entries of every read.
+"""
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import unittest
+import zlib
+
+from seulatest import (Server, add_user, assert_json_error, login, run_seula)
+
+PASSWORDS = {
+    "ada": "plum-Orbit-7-lantern",
+    "ann": "copper+Fjord+42+heron",
+    "cid": "velvet_Quarry_19_moss",
+    "fin": "maple.Signal.88.drift",
+}
+ROLES = {"ada": "admin", "ann": "analyst", "cid": "customer_service",
+         "fin": "finance"}
+PLUGINS = ("anonymize", "customers")
+
+PERSON = {
+    "first_name": "Aino", "last_name": "Äijälä", "organisation": "Tuisku Oy",
+    "email": "aino@tuisku.example", "street": "Esimerkkikatu 1",
+    "postal_code": "00100", "city": "Helsinki", "country": "FI",
+    "phone": "+358 40 123 4567", "website": "https://tuisku.example/",
+    "source": "registration", "segment": "wholesale",
+    "relationship_start": "2024-01-15",
+}
+
+
+def start_server(**kw):
+    srv = Server(plugins=PLUGINS,
+                 sections={"auth": {"login_max_failures": "1000"}}, **kw)
+    for name, role in ROLES.items():
+        add_user(srv, name, role, PASSWORDS[name])
+    srv.start()
+    staff = {name: login(srv, name, PASSWORDS[name]) for name in ROLES}
+    return srv, staff
+
+
+def n_customers(srv):
+    return srv.query("SELECT count(*) AS n FROM customers")[0]["n"]
+
+
+def create(s, **fields):
+    body = dict(PERSON)
+    body.update(fields)
+    r = s.request("POST", "/api/customers", body)
+    if r.status != 201:
+        raise AssertionError("create: %r" % r)
+    return r.json()
+
+
+def import_csv(s, text, content_type="text/csv"):
+    return s.request("POST", "/api/customers/import", text.encode("utf-8"),
+                     {"Content-Type": content_type})
+
+
+def csv_rows(body):
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+
+
+class RegisterTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+        cls.cid = cls.staff["cid"]
+        cls.ada = cls.staff["ada"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def test_create_read_and_the_ip_is_masked(self):
+        r = self.cid.request("POST", "/api/customers",
+                             dict(PERSON, country="fi", ip="192.168.10.20"))
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        self.assertEqual(r.header("Location"), "/api/customers/%d" % doc["id"])
+        for k, v in PERSON.items():
+            self.assertEqual(doc[k], "FI" if k == "country" else v, k)
+        self.assertEqual(doc["ip"], "192.168.0.0")
+        self.assertEqual(doc["flags"], {
+            "restricted": False, "objects_direct_marketing": False,
+            "objects_publication": False, "objects_profiling": False,
+            "active_contact": False})
+        self.assertEqual(doc["holds"], [])
+        self.assertIsNone(doc["relationship_end"])
+        self.assertRegex(doc["created_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        got = self.cid.request("GET", "/api/customers/%d" % doc["id"])
+        self.assertEqual(got.status, 200)
+        self.assertEqual(got.json(), doc)
+        # The full address is nowhere in the database files.
+        for blob in self.srv.db_files().values():
+            self.assertNotIn(b"192.168.10.20", blob)
+
+    def test_validation_answers_400_naming_the_field(self):
+        cases = [
+            ({"email": "not-an-email"}, "email"),
+            ({"email": "a@b"}, "email"),
+            ({"email": "a..b@example.com"}, "email"),
+            ({"country": "XX"}, "country"),
+            ({"country": "FIN"}, "country"),
+            ({"relationship_start": "2026-02-30"}, "relationship_start"),
+            ({"relationship_end": "2023-01-01"}, "relationship_end"),
+            ({"statutory_retention_until": "31.12.2030"},
+             "statutory_retention_until"),
+            ({"first_name": "x" * 101}, "first_name"),
+            ({"last_name": "Bad\u0001Name"}, "last_name"),
+            ({"street": "two\nlines"}, "street"),
+            ({"phone": "call me"}, "phone"),
+            ({"website": "javascript:alert(1)"}, "website"),
+            ({"postal_code": "00100!"}, "postal_code"),
+            ({"ip": "999.1.1.1"}, "ip"),
+            ({"city": 42}, "city"),
+            ({"favourite_colour": "blue"}, "favourite_colour"),
+            ({"flags": {"restricted": "yes"}}, "restricted"),
+            ({"flags": {"vip": True}}, "vip"),
+            ({"first_name": None, "last_name": None, "organisation": None},
+             "last_name"),
+        ]
+        before = n_customers(self.srv)
+        for change, field in cases:
+            body = dict(PERSON)
+            body.update(change)
+            r = self.cid.request("POST", "/api/customers", body)
+            doc = assert_json_error(self, r, 400, "invalid_field")
+            self.assertEqual(doc["field"], field, (change, doc))
+            self.assertIn(field, doc["message"])
+        for body, headers, status in (
+                ("{", {"Content-Type": "application/json"}, 400),
+                ("[1]", {"Content-Type": "application/json"}, 400),
+                (json.dumps(PERSON), {"Content-Type": "text/plain"}, 415)):
+            assert_json_error(self, self.cid.request(
+                "POST", "/api/customers", body, headers), status)
+        self.assertEqual(n_customers(self.srv), before)
+        self.assertTrue(self.srv.alive())
+
+    def test_put_replaces_patch_changes_flags_stay(self):
+        doc = create(self.cid, last_name="Putte")
+        path = "/api/customers/%d" % doc["id"]
+        r = self.cid.request("PATCH", path, {"flags": {"objects_publication": True},
+                                             "phone": None, "city": "Espoo"})
+        self.assertEqual(r.status, 200, r)
+        got = r.json()
+        self.assertEqual((got["city"], got["phone"], got["email"]),
+                         ("Espoo", None, PERSON["email"]))
+        self.assertTrue(got["flags"]["objects_publication"])
+        # PUT: every field as sent, the rest cleared; the objection stays.
+        r = self.cid.request("PUT", path, {"last_name": "Putte", "email": "p@example.fi"})
+        self.assertEqual(r.status, 200, r)
+        got = r.json()
+        self.assertEqual(got["email"], "p@example.fi")
+        self.assertIsNone(got["street"])
+        self.assertEqual(got["source"], PERSON["source"])
+        self.assertTrue(got["flags"]["objects_publication"])
+        # Sending back what GET gave is a valid PUT.
+        again = self.cid.request("PUT", path, got)
+        self.assertEqual(again.status, 200, again)
+        doc = assert_json_error(self, self.cid.request("PUT", path, dict(got, id=got["id"] + 1)),
+                                400, "invalid_field")
+        self.assertEqual(doc["field"], "id")
+        assert_json_error(self, self.cid.request("PATCH", path, {"source": None}),
+                          400, "invalid_field")
+        for p in ("/api/customers/999999", "/api/customers/abc", "/api/customers/0"):
+            assert_json_error(self, self.cid.request("GET", p), 404, "not_found")
+            assert_json_error(self, self.cid.request("PATCH", p, {"city": "X"}), 404)
+        # No DELETE: erasure goes through the data subject rights.
+        assert_json_error(self, self.cid.request("DELETE", path), 405)
+
+    def test_search_and_paging(self):
+        for i in range(12):
+            create(self.cid, first_name="Pekka%02d" % i, last_name="Pager",
+                   organisation="Sivutus Oy" if i % 2 else "Muu Oy",
+                   email="pekka%d@pager.example" % i)
+        create(self.cid, first_name="Sata%", last_name="Wild_card",
+               email="w@wild.example")
+        r = self.cid.request("GET", "/api/customers?q=Pager&limit=5")
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual(doc["total"], 12)
+        self.assertEqual(len(doc["results"]), 5)
+        seen = [c["id"] for c in doc["results"]]
+        for offset in (5, 10):
+            page = self.cid.request("GET", "/api/customers?q=Pager&limit=5&offset=%d"
+                                    % offset).json()
+            seen += [c["id"] for c in page["results"]]
+        self.assertEqual(len(seen), 12)
+        self.assertEqual(len(set(seen)), 12)
+        by = lambda q: self.cid.request("GET", "/api/customers?q=" + q).json()["total"]
+        self.assertEqual(by("Sivutus"), 6)           # organisation
+        self.assertEqual(by("pekka3%40pager"), 1)     # email
+        self.assertEqual(by("Pekka07%20Pager"), 1)   # "first last"
+        self.assertEqual(by("%25"), 1)               # a literal %, not a wildcard
+        self.assertEqual(by("d_c"), 1)               # a literal _, not any char
+        self.assertEqual(by("nobody-like-this"), 0)
+        for q in ("limit=0", "limit=1001", "limit=x", "offset=-1"):
+            assert_json_error(self, self.cid.request("GET", "/api/customers?" + q),
+                              400, "invalid_query")
+
+    def test_every_read_is_audited_with_the_customer_as_subject(self):
+        doc = create(self.cid, last_name="Auditoitu")
+        self.cid.request("GET", "/api/customers/%d" % doc["id"])
+        self.cid.request("GET", "/api/customers/%d/orders" % doc["id"])
+        self.cid.request("GET", "/api/customers?q=Auditoitu")
+        self.cid.request("PATCH", "/api/customers/%d" % doc["id"], {"city": "Turku"})
+        rows = self.srv.query(
+            "SELECT action, subject, detail, staff_name FROM audit_log WHERE "
+            "route LIKE '%customers%' AND subject = ? ORDER BY id", (str(doc["id"]),))
+        self.assertEqual([(r["action"], r["detail"]) for r in rows], [
+            ("change", "created"), ("read", "customer record"), ("read", "orders"),
+            ("read", "search: 1 of 1"), ("change", "updated: city")])
+        self.assertTrue(all(r["staff_name"] == "cid" for r in rows))
+        # The audit log names fields, never their values.
+        for r in self.srv.query("SELECT detail FROM audit_log WHERE detail IS NOT NULL"):
+            self.assertNotIn("Turku", r["detail"])
+        self.assertEqual(run_seula("audit", "verify", "--config",
+                                   self.srv.config_path).returncode, 0)
+
+
+class RolesTest(unittest.TestCase):
+
+    def test_who_may_do_what(self):
+        srv, staff = start_server()
+        try:
+            doc = create(staff["cid"])
+            cid_paths = [("GET", "/api/customers"),
+                         ("GET", "/api/customers/%d" % doc["id"]),
+                         ("GET", "/api/customers/%d/orders" % doc["id"]),
+                         ("GET", "/api/labels?format=csv")]
+            for method, path in cid_paths:
+                self.assertEqual(staff["cid"].request(method, path).status, 200, path)
+                self.assertEqual(staff["ada"].request(method, path).status, 200, path)
+                for name in ("ann", "fin"):
+                    assert_json_error(self, staff[name].request(method, path), 403,
+                                      "forbidden")
+            for name in ("ann", "fin"):
+                assert_json_error(self, staff[name].request(
+                    "POST", "/api/customers", PERSON), 403, "forbidden")
+                assert_json_error(self, staff[name].request(
+                    "PATCH", "/api/customers/%d" % doc["id"], {"city": "X"}), 403)
+                assert_json_error(self, import_csv(staff[name], "last_name\nX\n"), 403)
+            finance = "/api/customers/export/finance?format=csv"
+            self.assertEqual(staff["fin"].request("GET", finance).status, 200)
+            self.assertEqual(staff["ada"].request("GET", finance).status, 200)
+            for name in ("ann", "cid"):
+                assert_json_error(self, staff[name].request("GET", finance), 403)
+            assert_json_error(self, srv.request("GET", "/api/customers"), 401)
+            self.assertEqual(n_customers(srv), 1)
+        finally:
+            srv.close()
+
+
+class ImportTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+        cls.cid = cls.staff["cid"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def test_a_good_file_imports_every_row(self):
+        text = ("\ufefffirst_name;last_name;organisation;email;country;"
+                "objects_publication;source\r\n"
+                "Matti;Meikäläinen;\"Oy \"\"Iso\"\" Ab; Helsinki\";m@example.fi;fi;yes;\r\n"
+                "Maija;Virtanen;;maija@example.fi;SE;0;fair 2025\r\n"
+                "\r\n"
+                "Øre;Ødegård;;;NO;;\r\n")
+        before = n_customers(self.srv)
+        r = import_csv(self.cid, text, "text/csv; charset=utf-8")
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual(doc["imported"], 3)
+        self.assertEqual(n_customers(self.srv), before + 3)
+        rows = self.srv.query("SELECT * FROM customers WHERE id >= ? ORDER BY id",
+                              (doc["first_id"],))
+        self.assertEqual(rows[0]["organisation"], 'Oy "Iso" Ab; Helsinki')
+        self.assertEqual(rows[0]["country"], "FI")
+        self.assertEqual(rows[0]["objects_publication"], 1)
+        self.assertEqual(rows[0]["source"], "import")
+        self.assertEqual(rows[1]["source"], "fair 2025")
+        self.assertEqual(rows[2]["first_name"], "Øre")
+        audit = self.srv.query("SELECT detail FROM audit_log WHERE route = "
+                               "'POST /api/customers/import' ORDER BY id DESC LIMIT 1")
+        self.assertTrue(audit[0]["detail"].startswith("import: 3 customers"))
+
+    def test_a_bad_file_stores_nothing_and_names_every_bad_line(self):
+        text = ("first_name,last_name,email,country,relationship_start,restricted\n"
+                "Good,One,good1@example.fi,FI,2020-01-01,0\n"        # line 2
+                "Bad,Email,not-an-email,FI,2020-01-01,0\n"           # line 3
+                "\"Note: a\nquoted field\",Two,g2@example.fi,FI,,\n"  # lines 4-5, bad
+                "Bad,Country,b@example.fi,ZZ,2020-01-01,1\n"         # line 6
+                "Good,Three,good3@example.fi,SE,2021-05-05,false\n"  # line 7
+                "Too,Few\n"                                          # line 8
+                "Bad,Flag,f@example.fi,FI,,perhaps\n"                # line 9
+                "Bad,Date,d@example.fi,FI,2021-13-01,0\n")           # line 10
+        before = n_customers(self.srv)
+        r = import_csv(self.cid, text)
+        doc = assert_json_error(self, r, 422, "invalid_rows")
+        self.assertEqual(doc["bad_rows"], 6)
+        got = [(p["line"], p.get("field")) for p in doc["rows"]]
+        self.assertEqual(got, [(3, "email"), (4, "first_name"), (6, "country"),
+                               (8, None), (9, "restricted"),
+                               (10, "relationship_start")])
+        for p in doc["rows"]:
+            self.assertTrue(p["reason"])
+        # All or nothing: the good rows before and after did not stay.
+        self.assertEqual(n_customers(self.srv), before)
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM customers WHERE email LIKE 'good%'")[0]["n"], 0)
+
+    def test_bad_headers_and_bodies(self):
+        before = n_customers(self.srv)
+        doc = assert_json_error(self, import_csv(self.cid, "first_name,shoe_size\nA,42\n"),
+                                422, "invalid_rows")
+        self.assertEqual(doc["rows"][0]["field"], "shoe_size")
+        assert_json_error(self, import_csv(self.cid, "email,city\na@b.fi,X\n"), 422)
+        assert_json_error(self, import_csv(self.cid, "last_name,last_name\nA,B\n"), 422)
+        doc = assert_json_error(self, import_csv(self.cid, 'last_name\n"unclosed\n'), 422)
+        self.assertEqual(doc["rows"][0]["line"], 2)
+        assert_json_error(self, import_csv(self.cid, 'last_name\nab"c\n'), 422)
+        assert_json_error(self, import_csv(self.cid, ""), 400, "empty_import")
+        assert_json_error(self, import_csv(self.cid, "last_name\nX\n", "application/json"),
+                          415)
+        self.assertEqual(n_customers(self.srv), before)
+
+    def test_too_many_rows(self):
+        srv = Server(plugins=PLUGINS,
+                     sections={"plugin.customers": {"import_max_rows": "3"}})
+        try:
+            add_user(srv, "cid", "customer_service", PASSWORDS["cid"])
+            srv.start()
+            s = login(srv, "cid", PASSWORDS["cid"])
+            self.assertEqual(import_csv(s, "last_name\nA\nB\nC\n").status, 200)
+            assert_json_error(self, import_csv(s, "last_name\nA\nB\nC\nD\n"), 422)
+            self.assertEqual(n_customers(srv), 3)
+        finally:
+            srv.close()
+
+
+class OrdersTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+        cls.cid = cls.staff["cid"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def order(self, cust, number, status=None, **extra):
+        body = {"number": number, "date": "2026-03-01", "currency": "EUR",
+                "lines": [{"description": "Työkalu", "quantity": 3,
+                           "unit_price_cents": 1990},
+                          {"description": "Alennus", "quantity": 1,
+                           "unit_price_cents": -500}]}
+        if status:
+            body["invoice_status"] = status
+        body.update(extra)
+        return self.cid.request("POST", "/api/customers/%d/orders" % cust["id"], body)
+
+    def holds(self, cust):
+        return self.cid.request("GET", "/api/customers/%d" % cust["id"]).json()["holds"]
+
+    def test_orders_and_the_holds_they_make(self):
+        cust = create(self.cid, last_name="Tilaaja")
+        r = self.order(cust, "A-1001")
+        self.assertEqual(r.status, 201, r)
+        o = r.json()
+        self.assertEqual(o["total_cents"], 3 * 1990 - 500)
+        self.assertEqual(o["invoice_status"], "open")
+        self.assertEqual([l["description"] for l in o["lines"]], ["Työkalu", "Alennus"])
+        self.assertEqual(self.holds(cust), ["open_invoice"])
+        path = "/api/customers/%d/orders/%d" % (cust["id"], o["id"])
+        r = self.cid.request("PATCH", path, {"invoice_status": "collection"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["invoice_status"], "collection")
+        self.assertEqual(self.holds(cust), ["debt_collection"])
+        self.cid.request("PATCH", path, {"invoice_status": "paid"})
+        self.assertEqual(self.holds(cust), [])
+        r = self.cid.request("PATCH", "/api/customers/%d" % cust["id"],
+                             {"flags": {"active_contact": True},
+                              "statutory_retention_until": "2099-12-31"})
+        self.assertEqual(r.json()["holds"], ["active_contact", "statutory_retention"])
+        r = self.cid.request("PATCH", "/api/customers/%d" % cust["id"],
+                             {"flags": {"active_contact": False},
+                              "statutory_retention_until": "2001-01-01"})
+        self.assertEqual(r.json()["holds"], [])
+        listed = self.cid.request("GET", "/api/customers/%d/orders" % cust["id"]).json()
+        self.assertEqual([x["number"] for x in listed["orders"]], ["A-1001"])
+        self.assertEqual(listed["orders"][0]["invoice_status"], "paid")
+
+    def test_bad_orders(self):
+        cust = create(self.cid, last_name="Virheellinen")
+        other = create(self.cid, last_name="Toinen")
+        self.assertEqual(self.order(cust, "B-1").status, 201)
+        for extra, field in (({"currency": "EUX"}, "currency"),
+                             ({"date": "2026-02-29"}, "date"),
+                             ({"total_cents": 1}, "total_cents"),
+                             ({"lines": []}, "lines"),
+                             ({"lines": [{"description": "x", "quantity": 0,
+                                          "unit_price_cents": 1}]}, "quantity"),
+                             ({"lines": [{"description": "x", "quantity": 1,
+                                          "unit_price_cents": 1.5}]}, "unit_price_cents"),
+                             ({"invoice_status": "lost"}, "invoice_status"),
+                             ({"discount": 5}, "discount")):
+            doc = assert_json_error(self, self.order(cust, "B-2", **extra), 400,
+                                    "invalid_field")
+            self.assertEqual(doc["field"], field, extra)
+        assert_json_error(self, self.order(cust, "B-1"), 409, "duplicate_order_number")
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM customer_orders WHERE customer_id = ?",
+            (cust["id"],))[0]["n"], 1)
+        o = self.cid.request("GET", "/api/customers/%d/orders" % cust["id"]).json()["orders"][0]
+        # Another customer's order is not found through this one.
+        assert_json_error(self, self.cid.request(
+            "PATCH", "/api/customers/%d/orders/%d" % (other["id"], o["id"]),
+            {"invoice_status": "paid"}), 404)
+        doc = assert_json_error(self, self.cid.request(
+            "PATCH", "/api/customers/%d/orders/%d" % (cust["id"], o["id"]),
+            {"total_cents": 0}), 400)
+        self.assertEqual(doc["field"], "total_cents")
+        assert_json_error(self, self.cid.request(
+            "POST", "/api/customers/999999/orders", {}), 404)
+
+    def test_lines_and_orders_go_with_the_customer(self):
+        # The schema the erasure builds on: deleting a customer takes every
+        # row of theirs in this plugin with it.
+        cust = create(self.cid, last_name="Poistuva")
+        self.assertEqual(self.order(cust, "C-1").status, 201)
+        self.staff["fin"].request("GET", "/api/customers/export/finance")
+        for table, n in (("customer_orders", 1), ("customer_order_lines", 2),
+                         ("customer_disclosures", 1)):
+            self.assertEqual(self.srv.query(
+                "SELECT count(*) AS n FROM %s WHERE customer_id = ?" % table,
+                (cust["id"],))[0]["n"], n, table)
+        import sqlite3
+        db = sqlite3.connect(self.srv.db_path, timeout=10)
+        try:
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("DELETE FROM customers WHERE id = ?", (cust["id"],))
+            db.commit()
+        finally:
+            db.close()
+        for table in ("customer_orders", "customer_order_lines", "customer_disclosures"):
+            self.assertEqual(self.srv.query(
+                "SELECT count(*) AS n FROM %s WHERE customer_id = ?" % table,
+                (cust["id"],))[0]["n"], 0, table)
+
+
+class LabelsTest(unittest.TestCase):
+    """Who gets direct mail: one test per flag."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+        cls.cid = cls.staff["cid"]
+        cls.control = create(cls.cid, last_name="Kontrolli", first_name="Kaisa")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def labels(self):
+        r = self.cid.request("GET", "/api/labels?format=csv")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.header("Content-Type").startswith("text/csv"))
+        return [row["name"] for row in csv_rows(r.body)]
+
+    def check_flag(self, flag, excluded=True):
+        who = create(self.cid, first_name="Flag", last_name=flag)
+        self.assertIn("Flag " + flag, self.labels())
+        r = self.cid.request("PATCH", "/api/customers/%d" % who["id"],
+                             {"flags": {flag: True}})
+        self.assertEqual(r.status, 200, r)
+        names = self.labels()
+        self.assertIn("Kaisa Kontrolli", names)
+        if excluded:
+            self.assertNotIn("Flag " + flag, names)
+        else:
+            self.assertIn("Flag " + flag, names)
+
+    def test_restricted_is_left_out(self):
+        self.check_flag("restricted")
+
+    def test_publication_objection_is_left_out(self):
+        self.check_flag("objects_publication")
+
+    def test_direct_marketing_objection_is_left_out(self):
+        self.check_flag("objects_direct_marketing")
+
+    def test_profiling_objection_still_gets_mail(self):
+        self.check_flag("objects_profiling", excluded=False)
+
+    def test_no_full_address_no_label(self):
+        create(self.cid, first_name="Ilman", last_name="Osoitetta", street=None)
+        self.assertNotIn("Ilman Osoitetta", self.labels())
+
+    def test_csv_shape_and_audit(self):
+        create(self.cid, first_name="=cmd", last_name="Ulkomaa", organisation=None,
+               country="SE", postal_code="111 22", city="Stockholm")
+        r = self.cid.request("GET", "/api/labels")
+        rows = csv_rows(r.body)
+        self.assertEqual(list(rows[0]), ["organisation", "name", "street",
+                                         "postal_code", "city", "country"])
+        abroad = [x for x in rows if x["name"].endswith("Ulkomaa")][0]
+        # A cell a spreadsheet would run is text.
+        self.assertEqual(abroad["name"], "'=cmd Ulkomaa")
+        self.assertEqual(abroad["country"], "SE")
+        self.assertNotIn(b"@", r.body)  # no email addresses on labels
+        audit = self.srv.query("SELECT action, detail FROM audit_log WHERE "
+                               "route = 'GET /api/labels' ORDER BY id DESC LIMIT 1")[0]
+        self.assertEqual((audit["action"], audit["detail"]),
+                         ("export", "labels %d persons" % len(rows)))
+        assert_json_error(self, self.cid.request("GET", "/api/labels?format=docx"), 400)
+
+
+def pdf_pages(data):
+    return len(re.findall(rb"/Type\s*/Page(?![a-z])", data))
+
+
+def pdf_texts(data):
+    """The strings shown on the pages (libharu writes UTF-16BE hex with the
+    UTF-8 encoder)."""
+    out = []
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        try:
+            content = zlib.decompress(m.group(1))
+        except zlib.error:
+            continue
+        for h in re.findall(rb"<([0-9A-Fa-f]+)>\s*Tj", content):
+            out.append(bytes.fromhex(h.decode()).decode("utf-16-be"))
+    return out
+
+
+class LabelsPdfTest(unittest.TestCase):
+
+    def test_25_people_make_two_a4_sheets_with_every_letter(self):
+        srv, staff = start_server()
+        try:
+            cid = staff["cid"]
+            names = ["Äijälä", "Øre", "Šťastný", "Żółć", "Ñúñez"]
+            for i in range(25):
+                create(cid, first_name="Nro%02d" % i, last_name=names[i % 5],
+                       organisation=None)
+            create(cid, first_name="Ei", last_name="Postia",
+                   flags={"objects_direct_marketing": True})
+            r = cid.request("GET", "/api/labels?format=pdf")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.header("Content-Type"), "application/pdf")
+            self.assertTrue(r.body.startswith(b"%PDF-"))
+            self.assertTrue(r.body.rstrip().endswith(b"%%EOF"))
+            self.assertEqual(pdf_pages(r.body), 2)
+            # A4 portrait in points.
+            self.assertRegex(r.body, rb"/MediaBox \[ ?0 0 595\.\d* 841\.\d* ?\]")
+            self.assertIn(b"/FontFile2", r.body)  # the TrueType font is embedded
+            shown = pdf_texts(r.body)
+            for i in range(25):
+                self.assertIn("Nro%02d %s" % (i, names[i % 5]), shown)
+            self.assertNotIn("Ei Postia", shown)
+            audit = srv.query("SELECT detail FROM audit_log WHERE route = "
+                              "'GET /api/labels' ORDER BY id DESC LIMIT 1")[0]
+            self.assertEqual(audit["detail"], "labels 25 persons")
+            # The command line: the same people, from the database file.
+            out = os.path.join(srv.dir, "labels.pdf")
+            c = run_seula("labels", "--config", srv.config_path, "--format", "pdf",
+                          "-o", out)
+            self.assertEqual(c.returncode, 0, c.stderr)
+            self.assertIn("25 labels", c.stderr)
+            with open(out, "rb") as f:
+                cli = f.read()
+            self.assertEqual(pdf_pages(cli), 2)
+            self.assertEqual(sorted(pdf_texts(cli)), sorted(shown))
+            c = run_seula("labels", "--config", srv.config_path)
+            self.assertEqual(c.returncode, 0, c.stderr)
+            api = cid.request("GET", "/api/labels?format=csv").body.decode()
+            self.assertEqual(c.stdout, api.replace("\r\n", "\n"))
+            c = run_seula("labels", "--db", srv.db_path, "--format", "csv")
+            self.assertEqual(c.returncode, 0, c.stderr)
+            self.assertEqual(c.stdout, api.replace("\r\n", "\n"))
+            self.assertEqual(run_seula("labels", "--format", "odt").returncode, 2)
+        finally:
+            srv.close()
+
+    def test_no_font_no_start(self):
+        srv = Server(plugins=PLUGINS, sections={"plugin.customers": {
+            "label_font": "/nonexistent/font.ttf"}})
+        try:
+            self.assertNotEqual(srv.start(expect_fail=True), 0)
+            self.assertIn("label_font", srv.stderr())
+        finally:
+            srv.close()
+
+
+class FinanceExportTest(unittest.TestCase):
+
+    def test_billing_fields_only_each_one_a_disclosure(self):
+        srv, staff = start_server()
+        try:
+            cid, fin = staff["cid"], staff["fin"]
+            payer = create(cid, last_name="Maksaja")
+            hidden = create(cid, last_name="Rajoitettu",
+                            flags={"restricted": True})
+            create(cid, last_name="Tilaamaton")  # no orders: not sent
+            for cust, number, status in ((payer, "F-1", "open"), (payer, "F-2", "paid"),
+                                         (payer, "F-3", "collection"),
+                                         (hidden, "F-4", "open")):
+                r = cid.request("POST", "/api/customers/%d/orders" % cust["id"],
+                                {"number": number, "date": "2026-01-01",
+                                 "currency": "EUR", "invoice_status": status,
+                                 "lines": [{"description": "Palvelu", "quantity": 1,
+                                            "unit_price_cents": 10000}]})
+                self.assertEqual(r.status, 201, r)
+            r = fin.request("GET", "/api/customers/export/finance?format=csv")
+            self.assertEqual(r.status, 200, r)
+            rows = csv_rows(r.body)
+            self.assertEqual([x["last_name"] for x in rows], ["Maksaja"])
+            self.assertEqual(set(rows[0]), {
+                "customer_id", "first_name", "last_name", "organisation", "street",
+                "postal_code", "city", "country", "email", "currency",
+                "open_invoices", "open_cents", "collection_cents"})
+            self.assertEqual((rows[0]["open_invoices"], rows[0]["open_cents"],
+                              rows[0]["collection_cents"]), ("1", "10000", "10000"))
+            self.assertNotIn(PERSON["phone"].encode(), r.body)
+            d = srv.query("SELECT * FROM customer_disclosures")
+            self.assertEqual(len(d), 1)
+            self.assertEqual((d[0]["customer_id"], d[0]["recipient"], d[0]["staff_name"]),
+                             (payer["id"], "finance partner", "fin"))
+            self.assertIn("email", json.loads(d[0]["fields"]))
+            self.assertTrue(d[0]["legal_ground"])
+            audit = srv.query("SELECT action, detail FROM audit_log WHERE route = "
+                              "'GET /api/customers/export/finance'")[0]
+            self.assertEqual(audit["action"], "export")
+            self.assertIn("1 persons", audit["detail"])
+            assert_json_error(self, fin.request(
+                "GET", "/api/customers/export/finance?format=pdf"), 400)
+            self.assertEqual(len(srv.query("SELECT * FROM customer_disclosures")), 1)
+        finally:
+            srv.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
