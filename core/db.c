@@ -115,5 +115,9 @@ int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
 
 void seula_db_close(sqlite3 *db)
 {
-	sqlite3_close(db);
+	/* Plugins may keep statements prepared on the writer's connection
+	 * until their shutdown, which runs after the store has closed it:
+	 * close_v2 frees the connection once the last one is finalized,
+	 * where sqlite3_close would fail with SQLITE_BUSY and leak it. */
+	sqlite3_close_v2(db);
 }

@@ -424,7 +424,11 @@ struct seula_plugin {
 	enum seula_verdict (*on_event)(void *instance, struct seula_event *ev);
 
 	/* Writer thread, inside the transaction that stores the events; an
-	 * error rolls the whole batch back and its requests answer 503. */
+	 * error rolls the whole batch back and its requests answer 503.  The
+	 * connection is the same on every call (tasks at start may get
+	 * another); statements prepared on it may be kept and finalized in
+	 * shutdown, since the host closes connections with
+	 * sqlite3_close_v2. */
 	int (*on_batch)(void *instance, struct sqlite3 *db,
 	                struct seula_event *const *events, size_t n_events,
 	                char **errmsg);

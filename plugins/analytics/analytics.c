@@ -46,15 +46,14 @@
 #include <string.h>
 #include <time.h>
 
-struct analytics_config {
-	int64_t visit_timeout_s;
-	const char *const *goals;
-};
-
 static const struct seula_config_row config_rows[] = {
         {SEULA_CONFIG_DURATION, "visit_timeout", "30m", 1, 86400,
          offsetof(struct analytics_config, visit_timeout_s), 0, NULL,
          "a visit ends after this long without a page view or event"},
+        {SEULA_CONFIG_DURATION, "visitor_retention", "400d", 1, 3660 * 86400LL,
+         offsetof(struct analytics_config, visitor_retention_s), 0, NULL,
+         "after this, a visit's visitor is forgotten: nothing links it to "
+         "the visitor's other visits (the rollups keep their counts)"},
         {SEULA_CONFIG_LIST, "goals", "", 0, 0,
          offsetof(struct analytics_config, goals), 0, NULL,
          "goals, each SITE:event:NAME or SITE:page:PATTERN (* and ? "
@@ -65,7 +64,7 @@ static const struct seula_config_row config_rows[] = {
 static const struct seula_migration migrations[] = {
         {1, "CREATE TABLE analytics_meta (\n"
             "  k TEXT PRIMARY KEY,\n"
-            "  v BLOB NOT NULL\n"
+            "  v ANY NOT NULL\n"
             ") STRICT;\n"
             "CREATE TABLE analytics_visits (\n"
             "  id INTEGER PRIMARY KEY,\n"
@@ -93,6 +92,8 @@ static const struct seula_migration migrations[] = {
             "WHERE closed = 0;\n"
             "CREATE INDEX analytics_visits_time ON analytics_visits(site, "
             "start_ts);\n"
+            "CREATE INDEX analytics_visits_start ON "
+            "analytics_visits(start_ts);\n"
             "CREATE TABLE analytics_visit_pages (\n"
             "  visit INTEGER NOT NULL,\n"
             "  path TEXT NOT NULL,\n"
@@ -124,6 +125,11 @@ static const struct seula_migration migrations[] = {
             "  visitors BLOB,\n"
             "  PRIMARY KEY (site, dim, gran, t, value)\n"
             ") STRICT, WITHOUT ROWID;\n"},
+        /* Reports read the open visits of a range (query.c: "closed = 0"
+         * with a start_ts range); without it they scanned every visit of
+         * the range in analytics_visits_time, ended ones included. */
+        {2, "CREATE INDEX analytics_visits_open_time ON "
+            "analytics_visits(site, start_ts) WHERE closed = 0;\n"},
 };
 
 /* Custom event properties kept per event, and their sizes. */
@@ -813,8 +819,55 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 }
 
 /* Every 30 s: when nothing has ended it costs one index probe. */
+/* Cut the link between old visits and their visitor: the keyed hash is
+ * pseudonymous, so it is kept only for visitor_retention.  Each run covers
+ * the visits started since the last run's cutoff (kept in analytics_meta),
+ * so an hourly run touches an hour of visits. */
+static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
+                       char **errmsg)
+{
+	struct analytics *a = instance;
+	int64_t cutoff = now_ms - a->cfg->visitor_retention_s * 1000;
+	const char *sql =
+	        "UPDATE analytics_visits SET visitor = id WHERE start_ts >= "
+	        "coalesce((SELECT v FROM analytics_meta WHERE k = "
+	        "'forgotten_before'), 0) AND start_ts < ?1 AND closed = 1 AND "
+	        "visitor <> id;\n"
+	        "INSERT INTO analytics_meta (k, v) VALUES ('forgotten_before', "
+	        "?1) ON CONFLICT DO UPDATE SET v = max(v, excluded.v)";
+	sqlite3_stmt *st = NULL;
+	const char *tail = sql;
+	int64_t forgotten = -1;
+	int rc = SQLITE_OK;
+	while (rc == SQLITE_OK && tail && *tail) {
+		rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail);
+		if (rc != SQLITE_OK || !st)
+			break;
+		sqlite3_bind_int64(st, 1, cutoff);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		if (forgotten < 0) /* the UPDATE's, not the bookkeeping's */
+			forgotten = sqlite3_changes(db);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc != SQLITE_OK) {
+		*errmsg = a->host->mprintf("forgetting visitors: %s",
+		                           sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	if (forgotten > 0)
+		a->host->log(
+		        a->host, SEULA_LOG_INFO,
+		        "%lld visits older than visitor_retention no longer "
+		        "linked to their visitor",
+		        (long long)forgotten);
+	return SEULA_OK;
+}
+
+/* Close first: a visit is forgotten only once it has ended. */
 static const struct seula_task tasks[] = {
         {"analytics-close", 30, SEULA_TASK_AT_START, close_task},
+        {"analytics-forget", 3600, SEULA_TASK_AT_START, forget_task},
 };
 
 /* ---- routes ------------------------------------------------------------- */

@@ -51,6 +51,14 @@ int analytics_goals_parse(const char *const *entries,
                           size_t errlen);
 void analytics_goals_free(struct analytics_goals *g);
 
+/* The plugin's config, filled by its rows ([plugin.analytics]); `seula
+ * report` reads the goals from the loaded plugin's copy. */
+struct analytics_config {
+	int64_t visit_timeout_s;
+	int64_t visitor_retention_s;
+	const char *const *goals;
+};
+
 /* A session dimension: one column of analytics_visits, and the label
  * stored when the event had no value. */
 struct analytics_dim {

@@ -259,7 +259,9 @@ class AnalyticsTest(unittest.TestCase):
     def test_2_ended_visits_from_rollups(self):
         # A restart after the timeout: the close task runs at start.
         time.sleep(TIMEOUT_S + 0.5)
-        self.server.stop()
+        # A clean exit: under ASan, a leak would make it non-zero.
+        self.assertEqual(self.server.stop(), 0, self.server.stderr())
+        self.assertNotIn("no longer linked", self.server.stderr())
         self.server.start()
         type(self).staff = login(self.server, "ana", PASSWORD)
         left = self.server.query(
@@ -347,6 +349,42 @@ class AnalyticsTest(unittest.TestCase):
         self.assertGreaterEqual(rt["pageviews"], 1)
         self.assertIn("/live", [p["page"] for p in rt["pages"]])
         self.assertEqual(rt["window_s"], 300)
+
+
+class VisitorRetentionTest(unittest.TestCase):
+    """After visitor_retention a visit's visitor is forgotten: filtered
+    reports (which read the visits) count it as a visitor of its own, the
+    rollups keep the count they had."""
+
+    def test_old_visits_no_longer_linked(self):
+        with Server(plugins=PLUGINS, sections={"plugin.analytics": {
+                "visit_timeout": "1s", "visitor_retention": "8s"}}) as s:
+            s.start()
+            add_user(s, "ana", "analyst", PASSWORD)
+            h = {"User-Agent": ua_of(5)}
+            for _ in range(2):
+                s.collect([pageview(url="http://localhost/x")], headers=h)
+                time.sleep(1.5)
+            s.stop()
+            s.start()  # ends both visits; neither is 8 s old yet
+            staff = login(s, "ana", PASSWORD)
+            q = "/api/stats/demo/summary?from=%s&to=%s" % (day(-1), day(1))
+
+            def visitors(extra=""):
+                return staff.request("GET", q + extra).json()["results"]["visitors"]
+            self.assertEqual(visitors(), 1)
+            self.assertEqual(visitors("&filter=page%3D%3D%2Fx"), 1)
+            linked = s.query("SELECT count(DISTINCT visitor) AS n FROM analytics_visits")
+            self.assertEqual(linked[0]["n"], 1)
+            time.sleep(8.2)
+            s.stop()
+            s.start()  # the forget task runs at start
+            staff = login(s, "ana", PASSWORD)
+            self.assertEqual(visitors(), 1, "the rollups keep their count")
+            self.assertEqual(visitors("&filter=page%3D%3D%2Fx"), 2)
+            rows = s.query("SELECT id, visitor FROM analytics_visits")
+            self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
+            self.assertIn("no longer linked", s.stderr())
 
 
 if __name__ == "__main__":
