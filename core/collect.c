@@ -723,6 +723,19 @@ int seula_collect_parse_query(const struct seula_collect_request *req,
 	return rc;
 }
 
+int seula_collect_take_url(struct seula_event *ev,
+                           const struct seula_site *site, const char *url,
+                           size_t len, struct seula_collect_error *err)
+{
+	return take_page_url(ev, site, url, len, 0, err);
+}
+
+int seula_collect_take_referrer(struct seula_event *ev, const char *ref,
+                                size_t len, struct seula_collect_error *err)
+{
+	return take_referrer(ev, ref, len, 0, err);
+}
+
 bool seula_collect_origin_allowed(const struct seula_site *site,
                                   const char *origin)
 {

@@ -61,6 +61,16 @@ int seula_collect_parse_query(const struct seula_collect_request *req,
                               struct seula_collect_result *out,
                               struct seula_collect_error *err);
 
+/* The page URL and the referrer kept as the collect path keeps them (path,
+ * utm_* into their fields, only keep_query parameters, no fragment; the
+ * referrer without its query): `seula import-log` builds its page views
+ * with these so imported and collected URLs are alike. */
+int seula_collect_take_url(struct seula_event *ev,
+                           const struct seula_site *site, const char *url,
+                           size_t len, struct seula_collect_error *err);
+int seula_collect_take_referrer(struct seula_event *ev, const char *ref,
+                                size_t len, struct seula_collect_error *err);
+
 /* True when `origin` ("scheme://host[:port]") may send for `site`. */
 bool seula_collect_origin_allowed(const struct seula_site *site,
                                   const char *origin);

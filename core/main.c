@@ -4,6 +4,7 @@
  */
 #include "audit.h"
 #include "auth.h"
+#include "cli_import.h"
 #include "cli_labels.h"
 #include "cli_staff.h"
 #include "config.h"
@@ -68,6 +69,11 @@ static void usage(FILE *out)
 	        "        check the consent records' hash chain\n"
 	        "  consent selftest --site SITE --config FILE\n"
 	        "        the site's consent (or exemption) checklist\n"
+	        "  import-log --config FILE --site SITE [--db PATH]\n"
+	        "       [--format combined|common|vhost_combined] [--quiet] "
+	        "[--force] FILE|-\n"
+	        "        import an access log's page views (import-log "
+	        "--help)\n"
 	        "  labels [--config FILE] [--db PATH] [--format csv|pdf] "
 	        "[-o FILE]\n"
 	        "        postal labels for direct mail (objections "
@@ -688,6 +694,8 @@ int main(int argc, char **argv)
 		return cmd_staff(argc - 1, argv + 1, true);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_staff(argc - 1, argv + 1, false);
+	if (strcmp(cmd, "import-log") == 0)
+		return seula_cli_import_log(argc - 1, argv + 1);
 	if (strcmp(cmd, "labels") == 0)
 		return seula_cli_labels(argc - 1, argv + 1);
 	if (strcmp(cmd, "routes") == 0)

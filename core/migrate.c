@@ -149,6 +149,26 @@ const struct seula_migration seula_core_migrations[] = {
          "  shown INTEGER NOT NULL,\n"
          "  PRIMARY KEY (site, day)\n"
          ") STRICT, WITHOUT ROWID;\n"},
+        {4,
+         /* What `seula import-log` imported, so the same log is not
+          * counted twice: a file is known by the hash of its first line,
+          * and a later import of it (or of the same file grown since) is
+          * checked against the hash of the bytes imported then. */
+         "CREATE TABLE log_imports (\n"
+         "  id INTEGER PRIMARY KEY,\n"
+         "  site TEXT NOT NULL,\n"
+         "  first_line BLOB NOT NULL,\n"
+         "  bytes INTEGER NOT NULL,\n"
+         "  hash BLOB NOT NULL,\n"
+         "  name TEXT NOT NULL,\n"
+         "  lines INTEGER NOT NULL,\n"
+         "  pageviews INTEGER NOT NULL,\n"
+         "  first_ts INTEGER,\n"
+         "  last_ts INTEGER,\n"
+         "  imported_at INTEGER NOT NULL\n"
+         ") STRICT;\n"
+         "CREATE INDEX log_imports_first_line ON log_imports(site, "
+         "first_line);\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);

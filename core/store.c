@@ -46,6 +46,8 @@ struct seula_store {
 	struct task_state *tasks;
 	size_t n_tasks;
 
+	bool hold_tasks; /* set before start, read by the writer */
+
 	seula_store_gate_fn gate;
 	void (*gate_release)(void *arg);
 	void *gate_arg;
@@ -338,6 +340,11 @@ void seula_store_set_gate(struct seula_store *s, seula_store_gate_fn gate,
 	s->gate_arg = arg;
 }
 
+void seula_store_hold_tasks(struct seula_store *s)
+{
+	s->hold_tasks = true;
+}
+
 int seula_store_add_task(struct seula_store *s, const struct seula_task *task,
                          void *arg)
 {
@@ -386,6 +393,8 @@ static void run_due_tasks(struct seula_store *s)
 static int64_t next_task_ms(const struct seula_store *s)
 {
 	int64_t next = INT64_MAX;
+	if (s->hold_tasks)
+		return next;
 	for (size_t i = 0; i < s->n_tasks; i++)
 		if (s->tasks[i].next_ms < next)
 			next = s->tasks[i].next_ms;

@@ -1,0 +1,1023 @@
+/*
+ * cli_import.c - `seula import-log`: the page views of an access log through
+ * the collect path's pipeline and store.
+ *
+ * One thread reads and parses the log, builds an event per page view and
+ * runs the config's plugins on it (enrich, protect, the core's wipe of the
+ * full address, filter), as a loop thread does for a collect request; the
+ * store's writer thread commits the events in batches, with the consent gate
+ * and every plugin's on_batch, as for the server.  So an imported page view
+ * is stored exactly as a collected one would have been, and the full address
+ * never goes further than the protect stage.
+ *
+ * Time: every event carries its log line's own time.  The anonymize
+ * plugin's visitor hash is keyed by a salt per day, kept for today and
+ * tomorrow only; so that a log's past days get a visitor hash too, the
+ * protect plugins' start tasks (anonymize's salt rotation) run on the writer
+ * with the log's clock whenever the log reaches a new day, and with the wall
+ * clock again at the end.  A past day's salt lives only while the import is
+ * on that day, as today's does in the server; the rotation deletes it with
+ * secure_delete, and closing the store truncates the WAL.
+ *
+ * Re-imports: each finished import is recorded in log_imports with the hash
+ * of its first line and of all the bytes it read.  An input whose first line
+ * is known is read without importing up to the recorded size, while its
+ * hash is checked: the same file again imports nothing, the same file grown
+ * since (a log appended to) imports only what is new, and an input that
+ * starts alike but differs is refused before anything of it is stored
+ * (--force imports it all).
+ */
+#include "cli_import.h"
+
+#include "collect.h"
+#include "config.h"
+#include "consent.h"
+#include "db.h"
+#include "event.h"
+#include "host.h"
+#include "importlog.h"
+#include "loader.h"
+#include "log.h"
+#include "pipeline.h"
+#include "store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DAY_MS 86400000LL
+#define READ_CHUNK (1 << 20) /* more than SEULA_LOG_LINE_MAX */
+#define JOB_EVENTS 512       /* events per store job */
+#define N_SLOTS 16           /* jobs in flight */
+#define BAD_SHOWN 5          /* bad lines listed by number */
+#define HASH_BYTES 32
+#define FIRST_LINE_BYTES 4096 /* a file's identity: its first line, cut */
+#define FUTURE_SLACK_MS DAY_MS
+
+enum skip {
+	SK_METHOD,
+	SK_STATUS,
+	SK_ASSET,
+	SK_TARGET,
+	SK_HOST,
+	SK_URL,
+	SK_OLD,
+	SK_FUTURE,
+	SK_FILTERED,
+	SK_PLUGIN_ERROR,
+	SK_DONE,
+	SK_COUNT
+};
+
+static const char *const skip_names[SK_COUNT] = {
+        "method",     "status",       "asset",           "target",
+        "other host", "url",          "too old",         "future",
+        "filtered",   "plugin error", "already imported"};
+
+struct importer;
+
+struct slot {
+	struct seula_job job; /* first: the completion finds the slot */
+	struct importer *im;
+	struct seula_arena arena;
+	struct seula_event *events[JOB_EVENTS];
+	size_t n;
+	bool busy;
+};
+
+struct call {
+	struct seula_job job; /* first */
+	struct importer *im;
+	int (*fn)(struct importer *im, sqlite3 *db, int64_t now_ms, char *err,
+	          size_t errlen);
+	int64_t now_ms;
+	bool done;
+};
+
+struct candidate {
+	int64_t bytes;
+	unsigned char hash[HASH_BYTES];
+	int64_t imported_at;
+};
+
+struct importer {
+	/* what serve has too */
+	struct seula_config cfg;
+	struct seula_logger log;
+	struct seula_host_env env;
+	struct seula_plugins plugins;
+	char *plugin_dir;
+	struct seula_pipeline pipeline;
+	struct seula_consent *consent;
+	struct seula_store *store;
+	struct event_base *base;
+	struct seula_completions *cq;
+
+	/* the run */
+	const struct seula_site *site;
+	char host[256];
+	enum seula_log_format fmt;
+	const char *path; /* "-": standard input */
+	const char *name; /* for messages */
+	bool quiet, force, progress;
+	size_t job_events;
+	struct slot slots[N_SLOTS];
+	struct slot *cur;
+	bool failed; /* a batch did not commit */
+	bool stop;   /* an error: read no further */
+	int64_t now_ms, oldest_ms;
+	bool clock_tasks; /* a protect plugin has start tasks */
+	bool have_window;
+	int64_t window_day; /* salts for window_day - 1 and window_day */
+
+	/* counts */
+	uint64_t lines, pageviews, bots, bad, skipped[SK_COUNT];
+	uint64_t bad_line[BAD_SHOWN];
+	enum seula_log_error bad_why[BAD_SHOWN];
+	int64_t first_ts, last_ts;
+	struct timespec t0, t_progress;
+
+	/* identity of the input and the re-import check */
+	crypto_generichash_state hs;
+	int64_t offset;
+	bool have_first;
+	unsigned char first_line[HASH_BYTES];
+	struct candidate *cand;
+	size_t n_cand, next_cand;
+	const struct candidate *matched;
+	bool verifying;
+	bool differs;
+
+	char url[sizeof("https://") + 256 + SEULA_LOG_LINE_MAX];
+	char err[1024];
+};
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: seula import-log --config FILE [--db PATH] --site "
+	        "SITE\n"
+	        "         [--format combined|common|vhost_combined] [--quiet] "
+	        "[--force] FILE|-\n"
+	        "\n"
+	        "Imports an access log's page views (- reads standard input,\n"
+	        "e.g. zcat access.log.2.gz | seula import-log ... -) through\n"
+	        "the config's plugins, as the collect path stores them.\n"
+	        "\n"
+	        "A page view: a GET answered 2xx (not 204 or 206) or 304, "
+	        "whose\n"
+	        "target is a path that is not a static file (styles, scripts,\n"
+	        "images, fonts, media, downloads, feeds, .txt/.xml/.json, "
+	        "/.well-known/).\n"
+	        "Each gets its line's time, the URL https://HOST/path with "
+	        "the\n"
+	        "query cut as the collect path cuts it (utm_* kept apart), "
+	        "the\n"
+	        "referrer and the user agent.  HOST is the site's first "
+	        "domain;\n"
+	        "in vhost_combined the line's own, and lines of hosts not "
+	        "among\n"
+	        "the site's domains are skipped.  Bots are stored flagged, as\n"
+	        "collected ones are.  Lines older than the site's "
+	        "events_retention\n"
+	        "or over a day ahead are skipped.  Lines that do not parse "
+	        "are\n"
+	        "counted and listed, never fatal.\n"
+	        "\n"
+	        "A log imported before is recognised by its first line and\n"
+	        "hash: the same file imports nothing again, a file grown "
+	        "since\n"
+	        "only its new lines; --force imports it all anyway.\n");
+}
+
+/* ---- loading, as serve does ------------------------------------------- */
+
+static int load(struct importer *im, const char *config, const char *db)
+{
+	im->log.level = SEULA_LOG_INFO;
+	im->log.out = stderr;
+	char *override = NULL;
+	if (db && asprintf(&override, "server.db=%s", db) < 0)
+		return SEULA_ENOMEM;
+	const char *overrides[] = {override, NULL};
+	int rc = seula_config_load(&im->cfg, config, overrides, im->err,
+	                           sizeof(im->err));
+	free(override);
+	if (rc != SEULA_OK)
+		return rc;
+	im->log.level = (enum seula_log_level)im->cfg.log_level;
+	im->env.log = &im->log;
+	im->plugin_dir = im->cfg.plugin_dir ? strdup(im->cfg.plugin_dir)
+	                                    : seula_default_plugin_dir();
+	if (!im->plugin_dir)
+		return SEULA_ENOMEM;
+	rc = seula_plugins_load(&im->plugins, &im->cfg, im->plugin_dir,
+	                        &im->env, im->err, sizeof(im->err));
+	if (rc == SEULA_OK)
+		rc = seula_config_check_unused(&im->cfg, im->err,
+		                               sizeof(im->err));
+	if (rc == SEULA_OK)
+		rc = seula_pipeline_build(&im->pipeline, &im->plugins, im->err,
+		                          sizeof(im->err));
+	return rc;
+}
+
+static int fail(struct importer *im, int rc, const char *fmt, ...)
+        SEULA_PRINTF(3, 4);
+static int fail(struct importer *im, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(im->err, sizeof(im->err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The site, its host, and what it takes for a log to be imported into it. */
+static int check_site(struct importer *im, const char *id)
+{
+	im->site = seula_config_site(&im->cfg, id);
+	if (!im->site)
+		return fail(im, SEULA_ENOTFOUND,
+		            "no site '%s' in %s (a [site.%s] section)", id,
+		            im->cfg.ini.path ? im->cfg.ini.path : "the config",
+		            id);
+	if (im->site->mode == SEULA_MODE_CONSENT &&
+	    im->site->without_consent == SEULA_WITHOUT_DROP)
+		return fail(
+		        im, SEULA_ECONFLICT,
+		        "site '%s' keeps only visits with analytics consent "
+		        "(without_consent = drop); a server log holds no "
+		        "consent, so nothing of it could be kept",
+		        id);
+	/* The full address must meet a protect plugin, as in the server;
+	 * the core's wipe alone would store visits no one can count. */
+	bool protect = false;
+	for (size_t i = 0; i < im->pipeline.n; i++) {
+		const struct seula_loaded_plugin *p = im->pipeline.hooks[i];
+		if (p->desc.stage != SEULA_STAGE_PROTECT)
+			continue;
+		protect = true;
+		for (size_t t = 0; t < p->desc.n_tasks; t++)
+			if (p->desc.tasks[t].flags & SEULA_TASK_AT_START)
+				im->clock_tasks = true;
+	}
+	if (!protect)
+		return fail(im, SEULA_EINVAL,
+		            "[plugins] load has no protect-stage plugin "
+		            "(anonymize): a log's addresses are not imported "
+		            "without one");
+	const char *const *d = im->site->domains;
+	const char *host = NULL;
+	for (size_t i = 0; d[i] && !host; i++)
+		if (strncmp(d[i], "*.", 2) != 0)
+			host = d[i];
+	if (!host)
+		host = d[0] + 2;
+	snprintf(im->host, sizeof(im->host), "%s", host);
+	return SEULA_OK;
+}
+
+/* ---- the store ------------------------------------------------------ */
+
+static void slot_done(struct seula_completion *c)
+{
+	struct slot *s = (struct slot *)c;
+	if (!s->job.committed || s->job.result != SEULA_OK)
+		s->im->failed = true;
+	seula_arena_free(&s->arena);
+	s->n = 0;
+	s->busy = false;
+}
+
+static void call_done(struct seula_completion *c)
+{
+	struct call *k = (struct call *)c;
+	k->done = true;
+}
+
+static int call_run(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	struct call *k = arg;
+	return k->fn(k->im, db, k->now_ms, err, errlen);
+}
+
+/* Run fn on the writer inside its transaction, after every job queued
+ * before it, and wait for the commit. */
+static int writer_call(struct importer *im,
+                       int (*fn)(struct importer *, sqlite3 *, int64_t, char *,
+                                 size_t),
+                       int64_t now_ms)
+{
+	struct call k = {0};
+	k.im = im;
+	k.fn = fn;
+	k.now_ms = now_ms;
+	k.job.kind = SEULA_JOB_CALL;
+	k.job.call = call_run;
+	k.job.call_arg = &k;
+	k.job.cq = im->cq;
+	k.job.done.run = call_done;
+	int rc;
+	while ((rc = seula_store_submit(im->store, &k.job)) == SEULA_EBUSY)
+		event_base_loop(im->base, EVLOOP_ONCE);
+	if (rc != SEULA_OK)
+		return rc;
+	while (!k.done)
+		event_base_loop(im->base, EVLOOP_ONCE);
+	return k.job.committed && k.job.result == SEULA_OK ? SEULA_OK
+	                                                   : SEULA_EIO;
+}
+
+static void submit_slot(struct importer *im)
+{
+	struct slot *s = im->cur;
+	im->cur = NULL;
+	if (!s || s->n == 0)
+		return;
+	s->job.kind = SEULA_JOB_EVENTS;
+	s->job.events = s->events;
+	s->job.n_events = s->n;
+	s->job.cq = im->cq;
+	s->job.done.run = slot_done;
+	s->busy = true;
+	int rc;
+	while ((rc = seula_store_submit(im->store, &s->job)) == SEULA_EBUSY)
+		event_base_loop(im->base, EVLOOP_ONCE);
+	if (rc != SEULA_OK) {
+		s->busy = false;
+		im->failed = true;
+	}
+}
+
+/* A slot with room for one more event, waiting for a commit if need be. */
+static struct slot *slot_for_event(struct importer *im)
+{
+	if (im->cur && im->cur->n == im->job_events)
+		submit_slot(im);
+	while (!im->cur) {
+		for (size_t i = 0; i < N_SLOTS && !im->cur; i++)
+			if (!im->slots[i].busy)
+				im->cur = &im->slots[i];
+		if (!im->cur)
+			event_base_loop(im->base, EVLOOP_ONCE);
+	}
+	return im->cur;
+}
+
+static void wait_all(struct importer *im)
+{
+	submit_slot(im);
+	for (;;) {
+		bool busy = false;
+		for (size_t i = 0; i < N_SLOTS; i++)
+			busy |= im->slots[i].busy;
+		if (!busy)
+			return;
+		event_base_loop(im->base, EVLOOP_ONCE);
+	}
+}
+
+/* The protect plugins' start tasks with `now_ms` as the clock. */
+static int clock_tasks(struct importer *im, sqlite3 *db, int64_t now_ms,
+                       char *err, size_t errlen)
+{
+	for (size_t i = 0; i < im->pipeline.n; i++) {
+		const struct seula_loaded_plugin *p = im->pipeline.hooks[i];
+		if (p->desc.stage != SEULA_STAGE_PROTECT)
+			continue;
+		for (size_t t = 0; t < p->desc.n_tasks; t++) {
+			const struct seula_task *task = &p->desc.tasks[t];
+			if (!(task->flags & SEULA_TASK_AT_START))
+				continue;
+			char *msg = NULL;
+			int rc = task->run(p->instance, db, now_ms, &msg);
+			if (rc != SEULA_OK)
+				snprintf(err, errlen, "%s: task %s: %s",
+				         p->desc.name, task->name,
+				         msg ? msg : "failed");
+			free(msg);
+			if (rc != SEULA_OK)
+				return rc;
+		}
+	}
+	return SEULA_OK;
+}
+
+/* Salts (or whatever a protect plugin keys by day) for `day` and the day
+ * before, so lines a little out of order at midnight still find theirs. */
+static int move_clock(struct importer *im, int64_t day)
+{
+	if (!im->clock_tasks ||
+	    (im->have_window &&
+	     (day == im->window_day || day == im->window_day - 1)))
+		return SEULA_OK;
+	int rc = writer_call(im, clock_tasks, (day - 1) * DAY_MS);
+	if (rc != SEULA_OK)
+		return fail(im, rc,
+		            "the protect plugins' tasks failed for %" PRId64
+		            " (see the log above)",
+		            day);
+	im->have_window = true;
+	im->window_day = day;
+	return SEULA_OK;
+}
+
+static int record_import(struct importer *im, sqlite3 *db, int64_t now_ms,
+                         char *err, size_t errlen)
+{
+	unsigned char hash[HASH_BYTES];
+	crypto_generichash_state st = im->hs;
+	crypto_generichash_final(&st, hash, sizeof(hash));
+	sqlite3_stmt *ins = NULL;
+	int rc = sqlite3_prepare_v2(
+	        db,
+	        "INSERT INTO log_imports (site, first_line, bytes, hash, name, "
+	        "lines, pageviews, first_ts, last_ts, imported_at) VALUES "
+	        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	        -1, &ins, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(ins, 1, im->site->id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(ins, 2, im->first_line, HASH_BYTES,
+		                  SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, im->offset);
+		sqlite3_bind_blob(ins, 4, hash, HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 5, im->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 6, (int64_t)im->lines);
+		sqlite3_bind_int64(ins, 7, (int64_t)im->pageviews);
+		if (im->first_ts >= 0) {
+			sqlite3_bind_int64(ins, 8, im->first_ts);
+			sqlite3_bind_int64(ins, 9, im->last_ts);
+		}
+		sqlite3_bind_int64(ins, 10, now_ms);
+		rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK
+		                                      : SQLITE_ERROR;
+	}
+	if (rc != SQLITE_OK)
+		snprintf(err, errlen, "recording the import: %s",
+		         sqlite3_errmsg(db));
+	sqlite3_finalize(ins);
+	return rc == SQLITE_OK ? SEULA_OK : SEULA_EIO;
+}
+
+/* ---- re-imports --------------------------------------------------------- */
+
+static int load_candidates(struct importer *im)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = seula_db_open(&db, im->cfg.db, true, false, 0, im->err,
+	                       sizeof(im->err));
+	if (rc != SEULA_OK)
+		return rc;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT bytes, hash, imported_at FROM "
+	                       "log_imports WHERE site = ? AND first_line = ? "
+	                       "ORDER BY bytes",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		rc = fail(im, SEULA_EIO, "reading log_imports: %s",
+		          sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, im->site->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, im->first_line, HASH_BYTES, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 1) != HASH_BYTES)
+			continue;
+		void *p =
+		        realloc(im->cand, (im->n_cand + 1) * sizeof(*im->cand));
+		if (!p) {
+			rc = SEULA_ENOMEM;
+			goto out;
+		}
+		im->cand = p;
+		struct candidate *c = &im->cand[im->n_cand++];
+		c->bytes = sqlite3_column_int64(st, 0);
+		memcpy(c->hash, sqlite3_column_blob(st, 1), HASH_BYTES);
+		c->imported_at = sqlite3_column_int64(st, 2);
+	}
+	if (step != SQLITE_DONE)
+		rc = fail(im, SEULA_EIO, "reading log_imports: %s",
+		          sqlite3_errmsg(db));
+	im->verifying = rc == SEULA_OK && im->n_cand > 0 && !im->force;
+out:
+	sqlite3_finalize(st);
+	seula_db_close(db);
+	return rc;
+}
+
+/* At a line's end while verifying: does the input so far match the
+ * recorded imports' bytes? */
+static void verify_at_offset(struct importer *im)
+{
+	while (im->next_cand < im->n_cand &&
+	       im->cand[im->next_cand].bytes <= im->offset) {
+		const struct candidate *c = &im->cand[im->next_cand++];
+		unsigned char hash[HASH_BYTES];
+		crypto_generichash_state st = im->hs;
+		crypto_generichash_final(&st, hash, sizeof(hash));
+		if (c->bytes != im->offset ||
+		    sodium_memcmp(hash, c->hash, HASH_BYTES) != 0) {
+			im->differs = true;
+			im->stop = true;
+			return;
+		}
+		im->matched = c;
+	}
+	if (im->next_cand == im->n_cand)
+		im->verifying = false; /* what follows is new */
+}
+
+/* ---- one line ---------------------------------------------------------- */
+
+static void bad_line(struct importer *im, enum seula_log_error e)
+{
+	if (im->bad < BAD_SHOWN) {
+		im->bad_line[im->bad] = im->lines;
+		im->bad_why[im->bad] = e;
+	}
+	im->bad++;
+}
+
+static void progress(struct importer *im, bool last)
+{
+	if (!im->progress)
+		return;
+	double t = seconds_since(&im->t0);
+	if (last) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	fprintf(stderr,
+	        "\r\033[K%s: %" PRIu64 " lines, %" PRIu64
+	        " page views, %.0f lines/s",
+	        im->name, im->lines, im->pageviews,
+	        t > 0 ? (double)im->lines / t : 0.0);
+	fflush(stderr);
+}
+
+/* Build, run through the plugins and queue one page view.  Returns a skip
+ * reason, or SK_COUNT when it was queued. */
+static enum skip pageview(struct importer *im, const struct seula_log_line *l,
+                          const char *host)
+{
+	int n = snprintf(im->url, sizeof(im->url), "https://%s%s", host,
+	                 l->target);
+	if (n < 0 || (size_t)n >= sizeof(im->url))
+		return SK_URL;
+	struct slot *s = slot_for_event(im);
+	struct seula_event *ev = seula_event_new(&s->arena);
+	if (!ev) {
+		im->stop = true;
+		fail(im, SEULA_ENOMEM, "out of memory");
+		return SK_URL;
+	}
+	seula_event_set_str(ev, SEULA_FIELD_SITE, im->site->id,
+	                    strlen(im->site->id));
+	seula_event_set_int(ev, SEULA_FIELD_TYPE, SEULA_EVENT_PAGEVIEW);
+	seula_event_set_int(ev, SEULA_FIELD_TIME_MS, l->time_ms);
+	seula_event_set_ip(ev, &l->ip);
+	struct seula_collect_error cerr;
+	if (seula_collect_take_url(ev, im->site, im->url, (size_t)n, &cerr) !=
+	    SEULA_OK) {
+		seula_event_wipe_ip(ev);
+		return SK_URL;
+	}
+	/* A referrer that is no web address is left out, as a browser's
+	 * "about:blank" would be; the page view stays. */
+	if (l->referrer)
+		seula_collect_take_referrer(ev, l->referrer,
+		                            strlen(l->referrer), &cerr);
+	if (l->user_agent &&
+	    seula_event_add_header(ev, "User-Agent", l->user_agent) ==
+	            SEULA_OK) {
+		const char *ua = seula_event_header(ev, "User-Agent");
+		seula_event_set_str(ev, SEULA_FIELD_USER_AGENT, ua, strlen(ua));
+	}
+	size_t kept = 1;
+	const char *failed = NULL;
+	if (seula_pipeline_run(&im->pipeline, &ev, &kept, &failed) !=
+	    SEULA_OK) {
+		if (im->skipped[SK_PLUGIN_ERROR] == 0)
+			seula_log(&im->log, SEULA_LOG_WARN, "import-log",
+			          "line %" PRIu64 ": the %s plugin failed; "
+			          "such lines are skipped",
+			          im->lines, failed ? failed : "?");
+		return SK_PLUGIN_ERROR;
+	}
+	if (kept == 0)
+		return SK_FILTERED;
+	int64_t bot = 0;
+	if (seula_event_int(ev, SEULA_FIELD_BOT, &bot) == SEULA_OK && bot)
+		im->bots++;
+	s->events[s->n++] = ev;
+	im->pageviews++;
+	return SK_COUNT;
+}
+
+static void take_line(struct importer *im, char *line, size_t len)
+{
+	struct seula_log_line l;
+	enum seula_log_error e = seula_log_parse(line, len, im->fmt, &l);
+	if (e != SEULA_LOG_OK) {
+		bad_line(im, e);
+		return;
+	}
+	if (im->first_ts < 0 || l.time_ms < im->first_ts)
+		im->first_ts = l.time_ms;
+	if (l.time_ms > im->last_ts)
+		im->last_ts = l.time_ms;
+	static const enum skip kinds[SEULA_LOG_KIND_COUNT_] = {
+	        [SEULA_LOG_SKIP_METHOD] = SK_METHOD,
+	        [SEULA_LOG_SKIP_STATUS] = SK_STATUS,
+	        [SEULA_LOG_SKIP_ASSET] = SK_ASSET,
+	        [SEULA_LOG_SKIP_TARGET] = SK_TARGET,
+	};
+	enum seula_log_kind kind = seula_log_classify(&l);
+	if (kind != SEULA_LOG_PAGEVIEW) {
+		im->skipped[kinds[kind]]++;
+		return;
+	}
+	const char *host = im->host;
+	if (l.vhost) {
+		/* Host names are case-blind; the site's domains are lower
+		 * case. */
+		for (char *p = (char *)l.vhost; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		if (!seula_site_allows_host(im->site, l.vhost,
+		                            strlen(l.vhost))) {
+			im->skipped[SK_HOST]++;
+			return;
+		}
+		host = l.vhost;
+	}
+	if (l.time_ms < im->oldest_ms) {
+		im->skipped[SK_OLD]++;
+		return;
+	}
+	if (l.time_ms > im->now_ms + FUTURE_SLACK_MS) {
+		im->skipped[SK_FUTURE]++;
+		return;
+	}
+	if (move_clock(im, l.time_ms / DAY_MS) != SEULA_OK) {
+		im->stop = true;
+		return;
+	}
+	enum skip why = pageview(im, &l, host);
+	if (why != SK_COUNT)
+		im->skipped[why]++;
+}
+
+/* Every line, whole or (too long) not: bytes[0..len) were hashed already. */
+static void line_done(struct importer *im, char *line, size_t len,
+                      bool too_long)
+{
+	im->lines++;
+	if (im->verifying) {
+		im->skipped[SK_DONE]++;
+		verify_at_offset(im);
+	} else if (too_long) {
+		bad_line(im, SEULA_LOG_E_TOO_LONG);
+	} else {
+		take_line(im, line, len);
+	}
+	if ((im->lines & 0x3fff) == 0 && im->progress &&
+	    seconds_since(&im->t_progress) >= 0.25) {
+		clock_gettime(CLOCK_MONOTONIC, &im->t_progress);
+		progress(im, false);
+	}
+}
+
+/* The first line names the file: look up earlier imports of it. */
+static void first_line(struct importer *im, const char *p, size_t len)
+{
+	im->have_first = true;
+	crypto_generichash(im->first_line, HASH_BYTES, (const unsigned char *)p,
+	                   len < FIRST_LINE_BYTES ? len : FIRST_LINE_BYTES,
+	                   NULL, 0);
+	if (load_candidates(im) != SEULA_OK)
+		im->stop = true;
+}
+
+static void consume(struct importer *im, const char *p, size_t n)
+{
+	crypto_generichash_update(&im->hs, (const unsigned char *)p, n);
+	im->offset += (int64_t)n;
+}
+
+static int read_input(struct importer *im, int fd)
+{
+	char *buf = malloc(READ_CHUNK + 1);
+	if (!buf)
+		return fail(im, SEULA_ENOMEM, "out of memory");
+	size_t start = 0, end = 0;
+	bool eof = false, discarding = false;
+	int rc = SEULA_OK;
+	while (!im->stop) {
+		char *line = buf + start;
+		char *nl = memchr(line, '\n', end - start);
+		if (nl) {
+			size_t len = (size_t)(nl - line);
+			if (!im->have_first) {
+				first_line(im, line, len);
+				if (im->stop)
+					break;
+			}
+			consume(im, line, len + 1);
+			line_done(im, line, len, discarding);
+			discarding = false;
+			start += len + 1;
+			continue;
+		}
+		if (eof) {
+			/* A last line without its newline. */
+			if (end > start) {
+				if (!im->have_first) {
+					first_line(im, line, end - start);
+					if (im->stop)
+						break;
+				}
+				consume(im, line, end - start);
+				line_done(im, line, end - start, discarding);
+			}
+			break;
+		}
+		if (end - start > SEULA_LOG_LINE_MAX) {
+			/* Too long: hash it as it passes, keep none of it. */
+			if (!im->have_first) {
+				first_line(im, line, end - start);
+				if (im->stop)
+					break;
+			}
+			consume(im, line, end - start);
+			discarding = true;
+			start = end = 0;
+		} else if (start > 0) {
+			memmove(buf, buf + start, end - start);
+			end -= start;
+			start = 0;
+		}
+		ssize_t got = read(fd, buf + end, READ_CHUNK - end);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = fail(im, SEULA_EIO, "%s: %s", im->name,
+			          strerror(errno));
+			break;
+		}
+		if (got == 0)
+			eof = true;
+		end += (size_t)got;
+	}
+	/* It held the full addresses. */
+	sodium_memzero(buf, READ_CHUNK + 1);
+	free(buf);
+	return rc;
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+static void summary(struct importer *im, double secs)
+{
+	for (uint64_t i = 0; i < im->bad && i < BAD_SHOWN; i++)
+		fprintf(stderr,
+		        "seula import-log: %s:%" PRIu64 ": bad line (%s)\n",
+		        im->name, im->bad_line[i],
+		        seula_log_error_name(im->bad_why[i]));
+	if (im->bad > BAD_SHOWN)
+		fprintf(stderr,
+		        "seula import-log: %s: %" PRIu64 " more bad lines\n",
+		        im->name, im->bad - BAD_SHOWN);
+	uint64_t skipped = 0;
+	for (int i = 0; i < SK_COUNT; i++)
+		skipped += im->skipped[i];
+	printf("%s: %" PRIu64 " lines read, %" PRIu64
+	       " page views imported (%" PRIu64 " bots), %" PRIu64 " skipped (",
+	       im->name, im->lines, im->pageviews, im->bots, skipped);
+	bool first = true;
+	for (int i = 0; i < SK_COUNT; i++) {
+		if (!im->skipped[i])
+			continue;
+		printf("%s%s %" PRIu64, first ? "" : ", ", skip_names[i],
+		       im->skipped[i]);
+		first = false;
+	}
+	printf("), %" PRIu64 " bad lines, %.2f s, %.0f lines/s\n", im->bad,
+	       secs, secs > 0 ? (double)im->lines / secs : 0.0);
+	fflush(stdout);
+}
+
+static void format_day(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* After the whole input: what the re-import check found. */
+static int verdict(struct importer *im)
+{
+	char when[40] = "";
+	if (im->differs) {
+		format_day(im->cand[im->n_cand - 1].imported_at, when,
+		           sizeof(when));
+		return fail(
+		        im, SEULA_ECONFLICT,
+		        "%s begins like a log imported on %s but is not "
+		        "that log (nor that log grown since); nothing of it "
+		        "was imported.  Use --force to import it anyway",
+		        im->name, when);
+	}
+	if (im->verifying &&
+	    !(im->matched && im->matched->bytes == im->offset)) {
+		format_day(im->cand[im->n_cand - 1].imported_at, when,
+		           sizeof(when));
+		return fail(im, SEULA_ECONFLICT,
+		            "%s is a part of a log imported on %s; nothing of "
+		            "it was imported.  Use --force to import it anyway",
+		            im->name, when);
+	}
+	return SEULA_OK;
+}
+
+int seula_cli_import_log(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"db", required_argument, NULL, 'd'},
+	        {"site", required_argument, NULL, 's'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"force", no_argument, NULL, 'F'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *db = NULL, *site = NULL;
+	const char *format = "combined";
+	bool quiet = false, force = false;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'd': db = optarg; break;
+		case 's': site = optarg; break;
+		case 'f': format = optarg; break;
+		case 'q': quiet = true; break;
+		case 'F': force = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	enum seula_log_format fmt;
+	if (!config || !site || optind != argc - 1 ||
+	    !seula_log_format_parse(format, &fmt)) {
+		if (!seula_log_format_parse(format, &fmt))
+			fprintf(stderr,
+			        "seula import-log: --format must be combined, "
+			        "common or vhost_combined, not '%s'\n",
+			        format);
+		usage(stderr);
+		return 2;
+	}
+
+	struct importer *im = calloc(1, sizeof(*im));
+	if (!im) {
+		fprintf(stderr, "seula import-log: out of memory\n");
+		return 1;
+	}
+	im->fmt = fmt;
+	im->quiet = quiet;
+	im->force = force;
+	im->path = argv[optind];
+	im->name = strcmp(im->path, "-") == 0 ? "stdin" : im->path;
+	im->first_ts = -1;
+	im->last_ts = -1;
+	crypto_generichash_init(&im->hs, NULL, 0, HASH_BYTES);
+	int fd = -1;
+	int status = 1;
+
+	if (load(im, config, db) != SEULA_OK ||
+	    check_site(im, site) != SEULA_OK)
+		goto out;
+	fd = strcmp(im->path, "-") == 0 ? STDIN_FILENO
+	                                : open(im->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fail(im, SEULA_EIO, "%s: %s", im->path, strerror(errno));
+		goto out;
+	}
+	if (seula_consent_new(&im->consent, &im->cfg, &im->plugins, NULL,
+	                      im->err, sizeof(im->err)) != SEULA_OK ||
+	    seula_consent_check(im->consent, im->err, sizeof(im->err)) !=
+	            SEULA_OK ||
+	    seula_store_open(&im->store, &im->cfg, &im->plugins, &im->log,
+	                     im->err, sizeof(im->err)) != SEULA_OK ||
+	    seula_plugins_init(&im->plugins, im->err, sizeof(im->err)) !=
+	            SEULA_OK)
+		goto out;
+	seula_store_set_gate(im->store, seula_consent_gate,
+	                     seula_consent_gate_release, im->consent);
+	seula_store_hold_tasks(im->store);
+	if (seula_store_run_start_tasks(im->store, im->err, sizeof(im->err)) !=
+	    SEULA_OK)
+		goto out;
+	im->base = event_base_new();
+	im->cq = im->base ? seula_completions_new(im->base) : NULL;
+	if (!im->cq || seula_store_start(im->store) != SEULA_OK) {
+		fail(im, SEULA_ENOMEM, "cannot start the writer");
+		goto out;
+	}
+
+	/* Jobs small enough that N_SLOTS of them fit the queue. */
+	size_t per = (size_t)im->cfg.queue_capacity / N_SLOTS;
+	im->job_events = per < 1 ? 1 : per < JOB_EVENTS ? per : JOB_EVENTS;
+	for (size_t i = 0; i < N_SLOTS; i++) {
+		im->slots[i].im = im;
+		seula_arena_init(&im->slots[i].arena, 0);
+	}
+	im->now_ms = seula_clock_ms();
+	im->oldest_ms = im->now_ms - im->site->events_retention_s * 1000;
+	im->progress = !quiet && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &im->t0);
+	im->t_progress = im->t0;
+
+	int rc = read_input(im, fd);
+	wait_all(im);
+	progress(im, true);
+	double secs = seconds_since(&im->t0);
+	if (rc == SEULA_OK && im->failed)
+		rc = fail(im, SEULA_EIO,
+		          "a batch of page views did not commit (see the log "
+		          "above); run the import again with --force after "
+		          "removing what was stored, or restore a backup");
+	if (rc == SEULA_OK && !im->err[0])
+		rc = verdict(im);
+	else if (rc == SEULA_OK)
+		rc = SEULA_EIO; /* stopped with a reason in err */
+	/* Back to the wall clock: the log's past salts go. */
+	if (im->clock_tasks && im->have_window &&
+	    writer_call(im, clock_tasks, seula_clock_ms()) != SEULA_OK &&
+	    rc == SEULA_OK)
+		rc = fail(im, SEULA_EIO,
+		          "the protect plugins' tasks failed at the end");
+	/* Recorded whenever something was read past what was known. */
+	bool nothing_new = im->matched && im->matched->bytes == im->offset;
+	if (rc == SEULA_OK && im->lines > 0 && !nothing_new) {
+		if (writer_call(im, record_import, seula_clock_ms()) !=
+		    SEULA_OK)
+			rc = fail(im, SEULA_EIO, "the import was not recorded");
+	}
+	if (rc == SEULA_OK && nothing_new) {
+		char when[40];
+		format_day(im->matched->imported_at, when, sizeof(when));
+		fprintf(stderr,
+		        "seula import-log: %s was imported on %s; nothing new "
+		        "to import (--force imports it again)\n",
+		        im->name, when);
+	}
+	/* After a refusal nothing was imported: no summary to mislead. */
+	if (rc == SEULA_OK || im->pageviews > 0)
+		summary(im, secs);
+	status = rc == SEULA_OK ? 0 : 1;
+out:
+	if (status != 0)
+		fprintf(stderr, "seula import-log: %s\n",
+		        im->err[0] ? im->err : "cannot start");
+	if (fd > STDIN_FILENO)
+		close(fd);
+	seula_store_close(im->store);
+	seula_completions_free(im->cq);
+	if (im->base)
+		event_base_free(im->base);
+	for (size_t i = 0; i < N_SLOTS; i++)
+		seula_arena_free(&im->slots[i].arena);
+	seula_consent_free(im->consent);
+	seula_pipeline_free(&im->pipeline);
+	seula_plugins_free(&im->plugins);
+	free(im->plugin_dir);
+	seula_config_free(&im->cfg);
+	free(im->cand);
+	sodium_memzero(im, sizeof(*im));
+	free(im);
+	return status;
+}

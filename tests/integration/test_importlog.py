@@ -1,0 +1,237 @@
+"""seula import-log: an access log into a real database through the real
+plugins, counted against what the file holds, computed here on its own."""
+import datetime
+import os
+import random
+import re
+import unittest
+
+from seulatest import ENRICH, Server, require_env, run_seula
+
+BROWSERS = [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 "
+    "Firefox/121.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+]
+BOTS = [
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+]
+ASSETS = ["/static/site.css", "/static/app.js", "/img/logo.png",
+          "/fonts/inter.woff2", "/favicon.ico", "/robots.txt"]
+PAGES = ["/", "/blog/", "/blog/hello-world", "/pricing", "/about?ref=x",
+         "/landing?utm_source=newsletter&utm_medium=email&token=secret"]
+ZONES = ["+0000", "+0200", "-0700", "+0530", "-1000", "+1400"]
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def stamp(utc, zone):
+    """The log's [dd/Mon/yyyy:HH:MM:SS +hhmm] for a UTC time, in `zone`."""
+    sign = 1 if zone[0] == "+" else -1
+    off = datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
+    local = utc + off
+    return "[%02d/%s/%04d:%02d:%02d:%02d %s]" % (
+        local.day, MONTHS[local.month - 1], local.year, local.hour,
+        local.minute, local.second, zone)
+
+
+def is_pageview(method, path, status):
+    if method != "GET":
+        return False
+    if not (200 <= status <= 299 and status not in (204, 206) or status == 304):
+        return False
+    return path not in ASSETS
+
+
+class ImportLogTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_env()
+
+    def setUp(self):
+        self.srv = Server(plugins=ENRICH,
+                          sites={"demo": "www.example.com, *.example.com"},
+                          sections={"site.demo": {"keep_query": "ref"}})
+        self.log = os.path.join(self.srv.dir, "access.log")
+
+    def tearDown(self):
+        self.srv.close()
+
+    def generate(self, n=3000, bad_at=(), seed=6):
+        """Lines of a combined log, and what each is: ("page", ts_ms, ip,
+        bot) / ("skip", reason) / ("bad",)."""
+        rng = random.Random(seed)
+        start = (datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+                 - datetime.timedelta(days=5))
+        lines, truth = [], []
+        t = start
+        for i in range(1, n + 1):
+            if i in bad_at:
+                lines.append('this is not a log line "GET / HTTP/1.1" 200')
+                truth.append(("bad",))
+                continue
+            t += datetime.timedelta(seconds=rng.randint(0, 90))
+            if rng.random() < 0.3:
+                ip = "2001:db8:%x:%x::%x" % (rng.randint(1, 0xffff),
+                                             rng.randint(1, 0xffff),
+                                             rng.randint(1, 0xffff))
+            else:
+                ip = "%d.%d.%d.%d" % (rng.choice([81, 93, 185, 203]),
+                                      rng.randint(1, 254), rng.randint(1, 254),
+                                      rng.randint(1, 254))
+            bot = rng.random() < 0.1
+            ua = rng.choice(BOTS if bot else BROWSERS)
+            method = rng.choices(["GET", "POST", "HEAD"], [90, 5, 5])[0]
+            path = rng.choice(PAGES + ASSETS)
+            status = rng.choices([200, 304, 301, 404, 500, 206], [80, 8, 4, 4, 2, 2])[0]
+            ref = rng.choice(["-", "https://www.google.com/search?q=x",
+                              "https://news.example.org/a?b=c"])
+            zone = rng.choice(ZONES)
+            lines.append('%s - - %s "%s %s HTTP/1.1" %d %d "%s" "%s"' % (
+                ip, stamp(t, zone), method, path, status, rng.randint(0, 9999),
+                ref, ua))
+            if is_pageview(method, path, status):
+                truth.append(("page", int(t.timestamp()) * 1000, ip, bot, path))
+            else:
+                truth.append(("skip",))
+        return lines, truth
+
+    def write(self, lines):
+        with open(self.log, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def run_import(self, *extra, path=None):
+        return run_seula("import-log", "--config", self.srv.config_path,
+                         "--site", "demo", *extra, path or self.log, timeout=120)
+
+    def summary(self, r):
+        m = re.search(r"(\d+) lines read, (\d+) page views imported \((\d+) bots\), "
+                      r"(\d+) skipped \(([^)]*)\), (\d+) bad lines", r.stdout)
+        self.assertIsNotNone(m, r.stdout + r.stderr)
+        return {"lines": int(m.group(1)), "pageviews": int(m.group(2)),
+                "bots": int(m.group(3)), "skipped": int(m.group(4)),
+                "bad": int(m.group(6))}
+
+    def test_import_counts_times_bots_privacy(self):
+        lines, truth = self.generate(bad_at=(1234,))
+        self.write(lines)
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        pages = [t for t in truth if t[0] == "page"]
+        s = self.summary(r)
+        self.assertEqual(s["lines"], len(lines))
+        self.assertEqual(s["pageviews"], len(pages))
+        self.assertEqual(s["bad"], 1)
+        self.assertEqual(s["skipped"], len(lines) - len(pages) - 1)
+        self.assertEqual(s["bots"], sum(1 for t in pages if t[3]))
+        # The broken line is named by its number and why.
+        self.assertIn("access.log:1234: bad line", r.stderr)
+
+        self.assertEqual(self.srv.count(), len(pages))
+        rows = self.srv.query("SELECT ts, bot, url, path, utm_source, utm_medium, "
+                              "ip_anon, visitor_hash, browser, referrer FROM events "
+                              "ORDER BY id")
+        # Times: each row its line's own, the zone taken off.
+        self.assertEqual([r["ts"] for r in rows], [t[1] for t in pages])
+        self.assertEqual([bool(r["bot"]) for r in rows], [t[3] for t in pages])
+        for row, t in zip(rows, pages):
+            self.assertTrue(row["url"].startswith("https://www.example.com/"), row)
+            self.assertIsNotNone(row["visitor_hash"], row)
+            self.assertIsNotNone(row["ip_anon"], row)
+            self.assertNotIn("?", row["referrer"] or "")
+            if t[4].startswith("/landing"):
+                # As the collect path: utm_* apart, other parameters cut.
+                self.assertEqual(row["url"], "https://www.example.com/landing")
+                self.assertEqual(row["utm_source"], "newsletter")
+                self.assertEqual(row["utm_medium"], "email")
+            if t[4].startswith("/about"):
+                self.assertEqual(row["url"], "https://www.example.com/about?ref=x")
+        # No full address anywhere in the database files.
+        blob = b"".join(self.srv.db_files().values())
+        for t in pages:
+            self.assertNotIn(t[2].encode(), blob, t[2])
+        # The log's past salts were deleted at the end.
+        salts = self.srv.query("SELECT day FROM anonymize_salts")
+        today = int(datetime.datetime.now(datetime.timezone.utc).timestamp()) // 86400
+        self.assertTrue(all(r["day"] >= today for r in salts), salts)
+
+    def test_reimport_is_refused_and_growth_imported(self):
+        lines, truth = self.generate(n=400)
+        self.write(lines[:300])
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        first = sum(1 for t in truth[:300] if t[0] == "page")
+        self.assertEqual(self.srv.count(), first)
+        # The same file again: nothing new, and said so.
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing new to import", r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"], 0)
+        self.assertEqual(self.srv.count(), first)
+        # The log grew: only its new lines, also through standard input.
+        self.write(lines)
+        with open(self.log) as f:
+            r = run_seula("import-log", "--config", self.srv.config_path,
+                          "--site", "demo", "-", input=f.read(), timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        total = sum(1 for t in truth if t[0] == "page")
+        self.assertEqual(self.srv.count(), total)
+        self.assertEqual(self.summary(r)["pageviews"], total - first)
+        # Same first line, other content: refused, nothing stored.
+        changed = list(lines)
+        changed[5] = changed[5].replace("HTTP/1.1", "HTTP/1.0")
+        self.write(changed)
+        r = self.run_import()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--force", r.stderr)
+        self.assertEqual(self.srv.count(), total)
+        # --force imports it all again.
+        r = self.run_import("--force")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.srv.count(), 2 * total)
+
+    def test_errors_and_formats(self):
+        r = self.run_import(path=os.path.join(self.srv.dir, "missing.log"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("missing.log", r.stderr)
+        self.write(["x"])
+        r = run_seula("import-log", "--config", self.srv.config_path,
+                      "--site", "nosuch", self.log)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no site 'nosuch'", r.stderr)
+        r = self.run_import("--format", "json")
+        self.assertEqual(r.returncode, 2)
+        # Without a protect-stage plugin, addresses are not imported.
+        bare = Server(plugins=("useragent",))
+        try:
+            r = run_seula("import-log", "--config", bare.config_path,
+                          "--site", "demo", self.log)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("protect-stage", r.stderr)
+        finally:
+            bare.close()
+        # vhost_combined: the line's own host, other hosts skipped.
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        ts = stamp(now - datetime.timedelta(hours=3), "+0200")
+        self.write([
+            'Blog.Example.com:443 198.51.100.4 - - %s "GET /x HTTP/1.1" 200 5 "-" "%s"'
+            % (ts, BROWSERS[0]),
+            'other.test:80 198.51.100.4 - - %s "GET /y HTTP/1.1" 200 5 "-" "%s"'
+            % (ts, BROWSERS[0]),
+            # A log line a year before the retention: not kept.
+            'www.example.com:443 198.51.100.4 - - [01/Jan/2001:00:00:00 +0000] '
+            '"GET /old HTTP/1.1" 200 5 "-" "-"',
+        ])
+        r = self.run_import("--format", "vhost_combined", "--quiet")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("other host 1", r.stdout)
+        self.assertIn("too old 1", r.stdout)
+        rows = self.srv.query("SELECT url FROM events")
+        self.assertEqual(rows, [{"url": "https://blog.example.com/x"}])
+
+
+if __name__ == "__main__":
+    unittest.main()
