@@ -125,7 +125,8 @@ Seula is starting with $config and its database var/seula.db.
 Open:
   $base/demo/         the demo site, with the consent banner and the tracker
   $base/privacy       the privacy statement generated from the config
-  $base/              the landing page
+  $base/              the statistics dashboard (sign in as the demo admin)
+  $base/about/        what Seula is and what it promises
   $base/login/        staff sign-in (the demo admin above)
   $base/seula.js      the tracker to embed in a site
   $base/api/health    the health check

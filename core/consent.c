@@ -1931,35 +1931,17 @@ static void add_count(json_t *o, const char *key, json_int_t n)
 	        json_integer(json_integer_value(json_object_get(o, key)) + n));
 }
 
-static int stats_handler(void *instance, struct seula_http *http)
+int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
+                        const char *site, int64_t from, int64_t to,
+                        json_t **out)
 {
-	const struct seula_consent *c = instance;
-	const struct site_consent *s =
-	        find_site(c, seula_http_query(http, "site"));
+	const struct site_consent *s = find_site(c, site);
+	*out = NULL;
 	if (!s)
-		return seula_http_error(http, 400, "unknown_site",
-		                        "site is required and must be known");
-	int64_t now = seula_clock_ms(), from, to;
-	const char *qf = seula_http_query(http, "from");
-	const char *qt = seula_http_query(http, "to");
-	if (!qt)
-		to = now - now % 86400000;
-	else if (!parse_day(qt, &to))
-		return seula_http_error(http, 400, "bad_date",
-		                        "to is a date, YYYY-MM-DD");
-	if (!qf)
-		from = to - 29 * 86400000LL;
-	else if (!parse_day(qf, &from))
-		return seula_http_error(http, 400, "bad_date",
-		                        "from is a date, YYYY-MM-DD");
-	if (from > to || to - from > 3660 * 86400000LL)
-		return seula_http_error(http, 400, "bad_range",
-		                        "from is after to, or the range is "
-		                        "over ten years");
+		return SEULA_ENOTFOUND;
 	char dfrom[11], dto[11];
 	day_of(from, dfrom);
 	day_of(to, dto);
-	sqlite3 *db = seula_http_db(http);
 	json_t *days = json_object();
 	sqlite3_stmt *st = NULL;
 	int rc = SEULA_EIO;
@@ -2060,10 +2042,44 @@ static int stats_handler(void *instance, struct seula_http *http)
 	                      "from", dfrom, "to", dto, "totals", total, "days",
 	                      list);
 	json_object_del(json_object_get(o, "totals"), "date");
-	rc = reply_json(http, 200, o);
+	*out = o;
+	rc = o ? SEULA_OK : SEULA_ENOMEM;
 out:
 	sqlite3_finalize(st);
 	json_decref(days);
+	return rc;
+}
+
+static int stats_handler(void *instance, struct seula_http *http)
+{
+	const struct seula_consent *c = instance;
+	const struct site_consent *s =
+	        find_site(c, seula_http_query(http, "site"));
+	if (!s)
+		return seula_http_error(http, 400, "unknown_site",
+		                        "site is required and must be known");
+	int64_t now = seula_clock_ms(), from, to;
+	const char *qf = seula_http_query(http, "from");
+	const char *qt = seula_http_query(http, "to");
+	if (!qt)
+		to = now - now % 86400000;
+	else if (!parse_day(qt, &to))
+		return seula_http_error(http, 400, "bad_date",
+		                        "to is a date, YYYY-MM-DD");
+	if (!qf)
+		from = to - 29 * 86400000LL;
+	else if (!parse_day(qf, &from))
+		return seula_http_error(http, 400, "bad_date",
+		                        "from is a date, YYYY-MM-DD");
+	if (from > to || to - from > 3660 * 86400000LL)
+		return seula_http_error(http, 400, "bad_range",
+		                        "from is after to, or the range is "
+		                        "over ten years");
+	sqlite3 *db = seula_http_db(http);
+	json_t *o = NULL;
+	int rc = seula_consent_stats(c, db, s->site->id, from, to, &o);
+	if (rc == SEULA_OK)
+		return reply_json(http, 200, o); /* it takes o */
 	return rc;
 }
 

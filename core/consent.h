@@ -123,6 +123,14 @@ int seula_consent_verify(sqlite3 *db,
                          const unsigned char key[SEULA_SECRET_BYTES],
                          struct seula_chain_report *report);
 
+/* Banner displays, choices and opt-in rates per UTC day of [from, to] (ms,
+ * whole days) for a configured site: the body of GET /api/consent/stats.
+ * *out is new (the caller json_decref()s); SEULA_ENOTFOUND for a site
+ * that is not configured. */
+int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
+                        const char *site, int64_t from, int64_t to,
+                        json_t **out);
+
 /* The exemption's checklist (exempt mode) or the consent setup's (consent
  * mode) for `site`, one line per item; returns the number failing. */
 int seula_consent_selftest(const struct seula_consent *c, const char *site,

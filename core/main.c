@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "cli_import.h"
 #include "cli_labels.h"
+#include "cli_report.h"
 #include "cli_staff.h"
 #include "config.h"
 #include "consent.h"
@@ -78,6 +79,10 @@ static void usage(FILE *out)
 	        "[-o FILE]\n"
 	        "        postal labels for direct mail (objections "
 	        "honoured)\n"
+	        "  report --config FILE --site SITE [--from DATE] [--to "
+	        "DATE] [--tz ZONE]\n"
+	        "       [--format json|csv|html] [-o FILE]\n"
+	        "        the site's marketing report for a period\n"
 	        "  routes --config FILE\n"
 	        "        every route with the roles it admits, as JSON lines\n"
 	        "  version\n"
@@ -698,6 +703,8 @@ int main(int argc, char **argv)
 		return seula_cli_import_log(argc - 1, argv + 1);
 	if (strcmp(cmd, "labels") == 0)
 		return seula_cli_labels(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return seula_cli_report(argc - 1, argv + 1);
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes(argc - 1, argv + 1);
 	if (strcmp(cmd, "consent") == 0)

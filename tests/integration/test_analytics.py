@@ -12,13 +12,14 @@ rollups), and once more after the raw events are deleted.
 import csv
 import datetime
 import io
+import json
 import os
 import sqlite3
 import time
 import unittest
 import urllib.parse
 
-from seulatest import Server, add_user, assert_json_error, login, pageview
+from seulatest import Server, add_user, assert_json_error, login, pageview, run_seula
 
 TIMEOUT_S = 2
 PASSWORD = "analytics-test-password-42"
@@ -349,6 +350,54 @@ class AnalyticsTest(unittest.TestCase):
         self.assertGreaterEqual(rt["pageviews"], 1)
         self.assertIn("/live", [p["page"] for p in rt["pages"]])
         self.assertEqual(rt["window_s"], 300)
+
+    def test_7_report_command(self):
+        """`seula report`: the same figures as the API, in three forms."""
+        args = ["report", "--config", self.server.config_path, "--site", "demo",
+                "--from", day(-1), "--to", day(1)]
+        r = run_seula(*args, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        api = self.stats("summary", compare="previous_period").json()
+        self.assertEqual(rep["summary"], api["results"])
+        self.assertEqual(rep["comparison"]["summary"], api["comparison"]["results"])
+        pages = self.stats("breakdown", dimension="page").json()["results"]
+        self.assertEqual(rep["pages"], pages)
+        self.assertEqual(rep["goals"], self.stats("goals").json()["results"])
+        self.assertEqual(sum(x["visits"] for x in rep["timeseries"]),
+                         api["results"]["visits"])
+        self.assertIn("consent", rep)
+
+        r = run_seula(*args, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # (Text mode has turned the CRLFs into newlines.)
+        sections = [s for s in r.stdout.split("\n\n") if s.strip()]
+        titles = [s.split("\n", 1)[0] for s in sections]
+        self.assertEqual(titles[:3], ["Summary", "Previous period", "Visits"])
+        self.assertIn("Goals", titles)
+        summary = list(csv.DictReader(io.StringIO(sections[0].split("\n", 1)[1])))
+        self.assertEqual(int(summary[0]["visits"]), api["results"]["visits"])
+
+        out = os.path.join(self.server.dir, "report.html")
+        r = run_seula(*args, "--format", "html", "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        html = open(out, encoding="utf-8").read()
+        self.assertTrue(html.startswith("<!doctype html>"))
+        # Self-contained: nothing fetched.
+        self.assertNotRegex(html, r'<(script|link|img)[^>]+(src|href)=')
+        self.assertIn(">%d<" % api["results"]["visits"], html)
+        self.assertIn("new uPlot(", html)
+        for p in pages[:3]:
+            self.assertIn(">%s<" % p["page"], html)
+
+        # Errors: usage 2, an unknown site or a bad date 1, with a message.
+        self.assertEqual(run_seula("report", "--config", self.server.config_path).returncode, 2)
+        r = run_seula("report", "--config", self.server.config_path, "--site", "nosuch")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nosuch", r.stderr)
+        r = run_seula(*args[:5], "--from", "2026-02-31")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("from", r.stderr)
 
 
 class VisitorRetentionTest(unittest.TestCase):

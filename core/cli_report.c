@@ -1,0 +1,669 @@
+/*
+ * cli_report.c - `seula report`: the marketing report of a site and a
+ * period (see cli_report.h).
+ *
+ * Every figure comes from the analytics plugin's own report code (query.c,
+ * compiled into this binary too) and the consent statistics from the
+ * consent module, so the report, the dashboard and the API cannot
+ * disagree.  The database is opened read-only.  The HTML is one file with
+ * nothing fetched: its CSS, the data and uPlot (the dashboard's chart
+ * library, installed from npm) are inline; without JavaScript the tables
+ * and their bars still show.
+ */
+#include "cli_report.h"
+
+#include "config.h"
+#include "consent.h"
+#include "db.h"
+#include "host.h"
+#include "loader.h"
+#include "log.h"
+#include "query.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: seula report --config FILE --site SITE [--from "
+	        "YYYY-MM-DD] [--to YYYY-MM-DD]\n"
+	        "                    [--tz ZONE] [--format json|csv|html] "
+	        "[--limit N] [--db PATH] [-o FILE]\n"
+	        "  the site's report for the period (default: the last 30 "
+	        "days): summary with\n"
+	        "  the previous period, visits per day, top pages, sources, "
+	        "campaigns,\n"
+	        "  countries, devices, goals and consent rates; to standard "
+	        "output without -o\n");
+}
+
+/* The tables of a report: title, breakdown dimension. */
+static const struct {
+	const char *key, *title, *dimension;
+} tables[] = {
+        {"pages", "Top pages", "page"},
+        {"entry_pages", "Entry pages", "entry_page"},
+        {"sources", "Sources", "source"},
+        {"channels", "Channels", "channel"},
+        {"campaigns", "Campaigns", "utm_campaign"},
+        {"countries", "Countries", "country"},
+        {"devices", "Devices", "device"},
+        {"browsers", "Browsers", "browser"},
+};
+#define N_TABLES (sizeof(tables) / sizeof(tables[0]))
+
+struct report_args {
+	const char *site, *from, *to, *tz, *limit;
+};
+
+static int run_one(sqlite3 *db, enum analytics_report_kind kind,
+                   const struct report_args *a,
+                   const struct analytics_goals *goals, const char *dimension,
+                   const char *interval, const char *compare, json_t **out,
+                   char *err, size_t errlen)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct analytics_request rq = {
+	        .site = a->site,
+	        .from = a->from,
+	        .to = a->to,
+	        .tz = a->tz,
+	        .compare = compare,
+	        .metric = "visitors,visits,pageviews",
+	        .interval = interval,
+	        .dimension = dimension,
+	        .limit = a->limit,
+	        .now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+	        .goals = goals,
+	};
+	return analytics_report(db, kind, &rq, out, err, errlen) == ANALYTICS_OK
+	               ? SEULA_OK
+	               : SEULA_EINVAL;
+}
+
+static int day_ms(const char *day, int64_t *ms)
+{
+	struct tm tm = {0};
+	const char *end = day ? strptime(day, "%Y-%m-%d", &tm) : NULL;
+	if (!end || *end)
+		return SEULA_EINVAL;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return SEULA_OK;
+}
+
+/* The report as one JSON object. */
+static int build(sqlite3 *db, const struct seula_consent *consent,
+                 const struct report_args *a,
+                 const struct analytics_goals *goals, json_t **out, char *err,
+                 size_t errlen)
+{
+	json_t *sum = NULL;
+	int rc = run_one(db, ANALYTICS_SUMMARY, a, goals, NULL, NULL,
+	                 "previous_period", &sum, err, errlen);
+	if (rc != SEULA_OK)
+		return rc;
+	json_t *r = json_pack(
+	        "{s:O,s:O,s:O,s:O,s:O}", "site", json_object_get(sum, "site"),
+	        "from", json_object_get(sum, "from"), "to",
+	        json_object_get(sum, "to"), "tz", json_object_get(sum, "tz"),
+	        "summary", json_object_get(sum, "results"));
+	json_t *cmp = json_object_get(sum, "comparison");
+	json_object_set_new(r, "comparison",
+	                    json_pack("{s:O,s:O,s:O}", "from",
+	                              json_object_get(cmp, "from"), "to",
+	                              json_object_get(cmp, "to"), "summary",
+	                              json_object_get(cmp, "results")));
+	/* Days for up to three months, then weeks, then months. */
+	int64_t f, t;
+	day_ms(json_string_value(json_object_get(sum, "from")), &f);
+	day_ms(json_string_value(json_object_get(sum, "to")), &t);
+	int64_t days = (t - f) / 86400000 + 1;
+	const char *interval = days <= 92    ? "day"
+	                       : days <= 740 ? "week"
+	                                     : "month";
+	json_decref(sum);
+
+	json_t *part = NULL;
+	rc = run_one(db, ANALYTICS_TIMESERIES, a, goals, NULL, interval, NULL,
+	             &part, err, errlen);
+	if (rc == SEULA_OK) {
+		json_object_set(r, "interval",
+		                json_object_get(part, "interval"));
+		json_object_set(r, "timeseries",
+		                json_object_get(part, "results"));
+		json_decref(part);
+	}
+	for (size_t i = 0; rc == SEULA_OK && i < N_TABLES; i++) {
+		rc = run_one(db, ANALYTICS_BREAKDOWN, a, goals,
+		             tables[i].dimension, NULL, NULL, &part, err,
+		             errlen);
+		if (rc == SEULA_OK) {
+			json_object_set(r, tables[i].key,
+			                json_object_get(part, "results"));
+			json_decref(part);
+		}
+	}
+	if (rc == SEULA_OK)
+		rc = run_one(db, ANALYTICS_GOALS, a, goals, NULL, NULL, NULL,
+		             &part, err, errlen);
+	if (rc == SEULA_OK) {
+		json_object_set(r, "goals", json_object_get(part, "results"));
+		json_decref(part);
+	}
+	/* Consent rates over the same days (UTC, as the consent records'). */
+	json_t *cs = NULL;
+	if (rc == SEULA_OK &&
+	    seula_consent_stats(consent, db, a->site, f, t, &cs) == SEULA_OK) {
+		json_object_set(r, "consent", json_object_get(cs, "totals"));
+		json_decref(cs);
+	} else if (rc == SEULA_OK) {
+		json_object_set_new(r, "consent", json_null());
+	}
+	if (rc != SEULA_OK) {
+		json_decref(r);
+		return rc;
+	}
+	*out = r;
+	return SEULA_OK;
+}
+
+/* ---- CSV: one table after another, each under its title ------------------ */
+
+static void csv_section(FILE *f, const char *title, const json_t *rows)
+{
+	json_t *wrap = json_pack("{s:O}", "results", rows);
+	char *csv = analytics_report_csv(wrap);
+	json_decref(wrap);
+	fprintf(f, "%s\r\n", title);
+	if (csv)
+		fputs(csv, f);
+	fputs("\r\n", f);
+	free(csv);
+}
+
+static void write_csv(FILE *f, const json_t *r)
+{
+	csv_section(f, "Summary", json_object_get(r, "summary"));
+	csv_section(
+	        f, "Previous period",
+	        json_object_get(json_object_get(r, "comparison"), "summary"));
+	csv_section(f, "Visits", json_object_get(r, "timeseries"));
+	for (size_t i = 0; i < N_TABLES; i++)
+		csv_section(f, tables[i].title,
+		            json_object_get(r, tables[i].key));
+	csv_section(f, "Goals", json_object_get(r, "goals"));
+	const json_t *c = json_object_get(r, "consent");
+	if (json_is_object(c)) {
+		json_t *flat = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)c, k, v)
+		{
+			if (json_is_integer(v))
+				json_object_set(flat, k, v);
+		}
+		json_object_foreach(json_object_get(c, "opt_in_rate"), k, v)
+		{
+			char key[64];
+			snprintf(key, sizeof(key), "opt_in_%s", k);
+			json_object_set(flat, key, v);
+		}
+		csv_section(f, "Consent", flat);
+		json_decref(flat);
+	}
+}
+
+/* ---- HTML ---------------------------------------------------------------- */
+
+static void esc(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static void fmt_metric(char *buf, size_t len, const char *metric,
+                       const json_t *v)
+{
+	if (!v || json_is_null(v)) {
+		snprintf(buf, len, "–");
+	} else if (strcmp(metric, "bounce_rate") == 0 ||
+	           strcmp(metric, "conversion_rate") == 0) {
+		snprintf(buf, len, "%.1f %%", json_number_value(v));
+	} else if (strcmp(metric, "visit_duration") == 0) {
+		int s = (int)(json_number_value(v) + 0.5);
+		snprintf(buf, len, "%dm %02ds", s / 60, s % 60);
+	} else if (json_is_real(v)) {
+		snprintf(buf, len, "%.2f", json_real_value(v));
+	} else {
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	}
+}
+
+static const char *const card_metrics[][2] = {
+        {"visitors", "Unique visitors"},
+        {"visits", "Visits"},
+        {"pageviews", "Page views"},
+        {"views_per_visit", "Views per visit"},
+        {"bounce_rate", "Bounce rate"},
+        {"visit_duration", "Visit duration"},
+        {"events", "Events"},
+};
+
+static void html_table(FILE *f, const char *title, const char *dimension,
+                       const json_t *rows, const char *const *cols,
+                       const char *const *heads, size_t n_cols)
+{
+	fprintf(f, "<section><h2>");
+	esc(f, title);
+	fprintf(f, "</h2>");
+	if (!json_array_size(rows)) {
+		fprintf(f, "<p class=\"none\">No data in this period.</p>"
+		           "</section>\n");
+		return;
+	}
+	double max = 1;
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		double v = json_number_value(json_object_get(row, cols[0]));
+		if (v > max)
+			max = v;
+	}
+	fprintf(f, "<table><thead><tr><th scope=\"col\">");
+	esc(f, dimension);
+	for (size_t c = 0; c < n_cols; c++) {
+		fprintf(f, "</th><th scope=\"col\" class=\"num\">");
+		esc(f, heads[c]);
+	}
+	fprintf(f, "</th></tr></thead><tbody>\n");
+	json_array_foreach(rows, i, row)
+	{
+		const json_t *key = json_object_get(row, dimension);
+		char keybuf[32];
+		const char *ks = json_string_value(key);
+		if (!ks) {
+			snprintf(keybuf, sizeof(keybuf), "%lld",
+			         (long long)json_integer_value(key));
+			ks = keybuf;
+		}
+		double pct = 100.0 *
+		             json_number_value(json_object_get(row, cols[0])) /
+		             max;
+		fprintf(f,
+		        "<tr><th scope=\"row\"><span class=\"bar\" "
+		        "style=\"width:%.1f%%\"></span><span class=\"key\">",
+		        pct);
+		esc(f, ks);
+		fprintf(f, "</span></th>");
+		for (size_t c = 0; c < n_cols; c++) {
+			char buf[64];
+			fmt_metric(buf, sizeof(buf), cols[c],
+			           json_object_get(row, cols[c]));
+			fprintf(f, "<td class=\"num\">%s</td>", buf);
+		}
+		fprintf(f, "</tr>\n");
+	}
+	fprintf(f, "</tbody></table></section>\n");
+}
+
+/* uPlot, from where setup puts it for the dashboard, else node_modules. */
+static char *read_uplot(const struct seula_config *cfg, const char *name)
+{
+	char path[4096];
+	const char *roots[] = {cfg->web_root, "web", NULL};
+	for (int i = 0; i < 3; i++) {
+		if (i < 2 && !roots[i])
+			continue;
+		if (i < 2)
+			snprintf(path, sizeof(path), "%s/vendor/uplot/%s",
+			         roots[i], name);
+		else
+			snprintf(path, sizeof(path),
+			         "node_modules/uplot/dist/%s", name);
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			continue;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		char chunk[65536];
+		size_t n;
+		while (m && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, m);
+		fclose(f);
+		if (m)
+			fclose(m);
+		return buf;
+	}
+	return NULL;
+}
+
+/* JSON inside a <script>: "</" would end it. */
+static void script_json(FILE *f, const json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT);
+	for (const char *p = text; p && *p; p++) {
+		if (p[0] == '<' && p[1] == '/')
+			fputs("<\\", f);
+		else
+			fputc(*p, f);
+	}
+	free(text);
+}
+
+static void write_html(FILE *f, const json_t *r, const char *uplot_js,
+                       const char *uplot_css)
+{
+	const char *site = json_string_value(json_object_get(r, "site"));
+	const char *from = json_string_value(json_object_get(r, "from"));
+	const char *to = json_string_value(json_object_get(r, "to"));
+	fprintf(f, "<!doctype html>\n<html lang=\"en\"><head><meta "
+	           "charset=\"utf-8\">\n<meta name=\"viewport\" "
+	           "content=\"width=device-width, initial-scale=1\">\n<title>");
+	esc(f, site);
+	fprintf(f, " – ");
+	esc(f, from);
+	fprintf(f, " to ");
+	esc(f, to);
+	fprintf(f,
+	        "</title>\n<style>\n"
+	        "body{font:15px/1.45 system-ui,sans-serif;color:#1d2430;"
+	        "margin:0 auto;max-width:60rem;padding:1.5rem}\n"
+	        "h1{font-size:1.5rem;margin:0}h2{font-size:1.1rem;margin:"
+	        "1.8rem 0 .5rem}.period{color:#4a5568;margin:.2rem 0 1rem}\n"
+	        ".cards{display:grid;grid-template-columns:repeat(auto-fill,"
+	        "minmax(9rem,1fr));gap:.6rem}.card{border:1px solid #d5dae1;"
+	        "border-radius:6px;padding:.6rem .8rem}.card b{display:block;"
+	        "font-size:1.35rem}.card small{color:#4a5568}\n"
+	        "table{border-collapse:collapse;width:100%%}th,td{padding:"
+	        ".3rem .5rem;border-bottom:1px solid #e6e9ee;text-align:left}"
+	        ".num{text-align:right;font-variant-numeric:tabular-nums}\n"
+	        "tbody th{position:relative;font-weight:400}.bar{position:"
+	        "absolute;left:0;top:.2rem;bottom:.2rem;background:#dbe7ff;"
+	        "z-index:-1;border-radius:3px}.key{position:relative}\n"
+	        ".none{color:#4a5568}.grid{display:grid;grid-template-columns:"
+	        "repeat(auto-fit,minmax(26rem,1fr));gap:0 2rem}\n"
+	        "footer{margin-top:2rem;color:#4a5568;font-size:.85rem}\n"
+	        "</style>\n");
+	if (uplot_css)
+		fprintf(f, "<style>%s</style>\n", uplot_css);
+	fprintf(f, "</head><body>\n<header><h1>");
+	esc(f, site);
+	fprintf(f, "</h1><p class=\"period\">");
+	esc(f, from);
+	fprintf(f, " – ");
+	esc(f, to);
+	fprintf(f, " (");
+	esc(f, json_string_value(json_object_get(r, "tz")));
+	fprintf(f, "), compared with ");
+	const json_t *cmp = json_object_get(r, "comparison");
+	esc(f, json_string_value(json_object_get(cmp, "from")));
+	fprintf(f, " – ");
+	esc(f, json_string_value(json_object_get(cmp, "to")));
+	fprintf(f, "</p></header>\n<section class=\"cards\" "
+	           "aria-label=\"Summary\">\n");
+	const json_t *sum = json_object_get(r, "summary");
+	const json_t *prev = json_object_get(cmp, "summary");
+	for (size_t i = 0; i < sizeof(card_metrics) / sizeof(*card_metrics);
+	     i++) {
+		char now[64], before[64];
+		fmt_metric(now, sizeof(now), card_metrics[i][0],
+		           json_object_get(sum, card_metrics[i][0]));
+		fmt_metric(before, sizeof(before), card_metrics[i][0],
+		           json_object_get(prev, card_metrics[i][0]));
+		fprintf(f,
+		        "<div class=\"card\"><small>%s</small><b>%s</b>"
+		        "<small>before: %s</small></div>\n",
+		        card_metrics[i][1], now, before);
+	}
+	fprintf(f, "</section>\n");
+
+	/* The chart, when uPlot could be inlined; the table always. */
+	const json_t *ts = json_object_get(r, "timeseries");
+	fprintf(f, "<section><h2>Visitors and page views per ");
+	esc(f, json_string_value(json_object_get(r, "interval")));
+	fprintf(f, "</h2>");
+	if (uplot_js) {
+		fprintf(f,
+		        "<div id=\"chart\" role=\"img\" aria-label=\"Visitors "
+		        "and page views over the period\"></div>\n<script>");
+		fputs(uplot_js, f);
+		fprintf(f, "</script>\n<script>const rows=");
+		script_json(f, ts);
+		fprintf(f,
+		        ";\nconst t=rows.map(r=>Date.parse(r.date.length>10?"
+		        "r.date.replace(' "
+		        "','T')+':00Z':r.date+'T00:00:00Z')/1000)"
+		        ";\nnew uPlot({width:Math.min(900,document.body."
+		        "clientWidth-40),height:260,series:[{},{label:'"
+		        "Visitors',"
+		        "stroke:'#2f6fdf',width:2},{label:'Page views',stroke:"
+		        "'#9aa5b1',width:1}],axes:[{},{}],scales:{x:{time:true}"
+		        "}},"
+		        "[t,rows.map(r=>r.visitors),rows.map(r=>r.pageviews)],"
+		        "document.getElementById('chart'));\n</script>\n");
+	}
+	static const char *const ts_cols[] = {"visitors", "visits",
+	                                      "pageviews"};
+	static const char *const ts_heads[] = {"Visitors", "Visits",
+	                                       "Page views"};
+	fprintf(f, "</section>\n<details><summary>The numbers</summary>");
+	html_table(f, "", "date", ts, ts_cols, ts_heads, 3);
+	fprintf(f, "</details>\n<div class=\"grid\">\n");
+
+	static const char *const cols[] = {"visitors", "visits", "pageviews",
+	                                   "bounce_rate"};
+	static const char *const heads[] = {"Visitors", "Visits", "Views",
+	                                    "Bounce"};
+	for (size_t i = 0; i < N_TABLES; i++)
+		html_table(f, tables[i].title, tables[i].dimension,
+		           json_object_get(r, tables[i].key), cols, heads, 4);
+	static const char *const gcols[] = {"visitors", "events",
+	                                    "conversion_rate"};
+	static const char *const gheads[] = {"Converted", "Completions",
+	                                     "Conversion"};
+	html_table(f, "Goals", "goal", json_object_get(r, "goals"), gcols,
+	           gheads, 3);
+	fprintf(f, "</div>\n<section><h2>Consent</h2>");
+	const json_t *c = json_object_get(r, "consent");
+	if (json_is_object(c)) {
+		fprintf(f,
+		        "<p>Banner shown %lld times; %lld choices: %lld "
+		        "accepted "
+		        "all, %lld rejected all, %lld chose, %lld withdrew.</p>"
+		        "<table><thead><tr><th scope=\"col\">Category</th><th "
+		        "scope=\"col\" class=\"num\">Opt-in rate</th></tr>"
+		        "</thead><tbody>",
+		        (long long)json_integer_value(
+		                json_object_get(c, "shown")),
+		        (long long)json_integer_value(
+		                json_object_get(c, "choices")),
+		        (long long)json_integer_value(
+		                json_object_get(c, "accepted_all")),
+		        (long long)json_integer_value(
+		                json_object_get(c, "rejected_all")),
+		        (long long)json_integer_value(
+		                json_object_get(c, "custom")),
+		        (long long)json_integer_value(
+		                json_object_get(c, "withdrawn")));
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(c, "opt_in_rate"), k, v)
+		{
+			fprintf(f, "<tr><th scope=\"row\">");
+			esc(f, k);
+			if (json_is_number(v))
+				fprintf(f,
+				        "</th><td class=\"num\">%.1f "
+				        "%%</td></tr>",
+				        100 * json_number_value(v));
+			else
+				fprintf(f,
+				        "</th><td class=\"num\">–</td></tr>");
+		}
+		fprintf(f, "</tbody></table>");
+	} else {
+		fprintf(f, "<p class=\"none\">The site has no consent "
+		           "configuration.</p>");
+	}
+	fprintf(f, "</section>\n<footer>Made by Seula from anonymous, "
+	           "aggregated statistics: no visitor can be identified from "
+	           "this report.</footer>\n</body></html>\n");
+}
+
+int seula_cli_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"db", required_argument, NULL, 'd'},
+	        {"site", required_argument, NULL, 's'},
+	        {"from", required_argument, NULL, 'F'},
+	        {"to", required_argument, NULL, 'T'},
+	        {"tz", required_argument, NULL, 'z'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"limit", required_argument, NULL, 'n'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL, *db_path = NULL, *format = "json",
+	           *output = NULL;
+	struct report_args a = {.tz = "UTC", .limit = "10"};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config = optarg; break;
+		case 'd': db_path = optarg; break;
+		case 's': a.site = optarg; break;
+		case 'F': a.from = optarg; break;
+		case 'T': a.to = optarg; break;
+		case 'z': a.tz = optarg; break;
+		case 'f': format = optarg; break;
+		case 'n': a.limit = optarg; break;
+		case 'o': output = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !config || !a.site ||
+	    (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
+	     strcmp(format, "html") != 0)) {
+		usage(stderr);
+		return 2;
+	}
+	char err[1024] = "";
+	char *db_override = NULL;
+	if (db_path && asprintf(&db_override, "server.db=%s", db_path) < 0)
+		return 1;
+	const char *overrides[2] = {db_override, NULL};
+	struct seula_config cfg;
+	struct seula_logger log = {.level = SEULA_LOG_WARN, .out = stderr};
+	struct seula_host_env env = {.log = &log};
+	struct seula_plugins plugins = {0};
+	struct seula_consent *consent = NULL;
+	char *plugin_dir = NULL;
+	sqlite3 *db = NULL;
+	json_t *report = NULL;
+	int status = 1;
+	memset(&cfg, 0, sizeof(cfg));
+	int rc = seula_config_load(&cfg, config, overrides, err, sizeof(err));
+	if (rc == SEULA_OK) {
+		plugin_dir = cfg.plugin_dir ? strdup(cfg.plugin_dir)
+		                            : seula_default_plugin_dir();
+		rc = plugin_dir ? seula_plugins_load(&plugins, &cfg, plugin_dir,
+		                                     &env, err, sizeof(err))
+		                : SEULA_ENOMEM;
+	}
+	if (rc == SEULA_OK)
+		rc = seula_config_check_unused(&cfg, err, sizeof(err));
+	const struct seula_loaded_plugin *p =
+	        rc == SEULA_OK ? seula_plugins_find(&plugins, "analytics")
+	                       : NULL;
+	if (rc == SEULA_OK && !p) {
+		snprintf(err, sizeof(err),
+		         "the config does not load the analytics plugin");
+		rc = SEULA_ENOTFOUND;
+	}
+	if (rc == SEULA_OK && !seula_config_site(&cfg, a.site)) {
+		snprintf(err, sizeof(err), "no site \"%s\" in the config",
+		         a.site);
+		rc = SEULA_ENOTFOUND;
+	}
+	struct analytics_goals goals = {0};
+	if (rc == SEULA_OK &&
+	    analytics_goals_parse(
+	            ((const struct analytics_config *)p->config)->goals, &goals,
+	            err, sizeof(err)) != 0)
+		rc = SEULA_EINVAL;
+	if (rc == SEULA_OK)
+		rc = seula_consent_new(&consent, &cfg, &plugins, NULL, err,
+		                       sizeof(err));
+	if (rc == SEULA_OK)
+		rc = seula_db_open(&db, cfg.db, true, false, 0, err,
+		                   sizeof(err));
+	if (rc == SEULA_OK && analytics_sql_register(db) != SQLITE_OK) {
+		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(db));
+		rc = SEULA_EIO;
+	}
+	if (rc == SEULA_OK)
+		rc = build(db, consent, &a, &goals, &report, err, sizeof(err));
+	if (rc == SEULA_OK) {
+		FILE *f = output ? fopen(output, "wb") : stdout;
+		if (f) {
+			if (strcmp(format, "json") == 0) {
+				json_dumpf(report, f,
+				           JSON_INDENT(2) |
+				                   JSON_REAL_PRECISION(10));
+				fputc('\n', f);
+			} else if (strcmp(format, "csv") == 0) {
+				write_csv(f, report);
+			} else {
+				char *js =
+				        read_uplot(&cfg, "uPlot.iife.min.js");
+				char *css = read_uplot(&cfg, "uPlot.min.css");
+				if (!js)
+					fprintf(stderr,
+					        "seula: uPlot not found (run "
+					        "contrib/setup.sh): the report "
+					        "has tables but no chart\n");
+				write_html(f, report, js, css);
+				free(js);
+				free(css);
+			}
+		}
+		if (!f || ferror(f) || (f != stdout ? fclose(f) : fflush(f))) {
+			snprintf(err, sizeof(err), "%s: cannot write",
+			         output ? output : "standard output");
+			rc = SEULA_EIO;
+		} else {
+			status = 0;
+		}
+	}
+	if (rc != SEULA_OK)
+		fprintf(stderr, "seula: %s\n", err[0] ? err : "report failed");
+	json_decref(report);
+	analytics_goals_free(&goals);
+	seula_db_close(db);
+	seula_consent_free(consent);
+	seula_plugins_free(&plugins);
+	free(plugin_dir);
+	seula_config_free(&cfg);
+	free(db_override);
+	return status;
+}

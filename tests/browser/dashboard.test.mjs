@@ -1,0 +1,471 @@
+// The marketing dashboard (web/index.html, web/dashboard/) in Debian's
+// Chromium, driven by playwright-core, against the real server with the
+// example configuration plus the analytics plugin, on a database filled with
+// known traffic through the real POST /api/collect: the sign-in it sends a
+// stranger to, the summary numbers and the top pages against the stats API
+// for the same query, filtering by clicking a row (and by the keyboard),
+// chips that combine and are removed, the comparison with the previous
+// period, the chart drawn by uPlot, the CSV exports, the URL as bookmark,
+// real-time visitors, axe-core's WCAG 2.1 A/AA rules, no CSP violation, and
+// a full-page screenshot that the test output keeps.
+//
+//   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/dashboard.test.mjs
+//
+// SEULA_TEST_OUTPUT: where the screenshot goes (default tests/output/).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { startSeula, launchChromium, setIni } from './harness.mjs';
+
+const BIN = process.env.SEULA_BIN;
+const SOURCE = process.env.SEULA_SOURCE_DIR;
+if (!BIN || !SOURCE)
+  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+const ROOT = path.resolve(SOURCE);
+const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
+const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+const TZ = 'Europe/Helsinki';
+const ANALYST = { name: 'ann', password: 'copper+Fjord+42+heron' };
+const SERVICE = { name: 'cas', password: 'walnut-Harbor-19-quill' };
+
+// ---- the known traffic ------------------------------------------------------
+// Seven cookieless visitors (no consent: counted by the cookieless hash of
+// the masked address and the user agent), each from its own /16 so that
+// the anonymiser's masking keeps them apart.
+const UA = {
+  chromeWin: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+  safariIphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+  chromeAndroid: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+  edgeWin: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0',
+  chromeMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  firefoxWin: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0',
+};
+const VISITORS = [
+  { ua: UA.chromeWin, ip: '10.1.0.1', lang: 'en-US', screen: [1920, 1080], ref: 'https://www.google.com/',
+    pages: ['/', '/pricing', '/docs'], engaged: 15000 },
+  { ua: UA.firefoxLinux, ip: '10.2.0.1', lang: 'fi-FI', screen: [1366, 768], ref: null,
+    query: '?utm_source=newsletter&utm_medium=email&utm_campaign=autumn-sale', pages: ['/', '/pricing'] },
+  { ua: UA.safariIphone, ip: '10.3.0.1', lang: 'fi-FI', screen: [390, 844], ref: 'https://news.ycombinator.com/',
+    pages: ['/blog/hello'] },
+  { ua: UA.chromeAndroid, ip: '10.4.0.1', lang: 'sv-SE', screen: [412, 915], ref: null,
+    pages: ['/', '/signup'], event: { name: 'signup', props: { plan: 'pro' } } },
+  { ua: UA.edgeWin, ip: '10.5.0.1', lang: 'en-GB', screen: [1536, 864], ref: 'https://duckduckgo.com/',
+    pages: ['/docs', '/docs/install'] },
+  { ua: UA.chromeMac, ip: '10.6.0.1', lang: 'en-US', screen: [1440, 900], ref: 'https://t.co/x1',
+    query: '?utm_source=twitter&utm_medium=social&utm_campaign=autumn-sale&utm_content=thread', pages: ['/'] },
+  { ua: UA.firefoxWin, ip: '10.7.0.1', lang: 'fi-FI', screen: [1920, 1080], ref: null,
+    pages: ['/pricing', '/signup'], event: { name: 'signup', props: { plan: 'free' } } },
+];
+const PAGEVIEWS = VISITORS.reduce((n, v) => n + v.pages.length, 0);
+
+let dir, seula, base, browser;
+
+// The INI text without the [plugin.NAME] sections of plugins not loaded
+// (the example may configure more plugins than this test needs).
+function withoutPluginSections(text, loaded) {
+  const out = [];
+  let keep = true;
+  for (const line of text.split('\n')) {
+    const m = /^\s*\[([^\]]+)\]/.exec(line);
+    if (m) keep = !(m[1].startsWith('plugin.') && !loaded.includes(m[1].slice(7)));
+    if (keep) out.push(line);
+  }
+  return out.join('\n');
+}
+
+function post(pathname, body, headers) {
+  const u = new URL(pathname, base);
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
+      headers: { 'Content-Type': 'text/plain', 'Content-Length': data.length, ...headers },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function sendTraffic() {
+  for (const v of VISITORS) {
+    const headers = { 'User-Agent': v.ua, 'X-Forwarded-For': v.ip, Origin: 'http://localhost' };
+    let referrer = v.ref;
+    for (const [i, p] of v.pages.entries()) {
+      const url = `http://localhost${p}${i === 0 && v.query ? v.query : ''}`;
+      const ev = { site: 'demo', type: 'pageview', url, language: v.lang,
+        screen_width: v.screen[0], screen_height: v.screen[1] };
+      if (referrer) ev.referrer = referrer;
+      const r = await post('/api/collect', ev, headers);
+      assert.equal(r.status, 204, `collect ${url}: ${r.text}`);
+      if (v.engaged) {
+        const e = await post('/api/collect', { site: 'demo', type: 'engagement', url, engagement_ms: v.engaged }, headers);
+        assert.equal(e.status, 204, `engagement ${url}: ${e.text}`);
+      }
+      referrer = url;
+    }
+    if (v.event) {
+      const ev = { site: 'demo', type: 'event', name: v.event.name, props: v.event.props,
+        url: `http://localhost${v.pages.at(-1)}` };
+      const r = await post('/api/collect', ev, headers);
+      assert.equal(r.status, 204, `collect event: ${r.text}`);
+    }
+  }
+}
+
+// Three choices on the banner: accept all, reject all, analytics alone.
+const CHOICES = [
+  { method: 'accept_all', decisions: { analytics: true, marketing: true, personalization: true } },
+  { method: 'reject_all', decisions: { analytics: false, marketing: false, personalization: false } },
+  { method: 'custom', decisions: { analytics: true, marketing: false, personalization: false } },
+];
+const OPT_IN = { analytics: 2 / 3, marketing: 1 / 3, personalization: 1 / 3 };
+
+async function sendConsent() {
+  const cfg = await (await fetch(`${base}/api/consent/config?site=demo&lang=en`)).json();
+  const offered = cfg.categories.filter((c) => c !== 'necessary');
+  assert.deepEqual(offered.sort(), Object.keys(OPT_IN).sort());
+  for (const [i, c] of CHOICES.entries()) {
+    const body = {
+      site: 'demo', policy_version: cfg.policy_version, texts_hash: cfg.texts_hash,
+      language: cfg.language, decisions: c.decisions,
+      preselected: Object.fromEntries(offered.map((k) => [k, false])),
+      method: c.method, source: 'banner', given_at: Date.now(), page: 'http://localhost/',
+    };
+    const r = await post('/api/consent', body, { 'X-Forwarded-For': `10.9.${i}.1`, Origin: 'http://localhost' });
+    assert.equal(r.status, 201, `consent ${c.method}: ${r.text}`);
+  }
+}
+
+before(async () => {
+  for (const f of [BIN, AXE, path.join(ROOT, 'node_modules', 'uplot', 'dist', 'uPlot.iife.min.js')])
+    if (!existsSync(f)) throw new Error(`${f} is missing (build seula; npm ci installs the rest)`);
+  dir = mkdtempSync(path.join(tmpdir(), 'seula-dashboard-'));
+  const config = path.join(dir, 'seula.ini');
+  // contrib/seula.ini.example with a free port, a database of its own, the
+  // plugins of the build and the analytics plugin; it starts in the
+  // repository root, where the example's relative paths point.
+  let ini = readFileSync(path.join(ROOT, 'contrib', 'seula.ini.example'), 'utf8');
+  ini = setIni(ini, 'server', 'listen', '127.0.0.1:0');
+  ini = setIni(ini, 'server', 'db', path.join(dir, 'seula.db'));
+  ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
+  ini = setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+  const load = ['geoip', 'useragent', 'referrer', 'anonymize', 'analytics'];
+  ini = setIni(ini, 'plugins', 'load', load.join(', '));
+  ini = withoutPluginSections(ini, load);
+  ini = setIni(ini, 'plugin.analytics', 'goals', 'demo:event:signup, demo:page:/pricing');
+  writeFileSync(config, `; written by tests/browser/dashboard.test.mjs\n${ini}`);
+  for (const [u, role] of [[ANALYST, 'analyst'], [SERVICE, 'customer_service']])
+    execFileSync(BIN, ['user', 'add', u.name, '--role', role, '--config', config],
+      { input: `${u.password}\n`, stdio: ['pipe', 'ignore', 'inherit'], cwd: ROOT });
+
+  seula = await startSeula(BIN, config, { cwd: ROOT });
+  base = seula.base;
+  await sendTraffic();
+  await sendConsent();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  const code = seula ? await seula.stop() : undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
+});
+
+// ---- helpers ------------------------------------------------------------------
+
+// What the dashboard shows for a metric's value (web/dashboard/dashboard.js).
+function shown(metric, v) {
+  if (v === null || v === undefined) return '–';
+  const n = Number(v);
+  switch (metric) {
+    case 'views_per_visit': return new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 }).format(n);
+    case 'bounce_rate': case 'conversion_rate':
+      return `${new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }).format(n)}%`;
+    case 'visit_duration': case 'time_on_page': {
+      const s = Math.round(n);
+      if (s < 60) return `${s}s`;
+      const m = Math.floor(s / 60);
+      return m < 60 ? `${m}m ${s % 60}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+    }
+    default: return new Intl.NumberFormat('en-US').format(n);
+  }
+}
+const SUMMARY = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate', 'visit_duration', 'events'];
+
+// A signed-in page that records script errors and CSP violations.
+async function open(context, url) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) page.problems.push(m.text());
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  await page.goto(url);
+  return page;
+}
+
+// The dashboard has drawn everything for the state in its URL: `what`
+// (run in the page; a function, since the page's CSP forbids eval) holds,
+// and then the redraw it started is over.  The URL and the 'loading' state
+// change in the same task, so the second wait cannot see a stale 'ready'.
+async function ready(page, what) {
+  if (what) await page.waitForFunction(what, null, { timeout: 15000 });
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 15000 });
+}
+
+async function api(context, url) {
+  const r = await context.request.get(new URL(url, base).href);
+  assert.equal(r.status(), 200, `GET ${url}: ${await r.text()}`);
+  return r.json();
+}
+
+// The summary the page shows equals the API's answer to the query it made.
+async function checkSummary(page, context) {
+  const url = await page.getAttribute('#summary', 'data-api');
+  assert.match(url, /^\/api\/stats\/demo\/summary\?/);
+  const q = new URL(url, base).searchParams;
+  assert.equal(q.get('tz'), TZ, 'the time zone is the browser\'s');
+  const data = await api(context, url);
+  const cells = await page.$$eval('#summary [data-metric]', (bs) => bs.map((b) => ({
+    metric: b.dataset.metric, raw: b.querySelector('.value').dataset.value,
+    text: b.querySelector('.value').textContent,
+  })));
+  assert.deepEqual(cells.map((c) => c.metric), SUMMARY);
+  for (const c of cells) {
+    const v = data.results[c.metric];
+    assert.equal(c.raw, v === null || v === undefined ? '' : String(v), `${c.metric}: the value shown is the API's`);
+    assert.equal(c.text, shown(c.metric, v), `${c.metric}: shown as ${shown(c.metric, v)}`);
+  }
+  return { data, query: q };
+}
+
+// A table's rows against the API's breakdown for the query it made.
+async function checkTable(page, context, table, columns) {
+  const url = await page.getAttribute(table, 'data-api');
+  const data = await api(context, url);
+  const dim = data.dimension;
+  const rows = await page.$$eval(`${table} tbody tr:not(.empty)`, (trs) => trs.map((tr) => ({
+    value: tr.dataset.value,
+    cells: Object.fromEntries([...tr.querySelectorAll('td[data-metric]')].map((td) =>
+      [td.dataset.metric, { raw: td.dataset.value, text: td.textContent }])),
+  })));
+  assert.equal(rows.length, data.results.length, `${table}: a row per result`);
+  data.results.forEach((r, i) => {
+    assert.equal(rows[i].value, String(r[dim]), `${table} row ${i}`);
+    for (const m of columns) {
+      assert.equal(rows[i].cells[m].raw, String(r[m]), `${table} row ${i} ${m}`);
+      assert.equal(rows[i].cells[m].text, shown(m, r[m]), `${table} row ${i} ${m} shown`);
+    }
+  });
+  return data;
+}
+
+const chips = (page) => page.$$eval('#filters .chip', (lis) => lis.map((li) => li.querySelector('.chip-text').textContent));
+
+async function axe(page) {
+  await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const report = (vs) => vs.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  if (result.violations.length > serious.length)
+    console.log(`axe, minor: ${report(result.violations.filter((v) => !serious.includes(v))).join('\n')}`);
+  assert.deepEqual(report(serious), [], 'axe: no serious or critical violation');
+  assert.ok(result.passes.length >= 15, `axe ran ${result.passes.length} passing rules`);
+}
+
+// ---- the test -------------------------------------------------------------------
+
+test('the dashboard shows what the API answers, filters by a click, exports CSV, passes axe', async () => {
+  const t0 = Date.now();
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+
+  // A stranger is sent to sign in, and comes back.
+  const page = await open(context, `${base}/`);
+  await page.waitForURL(/\/login\/\?next=%2F/);
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#username', ANALYST.name);
+  await page.fill('#password', ANALYST.password);
+  await page.click('#submit');
+  await page.waitForURL((u) => u.pathname === '/');
+  await ready(page);
+  assert.equal(new URL(page.url()).searchParams.get('site'), 'demo', 'the site is in the URL');
+  assert.equal(await page.inputValue('#site'), 'demo');
+  assert.equal(await page.inputValue('#period'), '30d');
+  assert.equal(await page.textContent('#tz'), TZ);
+
+  // The summary, and the API's numbers are the traffic sent.
+  const { data: all, query } = await checkSummary(page, context);
+  assert.equal(all.results.pageviews, PAGEVIEWS, 'every page view sent is counted');
+  assert.ok(Math.abs(all.results.visitors - VISITORS.length) <= 1, `about ${VISITORS.length} visitors: ${all.results.visitors}`);
+  assert.equal(all.results.events, 2, 'two custom events');
+  assert.ok(query.get('from') && query.get('to'), 'an explicit range');
+  assert.ok('comparison' in all, 'the change against the previous period');
+
+  // Top pages against the breakdown.
+  const pages = await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
+  assert.equal(pages.results[0].page, '/', 'the most visited page first');
+  assert.equal(pages.results.reduce((n, r) => n + r.pageviews, 0), PAGEVIEWS);
+
+  // The chart: uPlot drew a canvas with a point per day of the range.
+  const canvas = await page.$eval('#chart canvas', (c) => ({ w: c.width, h: c.height }));
+  assert.ok(canvas.w > 200 && canvas.h > 100, `a canvas ${canvas.w}×${canvas.h}`);
+  const points = Number(await page.getAttribute('#chart', 'data-points'));
+  assert.equal(points, 30, 'a point per day of the last 30 days');
+  const ts = await api(context, await page.getAttribute('#chart', 'data-api'));
+  assert.equal(ts.results.length, points);
+  assert.ok(ts.results.reduce((n, r) => n + r.visitors, 0) >= 1, 'the traffic is on the chart');
+
+  // Consent opt-in rates, as GET /api/consent/stats has them.
+  const consent = await api(context, await page.getAttribute('#table-consent', 'data-api'));
+  assert.equal(consent.totals.choices, CHOICES.length);
+  const rates = await page.$$eval('#table-consent tbody tr', (trs) => trs.map((tr) =>
+    [tr.dataset.value, tr.querySelector('td').dataset.value, tr.querySelector('td').textContent]));
+  assert.deepEqual(rates.map((r) => r[0]).sort(), Object.keys(OPT_IN).sort());
+  for (const [cat, raw, text] of rates) {
+    assert.equal(raw, String(consent.totals.opt_in_rate[cat]), `${cat}: the rate shown is the API's`);
+    assert.ok(Math.abs(Number(raw) - OPT_IN[cat]) < 1e-9, `${cat}: ${raw}`);
+    assert.equal(text, shown('conversion_rate', OPT_IN[cat] * 100));
+  }
+
+  // Real-time visitors, as the API counts them.
+  const rt = await api(context, '/api/stats/demo/realtime');
+  assert.equal(await page.getAttribute('#realtime-count', 'data-value'), String(rt.visitors));
+  assert.ok(rt.visitors >= 1);
+
+  // A CSV export of a table answers text/csv.
+  const csvHref = await page.getAttribute('#card-pages a.csv', 'href');
+  assert.match(csvHref, /format=csv/);
+  const csv = await context.request.get(new URL(csvHref, base).href);
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()['content-type'], /^text\/csv/);
+  assert.match(await csv.text(), /page/);
+  const csvLinks = await page.$$eval('a.csv[href]', (as) => as.length);
+  assert.ok(csvLinks >= 10, `every table has a CSV link (${csvLinks})`);
+
+  // Filter by a browser: click its row.
+  await page.click('#card-devices .tab[data-dimension="browser"]');
+  await page.waitForSelector('#table-browser, #table-devices[data-dimension="browser"]');
+  await page.waitForFunction(() => document.querySelector('#table-devices tbody tr[data-value="Firefox"]'));
+  await checkTable(page, context, '#table-devices', ['visitors']);
+  await page.click('#table-devices tbody tr[data-value="Firefox"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'browser==Firefox');
+  assert.deepEqual(await chips(page), ['Browser is Firefox']);
+  const { data: firefox } = await checkSummary(page, context);
+  assert.deepEqual(firefox.filters, [{ dimension: 'browser', op: '==', value: 'Firefox' }]);
+  assert.ok(firefox.results.visitors < all.results.visitors, 'the filter changed the numbers');
+  assert.equal(firefox.results.pageviews, 4, 'the two Firefox visitors viewed 4 pages');
+  await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
+
+  // A second filter, with the keyboard: they combine.
+  await page.focus('#table-pages tbody tr[data-value="/pricing"] button');
+  await page.keyboard.press('Enter');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'browser==Firefox;page==/pricing');
+  assert.deepEqual(await chips(page), ['Browser is Firefox', 'Page is /pricing']);
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'chip-remove',
+    'the keyboard lands on the new chip');
+  const { data: both } = await checkSummary(page, context);
+  assert.equal(both.filters.length, 2);
+
+  // Comparison with the previous period, and the URL as a bookmark.
+  await page.check('#compare');
+  await ready(page, () => new URLSearchParams(location.search).get('compare') === 'previous_period');
+  assert.equal(await page.getAttribute('#chart', 'data-series'), '2', 'the previous period drawn too');
+  const compared = await api(context, await page.getAttribute('#chart', 'data-api'));
+  assert.ok(compared.comparison && Array.isArray(compared.comparison.results), 'the timeseries has a comparison');
+  const bookmark = page.url();
+  await page.reload();
+  await ready(page);
+  assert.equal(page.url(), bookmark);
+  assert.deepEqual(await chips(page), ['Browser is Firefox', 'Page is /pricing'], 'the filters come back');
+  assert.equal(await page.isChecked('#compare'), true, 'so does the comparison');
+  await checkSummary(page, context);
+
+  // Removing a chip: the other stays, the numbers follow.
+  await page.click('#filters .chip[data-dimension="page"] .chip-remove');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'browser==Firefox');
+  assert.deepEqual(await chips(page), ['Browser is Firefox']);
+  const { data: again } = await checkSummary(page, context);
+  assert.deepEqual(again.results, firefox.results);
+
+  // The date range: today by the hour, a custom range by the day.
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  await page.selectOption('#period', 'today');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === 'today');
+  const { query: todayQuery } = await checkSummary(page, context);
+  assert.equal(todayQuery.get('from'), todayQuery.get('to'), 'today is one day');
+  const hourly = await api(context, await page.getAttribute('#chart', 'data-api'));
+  assert.equal(hourly.interval, 'hour');
+  assert.equal(Number(await page.getAttribute('#chart', 'data-points')), hourly.results.length);
+  assert.ok(hourly.results.length >= 23 && hourly.results.length <= 25, 'an hour a point');
+  const to = todayQuery.get('to');
+  const from = new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86400000).toISOString().slice(0, 10);
+  await page.selectOption('#period', 'custom');
+  await page.fill('#from', from);
+  await page.fill('#to', to);
+  await page.click('#apply');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === 'custom');
+  const { query: customQuery } = await checkSummary(page, context);
+  assert.deepEqual([customQuery.get('from'), customQuery.get('to')], [from, to]);
+  assert.equal(await page.getAttribute('#chart', 'data-points'), '7');
+  await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
+
+  // A full-page screenshot that the test output keeps, of the default view.
+  await page.selectOption('#period', '30d');
+  await ready(page, () => !new URLSearchParams(location.search).has('period'));
+  await checkSummary(page, context);
+  mkdirSync(OUTPUT, { recursive: true });
+  const shot = path.join(OUTPUT, 'dashboard.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`screenshot: ${shot}`);
+
+  // axe-core on the page itself (evaluated through the driver, which the
+  // page's CSP does not block, unlike an injected script tag).
+  await axe(page);
+  assert.deepEqual(page.problems, [], 'no script error, no CSP violation');
+  await context.close();
+  console.log(`dashboard test body: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test('a role without statistics is told so; the assets are served from this server', async () => {
+  // The page and uPlot come from the server itself (no CDN).
+  for (const p of ['/', '/dashboard/dashboard.js', '/dashboard/dashboard.css',
+    '/vendor/uplot/uPlot.iife.min.js', '/vendor/uplot/uPlot.min.css']) {
+    const r = await fetch(`${base}${p}`);
+    assert.equal(r.status, 200, p);
+  }
+  const html = await (await fetch(`${base}/`)).text();
+  assert.doesNotMatch(html, /src="https?:|href="https?:/, 'no third-party asset');
+  const r = await fetch(`${base}/api/stats/sites`);
+  assert.equal(r.status, 401, 'the stats need a session');
+
+  // Customer service signs in, and is told the statistics are not theirs.
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/login/?next=%2F`);
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#username', SERVICE.name);
+  await page.fill('#password', SERVICE.password);
+  await page.click('#submit');
+  await page.waitForURL((u) => u.pathname === '/');
+  await page.waitForSelector('#notice:not([hidden])');
+  assert.match(await page.textContent('#notice'), /admins and analysts/);
+  assert.deepEqual(page.problems.filter((p) => !/status of 403/.test(p)), []);
+  await context.close();
+});

@@ -1,0 +1,828 @@
+// The marketing dashboard served at /: summary numbers, a time-series chart
+// (uPlot, served from /vendor/uplot/), tables of pages, sources, campaigns,
+// places, devices, languages, goals, custom events, real-time visitors and
+// consent opt-in rates, all read from the stats API (GET /api/stats/...)
+// and GET /api/consent/stats.  The state (site, period, filters, comparison,
+// chart metric) lives in the URL's query, so a view can be bookmarked.
+// No inline script and no third-party request: the page's
+// Content-Security-Policy allows only 'self'.  It shows counts, never a
+// person.
+'use strict';
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+
+  const TZ = (() => {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
+  })();
+
+  const PERIODS = ['today', '7d', '30d', 'month', 'lastmonth', '12mo', 'custom'];
+
+  const DIMENSIONS = {
+    page: 'Page', entry_page: 'Entry page', exit_page: 'Exit page', source: 'Source',
+    referrer: 'Referrer', channel: 'Channel', utm_source: 'UTM source', utm_medium: 'UTM medium',
+    utm_campaign: 'UTM campaign', utm_term: 'UTM term', utm_content: 'UTM content',
+    country: 'Country', region: 'Region', city: 'City', browser: 'Browser',
+    os: 'Operating system', device: 'Device', screen: 'Screen size', language: 'Language',
+    event: 'Event', goal: 'Goal', hour: 'Hour of day',
+  };
+  const dimLabel = (d) => (d.startsWith('prop:') ? `Property ${d.slice(5)}` : DIMENSIONS[d] || d);
+
+  const METRICS = {
+    visitors: 'Unique visitors', visits: 'Total visits', pageviews: 'Total pageviews',
+    views_per_visit: 'Views per visit', bounce_rate: 'Bounce rate',
+    visit_duration: 'Visit duration', events: 'Events', conversion_rate: 'Conversion rate',
+    time_on_page: 'Time on page',
+  };
+  const SUMMARY = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate',
+    'visit_duration', 'events'];
+  // Where a smaller number is the better one.
+  const LOWER_IS_BETTER = new Set(['bounce_rate']);
+
+  // The tables: a card per subject, a tab per dimension, the columns shown.
+  const VISITORS = [['visitors', 'Visitors']];
+  const CARDS = [
+    { id: 'pages', title: 'Pages', tabs: [
+      ['page', 'Top pages', [['visitors', 'Visitors'], ['pageviews', 'Pageviews'], ['time_on_page', 'Time on page']]],
+      ['entry_page', 'Entry pages', [['visitors', 'Visitors'], ['visits', 'Entrances']]],
+      ['exit_page', 'Exit pages', [['visitors', 'Visitors'], ['visits', 'Exits']]]] },
+    { id: 'sources', title: 'Sources', tabs: [
+      ['channel', 'Channels', [['visitors', 'Visitors'], ['bounce_rate', 'Bounce rate']]],
+      ['source', 'Sources', [['visitors', 'Visitors'], ['bounce_rate', 'Bounce rate']]],
+      ['referrer', 'Referrers', [['visitors', 'Visitors'], ['bounce_rate', 'Bounce rate']]]] },
+    { id: 'campaigns', title: 'Campaigns', tabs: [
+      ['utm_campaign', 'Campaign', [['visitors', 'Visitors'], ['visits', 'Visits']]],
+      ['utm_source', 'Source', [['visitors', 'Visitors'], ['visits', 'Visits']]],
+      ['utm_medium', 'Medium', [['visitors', 'Visitors'], ['visits', 'Visits']]],
+      ['utm_term', 'Term', [['visitors', 'Visitors'], ['visits', 'Visits']]],
+      ['utm_content', 'Content', [['visitors', 'Visitors'], ['visits', 'Visits']]]] },
+    { id: 'locations', title: 'Locations', tabs: [
+      ['country', 'Countries', VISITORS], ['region', 'Regions', VISITORS],
+      ['city', 'Cities', VISITORS]] },
+    { id: 'devices', title: 'Devices', tabs: [
+      ['device', 'Devices', VISITORS], ['browser', 'Browsers', VISITORS],
+      ['os', 'Operating systems', VISITORS], ['screen', 'Screen sizes', VISITORS]] },
+    { id: 'languages', title: 'Languages', tabs: [['language', 'Languages', VISITORS]] },
+    { id: 'events', title: 'Custom events', tabs: [
+      ['event', 'Events', [['visitors', 'Visitors'], ['events', 'Events']]]] },
+  ];
+  const LIMIT = 10;
+
+  const state = {
+    site: null, period: '30d', from: null, to: null, filters: [], compare: false,
+    metric: 'visitors', tabs: {},
+  };
+  let sites = [];
+  let generation = 0;
+  let redirecting = false;
+  let plot = null;
+
+  // ---- numbers --------------------------------------------------------------
+
+  const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  const decimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+  const percent = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+
+  function duration(s) {
+    s = Math.round(Number(s) || 0);
+    if (s < 60) return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m}m ${s % 60}s`;
+    return `${Math.floor(m / 60)}h ${m % 60}m`;
+  }
+
+  function format(metric, v) {
+    if (v === null || v === undefined || Number.isNaN(Number(v))) return '–';
+    switch (metric) {
+      case 'views_per_visit': return decimal.format(v);
+      case 'bounce_rate': case 'conversion_rate': return `${percent.format(v)}%`;
+      case 'visit_duration': case 'time_on_page': return duration(v);
+      default: return integer.format(v);
+    }
+  }
+
+  // ---- dates, in the browser's time zone -------------------------------------
+
+  const DAY = /^\d{4}-\d{2}-\d{2}$/;
+  function today() {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit',
+    }).formatToParts(new Date());
+    const get = (t) => parts.find((p) => p.type === t).value;
+    return `${get('year')}-${get('month')}-${get('day')}`;
+  }
+  const ymd = (d) => new Date(d).toISOString().slice(0, 10);
+  function parseDay(s) {
+    const [y, m, d] = s.split('-').map(Number);
+    return new Date(Date.UTC(y, m - 1, d));
+  }
+  function addDays(s, n) {
+    const d = parseDay(s);
+    d.setUTCDate(d.getUTCDate() + n);
+    return ymd(d);
+  }
+  const validDay = (s) => (s && DAY.test(s) && ymd(parseDay(s)) === s ? s : null);
+
+  function range() {
+    const t = today();
+    const d = parseDay(t);
+    const y = d.getUTCFullYear();
+    const m = d.getUTCMonth();
+    switch (state.period) {
+      case 'today': return [t, t];
+      case '7d': return [addDays(t, -6), t];
+      case 'month': return [ymd(Date.UTC(y, m, 1)), t];
+      case 'lastmonth': return [ymd(Date.UTC(y, m - 1, 1)), ymd(Date.UTC(y, m, 0))];
+      case '12mo': return [ymd(Date.UTC(y, m - 11, 1)), t];
+      case 'custom': return [state.from, state.to];
+      default: return [addDays(t, -29), t];
+    }
+  }
+
+  function interval(from, to) {
+    const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
+    if (days <= 1) return 'hour';
+    if (days <= 62) return 'day';
+    if (days <= 190) return 'week';
+    return 'month';
+  }
+
+  const dayText = (s) => parseDay(s).toLocaleDateString('en-GB',
+    { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' });
+  function rangeText(from, to) {
+    return from === to ? dayText(from) : `${dayText(from)} – ${dayText(to)}`;
+  }
+
+  // ---- filters: "country==FI;device!=mobile" ----------------------------------
+
+  const FILTER = /^([a-z_]+|prop:[^=!;]+)(==|!=)(.*)$/;
+  function parseFilters(text) {
+    const out = [];
+    for (const part of (text || '').split(';')) {
+      const m = FILTER.exec(part);
+      if (m && (DIMENSIONS[m[1]] || m[1].startsWith('prop:')) && m[3] !== '')
+        out.push({ dimension: m[1], op: m[2], value: m[3] });
+    }
+    return out;
+  }
+  const formatFilters = (list) => list.map((f) => `${f.dimension}${f.op}${f.value}`).join(';');
+  // A value with * ? or [ is a glob pattern to the API: a clicked value is
+  // matched exactly, each of them in brackets.  A value with ; cannot be
+  // written in a filter at all.
+  const globEscape = (v) => v.replace(/[*?[]/g, (c) => `[${c}]`);
+  const globUnescape = (v) => v.replace(/\[([*?[])\]/g, '$1');
+  const filterable = (v) => !v.includes(';');
+
+  // ---- the URL is the state ---------------------------------------------------
+
+  function readUrl() {
+    const q = new URLSearchParams(location.search);
+    state.site = q.get('site');
+    state.period = PERIODS.includes(q.get('period')) ? q.get('period') : '30d';
+    state.from = validDay(q.get('from'));
+    state.to = validDay(q.get('to'));
+    if (state.period === 'custom' && !(state.from && state.to && state.from <= state.to))
+      state.period = '30d';
+    if (state.period !== 'custom') state.from = state.to = null;
+    state.filters = parseFilters(q.get('filter'));
+    state.compare = q.get('compare') === 'previous_period';
+    state.metric = SUMMARY.includes(q.get('metric')) ? q.get('metric') : 'visitors';
+  }
+
+  function writeUrl(push) {
+    const q = new URLSearchParams();
+    if (state.site) q.set('site', state.site);
+    if (state.period !== '30d') q.set('period', state.period);
+    if (state.period === 'custom') {
+      q.set('from', state.from);
+      q.set('to', state.to);
+    }
+    if (state.filters.length) q.set('filter', formatFilters(state.filters));
+    if (state.compare) q.set('compare', 'previous_period');
+    if (state.metric !== 'visitors') q.set('metric', state.metric);
+    const url = location.pathname + (q.toString() ? `?${q}` : '');
+    if (url !== location.pathname + location.search)
+      history[push ? 'pushState' : 'replaceState'](null, '', url);
+  }
+
+  // ---- the API ------------------------------------------------------------------
+
+  function toLogin() {
+    if (redirecting) return;
+    redirecting = true;
+    location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
+
+  async function getJson(url) {
+    const r = await fetch(url, {
+      credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
+    });
+    if (r.status === 401) {
+      toLogin();
+      throw new Error('Signed out.');
+    }
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    if (!r.ok || !data) {
+      const e = new Error((data && data.message) || `The server answered ${r.status}.`);
+      e.status = r.status;
+      e.code = data && data.error;
+      throw e;
+    }
+    return data;
+  }
+
+  // /api/stats/SITE/KIND?from&to&tz&filter&...; format=csv for the exports.
+  function statsUrl(kind, extra, fmt) {
+    const [from, to] = range();
+    const q = new URLSearchParams({ from, to, tz: TZ });
+    if (state.filters.length) q.set('filter', formatFilters(state.filters));
+    for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
+    if (fmt) q.set('format', fmt);
+    return `/api/stats/${encodeURIComponent(state.site)}/${kind}?${q}`;
+  }
+
+  function csvLink(a, url, name) {
+    const [from, to] = range();
+    a.href = url;
+    a.download = `${state.site}-${name}-${from}-${to}.csv`;
+  }
+
+  // ---- small DOM helpers ------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+
+  function showError(p, err) {
+    p.textContent = err ? (err.message || String(err)) : '';
+    p.hidden = !err;
+  }
+
+  function notice(text) {
+    $('notice').textContent = text || '';
+    $('notice').hidden = !text;
+  }
+
+  // ---- filters ------------------------------------------------------------------------
+
+  function addFilter(dimension, value, op = '==') {
+    const same = state.filters.findIndex((f) => f.dimension === dimension);
+    const f = { dimension, op, value: globEscape(String(value)) };
+    if (same >= 0) state.filters[same] = f;
+    else state.filters.push(f);
+    change(true);
+    // The row that was clicked is redrawn: the keyboard goes to its chip.
+    const chip = document.querySelector(`#filters .chip[data-dimension="${CSS.escape(dimension)}"] .chip-remove`);
+    if (chip) chip.focus();
+  }
+
+  function removeFilter(i) {
+    state.filters.splice(i, 1);
+    change(true);
+    // Keep the keyboard near: the next chip, or the hint where chips go.
+    const chips = document.querySelectorAll('#filters .chip-remove');
+    if (chips.length) chips[Math.min(i, chips.length - 1)].focus();
+    else $('filters-empty').focus();
+  }
+
+  function renderChips() {
+    const ul = $('filters');
+    ul.replaceChildren();
+    state.filters.forEach((f, i) => {
+      const text = `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${globUnescape(f.value)}`;
+      ul.append(el('li', { class: 'chip', 'data-dimension': f.dimension, 'data-value': f.value },
+        el('span', { class: 'chip-text', text }),
+        el('button', {
+          type: 'button', class: 'chip-remove', 'aria-label': `Remove filter: ${text}`,
+          title: 'Remove this filter', onclick: () => removeFilter(i),
+        }, el('span', { 'aria-hidden': 'true', text: '×' }))));
+    });
+    if (state.filters.length > 1) {
+      ul.append(el('li', {}, el('button', {
+        type: 'button', class: 'link', text: 'Clear all filters',
+        onclick: () => { state.filters = []; change(true); $('filters-empty').focus(); },
+      })));
+    }
+    $('filters-empty').hidden = state.filters.length > 0;
+  }
+
+  // ---- summary ------------------------------------------------------------------
+
+  function changeText(metric, now, before) {
+    if (before === null || before === undefined || now === null || now === undefined) return null;
+    const lower = LOWER_IS_BETTER.has(metric);
+    let diff;
+    let text;
+    if (metric === 'bounce_rate') {
+      diff = now - before;
+      text = `${percent.format(Math.abs(diff))} pp`;
+    } else if (Number(before) === 0) {
+      if (Number(now) === 0) return { cls: 'same', arrow: '', text: '0%', words: 'no change' };
+      return { cls: lower ? 'worse' : 'better', arrow: '↑', text: 'new', words: 'up from none' };
+    } else {
+      diff = ((now - before) / before) * 100;
+      text = `${integer.format(Math.abs(Math.round(diff)))}%`;
+    }
+    if (Math.abs(diff) < 0.05) return { cls: 'same', arrow: '', text: '0%', words: 'no change' };
+    const up = diff > 0;
+    return {
+      cls: up !== lower ? 'better' : 'worse', arrow: up ? '↑' : '↓', text,
+      words: `${up ? 'up' : 'down'} ${text}`,
+    };
+  }
+
+  function renderSummary(data) {
+    const ul = $('summary');
+    ul.replaceChildren();
+    const now = data.results || {};
+    const before = data.comparison ? data.comparison.results || {} : null;
+    for (const m of SUMMARY) {
+      const v = now[m];
+      const c = before ? changeText(m, v, before[m]) : null;
+      const prevText = before ? format(m, before[m]) : null;
+      const button = el('button', {
+        type: 'button', class: 'metric', 'data-metric': m,
+        'aria-pressed': state.metric === m ? 'true' : 'false',
+        onclick: () => {
+          if (state.metric === m) return;
+          state.metric = m;
+          writeUrl(false);
+          for (const b of ul.querySelectorAll('button'))
+            b.setAttribute('aria-pressed', b.dataset.metric === m ? 'true' : 'false');
+          loadChart(generation);
+        },
+      },
+      el('span', { class: 'metric-label', text: METRICS[m] }),
+      el('span', { class: 'value', 'data-value': v === null || v === undefined ? '' : String(v), text: format(m, v) }),
+      c ? el('span', { class: `change ${c.cls}` },
+        el('span', { 'aria-hidden': 'true', text: `${c.arrow}${c.arrow ? ' ' : ''}${c.text}` }),
+        el('span', { class: 'visually-hidden', text: `${c.words} from the previous period` })) : null,
+      state.compare && prevText !== null ? el('span', { class: 'previous', text: `before: ${prevText}` }) : null);
+      ul.append(el('li', {}, button));
+    }
+  }
+
+  async function loadSummary(g) {
+    // The change against the previous period is always shown.
+    const url = statsUrl('summary', { compare: 'previous_period' });
+    $('summary').dataset.api = url;
+    try {
+      const data = await getJson(url);
+      if (g !== generation) return;
+      renderSummary(data);
+    } catch (e) {
+      if (g !== generation) return;
+      $('summary').replaceChildren(el('li', { class: 'error', role: 'alert', text: e.message }));
+    }
+  }
+
+  // ---- the chart (uPlot) ----------------------------------------------------------
+
+  const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+  // "YYYY-MM-DD" or "YYYY-MM-DD HH:00", wall time in TZ, as seconds of a
+  // UTC clock: the chart draws its labels in UTC, so they read as wall time.
+  function bucketTime(s) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}))?/.exec(s);
+    if (!m) return NaN;
+    return Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0)) / 1000;
+  }
+
+  function bucketText(t, iv) {
+    const d = new Date(t * 1000);
+    const opts = { timeZone: 'UTC', day: 'numeric', month: 'short' };
+    if (iv === 'month') return d.toLocaleDateString('en-GB', { timeZone: 'UTC', month: 'long', year: 'numeric' });
+    if (iv === 'hour') return `${d.toLocaleDateString('en-GB', opts)} ${String(d.getUTCHours()).padStart(2, '0')}:00`;
+    if (iv === 'week') return `week of ${d.toLocaleDateString('en-GB', opts)}`;
+    return d.toLocaleDateString('en-GB', { ...opts, weekday: 'short' });
+  }
+
+  function axisText(t, iv) {
+    const d = new Date(t * 1000);
+    if (iv === 'hour') return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+    if (iv === 'month') return d.toLocaleDateString('en-GB', { timeZone: 'UTC', month: 'short', year: 'numeric' });
+    return d.toLocaleDateString('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short' });
+  }
+
+  function drawChart(data, metric) {
+    const box = $('chart');
+    const iv = data.interval;
+    const xs = data.results.map((r) => bucketTime(r.date));
+    const ys = data.results.map((r) => (r[metric] === undefined ? null : r[metric]));
+    const series = [{}, {
+      label: METRICS[metric], stroke: cssVar('--chart'), fill: cssVar('--chart-fill'), width: 2,
+      points: { show: xs.length <= 62 },
+    }];
+    const plotData = [xs, ys];
+    let previous = null;
+    if (state.compare && data.comparison && Array.isArray(data.comparison.results)) {
+      previous = data.comparison.results.map((r) => (r[metric] === undefined ? null : r[metric]));
+      previous = xs.map((_, i) => (i < previous.length ? previous[i] : null));
+      plotData.push(previous);
+      series.push({ label: 'Previous period', stroke: cssVar('--chart-previous'), width: 1.5, dash: [6, 4] });
+    }
+    const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--line'), width: 1 }, ticks: { show: false } };
+    const opts = {
+      width: Math.max(200, box.clientWidth),
+      height: 260,
+      legend: { show: false },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [{ ...axis, values: (u, vals) => vals.map((t) => axisText(t, iv)) },
+        { ...axis, size: 60, values: (u, vals) => vals.map((v) => format(metric, v)) }],
+      cursor: { drag: { x: false, y: false } },
+      series,
+      hooks: {
+        setCursor: [(u) => {
+          const i = u.cursor.idx;
+          if (i === null || i === undefined) { $('chart-readout').textContent = ''; return; }
+          let text = `${bucketText(xs[i], iv)}: ${format(metric, ys[i])} ${METRICS[metric].toLowerCase()}`;
+          if (previous) text += ` (previous period: ${format(metric, previous[i])})`;
+          $('chart-readout').textContent = text;
+        }],
+      },
+    };
+    if (plot) plot.destroy();
+    box.replaceChildren();
+    plot = new uPlot(opts, plotData, box);
+    // What the picture says, for those who do not see it.
+    const values = ys.filter((v) => v !== null);
+    const total = values.reduce((a, b) => a + b, 0);
+    const top = values.length ? Math.max(...values) : 0;
+    const at = ys.indexOf(top);
+    box.setAttribute('aria-label', `Chart of ${METRICS[metric].toLowerCase()} per ${iv}, ` +
+      `${rangeText(...range())}: ${xs.length} points` +
+      (values.length ? `, highest ${format(metric, top)} (${bucketText(xs[at], iv)})` : '') +
+      (['visitors', 'visits', 'pageviews', 'events'].includes(metric) && metric !== 'visitors'
+        ? `, ${format(metric, total)} in all` : '') + '.');
+    box.dataset.points = String(xs.length);
+    box.dataset.series = String(plotData.length - 1);
+  }
+
+  async function loadChart(g) {
+    const [from, to] = range();
+    const extra = { metric: state.metric, interval: interval(from, to) };
+    if (state.compare) extra.compare = 'previous_period';
+    const url = statsUrl('timeseries', extra);
+    $('chart').dataset.api = url;
+    csvLink($('chart-csv'), statsUrl('timeseries', extra, 'csv'), `timeseries-${state.metric}`);
+    $('chart-csv').setAttribute('aria-label', `Download the chart's ${METRICS[state.metric].toLowerCase()} as CSV`);
+    try {
+      const data = await getJson(url);
+      if (g !== generation) return;
+      showError($('chart-error'), null);
+      if (typeof uPlot === 'undefined') throw new Error('The chart library did not load.');
+      drawChart(data, state.metric);
+    } catch (e) {
+      if (g !== generation) return;
+      showError($('chart-error'), e);
+    }
+  }
+
+  window.addEventListener('resize', () => {
+    if (plot) plot.setSize({ width: Math.max(200, $('chart').clientWidth), height: 260 });
+  });
+
+  // ---- tables ---------------------------------------------------------------------
+
+  // A table of rows; a row's first cell is a button that filters by it.
+  function fillTable(table, dimension, rows, cols, opts = {}) {
+    const tbody = table.tBodies[0];
+    tbody.replaceChildren();
+    const max = Math.max(1, ...rows.map((r) => Number(r[cols[0][0]]) || 0));
+    for (const r of rows) {
+      const value = r[opts.key || dimension];
+      const text = value === null || value === undefined ? '(none)' : String(value);
+      const share = Math.round(((Number(r[cols[0][0]]) || 0) / max) * 100);
+      const first = opts.filter === false || !filterable(text)
+        ? el('span', { class: 'name', text })
+        : el('button', {
+          type: 'button', class: 'name', text, title: `Filter by ${dimLabel(opts.filterDimension || dimension)}: ${text}`,
+          onclick: () => addFilter(opts.filterDimension || dimension, text),
+        });
+      const th = el('th', { scope: 'row', class: 'bar' }, first);
+      th.style.setProperty('--share', `${share}%`);
+      const tr = el('tr', { 'data-value': text }, th);
+      for (const [m] of cols)
+        tr.append(el('td', { class: 'num', 'data-metric': m, 'data-value': r[m] === undefined || r[m] === null ? '' : String(r[m]), text: format(m, r[m]) }));
+      tbody.append(tr);
+    }
+    if (!rows.length)
+      tbody.append(el('tr', { class: 'empty' }, el('td', { colspan: cols.length + 1, class: 'muted', text: 'Nothing in this period.' })));
+  }
+
+  function tableHead(table, first, cols) {
+    const row = el('tr', {}, el('th', { scope: 'col', text: first }));
+    for (const [, label] of cols) row.append(el('th', { scope: 'col', class: 'num', text: label }));
+    table.tHead.replaceChildren(row);
+  }
+
+  function buildCard(card) {
+    const headingId = `${card.id}-heading`;
+    const tabs = card.tabs.length > 1
+      ? el('div', { class: 'tabs', role: 'group', 'aria-label': `${card.title}: show` })
+      : null;
+    const table = el('table', { id: `table-${card.id}` },
+      el('caption', { class: 'visually-hidden' }), el('thead'), el('tbody'));
+    const csv = el('a', { class: 'csv', text: 'CSV' });
+    const error = el('p', { class: 'error', role: 'alert', hidden: true });
+    const section = el('section', { class: 'card', id: `card-${card.id}`, 'aria-labelledby': headingId },
+      el('div', { class: 'card-head' }, el('h2', { id: headingId, text: card.title }), tabs, csv),
+      el('div', { class: 'table-wrap' }, table), error);
+    if (tabs) {
+      for (const [dim, label] of card.tabs) {
+        tabs.append(el('button', {
+          type: 'button', class: 'tab', 'data-dimension': dim, text: label,
+          'aria-pressed': 'false',
+          onclick: () => {
+            state.tabs[card.id] = dim;
+            loadCard(card, generation);
+          },
+        }));
+      }
+    }
+    card.el = { section, table, csv, error, tabs };
+    return section;
+  }
+
+  async function loadCard(card, g) {
+    const dim = state.tabs[card.id] || card.tabs[0][0];
+    const [, label, cols] = card.tabs.find((t) => t[0] === dim);
+    const { table, csv, error, tabs } = card.el;
+    if (tabs)
+      for (const b of tabs.children) b.setAttribute('aria-pressed', b.dataset.dimension === dim ? 'true' : 'false');
+    const extra = { dimension: dim, limit: LIMIT };
+    const url = statsUrl('breakdown', extra);
+    table.dataset.api = url;
+    table.dataset.dimension = dim;
+    table.caption.textContent = `${card.title}: ${label}, ${rangeText(...range())}`;
+    csvLink(csv, statsUrl('breakdown', extra, 'csv'), dim.replace(':', '-'));
+    csv.setAttribute('aria-label', `Download ${label.toLowerCase()} as CSV`);
+    tableHead(table, dimLabel(dim), cols);
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const data = await getJson(url);
+      if (g !== generation || (state.tabs[card.id] || card.tabs[0][0]) !== dim) return;
+      showError(error, null);
+      fillTable(table, dim, data.results || [], cols);
+    } catch (e) {
+      if (g !== generation) return;
+      table.tBodies[0].replaceChildren();
+      showError(error, e);
+    } finally {
+      table.removeAttribute('aria-busy');
+    }
+  }
+
+  // Goals: their own endpoint, with conversion rates.
+  const GOALS = { id: 'goals', title: 'Goals' };
+  const GOAL_COLS = [['visitors', 'Uniques'], ['events', 'Total'], ['conversion_rate', 'Conversion rate']];
+  function buildGoals() {
+    const card = { ...GOALS, tabs: [['goal', 'Goals', GOAL_COLS]] };
+    const section = buildCard(card);
+    GOALS.el = card.el;
+    section.append(el('p', { class: 'muted small', text: 'Goals are set per site in the server\'s configuration; the rate is of all visitors.' }));
+    return section;
+  }
+  async function loadGoals(g) {
+    const { table, csv, error } = GOALS.el;
+    const url = statsUrl('goals');
+    table.dataset.api = url;
+    table.caption.textContent = `Goals, ${rangeText(...range())}`;
+    csvLink(csv, statsUrl('goals', {}, 'csv'), 'goals');
+    csv.setAttribute('aria-label', 'Download goals as CSV');
+    tableHead(table, 'Goal', GOAL_COLS);
+    try {
+      const data = await getJson(url);
+      if (g !== generation) return;
+      showError(error, null);
+      fillTable(table, 'goal', data.results || [], GOAL_COLS);
+    } catch (e) {
+      if (g !== generation) return;
+      table.tBodies[0].replaceChildren();
+      showError(error, e);
+    }
+  }
+
+  // Consent: opt-in rates of the banner (GET /api/consent/stats).  Its CSV
+  // is made here from the same numbers: that endpoint answers JSON only.
+  const CONSENT = { id: 'consent', title: 'Consent' };
+  function buildConsent() {
+    const table = el('table', { id: 'table-consent' },
+      el('caption', { class: 'visually-hidden', text: 'Consent opt-in rates' }),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Category' }),
+        el('th', { scope: 'col', class: 'num', text: 'Opt-in rate' }))),
+      el('tbody'));
+    const csv = el('a', { class: 'csv', text: 'CSV', 'aria-label': 'Download consent choices per day as CSV' });
+    const facts = el('p', { class: 'muted small', id: 'consent-facts' });
+    const error = el('p', { class: 'error', role: 'alert', hidden: true });
+    const section = el('section', { class: 'card', id: 'card-consent', 'aria-labelledby': 'consent-heading' },
+      el('div', { class: 'card-head' }, el('h2', { id: 'consent-heading', text: 'Consent' }), csv),
+      facts, el('div', { class: 'table-wrap' }, table), error);
+    CONSENT.el = { table, csv, facts, error };
+    return section;
+  }
+  let consentCsvUrl = null;
+  async function loadConsent(g) {
+    const { table, csv, facts, error } = CONSENT.el;
+    const [from, to] = range();
+    const url = `/api/consent/stats?${new URLSearchParams({ site: state.site, from, to })}`;
+    table.dataset.api = url;
+    const tbody = table.tBodies[0];
+    try {
+      const data = await getJson(url);
+      if (g !== generation) return;
+      showError(error, null);
+      const t = data.totals || {};
+      facts.textContent = `Banner shown ${integer.format(t.shown || 0)} times; ` +
+        `${integer.format(t.choices || 0)} choices: ${integer.format(t.accepted_all || 0)} accepted all, ` +
+        `${integer.format(t.rejected_all || 0)} rejected all, ${integer.format(t.custom || 0)} chose, ` +
+        `${integer.format(t.withdrawn || 0)} withdrew; ${integer.format(t.gpc || 0)} Global Privacy Control signals.` +
+        ' Not filtered; days in UTC.';
+      tbody.replaceChildren();
+      const rates = t.opt_in_rate || {};
+      const max = 100;
+      for (const [cat, rate] of Object.entries(rates)) {
+        const pct = rate === null ? null : rate * 100;
+        const th = el('th', { scope: 'row', class: 'bar' }, el('span', { class: 'name', text: cat.charAt(0).toUpperCase() + cat.slice(1) }));
+        th.style.setProperty('--share', `${pct === null ? 0 : Math.round((pct / max) * 100)}%`);
+        tbody.append(el('tr', { 'data-value': cat }, th,
+          el('td', { class: 'num', 'data-value': rate === null ? '' : String(rate), text: format('conversion_rate', pct) })));
+      }
+      if (!Object.keys(rates).length)
+        tbody.append(el('tr', { class: 'empty' }, el('td', { colspan: 2, class: 'muted', text: 'No categories offered.' })));
+      // The CSV: a row per day.
+      const keys = ['shown', 'choices', 'accepted_all', 'rejected_all', 'custom', 'withdrawn', 'gpc'];
+      const cats = Object.keys(rates);
+      const lines = [['date', ...keys, ...cats.map((c) => `opt_in_rate_${c}`)].join(',')];
+      for (const d of data.days || [])
+        lines.push([d.date, ...keys.map((k) => d[k] || 0),
+          ...cats.map((c) => (d.opt_in_rate && d.opt_in_rate[c] !== null && d.opt_in_rate[c] !== undefined ? d.opt_in_rate[c] : ''))].join(','));
+      if (consentCsvUrl) URL.revokeObjectURL(consentCsvUrl);
+      consentCsvUrl = URL.createObjectURL(new Blob([`${lines.join('\n')}\n`], { type: 'text/csv' }));
+      csv.href = consentCsvUrl;
+      csv.download = `${state.site}-consent-${from}-${to}.csv`;
+    } catch (e) {
+      if (g !== generation) return;
+      tbody.replaceChildren();
+      facts.textContent = '';
+      csv.removeAttribute('href');
+      showError(error, e.code === 'unknown_site'
+        ? new Error('This site has no consent banner configured.') : e);
+    }
+  }
+
+  // ---- real time ------------------------------------------------------------------------
+
+  async function loadRealtime() {
+    if (!state.site) return;
+    const url = `/api/stats/${encodeURIComponent(state.site)}/realtime`;
+    const table = $('table-realtime');
+    table.dataset.api = url;
+    const csv = $('realtime-csv');
+    csv.href = `${url}?format=csv`;
+    csv.download = `${state.site}-realtime.csv`;
+    try {
+      const data = await getJson(url);
+      $('realtime-count').textContent = integer.format(data.visitors || 0);
+      $('realtime-count').dataset.value = String(data.visitors || 0);
+      $('realtime-label').textContent = data.visitors === 1 ? 'current visitor' : 'current visitors';
+      fillTable(table, 'page', data.pages || [], VISITORS);
+    } catch (e) {
+      $('realtime-count').textContent = '–';
+    }
+  }
+
+  // ---- controls -------------------------------------------------------------------------
+
+  function syncControls() {
+    $('site').value = state.site || '';
+    $('period').value = state.period;
+    $('custom').hidden = state.period !== 'custom';
+    const [from, to] = range();
+    $('from').value = from;
+    $('to').value = to;
+    $('compare').checked = state.compare;
+    $('range-text').textContent = rangeText(from, to);
+    $('tz').textContent = TZ;
+    document.title = `${state.site || 'Dashboard'} · ${rangeText(from, to)} · Seula`;
+  }
+
+  // The state changed: the URL, then every report.
+  function change(push) {
+    writeUrl(push);
+    refresh();
+  }
+
+  async function refresh() {
+    const g = ++generation;
+    document.body.dataset.state = 'loading';
+    syncControls();
+    renderChips();
+    await Promise.allSettled([
+      loadSummary(g), loadChart(g), ...CARDS.map((c) => loadCard(c, g)),
+      loadGoals(g), loadConsent(g), loadRealtime(),
+    ]);
+    if (g === generation && !redirecting) document.body.dataset.state = 'ready';
+  }
+
+  function wire() {
+    $('site').addEventListener('change', () => {
+      state.site = $('site').value;
+      state.filters = [];
+      change(true);
+    });
+    $('period').addEventListener('change', () => {
+      const p = $('period').value;
+      if (p === 'custom') {
+        const [from, to] = range();
+        state.from = from;
+        state.to = to;
+        state.period = 'custom';
+        syncControls();
+        $('from').focus();
+        writeUrl(true);
+        return;
+      }
+      state.period = p;
+      state.from = state.to = null;
+      change(true);
+    });
+    $('custom').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const from = validDay($('from').value);
+      const to = validDay($('to').value);
+      if (!from || !to || from > to) {
+        notice('Give a start date on or before the end date.');
+        return;
+      }
+      notice('');
+      Object.assign(state, { period: 'custom', from, to });
+      change(true);
+    });
+    $('compare').addEventListener('change', () => {
+      state.compare = $('compare').checked;
+      change(true);
+    });
+    window.addEventListener('popstate', () => {
+      readUrl();
+      if (!sites.includes(state.site)) state.site = sites[0];
+      refresh();
+    });
+  }
+
+  async function start() {
+    readUrl();
+    wire();
+    $('tz').textContent = TZ;
+    let list;
+    try {
+      list = await getJson('/api/stats/sites');
+    } catch (e) {
+      if (redirecting) return;
+      document.body.dataset.state = 'error';
+      notice(e.status === 403
+        ? 'Your role cannot see the statistics: they are for admins and analysts.'
+        : `The statistics cannot be read: ${e.message}`);
+      return;
+    }
+    sites = list.sites || [];
+    $('site').replaceChildren(...sites.map((s) => el('option', { value: s, text: s })));
+    if (!sites.length) {
+      document.body.dataset.state = 'error';
+      notice('No site has traffic yet: add the tracker to a site of the configuration ([site.ID]), or configure goals for it.');
+      return;
+    }
+    if (!sites.includes(state.site)) state.site = sites[0];
+    writeUrl(false);
+
+    const cards = $('cards');
+    const realtime = $('card-realtime');
+    for (const card of CARDS) cards.insertBefore(buildCard(card), realtime);
+    cards.insertBefore(buildGoals(), realtime);
+    cards.insertBefore(buildConsent(), realtime);
+
+    getJson('/api/me').then((me) => {
+      $('who').textContent = `${me.name} (${me.role})`;
+      $('who').setAttribute('aria-label', `Signed in as ${me.name}, ${me.role}: account and sign-out`);
+    }).catch(() => {});
+
+    await refresh();
+    setInterval(() => {
+      if (!document.hidden && !redirecting) loadRealtime();
+    }, 30000);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
