@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unicode/uclean.h>
 
 static const struct seula_config_row config_rows[] = {
         {SEULA_CONFIG_DURATION, "visit_timeout", "30m", 1, 86400,
@@ -1073,6 +1074,9 @@ static void shutdown_(void *instance)
 	pthread_mutex_destroy(&a->lock);
 	sodium_memzero(a->key, sizeof(a->key));
 	free(a);
+	/* ICU's caches (time zones) would otherwise be lost when the host
+	 * unloads this plugin, and ICU with it; every reader has stopped. */
+	u_cleanup();
 }
 
 SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
