@@ -120,7 +120,7 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 	                              json_object_get(cmp, "to"), "summary",
 	                              json_object_get(cmp, "results")));
 	/* Days for up to three months, then weeks, then months. */
-	int64_t f, t;
+	int64_t f = 0, t = 0; /* the summary's own dates: they parse */
 	day_ms(json_string_value(json_object_get(sum, "from")), &f);
 	day_ms(json_string_value(json_object_get(sum, "to")), &t);
 	int64_t days = (t - f) / 86400000 + 1;
