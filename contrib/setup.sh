@@ -32,9 +32,10 @@ run_pkgs=(cmake make gcc pkg-config libc6-dev
 	libevent-dev libsqlite3-dev sqlite3 libmaxminddb-dev uuid-dev
 	libsodium-dev libjansson-dev libinih-dev libpcre2-dev libyaml-dev
 	libpwquality-dev cracklib-runtime john-data libicu-dev
-	libcsv-dev libhpdf-dev fonts-dejavu-core)
+	libcsv-dev libhpdf-dev fonts-dejavu-core libarchive-dev)
 # The customer register reads CSV imports with libcsv and prints label
 # sheets with libharu in DejaVu Sans (every Latin, Greek and Cyrillic name).
+# A data subject's access export is a zip written with libarchive.
 # libpwquality checks staff passwords against cracklib's dictionary
 # (cracklib-runtime) and Seula against Openwall's list of the most used
 # passwords (john-data's password.lst).

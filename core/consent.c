@@ -1900,6 +1900,69 @@ static int records_handler(void *instance, struct seula_http *http)
 	return reply_json(http, 200, json_pack("{s:o}", "records", list));
 }
 
+/* ---- data subject rights (core/subject.c) --------------------------------
+ */
+
+int seula_consent_subject_export(sqlite3 *db, const char *visitor_id,
+                                 json_t *rows, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT " RECORD_COLUMNS " FROM consent_records "
+	                       "r WHERE r.visitor_id = ? ORDER BY r.id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "consent records: %s",
+		         sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	sqlite3_bind_text(st, 1, visitor_id, -1, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(rows, record_json(st));
+	if (step != SQLITE_DONE)
+		snprintf(err, errlen, "consent records: %s",
+		         sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* Exactly the UPDATE the consent_records_fixed trigger lets through: the
+ * personal fields go, erased_at says when, and the verifier then checks
+ * that they are gone as a whole instead of checking pii_mac. */
+int seula_consent_subject_erase(sqlite3 *db, const char *visitor_id,
+                                int64_t now_ms, int64_t *records, char *err,
+                                size_t errlen)
+{
+	sqlite3_stmt *up = NULL, *del = NULL;
+	int rc = SEULA_EIO;
+	*records = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "UPDATE consent_records SET visitor_id = NULL, "
+	                       "ip_anon = NULL, page = NULL, erased_at = ?2 "
+	                       "WHERE visitor_id = ?1",
+	                       -1, &up, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "DELETE FROM consent_visitors WHERE visitor_id "
+	                       "= ?",
+	                       -1, &del, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(up, 1, visitor_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(up, 2, now_ms);
+	if (sqlite3_step(up) != SQLITE_DONE)
+		goto out;
+	*records = sqlite3_changes64(db);
+	sqlite3_bind_text(del, 1, visitor_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(del) == SQLITE_DONE)
+		rc = SEULA_OK;
+out:
+	if (rc != SEULA_OK)
+		snprintf(err, errlen, "erasing consent records: %s",
+		         sqlite3_errmsg(db));
+	sqlite3_finalize(up);
+	sqlite3_finalize(del);
+	return rc;
+}
+
 /* "YYYY-MM-DD" to ms at its 00:00 UTC. */
 static bool parse_day(const char *s, int64_t *ms)
 {

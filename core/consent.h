@@ -123,6 +123,18 @@ int seula_consent_verify(sqlite3 *db,
                          const unsigned char key[SEULA_SECRET_BYTES],
                          struct seula_chain_report *report);
 
+/* Data subject rights (core/subject.c).  Appends to the array `rows` the
+ * records of `visitor_id` as GET /api/consent/records shows them. */
+int seula_consent_subject_export(sqlite3 *db, const char *visitor_id,
+                                 json_t *rows, char *err, size_t errlen);
+/* Pseudonymise the records of `visitor_id` (visitor id, address and page
+ * cleared, erased_at = now_ms; the chain still verifies) and delete its
+ * consent state, inside the caller's write transaction.  *records: how
+ * many records were pseudonymised. */
+int seula_consent_subject_erase(sqlite3 *db, const char *visitor_id,
+                                int64_t now_ms, int64_t *records, char *err,
+                                size_t errlen);
+
 /* Banner displays, choices and opt-in rates per UTC day of [from, to] (ms,
  * whole days) for a configured site: the body of GET /api/consent/stats.
  * *out is new (the caller json_decref()s); SEULA_ENOTFOUND for a site

@@ -6,6 +6,7 @@
 #include "event.h"
 #include "http.h"
 #include "netaddr.h"
+#include "subject.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -84,6 +85,31 @@ static int host_event_clear(struct seula_event *ev, enum seula_field f)
 	return seula_event_clear(ev, f);
 }
 
+static int host_subject_run(const struct seula_host *h, struct sqlite3 *db,
+                            enum seula_subject_op op,
+                            const struct seula_subject *who, char **json_out,
+                            char **errmsg)
+{
+	*json_out = NULL;
+	if (!db) {
+		*errmsg =
+		        host_mprintf("subject_run needs a database connection");
+		return SEULA_EINVAL;
+	}
+	char err[512] = "";
+	json_t *out = NULL;
+	int rc = seula_subject_run(impl_of(h)->env->plugins, db, op, who, &out,
+	                           err, sizeof(err));
+	if (rc != SEULA_OK) {
+		*errmsg = host_mprintf("%s", err[0] ? err : "failed");
+		return rc;
+	}
+	/* jansson allocates with malloc: the caller's free() fits. */
+	*json_out = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	return *json_out ? SEULA_OK : SEULA_ENOMEM;
+}
+
 void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
                      const struct seula_host_env *env)
 {
@@ -118,6 +144,8 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->http_user = seula_http_user;
 	h->http_role = seula_http_role;
 	h->http_audit = seula_http_audit;
+	h->subject_run = host_subject_run;
+	h->http_truncate_wal = seula_http_truncate_wal;
 	impl->plugin_name = plugin_name;
 	impl->env = env;
 }

@@ -12,12 +12,17 @@
 
 #include <seula/plugin.h>
 
+struct seula_plugins;
+
 struct seula_host_env {
 	const struct seula_logger *log;
 	/* NULL: the real clock and libsodium's randombytes_buf(). */
 	int64_t (*now_ms)(void *ctx);
 	void (*random_bytes)(void *ctx, void *buf, size_t len);
 	void *ctx;
+	/* The plugins host->subject_run calls (core/subject.c); NULL: only
+	 * the core's part runs. */
+	const struct seula_plugins *plugins;
 };
 
 struct seula_host_impl {

@@ -196,6 +196,7 @@ struct kvlist {
 
 struct seula_http {
 	struct seula_arena arena;
+	bool writer, truncate_wal; /* see seula_http_set_writer */
 	const char *method;
 	const char *path;
 	struct kvlist params, query, headers;
@@ -352,6 +353,24 @@ void seula_http_free(struct seula_http *http)
 void seula_http_set_db(struct seula_http *http, struct sqlite3 *db)
 {
 	http->db = db;
+}
+
+void seula_http_set_writer(struct seula_http *http, bool writer)
+{
+	http->writer = writer;
+}
+
+bool seula_http_wants_truncate(const struct seula_http *http)
+{
+	return http->truncate_wal;
+}
+
+int seula_http_truncate_wal(struct seula_http *http)
+{
+	if (!http->writer)
+		return SEULA_EINVAL;
+	http->truncate_wal = true;
+	return SEULA_OK;
 }
 
 bool seula_http_replied(const struct seula_http *http)

@@ -91,6 +91,13 @@ int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
                             const unsigned char *key, int64_t now_ms, char *err,
                             size_t errlen);
 
+/* A writer route's request (set by the store around the handler): only
+ * there may the handler ask for the WAL to be truncated after the commit
+ * (host->http_truncate_wal), which the store then does. */
+void seula_http_set_writer(struct seula_http *http, bool writer);
+bool seula_http_wants_truncate(const struct seula_http *http);
+int seula_http_truncate_wal(struct seula_http *http);
+
 /* The host table's http_* functions. */
 const char *seula_http_method(const struct seula_http *http);
 const char *seula_http_path(const struct seula_http *http);

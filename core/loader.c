@@ -16,8 +16,9 @@
  * minor M must be at least this big. */
 static const uint32_t min_size_for_minor[] = {
         [0] = (uint32_t)offsetof(struct seula_plugin, reload),
-        [1] = (uint32_t)sizeof(struct seula_plugin),
-        [2] = (uint32_t)sizeof(struct seula_plugin),
+        [1] = (uint32_t)offsetof(struct seula_plugin, subject),
+        [2] = (uint32_t)offsetof(struct seula_plugin, subject),
+        [3] = (uint32_t)sizeof(struct seula_plugin),
 };
 
 char *seula_default_plugin_dir(void)

@@ -7,6 +7,7 @@
 #include "cli_import.h"
 #include "cli_labels.h"
 #include "cli_report.h"
+#include "cli_retention.h"
 #include "cli_staff.h"
 #include "config.h"
 #include "consent.h"
@@ -83,6 +84,10 @@ static void usage(FILE *out)
 	        "DATE] [--tz ZONE]\n"
 	        "       [--format json|csv|html] [-o FILE]\n"
 	        "        the site's marketing report for a period\n"
+	        "  retention run [--config FILE] [--db PATH] [--dry-run]\n"
+	        "        delete what is past its retention (customers, raw "
+	        "events,\n"
+	        "        staff sessions); the dry run lists it\n"
 	        "  routes --config FILE\n"
 	        "        every route with the roles it admits, as JSON lines\n"
 	        "  version\n"
@@ -120,6 +125,7 @@ static int app_load(struct app *app, const char *config,
 		return rc;
 	app->log.level = (enum seula_log_level)app->cfg.log_level;
 	app->env.log = &app->log;
+	app->env.plugins = &app->plugins; /* host->subject_run's */
 	app->plugin_dir = app->cfg.plugin_dir ? strdup(app->cfg.plugin_dir)
 	                                      : seula_default_plugin_dir();
 	if (!app->plugin_dir)
@@ -257,6 +263,7 @@ static int cmd_serve(int argc, char **argv)
 	struct seula_consent *consent = NULL;
 	struct seula_statement *statement = NULL;
 	unsigned char key[SEULA_SECRET_BYTES];
+	struct seula_retention_ctx retention = {&app.cfg, &app.log};
 
 	/* The consent records' MACs read the key when written, after it is
 	 * loaded below. */
@@ -285,7 +292,7 @@ static int cmd_serve(int argc, char **argv)
 	    seula_store_add_task(store, &seula_consent_retention_task,
 	                         consent) != SEULA_OK ||
 	    seula_store_add_task(store, &seula_events_retention_task,
-	                         &app.cfg) != SEULA_OK ||
+	                         &retention) != SEULA_OK ||
 	    seula_plugins_init(&app.plugins, app.err, sizeof(app.err)) !=
 	            SEULA_OK)
 		goto fail;
@@ -705,6 +712,8 @@ int main(int argc, char **argv)
 		return seula_cli_labels(argc - 1, argv + 1);
 	if (strcmp(cmd, "report") == 0)
 		return seula_cli_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "retention") == 0)
+		return seula_cli_retention(argc - 1, argv + 1);
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes(argc - 1, argv + 1);
 	if (strcmp(cmd, "consent") == 0)

@@ -204,7 +204,9 @@ static void run_route(struct seula_store *s, struct seula_job *job)
 		return;
 	}
 	seula_http_set_db(job->http, s->db);
+	seula_http_set_writer(job->http, true);
 	int rc = job->handler(job->instance, job->http);
+	seula_http_set_writer(job->http, false);
 	seula_http_set_db(job->http, NULL);
 	if (rc != SEULA_OK)
 		exec_ok(s, "ROLLBACK TO route");
@@ -270,6 +272,20 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 		ok = exec_ok(s, "COMMIT");
 	if (!ok)
 		exec_ok(s, "ROLLBACK");
+	/* A route that erased someone asked for the WAL frames holding them
+	 * to go before its reply says they are gone. */
+	bool truncate = false;
+	for (struct seula_job *j = jobs; ok && j; j = j->next)
+		truncate |= j->kind == SEULA_JOB_ROUTE &&
+		            j->result == SEULA_OK &&
+		            seula_http_wants_truncate(j->http);
+	if (truncate &&
+	    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+	                              NULL, NULL) != SQLITE_OK)
+		seula_log(s->log, SEULA_LOG_WARN, "store",
+		          "WAL not truncated after an erasure (%s): its "
+		          "frames stay until the WAL is reused",
+		          sqlite3_errmsg(s->db));
 
 	uint64_t failed = 0, committed = 0;
 	for (struct seula_job *j = jobs; j; j = j->next) {

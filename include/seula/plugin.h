@@ -24,6 +24,10 @@
  *   1.1 (2026-11-25)  seula_plugin.reload (SIGHUP).
  *   1.2 (2026-11-25)  seula_host.http_user, http_role, http_audit: who is
  *                     calling a route, and what of whose data it touched.
+ *   1.3 (2026-11-29)  data subject rights: seula_plugin.subject (access,
+ *                     erasure, anonymisation of one person's data),
+ *                     seula_host.subject_run (every plugin's and the
+ *                     core's, in one transaction) and http_truncate_wal.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -55,7 +59,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 2
+#define SEULA_ABI_MINOR 3
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -279,6 +283,46 @@ struct seula_task {
 };
 
 /* ------------------------------------------------------------------------
+ * Data subject rights (1.3).  One person's data, wherever it is: each plugin
+ * that keeps personal data answers for its own tables through its `subject`
+ * hook, the core for its own (raw events, consent records, the audit log),
+ * and host->subject_run calls them all inside one write transaction, so a
+ * person is exported or erased everywhere or nowhere.
+ */
+enum seula_subject_op {
+	/* Export: *json_out is a JSON object (text) of what the plugin holds
+	 * about the person: each member an array of flat objects, one per
+	 * row, named after the table or what it holds ("visits": [{...}]).
+	 * Values are scalars; an object or array value is written to the
+	 * CSV as JSON text.  Nothing changes. */
+	SEULA_SUBJECT_ACCESS = 1,
+	/* Erasure: delete everything about the person, so that nothing left
+	 * refers to them; anonymous aggregates (counts, sketches) stay.  What
+	 * a law requires to be kept (proof of consent, the audit log) is kept
+	 * pseudonymised.  *json_out (optional): {"what": count, ...}. */
+	SEULA_SUBJECT_ERASE = 2,
+	/* Anonymisation, where erasure is not possible or not asked: remove
+	 * what identifies the person or links their rows to each other, keep
+	 * what statistics need.  *json_out as for ERASE. */
+	SEULA_SUBJECT_ANONYMISE = 3,
+};
+
+/* Who the person is.  Borrowed for the call.  Starts with its size so it
+ * can grow: a field past `size` is absent (the host always fills it). */
+struct seula_subject {
+	uint32_t size;       /* sizeof(struct seula_subject) of the caller */
+	int64_t customer_id; /* the customer register's id; 0: not a customer */
+	/* How the audit log names the person: the customer id in decimal
+	 * (never NULL).  After erasure it refers to no one. */
+	const char *audit_subject;
+	const char *email; /* NULL when unknown */
+	/* The tracker visitor ids linked to the person (UUIDs). */
+	const char *const *visitor_ids;
+	size_t n_visitor_ids;
+	int64_t now_ms; /* the request's time */
+};
+
+/* ------------------------------------------------------------------------
  * The host table.  Handed to init; valid until shutdown returns.
  */
 enum seula_log_level {
@@ -375,6 +419,28 @@ struct seula_host {
 	int (*http_role)(const struct seula_http *http); /* enum seula_role */
 	int (*http_audit)(struct seula_http *http, const char *action,
 	                  const char *subject, const char *detail);
+
+	/* 1.3: run `op` for `who` in the core and in every loaded plugin with
+	 * a subject hook (the caller's included), in config order, on `db`:
+	 * the writer's connection inside its open transaction (a writer
+	 * route's http_db() or a task's db; ACCESS also works on a reader's).
+	 * *json_out (host->mprintf memory, the caller frees it with free())
+	 * is one JSON object keyed by component: {"core": {...}, "NAME":
+	 * {...}}, each what that hook returned.  The first failure stops the
+	 * run with its error (*errmsg, host->mprintf memory, names the
+	 * component); the caller then fails so the transaction rolls back:
+	 * a person is never half erased.  Writer thread (reader for ACCESS). */
+	int (*subject_run)(const struct seula_host *host, struct sqlite3 *db,
+	                   enum seula_subject_op op,
+	                   const struct seula_subject *who, char **json_out,
+	                   char **errmsg);
+	/* 1.3: after this writer route's transaction commits, and before its
+	 * reply is sent, checkpoint the WAL and truncate it, so rows the route
+	 * deleted do not linger in old WAL frames (what
+	 * SEULA_TASK_TRUNCATE_WAL does for a task).  With secure_delete, which
+	 * the host turns on for the writer, nothing of them stays on disk.
+	 * SEULA_EINVAL outside a writer route. */
+	int (*http_truncate_wal)(struct seula_http *http);
 };
 
 /* ------------------------------------------------------------------------
@@ -445,6 +511,18 @@ struct seula_plugin {
 	 * on_event reads under a lock.  On failure keep the old state, set
 	 * *errmsg and return an error; the server logs it and goes on. */
 	int (*reload)(void *instance, char **errmsg);
+
+	/* 1.3: data subject rights: export, erase or anonymise what this
+	 * plugin holds about one person (see enum seula_subject_op).  Writer
+	 * thread, inside the transaction of the request (reader for ACCESS),
+	 * called only through host->subject_run.  *json_out and *errmsg come
+	 * from host->mprintf; the host frees them.  On error the whole run is
+	 * rolled back.  A plugin that keeps anything about a person must
+	 * implement it; one that keeps nothing leaves it NULL. */
+	int (*subject)(void *instance, struct sqlite3 *db,
+	               enum seula_subject_op op,
+	               const struct seula_subject *who, char **json_out,
+	               char **errmsg);
 };
 
 #ifdef __cplusplus

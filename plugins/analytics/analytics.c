@@ -1037,6 +1037,250 @@ static const struct seula_route routes[] = {
          SEULA_ON_READER, goals_route, "goal conversions"},
 };
 
+/* ---- data subject rights (ABI 1.3) -------------------------------------
+ *
+ * A person's visits are those of their linked visitor ids.  analytics_visits
+ * keeps only the keyed hash of a visitor id, so the hook recomputes it per
+ * site exactly as visitor_of() does (site, NUL, 'i', the id; SipHash with
+ * the installation's key).  Access exports the visits with their pages and
+ * events; erasure first ends the open ones (their counts join the
+ * anonymous rollups, which stay) and then deletes them; anonymisation ends
+ * them and cuts the link to the visitor, as visitor_retention does.  Visits
+ * already forgotten by the forget task belong to no one and are not found.
+ */
+
+static int subject_visitor_hash(const struct analytics *a, const char *site,
+                                const char *id, int64_t *out)
+{
+	unsigned char in[512];
+	size_t sl = strlen(site), il = strlen(id);
+	if (il > 64 || sl + 2 + il > sizeof(in))
+		return SEULA_EINVAL;
+	memcpy(in, site, sl + 1);
+	size_t n = sl + 1;
+	in[n++] = 'i';
+	memcpy(in + n, id, il);
+	n += il;
+	unsigned char digest[crypto_shorthash_BYTES];
+	crypto_shorthash(digest, in, n, a->key);
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | digest[i];
+	*out = (int64_t)v;
+	return SEULA_OK;
+}
+
+/* The ids of the person's visits, in *ids (malloc'd). */
+static int subject_visits(struct analytics *a, sqlite3 *db,
+                          const struct seula_subject *who, int64_t **ids,
+                          size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *sites = NULL, *find = NULL;
+	size_t cap = 0;
+	int rc = SEULA_EIO, step;
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT site FROM analytics_visits",
+	                       -1, &sites, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "SELECT id FROM analytics_visits WHERE site = "
+	                       "?1 AND visitor = ?2 ORDER BY start_ts, id",
+	                       -1, &find, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(sites)) == SQLITE_ROW) {
+		const char *site = (const char *)sqlite3_column_text(sites, 0);
+		for (size_t i = 0; i < who->n_visitor_ids; i++) {
+			int64_t hash;
+			if (subject_visitor_hash(a, site, who->visitor_ids[i],
+			                         &hash) != SEULA_OK)
+				continue;
+			sqlite3_reset(find);
+			sqlite3_bind_text(find, 1, site, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(find, 2, hash);
+			while ((step = sqlite3_step(find)) == SQLITE_ROW) {
+				if (*n == cap) {
+					size_t more = cap ? 2 * cap : 16;
+					int64_t *p = realloc(*ids,
+					                     more * sizeof(*p));
+					if (!p) {
+						rc = SEULA_ENOMEM;
+						goto out;
+					}
+					*ids = p;
+					cap = more;
+				}
+				(*ids)[(*n)++] = sqlite3_column_int64(find, 0);
+			}
+			if (step != SQLITE_DONE)
+				goto out;
+		}
+	}
+	if (step == SQLITE_DONE)
+		rc = SEULA_OK;
+out:
+	sqlite3_finalize(sites);
+	sqlite3_finalize(find);
+	if (rc != SEULA_OK) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* Rows of `sql` (?1 the visit id) appended to `rows` as flat objects. */
+static int subject_rows(sqlite3 *db, const char *sql, int64_t visit,
+                        json_t *rows)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, visit);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const char *text =
+			        (const char *)sqlite3_column_text(st, i);
+			json_t *v = sqlite3_column_type(st, i) == SQLITE_INTEGER
+			                    ? json_integer(sqlite3_column_int64(
+			                              st, i))
+			                    : json_string(text);
+			json_object_set_new(o, sqlite3_column_name(st, i), v);
+		}
+		json_array_append_new(rows, o);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+static const char visit_sql[] =
+        "SELECT id AS visit, site, strftime('%Y-%m-%dT%H:%M:%SZ', start_ts / "
+        "1000, 'unixepoch') AS start, strftime('%Y-%m-%dT%H:%M:%SZ', last_ts "
+        "/ 1000, 'unixepoch') AS last_event, pageviews, events, "
+        "engagement_ms, entry_page, exit_page, source, referrer, channel, "
+        "utm_source, utm_medium, utm_campaign, utm_term, utm_content, "
+        "country, region, city, browser, os, device, screen, language FROM "
+        "analytics_visits WHERE id = ?1";
+
+static int subject_access(sqlite3 *db, const int64_t *ids, size_t n, json_t *o)
+{
+	json_t *visits = json_array(), *pages = json_array(),
+	       *events = json_array();
+	json_object_set_new(o, "visits", visits);
+	json_object_set_new(o, "visit_pages", pages);
+	json_object_set_new(o, "visit_events", events);
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
+		rc = subject_rows(db, visit_sql, ids[i], visits);
+		if (rc == SEULA_OK)
+			rc = subject_rows(db,
+			                  "SELECT visit, path, pageviews, "
+			                  "engagement_ms FROM "
+			                  "analytics_visit_pages WHERE visit = "
+			                  "?1 ORDER BY path",
+			                  ids[i], pages);
+		if (rc == SEULA_OK)
+			rc = subject_rows(
+			        db,
+			        "SELECT visit, name, prop, value, n "
+			        "FROM analytics_visit_events WHERE "
+			        "visit = ?1 ORDER BY name, prop, value",
+			        ids[i], events);
+	}
+	return rc;
+}
+
+static int subject_erase(struct analytics *a, sqlite3 *db,
+                         enum seula_subject_op op, const int64_t *ids, size_t n,
+                         json_t *o)
+{
+	static const char erase_sql[] =
+	        "DELETE FROM analytics_visit_pages WHERE visit = ?1;\n"
+	        "DELETE FROM analytics_visit_events WHERE visit = ?1;\n"
+	        "DELETE FROM analytics_visits WHERE id = ?1";
+	static const char anonymise_sql[] =
+	        "UPDATE analytics_visits SET visitor = id WHERE id = ?1";
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
+		/* Its counts go to the rollups first: they are anonymous. */
+		rc = close_visit(a, ids[i]);
+		const char *tail =
+		        op == SEULA_SUBJECT_ERASE ? erase_sql : anonymise_sql;
+		while (rc == SEULA_OK && tail && *tail) {
+			sqlite3_stmt *st = NULL;
+			if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) !=
+			    SQLITE_OK) {
+				rc = SEULA_EIO;
+				break;
+			}
+			if (!st)
+				break;
+			sqlite3_bind_int64(st, 1, ids[i]);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = SEULA_EIO;
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc == SEULA_OK)
+		json_object_set_new(o,
+		                    op == SEULA_SUBJECT_ERASE
+		                            ? "visits_deleted"
+		                            : "visits_unlinked",
+		                    json_integer((json_int_t)n));
+	return rc;
+}
+
+static int subject(void *instance, sqlite3 *db, enum seula_subject_op op,
+                   const struct seula_subject *who, char **json_out,
+                   char **errmsg)
+{
+	struct analytics *a = instance;
+	/* No stored key yet: no visit was ever kept, so there is nothing of
+	 * anyone (and a key made here could roll back unstored). */
+	sqlite3_stmt *st = NULL;
+	bool stored = false;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM analytics_meta WHERE k = "
+	                       "'visitor_key'",
+	                       -1, &st, NULL) == SQLITE_OK)
+		stored = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!stored) {
+		*json_out = a->host->mprintf("{}");
+		return *json_out ? SEULA_OK : SEULA_ENOMEM;
+	}
+	/* Changes go through the writer's statements (close_visit); an
+	 * export only needs the key. */
+	int rc = op != SEULA_SUBJECT_ACCESS ? prepare(a, db, errmsg)
+	         : a->have_key              ? SEULA_OK
+	                                    : load_key(a, db, errmsg);
+	if (rc != SEULA_OK)
+		return rc;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	json_t *o = json_object();
+	rc = subject_visits(a, db, who, &ids, &n);
+	if (rc == SEULA_OK)
+		rc = op == SEULA_SUBJECT_ACCESS
+		             ? subject_access(db, ids, n, o)
+		             : subject_erase(a, db, op, ids, n, o);
+	free(ids);
+	char *text = rc == SEULA_OK ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (rc == SEULA_OK && text) {
+		*json_out = a->host->mprintf("%s", text);
+		if (!*json_out)
+			rc = SEULA_ENOMEM;
+	} else if (rc == SEULA_OK) {
+		rc = SEULA_ENOMEM;
+	} else {
+		*errmsg = a->host->mprintf("visits: %s", sqlite3_errmsg(db));
+	}
+	free(text);
+	return rc;
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static int init(const struct seula_host *host, const void *config,
@@ -1096,4 +1340,5 @@ SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
         .n_routes = sizeof(routes) / sizeof(routes[0]),
         .tasks = tasks,
         .n_tasks = sizeof(tasks) / sizeof(tasks[0]),
+        .subject = subject,
 };

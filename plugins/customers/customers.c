@@ -25,6 +25,26 @@
  *                          the field names disclosed), staff_name,
  *                          disclosed_at (ms); rectification lists these
  *
+ * Visitor linkage (migration 3, linkage.c):
+ *
+ *   customers.link_hash    BLAKE2b-256 of the email (trimmed, lower case)
+ *                          keyed with customer_link_key; NULL until
+ *                          computed (a trigger clears it when the email
+ *                          changes), an empty blob when there is no email
+ *   customer_link_key      one row (id 1): the 32-byte key of link_hash
+ *   customer_links         one row per customer and visitor id linked by
+ *                          an identify event: id, customer_id ->
+ *                          customers (ON DELETE CASCADE), visitor_id (the
+ *                          tracker's UUID, as events.visitor_id), site,
+ *                          receipt (consent_records.receipt of the
+ *                          consent that allowed it), categories
+ *                          ("marketing", "personalization" or both: what
+ *                          it granted), linked_at (ms); UNIQUE
+ *                          (customer_id, visitor_id).  The person's linked
+ *                          visits are the events with these visitor ids.
+ *                          Links stay after a withdrawal or objection
+ *                          (only new ones stop) for the person's export.
+ *
  * Legal holds are derived, never stored twice: open_invoice (an order with
  * invoice_status open), debt_collection (an order in collection),
  * active_contact (the flag), statutory_retention (statutory_retention_until
@@ -40,6 +60,14 @@
  *   POST /api/customers/import (text/csv)      admin, customer_service
  *   GET  /api/labels?format=csv|pdf            admin, customer_service
  *   GET  /api/customers/export/finance         admin, finance
+ *   GET  /api/segments?by=&from=&to=&site=     admin, analyst (aggregates
+ *        of linked visitors per organisation or segment, groups under
+ *        segment_min_customers merged into "(other)"; linkage.c)
+ *   POST|GET /api/dsr, GET /api/dsr/{id}[/export|/statement], POST
+ *        /api/dsr/{id}/extend                  admin, customer_service
+ *        (the data subject rights, dsr.h; requests in migration 2)
+ * Tasks: customers-link-key (the link key, email hashes), and
+ * customers-retention (cust_retention.h; also `seula retention run`).
  * There is no DELETE: erasure goes through the data subject rights, which
  * check the legal holds first.
  *
@@ -49,8 +77,11 @@
  * its 256 characters; the detail says when the list was cut).
  */
 #include "csvread.h"
+#include "cust_retention.h"
+#include "dsr.h"
 #include "fields.h"
 #include "labels.h"
+#include "linkage.h"
 
 #include <jansson.h>
 #include <seula/plugin.h>
@@ -71,6 +102,7 @@ struct customers_config {
 	int64_t import_max_rows;
 	const char *finance_recipient;
 	const char *finance_legal_ground;
+	struct cust_link_settings link;
 };
 
 static const struct seula_config_row config_rows[] = {
@@ -102,6 +134,19 @@ static const struct seula_config_row config_rows[] = {
          offsetof(struct customers_config, finance_legal_ground), 0, NULL,
          "the legal ground recorded with each disclosure to the finance "
          "partner"},
+        {SEULA_CONFIG_STRING, "retention", CUST_RETENTION_DEFAULT, 2, 6,
+         offsetof(struct customers_config, link.retention), 0, NULL,
+         "how long a customer and their orders are kept after the "
+         "relationship ends, in years (10y) or days (3650d); a legal hold "
+         "keeps them longer"},
+        {SEULA_CONFIG_INT, "segment_min_customers", "5", 2, 1000,
+         offsetof(struct customers_config, link.segment_min_customers), 0, NULL,
+         "segment reports merge groups of fewer customers than this into "
+         "\"(other)\" (and leave that out when it is still fewer)"},
+        {SEULA_CONFIG_LIST, "conversions", "", 0, 0,
+         offsetof(struct customers_config, link.conversions), 0, NULL,
+         "custom event names segment reports count as conversions "
+         "(empty: every custom event but identify)"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -175,6 +220,34 @@ static const struct seula_migration migrations[] = {
             "CREATE INDEX customer_disclosures_by_customer ON "
             "customer_disclosures\n"
             "  (customer_id);"},
+        /* Data subject requests (dsr.c). */
+        {2, cust_dsr_migration_sql},
+        /* Visitor linkage (linkage.c).  The trigger keeps link_hash from
+         * going stale: a changed email is hashed again before the next
+         * match. */
+        {3, "ALTER TABLE customers ADD COLUMN link_hash BLOB;\n"
+            "CREATE INDEX customers_by_link_hash ON customers (link_hash);\n"
+            "CREATE TRIGGER customers_link_hash_stale AFTER UPDATE OF email\n"
+            "  ON customers BEGIN\n"
+            "  UPDATE customers SET link_hash = NULL WHERE id = new.id;\n"
+            "END;\n"
+            "CREATE TABLE customer_link_key (\n"
+            "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+            "  key BLOB NOT NULL\n"
+            ") STRICT;\n"
+            "CREATE TABLE customer_links (\n"
+            "  id INTEGER PRIMARY KEY,\n"
+            "  customer_id INTEGER NOT NULL REFERENCES customers (id)\n"
+            "    ON DELETE CASCADE,\n"
+            "  visitor_id TEXT NOT NULL,\n"
+            "  site TEXT NOT NULL,\n"
+            "  receipt TEXT NOT NULL, -- the consent record that allowed it\n"
+            "  categories TEXT NOT NULL,\n"
+            "  linked_at INTEGER NOT NULL,\n"
+            "  UNIQUE (customer_id, visitor_id)\n"
+            ") STRICT;\n"
+            "CREATE INDEX customer_links_by_visitor ON customer_links\n"
+            "  (visitor_id);"},
 };
 
 struct customers {
@@ -183,6 +256,7 @@ struct customers {
 	char *select_sql; /* a customer's columns, see row_json */
 	char *insert_sql;
 	char *update_sql;
+	struct cust_link *link; /* identify events, segments, retention */
 };
 
 /* Column positions in select_sql. */
@@ -1493,6 +1567,62 @@ out:
 	return rc;
 }
 
+/* ---- linkage, segments, retention (linkage.c) ----------------------------
+ */
+
+static enum seula_verdict on_event(void *instance, struct seula_event *ev)
+{
+	return cust_link_on_event(((struct customers *)instance)->link, ev);
+}
+
+static int on_batch(void *instance, sqlite3 *db,
+                    struct seula_event *const *events, size_t n, char **errmsg)
+{
+	return cust_link_on_batch(((struct customers *)instance)->link, db,
+	                          events, n, errmsg);
+}
+
+static int segments_handler(void *instance, struct seula_http *http)
+{
+	return cust_segments_handler(((struct customers *)instance)->link,
+	                             http);
+}
+
+static int link_key_task(void *instance, sqlite3 *db, int64_t now_ms,
+                         char **errmsg)
+{
+	return cust_link_key_task(((struct customers *)instance)->link, db,
+	                          now_ms, errmsg);
+}
+
+static int retention_task(void *instance, sqlite3 *db, int64_t now_ms,
+                          char **errmsg)
+{
+	return cust_link_retention_task(((struct customers *)instance)->link,
+	                                db, now_ms, errmsg);
+}
+
+/* The key before the server listens (identify events need it); the
+ * retention at start and daily, the WAL truncated after it deleted. */
+static const struct seula_task tasks[] = {
+        {"customers-link-key", 300, SEULA_TASK_AT_START, link_key_task},
+        {"customers-retention", 86400,
+         SEULA_TASK_AT_START | SEULA_TASK_TRUNCATE_WAL, retention_task},
+};
+
+/* ---- data subject rights (dsr.c) ------------------------------------------
+ */
+
+const struct seula_host *cust_host(const void *instance)
+{
+	return ((const struct customers *)instance)->host;
+}
+
+int cust_mask_ip(void *instance, const char *in, char *out, size_t outlen)
+{
+	return mask_ip(instance, in, out, outlen);
+}
+
 #define STAFF (SEULA_ROLE_ADMIN | SEULA_ROLE_CUSTOMER_SERVICE)
 
 static const struct seula_route routes[] = {
@@ -1527,6 +1657,32 @@ static const struct seula_route routes[] = {
          finance_handler,
          "billing fields for the finance partner (recorded as "
          "disclosures)"},
+        {SEULA_METHOD_GET, "/api/segments",
+         SEULA_ROLE_ADMIN | SEULA_ROLE_ANALYST, SEULA_ON_READER,
+         segments_handler,
+         "visits, visitors, page views and conversions of linked visitors "
+         "per organisation or segment: ?by=&from=&to=&site= (small groups "
+         "merged)"},
+        {SEULA_METHOD_POST, "/api/dsr", STAFF, SEULA_ON_WRITER,
+         cust_dsr_create_handler,
+         "a data subject request: access, rectification, erasure, "
+         "anonymisation, restriction, objection (carried out at once; "
+         "409 names legal holds)"},
+        {SEULA_METHOD_GET, "/api/dsr", STAFF, SEULA_ON_READER,
+         cust_dsr_list_handler,
+         "data subject requests with their deadlines: ?status=&customer_id="},
+        {SEULA_METHOD_GET, "/api/dsr/{id}", STAFF, SEULA_ON_READER,
+         cust_dsr_get_handler, "one data subject request"},
+        {SEULA_METHOD_POST, "/api/dsr/{id}/extend", STAFF, SEULA_ON_WRITER,
+         cust_dsr_extend_handler,
+         "extend a request's deadline by up to two months, with the reason"},
+        /* On the writer: the first export completes the request. */
+        {SEULA_METHOD_GET, "/api/dsr/{id}/export", STAFF, SEULA_ON_WRITER,
+         cust_dsr_export_handler,
+         "the access export: a zip of export.json and one CSV per table"},
+        {SEULA_METHOD_GET, "/api/dsr/{id}/statement", STAFF, SEULA_ON_READER,
+         cust_dsr_statement_handler,
+         "a refused request's written statement of reasons (text)"},
 };
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -1577,6 +1733,7 @@ static void shutdown_(void *instance)
 	free(c->select_sql);
 	free(c->insert_sql);
 	free(c->update_sql);
+	cust_link_free(c->link);
 	free(c);
 }
 
@@ -1608,6 +1765,11 @@ static int init(const struct seula_host *host, const void *config,
 		shutdown_(c);
 		return SEULA_ENOMEM;
 	}
+	int rc = cust_link_new(host, &cfg->link, &c->link, errmsg);
+	if (rc != SEULA_OK) {
+		shutdown_(c);
+		return rc;
+	}
 	*instance = c;
 	return SEULA_OK;
 }
@@ -1618,13 +1780,22 @@ SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
         .version = "1.0.0",
         .description = "the customer register: customers, orders, flags for "
                        "the data subject rights, CSV import, postal labels, "
-                       "the finance export",
+                       "the finance export, visitor linkage, segments, "
+                       "retention",
         .config_rows = config_rows,
         .config_size = sizeof(struct customers_config),
         .migrations = migrations,
         .n_migrations = sizeof(migrations) / sizeof(migrations[0]),
         .init = init,
         .shutdown = shutdown_,
+        /* Filter: after anonymize, so the identify event's address is
+         * replaced before anything stores it. */
+        .stage = SEULA_STAGE_FILTER,
+        .on_event = on_event,
+        .on_batch = on_batch,
         .routes = routes,
         .n_routes = sizeof(routes) / sizeof(routes[0]),
+        .tasks = tasks,
+        .n_tasks = sizeof(tasks) / sizeof(tasks[0]),
+        .subject = cust_dsr_subject,
 };

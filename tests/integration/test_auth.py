@@ -66,6 +66,16 @@ ROUTE_TABLE = {
     ("POST", "/api/customers/import"): {"admin", "customer_service"},
     ("GET", "/api/labels"): {"admin", "customer_service"},
     ("GET", "/api/customers/export/finance"): {"admin", "finance"},
+    # linked visitors' aggregates by organisation or segment (k-anonymous)
+    ("GET", "/api/segments"): {"admin", "analyst"},
+    # data subject requests (the customers plugin's dsr.c): customer
+    # service's, like the register
+    ("GET", "/api/dsr"): {"admin", "customer_service"},
+    ("POST", "/api/dsr"): {"admin", "customer_service"},
+    ("GET", "/api/dsr/{id}"): {"admin", "customer_service"},
+    ("POST", "/api/dsr/{id}/extend"): {"admin", "customer_service"},
+    ("GET", "/api/dsr/{id}/export"): {"admin", "customer_service"},
+    ("GET", "/api/dsr/{id}/statement"): {"admin", "customer_service"},
     # the test plugin's routes
     ("GET", "/api/testkit/echo/{name}"): {"public"},
     ("GET", "/api/testkit/count"): {"public"},
@@ -76,9 +86,11 @@ ROUTE_TABLE = {
 
 def all_plugins():
     names = sorted(n[:-3] for n in os.listdir(PLUGIN_DIR) if n.endswith(".so"))
-    # The pipeline runs enrich plugins before anonymize.
+    # The pipeline runs enrich plugins before anonymize, filter plugins
+    # (customers, testkit) after it.
     names.remove("anonymize")
-    return tuple(names) + ("anonymize", "testkit")
+    names.remove("customers")
+    return tuple(names) + ("anonymize", "customers", "testkit")
 
 
 def add_staff(server, names=ROLES):

@@ -130,6 +130,15 @@ static void abi_check_rules(void **state)
 	d.size = 1u << 20;
 	assert_int_equal(seula_plugin_check_abi(&d, "x", err, sizeof(err)),
 	                 SEULA_EABI);
+	/* A 1.2 plugin ends before the subject hook (1.3) and loads; a 1.3
+	 * one that short was built with a modified header. */
+	d.abi_minor = 2;
+	d.size = (uint32_t)offsetof(struct seula_plugin, subject);
+	assert_int_equal(seula_plugin_check_abi(&d, "x", err, sizeof(err)),
+	                 SEULA_OK);
+	d.abi_minor = 3;
+	assert_int_equal(seula_plugin_check_abi(&d, "x", err, sizeof(err)),
+	                 SEULA_EABI);
 }
 
 int main(void)

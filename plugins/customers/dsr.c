@@ -1,0 +1,1740 @@
+/*
+ * dsr.c - the data subject rights of the customer register (see dsr.h).
+ */
+#include "dsr.h"
+
+#include "dsrutil.h"
+#include "fields.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+const char cust_dsr_migration_sql[] =
+        "CREATE TABLE customer_dsr_requests (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  type TEXT NOT NULL CHECK (type IN ('access', 'rectification',\n"
+        "    'erasure', 'anonymisation', 'restriction', 'objection')),\n"
+        "  -- no foreign key: the record of the answer outlives an erased\n"
+        "  -- customer, whose id then names no one\n"
+        "  customer_id INTEGER NOT NULL,\n"
+        "  verification TEXT NOT NULL,\n"
+        "  received_at INTEGER NOT NULL,\n"
+        "  received_date TEXT NOT NULL,\n"
+        "  due_date TEXT NOT NULL,\n"
+        "  extended_months INTEGER NOT NULL DEFAULT 0\n"
+        "    CHECK (extended_months BETWEEN 0 AND 2),\n"
+        "  extensions TEXT NOT NULL DEFAULT '[]', -- JSON: months, reason, "
+        "by, at\n"
+        "  status TEXT NOT NULL CHECK (status IN ('open', 'completed',\n"
+        "    'refused', 'restricted')),\n"
+        "  received_by TEXT NOT NULL,\n"
+        "  handled_by TEXT NOT NULL,\n"
+        "  details TEXT NOT NULL DEFAULT '{}', -- JSON: names and counts, "
+        "never data\n"
+        "  statement TEXT, -- a refusal's written reasons\n"
+        "  completed_at INTEGER,\n"
+        "  updated_at INTEGER NOT NULL\n"
+        ") STRICT;\n"
+        "CREATE INDEX customer_dsr_requests_by_customer ON\n"
+        "  customer_dsr_requests (customer_id);\n"
+        "CREATE INDEX customer_dsr_requests_by_status ON\n"
+        "  customer_dsr_requests (status, due_date);";
+
+static const char *const dsr_types[] = {
+        "access",      "rectification", "erasure", "anonymisation",
+        "restriction", "objection",     NULL};
+
+/* Export archives are built in memory; a person's data is far below this,
+ * and a runaway export must not take the server's memory. */
+#define EXPORT_MAX_BYTES (256u << 20)
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static void iso_time(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int reply_json(const struct seula_host *h, struct seula_http *http,
+                      int status, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!s)
+		return SEULA_ENOMEM;
+	int rc = h->http_reply(http, status, "application/json", s, strlen(s));
+	free(s);
+	return rc;
+}
+
+/* A refusal: the reply is set, and a writer route's changes roll back. */
+static int refuse(const struct seula_host *h, struct seula_http *http,
+                  int status, const char *code, const char *message)
+{
+	h->http_error(http, status, code, message);
+	return SEULA_EINVAL;
+}
+
+static int bad_field(const struct seula_host *h, struct seula_http *http,
+                     const char *field, const char *why)
+{
+	char msg[300];
+	snprintf(msg, sizeof(msg), "%s: %s", field, why);
+	reply_json(h, http, 400,
+	           json_pack("{s:s, s:s, s:s}", "error", "invalid_field",
+	                     "message", msg, "field", field));
+	return SEULA_EINVAL;
+}
+
+static int audit(const struct seula_host *h, struct seula_http *http,
+                 const char *action, int64_t customer, const char *detail)
+{
+	char subject[24];
+	snprintf(subject, sizeof(subject), "%lld", (long long)customer);
+	/* Nothing of a person leaves, and no right is carried out, unless
+	 * it is on record. */
+	return h->http_audit(http, action, subject, detail) == SEULA_OK
+	               ? SEULA_OK
+	               : SEULA_EIO;
+}
+
+static bool parse_id(const char *s, int64_t *out)
+{
+	if (!s || !*s || strlen(s) > 18)
+		return false;
+	int64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1)
+		return false;
+	*out = v;
+	return true;
+}
+
+static json_t *body_object(const struct seula_host *h, struct seula_http *http)
+{
+	const char *ct = h->http_header(http, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+		h->http_error(http, 415, "unsupported_media_type",
+		              "send application/json");
+		return NULL;
+	}
+	size_t len = 0;
+	const void *body = h->http_body(http, &len);
+	json_t *o =
+	        json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		h->http_error(http, 400, "invalid_json",
+		              "the body is not a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+/* A text the staff wrote (verification, reasons): 1..max bytes of UTF-8
+ * without control characters but newlines. */
+static bool staff_text_ok(json_t *v, size_t max)
+{
+	if (!json_is_string(v))
+		return false;
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	if (n == 0 || n > max || memchr(s, '\0', n))
+		return false;
+	size_t start = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '\n')
+			continue;
+		if (i > start && !cust_text_ok(s + start, i - start))
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+static bool table_exists(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM sqlite_schema WHERE type = "
+	                       "'table' AND name = ?",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Run `sql` with ?1 = id; *count gets the first column of its one row. */
+static int count_of(sqlite3 *db, const char *sql, int64_t id, int64_t *count)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	*count = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
+}
+
+static int exec_id(sqlite3 *db, const char *sql, int64_t id, int64_t *changes)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (changes)
+		*changes = sqlite3_changes64(db);
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* ---- the person --------------------------------------------------------- */
+
+struct person {
+	int64_t id;
+	char subject[24];
+	char *email;
+	char **visitor_ids;
+	size_t n_visitor_ids;
+};
+
+static void person_clear(struct person *p)
+{
+	free(p->email);
+	for (size_t i = 0; i < p->n_visitor_ids; i++)
+		free(p->visitor_ids[i]);
+	free(p->visitor_ids);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The customer `id`, their email and linked visitor ids (the linkage's
+ * customer_links, when that migration has run); SEULA_ENOTFOUND. */
+static int person_load(sqlite3 *db, int64_t id, struct person *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	snprintf(p->subject, sizeof(p->subject), "%lld", (long long)id);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT email FROM customers WHERE id = ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st), rc = SEULA_OK;
+	if (step == SQLITE_ROW && col(st, 0) &&
+	    !(p->email = strdup(col(st, 0))))
+		rc = SEULA_ENOMEM;
+	else if (step != SQLITE_ROW)
+		rc = step == SQLITE_DONE ? SEULA_ENOTFOUND : SEULA_EIO;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SEULA_OK || !table_exists(db, "customer_links"))
+		return rc;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT DISTINCT visitor_id FROM customer_links "
+	                       "WHERE customer_id = ? AND visitor_id IS NOT "
+	                       "NULL ORDER BY visitor_id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	while (rc == SEULA_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		char **more = realloc(p->visitor_ids,
+		                      (p->n_visitor_ids + 1) * sizeof(*more));
+		char *vid = strdup(col(st, 0));
+		if (!more || !vid) {
+			free(vid);
+			if (more)
+				p->visitor_ids = more;
+			rc = SEULA_ENOMEM;
+			break;
+		}
+		p->visitor_ids = more;
+		p->visitor_ids[p->n_visitor_ids++] = vid;
+	}
+	if (rc == SEULA_OK && step != SQLITE_DONE)
+		rc = SEULA_EIO;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void person_subject(const struct person *p, int64_t now,
+                           struct seula_subject *who)
+{
+	*who = (struct seula_subject){
+	        .size = sizeof(*who),
+	        .customer_id = p->id,
+	        .audit_subject = p->subject,
+	        .email = p->email,
+	        .visitor_ids = (const char *const *)p->visitor_ids,
+	        .n_visitor_ids = p->n_visitor_ids,
+	        .now_ms = now,
+	};
+}
+
+/* The legal holds of customer `id` on `day` (as customers.c derives them),
+ * appended to `holds`.  `identify_only`: only those that need the person
+ * identifiable (anonymisation keeps what statutory retention wants). */
+static int holds_of(sqlite3 *db, int64_t id, const char *day,
+                    bool identify_only, json_t *holds)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT EXISTS (SELECT 1 FROM customer_orders WHERE "
+	            "customer_id = ?1 AND invoice_status = 'open'), EXISTS "
+	            "(SELECT 1 FROM customer_orders WHERE customer_id = ?1 AND "
+	            "invoice_status = 'collection'), active_contact, "
+	            "statutory_retention_until IS NOT NULL AND "
+	            "statutory_retention_until >= ?2 FROM customers WHERE id = "
+	            "?1",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		static const char *const names[] = {
+		        "open_invoice", "debt_collection", "active_contact",
+		        "statutory_retention"};
+		for (int i = 0; i < 4; i++)
+			if (sqlite3_column_int(st, i) &&
+			    !(identify_only && i == 3))
+				json_array_append_new(holds,
+				                      json_string(names[i]));
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+#define REQUEST_COLUMNS                                                        \
+	"id, type, customer_id, received_at, received_date, due_date, "        \
+	"extended_months, extensions, status, received_by, handled_by, "       \
+	"details, statement, completed_at"
+
+static json_t *request_json(sqlite3_stmt *st, const char *today)
+{
+	char received[32], completed[32] = "";
+	iso_time(sqlite3_column_int64(st, 3), received);
+	if (sqlite3_column_type(st, 13) != SQLITE_NULL)
+		iso_time(sqlite3_column_int64(st, 13), completed);
+	const char *due = col(st, 5), *status = col(st, 8);
+	bool open = strcmp(status, "open") == 0;
+	int64_t left = 0;
+	bool have_left = open && dsr_days_between(today, due, &left) == 0;
+	json_t *o = json_pack(
+	        "{s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:o, s:s, s:s, s:s, s:o, "
+	        "s:b, s:s?}",
+	        "id", (json_int_t)sqlite3_column_int64(st, 0), "type",
+	        col(st, 1), "customer_id",
+	        (json_int_t)sqlite3_column_int64(st, 2), "received_at",
+	        received, "received_date", col(st, 4), "due_date", due,
+	        "extended_months", (json_int_t)sqlite3_column_int64(st, 6),
+	        "extensions", json_loads(col(st, 7), 0, NULL), "status", status,
+	        "received_by", col(st, 9), "handled_by", col(st, 10), "details",
+	        json_loads(col(st, 11), 0, NULL), "has_statement",
+	        sqlite3_column_type(st, 12) != SQLITE_NULL, "completed_at",
+	        completed[0] ? completed : NULL);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "days_left",
+	                    have_left ? json_integer(left) : json_null());
+	json_object_set_new(o, "overdue", json_boolean(have_left && left < 0));
+	return o;
+}
+
+/* Request `id` as JSON (*out) and, when wanted, its statement (malloc'd,
+ * NULL when none); SEULA_ENOTFOUND. */
+static int request_load(sqlite3 *db, int64_t id, const char *today,
+                        json_t **out, char **statement)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT " REQUEST_COLUMNS
+	                       " FROM customer_dsr_requests WHERE id = ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st), rc = SEULA_OK;
+	if (step == SQLITE_ROW) {
+		*out = request_json(st, today);
+		if (statement)
+			*statement = col(st, 12) ? strdup(col(st, 12)) : NULL;
+		if (!*out || (statement && col(st, 12) && !*statement))
+			rc = SEULA_ENOMEM;
+	} else {
+		rc = step == SQLITE_DONE ? SEULA_ENOTFOUND : SEULA_EIO;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct new_request {
+	const char *type;
+	int64_t customer_id;
+	const char *verification;
+	const char *status;
+	json_t *details; /* borrowed */
+	const char *staff;
+	int64_t now;
+};
+
+static int request_insert(sqlite3 *db, const struct new_request *r, int64_t *id)
+{
+	char day[11], due[11];
+	dsr_day_of(r->now, day);
+	if (dsr_add_months(day, 1, due) != 0)
+		return SEULA_EINVAL;
+	char *details = json_dumps(r->details, JSON_COMPACT);
+	if (!details)
+		return SEULA_ENOMEM;
+	sqlite3_stmt *st = NULL;
+	int rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "INSERT INTO customer_dsr_requests (type, customer_id, "
+	            "verification, received_at, received_date, due_date, "
+	            "status, received_by, handled_by, details, completed_at, "
+	            "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, "
+	            "?9, CASE WHEN ?7 = 'open' THEN NULL ELSE ?4 END, ?4)",
+	            -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, r->type, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, r->customer_id);
+		sqlite3_bind_text(st, 3, r->verification, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, r->now);
+		sqlite3_bind_text(st, 5, day, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, due, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, r->status, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, r->staff ? r->staff : "", -1,
+		                  SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, details, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE) {
+			*id = sqlite3_last_insert_rowid(db);
+			rc = SEULA_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	free(details);
+	return rc;
+}
+
+/* ---- carrying the rights out -------------------------------------------- */
+
+struct ctx {
+	void *instance;
+	const struct seula_host *h;
+	struct seula_http *http;
+	sqlite3 *db;
+	json_t *body;
+	int64_t now;
+	char today[11];
+	const char *staff;
+	struct person person;
+	struct new_request req;
+	int64_t request_id;
+	json_t *reply; /* what the answer adds to "request" */
+	int status;    /* the answer's HTTP status */
+};
+
+/* Check the body's keys against the type's own. */
+static int check_keys(struct ctx *c, const char *const *extra)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(c->body, key, v)
+	{
+		if (!strcmp(key, "type") || !strcmp(key, "customer_id") ||
+		    !strcmp(key, "verification"))
+			continue;
+		bool known = false;
+		for (size_t i = 0; extra && extra[i]; i++)
+			known |= strcmp(extra[i], key) == 0;
+		if (!known)
+			return bad_field(c->h, c->http, key,
+			                 "not a field of this type of request");
+	}
+	return SEULA_OK;
+}
+
+static int set_flags(struct ctx *c, const char *sets)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "UPDATE customers SET %s, updated_at = ?2 WHERE id = ?1",
+	         sets);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, c->person.id);
+	sqlite3_bind_int64(st, 2, c->now);
+	int step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* Erasure and anonymisation: every plugin's data, or 409 naming the holds
+ * and the customer restricted instead. */
+static int do_forget(struct ctx *c, enum seula_subject_op op)
+{
+	int rc = check_keys(c, NULL);
+	if (rc != SEULA_OK)
+		return rc;
+	json_t *holds = json_array();
+	rc = holds_of(c->db, c->person.id, c->today,
+	              op == SEULA_SUBJECT_ANONYMISE, holds);
+	if (rc == SEULA_OK && json_array_size(holds)) {
+		/* The record must stay; it is kept out of every use but the
+		 * one the hold is for. */
+		rc = set_flags(c, "restricted = 1");
+		c->req.status = "restricted";
+		json_object_set_new(c->req.details, "holds", json_copy(holds));
+		json_object_set_new(c->req.details, "restricted", json_true());
+		c->status = 409;
+		c->reply = json_pack("{s:s, s:s, s:O, s:b}", "error",
+		                     "legal_hold", "message",
+		                     "a legal hold keeps the record: it is "
+		                     "restricted instead",
+		                     "holds", holds, "restricted", 1);
+		json_decref(holds);
+		if (rc == SEULA_OK)
+			rc = request_insert(c->db, &c->req, &c->request_id);
+		char detail[200];
+		size_t n = (size_t)snprintf(
+		        detail, sizeof(detail),
+		        "%s refused (request %lld): legal hold", c->req.type,
+		        (long long)c->request_id);
+		size_t i;
+		json_t *hv;
+		json_array_foreach(json_object_get(c->req.details, "holds"), i,
+		                   hv)
+		{
+			if (n < sizeof(detail))
+				n += (size_t)snprintf(detail + n,
+				                      sizeof(detail) - n, " %s",
+				                      json_string_value(hv));
+		}
+		if (n < sizeof(detail))
+			snprintf(detail + n, sizeof(detail) - n,
+			         "; restricted instead");
+		return rc == SEULA_OK ? audit(c->h, c->http, "change",
+		                              c->person.id, detail)
+		                      : rc;
+	}
+	json_decref(holds);
+	if (rc != SEULA_OK)
+		return rc;
+	struct seula_subject who;
+	person_subject(&c->person, c->now, &who);
+	char *text = NULL, *msg = NULL;
+	rc = c->h->subject_run(c->h, c->db, op, &who, &text, &msg);
+	if (rc != SEULA_OK) {
+		c->h->log(c->h, SEULA_LOG_ERROR, "%s of customer %lld: %s",
+		          c->req.type, (long long)c->person.id,
+		          msg ? msg : "failed");
+		free(msg);
+		return rc;
+	}
+	json_t *done = json_loads(text, 0, NULL);
+	free(text);
+	if (!done)
+		return SEULA_ENOMEM;
+	json_object_set(c->req.details,
+	                op == SEULA_SUBJECT_ERASE ? "erased" : "anonymised",
+	                done);
+	c->reply = json_pack(
+	        "{s:o}", op == SEULA_SUBJECT_ERASE ? "erased" : "anonymised",
+	        done);
+	rc = request_insert(c->db, &c->req, &c->request_id);
+	if (rc != SEULA_OK)
+		return rc;
+	/* What was deleted must not stay in WAL frames either. */
+	c->h->http_truncate_wal(c->http);
+	char detail[160];
+	snprintf(detail, sizeof(detail),
+	         "%s (request %lld): the person's data in every plugin",
+	         c->req.type, (long long)c->request_id);
+	return audit(c->h, c->http, "erase", c->person.id, detail);
+}
+
+static int do_access(struct ctx *c)
+{
+	int rc = check_keys(c, NULL);
+	if (rc != SEULA_OK)
+		return rc;
+	c->req.status = "open";
+	rc = request_insert(c->db, &c->req, &c->request_id);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/dsr/%lld/export",
+	         (long long)c->request_id);
+	c->reply = json_pack("{s:s}", "export", path);
+	return rc;
+}
+
+static int do_restriction(struct ctx *c)
+{
+	static const char *const keys[] = {"restricted", NULL};
+	int rc = check_keys(c, keys);
+	if (rc != SEULA_OK)
+		return rc;
+	json_t *v = json_object_get(c->body, "restricted");
+	if (v && !json_is_boolean(v))
+		return bad_field(c->h, c->http, "restricted",
+		                 "true (restrict, the default) or false (lift "
+		                 "the restriction)");
+	bool on = !v || json_is_true(v);
+	rc = set_flags(c, on ? "restricted = 1" : "restricted = 0");
+	json_object_set_new(c->req.details, "restricted", json_boolean(on));
+	if (rc == SEULA_OK)
+		rc = request_insert(c->db, &c->req, &c->request_id);
+	char detail[96];
+	snprintf(detail, sizeof(detail), "restriction (request %lld): %s",
+	         (long long)c->request_id, on ? "restricted=on" : "lifted");
+	return rc == SEULA_OK
+	               ? audit(c->h, c->http, "change", c->person.id, detail)
+	               : rc;
+}
+
+static int do_objection(struct ctx *c)
+{
+	static const char *const keys[] = {"objections", NULL};
+	static const char *const kinds[][2] = {
+	        {"direct_marketing", "objects_direct_marketing = 1"},
+	        {"publication", "objects_publication = 1"},
+	        {"profiling", "objects_profiling = 1"},
+	};
+	int rc = check_keys(c, keys);
+	if (rc != SEULA_OK)
+		return rc;
+	json_t *list = json_object_get(c->body, "objections");
+	if (!json_is_array(list) || json_array_size(list) == 0 ||
+	    json_array_size(list) > 3)
+		return bad_field(c->h, c->http, "objections",
+		                 "a list of direct_marketing, publication, "
+		                 "profiling");
+	char sets[256] = "";
+	char detail[160];
+	json_t *done = json_array();
+	for (size_t k = 0; k < 3; k++) {
+		size_t i;
+		json_t *v;
+		bool named = false;
+		json_array_foreach(list, i, v)
+		{
+			named |= json_is_string(v) &&
+			         strcmp(json_string_value(v), kinds[k][0]) == 0;
+		}
+		if (!named)
+			continue;
+		if (*sets)
+			strcat(sets, ", ");
+		strcat(sets, kinds[k][1]);
+		json_array_append_new(done, json_string(kinds[k][0]));
+	}
+	if (json_array_size(done) != json_array_size(list)) {
+		json_decref(done);
+		return bad_field(c->h, c->http, "objections",
+		                 "each of direct_marketing, publication, "
+		                 "profiling at most once");
+	}
+	rc = set_flags(c, sets);
+	json_object_set_new(c->req.details, "objections", done);
+	if (rc == SEULA_OK)
+		rc = request_insert(c->db, &c->req, &c->request_id);
+	size_t n = (size_t)snprintf(
+	        detail, sizeof(detail),
+	        "objection (request %lld):", (long long)c->request_id);
+	size_t i;
+	json_t *v;
+	json_array_foreach(done, i, v)
+	{
+		if (n < sizeof(detail))
+			n += (size_t)snprintf(detail + n, sizeof(detail) - n,
+			                      " %s", json_string_value(v));
+	}
+	return rc == SEULA_OK
+	               ? audit(c->h, c->http, "change", c->person.id, detail)
+	               : rc;
+}
+
+/* The recipients the changed fields were disclosed to: whom to notify
+ * (art. 19).  A disclosure lists the fields it sent. */
+static int notify_list(struct ctx *c, json_t *changed, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db,
+	                       "SELECT recipient, legal_ground, fields, "
+	                       "max(disclosed_at) FROM customer_disclosures "
+	                       "WHERE customer_id = ? GROUP BY recipient, "
+	                       "legal_ground, fields ORDER BY recipient",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, c->person.id);
+	json_t *by = json_object(), *list = json_array();
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *fields = json_loads(col(st, 2), 0, NULL);
+		json_t *hit = json_array();
+		size_t i, k;
+		json_t *f, *g;
+		json_array_foreach(changed, i, f)
+		{
+			json_array_foreach(fields, k, g)
+			{
+				if (json_equal(f, g))
+					json_array_append(hit, f);
+			}
+		}
+		json_decref(fields);
+		if (!json_array_size(hit)) {
+			json_decref(hit);
+			continue;
+		}
+		char when[32];
+		iso_time(sqlite3_column_int64(st, 3), when);
+		json_t *r = json_object_get(by, col(st, 0));
+		if (!r) {
+			r = json_pack("{s:s, s:[], s:[], s:s}", "recipient",
+			              col(st, 0), "legal_grounds", "fields",
+			              "last_disclosed_at", when);
+			json_object_set_new(by, col(st, 0), r);
+			json_array_append(list, r);
+		}
+		json_array_append_new(json_object_get(r, "legal_grounds"),
+		                      json_string(col(st, 1)));
+		json_t *have = json_object_get(r, "fields");
+		json_array_foreach(hit, i, f)
+		{
+			bool dup = false;
+			json_array_foreach(have, k, g) dup |= json_equal(f, g);
+			if (!dup)
+				json_array_append(have, f);
+		}
+		if (strcmp(when, json_string_value(json_object_get(
+		                         r, "last_disclosed_at"))) > 0)
+			json_object_set_new(r, "last_disclosed_at",
+			                    json_string(when));
+		json_decref(hit);
+	}
+	sqlite3_finalize(st);
+	json_decref(by);
+	if (step != SQLITE_DONE) {
+		json_decref(list);
+		return SEULA_EIO;
+	}
+	*out = list;
+	return SEULA_OK;
+}
+
+static int refuse_rectification(struct ctx *c, json_t *reasons)
+{
+	if (!staff_text_ok(reasons, 4000))
+		return bad_field(c->h, c->http, "refuse",
+		                 "the reasons, 1-4000 bytes of text");
+	c->req.status = "refused";
+	json_object_set_new(c->req.details, "refused", json_true());
+	int rc = request_insert(c->db, &c->req, &c->request_id);
+	if (rc != SEULA_OK)
+		return rc;
+	char when[32];
+	iso_time(c->now, when);
+	/* The written statement of art. 12(4): what was refused, why, and
+	 * the remedies; the person's data is not in it. */
+	char *statement = NULL;
+	if (asprintf(&statement,
+	             "Statement of reasons: request for rectification "
+	             "refused\n"
+	             "\n"
+	             "Request: %lld, received %s, from the data subject "
+	             "registered as customer %lld\n"
+	             "Decided: %s by %s\n"
+	             "\n"
+	             "Reasons:\n%s\n"
+	             "\n"
+	             "You may lodge a complaint with the supervisory "
+	             "authority for data protection, and seek a judicial "
+	             "remedy.\n",
+	             (long long)c->request_id, c->today,
+	             (long long)c->person.id, when,
+	             c->staff ? c->staff : "staff",
+	             json_string_value(reasons)) < 0)
+		return SEULA_ENOMEM;
+	sqlite3_stmt *st = NULL;
+	rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(c->db,
+	                       "UPDATE customer_dsr_requests SET statement = "
+	                       "? WHERE id = ?",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, statement, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, c->request_id);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = SEULA_OK;
+	}
+	sqlite3_finalize(st);
+	c->reply = json_pack("{s:s}", "statement", statement);
+	free(statement);
+	char detail[96];
+	snprintf(detail, sizeof(detail),
+	         "rectification refused (request %lld): statement of reasons",
+	         (long long)c->request_id);
+	return rc == SEULA_OK
+	               ? audit(c->h, c->http, "change", c->person.id, detail)
+	               : rc;
+}
+
+static int do_rectification(struct ctx *c)
+{
+	static const char *const keys[] = {"changes", "refuse", NULL};
+	int rc = check_keys(c, keys);
+	if (rc != SEULA_OK)
+		return rc;
+	json_t *changes = json_object_get(c->body, "changes");
+	json_t *reasons = json_object_get(c->body, "refuse");
+	if ((changes != NULL) == (reasons != NULL))
+		return bad_field(c->h, c->http, "changes",
+		                 "give either changes (the corrected fields) "
+		                 "or refuse (the reasons)");
+	if (reasons)
+		return refuse_rectification(c, reasons);
+	if (!json_is_object(changes) || json_object_size(changes) == 0)
+		return bad_field(c->h, c->http, "changes",
+		                 "an object of the fields to correct");
+	/* The record as it is, then the changes checked as the register's
+	 * own routes check them. */
+	char cols[1024] = "";
+	size_t cn = 0;
+	for (int i = 0; i < CUST_N_FIELDS; i++)
+		cn += (size_t)snprintf(cols + cn, sizeof(cols) - cn, "%s%s",
+		                       i ? ", " : "", cust_fields[i].column);
+	char sql[1200];
+	snprintf(sql, sizeof(sql), "SELECT %s FROM customers WHERE id = ?",
+	         cols);
+	struct cust_record old = {0}, r = {0};
+	json_t *changed = json_array();
+	sqlite3_stmt *st = NULL;
+	rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, c->person.id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	rc = SEULA_OK;
+	for (int i = 0; rc == SEULA_OK && i < CUST_N_FIELDS; i++) {
+		const char *v = col(st, i);
+		if (v && (!(old.values[i] = strdup(v)) ||
+		          !(r.values[i] = strdup(v))))
+			rc = SEULA_ENOMEM;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SEULA_OK)
+		goto out;
+	const char *key;
+	json_t *v;
+	json_object_foreach(changes, key, v)
+	{
+		int f = cust_field_index(key);
+		const char *why = NULL;
+		if (f < 0) {
+			rc = bad_field(c->h, c->http, key, "no such field");
+			goto out;
+		}
+		if (json_is_null(v)) {
+			free(r.values[f]);
+			r.values[f] = NULL;
+			continue;
+		}
+		if (!json_is_string(v)) {
+			rc = bad_field(c->h, c->http, key,
+			               "must be a string or null");
+			goto out;
+		}
+		int set = cust_record_set(&r, f, json_string_value(v),
+		                          json_string_length(v), cust_mask_ip,
+		                          c->instance, &why);
+		if (set == -2) {
+			rc = SEULA_ENOMEM;
+			goto out;
+		}
+		if (set) {
+			rc = bad_field(c->h, c->http, key, why);
+			goto out;
+		}
+	}
+	const char *field = NULL, *why = NULL;
+	if (!r.values[CUST_F_SOURCE]) {
+		rc = bad_field(c->h, c->http, "source",
+		               "the source of the data cannot be removed");
+		goto out;
+	}
+	if (cust_record_check(&r, &field, &why) != 0) {
+		rc = bad_field(c->h, c->http, field, why);
+		goto out;
+	}
+	char detail[1024];
+	size_t dn = 0;
+	for (int i = 0; rc == SEULA_OK && i < CUST_N_FIELDS; i++) {
+		const char *a = old.values[i], *b = r.values[i];
+		if ((a == NULL) == (b == NULL) && (!a || strcmp(a, b) == 0))
+			continue;
+		snprintf(sql, sizeof(sql),
+		         "UPDATE customers SET %s = ?1, updated_at = ?2 WHERE "
+		         "id = ?3",
+		         cust_fields[i].column);
+		rc = SEULA_EIO;
+		if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) ==
+		    SQLITE_OK) {
+			if (b)
+				sqlite3_bind_text(st, 1, b, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, c->now);
+			sqlite3_bind_int64(st, 3, c->person.id);
+			if (sqlite3_step(st) == SQLITE_DONE)
+				rc = SEULA_OK;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		json_array_append_new(changed,
+		                      json_string(cust_fields[i].name));
+	}
+	json_t *notify = NULL;
+	if (rc == SEULA_OK)
+		rc = notify_list(c, changed, &notify);
+	if (rc != SEULA_OK)
+		goto out;
+	/* Names only: the old and new values stay out of the request log. */
+	json_object_set(c->req.details, "changed", changed);
+	json_object_set_new(c->req.details, "recipients_to_notify",
+	                    json_integer((json_int_t)json_array_size(notify)));
+	c->reply =
+	        json_pack("{s:O, s:o}", "changed", changed, "notify", notify);
+	rc = request_insert(c->db, &c->req, &c->request_id);
+	dn = (size_t)snprintf(
+	        detail, sizeof(detail),
+	        "rectification (request %lld):", (long long)c->request_id);
+	size_t i;
+	json_array_foreach(changed, i, v)
+	{
+		if (dn < sizeof(detail))
+			dn += (size_t)snprintf(detail + dn, sizeof(detail) - dn,
+			                       " %s", json_string_value(v));
+	}
+	if (rc == SEULA_OK)
+		rc = audit(c->h, c->http, "change", c->person.id, detail);
+out:
+	sqlite3_finalize(st);
+	json_decref(changed);
+	cust_record_clear(&old);
+	cust_record_clear(&r);
+	return rc;
+}
+
+/* ---- routes ------------------------------------------------------------- */
+
+int cust_dsr_create_handler(void *instance, struct seula_http *http)
+{
+	const struct seula_host *h = cust_host(instance);
+	json_t *body = body_object(h, http);
+	if (!body)
+		return SEULA_EINVAL;
+	struct ctx c = {
+	        .instance = instance,
+	        .h = h,
+	        .http = http,
+	        .db = h->http_db(http),
+	        .body = body,
+	        .now = h->now_ms(h),
+	        .staff = h->http_user(http),
+	        .status = 201,
+	};
+	dsr_day_of(c.now, c.today);
+	int rc = SEULA_OK;
+	json_t *type = json_object_get(body, "type");
+	json_t *cid = json_object_get(body, "customer_id");
+	json_t *verification = json_object_get(body, "verification");
+	size_t t = 0;
+	while (json_is_string(type) && dsr_types[t] &&
+	       strcmp(dsr_types[t], json_string_value(type)) != 0)
+		t++;
+	if (!json_is_string(type) || !dsr_types[t]) {
+		rc = bad_field(h, http, "type",
+		               "access, rectification, erasure, anonymisation, "
+		               "restriction or objection");
+		goto out;
+	}
+	if (!json_is_integer(cid) || json_integer_value(cid) < 1) {
+		rc = bad_field(h, http, "customer_id", "a customer's id");
+		goto out;
+	}
+	if (!staff_text_ok(verification, 1000)) {
+		rc = bad_field(h, http, "verification",
+		               "how the person's identity was verified, "
+		               "1-1000 bytes of text");
+		goto out;
+	}
+	rc = person_load(c.db, json_integer_value(cid), &c.person);
+	if (rc == SEULA_ENOTFOUND) {
+		rc = refuse(h, http, 404, "not_found", "no such customer");
+		goto out;
+	}
+	if (rc != SEULA_OK)
+		goto out;
+	c.req = (struct new_request){
+	        .type = dsr_types[t],
+	        .customer_id = c.person.id,
+	        .verification = json_string_value(verification),
+	        .status = "completed",
+	        .details = json_object(),
+	        .staff = c.staff,
+	        .now = c.now,
+	};
+	if (!c.req.details) {
+		rc = SEULA_ENOMEM;
+		goto out;
+	}
+	switch (t) {
+	case 0: rc = do_access(&c); break;
+	case 1: rc = do_rectification(&c); break;
+	case 2: rc = do_forget(&c, SEULA_SUBJECT_ERASE); break;
+	case 3: rc = do_forget(&c, SEULA_SUBJECT_ANONYMISE); break;
+	case 4: rc = do_restriction(&c); break;
+	default: rc = do_objection(&c); break;
+	}
+	if (rc != SEULA_OK)
+		goto out;
+	char detail[128];
+	snprintf(detail, sizeof(detail), "request %lld: %s received",
+	         (long long)c.request_id, c.req.type);
+	rc = audit(h, http, "dsr", c.person.id, detail);
+	json_t *request = NULL;
+	if (rc == SEULA_OK)
+		rc = request_load(c.db, c.request_id, c.today, &request, NULL);
+	if (rc != SEULA_OK)
+		goto out;
+	json_t *answer = c.reply ? c.reply : json_object();
+	c.reply = NULL;
+	json_object_set_new(answer, "request", request);
+	if (c.status == 201) {
+		char loc[48];
+		snprintf(loc, sizeof(loc), "/api/dsr/%lld",
+		         (long long)c.request_id);
+		h->http_set_header(http, "Location", loc);
+	}
+	/* A 409 for a hold still commits: the restriction and the request's
+	 * record are what the refusal is. */
+	rc = reply_json(h, http, c.status, answer);
+out:
+	json_decref(c.reply);
+	json_decref(c.req.details);
+	person_clear(&c.person);
+	json_decref(body);
+	return rc;
+}
+
+int cust_dsr_list_handler(void *instance, struct seula_http *http)
+{
+	const struct seula_host *h = cust_host(instance);
+	const char *status = h->http_query(http, "status");
+	const char *cs = h->http_query(http, "customer_id");
+	int64_t customer = 0;
+	if (status && strcmp(status, "open") && strcmp(status, "completed") &&
+	    strcmp(status, "refused") && strcmp(status, "restricted"))
+		return refuse(h, http, 400, "invalid_query",
+		              "status is open, completed, refused or "
+		              "restricted");
+	if (cs && !parse_id(cs, &customer))
+		return refuse(h, http, 400, "invalid_query",
+		              "customer_id is a customer's id");
+	char today[11];
+	dsr_day_of(h->now_ms(h), today);
+	sqlite3_stmt *st = NULL;
+	/* Open requests first, the nearest deadline first. */
+	if (sqlite3_prepare_v2(h->http_db(http),
+	                       "SELECT " REQUEST_COLUMNS
+	                       " FROM customer_dsr_requests WHERE (?1 IS NULL "
+	                       "OR status = ?1) AND (?2 = 0 OR customer_id = "
+	                       "?2) ORDER BY status <> 'open', due_date, id "
+	                       "DESC LIMIT 1000",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	if (status)
+		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, customer);
+	json_t *list = json_array();
+	char ids[257] = "";
+	size_t n_ids = 0;
+	bool cut = false;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_array_append_new(list, request_json(st, today));
+		char one[24];
+		int k = snprintf(one, sizeof(one), "%s%lld", n_ids ? "," : "",
+		                 (long long)sqlite3_column_int64(st, 2));
+		if (!cut && n_ids + (size_t)k < 256) {
+			memcpy(ids + n_ids, one, (size_t)k + 1);
+			n_ids += (size_t)k;
+		} else {
+			cut = true;
+		}
+	}
+	sqlite3_finalize(st);
+	int rc = step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	if (rc == SEULA_OK && json_array_size(list)) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "data subject requests: %zu%s",
+		         json_array_size(list),
+		         cut ? "; the id list is cut" : "");
+		rc = h->http_audit(http, "read", ids, detail) == SEULA_OK
+		             ? SEULA_OK
+		             : SEULA_EIO;
+	}
+	if (rc != SEULA_OK) {
+		json_decref(list);
+		return rc;
+	}
+	return reply_json(
+	        h, http, 200,
+	        json_pack("{s:o, s:s}", "requests", list, "today", today));
+}
+
+/* The request of the {id} parameter, or a 404 set. */
+static int load_param(const struct seula_host *h, struct seula_http *http,
+                      json_t **request, char **statement, int64_t *id)
+{
+	char today[11];
+	dsr_day_of(h->now_ms(h), today);
+	if (!parse_id(h->http_param(http, "id"), id))
+		return refuse(h, http, 404, "not_found", "no such request");
+	int rc = request_load(h->http_db(http), *id, today, request, statement);
+	if (rc == SEULA_ENOTFOUND)
+		return refuse(h, http, 404, "not_found", "no such request");
+	return rc;
+}
+
+static int64_t request_customer(json_t *request)
+{
+	return (int64_t)json_integer_value(
+	        json_object_get(request, "customer_id"));
+}
+
+int cust_dsr_get_handler(void *instance, struct seula_http *http)
+{
+	const struct seula_host *h = cust_host(instance);
+	json_t *request = NULL;
+	char *statement = NULL;
+	int64_t id;
+	int rc = load_param(h, http, &request, &statement, &id);
+	if (rc != SEULA_OK)
+		return rc;
+	json_object_set_new(request, "statement",
+	                    statement ? json_string(statement) : json_null());
+	free(statement);
+	char detail[64];
+	snprintf(detail, sizeof(detail), "data subject request %lld",
+	         (long long)id);
+	rc = audit(h, http, "read", request_customer(request), detail);
+	if (rc != SEULA_OK) {
+		json_decref(request);
+		return rc;
+	}
+	return reply_json(h, http, 200, request);
+}
+
+int cust_dsr_statement_handler(void *instance, struct seula_http *http)
+{
+	const struct seula_host *h = cust_host(instance);
+	json_t *request = NULL;
+	char *statement = NULL;
+	int64_t id;
+	int rc = load_param(h, http, &request, &statement, &id);
+	if (rc != SEULA_OK)
+		return rc;
+	int64_t customer = request_customer(request);
+	json_decref(request);
+	if (!statement)
+		return refuse(h, http, 404, "no_statement",
+		              "the request was not refused in writing");
+	char detail[64];
+	snprintf(detail, sizeof(detail), "statement of request %lld",
+	         (long long)id);
+	rc = audit(h, http, "read", customer, detail);
+	if (rc == SEULA_OK) {
+		char name[80];
+		snprintf(name, sizeof(name),
+		         "attachment; filename=\"dsr-%lld-statement.txt\"",
+		         (long long)id);
+		h->http_set_header(http, "Content-Disposition", name);
+		rc = h->http_reply(http, 200, "text/plain; charset=utf-8",
+		                   statement, strlen(statement));
+	}
+	free(statement);
+	return rc;
+}
+
+int cust_dsr_extend_handler(void *instance, struct seula_http *http)
+{
+	const struct seula_host *h = cust_host(instance);
+	json_t *request = NULL;
+	int64_t id;
+	int rc = load_param(h, http, &request, NULL, &id);
+	if (rc != SEULA_OK)
+		return rc;
+	json_t *body = body_object(h, http);
+	json_t *reason = json_object_get(body, "reason");
+	json_t *months = json_object_get(body, "months");
+	const char *key;
+	json_t *v;
+	int64_t now = h->now_ms(h);
+	char today[11], due[11];
+	dsr_day_of(now, today);
+	if (!body) {
+		rc = SEULA_EINVAL;
+		goto out;
+	}
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "reason") && strcmp(key, "months")) {
+			rc = bad_field(h, http, key, "no such field");
+			goto out;
+		}
+	}
+	if (!json_is_integer(months) || json_integer_value(months) < 1 ||
+	    json_integer_value(months) > DSR_MAX_EXTENSION_MONTHS) {
+		rc = bad_field(h, http, "months", "1 or 2");
+		goto out;
+	}
+	if (!staff_text_ok(reason, 1000)) {
+		rc = bad_field(h, http, "reason",
+		               "why the request needs longer (the person is "
+		               "told), 1-1000 bytes of text");
+		goto out;
+	}
+	const char *status =
+	        json_string_value(json_object_get(request, "status"));
+	int64_t had =
+	        json_integer_value(json_object_get(request, "extended_months"));
+	int64_t total = had + json_integer_value(months);
+	if (strcmp(status, "open") != 0) {
+		rc = refuse(h, http, 409, "not_open",
+		            "only an open request can be extended");
+		goto out;
+	}
+	if (total > DSR_MAX_EXTENSION_MONTHS) {
+		rc = refuse(h, http, 409, "extension_limit",
+		            "a request can be extended by two months in all");
+		goto out;
+	}
+	/* The person must hear of an extension within the first deadline. */
+	if (strcmp(today, json_string_value(
+	                          json_object_get(request, "due_date"))) > 0) {
+		rc = refuse(h, http, 409, "deadline_passed",
+		            "the deadline has passed: an extension is given "
+		            "before it");
+		goto out;
+	}
+	if (dsr_add_months(json_string_value(
+	                           json_object_get(request, "received_date")),
+	                   1 + (int)total, due) != 0) {
+		rc = SEULA_EINVAL;
+		goto out;
+	}
+	json_t *ext = json_copy(json_object_get(request, "extensions"));
+	char at[32];
+	iso_time(now, at);
+	const char *staff = h->http_user(http);
+	json_array_append_new(
+	        ext, json_pack("{s:I, s:O, s:s, s:s, s:s}", "months",
+	                       (json_int_t)json_integer_value(months), "reason",
+	                       reason, "by", staff ? staff : "", "at", at,
+	                       "due_date", due));
+	char *ext_text = json_dumps(ext, JSON_COMPACT);
+	json_decref(ext);
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = h->http_db(http);
+	rc = SEULA_EIO;
+	if (ext_text &&
+	    sqlite3_prepare_v2(db,
+	                       "UPDATE customer_dsr_requests SET due_date = "
+	                       "?1, extended_months = ?2, extensions = ?3, "
+	                       "handled_by = ?4, updated_at = ?5 WHERE id = ?6",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, due, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, total);
+		sqlite3_bind_text(st, 3, ext_text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, staff ? staff : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, now);
+		sqlite3_bind_int64(st, 6, id);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = SEULA_OK;
+	}
+	sqlite3_finalize(st);
+	free(ext_text);
+	char detail[128];
+	snprintf(detail, sizeof(detail),
+	         "request %lld: extended by %lld month%s to %s", (long long)id,
+	         (long long)json_integer_value(months),
+	         json_integer_value(months) == 1 ? "" : "s", due);
+	if (rc == SEULA_OK)
+		rc = audit(h, http, "dsr", request_customer(request), detail);
+	json_decref(request);
+	request = NULL;
+	if (rc == SEULA_OK)
+		rc = request_load(db, id, today, &request, NULL);
+	if (rc == SEULA_OK) {
+		rc = reply_json(h, http, 200, request);
+		request = NULL;
+	}
+out:
+	json_decref(request);
+	json_decref(body);
+	return rc;
+}
+
+/* ---- the access export -------------------------------------------------- */
+
+struct membuf {
+	unsigned char *data;
+	size_t len, cap;
+};
+
+static la_ssize_t zip_write(struct archive *ar, void *arg, const void *buf,
+                            size_t n)
+{
+	struct membuf *m = arg;
+	if (n > EXPORT_MAX_BYTES - m->len) {
+		archive_set_error(ar, ENOMEM, "the export is over %u bytes",
+		                  EXPORT_MAX_BYTES);
+		return -1;
+	}
+	if (m->len + n > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		while (cap < m->len + n)
+			cap *= 2;
+		unsigned char *p = realloc(m->data, cap);
+		if (!p) {
+			archive_set_error(ar, ENOMEM, "out of memory");
+			return -1;
+		}
+		m->data = p;
+		m->cap = cap;
+	}
+	memcpy(m->data + m->len, buf, n);
+	m->len += n;
+	return (la_ssize_t)n;
+}
+
+static int zip_add(struct archive *ar, const char *name, const void *data,
+                   size_t len, time_t mtime)
+{
+	struct archive_entry *e = archive_entry_new();
+	if (!e)
+		return SEULA_ENOMEM;
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_mtime(e, mtime, 0);
+	int rc = archive_write_header(ar, e) == ARCHIVE_OK &&
+	                         (len == 0 ||
+	                          archive_write_data(ar, data, len) ==
+	                                  (la_ssize_t)len)
+	                 ? SEULA_OK
+	                 : SEULA_EIO;
+	archive_entry_free(e);
+	return rc;
+}
+
+static const char export_readme[] =
+        "What this archive holds\n"
+        "\n"
+        "export.json   everything held about you, as one JSON document:\n"
+        "              data.<component>.<table> is a list of rows\n"
+        "<component>_<table>.csv\n"
+        "              each of those tables as CSV (UTF-8, comma "
+        "separated)\n"
+        "\n"
+        "core_events           page views and events recorded with your "
+        "visitor id\n"
+        "core_consent_records  your consent choices (the consent history)\n"
+        "core_audit_log        who of our staff read or changed your data, "
+        "and when\n"
+        "customers_*           the customer register: your record, "
+        "orders,\n"
+        "                      disclosures to recipients, linked visitor "
+        "ids\n"
+        "analytics_*           your visits of the website\n";
+
+/* The zip of export.json and one CSV per table of `all`. */
+static int build_zip(json_t *doc, json_t *all, time_t mtime, struct membuf *m,
+                     size_t *files)
+{
+	struct archive *ar = archive_write_new();
+	if (!ar)
+		return SEULA_ENOMEM;
+	int rc = SEULA_EIO;
+	char *text = NULL;
+	*files = 0;
+	if (archive_write_set_format_zip(ar) != ARCHIVE_OK ||
+	    archive_write_open(ar, m, NULL, zip_write, NULL) != ARCHIVE_OK)
+		goto out;
+	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!text) {
+		rc = SEULA_ENOMEM;
+		goto out;
+	}
+	if ((rc = zip_add(ar, "export.json", text, strlen(text), mtime)) !=
+	            SEULA_OK ||
+	    (rc = zip_add(ar, "README.txt", export_readme,
+	                  strlen(export_readme), mtime)) != SEULA_OK)
+		goto out;
+	*files = 2;
+	const char *component;
+	json_t *tables;
+	json_object_foreach(all, component, tables)
+	{
+		const char *table;
+		json_t *rows;
+		json_object_foreach(tables, table, rows)
+		{
+			if (!json_is_array(rows) || !dsr_name_ok(component) ||
+			    !dsr_name_ok(table))
+				continue;
+			char name[160], *csv = NULL;
+			size_t len = 0;
+			snprintf(name, sizeof(name), "%s_%s.csv", component,
+			         table);
+			if (dsr_csv(rows, &csv, &len) != 0) {
+				rc = SEULA_ENOMEM;
+				goto out;
+			}
+			rc = zip_add(ar, name, csv, len, mtime);
+			free(csv);
+			if (rc != SEULA_OK)
+				goto out;
+			(*files)++;
+		}
+	}
+	rc = archive_write_close(ar) == ARCHIVE_OK ? SEULA_OK : SEULA_EIO;
+out:
+	free(text);
+	archive_write_free(ar);
+	return rc;
+}
+
+int cust_dsr_export_handler(void *instance, struct seula_http *http)
+{
+	const struct seula_host *h = cust_host(instance);
+	json_t *request = NULL;
+	int64_t id;
+	int rc = load_param(h, http, &request, NULL, &id);
+	if (rc != SEULA_OK)
+		return rc;
+	sqlite3 *db = h->http_db(http);
+	int64_t now = h->now_ms(h);
+	struct person p;
+	struct membuf m = {0};
+	json_t *all = NULL, *doc = NULL;
+	char *text = NULL, *msg = NULL;
+	if (strcmp(json_string_value(json_object_get(request, "type")),
+	           "access") != 0) {
+		rc = refuse(h, http, 409, "not_access",
+		            "only an access request has an export");
+		goto out_request;
+	}
+	rc = person_load(db, request_customer(request), &p);
+	if (rc == SEULA_ENOTFOUND) {
+		rc = refuse(h, http, 410, "gone",
+		            "the customer has been erased since");
+		goto out_request;
+	}
+	if (rc != SEULA_OK)
+		goto out_request;
+	struct seula_subject who;
+	person_subject(&p, now, &who);
+	rc = h->subject_run(h, db, SEULA_SUBJECT_ACCESS, &who, &text, &msg);
+	if (rc != SEULA_OK) {
+		h->log(h, SEULA_LOG_ERROR, "access export of customer %lld: %s",
+		       (long long)p.id, msg ? msg : "failed");
+		goto out;
+	}
+	all = json_loads(text, 0, NULL);
+	char at[32];
+	iso_time(now, at);
+	doc = json_pack("{s:s, s:s, s:I, s:O, s:O}", "format",
+	                "seula-access-export/1", "generated_at", at,
+	                "customer_id", (json_int_t)p.id, "request", request,
+	                "data", all);
+	if (!all || !doc) {
+		rc = SEULA_ENOMEM;
+		goto out;
+	}
+	size_t files = 0;
+	rc = build_zip(doc, all, (time_t)(now / 1000), &m, &files);
+	if (rc != SEULA_OK)
+		goto out;
+	/* The first export answers the request; later ones are copies. */
+	const char *staff = h->http_user(http);
+	sqlite3_stmt *st = NULL;
+	rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(db,
+	                       "UPDATE customer_dsr_requests SET status = "
+	                       "'completed', completed_at = coalesce("
+	                       "completed_at, ?1), handled_by = ?2, updated_at "
+	                       "= ?1 WHERE id = ?3",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, staff ? staff : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, id);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = SEULA_OK;
+	}
+	sqlite3_finalize(st);
+	char detail[128];
+	snprintf(detail, sizeof(detail),
+	         "access export (request %lld): %zu files, %zu bytes",
+	         (long long)id, files, m.len);
+	if (rc == SEULA_OK)
+		rc = audit(h, http, "export", p.id, detail);
+	if (rc == SEULA_OK) {
+		char name[80];
+		snprintf(name, sizeof(name),
+		         "attachment; filename=\"dsr-%lld-export.zip\"",
+		         (long long)id);
+		h->http_set_header(http, "Content-Disposition", name);
+		rc = h->http_reply(http, 200, "application/zip", m.data, m.len);
+	}
+out:
+	person_clear(&p);
+out_request:
+	free(text);
+	free(msg);
+	free(m.data);
+	json_decref(all);
+	json_decref(doc);
+	json_decref(request);
+	return rc;
+}
+
+/* ---- the subject hook --------------------------------------------------- */
+
+/* Rows of `sql` (?1 = the customer id) as flat objects: times (columns
+ * ending in _at, ms) as ISO text, blobs as hex. */
+static int rows_of(sqlite3 *db, const char *sql, int64_t id, json_t *rows)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const char *name = sqlite3_column_name(st, i);
+			size_t nl = strlen(name);
+			json_t *v;
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER:
+				if (nl > 3 &&
+				    strcmp(name + nl - 3, "_at") == 0) {
+					char t[32];
+					iso_time(sqlite3_column_int64(st, i),
+					         t);
+					v = json_string(t);
+				} else {
+					v = json_integer(
+					        sqlite3_column_int64(st, i));
+				}
+				break;
+			case SQLITE_FLOAT:
+				v = json_real(sqlite3_column_double(st, i));
+				break;
+			case SQLITE_TEXT: v = json_string(col(st, i)); break;
+			case SQLITE_BLOB: {
+				const unsigned char *b =
+				        sqlite3_column_blob(st, i);
+				int n = sqlite3_column_bytes(st, i);
+				char *hex = malloc(2 * (size_t)n + 1);
+				for (int k = 0; hex && k < n; k++)
+					snprintf(hex + 2 * k, 3, "%02x", b[k]);
+				if (hex)
+					hex[2 * n] = '\0';
+				v = hex ? json_string(hex) : NULL;
+				free(hex);
+				break;
+			}
+			default: v = json_null(); break;
+			}
+			json_object_set_new(o, name, v);
+		}
+		json_array_append_new(rows, o);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+static int subject_access(sqlite3 *db, int64_t id, json_t *o)
+{
+	static const char *const queries[][2] = {
+	        {"customer", "SELECT * FROM customers WHERE id = ?1"},
+	        {"orders", "SELECT * FROM customer_orders WHERE customer_id = "
+	                   "?1 ORDER BY date, id"},
+	        {"order_lines", "SELECT * FROM customer_order_lines WHERE "
+	                        "customer_id = ?1 ORDER BY order_id, line"},
+	        {"disclosures", "SELECT * FROM customer_disclosures WHERE "
+	                        "customer_id = ?1 ORDER BY id"},
+	        {"requests",
+	         "SELECT id, type, received_date, due_date, extended_months, "
+	         "extensions, status, handled_by, details, statement, "
+	         "completed_at FROM customer_dsr_requests WHERE customer_id = "
+	         "?1 ORDER BY id"},
+	        {"links",
+	         "SELECT * FROM customer_links WHERE customer_id = ?1"},
+	};
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < 6; i++) {
+		if (i == 5 && !table_exists(db, "customer_links"))
+			break;
+		json_t *rows = json_array();
+		json_object_set_new(o, queries[i][0], rows);
+		rc = rows_of(db, queries[i][1], id, rows);
+	}
+	/* The linkage's keyed hash of the email is a lookup key, not data
+	 * about the person: the email itself is in the export. */
+	json_object_del(json_array_get(json_object_get(o, "customer"), 0),
+	                "link_hash");
+	return rc;
+}
+
+static int subject_erase(sqlite3 *db, int64_t id, json_t *o)
+{
+	static const char *const counts[][2] = {
+	        {"orders",
+	         "SELECT count(*) FROM customer_orders WHERE customer_id = ?1"},
+	        {"order_lines", "SELECT count(*) FROM customer_order_lines "
+	                        "WHERE customer_id = ?1"},
+	        {"disclosures", "SELECT count(*) FROM customer_disclosures "
+	                        "WHERE customer_id = ?1"},
+	        {"links",
+	         "SELECT count(*) FROM customer_links WHERE customer_id = ?1"},
+	};
+	int rc = SEULA_OK;
+	bool links = table_exists(db, "customer_links");
+	for (size_t i = 0; rc == SEULA_OK && i < 4; i++) {
+		int64_t n = 0;
+		if (i == 3 && !links)
+			continue;
+		rc = count_of(db, counts[i][1], id, &n);
+		json_object_set_new(o, counts[i][0], json_integer(n));
+	}
+	/* Everything else goes with it: ON DELETE CASCADE. */
+	int64_t n = 0;
+	if (rc == SEULA_OK)
+		rc = exec_id(db, "DELETE FROM customers WHERE id = ?1", id, &n);
+	json_object_set_new(o, "customers", json_integer(n));
+	return rc;
+}
+
+static int subject_anonymise(sqlite3 *db, int64_t id, int64_t now, json_t *o)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SEULA_EIO;
+	/* What identifies goes; country, city, segment, source, the dates
+	 * and the orders stay for statistics.  Every flag that keeps a
+	 * record out of marketing, labels, exports and linkage is set. */
+	if (sqlite3_prepare_v2(
+	            db,
+	            "UPDATE customers SET first_name = NULL, last_name = NULL, "
+	            "organisation = NULL, email = NULL, street = NULL, "
+	            "postal_code = NULL, phone = NULL, website = NULL, ip_anon "
+	            "= NULL, restricted = 1, objects_direct_marketing = 1, "
+	            "objects_publication = 1, objects_profiling = 1, "
+	            "updated_at "
+	            "= ?2 WHERE id = ?1",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, now);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = SEULA_OK;
+	json_object_set_new(o, "customers_anonymised",
+	                    json_integer(sqlite3_changes64(db)));
+	sqlite3_finalize(st);
+	st = NULL;
+	/* The linkage's keyed email hash, when its migration has run. */
+	if (rc == SEULA_OK &&
+	    sqlite3_prepare_v2(db, "SELECT link_hash FROM customers LIMIT 0",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		rc = exec_id(db,
+		             "UPDATE customers SET link_hash = NULL WHERE id = "
+		             "?1",
+		             id, NULL);
+	}
+	int64_t n = 0;
+	if (rc == SEULA_OK && table_exists(db, "customer_links")) {
+		rc = exec_id(
+		        db, "DELETE FROM customer_links WHERE customer_id = ?1",
+		        id, &n);
+		json_object_set_new(o, "links_deleted", json_integer(n));
+	}
+	return rc;
+}
+
+int cust_dsr_subject(void *instance, sqlite3 *db, enum seula_subject_op op,
+                     const struct seula_subject *who, char **json_out,
+                     char **errmsg)
+{
+	const struct seula_host *h = cust_host(instance);
+	json_t *o = json_object();
+	int rc = o ? SEULA_OK : SEULA_ENOMEM;
+	if (rc == SEULA_OK && who->customer_id > 0) {
+		switch (op) {
+		case SEULA_SUBJECT_ACCESS:
+			rc = subject_access(db, who->customer_id, o);
+			break;
+		case SEULA_SUBJECT_ERASE:
+			rc = subject_erase(db, who->customer_id, o);
+			break;
+		case SEULA_SUBJECT_ANONYMISE:
+			rc = subject_anonymise(db, who->customer_id,
+			                       who->now_ms, o);
+			break;
+		default: rc = SEULA_EINVAL; break;
+		}
+	}
+	char *text = rc == SEULA_OK ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (rc == SEULA_OK && text)
+		*json_out = h->mprintf("%s", text);
+	if (rc == SEULA_OK && !*json_out)
+		rc = SEULA_ENOMEM;
+	if (rc != SEULA_OK && rc != SEULA_ENOMEM)
+		*errmsg = h->mprintf("the register: %s", sqlite3_errmsg(db));
+	free(text);
+	return rc;
+}

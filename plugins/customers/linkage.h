@@ -1,0 +1,71 @@
+/*
+ * linkage.h - joining a consenting visitor's visits to the customer they
+ * identified as, the segment reports built on it, and the register's
+ * retention task.  Part of the customers plugin; customers.c wires these
+ * into its descriptor.
+ *
+ * The flow of an identify event, `seula('event', 'identify', {email: ...})`:
+ *   loop (filter stage, cust_link_on_event): the email is taken out of the
+ *     props before anything is stored; in its place goes "identity", the
+ *     BLAKE2b of the normalised address keyed with the register's link key.
+ *   writer (cust_link_on_batch, in the batch's transaction): the stored
+ *     row loses "identity" again, so the events table keeps neither the
+ *     address nor its pseudonym; then the visitor id is linked to the one
+ *     customer whose email has that keyed hash (customers.link_hash), when
+ *     the visitor's current consent (consent_visitors) grants marketing or
+ *     personalization and has not expired, and the customer is neither
+ *     restricted nor objecting to profiling.  The link records the consent
+ *     receipt that allowed it.
+ *
+ * The link key (customer_link_key) is made once by the start task and
+ * loaded by it before the server listens; every process sharing the
+ * database uses the same one, so hashes stay comparable.
+ *
+ * Threads: on_event on the loop threads (reads the key only); on_batch,
+ * the tasks and the segments route as the ABI says.  Ownership: `cfg`
+ * and `host` are borrowed and must outlive the struct cust_link.
+ */
+#ifndef CUST_LINKAGE_H
+#define CUST_LINKAGE_H
+
+#include <seula/plugin.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The custom event that links, and the prop that names the person. */
+#define CUST_IDENTIFY_EVENT "identify"
+#define CUST_IDENTIFY_PROP "email"
+
+/* The plugin's config rows for these (in struct customers_config). */
+struct cust_link_settings {
+	const char *retention;          /* "10y", see cust_retention.h */
+	int64_t segment_min_customers;  /* k */
+	const char *const *conversions; /* event names; NULL: all custom */
+};
+
+struct cust_link;
+
+int cust_link_new(const struct seula_host *host,
+                  const struct cust_link_settings *cfg, struct cust_link **out,
+                  char **errmsg);
+void cust_link_free(struct cust_link *l);
+
+enum seula_verdict cust_link_on_event(struct cust_link *l,
+                                      struct seula_event *ev);
+int cust_link_on_batch(struct cust_link *l, sqlite3 *db,
+                       struct seula_event *const *events, size_t n,
+                       char **errmsg);
+
+/* Task "customers-link-key": makes or loads the key (at start), and
+ * computes the keyed hashes of emails that have none yet. */
+int cust_link_key_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
+                       char **errmsg);
+/* Task "customers-retention": cust_retention.h's run, logged with counts. */
+int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
+                             char **errmsg);
+
+/* GET /api/segments?by=organisation|segment&from=&to=&site= (reader). */
+int cust_segments_handler(struct cust_link *l, struct seula_http *http);
+
+#endif

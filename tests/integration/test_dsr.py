@@ -1,0 +1,624 @@
+"""The data subject rights (POST /api/dsr and friends, the customers plugin
+with every plugin's subject hook) against the real server and real SQLite:
+access as one zip of JSON and CSV across every plugin (PROMISES 27, 29),
+rectification with the recipients to notify or a written refusal (30),
+erasure that leaves nothing of the person in the database files, the WAL
+or the shared memory while both hash chains still verify (17, 33), legal
+holds answering 409 and restricting instead (17, 31), restriction and
+objections honoured by labels and the finance export (28, 31),
+anonymisation (33), deadlines and their extension, roles, and the audit
+entries of every step (6).
+"""
+import calendar
+import csv
+import datetime
+import io
+import json
+import sqlite3
+import time
+import unittest
+import uuid
+import zipfile
+
+from seulatest import (Server, add_user, assert_json_error, login,
+                       record_consent, run_seula)
+
+PASSWORDS = {
+    "ada": "plum-Orbit-7-lantern",
+    "ann": "copper+Fjord+42+heron",
+    "cid": "velvet_Quarry_19_moss",
+    "fin": "maple.Signal.88.drift",
+}
+ROLES = {"ada": "admin", "ann": "analyst", "cid": "customer_service",
+         "fin": "finance"}
+PLUGINS = ("anonymize", "analytics", "customers")
+
+
+def start_server():
+    srv = Server(plugins=PLUGINS,
+                 sections={"auth": {"login_max_failures": "1000"}})
+    for name, role in ROLES.items():
+        add_user(srv, name, role, PASSWORDS[name])
+    srv.start()
+    staff = {name: login(srv, name, PASSWORDS[name]) for name in ROLES}
+    return srv, staff
+
+
+def person(tag):
+    """A person whose every identifying value is unique to the test, so a
+    byte search finds only them."""
+    return {"first_name": "Fn%sqz" % tag, "last_name": "Ln%sqz" % tag,
+            "organisation": "Org%sqz Oy" % tag,
+            "email": "mail.%s@dsr-test.example" % tag.lower(),
+            "street": "Katu%sqz 5" % tag, "postal_code": "00100",
+            "city": "Helsinki", "country": "FI",
+            "phone": "+358 40 %s" % str(abs(hash(tag)) % 10**7).zfill(7),
+            "website": "https://%s.dsr-test.example/" % tag.lower(),
+            "source": "registration", "relationship_start": "2024-01-15"}
+
+
+def create(s, tag, **fields):
+    body = person(tag)
+    body.update(fields)
+    r = s.request("POST", "/api/customers", body)
+    if r.status != 201:
+        raise AssertionError("create: %r" % r)
+    return r.json()
+
+
+def add_order(s, cid, number, status="paid"):
+    r = s.request("POST", "/api/customers/%d/orders" % cid, {
+        "number": number, "date": "2025-03-01", "currency": "EUR",
+        "invoice_status": status,
+        "lines": [{"description": "Widget", "quantity": 2,
+                   "unit_price_cents": 1250}]})
+    if r.status != 201:
+        raise AssertionError("order: %r" % r)
+    return r.json()
+
+
+def send(srv, vid, events):
+    for ev in events:
+        ev.setdefault("site", "demo")
+        ev.setdefault("url", "http://localhost/shop")
+        if vid:
+            ev["visitor_id"] = vid
+    r = srv.collect(events)
+    if r.status != 204:
+        raise AssertionError("collect: %r" % r)
+
+
+def linked_visitor(srv, email):
+    """A visitor with analytics and marketing consent, three page views
+    and an identify event that links them to the customer of `email`."""
+    vid = str(uuid.uuid4())
+    record_consent(srv, "accept_all", vid)
+    send(srv, vid, [{"type": "pageview", "url": "http://localhost/a"},
+                    {"type": "pageview", "url": "http://localhost/b"},
+                    {"type": "event", "name": "identify",
+                     "props": {"email": email}},
+                    {"type": "pageview", "url": "http://localhost/c"}])
+    return vid
+
+
+def dsr(s, type_, customer_id, **extra):
+    body = {"type": type_, "customer_id": customer_id,
+            "verification": "passport checked at the counter"}
+    body.update(extra)
+    return s.request("POST", "/api/dsr", body)
+
+
+def add_months(day, months):
+    """Regulation 1182/71: the same day `months` later, or the month's
+    last day."""
+    y, m, d = (int(x) for x in day.split("-"))
+    total = m - 1 + months
+    y, m = y + total // 12, total % 12 + 1
+    d = min(d, calendar.monthrange(y, m)[1])
+    return "%04d-%02d-%02d" % (y, m, d)
+
+
+def today():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def audit_of(srv, customer_id):
+    return srv.query("SELECT staff_name, action, route, subject, outcome, "
+                     "detail FROM audit_log WHERE subject = ? ORDER BY id",
+                     (str(customer_id),))
+
+
+class DsrTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+        cls.cid = cls.staff["cid"]
+        cls.ada = cls.staff["ada"]
+        cls.fin = cls.staff["fin"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    # -- roles and validation -------------------------------------------
+    def test_only_admin_and_customer_service(self):
+        cust = create(self.cid, "Roles")
+        for name in ("ann", "fin"):
+            s = self.staff[name]
+            assert_json_error(self, dsr(s, "access", cust["id"]), 403)
+            assert_json_error(self, s.request("GET", "/api/dsr"), 403)
+        r = self.srv.request("GET", "/api/dsr")
+        self.assertEqual(r.status, 401)
+        self.assertEqual(dsr(self.ada, "access", cust["id"]).status, 201)
+        self.assertEqual(dsr(self.cid, "access", cust["id"]).status, 201)
+
+    def test_bad_requests_store_nothing(self):
+        cust = create(self.cid, "Bad")
+        before = self.srv.query(
+            "SELECT count(*) AS n FROM customer_dsr_requests")[0]["n"]
+        cases = [
+            ({"type": "forget", "customer_id": cust["id"],
+              "verification": "x"}, 400, "type"),
+            ({"type": "access", "customer_id": "1", "verification": "x"},
+             400, "customer_id"),
+            ({"type": "access", "customer_id": cust["id"]}, 400,
+             "verification"),
+            ({"type": "access", "customer_id": cust["id"],
+              "verification": ""}, 400, "verification"),
+            ({"type": "access", "customer_id": cust["id"],
+              "verification": "x", "changes": {}}, 400, "changes"),
+            ({"type": "objection", "customer_id": cust["id"],
+              "verification": "x", "objections": ["spam"]}, 400,
+             "objections"),
+            ({"type": "rectification", "customer_id": cust["id"],
+              "verification": "x", "changes": {"email": "nope"}}, 400,
+             "email"),
+            ({"type": "rectification", "customer_id": cust["id"],
+              "verification": "x"}, 400, "changes"),
+        ]
+        for body, status, field in cases:
+            r = self.cid.request("POST", "/api/dsr", body)
+            doc = assert_json_error(self, r, status)
+            self.assertEqual(doc.get("field"), field, (body, doc))
+        assert_json_error(self, dsr(self.cid, "access", 999999), 404,
+                          "not_found")
+        r = self.cid.request("POST", "/api/dsr", b"{}",
+                             {"Content-Type": "text/plain"})
+        assert_json_error(self, r, 415)
+        after = self.srv.query(
+            "SELECT count(*) AS n FROM customer_dsr_requests")[0]["n"]
+        self.assertEqual(before, after)
+        self.assertEqual(self.srv.query(
+            "SELECT email FROM customers WHERE id = ?",
+            (cust["id"],))[0]["email"], cust["email"])
+
+    # -- access and portability -------------------------------------------
+    def test_access_export_is_one_zip_of_json_and_csv(self):
+        cust = create(self.cid, "Access")
+        add_order(self.cid, cust["id"], "A-1001")
+        vid = linked_visitor(self.srv, cust["email"])
+        # A disclosure to the finance partner, and staff reading the
+        # record: both belong in the export.
+        self.assertEqual(self.fin.request(
+            "GET", "/api/customers/export/finance").status, 200)
+        self.assertEqual(self.ada.request(
+            "GET", "/api/customers/%d" % cust["id"]).status, 200)
+
+        r = dsr(self.cid, "access", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        req = doc["request"]
+        self.assertEqual(r.header("Location"), "/api/dsr/%d" % req["id"])
+        self.assertEqual(doc["export"], "/api/dsr/%d/export" % req["id"])
+        self.assertEqual(req["status"], "open")
+        self.assertEqual(req["type"], "access")
+        self.assertEqual(req["received_by"], "cid")
+        self.assertEqual(req["received_date"], today())
+        self.assertEqual(req["due_date"], add_months(today(), 1))
+        self.assertGreaterEqual(req["days_left"], 28)
+        self.assertFalse(req["overdue"])
+
+        z = self.cid.request("GET", doc["export"])
+        self.assertEqual(z.status, 200, z)
+        self.assertEqual(z.header("Content-Type"), "application/zip")
+        self.assertIn("dsr-%d-export.zip" % req["id"],
+                      z.header("Content-Disposition"))
+        archive = zipfile.ZipFile(io.BytesIO(z.body))
+        self.assertIsNone(archive.testzip())
+        names = set(archive.namelist())
+        for n in ("export.json", "README.txt", "customers_customer.csv",
+                  "customers_orders.csv", "customers_order_lines.csv",
+                  "customers_disclosures.csv", "customers_links.csv",
+                  "customers_requests.csv", "core_events.csv",
+                  "core_consent_records.csv", "core_audit_log.csv",
+                  "analytics_visits.csv", "analytics_visit_pages.csv"):
+            self.assertIn(n, names)
+        export = json.loads(archive.read("export.json"))
+        self.assertEqual(export["customer_id"], cust["id"])
+        self.assertEqual(export["request"]["id"], req["id"])
+        data = export["data"]
+        reg = data["customers"]
+        self.assertEqual(reg["customer"][0]["email"], cust["email"])
+        self.assertEqual(reg["customer"][0]["last_name"], cust["last_name"])
+        self.assertNotIn("link_hash", reg["customer"][0])
+        self.assertEqual([o["number"] for o in reg["orders"]], ["A-1001"])
+        self.assertEqual(reg["order_lines"][0]["description"], "Widget")
+        self.assertEqual(reg["disclosures"][0]["recipient"], "finance partner")
+        self.assertEqual([l["visitor_id"] for l in reg["links"]], [vid])
+        core = data["core"]
+        self.assertEqual({e["visitor_id"] for e in core["events"]}, {vid})
+        self.assertEqual(len(core["events"]), 4)
+        self.assertEqual([c["visitor_id"] for c in core["consent_records"]],
+                         [vid])
+        self.assertEqual(core["consent_records"][0]["method"], "accept_all")
+        self.assertEqual(core["consent_state"][0]["marketing"], 1)
+        # Who read their data: ada's read of the record is there.
+        reads = [a for a in core["audit_log"]
+                 if a["staff_name"] == "ada" and a["action"] == "read"]
+        self.assertTrue(reads, core["audit_log"])
+        self.assertNotIn("ip_anon", core["audit_log"][0])
+        visits = data["analytics"]["visits"]
+        self.assertEqual(len(visits), 1)
+        self.assertEqual(visits[0]["pageviews"], 3)
+        self.assertNotIn("visitor", visits[0])
+        paths = {p["path"] for p in data["analytics"]["visit_pages"]}
+        self.assertEqual(paths, {"/a", "/b", "/c"})
+
+        # The CSVs say what the JSON says.
+        def rows(name):
+            return list(csv.DictReader(io.StringIO(
+                archive.read(name).decode("utf-8"))))
+        [c] = rows("customers_customer.csv")
+        self.assertEqual(c["email"], cust["email"])
+        # A cell a spreadsheet would run as a formula is kept as text.
+        self.assertEqual(c["phone"], "'" + cust["phone"])
+        ev = rows("core_events.csv")
+        self.assertEqual(len(ev), len(core["events"]))
+        self.assertEqual({e["visitor_id"] for e in ev}, {vid})
+        self.assertEqual(len(rows("core_audit_log.csv")),
+                         len(core["audit_log"]))
+        self.assertEqual(rows("analytics_visits.csv")[0]["pageviews"], "3")
+
+        # Fetching it answered the request, and is audited as an export.
+        got = self.cid.request("GET", "/api/dsr/%d" % req["id"]).json()
+        self.assertEqual(got["status"], "completed")
+        self.assertIsNotNone(got["completed_at"])
+        self.assertIsNone(got["days_left"])
+        actions = [(a["action"], a["staff_name"])
+                   for a in audit_of(self.srv, cust["id"])]
+        self.assertIn(("dsr", "cid"), actions)
+        self.assertIn(("export", "cid"), actions)
+        [ex] = [a for a in audit_of(self.srv, cust["id"])
+                if a["action"] == "export"]
+        self.assertIn("access export (request %d)" % req["id"], ex["detail"])
+        self.assertEqual(ex["route"], "GET /api/dsr/{id}/export")
+        # Only an access request has an export.
+        r = dsr(self.cid, "restriction", cust["id"])
+        assert_json_error(self, self.cid.request(
+            "GET", "/api/dsr/%d/export" % r.json()["request"]["id"]), 409,
+            "not_access")
+
+    # -- deadlines ------------------------------------------------------
+    def test_deadline_and_extension_arithmetic(self):
+        cust = create(self.cid, "Deadline")
+        req = dsr(self.cid, "access", cust["id"]).json()["request"]
+        path = "/api/dsr/%d/extend" % req["id"]
+        received = req["received_date"]
+        self.assertEqual(req["due_date"], add_months(received, 1))
+        for body, field in (({"months": 3, "reason": "x"}, "months"),
+                            ({"months": 0, "reason": "x"}, "months"),
+                            ({"months": 1}, "reason"),
+                            ({"months": 1, "reason": ""}, "reason"),
+                            ({"months": 1, "reason": "x", "who": 1}, "who")):
+            doc = assert_json_error(self, self.cid.request("POST", path, body),
+                                    400)
+            self.assertEqual(doc["field"], field)
+        r = self.cid.request("POST", path, {
+            "months": 1, "reason": "the register is being migrated"})
+        self.assertEqual(r.status, 200, r)
+        ext = r.json()
+        self.assertEqual(ext["due_date"], add_months(received, 2))
+        self.assertEqual(ext["extended_months"], 1)
+        self.assertEqual(ext["extensions"][0]["reason"],
+                         "the register is being migrated")
+        self.assertEqual(ext["extensions"][0]["by"], "cid")
+        d0 = datetime.date.fromisoformat(today())
+        self.assertEqual(ext["days_left"],
+                         (datetime.date.fromisoformat(ext["due_date"]) - d0).days)
+        assert_json_error(self, self.ada.request(
+            "POST", path, {"months": 2, "reason": "more"}), 409,
+            "extension_limit")
+        r = self.ada.request("POST", path, {"months": 1, "reason": "more"})
+        self.assertEqual(r.status, 200, r)
+        # Counted from the receipt: three months in all.
+        self.assertEqual(r.json()["due_date"], add_months(received, 3))
+        self.assertEqual(r.json()["handled_by"], "ada")
+        assert_json_error(self, self.ada.request(
+            "POST", path, {"months": 1, "reason": "again"}), 409,
+            "extension_limit")
+        details = [a["detail"] for a in audit_of(self.srv, cust["id"])
+                   if a["action"] == "dsr"]
+        self.assertIn("request %d: extended by 1 month to %s"
+                      % (req["id"], add_months(received, 2)), details)
+
+        # An overdue request: negative days left, and no extension after
+        # the deadline.  (The clock is the server's; the date is moved.)
+        late = dsr(self.cid, "access", cust["id"]).json()["request"]
+        db = sqlite3.connect(self.srv.db_path, timeout=30)
+        with db:
+            db.execute("UPDATE customer_dsr_requests SET received_date = "
+                       "'2020-01-31', due_date = '2020-02-29' WHERE id = ?",
+                       (late["id"],))
+        db.close()
+        got = self.cid.request("GET", "/api/dsr/%d" % late["id"]).json()
+        self.assertTrue(got["overdue"])
+        self.assertEqual(got["days_left"], (datetime.date(2020, 2, 29) - d0).days)
+        assert_json_error(self, self.cid.request(
+            "POST", "/api/dsr/%d/extend" % late["id"],
+            {"months": 1, "reason": "late"}), 409, "deadline_passed")
+        # The list: open first, nearest deadline first, with days left.
+        listed = self.cid.request("GET", "/api/dsr?status=open").json()
+        ids = [x["id"] for x in listed["requests"]]
+        self.assertLess(ids.index(late["id"]), ids.index(req["id"]))
+        self.assertTrue(all(x["status"] == "open" for x in listed["requests"]))
+        mine = self.cid.request("GET", "/api/dsr?customer_id=%d"
+                                % cust["id"]).json()["requests"]
+        self.assertEqual({x["id"] for x in mine}, {req["id"], late["id"]})
+        assert_json_error(self, self.cid.request(
+            "GET", "/api/dsr?status=bogus"), 400)
+        # A completed request is not extended.
+        done = dsr(self.cid, "restriction", cust["id"]).json()["request"]
+        assert_json_error(self, self.cid.request(
+            "POST", "/api/dsr/%d/extend" % done["id"],
+            {"months": 1, "reason": "x"}), 409, "not_open")
+        assert_json_error(self, self.cid.request(
+            "GET", "/api/dsr/999999"), 404)
+
+    # -- rectification ----------------------------------------------------
+    def test_rectification_lists_the_recipients_to_notify(self):
+        cust = create(self.cid, "Rect")
+        add_order(self.cid, cust["id"], "R-1")
+        self.assertEqual(self.fin.request(
+            "GET", "/api/customers/export/finance").status, 200)
+        r = dsr(self.cid, "rectification", cust["id"],
+                changes={"email": "fixed.rect@dsr-test.example",
+                         "city": "Espoo", "phone": None})
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        self.assertEqual(doc["request"]["status"], "completed")
+        self.assertEqual(sorted(doc["changed"]), ["city", "email", "phone"])
+        [n] = doc["notify"]
+        self.assertEqual(n["recipient"], "finance partner")
+        # The phone was never disclosed to them.
+        self.assertEqual(sorted(n["fields"]), ["city", "email"])
+        self.assertEqual(n["legal_grounds"], ["contract: billing and accounting"])
+        row = self.srv.query("SELECT email, city, phone FROM customers "
+                             "WHERE id = ?", (cust["id"],))[0]
+        self.assertEqual(row, {"email": "fixed.rect@dsr-test.example",
+                               "city": "Espoo", "phone": None})
+        # The request log names the fields, never the values.
+        stored = self.srv.query("SELECT details FROM customer_dsr_requests "
+                                "WHERE id = ?", (doc["request"]["id"],))[0]
+        self.assertNotIn("fixed.rect", stored["details"])
+        self.assertNotIn("Espoo", stored["details"])
+        [a] = [a for a in audit_of(self.srv, cust["id"])
+               if a["detail"] and a["detail"].startswith("rectification")]
+        self.assertEqual(a["action"], "change")
+        self.assertIn("email", a["detail"])
+        self.assertNotIn("fixed.rect", a["detail"])
+        # A change of a field nobody received notifies nobody.
+        r = dsr(self.cid, "rectification", cust["id"],
+                changes={"website": "https://new.dsr-test.example/"})
+        self.assertEqual(r.json()["notify"], [])
+
+    def test_refused_rectification_has_a_written_statement(self):
+        cust = create(self.cid, "Refuse")
+        reasons = ("The name is as on the signed contract of 2024-01-15;\n"
+                   "no document showing another name was given.")
+        r = dsr(self.cid, "rectification", cust["id"], refuse=reasons)
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        self.assertEqual(doc["request"]["status"], "refused")
+        self.assertTrue(doc["request"]["has_statement"])
+        self.assertIn(reasons, doc["statement"])
+        self.assertIn("supervisory authority", doc["statement"])
+        rid = doc["request"]["id"]
+        got = self.ada.request("GET", "/api/dsr/%d" % rid).json()
+        self.assertEqual(got["statement"], doc["statement"])
+        txt = self.ada.request("GET", "/api/dsr/%d/statement" % rid)
+        self.assertEqual(txt.status, 200)
+        self.assertTrue(txt.header("Content-Type").startswith("text/plain"))
+        self.assertEqual(txt.body.decode("utf-8"), doc["statement"])
+        self.assertEqual(self.srv.query(
+            "SELECT last_name FROM customers WHERE id = ?",
+            (cust["id"],))[0]["last_name"], cust["last_name"])
+        other = dsr(self.cid, "access", cust["id"]).json()["request"]["id"]
+        assert_json_error(self, self.ada.request(
+            "GET", "/api/dsr/%d/statement" % other), 404, "no_statement")
+
+    # -- restriction and objection ------------------------------------------
+    def test_restriction_and_objections_are_honoured(self):
+        a = create(self.cid, "Restr")
+        b = create(self.cid, "Objct")
+        add_order(self.cid, a["id"], "X-1")
+        r = dsr(self.cid, "restriction", a["id"])
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["request"]["details"], {"restricted": True})
+        r = dsr(self.cid, "objection", b["id"],
+                objections=["direct_marketing", "profiling"])
+        self.assertEqual(r.status, 201, r)
+        flags = {c["id"]: c["flags"] for c in (
+            self.cid.request("GET", "/api/customers/%d" % i).json()
+            for i in (a["id"], b["id"]))}
+        self.assertTrue(flags[a["id"]]["restricted"])
+        self.assertTrue(flags[b["id"]]["objects_direct_marketing"])
+        self.assertTrue(flags[b["id"]]["objects_profiling"])
+        self.assertFalse(flags[b["id"]]["objects_publication"])
+        labels = self.cid.request("GET", "/api/labels?format=csv").body
+        self.assertNotIn(a["last_name"].encode(), labels)
+        self.assertNotIn(b["last_name"].encode(), labels)
+        finance = self.fin.request("GET", "/api/customers/export/finance").body
+        self.assertNotIn(a["last_name"].encode(), finance)
+        # Lifting a restriction is a request too.
+        r = dsr(self.cid, "restriction", a["id"], restricted=False)
+        self.assertEqual(r.status, 201, r)
+        self.assertFalse(self.cid.request(
+            "GET", "/api/customers/%d" % a["id"]).json()["flags"]["restricted"])
+        details = [x["detail"] for x in audit_of(self.srv, b["id"])
+                   if x["action"] == "change"]
+        self.assertTrue(any("direct_marketing profiling" in d
+                            for d in details), details)
+
+    # -- legal holds ------------------------------------------------------
+    def test_erasure_with_a_hold_answers_409_and_restricts(self):
+        cust = create(self.cid, "Hold")
+        add_order(self.cid, cust["id"], "H-1", status="open")
+        r = dsr(self.cid, "erasure", cust["id"])
+        doc = assert_json_error(self, r, 409, "legal_hold")
+        self.assertEqual(doc["holds"], ["open_invoice"])
+        self.assertTrue(doc["restricted"])
+        self.assertEqual(doc["request"]["status"], "restricted")
+        self.assertEqual(doc["request"]["details"]["holds"], ["open_invoice"])
+        got = self.cid.request("GET", "/api/customers/%d" % cust["id"]).json()
+        self.assertTrue(got["flags"]["restricted"])
+        self.assertEqual(got["email"], cust["email"])
+        # Anonymisation cannot take away who owes the invoice either.
+        doc = assert_json_error(self, dsr(self.cid, "anonymisation",
+                                          cust["id"]), 409, "legal_hold")
+        self.assertEqual(doc["holds"], ["open_invoice"])
+        other = create(self.cid, "Hold2", statutory_retention_until="2099-12-31")
+        self.cid.request("PATCH", "/api/customers/%d" % other["id"],
+                         {"flags": {"active_contact": True}})
+        doc = assert_json_error(self, dsr(self.cid, "erasure", other["id"]),
+                                409, "legal_hold")
+        self.assertEqual(doc["holds"], ["active_contact", "statutory_retention"])
+        [a] = [a for a in audit_of(self.srv, cust["id"])
+               if a["detail"] and a["detail"].startswith("erasure refused")]
+        self.assertIn("open_invoice", a["detail"])
+        self.assertEqual(a["outcome"], "failed")
+
+    # -- anonymisation ----------------------------------------------------
+    def test_anonymisation_keeps_statistics_not_the_person(self):
+        cust = create(self.cid, "Anon")
+        add_order(self.cid, cust["id"], "N-1")
+        vid = linked_visitor(self.srv, cust["email"])
+        n_events = self.srv.count("visitor_id = ?", (vid,))
+        self.assertEqual(n_events, 4)
+        r = dsr(self.cid, "anonymisation", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        done = r.json()["anonymised"]
+        self.assertEqual(done["core"]["events_anonymised"], 4)
+        self.assertEqual(done["core"]["consent_records_pseudonymised"], 1)
+        self.assertEqual(done["analytics"]["visits_unlinked"], 1)
+        self.assertEqual(done["customers"]["links_deleted"], 1)
+        row = self.srv.query("SELECT * FROM customers WHERE id = ?",
+                             (cust["id"],))[0]
+        for k in ("first_name", "last_name", "organisation", "email",
+                  "street", "phone", "website"):
+            self.assertIsNone(row[k], k)
+        self.assertEqual(row["country"], "FI")
+        self.assertEqual(row["restricted"], 1)
+        self.assertEqual(len(self.srv.query(
+            "SELECT * FROM customer_orders WHERE customer_id = ?",
+            (cust["id"],))), 1)
+        self.assertEqual(self.srv.count("visitor_id = ?", (vid,)), 0)
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM consent_records WHERE visitor_id = ?",
+            (vid,))[0]["n"], 0)
+        self.assertEqual(run_seula("consent", "verify", "--config",
+                                   self.srv.config_path).returncode, 0)
+
+
+class ErasureTest(unittest.TestCase):
+    """Its own server: the byte search covers the whole database."""
+
+    def test_erasure_leaves_nothing_and_the_chains_verify(self):
+        srv, staff = start_server()
+        try:
+            self.erase(srv, staff)
+        finally:
+            srv.close()
+
+    def erase(self, srv, staff):
+        cid, fin = staff["cid"], staff["fin"]
+        cust = create(cid, "Erase")
+        keep = create(cid, "Keeper")
+        add_order(cid, cust["id"], "E-1")
+        add_order(cid, cust["id"], "E-2")
+        add_order(cid, keep["id"], "K-1")
+        vid = linked_visitor(srv, cust["email"])
+        other_vid = linked_visitor(srv, keep["email"])
+        self.assertEqual(fin.request("GET", "/api/customers/export/finance")
+                         .status, 200)
+        access = dsr(cid, "access", cust["id"]).json()
+        self.assertEqual(cid.request("GET", access["export"]).status, 200)
+        rollup = srv.query("SELECT sum(pageviews) AS n FROM analytics_rollup "
+                           "WHERE dim = '' AND gran = 1")[0]["n"] or 0
+
+        needles = [cust[k].encode() for k in (
+            "email", "first_name", "last_name", "street", "phone",
+            "organisation", "website")] + [vid.encode()]
+        files = srv.db_files()
+        self.assertTrue(any(n in b for b in files.values() for n in needles))
+
+        r = dsr(cid, "erasure", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        erased = doc["erased"]
+        self.assertEqual(doc["request"]["status"], "completed")
+        self.assertEqual(erased["customers"]["customers"], 1)
+        self.assertEqual(erased["customers"]["orders"], 2)
+        self.assertEqual(erased["customers"]["disclosures"], 1)
+        self.assertEqual(erased["customers"]["links"], 1)
+        self.assertEqual(erased["core"]["events_deleted"], 4)
+        self.assertEqual(erased["core"]["consent_records_pseudonymised"], 1)
+        self.assertGreater(erased["core"]["audit_entries_kept"], 0)
+        self.assertEqual(erased["analytics"]["visits_deleted"], 1)
+
+        # Nothing of them in the database, its WAL or its shared memory.
+        files = srv.db_files()
+        self.assertIn("db", files)
+        for name, blob in files.items():
+            for n in needles:
+                self.assertNotIn(n, blob, "%s found in %s" % (n, name))
+        # The other customer is untouched.
+        self.assertEqual(cid.request("GET", "/api/customers/%d"
+                                     % keep["id"]).status, 200)
+        self.assertEqual(srv.count("visitor_id = ?", (other_vid,)), 4)
+        assert_json_error(self, cid.request(
+            "GET", "/api/customers/%d" % cust["id"]), 404)
+        # The rollups are anonymous and stay.
+        after = srv.query("SELECT sum(pageviews) AS n FROM analytics_rollup "
+                          "WHERE dim = '' AND gran = 1")[0]["n"] or 0
+        self.assertGreaterEqual(after, rollup)
+        # The consent record stays as proof, pseudonymised.
+        [rec] = srv.query("SELECT * FROM consent_records WHERE erased_at "
+                          "IS NOT NULL")
+        self.assertIsNone(rec["visitor_id"])
+        self.assertIsNone(rec["page"])
+        self.assertIsNone(rec["ip_anon"])
+        # The audit entries stay, the id naming no one now.
+        actions = [a["action"] for a in audit_of(srv, cust["id"])]
+        self.assertIn("erase", actions)
+        self.assertIn("export", actions)
+        # The request is the record of having answered.
+        self.assertEqual(cid.request("GET", "/api/dsr/%d"
+                                     % doc["request"]["id"]).status, 200)
+        # An erased person's export is gone; a second erasure finds no one.
+        assert_json_error(self, cid.request("GET", access["export"]), 410,
+                          "gone")
+        assert_json_error(self, dsr(cid, "erasure", cust["id"]), 404)
+
+        for chain in ("consent", "audit"):
+            v = run_seula(chain, "verify", "--config", srv.config_path)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        # And after a clean stop, which folds the WAL back, still nothing.
+        self.assertEqual(srv.stop(), 0)
+        for name, blob in srv.db_files().items():
+            for n in needles:
+                self.assertNotIn(n, blob, "%s found in %s" % (n, name))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,470 @@
+"""Visitor linkage, segment reports and retention (the customers plugin)
+against the real server: an identify event links a visitor to a customer
+only under marketing or personalization consent, with its receipt; the
+address never reaches the events table or the database files; segment
+reports hide groups under k customers; retention deletes customers past
+their period unless a legal hold keeps them, and its dry run changes
+nothing.
+"""
+import datetime
+import sqlite3
+import time
+import unittest
+import uuid
+
+from seulatest import (Server, add_user, assert_json_error, login,
+                       record_consent, run_seula)
+
+PASSWORDS = {
+    "ada": "plum-Orbit-7-lantern",
+    "ann": "copper+Fjord+42+heron",
+    "cid": "velvet_Quarry_19_moss",
+}
+ROLES = {"ada": "admin", "ann": "analyst", "cid": "customer_service"}
+PLUGINS = ("anonymize", "customers")
+
+
+def start_server(customers=None, **kw):
+    sections = {"auth": {"login_max_failures": "1000"}}
+    if customers:
+        sections["plugin.customers"] = customers
+    srv = Server(plugins=PLUGINS, sections=sections, **kw)
+    for name, role in ROLES.items():
+        add_user(srv, name, role, PASSWORDS[name])
+    srv.start()
+    staff = {name: login(srv, name, PASSWORDS[name]) for name in ROLES}
+    return srv, staff
+
+
+def create(s, **fields):
+    body = {"first_name": "Testi", "last_name": "Henkilö",
+            "source": "registration"}
+    body.update(fields)
+    r = s.request("POST", "/api/customers", body)
+    if r.status != 201:
+        raise AssertionError("create: %r" % r)
+    return r.json()
+
+
+def send(srv, vid, events):
+    for ev in events:
+        ev.setdefault("site", "demo")
+        ev.setdefault("url", "http://localhost/shop")
+        if vid:
+            ev["visitor_id"] = vid
+    r = srv.collect(events)
+    if r.status != 204:
+        raise AssertionError("collect: %r" % r)
+
+
+def identify(srv, vid, email, **props):
+    props["email"] = email
+    send(srv, vid, [{"type": "event", "name": "identify", "props": props}])
+
+
+def links(srv, customer_id):
+    return srv.query("SELECT * FROM customer_links WHERE customer_id = ? "
+                     "ORDER BY id", (customer_id,))
+
+
+def no_marketing(srv, vid):
+    """Analytics only: the id is kept, linkage is not allowed."""
+    return record_consent(srv, "custom", vid, decisions={
+        "analytics": True, "marketing": False, "personalization": False})
+
+
+class LinkageTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+        cls.cid = cls.staff["cid"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def test_identify_with_consent_links_with_the_receipt(self):
+        cust = create(self.cid, email="Linda.Link@Example.com",
+                      organisation="Linkki Oy")
+        vid = str(uuid.uuid4())
+        receipt = record_consent(self.srv, "accept_all", vid)["receipt"]
+        # Case and spaces are not the person's: the address matches.
+        identify(self.srv, vid, "  linda.link@example.COM ", plan="pro")
+        [link] = links(self.srv, cust["id"])
+        self.assertEqual(link["visitor_id"], vid)
+        self.assertEqual(link["receipt"], receipt)
+        self.assertEqual(link["site"], "demo")
+        self.assertEqual(link["categories"], "marketing,personalization")
+        self.assertAlmostEqual(link["linked_at"] / 1000, time.time(), delta=60)
+        # The event is stored, without the address or its pseudonym.
+        [ev] = self.srv.query("SELECT * FROM events WHERE name = 'identify' "
+                              "AND visitor_id = ?", (vid,))
+        self.assertEqual(ev["props"], '{"plan":"pro"}')
+        # Identifying again neither duplicates nor moves the link.
+        identify(self.srv, vid, "linda.link@example.com")
+        self.assertEqual(len(links(self.srv, cust["id"])), 1)
+
+    def test_marketing_or_personalization_alone_is_enough(self):
+        for category in ("marketing", "personalization"):
+            cust = create(self.cid, email="only-%s@example.com" % category)
+            vid = str(uuid.uuid4())
+            decisions = {"analytics": True, "marketing": False,
+                         "personalization": False}
+            decisions[category] = True
+            receipt = record_consent(self.srv, "custom", vid,
+                                     decisions=decisions)["receipt"]
+            identify(self.srv, vid, cust["email"])
+            [link] = links(self.srv, cust["id"])
+            self.assertEqual((link["receipt"], link["categories"]),
+                             (receipt, category))
+
+    def test_without_consent_nothing_is_linked(self):
+        cust = create(self.cid, email="nobody-asked@example.com")
+        # No record at all: the gate drops the id, the visit is cookieless.
+        identify(self.srv, str(uuid.uuid4()), cust["email"])
+        # Analytics only: the id is kept, but linkage needs more.
+        vid = str(uuid.uuid4())
+        no_marketing(self.srv, vid)
+        identify(self.srv, vid, cust["email"])
+        self.assertEqual(links(self.srv, cust["id"]), [])
+        self.assertEqual(self.srv.count("visitor_id = ? AND name = 'identify'",
+                                        (vid,)), 1)
+        # Rejected outright.
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "reject_all", vid)
+        identify(self.srv, vid, cust["email"])
+        self.assertEqual(links(self.srv, cust["id"]), [])
+
+    def test_withdrawal_stops_new_links_old_ones_stay(self):
+        first = create(self.cid, email="withdraws@example.com")
+        second = create(self.cid, email="withdraws-too@example.com")
+        vid = str(uuid.uuid4())
+        receipt = record_consent(self.srv, "accept_all", vid)["receipt"]
+        identify(self.srv, vid, first["email"])
+        self.assertEqual(len(links(self.srv, first["id"])), 1)
+        record_consent(self.srv, "withdraw", vid, source="preference_link")
+        identify(self.srv, vid, second["email"])
+        self.assertEqual(links(self.srv, second["id"]), [])
+        # Narrowed to analytics only: still no new link.
+        no_marketing(self.srv, vid)
+        identify(self.srv, vid, second["email"])
+        self.assertEqual(links(self.srv, second["id"]), [])
+        [kept] = links(self.srv, first["id"])
+        self.assertEqual(kept["receipt"], receipt)
+
+    def test_restricted_or_profiling_objection_is_not_linked(self):
+        for flag in ("restricted", "objects_profiling"):
+            cust = create(self.cid, email="flag-%s@example.com" % flag)
+            vid = str(uuid.uuid4())
+            record_consent(self.srv, "accept_all", vid)
+            identify(self.srv, vid, cust["email"])
+            self.assertEqual(len(links(self.srv, cust["id"])), 1, flag)
+            r = self.cid.request("PATCH", "/api/customers/%d" % cust["id"],
+                                 {"flags": {flag: True}})
+            self.assertEqual(r.status, 200, r)
+            other = str(uuid.uuid4())
+            record_consent(self.srv, "accept_all", other)
+            identify(self.srv, other, cust["email"])
+            [kept] = links(self.srv, cust["id"])
+            self.assertEqual(kept["visitor_id"], vid, flag)
+
+    def test_a_changed_email_matches_the_new_address_only(self):
+        cust = create(self.cid, email="old-address@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, "old-address@example.com")  # hashes it
+        self.assertEqual(len(links(self.srv, cust["id"])), 1)
+        r = self.cid.request("PATCH", "/api/customers/%d" % cust["id"],
+                             {"email": "new-address@example.com"})
+        self.assertEqual(r.status, 200, r)
+        vid2, vid3 = str(uuid.uuid4()), str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid2)
+        record_consent(self.srv, "accept_all", vid3)
+        identify(self.srv, vid2, "old-address@example.com")
+        identify(self.srv, vid3, "new-address@example.com")
+        self.assertEqual([x["visitor_id"] for x in links(self.srv, cust["id"])],
+                         [vid, vid3])
+
+    def test_two_customers_with_one_address_get_no_link(self):
+        a = create(self.cid, email="shared@example.com")
+        b = create(self.cid, email="shared@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, "shared@example.com")
+        self.assertEqual(links(self.srv, a["id"]) + links(self.srv, b["id"]), [])
+
+    def test_the_address_is_never_stored_in_events_or_the_files(self):
+        # Not in the register: the database must not hold it anywhere.
+        secret = "unregistered.visitor@example.org"
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, secret)
+        identify(self.srv, None, secret.upper())
+        # A client cannot plant a pseudonym of its own either.
+        send(self.srv, vid, [{"type": "event", "name": "identify",
+                              "props": {"identity": "ab" * 32}}])
+        rows = self.srv.query("SELECT props FROM events WHERE name = 'identify'")
+        self.assertTrue(rows)
+        for row in rows:
+            self.assertNotIn("@", row["props"] or "")
+            self.assertNotIn("identity", row["props"] or "")
+        # Registered customers' addresses are in the register, never in
+        # the events table.
+        self.assertEqual(self.srv.count("props LIKE '%@%' OR url LIKE '%@%'"), 0)
+        for name, blob in self.srv.db_files().items():
+            self.assertNotIn(secret.encode(), blob, name)
+            self.assertNotIn(secret.upper().encode(), blob, name)
+
+
+def day(delta_days=0):
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    return (today + datetime.timedelta(days=delta_days)).isoformat()
+
+
+class SegmentsTest(unittest.TestCase):
+    K = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server(
+            customers={"segment_min_customers": str(cls.K),
+                       "conversions": "signup"})
+        cid = cls.staff["cid"]
+        cls.people = []
+        # Alpha: 4 (one of them objects to profiling), Beta 1, Gamma 2,
+        # by segment: 4 wholesale (3 Alpha + 1 Beta), the rest retail.
+        plan = [("Alpha Oy", "wholesale")] * 3 + [("Alpha Oy", "retail")] + \
+               [("Beta Oy", "wholesale")] + [("Gamma Oy", "retail")] * 2
+        for i, (org, segment) in enumerate(plan):
+            cust = create(cid, first_name="Segmentti%d" % i,
+                          email="seg%d@example.com" % i,
+                          organisation=org, segment=segment)
+            vid = str(uuid.uuid4())
+            record_consent(cls.srv, "accept_all", vid)
+            identify(cls.srv, vid, cust["email"])
+            send(cls.srv, vid, [{"type": "pageview"}, {"type": "pageview"},
+                                {"type": "event", "name": "signup"},
+                                {"type": "event", "name": "newsletter"}])
+            cls.people.append(cust)
+        r = cid.request("PATCH", "/api/customers/%d" % cls.people[3]["id"],
+                        {"flags": {"objects_profiling": True}})
+        assert r.status == 200, r
+        # An unlinked visitor and a cookieless one do not count anywhere.
+        send(cls.srv, str(uuid.uuid4()), [{"type": "pageview"}])
+        send(cls.srv, None, [{"type": "pageview"}])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def report(self, who="ann", query="by=organisation"):
+        r = self.staff[who].request("GET", "/api/segments?" + query)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_groups_under_k_are_merged_and_small_remainders_withheld(self):
+        doc = self.report()
+        self.assertEqual(doc["k"], self.K)
+        self.assertEqual(doc["by"], "organisation")
+        # Alpha keeps 3 (the objector is left out); Beta (1) and Gamma (2)
+        # make an "(other)" of 3.
+        self.assertEqual(doc["groups"], [
+            {"group": "Alpha Oy", "customers": 3, "visitors": 3, "visits": 3,
+             "pageviews": 6, "conversions": 3},
+            {"group": "(other)", "customers": 3, "visitors": 3, "visits": 3,
+             "pageviews": 6, "conversions": 3},
+        ])
+        self.assertFalse(doc["withheld"])
+        self.assertEqual(doc["to"], day())
+
+    def test_by_segment(self):
+        doc = self.report(query="by=segment")
+        # wholesale: 3 Alpha + Beta = 4; retail: Gamma 2 (the Alpha
+        # objector is out) -> under k, and alone in "(other)": withheld.
+        self.assertEqual([(g["group"], g["customers"]) for g in doc["groups"]],
+                         [("wholesale", 4)])
+        self.assertTrue(doc["withheld"])
+
+    def test_no_person_is_exposed(self):
+        body = self.staff["ann"].request("GET", "/api/segments").body.decode()
+        for cust in self.people:
+            self.assertNotIn(cust["email"], body)
+            self.assertNotIn(cust["first_name"], body)
+        self.assertNotIn('"id"', body)
+        self.assertNotIn("customer_id", body)
+
+    def test_a_period_without_visits_is_empty(self):
+        doc = self.report(query="from=%s&to=%s" % (day(-60), day(-40)))
+        self.assertEqual(doc["groups"], [])
+
+    def test_roles_and_bad_queries_and_audit(self):
+        self.assertEqual(self.report("ada")["k"], self.K)
+        r = self.staff["cid"].request("GET", "/api/segments")
+        assert_json_error(self, r, 403, "forbidden")
+        for q in ("by=person", "from=2026-13-01", "to=yesterday",
+                  "from=%s&to=%s" % (day(1), day())):
+            assert_json_error(self, self.staff["ann"].request(
+                "GET", "/api/segments?" + q), 400, "invalid_query")
+        rows = self.srv.query("SELECT * FROM audit_log WHERE route LIKE "
+                              "'GET /api/segments%' AND staff_name = 'ann' AND "
+                              "detail LIKE 'segments by organisation %'")
+        self.assertTrue(rows)
+        self.assertEqual(rows[-1]["action"], "read")
+
+
+class RetentionTest(unittest.TestCase):
+
+    def setUp(self):
+        self.srv, self.staff = start_server()
+        self.cid = self.staff["cid"]
+
+    def tearDown(self):
+        self.srv.close()
+
+    def old(self, years=11, **fields):
+        return create(self.cid, relationship_start=day(-365 * (years + 5)),
+                      relationship_end=day(-365 * years - 3), **fields)
+
+    def order(self, cust, number, status):
+        r = self.cid.request("POST", "/api/customers/%d/orders" % cust["id"], {
+            "number": number, "date": day(-365 * 11), "currency": "EUR",
+            "invoice_status": status,
+            "lines": [{"description": "Kirja", "quantity": 1,
+                       "unit_price_cents": 1000}]})
+        self.assertEqual(r.status, 201, r)
+
+    def retention(self, *extra):
+        return run_seula("retention", "run", "--config", self.srv.config_path,
+                         *extra)
+
+    def ids(self):
+        return {r["id"] for r in self.srv.query("SELECT id FROM customers")}
+
+    def test_past_retention_goes_held_and_current_ones_stay(self):
+        gone = self.old(email="gone@example.com")
+        self.order(gone, "R-1", "paid")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, "gone@example.com")
+        gone2 = self.old(years=20)
+        invoice = self.old()
+        self.order(invoice, "R-2", "open")
+        collection = self.old()
+        self.order(collection, "R-3", "collection")
+        contact = self.old(flags={"active_contact": True})
+        statutory = self.old(statutory_retention_until=day(400))
+        recent = self.old(years=9)
+        ongoing = create(self.cid, relationship_start=day(-365 * 30))
+        held = {invoice["id"], collection["id"], contact["id"], statutory["id"]}
+        kept = held | {recent["id"], ongoing["id"]}
+        before = self.ids()
+        orders_before = self.srv.query("SELECT count(*) AS n FROM customer_orders")
+
+        dry = self.retention("--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertIn("customers: 2 past retention (10y after the relationship "
+                      "ends) would be deleted, with 1 orders and 1 visitor links",
+                      dry.stdout)
+        self.assertIn("customer ids: %d,%d" % tuple(sorted((gone["id"], gone2["id"]))),
+                      dry.stdout)
+        self.assertIn("kept by a legal hold: 4", dry.stdout)
+        self.assertIn("%d (open_invoice)" % invoice["id"], dry.stdout)
+        self.assertIn("%d (debt_collection)" % collection["id"], dry.stdout)
+        self.assertIn("%d (active_contact)" % contact["id"], dry.stdout)
+        self.assertIn("%d (statutory_retention)" % statutory["id"], dry.stdout)
+        self.assertRegex(dry.stderr, r"retention.*dry run: \d+ events, \d+ "
+                                     r"sessions, 2 customers")
+        self.assertEqual(self.ids(), before, "the dry run changed nothing")
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM customer_orders"),
+                         orders_before)
+
+        run = self.retention()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("customers: 2 past retention (10y after the relationship "
+                      "ends) deleted, with 1 orders and 1 visitor links",
+                      run.stdout)
+        self.assertRegex(run.stderr, r"run: \d+ events, \d+ sessions, 2 customers "
+                                     r"\(1 orders, 1 visitor links\) deleted; 4 "
+                                     r"customers held")
+        self.assertEqual(self.ids(), before - {gone["id"], gone2["id"]})
+        self.assertTrue(kept <= self.ids())
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM customer_orders WHERE customer_id = ?",
+            (gone["id"],))[0]["n"], 0)
+        self.assertEqual(links(self.srv, gone["id"]), [])
+        self.assertNotIn(b"gone@example.com", self.srv.db_files().get("db", b""))
+        # A second run finds nothing more.
+        again = self.retention()
+        self.assertIn("customers: 0 past retention", again.stdout)
+
+    def test_the_task_runs_at_start_and_logs_its_counts(self):
+        gone = self.old()
+        held = self.old(flags={"active_contact": True})
+        self.srv.stop()
+        self.srv.start()
+        self.assertEqual(self.ids() & {gone["id"], held["id"]}, {held["id"]})
+        self.assertRegex(
+            self.srv.stderr(),
+            r"customers: retention \(10y after the relationship ends\): 1 "
+            r"customers deleted \[%d\] with 0 orders and 0 visitor links; 1 "
+            r"past retention kept by a legal hold \[%d \(active_contact\)\]"
+            % (gone["id"], held["id"]))
+
+    def test_configured_period(self):
+        srv, staff = start_server(customers={"retention": "400d"})
+        try:
+            c = create(staff["cid"], relationship_start=day(-900),
+                       relationship_end=day(-500))
+            r = run_seula("retention", "run", "--config", srv.config_path)
+            self.assertIn("(400d after the relationship ends) deleted", r.stdout)
+            self.assertEqual(srv.query("SELECT id FROM customers WHERE id = ?",
+                                       (c["id"],)), [])
+        finally:
+            srv.close()
+        bad = Server(plugins=PLUGINS,
+                     sections={"plugin.customers": {"retention": "10 years"}})
+        try:
+            self.assertNotEqual(bad.start(expect_fail=True), 0)
+            self.assertIn("retention", bad.stderr())
+        finally:
+            bad.close()
+
+    def test_events_and_sessions_past_their_time(self):
+        send(self.srv, None, [{"type": "pageview"}])
+        self.srv.stop()
+        db = sqlite3.connect(self.srv.db_path)
+        db.execute("INSERT INTO events (site, type, ts, url) VALUES "
+                   "('demo', 1, 1000, 'http://localhost/old')")
+        staff_id = db.execute("SELECT id FROM staff LIMIT 1").fetchone()[0]
+        db.execute("INSERT INTO sessions (token_hash, staff_id, csrf, created_at, "
+                   "last_seen) VALUES (randomblob(32), ?, 'x', 1000, 1000)",
+                   (staff_id,))
+        db.commit()
+        db.close()
+        dry = self.retention("--dry-run")
+        self.assertIn("events: 1 past their site's events_retention would be "
+                      "deleted", dry.stdout)
+        self.assertIn("sessions: 1 expired staff sessions would be deleted",
+                      dry.stdout)
+        self.assertEqual(self.srv.count("ts = 1000"), 1)
+        run = self.retention("--db", self.srv.db_path)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("events: 1 past their site's events_retention deleted",
+                      run.stdout)
+        self.assertIn("sessions: 1 expired staff sessions deleted", run.stdout)
+        self.assertEqual(self.srv.count("ts = 1000"), 0)
+        self.assertEqual(self.srv.count(), 1)
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM sessions WHERE created_at = 1000")[0]["n"], 0)
+        # The WAL was truncated after the deletions.
+        self.assertEqual(len(self.srv.db_files().get("-wal", b"")), 0)
+
+    def test_usage(self):
+        self.assertEqual(run_seula("retention").returncode, 2)
+        self.assertEqual(run_seula("retention", "go").returncode, 2)
+        self.assertEqual(run_seula("retention", "run", "--now").returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
