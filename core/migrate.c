@@ -169,6 +169,12 @@ const struct seula_migration seula_core_migrations[] = {
          ") STRICT;\n"
          "CREATE INDEX log_imports_first_line ON log_imports(site, "
          "first_line);\n"},
+        {5,
+         /* A person's events, for access and erasure (and the segment
+          * reports' joins): only consented events carry a visitor id, so
+          * the partial index costs nothing for the others. */
+         "CREATE INDEX events_visitor ON events(visitor_id) WHERE "
+         "visitor_id IS NOT NULL;\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);
