@@ -6,7 +6,6 @@
 #include "event.h"
 #include "http.h"
 #include "netaddr.h"
-#include "subject.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -91,6 +90,11 @@ static int host_subject_run(const struct seula_host *h, struct sqlite3 *db,
                             char **errmsg)
 {
 	*json_out = NULL;
+	const struct seula_host_env *env = impl_of(h)->env;
+	if (!env->subject_run) {
+		*errmsg = host_mprintf("subject_run is not available here");
+		return SEULA_EINVAL;
+	}
 	if (!db) {
 		*errmsg =
 		        host_mprintf("subject_run needs a database connection");
@@ -98,8 +102,8 @@ static int host_subject_run(const struct seula_host *h, struct sqlite3 *db,
 	}
 	char err[512] = "";
 	json_t *out = NULL;
-	int rc = seula_subject_run(impl_of(h)->env->plugins, db, op, who, &out,
-	                           err, sizeof(err));
+	int rc = env->subject_run(env->plugins, db, op, who, &out, err,
+	                          sizeof(err));
 	if (rc != SEULA_OK) {
 		*errmsg = host_mprintf("%s", err[0] ? err : "failed");
 		return rc;

@@ -10,7 +10,9 @@
 
 #include "log.h"
 
+#include <jansson.h>
 #include <seula/plugin.h>
+#include <sqlite3.h>
 
 struct seula_plugins;
 
@@ -20,8 +22,15 @@ struct seula_host_env {
 	int64_t (*now_ms)(void *ctx);
 	void (*random_bytes)(void *ctx, void *buf, size_t len);
 	void *ctx;
-	/* The plugins host->subject_run calls (core/subject.c); NULL: only
-	 * the core's part runs. */
+	/* What host->subject_run runs: seula_subject_run (core/subject.c)
+	 * and the plugins it calls.  Given by whoever sets up the host, so
+	 * the host table does not pull the consent and subject code into
+	 * everything that links it (the fuzzers); NULL: subject_run answers
+	 * SEULA_EINVAL. */
+	int (*subject_run)(const struct seula_plugins *plugins, sqlite3 *db,
+	                   enum seula_subject_op op,
+	                   const struct seula_subject *who, json_t **out,
+	                   char *err, size_t errlen);
 	const struct seula_plugins *plugins;
 };
 

@@ -26,6 +26,7 @@
 #include "staff.h"
 #include "static.h"
 #include "store.h"
+#include "subject.h"
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -125,7 +126,8 @@ static int app_load(struct app *app, const char *config,
 		return rc;
 	app->log.level = (enum seula_log_level)app->cfg.log_level;
 	app->env.log = &app->log;
-	app->env.plugins = &app->plugins; /* host->subject_run's */
+	app->env.subject_run = seula_subject_run;
+	app->env.plugins = &app->plugins;
 	app->plugin_dir = app->cfg.plugin_dir ? strdup(app->cfg.plugin_dir)
 	                                      : seula_default_plugin_dir();
 	if (!app->plugin_dir)
