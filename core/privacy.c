@@ -810,11 +810,12 @@ static bool fact_count(struct ctx *c, const json_t *v, const char *where,
 	return false;
 }
 
-static const char *const retention_members[] = {"what", "site",  "after",
-                                                "days", "hours", NULL};
+static const char *const retention_members[] = {
+        "what", "site", "after", "days", "hours", "years", NULL};
 
 /* One row, <tr data-retention="KEY" data-days="N"> exactly (data-days="null"
- * for no limit, data-hours="N" for hours), so a check can match the whole
+ * for no limit, data-hours="N" or data-years="N"), so a check can match the
+ * whole
  * tag; the site goes on the row's header cell.  Returns whether the row has
  * no time limit. */
 static bool retention_row(struct ctx *c, const json_t *row, const char *where)
@@ -825,11 +826,18 @@ static bool retention_row(struct ctx *c, const json_t *row, const char *where)
 	const char *after = fact_str(c, row, "after", where, false);
 	const json_t *days = json_object_get(row, "days");
 	const json_t *hours = json_object_get(row, "hours");
-	if (!days == !hours) {
-		fail(c, "facts: %s: give either 'days' or 'hours'", where);
+	const json_t *years = json_object_get(row, "years");
+	if ((days != NULL) + (hours != NULL) + (years != NULL) != 1) {
+		fail(c, "facts: %s: give one of 'days', 'hours' or 'years'",
+		     where);
 		return false;
 	}
-	if (!fact_count(c, days ? days : hours, where, days ? "days" : "hours",
+	const char *unit = days ? "day" : hours ? "hour" : "year";
+	const json_t *amount = days ? days : hours ? hours : years;
+	if (!fact_count(c, amount, where,
+	                days    ? "days"
+	                : hours ? "hours"
+	                        : "years",
 	                days != NULL))
 		return false;
 	const char *label =
@@ -841,11 +849,13 @@ static bool retention_row(struct ctx *c, const json_t *row, const char *where)
 
 	put(&c->o, "<tr data-retention=\"");
 	put_esc(&c->o, what ? what : "");
-	put(&c->o, days ? "\" data-days=\"" : "\" data-hours=\"");
+	put(&c->o, "\" data-");
+	put(&c->o, unit);
+	put(&c->o, "s=\"");
 	if (json_is_null(days))
 		put(&c->o, "null");
 	else
-		put_int(&c->o, json_integer_value(days ? days : hours));
+		put_int(&c->o, json_integer_value(amount));
 	put(&c->o, "\"><th scope=\"row\"");
 	if (present(site)) {
 		put(&c->o, " data-site=\"");
@@ -863,8 +873,7 @@ static bool retention_row(struct ctx *c, const json_t *row, const char *where)
 	if (json_is_null(days))
 		put_esc(&c->o, sec_txt(c, "retention", "indefinite"));
 	else
-		put_amount(c, json_integer_value(days ? days : hours),
-		           days ? "day" : "hour");
+		put_amount(c, json_integer_value(amount), unit);
 	if (after_txt) {
 		put(&c->o, " ");
 		put_esc(&c->o, after_txt);

@@ -54,9 +54,49 @@ static json_t *split_fields(const char *text, const char *const *keys, size_t n)
 	return o;
 }
 
-static json_t *retention(const struct seula_config *cfg)
+/* A loaded plugin's string setting, read through its own config rows; NULL
+ * when the plugin is not loaded or has no such key. */
+static const char *plugin_setting(const struct seula_plugins *plugins,
+                                  const char *plugin, const char *key)
+{
+	for (size_t i = 0; plugins && i < plugins->n; i++) {
+		const struct seula_loaded_plugin *p = &plugins->list[i];
+		if (strcmp(p->desc.name, plugin) != 0 || !p->config)
+			continue;
+		for (const struct seula_config_row *r = p->desc.config_rows;
+		     r && r->type != SEULA_CONFIG_END; r++)
+			if (r->type == SEULA_CONFIG_STRING &&
+			    strcmp(r->key, key) == 0)
+				return *(const char *const *)((const char *)p
+				                                      ->config +
+				                              r->offset);
+	}
+	return NULL;
+}
+
+/* The register's rows: customers and their orders, kept the customers
+ * plugin's `retention` ("10y", "3650d") after the relationship ends. */
+static void register_retention(json_t *a, const struct seula_plugins *plugins)
+{
+	const char *spec = plugin_setting(plugins, "customers", "retention");
+	char *end = NULL;
+	long n = spec ? strtol(spec, &end, 10) : 0;
+	if (!spec || n <= 0 || !end || (strcmp(end, "y") && strcmp(end, "d")))
+		return;
+	static const char *const what[] = {"customers", "orders"};
+	for (int i = 0; i < 2; i++)
+		json_array_append_new(
+		        a, json_pack("{s:s, s:s, s:I}", "what", what[i],
+		                     "after", "relationship_end",
+		                     strcmp(end, "y") == 0 ? "years" : "days",
+		                     (json_int_t)n));
+}
+
+static json_t *retention(const struct seula_config *cfg,
+                         const struct seula_plugins *plugins)
 {
 	json_t *a = json_array();
+	register_retention(a, plugins);
 	for (size_t i = 0; i < cfg->n_sites; i++)
 		json_array_append_new(
 		        a,
@@ -196,8 +236,8 @@ json_t *seula_statement_facts(const struct seula_config *cfg,
 	        string_list(cfg->data_categories), "sources",
 	        string_list(cfg->sources), "disclosures",
 	        string_list(cfg->disclosures), "processors", processors,
-	        "transfers", transfers, "retention", retention(cfg), "security",
-	        security(cfg, plugins), "cookies", cookies,
+	        "transfers", transfers, "retention", retention(cfg, plugins),
+	        "security", security(cfg, plugins), "cookies", cookies,
 	        "consent_categories", cats, "authority", authority);
 	if (facts && cfg->rights_email)
 		json_object_set_new(facts, "rights_email",

@@ -24,8 +24,13 @@ ROLES = {"ada": "admin", "ann": "analyst", "cid": "customer_service"}
 PLUGINS = ("anonymize", "customers")
 
 
+# The privacy statement needs a controller.
+CONTROLLER = {"name": "Esimerkki Oy", "address": "Esimerkkikatu 1, 00100 Helsinki",
+              "email": "info@example.fi"}
+
+
 def start_server(customers=None, **kw):
-    sections = {"auth": {"login_max_failures": "1000"}}
+    sections = {"auth": {"login_max_failures": "1000"}, "controller": CONTROLLER}
     if customers:
         sections["plugin.customers"] = customers
     srv = Server(plugins=PLUGINS, sections=sections, **kw)
@@ -420,6 +425,19 @@ class RetentionTest(unittest.TestCase):
             self.assertIn("(400d after the relationship ends) deleted", r.stdout)
             self.assertEqual(srv.query("SELECT id FROM customers WHERE id = ?",
                                        (c["id"],)), [])
+            # The privacy statement states the period the task enforces.
+            page = srv.request("GET", "/privacy?lang=en").body.decode()
+            for what in ("customers", "orders"):
+                self.assertRegex(page, r'data-retention="%s" data-days="400"' % what)
+            self.assertIn("after the end of the customer relationship", page)
+        finally:
+            srv.close()
+        srv, staff = start_server()
+        try:
+            page = srv.request("GET", "/privacy?lang=fi").body.decode()
+            self.assertRegex(page, r'data-retention="customers" data-years="10"'
+                                   r'><th scope="row">Asiakastiedot</th><td>10 vuotta '
+                                   r'asiakassuhteen päättymisestä')
         finally:
             srv.close()
         bad = Server(plugins=PLUGINS,
