@@ -30,6 +30,7 @@
  * raw events' retention has deleted them: nothing here reads `events`
  * except the realtime page-view count.
  */
+#include "gather.h"
 #include "hll.h"
 #include "query.h"
 
@@ -137,8 +138,9 @@ static const struct seula_migration migrations[] = {
 #define PROPS_MAX 10
 #define PROP_KEY_MAX 64
 #define PROP_VALUE_MAX 200
-/* Visits ended per close-task run at most, so the writer is not held. */
-#define CLOSE_BATCH 20000
+/* Visits ended per close-task run at most, so the writer is not held for
+ * long after a backlog (a restart, an import). */
+#define CLOSE_BATCH 10000
 
 enum stmt_id {
 	S_FIND,
@@ -185,13 +187,12 @@ static const char *const stmt_sql[S_COUNT_] = {
         [S_ROLLUP] = "INSERT INTO analytics_rollup (site, dim, gran, t, "
                      "value, visits, pageviews, bounces, duration_ms, "
                      "events, engagement_ms, bots, visitors) VALUES (?1, "
-                     "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                     "analytics_hll_add(NULL, ?13)) ON CONFLICT DO UPDATE "
-                     "SET visits = visits + ?6, pageviews = pageviews + ?7, "
-                     "bounces = bounces + ?8, duration_ms = duration_ms + "
-                     "?9, events = events + ?10, engagement_ms = "
-                     "engagement_ms + ?11, bots = bots + ?12, visitors = "
-                     "analytics_hll_add(visitors, ?13)",
+                     "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+                     "ON CONFLICT DO UPDATE SET visits = visits + ?6, "
+                     "pageviews = pageviews + ?7, bounces = bounces + ?8, "
+                     "duration_ms = duration_ms + ?9, events = events + "
+                     "?10, engagement_ms = engagement_ms + ?11, bots = bots "
+                     "+ ?12, visitors = analytics_hll_union(visitors, ?13)",
         [S_DUE] = "SELECT id FROM analytics_visits WHERE closed = 0 AND "
                   "last_ts < ?1 ORDER BY last_ts LIMIT ?2",
         [S_VISIT] = "SELECT site, visitor, start_ts, last_ts, pageviews, "
@@ -214,6 +215,7 @@ struct analytics {
 	/* Writer state: the statements of one connection, and the key. */
 	sqlite3 *wdb;
 	sqlite3_stmt *stmt[S_COUNT_];
+	struct gather *gather; /* what ended visits add, until flush() */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	bool have_key;
 	/* Reader connections the SQL functions are registered on. */
@@ -337,7 +339,42 @@ static int64_t month_start(int64_t t)
 	return (int64_t)timegm(&tm);
 }
 
-/* Add c to (dim, value) in the hour, day and month of `ts_ms`. */
+/* Write what rollup_add() gathered; every hook that may end a visit calls
+ * it before it returns. */
+static int flush(struct analytics *a)
+{
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < gather_count(a->gather); i++) {
+		const struct gather_row *r = gather_get(a->gather, i);
+		uint8_t *blob = NULL;
+		size_t len = 0;
+		if (r->n_hashes &&
+		    !seula_hll_blob_of(r->hashes, r->n_hashes, &blob, &len))
+			return SEULA_ENOMEM;
+		sqlite3_stmt *st = use(a, S_ROLLUP);
+		sqlite3_bind_text(st, 1, r->site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, r->dim, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, r->gran);
+		sqlite3_bind_int64(st, 4, r->t);
+		sqlite3_bind_text(st, 5, r->value, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, r->sums.visits);
+		sqlite3_bind_int64(st, 7, r->sums.pageviews);
+		sqlite3_bind_int64(st, 8, r->sums.bounces);
+		sqlite3_bind_int64(st, 9, r->sums.duration_ms);
+		sqlite3_bind_int64(st, 10, r->sums.events);
+		sqlite3_bind_int64(st, 11, r->sums.engagement_ms);
+		sqlite3_bind_int64(st, 12, r->sums.bots);
+		if (blob)
+			sqlite3_bind_blob(st, 13, blob, (int)len, free);
+		rc = run(st);
+		sqlite3_clear_bindings(st);
+	}
+	int rr = gather_reset(a->gather);
+	return rc != SEULA_OK ? rc : rr;
+}
+
+/* Add c to (dim, value) in the hour, day and month of `ts_ms` (gathered;
+ * written by flush()). */
 static int rollup_add(struct analytics *a, const char *site, const char *dim,
                       const char *value, int64_t ts_ms, const struct contrib *c)
 {
@@ -346,24 +383,29 @@ static int rollup_add(struct analytics *a, const char *site, const char *dim,
 		t = (ts_ms - 999) / 1000;
 	int64_t starts[3] = {t - (t % 3600 + 3600) % 3600,
 	                     t - (t % 86400 + 86400) % 86400, month_start(t)};
+	struct gather_sums sums = {
+	        .visits = c->visits,
+	        .pageviews = c->pageviews,
+	        .bounces = c->bounces,
+	        .duration_ms = c->duration_ms,
+	        .events = c->events,
+	        .engagement_ms = c->engagement_ms,
+	        .bots = c->bots,
+	};
 	for (int gran = 0; gran < 3; gran++) {
-		sqlite3_stmt *st = use(a, S_ROLLUP);
-		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, gran);
-		sqlite3_bind_int64(st, 4, starts[gran]);
-		sqlite3_bind_text(st, 5, value, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, c->visits);
-		sqlite3_bind_int64(st, 7, c->pageviews);
-		sqlite3_bind_int64(st, 8, c->bounces);
-		sqlite3_bind_int64(st, 9, c->duration_ms);
-		sqlite3_bind_int64(st, 10, c->events);
-		sqlite3_bind_int64(st, 11, c->engagement_ms);
-		sqlite3_bind_int64(st, 12, c->bots);
-		if (c->has_visitor)
-			sqlite3_bind_int64(st, 13, c->visitor);
-		if (run(st) != SEULA_OK)
-			return SEULA_EIO;
+		int rc = gather_add(a->gather, site, dim, value, gran,
+		                    starts[gran], &sums, c->has_visitor,
+		                    (uint64_t)c->visitor);
+		if (rc == SEULA_EBUSY) { /* full: write what it has */
+			rc = flush(a);
+			if (rc == SEULA_OK)
+				rc = gather_add(a->gather, site, dim, value,
+				                gran, starts[gran], &sums,
+				                c->has_visitor,
+				                (uint64_t)c->visitor);
+		}
+		if (rc != SEULA_OK)
+			return rc;
 	}
 	return SEULA_OK;
 }
@@ -743,7 +785,13 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 	if (type != SEULA_EVENT_PAGEVIEW && type != SEULA_EVENT_CUSTOM)
 		return SEULA_OK;
 	bool pageview = type == SEULA_EVENT_PAGEVIEW;
-	if (visit && !open) {
+	/* The visitor's last visit has ended.  Live, the close task adds it
+	 * to the rollups with the others of its 30 s, one write per rollup
+	 * row (until then it counts as open: reports are right either way);
+	 * an old event (an imported log, with the tasks held) ends it here,
+	 * so the open ones stay few. */
+	if (visit && !open &&
+	    ts < h->now_ms(h) - a->cfg->visit_timeout_s * 1000) {
 		int rc = close_visit(a, visit);
 		if (rc != SEULA_OK)
 			return rc;
@@ -782,6 +830,10 @@ static int on_batch(void *instance, sqlite3 *db,
 	int rc = prepare(a, db, errmsg);
 	for (size_t i = 0; rc == SEULA_OK && i < n_events; i++)
 		rc = on_one(a, events[i]);
+	if (rc == SEULA_OK)
+		rc = flush(a);
+	else /* rolled back: what it gathered never happened */
+		gather_reset(a->gather);
 	if (rc != SEULA_OK && !*errmsg)
 		*errmsg = a->host->mprintf("analytics: %s", sqlite3_errmsg(db));
 	return rc;
@@ -810,6 +862,10 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 	for (size_t i = 0; rc == SEULA_OK && i < n; i++)
 		rc = close_visit(a, ids[i]);
 	free(ids);
+	if (rc == SEULA_OK)
+		rc = flush(a);
+	else /* rolled back: what it gathered never happened */
+		gather_reset(a->gather);
 	if (rc != SEULA_OK)
 		*errmsg = a->host->mprintf("closing visits: %s",
 		                           sqlite3_errmsg(db));
@@ -819,7 +875,6 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return rc;
 }
 
-/* Every 30 s: when nothing has ended it costs one index probe. */
 /* Cut the link between old visits and their visitor: the keyed hash is
  * pseudonymous, so it is kept only for visitor_retention.  Each run covers
  * the visits started since the last run's cutoff (kept in analytics_meta),
@@ -865,9 +920,11 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return SEULA_OK;
 }
 
-/* Close first: a visit is forgotten only once it has ended. */
+/* Close first: a visit is forgotten only once it has ended.  Every 5 s,
+ * so a run gathers few seconds of ended visits and holds the writer
+ * briefly; when nothing has ended it costs one index probe. */
 static const struct seula_task tasks[] = {
-        {"analytics-close", 30, SEULA_TASK_AT_START, close_task},
+        {"analytics-close", 5, SEULA_TASK_AT_START, close_task},
         {"analytics-forget", 3600, SEULA_TASK_AT_START, forget_task},
 };
 
@@ -1223,6 +1280,10 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 		}
 	}
 	if (rc == SEULA_OK)
+		rc = flush(a);
+	else /* rolled back: what it gathered never happened */
+		gather_reset(a->gather);
+	if (rc == SEULA_OK)
 		json_object_set_new(o,
 		                    op == SEULA_SUBJECT_ERASE
 		                            ? "visits_deleted"
@@ -1302,6 +1363,11 @@ static int init(const struct seula_host *host, const void *config,
 		free(a);
 		return SEULA_EINVAL;
 	}
+	if (gather_new(&a->gather) != SEULA_OK) {
+		analytics_goals_free(&a->goals);
+		free(a);
+		return SEULA_ENOMEM;
+	}
 	pthread_mutex_init(&a->lock, NULL);
 	*instance = a;
 	return SEULA_OK;
@@ -1313,6 +1379,7 @@ static void shutdown_(void *instance)
 	if (!a)
 		return;
 	finalize_stmts(a);
+	gather_free(a->gather);
 	analytics_goals_free(&a->goals);
 	free(a->readers);
 	pthread_mutex_destroy(&a->lock);

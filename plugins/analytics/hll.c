@@ -124,6 +124,76 @@ bool seula_hll_blob_add(const void *blob, size_t len, uint64_t hash,
 	return true;
 }
 
+bool seula_hll_to_blob(const struct seula_hll *h, uint8_t **out,
+                       size_t *out_len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < SEULA_HLL_M; i++)
+		n += h->reg[i] != 0;
+	if (n > SEULA_HLL_SPARSE_MAX) {
+		*out = malloc(SEULA_HLL_M);
+		if (!*out)
+			return false;
+		memcpy(*out, h->reg, SEULA_HLL_M);
+		*out_len = SEULA_HLL_M;
+		return true;
+	}
+	*out = malloc(n ? n * 4 : 1);
+	if (!*out)
+		return false;
+	size_t at = 0;
+	for (uint32_t i = 0; i < SEULA_HLL_M; i++)
+		if (h->reg[i])
+			put32(*out + 4 * at++, i << 8 | h->reg[i]);
+	*out_len = n * 4;
+	return true;
+}
+
+static int by_entry(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+bool seula_hll_blob_of(const uint64_t *hashes, size_t n, uint8_t **out,
+                       size_t *out_len)
+{
+	if (n > SEULA_HLL_SPARSE_MAX) {
+		struct seula_hll *h = calloc(1, sizeof(*h));
+		if (!h)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			seula_hll_add_hash(h, hashes[i]);
+		bool ok = seula_hll_to_blob(h, out, out_len);
+		free(h);
+		return ok;
+	}
+	/* idx << 8 | rank sorts by index, then rank: the last of each index
+	 * is its largest rank. */
+	uint32_t *e = malloc((n ? n : 1) * sizeof(*e));
+	if (!e)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t idx;
+		uint8_t rank;
+		split(hashes[i], &idx, &rank);
+		e[i] = idx << 8 | rank;
+	}
+	qsort(e, n, sizeof(*e), by_entry);
+	*out = malloc(n ? n * 4 : 1);
+	if (!*out) {
+		free(e);
+		return false;
+	}
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (i + 1 == n || (e[i + 1] >> 8) != (e[i] >> 8))
+			put32(*out + 4 * m++, e[i]);
+	free(e);
+	*out_len = m * 4;
+	return true;
+}
+
 double seula_hll_count(const struct seula_hll *h)
 {
 	double m = SEULA_HLL_M, sum = 0;

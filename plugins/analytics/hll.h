@@ -40,6 +40,15 @@ bool seula_hll_merge_blob(struct seula_hll *h, const void *blob, size_t len);
  * memory or the blob is malformed. */
 bool seula_hll_blob_add(const void *blob, size_t len, uint64_t hash,
                         uint8_t **out, size_t *out_len);
+/* h as a stored blob: sparse while few registers are set, else dense.
+ * *out is malloc'd (the caller frees); false when out of memory. */
+bool seula_hll_to_blob(const struct seula_hll *h, uint8_t **out,
+                       size_t *out_len);
+/* The sketch of n hashes (repeats allowed) as a blob, built sparse
+ * directly when it can be.  *out is malloc'd (the caller frees); false
+ * when out of memory. */
+bool seula_hll_blob_of(const uint64_t *hashes, size_t n, uint8_t **out,
+                       size_t *out_len);
 /* The estimated number of distinct hashes added. */
 double seula_hll_count(const struct seula_hll *h);
 

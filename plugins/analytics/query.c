@@ -186,6 +186,9 @@ static void format_day(int64_t day, char *buf, size_t len)
 /* A time zone: an ICU calendar, one per thread of use. */
 struct zone {
 	UCalendar *cal;
+	/* UTC all year (no offset, no DST): local days and months are the
+	 * rollups' own, so time buckets may read day and month rows. */
+	bool utc;
 };
 
 static bool zone_open(struct zone *z, const char *name)
@@ -206,6 +209,9 @@ static bool zone_open(struct zone *z, const char *name)
 		z->cal = NULL;
 		return false;
 	}
+	int32_t dst = ucal_getDSTSavings(id, &st);
+	int32_t raw = ucal_get(z->cal, UCAL_ZONE_OFFSET, &st);
+	z->utc = U_SUCCESS(st) && dst == 0 && raw == 0;
 	return true;
 }
 
@@ -337,6 +343,65 @@ static void uniq_final(sqlite3_context *ctx)
 	sqlite3_result_int64(ctx, h ? (int64_t)llround(seula_hll_count(h)) : 0);
 }
 
+static void result_sketch(sqlite3_context *ctx, const struct seula_hll *h)
+{
+	uint8_t *blob;
+	size_t len;
+	if (!seula_hll_to_blob(h, &blob, &len)) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (len == 0) { /* nothing added: no sketch */
+		free(blob);
+		sqlite3_result_null(ctx);
+		return;
+	}
+	sqlite3_result_blob(ctx, blob, (int)len, free);
+}
+
+/* Aggregate: the sketch (blob) of visitor hashes and sketches; NULL when
+ * there were none. */
+static void sketch_final(sqlite3_context *ctx)
+{
+	struct seula_hll *h = sqlite3_aggregate_context(ctx, 0);
+	if (!h)
+		sqlite3_result_null(ctx);
+	else
+		result_sketch(ctx, h);
+}
+
+/* analytics_hll_union(a, b): the union of two sketches, either NULL. */
+static void hll_union_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) != SQLITE_BLOB ||
+	    sqlite3_value_type(argv[1]) != SQLITE_BLOB) {
+		sqlite3_result_value(ctx,
+		                     sqlite3_value_type(argv[0]) == SQLITE_BLOB
+		                             ? argv[0]
+		                             : argv[1]);
+		return;
+	}
+	struct seula_hll *h = calloc(1, sizeof(*h));
+	if (!h) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	for (int i = 0; i < 2; i++)
+		if (!seula_hll_merge_blob(
+		            h, sqlite3_value_blob(argv[i]),
+		            (size_t)sqlite3_value_bytes(argv[i]))) {
+			free(h);
+			sqlite3_result_error(ctx,
+			                     "analytics_hll_union: bad "
+			                     "sketch",
+			                     -1);
+			return;
+		}
+	result_sketch(ctx, h);
+	free(h);
+}
+
 static void zone_free(void *p)
 {
 	struct zone *z = p;
@@ -386,6 +451,15 @@ int analytics_sql_register(sqlite3 *db)
 		rc = sqlite3_create_function_v2(db, "analytics_uniq", 1,
 		                                SQLITE_UTF8, NULL, NULL,
 		                                uniq_step, uniq_final, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(db, "analytics_sketch", 1,
+		                                SQLITE_UTF8, NULL, NULL,
+		                                uniq_step, sketch_final, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(
+		        db, "analytics_hll_union", 2,
+		        SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, hll_union_fn,
+		        NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function_v2(
 		        db, "analytics_bucket", 3,
@@ -735,10 +809,11 @@ enum group {
 
 /* The rows a report sums, as (value, t, visits, pageviews, bounces,
  * duration_ms, events, engagement_ms, v) where v is a sketch or a visitor
- * hash.  `dim` is the rollup dimension; `hourly` forces hour pieces (time
- * buckets). */
+ * hash.  `dim` is the rollup dimension; `max_gran` the coarsest rollup
+ * rows that may be read: 0 hours, 1 days, 2 months (time buckets can use
+ * only rows that fall inside one bucket). */
 static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
-                       bool hourly, const char *goals_json)
+                       int max_gran, const char *goals_json)
 {
 	bool filtered = sc->n_filters > 0;
 	bool first = true;
@@ -749,7 +824,7 @@ static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 		int64_t t0 = sc->t0, t1 = sc->t1;
 		int64_t d0 = floor_div(t0 + 86399, 86400) * 86400;
 		int64_t d1 = floor_div(t1, 86400) * 86400;
-		if (hourly || d0 >= d1) {
+		if (max_gran == 0 || d0 >= d1) {
 			pieces[n][0] = 0, pieces[n][1] = t0,
 			pieces[n++][2] = t1;
 		} else {
@@ -769,7 +844,7 @@ static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 			                              86400;
 			civil_from_days(d1 / 86400, &y, &m, &d);
 			int64_t m1 = days_from_civil(y, m, 1) * 86400;
-			if (m0 < m1) {
+			if (m0 < m1 && max_gran >= 2) {
 				if (d0 < m0)
 					pieces[n][0] = 1, pieces[n][1] = d0,
 					pieces[n++][2] = m0;
@@ -957,7 +1032,7 @@ static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
 	sql(&b, "WITH u");
 	sql(&b, union_cols);
 	sql(&b, " AS (");
-	source_sql(&b, sc, "", false, NULL);
+	source_sql(&b, sc, "", 2, NULL);
 	sql(&b, ") SELECT ");
 	sums_sql(&b, sc);
 	sql(&b, " FROM u");
@@ -1074,7 +1149,13 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	sql(&b, "WITH u");
 	sql(&b, union_cols);
 	sql(&b, " AS (");
-	source_sql(&b, sc, "", true, NULL);
+	/* In UTC a day or month bucket is made of whole day and month rows;
+	 * elsewhere only hours fit in the local buckets. */
+	source_sql(&b, sc, "",
+	           !z->utc || iv == IV_HOUR ? 0
+	           : iv == IV_MONTH         ? 2
+	                                    : 1,
+	           NULL);
 	sql(&b, ") SELECT analytics_bucket(u.t, ");
 	arg_text(&b, sc->tz);
 	sql(&b, ", ");
@@ -1147,15 +1228,19 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	bool hour = strcmp(dim, "hour") == 0;
 	char *gj = strcmp(dim, "goal") == 0 ? goals_json(sc) : NULL;
 	/* Candidates by visits first, so only they merge sketches; then the
-	 * best `limit` of them by visitors. */
+	 * best `limit` of them by visitors.  u and c are read twice: NOT
+	 * MATERIALIZED runs them twice rather than copying every row, sketch
+	 * and all, into two temp tables first (a year of pages at 3 million
+	 * events, 24,000 month rows: 150 ms against 71 in the sqlite3
+	 * shell). */
 	size_t cand = limit * 2 + 20;
 	struct sqlb b;
 	sqlb_init(&b, db);
 	sql(&b, "WITH u");
 	sql(&b, union_cols);
-	sql(&b, " AS (");
-	source_sql(&b, sc, hour ? "" : dim, hour, gj ? gj : "[]");
-	sql(&b, "), c AS (SELECT ");
+	sql(&b, " AS NOT MATERIALIZED (");
+	source_sql(&b, sc, hour ? "" : dim, hour ? 0 : 2, gj ? gj : "[]");
+	sql(&b, "), c AS NOT MATERIALIZED (SELECT ");
 	if (hour) {
 		sql(&b, "analytics_bucket(u.t, ");
 		arg_text(&b, sc->tz);

@@ -68,8 +68,10 @@ struct analytics_dim {
 extern const struct analytics_dim analytics_session_dims[];
 extern const size_t analytics_n_session_dims;
 
-/* Register the plugin's SQL functions on a connection: analytics_hll_add,
- * analytics_hll (aggregate), analytics_hll_count, analytics_bucket.
+/* Register the plugin's SQL functions on a connection: analytics_hll_add
+ * (sketch, hash), analytics_hll_union (sketch, sketch), the aggregates
+ * analytics_sketch (the sketch of hashes and sketches) and analytics_uniq
+ * (their distinct count), and analytics_bucket (t, zone, interval).
  * Returns an SQLite result code. */
 int analytics_sql_register(sqlite3 *db);
 

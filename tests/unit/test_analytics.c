@@ -126,6 +126,87 @@ static void hll_union_of_blobs(void **state)
 	free(u);
 }
 
+/* to_blob is sparse while it can be and always reads back the same; the
+ * SQL aggregate and union agree with the sketch built in memory. */
+static void hll_to_blob_and_sql_union(void **state)
+{
+	(void)state;
+	uint64_t seed = 11;
+	struct seula_hll *h = calloc(1, sizeof(*h));
+	struct seula_hll *back = calloc(1, sizeof(*back));
+	assert_non_null(h);
+	assert_non_null(back);
+	static uint64_t hashes[3000 * 2];
+	for (int k = 1; k <= 3000; k++) {
+		hashes[2 * k - 2] = hashes[2 * k - 1] = splitmix(&seed);
+		seula_hll_add_hash(h, hashes[2 * k - 2]);
+		if (k != 10 && k != 500 && k != 3000)
+			continue;
+		uint8_t *blob, *of;
+		size_t len, of_len;
+		assert_true(seula_hll_to_blob(h, &blob, &len));
+		if (k == 10)
+			assert_int_equal(len, 40);
+		if (k == 3000)
+			assert_int_equal(len, SEULA_HLL_M);
+		memset(back, 0, sizeof(*back));
+		assert_true(seula_hll_merge_blob(back, blob, len));
+		assert_memory_equal(back->reg, h->reg, SEULA_HLL_M);
+		/* Built from the hashes (each twice) the blob is the same. */
+		assert_true(
+		        seula_hll_blob_of(hashes, 2 * (size_t)k, &of, &of_len));
+		assert_int_equal(of_len, len);
+		assert_memory_equal(of, blob, len);
+		free(of);
+		free(blob);
+	}
+	free(h);
+	free(back);
+
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(analytics_sql_register(db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TABLE h (i INTEGER, x INTEGER)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO h VALUES (?1, ?2)",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	for (int k = 1; k <= 2000; k++) {
+		sqlite3_bind_int(st, 1, k);
+		sqlite3_bind_int64(st, 2, (int64_t)splitmix(&seed));
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	/* 2000 hashes as one sketch, and as the union of the first 1200 and
+	 * the last 1201. */
+	assert_int_equal(
+	        sqlite3_prepare_v2(
+	                db,
+	                "SELECT (SELECT analytics_uniq(s) FROM (SELECT "
+	                "analytics_sketch(x) AS s FROM h)), (SELECT "
+	                "analytics_uniq(analytics_hll_union(a, b)) FROM "
+	                "(SELECT "
+	                "(SELECT analytics_sketch(x) FROM h WHERE i <= 1200) "
+	                "AS "
+	                "a, (SELECT analytics_sketch(x) FROM h WHERE i >= 800) "
+	                "AS b)), analytics_hll_union(NULL, NULL), (SELECT "
+	                "analytics_sketch(NULL))",
+	                -1, &st, NULL),
+	        SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t one = sqlite3_column_int64(st, 0);
+	assert_int_equal(sqlite3_column_int64(st, 1), one);
+	assert_true(one > 1900 && one < 2100);
+	assert_int_equal(sqlite3_column_type(st, 2), SQLITE_NULL);
+	assert_int_equal(sqlite3_column_type(st, 3), SQLITE_NULL);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void hll_malformed_blobs_refused(void **state)
 {
 	(void)state;
@@ -301,6 +382,32 @@ static void timeseries_buckets(void **state)
 	                    "2025-01-01");
 	json_decref(out);
 
+	/* In UTC the buckets read day and month rows: the same sums. */
+	rq.tz = "UTC";
+	static const char *const ivs[] = {"month", "day", "week"};
+	for (int k = 0; k < 3; k++) {
+		rq.interval = ivs[k];
+		assert_int_equal(analytics_report(db, ANALYTICS_TIMESERIES, &rq,
+		                                  &out, err, sizeof(err)),
+		                 ANALYTICS_OK);
+		rows = json_object_get(out, "results");
+		json_int_t sum = 0;
+		for (size_t i = 0; i < json_array_size(rows); i++) {
+			json_int_t v = json_integer_value(json_object_get(
+			        json_array_get(rows, i), "visits"));
+			sum += v;
+			if (k == 0)
+				assert_int_equal(v, days[i] * 24);
+			if (k == 1)
+				assert_int_equal(v, 24);
+		}
+		assert_int_equal(sum, 8760);
+		assert_int_equal(json_array_size(rows), k == 0   ? 12
+		                                        : k == 1 ? 365
+		                                                 : 53);
+		json_decref(out);
+	}
+
 	rq.interval = "week";
 	rq.from = "2025-03-03"; /* a Monday */
 	rq.to = "2025-03-16";
@@ -360,6 +467,7 @@ int main(void)
 	        cmocka_unit_test(hll_error_within_bounds),
 	        cmocka_unit_test(hll_blob_matches_memory),
 	        cmocka_unit_test(hll_union_of_blobs),
+	        cmocka_unit_test(hll_to_blob_and_sql_union),
 	        cmocka_unit_test(hll_malformed_blobs_refused),
 	        cmocka_unit_test(pieces_cover_ranges_exactly),
 	        cmocka_unit_test(timeseries_buckets),

@@ -1,0 +1,54 @@
+/*
+ * gather.h - what ended visits add to the rollups, summed in memory per
+ * rollup row (site, dim, gran, t, value) until the caller writes the rows:
+ * one write per row per close-task run, however many visits it ended,
+ * so a busy day's sketch is rewritten once, not once a visit.
+ *
+ * The table is libc's hsearch_r, of a fixed size: gather_add() answers
+ * SEULA_EBUSY when it is full, and the caller writes what it has, calls
+ * gather_reset() and adds again.
+ *
+ * Ownership: the gather copies every string it is given; rows and their
+ * strings live until gather_reset() or gather_free().
+ */
+#ifndef SEULA_ANALYTICS_GATHER_H
+#define SEULA_ANALYTICS_GATHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gather_sums {
+	int64_t visits, pageviews, bounces, duration_ms, events, engagement_ms,
+	        bots;
+};
+
+struct gather_row {
+	const char *site, *dim, *value;
+	int gran;
+	int64_t t;
+	struct gather_sums sums;
+	uint64_t *hashes; /* the visitors, repeats allowed */
+	size_t n_hashes, cap_hashes;
+};
+
+struct gather;
+
+/* SEULA_OK or SEULA_ENOMEM. */
+int gather_new(struct gather **out);
+void gather_free(struct gather *g);
+
+/* Add to a row; `hash` counts when has_hash.  SEULA_EBUSY: the table is
+ * full (write and reset, then add again); SEULA_ENOMEM. */
+int gather_add(struct gather *g, const char *site, const char *dim,
+               const char *value, int gran, int64_t t,
+               const struct gather_sums *sums, bool has_hash, uint64_t hash);
+
+/* The rows so far, in the order they were first added. */
+size_t gather_count(const struct gather *g);
+const struct gather_row *gather_get(const struct gather *g, size_t i);
+
+/* Forget every row.  SEULA_OK or SEULA_ENOMEM. */
+int gather_reset(struct gather *g);
+
+#endif
