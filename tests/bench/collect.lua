@@ -4,12 +4,18 @@
 --
 -- Every wrk thread builds its own pool of finished requests once, in init(),
 -- with wrk.format(); request() only hands out the next one, so the load
--- generator spends its CPU on sockets, not on Lua.  The pool mixes 80% page
--- views, 10% custom events and 10% engagement beacons over a few hundred
--- paths (popular ones more often), referrers, UTM tags, titles with non-ASCII
--- text, a dozen browser user agents and public IPv4/IPv6 clients in
--- X-Forwarded-For.  Pools are seeded per thread, so two runs send the same
--- requests.
+-- generator spends its CPU on sockets, not on Lua.  The pool is made of
+-- visits: a visitor (a public IPv4/IPv6 client in X-Forwarded-For, one of a
+-- dozen browser user agents, a language and a screen) sends ~3 page views
+-- (one, then a geometric tail), the first with an outside referrer and maybe
+-- UTM tags, the next ones referred by the site, and after a page view now and
+-- then a custom event or an engagement beacon for that page: 80% page views,
+-- 10% custom events and 10% engagement beacons over a few hundred paths
+-- (popular ones more often), titles with non-ASCII text.  A visitor's beacons
+-- follow one another in the pool, and the visitor comes back only when the
+-- pool does (32,768 requests a thread: seconds later), so the server sees
+-- visits of a few beacons, not one visitor, nor a new visitor per request.
+-- Pools are seeded per thread, so two runs send the same requests.
 --
 -- done() prints machine-readable lines, "BENCH <key> <value>":
 --   requests, duration_s, rps, latency_{p50,p90,p99,max}_ms, non2xx,
@@ -17,7 +23,7 @@
 -- wrk counts a response as an error status when its code is >= 400; the
 -- collect endpoint never answers 1xx or 3xx, so non2xx is exact here.
 
-local POOL_SIZE = 4096
+local POOL_SIZE = 32768
 
 -- Browsers people use, desktop and mobile, plus one crawler.
 local agents = {
@@ -118,23 +124,44 @@ local function json_string(s)
   return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
 end
 
-local function beacon()
-  local pg = pick_page()
-  local url = "https://example.com" .. pg[1] .. pick(queries)
-  local r = math.random()
-  if r < 0.8 then
-    local s = pick(screens)
-    return pg, string.format(
+-- A visitor: the client address, the browser, its language and screen.
+local function visitor()
+  return {
+    xff = math.random() < 0.25 and public_ipv6() or public_ipv4(),
+    ua = pick(agents), lang = pick(languages), screen = pick(screens),
+  }
+end
+
+-- The beacons of one visit, in order: { page, body } pairs.
+local function visit(v)
+  local out, prev = {}, nil
+  local views = 1
+  while views < 30 and math.random() < 2 / 3 do views = views + 1 end
+  for _ = 1, views do
+    local pg = pick_page()
+    local url = "https://example.com" .. pg[1]
+    local ref
+    if prev then
+      ref = "https://example.com" .. prev[1]
+    else
+      url = url .. pick(queries)
+      ref = pick(referrers)
+    end
+    out[#out + 1] = { pg, string.format(
       '{"site":"demo","type":"pageview","url":%s,"referrer":%s,"title":%s,"language":%s,"screen_width":%d,"screen_height":%d}',
-      json_string(url), json_string(pick(referrers)), json_string(pg[2]), json_string(pick(languages)), s[1], s[2])
-  elseif r < 0.9 then
-    local e = pick(custom)
-    return pg, string.format('{"site":"demo","type":"event","url":%s,"name":%s,"props":%s}',
-      json_string(url), json_string(e[1]), e[2])
-  else
-    return pg, string.format('{"site":"demo","type":"engagement","url":%s,"engagement_ms":%d}',
-      json_string(url), math.floor(math.random() ^ 2 * 600000) + 300)
+      json_string(url), json_string(ref), json_string(pg[2]), json_string(v.lang), v.screen[1], v.screen[2]) }
+    if math.random() < 0.125 then
+      local e = pick(custom)
+      out[#out + 1] = { pg, string.format('{"site":"demo","type":"event","url":%s,"name":%s,"props":%s}',
+        json_string(url), json_string(e[1]), e[2]) }
+    end
+    if math.random() < 0.125 then
+      out[#out + 1] = { pg, string.format('{"site":"demo","type":"engagement","url":%s,"engagement_ms":%d}',
+        json_string(url), math.floor(math.random() ^ 2 * 600000) + 300) }
+    end
+    prev = pg
   end
+  return out
 end
 
 -- Main script state: number the threads so that each seeds its own pool.
@@ -148,17 +175,21 @@ local pool, n, i = {}, 0, 0
 
 function init(args)
   math.randomseed(20261125 + 7919 * (thread_no or 1))
-  for k = 1, POOL_SIZE do
-    local pg, body = beacon()
-    local xff = math.random() < 0.25 and public_ipv6() or public_ipv4()
-    pool[k] = wrk.format("POST", "/api/collect", {
-      ["Content-Type"] = "text/plain;charset=UTF-8",
-      ["User-Agent"] = pick(agents),
-      ["Accept-Language"] = "fi-FI,fi;q=0.9,en-US;q=0.8,en;q=0.7",
-      ["Origin"] = "https://example.com",
-      ["Referer"] = "https://example.com" .. pg[1],
-      ["X-Forwarded-For"] = xff,
-    }, body)
+  local k = 0
+  while k < POOL_SIZE do
+    local v = visitor()
+    for _, b in ipairs(visit(v)) do
+      if k == POOL_SIZE then break end
+      k = k + 1
+      pool[k] = wrk.format("POST", "/api/collect", {
+        ["Content-Type"] = "text/plain;charset=UTF-8",
+        ["User-Agent"] = v.ua,
+        ["Accept-Language"] = "fi-FI,fi;q=0.9,en-US;q=0.8,en;q=0.7",
+        ["Origin"] = "https://example.com",
+        ["Referer"] = "https://example.com" .. b[1][1],
+        ["X-Forwarded-For"] = v.xff,
+      }, b[2])
+    end
   end
   n = POOL_SIZE
 end

@@ -10,6 +10,12 @@
 #                               (enrich_bench.c)
 #   tests/bench/run.sh floor    nginx, evhttp alone (evhttp_floor.c) and
 #                               Seula's default variant: where the gap is
+#   tests/bench/run.sh import   GoAccess and `seula import-log` on the same
+#                               generated Combined log (gen_accesslog.py)
+#   tests/bench/run.sh analytics  the analytics plugin at scale
+#                               (analytics_bench.c): a year of synthetic
+#                               traffic through the writer with and without
+#                               the plugin, then every report timed
 #
 # Environment (defaults in brackets):
 #   BENCH_DURATION     seconds measured per run [10]
@@ -20,14 +26,17 @@
 #   BENCH_REPEAT       measured runs per server; the median by req/s is
 #                      shown [1]
 #   BENCH_VARIANTS     what runs after nginx, from: full enrich normal
-#                      noplugins workers2 floor-now floor-defer
-#                      [full enrich normal noplugins workers2;
+#                      noplugins workers2 analytics floor-now floor-defer
+#                      [full enrich normal noplugins workers2 analytics;
 #                      floor mode: floor-now floor-defer full]
 #   BENCH_BATCH_INTERVAL_MS  [limits] batch_interval_ms for every variant [0]
 #   BENCH_WAIT_QUIET   wait up to this many seconds for other processes to
 #                      leave the CPUs before each run [0: only warn]
 #   BENCH_STORE_SECONDS      seconds per writer case [3]
 #   BENCH_STORE_IN_FLIGHT    jobs the writer harness keeps queued [64]
+#   BENCH_IMPORT_LINES lines of the generated access log [3000000]
+#   BENCH_ANALYTICS_EVENTS  events the analytics harness loads [10000000]
+#   BENCH_ANALYTICS_RUNS    timed runs of each report [20]
 #   BENCH_NO_BUILD=1   use build/release as it is
 #   TMPDIR             where the temp folder (and so the databases) go
 #
@@ -41,9 +50,9 @@ export LC_ALL=C
 
 mode=${1:-all}
 case "$mode" in
-all | http | store | enrich | floor) ;;
+all | http | store | enrich | floor | import | analytics) ;;
 *)
-	echo "usage: $0 [all|http|store|enrich|floor]" >&2
+	echo "usage: $0 [all|http|store|enrich|floor|import|analytics]" >&2
 	exit 2
 	;;
 esac
@@ -60,7 +69,7 @@ repeat=${BENCH_REPEAT:-1}
 if [ "$mode" = floor ]; then
 	variants=${BENCH_VARIANTS:-floor-now floor-defer full}
 else
-	variants=${BENCH_VARIANTS:-full enrich normal noplugins workers2}
+	variants=${BENCH_VARIANTS:-full enrich normal noplugins workers2 analytics}
 fi
 batch_interval=${BENCH_BATCH_INTERVAL_MS:-0}
 wait_quiet=${BENCH_WAIT_QUIET:-0}
@@ -94,6 +103,12 @@ if ! [[ $store_seconds =~ ^[0-9]*\.?[0-9]+$ ]] ||
 	fail "BENCH_STORE_SECONDS must be a number of seconds > 0, not '$store_seconds'"
 fi
 whole BENCH_STORE_IN_FLIGHT "$store_in_flight" 1
+import_lines=${BENCH_IMPORT_LINES:-3000000}
+whole BENCH_IMPORT_LINES "$import_lines" 1
+analytics_events=${BENCH_ANALYTICS_EVENTS:-10000000}
+whole BENCH_ANALYTICS_EVENTS "$analytics_events" 1000
+analytics_runs=${BENCH_ANALYTICS_RUNS:-20}
+whole BENCH_ANALYTICS_RUNS "$analytics_runs" 1
 
 # ---- what it needs ----------------------------------------------------
 
@@ -123,8 +138,8 @@ if $http; then
 	count_rows() { sql "$1" 'SELECT count(*) FROM events'; }
 	for v in $variants; do
 		case "$v" in
-		full | enrich | normal | noplugins | workers2 | floor-now | floor-defer) ;;
-		*) fail "unknown variant $v (full enrich normal noplugins workers2 floor-now floor-defer)" ;;
+		full | enrich | normal | noplugins | workers2 | analytics | floor-now | floor-defer) ;;
+		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics floor-now floor-defer)" ;;
 		esac
 	done
 fi
@@ -142,8 +157,12 @@ need_data() {
 		[ -f "$f" ] || fail "${f#"$root"/} is missing; contrib/setup.sh installs it (npm ci)"
 	done
 }
-if { $http && [[ " $variants " == *" enrich "* ]]; } || [ "$mode" = all ] || [ "$mode" = enrich ]; then
+if { $http && [[ " $variants " == *" enrich "* ]]; } || [ "$mode" = all ] || [ "$mode" = enrich ] || [ "$mode" = import ]; then
 	need_data
+fi
+if [ "$mode" = all ] || [ "$mode" = import ]; then
+	need goaccess "install goaccess (Debian: apt-get install goaccess)"
+	need python3 "install python3 (the log generator and the row count)"
 fi
 if [ "$mode" = all ] || [ "$mode" = enrich ]; then
 	# enrich_bench.c draws its user agents from uap-core's test files.
@@ -511,6 +530,18 @@ visitor_hash = true
 hash_ip = anonymised
 EOF
 				;;
+			analytics)
+				# visit_timeout 1s: collect.lua's visitors come back
+				# every few seconds (its pool), so each visit ends,
+				# and goes into the rollups, within the run, as the
+				# visits of a real site do within 30 minutes.
+				cat <<EOF
+
+[plugin.analytics]
+visit_timeout = 1s
+goals = demo:event:signup, demo:page:/pricing
+EOF
+				;;
 			esac
 		done
 		cat <<EOF
@@ -587,6 +618,9 @@ EOF
 	[ "$final" -eq "$after" ] || checks+=("STOP changed rows $after -> $final")
 	if [[ ",${plugins// /}," == *,geoip,* ]]; then
 		enrich_cover=$(sql "$dir/seula.db" 'SELECT count(*), count(country), count(browser), count(referrer_source) FROM events')
+	fi
+	if [[ ",${plugins// /}," == *,analytics,* ]]; then
+		analytics_cover=$(sql "$dir/seula.db" 'SELECT (SELECT count(*) FROM events), count(*), coalesce(sum(closed), 0), (SELECT count(*) FROM analytics_rollup) FROM analytics_visits')
 	fi
 
 	local best check=ok c
@@ -714,7 +748,7 @@ print_table() {
 }
 
 http_bench() {
-	local v full_i='' enrich_i=''
+	local v full_i='' enrich_i='' analytics_i=''
 	bench_nginx
 	for v in $variants; do
 		case "$v" in
@@ -730,6 +764,10 @@ http_bench() {
 		normal) bench_seula "seula normal+anonymize" normal anonymize 1 ;;
 		noplugins) bench_seula "seula full, no plugins" full "" 1 ;;
 		workers2) bench_seula "seula full+anonymize, workers=2" full anonymize 2 ;;
+		analytics)
+			analytics_i=${#R_name[@]}
+			bench_seula "seula full+anonymize+analytics" full "anonymize, analytics" 1
+			;;
 		floor-now) bench_floor "evhttp alone, 204 at once" now ;;
 		floor-defer) bench_floor "evhttp alone, 204 after 0.5ms hop" defer 500 ;;
 		esac
@@ -753,6 +791,7 @@ http_bench() {
 			"$(awk -v a="$browser" -v n="$n" 'BEGIN { printf "%.1f%%", n ? 100 * a / n : 0 }')" \
 			"$(awk -v a="$source" -v n="$n" 'BEGIN { printf "%.1f%%", n ? 100 * a / n : 0 }')"
 	fi
+	[ -z "$analytics_i" ] || analytics_ratio "$full_i" "$analytics_i"
 	local c
 	for c in "${R_check[@]}"; do
 		case "$c" in ok* | -) ;; *) fail "stored rows do not match the 2xx answers" ;; esac
@@ -775,12 +814,148 @@ enrich_bench() {
 		fail "the enrich harness failed"
 }
 
+# import_bench: one generated Combined log, parsed by GoAccess and imported
+# by `seula import-log` with the example config's plugins, in this run.
+import_bench() {
+	local dir="$work/import" log lines size t0 t1 ga_s se_s rows out
+	mkdir -p "$dir"
+	log=$dir/access.log
+	say "generating $import_lines lines of Combined log (gen_accesslog.py, fixed seed)"
+	lines=$(python3 "$here/gen_accesslog.py" "$import_lines" "$log" \
+		/usr/share/uap-core/tests/test_ua.yaml "$ua_crawlers") ||
+		fail "the log generator failed"
+	size=$(stat -c %s "$log")
+	# Read once, so both start from the page cache.
+	cat "$log" >/dev/null
+	check_quiet
+	say "GoAccess $(goaccess --version | sed -n '1s/.*- //p') on it: --log-format=COMBINED, JSON report"
+	t0=$(date +%s.%N)
+	goaccess "$log" --log-format=COMBINED --no-progress -o "$dir/report.json" \
+		>"$dir/goaccess.out" 2>&1 || {
+		cat "$dir/goaccess.out" >&2
+		fail "goaccess failed"
+	}
+	t1=$(date +%s.%N)
+	ga_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	# The plugins of contrib/seula.ini.example, a temp database.
+	cat >"$dir/seula.ini" <<EOF
+[server]
+db = $dir/seula.db
+plugin_dir = $root/build/release/plugins
+synchronous = full
+log_level = warn
+
+[limits]
+queue_capacity = 20000
+batch_max_events = 2000
+batch_interval_ms = 0
+
+[plugins]
+load = geoip, useragent, referrer, anonymize
+
+[plugin.geoip]
+databases = $geo_db
+
+[plugin.useragent]
+regexes = $ua_regexes
+crawlers = $ua_crawlers
+cache_size = 20000
+
+[plugin.referrer]
+list = $ref_list
+
+[plugin.anonymize]
+level = 2
+visitor_hash = true
+hash_ip = anonymised
+
+[site.demo]
+domains = www.example.com
+EOF
+	check_quiet
+	say "seula import-log on it: geoip, useragent, referrer, anonymize; synchronous = full"
+	t0=$(date +%s.%N)
+	out=$(build/release/seula import-log --config "$dir/seula.ini" --site demo \
+		--quiet "$log" 2>"$dir/seula.err") || {
+		cat "$dir/seula.err" >&2
+		fail "seula import-log failed"
+	}
+	t1=$(date +%s.%N)
+	se_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	rows=$(python3 -c 'import sqlite3,sys; print(*sqlite3.connect(sys.argv[1]).execute("SELECT count(*), coalesce(sum(bot), 0), count(visitor_hash) FROM events").fetchone())' "$dir/seula.db")
+	local n_rows n_bots n_hash
+	read -r n_rows n_bots n_hash <<<"$rows"
+	printf '\nimport: %s lines, %.1f MB of Combined log (gen_accesslog.py), %s cores\n' \
+		"$lines" "$(awk -v s="$size" 'BEGIN { print s / 1048576 }')" "$ncpu"
+	printf '%-48s %8s %9s  %s\n' tool seconds lines/s result
+	printf '%-48s %8s %9.0f  %s\n' "goaccess --log-format=COMBINED -o report.json" \
+		"$ga_s" "$(awk -v n="$lines" -v s="$ga_s" 'BEGIN { print n / s }')" \
+		"a report; nothing stored"
+	printf '%-48s %8s %9.0f  %s\n' "seula import-log (4 plugins, synchronous=full)" \
+		"$se_s" "$(awk -v n="$lines" -v s="$se_s" 'BEGIN { print n / s }')" \
+		"$n_rows rows stored ($n_bots bots, $n_hash with a visitor hash)"
+	printf 'seula: %s\n' "$out"
+}
+
+# ---- the analytics plugin ---------------------------------------------
+
+# What the analytics variant stored: "EVENTS VISITS ENDED ROLLUP_ROWS".
+analytics_cover=
+
+# analytics_ratio FULL_I ANALYTICS_I: what the analytics plugin (visits and
+# rollups, on the writer) costs the collect path, from this run's variants.
+analytics_ratio() {
+	local a f n visits ended rollups
+	a=$(val rps "${R_out[$2]}")
+	printf '\n'
+	if [ -n "$1" ]; then
+		f=$(val rps "${R_out[$1]}")
+		printf 'analytics/full: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
+			"$a" "${R_name[$2]}" "$f" "${R_name[$1]}" \
+			"$(awk -v a="$a" -v b="$f" 'BEGIN { printf "%.2f", a / b }')"
+	else
+		printf 'analytics/full: no ratio, the full variant did not run\n'
+	fi
+	read -r n visits ended rollups <<<"$analytics_cover"
+	printf 'visits: the %s events the analytics variant stored made %s visits (%s events a visit); %s had ended, in %s rollup rows\n' \
+		"$n" "$visits" "$(awk -v n="$n" -v v="$visits" 'BEGIN { printf "%.2f", v ? n / v : 0 }')" \
+		"$ended" "$rollups"
+}
+
+# analytics_bench: analytics_bench.c, a year of synthetic traffic loaded
+# through the writer without and with the analytics plugin, then every
+# report timed on the result.  Compiled with the plugin's query.c and hll.c
+# (the report code), which need ICU.
+analytics_bench() {
+	local libs
+	say "analytics plugin at scale: tests/bench/analytics_bench.c, $analytics_events events, $analytics_runs runs a report"
+	# shellcheck disable=SC2086
+	pkg-config --exists $core_pkgs icu-i18n icu-uc ||
+		fail "pkg-config does not find ICU (icu-i18n icu-uc; Debian: libicu-dev)"
+	[ -f build/release/plugins/analytics.so ] || fail "build/release/plugins/analytics.so is missing"
+	# shellcheck disable=SC2086
+	libs=$(pkg-config --cflags --libs $core_pkgs icu-i18n icu-uc)
+	# shellcheck disable=SC2086
+	cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Icore -Iinclude -Iplugins/analytics \
+		"$here/analytics_bench.c" plugins/analytics/query.c plugins/analytics/hll.c \
+		build/release/libseula_core.a $libs -ldl -lpthread -lm -o "$work/analytics_bench" ||
+		fail "tests/bench/analytics_bench.c does not compile"
+	printf '\n'
+	BENCH_ANALYTICS_EVENTS=$analytics_events BENCH_ANALYTICS_RUNS=$analytics_runs \
+		"$work/analytics_bench" "$work" "$root/build/release/plugins" ||
+		fail "the analytics harness failed"
+}
+
 case "$mode" in
 all)
 	http_bench
 	store_bench
 	enrich_bench
+	import_bench
+	analytics_bench
 	;;
+analytics) analytics_bench ;;
+import) import_bench ;;
 http | floor) http_bench ;;
 store) store_bench ;;
 enrich) enrich_bench ;;
