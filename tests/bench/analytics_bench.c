@@ -12,7 +12,7 @@
  * the same transaction.  A libevent loop stands in for the server's
  * event-loop thread and keeps IN_FLIGHT jobs of PER_JOB events submitted.
  *
- * Visits end in the plugin's close task, which the server runs every 5 s
+ * Visits end in the plugin's close task, which the server runs every second
  * with the wall clock.  Here the clock is the traffic's: the store's own
  * task runs are held (seula_store_hold_tasks) and the harness runs the
  * plugin's task itself through the writer (a SEULA_JOB_CALL job, inside the
