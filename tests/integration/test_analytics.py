@@ -436,5 +436,49 @@ class VisitorRetentionTest(unittest.TestCase):
             self.assertIn("no longer linked", s.stderr())
 
 
+class ImportedHistoryTest(unittest.TestCase):
+    """An access log imported with `seula import-log` becomes visits: its old
+    events end their visits as they go (the close task is held during an
+    import), and the server's first close run ends the rest."""
+
+    def test_imported_log_makes_visits(self):
+        with Server(plugins=PLUGINS) as s:
+            add_user(s, "ana", "analyst", PASSWORD)
+            base = datetime.datetime.now(datetime.timezone.utc).replace(
+                hour=8, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5)
+            ua_a = BROWSERS[0] + " importA"
+            ua_b = BROWSERS[1] + " importB"
+
+            def line(ip, minutes, path, ua):
+                t = base + datetime.timedelta(minutes=minutes)
+                return ('%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"'
+                        % (ip, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), path, ua))
+            lines = [line("198.51.100.7", 0, "/", ua_a),
+                     line("198.51.100.7", 5, "/pricing", ua_a),
+                     line("198.51.100.7", 10, "/about", ua_a),
+                     line("198.51.100.9", 20, "/blog/a", ua_b),
+                     line("198.51.100.7", 130, "/", ua_a)]  # a new visit
+            path = os.path.join(s.dir, "access.log")
+            with open(path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                          path, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s.start()  # the close task's first run ends the open visits
+            staff = login(s, "ana", PASSWORD)
+            d = base.date().isoformat()
+            got = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s"
+                                % (d, d)).json()["results"]
+            self.assertEqual((got["visits"], got["pageviews"], got["visitors"]), (3, 5, 2))
+            self.assertEqual(got["bounce_rate"], round(100 * 2 / 3, 1))
+            self.assertEqual(got["visit_duration"], round(600 / 3, 1))
+            self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
+                                     "WHERE closed = 0")[0]["n"], 0)
+            entry = staff.request("GET", "/api/stats/demo/breakdown?dimension=entry_page"
+                                  "&from=%s&to=%s" % (d, d)).json()["results"]
+            self.assertEqual({e["entry_page"]: e["visits"] for e in entry},
+                             {"/": 2, "/blog/a": 1})
+
+
 if __name__ == "__main__":
     unittest.main()
