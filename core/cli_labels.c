@@ -11,6 +11,7 @@
  */
 #include "cli_labels.h"
 
+#include "cli_setup.h"
 #include "config.h"
 #include "db.h"
 #include "host.h"
@@ -70,28 +71,15 @@ int seula_cli_labels(int argc, char **argv)
 	const char *overrides[3] = {db_override, NULL, NULL};
 	if (!config)
 		overrides[db_override ? 1 : 0] = "plugins.load=customers";
-	struct seula_config cfg;
-	struct seula_logger log = {.level = SEULA_LOG_WARN, .out = stderr};
-	struct seula_host_env env = {.log = &log};
-	struct seula_plugins plugins = {0};
-	char *plugin_dir = NULL;
+	struct seula_cli_setup setup;
 	sqlite3 *db = NULL;
 	char *out = NULL;
 	size_t len = 0, persons = 0;
 	int status = 1;
-	memset(&cfg, 0, sizeof(cfg));
-	int rc = seula_config_load(&cfg, config, overrides, err, sizeof(err));
-	if (rc == SEULA_OK) {
-		plugin_dir = cfg.plugin_dir ? strdup(cfg.plugin_dir)
-		                            : seula_default_plugin_dir();
-		rc = plugin_dir ? seula_plugins_load(&plugins, &cfg, plugin_dir,
-		                                     &env, err, sizeof(err))
-		                : SEULA_ENOMEM;
-	}
-	if (rc == SEULA_OK)
-		rc = seula_config_check_unused(&cfg, err, sizeof(err));
+	int rc = seula_cli_setup_load(&setup, config, overrides, SEULA_LOG_WARN,
+	                              err, sizeof(err));
 	const struct seula_loaded_plugin *p =
-	        rc == SEULA_OK ? seula_plugins_find(&plugins, "customers")
+	        rc == SEULA_OK ? seula_plugins_find(&setup.plugins, "customers")
 	                       : NULL;
 	if (rc == SEULA_OK && !p) {
 		snprintf(err, sizeof(err),
@@ -99,7 +87,7 @@ int seula_cli_labels(int argc, char **argv)
 		rc = SEULA_ENOTFOUND;
 	}
 	if (rc == SEULA_OK)
-		rc = seula_db_open(&db, cfg.db, true, false, 0, err,
+		rc = seula_db_open(&db, setup.cfg.db, true, false, 0, err,
 		                   sizeof(err));
 	if (rc == SEULA_OK)
 		rc = seula_labels_render(
@@ -124,9 +112,7 @@ int seula_cli_labels(int argc, char **argv)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "labels failed");
 	free(out);
 	seula_db_close(db);
-	seula_plugins_free(&plugins);
-	free(plugin_dir);
-	seula_config_free(&cfg);
+	seula_cli_setup_free(&setup);
 	free(db_override);
 	return status;
 }

@@ -12,6 +12,7 @@
  */
 #include "cli_report.h"
 
+#include "cli_setup.h"
 #include "config.h"
 #include "consent.h"
 #include "db.h"
@@ -572,35 +573,22 @@ int seula_cli_report(int argc, char **argv)
 	if (db_path && asprintf(&db_override, "server.db=%s", db_path) < 0)
 		return 1;
 	const char *overrides[2] = {db_override, NULL};
-	struct seula_config cfg;
-	struct seula_logger log = {.level = SEULA_LOG_WARN, .out = stderr};
-	struct seula_host_env env = {.log = &log};
-	struct seula_plugins plugins = {0};
+	struct seula_cli_setup setup;
 	struct seula_consent *consent = NULL;
-	char *plugin_dir = NULL;
 	sqlite3 *db = NULL;
 	json_t *report = NULL;
 	int status = 1;
-	memset(&cfg, 0, sizeof(cfg));
-	int rc = seula_config_load(&cfg, config, overrides, err, sizeof(err));
-	if (rc == SEULA_OK) {
-		plugin_dir = cfg.plugin_dir ? strdup(cfg.plugin_dir)
-		                            : seula_default_plugin_dir();
-		rc = plugin_dir ? seula_plugins_load(&plugins, &cfg, plugin_dir,
-		                                     &env, err, sizeof(err))
-		                : SEULA_ENOMEM;
-	}
-	if (rc == SEULA_OK)
-		rc = seula_config_check_unused(&cfg, err, sizeof(err));
+	int rc = seula_cli_setup_load(&setup, config, overrides, SEULA_LOG_WARN,
+	                              err, sizeof(err));
 	const struct seula_loaded_plugin *p =
-	        rc == SEULA_OK ? seula_plugins_find(&plugins, "analytics")
+	        rc == SEULA_OK ? seula_plugins_find(&setup.plugins, "analytics")
 	                       : NULL;
 	if (rc == SEULA_OK && !p) {
 		snprintf(err, sizeof(err),
 		         "the config does not load the analytics plugin");
 		rc = SEULA_ENOTFOUND;
 	}
-	if (rc == SEULA_OK && !seula_config_site(&cfg, a.site)) {
+	if (rc == SEULA_OK && !seula_config_site(&setup.cfg, a.site)) {
 		snprintf(err, sizeof(err), "no site \"%s\" in the config",
 		         a.site);
 		rc = SEULA_ENOTFOUND;
@@ -612,10 +600,10 @@ int seula_cli_report(int argc, char **argv)
 	            err, sizeof(err)) != 0)
 		rc = SEULA_EINVAL;
 	if (rc == SEULA_OK)
-		rc = seula_consent_new(&consent, &cfg, &plugins, NULL, err,
-		                       sizeof(err));
+		rc = seula_consent_new(&consent, &setup.cfg, &setup.plugins,
+		                       NULL, err, sizeof(err));
 	if (rc == SEULA_OK)
-		rc = seula_db_open(&db, cfg.db, true, false, 0, err,
+		rc = seula_db_open(&db, setup.cfg.db, true, false, 0, err,
 		                   sizeof(err));
 	if (rc == SEULA_OK && analytics_sql_register(db) != SQLITE_OK) {
 		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(db));
@@ -634,9 +622,10 @@ int seula_cli_report(int argc, char **argv)
 			} else if (strcmp(format, "csv") == 0) {
 				write_csv(f, report);
 			} else {
-				char *js =
-				        read_uplot(&cfg, "uPlot.iife.min.js");
-				char *css = read_uplot(&cfg, "uPlot.min.css");
+				char *js = read_uplot(&setup.cfg,
+				                      "uPlot.iife.min.js");
+				char *css =
+				        read_uplot(&setup.cfg, "uPlot.min.css");
 				if (!js)
 					fprintf(stderr,
 					        "seula: uPlot not found (run "
@@ -661,9 +650,7 @@ int seula_cli_report(int argc, char **argv)
 	analytics_goals_free(&goals);
 	seula_db_close(db);
 	seula_consent_free(consent);
-	seula_plugins_free(&plugins);
-	free(plugin_dir);
-	seula_config_free(&cfg);
+	seula_cli_setup_free(&setup);
 	free(db_override);
 	return status;
 }

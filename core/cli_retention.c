@@ -8,6 +8,7 @@
  */
 #include "cli_retention.h"
 
+#include "cli_setup.h"
 #include "config.h"
 /* The customers plugin's own rules, linked into the binary (as labels.c
  * is), so the command and the plugin's task delete the same people. */
@@ -187,28 +188,15 @@ int seula_cli_retention(int argc, char **argv)
 	const char *overrides[3] = {db_override, NULL, NULL};
 	if (!config)
 		overrides[db_override ? 1 : 0] = "plugins.load=customers";
-	struct seula_config cfg;
-	struct seula_logger log = {.level = SEULA_LOG_INFO, .out = stderr};
-	struct seula_host_env env = {.log = &log};
-	struct seula_plugins plugins = {0};
+	struct seula_cli_setup setup;
 	struct counts n = {0};
-	char *plugin_dir = NULL;
 	sqlite3 *db = NULL;
 	bool begun = false;
 	int status = 1;
-	memset(&cfg, 0, sizeof(cfg));
-	int rc = seula_config_load(&cfg, config, overrides, err, sizeof(err));
-	if (rc == SEULA_OK) {
-		plugin_dir = cfg.plugin_dir ? strdup(cfg.plugin_dir)
-		                            : seula_default_plugin_dir();
-		rc = plugin_dir ? seula_plugins_load(&plugins, &cfg, plugin_dir,
-		                                     &env, err, sizeof(err))
-		                : SEULA_ENOMEM;
-	}
-	if (rc == SEULA_OK)
-		rc = seula_config_check_unused(&cfg, err, sizeof(err));
+	int rc = seula_cli_setup_load(&setup, config, overrides, SEULA_LOG_INFO,
+	                              err, sizeof(err));
 	const struct seula_loaded_plugin *p =
-	        rc == SEULA_OK ? seula_plugins_find(&plugins, "customers")
+	        rc == SEULA_OK ? seula_plugins_find(&setup.plugins, "customers")
 	                       : NULL;
 	if (p && !(n.retention = plugin_retention(p))) {
 		snprintf(err, sizeof(err),
@@ -217,13 +205,14 @@ int seula_cli_retention(int argc, char **argv)
 	}
 	n.customers_loaded = p != NULL;
 	if (rc == SEULA_OK)
-		rc = seula_db_open(&db, cfg.db, false, false,
-		                   cfg.synchronous == SEULA_SYNC_FULL, err,
-		                   sizeof(err));
+		rc = seula_db_open(&db, setup.cfg.db, false, false,
+		                   setup.cfg.synchronous == SEULA_SYNC_FULL,
+		                   err, sizeof(err));
 	/* A real run brings the schema up to date as serve would; the dry
 	 * run changes nothing, not even that. */
 	if (rc == SEULA_OK && !dry_run)
-		rc = seula_migrate_all(db, &plugins, NULL, err, sizeof(err));
+		rc = seula_migrate_all(db, &setup.plugins, NULL, err,
+		                       sizeof(err));
 	if (rc == SEULA_OK && dry_run)
 		rc = seula_db_exec(db, "PRAGMA query_only = ON", err,
 		                   sizeof(err));
@@ -233,8 +222,8 @@ int seula_cli_retention(int argc, char **argv)
 		begun = rc == SEULA_OK;
 	}
 	if (rc == SEULA_OK)
-		rc = run_all(&cfg, db, dry_run, (int64_t)time(NULL) * 1000, &n,
-		             err, sizeof(err));
+		rc = run_all(&setup.cfg, db, dry_run,
+		             (int64_t)time(NULL) * 1000, &n, err, sizeof(err));
 	if (begun)
 		rc = rc == SEULA_OK && !dry_run
 		             ? seula_db_exec(db, "COMMIT", err, sizeof(err))
@@ -245,13 +234,13 @@ int seula_cli_retention(int argc, char **argv)
 		if (sqlite3_wal_checkpoint_v2(db, NULL,
 		                              SQLITE_CHECKPOINT_TRUNCATE,
 		                              &frames, &done) != SQLITE_OK)
-			seula_log(&log, SEULA_LOG_WARN, "retention",
+			seula_log(&setup.log, SEULA_LOG_WARN, "retention",
 			          "WAL not truncated (%s): a reader holds it; "
 			          "the server's next retention task will",
 			          sqlite3_errmsg(db));
 	}
 	if (rc == SEULA_OK) {
-		report(&n, dry_run, &log);
+		report(&n, dry_run, &setup.log);
 		status = 0;
 	} else {
 		fprintf(stderr, "seula: %s\n",
@@ -260,9 +249,7 @@ int seula_cli_retention(int argc, char **argv)
 	free(n.ids);
 	free(n.c.held_ids);
 	seula_db_close(db);
-	seula_plugins_free(&plugins);
-	free(plugin_dir);
-	seula_config_free(&cfg);
+	seula_cli_setup_free(&setup);
 	free(db_override);
 	return status;
 }
