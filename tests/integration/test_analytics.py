@@ -406,34 +406,37 @@ class VisitorRetentionTest(unittest.TestCase):
     rollups keep the count they had."""
 
     def test_old_visits_no_longer_linked(self):
-        with Server(plugins=PLUGINS, sections={"plugin.analytics": {
-                "visit_timeout": "1s", "visitor_retention": "8s"}}) as s:
-            s.start()
-            add_user(s, "ana", "analyst", PASSWORD)
-            h = {"User-Agent": ua_of(5)}
-            for _ in range(2):
-                s.collect([pageview(url="http://localhost/x")], headers=h)
-                time.sleep(1.5)
-            s.stop()
-            s.start()  # ends both visits; neither is 8 s old yet
-            staff = login(s, "ana", PASSWORD)
-            q = "/api/stats/demo/summary?from=%s&to=%s" % (day(-1), day(1))
+        # Not `with Server(...)`: that starts it, and this test starts and
+        # stops it itself.
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "visitor_retention": "8s"}})
+        self.addCleanup(s.close)
+        s.start()
+        add_user(s, "ana", "analyst", PASSWORD)
+        h = {"User-Agent": ua_of(5)}
+        for _ in range(2):
+            s.collect([pageview(url="http://localhost/x")], headers=h)
+            time.sleep(1.5)
+        s.stop()
+        s.start()  # ends both visits; neither is 8 s old yet
+        staff = login(s, "ana", PASSWORD)
+        q = "/api/stats/demo/summary?from=%s&to=%s" % (day(-1), day(1))
 
-            def visitors(extra=""):
-                return staff.request("GET", q + extra).json()["results"]["visitors"]
-            self.assertEqual(visitors(), 1)
-            self.assertEqual(visitors("&filter=page%3D%3D%2Fx"), 1)
-            linked = s.query("SELECT count(DISTINCT visitor) AS n FROM analytics_visits")
-            self.assertEqual(linked[0]["n"], 1)
-            time.sleep(8.2)
-            s.stop()
-            s.start()  # the forget task runs at start
-            staff = login(s, "ana", PASSWORD)
-            self.assertEqual(visitors(), 1, "the rollups keep their count")
-            self.assertEqual(visitors("&filter=page%3D%3D%2Fx"), 2)
-            rows = s.query("SELECT id, visitor FROM analytics_visits")
-            self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
-            self.assertIn("no longer linked", s.stderr())
+        def visitors(extra=""):
+            return staff.request("GET", q + extra).json()["results"]["visitors"]
+        self.assertEqual(visitors(), 1)
+        self.assertEqual(visitors("&filter=page%3D%3D%2Fx"), 1)
+        linked = s.query("SELECT count(DISTINCT visitor) AS n FROM analytics_visits")
+        self.assertEqual(linked[0]["n"], 1)
+        time.sleep(8.2)
+        s.stop()
+        s.start()  # the forget task runs at start
+        staff = login(s, "ana", PASSWORD)
+        self.assertEqual(visitors(), 1, "the rollups keep their count")
+        self.assertEqual(visitors("&filter=page%3D%3D%2Fx"), 2)
+        rows = s.query("SELECT id, visitor FROM analytics_visits")
+        self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
+        self.assertIn("no longer linked", s.stderr())
 
 
 class ImportedHistoryTest(unittest.TestCase):
@@ -442,42 +445,43 @@ class ImportedHistoryTest(unittest.TestCase):
     import), and the server's first close run ends the rest."""
 
     def test_imported_log_makes_visits(self):
-        with Server(plugins=PLUGINS) as s:
-            add_user(s, "ana", "analyst", PASSWORD)
-            base = datetime.datetime.now(datetime.timezone.utc).replace(
-                hour=8, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5)
-            ua_a = BROWSERS[0] + " importA"
-            ua_b = BROWSERS[1] + " importB"
+        s = Server(plugins=PLUGINS)  # started after the import
+        self.addCleanup(s.close)
+        add_user(s, "ana", "analyst", PASSWORD)
+        base = datetime.datetime.now(datetime.timezone.utc).replace(
+            hour=8, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5)
+        ua_a = BROWSERS[0] + " importA"
+        ua_b = BROWSERS[1] + " importB"
 
-            def line(ip, minutes, path, ua):
-                t = base + datetime.timedelta(minutes=minutes)
-                return ('%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"'
-                        % (ip, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), path, ua))
-            lines = [line("198.51.100.7", 0, "/", ua_a),
-                     line("198.51.100.7", 5, "/pricing", ua_a),
-                     line("198.51.100.7", 10, "/about", ua_a),
-                     line("198.51.100.9", 20, "/blog/a", ua_b),
-                     line("198.51.100.7", 130, "/", ua_a)]  # a new visit
-            path = os.path.join(s.dir, "access.log")
-            with open(path, "w") as f:
-                f.write("\n".join(lines) + "\n")
-            r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
-                          path, timeout=120)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            s.start()  # the close task's first run ends the open visits
-            staff = login(s, "ana", PASSWORD)
-            d = base.date().isoformat()
-            got = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s"
-                                % (d, d)).json()["results"]
-            self.assertEqual((got["visits"], got["pageviews"], got["visitors"]), (3, 5, 2))
-            self.assertEqual(got["bounce_rate"], round(100 * 2 / 3, 1))
-            self.assertEqual(got["visit_duration"], round(600 / 3, 1))
-            self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
-                                     "WHERE closed = 0")[0]["n"], 0)
-            entry = staff.request("GET", "/api/stats/demo/breakdown?dimension=entry_page"
-                                  "&from=%s&to=%s" % (d, d)).json()["results"]
-            self.assertEqual({e["entry_page"]: e["visits"] for e in entry},
-                             {"/": 2, "/blog/a": 1})
+        def line(ip, minutes, path, ua):
+            t = base + datetime.timedelta(minutes=minutes)
+            return ('%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"'
+                    % (ip, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), path, ua))
+        lines = [line("198.51.100.7", 0, "/", ua_a),
+                 line("198.51.100.7", 5, "/pricing", ua_a),
+                 line("198.51.100.7", 10, "/about", ua_a),
+                 line("198.51.100.9", 20, "/blog/a", ua_b),
+                 line("198.51.100.7", 130, "/", ua_a)]  # a new visit
+        path = os.path.join(s.dir, "access.log")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      path, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.start()  # the close task's first run ends the open visits
+        staff = login(s, "ana", PASSWORD)
+        d = base.date().isoformat()
+        got = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s"
+                            % (d, d)).json()["results"]
+        self.assertEqual((got["visits"], got["pageviews"], got["visitors"]), (3, 5, 2))
+        self.assertEqual(got["bounce_rate"], round(100 * 2 / 3, 1))
+        self.assertEqual(got["visit_duration"], round(600 / 3, 1))
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
+                                 "WHERE closed = 0")[0]["n"], 0)
+        entry = staff.request("GET", "/api/stats/demo/breakdown?dimension=entry_page"
+                              "&from=%s&to=%s" % (d, d)).json()["results"]
+        self.assertEqual({e["entry_page"]: e["visits"] for e in entry},
+                         {"/": 2, "/blog/a": 1})
 
 
 if __name__ == "__main__":
