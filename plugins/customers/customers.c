@@ -82,6 +82,7 @@
 #include "fields.h"
 #include "labels.h"
 #include "linkage.h"
+#include "reply.h"
 
 #include <jansson.h>
 #include <seula/plugin.h>
@@ -273,71 +274,12 @@ enum {
 /* ---- small helpers --------------------------------------------------------
  */
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static void iso_time(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void today(const struct customers *c, char out[11])
 {
 	time_t t = (time_t)(c->host->now_ms(c->host) / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
-static int reply_json(const struct customers *c, struct seula_http *http,
-                      int status, json_t *o)
-{
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!s)
-		return SEULA_ENOMEM;
-	int rc = c->host->http_reply(http, status, "application/json", s,
-	                             strlen(s));
-	free(s);
-	return rc;
-}
-
-/* A refusal: the reply is set and the route's changes, if any, are rolled
- * back (a non-OK result with a reply keeps the reply). */
-static int refuse(const struct customers *c, struct seula_http *http,
-                  int status, const char *code, const char *message)
-{
-	c->host->http_error(http, status, code, message);
-	return SEULA_EINVAL;
-}
-
-static int bad_field(const struct customers *c, struct seula_http *http,
-                     const char *field, const char *why)
-{
-	char msg[300];
-	snprintf(msg, sizeof(msg), "%s: %s", field, why);
-	json_t *o = json_pack("{s:s, s:s, s:s}", "error", "invalid_field",
-	                      "message", msg, "field", field);
-	reply_json(c, http, 400, o);
-	return SEULA_EINVAL;
-}
-
-static int audit(const struct customers *c, struct seula_http *http,
-                 const char *action, int64_t id, const char *detail)
-{
-	char subject[24];
-	if (id > 0)
-		snprintf(subject, sizeof(subject), "%lld", (long long)id);
-	/* Nothing of a person leaves unless its reading is on record. */
-	return c->host->http_audit(http, action, id > 0 ? subject : NULL,
-	                           detail) == SEULA_OK
-	               ? SEULA_OK
-	               : SEULA_EIO;
 }
 
 static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -360,37 +302,6 @@ static bool param_id(const struct customers *c, struct seula_http *http,
                      const char *name, int64_t *id)
 {
 	return parse_int(c->host->http_param(http, name), 1, INT64_MAX, id);
-}
-
-static bool content_type_is(const struct customers *c, struct seula_http *http,
-                            const char *type)
-{
-	const char *ct = c->host->http_header(http, "Content-Type");
-	size_t n = strlen(type);
-	return ct && strncasecmp(ct, type, n) == 0 &&
-	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-/* The body as a JSON object, or NULL after replying 415 or 400. */
-static json_t *body_object(const struct customers *c, struct seula_http *http)
-{
-	if (!content_type_is(c, http, "application/json")) {
-		c->host->http_error(http, 415, "unsupported_media_type",
-		                    "send application/json");
-		return NULL;
-	}
-	size_t len = 0;
-	const void *body = c->host->http_body(http, &len);
-	json_error_t jerr;
-	json_t *o = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES,
-	                       &jerr);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		c->host->http_error(http, 400, "invalid_json",
-		                    "the body is not a JSON object");
-		return NULL;
-	}
-	return o;
 }
 
 /* ---- customers as JSON ------------------------------------------------------
@@ -426,7 +337,7 @@ static json_t *row_json(const struct customers *c, sqlite3_stmt *st)
 	json_object_set_new(o, "id",
 	                    json_integer(sqlite3_column_int64(st, COL_ID)));
 	for (int i = 0; i < CUST_N_FIELDS; i++) {
-		const char *v = col(st, COL_FIELDS + i);
+		const char *v = cust_col(st, COL_FIELDS + i);
 		json_object_set_new(o, cust_fields[i].name,
 		                    v ? json_string(v) : json_null());
 	}
@@ -440,7 +351,7 @@ static json_t *row_json(const struct customers *c, sqlite3_stmt *st)
 	char day[11];
 	today(c, day);
 	const char *until =
-	        col(st, COL_FIELDS + CUST_F_STATUTORY_RETENTION_UNTIL);
+	        cust_col(st, COL_FIELDS + CUST_F_STATUTORY_RETENTION_UNTIL);
 	if (sqlite3_column_int(st, COL_OPEN))
 		json_array_append_new(holds, json_string("open_invoice"));
 	if (sqlite3_column_int(st, COL_COLLECTION))
@@ -452,9 +363,9 @@ static json_t *row_json(const struct customers *c, sqlite3_stmt *st)
 		                      json_string("statutory_retention"));
 	json_object_set_new(o, "holds", holds);
 	char t[32];
-	iso_time(sqlite3_column_int64(st, COL_CREATED), t);
+	cust_iso_time(sqlite3_column_int64(st, COL_CREATED), t);
 	json_object_set_new(o, "created_at", json_string(t));
-	iso_time(sqlite3_column_int64(st, COL_UPDATED), t);
+	cust_iso_time(sqlite3_column_int64(st, COL_UPDATED), t);
 	json_object_set_new(o, "updated_at", json_string(t));
 	return o;
 }
@@ -474,7 +385,7 @@ static int load_customer(const struct customers *c, sqlite3 *db, int64_t id,
 		if (out)
 			*out = row_json(c, st);
 		for (int i = 0; rec && i < CUST_N_FIELDS; i++) {
-			const char *v = col(st, COL_FIELDS + i);
+			const char *v = cust_col(st, COL_FIELDS + i);
 			rec->values[i] = v ? strdup(v) : NULL;
 			if (v && !rec->values[i])
 				rc = SEULA_ENOMEM;
@@ -608,11 +519,11 @@ static int list_handler(void *instance, struct seula_http *http)
 	int64_t limit = 50, offset = 0;
 	if ((ls && !parse_int(ls, 1, 1000, &limit)) ||
 	    (os && !parse_int(os, 0, 1000000000, &offset)))
-		return refuse(c, http, 400, "invalid_query",
-		              "limit is 1-1000, offset 0 or more");
+		return cust_refuse(c->host, http, 400, "invalid_query",
+		                   "limit is 1-1000, offset 0 or more");
 	if (q && strlen(q) > 200)
-		return refuse(c, http, 400, "invalid_query",
-		              "q is at most 200 characters");
+		return cust_refuse(c->host, http, 400, "invalid_query",
+		                   "q is at most 200 characters");
 	/* LIKE with its wildcards escaped: q is matched as it is. */
 	char *pattern = NULL;
 	if (q && *q) {
@@ -680,11 +591,11 @@ static int list_handler(void *instance, struct seula_http *http)
 		if (h->http_audit(http, "read", ids, detail) != SEULA_OK)
 			goto out;
 	}
-	rc = reply_json(c, http, 200,
-	                json_pack("{s:O, s:I, s:I, s:I}", "results", results,
-	                          "total", (json_int_t)total, "limit",
-	                          (json_int_t)limit, "offset",
-	                          (json_int_t)offset));
+	rc = cust_reply_json(c->host, http, 200,
+	                     json_pack("{s:O, s:I, s:I, s:I}", "results",
+	                               results, "total", (json_int_t)total,
+	                               "limit", (json_int_t)limit, "offset",
+	                               (json_int_t)offset));
 out:
 	json_decref(results);
 	sqlite3_finalize(st);
@@ -696,7 +607,7 @@ out:
 static int create_handler(void *instance, struct seula_http *http)
 {
 	const struct customers *c = instance;
-	json_t *o = body_object(c, http);
+	json_t *o = cust_body_object(c->host, http);
 	if (!o)
 		return SEULA_EINVAL;
 	struct cust_record r = {0};
@@ -705,7 +616,7 @@ static int create_handler(void *instance, struct seula_http *http)
 	int64_t id = 0;
 	json_t *out = NULL;
 	if (apply_json(c, &r, o, 0, &field, &why) != 0) {
-		rc = bad_field(c, http, field, why);
+		rc = cust_bad_field(c->host, http, field, why);
 		goto done;
 	}
 	sqlite3 *db = c->host->http_db(http);
@@ -713,13 +624,13 @@ static int create_handler(void *instance, struct seula_http *http)
 	if (rc == SEULA_OK)
 		rc = load_customer(c, db, id, &out, NULL);
 	if (rc == SEULA_OK)
-		rc = audit(c, http, "change", id, "created");
+		rc = cust_audit(c->host, http, "change", id, "created");
 	if (rc == SEULA_OK) {
 		char loc[64];
 		snprintf(loc, sizeof(loc), "/api/customers/%lld",
 		         (long long)id);
 		c->host->http_set_header(http, "Location", loc);
-		rc = reply_json(c, http, 201, out);
+		rc = cust_reply_json(c->host, http, 201, out);
 		out = NULL;
 	}
 done:
@@ -735,17 +646,19 @@ static int get_handler(void *instance, struct seula_http *http)
 	int64_t id;
 	json_t *out = NULL;
 	if (!param_id(c, http, "id", &id))
-		return refuse(c, http, 404, "not_found", "no such customer");
+		return cust_refuse(c->host, http, 404, "not_found",
+		                   "no such customer");
 	int rc = load_customer(c, c->host->http_db(http), id, &out, NULL);
 	if (rc == SEULA_ENOTFOUND)
-		return refuse(c, http, 404, "not_found", "no such customer");
+		return cust_refuse(c->host, http, 404, "not_found",
+		                   "no such customer");
 	if (rc == SEULA_OK)
-		rc = audit(c, http, "read", id, "customer record");
+		rc = cust_audit(c->host, http, "read", id, "customer record");
 	if (rc != SEULA_OK) {
 		json_decref(out);
 		return rc;
 	}
-	return reply_json(c, http, 200, out);
+	return cust_reply_json(c->host, http, 200, out);
 }
 
 /* PUT replaces every field; PATCH changes the fields it names.  Both keep
@@ -756,8 +669,9 @@ static int update(const struct customers *c, struct seula_http *http,
 {
 	int64_t id;
 	if (!param_id(c, http, "id", &id))
-		return refuse(c, http, 404, "not_found", "no such customer");
-	json_t *o = body_object(c, http);
+		return cust_refuse(c->host, http, 404, "not_found",
+		                   "no such customer");
+	json_t *o = cust_body_object(c->host, http);
 	if (!o)
 		return SEULA_EINVAL;
 	sqlite3 *db = c->host->http_db(http);
@@ -766,7 +680,8 @@ static int update(const struct customers *c, struct seula_http *http,
 	const char *field = NULL, *why = NULL;
 	int rc = load_customer(c, db, id, NULL, &old);
 	if (rc == SEULA_ENOTFOUND) {
-		rc = refuse(c, http, 404, "not_found", "no such customer");
+		rc = cust_refuse(c->host, http, 404, "not_found",
+		                 "no such customer");
 		goto done;
 	}
 	if (rc != SEULA_OK)
@@ -781,12 +696,12 @@ static int update(const struct customers *c, struct seula_http *http,
 	if (replace && !json_object_get(o, "source"))
 		r.values[CUST_F_SOURCE] = strdup(old.values[CUST_F_SOURCE]);
 	if (apply_json(c, &r, o, id, &field, &why) != 0) {
-		rc = bad_field(c, http, field, why);
+		rc = cust_bad_field(c->host, http, field, why);
 		goto done;
 	}
 	if (!r.values[CUST_F_SOURCE]) {
-		rc = bad_field(c, http, "source",
-		               "the source of the data cannot be removed");
+		rc = cust_bad_field(c->host, http, "source",
+		                    "the source of the data cannot be removed");
 		goto done;
 	}
 	/* The audit names what changed, never the values. */
@@ -817,9 +732,9 @@ static int update(const struct customers *c, struct seula_http *http,
 	if (rc == SEULA_OK)
 		rc = load_customer(c, db, id, &out, NULL);
 	if (rc == SEULA_OK)
-		rc = audit(c, http, "change", id, detail);
+		rc = cust_audit(c->host, http, "change", id, detail);
 	if (rc == SEULA_OK) {
-		rc = reply_json(c, http, 200, out);
+		rc = cust_reply_json(c->host, http, 200, out);
 		out = NULL;
 	}
 done:
@@ -898,7 +813,7 @@ static int orders_json(sqlite3 *db, int64_t customer, int64_t order,
 			        lines,
 			        json_pack(
 			                "{s:s, s:I, s:I}", "description",
-			                col(ln, 0), "quantity",
+			                cust_col(ln, 0), "quantity",
 			                (json_int_t)sqlite3_column_int64(ln, 1),
 			                "unit_price_cents",
 			                (json_int_t)sqlite3_column_int64(ln,
@@ -911,11 +826,11 @@ static int orders_json(sqlite3 *db, int64_t customer, int64_t order,
 		        list,
 		        json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:s}", "id",
 		                  (json_int_t)sqlite3_column_int64(st, 0),
-		                  "number", col(st, 1), "date", col(st, 2),
-		                  "currency", col(st, 3), "lines", lines,
-		                  "total_cents",
+		                  "number", cust_col(st, 1), "date",
+		                  cust_col(st, 2), "currency", cust_col(st, 3),
+		                  "lines", lines, "total_cents",
 		                  (json_int_t)sqlite3_column_int64(st, 4),
-		                  "invoice_status", col(st, 5)));
+		                  "invoice_status", cust_col(st, 5)));
 	}
 	if (step == SQLITE_DONE) {
 		rc = SEULA_OK;
@@ -936,16 +851,18 @@ static int orders_handler(void *instance, struct seula_http *http)
 	sqlite3 *db = c->host->http_db(http);
 	if (!param_id(c, http, "id", &id) ||
 	    customer_exists(db, id) == SEULA_ENOTFOUND)
-		return refuse(c, http, 404, "not_found", "no such customer");
+		return cust_refuse(c->host, http, 404, "not_found",
+		                   "no such customer");
 	json_t *list = NULL;
 	int rc = orders_json(db, id, 0, &list);
 	if (rc == SEULA_OK)
-		rc = audit(c, http, "read", id, "orders");
+		rc = cust_audit(c->host, http, "read", id, "orders");
 	if (rc != SEULA_OK) {
 		json_decref(list);
 		return rc;
 	}
-	return reply_json(c, http, 200, json_pack("{s:o}", "orders", list));
+	return cust_reply_json(c->host, http, 200,
+	                       json_pack("{s:o}", "orders", list));
 }
 
 /* Validate one order line; 0, or -1 with *field and *why. */
@@ -1065,14 +982,15 @@ static int add_order_handler(void *instance, struct seula_http *http)
 	sqlite3 *db = c->host->http_db(http);
 	if (!param_id(c, http, "id", &id) ||
 	    customer_exists(db, id) == SEULA_ENOTFOUND)
-		return refuse(c, http, 404, "not_found", "no such customer");
-	json_t *o = body_object(c, http);
+		return cust_refuse(c->host, http, 404, "not_found",
+		                   "no such customer");
+	json_t *o = cust_body_object(c->host, http);
 	if (!o)
 		return SEULA_EINVAL;
 	const char *field = NULL, *why = NULL;
 	int64_t total = 0;
 	if (check_order(o, &total, &field, &why) != 0) {
-		int r = bad_field(c, http, field, why);
+		int r = cust_bad_field(c->host, http, field, why);
 		json_decref(o);
 		return r;
 	}
@@ -1109,8 +1027,8 @@ static int add_order_handler(void *instance, struct seula_http *http)
 	sqlite3_bind_int64(st, 8, now);
 	int step = sqlite3_step(st);
 	if ((step & 0xff) == SQLITE_CONSTRAINT) {
-		rc = refuse(c, http, 409, "duplicate_order_number",
-		            "an order with this number exists");
+		rc = cust_refuse(c->host, http, 409, "duplicate_order_number",
+		                 "an order with this number exists");
 		goto out;
 	}
 	if (step != SQLITE_DONE)
@@ -1141,10 +1059,10 @@ static int add_order_handler(void *instance, struct seula_http *http)
 	char detail[64];
 	snprintf(detail, sizeof(detail), "order %lld added", (long long)order);
 	if (rc == SEULA_OK)
-		rc = audit(c, http, "change", id, detail);
+		rc = cust_audit(c->host, http, "change", id, detail);
 	if (rc == SEULA_OK)
-		rc = reply_json(c, http, 201,
-		                json_incref(json_array_get(list, 0)));
+		rc = cust_reply_json(c->host, http, 201,
+		                     json_incref(json_array_get(list, 0)));
 out:
 	json_decref(list);
 	json_decref(o);
@@ -1160,8 +1078,9 @@ static int patch_order_handler(void *instance, struct seula_http *http)
 	int64_t id, order;
 	if (!param_id(c, http, "id", &id) ||
 	    !param_id(c, http, "order", &order))
-		return refuse(c, http, 404, "not_found", "no such order");
-	json_t *o = body_object(c, http);
+		return cust_refuse(c->host, http, 404, "not_found",
+		                   "no such order");
+	json_t *o = cust_body_object(c->host, http);
 	if (!o)
 		return SEULA_EINVAL;
 	const char *key;
@@ -1170,17 +1089,17 @@ static int patch_order_handler(void *instance, struct seula_http *http)
 	json_object_foreach(o, key, v)
 	{
 		if (strcmp(key, "invoice_status") != 0) {
-			rc = bad_field(c, http, key,
-			               "only invoice_status of an order "
-			               "changes");
+			rc = cust_bad_field(c->host, http, key,
+			                    "only invoice_status of an order "
+			                    "changes");
 			break;
 		}
 	}
 	const char *status =
 	        json_string_value(json_object_get(o, "invoice_status"));
 	if (rc == SEULA_OK && !is_invoice_status(status))
-		rc = bad_field(c, http, "invoice_status",
-		               "open, paid or collection");
+		rc = cust_bad_field(c->host, http, "invoice_status",
+		                    "open, paid or collection");
 	sqlite3 *db = c->host->http_db(http);
 	sqlite3_stmt *st = NULL;
 	json_t *list = NULL;
@@ -1201,7 +1120,8 @@ static int patch_order_handler(void *instance, struct seula_http *http)
 		}
 	}
 	if (rc == SEULA_ENOTFOUND)
-		rc = refuse(c, http, 404, "not_found", "no such order");
+		rc = cust_refuse(c->host, http, 404, "not_found",
+		                 "no such order");
 	if (rc == SEULA_OK)
 		rc = orders_json(db, id, order, &list);
 	if (rc == SEULA_OK) {
@@ -1209,11 +1129,11 @@ static int patch_order_handler(void *instance, struct seula_http *http)
 		snprintf(detail, sizeof(detail),
 		         "order %lld: invoice_status %s", (long long)order,
 		         status);
-		rc = audit(c, http, "change", id, detail);
+		rc = cust_audit(c->host, http, "change", id, detail);
 	}
 	if (rc == SEULA_OK)
-		rc = reply_json(c, http, 200,
-		                json_incref(json_array_get(list, 0)));
+		rc = cust_reply_json(c->host, http, 200,
+		                     json_incref(json_array_get(list, 0)));
 	json_decref(list);
 	json_decref(o);
 	sqlite3_finalize(st);
@@ -1362,9 +1282,10 @@ static int import_row(void *arg, const struct cust_csv_record *rec)
 static int import_handler(void *instance, struct seula_http *http)
 {
 	const struct customers *c = instance;
-	if (!content_type_is(c, http, "text/csv"))
-		return refuse(c, http, 415, "unsupported_media_type",
-		              "send text/csv with a header row of field names");
+	if (!cust_content_type_is(c->host, http, "text/csv"))
+		return cust_refuse(
+		        c->host, http, 415, "unsupported_media_type",
+		        "send text/csv with a header row of field names");
 	size_t len = 0;
 	const char *body = c->host->http_body(http, &len);
 	struct import im = {
@@ -1382,8 +1303,8 @@ static int import_handler(void *instance, struct seula_http *http)
 	}
 	if (!im.header_done) {
 		json_decref(im.problems);
-		return refuse(c, http, 400, "empty_import",
-		              "the body has no header row");
+		return cust_refuse(c->host, http, 400, "empty_import",
+		                   "the body has no header row");
 	}
 	if (json_array_size(im.problems)) {
 		char msg[160];
@@ -1391,13 +1312,14 @@ static int import_handler(void *instance, struct seula_http *http)
 		         "%zu row%s cannot be imported; nothing was stored",
 		         im.bad_rows ? im.bad_rows : 1,
 		         im.bad_rows == 1 ? "" : "s");
-		reply_json(
-		        c, http, 422,
+		cust_reply_json(
+		        c->host, http, 422,
 		        json_pack("{s:s, s:s, s:I, s:o}", "error",
 		                  "invalid_rows", "message", msg, "bad_rows",
 		                  (json_int_t)(im.bad_rows ? im.bad_rows : 1),
 		                  "rows", im.problems));
-		audit(c, http, "change", 0, "import refused: nothing stored");
+		cust_audit(c->host, http, "change", 0,
+		           "import refused: nothing stored");
 		return SEULA_EINVAL; /* the rows stored so far roll back */
 	}
 	json_decref(im.problems);
@@ -1406,14 +1328,14 @@ static int import_handler(void *instance, struct seula_http *http)
 	char detail[128];
 	snprintf(detail, sizeof(detail), "import: %zu customers, ids %lld-%lld",
 	         imported, (long long)im.first_id, (long long)im.last_id);
-	rc = audit(c, http, "change", 0, detail);
+	rc = cust_audit(c->host, http, "change", 0, detail);
 	if (rc != SEULA_OK)
 		return rc;
-	return reply_json(c, http, 200,
-	                  json_pack("{s:I, s:I, s:I}", "imported",
-	                            (json_int_t)imported, "first_id",
-	                            (json_int_t)im.first_id, "last_id",
-	                            (json_int_t)im.last_id));
+	return cust_reply_json(c->host, http, 200,
+	                       json_pack("{s:I, s:I, s:I}", "imported",
+	                                 (json_int_t)imported, "first_id",
+	                                 (json_int_t)im.first_id, "last_id",
+	                                 (json_int_t)im.last_id));
 }
 
 /* ---- routes: labels and the finance export ---------------------------------
@@ -1429,8 +1351,8 @@ static int labels_handler(void *instance, struct seula_http *http)
 	else if (strcmp(format, "pdf") == 0)
 		f = SEULA_LABELS_PDF;
 	else
-		return refuse(c, http, 400, "invalid_query",
-		              "format is csv or pdf");
+		return cust_refuse(c->host, http, 400, "invalid_query",
+		                   "format is csv or pdf");
 	char *out = NULL, err[512] = "";
 	size_t len = 0, n = 0;
 	int rc = seula_labels_render(c->host->http_db(http), &c->cfg->labels, f,
@@ -1441,7 +1363,7 @@ static int labels_handler(void *instance, struct seula_http *http)
 	}
 	char detail[64];
 	snprintf(detail, sizeof(detail), "labels %zu persons", n);
-	rc = audit(c, http, "export", 0, detail);
+	rc = cust_audit(c->host, http, "export", 0, detail);
 	if (rc == SEULA_OK) {
 		c->host->http_set_header(
 		        http, "Content-Disposition",
@@ -1484,7 +1406,8 @@ static int finance_handler(void *instance, struct seula_http *http)
 	const size_t n_cols = sizeof(header) / sizeof(header[0]);
 	const char *format = c->host->http_query(http, "format");
 	if (format && strcmp(format, "csv") != 0)
-		return refuse(c, http, 400, "invalid_query", "format is csv");
+		return cust_refuse(c->host, http, 400, "invalid_query",
+		                   "format is csv");
 	const char *staff = c->host->http_user(http);
 	sqlite3 *db = c->host->http_db(http);
 	sqlite3_stmt *st = NULL, *dis = NULL;
@@ -1519,7 +1442,7 @@ static int finance_handler(void *instance, struct seula_http *http)
 	int64_t now = c->host->now_ms(c->host), last = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		for (size_t i = 0; i < n_cols; i++)
-			bad |= seula_labels_csv_cell(f, col(st, (int)i),
+			bad |= seula_labels_csv_cell(f, cust_col(st, (int)i),
 			                             i + 1 == n_cols);
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id == last)
@@ -1550,7 +1473,7 @@ static int finance_handler(void *instance, struct seula_http *http)
 	char detail[300];
 	snprintf(detail, sizeof(detail), "finance export: %zu persons to %s",
 	         persons, c->cfg->finance_recipient);
-	rc = audit(c, http, "export", 0, detail);
+	rc = cust_audit(c->host, http, "export", 0, detail);
 	if (rc == SEULA_OK) {
 		c->host->http_set_header(
 		        http, "Content-Disposition",

@@ -2,6 +2,7 @@
  * dsr.c - the data subject rights of the customer register (see dsr.h).
  */
 #include "dsr.h"
+#include "reply.h"
 
 #include "dsrutil.h"
 #include "fields.h"
@@ -59,62 +60,6 @@ static const char *const dsr_types[] = {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-static void iso_time(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int reply_json(const struct seula_host *h, struct seula_http *http,
-                      int status, json_t *o)
-{
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!s)
-		return SEULA_ENOMEM;
-	int rc = h->http_reply(http, status, "application/json", s, strlen(s));
-	free(s);
-	return rc;
-}
-
-/* A refusal: the reply is set, and a writer route's changes roll back. */
-static int refuse(const struct seula_host *h, struct seula_http *http,
-                  int status, const char *code, const char *message)
-{
-	h->http_error(http, status, code, message);
-	return SEULA_EINVAL;
-}
-
-static int bad_field(const struct seula_host *h, struct seula_http *http,
-                     const char *field, const char *why)
-{
-	char msg[300];
-	snprintf(msg, sizeof(msg), "%s: %s", field, why);
-	reply_json(h, http, 400,
-	           json_pack("{s:s, s:s, s:s}", "error", "invalid_field",
-	                     "message", msg, "field", field));
-	return SEULA_EINVAL;
-}
-
-static int audit(const struct seula_host *h, struct seula_http *http,
-                 const char *action, int64_t customer, const char *detail)
-{
-	char subject[24];
-	snprintf(subject, sizeof(subject), "%lld", (long long)customer);
-	/* Nothing of a person leaves, and no right is carried out, unless
-	 * it is on record. */
-	return h->http_audit(http, action, subject, detail) == SEULA_OK
-	               ? SEULA_OK
-	               : SEULA_EIO;
-}
-
 static bool parse_id(const char *s, int64_t *out)
 {
 	if (!s || !*s || strlen(s) > 18)
@@ -129,28 +74,6 @@ static bool parse_id(const char *s, int64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-static json_t *body_object(const struct seula_host *h, struct seula_http *http)
-{
-	const char *ct = h->http_header(http, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-		h->http_error(http, 415, "unsupported_media_type",
-		              "send application/json");
-		return NULL;
-	}
-	size_t len = 0;
-	const void *body = h->http_body(http, &len);
-	json_t *o =
-	        json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		h->http_error(http, 400, "invalid_json",
-		              "the body is not a JSON object");
-		return NULL;
-	}
-	return o;
 }
 
 /* A text the staff wrote (verification, reasons): 1..max bytes of UTF-8
@@ -247,8 +170,8 @@ static int person_load(sqlite3 *db, int64_t id, struct person *p)
 		return SEULA_EIO;
 	sqlite3_bind_int64(st, 1, id);
 	int step = sqlite3_step(st), rc = SEULA_OK;
-	if (step == SQLITE_ROW && col(st, 0) &&
-	    !(p->email = strdup(col(st, 0))))
+	if (step == SQLITE_ROW && cust_col(st, 0) &&
+	    !(p->email = strdup(cust_col(st, 0))))
 		rc = SEULA_ENOMEM;
 	else if (step != SQLITE_ROW)
 		rc = step == SQLITE_DONE ? SEULA_ENOTFOUND : SEULA_EIO;
@@ -266,7 +189,7 @@ static int person_load(sqlite3 *db, int64_t id, struct person *p)
 	while (rc == SEULA_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		char **more = realloc(p->visitor_ids,
 		                      (p->n_visitor_ids + 1) * sizeof(*more));
-		char *vid = strdup(col(st, 0));
+		char *vid = strdup(cust_col(st, 0));
 		if (!more || !vid) {
 			free(vid);
 			if (more)
@@ -342,10 +265,10 @@ static int holds_of(sqlite3 *db, int64_t id, const char *day,
 static json_t *request_json(sqlite3_stmt *st, const char *today)
 {
 	char received[32], completed[32] = "";
-	iso_time(sqlite3_column_int64(st, 3), received);
+	cust_iso_time(sqlite3_column_int64(st, 3), received);
 	if (sqlite3_column_type(st, 13) != SQLITE_NULL)
-		iso_time(sqlite3_column_int64(st, 13), completed);
-	const char *due = col(st, 5), *status = col(st, 8);
+		cust_iso_time(sqlite3_column_int64(st, 13), completed);
+	const char *due = cust_col(st, 5), *status = cust_col(st, 8);
 	bool open = strcmp(status, "open") == 0;
 	int64_t left = 0;
 	bool have_left = open && dsr_days_between(today, due, &left) == 0;
@@ -353,13 +276,14 @@ static json_t *request_json(sqlite3_stmt *st, const char *today)
 	        "{s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:o, s:s, s:s, s:s, s:o, "
 	        "s:b, s:s?}",
 	        "id", (json_int_t)sqlite3_column_int64(st, 0), "type",
-	        col(st, 1), "customer_id",
+	        cust_col(st, 1), "customer_id",
 	        (json_int_t)sqlite3_column_int64(st, 2), "received_at",
-	        received, "received_date", col(st, 4), "due_date", due,
+	        received, "received_date", cust_col(st, 4), "due_date", due,
 	        "extended_months", (json_int_t)sqlite3_column_int64(st, 6),
-	        "extensions", json_loads(col(st, 7), 0, NULL), "status", status,
-	        "received_by", col(st, 9), "handled_by", col(st, 10), "details",
-	        json_loads(col(st, 11), 0, NULL), "has_statement",
+	        "extensions", json_loads(cust_col(st, 7), 0, NULL), "status",
+	        status, "received_by", cust_col(st, 9), "handled_by",
+	        cust_col(st, 10), "details",
+	        json_loads(cust_col(st, 11), 0, NULL), "has_statement",
 	        sqlite3_column_type(st, 12) != SQLITE_NULL, "completed_at",
 	        completed[0] ? completed : NULL);
 	if (!o)
@@ -386,8 +310,9 @@ static int request_load(sqlite3 *db, int64_t id, const char *today,
 	if (step == SQLITE_ROW) {
 		*out = request_json(st, today);
 		if (statement)
-			*statement = col(st, 12) ? strdup(col(st, 12)) : NULL;
-		if (!*out || (statement && col(st, 12) && !*statement))
+			*statement = cust_col(st, 12) ? strdup(cust_col(st, 12))
+			                              : NULL;
+		if (!*out || (statement && cust_col(st, 12) && !*statement))
 			rc = SEULA_ENOMEM;
 	} else {
 		rc = step == SQLITE_DONE ? SEULA_ENOTFOUND : SEULA_EIO;
@@ -477,8 +402,9 @@ static int check_keys(struct ctx *c, const char *const *extra)
 		for (size_t i = 0; extra && extra[i]; i++)
 			known |= strcmp(extra[i], key) == 0;
 		if (!known)
-			return bad_field(c->h, c->http, key,
-			                 "not a field of this type of request");
+			return cust_bad_field(
+			        c->h, c->http, key,
+			        "not a field of this type of request");
 	}
 	return SEULA_OK;
 }
@@ -543,8 +469,8 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		if (n < sizeof(detail))
 			snprintf(detail + n, sizeof(detail) - n,
 			         "; restricted instead");
-		return rc == SEULA_OK ? audit(c->h, c->http, "change",
-		                              c->person.id, detail)
+		return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
+		                                   c->person.id, detail)
 		                      : rc;
 	}
 	json_decref(holds);
@@ -580,7 +506,7 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 	snprintf(detail, sizeof(detail),
 	         "%s (request %lld): the person's data in every plugin",
 	         c->req.type, (long long)c->request_id);
-	return audit(c->h, c->http, "erase", c->person.id, detail);
+	return cust_audit(c->h, c->http, "erase", c->person.id, detail);
 }
 
 static int do_access(struct ctx *c)
@@ -605,9 +531,10 @@ static int do_restriction(struct ctx *c)
 		return rc;
 	json_t *v = json_object_get(c->body, "restricted");
 	if (v && !json_is_boolean(v))
-		return bad_field(c->h, c->http, "restricted",
-		                 "true (restrict, the default) or false (lift "
-		                 "the restriction)");
+		return cust_bad_field(
+		        c->h, c->http, "restricted",
+		        "true (restrict, the default) or false (lift "
+		        "the restriction)");
 	bool on = !v || json_is_true(v);
 	rc = set_flags(c, on ? "restricted = 1" : "restricted = 0");
 	json_object_set_new(c->req.details, "restricted", json_boolean(on));
@@ -616,9 +543,9 @@ static int do_restriction(struct ctx *c)
 	char detail[96];
 	snprintf(detail, sizeof(detail), "restriction (request %lld): %s",
 	         (long long)c->request_id, on ? "restricted=on" : "lifted");
-	return rc == SEULA_OK
-	               ? audit(c->h, c->http, "change", c->person.id, detail)
-	               : rc;
+	return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
+	                                   c->person.id, detail)
+	                      : rc;
 }
 
 static int do_objection(struct ctx *c)
@@ -635,9 +562,10 @@ static int do_objection(struct ctx *c)
 	json_t *list = json_object_get(c->body, "objections");
 	if (!json_is_array(list) || json_array_size(list) == 0 ||
 	    json_array_size(list) > 3)
-		return bad_field(c->h, c->http, "objections",
-		                 "a list of direct_marketing, publication, "
-		                 "profiling");
+		return cust_bad_field(
+		        c->h, c->http, "objections",
+		        "a list of direct_marketing, publication, "
+		        "profiling");
 	char sets[256] = "";
 	char detail[160];
 	json_t *done = json_array();
@@ -659,9 +587,9 @@ static int do_objection(struct ctx *c)
 	}
 	if (json_array_size(done) != json_array_size(list)) {
 		json_decref(done);
-		return bad_field(c->h, c->http, "objections",
-		                 "each of direct_marketing, publication, "
-		                 "profiling at most once");
+		return cust_bad_field(c->h, c->http, "objections",
+		                      "each of direct_marketing, publication, "
+		                      "profiling at most once");
 	}
 	rc = set_flags(c, sets);
 	json_object_set_new(c->req.details, "objections", done);
@@ -678,9 +606,9 @@ static int do_objection(struct ctx *c)
 			n += (size_t)snprintf(detail + n, sizeof(detail) - n,
 			                      " %s", json_string_value(v));
 	}
-	return rc == SEULA_OK
-	               ? audit(c->h, c->http, "change", c->person.id, detail)
-	               : rc;
+	return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
+	                                   c->person.id, detail)
+	                      : rc;
 }
 
 /* The recipients the changed fields were disclosed to: whom to notify
@@ -699,7 +627,7 @@ static int notify_list(struct ctx *c, json_t *changed, json_t **out)
 	json_t *by = json_object(), *list = json_array();
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *fields = json_loads(col(st, 2), 0, NULL);
+		json_t *fields = json_loads(cust_col(st, 2), 0, NULL);
 		json_t *hit = json_array();
 		size_t i, k;
 		json_t *f, *g;
@@ -717,17 +645,17 @@ static int notify_list(struct ctx *c, json_t *changed, json_t **out)
 			continue;
 		}
 		char when[32];
-		iso_time(sqlite3_column_int64(st, 3), when);
-		json_t *r = json_object_get(by, col(st, 0));
+		cust_iso_time(sqlite3_column_int64(st, 3), when);
+		json_t *r = json_object_get(by, cust_col(st, 0));
 		if (!r) {
 			r = json_pack("{s:s, s:[], s:[], s:s}", "recipient",
-			              col(st, 0), "legal_grounds", "fields",
-			              "last_disclosed_at", when);
-			json_object_set_new(by, col(st, 0), r);
+			              cust_col(st, 0), "legal_grounds",
+			              "fields", "last_disclosed_at", when);
+			json_object_set_new(by, cust_col(st, 0), r);
 			json_array_append(list, r);
 		}
 		json_array_append_new(json_object_get(r, "legal_grounds"),
-		                      json_string(col(st, 1)));
+		                      json_string(cust_col(st, 1)));
 		json_t *have = json_object_get(r, "fields");
 		json_array_foreach(hit, i, f)
 		{
@@ -755,15 +683,15 @@ static int notify_list(struct ctx *c, json_t *changed, json_t **out)
 static int refuse_rectification(struct ctx *c, json_t *reasons)
 {
 	if (!staff_text_ok(reasons, 4000))
-		return bad_field(c->h, c->http, "refuse",
-		                 "the reasons, 1-4000 bytes of text");
+		return cust_bad_field(c->h, c->http, "refuse",
+		                      "the reasons, 1-4000 bytes of text");
 	c->req.status = "refused";
 	json_object_set_new(c->req.details, "refused", json_true());
 	int rc = request_insert(c->db, &c->req, &c->request_id);
 	if (rc != SEULA_OK)
 		return rc;
 	char when[32];
-	iso_time(c->now, when);
+	cust_iso_time(c->now, when);
 	/* The written statement of art. 12(4): what was refused, why, and
 	 * the remedies; the person's data is not in it. */
 	char *statement = NULL;
@@ -803,9 +731,9 @@ static int refuse_rectification(struct ctx *c, json_t *reasons)
 	snprintf(detail, sizeof(detail),
 	         "rectification refused (request %lld): statement of reasons",
 	         (long long)c->request_id);
-	return rc == SEULA_OK
-	               ? audit(c->h, c->http, "change", c->person.id, detail)
-	               : rc;
+	return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
+	                                   c->person.id, detail)
+	                      : rc;
 }
 
 static int do_rectification(struct ctx *c)
@@ -817,14 +745,15 @@ static int do_rectification(struct ctx *c)
 	json_t *changes = json_object_get(c->body, "changes");
 	json_t *reasons = json_object_get(c->body, "refuse");
 	if ((changes != NULL) == (reasons != NULL))
-		return bad_field(c->h, c->http, "changes",
-		                 "give either changes (the corrected fields) "
-		                 "or refuse (the reasons)");
+		return cust_bad_field(
+		        c->h, c->http, "changes",
+		        "give either changes (the corrected fields) "
+		        "or refuse (the reasons)");
 	if (reasons)
 		return refuse_rectification(c, reasons);
 	if (!json_is_object(changes) || json_object_size(changes) == 0)
-		return bad_field(c->h, c->http, "changes",
-		                 "an object of the fields to correct");
+		return cust_bad_field(c->h, c->http, "changes",
+		                      "an object of the fields to correct");
 	/* The record as it is, then the changes checked as the register's
 	 * own routes check them. */
 	char cols[1024] = "";
@@ -846,7 +775,7 @@ static int do_rectification(struct ctx *c)
 		goto out;
 	rc = SEULA_OK;
 	for (int i = 0; rc == SEULA_OK && i < CUST_N_FIELDS; i++) {
-		const char *v = col(st, i);
+		const char *v = cust_col(st, i);
 		if (v && (!(old.values[i] = strdup(v)) ||
 		          !(r.values[i] = strdup(v))))
 			rc = SEULA_ENOMEM;
@@ -862,7 +791,8 @@ static int do_rectification(struct ctx *c)
 		int f = cust_field_index(key);
 		const char *why = NULL;
 		if (f < 0) {
-			rc = bad_field(c->h, c->http, key, "no such field");
+			rc = cust_bad_field(c->h, c->http, key,
+			                    "no such field");
 			goto out;
 		}
 		if (json_is_null(v)) {
@@ -871,8 +801,8 @@ static int do_rectification(struct ctx *c)
 			continue;
 		}
 		if (!json_is_string(v)) {
-			rc = bad_field(c->h, c->http, key,
-			               "must be a string or null");
+			rc = cust_bad_field(c->h, c->http, key,
+			                    "must be a string or null");
 			goto out;
 		}
 		int set = cust_record_set(&r, f, json_string_value(v),
@@ -883,18 +813,18 @@ static int do_rectification(struct ctx *c)
 			goto out;
 		}
 		if (set) {
-			rc = bad_field(c->h, c->http, key, why);
+			rc = cust_bad_field(c->h, c->http, key, why);
 			goto out;
 		}
 	}
 	const char *field = NULL, *why = NULL;
 	if (!r.values[CUST_F_SOURCE]) {
-		rc = bad_field(c->h, c->http, "source",
-		               "the source of the data cannot be removed");
+		rc = cust_bad_field(c->h, c->http, "source",
+		                    "the source of the data cannot be removed");
 		goto out;
 	}
 	if (cust_record_check(&r, &field, &why) != 0) {
-		rc = bad_field(c->h, c->http, field, why);
+		rc = cust_bad_field(c->h, c->http, field, why);
 		goto out;
 	}
 	char detail[1024];
@@ -945,7 +875,7 @@ static int do_rectification(struct ctx *c)
 			                       " %s", json_string_value(v));
 	}
 	if (rc == SEULA_OK)
-		rc = audit(c->h, c->http, "change", c->person.id, detail);
+		rc = cust_audit(c->h, c->http, "change", c->person.id, detail);
 out:
 	sqlite3_finalize(st);
 	json_decref(changed);
@@ -959,7 +889,7 @@ out:
 int cust_dsr_create_handler(void *instance, struct seula_http *http)
 {
 	const struct seula_host *h = cust_host(instance);
-	json_t *body = body_object(h, http);
+	json_t *body = cust_body_object(h, http);
 	if (!body)
 		return SEULA_EINVAL;
 	struct ctx c = {
@@ -982,24 +912,25 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	       strcmp(dsr_types[t], json_string_value(type)) != 0)
 		t++;
 	if (!json_is_string(type) || !dsr_types[t]) {
-		rc = bad_field(h, http, "type",
-		               "access, rectification, erasure, anonymisation, "
-		               "restriction or objection");
+		rc = cust_bad_field(
+		        h, http, "type",
+		        "access, rectification, erasure, anonymisation, "
+		        "restriction or objection");
 		goto out;
 	}
 	if (!json_is_integer(cid) || json_integer_value(cid) < 1) {
-		rc = bad_field(h, http, "customer_id", "a customer's id");
+		rc = cust_bad_field(h, http, "customer_id", "a customer's id");
 		goto out;
 	}
 	if (!staff_text_ok(verification, 1000)) {
-		rc = bad_field(h, http, "verification",
-		               "how the person's identity was verified, "
-		               "1-1000 bytes of text");
+		rc = cust_bad_field(h, http, "verification",
+		                    "how the person's identity was verified, "
+		                    "1-1000 bytes of text");
 		goto out;
 	}
 	rc = person_load(c.db, json_integer_value(cid), &c.person);
 	if (rc == SEULA_ENOTFOUND) {
-		rc = refuse(h, http, 404, "not_found", "no such customer");
+		rc = cust_refuse(h, http, 404, "not_found", "no such customer");
 		goto out;
 	}
 	if (rc != SEULA_OK)
@@ -1030,7 +961,7 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	char detail[128];
 	snprintf(detail, sizeof(detail), "request %lld: %s received",
 	         (long long)c.request_id, c.req.type);
-	rc = audit(h, http, "dsr", c.person.id, detail);
+	rc = cust_audit(h, http, "dsr", c.person.id, detail);
 	json_t *request = NULL;
 	if (rc == SEULA_OK)
 		rc = request_load(c.db, c.request_id, c.today, &request, NULL);
@@ -1047,7 +978,7 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	}
 	/* A 409 for a hold still commits: the restriction and the request's
 	 * record are what the refusal is. */
-	rc = reply_json(h, http, c.status, answer);
+	rc = cust_reply_json(h, http, c.status, answer);
 out:
 	json_decref(c.reply);
 	json_decref(c.req.details);
@@ -1064,12 +995,12 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	int64_t customer = 0;
 	if (status && strcmp(status, "open") && strcmp(status, "completed") &&
 	    strcmp(status, "refused") && strcmp(status, "restricted"))
-		return refuse(h, http, 400, "invalid_query",
-		              "status is open, completed, refused or "
-		              "restricted");
+		return cust_refuse(h, http, 400, "invalid_query",
+		                   "status is open, completed, refused or "
+		                   "restricted");
 	if (cs && !parse_id(cs, &customer))
-		return refuse(h, http, 400, "invalid_query",
-		              "customer_id is a customer's id");
+		return cust_refuse(h, http, 400, "invalid_query",
+		                   "customer_id is a customer's id");
 	char today[11];
 	dsr_day_of(h->now_ms(h), today);
 	sqlite3_stmt *st = NULL;
@@ -1117,7 +1048,7 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 		json_decref(list);
 		return rc;
 	}
-	return reply_json(
+	return cust_reply_json(
 	        h, http, 200,
 	        json_pack("{s:o, s:s}", "requests", list, "today", today));
 }
@@ -1129,10 +1060,12 @@ static int load_param(const struct seula_host *h, struct seula_http *http,
 	char today[11];
 	dsr_day_of(h->now_ms(h), today);
 	if (!parse_id(h->http_param(http, "id"), id))
-		return refuse(h, http, 404, "not_found", "no such request");
+		return cust_refuse(h, http, 404, "not_found",
+		                   "no such request");
 	int rc = request_load(h->http_db(http), *id, today, request, statement);
 	if (rc == SEULA_ENOTFOUND)
-		return refuse(h, http, 404, "not_found", "no such request");
+		return cust_refuse(h, http, 404, "not_found",
+		                   "no such request");
 	return rc;
 }
 
@@ -1157,12 +1090,12 @@ int cust_dsr_get_handler(void *instance, struct seula_http *http)
 	char detail[64];
 	snprintf(detail, sizeof(detail), "data subject request %lld",
 	         (long long)id);
-	rc = audit(h, http, "read", request_customer(request), detail);
+	rc = cust_audit(h, http, "read", request_customer(request), detail);
 	if (rc != SEULA_OK) {
 		json_decref(request);
 		return rc;
 	}
-	return reply_json(h, http, 200, request);
+	return cust_reply_json(h, http, 200, request);
 }
 
 int cust_dsr_statement_handler(void *instance, struct seula_http *http)
@@ -1177,12 +1110,12 @@ int cust_dsr_statement_handler(void *instance, struct seula_http *http)
 	int64_t customer = request_customer(request);
 	json_decref(request);
 	if (!statement)
-		return refuse(h, http, 404, "no_statement",
-		              "the request was not refused in writing");
+		return cust_refuse(h, http, 404, "no_statement",
+		                   "the request was not refused in writing");
 	char detail[64];
 	snprintf(detail, sizeof(detail), "statement of request %lld",
 	         (long long)id);
-	rc = audit(h, http, "read", customer, detail);
+	rc = cust_audit(h, http, "read", customer, detail);
 	if (rc == SEULA_OK) {
 		char name[80];
 		snprintf(name, sizeof(name),
@@ -1204,7 +1137,7 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	int rc = load_param(h, http, &request, NULL, &id);
 	if (rc != SEULA_OK)
 		return rc;
-	json_t *body = body_object(h, http);
+	json_t *body = cust_body_object(h, http);
 	json_t *reason = json_object_get(body, "reason");
 	json_t *months = json_object_get(body, "months");
 	const char *key;
@@ -1219,19 +1152,20 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	json_object_foreach(body, key, v)
 	{
 		if (strcmp(key, "reason") && strcmp(key, "months")) {
-			rc = bad_field(h, http, key, "no such field");
+			rc = cust_bad_field(h, http, key, "no such field");
 			goto out;
 		}
 	}
 	if (!json_is_integer(months) || json_integer_value(months) < 1 ||
 	    json_integer_value(months) > DSR_MAX_EXTENSION_MONTHS) {
-		rc = bad_field(h, http, "months", "1 or 2");
+		rc = cust_bad_field(h, http, "months", "1 or 2");
 		goto out;
 	}
 	if (!staff_text_ok(reason, 1000)) {
-		rc = bad_field(h, http, "reason",
-		               "why the request needs longer (the person is "
-		               "told), 1-1000 bytes of text");
+		rc = cust_bad_field(
+		        h, http, "reason",
+		        "why the request needs longer (the person is "
+		        "told), 1-1000 bytes of text");
 		goto out;
 	}
 	const char *status =
@@ -1240,21 +1174,23 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	        json_integer_value(json_object_get(request, "extended_months"));
 	int64_t total = had + json_integer_value(months);
 	if (strcmp(status, "open") != 0) {
-		rc = refuse(h, http, 409, "not_open",
-		            "only an open request can be extended");
+		rc = cust_refuse(h, http, 409, "not_open",
+		                 "only an open request can be extended");
 		goto out;
 	}
 	if (total > DSR_MAX_EXTENSION_MONTHS) {
-		rc = refuse(h, http, 409, "extension_limit",
-		            "a request can be extended by two months in all");
+		rc = cust_refuse(
+		        h, http, 409, "extension_limit",
+		        "a request can be extended by two months in all");
 		goto out;
 	}
 	/* The person must hear of an extension within the first deadline. */
 	if (strcmp(today, json_string_value(
 	                          json_object_get(request, "due_date"))) > 0) {
-		rc = refuse(h, http, 409, "deadline_passed",
-		            "the deadline has passed: an extension is given "
-		            "before it");
+		rc = cust_refuse(
+		        h, http, 409, "deadline_passed",
+		        "the deadline has passed: an extension is given "
+		        "before it");
 		goto out;
 	}
 	if (dsr_add_months(json_string_value(
@@ -1265,7 +1201,7 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	}
 	json_t *ext = json_copy(json_object_get(request, "extensions"));
 	char at[32];
-	iso_time(now, at);
+	cust_iso_time(now, at);
 	const char *staff = h->http_user(http);
 	json_array_append_new(
 	        ext, json_pack("{s:I, s:O, s:s, s:s, s:s}", "months",
@@ -1300,13 +1236,14 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	         (long long)json_integer_value(months),
 	         json_integer_value(months) == 1 ? "" : "s", due);
 	if (rc == SEULA_OK)
-		rc = audit(h, http, "dsr", request_customer(request), detail);
+		rc = cust_audit(h, http, "dsr", request_customer(request),
+		                detail);
 	json_decref(request);
 	request = NULL;
 	if (rc == SEULA_OK)
 		rc = request_load(db, id, today, &request, NULL);
 	if (rc == SEULA_OK) {
-		rc = reply_json(h, http, 200, request);
+		rc = cust_reply_json(h, http, 200, request);
 		request = NULL;
 	}
 out:
@@ -1462,14 +1399,14 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	char *text = NULL, *msg = NULL;
 	if (strcmp(json_string_value(json_object_get(request, "type")),
 	           "access") != 0) {
-		rc = refuse(h, http, 409, "not_access",
-		            "only an access request has an export");
+		rc = cust_refuse(h, http, 409, "not_access",
+		                 "only an access request has an export");
 		goto out_request;
 	}
 	rc = person_load(db, request_customer(request), &p);
 	if (rc == SEULA_ENOTFOUND) {
-		rc = refuse(h, http, 410, "gone",
-		            "the customer has been erased since");
+		rc = cust_refuse(h, http, 410, "gone",
+		                 "the customer has been erased since");
 		goto out_request;
 	}
 	if (rc != SEULA_OK)
@@ -1484,7 +1421,7 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	}
 	all = json_loads(text, 0, NULL);
 	char at[32];
-	iso_time(now, at);
+	cust_iso_time(now, at);
 	doc = json_pack("{s:s, s:s, s:I, s:O, s:O}", "format",
 	                "seula-access-export/1", "generated_at", at,
 	                "customer_id", (json_int_t)p.id, "request", request,
@@ -1519,7 +1456,7 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	         "access export (request %lld): %zu files, %zu bytes",
 	         (long long)id, files, m.len);
 	if (rc == SEULA_OK)
-		rc = audit(h, http, "export", p.id, detail);
+		rc = cust_audit(h, http, "export", p.id, detail);
 	if (rc == SEULA_OK) {
 		char name[80];
 		snprintf(name, sizeof(name),
@@ -1562,8 +1499,8 @@ static int rows_of(sqlite3 *db, const char *sql, int64_t id, json_t *rows)
 				if (nl > 3 &&
 				    strcmp(name + nl - 3, "_at") == 0) {
 					char t[32];
-					iso_time(sqlite3_column_int64(st, i),
-					         t);
+					cust_iso_time(
+					        sqlite3_column_int64(st, i), t);
 					v = json_string(t);
 				} else {
 					v = json_integer(
@@ -1573,7 +1510,9 @@ static int rows_of(sqlite3 *db, const char *sql, int64_t id, json_t *rows)
 			case SQLITE_FLOAT:
 				v = json_real(sqlite3_column_double(st, i));
 				break;
-			case SQLITE_TEXT: v = json_string(col(st, i)); break;
+			case SQLITE_TEXT:
+				v = json_string(cust_col(st, i));
+				break;
 			case SQLITE_BLOB: {
 				const unsigned char *b =
 				        sqlite3_column_blob(st, i);
