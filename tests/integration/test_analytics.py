@@ -229,6 +229,10 @@ class AnalyticsTest(unittest.TestCase):
         want = metrics([v for v in priced if v["browser"] != "Firefox"])
         for k in ("visitors", "visits", "pageviews"):
             self.assertEqual(got[k], want[k], "%s: page filter %s" % (label, k))
+        got = self.stats("summary", filter="page!=/pricing*;event!=Signup").json()["results"]
+        want = metrics([v for v in visits if v not in priced and "Signup" not in v["names"]])
+        for k in ("visitors", "visits", "pageviews", "bounce_rate"):
+            self.assertEqual(got[k], want[k], "%s: negated filters %s" % (label, k))
 
         # Goals.
         goals = {g["goal"]: g for g in self.stats("goals").json()["results"]}
