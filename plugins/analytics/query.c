@@ -604,7 +604,7 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 {
 	memset(sc, 0, sizeof(*sc));
 	if (!rq->site || !*rq->site || strlen(rq->site) > 64) {
-		snprintf(err, errlen, "no site");
+		snprintf(err, errlen, "site: 1 to 64 characters");
 		return ANALYTICS_BAD_REQUEST;
 	}
 	sc->site = rq->site;
