@@ -32,6 +32,7 @@
  */
 #include "gather.h"
 #include "hll.h"
+#include "openvisits.h"
 #include "query.h"
 
 #include <seula/plugin.h>
@@ -137,6 +138,9 @@ static const struct seula_migration migrations[] = {
         {3, "DROP INDEX analytics_visits_due;\n"
             "CREATE INDEX analytics_visits_open_start ON "
             "analytics_visits(start_ts) WHERE closed = 0;\n"},
+        /* The writer finds open visits in memory (openvisits.h); this
+         * index cost two random page writes a visit. */
+        {4, "DROP INDEX analytics_visits_open;\n"},
 };
 
 /* Custom event properties kept per event, and their sizes. */
@@ -148,7 +152,7 @@ static const struct seula_migration migrations[] = {
 #define CLOSE_BATCH 2000
 
 enum stmt_id {
-	S_FIND,
+	S_OPEN,
 	S_NEW,
 	S_TOUCH,
 	S_EARLIER,
@@ -166,9 +170,9 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[S_COUNT_] = {
-        [S_FIND] = "SELECT id, last_ts, start_ts FROM analytics_visits "
-                   "WHERE site = ?1 "
-                   "AND visitor = ?2 AND closed = 0 ORDER BY id DESC LIMIT 1",
+        /* By id: a visitor's latest open visit is the one kept. */
+        [S_OPEN] = "SELECT id, site, visitor, start_ts, last_ts FROM "
+                   "analytics_visits WHERE closed = 0 ORDER BY id",
         [S_NEW] = "INSERT INTO analytics_visits (site, visitor, start_ts, "
                   "last_ts, pageviews, events, entry_page, exit_page, "
                   "source, referrer, channel, utm_source, utm_medium, "
@@ -176,18 +180,22 @@ static const char *const stmt_sql[S_COUNT_] = {
                   "city, browser, os, device, screen, language) VALUES (?1, "
                   "?2, ?3, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
                   "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-        /* No indexed column: a touch rewrites the row alone. */
+        /* No indexed column: a touch rewrites the row alone.  "closed =
+         * 0": the open-visit table is a cache (openvisits.h). */
         [S_TOUCH] = "UPDATE analytics_visits SET exit_page = CASE WHEN ?3 "
                     "IS NOT NULL AND ?2 >= last_ts THEN ?3 ELSE exit_page "
                     "END, last_ts = max(last_ts, ?2), pageviews = "
-                    "pageviews + ?4, events = events + ?5 WHERE id = ?1",
+                    "pageviews + ?4, events = events + ?5 WHERE id = ?1 "
+                    "AND closed = 0",
         [S_EARLIER] = "UPDATE analytics_visits SET start_ts = ?2 WHERE id "
                       "= ?1 AND start_ts > ?2",
         [S_PAGE] = "INSERT INTO analytics_visit_pages (visit, path, "
                    "pageviews, engagement_ms) VALUES (?1, ?2, 1, 0) ON "
                    "CONFLICT DO UPDATE SET pageviews = pageviews + 1",
         [S_ENGAGE] = "UPDATE analytics_visit_pages SET engagement_ms = "
-                     "engagement_ms + ?3 WHERE visit = ?1 AND path = ?2",
+                     "engagement_ms + ?3 WHERE visit = ?1 AND path = ?2 "
+                     "AND EXISTS (SELECT 1 FROM analytics_visits WHERE id "
+                     "= ?1 AND closed = 0)",
         [S_ENGAGE_VISIT] = "UPDATE analytics_visits SET engagement_ms = "
                            "engagement_ms + ?2 WHERE id = ?1",
         [S_EVENT] = "INSERT INTO analytics_visit_events (visit, name, prop, "
@@ -228,6 +236,8 @@ struct analytics {
 	sqlite3 *wdb;
 	sqlite3_stmt *stmt[S_COUNT_];
 	struct gather *gather; /* what ended visits add, until flush() */
+	struct open_visits *open;
+	bool open_stale; /* rebuild `open` before use: a rollback, a start */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	bool have_key;
 	/* Reader connections the SQL functions are registered on. */
@@ -240,6 +250,8 @@ struct analytics {
 
 static void finalize_stmts(struct analytics *a)
 {
+	if (a->wdb)
+		sqlite3_rollback_hook(a->wdb, NULL, NULL);
 	for (int i = 0; i < S_COUNT_; i++) {
 		sqlite3_finalize(a->stmt[i]);
 		a->stmt[i] = NULL;
@@ -280,6 +292,14 @@ static int load_key(struct analytics *a, sqlite3 *db, char **errmsg)
 	return SEULA_OK;
 }
 
+/* What the transaction changed is gone, and the open visits it started or
+ * touched with it: read them again before the next event. */
+static void on_rollback(void *arg)
+{
+	struct analytics *a = arg;
+	a->open_stale = true;
+}
+
 /* Prepare the statements on the writer's connection (once per connection:
  * the start-up task may run on another one). */
 static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
@@ -303,6 +323,8 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 		}
 	}
 	a->wdb = db;
+	/* The connection has no other rollback hook: the host sets none. */
+	sqlite3_rollback_hook(db, on_rollback, a);
 	if (!a->have_key)
 		return load_key(a, db, errmsg);
 	return SEULA_OK;
@@ -314,6 +336,34 @@ static sqlite3_stmt *use(struct analytics *a, enum stmt_id id)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
+}
+
+/* The open visits as the table holds them, when a start or a rollback
+ * left the cache behind. */
+static int open_ready(struct analytics *a)
+{
+	if (!a->open_stale)
+		return SEULA_OK;
+	open_visits_clear(a->open);
+	sqlite3_stmt *st = use(a, S_OPEN);
+	int step, rc = SEULA_OK;
+	while (rc == SEULA_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *site = (const char *)sqlite3_column_text(st, 1);
+		struct open_visit v = {
+		        .id = sqlite3_column_int64(st, 0),
+		        .start_ms = sqlite3_column_int64(st, 3),
+		        .last_ms = sqlite3_column_int64(st, 4),
+		};
+		rc = site ? open_visits_put(a->open, site,
+		                            sqlite3_column_int64(st, 2), &v)
+		          : SEULA_EIO;
+	}
+	if (rc == SEULA_OK && step != SQLITE_DONE)
+		rc = SEULA_EIO;
+	sqlite3_reset(st);
+	if (rc == SEULA_OK)
+		a->open_stale = false;
+	return rc;
 }
 
 static int run(sqlite3_stmt *st)
@@ -385,16 +435,23 @@ static int flush(struct analytics *a)
 	return rc != SEULA_OK ? rc : rr;
 }
 
-/* Add c to (dim, value) in the hour, day and month of `ts_ms` (gathered;
- * written by flush()). */
-static int rollup_add(struct analytics *a, const char *site, const char *dim,
-                      const char *value, int64_t ts_ms, const struct contrib *c)
+/* The hour, day and month (UTC) that `ts_ms` falls in, in seconds. */
+static void buckets_of(int64_t ts_ms, int64_t out[GATHER_GRANS])
 {
 	int64_t t = ts_ms / 1000;
 	if (ts_ms < 0)
 		t = (ts_ms - 999) / 1000;
-	int64_t starts[3] = {t - (t % 3600 + 3600) % 3600,
-	                     t - (t % 86400 + 86400) % 86400, month_start(t)};
+	out[0] = t - (t % 3600 + 3600) % 3600;
+	out[1] = t - (t % 86400 + 86400) % 86400;
+	out[2] = month_start(t);
+}
+
+/* Add c to (dim, value) in the buckets of buckets_of() (gathered; written
+ * by flush()). */
+static int rollup_add(struct analytics *a, const char *site, const char *dim,
+                      const char *value, const int64_t t[GATHER_GRANS],
+                      const struct contrib *c)
+{
 	struct gather_sums sums = {
 	        .visits = c->visits,
 	        .pageviews = c->pageviews,
@@ -404,22 +461,15 @@ static int rollup_add(struct analytics *a, const char *site, const char *dim,
 	        .engagement_ms = c->engagement_ms,
 	        .bots = c->bots,
 	};
-	for (int gran = 0; gran < 3; gran++) {
-		int rc = gather_add(a->gather, site, dim, value, gran,
-		                    starts[gran], &sums, c->has_visitor,
-		                    (uint64_t)c->visitor);
-		if (rc == SEULA_EBUSY) { /* full: write what it has */
-			rc = flush(a);
-			if (rc == SEULA_OK)
-				rc = gather_add(a->gather, site, dim, value,
-				                gran, starts[gran], &sums,
-				                c->has_visitor,
-				                (uint64_t)c->visitor);
-		}
-		if (rc != SEULA_OK)
-			return rc;
+	int rc = gather_add(a->gather, site, dim, value, t, &sums,
+	                    c->has_visitor, (uint64_t)c->visitor);
+	if (rc == SEULA_EBUSY) { /* full: write what it has */
+		rc = flush(a);
+		if (rc == SEULA_OK)
+			rc = gather_add(a->gather, site, dim, value, t, &sums,
+			                c->has_visitor, (uint64_t)c->visitor);
 	}
-	return SEULA_OK;
+	return rc;
 }
 
 /* Does a visit with these pages and events reach the goal; how often. */
@@ -475,22 +525,23 @@ static int close_visit(struct analytics *a, int64_t id)
 	        .has_visitor = true,
 	        .visitor = sqlite3_column_int64(v, 1),
 	};
-	int64_t start = sqlite3_column_int64(v, 2);
+	int64_t start = sqlite3_column_int64(v, 2), t[GATHER_GRANS];
+	buckets_of(start, t);
 	visit.duration_ms = sqlite3_column_int64(v, 3) - start;
 	visit.bounces = visit.pageviews <= 1 && visit.events == 0;
 	const char *entry = (const char *)sqlite3_column_text(v, 7);
 
-	int rc = rollup_add(a, site, "", "", start, &visit);
+	int rc = rollup_add(a, site, "", "", t, &visit);
 	if (rc == SEULA_OK)
-		rc = rollup_add(a, site, "entry_page", entry, start, &visit);
+		rc = rollup_add(a, site, "entry_page", entry, t, &visit);
 	if (rc == SEULA_OK)
 		rc = rollup_add(a, site, "exit_page",
-		                (const char *)sqlite3_column_text(v, 8), start,
+		                (const char *)sqlite3_column_text(v, 8), t,
 		                &visit);
 	for (size_t i = 0; rc == SEULA_OK && i < analytics_n_session_dims; i++)
 		rc = rollup_add(
 		        a, site, analytics_session_dims[i].name,
-		        (const char *)sqlite3_column_text(v, 9 + (int)i), start,
+		        (const char *)sqlite3_column_text(v, 9 + (int)i), t,
 		        &visit);
 
 	sqlite3_stmt *pages = use(a, S_PAGES);
@@ -507,7 +558,7 @@ static int close_visit(struct analytics *a, int64_t id)
 		/* A page's bounce rate is that of the visits entering on it. */
 		c.bounces = visit.bounces && entry && strcmp(entry, path) == 0;
 		if (c.pageviews > 0)
-			rc = rollup_add(a, site, "page", path, start, &c);
+			rc = rollup_add(a, site, "page", path, t, &c);
 	}
 	sqlite3_stmt *events = use(a, S_EVENTS);
 	sqlite3_bind_int64(events, 1, id);
@@ -523,11 +574,11 @@ static int close_visit(struct analytics *a, int64_t id)
 		        .visitor = visit.visitor,
 		};
 		if (!*prop) {
-			rc = rollup_add(a, site, "event", name, start, &c);
+			rc = rollup_add(a, site, "event", name, t, &c);
 		} else {
 			char dim[8 + PROP_KEY_MAX];
 			snprintf(dim, sizeof(dim), "prop:%s", prop);
-			rc = rollup_add(a, site, dim, value, start, &c);
+			rc = rollup_add(a, site, dim, value, t, &c);
 		}
 	}
 	for (size_t i = 0; rc == SEULA_OK && i < a->goals.n; i++) {
@@ -543,11 +594,13 @@ static int close_visit(struct analytics *a, int64_t id)
 		        .has_visitor = true,
 		        .visitor = visit.visitor,
 		};
-		rc = rollup_add(a, site, "goal", g->name, start, &c);
+		rc = rollup_add(a, site, "goal", g->name, t, &c);
 	}
 	sqlite3_reset(pages);
 	sqlite3_reset(events);
 	sqlite3_reset(v);
+	if (rc == SEULA_OK)
+		open_visits_remove(a->open, site, visit.visitor, id);
 	free(site);
 	if (rc != SEULA_OK)
 		return rc;
@@ -749,7 +802,9 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 		if (type != SEULA_EVENT_PAGEVIEW)
 			return SEULA_OK;
 		struct contrib c = {.bots = 1};
-		return rollup_add(a, site, "", "", ts, &c);
+		int64_t t[GATHER_GRANS];
+		buckets_of(ts, t);
+		return rollup_add(a, site, "", "", t, &c);
 	}
 	const char *path = h->event_str(ev, SEULA_FIELD_PATH);
 	int64_t visitor;
@@ -761,16 +816,12 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 	}
 
 	int64_t visit = 0, last = 0, start = 0;
-	if (known) {
-		sqlite3_stmt *st = use(a, S_FIND);
-		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, visitor);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			visit = sqlite3_column_int64(st, 0);
-			last = sqlite3_column_int64(st, 1);
-			start = sqlite3_column_int64(st, 2);
-		}
-		sqlite3_reset(st);
+	struct open_visit *ov =
+	        known ? open_visits_find(a->open, site, visitor) : NULL;
+	if (ov) {
+		visit = ov->id;
+		last = ov->last_ms;
+		start = ov->start_ms;
 	}
 	int64_t timeout_ms = a->cfg->visit_timeout_s * 1000;
 	bool open = visit && ts - last <= timeout_ms;
@@ -809,11 +860,7 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 		if (rc != SEULA_OK)
 			return rc;
 	}
-	if (!open) {
-		if (start_visit(a, ev, site, visitor, ts, pageview, &visit) !=
-		    SEULA_OK)
-			return SEULA_EIO;
-	} else {
+	if (open) {
 		sqlite3_stmt *st = use(a, S_TOUCH);
 		sqlite3_bind_int64(st, 1, visit);
 		sqlite3_bind_int64(st, 2, ts);
@@ -823,8 +870,25 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 		sqlite3_bind_int(st, 5, !pageview);
 		if (run(st) != SEULA_OK)
 			return SEULA_EIO;
+		/* Not open in the table after all (ended elsewhere, by
+		 * another process): a new visit, as for an unknown one. */
+		open = sqlite3_changes(a->wdb) == 1;
+	}
+	if (!open) {
+		struct open_visit nv = {.start_ms = ts, .last_ms = ts};
+		if (start_visit(a, ev, site, visitor, ts, pageview, &nv.id) !=
+		    SEULA_OK)
+			return SEULA_EIO;
+		visit = nv.id;
+		if (known &&
+		    open_visits_put(a->open, site, visitor, &nv) != SEULA_OK)
+			return SEULA_ENOMEM;
+	} else {
+		if (ts > ov->last_ms)
+			ov->last_ms = ts;
 		if (ts < start) { /* out of order: rare */
-			st = use(a, S_EARLIER);
+			ov->start_ms = ts;
+			sqlite3_stmt *st = use(a, S_EARLIER);
 			sqlite3_bind_int64(st, 1, visit);
 			sqlite3_bind_int64(st, 2, ts);
 			if (run(st) != SEULA_OK)
@@ -848,6 +912,8 @@ static int on_batch(void *instance, sqlite3 *db,
 {
 	struct analytics *a = instance;
 	int rc = prepare(a, db, errmsg);
+	if (rc == SEULA_OK)
+		rc = open_ready(a);
 	for (size_t i = 0; rc == SEULA_OK && i < n_events; i++)
 		rc = on_one(a, events[i]);
 	if (rc == SEULA_OK)
@@ -941,9 +1007,8 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 }
 
 /* Close first: a visit is forgotten only once it has ended.  Every second,
- * at most CLOSE_BATCH visits: a run holds the writer briefly (at 2,000
- * ended visits a second, p99 fell from 1.5 s with 10,000 every 5 s to
- * 0.4 s), and when nothing has ended it costs one index probe. */
+ * at most CLOSE_BATCH visits: a run holds the writer briefly, and when
+ * nothing has ended it costs a look through the open visits in memory. */
 static const struct seula_task tasks[] = {
         {"analytics-close", 1, SEULA_TASK_AT_START, close_task},
         {"analytics-forget", 3600, SEULA_TASK_AT_START, forget_task},
@@ -1384,11 +1449,14 @@ static int init(const struct seula_host *host, const void *config,
 		free(a);
 		return SEULA_EINVAL;
 	}
-	if (gather_new(&a->gather) != SEULA_OK) {
+	if (gather_new(&a->gather) != SEULA_OK ||
+	    open_visits_new(&a->open) != SEULA_OK) {
+		gather_free(a->gather);
 		analytics_goals_free(&a->goals);
 		free(a);
 		return SEULA_ENOMEM;
 	}
+	a->open_stale = true;
 	pthread_mutex_init(&a->lock, NULL);
 	*instance = a;
 	return SEULA_OK;
@@ -1401,6 +1469,7 @@ static void shutdown_(void *instance)
 		return;
 	finalize_stmts(a);
 	gather_free(a->gather);
+	open_visits_free(a->open);
 	analytics_goals_free(&a->goals);
 	free(a->readers);
 	pthread_mutex_destroy(&a->lock);

@@ -4,12 +4,13 @@
  * one write per row per close-task run, however many visits it ended,
  * so a busy day's sketch is rewritten once, not once a visit.
  *
- * The table is libc's hsearch_r, of a fixed size: gather_add() answers
+ * The table is of a fixed size (65,536 rows): gather_add() answers
  * SEULA_EBUSY when it is full, and the caller writes what it has, calls
  * gather_reset() and adds again.
  *
  * Ownership: the gather copies every string it is given; rows and their
- * strings live until gather_reset() or gather_free().
+ * strings live until gather_reset() or gather_free().  gather_new() needs
+ * libsodium initialised (sodium_init()).
  */
 #ifndef SEULA_ANALYTICS_GATHER_H
 #define SEULA_ANALYTICS_GATHER_H
@@ -38,17 +39,22 @@ struct gather;
 int gather_new(struct gather **out);
 void gather_free(struct gather *g);
 
-/* Add to a row; `hash` counts when has_hash.  SEULA_EBUSY: the table is
- * full (write and reset, then add again); SEULA_ENOMEM. */
+/* Granularities: the hour, day and month a visit started in. */
+#define GATHER_GRANS 3
+
+/* Add to the row of (site, dim, value) in each granularity g, bucket
+ * t[g]; `hash` counts when has_hash.  SEULA_EBUSY: the table is full and
+ * nothing was added (write and reset, then add again); SEULA_ENOMEM: the
+ * rows may be part added, so the caller drops them (gather_reset()). */
 int gather_add(struct gather *g, const char *site, const char *dim,
-               const char *value, int gran, int64_t t,
+               const char *value, const int64_t t[GATHER_GRANS],
                const struct gather_sums *sums, bool has_hash, uint64_t hash);
 
 /* The rows so far, in the order they were first added. */
 size_t gather_count(const struct gather *g);
 const struct gather_row *gather_get(const struct gather *g, size_t i);
 
-/* Forget every row.  SEULA_OK or SEULA_ENOMEM. */
+/* Forget every row.  Always SEULA_OK. */
 int gather_reset(struct gather *g);
 
 #endif

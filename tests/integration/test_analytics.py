@@ -443,6 +443,52 @@ class VisitorRetentionTest(unittest.TestCase):
         self.assertIn("no longer linked", s.stderr())
 
 
+class OpenVisitCacheTest(unittest.TestCase):
+    """The writer keeps the open visits in memory (openvisits.h): read back
+    from the table at start, and again after a batch rolls back, so a
+    visitor's next event finds the visit the table holds, never one that
+    rolled back (whose id SQLite hands to the next visit started)."""
+
+    def test_restart_and_rollback(self):
+        s = Server(plugins=PLUGINS + ("testkit",),
+                   sections={"plugin.analytics": {"visit_timeout": "30m"}})
+        self.addCleanup(s.close)
+        s.start()
+        a = {"User-Agent": ua_of(21), "X-Forwarded-For": "198.51.100.21"}
+        b = {"User-Agent": ua_of(22), "X-Forwarded-For": "198.51.100.22"}
+
+        def visits():
+            return s.query("SELECT id, visitor, pageviews, exit_page FROM "
+                           "analytics_visits ORDER BY id")
+
+        self.assertEqual(s.collect([pageview(url="http://localhost/a1")],
+                                   headers=a).status, 204)
+        s.stop()
+        s.start()  # the visit is still open: A's next page view joins it
+        self.assertEqual(s.collect([pageview(url="http://localhost/a2")],
+                                   headers=a).status, 204)
+        rows = visits()
+        self.assertEqual([(r["pageviews"], r["exit_page"]) for r in rows],
+                         [(2, "/a2")])
+
+        # B's first page view rolls back (testkit fails the batch after the
+        # analytics plugin started B's visit), then C starts one: SQLite
+        # gives it the id B's had.  B's next page view is a visit of its
+        # own, and C's visit stays C's.
+        r = s.collect([pageview(url="http://localhost/b1"),
+                       pageview(title="fail batch")], headers=b)
+        assert_json_error(self, r, 503, "storage_unavailable")
+        c = {"User-Agent": ua_of(23), "X-Forwarded-For": "198.51.100.23"}
+        self.assertEqual(s.collect([pageview(url="http://localhost/c1")],
+                                   headers=c).status, 204)
+        self.assertEqual(s.collect([pageview(url="http://localhost/b2")],
+                                   headers=b).status, 204)
+        rows = visits()
+        self.assertEqual([(r["pageviews"], r["exit_page"]) for r in rows],
+                         [(2, "/a2"), (1, "/c1"), (1, "/b2")])
+        self.assertEqual(len({r["visitor"] for r in rows}), 3)
+
+
 class ImportedHistoryTest(unittest.TestCase):
     """An access log imported with `seula import-log` becomes visits: its old
     events end their visits as they go (the close task is held during an

@@ -2,9 +2,13 @@
  * test_analytics.c - the analytics plugin's sketches and report arithmetic:
  * HyperLogLog error and blob formats, and the hour/day/month pieces a range
  * is cut into, checked on a year of synthetic rollup rows whose true sums
- * are known.  The schema comes from the built plugin's own migrations.
+ * are known; the writer's in-memory tables (rollup rows summed per key,
+ * open visits per visitor) against plain arrays doing the same.  The schema
+ * comes from the built plugin's own migrations.
  */
+#include "gather.h"
 #include "hll.h"
+#include "openvisits.h"
 #include "query.h"
 
 #include <seula/plugin.h>
@@ -12,6 +16,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <setjmp.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -461,6 +466,236 @@ static void goals_config_parsed(void **state)
 		        -1);
 }
 
+/* ---- gather: rollup rows summed per key ------------------------------- */
+
+struct model_row {
+	char site[8], dim[16], value[700];
+	int64_t t[GATHER_GRANS];
+	int64_t visits, pageviews;
+	uint64_t hash_sum;
+	size_t n_hashes;
+};
+
+/* Keys whose strings share bytes across the fields ("ab" + "c" and "a" +
+ * "bc"), values over the 512 bytes hashed on the stack, and buckets that
+ * differ in one granularity only. */
+static void key_of(uint64_t r, struct model_row *m)
+{
+	static const char *const sites[] = {"demo", "demoa", "b"};
+	static const char *const dims[] = {"page", "pag", "epage", "", "a"};
+	snprintf(m->site, sizeof(m->site), "%s", sites[r % 3]);
+	snprintf(m->dim, sizeof(m->dim), "%s", dims[(r >> 2) % 5]);
+	size_t len = (r >> 5) % 7 == 0 ? 600 : (r >> 8) % 6;
+	for (size_t i = 0; i < len; i++)
+		m->value[i] = (char)('a' + (r >> (10 + i % 40)) % 3);
+	m->value[len] = '\0';
+	int64_t hour = (int64_t)((r >> 20) % 5) * 3600;
+	m->t[0] = 1700000000 + hour;
+	m->t[1] = 1700000000 + (int64_t)((r >> 24) % 2) * 86400;
+	m->t[2] = 1698796800;
+}
+
+static bool same_key(const struct model_row *a, const struct model_row *b)
+{
+	return strcmp(a->site, b->site) == 0 && strcmp(a->dim, b->dim) == 0 &&
+	       strcmp(a->value, b->value) == 0 &&
+	       memcmp(a->t, b->t, sizeof(a->t)) == 0;
+}
+
+static void gather_sums_match_model(void **state)
+{
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	struct gather *g = NULL;
+	assert_int_equal(gather_new(&g), SEULA_OK);
+	enum { ADDS = 20000, KEYS = 3000 };
+	struct model_row *model = calloc(KEYS, sizeof(*model));
+	assert_non_null(model);
+	size_t n_model = 0;
+	uint64_t seed = 7;
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < ADDS; k++) {
+			struct model_row m = {0};
+			key_of(splitmix(&seed) % 5000, &m);
+			uint64_t visitor = splitmix(&seed);
+			bool has = k % 4 != 0;
+			struct gather_sums sums = {.visits = 1,
+			                           .pageviews = k % 5};
+			assert_int_equal(gather_add(g, m.site, m.dim, m.value,
+			                            m.t, &sums, has, visitor),
+			                 SEULA_OK);
+			size_t i = 0;
+			while (i < n_model && !same_key(&model[i], &m))
+				i++;
+			if (i == n_model) {
+				assert_true(n_model < KEYS);
+				model[n_model++] = m;
+			}
+			model[i].visits += 1;
+			model[i].pageviews += k % 5;
+			if (has) {
+				model[i].hash_sum += visitor;
+				model[i].n_hashes++;
+			}
+		}
+		/* One row per key and granularity, each with the model's sums.
+		 */
+		assert_int_equal(gather_count(g), n_model * GATHER_GRANS);
+		for (size_t r = 0; r < gather_count(g); r++) {
+			const struct gather_row *row = gather_get(g, r);
+			struct model_row m = {0};
+			snprintf(m.site, sizeof(m.site), "%s", row->site);
+			snprintf(m.dim, sizeof(m.dim), "%s", row->dim);
+			snprintf(m.value, sizeof(m.value), "%s", row->value);
+			size_t i = 0;
+			for (; i < n_model; i++)
+				if (strcmp(model[i].site, m.site) == 0 &&
+				    strcmp(model[i].dim, m.dim) == 0 &&
+				    strcmp(model[i].value, m.value) == 0 &&
+				    model[i].t[row->gran] == row->t)
+					break;
+			assert_true(i < n_model);
+			assert_int_equal(row->sums.visits, model[i].visits);
+			assert_int_equal(row->sums.pageviews,
+			                 model[i].pageviews);
+			uint64_t sum = 0;
+			for (size_t h = 0; h < row->n_hashes; h++)
+				sum += row->hashes[h];
+			assert_int_equal(row->n_hashes, model[i].n_hashes);
+			assert_true(sum == model[i].hash_sum);
+		}
+		/* Emptied, it starts again from nothing. */
+		assert_int_equal(gather_reset(g), SEULA_OK);
+		assert_int_equal(gather_count(g), 0);
+		memset(model, 0, KEYS * sizeof(*model));
+		n_model = 0;
+	}
+	gather_free(g);
+	free(model);
+}
+
+static void gather_full_adds_nothing(void **state)
+{
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	struct gather *g = NULL;
+	assert_int_equal(gather_new(&g), SEULA_OK);
+	struct gather_sums one = {.visits = 1};
+	int64_t t[GATHER_GRANS] = {3600, 86400, 0};
+	char value[32];
+	int k = 0, rc;
+	do {
+		snprintf(value, sizeof(value), "/p/%d", k++);
+		rc = gather_add(g, "demo", "page", value, t, &one, false, 0);
+	} while (rc == SEULA_OK);
+	assert_int_equal(rc, SEULA_EBUSY);
+	/* Full: no granularity of the refused key was added. */
+	assert_int_equal(gather_count(g) % GATHER_GRANS, 0);
+	size_t full = gather_count(g);
+	assert_int_equal(full / GATHER_GRANS, (size_t)(k - 1));
+	const struct gather_row *last = gather_get(g, full - 1);
+	assert_string_not_equal(last->value, value);
+	assert_int_equal(gather_reset(g), SEULA_OK);
+	assert_int_equal(
+	        gather_add(g, "demo", "page", value, t, &one, false, 0),
+	        SEULA_OK);
+	assert_int_equal(gather_count(g), GATHER_GRANS);
+	gather_free(g);
+}
+
+/* ---- open visits per visitor ------------------------------------------- */
+
+struct model_visit {
+	const char *site;
+	int64_t visitor;
+	struct open_visit v;
+	bool live;
+};
+
+static void open_visits_match_model(void **state)
+{
+	(void)state;
+	struct open_visits *t = NULL;
+	assert_int_equal(open_visits_new(&t), SEULA_OK);
+	static const char *const sites[] = {"demo", "shop", "demo2"};
+	enum { SLOTS = 6000 };
+	struct model_visit *model = calloc(SLOTS, sizeof(*model));
+	assert_non_null(model);
+	uint64_t seed = 99;
+	int64_t next_id = 1;
+	size_t live = 0;
+	/* Visitors drawn from a small set, so puts replace and removes hit;
+	 * the table grows past its first size and shrinks by removals. */
+	for (int op = 0; op < 200000; op++) {
+		uint64_t r = splitmix(&seed);
+		size_t i = r % SLOTS;
+		struct model_visit *m = &model[i];
+		if (!m->site) {
+			m->site = sites[i % 3];
+			m->visitor = (int64_t)splitmix(&seed);
+		}
+		switch ((r >> 32) % 4) {
+		case 0:
+		case 1: { /* a new visit, or the next one of the visitor */
+			struct open_visit v = {
+			        .id = next_id++, .start_ms = op, .last_ms = op};
+			assert_int_equal(
+			        open_visits_put(t, m->site, m->visitor, &v),
+			        SEULA_OK);
+			live += !m->live;
+			m->v = v;
+			m->live = true;
+			break;
+		}
+		case 2: /* ended: removed by its id, or a stale id ignored */
+			if ((r >> 40) % 4 == 0) {
+				open_visits_remove(t, m->site, m->visitor,
+				                   m->v.id + 1000000);
+			} else {
+				open_visits_remove(t, m->site, m->visitor,
+				                   m->v.id);
+				live -= m->live;
+				m->live = false;
+			}
+			break;
+		default: { /* looked up, and its last event moved on */
+			struct open_visit *got =
+			        open_visits_find(t, m->site, m->visitor);
+			if (!m->live) {
+				assert_null(got);
+				break;
+			}
+			assert_non_null(got);
+			assert_int_equal(got->id, m->v.id);
+			assert_int_equal(got->last_ms, m->v.last_ms);
+			got->last_ms = m->v.last_ms = op;
+			break;
+		}
+		}
+		assert_int_equal(open_visits_count(t), live);
+	}
+	for (size_t i = 0; i < SLOTS; i++) {
+		if (!model[i].site)
+			continue;
+		struct open_visit *got =
+		        open_visits_find(t, model[i].site, model[i].visitor);
+		if (model[i].live) {
+			assert_non_null(got);
+			assert_int_equal(got->id, model[i].v.id);
+		} else {
+			assert_null(got);
+		}
+		/* The same visitor on another site is another visitor. */
+		assert_null(
+		        open_visits_find(t, "nosuchsite", model[i].visitor));
+	}
+	open_visits_clear(t);
+	assert_int_equal(open_visits_count(t), 0);
+	assert_null(open_visits_find(t, model[0].site, model[0].visitor));
+	open_visits_free(t);
+	free(model);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +708,9 @@ int main(void)
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(goals_config_parsed),
+	        cmocka_unit_test(gather_sums_match_model),
+	        cmocka_unit_test(gather_full_adds_nothing),
+	        cmocka_unit_test(open_visits_match_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
