@@ -224,6 +224,7 @@ static int load(struct importer *im, const char *config, const char *db)
 		return rc;
 	im->log.level = (enum seula_log_level)im->cfg.log_level;
 	im->env.log = &im->log;
+	im->env.config = &im->cfg;
 	im->plugin_dir = im->cfg.plugin_dir ? strdup(im->cfg.plugin_dir)
 	                                    : seula_default_plugin_dir();
 	if (!im->plugin_dir)

@@ -14,6 +14,7 @@ int seula_cli_setup_load(struct seula_cli_setup *s, const char *config,
 	s->log.level = level;
 	s->log.out = stderr;
 	s->env.log = &s->log;
+	s->env.config = &s->cfg;
 	int rc = seula_config_load(&s->cfg, config, overrides, err, errlen);
 	if (rc != SEULA_OK)
 		return rc;

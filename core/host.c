@@ -3,6 +3,7 @@
  */
 #include "host.h"
 
+#include "config.h"
 #include "event.h"
 #include "http.h"
 #include "netaddr.h"
@@ -114,6 +115,14 @@ static int host_subject_run(const struct seula_host *h, struct sqlite3 *db,
 	return *json_out ? SEULA_OK : SEULA_ENOMEM;
 }
 
+static int host_site_known(const struct seula_host *h, const char *site)
+{
+	const struct seula_config *cfg = impl_of(h)->env->config;
+	if (!cfg)
+		return SEULA_EINVAL;
+	return site && seula_config_site(cfg, site) ? 1 : 0;
+}
+
 void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
                      const struct seula_host_env *env)
 {
@@ -150,6 +159,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->http_audit = seula_http_audit;
 	h->subject_run = host_subject_run;
 	h->http_truncate_wal = seula_http_truncate_wal;
+	h->site_known = host_site_known;
 	impl->plugin_name = plugin_name;
 	impl->env = env;
 }

@@ -14,6 +14,7 @@
 #include <seula/plugin.h>
 #include <sqlite3.h>
 
+struct seula_config;
 struct seula_plugins;
 
 struct seula_host_env {
@@ -32,6 +33,8 @@ struct seula_host_env {
 	                   const struct seula_subject *who, json_t **out,
 	                   char *err, size_t errlen);
 	const struct seula_plugins *plugins;
+	/* What host->site_known asks; NULL: it answers SEULA_EINVAL. */
+	const struct seula_config *config;
 };
 
 struct seula_host_impl {

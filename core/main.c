@@ -128,6 +128,7 @@ static int app_load(struct app *app, const char *config,
 	app->env.log = &app->log;
 	app->env.subject_run = seula_subject_run;
 	app->env.plugins = &app->plugins;
+	app->env.config = &app->cfg;
 	app->plugin_dir = app->cfg.plugin_dir ? strdup(app->cfg.plugin_dir)
 	                                      : seula_default_plugin_dir();
 	if (!app->plugin_dir)

@@ -28,6 +28,8 @@
  *                     erasure, anonymisation of one person's data),
  *                     seula_host.subject_run (every plugin's and the
  *                     core's, in one transaction) and http_truncate_wal.
+ *   1.4 (2026-11-29)  seula_host.site_known: whether a site is configured,
+ *                     so a route can answer 404 for one that is not.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -59,7 +61,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 3
+#define SEULA_ABI_MINOR 4
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -441,6 +443,10 @@ struct seula_host {
 	 * the host turns on for the writer, nothing of them stays on disk.
 	 * SEULA_EINVAL outside a writer route. */
 	int (*http_truncate_wal)(struct seula_http *http);
+	/* 1.4: 1 when `site` is the ID of one of the config's [site.ID]
+	 * sections, 0 when it is not; SEULA_EINVAL when this host has no
+	 * config to ask (a unit test's).  Any thread. */
+	int (*site_known)(const struct seula_host *host, const char *site);
 };
 
 /* ------------------------------------------------------------------------

@@ -1066,8 +1066,14 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
 		return h->http_error(http, 400, "bad_format",
 		                     "format is json or csv");
+	const char *site = h->http_param(http, "site");
+	/* A site that is not configured has no reports, rather than empty
+	 * ones: a mistyped name must not look like a site without traffic. */
+	if (h->site_known(h, site) == 0)
+		return h->http_error(http, 404, "unknown_site",
+		                     "no such site in the config");
 	struct analytics_request rq = {
-	        .site = h->http_param(http, "site"),
+	        .site = site,
 	        .from = h->http_query(http, "from"),
 	        .to = h->http_query(http, "to"),
 	        .tz = h->http_query(http, "tz"),
@@ -1142,7 +1148,7 @@ static int sites_route(void *instance, struct seula_http *http)
 	if (!db)
 		return SEULA_EIO;
 	sqlite3_stmt *st = NULL;
-	/* Sites with visits, and sites with goals configured. */
+	/* Configured sites with visits. */
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT DISTINCT site FROM analytics_rollup "
 	                       "WHERE dim = '' AND gran = 2 UNION SELECT "
@@ -1151,10 +1157,13 @@ static int sites_route(void *instance, struct seula_http *http)
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	json_t *sites = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(
-		        sites,
-		        json_string((const char *)sqlite3_column_text(st, 0)));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *site = (const char *)sqlite3_column_text(st, 0);
+		/* Traffic of a site since taken out of the config has no
+		 * reports (report_route answers 404). */
+		if (h->site_known(h, site) != 0)
+			json_array_append_new(sites, json_string(site));
+	}
 	sqlite3_finalize(st);
 	json_t *body = json_pack("{s:o}", "sites", sites);
 	int rc = reply_json(h, http, 200, body);

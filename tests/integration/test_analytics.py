@@ -113,7 +113,8 @@ def metrics(visits):
 class AnalyticsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(plugins=PLUGINS, sections={
+        cls.server = Server(plugins=PLUGINS, sites={
+            "demo": "localhost, 127.0.0.1, [::1]", "other": "other.example"}, sections={
             "plugin.analytics": {"visit_timeout": "%ds" % TIMEOUT_S,
                                  "goals": GOALS}})
         cls.server.start()
@@ -345,6 +346,11 @@ class AnalyticsTest(unittest.TestCase):
         # A site without traffic is empty, not an error.
         r = self.staff.request("GET", "/api/stats/other/summary")
         self.assertEqual(r.json()["results"]["visits"], 0)
+        # A site the config does not have is not found, in every report.
+        for report in ("summary", "timeseries", "breakdown?dimension=page", "realtime",
+                       "goals"):
+            r = self.staff.request("GET", "/api/stats/nosuch/" + report)
+            assert_json_error(self, r, 404, "unknown_site")
 
     def test_6_realtime(self):
         h = {"User-Agent": ua_of(99)}

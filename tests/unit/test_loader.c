@@ -8,6 +8,7 @@
 /* cmocka needs the four above first. */
 #include <cmocka.h>
 
+#include "host.h"
 #include "loader.h"
 
 #include <stdio.h>
@@ -141,6 +142,32 @@ static void abi_check_rules(void **state)
 	                 SEULA_EABI);
 }
 
+/* host->site_known answers from the config the host was given, exactly,
+ * and says it cannot tell without one. */
+static void host_knows_the_configured_sites(void **state)
+{
+	(void)state;
+	struct seula_config cfg;
+	const char *ov[] = {"site.shop.domains=shop.example",
+	                    "site.blog.domains=blog.example", NULL};
+	assert_int_equal(seula_config_load(&cfg, NULL, ov, err, sizeof(err)),
+	                 SEULA_OK);
+	struct seula_logger log = {SEULA_LOG_ERROR, NULL};
+	struct seula_host_env env = {.log = &log};
+	struct seula_host_impl impl;
+	seula_host_init(&impl, "t", &env);
+	const struct seula_host *h = &impl.pub;
+	assert_int_equal(h->site_known(h, "shop"), SEULA_EINVAL);
+	env.config = &cfg;
+	assert_int_equal(h->site_known(h, "shop"), 1);
+	assert_int_equal(h->site_known(h, "blog"), 1);
+	assert_int_equal(h->site_known(h, "Shop"), 0);
+	assert_int_equal(h->site_known(h, "sho"), 0);
+	assert_int_equal(h->site_known(h, ""), 0);
+	assert_int_equal(h->site_known(h, NULL), 0);
+	seula_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +175,7 @@ int main(void)
 	        cmocka_unit_test(good_plugin_loads_with_config),
 	        cmocka_unit_test(older_minor_loads),
 	        cmocka_unit_test(abi_check_rules),
+	        cmocka_unit_test(host_knows_the_configured_sites),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
