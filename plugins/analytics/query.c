@@ -733,6 +733,35 @@ static bool has_glob(const char *v)
 	return strpbrk(v, "*?[") != NULL;
 }
 
+/* "[NOT ](<prefix><column> = value)", or GLOB, for a column filter.  The
+ * column's name was checked against the column list. */
+static void column_cond(struct sqlb *b, const struct filter *f,
+                        const char *prefix, const char *column)
+{
+	sqlite3_str_appendf(b->s, "%s(%s%s%s", f->negate ? "NOT " : "", prefix,
+	                    column, has_glob(f->value) ? " GLOB " : " = ");
+	arg_text(b, f->value);
+	sql(b, ")");
+}
+
+/* The rollup dimension whose rows answer a report over rollup dimension
+ * `dim` under the scope's filters, or NULL when only the visits can: with
+ * no filter, `dim` itself; with filters all on one column (a visit has
+ * exactly one value of it, so its rollup rows split the visits) and a
+ * report over all visits (dim "") or over that column, the column's rows
+ * whose value passes them. */
+static const char *rollup_dim(const struct scope *sc, const char *dim)
+{
+	if (sc->n_filters == 0)
+		return dim;
+	const char *col = sc->filters[0].dim;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		if (sc->filters[i].kind != F_COLUMN ||
+		    strcmp(sc->filters[i].dim, col) != 0)
+			return NULL;
+	return *dim == '\0' || strcmp(dim, col) == 0 ? col : NULL;
+}
+
 /* " AND <condition>" for each filter, over visits aliased v. */
 static void filter_sql(struct sqlb *b, const struct scope *sc)
 {
@@ -741,14 +770,7 @@ static void filter_sql(struct sqlb *b, const struct scope *sc)
 		const char *cmp = has_glob(f->value) ? " GLOB " : " = ";
 		sql(b, " AND ");
 		switch (f->kind) {
-		case F_COLUMN:
-			/* The name was checked against the column list. */
-			sqlite3_str_appendf(b->s, "%s(v.%s%s",
-			                    f->negate ? "NOT " : "", f->dim,
-			                    cmp);
-			arg_text(b, f->value);
-			sql(b, ")");
-			break;
+		case F_COLUMN: column_cond(b, f, "v.", f->dim); break;
 		case F_PAGE:
 			sql(b, f->negate ? "NOT " : "");
 			sql(b, "EXISTS (SELECT 1 FROM analytics_visit_pages fp "
@@ -815,9 +837,9 @@ enum group {
 static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
                        int max_gran, const char *goals_json)
 {
-	bool filtered = sc->n_filters > 0;
+	const char *rdim = rollup_dim(sc, dim);
 	bool first = true;
-	if (!filtered) {
+	if (rdim) {
 		/* Ended visits: the rollups, in pieces. */
 		int64_t pieces[5][3];
 		int n = 0;
@@ -868,15 +890,19 @@ static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 			    "v FROM analytics_rollup WHERE site = ");
 			arg_text(b, sc->site);
 			sql(b, " AND dim = ");
-			arg_text(b, dim);
+			arg_text(b, rdim);
 			sqlite3_str_appendf(b->s, " AND gran = %d AND t >= ",
 			                    (int)pieces[i][0]);
 			arg_int(b, pieces[i][1]);
 			sql(b, " AND t < ");
 			arg_int(b, pieces[i][2]);
+			for (size_t k = 0; k < sc->n_filters; k++) {
+				sql(b, " AND ");
+				column_cond(b, &sc->filters[k], "", "value");
+			}
 		}
 	}
-	/* Open visits (all visits, with filters). */
+	/* Open visits (all visits when only the visits answer). */
 	if (!first)
 		sql(b, " UNION ALL ");
 	const char *bounce = "(v.pageviews <= 1 AND v.events = 0)";
@@ -932,7 +958,7 @@ static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 	arg_int(b, sc->t0 * 1000);
 	sql(b, " AND v.start_ts < ");
 	arg_int(b, sc->t1 * 1000);
-	if (!filtered)
+	if (rdim)
 		sql(b, " AND v.closed = 0");
 	filter_sql(b, sc);
 	if (strcmp(dim, "goal") == 0)
@@ -1009,13 +1035,24 @@ static void read_totals(sqlite3_stmt *st, int col, struct totals *t)
 	t->visitors = sqlite3_column_int64(st, col + 6);
 }
 
-/* The select list over the union "u" for the grouped sums; visitors
- * exactly (distinct hashes) when every row is a visit. */
+/* How the visitors of rows from source_sql(sc, dim) are counted: exactly
+ * (distinct hashes) when every row is a visit, else through the sketches. */
+static void visitors_sql(struct sqlb *b, const struct scope *sc,
+                         const char *dim, const char *alias)
+{
+	sqlite3_str_appendf(b->s,
+	                    rollup_dim(sc, dim) ? "analytics_uniq(%s.v)"
+	                                        : "count(DISTINCT %s.v)",
+	                    alias);
+}
+
+/* The select list over the union "u" of rollup dimension "" for the
+ * grouped sums. */
 static void sums_sql(struct sqlb *b, const struct scope *sc)
 {
 	sql(b, "sum(u.visits), sum(u.pageviews), sum(u.bounces), "
 	       "sum(u.duration_ms), sum(u.events), sum(u.engagement_ms), ");
-	sql(b, sc->n_filters ? "count(DISTINCT u.v)" : "analytics_uniq(u.v)");
+	visitors_sql(b, sc, "", "u");
 }
 
 static const char *union_cols =
@@ -1254,7 +1291,7 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	sql(&b, ") SELECT c.key, sum(c.visits), sum(c.pageviews), "
 	        "sum(c.bounces), sum(c.duration_ms), sum(c.events), "
 	        "sum(c.engagement_ms), ");
-	sql(&b, sc->n_filters ? "count(DISTINCT c.v)" : "analytics_uniq(c.v)");
+	visitors_sql(&b, sc, hour ? "" : dim, "c");
 	sql(&b, " AS visitors FROM c WHERE c.key IN top GROUP BY c.key ORDER "
 	        "BY visitors DESC, sum(c.visits) DESC, c.key LIMIT ");
 	arg_int(&b, (int64_t)limit);

@@ -10,10 +10,13 @@
  * Where the numbers come from: visits that have ended are counted from the
  * rollups (hour, day and month rows per dimension value, with a HyperLogLog
  * sketch of their visitors); visits still open are counted from their rows
- * in analytics_visits, so a report is current to the last event.  A query
- * with filters reads analytics_visits alone (every visit, open or ended),
- * where a visit's dimensions and pages are kept.  Visitors are counted
- * exactly there and within the sketch's error (1.6%) from the rollups.
+ * in analytics_visits, so a report is current to the last event.  Filters
+ * all on one visit-level column (a visit has one value of it) are answered
+ * from that column's rollup rows when the report covers all visits or that
+ * column.  Other filtered queries read analytics_visits alone (every visit,
+ * open or ended), where a visit's dimensions and pages are kept.  Visitors
+ * are counted exactly there and within the sketch's error (1.6%) from the
+ * rollups.
  *
  * Time: a report covers whole days from..to in the time zone asked for; the
  * rollups are in UTC hours, so a zone whose offset is not a whole number of

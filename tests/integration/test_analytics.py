@@ -219,12 +219,40 @@ class AnalyticsTest(unittest.TestCase):
             self.assertEqual(r["visits"], pages[r["page"]]["visits"], label)
             self.assertLessEqual(abs(r["visitors"] - len(pages[r["page"]]["visitors"])), 1)
 
-        # Filters read every visit: exact.
+        # Filters on one visit-level column read its rollup rows: exact but
+        # for visitors (the sketches); over all visits or that column.
+        for flt, keep in (("browser==Chrome", lambda v: v["browser"] == "Chrome"),
+                          ("browser!=Chrome", lambda v: v["browser"] != "Chrome"),
+                          ("browser==*fox", lambda v: v["browser"].endswith("fox")),
+                          ("browser!=Chrome;browser!=Firefox",
+                           lambda v: v["browser"] not in ("Chrome", "Firefox"))):
+            kept = [v for v in visits if keep(v)]
+            self.assertTrue(kept, flt)
+            want = metrics(kept)
+            got = self.stats("summary", filter=flt).json()["results"]
+            for k in ("visits", "pageviews", "events", "bounce_rate", "visit_duration"):
+                self.assertEqual(got[k], want[k], "%s: %s %s" % (label, flt, k))
+            self.assertLessEqual(abs(got["visitors"] - want["visitors"]),
+                                 max(1, 0.02 * want["visitors"]), (label, flt))
+            ts = self.stats("timeseries", filter=flt, metric="visits,pageviews",
+                            interval="hour").json()["results"]
+            self.assertEqual(sum(r["visits"] for r in ts), want["visits"], (label, flt))
+            self.assertEqual(sum(r["pageviews"] for r in ts), want["pageviews"],
+                             (label, flt))
+            rows = self.stats("breakdown", dimension="browser", filter=flt).json()["results"]
+            self.assertEqual({r["browser"]: r["visits"] for r in rows},
+                             {b: sum(1 for v in kept if v["browser"] == b)
+                              for b in {v["browser"] for v in kept}}, (label, flt))
+        # Other filters read every visit: exact.
         chrome = [v for v in visits if v["browser"] == "Chrome"]
-        got = self.stats("summary", filter="browser==Chrome").json()["results"]
+        got = self.stats("summary", filter="browser==Chrome;device!=nosuch").json()["results"]
         want = metrics(chrome)
         for k in ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration"):
             self.assertEqual(got[k], want[k], "%s: filtered %s" % (label, k))
+        rows = self.stats("breakdown", dimension="device", filter="browser==Chrome").json()
+        self.assertEqual({r["device"]: r["visits"] for r in rows["results"]},
+                         {d: sum(1 for v in chrome if v["device"] == d)
+                          for d in {v["device"] for v in chrome}}, label)
         priced = [v for v in visits if any(p.startswith("/pricing") for p in v["pages"])]
         got = self.stats("summary", filter="page==/pricing*;browser!=Firefox").json()["results"]
         want = metrics([v for v in priced if v["browser"] != "Firefox"])
@@ -443,6 +471,8 @@ class VisitorRetentionTest(unittest.TestCase):
         s.start()  # the forget task runs at start
         staff = login(s, "ana", PASSWORD)
         self.assertEqual(visitors(), 1, "the rollups keep their count")
+        self.assertEqual(visitors("&filter=browser%21%3Dnosuch"), 1,
+                         "a filter on one column reads its rollup rows")
         self.assertEqual(visitors("&filter=page%3D%3D%2Fx"), 2)
         rows = s.query("SELECT id, visitor FROM analytics_visits")
         self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
