@@ -354,6 +354,158 @@ static void pieces_cover_ranges_exactly(void **state)
 	sqlite3_close(db);
 }
 
+/* A breakdown from the rollups counts its candidates apart and seeks
+ * their rows; the same report from hour rows alone, by SQL, must agree:
+ * values, sums, visitors and order, for ranges cut into months, days and
+ * hours, local days, and limits that cut the candidates. */
+#define N_VALUES 40
+static void breakdown_seek_matches_hour_rows(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	sqlite3_stmt *st;
+	assert_int_equal(
+	        sqlite3_prepare_v2(
+	                db,
+	                "INSERT INTO analytics_rollup (site, dim, gran, t, "
+	                "value, visits, pageviews, visitors) VALUES ('s', "
+	                "'page', ?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT DO UPDATE "
+	                "SET visits = visits + 1, pageviews = pageviews + ?4, "
+	                "visitors = analytics_hll_union(visitors, ?5)",
+	                -1, &st, NULL),
+	        SQLITE_OK);
+	/* January to April 2025 and a day before: a visit of value k in hour
+	 * h for 2 of 7 (h, k); visitors from a pool, so they repeat. */
+	for (int64_t t = Y2025 - 86400; t < Y2025 + 120 * 86400; t += 3600) {
+		int64_t h = (t - Y2025) / 3600;
+		time_t tt = (time_t)t;
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		tm.tm_mday = 1;
+		tm.tm_hour = 0;
+		int64_t starts[3] = {t, t - t % 86400, (int64_t)timegm(&tm)};
+		for (int k = 0; k < N_VALUES; k++) {
+			if (((h * 31 + k * 17) % 7 + 7) % 7 >= 2)
+				continue;
+			char value[16];
+			snprintf(value, sizeof(value), "/p%02d", k);
+			uint64_t seed =
+			        (uint64_t)(k * 1000 + (h % 97 + 97) % 97);
+			uint64_t hash = splitmix(&seed);
+			uint8_t *blob;
+			size_t len;
+			assert_true(seula_hll_blob_of(&hash, 1, &blob, &len));
+			for (int g = 0; g < 3; g++) {
+				sqlite3_bind_int(st, 1, g);
+				sqlite3_bind_int64(st, 2, starts[g]);
+				sqlite3_bind_text(st, 3, value, -1,
+				                  SQLITE_TRANSIENT);
+				sqlite3_bind_int(st, 4, 1 + k % 3);
+				sqlite3_bind_blob(st, 5, blob, (int)len,
+				                  SQLITE_TRANSIENT);
+				assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+				sqlite3_reset(st);
+			}
+			free(blob);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+
+	/* The reference: hour rows of [t0, t1); the `limit * 2 + 20`
+	 * candidates by visits, then the best by visitors. */
+	assert_int_equal(
+	        sqlite3_prepare_v2(
+	                db,
+	                "WITH h AS (SELECT value, sum(visits) AS visits, "
+	                "sum(pageviews) AS pageviews, analytics_uniq(visitors) "
+	                "AS visitors FROM analytics_rollup WHERE site = 's' "
+	                "AND "
+	                "dim = 'page' AND gran = 0 AND t >= ?1 AND t < ?2 "
+	                "GROUP "
+	                "BY value), c AS (SELECT * FROM h ORDER BY visits "
+	                "DESC, "
+	                "value LIMIT ?3 * 2 + 20) SELECT value, visits, "
+	                "pageviews, visitors FROM c ORDER BY visitors DESC, "
+	                "visits DESC, value LIMIT ?3",
+	                -1, &st, NULL),
+	        SQLITE_OK);
+	struct {
+		const char *from, *to, *tz;
+		int64_t t0, t1; /* UTC */
+	} cases[] = {
+	        {"2025-01-01", "2025-04-30", "UTC", Y2025, Y2025 + 120 * 86400},
+	        {"2025-01-17", "2025-03-09", "UTC", Y2025 + 16 * 86400,
+	         Y2025 + 68 * 86400},
+	        {"2025-02-03", "2025-02-03", "UTC", Y2025 + 33 * 86400,
+	         Y2025 + 34 * 86400},
+	        /* Helsinki in winter: local midnight is 22:00 UTC the day
+	         * before, so hours at both ends. */
+	        {"2025-01-05", "2025-03-20", "Europe/Helsinki",
+	         Y2025 + 4 * 86400 - 7200, Y2025 + 79 * 86400 - 7200},
+	};
+	const int limits[] = {1, 3, 7, 100};
+	for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++)
+		for (size_t li = 0; li < sizeof(limits) / sizeof(limits[0]);
+		     li++) {
+			char limit[8];
+			snprintf(limit, sizeof(limit), "%d", limits[li]);
+			struct analytics_request rq = {
+			        .site = "s",
+			        .from = cases[ci].from,
+			        .to = cases[ci].to,
+			        .tz = cases[ci].tz,
+			        .dimension = "page",
+			        .limit = limit,
+			        .now_ms = (Y2025 + 400 * 86400) * 1000};
+			json_t *out;
+			char err[256];
+			assert_int_equal(
+			        analytics_report(db, ANALYTICS_BREAKDOWN, &rq,
+			                         &out, err, sizeof(err)),
+			        ANALYTICS_OK);
+			const json_t *rows = json_object_get(out, "results");
+			sqlite3_bind_int64(st, 1, cases[ci].t0);
+			sqlite3_bind_int64(st, 2, cases[ci].t1);
+			sqlite3_bind_int(st, 3, limits[li]);
+			size_t n = 0;
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				const json_t *row = json_array_get(rows, n++);
+				assert_non_null(row);
+				const char *want =
+				        (const char *)sqlite3_column_text(st,
+				                                          0);
+				const char *got = json_string_value(
+				        json_object_get(row, "page"));
+				if (!got || strcmp(got, want) != 0)
+					fail_msg("%s..%s %s limit %d row %zu: "
+					         "%s, want %s",
+					         cases[ci].from, cases[ci].to,
+					         cases[ci].tz, limits[li], n,
+					         got ? got : "-", want);
+				assert_int_equal(
+				        json_integer_value(
+				                json_object_get(row, "visits")),
+				        sqlite3_column_int64(st, 1));
+				assert_int_equal(
+				        json_integer_value(json_object_get(
+				                row, "pageviews")),
+				        sqlite3_column_int64(st, 2));
+				assert_int_equal(
+				        json_integer_value(json_object_get(
+				                row, "visitors")),
+				        sqlite3_column_int64(st, 3));
+			}
+			assert_int_equal(json_array_size(rows), n);
+			assert_true(n == (size_t)limits[li] || n == N_VALUES);
+			sqlite3_reset(st);
+			json_decref(out);
+		}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void timeseries_buckets(void **state)
 {
 	(void)state;
@@ -705,6 +857,7 @@ int main(void)
 	        cmocka_unit_test(hll_to_blob_and_sql_union),
 	        cmocka_unit_test(hll_malformed_blobs_refused),
 	        cmocka_unit_test(pieces_cover_ranges_exactly),
+	        cmocka_unit_test(breakdown_seek_matches_hour_rows),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(goals_config_parsed),
