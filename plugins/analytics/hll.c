@@ -60,9 +60,9 @@ bool seula_hll_merge_blob(struct seula_hll *h, const void *blob, size_t len)
 {
 	const uint8_t *b = blob;
 	if (len == SEULA_HLL_M) {
+		/* Branch-free, so the compiler makes it a vector max. */
 		for (size_t i = 0; i < SEULA_HLL_M; i++)
-			if (h->reg[i] < b[i])
-				h->reg[i] = b[i];
+			h->reg[i] = h->reg[i] > b[i] ? h->reg[i] : b[i];
 		return true;
 	}
 	if (!sparse_ok(b, len))
