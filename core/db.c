@@ -76,7 +76,8 @@ int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
 	sqlite3_busy_timeout(db, 5000);
 	char e[256];
 	const char *setup =
-	        readonly ? "PRAGMA query_only=ON; PRAGMA foreign_keys=ON;"
+	        readonly ? "PRAGMA query_only=ON; PRAGMA foreign_keys=ON; "
+	                   "PRAGMA mmap_size=2147418112;"
 	        : synchronous_full
 	                ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
 	                  "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; "
