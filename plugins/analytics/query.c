@@ -872,86 +872,80 @@ static void t_cond(struct sqlb *b, int gran, int64_t from, int64_t to,
 	sql(b, ")");
 }
 
-/* `keys_json`: NULL, or a JSON array of the only values wanted (the
- * rollup rows are then sought, not scanned; the open visits are not
- * narrowed: the caller keeps only those values). */
-static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
-                       int max_gran, const char *goals_json,
-                       const char *keys_json)
+/* The rollup rows of rollup dimension `rdim` over the scope, in pieces of
+ * hours, days and months (`max_gran`: 0 hours only, 1 days, 2 months),
+ * each "SELECT cols FROM analytics_rollup WHERE ...", joined by UNION ALL.
+ * `keys_json`: NULL, or a JSON array of the only values wanted, whose rows
+ * are then sought rather than scanned. */
+static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
+                       int max_gran, const char *keys_json, const char *cols)
 {
-	const char *rdim = rollup_dim(sc, dim);
-	bool first = true;
-	if (rdim) {
-		/* Ended visits: the rollups, in pieces. */
-		int64_t pieces[5][3];
-		int n = 0;
-		int64_t t0 = sc->t0, t1 = sc->t1;
-		int64_t d0 = floor_div(t0 + 86399, 86400) * 86400;
-		int64_t d1 = floor_div(t1, 86400) * 86400;
-		if (max_gran == 0 || d0 >= d1) {
+	int64_t pieces[5][3];
+	int n = 0;
+	int64_t t0 = sc->t0, t1 = sc->t1;
+	int64_t d0 = floor_div(t0 + 86399, 86400) * 86400;
+	int64_t d1 = floor_div(t1, 86400) * 86400;
+	if (max_gran == 0 || d0 >= d1) {
+		pieces[n][0] = 0, pieces[n][1] = t0, pieces[n++][2] = t1;
+	} else {
+		if (t0 < d0)
 			pieces[n][0] = 0, pieces[n][1] = t0,
+			pieces[n++][2] = d0;
+		if (d1 < t1)
+			pieces[n][0] = 0, pieces[n][1] = d1,
 			pieces[n++][2] = t1;
-		} else {
-			if (t0 < d0)
-				pieces[n][0] = 0, pieces[n][1] = t0,
-				pieces[n++][2] = d0;
-			if (d1 < t1)
-				pieces[n][0] = 0, pieces[n][1] = d1,
-				pieces[n++][2] = t1;
-			/* Whole months inside [d0, d1). */
-			int y, m, d;
-			civil_from_days(d0 / 86400, &y, &m, &d);
-			int64_t m0 = d == 1 ? d0
-			                    : days_from_civil(
-			                              m == 12 ? y + 1 : y,
-			                              m == 12 ? 1 : m + 1, 1) *
-			                              86400;
-			civil_from_days(d1 / 86400, &y, &m, &d);
-			int64_t m1 = days_from_civil(y, m, 1) * 86400;
-			if (m0 < m1 && max_gran >= 2) {
-				if (d0 < m0)
-					pieces[n][0] = 1, pieces[n][1] = d0,
-					pieces[n++][2] = m0;
-				pieces[n][0] = 2, pieces[n][1] = m0,
-				pieces[n++][2] = m1;
-				if (m1 < d1)
-					pieces[n][0] = 1, pieces[n][1] = m1,
-					pieces[n++][2] = d1;
-			} else {
+		/* Whole months inside [d0, d1). */
+		int y, m, d;
+		civil_from_days(d0 / 86400, &y, &m, &d);
+		int64_t m0 = d == 1 ? d0
+		                    : days_from_civil(m == 12 ? y + 1 : y,
+		                                      m == 12 ? 1 : m + 1, 1) *
+		                              86400;
+		civil_from_days(d1 / 86400, &y, &m, &d);
+		int64_t m1 = days_from_civil(y, m, 1) * 86400;
+		if (m0 < m1 && max_gran >= 2) {
+			if (d0 < m0)
 				pieces[n][0] = 1, pieces[n][1] = d0,
+				pieces[n++][2] = m0;
+			pieces[n][0] = 2, pieces[n][1] = m0,
+			pieces[n++][2] = m1;
+			if (m1 < d1)
+				pieces[n][0] = 1, pieces[n][1] = m1,
 				pieces[n++][2] = d1;
-			}
-		}
-		for (int i = 0; i < n; i++) {
-			if (!first)
-				sql(b, " UNION ALL ");
-			first = false;
-			sql(b,
-			    "SELECT value, t, visits, pageviews, bounces, "
-			    "duration_ms, events, engagement_ms, visitors AS "
-			    "v FROM analytics_rollup WHERE site = ");
-			arg_text(b, sc->site);
-			sql(b, " AND dim = ");
-			arg_text(b, rdim);
-			sqlite3_str_appendf(b->s, " AND gran = %d",
-			                    (int)pieces[i][0]);
-			t_cond(b, (int)pieces[i][0], pieces[i][1], pieces[i][2],
-			       keys_json != NULL);
-			if (keys_json) {
-				sql(b, " AND value IN (SELECT value FROM "
-				       "json_each(");
-				arg_text(b, keys_json);
-				sql(b, "))");
-			}
-			for (size_t k = 0; k < sc->n_filters; k++) {
-				sql(b, " AND ");
-				column_cond(b, &sc->filters[k], "", "value");
-			}
+		} else {
+			pieces[n][0] = 1, pieces[n][1] = d0,
+			pieces[n++][2] = d1;
 		}
 	}
-	/* Open visits (all visits when only the visits answer). */
-	if (!first)
-		sql(b, " UNION ALL ");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sql(b, " UNION ALL ");
+		sqlite3_str_appendf(
+		        b->s,
+		        "SELECT %s FROM analytics_rollup WHERE site = ", cols);
+		arg_text(b, sc->site);
+		sql(b, " AND dim = ");
+		arg_text(b, rdim);
+		sqlite3_str_appendf(b->s, " AND gran = %d", (int)pieces[i][0]);
+		t_cond(b, (int)pieces[i][0], pieces[i][1], pieces[i][2],
+		       keys_json != NULL);
+		if (keys_json) {
+			sql(b, " AND value IN (SELECT value FROM json_each(");
+			arg_text(b, keys_json);
+			sql(b, "))");
+		}
+		for (size_t k = 0; k < sc->n_filters; k++) {
+			sql(b, " AND ");
+			column_cond(b, &sc->filters[k], "", "value");
+		}
+	}
+}
+
+/* The visits of the scope as rows like the rollups' (union_cols): the open
+ * ones only when `only_open` (the rollups have the rest), else all. */
+static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
+                       const char *goals_json, bool only_open)
+{
 	const char *bounce = "(v.pageviews <= 1 AND v.events = 0)";
 	if (strcmp(dim, "page") == 0) {
 		sqlite3_str_appendf(
@@ -1005,11 +999,28 @@ static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 	arg_int(b, sc->t0 * 1000);
 	sql(b, " AND v.start_ts < ");
 	arg_int(b, sc->t1 * 1000);
-	if (rdim)
+	if (only_open)
 		sql(b, " AND v.closed = 0");
 	filter_sql(b, sc);
 	if (strcmp(dim, "goal") == 0)
 		sql(b, ") WHERE hits > 0");
+}
+
+/* The rows a report sums: the rollups' for ended visits and the open
+ * visits', or all visits' when only the visits answer the filters.  See
+ * rollup_sql() for `keys_json`. */
+static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
+                       int max_gran, const char *goals_json,
+                       const char *keys_json)
+{
+	const char *rdim = rollup_dim(sc, dim);
+	if (rdim) {
+		rollup_sql(b, sc, rdim, max_gran, keys_json,
+		           "value, t, visits, pageviews, bounces, duration_ms, "
+		           "events, engagement_ms, visitors AS v");
+		sql(b, " UNION ALL ");
+	}
+	visits_sql(b, sc, dim, goals_json, rdim != NULL);
 }
 
 /* The configured goals of the scope's site, as JSON for json_each. */
@@ -1337,11 +1348,15 @@ static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
 	*keys_json = NULL;
 	struct sqlb b;
 	sqlb_init(&b, db);
-	sql(&b, "WITH u");
+	/* The rollup rows straight, not through a co-routine that copies
+	 * every column of every row (10 of the 30 ms for a year of pages). */
+	sql(&b, "WITH o");
 	sql(&b, union_cols);
 	sql(&b, " AS (");
-	source_sql(&b, sc, dim, 2, gj, NULL);
-	sql(&b, ") SELECT u.value, u.visits FROM u");
+	visits_sql(&b, sc, dim, gj, true);
+	sql(&b, ") ");
+	rollup_sql(&b, sc, rollup_dim(sc, dim), 2, NULL, "value, visits");
+	sql(&b, " UNION ALL SELECT value, visits FROM o");
 	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
 	if (!st)
 		return ANALYTICS_DB_ERROR;
