@@ -253,6 +253,23 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual({r["device"]: r["visits"] for r in rows["results"]},
                          {d: sum(1 for v in chrome if v["device"] == d)
                           for d in {v["device"] for v in chrome}}, label)
+        # Breakdowns read from the visits: visitors exact, in order of
+        # visitors, visits, value; a page's are the visits that have it.
+        flt = "browser==Chrome;device!=nosuch"
+        for dim, key in (("source", "source"), ("device", "device"), ("page", None)):
+            groups = {}
+            for v in chrome:
+                for value in (v["pages"] if key is None else [v[key]]):
+                    g = groups.setdefault(value, {"visits": 0, "pageviews": 0,
+                                                  "visitors": set()})
+                    g["visits"] += 1
+                    g["pageviews"] += v["pages"][value] if key is None else v["pageviews"]
+                    g["visitors"].add(v["visitor"])
+            want = sorted(((-len(g["visitors"]), -g["visits"], value, g["pageviews"])
+                           for value, g in groups.items()))[:3]
+            rows = self.stats("breakdown", dimension=dim, filter=flt, limit=3).json()["results"]
+            self.assertEqual([(-r["visitors"], -r["visits"], r[dim], r["pageviews"])
+                              for r in rows], want, "%s: %s by %s" % (label, flt, dim))
         priced = [v for v in visits if any(p.startswith("/pricing") for p in v["pages"])]
         got = self.stats("summary", filter="page==/pricing*;browser!=Firefox").json()["results"]
         want = metrics([v for v in priced if v["browser"] != "Firefox"])
