@@ -26,7 +26,11 @@
 #   BENCH_REPEAT       measured runs per server; the median by req/s is
 #                      shown [1]
 #   BENCH_VARIANTS     what runs after nginx, from: full enrich normal
-#                      noplugins workers2 analytics floor-now floor-defer
+#                      noplugins workers2 analytics visits floor-now
+#                      floor-defer (visits: the analytics plugin with visits
+#                      that never end within the run, so no rollups are
+#                      written: the variant that tells the rollups' cost
+#                      from the visits')
 #                      [full enrich normal noplugins workers2 analytics;
 #                      floor mode: floor-now floor-defer full]
 #   BENCH_BATCH_INTERVAL_MS  [limits] batch_interval_ms for every variant [0]
@@ -138,8 +142,8 @@ if $http; then
 	count_rows() { sql "$1" 'SELECT count(*) FROM events'; }
 	for v in $variants; do
 		case "$v" in
-		full | enrich | normal | noplugins | workers2 | analytics | floor-now | floor-defer) ;;
-		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics floor-now floor-defer)" ;;
+		full | enrich | normal | noplugins | workers2 | analytics | visits | floor-now | floor-defer) ;;
+		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics visits floor-now floor-defer)" ;;
 		esac
 	done
 fi
@@ -534,11 +538,12 @@ EOF
 				# visit_timeout 1s: collect.lua's visitors come back
 				# every few seconds (its pool), so each visit ends,
 				# and goes into the rollups, within the run, as the
-				# visits of a real site do within 30 minutes.
+				# visits of a real site do within 30 minutes.  The
+				# visits variant sets 1d: none ends, no rollups.
 				cat <<EOF
 
 [plugin.analytics]
-visit_timeout = 1s
+visit_timeout = $visit_timeout
 goals = demo:event:signup, demo:page:/pricing
 EOF
 				;;
@@ -619,7 +624,7 @@ EOF
 	if [[ ",${plugins// /}," == *,geoip,* ]]; then
 		enrich_cover=$(sql "$dir/seula.db" 'SELECT count(*), count(country), count(browser), count(referrer_source) FROM events')
 	fi
-	if [[ ",${plugins// /}," == *,analytics,* ]]; then
+	if [[ ",${plugins// /}," == *,analytics,* ]] && [ "$visit_timeout" = 1s ]; then
 		analytics_cover=$(sql "$dir/seula.db" 'SELECT (SELECT count(*) FROM events), count(*), coalesce(sum(closed), 0), (SELECT count(*) FROM analytics_rollup) FROM analytics_visits')
 	fi
 
@@ -748,7 +753,7 @@ print_table() {
 }
 
 http_bench() {
-	local v full_i='' enrich_i='' analytics_i=''
+	local v full_i='' enrich_i='' analytics_i='' visits_i=''
 	bench_nginx
 	for v in $variants; do
 		case "$v" in
@@ -767,6 +772,13 @@ http_bench() {
 		analytics)
 			analytics_i=${#R_name[@]}
 			bench_seula "seula full+anonymize+analytics" full "anonymize, analytics" 1
+			;;
+		visits)
+			visits_i=${#R_name[@]}
+			visit_timeout=1d
+			bench_seula "seula full+anonymize+analytics, no visit ends" full \
+				"anonymize, analytics" 1
+			visit_timeout=1s
 			;;
 		floor-now) bench_floor "evhttp alone, 204 at once" now ;;
 		floor-defer) bench_floor "evhttp alone, 204 after 0.5ms hop" defer 500 ;;
@@ -791,7 +803,7 @@ http_bench() {
 			"$(awk -v a="$browser" -v n="$n" 'BEGIN { printf "%.1f%%", n ? 100 * a / n : 0 }')" \
 			"$(awk -v a="$source" -v n="$n" 'BEGIN { printf "%.1f%%", n ? 100 * a / n : 0 }')"
 	fi
-	[ -z "$analytics_i" ] || analytics_ratio "$full_i" "$analytics_i"
+	[ -z "$analytics_i" ] || analytics_ratio "$full_i" "$analytics_i" "$visits_i"
 	local c
 	for c in "${R_check[@]}"; do
 		case "$c" in ok* | -) ;; *) fail "stored rows do not match the 2xx answers" ;; esac
@@ -901,11 +913,14 @@ EOF
 
 # What the analytics variant stored: "EVENTS VISITS ENDED ROLLUP_ROWS".
 analytics_cover=
+# The analytics plugin's visit_timeout in the variants; see bench_seula.
+visit_timeout=1s
 
-# analytics_ratio FULL_I ANALYTICS_I: what the analytics plugin (visits and
-# rollups, on the writer) costs the collect path, from this run's variants.
+# analytics_ratio FULL_I ANALYTICS_I [VISITS_I]: what the analytics plugin
+# (visits and rollups, on the writer) costs the collect path, from this
+# run's variants; with the visits variant, the rollups' part of it.
 analytics_ratio() {
-	local a f n visits ended rollups
+	local a f n visits ended rollups o
 	a=$(val rps "${R_out[$2]}")
 	printf '\n'
 	if [ -n "$1" ]; then
@@ -915,6 +930,12 @@ analytics_ratio() {
 			"$(awk -v a="$a" -v b="$f" 'BEGIN { printf "%.2f", a / b }')"
 	else
 		printf 'analytics/full: no ratio, the full variant did not run\n'
+	fi
+	if [ -n "${3:-}" ]; then
+		o=$(val rps "${R_out[$3]}")
+		printf 'rollups: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
+			"$a" "${R_name[$2]}" "$o" "${R_name[$3]}" \
+			"$(awk -v a="$a" -v b="$o" 'BEGIN { printf "%.2f", a / b }')"
 	fi
 	read -r n visits ended rollups <<<"$analytics_cover"
 	printf 'visits: the %s events the analytics variant stored made %s visits (%s events a visit); %s had ended, in %s rollup rows\n' \
