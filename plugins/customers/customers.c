@@ -94,6 +94,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unicode/uchar.h>
+#include <unicode/ustring.h>
 #include <unistd.h>
 
 struct customers_config {
@@ -509,6 +511,83 @@ static int insert_customer(const struct customers *c, sqlite3 *db,
 /* ---- routes: the register --------------------------------------------------
  */
 
+/* `text` case-folded (Unicode full folding, ICU): "ÄIJÄLÄ" and "äijälä"
+ * become one, as SQLite's LIKE does only for ASCII.  malloc'd; NULL when
+ * out of memory or `text` is not UTF-8. */
+static char *fold_utf8(const char *text, int32_t len)
+{
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t n16 = 0;
+	u_strFromUTF8(NULL, 0, &n16, text, len, &e);
+	if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e))
+		return NULL;
+	/* Folding can lengthen a string (ß to ss): up to 3 units each. */
+	int32_t cap = 3 * n16 + 1;
+	UChar *src = malloc(sizeof(UChar) * (size_t)(n16 + 1));
+	UChar *dst = malloc(sizeof(UChar) * (size_t)cap);
+	char *out = NULL;
+	if (!src || !dst)
+		goto done;
+	e = U_ZERO_ERROR;
+	u_strFromUTF8(src, n16 + 1, NULL, text, len, &e);
+	int32_t nf = U_FAILURE(e) ? 0
+	                          : u_strFoldCase(dst, cap, src, n16,
+	                                          U_FOLD_CASE_DEFAULT, &e);
+	if (U_FAILURE(e))
+		goto done;
+	int32_t n8 = 0;
+	u_strToUTF8(NULL, 0, &n8, dst, nf, &e);
+	if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e))
+		goto done;
+	out = malloc((size_t)n8 + 1);
+	e = U_ZERO_ERROR;
+	if (out)
+		u_strToUTF8(out, n8 + 1, NULL, dst, nf, &e);
+	if (out && U_FAILURE(e)) {
+		free(out);
+		out = NULL;
+	}
+done:
+	free(src);
+	free(dst);
+	return out;
+}
+
+/* SQL cust_fold(text): fold_utf8(); NULL stays NULL. */
+static void fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	int len = sqlite3_value_bytes(argv[0]);
+	char *f = text ? fold_utf8(text, len) : NULL;
+	if (f)
+		sqlite3_result_text(ctx, f, -1, free);
+	else /* stored text is UTF-8; out of memory: match it as it is */
+		sqlite3_result_text(ctx, text ? text : "", len,
+		                    SQLITE_TRANSIENT);
+}
+
+/* cust_fold on the route's connection, once: a probe, rather than
+ * redefining it per request, which would expire every statement the
+ * connection has prepared. */
+static int fold_ready(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT cust_fold('')", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return SQLITE_OK;
+	}
+	return sqlite3_create_function(db, "cust_fold", 1,
+	                               SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+	                                       SQLITE_INNOCUOUS,
+	                               NULL, fold_fn, NULL, NULL);
+}
+
 static int list_handler(void *instance, struct seula_http *http)
 {
 	const struct customers *c = instance;
@@ -524,34 +603,45 @@ static int list_handler(void *instance, struct seula_http *http)
 	if (q && strlen(q) > 200)
 		return cust_refuse(c->host, http, 400, "invalid_query",
 		                   "q is at most 200 characters");
-	/* LIKE with its wildcards escaped: q is matched as it is. */
+	sqlite3 *db = h->http_db(http);
+	if (!db || fold_ready(db) != SQLITE_OK)
+		return SEULA_EIO;
+	/* LIKE with its wildcards escaped: q is matched as it is, folded as
+	 * the columns are. */
 	char *pattern = NULL;
 	if (q && *q) {
-		pattern = malloc(2 * strlen(q) + 3);
-		if (!pattern)
+		char *folded = fold_utf8(q, -1);
+		if (!folded)
+			return cust_refuse(c->host, http, 400, "invalid_query",
+			                   "q is not UTF-8");
+		pattern = malloc(2 * strlen(folded) + 3);
+		if (!pattern) {
+			free(folded);
 			return SEULA_ENOMEM;
+		}
 		char *p = pattern;
 		*p++ = '%';
-		for (const char *s = q; *s; s++) {
+		for (const char *s = folded; *s; s++) {
 			if (*s == '%' || *s == '_' || *s == '\\')
 				*p++ = '\\';
 			*p++ = *s;
 		}
 		*p++ = '%';
 		*p = '\0';
+		free(folded);
 	}
 	static const char where[] =
-	        " WHERE ?1 IS NULL OR c.first_name LIKE ?1 ESCAPE '\\' OR "
-	        "c.last_name LIKE ?1 ESCAPE '\\' OR c.organisation LIKE ?1 "
-	        "ESCAPE '\\' OR c.email LIKE ?1 ESCAPE '\\' OR "
-	        "(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, "
-	        "'')) LIKE ?1 ESCAPE '\\'";
+	        " WHERE ?1 IS NULL OR cust_fold(c.first_name) LIKE ?1 ESCAPE "
+	        "'\\' OR cust_fold(c.last_name) LIKE ?1 ESCAPE '\\' OR "
+	        "cust_fold(c.organisation) LIKE ?1 ESCAPE '\\' OR "
+	        "cust_fold(c.email) LIKE ?1 ESCAPE '\\' OR "
+	        "cust_fold(coalesce(c.first_name, '') || ' ' || "
+	        "coalesce(c.last_name, '')) LIKE ?1 ESCAPE '\\'";
 	char sql[4096];
 	snprintf(sql, sizeof(sql),
 	         "%s%s ORDER BY c.last_name, c.first_name, c.organisation, "
 	         "c.id LIMIT ?2 OFFSET ?3",
 	         c->select_sql, where);
-	sqlite3 *db = h->http_db(http);
 	sqlite3_stmt *st = NULL, *cnt = NULL;
 	int rc = SEULA_EIO;
 	json_t *results = json_array();

@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 import unittest
+import urllib.parse
 import zlib
 
 from seulatest import (Server, add_user, assert_json_error, login, run_seula)
@@ -201,6 +202,16 @@ class RegisterTest(unittest.TestCase):
         self.assertEqual(by("%25"), 1)               # a literal %, not a wildcard
         self.assertEqual(by("d_c"), 1)               # a literal _, not any char
         self.assertEqual(by("nobody-like-this"), 0)
+        # Case is folded beyond ASCII, as Finnish and Swedish names need.
+        create(self.cid, first_name="Åsa", last_name="Väänänen-Ölander",
+               organisation="STRAßE Oy", email="asa@vaananen.example")
+        self.assertEqual(by(urllib.parse.quote("väänänen-ölander")), 1)
+        self.assertEqual(by(urllib.parse.quote("VÄÄNÄNEN")), 1)
+        self.assertEqual(by(urllib.parse.quote("åsa vää")), 1)      # "first last"
+        self.assertEqual(by(urllib.parse.quote("strasse")), 1)      # ß folds to ss
+        self.assertEqual(by("vaananen"), 1)                          # the email
+        self.assertEqual(by(urllib.parse.quote("Vaananen-Ö")), 0)   # not accents
+        assert_json_error(self, self.cid.request("GET", "/api/customers?q=%FF"), 400)
         for q in ("limit=0", "limit=1001", "limit=x", "offset=-1"):
             assert_json_error(self, self.cid.request("GET", "/api/customers?" + q),
                               400, "invalid_query")
