@@ -324,6 +324,9 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 	int64_t changes = sqlite3_total_changes64(s->db);
 	int rc = ts->task->run(ts->plugin ? ts->plugin->instance : ts->arg,
 	                       s->db, now, &msg);
+	bool more = rc == SEULA_TASK_MORE;
+	if (more)
+		rc = SEULA_OK;
 	if (rc == SEULA_OK && !exec_ok(s, "COMMIT"))
 		rc = SEULA_EIO;
 	if (rc == SEULA_OK && (ts->task->flags & SEULA_TASK_TRUNCATE_WAL) &&
@@ -344,7 +347,10 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 		         ts->task->name, msg ? msg : sqlite3_errmsg(s->db));
 	}
 	free(msg);
-	ts->next_ms = now + ts->task->interval_s * 1000;
+	/* More to do: again once the batches queued meanwhile are in. */
+	ts->next_ms = more && rc == SEULA_OK
+	                      ? now
+	                      : now + ts->task->interval_s * 1000;
 	return rc;
 }
 

@@ -29,7 +29,8 @@
  *                     seula_host.subject_run (every plugin's and the
  *                     core's, in one transaction) and http_truncate_wal.
  *   1.4 (2026-11-29)  seula_host.site_known: whether a site is configured,
- *                     so a route can answer 404 for one that is not.
+ *                     so a route can answer 404 for one that is not;
+ *                     SEULA_TASK_MORE, a task run that has more to do.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -276,10 +277,20 @@ enum seula_task_flags {
 	SEULA_TASK_TRUNCATE_WAL = 1 << 1,
 };
 
+/* A run's answer besides SEULA_OK and errors (1.4): it did part of its
+ * work, which commits, and has more to do; it runs again as soon as the
+ * batches queued meanwhile are committed, not after interval_s.  So a
+ * backlog is worked off in short transactions, between the collect path's
+ * commits.  A host older than 1.4 takes it for a failure and rolls it
+ * back: check host->abi_minor. */
+#define SEULA_TASK_MORE 1
+
 struct seula_task {
 	const char *name;
 	int64_t interval_s;
 	unsigned flags;
+	/* SEULA_OK, SEULA_TASK_MORE or a negative SEULA_E* code (the run
+	 * is rolled back, *errmsg says why). */
 	int (*run)(void *instance, struct sqlite3 *db, int64_t now_ms,
 	           char **errmsg);
 };

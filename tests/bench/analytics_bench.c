@@ -928,6 +928,7 @@ struct load {
 	long long cache_kib;
 	unsigned long close_runs;
 	double close_seconds; /* on the writer, inside the call */
+	bool close_more;      /* the last run had more to do */
 };
 
 static int close_call(void *arg, sqlite3 *db, char *err, size_t errlen)
@@ -938,6 +939,10 @@ static int close_call(void *arg, sqlite3 *db, char *err, size_t errlen)
 	double t = now_s();
 	int rc = task->run(l->plugin->instance, db, l->close_now, &msg);
 	l->close_seconds += now_s() - t;
+	/* More to do: as the server does, again after the next batch. */
+	l->close_more = rc == SEULA_TASK_MORE;
+	if (l->close_more)
+		rc = SEULA_OK;
 	if (rc != SEULA_OK)
 		snprintf(err, errlen, "close task: %s", msg ? msg : "failed");
 	free(msg);
@@ -989,7 +994,8 @@ static void submit_close(struct load *l, int64_t now)
 static void maybe_close(struct load *l)
 {
 	if (!l->plugin || l->close_busy ||
-	    l->committed_ms - l->last_close < l->close_every_ms)
+	    (!l->close_more &&
+	     l->committed_ms - l->last_close < l->close_every_ms))
 		return;
 	l->last_close = l->committed_ms;
 	submit_close(l, l->committed_ms);

@@ -201,12 +201,70 @@ static void full_queue_refuses_and_stop_commits(void **state)
 	close_store(f);
 }
 
+/* A task that has more to do (SEULA_TASK_MORE) runs again at once, each
+ * run in its own committed transaction, not after its interval (an hour
+ * here); one that answers SEULA_OK waits for it. */
+static int more_runs;
+
+static int more_task(void *arg, sqlite3 *db, int64_t now_ms, char **errmsg)
+{
+	(void)arg, (void)now_ms, (void)errmsg;
+	if (sqlite3_exec(db,
+	                 "CREATE TABLE IF NOT EXISTS task_runs (n INTEGER); "
+	                 "INSERT INTO task_runs VALUES (1)",
+	                 NULL, NULL, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	return ++more_runs < 5 ? SEULA_TASK_MORE : SEULA_OK;
+}
+
+static int64_t task_rows(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM task_runs", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void task_with_more_to_do_runs_again(void **state)
+{
+	(void)state;
+	struct fixture *f = open_store("1000");
+	static const struct seula_task task = {"more", 3600, 0, more_task};
+	more_runs = 0;
+	assert_int_equal(seula_store_add_task(f->store, &task, NULL), SEULA_OK);
+	assert_int_equal(seula_store_start(f->store), SEULA_OK);
+	/* Batches still commit between the runs. */
+	int done = 0;
+	struct test_job *job = make_job(f, 2, &done);
+	assert_int_equal(seula_store_submit(f->store, &job->job), SEULA_OK);
+	for (int i = 0; i < 200 && task_rows(f->db) < 5; i++)
+		usleep(10000);
+	while (done < 1)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	free(job);
+	usleep(100000);
+	seula_store_stop(f->store);
+	/* Five runs, each committed; the fifth said it was done. */
+	assert_int_equal(task_rows(f->db), 5);
+	assert_int_equal(more_runs, 5);
+	assert_int_equal(count_rows(f->db), 2);
+	close_store(f);
+}
+
 int main(void)
 {
 	evthread_use_pthreads();
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(group_commit_then_complete),
 	        cmocka_unit_test(full_queue_refuses_and_stop_commits),
+	        cmocka_unit_test(task_with_more_to_do_runs_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
