@@ -324,9 +324,17 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 	int64_t changes = sqlite3_total_changes64(s->db);
 	int rc = ts->task->run(ts->plugin ? ts->plugin->instance : ts->arg,
 	                       s->db, now, &msg);
-	bool more = rc == SEULA_TASK_MORE;
-	if (more)
+	/* Before 1.4 a 1 was no answer a task could give: a failure. */
+	bool more = rc == SEULA_TASK_MORE &&
+	            (!ts->plugin || ts->plugin->desc.abi_minor >= 4);
+	const char *why = NULL;
+	if (more) {
 		rc = SEULA_OK;
+	} else if (rc > 0) {
+		why = "it answered 1, which has no meaning before plugin ABI "
+		      "1.4";
+		rc = SEULA_EINVAL;
+	}
 	if (rc == SEULA_OK && !exec_ok(s, "COMMIT"))
 		rc = SEULA_EIO;
 	if (rc == SEULA_OK && (ts->task->flags & SEULA_TASK_TRUNCATE_WAL) &&
@@ -344,7 +352,10 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 	if (rc != SEULA_OK) {
 		exec_ok(s, "ROLLBACK");
 		snprintf(err, errlen, "%s: task %s failed: %s", ts->owner,
-		         ts->task->name, msg ? msg : sqlite3_errmsg(s->db));
+		         ts->task->name,
+		         why   ? why
+		         : msg ? msg
+		               : sqlite3_errmsg(s->db));
 	}
 	free(msg);
 	/* More to do: again once the batches queued meanwhile are in. */

@@ -282,7 +282,8 @@ enum seula_task_flags {
  * batches queued meanwhile are committed, not after interval_s.  So a
  * backlog is worked off in short transactions, between the collect path's
  * commits.  A host older than 1.4 takes it for a failure and rolls it
- * back: check host->abi_minor. */
+ * back: check host->abi_minor.  From a plugin built before 1.4, a 1 is a
+ * failure too. */
 #define SEULA_TASK_MORE 1
 
 struct seula_task {

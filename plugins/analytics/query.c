@@ -1770,11 +1770,15 @@ static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
 			events = json_integer_value(
 			        json_object_get(row, "events"));
 		}
+		/* With a filter the rollups answer, the total's visitors are
+		 * a sketch's estimate and the goal's exact: never over 100. */
 		double cr = total.visitors
 		                    ? round_to(100.0 * (double)visitors /
 		                                       (double)total.visitors,
 		                               1)
 		                    : 0;
+		if (cr > 100)
+			cr = 100;
 		json_array_append_new(
 		        res, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:f}", "goal",
 		                       g->name, "kind",

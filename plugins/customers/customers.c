@@ -513,14 +513,17 @@ static int insert_customer(const struct customers *c, sqlite3 *db,
 
 /* `text` case-folded (Unicode full folding, ICU): "ÄIJÄLÄ" and "äijälä"
  * become one, as SQLite's LIKE does only for ASCII.  malloc'd; NULL when
- * out of memory or `text` is not UTF-8. */
-static char *fold_utf8(const char *text, int32_t len)
+ * `text` is not UTF-8 (*bad set) or out of memory. */
+static char *fold_utf8(const char *text, int32_t len, bool *bad)
 {
 	UErrorCode e = U_ZERO_ERROR;
 	int32_t n16 = 0;
+	*bad = false;
 	u_strFromUTF8(NULL, 0, &n16, text, len, &e);
-	if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e))
+	if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e)) {
+		*bad = true;
 		return NULL;
+	}
 	/* Folding can lengthen a string (ß to ss): up to 3 units each. */
 	int32_t cap = 3 * n16 + 1;
 	UChar *src = malloc(sizeof(UChar) * (size_t)(n16 + 1));
@@ -563,10 +566,11 @@ static void fold_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	const char *text = (const char *)sqlite3_value_text(argv[0]);
 	int len = sqlite3_value_bytes(argv[0]);
-	char *f = text ? fold_utf8(text, len) : NULL;
+	bool bad;
+	char *f = text ? fold_utf8(text, len, &bad) : NULL;
 	if (f)
 		sqlite3_result_text(ctx, f, -1, free);
-	else /* stored text is UTF-8; out of memory: match it as it is */
+	else /* not UTF-8, or out of memory: match it as it is */
 		sqlite3_result_text(ctx, text ? text : "", len,
 		                    SQLITE_TRANSIENT);
 }
@@ -610,10 +614,13 @@ static int list_handler(void *instance, struct seula_http *http)
 	 * the columns are. */
 	char *pattern = NULL;
 	if (q && *q) {
-		char *folded = fold_utf8(q, -1);
-		if (!folded)
+		bool bad;
+		char *folded = fold_utf8(q, -1, &bad);
+		if (!folded && bad)
 			return cust_refuse(c->host, http, 400, "invalid_query",
 			                   "q is not UTF-8");
+		if (!folded)
+			return SEULA_ENOMEM;
 		pattern = malloc(2 * strlen(folded) + 3);
 		if (!pattern) {
 			free(folded);

@@ -75,9 +75,12 @@ static void on_done(struct seula_completion *c)
 	seula_arena_free(&t->arena);
 }
 
-static struct fixture *open_store(const char *capacity)
+static struct fixture *open_store_with(const char *capacity,
+                                       const struct seula_plugins *pl)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	if (pl)
+		f->pl = *pl;
 	strcpy(f->dir, "/tmp/seula-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/seula.db", f->dir);
@@ -99,6 +102,11 @@ static struct fixture *open_store(const char *capacity)
 	f->base = event_base_new();
 	f->cq = seula_completions_new(f->base);
 	return f;
+}
+
+static struct fixture *open_store(const char *capacity)
+{
+	return open_store_with(capacity, NULL);
 }
 
 static void close_store(struct fixture *f)
@@ -258,6 +266,30 @@ static void task_with_more_to_do_runs_again(void **state)
 	close_store(f);
 }
 
+/* A plugin built before 1.4 could not mean "more" by a 1: its run is a
+ * failure, rolled back, and waits for its interval. */
+static void old_plugin_task_answering_1_fails(void **state)
+{
+	(void)state;
+	static const struct seula_task task = {"old", 3600, 0, more_task};
+	struct seula_loaded_plugin old = {0};
+	old.desc.abi_major = SEULA_ABI_MAJOR;
+	old.desc.abi_minor = 3;
+	old.desc.name = "old";
+	old.desc.tasks = &task;
+	old.desc.n_tasks = 1;
+	struct seula_plugins pl = {&old, 1};
+	struct fixture *f = open_store_with("1000", &pl);
+	more_runs = 0;
+	assert_int_equal(seula_store_start(f->store), SEULA_OK);
+	usleep(300000);
+	seula_store_stop(f->store);
+	assert_int_equal(more_runs, 1);
+	assert_int_equal(task_rows(f->db), 0);
+	f->pl = (struct seula_plugins){0};
+	close_store(f);
+}
+
 int main(void)
 {
 	evthread_use_pthreads();
@@ -265,6 +297,7 @@ int main(void)
 	        cmocka_unit_test(group_commit_then_complete),
 	        cmocka_unit_test(full_queue_refuses_and_stop_commits),
 	        cmocka_unit_test(task_with_more_to_do_runs_again),
+	        cmocka_unit_test(old_plugin_task_answering_1_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
