@@ -697,6 +697,21 @@ static int start_visit(struct analytics *a, const struct seula_event *ev,
 }
 
 /* The custom event's properties: scalar values of its JSON object. */
+/* Drop a UTF-8 sequence cut off at the end of `s` (snprintf cuts bytes),
+ * so a value stays text: reports send values as JSON. */
+static void utf8_cut(char *s)
+{
+	size_t n = strlen(s), lead = n;
+	while (lead > 0 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return;
+	unsigned char c = (unsigned char)s[lead - 1];
+	size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+	if (n - (lead - 1) < want)
+		s[lead - 1] = '\0';
+}
+
 static int add_event_rows(struct analytics *a, int64_t visit, const char *name,
                           const char *props)
 {
@@ -738,13 +753,12 @@ static int add_event_rows(struct analytics *a, int64_t visit, const char *name,
 			continue;
 		if (!*key || strlen(key) > PROP_KEY_MAX)
 			continue;
+		utf8_cut(text);
 		n++;
 		st = use(a, S_EVENT);
 		sqlite3_bind_int64(st, 1, visit);
 		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
-		/* snprintf may have cut a UTF-8 sequence; SQLite stores the
-		 * bytes, and reports show them as given. */
 		sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
 		rc = run(st);
 	}

@@ -46,6 +46,9 @@ const size_t analytics_n_session_dims =
 #define MAX_FILTERS 10
 #define MAX_DAYS 3700 /* ten years and change */
 #define BREAKDOWN_MAX 1000
+/* The rows visits_breakdown() holds at most by default (~200 MB); past
+ * them a breakdown is summed by SQL, whose sorter spills to a temp file. */
+#define VISIT_ROWS_MAX 2000000
 #define REALTIME_MS (5 * 60 * 1000)
 
 /* ---- goals -------------------------------------------------------------- */
@@ -495,6 +498,7 @@ struct scope {
 	size_t n_filters;
 	const char *tz;
 	const struct analytics_goals *goals;
+	size_t visit_rows_max;
 };
 
 static bool column_dim(const char *dim)
@@ -609,6 +613,8 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	}
 	sc->site = rq->site;
 	sc->goals = rq->goals;
+	sc->visit_rows_max =
+	        rq->visit_rows_max ? rq->visit_rows_max : VISIT_ROWS_MAX;
 	sc->tz = rq->tz && *rq->tz ? rq->tz : "UTC";
 	if (!zone_open(z, sc->tz)) {
 		snprintf(err, errlen, "unknown time zone \"%.64s\"", sc->tz);
@@ -654,22 +660,43 @@ static void scope_span(struct scope *sc, struct zone *z)
 
 enum arg_type { ARG_TEXT, ARG_INT };
 
+struct sqlb_arg {
+	enum arg_type type;
+	const char *text;
+	int64_t i;
+};
+
+/* A statement being built, and its arguments (grown as needed: a
+ * breakdown binds each of its candidate values). */
 struct sqlb {
 	sqlite3_str *s;
-	struct {
-		enum arg_type type;
-		const char *text;
-		int64_t i;
-	} args[96];
-	int n;
+	struct sqlb_arg *args;
+	int n, cap;
 	bool overflow;
 };
 
 static void sqlb_init(struct sqlb *b, sqlite3 *db)
 {
 	b->s = sqlite3_str_new(db);
-	b->n = 0;
+	b->args = NULL;
+	b->n = b->cap = 0;
 	b->overflow = false;
+}
+
+/* Room for one more argument; false (and overflow) when there is none. */
+static bool sqlb_room(struct sqlb *b)
+{
+	if (b->n < b->cap)
+		return true;
+	int cap = b->cap ? b->cap * 2 : 64;
+	struct sqlb_arg *a =
+	        cap > 30000 ? NULL : realloc(b->args, (size_t)cap * sizeof(*a));
+	if (!a) {
+		b->overflow = true;
+		return false;
+	}
+	b->args = a, b->cap = cap;
+	return true;
 }
 
 static void sql(struct sqlb *b, const char *text)
@@ -680,10 +707,8 @@ static void sql(struct sqlb *b, const char *text)
 /* Append a placeholder for a text argument (borrowed until bound). */
 static void arg_text(struct sqlb *b, const char *text)
 {
-	if (b->n == (int)(sizeof(b->args) / sizeof(b->args[0]))) {
-		b->overflow = true;
+	if (!sqlb_room(b))
 		return;
-	}
 	b->args[b->n].type = ARG_TEXT;
 	b->args[b->n].text = text;
 	sqlite3_str_appendf(b->s, "?%d", ++b->n);
@@ -691,10 +716,8 @@ static void arg_text(struct sqlb *b, const char *text)
 
 static void arg_int(struct sqlb *b, int64_t v)
 {
-	if (b->n == (int)(sizeof(b->args) / sizeof(b->args[0]))) {
-		b->overflow = true;
+	if (!sqlb_room(b))
 		return;
-	}
 	b->args[b->n].type = ARG_INT;
 	b->args[b->n].i = v;
 	sqlite3_str_appendf(b->s, "?%d", ++b->n);
@@ -709,22 +732,20 @@ static sqlite3_stmt *sqlb_prepare(struct sqlb *b, sqlite3 *db, char *err,
 	sqlite3_stmt *st = NULL;
 	if (!text || b->overflow) {
 		snprintf(err, errlen, "query too large");
-		sqlite3_free(text);
-		return NULL;
-	}
-	if (sqlite3_prepare_v2(db, text, -1, &st, NULL) != SQLITE_OK) {
+	} else if (sqlite3_prepare_v2(db, text, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-		sqlite3_free(text);
-		return NULL;
+		st = NULL;
 	}
 	sqlite3_free(text);
-	for (int i = 0; i < b->n; i++) {
+	for (int i = 0; st && i < b->n; i++) {
 		if (b->args[i].type == ARG_TEXT)
 			sqlite3_bind_text(st, i + 1, b->args[i].text, -1,
 			                  SQLITE_STATIC);
 		else
 			sqlite3_bind_int64(st, i + 1, b->args[i].i);
 	}
+	free(b->args);
+	b->args = NULL;
 	return st;
 }
 
@@ -875,10 +896,10 @@ static void t_cond(struct sqlb *b, int gran, int64_t from, int64_t to,
 /* The rollup rows of rollup dimension `rdim` over the scope, in pieces of
  * hours, days and months (`max_gran`: 0 hours only, 1 days, 2 months),
  * each "SELECT cols FROM analytics_rollup WHERE ...", joined by UNION ALL.
- * `keys_json`: NULL, or a JSON array of the only values wanted, whose rows
- * are then sought rather than scanned. */
+ * With `seek`, only the values of the statement's table k(value) are
+ * wanted, and their rows are sought rather than scanned. */
 static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
-                       int max_gran, const char *keys_json, const char *cols)
+                       int max_gran, bool seek, const char *cols)
 {
 	int64_t pieces[5][3];
 	int n = 0;
@@ -927,13 +948,9 @@ static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
 		sql(b, " AND dim = ");
 		arg_text(b, rdim);
 		sqlite3_str_appendf(b->s, " AND gran = %d", (int)pieces[i][0]);
-		t_cond(b, (int)pieces[i][0], pieces[i][1], pieces[i][2],
-		       keys_json != NULL);
-		if (keys_json) {
-			sql(b, " AND value IN (SELECT value FROM json_each(");
-			arg_text(b, keys_json);
-			sql(b, "))");
-		}
+		t_cond(b, (int)pieces[i][0], pieces[i][1], pieces[i][2], seek);
+		if (seek)
+			sql(b, " AND value IN k");
 		for (size_t k = 0; k < sc->n_filters; k++) {
 			sql(b, " AND ");
 			column_cond(b, &sc->filters[k], "", "value");
@@ -1008,14 +1025,13 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 
 /* The rows a report sums: the rollups' for ended visits and the open
  * visits', or all visits' when only the visits answer the filters.  See
- * rollup_sql() for `keys_json`. */
+ * rollup_sql() for `seek`. */
 static void source_sql(struct sqlb *b, const struct scope *sc, const char *dim,
-                       int max_gran, const char *goals_json,
-                       const char *keys_json)
+                       int max_gran, const char *goals_json, bool seek)
 {
 	const char *rdim = rollup_dim(sc, dim);
 	if (rdim) {
-		rollup_sql(b, sc, rdim, max_gran, keys_json,
+		rollup_sql(b, sc, rdim, max_gran, seek,
 		           "value, t, visits, pageviews, bounces, duration_ms, "
 		           "events, engagement_ms, visitors AS v");
 		sql(b, " UNION ALL ");
@@ -1127,7 +1143,7 @@ static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
 	sql(&b, "WITH u");
 	sql(&b, union_cols);
 	sql(&b, " AS (");
-	source_sql(&b, sc, "", 2, NULL, NULL);
+	source_sql(&b, sc, "", 2, NULL, false);
 	sql(&b, ") SELECT ");
 	sums_sql(&b, sc);
 	sql(&b, " FROM u");
@@ -1250,7 +1266,7 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	           !z->utc || iv == IV_HOUR ? 0
 	           : iv == IV_MONTH         ? 2
 	                                    : 1,
-	           NULL, NULL);
+	           NULL, false);
 	sql(&b, ") SELECT analytics_bucket(u.t, ");
 	arg_text(&b, sc->tz);
 	sql(&b, ", ");
@@ -1376,17 +1392,31 @@ static int tally_by_visits(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* Candidate values: `n` pointers into `buf`; free_candidates() frees. */
+struct candidates {
+	const char **key;
+	size_t n;
+	char *buf;
+};
+
+static void free_candidates(struct candidates *c)
+{
+	free(c->key);
+	free(c->buf);
+	c->key = NULL, c->buf = NULL, c->n = 0;
+}
+
 /* The `cand` values of rollup dimension `dim` with the most visits in the
- * scope (ties by value), as a JSON array (malloc'd; the caller frees).
- * Counted here: SQL's GROUP BY sorts every row first, and at 10 million
- * events a year of page rows (24,000 month rows) spent 15 ms of its 30 in
- * that sort. */
+ * scope (ties by value), into *out.  Counted here: SQL's GROUP BY sorts
+ * every row first, and at 10 million events a year of page rows (24,000
+ * month rows) spent 15 ms of its 30 in that sort.  The values are bound
+ * as they are, not sent through JSON, which takes only valid UTF-8. */
 static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
                                         const char *dim, const char *gj,
-                                        size_t cand, char **keys_json,
+                                        size_t cand, struct candidates *out,
                                         char *err, size_t errlen)
 {
-	*keys_json = NULL;
+	*out = (struct candidates){0};
 	struct sqlb b;
 	sqlb_init(&b, db);
 	/* The rollup rows straight, not through a co-routine that copies
@@ -1396,7 +1426,7 @@ static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
 	sql(&b, " AS (");
 	visits_sql(&b, sc, dim, gj, true);
 	sql(&b, ") ");
-	rollup_sql(&b, sc, rollup_dim(sc, dim), 2, NULL, "value, visits");
+	rollup_sql(&b, sc, rollup_dim(sc, dim), 2, false, "value, visits");
 	sql(&b, " UNION ALL SELECT value, visits FROM o");
 	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
 	if (!st)
@@ -1411,11 +1441,12 @@ static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
 		        &kb, (const char *)sqlite3_column_text(st, 0),
 		        (size_t)sqlite3_column_bytes(st, 0));
 		struct tally *r = grow(rows, &cap, n, sizeof(*rows));
+		if (r)
+			rows = r;
 		if (off < 0 || !r) {
 			oom = true;
 			break;
 		}
-		rows = r;
 		rows[n].off = (size_t)off;
 		rows[n++].visits = sqlite3_column_int64(st, 1);
 	}
@@ -1442,15 +1473,18 @@ static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
 	}
 	if (m)
 		qsort(rows, m, sizeof(*rows), tally_by_visits);
-	json_t *arr = json_array();
-	for (size_t i = 0; arr && i < m && i < cand; i++)
-		json_array_append_new(arr, json_string(rows[i].key));
-	*keys_json = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-	json_decref(arr);
-	if (!*keys_json) {
+	out->n = m < cand ? m : cand;
+	out->key = malloc((out->n ? out->n : 1) * sizeof(*out->key));
+	if (!out->key) {
 		snprintf(err, errlen, "out of memory");
 		s = ANALYTICS_DB_ERROR;
+		out->n = 0;
+		goto done;
 	}
+	for (size_t i = 0; i < out->n; i++)
+		out->key[i] = rows[i].key;
+	out->buf = kb.buf; /* the keys point into it */
+	kb.buf = NULL;
 done:
 	free(rows);
 	free(kb.buf);
@@ -1491,13 +1525,14 @@ static int visit_row_by_visitors(const void *a, const void *b)
  * candidates, then their sums), took 320 ms for a month of one filter's
  * visits at 10 million events; the reading alone 75.  *groups (malloc'd,
  * keys into *keys, both freed by the caller) is sorted by visitors, then
- * visits, then value. */
+ * visits, then value.  Past sc->visit_rows_max rows it stops, with
+ * nothing, and *too_many: held here they cost ~100 bytes each. */
 static enum analytics_status
 visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
                  const char *gj, struct visit_row **groups, size_t *n_groups,
-                 char **keys, char *err, size_t errlen)
+                 char **keys, bool *too_many, char *err, size_t errlen)
 {
-	*groups = NULL, *n_groups = 0, *keys = NULL;
+	*groups = NULL, *n_groups = 0, *keys = NULL, *too_many = false;
 	struct sqlb b;
 	sqlb_init(&b, db);
 	sql(&b, "WITH u");
@@ -1518,27 +1553,32 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 		int64_t off = keybuf_add(
 		        &kb, (const char *)sqlite3_column_text(st, 0),
 		        (size_t)sqlite3_column_bytes(st, 0));
+		if (n == sc->visit_rows_max) {
+			*too_many = true;
+			break;
+		}
 		struct visit_row *r = grow(rows, &cap, n, sizeof(*rows));
+		if (r)
+			rows = r;
 		if (off < 0 || !r) {
 			oom = true;
 			break;
 		}
-		rows = r;
 		struct visit_row *row = &rows[n++];
 		row->off = (size_t)off;
 		read_totals(st, 1, &row->t);
 		row->visitor = row->t.visitors; /* column 7: the hash */
 		row->t.visitors = 0;
 	}
-	if (!oom && rc != SQLITE_DONE)
+	if (!oom && !*too_many && rc != SQLITE_DONE)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	if (oom || rc != SQLITE_DONE) {
+	if (oom || *too_many || rc != SQLITE_DONE) {
 		if (oom)
 			snprintf(err, errlen, "out of memory");
 		free(rows);
 		free(kb.buf);
-		return ANALYTICS_DB_ERROR;
+		return *too_many && !oom ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 	}
 	for (size_t i = 0; i < n; i++)
 		rows[i].key = kb.buf + rows[i].off;
@@ -1573,6 +1613,35 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 	return ANALYTICS_OK;
 }
 
+/* `key` as a JSON string: as it is when it is UTF-8, else with U+FFFD for
+ * what is not (a value an older version cut inside a character). */
+static json_t *text_json(const char *key)
+{
+	json_t *j = json_string(key);
+	if (j)
+		return j;
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t n16 = 0, n8 = 0;
+	u_strFromUTF8WithSub(NULL, 0, &n16, key, -1, 0xFFFD, NULL, &e);
+	UChar *u = malloc(sizeof(UChar) * (size_t)(n16 + 1));
+	char *out = NULL;
+	e = U_ZERO_ERROR;
+	if (u)
+		u_strFromUTF8WithSub(u, n16 + 1, NULL, key, -1, 0xFFFD, NULL,
+		                     &e);
+	if (u && U_SUCCESS(e)) {
+		u_strToUTF8(NULL, 0, &n8, u, n16, &e);
+		e = U_ZERO_ERROR;
+		out = malloc((size_t)n8 + 1);
+		if (out)
+			u_strToUTF8(out, n8 + 1, NULL, u, n16, &e);
+	}
+	j = out && U_SUCCESS(e) ? json_string(out) : NULL;
+	free(u);
+	free(out);
+	return j ? j : json_string("");
+}
+
 /* One row of a breakdown: the value under the dimension's name, then the
  * metrics. */
 static json_t *breakdown_row(const char *dim, bool hour, const char *key,
@@ -1583,7 +1652,7 @@ static json_t *breakdown_row(const char *dim, bool hour, const char *key,
 		json_object_set_new(row, dim,
 		                    json_integer(atoi(key ? key : "0")));
 	else
-		json_object_set_new(row, dim, json_string(key ? key : ""));
+		json_object_set_new(row, dim, text_json(key ? key : ""));
 	put_metrics(row, t,
 	            strcmp(dim, "page") == 0 || strcmp(dim, "event") == 0 ||
 	                    strcmp(dim, "goal") == 0 ||
@@ -1607,23 +1676,30 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 		struct visit_row *groups;
 		size_t n;
 		char *keybuf;
+		bool too_many;
 		enum analytics_status s =
 		        visits_breakdown(db, sc, dim, gj ? gj : "[]", &groups,
-		                         &n, &keybuf, err, errlen);
-		free(gj);
-		if (s != ANALYTICS_OK)
+		                         &n, &keybuf, &too_many, err, errlen);
+		if (s != ANALYTICS_OK) {
+			free(gj);
 			return s;
-		json_t *rows = json_array();
-		for (size_t i = 0; i < n && i < limit; i++)
-			json_array_append_new(
-			        rows, breakdown_row(dim, false, groups[i].key,
-			                            &groups[i].t));
-		free(groups);
-		free(keybuf);
-		*out = rows;
-		return ANALYTICS_OK;
+		}
+		if (!too_many) {
+			json_t *rows = json_array();
+			for (size_t i = 0; i < n && i < limit; i++)
+				json_array_append_new(
+				        rows,
+				        breakdown_row(dim, false, groups[i].key,
+				                      &groups[i].t));
+			free(groups);
+			free(keybuf);
+			free(gj);
+			*out = rows;
+			return ANALYTICS_OK;
+		}
+		/* Too many to hold: SQL sums them below. */
 	}
-	char *keys = NULL;
+	struct candidates keys = {0};
 	if (seek) {
 		enum analytics_status s = top_values(
 		        db, sc, dim, gj ? gj : "[]", cand, &keys, err, errlen);
@@ -1634,31 +1710,37 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	}
 	struct sqlb b;
 	sqlb_init(&b, db);
-	if (seek) {
+	if (seek && keys.n == 0) {
+		/* Nothing in the range: an empty answer of the same shape. */
+		sql(&b, "SELECT '', 0, 0, 0, 0, 0, 0, 0 WHERE 0");
+	} else if (seek) {
 		/* From the rollups: the candidates counted apart, then only
 		 * their rows sought, sketches and all. */
-		sql(&b, "WITH u");
+		sql(&b, "WITH k(value) AS (VALUES ");
+		for (size_t i = 0; i < keys.n; i++) {
+			sql(&b, i ? ", (" : "(");
+			arg_text(&b, keys.key[i]);
+			sql(&b, ")");
+		}
+		sql(&b, "), u");
 		sql(&b, union_cols);
 		sql(&b, " AS NOT MATERIALIZED (");
-		source_sql(&b, sc, dim, 2, gj ? gj : "[]", keys);
-		sql(&b,
-		    ") SELECT u.value, sum(u.visits), sum(u.pageviews), "
-		    "sum(u.bounces), sum(u.duration_ms), sum(u.events), "
-		    "sum(u.engagement_ms), analytics_uniq(u.v) AS visitors "
-		    "FROM u WHERE u.value IN (SELECT value FROM json_each(");
-		arg_text(&b, keys);
-		sql(&b, ")) GROUP BY u.value ORDER BY visitors DESC, "
-		        "sum(u.visits) DESC, u.value LIMIT ");
+		source_sql(&b, sc, dim, 2, gj ? gj : "[]", true);
+		sql(&b, ") SELECT u.value, sum(u.visits), sum(u.pageviews), "
+		        "sum(u.bounces), sum(u.duration_ms), sum(u.events), "
+		        "sum(u.engagement_ms), analytics_uniq(u.v) AS visitors "
+		        "FROM u WHERE u.value IN k GROUP BY u.value ORDER BY "
+		        "visitors DESC, sum(u.visits) DESC, u.value LIMIT ");
 		arg_int(&b, (int64_t)limit);
 	} else {
-		/* Hours of day: u and c are read twice.  NOT MATERIALIZED
-		 * runs them twice rather than copying every row into two temp
-		 * tables first. */
+		/* Hours of day, or visits too many to hold: u and c are read
+		 * twice.  NOT MATERIALIZED runs them twice rather than copying
+		 * every row into two temp tables first. */
 		sql(&b, "WITH u");
 		sql(&b, union_cols);
 		sql(&b, " AS NOT MATERIALIZED (");
 		source_sql(&b, sc, hour ? "" : dim, hour ? 0 : 2,
-		           gj ? gj : "[]", NULL);
+		           gj ? gj : "[]", false);
 		sql(&b, "), c AS NOT MATERIALIZED (SELECT ");
 		if (hour) {
 			sql(&b, "analytics_bucket(u.t, ");
@@ -1681,7 +1763,7 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	}
 	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
 	if (!st) {
-		free(keys);
+		free_candidates(&keys);
 		free(gj);
 		return ANALYTICS_DB_ERROR;
 	}
@@ -1699,7 +1781,7 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	if (rc != SQLITE_DONE)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	free(keys);
+	free_candidates(&keys);
 	free(gj);
 	if (rc != SQLITE_DONE) {
 		json_decref(rows);

@@ -397,6 +397,17 @@ class AnalyticsTest(unittest.TestCase):
             r = self.staff.request("GET", "/api/stats/nosuch/" + report)
             assert_json_error(self, r, 404, "unknown_site")
 
+    def test_5b_cut_property_values_stay_text(self):
+        # A value over 200 bytes is cut at a character, not in one: the
+        # breakdown shows it (JSON carries only text).
+        h = {"User-Agent": ua_of(42), "X-Forwarded-For": "203.0.113.200"}
+        r = self.server.collect([{"site": "demo", "type": "event", "name": "Cut",
+                                  "url": "http://localhost/", "props": {"note": "€" * 100}}],
+                                headers=h)
+        self.assertIn(r.status, (200, 202, 204), r)
+        rows = self.stats("breakdown", dimension="prop:note").json()["results"]
+        self.assertEqual([(x["prop:note"], x["visits"]) for x in rows], [("€" * 66, 1)])
+
     def test_6_realtime(self):
         h = {"User-Agent": ua_of(99)}
         self.server.collect([pageview(url="http://localhost/live")], headers=h)

@@ -506,6 +506,109 @@ static void breakdown_seek_matches_hour_rows(void **state)
 	sqlite3_close(db);
 }
 
+/* A value an older version cut inside a character (bytes that are not
+ * UTF-8) still has its row, shown with U+FFFD, and keeps its place. */
+static void breakdown_keeps_values_cut_mid_character(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	assert_int_equal(
+	        sqlite3_exec(
+	                db,
+	                "INSERT INTO analytics_rollup (site, dim, gran, t, "
+	                "value, visits) VALUES ('s', 'page', 2, "
+	                "1735689600, CAST(x'6162e282' AS TEXT), 100), ('s', "
+	                "'page', 2, 1735689600, 'ok', 1)",
+	                NULL, NULL, NULL),
+	        SQLITE_OK);
+	struct analytics_request rq = {.site = "s",
+	                               .from = "2025-01-01",
+	                               .to = "2025-01-31",
+	                               .tz = "UTC",
+	                               .dimension = "page",
+	                               .limit = "10",
+	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
+	json_t *out;
+	char err[256];
+	assert_int_equal(analytics_report(db, ANALYTICS_BREAKDOWN, &rq, &out,
+	                                  err, sizeof(err)),
+	                 ANALYTICS_OK);
+	const json_t *rows = json_object_get(out, "results");
+	assert_int_equal(json_array_size(rows), 2);
+	const json_t *first = json_array_get(rows, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "page")),
+	                    "ab\xef\xbf\xbd");
+	assert_int_equal(json_integer_value(json_object_get(first, "visits")),
+	                 100);
+	json_decref(out);
+	sqlite3_close(db);
+}
+
+/* A breakdown from the visits is summed in memory up to a number of rows
+ * and by SQL past it: the two answer the same. */
+static void visits_breakdown_same_past_its_memory(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	assert_int_equal(
+	        sqlite3_exec(
+	                db,
+	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + "
+	                "1 FROM n WHERE i < 300) INSERT INTO analytics_visits "
+	                "(site, visitor, start_ts, last_ts, closed, pageviews, "
+	                "events, entry_page, exit_page, source, referrer, "
+	                "channel, utm_source, utm_medium, utm_campaign, "
+	                "utm_term, utm_content, country, region, city, "
+	                "browser, "
+	                "os, device, screen, language) SELECT 's', i % 37, "
+	                "(1735689600 + i * 3600) * 1000, (1735689600 + i * "
+	                "3600) * 1000 + i * 1000, i % 4 > 0, 1 + i % 3, i % 2, "
+	                "'/p' || (i % 7), '/p' || (i % 5), 'src' || (i % 11), "
+	                "'', 'x', '', '', '', '', '', 'FI', '', '', CASE WHEN "
+	                "i "
+	                "% 3 THEN 'Chrome' ELSE 'Firefox' END, '', 'desktop', "
+	                "'', '' FROM n; INSERT INTO analytics_visit_pages "
+	                "(visit, path, pageviews, engagement_ms) SELECT id, "
+	                "'/p' || (id % 7), 1, 0 FROM analytics_visits UNION "
+	                "ALL "
+	                "SELECT id, '/q' || (id % 4), 2, 10 FROM "
+	                "analytics_visits WHERE id % 2 = 0",
+	                NULL, NULL, NULL),
+	        SQLITE_OK);
+	const char *dims[] = {"source", "page", "entry_page"};
+	for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
+		json_t *got[2];
+		for (int k = 0; k < 2; k++) {
+			struct analytics_request rq = {
+			        .site = "s",
+			        .from = "2025-01-01",
+			        .to = "2025-01-31",
+			        .tz = "UTC",
+			        .filter = "browser==Chrome;device!=x",
+			        .dimension = dims[d],
+			        .limit = "100",
+			        .now_ms = (Y2025 + 400 * 86400) * 1000,
+			        .visit_rows_max = k ? 5 : 0};
+			char err[256];
+			assert_int_equal(
+			        analytics_report(db, ANALYTICS_BREAKDOWN, &rq,
+			                         &got[k], err, sizeof(err)),
+			        ANALYTICS_OK);
+		}
+		const json_t *rows = json_object_get(got[0], "results");
+		assert_true(json_array_size(rows) > 3);
+		if (!json_equal(rows, json_object_get(got[1], "results"))) {
+			char *a = json_dumps(rows, JSON_COMPACT);
+			char *b = json_dumps(json_object_get(got[1], "results"),
+			                     JSON_COMPACT);
+			fail_msg("%s: in memory %s, by SQL %s", dims[d], a, b);
+		}
+		json_decref(got[0]);
+		json_decref(got[1]);
+	}
+	sqlite3_close(db);
+}
+
 static void timeseries_buckets(void **state)
 {
 	(void)state;
@@ -858,6 +961,8 @@ int main(void)
 	        cmocka_unit_test(hll_malformed_blobs_refused),
 	        cmocka_unit_test(pieces_cover_ranges_exactly),
 	        cmocka_unit_test(breakdown_seek_matches_hour_rows),
+	        cmocka_unit_test(breakdown_keeps_values_cut_mid_character),
+	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(goals_config_parsed),
