@@ -1371,6 +1371,21 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t size)
 	return r;
 }
 
+/* The next row of `st` to hold: `rows` (n used of *cap, each `size`
+ * bytes) with room for it, or moved; its column 0 copied into `kb` at
+ * *off.  NULL when out of memory (the old `rows` stay the caller's). */
+static void *next_row(void *rows, size_t *cap, size_t n, size_t size,
+                      struct keybuf *kb, sqlite3_stmt *st, size_t *off)
+{
+	/* The key first: if it fails, nothing has moved. */
+	int64_t o = keybuf_add(kb, (const char *)sqlite3_column_text(st, 0),
+	                       (size_t)sqlite3_column_bytes(st, 0));
+	void *r = o < 0 ? NULL : grow(rows, cap, n, size);
+	if (r)
+		*off = (size_t)o;
+	return r;
+}
+
 /* A value and its visits, while top_values() counts them. */
 struct tally {
 	const char *key;
@@ -1437,17 +1452,15 @@ static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
 	bool oom = false;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t off = keybuf_add(
-		        &kb, (const char *)sqlite3_column_text(st, 0),
-		        (size_t)sqlite3_column_bytes(st, 0));
-		struct tally *r = grow(rows, &cap, n, sizeof(*rows));
-		if (r)
-			rows = r;
-		if (off < 0 || !r) {
+		size_t off;
+		struct tally *r =
+		        next_row(rows, &cap, n, sizeof(*rows), &kb, st, &off);
+		if (!r) {
 			oom = true;
 			break;
 		}
-		rows[n].off = (size_t)off;
+		rows = r;
+		rows[n].off = off;
 		rows[n++].visits = sqlite3_column_int64(st, 1);
 	}
 	if (!oom && rc != SQLITE_DONE)
@@ -1550,22 +1563,20 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 	bool oom = false;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t off = keybuf_add(
-		        &kb, (const char *)sqlite3_column_text(st, 0),
-		        (size_t)sqlite3_column_bytes(st, 0));
 		if (n == sc->visit_rows_max) {
 			*too_many = true;
 			break;
 		}
-		struct visit_row *r = grow(rows, &cap, n, sizeof(*rows));
-		if (r)
-			rows = r;
-		if (off < 0 || !r) {
+		size_t off;
+		struct visit_row *r =
+		        next_row(rows, &cap, n, sizeof(*rows), &kb, st, &off);
+		if (!r) {
 			oom = true;
 			break;
 		}
+		rows = r;
 		struct visit_row *row = &rows[n++];
-		row->off = (size_t)off;
+		row->off = off;
 		read_totals(st, 1, &row->t);
 		row->visitor = row->t.visitors; /* column 7: the hash */
 		row->t.visitors = 0;

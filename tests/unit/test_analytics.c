@@ -285,6 +285,18 @@ static void fill_year(sqlite3 *db)
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 }
 
+/* The report of `rq`, which must succeed; the caller json_decref()s. */
+static json_t *report_ok(sqlite3 *db, enum analytics_report_kind kind,
+                         const struct analytics_request *rq)
+{
+	json_t *out = NULL;
+	char err[256] = "";
+	if (analytics_report(db, kind, rq, &out, err, sizeof(err)) !=
+	    ANALYTICS_OK)
+		fail_msg("report: %s", err);
+	return out;
+}
+
 static json_int_t summary_visits(sqlite3 *db, const char *from, const char *to,
                                  const char *tz)
 {
@@ -294,10 +306,7 @@ static json_int_t summary_visits(sqlite3 *db, const char *from, const char *to,
 	                               .tz = tz,
 	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
 	json_t *out;
-	char err[256];
-	assert_int_equal(analytics_report(db, ANALYTICS_SUMMARY, &rq, &out, err,
-	                                  sizeof(err)),
-	                 ANALYTICS_OK);
+	out = report_ok(db, ANALYTICS_SUMMARY, &rq);
 	json_int_t v = json_integer_value(
 	        json_object_get(json_object_get(out, "results"), "visits"));
 	assert_int_equal(json_integer_value(json_object_get(
@@ -460,11 +469,7 @@ static void breakdown_seek_matches_hour_rows(void **state)
 			        .limit = limit,
 			        .now_ms = (Y2025 + 400 * 86400) * 1000};
 			json_t *out;
-			char err[256];
-			assert_int_equal(
-			        analytics_report(db, ANALYTICS_BREAKDOWN, &rq,
-			                         &out, err, sizeof(err)),
-			        ANALYTICS_OK);
+			out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
 			const json_t *rows = json_object_get(out, "results");
 			sqlite3_bind_int64(st, 1, cases[ci].t0);
 			sqlite3_bind_int64(st, 2, cases[ci].t1);
@@ -528,11 +533,7 @@ static void breakdown_keeps_values_cut_mid_character(void **state)
 	                               .dimension = "page",
 	                               .limit = "10",
 	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
-	json_t *out;
-	char err[256];
-	assert_int_equal(analytics_report(db, ANALYTICS_BREAKDOWN, &rq, &out,
-	                                  err, sizeof(err)),
-	                 ANALYTICS_OK);
+	json_t *out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
 	const json_t *rows = json_object_get(out, "results");
 	assert_int_equal(json_array_size(rows), 2);
 	const json_t *first = json_array_get(rows, 0);
@@ -589,11 +590,7 @@ static void visits_breakdown_same_past_its_memory(void **state)
 			        .limit = "100",
 			        .now_ms = (Y2025 + 400 * 86400) * 1000,
 			        .visit_rows_max = k ? 5 : 0};
-			char err[256];
-			assert_int_equal(
-			        analytics_report(db, ANALYTICS_BREAKDOWN, &rq,
-			                         &got[k], err, sizeof(err)),
-			        ANALYTICS_OK);
+			got[k] = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
 		}
 		const json_t *rows = json_object_get(got[0], "results");
 		assert_true(json_array_size(rows) > 3);
@@ -622,10 +619,7 @@ static void timeseries_buckets(void **state)
 	                               .metric = "visits",
 	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
 	json_t *out;
-	char err[256];
-	assert_int_equal(analytics_report(db, ANALYTICS_TIMESERIES, &rq, &out,
-	                                  err, sizeof(err)),
-	                 ANALYTICS_OK);
+	out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
 	json_t *rows = json_object_get(out, "results");
 	assert_int_equal(json_array_size(rows), 12);
 	static const int days[] = {31, 28, 31, 30, 31, 30,
@@ -647,9 +641,7 @@ static void timeseries_buckets(void **state)
 	static const char *const ivs[] = {"month", "day", "week"};
 	for (int k = 0; k < 3; k++) {
 		rq.interval = ivs[k];
-		assert_int_equal(analytics_report(db, ANALYTICS_TIMESERIES, &rq,
-		                                  &out, err, sizeof(err)),
-		                 ANALYTICS_OK);
+		out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
 		rows = json_object_get(out, "results");
 		json_int_t sum = 0;
 		for (size_t i = 0; i < json_array_size(rows); i++) {
@@ -672,9 +664,7 @@ static void timeseries_buckets(void **state)
 	rq.from = "2025-03-03"; /* a Monday */
 	rq.to = "2025-03-16";
 	rq.tz = "UTC";
-	assert_int_equal(analytics_report(db, ANALYTICS_TIMESERIES, &rq, &out,
-	                                  err, sizeof(err)),
-	                 ANALYTICS_OK);
+	out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
 	rows = json_object_get(out, "results");
 	assert_int_equal(json_array_size(rows), 2);
 	assert_string_equal(json_string_value(json_object_get(
