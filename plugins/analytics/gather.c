@@ -9,6 +9,7 @@
  * chain comparing strings (a fifth of the writer's time under load).
  */
 #include "gather.h"
+#include "hll.h"
 
 #include <seula/plugin.h>
 
@@ -21,6 +22,10 @@
 /* Slots: a power of two, at most half full, so probes stay short. */
 #define GATHER_SLOTS (2 * GATHER_ROWS)
 #define SLOT_MASK (GATHER_SLOTS - 1)
+/* Hashes a row keeps before it turns them into a sketch: 32 KiB of them
+ * against the sketch's 4 KiB, so a row of few visitors stays exact and
+ * cheap, and a busy one stays small. */
+#define GATHER_HASHES_MAX 4096
 
 struct gather {
 	unsigned char key[crypto_shorthash_KEYBYTES];
@@ -56,6 +61,7 @@ int gather_reset(struct gather *g)
 	for (size_t i = 0; i < g->n; i++) {
 		free((char *)g->rows[i].site); /* one block with dim, value */
 		free(g->rows[i].hashes);
+		free(g->rows[i].sketch);
 		g->slots[g->row_slot[i]] = 0;
 	}
 	memset(g->rows, 0, g->n * sizeof(*g->rows));
@@ -152,7 +158,20 @@ static int add_one(struct gather *g, const char *site, size_t ls,
 	row->sums.events += sums->events;
 	row->sums.engagement_ms += sums->engagement_ms;
 	row->sums.bots += sums->bots;
-	if (has_hash) {
+	if (has_hash && row->sketch) {
+		seula_hll_add_hash(row->sketch, hash);
+	} else if (has_hash && row->n_hashes == GATHER_HASHES_MAX) {
+		row->sketch = malloc(sizeof(*row->sketch));
+		if (!row->sketch)
+			return SEULA_ENOMEM;
+		memset(row->sketch, 0, sizeof(*row->sketch));
+		for (size_t i = 0; i < row->n_hashes; i++)
+			seula_hll_add_hash(row->sketch, row->hashes[i]);
+		seula_hll_add_hash(row->sketch, hash);
+		free(row->hashes);
+		row->hashes = NULL;
+		row->n_hashes = row->cap_hashes = 0;
+	} else if (has_hash) {
 		if (row->n_hashes == row->cap_hashes) {
 			size_t cap = row->cap_hashes ? row->cap_hashes * 2 : 4;
 			uint64_t *more =

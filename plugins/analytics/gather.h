@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct seula_hll;
+
 struct gather_sums {
 	int64_t visits, pageviews, bounces, duration_ms, events, engagement_ms,
 	        bots;
@@ -29,8 +31,12 @@ struct gather_row {
 	int gran;
 	int64_t t;
 	struct gather_sums sums;
-	uint64_t *hashes; /* the visitors, repeats allowed */
+	/* The visitors: their hashes (repeats allowed) while few, then a
+	 * sketch (hashes NULL), so a row holds at most a few kilobytes
+	 * however many visits it gathers. */
+	uint64_t *hashes;
 	size_t n_hashes, cap_hashes;
+	struct seula_hll *sketch;
 };
 
 struct gather;

@@ -59,6 +59,7 @@ void analytics_goals_free(struct analytics_goals *g);
 struct analytics_config {
 	int64_t visit_timeout_s;
 	int64_t visitor_retention_s;
+	int64_t rollup_delay_s;
 	const char *const *goals;
 };
 

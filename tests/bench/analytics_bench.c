@@ -18,8 +18,8 @@
  * plugin's task itself through the writer (a SEULA_JOB_CALL job, inside the
  * writer's transaction, as the store runs tasks) every task interval of
  * traffic time, with `now` the time of the newest committed event; at the
- * end of the stream one more run with a `now` a day later closes the visits
- * still open, so every visit is in the rollups.
+ * end of the stream runs with a `now` a day later (a minute more each)
+ * close the visits still open, so every visit is in the rollups.
  *
  * The traffic (deterministic, seeded): 2025 in UTC; visits arrive with a
  * daily, weekly and yearly cycle and a growth trend; ~3 page views a visit
@@ -1224,7 +1224,7 @@ static void load(const char *dir, const char *db, const char *plugin_dir,
 	if (l.failed)
 		die("the load failed", "a job was not committed");
 
-	/* The visits still open: a close-task run with `now` a day after the
+	/* The visits still open: close-task runs with `now` a day after the
 	 * last event (each run ends at most the task's batch of visits). */
 	res->open_at_end = res->final_close_runs = 0;
 	res->final_close_seconds = 0;
@@ -1238,8 +1238,12 @@ static void load(const char *dir, const char *db, const char *plugin_dir,
 		double t = now_s();
 		long long open = res->open_at_end, before;
 		do {
+			/* A minute later each run: past rollup_delay, so each
+			 * writes what it gathered. */
 			before = open;
-			submit_close(&l, l.stream.last_ms + 86400000LL);
+			submit_close(&l,
+			             l.stream.last_ms + 86400000LL +
+			                     60000LL * res->final_close_runs);
 			event_base_loop(l.base, EVLOOP_NO_EXIT_ON_EMPTY);
 			res->final_close_runs++;
 			if (l.failed)

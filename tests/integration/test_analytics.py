@@ -507,6 +507,98 @@ class VisitorRetentionTest(unittest.TestCase):
         self.assertIn("no longer linked", s.stderr())
 
 
+class PendingRollupsTest(unittest.TestCase):
+    """The close task gathers ended visits in memory and writes them to the
+    rollups together, rollup_delay later, closing them in the same
+    transaction: until then they are open in the table, so reports count
+    them from there, and a server killed before the write ends them again
+    at start, neither lost nor counted twice."""
+
+    KEYS = ("visits", "pageviews", "events", "bounce_rate", "visit_duration")
+
+    def start(self, delay):
+        s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sections={
+            "plugin.analytics": {"visit_timeout": "1s", "rollup_delay": delay,
+                                 "goals": GOALS}})
+        self.addCleanup(s.close)
+        s.start()
+        add_user(s, "ana", "analyst", PASSWORD)
+        return s
+
+    def traffic(self, s, visitors):
+        for i in range(visitors):
+            h = {"User-Agent": ua_of(300 + i)}
+            for k in range(1 + i % 3):
+                self.assertEqual(s.collect([pageview(
+                    url="http://localhost%s" % PAGES[(i + k) % len(PAGES)])],
+                    headers=h).status, 204)
+            if i % 2:
+                s.collect([{"site": "demo", "type": "event", "name": "Signup",
+                            "url": "http://localhost/pricing"}], headers=h)
+
+    def wait_log(self, s, text, seconds=15):
+        deadline = time.monotonic() + seconds
+        while text not in s.stderr():
+            self.assertLess(time.monotonic(), deadline, "no %r in the log:\n%s"
+                            % (text, s.stderr()[-2000:]))
+            time.sleep(0.1)
+
+    def summary(self, s):
+        staff = login(s, "ana", PASSWORD)
+        q = "?from=%s&to=%s" % (day(-1), day(1))
+        got = staff.request("GET", "/api/stats/demo/summary" + q).json()["results"]
+        pages = staff.request("GET", "/api/stats/demo/breakdown" + q +
+                              "&dimension=page&limit=50").json()["results"]
+        goals = staff.request("GET", "/api/stats/demo/goals" + q).json()["results"]
+        return ({k: got[k] for k in self.KEYS + ("visitors",)},
+                {r["page"]: r["pageviews"] for r in pages},
+                {g["goal"]: (g["visits"], g["events"]) for g in goals})
+
+    def rollup_total(self, s):
+        r = s.query("SELECT coalesce(sum(visits), 0) AS v, coalesce(sum(pageviews), 0) "
+                    "AS p FROM analytics_rollup WHERE dim = '' AND gran = 0")[0]
+        return r["v"], r["p"]
+
+    def test_pending_visits_survive_kill_9_once(self):
+        s = self.start("1h")
+        self.traffic(s, 8)
+        want = metrics(brute_force(s, timeout_s=1))
+        self.assertEqual(want["visits"], 8)
+        # Ended and gathered, not written: still open in the table.
+        self.wait_log(s, "8 waiting for the rollups")
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
+                                 "WHERE closed = 0")[0]["n"], 8)
+        self.assertEqual(self.rollup_total(s), (0, 0))
+        before = self.summary(s)
+        for k in self.KEYS:
+            self.assertEqual(before[0][k], want[k], k)
+        self.assertEqual(before[0]["visitors"], 8)
+
+        s.kill9()
+        s.start()  # the first close run writes what it gathers at once
+        self.wait_log(s, "8 ended visits written to the rollups")
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
+                                 "WHERE closed = 0")[0]["n"], 0)
+        self.assertEqual(self.rollup_total(s), (8, want["pageviews"]))
+        self.assertEqual(self.summary(s), before)
+
+    def test_written_after_the_delay(self):
+        s = self.start("2s")
+        self.traffic(s, 5)
+        want = metrics(brute_force(s, timeout_s=1))
+        self.wait_log(s, "5 ended visits written to the rollups")
+        # Gathered first, written by a later run.
+        log = s.stderr()
+        self.assertLess(log.index("5 waiting for the rollups"),
+                        log.index("5 ended visits written"))
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
+                                 "WHERE closed = 0")[0]["n"], 0)
+        self.assertEqual(self.rollup_total(s), (5, want["pageviews"]))
+        got = self.summary(s)[0]
+        for k in self.KEYS:
+            self.assertEqual(got[k], want[k], k)
+
+
 class OpenVisitCacheTest(unittest.TestCase):
     """The writer keeps the open visits in memory (openvisits.h): read back
     from the table at start, and again after a batch rolls back, so a

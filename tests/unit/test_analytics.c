@@ -848,6 +848,57 @@ static void gather_full_adds_nothing(void **state)
 	gather_free(g);
 }
 
+/* A row of many visitors keeps a sketch instead of their hashes: the same
+ * sketch as one built from all of them, so nothing is lost in the switch;
+ * a row of few keeps every hash. */
+static void gather_busy_row_turns_into_sketch(void **state)
+{
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	struct gather *g = NULL;
+	assert_int_equal(gather_new(&g), SEULA_OK);
+	struct gather_sums one = {.visits = 1};
+	int64_t t[GATHER_GRANS] = {3600, 86400, 0};
+	struct seula_hll *want = calloc(1, sizeof(*want));
+	assert_non_null(want);
+	uint64_t seed = 5;
+	enum { FEW = 4096, MANY = 30000 };
+	for (int k = 0; k < MANY; k++) {
+		/* Repeats too: a returning visitor adds its hash again. */
+		uint64_t h =
+		        k % 3 == 2 ? splitmix(&seed) % 1000 : splitmix(&seed);
+		assert_int_equal(
+		        gather_add(g, "demo", "", "", t, &one, true, h),
+		        SEULA_OK);
+		seula_hll_add_hash(want, h);
+		if (k < FEW)
+			assert_int_equal(gather_add(g, "demo", "page", "/few",
+			                            t, &one, true, h),
+			                 SEULA_OK);
+		if (k == FEW - 1) {
+			const struct gather_row *r = gather_get(g, 0);
+			assert_null(r->sketch);
+			assert_int_equal(r->n_hashes, FEW);
+		}
+	}
+	for (size_t i = 0; i < gather_count(g); i++) {
+		const struct gather_row *r = gather_get(g, i);
+		if (strcmp(r->dim, "") == 0) {
+			assert_non_null(r->sketch);
+			assert_null(r->hashes);
+			assert_int_equal(r->n_hashes, 0);
+			assert_int_equal(r->sums.visits, MANY);
+			assert_memory_equal(r->sketch->reg, want->reg,
+			                    sizeof(want->reg));
+		} else {
+			assert_null(r->sketch);
+			assert_int_equal(r->n_hashes, FEW);
+		}
+	}
+	free(want);
+	gather_free(g);
+}
+
 /* ---- open visits per visitor ------------------------------------------- */
 
 struct model_visit {
@@ -958,6 +1009,7 @@ int main(void)
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(gather_sums_match_model),
 	        cmocka_unit_test(gather_full_adds_nothing),
+	        cmocka_unit_test(gather_busy_row_turns_into_sketch),
 	        cmocka_unit_test(open_visits_match_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
