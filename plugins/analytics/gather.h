@@ -1,8 +1,8 @@
 /*
  * gather.h - what ended visits add to the rollups, summed in memory per
  * rollup row (site, dim, gran, t, value) until the caller writes the rows:
- * one write per row per close-task run, however many visits it ended,
- * so a busy day's sketch is rewritten once, not once a visit.
+ * one write per row per write, however many visits it gathered, so a busy
+ * day's sketch is rewritten once, not once a visit.
  *
  * The table is of a fixed size (65,536 rows): gather_add() answers
  * SEULA_EBUSY when it is full, and the caller writes what it has, calls

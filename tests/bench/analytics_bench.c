@@ -1237,9 +1237,12 @@ static void load(const char *dir, const char *db, const char *plugin_dir,
 		res->open_at_end = count(rd, q);
 		double t = now_s();
 		long long open = res->open_at_end, before;
+		int stalled = 0;
 		do {
-			/* A minute later each run: past rollup_delay, so each
-			 * writes what it gathered. */
+			/* A minute later each run, past rollup_delay: a run
+			 * writes what the one before it gathered.  Three runs
+			 * without progress: the last gathered nothing new, and
+			 * the one before wrote nothing. */
 			before = open;
 			submit_close(&l,
 			             l.stream.last_ms + 86400000LL +
@@ -1249,7 +1252,8 @@ static void load(const char *dir, const char *db, const char *plugin_dir,
 			if (l.failed)
 				die("the final close failed", NULL);
 			open = count(rd, q);
-		} while (open > 0 && open < before);
+			stalled = open < before ? 0 : stalled + 1;
+		} while (open > 0 && stalled < 3);
 		res->final_close_seconds = now_s() - t;
 		if (open != 0)
 			die("visits stay open after the close task", NULL);

@@ -506,6 +506,30 @@ class VisitorRetentionTest(unittest.TestCase):
         self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
         self.assertIn("no longer linked", s.stderr())
 
+    def test_visit_open_past_retention_is_forgotten_once_closed(self):
+        # Still open when the forget task first passes its start, the
+        # visit keeps its visitor; the next run, once it has ended, cuts it.
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "4s", "visitor_retention": "2s",
+            "rollup_delay": "1h"}})
+        self.addCleanup(s.close)
+        s.start()
+        s.collect([pageview(url="http://localhost/y")],
+                  headers={"User-Agent": ua_of(6)})
+        time.sleep(2.5)
+        s.stop()
+        s.start()  # forget: past retention, but open
+        rows = s.query("SELECT id, visitor, closed FROM analytics_visits")
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(rows[0]["closed"], 0)
+        self.assertNotEqual(rows[0]["id"], rows[0]["visitor"])
+        time.sleep(2.5)
+        s.stop()
+        s.start()  # close (written at once), then forget
+        [row] = s.query("SELECT id, visitor, closed FROM analytics_visits")
+        self.assertEqual(row["closed"], 1)
+        self.assertEqual(row["id"], row["visitor"])
+
 
 class PendingRollupsTest(unittest.TestCase):
     """The close task gathers ended visits in memory and writes them to the
@@ -598,6 +622,25 @@ class PendingRollupsTest(unittest.TestCase):
         for k in self.KEYS:
             self.assertEqual(got[k], want[k], k)
 
+
+    def test_visit_ended_elsewhere_is_not_counted_twice(self):
+        # Another process (an import beside the server) ends a visit the
+        # server holds gathered: the server's write notices, drops what it
+        # gathered and gathers the rest again.
+        s = self.start("3s")
+        self.traffic(s, 4)
+        want = metrics(brute_force(s, timeout_s=1))
+        self.wait_log(s, "4 waiting for the rollups")
+        db = sqlite3.connect(s.db_path, timeout=10)
+        with db:
+            db.execute("UPDATE analytics_visits SET closed = 1 WHERE id = "
+                       "(SELECT min(id) FROM analytics_visits)")
+        db.close()
+        self.wait_log(s, "ended elsewhere")
+        self.wait_log(s, "3 ended visits written to the rollups")
+        pages = s.query("SELECT pageviews FROM analytics_visits ORDER BY id")
+        self.assertEqual(self.rollup_total(s),
+                         (3, want["pageviews"] - pages[0]["pageviews"]))
 
 class OpenVisitCacheTest(unittest.TestCase):
     """The writer keeps the open visits in memory (openvisits.h): read back
