@@ -149,6 +149,12 @@ static const struct seula_migration migrations[] = {
         /* The writer finds open visits in memory (openvisits.h); this
          * index cost two random page writes a visit. */
         {4, "DROP INDEX analytics_visits_open;\n"},
+        /* The close and forget tasks go site by site through the (site,
+         * start_ts) indexes: two indexes fewer for every visit to write
+         * (one of them twice), and for every commit to rewrite the tail
+         * of. */
+        {5, "DROP INDEX analytics_visits_open_start;\n"
+            "DROP INDEX analytics_visits_start;\n"},
 };
 
 /* Custom event properties kept per event, and their sizes. */
@@ -174,6 +180,7 @@ enum stmt_id {
 	S_EVENT,
 	S_ROLLUP,
 	S_DUE,
+	S_NEXT_SITE,
 	S_VISIT,
 	S_PAGES,
 	S_EVENTS,
@@ -224,9 +231,12 @@ static const char *const stmt_sql[S_COUNT_] = {
                      "+ ?12, visitors = analytics_hll_union(visitors, ?13)",
         /* Started before the cutoff: those ended, and the few long
          * visits still going, which last_ts leaves out. */
-        [S_DUE] = "SELECT id, start_ts FROM analytics_visits WHERE closed = "
-                  "0 AND start_ts < ?1 AND last_ts < ?1 AND (start_ts, id) "
-                  "> (?3, ?4) ORDER BY start_ts, id LIMIT ?2",
+        [S_DUE] = "SELECT id, start_ts FROM analytics_visits WHERE site = "
+                  "?5 AND closed = 0 AND start_ts < ?1 AND last_ts < ?1 AND "
+                  "(start_ts, id) > (?3, ?4) ORDER BY start_ts, id LIMIT ?2",
+        /* One probe of analytics_visits_open_time, not a scan. */
+        [S_NEXT_SITE] = "SELECT min(site) FROM analytics_visits WHERE "
+                        "closed = 0 AND site > ?1",
         [S_VISIT] = "SELECT site, visitor, start_ts, last_ts, pageviews, "
                     "events, engagement_ms, entry_page, exit_page, source, "
                     "referrer, channel, utm_source, utm_medium, "
@@ -258,8 +268,10 @@ struct analytics {
 	int64_t pending_since; /* the close task's now when the first came */
 	bool must_write; /* a visit's rows were written in part: the rest too */
 	bool close_ran;  /* since start: the first close run writes at once */
-	/* The close task's place in analytics_visits_open_start: every pending
-	 * visit is at or before it, so no run gathers one twice. */
+	/* The close task's place in analytics_visits_open_time (site, start_ts,
+	 * id; due_site NULL: the start): every pending visit is at or before
+	 * it, so no run gathers one twice. */
+	char *due_site;
 	int64_t due_start, due_id;
 	struct gather *direct; /* bots' counts, written by each on_batch */
 	struct open_visits *open;
@@ -364,6 +376,15 @@ static sqlite3_stmt *use(struct analytics *a, enum stmt_id id)
 	return st;
 }
 
+/* The close task starts again from the first open visit. */
+static void due_reset(struct analytics *a)
+{
+	free(a->due_site);
+	a->due_site = NULL;
+	a->due_start = INT64_MIN;
+	a->due_id = 0;
+}
+
 /* Forget the pending visits: they are still open in the table, and the
  * close task's next run, from the start, gathers them again. */
 static void drop_pending(struct analytics *a)
@@ -371,8 +392,7 @@ static void drop_pending(struct analytics *a)
 	gather_reset(a->gather);
 	a->n_pending = 0;
 	a->must_write = false;
-	a->due_start = INT64_MIN;
-	a->due_id = 0;
+	due_reset(a);
 }
 
 /* The open visits as the table holds them, when a start or a rollback
@@ -551,8 +571,7 @@ static int end_hook(struct analytics *a, int rc)
 		gather_reset(a->direct);
 		drop_pending(a);
 	} else if (a->n_pending == 0) {
-		a->due_start = INT64_MIN;
-		a->due_id = 0;
+		due_reset(a);
 	}
 	return rc;
 }
@@ -1080,6 +1099,21 @@ static int on_batch(void *instance, sqlite3 *db,
 
 /* ---- the close task ----------------------------------------------------- */
 
+/* The first site after `after` with an open visit, in *out (malloc'd;
+ * NULL: none). */
+static int next_site(struct analytics *a, const char *after, char **out)
+{
+	*out = NULL;
+	sqlite3_stmt *st = use(a, S_NEXT_SITE);
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st) == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
+	const char *site = (const char *)sqlite3_column_text(st, 0);
+	if (rc == SEULA_OK && site && !(*out = strdup(site)))
+		rc = SEULA_ENOMEM;
+	sqlite3_reset(st);
+	return rc;
+}
+
 static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
                       char **errmsg)
 {
@@ -1092,17 +1126,38 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 	if (!ids)
 		return SEULA_ENOMEM;
 	size_t n = 0;
-	sqlite3_stmt *st = use(a, S_DUE);
-	sqlite3_bind_int64(st, 1, cutoff);
-	sqlite3_bind_int(st, 2, CLOSE_BATCH);
-	sqlite3_bind_int64(st, 3, a->due_start);
-	sqlite3_bind_int64(st, 4, a->due_id);
-	while (n < CLOSE_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-		ids[n++] = sqlite3_column_int64(st, 0);
-		a->due_start = sqlite3_column_int64(st, 1);
-		a->due_id = ids[n - 1];
+	if (!a->due_site)
+		rc = next_site(a, "", &a->due_site);
+	while (rc == SEULA_OK && a->due_site && n < CLOSE_BATCH) {
+		sqlite3_stmt *st = use(a, S_DUE);
+		sqlite3_bind_int64(st, 1, cutoff);
+		sqlite3_bind_int(st, 2, (int)(CLOSE_BATCH - n));
+		sqlite3_bind_int64(st, 3, a->due_start);
+		sqlite3_bind_int64(st, 4, a->due_id);
+		sqlite3_bind_text(st, 5, a->due_site, -1, SQLITE_STATIC);
+		int step = SQLITE_DONE;
+		while (n < CLOSE_BATCH &&
+		       (step = sqlite3_step(st)) == SQLITE_ROW) {
+			ids[n++] = sqlite3_column_int64(st, 0);
+			a->due_start = sqlite3_column_int64(st, 1);
+			a->due_id = ids[n - 1];
+		}
+		sqlite3_reset(st);
+		if (n < CLOSE_BATCH && step != SQLITE_DONE)
+			rc = SEULA_EIO;
+		if (rc != SEULA_OK || n == CLOSE_BATCH)
+			break;
+		/* This site's ended visits are all taken: the next site's,
+		 * or, with none, the place stays after this site's last. */
+		char *next = NULL;
+		rc = next_site(a, a->due_site, &next);
+		if (!next)
+			break;
+		free(a->due_site);
+		a->due_site = next;
+		a->due_start = INT64_MIN;
+		a->due_id = 0;
 	}
-	sqlite3_reset(st);
 	if (n && a->n_pending == 0)
 		a->pending_since = now_ms;
 	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
@@ -1148,42 +1203,94 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 {
 	struct analytics *a = instance;
 	int64_t cutoff = now_ms - a->cfg->visitor_retention_s * 1000;
-	const char *sql =
-	        "UPDATE analytics_visits SET visitor = id WHERE start_ts >= "
-	        "coalesce((SELECT v FROM analytics_meta WHERE k = "
-	        "'forgotten_before'), 0) AND start_ts < ?1 AND closed = 1 AND "
-	        "visitor <> id;\n"
-	        "INSERT INTO analytics_meta (k, v) VALUES ('forgotten_before', "
-	        "min(?1, coalesce((SELECT min(start_ts) FROM analytics_visits "
-	        "WHERE closed = 0), ?1))) ON CONFLICT DO UPDATE SET v = "
-	        "max(v, excluded.v)";
-	sqlite3_stmt *st = NULL;
-	const char *tail = sql;
-	int64_t forgotten = -1;
-	int rc = SQLITE_OK;
-	while (rc == SQLITE_OK && tail && *tail) {
-		rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail);
-		if (rc != SQLITE_OK || !st)
+	enum { MARK, SITE, OLDEST, FORGET, SET_MARK, N_ };
+	static const char *const sql[N_] = {
+	        [MARK] = "SELECT coalesce((SELECT v FROM analytics_meta WHERE "
+	                 "k = 'forgotten_before'), 0)",
+	        /* Site by site: each a probe of analytics_visits_time. */
+	        [SITE] = "SELECT min(site) FROM analytics_visits WHERE site > "
+	                 "?1",
+	        [OLDEST] = "SELECT min(start_ts) FROM analytics_visits WHERE "
+	                   "site = ?1 AND closed = 0",
+	        [FORGET] =
+	                "UPDATE analytics_visits SET visitor = id WHERE site "
+	                "= ?1 AND start_ts >= ?2 AND start_ts < ?3 AND "
+	                "closed = 1 AND visitor <> id",
+	        [SET_MARK] = "INSERT INTO analytics_meta (k, v) VALUES "
+	                     "('forgotten_before', ?1) ON CONFLICT DO UPDATE "
+	                     "SET v = max(v, excluded.v)",
+	};
+	sqlite3_stmt *st[N_] = {0};
+	int rc = SEULA_OK;
+	for (int i = 0; rc == SEULA_OK && i < N_; i++)
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st[i], NULL) !=
+		    SQLITE_OK)
+			rc = SEULA_EIO;
+	int64_t from = 0, mark = cutoff, forgotten = 0;
+	if (rc == SEULA_OK)
+		rc = sqlite3_step(st[MARK]) == SQLITE_ROW ? SEULA_OK
+		                                          : SEULA_EIO;
+	if (rc == SEULA_OK)
+		from = sqlite3_column_int64(st[MARK], 0);
+	char *site = NULL;
+	while (rc == SEULA_OK) {
+		sqlite3_reset(st[SITE]);
+		sqlite3_bind_text(st[SITE], 1, site ? site : "", -1,
+		                  SQLITE_TRANSIENT);
+		if (sqlite3_step(st[SITE]) != SQLITE_ROW) {
+			rc = SEULA_EIO;
 			break;
-		sqlite3_bind_int64(st, 1, cutoff);
-		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-		if (forgotten < 0) /* the UPDATE's, not the bookkeeping's */
-			forgotten = sqlite3_changes(db);
-		sqlite3_finalize(st);
-		st = NULL;
+		}
+		const char *next =
+		        (const char *)sqlite3_column_text(st[SITE], 0);
+		if (!next)
+			break;
+		free(site);
+		if (!(site = strdup(next))) {
+			rc = SEULA_ENOMEM;
+			break;
+		}
+		/* The mark stops at the oldest visit not yet closed (open, or
+		 * waiting for the rollups): it keeps its visitor until it is,
+		 * and the next run looks at it again. */
+		sqlite3_reset(st[OLDEST]);
+		sqlite3_bind_text(st[OLDEST], 1, site, -1, SQLITE_STATIC);
+		if (sqlite3_step(st[OLDEST]) != SQLITE_ROW) {
+			rc = SEULA_EIO;
+			break;
+		}
+		if (sqlite3_column_type(st[OLDEST], 0) != SQLITE_NULL &&
+		    sqlite3_column_int64(st[OLDEST], 0) < mark)
+			mark = sqlite3_column_int64(st[OLDEST], 0);
+		sqlite3_reset(st[FORGET]);
+		sqlite3_bind_text(st[FORGET], 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st[FORGET], 2, from);
+		sqlite3_bind_int64(st[FORGET], 3, cutoff);
+		if (sqlite3_step(st[FORGET]) != SQLITE_DONE)
+			rc = SEULA_EIO;
+		else
+			forgotten += sqlite3_changes(db);
 	}
-	if (rc != SQLITE_OK) {
+	free(site);
+	if (rc == SEULA_OK) {
+		sqlite3_bind_int64(st[SET_MARK], 1, mark);
+		if (sqlite3_step(st[SET_MARK]) != SQLITE_DONE)
+			rc = SEULA_EIO;
+	}
+	if (rc != SEULA_OK)
 		*errmsg = a->host->mprintf("forgetting visitors: %s",
-		                           sqlite3_errmsg(db));
-		return SEULA_EIO;
-	}
-	if (forgotten > 0)
+		                           rc == SEULA_ENOMEM
+		                                   ? "out of memory"
+		                                   : sqlite3_errmsg(db));
+	for (int i = 0; i < N_; i++)
+		sqlite3_finalize(st[i]);
+	if (rc == SEULA_OK && forgotten > 0)
 		a->host->log(
 		        a->host, SEULA_LOG_INFO,
 		        "%lld visits older than visitor_retention no longer "
 		        "linked to their visitor",
 		        (long long)forgotten);
-	return SEULA_OK;
+	return rc;
 }
 
 /* Close first: a visit is forgotten only once it has ended.  Every second,
@@ -1674,6 +1781,7 @@ static void shutdown_(void *instance)
 	gather_free(a->gather);
 	gather_free(a->direct);
 	free(a->pending);
+	free(a->due_site);
 	open_visits_free(a->open);
 	analytics_goals_free(&a->goals);
 	free(a->readers);

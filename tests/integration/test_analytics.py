@@ -642,6 +642,46 @@ class PendingRollupsTest(unittest.TestCase):
         self.assertEqual(self.rollup_total(s),
                          (3, want["pageviews"] - pages[0]["pageviews"]))
 
+    def test_sites_in_turn(self):
+        # The close task goes site by site, keeping its place while
+        # visits wait: visits of a site before that place wait for the
+        # next write, and are then ended once, as are all the others.
+        s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sites={
+            "demo": "localhost, 127.0.0.1, [::1]", "alpha": "alpha.example"},
+            sections={"plugin.analytics": {"visit_timeout": "1s",
+                                           "rollup_delay": "3s"}})
+        self.addCleanup(s.close)
+        s.start()
+
+        def alpha(first, n):
+            for i in range(first, first + n):
+                h = {"User-Agent": ua_of(400 + i)}
+                for k in range(1 + i % 2):
+                    self.assertEqual(s.collect([pageview(
+                        site="alpha", url="http://alpha.example/a%d" % k)],
+                        headers=h).status, 204)
+        # Both sites' visits end together: gathered in one go, alpha's
+        # then demo's.
+        alpha(0, 2)
+        self.traffic(s, 3)  # demo
+        self.wait_log(s, "5 waiting for the rollups")
+        # More of alpha's, now before the task's place (in demo).
+        alpha(2, 3)
+        deadline = time.monotonic() + 20
+        while s.query("SELECT count(*) AS n FROM analytics_visits "
+                      "WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.2)
+        for site in ("demo", "alpha"):
+            want = metrics(brute_force(s, timeout_s=1, site=site))
+            got = s.query("SELECT sum(visits) AS v, sum(pageviews) AS p FROM "
+                          "analytics_rollup WHERE site = ? AND dim = '' AND "
+                          "gran = 0", (site,))[0]
+            self.assertEqual((got["v"], got["p"]),
+                             (want["visits"], want["pageviews"]), site)
+        self.assertEqual(s.query("SELECT sum(visits) AS v FROM analytics_rollup "
+                                 "WHERE dim = '' AND gran = 0")[0]["v"], 8)
+
 class OpenVisitCacheTest(unittest.TestCase):
     """The writer keeps the open visits in memory (openvisits.h): read back
     from the table at start, and again after a batch rolls back, so a
