@@ -285,6 +285,20 @@ static void fill_year(sqlite3 *db)
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 }
 
+/* A request for site "s" over [from, to] in tz, asked a year after 2025;
+ * the caller sets the rest. */
+static struct analytics_request request(const char *from, const char *to,
+                                        const char *tz)
+{
+	return (struct analytics_request){
+	        .site = "s",
+	        .from = from,
+	        .to = to,
+	        .tz = tz,
+	        .now_ms = (Y2025 + 400 * 86400) * 1000,
+	};
+}
+
 /* The report of `rq`, which must succeed; the caller json_decref()s. */
 static json_t *report_ok(sqlite3 *db, enum analytics_report_kind kind,
                          const struct analytics_request *rq)
@@ -300,11 +314,7 @@ static json_t *report_ok(sqlite3 *db, enum analytics_report_kind kind,
 static json_int_t summary_visits(sqlite3 *db, const char *from, const char *to,
                                  const char *tz)
 {
-	struct analytics_request rq = {.site = "s",
-	                               .from = from,
-	                               .to = to,
-	                               .tz = tz,
-	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
+	struct analytics_request rq = request(from, to, tz);
 	json_t *out;
 	out = report_ok(db, ANALYTICS_SUMMARY, &rq);
 	json_int_t v = json_integer_value(
@@ -460,14 +470,10 @@ static void breakdown_seek_matches_hour_rows(void **state)
 		     li++) {
 			char limit[8];
 			snprintf(limit, sizeof(limit), "%d", limits[li]);
-			struct analytics_request rq = {
-			        .site = "s",
-			        .from = cases[ci].from,
-			        .to = cases[ci].to,
-			        .tz = cases[ci].tz,
-			        .dimension = "page",
-			        .limit = limit,
-			        .now_ms = (Y2025 + 400 * 86400) * 1000};
+			struct analytics_request rq = request(
+			        cases[ci].from, cases[ci].to, cases[ci].tz);
+			rq.dimension = "page";
+			rq.limit = limit;
 			json_t *out;
 			out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
 			const json_t *rows = json_object_get(out, "results");
@@ -526,13 +532,10 @@ static void breakdown_keeps_values_cut_mid_character(void **state)
 	                "'page', 2, 1735689600, 'ok', 1)",
 	                NULL, NULL, NULL),
 	        SQLITE_OK);
-	struct analytics_request rq = {.site = "s",
-	                               .from = "2025-01-01",
-	                               .to = "2025-01-31",
-	                               .tz = "UTC",
-	                               .dimension = "page",
-	                               .limit = "10",
-	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
+	struct analytics_request rq =
+	        request("2025-01-01", "2025-01-31", "UTC");
+	rq.dimension = "page";
+	rq.limit = "10";
 	json_t *out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
 	const json_t *rows = json_object_get(out, "results");
 	assert_int_equal(json_array_size(rows), 2);
@@ -580,16 +583,12 @@ static void visits_breakdown_same_past_its_memory(void **state)
 	for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
 		json_t *got[2];
 		for (int k = 0; k < 2; k++) {
-			struct analytics_request rq = {
-			        .site = "s",
-			        .from = "2025-01-01",
-			        .to = "2025-01-31",
-			        .tz = "UTC",
-			        .filter = "browser==Chrome;device!=x",
-			        .dimension = dims[d],
-			        .limit = "100",
-			        .now_ms = (Y2025 + 400 * 86400) * 1000,
-			        .visit_rows_max = k ? 5 : 0};
+			struct analytics_request rq =
+			        request("2025-01-01", "2025-01-31", "UTC");
+			rq.filter = "browser==Chrome;device!=x";
+			rq.dimension = dims[d];
+			rq.limit = "100";
+			rq.visit_rows_max = k ? 5 : 0;
 			got[k] = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
 		}
 		const json_t *rows = json_object_get(got[0], "results");
@@ -611,13 +610,10 @@ static void timeseries_buckets(void **state)
 	(void)state;
 	sqlite3 *db = schema_db();
 	fill_year(db);
-	struct analytics_request rq = {.site = "s",
-	                               .from = "2025-01-01",
-	                               .to = "2025-12-31",
-	                               .tz = "Europe/Helsinki",
-	                               .interval = "month",
-	                               .metric = "visits",
-	                               .now_ms = (Y2025 + 400 * 86400) * 1000};
+	struct analytics_request rq =
+	        request("2025-01-01", "2025-12-31", "Europe/Helsinki");
+	rq.interval = "month";
+	rq.metric = "visits";
 	json_t *out;
 	out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
 	json_t *rows = json_object_get(out, "results");
