@@ -131,6 +131,14 @@ static void hll_union_of_blobs(void **state)
 	free(u);
 }
 
+/* Run `sql` (any number of statements), which must succeed. */
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
 /* to_blob is sparse while it can be and always reads back the same; the
  * SQL aggregate and union agree with the sketch built in memory. */
 static void hll_to_blob_and_sql_union(void **state)
@@ -172,10 +180,7 @@ static void hll_to_blob_and_sql_union(void **state)
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	assert_int_equal(analytics_sql_register(db), SQLITE_OK);
 	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_exec(db,
-	                              "CREATE TABLE h (i INTEGER, x INTEGER)",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	exec_ok(db, "CREATE TABLE h (i INTEGER, x INTEGER)");
 	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO h VALUES (?1, ?2)",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
@@ -242,9 +247,7 @@ static sqlite3 *schema_db(void)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	for (size_t i = 0; i < p->n_migrations; i++)
-		assert_int_equal(sqlite3_exec(db, p->migrations[i].sql, NULL,
-		                              NULL, NULL),
-		                 SQLITE_OK);
+		exec_ok(db, p->migrations[i].sql);
 	dlclose(so);
 	assert_int_equal(analytics_sql_register(db), SQLITE_OK);
 	return db;
@@ -256,7 +259,7 @@ static sqlite3 *schema_db(void)
  * month rows as the plugin writes them: any range's visits are its hours. */
 static void fill_year(sqlite3 *db)
 {
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	exec_ok(db, "BEGIN");
 	sqlite3_stmt *st;
 	assert_int_equal(
 	        sqlite3_prepare_v2(db,
@@ -282,7 +285,7 @@ static void fill_year(sqlite3 *db)
 		}
 	}
 	sqlite3_finalize(st);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	exec_ok(db, "COMMIT");
 }
 
 /* A request for site "s" over [from, to] in tz, asked a year after 2025;
@@ -382,7 +385,7 @@ static void breakdown_seek_matches_hour_rows(void **state)
 {
 	(void)state;
 	sqlite3 *db = schema_db();
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	exec_ok(db, "BEGIN");
 	sqlite3_stmt *st;
 	assert_int_equal(
 	        sqlite3_prepare_v2(
@@ -430,7 +433,7 @@ static void breakdown_seek_matches_hour_rows(void **state)
 		}
 	}
 	sqlite3_finalize(st);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	exec_ok(db, "COMMIT");
 
 	/* The reference: hour rows of [t0, t1); the `limit * 2 + 20`
 	 * candidates by visits, then the best by visitors. */
@@ -523,15 +526,10 @@ static void breakdown_keeps_values_cut_mid_character(void **state)
 {
 	(void)state;
 	sqlite3 *db = schema_db();
-	assert_int_equal(
-	        sqlite3_exec(
-	                db,
-	                "INSERT INTO analytics_rollup (site, dim, gran, t, "
-	                "value, visits) VALUES ('s', 'page', 2, "
-	                "1735689600, CAST(x'6162e282' AS TEXT), 100), ('s', "
-	                "'page', 2, 1735689600, 'ok', 1)",
-	                NULL, NULL, NULL),
-	        SQLITE_OK);
+	exec_ok(db, "INSERT INTO analytics_rollup (site, dim, gran, t, "
+	            "value, visits) VALUES ('s', 'page', 2, "
+	            "1735689600, CAST(x'6162e282' AS TEXT), 100), ('s', "
+	            "'page', 2, 1735689600, 'ok', 1)");
 	struct analytics_request rq =
 	        request("2025-01-01", "2025-01-31", "UTC");
 	rq.dimension = "page";
@@ -554,31 +552,26 @@ static void visits_breakdown_same_past_its_memory(void **state)
 {
 	(void)state;
 	sqlite3 *db = schema_db();
-	assert_int_equal(
-	        sqlite3_exec(
-	                db,
-	                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + "
-	                "1 FROM n WHERE i < 300) INSERT INTO analytics_visits "
-	                "(site, visitor, start_ts, last_ts, closed, pageviews, "
-	                "events, entry_page, exit_page, source, referrer, "
-	                "channel, utm_source, utm_medium, utm_campaign, "
-	                "utm_term, utm_content, country, region, city, "
-	                "browser, "
-	                "os, device, screen, language) SELECT 's', i % 37, "
-	                "(1735689600 + i * 3600) * 1000, (1735689600 + i * "
-	                "3600) * 1000 + i * 1000, i % 4 > 0, 1 + i % 3, i % 2, "
-	                "'/p' || (i % 7), '/p' || (i % 5), 'src' || (i % 11), "
-	                "'', 'x', '', '', '', '', '', 'FI', '', '', CASE WHEN "
-	                "i "
-	                "% 3 THEN 'Chrome' ELSE 'Firefox' END, '', 'desktop', "
-	                "'', '' FROM n; INSERT INTO analytics_visit_pages "
-	                "(visit, path, pageviews, engagement_ms) SELECT id, "
-	                "'/p' || (id % 7), 1, 0 FROM analytics_visits UNION "
-	                "ALL "
-	                "SELECT id, '/q' || (id % 4), 2, 10 FROM "
-	                "analytics_visits WHERE id % 2 = 0",
-	                NULL, NULL, NULL),
-	        SQLITE_OK);
+	exec_ok(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + "
+	            "1 FROM n WHERE i < 300) INSERT INTO analytics_visits "
+	            "(site, visitor, start_ts, last_ts, closed, pageviews, "
+	            "events, entry_page, exit_page, source, referrer, "
+	            "channel, utm_source, utm_medium, utm_campaign, "
+	            "utm_term, utm_content, country, region, city, "
+	            "browser, "
+	            "os, device, screen, language) SELECT 's', i % 37, "
+	            "(1735689600 + i * 3600) * 1000, (1735689600 + i * "
+	            "3600) * 1000 + i * 1000, i % 4 > 0, 1 + i % 3, i % 2, "
+	            "'/p' || (i % 7), '/p' || (i % 5), 'src' || (i % 11), "
+	            "'', 'x', '', '', '', '', '', 'FI', '', '', CASE WHEN "
+	            "i "
+	            "% 3 THEN 'Chrome' ELSE 'Firefox' END, '', 'desktop', "
+	            "'', '' FROM n; INSERT INTO analytics_visit_pages "
+	            "(visit, path, pageviews, engagement_ms) SELECT id, "
+	            "'/p' || (id % 7), 1, 0 FROM analytics_visits UNION "
+	            "ALL "
+	            "SELECT id, '/q' || (id % 4), 2, 10 FROM "
+	            "analytics_visits WHERE id % 2 = 0");
 	const char *dims[] = {"source", "page", "entry_page"};
 	for (size_t d = 0; d < sizeof(dims) / sizeof(dims[0]); d++) {
 		json_t *got[2];
