@@ -5,11 +5,14 @@
  * the rollup rows of ended visits, cut into the fewest hour, day and month
  * pieces that cover the range exactly, and the rows of open visits in
  * analytics_visits; with filters, analytics_visits alone.  SQL does the
- * grouping; two functions registered here do what it cannot: merge
- * HyperLogLog sketches (analytics_uniq) and put a UTC time into a local
- * hour, day, week or month (analytics_bucket, with ICU's time zones).
+ * grouping, except for breakdowns and goals read from the visits, which
+ * are summed here in one pass (groups.h).  Two functions registered here
+ * do what SQL cannot: merge HyperLogLog sketches (analytics_uniq) and put
+ * a UTC time into a local hour, day, week or month (analytics_bucket, with
+ * ICU's time zones).
  */
 #include "query.h"
+#include "groups.h"
 #include "hll.h"
 
 #include <ctype.h>
@@ -46,9 +49,11 @@ const size_t analytics_n_session_dims =
 #define MAX_FILTERS 10
 #define MAX_DAYS 3700 /* ten years and change */
 #define BREAKDOWN_MAX 1000
-/* The rows visits_breakdown() holds at most by default (~200 MB); past
- * them a breakdown is summed by SQL, whose sorter spills to a temp file. */
-#define VISIT_ROWS_MAX 2000000
+/* The values visits_breakdown() sums at most by default: each costs ~100
+ * bytes and its key, and its visitors 16 bytes each up to a thousand, 4
+ * KiB past them.  Past them a breakdown is summed by SQL, whose sorter
+ * spills to a temp file. */
+#define GROUPS_MAX 1000000
 #define REALTIME_MS (5 * 60 * 1000)
 
 /* ---- goals -------------------------------------------------------------- */
@@ -498,7 +503,7 @@ struct scope {
 	size_t n_filters;
 	const char *tz;
 	const struct analytics_goals *goals;
-	size_t visit_rows_max;
+	size_t groups_max;
 };
 
 static bool column_dim(const char *dim)
@@ -613,8 +618,7 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	}
 	sc->site = rq->site;
 	sc->goals = rq->goals;
-	sc->visit_rows_max =
-	        rq->visit_rows_max ? rq->visit_rows_max : VISIT_ROWS_MAX;
+	sc->groups_max = rq->groups_max ? rq->groups_max : GROUPS_MAX;
 	sc->tz = rq->tz && *rq->tz ? rq->tz : "UTC";
 	if (!zone_open(z, sc->tz)) {
 		snprintf(err, errlen, "unknown time zone \"%.64s\"", sc->tz);
@@ -1059,18 +1063,14 @@ static char *goals_json(const struct scope *sc)
 }
 
 /* Sums of one group. */
-struct totals {
-	int64_t visitors, visits, pageviews, bounces, duration_ms, events,
-	        engagement_ms;
-};
-
 static double round_to(double x, int places)
 {
 	double f = places == 1 ? 10 : 100;
 	return round(x * f) / f;
 }
 
-static void put_metrics(json_t *obj, const struct totals *t, bool page)
+static void put_metrics(json_t *obj, const struct analytics_totals *t,
+                        bool page)
 {
 	json_object_set_new(obj, "visitors", json_integer(t->visitors));
 	json_object_set_new(obj, "visits", json_integer(t->visits));
@@ -1098,7 +1098,7 @@ static void put_metrics(json_t *obj, const struct totals *t, bool page)
 	                          : 0));
 }
 
-static void read_totals(sqlite3_stmt *st, int col, struct totals *t)
+static void read_totals(sqlite3_stmt *st, int col, struct analytics_totals *t)
 {
 	t->visits = sqlite3_column_int64(st, col);
 	t->pageviews = sqlite3_column_int64(st, col + 1);
@@ -1145,7 +1145,7 @@ static void with_rows(struct sqlb *b, const char *name)
 
 /* One row of sums over the scope for rollup dimension ''. */
 static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
-                                         struct totals *t, char *err,
+                                         struct analytics_totals *t, char *err,
                                          size_t errlen)
 {
 	struct sqlb b;
@@ -1190,7 +1190,7 @@ static json_t *scope_json(const struct scope *sc)
 static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
                                      json_t **out, char *err, size_t errlen)
 {
-	struct totals t;
+	struct analytics_totals t;
 	enum analytics_status s = query_total(db, sc, &t, err, errlen);
 	if (s != ANALYTICS_OK)
 		return s;
@@ -1257,7 +1257,7 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 		if (json_object_get(by_label, label))
 			continue; /* an hour repeated when clocks go back */
 		json_t *row = json_pack("{s:s}", "date", label);
-		struct totals zero = {0};
+		struct analytics_totals zero = {0};
 		put_metrics(row, &zero, false);
 		json_array_append_new(rows, row);
 		json_object_set(by_label, label, row);
@@ -1293,7 +1293,7 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 		        by_label, (const char *)sqlite3_column_text(st, 0));
 		if (!row)
 			continue;
-		struct totals t;
+		struct analytics_totals t;
 		read_totals(st, 1, &t);
 		put_metrics(row, &t, false);
 	}
@@ -1508,48 +1508,148 @@ done:
 	return s;
 }
 
-/* A row of the visits while visits_breakdown() sums them, and then a
- * value's sums. */
-struct visit_row {
-	const char *key;
-	size_t off; /* in the key buffer, until it stops moving */
-	int64_t visitor;
-	struct totals t;
-};
-
-static int visit_row_by_key(const void *a, const void *b)
+/* The rows goal_pass() reads: the scope's visits with their pages (for
+ * page goals) or their events' names, ordered so that a visit's rows come
+ * together; analytics_visits_time, (site, start_ts) and the rowid, reads
+ * them in that order without a sort. */
+static void goal_rows_sql(struct sqlb *b, const struct scope *sc, bool pages)
 {
-	const struct visit_row *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
-	if (c)
-		return c;
-	return (x->visitor > y->visitor) - (x->visitor < y->visitor);
+	sql(b, pages ? "SELECT v.id, v.visitor, p.path, p.pageviews FROM "
+	               "analytics_visits v JOIN analytics_visit_pages p ON "
+	               "p.visit = v.id AND p.pageviews > 0"
+	             : "SELECT v.id, v.visitor, e.name, e.n FROM "
+	               "analytics_visits v JOIN analytics_visit_events e ON "
+	               "e.visit = v.id AND e.prop = ''");
+	sql(b, " WHERE v.site = ");
+	arg_text(b, sc->site);
+	sql(b, " AND v.start_ts >= ");
+	arg_int(b, sc->t0 * 1000);
+	sql(b, " AND v.start_ts < ");
+	arg_int(b, sc->t1 * 1000);
+	filter_sql(b, sc);
+	sql(b, " ORDER BY v.start_ts, v.id");
 }
 
-static int visit_row_by_visitors(const void *a, const void *b)
+/* Add one visit's goal hits to the groups: a row per goal reached, as
+ * visits_sql() makes for the goal dimension. */
+static bool goal_flush(struct analytics_groups *g,
+                       const struct analytics_goal *const *goals, int64_t *hits,
+                       size_t n, int64_t visitor)
 {
-	const struct visit_row *x = a, *y = b;
-	if (x->t.visitors != y->t.visitors)
-		return x->t.visitors > y->t.visitors ? -1 : 1;
-	if (x->t.visits != y->t.visits)
-		return x->t.visits > y->t.visits ? -1 : 1;
-	return strcmp(x->key, y->key);
+	for (size_t i = 0; i < n; i++) {
+		if (hits[i] <= 0)
+			continue;
+		struct analytics_totals t = {.visits = 1, .events = hits[i]};
+		if (!analytics_groups_add(g, goals[i]->name,
+		                          strlen(goals[i]->name), visitor, &t))
+			return false;
+		hits[i] = 0;
+	}
+	return true;
+}
+
+/* The goals of one kind reached by the scope's visits, into `g`, in one
+ * pass over their pages or events: matched here (GLOB as SQL's, through
+ * sqlite3_strglob) rather than by a subquery per visit and goal, which
+ * took 17 s for a year of one filter's visits at 10 million events. */
+static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
+                                       bool pages, struct analytics_groups *g,
+                                       char *err, size_t errlen)
+{
+	const struct analytics_goal **goals = NULL;
+	int64_t *hits = NULL;
+	size_t n = 0, max = sc->goals ? sc->goals->n : 0;
+	enum analytics_goal_kind kind =
+	        pages ? ANALYTICS_GOAL_PAGE : ANALYTICS_GOAL_EVENT;
+	if (max) {
+		goals = malloc(max * sizeof(*goals));
+		hits = calloc(max, sizeof(*hits));
+		if (!goals || !hits) {
+			free(goals);
+			free(hits);
+			snprintf(err, errlen, "out of memory");
+			return ANALYTICS_DB_ERROR;
+		}
+	}
+	for (size_t i = 0; i < max; i++) {
+		const struct analytics_goal *x = &sc->goals->list[i];
+		if (x->kind == kind && strcmp(x->site, sc->site) == 0)
+			goals[n++] = x;
+	}
+	enum analytics_status s = ANALYTICS_OK;
+	sqlite3_stmt *st = NULL;
+	if (n) {
+		struct sqlb b;
+		sqlb_init(&b, db);
+		goal_rows_sql(&b, sc, pages);
+		st = sqlb_prepare(&b, db, err, errlen);
+		if (!st)
+			s = ANALYTICS_DB_ERROR;
+	}
+	int64_t visit = 0, visitor = 0;
+	bool oom = false;
+	int rc = SQLITE_DONE;
+	while (st && !oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id != visit) {
+			oom = !goal_flush(g, goals, hits, n, visitor);
+			visit = id;
+			visitor = sqlite3_column_int64(st, 1);
+		}
+		const char *what = (const char *)sqlite3_column_text(st, 2);
+		int64_t count = sqlite3_column_int64(st, 3);
+		for (size_t i = 0; what && i < n; i++)
+			if (pages ? sqlite3_strglob(goals[i]->pattern, what) ==
+			                    0
+			          : strcmp(goals[i]->pattern, what) == 0)
+				hits[i] += count;
+	}
+	if (st && !oom && rc == SQLITE_DONE)
+		oom = !goal_flush(g, goals, hits, n, visitor);
+	if (st && !oom && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		s = ANALYTICS_DB_ERROR;
+	}
+	if (oom) {
+		snprintf(err, errlen, "out of memory");
+		s = ANALYTICS_DB_ERROR;
+	}
+	sqlite3_finalize(st);
+	free(goals);
+	free(hits);
+	return s;
 }
 
 /* A breakdown read from the visits (filters the rollups cannot answer):
- * every row summed per value here, visitors counted exactly as distinct
- * hashes, in one pass.  SQL's GROUP BY with count(DISTINCT), twice (the
- * candidates, then their sums), took 320 ms for a month of one filter's
- * visits at 10 million events; the reading alone 75.  *groups (malloc'd,
- * keys into *keys, both freed by the caller) is sorted by visitors, then
- * visits, then value.  Past sc->visit_rows_max rows it stops, with
- * nothing, and *too_many: held here they cost ~100 bytes each. */
+ * every row summed per value in one pass (groups.h), visitors exact up to
+ * ANALYTICS_GROUP_EXACT_MAX a value, past it through a sketch as the
+ * rollups count them.  Holding every row and sorting them by value and
+ * visitor took ~100 bytes a row: a year of one filter's page views at 10
+ * million events passed the cap, and SQL's count(DISTINCT) then took 30
+ * s.  *out (NULL on error) is the caller's to free with
+ * analytics_groups_free(); past sc->groups_max values it is NULL with
+ * *too_many, and SQL sums them. */
 static enum analytics_status
 visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
-                 const char *gj, struct visit_row **groups, size_t *n_groups,
-                 char **keys, bool *too_many, char *err, size_t errlen)
+                 const char *gj, struct analytics_groups **out, bool *too_many,
+                 char *err, size_t errlen)
 {
-	*groups = NULL, *n_groups = 0, *keys = NULL, *too_many = false;
+	*out = NULL, *too_many = false;
+	if (strcmp(dim, "goal") == 0) {
+		struct analytics_groups *g = analytics_groups_new();
+		enum analytics_status s = ANALYTICS_DB_ERROR;
+		if (!g)
+			snprintf(err, errlen, "out of memory");
+		else
+			s = goal_pass(db, sc, true, g, err, errlen);
+		if (s == ANALYTICS_OK)
+			s = goal_pass(db, sc, false, g, err, errlen);
+		if (s == ANALYTICS_OK)
+			*out = g;
+		else
+			analytics_groups_free(g);
+		return s;
+	}
 	struct sqlb b;
 	sqlb_init(&b, db);
 	with_rows(&b, "u");
@@ -1559,70 +1659,35 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
 	if (!st)
 		return ANALYTICS_DB_ERROR;
-	struct visit_row *rows = NULL;
-	struct keybuf kb = {0};
-	size_t n = 0, cap = 0;
-	bool oom = false;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == sc->visit_rows_max) {
-			*too_many = true;
-			break;
-		}
-		size_t off;
-		struct visit_row *r =
-		        next_row(rows, &cap, n, sizeof(*rows), &kb, st, &off);
-		if (!r) {
+	struct analytics_groups *g = analytics_groups_new();
+	bool oom = !g;
+	int rc = SQLITE_DONE;
+	while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct analytics_totals t;
+		read_totals(st, 1, &t);
+		/* Column 7 is the visitor's hash. */
+		if (!analytics_groups_add(
+		            g, (const char *)sqlite3_column_text(st, 0),
+		            (size_t)sqlite3_column_bytes(st, 0), t.visitors,
+		            &t)) {
 			oom = true;
 			break;
 		}
-		rows = r;
-		struct visit_row *row = &rows[n++];
-		row->off = off;
-		read_totals(st, 1, &row->t);
-		row->visitor = row->t.visitors; /* column 7: the hash */
-		row->t.visitors = 0;
+		if (analytics_groups_count(g) > sc->groups_max) {
+			*too_many = true;
+			break;
+		}
 	}
 	if (!oom && !*too_many && rc != SQLITE_DONE)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
+	if (oom)
+		snprintf(err, errlen, "out of memory");
 	if (oom || *too_many || rc != SQLITE_DONE) {
-		if (oom)
-			snprintf(err, errlen, "out of memory");
-		free(rows);
-		free(kb.buf);
+		analytics_groups_free(g);
 		return *too_many && !oom ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 	}
-	for (size_t i = 0; i < n; i++)
-		rows[i].key = kb.buf + rows[i].off;
-	if (n)
-		qsort(rows, n, sizeof(*rows), visit_row_by_key);
-	/* Sorted by value, then visitor: a value's distinct visitors are
-	 * where the visitor changes. */
-	size_t m = 0;
-	int64_t prev = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct visit_row r = rows[i];
-		bool same = m && strcmp(rows[m - 1].key, r.key) == 0;
-		bool new_visitor = !same || r.visitor != prev;
-		prev = r.visitor;
-		if (!same) {
-			rows[m] = r;
-			rows[m++].t.visitors = 1;
-			continue;
-		}
-		struct totals *g = &rows[m - 1].t;
-		g->visitors += new_visitor;
-		g->visits += r.t.visits;
-		g->pageviews += r.t.pageviews;
-		g->bounces += r.t.bounces;
-		g->duration_ms += r.t.duration_ms;
-		g->events += r.t.events;
-		g->engagement_ms += r.t.engagement_ms;
-	}
-	if (m)
-		qsort(rows, m, sizeof(*rows), visit_row_by_visitors);
-	*groups = rows, *n_groups = m, *keys = kb.buf;
+	*out = g;
 	return ANALYTICS_OK;
 }
 
@@ -1658,7 +1723,7 @@ static json_t *text_json(const char *key)
 /* One row of a breakdown: the value under the dimension's name, then the
  * metrics. */
 static json_t *breakdown_row(const char *dim, bool hour, const char *key,
-                             const struct totals *t)
+                             const struct analytics_totals *t)
 {
 	json_t *row = json_object();
 	if (hour)
@@ -1686,26 +1751,32 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	size_t cand = limit * 2 + 20;
 	bool seek = !hour && rollup_dim(sc, dim);
 	if (!hour && !seek) {
-		struct visit_row *groups;
-		size_t n;
-		char *keybuf;
+		struct analytics_groups *groups;
 		bool too_many;
 		enum analytics_status s =
 		        visits_breakdown(db, sc, dim, gj ? gj : "[]", &groups,
-		                         &n, &keybuf, &too_many, err, errlen);
+		                         &too_many, err, errlen);
 		if (s != ANALYTICS_OK) {
 			free(gj);
 			return s;
 		}
 		if (!too_many) {
+			size_t n = analytics_groups_count(groups);
+			const struct analytics_group *sorted =
+			        analytics_groups_sorted(groups);
+			if (n && !sorted) {
+				analytics_groups_free(groups);
+				free(gj);
+				snprintf(err, errlen, "out of memory");
+				return ANALYTICS_DB_ERROR;
+			}
 			json_t *rows = json_array();
 			for (size_t i = 0; i < n && i < limit; i++)
 				json_array_append_new(
 				        rows,
-				        breakdown_row(dim, false, groups[i].key,
-				                      &groups[i].t));
-			free(groups);
-			free(keybuf);
+				        breakdown_row(dim, false, sorted[i].key,
+				                      &sorted[i].t));
+			analytics_groups_free(groups);
 			free(gj);
 			*out = rows;
 			return ANALYTICS_OK;
@@ -1783,7 +1854,7 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	json_t *rows = json_array();
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct totals t;
+		struct analytics_totals t;
 		read_totals(st, 1, &t);
 		json_array_append_new(
 		        rows,
@@ -1836,7 +1907,7 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
                                    json_t **out, char *err, size_t errlen)
 {
-	struct totals total;
+	struct analytics_totals total;
 	enum analytics_status s = query_total(db, sc, &total, err, errlen);
 	json_t *rows = NULL;
 	if (s == ANALYTICS_OK)

@@ -101,10 +101,10 @@ struct analytics_request {
 	const char *limit;     /* breakdown */
 	int64_t now_ms;
 	const struct analytics_goals *goals;
-	/* Rows of the visits a breakdown sums in memory at most; past them
-	 * SQL sums them (slower, spilling to disk).  0: the default, 2
-	 * million (~200 MB). */
-	size_t visit_rows_max;
+	/* Values a breakdown of the visits sums in memory at most; past
+	 * them SQL sums them (slower, spilling to disk).  0: the default,
+	 * a million. */
+	size_t groups_max;
 };
 
 enum analytics_status {

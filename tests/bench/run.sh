@@ -945,8 +945,8 @@ analytics_ratio() {
 
 # analytics_bench: analytics_bench.c, a year of synthetic traffic loaded
 # through the writer without and with the analytics plugin, then every
-# report timed on the result.  Compiled with the plugin's query.c and hll.c
-# (the report code), which need ICU.
+# report timed on the result.  Compiled with the plugin's query.c, groups.c
+# and hll.c (the report code), which need ICU.
 analytics_bench() {
 	local libs
 	say "analytics plugin at scale: tests/bench/analytics_bench.c, $analytics_events events, $analytics_runs runs a report"
@@ -958,7 +958,7 @@ analytics_bench() {
 	libs=$(pkg-config --cflags --libs $core_pkgs icu-i18n icu-uc)
 	# shellcheck disable=SC2086
 	cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Icore -Iinclude -Iplugins/analytics \
-		"$here/analytics_bench.c" plugins/analytics/query.c plugins/analytics/hll.c \
+		"$here/analytics_bench.c" plugins/analytics/query.c plugins/analytics/groups.c plugins/analytics/hll.c \
 		build/release/libseula_core.a $libs -ldl -lpthread -lm -o "$work/analytics_bench" ||
 		fail "tests/bench/analytics_bench.c does not compile"
 	printf '\n'

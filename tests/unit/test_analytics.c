@@ -7,6 +7,7 @@
  * comes from the built plugin's own migrations.
  */
 #include "gather.h"
+#include "groups.h"
 #include "hll.h"
 #include "openvisits.h"
 #include "query.h"
@@ -546,8 +547,83 @@ static void breakdown_keeps_values_cut_mid_character(void **state)
 	sqlite3_close(db);
 }
 
-/* A breakdown from the visits is summed in memory up to a number of rows
- * and by SQL past it: the two answer the same. */
+/* splitmix64: distinct, well-spread stand-ins for visitor hashes,
+ * the same every run. */
+static int64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15u;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return (int64_t)(x ^ (x >> 31));
+}
+
+/* Rows summed per value: sums exact; visitors exact up to
+ * ANALYTICS_GROUP_EXACT_MAX a value, within the sketch's error past it;
+ * sorted by visitors, visits, then value. */
+static void groups_sum_and_count_visitors(void **state)
+{
+	(void)state;
+	struct analytics_groups *g = analytics_groups_new();
+	assert_non_null(g);
+	const struct analytics_totals row = {.visits = 1,
+	                                     .pageviews = 2,
+	                                     .bounces = 1,
+	                                     .duration_ms = 3,
+	                                     .events = 4,
+	                                     .engagement_ms = 5};
+	/* "a": the most visitors counted exactly, each seen twice. */
+	for (int64_t v = 1; v <= ANALYTICS_GROUP_EXACT_MAX; v++)
+		for (int k = 0; k < 2; k++)
+			assert_true(analytics_groups_add(g, "a!", 1, v * 7919,
+			                                 &row));
+	/* "b": past that, so a sketch; "c": many more. */
+	for (int64_t v = 1; v <= 2 * ANALYTICS_GROUP_EXACT_MAX; v++)
+		assert_true(analytics_groups_add(g, "b", 1, mix64((uint64_t)v),
+		                                 &row));
+	for (int64_t v = 1; v <= 50000; v++)
+		assert_true(analytics_groups_add(g, "c", 1, mix64((uint64_t)v),
+		                                 &row));
+	/* The empty value, the hash 0 among its visitors. */
+	assert_true(analytics_groups_add(g, "", 0, 0, &row));
+	assert_true(analytics_groups_add(g, "", 0, 0, &row));
+	assert_true(analytics_groups_add(g, NULL, 0, 5, &row));
+	/* Many values of one visitor each: ties, ordered by value. */
+	for (int i = 0; i < 5000; i++) {
+		char key[16];
+		int n = snprintf(key, sizeof(key), "k%d", i);
+		assert_true(analytics_groups_add(g, key, (size_t)n, 42, &row));
+	}
+	assert_int_equal(analytics_groups_count(g), 5004);
+	const struct analytics_group *s = analytics_groups_sorted(g);
+	assert_non_null(s);
+	assert_string_equal(s[0].key, "c");
+	assert_true(fabs((double)s[0].t.visitors - 50000) < 50000 * 0.05);
+	assert_int_equal(s[0].t.visits, 50000);
+	assert_string_equal(s[1].key, "b");
+	/* Within three standard errors (hll.h: 1.6%). */
+	assert_true(llabs(s[1].t.visitors - 2 * ANALYTICS_GROUP_EXACT_MAX) <=
+	            2 * ANALYTICS_GROUP_EXACT_MAX / 20);
+	assert_string_equal(s[2].key, "a");
+	assert_int_equal(s[2].t.visitors, ANALYTICS_GROUP_EXACT_MAX);
+	assert_int_equal(s[2].t.visits, 2 * ANALYTICS_GROUP_EXACT_MAX);
+	assert_int_equal(s[2].t.pageviews, 4 * ANALYTICS_GROUP_EXACT_MAX);
+	assert_int_equal(s[2].t.bounces, 2 * ANALYTICS_GROUP_EXACT_MAX);
+	assert_int_equal(s[2].t.duration_ms, 6 * ANALYTICS_GROUP_EXACT_MAX);
+	assert_int_equal(s[2].t.events, 8 * ANALYTICS_GROUP_EXACT_MAX);
+	assert_int_equal(s[2].t.engagement_ms, 10 * ANALYTICS_GROUP_EXACT_MAX);
+	assert_string_equal(s[3].key, "");
+	assert_int_equal(s[3].t.visitors, 2);
+	assert_int_equal(s[3].t.visits, 3);
+	assert_string_equal(s[4].key, "k0");
+	assert_string_equal(s[5].key, "k1");
+	assert_string_equal(s[6].key, "k10");
+	assert_string_equal(s[5003].key, "k999");
+	assert_int_equal(s[5003].t.visitors, 1);
+	analytics_groups_free(g);
+}
+
+/* A breakdown from the visits is summed in memory up to a number of
+ * values and by SQL past it: the two answer the same. */
 static void visits_breakdown_same_past_its_memory(void **state)
 {
 	(void)state;
@@ -581,7 +657,7 @@ static void visits_breakdown_same_past_its_memory(void **state)
 			rq.filter = "browser==Chrome;device!=x";
 			rq.dimension = dims[d];
 			rq.limit = "100";
-			rq.visit_rows_max = k ? 5 : 0;
+			rq.groups_max = k ? 2 : 0;
 			got[k] = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
 		}
 		const json_t *rows = json_object_get(got[0], "results");
@@ -992,6 +1068,7 @@ int main(void)
 	        cmocka_unit_test(pieces_cover_ranges_exactly),
 	        cmocka_unit_test(breakdown_seek_matches_hour_rows),
 	        cmocka_unit_test(breakdown_keeps_values_cut_mid_character),
+	        cmocka_unit_test(groups_sum_and_count_visitors),
 	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),

@@ -1,0 +1,58 @@
+/*
+ * groups.h - rows summed per value in one pass, for the breakdowns read
+ * from the visits (filters the rollups cannot answer).
+ *
+ * Each value keeps its sums and its distinct visitors: exactly, as a set
+ * of hashes, up to ANALYTICS_GROUP_EXACT_MAX of them, past that in a
+ * HyperLogLog sketch (hll.h: 1.6% standard error, as the rollups count
+ * them).  So memory grows with the values, at most ~20 KiB each, not
+ * with the rows: a year of one filter's page views needs no more than a
+ * day's.
+ *
+ * Ownership: the groups copy the keys they are given; everything,
+ * including what analytics_groups_sorted() returns, lives until
+ * analytics_groups_free().
+ */
+#ifndef SEULA_ANALYTICS_GROUPS_H
+#define SEULA_ANALYTICS_GROUPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Distinct visitors a value counts exactly; past it, in a sketch. */
+#define ANALYTICS_GROUP_EXACT_MAX 1024
+
+struct analytics_totals {
+	int64_t visitors, visits, pageviews, bounces, duration_ms, events,
+	        engagement_ms;
+};
+
+/* One value and its sums, as analytics_groups_sorted() hands them out. */
+struct analytics_group {
+	const char *key; /* NUL-terminated */
+	struct analytics_totals t;
+};
+
+struct analytics_groups;
+
+/* NULL when out of memory. */
+struct analytics_groups *analytics_groups_new(void);
+void analytics_groups_free(struct analytics_groups *g);
+
+/* Add one row: `len` bytes of `key` (copied), the visitor's hash and the
+ * row's sums (t->visitors is ignored).  False when out of memory; the
+ * groups are then only fit to be freed. */
+bool analytics_groups_add(struct analytics_groups *g, const char *key,
+                          size_t len, int64_t visitor,
+                          const struct analytics_totals *t);
+
+size_t analytics_groups_count(const struct analytics_groups *g);
+
+/* The values with their visitors counted, sorted by visitors, then visits
+ * (both descending), then value; analytics_groups_count() of them.  NULL
+ * when out of memory (or there are none).  Add nothing after it. */
+const struct analytics_group *
+analytics_groups_sorted(struct analytics_groups *g);
+
+#endif
