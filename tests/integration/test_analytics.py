@@ -586,6 +586,14 @@ class PendingRollupsTest(unittest.TestCase):
                             % (text, s.stderr()[-2000:]))
             time.sleep(0.1)
 
+    def wait_all_closed(self, s, seconds=10):
+        # The task logs its write before the host commits it.
+        deadline = time.monotonic() + seconds
+        while s.query("SELECT count(*) AS n FROM analytics_visits "
+                      "WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.05)
+
     def summary(self, s):
         staff = login(s, "ana", PASSWORD)
         q = "?from=%s&to=%s" % (day(-1), day(1))
@@ -620,8 +628,7 @@ class PendingRollupsTest(unittest.TestCase):
         s.kill9()
         s.start()  # the first close run writes what it gathers at once
         self.wait_log(s, "8 ended visits written to the rollups")
-        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
-                                 "WHERE closed = 0")[0]["n"], 0)
+        self.wait_all_closed(s)
         self.assertEqual(self.rollup_total(s), (8, want["pageviews"]))
         self.assertEqual(self.summary(s), before)
 
@@ -634,8 +641,7 @@ class PendingRollupsTest(unittest.TestCase):
         log = s.stderr()
         self.assertLess(log.index("5 waiting for the rollups"),
                         log.index("5 ended visits written"))
-        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
-                                 "WHERE closed = 0")[0]["n"], 0)
+        self.wait_all_closed(s)
         self.assertEqual(self.rollup_total(s), (5, want["pageviews"]))
         got = self.summary(s)[0]
         for k in self.KEYS:
@@ -657,6 +663,7 @@ class PendingRollupsTest(unittest.TestCase):
         db.close()
         self.wait_log(s, "ended elsewhere")
         self.wait_log(s, "3 ended visits written to the rollups")
+        self.wait_all_closed(s)
         pages = s.query("SELECT pageviews FROM analytics_visits ORDER BY id")
         self.assertEqual(self.rollup_total(s),
                          (3, want["pageviews"] - pages[0]["pageviews"]))
