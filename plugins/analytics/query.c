@@ -962,6 +962,18 @@ static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
 	}
 }
 
+/* " WHERE" the visits aliased v are the scope's site's, started in its
+ * range. */
+static void range_sql(struct sqlb *b, const struct scope *sc)
+{
+	sql(b, " WHERE v.site = ");
+	arg_text(b, sc->site);
+	sql(b, " AND v.start_ts >= ");
+	arg_int(b, sc->t0 * 1000);
+	sql(b, " AND v.start_ts < ");
+	arg_int(b, sc->t1 * 1000);
+}
+
 /* The visits of the scope as rows like the rollups' (union_cols): the open
  * ones only when `only_open` (the rollups have the rest), else all. */
 static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
@@ -1014,12 +1026,7 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 		        "v.engagement_ms, v.visitor FROM analytics_visits v",
 		        *dim ? "v." : "", col, bounce);
 	}
-	sql(b, " WHERE v.site = ");
-	arg_text(b, sc->site);
-	sql(b, " AND v.start_ts >= ");
-	arg_int(b, sc->t0 * 1000);
-	sql(b, " AND v.start_ts < ");
-	arg_int(b, sc->t1 * 1000);
+	range_sql(b, sc);
 	if (only_open)
 		sql(b, " AND v.closed = 0");
 	filter_sql(b, sc);
@@ -1520,12 +1527,7 @@ static void goal_rows_sql(struct sqlb *b, const struct scope *sc, bool pages)
 	             : "SELECT v.id, v.visitor, e.name, e.n FROM "
 	               "analytics_visits v JOIN analytics_visit_events e ON "
 	               "e.visit = v.id AND e.prop = ''");
-	sql(b, " WHERE v.site = ");
-	arg_text(b, sc->site);
-	sql(b, " AND v.start_ts >= ");
-	arg_int(b, sc->t0 * 1000);
-	sql(b, " AND v.start_ts < ");
-	arg_int(b, sc->t1 * 1000);
+	range_sql(b, sc);
 	filter_sql(b, sc);
 	sql(b, " ORDER BY v.start_ts, v.id");
 }
