@@ -255,6 +255,7 @@ struct analytics {
 	const struct seula_host *host;
 	const struct analytics_config *cfg;
 	struct analytics_goals goals;
+	int64_t *goal_hits; /* one per goal, while gather_visit() counts */
 	/* Writer state: the statements of one connection, and the key. */
 	sqlite3 *wdb;
 	sqlite3_stmt *stmt[S_COUNT_];
@@ -621,35 +622,6 @@ static int rollup_add(struct analytics *a, struct gather *g, const char *site,
 	return rc;
 }
 
-/* Does a visit with these pages and events reach the goal; how often. */
-static int64_t goal_hits(const struct analytics_goal *g, sqlite3_stmt *pages,
-                         sqlite3_stmt *events)
-{
-	int64_t n = 0;
-	if (g->kind == ANALYTICS_GOAL_PAGE) {
-		sqlite3_reset(pages);
-		while (sqlite3_step(pages) == SQLITE_ROW) {
-			const char *path =
-			        (const char *)sqlite3_column_text(pages, 0);
-			if (path && sqlite3_column_int64(pages, 1) > 0 &&
-			    sqlite3_strglob(g->pattern, path) == 0)
-				n += sqlite3_column_int64(pages, 1);
-		}
-	} else {
-		sqlite3_reset(events);
-		while (sqlite3_step(events) == SQLITE_ROW) {
-			const char *name =
-			        (const char *)sqlite3_column_text(events, 0);
-			const char *prop =
-			        (const char *)sqlite3_column_text(events, 1);
-			if (name && prop && !*prop &&
-			    strcmp(name, g->pattern) == 0)
-				n += sqlite3_column_int64(events, 3);
-		}
-	}
-	return n;
-}
-
 /* Gather an ended visit's rollup rows and make it pending: write_pending()
  * writes them and closes it.  The caller makes sure it is not pending
  * already. */
@@ -711,6 +683,14 @@ static int gather_visit(struct analytics *a, int64_t id)
 		c.bounces = visit.bounces && entry && strcmp(entry, path) == 0;
 		if (c.pageviews > 0)
 			rc = rollup_add(a, into, site, "page", path, t, &c);
+		for (size_t i = 0; path && c.pageviews > 0 && i < a->goals.n;
+		     i++) {
+			const struct analytics_goal *g = &a->goals.list[i];
+			if (g->kind == ANALYTICS_GOAL_PAGE &&
+			    strcmp(g->site, site) == 0 &&
+			    sqlite3_strglob(g->pattern, path) == 0)
+				a->goal_hits[i] += c.pageviews;
+		}
 	}
 	sqlite3_stmt *events = use(a, S_EVENTS);
 	sqlite3_bind_int64(events, 1, id);
@@ -727,18 +707,26 @@ static int gather_visit(struct analytics *a, int64_t id)
 		};
 		if (!*prop) {
 			rc = rollup_add(a, into, site, "event", name, t, &c);
+			for (size_t i = 0; name && i < a->goals.n; i++) {
+				const struct analytics_goal *g =
+				        &a->goals.list[i];
+				if (g->kind == ANALYTICS_GOAL_EVENT &&
+				    strcmp(g->site, site) == 0 &&
+				    strcmp(g->pattern, name) == 0)
+					a->goal_hits[i] += c.events;
+			}
 		} else {
 			char dim[8 + PROP_KEY_MAX];
 			snprintf(dim, sizeof(dim), "prop:%s", prop);
 			rc = rollup_add(a, into, site, dim, value, t, &c);
 		}
 	}
-	for (size_t i = 0; rc == SEULA_OK && i < a->goals.n; i++) {
+	/* The goals it reached, counted in the two loops above. */
+	for (size_t i = 0; i < a->goals.n; i++) {
 		const struct analytics_goal *g = &a->goals.list[i];
-		if (strcmp(g->site, site) != 0)
-			continue;
-		int64_t hits = goal_hits(g, pages, events);
-		if (hits == 0)
+		int64_t hits = a->goal_hits[i];
+		a->goal_hits[i] = 0;
+		if (rc != SEULA_OK || hits == 0)
 			continue;
 		struct contrib c = {
 		        .visits = 1,
@@ -1756,11 +1744,14 @@ static int init(const struct seula_host *host, const void *config,
 		free(a);
 		return SEULA_EINVAL;
 	}
-	if (gather_new(&a->gather) != SEULA_OK ||
+	a->goal_hits =
+	        calloc(a->goals.n ? a->goals.n : 1, sizeof(*a->goal_hits));
+	if (!a->goal_hits || gather_new(&a->gather) != SEULA_OK ||
 	    gather_new(&a->direct) != SEULA_OK ||
 	    open_visits_new(&a->open) != SEULA_OK) {
 		gather_free(a->gather);
 		gather_free(a->direct);
+		free(a->goal_hits);
 		analytics_goals_free(&a->goals);
 		free(a);
 		return SEULA_ENOMEM;
@@ -1783,6 +1774,7 @@ static void shutdown_(void *instance)
 	free(a->pending);
 	free(a->due_site);
 	open_visits_free(a->open);
+	free(a->goal_hits);
 	analytics_goals_free(&a->goals);
 	free(a->readers);
 	pthread_mutex_destroy(&a->lock);
