@@ -364,8 +364,27 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.waitForSelector('#table-browser, #table-devices[data-dimension="browser"]');
   await page.waitForFunction(() => document.querySelector('#table-devices tbody tr[data-value="Firefox"]'));
   await checkTable(page, context, '#table-devices', ['visitors']);
+  // The pages' breakdown held back: until it comes, the table shows the
+  // last answer greyed and says it is busy; the summary, answered, not.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const pagesReport = (url) => url.pathname.endsWith('/breakdown') && url.searchParams.get('dimension') === 'page';
+  await page.route(pagesReport, async (route) => { await held; await route.continue(); });
   await page.click('#table-devices tbody tr[data-value="Firefox"] button');
+  await page.waitForFunction(() => {
+    const t = document.querySelector('#table-pages');
+    return t.getAttribute('aria-busy') === 'true' && new URLSearchParams(t.dataset.api.split('?')[1]).get('filter') === 'browser==Firefox' &&
+      getComputedStyle(t.tBodies[0]).opacity === '0.4' && t.tBodies[0].rows.length > 0;
+  }, null, { timeout: 5000 });
+  await page.waitForFunction(() => !document.querySelector('#summary').hasAttribute('aria-busy') &&
+    getComputedStyle(document.querySelector('#summary')).opacity === '1', null, { timeout: 5000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'loading');
+  release();
   await ready(page, () => new URLSearchParams(location.search).get('filter') === 'browser==Firefox');
+  await page.unroute(pagesReport);
+  assert.equal(await page.$eval('#table-pages', (t) => t.hasAttribute('aria-busy')), false);
+  await page.waitForFunction(() => getComputedStyle(document.querySelector('#table-pages').tBodies[0]).opacity === '1',
+    null, { timeout: 5000 });
   assert.deepEqual(await chips(page), ['Browser is Firefox']);
   const { data: firefox } = await checkSummary(page, context);
   assert.deepEqual(firefox.filters, [{ dimension: 'browser', op: '==', value: 'Firefox' }]);

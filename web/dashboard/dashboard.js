@@ -376,6 +376,7 @@
     // The change against the previous period is always shown.
     const url = statsUrl('summary', { compare: 'previous_period' });
     $('summary').dataset.api = url;
+    busy($('summary'), g);
     try {
       const data = await getJson(url);
       if (g !== generation) return;
@@ -383,6 +384,8 @@
     } catch (e) {
       if (g !== generation) return;
       $('summary').replaceChildren(el('li', { class: 'error', role: 'alert', text: e.message }));
+    } finally {
+      idle($('summary'), g);
     }
   }
 
@@ -469,6 +472,17 @@
     box.dataset.series = String(plotData.length - 1);
   }
 
+  // While a report is on its way, what shows is the last answer, for
+  // other filters or dates: aria-busy says so, and the style greys it.
+  // Only the latest refresh clears it.
+  function busy(node, g) {
+    node.dataset.generation = g;
+    node.setAttribute('aria-busy', 'true');
+  }
+  function idle(node, g) {
+    if (Number(node.dataset.generation) === g) node.removeAttribute('aria-busy');
+  }
+
   async function loadChart(g) {
     const [from, to] = range();
     const extra = { metric: state.metric, interval: interval(from, to) };
@@ -477,6 +491,7 @@
     $('chart').dataset.api = url;
     csvLink($('chart-csv'), statsUrl('timeseries', extra, 'csv'), `timeseries-${state.metric}`);
     $('chart-csv').setAttribute('aria-label', `Download the chart's ${METRICS[state.metric].toLowerCase()} as CSV`);
+    busy($('chart'), g);
     try {
       const data = await getJson(url);
       if (g !== generation) return;
@@ -486,6 +501,8 @@
     } catch (e) {
       if (g !== generation) return;
       showError($('chart-error'), e);
+    } finally {
+      idle($('chart'), g);
     }
   }
 
@@ -569,7 +586,7 @@
     csvLink(csv, statsUrl('breakdown', extra, 'csv'), dim.replace(':', '-'));
     csv.setAttribute('aria-label', `Download ${label.toLowerCase()} as CSV`);
     tableHead(table, dimLabel(dim), cols);
-    table.setAttribute('aria-busy', 'true');
+    busy(table, g);
     try {
       const data = await getJson(url);
       if (g !== generation || (state.tabs[card.id] || card.tabs[0][0]) !== dim) return;
@@ -580,7 +597,7 @@
       table.tBodies[0].replaceChildren();
       showError(error, e);
     } finally {
-      table.removeAttribute('aria-busy');
+      idle(table, g);
     }
   }
 
@@ -602,6 +619,7 @@
     csvLink(csv, statsUrl('goals', {}, 'csv'), 'goals');
     csv.setAttribute('aria-label', 'Download goals as CSV');
     tableHead(table, 'Goal', GOAL_COLS);
+    busy(table, g);
     try {
       const data = await getJson(url);
       if (g !== generation) return;
@@ -611,6 +629,8 @@
       if (g !== generation) return;
       table.tBodies[0].replaceChildren();
       showError(error, e);
+    } finally {
+      idle(table, g);
     }
   }
 
