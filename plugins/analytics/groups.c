@@ -157,10 +157,23 @@ static bool set_has(const int64_t *set, uint32_t cap, int64_t v)
 	return false;
 }
 
+/* A sketch's register comes from a hash's top bits.  Visitors are keyed
+ * SipHash outputs, except those forgotten past visitor_retention or
+ * anonymised (analytics.c), whose "visitor" is their visit's id: small
+ * numbers, all in register 0.  splitmix64's finaliser spreads both, one
+ * to one; these sketches are never merged with the rollups'. */
+static uint64_t spread(int64_t v)
+{
+	uint64_t x = (uint64_t)v;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return x ^ (x >> 31);
+}
+
 static bool add_visitor(struct group *x, int64_t v)
 {
 	if (x->sketch) {
-		seula_hll_add_hash(x->sketch, (uint64_t)v);
+		seula_hll_add_hash(x->sketch, spread(v));
 		return true;
 	}
 	if (v == 0) {
@@ -176,10 +189,10 @@ static bool add_visitor(struct group *x, int64_t v)
 		for (uint32_t i = 0; i < x->set_cap; i++)
 			if (x->set[i])
 				seula_hll_add_hash(x->sketch,
-				                   (uint64_t)x->set[i]);
+				                   spread(x->set[i]));
 		if (x->zero)
-			seula_hll_add_hash(x->sketch, 0);
-		seula_hll_add_hash(x->sketch, (uint64_t)v);
+			seula_hll_add_hash(x->sketch, spread(0));
+		seula_hll_add_hash(x->sketch, spread(v));
 		free(x->set);
 		x->set = NULL;
 		x->set_n = x->set_cap = 0;

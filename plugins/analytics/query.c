@@ -1538,16 +1538,16 @@ static bool goal_flush(struct analytics_groups *g,
                        const struct analytics_goal *const *goals, int64_t *hits,
                        size_t n, int64_t visitor)
 {
+	bool ok = true;
 	for (size_t i = 0; i < n; i++) {
-		if (hits[i] <= 0)
-			continue;
 		struct analytics_totals t = {.visits = 1, .events = hits[i]};
-		if (!analytics_groups_add(g, goals[i]->name,
-		                          strlen(goals[i]->name), visitor, &t))
-			return false;
 		hits[i] = 0;
+		if (ok && t.events > 0)
+			ok = analytics_groups_add(g, goals[i]->name,
+			                          strlen(goals[i]->name),
+			                          visitor, &t);
 	}
-	return true;
+	return ok;
 }
 
 /* The goals of one kind reached by the scope's visits, into `g`, in one
@@ -1589,14 +1589,15 @@ static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
 			s = ANALYTICS_DB_ERROR;
 	}
 	int64_t visit = 0, visitor = 0;
-	bool oom = false;
+	bool oom = false, have_visit = false;
 	int rc = SQLITE_DONE;
 	while (st && !oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		if (id != visit) {
+		if (!have_visit || id != visit) {
 			oom = !goal_flush(g, goals, hits, n, visitor);
 			visit = id;
 			visitor = sqlite3_column_int64(st, 1);
+			have_visit = true;
 		}
 		const char *what = (const char *)sqlite3_column_text(st, 2);
 		int64_t count = sqlite3_column_int64(st, 3);

@@ -583,6 +583,9 @@ static void groups_sum_and_count_visitors(void **state)
 	for (int64_t v = 1; v <= 50000; v++)
 		assert_true(analytics_groups_add(g, "c", 1, mix64((uint64_t)v),
 		                                 &row));
+	/* "d": forgotten visitors, whose "hash" is their visit's id. */
+	for (int64_t v = 1; v <= 20000; v++)
+		assert_true(analytics_groups_add(g, "d", 1, v, &row));
 	/* The empty value, the hash 0 among its visitors. */
 	assert_true(analytics_groups_add(g, "", 0, 0, &row));
 	assert_true(analytics_groups_add(g, "", 0, 0, &row));
@@ -593,12 +596,15 @@ static void groups_sum_and_count_visitors(void **state)
 		int n = snprintf(key, sizeof(key), "k%d", i);
 		assert_true(analytics_groups_add(g, key, (size_t)n, 42, &row));
 	}
-	assert_int_equal(analytics_groups_count(g), 5004);
+	assert_int_equal(analytics_groups_count(g), 5005);
 	const struct analytics_group *s = analytics_groups_sorted(g);
 	assert_non_null(s);
 	assert_string_equal(s[0].key, "c");
 	assert_true(fabs((double)s[0].t.visitors - 50000) < 50000 * 0.05);
 	assert_int_equal(s[0].t.visits, 50000);
+	assert_string_equal(s[1].key, "d");
+	assert_true(fabs((double)s[1].t.visitors - 20000) < 20000 * 0.05);
+	s++; /* the rest as if "d" were not there */
 	assert_string_equal(s[1].key, "b");
 	/* Within three standard errors (hll.h: 1.6%). */
 	assert_true(llabs(s[1].t.visitors - 2 * ANALYTICS_GROUP_EXACT_MAX) <=
