@@ -359,6 +359,29 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const csvLinks = await page.$$eval('a.csv[href]', (as) => as.length);
   assert.ok(csvLinks >= 10, `every table has a CSV link (${csvLinks})`);
 
+  // Two tabs clicked one after the other, both answers held back: the
+  // first answer, when it comes, does not clear the second's busy state.
+  const gates = {};
+  const tabReport = (url) => url.pathname.endsWith('/breakdown') && ['os', 'device'].includes(url.searchParams.get('dimension'));
+  await page.route(tabReport, async (route) => {
+    const dim = new URL(route.request().url()).searchParams.get('dimension');
+    await new Promise((resolve) => { gates[dim] = resolve; });
+    await route.continue();
+  });
+  await page.click('#card-devices .tab[data-dimension="os"]');
+  await page.waitForFunction(() => document.querySelector('#table-devices').dataset.dimension === 'os');
+  await page.click('#card-devices .tab[data-dimension="device"]');
+  await page.waitForFunction(() => document.querySelector('#table-devices').dataset.dimension === 'device');
+  while (!gates.os || !gates.device) await new Promise((resolve) => setTimeout(resolve, 20));
+  gates.os();
+  await page.waitForResponse((r) => r.url().includes('dimension=os'));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(await page.getAttribute('#table-devices', 'aria-busy'), 'true', 'the device tab is still on its way');
+  gates.device();
+  await page.waitForFunction(() => !document.querySelector('#table-devices').hasAttribute('aria-busy'), null, { timeout: 5000 });
+  await page.unroute(tabReport);
+  await checkTable(page, context, '#table-devices', ['visitors']);
+
   // Filter by a browser: click its row.
   await page.click('#card-devices .tab[data-dimension="browser"]');
   await page.waitForSelector('#table-browser, #table-devices[data-dimension="browser"]');

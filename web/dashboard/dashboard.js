@@ -376,7 +376,7 @@
     // The change against the previous period is always shown.
     const url = statsUrl('summary', { compare: 'previous_period' });
     $('summary').dataset.api = url;
-    busy($('summary'), g);
+    const req = busy($('summary'));
     try {
       const data = await getJson(url);
       if (g !== generation) return;
@@ -385,7 +385,7 @@
       if (g !== generation) return;
       $('summary').replaceChildren(el('li', { class: 'error', role: 'alert', text: e.message }));
     } finally {
-      idle($('summary'), g);
+      idle($('summary'), req);
     }
   }
 
@@ -473,14 +473,18 @@
   }
 
   // While a report is on its way, what shows is the last answer, for
-  // other filters or dates: aria-busy says so, and the style greys it.
-  // Only the latest refresh clears it.
-  function busy(node, g) {
-    node.dataset.generation = g;
+  // other filters, dates or tabs: aria-busy says so, and the style greys
+  // it.  Only the node's latest request clears it (a tab or metric click
+  // asks again within one refresh).
+  let requests = 0;
+  function busy(node) {
+    const id = ++requests;
+    node.dataset.request = id;
     node.setAttribute('aria-busy', 'true');
+    return id;
   }
-  function idle(node, g) {
-    if (Number(node.dataset.generation) === g) node.removeAttribute('aria-busy');
+  function idle(node, id) {
+    if (Number(node.dataset.request) === id) node.removeAttribute('aria-busy');
   }
 
   async function loadChart(g) {
@@ -491,18 +495,18 @@
     $('chart').dataset.api = url;
     csvLink($('chart-csv'), statsUrl('timeseries', extra, 'csv'), `timeseries-${state.metric}`);
     $('chart-csv').setAttribute('aria-label', `Download the chart's ${METRICS[state.metric].toLowerCase()} as CSV`);
-    busy($('chart'), g);
+    const req = busy($('chart'));
     try {
       const data = await getJson(url);
-      if (g !== generation) return;
+      if (g !== generation || $('chart').dataset.api !== url) return;
       showError($('chart-error'), null);
       if (typeof uPlot === 'undefined') throw new Error('The chart library did not load.');
       drawChart(data, state.metric);
     } catch (e) {
-      if (g !== generation) return;
+      if (g !== generation || $('chart').dataset.api !== url) return;
       showError($('chart-error'), e);
     } finally {
-      idle($('chart'), g);
+      idle($('chart'), req);
     }
   }
 
@@ -586,7 +590,7 @@
     csvLink(csv, statsUrl('breakdown', extra, 'csv'), dim.replace(':', '-'));
     csv.setAttribute('aria-label', `Download ${label.toLowerCase()} as CSV`);
     tableHead(table, dimLabel(dim), cols);
-    busy(table, g);
+    const req = busy(table);
     try {
       const data = await getJson(url);
       if (g !== generation || (state.tabs[card.id] || card.tabs[0][0]) !== dim) return;
@@ -597,7 +601,7 @@
       table.tBodies[0].replaceChildren();
       showError(error, e);
     } finally {
-      idle(table, g);
+      idle(table, req);
     }
   }
 
@@ -619,7 +623,7 @@
     csvLink(csv, statsUrl('goals', {}, 'csv'), 'goals');
     csv.setAttribute('aria-label', 'Download goals as CSV');
     tableHead(table, 'Goal', GOAL_COLS);
-    busy(table, g);
+    const req = busy(table);
     try {
       const data = await getJson(url);
       if (g !== generation) return;
@@ -630,7 +634,7 @@
       table.tBodies[0].replaceChildren();
       showError(error, e);
     } finally {
-      idle(table, g);
+      idle(table, req);
     }
   }
 
