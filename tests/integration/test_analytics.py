@@ -625,7 +625,9 @@ class PendingRollupsTest(unittest.TestCase):
         before = self.summary(s)
         for k in self.KEYS:
             self.assertEqual(before[0][k], want[k], k)
-        self.assertEqual(before[0]["visitors"], 8)
+        # From a sketch: two of 8 hashes share a register once in ~150
+        # runs (the key is random), and then it says 7.
+        self.assertLessEqual(abs(before[0]["visitors"] - 8), 1)
 
         s.kill9()
         s.start()  # the first close run writes what it gathers at once
