@@ -5,9 +5,9 @@
  * Each value keeps its sums and its distinct visitors: exactly, as a set
  * of hashes, up to ANALYTICS_GROUP_EXACT_MAX of them, past that in a
  * HyperLogLog sketch (hll.h: 1.6% standard error, as the rollups count
- * them).  So memory grows with the values, at most ~20 KiB each, not
- * with the rows: a year of one filter's page views needs no more than a
- * day's.
+ * them).  So memory grows with the values, not with the rows: at most
+ * ~16 KiB a value (1,024 hashes in a table kept half empty, then a 4 KiB
+ * sketch) and its key.
  *
  * Ownership: the groups copy the keys they are given; everything,
  * including what analytics_groups_sorted() returns, lives until
@@ -40,8 +40,9 @@ struct analytics_groups;
 struct analytics_groups *analytics_groups_new(void);
 void analytics_groups_free(struct analytics_groups *g);
 
-/* Add one row: `len` bytes of `key` (copied), the visitor's hash and the
- * row's sums (t->visitors is ignored).  False when out of memory; the
+/* Add one row: `len` bytes of `key` (copied), the visitor (a hash, or
+ * a forgotten visitor's visit id) and the row's sums (t->visitors is
+ * ignored).  False when out of memory; the
  * groups are then only fit to be freed. */
 bool analytics_groups_add(struct analytics_groups *g, const char *key,
                           size_t len, int64_t visitor,
