@@ -30,10 +30,29 @@ struct analytics_groups {
 	size_t n, cap;
 	uint32_t *slots; /* index + 1 into list; 0: empty */
 	size_t n_slots;  /* a power of two, at least twice n */
-	char *keys;
-	size_t keys_used, keys_size;
+	struct analytics_keybuf keys;
 	struct analytics_group *sorted;
 };
+
+int64_t analytics_keybuf_add(struct analytics_keybuf *kb, const char *key,
+                             size_t len)
+{
+	if (kb->used + len + 1 > kb->size) {
+		size_t sz = kb->size ? kb->size * 2 : 65536;
+		while (sz < kb->used + len + 1)
+			sz *= 2;
+		char *nb = realloc(kb->buf, sz);
+		if (!nb)
+			return -1;
+		kb->buf = nb, kb->size = sz;
+	}
+	int64_t off = (int64_t)kb->used;
+	if (len)
+		memcpy(kb->buf + kb->used, key, len);
+	kb->buf[kb->used + len] = '\0';
+	kb->used += len + 1;
+	return off;
+}
 
 struct analytics_groups *analytics_groups_new(void)
 {
@@ -59,7 +78,7 @@ void analytics_groups_free(struct analytics_groups *g)
 	}
 	free(g->list);
 	free(g->slots);
-	free(g->keys);
+	free(g->keys.buf);
 	free(g->sorted);
 	free(g);
 }
@@ -106,20 +125,11 @@ static struct group *find_or_add(struct analytics_groups *g, const char *key,
 	for (; g->slots[at]; at = (at + 1) & (g->n_slots - 1)) {
 		struct group *x = &g->list[g->slots[at] - 1];
 		if (x->key_hash == h && x->key_len == len &&
-		    memcmp(g->keys + x->key_off, key, len) == 0)
+		    memcmp(g->keys.buf + x->key_off, key, len) == 0)
 			return x;
 	}
 	if (g->n == UINT32_MAX - 1)
 		return NULL;
-	if (g->keys_used + len + 1 > g->keys_size) {
-		size_t sz = g->keys_size ? g->keys_size * 2 : 65536;
-		while (sz < g->keys_used + len + 1)
-			sz *= 2;
-		char *k = realloc(g->keys, sz);
-		if (!k)
-			return NULL;
-		g->keys = k, g->keys_size = sz;
-	}
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
 		struct group *l = realloc(g->list, cap * sizeof(*l));
@@ -127,13 +137,12 @@ static struct group *find_or_add(struct analytics_groups *g, const char *key,
 			return NULL;
 		g->list = l, g->cap = cap;
 	}
+	int64_t off = analytics_keybuf_add(&g->keys, key, len);
+	if (off < 0)
+		return NULL;
 	struct group *x = &g->list[g->n];
 	memset(x, 0, sizeof(*x));
-	x->key_off = g->keys_used, x->key_len = len, x->key_hash = h;
-	if (len)
-		memcpy(g->keys + g->keys_used, key, len);
-	g->keys[g->keys_used + len] = '\0';
-	g->keys_used += len + 1;
+	x->key_off = (size_t)off, x->key_len = len, x->key_hash = h;
 	g->slots[at] = (uint32_t)(++g->n);
 	if (g->n * 2 > g->n_slots && !grow_slots(g))
 		return NULL;
@@ -250,7 +259,7 @@ analytics_groups_sorted(struct analytics_groups *g)
 	for (size_t i = 0; i < g->n; i++) {
 		const struct group *x = &g->list[i];
 		struct analytics_group *o = &g->sorted[i];
-		o->key = g->keys + x->key_off;
+		o->key = g->keys.buf + x->key_off;
 		o->t = x->t;
 		o->t.visitors =
 		        x->sketch ? (int64_t)llround(seula_hll_count(x->sketch))

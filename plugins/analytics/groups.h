@@ -9,6 +9,9 @@
  * ~16 KiB a value (1,024 hashes in a table kept half empty, then a 4 KiB
  * sketch) and its key.
  *
+ * The key buffer below is what the groups keep their keys in, and what
+ * query.c's other passes over result rows use.
+ *
  * Ownership: the groups copy the keys they are given; everything,
  * including what analytics_groups_sorted() returns, lives until
  * analytics_groups_free().
@@ -33,6 +36,19 @@ struct analytics_group {
 	const char *key; /* NUL-terminated */
 	struct analytics_totals t;
 };
+
+/* Keys copied out of result rows, one buffer for all.  It moves as it
+ * grows, so rows keep offsets until the last is in.  Zero-initialise;
+ * the caller frees buf. */
+struct analytics_keybuf {
+	char *buf;
+	size_t used, size;
+};
+
+/* Copy `len` bytes of `key` and a NUL; the offset, or -1 when out of
+ * memory (kb unchanged). */
+int64_t analytics_keybuf_add(struct analytics_keybuf *kb, const char *key,
+                             size_t len);
 
 struct analytics_groups;
 

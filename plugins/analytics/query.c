@@ -1343,34 +1343,6 @@ static bool breakdown_dim(const char *d)
 	       (strncmp(d, "prop:", 5) == 0 && valid_prop_key(d + 5));
 }
 
-/* Keys copied out of result rows, one buffer for all (it moves as it
- * grows: rows keep offsets until the last is in). */
-struct keybuf {
-	char *buf;
-	size_t used, size;
-};
-
-/* Copy `len` bytes of `key` and a NUL; the offset, or -1 when out of
- * memory. */
-static int64_t keybuf_add(struct keybuf *kb, const char *key, size_t len)
-{
-	if (kb->used + len + 1 > kb->size) {
-		size_t sz = kb->size ? kb->size * 2 : 65536;
-		while (sz < kb->used + len + 1)
-			sz *= 2;
-		char *nb = realloc(kb->buf, sz);
-		if (!nb)
-			return -1;
-		kb->buf = nb, kb->size = sz;
-	}
-	int64_t off = (int64_t)kb->used;
-	if (len)
-		memcpy(kb->buf + kb->used, key, len);
-	kb->buf[kb->used + len] = '\0';
-	kb->used += len + 1;
-	return off;
-}
-
 /* `arr` (of *cap elements of `size` bytes, n used) with room for one
  * more: itself, or moved; NULL when out of memory (arr stays). */
 static void *grow(void *arr, size_t *cap, size_t n, size_t size)
@@ -1388,11 +1360,13 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t size)
  * bytes) with room for it, or moved; its column 0 copied into `kb` at
  * *off.  NULL when out of memory (the old `rows` stay the caller's). */
 static void *next_row(void *rows, size_t *cap, size_t n, size_t size,
-                      struct keybuf *kb, sqlite3_stmt *st, size_t *off)
+                      struct analytics_keybuf *kb, sqlite3_stmt *st,
+                      size_t *off)
 {
 	/* The key first: if it fails, nothing has moved. */
-	int64_t o = keybuf_add(kb, (const char *)sqlite3_column_text(st, 0),
-	                       (size_t)sqlite3_column_bytes(st, 0));
+	int64_t o = analytics_keybuf_add(
+	        kb, (const char *)sqlite3_column_text(st, 0),
+	        (size_t)sqlite3_column_bytes(st, 0));
 	void *r = o < 0 ? NULL : grow(rows, cap, n, size);
 	if (r)
 		*off = (size_t)o;
@@ -1458,7 +1432,7 @@ static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
 	if (!st)
 		return ANALYTICS_DB_ERROR;
 	struct tally *rows = NULL;
-	struct keybuf kb = {0};
+	struct analytics_keybuf kb = {0};
 	size_t n = 0, cap = 0;
 	bool oom = false;
 	int rc;

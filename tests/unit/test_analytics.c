@@ -818,12 +818,19 @@ static bool same_key(const struct model_row *a, const struct model_row *b)
 	       memcmp(a->t, b->t, sizeof(a->t)) == 0;
 }
 
-static void gather_sums_match_model(void **state)
+/* A new gather (libsodium set up first, as gather_new() needs). */
+static struct gather *gather_ok(void)
 {
-	(void)state;
 	assert_true(sodium_init() >= 0);
 	struct gather *g = NULL;
 	assert_int_equal(gather_new(&g), SEULA_OK);
+	return g;
+}
+
+static void gather_sums_match_model(void **state)
+{
+	(void)state;
+	struct gather *g = gather_ok();
 	enum { ADDS = 20000, KEYS = 3000 };
 	struct model_row *model = calloc(KEYS, sizeof(*model));
 	assert_non_null(model);
@@ -893,9 +900,7 @@ static void gather_sums_match_model(void **state)
 static void gather_full_adds_nothing(void **state)
 {
 	(void)state;
-	assert_true(sodium_init() >= 0);
-	struct gather *g = NULL;
-	assert_int_equal(gather_new(&g), SEULA_OK);
+	struct gather *g = gather_ok();
 	struct gather_sums one = {.visits = 1};
 	int64_t t[GATHER_GRANS] = {3600, 86400, 0};
 	char value[32];
@@ -925,9 +930,7 @@ static void gather_full_adds_nothing(void **state)
 static void gather_busy_row_turns_into_sketch(void **state)
 {
 	(void)state;
-	assert_true(sodium_init() >= 0);
-	struct gather *g = NULL;
-	assert_int_equal(gather_new(&g), SEULA_OK);
+	struct gather *g = gather_ok();
 	struct gather_sums one = {.visits = 1};
 	int64_t t[GATHER_GRANS] = {3600, 86400, 0};
 	struct seula_hll *want = calloc(1, sizeof(*want));
