@@ -8,6 +8,8 @@
  */
 #include "collect.h"
 
+#include "http.h"
+
 #include <event2/http.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -151,6 +153,8 @@ static struct evhttp_uri *open_web_url(const char *text, struct sbuf *b,
 /* Decode one query component ('+' is a space); NULL when it is not text. */
 static char *decode_component(const char *s, size_t len, size_t *out_len)
 {
+	if (!seula_escapes_valid(s, len))
+		return NULL;
 	char *raw = strndup(s, len);
 	if (!raw)
 		return NULL;
@@ -683,7 +687,8 @@ int seula_collect_parse_query(const struct seula_collect_request *req,
 		if (!key || !val) {
 			rc = reject(
 			        err, 400, "invalid_event",
-			        "a query parameter is not valid UTF-8 text");
+			        "a query parameter is not text: a %%-escape "
+			        "not of two hex digits, or not UTF-8");
 		} else if (!w) {
 			rc = reject(err, 400, "invalid_event",
 			            "unknown field '%.64s'", key);

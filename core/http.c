@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "event.h"
 
+#include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -18,6 +19,50 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+
+bool seula_escapes_valid(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '%')
+			continue;
+		if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+		    !isxdigit((unsigned char)s[i + 2]))
+			return false;
+		i += 2;
+	}
+	return true;
+}
+
+int seula_query_parse(const char *raw, struct evkeyvalq *q)
+{
+	TAILQ_INIT(q);
+	size_t len = strlen(raw);
+	if (!seula_escapes_valid(raw, len))
+		return SEULA_EINVAL;
+	/* At most one '=' added per part, and a part is at least a byte. */
+	char *norm = malloc(len + len / 2 + 2);
+	if (!norm)
+		return SEULA_ENOMEM;
+	size_t n = 0;
+	for (const char *p = raw; *p;) {
+		size_t plen = strcspn(p, "&");
+		if (plen > 0) {
+			if (n > 0)
+				norm[n++] = '&';
+			memcpy(norm + n, p, plen);
+			n += plen;
+			if (!memchr(p, '=', plen))
+				norm[n++] = '=';
+		}
+		p += plen;
+		if (*p == '&')
+			p++;
+	}
+	norm[n] = '\0';
+	int rc = evhttp_parse_query_str(norm, q) == 0 ? SEULA_OK : SEULA_EINVAL;
+	free(norm);
+	return rc;
+}
 
 static char *joined_header(struct evhttp_request *req, const char *name)
 {
@@ -291,9 +336,11 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 	if (raw) {
 		/* Handlers get text: a NUL would cut a value short unseen,
 		 * so %00 and undecodable queries are refused here. */
-		if (strstr(raw, "%00") || evhttp_parse_query_str(raw, &query)) {
+		int prc = strstr(raw, "%00") ? SEULA_EINVAL
+		                             : seula_query_parse(raw, &query);
+		if (prc != SEULA_OK) {
 			evhttp_clear_headers(&query);
-			*error = SEULA_EINVAL;
+			*error = prc;
 			goto fail;
 		}
 		int rc = copy_keyvalq(a, &query, &http->query);

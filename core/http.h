@@ -38,6 +38,21 @@ bool seula_request_https(struct evhttp_request *req,
 bool seula_request_cookie(struct evhttp_request *req, const char *name,
                           char *buf, size_t len);
 
+/* Whether every '%' of the len bytes at s starts an escape of two hex
+ * digits: libevent's decoder keeps a malformed one ("%zz") as it is, which
+ * would then pass for the text the client meant. */
+bool seula_escapes_valid(const char *s, size_t len);
+
+struct evkeyvalq;
+/* Parse the raw query of a URL into q, as evhttp_parse_query_str() does
+ * (libevent 2.1 has no flag for the rest), but taking a part without '='
+ * ("?debug") as a key with an empty value and skipping empty parts ("a=1&&b",
+ * a trailing '&'), as browsers and most servers do.  SEULA_EINVAL: a
+ * malformed %-escape or a part with no key ("=1"); SEULA_ENOMEM.  q is
+ * initialised here; the caller frees it with evhttp_clear_headers(), also
+ * after an error. */
+int seula_query_parse(const char *raw, struct evkeyvalq *q);
+
 /* Reason phrase for a status code. */
 const char *seula_status_reason(int status);
 

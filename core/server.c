@@ -557,7 +557,9 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 	        seula_http_new(req, mbit, path, m.params, m.n_params, &error);
 	if (!http && error == SEULA_EINVAL) {
 		seula_reply_error(req, 400, "bad_request",
-		                  "the query or path is not UTF-8 text");
+		                  "the query or path is malformed: a %%-escape "
+		                  "not of two hex digits, a part with no name, "
+		                  "a NUL or text that is not UTF-8");
 		return;
 	}
 	if (!http) {
@@ -636,12 +638,16 @@ static void handle_privacy(struct worker *w, struct evhttp_request *req,
 	const char *query = evhttp_uri_get_query(uri);
 	size_t len = 0;
 	const char *page = NULL;
-	if (evhttp_parse_query_str(query ? query : "", &q) == 0) {
-		page = seula_statement_page(w->srv->deps->statement,
-		                            evhttp_find_header(&q, "lang"),
-		                            &len);
+	if (seula_query_parse(query ? query : "", &q) != SEULA_OK) {
 		evhttp_clear_headers(&q);
+		seula_reply_error(req, 400, "bad_request",
+		                  "the query is malformed: a %%-escape not of "
+		                  "two hex digits, or a part with no name");
+		return;
 	}
+	page = seula_statement_page(w->srv->deps->statement,
+	                            evhttp_find_header(&q, "lang"), &len);
+	evhttp_clear_headers(&q);
 	if (!page) {
 		seula_reply_error(req, 404, "not_found",
 		                  "no privacy statement: [controller] name is "

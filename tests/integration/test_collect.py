@@ -80,6 +80,13 @@ class CollectTest(unittest.TestCase):
         self.assertEqual(self.srv.count("title = 'noscript'"), 1)
         assert_json_error(self, self.srv.request("GET", "/api/collect?site=demo"), 400,
                           "missing_field")
+        # A malformed %-escape is refused, not stored as the text "%zz".
+        for bad in ("%zz", "%", "a%4"):
+            with self.subTest(title=bad):
+                assert_json_error(self, self.srv.request(
+                    "GET", "/api/collect?site=demo&type=pageview"
+                    "&url=http%3A%2F%2Flocalhost%2F&title=" + bad), 400, "invalid_event")
+        self.assertEqual(self.srv.count("instr(title, '%') > 0"), 0)
 
     def test_bad_input_is_refused_and_nothing_stored(self):
         before = self.srv.count()

@@ -360,6 +360,16 @@ class ConsentTest(unittest.TestCase):
             self.assertRegex(page, r'data-retention="raw_events"[^>]*data-days="760"')
             self.assertRegex(page, r'data-retention="consent_records"[^>]*data-days="1826"')
         self.assertIn('lang="fi"', self.srv.request("GET", "/privacy").body.decode())
+        # A valueless part ("?en", a trailing "&") is no reason to say the
+        # statement is not configured; a malformed escape is a bad request.
+        for query in ("?&lang=en", "?en&lang=en", "?lang=en&"):
+            with self.subTest(query=query):
+                r = self.srv.request("GET", "/privacy" + query)
+                self.assertEqual(r.status, 200, r)
+                self.assertIn('<html lang="en"', r.body.decode())
+        self.assertIn('lang="fi"', self.srv.request("GET", "/privacy?en").body.decode())
+        assert_json_error(self, self.srv.request("GET", "/privacy?lang=%zz"), 400,
+                          "bad_request")
 
 
 class ChainTest(unittest.TestCase):

@@ -97,9 +97,23 @@ class RuntimeTest(unittest.TestCase):
         assert_json_error(self, self.srv.request("GET", "/api/testkit/nothing"), 404, "not_found")
         assert_json_error(self, self.srv.request("GET", "/api"), 404)
         for bad in ("/api/testkit/echo/x?q=%00", "/api/testkit/echo/x?q=%FF",
-                    "/api/testkit/echo/%C0%AF"):
+                    "/api/testkit/echo/%C0%AF", "/api/testkit/echo/x?q=%zz",
+                    "/api/testkit/echo/x?q=a%", "/api/testkit/echo/x?q=%4",
+                    "/api/testkit/echo/x?=1"):
             with self.subTest(path=bad):
                 assert_json_error(self, self.srv.request("GET", bad), 400, "bad_request")
+
+    def test_query_parts_without_a_value(self):
+        # "?debug", "&&" and a trailing "&" are what browsers and scripts
+        # send; they must not turn a good request into a 400.
+        for query in ("q=x&debug", "debug&q=x", "q=x&", "&&q=x&&", "q=x&a&b=",
+                      "1700000000&q=x"):
+            with self.subTest(query=query):
+                r = self.srv.request("GET", "/api/testkit/echo/n?" + query)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json(), {"name": "n", "q": "x"})
+        r = self.srv.request("GET", "/api/testkit/echo/n?q=%41%2b+b")
+        self.assertEqual(r.json()["q"], "A+ b")
 
     def test_on_batch_inside_the_commit(self):
         before = self.srv.query("SELECT coalesce(sum(events),0) AS n FROM testkit_batches")[0]["n"]
