@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "host.h"
+#include "http.h"
 #include "netaddr.h"
 #include "ratelimit.h"
 #include "sessions.h"
@@ -378,7 +379,7 @@ static void handle_login(struct seula_auth *a, struct evhttp_request *req,
 	const char *ct = evhttp_find_header(in, "Content-Type");
 	/* JSON only: a cross-site form cannot send it, so nobody can log a
 	 * visitor in to an account of theirs. */
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+	if (!seula_json_media_type(ct, false)) {
 		seula_reply_error(req, 415, "unsupported_media_type",
 		                  "send {\"username\", \"password\"} as "
 		                  "application/json");

@@ -1299,8 +1299,7 @@ static json_t *body_object(struct seula_http *http)
 	const char *type = seula_http_header(http, "Content-Type");
 	size_t n = 0;
 	const void *body = seula_http_body(http, &n);
-	if (type && strncasecmp(type, "application/json", 16) != 0 &&
-	    strncasecmp(type, "text/plain", 10) != 0) {
+	if (!seula_json_media_type(type, true)) {
 		seula_http_error(http, 415, "unsupported_media_type",
 		                 "send JSON as application/json or text/plain");
 		return NULL;

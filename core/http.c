@@ -33,6 +33,33 @@ bool seula_escapes_valid(const char *s, size_t len)
 	return true;
 }
 
+bool seula_json_media_type(const char *ct, bool text_ok)
+{
+	if (!ct)
+		return false;
+	const char *semi = strchr(ct, ';');
+	size_t len = semi ? (size_t)(semi - ct) : strlen(ct);
+	while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+		len--;
+	bool type_ok =
+	        (len == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
+	        (text_ok && len == 10 &&
+	         strncasecmp(ct, "text/plain", 10) == 0);
+	if (!type_ok)
+		return false;
+	/* A charset, if given, must be UTF-8. */
+	const char *cs = semi ? strcasestr(semi, "charset=") : NULL;
+	if (cs) {
+		cs += 8;
+		if (*cs == '"')
+			cs++;
+		if (strncasecmp(cs, "utf-8", 5) != 0 &&
+		    strncasecmp(cs, "utf8", 4) != 0)
+			return false;
+	}
+	return true;
+}
+
 int seula_query_parse(const char *raw, struct evkeyvalq *q)
 {
 	TAILQ_INIT(q);

@@ -43,6 +43,11 @@ bool seula_request_cookie(struct evhttp_request *req, const char *name,
  * would then pass for the text the client meant. */
 bool seula_escapes_valid(const char *s, size_t len);
 
+/* Whether a Content-Type header names JSON: application/json, or also
+ * text/plain when text_ok (what navigator.sendBeacon and a CORS "simple"
+ * request send), with no charset but UTF-8.  NULL (no header) is not. */
+bool seula_json_media_type(const char *ct, bool text_ok);
+
 struct evkeyvalq;
 /* Parse the raw query of a URL into q, as evhttp_parse_query_str() does
  * (libevent 2.1 has no flag for the rest), but taking a part without '='

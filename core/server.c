@@ -221,32 +221,6 @@ static void collect_done(struct seula_completion *c)
 	atomic_fetch_sub(&w->inflight, 1);
 }
 
-static bool media_type_ok(const char *ct)
-{
-	if (!ct)
-		return false;
-	const char *semi = strchr(ct, ';');
-	size_t len = semi ? (size_t)(semi - ct) : strlen(ct);
-	while (len && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
-		len--;
-	bool type_ok =
-	        (len == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-	        (len == 10 && strncasecmp(ct, "text/plain", 10) == 0);
-	if (!type_ok)
-		return false;
-	/* A charset, if given, must be UTF-8. */
-	const char *cs = semi ? strcasestr(semi, "charset=") : NULL;
-	if (cs) {
-		cs += 8;
-		if (*cs == '"')
-			cs++;
-		if (strncasecmp(cs, "utf-8", 5) != 0 &&
-		    strncasecmp(cs, "utf8", 4) != 0)
-			return false;
-	}
-	return true;
-}
-
 static bool origin_allowed_anywhere(const struct seula_config *cfg,
                                     const char *origin)
 {
@@ -299,7 +273,8 @@ static void handle_collect(struct worker *w, struct evhttp_request *req,
 			        (long long)d->cfg->max_body_bytes);
 			return;
 		}
-		if (!media_type_ok(evhttp_find_header(in, "Content-Type"))) {
+		if (!seula_json_media_type(
+		            evhttp_find_header(in, "Content-Type"), true)) {
 			seula_reply_error(req, 415, "unsupported_media_type",
 			                  "send application/json or text/plain "
 			                  "in UTF-8");

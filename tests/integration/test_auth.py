@@ -190,6 +190,8 @@ class LoginTest(unittest.TestCase):
     def test_bad_login_requests(self):
         cases = [
             ({"Content-Type": "text/plain"}, '{"username":"ada","password":"x"}', 415),
+            ({"Content-Type": "application/jsonp"}, '{"username":"ada","password":"x"}', 415),
+            ({}, '{"username":"ada","password":"x"}', 415),
             ({"Content-Type": "application/x-www-form-urlencoded"},
              "username=ada&password=x", 415),
             ({"Content-Type": "application/json"}, "{", 400),

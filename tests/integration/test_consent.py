@@ -197,6 +197,18 @@ class ConsentTest(unittest.TestCase):
         r = self.srv.request("POST", "/api/consent", ok,
                              {"Content-Type": "application/x-www-form-urlencoded"})
         assert_json_error(self, r, 415)
+        # The type is checked as /api/collect checks it: given, exact, UTF-8.
+        for ct in (None, "application/jsonp", "text/plainx",
+                   "application/json; charset=iso-8859-1"):
+            with self.subTest(content_type=ct):
+                h = {k: v for k, v in TEXT.items() if k != "Content-Type"}
+                if ct:
+                    h["Content-Type"] = ct
+                assert_json_error(self, self.srv.request("POST", "/api/consent", ok, h),
+                                  415, "unsupported_media_type")
+        self.assertEqual(self.post(ok, {"Content-Type": "application/json; charset=UTF-8"})
+                         .status, 201)
+        n += 1
         r = self.post(ok, {"Origin": "http://evil.example"})
         assert_json_error(self, r, 403, "origin_not_allowed")
         self.assertEqual(len(consent_rows(self.srv)), n, "nothing stored")
