@@ -746,9 +746,12 @@ void seula_auth_free(struct seula_auth *a)
 /* ---- GET /api/audit
  * ------------------------------------------------------------ */
 
-/* "2026-11-25", "2026-11-25T10:00:00Z" or milliseconds since the epoch. */
-static bool parse_time(const char *s, int64_t *ms)
+/* "2026-11-25", "2026-11-25T10:00:00Z" or milliseconds since the epoch;
+ * *whole_day says it was a date alone (UTC), which as `to` takes in the
+ * whole day, as the stats API's `to` does. */
+static bool parse_time(const char *s, int64_t *ms, bool *whole_day)
 {
+	*whole_day = false;
 	if (!s)
 		return false;
 	char *end;
@@ -762,6 +765,8 @@ static bool parse_time(const char *s, int64_t *ms)
 	const char *rest = strptime(s, "%Y-%m-%d", &tm);
 	if (rest && *rest == 'T')
 		rest = strptime(rest, "T%H:%M:%S", &tm);
+	else
+		*whole_day = rest && !*rest;
 	if (!rest || (*rest && strcmp(rest, "Z") != 0))
 		return false;
 	*ms = (int64_t)timegm(&tm) * 1000;
@@ -792,14 +797,17 @@ static int audit_list(void *instance, struct seula_http *http)
 		errno = 0;
 		before_id = strtoll(before, &end, 10);
 	}
-	if ((from && !parse_time(from, &from_ms)) ||
-	    (to && !parse_time(to, &to_ms)) ||
+	bool from_day = false, to_day = false;
+	if ((from && !parse_time(from, &from_ms, &from_day)) ||
+	    (to && !parse_time(to, &to_ms, &to_day)) ||
 	    (before && (end == before || *end || errno || before_id < 1)))
 		return seula_http_error(
 		        http, 400, "invalid_query",
 		        "from and to are dates (2026-11-25, "
 		        "2026-11-25T10:00:00Z) or milliseconds; "
 		        "before is an id");
+	if (to_day)
+		to_ms += 86400000;
 	if (limit_s) {
 		limit = strtol(limit_s, &end, 10);
 		if (*end || limit < 1 || limit > 1000)

@@ -4,6 +4,7 @@ Accounts are made with the real CLI (`seula user add`), passwords are
 checked with Argon2id, sessions live in the server and in SQLite, the
 audit chain is checked with `seula audit verify`.
 """
+import datetime
 import hashlib
 import json
 import os
@@ -336,6 +337,12 @@ class LoginTest(unittest.TestCase):
             older = ada.request("GET", "/api/audit?action=login&before=%d"
                                 % doc["next_before"]).json()["entries"]
             self.assertTrue(all(e["id"] < doc["next_before"] for e in older))
+        # A date alone as `to` takes in that whole (UTC) day, as the stats
+        # API's does: today's entries are between from=today and to=today.
+        today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        day = ada.request("GET", "/api/audit?from=%s&to=%s" % (today, today)).json()
+        self.assertTrue(any(e["action"] == "login" and e["staff"] == "ada"
+                            for e in day["entries"]), day)
         for q in ("limit=0", "limit=abc", "limit=1001", "before=x", "from=yesterday",
                   "to=2026-13-45"):
             assert_json_error(self, ada.request("GET", "/api/audit?" + q), 400,
