@@ -768,5 +768,14 @@ bool seula_collect_origin_allowed(const struct seula_site *site,
 	size_t len = (size_t)(end - host);
 	if (len == 0 || len > 253 || strchr(host, '/') != NULL)
 		return false;
+	/* Nothing after the host but a port: "http://a.example:80@evil" is
+	 * evil's origin, not a.example's. */
+	if (*end == ':') {
+		size_t digits = strspn(end + 1, "0123456789");
+		if (digits == 0 || digits > 5 || end[1 + digits] != '\0')
+			return false;
+	} else if (*end != '\0') {
+		return false;
+	}
 	return seula_site_allows_host(site, host, len);
 }

@@ -323,6 +323,16 @@ static void origins(void **state)
 	assert_false(seula_collect_origin_allowed(demo, "file://example.com"));
 	assert_false(
 	        seula_collect_origin_allowed(demo, "https://example.com/path"));
+	/* The host is what follows the last '@': these are evil.com's. */
+	assert_false(seula_collect_origin_allowed(
+	        demo, "http://example.com:8080@evil.com"));
+	assert_false(seula_collect_origin_allowed(
+	        demo, "http://example.com@evil.com"));
+	assert_false(
+	        seula_collect_origin_allowed(demo, "http://example.com:80x"));
+	assert_false(seula_collect_origin_allowed(demo,
+	                                          "http://example.com:123456"));
+	assert_true(seula_collect_origin_allowed(demo, "http://[::1]:3000"));
 	origin = "https://other.fi";
 	expect("{\"site\":\"demo\",\"type\":\"pageview\","
 	       "\"url\":\"https://example.com/\"}",
