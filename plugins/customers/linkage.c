@@ -573,6 +573,10 @@ int cust_segments_handler(struct cust_link *l, struct seula_http *http)
 	if (site && (!*site || strlen(site) > 64))
 		return h->http_error(http, 400, "invalid_query",
 		                     "site is a configured site id");
+	/* As the stats routes: a mistyped site is not one without visits. */
+	if (site && h->site_known(h, site) == 0)
+		return h->http_error(http, 404, "unknown_site",
+		                     "no such site in the config");
 	sqlite3 *db = h->http_db(http);
 	sqlite3_stmt *st = NULL;
 	int64_t k = l->cfg->segment_min_customers;

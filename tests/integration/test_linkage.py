@@ -311,6 +311,8 @@ class SegmentsTest(unittest.TestCase):
                   "from=%s&to=%s" % (day(1), day())):
             assert_json_error(self, self.staff["ann"].request(
                 "GET", "/api/segments?" + q), 400, "invalid_query")
+        assert_json_error(self, self.staff["ann"].request(
+            "GET", "/api/segments?by=segment&site=nosuch"), 404, "unknown_site")
         rows = self.srv.query("SELECT * FROM audit_log WHERE route LIKE "
                               "'GET /api/segments%' AND staff_name = 'ann' AND "
                               "detail LIKE 'segments by organisation %'")
