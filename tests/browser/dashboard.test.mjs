@@ -161,7 +161,7 @@ before(async () => {
   const load = ['geoip', 'useragent', 'referrer', 'anonymize', 'analytics'];
   ini = setIni(ini, 'plugins', 'load', load.join(', '));
   ini = withoutPluginSections(ini, load);
-  ini = setIni(ini, 'plugin.analytics', 'goals', 'demo:event:signup, demo:page:/pricing');
+  ini = setIni(ini, 'plugin.analytics', 'goals', 'demo:event:signup, demo:page:/pricing, demo:page:/docs*');
   writeFileSync(config, `; written by tests/browser/dashboard.test.mjs\n${ini}`);
   for (const [u, role] of [[ANALYST, 'analyst'], [SERVICE, 'customer_service']])
     execFileSync(BIN, ['user', 'add', u.name, '--role', role, '--config', config],
@@ -446,9 +446,20 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const { data: again } = await checkSummary(page, context);
   assert.deepEqual(again.results, firefox.results);
 
-  // The date range: today by the hour, a custom range by the day.
   await page.click('#filters .chip-remove');
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+
+  // A goal is named, not matched: a page goal's pattern (/docs*) is no
+  // glob to escape when its row is clicked.
+  await page.click('#table-goals tbody tr[data-value="Visit /docs*"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'goal==Visit /docs*');
+  assert.deepEqual(await chips(page), ['Goal is Visit /docs*']);
+  const { data: docs } = await checkSummary(page, context);
+  assert.ok(docs.results.visits > 0 && docs.results.visits < all.results.visits, 'the goal filtered');
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+
+  // The date range: today by the hour, a custom range by the day.
   await page.selectOption('#period', 'today');
   await ready(page, () => new URLSearchParams(location.search).get('period') === 'today');
   const { query: todayQuery } = await checkSummary(page, context);

@@ -167,10 +167,12 @@
   }
   const formatFilters = (list) => list.map((f) => `${f.dimension}${f.op}${f.value}`).join(';');
   // A value with * ? or [ is a glob pattern to the API: a clicked value is
-  // matched exactly, each of them in brackets.  A value with ; cannot be
-  // written in a filter at all.
-  const globEscape = (v) => v.replace(/[*?[]/g, (c) => `[${c}]`);
-  const globUnescape = (v) => v.replace(/\[([*?[])\]/g, '$1');
+  // matched exactly, each of them in brackets.  A goal is named, not
+  // matched: its name goes as it is.  A value with ; cannot be written in
+  // a filter at all.
+  const literal = (dimension) => dimension === 'goal';
+  const globEscape = (v, dimension) => (literal(dimension) ? v : v.replace(/[*?[]/g, (c) => `[${c}]`));
+  const globUnescape = (v, dimension) => (literal(dimension) ? v : v.replace(/\[([*?[])\]/g, '$1'));
   const filterable = (v) => !v.includes(';');
 
   // ---- the URL is the state ---------------------------------------------------
@@ -277,7 +279,7 @@
 
   function addFilter(dimension, value, op = '==') {
     const same = state.filters.findIndex((f) => f.dimension === dimension);
-    const f = { dimension, op, value: globEscape(String(value)) };
+    const f = { dimension, op, value: globEscape(String(value), dimension) };
     if (same >= 0) state.filters[same] = f;
     else state.filters.push(f);
     change(true);
@@ -299,7 +301,7 @@
     const ul = $('filters');
     ul.replaceChildren();
     state.filters.forEach((f, i) => {
-      const text = `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${globUnescape(f.value)}`;
+      const text = `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${globUnescape(f.value, f.dimension)}`;
       ul.append(el('li', { class: 'chip', 'data-dimension': f.dimension, 'data-value': f.value },
         el('span', { class: 'chip-text', text }),
         el('button', {
