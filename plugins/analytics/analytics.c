@@ -1354,6 +1354,48 @@ static int reply_json(const struct seula_host *h, struct seula_http *http,
 	return rc;
 }
 
+/* The Content-Disposition of a CSV report: the name it is saved as says
+ * the site, the report (a breakdown's dimension) and the range, in
+ * characters any file system takes; a browser prefers it to the page's
+ * own download name, so a generic one made every export "report.csv". */
+static void csv_disposition(const json_t *out, const char *site,
+                            enum analytics_report_kind kind,
+                            const struct analytics_request *rq, char *buf,
+                            size_t len)
+{
+	static const char *const names[] = {
+	        [ANALYTICS_SUMMARY] = "summary",
+	        [ANALYTICS_TIMESERIES] = "timeseries",
+	        [ANALYTICS_BREAKDOWN] = "breakdown",
+	        [ANALYTICS_REALTIME] = "realtime",
+	        [ANALYTICS_GOALS] = "goals",
+	};
+	char what[160];
+	if (kind == ANALYTICS_BREAKDOWN && rq->dimension)
+		snprintf(what, sizeof(what), "%s", rq->dimension);
+	else if (kind == ANALYTICS_TIMESERIES)
+		snprintf(what, sizeof(what), "%s-%s", names[kind],
+		         rq->metric ? rq->metric : "visitors");
+	else
+		snprintf(what, sizeof(what), "%s", names[kind]);
+	const char *from = json_string_value(json_object_get(out, "from"));
+	const char *to = json_string_value(json_object_get(out, "to"));
+	int n = snprintf(buf, len, "attachment; filename=\"");
+	size_t start = n > 0 && (size_t)n < len ? (size_t)n : len;
+	if (from && to)
+		snprintf(buf + start, len - start, "%s-%s-%s-%s", site, what,
+		         from, to);
+	else
+		snprintf(buf + start, len - start, "%s-%s", site, what);
+	for (char *p = buf + start; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '.' && *p != '_' &&
+		    *p != '-')
+			*p = '-';
+	size_t used = strlen(buf);
+	snprintf(buf + used, len - used, ".csv\"");
+}
+
 static int report_route(struct analytics *a, struct seula_http *http,
                         enum analytics_report_kind kind)
 {
@@ -1402,8 +1444,10 @@ static int report_route(struct analytics *a, struct seula_http *http,
 			json_decref(out);
 			return SEULA_ENOMEM;
 		}
-		h->http_set_header(http, "Content-Disposition",
-		                   "attachment; filename=\"report.csv\"");
+		char disposition[256];
+		csv_disposition(out, site, kind, &rq, disposition,
+		                sizeof(disposition));
+		h->http_set_header(http, "Content-Disposition", disposition);
 		rc = h->http_reply(http, 200, "text/csv; charset=utf-8", csv,
 		                   strlen(csv));
 		free(csv);

@@ -356,6 +356,15 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.equal(csv.status(), 200);
   assert.match(csv.headers()['content-type'], /^text\/csv/);
   assert.match(await csv.text(), /page/);
+  // All of its rows, not the table's top ten, saved under the name the
+  // page gives it (a browser takes the server's name over the page's).
+  assert.equal(new URL(csvHref, base).searchParams.get('limit'), '1000');
+  const saveAs = await page.getAttribute('#card-pages a.csv', 'download');
+  assert.match(saveAs, /^demo-page-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv$/);
+  assert.equal(csv.headers()['content-disposition'], `attachment; filename="${saveAs}"`);
+  const chartCsv = await context.request.get(new URL(await page.getAttribute('#chart-csv', 'href'), base).href);
+  assert.equal(chartCsv.headers()['content-disposition'],
+    `attachment; filename="${await page.getAttribute('#chart-csv', 'download')}"`);
   const csvLinks = await page.$$eval('a.csv[href]', (as) => as.length);
   assert.ok(csvLinks >= 10, `every table has a CSV link (${csvLinks})`);
 

@@ -67,6 +67,9 @@
       ['event', 'Events', [['visitors', 'Visitors'], ['events', 'Events']]]] },
   ];
   const LIMIT = 10;
+  // A table shows its top LIMIT rows; its CSV has them all, up to what the
+  // API gives in one answer.
+  const EXPORT_LIMIT = 1000;
 
   const state = {
     site: null, period: '30d', from: null, to: null, filters: [], compare: false,
@@ -589,7 +592,7 @@
     table.dataset.api = url;
     table.dataset.dimension = dim;
     table.caption.textContent = `${card.title}: ${label}, ${rangeText(...range())}`;
-    csvLink(csv, statsUrl('breakdown', extra, 'csv'), dim.replace(':', '-'));
+    csvLink(csv, statsUrl('breakdown', { ...extra, limit: EXPORT_LIMIT }, 'csv'), dim.replace(':', '-'));
     csv.setAttribute('aria-label', `Download ${label.toLowerCase()} as CSV`);
     tableHead(table, dimLabel(dim), cols);
     const req = busy(table);
