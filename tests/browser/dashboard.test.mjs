@@ -246,8 +246,10 @@ async function checkSummary(page, context) {
     text: b.querySelector('.value').textContent,
   })));
   assert.deepEqual(cells.map((c) => c.metric), SUMMARY);
+  const perVisit = ['views_per_visit', 'bounce_rate', 'visit_duration'];
   for (const c of cells) {
-    const v = data.results[c.metric];
+    // A rate per visit of a period without visits is shown as none.
+    const v = perVisit.includes(c.metric) && !data.results.visits ? null : data.results[c.metric];
     assert.equal(c.raw, v === null || v === undefined ? '' : String(v), `${c.metric}: the value shown is the API's`);
     assert.equal(c.text, shown(c.metric, v), `${c.metric}: shown as ${shown(c.metric, v)}`);
   }
@@ -488,6 +490,17 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.deepEqual([customQuery.get('from'), customQuery.get('to')], [from, to]);
   assert.equal(await page.getAttribute('#chart', 'data-points'), '7');
   await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
+
+  // A week without visits: no bounce rate of 0%, and no change against
+  // a week that had none either.
+  await page.fill('#from', '2020-01-06');
+  await page.fill('#to', '2020-01-12');
+  await page.click('#apply');
+  await ready(page, () => new URLSearchParams(location.search).get('from') === '2020-01-06');
+  const { data: empty } = await checkSummary(page, context);
+  assert.equal(empty.results.visits, 0);
+  assert.equal(await page.textContent('#summary [data-metric="bounce_rate"] .value'), '–');
+  assert.equal(await page.$('#summary [data-metric="bounce_rate"] .change'), null);
 
   // A full-page screenshot that the test output keeps, of the default view.
   await page.selectOption('#period', '30d');

@@ -346,15 +346,20 @@
     };
   }
 
+  // A rate per visit of a period without visits is no figure: the API's 0
+  // would read as "nobody bounced", and its change as a gain or a loss.
+  const PER_VISIT = new Set(['views_per_visit', 'bounce_rate', 'visit_duration']);
+  const figure = (results, m) => (PER_VISIT.has(m) && !Number(results.visits) ? null : results[m]);
+
   function renderSummary(data) {
     const ul = $('summary');
     ul.replaceChildren();
     const now = data.results || {};
     const before = data.comparison ? data.comparison.results || {} : null;
     for (const m of SUMMARY) {
-      const v = now[m];
-      const c = before ? changeText(m, v, before[m]) : null;
-      const prevText = before ? format(m, before[m]) : null;
+      const v = figure(now, m);
+      const c = before ? changeText(m, v, figure(before, m)) : null;
+      const prevText = before ? format(m, figure(before, m)) : null;
       const button = el('button', {
         type: 'button', class: 'metric', 'data-metric': m,
         'aria-pressed': state.metric === m ? 'true' : 'false',
