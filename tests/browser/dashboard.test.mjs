@@ -162,6 +162,8 @@ before(async () => {
   ini = setIni(ini, 'plugins', 'load', load.join(', '));
   ini = withoutPluginSections(ini, load);
   ini = setIni(ini, 'plugin.analytics', 'goals', 'demo:event:signup, demo:page:/pricing, demo:page:/docs*');
+  // A second site, configured but never visited.
+  ini += '\n[site.quiet]\ndomains = quiet.example\n';
   writeFileSync(config, `; written by tests/browser/dashboard.test.mjs\n${ini}`);
   for (const [u, role] of [[ANALYST, 'analyst'], [SERVICE, 'customer_service']])
     execFileSync(BIN, ['user', 'add', u.name, '--role', role, '--config', config],
@@ -542,5 +544,26 @@ test('a role without statistics is told so; the assets are served from this serv
   await page.waitForSelector('#notice:not([hidden])');
   assert.match(await page.textContent('#notice'), /admins and analysts/);
   assert.deepEqual(page.problems.filter((p) => !/status of 403/.test(p)), []);
+  // Nothing to show: the controls ask for nothing.
+  assert.equal(await page.isDisabled('#period'), true);
+  await context.close();
+});
+
+test('a configured site opens before its first visit; an unknown one says so', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=quiet')}`);
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#username', ANALYST.name);
+  await page.fill('#password', ANALYST.password);
+  await page.click('#submit');
+  await page.waitForURL((u) => u.pathname === '/');
+  await ready(page);
+  assert.equal(await page.inputValue('#site'), 'quiet', 'not replaced by another site');
+  assert.equal(await page.textContent('#summary [data-metric="visits"] .value'), '0');
+  assert.equal(await page.isHidden('#notice'), true);
+  await page.goto(`${base}/?site=nosuch`);
+  await ready(page);
+  assert.equal(await page.inputValue('#site'), 'demo');
+  assert.match(await page.textContent('#notice'), /no site "nosuch" in the configuration: showing demo/);
   await context.close();
 });

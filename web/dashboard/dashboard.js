@@ -819,26 +819,46 @@
     readUrl();
     wire();
     $('tz').textContent = TZ;
+    // Nothing to show: the controls would only ask for reports of no site.
+    const stop = (text) => {
+      document.body.dataset.state = 'error';
+      for (const id of ['site', 'period', 'compare', 'from', 'to', 'apply']) $(id).disabled = true;
+      notice(text);
+    };
     let list;
     try {
       list = await getJson('/api/stats/sites');
     } catch (e) {
       if (redirecting) return;
-      document.body.dataset.state = 'error';
-      notice(e.status === 403
+      stop(e.status === 403
         ? 'Your role cannot see the statistics: they are for admins and analysts.'
         : `The statistics cannot be read: ${e.message}`);
       return;
     }
     sites = list.sites || [];
+    // The list holds the sites with traffic; a configured site before its
+    // first visit opens by its address (?site=ID), empty rather than
+    // replaced by another site's numbers.
+    let unknown = null;
+    if (state.site && !sites.includes(state.site)) {
+      try {
+        await getJson(`/api/stats/${encodeURIComponent(state.site)}/realtime`);
+        sites = [...sites, state.site].sort();
+      } catch (e) {
+        if (redirecting) return;
+        unknown = state.site;
+      }
+    }
     $('site').replaceChildren(...sites.map((s) => el('option', { value: s, text: s })));
     if (!sites.length) {
-      document.body.dataset.state = 'error';
-      notice('No site has traffic yet: add the tracker to a site of the configuration ([site.ID]), or configure goals for it.');
+      stop(`${unknown ? `There is no site "${unknown}" in the configuration. ` : ''}No site has traffic yet: `
+        + 'add the tracker (seula.js) to the pages of a site of the configuration ([site.ID]), '
+        + 'or open a configured site before its first visit with ?site=ID in this page\'s address.');
       return;
     }
     if (!sites.includes(state.site)) state.site = sites[0];
     writeUrl(false);
+    if (unknown) notice(`There is no site "${unknown}" in the configuration: showing ${state.site}.`);
 
     const cards = $('cards');
     const realtime = $('card-realtime');
