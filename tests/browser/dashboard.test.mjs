@@ -481,6 +481,21 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.equal(hourly.interval, 'hour');
   assert.equal(Number(await page.getAttribute('#chart', 'data-points')), hourly.results.length);
   assert.ok(hourly.results.length >= 23 && hourly.results.length <= 25, 'an hour a point');
+  // The hours still to come are not drawn as zeros.
+  const started = () => {
+    const p = new Intl.DateTimeFormat('en-US', {
+      timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    }).formatToParts(new Date());
+    const g = (t) => Number(p.find((x) => x.type === t).value);
+    const wall = Date.UTC(g('year'), g('month') - 1, g('day'), g('hour'), g('minute'));
+    return hourly.results.filter((r) => {
+      const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})/.exec(r.date);
+      return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) <= wall;
+    }).length;
+  };
+  const drawn = Number(await page.getAttribute('#chart', 'data-drawn'));
+  const upTo = started();
+  assert.ok(drawn >= 1 && (drawn === upTo || drawn === upTo - 1), `${drawn} hours drawn, ${upTo} begun`);
   const to = todayQuery.get('to');
   const from = new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86400000).toISOString().slice(0, 10);
   await page.selectOption('#period', 'custom');

@@ -411,6 +411,15 @@
     return Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0)) / 1000;
   }
 
+  // Now on the browser's wall clock, as bucketTime() gives a bucket's start.
+  function nowWall() {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    }).formatToParts(new Date());
+    const get = (t) => Number(parts.find((p) => p.type === t).value);
+    return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute')) / 1000;
+  }
+
   function bucketText(t, iv) {
     const d = new Date(t * 1000);
     const opts = { timeZone: 'UTC', day: 'numeric', month: 'short' };
@@ -431,7 +440,10 @@
     const box = $('chart');
     const iv = data.interval;
     const xs = data.results.map((r) => bucketTime(r.date));
-    const ys = data.results.map((r) => (r[metric] === undefined ? null : r[metric]));
+    // Buckets still to come (the rest of today) are no zeros: the line
+    // stops at the one now runs in.
+    const now = nowWall();
+    const ys = data.results.map((r, i) => (r[metric] === undefined || xs[i] > now ? null : r[metric]));
     const series = [{}, {
       label: METRICS[metric], stroke: cssVar('--chart'), fill: cssVar('--chart-fill'), width: 2,
       points: { show: xs.length <= 62 },
@@ -479,6 +491,7 @@
       (['visitors', 'visits', 'pageviews', 'events'].includes(metric) && metric !== 'visitors'
         ? `, ${format(metric, total)} in all` : '') + '.');
     box.dataset.points = String(xs.length);
+    box.dataset.drawn = String(values.length);
     box.dataset.series = String(plotData.length - 1);
   }
 
