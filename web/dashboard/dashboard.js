@@ -436,6 +436,9 @@
     return d.toLocaleDateString('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short' });
   }
 
+  const COUNT_STEPS = [];
+  for (let p = 1; p <= 1e9; p *= 10) COUNT_STEPS.push(p, 2 * p, 5 * p);
+  const SECOND_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400];
   function drawChart(data, metric) {
     const box = $('chart');
     const iv = data.interval;
@@ -457,14 +460,24 @@
       series.push({ label: 'Previous period', stroke: cssVar('--chart-previous'), width: 1.5, dash: [6, 4] });
     }
     const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--line'), width: 1 }, ticks: { show: false } };
+    const width = Math.max(200, box.clientWidth);
+    // Days, weeks and months are labelled at their buckets' starts (uPlot's
+    // own steps fall between them: "24 Nov" three times, or "9 Aug" for the
+    // week of 10 Aug), as many as fit.
+    const every = Math.ceil(xs.length / Math.max(2, Math.floor(width / 80)));
+    const xSplits = xs.filter((_, i) => i % every === 0);
+    // Counts and seconds step by whole units: no "0 0 0 1 1 1".
+    const steps = metric === 'visit_duration' ? SECOND_STEPS
+      : ['visitors', 'visits', 'pageviews', 'events'].includes(metric) ? COUNT_STEPS : null;
     const opts = {
-      width: Math.max(200, box.clientWidth),
+      width,
       height: 260,
+      padding: [12, 28, 0, 0], // room for the last label
       legend: { show: false },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [{ ...axis, values: (u, vals) => vals.map((t) => axisText(t, iv)) },
-        { ...axis, size: 60, values: (u, vals) => vals.map((v) => format(metric, v)) }],
+      axes: [{ ...axis, ...(iv === 'hour' ? {} : { splits: () => xSplits }), values: (u, vals) => vals.map((t) => axisText(t, iv)) },
+        { ...axis, size: 60, ...(steps ? { incrs: steps } : {}), values: (u, vals) => vals.map((v) => format(metric, v)) }],
       cursor: { drag: { x: false, y: false } },
       series,
       hooks: {
