@@ -635,6 +635,17 @@ static void handle_privacy(struct worker *w, struct evhttp_request *req,
 	seula_reply(req, 200, "text/html; charset=utf-8", page, len);
 }
 
+/* Whether the request has at most one Content-Length header. */
+static bool single_length(struct evhttp_request *req)
+{
+	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	int n = 0;
+	for (const struct evkeyval *kv = TAILQ_FIRST(h); kv;
+	     kv = TAILQ_NEXT(kv, next))
+		n += strcasecmp(kv->key, "Content-Length") == 0;
+	return n <= 1;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -645,6 +656,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (!raw_path || raw_path[0] != '/' || strlen(raw_path) > 1024) {
 		seula_reply_error(req, 400, "bad_request",
 		                  "the request target is not a path");
+		return;
+	}
+	if (!single_length(req)) {
+		/* libevent framed the body by the first; a proxy before it
+		 * may have taken another, and the rest would be read here as a
+		 * second request (RFC 9112 6.3).  So this connection ends. */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Connection", "close");
+		seula_reply_error(req, 400, "bad_request",
+		                  "more than one Content-Length");
 		return;
 	}
 	if (atomic_load(&w->draining)) {

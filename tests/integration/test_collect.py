@@ -130,6 +130,20 @@ class CollectTest(unittest.TestCase):
         self.assertEqual(r.status, 413)
         self.assertTrue(self.srv.alive())
 
+    def test_two_content_lengths_end_the_connection(self):
+        # A proxy in front may frame the body by the other one: the bytes
+        # after it must not be read as a request of their own.
+        body = json.dumps(pageview(title="smuggled")).encode()
+        smuggled = (b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        out = self.srv.raw(
+            b"POST /api/collect HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            b"Content-Length: %d\r\nContent-Length: 3\r\n\r\n" % len(body)
+            + body + smuggled, timeout=3)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:80])
+        self.assertIn(b"more than one Content-Length", out)
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, "nothing after it was answered")
+        self.assertEqual(self.srv.count("title = 'smuggled'"), 0)
+
     def test_cors(self):
         r = self.srv.request("OPTIONS", "/api/collect", headers={
             "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
