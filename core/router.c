@@ -228,18 +228,22 @@ int seula_router_match(const struct seula_router *r, const char *path,
 	if (n > SEULA_ROUTE_MAX_SEGMENTS)
 		return SEULA_ENOTFOUND;
 
-	const struct seula_route_entry *best = NULL;
-	int best_score = -1;
+	/* The most literal shape that matches names the resource, whatever
+	 * the method: GET /api/c/import, where only POST /api/c/import is,
+	 * is a 405 for it, not GET /api/c/{id} with id "import". */
+	int top = -1;
 	for (size_t i = 0; i < r->n; i++) {
 		int score = match_entry(&r->entries[i], segs, n);
-		if (score < 0)
+		if (score > top)
+			top = score;
+	}
+	const struct seula_route_entry *best = NULL;
+	for (size_t i = 0; top >= 0 && i < r->n; i++) {
+		if (match_entry(&r->entries[i], segs, n) != top)
 			continue;
 		*allowed |= r->entries[i].route->methods;
-		if ((r->entries[i].route->methods & (unsigned)method_bit) &&
-		    score > best_score) {
+		if (r->entries[i].route->methods & (unsigned)method_bit)
 			best = &r->entries[i];
-			best_score = score;
-		}
 	}
 	if (!best)
 		return *allowed ? SEULA_ECONFLICT : SEULA_ENOTFOUND;

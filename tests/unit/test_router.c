@@ -99,6 +99,23 @@ static void matching(void **state)
 	assert_int_equal(seula_router_match(&r, "/api/c/7/x", SEULA_METHOD_GET,
 	                                    &m, &allowed),
 	                 SEULA_ENOTFOUND);
+	/* A literal route of another method names the resource: 405, not
+	 * the {id} route with id "import". */
+	assert_int_equal(
+	        add(&r, SEULA_METHOD_POST, "/api/c/import", SEULA_ROLE_PUBLIC),
+	        0);
+	assert_int_equal(seula_router_match(&r, "/api/c/import",
+	                                    SEULA_METHOD_GET, &m, &allowed),
+	                 SEULA_ECONFLICT);
+	assert_int_equal(allowed, SEULA_METHOD_POST);
+	assert_int_equal(seula_router_match(&r, "/api/c/import",
+	                                    SEULA_METHOD_POST, &m, &allowed),
+	                 SEULA_OK);
+	assert_string_equal(m.entry->route->path, "/api/c/import");
+	assert_int_equal(seula_router_match(&r, "/api/c/importx",
+	                                    SEULA_METHOD_GET, &m, &allowed),
+	                 SEULA_OK);
+	assert_string_equal(m.params[0].value, "importx");
 	assert_int_equal(seula_router_match(&r, "/api/c/", SEULA_METHOD_GET, &m,
 	                                    &allowed),
 	                 SEULA_ENOTFOUND);
