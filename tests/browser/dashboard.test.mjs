@@ -506,6 +506,14 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const { query: customQuery } = await checkSummary(page, context);
   assert.deepEqual([customQuery.get('from'), customQuery.get('to')], [from, to]);
   assert.equal(await page.getAttribute('#chart', 'data-points'), '7');
+  // On a phone every table's numbers stay inside its card.
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const id of ['#table-pages', '#table-goals', '#table-sources'])
+    await page.waitForFunction((sel) => {
+      const t = document.querySelector(sel);
+      return t.scrollWidth <= t.parentElement.clientWidth + 1;
+    }, id, { timeout: 5000 });
+  await page.setViewportSize({ width: 1280, height: 900 });
   await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
 
   // A week without visits: no bounce rate of 0%, and no change against
