@@ -527,9 +527,22 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.equal(await page.textContent('#summary [data-metric="bounce_rate"] .value'), '–');
   assert.equal(await page.$('#summary [data-metric="bounce_rate"] .change'), null);
 
+  // The server out of reach: one notice says so, and the chart does not
+  // keep the last dates' line under the new ones.
+  assert.deepEqual(page.problems, [], 'no script error, no CSP violation so far');
+  await page.route('**/api/stats/**', (route) => route.abort('connectionrefused'));
+  await page.selectOption('#period', '7d');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === '7d');
+  assert.match(await page.textContent('#notice'), /server cannot be reached/);
+  assert.match(await page.textContent('#chart-error'), /server cannot be reached/);
+  assert.equal(await page.getAttribute('#chart', 'data-points'), '0');
+  await page.unroute('**/api/stats/**');
+  page.problems.length = 0; // the refused requests, on purpose
+
   // A full-page screenshot that the test output keeps, of the default view.
   await page.selectOption('#period', '30d');
   await ready(page, () => !new URLSearchParams(location.search).has('period'));
+  assert.equal(await page.isHidden('#notice'), true, 'back: the notice goes');
   await checkSummary(page, context);
   mkdirSync(OUTPUT, { recursive: true });
   const shot = path.join(OUTPUT, 'dashboard.png');

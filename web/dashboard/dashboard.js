@@ -218,10 +218,20 @@
     location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
 
+  // The server could not be reached (a network error, not an answer).
+  let unreachable = false;
   async function getJson(url) {
-    const r = await fetch(url, {
-      credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
-    });
+    let r;
+    try {
+      r = await fetch(url, {
+        credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
+      });
+    } catch (err) {
+      unreachable = true;
+      const e = new Error('Not loaded: the server cannot be reached.');
+      e.network = true;
+      throw e;
+    }
     if (r.status === 401) {
       toLogin();
       throw new Error('Signed out.');
@@ -541,6 +551,11 @@
     } catch (e) {
       if (g !== generation || $('chart').dataset.api !== url) return;
       showError($('chart-error'), e);
+      // The last answer was for other dates or filters: not under these.
+      if (plot) plot.destroy();
+      plot = null;
+      $('chart').replaceChildren();
+      $('chart').dataset.points = '0';
     } finally {
       idle($('chart'), req);
     }
@@ -760,6 +775,7 @@
       fillTable(table, 'page', data.pages || [], VISITORS);
     } catch (e) {
       $('realtime-count').textContent = '–';
+      table.tBodies[0].replaceChildren();
     }
   }
 
@@ -784,8 +800,11 @@
     refresh();
   }
 
+  let retry = null;
   async function refresh() {
     const g = ++generation;
+    clearTimeout(retry);
+    unreachable = false;
     document.body.dataset.state = 'loading';
     syncControls();
     renderChips();
@@ -793,7 +812,16 @@
       loadSummary(g), loadChart(g), ...CARDS.map((c) => loadCard(c, g)),
       loadGoals(g), loadConsent(g), loadRealtime(),
     ]);
-    if (g === generation && !redirecting) document.body.dataset.state = 'ready';
+    if (g !== generation || redirecting) return;
+    document.body.dataset.state = 'ready';
+    // One notice for all the cards, and another try when the server may
+    // be back, rather than only when the user changes something.
+    if (unreachable) {
+      notice('The server cannot be reached: what is shown may be out of date. Trying again every 15 seconds.');
+      retry = setTimeout(() => { if (!redirecting) refresh(); }, 15000);
+    } else if ($('notice').textContent.startsWith('The server cannot be reached')) {
+      notice('');
+    }
   }
 
   function wire() {
