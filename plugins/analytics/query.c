@@ -1252,12 +1252,17 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	}
 	static const char *const iv_names[] = {"hour", "day", "week", "month"};
 
-	/* Every bucket of the range, in order, zero until filled. */
+	/* Every bucket of the range, in order, zero until filled.  In a zone
+	 * off UTC by a half hour the range's first UTC hour begins before the
+	 * local `from` day: it counts in the first bucket, not in one of the
+	 * day before (the README: such zones' hours are approximate). */
+	int64_t start = zone_midnight(z, sc->from_day);
 	json_t *rows = json_array();
 	json_t *by_label = json_object();
 	char label[32], prev[32] = "";
 	for (int64_t t = sc->t0; t < sc->t1; t += 3600) {
-		bucket_label(z, t, iv, label, sizeof(label));
+		bucket_label(z, t < start ? start : t, iv, label,
+		             sizeof(label));
 		if (strcmp(label, prev) == 0)
 			continue;
 		snprintf(prev, sizeof(prev), "%s", label);
@@ -1280,7 +1285,9 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	           : iv == IV_MONTH         ? 2
 	                                    : 1,
 	           NULL, false);
-	sql(&b, ") SELECT analytics_bucket(u.t, ");
+	sql(&b, ") SELECT analytics_bucket(max(u.t, ");
+	arg_int(&b, start);
+	sql(&b, "), ");
 	arg_text(&b, sc->tz);
 	sql(&b, ", ");
 	arg_text(&b, iv_names[iv]);
