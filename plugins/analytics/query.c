@@ -653,6 +653,28 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+/* The period before [from, to] (days): as many whole calendar months
+ * when the range is whole months (October is compared with September,
+ * not with the 31 days before it), else as many days. */
+static void previous_period(int64_t from, int64_t to, int64_t *pfrom,
+                            int64_t *pto)
+{
+	int fy, fm, fd, ny, nm, nd;
+	int64_t y;
+	civil_from_days(from, &fy, &fm, &fd);
+	civil_from_days(to + 1, &ny, &nm, &nd);
+	*pto = from - 1;
+	if (fd == 1 && nd == 1) {
+		int64_t months =
+		        ((int64_t)ny * 12 + nm) - ((int64_t)fy * 12 + fm);
+		int64_t m0 = (int64_t)fy * 12 + (fm - 1) - months;
+		y = m0 >= 0 ? m0 / 12 : -((-m0 + 11) / 12);
+		*pfrom = days_from_civil(y, (int)(m0 - y * 12) + 1, 1);
+		return;
+	}
+	*pfrom = from - (to - from + 1);
+}
+
 /* The UTC span of the scope's local days, at whole hours. */
 static void scope_span(struct scope *sc, struct zone *z)
 {
@@ -2074,9 +2096,8 @@ enum analytics_status analytics_report(sqlite3 *db,
 	s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
 	if (s == ANALYTICS_OK && compare) {
 		struct scope prev = sc;
-		int64_t days = sc.to_day - sc.from_day + 1;
-		prev.from_day = sc.from_day - days;
-		prev.to_day = sc.from_day - 1;
+		previous_period(sc.from_day, sc.to_day, &prev.from_day,
+		                &prev.to_day);
 		scope_span(&prev, &z);
 		json_t *pbody = NULL;
 		s = body_for(db, kind, &prev, rq, &z, &pbody, err, errlen);

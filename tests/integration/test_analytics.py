@@ -378,6 +378,14 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual(cmp["comparison"]["from"], day(-1))
         self.assertEqual(cmp["comparison"]["to"], day(-1))
         self.assertIn("visits", cmp["comparison"]["results"])
+        # Whole months are compared with as many whole months before.
+        for (f, t), (pf, pt) in ((("2026-10-01", "2026-10-31"), ("2026-09-01", "2026-09-30")),
+                                 (("2026-03-01", "2026-03-31"), ("2026-02-01", "2026-02-28")),
+                                 (("2026-01-01", "2026-12-31"), ("2025-01-01", "2025-12-31")),
+                                 (("2026-10-01", "2026-10-15"), ("2026-09-16", "2026-09-30"))):
+            got = self.stats("summary", compare="previous_period",
+                             **{"from": f, "to": t}).json()["comparison"]
+            self.assertEqual((got["from"], got["to"]), (pf, pt), (f, t))
 
     def test_4_csv(self):
         r = self.stats("breakdown", dimension="page", format="csv")
