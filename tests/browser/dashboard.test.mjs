@@ -503,8 +503,14 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.fill('#to', to);
   await page.click('#apply');
   await ready(page, () => new URLSearchParams(location.search).get('period') === 'custom');
-  const { query: customQuery } = await checkSummary(page, context);
+  const { query: customQuery, data: week } = await checkSummary(page, context);
   assert.deepEqual([customQuery.get('from'), customQuery.get('to')], [from, to]);
+  // The period compared with is named.
+  const prevFrom = new Date(Date.parse(`${from}T00:00:00Z`) - 7 * 86400000).toISOString().slice(0, 10);
+  assert.equal(week.comparison.from, prevFrom);
+  const named = await page.textContent('#compare-range');
+  const day = (d) => new Date(`${d}T00:00:00Z`).getUTCDate();
+  assert.match(named, new RegExp(`^\\(${day(prevFrom)} .* – ${day(week.comparison.to)} .*\\)$`), named);
   assert.equal(await page.getAttribute('#chart', 'data-points'), '7');
   // On a phone every table's numbers stay inside its card.
   await page.setViewportSize({ width: 375, height: 800 });

@@ -366,6 +366,10 @@
     ul.replaceChildren();
     const now = data.results || {};
     const before = data.comparison ? data.comparison.results || {} : null;
+    // Which period "before" is: whole months against whole months, else
+    // as many days before.
+    const c = data.comparison;
+    $('compare-range').textContent = c && c.from && c.to ? `(${rangeText(c.from, c.to)})` : '';
     for (const m of SUMMARY) {
       const v = figure(now, m);
       const c = before ? changeText(m, v, figure(before, m)) : null;
