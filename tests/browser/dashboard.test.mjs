@@ -347,6 +347,20 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
     assert.ok(Math.abs(Number(raw) - OPT_IN[cat]) < 1e-9, `${cat}: ${raw}`);
     assert.equal(text, shown('conversion_rate', OPT_IN[cat] * 100));
   }
+  // Its CSV (made in the page) gives the day's rates in percent, as the
+  // other exports do.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#card-consent a.csv')]);
+  const consentCsv = readFileSync(await download.path(), 'utf8');
+  const [head, ...days] = consentCsv.trim().split('\n').map((l) => l.split(','));
+  const daysWithChoices = days.filter((d) => d.slice(head.findIndex((h) => h.startsWith('opt_in_rate_'))).some((v) => v !== ''));
+  assert.ok(daysWithChoices.length >= 1, consentCsv);
+  for (const d of daysWithChoices)
+    for (const [i, h] of head.entries())
+      if (h.startsWith('opt_in_rate_') && d[i] !== '') {
+        const cat = h.slice('opt_in_rate_'.length);
+        if (cat in OPT_IN && daysWithChoices.length === 1) assert.equal(Number(d[i]), Math.round(OPT_IN[cat] * 1000) / 10, h);
+        assert.ok(Number(d[i]) >= 0 && Number(d[i]) <= 100, `${h}: ${d[i]}`);
+      }
 
   // Real-time visitors, as the API counts them.
   const rt = await api(context, '/api/stats/demo/realtime');

@@ -335,6 +335,9 @@
 
   function changeText(metric, now, before) {
     if (before === null || before === undefined || now === null || now === undefined) return null;
+    // What the reader sees: no arrow between two figures shown alike
+    // ("0s" and "0s").
+    if (format(metric, now) === format(metric, before)) return { cls: 'same', arrow: '', text: '0%', words: 'no change' };
     const lower = LOWER_IS_BETTER.has(metric);
     let diff;
     let text;
@@ -745,8 +748,10 @@
       const cats = Object.keys(rates);
       const lines = [['date', ...keys, ...cats.map((c) => `opt_in_rate_${c}`)].join(',')];
       for (const d of data.days || [])
+        // In percent, as every other export gives its rates.
         lines.push([d.date, ...keys.map((k) => d[k] || 0),
-          ...cats.map((c) => (d.opt_in_rate && d.opt_in_rate[c] !== null && d.opt_in_rate[c] !== undefined ? d.opt_in_rate[c] : ''))].join(','));
+          ...cats.map((c) => (d.opt_in_rate && d.opt_in_rate[c] !== null && d.opt_in_rate[c] !== undefined
+            ? Math.round(d.opt_in_rate[c] * 1000) / 10 : ''))].join(','));
       if (consentCsvUrl) URL.revokeObjectURL(consentCsvUrl);
       consentCsvUrl = URL.createObjectURL(new Blob([`${lines.join('\n')}\n`], { type: 'text/csv' }));
       csv.href = consentCsvUrl;
