@@ -1,0 +1,99 @@
+/* Unit tests: core/http.c - the query parser libevent 2.1 lacks, and the
+ * JSON media type check every body route shares. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka needs the four above first. */
+#include <cmocka.h>
+
+#include "http.h"
+
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+/* The parsed query as "k=v&k=v" (decoded), or NULL when refused. */
+static const char *parsed(const char *raw)
+{
+	static char out[256];
+	struct evkeyvalq q;
+	if (seula_query_parse(raw, &q) != SEULA_OK) {
+		evhttp_clear_headers(&q);
+		return NULL;
+	}
+	out[0] = '\0';
+	for (struct evkeyval *kv = TAILQ_FIRST(&q); kv;
+	     kv = TAILQ_NEXT(kv, next)) {
+		if (out[0])
+			strcat(out, "&");
+		strcat(out, kv->key);
+		strcat(out, "=");
+		strcat(out, kv->value);
+	}
+	evhttp_clear_headers(&q);
+	return out;
+}
+
+static void queries(void **state)
+{
+	(void)state;
+	assert_string_equal(parsed("a=1&b=2"), "a=1&b=2");
+	assert_string_equal(parsed(""), "");
+	/* A part without '=' is a flag; empty parts are skipped. */
+	assert_string_equal(parsed("debug"), "debug=");
+	assert_string_equal(parsed("a=1&debug&b="), "a=1&debug=&b=");
+	assert_string_equal(parsed("&&a=1&&"), "a=1");
+	assert_string_equal(parsed("&"), "");
+	assert_string_equal(parsed("a&b&c"), "a=&b=&c=");
+	/* Decoded as libevent decodes: %XX, and '+' as a space. */
+	assert_string_equal(parsed("q=%41%2b+b&p=%2F"), "q=A+ b&p=/");
+	/* Refused: a malformed escape, a part with no name. */
+	assert_null(parsed("q=%zz"));
+	assert_null(parsed("q=%4"));
+	assert_null(parsed("q=a%"));
+	assert_null(parsed("%=1"));
+	assert_null(parsed("=1"));
+	assert_null(parsed("a=1&=2"));
+}
+
+static void escapes(void **state)
+{
+	(void)state;
+	assert_true(seula_escapes_valid("", 0));
+	assert_true(seula_escapes_valid("abc", 3));
+	assert_true(seula_escapes_valid("%41%aF", 6));
+	assert_false(seula_escapes_valid("%4", 2));
+	assert_false(seula_escapes_valid("%", 1));
+	assert_false(seula_escapes_valid("%g1", 3));
+	/* Only the len bytes count: "%41" cut to "%4" is malformed. */
+	assert_false(seula_escapes_valid("%41", 2));
+}
+
+static void media_types(void **state)
+{
+	(void)state;
+	assert_true(seula_json_media_type("application/json", false));
+	assert_true(seula_json_media_type("Application/JSON; charset=utf-8",
+	                                  false));
+	assert_true(seula_json_media_type("text/plain;charset=UTF8", true));
+	assert_false(seula_json_media_type("text/plain", false));
+	assert_false(seula_json_media_type(NULL, true));
+	assert_false(seula_json_media_type("application/jsonp", true));
+	assert_false(seula_json_media_type("text/plainx", true));
+	assert_false(seula_json_media_type(
+	        "application/json; charset=iso-8859-1", true));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(queries),
+	        cmocka_unit_test(escapes),
+	        cmocka_unit_test(media_types),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
