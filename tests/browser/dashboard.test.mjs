@@ -230,6 +230,15 @@ async function ready(page, what) {
   await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 15000 });
 }
 
+// Sign in on the login page the browser is on; back on the dashboard.
+async function signIn(page, user) {
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#username', user.name);
+  await page.fill('#password', user.password);
+  await page.click('#submit');
+  await page.waitForURL((u) => u.pathname === '/');
+}
+
 async function api(context, url) {
   const r = await context.request.get(new URL(url, base).href);
   assert.equal(r.status(), 200, `GET ${url}: ${await r.text()}`);
@@ -303,11 +312,7 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   // A stranger is sent to sign in, and comes back.
   const page = await open(context, `${base}/`);
   await page.waitForURL(/\/login\/\?next=%2F/);
-  await page.waitForSelector('#login:not([hidden])');
-  await page.fill('#username', ANALYST.name);
-  await page.fill('#password', ANALYST.password);
-  await page.click('#submit');
-  await page.waitForURL((u) => u.pathname === '/');
+  await signIn(page, ANALYST);
   await ready(page);
   assert.equal(new URL(page.url()).searchParams.get('site'), 'demo', 'the site is in the URL');
   assert.equal(await page.inputValue('#site'), 'demo');
@@ -592,11 +597,7 @@ test('a role without statistics is told so; the assets are served from this serv
   // Customer service signs in, and is told the statistics are not theirs.
   const context = await browser.newContext();
   const page = await open(context, `${base}/login/?next=%2F`);
-  await page.waitForSelector('#login:not([hidden])');
-  await page.fill('#username', SERVICE.name);
-  await page.fill('#password', SERVICE.password);
-  await page.click('#submit');
-  await page.waitForURL((u) => u.pathname === '/');
+  await signIn(page, SERVICE);
   await page.waitForSelector('#notice:not([hidden])');
   assert.match(await page.textContent('#notice'), /admins and analysts/);
   assert.deepEqual(page.problems.filter((p) => !/status of 403/.test(p)), []);
@@ -608,11 +609,7 @@ test('a role without statistics is told so; the assets are served from this serv
 test('a configured site opens before its first visit; an unknown one says so', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=quiet')}`);
-  await page.waitForSelector('#login:not([hidden])');
-  await page.fill('#username', ANALYST.name);
-  await page.fill('#password', ANALYST.password);
-  await page.click('#submit');
-  await page.waitForURL((u) => u.pathname === '/');
+  await signIn(page, ANALYST);
   await ready(page);
   assert.equal(await page.inputValue('#site'), 'quiet', 'not replaced by another site');
   assert.equal(await page.textContent('#summary [data-metric="visits"] .value'), '0');
