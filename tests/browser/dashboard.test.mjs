@@ -600,6 +600,10 @@ test('a role without statistics is told so; the assets are served from this serv
   await signIn(page, SERVICE);
   await page.waitForSelector('#notice:not([hidden])');
   assert.match(await page.textContent('#notice'), /admins and analysts/);
+  // Nothing of the statistics: no "0 current visitors" of no site.
+  assert.equal(await page.isHidden('.context'), true);
+  assert.equal(await page.isHidden('#card-realtime'), true);
+  await page.waitForFunction((n) => document.querySelector('#who').textContent.startsWith(n), SERVICE.name);
   assert.deepEqual(page.problems.filter((p) => !/status of 403/.test(p)), []);
   // Nothing to show: the controls ask for nothing.
   assert.equal(await page.isDisabled('#period'), true);
@@ -618,5 +622,14 @@ test('a configured site opens before its first visit; an unknown one says so', a
   await ready(page);
   assert.equal(await page.inputValue('#site'), 'demo');
   assert.match(await page.textContent('#notice'), /no site "nosuch" in the configuration: showing demo/);
+  // The session ends under the page: the sign-in page says so, and
+  // signing in again comes back to the same view.
+  await context.clearCookies();
+  await page.selectOption('#period', '7d');
+  await page.waitForURL(/\/login\/\?next=.*&ended=1$/);
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /session has ended/);
+  await signIn(page, ANALYST);
+  await ready(page, () => new URLSearchParams(location.search).get('period') === '7d');
   await context.close();
 });

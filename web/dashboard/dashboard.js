@@ -212,10 +212,13 @@
 
   // ---- the API ------------------------------------------------------------------
 
+  // Once the page has shown statistics, a 401 is a session that ended:
+  // the sign-in page says so (a first visit is sent there without it).
+  let shown = false;
   function toLogin() {
     if (redirecting) return;
     redirecting = true;
-    location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+    location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}${shown ? '&ended=1' : ''}`);
   }
 
   // The server could not be reached (a network error, not an answer).
@@ -886,8 +889,15 @@
     const stop = (text) => {
       document.body.dataset.state = 'error';
       for (const id of ['site', 'period', 'compare', 'from', 'to', 'apply']) $(id).disabled = true;
+      // No figures at all rather than a "0 current visitors" of no site.
+      document.querySelector('.context').hidden = true;
+      $('card-realtime').hidden = true;
       notice(text);
     };
+    getJson('/api/me').then((me) => {
+      $('who').textContent = `${me.name} (${me.role})`;
+      $('who').setAttribute('aria-label', `Signed in as ${me.name}, ${me.role}: account and sign-out`);
+    }).catch(() => {});
     let list;
     try {
       list = await getJson('/api/stats/sites');
@@ -929,11 +939,7 @@
     cards.insertBefore(buildGoals(), realtime);
     cards.insertBefore(buildConsent(), realtime);
 
-    getJson('/api/me').then((me) => {
-      $('who').textContent = `${me.name} (${me.role})`;
-      $('who').setAttribute('aria-label', `Signed in as ${me.name}, ${me.role}: account and sign-out`);
-    }).catch(() => {});
-
+    shown = true;
     await refresh();
     setInterval(() => {
       if (!document.hidden && !redirecting) loadRealtime();

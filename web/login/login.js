@@ -78,6 +78,9 @@
     $('signed-in').hidden = true;
     $('audit').hidden = true;
     $('login').hidden = false;
+    // Sent here by the dashboard when a session ended under it.
+    if (new URLSearchParams(location.search).get('ended') === '1')
+      showError($('error'), 'Your session has ended. Sign in again to go back where you were.');
     $('username').focus();
   }
 
