@@ -635,14 +635,20 @@ static void handle_privacy(struct worker *w, struct evhttp_request *req,
 	seula_reply(req, 200, "text/html; charset=utf-8", page, len);
 }
 
-/* Whether the request has at most one Content-Length header. */
-static bool single_length(struct evhttp_request *req)
+/* Whether the request's framing is unambiguous: at most one
+ * Content-Length, and no header name with white space in it
+ * ("Content-Length : 5", which libevent takes as another header and a
+ * proxy may take as the length). */
+static bool framing_ok(struct evhttp_request *req)
 {
 	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	int n = 0;
 	for (const struct evkeyval *kv = TAILQ_FIRST(h); kv;
-	     kv = TAILQ_NEXT(kv, next))
+	     kv = TAILQ_NEXT(kv, next)) {
+		if (strpbrk(kv->key, " \t"))
+			return false;
 		n += strcasecmp(kv->key, "Content-Length") == 0;
+	}
 	return n <= 1;
 }
 
@@ -658,14 +664,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 		                  "the request target is not a path");
 		return;
 	}
-	if (!single_length(req)) {
-		/* libevent framed the body by the first; a proxy before it
-		 * may have taken another, and the rest would be read here as a
-		 * second request (RFC 9112 6.3).  So this connection ends. */
+	if (!framing_ok(req)) {
+		/* libevent framed the body its way; a proxy before it may
+		 * have framed it another, and the rest would be read here as a
+		 * second request (RFC 9112 5.1, 6.3).  So this connection
+		 * ends. */
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		                  "Connection", "close");
 		seula_reply_error(req, 400, "bad_request",
-		                  "more than one Content-Length");
+		                  "more than one Content-Length, or white "
+		                  "space in a header name");
 		return;
 	}
 	if (atomic_load(&w->draining)) {

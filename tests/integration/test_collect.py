@@ -143,6 +143,14 @@ class CollectTest(unittest.TestCase):
         self.assertIn(b"more than one Content-Length", out)
         self.assertEqual(out.count(b"HTTP/1.1 "), 1, "nothing after it was answered")
         self.assertEqual(self.srv.count("title = 'smuggled'"), 0)
+        # White space before a header's colon (RFC 9112 5.1: a server
+        # MUST answer 400): libevent reads another header than a proxy
+        # may, "Content-Length " for "Content-Length".
+        for name in (b"Content-Length ", b"X-Any\t"):
+            with self.subTest(name=name):
+                out = self.srv.raw(b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
+                                   b"%s: 0\r\n\r\n" % name, timeout=3)
+                self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:80])
 
     def test_cors(self):
         r = self.srv.request("OPTIONS", "/api/collect", headers={
