@@ -374,6 +374,12 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 		evhttp_clear_headers(&query);
 		if (rc != SEULA_OK)
 			goto fail;
+		/* No route takes a tenth of it; the twice-given check below
+		 * is quadratic. */
+		if (http->query.n > 100) {
+			*error = SEULA_EINVAL;
+			goto fail;
+		}
 		for (size_t i = 0; i < http->query.n; i++) {
 			const struct seula_kv *kv = &http->query.items[i];
 			if (!seula_text_valid(kv->key, strlen(kv->key)) ||
@@ -381,6 +387,14 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 				*error = SEULA_EINVAL;
 				goto fail;
 			}
+			/* A handler reads one value a name: a second one would
+			 * be dropped unseen (from=...&from=...). */
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(http->query.items[j].key, kv->key) ==
+				    0) {
+					*error = SEULA_EINVAL;
+					goto fail;
+				}
 		}
 	}
 	for (size_t i = 0; i < n_params; i++) {

@@ -99,7 +99,9 @@ class RuntimeTest(unittest.TestCase):
         for bad in ("/api/testkit/echo/x?q=%00", "/api/testkit/echo/x?q=%FF",
                     "/api/testkit/echo/%C0%AF", "/api/testkit/echo/x?q=%zz",
                     "/api/testkit/echo/x?q=a%", "/api/testkit/echo/x?q=%4",
-                    "/api/testkit/echo/x?=1"):
+                    "/api/testkit/echo/x?=1", "/api/testkit/echo/x?q=1&q=2",
+                    "/api/testkit/echo/x?q=1&debug&q=1",
+                    "/api/testkit/echo/x?" + "&".join("p%d=1" % i for i in range(101))):
             with self.subTest(path=bad):
                 assert_json_error(self, self.srv.request("GET", bad), 400, "bad_request")
 
@@ -112,6 +114,9 @@ class RuntimeTest(unittest.TestCase):
                 r = self.srv.request("GET", "/api/testkit/echo/n?" + query)
                 self.assertEqual(r.status, 200, r)
                 self.assertEqual(r.json(), {"name": "n", "q": "x"})
+        r = self.srv.request("GET", "/api/testkit/echo/n?q=x&"
+                             + "&".join("p%d=1" % i for i in range(99)))
+        self.assertEqual(r.status, 200, "100 parts are taken")
         r = self.srv.request("GET", "/api/testkit/echo/n?q=%41%2b+b")
         self.assertEqual(r.json()["q"], "A+ b")
 
