@@ -374,8 +374,8 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 		evhttp_clear_headers(&query);
 		if (rc != SEULA_OK)
 			goto fail;
-		/* No route takes a tenth of it; the twice-given check below
-		 * is quadratic. */
+		/* The stats routes, with the most, take ten; the twice-given
+		 * check below is quadratic. */
 		if (http->query.n > 100) {
 			*error = SEULA_EINVAL;
 			goto fail;
