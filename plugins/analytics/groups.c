@@ -4,12 +4,16 @@
  * Two open-addressing tables by hand, as gather.c and openvisits.c keep
  * theirs: values by key, and each value's visitor hashes.  Hashes of
  * visitors are keyed SipHash outputs (analytics.c), so they are spread
- * already; keys get FNV-1a.
+ * already; keys are visitors' page paths and event values, so they get
+ * libsodium's SipHash with a random key too, as in gather.c: an unkeyed
+ * hash would let a visitor send paths that collide, and make a report's
+ * table a list.
  */
 #include "groups.h"
 #include "hll.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +30,7 @@ struct group {
 };
 
 struct analytics_groups {
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
 	struct group *list;
 	size_t n, cap;
 	uint32_t *slots; /* index + 1 into list; 0: empty */
@@ -59,6 +64,7 @@ struct analytics_groups *analytics_groups_new(void)
 	struct analytics_groups *g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
+	randombytes_buf(g->hash_key, sizeof(g->hash_key));
 	g->n_slots = 64;
 	g->slots = calloc(g->n_slots, sizeof(*g->slots));
 	if (!g->slots) {
@@ -88,13 +94,13 @@ size_t analytics_groups_count(const struct analytics_groups *g)
 	return g->n;
 }
 
-static uint64_t fnv1a(const char *s, size_t len)
+static uint64_t key_hash(const struct analytics_groups *g, const char *s,
+                         size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3u;
-	}
+	unsigned char out[crypto_shorthash_BYTES];
+	crypto_shorthash(out, (const unsigned char *)s, len, g->hash_key);
+	uint64_t h;
+	memcpy(&h, out, sizeof(h));
 	return h;
 }
 
@@ -120,7 +126,7 @@ static bool grow_slots(struct analytics_groups *g)
 static struct group *find_or_add(struct analytics_groups *g, const char *key,
                                  size_t len)
 {
-	uint64_t h = fnv1a(key, len);
+	uint64_t h = key_hash(g, key, len);
 	size_t at = h & (g->n_slots - 1);
 	for (; g->slots[at]; at = (at + 1) & (g->n_slots - 1)) {
 		struct group *x = &g->list[g->slots[at] - 1];

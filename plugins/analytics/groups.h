@@ -52,7 +52,8 @@ int64_t analytics_keybuf_add(struct analytics_keybuf *kb, const char *key,
 
 struct analytics_groups;
 
-/* NULL when out of memory. */
+/* NULL when out of memory.  Needs libsodium initialised (sodium_init()):
+ * keys are hashed with a random SipHash key. */
 struct analytics_groups *analytics_groups_new(void);
 void analytics_groups_free(struct analytics_groups *g);
 

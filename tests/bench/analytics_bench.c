@@ -71,6 +71,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <math.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1507,8 +1508,8 @@ int main(int argc, char **argv)
 		       given, (double)file_size(given) / 1e6);
 		return time_reports(given, runs);
 	}
-	if (evthread_use_pthreads() != 0)
-		die("evthread_use_pthreads", "failed");
+	if (evthread_use_pthreads() != 0 || sodium_init() < 0)
+		die("evthread_use_pthreads or sodium_init", "failed");
 	ring = malloc(RING * sizeof(*ring));
 	if (!ring)
 		die("malloc", "out of memory");
