@@ -107,12 +107,17 @@
   // ---- dates, in the browser's time zone -------------------------------------
 
   const DAY = /^\d{4}-\d{2}-\d{2}$/;
-  function today() {
+  // Now on the browser's wall clock: the figures of its date and time.
+  function wallClock() {
     const parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit',
+      timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
     }).formatToParts(new Date());
     const get = (t) => parts.find((p) => p.type === t).value;
-    return `${get('year')}-${get('month')}-${get('day')}`;
+    return { y: get('year'), m: get('month'), d: get('day'), h: get('hour'), min: get('minute') };
+  }
+  function today() {
+    const w = wallClock();
+    return `${w.y}-${w.m}-${w.d}`;
   }
   const ymd = (d) => new Date(d).toISOString().slice(0, 10);
   function parseDay(s) {
@@ -433,11 +438,8 @@
 
   // Now on the browser's wall clock, as bucketTime() gives a bucket's start.
   function nowWall() {
-    const parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-    }).formatToParts(new Date());
-    const get = (t) => Number(parts.find((p) => p.type === t).value);
-    return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute')) / 1000;
+    const w = wallClock();
+    return Date.UTC(+w.y, +w.m - 1, +w.d, +w.h, +w.min) / 1000;
   }
 
   function bucketText(t, iv) {
