@@ -20,7 +20,8 @@
  *   analytics_rollup        (site, dim, gran, t, value): ended visits
  *                           summed per UTC hour (gran 0), day (1) and month
  *                           (2), with a HyperLogLog sketch of the visitors;
- *                           dim '' value '' is the site's total
+ *                           dim '' value '' is the site's total, dims
+ *                           "seg:ID:..." a configured segment's (query.h)
  *
  * When a visit ends (the close task, or the visitor's next event after the
  * timeout) it is added once to the rollups of the hour, day and month it
@@ -69,6 +70,12 @@ static const struct seula_config_row config_rows[] = {
          offsetof(struct analytics_config, goals), 0, NULL,
          "goals, each SITE:event:NAME or SITE:page:PATTERN (* and ? "
          "match)"},
+        {SEULA_CONFIG_LIST, "segments", "", 0, 0,
+         offsetof(struct analytics_config, segments), 0, NULL,
+         "segments, each SITE:FILTER (the stats API's filter=, e.g. "
+         "demo:device==mobile;country==FI): their reports are "
+         "pre-processed into rollups of their own, fast over any range "
+         "and kept after the raw visits"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -155,6 +162,25 @@ static const struct seula_migration migrations[] = {
          * of. */
         {5, "DROP INDEX analytics_visits_open_start;\n"
             "DROP INDEX analytics_visits_start;\n"},
+        /* Segments (query.h): their rollup rows are those of dimension
+         * "seg:ID:<dim>".  A new one is backfilled from the visits that
+         * had ended before it was registered: those up to max_visit, not
+         * open then (analytics_segment_open), walked from the newest
+         * (start_ts, id) down; cursor_ts is NULL once all are in. */
+        {6, "CREATE TABLE analytics_segments (\n"
+            "  id INTEGER PRIMARY KEY,\n"
+            "  site TEXT NOT NULL,\n"
+            "  filter TEXT NOT NULL,\n"
+            "  max_visit INTEGER NOT NULL,\n"
+            "  cursor_ts INTEGER,\n"
+            "  cursor_id INTEGER NOT NULL,\n"
+            "  UNIQUE (site, filter)\n"
+            ") STRICT;\n"
+            "CREATE TABLE analytics_segment_open (\n"
+            "  segment INTEGER NOT NULL,\n"
+            "  visit INTEGER NOT NULL,\n"
+            "  PRIMARY KEY (segment, visit)\n"
+            ") STRICT, WITHOUT ROWID;\n"},
 };
 
 /* Custom event properties kept per event, and their sizes. */
@@ -168,6 +194,11 @@ static const struct seula_migration migrations[] = {
  * rollup_delay has run, so one write holds the writer for a bounded time:
  * checked after each run, so at most PENDING_MAX + CLOSE_BATCH - 1. */
 #define PENDING_MAX 10000
+/* Segments configured at most, and visits a segment's backfill reads per
+ * run (each a row of the (site, start_ts) index; those that pass the
+ * filter gathered), so a run holds the writer briefly. */
+#define SEGMENTS_MAX 20
+#define BACKFILL_BATCH 500
 
 enum stmt_id {
 	S_OPEN,
@@ -242,7 +273,7 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "referrer, channel, utm_source, utm_medium, "
                     "utm_campaign, utm_term, utm_content, country, region, "
                     "city, browser, os, device, screen, language FROM "
-                    "analytics_visits WHERE id = ?1 AND closed = 0",
+                    "analytics_visits WHERE id = ?1 AND closed = ?2",
         [S_PAGES] = "SELECT path, pageviews, engagement_ms FROM "
                     "analytics_visit_pages WHERE visit = ?1",
         [S_EVENTS] = "SELECT name, prop, value, n FROM "
@@ -252,6 +283,19 @@ static const char *const stmt_sql[S_COUNT_] = {
          * (4.4 against 5-10 us a visit). */
         [S_CLOSE] = "UPDATE analytics_visits SET closed = 1 WHERE id IN "
                     "(SELECT value FROM json_each(?1)) AND closed = 0",
+};
+
+/* A configured segment (query.h), and its registration. */
+struct segment {
+	char *site;
+	char *filter; /* as configured */
+	char *canon;  /* analytics_filter_canon(), sqlite3_malloc'd */
+	sqlite3_stmt
+	        *match; /* on the writer: ?1 a visit id; a row if it passes */
+	/* From analytics_segments, once registered (segments_ready()). */
+	int64_t id, max_visit, cursor_ts, cursor_id;
+	bool done;
+	char prefix[32]; /* "seg:ID:" */
 };
 
 struct analytics {
@@ -282,6 +326,14 @@ struct analytics {
 	bool open_stale; /* rebuild `open` before use: a rollback, a start */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	bool have_key;
+	struct segment *segs;
+	size_t n_segs;
+	bool segs_ready; /* each in analytics_segments: segments_ready() */
+	/* The rows rollup_add() adds to, set by gather_visit(): the site's
+	 * own (plain), and those of these dimension prefixes (segments'). */
+	bool add_plain;
+	const char *prefix[SEGMENTS_MAX];
+	size_t n_prefix;
 	/* Reader connections the SQL functions are registered on. */
 	pthread_mutex_t lock;
 	sqlite3 **readers;
@@ -297,6 +349,10 @@ static void finalize_stmts(struct analytics *a)
 	for (int i = 0; i < S_COUNT_; i++) {
 		sqlite3_finalize(a->stmt[i]);
 		a->stmt[i] = NULL;
+	}
+	for (size_t i = 0; i < a->n_segs; i++) {
+		sqlite3_finalize(a->segs[i].match);
+		a->segs[i].match = NULL;
 	}
 	a->wdb = NULL;
 }
@@ -340,6 +396,7 @@ static void on_rollback(void *arg)
 {
 	struct analytics *a = arg;
 	a->open_stale = true;
+	a->segs_ready = false;
 }
 
 /* Prepare the statements on the writer's connection (once per connection:
@@ -364,7 +421,22 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 			return SEULA_EIO;
 		}
 	}
+	for (size_t i = 0; i < a->n_segs; i++) {
+		struct segment *sg = &a->segs[i];
+		char err[256];
+		sg->match = analytics_filter_prepare(
+		        db, "SELECT 1 FROM analytics_visits v WHERE v.id = ?1",
+		        1, sg->site, sg->filter, &a->goals, "", err,
+		        sizeof(err));
+		if (!sg->match) {
+			*errmsg = a->host->mprintf("segment %s:%s: %s",
+			                           sg->site, sg->filter, err);
+			finalize_stmts(a);
+			return SEULA_EIO;
+		}
+	}
 	a->wdb = db;
+	a->segs_ready = false;
 	/* The connection has no other rollback hook: the host sets none. */
 	sqlite3_rollback_hook(db, on_rollback, a);
 	if (!a->have_key)
@@ -610,10 +682,11 @@ static void buckets_of(int64_t ts_ms, int64_t out[GATHER_GRANS])
 }
 
 /* Add c to (dim, value) in the buckets of buckets_of(), gathered in g
- * (a->gather: an ended visit's; a->direct: bots'). */
-static int rollup_add(struct analytics *a, struct gather *g, const char *site,
-                      const char *dim, const char *value,
-                      const int64_t t[GATHER_GRANS], const struct contrib *c)
+ * (a->gather: an ended visit's; a->direct: bots', a backfill's). */
+static int rollup_add_one(struct analytics *a, struct gather *g,
+                          const char *site, const char *dim, const char *value,
+                          const int64_t t[GATHER_GRANS],
+                          const struct contrib *c)
 {
 	struct gather_sums sums = {
 	        .visits = c->visits,
@@ -643,16 +716,48 @@ static int rollup_add(struct analytics *a, struct gather *g, const char *site,
 	return rc;
 }
 
-/* Gather an ended visit's rollup rows and make it pending: write_pending()
- * writes them and closes it.  The caller makes sure it is not pending
- * already. */
-static int gather_visit(struct analytics *a, int64_t id)
+/* rollup_add_one() for the site's own rows (a->add_plain) and each
+ * segment's the visit is in (a->prefix). */
+static int rollup_add(struct analytics *a, struct gather *g, const char *site,
+                      const char *dim, const char *value,
+                      const int64_t t[GATHER_GRANS], const struct contrib *c)
+{
+	int rc = a->add_plain ? rollup_add_one(a, g, site, dim, value, t, c)
+	                      : SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < a->n_prefix; i++) {
+		char pdim[40 + PROP_KEY_MAX];
+		snprintf(pdim, sizeof(pdim), "%s%s", a->prefix[i], dim);
+		rc = rollup_add_one(a, g, site, pdim, value, t, c);
+	}
+	return rc;
+}
+
+/* Whether visit `id` passes segment sg's filter. */
+static int segment_has(struct segment *sg, int64_t id, bool *yes)
+{
+	sqlite3_reset(sg->match);
+	sqlite3_bind_int64(sg->match, 1, id);
+	int step = sqlite3_step(sg->match);
+	*yes = step == SQLITE_ROW;
+	sqlite3_reset(sg->match);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* Gather an ended visit's rollup rows, its site's and those of the
+ * segments it is in, and make it pending: write_pending() writes them and
+ * closes it.  The caller makes sure it is not pending already, and that
+ * the segments are registered (segments_ready()).  With `backfill`, the
+ * visit is a closed one, and only that segment's rows are gathered, into
+ * a->direct. */
+static int gather_visit(struct analytics *a, int64_t id,
+                        struct segment *backfill)
 {
 	sqlite3_stmt *v = use(a, S_VISIT);
 	sqlite3_bind_int64(v, 1, id);
+	sqlite3_bind_int(v, 2, backfill != NULL);
 	if (sqlite3_step(v) != SQLITE_ROW) {
 		sqlite3_reset(v);
-		return SEULA_OK; /* closed already */
+		return SEULA_OK; /* closed already (or gone) */
 	}
 	/* Copy what the rollup statements need: they reuse nothing of v, but
 	 * v stays on its row while the loops below run. */
@@ -675,8 +780,23 @@ static int gather_visit(struct analytics *a, int64_t id)
 	visit.bounces = visit.pageviews <= 1 && visit.events == 0;
 	const char *entry = (const char *)sqlite3_column_text(v, 7);
 
-	struct gather *into = a->gather;
-	int rc = rollup_add(a, into, site, "", "", t, &visit);
+	struct gather *into = backfill ? a->direct : a->gather;
+	int rc = SEULA_OK;
+	a->add_plain = !backfill;
+	a->n_prefix = 0;
+	if (backfill) {
+		a->prefix[a->n_prefix++] = backfill->prefix;
+	} else {
+		for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
+			bool in = false;
+			if (strcmp(a->segs[i].site, site) == 0)
+				rc = segment_has(&a->segs[i], id, &in);
+			if (in)
+				a->prefix[a->n_prefix++] = a->segs[i].prefix;
+		}
+	}
+	if (rc == SEULA_OK)
+		rc = rollup_add(a, into, site, "", "", t, &visit);
 	if (rc == SEULA_OK)
 		rc = rollup_add(a, into, site, "entry_page", entry, t, &visit);
 	if (rc == SEULA_OK)
@@ -760,9 +880,13 @@ static int gather_visit(struct analytics *a, int64_t id)
 	sqlite3_reset(pages);
 	sqlite3_reset(events);
 	sqlite3_reset(v);
-	if (rc == SEULA_OK)
+	a->add_plain = true;
+	a->n_prefix = 0;
+	if (rc == SEULA_OK && !backfill)
 		open_visits_remove(a->open, site, visit.visitor, id);
 	free(site);
+	if (backfill)
+		return rc;
 	if (rc == SEULA_OK && a->n_pending == a->cap_pending) {
 		size_t cap = a->cap_pending ? 2 * a->cap_pending : 256;
 		int64_t *more = realloc(a->pending, cap * sizeof(*more));
@@ -773,6 +897,307 @@ static int gather_visit(struct analytics *a, int64_t id)
 	}
 	if (rc == SEULA_OK)
 		a->pending[a->n_pending++] = id;
+	return rc;
+}
+
+/* ---- segments ----------------------------------------------------------- */
+
+/* One statement of the writer's, prepared for this use only. */
+static int one_shot(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+	return sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK
+	               ? SEULA_OK
+	               : SEULA_EIO;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int step = sqlite3_step(st);
+	sqlite3_reset(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* Register a new segment: it will be backfilled from the visits that have
+ * ended by now (open ones get its rows when they end). */
+static int segment_register(struct analytics *a, struct segment *sg)
+{
+	static const char *const sql[] = {
+	        /* With no ended visit of the site, complete at once. */
+	        "INSERT INTO analytics_segments (site, filter, max_visit, "
+	        "cursor_ts, cursor_id) VALUES (?1, ?2, (SELECT "
+	        "coalesce(max(id), "
+	        "0) FROM analytics_visits), CASE WHEN EXISTS (SELECT 1 FROM "
+	        "analytics_visits WHERE site = ?1 AND closed = 1) THEN ?3 END, "
+	        "?3)",
+	        "INSERT INTO analytics_segment_open (segment, visit) SELECT "
+	        "?1, "
+	        "id FROM analytics_visits WHERE site = ?2 AND closed = 0 AND "
+	        "EXISTS (SELECT 1 FROM analytics_segments WHERE id = ?1 AND "
+	        "cursor_ts IS NOT NULL)",
+	};
+	sqlite3_stmt *ins = NULL, *open = NULL;
+	int rc = one_shot(a->wdb, sql[0], &ins);
+	if (rc == SEULA_OK)
+		rc = one_shot(a->wdb, sql[1], &open);
+	if (rc == SEULA_OK) {
+		sqlite3_bind_text(ins, 1, sg->site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 2, sg->canon, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 3, INT64_MAX);
+		rc = step_done(ins);
+	}
+	if (rc == SEULA_OK) {
+		sg->id = sqlite3_last_insert_rowid(a->wdb);
+		sqlite3_bind_int64(open, 1, sg->id);
+		sqlite3_bind_text(open, 2, sg->site, -1, SQLITE_STATIC);
+		rc = step_done(open);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(open);
+	if (rc == SEULA_OK)
+		a->host->log(a->host, SEULA_LOG_INFO,
+		             "segment %s:%s registered: its reports are "
+		             "pre-processed from now, older visits backfilled",
+		             sg->site, sg->filter);
+	return rc;
+}
+
+/* Drop a segment no longer configured: its rows and its registration. */
+static int segment_drop(struct analytics *a, int64_t id, const char *site,
+                        const char *filter)
+{
+	static const char *const sql[] = {
+	        "DELETE FROM analytics_rollup WHERE site = ?2 AND dim >= "
+	        "'seg:' || ?1 || ':' AND dim < 'seg:' || ?1 || ';'",
+	        "DELETE FROM analytics_segment_open WHERE segment = ?1",
+	        "DELETE FROM analytics_segments WHERE id = ?1",
+	};
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < 3; i++) {
+		sqlite3_stmt *st = NULL;
+		rc = one_shot(a->wdb, sql[i], &st);
+		if (rc == SEULA_OK) {
+			sqlite3_bind_int64(st, 1, id);
+			if (i == 0)
+				sqlite3_bind_text(st, 2, site, -1,
+				                  SQLITE_STATIC);
+			rc = step_done(st);
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc == SEULA_OK)
+		a->host->log(a->host, SEULA_LOG_INFO,
+		             "segment %s:%s is no longer configured: its "
+		             "rollups deleted",
+		             site, filter);
+	return rc;
+}
+
+/* Every configured segment registered, in this transaction or an earlier
+ * one, and those no longer configured dropped: before anything is
+ * gathered, so that each visit is in a segment's rows once, from its close
+ * or from the backfill.  A rollback may have undone a registration: then
+ * again (on_rollback()), dropping what was pending, which the close task
+ * gathers again. */
+static int segments_ready(struct analytics *a)
+{
+	if (a->segs_ready)
+		return SEULA_OK;
+	drop_pending(a);
+	sqlite3_stmt *find = NULL, *all = NULL;
+	int rc = one_shot(a->wdb,
+	                  "SELECT id, max_visit, cursor_ts, cursor_id FROM "
+	                  "analytics_segments WHERE site = ?1 AND filter = ?2",
+	                  &find);
+	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
+		struct segment *sg = &a->segs[i];
+		sqlite3_reset(find);
+		sqlite3_bind_text(find, 1, sg->site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(find, 2, sg->canon, -1, SQLITE_STATIC);
+		int step = sqlite3_step(find);
+		if (step == SQLITE_DONE) {
+			rc = segment_register(a, sg);
+			sg->max_visit = INT64_MAX; /* read again below */
+		} else if (step != SQLITE_ROW) {
+			rc = SEULA_EIO;
+		}
+		sqlite3_reset(find);
+		if (rc != SEULA_OK)
+			break;
+		if (sqlite3_step(find) != SQLITE_ROW) {
+			rc = SEULA_EIO;
+			break;
+		}
+		sg->id = sqlite3_column_int64(find, 0);
+		sg->max_visit = sqlite3_column_int64(find, 1);
+		sg->done = sqlite3_column_type(find, 2) == SQLITE_NULL;
+		sg->cursor_ts = sqlite3_column_int64(find, 2);
+		sg->cursor_id = sqlite3_column_int64(find, 3);
+		snprintf(sg->prefix, sizeof(sg->prefix),
+		         "seg:%lld:", (long long)sg->id);
+	}
+	sqlite3_finalize(find);
+	if (rc == SEULA_OK)
+		rc = one_shot(a->wdb,
+		              "SELECT id, site, filter FROM analytics_segments",
+		              &all);
+	int step = SQLITE_DONE;
+	while (rc == SEULA_OK && (step = sqlite3_step(all)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(all, 0);
+		bool kept = false;
+		for (size_t i = 0; i < a->n_segs; i++)
+			kept |= a->segs[i].id == id;
+		if (kept)
+			continue;
+		char *site = strdup((const char *)sqlite3_column_text(all, 1));
+		char *filter =
+		        strdup((const char *)sqlite3_column_text(all, 2));
+		/* Deleting under a running SELECT of the same table is
+		 * defined in SQLite: the SELECT sees rows as they are. */
+		rc = site && filter ? segment_drop(a, id, site, filter)
+		                    : SEULA_ENOMEM;
+		free(site);
+		free(filter);
+	}
+	if (rc == SEULA_OK && step != SQLITE_DONE)
+		rc = SEULA_EIO;
+	sqlite3_finalize(all);
+	if (rc == SEULA_OK)
+		a->segs_ready = true;
+	return rc;
+}
+
+/* The visits a segment's backfill has yet to read: ?1 its site, ?2 its
+ * max_visit, (?3, ?4) its cursor, ?5 its id. */
+#define BACKFILL_WHERE                                                       \
+	"v.site = ?1 AND v.closed = 1 AND v.id <= ?2 AND (v.start_ts, v.id) " \
+	"< (?3, ?4) AND NOT EXISTS (SELECT 1 FROM analytics_segment_open o "  \
+	"WHERE o.segment = ?5 AND o.visit = v.id)"
+
+static void bind_backfill(sqlite3_stmt *st, const struct segment *sg)
+{
+	sqlite3_bind_text(st, 1, sg->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, sg->max_visit);
+	sqlite3_bind_int64(st, 3, sg->cursor_ts);
+	sqlite3_bind_int64(st, 4, sg->cursor_id);
+	sqlite3_bind_int64(st, 5, sg->id);
+}
+
+/* Before visit `id` is deleted: the segments whose backfill has yet to
+ * read it get its rows now, as the site's own rollups keep its counts. */
+static int backfill_before_erase(struct analytics *a, int64_t id)
+{
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
+		struct segment *sg = &a->segs[i];
+		if (sg->done)
+			continue;
+		sqlite3_stmt *st = NULL;
+		rc = one_shot(a->wdb,
+		              "SELECT 1 FROM analytics_visits v WHERE v.id = "
+		              "?6 AND " BACKFILL_WHERE,
+		              &st);
+		bool due = false, in = false;
+		if (rc == SEULA_OK) {
+			bind_backfill(st, sg);
+			sqlite3_bind_int64(st, 6, id);
+			int step = sqlite3_step(st);
+			due = step == SQLITE_ROW;
+			if (step != SQLITE_ROW && step != SQLITE_DONE)
+				rc = SEULA_EIO;
+		}
+		sqlite3_finalize(st);
+		if (rc == SEULA_OK && due)
+			rc = segment_has(sg, id, &in);
+		if (rc == SEULA_OK && in)
+			rc = gather_visit(a, id, sg);
+	}
+	return rc;
+}
+
+/* Backfill the first segment not yet complete by up to BACKFILL_BATCH of
+ * its visits, newest first.  *more: some segment has more to do. */
+static int backfill(struct analytics *a, bool *more)
+{
+	*more = false;
+	struct segment *sg = NULL;
+	for (size_t i = 0; !sg && i < a->n_segs; i++)
+		if (!a->segs[i].done)
+			sg = &a->segs[i];
+	if (!sg)
+		return SEULA_OK;
+	sqlite3_stmt *walk = NULL, *save = NULL;
+	int rc = one_shot(a->wdb,
+	                  "SELECT v.id, v.start_ts FROM analytics_visits v "
+	                  "WHERE " BACKFILL_WHERE " ORDER BY v.start_ts DESC, "
+	                  "v.id DESC LIMIT ?6",
+	                  &walk);
+	if (rc == SEULA_OK)
+		rc = one_shot(a->wdb,
+		              "UPDATE analytics_segments SET cursor_ts = ?2, "
+		              "cursor_id = ?3 WHERE id = ?1",
+		              &save);
+	int64_t *ids =
+	        rc == SEULA_OK ? malloc(BACKFILL_BATCH * sizeof(*ids)) : NULL;
+	if (rc == SEULA_OK && !ids)
+		rc = SEULA_ENOMEM;
+	size_t n = 0;
+	int64_t cursor_ts = sg->cursor_ts, cursor_id = sg->cursor_id;
+	if (rc == SEULA_OK) {
+		bind_backfill(walk, sg);
+		sqlite3_bind_int(walk, 6, BACKFILL_BATCH);
+		int step;
+		while ((step = sqlite3_step(walk)) == SQLITE_ROW) {
+			ids[n++] = sqlite3_column_int64(walk, 0);
+			cursor_ts = sqlite3_column_int64(walk, 1);
+			cursor_id = ids[n - 1];
+		}
+		if (step != SQLITE_DONE)
+			rc = SEULA_EIO;
+	}
+	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
+		bool in = false;
+		rc = segment_has(sg, ids[i], &in);
+		if (rc == SEULA_OK && in)
+			rc = gather_visit(a, ids[i], sg);
+	}
+	bool done = rc == SEULA_OK && n < BACKFILL_BATCH;
+	if (rc == SEULA_OK) {
+		sqlite3_bind_int64(save, 1, sg->id);
+		if (done)
+			sqlite3_bind_null(save, 2);
+		else
+			sqlite3_bind_int64(save, 2, cursor_ts);
+		sqlite3_bind_int64(save, 3, cursor_id);
+		rc = step_done(save);
+	}
+	if (rc == SEULA_OK && done) {
+		sqlite3_stmt *clear = NULL;
+		rc = one_shot(
+		        a->wdb,
+		        "DELETE FROM analytics_segment_open WHERE segment "
+		        "= ?1",
+		        &clear);
+		if (rc == SEULA_OK) {
+			sqlite3_bind_int64(clear, 1, sg->id);
+			rc = step_done(clear);
+		}
+		sqlite3_finalize(clear);
+	}
+	free(ids);
+	sqlite3_finalize(walk);
+	sqlite3_finalize(save);
+	/* Kept in memory only once written: a rollback reads them again. */
+	if (rc == SEULA_OK) {
+		sg->cursor_ts = cursor_ts;
+		sg->cursor_id = cursor_id;
+		sg->done = done;
+		if (done)
+			a->host->log(a->host, SEULA_LOG_INFO,
+			             "segment %s:%s backfilled", sg->site,
+			             sg->filter);
+	}
+	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++)
+		*more |= !a->segs[i].done;
 	return rc;
 }
 
@@ -1040,7 +1465,7 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 		/* Written before the hook returns: the close task's place
 		 * says nothing of this one. */
 		a->must_write = true;
-		int rc = settle(gather_visit(a, visit));
+		int rc = settle(gather_visit(a, visit, NULL));
 		if (rc != SEULA_OK)
 			return rc;
 	}
@@ -1098,6 +1523,8 @@ static int on_batch(void *instance, sqlite3 *db,
 	int rc = prepare(a, db, errmsg);
 	if (rc == SEULA_OK)
 		rc = open_ready(a);
+	if (rc == SEULA_OK)
+		rc = segments_ready(a);
 	for (size_t i = 0; rc == SEULA_OK && i < n_events; i++)
 		rc = on_one(a, events[i]);
 	rc = end_hook(a, rc);
@@ -1128,8 +1555,14 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 {
 	struct analytics *a = instance;
 	int rc = prepare(a, db, errmsg);
-	if (rc != SEULA_OK)
+	if (rc == SEULA_OK)
+		rc = segments_ready(a);
+	if (rc != SEULA_OK) {
+		if (!*errmsg)
+			*errmsg = a->host->mprintf("segments: %s",
+			                           sqlite3_errmsg(db));
 		return rc;
+	}
 	int64_t cutoff = now_ms - a->cfg->visit_timeout_s * 1000;
 	int64_t *ids = malloc(CLOSE_BATCH * sizeof(*ids));
 	if (!ids)
@@ -1170,7 +1603,7 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 	if (n && a->n_pending == 0)
 		a->pending_since = now_ms;
 	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
-		rc = gather_visit(a, ids[i]);
+		rc = gather_visit(a, ids[i], NULL);
 		if (rc == SEULA_OK && a->must_write)
 			rc = write_pending(a);
 	}
@@ -1302,6 +1735,33 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return rc;
 }
 
+/* Registers the segments and backfills them, a batch a run, again between
+ * the collect path's batches while there is more (SEULA_TASK_MORE). */
+static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
+                         char **errmsg)
+{
+	(void)now_ms;
+	struct analytics *a = instance;
+	if (a->n_segs == 0 && a->segs_ready)
+		return SEULA_OK;
+	int rc = prepare(a, db, errmsg);
+	if (rc != SEULA_OK)
+		return rc;
+	bool more = false;
+	rc = segments_ready(a);
+	if (rc == SEULA_OK)
+		rc = backfill(a, &more);
+	rc = end_hook(a, rc);
+	if (rc != SEULA_OK) {
+		*errmsg = a->host->mprintf("segments: %s",
+		                           rc == SEULA_ENOMEM
+		                                   ? "out of memory"
+		                                   : sqlite3_errmsg(db));
+		return rc;
+	}
+	return more ? SEULA_TASK_MORE : SEULA_OK;
+}
+
 /* Close first: a visit is forgotten only once it has ended.  Every second,
  * at most CLOSE_BATCH visits a run, and runs again between the collect
  * path's batches while full ones come (SEULA_TASK_MORE), so a run holds
@@ -1314,6 +1774,7 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 static const struct seula_task tasks[] = {
         {"analytics-close", 1, SEULA_TASK_AT_START, close_task},
         {"analytics-forget", 3600, SEULA_TASK_AT_START, forget_task},
+        {"analytics-segments", 1, SEULA_TASK_AT_START, segments_task},
 };
 
 /* ---- routes ------------------------------------------------------------- */
@@ -1701,16 +2162,20 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 	        "UPDATE analytics_visits SET visitor = id WHERE id = ?1";
 	/* None of them may be pending: written first, each is open or
 	 * closed in the table, and gathered here only if open. */
-	int rc = settle(write_pending(a));
+	int rc = segments_ready(a);
+	if (rc == SEULA_OK)
+		rc = settle(write_pending(a));
 	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
 		/* Its counts go to the rollups first: they are anonymous.
 		 * Written at once, so an id named twice counts once; after a
 		 * drop (mid-visit), gathered again from nothing. */
-		rc = gather_visit(a, ids[i]);
+		rc = gather_visit(a, ids[i], NULL);
 		if (rc == SEULA_ECONFLICT)
-			rc = gather_visit(a, ids[i]);
+			rc = gather_visit(a, ids[i], NULL);
 		if (rc == SEULA_OK)
 			rc = settle(write_pending(a));
+		if (rc == SEULA_OK && op == SEULA_SUBJECT_ERASE)
+			rc = backfill_before_erase(a, ids[i]);
 		const char *tail =
 		        op == SEULA_SUBJECT_ERASE ? erase_sql : anonymise_sql;
 		while (rc == SEULA_OK && tail && *tail) {
@@ -1790,6 +2255,73 @@ static int subject(void *instance, sqlite3 *db, enum seula_subject_op op,
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+static void segments_free(struct analytics *a)
+{
+	for (size_t i = 0; i < a->n_segs; i++) {
+		sqlite3_finalize(a->segs[i].match);
+		free(a->segs[i].site);
+		free(a->segs[i].filter);
+		sqlite3_free(a->segs[i].canon);
+	}
+	free(a->segs);
+	a->segs = NULL;
+	a->n_segs = 0;
+}
+
+/* The configured segments, SITE:FILTER each, checked as the reports check
+ * a filter= (the goals parsed first: a segment may name one). */
+static int segments_parse(struct analytics *a, char *err, size_t errlen)
+{
+	size_t n = 0;
+	for (const char *const *e = a->cfg->segments; e && *e; e++)
+		n++;
+	if (n > SEGMENTS_MAX) {
+		snprintf(err, errlen, "at most %d", SEGMENTS_MAX);
+		return SEULA_EINVAL;
+	}
+	if (n == 0)
+		return SEULA_OK;
+	snprintf(err, errlen, "out of memory");
+	if (!(a->segs = calloc(n, sizeof(*a->segs))))
+		return SEULA_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *entry = a->cfg->segments[i];
+		const char *colon = strchr(entry, ':');
+		size_t sl = colon ? (size_t)(colon - entry) : 0;
+		if (sl == 0 || sl > 64) {
+			snprintf(err, errlen,
+			         "\"%.80s\": want SITE:FILTER, the site 1 to "
+			         "64 characters",
+			         entry);
+			return SEULA_EINVAL;
+		}
+		struct segment *sg = &a->segs[a->n_segs++];
+		sg->site = strndup(entry, sl);
+		sg->filter = strdup(colon + 1);
+		if (!sg->site || !sg->filter) {
+			snprintf(err, errlen, "out of memory");
+			return SEULA_ENOMEM;
+		}
+		char why[160];
+		if (analytics_filter_canon(sg->site, sg->filter, &a->goals,
+		                           &sg->canon, why,
+		                           sizeof(why)) != ANALYTICS_OK) {
+			snprintf(err, errlen, "\"%.80s\": %s", entry, why);
+			return SEULA_EINVAL;
+		}
+		for (size_t j = 0; j + 1 < a->n_segs; j++)
+			if (strcmp(a->segs[j].site, sg->site) == 0 &&
+			    strcmp(a->segs[j].canon, sg->canon) == 0) {
+				snprintf(err, errlen,
+				         "\"%.80s\": the same as \"%s:%s\"",
+				         entry, a->segs[j].site,
+				         a->segs[j].filter);
+				return SEULA_EINVAL;
+			}
+	}
+	return SEULA_OK;
+}
+
 static int init(const struct seula_host *host, const void *config,
                 void **instance, char **errmsg)
 {
@@ -1809,6 +2341,14 @@ static int init(const struct seula_host *host, const void *config,
 		free(a);
 		return SEULA_EINVAL;
 	}
+	if (segments_parse(a, err, sizeof(err)) != SEULA_OK) {
+		*errmsg = host->mprintf("segments: %s", err);
+		segments_free(a);
+		analytics_goals_free(&a->goals);
+		free(a);
+		return SEULA_EINVAL;
+	}
+	a->add_plain = true;
 	a->goal_hits =
 	        calloc(a->goals.n ? a->goals.n : 1, sizeof(*a->goal_hits));
 	if (!a->goal_hits || gather_new(&a->gather) != SEULA_OK ||
@@ -1817,6 +2357,7 @@ static int init(const struct seula_host *host, const void *config,
 		gather_free(a->gather);
 		gather_free(a->direct);
 		free(a->goal_hits);
+		segments_free(a);
 		analytics_goals_free(&a->goals);
 		free(a);
 		return SEULA_ENOMEM;
@@ -1840,6 +2381,7 @@ static void shutdown_(void *instance)
 	free(a->due_site);
 	open_visits_free(a->open);
 	free(a->goal_hits);
+	segments_free(a);
 	analytics_goals_free(&a->goals);
 	free(a->readers);
 	pthread_mutex_destroy(&a->lock);

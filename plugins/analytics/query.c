@@ -4,7 +4,8 @@
  * Every report is one or two SQL statements over a union of two sources:
  * the rollup rows of ended visits, cut into the fewest hour, day and month
  * pieces that cover the range exactly, and the rows of open visits in
- * analytics_visits; with filters, analytics_visits alone.  SQL does the
+ * analytics_visits; with filters, analytics_visits alone, unless they are
+ * a configured segment's (its own rollup rows then).  SQL does the
  * grouping, except for breakdowns and goals read from the visits, which
  * are summed here in one pass (groups.h).  Two functions registered here
  * do what SQL cannot: merge HyperLogLog sketches (analytics_uniq) and put
@@ -504,6 +505,11 @@ struct scope {
 	const char *tz;
 	const struct analytics_goals *goals;
 	size_t groups_max;
+	/* The configured segment whose filters are these (analytics_segments;
+	 * 0: none) and the start (ms) past which its rollups hold every
+	 * visit: INT64_MIN once its backfill is done. */
+	int64_t segment;
+	int64_t segment_from_ms;
 };
 
 static bool column_dim(const char *dim)
@@ -605,6 +611,79 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 		p += len;
 	}
 	return ANALYTICS_OK;
+}
+
+/* Filter parts sort by their text, so "a==1;b==2" and "b==2;a==1" are one
+ * segment. */
+static int part_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The scope's filters as canonical text (see analytics_filter_canon()),
+ * sqlite3_malloc'd; NULL when out of memory. */
+static char *canon_text(const struct scope *sc)
+{
+	char *parts[MAX_FILTERS];
+	size_t n = 0;
+	for (size_t i = 0; i < sc->n_filters; i++) {
+		const struct filter *f = &sc->filters[i];
+		/* A goal's definition is part of what its visits are: a
+		 * changed pattern is another segment. */
+		parts[n] =
+		        f->goal ? sqlite3_mprintf(
+		                          "%s%s%s\x1f%s:%s", f->dim,
+		                          f->negate ? "!=" : "==", f->value,
+		                          f->goal->kind == ANALYTICS_GOAL_PAGE
+		                                  ? "page"
+		                                  : "event",
+		                          f->goal->pattern)
+		                : sqlite3_mprintf(
+		                          "%s%s%s", f->dim,
+		                          f->negate ? "!=" : "==", f->value);
+		if (!parts[n])
+			break;
+		n++;
+	}
+	char *out = NULL;
+	if (n == sc->n_filters) {
+		qsort(parts, n, sizeof(parts[0]), part_cmp);
+		sqlite3_str *s = sqlite3_str_new(NULL);
+		for (size_t i = 0; i < n; i++)
+			sqlite3_str_appendf(s, "%s%s", i ? ";" : "", parts[i]);
+		out = sqlite3_str_finish(s);
+	}
+	for (size_t i = 0; i < n; i++)
+		sqlite3_free(parts[i]);
+	return out;
+}
+
+/* The configured segment these filters are, if any (no table, as in a
+ * database the plugin has not yet migrated: none). */
+static void find_segment(sqlite3 *db, struct scope *sc)
+{
+	sc->segment = 0;
+	if (sc->n_filters == 0)
+		return;
+	char *canon = canon_text(sc);
+	sqlite3_stmt *st = NULL;
+	if (canon && sqlite3_prepare_v2(db,
+	                                "SELECT id, cursor_ts FROM "
+	                                "analytics_segments WHERE site = ?1 "
+	                                "AND filter = ?2",
+	                                -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, sc->site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, canon, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			sc->segment = sqlite3_column_int64(st, 0);
+			sc->segment_from_ms =
+			        sqlite3_column_type(st, 1) == SQLITE_NULL
+			                ? INT64_MIN
+			                : sqlite3_column_int64(st, 1);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_free(canon);
 }
 
 static enum analytics_status parse_scope(const struct analytics_request *rq,
@@ -749,7 +828,8 @@ static void arg_int(struct sqlb *b, int64_t v)
 	sqlite3_str_appendf(b->s, "?%d", ++b->n);
 }
 
-/* Prepare and bind; NULL on error (err set).  Frees the builder. */
+/* Prepare and bind (copies); NULL on error (err set).  Frees the
+ * builder. */
 static sqlite3_stmt *sqlb_prepare(struct sqlb *b, sqlite3 *db, char *err,
                                   size_t errlen)
 {
@@ -766,7 +846,7 @@ static sqlite3_stmt *sqlb_prepare(struct sqlb *b, sqlite3 *db, char *err,
 	for (int i = 0; st && i < b->n; i++) {
 		if (b->args[i].type == ARG_TEXT)
 			sqlite3_bind_text(st, i + 1, b->args[i].text, -1,
-			                  SQLITE_STATIC);
+			                  SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_int64(st, i + 1, b->args[i].i);
 	}
@@ -791,15 +871,22 @@ static void column_cond(struct sqlb *b, const struct filter *f,
 	sql(b, ")");
 }
 
+/* Whether the scope's segment has rollups of every ended visit in its
+ * range (then they answer as the site's own do without a filter). */
+static bool segment_answers(const struct scope *sc)
+{
+	return sc->segment > 0 && sc->t0 * 1000 > sc->segment_from_ms;
+}
+
 /* The rollup dimension whose rows answer a report over rollup dimension
  * `dim` under the scope's filters, or NULL when only the visits can: with
- * no filter, `dim` itself; with filters all on one column (a visit has
- * exactly one value of it, so its rollup rows split the visits) and a
+ * no filter or a segment's, `dim` itself; with filters all on one column (a
+ * visit has exactly one value of it, so its rollup rows split the visits) and a
  * report over all visits (dim "") or over that column, the column's rows
  * whose value passes them. */
 static const char *rollup_dim(const struct scope *sc, const char *dim)
 {
-	if (sc->n_filters == 0)
+	if (sc->n_filters == 0 || segment_answers(sc))
 		return dim;
 	const char *col = sc->filters[0].dim;
 	for (size_t i = 0; i < sc->n_filters; i++)
@@ -972,12 +1059,17 @@ static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
 		        "SELECT %s FROM analytics_rollup WHERE site = ", cols);
 		arg_text(b, sc->site);
 		sql(b, " AND dim = ");
+		/* A constant expression: SQLite still seeks the index. */
+		if (segment_answers(sc))
+			sqlite3_str_appendf(b->s, "'seg:%lld:' || ",
+			                    (long long)sc->segment);
 		arg_text(b, rdim);
 		sqlite3_str_appendf(b->s, " AND gran = %d", (int)pieces[i][0]);
 		t_cond(b, (int)pieces[i][0], pieces[i][1], pieces[i][2], seek);
 		if (seek)
 			sql(b, " AND value IN k");
-		for (size_t k = 0; k < sc->n_filters; k++) {
+		for (size_t k = 0; !segment_answers(sc) && k < sc->n_filters;
+		     k++) {
 			sql(b, " AND ");
 			column_cond(b, &sc->filters[k], "", "value");
 		}
@@ -1198,6 +1290,64 @@ static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
 	                                             : ANALYTICS_DB_ERROR;
 }
 
+/* ---- segments ----------------------------------------------------------- */
+
+/* The filters of `filter` for `site`, in a scope of their own. */
+static enum analytics_status filter_scope(const char *site, const char *filter,
+                                          const struct analytics_goals *goals,
+                                          struct scope *sc, char *err,
+                                          size_t errlen)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->site = site;
+	sc->goals = goals;
+	enum analytics_status s = parse_filters(sc, filter, err, errlen);
+	if (s == ANALYTICS_OK && sc->n_filters == 0) {
+		snprintf(err, errlen, "no filter");
+		s = ANALYTICS_BAD_REQUEST;
+	}
+	return s;
+}
+
+enum analytics_status
+analytics_filter_canon(const char *site, const char *filter,
+                       const struct analytics_goals *goals, char **out,
+                       char *err, size_t errlen)
+{
+	struct scope sc;
+	*out = NULL;
+	enum analytics_status s =
+	        filter_scope(site, filter, goals, &sc, err, errlen);
+	if (s != ANALYTICS_OK)
+		return s;
+	if (!(*out = canon_text(&sc))) {
+		snprintf(err, errlen, "out of memory");
+		return ANALYTICS_DB_ERROR;
+	}
+	return ANALYTICS_OK;
+}
+
+sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
+                                       int n_reserved, const char *site,
+                                       const char *filter,
+                                       const struct analytics_goals *goals,
+                                       const char *tail, char *err,
+                                       size_t errlen)
+{
+	struct scope sc;
+	if (filter_scope(site, filter, goals, &sc, err, errlen) != ANALYTICS_OK)
+		return NULL;
+	struct sqlb b;
+	sqlb_init(&b, db);
+	sql(&b, head);
+	/* The caller's parameters keep their numbers; bound here to 0. */
+	for (int i = 0; i < n_reserved && sqlb_room(&b); i++)
+		b.args[b.n++] = (struct sqlb_arg){.type = ARG_INT, .i = 0};
+	filter_sql(&b, &sc);
+	sql(&b, tail);
+	return sqlb_prepare(&b, db, err, errlen);
+}
+
 /* ---- reports ------------------------------------------------------------ */
 
 static json_t *scope_json(const struct scope *sc)
@@ -1212,8 +1362,12 @@ static json_t *scope_json(const struct scope *sc)
 		                           sc->filters[i].dim, "op",
 		                           sc->filters[i].negate ? "!=" : "==",
 		                           "value", sc->filters[i].value));
-	return json_pack("{s:s,s:s,s:s,s:s,s:o}", "site", sc->site, "from",
-	                 from, "to", to, "tz", sc->tz, "filters", filters);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o}", "site", sc->site, "from",
+	                      from, "to", to, "tz", sc->tz, "filters", filters);
+	if (sc->n_filters)
+		json_object_set_new(o, "preprocessed",
+		                    json_boolean(segment_answers(sc)));
+	return o;
 }
 
 static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
@@ -2092,6 +2246,7 @@ enum analytics_status analytics_report(sqlite3 *db,
 		compare = true;
 	}
 	scope_span(&sc, &z);
+	find_segment(db, &sc);
 	json_t *body = NULL;
 	s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
 	if (s == ANALYTICS_OK && compare) {

@@ -13,7 +13,8 @@
  * in analytics_visits, so a report is current to the last event.  Filters
  * all on one visit-level column (a visit has one value of it) are answered
  * from that column's rollup rows when the report covers all visits or that
- * column.  Other filtered queries read analytics_visits alone (every visit,
+ * column, and a configured segment's filters from its own rollups (below).
+ * Other filtered queries read analytics_visits alone (every visit,
  * open or ended), where a visit's dimensions and pages are kept.  Visitors
  * are counted exactly there and within the sketch's error (1.6%) from the
  * rollups.
@@ -61,6 +62,7 @@ struct analytics_config {
 	int64_t visitor_retention_s;
 	int64_t rollup_delay_s;
 	const char *const *goals;
+	const char *const *segments; /* SITE:FILTER each */
 };
 
 /* A session dimension: one column of analytics_visits, and the label
@@ -78,6 +80,44 @@ extern const size_t analytics_n_session_dims;
  * (their distinct count), and analytics_bucket (t, zone, interval).
  * Returns an SQLite result code. */
 int analytics_sql_register(sqlite3 *db);
+
+/* ---- segments: filters whose reports are pre-processed ----
+ *
+ * A site's segment is a filter the plugin is configured with ([plugin.
+ * analytics] segments): every ended visit that passes it is also added to
+ * rollup rows of its own, dimension "seg:ID:<dim>" (ID: its row in
+ * analytics_segments), so its reports read rollups as unfiltered ones do.
+ * A report whose filters are a segment's (in any order) reads them once
+ * the segment's backfill of older visits has reached the report's start;
+ * until then, and for any other filter, it reads analytics_visits. */
+
+enum analytics_status {
+	ANALYTICS_OK = 0,
+	ANALYTICS_BAD_REQUEST = -1, /* err says what; an HTTP 400 */
+	ANALYTICS_DB_ERROR = -2,    /* err says what; an HTTP 500 */
+};
+
+/* The canonical text of `filter` (the API's filter=) for `site`: its
+ * parts sorted, a goal's with its kind and pattern, so two texts are the
+ * same segment exactly when they are equal.  *out is sqlite3_malloc'd
+ * (the caller sqlite3_free()s it).  ANALYTICS_BAD_REQUEST: not a valid
+ * filter, or an empty one (err says why). */
+enum analytics_status
+analytics_filter_canon(const char *site, const char *filter,
+                       const struct analytics_goals *goals, char **out,
+                       char *err, size_t errlen);
+
+/* Prepare `head` + the filter's conditions (each " AND ...") + `tail` on
+ * db.  `head` selects from analytics_visits aliased v and ends inside a
+ * WHERE clause; its parameters are ?1 to ?n_reserved, which the caller
+ * binds (bound to 0 here), and the filter's values are bound here, copied.
+ * NULL on error, with err set.  The caller finalizes the statement. */
+sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
+                                       int n_reserved, const char *site,
+                                       const char *filter,
+                                       const struct analytics_goals *goals,
+                                       const char *tail, char *err,
+                                       size_t errlen);
 
 enum analytics_report_kind {
 	ANALYTICS_SUMMARY,
@@ -105,12 +145,6 @@ struct analytics_request {
 	 * them SQL sums them (slower, spilling to disk).  0: the default,
 	 * a million. */
 	size_t groups_max;
-};
-
-enum analytics_status {
-	ANALYTICS_OK = 0,
-	ANALYTICS_BAD_REQUEST = -1, /* err says what; an HTTP 400 */
-	ANALYTICS_DB_ERROR = -2,    /* err says what; an HTTP 500 */
 };
 
 /* Build a report.  On success *out is a new JSON object the caller

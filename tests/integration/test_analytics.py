@@ -773,6 +773,169 @@ class OpenVisitCacheTest(unittest.TestCase):
         self.assertEqual(len({r["visitor"] for r in rows}), 3)
 
 
+class SegmentsTest(unittest.TestCase):
+    """A configured segment's reports are pre-processed: every ended visit
+    in it is added to rollups of its own, so its filtered reports read
+    rollups (fast at any range) and survive the visits' rows.  A new
+    segment is backfilled from the visits that had ended; the ones open
+    then, or ended and waiting for the rollups, get its rows when they
+    close, never twice."""
+
+    SEG = "browser==Firefox;page==/pricing*"
+
+    def configure(self, s, **keys):
+        """Set keys of [plugin.analytics] in the server's config file."""
+        with open(s.config_path) as f:
+            lines = f.read().splitlines()
+        out, section = [], None
+        for line in lines:
+            if line.startswith("["):
+                if section == "[plugin.analytics]":
+                    out += ["%s = %s" % kv for kv in keys.items()]
+                section = line
+            elif section == "[plugin.analytics]" and line.split(" = ")[0] in keys:
+                continue
+            out.append(line)
+        if section == "[plugin.analytics]":
+            out += ["%s = %s" % kv for kv in keys.items()]
+        with open(s.config_path, "w") as f:
+            f.write("\n".join(out) + "\n")
+
+    def traffic(self, s, first, n):
+        for i in range(first, first + n):
+            h = {"User-Agent": ua_of(i)}
+            for k in range(1 + i % 3):
+                self.assertEqual(s.collect([pageview(
+                    url="http://localhost%s" % PAGES[(i + k) % len(PAGES)])],
+                    headers=h).status, 204)
+            if i % 2:
+                s.collect([{"site": "demo", "type": "event", "name": "Signup",
+                            "url": "http://localhost/pricing"}], headers=h)
+
+    def wait(self, s, cond, what, seconds=15):
+        deadline = time.monotonic() + seconds
+        while not cond():
+            self.assertLess(time.monotonic(), deadline,
+                            "%s:\n%s" % (what, s.stderr()[-3000:]))
+            time.sleep(0.1)
+
+    def all_closed(self, s):
+        return s.query("SELECT count(*) AS n FROM analytics_visits "
+                       "WHERE closed = 0")[0]["n"] == 0
+
+    def reports(self, s, flt):
+        staff = login(s, "ana", PASSWORD)
+        q = "?from=%s&to=%s&filter=%s" % (day(-1), day(1), urllib.parse.quote(flt))
+
+        def get(path):
+            r = staff.request("GET", "/api/stats/demo/" + path)
+            self.assertEqual(r.status, 200, r)
+            return r.json()
+        summary = get("summary" + q)
+        got = {"preprocessed": summary["preprocessed"]}
+        got["summary"] = {k: summary["results"][k] for k in (
+            "visits", "pageviews", "events", "bounce_rate", "visit_duration")}
+        got["visitors"] = summary["results"]["visitors"]
+        got["pages"] = {r["page"]: (r["visits"], r["pageviews"]) for r in get(
+            "breakdown" + q + "&dimension=page&limit=50")["results"]}
+        got["browsers"] = {r["browser"]: r["visits"] for r in get(
+            "breakdown" + q + "&dimension=browser")["results"]}
+        got["hours"] = sum(r["visits"] for r in get(
+            "timeseries" + q + "&metric=visits&interval=hour")["results"])
+        got["goals"] = {g["goal"]: (g["visits"], g["events"]) for g in get(
+            "goals" + q)["results"]}
+        return got
+
+    def test_backfill_close_and_drop(self):
+        s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sections={
+            "plugin.analytics": {"visit_timeout": "1s", "rollup_delay": "0s",
+                                 "goals": GOALS}})
+        self.addCleanup(s.close)
+        s.start()
+        add_user(s, "ana", "analyst", PASSWORD)
+        # Ended before the segment exists: backfilled.
+        self.traffic(s, 400, 12)
+        self.wait(s, lambda: self.all_closed(s), "round A closed")
+        # Ended and waiting for the rollups when the server dies: open
+        # when the segment is registered, closed by the first run after.
+        s.stop()
+        self.configure(s, rollup_delay="1h")
+        s.start()
+        self.traffic(s, 420, 9)
+        self.wait(s, lambda: "9 waiting for the rollups" in s.stderr(), "round B")
+        s.kill9()
+        self.configure(s, rollup_delay="0s", segments="demo:" + self.SEG)
+        s.start()
+        self.wait(s, lambda: "segment demo:%s backfilled" % self.SEG in s.stderr()
+                  and self.all_closed(s), "backfill")
+        # Ended after: from the close.
+        self.traffic(s, 440, 6)
+        self.wait(s, lambda: self.all_closed(s), "round C closed")
+
+        def kept(v):
+            return v["browser"] == "Firefox" and any(
+                p.startswith("/pricing") for p in v["pages"])
+        visits = [v for v in brute_force(s, timeout_s=1) if kept(v)]
+        self.assertGreater(len(visits), 3)
+        want = metrics(visits)
+        pre = self.reports(s, self.SEG)
+        self.assertTrue(pre["preprocessed"])
+        self.assertEqual(pre["summary"], {k: want[k] for k in pre["summary"]})
+        self.assertLessEqual(abs(pre["visitors"] - want["visitors"]), 1)
+        self.assertEqual(pre["hours"], want["visits"])
+        self.assertEqual(pre["browsers"], {"Firefox": want["visits"]})
+        pages = {}
+        for v in visits:
+            for p, n in v["pages"].items():
+                a, b = pages.get(p, (0, 0))
+                pages[p] = (a + 1, b + n)
+        self.assertEqual(pre["pages"], pages)
+        self.assertEqual(pre["goals"]["Signup"][1],
+                         sum(v["names"].get("Signup", 0) for v in visits))
+        # The same filter in another order is the same segment; one more
+        # part makes an ad hoc filter, read from the visits: the same.
+        swapped = self.reports(s, "page==/pricing*;browser==Firefox")
+        self.assertEqual(swapped, pre)
+        adhoc = self.reports(s, self.SEG + ";device!=nosuch")
+        self.assertFalse(adhoc["preprocessed"])
+        adhoc["preprocessed"] = True
+        self.assertEqual(adhoc, pre)
+
+        # Without the visits' rows, the segment's reports stand.
+        s.stop()
+        db = sqlite3.connect(s.db_path)
+        db.executescript("DELETE FROM analytics_visit_pages; DELETE FROM "
+                         "analytics_visit_events; DELETE FROM analytics_visits;")
+        db.commit()
+        db.close()
+        s.start()
+        gone = self.reports(s, self.SEG)
+        self.assertEqual(gone, pre)
+        self.assertEqual(self.reports(s, self.SEG + ";device!=nosuch")["summary"]["visits"], 0)
+
+        # Dropped from the config: its rollups go.
+        s.stop()
+        self.configure(s, segments="")
+        s.start()
+        self.wait(s, lambda: "is no longer configured" in s.stderr(), "drop")
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_rollup "
+                                 "WHERE dim LIKE 'seg:%'")[0]["n"], 0)
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_segments")[0]["n"], 0)
+        self.assertFalse(self.reports(s, self.SEG)["preprocessed"])
+
+    def test_bad_segments_stop_the_start(self):
+        for seg, why in (("demo:nosuch==1", "cannot filter by"),
+                         ("device==mobile", "want SITE:FILTER"),
+                         ("demo:goal==Nope", "no goal"),
+                         ("demo:device==mobile, demo:device==mobile",
+                          "the same as")):
+            s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+                "goals": GOALS, "segments": seg}})
+            self.addCleanup(s.close)
+            self.assertNotEqual(s.start(expect_fail=True), 0, seg)
+            self.assertIn(why, s.stderr(), seg)
+
+
 class ImportedHistoryTest(unittest.TestCase):
     """An access log imported with `seula import-log` becomes visits: its old
     events end their visits as they go (the close task is held during an

@@ -782,6 +782,64 @@ static void goals_config_parsed(void **state)
 		        -1);
 }
 
+/* A segment is its filter's canonical text: the same for its parts in any
+ * order, another for a goal whose pattern changed; bad filters refused. */
+static void segment_filters_canonical(void **state)
+{
+	(void)state;
+	const char *const g1[] = {"demo:event:Signup", "demo:page:/pricing*",
+	                          NULL};
+	const char *const g2[] = {"demo:event:Signup", "demo:page:/plans*",
+	                          NULL};
+	struct analytics_goals a, b;
+	char err[256], *x = NULL, *y = NULL;
+	assert_int_equal(analytics_goals_parse(g1, &a, err, sizeof(err)), 0);
+	assert_int_equal(analytics_goals_parse(g2, &b, err, sizeof(err)), 0);
+
+	assert_int_equal(analytics_filter_canon("demo",
+	                                        "device==mobile;country!=FI",
+	                                        &a, &x, err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_int_equal(analytics_filter_canon("demo",
+	                                        "country!=FI;;device==mobile;",
+	                                        &a, &y, err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_string_equal(x, y);
+	assert_string_equal(x, "country!=FI;device==mobile");
+	sqlite3_free(x);
+	sqlite3_free(y);
+
+	/* == and != of one value are two segments. */
+	assert_int_equal(analytics_filter_canon("demo", "device!=mobile", &a,
+	                                        &x, err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_string_equal(x, "device!=mobile");
+	sqlite3_free(x);
+
+	assert_int_equal(analytics_filter_canon("demo", "goal==Visit /pricing*",
+	                                        &a, &x, err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_int_equal(analytics_filter_canon("demo", "goal==Visit /pricing*",
+	                                        &b, &y, err, sizeof(err)),
+	                 ANALYTICS_BAD_REQUEST); /* b has no such goal */
+	assert_null(y);
+	assert_non_null(strstr(x, "page:/pricing*"));
+	sqlite3_free(x);
+
+	static const char *const bad[] = {
+	        "", ";", "device", "nosuch==1", "goal==Nope", "prop:==x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(analytics_filter_canon("demo", bad[i], &a, &x,
+		                                        err, sizeof(err)),
+		                 ANALYTICS_BAD_REQUEST);
+		assert_null(x);
+		assert_true(err[0] != '\0');
+	}
+	analytics_goals_free(&a);
+	analytics_goals_free(&b);
+}
+
 /* ---- gather: rollup rows summed per key ------------------------------- */
 
 struct model_row {
@@ -1082,6 +1140,7 @@ int main(void)
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(goals_config_parsed),
+	        cmocka_unit_test(segment_filters_canonical),
 	        cmocka_unit_test(gather_sums_match_model),
 	        cmocka_unit_test(gather_full_adds_nothing),
 	        cmocka_unit_test(gather_busy_row_turns_into_sketch),
