@@ -26,11 +26,12 @@
 #   BENCH_REPEAT       measured runs per server; the median by req/s is
 #                      shown [1]
 #   BENCH_VARIANTS     what runs after nginx, from: full enrich normal
-#                      noplugins workers2 analytics visits floor-now
-#                      floor-defer (visits: the analytics plugin with visits
-#                      that never end within the run, so no rollups are
-#                      written: the variant that tells the rollups' cost
-#                      from the visits')
+#                      noplugins workers2 analytics visits segment
+#                      floor-now floor-defer (visits: the analytics plugin
+#                      with visits that never end within the run, so no
+#                      rollups are written: the variant that tells the
+#                      rollups' cost from the visits'; segment: the
+#                      analytics plugin with a segment every visit is in)
 #                      [full enrich normal noplugins workers2 analytics;
 #                      floor mode: floor-now floor-defer full]
 #   BENCH_BATCH_INTERVAL_MS  [limits] batch_interval_ms for every variant [0]
@@ -142,8 +143,8 @@ if $http; then
 	count_rows() { sql "$1" 'SELECT count(*) FROM events'; }
 	for v in $variants; do
 		case "$v" in
-		full | enrich | normal | noplugins | workers2 | analytics | visits | floor-now | floor-defer) ;;
-		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics visits floor-now floor-defer)" ;;
+		full | enrich | normal | noplugins | workers2 | analytics | visits | segment | floor-now | floor-defer) ;;
+		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics visits segment floor-now floor-defer)" ;;
 		esac
 	done
 fi
@@ -545,6 +546,7 @@ EOF
 [plugin.analytics]
 visit_timeout = $visit_timeout
 goals = demo:event:signup, demo:page:/pricing
+segments = $segments
 EOF
 				;;
 			esac
@@ -624,7 +626,7 @@ EOF
 	if [[ ",${plugins// /}," == *,geoip,* ]]; then
 		enrich_cover=$(sql "$dir/seula.db" 'SELECT count(*), count(country), count(browser), count(referrer_source) FROM events')
 	fi
-	if [[ ",${plugins// /}," == *,analytics,* ]] && [ "$visit_timeout" = 1s ]; then
+	if [[ ",${plugins// /}," == *,analytics,* ]] && [ "$visit_timeout" = 1s ] && [ -z "$segments" ]; then
 		analytics_cover=$(sql "$dir/seula.db" 'SELECT (SELECT count(*) FROM events), count(*), coalesce(sum(closed), 0), (SELECT count(*) FROM analytics_rollup) FROM analytics_visits')
 	fi
 
@@ -753,7 +755,7 @@ print_table() {
 }
 
 http_bench() {
-	local v full_i='' enrich_i='' analytics_i='' visits_i=''
+	local v full_i='' enrich_i='' analytics_i='' visits_i='' segment_i=''
 	bench_nginx
 	for v in $variants; do
 		case "$v" in
@@ -780,6 +782,15 @@ http_bench() {
 				"anonymize, analytics" 1
 			visit_timeout=1s
 			;;
+		segment)
+			# Every visit is in it (no referrer plugin: all are
+			# direct): the most a segment costs.
+			segment_i=${#R_name[@]}
+			segments=demo:channel==direct
+			bench_seula "seula full+anonymize+analytics, 1 segment" full \
+				"anonymize, analytics" 1
+			segments=
+			;;
 		floor-now) bench_floor "evhttp alone, 204 at once" now ;;
 		floor-defer) bench_floor "evhttp alone, 204 after 0.5ms hop" defer 500 ;;
 		esac
@@ -804,6 +815,14 @@ http_bench() {
 			"$(awk -v a="$source" -v n="$n" 'BEGIN { printf "%.1f%%", n ? 100 * a / n : 0 }')"
 	fi
 	[ -z "$analytics_i" ] || analytics_ratio "$full_i" "$analytics_i" "$visits_i"
+	if [ -n "$segment_i" ] && [ -n "$analytics_i" ]; then
+		local s a
+		s=$(val rps "${R_out[$segment_i]}")
+		a=$(val rps "${R_out[$analytics_i]}")
+		printf 'segment/analytics: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
+			"$s" "${R_name[$segment_i]}" "$a" "${R_name[$analytics_i]}" \
+			"$(awk -v a="$s" -v b="$a" 'BEGIN { printf "%.2f", a / b }')"
+	fi
 	local c
 	for c in "${R_check[@]}"; do
 		case "$c" in ok* | -) ;; *) fail "stored rows do not match the 2xx answers" ;; esac
@@ -913,8 +932,10 @@ EOF
 
 # What the analytics variant stored: "EVENTS VISITS ENDED ROLLUP_ROWS".
 analytics_cover=
-# The analytics plugin's visit_timeout in the variants; see bench_seula.
+# The analytics plugin's visit_timeout and segments in the variants; see
+# bench_seula.
 visit_timeout=1s
+segments=
 
 # analytics_ratio FULL_I ANALYTICS_I [VISITS_I]: what the analytics plugin
 # (visits and rollups, on the writer) costs the collect path, from this
