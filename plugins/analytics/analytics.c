@@ -1068,9 +1068,9 @@ static int segments_ready(struct analytics *a)
 
 /* The visits a segment's backfill has yet to read: ?1 its site, ?2 its
  * max_visit, (?3, ?4) its cursor, ?5 its id. */
-#define BACKFILL_WHERE                                                       \
-	"v.site = ?1 AND v.closed = 1 AND v.id <= ?2 AND (v.start_ts, v.id) " \
-	"< (?3, ?4) AND NOT EXISTS (SELECT 1 FROM analytics_segment_open o "  \
+#define BACKFILL_WHERE                                                         \
+	"v.site = ?1 AND v.closed = 1 AND v.id <= ?2 AND (v.start_ts, v.id) "  \
+	"< (?3, ?4) AND NOT EXISTS (SELECT 1 FROM analytics_segment_open o "   \
 	"WHERE o.segment = ?5 AND o.visit = v.id)"
 
 static void bind_backfill(sqlite3_stmt *st, const struct segment *sg)
@@ -1969,7 +1969,42 @@ static int sites_route(void *instance, struct seula_http *http)
 			json_array_append_new(sites, json_string(site));
 	}
 	sqlite3_finalize(st);
-	json_t *body = json_pack("{s:o}", "sites", sites);
+	/* The configured segments of configured sites, and whether their
+	 * backfill is done (then they answer over any range). */
+	json_t *segs = json_object();
+	st = NULL;
+	if (a->n_segs &&
+	    sqlite3_prepare_v2(db,
+	                       "SELECT cursor_ts IS NULL FROM "
+	                       "analytics_segments WHERE site = ?1 AND "
+	                       "filter = ?2",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		st = NULL; /* not migrated yet: none registered */
+	}
+	for (size_t i = 0; i < a->n_segs; i++) {
+		const struct segment *sg = &a->segs[i];
+		if (h->site_known(h, sg->site) == 0)
+			continue;
+		bool ready = false;
+		if (st) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, sg->site, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, sg->canon, -1, SQLITE_STATIC);
+			ready = sqlite3_step(st) == SQLITE_ROW &&
+			        sqlite3_column_int(st, 0);
+		}
+		json_t *list = json_object_get(segs, sg->site);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(segs, sg->site, list);
+		}
+		json_array_append_new(list,
+		                      json_pack("{s:s,s:b}", "filter",
+		                                sg->filter, "ready", ready));
+	}
+	sqlite3_finalize(st);
+	json_t *body = json_pack("{s:o,s:o}", "sites", sites, "segments", segs);
 	int rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;

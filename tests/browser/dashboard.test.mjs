@@ -488,8 +488,25 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.deepEqual(await chips(page), ['Goal is Visit /docs*']);
   const { data: docs } = await checkSummary(page, context);
   assert.ok(docs.results.visits > 0 && docs.results.visits < all.results.visits, 'the goal filtered');
+  assert.equal(await page.isHidden('#segment-note'), true, 'an ad hoc filter is no segment');
   await page.click('#filters .chip-remove');
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+
+  // The configured segments (contrib/seula.ini.example): a click sets
+  // their filters, whose reports are pre-processed; another clears them.
+  assert.deepEqual(await page.$$eval('#segments .segment', (bs) => bs.map((b) => b.textContent)),
+    ['Device is mobile', 'Channel is search']);
+  await page.click('#segments .segment[data-filter="device==mobile"]');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'device==mobile');
+  assert.deepEqual(await chips(page), ['Device is mobile']);
+  assert.equal(await page.getAttribute('#segments .segment[data-filter="device==mobile"]', 'aria-pressed'), 'true');
+  await page.waitForSelector('#segment-note', { state: 'visible' });
+  const { data: mobile } = await checkSummary(page, context);
+  assert.equal(mobile.preprocessed, true, 'the API read the segment\'s rollups');
+  assert.ok(mobile.results.visits > 0 && mobile.results.visits < all.results.visits, 'the segment filtered');
+  await page.click('#segments .segment[data-filter="device==mobile"]');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  assert.equal(await page.isHidden('#segment-note'), true);
 
   // The date range: today by the hour, a custom range by the day.
   await page.selectOption('#period', 'today');

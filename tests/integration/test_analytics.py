@@ -878,6 +878,9 @@ class SegmentsTest(unittest.TestCase):
         visits = [v for v in brute_force(s, timeout_s=1) if kept(v)]
         self.assertGreater(len(visits), 3)
         want = metrics(visits)
+        staff = login(s, "ana", PASSWORD)
+        self.assertEqual(staff.request("GET", "/api/stats/sites").json()["segments"],
+                         {"demo": [{"filter": self.SEG, "ready": True}]})
         pre = self.reports(s, self.SEG)
         self.assertTrue(pre["preprocessed"])
         self.assertEqual(pre["summary"], {k: want[k] for k in pre["summary"]})
@@ -922,6 +925,8 @@ class SegmentsTest(unittest.TestCase):
                                  "WHERE dim LIKE 'seg:%'")[0]["n"], 0)
         self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_segments")[0]["n"], 0)
         self.assertFalse(self.reports(s, self.SEG)["preprocessed"])
+        self.assertEqual(login(s, "ana", PASSWORD).request(
+            "GET", "/api/stats/sites").json()["segments"], {})
 
     def test_bad_segments_stop_the_start(self):
         for seg, why in (("demo:nosuch==1", "cannot filter by"),

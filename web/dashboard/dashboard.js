@@ -76,6 +76,7 @@
     metric: 'visitors', tabs: {},
   };
   let sites = [];
+  let segments = {}; // site: [{ filter, ready }] (/api/stats/sites)
   let generation = 0;
   let redirecting = false;
   let plot = null;
@@ -318,11 +319,41 @@
     else $('filters-empty').focus();
   }
 
+  const filterText = (f) => `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${globUnescape(f.value, f.dimension)}`;
+  // The same filters, in any order (as the server matches a segment).
+  const sameFilters = (a, b) => formatFilters(a).split(';').sort().join(';')
+    === formatFilters(b).split(';').sort().join(';');
+
+  // The site's configured segments: one click sets their filters, whose
+  // reports the server keeps pre-processed.
+  function renderSegments() {
+    const box = $('segments');
+    const list = (segments[state.site] || [])
+      .map((s) => ({ ...s, filters: parseFilters(s.filter) }))
+      .filter((s) => s.filters.length);
+    box.querySelectorAll('button').forEach((b) => b.remove());
+    for (const seg of list) {
+      const on = state.filters.length > 0 && sameFilters(seg.filters, state.filters);
+      box.append(el('button', {
+        type: 'button', class: 'segment', 'aria-pressed': on ? 'true' : 'false',
+        'data-filter': seg.filter,
+        title: seg.ready ? 'Pre-processed: fast over any period'
+          : 'Being pre-processed: until then read from the visits',
+        text: seg.filters.map(filterText).join(' and '),
+        onclick: () => {
+          state.filters = on ? [] : seg.filters.map((f) => ({ ...f }));
+          change(true);
+        },
+      }));
+    }
+    box.hidden = list.length === 0;
+  }
+
   function renderChips() {
     const ul = $('filters');
     ul.replaceChildren();
     state.filters.forEach((f, i) => {
-      const text = `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${globUnescape(f.value, f.dimension)}`;
+      const text = filterText(f);
       ul.append(el('li', { class: 'chip', 'data-dimension': f.dimension, 'data-value': f.value },
         el('span', { class: 'chip-text', text }),
         el('button', {
@@ -337,6 +368,7 @@
       })));
     }
     $('filters-empty').hidden = state.filters.length > 0;
+    renderSegments();
   }
 
   // ---- summary ------------------------------------------------------------------
@@ -416,8 +448,10 @@
       const data = await getJson(url);
       if (g !== generation) return;
       renderSummary(data);
+      $('segment-note').hidden = data.preprocessed !== true;
     } catch (e) {
       if (g !== generation) return;
+      $('segment-note').hidden = true;
       $('summary').replaceChildren(el('li', { class: 'error', role: 'alert', text: e.message }));
     } finally {
       idle($('summary'), req);
@@ -911,6 +945,7 @@
       return;
     }
     sites = list.sites || [];
+    segments = list.segments || {};
     // The list holds the sites with traffic; a configured site before its
     // first visit opens by its address (?site=ID), empty rather than
     // replaced by another site's numbers.
