@@ -166,9 +166,11 @@ static const struct seula_migration migrations[] = {
          * "seg:ID:<dim>".  A new one is backfilled from the visits that
          * had ended before it was registered: those up to max_visit, not
          * open then (analytics_segment_open), walked from the newest
-         * (start_ts, id) down; cursor_ts is NULL once all are in. */
+         * (start_ts, id) down; cursor_ts is NULL once all are in.  Ids
+         * are never reused: rows a process wrote under a segment another
+         * dropped stay apart from a new registration's. */
         {6, "CREATE TABLE analytics_segments (\n"
-            "  id INTEGER PRIMARY KEY,\n"
+            "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
             "  site TEXT NOT NULL,\n"
             "  filter TEXT NOT NULL,\n"
             "  max_visit INTEGER NOT NULL,\n"
@@ -199,6 +201,10 @@ static const struct seula_migration migrations[] = {
  * filter gathered), so a run holds the writer briefly. */
 #define SEGMENTS_MAX 20
 #define BACKFILL_BATCH 500
+/* Of each second, the backfill's runs hold the writer this long at most:
+ * the rest is the collect path's, and other processes' (an import's
+ * BEGIN waits for a gap between the writer's transactions). */
+#define BACKFILL_BUDGET_MS 250
 
 enum stmt_id {
 	S_OPEN,
@@ -329,6 +335,7 @@ struct analytics {
 	struct segment *segs;
 	size_t n_segs;
 	bool segs_ready; /* each in analytics_segments: segments_ready() */
+	int64_t backfill_window, backfill_used; /* monotonic ms: the budget */
 	/* The rows rollup_add() adds to, set by gather_visit(): the site's
 	 * own (plain), and those of these dimension prefixes (segments'). */
 	bool add_plain;
@@ -1036,10 +1043,17 @@ static int segments_ready(struct analytics *a)
 		         "seg:%lld:", (long long)sg->id);
 	}
 	sqlite3_finalize(find);
+	/* Then those no longer configured, read first and dropped after:
+	 * not under a running SELECT of the table. */
 	if (rc == SEULA_OK)
 		rc = one_shot(a->wdb,
 		              "SELECT id, site, filter FROM analytics_segments",
 		              &all);
+	struct stale {
+		int64_t id;
+		char *site, *filter;
+	} *stale = NULL;
+	size_t n_stale = 0;
 	int step = SQLITE_DONE;
 	while (rc == SEULA_OK && (step = sqlite3_step(all)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(all, 0);
@@ -1048,19 +1062,33 @@ static int segments_ready(struct analytics *a)
 			kept |= a->segs[i].id == id;
 		if (kept)
 			continue;
-		char *site = strdup((const char *)sqlite3_column_text(all, 1));
-		char *filter =
+		struct stale *more =
+		        realloc(stale, (n_stale + 1) * sizeof(*stale));
+		if (!more) {
+			rc = SEULA_ENOMEM;
+			break;
+		}
+		stale = more;
+		stale[n_stale].id = id;
+		stale[n_stale].site =
+		        strdup((const char *)sqlite3_column_text(all, 1));
+		stale[n_stale].filter =
 		        strdup((const char *)sqlite3_column_text(all, 2));
-		/* Deleting under a running SELECT of the same table is
-		 * defined in SQLite: the SELECT sees rows as they are. */
-		rc = site && filter ? segment_drop(a, id, site, filter)
-		                    : SEULA_ENOMEM;
-		free(site);
-		free(filter);
+		n_stale++;
+		if (!stale[n_stale - 1].site || !stale[n_stale - 1].filter)
+			rc = SEULA_ENOMEM;
 	}
 	if (rc == SEULA_OK && step != SQLITE_DONE)
 		rc = SEULA_EIO;
 	sqlite3_finalize(all);
+	for (size_t i = 0; i < n_stale; i++) {
+		if (rc == SEULA_OK)
+			rc = segment_drop(a, stale[i].id, stale[i].site,
+			                  stale[i].filter);
+		free(stale[i].site);
+		free(stale[i].filter);
+	}
+	free(stale);
 	if (rc == SEULA_OK)
 		a->segs_ready = true;
 	return rc;
@@ -1082,6 +1110,36 @@ static void bind_backfill(sqlite3_stmt *st, const struct segment *sg)
 	sqlite3_bind_int64(st, 5, sg->id);
 }
 
+/* Read segment sg's backfill state again, in this transaction: another
+ * process (an import beside the server) may have moved it.  *gone: it was
+ * dropped meanwhile; segments_ready() registers it again. */
+static int segment_reload(struct analytics *a, struct segment *sg, bool *gone)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = one_shot(a->wdb,
+	                  "SELECT max_visit, cursor_ts, cursor_id FROM "
+	                  "analytics_segments WHERE id = ?1",
+	                  &st);
+	*gone = false;
+	if (rc == SEULA_OK) {
+		sqlite3_bind_int64(st, 1, sg->id);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			sg->max_visit = sqlite3_column_int64(st, 0);
+			sg->done = sqlite3_column_type(st, 1) == SQLITE_NULL;
+			sg->cursor_ts = sqlite3_column_int64(st, 1);
+			sg->cursor_id = sqlite3_column_int64(st, 2);
+		} else if (step == SQLITE_DONE) {
+			*gone = true;
+			a->segs_ready = false;
+		} else {
+			rc = SEULA_EIO;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Before visit `id` is deleted: the segments whose backfill has yet to
  * read it get its rows now, as the site's own rollups keep its counts. */
 static int backfill_before_erase(struct analytics *a, int64_t id)
@@ -1089,7 +1147,9 @@ static int backfill_before_erase(struct analytics *a, int64_t id)
 	int rc = SEULA_OK;
 	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
 		struct segment *sg = &a->segs[i];
-		if (sg->done)
+		bool gone = false;
+		rc = segment_reload(a, sg, &gone);
+		if (rc != SEULA_OK || gone || sg->done)
 			continue;
 		sqlite3_stmt *st = NULL;
 		rc = one_shot(a->wdb,
@@ -1125,12 +1185,18 @@ static int backfill(struct analytics *a, bool *more)
 			sg = &a->segs[i];
 	if (!sg)
 		return SEULA_OK;
+	bool gone = false;
+	int rc = segment_reload(a, sg, &gone);
+	if (rc != SEULA_OK || gone || sg->done) {
+		*more = rc == SEULA_OK;
+		return rc;
+	}
 	sqlite3_stmt *walk = NULL, *save = NULL;
-	int rc = one_shot(a->wdb,
-	                  "SELECT v.id, v.start_ts FROM analytics_visits v "
-	                  "WHERE " BACKFILL_WHERE " ORDER BY v.start_ts DESC, "
-	                  "v.id DESC LIMIT ?6",
-	                  &walk);
+	rc = one_shot(a->wdb,
+	              "SELECT v.id, v.start_ts FROM analytics_visits v "
+	              "WHERE " BACKFILL_WHERE " ORDER BY v.start_ts DESC, "
+	              "v.id DESC LIMIT ?6",
+	              &walk);
 	if (rc == SEULA_OK)
 		rc = one_shot(a->wdb,
 		              "UPDATE analytics_segments SET cursor_ts = ?2, "
@@ -1735,8 +1801,16 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return rc;
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Registers the segments and backfills them, a batch a run, again between
- * the collect path's batches while there is more (SEULA_TASK_MORE). */
+ * the collect path's batches while there is more (SEULA_TASK_MORE), up to
+ * BACKFILL_BUDGET_MS a second. */
 static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
                          char **errmsg)
 {
@@ -1748,10 +1822,16 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 	if (rc != SEULA_OK)
 		return rc;
 	bool more = false;
+	int64_t t0 = monotonic_ms();
+	if (t0 - a->backfill_window >= 1000) {
+		a->backfill_window = t0;
+		a->backfill_used = 0;
+	}
 	rc = segments_ready(a);
 	if (rc == SEULA_OK)
 		rc = backfill(a, &more);
 	rc = end_hook(a, rc);
+	a->backfill_used += monotonic_ms() - t0;
 	if (rc != SEULA_OK) {
 		*errmsg = a->host->mprintf("segments: %s",
 		                           rc == SEULA_ENOMEM
@@ -1759,7 +1839,9 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 		                                   : sqlite3_errmsg(db));
 		return rc;
 	}
-	return more ? SEULA_TASK_MORE : SEULA_OK;
+	/* Past the budget, the next run is the next second's. */
+	return more && a->backfill_used < BACKFILL_BUDGET_MS ? SEULA_TASK_MORE
+	                                                     : SEULA_OK;
 }
 
 /* Close first: a visit is forgotten only once it has ended.  Every second,
@@ -2196,7 +2278,10 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 	static const char anonymise_sql[] =
 	        "UPDATE analytics_visits SET visitor = id WHERE id = ?1";
 	/* None of them may be pending: written first, each is open or
-	 * closed in the table, and gathered here only if open. */
+	 * closed in the table, and gathered here only if open.  The hook runs
+	 * in the route's savepoint, whose rollback fires no rollback hook: a
+	 * registration made here is read again by the next hook. */
+	bool was_ready = a->segs_ready;
 	int rc = segments_ready(a);
 	if (rc == SEULA_OK)
 		rc = settle(write_pending(a));
@@ -2229,6 +2314,8 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 		}
 	}
 	rc = end_hook(a, rc);
+	if (!was_ready)
+		a->segs_ready = false;
 	if (rc == SEULA_OK)
 		json_object_set_new(o,
 		                    op == SEULA_SUBJECT_ERASE

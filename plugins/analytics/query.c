@@ -878,22 +878,41 @@ static bool segment_answers(const struct scope *sc)
 	return sc->segment > 0 && sc->t0 * 1000 > sc->segment_from_ms;
 }
 
-/* The rollup dimension whose rows answer a report over rollup dimension
- * `dim` under the scope's filters, or NULL when only the visits can: with
- * no filter or a segment's, `dim` itself; with filters all on one column (a
- * visit has exactly one value of it, so its rollup rows split the visits) and a
- * report over all visits (dim "") or over that column, the column's rows
- * whose value passes them. */
-static const char *rollup_dim(const struct scope *sc, const char *dim)
+/* The one column all the scope's filters are on, or NULL. */
+static const char *filter_column(const struct scope *sc)
 {
-	if (sc->n_filters == 0 || segment_answers(sc))
-		return dim;
-	const char *col = sc->filters[0].dim;
-	for (size_t i = 0; i < sc->n_filters; i++)
+	const char *col = sc->n_filters ? sc->filters[0].dim : NULL;
+	for (size_t i = 0; col && i < sc->n_filters; i++)
 		if (sc->filters[i].kind != F_COLUMN ||
 		    strcmp(sc->filters[i].dim, col) != 0)
-			return NULL;
-	return *dim == '\0' || strcmp(dim, col) == 0 ? col : NULL;
+			col = NULL;
+	return col;
+}
+
+/* The rollup dimension whose rows answer a report over rollup dimension
+ * `dim` under the scope's filters, or NULL when only the visits can: with
+ * no filter, `dim` itself; with filters all on one column (a visit has
+ * exactly one value of it, so its rollup rows split the visits) and a
+ * report over all visits (dim "") or over that column, the column's rows
+ * whose value passes them; else, with a segment's filters, `dim` in the
+ * segment's rows.  The column's rows come first: they were written at each
+ * visit's close, with its visitor, where a segment backfilled after
+ * visitor_retention has only visits (each its own visitor). */
+static const char *rollup_dim(const struct scope *sc, const char *dim)
+{
+	if (sc->n_filters == 0)
+		return dim;
+	const char *col = filter_column(sc);
+	if (col && (*dim == '\0' || strcmp(dim, col) == 0))
+		return col;
+	return segment_answers(sc) ? dim : NULL;
+}
+
+/* Whether the rows of rollup_dim() `rdim` are the scope's segment's. */
+static bool segment_rows(const struct scope *sc, const char *rdim)
+{
+	const char *col = filter_column(sc);
+	return segment_answers(sc) && !(col && strcmp(rdim, col) == 0);
 }
 
 /* " AND <condition>" for each filter, over visits aliased v. */
@@ -1060,7 +1079,7 @@ static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
 		arg_text(b, sc->site);
 		sql(b, " AND dim = ");
 		/* A constant expression: SQLite still seeks the index. */
-		if (segment_answers(sc))
+		if (segment_rows(sc, rdim))
 			sqlite3_str_appendf(b->s, "'seg:%lld:' || ",
 			                    (long long)sc->segment);
 		arg_text(b, rdim);
@@ -1068,7 +1087,7 @@ static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
 		t_cond(b, (int)pieces[i][0], pieces[i][1], pieces[i][2], seek);
 		if (seek)
 			sql(b, " AND value IN k");
-		for (size_t k = 0; !segment_answers(sc) && k < sc->n_filters;
+		for (size_t k = 0; !segment_rows(sc, rdim) && k < sc->n_filters;
 		     k++) {
 			sql(b, " AND ");
 			column_cond(b, &sc->filters[k], "", "value");

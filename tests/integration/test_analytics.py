@@ -14,6 +14,7 @@ import datetime
 import io
 import json
 import os
+import signal
 import sqlite3
 import time
 import unittest
@@ -927,6 +928,67 @@ class SegmentsTest(unittest.TestCase):
         self.assertFalse(self.reports(s, self.SEG)["preprocessed"])
         self.assertEqual(login(s, "ana", PASSWORD).request(
             "GET", "/api/stats/sites").json()["segments"], {})
+
+    def test_import_beside_a_backfill(self):
+        """`seula import-log` runs the plugin's tasks too: a backfill the
+        server had under way goes on from where the import left it, not
+        from where the server last was (each visit once)."""
+        n = 50000
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "30m", "rollup_delay": "0s"}})
+        self.addCleanup(s.close)
+        s.start()
+        s.stop()
+        # Closed visits of yesterday, straight into the table: the
+        # backfill reads nothing else.
+        db = sqlite3.connect(s.db_path)
+        now = int(time.time() * 1000) - 86400000
+        db.execute(
+            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+            "WHERE i < ?) INSERT INTO analytics_visits (site, visitor, start_ts, "
+            "last_ts, closed, pageviews, events, entry_page, exit_page, source, "
+            "referrer, channel, utm_source, utm_medium, utm_campaign, utm_term, "
+            "utm_content, country, region, city, browser, os, device, screen, "
+            "language) SELECT 'demo', i, ? - i * 1000, ? - i * 1000 + 500, 1, 1, "
+            "0, '/', '/'" + ", 'x'" * 16 + " FROM c", (n, now, now))
+        db.commit()
+        db.close()
+        self.configure(s, segments="demo:entry_page!=/nosuch")
+        s.start()
+        self.wait(s, lambda: "registered" in s.stderr(), "registration")
+        # Held between two of its transactions, mid-backfill.
+        while True:
+            s.proc.send_signal(signal.SIGSTOP)
+            time.sleep(0.05)
+            probe = sqlite3.connect(s.db_path, timeout=0)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                break
+            except sqlite3.OperationalError:
+                s.proc.send_signal(signal.SIGCONT)
+                time.sleep(0.01)
+            finally:
+                probe.close()
+        try:
+            [seg] = s.query("SELECT cursor_ts FROM analytics_segments")
+            self.assertIsNotNone(seg["cursor_ts"], "the backfill ended before the import")
+            t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)
+            log = os.path.join(s.dir, "one.log")
+            with open(log, "w") as f:
+                f.write('198.51.100.7 - - [%s] "GET /x HTTP/1.1" 200 5 "-" "%s"\n'
+                        % (t.strftime("%d/%b/%Y:%H:%M:%S +0000"), BROWSERS[1]))
+            r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                          log, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            s.proc.send_signal(signal.SIGCONT)
+        self.wait(s, lambda: "entry_page!=/nosuch backfilled" in s.stderr()
+                  and self.all_closed(s), "backfill", seconds=120)
+        [got] = s.query("SELECT sum(visits) AS n FROM analytics_rollup WHERE "
+                        "dim = (SELECT 'seg:' || id || ':' FROM analytics_segments) "
+                        "AND gran = 2")
+        self.assertEqual(got["n"], n + 1)
 
     def test_bad_segments_stop_the_start(self):
         for seg, why in (("demo:nosuch==1", "cannot filter by"),
