@@ -12,11 +12,12 @@
 #include "sessions.h"
 #include "staff.h"
 
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <limits.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -754,9 +755,8 @@ static bool parse_time(const char *s, int64_t *ms, bool *whole_day)
 	*whole_day = false;
 	if (!s)
 		return false;
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*end == '\0' && end != s) {
+	long long v;
+	if (seula_decimal_parse(s, LLONG_MIN, LLONG_MAX, &v)) {
 		*ms = v;
 		return true;
 	}
@@ -791,16 +791,11 @@ static int audit_list(void *instance, struct seula_http *http)
 	const char *before = seula_http_query(http, "before");
 	const char *limit_s = seula_http_query(http, "limit");
 	int64_t from_ms = 0, to_ms = INT64_MAX, before_id = INT64_MAX;
-	long limit = 100;
-	char *end = NULL;
-	if (before) {
-		errno = 0;
-		before_id = strtoll(before, &end, 10);
-	}
+	long long limit = 100, before_ll = 0;
 	bool from_day = false, to_day = false;
 	if ((from && !parse_time(from, &from_ms, &from_day)) ||
 	    (to && !parse_time(to, &to_ms, &to_day)) ||
-	    (before && (end == before || *end || errno || before_id < 1)))
+	    (before && !seula_decimal_parse(before, 1, INT64_MAX, &before_ll)))
 		return seula_http_error(
 		        http, 400, "invalid_query",
 		        "from and to are dates (2026-11-25, "
@@ -808,12 +803,11 @@ static int audit_list(void *instance, struct seula_http *http)
 		        "before is an id");
 	if (to_day)
 		to_ms += 86400000;
-	if (limit_s) {
-		limit = strtol(limit_s, &end, 10);
-		if (*end || limit < 1 || limit > 1000)
-			return seula_http_error(http, 400, "invalid_query",
-			                        "limit is 1 to 1000");
-	}
+	if (before)
+		before_id = before_ll;
+	if (limit_s && !seula_decimal_parse(limit_s, 1, 1000, &limit))
+		return seula_http_error(http, 400, "invalid_query",
+		                        "limit is 1 to 1000");
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(
 	            db,

@@ -12,6 +12,7 @@
 
 #include <event2/http.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -698,9 +699,9 @@ int seula_collect_parse_query(const struct seula_collect_request *req,
 		} else if (w->kind == K_STRING) {
 			json_object_set_new(obj, key, json_stringn(val, dv));
 		} else if (w->kind == K_INT) {
-			char *end;
-			long long x = strtoll(val, &end, 10);
-			if (dv == 0 || *end != '\0' || dv > 12)
+			long long x;
+			if (dv > 12 ||
+			    !seula_decimal_parse(val, LLONG_MIN, LLONG_MAX, &x))
 				rc = reject(err, 400, "invalid_event",
 				            "%s must be an integer", key);
 			else

@@ -3,11 +3,14 @@
  */
 #include "http.h"
 
+#include <errno.h>
+
 #include "arena.h"
 #include "audit.h"
 #include "event.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -19,6 +22,23 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+
+bool seula_decimal_parse(const char *s, long long min, long long max,
+                         long long *out)
+{
+	if (!s)
+		return false;
+	const char *d = *s == '-' ? s + 1 : s;
+	if (*d < '0' || *d > '9')
+		return false;
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
 
 bool seula_escapes_valid(const char *s, size_t len)
 {

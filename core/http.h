@@ -43,6 +43,12 @@ bool seula_request_cookie(struct evhttp_request *req, const char *name,
  * would then pass for the text the client meant. */
 bool seula_escapes_valid(const char *s, size_t len);
 
+/* A query value as a decimal integer in [min, max] into *out: digits, a
+ * '-' before them only, nothing else (strtoll() alone also takes leading
+ * white space and a '+').  False when it is not, or is out of range. */
+bool seula_decimal_parse(const char *s, long long min, long long max,
+                         long long *out);
+
 /* Whether a Content-Type header names JSON: application/json, or also
  * text/plain when text_ok (what navigator.sendBeacon and a CORS "simple"
  * request send), with no charset but UTF-8.  NULL (no header) is not. */

@@ -2067,8 +2067,9 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 	if (rq->limit) {
 		char *end;
 		limit = strtol(rq->limit, &end, 10);
-		if (*end || end == rq->limit || limit < 1 ||
-		    limit > BREAKDOWN_MAX) {
+		/* Digits only: strtol() also takes " 5" and "+5". */
+		if (!isdigit((unsigned char)rq->limit[0]) || *end ||
+		    limit < 1 || limit > BREAKDOWN_MAX) {
 			snprintf(err, errlen, "limit is 1 to %d",
 			         BREAKDOWN_MAX);
 			return ANALYTICS_BAD_REQUEST;

@@ -408,6 +408,8 @@ class AnalyticsTest(unittest.TestCase):
                  ("breakdown", {"dimension": "nosuch"}), ("breakdown", {}),
                  ("breakdown", {"dimension": "page", "limit": "0"}),
                  ("breakdown", {"dimension": "page", "limit": "x"}),
+                 ("breakdown", {"dimension": "page", "limit": " 5"}),
+                 ("breakdown", {"dimension": "page", "limit": "+5"}),
                  ("timeseries", {"interval": "year"}), ("timeseries", {"metric": "nosuch"}),
                  ("timeseries", {"interval": "hour", "from": "2020-01-01", "to": "2020-12-31"}),
                  ("summary", {"from": "2000-01-01", "to": "2026-01-01"})]

@@ -344,7 +344,8 @@ class LoginTest(unittest.TestCase):
         self.assertTrue(any(e["action"] == "login" and e["staff"] == "ada"
                             for e in day["entries"]), day)
         for q in ("limit=0", "limit=abc", "limit=1001", "before=x", "from=yesterday",
-                  "to=2026-13-45"):
+                  "to=2026-13-45", "limit=%2B5", "limit=%205", "before=%203",
+                  "from=%2B1"):
             assert_json_error(self, ada.request("GET", "/api/audit?" + q), 400,
                               "invalid_query")
 

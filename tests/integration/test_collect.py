@@ -87,6 +87,13 @@ class CollectTest(unittest.TestCase):
                     "GET", "/api/collect?site=demo&type=pageview"
                     "&url=http%3A%2F%2Flocalhost%2F&title=" + bad), 400, "invalid_event")
         self.assertEqual(self.srv.count("instr(title, '%') > 0"), 0)
+        # A number is digits: no sign but '-', no white space.
+        for bad in ("%2B390", "%20390", "390%20", "", "0x10"):
+            with self.subTest(screen_width=bad):
+                assert_json_error(self, self.srv.request(
+                    "GET", "/api/collect?site=demo&type=pageview"
+                    "&url=http%3A%2F%2Flocalhost%2F&screen_width=" + bad), 400,
+                    "invalid_event")
 
     def test_bad_input_is_refused_and_nothing_stored(self):
         before = self.srv.count()

@@ -88,10 +88,40 @@ static void media_types(void **state)
 	        "application/json; charset=iso-8859-1", true));
 }
 
+/* Digits and a leading '-' only, within the bounds. */
+static void decimals(void **state)
+{
+	(void)state;
+	long long v = 0;
+	assert_true(seula_decimal_parse("42", 0, 100, &v));
+	assert_int_equal(v, 42);
+	assert_true(seula_decimal_parse("-7", -10, 10, &v));
+	assert_int_equal(v, -7);
+	assert_true(seula_decimal_parse("0", 0, 0, &v));
+	static const char *const bad[] = {"",
+	                                  " 5",
+	                                  "+5",
+	                                  "5 ",
+	                                  "-",
+	                                  "--5",
+	                                  "0x1",
+	                                  "5a",
+	                                  "101",
+	                                  "-11",
+	                                  "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 123;
+		assert_false(seula_decimal_parse(bad[i], -10, 100, &v));
+		assert_int_equal(v, 123);
+	}
+	assert_false(seula_decimal_parse(NULL, 0, 1, &v));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(queries),
+	        cmocka_unit_test(decimals),
 	        cmocka_unit_test(escapes),
 	        cmocka_unit_test(media_types),
 	};
