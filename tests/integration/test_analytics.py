@@ -1039,7 +1039,10 @@ class ImportedHistoryTest(unittest.TestCase):
         d = base.date().isoformat()
         got = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s"
                             % (d, d)).json()["results"]
-        self.assertEqual((got["visits"], got["pageviews"], got["visitors"]), (3, 5, 2))
+        self.assertEqual((got["visits"], got["pageviews"]), (3, 5))
+        # From the rollups' sketch: two hashes share a register once in
+        # 4,096 runs (the key is random), and then it says 1.
+        self.assertIn(got["visitors"], (1, 2))
         self.assertEqual(got["bounce_rate"], round(100 * 2 / 3, 1))
         self.assertEqual(got["visit_duration"], round(600 / 3, 1))
         self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
