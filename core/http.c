@@ -349,7 +349,8 @@ static int copy_keyvalq(struct seula_arena *a, const struct evkeyvalq *q,
 struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
                                   const char *path,
                                   const struct seula_kv *params,
-                                  size_t n_params, int *error)
+                                  size_t n_params, int *error, char *why,
+                                  size_t whylen)
 {
 	*error = SEULA_ENOMEM;
 	struct seula_http *http = calloc(1, sizeof(*http));
@@ -388,6 +389,13 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 		if (prc != SEULA_OK) {
 			evhttp_clear_headers(&query);
 			*error = prc;
+			snprintf(why, whylen, "%s",
+			         strstr(raw, "%00")
+			                 ? "the query has a NUL (%00)"
+			         : !seula_escapes_valid(raw, strlen(raw))
+			                 ? "a %-escape in the query is not of "
+			                   "two hex digits"
+			                 : "a part of the query has no name");
 			goto fail;
 		}
 		int rc = copy_keyvalq(a, &query, &http->query);
@@ -398,6 +406,7 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 		 * check below is quadratic. */
 		if (http->query.n > 100) {
 			*error = SEULA_EINVAL;
+			snprintf(why, whylen, "the query has over 100 parts");
 			goto fail;
 		}
 		for (size_t i = 0; i < http->query.n; i++) {
@@ -405,6 +414,8 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 			if (!seula_text_valid(kv->key, strlen(kv->key)) ||
 			    !seula_text_valid(kv->value, strlen(kv->value))) {
 				*error = SEULA_EINVAL;
+				snprintf(why, whylen,
+				         "the query is not UTF-8 text");
 				goto fail;
 			}
 			/* A handler reads one value a name: a second one would
@@ -413,6 +424,10 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 				if (strcmp(http->query.items[j].key, kv->key) ==
 				    0) {
 					*error = SEULA_EINVAL;
+					snprintf(why, whylen,
+					         "the query gives \"%.40s\" "
+					         "twice",
+					         kv->key);
 					goto fail;
 				}
 		}
@@ -421,6 +436,7 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 		const char *v = http->params.items[i].value;
 		if (!seula_text_valid(v, strlen(v))) {
 			*error = SEULA_EINVAL;
+			snprintf(why, whylen, "the path is not UTF-8 text");
 			goto fail;
 		}
 	}

@@ -79,12 +79,15 @@ void seula_add_api_headers(struct evhttp_request *req);
 
 /* Copy `req` for a route handler.  `path` is the raw path, `params` the
  * pattern's decoded {name} values (copied).  Returns NULL with *error set:
- * SEULA_EINVAL when a query or path value is not text (no NUL, valid
- * UTF-8), SEULA_ENOMEM when out of memory. */
+ * SEULA_EINVAL when the query or a path value is malformed (a bad
+ * %-escape, a part with no name, a name given twice, over 100 parts, a
+ * NUL or text not UTF-8; what it was in why, for the client),
+ * SEULA_ENOMEM when out of memory. */
 struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
                                   const char *path,
                                   const struct seula_kv *params,
-                                  size_t n_params, int *error);
+                                  size_t n_params, int *error, char *why,
+                                  size_t whylen);
 void seula_http_free(struct seula_http *http);
 void seula_http_set_db(struct seula_http *http, struct sqlite3 *db);
 bool seula_http_replied(const struct seula_http *http);

@@ -528,15 +528,12 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 		return;
 	}
 	int error;
+	char why[128] = "the query or path is malformed";
 	struct seula_http *http =
-	        seula_http_new(req, mbit, path, m.params, m.n_params, &error);
+	        seula_http_new(req, mbit, path, m.params, m.n_params, &error,
+	                       why, sizeof(why));
 	if (!http && error == SEULA_EINVAL) {
-		seula_reply_error(
-		        req, 400, "bad_request",
-		        "the query or path is malformed: a %%-escape "
-		        "not of two hex digits, a part with no name, "
-		        "a name given twice, over 100 parts, a NUL or "
-		        "text that is not UTF-8");
+		seula_reply_error(req, 400, "bad_request", "%s", why);
 		return;
 	}
 	if (!http) {

@@ -96,14 +96,22 @@ class RuntimeTest(unittest.TestCase):
         self.assertEqual(r.header("Allow"), "GET")
         assert_json_error(self, self.srv.request("GET", "/api/testkit/nothing"), 404, "not_found")
         assert_json_error(self, self.srv.request("GET", "/api"), 404)
-        for bad in ("/api/testkit/echo/x?q=%00", "/api/testkit/echo/x?q=%FF",
-                    "/api/testkit/echo/%C0%AF", "/api/testkit/echo/x?q=%zz",
-                    "/api/testkit/echo/x?q=a%", "/api/testkit/echo/x?q=%4",
-                    "/api/testkit/echo/x?=1", "/api/testkit/echo/x?q=1&q=2",
-                    "/api/testkit/echo/x?q=1&debug&q=1",
-                    "/api/testkit/echo/x?" + "&".join("p%d=1" % i for i in range(101))):
+        # Each says what was wrong.
+        for bad, why in (("/api/testkit/echo/x?q=%00", "NUL"),
+                         ("/api/testkit/echo/x?q=%FF", "not UTF-8"),
+                         ("/api/testkit/echo/%C0%AF", "path is not UTF-8"),
+                         ("/api/testkit/echo/x?q=%zz", "two hex digits"),
+                         ("/api/testkit/echo/x?q=a%", "two hex digits"),
+                         ("/api/testkit/echo/x?q=%4", "two hex digits"),
+                         ("/api/testkit/echo/x?=1", "no name"),
+                         ("/api/testkit/echo/x?q=1&q=2", '"q" twice'),
+                         ("/api/testkit/echo/x?q=1&debug&q=1", '"q" twice'),
+                         ("/api/testkit/echo/x?" + "&".join(
+                             "p%d=1" % i for i in range(101)), "over 100 parts")):
             with self.subTest(path=bad):
-                assert_json_error(self, self.srv.request("GET", bad), 400, "bad_request")
+                r = self.srv.request("GET", bad)
+                assert_json_error(self, r, 400, "bad_request")
+                self.assertIn(why, r.json()["message"])
 
     def test_query_parts_without_a_value(self):
         # "?debug", "&&" and a trailing "&" are what browsers and scripts
