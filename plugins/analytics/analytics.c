@@ -168,7 +168,9 @@ static const struct seula_migration migrations[] = {
          * open then (analytics_segment_open), walked from the newest
          * (start_ts, id) down; cursor_ts is NULL once all are in.  Ids
          * are never reused: rows a process wrote under a segment another
-         * dropped stay apart from a new registration's. */
+         * dropped stay apart from a new registration's.  A dropped
+         * segment's rows are deleted in the background, from
+         * analytics_segment_purge. */
         {6, "CREATE TABLE analytics_segments (\n"
             "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
             "  site TEXT NOT NULL,\n"
@@ -182,7 +184,11 @@ static const struct seula_migration migrations[] = {
             "  segment INTEGER NOT NULL,\n"
             "  visit INTEGER NOT NULL,\n"
             "  PRIMARY KEY (segment, visit)\n"
-            ") STRICT, WITHOUT ROWID;\n"},
+            ") STRICT, WITHOUT ROWID;\n"
+            "CREATE TABLE analytics_segment_purge (\n"
+            "  id INTEGER PRIMARY KEY,\n"
+            "  site TEXT NOT NULL\n"
+            ") STRICT;\n"},
 };
 
 /* Custom event properties kept per event, and their sizes. */
@@ -201,6 +207,8 @@ static const struct seula_migration migrations[] = {
  * filter gathered), so a run holds the writer briefly. */
 #define SEGMENTS_MAX 20
 #define BACKFILL_BATCH 500
+/* Rollup rows of a dropped segment deleted per run. */
+#define PURGE_BATCH 5000
 /* Of each second, the backfill's runs hold the writer this long at most:
  * the rest is the collect path's, and other processes' (an import's
  * BEGIN waits for a gap between the writer's transactions). */
@@ -336,6 +344,7 @@ struct analytics {
 	size_t n_segs;
 	bool segs_ready; /* each in analytics_segments: segments_ready() */
 	int64_t backfill_window, backfill_used; /* monotonic ms: the budget */
+	bool purging; /* a dropped segment's rows may be left: purge() */
 	/* The rows rollup_add() adds to, set by gather_visit(): the site's
 	 * own (plain), and those of these dimension prefixes (segments'). */
 	bool add_plain;
@@ -972,9 +981,11 @@ static int segment_register(struct analytics *a, struct segment *sg)
 static int segment_drop(struct analytics *a, int64_t id, const char *site,
                         const char *filter)
 {
+	/* Its rows, maybe millions, go in the background (purge()): here
+	 * the start would wait for them. */
 	static const char *const sql[] = {
-	        "DELETE FROM analytics_rollup WHERE site = ?2 AND dim >= "
-	        "'seg:' || ?1 || ':' AND dim < 'seg:' || ?1 || ';'",
+	        "INSERT OR IGNORE INTO analytics_segment_purge (id, site) "
+	        "VALUES (?1, ?2)",
 	        "DELETE FROM analytics_segment_open WHERE segment = ?1",
 	        "DELETE FROM analytics_segments WHERE id = ?1",
 	};
@@ -991,11 +1002,13 @@ static int segment_drop(struct analytics *a, int64_t id, const char *site,
 		}
 		sqlite3_finalize(st);
 	}
-	if (rc == SEULA_OK)
+	if (rc == SEULA_OK) {
+		a->purging = true;
 		a->host->log(a->host, SEULA_LOG_INFO,
 		             "segment %s:%s is no longer configured: its "
-		             "rollups deleted",
+		             "rollups are being deleted",
 		             site, filter);
+	}
 	return rc;
 }
 
@@ -1171,6 +1184,76 @@ static int backfill_before_erase(struct analytics *a, int64_t id)
 		if (rc == SEULA_OK && in)
 			rc = gather_visit(a, id, sg);
 	}
+	return rc;
+}
+
+/* Delete up to PURGE_BATCH rollup rows of a dropped segment: those up to
+ * the PURGE_BATCH-th of its key range, an index range both times (an IN
+ * of a LIMIT subquery scanned the whole range for each batch).  *more:
+ * some are left. */
+static int purge(struct analytics *a, bool *more)
+{
+	static const char *const sql[] = {
+	        "SELECT id, site FROM analytics_segment_purge ORDER BY id "
+	        "LIMIT 1",
+	        "SELECT dim, gran, t, value FROM analytics_rollup WHERE site = "
+	        "?1 AND dim >= ?2 AND dim < ?3 ORDER BY dim, gran, t, value "
+	        "LIMIT 1 OFFSET ?4",
+	        /* No "dim < ?3": the edge is below it, and with it SQLite
+	         * bounds the scan by ?3, not by the edge. */
+	        "DELETE FROM analytics_rollup WHERE site = ?1 AND dim >= ?2 "
+	        "AND (dim, gran, t, value) <= (?4, ?5, ?6, ?7)",
+	        "DELETE FROM analytics_rollup WHERE site = ?1 AND dim >= ?2 "
+	        "AND dim < ?3",
+	        "DELETE FROM analytics_segment_purge WHERE id = ?1",
+	};
+	enum { NEXT, EDGE, DEL, DEL_ALL, DONE, N_ };
+	sqlite3_stmt *st[N_] = {0};
+	*more = false;
+	int rc = SEULA_OK;
+	for (int i = 0; rc == SEULA_OK && i < N_; i++)
+		rc = one_shot(a->wdb, sql[i], &st[i]);
+	int step = rc == SEULA_OK ? sqlite3_step(st[NEXT]) : SQLITE_ERROR;
+	if (rc == SEULA_OK && step == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st[NEXT], 0);
+		const char *site =
+		        (const char *)sqlite3_column_text(st[NEXT], 1);
+		char lo[32], hi[32];
+		snprintf(lo, sizeof(lo), "seg:%lld:", (long long)id);
+		snprintf(hi, sizeof(hi), "seg:%lld;", (long long)id);
+		for (int i = EDGE; i <= DEL_ALL; i++) {
+			sqlite3_bind_text(st[i], 1, site, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st[i], 2, lo, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st[i], 3, hi, -1, SQLITE_STATIC);
+		}
+		sqlite3_bind_int(st[EDGE], 4, PURGE_BATCH - 1);
+		step = sqlite3_step(st[EDGE]);
+		bool last = step == SQLITE_DONE;
+		if (step == SQLITE_ROW)
+			for (int c = 0; c < 4; c++)
+				sqlite3_bind_value(
+				        st[DEL], 4 + c,
+				        sqlite3_column_value(st[EDGE], c));
+		else if (step != SQLITE_DONE)
+			rc = SEULA_EIO;
+		sqlite3_reset(st[EDGE]); /* the bound values are copies */
+		if (rc == SEULA_OK)
+			rc = step_done(st[last ? DEL_ALL : DEL]);
+		if (rc == SEULA_OK && last) {
+			sqlite3_bind_int64(st[DONE], 1, id);
+			rc = step_done(st[DONE]);
+			if (rc == SEULA_OK)
+				a->host->log(a->host, SEULA_LOG_INFO,
+				             "the rollups of dropped segment "
+				             "%lld are deleted",
+				             (long long)id);
+		}
+		*more = rc == SEULA_OK;
+	} else if (rc == SEULA_OK && step != SQLITE_DONE) {
+		rc = SEULA_EIO;
+	}
+	for (int i = 0; i < N_; i++)
+		sqlite3_finalize(st[i]);
 	return rc;
 }
 
@@ -1816,7 +1899,7 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 {
 	(void)now_ms;
 	struct analytics *a = instance;
-	if (a->n_segs == 0 && a->segs_ready)
+	if (a->n_segs == 0 && a->segs_ready && !a->purging)
 		return SEULA_OK;
 	int rc = prepare(a, db, errmsg);
 	if (rc != SEULA_OK)
@@ -1828,8 +1911,13 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 		a->backfill_used = 0;
 	}
 	rc = segments_ready(a);
-	if (rc == SEULA_OK)
+	bool purging = false;
+	if (rc == SEULA_OK && a->purging)
+		rc = purge(a, &purging);
+	a->purging = purging;
+	if (rc == SEULA_OK && !purging)
 		rc = backfill(a, &more);
+	more |= purging;
 	rc = end_hook(a, rc);
 	a->backfill_used += monotonic_ms() - t0;
 	if (rc != SEULA_OK) {
@@ -2471,6 +2559,7 @@ static int init(const struct seula_host *host, const void *config,
 		return SEULA_EINVAL;
 	}
 	a->add_plain = true;
+	a->purging = true; /* what an earlier run left, if anything */
 	a->goal_hits =
 	        calloc(a->goals.n ? a->goals.n : 1, sizeof(*a->goal_hits));
 	if (!a->goal_hits || gather_new(&a->gather) != SEULA_OK ||

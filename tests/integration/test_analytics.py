@@ -924,9 +924,14 @@ class SegmentsTest(unittest.TestCase):
         self.configure(s, segments="")
         s.start()
         self.wait(s, lambda: "is no longer configured" in s.stderr(), "drop")
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_segments")[0]["n"], 0)
+        # Its rows go in the background, after the start.
+        self.wait(s, lambda: "rollups of dropped segment 1 are deleted" in s.stderr(),
+                  "purge")
         self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_rollup "
                                  "WHERE dim LIKE 'seg:%'")[0]["n"], 0)
-        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_segments")[0]["n"], 0)
+        self.assertEqual(s.query("SELECT count(*) AS n FROM "
+                                 "analytics_segment_purge")[0]["n"], 0)
         self.assertFalse(self.reports(s, self.SEG)["preprocessed"])
         self.assertEqual(login(s, "ana", PASSWORD).request(
             "GET", "/api/stats/sites").json()["segments"], {})
@@ -952,7 +957,7 @@ class SegmentsTest(unittest.TestCase):
             "referrer, channel, utm_source, utm_medium, utm_campaign, utm_term, "
             "utm_content, country, region, city, browser, os, device, screen, "
             "language) SELECT 'demo', i, ? - i * 1000, ? - i * 1000 + 500, 1, 1, "
-            "0, '/', '/'" + ", 'x'" * 16 + " FROM c", (n, now, now))
+            "0, '/p' || i, '/p' || i" + ", 'x'" * 16 + " FROM c", (n, now, now))
         db.commit()
         db.close()
         self.configure(s, segments="demo:entry_page!=/nosuch")
@@ -991,6 +996,19 @@ class SegmentsTest(unittest.TestCase):
                         "dim = (SELECT 'seg:' || id || ':' FROM analytics_segments) "
                         "AND gran = 2")
         self.assertEqual(got["n"], n + 1)
+
+        # Dropped, its 300,000-odd rows (an entry and exit page a visit)
+        # go in the background, a batch at a time.
+        [rows] = s.query("SELECT count(*) AS n FROM analytics_rollup WHERE dim LIKE 'seg:%'")
+        self.assertGreater(rows["n"], 300000)
+        s.stop()
+        self.configure(s, segments="")
+        s.start()
+        self.wait(s, lambda: "rollups of dropped segment 1 are deleted" in s.stderr(),
+                  "purge", seconds=120)
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_rollup "
+                                 "WHERE dim LIKE 'seg:%'")[0]["n"], 0)
+        self.assertGreater(s.query("SELECT count(*) AS n FROM analytics_rollup")[0]["n"], 0)
 
     def test_bad_segments_stop_the_start(self):
         for seg, why in (("demo:nosuch==1", "cannot filter by"),
