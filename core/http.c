@@ -3,8 +3,6 @@
  */
 #include "http.h"
 
-#include <errno.h>
-
 #include "arena.h"
 #include "audit.h"
 #include "event.h"
@@ -346,6 +344,17 @@ static int copy_keyvalq(struct seula_arena *a, const struct evkeyvalq *q,
 	return SEULA_OK;
 }
 
+/* "the query gives NAME twice", the name cut at a character (the message
+ * goes out as JSON; the name is valid UTF-8, checked before). */
+static void say_twice(char *why, size_t whylen, const char *key)
+{
+	int cut = (int)strlen(key);
+	if (cut > 40)
+		for (cut = 40; cut > 0 && (key[cut] & 0xC0) == 0x80; cut--)
+			;
+	snprintf(why, whylen, "the query gives \"%.*s\" twice", cut, key);
+}
+
 struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
                                   const char *path,
                                   const struct seula_kv *params,
@@ -415,7 +424,8 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 			    !seula_text_valid(kv->value, strlen(kv->value))) {
 				*error = SEULA_EINVAL;
 				snprintf(why, whylen,
-				         "the query is not UTF-8 text");
+				         "the query is not UTF-8 text, or has "
+				         "a control character");
 				goto fail;
 			}
 			/* A handler reads one value a name: a second one would
@@ -424,10 +434,7 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 				if (strcmp(http->query.items[j].key, kv->key) ==
 				    0) {
 					*error = SEULA_EINVAL;
-					snprintf(why, whylen,
-					         "the query gives \"%.40s\" "
-					         "twice",
-					         kv->key);
+					say_twice(why, whylen, kv->key);
 					goto fail;
 				}
 		}
@@ -436,7 +443,9 @@ struct seula_http *seula_http_new(struct evhttp_request *req, int method_bit,
 		const char *v = http->params.items[i].value;
 		if (!seula_text_valid(v, strlen(v))) {
 			*error = SEULA_EINVAL;
-			snprintf(why, whylen, "the path is not UTF-8 text");
+			snprintf(why, whylen,
+			         "the path is not UTF-8 text, or has a "
+			         "control character");
 			goto fail;
 		}
 	}

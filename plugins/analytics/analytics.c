@@ -1911,11 +1911,13 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 		a->backfill_used = 0;
 	}
 	rc = segments_ready(a);
+	/* Both, each a bounded batch: a segment whose filter was edited is
+	 * a new one to backfill while the old one's rows go. */
 	bool purging = false;
 	if (rc == SEULA_OK && a->purging)
 		rc = purge(a, &purging);
-	a->purging = purging;
-	if (rc == SEULA_OK && !purging)
+	a->purging = purging || rc != SEULA_OK; /* after an error, again */
+	if (rc == SEULA_OK)
 		rc = backfill(a, &more);
 	more |= purging;
 	rc = end_hook(a, rc);

@@ -99,6 +99,7 @@ class RuntimeTest(unittest.TestCase):
         # Each says what was wrong.
         for bad, why in (("/api/testkit/echo/x?q=%00", "NUL"),
                          ("/api/testkit/echo/x?q=%FF", "not UTF-8"),
+                         ("/api/testkit/echo/x?q=a%0Ab", "control character"),
                          ("/api/testkit/echo/%C0%AF", "path is not UTF-8"),
                          ("/api/testkit/echo/x?q=%zz", "two hex digits"),
                          ("/api/testkit/echo/x?q=a%", "two hex digits"),
@@ -106,12 +107,22 @@ class RuntimeTest(unittest.TestCase):
                          ("/api/testkit/echo/x?=1", "no name"),
                          ("/api/testkit/echo/x?q=1&q=2", '"q" twice'),
                          ("/api/testkit/echo/x?q=1&debug&q=1", '"q" twice'),
+
                          ("/api/testkit/echo/x?" + "&".join(
                              "p%d=1" % i for i in range(101)), "over 100 parts")):
             with self.subTest(path=bad):
                 r = self.srv.request("GET", bad)
                 assert_json_error(self, r, 400, "bad_request")
                 self.assertIn(why, r.json()["message"])
+        # A long name given twice is cut at a character, not inside one:
+        # the message is JSON.  (libevent does not decode names: raw bytes.)
+        name = ("a" * 39 + "\u00e9").encode()
+        got = self.srv.raw(b"GET /api/testkit/echo/x?" + name + b"=1&" + name
+                           + b"=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        head, _, body = got.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 400"), got[:200])
+        self.assertEqual(json.loads(body), {
+            "error": "bad_request", "message": 'the query gives "%s" twice' % ("a" * 39)})
 
     def test_query_parts_without_a_value(self):
         # "?debug", "&&" and a trailing "&" are what browsers and scripts
