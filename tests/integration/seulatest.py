@@ -326,6 +326,26 @@ def record_consent(server, method="accept_all", visitor_id=None, site="demo",
     return r.json()
 
 
+def add_closed_visits(db_path, n, first_ms, step_ms, distinct_pages=False):
+    """n ended visits of site demo straight into analytics_visits (the
+    server stopped), the i-th (1..n) started at first_ms + i * step_ms, of
+    one page view, without rollup rows: what a segment's backfill reads.
+    With distinct_pages, each has its own entry and exit page."""
+    page = "'/p' || i" if distinct_pages else "'/'"
+    db = sqlite3.connect(db_path)
+    db.execute(
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
+        "WHERE i < ?) INSERT INTO analytics_visits (site, visitor, start_ts, "
+        "last_ts, closed, pageviews, events, entry_page, exit_page, source, "
+        "referrer, channel, utm_source, utm_medium, utm_campaign, utm_term, "
+        "utm_content, country, region, city, browser, os, device, screen, "
+        "language) SELECT 'demo', i, ? + i * ?, ? + i * ? + 500, 1, 1, 0, "
+        + page + ", " + page + ", 'x'" * 16 + " FROM c",
+        (n, first_ms, step_ms, first_ms, step_ms))
+    db.commit()
+    db.close()
+
+
 def assert_json_error(case, r, status, code=None):
     """Every error is JSON: {"error": code, "message": text}."""
     case.assertEqual(r.status, status, r)

@@ -20,7 +20,8 @@ import time
 import unittest
 import urllib.parse
 
-from seulatest import Server, add_user, assert_json_error, login, pageview, run_seula
+from seulatest import (Server, add_closed_visits, add_user, assert_json_error, login,
+                       pageview, run_seula)
 
 TIMEOUT_S = 2
 PASSWORD = "analytics-test-password-42"
@@ -93,6 +94,20 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
             v["events"] += 1
             v["names"][r["name"]] = v["names"].get(r["name"], 0) + 1
     return visits
+
+
+def send_visits(case, s, first, n):
+    """Visitors first..first+n-1 (one User-Agent each): 1-3 page views,
+    and every other one a Signup event."""
+    for i in range(first, first + n):
+        h = {"User-Agent": ua_of(i)}
+        for k in range(1 + i % 3):
+            case.assertEqual(s.collect([pageview(
+                url="http://localhost%s" % PAGES[(i + k) % len(PAGES)])],
+                headers=h).status, 204)
+        if i % 2:
+            s.collect([{"site": "demo", "type": "event", "name": "Signup",
+                        "url": "http://localhost/pricing"}], headers=h)
 
 
 def metrics(visits):
@@ -589,15 +604,7 @@ class PendingRollupsTest(unittest.TestCase):
         return s
 
     def traffic(self, s, visitors):
-        for i in range(visitors):
-            h = {"User-Agent": ua_of(300 + i)}
-            for k in range(1 + i % 3):
-                self.assertEqual(s.collect([pageview(
-                    url="http://localhost%s" % PAGES[(i + k) % len(PAGES)])],
-                    headers=h).status, 204)
-            if i % 2:
-                s.collect([{"site": "demo", "type": "event", "name": "Signup",
-                            "url": "http://localhost/pricing"}], headers=h)
+        send_visits(self, s, 300, visitors)
 
     def wait_log(self, s, text, seconds=15):
         deadline = time.monotonic() + seconds
@@ -805,15 +812,7 @@ class SegmentsTest(unittest.TestCase):
             f.write("\n".join(out) + "\n")
 
     def traffic(self, s, first, n):
-        for i in range(first, first + n):
-            h = {"User-Agent": ua_of(i)}
-            for k in range(1 + i % 3):
-                self.assertEqual(s.collect([pageview(
-                    url="http://localhost%s" % PAGES[(i + k) % len(PAGES)])],
-                    headers=h).status, 204)
-            if i % 2:
-                s.collect([{"site": "demo", "type": "event", "name": "Signup",
-                            "url": "http://localhost/pricing"}], headers=h)
+        send_visits(self, s, first, n)
 
     def wait(self, s, cond, what, seconds=15):
         deadline = time.monotonic() + seconds
@@ -946,20 +945,9 @@ class SegmentsTest(unittest.TestCase):
         self.addCleanup(s.close)
         s.start()
         s.stop()
-        # Closed visits of yesterday, straight into the table: the
-        # backfill reads nothing else.
-        db = sqlite3.connect(s.db_path)
-        now = int(time.time() * 1000) - 86400000
-        db.execute(
-            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
-            "WHERE i < ?) INSERT INTO analytics_visits (site, visitor, start_ts, "
-            "last_ts, closed, pageviews, events, entry_page, exit_page, source, "
-            "referrer, channel, utm_source, utm_medium, utm_campaign, utm_term, "
-            "utm_content, country, region, city, browser, os, device, screen, "
-            "language) SELECT 'demo', i, ? - i * 1000, ? - i * 1000 + 500, 1, 1, "
-            "0, '/p' || i, '/p' || i" + ", 'x'" * 16 + " FROM c", (n, now, now))
-        db.commit()
-        db.close()
+        # Closed visits of yesterday: the backfill reads nothing else.
+        add_closed_visits(s.db_path, n, int(time.time() * 1000) - 86400000, -1000,
+                          distinct_pages=True)
         self.configure(s, segments="demo:entry_page!=/nosuch")
         s.start()
         self.wait(s, lambda: "registered" in s.stderr(), "registration")

@@ -20,8 +20,8 @@ import unittest
 import uuid
 import zipfile
 
-from seulatest import (Server, add_user, assert_json_error, login,
-                       record_consent, run_seula)
+from seulatest import (Server, add_closed_visits, add_user, assert_json_error,
+                       login, record_consent, run_seula)
 
 PASSWORDS = {
     "ada": "plum-Orbit-7-lantern",
@@ -678,18 +678,8 @@ class ErasureDuringSegmentBackfillTest(unittest.TestCase):
         # Newer visits for the backfill to walk first (newest first): the
         # linked visitor's comes last.
         n = 50000
-        db = sqlite3.connect(srv.db_path)
-        (start,) = db.execute("SELECT start_ts FROM analytics_visits").fetchone()
-        db.execute(
-            "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c "
-            "WHERE i < ?) INSERT INTO analytics_visits (site, visitor, start_ts, "
-            "last_ts, closed, pageviews, events, entry_page, exit_page, source, "
-            "referrer, channel, utm_source, utm_medium, utm_campaign, utm_term, "
-            "utm_content, country, region, city, browser, os, device, screen, "
-            "language) SELECT 'demo', i, ? + i, ? + i, 1, 1, 0, '/', '/'"
-            + ", 'x'" * 16 + " FROM c", (n, start, start))
-        db.commit()
-        db.close()
+        (start,) = [r["start_ts"] for r in srv.query("SELECT start_ts FROM analytics_visits")]
+        add_closed_visits(srv.db_path, n, start, 1)
         with open(srv.config_path) as f:
             ini = f.read()
         with open(srv.config_path, "w") as f:
