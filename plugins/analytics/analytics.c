@@ -413,6 +413,7 @@ static void on_rollback(void *arg)
 	struct analytics *a = arg;
 	a->open_stale = true;
 	a->segs_ready = false;
+	a->purging = true; /* a purge's end may have rolled back */
 }
 
 /* Prepare the statements on the writer's connection (once per connection:
