@@ -230,6 +230,7 @@ enum stmt_id {
 	S_PAGES,
 	S_EVENTS,
 	S_CLOSE,
+	S_ADOPT,
 	S_COUNT_
 };
 
@@ -297,6 +298,8 @@ static const char *const stmt_sql[S_COUNT_] = {
          * (4.4 against 5-10 us a visit). */
         [S_CLOSE] = "UPDATE analytics_visits SET closed = 1 WHERE id IN "
                     "(SELECT value FROM json_each(?1)) AND closed = 0",
+        [S_ADOPT] = "UPDATE analytics_visits SET visitor = ?2 WHERE id = ?1 "
+                    "AND closed = 0",
 };
 
 /* A configured segment (query.h), and its registration. */
@@ -1508,39 +1511,92 @@ static int add_event_rows(struct analytics *a, int64_t visit, const char *name,
 	return rc;
 }
 
-/* The visitor: the consented visitor id, else the cookieless hash, keyed
- * so neither is kept; false when the event has neither. */
-static bool visitor_of(struct analytics *a, const struct seula_event *ev,
-                       const char *site, int64_t *out)
+/* What visitor_key() hashes at most: the site, NUL, the kind, the part. */
+#define VISITOR_KEY_IN 512
+
+/* A visitor's key on the site: the visitor id (kind 'i', up to 64 bytes)
+ * or the cookieless hash (kind 'h'), keyed so neither is kept.  The caller
+ * checks that site_len + 2 + len fits VISITOR_KEY_IN. */
+static int64_t visitor_key(const struct analytics *a, const char *site,
+                           size_t site_len, char kind, const void *part,
+                           size_t len)
 {
-	const struct seula_host *h = a->host;
-	unsigned char in[512];
-	size_t sl = strlen(site);
-	if (sl + 2 + 64 > sizeof(in))
-		return false;
-	memcpy(in, site, sl + 1);
-	size_t n = sl + 1;
-	const char *id = h->event_str(ev, SEULA_FIELD_VISITOR_ID);
-	int64_t hash;
-	if (id && strlen(id) <= 64) {
-		in[n++] = 'i';
-		memcpy(in + n, id, strlen(id));
-		n += strlen(id);
-	} else if (h->event_int(ev, SEULA_FIELD_VISITOR_HASH, &hash) ==
-	           SEULA_OK) {
-		in[n++] = 'h';
-		for (int i = 0; i < 8; i++)
-			in[n++] = (unsigned char)((uint64_t)hash >> (8 * i));
-	} else {
-		return false;
-	}
+	unsigned char in[VISITOR_KEY_IN];
+	memcpy(in, site, site_len + 1);
+	size_t n = site_len + 1;
+	in[n++] = (unsigned char)kind;
+	memcpy(in + n, part, len);
+	n += len;
 	unsigned char digest[crypto_shorthash_BYTES];
 	crypto_shorthash(digest, in, n, a->key);
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | digest[i];
-	*out = (int64_t)v;
+	return (int64_t)v;
+}
+
+/* The visitor: the consented visitor id, else the cookieless hash; false
+ * when the event has neither.  *cookieless: the hash's key too when the
+ * id was used (a visitor who has just consented), else false. */
+static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
+                       const char *site, int64_t *out, bool *cookieless,
+                       int64_t *hash_key)
+{
+	const struct seula_host *h = a->host;
+	*cookieless = false;
+	size_t sl = strlen(site);
+	if (sl + 2 + 64 > VISITOR_KEY_IN)
+		return false;
+	const char *id = h->event_str(ev, SEULA_FIELD_VISITOR_ID);
+	int64_t hash;
+	unsigned char hb[8];
+	bool has_hash =
+	        h->event_int(ev, SEULA_FIELD_VISITOR_HASH, &hash) == SEULA_OK;
+	if (has_hash) {
+		for (int i = 0; i < 8; i++)
+			hb[i] = (unsigned char)((uint64_t)hash >> (8 * i));
+	}
+	if (id && strlen(id) <= 64) {
+		*out = visitor_key(a, site, sl, 'i', id, strlen(id));
+		if (has_hash) {
+			*cookieless = true;
+			*hash_key =
+			        visitor_key(a, site, sl, 'h', hb, sizeof(hb));
+		}
+		return true;
+	}
+	if (!has_hash)
+		return false;
+	*out = visitor_key(a, site, sl, 'h', hb, sizeof(hb));
 	return true;
+}
+
+/* A visitor with an id and no open visit by it, who was counted
+ * cookieless a moment ago: consent came during the visit.  The visit goes
+ * on under the id (one visit, not a bounce and a second visit); the
+ * cookieless key is not kept with it.  *out: the visit, or NULL when
+ * there is none to adopt. */
+static int adopt(struct analytics *a, const char *site, int64_t visitor,
+                 int64_t hash_key, int64_t ts, struct open_visit **out)
+{
+	*out = NULL;
+	struct open_visit *ov = open_visits_find(a->open, site, hash_key);
+	if (!ov || ts - ov->last_ms > a->cfg->visit_timeout_s * 1000)
+		return SEULA_OK;
+	struct open_visit v = *ov;
+	sqlite3_stmt *st = use(a, S_ADOPT);
+	sqlite3_bind_int64(st, 1, v.id);
+	sqlite3_bind_int64(st, 2, visitor);
+	if (run(st) != SEULA_OK)
+		return SEULA_EIO;
+	open_visits_remove(a->open, site, hash_key, v.id);
+	/* Not open in the table after all (openvisits.h): a new visit. */
+	if (sqlite3_changes(a->wdb) != 1)
+		return SEULA_OK;
+	if (open_visits_put(a->open, site, visitor, &v) != SEULA_OK)
+		return SEULA_ENOMEM;
+	*out = open_visits_find(a->open, site, visitor);
+	return SEULA_OK;
 }
 
 static int on_one(struct analytics *a, const struct seula_event *ev)
@@ -1563,8 +1619,9 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 		return rollup_add(a, a->direct, site, "", "", t, &c);
 	}
 	const char *path = h->event_str(ev, SEULA_FIELD_PATH);
-	int64_t visitor;
-	bool known = visitor_of(a, ev, site, &visitor);
+	int64_t visitor, hash_key = 0;
+	bool cookieless;
+	bool known = visitor_of(a, ev, site, &visitor, &cookieless, &hash_key);
 	if (!known) {
 		/* Nothing to join it with: a visit of its own, by a visitor
 		 * counted once. */
@@ -1574,6 +1631,9 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 	int64_t visit = 0, last = 0, start = 0;
 	struct open_visit *ov =
 	        known ? open_visits_find(a->open, site, visitor) : NULL;
+	if (!ov && cookieless &&
+	    adopt(a, site, visitor, hash_key, ts, &ov) != SEULA_OK)
+		return SEULA_EIO;
 	if (ov) {
 		visit = ov->id;
 		last = ov->last_ms;
@@ -2208,32 +2268,20 @@ static const struct seula_route routes[] = {
  *
  * A person's visits are those of their linked visitor ids.  analytics_visits
  * keeps only the keyed hash of a visitor id, so the hook recomputes it per
- * site exactly as visitor_of() does (site, NUL, 'i', the id; SipHash with
- * the installation's key).  Access exports the visits with their pages and
- * events; erasure first ends the open ones (their counts join the
- * anonymous rollups, which stay) and then deletes them; anonymisation ends
- * them and cuts the link to the visitor, as visitor_retention does.  Visits
+ * site with visitor_key(), as visitor_of() does.  Access exports the visits
+ * with their pages and events; erasure first ends the open ones (their counts
+ * join the anonymous rollups, which stay) and then deletes them; anonymisation
+ * ends them and cuts the link to the visitor, as visitor_retention does. Visits
  * already forgotten by the forget task belong to no one and are not found.
  */
 
 static int subject_visitor_hash(const struct analytics *a, const char *site,
                                 const char *id, int64_t *out)
 {
-	unsigned char in[512];
 	size_t sl = strlen(site), il = strlen(id);
-	if (il > 64 || sl + 2 + il > sizeof(in))
+	if (il > 64 || sl + 2 + il > VISITOR_KEY_IN)
 		return SEULA_EINVAL;
-	memcpy(in, site, sl + 1);
-	size_t n = sl + 1;
-	in[n++] = 'i';
-	memcpy(in + n, id, il);
-	n += il;
-	unsigned char digest[crypto_shorthash_BYTES];
-	crypto_shorthash(digest, in, n, a->key);
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | digest[i];
-	*out = (int64_t)v;
+	*out = visitor_key(a, site, sl, 'i', id, il);
 	return SEULA_OK;
 }
 

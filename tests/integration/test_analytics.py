@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 
 from seulatest import (Server, add_closed_visits, add_user, assert_json_error, login,
-                       pageview, run_seula)
+                       pageview, record_consent, run_seula)
 
 TIMEOUT_S = 2
 PASSWORD = "analytics-test-password-42"
@@ -67,6 +67,14 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
         who = r["visitor_id"] or r["visitor_hash"]
         v = open_.get(who)
         live = v is not None and r["ts"] - v["last"] <= timeout_s * 1000
+        cookieless = open_.get(r["visitor_hash"])
+        if (not live and r["visitor_id"] and cookieless is not None
+                and r["ts"] - cookieless["last"] <= timeout_s * 1000):
+            # Consent came during the visit: it goes on under the id.
+            del open_[r["visitor_hash"]]
+            v, live = cookieless, True
+            v["visitor"] = who
+            open_[who] = v
         if r["type"] == 3:
             if live and r["path"] in v["pages"]:
                 v["engagement"] += r["engagement_ms"]
@@ -782,6 +790,75 @@ class OpenVisitCacheTest(unittest.TestCase):
                          [(2, "/a2"), (1, "/c1"), (1, "/b2")])
         self.assertEqual(len({r["visitor"] for r in rows}), 3)
 
+
+class ConsentDuringVisitTest(unittest.TestCase):
+    """A visitor counted cookieless who consents on the page goes on with
+    the same visit under the visitor id: one visit, not a bounce and a
+    second visit, and the engagement of the page consent was given on
+    (sent with the id) is kept."""
+
+    def test_visit_goes_on_under_the_id(self):
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "4s"}})
+        self.addCleanup(s.close)
+        s.start()
+        add_user(s, "ana", "analyst", PASSWORD)
+        vid = "5b0e7c1e-8a4f-4c2d-9f6e-0123456789ab"
+        late = "7c1e5b0e-4c2d-4f8a-8e6f-ba9876543210"
+        a = {"User-Agent": ua_of(31), "X-Forwarded-For": "198.51.100.31"}
+        b = {"User-Agent": ua_of(32), "X-Forwarded-For": "198.51.100.31"}
+        c = {"User-Agent": ua_of(33), "X-Forwarded-For": "198.51.100.33"}
+
+        def send(h, path, visitor=None, **extra):
+            ev = pageview(url="http://localhost" + path, **extra)
+            if visitor:
+                ev["visitor_id"] = visitor
+            self.assertEqual(s.collect([ev], headers=h).status, 204)
+
+        send(a, "/landing")
+        # B shares A's address (another browser): still a visitor apart.
+        send(b, "/b")
+        # C consents only after its visit has ended: a visit of its own.
+        send(c, "/c1")
+        # A accepts on the banner: its next beacons carry the id.
+        record_consent(s, visitor_id=vid, headers=a)
+        send(a, "/pricing", vid)
+        send(a, "/landing", vid, type="engagement", engagement_ms=4000)
+        s.collect([{"site": "demo", "type": "event", "name": "Signup",
+                    "url": "http://localhost/pricing", "visitor_id": vid}],
+                  headers=a)
+        # Restarted, the writer finds the visit by the id.
+        s.stop()
+        s.start()
+        send(a, "/thanks", vid)
+        time.sleep(4.6)
+        record_consent(s, visitor_id=late, headers=c)
+        send(c, "/c2", late)
+
+        rows = s.query("SELECT visitor, pageviews, events, engagement_ms, "
+                       "entry_page, exit_page FROM analytics_visits "
+                       "ORDER BY id")
+        self.assertEqual([(r["pageviews"], r["events"], r["engagement_ms"],
+                           r["entry_page"], r["exit_page"]) for r in rows],
+                         [(3, 1, 4000, "/landing", "/thanks"),
+                          (1, 0, 0, "/b", "/b"), (1, 0, 0, "/c1", "/c1"),
+                          (1, 0, 0, "/c2", "/c2")])
+        self.assertEqual(len({r["visitor"] for r in rows}), 4)
+        pages = s.query("SELECT path, pageviews, engagement_ms FROM "
+                        "analytics_visit_pages WHERE visit = 1 ORDER BY path")
+        self.assertEqual([tuple(r.values()) for r in pages],
+                         [("/landing", 1, 4000), ("/pricing", 1, 0),
+                          ("/thanks", 1, 0)])
+
+        # The same from the raw events, and in the reports.
+        want = metrics(brute_force(s, timeout_s=4))
+        self.assertEqual((want["visits"], want["bounces"]), (4, 3))
+        staff = login(s, "ana", PASSWORD)
+        q = "/api/stats/demo/summary?from=%s&to=%s" % (day(-1), day(1))
+        got = staff.request("GET", q).json()["results"]
+        self.assertEqual((got["visits"], got["pageviews"], got["bounce_rate"],
+                          got["visitors"]),
+                         (4, 6, want["bounce_rate"], 4))
 
 class SegmentsTest(unittest.TestCase):
     """A configured segment's reports are pre-processed: every ended visit
