@@ -651,6 +651,13 @@ static bool framing_ok(struct evhttp_request *req)
 	return n <= 1;
 }
 
+/* The command libevent 2.1 gives a method it does not know (its
+ * http-internal.h).  Unless allowed, libevent answers such a request
+ * itself, with an HTML 501; allowed, it reaches on_request(), and every
+ * handler answers it as a method its path does not take: 405 with a JSON
+ * body (tests/http/0026-*). */
+#define EVHTTP_UNKNOWN_METHOD (1 << 15)
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -848,7 +855,8 @@ static int worker_init(struct worker *w, struct seula_server *srv, int index,
 	        w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
-	                         EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+	                         EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	                         EVHTTP_UNKNOWN_METHOD);
 	evhttp_set_default_content_type(w->http, "application/json");
 	evhttp_set_gencb(w->http, on_request, w);
 	w->bound = evhttp_accept_socket_with_handle(w->http, fd);
