@@ -106,6 +106,26 @@ int seula_query_parse(const char *raw, struct evkeyvalq *q)
 	norm[n] = '\0';
 	int rc = evhttp_parse_query_str(norm, q) == 0 ? SEULA_OK : SEULA_EINVAL;
 	free(norm);
+	/* libevent decodes the values only: "%71=1" would be a name of its
+	 * own beside "q=1".  A decoded name is never longer, so it is written
+	 * in place (the entry's memory stays libevent's). */
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, q, next)
+	{
+		if (rc != SEULA_OK)
+			break;
+		if (!strpbrk(kv->key, "%+"))
+			continue;
+		size_t dlen = 0;
+		char *dec = evhttp_uridecode(kv->key, 1, &dlen);
+		if (!dec)
+			rc = SEULA_ENOMEM;
+		else if (dlen == 0 || memchr(dec, '\0', dlen))
+			rc = SEULA_EINVAL;
+		else
+			memcpy(kv->key, dec, dlen + 1);
+		free(dec);
+	}
 	return rc;
 }
 

@@ -58,8 +58,9 @@ struct evkeyvalq;
 /* Parse the raw query of a URL into q, as evhttp_parse_query_str() does
  * (libevent 2.1 has no flag for the rest), but taking a part without '='
  * ("?debug") as a key with an empty value and skipping empty parts ("a=1&&b",
- * a trailing '&'), as browsers and most servers do.  SEULA_EINVAL: a
- * malformed %-escape or a part with no key ("=1"); SEULA_ENOMEM.  q is
+ * a trailing '&'), as browsers and most servers do, and decoding the keys
+ * as the values ("%71=1" is "q=1").  SEULA_EINVAL: a malformed %-escape, a
+ * part with no key ("=1") or a key with a NUL; SEULA_ENOMEM.  q is
  * initialised here; the caller frees it with evhttp_clear_headers(), also
  * after an error. */
 int seula_query_parse(const char *raw, struct evkeyvalq *q);

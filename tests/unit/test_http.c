@@ -51,6 +51,10 @@ static void queries(void **state)
 	assert_string_equal(parsed("a&b&c"), "a=&b=&c=");
 	/* Decoded as libevent decodes: %XX, and '+' as a space. */
 	assert_string_equal(parsed("q=%41%2b+b&p=%2F"), "q=A+ b&p=/");
+	/* The names too: "%71" is "q", so a handler sees it given twice. */
+	assert_string_equal(parsed("q=1&%71=2"), "q=1&q=2");
+	assert_string_equal(parsed("a+b=1&%C3%A4=2&x%25=3"), "a b=1&\xC3\xA4=2&x%=3");
+	assert_null(parsed("a%00b=1"));
 	/* Refused: a malformed escape, a part with no name. */
 	assert_null(parsed("q=%zz"));
 	assert_null(parsed("q=%4"));
