@@ -32,6 +32,8 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 const GCM_TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage',
   'functionality_storage', 'personalization_storage', 'security_storage'];
 const CATEGORIES = ['analytics', 'marketing', 'personalization'];
+const DESKTOP_CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/124.0.0.0 Safari/537.36';
 const FIRST_LAYER = ['seula-consent-accept-all', 'seula-consent-reject-all', 'seula-consent-choose'];
 
 let dir, db, seula, base, browser, shop, shopBase;
@@ -238,7 +240,9 @@ test('reject all: only seula_consent, a record with everything denied, page view
 // ---- 2. accept all -------------------------------------------------------------
 
 test('accept all: seula_vid, a granted record naming it, page views with it (applied from the cookie)', async () => {
-  const context = await browser.newContext();
+  // A browser's own agent: HeadlessChrome's is a crawler's, counted apart
+  // from the visits.
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
   const page = await open(context, `${base}/demo/`);
   await shown(page);
   await choose(page, '#seula-consent-accept-all');
@@ -266,6 +270,11 @@ test('accept all: seula_vid, a granted record naming it, page views with it (app
   const [view] = await waitFor('the page view after accepting', () => events(`id > ${mark} AND type = 1`));
   assert.equal(view.path, '/demo/contact');
   assert.equal(view.visitor_id, vid.value);
+  // The landing page was counted cookieless, before the choice: the visit
+  // goes on under the id with it (one visit, not a bounce and a second one).
+  const visitPages = query('SELECT b.path FROM analytics_visit_pages a JOIN analytics_visit_pages b ' +
+    "ON b.visit = a.visit WHERE a.path = '/demo/contact'").map((r) => r.path);
+  assert.ok(visitPages.includes('/demo/'), `the landing page is in the visit: ${visitPages}`);
 
   // The next page, its config delayed by four seconds: the choice is applied
   // from the cookie at once (Consent Mode, the tracker's first page view).
