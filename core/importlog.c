@@ -10,6 +10,7 @@
 #include "importlog.h"
 
 #include "netaddr.h"
+#include "zone.h"
 
 #include <string.h>
 #include <strings.h>
@@ -40,18 +41,6 @@ const char *seula_log_error_name(enum seula_log_error e)
 	        "status",  "size",       "referrer",  "user agent",
 	};
 	return (unsigned)e < SEULA_LOG_E_COUNT_ ? names[e] : "?";
-}
-
-/* Howard Hinnant's days_from_civil: exact for any Gregorian date, with no
- * dependence on the TZ environment that timegm/mktime would bring. */
-int64_t seula_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	const int64_t era = (y >= 0 ? y : y - 399) / 400;
-	const unsigned yoe = (unsigned)(y - era * 400);
-	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
 }
 
 struct cursor {
@@ -180,10 +169,8 @@ static bool timestamp(struct cursor *c, int64_t *out)
 	    (month == 2 && day == 29 && !leap) || year < 1970 || hh > 23 ||
 	    mm > 59 || ss > 60 || oh > 14 || om > 59)
 		return false;
-	int64_t secs =
-	        seula_days_from_civil(year, (unsigned)month, (unsigned)day) *
-	                86400 +
-	        hh * 3600 + mm * 60 + ss;
+	int64_t secs = seula_days_from_civil(year, month, day) * 86400 +
+	               hh * 3600 + mm * 60 + ss;
 	/* Local time minus its offset from UTC is UTC. */
 	int64_t offset = oh * 3600 + om * 60;
 	secs -= s[22] == '-' ? -offset : offset;

@@ -97,7 +97,4 @@ enum seula_log_kind {
  * host, age and URL checks need the config and are the importer's). */
 enum seula_log_kind seula_log_classify(const struct seula_log_line *l);
 
-/* Days from 1970-01-01 of a proleptic Gregorian date (exposed for tests). */
-int64_t seula_days_from_civil(int64_t y, unsigned m, unsigned d);
-
 #endif

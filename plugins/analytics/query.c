@@ -15,6 +15,7 @@
 #include "query.h"
 #include "groups.h"
 #include "hll.h"
+#include "zone.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unicode/ucal.h>
 #include <unicode/ustring.h>
 
 const struct analytics_dim analytics_session_dims[] = {
@@ -137,125 +137,7 @@ int analytics_goals_parse(const char *const *entries,
 	return 0;
 }
 
-/* ---- calendar ----------------------------------------------------------- */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
- * Hinnant's algorithms: plain arithmetic no library offers for int64). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static bool parse_date(const char *s, int64_t *day)
-{
-	int y, m, d;
-	char tail;
-	if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
-	    sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-		return false;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return false;
-	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1)
-		return false;
-	static const int mdays[] = {31, 28, 31, 30, 31, 30,
-	                            31, 31, 30, 31, 30, 31};
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (d > mdays[m - 1] + (m == 2 && leap))
-		return false;
-	*day = days_from_civil(y, m, d);
-	return true;
-}
-
-static void format_day(int64_t day, char *buf, size_t len)
-{
-	int y, m, d;
-	civil_from_days(day, &y, &m, &d);
-	snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
-}
-
-/* A time zone: an ICU calendar, one per thread of use. */
-struct zone {
-	UCalendar *cal;
-	/* UTC all year (no offset, no DST): local days and months are the
-	 * rollups' own, so time buckets may read day and month rows. */
-	bool utc;
-};
-
-static bool zone_open(struct zone *z, const char *name)
-{
-	z->cal = NULL;
-	if (!name || !*name || strlen(name) > 64)
-		return false;
-	UChar id[80], canon[80];
-	u_uastrncpy(id, name, 79);
-	id[79] = 0;
-	UErrorCode st = U_ZERO_ERROR;
-	UBool system = 0;
-	ucal_getCanonicalTimeZoneID(id, -1, canon, 80, &system, &st);
-	if (U_FAILURE(st) || !system)
-		return false;
-	z->cal = ucal_open(id, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
-	if (U_FAILURE(st)) {
-		z->cal = NULL;
-		return false;
-	}
-	int32_t dst = ucal_getDSTSavings(id, &st);
-	int32_t raw = ucal_get(z->cal, UCAL_ZONE_OFFSET, &st);
-	z->utc = U_SUCCESS(st) && dst == 0 && raw == 0;
-	return true;
-}
-
-static void zone_close(struct zone *z)
-{
-	if (z->cal)
-		ucal_close(z->cal);
-	z->cal = NULL;
-}
-
-/* UTC seconds of local midnight starting `day`. */
-static int64_t zone_midnight(struct zone *z, int64_t day)
-{
-	int y, m, d;
-	civil_from_days(day, &y, &m, &d);
-	UErrorCode st = U_ZERO_ERROR;
-	ucal_clear(z->cal);
-	ucal_setDateTime(z->cal, y, m - 1, d, 0, 0, 0, &st);
-	UDate ms = ucal_getMillis(z->cal, &st);
-	return (int64_t)floor(ms / 1000.0);
-}
-
-/* Local date (days since the epoch) and hour of UTC seconds t. */
-static void zone_local(struct zone *z, int64_t t, int64_t *day, int *hour)
-{
-	UErrorCode st = U_ZERO_ERROR;
-	ucal_setMillis(z->cal, (UDate)t * 1000.0, &st);
-	int y = ucal_get(z->cal, UCAL_YEAR, &st);
-	if (ucal_get(z->cal, UCAL_ERA, &st) == 0)
-		y = 1 - y;
-	int m = ucal_get(z->cal, UCAL_MONTH, &st) + 1;
-	int d = ucal_get(z->cal, UCAL_DATE, &st);
-	*hour = ucal_get(z->cal, UCAL_HOUR_OF_DAY, &st);
-	*day = days_from_civil(y, m, d);
-}
+/* ---- calendar: common/zone.h ------------------------------------------- */
 
 enum interval { IV_HOUR, IV_DAY, IV_WEEK, IV_MONTH, IV_HOUR_OF_DAY };
 
@@ -272,24 +154,24 @@ static bool interval_parse(const char *s, enum interval *iv)
 }
 
 /* The label of the bucket holding UTC seconds t. */
-static void bucket_label(struct zone *z, int64_t t, enum interval iv, char *buf,
-                         size_t len)
+static void bucket_label(struct seula_zone *z, int64_t t, enum interval iv,
+                         char *buf, size_t len)
 {
 	int64_t day;
 	int hour;
-	zone_local(z, t, &day, &hour);
+	seula_zone_local(z, t, &day, &hour);
 	int y, m, d;
 	switch (iv) {
 	case IV_HOUR:
-		civil_from_days(day, &y, &m, &d);
+		seula_civil_from_days(day, &y, &m, &d);
 		snprintf(buf, len, "%04d-%02d-%02d %02d:00", y, m, d, hour);
 		return;
-	case IV_DAY: format_day(day, buf, len); return;
+	case IV_DAY: seula_date_format(day, buf, len); return;
 	case IV_WEEK: /* from Monday; 1970-01-01 was a Thursday */
-		format_day(day - ((day % 7 + 7 + 3) % 7), buf, len);
+		seula_date_format(day - ((day % 7 + 7 + 3) % 7), buf, len);
 		return;
 	case IV_MONTH:
-		civil_from_days(day, &y, &m, &d);
+		seula_civil_from_days(day, &y, &m, &d);
 		snprintf(buf, len, "%04d-%02d-01", y, m);
 		return;
 	case IV_HOUR_OF_DAY: snprintf(buf, len, "%d", hour); return;
@@ -413,8 +295,8 @@ static void hll_union_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static void zone_free(void *p)
 {
-	struct zone *z = p;
-	zone_close(z);
+	struct seula_zone *z = p;
+	seula_zone_close(z);
 	free(z);
 }
 
@@ -423,11 +305,11 @@ static void zone_free(void *p)
 static void bucket_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	(void)argc;
-	struct zone *z = sqlite3_get_auxdata(ctx, 1);
+	struct seula_zone *z = sqlite3_get_auxdata(ctx, 1);
 	if (!z) {
 		z = calloc(1, sizeof(*z));
-		if (!z ||
-		    !zone_open(z, (const char *)sqlite3_value_text(argv[1]))) {
+		if (!z || !seula_zone_open(z, (const char *)sqlite3_value_text(
+		                                      argv[1]))) {
 			free(z);
 			sqlite3_result_error(ctx, "analytics_bucket: bad zone",
 			                     -1);
@@ -687,7 +569,7 @@ static void find_segment(sqlite3 *db, struct scope *sc)
 }
 
 static enum analytics_status parse_scope(const struct analytics_request *rq,
-                                         struct scope *sc, struct zone *z,
+                                         struct scope *sc, struct seula_zone *z,
                                          char *err, size_t errlen)
 {
 	memset(sc, 0, sizeof(*sc));
@@ -699,20 +581,20 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	sc->goals = rq->goals;
 	sc->groups_max = rq->groups_max ? rq->groups_max : GROUPS_MAX;
 	sc->tz = rq->tz && *rq->tz ? rq->tz : "UTC";
-	if (!zone_open(z, sc->tz)) {
+	if (!seula_zone_open(z, sc->tz)) {
 		snprintf(err, errlen, "unknown time zone \"%.64s\"", sc->tz);
 		return ANALYTICS_BAD_REQUEST;
 	}
 	int hour;
 	int64_t today;
-	zone_local(z, rq->now_ms / 1000, &today, &hour);
+	seula_zone_local(z, rq->now_ms / 1000, &today, &hour);
 	sc->to_day = today;
-	if (rq->to && !parse_date(rq->to, &sc->to_day)) {
+	if (rq->to && !seula_date_parse(rq->to, &sc->to_day)) {
 		snprintf(err, errlen, "to: want a date YYYY-MM-DD");
 		return ANALYTICS_BAD_REQUEST;
 	}
 	sc->from_day = sc->to_day - 29;
-	if (rq->from && !parse_date(rq->from, &sc->from_day)) {
+	if (rq->from && !seula_date_parse(rq->from, &sc->from_day)) {
 		snprintf(err, errlen, "from: want a date YYYY-MM-DD");
 		return ANALYTICS_BAD_REQUEST;
 	}
@@ -740,25 +622,25 @@ static void previous_period(int64_t from, int64_t to, int64_t *pfrom,
 {
 	int fy, fm, fd, ny, nm, nd;
 	int64_t y;
-	civil_from_days(from, &fy, &fm, &fd);
-	civil_from_days(to + 1, &ny, &nm, &nd);
+	seula_civil_from_days(from, &fy, &fm, &fd);
+	seula_civil_from_days(to + 1, &ny, &nm, &nd);
 	*pto = from - 1;
 	if (fd == 1 && nd == 1) {
 		int64_t months =
 		        ((int64_t)ny * 12 + nm) - ((int64_t)fy * 12 + fm);
 		int64_t m0 = (int64_t)fy * 12 + (fm - 1) - months;
 		y = m0 >= 0 ? m0 / 12 : -((-m0 + 11) / 12);
-		*pfrom = days_from_civil(y, (int)(m0 - y * 12) + 1, 1);
+		*pfrom = seula_days_from_civil(y, (int)(m0 - y * 12) + 1, 1);
 		return;
 	}
 	*pfrom = from - (to - from + 1);
 }
 
 /* The UTC span of the scope's local days, at whole hours. */
-static void scope_span(struct scope *sc, struct zone *z)
+static void scope_span(struct scope *sc, struct seula_zone *z)
 {
-	sc->t0 = floor_div(zone_midnight(z, sc->from_day), 3600) * 3600;
-	sc->t1 = floor_div(zone_midnight(z, sc->to_day + 1), 3600) * 3600;
+	sc->t0 = floor_div(seula_zone_midnight(z, sc->from_day), 3600) * 3600;
+	sc->t1 = floor_div(seula_zone_midnight(z, sc->to_day + 1), 3600) * 3600;
 }
 
 /* ---- SQL building ------------------------------------------------------- */
@@ -995,8 +877,9 @@ static int64_t next_bucket(int gran, int64_t t)
 	if (gran == 1)
 		return t + 86400;
 	int y, m, d;
-	civil_from_days(floor_div(t, 86400), &y, &m, &d);
-	return days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) *
+	seula_civil_from_days(floor_div(t, 86400), &y, &m, &d);
+	return seula_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1,
+	                             1) *
 	       86400;
 }
 
@@ -1049,13 +932,14 @@ static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
 			pieces[n++][2] = t1;
 		/* Whole months inside [d0, d1). */
 		int y, m, d;
-		civil_from_days(d0 / 86400, &y, &m, &d);
-		int64_t m0 = d == 1 ? d0
-		                    : days_from_civil(m == 12 ? y + 1 : y,
-		                                      m == 12 ? 1 : m + 1, 1) *
-		                              86400;
-		civil_from_days(d1 / 86400, &y, &m, &d);
-		int64_t m1 = days_from_civil(y, m, 1) * 86400;
+		seula_civil_from_days(d0 / 86400, &y, &m, &d);
+		int64_t m0 =
+		        d == 1 ? d0
+		               : seula_days_from_civil(m == 12 ? y + 1 : y,
+		                                       m == 12 ? 1 : m + 1, 1) *
+		                         86400;
+		seula_civil_from_days(d1 / 86400, &y, &m, &d);
+		int64_t m1 = seula_days_from_civil(y, m, 1) * 86400;
 		if (m0 < m1 && max_gran >= 2) {
 			if (d0 < m0)
 				pieces[n][0] = 1, pieces[n][1] = d0,
@@ -1372,8 +1256,8 @@ sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
 static json_t *scope_json(const struct scope *sc)
 {
 	char from[16], to[16];
-	format_day(sc->from_day, from, sizeof(from));
-	format_day(sc->to_day, to, sizeof(to));
+	seula_date_format(sc->from_day, from, sizeof(from));
+	seula_date_format(sc->to_day, to, sizeof(to));
 	json_t *filters = json_array();
 	for (size_t i = 0; i < sc->n_filters; i++)
 		json_array_append_new(
@@ -1408,8 +1292,8 @@ static const char *const metric_names[] = {
 
 static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
                                         const struct analytics_request *rq,
-                                        struct zone *z, json_t **out, char *err,
-                                        size_t errlen)
+                                        struct seula_zone *z, json_t **out,
+                                        char *err, size_t errlen)
 {
 	enum interval iv = IV_DAY;
 	if (rq->interval &&
@@ -1451,7 +1335,7 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	 * off UTC by a half hour the range's first UTC hour begins before the
 	 * local `from` day: it counts in the first bucket, not in one of the
 	 * day before (the README: such zones' hours are approximate). */
-	int64_t start = zone_midnight(z, sc->from_day);
+	int64_t start = seula_zone_midnight(z, sc->from_day);
 	json_t *rows = json_array();
 	json_t *by_label = json_object();
 	char label[32], prev[32] = "";
@@ -2216,7 +2100,7 @@ static enum analytics_status realtime(sqlite3 *db, const struct scope *sc,
 /* The report body for one scope (the results part). */
 static enum analytics_status
 body_for(sqlite3 *db, enum analytics_report_kind kind, const struct scope *sc,
-         const struct analytics_request *rq, struct zone *z, json_t **out,
+         const struct analytics_request *rq, struct seula_zone *z, json_t **out,
          char *err, size_t errlen)
 {
 	switch (kind) {
@@ -2244,22 +2128,22 @@ enum analytics_status analytics_report(sqlite3 *db,
                                        json_t **out, char *err, size_t errlen)
 {
 	struct scope sc;
-	struct zone z = {0};
+	struct seula_zone z = {0};
 	*out = NULL;
 	enum analytics_status s = parse_scope(rq, &sc, &z, err, errlen);
 	if (s != ANALYTICS_OK) {
-		zone_close(&z);
+		seula_zone_close(&z);
 		return s;
 	}
 	if (kind == ANALYTICS_REALTIME) {
 		s = realtime(db, &sc, rq->now_ms, out, err, errlen);
-		zone_close(&z);
+		seula_zone_close(&z);
 		return s;
 	}
 	bool compare = false;
 	if (rq->compare && *rq->compare) {
 		if (strcmp(rq->compare, "previous_period") != 0) {
-			zone_close(&z);
+			seula_zone_close(&z);
 			snprintf(err, errlen, "compare is previous_period");
 			return ANALYTICS_BAD_REQUEST;
 		}
@@ -2287,7 +2171,7 @@ enum analytics_status analytics_report(sqlite3 *db,
 		}
 		json_decref(pbody);
 	}
-	zone_close(&z);
+	seula_zone_close(&z);
 	if (s != ANALYTICS_OK) {
 		json_decref(body);
 		return s;

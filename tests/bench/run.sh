@@ -176,7 +176,7 @@ if [ "$mode" = all ] || [ "$mode" = enrich ]; then
 fi
 
 # The libraries libseula_core.a needs, as CMakeLists.txt links seula_core.
-core_pkgs="libevent libevent_pthreads sqlite3 libsodium jansson inih uuid pwquality"
+core_pkgs="libevent libevent_pthreads sqlite3 libsodium jansson inih uuid pwquality icu-i18n icu-uc"
 # shellcheck disable=SC2086
 pkg-config --exists $core_pkgs || fail "pkg-config does not find all of: $core_pkgs"
 
@@ -662,8 +662,8 @@ harness() {
 	# shellcheck disable=SC2086
 	libs=$(pkg-config --cflags --libs $core_pkgs)
 	# shellcheck disable=SC2086
-	cc -O2 -std=c17 -D_GNU_SOURCE -Icore -Iinclude "$here/$1" \
-		build/release/libseula_core.a $libs -ldl -lpthread -o "$out" ||
+	cc -O2 -std=c17 -D_GNU_SOURCE -Icore -Icommon -Iinclude "$here/$1" \
+		build/release/libseula_core.a $libs -ldl -lpthread -lm -o "$out" ||
 		fail "tests/bench/$1 does not compile"
 }
 
@@ -972,13 +972,13 @@ analytics_bench() {
 	local libs
 	say "analytics plugin at scale: tests/bench/analytics_bench.c, $analytics_events events, $analytics_runs runs a report"
 	# shellcheck disable=SC2086
-	pkg-config --exists $core_pkgs icu-i18n icu-uc ||
-		fail "pkg-config does not find ICU (icu-i18n icu-uc; Debian: libicu-dev)"
+	pkg-config --exists $core_pkgs ||
+		fail "pkg-config does not find all of: $core_pkgs"
 	[ -f build/release/plugins/analytics.so ] || fail "build/release/plugins/analytics.so is missing"
 	# shellcheck disable=SC2086
-	libs=$(pkg-config --cflags --libs $core_pkgs icu-i18n icu-uc)
+	libs=$(pkg-config --cflags --libs $core_pkgs)
 	# shellcheck disable=SC2086
-	cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Icore -Iinclude -Iplugins/analytics \
+	cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Icore -Icommon -Iinclude -Iplugins/analytics \
 		"$here/analytics_bench.c" plugins/analytics/query.c plugins/analytics/groups.c plugins/analytics/hll.c \
 		build/release/libseula_core.a $libs -ldl -lpthread -lm -o "$work/analytics_bench" ||
 		fail "tests/bench/analytics_bench.c does not compile"

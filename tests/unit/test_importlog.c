@@ -9,6 +9,7 @@
 
 #include "importlog.h"
 #include "netaddr.h"
+#include "zone.h"
 
 #include <stdio.h>
 #include <stdlib.h>
