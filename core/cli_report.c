@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "log.h"
 #include "query.h"
+#include "zone.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -88,16 +89,6 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 	               : SEULA_EINVAL;
 }
 
-static int day_ms(const char *day, int64_t *ms)
-{
-	struct tm tm = {0};
-	const char *end = day ? strptime(day, "%Y-%m-%d", &tm) : NULL;
-	if (!end || *end)
-		return SEULA_EINVAL;
-	*ms = (int64_t)timegm(&tm) * 1000;
-	return SEULA_OK;
-}
-
 /* The report as one JSON object. */
 static int build(sqlite3 *db, const struct seula_consent *consent,
                  const struct report_args *a,
@@ -122,9 +113,9 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 	                              json_object_get(cmp, "results")));
 	/* Days for up to three months, then weeks, then months. */
 	int64_t f = 0, t = 0; /* the summary's own dates: they parse */
-	day_ms(json_string_value(json_object_get(sum, "from")), &f);
-	day_ms(json_string_value(json_object_get(sum, "to")), &t);
-	int64_t days = (t - f) / 86400000 + 1;
+	seula_date_parse(json_string_value(json_object_get(sum, "from")), &f);
+	seula_date_parse(json_string_value(json_object_get(sum, "to")), &t);
+	int64_t days = t - f + 1;
 	const char *interval = days <= 92    ? "day"
 	                       : days <= 740 ? "week"
 	                                     : "month";
@@ -157,10 +148,10 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 		json_object_set(r, "goals", json_object_get(part, "results"));
 		json_decref(part);
 	}
-	/* Consent rates over the same days (UTC, as the consent records'). */
+	/* Consent rates over the same local days. */
 	json_t *cs = NULL;
-	if (rc == SEULA_OK &&
-	    seula_consent_stats(consent, db, a->site, f, t, &cs) == SEULA_OK) {
+	if (rc == SEULA_OK && seula_consent_stats(consent, db, a->site, f, t,
+	                                          a->tz, &cs) == SEULA_OK) {
 		json_object_set(r, "consent", json_object_get(cs, "totals"));
 		json_decref(cs);
 	} else if (rc == SEULA_OK) {

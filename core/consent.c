@@ -8,6 +8,7 @@
 #include "embedded.h"
 #include "host.h"
 #include "http.h"
+#include "zone.h"
 
 #include <seula/plugin.h>
 
@@ -161,14 +162,6 @@ static void iso_time(int64_t ms, char buf[32])
 	gmtime_r(&t, &tm);
 	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-}
-
-static void day_of(int64_t ms, char buf[11])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, 11, "%Y-%m-%d", &tm);
 }
 
 static bool granted(const bool d[N_CATEGORIES], const char *category)
@@ -1767,18 +1760,18 @@ static int shown_handler(void *instance, struct seula_http *http)
 	else if (!version || strcmp(version, s->site->policy_version) != 0)
 		bad(http, "stale_policy", "policy_version is not current");
 	else {
-		char day[11];
 		sqlite3_stmt *st = NULL;
-		day_of(seula_clock_ms(), day);
+		int64_t hour = seula_clock_ms() / 3600000 * 3600;
 		rc = SEULA_EIO;
-		if (sqlite3_prepare_v2(seula_http_db(http),
-		                       "INSERT INTO consent_daily (site, day, "
-		                       "shown) VALUES (?, ?, 1) ON CONFLICT DO "
-		                       "UPDATE SET shown = shown + 1",
-		                       -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(
+		            seula_http_db(http),
+		            "INSERT INTO consent_hourly (site, hour, "
+		            "shown) VALUES (?, ?, 1) ON CONFLICT DO "
+		            "UPDATE SET shown = shown + 1",
+		            -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, s->site->id, -1,
 			                  SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, hour);
 			if (sqlite3_step(st) == SQLITE_DONE)
 				rc = seula_http_reply(http, 204, NULL, NULL, 0);
 		}
@@ -1963,16 +1956,6 @@ out:
 }
 
 /* "YYYY-MM-DD" to ms at its 00:00 UTC. */
-static bool parse_day(const char *s, int64_t *ms)
-{
-	struct tm tm = {0};
-	const char *end = s ? strptime(s, "%Y-%m-%d", &tm) : NULL;
-	if (!end || *end || strlen(s) != 10)
-		return false;
-	*ms = (int64_t)timegm(&tm) * 1000;
-	return true;
-}
-
 static json_t *day_row(json_t *days, const char *day)
 {
 	json_t *d = json_object_get(days, day);
@@ -1993,24 +1976,62 @@ static void add_count(json_t *o, const char *key, json_int_t n)
 	        json_integer(json_integer_value(json_object_get(o, key)) + n));
 }
 
+/* The index of the local day that UTC seconds t falls in: edge[i] is the
+ * start of day i, edge[n] the end of the last. */
+static size_t day_index(const int64_t *edge, size_t n, int64_t t)
+{
+	size_t lo = 0, hi = n; /* edge[lo] <= t < edge[hi] */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (edge[mid] <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
                         const char *site, int64_t from, int64_t to,
-                        json_t **out)
+                        const char *tz, json_t **out)
 {
 	const struct site_consent *s = find_site(c, site);
 	*out = NULL;
 	if (!s)
 		return SEULA_ENOTFOUND;
+	if (!tz)
+		tz = "UTC";
+	struct seula_zone z;
+	if (to < from || !seula_zone_open(&z, tz))
+		return SEULA_EINVAL;
+	/* Local days cut at the hour, as the counts of displays are kept
+	 * (and the analytics reports' days are). */
+	size_t n = (size_t)(to - from + 1);
+	int64_t *edge = malloc((n + 1) * sizeof(*edge));
+	if (!edge) {
+		seula_zone_close(&z);
+		return SEULA_ENOMEM;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		int64_t m = seula_zone_midnight(&z, from + (int64_t)i);
+		edge[i] = m - ((m % 3600) + 3600) % 3600;
+	}
+	seula_zone_close(&z);
 	char dfrom[11], dto[11];
-	day_of(from, dfrom);
-	day_of(to, dto);
+	seula_date_format(from, dfrom, sizeof(dfrom));
+	seula_date_format(to, dto, sizeof(dto));
 	json_t *days = json_object();
+	char(*label)[11] = malloc(n * sizeof(*label));
 	sqlite3_stmt *st = NULL;
-	int rc = SEULA_EIO;
+	int rc = days && label ? SEULA_EIO : SEULA_ENOMEM;
+	if (rc == SEULA_ENOMEM)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		seula_date_format(from + (int64_t)i, label[i],
+		                  sizeof(label[i]));
 	if (sqlite3_prepare_v2(
 	            db,
-	            "SELECT date(received_at / 1000, 'unixepoch'), method, "
-	            "count(*), "
+	            "SELECT received_at / 3600000, method, count(*), "
 	            "sum(json_extract(decisions, '$.analytics') = 'granted'), "
 	            "sum(json_extract(decisions, '$.marketing') = 'granted'), "
 	            "sum(json_extract(decisions, '$.personalization') = "
@@ -2019,52 +2040,55 @@ int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
 	            -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, s->site->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to + 86400000LL);
+	sqlite3_bind_int64(st, 2, edge[0] * 1000);
+	sqlite3_bind_int64(st, 3, edge[n] * 1000);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *d = day_row(days, col(st, 0));
+		size_t i =
+		        day_index(edge, n, sqlite3_column_int64(st, 0) * 3600);
+		json_t *d = day_row(days, label[i]);
 		const char *m = col(st, 1);
-		json_int_t n = sqlite3_column_int64(st, 2);
+		json_int_t k = sqlite3_column_int64(st, 2);
 		add_count(d,
 		          strcmp(m, "accept_all") == 0   ? "accepted_all"
 		          : strcmp(m, "reject_all") == 0 ? "rejected_all"
 		          : strcmp(m, "withdraw") == 0   ? "withdrawn"
 		                                         : m,
-		          n);
+		          k);
 		/* A GPC record is a signal, not a choice. */
 		if (strcmp(m, "gpc") == 0)
 			continue;
-		add_count(d, "choices", n);
+		add_count(d, "choices", k);
 		json_t *g = json_object_get(d, "granted");
-		for (int k = 1; k < N_CATEGORIES; k++)
-			if (s->offered[k])
-				add_count(g, categories[k],
-				          sqlite3_column_int64(st, 2 + k));
+		for (int c2 = 1; c2 < N_CATEGORIES; c2++)
+			if (s->offered[c2])
+				add_count(g, categories[c2],
+				          sqlite3_column_int64(st, 2 + c2));
 	}
 	sqlite3_finalize(st);
 	st = NULL;
 	if (step != SQLITE_DONE ||
 	    sqlite3_prepare_v2(db,
-	                       "SELECT day, shown FROM consent_daily WHERE "
-	                       "site = ? AND day >= ? AND day <= ?",
+	                       "SELECT hour, shown FROM consent_hourly WHERE "
+	                       "site = ? AND hour >= ? AND hour < ?",
 	                       -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, s->site->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, dfrom, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, dto, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, edge[0]);
+	sqlite3_bind_int64(st, 3, edge[n]);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		add_count(day_row(days, col(st, 0)), "shown",
-		          sqlite3_column_int64(st, 1));
+		add_count(
+		        day_row(days,
+		                label[day_index(edge, n,
+		                                sqlite3_column_int64(st, 0))]),
+		        "shown", sqlite3_column_int64(st, 1));
 	if (step != SQLITE_DONE)
 		goto out;
 	/* Every day of the range, in order, with its rates; and the total. */
 	json_t *list = json_array();
 	json_t *total = day_row(days, "total");
-	for (int64_t t = from; t <= to; t += 86400000LL) {
-		char day[11];
-		day_of(t, day);
-		json_t *d = day_row(days, day);
+	for (size_t i = 0; i < n; i++) {
+		json_t *d = day_row(days, label[i]);
 		const char *key;
 		json_t *v;
 		json_object_foreach(d, key, v)
@@ -2100,15 +2124,17 @@ int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
 		json_object_del(d, "granted");
 	}
 	json_array_remove(list, json_array_size(list) - 1);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:o}", "site", s->site->id,
-	                      "from", dfrom, "to", dto, "totals", total, "days",
-	                      list);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:O, s:o}", "site",
+	                      s->site->id, "from", dfrom, "to", dto, "tz", tz,
+	                      "totals", total, "days", list);
 	json_object_del(json_object_get(o, "totals"), "date");
 	*out = o;
 	rc = o ? SEULA_OK : SEULA_ENOMEM;
 out:
 	sqlite3_finalize(st);
 	json_decref(days);
+	free(label);
+	free(edge);
 	return rc;
 }
 
@@ -2120,26 +2146,36 @@ static int stats_handler(void *instance, struct seula_http *http)
 	if (!s)
 		return seula_http_error(http, 400, "unknown_site",
 		                        "site is required and must be known");
-	int64_t now = seula_clock_ms(), from, to;
+	const char *tz = seula_http_query(http, "tz");
+	if (!tz || !*tz)
+		tz = "UTC";
+	struct seula_zone z;
+	if (!seula_zone_open(&z, tz)) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "unknown time zone \"%.64s\"", tz);
+		return seula_http_error(http, 400, "bad_request", msg);
+	}
+	int64_t from, to;
+	int hour;
+	seula_zone_local(&z, seula_clock_ms() / 1000, &to, &hour);
+	seula_zone_close(&z);
 	const char *qf = seula_http_query(http, "from");
 	const char *qt = seula_http_query(http, "to");
-	if (!qt)
-		to = now - now % 86400000;
-	else if (!parse_day(qt, &to))
+	if (qt && !seula_date_parse(qt, &to))
 		return seula_http_error(http, 400, "bad_date",
 		                        "to is a date, YYYY-MM-DD");
 	if (!qf)
-		from = to - 29 * 86400000LL;
-	else if (!parse_day(qf, &from))
+		from = to - 29;
+	else if (!seula_date_parse(qf, &from))
 		return seula_http_error(http, 400, "bad_date",
 		                        "from is a date, YYYY-MM-DD");
-	if (from > to || to - from > 3660 * 86400000LL)
+	if (from > to || to - from > 3660)
 		return seula_http_error(http, 400, "bad_range",
 		                        "from is after to, or the range is "
 		                        "over ten years");
 	sqlite3 *db = seula_http_db(http);
 	json_t *o = NULL;
-	int rc = seula_consent_stats(c, db, s->site->id, from, to, &o);
+	int rc = seula_consent_stats(c, db, s->site->id, from, to, tz, &o);
 	if (rc == SEULA_OK)
 		return reply_json(http, 200, o); /* it takes o */
 	return rc;
@@ -2165,7 +2201,8 @@ const struct seula_route seula_consent_routes[] = {
          staff_post_handler, "record a choice given through a staff member"},
         {SEULA_METHOD_GET, "/api/consent/stats",
          SEULA_ROLE_ADMIN | SEULA_ROLE_ANALYST, SEULA_ON_READER, stats_handler,
-         "banner shown, choices and opt-in rates per day for ?site=&from=&to="},
+         "banner shown, choices and opt-in rates per day for "
+         "?site=&from=&to=&tz="},
 };
 const size_t seula_consent_n_routes =
         sizeof(seula_consent_routes) / sizeof(seula_consent_routes[0]);

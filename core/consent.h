@@ -15,7 +15,7 @@
  *   GET  /api/consent/records?visitor_id=|receipt=   (staff) a person's
  *        whole history; POST /api/consent/records (staff) a choice given
  *        through a staff member, recorded with their name.
- *   GET  /api/consent/stats?site=&from=&to=  (staff) daily counts and
+ *   GET  /api/consent/stats?site=&from=&to=&tz=  (staff) daily counts and
  *        opt-in rates.
  *
  * Records (DESIGN.md, "Consent") form a chain keyed with the server secret,
@@ -135,13 +135,16 @@ int seula_consent_subject_erase(sqlite3 *db, const char *visitor_id,
                                 int64_t now_ms, int64_t *records, char *err,
                                 size_t errlen);
 
-/* Banner displays, choices and opt-in rates per UTC day of [from, to] (ms,
- * whole days) for a configured site: the body of GET /api/consent/stats.
- * *out is new (the caller json_decref()s); SEULA_ENOTFOUND for a site
- * that is not configured. */
+/* Banner displays, choices and opt-in rates per local day of [from, to]
+ * (days, zone.h) in the IANA time zone `tz` (NULL: UTC) for a configured
+ * site: the body of GET /api/consent/stats.  Days are cut at the hour, as
+ * the displays are counted (a zone with a half-hour offset starts its days
+ * half an hour early).  *out is new (the caller json_decref()s);
+ * SEULA_ENOTFOUND for a site that is not configured, SEULA_EINVAL for an
+ * unknown zone or to before from. */
 int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
                         const char *site, int64_t from, int64_t to,
-                        json_t **out);
+                        const char *tz, json_t **out);
 
 /* The exemption's checklist (exempt mode) or the consent setup's (consent
  * mode) for `site`, one line per item; returns the number failing. */

@@ -175,6 +175,20 @@ const struct seula_migration seula_core_migrations[] = {
           * the partial index costs nothing for the others. */
          "CREATE INDEX events_visitor ON events(visitor_id) WHERE "
          "visitor_id IS NOT NULL;\n"},
+        {6,
+         /* Banner displays by the hour, so the consent statistics count
+          * them by the reader's local day (tz=); a day counted before
+          * goes to its first hour, 00:00 UTC. */
+         "CREATE TABLE consent_hourly (\n"
+         "  site TEXT NOT NULL,\n"
+         "  hour INTEGER NOT NULL,\n"
+         "  shown INTEGER NOT NULL,\n"
+         "  PRIMARY KEY (site, hour)\n"
+         ") STRICT, WITHOUT ROWID;\n"
+         "INSERT INTO consent_hourly (site, hour, shown) SELECT site, "
+         "CAST(strftime('%s', day) AS INTEGER), shown FROM consent_daily "
+         "WHERE strftime('%s', day) IS NOT NULL;\n"
+         "DROP TABLE consent_daily;\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);

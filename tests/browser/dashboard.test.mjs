@@ -343,6 +343,7 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
 
   // Consent opt-in rates, as GET /api/consent/stats has them.
   const consent = await api(context, await page.getAttribute('#table-consent', 'data-api'));
+  assert.equal(consent.tz, TZ, 'consent is counted by the same local days');
   assert.equal(consent.totals.choices, CHOICES.length);
   const rates = await page.$$eval('#table-consent tbody tr', (trs) => trs.map((tr) =>
     [tr.dataset.value, tr.querySelector('td').dataset.value, tr.querySelector('td').textContent]));

@@ -4,6 +4,7 @@ and `seula consent verify` against edits, deletions and insertions in the
 database file, the visitor-id gate, GPC, exempt mode, statistics, staff
 access, and the generated privacy statement.
 """
+import datetime
 import hashlib
 import json
 import re
@@ -11,6 +12,7 @@ import sqlite3
 import time
 import unittest
 import uuid
+import zoneinfo
 
 from seulatest import (Server, add_user, assert_json_error, choice,
                        consent_config, login, pageview, record_consent,
@@ -347,8 +349,24 @@ class ConsentTest(unittest.TestCase):
                           if json.loads(x["decisions"])[cat] == "granted")
             self.assertAlmostEqual(day["opt_in_rate"][cat], granted / len(choices))
         self.assertEqual(doc["totals"]["accepted_all"], count["accept_all"])
+        # By the reader's local day: 14 hours ahead of UTC and 11 behind,
+        # today there holds the same records and displays.
+        for tz in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+            local = datetime.datetime.now(zoneinfo.ZoneInfo(tz)).date().isoformat()
+            r = an.request("GET", "/api/consent/stats?site=demo&tz=" + tz)
+            self.assertEqual(r.status, 200, r)
+            there = r.json()
+            self.assertEqual((there["tz"], there["to"], there["days"][-1]["date"]),
+                             (tz, local, local))
+            self.assertEqual(there["days"][-1]["shown"], day["shown"])
+            self.assertEqual(there["days"][-1]["accepted_all"], count["accept_all"])
+            self.assertEqual(there["days"][-1]["opt_in_rate"], day["opt_in_rate"])
         assert_json_error(self, an.request("GET", "/api/consent/stats?site=demo&from=x"),
                           400, "bad_date")
+        assert_json_error(self, an.request("GET", "/api/consent/stats?site=demo&from=2026-02-30"),
+                          400, "bad_date")
+        assert_json_error(self, an.request("GET", "/api/consent/stats?site=demo&tz=Mars/Olympus"),
+                          400, "bad_request")
 
     # -- the privacy statement -----------------------------------------------
     def test_privacy_statement_states_what_the_server_does(self):

@@ -1,5 +1,6 @@
 /* Unit tests: core/consent.c's chain across retention (with a clock the
- * server cannot be given), its texts and checks, and core/retention.c. */
+ * server cannot be given), its texts and checks, its statistics by local
+ * day, and core/retention.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "migrate.h"
 #include "retention.h"
 #include "testutil.h"
+#include "zone.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -320,6 +322,75 @@ static void raw_events_past_retention_are_deleted(void **state)
 	sqlite3_finalize(st);
 }
 
+/* The statistics' day of a record or a display is the reader's local one. */
+static json_int_t day_count(const json_t *o, size_t i, const char *date,
+                            const char *key)
+{
+	const json_t *d = json_array_get(json_object_get(o, "days"), i);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(json_object_get(d, "date")),
+	                    date);
+	return json_integer_value(json_object_get(d, key));
+}
+
+static void stats_count_by_local_day(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t H = 3600000;
+	/* Helsinki is UTC+2 in November: 21:59 UTC is 23:59 on the 29th,
+	 * 22:30 UTC 00:30 on the 30th. */
+	int64_t nov29 = seula_days_from_civil(2026, 11, 29);
+	int64_t t = nov29 * DAY_MS;
+	append(f, t + 21 * H + 59 * 60000, NULL);
+	append(f, t + 22 * H + 30 * 60000, NULL);
+	append(f, t + 23 * H, NULL);
+	/* On 2026-03-29 it goes to UTC+3 at 01:00 UTC: that local day ends at
+	 * 21:00 UTC. */
+	int64_t mar29 = seula_days_from_civil(2026, 3, 29);
+	append(f, mar29 * DAY_MS + 20 * H + 30 * 60000, NULL);
+	append(f, mar29 * DAY_MS + 21 * H + 30 * 60000, NULL);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO consent_hourly VALUES ('demo', %lld, 5), "
+	         "('demo', %lld, 7)",
+	         (long long)(t / 1000 + 21 * 3600),
+	         (long long)(t / 1000 + 22 * 3600));
+	assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+
+	json_t *o = NULL;
+	assert_int_equal(seula_consent_stats(f->consent, f->db, "demo", nov29,
+	                                     nov29 + 1, "Europe/Helsinki", &o),
+	                 SEULA_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "tz")),
+	                    "Europe/Helsinki");
+	assert_int_equal(day_count(o, 0, "2026-11-29", "rejected_all"), 1);
+	assert_int_equal(day_count(o, 0, "2026-11-29", "shown"), 5);
+	assert_int_equal(day_count(o, 1, "2026-11-30", "rejected_all"), 2);
+	assert_int_equal(day_count(o, 1, "2026-11-30", "shown"), 7);
+	json_decref(o);
+
+	/* In UTC all five of November are on the 29th. */
+	assert_int_equal(seula_consent_stats(f->consent, f->db, "demo", nov29,
+	                                     nov29 + 1, NULL, &o),
+	                 SEULA_OK);
+	assert_int_equal(day_count(o, 0, "2026-11-29", "rejected_all"), 3);
+	assert_int_equal(day_count(o, 0, "2026-11-29", "shown"), 12);
+	assert_int_equal(day_count(o, 1, "2026-11-30", "choices"), 0);
+	json_decref(o);
+
+	assert_int_equal(seula_consent_stats(f->consent, f->db, "demo", mar29,
+	                                     mar29 + 1, "Europe/Helsinki", &o),
+	                 SEULA_OK);
+	assert_int_equal(day_count(o, 0, "2026-03-29", "rejected_all"), 1);
+	assert_int_equal(day_count(o, 1, "2026-03-30", "rejected_all"), 1);
+	json_decref(o);
+
+	assert_int_equal(seula_consent_stats(f->consent, f->db, "demo", nov29,
+	                                     nov29, "Europe/Nowhere", &o),
+	                 SEULA_EINVAL);
+	assert_null(o);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -337,6 +408,8 @@ int main(void)
 	                                        setup_exempt, teardown),
 	        cmocka_unit_test_setup_teardown(
 	                raw_events_past_retention_are_deleted, setup, teardown),
+	        cmocka_unit_test_setup_teardown(stats_count_by_local_day, setup,
+	                                        teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

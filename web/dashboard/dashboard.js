@@ -757,7 +757,7 @@
   async function loadConsent(g) {
     const { table, csv, facts, error } = CONSENT.el;
     const [from, to] = range();
-    const url = `/api/consent/stats?${new URLSearchParams({ site: state.site, from, to })}`;
+    const url = `/api/consent/stats?${new URLSearchParams({ site: state.site, from, to, tz: TZ })}`;
     table.dataset.api = url;
     const tbody = table.tBodies[0];
     try {
@@ -769,7 +769,7 @@
         `${integer.format(t.choices || 0)} choices: ${integer.format(t.accepted_all || 0)} accepted all, ` +
         `${integer.format(t.rejected_all || 0)} rejected all, ${integer.format(t.custom || 0)} chose, ` +
         `${integer.format(t.withdrawn || 0)} withdrew; ${integer.format(t.gpc || 0)} Global Privacy Control signals.` +
-        ' Not filtered; days in UTC.';
+        ' Not filtered.';
       tbody.replaceChildren();
       const rates = t.opt_in_rate || {};
       const max = 100;
