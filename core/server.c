@@ -658,11 +658,30 @@ static bool framing_ok(struct evhttp_request *req)
  * body (tests/http/0026-*). */
 #define EVHTTP_UNKNOWN_METHOD (1 << 15)
 
+/* libevent 2.1 reads a request's body only for the methods that may have
+ * one: not for HEAD, TRACE or a method it does not know.  A body sent with
+ * those stays on the connection and would be read as the next request, so
+ * the connection ends after the answer. */
+static void close_if_body_left(struct evhttp_request *req,
+                               enum evhttp_cmd_type cmd)
+{
+	if (cmd != EVHTTP_REQ_HEAD && cmd != EVHTTP_REQ_TRACE &&
+	    (int)cmd != EVHTTP_UNKNOWN_METHOD)
+		return;
+	const struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	if ((int)cmd == EVHTTP_UNKNOWN_METHOD ||
+	    evhttp_find_header(in, "Content-Length") ||
+	    evhttp_find_header(in, "Transfer-Encoding"))
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Connection", "close");
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
 	const struct seula_server_deps *d = w->srv->deps;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	close_if_body_left(req, cmd);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
 	if (!raw_path || raw_path[0] != '/' || strlen(raw_path) > 1024) {

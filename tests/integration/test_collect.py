@@ -159,6 +159,21 @@ class CollectTest(unittest.TestCase):
                                    b"%s: 0\r\n\r\n" % name, timeout=3)
                 self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:80])
 
+    def test_a_body_libevent_leaves_unread_ends_the_connection(self):
+        # libevent reads no body for HEAD, TRACE or a method it does not
+        # know: a request in one must not be answered as a request.
+        smuggled = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        for method in (b"PROPFIND", b"HEAD", b"TRACE"):
+            with self.subTest(method=method):
+                out = self.srv.raw(
+                    b"%s /api/collect HTTP/1.1\r\nHost: x\r\n"
+                    b"Connection: keep-alive\r\nContent-Length: %d\r\n\r\n"
+                    % (method, len(smuggled)) + smuggled, timeout=3)
+                self.assertTrue(out.startswith(b"HTTP/1.1 405 "), out[:80])
+                self.assertEqual(out.count(b"HTTP/1.1 "), 1,
+                                 "the body was not answered as a request")
+                self.assertIn(b"Connection: close", out)
+
     def test_cors(self):
         r = self.srv.request("OPTIONS", "/api/collect", headers={
             "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
