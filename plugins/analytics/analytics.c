@@ -231,6 +231,7 @@ enum stmt_id {
 	S_EVENTS,
 	S_CLOSE,
 	S_ADOPT,
+	S_CONSENTED,
 	S_COUNT_
 };
 
@@ -300,6 +301,11 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "(SELECT value FROM json_each(?1)) AND closed = 0",
         [S_ADOPT] = "UPDATE analytics_visits SET visitor = ?2 WHERE id = ?1 "
                     "AND closed = 0",
+        /* When the visitor's standing consent was given (core tables, as
+         * the customers plugin reads them). */
+        [S_CONSENTED] = "SELECT r.received_at FROM consent_visitors v JOIN "
+                        "consent_records r ON r.receipt = v.receipt WHERE "
+                        "v.visitor_id = ?1 AND v.site = ?2",
 };
 
 /* A configured segment (query.h), and its registration. */
@@ -1574,17 +1580,32 @@ static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
 /* A visitor with an id and no open visit by it, who was counted
  * cookieless a moment ago: consent came during the visit.  The visit goes
  * on under the id (one visit, not a bounce and a second visit); the
- * cookieless key is not kept with it.  *out: the visit, or NULL when
+ * cookieless key is not kept with it.  Only when the id's consent was
+ * given after that visit began: a returning visitor's id never takes
+ * over a visit another person, with the same browser behind the same
+ * masked address, is making cookieless.  *out: the visit, or NULL when
  * there is none to adopt. */
-static int adopt(struct analytics *a, const char *site, int64_t visitor,
-                 int64_t hash_key, int64_t ts, struct open_visit **out)
+static int adopt(struct analytics *a, const char *site, const char *id,
+                 int64_t visitor, int64_t hash_key, int64_t ts,
+                 struct open_visit **out)
 {
 	*out = NULL;
 	struct open_visit *ov = open_visits_find(a->open, site, hash_key);
 	if (!ov || ts - ov->last_ms > a->cfg->visit_timeout_s * 1000)
 		return SEULA_OK;
 	struct open_visit v = *ov;
-	sqlite3_stmt *st = use(a, S_ADOPT);
+	sqlite3_stmt *st = use(a, S_CONSENTED);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	bool during =
+	        step == SQLITE_ROW && sqlite3_column_int64(st, 0) >= v.start_ms;
+	sqlite3_reset(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return SEULA_EIO;
+	if (!during)
+		return SEULA_OK;
+	st = use(a, S_ADOPT);
 	sqlite3_bind_int64(st, 1, v.id);
 	sqlite3_bind_int64(st, 2, visitor);
 	if (run(st) != SEULA_OK)
@@ -1632,7 +1653,8 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 	struct open_visit *ov =
 	        known ? open_visits_find(a->open, site, visitor) : NULL;
 	if (!ov && cookieless &&
-	    adopt(a, site, visitor, hash_key, ts, &ov) != SEULA_OK)
+	    adopt(a, site, h->event_str(ev, SEULA_FIELD_VISITOR_ID), visitor,
+	          hash_key, ts, &ov) != SEULA_OK)
 		return SEULA_EIO;
 	if (ov) {
 		visit = ov->id;

@@ -60,6 +60,15 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
         "browser, device, referrer_source, referrer_name, referrer, "
         "utm_source, utm_campaign, engagement_ms, coalesce(bot, 0) AS bot "
         "FROM events WHERE site = ? ORDER BY ts, id", (site,))
+    consents = server.query("SELECT visitor_id, received_at FROM "
+                            "consent_records WHERE site = ? AND visitor_id "
+                            "IS NOT NULL", (site,))
+
+    def consented_since(vid, ts):
+        return max((c["received_at"] for c in consents
+                    if c["visitor_id"] == vid and c["received_at"] <= ts),
+                   default=None)
+
     visits, open_ = [], {}
     for r in rows:
         if r["bot"]:
@@ -69,7 +78,9 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
         live = v is not None and r["ts"] - v["last"] <= timeout_s * 1000
         cookieless = open_.get(r["visitor_hash"])
         if (not live and r["visitor_id"] and cookieless is not None
-                and r["ts"] - cookieless["last"] <= timeout_s * 1000):
+                and r["ts"] - cookieless["last"] <= timeout_s * 1000
+                and (consented_since(r["visitor_id"], r["ts"]) or -1)
+                >= cookieless["start"]):
             # Consent came during the visit: it goes on under the id.
             del open_[r["visitor_hash"]]
             v, live = cookieless, True
@@ -795,11 +806,12 @@ class ConsentDuringVisitTest(unittest.TestCase):
     """A visitor counted cookieless who consents on the page goes on with
     the same visit under the visitor id: one visit, not a bounce and a
     second visit, and the engagement of the page consent was given on
-    (sent with the id) is kept."""
+    (sent with the id) is kept.  An id whose consent is older than the
+    cookieless visit never takes it over."""
 
     def test_visit_goes_on_under_the_id(self):
         s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
-            "visit_timeout": "4s"}})
+            "visit_timeout": "4s", "rollup_delay": "0"}})
         self.addCleanup(s.close)
         s.start()
         add_user(s, "ana", "analyst", PASSWORD)
@@ -832,8 +844,18 @@ class ConsentDuringVisitTest(unittest.TestCase):
         s.start()
         send(a, "/thanks", vid)
         time.sleep(4.6)
+        # Ended and written: the writer no longer holds A's visit.
+        deadline = time.time() + 10
+        while s.query("SELECT closed FROM analytics_visits WHERE id = 1")[0]["closed"] != 1:
+            self.assertLess(time.time(), deadline, "A's visit was never closed")
+            time.sleep(0.1)
         record_consent(s, visitor_id=late, headers=c)
         send(c, "/c2", late)
+        # D, with A's browser behind A's address, browses cookieless; A
+        # comes back with the id it consented with before: D's visit
+        # stays D's.
+        send(a, "/d-private")
+        send(a, "/a-again", vid)
 
         rows = s.query("SELECT visitor, pageviews, events, engagement_ms, "
                        "entry_page, exit_page FROM analytics_visits "
@@ -842,8 +864,11 @@ class ConsentDuringVisitTest(unittest.TestCase):
                            r["entry_page"], r["exit_page"]) for r in rows],
                          [(3, 1, 4000, "/landing", "/thanks"),
                           (1, 0, 0, "/b", "/b"), (1, 0, 0, "/c1", "/c1"),
-                          (1, 0, 0, "/c2", "/c2")])
-        self.assertEqual(len({r["visitor"] for r in rows}), 4)
+                          (1, 0, 0, "/c2", "/c2"),
+                          (1, 0, 0, "/d-private", "/d-private"),
+                          (1, 0, 0, "/a-again", "/a-again")])
+        self.assertEqual(rows[0]["visitor"], rows[5]["visitor"])
+        self.assertEqual(len({r["visitor"] for r in rows}), 5)
         pages = s.query("SELECT path, pageviews, engagement_ms FROM "
                         "analytics_visit_pages WHERE visit = 1 ORDER BY path")
         self.assertEqual([tuple(r.values()) for r in pages],
@@ -852,13 +877,13 @@ class ConsentDuringVisitTest(unittest.TestCase):
 
         # The same from the raw events, and in the reports.
         want = metrics(brute_force(s, timeout_s=4))
-        self.assertEqual((want["visits"], want["bounces"]), (4, 3))
+        self.assertEqual((want["visits"], want["bounces"]), (6, 5))
         staff = login(s, "ana", PASSWORD)
         q = "/api/stats/demo/summary?from=%s&to=%s" % (day(-1), day(1))
         got = staff.request("GET", q).json()["results"]
         self.assertEqual((got["visits"], got["pageviews"], got["bounce_rate"],
                           got["visitors"]),
-                         (4, 6, want["bounce_rate"], 4))
+                         (6, 8, want["bounce_rate"], 5))
 
 class SegmentsTest(unittest.TestCase):
     """A configured segment's reports are pre-processed: every ended visit
