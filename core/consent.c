@@ -2004,8 +2004,10 @@ int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
 	struct seula_zone z;
 	if (to < from || !seula_zone_open(&z, tz))
 		return SEULA_EINVAL;
-	/* Local days cut at the hour, as the counts of displays are kept
-	 * (and the analytics reports' days are). */
+	/* Local days cut at the hour, as the displays are counted: at the
+	 * hour that holds local midnight.  The analytics reports' ranges
+	 * start and end at the same hours; in a zone with a half-hour
+	 * offset they put the hour of midnight on the day before. */
 	size_t n = (size_t)(to - from + 1);
 	int64_t *edge = malloc((n + 1) * sizeof(*edge));
 	if (!edge) {

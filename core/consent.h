@@ -138,8 +138,9 @@ int seula_consent_subject_erase(sqlite3 *db, const char *visitor_id,
 /* Banner displays, choices and opt-in rates per local day of [from, to]
  * (days, zone.h) in the IANA time zone `tz` (NULL: UTC) for a configured
  * site: the body of GET /api/consent/stats.  Days are cut at the hour, as
- * the displays are counted (a zone with a half-hour offset starts its days
- * half an hour early).  *out is new (the caller json_decref()s);
+ * the displays are counted (in a zone with a half-hour offset a day starts
+ * half an hour before its midnight).  *out is new (the caller
+ * json_decref()s);
  * SEULA_ENOTFOUND for a site that is not configured, SEULA_EINVAL for an
  * unknown zone or to before from. */
 int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,

@@ -177,8 +177,9 @@ const struct seula_migration seula_core_migrations[] = {
          "visitor_id IS NOT NULL;\n"},
         {6,
          /* Banner displays by the hour, so the consent statistics count
-          * them by the reader's local day (tz=); a day counted before
-          * goes to its first hour, 00:00 UTC. */
+          * them by the reader's local day (tz=).  A day counted before
+          * goes to its noon, 12:00 UTC, which is that date from UTC-12
+          * to UTC+11. */
          "CREATE TABLE consent_hourly (\n"
          "  site TEXT NOT NULL,\n"
          "  hour INTEGER NOT NULL,\n"
@@ -186,7 +187,8 @@ const struct seula_migration seula_core_migrations[] = {
          "  PRIMARY KEY (site, hour)\n"
          ") STRICT, WITHOUT ROWID;\n"
          "INSERT INTO consent_hourly (site, hour, shown) SELECT site, "
-         "CAST(strftime('%s', day) AS INTEGER), shown FROM consent_daily "
+         "CAST(strftime('%s', day) AS INTEGER) + 43200, shown FROM "
+         "consent_daily "
          "WHERE strftime('%s', day) IS NOT NULL;\n"
          "DROP TABLE consent_daily;\n"},
 };

@@ -391,6 +391,51 @@ static void stats_count_by_local_day(void **state)
 	assert_null(o);
 }
 
+/* Migration 6: displays counted per UTC day before it go to the day's
+ * noon, which keeps their date from UTC-12 to UTC+11. */
+static void old_daily_displays_keep_their_date(void **state)
+{
+	(void)state;
+	char path[64], err[512];
+	snprintf(path, sizeof(path), "/tmp/seula-unit-consent-m-%d.db",
+	         (int)getpid());
+	unlink(path);
+	sqlite3 *db = NULL;
+	assert_int_equal(
+	        seula_db_open(&db, path, false, true, false, err, sizeof(err)),
+	        SEULA_OK);
+	int applied = 0;
+	assert_int_equal(seula_migrate(db, "core", seula_core_migrations, 5,
+	                               &applied, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(
+	        sqlite3_exec(db,
+	                     "INSERT INTO consent_daily VALUES ('demo', "
+	                     "'2026-11-28', 4), ('demo', '2026-11-29', 9)",
+	                     NULL, NULL, NULL),
+	        SQLITE_OK);
+	applied = 0; /* seula_migrate() adds to it */
+	assert_int_equal(seula_migrate(db, "core", seula_core_migrations,
+	                               seula_core_n_migrations, &applied, err,
+	                               sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(applied, (int)seula_core_n_migrations - 5);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(
+	        sqlite3_prepare_v2(db,
+	                           "SELECT group_concat(datetime(hour, "
+	                           "'unixepoch') || '=' || shown) "
+	                           "FROM consent_hourly",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0),
+	                    "2026-11-28 12:00:00=4,2026-11-29 12:00:00=9");
+	sqlite3_finalize(st);
+	seula_db_close(db);
+	unlink(path);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -410,6 +455,7 @@ int main(void)
 	                raw_events_past_retention_are_deleted, setup, teardown),
 	        cmocka_unit_test_setup_teardown(stats_count_by_local_day, setup,
 	                                        teardown),
+	        cmocka_unit_test(old_daily_displays_keep_their_date),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
