@@ -254,6 +254,15 @@ void seula_reply(struct evhttp_request *req, int status,
 	seula_add_api_headers(req);
 	if (content_type && !evhttp_find_header(h, "Content-Type"))
 		evhttp_add_header(h, "Content-Type", content_type);
+	/* libevent answers a CONNECT as a tunnel: no length, and the
+	 * connection stays open, so the client could not tell where the
+	 * body ends. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT &&
+	    !evhttp_find_header(h, "Content-Length")) {
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", body ? len : 0);
+		evhttp_add_header(h, "Content-Length", n);
+	}
 	struct evbuffer *buf = NULL;
 	if (body && len) {
 		buf = evbuffer_new();

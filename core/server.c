@@ -661,17 +661,17 @@ static bool framing_ok(struct evhttp_request *req)
 /* libevent 2.1 reads a request's body only for the methods that may have
  * one: not for HEAD, TRACE or a method it does not know.  A body sent with
  * those stays on the connection and would be read as the next request, so
- * the connection ends after the answer. */
+ * the connection ends after the answer.  (A CONNECT's, which libevent
+ * never closes, gets a length instead: seula_reply().) */
 static void close_if_body_left(struct evhttp_request *req,
                                enum evhttp_cmd_type cmd)
 {
-	if (cmd != EVHTTP_REQ_HEAD && cmd != EVHTTP_REQ_TRACE &&
-	    (int)cmd != EVHTTP_UNKNOWN_METHOD)
-		return;
 	const struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	if ((int)cmd == EVHTTP_UNKNOWN_METHOD ||
-	    evhttp_find_header(in, "Content-Length") ||
-	    evhttp_find_header(in, "Transfer-Encoding"))
+	bool close = (int)cmd == EVHTTP_UNKNOWN_METHOD ||
+	             ((cmd == EVHTTP_REQ_HEAD || cmd == EVHTTP_REQ_TRACE) &&
+	              (evhttp_find_header(in, "Content-Length") ||
+	               evhttp_find_header(in, "Transfer-Encoding")));
+	if (close)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		                  "Connection", "close");
 }

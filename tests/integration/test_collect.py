@@ -173,6 +173,14 @@ class CollectTest(unittest.TestCase):
                 self.assertEqual(out.count(b"HTTP/1.1 "), 1,
                                  "the body was not answered as a request")
                 self.assertIn(b"Connection: close", out)
+        # A CONNECT: libevent answers as for a tunnel, without a length,
+        # and never closes; the length tells the client where it ends.
+        out = self.srv.raw(b"CONNECT example.com:443 HTTP/1.1\r\n"
+                           b"Host: example.com:443\r\n\r\n", timeout=2)
+        self.assertTrue(out.startswith(b"HTTP/1.1 400 "), out[:80])
+        head, _, body = out.partition(b"\r\n\r\n")
+        self.assertIn(b"\r\nContent-Length: %d\r\n" % len(body), head + b"\r\n")
+        self.assertEqual(json.loads(body)["error"], "bad_request")
 
     def test_cors(self):
         r = self.srv.request("OPTIONS", "/api/collect", headers={
