@@ -9,8 +9,8 @@
  */
 #include "importlog.h"
 
+#include "date.h"
 #include "netaddr.h"
-#include "zone.h"
 
 #include <string.h>
 #include <strings.h>

@@ -3,6 +3,8 @@
  */
 #include "dsrutil.h"
 
+#include "date.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,24 +51,13 @@ int dsr_add_months(const char *date, int months, char out[11])
 	return 0;
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), so
- * no time zone or DST can shift a day. */
-static int64_t days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int dsr_days_between(const char *from, const char *to, int64_t *days)
 {
 	int y1, m1, d1, y2, m2, d2;
 	if (!parse_date(from, &y1, &m1, &d1) || !parse_date(to, &y2, &m2, &d2))
 		return -1;
-	*days = days_from_civil(y2, m2, d2) - days_from_civil(y1, m1, d1);
+	*days = seula_days_from_civil(y2, m2, d2) -
+	        seula_days_from_civil(y1, m1, d1);
 	return 0;
 }
 

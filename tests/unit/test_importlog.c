@@ -9,7 +9,7 @@
 
 #include "importlog.h"
 #include "netaddr.h"
-#include "zone.h"
+#include "date.h"
 
 #include <stdio.h>
 #include <stdlib.h>
