@@ -597,16 +597,35 @@ static int session_or_401(struct seula_auth *a, struct evhttp_request *req,
 	return SEULA_EINVAL;
 }
 
+static json_t *me_json(const struct seula_auth *a,
+                       const struct seula_session *s)
+{
+	return json_pack("{s:b, s:s, s:s, s:s, s:I}", "signed_in", 1, "name",
+	                 s->name, "role", seula_role_name(s->role), "csrf",
+	                 s->csrf, "idle_timeout_s",
+	                 (json_int_t)a->cfg->session_idle_s);
+}
+
 static void handle_me(struct seula_auth *a, struct evhttp_request *req)
 {
 	struct seula_session s;
 	if (session_or_401(a, req, &s, "not signed in") != SEULA_OK)
 		return;
-	reply_json(req, 200,
-	           json_pack("{s:s, s:s, s:s, s:I}", "name", s.name, "role",
-	                     seula_role_name(s.role), "csrf", s.csrf,
-	                     "idle_timeout_s",
-	                     (json_int_t)a->cfg->session_idle_s));
+	reply_json(req, 200, me_json(a, &s));
+}
+
+/* /api/me without the 401: the sign-in page and the dashboard ask first
+ * whether there is a session, and "no" is an answer, not an error. */
+static void handle_session(struct seula_auth *a, struct evhttp_request *req)
+{
+	struct seula_session s;
+	int rc = identify(a, req, &s);
+	if (rc == SEULA_OK)
+		reply_json(req, 200, me_json(a, &s));
+	else
+		reply_json(req, 200,
+		           json_pack("{s:b, s:b}", "signed_in", 0, "expired",
+		                     rc == SEULA_ECONFLICT));
 }
 
 bool seula_auth_handle(struct seula_auth *a, struct evhttp_request *req,
@@ -621,6 +640,7 @@ bool seula_auth_handle(struct seula_auth *a, struct evhttp_request *req,
 	        {"/api/login", EVHTTP_REQ_POST, "POST"},
 	        {"/api/logout", EVHTTP_REQ_POST, "POST"},
 	        {"/api/me", EVHTTP_REQ_GET, "GET"},
+	        {"/api/session", EVHTTP_REQ_GET, "GET"},
 	};
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(path, routes[i].path) != 0)
@@ -637,8 +657,10 @@ bool seula_auth_handle(struct seula_auth *a, struct evhttp_request *req,
 			handle_login(a, req, loop);
 		} else if (i == 1) {
 			handle_logout(a, req, loop);
-		} else {
+		} else if (i == 2) {
 			handle_me(a, req);
+		} else {
+			handle_session(a, req);
 		}
 		return true;
 	}

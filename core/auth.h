@@ -9,7 +9,9 @@
  *                   name and a wrong password.  Failures are limited per
  *                   account and per address (429 with Retry-After).
  * POST /api/logout  ends the session (CSRF token required).
- * GET  /api/me      the session's name, role and CSRF token.
+ * GET  /api/me      the session's name, role and CSRF token (401 without).
+ * GET  /api/session the same, or {"signed_in": false, "expired": bool}
+ *                   with a 200: for pages that ask before anything else.
  *
  * A staff route passes seula_auth_authorize(): 401 without a live session,
  * 403 for a role the route does not allow, 403 for a state-changing
@@ -54,8 +56,8 @@ int seula_auth_new(struct seula_auth **out, const struct seula_config *cfg,
                    const struct seula_logger *log, char *err, size_t errlen);
 void seula_auth_free(struct seula_auth *auth);
 
-/* /api/login, /api/logout, /api/me: true when `path` is one of them; the
- * request is then answered. */
+/* /api/login, /api/logout, /api/me, /api/session: true when `path` is one
+ * of them; the request is then answered. */
 bool seula_auth_handle(struct seula_auth *auth, struct evhttp_request *req,
                        const char *path, enum evhttp_cmd_type cmd,
                        const struct seula_loop *loop);

@@ -209,8 +209,11 @@ async function open(context, url) {
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(String(e)));
+  // A 401 is an answer only to the reports of a session that ended under
+  // the page: a first visit asks whether it is signed in without one.
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) page.problems.push(m.text());
+    const answer401 = /status of 401/.test(m.text()) && /\/api\/stats\//.test(m.location().url);
+    if (m.type() === 'error' && !answer401) page.problems.push(`${m.text()} (${m.location().url})`);
   });
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {

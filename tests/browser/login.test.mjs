@@ -68,8 +68,11 @@ async function open(context, url) {
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(String(e)));
+  // A 401 is an answer only to a wrong password (or a sign-out of an
+  // ended session): the page asks whether it is signed in without one.
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(m.text());
+    const answer401 = /status of 401/.test(m.text()) && /\/api\/log(in|out)$/.test(m.location().url);
+    if (m.type() === 'error' && !answer401) problems.push(`${m.text()} (${m.location().url})`);
   });
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {

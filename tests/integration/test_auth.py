@@ -219,6 +219,13 @@ class LoginTest(unittest.TestCase):
         self.assertEqual(me.status, 200)
         self.assertEqual(me.json()["role"], "analyst")
         self.assertEqual(me.json()["csrf"], s.csrf)
+        # /api/session: the same with a 200, and "no" without a 401.
+        r = s.request("GET", "/api/session")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), me.json())
+        r = self.srv.request("GET", "/api/session")
+        self.assertEqual((r.status, r.json()), (200, {"signed_in": False, "expired": False}))
+        assert_json_error(self, self.srv.request("POST", "/api/session"), 405)
         r = s.request("POST", "/api/logout")
         self.assertEqual(r.status, 204, r)
         self.assertRegex(r.header("Set-Cookie"), r"^seula_session=;.*Max-Age=0")
@@ -413,6 +420,7 @@ class SessionTimeTest(unittest.TestCase):
             add_staff(srv, ["ann"])
             srv.start()
             idle = login(srv, "ann", PASSWORDS["ann"])
+            asks = login(srv, "ann", PASSWORDS["ann"])  # idle too
             busy = login(srv, "ann", PASSWORDS["ann"])
             t0 = time.monotonic()
             # busy keeps its session active; idle says nothing for 2.5 s.
@@ -421,6 +429,8 @@ class SessionTimeTest(unittest.TestCase):
                 time.sleep(0.5)
             assert_json_error(self, idle.request("GET", "/api/me"), 401,
                               "session_expired")
+            self.assertEqual(asks.request("GET", "/api/session").json(),
+                             {"signed_in": False, "expired": True})
             # However busy, a session ends at its lifetime.
             while time.monotonic() - t0 < 3.5:
                 self.assertEqual(busy.request("GET", "/api/me").status, 200)

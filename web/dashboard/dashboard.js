@@ -221,10 +221,10 @@
   // Once the page has shown statistics, a 401 is a session that ended:
   // the sign-in page says so (a first visit is sent there without it).
   let shown = false;
-  function toLogin() {
+  function toLogin(ended = shown) {
     if (redirecting) return;
     redirecting = true;
-    location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}${shown ? '&ended=1' : ''}`);
+    location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}${ended ? '&ended=1' : ''}`);
   }
 
   // The server could not be reached (a network error, not an answer).
@@ -930,10 +930,18 @@
       $('card-realtime').hidden = true;
       notice(text);
     };
-    getJson('/api/me').then((me) => {
+    // Signed in?  Asked first, so a first visit goes to the sign-in page
+    // without a 401 from every report.
+    let me = null;
+    try { me = await getJson('/api/session'); } catch (e) { me = null; }
+    if (me && !me.signed_in) {
+      toLogin(me.expired);
+      return;
+    }
+    if (me) {
       $('who').textContent = `${me.name} (${me.role})`;
       $('who').setAttribute('aria-label', `Signed in as ${me.name}, ${me.role}: account and sign-out`);
-    }).catch(() => {});
+    }
     let list;
     try {
       list = await getJson('/api/stats/sites');

@@ -129,8 +129,9 @@
   async function start() {
     $('login').addEventListener('submit', onSubmit);
     $('logout').addEventListener('click', onLogout);
-    const me = await api('GET', '/api/me').catch(() => ({ status: 0 }));
-    if (me.status === 200) showSignedIn(me.data);
+    // Asked without a 401: not being signed in is the usual answer here.
+    const me = await api('GET', '/api/session').catch(() => ({ status: 0 }));
+    if (me.status === 200 && me.data && me.data.signed_in) showSignedIn(me.data);
     else showForm();
   }
 
