@@ -1955,7 +1955,6 @@ out:
 	return rc;
 }
 
-/* "YYYY-MM-DD" to ms at its 00:00 UTC. */
 static json_t *day_row(json_t *days, const char *day)
 {
 	json_t *d = json_object_get(days, day);

@@ -1542,11 +1542,12 @@ static int64_t visitor_key(const struct analytics *a, const char *site,
 }
 
 /* The visitor: the consented visitor id, else the cookieless hash; false
- * when the event has neither.  *cookieless: the hash's key too when the
- * id was used (a visitor who has just consented), else false. */
+ * when the event has neither.  *cookieless: the id was used and the event
+ * has a hash too, in hash[] (its key is computed only if it is needed: a
+ * visitor who has just consented). */
 static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
                        const char *site, int64_t *out, bool *cookieless,
-                       int64_t *hash_key)
+                       unsigned char hash[8])
 {
 	const struct seula_host *h = a->host;
 	*cookieless = false;
@@ -1554,26 +1555,21 @@ static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
 	if (sl + 2 + 64 > VISITOR_KEY_IN)
 		return false;
 	const char *id = h->event_str(ev, SEULA_FIELD_VISITOR_ID);
-	int64_t hash;
-	unsigned char hb[8];
+	int64_t v;
 	bool has_hash =
-	        h->event_int(ev, SEULA_FIELD_VISITOR_HASH, &hash) == SEULA_OK;
+	        h->event_int(ev, SEULA_FIELD_VISITOR_HASH, &v) == SEULA_OK;
 	if (has_hash) {
 		for (int i = 0; i < 8; i++)
-			hb[i] = (unsigned char)((uint64_t)hash >> (8 * i));
+			hash[i] = (unsigned char)((uint64_t)v >> (8 * i));
 	}
 	if (id && strlen(id) <= 64) {
 		*out = visitor_key(a, site, sl, 'i', id, strlen(id));
-		if (has_hash) {
-			*cookieless = true;
-			*hash_key =
-			        visitor_key(a, site, sl, 'h', hb, sizeof(hb));
-		}
+		*cookieless = has_hash;
 		return true;
 	}
 	if (!has_hash)
 		return false;
-	*out = visitor_key(a, site, sl, 'h', hb, sizeof(hb));
+	*out = visitor_key(a, site, sl, 'h', hash, 8);
 	return true;
 }
 
@@ -1586,10 +1582,11 @@ static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
  * masked address, is making cookieless.  *out: the visit, or NULL when
  * there is none to adopt. */
 static int adopt(struct analytics *a, const char *site, const char *id,
-                 int64_t visitor, int64_t hash_key, int64_t ts,
+                 int64_t visitor, const unsigned char hash[8], int64_t ts,
                  struct open_visit **out)
 {
 	*out = NULL;
+	int64_t hash_key = visitor_key(a, site, strlen(site), 'h', hash, 8);
 	struct open_visit *ov = open_visits_find(a->open, site, hash_key);
 	if (!ov || ts - ov->last_ms > a->cfg->visit_timeout_s * 1000)
 		return SEULA_OK;
@@ -1640,9 +1637,10 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 		return rollup_add(a, a->direct, site, "", "", t, &c);
 	}
 	const char *path = h->event_str(ev, SEULA_FIELD_PATH);
-	int64_t visitor, hash_key = 0;
+	int64_t visitor;
+	unsigned char hash[8];
 	bool cookieless;
-	bool known = visitor_of(a, ev, site, &visitor, &cookieless, &hash_key);
+	bool known = visitor_of(a, ev, site, &visitor, &cookieless, hash);
 	if (!known) {
 		/* Nothing to join it with: a visit of its own, by a visitor
 		 * counted once. */
@@ -1654,7 +1652,7 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 	        known ? open_visits_find(a->open, site, visitor) : NULL;
 	if (!ov && cookieless &&
 	    adopt(a, site, h->event_str(ev, SEULA_FIELD_VISITOR_ID), visitor,
-	          hash_key, ts, &ov) != SEULA_OK)
+	          hash, ts, &ov) != SEULA_OK)
 		return SEULA_EIO;
 	if (ov) {
 		visit = ov->id;
