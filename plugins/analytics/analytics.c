@@ -22,6 +22,10 @@
  *                           (2), with a HyperLogLog sketch of the visitors;
  *                           dim '' value '' is the site's total, dims
  *                           "seg:ID:..." a configured segment's (query.h)
+ *   analytics_blocks        (site, day, col): a past day's ended visits,
+ *                           column by column, for filtered reports
+ *                           (blocks.h), built by the blocks task and
+ *                           dropped whenever those visits change
  *
  * When a visit ends (the close task, or the visitor's next event after the
  * timeout) it is added once to the rollups of the hour, day and month it
@@ -34,6 +38,7 @@
  * has deleted them: nothing here reads `events` except the realtime
  * page-view count.
  */
+#include "blocks.h"
 #include "gather.h"
 #include "hll.h"
 #include "openvisits.h"
@@ -189,6 +194,25 @@ static const struct seula_migration migrations[] = {
             "  id INTEGER PRIMARY KEY,\n"
             "  site TEXT NOT NULL\n"
             ") STRICT;\n"},
+        /* Blocks (blocks.h): past days' ended visits column by column,
+         * for the reports no rollup answers.  A rowid table: its rows
+         * are a day's column, kilobytes each. */
+        {7, "CREATE TABLE analytics_blocks (\n"
+            "  site TEXT NOT NULL,\n"
+            "  day INTEGER NOT NULL,\n"
+            "  col TEXT NOT NULL,\n"
+            "  data BLOB NOT NULL,\n"
+            "  PRIMARY KEY (site, day, col)\n"
+            ") STRICT;\n"
+            "CREATE TABLE analytics_block_state (\n"
+            "  site TEXT PRIMARY KEY,\n"
+            "  built_to INTEGER NOT NULL\n"
+            ") STRICT;\n"
+            "CREATE TABLE analytics_block_dirty (\n"
+            "  site TEXT NOT NULL,\n"
+            "  day INTEGER NOT NULL,\n"
+            "  PRIMARY KEY (site, day)\n"
+            ") STRICT, WITHOUT ROWID;\n"},
 };
 
 /* Custom event properties kept per event, and their sizes. */
@@ -207,6 +231,14 @@ static const struct seula_migration migrations[] = {
  * filter gathered), so a run holds the writer briefly. */
 #define SEGMENTS_MAX 20
 #define BACKFILL_BATCH 500
+/* Blocks (blocks.h): a day is built once it ended this long past the
+ * visit timeout (none of its visits open then); a run builds for this long
+ * at most, and runs take this much of each second at most, as the
+ * backfill's. */
+#define BLOCK_MARGIN_MS (3600 * 1000)
+#define BLOCK_RUN_MS 50
+#define BLOCK_BUDGET_MS 250
+#define DAY_MS 86400000LL
 /* Rollup rows of a dropped segment deleted per run. */
 #define PURGE_BATCH 5000
 /* Of each second, the backfill's runs hold the writer this long at most:
@@ -347,6 +379,12 @@ struct analytics {
 	struct gather *direct; /* bots' counts, written by each on_batch */
 	struct open_visits *open;
 	bool open_stale; /* rebuild `open` before use: a rollback, a start */
+	/* Blocks, on the writer's connection; the last day made dirty in
+	 * this hook (an import starts many visits on one day). */
+	struct analytics_blocks_writer *blocks;
+	char dirty_site[128];
+	int64_t dirty_day;
+	int64_t blocks_window, blocks_used; /* monotonic ms: the budget */
 	unsigned char key[crypto_shorthash_KEYBYTES];
 	bool have_key;
 	struct segment *segs;
@@ -379,6 +417,8 @@ static void finalize_stmts(struct analytics *a)
 		sqlite3_finalize(a->segs[i].match);
 		a->segs[i].match = NULL;
 	}
+	analytics_blocks_writer_free(a->blocks);
+	a->blocks = NULL;
 	a->wdb = NULL;
 }
 
@@ -423,6 +463,7 @@ static void on_rollback(void *arg)
 	a->open_stale = true;
 	a->segs_ready = false;
 	a->purging = true; /* a purge's end may have rolled back */
+	a->dirty_site[0] = '\0';
 }
 
 /* Prepare the statements on the writer's connection (once per connection:
@@ -446,6 +487,12 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 			finalize_stmts(a);
 			return SEULA_EIO;
 		}
+	}
+	if (!(a->blocks = analytics_blocks_writer_new(db))) {
+		*errmsg = a->host->mprintf("cannot prepare the blocks: %s",
+		                           sqlite3_errmsg(db));
+		finalize_stmts(a);
+		return SEULA_EIO;
 	}
 	for (size_t i = 0; i < a->n_segs; i++) {
 		struct segment *sg = &a->segs[i];
@@ -1400,6 +1447,37 @@ static const char *referrer_host(const char *url, char *buf, size_t len)
 	return buf;
 }
 
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int blocks_rc(int rc)
+{
+	return rc == SQLITE_OK      ? SEULA_OK
+	       : rc == SQLITE_NOMEM ? SEULA_ENOMEM
+	                            : SEULA_EIO;
+}
+
+/* A visit of `site` starts at `start_ms` (new, or earlier than it did): a
+ * day old enough to have its block has it no more. */
+static int block_touch(struct analytics *a, const char *site, int64_t start_ms)
+{
+	if (start_ms >= a->host->now_ms(a->host) - BLOCK_MARGIN_MS -
+	                        a->cfg->visit_timeout_s * 1000)
+		return SEULA_OK;
+	int64_t day = floor_div(start_ms, DAY_MS);
+	if (day == a->dirty_day && strcmp(site, a->dirty_site) == 0)
+		return SEULA_OK;
+	int rc = analytics_blocks_invalidate(a->blocks, site, day);
+	if (rc == SQLITE_OK && strlen(site) < sizeof(a->dirty_site)) {
+		memcpy(a->dirty_site, site, strlen(site) + 1);
+		a->dirty_day = day;
+	}
+	return blocks_rc(rc);
+}
+
 static int start_visit(struct analytics *a, const struct seula_event *ev,
                        const char *site, int64_t visitor, int64_t ts,
                        bool pageview, int64_t *id)
@@ -1444,7 +1522,7 @@ static int start_visit(struct analytics *a, const struct seula_event *ev,
 	if (run(st) != SEULA_OK)
 		return SEULA_EIO;
 	*id = sqlite3_last_insert_rowid(a->wdb);
-	return SEULA_OK;
+	return block_touch(a, site, ts);
 }
 
 /* The custom event's properties: scalar values of its JSON object. */
@@ -1730,7 +1808,8 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 			sqlite3_stmt *st = use(a, S_EARLIER);
 			sqlite3_bind_int64(st, 1, visit);
 			sqlite3_bind_int64(st, 2, ts);
-			if (run(st) != SEULA_OK)
+			if (run(st) != SEULA_OK ||
+			    block_touch(a, site, ts) != SEULA_OK)
 				return SEULA_EIO;
 		}
 	}
@@ -1755,6 +1834,7 @@ static int on_batch(void *instance, sqlite3 *db,
 		rc = open_ready(a);
 	if (rc == SEULA_OK)
 		rc = segments_ready(a);
+	a->dirty_site[0] = '\0'; /* a block built since is dirtied again */
 	for (size_t i = 0; rc == SEULA_OK && i < n_events; i++)
 		rc = on_one(a, events[i]);
 	rc = end_hook(a, rc);
@@ -1875,6 +1955,8 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 {
 	struct analytics *a = instance;
 	int64_t cutoff = now_ms - a->cfg->visitor_retention_s * 1000;
+	if (prepare(a, db, errmsg) != SEULA_OK)
+		return SEULA_EIO;
 	enum { MARK, SITE, OLDEST, FORGET, SET_MARK, N_ };
 	static const char *const sql[N_] = {
 	        [MARK] = "SELECT coalesce((SELECT v FROM analytics_meta WHERE "
@@ -1938,10 +2020,17 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 		sqlite3_bind_text(st[FORGET], 1, site, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st[FORGET], 2, from);
 		sqlite3_bind_int64(st[FORGET], 3, cutoff);
-		if (sqlite3_step(st[FORGET]) != SQLITE_DONE)
+		if (sqlite3_step(st[FORGET]) != SQLITE_DONE) {
 			rc = SEULA_EIO;
-		else
-			forgotten += sqlite3_changes(db);
+			break;
+		}
+		int changed = sqlite3_changes(db);
+		forgotten += changed;
+		/* The blocks of those days held the visitors too. */
+		if (changed)
+			rc = blocks_rc(analytics_blocks_invalidate_days(
+			        a->blocks, site, floor_div(from, DAY_MS),
+			        floor_div(cutoff - 1, DAY_MS) + 1));
 	}
 	free(site);
 	if (rc == SEULA_OK) {
@@ -2015,6 +2104,45 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 	                                                     : SEULA_OK;
 }
 
+/* Builds the blocks of the days that are due, BLOCK_RUN_MS a run, again
+ * between the collect path's batches while there are more, up to
+ * BLOCK_BUDGET_MS a second. */
+static int blocks_task(void *instance, sqlite3 *db, int64_t now_ms,
+                       char **errmsg)
+{
+	struct analytics *a = instance;
+	int rc = prepare(a, db, errmsg);
+	if (rc != SEULA_OK)
+		return rc;
+	int64_t t0 = monotonic_ms();
+	if (t0 - a->blocks_window >= 1000) {
+		a->blocks_window = t0;
+		a->blocks_used = 0;
+	}
+	bool built = true;
+	size_t n = 0;
+	int src = SQLITE_OK;
+	int64_t margin = a->cfg->visit_timeout_s * 1000 + BLOCK_MARGIN_MS;
+	while (src == SQLITE_OK && built &&
+	       monotonic_ms() - t0 < BLOCK_RUN_MS) {
+		src = analytics_blocks_build_next(a->blocks, now_ms, margin,
+		                                  &built);
+		n += built;
+	}
+	a->blocks_used += monotonic_ms() - t0;
+	if (src != SQLITE_OK) {
+		*errmsg = a->host->mprintf(
+		        "blocks: %s", src == SQLITE_NOMEM ? "out of memory"
+		                                          : sqlite3_errmsg(db));
+		return blocks_rc(src);
+	}
+	if (n)
+		a->host->log(a->host, SEULA_LOG_DEBUG,
+		             "%zu days of blocks built", n);
+	return built && a->blocks_used < BLOCK_BUDGET_MS ? SEULA_TASK_MORE
+	                                                 : SEULA_OK;
+}
+
 /* Close first: a visit is forgotten only once it has ended.  Every second,
  * at most CLOSE_BATCH visits a run, and runs again between the collect
  * path's batches while full ones come (SEULA_TASK_MORE), so a run holds
@@ -2028,6 +2156,7 @@ static const struct seula_task tasks[] = {
         {"analytics-close", 1, SEULA_TASK_AT_START, close_task},
         {"analytics-forget", 3600, SEULA_TASK_AT_START, forget_task},
         {"analytics-segments", 1, SEULA_TASK_AT_START, segments_task},
+        {"analytics-blocks", 1, SEULA_TASK_AT_START, blocks_task},
 };
 
 /* ---- routes ------------------------------------------------------------- */
@@ -2426,6 +2555,29 @@ static int subject_access(sqlite3 *db, const int64_t *ids, size_t n, json_t *o)
 	return rc;
 }
 
+/* The day of visit `id` is no longer covered by its block. */
+static int block_of_visit_changes(struct analytics *a, int64_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(a->wdb,
+	                            "SELECT site, start_ts FROM "
+	                            "analytics_visits WHERE id = ?1",
+	                            -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			rc = analytics_blocks_invalidate(
+			        a->blocks,
+			        (const char *)sqlite3_column_text(st, 0),
+			        floor_div(sqlite3_column_int64(st, 1), DAY_MS));
+		else if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return blocks_rc(rc);
+}
+
 static int subject_erase(struct analytics *a, sqlite3 *db,
                          enum seula_subject_op op, const int64_t *ids, size_t n,
                          json_t *o)
@@ -2455,6 +2607,8 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 			rc = settle(write_pending(a));
 		if (rc == SEULA_OK && op == SEULA_SUBJECT_ERASE)
 			rc = backfill_before_erase(a, ids[i]);
+		if (rc == SEULA_OK)
+			rc = block_of_visit_changes(a, ids[i]);
 		const char *tail =
 		        op == SEULA_SUBJECT_ERASE ? erase_sql : anonymise_sql;
 		while (rc == SEULA_OK && tail && *tail) {

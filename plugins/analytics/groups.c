@@ -229,12 +229,10 @@ static bool add_visitor(struct group *x, int64_t v)
 	return true;
 }
 
-bool analytics_groups_add(struct analytics_groups *g, const char *key,
-                          size_t len, int64_t visitor,
-                          const struct analytics_totals *t)
+static bool add_to(struct group *x, int64_t visitor,
+                   const struct analytics_totals *t)
 {
-	struct group *x = find_or_add(g, key ? key : "", key ? len : 0);
-	if (!x || !add_visitor(x, visitor))
+	if (!add_visitor(x, visitor))
 		return false;
 	x->t.visits += t->visits;
 	x->t.pageviews += t->pageviews;
@@ -243,6 +241,27 @@ bool analytics_groups_add(struct analytics_groups *g, const char *key,
 	x->t.events += t->events;
 	x->t.engagement_ms += t->engagement_ms;
 	return true;
+}
+
+bool analytics_groups_add(struct analytics_groups *g, const char *key,
+                          size_t len, int64_t visitor,
+                          const struct analytics_totals *t)
+{
+	struct group *x = find_or_add(g, key ? key : "", key ? len : 0);
+	return x && add_to(x, visitor, t);
+}
+
+int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
+                               size_t len)
+{
+	struct group *x = find_or_add(g, key ? key : "", key ? len : 0);
+	return x ? x - g->list : -1;
+}
+
+bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
+                             int64_t visitor, const struct analytics_totals *t)
+{
+	return index < g->n && add_to(&g->list[index], visitor, t);
 }
 
 static int by_visitors(const void *a, const void *b)

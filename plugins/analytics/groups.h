@@ -65,6 +65,17 @@ bool analytics_groups_add(struct analytics_groups *g, const char *key,
                           size_t len, int64_t visitor,
                           const struct analytics_totals *t);
 
+/* The value `len` bytes of `key` names, made (with no rows) when new: an
+ * index for analytics_groups_add_at(), valid until the groups are freed,
+ * so a caller that meets one value many times hashes it once.  -1 when
+ * out of memory. */
+int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
+                               size_t len);
+
+/* analytics_groups_add() to the value at `index`. */
+bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
+                             int64_t visitor, const struct analytics_totals *t);
+
 size_t analytics_groups_count(const struct analytics_groups *g);
 
 /* The values with their visitors counted, sorted by visitors, then visits

@@ -13,6 +13,7 @@
  * ICU's time zones).
  */
 #include "query.h"
+#include "blocks.h"
 #include "groups.h"
 #include "hll.h"
 #include "zone.h"
@@ -392,6 +393,10 @@ struct scope {
 	 * visit: INT64_MIN once its backfill is done. */
 	int64_t segment;
 	int64_t segment_from_ms;
+	/* UTC seconds: the visits started in [skip0, skip1) are read from
+	 * the blocks (blocks.h), so the SQL of analytics_visits leaves them
+	 * out (range_sql()). */
+	int64_t skip0, skip1;
 };
 
 static bool column_dim(const char *dim)
@@ -985,10 +990,26 @@ static void range_sql(struct sqlb *b, const struct scope *sc)
 {
 	sql(b, " WHERE v.site = ");
 	arg_text(b, sc->site);
-	sql(b, " AND v.start_ts >= ");
+	int64_t s0 = sc->skip0 > sc->t0 ? sc->skip0 : sc->t0;
+	int64_t s1 = sc->skip1 < sc->t1 ? sc->skip1 : sc->t1;
+	if (s0 >= s1) {
+		sql(b, " AND v.start_ts >= ");
+		arg_int(b, sc->t0 * 1000);
+		sql(b, " AND v.start_ts < ");
+		arg_int(b, sc->t1 * 1000);
+		return;
+	}
+	/* Both sides of the blocks' days; SQLite seeks each (a multi-index
+	 * OR of analytics_visits_time). */
+	sql(b, " AND ((v.start_ts >= ");
 	arg_int(b, sc->t0 * 1000);
 	sql(b, " AND v.start_ts < ");
+	arg_int(b, s0 * 1000);
+	sql(b, ") OR (v.start_ts >= ");
+	arg_int(b, s1 * 1000);
+	sql(b, " AND v.start_ts < ");
 	arg_int(b, sc->t1 * 1000);
+	sql(b, "))");
 }
 
 /* The visits of the scope as rows like the rollups' (union_cols): the open
@@ -1167,11 +1188,368 @@ static void with_rows(struct sqlb *b, const char *name)
 	sql(b, " AS (");
 }
 
+/* ---- blocks (blocks.h) -------------------------------------------------- */
+
+/* Whether the blocks can answer the scope's visits, summed by rollup
+ * dimension `dim` ("": all together) where no rollup does: filters all on
+ * visit columns, and `dim` none or one. */
+static bool blocks_answer(const struct scope *sc, const char *dim)
+{
+	if (sc->n_filters == 0 || rollup_dim(sc, dim))
+		return false;
+	if (*dim && analytics_block_col(dim) < ANALYTICS_BC_TEXT)
+		return false;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		if (sc->filters[i].kind != F_COLUMN ||
+		    analytics_block_col(sc->filters[i].dim) < ANALYTICS_BC_TEXT)
+			return false;
+	return true;
+}
+
+/* What blocks_add() sums visits by. */
+enum block_key {
+	BK_ALL,    /* one group, "" */
+	BK_COLUMN, /* a text column's value */
+	BK_BUCKET, /* a time bucket's label */
+};
+
+struct block_sum {
+	const struct scope *sc;
+	enum block_key key;
+	int col;              /* BK_COLUMN */
+	struct seula_zone *z; /* BK_BUCKET */
+	enum interval iv;
+	int64_t start; /* the range's first local midnight (UTC seconds) */
+	struct analytics_groups *g;
+};
+
+/* Whether text `s` passes filter `f` (as column_cond()'s SQL says). */
+static bool text_passes(const struct filter *f, const char *s, size_t len)
+{
+	bool eq = has_glob(f->value) ? sqlite3_strglob(f->value, s) == 0
+	                             : strlen(f->value) == len &&
+	                                       memcmp(f->value, s, len) == 0;
+	return eq != f->negate;
+}
+
+/* The group of the visit that started at UTC second t, for BK_BUCKET:
+ * labels are looked up once an hour of the day, and per visit only in an
+ * hour a bucket starts inside (a zone off UTC by a half hour). */
+struct hour_groups {
+	int64_t g[24];
+	bool split[24];
+};
+
+static enum analytics_status bucket_groups(struct block_sum *bs, int64_t day,
+                                           struct hour_groups *hg)
+{
+	char a[32], b[32];
+	for (int h = 0; h < 24; h++) {
+		int64_t t = day * 86400 + h * 3600;
+		bucket_label(bs->z, t < bs->start ? bs->start : t, bs->iv, a,
+		             sizeof(a));
+		bucket_label(bs->z, t + 3599 < bs->start ? bs->start : t + 3599,
+		             bs->iv, b, sizeof(b));
+		hg->split[h] = strcmp(a, b) != 0;
+		hg->g[h] = analytics_groups_index(bs->g, a, strlen(a));
+		if (hg->g[h] < 0)
+			return ANALYTICS_DB_ERROR;
+	}
+	return ANALYTICS_OK;
+}
+
+/* Add one day's visits of the scope to bs->g. */
+static enum analytics_status block_day(struct block_sum *bs,
+                                       const struct analytics_block *b,
+                                       uint8_t *pass, int64_t *vg)
+{
+	const struct scope *sc = bs->sc;
+	memset(pass, 1, b->n);
+	for (size_t f = 0; f < sc->n_filters; f++) {
+		const struct filter *fl = &sc->filters[f];
+		const struct analytics_block_text *c =
+		        &b->text[analytics_block_col(fl->dim)];
+		uint8_t *ok = malloc(c->n ? c->n : 1);
+		if (!ok)
+			return ANALYTICS_DB_ERROR;
+		for (size_t k = 0; k < c->n; k++)
+			ok[k] = text_passes(fl, c->str[k], c->len[k]);
+		for (size_t i = 0; i < b->n; i++)
+			pass[i] &= ok[c->idx[i]];
+		free(ok);
+	}
+	struct hour_groups hg;
+	const struct analytics_block_text *kc =
+	        bs->key == BK_COLUMN ? &b->text[bs->col] : NULL;
+	int64_t all = 0;
+	if (bs->key == BK_ALL &&
+	    (all = analytics_groups_index(bs->g, "", 0)) < 0)
+		return ANALYTICS_DB_ERROR;
+	if (bs->key == BK_BUCKET &&
+	    bucket_groups(bs, b->day, &hg) != ANALYTICS_OK)
+		return ANALYTICS_DB_ERROR;
+	/* A value's group is made at its first visit that passes: a value
+	 * all of whose visits are filtered out is no row. */
+	for (size_t k = 0; kc && k < kc->n; k++)
+		vg[k] = -1;
+	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND],
+	              *pv = b->ints[ANALYTICS_BC_PAGEVIEWS],
+	              *ev = b->ints[ANALYTICS_BC_EVENTS],
+	              *dur = b->ints[ANALYTICS_BC_DURATION],
+	              *eng = b->ints[ANALYTICS_BC_ENGAGEMENT],
+	              *who = b->ints[ANALYTICS_BC_VISITOR];
+	for (size_t i = 0; i < b->n; i++) {
+		int64_t t = b->day * 86400 + sec[i];
+		if (!pass[i] || t < sc->t0 || t >= sc->t1)
+			continue;
+		int64_t gi = all;
+		if (kc) {
+			uint32_t k = kc->idx[i];
+			if (vg[k] < 0)
+				vg[k] = analytics_groups_index(
+				        bs->g, kc->str[k], kc->len[k]);
+			gi = vg[k];
+		} else if (bs->key == BK_BUCKET) {
+			int h = (int)(sec[i] / 3600);
+			gi = hg.g[h];
+			if (hg.split[h]) {
+				char l[32];
+				bucket_label(bs->z,
+				             t < bs->start ? bs->start : t,
+				             bs->iv, l, sizeof(l));
+				gi = analytics_groups_index(bs->g, l,
+				                            strlen(l));
+			}
+		}
+		struct analytics_totals tt = {
+		        .visits = 1,
+		        .pageviews = pv[i],
+		        .bounces = pv[i] <= 1 && ev[i] == 0,
+		        .duration_ms = dur[i],
+		        .events = ev[i],
+		        .engagement_ms = eng[i],
+		};
+		if (gi < 0 ||
+		    !analytics_groups_add_at(bs->g, (size_t)gi, who[i], &tt))
+			return ANALYTICS_DB_ERROR;
+	}
+	return ANALYTICS_OK;
+}
+
+/* Sum the scope's visits of covered days into bs->g, and set *rest to the
+ * scope of those left for analytics_visits (the same when no day is
+ * covered: *used false). */
+static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
+                                        struct scope *rest, bool *used,
+                                        char *err, size_t errlen)
+{
+	const struct scope *sc = bs->sc;
+	*rest = *sc;
+	*used = false;
+	int64_t run0, run1;
+	int rc = analytics_blocks_covered(
+	        db, sc->site, floor_div(sc->t0, 86400),
+	        floor_div(sc->t1 + 86399, 86400), &run0, &run1);
+	if (rc != SQLITE_OK || run0 == run1) {
+		if (rc != SQLITE_OK)
+			snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return rc == SQLITE_OK ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
+	}
+	uint32_t cols =
+	        1u << ANALYTICS_BC_SECOND | 1u << ANALYTICS_BC_VISITOR |
+	        1u << ANALYTICS_BC_PAGEVIEWS | 1u << ANALYTICS_BC_EVENTS |
+	        1u << ANALYTICS_BC_DURATION | 1u << ANALYTICS_BC_ENGAGEMENT;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		cols |= 1u << analytics_block_col(sc->filters[i].dim);
+	if (bs->key == BK_COLUMN)
+		cols |= 1u << bs->col;
+	struct analytics_blocks_scan *scan;
+	rc = analytics_blocks_scan_open(db, sc->site, run0, run1, cols, &scan);
+	const struct analytics_block *b;
+	uint8_t *pass = NULL;
+	int64_t *vg = NULL;
+	size_t pass_cap = 0, vg_cap = 0;
+	enum analytics_status s = ANALYTICS_OK;
+	while (rc == SQLITE_OK &&
+	       (rc = analytics_blocks_scan_next(scan, &b)) == SQLITE_ROW) {
+		rc = SQLITE_OK;
+		size_t nk = bs->key == BK_COLUMN ? b->text[bs->col].n : 0;
+		if (b->n > pass_cap) {
+			free(pass);
+			pass_cap = b->n * 2;
+			pass = malloc(pass_cap);
+		}
+		if (nk >= vg_cap) {
+			free(vg);
+			vg_cap = nk * 2 + 1;
+			vg = malloc(vg_cap * sizeof(*vg));
+		}
+		if (!pass || !vg) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if ((s = block_day(bs, b, pass, vg)) != ANALYTICS_OK)
+			break;
+	}
+	free(pass);
+	free(vg);
+	if (s == ANALYTICS_OK && rc != SQLITE_DONE) {
+		s = ANALYTICS_DB_ERROR;
+		snprintf(err, errlen, "blocks: %s",
+		         rc == SQLITE_CORRUPT ? "a block does not decode"
+		                              : sqlite3_errstr(rc));
+	} else if (s != ANALYTICS_OK) {
+		snprintf(err, errlen, "out of memory");
+	}
+	analytics_blocks_scan_close(scan);
+	rest->skip0 = run0 * 86400;
+	rest->skip1 = run1 * 86400;
+	*used = s == ANALYTICS_OK;
+	return s;
+}
+
+/* The rows of `b` (key, visits, pageviews, bounces, duration_ms, events,
+ * engagement_ms, visitor hash) summed into g; past sc->groups_max values,
+ * *too_many and stop. */
+static enum analytics_status rows_into_groups(sqlite3 *db, struct sqlb *b,
+                                              const struct scope *sc,
+                                              struct analytics_groups *g,
+                                              bool *too_many, char *err,
+                                              size_t errlen)
+{
+	*too_many = false;
+	sqlite3_stmt *st = sqlb_prepare(b, db, err, errlen);
+	if (!st)
+		return ANALYTICS_DB_ERROR;
+	bool oom = false;
+	int rc = SQLITE_DONE;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct analytics_totals t;
+		read_totals(st, 1, &t);
+		/* Column 7 is the visitor's hash. */
+		if (!analytics_groups_add(
+		            g, (const char *)sqlite3_column_text(st, 0),
+		            (size_t)sqlite3_column_bytes(st, 0), t.visitors,
+		            &t)) {
+			oom = true;
+			break;
+		}
+		if (analytics_groups_count(g) > sc->groups_max) {
+			*too_many = true;
+			break;
+		}
+	}
+	if (!oom && !*too_many && rc != SQLITE_DONE)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (oom)
+		snprintf(err, errlen, "out of memory");
+	return oom || (!*too_many && rc != SQLITE_DONE) ? ANALYTICS_DB_ERROR
+	                                                : ANALYTICS_OK;
+}
+
+/* A report's visits from the blocks and analytics_visits together, summed
+ * into groups by `bs` (its g NULL: made here): *out NULL when no block
+ * covers the range (the caller reads the visits as before), or past
+ * sc->groups_max values (*too_many). */
+static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
+                                        struct analytics_groups **out,
+                                        bool *too_many, char *err,
+                                        size_t errlen)
+{
+	*out = NULL;
+	*too_many = false;
+	if (!(bs->g = analytics_groups_new())) {
+		snprintf(err, errlen, "out of memory");
+		return ANALYTICS_DB_ERROR;
+	}
+	struct scope rest;
+	bool used;
+	enum analytics_status s = blocks_add(db, bs, &rest, &used, err, errlen);
+	if (s == ANALYTICS_OK && used &&
+	    analytics_groups_count(bs->g) > bs->sc->groups_max)
+		*too_many = true;
+	if (s == ANALYTICS_OK && used && !*too_many) {
+		struct sqlb b;
+		sqlb_init(&b, db);
+		with_rows(&b, "u");
+		visits_sql(&b, &rest,
+		           bs->key == BK_COLUMN ? analytics_block_name(bs->col)
+		                                : "",
+		           NULL, false);
+		sql(&b, ") SELECT ");
+		if (bs->key == BK_BUCKET) {
+			static const char *const names[] = {"hour", "day",
+			                                    "week", "month"};
+			sql(&b, "analytics_bucket(max(u.t, ");
+			arg_int(&b, bs->start);
+			sql(&b, "), ");
+			arg_text(&b, bs->sc->tz);
+			sql(&b, ", ");
+			arg_text(&b, names[bs->iv]);
+			sql(&b, ")");
+		} else {
+			sql(&b, "u.value");
+		}
+		sql(&b, ", visits, pageviews, bounces, duration_ms, events, "
+		        "engagement_ms, v FROM u");
+		s = rows_into_groups(db, &b, bs->sc, bs->g, too_many, err,
+		                     errlen);
+	}
+	if (s == ANALYTICS_OK && used && !*too_many) {
+		*out = bs->g;
+		bs->g = NULL;
+	}
+	analytics_groups_free(bs->g);
+	bs->g = NULL;
+	return s;
+}
+
 /* One row of sums over the scope for rollup dimension ''. */
+/* The groups of `g` (freed here) on rows of by_label, or into *t with
+ * `t` (one group at most). */
+static enum analytics_status groups_out(struct analytics_groups *g,
+                                        json_t *by_label,
+                                        struct analytics_totals *t, char *err,
+                                        size_t errlen)
+{
+	size_t n = analytics_groups_count(g);
+	const struct analytics_group *sorted = analytics_groups_sorted(g);
+	if (n && !sorted) {
+		analytics_groups_free(g);
+		snprintf(err, errlen, "out of memory");
+		return ANALYTICS_DB_ERROR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (t) {
+			*t = sorted[i].t;
+			continue;
+		}
+		json_t *row = json_object_get(by_label, sorted[i].key);
+		if (row)
+			put_metrics(row, &sorted[i].t, false);
+	}
+	analytics_groups_free(g);
+	return ANALYTICS_OK;
+}
+
 static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
                                          struct analytics_totals *t, char *err,
                                          size_t errlen)
 {
+	if (blocks_answer(sc, "")) {
+		struct block_sum bs = {.sc = sc, .key = BK_ALL};
+		struct analytics_groups *g;
+		bool too_many;
+		enum analytics_status s =
+		        blocks_sum(db, &bs, &g, &too_many, err, errlen);
+		if (s != ANALYTICS_OK || g) {
+			memset(t, 0, sizeof(*t));
+			return s == ANALYTICS_OK
+			               ? groups_out(g, NULL, t, err, errlen)
+			               : s;
+		}
+	}
 	struct sqlb b;
 	sqlb_init(&b, db);
 	with_rows(&b, "u");
@@ -1290,6 +1668,9 @@ static const char *const metric_names[] = {
         "visitors",    "visits",         "pageviews", "views_per_visit",
         "bounce_rate", "visit_duration", "events",    "time_on_page"};
 
+static enum analytics_status timeseries_out(json_t *rows, json_t *metrics,
+                                            enum interval iv, json_t **out);
+
 static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
                                         const struct analytics_request *rq,
                                         struct seula_zone *z, json_t **out,
@@ -1354,6 +1735,28 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 		json_object_set(by_label, label, row);
 	}
 
+	if (blocks_answer(sc, "")) {
+		struct block_sum bs = {.sc = sc,
+		                       .key = BK_BUCKET,
+		                       .z = z,
+		                       .iv = iv,
+		                       .start = start};
+		struct analytics_groups *g;
+		bool too_many;
+		enum analytics_status s =
+		        blocks_sum(db, &bs, &g, &too_many, err, errlen);
+		if (s == ANALYTICS_OK && g)
+			s = groups_out(g, by_label, NULL, err, errlen);
+		if (s != ANALYTICS_OK || g) {
+			json_decref(by_label);
+			if (s != ANALYTICS_OK) {
+				json_decref(rows);
+				json_decref(metrics);
+				return s;
+			}
+			return timeseries_out(rows, metrics, iv, out);
+		}
+	}
 	struct sqlb b;
 	sqlb_init(&b, db);
 	with_rows(&b, "u");
@@ -1399,7 +1802,15 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 		json_decref(metrics);
 		return ANALYTICS_DB_ERROR;
 	}
-	/* Keep only the metrics asked for. */
+	return timeseries_out(rows, metrics, iv, out);
+}
+
+/* A timeseries' answer of its rows, with only the metrics asked for;
+ * takes rows and metrics. */
+static enum analytics_status timeseries_out(json_t *rows, json_t *metrics,
+                                            enum interval iv, json_t **out)
+{
+	static const char *const iv_names[] = {"hour", "day", "week", "month"};
 	size_t i;
 	json_t *row;
 	json_array_foreach(rows, i, row)
@@ -1713,45 +2124,33 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 			analytics_groups_free(g);
 		return s;
 	}
+	if (blocks_answer(sc, dim)) {
+		struct block_sum bs = {.sc = sc,
+		                       .key = BK_COLUMN,
+		                       .col = analytics_block_col(dim)};
+		enum analytics_status s =
+		        blocks_sum(db, &bs, out, too_many, err, errlen);
+		if (s != ANALYTICS_OK || *out || *too_many)
+			return s;
+	}
 	struct sqlb b;
 	sqlb_init(&b, db);
 	with_rows(&b, "u");
 	visits_sql(&b, sc, dim, gj, false);
 	sql(&b, ") SELECT value, visits, pageviews, bounces, duration_ms, "
 	        "events, engagement_ms, v FROM u");
-	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
-	if (!st)
-		return ANALYTICS_DB_ERROR;
 	struct analytics_groups *g = analytics_groups_new();
-	bool oom = !g;
-	int rc = SQLITE_DONE;
-	while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct analytics_totals t;
-		read_totals(st, 1, &t);
-		/* Column 7 is the visitor's hash. */
-		if (!analytics_groups_add(
-		            g, (const char *)sqlite3_column_text(st, 0),
-		            (size_t)sqlite3_column_bytes(st, 0), t.visitors,
-		            &t)) {
-			oom = true;
-			break;
-		}
-		if (analytics_groups_count(g) > sc->groups_max) {
-			*too_many = true;
-			break;
-		}
-	}
-	if (!oom && !*too_many && rc != SQLITE_DONE)
-		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	if (oom)
+	if (!g) {
 		snprintf(err, errlen, "out of memory");
-	if (oom || *too_many || rc != SQLITE_DONE) {
-		analytics_groups_free(g);
-		return *too_many && !oom ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
+		return ANALYTICS_DB_ERROR;
 	}
-	*out = g;
-	return ANALYTICS_OK;
+	enum analytics_status s =
+	        rows_into_groups(db, &b, sc, g, too_many, err, errlen);
+	if (s != ANALYTICS_OK || *too_many)
+		analytics_groups_free(g);
+	else
+		*out = g;
+	return s;
 }
 
 /* `key` as a JSON string: as it is when it is UTF-8, else with U+FFFD for
@@ -2149,6 +2548,10 @@ enum analytics_status analytics_report(sqlite3 *db,
 		}
 		compare = true;
 	}
+	/* One snapshot for the whole report: the blocks, the visits and the
+	 * rollups, and the comparison's, as of one moment. */
+	bool txn = sqlite3_get_autocommit(db) &&
+	           sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	scope_span(&sc, &z);
 	find_segment(db, &sc);
 	json_t *body = NULL;
@@ -2172,6 +2575,8 @@ enum analytics_status analytics_report(sqlite3 *db,
 		json_decref(pbody);
 	}
 	seula_zone_close(&z);
+	if (txn)
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (s != ANALYTICS_OK) {
 		json_decref(body);
 		return s;

@@ -14,10 +14,12 @@
  * all on one visit-level column (a visit has one value of it) are answered
  * from that column's rollup rows when the report covers all visits or that
  * column, and a configured segment's filters from its own rollups (below).
- * Other filtered queries read analytics_visits alone (every visit,
- * open or ended), where a visit's dimensions and pages are kept.  Visitors
- * are counted exactly there and within the sketch's error (1.6%) from the
- * rollups.
+ * Other filtered queries read analytics_visits (every visit, open or
+ * ended), where a visit's dimensions and pages are kept; those with
+ * filters all on its columns read the days its blocks cover from them
+ * (blocks.h), the same visits column by column.  Visitors are counted
+ * exactly from the visits (in breakdowns up to 1,024 a value) and within
+ * the sketch's error (1.6%) from the rollups and past that.
  *
  * Time: a report covers whole days from..to in the time zone asked for; the
  * rollups are in UTC hours, so a zone whose offset is not a whole number of

@@ -924,7 +924,9 @@ struct load {
 	double t0, last_report;
 	/* The close task, run through the writer. */
 	const struct seula_loaded_plugin *plugin;
-	const struct seula_task *close_task; /* "analytics-close" */
+	const struct seula_task *close_task;  /* "analytics-close" */
+	const struct seula_task *blocks_task; /* "analytics-blocks" */
+	const struct seula_task *run_task; /* the job's: close_task if NULL */
 	struct seula_job close_job;
 	bool close_busy;
 	int64_t close_every_ms, close_now, last_close;
@@ -940,7 +942,8 @@ struct load {
 static int close_call(void *arg, sqlite3 *db, char *err, size_t errlen)
 {
 	struct load *l = arg;
-	const struct seula_task *task = l->close_task;
+	const struct seula_task *task =
+	        l->run_task ? l->run_task : l->close_task;
 	char *msg = NULL;
 	double t = now_s();
 	int rc = task->run(l->plugin->instance, db, l->close_now, &msg);
@@ -950,7 +953,8 @@ static int close_call(void *arg, sqlite3 *db, char *err, size_t errlen)
 	if (l->close_more)
 		rc = SEULA_OK;
 	if (rc != SEULA_OK)
-		snprintf(err, errlen, "close task: %s", msg ? msg : "failed");
+		snprintf(err, errlen, "%s task: %s", task->name,
+		         msg ? msg : "failed");
 	free(msg);
 	return rc;
 }
@@ -1128,6 +1132,8 @@ struct load_result {
 	uint64_t events;
 	double seconds, final_close_seconds, close_seconds;
 	long long open_at_end, final_close_runs;
+	long long block_days, block_runs;
+	double block_seconds; /* on the writer, inside the blocks task */
 	unsigned long close_runs;
 	int64_t last_ms;
 };
@@ -1197,6 +1203,9 @@ static void load(const char *dir, const char *db, const char *plugin_dir,
 			if (strcmp(l.plugin->desc.tasks[i].name,
 			           "analytics-close") == 0)
 				l.close_task = &l.plugin->desc.tasks[i];
+			else if (strcmp(l.plugin->desc.tasks[i].name,
+			                "analytics-blocks") == 0)
+				l.blocks_task = &l.plugin->desc.tasks[i];
 		if (!l.close_task)
 			die("the analytics plugin has no close task", NULL);
 		l.close_every_ms = l.close_task->interval_s * 1000;
@@ -1267,6 +1276,32 @@ static void load(const char *dir, const char *db, const char *plugin_dir,
 		res->final_close_seconds = now_s() - t;
 		if (open != 0)
 			die("visits stay open after the close task", NULL);
+
+		/* Every day's block (blocks.h), which the server builds in the
+		 * background as days end: task runs two days after the last
+		 * event until the last day is covered. */
+		if (!l.blocks_task)
+			die("the analytics plugin has no blocks task", NULL);
+		char done_q[256];
+		snprintf(done_q, sizeof(done_q),
+		         "SELECT coalesce((SELECT max(built_to) FROM "
+		         "analytics_block_state), 0) > %lld AND NOT EXISTS "
+		         "(SELECT 1 FROM analytics_block_dirty)",
+		         (long long)(l.stream.last_ms / 86400000LL));
+		l.run_task = l.blocks_task;
+		double before_s = l.close_seconds;
+		res->block_runs = 0;
+		while (count(rd, done_q) == 0 && res->block_runs < 1000000) {
+			submit_close(&l, l.stream.last_ms + 2 * 86400000LL);
+			event_base_loop(l.base, EVLOOP_NO_EXIT_ON_EMPTY);
+			res->block_runs++;
+			if (l.failed)
+				die("the blocks task failed", NULL);
+		}
+		l.run_task = NULL;
+		res->block_seconds = l.close_seconds - before_s;
+		res->block_days = count(rd, "SELECT count(DISTINCT day) FROM "
+		                            "analytics_blocks");
 		seula_db_close(rd);
 	}
 
@@ -1584,6 +1619,12 @@ int main(int argc, char **argv)
 	       "by %lld more run(s) in %.1f s\n",
 	       with.open_at_end, with.final_close_runs,
 	       with.final_close_seconds);
+	printf("  blocks: %lld days built by %lld task runs, %.1f s of writer "
+	       "time in them (%.0f ms a day)\n",
+	       with.block_days, with.block_runs, with.block_seconds,
+	       with.block_days
+	               ? 1000 * with.block_seconds / (double)with.block_days
+	               : 0.0);
 	double total_s = with.seconds + with.final_close_seconds;
 	if (baseline)
 		printf("  with/without the plugin: %.0f / %.0f events/s = %.2f "

@@ -1160,6 +1160,87 @@ class ImportedHistoryTest(unittest.TestCase):
         self.assertEqual({e["entry_page"]: e["visits"] for e in entry},
                          {"/": 2, "/blog/a": 1})
 
+        # The day is over: the server puts its visits in blocks, which
+        # answer filters no rollup does (two columns here).
+        day = int(base.timestamp()) // 86400
+
+        def block_visits():
+            """Visits in the day's block (its pageviews column: a width
+            byte, then a value each), or None while it has none or is
+            dirty."""
+            dirty = s.query("SELECT count(*) AS n FROM analytics_block_dirty "
+                            "WHERE site = 'demo' AND day = ?", (day,))[0]["n"]
+            rows = s.query("SELECT data FROM analytics_blocks WHERE site = "
+                           "'demo' AND day = ? AND col = 'pageviews'", (day,))
+            if dirty or not rows:
+                return None
+            data = rows[0]["data"]
+            return (len(data) - 1) // data[0]
+
+        def until(want):
+            deadline = time.time() + 20
+            while block_visits() != want and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(block_visits(), want)
+        until(3)
+        self.assertGreater(s.query("SELECT built_to FROM analytics_block_state "
+                                   "WHERE site = 'demo'")[0]["built_to"], day)
+        two = "device!=none;browser!=none"
+
+        def filtered():
+            q = "from=%s&to=%s&filter=%s" % (d, d, urllib.parse.quote(two))
+            summary = staff.request("GET", "/api/stats/demo/summary?" + q).json()
+            entries = staff.request("GET", "/api/stats/demo/breakdown?"
+                                    "dimension=entry_page&" + q).json()
+            return ((summary["results"]["visits"], summary["results"]["pageviews"],
+                     summary["results"]["bounce_rate"],
+                     summary["results"]["visit_duration"]),
+                    {e["entry_page"]: e["visits"] for e in entries["results"]})
+        self.assertEqual(filtered(), ((3, 5, round(100 * 2 / 3, 1), 200.0),
+                                      {"/": 2, "/blog/a": 1}))
+
+        # A visit imported into the day later: its block goes, the report
+        # counts the visit at once, and the block is built again with it.
+        more = os.path.join(s.dir, "more.log")
+        with open(more, "w") as f:
+            f.write(line("198.51.100.11", 300, "/late", BROWSERS[2] + " importC")
+                    + "\n")
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      more, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(filtered(), ((4, 6, 75.0, 150.0),
+                                      {"/": 2, "/blog/a": 1, "/late": 1}))
+        until(4)
+        self.assertEqual(filtered(), ((4, 6, 75.0, 150.0),
+                                      {"/": 2, "/blog/a": 1, "/late": 1}))
+
+        # Past visitor_retention the visits' visitors are forgotten: the
+        # block held them too, and is built again without them.
+        def block_visitors():
+            rows = s.query("SELECT data FROM analytics_blocks WHERE site = "
+                           "'demo' AND day = ? AND col = 'visitor'", (day,))
+            if not rows:
+                return None
+            data = rows[0]["data"]
+            w = data[0]
+            return [int.from_bytes(data[1 + i * w:1 + (i + 1) * w], "little",
+                                   signed=w == 8)
+                    for i in range((len(data) - 1) // w)]
+        ids = [r["id"] for r in s.query(
+            "SELECT id FROM analytics_visits WHERE site = 'demo' AND start_ts "
+            ">= ? AND start_ts < ? ORDER BY start_ts, id",
+            (day * 86400000, (day + 1) * 86400000))]
+        self.assertEqual(len(ids), 4)
+        self.assertEqual(set(block_visitors()) & set(ids), set())
+        s.stop()
+        with open(s.config_path, "a") as f:
+            f.write("[plugin.analytics]\nvisitor_retention = 3600s\n")
+        s.start()  # the forget task runs at the start
+        deadline = time.time() + 20
+        while block_visitors() != ids and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(block_visitors(), ids)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,6 +6,7 @@
  * open visits per visitor) against plain arrays doing the same.  The schema
  * comes from the built plugin's own migrations.
  */
+#include "blocks.h"
 #include "gather.h"
 #include "groups.h"
 #include "hll.h"
@@ -680,6 +681,176 @@ static void visits_breakdown_same_past_its_memory(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- blocks ------------------------------------------------------------ */
+
+#define MAR1 (Y2025 + 59 * 86400) /* 2025-03-01T00:00:00Z */
+
+/* Ten days of visits of site "s" from 2025-03-01, a few values each, the
+ * last day's partly open; `seed` picks them. */
+static void fill_visits(sqlite3 *db, uint64_t seed)
+{
+	static const char *const device[] = {"desktop", "mobile", "tablet"};
+	static const char *const country[] = {"FI", "FR", "DE", "US"};
+	static const char *const source[] = {"Google", "Direct / None",
+	                                     "Facebook", "x.com"};
+	static const char *const entry[] = {"/", "/a", "/b?", "/blog/*"};
+	sqlite3_stmt *st;
+	assert_int_equal(
+	        sqlite3_prepare_v2(
+	                db,
+	                "INSERT INTO analytics_visits (site, visitor, "
+	                "start_ts, last_ts, closed, pageviews, events, "
+	                "engagement_ms, entry_page, exit_page, source, "
+	                "referrer, channel, utm_source, utm_medium, "
+	                "utm_campaign, utm_term, utm_content, country, "
+	                "region, city, browser, os, device, screen, "
+	                "language) VALUES ('s', ?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	                "?8, ?8, ?9, '', 'x', '', '', ?10, '', '', ?11, '', "
+	                "'', ?12, '', ?13, '', '')",
+	                -1, &st, NULL),
+	        SQLITE_OK);
+	exec_ok(db, "BEGIN");
+	for (int i = 0; i < 900; i++) {
+		uint64_t r = splitmix(&seed);
+		int64_t start = (MAR1 + (int64_t)(r % (10 * 86400))) * 1000 +
+		                (int64_t)((r >> 40) % 1000);
+		bool open = start >= (MAR1 + 9 * 86400 + 43200) * 1000;
+		sqlite3_bind_int64(st, 1, mix64(splitmix(&seed) % 500));
+		sqlite3_bind_int64(st, 2, start);
+		sqlite3_bind_int64(st, 3,
+		                   start + (int64_t)((r >> 20) % 900000));
+		sqlite3_bind_int(st, 4, !open);
+		sqlite3_bind_int(st, 5, 1 + (int)((r >> 8) % 4));
+		sqlite3_bind_int(st, 6, (int)((r >> 12) % 3));
+		sqlite3_bind_int64(st, 7, (int64_t)((r >> 30) % 100000));
+		sqlite3_bind_text(st, 8, entry[(r >> 16) % 4], -1,
+		                  SQLITE_STATIC);
+		sqlite3_bind_text(st, 9, source[(r >> 18) % 4], -1,
+		                  SQLITE_STATIC);
+		char campaign[16];
+		snprintf(campaign, sizeof(campaign), "c%d",
+		         (int)((r >> 22) % 300));
+		sqlite3_bind_text(st, 10, campaign, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 11, country[(r >> 24) % 4], -1,
+		                  SQLITE_STATIC);
+		sqlite3_bind_text(st, 12, (r >> 26) % 2 ? "Chrome" : "Firefox",
+		                  -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 13, device[(r >> 28) % 3], -1,
+		                  SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	exec_ok(db, "COMMIT");
+}
+
+/* Every report of a list, as JSON text in out[] (the caller frees). */
+static const char *const blk_filters[] = {
+        "device==mobile", "device!=mobile;country==F*", "entry_page==/b?",
+        "browser==Chrome;source!=Google"};
+static const char *const blk_tz[] = {"UTC", "Asia/Kolkata", "America/New_York"};
+static const char *const blk_ranges[][2] = {{"2025-03-01", "2025-03-10"},
+                                            {"2025-03-03", "2025-03-06"},
+                                            {"2025-03-09", "2025-03-09"}};
+#define BLK_REPORTS (4 * 3 * 3 * 6)
+
+static void blk_reports(sqlite3 *db, char **out)
+{
+	size_t n = 0;
+	for (size_t f = 0; f < 4; f++)
+		for (size_t z = 0; z < 3; z++)
+			for (size_t r = 0; r < 3; r++)
+				for (int k = 0; k < 6; k++) {
+					struct analytics_request rq = request(
+					        blk_ranges[r][0],
+					        blk_ranges[r][1], blk_tz[z]);
+					rq.filter = blk_filters[f];
+					rq.compare = k == 0 ? "previous_period"
+					                    : NULL;
+					rq.metric =
+					        "visitors,visits,pageviews,"
+					        "bounce_rate,visit_duration,"
+					        "events,time_on_page";
+					rq.interval = k == 1 ? "day" : "hour";
+					rq.dimension = k == 3   ? "source"
+					               : k == 4 ? "utm_campaign"
+					                        : "entry_page";
+					rq.limit = "1000";
+					enum analytics_report_kind kind =
+					        k == 0  ? ANALYTICS_SUMMARY
+					        : k < 3 ? ANALYTICS_TIMESERIES
+					                : ANALYTICS_BREAKDOWN;
+					json_t *j = report_ok(db, kind, &rq);
+					out[n++] = json_dumps(
+					        j,
+					        JSON_COMPACT | JSON_SORT_KEYS);
+					json_decref(j);
+				}
+}
+
+/* Blocks answer filtered reports as the visits they were built from do:
+ * every report the same with days from blocks (a dirty one in between,
+ * open visits after them) as from analytics_visits alone. */
+static void blocks_answer_as_the_visits(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	fill_visits(db, 7);
+	char *before[BLK_REPORTS], *after[BLK_REPORTS];
+	blk_reports(db, before);
+
+	struct analytics_blocks_writer *w = analytics_blocks_writer_new(db);
+	assert_non_null(w);
+	exec_ok(db, "BEGIN");
+	bool built;
+	int days = 0;
+	int64_t now_ms = (MAR1 + 20 * 86400) * 1000;
+	do {
+		assert_int_equal(
+		        analytics_blocks_build_next(w, now_ms, 3600000, &built),
+		        SQLITE_OK);
+		days += built;
+	} while (built && days < 100);
+	/* Up to the open visits' day; a day in the middle dirty again. */
+	assert_int_equal(analytics_blocks_invalidate(w, "s", MAR1 / 86400 + 3),
+	                 SQLITE_OK);
+	exec_ok(db, "COMMIT");
+	analytics_blocks_writer_free(w);
+	assert_int_equal(days, 9);
+	int64_t run0, run1;
+	/* The longer of the runs either side of the dirty day. */
+	assert_int_equal(analytics_blocks_covered(db, "s", MAR1 / 86400,
+	                                          MAR1 / 86400 + 30, &run0,
+	                                          &run1),
+	                 SQLITE_OK);
+	assert_int_equal(run0, MAR1 / 86400 + 4);
+	assert_int_equal(run1, MAR1 / 86400 + 9);
+
+	blk_reports(db, after);
+	for (int i = 0; i < BLK_REPORTS; i++) {
+		if (strcmp(before[i], after[i]) != 0)
+			fail_msg(
+			        "report %d: from the visits %s, with blocks %s",
+			        i, before[i], after[i]);
+		free(before[i]);
+		free(after[i]);
+	}
+
+	/* They are read: a damaged one is an error, not a wrong answer. */
+	exec_ok(db, "UPDATE analytics_blocks SET data = x'0400000001' WHERE "
+	            "col = 'device'");
+	struct analytics_request rq =
+	        request("2025-03-01", "2025-03-10", "UTC");
+	rq.filter = "device==mobile;country==FI"; /* no rollup answers */
+	json_t *out = NULL;
+	char err[256] = "";
+	assert_int_equal(analytics_report(db, ANALYTICS_SUMMARY, &rq, &out, err,
+	                                  sizeof(err)),
+	                 ANALYTICS_DB_ERROR);
+	assert_non_null(strstr(err, "does not decode"));
+	sqlite3_close(db);
+}
+
 static void timeseries_buckets(void **state)
 {
 	(void)state;
@@ -1137,6 +1308,7 @@ int main(void)
 	        cmocka_unit_test(breakdown_keeps_values_cut_mid_character),
 	        cmocka_unit_test(groups_sum_and_count_visitors),
 	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
+	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(goals_config_parsed),

@@ -1,0 +1,814 @@
+/*
+ * blocks.c - past days' ended visits, column by column (see blocks.h).
+ *
+ * The encodings are by hand: SQLite stores the bytes, and no packaged
+ * library does "a column of small integers and a dictionary of texts"
+ * without bringing a whole format (Arrow, Parquet) along.
+ */
+#include "blocks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS 86400000LL
+
+static const char *const col_names[ANALYTICS_BC_COUNT] = {
+        "second",      "visitor",       "pageviews",  "events",
+        "duration_ms", "engagement_ms", "entry_page", "exit_page",
+        "source",      "referrer",      "channel",    "utm_source",
+        "utm_medium",  "utm_campaign",  "utm_term",   "utm_content",
+        "country",     "region",        "city",       "browser",
+        "os",          "device",        "screen",     "language",
+};
+
+int analytics_block_col(const char *name)
+{
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++)
+		if (strcmp(name, col_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *analytics_block_name(int col)
+{
+	return col >= 0 && col < ANALYTICS_BC_COUNT ? col_names[col] : NULL;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static void put_le(uint8_t *p, uint64_t v, unsigned w)
+{
+	for (unsigned i = 0; i < w; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned w)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < w; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+int analytics_blocks_covered(sqlite3 *db, const char *site, int64_t day0,
+                             int64_t day1, int64_t *run0, int64_t *run1)
+{
+	*run0 = *run1 = day0;
+	sqlite3_stmt *st = NULL;
+	int rc =
+	        sqlite3_prepare_v2(db,
+	                           "SELECT built_to FROM analytics_block_state "
+	                           "WHERE site = ?1",
+	                           -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	int64_t built_to = INT64_MIN;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		built_to = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	int64_t end = day1 < built_to ? day1 : built_to;
+	if (end <= day0)
+		return SQLITE_OK;
+	rc = sqlite3_prepare_v2(db,
+	                        "SELECT day FROM analytics_block_dirty WHERE "
+	                        "site = ?1 AND day >= ?2 AND day < ?3 ORDER "
+	                        "BY day",
+	                        -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day0);
+	sqlite3_bind_int64(st, 3, end);
+	/* Runs between dirty days: the longest wins. */
+	int64_t from = day0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t d = sqlite3_column_int64(st, 0);
+		if (d - from > *run1 - *run0)
+			*run0 = from, *run1 = d;
+		from = d + 1;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	if (end - from > *run1 - *run0)
+		*run0 = from, *run1 = end;
+	return SQLITE_OK;
+}
+
+struct column {
+	uint8_t *data; /* the row's bytes, copied */
+	size_t cap;
+	int64_t *ints;
+	size_t ints_cap;
+	uint32_t *idx;
+	size_t idx_cap;
+	const char **str;
+	size_t str_cap;
+	size_t *len;
+	size_t len_cap;
+	bool loaded;
+};
+
+struct analytics_blocks_scan {
+	sqlite3_stmt *st;
+	bool have_row; /* st is on a row not yet taken */
+	bool done;
+	uint32_t cols;
+	struct column c[ANALYTICS_BC_COUNT];
+	struct analytics_block day;
+};
+
+int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
+                               int64_t day1, uint32_t cols,
+                               struct analytics_blocks_scan **out)
+{
+	*out = NULL;
+	struct analytics_blocks_scan *s = calloc(1, sizeof(*s));
+	sqlite3_str *q = sqlite3_str_new(db);
+	sqlite3_str_appendall(q, "SELECT day, col, data FROM analytics_blocks "
+	                         "WHERE site = ?1 AND day >= ?2 AND day < ?3 "
+	                         "AND col IN (");
+	bool first = true;
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++)
+		if (cols & (1u << i)) {
+			sqlite3_str_appendf(q, "%s'%s'", first ? "" : ",",
+			                    col_names[i]);
+			first = false;
+		}
+	sqlite3_str_appendall(q, ") ORDER BY site, day");
+	char *sql = sqlite3_str_finish(q);
+	if (!s || !sql || first) {
+		sqlite3_free(sql);
+		free(s);
+		return first ? SQLITE_MISUSE : SQLITE_NOMEM;
+	}
+	int rc = sqlite3_prepare_v2(db, sql, -1, &s->st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK) {
+		free(s);
+		return rc;
+	}
+	sqlite3_bind_text(s->st, 1, site, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s->st, 2, day0);
+	sqlite3_bind_int64(s->st, 3, day1);
+	s->cols = cols;
+	*out = s;
+	return SQLITE_OK;
+}
+
+void analytics_blocks_scan_close(struct analytics_blocks_scan *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->st);
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
+		free(s->c[i].data);
+		free(s->c[i].ints);
+		free(s->c[i].idx);
+		free(s->c[i].str);
+		free(s->c[i].len);
+	}
+	free(s);
+}
+
+/* Room for n elements of `size` in *p (*cap of them now). */
+static bool room(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n <= *cap)
+		return true;
+	size_t c = *cap ? *cap : 64;
+	while (c < n)
+		c *= 2;
+	void *r = realloc(*(void **)p, c * size);
+	if (!r)
+		return false;
+	*(void **)p = r;
+	*cap = c;
+	return true;
+}
+
+/* n w-byte little-endian values at p into i64 or u32 (the other NULL):
+ * a loop per width, which the compiler unrolls, as a report decodes
+ * millions. */
+static void unpack(const uint8_t *restrict p, unsigned w, size_t n,
+                   int64_t *restrict i64, uint32_t *restrict u32)
+{
+#define UNPACK(expr)                                                           \
+	do {                                                                   \
+		if (i64)                                                       \
+			for (size_t k = 0; k < n; k++, p += w)                 \
+				i64[k] = (int64_t)(expr);                      \
+		else                                                           \
+			for (size_t k = 0; k < n; k++, p += w)                 \
+				u32[k] = (uint32_t)(expr);                     \
+	} while (0)
+	switch (w) {
+	case 1: UNPACK(p[0]); break;
+	case 2: UNPACK(p[0] | (uint32_t)p[1] << 8); break;
+	case 4:
+		UNPACK(p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		       (uint32_t)p[3] << 24);
+		break;
+	default: UNPACK(get_le(p, 8)); break;
+	}
+#undef UNPACK
+}
+
+/* Decode column `i` of s->c (its bytes in data, `size` of them); *n its
+ * visits. */
+static int decode(struct analytics_blocks_scan *s, int i, size_t size,
+                  size_t *n)
+{
+	struct column *c = &s->c[i];
+	const uint8_t *p = c->data;
+	if (i < ANALYTICS_BC_TEXT) {
+		if (size < 1)
+			return SQLITE_CORRUPT;
+		unsigned w = p[0];
+		if ((w != 1 && w != 2 && w != 4 && w != 8) ||
+		    (size - 1) % w != 0)
+			return SQLITE_CORRUPT;
+		*n = (size - 1) / w;
+		if (!room(&c->ints, &c->ints_cap, *n, sizeof(*c->ints)))
+			return SQLITE_NOMEM;
+		unpack(p + 1, w, *n, c->ints, NULL);
+		return SQLITE_OK;
+	}
+	if (size < 5)
+		return SQLITE_CORRUPT;
+	uint64_t k = get_le(p, 4);
+	unsigned w = p[4];
+	if ((w != 1 && w != 2 && w != 4) || k > (size - 5) / 4)
+		return SQLITE_CORRUPT;
+	size_t at = 5 + 4 * (size_t)k;
+	if (!room(&c->str, &c->str_cap, k ? k : 1, sizeof(*c->str)) ||
+	    !room(&c->len, &c->len_cap, k ? k : 1, sizeof(*c->len)))
+		return SQLITE_NOMEM;
+	/* The values are at the end: their lengths say where they start. */
+	size_t text = 0;
+	for (size_t j = 0; j < k; j++) {
+		c->len[j] = (size_t)get_le(p + 5 + 4 * j, 4);
+		if (c->len[j] >= size)
+			return SQLITE_CORRUPT;
+		text += c->len[j] + 1;
+	}
+	if (text > size - at || (size - at - text) % w != 0)
+		return SQLITE_CORRUPT;
+	*n = (size - at - text) / w;
+	size_t vals = at + *n * w;
+	for (size_t j = 0; j < k; j++) {
+		c->str[j] = (const char *)p + vals;
+		vals += c->len[j];
+		if (p[vals] != '\0')
+			return SQLITE_CORRUPT;
+		vals++;
+	}
+	if (!room(&c->idx, &c->idx_cap, *n ? *n : 1, sizeof(*c->idx)))
+		return SQLITE_NOMEM;
+	unpack(p + at, w, *n, NULL, c->idx);
+	uint32_t max = 0;
+	for (size_t j = 0; j < *n; j++)
+		max = c->idx[j] > max ? c->idx[j] : max;
+	return *n && max >= k ? SQLITE_CORRUPT : SQLITE_OK;
+}
+
+int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
+                               const struct analytics_block **out)
+{
+	*out = NULL;
+	if (s->done)
+		return SQLITE_DONE;
+	int rc;
+	if (!s->have_row) {
+		rc = sqlite3_step(s->st);
+		if (rc == SQLITE_DONE)
+			s->done = true;
+		if (rc != SQLITE_ROW)
+			return rc;
+		s->have_row = true;
+	}
+	int64_t day = sqlite3_column_int64(s->st, 0);
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++)
+		s->c[i].loaded = false;
+	size_t n = 0;
+	bool have_n = false;
+	rc = SQLITE_ROW;
+	while (rc == SQLITE_ROW && sqlite3_column_int64(s->st, 0) == day) {
+		int i = analytics_block_col(
+		        (const char *)sqlite3_column_text(s->st, 1));
+		if (i < 0 || s->c[i].loaded)
+			return SQLITE_CORRUPT;
+		struct column *c = &s->c[i];
+		size_t size = (size_t)sqlite3_column_bytes(s->st, 2);
+		const void *data = sqlite3_column_blob(s->st, 2);
+		if (!room(&c->data, &c->cap, size ? size : 1, 1))
+			return SQLITE_NOMEM;
+		if (size)
+			memcpy(c->data, data, size);
+		size_t m;
+		if ((rc = decode(s, i, size, &m)) != SQLITE_OK)
+			return rc;
+		if (have_n && m != n)
+			return SQLITE_CORRUPT;
+		n = m, have_n = true;
+		c->loaded = true;
+		rc = sqlite3_step(s->st);
+	}
+	s->have_row = rc == SQLITE_ROW;
+	if (rc == SQLITE_DONE)
+		s->done = true;
+	else if (rc != SQLITE_ROW)
+		return rc;
+	struct analytics_block *b = &s->day;
+	memset(b, 0, sizeof(*b));
+	b->day = day;
+	b->n = n;
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
+		if (!(s->cols & (1u << i)))
+			continue;
+		if (!s->c[i].loaded)
+			return SQLITE_CORRUPT; /* a day has all or none */
+		if (i < ANALYTICS_BC_TEXT)
+			b->ints[i] = s->c[i].ints;
+		else
+			b->text[i] = (struct analytics_block_text){
+			        .n = (size_t)get_le(s->c[i].data, 4),
+			        .str = s->c[i].str,
+			        .len = s->c[i].len,
+			        .idx = s->c[i].idx,
+			};
+	}
+	*out = b;
+	return SQLITE_ROW;
+}
+
+/* ---- keeping them ------------------------------------------------------- */
+
+enum wstmt {
+	W_STATE,
+	W_FIRST,
+	W_NEW_STATE,
+	W_OPEN_MIN,
+	W_DIRTY_MIN,
+	W_NEXT_VISIT,
+	W_SET_BUILT,
+	W_UNDIRTY,
+	W_DROP_DAY,
+	W_VISITS,
+	W_INSERT,
+	W_MARK,
+	W_MARK_DAYS,
+	W_DROP_DAYS,
+	W_NEXT_SITE,
+	W_COUNT_
+};
+
+static const char *const wsql[W_COUNT_] = {
+        [W_STATE] = "SELECT built_to FROM analytics_block_state WHERE site "
+                    "= ?1",
+        [W_FIRST] = "SELECT min(start_ts) FROM analytics_visits WHERE site "
+                    "= ?1",
+        [W_NEW_STATE] = "INSERT INTO analytics_block_state (site, "
+                        "built_to) VALUES (?1, ?2)",
+        /* One probe of analytics_visits_open_time. */
+        [W_OPEN_MIN] = "SELECT min(start_ts) FROM analytics_visits WHERE "
+                       "site = ?1 AND closed = 0",
+        [W_DIRTY_MIN] = "SELECT min(day) FROM analytics_block_dirty WHERE "
+                        "site = ?1 AND day < ?2",
+        [W_NEXT_VISIT] = "SELECT min(start_ts) FROM analytics_visits WHERE "
+                         "site = ?1 AND start_ts >= ?2",
+        [W_SET_BUILT] = "UPDATE analytics_block_state SET built_to = ?2 "
+                        "WHERE site = ?1",
+        [W_UNDIRTY] = "DELETE FROM analytics_block_dirty WHERE site = ?1 "
+                      "AND day = ?2",
+        [W_DROP_DAY] = "DELETE FROM analytics_blocks WHERE site = ?1 AND "
+                       "day = ?2",
+        [W_VISITS] = "SELECT start_ts, visitor, pageviews, events, last_ts "
+                     "- start_ts, engagement_ms, entry_page, exit_page, "
+                     "source, referrer, channel, utm_source, utm_medium, "
+                     "utm_campaign, utm_term, utm_content, country, "
+                     "region, city, browser, os, device, screen, "
+                     "language, closed FROM analytics_visits WHERE site = "
+                     "?1 AND start_ts >= ?2 AND start_ts < ?3 ORDER BY "
+                     "start_ts, id",
+        [W_INSERT] = "INSERT INTO analytics_blocks (site, day, col, data) "
+                     "VALUES (?1, ?2, ?3, ?4)",
+        [W_MARK] = "INSERT INTO analytics_block_dirty (site, day) SELECT "
+                   "?1, ?2 WHERE ?2 < (SELECT built_to FROM "
+                   "analytics_block_state WHERE site = ?1) ON CONFLICT DO "
+                   "NOTHING",
+        [W_MARK_DAYS] = "INSERT INTO analytics_block_dirty (site, day) "
+                        "SELECT DISTINCT site, day FROM analytics_blocks "
+                        "WHERE site = ?1 AND day >= ?2 AND day < ?3 ON "
+                        "CONFLICT DO NOTHING",
+        [W_DROP_DAYS] = "DELETE FROM analytics_blocks WHERE site = ?1 AND "
+                        "day >= ?2 AND day < ?3",
+        [W_NEXT_SITE] = "SELECT min(site) FROM analytics_visits WHERE site "
+                        "> ?1",
+};
+
+struct analytics_blocks_writer {
+	sqlite3 *db;
+	sqlite3_stmt *st[W_COUNT_];
+	char *site; /* the last site built: the next call starts after it */
+	/* A day's visits while they are encoded. */
+	int64_t *ints[ANALYTICS_BC_TEXT];
+	size_t ints_cap; /* of each per-visit array */
+	size_t *off[ANALYTICS_BC_COUNT], *len[ANALYTICS_BC_COUNT];
+	char *text;
+	size_t text_used, text_cap;
+};
+
+struct analytics_blocks_writer *analytics_blocks_writer_new(sqlite3 *db)
+{
+	struct analytics_blocks_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->db = db;
+	for (int i = 0; i < W_COUNT_; i++)
+		if (sqlite3_prepare_v3(db, wsql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &w->st[i],
+		                       NULL) != SQLITE_OK) {
+			analytics_blocks_writer_free(w);
+			return NULL;
+		}
+	return w;
+}
+
+void analytics_blocks_writer_free(struct analytics_blocks_writer *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < W_COUNT_; i++)
+		sqlite3_finalize(w->st[i]);
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
+		if (i < ANALYTICS_BC_TEXT)
+			free(w->ints[i]);
+		free(w->off[i]);
+		free(w->len[i]);
+	}
+	free(w->text);
+	free(w->site);
+	free(w);
+}
+
+/* Step `st` (bound by the caller) to its end, then reset it. */
+static int run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* The one integer a statement answers: *null when it is NULL. */
+static int one_int(sqlite3_stmt *st, int64_t *v, bool *null)
+{
+	int rc = sqlite3_step(st);
+	*null = rc != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL;
+	*v = *null ? 0 : sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int analytics_blocks_invalidate(struct analytics_blocks_writer *w,
+                                const char *site, int64_t day)
+{
+	sqlite3_stmt *mark = w->st[W_MARK], *drop = w->st[W_DROP_DAY];
+	sqlite3_bind_text(mark, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(mark, 2, day);
+	int rc = run(mark);
+	sqlite3_bind_text(drop, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(drop, 2, day);
+	return rc == SQLITE_OK ? run(drop) : rc;
+}
+
+int analytics_blocks_invalidate_days(struct analytics_blocks_writer *w,
+                                     const char *site, int64_t day0,
+                                     int64_t day1)
+{
+	int rc = SQLITE_OK;
+	for (int k = W_MARK_DAYS; rc == SQLITE_OK && k <= W_DROP_DAYS; k++) {
+		sqlite3_bind_text(w->st[k], 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(w->st[k], 2, day0);
+		sqlite3_bind_int64(w->st[k], 3, day1);
+		rc = run(w->st[k]);
+	}
+	return rc;
+}
+
+struct text_ref {
+	const char *s;
+	size_t len;
+	uint32_t visit;
+};
+
+static int text_cmp(const void *x, const void *y)
+{
+	const struct text_ref *a = x, *b = y;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->s, b->s, n);
+	if (c)
+		return c;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return a->visit < b->visit ? -1 : a->visit > b->visit;
+}
+
+static unsigned int_width(const int64_t *v, size_t n)
+{
+	uint64_t max = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < 0)
+			return 8;
+		if ((uint64_t)v[i] > max)
+			max = (uint64_t)v[i];
+	}
+	return max <= UINT8_MAX    ? 1
+	       : max <= UINT16_MAX ? 2
+	       : max <= UINT32_MAX ? 4
+	                           : 8;
+}
+
+static int insert(struct analytics_blocks_writer *w, const char *site,
+                  int64_t day, int col, const uint8_t *data, size_t size)
+{
+	sqlite3_stmt *st = w->st[W_INSERT];
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day);
+	sqlite3_bind_text(st, 3, col_names[col], -1, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 4, data, size, SQLITE_STATIC);
+	int rc = run(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int write_ints(struct analytics_blocks_writer *w, const char *site,
+                      int64_t day, int col, size_t n)
+{
+	unsigned width = int_width(w->ints[col], n);
+	uint8_t *buf = malloc(1 + n * width);
+	if (!buf)
+		return SQLITE_NOMEM;
+	buf[0] = (uint8_t)width;
+	for (size_t i = 0; i < n; i++)
+		put_le(buf + 1 + i * width, (uint64_t)w->ints[col][i], width);
+	int rc = insert(w, site, day, col, buf, 1 + n * width);
+	free(buf);
+	return rc;
+}
+
+static int write_text(struct analytics_blocks_writer *w, const char *site,
+                      int64_t day, int col, size_t n)
+{
+	struct text_ref *refs = malloc(n * sizeof(*refs));
+	uint32_t *idx = malloc(n * sizeof(*idx));
+	uint8_t *buf = NULL;
+	int rc = SQLITE_NOMEM;
+	if (!refs || !idx)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct text_ref){w->text + w->off[col][i],
+		                            w->len[col][i], (uint32_t)i};
+	qsort(refs, n, sizeof(*refs), text_cmp);
+	size_t k = 0, text = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || refs[i].len != refs[i - 1].len ||
+		    memcmp(refs[i].s, refs[i - 1].s, refs[i].len) != 0) {
+			k++;
+			text += refs[i].len + 1;
+		}
+		idx[refs[i].visit] = (uint32_t)(k - 1);
+	}
+	unsigned width = k <= 256 ? 1 : k <= 65536 ? 2 : 4;
+	size_t at = 5 + 4 * k, size = at + n * width + text;
+	if (!(buf = malloc(size)))
+		goto out;
+	put_le(buf, k, 4);
+	buf[4] = (uint8_t)width;
+	for (size_t i = 0; i < n; i++)
+		put_le(buf + at + i * width, idx[i], width);
+	size_t j = 0, vals = at + n * width;
+	for (size_t i = 0; i < n; i++) {
+		if (i && refs[i].len == refs[i - 1].len &&
+		    memcmp(refs[i].s, refs[i - 1].s, refs[i].len) == 0)
+			continue;
+		put_le(buf + 5 + 4 * j++, refs[i].len, 4);
+		memcpy(buf + vals, refs[i].s, refs[i].len);
+		vals += refs[i].len;
+		buf[vals++] = '\0';
+	}
+	rc = insert(w, site, day, col, buf, size);
+out:
+	free(refs);
+	free(idx);
+	free(buf);
+	return rc;
+}
+
+/* Room in the writer's per-visit arrays for visit n. */
+static bool visit_room(struct analytics_blocks_writer *w, size_t n)
+{
+	if (n < w->ints_cap)
+		return true;
+	size_t c = w->ints_cap ? 2 * w->ints_cap : 1024;
+	/* Each grown as far as it goes: a shorter cap is never recorded. */
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
+		void *r;
+		if (i < ANALYTICS_BC_TEXT) {
+			if (!(r = realloc(w->ints[i], c * sizeof(int64_t))))
+				return false;
+			w->ints[i] = r;
+			continue;
+		}
+		if (!(r = realloc(w->off[i], c * sizeof(size_t))))
+			return false;
+		w->off[i] = r;
+		if (!(r = realloc(w->len[i], c * sizeof(size_t))))
+			return false;
+		w->len[i] = r;
+	}
+	w->ints_cap = c;
+	return true;
+}
+
+/* Add the row of W_VISITS as visit n. */
+static int take_row(struct analytics_blocks_writer *w, sqlite3_stmt *st,
+                    int64_t day, size_t n)
+{
+	if (!visit_room(w, n))
+		return SQLITE_NOMEM;
+	int64_t start = sqlite3_column_int64(st, 0);
+	w->ints[ANALYTICS_BC_SECOND][n] = (start - day * DAY_MS) / 1000;
+	for (int i = 1; i < ANALYTICS_BC_TEXT; i++)
+		w->ints[i][n] = sqlite3_column_int64(st, i);
+	for (int i = ANALYTICS_BC_TEXT; i < ANALYTICS_BC_COUNT; i++) {
+		const char *s = (const char *)sqlite3_column_text(st, i);
+		size_t len = (size_t)sqlite3_column_bytes(st, i);
+		if (!room(&w->text, &w->text_cap, w->text_used + len + 1, 1))
+			return SQLITE_NOMEM;
+		if (len)
+			memcpy(w->text + w->text_used, s, len);
+		w->off[i][n] = w->text_used;
+		w->len[i][n] = len;
+		w->text_used += len;
+	}
+	return SQLITE_OK;
+}
+
+/* (Re)build `site`'s block of `day` from its visits, all ended. */
+static int build_day(struct analytics_blocks_writer *w, const char *site,
+                     int64_t day)
+{
+	sqlite3_stmt *drop = w->st[W_DROP_DAY], *st = w->st[W_VISITS];
+	sqlite3_bind_text(drop, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(drop, 2, day);
+	int rc = run(drop);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, day * DAY_MS);
+	sqlite3_bind_int64(st, 3, (day + 1) * DAY_MS);
+	size_t n = 0;
+	w->text_used = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The caller saw none open before `day` ended. */
+		if (sqlite3_column_int64(st, ANALYTICS_BC_COUNT) == 0) {
+			rc = SQLITE_INTERNAL;
+			break;
+		}
+		if ((rc = take_row(w, st, day, n)) != SQLITE_OK)
+			break;
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	rc = SQLITE_OK;
+	for (int i = 0; n && rc == SQLITE_OK && i < ANALYTICS_BC_COUNT; i++)
+		rc = i < ANALYTICS_BC_TEXT ? write_ints(w, site, day, i, n)
+		                           : write_text(w, site, day, i, n);
+	return rc;
+}
+
+/* Build one due day of `site`, if any. */
+static int build_site(struct analytics_blocks_writer *w, const char *site,
+                      int64_t now_ms, int64_t margin_ms, bool *built)
+{
+	*built = false;
+	int64_t built_to, v;
+	bool null;
+	sqlite3_stmt **st = w->st;
+	for (int k = W_STATE; k <= W_VISITS; k++)
+		if (k != W_VISITS)
+			sqlite3_bind_text(st[k], 1, site, -1, SQLITE_STATIC);
+	int rc = one_int(st[W_STATE], &built_to, &null);
+	if (rc == SQLITE_OK && null) {
+		rc = one_int(st[W_FIRST], &v, &null);
+		if (rc != SQLITE_OK || null)
+			return rc; /* no visits */
+		built_to = floor_div(v, DAY_MS);
+		sqlite3_bind_int64(st[W_NEW_STATE], 2, built_to);
+		rc = run(st[W_NEW_STATE]);
+	}
+	if (rc != SQLITE_OK)
+		return rc;
+	/* Days before `limit` are over and have no open visit. */
+	int64_t limit = floor_div(now_ms - margin_ms, DAY_MS);
+	if ((rc = one_int(st[W_OPEN_MIN], &v, &null)) != SQLITE_OK)
+		return rc;
+	if (!null && floor_div(v, DAY_MS) < limit)
+		limit = floor_div(v, DAY_MS);
+	sqlite3_bind_int64(st[W_DIRTY_MIN], 2, limit);
+	if ((rc = one_int(st[W_DIRTY_MIN], &v, &null)) != SQLITE_OK)
+		return rc;
+	if (!null) {
+		rc = build_day(w, site, v);
+		sqlite3_bind_int64(st[W_UNDIRTY], 2, v);
+		if (rc == SQLITE_OK)
+			rc = run(st[W_UNDIRTY]);
+		*built = rc == SQLITE_OK;
+		return rc;
+	}
+	if (built_to >= limit)
+		return SQLITE_OK;
+	/* Days without visits are covered as they are: on to the next
+	 * visit's day. */
+	sqlite3_bind_int64(st[W_NEXT_VISIT], 2, built_to * DAY_MS);
+	if ((rc = one_int(st[W_NEXT_VISIT], &v, &null)) != SQLITE_OK)
+		return rc;
+	int64_t day = null ? limit : floor_div(v, DAY_MS);
+	if (day < limit)
+		rc = build_day(w, site, day);
+	sqlite3_bind_int64(st[W_SET_BUILT], 2, day < limit ? day + 1 : limit);
+	if (rc == SQLITE_OK)
+		rc = run(st[W_SET_BUILT]);
+	*built = rc == SQLITE_OK;
+	return rc;
+}
+
+int analytics_blocks_build_next(struct analytics_blocks_writer *w,
+                                int64_t now_ms, int64_t margin_ms, bool *built)
+{
+	*built = false;
+	/* Sites in turn from after the last one built, each once. */
+	char *first = NULL, *site = w->site ? strdup(w->site) : strdup("");
+	int rc = site ? SQLITE_OK : SQLITE_NOMEM;
+	bool wrapped = false;
+	while (rc == SQLITE_OK && !*built) {
+		sqlite3_stmt *next = w->st[W_NEXT_SITE];
+		sqlite3_bind_text(next, 1, site, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(next);
+		const char *s =
+		        rc == SQLITE_ROW
+		                ? (const char *)sqlite3_column_text(next, 0)
+		                : NULL;
+		char *copy = s ? strdup(s) : NULL;
+		sqlite3_reset(next);
+		if (rc != SQLITE_ROW)
+			break;
+		rc = SQLITE_OK;
+		free(site);
+		site = NULL;
+		if (!s) {
+			if (wrapped)
+				break; /* no sites */
+			wrapped = true;
+			site = strdup("");
+			rc = site ? SQLITE_OK : SQLITE_NOMEM;
+			continue;
+		}
+		if (!copy) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (first && strcmp(copy, first) == 0) {
+			free(copy);
+			break;
+		}
+		if (!first && !(first = strdup(copy))) {
+			free(copy);
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		site = copy;
+		rc = build_site(w, site, now_ms, margin_ms, built);
+	}
+	if (*built) {
+		free(w->site);
+		w->site = site;
+		site = NULL;
+	}
+	free(site);
+	free(first);
+	return rc;
+}
