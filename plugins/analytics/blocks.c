@@ -13,13 +13,41 @@
 #define DAY_MS 86400000LL
 
 static const char *const col_names[ANALYTICS_BC_COUNT] = {
-        "second",      "visitor",       "pageviews",  "events",
-        "duration_ms", "engagement_ms", "entry_page", "exit_page",
-        "source",      "referrer",      "channel",    "utm_source",
-        "utm_medium",  "utm_campaign",  "utm_term",   "utm_content",
-        "country",     "region",        "city",       "browser",
-        "os",          "device",        "screen",     "language",
+        "second",       "visitor",
+        "pageviews",    "events",
+        "duration_ms",  "engagement_ms",
+        "npages",       "nevents",
+        "page_views",   "page_engagement_ms",
+        "event_n",      "entry_page",
+        "exit_page",    "source",
+        "referrer",     "channel",
+        "utm_source",   "utm_medium",
+        "utm_campaign", "utm_term",
+        "utm_content",  "country",
+        "region",       "city",
+        "browser",      "os",
+        "device",       "screen",
+        "language",     "page_path",
+        "event_name",   "event_prop",
+        "event_value",
 };
+
+/* What a column holds one value of. */
+enum level { L_VISIT, L_PAGE, L_EVENT, L_COUNT_ };
+
+static enum level level_of(int c)
+{
+	switch (c) {
+	case ANALYTICS_BC_PAGE_VIEWS:
+	case ANALYTICS_BC_PAGE_ENGAGEMENT:
+	case ANALYTICS_BC_PAGE_PATH: return L_PAGE;
+	case ANALYTICS_BC_EVENT_N:
+	case ANALYTICS_BC_EVENT_NAME:
+	case ANALYTICS_BC_EVENT_PROP:
+	case ANALYTICS_BC_EVENT_VALUE: return L_EVENT;
+	default: return L_VISIT;
+	}
+}
 
 int analytics_block_col(const char *name)
 {
@@ -64,11 +92,12 @@ int analytics_blocks_covered(sqlite3 *db, const char *site, int64_t day0,
 	int rc =
 	        sqlite3_prepare_v2(db,
 	                           "SELECT built_to FROM analytics_block_state "
-	                           "WHERE site = ?1",
+	                           "WHERE site = ?1 AND format = ?2",
 	                           -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, ANALYTICS_BLOCKS_FORMAT);
 	int64_t built_to = INT64_MIN;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -123,16 +152,26 @@ struct analytics_blocks_scan {
 	sqlite3_stmt *st;
 	bool have_row; /* st is on a row not yet taken */
 	bool done;
-	uint32_t cols;
+	uint64_t cols;
 	struct column c[ANALYTICS_BC_COUNT];
+	uint32_t *off[L_COUNT_]; /* page_off and event_off */
+	size_t off_cap[L_COUNT_];
 	struct analytics_block day;
 };
 
 int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
-                               int64_t day1, uint32_t cols,
+                               int64_t day1, uint64_t cols,
                                struct analytics_blocks_scan **out)
 {
 	*out = NULL;
+	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
+		if (!(cols & ANALYTICS_BC_BIT(i)))
+			continue;
+		if (level_of(i) == L_PAGE)
+			cols |= ANALYTICS_BC_BIT(ANALYTICS_BC_NPAGES);
+		if (level_of(i) == L_EVENT)
+			cols |= ANALYTICS_BC_BIT(ANALYTICS_BC_NEVENTS);
+	}
 	struct analytics_blocks_scan *s = calloc(1, sizeof(*s));
 	sqlite3_str *q = sqlite3_str_new(db);
 	sqlite3_str_appendall(q, "SELECT day, col, data FROM analytics_blocks "
@@ -140,7 +179,7 @@ int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
 	                         "AND col IN (");
 	bool first = true;
 	for (int i = 0; i < ANALYTICS_BC_COUNT; i++)
-		if (cols & (1u << i)) {
+		if (cols & ANALYTICS_BC_BIT(i)) {
 			sqlite3_str_appendf(q, "%s'%s'", first ? "" : ",",
 			                    col_names[i]);
 			first = false;
@@ -171,6 +210,8 @@ void analytics_blocks_scan_close(struct analytics_blocks_scan *s)
 	if (!s)
 		return;
 	sqlite3_finalize(s->st);
+	for (int l = 0; l < L_COUNT_; l++)
+		free(s->off[l]);
 	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
 		free(s->c[i].data);
 		free(s->c[i].ints);
@@ -300,8 +341,8 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 	int64_t day = sqlite3_column_int64(s->st, 0);
 	for (int i = 0; i < ANALYTICS_BC_COUNT; i++)
 		s->c[i].loaded = false;
-	size_t n = 0;
-	bool have_n = false;
+	size_t n[L_COUNT_] = {0};
+	bool have_n[L_COUNT_] = {false};
 	rc = SQLITE_ROW;
 	while (rc == SQLITE_ROW && sqlite3_column_int64(s->st, 0) == day) {
 		int i = analytics_block_col(
@@ -318,9 +359,10 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 		size_t m;
 		if ((rc = decode(s, i, size, &m)) != SQLITE_OK)
 			return rc;
-		if (have_n && m != n)
+		enum level l = level_of(i);
+		if (have_n[l] && m != n[l])
 			return SQLITE_CORRUPT;
-		n = m, have_n = true;
+		n[l] = m, have_n[l] = true;
 		c->loaded = true;
 		rc = sqlite3_step(s->st);
 	}
@@ -332,9 +374,11 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 	struct analytics_block *b = &s->day;
 	memset(b, 0, sizeof(*b));
 	b->day = day;
-	b->n = n;
+	b->n = n[L_VISIT];
+	b->n_pages = n[L_PAGE];
+	b->n_events = n[L_EVENT];
 	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
-		if (!(s->cols & (1u << i)))
+		if (!(s->cols & ANALYTICS_BC_BIT(i)))
 			continue;
 		if (!s->c[i].loaded)
 			return SQLITE_CORRUPT; /* a day has all or none */
@@ -348,6 +392,29 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 			        .idx = s->c[i].idx,
 			};
 	}
+	/* Where each visit's rows start; they must add up. */
+	static const int count_col[L_COUNT_] = {0, ANALYTICS_BC_NPAGES,
+	                                        ANALYTICS_BC_NEVENTS};
+	for (int l = L_PAGE; l < L_COUNT_; l++) {
+		if (!(s->cols & ANALYTICS_BC_BIT(count_col[l])))
+			continue;
+		if (!room(&s->off[l], &s->off_cap[l], b->n + 1,
+		          sizeof(*s->off[l])))
+			return SQLITE_NOMEM;
+		const int64_t *cnt = s->c[count_col[l]].ints;
+		uint64_t at = 0;
+		for (size_t i = 0; i < b->n; i++) {
+			s->off[l][i] = (uint32_t)at;
+			if (cnt[i] < 0 ||
+			    ((at += (uint64_t)cnt[i]) > n[l] && have_n[l]))
+				return SQLITE_CORRUPT;
+		}
+		s->off[l][b->n] = (uint32_t)at;
+		if (have_n[l] && at != n[l])
+			return SQLITE_CORRUPT;
+	}
+	b->page_off = s->off[L_PAGE];
+	b->event_off = s->off[L_EVENT];
 	*out = b;
 	return SQLITE_ROW;
 }
@@ -358,6 +425,9 @@ enum wstmt {
 	W_STATE,
 	W_FIRST,
 	W_NEW_STATE,
+	W_RESET_STATE,
+	W_DROP_SITE,
+	W_UNDIRTY_SITE,
 	W_OPEN_MIN,
 	W_DIRTY_MIN,
 	W_NEXT_VISIT,
@@ -365,6 +435,8 @@ enum wstmt {
 	W_UNDIRTY,
 	W_DROP_DAY,
 	W_VISITS,
+	W_PAGES,
+	W_EVENTS,
 	W_INSERT,
 	W_MARK,
 	W_MARK_DAYS,
@@ -374,12 +446,17 @@ enum wstmt {
 };
 
 static const char *const wsql[W_COUNT_] = {
-        [W_STATE] = "SELECT built_to FROM analytics_block_state WHERE site "
-                    "= ?1",
+        [W_STATE] = "SELECT built_to, format FROM analytics_block_state "
+                    "WHERE site = ?1",
         [W_FIRST] = "SELECT min(start_ts) FROM analytics_visits WHERE site "
                     "= ?1",
         [W_NEW_STATE] = "INSERT INTO analytics_block_state (site, "
-                        "built_to) VALUES (?1, ?2)",
+                        "built_to, format) VALUES (?1, ?2, ?3)",
+        [W_RESET_STATE] = "UPDATE analytics_block_state SET built_to = ?2, "
+                          "format = ?3 WHERE site = ?1",
+        [W_DROP_SITE] = "DELETE FROM analytics_blocks WHERE site = ?1",
+        [W_UNDIRTY_SITE] = "DELETE FROM analytics_block_dirty WHERE site = "
+                           "?1",
         /* One probe of analytics_visits_open_time. */
         [W_OPEN_MIN] = "SELECT min(start_ts) FROM analytics_visits WHERE "
                        "site = ?1 AND closed = 0",
@@ -393,14 +470,25 @@ static const char *const wsql[W_COUNT_] = {
                       "AND day = ?2",
         [W_DROP_DAY] = "DELETE FROM analytics_blocks WHERE site = ?1 AND "
                        "day = ?2",
+        /* Columns in enum analytics_block_col's order, then closed, id. */
         [W_VISITS] = "SELECT start_ts, visitor, pageviews, events, last_ts "
                      "- start_ts, engagement_ms, entry_page, exit_page, "
                      "source, referrer, channel, utm_source, utm_medium, "
                      "utm_campaign, utm_term, utm_content, country, "
                      "region, city, browser, os, device, screen, "
-                     "language, closed FROM analytics_visits WHERE site = "
-                     "?1 AND start_ts >= ?2 AND start_ts < ?3 ORDER BY "
-                     "start_ts, id",
+                     "language, closed, id FROM analytics_visits WHERE "
+                     "site = ?1 AND start_ts >= ?2 AND start_ts < ?3 "
+                     "ORDER BY start_ts, id",
+        [W_PAGES] = "SELECT p.visit, p.path, p.pageviews, p.engagement_ms "
+                    "FROM analytics_visits v JOIN analytics_visit_pages p "
+                    "ON p.visit = v.id AND p.pageviews > 0 WHERE v.site = "
+                    "?1 AND v.start_ts >= ?2 AND v.start_ts < ?3 ORDER BY "
+                    "v.start_ts, v.id, p.path",
+        [W_EVENTS] = "SELECT e.visit, e.name, e.prop, e.value, e.n FROM "
+                     "analytics_visits v JOIN analytics_visit_events e ON "
+                     "e.visit = v.id WHERE v.site = ?1 AND v.start_ts >= "
+                     "?2 AND v.start_ts < ?3 ORDER BY v.start_ts, v.id, "
+                     "e.name, e.prop, e.value",
         [W_INSERT] = "INSERT INTO analytics_blocks (site, day, col, data) "
                      "VALUES (?1, ?2, ?3, ?4)",
         [W_MARK] = "INSERT INTO analytics_block_dirty (site, day) SELECT "
@@ -421,10 +509,13 @@ struct analytics_blocks_writer {
 	sqlite3 *db;
 	sqlite3_stmt *st[W_COUNT_];
 	char *site; /* the last site built: the next call starts after it */
-	/* A day's visits while they are encoded. */
+	/* A day while it is encoded: per column its values (integers) or
+	 * their places in `text`, as many as its level has (count), room for
+	 * cap of them; the visits' ids. */
 	int64_t *ints[ANALYTICS_BC_TEXT];
-	size_t ints_cap; /* of each per-visit array */
 	size_t *off[ANALYTICS_BC_COUNT], *len[ANALYTICS_BC_COUNT];
+	int64_t *ids;
+	size_t count[L_COUNT_], cap[L_COUNT_];
 	char *text;
 	size_t text_used, text_cap;
 };
@@ -457,6 +548,7 @@ void analytics_blocks_writer_free(struct analytics_blocks_writer *w)
 		free(w->off[i]);
 		free(w->len[i]);
 	}
+	free(w->ids);
 	free(w->text);
 	free(w->site);
 	free(w);
@@ -509,7 +601,7 @@ int analytics_blocks_invalidate_days(struct analytics_blocks_writer *w,
 struct text_ref {
 	const char *s;
 	size_t len;
-	uint32_t visit;
+	uint32_t at;
 };
 
 static int text_cmp(const void *x, const void *y)
@@ -521,7 +613,7 @@ static int text_cmp(const void *x, const void *y)
 		return c;
 	if (a->len != b->len)
 		return a->len < b->len ? -1 : 1;
-	return a->visit < b->visit ? -1 : a->visit > b->visit;
+	return a->at < b->at ? -1 : a->at > b->at;
 }
 
 static unsigned int_width(const int64_t *v, size_t n)
@@ -570,8 +662,8 @@ static int write_ints(struct analytics_blocks_writer *w, const char *site,
 static int write_text(struct analytics_blocks_writer *w, const char *site,
                       int64_t day, int col, size_t n)
 {
-	struct text_ref *refs = malloc(n * sizeof(*refs));
-	uint32_t *idx = malloc(n * sizeof(*idx));
+	struct text_ref *refs = malloc((n ? n : 1) * sizeof(*refs));
+	uint32_t *idx = malloc((n ? n : 1) * sizeof(*idx));
 	uint8_t *buf = NULL;
 	int rc = SQLITE_NOMEM;
 	if (!refs || !idx)
@@ -587,7 +679,7 @@ static int write_text(struct analytics_blocks_writer *w, const char *site,
 			k++;
 			text += refs[i].len + 1;
 		}
-		idx[refs[i].visit] = (uint32_t)(k - 1);
+		idx[refs[i].at] = (uint32_t)(k - 1);
 	}
 	unsigned width = k <= 256 ? 1 : k <= 65536 ? 2 : 4;
 	size_t at = 5 + 4 * k, size = at + n * width + text;
@@ -615,88 +707,161 @@ out:
 	return rc;
 }
 
-/* Room in the writer's per-visit arrays for visit n. */
-static bool visit_room(struct analytics_blocks_writer *w, size_t n)
+/* Room for one more value in each column of `level` (and, for visits,
+ * their ids): the place of the new one, or -1 when out of memory. */
+static int64_t stage_room(struct analytics_blocks_writer *w, enum level l)
 {
-	if (n < w->ints_cap)
-		return true;
-	size_t c = w->ints_cap ? 2 * w->ints_cap : 1024;
+	size_t n = w->count[l];
+	if (n < w->cap[l])
+		return (int64_t)n;
+	size_t c = w->cap[l] ? 2 * w->cap[l] : 1024;
 	/* Each grown as far as it goes: a shorter cap is never recorded. */
 	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
+		if (level_of(i) != l)
+			continue;
 		void *r;
 		if (i < ANALYTICS_BC_TEXT) {
 			if (!(r = realloc(w->ints[i], c * sizeof(int64_t))))
-				return false;
+				return -1;
 			w->ints[i] = r;
 			continue;
 		}
 		if (!(r = realloc(w->off[i], c * sizeof(size_t))))
-			return false;
+			return -1;
 		w->off[i] = r;
 		if (!(r = realloc(w->len[i], c * sizeof(size_t))))
-			return false;
+			return -1;
 		w->len[i] = r;
 	}
-	w->ints_cap = c;
-	return true;
+	if (l == L_VISIT) {
+		void *r = realloc(w->ids, c * sizeof(int64_t));
+		if (!r)
+			return -1;
+		w->ids = r;
+	}
+	w->cap[l] = c;
+	return (int64_t)n;
 }
 
-/* Add the row of W_VISITS as visit n. */
-static int take_row(struct analytics_blocks_writer *w, sqlite3_stmt *st,
-                    int64_t day, size_t n)
+/* Column `i` of st's row as text value `at` of column `col`. */
+static int stage_text(struct analytics_blocks_writer *w, sqlite3_stmt *st,
+                      int i, int col, size_t at)
 {
-	if (!visit_room(w, n))
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	size_t len = (size_t)sqlite3_column_bytes(st, i);
+	if (!room(&w->text, &w->text_cap, w->text_used + len + 1, 1))
 		return SQLITE_NOMEM;
-	int64_t start = sqlite3_column_int64(st, 0);
-	w->ints[ANALYTICS_BC_SECOND][n] = (start - day * DAY_MS) / 1000;
-	for (int i = 1; i < ANALYTICS_BC_TEXT; i++)
-		w->ints[i][n] = sqlite3_column_int64(st, i);
-	for (int i = ANALYTICS_BC_TEXT; i < ANALYTICS_BC_COUNT; i++) {
-		const char *s = (const char *)sqlite3_column_text(st, i);
-		size_t len = (size_t)sqlite3_column_bytes(st, i);
-		if (!room(&w->text, &w->text_cap, w->text_used + len + 1, 1))
-			return SQLITE_NOMEM;
-		if (len)
-			memcpy(w->text + w->text_used, s, len);
-		w->off[i][n] = w->text_used;
-		w->len[i][n] = len;
-		w->text_used += len;
-	}
+	if (len)
+		memcpy(w->text + w->text_used, s, len);
+	w->off[col][at] = w->text_used;
+	w->len[col][at] = len;
+	w->text_used += len;
 	return SQLITE_OK;
+}
+
+/* Read a day's visits (all ended) into the stage. */
+static int stage_visits(struct analytics_blocks_writer *w, sqlite3_stmt *st,
+                        int64_t day)
+{
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The caller saw none open before the day ended. */
+		if (sqlite3_column_int64(st, 24) == 0)
+			return SQLITE_INTERNAL;
+		int64_t at = stage_room(w, L_VISIT);
+		if (at < 0)
+			return SQLITE_NOMEM;
+		int64_t start = sqlite3_column_int64(st, 0);
+		w->ints[ANALYTICS_BC_SECOND][at] =
+		        (start - day * DAY_MS) / 1000;
+		for (int i = 1; i <= ANALYTICS_BC_ENGAGEMENT; i++)
+			w->ints[i][at] = sqlite3_column_int64(st, i);
+		w->ints[ANALYTICS_BC_NPAGES][at] = 0;
+		w->ints[ANALYTICS_BC_NEVENTS][at] = 0;
+		for (int i = 0; i < 18; i++)
+			if ((rc = stage_text(w, st, 6 + i,
+			                     ANALYTICS_BC_TEXT + i,
+			                     (size_t)at)) != SQLITE_OK)
+				return rc;
+		w->ids[at] = sqlite3_column_int64(st, 25);
+		w->count[L_VISIT]++;
+	}
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Read the day's page (L_PAGE) or event rows into the stage, each
+ * counted in its visit's NPAGES or NEVENTS: both statements walk the
+ * visits in the order stage_visits() did. */
+static int stage_rows(struct analytics_blocks_writer *w, sqlite3_stmt *st,
+                      enum level l)
+{
+	size_t v = 0;
+	int count = l == L_PAGE ? ANALYTICS_BC_NPAGES : ANALYTICS_BC_NEVENTS;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t visit = sqlite3_column_int64(st, 0);
+		while (v < w->count[L_VISIT] && w->ids[v] != visit)
+			v++;
+		if (v == w->count[L_VISIT])
+			return SQLITE_INTERNAL;
+		int64_t at = stage_room(w, l);
+		if (at < 0)
+			return SQLITE_NOMEM;
+		if (l == L_PAGE) {
+			rc = stage_text(w, st, 1, ANALYTICS_BC_PAGE_PATH,
+			                (size_t)at);
+			w->ints[ANALYTICS_BC_PAGE_VIEWS][at] =
+			        sqlite3_column_int64(st, 2);
+			w->ints[ANALYTICS_BC_PAGE_ENGAGEMENT][at] =
+			        sqlite3_column_int64(st, 3);
+		} else {
+			for (int i = 0; rc == SQLITE_ROW && i < 3; i++)
+				if (stage_text(w, st, 1 + i,
+				               ANALYTICS_BC_EVENT_NAME + i,
+				               (size_t)at) != SQLITE_OK)
+					rc = SQLITE_NOMEM;
+			w->ints[ANALYTICS_BC_EVENT_N][at] =
+			        sqlite3_column_int64(st, 4);
+		}
+		if (rc != SQLITE_OK && rc != SQLITE_ROW)
+			return rc;
+		w->ints[count][v]++;
+		w->count[l]++;
+	}
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* (Re)build `site`'s block of `day` from its visits, all ended. */
 static int build_day(struct analytics_blocks_writer *w, const char *site,
                      int64_t day)
 {
-	sqlite3_stmt *drop = w->st[W_DROP_DAY], *st = w->st[W_VISITS];
+	sqlite3_stmt *drop = w->st[W_DROP_DAY];
 	sqlite3_bind_text(drop, 1, site, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(drop, 2, day);
 	int rc = run(drop);
-	if (rc != SQLITE_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, day * DAY_MS);
-	sqlite3_bind_int64(st, 3, (day + 1) * DAY_MS);
-	size_t n = 0;
+	memset(w->count, 0, sizeof(w->count));
 	w->text_used = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		/* The caller saw none open before `day` ended. */
-		if (sqlite3_column_int64(st, ANALYTICS_BC_COUNT) == 0) {
-			rc = SQLITE_INTERNAL;
-			break;
-		}
-		if ((rc = take_row(w, st, day, n)) != SQLITE_OK)
-			break;
-		n++;
+	static const struct {
+		enum wstmt st;
+		enum level l;
+	} reads[] = {
+	        {W_VISITS, L_VISIT}, {W_PAGES, L_PAGE}, {W_EVENTS, L_EVENT}};
+	for (size_t k = 0; rc == SQLITE_OK && k < 3; k++) {
+		sqlite3_stmt *st = w->st[reads[k].st];
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, day * DAY_MS);
+		sqlite3_bind_int64(st, 3, (day + 1) * DAY_MS);
+		rc = k == 0 ? stage_visits(w, st, day)
+		            : stage_rows(w, st, reads[k].l);
+		sqlite3_reset(st);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return rc;
-	rc = SQLITE_OK;
-	for (int i = 0; n && rc == SQLITE_OK && i < ANALYTICS_BC_COUNT; i++)
+	for (int i = 0;
+	     w->count[L_VISIT] && rc == SQLITE_OK && i < ANALYTICS_BC_COUNT;
+	     i++) {
+		size_t n = w->count[level_of(i)];
 		rc = i < ANALYTICS_BC_TEXT ? write_ints(w, site, day, i, n)
 		                           : write_text(w, site, day, i, n);
+	}
 	return rc;
 }
 
@@ -708,17 +873,35 @@ static int build_site(struct analytics_blocks_writer *w, const char *site,
 	int64_t built_to, v;
 	bool null;
 	sqlite3_stmt **st = w->st;
-	for (int k = W_STATE; k <= W_VISITS; k++)
-		if (k != W_VISITS)
-			sqlite3_bind_text(st[k], 1, site, -1, SQLITE_STATIC);
-	int rc = one_int(st[W_STATE], &built_to, &null);
-	if (rc == SQLITE_OK && null) {
+	static const enum wstmt by_site[] = {
+	        W_STATE,      W_FIRST,        W_NEW_STATE, W_RESET_STATE,
+	        W_DROP_SITE,  W_UNDIRTY_SITE, W_OPEN_MIN,  W_DIRTY_MIN,
+	        W_NEXT_VISIT, W_SET_BUILT,    W_UNDIRTY};
+	for (size_t k = 0; k < sizeof(by_site) / sizeof(by_site[0]); k++)
+		sqlite3_bind_text(st[by_site[k]], 1, site, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st[W_STATE]);
+	bool have = rc == SQLITE_ROW;
+	built_to = have ? sqlite3_column_int64(st[W_STATE], 0) : 0;
+	bool stale = have && sqlite3_column_int(st[W_STATE], 1) !=
+	                             ANALYTICS_BLOCKS_FORMAT;
+	sqlite3_reset(st[W_STATE]);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	rc = SQLITE_OK;
+	if (!have || stale) {
+		/* From the first visit's day; blocks of an older format go. */
 		rc = one_int(st[W_FIRST], &v, &null);
-		if (rc != SQLITE_OK || null)
+		if (rc != SQLITE_OK || (null && !have))
 			return rc; /* no visits */
-		built_to = floor_div(v, DAY_MS);
-		sqlite3_bind_int64(st[W_NEW_STATE], 2, built_to);
-		rc = run(st[W_NEW_STATE]);
+		built_to = null ? 0 : floor_div(v, DAY_MS);
+		for (int k = W_DROP_SITE;
+		     stale && rc == SQLITE_OK && k <= W_UNDIRTY_SITE; k++)
+			rc = run(st[k]);
+		enum wstmt set = have ? W_RESET_STATE : W_NEW_STATE;
+		sqlite3_bind_int64(st[set], 2, built_to);
+		sqlite3_bind_int(st[set], 3, ANALYTICS_BLOCKS_FORMAT);
+		if (rc == SQLITE_OK)
+			rc = run(st[set]);
 	}
 	if (rc != SQLITE_OK)
 		return rc;

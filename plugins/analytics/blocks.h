@@ -10,9 +10,10 @@
  *
  * Blocks are an index of analytics_visits, with nothing the visits do not
  * hold, kept by the plugin's writer (analytics.c):
- * - a site's days before analytics_block_state.built_to and not in
- *   analytics_block_dirty are covered: their blocks hold every visit that
- *   started on them (no rows: none did), all ended;
+ * - a site's days before analytics_block_state.built_to, in this format,
+ *   and not in analytics_block_dirty are covered: their blocks hold every
+ *   visit that started on them (no rows: none did), all ended, with its
+ *   page and event rows;
  * - a day is built once it is over (by `margin_ms`) and none of its visits
  *   is open, and made dirty again, its block deleted, whenever its visits
  *   change: a visit that starts in it late (an imported log), a visit
@@ -20,11 +21,12 @@
  *
  * Column encodings (a row's `data`; integers little-endian):
  * - integers: a width byte w (1, 2, 4 or 8), then one w-byte value per
- *   visit (8: two's complement; else unsigned);
+ *   visit or row (8: two's complement; else unsigned);
  * - texts: u32 count of distinct values k, u8 index width w, k u32
- *   lengths, one w-byte index per visit, then the k values in byte order,
- *   each followed by a NUL.
- * A day's columns all hold its visits in one order (start_ts, id).
+ *   lengths, one w-byte index per visit or row, then the k values in byte
+ *   order, each followed by a NUL.
+ * A day's columns hold its visits in one order (start_ts, id), and a
+ * visit's page and event rows in theirs.
  *
  * Errors are SQLite result codes; SQLITE_CORRUPT for a block that does not
  * decode.  Nothing here logs.
@@ -37,18 +39,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The blocks' format: a site's blocks of another are dropped and built
+ * again (analytics_block_state.format). */
+#define ANALYTICS_BLOCKS_FORMAT 2
+
 enum analytics_block_col {
+	/* Integers, one per visit. */
 	ANALYTICS_BC_SECOND, /* of the start, in its UTC day: 0-86399 */
 	ANALYTICS_BC_VISITOR,
 	ANALYTICS_BC_PAGEVIEWS,
 	ANALYTICS_BC_EVENTS,
 	ANALYTICS_BC_DURATION, /* last_ts - start_ts, ms */
 	ANALYTICS_BC_ENGAGEMENT,
-	/* Texts from here: entry_page, exit_page, then the session
-	 * dimensions (query.h) in their order. */
+	ANALYTICS_BC_NPAGES,  /* its page rows below */
+	ANALYTICS_BC_NEVENTS, /* its event rows below */
+	/* Integers, one per page row (analytics_visit_pages' with page views,
+	 * by path) and per event row (analytics_visit_events'), each visit's
+	 * in turn. */
+	ANALYTICS_BC_PAGE_VIEWS,
+	ANALYTICS_BC_PAGE_ENGAGEMENT,
+	ANALYTICS_BC_EVENT_N,
+	/* Texts: per visit entry_page, exit_page, then the session
+	 * dimensions (query.h) in their order; then per page row its path,
+	 * per event row its name, prop and value. */
 	ANALYTICS_BC_TEXT,
-	ANALYTICS_BC_COUNT = ANALYTICS_BC_TEXT + 18,
+	ANALYTICS_BC_PAGE_PATH = ANALYTICS_BC_TEXT + 18,
+	ANALYTICS_BC_EVENT_NAME,
+	ANALYTICS_BC_EVENT_PROP,
+	ANALYTICS_BC_EVENT_VALUE,
+	ANALYTICS_BC_COUNT,
 };
+
+#define ANALYTICS_BC_BIT(c) ((uint64_t)1 << (c))
 
 /* The column of analytics_visits' column `name`, or -1; and back. */
 int analytics_block_col(const char *name);
@@ -57,15 +79,19 @@ const char *analytics_block_name(int col);
 /* One day's decoded columns, those asked for; borrowed from the scan
  * until its next step. */
 struct analytics_block_text {
-	size_t n;               /* distinct values */
+	size_t n;               /* distinct values, in byte order */
 	const char *const *str; /* each NUL-terminated */
 	const size_t *len;
-	const uint32_t *idx; /* per visit: its value's place in str */
+	const uint32_t *idx; /* per visit or row: its value's place in str */
 };
 
 struct analytics_block {
 	int64_t day; /* days since 1970-01-01 */
 	size_t n;    /* visits */
+	size_t n_pages, n_events;
+	/* With NPAGES (NEVENTS): visit i's page (event) rows are
+	 * [page_off[i], page_off[i + 1]). */
+	const uint32_t *page_off, *event_off;
 	const int64_t *ints[ANALYTICS_BC_TEXT];
 	struct analytics_block_text text[ANALYTICS_BC_COUNT];
 };
@@ -80,11 +106,11 @@ int analytics_blocks_covered(sqlite3 *db, const char *site, int64_t day0,
 struct analytics_blocks_scan;
 
 /* The blocks of `site` on days [day0, day1), day by day, with the columns
- * of bit mask `cols` (1 << enum analytics_block_col).  Only covered days
- * are whole: the caller asks analytics_blocks_covered() first, in the same
- * read transaction. */
+ * of bit mask `cols` (ANALYTICS_BC_BIT() of each; NPAGES and NEVENTS come
+ * with their rows' columns).  Only covered days are whole: the caller asks
+ * analytics_blocks_covered() first, in the same read transaction. */
 int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
-                               int64_t day1, uint32_t cols,
+                               int64_t day1, uint64_t cols,
                                struct analytics_blocks_scan **out);
 
 /* SQLITE_ROW with the next day that has visits in *out, SQLITE_DONE at

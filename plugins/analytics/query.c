@@ -393,10 +393,6 @@ struct scope {
 	 * visit: INT64_MIN once its backfill is done. */
 	int64_t segment;
 	int64_t segment_from_ms;
-	/* UTC seconds: the visits started in [skip0, skip1) are read from
-	 * the blocks (blocks.h), so the SQL of analytics_visits leaves them
-	 * out (range_sql()). */
-	int64_t skip0, skip1;
 };
 
 static bool column_dim(const char *dim)
@@ -990,26 +986,10 @@ static void range_sql(struct sqlb *b, const struct scope *sc)
 {
 	sql(b, " WHERE v.site = ");
 	arg_text(b, sc->site);
-	int64_t s0 = sc->skip0 > sc->t0 ? sc->skip0 : sc->t0;
-	int64_t s1 = sc->skip1 < sc->t1 ? sc->skip1 : sc->t1;
-	if (s0 >= s1) {
-		sql(b, " AND v.start_ts >= ");
-		arg_int(b, sc->t0 * 1000);
-		sql(b, " AND v.start_ts < ");
-		arg_int(b, sc->t1 * 1000);
-		return;
-	}
-	/* Both sides of the blocks' days; SQLite seeks each (a multi-index
-	 * OR of analytics_visits_time). */
-	sql(b, " AND ((v.start_ts >= ");
+	sql(b, " AND v.start_ts >= ");
 	arg_int(b, sc->t0 * 1000);
 	sql(b, " AND v.start_ts < ");
-	arg_int(b, s0 * 1000);
-	sql(b, ") OR (v.start_ts >= ");
-	arg_int(b, s1 * 1000);
-	sql(b, " AND v.start_ts < ");
 	arg_int(b, sc->t1 * 1000);
-	sql(b, "))");
 }
 
 /* The visits of the scope as rows like the rollups' (union_cols): the open
@@ -1191,16 +1171,15 @@ static void with_rows(struct sqlb *b, const char *name)
 /* ---- blocks (blocks.h) -------------------------------------------------- */
 
 /* Whether the blocks can answer the scope's visits, summed by rollup
- * dimension `dim` ("": all together) where no rollup does: filters all on
- * visit columns, and `dim` none or one. */
+ * dimension `dim` ("": all together) where no rollup does: any filters,
+ * and any dimension but the hour of day. */
 static bool blocks_answer(const struct scope *sc, const char *dim)
 {
-	if (sc->n_filters == 0 || rollup_dim(sc, dim))
-		return false;
-	if (*dim && analytics_block_col(dim) < ANALYTICS_BC_TEXT)
+	if (sc->n_filters == 0 || rollup_dim(sc, dim) ||
+	    strcmp(dim, "hour") == 0)
 		return false;
 	for (size_t i = 0; i < sc->n_filters; i++)
-		if (sc->filters[i].kind != F_COLUMN ||
+		if (sc->filters[i].kind == F_COLUMN &&
 		    analytics_block_col(sc->filters[i].dim) < ANALYTICS_BC_TEXT)
 			return false;
 	return true;
@@ -1209,27 +1188,162 @@ static bool blocks_answer(const struct scope *sc, const char *dim)
 /* What blocks_add() sums visits by. */
 enum block_key {
 	BK_ALL,    /* one group, "" */
-	BK_COLUMN, /* a text column's value */
+	BK_COLUMN, /* a visit text column's value */
 	BK_BUCKET, /* a time bucket's label */
+	BK_PAGE,   /* each page row's path */
+	BK_EVENT,  /* each custom event's name */
+	BK_PROP,   /* each value of a custom event property */
+	BK_GOAL,   /* each goal the visit reached */
 };
 
 struct block_sum {
 	const struct scope *sc;
 	enum block_key key;
-	int col;              /* BK_COLUMN */
+	const char *dim; /* the rollup dimension, for analytics_visits' SQL */
+	int col;         /* BK_COLUMN */
 	struct seula_zone *z; /* BK_BUCKET */
 	enum interval iv;
-	int64_t start; /* the range's first local midnight (UTC seconds) */
+	int64_t start;    /* the range's first local midnight (UTC seconds) */
+	const char *prop; /* BK_PROP */
+	const struct analytics_goal **goals; /* BK_GOAL: the site's */
+	size_t n_goals;
+	int64_t *goal_group; /* per goal, its group: -1 until made */
 	struct analytics_groups *g;
 };
 
-/* Whether text `s` passes filter `f` (as column_cond()'s SQL says). */
-static bool text_passes(const struct filter *f, const char *s, size_t len)
+static uint64_t block_cols(const struct block_sum *bs)
 {
-	bool eq = has_glob(f->value) ? sqlite3_strglob(f->value, s) == 0
-	                             : strlen(f->value) == len &&
-	                                       memcmp(f->value, s, len) == 0;
-	return eq != f->negate;
+	uint64_t c = ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND) |
+	             ANALYTICS_BC_BIT(ANALYTICS_BC_VISITOR) |
+	             ANALYTICS_BC_BIT(ANALYTICS_BC_PAGEVIEWS) |
+	             ANALYTICS_BC_BIT(ANALYTICS_BC_EVENTS) |
+	             ANALYTICS_BC_BIT(ANALYTICS_BC_DURATION) |
+	             ANALYTICS_BC_BIT(ANALYTICS_BC_ENGAGEMENT);
+	const uint64_t path = ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_PATH),
+	               name = ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_NAME) |
+	                      ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_PROP),
+	               value = ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_PROP) |
+	                       ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_VALUE),
+	               n = ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_N);
+	for (size_t i = 0; i < bs->sc->n_filters; i++) {
+		const struct filter *f = &bs->sc->filters[i];
+		switch (f->kind) {
+		case F_COLUMN:
+			c |= ANALYTICS_BC_BIT(analytics_block_col(f->dim));
+			break;
+		case F_PAGE: c |= path; break;
+		case F_EVENT: c |= name; break;
+		case F_PROP: c |= value; break;
+		case F_GOAL:
+			c |= f->goal->kind == ANALYTICS_GOAL_PAGE ? path : name;
+			break;
+		}
+	}
+	switch (bs->key) {
+	case BK_ALL:
+	case BK_BUCKET: break;
+	case BK_COLUMN: c |= ANALYTICS_BC_BIT(bs->col); break;
+	case BK_PAGE:
+		c |= path | ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_VIEWS) |
+		     ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_ENGAGEMENT) |
+		     ANALYTICS_BC_BIT(ANALYTICS_BC_TEXT); /* entry_page */
+		break;
+	case BK_EVENT: c |= name | n; break;
+	case BK_PROP: c |= value | n; break;
+	case BK_GOAL:
+		c |= path | name | n |
+		     ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_VIEWS);
+		break;
+	}
+	return c;
+}
+
+/* Whether text `s` is `value`: GLOB when it has a wildcard, as
+ * column_cond()'s SQL says. */
+static bool text_matches(const char *value, bool glob, const char *s,
+                         size_t len)
+{
+	return glob ? sqlite3_strglob(value, s) == 0
+	            : strlen(value) == len && memcmp(value, s, len) == 0;
+}
+
+/* The place of text `s` in a day's column, or -1. */
+static int64_t text_find(const struct analytics_block_text *c, const char *s)
+{
+	size_t len = strlen(s);
+	for (size_t k = 0; k < c->n; k++)
+		if (c->len[k] == len && memcmp(c->str[k], s, len) == 0)
+			return (int64_t)k;
+	return -1;
+}
+
+/* Per value of column c whether it matches (malloc'd; NULL when out of
+ * memory). */
+static uint8_t *text_verdicts(const struct analytics_block_text *c,
+                              const char *value, bool glob)
+{
+	uint8_t *ok = malloc(c->n ? c->n : 1);
+	for (size_t k = 0; ok && k < c->n; k++)
+		ok[k] = text_matches(value, glob, c->str[k], c->len[k]);
+	return ok;
+}
+
+/* The visits of day b that pass filter f, into pass[] (and-ed). */
+static bool filter_day(const struct filter *f, const struct analytics_block *b,
+                       uint8_t *pass)
+{
+	bool glob = has_glob(f->value);
+	const char *value = f->value;
+	int col;
+	switch (f->kind) {
+	case F_COLUMN: col = analytics_block_col(f->dim); break;
+	case F_PAGE: col = ANALYTICS_BC_PAGE_PATH; break;
+	case F_PROP: col = ANALYTICS_BC_EVENT_VALUE; break;
+	case F_GOAL:
+		value = f->goal->pattern;
+		glob = f->goal->kind == ANALYTICS_GOAL_PAGE;
+		col = glob ? ANALYTICS_BC_PAGE_PATH : ANALYTICS_BC_EVENT_NAME;
+		break;
+	default: col = ANALYTICS_BC_EVENT_NAME; break;
+	}
+	const struct analytics_block_text *c = &b->text[col];
+	uint8_t *ok = text_verdicts(c, value, glob);
+	if (!ok)
+		return false;
+	if (f->kind == F_COLUMN) {
+		for (size_t i = 0; i < b->n; i++)
+			pass[i] &= ok[c->idx[i]] != f->negate;
+		free(ok);
+		return true;
+	}
+	/* A row of the visit's that matches: events only of their prop ('',
+	 * the event itself; or the property's key). */
+	const uint32_t *off =
+	        col == ANALYTICS_BC_PAGE_PATH ? b->page_off : b->event_off;
+	int64_t prop = -2; /* pages: any */
+	if (col != ANALYTICS_BC_PAGE_PATH)
+		prop = text_find(&b->text[ANALYTICS_BC_EVENT_PROP],
+		                 f->kind == F_PROP ? f->dim + 5 : "");
+	const uint32_t *pidx = b->text[ANALYTICS_BC_EVENT_PROP].idx;
+	for (size_t i = 0; i < b->n; i++) {
+		bool any = false;
+		for (uint32_t r = off[i]; !any && r < off[i + 1]; r++)
+			any = ok[c->idx[r]] &&
+			      (prop == -2 || (int64_t)pidx[r] == prop);
+		pass[i] &= any != f->negate;
+	}
+	free(ok);
+	return true;
+}
+
+/* The group of value k of a day's column, made at its first use (vg[k] <
+ * 0 until then), so a value none of whose rows pass is no row. */
+static int64_t lazy_group(struct analytics_groups *g, int64_t *vg,
+                          const struct analytics_block_text *c, uint32_t k)
+{
+	if (vg[k] < 0)
+		vg[k] = analytics_groups_index(g, c->str[k], c->len[k]);
+	return vg[k];
 }
 
 /* The group of the visit that started at UTC second t, for BK_BUCKET:
@@ -1240,8 +1354,8 @@ struct hour_groups {
 	bool split[24];
 };
 
-static enum analytics_status bucket_groups(struct block_sum *bs, int64_t day,
-                                           struct hour_groups *hg)
+static bool bucket_groups(struct block_sum *bs, int64_t day,
+                          struct hour_groups *hg)
 {
 	char a[32], b[32];
 	for (int h = 0; h < 24; h++) {
@@ -1251,68 +1365,128 @@ static enum analytics_status bucket_groups(struct block_sum *bs, int64_t day,
 		bucket_label(bs->z, t + 3599 < bs->start ? bs->start : t + 3599,
 		             bs->iv, b, sizeof(b));
 		hg->split[h] = strcmp(a, b) != 0;
-		hg->g[h] = analytics_groups_index(bs->g, a, strlen(a));
-		if (hg->g[h] < 0)
-			return ANALYTICS_DB_ERROR;
+		if ((hg->g[h] = analytics_groups_index(bs->g, a, strlen(a))) <
+		    0)
+			return false;
 	}
-	return ANALYTICS_OK;
+	return true;
 }
 
-/* Add one day's visits of the scope to bs->g. */
-static enum analytics_status block_day(struct block_sum *bs,
-                                       const struct analytics_block *b,
-                                       uint8_t *pass, int64_t *vg)
-{
-	const struct scope *sc = bs->sc;
-	memset(pass, 1, b->n);
-	for (size_t f = 0; f < sc->n_filters; f++) {
-		const struct filter *fl = &sc->filters[f];
-		const struct analytics_block_text *c =
-		        &b->text[analytics_block_col(fl->dim)];
-		uint8_t *ok = malloc(c->n ? c->n : 1);
-		if (!ok)
-			return ANALYTICS_DB_ERROR;
-		for (size_t k = 0; k < c->n; k++)
-			ok[k] = text_passes(fl, c->str[k], c->len[k]);
-		for (size_t i = 0; i < b->n; i++)
-			pass[i] &= ok[c->idx[i]];
-		free(ok);
-	}
+/* Per day scratch: what a visit's rows add up to, by key. */
+struct day_keys {
+	int64_t *vg;            /* per value of the key's column */
+	int64_t *entry_of_path; /* BK_PAGE: the entry_page value of a path */
+	uint8_t *goal_hit;      /* BK_GOAL: per goal and path or name */
+	int64_t *hits;          /* BK_GOAL: per goal, this visit's */
+	int64_t prop;           /* BK_EVENT, BK_PROP: the prop's place */
 	struct hour_groups hg;
-	const struct analytics_block_text *kc =
-	        bs->key == BK_COLUMN ? &b->text[bs->col] : NULL;
-	int64_t all = 0;
-	if (bs->key == BK_ALL &&
-	    (all = analytics_groups_index(bs->g, "", 0)) < 0)
-		return ANALYTICS_DB_ERROR;
-	if (bs->key == BK_BUCKET &&
-	    bucket_groups(bs, b->day, &hg) != ANALYTICS_OK)
-		return ANALYTICS_DB_ERROR;
-	/* A value's group is made at its first visit that passes: a value
-	 * all of whose visits are filtered out is no row. */
-	for (size_t k = 0; kc && k < kc->n; k++)
-		vg[k] = -1;
-	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND],
-	              *pv = b->ints[ANALYTICS_BC_PAGEVIEWS],
-	              *ev = b->ints[ANALYTICS_BC_EVENTS],
-	              *dur = b->ints[ANALYTICS_BC_DURATION],
-	              *eng = b->ints[ANALYTICS_BC_ENGAGEMENT],
-	              *who = b->ints[ANALYTICS_BC_VISITOR];
-	for (size_t i = 0; i < b->n; i++) {
-		int64_t t = b->day * 86400 + sec[i];
-		if (!pass[i] || t < sc->t0 || t >= sc->t1)
-			continue;
-		int64_t gi = all;
-		if (kc) {
-			uint32_t k = kc->idx[i];
-			if (vg[k] < 0)
-				vg[k] = analytics_groups_index(
-				        bs->g, kc->str[k], kc->len[k]);
-			gi = vg[k];
-		} else if (bs->key == BK_BUCKET) {
-			int h = (int)(sec[i] / 3600);
-			gi = hg.g[h];
-			if (hg.split[h]) {
+};
+
+static bool day_keys_ready(struct block_sum *bs,
+                           const struct analytics_block *b, struct day_keys *dk)
+{
+	memset(dk, 0, sizeof(*dk));
+	const struct analytics_block_text *kc = NULL;
+	switch (bs->key) {
+	case BK_ALL: break;
+	case BK_BUCKET: return bucket_groups(bs, b->day, &dk->hg);
+	case BK_COLUMN: kc = &b->text[bs->col]; break;
+	case BK_PAGE: kc = &b->text[ANALYTICS_BC_PAGE_PATH]; break;
+	case BK_EVENT: kc = &b->text[ANALYTICS_BC_EVENT_NAME]; break;
+	case BK_PROP: kc = &b->text[ANALYTICS_BC_EVENT_VALUE]; break;
+	case BK_GOAL: break;
+	}
+	if (kc) {
+		if (!(dk->vg = malloc((kc->n ? kc->n : 1) * sizeof(*dk->vg))))
+			return false;
+		for (size_t k = 0; k < kc->n; k++)
+			dk->vg[k] = -1;
+	}
+	if (bs->key == BK_EVENT || bs->key == BK_PROP || bs->key == BK_GOAL)
+		dk->prop = text_find(&b->text[ANALYTICS_BC_EVENT_PROP],
+		                     bs->key == BK_PROP ? bs->prop : "");
+	if (bs->key == BK_PAGE) {
+		/* Both in byte order: one walk pairs them. */
+		const struct analytics_block_text *e =
+		        &b->text[ANALYTICS_BC_TEXT];
+		if (!(dk->entry_of_path =
+		              malloc((kc->n ? kc->n : 1) * sizeof(int64_t))))
+			return false;
+		size_t j = 0;
+		for (size_t k = 0; k < kc->n; k++) {
+			int c = 1;
+			while (j < e->n) {
+				size_t m = e->len[j] < kc->len[k] ? e->len[j]
+				                                  : kc->len[k];
+				c = memcmp(e->str[j], kc->str[k], m);
+				if (c == 0 && e->len[j] != kc->len[k])
+					c = e->len[j] < kc->len[k] ? -1 : 1;
+				if (c >= 0)
+					break;
+				j++;
+			}
+			dk->entry_of_path[k] =
+			        j < e->n && c == 0 ? (int64_t)j : -1;
+		}
+	}
+	if (bs->key == BK_GOAL) {
+		const struct analytics_block_text *p =
+		        &b->text[ANALYTICS_BC_PAGE_PATH];
+		const struct analytics_block_text *nm =
+		        &b->text[ANALYTICS_BC_EVENT_NAME];
+		size_t w = p->n > nm->n ? p->n : nm->n;
+		dk->goal_hit = malloc(bs->n_goals * (w ? w : 1));
+		dk->hits = calloc(bs->n_goals ? bs->n_goals : 1,
+		                  sizeof(*dk->hits));
+		if (!dk->goal_hit || !dk->hits)
+			return false;
+		for (size_t gi = 0; gi < bs->n_goals; gi++) {
+			const struct analytics_goal *x = bs->goals[gi];
+			bool page = x->kind == ANALYTICS_GOAL_PAGE;
+			const struct analytics_block_text *c = page ? p : nm;
+			for (size_t k = 0; k < c->n; k++)
+				dk->goal_hit[gi * w + k] = text_matches(
+				        x->pattern, page, c->str[k], c->len[k]);
+		}
+	}
+	return true;
+}
+
+static void day_keys_free(struct day_keys *dk)
+{
+	free(dk->vg);
+	free(dk->entry_of_path);
+	free(dk->goal_hit);
+	free(dk->hits);
+}
+
+/* Add visit i of day b (which passed) to bs->g by the key. */
+static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
+                      struct day_keys *dk, size_t i, int64_t t)
+{
+	const int64_t *pv = b->ints[ANALYTICS_BC_PAGEVIEWS],
+	              *ev = b->ints[ANALYTICS_BC_EVENTS];
+	int64_t who = b->ints[ANALYTICS_BC_VISITOR][i];
+	struct analytics_totals tt = {.visits = 1};
+	int64_t gi = -1;
+	switch (bs->key) {
+	case BK_ALL:
+	case BK_COLUMN:
+	case BK_BUCKET:
+		tt.pageviews = pv[i];
+		tt.bounces = pv[i] <= 1 && ev[i] == 0;
+		tt.duration_ms = b->ints[ANALYTICS_BC_DURATION][i];
+		tt.events = ev[i];
+		tt.engagement_ms = b->ints[ANALYTICS_BC_ENGAGEMENT][i];
+		if (bs->key == BK_ALL) {
+			gi = analytics_groups_index(bs->g, "", 0);
+		} else if (bs->key == BK_COLUMN) {
+			gi = lazy_group(bs->g, dk->vg, &b->text[bs->col],
+			                b->text[bs->col].idx[i]);
+		} else {
+			int h = (int)(t - b->day * 86400) / 3600;
+			gi = dk->hg.g[h];
+			if (dk->hg.split[h]) {
 				char l[32];
 				bucket_label(bs->z,
 				             t < bs->start ? bs->start : t,
@@ -1321,30 +1495,117 @@ static enum analytics_status block_day(struct block_sum *bs,
 				                            strlen(l));
 			}
 		}
-		struct analytics_totals tt = {
-		        .visits = 1,
-		        .pageviews = pv[i],
-		        .bounces = pv[i] <= 1 && ev[i] == 0,
-		        .duration_ms = dur[i],
-		        .events = ev[i],
-		        .engagement_ms = eng[i],
-		};
-		if (gi < 0 ||
-		    !analytics_groups_add_at(bs->g, (size_t)gi, who[i], &tt))
-			return ANALYTICS_DB_ERROR;
+		return gi >= 0 &&
+		       analytics_groups_add_at(bs->g, (size_t)gi, who, &tt);
+	case BK_PAGE: {
+		const struct analytics_block_text *p =
+		        &b->text[ANALYTICS_BC_PAGE_PATH];
+		bool bounce = pv[i] <= 1 && ev[i] == 0;
+		uint32_t entry = b->text[ANALYTICS_BC_TEXT].idx[i];
+		for (uint32_t r = b->page_off[i]; r < b->page_off[i + 1]; r++) {
+			uint32_t k = p->idx[r];
+			tt.pageviews = b->ints[ANALYTICS_BC_PAGE_VIEWS][r];
+			tt.bounces = bounce && dk->entry_of_path[k] == entry;
+			tt.engagement_ms =
+			        b->ints[ANALYTICS_BC_PAGE_ENGAGEMENT][r];
+			if ((gi = lazy_group(bs->g, dk->vg, p, k)) < 0 ||
+			    !analytics_groups_add_at(bs->g, (size_t)gi, who,
+			                             &tt))
+				return false;
+		}
+		return true;
 	}
-	return ANALYTICS_OK;
+	case BK_EVENT:
+	case BK_PROP: {
+		const struct analytics_block_text *c =
+		        &b->text[bs->key == BK_EVENT
+		                         ? ANALYTICS_BC_EVENT_NAME
+		                         : ANALYTICS_BC_EVENT_VALUE];
+		const uint32_t *prop = b->text[ANALYTICS_BC_EVENT_PROP].idx;
+		for (uint32_t r = b->event_off[i]; r < b->event_off[i + 1];
+		     r++) {
+			if ((int64_t)prop[r] != dk->prop)
+				continue;
+			tt.events = b->ints[ANALYTICS_BC_EVENT_N][r];
+			if ((gi = lazy_group(bs->g, dk->vg, c, c->idx[r])) <
+			            0 ||
+			    !analytics_groups_add_at(bs->g, (size_t)gi, who,
+			                             &tt))
+				return false;
+		}
+		return true;
+	}
+	case BK_GOAL: {
+		const struct analytics_block_text
+		        *p = &b->text[ANALYTICS_BC_PAGE_PATH],
+		        *nm = &b->text[ANALYTICS_BC_EVENT_NAME];
+		const uint32_t *prop = b->text[ANALYTICS_BC_EVENT_PROP].idx;
+		size_t w = p->n > nm->n ? p->n : nm->n;
+		for (uint32_t r = b->page_off[i]; r < b->page_off[i + 1]; r++)
+			for (size_t x = 0; x < bs->n_goals; x++)
+				if (bs->goals[x]->kind == ANALYTICS_GOAL_PAGE &&
+				    dk->goal_hit[x * w + p->idx[r]])
+					dk->hits[x] +=
+					        b->ints[ANALYTICS_BC_PAGE_VIEWS]
+					               [r];
+		for (uint32_t r = b->event_off[i]; r < b->event_off[i + 1]; r++)
+			for (size_t x = 0; x < bs->n_goals; x++)
+				if (bs->goals[x]->kind ==
+				            ANALYTICS_GOAL_EVENT &&
+				    (int64_t)prop[r] == dk->prop &&
+				    dk->goal_hit[x * w + nm->idx[r]])
+					dk->hits[x] +=
+					        b->ints[ANALYTICS_BC_EVENT_N]
+					               [r];
+		for (size_t x = 0; x < bs->n_goals; x++) {
+			tt.events = dk->hits[x];
+			dk->hits[x] = 0;
+			if (tt.events <= 0)
+				continue;
+			if (bs->goal_group[x] < 0)
+				bs->goal_group[x] = analytics_groups_index(
+				        bs->g, bs->goals[x]->name,
+				        strlen(bs->goals[x]->name));
+			if (bs->goal_group[x] < 0 ||
+			    !analytics_groups_add_at(
+			            bs->g, (size_t)bs->goal_group[x], who, &tt))
+				return false;
+		}
+		return true;
+	}
+	}
+	return false;
 }
 
-/* Sum the scope's visits of covered days into bs->g, and set *rest to the
- * scope of those left for analytics_visits (the same when no day is
- * covered: *used false). */
+/* Add one day's visits of the scope to bs->g. */
+static enum analytics_status
+block_day(struct block_sum *bs, const struct analytics_block *b, uint8_t *pass)
+{
+	const struct scope *sc = bs->sc;
+	memset(pass, 1, b->n);
+	for (size_t f = 0; f < sc->n_filters; f++)
+		if (!filter_day(&sc->filters[f], b, pass))
+			return ANALYTICS_DB_ERROR;
+	struct day_keys dk;
+	bool ok = day_keys_ready(bs, b, &dk);
+	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
+	for (size_t i = 0; ok && i < b->n; i++) {
+		int64_t t = b->day * 86400 + sec[i];
+		if (pass[i] && t >= sc->t0 && t < sc->t1)
+			ok = add_visit(bs, b, &dk, i, t);
+	}
+	day_keys_free(&dk);
+	return ok ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
+}
+
+/* Sum the scope's visits of covered days into bs->g, and set rest[0..1]
+ * to the scopes of those left for analytics_visits, before and after them
+ * (each empty: t0 == t1); *used false when no day is covered. */
 static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
-                                        struct scope *rest, bool *used,
+                                        struct scope rest[2], bool *used,
                                         char *err, size_t errlen)
 {
 	const struct scope *sc = bs->sc;
-	*rest = *sc;
 	*used = false;
 	int64_t run0, run1;
 	int rc = analytics_blocks_covered(
@@ -1355,44 +1616,28 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 			snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 		return rc == SQLITE_OK ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 	}
-	uint32_t cols =
-	        1u << ANALYTICS_BC_SECOND | 1u << ANALYTICS_BC_VISITOR |
-	        1u << ANALYTICS_BC_PAGEVIEWS | 1u << ANALYTICS_BC_EVENTS |
-	        1u << ANALYTICS_BC_DURATION | 1u << ANALYTICS_BC_ENGAGEMENT;
-	for (size_t i = 0; i < sc->n_filters; i++)
-		cols |= 1u << analytics_block_col(sc->filters[i].dim);
-	if (bs->key == BK_COLUMN)
-		cols |= 1u << bs->col;
 	struct analytics_blocks_scan *scan;
-	rc = analytics_blocks_scan_open(db, sc->site, run0, run1, cols, &scan);
+	rc = analytics_blocks_scan_open(db, sc->site, run0, run1,
+	                                block_cols(bs), &scan);
 	const struct analytics_block *b;
 	uint8_t *pass = NULL;
-	int64_t *vg = NULL;
-	size_t pass_cap = 0, vg_cap = 0;
+	size_t pass_cap = 0;
 	enum analytics_status s = ANALYTICS_OK;
 	while (rc == SQLITE_OK &&
 	       (rc = analytics_blocks_scan_next(scan, &b)) == SQLITE_ROW) {
 		rc = SQLITE_OK;
-		size_t nk = bs->key == BK_COLUMN ? b->text[bs->col].n : 0;
 		if (b->n > pass_cap) {
 			free(pass);
 			pass_cap = b->n * 2;
-			pass = malloc(pass_cap);
+			if (!(pass = malloc(pass_cap))) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
 		}
-		if (nk >= vg_cap) {
-			free(vg);
-			vg_cap = nk * 2 + 1;
-			vg = malloc(vg_cap * sizeof(*vg));
-		}
-		if (!pass || !vg) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		if ((s = block_day(bs, b, pass, vg)) != ANALYTICS_OK)
+		if ((s = block_day(bs, b, pass)) != ANALYTICS_OK)
 			break;
 	}
 	free(pass);
-	free(vg);
 	if (s == ANALYTICS_OK && rc != SQLITE_DONE) {
 		s = ANALYTICS_DB_ERROR;
 		snprintf(err, errlen, "blocks: %s",
@@ -1402,8 +1647,15 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 		snprintf(err, errlen, "out of memory");
 	}
 	analytics_blocks_scan_close(scan);
-	rest->skip0 = run0 * 86400;
-	rest->skip1 = run1 * 86400;
+	/* Apart, not one query with an OR: with one SQLite may walk the
+	 * whole site's index in start_ts order rather than seek each. */
+	rest[0] = rest[1] = *sc;
+	rest[0].t1 = run0 * 86400 > sc->t0 ? run0 * 86400 : sc->t0;
+	rest[1].t0 = run1 * 86400 < sc->t1 ? run1 * 86400 : sc->t1;
+	if (rest[0].t1 > sc->t1)
+		rest[0].t1 = sc->t1;
+	if (rest[1].t0 < sc->t0)
+		rest[1].t0 = sc->t0;
 	*used = s == ANALYTICS_OK;
 	return s;
 }
@@ -1448,6 +1700,10 @@ static enum analytics_status rows_into_groups(sqlite3 *db, struct sqlb *b,
 	                                                : ANALYTICS_OK;
 }
 
+static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
+                                       bool pages, struct analytics_groups *g,
+                                       char *err, size_t errlen);
+
 /* A report's visits from the blocks and analytics_visits together, summed
  * into groups by `bs` (its g NULL: made here): *out NULL when no block
  * covers the range (the caller reads the visits as before), or past
@@ -1463,20 +1719,26 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;
 	}
-	struct scope rest;
+	struct scope rest[2];
 	bool used;
-	enum analytics_status s = blocks_add(db, bs, &rest, &used, err, errlen);
+	enum analytics_status s = blocks_add(db, bs, rest, &used, err, errlen);
 	if (s == ANALYTICS_OK && used &&
 	    analytics_groups_count(bs->g) > bs->sc->groups_max)
 		*too_many = true;
-	if (s == ANALYTICS_OK && used && !*too_many) {
+	for (int k = 0; k < 2 && s == ANALYTICS_OK && used && !*too_many; k++) {
+		if (rest[k].t0 >= rest[k].t1)
+			continue;
+		if (bs->key == BK_GOAL) {
+			s = goal_pass(db, &rest[k], true, bs->g, err, errlen);
+			if (s == ANALYTICS_OK)
+				s = goal_pass(db, &rest[k], false, bs->g, err,
+				              errlen);
+			continue;
+		}
 		struct sqlb b;
 		sqlb_init(&b, db);
 		with_rows(&b, "u");
-		visits_sql(&b, &rest,
-		           bs->key == BK_COLUMN ? analytics_block_name(bs->col)
-		                                : "",
-		           NULL, false);
+		visits_sql(&b, &rest[k], bs->dim, NULL, false);
 		sql(&b, ") SELECT ");
 		if (bs->key == BK_BUCKET) {
 			static const char *const names[] = {"hour", "day",
@@ -1538,7 +1800,7 @@ static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
                                          size_t errlen)
 {
 	if (blocks_answer(sc, "")) {
-		struct block_sum bs = {.sc = sc, .key = BK_ALL};
+		struct block_sum bs = {.sc = sc, .key = BK_ALL, .dim = ""};
 		struct analytics_groups *g;
 		bool too_many;
 		enum analytics_status s =
@@ -1738,6 +2000,7 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	if (blocks_answer(sc, "")) {
 		struct block_sum bs = {.sc = sc,
 		                       .key = BK_BUCKET,
+		                       .dim = "",
 		                       .z = z,
 		                       .iv = iv,
 		                       .start = start};
@@ -2094,6 +2357,50 @@ static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
 	return s;
 }
 
+/* visits_breakdown() from the blocks and analytics_visits together: *out
+ * NULL when no block covers the range. */
+static enum analytics_status
+blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
+                 struct analytics_groups **out, bool *too_many, char *err,
+                 size_t errlen)
+{
+	struct block_sum bs = {.sc = sc, .dim = dim};
+	const struct analytics_goal **goals = NULL;
+	if (strcmp(dim, "goal") == 0) {
+		bs.key = BK_GOAL;
+		size_t max = sc->goals ? sc->goals->n : 0;
+		goals = malloc((max ? max : 1) * sizeof(*goals));
+		bs.goal_group = malloc((max ? max : 1) * sizeof(int64_t));
+		if (!goals || !bs.goal_group) {
+			free(goals);
+			free(bs.goal_group);
+			snprintf(err, errlen, "out of memory");
+			return ANALYTICS_DB_ERROR;
+		}
+		for (size_t i = 0; i < max; i++)
+			if (strcmp(sc->goals->list[i].site, sc->site) == 0) {
+				bs.goal_group[bs.n_goals] = -1;
+				goals[bs.n_goals++] = &sc->goals->list[i];
+			}
+		bs.goals = goals;
+	} else if (strcmp(dim, "page") == 0) {
+		bs.key = BK_PAGE;
+	} else if (strcmp(dim, "event") == 0) {
+		bs.key = BK_EVENT;
+	} else if (strncmp(dim, "prop:", 5) == 0) {
+		bs.key = BK_PROP;
+		bs.prop = dim + 5;
+	} else {
+		bs.key = BK_COLUMN;
+		bs.col = analytics_block_col(dim);
+	}
+	enum analytics_status s =
+	        blocks_sum(db, &bs, out, too_many, err, errlen);
+	free(goals);
+	free(bs.goal_group);
+	return s;
+}
+
 /* A breakdown read from the visits (filters the rollups cannot answer):
  * every row summed per value in one pass (groups.h), visitors exact up to
  * ANALYTICS_GROUP_EXACT_MAX a value, past it through a sketch as the
@@ -2109,6 +2416,12 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
                  char *err, size_t errlen)
 {
 	*out = NULL, *too_many = false;
+	if (blocks_answer(sc, dim)) {
+		enum analytics_status s = blocks_breakdown(
+		        db, sc, dim, out, too_many, err, errlen);
+		if (s != ANALYTICS_OK || *out || *too_many)
+			return s;
+	}
 	if (strcmp(dim, "goal") == 0) {
 		struct analytics_groups *g = analytics_groups_new();
 		enum analytics_status s = ANALYTICS_DB_ERROR;
@@ -2123,15 +2436,6 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 		else
 			analytics_groups_free(g);
 		return s;
-	}
-	if (blocks_answer(sc, dim)) {
-		struct block_sum bs = {.sc = sc,
-		                       .key = BK_COLUMN,
-		                       .col = analytics_block_col(dim)};
-		enum analytics_status s =
-		        blocks_sum(db, &bs, out, too_many, err, errlen);
-		if (s != ANALYTICS_OK || *out || *too_many)
-			return s;
 	}
 	struct sqlb b;
 	sqlb_init(&b, db);

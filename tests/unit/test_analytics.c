@@ -741,51 +741,84 @@ static void fill_visits(sqlite3 *db, uint64_t seed)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	/* Pages (the entry page among them, now and then) and custom events
+	 * with a property, some visits none. */
+	exec_ok(db,
+	        "INSERT INTO analytics_visit_pages (visit, path, pageviews, "
+	        "engagement_ms) SELECT v.id, CASE WHEN (v.id + k) % 3 = 0 THEN "
+	        "v.entry_page ELSE '/p' || ((v.id * 7 + k) % 5) END, 1 + (v.id "
+	        "+ k) % 3, (v.id * 131 + k) % 20000 FROM analytics_visits v "
+	        "JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) ON "
+	        "k < v.id % 4 WHERE 1 ON CONFLICT DO NOTHING;"
+	        "INSERT INTO analytics_visit_events (visit, name, prop, value, "
+	        "n) SELECT id, CASE WHEN id % 2 THEN 'signup' ELSE 'download' "
+	        "END, '', '', 1 + id % 2 FROM analytics_visits WHERE id % 3 = "
+	        "0;"
+	        "INSERT INTO analytics_visit_events (visit, name, prop, value, "
+	        "n) SELECT id, CASE WHEN id % 2 THEN 'signup' ELSE 'download' "
+	        "END, 'plan', CASE WHEN id % 4 < 2 THEN 'pro' ELSE 'free' END, "
+	        "1 FROM analytics_visits WHERE id % 3 = 0;"
+	        /* Rows of another property alone: they are not the event
+	         * itself, nor its "plan". */
+	        "INSERT INTO analytics_visit_events (visit, name, prop, value, "
+	        "n) SELECT id, 'signup', 'tier', 'pro', 1 FROM "
+	        "analytics_visits WHERE id % 5 = 0 AND id % 3 <> 0");
 	exec_ok(db, "COMMIT");
 }
 
 /* Every report of a list, as JSON text in out[] (the caller frees). */
-static const char *const blk_filters[] = {
-        "device==mobile", "device!=mobile;country==F*", "entry_page==/b?",
-        "browser==Chrome;source!=Google"};
+static const char *const blk_filters[] = {"device==mobile",
+                                          "device!=mobile;country==F*",
+                                          "entry_page==/b?",
+                                          "browser==Chrome;source!=Google",
+                                          "page==/p*;device!=tablet",
+                                          "event==signup",
+                                          "prop:plan!=pro;country!=US",
+                                          "goal==Visit /a"};
+#define BLK_FILTERS (sizeof(blk_filters) / sizeof(blk_filters[0]))
 static const char *const blk_tz[] = {"UTC", "Asia/Kolkata", "America/New_York"};
 static const char *const blk_ranges[][2] = {{"2025-03-01", "2025-03-10"},
                                             {"2025-03-03", "2025-03-06"},
                                             {"2025-03-09", "2025-03-09"}};
-#define BLK_REPORTS (4 * 3 * 3 * 6)
+/* Summary (compared), timeseries by day and hour, breakdowns, goals. */
+static const char *const blk_dims[] = {"source", "utm_campaign", "entry_page",
+                                       "page",   "event",        "prop:plan",
+                                       "goal"};
+#define BLK_KINDS 11
+#define BLK_REPORTS (BLK_FILTERS * 3 * 3 * BLK_KINDS)
 
 static void blk_reports(sqlite3 *db, char **out)
 {
+	const char *goal_list[] = {"s:event:signup", "s:page:/blog/*",
+	                           "s:page:/a", "s:event:download", NULL};
+	struct analytics_goals goals;
+	char err[256];
+	assert_int_equal(
+	        analytics_goals_parse(goal_list, &goals, err, sizeof(err)), 0);
 	size_t n = 0;
-	for (size_t f = 0; f < 4; f++)
-		for (size_t z = 0; z < 3; z++)
-			for (size_t r = 0; r < 3; r++)
-				for (int k = 0; k < 6; k++) {
-					struct analytics_request rq = request(
-					        blk_ranges[r][0],
-					        blk_ranges[r][1], blk_tz[z]);
-					rq.filter = blk_filters[f];
-					rq.compare = k == 0 ? "previous_period"
-					                    : NULL;
-					rq.metric =
-					        "visitors,visits,pageviews,"
-					        "bounce_rate,visit_duration,"
-					        "events,time_on_page";
-					rq.interval = k == 1 ? "day" : "hour";
-					rq.dimension = k == 3   ? "source"
-					               : k == 4 ? "utm_campaign"
-					                        : "entry_page";
-					rq.limit = "1000";
-					enum analytics_report_kind kind =
-					        k == 0  ? ANALYTICS_SUMMARY
-					        : k < 3 ? ANALYTICS_TIMESERIES
-					                : ANALYTICS_BREAKDOWN;
-					json_t *j = report_ok(db, kind, &rq);
-					out[n++] = json_dumps(
-					        j,
-					        JSON_COMPACT | JSON_SORT_KEYS);
-					json_decref(j);
-				}
+	for (size_t i = 0; i < BLK_REPORTS; i++) {
+		size_t f = i / (9 * BLK_KINDS), z = i / (3 * BLK_KINDS) % 3,
+		       r = i / BLK_KINDS % 3, k = i % BLK_KINDS;
+		struct analytics_request rq =
+		        request(blk_ranges[r][0], blk_ranges[r][1], blk_tz[z]);
+		rq.filter = blk_filters[f];
+		rq.goals = &goals;
+		rq.compare = k == 0 ? "previous_period" : NULL;
+		rq.metric = "visitors,visits,pageviews,bounce_rate,"
+		            "visit_duration,events,time_on_page";
+		rq.interval = k == 1 ? "day" : "hour";
+		rq.dimension = k >= 3 && k < 10 ? blk_dims[k - 3] : NULL;
+		rq.limit = "1000";
+		enum analytics_report_kind kind = k == 0  ? ANALYTICS_SUMMARY
+		                                  : k < 3 ? ANALYTICS_TIMESERIES
+		                                  : k == 10
+		                                          ? ANALYTICS_GOALS
+		                                          : ANALYTICS_BREAKDOWN;
+		json_t *j = report_ok(db, kind, &rq);
+		out[n++] = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(j);
+	}
+	analytics_goals_free(&goals);
 }
 
 /* Blocks answer filtered reports as the visits they were built from do:
@@ -827,11 +860,11 @@ static void blocks_answer_as_the_visits(void **state)
 	assert_int_equal(run1, MAR1 / 86400 + 9);
 
 	blk_reports(db, after);
-	for (int i = 0; i < BLK_REPORTS; i++) {
+	for (size_t i = 0; i < BLK_REPORTS; i++) {
 		if (strcmp(before[i], after[i]) != 0)
-			fail_msg(
-			        "report %d: from the visits %s, with blocks %s",
-			        i, before[i], after[i]);
+			fail_msg("report %zu: from the visits %s, with blocks "
+			         "%s",
+			         i, before[i], after[i]);
 		free(before[i]);
 		free(after[i]);
 	}
