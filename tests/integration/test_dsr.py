@@ -531,6 +531,71 @@ class DsrTest(unittest.TestCase):
                                    self.srv.config_path).returncode, 0)
 
 
+class ErasureOfABlockedDayTest(unittest.TestCase):
+    """A visit on a past day is also in that day's block (the analytics
+    plugin's columns for filtered reports): erasing the person drops the
+    block at once, and it is built again without them."""
+
+    def test_erased_visit_leaves_the_block(self):
+        srv, staff = start_server()
+        try:
+            self.erase(srv, staff)
+        finally:
+            srv.close()
+
+    def block(self, srv, day, col):
+        """The day's column, decoded (integers), or None while it has no
+        block."""
+        rows = srv.query("SELECT data FROM analytics_blocks WHERE site = "
+                         "'demo' AND day = ? AND col = ?", (day, col))
+        if not rows:
+            return None
+        data = rows[0]["data"]
+        w = data[0]
+        return [int.from_bytes(data[1 + i * w:1 + (i + 1) * w], "little",
+                               signed=w == 8)
+                for i in range((len(data) - 1) // w)]
+
+    def until(self, srv, day, want):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            got = self.block(srv, day, "visitor")
+            if got is not None and len(got) == want:
+                return got
+            time.sleep(0.2)
+        self.fail("the block of day %d: %r" % (day, self.block(srv, day, "visitor")))
+
+    def erase(self, srv, staff):
+        cid = staff["cid"]
+        cust = create(cid, "Blocked")
+        linked_visitor(srv, cust["email"])
+        send(srv, None, [{"type": "pageview", "url": "http://localhost/x"}])
+        self.assertEqual(srv.query("SELECT count(*) AS n FROM "
+                                   "analytics_visits")[0]["n"], 2)
+        # Five days ago: the restarted server ends both visits and builds
+        # the day's block.
+        srv.stop()
+        db = sqlite3.connect(srv.db_path)
+        db.execute("UPDATE analytics_visits SET start_ts = start_ts - "
+                   "432000000, last_ts = last_ts - 432000000")
+        db.commit()
+        db.close()
+        srv.start()
+        [v] = srv.query("SELECT visitor, start_ts FROM analytics_visits "
+                        "WHERE pageviews = 3")
+        day = v["start_ts"] // 86400000
+        self.assertIn(v["visitor"], self.until(srv, day, 2))
+
+        r = dsr(cid, "erasure", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["erased"]["analytics"]["visits_deleted"], 1)
+        got = self.block(srv, day, "visitor")
+        self.assertTrue(got is None or v["visitor"] not in got, got)
+        self.assertNotIn(v["visitor"], self.until(srv, day, 1))
+        self.assertEqual(srv.query("SELECT count(*) AS n FROM "
+                                   "analytics_block_dirty")[0]["n"], 0)
+
+
 class ErasureTest(unittest.TestCase):
     """Its own server: the byte search covers the whole database."""
 
