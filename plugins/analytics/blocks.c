@@ -94,6 +94,10 @@ int analytics_blocks_covered(sqlite3 *db, const char *site, int64_t day0,
 	                           "SELECT built_to FROM analytics_block_state "
 	                           "WHERE site = ?1 AND format = ?2",
 	                           -1, &st, NULL);
+	/* A database the plugin has not migrated yet (`seula report` after
+	 * an upgrade, before the server's start) has no blocks. */
+	if (rc == SQLITE_ERROR)
+		return SQLITE_OK;
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
@@ -299,7 +303,7 @@ static int decode(struct analytics_blocks_scan *s, int i, size_t size,
 	size_t text = 0;
 	for (size_t j = 0; j < k; j++) {
 		c->len[j] = (size_t)get_le(p + 5 + 4 * j, 4);
-		if (c->len[j] >= size)
+		if (c->len[j] >= size - text) /* text stays <= size */
 			return SQLITE_CORRUPT;
 		text += c->len[j] + 1;
 	}
@@ -413,6 +417,11 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 		if (have_n[l] && at != n[l])
 			return SQLITE_CORRUPT;
 	}
+	/* A start's second indexes arrays of the day's hours. */
+	if (s->cols & ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND))
+		for (size_t i = 0; i < b->n; i++)
+			if ((uint64_t)b->ints[ANALYTICS_BC_SECOND][i] >= 86400)
+				return SQLITE_CORRUPT;
 	b->page_off = s->off[L_PAGE];
 	b->event_off = s->off[L_EVENT];
 	*out = b;
@@ -986,7 +995,9 @@ int analytics_blocks_build_next(struct analytics_blocks_writer *w,
 		site = copy;
 		rc = build_site(w, site, now_ms, margin_ms, built);
 	}
-	if (*built) {
+	/* After a day built, or a site that failed: the next call starts
+	 * past it, so one site's error does not stop the others. */
+	if (site && (*built || rc != SQLITE_OK)) {
 		free(w->site);
 		w->site = site;
 		site = NULL;

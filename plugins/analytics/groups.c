@@ -31,6 +31,7 @@ struct group {
 
 struct analytics_groups {
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
+	uint32_t exact_max; /* visitors a value counts exactly */
 	struct group *list;
 	size_t n, cap;
 	uint32_t *slots; /* index + 1 into list; 0: empty */
@@ -65,12 +66,21 @@ struct analytics_groups *analytics_groups_new(void)
 	if (!g)
 		return NULL;
 	randombytes_buf(g->hash_key, sizeof(g->hash_key));
+	g->exact_max = ANALYTICS_GROUP_EXACT_MAX;
 	g->n_slots = 64;
 	g->slots = calloc(g->n_slots, sizeof(*g->slots));
 	if (!g->slots) {
 		free(g);
 		return NULL;
 	}
+	return g;
+}
+
+struct analytics_groups *analytics_groups_new_exact(void)
+{
+	struct analytics_groups *g = analytics_groups_new();
+	if (g)
+		g->exact_max = UINT32_C(1) << 28; /* sets stay in uint32_t */
 	return g;
 }
 
@@ -185,7 +195,7 @@ static uint64_t spread(int64_t v)
 	return x ^ (x >> 31);
 }
 
-static bool add_visitor(struct group *x, int64_t v)
+static bool add_visitor(struct group *x, int64_t v, uint32_t exact_max)
 {
 	if (x->sketch) {
 		seula_hll_add_hash(x->sketch, spread(v));
@@ -197,7 +207,7 @@ static bool add_visitor(struct group *x, int64_t v)
 	}
 	if (x->set && set_has(x->set, x->set_cap, v))
 		return true;
-	if (x->set_n + 1 > ANALYTICS_GROUP_EXACT_MAX) {
+	if (x->set_n + 1 > exact_max) {
 		x->sketch = calloc(1, sizeof(*x->sketch));
 		if (!x->sketch)
 			return false;
@@ -229,10 +239,10 @@ static bool add_visitor(struct group *x, int64_t v)
 	return true;
 }
 
-static bool add_to(struct group *x, int64_t visitor,
+static bool add_to(struct group *x, uint32_t exact_max, int64_t visitor,
                    const struct analytics_totals *t)
 {
-	if (!add_visitor(x, visitor))
+	if (!add_visitor(x, visitor, exact_max))
 		return false;
 	x->t.visits += t->visits;
 	x->t.pageviews += t->pageviews;
@@ -248,7 +258,7 @@ bool analytics_groups_add(struct analytics_groups *g, const char *key,
                           const struct analytics_totals *t)
 {
 	struct group *x = find_or_add(g, key ? key : "", key ? len : 0);
-	return x && add_to(x, visitor, t);
+	return x && add_to(x, g->exact_max, visitor, t);
 }
 
 int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
@@ -261,7 +271,8 @@ int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
 bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
                              int64_t visitor, const struct analytics_totals *t)
 {
-	return index < g->n && add_to(&g->list[index], visitor, t);
+	return index < g->n &&
+	       add_to(&g->list[index], g->exact_max, visitor, t);
 }
 
 static int by_visitors(const void *a, const void *b)

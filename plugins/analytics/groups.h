@@ -55,6 +55,12 @@ struct analytics_groups;
 /* NULL when out of memory.  Needs libsodium initialised (sodium_init()):
  * keys are hashed with a random SipHash key. */
 struct analytics_groups *analytics_groups_new(void);
+
+/* Groups whose values count every visitor exactly (up to 2^28): for the
+ * few values of a summary or a timeseries, which count exactly from the
+ * visits' rows too (SQL's count(DISTINCT)).  Memory grows with the
+ * visitors: 16 bytes each. */
+struct analytics_groups *analytics_groups_new_exact(void);
 void analytics_groups_free(struct analytics_groups *g);
 
 /* Add one row: `len` bytes of `key` (copied), the visitor (a hash, or

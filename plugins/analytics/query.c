@@ -1626,9 +1626,9 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	while (rc == SQLITE_OK &&
 	       (rc = analytics_blocks_scan_next(scan, &b)) == SQLITE_ROW) {
 		rc = SQLITE_OK;
-		if (b->n > pass_cap) {
+		if (b->n >= pass_cap) {
 			free(pass);
-			pass_cap = b->n * 2;
+			pass_cap = b->n * 2 + 1;
 			if (!(pass = malloc(pass_cap))) {
 				rc = SQLITE_NOMEM;
 				break;
@@ -1636,9 +1636,13 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 		}
 		if ((s = block_day(bs, b, pass)) != ANALYTICS_OK)
 			break;
+		/* Past the cap, visits_breakdown()'s caller sums by SQL. */
+		if (analytics_groups_count(bs->g) > sc->groups_max)
+			break;
 	}
 	free(pass);
-	if (s == ANALYTICS_OK && rc != SQLITE_DONE) {
+	bool capped = analytics_groups_count(bs->g) > sc->groups_max;
+	if (s == ANALYTICS_OK && rc != SQLITE_DONE && !capped) {
 		s = ANALYTICS_DB_ERROR;
 		snprintf(err, errlen, "blocks: %s",
 		         rc == SQLITE_CORRUPT ? "a block does not decode"
@@ -1715,7 +1719,11 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 {
 	*out = NULL;
 	*too_many = false;
-	if (!(bs->g = analytics_groups_new())) {
+	/* A summary's and a timeseries' visitors exact, as from the rows. */
+	bs->g = bs->key == BK_ALL || bs->key == BK_BUCKET
+	                ? analytics_groups_new_exact()
+	                : analytics_groups_new();
+	if (!bs->g) {
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;
 	}

@@ -710,12 +710,12 @@ static void fill_visits(sqlite3 *db, uint64_t seed)
 	                -1, &st, NULL),
 	        SQLITE_OK);
 	exec_ok(db, "BEGIN");
-	for (int i = 0; i < 900; i++) {
+	for (int i = 0; i < 2500; i++) {
 		uint64_t r = splitmix(&seed);
 		int64_t start = (MAR1 + (int64_t)(r % (10 * 86400))) * 1000 +
 		                (int64_t)((r >> 40) % 1000);
 		bool open = start >= (MAR1 + 9 * 86400 + 43200) * 1000;
-		sqlite3_bind_int64(st, 1, mix64(splitmix(&seed) % 500));
+		sqlite3_bind_int64(st, 1, mix64(splitmix(&seed) % 4000));
 		sqlite3_bind_int64(st, 2, start);
 		sqlite3_bind_int64(st, 3,
 		                   start + (int64_t)((r >> 20) % 900000));
@@ -767,14 +767,12 @@ static void fill_visits(sqlite3 *db, uint64_t seed)
 }
 
 /* Every report of a list, as JSON text in out[] (the caller frees). */
-static const char *const blk_filters[] = {"device==mobile",
-                                          "device!=mobile;country==F*",
-                                          "entry_page==/b?",
-                                          "browser==Chrome;source!=Google",
-                                          "page==/p*;device!=tablet",
-                                          "event==signup",
-                                          "prop:plan!=pro;country!=US",
-                                          "goal==Visit /a"};
+static const char *const blk_filters[] = {
+        "device==mobile", "device!=mobile;country==F*", "entry_page==/b?",
+        "browser==Chrome;source!=Google", "page==/p*;device!=tablet",
+        "event==signup", "prop:plan!=pro;country!=US", "goal==Visit /a",
+        /* Every visit: more visitors than a breakdown counts exactly. */
+        "country!=XX;device!=x"};
 #define BLK_FILTERS (sizeof(blk_filters) / sizeof(blk_filters[0]))
 static const char *const blk_tz[] = {"UTC", "Asia/Kolkata", "America/New_York"};
 static const char *const blk_ranges[][2] = {{"2025-03-01", "2025-03-10"},
@@ -869,18 +867,52 @@ static void blocks_answer_as_the_visits(void **state)
 		free(after[i]);
 	}
 
-	/* They are read: a damaged one is an error, not a wrong answer. */
-	exec_ok(db, "UPDATE analytics_blocks SET data = x'0400000001' WHERE "
-	            "col = 'device'");
-	struct analytics_request rq =
-	        request("2025-03-01", "2025-03-10", "UTC");
-	rq.filter = "device==mobile;country==FI"; /* no rollup answers */
-	json_t *out = NULL;
-	char err[256] = "";
-	assert_int_equal(analytics_report(db, ANALYTICS_SUMMARY, &rq, &out, err,
-	                                  sizeof(err)),
-	                 ANALYTICS_DB_ERROR);
-	assert_non_null(strstr(err, "does not decode"));
+	/* They are read: a damaged column is an error, not a wrong answer,
+	 * for each kind of report that reads it. */
+	static const struct {
+		const char *col, *filter, *dimension;
+		enum analytics_report_kind kind;
+	} damaged[] = {
+	        {"device", "device==mobile;country==FI", NULL,
+	         ANALYTICS_SUMMARY},
+	        {"second", "device==mobile;country==FI", NULL,
+	         ANALYTICS_TIMESERIES},
+	        {"source", "device==mobile", "source", ANALYTICS_BREAKDOWN},
+	        {"page_views", "device==mobile", "page", ANALYTICS_BREAKDOWN},
+	        {"page_path", "page==/a", NULL, ANALYTICS_SUMMARY},
+	        {"event_name", "device==mobile", "event", ANALYTICS_BREAKDOWN},
+	        {"event_value", "device==mobile", "prop:plan",
+	         ANALYTICS_BREAKDOWN},
+	        {"event_n", "device==mobile", NULL, ANALYTICS_GOALS},
+	};
+	const char *goal_list[] = {"s:event:signup", NULL};
+	struct analytics_goals goals;
+	char err[256];
+	assert_int_equal(
+	        analytics_goals_parse(goal_list, &goals, err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		exec_ok(db, "BEGIN");
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+		         "UPDATE analytics_blocks SET data = x'0400000001' "
+		         "WHERE col = '%s'",
+		         damaged[i].col);
+		exec_ok(db, sql);
+		struct analytics_request rq =
+		        request("2025-03-01", "2025-03-10", "UTC");
+		rq.filter = damaged[i].filter;
+		rq.dimension = damaged[i].dimension;
+		rq.goals = &goals;
+		json_t *out = NULL;
+		err[0] = '\0';
+		if (analytics_report(db, damaged[i].kind, &rq, &out, err,
+		                     sizeof(err)) != ANALYTICS_DB_ERROR)
+			fail_msg("%s damaged, the report went on",
+			         damaged[i].col);
+		assert_non_null(strstr(err, "does not decode"));
+		exec_ok(db, "ROLLBACK");
+	}
+	analytics_goals_free(&goals);
 	sqlite3_close(db);
 }
 
