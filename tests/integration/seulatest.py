@@ -326,6 +326,21 @@ def record_consent(server, method="accept_all", visitor_id=None, site="demo",
     return r.json()
 
 
+def block_ints(server, day, col, site="demo"):
+    """An integer column of the analytics plugin's block of `day` (days
+    since 1970) decoded (plugins/analytics/blocks.h: a width byte, then a
+    little-endian value each), or None while the day has no block."""
+    rows = server.query("SELECT data FROM analytics_blocks WHERE site = ? "
+                        "AND day = ? AND col = ?", (site, day, col))
+    if not rows:
+        return None
+    data = rows[0]["data"]
+    w = data[0]
+    return [int.from_bytes(data[1 + i * w:1 + (i + 1) * w], "little",
+                           signed=w == 8)
+            for i in range((len(data) - 1) // w)]
+
+
 def add_closed_visits(db_path, n, first_ms, step_ms, distinct_pages=False):
     """n ended visits of site demo straight into analytics_visits (the
     server stopped), the i-th (1..n) started at first_ms + i * step_ms, of

@@ -20,8 +20,8 @@ import time
 import unittest
 import urllib.parse
 
-from seulatest import (Server, add_closed_visits, add_user, assert_json_error, login,
-                       pageview, record_consent, run_seula)
+from seulatest import (Server, add_closed_visits, add_user, assert_json_error,
+                       block_ints, login, pageview, record_consent, run_seula)
 
 TIMEOUT_S = 2
 PASSWORD = "analytics-test-password-42"
@@ -1170,12 +1170,8 @@ class ImportedHistoryTest(unittest.TestCase):
             dirty."""
             dirty = s.query("SELECT count(*) AS n FROM analytics_block_dirty "
                             "WHERE site = 'demo' AND day = ?", (day,))[0]["n"]
-            rows = s.query("SELECT data FROM analytics_blocks WHERE site = "
-                           "'demo' AND day = ? AND col = 'pageviews'", (day,))
-            if dirty or not rows:
-                return None
-            data = rows[0]["data"]
-            return (len(data) - 1) // data[0]
+            visits = block_ints(s, day, "pageviews")
+            return None if dirty or visits is None else len(visits)
 
         def until(want):
             deadline = time.time() + 20
@@ -1217,15 +1213,7 @@ class ImportedHistoryTest(unittest.TestCase):
         # Past visitor_retention the visits' visitors are forgotten: the
         # block held them too, and is built again without them.
         def block_visitors():
-            rows = s.query("SELECT data FROM analytics_blocks WHERE site = "
-                           "'demo' AND day = ? AND col = 'visitor'", (day,))
-            if not rows:
-                return None
-            data = rows[0]["data"]
-            w = data[0]
-            return [int.from_bytes(data[1 + i * w:1 + (i + 1) * w], "little",
-                                   signed=w == 8)
-                    for i in range((len(data) - 1) // w)]
+            return block_ints(s, day, "visitor")
         ids = [r["id"] for r in s.query(
             "SELECT id FROM analytics_visits WHERE site = 'demo' AND start_ts "
             ">= ? AND start_ts < ? ORDER BY start_ts, id",

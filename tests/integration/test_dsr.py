@@ -21,7 +21,7 @@ import uuid
 import zipfile
 
 from seulatest import (Server, add_closed_visits, add_user, assert_json_error,
-                       login, record_consent, run_seula)
+                       block_ints, login, record_consent, run_seula)
 
 PASSWORDS = {
     "ada": "plum-Orbit-7-lantern",
@@ -543,27 +543,14 @@ class ErasureOfABlockedDayTest(unittest.TestCase):
         finally:
             srv.close()
 
-    def block(self, srv, day, col):
-        """The day's column, decoded (integers), or None while it has no
-        block."""
-        rows = srv.query("SELECT data FROM analytics_blocks WHERE site = "
-                         "'demo' AND day = ? AND col = ?", (day, col))
-        if not rows:
-            return None
-        data = rows[0]["data"]
-        w = data[0]
-        return [int.from_bytes(data[1 + i * w:1 + (i + 1) * w], "little",
-                               signed=w == 8)
-                for i in range((len(data) - 1) // w)]
-
     def until(self, srv, day, want):
         deadline = time.time() + 20
         while time.time() < deadline:
-            got = self.block(srv, day, "visitor")
+            got = block_ints(srv, day, "visitor")
             if got is not None and len(got) == want:
                 return got
             time.sleep(0.2)
-        self.fail("the block of day %d: %r" % (day, self.block(srv, day, "visitor")))
+        self.fail("the block of day %d: %r" % (day, block_ints(srv, day, "visitor")))
 
     def erase(self, srv, staff):
         cid = staff["cid"]
@@ -589,7 +576,7 @@ class ErasureOfABlockedDayTest(unittest.TestCase):
         r = dsr(cid, "erasure", cust["id"])
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["erased"]["analytics"]["visits_deleted"], 1)
-        got = self.block(srv, day, "visitor")
+        got = block_ints(srv, day, "visitor")
         self.assertTrue(got is None or v["visitor"] not in got, got)
         self.assertNotIn(v["visitor"], self.until(srv, day, 1))
         self.assertEqual(srv.query("SELECT count(*) AS n FROM "
