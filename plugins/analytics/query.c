@@ -1588,9 +1588,10 @@ block_day(struct block_sum *bs, const struct analytics_block *b, uint8_t *pass)
 			return ANALYTICS_DB_ERROR;
 	struct day_keys dk;
 	bool ok = day_keys_ready(bs, b, &dk);
+	/* Without start times (a day wholly inside the range), its start. */
 	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
 	for (size_t i = 0; ok && i < b->n; i++) {
-		int64_t t = b->day * 86400 + sec[i];
+		int64_t t = b->day * 86400 + (sec ? sec[i] : 0);
 		if (pass[i] && t >= sc->t0 && t < sc->t1)
 			ok = add_visit(bs, b, &dk, i, t);
 	}
@@ -1616,33 +1617,59 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 			snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 		return rc == SQLITE_OK ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 	}
-	struct analytics_blocks_scan *scan;
-	rc = analytics_blocks_scan_open(db, sc->site, run0, run1,
-	                                block_cols(bs), &scan);
-	const struct analytics_block *b;
+	/* Days wholly inside the range need no start times (a tenth of a
+	 * year's reading), except for time buckets: three pieces. */
+	int64_t in0 = floor_div(sc->t0 + 86399, 86400),
+	        in1 = floor_div(sc->t1, 86400);
+	in0 = in0 < run0 ? run0 : in0 > run1 ? run1 : in0;
+	in1 = in1 < in0 ? in0 : in1 > run1 ? run1 : in1;
+	if (bs->key == BK_BUCKET)
+		in0 = in1 = run1;
+	uint64_t cols = block_cols(bs);
+	const struct {
+		int64_t d0, d1;
+		uint64_t cols;
+	} piece[3] = {{run0, in0, cols},
+	              {in0, in1, cols & ~ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND)},
+	              {in1, run1, cols}};
 	uint8_t *pass = NULL;
 	size_t pass_cap = 0;
 	enum analytics_status s = ANALYTICS_OK;
-	while (rc == SQLITE_OK &&
-	       (rc = analytics_blocks_scan_next(scan, &b)) == SQLITE_ROW) {
-		rc = SQLITE_OK;
-		if (b->n >= pass_cap) {
-			free(pass);
-			pass_cap = b->n * 2 + 1;
-			if (!(pass = malloc(pass_cap))) {
-				rc = SQLITE_NOMEM;
-				break;
+	bool capped = false;
+	for (int k = 0;
+	     k < 3 && s == ANALYTICS_OK && rc == SQLITE_OK && !capped; k++) {
+		if (piece[k].d0 >= piece[k].d1)
+			continue;
+		struct analytics_blocks_scan *scan;
+		const struct analytics_block *b;
+		rc = analytics_blocks_scan_open(db, sc->site, piece[k].d0,
+		                                piece[k].d1, piece[k].cols,
+		                                &scan);
+		while (rc == SQLITE_OK && (rc = analytics_blocks_scan_next(
+		                                   scan, &b)) == SQLITE_ROW) {
+			rc = SQLITE_OK;
+			if (b->n >= pass_cap) {
+				free(pass);
+				pass_cap = b->n * 2 + 1;
+				if (!(pass = malloc(pass_cap))) {
+					rc = SQLITE_NOMEM;
+					break;
+				}
 			}
+			if ((s = block_day(bs, b, pass)) != ANALYTICS_OK)
+				break;
+			/* Past the cap, visits_breakdown()'s caller sums by
+			 * SQL. */
+			if ((capped = analytics_groups_count(bs->g) >
+			              sc->groups_max))
+				break;
 		}
-		if ((s = block_day(bs, b, pass)) != ANALYTICS_OK)
-			break;
-		/* Past the cap, visits_breakdown()'s caller sums by SQL. */
-		if (analytics_groups_count(bs->g) > sc->groups_max)
-			break;
+		analytics_blocks_scan_close(scan);
+		if (rc == SQLITE_DONE)
+			rc = SQLITE_OK;
 	}
 	free(pass);
-	bool capped = analytics_groups_count(bs->g) > sc->groups_max;
-	if (s == ANALYTICS_OK && rc != SQLITE_DONE && !capped) {
+	if (s == ANALYTICS_OK && rc != SQLITE_OK && !capped) {
 		s = ANALYTICS_DB_ERROR;
 		snprintf(err, errlen, "blocks: %s",
 		         rc == SQLITE_CORRUPT ? "a block does not decode"
@@ -1650,7 +1677,6 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	} else if (s != ANALYTICS_OK) {
 		snprintf(err, errlen, "out of memory");
 	}
-	analytics_blocks_scan_close(scan);
 	/* Apart, not one query with an OR: with one SQLite may walk the
 	 * whole site's index in start_ts order rather than seek each. */
 	rest[0] = rest[1] = *sc;
