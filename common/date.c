@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+int64_t seula_floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
 /* Howard Hinnant's algorithms: plain arithmetic no library offers for
  * int64 days. */
 int64_t seula_days_from_civil(int64_t y, int m, int d)

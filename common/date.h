@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* a / b rounded down, not toward zero: the day of a time before 1970 (or
+ * an hour before midnight UTC) is the one before.  b must not be 0. */
+int64_t seula_floor_div(int64_t a, int64_t b);
+
 int64_t seula_days_from_civil(int64_t y, int m, int d);
 void seula_civil_from_days(int64_t day, int *y, int *m, int *d);
 

@@ -39,6 +39,7 @@
  * page-view count.
  */
 #include "blocks.h"
+#include "date.h"
 #include "gather.h"
 #include "hll.h"
 #include "openvisits.h"
@@ -1448,12 +1449,6 @@ static const char *referrer_host(const char *url, char *buf, size_t len)
 	return buf;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static int blocks_rc(int rc)
 {
 	return rc == SQLITE_OK      ? SEULA_OK
@@ -1468,7 +1463,7 @@ static int blocks_rc(int rc)
  * not asked again, so live traffic asks about once a batch. */
 static int block_touch(struct analytics *a, const char *site, int64_t start_ms)
 {
-	int64_t day = floor_div(start_ms, DAY_MS);
+	int64_t day = seula_floor_div(start_ms, DAY_MS);
 	if (day == a->dirty_day && strcmp(site, a->dirty_site) == 0)
 		return SEULA_OK;
 	int rc = analytics_blocks_invalidate(a->blocks, site, day);
@@ -2030,8 +2025,8 @@ static int forget_task(void *instance, sqlite3 *db, int64_t now_ms,
 		/* The blocks of those days held the visitors too. */
 		if (changed)
 			rc = blocks_rc(analytics_blocks_invalidate_days(
-			        a->blocks, site, floor_div(from, DAY_MS),
-			        floor_div(cutoff - 1, DAY_MS) + 1));
+			        a->blocks, site, seula_floor_div(from, DAY_MS),
+			        seula_floor_div(cutoff - 1, DAY_MS) + 1));
 	}
 	free(site);
 	if (rc == SEULA_OK) {
@@ -2571,7 +2566,8 @@ static int block_of_visit_changes(struct analytics *a, int64_t id)
 			rc = analytics_blocks_invalidate(
 			        a->blocks,
 			        (const char *)sqlite3_column_text(st, 0),
-			        floor_div(sqlite3_column_int64(st, 1), DAY_MS));
+			        seula_floor_div(sqlite3_column_int64(st, 1),
+			                        DAY_MS));
 		else if (rc == SQLITE_DONE)
 			rc = SQLITE_OK;
 	}

@@ -6,6 +6,7 @@
  * without bringing a whole format (Arrow, Parquet) along.
  */
 #include "blocks.h"
+#include "date.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +61,6 @@ int analytics_block_col(const char *name)
 const char *analytics_block_name(int col)
 {
 	return col >= 0 && col < ANALYTICS_BC_COUNT ? col_names[col] : NULL;
-}
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 static void put_le(uint8_t *p, uint64_t v, unsigned w)
@@ -902,7 +897,7 @@ static int build_site(struct analytics_blocks_writer *w, const char *site,
 		rc = one_int(st[W_FIRST], &v, &null);
 		if (rc != SQLITE_OK || (null && !have))
 			return rc; /* no visits */
-		built_to = null ? 0 : floor_div(v, DAY_MS);
+		built_to = null ? 0 : seula_floor_div(v, DAY_MS);
 		for (int k = W_DROP_SITE;
 		     stale && rc == SQLITE_OK && k <= W_UNDIRTY_SITE; k++)
 			rc = run(st[k]);
@@ -915,11 +910,11 @@ static int build_site(struct analytics_blocks_writer *w, const char *site,
 	if (rc != SQLITE_OK)
 		return rc;
 	/* Days before `limit` are over and have no open visit. */
-	int64_t limit = floor_div(now_ms - margin_ms, DAY_MS);
+	int64_t limit = seula_floor_div(now_ms - margin_ms, DAY_MS);
 	if ((rc = one_int(st[W_OPEN_MIN], &v, &null)) != SQLITE_OK)
 		return rc;
-	if (!null && floor_div(v, DAY_MS) < limit)
-		limit = floor_div(v, DAY_MS);
+	if (!null && seula_floor_div(v, DAY_MS) < limit)
+		limit = seula_floor_div(v, DAY_MS);
 	sqlite3_bind_int64(st[W_DIRTY_MIN], 2, limit);
 	if ((rc = one_int(st[W_DIRTY_MIN], &v, &null)) != SQLITE_OK)
 		return rc;
@@ -938,7 +933,7 @@ static int build_site(struct analytics_blocks_writer *w, const char *site,
 	sqlite3_bind_int64(st[W_NEXT_VISIT], 2, built_to * DAY_MS);
 	if ((rc = one_int(st[W_NEXT_VISIT], &v, &null)) != SQLITE_OK)
 		return rc;
-	int64_t day = null ? limit : floor_div(v, DAY_MS);
+	int64_t day = null ? limit : seula_floor_div(v, DAY_MS);
 	if (day < limit)
 		rc = build_day(w, site, day);
 	sqlite3_bind_int64(st[W_SET_BUILT], 2, day < limit ? day + 1 : limit);

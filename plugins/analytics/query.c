@@ -610,11 +610,6 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	return parse_filters(sc, rq->filter, err, errlen);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* The period before [from, to] (days): as many whole calendar months
  * when the range is whole months (October is compared with September,
  * not with the 31 days before it), else as many days. */
@@ -640,8 +635,10 @@ static void previous_period(int64_t from, int64_t to, int64_t *pfrom,
 /* The UTC span of the scope's local days, at whole hours. */
 static void scope_span(struct scope *sc, struct seula_zone *z)
 {
-	sc->t0 = floor_div(seula_zone_midnight(z, sc->from_day), 3600) * 3600;
-	sc->t1 = floor_div(seula_zone_midnight(z, sc->to_day + 1), 3600) * 3600;
+	sc->t0 = seula_floor_div(seula_zone_midnight(z, sc->from_day), 3600) *
+	         3600;
+	sc->t1 = seula_floor_div(seula_zone_midnight(z, sc->to_day + 1), 3600) *
+	         3600;
 }
 
 /* ---- SQL building ------------------------------------------------------- */
@@ -878,7 +875,7 @@ static int64_t next_bucket(int gran, int64_t t)
 	if (gran == 1)
 		return t + 86400;
 	int y, m, d;
-	seula_civil_from_days(floor_div(t, 86400), &y, &m, &d);
+	seula_civil_from_days(seula_floor_div(t, 86400), &y, &m, &d);
 	return seula_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1,
 	                             1) *
 	       86400;
@@ -920,8 +917,8 @@ static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
 	int64_t pieces[5][3];
 	int n = 0;
 	int64_t t0 = sc->t0, t1 = sc->t1;
-	int64_t d0 = floor_div(t0 + 86399, 86400) * 86400;
-	int64_t d1 = floor_div(t1, 86400) * 86400;
+	int64_t d0 = seula_floor_div(t0 + 86399, 86400) * 86400;
+	int64_t d1 = seula_floor_div(t1, 86400) * 86400;
 	if (max_gran == 0 || d0 >= d1) {
 		pieces[n][0] = 0, pieces[n][1] = t0, pieces[n++][2] = t1;
 	} else {
@@ -1610,8 +1607,8 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	*used = false;
 	int64_t run0, run1;
 	int rc = analytics_blocks_covered(
-	        db, sc->site, floor_div(sc->t0, 86400),
-	        floor_div(sc->t1 + 86399, 86400), &run0, &run1);
+	        db, sc->site, seula_floor_div(sc->t0, 86400),
+	        seula_floor_div(sc->t1 + 86399, 86400), &run0, &run1);
 	if (rc != SQLITE_OK || run0 == run1) {
 		if (rc != SQLITE_OK)
 			snprintf(err, errlen, "%s", sqlite3_errmsg(db));
@@ -1619,8 +1616,8 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	}
 	/* Days wholly inside the range need no start times (a tenth of a
 	 * year's reading), except for time buckets: three pieces. */
-	int64_t in0 = floor_div(sc->t0 + 86399, 86400),
-	        in1 = floor_div(sc->t1, 86400);
+	int64_t in0 = seula_floor_div(sc->t0 + 86399, 86400),
+	        in1 = seula_floor_div(sc->t1, 86400);
 	in0 = in0 < run0 ? run0 : in0 > run1 ? run1 : in0;
 	in1 = in1 < in0 ? in0 : in1 > run1 ? run1 : in1;
 	if (bs->key == BK_BUCKET)
