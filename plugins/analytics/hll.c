@@ -11,13 +11,10 @@ static void split(uint64_t hash, uint32_t *idx, uint8_t *rank)
 {
 	*idx = (uint32_t)(hash >> (64 - SEULA_HLL_P));
 	uint64_t rest = hash << SEULA_HLL_P;
-	/* Position of the first 1 bit in the remaining 64 - P bits. */
-	uint8_t r = 1;
-	while (r <= 64 - SEULA_HLL_P && !(rest & 0x8000000000000000ULL)) {
-		rest <<= 1;
-		r++;
-	}
-	*rank = r;
+	/* Position of the first 1 bit in the remaining 64 - P bits; the P
+	 * bits shifted in are zeros, so a nonzero rest has it among them. */
+	*rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1)
+	             : (uint8_t)(64 - SEULA_HLL_P + 1);
 }
 
 void seula_hll_add_hash(struct seula_hll *h, uint64_t hash)
