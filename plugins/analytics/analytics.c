@@ -399,9 +399,12 @@ struct analytics {
 	bool add_plain;
 	const char *prefix[SEGMENTS_MAX];
 	size_t n_prefix;
-	/* Reader connections the SQL functions are registered on. */
+	/* Reader connections the SQL functions are registered on, each
+	 * with its helper (query.h: NULL when it did not open). */
 	pthread_mutex_t lock;
-	sqlite3 **readers;
+	struct reader {
+		sqlite3 *db, *helper;
+	} * readers;
 	size_t n_readers;
 };
 
@@ -2158,15 +2161,48 @@ static const struct seula_task tasks[] = {
 /* ---- routes ------------------------------------------------------------- */
 
 /* The SQL functions, once per reader connection. */
-static int reader_ready(struct analytics *a, sqlite3 *db)
+/* A second read-only connection to the file of reader `db`, set up as it
+ * is, or NULL: a report then reads on one thread. */
+static sqlite3 *helper_open(sqlite3 *db)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 mmap = 0;
+	if (sqlite3_prepare_v2(db, "PRAGMA mmap_size", -1, &st, NULL) ==
+	            SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		mmap = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (!path || !*path)
+		return NULL;
+	sqlite3 *h = NULL;
+	char setup[96];
+	snprintf(setup, sizeof(setup),
+	         "PRAGMA query_only=ON; PRAGMA mmap_size=%lld;",
+	         (long long)mmap);
+	if (sqlite3_open_v2(path, &h,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK ||
+	    sqlite3_exec(h, setup, NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(h);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	return h;
+}
+
+/* Register the SQL functions on reader `db` at its first report; *helper
+ * its helper connection. */
+static int reader_ready(struct analytics *a, sqlite3 *db, sqlite3 **helper)
 {
 	int rc = SQLITE_OK;
+	*helper = NULL;
 	pthread_mutex_lock(&a->lock);
-	bool known = false;
-	for (size_t i = 0; i < a->n_readers; i++)
-		known |= a->readers[i] == db;
-	if (!known) {
-		sqlite3 **more =
+	size_t i = 0;
+	while (i < a->n_readers && a->readers[i].db != db)
+		i++;
+	if (i == a->n_readers) {
+		struct reader *more =
 		        realloc(a->readers, (a->n_readers + 1) * sizeof(*more));
 		if (!more) {
 			rc = SQLITE_NOMEM;
@@ -2174,9 +2210,12 @@ static int reader_ready(struct analytics *a, sqlite3 *db)
 			a->readers = more;
 			rc = analytics_sql_register(db);
 			if (rc == SQLITE_OK)
-				a->readers[a->n_readers++] = db;
+				a->readers[a->n_readers++] = (struct reader){
+				        .db = db, .helper = helper_open(db)};
 		}
 	}
+	if (rc == SQLITE_OK)
+		*helper = a->readers[i].helper;
 	pthread_mutex_unlock(&a->lock);
 	return rc;
 }
@@ -2239,8 +2278,8 @@ static int report_route(struct analytics *a, struct seula_http *http,
                         enum analytics_report_kind kind)
 {
 	const struct seula_host *h = a->host;
-	sqlite3 *db = h->http_db(http);
-	if (!db || reader_ready(a, db) != SQLITE_OK)
+	sqlite3 *db = h->http_db(http), *helper;
+	if (!db || reader_ready(a, db, &helper) != SQLITE_OK)
 		return SEULA_EIO;
 	const char *format = h->http_query(http, "format");
 	if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
@@ -2265,6 +2304,7 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	        .limit = h->http_query(http, "limit"),
 	        .now_ms = h->now_ms(h),
 	        .goals = &a->goals,
+	        .helper = helper,
 	};
 	json_t *out = NULL;
 	char err[256] = "";
@@ -2816,6 +2856,8 @@ static void shutdown_(void *instance)
 	free(a->goal_hits);
 	segments_free(a);
 	analytics_goals_free(&a->goals);
+	for (size_t i = 0; i < a->n_readers; i++)
+		sqlite3_close(a->readers[i].helper);
 	free(a->readers);
 	pthread_mutex_destroy(&a->lock);
 	sodium_memzero(a->key, sizeof(a->key));

@@ -21,6 +21,10 @@ struct group {
 	size_t key_off, key_len;
 	uint64_t key_hash;
 	struct analytics_totals t;
+	/* Rows added: no more visitors than these. */
+	int64_t rows;
+	/* Whether the log's rows of the value are in its set or sketch. */
+	bool logged_in;
 	/* Visitors: a set (0 marks an empty slot, `zero` the hash 0) until
 	 * it outgrows ANALYTICS_GROUP_EXACT_MAX, then the sketch. */
 	int64_t *set;
@@ -38,7 +42,25 @@ struct analytics_groups {
 	size_t n_slots;  /* a power of two, at least twice n */
 	struct analytics_keybuf keys;
 	struct analytics_group *sorted;
+	/* Bytes of the values' sets and sketches, and past how many rows
+	 * are deferred (0: never): their visitors logged, by value, and
+	 * counted only for the values a top list needs.  Counting in place
+	 * costs a cache miss a row once the sets outgrow the cache (a
+	 * year's pages); logging costs a pass more for the values counted
+	 * (a year's countries, nearly all of whose rows are the top ten's). */
+	size_t mem, defer_past;
+	bool deferred;
+	uint32_t *log_group;
+	int64_t *log_visitor;
+	size_t log_n, log_cap, log_max;
 };
+
+/* Defaults: sets and sketches of 2 MiB, what two cores here keep in their
+ * second-level caches (a year's page breakdown and its country one both
+ * ran fastest near it); a log of 4 Mi rows, 48 MiB, before they are
+ * counted into every value. */
+#define DEFER_PAST ((size_t)2 << 20)
+#define LOG_MAX (UINT32_C(1) << 22)
 
 int64_t analytics_keybuf_add(struct analytics_keybuf *kb, const char *key,
                              size_t len)
@@ -67,6 +89,8 @@ struct analytics_groups *analytics_groups_new(void)
 		return NULL;
 	randombytes_buf(g->hash_key, sizeof(g->hash_key));
 	g->exact_max = ANALYTICS_GROUP_EXACT_MAX;
+	g->defer_past = DEFER_PAST;
+	g->log_max = LOG_MAX;
 	g->n_slots = 64;
 	g->slots = calloc(g->n_slots, sizeof(*g->slots));
 	if (!g->slots) {
@@ -79,8 +103,10 @@ struct analytics_groups *analytics_groups_new(void)
 struct analytics_groups *analytics_groups_new_exact(void)
 {
 	struct analytics_groups *g = analytics_groups_new();
-	if (g)
+	if (g) {
 		g->exact_max = UINT32_C(1) << 28; /* sets stay in uint32_t */
+		g->defer_past = 0; /* all of its few values are shown */
+	}
 	return g;
 }
 
@@ -96,6 +122,8 @@ void analytics_groups_free(struct analytics_groups *g)
 	free(g->slots);
 	free(g->keys.buf);
 	free(g->sorted);
+	free(g->log_group);
+	free(g->log_visitor);
 	free(g);
 }
 
@@ -195,7 +223,25 @@ static uint64_t spread(int64_t v)
 	return x ^ (x >> 31);
 }
 
-static bool add_visitor(struct group *x, int64_t v, uint32_t exact_max)
+/* The group's visitors from its set into a sketch. */
+static bool to_sketch(struct analytics_groups *g, struct group *x)
+{
+	x->sketch = calloc(1, sizeof(*x->sketch));
+	if (!x->sketch)
+		return false;
+	g->mem += sizeof(*x->sketch) - x->set_cap * sizeof(*x->set);
+	for (uint32_t i = 0; i < x->set_cap; i++)
+		if (x->set[i])
+			seula_hll_add_hash(x->sketch, spread(x->set[i]));
+	if (x->zero)
+		seula_hll_add_hash(x->sketch, spread(0));
+	free(x->set);
+	x->set = NULL;
+	x->set_n = x->set_cap = 0;
+	return true;
+}
+
+static bool add_visitor(struct analytics_groups *g, struct group *x, int64_t v)
 {
 	if (x->sketch) {
 		seula_hll_add_hash(x->sketch, spread(v));
@@ -207,20 +253,10 @@ static bool add_visitor(struct group *x, int64_t v, uint32_t exact_max)
 	}
 	if (x->set && set_has(x->set, x->set_cap, v))
 		return true;
-	if (x->set_n + 1 > exact_max) {
-		x->sketch = calloc(1, sizeof(*x->sketch));
-		if (!x->sketch)
+	if (x->set_n + 1 > g->exact_max) {
+		if (!to_sketch(g, x))
 			return false;
-		for (uint32_t i = 0; i < x->set_cap; i++)
-			if (x->set[i])
-				seula_hll_add_hash(x->sketch,
-				                   spread(x->set[i]));
-		if (x->zero)
-			seula_hll_add_hash(x->sketch, spread(0));
 		seula_hll_add_hash(x->sketch, spread(v));
-		free(x->set);
-		x->set = NULL;
-		x->set_n = x->set_cap = 0;
 		return true;
 	}
 	if ((x->set_n + 1) * 2 > x->set_cap) {
@@ -232,6 +268,7 @@ static bool add_visitor(struct group *x, int64_t v, uint32_t exact_max)
 			if (x->set[i])
 				set_put(set, cap, x->set[i]);
 		free(x->set);
+		g->mem += (cap - x->set_cap) * sizeof(*set);
 		x->set = set, x->set_cap = cap;
 	}
 	set_put(x->set, x->set_cap, v);
@@ -239,11 +276,63 @@ static bool add_visitor(struct group *x, int64_t v, uint32_t exact_max)
 	return true;
 }
 
-static bool add_to(struct group *x, uint32_t exact_max, int64_t visitor,
+/* Count the log's rows of the values `want` marks (every value: NULL)
+ * into their sets and sketches. */
+static bool log_count(struct analytics_groups *g, const uint8_t *want)
+{
+	for (size_t i = 0; i < g->log_n; i++) {
+		struct group *x = &g->list[g->log_group[i]];
+		if ((!want || want[g->log_group[i]]) && !x->logged_in &&
+		    !add_visitor(g, x, g->log_visitor[i]))
+			return false;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		if (!want || want[i])
+			g->list[i].logged_in = true;
+	return true;
+}
+
+/* Every logged row counted, the log emptied. */
+static bool log_flush(struct analytics_groups *g)
+{
+	if (!log_count(g, NULL))
+		return false;
+	g->log_n = 0;
+	for (size_t i = 0; i < g->n; i++)
+		g->list[i].logged_in = false;
+	return true;
+}
+
+static bool log_put(struct analytics_groups *g, size_t index, int64_t visitor)
+{
+	if (g->log_n >= g->log_max && !log_flush(g))
+		return false;
+	if (g->log_n == g->log_cap) {
+		size_t cap = g->log_cap ? g->log_cap * 2 : 4096;
+		uint32_t *lg = realloc(g->log_group, cap * sizeof(*lg));
+		if (!lg)
+			return false;
+		g->log_group = lg;
+		int64_t *lv = realloc(g->log_visitor, cap * sizeof(*lv));
+		if (!lv)
+			return false;
+		g->log_visitor = lv;
+		g->log_cap = cap;
+	}
+	g->log_group[g->log_n] = (uint32_t)index;
+	g->log_visitor[g->log_n++] = visitor;
+	return true;
+}
+
+static bool add_to(struct analytics_groups *g, size_t index, int64_t visitor,
                    const struct analytics_totals *t)
 {
-	if (!add_visitor(x, visitor, exact_max))
+	struct group *x = &g->list[index];
+	if (g->deferred ? !log_put(g, index, visitor)
+	                : !add_visitor(g, x, visitor))
 		return false;
+	g->deferred |= g->defer_past && g->mem > g->defer_past;
+	x->rows++;
 	x->t.visits += t->visits;
 	x->t.pageviews += t->pageviews;
 	x->t.bounces += t->bounces;
@@ -258,7 +347,7 @@ bool analytics_groups_add(struct analytics_groups *g, const char *key,
                           const struct analytics_totals *t)
 {
 	struct group *x = find_or_add(g, key ? key : "", key ? len : 0);
-	return x && add_to(x, g->exact_max, visitor, t);
+	return x && add_to(g, (size_t)(x - g->list), visitor, t);
 }
 
 int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
@@ -271,8 +360,79 @@ int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
 bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
                              int64_t visitor, const struct analytics_totals *t)
 {
-	return index < g->n &&
-	       add_to(&g->list[index], g->exact_max, visitor, t);
+	return index < g->n && add_to(g, index, visitor, t);
+}
+
+bool analytics_groups_merge(struct analytics_groups *g,
+                            const struct analytics_groups *from)
+{
+	uint32_t *to = malloc((from->n ? from->n : 1) * sizeof(*to));
+	if (!to)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; ok && i < from->n; i++) {
+		const struct group *y = &from->list[i];
+		struct group *x =
+		        find_or_add(g, from->keys.buf + y->key_off, y->key_len);
+		if (!x) {
+			ok = false;
+			break;
+		}
+		to[i] = (uint32_t)(x - g->list);
+		x->rows += y->rows;
+		x->t.visits += y->t.visits;
+		x->t.pageviews += y->t.pageviews;
+		x->t.bounces += y->t.bounces;
+		x->t.duration_ms += y->t.duration_ms;
+		x->t.events += y->t.events;
+		x->t.engagement_ms += y->t.engagement_ms;
+		if (y->sketch) {
+			/* More visitors than a set holds, so the union too. */
+			if (!x->sketch && !(ok = to_sketch(g, x)))
+				break;
+			for (size_t r = 0; r < SEULA_HLL_M; r++)
+				if (x->sketch->reg[r] < y->sketch->reg[r])
+					x->sketch->reg[r] = y->sketch->reg[r];
+			continue;
+		}
+		for (uint32_t k = 0; ok && k < y->set_cap; k++)
+			ok = !y->set[k] || add_visitor(g, x, y->set[k]);
+		if (ok && y->zero)
+			ok = add_visitor(g, x, 0);
+	}
+	/* Rows from's log has not counted, into g's log or counted now. */
+	for (size_t i = 0; ok && i < from->log_n; i++) {
+		uint32_t k = to[from->log_group[i]];
+		if (from->list[from->log_group[i]].logged_in)
+			continue;
+		ok = g->deferred ? log_put(g, k, from->log_visitor[i])
+		                 : add_visitor(g, &g->list[k],
+		                               from->log_visitor[i]);
+	}
+	free(to);
+	return ok;
+}
+
+struct analytics_groups *
+analytics_groups_new_like(const struct analytics_groups *g)
+{
+	struct analytics_groups *n = analytics_groups_new();
+	if (n) {
+		n->exact_max = g->exact_max;
+		n->defer_past = g->defer_past;
+		n->log_max = g->log_max;
+	}
+	return n;
+}
+
+void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,
+                             size_t log_rows)
+{
+	if (g->defer_past) {
+		g->defer_past = sets_bytes ? sets_bytes : 1;
+		g->deferred = g->mem > g->defer_past;
+	}
+	g->log_max = log_rows ? log_rows : 1;
 }
 
 static int by_visitors(const void *a, const void *b)
@@ -285,22 +445,84 @@ static int by_visitors(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* A value's visitors: a sketch's estimate is never more than its rows. */
+static int64_t visitors_of(const struct group *x)
+{
+	if (!x->sketch)
+		return (int64_t)x->set_n + x->zero;
+	int64_t v = (int64_t)llround(seula_hll_count(x->sketch));
+	return v < x->rows ? v : x->rows;
+}
+
+static void group_out(const struct analytics_groups *g, const struct group *x,
+                      struct analytics_group *o)
+{
+	o->key = g->keys.buf + x->key_off;
+	o->t = x->t;
+	o->t.visitors = visitors_of(x);
+}
+
 const struct analytics_group *
 analytics_groups_sorted(struct analytics_groups *g)
 {
 	free(g->sorted);
 	g->sorted = g->n ? malloc(g->n * sizeof(*g->sorted)) : NULL;
-	if (!g->sorted)
+	if (!g->sorted || !log_flush(g))
 		return NULL;
-	for (size_t i = 0; i < g->n; i++) {
-		const struct group *x = &g->list[i];
-		struct analytics_group *o = &g->sorted[i];
-		o->key = g->keys.buf + x->key_off;
-		o->t = x->t;
-		o->t.visitors =
-		        x->sketch ? (int64_t)llround(seula_hll_count(x->sketch))
-		                  : (int64_t)x->set_n + x->zero;
-	}
+	for (size_t i = 0; i < g->n; i++)
+		group_out(g, &g->list[i], &g->sorted[i]);
 	qsort(g->sorted, g->n, sizeof(*g->sorted), by_visitors);
+	return g->sorted;
+}
+
+static int by_rows(const void *a, const void *b, void *arg)
+{
+	const struct group *list = arg;
+	int64_t x = list[*(const uint32_t *)a].rows,
+	        y = list[*(const uint32_t *)b].rows;
+	return x > y ? -1 : x < y;
+}
+
+const struct analytics_group *analytics_groups_top(struct analytics_groups *g,
+                                                   size_t limit, size_t *n)
+{
+	*n = g->n;
+	if (!g->log_n || g->n <= limit)
+		return analytics_groups_sorted(g);
+	/* Values by rows: a value's visitors are at most its rows, so
+	 * once the limit-th best counted has V visitors, a value of fewer
+	 * than V rows cannot pass it and is never counted. */
+	free(g->sorted);
+	g->sorted = malloc(g->n * sizeof(*g->sorted));
+	uint32_t *order = malloc(g->n * sizeof(*order));
+	uint8_t *want = calloc(g->n, 1);
+	bool ok = g->sorted && order && want;
+	for (size_t i = 0; ok && i < g->n; i++)
+		order[i] = (uint32_t)i;
+	if (ok)
+		qsort_r(order, g->n, sizeof(*order), by_rows, g->list);
+	/* Each round a pass over the log: twice the values each time, as
+	 * many of them as may still pass. */
+	size_t counted = 0, next = 0, more = limit * 2 + 8;
+	while (ok) {
+		for (; more && next < g->n; more--)
+			want[order[next++]] = 1;
+		if (!(ok = log_count(g, want)))
+			break;
+		for (size_t i = counted; i < next; i++)
+			group_out(g, &g->list[order[i]], &g->sorted[i]);
+		counted = next;
+		qsort(g->sorted, counted, sizeof(*g->sorted), by_visitors);
+		int64_t v =
+		        counted >= limit ? g->sorted[limit - 1].t.visitors : 0;
+		if (next == g->n || g->list[order[next]].rows < v)
+			break;
+		more = counted;
+	}
+	free(order);
+	free(want);
+	if (!ok)
+		return NULL;
+	*n = counted;
 	return g->sorted;
 }

@@ -63,6 +63,27 @@ struct analytics_groups *analytics_groups_new(void);
 struct analytics_groups *analytics_groups_new_exact(void);
 void analytics_groups_free(struct analytics_groups *g);
 
+/* Empty groups that count visitors as `g` does (for a second thread's
+ * share, merged back with analytics_groups_merge()).  NULL when out of
+ * memory. */
+struct analytics_groups *
+analytics_groups_new_like(const struct analytics_groups *g);
+
+/* Visitors are counted as rows come until the values' sets and sketches
+ * take `sets_bytes` (default 2 MiB), then logged for
+ * analytics_groups_top(), `log_rows` at most (default 4 Mi, 48 MiB)
+ * before all are counted and the log emptied.  Groups from
+ * analytics_groups_new_exact() count as rows come whatever sets_bytes. */
+void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,
+                             size_t log_rows);
+
+/* Add every value of `from` to g: its sums, and its visitors as if each of
+ * its rows had been added to g, so the sets and sketches end as one pass
+ * over all rows would leave them.  False when out of memory; g is then
+ * only fit to be freed. */
+bool analytics_groups_merge(struct analytics_groups *g,
+                            const struct analytics_groups *from);
+
 /* Add one row: `len` bytes of `key` (copied), the visitor (a hash, or
  * a forgotten visitor's visit id) and the row's sums (t->visitors is
  * ignored).  False when out of memory; the
@@ -89,5 +110,13 @@ size_t analytics_groups_count(const struct analytics_groups *g);
  * when out of memory (or there are none).  Add nothing after it. */
 const struct analytics_group *
 analytics_groups_sorted(struct analytics_groups *g);
+
+/* The first `limit` values analytics_groups_sorted() would list, alike,
+ * and maybe more after them: *n of them.  Rows logged (see
+ * analytics_groups_limits()) are counted here only for the values with
+ * rows enough to be among the first `limit`.  NULL when out of memory (or
+ * there are none).  Add nothing after it. */
+const struct analytics_group *analytics_groups_top(struct analytics_groups *g,
+                                                   size_t limit, size_t *n);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +389,7 @@ struct scope {
 	const char *tz;
 	const struct analytics_goals *goals;
 	size_t groups_max;
+	sqlite3 *helper; /* analytics_request's */
 	/* The configured segment whose filters are these (analytics_segments;
 	 * 0: none) and the start (ms) past which its rollups hold every
 	 * visit: INT64_MIN once its backfill is done. */
@@ -581,6 +583,7 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	sc->site = rq->site;
 	sc->goals = rq->goals;
 	sc->groups_max = rq->groups_max ? rq->groups_max : GROUPS_MAX;
+	sc->helper = rq->helper;
 	sc->tz = rq->tz && *rq->tz ? rq->tz : "UTC";
 	if (!seula_zone_open(z, sc->tz)) {
 		snprintf(err, errlen, "unknown time zone \"%.64s\"", sc->tz);
@@ -1596,9 +1599,144 @@ block_day(struct block_sum *bs, const struct analytics_block *b, uint8_t *pass)
 	return ok ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 }
 
+/* Covered days [d0, d1) summed into bs->g on connection db: start times
+ * read only on the edge days, before in0 and from in1. */
+struct scan_job {
+	sqlite3 *db;
+	struct block_sum *bs;
+	int64_t d0, d1, in0, in1;
+	uint64_t cols;
+	int rc; /* SQLite's; SQLITE_OK */
+	enum analytics_status s;
+	bool capped; /* past sc->groups_max values: stopped */
+};
+
+static void scan_days(struct scan_job *j)
+{
+	const struct scope *sc = j->bs->sc;
+	const struct {
+		int64_t d0, d1;
+		uint64_t cols;
+	} piece[3] = {{j->d0, j->in0 < j->d1 ? j->in0 : j->d1, j->cols},
+	              {j->in0 > j->d0 ? j->in0 : j->d0,
+	               j->in1 < j->d1 ? j->in1 : j->d1,
+	               j->cols & ~ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND)},
+	              {j->in1 > j->d0 ? j->in1 : j->d0, j->d1, j->cols}};
+	uint8_t *pass = NULL;
+	size_t pass_cap = 0;
+	j->rc = SQLITE_OK, j->s = ANALYTICS_OK, j->capped = false;
+	for (int k = 0;
+	     k < 3 && j->s == ANALYTICS_OK && j->rc == SQLITE_OK && !j->capped;
+	     k++) {
+		if (piece[k].d0 >= piece[k].d1)
+			continue;
+		struct analytics_blocks_scan *scan;
+		const struct analytics_block *b;
+		int rc = analytics_blocks_scan_open(j->db, sc->site,
+		                                    piece[k].d0, piece[k].d1,
+		                                    piece[k].cols, &scan);
+		while (rc == SQLITE_OK && (rc = analytics_blocks_scan_next(
+		                                   scan, &b)) == SQLITE_ROW) {
+			rc = SQLITE_OK;
+			if (b->n >= pass_cap) {
+				free(pass);
+				pass_cap = b->n * 2 + 1;
+				if (!(pass = malloc(pass_cap))) {
+					rc = SQLITE_NOMEM;
+					break;
+				}
+			}
+			if ((j->s = block_day(j->bs, b, pass)) != ANALYTICS_OK)
+				break;
+			/* Past the cap, visits_breakdown()'s caller sums by
+			 * SQL. */
+			if ((j->capped = analytics_groups_count(j->bs->g) >
+			                 sc->groups_max))
+				break;
+		}
+		analytics_blocks_scan_close(scan);
+		j->rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	free(pass);
+}
+
+/* The first half of a long run, read on a second thread through the
+ * helper connection into groups of its own.  That connection reads its
+ * own snapshot: when it does not cover the same days (a writer changed
+ * them in between) it reads nothing, and the caller reads them. */
+struct helper_job {
+	struct scan_job scan;
+	struct block_sum bs;
+	bool covered;
+};
+
+static void *helper_main(void *arg)
+{
+	struct helper_job *h = arg;
+	sqlite3 *db = h->scan.db;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return NULL;
+	int64_t r0, r1;
+	h->covered =
+	        analytics_blocks_covered(db, h->bs.sc->site, h->scan.d0,
+	                                 h->scan.d1, &r0, &r1) == SQLITE_OK &&
+	        r0 == h->scan.d0 && r1 == h->scan.d1;
+	if (h->covered)
+		scan_days(&h->scan);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	return NULL;
+}
+
+static void helper_free(struct helper_job *h)
+{
+	if (!h)
+		return;
+	analytics_groups_free(h->bs.g);
+	free(h->bs.goal_group);
+	free(h);
+}
+
+/* A helper for days [d0, d1) of bs's scan, or NULL (out of memory). */
+static struct helper_job *helper_new(const struct block_sum *bs,
+                                     const struct scan_job *mine, int64_t d0,
+                                     int64_t d1)
+{
+	struct helper_job *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->bs = *bs;
+	h->bs.goal_group = NULL;
+	h->bs.g = analytics_groups_new_like(bs->g);
+	if (bs->n_goals &&
+	    (h->bs.goal_group = malloc(bs->n_goals * sizeof(int64_t))))
+		for (size_t i = 0; i < bs->n_goals; i++)
+			h->bs.goal_group[i] = -1;
+	if (!h->bs.g || (bs->n_goals && !h->bs.goal_group)) {
+		helper_free(h);
+		return NULL;
+	}
+	h->scan = *mine;
+	h->scan.db = bs->sc->helper;
+	h->scan.bs = &h->bs;
+	h->scan.d0 = d0, h->scan.d1 = d1;
+	return h;
+}
+
+/* The first failure of a and b, in a. */
+static void scan_join(struct scan_job *a, const struct scan_job *b)
+{
+	if (a->s == ANALYTICS_OK)
+		a->s = b->s;
+	if (a->rc == SQLITE_OK)
+		a->rc = b->rc;
+	a->capped |= b->capped;
+}
+
 /* Sum the scope's visits of covered days into bs->g, and set rest[0..1]
  * to the scopes of those left for analytics_visits, before and after them
- * (each empty: t0 == t1); *used false when no day is covered. */
+ * (each empty: t0 == t1); *used false when no day is covered.  With a
+ * helper connection, a run of two days or more is read by two threads,
+ * half each (not time buckets: their zone is one thread's). */
 static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
                                         struct scope rest[2], bool *used,
                                         char *err, size_t errlen)
@@ -1622,50 +1760,48 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	in1 = in1 < in0 ? in0 : in1 > run1 ? run1 : in1;
 	if (bs->key == BK_BUCKET)
 		in0 = in1 = run1;
-	uint64_t cols = block_cols(bs);
-	const struct {
-		int64_t d0, d1;
-		uint64_t cols;
-	} piece[3] = {{run0, in0, cols},
-	              {in0, in1, cols & ~ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND)},
-	              {in1, run1, cols}};
-	uint8_t *pass = NULL;
-	size_t pass_cap = 0;
-	enum analytics_status s = ANALYTICS_OK;
-	bool capped = false;
-	for (int k = 0;
-	     k < 3 && s == ANALYTICS_OK && rc == SQLITE_OK && !capped; k++) {
-		if (piece[k].d0 >= piece[k].d1)
-			continue;
-		struct analytics_blocks_scan *scan;
-		const struct analytics_block *b;
-		rc = analytics_blocks_scan_open(db, sc->site, piece[k].d0,
-		                                piece[k].d1, piece[k].cols,
-		                                &scan);
-		while (rc == SQLITE_OK && (rc = analytics_blocks_scan_next(
-		                                   scan, &b)) == SQLITE_ROW) {
-			rc = SQLITE_OK;
-			if (b->n >= pass_cap) {
-				free(pass);
-				pass_cap = b->n * 2 + 1;
-				if (!(pass = malloc(pass_cap))) {
-					rc = SQLITE_NOMEM;
-					break;
-				}
-			}
-			if ((s = block_day(bs, b, pass)) != ANALYTICS_OK)
-				break;
-			/* Past the cap, visits_breakdown()'s caller sums by
-			 * SQL. */
-			if ((capped = analytics_groups_count(bs->g) >
-			              sc->groups_max))
-				break;
+	struct scan_job mine = {.db = db,
+	                        .bs = bs,
+	                        .d0 = run0,
+	                        .d1 = run1,
+	                        .in0 = in0,
+	                        .in1 = in1,
+	                        .cols = block_cols(bs)};
+	struct helper_job *h = NULL;
+	pthread_t thread;
+	int64_t mid = run0 + (run1 - run0) / 2;
+	if (sc->helper && bs->key != BK_BUCKET && run1 - run0 >= 2 &&
+	    (h = helper_new(bs, &mine, run0, mid))) {
+		if (pthread_create(&thread, NULL, helper_main, h) == 0) {
+			mine.d0 = mid;
+		} else {
+			helper_free(h);
+			h = NULL;
 		}
-		analytics_blocks_scan_close(scan);
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_OK;
 	}
-	free(pass);
+	scan_days(&mine);
+	if (h) {
+		pthread_join(thread, NULL);
+		if (!h->covered) {
+			struct scan_job first = mine;
+			first.d0 = run0, first.d1 = mid;
+			if (mine.s == ANALYTICS_OK && mine.rc == SQLITE_OK &&
+			    !mine.capped) {
+				scan_days(&first);
+				scan_join(&mine, &first);
+			}
+		} else {
+			scan_join(&mine, &h->scan);
+			if (mine.s == ANALYTICS_OK && mine.rc == SQLITE_OK &&
+			    !mine.capped &&
+			    !analytics_groups_merge(bs->g, h->bs.g))
+				mine.s = ANALYTICS_DB_ERROR;
+		}
+		helper_free(h);
+	}
+	enum analytics_status s = mine.s;
+	rc = mine.rc;
+	bool capped = mine.capped;
 	if (s == ANALYTICS_OK && rc != SQLITE_OK && !capped) {
 		s = ANALYTICS_DB_ERROR;
 		snprintf(err, errlen, "blocks: %s",
@@ -2558,9 +2694,9 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 			return s;
 		}
 		if (!too_many) {
-			size_t n = analytics_groups_count(groups);
+			size_t n;
 			const struct analytics_group *sorted =
-			        analytics_groups_sorted(groups);
+			        analytics_groups_top(groups, limit, &n);
 			if (n && !sorted) {
 				analytics_groups_free(groups);
 				free(gj);

@@ -147,6 +147,12 @@ struct analytics_request {
 	 * them SQL sums them (slower, spilling to disk).  0: the default,
 	 * a million. */
 	size_t groups_max;
+	/* A second read-only connection to the same database that nothing
+	 * else uses during the call: a long range's blocks are then read by
+	 * two threads, half each.  It gets a read transaction of its own per
+	 * half, so a writer's commit between the two may show in one half
+	 * only (a report racing a write).  NULL: one thread. */
+	sqlite3 *helper;
 };
 
 /* Build a report.  On success *out is a new JSON object the caller

@@ -34,10 +34,11 @@
  * bots.
  *
  * Then the reports (query.c's analytics_report(), linked in, on a read-only
- * connection with analytics_sql_register(), as the /api/stats routes call
- * it): summary, timeseries, breakdown and goals over a day, a month and the
- * year, unfiltered and with one filter; the median and max of RUNS runs
- * (fewer when a line has taken 10 s), PASS under 50 ms.
+ * connection with analytics_sql_register() and a helper connection for
+ * its second thread, as the /api/stats routes call it): summary, timeseries,
+ * breakdown and goals over a day, a month and the year, unfiltered and with one
+ * filter; the median and max of RUNS runs (fewer when a line has taken 10 s),
+ * PASS under 50 ms.
  *
  * Build and run (run.sh does both; from the repo root, after the release
  * build):
@@ -56,7 +57,8 @@
  * has it; N: PRAGMA cache_size = -N on the writer's connection first), and
  * BENCH_ANALYTICS_DB (a database an earlier run kept: time the reports on
  * it, load nothing), BENCH_ANALYTICS_SEGMENTS (the plugin's segments;
- * unset: demo:device==desktop, empty: none).  WORKDIR
+ * unset: demo:device==desktop, empty: none), BENCH_ANALYTICS_THREADS (1:
+ * reports without the helper, on one thread).  WORKDIR
  * gets the databases, removed at the end unless BENCH_ANALYTICS_KEEP=1.
  */
 #include "completion.h"
@@ -1401,6 +1403,13 @@ static int time_reports(const char *db_path, int runs)
 	char err[512];
 	check(seula_db_open(&db, db_path, true, false, 0, err, sizeof(err)),
 	      "opening a reader");
+	/* BENCH_ANALYTICS_THREADS=1: reports on one thread. */
+	const char *threads = getenv("BENCH_ANALYTICS_THREADS");
+	sqlite3 *helper = NULL;
+	if (!threads || strcmp(threads, "1") != 0)
+		check(seula_db_open(&helper, db_path, true, false, 0, err,
+		                    sizeof(err)),
+		      "opening a helper reader");
 	if (analytics_sql_register(db) != SQLITE_OK)
 		die("analytics_sql_register", sqlite3_errmsg(db));
 	const char *goal_list[] = {"demo:event:signup", "demo:event:download",
@@ -1410,6 +1419,8 @@ static int time_reports(const char *db_path, int runs)
 	if (analytics_goals_parse(goal_list, &goals, err, sizeof(err)) != 0)
 		die("goals", err);
 
+	printf("\nreports on %s\n",
+	       helper ? "two threads (a helper connection)" : "one thread");
 	printf("\n%-24s %-6s %-15s %4s %9s %9s %9s  %-5s %s\n", "report",
 	       "range", "filter", "runs", "first_ms", "median_ms", "max_ms",
 	       "<50ms", "result");
@@ -1438,6 +1449,7 @@ static int time_reports(const char *db_path, int runs)
 				        .now_ms =
 				                Y2025_MS + YEAR_MS + 86400000LL,
 				        .goals = &goals,
+				        .helper = helper,
 				};
 				char what[128] = "";
 				bool pre = false;
@@ -1512,6 +1524,7 @@ static int time_reports(const char *db_path, int runs)
 	       pass, lines, LIMIT_MS, fpass, flines, spass, slines);
 	free(t);
 	analytics_goals_free(&goals);
+	seula_db_close(helper);
 	seula_db_close(db);
 	return bad;
 }

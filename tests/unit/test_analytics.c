@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -629,6 +630,163 @@ static void groups_sum_and_count_visitors(void **state)
 	analytics_groups_free(g);
 }
 
+/* Row i of a skewed table: few values hold most rows, and some of the
+ * values with the most rows have the fewest visitors (a top list by rows
+ * is not the one by visitors); now and then the visitor hash 0. */
+static void skewed_row(uint64_t i, char *key, size_t len, size_t *n,
+                       int64_t *visitor, struct analytics_totals *t)
+{
+	uint64_t r = (uint64_t)mix64(i);
+	uint64_t u = r % 1000, k = u * u / 10000; /* 0..99, mostly low */
+	*n = (size_t)snprintf(key, len, "v%02u", (unsigned)k);
+	uint64_t distinct = k % 3 == 0 ? 40 + k : 20 + k * k * 9;
+	*visitor = (r >> 20) % 97 == 0 ? 0
+	                               : mix64(1000 * k + (r >> 24) % distinct);
+	*t = (struct analytics_totals){.visits = 1,
+	                               .pageviews = (int64_t)(r % 3),
+	                               .bounces = (int64_t)(r >> 8 & 1),
+	                               .duration_ms = (int64_t)(r >> 32 & 1023),
+	                               .events = 1,
+	                               .engagement_ms = 7};
+}
+
+static void add_skewed(struct analytics_groups *g, uint64_t from, uint64_t to)
+{
+	for (uint64_t i = from; i < to; i++) {
+		char key[8];
+		size_t n;
+		int64_t v;
+		struct analytics_totals t;
+		skewed_row(i, key, sizeof(key), &n, &v, &t);
+		assert_true(analytics_groups_add(g, key, n, v, &t));
+	}
+}
+
+static void same_groups(const struct analytics_group *a,
+                        const struct analytics_group *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(a[i].key, b[i].key) != 0 ||
+		    memcmp(&a[i].t, &b[i].t, sizeof(a[i].t)) != 0)
+			fail_msg("row %zu: %s %lld visitors, %lld visits; not "
+			         "%s "
+			         "%lld, %lld",
+			         i, b[i].key, (long long)b[i].t.visitors,
+			         (long long)b[i].t.visits, a[i].key,
+			         (long long)a[i].t.visitors,
+			         (long long)a[i].t.visits);
+	}
+}
+
+/* A top list counts the visitors of the values it needs only, and lists
+ * what the whole sorted list begins with; groups summed apart and merged
+ * (two threads' halves, one of them past its log's size) equal one
+ * pass. */
+static void groups_top_and_merge_as_one_pass(void **state)
+{
+	(void)state;
+	const uint64_t small = 200000;
+	struct analytics_groups *all = analytics_groups_new();
+	assert_non_null(all);
+	add_skewed(all, 0, small);
+	size_t n_all = analytics_groups_count(all);
+	assert_int_equal(n_all, 100);
+	const struct analytics_group *want = analytics_groups_sorted(all);
+	assert_non_null(want);
+	/* Visitors never past the rows, with or without a sketch. */
+	for (size_t i = 0; i < n_all; i++)
+		assert_true(want[i].t.visitors <= want[i].t.visits);
+	static const size_t limits[] = {1, 3, 10, 40, 99, 100, 150};
+	for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+		struct analytics_groups *g = analytics_groups_new();
+		assert_non_null(g);
+		analytics_groups_limits(g, 0, 1u << 22); /* all logged */
+		add_skewed(g, 0, small);
+		size_t n;
+		const struct analytics_group *top =
+		        analytics_groups_top(g, limits[l], &n);
+		assert_non_null(top);
+		size_t show = limits[l] < n_all ? limits[l] : n_all;
+		assert_true(n >= show);
+		same_groups(want, top, show);
+		/* Not every value counted when few are asked for. */
+		if (limits[l] <= 10)
+			assert_true(n < n_all);
+		analytics_groups_free(g);
+	}
+	/* Values of one row a visitor: sketches whose estimates err above
+	 * the rows as often as below show the rows then. */
+	struct analytics_groups *u = analytics_groups_new();
+	assert_non_null(u);
+	for (int k = 0; k < 20; k++)
+		for (int v = 0; v < 3000; v++) {
+			char key[8];
+			int kn = snprintf(key, sizeof(key), "u%d", k);
+			const struct analytics_totals t = {.visits = 1};
+			assert_true(analytics_groups_add(
+			        u, key, (size_t)kn,
+			        mix64((uint64_t)(k * 4099 + v)), &t));
+		}
+	const struct analytics_group *us = analytics_groups_sorted(u);
+	assert_non_null(us);
+	int at_rows = 0;
+	for (size_t i = 0; i < 20; i++) {
+		assert_true(us[i].t.visitors <= 3000);
+		assert_true(us[i].t.visitors > 3000 * 0.95);
+		at_rows += us[i].t.visitors == 3000;
+	}
+	assert_true(at_rows > 0);
+	analytics_groups_free(u);
+
+	/* Two halves, one with more rows than its log holds: counted into
+	 * every value's set or sketch on the way. */
+	const uint64_t big = 300000, cut = 100000;
+	struct analytics_groups *one = analytics_groups_new(),
+	                        *a = analytics_groups_new(), *b;
+	assert_non_null(one);
+	assert_non_null(a);
+	/* Counted at first, then logged, the log counted twice on the
+	 * way. */
+	analytics_groups_limits(a, 64 << 10, 30000);
+	assert_non_null(b = analytics_groups_new_like(a));
+	add_skewed(one, 0, big);
+	add_skewed(a, 0, cut);
+	add_skewed(b, cut, big);
+	assert_true(analytics_groups_merge(a, b));
+	analytics_groups_free(b);
+	size_t n;
+	const struct analytics_group *top = analytics_groups_top(a, 10, &n);
+	const struct analytics_group *sorted = analytics_groups_sorted(one);
+	assert_non_null(top);
+	assert_non_null(sorted);
+	same_groups(sorted, top, 10);
+	analytics_groups_free(a);
+	analytics_groups_free(one);
+	/* Exact ones (a summary's): sets merged. */
+	struct analytics_groups *e = analytics_groups_new_exact(),
+	                        *e2 = analytics_groups_new_like(e);
+	add_skewed(e, 0, small / 2);
+	add_skewed(e2, small / 2, small);
+	assert_true(analytics_groups_merge(e, e2));
+	const struct analytics_group *es = analytics_groups_sorted(e);
+	assert_non_null(es);
+	for (size_t i = 0; i < n_all; i++) {
+		const struct analytics_group *x = NULL;
+		for (size_t j = 0; j < n_all && !x; j++)
+			if (strcmp(want[j].key, es[i].key) == 0)
+				x = &want[j];
+		assert_non_null(x);
+		assert_int_equal(es[i].t.visits, x->t.visits);
+		assert_int_equal(es[i].t.pageviews, x->t.pageviews);
+		/* Exact at every size: past ANALYTICS_GROUP_EXACT_MAX too. */
+		if (x->t.visitors <= ANALYTICS_GROUP_EXACT_MAX)
+			assert_int_equal(es[i].t.visitors, x->t.visitors);
+	}
+	analytics_groups_free(e);
+	analytics_groups_free(e2);
+	analytics_groups_free(all);
+}
+
 /* A breakdown from the visits is summed in memory up to a number of
  * values and by SQL past it: the two answer the same. */
 static void visits_breakdown_same_past_its_memory(void **state)
@@ -785,7 +943,7 @@ static const char *const blk_dims[] = {"source", "utm_campaign", "entry_page",
 #define BLK_KINDS 11
 #define BLK_REPORTS (BLK_FILTERS * 3 * 3 * BLK_KINDS)
 
-static void blk_reports(sqlite3 *db, char **out)
+static void blk_reports(sqlite3 *db, sqlite3 *helper, char **out)
 {
 	const char *goal_list[] = {"s:event:signup", "s:page:/blog/*",
 	                           "s:page:/a", "s:event:download", NULL};
@@ -801,6 +959,7 @@ static void blk_reports(sqlite3 *db, char **out)
 		        request(blk_ranges[r][0], blk_ranges[r][1], blk_tz[z]);
 		rq.filter = blk_filters[f];
 		rq.goals = &goals;
+		rq.helper = helper;
 		rq.compare = k == 0 ? "previous_period" : NULL;
 		rq.metric = "visitors,visits,pageviews,bounce_rate,"
 		            "visit_duration,events,time_on_page";
@@ -819,6 +978,94 @@ static void blk_reports(sqlite3 *db, char **out)
 	analytics_goals_free(&goals);
 }
 
+/* The reports of `db` (blocks built, days +4 to +9 covered) read with a
+ * helper connection, two threads a report, equal `want`: also when the
+ * helper's snapshot lacks a day the caller's has (a writer between
+ * them), and a damaged column in the helper's half is an error. */
+static void blocks_on_two_threads(sqlite3 *mem, char **want)
+{
+	char path[] = "/tmp/seula-blocks-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	char sql[128];
+	snprintf(sql, sizeof(sql), "VACUUM INTO '%s'", path);
+	exec_ok(mem, sql);
+	sqlite3 *db, *helper, *writer;
+	/* WAL, as the server's: readers beside a writer. */
+	assert_int_equal(sqlite3_open(path, &writer), SQLITE_OK);
+	exec_ok(writer, "PRAGMA journal_mode=WAL");
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(analytics_sql_register(db), SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_open_v2(path, &helper, SQLITE_OPEN_READONLY, NULL),
+	        SQLITE_OK);
+	char *got[BLK_REPORTS];
+	blk_reports(db, helper, got);
+	for (size_t i = 0; i < BLK_REPORTS; i++) {
+		if (strcmp(want[i], got[i]) != 0)
+			fail_msg("report %zu: one thread %s, two %s", i,
+			         want[i], got[i]);
+		free(got[i]);
+	}
+
+	/* The caller's snapshot taken, then day +4, the helper's, made
+	 * dirty: the caller reads it. */
+	exec_ok(db, "BEGIN");
+	exec_ok(db, "SELECT count(*) FROM analytics_blocks");
+	struct analytics_blocks_writer *w = analytics_blocks_writer_new(writer);
+	assert_non_null(w);
+	exec_ok(writer, "BEGIN");
+	assert_int_equal(analytics_blocks_invalidate(w, "s", MAR1 / 86400 + 4),
+	                 SQLITE_OK);
+	exec_ok(writer, "COMMIT");
+	analytics_blocks_writer_free(w);
+	int64_t run0, run1;
+	assert_int_equal(analytics_blocks_covered(helper, "s", MAR1 / 86400,
+	                                          MAR1 / 86400 + 30, &run0,
+	                                          &run1),
+	                 SQLITE_OK);
+	assert_int_equal(run0, MAR1 / 86400 + 5);
+	blk_reports(db, helper, got);
+	exec_ok(db, "COMMIT");
+	for (size_t i = 0; i < BLK_REPORTS; i++) {
+		if (strcmp(want[i], got[i]) != 0)
+			fail_msg("report %zu: one thread %s, two across a "
+			         "write %s",
+			         i, want[i], got[i]);
+		free(got[i]);
+	}
+
+	/* Now +5 to +8 are covered: the helper reads +5 and +6, the caller
+	 * +7 and +8.  Day +5's column damaged. */
+	snprintf(sql, sizeof(sql),
+	         "UPDATE analytics_blocks SET data = x'0400000001' WHERE col "
+	         "= 'source' AND day = %lld",
+	         (long long)(MAR1 / 86400 + 5));
+	exec_ok(writer, sql);
+	struct analytics_request rq =
+	        request("2025-03-01", "2025-03-10", "UTC");
+	rq.filter = "device==mobile";
+	rq.dimension = "source";
+	rq.helper = helper;
+	json_t *out = NULL;
+	char err[256] = "";
+	assert_int_equal(analytics_report(db, ANALYTICS_BREAKDOWN, &rq, &out,
+	                                  err, sizeof(err)),
+	                 ANALYTICS_DB_ERROR);
+	assert_non_null(strstr(err, "does not decode"));
+	sqlite3_close(helper);
+	sqlite3_close(db);
+	sqlite3_close(writer);
+	unlink(path);
+	snprintf(sql, sizeof(sql), "%s-wal", path);
+	unlink(sql);
+	snprintf(sql, sizeof(sql), "%s-shm", path);
+	unlink(sql);
+}
+
 /* Blocks answer filtered reports as the visits they were built from do:
  * every report the same with days from blocks (a dirty one in between,
  * open visits after them) as from analytics_visits alone. */
@@ -828,7 +1075,7 @@ static void blocks_answer_as_the_visits(void **state)
 	sqlite3 *db = schema_db();
 	fill_visits(db, 7);
 	char *before[BLK_REPORTS], *after[BLK_REPORTS];
-	blk_reports(db, before);
+	blk_reports(db, NULL, before);
 
 	struct analytics_blocks_writer *w = analytics_blocks_writer_new(db);
 	assert_non_null(w);
@@ -857,15 +1104,17 @@ static void blocks_answer_as_the_visits(void **state)
 	assert_int_equal(run0, MAR1 / 86400 + 4);
 	assert_int_equal(run1, MAR1 / 86400 + 9);
 
-	blk_reports(db, after);
+	blk_reports(db, NULL, after);
 	for (size_t i = 0; i < BLK_REPORTS; i++) {
 		if (strcmp(before[i], after[i]) != 0)
 			fail_msg("report %zu: from the visits %s, with blocks "
 			         "%s",
 			         i, before[i], after[i]);
-		free(before[i]);
 		free(after[i]);
 	}
+	blocks_on_two_threads(db, before);
+	for (size_t i = 0; i < BLK_REPORTS; i++)
+		free(before[i]);
 
 	/* They are read: a damaged column is an error, not a wrong answer,
 	 * for each kind of report that reads it. */
@@ -1391,6 +1640,7 @@ int main(void)
 	        cmocka_unit_test(breakdown_seek_matches_hour_rows),
 	        cmocka_unit_test(breakdown_keeps_values_cut_mid_character),
 	        cmocka_unit_test(groups_sum_and_count_visitors),
+	        cmocka_unit_test(groups_top_and_merge_as_one_pass),
 	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
 	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(blocks_absent_before_migration),
