@@ -134,7 +134,8 @@ int analytics_blocks_covered(sqlite3 *db, const char *site, int64_t day0,
 }
 
 struct column {
-	uint8_t *data; /* the row's bytes, copied */
+	uint8_t *data; /* a text column's values, copied */
+	size_t n_values;
 	size_t cap;
 	int64_t *ints;
 	size_t ints_cap;
@@ -272,13 +273,13 @@ static void unpack(const uint8_t *restrict p, unsigned w, size_t n,
 #undef UNPACK
 }
 
-/* Decode column `i` of s->c (its bytes in data, `size` of them); *n its
- * visits. */
-static int decode(struct analytics_blocks_scan *s, int i, size_t size,
-                  size_t *n)
+/* Decode column `i` of s->c from its row's `size` bytes at p (SQLite's,
+ * valid until the next step: only a text's values are kept, copied); *n
+ * its visits. */
+static int decode(struct analytics_blocks_scan *s, int i, const uint8_t *p,
+                  size_t size, size_t *n)
 {
 	struct column *c = &s->c[i];
-	const uint8_t *p = c->data;
 	if (i < ANALYTICS_BC_TEXT) {
 		if (size < 1)
 			return SQLITE_CORRUPT;
@@ -313,13 +314,18 @@ static int decode(struct analytics_blocks_scan *s, int i, size_t size,
 	if (text > size - at || (size - at - text) % w != 0)
 		return SQLITE_CORRUPT;
 	*n = (size - at - text) / w;
+	c->n_values = (size_t)k;
 	size_t vals = at + *n * w;
-	for (size_t j = 0; j < k; j++) {
-		c->str[j] = (const char *)p + vals;
-		vals += c->len[j];
-		if (p[vals] != '\0')
+	if (!room(&c->data, &c->cap, text ? text : 1, 1))
+		return SQLITE_NOMEM;
+	if (text)
+		memcpy(c->data, p + vals, text);
+	for (size_t j = 0, v = 0; j < k; j++) {
+		c->str[j] = (const char *)c->data + v;
+		v += c->len[j];
+		if (c->data[v] != '\0')
 			return SQLITE_CORRUPT;
-		vals++;
+		v++;
 	}
 	if (!room(&c->idx, &c->idx_cap, *n ? *n : 1, sizeof(*c->idx)))
 		return SQLITE_NOMEM;
@@ -357,14 +363,13 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 		if (i < 0 || s->c[i].loaded)
 			return SQLITE_CORRUPT;
 		struct column *c = &s->c[i];
+		const uint8_t *data = sqlite3_column_blob(s->st, 2);
 		size_t size = (size_t)sqlite3_column_bytes(s->st, 2);
-		const void *data = sqlite3_column_blob(s->st, 2);
-		if (!room(&c->data, &c->cap, size ? size : 1, 1))
+		if (!data &&
+		    sqlite3_errcode(sqlite3_db_handle(s->st)) == SQLITE_NOMEM)
 			return SQLITE_NOMEM;
-		if (size)
-			memcpy(c->data, data, size);
 		size_t m;
-		if ((rc = decode(s, i, size, &m)) != SQLITE_OK)
+		if ((rc = decode(s, i, data, size, &m)) != SQLITE_OK)
 			return rc;
 		enum level l = level_of(i);
 		if (have_n[l] && m != n[l])
@@ -393,7 +398,7 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 			b->ints[i] = s->c[i].ints;
 		else
 			b->text[i] = (struct analytics_block_text){
-			        .n = (size_t)get_le(s->c[i].data, 4),
+			        .n = s->c[i].n_values,
 			        .str = s->c[i].str,
 			        .len = s->c[i].len,
 			        .idx = s->c[i].idx,

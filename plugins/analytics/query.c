@@ -1376,11 +1376,24 @@ static bool bucket_groups(struct block_sum *bs, int64_t day,
 struct day_keys {
 	int64_t *vg;            /* per value of the key's column */
 	int64_t *entry_of_path; /* BK_PAGE: the entry_page value of a path */
-	uint8_t *goal_hit;      /* BK_GOAL: per goal and path or name */
-	int64_t *hits;          /* BK_GOAL: per goal, this visit's */
-	int64_t prop;           /* BK_EVENT, BK_PROP: the prop's place */
+	/* BK_GOAL: the goals each path ([0]) and event name ([1]) reaches,
+	 * goal[off[k]] to goal[off[k + 1]] for value k; per goal, this
+	 * visit's hits. */
+	uint32_t *goal_off[2], *goal[2];
+	int64_t *hits;
+	int64_t prop; /* BK_EVENT, BK_PROP: the prop's place */
 	struct hour_groups hg;
 };
+
+/* Double *list's room (*cap entries). */
+static bool room_u32(uint32_t **list, size_t *cap)
+{
+	uint32_t *l = realloc(*list, *cap * 2 * sizeof(**list));
+	if (!l)
+		return false;
+	*list = l, *cap *= 2;
+	return true;
+}
 
 static bool day_keys_ready(struct block_sum *bs,
                            const struct analytics_block *b, struct day_keys *dk)
@@ -1430,23 +1443,41 @@ static bool day_keys_ready(struct block_sum *bs,
 		}
 	}
 	if (bs->key == BK_GOAL) {
-		const struct analytics_block_text *p =
-		        &b->text[ANALYTICS_BC_PAGE_PATH];
-		const struct analytics_block_text *nm =
-		        &b->text[ANALYTICS_BC_EVENT_NAME];
-		size_t w = p->n > nm->n ? p->n : nm->n;
-		dk->goal_hit = malloc(bs->n_goals * (w ? w : 1));
 		dk->hits = calloc(bs->n_goals ? bs->n_goals : 1,
 		                  sizeof(*dk->hits));
-		if (!dk->goal_hit || !dk->hits)
+		if (!dk->hits)
 			return false;
-		for (size_t gi = 0; gi < bs->n_goals; gi++) {
-			const struct analytics_goal *x = bs->goals[gi];
-			bool page = x->kind == ANALYTICS_GOAL_PAGE;
-			const struct analytics_block_text *c = page ? p : nm;
-			for (size_t k = 0; k < c->n; k++)
-				dk->goal_hit[gi * w + k] = text_matches(
-				        x->pattern, page, c->str[k], c->len[k]);
+		/* Lists, not a flag per goal and value: most paths reach
+		 * none, and a visit's rows then cost a comparison each. */
+		for (int pg = 0; pg < 2; pg++) {
+			const struct analytics_block_text *c =
+			        &b->text[pg == 0 ? ANALYTICS_BC_PAGE_PATH
+			                         : ANALYTICS_BC_EVENT_NAME];
+			enum analytics_goal_kind kind =
+			        pg == 0 ? ANALYTICS_GOAL_PAGE
+			                : ANALYTICS_GOAL_EVENT;
+			size_t cap = 16, used = 0;
+			dk->goal_off[pg] =
+			        malloc((c->n + 1) * sizeof(uint32_t));
+			dk->goal[pg] = malloc(cap * sizeof(uint32_t));
+			if (!dk->goal_off[pg] || !dk->goal[pg])
+				return false;
+			for (size_t k = 0; k < c->n; k++) {
+				dk->goal_off[pg][k] = (uint32_t)used;
+				for (size_t gi = 0; gi < bs->n_goals; gi++) {
+					const struct analytics_goal *x =
+					        bs->goals[gi];
+					if (x->kind != kind ||
+					    !text_matches(x->pattern, pg == 0,
+					                  c->str[k], c->len[k]))
+						continue;
+					if (used == cap &&
+					    !room_u32(&dk->goal[pg], &cap))
+						return false;
+					dk->goal[pg][used++] = (uint32_t)gi;
+				}
+			}
+			dk->goal_off[pg][c->n] = (uint32_t)used;
 		}
 	}
 	return true;
@@ -1456,7 +1487,10 @@ static void day_keys_free(struct day_keys *dk)
 {
 	free(dk->vg);
 	free(dk->entry_of_path);
-	free(dk->goal_hit);
+	for (int pg = 0; pg < 2; pg++) {
+		free(dk->goal_off[pg]);
+		free(dk->goal[pg]);
+	}
 	free(dk->hits);
 }
 
@@ -1536,25 +1570,20 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 		return true;
 	}
 	case BK_GOAL: {
-		const struct analytics_block_text
-		        *p = &b->text[ANALYTICS_BC_PAGE_PATH],
-		        *nm = &b->text[ANALYTICS_BC_EVENT_NAME];
-		const uint32_t *prop = b->text[ANALYTICS_BC_EVENT_PROP].idx;
-		size_t w = p->n > nm->n ? p->n : nm->n;
+		const uint32_t *path = b->text[ANALYTICS_BC_PAGE_PATH].idx,
+		               *name = b->text[ANALYTICS_BC_EVENT_NAME].idx,
+		               *prop = b->text[ANALYTICS_BC_EVENT_PROP].idx;
+		uint32_t *const *off = dk->goal_off, *const *goal = dk->goal;
 		for (uint32_t r = b->page_off[i]; r < b->page_off[i + 1]; r++)
-			for (size_t x = 0; x < bs->n_goals; x++)
-				if (bs->goals[x]->kind == ANALYTICS_GOAL_PAGE &&
-				    dk->goal_hit[x * w + p->idx[r]])
-					dk->hits[x] +=
-					        b->ints[ANALYTICS_BC_PAGE_VIEWS]
-					               [r];
+			for (uint32_t j = off[0][path[r]];
+			     j < off[0][path[r] + 1]; j++)
+				dk->hits[goal[0][j]] +=
+				        b->ints[ANALYTICS_BC_PAGE_VIEWS][r];
 		for (uint32_t r = b->event_off[i]; r < b->event_off[i + 1]; r++)
-			for (size_t x = 0; x < bs->n_goals; x++)
-				if (bs->goals[x]->kind ==
-				            ANALYTICS_GOAL_EVENT &&
-				    (int64_t)prop[r] == dk->prop &&
-				    dk->goal_hit[x * w + nm->idx[r]])
-					dk->hits[x] +=
+			if ((int64_t)prop[r] == dk->prop)
+				for (uint32_t j = off[1][name[r]];
+				     j < off[1][name[r] + 1]; j++)
+					dk->hits[goal[1][j]] +=
 					        b->ints[ANALYTICS_BC_EVENT_N]
 					               [r];
 		for (size_t x = 0; x < bs->n_goals; x++) {
