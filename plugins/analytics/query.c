@@ -1607,8 +1607,9 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 }
 
 /* Add one day's visits of the scope to bs->g. */
-static enum analytics_status
-block_day(struct block_sum *bs, const struct analytics_block *b, uint8_t *pass)
+static enum analytics_status block_day(struct block_sum *bs,
+                                       const struct analytics_block *b,
+                                       uint8_t *pass, uint32_t *sel)
 {
 	const struct scope *sc = bs->sc;
 	memset(pass, 1, b->n);
@@ -1619,11 +1620,19 @@ block_day(struct block_sum *bs, const struct analytics_block *b, uint8_t *pass)
 	bool ok = day_keys_ready(bs, b, &dk);
 	/* Without start times (a day wholly inside the range), its start. */
 	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
-	for (size_t i = 0; ok && i < b->n; i++) {
-		int64_t t = b->day * 86400 + (sec ? sec[i] : 0);
-		if (pass[i] && t >= sc->t0 && t < sc->t1)
-			ok = add_visit(bs, b, &dk, i, t);
+	int64_t t0 = sc->t0 - b->day * 86400, t1 = sc->t1 - b->day * 86400;
+	/* The visits that pass listed first, without a branch: which do is
+	 * as good as random, and a branch on each cost a tenth of a year's
+	 * breakdown in mispredictions. */
+	size_t m = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		int64_t t = sec ? sec[i] : 0;
+		sel[m] = (uint32_t)i;
+		m += pass[i] & (t >= t0) & (t < t1);
 	}
+	for (size_t j = 0; ok && j < m; j++)
+		ok = add_visit(bs, b, &dk, sel[j],
+		               b->day * 86400 + (sec ? sec[sel[j]] : 0));
 	day_keys_free(&dk);
 	return ok ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 }
@@ -1652,6 +1661,7 @@ static void scan_days(struct scan_job *j)
 	               j->cols & ~ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND)},
 	              {j->in1 > j->d0 ? j->in1 : j->d0, j->d1, j->cols}};
 	uint8_t *pass = NULL;
+	uint32_t *sel = NULL;
 	size_t pass_cap = 0;
 	j->rc = SQLITE_OK, j->s = ANALYTICS_OK, j->capped = false;
 	for (int k = 0;
@@ -1669,13 +1679,17 @@ static void scan_days(struct scan_job *j)
 			rc = SQLITE_OK;
 			if (b->n >= pass_cap) {
 				free(pass);
+				free(sel);
 				pass_cap = b->n * 2 + 1;
-				if (!(pass = malloc(pass_cap))) {
+				pass = malloc(pass_cap);
+				sel = malloc(pass_cap * sizeof(*sel));
+				if (!pass || !sel) {
 					rc = SQLITE_NOMEM;
 					break;
 				}
 			}
-			if ((j->s = block_day(j->bs, b, pass)) != ANALYTICS_OK)
+			if ((j->s = block_day(j->bs, b, pass, sel)) !=
+			    ANALYTICS_OK)
 				break;
 			/* Past the cap, visits_breakdown()'s caller sums by
 			 * SQL. */
@@ -1687,6 +1701,7 @@ static void scan_days(struct scan_job *j)
 		j->rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
 	free(pass);
+	free(sel);
 }
 
 /* The first half of a long run, read on a second thread through the
