@@ -1119,7 +1119,8 @@ class ImportedHistoryTest(unittest.TestCase):
     import), and the server's first close run ends the rest."""
 
     def test_imported_log_makes_visits(self):
-        s = Server(plugins=PLUGINS)  # started after the import
+        # One reader: its connections to the file are counted below.
+        s = Server(plugins=PLUGINS, server={"readers": "1"})  # started after the import
         self.addCleanup(s.close)
         add_user(s, "ana", "analyst", PASSWORD)
         base = datetime.datetime.now(datetime.timezone.utc).replace(
@@ -1135,7 +1136,9 @@ class ImportedHistoryTest(unittest.TestCase):
                  line("198.51.100.7", 5, "/pricing", ua_a),
                  line("198.51.100.7", 10, "/about", ua_a),
                  line("198.51.100.9", 20, "/blog/a", ua_b),
-                 line("198.51.100.7", 130, "/", ua_a)]  # a new visit
+                 line("198.51.100.7", 130, "/", ua_a),  # a new visit
+                 # The next day: a range of two days' blocks.
+                 line("198.51.100.13", 24 * 60 + 30, "/next", ua_b)]
         path = os.path.join(s.dir, "access.log")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -1143,10 +1146,20 @@ class ImportedHistoryTest(unittest.TestCase):
                       path, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         s.start()  # the close task's first run ends the open visits
+
+        def db_files():
+            """The server's open descriptors of the database file."""
+            fd = "/proc/%d/fd" % s.proc.pid
+            return sum(1 for n in os.listdir(fd)
+                       if os.path.realpath(os.path.join(fd, n))
+                       == os.path.realpath(s.db_path))
+        files = db_files()
         staff = login(s, "ana", PASSWORD)
         d = base.date().isoformat()
         got = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s"
                             % (d, d)).json()["results"]
+        # The reader's first report opened its helper connection.
+        self.assertEqual(db_files(), files + 1)
         self.assertEqual((got["visits"], got["pageviews"]), (3, 5))
         # From the rollups' sketch: two hashes share a register once in
         # 4,096 runs (the key is random), and then it says 1.
@@ -1194,6 +1207,19 @@ class ImportedHistoryTest(unittest.TestCase):
                     {e["entry_page"]: e["visits"] for e in entries["results"]})
         self.assertEqual(filtered(), ((3, 5, round(100 * 2 / 3, 1), 200.0),
                                       {"/": 2, "/blog/a": 1}))
+        # Both days in blocks: the report reads the first on the helper's
+        # thread, the second on its own.
+        d2 = (base + datetime.timedelta(days=1)).date().isoformat()
+        deadline = time.time() + 20
+        while (block_ints(s, day + 1, "pageviews") is None
+               and time.time() < deadline):
+            time.sleep(0.2)
+        self.assertEqual(block_ints(s, day + 1, "pageviews"), [1])
+        q = "from=%s&to=%s&filter=%s" % (d, d2, urllib.parse.quote(two))
+        both = staff.request("GET", "/api/stats/demo/breakdown?"
+                             "dimension=entry_page&" + q).json()["results"]
+        self.assertEqual({e["entry_page"]: e["visits"] for e in both},
+                         {"/": 2, "/blog/a": 1, "/next": 1})
 
         # A visit imported into the day later: its block goes, the report
         # counts the visit at once, and the block is built again with it.
