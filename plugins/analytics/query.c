@@ -1711,6 +1711,8 @@ static void scan_days(struct scan_job *j)
 struct helper_job {
 	struct scan_job scan;
 	struct block_sum bs;
+	struct seula_zone zone; /* time buckets': an ICU calendar a thread */
+	bool zoned;
 	bool covered;
 };
 
@@ -1737,6 +1739,8 @@ static void helper_free(struct helper_job *h)
 		return;
 	analytics_groups_free(h->bs.g);
 	free(h->bs.goal_group);
+	if (h->zoned)
+		seula_zone_close(&h->zone);
 	free(h);
 }
 
@@ -1755,7 +1759,11 @@ static struct helper_job *helper_new(const struct block_sum *bs,
 	    (h->bs.goal_group = malloc(bs->n_goals * sizeof(int64_t))))
 		for (size_t i = 0; i < bs->n_goals; i++)
 			h->bs.goal_group[i] = -1;
-	if (!h->bs.g || (bs->n_goals && !h->bs.goal_group)) {
+	if (bs->key == BK_BUCKET &&
+	    (h->zoned = seula_zone_open(&h->zone, bs->sc->tz)))
+		h->bs.z = &h->zone;
+	if (!h->bs.g || (bs->n_goals && !h->bs.goal_group) ||
+	    (bs->key == BK_BUCKET && !h->zoned)) {
 		helper_free(h);
 		return NULL;
 	}
@@ -1780,7 +1788,7 @@ static void scan_join(struct scan_job *a, const struct scan_job *b)
  * to the scopes of those left for analytics_visits, before and after them
  * (each empty: t0 == t1); *used false when no day is covered.  With a
  * helper connection, a run of two days or more is read by two threads,
- * half each (not time buckets: their zone is one thread's). */
+ * half each. */
 static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
                                         struct scope rest[2], bool *used,
                                         char *err, size_t errlen)
@@ -1814,7 +1822,7 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	struct helper_job *h = NULL;
 	pthread_t thread;
 	int64_t mid = run0 + (run1 - run0) / 2;
-	if (sc->helper && bs->key != BK_BUCKET && run1 - run0 >= 2 &&
+	if (sc->helper && run1 - run0 >= 2 &&
 	    (h = helper_new(bs, &mine, run0, mid))) {
 		if (pthread_create(&thread, NULL, helper_main, h) == 0) {
 			mine.d0 = mid;
