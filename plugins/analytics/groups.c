@@ -25,6 +25,8 @@ struct group {
 	int64_t rows;
 	/* Whether the log's rows of the value are in its set or sketch. */
 	bool logged_in;
+	/* Exact groups, once sorted: visitors the log had beyond the set. */
+	int64_t beyond;
 	/* Visitors: a set (0 marks an empty slot, `zero` the hash 0) until
 	 * it outgrows ANALYTICS_GROUP_EXACT_MAX, then the sketch. */
 	int64_t *set;
@@ -43,13 +45,15 @@ struct analytics_groups {
 	struct analytics_keybuf keys;
 	struct analytics_group *sorted;
 	/* Bytes of the values' sets and sketches, and past how many rows
-	 * are deferred (0: never): their visitors logged, by value, and
-	 * counted only for the values a top list needs.  Counting in place
+	 * are deferred: their visitors logged, by value, and counted only
+	 * for the values a top list needs.  Exact groups (exact_max past
+	 * any set) log instead the rows of each value whose set is past
+	 * defer_past, and count them by sorting (settle()).  Counting in place
 	 * costs a cache miss a row once the sets outgrow the cache (a
 	 * year's pages); logging costs a pass more for the values counted
 	 * (a year's countries, nearly all of whose rows are the top ten's). */
 	size_t mem, defer_past;
-	bool deferred;
+	bool exact, deferred;
 	uint32_t *log_group;
 	int64_t *log_visitor;
 	size_t log_n, log_cap, log_max;
@@ -60,6 +64,9 @@ struct analytics_groups {
  * ran fastest near it); a log of 4 Mi rows, 48 MiB, before they are
  * counted into every value. */
 #define DEFER_PAST ((size_t)2 << 20)
+/* An exact value's set logs past 256 KiB (32 Ki visitors): a summary's
+ * one set of a year's visitors missed the cache at each. */
+#define EXACT_SET_PAST ((size_t)256 << 10)
 #define LOG_MAX (UINT32_C(1) << 22)
 
 int64_t analytics_keybuf_add(struct analytics_keybuf *kb, const char *key,
@@ -105,7 +112,8 @@ struct analytics_groups *analytics_groups_new_exact(void)
 	struct analytics_groups *g = analytics_groups_new();
 	if (g) {
 		g->exact_max = UINT32_C(1) << 28; /* sets stay in uint32_t */
-		g->defer_past = 0; /* all of its few values are shown */
+		g->exact = true;
+		g->defer_past = EXACT_SET_PAST;
 	}
 	return g;
 }
@@ -328,10 +336,11 @@ static bool add_to(struct analytics_groups *g, size_t index, int64_t visitor,
                    const struct analytics_totals *t)
 {
 	struct group *x = &g->list[index];
-	if (g->deferred ? !log_put(g, index, visitor)
-	                : !add_visitor(g, x, visitor))
+	bool log = g->deferred ||
+	           (g->exact && x->set_cap * sizeof(*x->set) >= g->defer_past);
+	if (log ? !log_put(g, index, visitor) : !add_visitor(g, x, visitor))
 		return false;
-	g->deferred |= g->defer_past && g->mem > g->defer_past;
+	g->deferred |= !g->exact && g->mem > g->defer_past;
 	x->rows++;
 	x->t.visits += t->visits;
 	x->t.pageviews += t->pageviews;
@@ -405,9 +414,10 @@ bool analytics_groups_merge(struct analytics_groups *g,
 		uint32_t k = to[from->log_group[i]];
 		if (from->list[from->log_group[i]].logged_in)
 			continue;
-		ok = g->deferred ? log_put(g, k, from->log_visitor[i])
-		                 : add_visitor(g, &g->list[k],
-		                               from->log_visitor[i]);
+		ok = g->deferred || g->exact
+		             ? log_put(g, k, from->log_visitor[i])
+		             : add_visitor(g, &g->list[k],
+		                           from->log_visitor[i]);
 	}
 	free(to);
 	return ok;
@@ -419,6 +429,7 @@ analytics_groups_new_like(const struct analytics_groups *g)
 	struct analytics_groups *n = analytics_groups_new();
 	if (n) {
 		n->exact_max = g->exact_max;
+		n->exact = g->exact;
 		n->defer_past = g->defer_past;
 		n->log_max = g->log_max;
 	}
@@ -428,10 +439,9 @@ analytics_groups_new_like(const struct analytics_groups *g)
 void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,
                              size_t log_rows)
 {
-	if (g->defer_past) {
-		g->defer_past = sets_bytes ? sets_bytes : 1;
+	g->defer_past = sets_bytes ? sets_bytes : 1;
+	if (!g->exact)
 		g->deferred = g->mem > g->defer_past;
-	}
 	g->log_max = log_rows ? log_rows : 1;
 }
 
@@ -449,7 +459,7 @@ static int by_visitors(const void *a, const void *b)
 static int64_t visitors_of(const struct group *x)
 {
 	if (!x->sketch)
-		return (int64_t)x->set_n + x->zero;
+		return (int64_t)x->set_n + x->zero + x->beyond;
 	int64_t v = (int64_t)llround(seula_hll_count(x->sketch));
 	return v < x->rows ? v : x->rows;
 }
@@ -462,12 +472,82 @@ static void group_out(const struct analytics_groups *g, const struct group *x,
 	o->t.visitors = visitors_of(x);
 }
 
+/* Sort n keys: least significant digit first, 11 bits a pass, six passes
+ * (so the result is back in a); tmp holds n more.  By hand: libc sorts
+ * only by comparison, five times slower here. */
+static void radix_sort(uint64_t *a, uint64_t *tmp, size_t n)
+{
+	size_t at[2048];
+	for (int shift = 0; shift < 66; shift += 11) {
+		memset(at, 0, sizeof(at));
+		for (size_t i = 0; i < n; i++)
+			at[a[i] >> shift & 2047]++;
+		size_t sum = 0;
+		for (size_t d = 0; d < 2048; d++) {
+			size_t c = at[d];
+			at[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[at[a[i] >> shift & 2047]++] = a[i];
+		uint64_t *t = a;
+		a = tmp, tmp = t;
+	}
+}
+
+/* Values with fewer logged rows go into their sets: small, in cache. */
+#define SORT_MIN 4096
+
+/* An exact group's log counted for good (nothing is added after): rows
+ * by value, each value's many sorted and their distinct visitors not in
+ * its set counted as `beyond`, the few put in its set. */
+static bool settle(struct analytics_groups *g)
+{
+	if (!g->log_n)
+		return true;
+	size_t *at = calloc(g->n + 1, sizeof(*at));
+	uint64_t *v = malloc(g->log_n * sizeof(*v)),
+	         *tmp = malloc(g->log_n * sizeof(*tmp));
+	bool ok = at && v && tmp;
+	for (size_t i = 0; ok && i < g->log_n; i++)
+		at[g->log_group[i] + 1]++;
+	for (size_t k = 0; ok && k < g->n; k++)
+		at[k + 1] += at[k];
+	for (size_t i = 0; ok && i < g->log_n; i++)
+		v[at[g->log_group[i]]++] = (uint64_t)g->log_visitor[i];
+	/* at[k] is now where value k's rows end. */
+	for (size_t k = 0, from = 0; ok && k < g->n; from = at[k++]) {
+		struct group *x = &g->list[k];
+		size_t len = at[k] - from;
+		if (len < SORT_MIN) {
+			for (size_t i = from; ok && i < at[k]; i++)
+				ok = add_visitor(g, x, (int64_t)v[i]);
+			continue;
+		}
+		radix_sort(v + from, tmp, len);
+		for (size_t i = from; i < at[k]; i++) {
+			int64_t w = (int64_t)v[i];
+			if (i > from && v[i] == v[i - 1])
+				continue;
+			if (w == 0)
+				x->zero = true;
+			else if (!x->set || !set_has(x->set, x->set_cap, w))
+				x->beyond++;
+		}
+	}
+	free(at);
+	free(v);
+	free(tmp);
+	g->log_n = 0;
+	return ok;
+}
+
 const struct analytics_group *
 analytics_groups_sorted(struct analytics_groups *g)
 {
 	free(g->sorted);
 	g->sorted = g->n ? malloc(g->n * sizeof(*g->sorted)) : NULL;
-	if (!g->sorted || !log_flush(g))
+	if (!g->sorted || !(g->exact ? settle(g) : log_flush(g)))
 		return NULL;
 	for (size_t i = 0; i < g->n; i++)
 		group_out(g, &g->list[i], &g->sorted[i]);

@@ -72,8 +72,10 @@ analytics_groups_new_like(const struct analytics_groups *g);
 /* Visitors are counted as rows come until the values' sets and sketches
  * take `sets_bytes` (default 2 MiB), then logged for
  * analytics_groups_top(), `log_rows` at most (default 4 Mi, 48 MiB)
- * before all are counted and the log emptied.  Groups from
- * analytics_groups_new_exact() count as rows come whatever sets_bytes. */
+ * before all are counted and the log emptied.  In groups from
+ * analytics_groups_new_exact(), `sets_bytes` is a value's (default
+ * 256 KiB): past it that value's rows are logged, and counted by sorting
+ * when the groups are sorted. */
 void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,
                              size_t log_rows);
 

@@ -1382,6 +1382,7 @@ struct day_keys {
 	uint32_t *goal_off[2], *goal[2];
 	int64_t *hits;
 	int64_t prop; /* BK_EVENT, BK_PROP: the prop's place */
+	int64_t all;  /* BK_ALL: its one group, -1 until used */
 	struct hour_groups hg;
 };
 
@@ -1399,6 +1400,7 @@ static bool day_keys_ready(struct block_sum *bs,
                            const struct analytics_block *b, struct day_keys *dk)
 {
 	memset(dk, 0, sizeof(*dk));
+	dk->all = -1;
 	const struct analytics_block_text *kc = NULL;
 	switch (bs->key) {
 	case BK_ALL: break;
@@ -1513,7 +1515,9 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 		tt.events = ev[i];
 		tt.engagement_ms = b->ints[ANALYTICS_BC_ENGAGEMENT][i];
 		if (bs->key == BK_ALL) {
-			gi = analytics_groups_index(bs->g, "", 0);
+			if (dk->all < 0)
+				dk->all = analytics_groups_index(bs->g, "", 0);
+			gi = dk->all;
 		} else if (bs->key == BK_COLUMN) {
 			gi = lazy_group(bs->g, dk->vg, &b->text[bs->col],
 			                b->text[bs->col].idx[i]);
