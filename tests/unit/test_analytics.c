@@ -1032,6 +1032,18 @@ static void blk_reports(sqlite3 *db, sqlite3 *helper, char **out)
 	analytics_goals_free(&goals);
 }
 
+/* Each report of got[] (freed here) the same as want[]'s, from the rows
+ * and on one thread. */
+static void same_reports(char **want, char **got, const char *how)
+{
+	for (size_t i = 0; i < BLK_REPORTS; i++) {
+		if (strcmp(want[i], got[i]) != 0)
+			fail_msg("report %zu: %s, %s %s", i, want[i], how,
+			         got[i]);
+		free(got[i]);
+	}
+}
+
 /* The reports of `db` (blocks built, days +4 to +9 covered) read with a
  * helper connection, two threads a report, equal `want`: also when the
  * helper's snapshot lacks a day the caller's has (a writer between
@@ -1058,12 +1070,7 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	        SQLITE_OK);
 	char *got[BLK_REPORTS];
 	blk_reports(db, helper, got);
-	for (size_t i = 0; i < BLK_REPORTS; i++) {
-		if (strcmp(want[i], got[i]) != 0)
-			fail_msg("report %zu: one thread %s, two %s", i,
-			         want[i], got[i]);
-		free(got[i]);
-	}
+	same_reports(want, got, "two threads");
 
 	/* The caller's snapshot taken, then day +4, the helper's, made
 	 * dirty: the caller reads it. */
@@ -1084,13 +1091,7 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	assert_int_equal(run0, MAR1 / 86400 + 5);
 	blk_reports(db, helper, got);
 	exec_ok(db, "COMMIT");
-	for (size_t i = 0; i < BLK_REPORTS; i++) {
-		if (strcmp(want[i], got[i]) != 0)
-			fail_msg("report %zu: one thread %s, two across a "
-			         "write %s",
-			         i, want[i], got[i]);
-		free(got[i]);
-	}
+	same_reports(want, got, "two threads across a write");
 
 	/* Now +5 to +8 are covered: the helper reads +5 and +6, the caller
 	 * +7 and +8.  Day +5's column damaged. */
@@ -1159,13 +1160,7 @@ static void blocks_answer_as_the_visits(void **state)
 	assert_int_equal(run1, MAR1 / 86400 + 9);
 
 	blk_reports(db, NULL, after);
-	for (size_t i = 0; i < BLK_REPORTS; i++) {
-		if (strcmp(before[i], after[i]) != 0)
-			fail_msg("report %zu: from the visits %s, with blocks "
-			         "%s",
-			         i, before[i], after[i]);
-		free(after[i]);
-	}
+	same_reports(before, after, "with blocks");
 	blocks_on_two_threads(db, before);
 	for (size_t i = 0; i < BLK_REPORTS; i++)
 		free(before[i]);
