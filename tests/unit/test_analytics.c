@@ -785,7 +785,8 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	add_skewed(e, 0, small / 2);
 	add_skewed(e2, small / 2, small);
 	/* "big": 3,000 visitors in its set when the log fills in the
-	 * merge, then 5,000 (those among them) twice each, sorted. */
+	 * merge, then 5,000 (those among them) twice each, counted apart
+	 * from the set. */
 	const struct analytics_totals a_visit = {.visits = 1};
 	for (int64_t v = 1; v <= 3000; v++)
 		assert_true(analytics_groups_add(e, "big", 3,
@@ -795,6 +796,9 @@ static void groups_top_and_merge_as_one_pass(void **state)
 		assert_true(analytics_groups_add(
 		        e, "big", 3, mix64((uint64_t)(1 + v % 5000)),
 		        &a_visit));
+	/* And visitor 0, the sets' empty slot, twice: one more. */
+	for (int k = 0; k < 2; k++)
+		assert_true(analytics_groups_add(e, "big", 3, 0, &a_visit));
 	const struct analytics_group *es = analytics_groups_sorted(e);
 	assert_non_null(es);
 	struct kv {
@@ -820,7 +824,7 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	assert_int_equal(analytics_groups_count(e), n_all + 1);
 	for (size_t i = 0; i <= n_all; i++) {
 		if (strcmp(es[i].key, "big") == 0) {
-			assert_int_equal(es[i].t.visitors, 5000);
+			assert_int_equal(es[i].t.visitors, 5001);
 			continue;
 		}
 		const struct analytics_group *x = NULL;
