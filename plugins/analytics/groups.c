@@ -366,6 +366,13 @@ int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
 	return x ? x - g->list : -1;
 }
 
+const char *analytics_groups_key(const struct analytics_groups *g, size_t index,
+                                 size_t *len)
+{
+	*len = g->list[index].key_len;
+	return g->keys.buf + g->list[index].key_off;
+}
+
 bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
                              int64_t visitor, const struct analytics_totals *t)
 {

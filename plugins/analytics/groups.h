@@ -101,6 +101,12 @@ bool analytics_groups_add(struct analytics_groups *g, const char *key,
 int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
                                size_t len);
 
+/* The key of the value at `index` (an index from
+ * analytics_groups_index()), its length in *len; valid until the next
+ * value is made. */
+const char *analytics_groups_key(const struct analytics_groups *g, size_t index,
+                                 size_t *len);
+
 /* analytics_groups_add() to the value at `index`. */
 bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
                              int64_t visitor, const struct analytics_totals *t);

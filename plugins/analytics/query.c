@@ -1384,7 +1384,64 @@ struct day_keys {
 	int64_t prop; /* BK_EVENT, BK_PROP: the prop's place */
 	int64_t all;  /* BK_ALL: its one group, -1 until used */
 	struct hour_groups hg;
+	const struct analytics_block_text *kc; /* the key's column, or NULL */
 };
+
+/* The groups of the values a day met, in byte order, for the next day's
+ * (scan_days()): days share most of their values, and pairing two sorted
+ * lists costs a comparison a value where looking each up cost a keyed
+ * hash and a probe, a sixth of a year's page breakdown. */
+struct carry {
+	uint32_t *group;
+	size_t n, cap;
+};
+
+/* Byte order, as blocks sort their values. */
+static int bytes_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+	int c = memcmp(a, b, la < lb ? la : lb);
+	return c ? c : (la > lb) - (la < lb);
+}
+
+/* dk->vg from the values the day before met. */
+static void carry_in(const struct block_sum *bs, const struct carry *cy,
+                     struct day_keys *dk)
+{
+	const struct analytics_block_text *kc = dk->kc;
+	size_t j = 0;
+	for (size_t k = 0; k < kc->n && j < cy->n; k++) {
+		int c = 1;
+		while (j < cy->n) {
+			size_t len;
+			const char *key =
+			        analytics_groups_key(bs->g, cy->group[j], &len);
+			if ((c = bytes_cmp(key, len, kc->str[k], kc->len[k])) >=
+			    0)
+				break;
+			j++;
+		}
+		if (c == 0)
+			dk->vg[k] = cy->group[j++];
+	}
+}
+
+/* The values this day met, for the next. */
+static bool carry_out(struct carry *cy, const struct day_keys *dk)
+{
+	cy->n = 0;
+	if (!dk->kc)
+		return true;
+	if (cy->cap < dk->kc->n) {
+		uint32_t *g = realloc(cy->group, dk->kc->n * sizeof(*g));
+		if (!g)
+			return false;
+		cy->group = g, cy->cap = dk->kc->n;
+	}
+	for (size_t k = 0; k < dk->kc->n; k++)
+		if (dk->vg[k] >= 0)
+			cy->group[cy->n++] = (uint32_t)dk->vg[k];
+	return true;
+}
 
 /* Double *list's room (*cap entries). */
 static bool room_u32(uint32_t **list, size_t *cap)
@@ -1397,7 +1454,8 @@ static bool room_u32(uint32_t **list, size_t *cap)
 }
 
 static bool day_keys_ready(struct block_sum *bs,
-                           const struct analytics_block *b, struct day_keys *dk)
+                           const struct analytics_block *b,
+                           const struct carry *cy, struct day_keys *dk)
 {
 	memset(dk, 0, sizeof(*dk));
 	dk->all = -1;
@@ -1416,6 +1474,8 @@ static bool day_keys_ready(struct block_sum *bs,
 			return false;
 		for (size_t k = 0; k < kc->n; k++)
 			dk->vg[k] = -1;
+		dk->kc = kc;
+		carry_in(bs, cy, dk);
 	}
 	if (bs->key == BK_EVENT || bs->key == BK_PROP || bs->key == BK_GOAL)
 		dk->prop = text_find(&b->text[ANALYTICS_BC_EVENT_PROP],
@@ -1613,7 +1673,8 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 /* Add one day's visits of the scope to bs->g. */
 static enum analytics_status block_day(struct block_sum *bs,
                                        const struct analytics_block *b,
-                                       uint8_t *pass, uint32_t *sel)
+                                       uint8_t *pass, uint32_t *sel,
+                                       struct carry *cy)
 {
 	const struct scope *sc = bs->sc;
 	memset(pass, 1, b->n);
@@ -1621,7 +1682,7 @@ static enum analytics_status block_day(struct block_sum *bs,
 		if (!filter_day(&sc->filters[f], b, pass))
 			return ANALYTICS_DB_ERROR;
 	struct day_keys dk;
-	bool ok = day_keys_ready(bs, b, &dk);
+	bool ok = day_keys_ready(bs, b, cy, &dk);
 	/* Without start times (a day wholly inside the range), its start. */
 	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
 	int64_t t0 = sc->t0 - b->day * 86400, t1 = sc->t1 - b->day * 86400;
@@ -1637,6 +1698,7 @@ static enum analytics_status block_day(struct block_sum *bs,
 	for (size_t j = 0; ok && j < m; j++)
 		ok = add_visit(bs, b, &dk, sel[j],
 		               b->day * 86400 + (sec ? sec[sel[j]] : 0));
+	ok = ok && carry_out(cy, &dk);
 	day_keys_free(&dk);
 	return ok ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 }
@@ -1667,6 +1729,7 @@ static void scan_days(struct scan_job *j)
 	uint8_t *pass = NULL;
 	uint32_t *sel = NULL;
 	size_t pass_cap = 0;
+	struct carry cy = {0};
 	j->rc = SQLITE_OK, j->s = ANALYTICS_OK, j->capped = false;
 	for (int k = 0;
 	     k < 3 && j->s == ANALYTICS_OK && j->rc == SQLITE_OK && !j->capped;
@@ -1692,7 +1755,7 @@ static void scan_days(struct scan_job *j)
 					break;
 				}
 			}
-			if ((j->s = block_day(j->bs, b, pass, sel)) !=
+			if ((j->s = block_day(j->bs, b, pass, sel, &cy)) !=
 			    ANALYTICS_OK)
 				break;
 			/* Past the cap, visits_breakdown()'s caller sums by
@@ -1706,6 +1769,7 @@ static void scan_days(struct scan_job *j)
 	}
 	free(pass);
 	free(sel);
+	free(cy.group);
 }
 
 /* The first half of a long run, read on a second thread through the
