@@ -2003,10 +2003,11 @@ int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
 	struct seula_zone z;
 	if (to < from || !seula_zone_open(&z, tz))
 		return SEULA_EINVAL;
-	/* Local days cut at the hour, as the displays are counted: at the
-	 * hour that holds local midnight.  The analytics reports' ranges
-	 * start and end at the same hours; in a zone with a half-hour
-	 * offset they put the hour of midnight on the day before. */
+	/* Local days cut at the hour, as the displays are counted, and
+	 * where the analytics reports cut them: the range starts and ends at
+	 * the hour that holds local midnight, and in between that hour
+	 * counts on the day it starts in, the day before in a zone off UTC
+	 * by a half hour. */
 	size_t n = (size_t)(to - from + 1);
 	int64_t *edge = malloc((n + 1) * sizeof(*edge));
 	if (!edge) {
@@ -2016,6 +2017,8 @@ int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
 	for (size_t i = 0; i <= n; i++) {
 		int64_t m = seula_zone_midnight(&z, from + (int64_t)i);
 		edge[i] = m - ((m % 3600) + 3600) % 3600;
+		if (i > 0 && i < n && edge[i] != m)
+			edge[i] += 3600;
 	}
 	seula_zone_close(&z);
 	char dfrom[11], dto[11];

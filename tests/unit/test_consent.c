@@ -385,6 +385,23 @@ static void stats_count_by_local_day(void **state)
 	assert_int_equal(day_count(o, 1, "2026-03-30", "rejected_all"), 1);
 	json_decref(o);
 
+	/* Kolkata is UTC+5:30: its 30th starts at 18:30 UTC on the 29th.  The
+	 * hour that holds that midnight counts on the 29th, as in the
+	 * analytics reports' day rows (21:59 UTC is on the 30th).  The range
+	 * itself starts and ends at such hours: its first day takes the
+	 * hour before it. */
+	int64_t nov28 = nov29 - 1;
+	append(f, t + 18 * H + 10 * 60000, NULL);             /* local 23:40 */
+	append(f, t + 18 * H + 45 * 60000, NULL);             /* local 00:15 */
+	append(f, nov28 * DAY_MS + 18 * H + 5 * 60000, NULL); /* 23:35 */
+	assert_int_equal(seula_consent_stats(f->consent, f->db, "demo", nov29,
+	                                     nov29 + 1, "Asia/Kolkata", &o),
+	                 SEULA_OK);
+	assert_int_equal(day_count(o, 0, "2026-11-29", "rejected_all"), 3);
+	assert_int_equal(day_count(o, 1, "2026-11-30", "rejected_all"), 3);
+	assert_int_equal(day_count(o, 1, "2026-11-30", "shown"), 12);
+	json_decref(o);
+
 	assert_int_equal(seula_consent_stats(f->consent, f->db, "demo", nov29,
 	                                     nov29, "Europe/Nowhere", &o),
 	                 SEULA_EINVAL);
