@@ -537,8 +537,7 @@ static bool count_beyond(struct group *x, uint64_t *v, uint64_t *tmp, size_t n)
 				x->zero = true;
 				continue;
 			}
-			/* The top bits are the part's: slots from the middle.
-			 */
+			/* Top bits are the part's: slots from the middle. */
 			size_t k = (size_t)(w * PHI >> 20) & (c - 1);
 			while (seen[k] && seen[k] != w)
 				k = (k + 1) & (c - 1);
