@@ -21,7 +21,11 @@
  *                           summed per UTC hour (gran 0), day (1) and month
  *                           (2), with a HyperLogLog sketch of the visitors;
  *                           dim '' value '' is the site's total, dims
- *                           "seg:ID:..." a configured segment's (query.h)
+ *                           "seg:ID:..." a configured segment's (query.h).
+ *                           Day and month rows hold the visits that
+ *                           started before analytics_meta's `merged_to`
+ *                           (an hour); later ones are in hour rows only,
+ *                           until the merge task adds their hours
  *   analytics_blocks        (site, day, col): a past day's ended visits,
  *                           column by column, for filtered reports
  *                           (blocks.h), built by the blocks task and
@@ -215,6 +219,13 @@ static const struct seula_migration migrations[] = {
             "  day INTEGER NOT NULL,\n"
             "  PRIMARY KEY (site, day)\n"
             ") STRICT, WITHOUT ROWID;\n"},
+        /* Day and month rows of the visits started from this hour on are
+         * added an hour at a time (merge_task()), not at every write: a
+         * busy value's day and month sketches were rewritten every few
+         * seconds.  Every row so far has all three. */
+        {8, "INSERT OR IGNORE INTO analytics_meta (k, v) VALUES "
+            "('merged_to', CAST(strftime('%s', 'now') AS INTEGER) / 3600 "
+            "* 3600);\n"},
 };
 
 /* Custom event properties kept per event, and their sizes. */
@@ -241,6 +252,8 @@ static const struct seula_migration migrations[] = {
 #define BLOCK_RUN_MS 50
 #define BLOCK_BUDGET_MS 250
 #define DAY_MS 86400000LL
+/* Hours merge_task() adds to their days and months a run at most. */
+#define MERGE_MAX_S (7 * 86400)
 /* Rollup rows of a dropped segment deleted per run. */
 #define PURGE_BATCH 5000
 /* Of each second, the backfill's runs hold the writer this long at most:
@@ -266,6 +279,10 @@ enum stmt_id {
 	S_CLOSE,
 	S_ADOPT,
 	S_CONSENTED,
+	S_MERGED,
+	S_NEXT_DIM,
+	S_MERGE,
+	S_SET_MERGED,
 	S_COUNT_
 };
 
@@ -340,6 +357,33 @@ static const char *const stmt_sql[S_COUNT_] = {
         [S_CONSENTED] = "SELECT r.received_at FROM consent_visitors v JOIN "
                         "consent_records r ON r.receipt = v.receipt WHERE "
                         "v.visitor_id = ?1 AND v.site = ?2",
+        [S_MERGED] = "SELECT v FROM analytics_meta WHERE k = 'merged_to'",
+        /* The rollups' next (site, dim) after (?1, ?2): one probe of the
+         * key, so merge_task() walks the dimensions, not the rows. */
+        [S_NEXT_DIM] = "SELECT site, dim FROM analytics_rollup WHERE (site, "
+                       "dim) > (?1, ?2) ORDER BY site, dim LIMIT 1",
+        /* Hours [?3, ?4) of one dimension into their days (?5 = 1) or
+         * months (2). */
+        [S_MERGE] = "INSERT INTO analytics_rollup (site, dim, gran, t, "
+                    "value, visits, pageviews, bounces, duration_ms, "
+                    "events, engagement_ms, bots, visitors) SELECT site, "
+                    "dim, ?5, CASE ?5 WHEN 1 THEN t - t % 86400 ELSE "
+                    "CAST(strftime('%s', t, 'unixepoch', 'start of "
+                    "month') AS INTEGER) END, value, visits, pageviews, "
+                    "bounces, duration_ms, events, engagement_ms, bots, "
+                    "visitors FROM analytics_rollup WHERE site = ?1 AND dim "
+                    "= ?2 AND gran = 0 AND t >= ?3 AND t < ?4 ORDER BY t "
+                    "ON CONFLICT DO UPDATE SET visits = visits + "
+                    "excluded.visits, pageviews = pageviews + "
+                    "excluded.pageviews, bounces = bounces + "
+                    "excluded.bounces, duration_ms = duration_ms + "
+                    "excluded.duration_ms, events = events + "
+                    "excluded.events, engagement_ms = engagement_ms + "
+                    "excluded.engagement_ms, bots = bots + excluded.bots, "
+                    "visitors = analytics_hll_union(visitors, "
+                    "excluded.visitors)",
+        [S_SET_MERGED] = "INSERT OR REPLACE INTO analytics_meta (k, v) "
+                         "VALUES ('merged_to', ?1)",
 };
 
 /* A configured segment (query.h), and its registration. */
@@ -393,6 +437,9 @@ struct analytics {
 	size_t n_segs;
 	bool segs_ready; /* each in analytics_segments: segments_ready() */
 	int64_t backfill_window, backfill_used; /* monotonic ms: the budget */
+	/* analytics_meta's merged_to as this transaction read it (UTC
+	 * seconds; INT64_MAX: none, every row has all its buckets). */
+	int64_t merged_to;
 	bool purging; /* a dropped segment's rows may be left: purge() */
 	/* The rows rollup_add() adds to, set by gather_visit(): the site's
 	 * own (plain), and those of these dimension prefixes (segments'). */
@@ -528,6 +575,19 @@ static sqlite3_stmt *use(struct analytics *a, enum stmt_id id)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
+}
+
+/* a->merged_to, read in the caller's transaction: another process's
+ * merge may have moved it (an import beside the server holds its tasks,
+ * but the server does not). */
+static int read_merged(struct analytics *a)
+{
+	sqlite3_stmt *st = use(a, S_MERGED);
+	int step = sqlite3_step(st);
+	a->merged_to =
+	        step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+	sqlite3_reset(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
 /* The close task starts again from the first open visit. */
@@ -775,8 +835,10 @@ static int rollup_add_one(struct analytics *a, struct gather *g,
 	        .engagement_ms = c->engagement_ms,
 	        .bots = c->bots,
 	};
-	int rc = gather_add(g, site, dim, value, t, &sums, c->has_visitor,
-	                    (uint64_t)c->visitor);
+	/* An hour not merged yet has its visits in its row alone. */
+	int grans = t[0] < a->merged_to ? GATHER_GRANS : 1;
+	int rc = gather_add(g, site, dim, value, t, grans, &sums,
+	                    c->has_visitor, (uint64_t)c->visitor);
 	if (rc == SEULA_EBUSY) { /* full: write what it has */
 		if (g == a->gather) {
 			/* The visit being gathered is not pending yet: the
@@ -788,7 +850,7 @@ static int rollup_add_one(struct analytics *a, struct gather *g,
 			rc = write_rows(a, g);
 		}
 		if (rc == SEULA_OK)
-			rc = gather_add(g, site, dim, value, t, &sums,
+			rc = gather_add(g, site, dim, value, t, grans, &sums,
 			                c->has_visitor, (uint64_t)c->visitor);
 	}
 	return rc;
@@ -1830,6 +1892,8 @@ static int on_batch(void *instance, sqlite3 *db,
 	struct analytics *a = instance;
 	int rc = prepare(a, db, errmsg);
 	if (rc == SEULA_OK)
+		rc = read_merged(a);
+	if (rc == SEULA_OK)
 		rc = open_ready(a);
 	if (rc == SEULA_OK)
 		rc = segments_ready(a);
@@ -1864,6 +1928,8 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 {
 	struct analytics *a = instance;
 	int rc = prepare(a, db, errmsg);
+	if (rc == SEULA_OK)
+		rc = read_merged(a);
 	if (rc == SEULA_OK)
 		rc = segments_ready(a);
 	if (rc != SEULA_OK) {
@@ -2071,6 +2137,8 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 	if (a->n_segs == 0 && a->segs_ready && !a->purging)
 		return SEULA_OK;
 	int rc = prepare(a, db, errmsg);
+	if (rc == SEULA_OK)
+		rc = read_merged(a);
 	if (rc != SEULA_OK)
 		return rc;
 	bool more = false;
@@ -2142,6 +2210,83 @@ static int blocks_task(void *instance, sqlite3 *db, int64_t now_ms,
 	                                                 : SEULA_OK;
 }
 
+/* Add the hour rows of [merged_to, end) to their days and months, and
+ * move merged_to to end: hours that ended a visit timeout ago, so nearly
+ * all their visits are in, a week of them a run at most.  What is still
+ * pending is written first: it was gathered for the hours' rows alone.  A
+ * visit of a merged hour that ends later is added to all three buckets as
+ * it is gathered.  Not a start task: it moves merged_to, which a process
+ * beside (an import) may have gathered by. */
+static int merge_task(void *instance, sqlite3 *db, int64_t now_ms,
+                      char **errmsg)
+{
+	struct analytics *a = instance;
+	int rc = prepare(a, db, errmsg);
+	if (rc == SEULA_OK)
+		rc = read_merged(a);
+	if (rc != SEULA_OK)
+		return rc;
+	int64_t ready = now_ms / 1000 - a->cfg->visit_timeout_s;
+	ready -= (ready % 3600 + 3600) % 3600;
+	if (a->merged_to == INT64_MAX || a->merged_to >= ready)
+		return SEULA_OK;
+	int64_t end = ready - a->merged_to > MERGE_MAX_S
+	                      ? a->merged_to + MERGE_MAX_S
+	                      : ready;
+	rc = settle(write_pending(a));
+	char *site = strdup(""), *dim = strdup("");
+	if (!site || !dim)
+		rc = SEULA_ENOMEM;
+	while (rc == SEULA_OK) {
+		sqlite3_stmt *st = use(a, S_NEXT_DIM);
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step != SQLITE_ROW) {
+			rc = step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+			break;
+		}
+		char *ns = strdup((const char *)sqlite3_column_text(st, 0));
+		char *nd = strdup((const char *)sqlite3_column_text(st, 1));
+		sqlite3_reset(st);
+		free(site);
+		free(dim);
+		site = ns, dim = nd;
+		if (!site || !dim) {
+			rc = SEULA_ENOMEM;
+			break;
+		}
+		for (int gran = 1; rc == SEULA_OK && gran < GATHER_GRANS;
+		     gran++) {
+			st = use(a, S_MERGE);
+			sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, a->merged_to);
+			sqlite3_bind_int64(st, 4, end);
+			sqlite3_bind_int(st, 5, gran);
+			rc = run(st);
+		}
+	}
+	free(site);
+	free(dim);
+	if (rc == SEULA_OK) {
+		sqlite3_stmt *st = use(a, S_SET_MERGED);
+		sqlite3_bind_int64(st, 1, end);
+		rc = run(st);
+	}
+	if (rc != SEULA_OK) {
+		if (!*errmsg)
+			*errmsg = a->host->mprintf("merging hours: %s",
+			                           sqlite3_errmsg(db));
+		return rc;
+	}
+	a->host->log(a->host, SEULA_LOG_DEBUG,
+	             "hours to %lld added to their days and months",
+	             (long long)end);
+	a->merged_to = end;
+	return end < ready ? SEULA_TASK_MORE : SEULA_OK;
+}
+
 /* Close first: a visit is forgotten only once it has ended.  Every second,
  * at most CLOSE_BATCH visits a run, and runs again between the collect
  * path's batches while full ones come (SEULA_TASK_MORE), so a run holds
@@ -2156,6 +2301,7 @@ static const struct seula_task tasks[] = {
         {"analytics-forget", 3600, SEULA_TASK_AT_START, forget_task},
         {"analytics-segments", 1, SEULA_TASK_AT_START, segments_task},
         {"analytics-blocks", 1, SEULA_TASK_AT_START, blocks_task},
+        {"analytics-merge", 10, 0, merge_task},
 };
 
 /* ---- routes ------------------------------------------------------------- */
@@ -2373,7 +2519,7 @@ static int sites_route(void *instance, struct seula_http *http)
 	/* Configured sites with visits. */
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT DISTINCT site FROM analytics_rollup "
-	                       "WHERE dim = '' AND gran = 2 UNION SELECT "
+	                       "WHERE dim = '' AND gran = 0 UNION SELECT "
 	                       "DISTINCT site FROM analytics_visits WHERE "
 	                       "closed = 0 ORDER BY 1",
 	                       -1, &st, NULL) != SQLITE_OK)
@@ -2630,7 +2776,9 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 	 * in the route's savepoint, whose rollback fires no rollback hook: a
 	 * registration made here is read again by the next hook. */
 	bool was_ready = a->segs_ready;
-	int rc = segments_ready(a);
+	int rc = read_merged(a);
+	if (rc == SEULA_OK)
+		rc = segments_ready(a);
 	if (rc == SEULA_OK)
 		rc = settle(write_pending(a));
 	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
@@ -2837,6 +2985,7 @@ static int init(const struct seula_host *host, const void *config,
 	}
 	a->open_stale = true;
 	a->due_start = INT64_MIN;
+	a->merged_to = INT64_MAX;
 	pthread_mutex_init(&a->lock, NULL);
 	*instance = a;
 	return SEULA_OK;

@@ -187,7 +187,7 @@ static int add_one(struct gather *g, const char *site, size_t ls,
 }
 
 int gather_add(struct gather *g, const char *site, const char *dim,
-               const char *value, const int64_t t[GATHER_GRANS],
+               const char *value, const int64_t t[GATHER_GRANS], int grans,
                const struct gather_sums *sums, bool has_hash, uint64_t hash)
 {
 	/* Room for every bucket first, so a full table adds to none. */
@@ -197,7 +197,7 @@ int gather_add(struct gather *g, const char *site, const char *dim,
 	uint64_t text;
 	if (text_hash(g, site, ls, dim, ld, value, lv, &text) != SEULA_OK)
 		return SEULA_ENOMEM;
-	for (int gran = 0; gran < GATHER_GRANS; gran++) {
+	for (int gran = 0; gran < grans && gran < GATHER_GRANS; gran++) {
 		int rc = add_one(g, site, ls, dim, ld, value, lv,
 		                 row_hash(text, gran, t[gran]), gran, t[gran],
 		                 sums, has_hash, hash);

@@ -48,12 +48,13 @@ void gather_free(struct gather *g);
 /* Granularities: the hour, day and month a visit started in. */
 #define GATHER_GRANS 3
 
-/* Add to the row of (site, dim, value) in each granularity g, bucket
- * t[g]; `hash` counts when has_hash.  SEULA_EBUSY: the table is full and
- * nothing was added (write and reset, then add again); SEULA_ENOMEM: the
- * rows may be part added, so the caller drops them (gather_reset()). */
+/* Add to the row of (site, dim, value) in each granularity g below
+ * `grans` (1: the hour only; GATHER_GRANS: all), bucket t[g]; `hash`
+ * counts when has_hash.  SEULA_EBUSY: the table is full and nothing was
+ * added (write and reset, then add again); SEULA_ENOMEM: the rows may be
+ * part added, so the caller drops them (gather_reset()). */
 int gather_add(struct gather *g, const char *site, const char *dim,
-               const char *value, const int64_t t[GATHER_GRANS],
+               const char *value, const int64_t t[GATHER_GRANS], int grans,
                const struct gather_sums *sums, bool has_hash, uint64_t hash);
 
 /* The rows so far, in the order they were first added. */

@@ -395,6 +395,9 @@ struct scope {
 	 * visit: INT64_MIN once its backfill is done. */
 	int64_t segment;
 	int64_t segment_from_ms;
+	/* Day and month rollup rows hold the visits started before it (UTC
+	 * seconds, an hour; analytics.c's merged_to); INT64_MAX: all. */
+	int64_t merged_to;
 };
 
 static bool column_dim(const char *dim)
@@ -571,11 +574,27 @@ static void find_segment(sqlite3 *db, struct scope *sc)
 	sqlite3_free(canon);
 }
 
+/* sc->merged_to, in the report's snapshot. */
+static void find_merged(sqlite3 *db, struct scope *sc)
+{
+	sqlite3_stmt *st = NULL;
+	sc->merged_to = INT64_MAX;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT v FROM analytics_meta WHERE k = "
+	                       "'merged_to'",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+		sc->merged_to = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+}
+
 static enum analytics_status parse_scope(const struct analytics_request *rq,
                                          struct scope *sc, struct seula_zone *z,
                                          char *err, size_t errlen)
 {
 	memset(sc, 0, sizeof(*sc));
+	sc->merged_to = INT64_MAX;
 	if (!rq->site || !*rq->site || strlen(rq->site) > 64) {
 		snprintf(err, errlen, "site: 1 to 64 characters");
 		return ANALYTICS_BAD_REQUEST;
@@ -917,12 +936,25 @@ static void t_cond(struct sqlb *b, int gran, int64_t from, int64_t to,
 static void rollup_sql(struct sqlb *b, const struct scope *sc, const char *rdim,
                        int max_gran, bool seek, const char *cols)
 {
-	int64_t pieces[5][3];
+	int64_t pieces[6][3];
 	int n = 0;
 	int64_t t0 = sc->t0, t1 = sc->t1;
+	/* From the day merged_to falls in, hours: later visits are in no
+	 * day or month row yet. */
+	int64_t merged =
+	        sc->merged_to == INT64_MAX
+	                ? INT64_MAX
+	                : seula_floor_div(sc->merged_to, 86400) * 86400;
+	if (max_gran > 0 && merged < t1) {
+		int64_t h0 = merged > t0 ? merged : t0;
+		pieces[n][0] = 0, pieces[n][1] = h0, pieces[n++][2] = t1;
+		t1 = h0;
+	}
 	int64_t d0 = seula_floor_div(t0 + 86399, 86400) * 86400;
 	int64_t d1 = seula_floor_div(t1, 86400) * 86400;
-	if (max_gran == 0 || d0 >= d1) {
+	if (t0 >= t1) {
+		/* All in the hours above. */
+	} else if (max_gran == 0 || d0 >= d1) {
 		pieces[n][0] = 0, pieces[n][1] = t0, pieces[n++][2] = t1;
 	} else {
 		if (t0 < d0)
@@ -3145,6 +3177,7 @@ enum analytics_status analytics_report(sqlite3 *db,
 	           sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	scope_span(&sc, &z);
 	find_segment(db, &sc);
+	find_merged(db, &sc);
 	json_t *body = NULL;
 	s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
 	if (s == ANALYTICS_OK && compare) {

@@ -374,8 +374,10 @@ class AnalyticsTest(unittest.TestCase):
         left = self.server.query(
             "SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]
         self.assertEqual(left, 0)
+        # Hour rows: these visits started after merged_to, so no day or
+        # month row holds them until their hours are merged.
         self.assertGreater(self.server.query(
-            "SELECT count(*) AS n FROM analytics_rollup")[0]["n"], 100)
+            "SELECT count(*) AS n FROM analytics_rollup WHERE gran = 0")[0]["n"], 40)
         visits = self.check_reports("rollups")
         bots = self.server.query(
             "SELECT sum(bots) AS n FROM analytics_rollup WHERE dim = '' AND gran = 0")[0]["n"]
@@ -1111,6 +1113,124 @@ class SegmentsTest(unittest.TestCase):
             self.addCleanup(s.close)
             self.assertNotEqual(s.start(expect_fail=True), 0, seg)
             self.assertIn(why, s.stderr(), seg)
+
+
+class HourMergeTest(unittest.TestCase):
+    """Visits that started after merged_to are in hour rows only; the
+    merge task adds whole hours to their days and months.  Reports read
+    hours where the days are not merged, and answer the same before and
+    after; a visit of a merged hour that ends later goes to all three."""
+
+    def test_hours_merged_into_days(self):
+        # Visits of two page views five minutes apart.
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1800s", "rollup_delay": "0s"}})
+        self.addCleanup(s.close)
+        add_user(s, "ana", "analyst", PASSWORD)
+        s.start()
+        s.stop()
+        now = datetime.datetime.now(datetime.timezone.utc)
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        merged = hour - datetime.timedelta(hours=30)
+        con = sqlite3.connect(s.db_path)
+        con.execute("UPDATE analytics_meta SET v = ? WHERE k = 'merged_to'",
+                    (int(merged.timestamp()),))
+        con.commit()
+        con.close()
+
+        def log(times, ua):
+            """Visits of /a then /b five minutes later, one address each."""
+            lines = []
+            for i, t in enumerate(times):
+                ip = "198.51.100.%d" % (1 + i % 200)
+                for k, page in enumerate(("/a", "/b")):
+                    at = t + datetime.timedelta(minutes=5 * k)
+                    lines.append('%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (
+                        ip, at.strftime("%d/%b/%Y:%H:%M:%S +0000"), page, ua))
+            path = os.path.join(s.dir, "access-%d.log" % len(times))
+            with open(path, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            r = run_seula("import-log", "--config", s.config_path, "--site",
+                          "demo", path, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+        starts = [merged + datetime.timedelta(minutes=40 + 50 * i) for i in range(40)]
+        starts = [t for t in starts if t <= now - datetime.timedelta(hours=2)]
+        log(starts, BROWSERS[0] + " merge")
+        s.start()  # its first close run ends the visits the log left open
+        staff = login(s, "ana", PASSWORD)
+        days = sorted({t.date() for t in starts})
+        q = "from=%s&to=%s&tz=UTC" % (days[0].isoformat(), now.date().isoformat())
+
+        def reports():
+            out = {}
+            for name, path in (("summary", "summary?"),
+                               ("pages", "breakdown?dimension=page&"),
+                               ("days", "timeseries?metric=visits,pageviews&interval=day&"),
+                               ("months", "timeseries?metric=visits&interval=month&")):
+                r = staff.request("GET", "/api/stats/demo/" + path + q)
+                self.assertEqual(r.status, 200, r)
+                out[name] = r.json()["results"]
+            return out
+
+        def rows(gran):
+            return s.query("SELECT t, visits, pageviews FROM analytics_rollup "
+                           "WHERE dim = '' AND gran = ? ORDER BY t", (gran,))
+
+        deadline = time.monotonic() + 15
+        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.2)
+        # Not merged yet: hours alone, read as hours.
+        self.assertEqual(rows(1), [])
+        self.assertEqual(rows(2), [])
+        before = reports()
+        self.assertEqual((before["summary"]["visits"], before["summary"]["pageviews"]),
+                         (len(starts), 2 * len(starts)))
+        self.assertEqual({r["page"]: r["visits"] for r in before["pages"]},
+                         {"/a": len(starts), "/b": len(starts)})
+        per_day = {d.isoformat(): sum(1 for t in starts if t.date() == d) for d in days}
+        self.assertEqual({r["date"]: r["visits"] for r in before["days"] if r["visits"]},
+                         per_day)
+
+        # The merge task's run (every 10 s): hours up to a visit timeout
+        # ago go to their days and months.
+        deadline = time.monotonic() + 30
+        while s.query("SELECT v FROM analytics_meta WHERE k = 'merged_to'")[0]["v"] \
+                == int(merged.timestamp()):
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.5)
+        moved = s.query("SELECT v FROM analytics_meta WHERE k = 'merged_to'")[0]["v"]
+        self.assertGreaterEqual(moved, int((now - datetime.timedelta(hours=1)).timestamp()) // 3600 * 3600)
+        hours = rows(0)
+        for gran, width in ((1, 86400), (2, None)):
+            merged_rows = {r["t"]: (r["visits"], r["pageviews"]) for r in rows(gran)}
+            want = {}
+            for r in hours:
+                t = r["t"] - r["t"] % 86400
+                if width is None:
+                    t = int(datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+                            .replace(day=1).timestamp())
+                v = want.get(t, (0, 0))
+                want[t] = (v[0] + r["visits"], v[1] + r["pageviews"])
+            self.assertEqual(merged_rows, want, gran)
+        self.assertEqual(reports(), before)
+
+        # A visit of a merged hour, imported now: once it has ended, in
+        # all three buckets at once.
+        late = merged + datetime.timedelta(minutes=45)
+        day = int(late.timestamp()) // 86400 * 86400
+        was = [r["visits"] for r in rows(1) if r["t"] == day]
+        log([late], BROWSERS[1] + " late")
+        deadline = time.monotonic() + 15
+        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.2)
+        self.assertEqual(reports()["summary"]["visits"], len(starts) + 1)
+        self.assertEqual([r["visits"] for r in rows(1) if r["t"] == day],
+                         [(was[0] if was else 0) + 1])
+        self.assertEqual([r["visits"] for r in rows(1) if r["t"] == day],
+                         [sum(r["visits"] for r in rows(0) if r["t"] // 86400 * 86400 == day)])
 
 
 class ImportedHistoryTest(unittest.TestCase):

@@ -607,7 +607,7 @@ class ErasureTest(unittest.TestCase):
         access = dsr(cid, "access", cust["id"]).json()
         self.assertEqual(cid.request("GET", access["export"]).status, 200)
         rollup = srv.query("SELECT sum(pageviews) AS n FROM analytics_rollup "
-                           "WHERE dim = '' AND gran = 1")[0]["n"] or 0
+                           "WHERE dim = '' AND gran = 0")[0]["n"] or 0
 
         needles = [cust[k].encode() for k in (
             "email", "first_name", "last_name", "street", "phone",
@@ -642,9 +642,10 @@ class ErasureTest(unittest.TestCase):
         assert_json_error(self, cid.request(
             "GET", "/api/customers/%d" % cust["id"]), 404)
         # The rollups are anonymous and stay; the erased visit, open till
-        # now, is in them at once (its three page views).
+        # now, is in them at once (its three page views): in its hour's
+        # rows, which hold every visit (days and months are merged later).
         after = srv.query("SELECT sum(pageviews) AS n FROM analytics_rollup "
-                          "WHERE dim = '' AND gran = 1")[0]["n"] or 0
+                          "WHERE dim = '' AND gran = 0")[0]["n"] or 0
         self.assertEqual(after, rollup + 3)
         # The consent record stays as proof, pseudonymised.
         [rec] = srv.query("SELECT * FROM consent_records WHERE erased_at "
@@ -752,7 +753,7 @@ class ErasureDuringSegmentBackfillTest(unittest.TestCase):
             time.sleep(0.1)
         got = srv.query("SELECT sum(visits) AS v, sum(pageviews) AS p FROM "
                         "analytics_rollup WHERE dim = (SELECT 'seg:' || id || ':' "
-                        "FROM analytics_segments) AND gran = 2")[0]
+                        "FROM analytics_segments) AND gran = 0")[0]
         self.assertEqual(got, {"v": n + 1, "p": n + 3})
 
 

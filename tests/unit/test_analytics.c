@@ -1460,7 +1460,8 @@ static void gather_sums_match_model(void **state)
 			struct gather_sums sums = {.visits = 1,
 			                           .pageviews = k % 5};
 			assert_int_equal(gather_add(g, m.site, m.dim, m.value,
-			                            m.t, &sums, has, visitor),
+			                            m.t, GATHER_GRANS, &sums,
+			                            has, visitor),
 			                 SEULA_OK);
 			size_t i = 0;
 			while (i < n_model && !same_key(&model[i], &m))
@@ -1512,6 +1513,32 @@ static void gather_sums_match_model(void **state)
 	free(model);
 }
 
+/* Hours only: one row, the hour's; the same key with all its buckets
+ * later adds to that row and makes the others. */
+static void gather_hour_only(void **state)
+{
+	(void)state;
+	struct gather *g = gather_ok();
+	const int64_t t[GATHER_GRANS] = {1700002800, 1699920000, 1698796800};
+	const struct gather_sums one = {.visits = 1};
+	assert_int_equal(
+	        gather_add(g, "demo", "page", "/", t, 1, &one, false, 0),
+	        SEULA_OK);
+	assert_int_equal(gather_count(g), 1);
+	assert_int_equal(gather_get(g, 0)->gran, 0);
+	assert_int_equal(gather_get(g, 0)->t, t[0]);
+	assert_int_equal(gather_add(g, "demo", "page", "/", t, GATHER_GRANS,
+	                            &one, false, 0),
+	                 SEULA_OK);
+	assert_int_equal(gather_count(g), GATHER_GRANS);
+	for (size_t i = 0; i < GATHER_GRANS; i++) {
+		const struct gather_row *r = gather_get(g, i);
+		assert_int_equal(r->t, t[r->gran]);
+		assert_int_equal(r->sums.visits, r->gran == 0 ? 2 : 1);
+	}
+	gather_free(g);
+}
+
 static void gather_full_adds_nothing(void **state)
 {
 	(void)state;
@@ -1522,7 +1549,8 @@ static void gather_full_adds_nothing(void **state)
 	int k = 0, rc;
 	do {
 		snprintf(value, sizeof(value), "/p/%d", k++);
-		rc = gather_add(g, "demo", "page", value, t, &one, false, 0);
+		rc = gather_add(g, "demo", "page", value, t, GATHER_GRANS, &one,
+		                false, 0);
 	} while (rc == SEULA_OK);
 	assert_int_equal(rc, SEULA_EBUSY);
 	/* Full: no granularity of the refused key was added. */
@@ -1532,9 +1560,9 @@ static void gather_full_adds_nothing(void **state)
 	const struct gather_row *last = gather_get(g, full - 1);
 	assert_string_not_equal(last->value, value);
 	assert_int_equal(gather_reset(g), SEULA_OK);
-	assert_int_equal(
-	        gather_add(g, "demo", "page", value, t, &one, false, 0),
-	        SEULA_OK);
+	assert_int_equal(gather_add(g, "demo", "page", value, t, GATHER_GRANS,
+	                            &one, false, 0),
+	                 SEULA_OK);
 	assert_int_equal(gather_count(g), GATHER_GRANS);
 	gather_free(g);
 }
@@ -1556,13 +1584,14 @@ static void gather_busy_row_turns_into_sketch(void **state)
 		/* Repeats too: a returning visitor adds its hash again. */
 		uint64_t h =
 		        k % 3 == 2 ? splitmix(&seed) % 1000 : splitmix(&seed);
-		assert_int_equal(
-		        gather_add(g, "demo", "", "", t, &one, true, h),
-		        SEULA_OK);
+		assert_int_equal(gather_add(g, "demo", "", "", t, GATHER_GRANS,
+		                            &one, true, h),
+		                 SEULA_OK);
 		seula_hll_add_hash(want, h);
 		if (k < FEW)
 			assert_int_equal(gather_add(g, "demo", "page", "/few",
-			                            t, &one, true, h),
+			                            t, GATHER_GRANS, &one, true,
+			                            h),
 			                 SEULA_OK);
 		if (k == FEW - 1) {
 			const struct gather_row *r = gather_get(g, 0);
@@ -1702,6 +1731,7 @@ int main(void)
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(segment_filters_canonical),
 	        cmocka_unit_test(gather_sums_match_model),
+	        cmocka_unit_test(gather_hour_only),
 	        cmocka_unit_test(gather_full_adds_nothing),
 	        cmocka_unit_test(gather_busy_row_turns_into_sketch),
 	        cmocka_unit_test(open_visits_match_model),
