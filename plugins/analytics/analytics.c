@@ -590,6 +590,16 @@ static int read_merged(struct analytics *a)
 	return step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
+/* prepare() and read_merged(), for every hook that gathers rows. */
+static int prepare_gather(struct analytics *a, sqlite3 *db, char **errmsg)
+{
+	int rc = prepare(a, db, errmsg);
+	if (rc == SEULA_OK && (rc = read_merged(a)) != SEULA_OK && !*errmsg)
+		*errmsg = a->host->mprintf("reading merged_to: %s",
+		                           sqlite3_errmsg(db));
+	return rc;
+}
+
 /* The close task starts again from the first open visit. */
 static void due_reset(struct analytics *a)
 {
@@ -1890,9 +1900,7 @@ static int on_batch(void *instance, sqlite3 *db,
                     char **errmsg)
 {
 	struct analytics *a = instance;
-	int rc = prepare(a, db, errmsg);
-	if (rc == SEULA_OK)
-		rc = read_merged(a);
+	int rc = prepare_gather(a, db, errmsg);
 	if (rc == SEULA_OK)
 		rc = open_ready(a);
 	if (rc == SEULA_OK)
@@ -1927,9 +1935,7 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
                       char **errmsg)
 {
 	struct analytics *a = instance;
-	int rc = prepare(a, db, errmsg);
-	if (rc == SEULA_OK)
-		rc = read_merged(a);
+	int rc = prepare_gather(a, db, errmsg);
 	if (rc == SEULA_OK)
 		rc = segments_ready(a);
 	if (rc != SEULA_OK) {
@@ -2136,9 +2142,7 @@ static int segments_task(void *instance, sqlite3 *db, int64_t now_ms,
 	struct analytics *a = instance;
 	if (a->n_segs == 0 && a->segs_ready && !a->purging)
 		return SEULA_OK;
-	int rc = prepare(a, db, errmsg);
-	if (rc == SEULA_OK)
-		rc = read_merged(a);
+	int rc = prepare_gather(a, db, errmsg);
 	if (rc != SEULA_OK)
 		return rc;
 	bool more = false;
@@ -2221,9 +2225,7 @@ static int merge_task(void *instance, sqlite3 *db, int64_t now_ms,
                       char **errmsg)
 {
 	struct analytics *a = instance;
-	int rc = prepare(a, db, errmsg);
-	if (rc == SEULA_OK)
-		rc = read_merged(a);
+	int rc = prepare_gather(a, db, errmsg);
 	if (rc != SEULA_OK)
 		return rc;
 	int64_t ready = now_ms / 1000 - a->cfg->visit_timeout_s;
