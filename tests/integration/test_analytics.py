@@ -1121,10 +1121,11 @@ class HourMergeTest(unittest.TestCase):
     hours where the days are not merged, and answer the same before and
     after; a visit of a merged hour that ends later goes to all three."""
 
-    def test_hours_merged_into_days(self):
-        # Visits of two page views five minutes apart.
-        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
-            "visit_timeout": "1800s", "rollup_delay": "0s"}})
+    def unmerged_server(self, rollup_delay):
+        """A stopped server whose merged_to is 30 hours back; the time
+        now and that hour."""
+        s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sections={"plugin.analytics": {
+            "visit_timeout": "1800s", "rollup_delay": rollup_delay}})
         self.addCleanup(s.close)
         add_user(s, "ana", "analyst", PASSWORD)
         s.start()
@@ -1137,26 +1138,59 @@ class HourMergeTest(unittest.TestCase):
                     (int(merged.timestamp()),))
         con.commit()
         con.close()
+        return s, now, merged
 
-        def log(times, ua):
-            """Visits of /a then /b five minutes later, one address each."""
-            lines = []
-            for i, t in enumerate(times):
-                ip = "198.51.100.%d" % (1 + i % 200)
-                for k, page in enumerate(("/a", "/b")):
-                    at = t + datetime.timedelta(minutes=5 * k)
-                    lines.append('%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (
-                        ip, at.strftime("%d/%b/%Y:%H:%M:%S +0000"), page, ua))
-            path = os.path.join(s.dir, "access-%d.log" % len(times))
-            with open(path, "w") as f:
-                f.write("\n".join(lines) + "\n")
-            r = run_seula("import-log", "--config", s.config_path, "--site",
-                          "demo", path, timeout=120)
-            self.assertEqual(r.returncode, 0, r.stderr)
+    @staticmethod
+    def import_visits(s, times, ua):
+        """Visits of /a then /b five minutes later, one address each."""
+        lines = []
+        for i, t in enumerate(times):
+            ip = "198.51.100.%d" % (1 + i % 200)
+            for k, page in enumerate(("/a", "/b")):
+                at = t + datetime.timedelta(minutes=5 * k)
+                lines.append('%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (
+                    ip, at.strftime("%d/%b/%Y:%H:%M:%S +0000"), page, ua))
+        path = os.path.join(s.dir, "access-%d.log" % len(times))
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run_seula("import-log", "--config", s.config_path, "--site",
+                      "demo", path, timeout=120)
+        assert r.returncode == 0, r.stderr
+
+    @staticmethod
+    def rollup_rows(s, gran):
+        return s.query("SELECT t, visits, pageviews FROM analytics_rollup "
+                       "WHERE dim = '' AND gran = ? ORDER BY t", (gran,))
+
+    def wait_merged_past(self, s, merged):
+        deadline = time.monotonic() + 30
+        while s.query("SELECT v FROM analytics_meta WHERE k = 'merged_to'")[0]["v"] \
+                == int(merged.timestamp()):
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.5)
+
+    def assert_days_and_months_sum_hours(self, s):
+        hours = self.rollup_rows(s, 0)
+        for gran, width in ((1, 86400), (2, None)):
+            merged_rows = {r["t"]: (r["visits"], r["pageviews"])
+                           for r in self.rollup_rows(s, gran)}
+            want = {}
+            for r in hours:
+                t = r["t"] - r["t"] % 86400
+                if width is None:
+                    t = int(datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+                            .replace(day=1).timestamp())
+                v = want.get(t, (0, 0))
+                want[t] = (v[0] + r["visits"], v[1] + r["pageviews"])
+            self.assertEqual(merged_rows, want, gran)
+
+    def test_hours_merged_into_days(self):
+        # Visits of two page views five minutes apart.
+        s, now, merged = self.unmerged_server("0s")
 
         starts = [merged + datetime.timedelta(minutes=40 + 50 * i) for i in range(40)]
         starts = [t for t in starts if t <= now - datetime.timedelta(hours=2)]
-        log(starts, BROWSERS[0] + " merge")
+        self.import_visits(s, starts, BROWSERS[0] + " merge")
         s.start()  # its first close run ends the visits the log left open
         staff = login(s, "ana", PASSWORD)
         days = sorted({t.date() for t in starts})
@@ -1173,17 +1207,13 @@ class HourMergeTest(unittest.TestCase):
                 out[name] = r.json()["results"]
             return out
 
-        def rows(gran):
-            return s.query("SELECT t, visits, pageviews FROM analytics_rollup "
-                           "WHERE dim = '' AND gran = ? ORDER BY t", (gran,))
-
         deadline = time.monotonic() + 15
         while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
             self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
             time.sleep(0.2)
         # Not merged yet: hours alone, read as hours.
-        self.assertEqual(rows(1), [])
-        self.assertEqual(rows(2), [])
+        self.assertEqual(self.rollup_rows(s, 1), [])
+        self.assertEqual(self.rollup_rows(s, 2), [])
         before = reports()
         self.assertEqual((before["summary"]["visits"], before["summary"]["pageviews"]),
                          (len(starts), 2 * len(starts)))
@@ -1195,42 +1225,56 @@ class HourMergeTest(unittest.TestCase):
 
         # The merge task's run (every 10 s): hours up to a visit timeout
         # ago go to their days and months.
-        deadline = time.monotonic() + 30
-        while s.query("SELECT v FROM analytics_meta WHERE k = 'merged_to'")[0]["v"] \
-                == int(merged.timestamp()):
-            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
-            time.sleep(0.5)
+        self.wait_merged_past(s, merged)
         moved = s.query("SELECT v FROM analytics_meta WHERE k = 'merged_to'")[0]["v"]
         self.assertGreaterEqual(moved, int((now - datetime.timedelta(hours=1)).timestamp()) // 3600 * 3600)
-        hours = rows(0)
-        for gran, width in ((1, 86400), (2, None)):
-            merged_rows = {r["t"]: (r["visits"], r["pageviews"]) for r in rows(gran)}
-            want = {}
-            for r in hours:
-                t = r["t"] - r["t"] % 86400
-                if width is None:
-                    t = int(datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
-                            .replace(day=1).timestamp())
-                v = want.get(t, (0, 0))
-                want[t] = (v[0] + r["visits"], v[1] + r["pageviews"])
-            self.assertEqual(merged_rows, want, gran)
+        self.assert_days_and_months_sum_hours(s)
         self.assertEqual(reports(), before)
 
         # A visit of a merged hour, imported now: once it has ended, in
         # all three buckets at once.
         late = merged + datetime.timedelta(minutes=45)
         day = int(late.timestamp()) // 86400 * 86400
-        was = [r["visits"] for r in rows(1) if r["t"] == day]
-        log([late], BROWSERS[1] + " late")
+        was = [r["visits"] for r in self.rollup_rows(s, 1) if r["t"] == day]
+        self.import_visits(s, [late], BROWSERS[1] + " late")
         deadline = time.monotonic() + 15
         while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
             self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
             time.sleep(0.2)
         self.assertEqual(reports()["summary"]["visits"], len(starts) + 1)
-        self.assertEqual([r["visits"] for r in rows(1) if r["t"] == day],
+        self.assertEqual([r["visits"] for r in self.rollup_rows(s, 1) if r["t"] == day],
                          [(was[0] if was else 0) + 1])
-        self.assertEqual([r["visits"] for r in rows(1) if r["t"] == day],
-                         [sum(r["visits"] for r in rows(0) if r["t"] // 86400 * 86400 == day)])
+        self.assertEqual([r["visits"] for r in self.rollup_rows(s, 1) if r["t"] == day],
+                         [sum(r["visits"] for r in self.rollup_rows(s, 0) if r["t"] // 86400 * 86400 == day)])
+
+    def test_pending_written_before_merging(self):
+        # A long visit of the hours to merge that ends after the first
+        # close run, so it waits gathered (rollup_delay: an hour) for its
+        # hour's rows when the merge task first runs (10 s after the
+        # start): the merge writes it first, or its day and month would
+        # never get it.
+        s, now, merged = self.unmerged_server("3600s")
+        s.start()
+        last = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1800 - 4)
+        times = [last - datetime.timedelta(minutes=20 * k) for k in range(6, -1, -1)]
+        self.assertGreaterEqual(times[0], merged)
+        path = os.path.join(s.dir, "long.log")
+        with open(path, "w") as f:
+            for k, at in enumerate(times):
+                f.write('198.51.100.3 - - [%s] "GET /long/%d HTTP/1.1" 200 512 "-" "%s"\n' % (
+                    at.strftime("%d/%b/%Y:%H:%M:%S +0000"), k, BROWSERS[0] + " long"))
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      path, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.wait_merged_past(s, merged)
+        log = s.stderr()
+        self.assertIn("1 waiting for the rollups", log, log[-2000:])
+        self.assertLess(log.index("1 waiting for the rollups"), log.index("added to their days"),
+                        "the visit ended after the merge: the server started too slowly")
+        for gran in range(3):
+            rows = self.rollup_rows(s, gran)
+            self.assertEqual((sum(r["visits"] for r in rows), sum(r["pageviews"] for r in rows)),
+                             (1, len(times)), gran)
 
 
 class ImportedHistoryTest(unittest.TestCase):
