@@ -25,8 +25,6 @@ struct group {
 	int64_t rows;
 	/* Whether the log's rows of the value are in its set or sketch. */
 	bool logged_in;
-	/* Exact groups, once sorted: visitors the log had beyond the set. */
-	int64_t beyond;
 	/* Visitors: a set (0 marks an empty slot, `zero` the hash 0) until
 	 * it outgrows ANALYTICS_GROUP_EXACT_MAX, then the sketch. */
 	int64_t *set;
@@ -37,7 +35,6 @@ struct group {
 
 struct analytics_groups {
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
-	uint32_t exact_max; /* visitors a value counts exactly */
 	struct group *list;
 	size_t n, cap;
 	uint32_t *slots; /* index + 1 into list; 0: empty */
@@ -46,14 +43,12 @@ struct analytics_groups {
 	struct analytics_group *sorted;
 	/* Bytes of the values' sets and sketches, and past how many rows
 	 * are deferred: their visitors logged, by value, and counted only
-	 * for the values a top list needs.  Exact groups (exact_max past
-	 * any set) log instead the rows of each value whose set is past
-	 * defer_past, and count them by sorting (settle()).  Counting in place
+	 * for the values a top list needs.  Counting in place
 	 * costs a cache miss a row once the sets outgrow the cache (a
 	 * year's pages); logging costs a pass more for the values counted
 	 * (a year's countries, nearly all of whose rows are the top ten's). */
 	size_t mem, defer_past;
-	bool exact, deferred;
+	bool deferred;
 	uint32_t *log_group;
 	int64_t *log_visitor;
 	size_t log_n, log_cap, log_max;
@@ -64,9 +59,6 @@ struct analytics_groups {
  * ran fastest near it); a log of 4 Mi rows, 48 MiB, before they are
  * counted into every value. */
 #define DEFER_PAST ((size_t)2 << 20)
-/* An exact value's set logs past 256 KiB (32 Ki visitors): a summary's
- * one set of a year's visitors missed the cache at each. */
-#define EXACT_SET_PAST ((size_t)256 << 10)
 #define LOG_MAX (UINT32_C(1) << 22)
 
 int64_t analytics_keybuf_add(struct analytics_keybuf *kb, const char *key,
@@ -95,7 +87,6 @@ struct analytics_groups *analytics_groups_new(void)
 	if (!g)
 		return NULL;
 	randombytes_buf(g->hash_key, sizeof(g->hash_key));
-	g->exact_max = ANALYTICS_GROUP_EXACT_MAX;
 	g->defer_past = DEFER_PAST;
 	g->log_max = LOG_MAX;
 	g->n_slots = 64;
@@ -103,17 +94,6 @@ struct analytics_groups *analytics_groups_new(void)
 	if (!g->slots) {
 		free(g);
 		return NULL;
-	}
-	return g;
-}
-
-struct analytics_groups *analytics_groups_new_exact(void)
-{
-	struct analytics_groups *g = analytics_groups_new();
-	if (g) {
-		g->exact_max = UINT32_C(1) << 28; /* sets stay in uint32_t */
-		g->exact = true;
-		g->defer_past = EXACT_SET_PAST;
 	}
 	return g;
 }
@@ -261,7 +241,7 @@ static bool add_visitor(struct analytics_groups *g, struct group *x, int64_t v)
 	}
 	if (x->set && set_has(x->set, x->set_cap, v))
 		return true;
-	if (x->set_n + 1 > g->exact_max) {
+	if (x->set_n + 1 > ANALYTICS_GROUP_EXACT_MAX) {
 		if (!to_sketch(g, x))
 			return false;
 		seula_hll_add_hash(x->sketch, spread(v));
@@ -332,22 +312,50 @@ static bool log_put(struct analytics_groups *g, size_t index, int64_t visitor)
 	return true;
 }
 
-static bool add_to(struct analytics_groups *g, size_t index, int64_t visitor,
-                   const struct analytics_totals *t)
+/* A row's visitor, counted or logged. */
+static bool add_row_visitor(struct analytics_groups *g, size_t index,
+                            int64_t visitor)
 {
-	struct group *x = &g->list[index];
-	bool log = g->deferred ||
-	           (g->exact && x->set_cap * sizeof(*x->set) >= g->defer_past);
-	if (log ? !log_put(g, index, visitor) : !add_visitor(g, x, visitor))
+	if (g->deferred ? !log_put(g, index, visitor)
+	                : !add_visitor(g, &g->list[index], visitor))
 		return false;
-	g->deferred |= !g->exact && g->mem > g->defer_past;
-	x->rows++;
+	g->deferred |= g->mem > g->defer_past;
+	return true;
+}
+
+static void add_sums(struct group *x, const struct analytics_totals *t)
+{
 	x->t.visits += t->visits;
 	x->t.pageviews += t->pageviews;
 	x->t.bounces += t->bounces;
 	x->t.duration_ms += t->duration_ms;
 	x->t.events += t->events;
 	x->t.engagement_ms += t->engagement_ms;
+}
+
+static bool add_to(struct analytics_groups *g, size_t index, int64_t visitor,
+                   const struct analytics_totals *t)
+{
+	if (!add_row_visitor(g, index, visitor))
+		return false;
+	struct group *x = &g->list[index];
+	x->rows++;
+	add_sums(x, t);
+	return true;
+}
+
+bool analytics_groups_add_rows(struct analytics_groups *g, size_t index,
+                               const int64_t *visitors, const uint32_t *sel,
+                               size_t n, const struct analytics_totals *sum)
+{
+	if (index >= g->n)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (!add_row_visitor(g, index, visitors[sel[k]]))
+			return false;
+	struct group *x = &g->list[index];
+	x->rows += n;
+	add_sums(x, sum);
 	return true;
 }
 
@@ -421,10 +429,9 @@ bool analytics_groups_merge(struct analytics_groups *g,
 		uint32_t k = to[from->log_group[i]];
 		if (from->list[from->log_group[i]].logged_in)
 			continue;
-		ok = g->deferred || g->exact
-		             ? log_put(g, k, from->log_visitor[i])
-		             : add_visitor(g, &g->list[k],
-		                           from->log_visitor[i]);
+		ok = g->deferred ? log_put(g, k, from->log_visitor[i])
+		                 : add_visitor(g, &g->list[k],
+		                               from->log_visitor[i]);
 	}
 	free(to);
 	return ok;
@@ -435,8 +442,6 @@ analytics_groups_new_like(const struct analytics_groups *g)
 {
 	struct analytics_groups *n = analytics_groups_new();
 	if (n) {
-		n->exact_max = g->exact_max;
-		n->exact = g->exact;
 		n->defer_past = g->defer_past;
 		n->log_max = g->log_max;
 	}
@@ -447,8 +452,7 @@ void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,
                              size_t log_rows)
 {
 	g->defer_past = sets_bytes ? sets_bytes : 1;
-	if (!g->exact)
-		g->deferred = g->mem > g->defer_past;
+	g->deferred = g->mem > g->defer_past;
 	g->log_max = log_rows ? log_rows : 1;
 }
 
@@ -466,7 +470,7 @@ static int by_visitors(const void *a, const void *b)
 static int64_t visitors_of(const struct group *x)
 {
 	if (!x->sketch)
-		return (int64_t)x->set_n + x->zero + x->beyond;
+		return (int64_t)x->set_n + x->zero;
 	int64_t v = (int64_t)llround(seula_hll_count(x->sketch));
 	return v < x->rows ? v : x->rows;
 }
@@ -479,121 +483,12 @@ static void group_out(const struct analytics_groups *g, const struct group *x,
 	o->t.visitors = visitors_of(x);
 }
 
-/* Values with fewer logged rows go into their sets: small, in cache. */
-#define SORT_MIN 4096
-/* Rows a part of count_beyond() holds on average: its table (twice as
- * many slots, 8 KiB) stays in the first-level cache. */
-#define PART_ROWS 512
-#define PHI UINT64_C(0x9e3779b97f4a7c15)
-
-/* Value x's n logged visitors v (tmp holds n more; both reordered): the
- * distinct ones not in its set counted as x->beyond, 0 as x->zero.  One
- * pass splits them into parts by the top bits of a multiplicative hash
- * (one to one, so equal visitors meet in one part, and visit ids, small
- * numbers, spread as keyed hashes do), then each part is counted in a
- * table that stays in cache: three passes over the rows.  A radix sort
- * took twelve (six of 11 bits, each reading and writing them all), a
- * third of a year's filtered summary.  False when out of memory. */
-static bool count_beyond(struct group *x, uint64_t *v, uint64_t *tmp, size_t n)
-{
-	unsigned bits = 1;
-	while (bits < 16 && (n >> bits) > PART_ROWS)
-		bits++;
-	size_t parts = (size_t)1 << bits;
-	size_t *at = calloc(parts + 1, sizeof(*at));
-	size_t *put = malloc(parts * sizeof(*put));
-	if (!at || !put) {
-		free(at);
-		free(put);
-		return false;
-	}
-	for (size_t i = 0; i < n; i++)
-		at[(v[i] * PHI >> (64 - bits)) + 1]++;
-	size_t most = 0;
-	for (size_t p = 0; p < parts; p++) {
-		most = at[p + 1] > most ? at[p + 1] : most;
-		put[p] = at[p];
-		at[p + 1] += at[p];
-	}
-	for (size_t i = 0; i < n; i++)
-		tmp[put[v[i] * PHI >> (64 - bits)]++] = v[i];
-	free(put);
-	size_t cap = 16;
-	while (cap < 2 * most)
-		cap *= 2;
-	uint64_t *seen = malloc(cap * sizeof(*seen));
-	if (!seen) {
-		free(at);
-		return false;
-	}
-	for (size_t p = 0; p < parts; p++) {
-		size_t len = at[p + 1] - at[p], c = 16;
-		while (c < 2 * len)
-			c *= 2;
-		memset(seen, 0, c * sizeof(*seen));
-		for (size_t i = at[p]; i < at[p + 1]; i++) {
-			uint64_t w = tmp[i];
-			if (w == 0) {
-				x->zero = true;
-				continue;
-			}
-			/* Top bits are the part's: slots from the middle. */
-			size_t k = (size_t)(w * PHI >> 20) & (c - 1);
-			while (seen[k] && seen[k] != w)
-				k = (k + 1) & (c - 1);
-			if (seen[k])
-				continue;
-			seen[k] = w;
-			if (!x->set || !set_has(x->set, x->set_cap, (int64_t)w))
-				x->beyond++;
-		}
-	}
-	free(seen);
-	free(at);
-	return true;
-}
-
-/* An exact group's log counted for good (nothing is added after): rows
- * by value, each value's many counted by count_beyond(), the few put in
- * its set. */
-static bool settle(struct analytics_groups *g)
-{
-	if (!g->log_n)
-		return true;
-	size_t *at = calloc(g->n + 1, sizeof(*at));
-	uint64_t *v = malloc(g->log_n * sizeof(*v)),
-	         *tmp = malloc(g->log_n * sizeof(*tmp));
-	bool ok = at && v && tmp;
-	for (size_t i = 0; ok && i < g->log_n; i++)
-		at[g->log_group[i] + 1]++;
-	for (size_t k = 0; ok && k < g->n; k++)
-		at[k + 1] += at[k];
-	for (size_t i = 0; ok && i < g->log_n; i++)
-		v[at[g->log_group[i]]++] = (uint64_t)g->log_visitor[i];
-	/* at[k] is now where value k's rows end. */
-	for (size_t k = 0, from = 0; ok && k < g->n; from = at[k++]) {
-		struct group *x = &g->list[k];
-		size_t len = at[k] - from;
-		if (len < SORT_MIN) {
-			for (size_t i = from; ok && i < at[k]; i++)
-				ok = add_visitor(g, x, (int64_t)v[i]);
-			continue;
-		}
-		ok = count_beyond(x, v + from, tmp, len);
-	}
-	free(at);
-	free(v);
-	free(tmp);
-	g->log_n = 0;
-	return ok;
-}
-
 const struct analytics_group *
 analytics_groups_sorted(struct analytics_groups *g)
 {
 	free(g->sorted);
 	g->sorted = g->n ? malloc(g->n * sizeof(*g->sorted)) : NULL;
-	if (!g->sorted || !(g->exact ? settle(g) : log_flush(g)))
+	if (!g->sorted || !log_flush(g))
 		return NULL;
 	for (size_t i = 0; i < g->n; i++)
 		group_out(g, &g->list[i], &g->sorted[i]);

@@ -1,5 +1,5 @@
 /*
- * groups.h - rows summed per value in one pass, for the breakdowns read
+ * groups.h - rows summed per value in one pass, for the reports read
  * from the visits (filters the rollups cannot answer).
  *
  * Each value keeps its sums and its distinct visitors: exactly, as a set
@@ -56,11 +56,6 @@ struct analytics_groups;
  * keys are hashed with a random SipHash key. */
 struct analytics_groups *analytics_groups_new(void);
 
-/* Groups whose values count every visitor exactly (up to 2^28): for the
- * few values of a summary or a timeseries, which count exactly from the
- * visits' rows too (SQL's count(DISTINCT)).  Memory grows with the
- * visitors: 16 bytes each. */
-struct analytics_groups *analytics_groups_new_exact(void);
 void analytics_groups_free(struct analytics_groups *g);
 
 /* Empty groups that count visitors as `g` does (for a second thread's
@@ -72,10 +67,7 @@ analytics_groups_new_like(const struct analytics_groups *g);
 /* Visitors are counted as rows come until the values' sets and sketches
  * take `sets_bytes` (default 2 MiB), then logged for
  * analytics_groups_top(), `log_rows` at most (default 4 Mi, 48 MiB)
- * before all are counted and the log emptied.  In groups from
- * analytics_groups_new_exact(), `sets_bytes` is a value's (default
- * 256 KiB): past it that value's rows are logged, and counted by sorting
- * when the groups are sorted. */
+ * before all are counted and the log emptied. */
 void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,
                              size_t log_rows);
 
@@ -110,6 +102,13 @@ const char *analytics_groups_key(const struct analytics_groups *g, size_t index,
 /* analytics_groups_add() to the value at `index`. */
 bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
                              int64_t visitor, const struct analytics_totals *t);
+
+/* analytics_groups_add_at() of n rows at once: row k's visitor is
+ * visitors[sel[k]], and `sum` the n rows' sums added up (sum->visitors
+ * ignored). */
+bool analytics_groups_add_rows(struct analytics_groups *g, size_t index,
+                               const int64_t *visitors, const uint32_t *sel,
+                               size_t n, const struct analytics_totals *sum);
 
 size_t analytics_groups_count(const struct analytics_groups *g);
 

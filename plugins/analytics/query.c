@@ -236,6 +236,44 @@ static void uniq_final(sqlite3_context *ctx)
 	sqlite3_result_int64(ctx, h ? (int64_t)llround(seula_hll_count(h)) : 0);
 }
 
+/* Aggregate analytics_visitors(v): the distinct visitors of visit rows'
+ * visitor hashes as a report's groups count them (groups.h: exactly up to
+ * ANALYTICS_GROUP_EXACT_MAX, past it through a sketch), so a report reads
+ * the same from the visits' rows as from their blocks. */
+static void visitors_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	struct analytics_groups **g =
+	        sqlite3_aggregate_context(ctx, sizeof(*g));
+	if (!g) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (sqlite3_value_type(argv[0]) != SQLITE_INTEGER)
+		return; /* as count(DISTINCT) leaves out NULLs */
+	static const struct analytics_totals none;
+	if ((!*g && !(*g = analytics_groups_new())) ||
+	    !analytics_groups_add(*g, "", 0, sqlite3_value_int64(argv[0]),
+	                          &none))
+		sqlite3_result_error_nomem(ctx);
+}
+
+static void visitors_final(sqlite3_context *ctx)
+{
+	struct analytics_groups **g = sqlite3_aggregate_context(ctx, 0);
+	if (!g || !*g) {
+		sqlite3_result_int64(ctx, 0);
+		return;
+	}
+	const struct analytics_group *one = analytics_groups_sorted(*g);
+	if (one)
+		sqlite3_result_int64(ctx, one[0].t.visitors);
+	else
+		sqlite3_result_error_nomem(ctx);
+	analytics_groups_free(*g);
+	*g = NULL;
+}
+
 static void result_sketch(sqlite3_context *ctx, const struct seula_hll *h)
 {
 	uint8_t *blob;
@@ -344,6 +382,10 @@ int analytics_sql_register(sqlite3 *db)
 		rc = sqlite3_create_function_v2(db, "analytics_uniq", 1,
 		                                SQLITE_UTF8, NULL, NULL,
 		                                uniq_step, uniq_final, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function_v2(
+		        db, "analytics_visitors", 1, SQLITE_UTF8, NULL, NULL,
+		        visitors_step, visitors_final, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function_v2(db, "analytics_sketch", 1,
 		                                SQLITE_UTF8, NULL, NULL,
@@ -1166,14 +1208,15 @@ static void read_totals(sqlite3_stmt *st, int col, struct analytics_totals *t)
 	t->visitors = sqlite3_column_int64(st, col + 6);
 }
 
-/* How the visitors of rows from source_sql(sc, dim) are counted: exactly
- * (distinct hashes) when every row is a visit, else through the sketches. */
+/* How the visitors of rows from source_sql(sc, dim) are counted: as the
+ * groups count them when every row is a visit, else through the
+ * rollups' sketches. */
 static void visitors_sql(struct sqlb *b, const struct scope *sc,
                          const char *dim, const char *alias)
 {
 	sqlite3_str_appendf(b->s,
 	                    rollup_dim(sc, dim) ? "analytics_uniq(%s.v)"
-	                                        : "count(DISTINCT %s.v)",
+	                                        : "analytics_visitors(%s.v)",
 	                    alias);
 }
 
@@ -1589,6 +1632,21 @@ static void day_keys_free(struct day_keys *dk)
 }
 
 /* Add visit i of day b (which passed) to bs->g by the key. */
+/* BK_BUCKET: the group of a visit that started at UTC second t; -1 when
+ * out of memory. */
+static int64_t bucket_group(struct block_sum *bs,
+                            const struct analytics_block *b,
+                            const struct day_keys *dk, int64_t t)
+{
+	int h = (int)(t - b->day * 86400) / 3600;
+	if (!dk->hg.split[h])
+		return dk->hg.g[h];
+	char l[32];
+	bucket_label(bs->z, t < bs->start ? bs->start : t, bs->iv, l,
+	             sizeof(l));
+	return analytics_groups_index(bs->g, l, strlen(l));
+}
+
 static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
                       struct day_keys *dk, size_t i, int64_t t)
 {
@@ -1614,16 +1672,7 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 			gi = lazy_group(bs->g, dk->vg, &b->text[bs->col],
 			                b->text[bs->col].idx[i]);
 		} else {
-			int h = (int)(t - b->day * 86400) / 3600;
-			gi = dk->hg.g[h];
-			if (dk->hg.split[h]) {
-				char l[32];
-				bucket_label(bs->z,
-				             t < bs->start ? bs->start : t,
-				             bs->iv, l, sizeof(l));
-				gi = analytics_groups_index(bs->g, l,
-				                            strlen(l));
-			}
+			gi = bucket_group(bs, b, dk, t);
 		}
 		return gi >= 0 &&
 		       analytics_groups_add_at(bs->g, (size_t)gi, who, &tt);
@@ -1703,6 +1752,58 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 }
 
 /* Add one day's visits of the scope to bs->g. */
+/* The m visits sel lists summed in one go into group gi: a call a visit
+ * took a third of a year's summary. */
+static bool add_run(struct block_sum *bs, const struct analytics_block *b,
+                    int64_t gi, const uint32_t *sel, size_t m)
+{
+	const int64_t *pv = b->ints[ANALYTICS_BC_PAGEVIEWS],
+	              *ev = b->ints[ANALYTICS_BC_EVENTS],
+	              *dur = b->ints[ANALYTICS_BC_DURATION],
+	              *eng = b->ints[ANALYTICS_BC_ENGAGEMENT];
+	struct analytics_totals sum = {.visits = (int64_t)m};
+	for (size_t j = 0; j < m; j++) {
+		uint32_t i = sel[j];
+		sum.pageviews += pv[i];
+		sum.bounces += pv[i] <= 1 && ev[i] == 0;
+		sum.duration_ms += dur[i];
+		sum.events += ev[i];
+		sum.engagement_ms += eng[i];
+	}
+	return gi >= 0 && analytics_groups_add_rows(
+	                          bs->g, (size_t)gi,
+	                          b->ints[ANALYTICS_BC_VISITOR], sel, m, &sum);
+}
+
+/* BK_ALL and BK_BUCKET: the visits sel lists, in runs of one group (a
+ * day's visits are in the order they started, so a bucket's are
+ * together). */
+static bool add_runs(struct block_sum *bs, const struct analytics_block *b,
+                     struct day_keys *dk, const uint32_t *sel, size_t m)
+{
+	if (bs->key == BK_ALL) {
+		if (dk->all < 0)
+			dk->all = analytics_groups_index(bs->g, "", 0);
+		return add_run(bs, b, dk->all, sel, m);
+	}
+	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
+	size_t from = 0;
+	int64_t run = -1;
+	for (size_t j = 0; j < m; j++) {
+		int64_t gi = bucket_group(
+		        bs, b, dk, b->day * 86400 + (sec ? sec[sel[j]] : 0));
+		if (gi < 0)
+			return false;
+		if (gi != run) {
+			if (j > from &&
+			    !add_run(bs, b, run, sel + from, j - from))
+				return false;
+			from = j, run = gi;
+		}
+	}
+	return add_run(bs, b, run, sel + from, m - from);
+}
+
 static enum analytics_status block_day(struct block_sum *bs,
                                        const struct analytics_block *b,
                                        uint8_t *pass, uint32_t *sel,
@@ -1727,9 +1828,13 @@ static enum analytics_status block_day(struct block_sum *bs,
 		sel[m] = (uint32_t)i;
 		m += pass[i] & (t >= t0) & (t < t1);
 	}
-	for (size_t j = 0; ok && j < m; j++)
-		ok = add_visit(bs, b, &dk, sel[j],
-		               b->day * 86400 + (sec ? sec[sel[j]] : 0));
+	if ((bs->key == BK_ALL || bs->key == BK_BUCKET) && ok && m)
+		ok = add_runs(bs, b, &dk, sel, m);
+	else
+		for (size_t j = 0; ok && j < m; j++)
+			ok = add_visit(bs, b, &dk, sel[j],
+			               b->day * 86400 +
+			                       (sec ? sec[sel[j]] : 0));
 	ok = ok && carry_out(cy, &dk);
 	day_keys_free(&dk);
 	return ok ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
@@ -2030,10 +2135,10 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 {
 	*out = NULL;
 	*too_many = false;
-	/* A summary's and a timeseries' visitors exact, as from the rows. */
-	bs->g = bs->key == BK_ALL || bs->key == BK_BUCKET
-	                ? analytics_groups_new_exact()
-	                : analytics_groups_new();
+	/* Visitors as the rollups count them, a summary's and a timeseries'
+	 * too: exactly, a year's took twice as long (a set of every visitor).
+	 */
+	bs->g = analytics_groups_new();
 	if (!bs->g) {
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;

@@ -78,8 +78,10 @@ extern const size_t analytics_n_session_dims;
 
 /* Register the plugin's SQL functions on a connection: analytics_hll_add
  * (sketch, hash), analytics_hll_union (sketch, sketch), the aggregates
- * analytics_sketch (the sketch of hashes and sketches) and analytics_uniq
- * (their distinct count), and analytics_bucket (t, zone, interval).
+ * analytics_sketch (the sketch of hashes and sketches), analytics_uniq
+ * (their distinct count) and analytics_visitors (visit rows' distinct
+ * visitors, counted as groups.h counts them), and analytics_bucket (t,
+ * zone, interval).
  * Returns an SQLite result code. */
 int analytics_sql_register(sqlite3 *db);
 

@@ -650,17 +650,6 @@ static void skewed_row(uint64_t i, char *key, size_t len, size_t *n,
 	                               .engagement_ms = 7};
 }
 
-static int by_key_visitor(const void *a, const void *b)
-{
-	const struct {
-		unsigned key;
-		int64_t v;
-	} *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->v < y->v ? -1 : x->v > y->v;
-}
-
 static void add_skewed(struct analytics_groups *g, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i < to; i++) {
@@ -773,75 +762,6 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	same_groups(sorted, top, 10);
 	analytics_groups_free(a);
 	analytics_groups_free(one);
-	/* Exact ones (a summary's): logged, counted into sets each time
-	 * their log fills, the rest counted by sorting; in two halves
-	 * merged.  Against a plain count of each value's distinct
-	 * visitors. */
-	struct analytics_groups *e = analytics_groups_new_exact(), *e2;
-	assert_non_null(e);
-	/* Past 256 visitors (a 4 KiB set) a value logs its rows. */
-	analytics_groups_limits(e, 4096, 150000);
-	assert_non_null(e2 = analytics_groups_new_like(e));
-	add_skewed(e, 0, small / 2);
-	add_skewed(e2, small / 2, small);
-	/* "big": 3,000 visitors in its set when the log fills in the
-	 * merge, then 5,000 (those among them) twice each, counted apart
-	 * from the set. */
-	const struct analytics_totals a_visit = {.visits = 1};
-	for (int64_t v = 1; v <= 3000; v++)
-		assert_true(analytics_groups_add(e, "big", 3,
-		                                 mix64((uint64_t)v), &a_visit));
-	assert_true(analytics_groups_merge(e, e2));
-	for (int64_t v = 1; v <= 10000; v++)
-		assert_true(analytics_groups_add(
-		        e, "big", 3, mix64((uint64_t)(1 + v % 5000)),
-		        &a_visit));
-	/* And visitor 0, the sets' empty slot, twice: one more. */
-	for (int k = 0; k < 2; k++)
-		assert_true(analytics_groups_add(e, "big", 3, 0, &a_visit));
-	const struct analytics_group *es = analytics_groups_sorted(e);
-	assert_non_null(es);
-	struct kv {
-		unsigned key;
-		int64_t v;
-	} *rows = malloc(small * sizeof(*rows));
-	assert_non_null(rows);
-	for (uint64_t i = 0; i < small; i++) {
-		char key[8];
-		size_t kn;
-		struct analytics_totals t;
-		skewed_row(i, key, sizeof(key), &kn, &rows[i].v, &t);
-		rows[i].key = (unsigned)atoi(key + 1);
-	}
-	qsort(rows, small, sizeof(*rows), by_key_visitor);
-	int64_t distinct[100] = {0};
-	for (uint64_t i = 0; i < small; i++)
-		distinct[rows[i].key] += i == 0 ||
-		                         rows[i].key != rows[i - 1].key ||
-		                         rows[i].v != rows[i - 1].v;
-	free(rows);
-	int64_t most = 0;
-	assert_int_equal(analytics_groups_count(e), n_all + 1);
-	for (size_t i = 0; i <= n_all; i++) {
-		if (strcmp(es[i].key, "big") == 0) {
-			assert_int_equal(es[i].t.visitors, 5001);
-			continue;
-		}
-		const struct analytics_group *x = NULL;
-		for (size_t j = 0; j < n_all && !x; j++)
-			if (strcmp(want[j].key, es[i].key) == 0)
-				x = &want[j];
-		assert_non_null(x);
-		assert_int_equal(es[i].t.visits, x->t.visits);
-		assert_int_equal(es[i].t.pageviews, x->t.pageviews);
-		/* Exact at every size: past ANALYTICS_GROUP_EXACT_MAX too. */
-		assert_int_equal(es[i].t.visitors,
-		                 distinct[atoi(es[i].key + 1)]);
-		most = es[i].t.visitors > most ? es[i].t.visitors : most;
-	}
-	assert_true(most > ANALYTICS_GROUP_EXACT_MAX);
-	analytics_groups_free(e);
-	analytics_groups_free(e2);
 	analytics_groups_free(all);
 }
 
