@@ -229,6 +229,22 @@ static bool to_sketch(struct analytics_groups *g, struct group *x)
 	return true;
 }
 
+/* The group's set rehashed into `cap` slots (a power of two, more than
+ * twice its visitors). */
+static bool set_grow(struct analytics_groups *g, struct group *x, uint32_t cap)
+{
+	int64_t *set = calloc(cap, sizeof(*set));
+	if (!set)
+		return false;
+	for (uint32_t i = 0; i < x->set_cap; i++)
+		if (x->set[i])
+			set_put(set, cap, x->set[i]);
+	free(x->set);
+	g->mem += (cap - x->set_cap) * sizeof(*set);
+	x->set = set, x->set_cap = cap;
+	return true;
+}
+
 static bool add_visitor(struct analytics_groups *g, struct group *x, int64_t v)
 {
 	if (x->sketch) {
@@ -247,18 +263,9 @@ static bool add_visitor(struct analytics_groups *g, struct group *x, int64_t v)
 		seula_hll_add_hash(x->sketch, spread(v));
 		return true;
 	}
-	if ((x->set_n + 1) * 2 > x->set_cap) {
-		uint32_t cap = x->set_cap ? x->set_cap * 2 : 8;
-		int64_t *set = calloc(cap, sizeof(*set));
-		if (!set)
-			return false;
-		for (uint32_t i = 0; i < x->set_cap; i++)
-			if (x->set[i])
-				set_put(set, cap, x->set[i]);
-		free(x->set);
-		g->mem += (cap - x->set_cap) * sizeof(*set);
-		x->set = set, x->set_cap = cap;
-	}
+	if ((x->set_n + 1) * 2 > x->set_cap &&
+	    !set_grow(g, x, x->set_cap ? x->set_cap * 2 : 8))
+		return false;
 	set_put(x->set, x->set_cap, v);
 	x->set_n++;
 	return true;
@@ -349,6 +356,14 @@ bool analytics_groups_add_rows(struct analytics_groups *g, size_t index,
                                size_t n, const struct analytics_totals *sum)
 {
 	if (index >= g->n)
+		return false;
+	/* Room for them at once, rather than doubling all the way. */
+	struct group *y = &g->list[index];
+	uint32_t cap = y->set_cap ? y->set_cap : 8;
+	while (cap < 2 * ANALYTICS_GROUP_EXACT_MAX && cap < 2 * (y->set_n + n))
+		cap *= 2;
+	if (!y->sketch && !g->deferred && cap > y->set_cap &&
+	    !set_grow(g, y, cap))
 		return false;
 	for (size_t k = 0; k < n; k++)
 		if (!add_row_visitor(g, index, visitors[sel[k]]))

@@ -1433,6 +1433,19 @@ static bool bucket_groups(struct block_sum *bs, int64_t day,
                           struct hour_groups *hg)
 {
 	char a[32], b[32];
+	/* Labels never go back in time: a day that starts and ends in one
+	 * bucket (a day, week or month) is in it all through. */
+	int64_t t0 = day * 86400, t1 = t0 + 86399;
+	bucket_label(bs->z, t0 < bs->start ? bs->start : t0, bs->iv, a,
+	             sizeof(a));
+	bucket_label(bs->z, t1 < bs->start ? bs->start : t1, bs->iv, b,
+	             sizeof(b));
+	if (strcmp(a, b) == 0) {
+		int64_t g = analytics_groups_index(bs->g, a, strlen(a));
+		for (int h = 0; h < 24; h++)
+			hg->g[h] = g, hg->split[h] = false;
+		return g >= 0;
+	}
 	for (int h = 0; h < 24; h++) {
 		int64_t t = day * 86400 + h * 3600;
 		bucket_label(bs->z, t < bs->start ? bs->start : t, bs->iv, a,
