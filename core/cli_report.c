@@ -167,10 +167,15 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 
 /* ---- CSV: one table after another, each under its title ------------------ */
 
-static void csv_section(FILE *f, const char *title, const json_t *rows)
+/* A table of a report of `kind` (a breakdown's by `dimension`, else
+ * NULL). */
+static void csv_section(FILE *f, const char *title, const json_t *rows,
+                        enum analytics_report_kind kind, const char *dimension)
 {
 	json_t *wrap = json_pack("{s:O}", "results", rows);
-	char *csv = analytics_report_csv(wrap);
+	if (wrap && dimension)
+		json_object_set_new(wrap, "dimension", json_string(dimension));
+	char *csv = analytics_report_csv(wrap, kind);
 	json_decref(wrap);
 	fprintf(f, "%s\r\n", title);
 	if (csv)
@@ -181,15 +186,20 @@ static void csv_section(FILE *f, const char *title, const json_t *rows)
 
 static void write_csv(FILE *f, const json_t *r)
 {
-	csv_section(f, "Summary", json_object_get(r, "summary"));
+	csv_section(f, "Summary", json_object_get(r, "summary"),
+	            ANALYTICS_SUMMARY, NULL);
 	csv_section(
 	        f, "Previous period",
-	        json_object_get(json_object_get(r, "comparison"), "summary"));
-	csv_section(f, "Visits", json_object_get(r, "timeseries"));
+	        json_object_get(json_object_get(r, "comparison"), "summary"),
+	        ANALYTICS_SUMMARY, NULL);
+	csv_section(f, "Visits", json_object_get(r, "timeseries"),
+	            ANALYTICS_TIMESERIES, NULL);
 	for (size_t i = 0; i < N_TABLES; i++)
 		csv_section(f, tables[i].title,
-		            json_object_get(r, tables[i].key));
-	csv_section(f, "Goals", json_object_get(r, "goals"));
+		            json_object_get(r, tables[i].key),
+		            ANALYTICS_BREAKDOWN, tables[i].dimension);
+	csv_section(f, "Goals", json_object_get(r, "goals"), ANALYTICS_GOALS,
+	            NULL);
 	const json_t *c = json_object_get(r, "consent");
 	if (json_is_object(c)) {
 		json_t *flat = json_object();
@@ -206,7 +216,7 @@ static void write_csv(FILE *f, const json_t *r)
 			snprintf(key, sizeof(key), "opt_in_%s", k);
 			json_object_set(flat, key, v);
 		}
-		csv_section(f, "Consent", flat);
+		csv_section(f, "Consent", flat, ANALYTICS_SUMMARY, NULL);
 		json_decref(flat);
 	}
 }

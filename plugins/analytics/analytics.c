@@ -2466,7 +2466,7 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	}
 	int rc;
 	if (format && strcmp(format, "csv") == 0) {
-		char *csv = analytics_report_csv(out);
+		char *csv = analytics_report_csv(out, kind);
 		if (!csv) {
 			json_decref(out);
 			return SEULA_ENOMEM;

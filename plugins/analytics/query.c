@@ -3108,6 +3108,17 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 	return ANALYTICS_OK;
 }
 
+/* One row of the goals report. */
+static json_t *goal_row(const struct analytics_goal *g, json_int_t visitors,
+                        json_int_t visits, json_int_t events, double cr)
+{
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:f}", "goal", g->name,
+	                 "kind",
+	                 g->kind == ANALYTICS_GOAL_PAGE ? "page" : "event",
+	                 "pattern", g->pattern, "visitors", visitors, "visits",
+	                 visits, "events", events, "conversion_rate", cr);
+}
+
 static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
                                    json_t **out, char *err, size_t errlen)
 {
@@ -3150,17 +3161,20 @@ static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
 		if (cr > 100)
 			cr = 100;
 		json_array_append_new(
-		        res, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:f}", "goal",
-		                       g->name, "kind",
-		                       g->kind == ANALYTICS_GOAL_PAGE ? "page"
-		                                                      : "event",
-		                       "pattern", g->pattern, "visitors",
-		                       visitors, "visits", visits, "events",
-		                       events, "conversion_rate", cr));
+		        res, goal_row(g, visitors, visits, events, cr));
 	}
 	json_decref(rows);
 	*out = json_pack("{s:o}", "results", res);
 	return ANALYTICS_OK;
+}
+
+/* One row of the realtime report's pages. */
+static json_t *active_page_row(const char *page, int64_t visitors)
+{
+	json_t *row = json_object();
+	json_object_set_new(row, "page", json_string(page));
+	json_object_set_new(row, "visitors", json_integer(visitors));
+	return row;
 }
 
 static enum analytics_status realtime(sqlite3 *db, const struct scope *sc,
@@ -3207,15 +3221,11 @@ static enum analytics_status realtime(sqlite3 *db, const struct scope *sc,
 				const char *page =
 				        (const char *)sqlite3_column_text(st,
 				                                          0);
-				json_t *row = json_object();
-				json_object_set_new(
-				        row, "page",
-				        json_string(page ? page : ""));
-				json_object_set_new(
-				        row, "visitors",
-				        json_integer(
+				json_array_append_new(
+				        pages,
+				        active_page_row(
+				                page ? page : "",
 				                sqlite3_column_int64(st, 1)));
-				json_array_append_new(pages, row);
 			}
 		}
 		if (rc != SQLITE_DONE) {
@@ -3387,7 +3397,33 @@ static void csv_row(sqlite3_str *s, const json_t *obj, bool header)
 	sqlite3_str_appendall(s, "\r\n");
 }
 
-char *analytics_report_csv(const json_t *report)
+/* A row of the kind's table with nothing in it, for an empty table's
+ * header: built as its rows are.  NULL when the report does not say (a
+ * breakdown without its dimension). */
+static json_t *empty_row(const json_t *report, enum analytics_report_kind kind)
+{
+	static const struct analytics_totals zero;
+	switch (kind) {
+	case ANALYTICS_BREAKDOWN: {
+		const char *dim =
+		        json_string_value(json_object_get(report, "dimension"));
+		return dim ? breakdown_row(dim, strcmp(dim, "hour") == 0, "",
+		                           &zero)
+		           : NULL;
+	}
+	case ANALYTICS_GOALS: {
+		const struct analytics_goal g = {.name = "", .pattern = ""};
+		return goal_row(&g, 0, 0, 0, 0);
+	}
+	case ANALYTICS_REALTIME: return active_page_row("", 0);
+	case ANALYTICS_SUMMARY:
+	case ANALYTICS_TIMESERIES: break; /* never empty */
+	}
+	return NULL;
+}
+
+char *analytics_report_csv(const json_t *report,
+                           enum analytics_report_kind kind)
 {
 	sqlite3_str *s = sqlite3_str_new(NULL);
 	const json_t *res = json_object_get(report, "results");
@@ -3396,6 +3432,11 @@ char *analytics_report_csv(const json_t *report)
 	if (json_is_object(res)) {
 		csv_row(s, res, true);
 		csv_row(s, res, false);
+	} else if (json_is_array(res) && json_array_size(res) == 0) {
+		json_t *row = empty_row(report, kind);
+		if (row)
+			csv_row(s, row, true);
+		json_decref(row);
 	} else if (json_is_array(res)) {
 		size_t i;
 		json_t *row;
@@ -3406,10 +3447,13 @@ char *analytics_report_csv(const json_t *report)
 			csv_row(s, row, false);
 		}
 	}
-	char *text = sqlite3_str_finish(s);
-	if (!text)
+	if (sqlite3_str_errcode(s) != SQLITE_OK) {
+		sqlite3_free(sqlite3_str_finish(s));
 		return NULL;
-	char *copy = strdup(text);
+	}
+	/* Nothing at all (NULL from SQLite) is an empty CSV. */
+	char *text = sqlite3_str_finish(s);
+	char *copy = strdup(text ? text : "");
 	sqlite3_free(text);
 	return copy;
 }

@@ -164,9 +164,11 @@ enum analytics_status analytics_report(sqlite3 *db,
                                        const struct analytics_request *rq,
                                        json_t **out, char *err, size_t errlen);
 
-/* A report as CSV (RFC 4180): the rows of its "results" (an object is one
- * row), a header row first.  malloc'd, NUL-terminated; NULL when out of
- * memory. */
-char *analytics_report_csv(const json_t *report);
+/* A report of `kind` as CSV (RFC 4180): the rows of its "results" (an
+ * object is one row), a header row first, also for an empty table (a
+ * breakdown's from its "dimension").  malloc'd, NUL-terminated; NULL when
+ * out of memory. */
+char *analytics_report_csv(const json_t *report,
+                           enum analytics_report_kind kind);
 
 #endif

@@ -433,6 +433,13 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual([int(x["pageviews"]) for x in rows], [x["pageviews"] for x in j])
         r = self.stats("summary", format="csv")
         self.assertEqual(len(list(csv.reader(io.StringIO(r.body.decode())))), 2)
+        # A table without rows (a filter nothing matches): its header.
+        r = self.stats("breakdown", dimension="source", format="csv",
+                       filter="country==XX")
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(list(csv.reader(io.StringIO(r.body.decode()))),
+                         [["source", "visitors", "visits", "pageviews", "views_per_visit",
+                           "bounce_rate", "visit_duration", "events", "time_on_page"]])
 
     def test_5_bad_requests(self):
         cases = [("summary", {"from": "2026-13-01"}), ("summary", {"to": "yesterday"}),

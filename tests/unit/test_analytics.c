@@ -1229,11 +1229,39 @@ static void csv_quotes_and_defuses_formulas(void **state)
 	                        "results", "page", "/a,b", "visits", 1, "page",
 	                        "say \"hi\"", "visits", 2, "page",
 	                        "=HYPERLINK(\"x\")", "visits", 3);
-	char *csv = analytics_report_csv(rep);
+	char *csv = analytics_report_csv(rep, ANALYTICS_BREAKDOWN);
 	assert_non_null(csv);
 	assert_string_equal(csv, "page,visits\r\n\"/a,b\",1\r\n\"say "
 	                         "\"\"hi\"\"\",2\r\n\"'=HYPERLINK(\"\"x\"\")\","
 	                         "3\r\n");
+	free(csv);
+	json_decref(rep);
+}
+
+/* A table with no rows is its header alone, as its rows would have it. */
+static void csv_of_empty_tables(void **state)
+{
+	(void)state;
+	json_t *rep = json_pack("{s:s,s:[]}", "dimension", "source", "results");
+	char *csv = analytics_report_csv(rep, ANALYTICS_BREAKDOWN);
+	assert_string_equal(csv, "source,visitors,visits,pageviews,views_per_"
+	                         "visit,bounce_rate,visit_duration,events,time_"
+	                         "on_page\r\n");
+	free(csv);
+	json_decref(rep);
+	rep = json_pack("{s:[]}", "results");
+	csv = analytics_report_csv(rep, ANALYTICS_GOALS);
+	assert_string_equal(csv, "goal,kind,pattern,visitors,visits,events,"
+	                         "conversion_rate\r\n");
+	free(csv);
+	/* A breakdown that does not say its dimension: no header, but CSV. */
+	csv = analytics_report_csv(rep, ANALYTICS_BREAKDOWN);
+	assert_string_equal(csv, "");
+	free(csv);
+	json_decref(rep);
+	rep = json_pack("{s:[]}", "pages");
+	csv = analytics_report_csv(rep, ANALYTICS_REALTIME);
+	assert_string_equal(csv, "page,visitors\r\n");
 	free(csv);
 	json_decref(rep);
 }
@@ -1648,6 +1676,7 @@ int main(void)
 	        cmocka_unit_test(blocks_absent_before_migration),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
+	        cmocka_unit_test(csv_of_empty_tables),
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(segment_filters_canonical),
 	        cmocka_unit_test(gather_sums_match_model),
