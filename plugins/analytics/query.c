@@ -2009,7 +2009,7 @@ static void scan_join(struct scan_job *a, const struct scan_job *b)
  * half each. */
 static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
                                         struct scope rest[2], bool *used,
-                                        char *err, size_t errlen)
+                                        bool *capped, char *err, size_t errlen)
 {
 	const struct scope *sc = bs->sc;
 	*used = false;
@@ -2071,8 +2071,9 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	}
 	enum analytics_status s = mine.s;
 	rc = mine.rc;
-	bool capped = mine.capped;
-	if (s == ANALYTICS_OK && rc != SQLITE_OK && !capped) {
+	/* Either thread's: the helper's share is not merged then. */
+	*capped = mine.capped;
+	if (s == ANALYTICS_OK && rc != SQLITE_OK && !*capped) {
 		s = ANALYTICS_DB_ERROR;
 		snprintf(err, errlen, "blocks: %s",
 		         rc == SQLITE_CORRUPT ? "a block does not decode"
@@ -2157,10 +2158,11 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 		return ANALYTICS_DB_ERROR;
 	}
 	struct scope rest[2];
-	bool used;
-	enum analytics_status s = blocks_add(db, bs, rest, &used, err, errlen);
+	bool used, capped = false;
+	enum analytics_status s =
+	        blocks_add(db, bs, rest, &used, &capped, err, errlen);
 	if (s == ANALYTICS_OK && used &&
-	    analytics_groups_count(bs->g) > bs->sc->groups_max)
+	    (capped || analytics_groups_count(bs->g) > bs->sc->groups_max))
 		*too_many = true;
 	for (int k = 0; k < 2 && s == ANALYTICS_OK && used && !*too_many; k++) {
 		if (rest[k].t0 >= rest[k].t1)

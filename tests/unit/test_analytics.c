@@ -972,6 +972,48 @@ static void same_reports(char **want, char **got, const char *how)
  * helper connection, two threads a report, equal `want`: also when the
  * helper's snapshot lacks a day the caller's has (a writer between
  * them), and a damaged column in the helper's half is an error. */
+/* Two days of blocks, read a day a thread, where the helper's day alone
+ * has more campaigns than the cap and the caller's fewer: the breakdown
+ * is summed by SQL, as on one thread, not from the caller's day alone. */
+static void capped_on_either_thread(sqlite3 *db, sqlite3 *helper)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(
+	        sqlite3_prepare_v2(db,
+	                           "SELECT count(DISTINCT utm_campaign) FROM "
+	                           "analytics_visits WHERE site = 's' AND "
+	                           "start_ts >= ?1 * 1000 AND start_ts < (?1 + "
+	                           "86400) * 1000",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
+	int64_t n[2];
+	for (int k = 0; k < 2; k++) {
+		sqlite3_bind_int64(st, 1, MAR1 + (5 + k) * 86400);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		n[k] = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	/* The helper reads the first day: it must be the one of more. */
+	assert_true(n[0] > n[1] + 1);
+	struct analytics_request rq =
+	        request("2025-03-06", "2025-03-07", "UTC");
+	rq.filter = "device!=x;country!=XX";
+	rq.dimension = "utm_campaign";
+	rq.limit = "1000";
+	rq.groups_max = (size_t)(n[0] + n[1]) / 2;
+	json_t *one = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+	rq.helper = helper;
+	json_t *two = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+	assert_true(json_equal(one, two));
+	assert_int_equal(json_array_size(json_object_get(two, "results")),
+	                 json_array_size(json_object_get(one, "results")));
+	assert_true(json_array_size(json_object_get(two, "results")) >
+	            (size_t)n[0]);
+	json_decref(one);
+	json_decref(two);
+}
+
 static void blocks_on_two_threads(sqlite3 *mem, char **want)
 {
 	char path[] = "/tmp/seula-blocks-XXXXXX";
@@ -995,6 +1037,7 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	char *got[BLK_REPORTS];
 	blk_reports(db, helper, got);
 	same_reports(want, got, "two threads");
+	capped_on_either_thread(db, helper);
 
 	/* The caller's snapshot taken, then day +4, the helper's, made
 	 * dirty: the caller reads it. */
