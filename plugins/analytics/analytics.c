@@ -1809,7 +1809,10 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 		start = ov->start_ms;
 	}
 	int64_t timeout_ms = a->cfg->visit_timeout_s * 1000;
-	bool open = visit && ts - last <= timeout_ms;
+	/* An event a timeout or more before the visit began (a log read out
+	 * of order) is not its beginning either. */
+	bool open =
+	        visit && ts - last <= timeout_ms && start - ts <= timeout_ms;
 
 	if (type == SEULA_EVENT_ENGAGEMENT) {
 		int64_t ms = 0;

@@ -1289,6 +1289,36 @@ class ImportedHistoryTest(unittest.TestCase):
     events end their visits as they go (the close task is held during an
     import), and the server's first close run ends the rest."""
 
+    def test_log_read_backwards_keeps_visits_apart(self):
+        # Five visits of one browser, an hour apart, each of two pages
+        # five minutes apart, newest first (a log joined out of order):
+        # an event a visit timeout before a visit's start is a visit of
+        # its own, not its beginning.
+        s = Server(plugins=PLUGINS)
+        self.addCleanup(s.close)
+        base = datetime.datetime.now(datetime.timezone.utc).replace(
+            minute=0, second=0, microsecond=0) - datetime.timedelta(days=2)
+        lines = []
+        for i in range(5):
+            for k in (1, 0):
+                t = base + datetime.timedelta(hours=4 - i, minutes=5 * k)
+                lines.append('198.51.100.21 - - [%s] "GET /p%d HTTP/1.1" 200 512 "-" "%s"'
+                             % (t.strftime("%d/%b/%Y:%H:%M:%S +0000"), k,
+                                BROWSERS[0] + " backwards"))
+        path = os.path.join(s.dir, "backwards.log")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      path, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        visits = s.query("SELECT start_ts, last_ts, pageviews FROM analytics_visits "
+                         "ORDER BY start_ts")
+        self.assertEqual([(v["pageviews"], v["last_ts"] - v["start_ts"]) for v in visits],
+                         [(2, 300000)] * 5)
+        self.assertEqual([v["start_ts"] for v in visits],
+                         [int((base + datetime.timedelta(hours=h)).timestamp()) * 1000
+                          for h in range(5)])
+
     def test_imported_log_makes_visits(self):
         # One reader: its connections to the file are counted below.
         s = Server(plugins=PLUGINS, server={"readers": "1"})  # started after the import
