@@ -961,7 +961,8 @@ static int gather_visit(struct analytics *a, int64_t id,
 
 	sqlite3_stmt *pages = use(a, S_PAGES);
 	sqlite3_bind_int64(pages, 1, id);
-	while (rc == SEULA_OK && sqlite3_step(pages) == SQLITE_ROW) {
+	int step = SQLITE_DONE;
+	while (rc == SEULA_OK && (step = sqlite3_step(pages)) == SQLITE_ROW) {
 		const char *path = (const char *)sqlite3_column_text(pages, 0);
 		struct contrib c = {
 		        .visits = 1,
@@ -983,9 +984,12 @@ static int gather_visit(struct analytics *a, int64_t id,
 				a->goal_hits[i] += c.pageviews;
 		}
 	}
+	/* A visit read in part is not a visit's sums: an error fails it. */
+	if (rc == SEULA_OK && step != SQLITE_DONE)
+		rc = SEULA_EIO;
 	sqlite3_stmt *events = use(a, S_EVENTS);
 	sqlite3_bind_int64(events, 1, id);
-	while (rc == SEULA_OK && sqlite3_step(events) == SQLITE_ROW) {
+	while (rc == SEULA_OK && (step = sqlite3_step(events)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(events, 0);
 		const char *prop = (const char *)sqlite3_column_text(events, 1);
 		const char *value =
@@ -1012,6 +1016,8 @@ static int gather_visit(struct analytics *a, int64_t id,
 			rc = rollup_add(a, into, site, dim, value, t, &c);
 		}
 	}
+	if (rc == SEULA_OK && step != SQLITE_DONE)
+		rc = SEULA_EIO;
 	/* The goals it reached, counted in the two loops above. */
 	for (size_t i = 0; i < a->goals.n; i++) {
 		const struct analytics_goal *g = &a->goals.list[i];
