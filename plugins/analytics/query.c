@@ -3274,6 +3274,14 @@ body_for(sqlite3 *db, enum analytics_report_kind kind, const struct scope *sc,
 	return ANALYTICS_BAD_REQUEST;
 }
 
+/* Whether s (NULL: absent) is UTF-8 text, as a JSON string must be. */
+static bool text_ok(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+	json_decref(j);
+	return !s || j;
+}
+
 enum analytics_status analytics_report(sqlite3 *db,
                                        enum analytics_report_kind kind,
                                        const struct analytics_request *rq,
@@ -3282,6 +3290,17 @@ enum analytics_status analytics_report(sqlite3 *db,
 	struct scope sc;
 	struct seula_zone z = {0};
 	*out = NULL;
+	/* Echoed in the report: text that is not UTF-8 would leave it out
+	 * (the HTTP layer refuses it; this is for other callers). */
+	const char *const text[] = {rq->site,   rq->from,     rq->to,
+	                            rq->tz,     rq->filter,   rq->compare,
+	                            rq->metric, rq->interval, rq->dimension,
+	                            rq->limit};
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+		if (!text_ok(text[i])) {
+			snprintf(err, errlen, "a parameter is not UTF-8 text");
+			return ANALYTICS_BAD_REQUEST;
+		}
 	enum analytics_status s = parse_scope(rq, &sc, &z, err, errlen);
 	if (s != ANALYTICS_OK) {
 		seula_zone_close(&z);
@@ -3353,7 +3372,8 @@ static void csv_field(sqlite3_str *s, const json_t *v)
 		sqlite3_str_appendf(s, "%lld",
 		                    (long long)json_integer_value(v));
 	else if (json_is_real(v))
-		sqlite3_str_appendf(s, "%g", json_real_value(v));
+		/* %g keeps six digits: a duration of 123456.7 s said 123457. */
+		sqlite3_str_appendf(s, "%.15g", json_real_value(v));
 	else if (json_is_boolean(v))
 		sqlite3_str_appendall(s, json_is_true(v) ? "true" : "false");
 	if (!text)

@@ -1279,6 +1279,38 @@ static void csv_quotes_and_defuses_formulas(void **state)
 	                         "3\r\n");
 	free(csv);
 	json_decref(rep);
+	/* Decimals as the JSON has them, not cut to six digits. */
+	rep = json_pack("{s:{s:f,s:f}}", "results", "visit_duration", 123456.7,
+	                "bounce_rate", 31.0);
+	csv = analytics_report_csv(rep, ANALYTICS_SUMMARY);
+	assert_string_equal(csv,
+	                    "visit_duration,bounce_rate\r\n123456.7,31\r\n");
+	free(csv);
+	json_decref(rep);
+}
+
+/* A parameter that is not UTF-8 is a bad request, not a report without
+ * its results. */
+static void report_refuses_bytes_not_text(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	struct analytics_request rq =
+	        request("2025-03-01", "2025-03-05", "UTC");
+	rq.dimension = "prop:\xff";
+	json_t *out = NULL;
+	char err[256] = "";
+	assert_int_equal(analytics_report(db, ANALYTICS_BREAKDOWN, &rq, &out,
+	                                  err, sizeof(err)),
+	                 ANALYTICS_BAD_REQUEST);
+	assert_null(out);
+	rq.dimension = "page";
+	rq.filter = "country==\xfe";
+	assert_int_equal(analytics_report(db, ANALYTICS_BREAKDOWN, &rq, &out,
+	                                  err, sizeof(err)),
+	                 ANALYTICS_BAD_REQUEST);
+	assert_non_null(strstr(err, "UTF-8"));
+	sqlite3_close(db);
 }
 
 /* A table with no rows is its header alone, as its rows would have it. */
@@ -1720,6 +1752,7 @@ int main(void)
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(csv_of_empty_tables),
+	        cmocka_unit_test(report_refuses_bytes_not_text),
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(segment_filters_canonical),
 	        cmocka_unit_test(gather_sums_match_model),
