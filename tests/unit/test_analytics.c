@@ -1289,6 +1289,50 @@ static void csv_quotes_and_defuses_formulas(void **state)
 	json_decref(rep);
 }
 
+/* In a zone off UTC by a half hour, the local day's last hour starts in
+ * the range's last UTC hour: a visit in it, read from the rows at its
+ * own second, has its bucket. */
+static void last_half_hour_zone_hour_kept(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	/* 2025-03-05 23:10 and 23:20 in Kolkata (17:40, 17:50 UTC): one
+	 * visit ended, one open. */
+	exec_ok(db, "INSERT INTO analytics_visits (site, visitor, start_ts, "
+	            "last_ts, closed, pageviews, events, entry_page, "
+	            "exit_page, source, referrer, channel, utm_source, "
+	            "utm_medium, utm_campaign, utm_term, utm_content, country, "
+	            "region, city, browser, os, device, screen, language) "
+	            "VALUES ('s', 11, 1741196400000, 1741196400000, 1, 1, 0, "
+	            "'/', '/', '', '', '', '', '', '', '', '', 'FI', '', '', "
+	            "'', '', 'mobile', '', ''), ('s', 12, 1741197000000, "
+	            "1741197000000, 0, 1, 0, '/', '/', '', '', '', '', '', '', "
+	            "'', '', 'FI', '', '', '', '', 'mobile', '', '')");
+	static const char *const filters[] = {NULL,
+	                                      "device==mobile;country==FI"};
+	for (int f = 0; f < 2; f++) {
+		struct analytics_request rq =
+		        request("2025-03-05", "2025-03-05", "Asia/Kolkata");
+		rq.filter = filters[f];
+		rq.interval = "hour";
+		rq.metric = "visits";
+		json_t *out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
+		json_t *rows = json_object_get(out, "results");
+		assert_int_equal(json_array_size(rows), 24);
+		json_t *last = json_array_get(rows, 23);
+		assert_string_equal(
+		        json_string_value(json_object_get(last, "date")),
+		        "2025-03-05 23:00");
+		/* Unfiltered, the ended visit is the rollups' (none here):
+		 * the open one alone. */
+		assert_int_equal(
+		        json_integer_value(json_object_get(last, "visits")),
+		        f == 0 ? 1 : 2);
+		json_decref(out);
+	}
+	sqlite3_close(db);
+}
+
 /* A parameter that is not UTF-8 is a bad request, not a report without
  * its results. */
 static void report_refuses_bytes_not_text(void **state)
@@ -1753,6 +1797,7 @@ int main(void)
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(csv_of_empty_tables),
 	        cmocka_unit_test(report_refuses_bytes_not_text),
+	        cmocka_unit_test(last_half_hour_zone_hour_kept),
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(segment_filters_canonical),
 	        cmocka_unit_test(gather_sums_match_model),
