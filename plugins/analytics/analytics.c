@@ -226,7 +226,17 @@ static const struct seula_migration migrations[] = {
         {8, "INSERT OR IGNORE INTO analytics_meta (k, v) VALUES "
             "('merged_to', CAST(strftime('%s', 'now') AS INTEGER) / 3600 "
             "* 3600);\n"},
+        /* When a writer last added to the visit, on its own clock: the
+         * close task leaves alone a visit an import beside it is still
+         * adding to (its events are old, so by their times it ended). */
+        {9, "ALTER TABLE analytics_visits ADD COLUMN touched_ms INTEGER "
+            "NOT NULL DEFAULT 0;\n"},
 };
+
+/* How long a visit must go untouched before the close task ends it, when
+ * the visit timeout is longer: an import's visits, ended by their own
+ * times the moment they start, are still being added to. */
+#define QUIET_MS 5000
 
 /* Custom event properties kept per event, and their sizes. */
 #define PROPS_MAX 10
@@ -294,16 +304,17 @@ static const char *const stmt_sql[S_COUNT_] = {
                   "last_ts, pageviews, events, entry_page, exit_page, "
                   "source, referrer, channel, utm_source, utm_medium, "
                   "utm_campaign, utm_term, utm_content, country, region, "
-                  "city, browser, os, device, screen, language) VALUES (?1, "
-                  "?2, ?3, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                  "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                  "city, browser, os, device, screen, language, "
+                  "touched_ms) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?6, ?7, "
+                  "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                  "?19, ?20, ?21, ?22, ?23)",
         /* No indexed column: a touch rewrites the row alone.  "closed =
          * 0": the open-visit table is a cache (openvisits.h). */
         [S_TOUCH] = "UPDATE analytics_visits SET exit_page = CASE WHEN ?3 "
                     "IS NOT NULL AND ?2 >= last_ts THEN ?3 ELSE exit_page "
                     "END, last_ts = max(last_ts, ?2), pageviews = "
-                    "pageviews + ?4, events = events + ?5 WHERE id = ?1 "
-                    "AND closed = 0",
+                    "pageviews + ?4, events = events + ?5, touched_ms = ?6 "
+                    "WHERE id = ?1 AND closed = 0",
         [S_EARLIER] = "UPDATE analytics_visits SET start_ts = ?2 WHERE id "
                       "= ?1 AND start_ts > ?2",
         [S_PAGE] = "INSERT INTO analytics_visit_pages (visit, path, "
@@ -331,7 +342,8 @@ static const char *const stmt_sql[S_COUNT_] = {
          * visits still going, which last_ts leaves out. */
         [S_DUE] = "SELECT id, start_ts FROM analytics_visits WHERE site = "
                   "?5 AND closed = 0 AND start_ts < ?1 AND last_ts < ?1 AND "
-                  "(start_ts, id) > (?3, ?4) ORDER BY start_ts, id LIMIT ?2",
+                  "touched_ms < ?6 AND (start_ts, id) > (?3, ?4) ORDER BY "
+                  "start_ts, id LIMIT ?2",
         /* One probe of analytics_visits_open_time, not a scan. */
         [S_NEXT_SITE] = "SELECT min(site) FROM analytics_visits WHERE "
                         "closed = 0 AND site > ?1",
@@ -348,8 +360,13 @@ static const char *const stmt_sql[S_COUNT_] = {
         /* All pending visits in one statement: SQLite walks the ids in
          * order, and the per-statement cost is paid once, not per visit
          * (4.4 against 5-10 us a visit). */
-        [S_CLOSE] = "UPDATE analytics_visits SET closed = 1 WHERE id IN "
-                    "(SELECT value FROM json_each(?1)) AND closed = 0",
+        /* Only as gathered: a visit added to since (by an import beside
+         * the server) is stale, and all is gathered again. */
+        [S_CLOSE] = "UPDATE analytics_visits SET closed = 1 FROM (SELECT "
+                    "json_extract(value, '$[0]') AS id, json_extract(value, "
+                    "'$[1]') AS pv, json_extract(value, '$[2]') AS ev FROM "
+                    "json_each(?1)) AS p WHERE analytics_visits.id = p.id "
+                    "AND closed = 0 AND pageviews = p.pv AND events = p.ev",
         [S_ADOPT] = "UPDATE analytics_visits SET visitor = ?2 WHERE id = ?1 "
                     "AND closed = 0",
         /* When the visitor's standing consent was given (core tables, as
@@ -412,7 +429,9 @@ struct analytics {
 	 * from there and, should the server stop first, the close task ends
 	 * them again. */
 	struct gather *gather;
-	int64_t *pending;
+	struct pending_visit {
+		int64_t id, pageviews, events; /* as gathered */
+	} * pending;
 	size_t n_pending, cap_pending;
 	int64_t pending_since; /* the close task's now when the first came */
 	bool must_write; /* a visit's rows were written in part: the rest too */
@@ -729,15 +748,17 @@ static int exec(struct analytics *a, const char *sql)
 	               : SEULA_EIO;
 }
 
-/* The pending visits' ids as a JSON array, for S_CLOSE: *out is
- * sqlite3_malloc'd (the caller sqlite3_free()s it). */
+/* The pending visits as a JSON array of [id, pageviews, events], for
+ * S_CLOSE: *out is sqlite3_malloc'd (the caller sqlite3_free()s it). */
 static int pending_json(const struct analytics *a, char **out)
 {
 	sqlite3_str *s = sqlite3_str_new(NULL);
 	sqlite3_str_appendchar(s, 1, '[');
 	for (size_t i = 0; i < a->n_pending; i++)
-		sqlite3_str_appendf(s, i ? ",%lld" : "%lld",
-		                    (long long)a->pending[i]);
+		sqlite3_str_appendf(s, "%s[%lld,%lld,%lld]", i ? "," : "",
+		                    (long long)a->pending[i].id,
+		                    (long long)a->pending[i].pageviews,
+		                    (long long)a->pending[i].events);
 	sqlite3_str_appendchar(s, 1, ']');
 	int err = sqlite3_str_errcode(s);
 	*out = sqlite3_str_finish(s);
@@ -752,8 +773,9 @@ static int pending_json(const struct analytics *a, char **out)
 /* Close the pending visits and write their rollup rows, in the caller's
  * transaction: a visit is in the rollups exactly when it is closed.
  * SEULA_ECONFLICT: one had been closed (or deleted) by another process
- * (an import beside the server), which wrote its rows; nothing was
- * written and all is dropped, to be gathered again (settle()). */
+ * (an import beside the server), which wrote its rows, or added to since
+ * it was gathered; nothing was written and all is dropped, to be gathered
+ * again (settle()). */
 static int write_pending(struct analytics *a)
 {
 	char *ids = NULL;
@@ -1045,14 +1067,16 @@ static int gather_visit(struct analytics *a, int64_t id,
 		return rc;
 	if (rc == SEULA_OK && a->n_pending == a->cap_pending) {
 		size_t cap = a->cap_pending ? 2 * a->cap_pending : 256;
-		int64_t *more = realloc(a->pending, cap * sizeof(*more));
+		struct pending_visit *more =
+		        realloc(a->pending, cap * sizeof(*more));
 		if (!more)
 			return SEULA_ENOMEM;
 		a->pending = more;
 		a->cap_pending = cap;
 	}
 	if (rc == SEULA_OK)
-		a->pending[a->n_pending++] = id;
+		a->pending[a->n_pending++] = (struct pending_visit){
+		        id, visit.pageviews, visit.events};
 	return rc;
 }
 
@@ -1596,6 +1620,7 @@ static int start_visit(struct analytics *a, const struct seula_event *ev,
 	bind_text(st, 21, screen_class(h, ev));
 	bind_text(st, 22,
 	          or_none(h->event_str(ev, SEULA_FIELD_LANGUAGE), "(none)"));
+	sqlite3_bind_int64(st, 23, h->now_ms(h));
 	if (run(st) != SEULA_OK)
 		return SEULA_EIO;
 	*id = sqlite3_last_insert_rowid(a->wdb);
@@ -1865,6 +1890,7 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 			bind_text(st, 3, or_none(path, "/"));
 		sqlite3_bind_int(st, 4, pageview);
 		sqlite3_bind_int(st, 5, !pageview);
+		sqlite3_bind_int64(st, 6, h->now_ms(h));
 		if (run(st) != SEULA_OK)
 			return SEULA_EIO;
 		/* Not open in the table after all (ended elsewhere, by
@@ -1954,6 +1980,11 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 		return rc;
 	}
 	int64_t cutoff = now_ms - a->cfg->visit_timeout_s * 1000;
+	/* Untouched a while too (a live visit is: its last event was a
+	 * timeout ago), so an import beside us has left it. */
+	int64_t quiet = now_ms - (a->cfg->visit_timeout_s * 1000 < QUIET_MS
+	                                  ? a->cfg->visit_timeout_s * 1000
+	                                  : QUIET_MS);
 	int64_t *ids = malloc(CLOSE_BATCH * sizeof(*ids));
 	if (!ids)
 		return SEULA_ENOMEM;
@@ -1967,6 +1998,7 @@ static int close_task(void *instance, sqlite3 *db, int64_t now_ms,
 		sqlite3_bind_int64(st, 3, a->due_start);
 		sqlite3_bind_int64(st, 4, a->due_id);
 		sqlite3_bind_text(st, 5, a->due_site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, quiet);
 		int step = SQLITE_DONE;
 		while (n < CLOSE_BATCH &&
 		       (step = sqlite3_step(st)) == SQLITE_ROW) {

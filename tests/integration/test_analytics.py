@@ -16,11 +16,12 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 import unittest
 import urllib.parse
 
-from seulatest import (Server, add_closed_visits, add_user, assert_json_error,
+from seulatest import (BIN, Server, add_closed_visits, add_user, assert_json_error,
                        block_ints, login, pageview, record_consent, run_seula)
 
 TIMEOUT_S = 2
@@ -1287,7 +1288,94 @@ class HourMergeTest(unittest.TestCase):
 class ImportedHistoryTest(unittest.TestCase):
     """An access log imported with `seula import-log` becomes visits: its old
     events end their visits as they go (the close task is held during an
-    import), and the server's first close run ends the rest."""
+    import), and the server's close task ends the rest once the import has
+    left them alone a few seconds."""
+
+    def test_import_beside_the_running_server(self):
+        # 1,000 visits of 20 page views a minute apart, interleaved, from
+        # two days ago, imported while the server runs: by their times
+        # every one has ended, but the server must not end a visit the
+        # import is still adding to (it waits till the visit is left
+        # alone 5 s).  Before, each close run (rollup_delay 0: written at
+        # once) ended visits midway, and the import's next page views
+        # began new ones: about twice as many visits.
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1800s", "rollup_delay": "0s"}})
+        self.addCleanup(s.close)
+        s.start()
+        base = (datetime.datetime.now(datetime.timezone.utc)
+                - datetime.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+        n_visits, n_pages = 1000, 20
+        events = sorted((base + datetime.timedelta(seconds=v + 60 * k), v, k)
+                        for v in range(n_visits) for k in range(n_pages))
+        path = os.path.join(s.dir, "beside.log")
+        with open(path, "w") as f:
+            for t, v, k in events:
+                f.write('198.51.%d.%d - - [%s] "GET /p%d HTTP/1.1" 200 512 "-" "%s v%d"\n' % (
+                    v // 250, 1 + v % 250, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), k,
+                    BROWSERS[0], v))
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      path, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deadline = time.monotonic() + 60
+        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.5)
+        got = s.query("SELECT count(*) AS n, sum(pageviews) AS p FROM analytics_visits")[0]
+        self.assertEqual((got["n"], got["p"]), (n_visits, n_visits * n_pages))
+        got = s.query("SELECT sum(visits) AS n, sum(pageviews) AS p FROM analytics_rollup "
+                      "WHERE dim = '' AND gran = 0")[0]
+        self.assertEqual((got["n"], got["p"]), (n_visits, n_visits * n_pages))
+
+    def test_visit_added_to_after_it_was_gathered(self):
+        # The import stalls (its input waits) long enough for the server to
+        # gather a visit it left open; then it adds a page view to that
+        # visit before the server writes it.  The server's write finds
+        # the visit changed and gathers it again: the rollups have all
+        # three page views, as the visit has (before: two).
+        s = Server(plugins=PLUGINS, server={"log_level": "debug"},
+                   sections={"plugin.analytics": {"visit_timeout": "1800s",
+                                                  "rollup_delay": "10s"}})
+        self.addCleanup(s.close)
+        s.start()
+        base = (datetime.datetime.now(datetime.timezone.utc)
+                - datetime.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+
+        def line(ip, minutes, page, ua):
+            t = base + datetime.timedelta(minutes=minutes)
+            return '%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"\n' % (
+                ip, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), page, ua)
+        # Two page views of the visit, then enough of others (all in one
+        # hour) for the import to commit them while it waits.
+        first = [line("198.51.100.50", 0, "/a", BROWSERS[0] + " stalled"),
+                 line("198.51.100.50", 5, "/b", BROWSERS[0] + " stalled")]
+        first += [line("198.51.101.%d" % (1 + i % 250), 6 + i % 10, "/x",
+                       BROWSERS[1] + " filler%d" % i) for i in range(3000)]
+        proc = subprocess.Popen([BIN, "import-log", "--config", s.config_path,
+                                 "--site", "demo", "-"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        proc.stdin.write("".join(first))
+        proc.stdin.flush()
+        # The server gathers it once the import has left it 5 s.
+        deadline = time.monotonic() + 30
+        while not s.query("SELECT count(*) AS n FROM analytics_visits WHERE "
+                          "pageviews = 2")[0]["n"] or "waiting for the rollups" not in s.stderr():
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.2)
+        proc.stdin.write(line("198.51.100.50", 12, "/c", BROWSERS[0] + " stalled"))
+        proc.stdin.close()
+        self.assertEqual(proc.wait(timeout=120), 0, proc.stderr.read())
+        deadline = time.monotonic() + 60
+        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.5)
+        self.assertEqual(s.query("SELECT pageviews FROM analytics_visits WHERE "
+                                 "entry_page = '/a'")[0]["pageviews"], 3)
+        self.assertIn("gathering again", s.stderr())
+        got = s.query("SELECT sum(pageviews) AS p FROM analytics_rollup "
+                      "WHERE dim = '' AND gran = 0")[0]["p"]
+        self.assertEqual(got, 3003)
 
     def test_log_read_backwards_keeps_visits_apart(self):
         # Five visits of one browser, an hour apart, each of two pages
@@ -1346,7 +1434,13 @@ class ImportedHistoryTest(unittest.TestCase):
         r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
                       path, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
-        s.start()  # the close task's first run ends the open visits
+        s.start()
+        # Reports count the visits left open as they are; the close task
+        # ends them once the import has left them five seconds.
+        deadline = time.monotonic() + 20
+        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.2)
 
         def db_files():
             """The server's open descriptors of the database file."""
