@@ -293,6 +293,7 @@ enum stmt_id {
 	S_NEXT_DIM,
 	S_MERGE,
 	S_SET_MERGED,
+	S_FORGET_FROM,
 	S_COUNT_
 };
 
@@ -399,6 +400,12 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "excluded.engagement_ms, bots = bots + excluded.bots, "
                     "visitors = analytics_hll_union(visitors, "
                     "excluded.visitors)",
+        /* A visit made already past visitor_retention (an old log):
+         * the forget task's mark goes back to it, or it would keep its
+         * visitor for good. */
+        [S_FORGET_FROM] = "INSERT INTO analytics_meta (k, v) VALUES "
+                          "('forgotten_before', ?1) ON CONFLICT DO UPDATE "
+                          "SET v = min(v, excluded.v)",
         [S_SET_MERGED] = "INSERT OR REPLACE INTO analytics_meta (k, v) "
                          "VALUES ('merged_to', ?1)",
 };
@@ -1624,6 +1631,12 @@ static int start_visit(struct analytics *a, const struct seula_event *ev,
 	if (run(st) != SEULA_OK)
 		return SEULA_EIO;
 	*id = sqlite3_last_insert_rowid(a->wdb);
+	if (ts < h->now_ms(h) - a->cfg->visitor_retention_s * 1000) {
+		st = use(a, S_FORGET_FROM);
+		sqlite3_bind_int64(st, 1, ts);
+		if (run(st) != SEULA_OK)
+			return SEULA_EIO;
+	}
 	return block_touch(a, site, ts);
 }
 

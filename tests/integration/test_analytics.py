@@ -584,6 +584,37 @@ class VisitorRetentionTest(unittest.TestCase):
         self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
         self.assertIn("no longer linked", s.stderr())
 
+    def test_old_log_imported_later_is_forgotten(self):
+        # The forget task has passed four days ago; then a log of that
+        # day is imported: its visits are past retention already, and
+        # lose their visitor at the next run, not never.
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1800s", "visitor_retention": "2d"}})
+        self.addCleanup(s.close)
+        s.start()  # the forget task's mark: two days ago
+        s.stop()
+        old = (datetime.datetime.now(datetime.timezone.utc)
+               - datetime.timedelta(days=4)).replace(microsecond=0)
+        lines = ['198.51.100.%d - - [%s] "GET /old HTTP/1.1" 200 512 "-" "%s"' % (
+            60 + i % 2, (old + datetime.timedelta(hours=i)).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            BROWSERS[0] + " old") for i in range(4)]
+        path = os.path.join(s.dir, "old.log")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      path, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.start()
+        deadline = time.monotonic() + 20
+        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.2)
+        s.stop()
+        s.start()  # the forget task runs at start
+        rows = s.query("SELECT id, visitor FROM analytics_visits")
+        self.assertEqual(len(rows), 4)
+        self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
+
     def test_visit_open_past_retention_is_forgotten_once_closed(self):
         # Still open when the forget task first passes its start, the
         # visit keeps its visitor; the next run, once it has ended, cuts it.
