@@ -2280,6 +2280,10 @@ static int merge_task(void *instance, sqlite3 *db, int64_t now_ms,
 {
 	struct analytics *a = instance;
 	int rc = prepare_gather(a, db, errmsg);
+	/* After a rollback, what is pending was gathered in it: dropped
+	 * here, as the other gathering hooks drop it, not written. */
+	if (rc == SEULA_OK && (rc = segments_ready(a)) != SEULA_OK && !*errmsg)
+		*errmsg = a->host->mprintf("segments: %s", sqlite3_errmsg(db));
 	if (rc != SEULA_OK)
 		return rc;
 	int64_t ready = now_ms / 1000 - a->cfg->visit_timeout_s;
