@@ -30,6 +30,16 @@ bool seula_zone_open(struct seula_zone *z, const char *name)
 	int32_t dst = ucal_getDSTSavings(id, &st);
 	int32_t raw = ucal_get(z->cal, UCAL_ZONE_OFFSET, &st);
 	z->utc = U_SUCCESS(st) && dst == 0 && raw == 0;
+	/* Nor ever another offset: Africa/Sao_Tome is UTC now but was UTC+1
+	 * in 2018, and its days of then are not UTC days. */
+	UDate when;
+	UErrorCode tst = U_ZERO_ERROR;
+	if (z->utc &&
+	    (ucal_getTimeZoneTransitionDate(z->cal, UCAL_TZ_TRANSITION_PREVIOUS,
+	                                    &when, &tst) ||
+	     ucal_getTimeZoneTransitionDate(z->cal, UCAL_TZ_TRANSITION_NEXT,
+	                                    &when, &tst)))
+		z->utc = false;
 	return true;
 }
 

@@ -17,7 +17,7 @@
 
 struct seula_zone {
 	void *cal; /* an ICU UCalendar */
-	bool utc;  /* no offset all year, no daylight saving time */
+	bool utc;  /* no offset, never: every day is a UTC day */
 };
 
 /* Open the IANA zone `name` ("Europe/Helsinki", "UTC"); false for a name

@@ -12,6 +12,7 @@
 #include "hll.h"
 #include "openvisits.h"
 #include "query.h"
+#include "zone.h"
 
 #include <seula/plugin.h>
 
@@ -1200,6 +1201,50 @@ static void blocks_absent_before_migration(void **state)
 	sqlite3_close(db);
 }
 
+/* A zone reads whole UTC days only if it never had another offset:
+ * Africa/Sao_Tome is UTC now, UTC+1 during 2018. */
+static void zone_utc_only_if_never_off(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		bool utc;
+	} zones[] = {{"UTC", true},
+	             {"Etc/GMT", true},
+	             {"Africa/Sao_Tome", false},
+	             {"Europe/London", false},
+	             {"Asia/Kolkata", false}};
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		struct seula_zone z;
+		assert_true(seula_zone_open(&z, zones[i].name));
+		if (z.utc != zones[i].utc)
+			fail_msg("%s: utc %d", zones[i].name, z.utc);
+		seula_zone_close(&z);
+	}
+	/* A visit of 2018-06-10 23:30 UTC, in its rollup rows: 00:30 on
+	 * the 11th in Sao Tome then. */
+	sqlite3 *db = schema_db();
+	exec_ok(db, "INSERT INTO analytics_rollup (site, dim, gran, t, value, "
+	            "visits, pageviews) VALUES ('s', '', 0, 1528671600, '', 1, "
+	            "1), ('s', '', 1, 1528588800, '', 1, 1), ('s', '', 2, "
+	            "1527811200, '', 1, 1)");
+	struct analytics_request rq =
+	        request("2018-06-10", "2018-06-11", "Africa/Sao_Tome");
+	rq.interval = "day";
+	rq.metric = "visits";
+	json_t *out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
+	json_t *rows = json_object_get(out, "results");
+	assert_int_equal(json_array_size(rows), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_array_get(rows, 0), "visits")),
+	                 0);
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_array_get(rows, 1), "visits")),
+	                 1);
+	json_decref(out);
+	sqlite3_close(db);
+}
+
 static void timeseries_buckets(void **state)
 {
 	(void)state;
@@ -1798,6 +1843,7 @@ int main(void)
 	        cmocka_unit_test(csv_of_empty_tables),
 	        cmocka_unit_test(report_refuses_bytes_not_text),
 	        cmocka_unit_test(last_half_hour_zone_hour_kept),
+	        cmocka_unit_test(zone_utc_only_if_never_off),
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(segment_filters_canonical),
 	        cmocka_unit_test(gather_sums_match_model),
