@@ -2416,16 +2416,22 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	/* Every bucket of the range, in order, zero until filled.  In a zone
 	 * off UTC by a half hour the range's first UTC hour begins before the
 	 * local `from` day: it counts in the first bucket, not in one of the
-	 * day before (the README: such zones' hours are approximate).  Every
-	 * quarter hour is labelled (offsets are whole quarters): by the hour,
-	 * the last local hour of such a zone, which starts inside the last
-	 * UTC hour, had no row, and a visit read at its own second in it was
-	 * lost. */
+	 * day before (the README: such zones' hours are approximate).  By
+	 * the hour, every quarter hour is labelled (offsets are whole
+	 * quarters): labelled by the UTC hour, the last local hour of such a
+	 * zone, which starts inside the last UTC hour, had no row, and a
+	 * visit read at its own second in it was lost.  Longer buckets start
+	 * at a local midnight: a label a day. */
 	int64_t start = seula_zone_midnight(z, sc->from_day);
 	json_t *rows = json_array();
 	json_t *by_label = json_object();
 	char label[32], prev[32] = "";
-	for (int64_t t = sc->t0; t < sc->t1; t += 900) {
+	int64_t n_steps = iv == IV_HOUR ? (sc->t1 - sc->t0 + 899) / 900
+	                                : sc->to_day - sc->from_day + 1;
+	for (int64_t k = 0; k < n_steps; k++) {
+		int64_t t = iv == IV_HOUR
+		                    ? sc->t0 + 900 * k
+		                    : seula_zone_midnight(z, sc->from_day + k);
 		bucket_label(z, t < start ? start : t, iv, label,
 		             sizeof(label));
 		if (strcmp(label, prev) == 0)
