@@ -25,6 +25,23 @@ from seulatest import (BIN, Server, add_closed_visits, add_user, assert_json_err
                        block_ints, login, pageview, record_consent, run_seula)
 
 TIMEOUT_S = 2
+
+
+def import_log(test, s, path, timeout=120):
+    """`seula import-log` of `path` into server s's site demo, which must
+    succeed."""
+    r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                  path, timeout=timeout)
+    test.assertEqual(r.returncode, 0, r.stderr)
+
+
+def wait_all_closed(test, s, timeout_s, poll_s):
+    """Until no visit is open, at most timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+        test.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+        time.sleep(poll_s)
+
 PASSWORD = "analytics-test-password-42"
 GOALS = "demo:event:Signup, demo:page:/pricing*"
 PLUGINS = ("useragent", "referrer", "anonymize", "analytics")
@@ -601,14 +618,9 @@ class VisitorRetentionTest(unittest.TestCase):
         path = os.path.join(s.dir, "old.log")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
-        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
-                      path, timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        import_log(self, s, path, 120)
         s.start()
-        deadline = time.monotonic() + 20
-        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
-            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
-            time.sleep(0.2)
+        wait_all_closed(self, s, 20, 0.2)
         s.stop()
         s.start()  # the forget task runs at start
         rows = s.query("SELECT id, visitor FROM analytics_visits")
@@ -1246,10 +1258,7 @@ class HourMergeTest(unittest.TestCase):
                 out[name] = r.json()["results"]
             return out
 
-        deadline = time.monotonic() + 15
-        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
-            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
-            time.sleep(0.2)
+        wait_all_closed(self, s, 15, 0.2)
         # Not merged yet: hours alone, read as hours.
         self.assertEqual(self.rollup_rows(s, 1), [])
         self.assertEqual(self.rollup_rows(s, 2), [])
@@ -1276,10 +1285,7 @@ class HourMergeTest(unittest.TestCase):
         day = int(late.timestamp()) // 86400 * 86400
         was = [r["visits"] for r in self.rollup_rows(s, 1) if r["t"] == day]
         self.import_visits(s, [late], BROWSERS[1] + " late")
-        deadline = time.monotonic() + 15
-        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
-            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
-            time.sleep(0.2)
+        wait_all_closed(self, s, 15, 0.2)
         self.assertEqual(reports()["summary"]["visits"], len(starts) + 1)
         self.assertEqual([r["visits"] for r in self.rollup_rows(s, 1) if r["t"] == day],
                          [(was[0] if was else 0) + 1])
@@ -1302,9 +1308,7 @@ class HourMergeTest(unittest.TestCase):
             for k, at in enumerate(times):
                 f.write('198.51.100.3 - - [%s] "GET /long/%d HTTP/1.1" 200 512 "-" "%s"\n' % (
                     at.strftime("%d/%b/%Y:%H:%M:%S +0000"), k, BROWSERS[0] + " long"))
-        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
-                      path, timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        import_log(self, s, path, 120)
         self.wait_merged_past(s, merged)
         log = s.stderr()
         self.assertIn("1 waiting for the rollups", log, log[-2000:])
@@ -1345,13 +1349,8 @@ class ImportedHistoryTest(unittest.TestCase):
                 f.write('198.51.%d.%d - - [%s] "GET /p%d HTTP/1.1" 200 512 "-" "%s v%d"\n' % (
                     v // 250, 1 + v % 250, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), k,
                     BROWSERS[0], v))
-        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
-                      path, timeout=300)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        deadline = time.monotonic() + 60
-        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
-            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
-            time.sleep(0.5)
+        import_log(self, s, path, 300)
+        wait_all_closed(self, s, 60, 0.5)
         got = s.query("SELECT count(*) AS n, sum(pageviews) AS p FROM analytics_visits")[0]
         self.assertEqual((got["n"], got["p"]), (n_visits, n_visits * n_pages))
         got = s.query("SELECT sum(visits) AS n, sum(pageviews) AS p FROM analytics_rollup "
@@ -1397,10 +1396,7 @@ class ImportedHistoryTest(unittest.TestCase):
         proc.stdin.write(line("198.51.100.50", 12, "/c", BROWSERS[0] + " stalled"))
         proc.stdin.close()
         self.assertEqual(proc.wait(timeout=120), 0, proc.stderr.read())
-        deadline = time.monotonic() + 60
-        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
-            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
-            time.sleep(0.5)
+        wait_all_closed(self, s, 60, 0.5)
         self.assertEqual(s.query("SELECT pageviews FROM analytics_visits WHERE "
                                  "entry_page = '/a'")[0]["pageviews"], 3)
         self.assertIn("gathering again", s.stderr())
@@ -1427,9 +1423,7 @@ class ImportedHistoryTest(unittest.TestCase):
         path = os.path.join(s.dir, "backwards.log")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
-        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
-                      path, timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        import_log(self, s, path, 120)
         visits = s.query("SELECT start_ts, last_ts, pageviews FROM analytics_visits "
                          "ORDER BY start_ts")
         self.assertEqual([(v["pageviews"], v["last_ts"] - v["start_ts"]) for v in visits],
@@ -1462,16 +1456,11 @@ class ImportedHistoryTest(unittest.TestCase):
         path = os.path.join(s.dir, "access.log")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
-        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
-                      path, timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        import_log(self, s, path, 120)
         s.start()
         # Reports count the visits left open as they are; the close task
         # ends them once the import has left them five seconds.
-        deadline = time.monotonic() + 20
-        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
-            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
-            time.sleep(0.2)
+        wait_all_closed(self, s, 20, 0.2)
 
         def db_files():
             """The server's open descriptors of the database file."""
