@@ -1865,32 +1865,54 @@ struct scan_job {
 	bool capped; /* past sc->groups_max values: stopped */
 };
 
+/* Whether day d's visits need their start times: on the range's edge
+ * days (some of their visits are outside it), and for time buckets on a
+ * day a bucket starts inside (labels never go back in time, so a day
+ * whose first and last seconds share one is all in it: in UTC every day
+ * of a daily timeseries, in any zone most days of a monthly one). */
+static bool needs_seconds(const struct scan_job *j, int64_t d)
+{
+	const struct block_sum *bs = j->bs;
+	if (d < j->in0 || d >= j->in1)
+		return true;
+	if (bs->key != BK_BUCKET)
+		return false;
+	if (bs->iv == IV_HOUR)
+		return true;
+	char a[32], b[32];
+	int64_t t0 = d * 86400, t1 = t0 + 86399;
+	bucket_label(bs->z, t0 < bs->start ? bs->start : t0, bs->iv, a,
+	             sizeof(a));
+	bucket_label(bs->z, t1 < bs->start ? bs->start : t1, bs->iv, b,
+	             sizeof(b));
+	return strcmp(a, b) != 0;
+}
+
 static void scan_days(struct scan_job *j)
 {
 	const struct scope *sc = j->bs->sc;
-	const struct {
-		int64_t d0, d1;
-		uint64_t cols;
-	} piece[3] = {{j->d0, j->in0 < j->d1 ? j->in0 : j->d1, j->cols},
-	              {j->in0 > j->d0 ? j->in0 : j->d0,
-	               j->in1 < j->d1 ? j->in1 : j->d1,
-	               j->cols & ~ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND)},
-	              {j->in1 > j->d0 ? j->in1 : j->d0, j->d1, j->cols}};
 	uint8_t *pass = NULL;
 	uint32_t *sel = NULL;
 	size_t pass_cap = 0;
 	struct carry cy = {0};
 	j->rc = SQLITE_OK, j->s = ANALYTICS_OK, j->capped = false;
-	for (int k = 0;
-	     k < 3 && j->s == ANALYTICS_OK && j->rc == SQLITE_OK && !j->capped;
-	     k++) {
-		if (piece[k].d0 >= piece[k].d1)
-			continue;
+	/* Runs of days that need start times, or not, each read apart. */
+	bool need = j->d0 < j->d1 && needs_seconds(j, j->d0);
+	for (int64_t d = j->d0, e; d < j->d1 && j->s == ANALYTICS_OK &&
+	                           j->rc == SQLITE_OK && !j->capped;
+	     d = e) {
+		bool next = need;
+		for (e = d + 1;
+		     e < j->d1 && (next = needs_seconds(j, e)) == need; e++)
+			;
+		uint64_t cols =
+		        need ? j->cols
+		             : j->cols & ~ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND);
+		need = next;
 		struct analytics_blocks_scan *scan;
 		const struct analytics_block *b;
-		int rc = analytics_blocks_scan_open(j->db, sc->site,
-		                                    piece[k].d0, piece[k].d1,
-		                                    piece[k].cols, &scan);
+		int rc = analytics_blocks_scan_open(j->db, sc->site, d, e, cols,
+		                                    &scan);
 		while (rc == SQLITE_OK && (rc = analytics_blocks_scan_next(
 		                                   scan, &b)) == SQLITE_ROW) {
 			rc = SQLITE_OK;
@@ -2023,13 +2045,12 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 		return rc == SQLITE_OK ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 	}
 	/* Days wholly inside the range need no start times (a tenth of a
-	 * year's reading), except for time buckets: three pieces. */
+	 * year's reading), unless a time bucket starts inside them
+	 * (needs_seconds()). */
 	int64_t in0 = seula_floor_div(sc->t0 + 86399, 86400),
 	        in1 = seula_floor_div(sc->t1, 86400);
 	in0 = in0 < run0 ? run0 : in0 > run1 ? run1 : in0;
 	in1 = in1 < in0 ? in0 : in1 > run1 ? run1 : in1;
-	if (bs->key == BK_BUCKET)
-		in0 = in1 = run1;
 	struct scan_job mine = {.db = db,
 	                        .bs = bs,
 	                        .d0 = run0,
