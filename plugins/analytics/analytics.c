@@ -1628,11 +1628,12 @@ static int start_visit(struct analytics *a, const struct seula_event *ev,
 	bind_text(st, 21, screen_class(h, ev));
 	bind_text(st, 22,
 	          or_none(h->event_str(ev, SEULA_FIELD_LANGUAGE), "(none)"));
-	sqlite3_bind_int64(st, 23, h->now_ms(h));
+	int64_t now = h->now_ms(h);
+	sqlite3_bind_int64(st, 23, now);
 	if (run(st) != SEULA_OK)
 		return SEULA_EIO;
 	*id = sqlite3_last_insert_rowid(a->wdb);
-	if (ts < h->now_ms(h) - a->cfg->visitor_retention_s * 1000) {
+	if (ts < now - a->cfg->visitor_retention_s * 1000) {
 		st = use(a, S_FORGET_FROM);
 		sqlite3_bind_int64(st, 1, ts);
 		if (run(st) != SEULA_OK)

@@ -1429,18 +1429,26 @@ struct hour_groups {
 	bool split[24];
 };
 
+/* Whether UTC seconds t0 and t1 (the range's start for any before it)
+ * fall in one bucket, which then holds every second between them: labels
+ * never go back in time.  t0's label in a[32]. */
+static bool one_bucket(const struct block_sum *bs, int64_t t0, int64_t t1,
+                       char *a)
+{
+	char b[32];
+	bucket_label(bs->z, t0 < bs->start ? bs->start : t0, bs->iv, a, 32);
+	bucket_label(bs->z, t1 < bs->start ? bs->start : t1, bs->iv, b,
+	             sizeof(b));
+	return strcmp(a, b) == 0;
+}
+
 static bool bucket_groups(struct block_sum *bs, int64_t day,
                           struct hour_groups *hg)
 {
-	char a[32], b[32];
-	/* Labels never go back in time: a day that starts and ends in one
-	 * bucket (a day, week or month) is in it all through. */
-	int64_t t0 = day * 86400, t1 = t0 + 86399;
-	bucket_label(bs->z, t0 < bs->start ? bs->start : t0, bs->iv, a,
-	             sizeof(a));
-	bucket_label(bs->z, t1 < bs->start ? bs->start : t1, bs->iv, b,
-	             sizeof(b));
-	if (strcmp(a, b) == 0) {
+	char a[32];
+	/* A day that starts and ends in one bucket (a day, week or month)
+	 * is in it all through. */
+	if (one_bucket(bs, day * 86400, day * 86400 + 86399, a)) {
 		int64_t g = analytics_groups_index(bs->g, a, strlen(a));
 		for (int h = 0; h < 24; h++)
 			hg->g[h] = g, hg->split[h] = false;
@@ -1448,11 +1456,7 @@ static bool bucket_groups(struct block_sum *bs, int64_t day,
 	}
 	for (int h = 0; h < 24; h++) {
 		int64_t t = day * 86400 + h * 3600;
-		bucket_label(bs->z, t < bs->start ? bs->start : t, bs->iv, a,
-		             sizeof(a));
-		bucket_label(bs->z, t + 3599 < bs->start ? bs->start : t + 3599,
-		             bs->iv, b, sizeof(b));
-		hg->split[h] = strcmp(a, b) != 0;
+		hg->split[h] = !one_bucket(bs, t, t + 3599, a);
 		if ((hg->g[h] = analytics_groups_index(bs->g, a, strlen(a))) <
 		    0)
 			return false;
@@ -1877,15 +1881,9 @@ static bool needs_seconds(const struct scan_job *j, int64_t d)
 		return true;
 	if (bs->key != BK_BUCKET)
 		return false;
-	if (bs->iv == IV_HOUR)
-		return true;
-	char a[32], b[32];
-	int64_t t0 = d * 86400, t1 = t0 + 86399;
-	bucket_label(bs->z, t0 < bs->start ? bs->start : t0, bs->iv, a,
-	             sizeof(a));
-	bucket_label(bs->z, t1 < bs->start ? bs->start : t1, bs->iv, b,
-	             sizeof(b));
-	return strcmp(a, b) != 0;
+	char a[32];
+	return bs->iv == IV_HOUR ||
+	       !one_bucket(bs, d * 86400, d * 86400 + 86399, a);
 }
 
 static void scan_days(struct scan_job *j)
