@@ -26,8 +26,8 @@
 #   BENCH_REPEAT       measured runs per server; the median by req/s is
 #                      shown [1]
 #   BENCH_VARIANTS     what runs after nginx, from: full enrich normal
-#                      noplugins workers2 analytics visits segment
-#                      floor-now floor-defer (visits: the analytics plugin
+#                      noplugins workers2 analytics analytics-normal visits
+#                      segment floor-now floor-defer (visits: the analytics plugin
 #                      with visits that never end within the run, so no
 #                      rollups are written: the variant that tells the
 #                      rollups' cost from the visits'; segment: the
@@ -143,8 +143,8 @@ if $http; then
 	count_rows() { sql "$1" 'SELECT count(*) FROM events'; }
 	for v in $variants; do
 		case "$v" in
-		full | enrich | normal | noplugins | workers2 | analytics | visits | segment | floor-now | floor-defer) ;;
-		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics visits segment floor-now floor-defer)" ;;
+		full | enrich | normal | noplugins | workers2 | analytics | analytics-normal | visits | segment | floor-now | floor-defer) ;;
+		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics analytics-normal visits segment floor-now floor-defer)" ;;
 		esac
 	done
 fi
@@ -774,6 +774,9 @@ http_bench() {
 		analytics)
 			analytics_i=${#R_name[@]}
 			bench_seula "seula full+anonymize+analytics" full "anonymize, analytics" 1
+			;;
+		analytics-normal)
+			bench_seula "seula normal+anonymize+analytics" normal "anonymize, analytics" 1
 			;;
 		visits)
 			visits_i=${#R_name[@]}
