@@ -66,32 +66,8 @@ for side in a b; do
 	fi
 done
 
-# One row of run.sh's table: "req/s p99 us/req" of the row named $2.
-row_of() {
-	awk -v name="$2" '
-		index($0, name " ") == 1 || index($0, name "\t") == 1 {
-			n = split(substr($0, length(name) + 1), f, " ")
-			if (n >= 7) { print f[1], f[4], f[7]; exit }
-		}' "$1"
-}
-
-# run.sh's row names of the variants, in order.
 names=()
-for v in $variants; do
-	case $v in
-	full) names+=("seula full+anonymize") ;;
-	enrich) names+=("seula full+geoip+useragent+referrer+anonymize") ;;
-	normal) names+=("seula normal+anonymize") ;;
-	noplugins) names+=("seula full, no plugins") ;;
-	workers2) names+=("seula full+anonymize, workers=2") ;;
-	analytics) names+=("seula full+anonymize+analytics") ;;
-	visits) names+=("seula full+anonymize+analytics, no visit ends") ;;
-	segment) names+=("seula full+anonymize+analytics, 1 segment") ;;
-	*) echo "$0: variant $v has no row name here" >&2; exit 2 ;;
-	esac
-done
-
-declare -A got # [side,variant index,round] = "req/s p99 us/req"
+declare -A got # [side,row index,round] = "req/s p99 us/req"
 for r in $(seq "$rounds"); do
 	for side in a b; do
 		say "round $r of $rounds: $side"
@@ -101,11 +77,19 @@ for r in $(seq "$rounds"); do
 			echo "$0: run.sh failed (round $r, $side)" >&2
 			exit 1
 		fi
-		for i in "${!names[@]}"; do
-			line=$(row_of "$out" "${names[$i]}")
-			[ -n "$line" ] || { cat "$out" >&2; echo "$0: no row ${names[$i]}" >&2; exit 1; }
-			got[$side,$i,$r]=$line
-		done
+		i=0
+		while IFS='|' read -r name rate p99 us; do
+			if [ "$r" = 1 ] && [ "$side" = a ]; then
+				names+=("$name")
+			elif [ "${names[$i]:-}" != "$name" ]; then
+				echo "$0: rows differ between runs (${names[$i]:-none} / $name)" >&2
+				exit 1
+			fi
+			got[$side,$i,$r]="$rate $p99 $us"
+			i=$((i + 1))
+		done < <(awk -f "$repo/tests/bench/table_rows.awk" "$out")
+		[ "$i" = "${#names[@]}" ] && [ "$i" -gt 0 ] ||
+			{ cat "$out" >&2; echo "$0: no rows, or not the same rows" >&2; exit 1; }
 	done
 done
 

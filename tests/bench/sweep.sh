@@ -46,35 +46,17 @@ for c in "${conns[@]}"; do
 	first=0
 done
 
-# The table rows (name, req/s, p99) and the CPU lines (name, main%,
-# writer%) of every run, one line each: count|name|req/s|p99|main|writer.
+# Per count and Seula row: count|name|req/s|p99|main%|writer%.
 for c in "${conns[@]}"; do
-	awk -v c="$c" '
-		/^seula / && NF >= 8 {
-			# The name runs up to the first numeric field.
-			for (i = 2; i <= NF && $i !~ /^[0-9]+$/; i++) ;
-			name = $1; for (j = 2; j < i; j++) name = name " " $j
-			if (!(name in rate)) order[++k] = name
-			rate[name] = $i; p99[name] = $(i + 3)
-		}
-		/^  seula / {
-			line = $0; sub(/^  /, "", line)
-			m = match(line, / +main [0-9]+%/)
-			if (!m) next
-			name = substr(line, 1, m - 1)
-			main = line; sub(/.* main /, "", main); sub(/%.*/, "", main)
-			wr = "-"
-			if (line ~ /writer [0-9]+%/) {
-				wr = line; sub(/.* writer /, "", wr); sub(/%.*/, "", wr)
-			}
-			cpu[name] = main "|" wr
-		}
-		END {
-			for (x = 1; x <= k; x++) {
-				n = order[x]
-				print c "|" n "|" rate[n] "|" p99[n] "|" (n in cpu ? cpu[n] : "-|-")
-			}
-		}' "$work/run-$c.txt"
+	out="$work/run-$c.txt"
+	while IFS='|' read -r name rate p99 _; do
+		# "  NAME  main 85%, writer 39%" under the table.
+		cpu=$(grep -F "  $name " "$out" | grep -E ' main [0-9]+%' |
+			sed -E 's/.* main ([0-9]+)%.*/\1/' | head -1)
+		wr=$(grep -F "  $name " "$out" | grep -E ' writer [0-9]+%' |
+			sed -E 's/.* writer ([0-9]+)%.*/\1/' | head -1)
+		echo "$c|$name|$rate|$p99|${cpu:--}|${wr:--}"
+	done < <(awk -f "$here/table_rows.awk" "$out")
 done >"$work/rows.txt"
 
 echo "wrk -t${BENCH_THREADS:-2}, ${BENCH_DURATION}s a run, one run a count; req/s (p99 ms; event loop, writer CPU %)"
