@@ -35,6 +35,14 @@ def import_log(test, s, path, timeout=120):
     test.assertEqual(r.returncode, 0, r.stderr)
 
 
+def started(test, *args, **kwargs):
+    """A Server(*args, **kwargs), started, and closed when the test ends."""
+    s = Server(*args, **kwargs)
+    test.addCleanup(s.close)
+    s.start()
+    return s
+
+
 def wait_all_closed(test, s, timeout_s, poll_s):
     """Until no visit is open, at most timeout_s."""
     deadline = time.monotonic() + timeout_s
@@ -569,10 +577,8 @@ class VisitorRetentionTest(unittest.TestCase):
     def test_old_visits_no_longer_linked(self):
         # Not `with Server(...)`: that starts it, and this test starts and
         # stops it itself.
-        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
             "visit_timeout": "1s", "visitor_retention": "8s"}})
-        self.addCleanup(s.close)
-        s.start()
         add_user(s, "ana", "analyst", PASSWORD)
         h = {"User-Agent": ua_of(5)}
         for _ in range(2):
@@ -605,10 +611,9 @@ class VisitorRetentionTest(unittest.TestCase):
         # The forget task has passed four days ago; then a log of that
         # day is imported: its visits are past retention already, and
         # lose their visitor at the next run, not never.
-        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+        # Started: the forget task's mark is two days ago.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
             "visit_timeout": "1800s", "visitor_retention": "2d"}})
-        self.addCleanup(s.close)
-        s.start()  # the forget task's mark: two days ago
         s.stop()
         old = (datetime.datetime.now(datetime.timezone.utc)
                - datetime.timedelta(days=4)).replace(microsecond=0)
@@ -633,11 +638,9 @@ class VisitorRetentionTest(unittest.TestCase):
         # The timeout leaves a loaded machine (CI runs tests two at a time)
         # seconds to restart the server while the visit is still open.
         timeout = 10
-        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
             "visit_timeout": "%ds" % timeout, "visitor_retention": "2s",
             "rollup_delay": "1h"}})
-        self.addCleanup(s.close)
-        s.start()
         s.collect([pageview(url="http://localhost/y")],
                   headers={"User-Agent": ua_of(6)})
         sent = time.monotonic()
@@ -667,11 +670,9 @@ class PendingRollupsTest(unittest.TestCase):
     KEYS = ("visits", "pageviews", "events", "bounce_rate", "visit_duration")
 
     def start(self, delay):
-        s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sections={
+        s = started(self, plugins=PLUGINS, server={"log_level": "debug"}, sections={
             "plugin.analytics": {"visit_timeout": "1s", "rollup_delay": delay,
                                  "goals": GOALS}})
-        self.addCleanup(s.close)
-        s.start()
         add_user(s, "ana", "analyst", PASSWORD)
         return s
 
@@ -773,12 +774,10 @@ class PendingRollupsTest(unittest.TestCase):
         # The close task goes site by site, keeping its place while
         # visits wait: visits of a site before that place wait for the
         # next write, and are then ended once, as are all the others.
-        s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sites={
+        s = started(self, plugins=PLUGINS, server={"log_level": "debug"}, sites={
             "demo": "localhost, 127.0.0.1, [::1]", "alpha": "alpha.example"},
             sections={"plugin.analytics": {"visit_timeout": "1s",
                                            "rollup_delay": "3s"}})
-        self.addCleanup(s.close)
-        s.start()
 
         def alpha(first, n):
             for i in range(first, first + n):
@@ -816,10 +815,8 @@ class OpenVisitCacheTest(unittest.TestCase):
     rolled back (whose id SQLite hands to the next visit started)."""
 
     def test_restart_and_rollback(self):
-        s = Server(plugins=PLUGINS + ("testkit",),
-                   sections={"plugin.analytics": {"visit_timeout": "30m"}})
-        self.addCleanup(s.close)
-        s.start()
+        s = started(self, plugins=PLUGINS + ("testkit",),
+                    sections={"plugin.analytics": {"visit_timeout": "30m"}})
         a = {"User-Agent": ua_of(21), "X-Forwarded-For": "198.51.100.21"}
         b = {"User-Agent": ua_of(22), "X-Forwarded-For": "198.51.100.22"}
 
@@ -863,10 +860,8 @@ class ConsentDuringVisitTest(unittest.TestCase):
     cookieless visit never takes it over."""
 
     def test_visit_goes_on_under_the_id(self):
-        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
             "visit_timeout": "4s", "rollup_delay": "0"}})
-        self.addCleanup(s.close)
-        s.start()
         add_user(s, "ana", "analyst", PASSWORD)
         vid = "5b0e7c1e-8a4f-4c2d-9f6e-0123456789ab"
         late = "7c1e5b0e-4c2d-4f8a-8e6f-ba9876543210"
@@ -1004,11 +999,9 @@ class SegmentsTest(unittest.TestCase):
         return got
 
     def test_backfill_close_and_drop(self):
-        s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sections={
+        s = started(self, plugins=PLUGINS, server={"log_level": "debug"}, sections={
             "plugin.analytics": {"visit_timeout": "1s", "rollup_delay": "0s",
                                  "goals": GOALS}})
-        self.addCleanup(s.close)
-        s.start()
         add_user(s, "ana", "analyst", PASSWORD)
         # Ended before the segment exists: backfilled.
         self.traffic(s, 400, 12)
@@ -1095,10 +1088,8 @@ class SegmentsTest(unittest.TestCase):
         server had under way goes on from where the import left it, not
         from where the server last was (each visit once)."""
         n = 50000
-        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
             "visit_timeout": "30m", "rollup_delay": "0s"}})
-        self.addCleanup(s.close)
-        s.start()
         s.stop()
         # Closed visits of yesterday: the backfill reads nothing else.
         add_closed_visits(s.db_path, n, int(time.time() * 1000) - 86400000, -1000,
@@ -1334,10 +1325,8 @@ class ImportedHistoryTest(unittest.TestCase):
         # alone 5 s).  Before, each close run (rollup_delay 0: written at
         # once) ended visits midway, and the import's next page views
         # began new ones: about twice as many visits.
-        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
             "visit_timeout": "1800s", "rollup_delay": "0s"}})
-        self.addCleanup(s.close)
-        s.start()
         base = (datetime.datetime.now(datetime.timezone.utc)
                 - datetime.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
         n_visits, n_pages = 1000, 20
@@ -1363,11 +1352,9 @@ class ImportedHistoryTest(unittest.TestCase):
         # visit before the server writes it.  The server's write finds
         # the visit changed and gathers it again: the rollups have all
         # three page views, as the visit has (before: two).
-        s = Server(plugins=PLUGINS, server={"log_level": "debug"},
-                   sections={"plugin.analytics": {"visit_timeout": "1800s",
-                                                  "rollup_delay": "10s"}})
-        self.addCleanup(s.close)
-        s.start()
+        s = started(self, plugins=PLUGINS, server={"log_level": "debug"},
+                    sections={"plugin.analytics": {"visit_timeout": "1800s",
+                                                   "rollup_delay": "10s"}})
         base = (datetime.datetime.now(datetime.timezone.utc)
                 - datetime.timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
 
