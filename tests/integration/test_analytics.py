@@ -43,6 +43,15 @@ def started(test, *args, **kwargs):
     return s
 
 
+def import_lines(test, s, name, lines, timeout=120):
+    """Write `lines` to the log `name` in server s's folder and import it
+    (import_log())."""
+    path = os.path.join(s.dir, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    import_log(test, s, path, timeout)
+
+
 def wait_all_closed(test, s, timeout_s, poll_s):
     """Until no visit is open, at most timeout_s."""
     deadline = time.monotonic() + timeout_s
@@ -620,10 +629,7 @@ class VisitorRetentionTest(unittest.TestCase):
         lines = ['198.51.100.%d - - [%s] "GET /old HTTP/1.1" 200 512 "-" "%s"' % (
             60 + i % 2, (old + datetime.timedelta(hours=i)).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             BROWSERS[0] + " old") for i in range(4)]
-        path = os.path.join(s.dir, "old.log")
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        import_log(self, s, path, 120)
+        import_lines(self, s, "old.log", lines)
         s.start()
         wait_all_closed(self, s, 20, 0.2)
         s.stop()
@@ -1407,10 +1413,7 @@ class ImportedHistoryTest(unittest.TestCase):
                 lines.append('198.51.100.21 - - [%s] "GET /p%d HTTP/1.1" 200 512 "-" "%s"'
                              % (t.strftime("%d/%b/%Y:%H:%M:%S +0000"), k,
                                 BROWSERS[0] + " backwards"))
-        path = os.path.join(s.dir, "backwards.log")
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        import_log(self, s, path, 120)
+        import_lines(self, s, "backwards.log", lines)
         visits = s.query("SELECT start_ts, last_ts, pageviews FROM analytics_visits "
                          "ORDER BY start_ts")
         self.assertEqual([(v["pageviews"], v["last_ts"] - v["start_ts"]) for v in visits],
@@ -1440,10 +1443,7 @@ class ImportedHistoryTest(unittest.TestCase):
                  line("198.51.100.7", 130, "/", ua_a),  # a new visit
                  # The next day: a range of two days' blocks.
                  line("198.51.100.13", 24 * 60 + 30, "/next", ua_b)]
-        path = os.path.join(s.dir, "access.log")
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        import_log(self, s, path, 120)
+        import_lines(self, s, "access.log", lines)
         s.start()
         # Reports count the visits left open as they are; the close task
         # ends them once the import has left them five seconds.
