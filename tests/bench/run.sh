@@ -989,8 +989,14 @@ analytics_bench() {
 		build/release/libseula_core.a $libs -ldl -lpthread -lm -o "$work/analytics_bench" ||
 		fail "tests/bench/analytics_bench.c does not compile"
 	printf '\n'
+	# The clean-up removes $work: a database to keep goes to a folder of
+	# its own, which stays.
+	local dir=$work
+	if [ "${BENCH_ANALYTICS_KEEP:-0}" = 1 ]; then
+		dir=$(mktemp -d "${TMPDIR:-/tmp}/seula-analytics.XXXXXX")
+	fi
 	BENCH_ANALYTICS_EVENTS=$analytics_events BENCH_ANALYTICS_RUNS=$analytics_runs \
-		"$work/analytics_bench" "$work" "$root/build/release/plugins" ||
+		"$work/analytics_bench" "$dir" "$root/build/release/plugins" ||
 		fail "the analytics harness failed"
 }
 
