@@ -1283,6 +1283,9 @@ struct block_sum {
 	const struct analytics_goal **goals; /* BK_GOAL: the site's */
 	size_t n_goals;
 	int64_t *goal_group; /* per goal, its group: -1 until made */
+	/* BK_GOAL: every visit also summed into group "" (no goal's name),
+	 * the goals report's total, in the same pass. */
+	bool total;
 	struct analytics_groups *g;
 };
 
@@ -1845,6 +1848,11 @@ static enum analytics_status block_day(struct block_sum *bs,
 		sel[m] = (uint32_t)i;
 		m += pass[i] & (t >= t0) & (t < t1);
 	}
+	if (bs->total && ok && m) {
+		if (dk.all < 0)
+			dk.all = analytics_groups_index(bs->g, "", 0);
+		ok = add_run(bs, b, dk.all, sel, m);
+	}
 	if ((bs->key == BK_ALL || bs->key == BK_BUCKET) && ok && m)
 		ok = add_runs(bs, b, &dk, sel, m);
 	else
@@ -2157,6 +2165,37 @@ static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
                                        bool pages, struct analytics_groups *g,
                                        char *err, size_t errlen);
 
+/* Visits of scope `rest` summed by SQL into bs->g by `key` (BK_BUCKET:
+ * bs's buckets; else rollup dimension `dim`'s value): the days no block
+ * covers. */
+static enum analytics_status rest_rows(sqlite3 *db, struct block_sum *bs,
+                                       const struct scope *rest,
+                                       enum block_key key, const char *dim,
+                                       bool *too_many, char *err, size_t errlen)
+{
+	struct sqlb b;
+	sqlb_init(&b, db);
+	with_rows(&b, "u");
+	visits_sql(&b, rest, dim, NULL, false);
+	sql(&b, ") SELECT ");
+	if (key == BK_BUCKET) {
+		static const char *const names[] = {"hour", "day", "week",
+		                                    "month"};
+		sql(&b, "analytics_bucket(max(u.t, ");
+		arg_int(&b, bs->start);
+		sql(&b, "), ");
+		arg_text(&b, bs->sc->tz);
+		sql(&b, ", ");
+		arg_text(&b, names[bs->iv]);
+		sql(&b, ")");
+	} else {
+		sql(&b, "u.value");
+	}
+	sql(&b, ", visits, pageviews, bounces, duration_ms, events, "
+	        "engagement_ms, v FROM u");
+	return rows_into_groups(db, &b, bs->sc, bs->g, too_many, err, errlen);
+}
+
 /* A report's visits from the blocks and analytics_visits together, summed
  * into groups by `bs` (its g NULL: made here): *out NULL when no block
  * covers the range (the caller reads the visits as before), or past
@@ -2191,30 +2230,13 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 			if (s == ANALYTICS_OK)
 				s = goal_pass(db, &rest[k], false, bs->g, err,
 				              errlen);
+			if (s == ANALYTICS_OK && bs->total)
+				s = rest_rows(db, bs, &rest[k], BK_ALL, "",
+				              too_many, err, errlen);
 			continue;
 		}
-		struct sqlb b;
-		sqlb_init(&b, db);
-		with_rows(&b, "u");
-		visits_sql(&b, &rest[k], bs->dim, NULL, false);
-		sql(&b, ") SELECT ");
-		if (bs->key == BK_BUCKET) {
-			static const char *const names[] = {"hour", "day",
-			                                    "week", "month"};
-			sql(&b, "analytics_bucket(max(u.t, ");
-			arg_int(&b, bs->start);
-			sql(&b, "), ");
-			arg_text(&b, bs->sc->tz);
-			sql(&b, ", ");
-			arg_text(&b, names[bs->iv]);
-			sql(&b, ")");
-		} else {
-			sql(&b, "u.value");
-		}
-		sql(&b, ", visits, pageviews, bounces, duration_ms, events, "
-		        "engagement_ms, v FROM u");
-		s = rows_into_groups(db, &b, bs->sc, bs->g, too_many, err,
-		                     errlen);
+		s = rest_rows(db, bs, &rest[k], bs->key, bs->dim, too_many, err,
+		              errlen);
 	}
 	if (s == ANALYTICS_OK && used && !*too_many) {
 		*out = bs->g;
@@ -2224,7 +2246,6 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 	bs->g = NULL;
 	return s;
 }
-
 /* One row of sums over the scope for rollup dimension ''. */
 /* The groups of `g` (freed here) on rows of by_label, or into *t with
  * `t` (one group at most). */
@@ -2826,11 +2847,12 @@ static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
 }
 
 /* visits_breakdown() from the blocks and analytics_visits together: *out
- * NULL when no block covers the range. */
+ * NULL when no block covers the range.  With `total` (dim "goal"), every
+ * visit is in group "" too (block_sum's total). */
 static enum analytics_status
 blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
-                 struct analytics_groups **out, bool *too_many, char *err,
-                 size_t errlen)
+                 bool total, struct analytics_groups **out, bool *too_many,
+                 char *err, size_t errlen)
 {
 	struct block_sum bs = {.sc = sc, .dim = dim};
 	const struct analytics_goal **goals = NULL;
@@ -2851,6 +2873,7 @@ blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 				goals[bs.n_goals++] = &sc->goals->list[i];
 			}
 		bs.goals = goals;
+		bs.total = total;
 	} else if (strcmp(dim, "page") == 0) {
 		bs.key = BK_PAGE;
 	} else if (strcmp(dim, "event") == 0) {
@@ -2886,7 +2909,7 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 	*out = NULL, *too_many = false;
 	if (blocks_answer(sc, dim)) {
 		enum analytics_status s = blocks_breakdown(
-		        db, sc, dim, out, too_many, err, errlen);
+		        db, sc, dim, false, out, too_many, err, errlen);
 		if (s != ANALYTICS_OK || *out || *too_many)
 			return s;
 	}
@@ -3150,15 +3173,59 @@ static json_t *goal_row(const struct analytics_goal *g, json_int_t visitors,
 	                 visits, "events", events, "conversion_rate", cr);
 }
 
+/* The goals' rows (as breakdown_rows() makes them) and the scope's total
+ * from the blocks in one pass: with filters no rollup answers, a total
+ * first and then the goals read the same year of blocks twice.  *rows
+ * NULL when no block covers the range, or there were too many values. */
+static enum analytics_status goals_from_blocks(sqlite3 *db,
+                                               const struct scope *sc,
+                                               struct analytics_totals *total,
+                                               json_t **rows, char *err,
+                                               size_t errlen)
+{
+	*rows = NULL;
+	struct analytics_groups *g;
+	bool too_many;
+	enum analytics_status s = blocks_breakdown(db, sc, "goal", true, &g,
+	                                           &too_many, err, errlen);
+	if (s != ANALYTICS_OK || !g)
+		return s;
+	size_t n = analytics_groups_count(g);
+	const struct analytics_group *sorted = analytics_groups_sorted(g);
+	if (n && !sorted) {
+		analytics_groups_free(g);
+		snprintf(err, errlen, "out of memory");
+		return ANALYTICS_DB_ERROR;
+	}
+	memset(total, 0, sizeof(*total));
+	*rows = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (sorted[i].key[0] == '\0')
+			*total = sorted[i].t;
+		else
+			json_array_append_new(*rows,
+			                      breakdown_row("goal", false,
+			                                    sorted[i].key,
+			                                    &sorted[i].t));
+	}
+	analytics_groups_free(g);
+	return ANALYTICS_OK;
+}
+
 static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
                                    json_t **out, char *err, size_t errlen)
 {
 	struct analytics_totals total;
-	enum analytics_status s = query_total(db, sc, &total, err, errlen);
 	json_t *rows = NULL;
-	if (s == ANALYTICS_OK)
-		s = breakdown_rows(db, sc, "goal", BREAKDOWN_MAX, &rows, err,
-		                   errlen);
+	enum analytics_status s = ANALYTICS_OK;
+	if (blocks_answer(sc, ""))
+		s = goals_from_blocks(db, sc, &total, &rows, err, errlen);
+	if (s == ANALYTICS_OK && !rows) {
+		s = query_total(db, sc, &total, err, errlen);
+		if (s == ANALYTICS_OK)
+			s = breakdown_rows(db, sc, "goal", BREAKDOWN_MAX, &rows,
+			                   err, errlen);
+	}
 	if (s != ANALYTICS_OK)
 		return s;
 	json_t *res = json_array();
