@@ -1292,11 +1292,15 @@ struct block_sum {
 static uint64_t block_cols(const struct block_sum *bs)
 {
 	uint64_t c = ANALYTICS_BC_BIT(ANALYTICS_BC_SECOND) |
-	             ANALYTICS_BC_BIT(ANALYTICS_BC_VISITOR) |
-	             ANALYTICS_BC_BIT(ANALYTICS_BC_PAGEVIEWS) |
-	             ANALYTICS_BC_BIT(ANALYTICS_BC_EVENTS) |
-	             ANALYTICS_BC_BIT(ANALYTICS_BC_DURATION) |
-	             ANALYTICS_BC_BIT(ANALYTICS_BC_ENGAGEMENT);
+	             ANALYTICS_BC_BIT(ANALYTICS_BC_VISITOR);
+	/* A visit's sums only where its rows carry them (add_visit()): an
+	 * event's or a goal's rows count its events, a page's has bounces
+	 * but its own time.  Columns not read are pages not copied out of
+	 * the file: a year's goals read a fifth less. */
+	const uint64_t bounce = ANALYTICS_BC_BIT(ANALYTICS_BC_PAGEVIEWS) |
+	                        ANALYTICS_BC_BIT(ANALYTICS_BC_EVENTS),
+	               sums = bounce | ANALYTICS_BC_BIT(ANALYTICS_BC_DURATION) |
+	                      ANALYTICS_BC_BIT(ANALYTICS_BC_ENGAGEMENT);
 	const uint64_t path = ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_PATH),
 	               name = ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_NAME) |
 	                      ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_PROP),
@@ -1319,10 +1323,10 @@ static uint64_t block_cols(const struct block_sum *bs)
 	}
 	switch (bs->key) {
 	case BK_ALL:
-	case BK_BUCKET: break;
-	case BK_COLUMN: c |= ANALYTICS_BC_BIT(bs->col); break;
+	case BK_BUCKET: c |= sums; break;
+	case BK_COLUMN: c |= sums | ANALYTICS_BC_BIT(bs->col); break;
 	case BK_PAGE:
-		c |= path | ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_VIEWS) |
+		c |= bounce | path | ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_VIEWS) |
 		     ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_ENGAGEMENT) |
 		     ANALYTICS_BC_BIT(ANALYTICS_BC_TEXT); /* entry_page */
 		break;
@@ -1773,7 +1777,8 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 
 /* Add one day's visits of the scope to bs->g. */
 /* The m visits sel lists summed in one go into group gi: a call a visit
- * took a third of a year's summary. */
+ * took a third of a year's summary.  Without the sums' columns (BK_GOAL's
+ * total), visits and visitors only. */
 static bool add_run(struct block_sum *bs, const struct analytics_block *b,
                     int64_t gi, const uint32_t *sel, size_t m)
 {
@@ -1782,7 +1787,7 @@ static bool add_run(struct block_sum *bs, const struct analytics_block *b,
 	              *dur = b->ints[ANALYTICS_BC_DURATION],
 	              *eng = b->ints[ANALYTICS_BC_ENGAGEMENT];
 	struct analytics_totals sum = {.visits = (int64_t)m};
-	for (size_t j = 0; j < m; j++) {
+	for (size_t j = 0; dur && j < m; j++) {
 		uint32_t i = sel[j];
 		sum.pageviews += pv[i];
 		sum.bounces += pv[i] <= 1 && ev[i] == 0;
