@@ -2252,6 +2252,22 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 	return s;
 }
 /* One row of sums over the scope for rollup dimension ''. */
+/* analytics_groups_sorted() of g into *sorted, *n of them; false when
+ * out of memory, g then freed and err set. */
+static bool groups_sorted(struct analytics_groups *g,
+                          const struct analytics_group **sorted, size_t *n,
+                          char *err, size_t errlen)
+{
+	*n = analytics_groups_count(g);
+	*sorted = analytics_groups_sorted(g);
+	if (*n && !*sorted) {
+		analytics_groups_free(g);
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	return true;
+}
+
 /* The groups of `g` (freed here) on rows of by_label, or into *t with
  * `t` (one group at most). */
 static enum analytics_status groups_out(struct analytics_groups *g,
@@ -2259,13 +2275,10 @@ static enum analytics_status groups_out(struct analytics_groups *g,
                                         struct analytics_totals *t, char *err,
                                         size_t errlen)
 {
-	size_t n = analytics_groups_count(g);
-	const struct analytics_group *sorted = analytics_groups_sorted(g);
-	if (n && !sorted) {
-		analytics_groups_free(g);
-		snprintf(err, errlen, "out of memory");
+	size_t n;
+	const struct analytics_group *sorted;
+	if (!groups_sorted(g, &sorted, &n, err, errlen))
 		return ANALYTICS_DB_ERROR;
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (t) {
 			*t = sorted[i].t;
@@ -3195,13 +3208,10 @@ static enum analytics_status goals_from_blocks(sqlite3 *db,
 	                                           &too_many, err, errlen);
 	if (s != ANALYTICS_OK || !g)
 		return s;
-	size_t n = analytics_groups_count(g);
-	const struct analytics_group *sorted = analytics_groups_sorted(g);
-	if (n && !sorted) {
-		analytics_groups_free(g);
-		snprintf(err, errlen, "out of memory");
+	size_t n;
+	const struct analytics_group *sorted;
+	if (!groups_sorted(g, &sorted, &n, err, errlen))
 		return ANALYTICS_DB_ERROR;
-	}
 	memset(total, 0, sizeof(*total));
 	*rows = json_array();
 	for (size_t i = 0; i < n; i++) {
