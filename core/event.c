@@ -56,6 +56,7 @@ static const char *const columns[SEULA_FIELD_COUNT_] = {
         [SEULA_FIELD_BOT] = "bot",
         [SEULA_FIELD_TIME_MS] = "ts",
         [SEULA_FIELD_TYPE] = "type",
+        [SEULA_FIELD_IDENTITY] = "identity",
 };
 
 static bool field_ok(enum seula_field f)
@@ -71,6 +72,12 @@ bool seula_field_is_int(enum seula_field f)
 const char *seula_field_column(enum seula_field f)
 {
 	return field_ok(f) ? columns[f] : NULL;
+}
+
+bool seula_field_is_stored(enum seula_field f)
+{
+	return field_ok(f) && f != SEULA_FIELD_USER_AGENT &&
+	       f != SEULA_FIELD_IDENTITY;
 }
 
 bool seula_field_is_readonly(enum seula_field f)

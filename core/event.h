@@ -43,8 +43,12 @@ extern const char *const seula_event_captured_headers[];
 struct seula_event *seula_event_new(struct seula_arena *arena);
 
 bool seula_field_is_int(enum seula_field f);
-/* Column name of a field in the events table. */
+/* Column name of a field in the events table (a name for the fields not
+ * stored too). */
 const char *seula_field_column(enum seula_field f);
+/* Whether the events table has a column for it: not the raw user agent
+ * (the enrich stage's input) nor a plugin's identity pseudonym. */
+bool seula_field_is_stored(enum seula_field f);
 /* Fields plugins may not set. */
 bool seula_field_is_readonly(enum seula_field f);
 

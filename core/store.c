@@ -68,8 +68,7 @@ static int prepare_insert(struct seula_store *s, char *err, size_t errlen)
 	char vals[512] = ") VALUES (";
 	size_t n = 0;
 	for (int f = 0; f < SEULA_FIELD_COUNT_; f++) {
-		/* The raw user agent feeds the enrich stage only. */
-		if (f == SEULA_FIELD_USER_AGENT)
+		if (!seula_field_is_stored((enum seula_field)f))
 			continue;
 		s->columns[n] = (enum seula_field)f;
 		strcat(sql, n ? ", " : "");

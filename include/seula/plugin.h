@@ -31,6 +31,10 @@
  *   1.4 (2026-11-29)  seula_host.site_known: whether a site is configured,
  *                     so a route can answer 404 for one that is not;
  *                     SEULA_TASK_MORE, a task run that has more to do.
+ *   1.5 (2026-11-30)  SEULA_FIELD_IDENTITY: a pseudonym that passes from
+ *                     on_event to on_batch without being stored (the
+ *                     customers plugin carried it in props, where the
+ *                     analytics plugin kept it).
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -62,7 +66,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 4
+#define SEULA_ABI_MINOR 5
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -144,7 +148,13 @@ enum seula_field {
 	SEULA_FIELD_BOT = 31,             /* (I) 1 when a bot or crawler */
 	SEULA_FIELD_TIME_MS = 32, /* (I) server receive time, ms since epoch */
 	SEULA_FIELD_TYPE = 33,    /* (I) enum seula_event_type, read only */
-	SEULA_FIELD_COUNT_ = 34   /* not a field: one past the last */
+	/* (S) a pseudonym of the person the event names, from one plugin's
+	 * on_event to its on_batch (the customers plugin's keyed hash of an
+	 * identify event's address).  Never stored, and no other plugin's
+	 * business: the events table and every table derived from events
+	 * (the analytics plugin's) never see it.  ABI 1.5. */
+	SEULA_FIELD_IDENTITY = 34,
+	SEULA_FIELD_COUNT_ = 35 /* not a field: one past the last */
 };
 
 /* An IP address in network byte order.  IPv4 lives in the first 4 bytes. */

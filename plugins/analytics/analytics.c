@@ -231,6 +231,23 @@ static const struct seula_migration migrations[] = {
          * adding to (its events are old, so by their times it ended). */
         {9, "ALTER TABLE analytics_visits ADD COLUMN touched_ms INTEGER "
             "NOT NULL DEFAULT 0;\n"},
+        /* Before ABI 1.5 the customers plugin sent an identify event's
+         * pseudonym (a keyed hash of the address) in its props, and it
+         * was kept here as the property "identity", for visitors of any
+         * consent.  It goes: from the visits, the rollups (a segment's
+         * too) and the blocks of those days, which are built again. */
+        {10, "INSERT INTO analytics_block_dirty (site, day) SELECT "
+             "DISTINCT v.site, v.start_ts / 86400000 FROM "
+             "analytics_visit_events e JOIN analytics_visits v ON v.id = "
+             "e.visit JOIN analytics_block_state s ON s.site = v.site "
+             "WHERE e.name = 'identify' AND e.prop = 'identity' AND "
+             "v.start_ts / 86400000 < s.built_to ON CONFLICT DO NOTHING;\n"
+             "DELETE FROM analytics_blocks WHERE (site, day) IN (SELECT "
+             "site, day FROM analytics_block_dirty);\n"
+             "DELETE FROM analytics_visit_events WHERE name = 'identify' "
+             "AND prop = 'identity';\n"
+             "DELETE FROM analytics_rollup WHERE dim = 'prop:identity' OR "
+             "dim GLOB 'seg:*:prop:identity';\n"},
 };
 
 /* How long a visit must go untouched before the close task ends it, when

@@ -259,19 +259,22 @@ enum seula_verdict cust_link_on_event(struct cust_link *l,
 	               hash))
 		sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	json_object_del(o, CUST_IDENTIFY_PROP);
-	/* Only this plugin says who it is. */
-	json_object_del(o, "identity");
-	if (*hex)
-		json_object_set_new(o, "identity", json_string(hex));
+	/* The pseudonym goes in a field of its own, which nothing stores: in
+	 * props the analytics plugin kept it with the event's other
+	 * properties, for visitors of every consent. */
+	int rc = *hex ? h->event_set_str(ev, SEULA_FIELD_IDENTITY, hex,
+	                                 strlen(hex))
+	              : h->event_clear(ev, SEULA_FIELD_IDENTITY);
 	size_t left = json_object_size(o);
 	char *text = left ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS |
 	                                          JSON_ENSURE_ASCII)
 	                  : NULL;
 	json_decref(o);
-	int rc = left && !text ? SEULA_ENOMEM
-	         : text        ? h->event_set_str(ev, SEULA_FIELD_PROPS, text,
-	                                          strlen(text))
-	                       : h->event_clear(ev, SEULA_FIELD_PROPS);
+	if (rc == SEULA_OK)
+		rc = left && !text ? SEULA_ENOMEM
+		     : text ? h->event_set_str(ev, SEULA_FIELD_PROPS, text,
+		                               strlen(text))
+		            : h->event_clear(ev, SEULA_FIELD_PROPS);
 	free(text);
 	/* An address that could not be taken out must not be stored. */
 	return rc == SEULA_OK ? SEULA_KEEP : SEULA_ERROR;
@@ -282,7 +285,7 @@ enum seula_verdict cust_link_on_event(struct cust_link *l,
 struct batch {
 	struct cust_link *l;
 	sqlite3 *db;
-	sqlite3_stmt *strip, *consent, *find, *insert;
+	sqlite3_stmt *consent, *find, *insert;
 	bool filled;
 	int64_t now;
 	int64_t linked, known, no_visitor, no_consent, no_customer, refused;
@@ -295,28 +298,6 @@ static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 	return sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK
 	               ? SEULA_OK
 	               : SEULA_EIO;
-}
-
-/* The stored row loses the pseudonym: once linked (or not), nothing of the
- * person is left in the raw events. */
-static int strip_identity(struct batch *b, const struct seula_event *ev,
-                          const char *props)
-{
-	const struct seula_host *h = b->l->host;
-	int64_t ts = 0;
-	if (prepare(b->db, &b->strip,
-	            "UPDATE events SET props = nullif(json_remove(props, "
-	            "'$.identity'), '{}') WHERE site = ?1 AND ts = ?2 AND "
-	            "type = 2 AND name = '" CUST_IDENTIFY_EVENT
-	            "' AND props = ?3") != SEULA_OK)
-		return SEULA_EIO;
-	h->event_int(ev, SEULA_FIELD_TIME_MS, &ts);
-	sqlite3_reset(b->strip);
-	sqlite3_bind_text(b->strip, 1, h->event_str(ev, SEULA_FIELD_SITE), -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_int64(b->strip, 2, ts);
-	sqlite3_bind_text(b->strip, 3, props, -1, SQLITE_STATIC);
-	return sqlite3_step(b->strip) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
 static int link_one(struct batch *b, const struct seula_event *ev,
@@ -418,23 +399,15 @@ int cust_link_on_batch(struct cust_link *l, sqlite3 *db,
 	int rc = SEULA_OK;
 	for (size_t i = 0; i < n && rc == SEULA_OK; i++) {
 		const struct seula_event *ev = events[i];
-		const char *props;
+		const char *hex;
 		if (!is_identify(h, ev) ||
-		    !(props = h->event_str(ev, SEULA_FIELD_PROPS)) ||
-		    !strstr(props, "\"identity\""))
+		    !(hex = h->event_str(ev, SEULA_FIELD_IDENTITY)))
 			continue;
-		json_t *o = json_loads(props, 0, NULL);
-		const char *hex =
-		        json_string_value(json_object_get(o, "identity"));
 		unsigned char hash[HASH_BYTES];
 		size_t len = 0;
-		bool ok = hex &&
-		          sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex),
-		                         NULL, &len, NULL) == 0 &&
-		          len == HASH_BYTES;
-		json_decref(o);
-		rc = strip_identity(&b, ev, props);
-		if (rc == SEULA_OK && ok)
+		if (sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL,
+		                   &len, NULL) == 0 &&
+		    len == HASH_BYTES)
 			rc = link_one(&b, ev, hash);
 	}
 	if (rc != SEULA_OK)
@@ -448,7 +421,6 @@ int cust_link_on_batch(struct cust_link *l, sqlite3 *db,
 		       (long long)b.linked, (long long)b.known,
 		       (long long)b.no_visitor, (long long)b.no_consent,
 		       (long long)b.no_customer, (long long)b.refused);
-	sqlite3_finalize(b.strip);
 	sqlite3_finalize(b.consent);
 	sqlite3_finalize(b.find);
 	sqlite3_finalize(b.insert);

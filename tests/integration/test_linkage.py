@@ -206,20 +206,75 @@ class LinkageTest(unittest.TestCase):
         record_consent(self.srv, "accept_all", vid)
         identify(self.srv, vid, secret)
         identify(self.srv, None, secret.upper())
-        # A client cannot plant a pseudonym of its own either.
-        send(self.srv, vid, [{"type": "event", "name": "identify",
-                              "props": {"identity": "ab" * 32}}])
         rows = self.srv.query("SELECT props FROM events WHERE name = 'identify'")
         self.assertTrue(rows)
         for row in rows:
             self.assertNotIn("@", row["props"] or "")
-            self.assertNotIn("identity", row["props"] or "")
         # Registered customers' addresses are in the register, never in
         # the events table.
         self.assertEqual(self.srv.count("props LIKE '%@%' OR url LIKE '%@%'"), 0)
         for name, blob in self.srv.db_files().items():
             self.assertNotIn(secret.encode(), blob, name)
             self.assertNotIn(secret.upper().encode(), blob, name)
+
+
+class WithAnalyticsTest(unittest.TestCase):
+    """The pseudonym of an identify event reaches the customers plugin
+    only: the analytics plugin, which keeps every custom event's
+    properties in its visits and rollups, never sees it."""
+
+    @classmethod
+    def setUpClass(cls):
+        sections = {"auth": {"login_max_failures": "1000"},
+                    "controller": CONTROLLER,
+                    "plugin.analytics": {"visit_timeout": "1s",
+                                         "rollup_delay": "0s"}}
+        cls.srv = Server(plugins=("anonymize", "analytics", "customers"),
+                         sections=sections)
+        add_user(cls.srv, "cid", "customer_service", PASSWORDS["cid"])
+        cls.srv.start()
+        cls.cid = login(cls.srv, "cid", PASSWORDS["cid"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def test_no_pseudonym_in_visits_rollups_or_files(self):
+        cust = create(self.cid, email="anna.analytics@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, cust["email"], plan="pro")
+        # Without consent too: the visit is cookieless, and counted.
+        identify(self.srv, None, cust["email"])
+        [link] = links(self.srv, cust["id"])
+        self.assertEqual(link["visitor_id"], vid)
+        [row] = self.srv.query("SELECT hex(link_hash) AS h FROM customers "
+                               "WHERE id = ?", (cust["id"],))
+        pseudonym = row["h"].lower()
+        self.assertEqual(len(pseudonym), 64)
+        # The visits end (1 s) and reach the rollups.
+        deadline = time.time() + 20
+        while time.time() < deadline and self.srv.query(
+                "SELECT 1 FROM analytics_visits WHERE closed = 0"):
+            time.sleep(0.2)
+        self.assertEqual(self.srv.query(
+            "SELECT 1 FROM analytics_visits WHERE closed = 0"), [])
+        self.assertEqual(self.srv.query(
+            "SELECT prop, value FROM analytics_visit_events WHERE name = "
+            "'identify' AND prop <> ''"), [{"prop": "plan", "value": "pro"}])
+        self.assertTrue(self.srv.query(
+            "SELECT 1 FROM analytics_rollup WHERE dim = 'prop:plan'"))
+        self.assertFalse(self.srv.query(
+            "SELECT 1 FROM analytics_rollup WHERE dim = 'prop:identity'"))
+        for name, blob in self.srv.db_files().items():
+            self.assertNotIn(pseudonym.encode(), blob, name)
+            self.assertNotIn(pseudonym.upper().encode(), blob, name)
+        # A client that sends the pseudonym as a property links nothing.
+        other = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", other)
+        send(self.srv, other, [{"type": "event", "name": "identify",
+                                "props": {"identity": pseudonym}}])
+        self.assertEqual(links(self.srv, cust["id"]), [link])
 
 
 def day(delta_days=0):

@@ -1186,6 +1186,82 @@ static void blocks_answer_as_the_visits(void **state)
 	sqlite3_close(db);
 }
 
+static int64_t int_of(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The last migration takes the "identity" pseudonym earlier versions kept
+ * from identify events out of the visits, rollups and blocks, and leaves
+ * every other property. */
+static void identity_props_migrated_away(void **state)
+{
+	(void)state;
+	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
+	assert_non_null(so);
+	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
+	assert_non_null(p);
+	assert_int_equal(p->migrations[p->n_migrations - 1].version, 10);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	for (size_t i = 0; i + 1 < p->n_migrations; i++)
+		exec_ok(db, p->migrations[i].sql);
+	/* Visit 1 on day MAR1 (blocks built past it), 2 a day later: both
+	 * identified; 3 has a property of another name only. */
+	exec_ok(db,
+	        "WITH v(id, ts) AS (VALUES (1, 1740787200000), (2, "
+	        "1740873600000), (3, 1740873600000)) INSERT INTO "
+	        "analytics_visits (id, site, visitor, start_ts, last_ts, "
+	        "closed, entry_page, exit_page, source, referrer, channel, "
+	        "utm_source, utm_medium, utm_campaign, utm_term, "
+	        "utm_content, country, region, city, browser, os, device, "
+	        "screen, language) SELECT id, 's', id, ts, ts, 1, '/', '/', "
+	        "'', '', '', '', '', '', '', '', '', '', '', '', '', '', '', "
+	        "'' FROM v");
+	exec_ok(db,
+	        "INSERT INTO analytics_visit_events VALUES (1, 'identify', "
+	        "'', '', 1), (1, 'identify', 'identity', 'ab12', 1), (1, "
+	        "'identify', 'plan', 'pro', 1), (2, 'identify', 'identity', "
+	        "'cd34', 1), (3, 'signup', 'identity', 'kept', 1)");
+	exec_ok(db, "INSERT INTO analytics_rollup (site, dim, gran, t, value, "
+	            "visits) VALUES ('s', 'prop:identity', 0, 0, 'ab12', 1), "
+	            "('s', 'seg:3:prop:identity', 0, 0, 'ab12', 1), ('s', "
+	            "'prop:plan', 0, 0, 'pro', 1), ('s', 'seg:3:prop:plan', 0, "
+	            "0, 'pro', 1)");
+	/* Day 20148 (MAR1) has blocks; day 20149 is not built yet. */
+	exec_ok(db,
+	        "INSERT INTO analytics_block_state VALUES ('s', 20149, 2); "
+	        "INSERT INTO analytics_blocks VALUES ('s', 20148, 'visitor', "
+	        "x'00'), ('s', 20147, 'visitor', x'00')");
+	exec_ok(db, p->migrations[p->n_migrations - 1].sql);
+	dlclose(so);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM "
+	                            "analytics_visit_events WHERE prop = "
+	                            "'identity' AND name = 'identify'"),
+	                 0);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM "
+	                            "analytics_visit_events"),
+	                 3);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM analytics_rollup "
+	                            "WHERE dim GLOB '*identity'"),
+	                 0);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM analytics_rollup"),
+	                 2);
+	/* The built day is dirty, its block gone; the other block stays. */
+	assert_int_equal(int_of(db, "SELECT group_concat(day) FROM "
+	                            "analytics_block_dirty"),
+	                 20148);
+	assert_int_equal(int_of(db, "SELECT group_concat(day) FROM "
+	                            "analytics_blocks"),
+	                 20147);
+	sqlite3_close(db);
+}
+
 /* A database the plugin has not migrated to blocks yet (`seula report`
  * after an upgrade, before the server starts) answers from the rows. */
 static void blocks_absent_before_migration(void **state)
@@ -1842,6 +1918,7 @@ int main(void)
 	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
 	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(blocks_absent_before_migration),
+	        cmocka_unit_test(identity_props_migrated_away),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(csv_of_empty_tables),
