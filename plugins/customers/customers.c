@@ -1003,6 +1003,10 @@ static int check_line(json_t *l, const char **field, const char **why)
 	return 0;
 }
 
+/* An order's total, cents either way: 100 billion in its currency.  A
+ * customer's orders then sum in 64 bits up to 900,000 of them. */
+#define ORDER_TOTAL_MAX INT64_C(10000000000000)
+
 static int check_order(json_t *o, int64_t *total, const char **field,
                        const char **why)
 {
@@ -1058,10 +1062,20 @@ static int check_order(json_t *o, int64_t *total, const char **field,
 	{
 		if (check_line(v, field, why) != 0)
 			return -1;
-		/* Within bounds by check_line: 1e6 * 1e11 * 500 fits. */
+		/* A line is at most 1e6 * 1e11 either way by check_line, and
+		 * the sum so far at most ORDER_TOTAL_MAX: it fits.  500 such
+		 * lines would not, nor would a customer's orders summed in the
+		 * finance export. */
 		sum += json_integer_value(json_object_get(v, "quantity")) *
 		       json_integer_value(
 		               json_object_get(v, "unit_price_cents"));
+		if (sum > ORDER_TOTAL_MAX || sum < -ORDER_TOTAL_MAX) {
+			*field = "total_cents",
+			*why = "the lines add up to more than 1e13 cents "
+			       "either "
+			       "way";
+			return -1;
+		}
 	}
 	if (tot && (!json_is_integer(tot) || json_integer_value(tot) != sum)) {
 		*field = "total_cents",

@@ -425,6 +425,12 @@ class OrdersTest(unittest.TestCase):
                              ({"lines": [{"description": "x", "quantity": 1,
                                           "unit_price_cents": 1.5}]}, "unit_price_cents"),
                              ({"invoice_status": "lost"}, "invoice_status"),
+                             # Each line in bounds, the sum not: 64 bits
+                             # overflowed into a negative total.
+                             ({"lines": [{"description": "x",
+                                          "quantity": 1000000,
+                                          "unit_price_cents": 10 ** 11}] * 100},
+                              "total_cents"),
                              ({"discount": 5}, "discount")):
             doc = assert_json_error(self, self.order(cust, "B-2", **extra), 400,
                                     "invalid_field")
