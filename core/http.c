@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <unicode/ustring.h>
 
 bool seula_decimal_parse(const char *s, long long min, long long max,
                          long long *out)
@@ -274,10 +275,48 @@ void seula_reply(struct evhttp_request *req, int status,
 		evbuffer_free(buf);
 }
 
+/* `s` with what is not well-formed UTF-8 made U+FFFD, through ICU's UTF-16
+ * and back; NULL when out of memory.  The caller frees it. */
+static char *utf8_repaired(const char *s)
+{
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t n16 = 0, n8 = 0;
+	u_strFromUTF8WithSub(NULL, 0, &n16, s, -1, 0xFFFD, NULL, &e);
+	if (e != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(e))
+		return NULL;
+	UChar *u = malloc(((size_t)n16 + 1) * sizeof(*u));
+	char *out = NULL;
+	e = U_ZERO_ERROR;
+	if (u)
+		u_strFromUTF8WithSub(u, n16 + 1, NULL, s, -1, 0xFFFD, NULL, &e);
+	if (u && U_SUCCESS(e)) {
+		u_strToUTF8(NULL, 0, &n8, u, n16, &e);
+		if (e == U_BUFFER_OVERFLOW_ERROR || U_SUCCESS(e)) {
+			e = U_ZERO_ERROR;
+			out = malloc((size_t)n8 + 1);
+			if (out)
+				u_strToUTF8(out, n8 + 1, NULL, u, n16, &e);
+			if (out && U_FAILURE(e)) {
+				free(out);
+				out = NULL;
+			}
+		}
+	}
+	free(u);
+	return out;
+}
+
 static char *error_json(const char *code, const char *message, size_t *len)
 {
 	json_t *o = json_pack("{s:s, s:s}", "error", code, "message",
 	                      message ? message : "");
+	/* A message that quotes a client's text, cut at a byte count, may
+	 * end inside a character, which jansson refuses: the 4xx it says
+	 * became a 500. */
+	char *repaired = NULL;
+	if (!o && message && (repaired = utf8_repaired(message)))
+		o = json_pack("{s:s, s:s}", "error", code, "message", repaired);
+	free(repaired);
 	if (!o)
 		return NULL;
 	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -490,7 +490,11 @@ class AnalyticsTest(unittest.TestCase):
                  ("breakdown", {"dimension": "page", "limit": "+5"}),
                  ("timeseries", {"interval": "year"}), ("timeseries", {"metric": "nosuch"}),
                  ("timeseries", {"interval": "hour", "from": "2020-01-01", "to": "2020-12-31"}),
-                 ("summary", {"from": "2000-01-01", "to": "2026-01-01"})]
+                 ("summary", {"from": "2000-01-01", "to": "2026-01-01"}),
+                 # Quoted in the message cut at a byte count, inside a
+                 # character: still a 400.
+                 ("summary", {"tz": "a" + "\u00e9" * 40}),
+                 ("summary", {"filter": "z" + "\u00e9" * 100 + "==x"})]
         for report, params in cases:
             r = self.staff.request("GET", "/api/stats/demo/%s?%s" % (
                 report, urllib.parse.urlencode(params)))

@@ -175,6 +175,9 @@ class ConsentTest(unittest.TestCase):
             (with_(page="javascript:alert(1)"), 400, "bad_page"),
             (with_(source="cookie_wall"), 400, "bad_source"),
             (with_(extra=1), 400, "unknown_field"),
+            # Its message quotes the name cut at 64 bytes, inside a
+            # character: still this 400, not a 500.
+            (with_(**{"a" + "\u00e9" * 100: 1}), 400, "unknown_field"),
             (with_(gcm={"ad_storage": "granted"}), 400, "gcm_mismatch"),
             (with_(gcm={"ads": "denied"}), 400, "bad_gcm"),
             (with_(given_at="yesterday"), 400, "bad_given_at"),
