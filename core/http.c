@@ -257,15 +257,18 @@ void seula_reply(struct evhttp_request *req, int status,
 		evhttp_add_header(h, "Content-Type", content_type);
 	/* libevent answers a CONNECT as a tunnel: no length, and the
 	 * connection stays open, so the client could not tell where the
-	 * body ends. */
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT &&
+	 * body ends.  To a HEAD it sends the body, without its length: the
+	 * client takes it for the start of the next answer.  Both get the
+	 * length; a HEAD, no body. */
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if ((cmd == EVHTTP_REQ_CONNECT || cmd == EVHTTP_REQ_HEAD) &&
 	    !evhttp_find_header(h, "Content-Length")) {
 		char n[24];
 		snprintf(n, sizeof(n), "%zu", body ? len : 0);
 		evhttp_add_header(h, "Content-Length", n);
 	}
 	struct evbuffer *buf = NULL;
-	if (body && len) {
+	if (body && len && cmd != EVHTTP_REQ_HEAD) {
 		buf = evbuffer_new();
 		if (buf)
 			evbuffer_add(buf, body, len);

@@ -182,6 +182,24 @@ class CollectTest(unittest.TestCase):
         self.assertIn(b"\r\nContent-Length: %d\r\n" % len(body), head + b"\r\n")
         self.assertEqual(json.loads(body)["error"], "bad_request")
 
+    def test_head_answers_headers_only(self):
+        # Two requests on one connection: the HEAD's answer has the
+        # length a GET's body would have and no body, so the next
+        # answer starts right after its headers.
+        for path in (b"/api/health", b"/seula.js", b"/nosuch"):
+            with self.subTest(path=path):
+                out = self.srv.raw(
+                    b"HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n"
+                    b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
+                    b"Connection: close\r\n\r\n" % path, timeout=3)
+                head, _, rest = out.partition(b"\r\n\r\n")
+                self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), rest[:80])
+                get = self.srv.request("GET", path.decode())
+                length = [v for k, v in (line.split(b": ", 1) for line in
+                                         head.split(b"\r\n")[1:])
+                          if k.lower() == b"content-length"]
+                self.assertEqual(length, [str(len(get.body)).encode()])
+
     def test_cors(self):
         r = self.srv.request("OPTIONS", "/api/collect", headers={
             "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
