@@ -1186,6 +1186,47 @@ static void blocks_answer_as_the_visits(void **state)
 	sqlite3_close(db);
 }
 
+/* A sketch's estimate can pass its row's visits (a few dozen visitors of
+ * few visits each); no report says more visitors than visits. */
+static void visitors_never_above_visits(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	/* 2025-03-01's hour, day and month rows, unfiltered and of page /a:
+	 * 5 visits, a sketch of 40 visitors. */
+	exec_ok(db,
+	        "WITH RECURSIVE s(i, h) AS (SELECT 0, NULL UNION ALL "
+	        "SELECT i + 1, analytics_hll_add(h, random()) FROM s WHERE "
+	        "i < 40), k(b) AS (SELECT h FROM s WHERE i = 40) INSERT "
+	        "INTO analytics_rollup (site, dim, gran, t, value, visits, "
+	        "pageviews, visitors) SELECT 's', d.dim, g.gran, "
+	        "1740787200, d.value, 5, 5, k.b FROM k, (SELECT '' AS dim, "
+	        "'' AS value UNION ALL SELECT 'page', '/a') d, (SELECT 0 AS "
+	        "gran UNION ALL SELECT 1 UNION ALL SELECT 2) g");
+	struct analytics_request rq =
+	        request("2025-03-01", "2025-03-01", "UTC");
+	json_t *j = report_ok(db, ANALYTICS_SUMMARY, &rq);
+	json_t *r = json_object_get(j, "results");
+	assert_int_equal(json_integer_value(json_object_get(r, "visits")), 5);
+	assert_int_equal(json_integer_value(json_object_get(r, "visitors")), 5);
+	json_decref(j);
+	rq.dimension = "page";
+	rq.limit = "10";
+	j = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+	r = json_array_get(json_object_get(j, "results"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "page")),
+	                    "/a");
+	assert_int_equal(json_integer_value(json_object_get(r, "visitors")), 5);
+	json_decref(j);
+	rq.dimension = NULL;
+	rq.interval = "day";
+	j = report_ok(db, ANALYTICS_TIMESERIES, &rq);
+	r = json_array_get(json_object_get(j, "results"), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "visitors")), 5);
+	json_decref(j);
+	sqlite3_close(db);
+}
+
 static int64_t int_of(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -1919,6 +1960,7 @@ int main(void)
 	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(blocks_absent_before_migration),
 	        cmocka_unit_test(identity_props_migrated_away),
+	        cmocka_unit_test(visitors_never_above_visits),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(csv_of_empty_tables),
