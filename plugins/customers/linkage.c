@@ -494,6 +494,7 @@ static const char segments_sql[] =
         "  JOIN customers c ON c.id = l.customer_id "
         "  JOIN consent_visitors v ON v.visitor_id = l.visitor_id "
         "  WHERE c.restricted = 0 AND c.objects_profiling = 0 "
+        "  AND c.objects_direct_marketing = 0 "
         "  AND (v.marketing = 1 OR v.personalization = 1) "
         "  AND v.valid_until > ?2), "
         "ev AS (SELECT lv.grp, lv.customer_id, e.id, e.visitor_id, e.ts, "

@@ -292,10 +292,12 @@ class SegmentsTest(unittest.TestCase):
                        "conversions": "signup"})
         cid = cls.staff["cid"]
         cls.people = []
-        # Alpha: 4 (one of them objects to profiling), Beta 1, Gamma 2,
-        # by segment: 4 wholesale (3 Alpha + 1 Beta), the rest retail.
+        # Alpha: 5 (one objects to profiling, one to direct marketing),
+        # Beta 1, Gamma 2; by segment: 4 wholesale (3 Alpha + 1 Beta)
+        # and the direct-marketing objector's, the rest retail.
         plan = [("Alpha Oy", "wholesale")] * 3 + [("Alpha Oy", "retail")] + \
-               [("Beta Oy", "wholesale")] + [("Gamma Oy", "retail")] * 2
+               [("Beta Oy", "wholesale")] + [("Gamma Oy", "retail")] * 2 + \
+               [("Alpha Oy", "wholesale")]
         for i, (org, segment) in enumerate(plan):
             cust = create(cid, first_name="Segmentti%d" % i,
                           email="seg%d@example.com" % i,
@@ -309,6 +311,9 @@ class SegmentsTest(unittest.TestCase):
             cls.people.append(cust)
         r = cid.request("PATCH", "/api/customers/%d" % cls.people[3]["id"],
                         {"flags": {"objects_profiling": True}})
+        assert r.status == 200, r
+        r = cid.request("PATCH", "/api/customers/%d" % cls.people[7]["id"],
+                        {"flags": {"objects_direct_marketing": True}})
         assert r.status == 200, r
         # An unlinked visitor and a cookieless one do not count anywhere.
         send(cls.srv, str(uuid.uuid4()), [{"type": "pageview"}])
@@ -327,7 +332,7 @@ class SegmentsTest(unittest.TestCase):
         doc = self.report()
         self.assertEqual(doc["k"], self.K)
         self.assertEqual(doc["by"], "organisation")
-        # Alpha keeps 3 (the objector is left out); Beta (1) and Gamma (2)
+        # Alpha keeps 3 (the objectors are left out); Beta (1) and Gamma (2)
         # make an "(other)" of 3.
         self.assertEqual(doc["groups"], [
             {"group": "Alpha Oy", "customers": 3, "visitors": 3, "visits": 3,
