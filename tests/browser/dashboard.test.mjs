@@ -55,7 +55,7 @@ const VISITORS = [
   { ua: UA.chromeAndroid, ip: '10.4.0.1', lang: 'sv-SE', screen: [412, 915], ref: null,
     pages: ['/', '/signup'], event: { name: 'signup', props: { plan: 'pro' } } },
   { ua: UA.edgeWin, ip: '10.5.0.1', lang: 'en-GB', screen: [1536, 864], ref: 'https://duckduckgo.com/',
-    pages: ['/docs', '/docs/install'] },
+    pages: ['/docs', '/docs/install', '/docs/k%C3%A4ytt%C3%B6'] },
   { ua: UA.chromeMac, ip: '10.6.0.1', lang: 'en-US', screen: [1440, 900], ref: 'https://t.co/x1',
     query: '?utm_source=twitter&utm_medium=social&utm_campaign=autumn-sale&utm_content=thread', pages: ['/'] },
   { ua: UA.firefoxWin, ip: '10.7.0.1', lang: 'fi-FI', screen: [1920, 1080], ref: null,
@@ -334,6 +334,9 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const pages = await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
   assert.equal(pages.results[0].page, '/', 'the most visited page first');
   assert.equal(pages.results.reduce((n, r) => n + r.pageviews, 0), PAGEVIEWS);
+  // A path as browsers send it, percent-encoded, is shown as it reads.
+  assert.equal(await page.textContent('#table-pages tbody tr[data-value="/docs/k%C3%A4ytt%C3%B6"] .name'),
+    '/docs/käyttö');
 
   // The chart: uPlot drew a canvas with a point per day of the range.
   const canvas = await page.$eval('#chart canvas', (c) => ({ w: c.width, h: c.height }));
@@ -559,6 +562,8 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
       const t = document.querySelector(sel);
       return t.scrollWidth <= t.parentElement.clientWidth + 1;
     }, id, { timeout: 5000 });
+  // ... and the custom range's form wraps rather than widen the page.
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= 375, null, { timeout: 5000 });
   await page.setViewportSize({ width: 1280, height: 900 });
   await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
 

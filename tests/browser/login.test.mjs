@@ -102,6 +102,8 @@ test('an admin signs in, sees the audit log, and signs out for real', async () =
   await signIn(page, 'ada', USERS.ada.password);
   await page.waitForSelector('#signed-in:not([hidden])');
   assert.equal(await page.textContent('#who'), 'ada');
+  // Not a dead end: the way on to the dashboard.
+  assert.equal(await page.getAttribute('#signed-in a[href="/"]', 'href'), '/');
   assert.equal(await page.textContent('#role'), 'admin');
   assert.equal(await page.inputValue('#password'), '', 'the password is not left in the form');
 

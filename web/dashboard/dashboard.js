@@ -391,7 +391,9 @@
       diff = ((now - before) / before) * 100;
       text = `${integer.format(Math.abs(Math.round(diff)))}%`;
     }
-    if (Math.abs(diff) < 0.05) return { cls: 'same', arrow: '', text: '0%', words: 'no change' };
+    // As shown: a change that rounds to 0% has no arrow either.
+    const none = metric === 'bounce_rate' ? Math.abs(diff) < 0.05 : Math.round(Math.abs(diff)) === 0;
+    if (none) return { cls: 'same', arrow: '', text: '0%', words: 'no change' };
     const up = diff > 0;
     return {
       cls: up !== lower ? 'better' : 'worse', arrow: up ? '↑' : '↓', text,
@@ -614,6 +616,15 @@
   // ---- tables ---------------------------------------------------------------------
 
   // A table of rows; a row's first cell is a button that filters by it.
+  // Paths are kept as the browser sent them, percent-encoded; shown as a
+  // person reads them (/käyttäjä/, not /k%C3%A4ytt%C3%A4j%C3%A4/).  The
+  // filter and the CSV keep the stored value.
+  const PATH_DIMENSIONS = new Set(['page', 'entry_page', 'exit_page']);
+  function shownValue(dimension, text) {
+    if (!PATH_DIMENSIONS.has(dimension)) return text;
+    try { return decodeURI(text); } catch { return text; }
+  }
+
   function fillTable(table, dimension, rows, cols, opts = {}) {
     const tbody = table.tBodies[0];
     tbody.replaceChildren();
@@ -622,10 +633,11 @@
       const value = r[opts.key || dimension];
       const text = value === null || value === undefined ? '(none)' : String(value);
       const share = Math.round(((Number(r[cols[0][0]]) || 0) / max) * 100);
+      const label = shownValue(dimension, text);
       const first = opts.filter === false || !filterable(text)
-        ? el('span', { class: 'name', text })
+        ? el('span', { class: 'name', text: label })
         : el('button', {
-          type: 'button', class: 'name', text, title: `Filter by ${dimLabel(opts.filterDimension || dimension)}: ${text}`,
+          type: 'button', class: 'name', text: label, title: `Filter by ${dimLabel(opts.filterDimension || dimension)}: ${label}`,
           onclick: () => addFilter(opts.filterDimension || dimension, text),
         });
       const th = el('th', { scope: 'row', class: 'bar' }, first);
