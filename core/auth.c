@@ -3,6 +3,7 @@
  * audit log's reading route.
  */
 #include "auth.h"
+#include "date.h"
 
 #include "audit.h"
 #include "host.h"
@@ -782,16 +783,35 @@ static bool parse_time(const char *s, int64_t *ms, bool *whole_day)
 		*ms = v;
 		return true;
 	}
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *rest = strptime(s, "%Y-%m-%d", &tm);
-	if (rest && *rest == 'T')
-		rest = strptime(rest, "T%H:%M:%S", &tm);
-	else
-		*whole_day = rest && !*rest;
-	if (!rest || (*rest && strcmp(rest, "Z") != 0))
+	/* The day as the reports read one (strptime took 2026-02-30 and
+	 * rolled it on to March), then "THH:MM:SS" and "Z" if given. */
+	char date[11];
+	int64_t day;
+	if (strlen(s) < 10)
 		return false;
-	*ms = (int64_t)timegm(&tm) * 1000;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (!seula_date_parse(date, &day))
+		return false;
+	const char *t = s + 10;
+	*ms = day * 86400000;
+	if (!*t) {
+		*whole_day = true;
+		return true;
+	}
+	int hms[3];
+	for (int i = 0; i < 3; i++) {
+		const char *p = t + 1 + 3 * i;
+		if (p[-1] != (i ? ':' : 'T') || p[0] < '0' || p[0] > '9' ||
+		    p[1] < '0' || p[1] > '9')
+			return false;
+		hms[i] = (p[0] - '0') * 10 + (p[1] - '0');
+	}
+	t += 9;
+	if ((*t && strcmp(t, "Z") != 0) || hms[0] > 23 || hms[1] > 59 ||
+	    hms[2] > 59)
+		return false;
+	*ms += ((int64_t)hms[0] * 3600 + hms[1] * 60 + hms[2]) * 1000;
 	return true;
 }
 

@@ -350,9 +350,17 @@ class LoginTest(unittest.TestCase):
         day = ada.request("GET", "/api/audit?from=%s&to=%s" % (today, today)).json()
         self.assertTrue(any(e["action"] == "login" and e["staff"] == "ada"
                             for e in day["entries"]), day)
+        r = ada.request("GET", "/api/audit?from=%sT00:00:00Z&to=%sT23:59:59Z"
+                        % (today, today))
+        self.assertTrue(any(e["action"] == "login" and e["staff"] == "ada"
+                            for e in r.json()["entries"]), r)
         for q in ("limit=0", "limit=abc", "limit=1001", "before=x", "from=yesterday",
                   "to=2026-13-45", "limit=%2B5", "limit=%205", "before=%203",
-                  "from=%2B1"):
+                  "from=%2B1",
+                  # Days that do not exist, and near-dates strptime took.
+                  "from=2026-02-30", "to=2026-11-31", "from=1-1-1",
+                  "from=%202026-11-30", "from=2026-11-30T24:00:00Z",
+                  "from=2026-11-30T1:00:00Z", "from=2026-11-30T10:00:00+02"):
             assert_json_error(self, ada.request("GET", "/api/audit?" + q), 400,
                               "invalid_query")
 
