@@ -577,6 +577,13 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.equal(empty.results.visits, 0);
   assert.equal(await page.textContent('#summary [data-metric="bounce_rate"] .value'), '–');
   assert.equal(await page.$('#summary [data-metric="bounce_rate"] .change'), null);
+  // ... nor a line of 0% in the chart: seven days, none drawn.
+  await page.click('#summary button[data-metric="bounce_rate"]');
+  await ready(page, () => new URLSearchParams(location.search).get('metric') === 'bounce_rate');
+  await page.waitForFunction(() => document.querySelector('#chart').dataset.api.includes('bounce_rate'));
+  await page.waitForFunction(() => !document.querySelector('#chart').hasAttribute('aria-busy'));
+  assert.equal(await page.getAttribute('#chart', 'data-points'), '7');
+  assert.equal(await page.getAttribute('#chart', 'data-drawn'), '0');
 
   // The server out of reach: one notice says so, and the chart does not
   // keep the last dates' line under the new ones.

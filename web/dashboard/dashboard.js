@@ -504,7 +504,9 @@
     // Buckets still to come (the rest of today) are no zeros: the line
     // stops at the one now runs in.
     const now = nowWall();
-    const ys = data.results.map((r, i) => (r[metric] === undefined || xs[i] > now ? null : r[metric]));
+    const base = RATE_BASE[metric];
+    const value = (r) => (r[metric] === undefined || (base && !r[base]) ? null : r[metric]);
+    const ys = data.results.map((r, i) => (xs[i] > now ? null : value(r)));
     const series = [{}, {
       label: METRICS[metric], stroke: cssVar('--chart'), fill: cssVar('--chart-fill'), width: 2,
       points: { show: xs.length <= 62 },
@@ -512,7 +514,7 @@
     const plotData = [xs, ys];
     let previous = null;
     if (state.compare && data.comparison && Array.isArray(data.comparison.results)) {
-      previous = data.comparison.results.map((r) => (r[metric] === undefined ? null : r[metric]));
+      previous = data.comparison.results.map(value);
       previous = xs.map((_, i) => (i < previous.length ? previous[i] : null));
       plotData.push(previous);
       series.push({ label: 'Previous period', stroke: cssVar('--chart-previous'), width: 1.5, dash: [6, 4] });
@@ -581,13 +583,19 @@
     if (Number(node.dataset.request) === id) node.removeAttribute('aria-busy');
   }
 
+  // A rate's bucket without visits (page views) has no rate: the API says
+  // 0, the chart leaves a gap, as the summary shows "–".
+  const RATE_BASE = { bounce_rate: 'visits', views_per_visit: 'visits', visit_duration: 'visits', time_on_page: 'pageviews' };
+
   async function loadChart(g) {
     const [from, to] = range();
     const extra = { metric: state.metric, interval: interval(from, to) };
     if (state.compare) extra.compare = 'previous_period';
+    csvLink($('chart-csv'), statsUrl('timeseries', extra, 'csv'), `timeseries-${state.metric}`);
+    const base = RATE_BASE[state.metric];
+    if (base) extra.metric = `${state.metric},${base}`;
     const url = statsUrl('timeseries', extra);
     $('chart').dataset.api = url;
-    csvLink($('chart-csv'), statsUrl('timeseries', extra, 'csv'), `timeseries-${state.metric}`);
     $('chart-csv').setAttribute('aria-label', `Download the chart's ${METRICS[state.metric].toLowerCase()} as CSV`);
     const req = busy($('chart'));
     try {
