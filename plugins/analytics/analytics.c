@@ -389,7 +389,13 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "AND closed = 0",
         /* When the visitor's standing consent was given (core tables, as
          * the customers plugin reads them). */
-        [S_CONSENTED] = "SELECT r.received_at FROM consent_visitors v JOIN "
+        /* The consent's time, and whether it was given on the page the
+         * visit ?3 is on (the record keeps scheme, host and path). */
+        [S_CONSENTED] = "SELECT r.received_at, (SELECT x.exit_page FROM "
+                        "analytics_visits x WHERE x.id = ?3) = "
+                        "substr(r.page, instr(substr(r.page, "
+                        "instr(r.page, '://') + 3), '/') + instr(r.page, "
+                        "'://') + 2) FROM consent_visitors v JOIN "
                         "consent_records r ON r.receipt = v.receipt WHERE "
                         "v.visitor_id = ?1 AND v.site = ?2",
         [S_MERGED] = "SELECT v FROM analytics_meta WHERE k = 'merged_to'",
@@ -1789,10 +1795,12 @@ static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
  * cookieless a moment ago: consent came during the visit.  The visit goes
  * on under the id (one visit, not a bounce and a second visit); the
  * cookieless key is not kept with it.  Only when the id's consent was
- * given after that visit began: a returning visitor's id never takes
- * over a visit another person, with the same browser behind the same
- * masked address, is making cookieless.  *out: the visit, or NULL when
- * there is none to adopt. */
+ * given after that visit began, on the page the visit is on: a returning
+ * visitor's id never takes over a visit another person, with the same
+ * browser behind the same masked address, is making cookieless, nor does
+ * a new one given on another page (that person's visit would be linked
+ * to the consenting one, and given out in their access export).  *out:
+ * the visit, or NULL when there is none to adopt. */
 static int adopt(struct analytics *a, const char *site, const char *id,
                  int64_t visitor, const unsigned char hash[8], int64_t ts,
                  struct open_visit **out)
@@ -1806,9 +1814,11 @@ static int adopt(struct analytics *a, const char *site, const char *id,
 	sqlite3_stmt *st = use(a, S_CONSENTED);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, v.id);
 	int step = sqlite3_step(st);
-	bool during =
-	        step == SQLITE_ROW && sqlite3_column_int64(st, 0) >= v.start_ms;
+	bool during = step == SQLITE_ROW &&
+	              sqlite3_column_int64(st, 0) >= v.start_ms &&
+	              sqlite3_column_int(st, 1) == 1;
 	sqlite3_reset(st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return SEULA_EIO;

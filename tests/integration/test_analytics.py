@@ -890,8 +890,9 @@ class ConsentDuringVisitTest(unittest.TestCase):
         send(b, "/b")
         # C consents only after its visit has ended: a visit of its own.
         send(c, "/c1")
-        # A accepts on the banner: its next beacons carry the id.
-        record_consent(s, visitor_id=vid, headers=a)
+        # A accepts on the banner of the page it is on: its next beacons
+        # carry the id.
+        record_consent(s, visitor_id=vid, headers=a, page="http://localhost/landing")
         send(a, "/pricing", vid)
         send(a, "/landing", vid, type="engagement", engagement_ms=4000)
         s.collect([{"site": "demo", "type": "event", "name": "Signup",
@@ -907,7 +908,7 @@ class ConsentDuringVisitTest(unittest.TestCase):
         while s.query("SELECT closed FROM analytics_visits WHERE id = 1")[0]["closed"] != 1:
             self.assertLess(time.time(), deadline, "A's visit was never closed")
             time.sleep(0.1)
-        record_consent(s, visitor_id=late, headers=c)
+        record_consent(s, visitor_id=late, headers=c, page="http://localhost/c1")
         send(c, "/c2", late)
         # D, with A's browser behind A's address, browses cookieless; A
         # comes back with the id it consented with before: D's visit
@@ -942,6 +943,25 @@ class ConsentDuringVisitTest(unittest.TestCase):
         self.assertEqual((got["visits"], got["pageviews"], got["bounce_rate"],
                           got["visitors"]),
                          (6, 8, want["bounce_rate"], 5))
+
+    def test_a_consent_on_another_page_takes_over_nothing(self):
+        # E browses cookieless; F, with E's browser behind E's masked
+        # address (the same cookieless hash), consents a moment later on
+        # another page: F's visit is F's own, and E's stays cookieless.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "30m", "rollup_delay": "0"}})
+        e = {"User-Agent": ua_of(41), "X-Forwarded-For": "198.51.7.10"}
+        f = {"User-Agent": ua_of(41), "X-Forwarded-For": "198.51.200.20"}
+        vid = "0b5e7c1e-8a4f-4c2d-9f6e-0123456789ab"
+        self.assertEqual(s.collect([pageview(url="http://localhost/e-private")],
+                                   headers=e).status, 204)
+        record_consent(s, visitor_id=vid, headers=f, page="http://localhost/f")
+        self.assertEqual(s.collect([pageview(url="http://localhost/f",
+                                             visitor_id=vid)], headers=f).status, 204)
+        rows = s.query("SELECT entry_page, pageviews FROM analytics_visits ORDER BY id")
+        self.assertEqual([(r["entry_page"], r["pageviews"]) for r in rows],
+                         [("/e-private", 1), ("/f", 1)])
+
 
 class SegmentsTest(unittest.TestCase):
     """A configured segment's reports are pre-processed: every ended visit
