@@ -44,8 +44,19 @@ bool cust_content_type_is(const struct seula_host *h,
 {
 	const char *ct = h->http_header(http, "Content-Type");
 	size_t n = strlen(type);
-	return ct && strncasecmp(ct, type, n) == 0 &&
-	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	if (!ct || strncasecmp(ct, type, n) != 0 ||
+	    (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
+		return false;
+	/* A charset, if given, is UTF-8, as the core's routes want it: a
+	 * Latin-1 CSV read as UTF-8 failed row by row. */
+	const char *cs = strcasestr(ct + n, "charset=");
+	if (!cs)
+		return true;
+	cs += 8;
+	if (*cs == '"')
+		cs++;
+	return strncasecmp(cs, "utf-8", 5) == 0 ||
+	       strncasecmp(cs, "utf8", 4) == 0;
 }
 
 json_t *cust_body_object(const struct seula_host *h, struct seula_http *http)

@@ -343,6 +343,13 @@ class ImportTest(unittest.TestCase):
         assert_json_error(self, import_csv(self.cid, ""), 400, "empty_import")
         assert_json_error(self, import_csv(self.cid, "last_name\nX\n", "application/json"),
                           415)
+        # A charset other than UTF-8 is refused, as collect and login
+        # refuse it, rather than read as UTF-8.
+        assert_json_error(self, import_csv(self.cid, "last_name\nX\n",
+                                           "text/csv; charset=latin1"), 415)
+        self.assertEqual(import_csv(self.cid, "last_name\nUtf\n",
+                                    "text/csv; charset=UTF-8").status, 200)
+        before += 1
         self.assertEqual(n_customers(self.srv), before)
 
     def test_too_many_rows(self):
