@@ -584,6 +584,20 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.waitForFunction(() => !document.querySelector('#chart').hasAttribute('aria-busy'));
   assert.equal(await page.getAttribute('#chart', 'data-points'), '7');
   assert.equal(await page.getAttribute('#chart', 'data-drawn'), '0');
+  // A range past the reports' limit: one notice, no request, nothing changes.
+  const asked = [];
+  const onRequest = (r) => { if (r.url().includes('/api/stats/')) asked.push(r.url()); };
+  page.on('request', onRequest);
+  await page.fill('#from', '2000-01-01');
+  await page.fill('#to', '2030-12-31');
+  await page.click('#apply');
+  await page.waitForSelector('#notice:not([hidden])');
+  assert.match(await page.textContent('#notice'), /at most 3,700 days/);
+  page.off('request', onRequest);
+  assert.deepEqual(asked, []);
+  assert.equal(new URL(page.url()).searchParams.get('from'), '2020-01-06');
+  await page.fill('#from', '2020-01-06');
+  await page.fill('#to', '2020-01-12');
 
   // The server out of reach: one notice says so, and the chart does not
   // keep the last dates' line under the new ones.

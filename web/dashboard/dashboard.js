@@ -84,6 +84,8 @@
   // ---- numbers --------------------------------------------------------------
 
   const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  // The longest range a report answers (MAX_DAYS in plugins/analytics/query.c).
+  const MAX_RANGE_DAYS = 3700;
   const decimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
   const percent = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
@@ -920,6 +922,11 @@
       const to = validDay($('to').value);
       if (!from || !to || from > to) {
         notice('Give a start date on or before the end date.');
+        return;
+      }
+      // The reports' limit, said once here rather than by every card.
+      if ((Date.parse(to) - Date.parse(from)) / 86400000 + 1 > MAX_RANGE_DAYS) {
+        notice(`Choose at most ${integer.format(MAX_RANGE_DAYS)} days (about ten years).`);
         return;
       }
       notice('');
