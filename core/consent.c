@@ -1757,8 +1757,13 @@ static int shown_handler(void *instance, struct seula_http *http)
 		seula_http_error(http, 403, "origin_not_allowed",
 		                 "the page's origin is not one of the site's "
 		                 "domains");
-	else if (!version || strcmp(version, s->site->policy_version) != 0)
-		bad(http, "stale_policy", "policy_version is not current");
+	else if (!version)
+		bad(http, "bad_policy_version", "policy_version is missing");
+	else if (strcmp(version, s->site->policy_version) != 0)
+		/* As POST /api/consent answers it: the banner is out of date,
+		 * not the request malformed. */
+		seula_http_error(http, 409, "stale_policy",
+		                 "policy_version is not current");
 	else {
 		sqlite3_stmt *st = NULL;
 		int64_t hour = seula_clock_ms() / 3600000 * 3600;

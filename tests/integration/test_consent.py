@@ -330,6 +330,13 @@ class ConsentTest(unittest.TestCase):
                             {"site": "demo", "policy_version": "2026-11-01",
                              "language": "fi"}, TEXT)
             self.assertEqual(r.status, 204, r)
+        # Out of date, as a choice is: 409; without a version: 400.
+        r = srv.request("POST", "/api/consent/shown",
+                        {"site": "demo", "policy_version": "2020-01-01",
+                         "language": "fi"}, TEXT)
+        assert_json_error(self, r, 409, "stale_policy")
+        r = srv.request("POST", "/api/consent/shown", {"site": "demo"}, TEXT)
+        assert_json_error(self, r, 400, "bad_policy_version")
         r = an.request("GET", "/api/consent/stats?site=demo")
         self.assertEqual(r.status, 200, r)
         doc = r.json()
