@@ -3563,6 +3563,60 @@ static json_t *empty_row(const json_t *report, enum analytics_report_kind kind)
 	return NULL;
 }
 
+/* The previous period's row for `row` (the i-th of the results): the
+ * summary's, a timeseries' i-th bucket (as the dashboard draws them), a
+ * breakdown's or the goals' of the same value; NULL when it had none. */
+static const json_t *previous_row(const json_t *report,
+                                  enum analytics_report_kind kind,
+                                  const json_t *row, size_t i)
+{
+	const json_t *cmp = json_object_get(
+	        json_object_get(report, "comparison"), "results");
+	if (json_is_object(cmp))
+		return cmp;
+	if (!json_is_array(cmp))
+		return NULL;
+	if (kind == ANALYTICS_TIMESERIES)
+		return json_array_get(cmp, i);
+	const char *key = kind == ANALYTICS_GOALS
+	                          ? "goal"
+	                          : json_string_value(json_object_get(
+	                                    report, "dimension"));
+	const json_t *v = key ? json_object_get(row, key) : NULL;
+	size_t j;
+	json_t *p;
+	json_array_foreach((json_t *)cmp, j, p)
+	{
+		if (v && json_equal(json_object_get(p, key), (json_t *)v))
+			return p;
+	}
+	return NULL;
+}
+
+/* `row` and, with a comparison, each of its figures in the previous
+ * period as previous_<name> (empty when the value was not there): the
+ * CSV holds what the table or the chart shows.  The caller decrefs. */
+static json_t *csv_record(const json_t *report, enum analytics_report_kind kind,
+                          const json_t *row, size_t i)
+{
+	json_t *o = json_copy((json_t *)row);
+	if (!o || !json_object_get(report, "comparison"))
+		return o;
+	const json_t *prev = previous_row(report, kind, row, i);
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)row, key, v)
+	{
+		if (json_is_array(v) || json_is_object(v))
+			continue;
+		char name[96];
+		snprintf(name, sizeof(name), "previous_%s", key);
+		json_t *pv = prev ? json_object_get(prev, key) : NULL;
+		json_object_set_new(o, name, pv ? json_copy(pv) : json_null());
+	}
+	return o;
+}
+
 char *analytics_report_csv(const json_t *report,
                            enum analytics_report_kind kind)
 {
@@ -3571,8 +3625,10 @@ char *analytics_report_csv(const json_t *report,
 	if (!res) /* realtime */
 		res = json_object_get(report, "pages");
 	if (json_is_object(res)) {
-		csv_row(s, res, true);
-		csv_row(s, res, false);
+		json_t *rec = csv_record(report, kind, res, 0);
+		csv_row(s, rec ? rec : res, true);
+		csv_row(s, rec ? rec : res, false);
+		json_decref(rec);
 	} else if (json_is_array(res) && json_array_size(res) == 0) {
 		json_t *row = empty_row(report, kind);
 		if (row)
@@ -3583,9 +3639,11 @@ char *analytics_report_csv(const json_t *report,
 		json_t *row;
 		json_array_foreach(res, i, row)
 		{
+			json_t *rec = csv_record(report, kind, row, i);
 			if (i == 0)
-				csv_row(s, row, true);
-			csv_row(s, row, false);
+				csv_row(s, rec ? rec : row, true);
+			csv_row(s, rec ? rec : row, false);
+			json_decref(rec);
 		}
 	}
 	if (sqlite3_str_errcode(s) != SQLITE_OK) {

@@ -468,6 +468,25 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual([int(x["pageviews"]) for x in rows], [x["pageviews"] for x in j])
         r = self.stats("summary", format="csv")
         self.assertEqual(len(list(csv.reader(io.StringIO(r.body.decode())))), 2)
+        # With the previous period: its figures beside each row's, as the
+        # JSON has them (a timeseries' by bucket, a breakdown's by value).
+        for report, extra in (("summary", {}), ("timeseries", {"interval": "day"}),
+                              ("breakdown", {"dimension": "page"})):
+            j = self.stats(report, compare="previous_period", **extra).json()
+            rows = list(csv.DictReader(io.StringIO(self.stats(
+                report, compare="previous_period", format="csv",
+                **extra).body.decode())))
+            res, prev = j["results"], j["comparison"]["results"]
+            if report == "summary":
+                res, prev = [res], [prev]
+            self.assertEqual(len(rows), len(res), report)
+            for i, (row, r) in enumerate(zip(rows, res)):
+                if report == "breakdown":
+                    p = next((x for x in prev if x["page"] == r["page"]), None)
+                else:
+                    p = prev[i] if i < len(prev) else None
+                want = "" if p is None else str(p["visitors"])
+                self.assertEqual(row["previous_visitors"], want, (report, i))
         # A table without rows (a filter nothing matches): its header.
         r = self.stats("breakdown", dimension="source", format="csv",
                        filter="country==XX")
