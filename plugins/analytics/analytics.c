@@ -389,15 +389,13 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "AND closed = 0",
         /* When the visitor's standing consent was given (core tables, as
          * the customers plugin reads them). */
-        /* The consent's time, and whether it was given on the page the
-         * visit ?3 is on (the record keeps scheme, host and path). */
-        [S_CONSENTED] = "SELECT r.received_at, (SELECT x.exit_page FROM "
-                        "analytics_visits x WHERE x.id = ?3) = "
-                        "substr(r.page, instr(substr(r.page, "
-                        "instr(r.page, '://') + 3), '/') + instr(r.page, "
-                        "'://') + 2) FROM consent_visitors v JOIN "
-                        "consent_records r ON r.receipt = v.receipt WHERE "
-                        "v.visitor_id = ?1 AND v.site = ?2",
+        /* The consent's time and page (scheme, host and path), and the
+         * page visit ?3 is on. */
+        [S_CONSENTED] = "SELECT r.received_at, r.page, (SELECT x.exit_page "
+                        "FROM analytics_visits x WHERE x.id = ?3) FROM "
+                        "consent_visitors v JOIN consent_records r ON "
+                        "r.receipt = v.receipt WHERE v.visitor_id = ?1 AND "
+                        "v.site = ?2",
         [S_MERGED] = "SELECT v FROM analytics_meta WHERE k = 'merged_to'",
         /* The rollups' next (site, dim) after (?1, ?2): one probe of the
          * key, so merge_task() walks the dimensions, not the rows. */
@@ -1791,6 +1789,15 @@ static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
 	return true;
 }
 
+/* Whether URL `page` (a consent record's: scheme, host, path) is on
+ * `path`; either NULL: no. */
+static bool same_page(const char *page, const char *path)
+{
+	const char *host = page ? strstr(page, "://") : NULL;
+	const char *p = host ? strchr(host + 3, '/') : NULL;
+	return p && path && strcmp(p, path) == 0;
+}
+
 /* A visitor with an id and no open visit by it, who was counted
  * cookieless a moment ago: consent came during the visit.  The visit goes
  * on under the id (one visit, not a bounce and a second visit); the
@@ -1818,7 +1825,8 @@ static int adopt(struct analytics *a, const char *site, const char *id,
 	int step = sqlite3_step(st);
 	bool during = step == SQLITE_ROW &&
 	              sqlite3_column_int64(st, 0) >= v.start_ms &&
-	              sqlite3_column_int(st, 1) == 1;
+	              same_page((const char *)sqlite3_column_text(st, 1),
+	                        (const char *)sqlite3_column_text(st, 2));
 	sqlite3_reset(st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return SEULA_EIO;

@@ -1783,7 +1783,6 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 	return false;
 }
 
-/* Add one day's visits of the scope to bs->g. */
 /* The m visits sel lists summed in one go into group gi: a call a visit
  * took a third of a year's summary.  Without the sums' columns (BK_GOAL's
  * total), visits and visitors only. */
@@ -1837,6 +1836,7 @@ static bool add_runs(struct block_sum *bs, const struct analytics_block *b,
 	return add_run(bs, b, run, sel + from, m - from);
 }
 
+/* Add one day's visits of the scope to bs->g. */
 static enum analytics_status block_day(struct block_sum *bs,
                                        const struct analytics_block *b,
                                        uint8_t *pass, uint32_t *sel,
@@ -2259,7 +2259,7 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 	bs->g = NULL;
 	return s;
 }
-/* One row of sums over the scope for rollup dimension ''. */
+
 /* analytics_groups_sorted() of g into *sorted, *n of them; false when
  * out of memory, g then freed and err set. */
 static bool groups_sorted(struct analytics_groups *g,
@@ -2300,6 +2300,7 @@ static enum analytics_status groups_out(struct analytics_groups *g,
 	return ANALYTICS_OK;
 }
 
+/* One row of sums over the scope for rollup dimension ''. */
 static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
                                          struct analytics_totals *t, char *err,
                                          size_t errlen)

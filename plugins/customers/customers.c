@@ -1071,9 +1071,7 @@ static int check_order(json_t *o, int64_t *total, const char **field,
 		               json_object_get(v, "unit_price_cents"));
 		if (sum > ORDER_TOTAL_MAX || sum < -ORDER_TOTAL_MAX) {
 			*field = "total_cents",
-			*why = "the lines add up to more than 1e13 cents "
-			       "either "
-			       "way";
+			*why = "past 1e13 cents either way";
 			return -1;
 		}
 	}
