@@ -696,6 +696,62 @@ static void previous_period(int64_t from, int64_t to, int64_t *pfrom,
 	*pfrom = from - (to - from + 1);
 }
 
+/* Day `d` a year earlier: February 29 falls on the 28th. */
+static int64_t year_before(int64_t d)
+{
+	int y, m, md;
+	seula_civil_from_days(d, &y, &m, &md);
+	if (m == 2 && md == 29)
+		md = 28;
+	return seula_days_from_civil((int64_t)y - 1, m, md);
+}
+
+/* The comparison's days from rq->compare (and compare_from/compare_to):
+ * false with a message in err when they are not a period. */
+static bool compare_days(const struct analytics_request *rq,
+                         const struct scope *sc, int64_t *pfrom, int64_t *pto,
+                         char *err, size_t errlen)
+{
+	const char *mode = rq->compare ? rq->compare : "";
+	bool custom = strcmp(mode, "custom") == 0;
+	if ((rq->compare_from || rq->compare_to) && !custom) {
+		snprintf(err, errlen,
+		         "compare_from and compare_to need compare=custom");
+		return false;
+	}
+	if (strcmp(mode, "previous_period") == 0) {
+		previous_period(sc->from_day, sc->to_day, pfrom, pto);
+	} else if (strcmp(mode, "year_over_year") == 0) {
+		*pfrom = year_before(sc->from_day);
+		*pto = year_before(sc->to_day);
+	} else if (custom) {
+		if (!rq->compare_from || !rq->compare_to ||
+		    !seula_date_parse(rq->compare_from, pfrom) ||
+		    !seula_date_parse(rq->compare_to, pto)) {
+			snprintf(err, errlen,
+			         "compare=custom wants compare_from and "
+			         "compare_to, dates YYYY-MM-DD");
+			return false;
+		}
+		if (*pfrom > *pto) {
+			snprintf(err, errlen,
+			         "compare_from is after compare_to");
+			return false;
+		}
+		if (*pto - *pfrom >= MAX_DAYS) {
+			snprintf(err, errlen, "compare: at most %d days",
+			         MAX_DAYS);
+			return false;
+		}
+	} else {
+		snprintf(
+		        err, errlen,
+		        "compare is previous_period, year_over_year or custom");
+		return false;
+	}
+	return true;
+}
+
 /* The UTC span of the scope's local days, at whole hours. */
 static void scope_span(struct scope *sc, struct seula_zone *z)
 {
@@ -3431,14 +3487,12 @@ enum analytics_status analytics_report(sqlite3 *db,
 		seula_zone_close(&z);
 		return s;
 	}
-	bool compare = false;
-	if (rq->compare && *rq->compare) {
-		if (strcmp(rq->compare, "previous_period") != 0) {
-			seula_zone_close(&z);
-			snprintf(err, errlen, "compare is previous_period");
-			return ANALYTICS_BAD_REQUEST;
-		}
-		compare = true;
+	bool compare = rq->compare && *rq->compare;
+	int64_t prev_from = 0, prev_to = 0;
+	if ((compare || rq->compare_from || rq->compare_to) &&
+	    !compare_days(rq, &sc, &prev_from, &prev_to, err, errlen)) {
+		seula_zone_close(&z);
+		return ANALYTICS_BAD_REQUEST;
 	}
 	/* One snapshot for the whole report: the blocks, the visits and the
 	 * rollups, and the comparison's, as of one moment. */
@@ -3451,8 +3505,8 @@ enum analytics_status analytics_report(sqlite3 *db,
 	s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
 	if (s == ANALYTICS_OK && compare) {
 		struct scope prev = sc;
-		previous_period(sc.from_day, sc.to_day, &prev.from_day,
-		                &prev.to_day);
+		prev.from_day = prev_from;
+		prev.to_day = prev_to;
 		scope_span(&prev, &z);
 		json_t *pbody = NULL;
 		s = body_for(db, kind, &prev, rq, &z, &pbody, err, errlen);

@@ -138,7 +138,10 @@ struct analytics_request {
 	const char *from, *to; /* YYYY-MM-DD */
 	const char *tz;        /* IANA name */
 	const char *filter;    /* "country==FI;device!=mobile" */
-	const char *compare;   /* "previous_period" */
+	/* "previous_period", "year_over_year" or "custom" (then
+	 * compare_from and compare_to, YYYY-MM-DD, are the period). */
+	const char *compare;
+	const char *compare_from, *compare_to;
 	const char *metric;    /* timeseries: comma list */
 	const char *interval;  /* hour|day|week|month */
 	const char *dimension; /* breakdown */

@@ -680,3 +680,27 @@ test('a configured site opens before its first visit; an unknown one says so', a
   await ready(page, () => new URLSearchParams(location.search).get('period') === '7d');
   await context.close();
 });
+
+test('the last 30 days are compared with the 30 days before, even when they are a whole month', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await context.newPage();
+  // 30 September, in Helsinki: "last 30 days" is all of September, which
+  // the API's previous_period would compare with August's 31 days.
+  await page.clock.setFixedTime(new Date('2026-09-30T09:00:00Z'));
+  await page.goto(`${base}/login/?next=${encodeURIComponent('/?site=demo&compare=previous_period')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const summary = new URL(await page.getAttribute('#summary', 'data-api'), base).searchParams;
+  assert.deepEqual([summary.get('from'), summary.get('to')], ['2026-09-01', '2026-09-30']);
+  const data = await api(context, await page.getAttribute('#summary', 'data-api'));
+  assert.deepEqual([data.comparison.from, data.comparison.to], ['2026-08-02', '2026-08-31']);
+  const chart = await api(context, await page.getAttribute('#chart', 'data-api'));
+  assert.deepEqual([chart.comparison.from, chart.comparison.to], ['2026-08-02', '2026-08-31']);
+  assert.equal(chart.comparison.results.length, chart.results.length, 'a previous day for every day');
+  // A month chosen as a month is compared with the month before.
+  await page.selectOption('#period', 'month');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === 'month');
+  const month = await api(context, await page.getAttribute('#summary', 'data-api'));
+  assert.deepEqual([month.comparison.from, month.comparison.to], ['2026-08-01', '2026-08-31']);
+  await context.close();
+});

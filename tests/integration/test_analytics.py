@@ -458,6 +458,26 @@ class AnalyticsTest(unittest.TestCase):
             got = self.stats("summary", compare="previous_period",
                              **{"from": f, "to": t}).json()["comparison"]
             self.assertEqual((got["from"], got["to"]), (pf, pt), (f, t))
+        # The same days a year before (February 29 on the 28th), and a
+        # period of the caller's choosing, which need not be as long.
+        for args, want in (
+                ({"compare": "year_over_year", "from": "2028-02-01", "to": "2028-02-29"},
+                 ("2027-02-01", "2027-02-28")),
+                ({"compare": "year_over_year", "from": "2026-11-01", "to": "2026-11-30"},
+                 ("2025-11-01", "2025-11-30")),
+                ({"compare": "custom", "compare_from": "2026-10-02", "compare_to": "2026-10-31",
+                  "from": "2026-11-01", "to": "2026-11-30"}, ("2026-10-02", "2026-10-31")),
+                ({"compare": "custom", "compare_from": "2025-01-01", "compare_to": "2025-01-01",
+                  "from": "2026-11-01", "to": "2026-11-30"}, ("2025-01-01", "2025-01-01"))):
+            got = self.stats("summary", **args).json()["comparison"]
+            self.assertEqual((got["from"], got["to"]), want, args)
+        # A custom period's figures are those of the same range asked
+        # for directly.
+        want = self.stats("summary", **{"from": day(-1), "to": day(1)}).json()["results"]
+        got = self.stats("summary", compare="custom", compare_from=day(-1), compare_to=day(1),
+                         **{"from": day(5), "to": day(6)}).json()["comparison"]["results"]
+        self.assertEqual(got, want)
+        self.assertGreater(want["pageviews"], 0)
 
     def test_4_csv(self):
         r = self.stats("breakdown", dimension="page", format="csv")
@@ -502,6 +522,17 @@ class AnalyticsTest(unittest.TestCase):
                  ("summary", {"tz": "Mars/Olympus"}), ("summary", {"filter": "nosuch==1"}),
                  ("summary", {"filter": "browser=Chrome"}), ("summary", {"filter": "goal==nope"}),
                  ("summary", {"compare": "last_year"}), ("summary", {"format": "xml"}),
+                 ("summary", {"compare": "custom"}),
+                 ("summary", {"compare": "custom", "compare_from": "2026-01-01"}),
+                 ("summary", {"compare": "custom", "compare_from": "2026-01-02",
+                              "compare_to": "2026-01-01"}),
+                 ("summary", {"compare": "custom", "compare_from": "2026-02-30",
+                              "compare_to": "2026-03-01"}),
+                 ("summary", {"compare": "custom", "compare_from": "1990-01-01",
+                              "compare_to": "2026-03-01"}),
+                 ("summary", {"compare": "previous_period", "compare_from": "2026-01-01",
+                              "compare_to": "2026-01-02"}),
+                 ("summary", {"compare_from": "2026-01-01", "compare_to": "2026-01-02"}),
                  ("breakdown", {"dimension": "nosuch"}), ("breakdown", {}),
                  ("breakdown", {"dimension": "page", "limit": "0"}),
                  ("breakdown", {"dimension": "page", "limit": "x"}),

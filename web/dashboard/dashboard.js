@@ -150,6 +150,17 @@
     }
   }
 
+  // The comparison's query parameters.  A preset of days is compared with
+  // as many days before it: "last 30 days" that happen to be all of
+  // November are not compared with the 31 days of October, as the API's
+  // previous_period would (it compares whole months with whole months).
+  function comparison() {
+    if (!['today', '7d', '30d'].includes(state.period)) return { compare: 'previous_period' };
+    const [from, to] = range();
+    const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
+    return { compare: 'custom', compare_from: addDays(from, -days), compare_to: addDays(from, -1) };
+  }
+
   function interval(from, to) {
     const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
     if (days <= 1) return 'hour';
@@ -445,7 +456,7 @@
 
   async function loadSummary(g) {
     // The change against the previous period is always shown.
-    const url = statsUrl('summary', { compare: 'previous_period' });
+    const url = statsUrl('summary', comparison());
     $('summary').dataset.api = url;
     const req = busy($('summary'));
     try {
@@ -591,8 +602,7 @@
 
   async function loadChart(g) {
     const [from, to] = range();
-    const extra = { metric: state.metric, interval: interval(from, to) };
-    if (state.compare) extra.compare = 'previous_period';
+    const extra = { metric: state.metric, interval: interval(from, to), ...(state.compare ? comparison() : {}) };
     csvLink($('chart-csv'), statsUrl('timeseries', extra, 'csv'), `timeseries-${state.metric}`);
     const base = RATE_BASE[state.metric];
     if (base) extra.metric = `${state.metric},${base}`;
