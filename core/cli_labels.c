@@ -4,13 +4,15 @@
  *
  * The label settings (font, home country) are the customers plugin's
  * config: the plugin is loaded as serve loads it (without --config, with
- * its defaults) and its settings read through labels.h.  The database is
- * opened read-only: printing labels changes nothing.  The run is not in
- * the audit log, which records staff requests; whoever runs the command
- * already holds the database file.
+ * its defaults) and its settings read through labels.h.  A run is
+ * recorded as GET /api/labels records one: each person on the labels in
+ * customer_label_exports, and an entry in the audit log by "cli:USER",
+ * committed before the labels are written out.  So the schema is brought
+ * up to date first, as serve would, and the audit key is read.
  */
 #include "cli_labels.h"
 
+#include "audit.h"
 #include "cli_setup.h"
 #include "config.h"
 #include "db.h"
@@ -18,11 +20,16 @@
 #include "labels.h"
 #include "loader.h"
 #include "log.h"
+#include "migrate.h"
+#include "secret.h"
 
 #include <getopt.h>
+#include <pwd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -32,7 +39,44 @@ static void usage(FILE *out)
 	             "in the PDF), leaving\n"
 	             "  out everyone restricted or who objected to "
 	             "publication or direct marketing;\n"
-	             "  to standard output without -o\n");
+	             "  to standard output without -o.  Each person on them "
+	             "is recorded\n"
+	             "  (their access export shows it), and the run is in "
+	             "the audit log\n");
+}
+
+/* Who was on the labels, and the audit entry, inside the open
+ * transaction; the count must match the labels rendered. */
+static int record(sqlite3 *db, const unsigned char *key,
+                  enum seula_labels_format f, size_t persons, char *err,
+                  size_t errlen)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+	char actor[80], detail[96];
+	snprintf(actor, sizeof(actor), "cli:%s", pw ? pw->pw_name : "unknown");
+	int64_t now = seula_clock_ms();
+	size_t recorded = 0;
+	int rc = seula_labels_record(db, actor, "command line", f, now,
+	                             &recorded, err, errlen);
+	if (rc == SEULA_OK && recorded != persons) {
+		snprintf(err, errlen, "%zu labels but %zu persons recorded",
+		         persons, recorded);
+		return SEULA_EIO;
+	}
+	if (rc != SEULA_OK)
+		return rc;
+	snprintf(detail, sizeof(detail),
+	         "labels %zu persons (each in customer_label_exports), %s",
+	         persons, f == SEULA_LABELS_PDF ? "pdf" : "csv");
+	struct seula_audit_entry e = {
+	        .ts_ms = now,
+	        .staff_name = actor,
+	        .action = "export",
+	        .route = "command line: seula labels",
+	        .outcome = "ok",
+	        .detail = detail,
+	};
+	return seula_audit_append(db, key, &e, err, errlen);
 }
 
 int seula_cli_labels(int argc, char **argv)
@@ -86,19 +130,52 @@ int seula_cli_labels(int argc, char **argv)
 		         "the config does not load the customers plugin");
 		rc = SEULA_ENOTFOUND;
 	}
+	enum seula_labels_format fmt = strcmp(format, "pdf") == 0
+	                                       ? SEULA_LABELS_PDF
+	                                       : SEULA_LABELS_CSV;
+	unsigned char key[SEULA_SECRET_BYTES];
+	bool have_key = false, begun = false;
 	if (rc == SEULA_OK)
-		rc = seula_db_open(&db, setup.cfg.db, true, false, 0, err,
-		                   sizeof(err));
+		rc = seula_db_open(&db, setup.cfg.db, false, false,
+		                   setup.cfg.synchronous == SEULA_SYNC_FULL,
+		                   err, sizeof(err));
 	if (rc == SEULA_OK)
-		rc = seula_labels_render(
-		        db, p->config,
-		        strcmp(format, "pdf") == 0 ? SEULA_LABELS_PDF
-		                                   : SEULA_LABELS_CSV,
-		        &out, &len, &persons, err, sizeof(err));
+		rc = seula_migrate_all(db, &setup.plugins, NULL, err,
+		                       sizeof(err));
 	if (rc == SEULA_OK) {
-		FILE *f = output ? fopen(output, "wb") : stdout;
-		if (!f || fwrite(out, 1, len, f) != len ||
-		    (f != stdout ? fclose(f) : fflush(f)) != 0) {
+		/* Never made here: a key beside a --db other than the
+		 * server's would sign an entry its chain cannot verify. */
+		rc = seula_secret_load(setup.cfg.secret_file, false, key, err,
+		                       sizeof(err));
+		have_key = rc == SEULA_OK;
+	}
+	/* Opened before anything is recorded: a path that cannot be written
+	 * records no export. */
+	FILE *dest = NULL;
+	if (rc == SEULA_OK && !(dest = output ? fopen(output, "wb") : stdout)) {
+		snprintf(err, sizeof(err), "%s: cannot write", output);
+		rc = SEULA_EIO;
+	}
+	if (rc == SEULA_OK) {
+		rc = seula_db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err));
+		begun = rc == SEULA_OK;
+	}
+	if (rc == SEULA_OK)
+		rc = seula_labels_render(db, p->config, fmt, &out, &len,
+		                         &persons, err, sizeof(err));
+	if (rc == SEULA_OK)
+		rc = record(db, key, fmt, persons, err, sizeof(err));
+	if (begun)
+		rc = rc == SEULA_OK
+		             ? seula_db_exec(db, "COMMIT", err, sizeof(err))
+		             : (seula_db_exec(db, "ROLLBACK", NULL, 0), rc);
+	if (have_key)
+		sodium_memzero(key, sizeof(key));
+	if (rc == SEULA_OK) {
+		bool ok = fwrite(out, 1, len, dest) == len;
+		ok = (dest != stdout ? fclose(dest) : fflush(dest)) == 0 && ok;
+		dest = NULL;
+		if (!ok) {
 			snprintf(err, sizeof(err), "%s: cannot write",
 			         output ? output : "standard output");
 			rc = SEULA_EIO;
@@ -107,6 +184,10 @@ int seula_cli_labels(int argc, char **argv)
 			        persons == 1 ? "" : "s");
 			status = 0;
 		}
+	}
+	if (dest && dest != stdout) {
+		fclose(dest);
+		remove(output); /* nothing was recorded, so nothing written */
 	}
 	if (rc != SEULA_OK)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "labels failed");

@@ -1322,8 +1322,9 @@ static const char export_readme[] =
         "and when\n"
         "customers_*           the customer register: your record, "
         "orders,\n"
-        "                      disclosures to recipients, linked visitor "
-        "ids\n"
+        "                      disclosures to recipients, the postal-"
+        "label\n"
+        "                      exports you were on, linked visitor ids\n"
         "analytics_*           your visits of the website\n";
 
 /* The zip of export.json and one CSV per table of `all`. */
@@ -1546,6 +1547,8 @@ static int subject_access(sqlite3 *db, int64_t id, json_t *o)
 	                        "customer_id = ?1 ORDER BY order_id, line"},
 	        {"disclosures", "SELECT * FROM customer_disclosures WHERE "
 	                        "customer_id = ?1 ORDER BY id"},
+	        {"label_exports", "SELECT * FROM customer_label_exports WHERE "
+	                          "customer_id = ?1 ORDER BY id"},
 	        {"requests",
 	         "SELECT id, type, received_date, due_date, extended_months, "
 	         "extensions, status, handled_by, details, statement, "
@@ -1555,9 +1558,10 @@ static int subject_access(sqlite3 *db, int64_t id, json_t *o)
 	         "SELECT * FROM customer_links WHERE customer_id = ?1"},
 	};
 	int rc = SEULA_OK;
-	for (size_t i = 0; rc == SEULA_OK && i < 6; i++) {
-		if (i == 5 && !table_exists(db, "customer_links"))
-			break;
+	for (size_t i = 0; rc == SEULA_OK && i < 7; i++) {
+		if ((i == 4 && !table_exists(db, "customer_label_exports")) ||
+		    (i == 6 && !table_exists(db, "customer_links")))
+			continue;
 		json_t *rows = json_array();
 		json_object_set_new(o, queries[i][0], rows);
 		rc = rows_of(db, queries[i][1], id, rows);
@@ -1578,14 +1582,18 @@ static int subject_erase(sqlite3 *db, int64_t id, json_t *o)
 	                        "WHERE customer_id = ?1"},
 	        {"disclosures", "SELECT count(*) FROM customer_disclosures "
 	                        "WHERE customer_id = ?1"},
+	        {"label_exports", "SELECT count(*) FROM "
+	                          "customer_label_exports WHERE customer_id = "
+	                          "?1"},
 	        {"links",
 	         "SELECT count(*) FROM customer_links WHERE customer_id = ?1"},
 	};
 	int rc = SEULA_OK;
-	bool links = table_exists(db, "customer_links");
-	for (size_t i = 0; rc == SEULA_OK && i < 4; i++) {
+	bool links = table_exists(db, "customer_links"),
+	     labels = table_exists(db, "customer_label_exports");
+	for (size_t i = 0; rc == SEULA_OK && i < 5; i++) {
 		int64_t n = 0;
-		if (i == 3 && !links)
+		if ((i == 3 && !labels) || (i == 4 && !links))
 			continue;
 		rc = count_of(db, counts[i][1], id, &n);
 		json_object_set_new(o, counts[i][0], json_integer(n));

@@ -13,13 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The selection lives here and only here (see labels.h). */
+/* The selection lives here and only here (see labels.h): the rendering
+ * and the record of who was on the labels use the same condition. */
+#define LABELS_WHERE                                                           \
+	"restricted = 0 AND objects_publication = 0 AND "                      \
+	"objects_direct_marketing = 0 AND street IS NOT NULL AND "             \
+	"postal_code IS NOT NULL AND city IS NOT NULL"
 static const char select_sql[] =
         "SELECT organisation, first_name, last_name, street, postal_code, "
-        "city, country FROM customers WHERE restricted = 0 AND "
-        "objects_publication = 0 AND objects_direct_marketing = 0 AND "
-        "street IS NOT NULL AND postal_code IS NOT NULL AND city IS NOT "
-        "NULL ORDER BY country, postal_code, last_name, first_name, id";
+        "city, country FROM customers WHERE " LABELS_WHERE
+        " ORDER BY country, postal_code, last_name, first_name, id";
+static const char record_sql[] =
+        "INSERT INTO customer_label_exports (customer_id, staff_name, via, "
+        "format, exported_at) SELECT id, ?1, ?2, ?3, ?4 FROM customers "
+        "WHERE " LABELS_WHERE;
 
 struct label {
 	char *lines[5];
@@ -300,4 +307,29 @@ int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
 		label_free(&labels[i]);
 	free(labels);
 	return rc;
+}
+
+int seula_labels_record(sqlite3 *db, const char *staff, const char *via,
+                        enum seula_labels_format format, int64_t now_ms,
+                        size_t *persons, char *err, size_t errlen)
+{
+	*persons = 0;
+	sqlite3_stmt *st = NULL;
+	int step = SQLITE_ERROR;
+	if (sqlite3_prepare_v2(db, record_sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, staff, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, via, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3,
+		                  format == SEULA_LABELS_PDF ? "pdf" : "csv",
+		                  -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now_ms);
+		step = sqlite3_step(st);
+	}
+	if (step == SQLITE_DONE)
+		*persons = (size_t)sqlite3_changes(db);
+	else
+		snprintf(err, errlen, "recording the labels' persons: %s",
+		         sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }

@@ -9,8 +9,9 @@
  * who objected to publication (mailing lists) or to direct marketing, and
  * everyone without a full postal address (street, postal code, city).
  *
- * Threads: any; each call has its own state.  Reads the customers table
- * through the caller's connection (read-only is enough).
+ * Threads: any; each call has its own state.  Rendering reads the
+ * customers table through the caller's connection (read-only is enough);
+ * recording writes customer_label_exports (customers plugin, migration 4).
  */
 #ifndef SEULA_CUSTOMERS_LABELS_H
 #define SEULA_CUSTOMERS_LABELS_H
@@ -18,6 +19,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The plugin's label settings.  They are the first member of the
@@ -37,6 +39,15 @@ enum seula_labels_format { SEULA_LABELS_CSV, SEULA_LABELS_PDF };
 int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
                         enum seula_labels_format format, char **out,
                         size_t *len, size_t *persons, char *err, size_t errlen);
+
+/* Record, for everyone seula_labels_render() chose, that their address
+ * went out on labels: a row each in customer_label_exports (staff, via
+ * what, the format, now_ms), which their access export shows.  Call it in
+ * the same transaction as the rendering, so both see the same people;
+ * *persons is the rows written.  SEULA_OK, or SEULA_EIO with err. */
+int seula_labels_record(sqlite3 *db, const char *staff, const char *via,
+                        enum seula_labels_format format, int64_t now_ms,
+                        size_t *persons, char *err, size_t errlen);
 
 /* One CSV cell of the labels' (and the finance export's) dialect: always
  * quoted, CRLF after the last cell of a row, and a cell a spreadsheet

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import pwd
 import re
 import tempfile
 import unittest
@@ -543,10 +544,28 @@ class LabelsTest(unittest.TestCase):
         self.assertEqual(abroad["name"], "'=cmd Ulkomaa")
         self.assertEqual(abroad["country"], "SE")
         self.assertNotIn(b"@", r.body)  # no email addresses on labels
-        audit = self.srv.query("SELECT action, detail FROM audit_log WHERE "
+        audit = self.srv.query("SELECT id, action, detail FROM audit_log WHERE "
                                "route = 'GET /api/labels' ORDER BY id DESC LIMIT 1")[0]
         self.assertEqual((audit["action"], audit["detail"]),
-                         ("export", "labels %d persons" % len(rows)))
+                         ("export", "labels %d persons (each in customer_label_exports)"
+                          % len(rows)))
+        # Each person on them is recorded, with who and how (their access
+        # export shows it: test_dsr).
+        rec = self.srv.query("SELECT e.*, c.first_name || ' ' || c.last_name AS name "
+                             "FROM customer_label_exports e JOIN customers c ON "
+                             "c.id = e.customer_id WHERE e.exported_at = (SELECT "
+                             "max(exported_at) FROM customer_label_exports)")
+        self.assertEqual(sorted(r["name"] for r in rec),
+                         sorted(x["name"].lstrip("'") for x in rows))
+        self.assertEqual({(r["staff_name"], r["via"], r["format"]) for r in rec},
+                         {("cid", "GET /api/labels", "csv")})
+        # Each person on them is recorded, with who and how (their access
+        # export shows it: test_dsr).
+        # Nobody left off the labels is recorded.
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM customer_label_exports e JOIN customers c "
+            "ON c.id = e.customer_id WHERE c.street IS NULL OR c.restricted "
+            "OR c.objects_direct_marketing OR c.objects_publication")[0]["n"], 0)
         assert_json_error(self, self.cid.request("GET", "/api/labels?format=docx"), 400)
 
 
@@ -595,7 +614,8 @@ class LabelsPdfTest(unittest.TestCase):
             self.assertNotIn("Ei Postia", shown)
             audit = srv.query("SELECT detail FROM audit_log WHERE route = "
                               "'GET /api/labels' ORDER BY id DESC LIMIT 1")[0]
-            self.assertEqual(audit["detail"], "labels 25 persons")
+            self.assertEqual(audit["detail"],
+                             "labels 25 persons (each in customer_label_exports)")
             # The command line: the same people, from the database file.
             out = os.path.join(srv.dir, "labels.pdf")
             c = run_seula("labels", "--config", srv.config_path, "--format", "pdf",
@@ -613,6 +633,31 @@ class LabelsPdfTest(unittest.TestCase):
             c = run_seula("labels", "--db", srv.db_path, "--format", "csv")
             self.assertEqual(c.returncode, 0, c.stderr)
             self.assertEqual(c.stdout, api.replace("\r\n", "\n"))
+            # Each run from the command line is recorded as the route's
+            # are: the 25 on the labels, and an audit entry that verifies.
+            user = pwd.getpwuid(os.geteuid()).pw_name
+            runs = srv.query("SELECT format, count(*) AS n FROM customer_label_exports "
+                             "WHERE staff_name = ? AND via = 'command line' "
+                             "GROUP BY exported_at, format ORDER BY exported_at",
+                             ("cli:" + user,))
+            self.assertEqual([(r["format"], r["n"]) for r in runs],
+                             [("pdf", 25), ("csv", 25), ("csv", 25)])
+            audit = srv.query("SELECT staff_name, action, detail FROM audit_log "
+                              "WHERE route = 'command line: seula labels' ORDER BY id")
+            self.assertEqual([(a["staff_name"], a["action"]) for a in audit],
+                             [("cli:" + user, "export")] * 3)
+            self.assertEqual(audit[0]["detail"],
+                             "labels 25 persons (each in customer_label_exports), pdf")
+            v = run_seula("audit", "verify", "--config", srv.config_path)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+            # A file that cannot be written records nothing.
+            before = srv.query("SELECT count(*) AS n FROM customer_label_exports")[0]["n"]
+            c = run_seula("labels", "--config", srv.config_path, "-o",
+                          os.path.join(srv.dir, "no", "such", "labels.csv"))
+            self.assertEqual(c.returncode, 1)
+            self.assertIn("cannot write", c.stderr)
+            self.assertEqual(srv.query("SELECT count(*) AS n FROM "
+                                       "customer_label_exports")[0]["n"], before)
             self.assertEqual(run_seula("labels", "--format", "odt").returncode, 2)
         finally:
             srv.close()

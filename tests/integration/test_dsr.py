@@ -205,6 +205,8 @@ class DsrTest(unittest.TestCase):
             "GET", "/api/customers/export/finance").status, 200)
         self.assertEqual(self.ada.request(
             "GET", "/api/customers/%d" % cust["id"]).status, 200)
+        # Their address printed on postal labels: so is that.
+        self.assertEqual(self.ada.request("GET", "/api/labels?format=pdf").status, 200)
 
         r = dsr(self.cid, "access", cust["id"])
         self.assertEqual(r.status, 201, r)
@@ -231,6 +233,7 @@ class DsrTest(unittest.TestCase):
         for n in ("export.json", "README.txt", "customers_customer.csv",
                   "customers_orders.csv", "customers_order_lines.csv",
                   "customers_disclosures.csv", "customers_links.csv",
+                  "customers_label_exports.csv",
                   "customers_requests.csv", "core_events.csv",
                   "core_consent_records.csv", "core_audit_log.csv",
                   "analytics_visits.csv", "analytics_visit_pages.csv"):
@@ -246,6 +249,8 @@ class DsrTest(unittest.TestCase):
         self.assertEqual([o["number"] for o in reg["orders"]], ["A-1001"])
         self.assertEqual(reg["order_lines"][0]["description"], "Widget")
         self.assertEqual(reg["disclosures"][0]["recipient"], "finance partner")
+        self.assertEqual([(x["staff_name"], x["via"], x["format"]) for x in
+                          reg["label_exports"]], [("ada", "GET /api/labels", "pdf")])
         self.assertEqual([l["visitor_id"] for l in reg["links"]], [vid])
         core = data["core"]
         self.assertEqual({e["visitor_id"] for e in core["events"]}, {vid})
