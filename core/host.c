@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const struct seula_host_impl *impl_of(const struct seula_host *h)
@@ -123,6 +124,48 @@ static int host_site_known(const struct seula_host *h, const char *site)
 	return site && seula_config_site(cfg, site) ? 1 : 0;
 }
 
+static const char *list_item(const char *const *list, size_t i)
+{
+	for (size_t k = 0; list && list[k]; k++)
+		if (k == i)
+			return list[k];
+	return NULL;
+}
+
+static const char *host_privacy_get(const struct seula_host *h, const char *key,
+                                    size_t i)
+{
+	const struct seula_config *cfg = impl_of(h)->env->config;
+	if (!cfg || !key)
+		return NULL;
+	const struct {
+		const char *key;
+		const char *const *list;
+		const char *one;
+	} keys[] = {
+	        {"purposes", cfg->purposes, NULL},
+	        {"legal_bases", cfg->legal_bases, NULL},
+	        {"data_categories", cfg->data_categories, NULL},
+	        {"sources", cfg->sources, NULL},
+	        {"disclosures", cfg->disclosures, NULL},
+	        {"processors", cfg->processors, NULL},
+	        {"transfers", cfg->transfers, NULL},
+	        {"authority_name", NULL, cfg->authority_name},
+	        {"authority_address", NULL, cfg->authority_address},
+	        {"authority_email", NULL, cfg->authority_email},
+	        {"authority_phone", NULL, cfg->authority_phone},
+	        {"authority_website", NULL, cfg->authority_website},
+	};
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (strcmp(key, keys[k].key) != 0)
+			continue;
+		if (keys[k].one)
+			return i == 0 ? keys[k].one : NULL;
+		return list_item(keys[k].list, i);
+	}
+	return NULL;
+}
+
 void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
                      const struct seula_host_env *env)
 {
@@ -160,6 +203,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->subject_run = host_subject_run;
 	h->http_truncate_wal = seula_http_truncate_wal;
 	h->site_known = host_site_known;
+	h->privacy_get = host_privacy_get;
 	impl->plugin_name = plugin_name;
 	impl->env = env;
 }

@@ -21,6 +21,7 @@ static const uint32_t min_size_for_minor[] = {
         [3] = (uint32_t)sizeof(struct seula_plugin),
         [4] = (uint32_t)sizeof(struct seula_plugin),
         [5] = (uint32_t)sizeof(struct seula_plugin),
+        [6] = (uint32_t)sizeof(struct seula_plugin),
 };
 _Static_assert(sizeof(min_size_for_minor) / sizeof(*min_size_for_minor) ==
                        SEULA_ABI_MINOR + 1,

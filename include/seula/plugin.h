@@ -35,6 +35,10 @@
  *                     on_event to on_batch without being stored (the
  *                     customers plugin carried it in props, where the
  *                     analytics plugin kept it).
+ *   1.6 (2026-11-30)  seula_host.privacy_get: the config's [privacy]
+ *                     declarations (the sources of personal data, the
+ *                     supervisory authority), for what a plugin stores or
+ *                     tells a person to match the privacy statement.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -66,7 +70,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 5
+#define SEULA_ABI_MINOR 6
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -469,6 +473,15 @@ struct seula_host {
 	 * sections, 0 when it is not; SEULA_EINVAL when this host has no
 	 * config to ask (a unit test's).  Any thread. */
 	int (*site_known)(const struct seula_host *host, const char *site);
+	/* 1.6: value `i` of the config's [privacy] `key`: a list's i-th item
+	 * ("sources", "purposes", "legal_bases", "data_categories",
+	 * "disclosures", "processors", "transfers"), or with i = 0 a single
+	 * value ("authority_name", "authority_address", "authority_email",
+	 * "authority_phone", "authority_website").  NULL past the end, for
+	 * another key, or when this host has no config (a unit test's).  The
+	 * string lives as long as the host.  Any thread. */
+	const char *(*privacy_get)(const struct seula_host *host,
+	                           const char *key, size_t i);
 };
 
 /* ------------------------------------------------------------------------

@@ -425,8 +425,140 @@ static int set_flags(struct ctx *c, const char *sets)
 	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
+/* The written statement of art. 12(4) for request c->request_id: what was
+ * refused, why, and the remedies, naming the supervisory authority as
+ * the config's [privacy] declares it; in Finnish, the language of the
+ * register's privacy statement, and in English.  The person's data is not
+ * in it.  Stored with the request; *out is malloc'd for the reply. */
+static int statement_store(struct ctx *c, const char *what_fi,
+                           const char *what_en, const char *reasons, char **out)
+{
+	static const char *const authority[] = {
+	        "authority_name", "authority_address", "authority_email",
+	        "authority_phone", "authority_website"};
+	char when[32], *text = NULL;
+	size_t len = 0;
+	cust_iso_time(c->now, when);
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return SEULA_ENOMEM;
+	fprintf(f,
+	        "Selvitys epäämisen syistä / Statement of reasons\n"
+	        "\n"
+	        "Evätty / Refused: %s / %s\n"
+	        "Pyyntö / Request: %lld, vastaanotettu / received %s, "
+	        "asiakasnumero / customer %lld\n"
+	        "Päätös / Decided: %s, käsittelijä / by %s\n"
+	        "\n"
+	        "Syyt / Reasons:\n%s\n"
+	        "\n"
+	        "Muutoksenhaku: voit saattaa epäämisen alla mainitun "
+	        "valvontaviranomaisen ratkaistavaksi tekemällä sille kantelun "
+	        "(tai sen EU:n jäsenvaltion valvontaviranomaiselle, "
+	        "jossa asut tai työskentelet) ja hakea muutosta "
+	        "tuomioistuimelta.\n"
+	        "Remedies: you may lodge a complaint about this refusal with "
+	        "the supervisory authority for data protection below (or the "
+	        "one of the EU member state where you live or work) and seek a "
+	        "judicial remedy in court.\n",
+	        what_fi, what_en, (long long)c->request_id, c->today,
+	        (long long)c->person.id, when, c->staff ? c->staff : "staff",
+	        reasons);
+	bool named = false;
+	for (size_t i = 0; i < sizeof(authority) / sizeof(authority[0]); i++) {
+		const char *v = c->h->privacy_get(c->h, authority[i], 0);
+		if (v) {
+			fprintf(f, "%s%s\n", named ? "  " : "\n  ", v);
+			named = true;
+		}
+	}
+	if (fclose(f) != 0 || !text) {
+		free(text);
+		return SEULA_ENOMEM;
+	}
+	sqlite3_stmt *st = NULL;
+	int rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(c->db,
+	                       "UPDATE customer_dsr_requests SET statement = "
+	                       "? WHERE id = ?",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, c->request_id);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			rc = SEULA_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc == SEULA_OK)
+		*out = text;
+	else
+		free(text);
+	return rc;
+}
+
+/* The reasons a legal hold gives, for the statement. */
+static const char *hold_reason(const char *hold)
+{
+	static const char *const reasons[][2] = {
+	        {"open_invoice",
+	         "- Sinulla on maksamattomia laskuja: tiedot tarvitaan "
+	         "niiden laskuttamiseen ja perimiseen.\n"
+	         "  You have unpaid invoices: the data are needed to bill and "
+	         "collect them (GDPR art. 17(3)(e))."},
+	        {"debt_collection",
+	         "- Saatava on perinnässä: tiedot tarvitaan sen perimiseen.\n"
+	         "  A debt is in collection: the data are needed for it "
+	         "(GDPR art. 17(3)(e))."},
+	        {"active_contact",
+	         "- Asiakassuhde on voimassa: tiedot tarvitaan sen "
+	         "hoitamiseen.\n"
+	         "  The customer relationship is still active: the data are "
+	         "needed to perform it (GDPR art. 6(1)(b), 17(1)(a))."},
+	        {"statutory_retention",
+	         "- Laki velvoittaa säilyttämään tiedot (kuten "
+	         "kirjanpitolaki tositteet).\n"
+	         "  The law requires the data to be kept (such as the "
+	         "Accounting Act for vouchers) (GDPR art. 17(3)(b))."},
+	};
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(hold, reasons[i][0]) == 0)
+			return reasons[i][1];
+	return NULL;
+}
+
+/* The statement of an erasure or anonymisation the holds refuse. */
+static int forget_statement(struct ctx *c, enum seula_subject_op op,
+                            json_t *holds, char **out)
+{
+	char *reasons = NULL;
+	size_t len = 0, i;
+	json_t *hv;
+	FILE *f = open_memstream(&reasons, &len);
+	if (!f)
+		return SEULA_ENOMEM;
+	json_array_foreach(holds, i, hv)
+	{
+		const char *r = hold_reason(json_string_value(hv));
+		fprintf(f, "%s\n", r ? r : json_string_value(hv));
+	}
+	fprintf(f, "Tietosi on sen sijaan rajoitettu: niitä käytetään vain "
+	           "tähän tarkoitukseen.\n"
+	           "Your data are restricted instead: they are used for this "
+	           "purpose only.");
+	if (fclose(f) != 0 || !reasons) {
+		free(reasons);
+		return SEULA_ENOMEM;
+	}
+	bool erase = op == SEULA_SUBJECT_ERASE;
+	int rc = statement_store(
+	        c, erase ? "poistopyyntö" : "pyyntö tietojen anonymisoinnista",
+	        erase ? "request for erasure" : "request for anonymisation",
+	        reasons, out);
+	free(reasons);
+	return rc;
+}
+
 /* Erasure and anonymisation: every plugin's data, or 409 naming the holds
- * and the customer restricted instead. */
+ * and the customer restricted instead, with a statement of reasons. */
 static int do_forget(struct ctx *c, enum seula_subject_op op)
 {
 	int rc = check_keys(c, NULL);
@@ -443,14 +575,19 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		json_object_set_new(c->req.details, "holds", json_copy(holds));
 		json_object_set_new(c->req.details, "restricted", json_true());
 		c->status = 409;
-		c->reply = json_pack("{s:s, s:s, s:O, s:b}", "error",
+		if (rc == SEULA_OK)
+			rc = request_insert(c->db, &c->req, &c->request_id);
+		char *statement = NULL;
+		if (rc == SEULA_OK)
+			rc = forget_statement(c, op, holds, &statement);
+		c->reply = json_pack("{s:s, s:s, s:O, s:b, s:s?}", "error",
 		                     "legal_hold", "message",
 		                     "a legal hold keeps the record: it is "
 		                     "restricted instead",
-		                     "holds", holds, "restricted", 1);
+		                     "holds", holds, "restricted", 1,
+		                     "statement", statement);
+		free(statement);
 		json_decref(holds);
-		if (rc == SEULA_OK)
-			rc = request_insert(c->db, &c->req, &c->request_id);
 		char detail[200];
 		size_t n = (size_t)snprintf(
 		        detail, sizeof(detail),
@@ -690,50 +827,18 @@ static int refuse_rectification(struct ctx *c, json_t *reasons)
 	int rc = request_insert(c->db, &c->req, &c->request_id);
 	if (rc != SEULA_OK)
 		return rc;
-	char when[32];
-	cust_iso_time(c->now, when);
-	/* The written statement of art. 12(4): what was refused, why, and
-	 * the remedies; the person's data is not in it. */
 	char *statement = NULL;
-	if (asprintf(&statement,
-	             "Statement of reasons: request for rectification "
-	             "refused\n"
-	             "\n"
-	             "Request: %lld, received %s, from the data subject "
-	             "registered as customer %lld\n"
-	             "Decided: %s by %s\n"
-	             "\n"
-	             "Reasons:\n%s\n"
-	             "\n"
-	             "You may lodge a complaint with the supervisory "
-	             "authority for data protection, and seek a judicial "
-	             "remedy.\n",
-	             (long long)c->request_id, c->today,
-	             (long long)c->person.id, when,
-	             c->staff ? c->staff : "staff",
-	             json_string_value(reasons)) < 0)
-		return SEULA_ENOMEM;
-	sqlite3_stmt *st = NULL;
-	rc = SEULA_EIO;
-	if (sqlite3_prepare_v2(c->db,
-	                       "UPDATE customer_dsr_requests SET statement = "
-	                       "? WHERE id = ?",
-	                       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, statement, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, c->request_id);
-		if (sqlite3_step(st) == SQLITE_DONE)
-			rc = SEULA_OK;
-	}
-	sqlite3_finalize(st);
+	rc = statement_store(c, "oikaisupyyntö", "request for rectification",
+	                     json_string_value(reasons), &statement);
+	if (rc != SEULA_OK)
+		return rc;
 	c->reply = json_pack("{s:s}", "statement", statement);
 	free(statement);
 	char detail[96];
 	snprintf(detail, sizeof(detail),
 	         "rectification refused (request %lld): statement of reasons",
 	         (long long)c->request_id);
-	return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
-	                                   c->person.id, detail)
-	                      : rc;
+	return cust_audit(c->h, c->http, "change", c->person.id, detail);
 }
 
 static int do_rectification(struct ctx *c)

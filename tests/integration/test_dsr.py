@@ -429,6 +429,15 @@ class DsrTest(unittest.TestCase):
         self.assertTrue(doc["request"]["has_statement"])
         self.assertIn(reasons, doc["statement"])
         self.assertIn("supervisory authority", doc["statement"])
+        # In the register's language too, as its privacy statement
+        # promises (the refusal "tietosuojavaltuutetun ratkaistavaksi"),
+        # naming the authority as [privacy] declares it.
+        self.assertIn("Evätty / Refused: oikaisupyyntö / request for rectification",
+                      doc["statement"])
+        self.assertIn("valvontaviranomaisen ratkaistavaksi", doc["statement"])
+        for v in ("Tietosuojavaltuutetun toimisto", "PL 800, 00531 Helsinki",
+                  "tietosuoja@om.fi", "029 566 6700", "https://tietosuoja.fi"):
+            self.assertIn("\n  %s\n" % v, doc["statement"])
         rid = doc["request"]["id"]
         got = self.ada.request("GET", "/api/dsr/%d" % rid).json()
         self.assertEqual(got["statement"], doc["statement"])
@@ -486,6 +495,18 @@ class DsrTest(unittest.TestCase):
         self.assertTrue(doc["restricted"])
         self.assertEqual(doc["request"]["status"], "restricted")
         self.assertEqual(doc["request"]["details"]["holds"], ["open_invoice"])
+        # Not acted on: a written statement of why, and the remedies
+        # (GDPR art. 12(4)), kept with the request.
+        self.assertTrue(doc["request"]["has_statement"])
+        self.assertIn("Evätty / Refused: poistopyyntö / request for erasure",
+                      doc["statement"])
+        self.assertIn("unpaid invoices", doc["statement"])
+        self.assertIn("maksamattomia laskuja", doc["statement"])
+        self.assertNotIn("Accounting Act", doc["statement"])
+        self.assertIn("Tietosuojavaltuutetun toimisto", doc["statement"])
+        self.assertNotIn(cust["email"], doc["statement"])
+        txt = self.ada.request("GET", "/api/dsr/%d/statement" % doc["request"]["id"])
+        self.assertEqual(txt.body.decode("utf-8"), doc["statement"])
         got = self.cid.request("GET", "/api/customers/%d" % cust["id"]).json()
         self.assertTrue(got["flags"]["restricted"])
         self.assertEqual(got["email"], cust["email"])
@@ -499,6 +520,8 @@ class DsrTest(unittest.TestCase):
         doc = assert_json_error(self, dsr(self.cid, "erasure", other["id"]),
                                 409, "legal_hold")
         self.assertEqual(doc["holds"], ["active_contact", "statutory_retention"])
+        self.assertIn("customer relationship is still active", doc["statement"])
+        self.assertIn("Accounting Act", doc["statement"])
         [a] = [a for a in audit_of(self.srv, cust["id"])
                if a["detail"] and a["detail"].startswith("erasure refused")]
         self.assertIn("open_invoice", a["detail"])

@@ -168,6 +168,36 @@ static void host_knows_the_configured_sites(void **state)
 	seula_config_free(&cfg);
 }
 
+/* host->privacy_get gives the [privacy] lists item by item and the
+ * authority's details, and nothing without a config or past the end. */
+static void host_gives_the_privacy_declarations(void **state)
+{
+	(void)state;
+	struct seula_config cfg;
+	const char *ov[] = {"privacy.sources=registration, customer",
+	                    "privacy.authority_name=Valvoja", NULL};
+	assert_int_equal(seula_config_load(&cfg, NULL, ov, err, sizeof(err)),
+	                 SEULA_OK);
+	struct seula_logger log = {SEULA_LOG_ERROR, NULL};
+	struct seula_host_env env = {.log = &log};
+	struct seula_host_impl impl;
+	seula_host_init(&impl, "t", &env);
+	const struct seula_host *h = &impl.pub;
+	assert_null(h->privacy_get(h, "sources", 0));
+	env.config = &cfg;
+	assert_string_equal(h->privacy_get(h, "sources", 0), "registration");
+	assert_string_equal(h->privacy_get(h, "sources", 1), "customer");
+	assert_null(h->privacy_get(h, "sources", 2));
+	assert_string_equal(h->privacy_get(h, "authority_name", 0), "Valvoja");
+	assert_null(h->privacy_get(h, "authority_name", 1));
+	assert_string_equal(h->privacy_get(h, "authority_email", 0),
+	                    "tietosuoja@om.fi");
+	assert_null(h->privacy_get(h, "transfers", 0)); /* empty list */
+	assert_null(h->privacy_get(h, "db", 0));
+	assert_null(h->privacy_get(h, NULL, 0));
+	seula_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +206,7 @@ int main(void)
 	        cmocka_unit_test(older_minor_loads),
 	        cmocka_unit_test(abi_check_rules),
 	        cmocka_unit_test(host_knows_the_configured_sites),
+	        cmocka_unit_test(host_gives_the_privacy_declarations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
