@@ -1252,13 +1252,15 @@ static void put_metrics(json_t *obj, const struct analytics_totals *t,
 	                                        1)
 	                             : 0));
 	json_object_set_new(obj, "events", json_integer(t->events));
+	/* No engagement at all: not measured (an imported log, a page no
+	 * tracker reported on), which is not "0 s on the page". */
 	json_object_set_new(
 	        obj, "time_on_page",
-	        json_real(t->pageviews
-	                          ? round_to((double)t->engagement_ms / 1000.0 /
+	        t->pageviews && t->engagement_ms > 0
+	                ? json_real(round_to((double)t->engagement_ms / 1000.0 /
 	                                             (double)t->pageviews,
-	                                     1)
-	                          : 0));
+	                                     1))
+	                : json_null());
 }
 
 static void read_totals(sqlite3_stmt *st, int col, struct analytics_totals *t)

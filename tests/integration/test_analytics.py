@@ -1426,6 +1426,39 @@ class ImportedHistoryTest(unittest.TestCase):
                       "WHERE dim = '' AND gran = 0")[0]
         self.assertEqual((got["n"], got["p"]), (n_visits, n_visits * n_pages))
 
+    def test_time_on_page_of_imported_pages_is_not_measured(self):
+        # A log has no engagement: its pages' time on page is unknown
+        # (null, an empty CSV cell, "–" on the dashboard), not 0 s.  A
+        # tracked page with engagement beside it has its time.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        import_lines(self, s, "recent.log", [
+            '198.51.100.%d - - [%s] "GET /imported HTTP/1.1" 200 512 "-" "%s"' % (
+                70 + i, (now - datetime.timedelta(minutes=10 + i)).strftime(
+                    "%d/%b/%Y:%H:%M:%S +0000"), BROWSERS[0]) for i in range(3)])
+        h = {"User-Agent": ua_of(71), "X-Forwarded-For": "198.51.100.171"}
+        for ev in (pageview(url="http://localhost/tracked"),
+                   pageview(url="http://localhost/tracked", type="engagement",
+                            engagement_ms=3000)):
+            self.assertEqual(s.collect([ev], headers=h).status, 204)
+        wait_all_closed(self, s, 30, 0.2)
+        staff = login(s, "ana", PASSWORD)
+        # From the rollups, and (an ad hoc filter on two columns) from the
+        # visits.
+        for flt in ("", "device!=nosuch;country!=XX"):
+            q = "/api/stats/demo/breakdown?" + urllib.parse.urlencode(
+                {"dimension": "page", "filter": flt})
+            got = {x["page"]: x for x in staff.request("GET", q).json()["results"]}
+            self.assertEqual(got["/imported"]["pageviews"], 3, flt)
+            self.assertIsNone(got["/imported"]["time_on_page"], flt)
+            self.assertEqual(got["/tracked"]["time_on_page"], 3.0, flt)
+            rows = list(csv.DictReader(io.StringIO(
+                staff.request("GET", q + "&format=csv").body.decode())))
+            self.assertEqual({x["page"]: x["time_on_page"] for x in rows},
+                             {"/imported": "", "/tracked": "3"}, flt)
+
     def test_visit_added_to_after_it_was_gathered(self):
         # The import stalls (its input waits) long enough for the server to
         # gather a visit it left open; then it adds a page view to that
