@@ -830,6 +830,7 @@ static int audit_list(void *instance, struct seula_http *http)
 	const char *staff = seula_http_query(http, "staff");
 	const char *action = seula_http_query(http, "action");
 	const char *subject = seula_http_query(http, "subject");
+	const char *exclude = seula_http_query(http, "exclude_action");
 	const char *before = seula_http_query(http, "before");
 	const char *limit_s = seula_http_query(http, "limit");
 	int64_t from_ms = 0, to_ms = INT64_MAX, before_id = INT64_MAX;
@@ -850,6 +851,10 @@ static int audit_list(void *instance, struct seula_http *http)
 	if (limit_s && !seula_decimal_parse(limit_s, 1, 1000, &limit))
 		return seula_http_error(http, 400, "invalid_query",
 		                        "limit is 1 to 1000");
+	if (exclude && (!*exclude || strlen(exclude) > 256))
+		return seula_http_error(http, 400, "invalid_query",
+		                        "exclude_action is a comma list of "
+		                        "actions, at most 256 bytes");
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(
 	            db,
@@ -858,7 +863,8 @@ static int audit_list(void *instance, struct seula_http *http)
 	            "outcome, detail FROM audit_log WHERE ts >= ?1 AND ts < ?2 "
 	            "AND id < ?3 AND (?4 IS NULL OR staff_name = ?4) AND "
 	            "(?5 IS NULL OR action = ?5) AND (?6 IS NULL OR subject = "
-	            "?6) ORDER BY id DESC LIMIT ?7",
+	            "?6) AND (?8 IS NULL OR instr(',' || ?8 || ',', ',' || "
+	            "action || ',') = 0) ORDER BY id DESC LIMIT ?7",
 	            -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	sqlite3_bind_int64(st, 1, from_ms);
@@ -871,6 +877,8 @@ static int audit_list(void *instance, struct seula_http *http)
 	if (subject)
 		sqlite3_bind_text(st, 6, subject, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, limit);
+	if (exclude)
+		sqlite3_bind_text(st, 8, exclude, -1, SQLITE_STATIC);
 	json_t *entries = json_array();
 	int64_t last = 0;
 	while (entries && sqlite3_step(st) == SQLITE_ROW) {
@@ -911,7 +919,7 @@ const struct seula_route seula_auth_routes[] = {
         {SEULA_METHOD_GET, "/api/audit", SEULA_ROLE_ADMIN, SEULA_ON_READER,
          audit_list,
          "the audit log, newest first: ?from=&to=&staff=&action=&subject="
-         "&before=&limit="},
+         "&exclude_action=&before=&limit="},
 };
 const size_t seula_auth_n_routes =
         sizeof(seula_auth_routes) / sizeof(seula_auth_routes[0]);

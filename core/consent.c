@@ -2185,9 +2185,18 @@ static int stats_handler(void *instance, struct seula_http *http)
 	sqlite3 *db = seula_http_db(http);
 	json_t *o = NULL;
 	int rc = seula_consent_stats(c, db, s->site->id, from, to, tz, &o);
-	if (rc == SEULA_OK)
-		return reply_json(http, 200, o); /* it takes o */
-	return rc;
+	if (rc != SEULA_OK)
+		return rc;
+	/* Aggregates (analytics.c's reports are audited alike). */
+	char detail[160];
+	snprintf(detail, sizeof(detail), "consent rates of site %s",
+	         s->site->id);
+	rc = seula_http_audit(http, "statistics", NULL, detail);
+	if (rc != SEULA_OK) {
+		json_decref(o);
+		return rc;
+	}
+	return reply_json(http, 200, o); /* it takes o */
 }
 
 const struct seula_route seula_consent_routes[] = {

@@ -2561,7 +2561,19 @@ static int report_route(struct analytics *a, struct seula_http *http,
 		h->log(h, SEULA_LOG_ERROR, "report: %s", err);
 		return h->http_error(http, 500, "internal", "report failed");
 	}
-	int rc;
+	/* Aggregates, not a person's data: the audit log says so, and the
+	 * admin's view of it can leave the dashboard's many reads out. */
+	static const char *const kinds[] = {"summary", "timeseries",
+	                                    "breakdown", "realtime", "goals"};
+	char detail[160];
+	snprintf(detail, sizeof(detail), "%s of site %s%s%.64s", kinds[kind],
+	         site, rq.dimension ? " by " : "",
+	         rq.dimension ? rq.dimension : "");
+	int rc = h->http_audit(http, "statistics", NULL, detail);
+	if (rc != SEULA_OK) {
+		json_decref(out);
+		return rc;
+	}
 	if (format && strcmp(format, "csv") == 0) {
 		char *csv = analytics_report_csv(out, kind);
 		if (!csv) {

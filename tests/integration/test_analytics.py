@@ -549,6 +549,16 @@ class AnalyticsTest(unittest.TestCase):
             r = self.staff.request("GET", "/api/stats/demo/%s?%s" % (
                 report, urllib.parse.urlencode(params)))
             assert_json_error(self, r, 400)
+        # A report is audited as a read of statistics (aggregates), not of
+        # a person's data; a refused one as the failed read it is.
+        self.assertEqual(self.stats("breakdown", dimension="page").status, 200)
+        time.sleep(0.2)
+        last = self.server.query("SELECT action, subject, detail, outcome FROM audit_log "
+                                 "WHERE route = 'GET /api/stats/{site}/breakdown' "
+                                 "ORDER BY id DESC LIMIT 2")
+        self.assertEqual(dict(last[0]), {"action": "statistics", "subject": None,
+                                         "detail": "breakdown of site demo by page",
+                                         "outcome": "ok"})
         # Who may read: analysts and admins; not customer service; not the public.
         cs = login(self.server, "cs", PASSWORD)
         self.assertEqual(cs.request("GET", "/api/stats/demo/summary").status, 403)

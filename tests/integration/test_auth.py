@@ -360,9 +360,31 @@ class LoginTest(unittest.TestCase):
                   # Days that do not exist, and near-dates strptime took.
                   "from=2026-02-30", "to=2026-11-31", "from=1-1-1",
                   "from=%202026-11-30", "from=2026-11-30T24:00:00Z",
-                  "from=2026-11-30T1:00:00Z", "from=2026-11-30T10:00:00+02"):
+                  "from=2026-11-30T1:00:00Z", "from=2026-11-30T10:00:00+02",
+                  "exclude_action=", "exclude_action=" + "x" * 257):
             assert_json_error(self, ada.request("GET", "/api/audit?" + q), 400,
                               "invalid_query")
+
+    def test_statistics_reads_are_audited_as_such_and_can_be_left_out(self):
+        ada = login(self.srv, "ada", PASSWORDS["ada"])
+        self.assertEqual(ada.request("GET", "/api/consent/stats?site=demo").status, 200)
+        time.sleep(0.2)
+        last = audit_rows(self.srv)[-1]
+        self.assertEqual((last["staff_name"], last["action"], last["route"],
+                          last["subject"], last["detail"]),
+                         ("ada", "statistics", "GET /api/consent/stats", None,
+                          "consent rates of site demo"))
+        got = ada.request("GET", "/api/audit?limit=1000").json()["entries"]
+        self.assertIn("statistics", {e["action"] for e in got})
+        for q in ("exclude_action=statistics", "exclude_action=statistics,login"):
+            left = ada.request("GET", "/api/audit?limit=1000&" + q).json()["entries"]
+            gone = q.split("=")[1].split(",")
+            # The same entries but those, up to what the first query saw.
+            self.assertEqual([e for e in left
+                              if got[-1]["id"] <= e["id"] <= got[0]["id"]],
+                             [e for e in got if e["action"] not in gone], q)
+            self.assertFalse({e["action"] for e in left} & set(gone), q)
+            self.assertTrue(left, q)
 
 
 class RouteTableTest(unittest.TestCase):

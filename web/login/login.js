@@ -44,7 +44,10 @@
   }
 
   async function showAudit() {
-    const r = await api('GET', '/api/audit?limit=20');
+    // The dashboard's reports (aggregates, action "statistics") would
+    // fill the 20 rows: left out unless asked for.
+    const q = $('audit-statistics').checked ? '' : '&exclude_action=statistics';
+    const r = await api('GET', `/api/audit?limit=20${q}`);
     if (r.status !== 200 || !r.data) return;
     const body = $('audit-rows');
     body.replaceChildren();
@@ -129,6 +132,7 @@
   async function start() {
     $('login').addEventListener('submit', onSubmit);
     $('logout').addEventListener('click', onLogout);
+    $('audit-statistics').addEventListener('change', showAudit);
     // Asked without a 401: not being signed in is the usual answer here.
     const me = await api('GET', '/api/session').catch(() => ({ status: 0 }));
     if (me.status === 200 && me.data && me.data.signed_in) showSignedIn(me.data);
