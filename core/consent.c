@@ -660,6 +660,21 @@ int seula_consent_store_texts(const struct seula_consent *c, sqlite3 *db,
 /* ---- the chain ------------------------------------------------------------
  */
 
+/* The proof that the server erased record `id`: keyed, over what the
+ * record's MAC keeps of it (its receipt and pii_mac) and when. */
+static void erased_mac(const unsigned char *key, int64_t id,
+                       const char *receipt, const void *pii, int64_t erased_at,
+                       unsigned char out[SEULA_MAC_BYTES])
+{
+	crypto_generichash_state st;
+	seula_chain_begin(&st, key, "consent-erased/1");
+	seula_chain_int(&st, id);
+	seula_chain_text(&st, receipt);
+	seula_chain_blob(&st, pii, SEULA_MAC_BYTES);
+	seula_chain_int(&st, erased_at);
+	seula_chain_end(&st, out);
+}
+
 static void pii_mac(const unsigned char *key,
                     const struct seula_consent_record *r,
                     unsigned char out[SEULA_MAC_BYTES])
@@ -823,8 +838,8 @@ int seula_consent_verify(sqlite3 *db,
 	            "policy_version, texts_hash, language, decisions, "
 	            "preselected, method, source, staff_name, signals, gcm, "
 	            "valid_until, tc_string, visitor_id, ip_anon, page, "
-	            "pii_mac, erased_at, prev_mac, mac FROM consent_records "
-	            "ORDER BY id",
+	            "pii_mac, erased_at, prev_mac, mac, erased_mac FROM "
+	            "consent_records ORDER BY id",
 	            -1, &st, NULL) != SQLITE_OK) {
 		snprintf(r->why, sizeof(r->why), "%s", sqlite3_errmsg(db));
 		return SEULA_EIO;
@@ -887,7 +902,8 @@ int seula_consent_verify(sqlite3 *db,
 			        "its content does not match its MAC");
 			break;
 		}
-		/* Personal fields: intact, or erased as a whole. */
+		/* Personal fields: intact, or erased as a whole by the
+		 * server, which signed that it did. */
 		if (erased ? rec.visitor_id || rec.ip_anon || rec.page
 		           : (pii_mac(key, &rec, pii),
 		              sodium_memcmp(sqlite3_column_blob(st, 20), pii,
@@ -897,6 +913,20 @@ int seula_consent_verify(sqlite3 *db,
 			        "its visitor id, address or page was "
 			        "changed");
 			break;
+		}
+		if (erased) {
+			erased_mac(key, rec.id, rec.receipt,
+			           sqlite3_column_blob(st, 20),
+			           sqlite3_column_int64(st, 21), pii);
+			if (sqlite3_column_bytes(st, 24) != SEULA_MAC_BYTES ||
+			    sodium_memcmp(sqlite3_column_blob(st, 24), pii,
+			                  SEULA_MAC_BYTES) != 0) {
+				rc = seula_chain_broken(
+				        r, rec.id,
+				        "it is erased without the server's "
+				        "proof that it erased it");
+				break;
+			}
 		}
 		memcpy(prev, mac, SEULA_MAC_BYTES);
 		r->rows++;
@@ -1926,35 +1956,80 @@ int seula_consent_subject_export(sqlite3 *db, const char *visitor_id,
 /* Exactly the UPDATE the consent_records_fixed trigger lets through: the
  * personal fields go, erased_at says when, and the verifier then checks
  * that they are gone as a whole instead of checking pii_mac. */
-int seula_consent_subject_erase(sqlite3 *db, const char *visitor_id,
-                                int64_t now_ms, int64_t *records, char *err,
-                                size_t errlen)
+int seula_consent_subject_erase(sqlite3 *db,
+                                const unsigned char key[SEULA_SECRET_BYTES],
+                                const char *visitor_id, int64_t now_ms,
+                                int64_t *records, char *err, size_t errlen)
 {
-	sqlite3_stmt *up = NULL, *del = NULL;
-	int rc = SEULA_EIO;
+	sqlite3_stmt *sel = NULL, *up = NULL, *del = NULL;
+	int rc = SEULA_EIO, step = SQLITE_ERROR;
 	*records = 0;
 	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, receipt, pii_mac FROM "
+	                       "consent_records WHERE visitor_id = ?",
+	                       -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
 	                       "UPDATE consent_records SET visitor_id = NULL, "
-	                       "ip_anon = NULL, page = NULL, erased_at = ?2 "
-	                       "WHERE visitor_id = ?1",
+	                       "ip_anon = NULL, page = NULL, erased_at = ?2, "
+	                       "erased_mac = ?3 WHERE id = ?1",
 	                       -1, &up, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 	                       "DELETE FROM consent_visitors WHERE visitor_id "
 	                       "= ?",
 	                       -1, &del, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_text(up, 1, visitor_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(up, 2, now_ms);
-	if (sqlite3_step(up) != SQLITE_DONE)
+	/* Each record's proof binds its id and receipt, so one cannot be
+	 * copied onto another record.  Updated by id after the read, since
+	 * the update takes the row out of the index the read walks. */
+	struct erased {
+		int64_t id;
+		unsigned char mac[SEULA_MAC_BYTES];
+	} *list = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_bind_text(sel, 1, visitor_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(sel, 2) != SEULA_MAC_BYTES)
+			continue; /* the verifier says so */
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			struct erased *more =
+			        realloc(list, cap * sizeof(*list));
+			if (!more) {
+				free(list);
+				rc = SEULA_ENOMEM;
+				goto out;
+			}
+			list = more;
+		}
+		list[n].id = sqlite3_column_int64(sel, 0);
+		erased_mac(key, list[n].id,
+		           (const char *)sqlite3_column_text(sel, 1),
+		           sqlite3_column_blob(sel, 2), now_ms, list[n].mac);
+		n++;
+	}
+	for (size_t k = 0; step == SQLITE_DONE && k < n; k++) {
+		sqlite3_reset(up);
+		sqlite3_bind_int64(up, 1, list[k].id);
+		sqlite3_bind_int64(up, 2, now_ms);
+		sqlite3_bind_blob(up, 3, list[k].mac, SEULA_MAC_BYTES,
+		                  SQLITE_STATIC);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			step = SQLITE_ERROR;
+	}
+	free(list);
+	if (step != SQLITE_DONE)
 		goto out;
-	*records = sqlite3_changes64(db);
+	*records = (int64_t)n;
 	sqlite3_bind_text(del, 1, visitor_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(del) == SQLITE_DONE)
 		rc = SEULA_OK;
 out:
-	if (rc != SEULA_OK)
+	if (rc == SEULA_ENOMEM)
+		snprintf(err, errlen, "erasing consent records: out of memory");
+	else if (rc != SEULA_OK)
 		snprintf(err, errlen, "erasing consent records: %s",
 		         sqlite3_errmsg(db));
+	sqlite3_finalize(sel);
 	sqlite3_finalize(up);
 	sqlite3_finalize(del);
 	return rc;

@@ -128,12 +128,14 @@ int seula_consent_verify(sqlite3 *db,
 int seula_consent_subject_export(sqlite3 *db, const char *visitor_id,
                                  json_t *rows, char *err, size_t errlen);
 /* Pseudonymise the records of `visitor_id` (visitor id, address and page
- * cleared, erased_at = now_ms; the chain still verifies) and delete its
+ * cleared, erased_at = now_ms, and erased_mac, the proof keyed with `key`
+ * that the server did it; the chain still verifies) and delete its
  * consent state, inside the caller's write transaction.  *records: how
  * many records were pseudonymised. */
-int seula_consent_subject_erase(sqlite3 *db, const char *visitor_id,
-                                int64_t now_ms, int64_t *records, char *err,
-                                size_t errlen);
+int seula_consent_subject_erase(sqlite3 *db,
+                                const unsigned char key[SEULA_SECRET_BYTES],
+                                const char *visitor_id, int64_t now_ms,
+                                int64_t *records, char *err, size_t errlen);
 
 /* Banner displays, choices and opt-in rates per local day of [from, to]
  * (days, zone.h) in the IANA time zone `tz` (NULL: UTC) for a configured

@@ -104,8 +104,8 @@ static int host_subject_run(const struct seula_host *h, struct sqlite3 *db,
 	}
 	char err[512] = "";
 	json_t *out = NULL;
-	int rc = env->subject_run(env->plugins, db, op, who, &out, err,
-	                          sizeof(err));
+	int rc = env->subject_run(env->plugins, env->secret_key, db, op, who,
+	                          &out, err, sizeof(err));
 	if (rc != SEULA_OK) {
 		*errmsg = host_mprintf("%s", err[0] ? err : "failed");
 		return rc;

@@ -28,11 +28,16 @@ struct seula_host_env {
 	 * the host table does not pull the consent and subject code into
 	 * everything that links it (the fuzzers); NULL: subject_run answers
 	 * SEULA_EINVAL. */
-	int (*subject_run)(const struct seula_plugins *plugins, sqlite3 *db,
+	int (*subject_run)(const struct seula_plugins *plugins,
+	                   const unsigned char *key, sqlite3 *db,
 	                   enum seula_subject_op op,
 	                   const struct seula_subject *who, json_t **out,
 	                   char *err, size_t errlen);
 	const struct seula_plugins *plugins;
+	/* The server's secret key (secret.h), which subject_run's erasures
+	 * sign with (consent records' erased_mac); NULL: they are refused.
+	 * Borrowed: it outlives the host. */
+	const unsigned char *secret_key;
 	/* What host->site_known asks; NULL: it answers SEULA_EINVAL. */
 	const struct seula_config *config;
 };

@@ -280,6 +280,8 @@ static int cmd_serve(int argc, char **argv)
 	    seula_statement_new(&statement, &app.cfg, consent, &app.plugins,
 	                        app.err, sizeof(app.err)) != SEULA_OK)
 		goto fail;
+	/* Likewise the erasures subject_run signs (host.h). */
+	app.env.secret_key = key;
 	if (build_router(&app, &router, consent) != SEULA_OK)
 		goto fail;
 	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,

@@ -191,6 +191,12 @@ const struct seula_migration seula_core_migrations[] = {
          "consent_daily "
          "WHERE strftime('%s', day) IS NOT NULL;\n"
          "DROP TABLE consent_daily;\n"},
+        {7,
+         /* The server's keyed proof that it erased a record
+          * (consent.c, erased_mac()): whoever can write the file but not
+          * read the key can clear a record's personal fields, but not
+          * make this, so a faked erasure is found. */
+         "ALTER TABLE consent_records ADD COLUMN erased_mac BLOB;\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);

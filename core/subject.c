@@ -149,9 +149,9 @@ static int core_access(sqlite3 *db, const struct seula_subject *who, json_t *o,
 	return rc;
 }
 
-static int core_erase(sqlite3 *db, enum seula_subject_op op,
-                      const struct seula_subject *who, json_t *o, char *err,
-                      size_t errlen)
+static int core_erase(sqlite3 *db, const unsigned char *key,
+                      enum seula_subject_op op, const struct seula_subject *who,
+                      json_t *o, char *err, size_t errlen)
 {
 	int64_t events = 0, records = 0, kept = 0;
 	/* Anonymised, an event is one more cookieless page view. */
@@ -164,7 +164,7 @@ static int core_erase(sqlite3 *db, enum seula_subject_op op,
 	                     who, NULL, &events, err, errlen);
 	for (size_t i = 0; rc == SEULA_OK && i < who->n_visitor_ids; i++) {
 		int64_t n = 0;
-		rc = seula_consent_subject_erase(db, who->visitor_ids[i],
+		rc = seula_consent_subject_erase(db, key, who->visitor_ids[i],
 		                                 who->now_ms, &n, err, errlen);
 		records += n;
 	}
@@ -184,7 +184,8 @@ static int core_erase(sqlite3 *db, enum seula_subject_op op,
 	return rc;
 }
 
-int seula_subject_core(sqlite3 *db, enum seula_subject_op op,
+int seula_subject_core(sqlite3 *db, const unsigned char *key,
+                       enum seula_subject_op op,
                        const struct seula_subject *who, json_t **out, char *err,
                        size_t errlen)
 {
@@ -204,7 +205,14 @@ int seula_subject_core(sqlite3 *db, enum seula_subject_op op,
 		break;
 	case SEULA_SUBJECT_ERASE:
 	case SEULA_SUBJECT_ANONYMISE:
-		rc = core_erase(db, op, who, o, err, errlen);
+		if (!key) {
+			snprintf(err, errlen,
+			         "erasure needs the server's key to sign the "
+			         "consent records it clears");
+			rc = SEULA_EINVAL;
+			break;
+		}
+		rc = core_erase(db, key, op, who, o, err, errlen);
 		break;
 	default:
 		snprintf(err, errlen, "unknown subject operation %d", (int)op);
@@ -218,14 +226,15 @@ int seula_subject_core(sqlite3 *db, enum seula_subject_op op,
 	return SEULA_OK;
 }
 
-int seula_subject_run(const struct seula_plugins *plugins, sqlite3 *db,
+int seula_subject_run(const struct seula_plugins *plugins,
+                      const unsigned char *key, sqlite3 *db,
                       enum seula_subject_op op, const struct seula_subject *who,
                       json_t **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	json_t *all = json_object(), *part = NULL;
 	char e[512] = "";
-	int rc = seula_subject_core(db, op, who, &part, e, sizeof(e));
+	int rc = seula_subject_core(db, key, op, who, &part, e, sizeof(e));
 	if (rc != SEULA_OK) {
 		snprintf(err, errlen, "core: %s", e[0] ? e : "failed");
 		json_decref(all);

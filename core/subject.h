@@ -32,15 +32,19 @@
 #include <stddef.h>
 
 /* The core's part of `op` for `who` on `db` (inside the caller's write
- * transaction for ERASE and ANONYMISE): *out is {"events": ..., ...}. */
-int seula_subject_core(sqlite3 *db, enum seula_subject_op op,
+ * transaction for ERASE and ANONYMISE): *out is {"events": ..., ...}.
+ * `key`: the server's secret key (SEULA_SECRET_BYTES), which erased
+ * consent records are signed with; NULL refuses ERASE and ANONYMISE. */
+int seula_subject_core(sqlite3 *db, const unsigned char *key,
+                       enum seula_subject_op op,
                        const struct seula_subject *who, json_t **out, char *err,
                        size_t errlen);
 
 /* The core's part, then every plugin of `plugins` with a subject hook in
  * config order: *out is {"core": {...}, "NAME": {...}}.  Stops at the
  * first failure (err names the component); the caller rolls back. */
-int seula_subject_run(const struct seula_plugins *plugins, sqlite3 *db,
+int seula_subject_run(const struct seula_plugins *plugins,
+                      const unsigned char *key, sqlite3 *db,
                       enum seula_subject_op op, const struct seula_subject *who,
                       json_t **out, char *err, size_t errlen);
 

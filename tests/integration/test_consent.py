@@ -470,6 +470,15 @@ class ChainTest(unittest.TestCase):
                     uuid.uuid4())
         self.assert_broken(1, "visitor id, address or page")
 
+    def test_a_faked_erasure_is_found(self):
+        # Clearing a record's personal fields as an erasure does (the
+        # person's consent then looks withdrawn from view) needs the
+        # server's keyed proof; nor does a real erasure's proof fit
+        # another record.
+        self.tamper("UPDATE consent_records SET visitor_id = NULL, ip_anon = NULL, "
+                    "page = NULL, erased_at = 1700000000000 WHERE id = 2")
+        self.assert_broken(2, "erased without the server's proof")
+
     def test_a_deletion_is_found(self):
         self.tamper("DELETE FROM consent_records WHERE id = 3")
         self.assert_broken(3, "missing")
@@ -485,7 +494,7 @@ class ChainTest(unittest.TestCase):
                     "received_at, policy_version, texts_hash, language, decisions, "
                     "preselected, method, source, staff_name, signals, gcm, valid_until, "
                     "tc_string, visitor_id, ip_anon, page, pii_mac, erased_at, prev_mac, "
-                    "mac FROM consent_records WHERE id = 2" % uuid.uuid4(),
+                    "mac, erased_mac FROM consent_records WHERE id = 2" % uuid.uuid4(),
                     "UPDATE consent_records SET id = id - 99 WHERE id >= 103")
         self.assert_broken(3, "previous record|does not match")
 
@@ -494,7 +503,7 @@ class ChainTest(unittest.TestCase):
                     "received_at, policy_version, texts_hash, language, decisions, "
                     "preselected, method, source, staff_name, signals, gcm, valid_until, "
                     "tc_string, visitor_id, ip_anon, page, pii_mac, erased_at, mac, "
-                    "mac FROM consent_records WHERE id = 5" % uuid.uuid4())
+                    "mac, erased_mac FROM consent_records WHERE id = 5" % uuid.uuid4())
         self.assert_broken(6, "does not match|follow the head")
 
     def test_the_server_refuses_to_rewrite_records(self):

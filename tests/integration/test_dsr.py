@@ -559,6 +559,42 @@ class DsrTest(unittest.TestCase):
                                    self.srv.config_path).returncode, 0)
 
 
+class ErasureProofTest(unittest.TestCase):
+    """An erased consent record carries the server's keyed proof that it
+    erased it: someone who can write the file can clear another record
+    as an erasure does, even copy a real erasure's proof, and `seula
+    consent verify` finds it."""
+
+    def test_a_copied_proof_does_not_fit(self):
+        srv, staff = start_server()
+        try:
+            cid = staff["cid"]
+            gone, kept = create(cid, "Proof1"), create(cid, "Proof2")
+            linked_visitor(srv, gone["email"])
+            vid = linked_visitor(srv, kept["email"])
+            self.assertEqual(dsr(cid, "erasure", gone["id"]).status, 201)
+            verify = lambda: run_seula("consent", "verify", "--config", srv.config_path)
+            r = verify()
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            [erased] = srv.query("SELECT id, erased_at, erased_mac FROM consent_records "
+                                 "WHERE erased_at IS NOT NULL")
+            self.assertEqual(len(erased["erased_mac"]), 32)
+            [other] = srv.query("SELECT id FROM consent_records WHERE visitor_id = ?",
+                                (vid,))
+            db = sqlite3.connect(srv.db_path, timeout=10)
+            db.execute("UPDATE consent_records SET visitor_id = NULL, ip_anon = NULL, "
+                       "page = NULL, erased_at = ?, erased_mac = ? WHERE id = ?",
+                       (erased["erased_at"], erased["erased_mac"], other["id"]))
+            db.commit()
+            db.close()
+            r = verify()
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("BROKEN at record %d" % other["id"], r.stdout)
+            self.assertIn("erased without the server's proof", r.stdout)
+        finally:
+            srv.close()
+
+
 class ErasureOfABlockedDayTest(unittest.TestCase):
     """A visit on a past day is also in that day's block (the analytics
     plugin's columns for filtered reports): erasing the person drops the
