@@ -200,6 +200,27 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 		                        "the head names another last row");
 	else if (!found && r->rows)
 		rc = seula_chain_broken(r, 1, "the head is missing");
+	else if (!found) {
+		/* An empty log with no head is a new database's, or one
+		 * wiped whole with its head: adding a staff account is
+		 * audited, so accounts tell the two apart. */
+		sqlite3_stmt *cnt = NULL;
+		int64_t staff = 0;
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM staff", -1,
+		                       &cnt, NULL) == SQLITE_OK &&
+		    sqlite3_step(cnt) == SQLITE_ROW)
+			staff = sqlite3_column_int64(cnt, 0);
+		sqlite3_finalize(cnt);
+		if (staff > 0) {
+			char w[128];
+			snprintf(
+			        w, sizeof(w),
+			        "the log and its head are gone, yet %lld staff "
+			        "accounts exist (adding each was audited)",
+			        (long long)staff);
+			rc = seula_chain_broken(r, 1, w);
+		}
+	}
 	if (r->rows)
 		sodium_bin2hex(r->head, sizeof(r->head), prev, MAC_BYTES);
 	return rc;

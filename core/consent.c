@@ -950,11 +950,29 @@ int seula_consent_verify(sqlite3 *db,
 	}
 	if (rc != SEULA_OK)
 		return seula_chain_broken(r, head_id, why);
-	if (!found)
-		return r->rows || anchor
-		               ? seula_chain_broken(r, expect,
-		                                    "the head is missing")
-		               : SEULA_OK;
+	if (!found && (r->rows || anchor))
+		return seula_chain_broken(r, expect, "the head is missing");
+	if (!found) {
+		/* No record, no anchor, no head: a new database's, or one
+		 * wiped whole; a visitor's standing consent is kept only
+		 * beside the record of it. */
+		sqlite3_stmt *cnt = NULL;
+		int64_t visitors = 0;
+		if (sqlite3_prepare_v2(db,
+		                       "SELECT count(*) FROM consent_visitors",
+		                       -1, &cnt, NULL) == SQLITE_OK &&
+		    sqlite3_step(cnt) == SQLITE_ROW)
+			visitors = sqlite3_column_int64(cnt, 0);
+		sqlite3_finalize(cnt);
+		if (visitors == 0)
+			return SEULA_OK;
+		char w[128];
+		snprintf(w, sizeof(w),
+		         "the records and their head are gone, yet %lld "
+		         "visitors' consent is kept",
+		         (long long)visitors);
+		return seula_chain_broken(r, 1, w);
+	}
 	if (r->rows == 0)
 		last = anchor;
 	if (head_id != last)

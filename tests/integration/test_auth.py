@@ -688,6 +688,20 @@ class AuditChainTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("BROKEN at entry 3", r.stdout)
 
+    def test_a_wipe_with_its_head_is_found(self):
+        # All rows and the head gone looks like a new log, but for the
+        # staff accounts, each added with an entry.
+        r = self.tampered("DELETE FROM audit_log",
+                          "DELETE FROM chain_heads WHERE chain = 'audit'")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("BROKEN at entry 1", r.stdout)
+        self.assertIn("yet 2 staff accounts exist", r.stdout)
+        # A new database: nothing logged, no accounts, nothing wrong.
+        r = self.tampered("DELETE FROM audit_log",
+                          "DELETE FROM chain_heads WHERE chain = 'audit'",
+                          "DELETE FROM sessions", "DELETE FROM staff")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_deletion_in_the_middle_is_found(self):
         r = self.tampered("DELETE FROM audit_log WHERE id = 4")
         self.assertEqual(r.returncode, 1)

@@ -479,6 +479,13 @@ class ChainTest(unittest.TestCase):
                     "page = NULL, erased_at = 1700000000000 WHERE id = 2")
         self.assert_broken(2, "erased without the server's proof")
 
+    def test_a_wipe_with_its_head_is_found(self):
+        # Every record and the head gone looks like a new database, but
+        # for the visitors' standing consent, kept beside the records.
+        self.tamper("DELETE FROM consent_records",
+                    "DELETE FROM chain_heads WHERE chain = 'consent'")
+        self.assert_broken(1, "yet 5 visitors' consent is kept")
+
     def test_a_deletion_is_found(self):
         self.tamper("DELETE FROM consent_records WHERE id = 3")
         self.assert_broken(3, "missing")
