@@ -7,8 +7,9 @@
  * its defaults) and its settings read through labels.h.  A run is
  * recorded as GET /api/labels records one: each person on the labels in
  * customer_label_exports, and an entry in the audit log by "cli:USER",
- * committed before the labels are written out.  So the schema is brought
- * up to date first, as serve would, and the audit key is read.
+ * committed before the labels are written out.  So it needs the server's
+ * key and a database the server has brought up to date; it changes no
+ * schema itself.
  */
 #include "cli_labels.h"
 
@@ -20,15 +21,17 @@
 #include "labels.h"
 #include "loader.h"
 #include "log.h"
-#include "migrate.h"
 #include "secret.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -43,6 +46,21 @@ static void usage(FILE *out)
 	             "is recorded\n"
 	             "  (their access export shows it), and the run is in "
 	             "the audit log\n");
+}
+
+static bool has_table(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM sqlite_schema WHERE type = "
+	                       "'table' AND name = ?",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
 }
 
 /* Who was on the labels, and the audit entry, inside the open
@@ -134,27 +152,49 @@ int seula_cli_labels(int argc, char **argv)
 	                                       ? SEULA_LABELS_PDF
 	                                       : SEULA_LABELS_CSV;
 	unsigned char key[SEULA_SECRET_BYTES];
-	bool have_key = false, begun = false;
-	if (rc == SEULA_OK)
-		rc = seula_db_open(&db, setup.cfg.db, false, false,
-		                   setup.cfg.synchronous == SEULA_SYNC_FULL,
-		                   err, sizeof(err));
-	if (rc == SEULA_OK)
-		rc = seula_migrate_all(db, &setup.plugins, NULL, err,
-		                       sizeof(err));
+	bool have_key = false, begun = false, created = false;
 	if (rc == SEULA_OK) {
 		/* Never made here: a key beside a --db other than the
-		 * server's would sign an entry its chain cannot verify. */
+		 * server's would sign an entry its chain cannot verify.  It
+		 * also tells a Seula database from another file before
+		 * anything is opened for writing. */
 		rc = seula_secret_load(setup.cfg.secret_file, false, key, err,
 		                       sizeof(err));
 		have_key = rc == SEULA_OK;
 	}
-	/* Opened before anything is recorded: a path that cannot be written
-	 * records no export. */
-	FILE *dest = NULL;
-	if (rc == SEULA_OK && !(dest = output ? fopen(output, "wb") : stdout)) {
-		snprintf(err, sizeof(err), "%s: cannot write", output);
-		rc = SEULA_EIO;
+	if (rc == SEULA_OK)
+		rc = seula_db_open(&db, setup.cfg.db, false, false,
+		                   setup.cfg.synchronous == SEULA_SYNC_FULL,
+		                   err, sizeof(err));
+	/* The schema is the server's to change (serve, seula migrate): a
+	 * database without the table is refused, not upgraded. */
+	if (rc == SEULA_OK && !has_table(db, "customer_label_exports")) {
+		snprintf(err, sizeof(err),
+		         "%s has no customer_label_exports table (customers "
+		         "migration 4): run `seula migrate` with the server's "
+		         "config, or restart the server, first",
+		         setup.cfg.db);
+		rc = SEULA_ENOTFOUND;
+	}
+	/* Opened before anything is recorded, but not emptied until the
+	 * labels are: a failed run leaves a file that was there as it was,
+	 * and removes only one it made. */
+	FILE *dest = output ? NULL : stdout;
+	if (rc == SEULA_OK && output) {
+		int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		              0644);
+		created = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = open(output, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || !(dest = fdopen(fd, "w"))) {
+			if (fd >= 0)
+				close(fd);
+			if (created)
+				unlink(output);
+			created = false;
+			snprintf(err, sizeof(err), "%s: cannot write", output);
+			rc = SEULA_EIO;
+		}
 	}
 	if (rc == SEULA_OK) {
 		rc = seula_db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err));
@@ -172,11 +212,18 @@ int seula_cli_labels(int argc, char **argv)
 	if (have_key)
 		sodium_memzero(key, sizeof(key));
 	if (rc == SEULA_OK) {
-		bool ok = fwrite(out, 1, len, dest) == len;
+		struct stat st;
+		bool ok = true;
+		/* A regular file is replaced; a pipe or a device written to. */
+		if (dest != stdout && fstat(fileno(dest), &st) == 0 &&
+		    S_ISREG(st.st_mode))
+			ok = ftruncate(fileno(dest), 0) == 0;
+		ok = ok && fwrite(out, 1, len, dest) == len;
 		ok = (dest != stdout ? fclose(dest) : fflush(dest)) == 0 && ok;
 		dest = NULL;
 		if (!ok) {
-			snprintf(err, sizeof(err), "%s: cannot write",
+			snprintf(err, sizeof(err),
+			         "%s: cannot write (the export is recorded)",
 			         output ? output : "standard output");
 			rc = SEULA_EIO;
 		} else {
@@ -187,7 +234,9 @@ int seula_cli_labels(int argc, char **argv)
 	}
 	if (dest && dest != stdout) {
 		fclose(dest);
-		remove(output); /* nothing was recorded, so nothing written */
+		if (created)
+			unlink(output); /* made by this run, which recorded
+			                   nothing */
 	}
 	if (rc != SEULA_OK)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "labels failed");

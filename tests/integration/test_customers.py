@@ -9,6 +9,8 @@ import json
 import os
 import pwd
 import re
+import shutil
+import sqlite3
 import tempfile
 import unittest
 import urllib.parse
@@ -561,11 +563,20 @@ class LabelsTest(unittest.TestCase):
                          {("cid", "GET /api/labels", "csv")})
         # Each person on them is recorded, with who and how (their access
         # export shows it: test_dsr).
-        # Nobody left off the labels is recorded.
+        # Nobody left off the labels is recorded: one of each kind.
+        for field in ("street", "postal_code", "city"):
+            create(self.cid, first_name="Vajaa", last_name=field, **{field: None})
+        for flag in ("restricted", "objects_direct_marketing", "objects_publication"):
+            create(self.cid, first_name="Lippu", last_name=flag, flags={flag: True})
+        self.assertEqual(self.cid.request("GET", "/api/labels").status, 200)
         self.assertEqual(self.srv.query(
             "SELECT count(*) AS n FROM customer_label_exports e JOIN customers c "
-            "ON c.id = e.customer_id WHERE c.street IS NULL OR c.restricted "
-            "OR c.objects_direct_marketing OR c.objects_publication")[0]["n"], 0)
+            "ON c.id = e.customer_id WHERE c.street IS NULL OR c.postal_code IS NULL "
+            "OR c.city IS NULL OR c.restricted OR c.objects_direct_marketing "
+            "OR c.objects_publication")[0]["n"], 0)
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM customers WHERE first_name IN ('Vajaa', "
+            "'Lippu')")[0]["n"], 6)
         assert_json_error(self, self.cid.request("GET", "/api/labels?format=docx"), 400)
 
 
@@ -651,13 +662,52 @@ class LabelsPdfTest(unittest.TestCase):
             v = run_seula("audit", "verify", "--config", srv.config_path)
             self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
             # A file that cannot be written records nothing.
-            before = srv.query("SELECT count(*) AS n FROM customer_label_exports")[0]["n"]
+            count = lambda: srv.query("SELECT count(*) AS n FROM "
+                                      "customer_label_exports")[0]["n"]
+            before = count()
             c = run_seula("labels", "--config", srv.config_path, "-o",
                           os.path.join(srv.dir, "no", "such", "labels.csv"))
             self.assertEqual(c.returncode, 1)
             self.assertIn("cannot write", c.stderr)
-            self.assertEqual(srv.query("SELECT count(*) AS n FROM "
-                                       "customer_label_exports")[0]["n"], before)
+            self.assertEqual(count(), before)
+            # A run that fails once the file is open (the database held
+            # by another writer past the busy timeout) leaves a file that
+            # was there as it was, and records nothing.
+            keep = os.path.join(srv.dir, "last-month.csv")
+            with open(keep, "w") as f:
+                f.write("last month's labels\n")
+            lock = sqlite3.connect(srv.db_path, isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            try:
+                c = run_seula("labels", "--config", srv.config_path, "-o", keep)
+            finally:
+                lock.execute("ROLLBACK")
+                lock.close()
+            self.assertEqual(c.returncode, 1, c.stderr)
+            self.assertIn("locked", c.stderr)
+            with open(keep) as f:
+                self.assertEqual(f.read(), "last month's labels\n")
+            self.assertEqual(count(), before)
+            # ... and when it succeeds, the file holds the labels alone.
+            c = run_seula("labels", "--config", srv.config_path, "-o", keep)
+            self.assertEqual(c.returncode, 0, c.stderr)
+            with open(keep, newline="") as f:
+                self.assertEqual(f.read(), api)
+            # Another SQLite file, even with a key beside it, is not
+            # given the schema: the command changes none.
+            other = os.path.join(srv.dir, "other")
+            os.mkdir(other)
+            shutil.copy(os.path.join(srv.dir, "seula.key"), os.path.join(other, "seula.key"))
+            con = sqlite3.connect(os.path.join(other, "seula.db"))
+            con.execute("CREATE TABLE t (x)")
+            con.close()
+            c = run_seula("labels", "--db", os.path.join(other, "seula.db"))
+            self.assertEqual(c.returncode, 1)
+            self.assertIn("seula migrate", c.stderr)
+            con = sqlite3.connect(os.path.join(other, "seula.db"))
+            self.assertEqual([r[0] for r in con.execute(
+                "SELECT name FROM sqlite_schema")], ["t"])
+            con.close()
             self.assertEqual(run_seula("labels", "--format", "odt").returncode, 2)
         finally:
             srv.close()
