@@ -2517,6 +2517,64 @@ static void csv_disposition(const json_t *out, const char *site,
 	snprintf(buf + used, len - used, ".csv\"");
 }
 
+/* Whether a report reads custom event properties, by breakdown or
+ * filter: their values (an order number, a plan) may single a person
+ * out, where the other dimensions are counts over visits. */
+static bool reads_props(enum analytics_report_kind kind,
+                        const struct analytics_request *rq)
+{
+	if (kind == ANALYTICS_BREAKDOWN && rq->dimension &&
+	    strncmp(rq->dimension, "prop:", 5) == 0)
+		return true;
+	for (const char *f = rq->filter; f && *f;) {
+		if (strncmp(f, "prop:", 5) == 0)
+			return true;
+		f = strchr(f, ';');
+		f = f ? f + 1 : NULL;
+	}
+	return false;
+}
+
+/* The report's audit entry: what was read (the kind, the breakdown's
+ * dimension, the days, the filter, the comparison), as action
+ * "statistics", aggregates the admin's view can leave out, or "read"
+ * when it reads event properties (reads_props()). */
+static int audit_report(const struct seula_host *h, struct seula_http *http,
+                        enum analytics_report_kind kind,
+                        const struct analytics_request *rq, const json_t *out)
+{
+	static const char *const kinds[] = {"summary", "timeseries",
+	                                    "breakdown", "realtime", "goals"};
+	const json_t *cmp = json_object_get(out, "comparison");
+	char detail[900];
+	snprintf(detail, sizeof(detail),
+	         "%s of site %s%s%s, %s to %s%s%s%s%s%s", kinds[kind], rq->site,
+	         kind == ANALYTICS_BREAKDOWN ? " by " : "",
+	         kind == ANALYTICS_BREAKDOWN ? rq->dimension : "",
+	         or_none(json_string_value(json_object_get(out, "from")), "?"),
+	         or_none(json_string_value(json_object_get(out, "to")), "?"),
+	         rq->filter && *rq->filter ? ", filter " : "",
+	         rq->filter && *rq->filter ? rq->filter : "",
+	         cmp ? ", compared with " : "",
+	         cmp ? or_none(json_string_value(json_object_get(cmp, "from")),
+	                       "?")
+	             : "",
+	         cmp ? "..." : "");
+	if (cmp) {
+		size_t n = strlen(detail);
+		snprintf(detail + n, sizeof(detail) - n, "%s",
+		         or_none(json_string_value(json_object_get(cmp, "to")),
+		                 "?"));
+	}
+	utf8_cut(detail); /* a long filter cut inside a character */
+	for (char *c = detail; *c; c++) /* the log takes no control bytes */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return h->http_audit(http,
+	                     reads_props(kind, rq) ? "read" : "statistics",
+	                     NULL, detail);
+}
+
 static int report_route(struct analytics *a, struct seula_http *http,
                         enum analytics_report_kind kind)
 {
@@ -2561,15 +2619,7 @@ static int report_route(struct analytics *a, struct seula_http *http,
 		h->log(h, SEULA_LOG_ERROR, "report: %s", err);
 		return h->http_error(http, 500, "internal", "report failed");
 	}
-	/* Aggregates, not a person's data: the audit log says so, and the
-	 * admin's view of it can leave the dashboard's many reads out. */
-	static const char *const kinds[] = {"summary", "timeseries",
-	                                    "breakdown", "realtime", "goals"};
-	char detail[160];
-	snprintf(detail, sizeof(detail), "%s of site %s%s%.64s", kinds[kind],
-	         site, rq.dimension ? " by " : "",
-	         rq.dimension ? rq.dimension : "");
-	int rc = h->http_audit(http, "statistics", NULL, detail);
+	int rc = audit_report(h, http, kind, &rq, out);
 	if (rc != SEULA_OK) {
 		json_decref(out);
 		return rc;

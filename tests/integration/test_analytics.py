@@ -550,15 +550,46 @@ class AnalyticsTest(unittest.TestCase):
                 report, urllib.parse.urlencode(params)))
             assert_json_error(self, r, 400)
         # A report is audited as a read of statistics (aggregates), not of
-        # a person's data; a refused one as the failed read it is.
-        self.assertEqual(self.stats("breakdown", dimension="page").status, 200)
-        time.sleep(0.2)
-        last = self.server.query("SELECT action, subject, detail, outcome FROM audit_log "
-                                 "WHERE route = 'GET /api/stats/{site}/breakdown' "
-                                 "ORDER BY id DESC LIMIT 2")
-        self.assertEqual(dict(last[0]), {"action": "statistics", "subject": None,
-                                         "detail": "breakdown of site demo by page",
-                                         "outcome": "ok"})
+        # a person's data, saying what was read; one that reads custom
+        # event properties (an order number may be one person's) as a
+        # read; a refused one as the failed read it is.
+        def last_audit():
+            time.sleep(0.2)
+            return dict(self.server.query(
+                "SELECT action, subject, detail, outcome FROM audit_log WHERE "
+                "route GLOB 'GET /api/stats/*' ORDER BY id DESC LIMIT 1")[0])
+        self.assertEqual(self.stats("breakdown", dimension="page", filter="device==mobile",
+                                    compare="previous_period",
+                                    **{"from": "2026-10-01", "to": "2026-10-31"}).status, 200)
+        self.assertEqual(last_audit(), {
+            "action": "statistics", "subject": None, "outcome": "ok",
+            "detail": "breakdown of site demo by page, 2026-10-01 to 2026-10-31, "
+                      "filter device==mobile, compared with 2026-09-01...2026-09-30"})
+        self.assertEqual(self.stats("breakdown", dimension="prop:plan").status, 200)
+        got = last_audit()
+        self.assertEqual((got["action"], got["outcome"]), ("read", "ok"))
+        self.assertEqual(self.stats("summary", filter="prop:plan==team").status, 200)
+        self.assertEqual(last_audit()["action"], "read")
+        self.assertEqual(self.staff.request(
+            "GET", "/api/stats/demo/breakdown?dimension=nosuch").status, 400)
+        got = last_audit()
+        self.assertEqual((got["action"], got["outcome"]), ("read", "failed"))
+        # What the entry quotes cannot fail the report: a parameter the
+        # report ignores, a long property name of two-byte letters, a
+        # filter value with a control character, a filter past the room.
+        for report, params in (("summary", {"dimension": "x" + "\u00e4" * 33}),
+                               ("goals", {"dimension": "x" + "\u00e4" * 33}),
+                               ("breakdown", {"dimension": "prop:" + "\u00e4" * 30}),
+                               ("summary", {"filter": "country==F\x01I"}),
+                               ("summary", {"filter": ";".join(
+                                   "city!=\u00e4%d" % i for i in range(90))})):
+            r = self.staff.request("GET", "/api/stats/demo/%s?%s" % (
+                report, urllib.parse.urlencode(params)))
+            self.assertIn(r.status, (200, 400), (report, params, r.body[:200]))
+            got = last_audit()
+            self.assertNotEqual(got["outcome"], "error", (report, params))
+        self.assertEqual(self.staff.request("GET", "/api/stats/demo/summary?" + urllib.parse.urlencode(
+            {"dimension": "x" + "\u00e4" * 33})).status, 200)
         # Who may read: analysts and admins; not customer service; not the public.
         cs = login(self.server, "cs", PASSWORD)
         self.assertEqual(cs.request("GET", "/api/stats/demo/summary").status, 403)
