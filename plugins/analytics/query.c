@@ -722,8 +722,19 @@ static bool compare_days(const struct analytics_request *rq,
 	if (strcmp(mode, "previous_period") == 0) {
 		previous_period(sc->from_day, sc->to_day, pfrom, pto);
 	} else if (strcmp(mode, "year_over_year") == 0) {
-		*pfrom = year_before(sc->from_day);
-		*pto = year_before(sc->to_day);
+		/* Whole months: the same months (February 2029 against all
+		 * of February 2028, its 29th too); else the same dates. */
+		int fy, fm, fd, ny, nm, nd;
+		seula_civil_from_days(sc->from_day, &fy, &fm, &fd);
+		seula_civil_from_days(sc->to_day + 1, &ny, &nm, &nd);
+		if (fd == 1 && nd == 1) {
+			*pfrom = seula_days_from_civil((int64_t)fy - 1, fm, 1);
+			*pto = seula_days_from_civil((int64_t)ny - 1, nm, 1) -
+			       1;
+		} else {
+			*pfrom = year_before(sc->from_day);
+			*pto = year_before(sc->to_day);
+		}
 	} else if (custom) {
 		if (!rq->compare_from || !rq->compare_to ||
 		    !seula_date_parse(rq->compare_from, pfrom) ||

@@ -465,6 +465,14 @@ class AnalyticsTest(unittest.TestCase):
                  ("2027-02-01", "2027-02-28")),
                 ({"compare": "year_over_year", "from": "2026-11-01", "to": "2026-11-30"},
                  ("2025-11-01", "2025-11-30")),
+                # Whole months against the same months, a leap day in
+                # them; other ranges the same dates.
+                ({"compare": "year_over_year", "from": "2029-02-01", "to": "2029-02-28"},
+                 ("2028-02-01", "2028-02-29")),
+                ({"compare": "year_over_year", "from": "2028-03-01", "to": "2029-02-28"},
+                 ("2027-03-01", "2028-02-29")),
+                ({"compare": "year_over_year", "from": "2029-02-10", "to": "2029-03-05"},
+                 ("2028-02-10", "2028-03-05")),
                 ({"compare": "custom", "compare_from": "2026-10-02", "compare_to": "2026-10-31",
                   "from": "2026-11-01", "to": "2026-11-30"}, ("2026-10-02", "2026-10-31")),
                 ({"compare": "custom", "compare_from": "2025-01-01", "compare_to": "2025-01-01",
