@@ -466,7 +466,7 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.equal(both.filters.length, 2);
 
   // Comparison with the previous period, and the URL as a bookmark.
-  await page.check('#compare');
+  await page.selectOption('#compare', 'previous_period');
   await ready(page, () => new URLSearchParams(location.search).get('compare') === 'previous_period');
   assert.equal(await page.getAttribute('#chart', 'data-series'), '2', 'the previous period drawn too');
   const compared = await api(context, await page.getAttribute('#chart', 'data-api'));
@@ -476,7 +476,7 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await ready(page);
   assert.equal(page.url(), bookmark);
   assert.deepEqual(await chips(page), ['Browser is Firefox', 'Page is /pricing'], 'the filters come back');
-  assert.equal(await page.isChecked('#compare'), true, 'so does the comparison');
+  assert.equal(await page.inputValue('#compare'), 'previous_period', 'so does the comparison');
   await checkSummary(page, context);
 
   // Removing a chip: the other stays, the numbers follow.
@@ -703,6 +703,20 @@ test('the last 30 days are compared with the 30 days before, even when they are 
   await ready(page, () => new URLSearchParams(location.search).get('period') === 'month');
   const month = await api(context, await page.getAttribute('#summary', 'data-api'));
   assert.deepEqual([month.comparison.from, month.comparison.to], ['2026-08-01', '2026-08-31']);
+  // Year over year: the same month a year before, in the summary, the
+  // chart, the words a screen reader hears, and the URL.
+  await page.selectOption('#compare', 'year_over_year');
+  await ready(page, () => new URLSearchParams(location.search).get('compare') === 'year_over_year');
+  for (const id of ['#summary', '#chart']) {
+    const yoy = await api(context, await page.getAttribute(id, 'data-api'));
+    assert.deepEqual([yoy.comparison.from, yoy.comparison.to], ['2025-09-01', '2025-09-30'], id);
+  }
+  assert.equal(await page.getAttribute('#chart', 'data-series'), '2', 'the year before drawn too');
+  assert.match(await page.textContent('#summary .change .visually-hidden'), /from a year before$/);
+  assert.match(await page.textContent('#compare-range'), /^\(1 Sept? 2025 – 30 Sept? 2025\)$/);
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.inputValue('#compare'), 'year_over_year', 'kept in the URL');
   await context.close();
 });
 

@@ -72,7 +72,7 @@
   const EXPORT_LIMIT = 1000;
 
   const state = {
-    site: null, period: '30d', from: null, to: null, filters: [], compare: false,
+    site: null, period: '30d', from: null, to: null, filters: [], compare: '',
     metric: 'visitors', tabs: {},
   };
   let sites = [];
@@ -154,7 +154,11 @@
   // as many days before it: "last 30 days" that happen to be all of
   // November are not compared with the 31 days of October, as the API's
   // previous_period would (it compares whole months with whole months).
+  // The summary's change is against the previous period when nothing is
+  // chosen.
+  const COMPARES = ['previous_period', 'year_over_year'];
   function comparison() {
+    if (state.compare === 'year_over_year') return { compare: 'year_over_year' };
     if (!['today', '7d', '30d'].includes(state.period)) return { compare: 'previous_period' };
     const [from, to] = range();
     const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
@@ -209,7 +213,7 @@
       state.period = '30d';
     if (state.period !== 'custom') state.from = state.to = null;
     state.filters = parseFilters(q.get('filter'));
-    state.compare = q.get('compare') === 'previous_period';
+    state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
     state.metric = SUMMARY.includes(q.get('metric')) ? q.get('metric') : 'visitors';
   }
 
@@ -222,7 +226,7 @@
       q.set('to', state.to);
     }
     if (state.filters.length) q.set('filter', formatFilters(state.filters));
-    if (state.compare) q.set('compare', 'previous_period');
+    if (state.compare) q.set('compare', state.compare);
     if (state.metric !== 'visitors') q.set('metric', state.metric);
     const url = location.pathname + (q.toString() ? `?${q}` : '');
     if (url !== location.pathname + location.search)
@@ -448,7 +452,7 @@
       el('span', { class: 'value', 'data-value': v === null || v === undefined ? '' : String(v), text: format(m, v) }),
       c ? el('span', { class: `change ${c.cls}` },
         el('span', { 'aria-hidden': 'true', text: `${c.arrow}${c.arrow ? ' ' : ''}${c.text}` }),
-        el('span', { class: 'visually-hidden', text: `${c.words} from the previous period` })) : null,
+        el('span', { class: 'visually-hidden', text: `${c.words} from ${state.compare === 'year_over_year' ? 'a year before' : 'the previous period'}` })) : null,
       state.compare && prevText !== null ? el('span', { class: 'previous', text: `before: ${prevText}` }) : null);
       ul.append(el('li', {}, button));
     }
@@ -868,7 +872,7 @@
     const [from, to] = range();
     $('from').value = from;
     $('to').value = to;
-    $('compare').checked = state.compare;
+    $('compare').value = state.compare;
     $('range-text').textContent = rangeText(from, to);
     $('tz').textContent = TZ;
     document.title = `${state.site || 'Dashboard'} · ${rangeText(from, to)} · Seula`;
@@ -944,7 +948,7 @@
       change(true);
     });
     $('compare').addEventListener('change', () => {
-      state.compare = $('compare').checked;
+      state.compare = COMPARES.includes($('compare').value) ? $('compare').value : '';
       change(true);
     });
     window.addEventListener('popstate', () => {
