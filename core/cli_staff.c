@@ -126,14 +126,14 @@ static int open_db(const struct seula_config *cfg, struct session *s)
 	const struct passwd *pw = getpwuid(geteuid());
 	snprintf(s->actor, sizeof(s->actor), "cli:%s",
 	         pw ? pw->pw_name : "unknown");
-	if (seula_db_open(&s->db, cfg->db, false, true,
+	/* The key first: core migration 7 signs with it (migrate.h). */
+	if (seula_secret_load(cfg->secret_file, true, s->key, err,
+	                      sizeof(err)) != SEULA_OK ||
+	    seula_db_open(&s->db, cfg->db, false, true,
 	                  cfg->synchronous == SEULA_SYNC_FULL, err,
 	                  sizeof(err)) != SEULA_OK ||
-	    seula_migrate(s->db, "core", seula_core_migrations,
-	                  seula_core_n_migrations, NULL, err,
-	                  sizeof(err)) != SEULA_OK ||
-	    seula_secret_load(cfg->secret_file, true, s->key, err,
-	                      sizeof(err)) != SEULA_OK) {
+	    seula_migrate_all(s->db, NULL, s->key, NULL, err, sizeof(err)) !=
+	            SEULA_OK) {
 		fprintf(stderr, "seula: %s\n", err);
 		seula_db_close(s->db);
 		s->db = NULL;

@@ -841,7 +841,12 @@ int seula_consent_verify(sqlite3 *db,
 	            "pii_mac, erased_at, prev_mac, mac, erased_mac FROM "
 	            "consent_records ORDER BY id",
 	            -1, &st, NULL) != SQLITE_OK) {
-		snprintf(r->why, sizeof(r->why), "%s", sqlite3_errmsg(db));
+		/* A database this seula has not migrated yet. */
+		snprintf(r->why, sizeof(r->why), "%s%s", sqlite3_errmsg(db),
+		         strstr(sqlite3_errmsg(db), "erased_mac")
+		                 ? ": start the server once, or run seula "
+		                   "migrate, first"
+		                 : "");
 		return SEULA_EIO;
 	}
 	int64_t expect = anchor + 1;
@@ -957,13 +962,18 @@ int seula_consent_verify(sqlite3 *db,
 		 * wiped whole; a visitor's standing consent is kept only
 		 * beside the record of it. */
 		sqlite3_stmt *cnt = NULL;
-		int64_t visitors = 0;
+		int64_t visitors = -1;
 		if (sqlite3_prepare_v2(db,
 		                       "SELECT count(*) FROM consent_visitors",
 		                       -1, &cnt, NULL) == SQLITE_OK &&
 		    sqlite3_step(cnt) == SQLITE_ROW)
 			visitors = sqlite3_column_int64(cnt, 0);
+		else
+			snprintf(r->why, sizeof(r->why), "%s",
+			         sqlite3_errmsg(db));
 		sqlite3_finalize(cnt);
+		if (visitors < 0)
+			return SEULA_EIO;
 		if (visitors == 0)
 			return SEULA_OK;
 		char w[128];
@@ -2006,8 +2016,6 @@ int seula_consent_subject_erase(sqlite3 *db,
 	size_t n = 0, cap = 0;
 	sqlite3_bind_text(sel, 1, visitor_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(sel, 2) != SEULA_MAC_BYTES)
-			continue; /* the verifier says so */
 		if (n == cap) {
 			cap = cap ? 2 * cap : 8;
 			struct erased *more =
@@ -2020,9 +2028,14 @@ int seula_consent_subject_erase(sqlite3 *db,
 			list = more;
 		}
 		list[n].id = sqlite3_column_int64(sel, 0);
+		/* A damaged pii_mac (the verifier says so) does not keep the
+		 * person's fields: they go all the same. */
+		unsigned char pii[SEULA_MAC_BYTES] = {0};
+		if (sqlite3_column_bytes(sel, 2) == SEULA_MAC_BYTES)
+			memcpy(pii, sqlite3_column_blob(sel, 2), sizeof(pii));
 		erased_mac(key, list[n].id,
-		           (const char *)sqlite3_column_text(sel, 1),
-		           sqlite3_column_blob(sel, 2), now_ms, list[n].mac);
+		           (const char *)sqlite3_column_text(sel, 1), pii,
+		           now_ms, list[n].mac);
 		n++;
 	}
 	for (size_t k = 0; step == SQLITE_DONE && k < n; k++) {
@@ -2050,6 +2063,55 @@ out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(up);
 	sqlite3_finalize(del);
+	return rc;
+}
+
+int seula_consent_sign_erased(sqlite3 *db, const unsigned char *key, char *err,
+                              size_t errlen)
+{
+	sqlite3_stmt *sel = NULL, *up = NULL;
+	int rc = SEULA_EIO, step = SQLITE_ERROR;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, receipt, pii_mac, erased_at FROM "
+	                       "consent_records WHERE erased_at IS NOT NULL "
+	                       "AND erased_mac IS NULL",
+	                       -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "UPDATE consent_records SET erased_mac = ?2 "
+	                       "WHERE id = ?1",
+	                       -1, &up, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+		if (!key) {
+			snprintf(err, errlen,
+			         "consent records erased before this version "
+			         "must be signed with the server's key: start "
+			         "the server, or run seula migrate with its "
+			         "config");
+			rc = SEULA_EINVAL;
+			goto done;
+		}
+		unsigned char mac[SEULA_MAC_BYTES], pii[SEULA_MAC_BYTES] = {0};
+		if (sqlite3_column_bytes(sel, 2) == SEULA_MAC_BYTES)
+			memcpy(pii, sqlite3_column_blob(sel, 2), sizeof(pii));
+		erased_mac(key, sqlite3_column_int64(sel, 0),
+		           (const char *)sqlite3_column_text(sel, 1), pii,
+		           sqlite3_column_int64(sel, 3), mac);
+		sqlite3_reset(up);
+		sqlite3_bind_int64(up, 1, sqlite3_column_int64(sel, 0));
+		sqlite3_bind_blob(up, 2, mac, sizeof(mac), SQLITE_STATIC);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			break;
+	}
+	if (step == SQLITE_DONE)
+		rc = SEULA_OK;
+out:
+	if (rc != SEULA_OK)
+		snprintf(err, errlen, "signing erased consent records: %s",
+		         sqlite3_errmsg(db));
+done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(up);
 	return rc;
 }
 

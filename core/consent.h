@@ -137,6 +137,13 @@ int seula_consent_subject_erase(sqlite3 *db,
                                 const char *visitor_id, int64_t now_ms,
                                 int64_t *records, char *err, size_t errlen);
 
+/* Sign with `key` the records erased before erased_mac existed (core
+ * migration 7, in whose transaction this runs): afterwards every erased
+ * record must carry it.  SEULA_EINVAL with err when there are such
+ * records and `key` is NULL. */
+int seula_consent_sign_erased(sqlite3 *db, const unsigned char *key, char *err,
+                              size_t errlen);
+
 /* Banner displays, choices and opt-in rates per local day of [from, to]
  * (days, zone.h) in the IANA time zone `tz` (NULL: UTC) for a configured
  * site: the body of GET /api/consent/stats.  Days are cut at the hour, as

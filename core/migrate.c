@@ -3,9 +3,11 @@
  */
 #include "migrate.h"
 
+#include "consent.h"
 #include "db.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /* Never edit a released migration; append a new one. */
@@ -219,9 +221,20 @@ static int current_version(sqlite3 *db, const char *component, int *out,
 	return rc == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
 }
 
-int seula_migrate(sqlite3 *db, const char *component,
-                  const struct seula_migration *migrations, size_t n,
-                  int *applied, char *err, size_t errlen)
+/* What a core migration does beside its SQL, in its transaction. */
+static int core_after(sqlite3 *db, int version, const unsigned char *key,
+                      char *err, size_t errlen)
+{
+	/* Erased records from before erased_mac: signed now, with the
+	 * column, so that afterwards an unsigned one is a forgery. */
+	return version == 7 ? seula_consent_sign_erased(db, key, err, errlen)
+	                    : SEULA_OK;
+}
+
+static int migrate(sqlite3 *db, const char *component,
+                   const struct seula_migration *migrations, size_t n,
+                   const unsigned char *key, int *applied, char *err,
+                   size_t errlen)
 {
 	char e[512];
 	if (seula_db_exec(db,
@@ -258,11 +271,15 @@ int seula_migrate(sqlite3 *db, const char *component,
 			snprintf(err, errlen, "%s: %s", component, e);
 			return SEULA_EIO;
 		}
-		if (seula_db_exec(db, m->sql, e, sizeof(e)) != SEULA_OK) {
+		int hrc = SEULA_OK;
+		if (seula_db_exec(db, m->sql, e, sizeof(e)) != SEULA_OK ||
+		    (strcmp(component, "core") == 0 &&
+		     (hrc = core_after(db, m->version, key, e, sizeof(e))) !=
+		             SEULA_OK)) {
 			seula_db_exec(db, "ROLLBACK", NULL, 0);
 			snprintf(err, errlen, "%s: migration %d failed: %s",
 			         component, m->version, e);
-			return SEULA_EIO;
+			return hrc != SEULA_OK ? hrc : SEULA_EIO;
 		}
 		sqlite3_stmt *st = NULL;
 		int rc = sqlite3_prepare_v2(db,
@@ -290,11 +307,20 @@ int seula_migrate(sqlite3 *db, const char *component,
 	return SEULA_OK;
 }
 
-int seula_migrate_all(sqlite3 *db, const struct seula_plugins *plugins,
-                      int *applied, char *err, size_t errlen)
+int seula_migrate(sqlite3 *db, const char *component,
+                  const struct seula_migration *migrations, size_t n,
+                  int *applied, char *err, size_t errlen)
 {
-	int rc = seula_migrate(db, "core", seula_core_migrations,
-	                       seula_core_n_migrations, applied, err, errlen);
+	return migrate(db, component, migrations, n, NULL, applied, err,
+	               errlen);
+}
+
+int seula_migrate_all(sqlite3 *db, const struct seula_plugins *plugins,
+                      const unsigned char *key, int *applied, char *err,
+                      size_t errlen)
+{
+	int rc = migrate(db, "core", seula_core_migrations,
+	                 seula_core_n_migrations, key, applied, err, errlen);
 	for (size_t i = 0; rc == SEULA_OK && plugins && i < plugins->n; i++) {
 		const struct seula_plugin *d = &plugins->list[i].desc;
 		rc = seula_migrate(db, d->name, d->migrations, d->n_migrations,

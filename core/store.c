@@ -7,9 +7,11 @@
 #include "host.h"
 #include "http.h"
 #include "migrate.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +106,15 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 	int rc =
 	        seula_db_open(&s->db, cfg->db, false, true,
 	                      cfg->synchronous == SEULA_SYNC_FULL, err, errlen);
+	/* The key signs what core migration 7 finds (migrate.h); serve
+	 * makes it if it is missing, as main does right after. */
+	unsigned char key[SEULA_SECRET_BYTES];
 	if (rc == SEULA_OK)
-		rc = seula_migrate_all(s->db, plugins, NULL, err, errlen);
+		rc = seula_secret_load(cfg->secret_file, true, key, err,
+		                       errlen);
+	if (rc == SEULA_OK)
+		rc = seula_migrate_all(s->db, plugins, key, NULL, err, errlen);
+	sodium_memzero(key, sizeof(key));
 	if (rc == SEULA_OK)
 		rc = prepare_insert(s, err, errlen);
 	size_t n = 0;

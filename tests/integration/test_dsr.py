@@ -14,6 +14,7 @@ import csv
 import datetime
 import io
 import json
+import os
 import sqlite3
 import time
 import unittest
@@ -591,6 +592,52 @@ class ErasureProofTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
             self.assertIn("BROKEN at record %d" % other["id"], r.stdout)
             self.assertIn("erased without the server's proof", r.stdout)
+        finally:
+            srv.close()
+
+
+class ErasureBeforeProofsTest(unittest.TestCase):
+    """A database whose erasures predate erased_mac (core migration 7):
+    the migration signs them with the key, in its own transaction, so the
+    chain verifies after an upgrade, and any unsigned one found later is a
+    forgery.  Without the key it refuses rather than leave them
+    unsigned."""
+
+    def test_the_upgrade_signs_earlier_erasures(self):
+        srv, staff = start_server()
+        try:
+            cid = staff["cid"]
+            gone = create(cid, "Old1")
+            linked_visitor(srv, gone["email"])
+            self.assertEqual(dsr(cid, "erasure", gone["id"]).status, 201)
+            srv.stop()
+            # The database as the version before migration 7 left it.
+            db = sqlite3.connect(srv.db_path)
+            db.execute("ALTER TABLE consent_records DROP COLUMN erased_mac")
+            db.execute("DELETE FROM seula_migrations WHERE component = 'core' "
+                       "AND version = 7")
+            db.commit()
+            db.close()
+            verify = lambda: run_seula("consent", "verify", "--config", srv.config_path)
+            r = verify()
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("seula migrate", r.stdout + r.stderr)
+            # Without the key the migration refuses, and changes nothing.
+            key = os.path.join(srv.dir, "seula.key")
+            os.rename(key, key + ".away")
+            r = run_seula("migrate", "--config", srv.config_path)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("signed with the server's key", r.stderr)
+            os.rename(key + ".away", key)
+            self.assertEqual(srv.query("SELECT count(*) AS n FROM seula_migrations WHERE "
+                                       "component = 'core' AND version = 7")[0]["n"], 0)
+            r = run_seula("migrate", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = verify()
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(srv.query("SELECT count(*) AS n FROM consent_records "
+                                       "WHERE erased_at IS NOT NULL AND length(erased_mac) "
+                                       "= 32")[0]["n"], 1)
         finally:
             srv.close()
 

@@ -56,9 +56,9 @@ static int setup_with(void **state, const char *site_keys)
 	assert_int_equal(seula_db_open(&f->db, f->db_path, false, true, false,
 	                               err, sizeof(err)),
 	                 SEULA_OK);
-	assert_int_equal(
-	        seula_migrate_all(f->db, &f->plugins, NULL, err, sizeof(err)),
-	        SEULA_OK);
+	assert_int_equal(seula_migrate_all(f->db, &f->plugins, NULL, NULL, err,
+	                                   sizeof(err)),
+	                 SEULA_OK);
 	*state = f;
 	return 0;
 }
