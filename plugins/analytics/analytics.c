@@ -2523,6 +2523,8 @@ static void csv_disposition(const json_t *out, const char *site,
 static bool reads_props(enum analytics_report_kind kind,
                         const struct analytics_request *rq)
 {
+	if (kind == ANALYTICS_REALTIME) /* no filter, no breakdown */
+		return false;
 	if (kind == ANALYTICS_BREAKDOWN && rq->dimension &&
 	    strncmp(rq->dimension, "prop:", 5) == 0)
 		return true;
@@ -2535,8 +2537,35 @@ static bool reads_props(enum analytics_report_kind kind,
 	return false;
 }
 
+/* `filter` with each condition's value left out ("country==…"): a value
+ * may be personal data (an email in a property), and the audit log keeps
+ * its entries for good. */
+static void filter_keys(const char *filter, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (const char *p = filter; p && *p && n + 1 < cap;) {
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *op = NULL;
+		for (size_t i = 0; i + 1 < len && !op; i++)
+			if ((p[i] == '=' || p[i] == '!') && p[i + 1] == '=')
+				op = p + i;
+		size_t keep = op ? (size_t)(op - p) + 2 : len;
+		int k = snprintf(out + n, cap - n, "%s%.*s%s", n ? ";" : "",
+		                 (int)keep, p, op ? "\u2026" : "");
+		if (k < 0 || (size_t)k >= cap - n) {
+			out[n] = '\0';
+			break;
+		}
+		n += (size_t)k;
+		p = end ? end + 1 : NULL;
+	}
+}
+
 /* The report's audit entry: what was read (the kind, the breakdown's
- * dimension, the days, the filter, the comparison), as action
+ * dimension, the days, the filter's conditions without their values, the
+ * comparison), as action
  * "statistics", aggregates the admin's view can leave out, or "read"
  * when it reads event properties (reads_props()). */
 static int audit_report(const struct seula_host *h, struct seula_http *http,
@@ -2546,15 +2575,16 @@ static int audit_report(const struct seula_host *h, struct seula_http *http,
 	static const char *const kinds[] = {"summary", "timeseries",
 	                                    "breakdown", "realtime", "goals"};
 	const json_t *cmp = json_object_get(out, "comparison");
-	char detail[900];
+	char filter[800]; /* 10 conditions of 69-byte keys fit */
+	filter_keys(rq->filter, filter, sizeof(filter));
+	char detail[1000];
 	snprintf(detail, sizeof(detail),
 	         "%s of site %s%s%s, %s to %s%s%s%s%s%s", kinds[kind], rq->site,
 	         kind == ANALYTICS_BREAKDOWN ? " by " : "",
 	         kind == ANALYTICS_BREAKDOWN ? rq->dimension : "",
 	         or_none(json_string_value(json_object_get(out, "from")), "?"),
 	         or_none(json_string_value(json_object_get(out, "to")), "?"),
-	         rq->filter && *rq->filter ? ", filter " : "",
-	         rq->filter && *rq->filter ? rq->filter : "",
+	         *filter ? ", filter " : "", filter,
 	         cmp ? ", compared with " : "",
 	         cmp ? or_none(json_string_value(json_object_get(cmp, "from")),
 	                       "?")
