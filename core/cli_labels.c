@@ -48,11 +48,15 @@ static void usage(FILE *out)
 	             "the audit log\n");
 }
 
-static bool has_table(sqlite3 *db, const char *name)
+/* Whether the database file at `path` has table `name`, read-only. */
+static bool has_table(const char *path, const char *name)
 {
+	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	bool found = false;
-	if (sqlite3_prepare_v2(db,
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	            SQLITE_OK &&
+	    sqlite3_prepare_v2(db,
 	                       "SELECT 1 FROM sqlite_schema WHERE type = "
 	                       "'table' AND name = ?",
 	                       -1, &st, NULL) == SQLITE_OK) {
@@ -60,7 +64,126 @@ static bool has_table(sqlite3 *db, const char *name)
 		found = sqlite3_step(st) == SQLITE_ROW;
 	}
 	sqlite3_finalize(st);
+	sqlite3_close(db);
 	return found;
+}
+
+/* Where the labels go.  A file is written to a temporary one beside it
+ * and renamed over it only once the export is recorded and the labels
+ * are all written: a failed run, or one beside another, leaves the file
+ * as it was.  /dev/ and /proc/ paths (a terminal, /dev/stdout) are written
+ * to, appending, and a FIFO is written to. */
+struct dest {
+	FILE *f;
+	char *target; /* the file renamed over; NULL: written directly */
+	char *tmp;
+};
+
+static bool same_file(const struct stat *a, const char *path)
+{
+	struct stat b;
+	return stat(path, &b) == 0 && a->st_dev == b.st_dev &&
+	       a->st_ino == b.st_ino;
+}
+
+static int dest_open(struct dest *d, const char *output,
+                     const struct seula_config *cfg, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	if (strncmp(output, "/dev/", 5) == 0 ||
+	    strncmp(output, "/proc/", 6) == 0) {
+		int fd = open(output, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd < 0 || !(d->f = fdopen(fd, "a"))) {
+			if (fd >= 0)
+				close(fd);
+			snprintf(err, errlen, "%s: cannot write", output);
+			return SEULA_EIO;
+		}
+		return SEULA_OK;
+	}
+	struct stat st;
+	bool exists = stat(output, &st) == 0;
+	if (exists && S_ISFIFO(st.st_mode)) { /* a reader waits on it */
+		int fd = open(output, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || !(d->f = fdopen(fd, "w"))) {
+			if (fd >= 0)
+				close(fd);
+			snprintf(err, errlen, "%s: cannot write", output);
+			return SEULA_EIO;
+		}
+		return SEULA_OK;
+	}
+	/* Through a symbolic link to its file; never onto the server's. */
+	char *target = exists ? realpath(output, NULL) : strdup(output);
+	char wal[4200], shm[4200];
+	snprintf(wal, sizeof(wal), "%s-wal", cfg->db);
+	snprintf(shm, sizeof(shm), "%s-shm", cfg->db);
+	if (exists && (!S_ISREG(st.st_mode) || same_file(&st, cfg->db) ||
+	               same_file(&st, wal) || same_file(&st, shm) ||
+	               same_file(&st, cfg->secret_file))) {
+		free(target);
+		snprintf(err, errlen,
+		         "%s: not a file to write labels to (a directory, a "
+		         "device, or the server's own)",
+		         output);
+		return SEULA_EINVAL;
+	}
+	if (!target || asprintf(&d->tmp, "%s.XXXXXX", target) < 0) {
+		free(target);
+		snprintf(err, errlen, "%s: cannot write", output);
+		return SEULA_EIO;
+	}
+	d->target = target;
+	int fd = mkstemp(d->tmp); /* mode 0600: addresses are personal data */
+	if (fd >= 0 && exists)
+		(void)fchmod(fd, st.st_mode & 07777);
+	if (fd < 0 || !(d->f = fdopen(fd, "w"))) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(d->tmp);
+		}
+		free(d->tmp);
+		free(d->target);
+		memset(d, 0, sizeof(*d));
+		snprintf(err, errlen, "%s: cannot write", output);
+		return SEULA_EIO;
+	}
+	return SEULA_OK;
+}
+
+/* Write the labels and put them in place; on failure the export stays
+ * recorded and the file as it was. */
+static int dest_finish(struct dest *d, const char *data, size_t len, char *err,
+                       size_t errlen)
+{
+	bool ok = fwrite(data, 1, len, d->f) == len && fflush(d->f) == 0;
+	if (d->target)
+		ok = ok && fsync(fileno(d->f)) == 0;
+	ok = (d->f == stdout ? 0 : fclose(d->f)) == 0 && ok;
+	d->f = NULL;
+	if (ok && d->target)
+		ok = rename(d->tmp, d->target) == 0;
+	if (ok && d->target) {
+		free(d->tmp);
+		d->tmp = NULL;
+	}
+	if (!ok)
+		snprintf(err, errlen,
+		         "%s: cannot write (the export is recorded)",
+		         d->target ? d->target : "the output");
+	return ok ? SEULA_OK : SEULA_EIO;
+}
+
+/* Whatever is left: the temporary file removed. */
+static void dest_abandon(struct dest *d)
+{
+	if (d->f && d->f != stdout)
+		fclose(d->f);
+	if (d->tmp)
+		unlink(d->tmp);
+	free(d->tmp);
+	free(d->target);
+	memset(d, 0, sizeof(*d));
 }
 
 /* Who was on the labels, and the audit entry, inside the open
@@ -152,7 +275,7 @@ int seula_cli_labels(int argc, char **argv)
 	                                       ? SEULA_LABELS_PDF
 	                                       : SEULA_LABELS_CSV;
 	unsigned char key[SEULA_SECRET_BYTES];
-	bool have_key = false, begun = false, created = false;
+	bool have_key = false, begun = false;
 	if (rc == SEULA_OK) {
 		/* Never made here: a key beside a --db other than the
 		 * server's would sign an entry its chain cannot verify.  It
@@ -162,13 +285,12 @@ int seula_cli_labels(int argc, char **argv)
 		                       sizeof(err));
 		have_key = rc == SEULA_OK;
 	}
-	if (rc == SEULA_OK)
-		rc = seula_db_open(&db, setup.cfg.db, false, false,
-		                   setup.cfg.synchronous == SEULA_SYNC_FULL,
-		                   err, sizeof(err));
 	/* The schema is the server's to change (serve, seula migrate): a
-	 * database without the table is refused, not upgraded. */
-	if (rc == SEULA_OK && !has_table(db, "customer_label_exports")) {
+	 * database without the table is refused, not upgraded, and looked
+	 * at read-only first, so that another file is not even put in WAL
+	 * mode. */
+	if (rc == SEULA_OK &&
+	    !has_table(setup.cfg.db, "customer_label_exports")) {
 		snprintf(err, sizeof(err),
 		         "%s has no customer_label_exports table (customers "
 		         "migration 4): run `seula migrate` with the server's "
@@ -176,26 +298,13 @@ int seula_cli_labels(int argc, char **argv)
 		         setup.cfg.db);
 		rc = SEULA_ENOTFOUND;
 	}
-	/* Opened before anything is recorded, but not emptied until the
-	 * labels are: a failed run leaves a file that was there as it was,
-	 * and removes only one it made. */
-	FILE *dest = output ? NULL : stdout;
-	if (rc == SEULA_OK && output) {
-		int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		              0644);
-		created = fd >= 0;
-		if (fd < 0 && errno == EEXIST)
-			fd = open(output, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || !(dest = fdopen(fd, "w"))) {
-			if (fd >= 0)
-				close(fd);
-			if (created)
-				unlink(output);
-			created = false;
-			snprintf(err, sizeof(err), "%s: cannot write", output);
-			rc = SEULA_EIO;
-		}
-	}
+	if (rc == SEULA_OK)
+		rc = seula_db_open(&db, setup.cfg.db, false, false,
+		                   setup.cfg.synchronous == SEULA_SYNC_FULL,
+		                   err, sizeof(err));
+	struct dest dest = {.f = stdout};
+	if (rc == SEULA_OK && output)
+		rc = dest_open(&dest, output, &setup.cfg, err, sizeof(err));
 	if (rc == SEULA_OK) {
 		rc = seula_db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err));
 		begun = rc == SEULA_OK;
@@ -212,32 +321,14 @@ int seula_cli_labels(int argc, char **argv)
 	if (have_key)
 		sodium_memzero(key, sizeof(key));
 	if (rc == SEULA_OK) {
-		struct stat st;
-		bool ok = true;
-		/* A regular file is replaced; a pipe or a device written to. */
-		if (dest != stdout && fstat(fileno(dest), &st) == 0 &&
-		    S_ISREG(st.st_mode))
-			ok = ftruncate(fileno(dest), 0) == 0;
-		ok = ok && fwrite(out, 1, len, dest) == len;
-		ok = (dest != stdout ? fclose(dest) : fflush(dest)) == 0 && ok;
-		dest = NULL;
-		if (!ok) {
-			snprintf(err, sizeof(err),
-			         "%s: cannot write (the export is recorded)",
-			         output ? output : "standard output");
-			rc = SEULA_EIO;
-		} else {
+		rc = dest_finish(&dest, out, len, err, sizeof(err));
+		if (rc == SEULA_OK) {
 			fprintf(stderr, "seula: %zu label%s\n", persons,
 			        persons == 1 ? "" : "s");
 			status = 0;
 		}
 	}
-	if (dest && dest != stdout) {
-		fclose(dest);
-		if (created)
-			unlink(output); /* made by this run, which recorded
-			                   nothing */
-	}
+	dest_abandon(&dest);
 	if (rc != SEULA_OK)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "labels failed");
 	free(out);

@@ -707,7 +707,23 @@ class LabelsPdfTest(unittest.TestCase):
             con = sqlite3.connect(os.path.join(other, "seula.db"))
             self.assertEqual([r[0] for r in con.execute(
                 "SELECT name FROM sqlite_schema")], ["t"])
+            self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "delete")
             con.close()
+            # Never over the server's own files; through /dev/stdout to
+            # the standard output.
+            for own in (srv.db_path, os.path.join(srv.dir, "seula.key")):
+                size = os.path.getsize(own)
+                c = run_seula("labels", "--config", srv.config_path, "-o", own)
+                self.assertEqual(c.returncode, 1, c.stderr)
+                self.assertIn("the server's own", c.stderr)
+                self.assertEqual(os.path.getsize(own), size)
+            self.assertEqual(count(), before + 25)
+            c = run_seula("labels", "--config", srv.config_path, "-o", "/dev/stdout")
+            self.assertEqual(c.returncode, 0, c.stderr)
+            self.assertEqual(c.stdout, api.replace("\r\n", "\n"))
+            # Nothing is left beside the file.
+            self.assertEqual([f for f in os.listdir(srv.dir) if f.startswith("last-month")],
+                             ["last-month.csv"])
             self.assertEqual(run_seula("labels", "--format", "odt").returncode, 2)
         finally:
             srv.close()
