@@ -717,6 +717,11 @@ test('the last 30 days are compared with the 30 days before, even when they are 
   await page.reload();
   await ready(page);
   assert.equal(await page.inputValue('#compare'), 'year_over_year', 'kept in the URL');
+  // No comparison: no second line, and no period named beside the choice.
+  await page.selectOption('#compare', '');
+  await ready(page, () => !new URLSearchParams(location.search).has('compare'));
+  assert.equal(await page.getAttribute('#chart', 'data-series'), '1');
+  assert.equal(await page.textContent('#compare-range'), '');
   await context.close();
 });
 

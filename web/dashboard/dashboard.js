@@ -157,6 +157,7 @@
   // The summary's change is against the previous period when nothing is
   // chosen.
   const COMPARES = ['previous_period', 'year_over_year'];
+  const compareName = () => (state.compare === 'year_over_year' ? 'A year before' : 'The previous period');
   function comparison() {
     if (state.compare === 'year_over_year') return { compare: 'year_over_year' };
     if (!['today', '7d', '30d'].includes(state.period)) return { compare: 'previous_period' };
@@ -431,7 +432,9 @@
     // Which period "before" is: whole months against whole months, else
     // as many days before.
     const c = data.comparison;
-    $('compare-range').textContent = c && c.from && c.to ? `(${rangeText(c.from, c.to)})` : '';
+    // Named only when a comparison is chosen (the change shown without
+    // one is against the previous period).
+    $('compare-range').textContent = state.compare && c && c.from && c.to ? `(${rangeText(c.from, c.to)})` : '';
     for (const m of SUMMARY) {
       const v = figure(now, m);
       const c = before ? changeText(m, v, figure(before, m)) : null;
@@ -452,7 +455,7 @@
       el('span', { class: 'value', 'data-value': v === null || v === undefined ? '' : String(v), text: format(m, v) }),
       c ? el('span', { class: `change ${c.cls}` },
         el('span', { 'aria-hidden': 'true', text: `${c.arrow}${c.arrow ? ' ' : ''}${c.text}` }),
-        el('span', { class: 'visually-hidden', text: `${c.words} from ${state.compare === 'year_over_year' ? 'a year before' : 'the previous period'}` })) : null,
+        el('span', { class: 'visually-hidden', text: `${c.words} from ${compareName().toLowerCase()}` })) : null,
       state.compare && prevText !== null ? el('span', { class: 'previous', text: `before: ${prevText}` }) : null);
       ul.append(el('li', {}, button));
     }
@@ -534,7 +537,7 @@
       previous = data.comparison.results.map(value);
       previous = xs.map((_, i) => (i < previous.length ? previous[i] : null));
       plotData.push(previous);
-      series.push({ label: 'Previous period', stroke: cssVar('--chart-previous'), width: 1.5, dash: [6, 4] });
+      series.push({ label: compareName(), stroke: cssVar('--chart-previous'), width: 1.5, dash: [6, 4] });
     }
     const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--line'), width: 1 }, ticks: { show: false } };
     const width = Math.max(200, box.clientWidth);
@@ -562,7 +565,7 @@
           const i = u.cursor.idx;
           if (i === null || i === undefined) { $('chart-readout').textContent = ''; return; }
           let text = `${bucketText(xs[i], iv)}: ${format(metric, ys[i])} ${METRICS[metric].toLowerCase()}`;
-          if (previous) text += ` (previous period: ${format(metric, previous[i])})`;
+          if (previous) text += ` (${compareName().toLowerCase()}: ${format(metric, previous[i])})`;
           $('chart-readout').textContent = text;
         }],
       },
