@@ -2578,24 +2578,31 @@ static int audit_report(const struct seula_host *h, struct seula_http *http,
 	char filter[800]; /* 10 conditions of 69-byte keys fit */
 	filter_keys(rq->filter, filter, sizeof(filter));
 	char detail[1000];
-	snprintf(detail, sizeof(detail),
-	         "%s of site %s%s%s, %s to %s%s%s%s%s%s", kinds[kind], rq->site,
-	         kind == ANALYTICS_BREAKDOWN ? " by " : "",
-	         kind == ANALYTICS_BREAKDOWN ? rq->dimension : "",
-	         or_none(json_string_value(json_object_get(out, "from")), "?"),
-	         or_none(json_string_value(json_object_get(out, "to")), "?"),
-	         *filter ? ", filter " : "", filter,
-	         cmp ? ", compared with " : "",
-	         cmp ? or_none(json_string_value(json_object_get(cmp, "from")),
-	                       "?")
-	             : "",
-	         cmp ? "..." : "");
-	if (cmp) {
-		size_t n = strlen(detail);
-		snprintf(detail + n, sizeof(detail) - n, "%s",
-		         or_none(json_string_value(json_object_get(cmp, "to")),
-		                 "?"));
-	}
+	size_t n = 0;
+#define ADD(...)                                                               \
+	do {                                                                   \
+		if (n < sizeof(detail))                                        \
+			n += (size_t)snprintf(detail + n, sizeof(detail) - n,  \
+			                      __VA_ARGS__);                    \
+	} while (0)
+	ADD("%s of site %s", kinds[kind], rq->site);
+	if (kind == ANALYTICS_BREAKDOWN)
+		ADD(" by %s", rq->dimension);
+	if (kind != ANALYTICS_REALTIME) /* the last minutes, no days */
+		ADD(", %s to %s",
+		    or_none(json_string_value(json_object_get(out, "from")),
+		            "?"),
+		    or_none(json_string_value(json_object_get(out, "to")),
+		            "?"));
+	if (*filter)
+		ADD(", filter %s", filter);
+	if (cmp)
+		ADD(", compared with %s...%s",
+		    or_none(json_string_value(json_object_get(cmp, "from")),
+		            "?"),
+		    or_none(json_string_value(json_object_get(cmp, "to")),
+		            "?"));
+#undef ADD
 	utf8_cut(detail); /* a long filter cut inside a character */
 	for (char *c = detail; *c; c++) /* the log takes no control bytes */
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)

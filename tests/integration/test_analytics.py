@@ -573,6 +573,8 @@ class AnalyticsTest(unittest.TestCase):
             "action": "statistics", "subject": None, "outcome": "ok",
             "detail": "breakdown of site demo by page, 2026-10-01 to 2026-10-31, "
                       "filter device==\u2026, compared with 2026-09-01...2026-09-30"})
+        self.assertEqual(self.stats("realtime").status, 200)
+        self.assertEqual(last_audit()["detail"], "realtime of site demo")
         self.assertEqual(self.stats("breakdown", dimension="prop:plan").status, 200)
         got = last_audit()
         self.assertEqual((got["action"], got["outcome"]), ("read", "ok"))
