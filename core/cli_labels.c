@@ -90,22 +90,16 @@ static int dest_open(struct dest *d, const char *output,
                      const struct seula_config *cfg, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
-	if (strncmp(output, "/dev/", 5) == 0 ||
-	    strncmp(output, "/proc/", 6) == 0) {
-		int fd = open(output, O_WRONLY | O_APPEND | O_CLOEXEC);
-		if (fd < 0 || !(d->f = fdopen(fd, "a"))) {
-			if (fd >= 0)
-				close(fd);
-			snprintf(err, errlen, "%s: cannot write", output);
-			return SEULA_EIO;
-		}
-		return SEULA_OK;
-	}
 	struct stat st;
 	bool exists = stat(output, &st) == 0;
-	if (exists && S_ISFIFO(st.st_mode)) { /* a reader waits on it */
-		int fd = open(output, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || !(d->f = fdopen(fd, "w"))) {
+	bool device = strncmp(output, "/dev/", 5) == 0 ||
+	              strncmp(output, "/proc/", 6) == 0;
+	if (device || (exists && S_ISFIFO(st.st_mode))) {
+		/* Written to as it is: a terminal, /dev/stdout (appending,
+		 * should it be a file opened so), a FIFO a reader waits on. */
+		int fd = open(output,
+		              O_WRONLY | O_CLOEXEC | (device ? O_APPEND : 0));
+		if (fd < 0 || !(d->f = fdopen(fd, device ? "a" : "w"))) {
 			if (fd >= 0)
 				close(fd);
 			snprintf(err, errlen, "%s: cannot write", output);
