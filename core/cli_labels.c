@@ -52,18 +52,11 @@ static void usage(FILE *out)
 static bool has_table(const char *path, const char *name)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	bool found = false;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-	            SQLITE_OK &&
-	    sqlite3_prepare_v2(db,
-	                       "SELECT 1 FROM sqlite_schema WHERE type = "
-	                       "'table' AND name = ?",
-	                       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
+	bool found =
+	        sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	                SQLITE_OK &&
+	        sqlite3_table_column_metadata(db, NULL, name, NULL, NULL, NULL,
+	                                      NULL, NULL, NULL) == SQLITE_OK;
 	sqlite3_close(db);
 	return found;
 }

@@ -99,17 +99,8 @@ static bool staff_text_ok(json_t *v, size_t max)
 
 static bool table_exists(sqlite3 *db, const char *name)
 {
-	sqlite3_stmt *st = NULL;
-	bool found = false;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT 1 FROM sqlite_schema WHERE type = "
-	                       "'table' AND name = ?",
-	                       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
-	return found;
+	return sqlite3_table_column_metadata(db, NULL, name, NULL, NULL, NULL,
+	                                     NULL, NULL, NULL) == SQLITE_OK;
 }
 
 /* Run `sql` with ?1 = id; *count gets the first column of its one row. */
