@@ -9,6 +9,7 @@
  */
 #include "audit.h"
 #include "chain.h"
+#include "db.h"
 
 #include <seula/plugin.h>
 
@@ -204,17 +205,9 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 		/* An empty log with no head is a new database's, or one
 		 * wiped whole with its head: adding a staff account is
 		 * audited, so accounts tell the two apart. */
-		sqlite3_stmt *cnt = NULL;
-		int64_t staff = -1;
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM staff", -1,
-		                       &cnt, NULL) == SQLITE_OK &&
-		    sqlite3_step(cnt) == SQLITE_ROW)
-			staff = sqlite3_column_int64(cnt, 0);
-		else
-			snprintf(r->why, sizeof(r->why), "%s",
-			         sqlite3_errmsg(db));
-		sqlite3_finalize(cnt);
-		if (staff < 0)
+		int64_t staff = 0;
+		if (seula_db_int(db, "SELECT count(*) FROM staff", &staff,
+		                 r->why, sizeof(r->why)) != SEULA_OK)
 			return SEULA_EIO;
 		if (staff > 0) {
 			char w[128];

@@ -5,6 +5,7 @@
 #include "consent.h"
 
 #include "chain.h"
+#include "db.h"
 #include "embedded.h"
 #include "host.h"
 #include "http.h"
@@ -961,18 +962,9 @@ int seula_consent_verify(sqlite3 *db,
 		/* No record, no anchor, no head: a new database's, or one
 		 * wiped whole; a visitor's standing consent is kept only
 		 * beside the record of it. */
-		sqlite3_stmt *cnt = NULL;
-		int64_t visitors = -1;
-		if (sqlite3_prepare_v2(db,
-		                       "SELECT count(*) FROM consent_visitors",
-		                       -1, &cnt, NULL) == SQLITE_OK &&
-		    sqlite3_step(cnt) == SQLITE_ROW)
-			visitors = sqlite3_column_int64(cnt, 0);
-		else
-			snprintf(r->why, sizeof(r->why), "%s",
-			         sqlite3_errmsg(db));
-		sqlite3_finalize(cnt);
-		if (visitors < 0)
+		int64_t visitors = 0;
+		if (seula_db_int(db, "SELECT count(*) FROM consent_visitors",
+		                 &visitors, r->why, sizeof(r->why)) != SEULA_OK)
 			return SEULA_EIO;
 		if (visitors == 0)
 			return SEULA_OK;

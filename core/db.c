@@ -51,6 +51,20 @@ int seula_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	return SEULA_OK;
 }
 
+int seula_db_int(sqlite3 *db, const char *sql, int64_t *out, char *err,
+                 size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int step = SQLITE_ERROR;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    (step = sqlite3_step(st)) == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
+}
+
 int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
                   int synchronous_full, char *err, size_t errlen)
 {

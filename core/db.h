@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Opens (creating the file and its folder when `create`).  On error *out is
  * NULL and err says why. */
@@ -20,5 +21,10 @@ void seula_db_close(sqlite3 *db);
 
 /* Run SQL that returns no rows; err gets SQLite's message. */
 int seula_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
+
+/* The first column of the one row `sql` returns (a count), in *out;
+ * SEULA_EIO with SQLite's message in err when it cannot. */
+int seula_db_int(sqlite3 *db, const char *sql, int64_t *out, char *err,
+                 size_t errlen);
 
 #endif
