@@ -676,6 +676,21 @@ static void erased_mac(const unsigned char *key, int64_t id,
 	seula_chain_end(&st, out);
 }
 
+/* erased_mac() of the row `st` is on: its columns 0, 1 and 2 are the
+ * record's id, receipt and pii_mac.  A damaged pii_mac (the verifier
+ * says so) is taken as zeros: the record is erased all the same. */
+static void row_erased_mac(const unsigned char *key, sqlite3_stmt *st,
+                           int64_t erased_at,
+                           unsigned char out[SEULA_MAC_BYTES])
+{
+	unsigned char pii[SEULA_MAC_BYTES] = {0};
+	if (sqlite3_column_bytes(st, 2) == SEULA_MAC_BYTES)
+		memcpy(pii, sqlite3_column_blob(st, 2), sizeof(pii));
+	erased_mac(key, sqlite3_column_int64(st, 0),
+	           (const char *)sqlite3_column_text(st, 1), pii, erased_at,
+	           out);
+}
+
 static void pii_mac(const unsigned char *key,
                     const struct seula_consent_record *r,
                     unsigned char out[SEULA_MAC_BYTES])
@@ -2020,14 +2035,7 @@ int seula_consent_subject_erase(sqlite3 *db,
 			list = more;
 		}
 		list[n].id = sqlite3_column_int64(sel, 0);
-		/* A damaged pii_mac (the verifier says so) does not keep the
-		 * person's fields: they go all the same. */
-		unsigned char pii[SEULA_MAC_BYTES] = {0};
-		if (sqlite3_column_bytes(sel, 2) == SEULA_MAC_BYTES)
-			memcpy(pii, sqlite3_column_blob(sel, 2), sizeof(pii));
-		erased_mac(key, list[n].id,
-		           (const char *)sqlite3_column_text(sel, 1), pii,
-		           now_ms, list[n].mac);
+		row_erased_mac(key, sel, now_ms, list[n].mac);
 		n++;
 	}
 	for (size_t k = 0; step == SQLITE_DONE && k < n; k++) {
@@ -2083,12 +2091,8 @@ int seula_consent_sign_erased(sqlite3 *db, const unsigned char *key, char *err,
 			rc = SEULA_EINVAL;
 			goto done;
 		}
-		unsigned char mac[SEULA_MAC_BYTES], pii[SEULA_MAC_BYTES] = {0};
-		if (sqlite3_column_bytes(sel, 2) == SEULA_MAC_BYTES)
-			memcpy(pii, sqlite3_column_blob(sel, 2), sizeof(pii));
-		erased_mac(key, sqlite3_column_int64(sel, 0),
-		           (const char *)sqlite3_column_text(sel, 1), pii,
-		           sqlite3_column_int64(sel, 3), mac);
+		unsigned char mac[SEULA_MAC_BYTES];
+		row_erased_mac(key, sel, sqlite3_column_int64(sel, 3), mac);
 		sqlite3_reset(up);
 		sqlite3_bind_int64(up, 1, sqlite3_column_int64(sel, 0));
 		sqlite3_bind_blob(up, 2, mac, sizeof(mac), SQLITE_STATIC);
