@@ -58,7 +58,8 @@
  * BENCH_ANALYTICS_CACHE_KIB (unset: the writer's page cache as the server
  * has it; N: PRAGMA cache_size = -N on the writer's connection first), and
  * BENCH_ANALYTICS_DB (a database an earlier run kept: time the reports on
- * it, load nothing), BENCH_ANALYTICS_SEGMENTS (the plugin's segments;
+ * it, load nothing), BENCH_ANALYTICS_ONLY (the report lines to time:
+ * "report/range/filter", each part a prefix, e.g. "breakdown page/year"), BENCH_ANALYTICS_SEGMENTS (the plugin's segments;
  * unset: demo:device==desktop, empty: none), BENCH_ANALYTICS_THREADS (1:
  * reports without the helper, on one thread).  WORKDIR
  * gets the databases, removed at the end unless BENCH_ANALYTICS_KEEP=1.
@@ -1398,6 +1399,24 @@ static void describe(const json_t *out, enum analytics_report_kind kind,
 	}
 }
 
+/* BENCH_ANALYTICS_ONLY: "report/range/filter" of the lines to time, each
+ * part a prefix ("breakdown page/year/device==mobile"; "-": no filter);
+ * unset: all. */
+static bool wanted(const char *name, const char *range, const char *filter)
+{
+	const char *only = getenv("BENCH_ANALYTICS_ONLY");
+	if (!only || !*only)
+		return true;
+	const char *have[3] = {name, range, filter ? filter : "-"};
+	for (int i = 0; i < 3 && *only; i++) {
+		size_t n = strcspn(only, "/");
+		if (strncmp(have[i], only, n) != 0)
+			return false;
+		only += n + (only[n] == '/');
+	}
+	return true;
+}
+
 static int time_reports(const char *db_path, int runs)
 {
 	static const struct report_case cases[] = {
@@ -1468,6 +1487,8 @@ static int time_reports(const char *db_path, int runs)
 				const char *rname = ranges[ri].name;
 				/* Each timeseries has its own range. */
 				if (c->from && strcmp(c->from, rname) != 0)
+					continue;
+				if (!wanted(c->label, rname, filters[fi]))
 					continue;
 				struct analytics_request rq = {
 				        .site = "demo",

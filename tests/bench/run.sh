@@ -42,6 +42,8 @@
 #   BENCH_IMPORT_LINES lines of the generated access log [3000000]
 #   BENCH_ANALYTICS_EVENTS  events the analytics harness loads [10000000]
 #   BENCH_ANALYTICS_RUNS    timed runs of each report [20]
+#   BENCH_ANALYTICS_ONLY    the report lines to time, "report/range/filter",
+#                      each part a prefix ("breakdown page/year/device") [all]
 #   BENCH_NO_BUILD=1   use build/release as it is
 #   TMPDIR             where the temp folder (and so the databases) go
 #
