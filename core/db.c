@@ -65,6 +65,14 @@ int seula_db_int(sqlite3 *db, const char *sql, int64_t *out, char *err,
 	return step == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
 }
 
+int seula_db_init_library(void)
+{
+	if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK ||
+	    sqlite3_initialize() != SQLITE_OK)
+		return SEULA_EIO;
+	return SEULA_OK;
+}
+
 int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
                   int synchronous_full, char *err, size_t errlen)
 {

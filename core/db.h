@@ -13,6 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Set SQLite up for the process: once, first, before any thread uses
+ * SQLite.  Seula never reads SQLite's memory statistics, and keeping them
+ * takes a process-wide mutex on every allocation, which the writer and
+ * the report threads would share.  SEULA_EIO when SQLite was initialised
+ * already or refuses. */
+int seula_db_init_library(void);
+
 /* Opens (creating the file and its folder when `create`).  On error *out is
  * NULL and err says why. */
 int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,

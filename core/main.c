@@ -693,9 +693,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Before any event base: completions cross threads. */
-	if (evthread_use_pthreads() != 0 || sodium_init() < 0) {
-		fprintf(stderr, "seula: cannot initialise libevent threads or "
-		                "libsodium\n");
+	if (evthread_use_pthreads() != 0 || sodium_init() < 0 ||
+	    seula_db_init_library() != SEULA_OK) {
+		fprintf(stderr, "seula: cannot initialise libevent threads, "
+		                "libsodium or SQLite\n");
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);

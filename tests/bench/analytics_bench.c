@@ -59,10 +59,11 @@
  * has it; N: PRAGMA cache_size = -N on the writer's connection first), and
  * BENCH_ANALYTICS_DB (a database an earlier run kept: time the reports on
  * it, load nothing), BENCH_ANALYTICS_ONLY (the report lines to time:
- * "report/range/filter", each part a prefix, e.g. "breakdown page/year"), BENCH_ANALYTICS_SEGMENTS (the plugin's segments;
- * unset: demo:device==desktop, empty: none), BENCH_ANALYTICS_THREADS (1:
- * reports without the helper, on one thread).  WORKDIR
- * gets the databases, removed at the end unless BENCH_ANALYTICS_KEEP=1.
+ * "report/range/filter", each part a prefix, e.g. "breakdown page/year"),
+ * BENCH_ANALYTICS_SEGMENTS (the plugin's segments; unset: demo:device==desktop,
+ * empty: none), BENCH_ANALYTICS_THREADS (1: reports without the helper, on one
+ * thread).  WORKDIR gets the databases, removed at the end unless
+ * BENCH_ANALYTICS_KEEP=1.
  */
 #include "completion.h"
 #include "config.h"
@@ -1625,14 +1626,19 @@ int main(int argc, char **argv)
 	if (!sync || !*sync)
 		sync = "full";
 
+	/* As the server's main() sets the process up. */
+	if (evthread_use_pthreads() != 0 || sodium_init() < 0 ||
+	    seula_db_init_library() != SEULA_OK)
+		die("evthread_use_pthreads, sodium_init or "
+		    "seula_db_init_library",
+		    "failed");
+
 	const char *given = getenv("BENCH_ANALYTICS_DB");
 	if (given && *given) {
 		printf("reports on %s (%.1f MB), loaded by an earlier run\n",
 		       given, (double)file_size(given) / 1e6);
 		return time_reports(given, runs);
 	}
-	if (evthread_use_pthreads() != 0 || sodium_init() < 0)
-		die("evthread_use_pthreads or sodium_init", "failed");
 	ring = malloc(RING * sizeof(*ring));
 	if (!ring)
 		die("malloc", "out of memory");

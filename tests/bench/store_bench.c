@@ -25,6 +25,7 @@
  */
 #include "completion.h"
 #include "config.h"
+#include "db.h"
 #include "event.h"
 #include "host.h"
 #include "loader.h"
@@ -385,6 +386,9 @@ int main(int argc, char **argv)
 	 * writer thread. */
 	if (evthread_use_pthreads() != 0)
 		die("evthread_use_pthreads", "failed");
+	/* SQLite set up as the server's main() does. */
+	if (seula_db_init_library() != SEULA_OK)
+		die("seula_db_init_library", "failed");
 
 	printf("%-8s %6s %9s %11s %10s %10s %9s %9s  %s\n", "sync", "ev/job",
 	       "in-flight", "events/s", "commits/s", "ev/commit", "p50 ms",
