@@ -260,12 +260,17 @@ static const struct seula_migration migrations[] = {
 #define PROP_KEY_MAX 64
 #define PROP_VALUE_MAX 200
 /* Visits ended per close-task run at most, so the writer is held only
- * briefly, even after a backlog (a restart, an import). */
-#define CLOSE_BATCH 2000
+ * briefly, even after a backlog (a restart, an import): a run of 2,000
+ * held it ~26 ms under the collect benchmark's load, while every
+ * connection waited for its answer; the batches queued meanwhile go
+ * between runs (SEULA_TASK_MORE). */
+#define CLOSE_BATCH 250
 /* Ended visits gathered that are written (write_pending()) however short
  * rollup_delay has run, so one write holds the writer for a bounded time:
- * checked after each run, so at most PENDING_MAX + CLOSE_BATCH - 1. */
-#define PENDING_MAX 10000
+ * checked after each run, so at most PENDING_MAX + CLOSE_BATCH - 1.  At
+ * 10,000 such a write was the collect path's p99 (~42 ms); at 2,500 ~19
+ * ms, at the same rate (tests/bench/README.md). */
+#define PENDING_MAX 2500
 /* Segments configured at most, and visits a segment's backfill reads per
  * run (each a row of the (site, start_ts) index; those that pass the
  * filter gathered), so a run holds the writer briefly. */
