@@ -11,12 +11,13 @@ import pwd
 import re
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import unittest
 import urllib.parse
 import zlib
 
-from seulatest import (Server, add_user, assert_json_error, login, run_seula)
+from seulatest import (BIN, Server, add_user, assert_json_error, login, run_seula)
 
 PASSWORDS = {
     "ada": "plum-Orbit-7-lantern",
@@ -724,6 +725,28 @@ class LabelsPdfTest(unittest.TestCase):
             # Nothing is left beside the file.
             self.assertEqual([f for f in os.listdir(srv.dir) if f.startswith("last-month")],
                              ["last-month.csv"])
+            # Runs at once, beside the server's own route: each waits its
+            # turn for the database, writes its own file whole, and the
+            # audit chain stays one chain (each entry read its
+            # predecessor inside its own write).
+            before = count()
+            outs = [os.path.join(srv.dir, "at-once-%d.csv" % i) for i in range(4)]
+            procs = [subprocess.Popen([BIN, "labels", "--config", srv.config_path,
+                                       "-o", o], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+                     for o in outs]
+            during = cid.request("GET", "/api/labels?format=csv")
+            for p in procs:
+                _, err = p.communicate(timeout=60)
+                self.assertEqual(p.returncode, 0, err)
+            self.assertEqual(during.status, 200, during)
+            self.assertEqual(during.body.decode(), api)
+            for o in outs:
+                with open(o, newline="") as f:
+                    self.assertEqual(f.read(), api)
+            self.assertEqual(count(), before + 5 * 25)
+            v = run_seula("audit", "verify", "--config", srv.config_path)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
             self.assertEqual(run_seula("labels", "--format", "odt").returncode, 2)
         finally:
             srv.close()
