@@ -48,17 +48,29 @@ static void usage(FILE *out)
 	             "the audit log\n");
 }
 
-/* Whether the database file at `path` has table `name`, read-only. */
-static bool has_table(const char *path, const char *name)
+/* Whether the database file at `path` has table `name`, read-only:
+ * SEULA_OK, SEULA_ENOTFOUND, or SEULA_EIO with err set (the file could
+ * not be read: a run beside others waits for them as the writer does, and
+ * says what failed rather than that the table is missing). */
+static int has_table(const char *path, const char *name, char *err,
+                     size_t errlen)
 {
 	sqlite3 *db = NULL;
-	bool found =
-	        sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-	                SQLITE_OK &&
-	        sqlite3_table_column_metadata(db, NULL, name, NULL, NULL, NULL,
-	                                      NULL, NULL, NULL) == SQLITE_OK;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 5000);
+		rc = sqlite3_table_column_metadata(db, NULL, name, NULL, NULL,
+		                                   NULL, NULL, NULL, NULL);
+	}
+	/* SQLITE_ERROR: the schema was read, and has no such table. */
+	int out = rc == SQLITE_OK      ? SEULA_OK
+	          : rc == SQLITE_ERROR ? SEULA_ENOTFOUND
+	                               : SEULA_EIO;
+	if (out == SEULA_EIO)
+		snprintf(err, errlen, "%s: cannot be read: %s", path,
+		         db ? sqlite3_errmsg(db) : "out of memory");
 	sqlite3_close(db);
-	return found;
+	return out;
 }
 
 /* Where the labels go.  A file is written to a temporary one beside it
@@ -276,14 +288,16 @@ int seula_cli_labels(int argc, char **argv)
 	 * database without the table is refused, not upgraded, and looked
 	 * at read-only first, so that another file is not even put in WAL
 	 * mode. */
-	if (rc == SEULA_OK &&
-	    !has_table(setup.cfg.db, "customer_label_exports")) {
-		snprintf(err, sizeof(err),
-		         "%s has no customer_label_exports table (customers "
-		         "migration 4): run `seula migrate` with the server's "
-		         "config, or restart the server, first",
-		         setup.cfg.db);
-		rc = SEULA_ENOTFOUND;
+	if (rc == SEULA_OK) {
+		rc = has_table(setup.cfg.db, "customer_label_exports", err,
+		               sizeof(err));
+		if (rc == SEULA_ENOTFOUND)
+			snprintf(err, sizeof(err),
+			         "%s has no customer_label_exports table "
+			         "(customers migration 4): run `seula migrate` "
+			         "with the server's config, or restart the "
+			         "server, first",
+			         setup.cfg.db);
 	}
 	if (rc == SEULA_OK)
 		rc = seula_db_open(&db, setup.cfg.db, false, false,

@@ -710,6 +710,14 @@ class LabelsPdfTest(unittest.TestCase):
                 "SELECT name FROM sqlite_schema")], ["t"])
             self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "delete")
             con.close()
+            # A file that is no database is said to be unreadable, not to
+            # lack the table.
+            with open(os.path.join(other, "seula.db"), "wb") as f:
+                f.write(b"not a database, " * 256)
+            c = run_seula("labels", "--db", os.path.join(other, "seula.db"))
+            self.assertEqual(c.returncode, 1)
+            self.assertIn("cannot be read: file is not a database", c.stderr)
+            self.assertNotIn("customer_label_exports", c.stderr)
             # Never over the server's own files; through /dev/stdout to
             # the standard output.
             for own in (srv.db_path, os.path.join(srv.dir, "seula.key")):
