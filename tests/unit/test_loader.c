@@ -144,28 +144,42 @@ static void abi_check_rules(void **state)
 
 /* host->site_known answers from the config the host was given, exactly,
  * and says it cannot tell without one. */
+/* A host over a config loaded from overrides `ov`, not given to it yet
+ * (f->env.config NULL): the tests below ask it without, then with. */
+struct host_fixture {
+	struct seula_config cfg;
+	struct seula_logger log;
+	struct seula_host_env env;
+	struct seula_host_impl impl;
+};
+
+static const struct seula_host *host_fixture_init(struct host_fixture *f,
+                                                  const char *const *ov)
+{
+	assert_int_equal(seula_config_load(&f->cfg, NULL, ov, err, sizeof(err)),
+	                 SEULA_OK);
+	f->log = (struct seula_logger){SEULA_LOG_ERROR, NULL};
+	f->env = (struct seula_host_env){.log = &f->log};
+	seula_host_init(&f->impl, "t", &f->env);
+	return &f->impl.pub;
+}
+
 static void host_knows_the_configured_sites(void **state)
 {
 	(void)state;
-	struct seula_config cfg;
 	const char *ov[] = {"site.shop.domains=shop.example",
 	                    "site.blog.domains=blog.example", NULL};
-	assert_int_equal(seula_config_load(&cfg, NULL, ov, err, sizeof(err)),
-	                 SEULA_OK);
-	struct seula_logger log = {SEULA_LOG_ERROR, NULL};
-	struct seula_host_env env = {.log = &log};
-	struct seula_host_impl impl;
-	seula_host_init(&impl, "t", &env);
-	const struct seula_host *h = &impl.pub;
+	struct host_fixture f;
+	const struct seula_host *h = host_fixture_init(&f, ov);
 	assert_int_equal(h->site_known(h, "shop"), SEULA_EINVAL);
-	env.config = &cfg;
+	f.env.config = &f.cfg;
 	assert_int_equal(h->site_known(h, "shop"), 1);
 	assert_int_equal(h->site_known(h, "blog"), 1);
 	assert_int_equal(h->site_known(h, "Shop"), 0);
 	assert_int_equal(h->site_known(h, "sho"), 0);
 	assert_int_equal(h->site_known(h, ""), 0);
 	assert_int_equal(h->site_known(h, NULL), 0);
-	seula_config_free(&cfg);
+	seula_config_free(&f.cfg);
 }
 
 /* host->privacy_get gives the [privacy] lists item by item and the
@@ -173,18 +187,12 @@ static void host_knows_the_configured_sites(void **state)
 static void host_gives_the_privacy_declarations(void **state)
 {
 	(void)state;
-	struct seula_config cfg;
 	const char *ov[] = {"privacy.sources=registration, customer",
 	                    "privacy.authority_name=Valvoja", NULL};
-	assert_int_equal(seula_config_load(&cfg, NULL, ov, err, sizeof(err)),
-	                 SEULA_OK);
-	struct seula_logger log = {SEULA_LOG_ERROR, NULL};
-	struct seula_host_env env = {.log = &log};
-	struct seula_host_impl impl;
-	seula_host_init(&impl, "t", &env);
-	const struct seula_host *h = &impl.pub;
+	struct host_fixture f;
+	const struct seula_host *h = host_fixture_init(&f, ov);
 	assert_null(h->privacy_get(h, "sources", 0));
-	env.config = &cfg;
+	f.env.config = &f.cfg;
 	assert_string_equal(h->privacy_get(h, "sources", 0), "registration");
 	assert_string_equal(h->privacy_get(h, "sources", 1), "customer");
 	assert_null(h->privacy_get(h, "sources", 2));
@@ -195,7 +203,7 @@ static void host_gives_the_privacy_declarations(void **state)
 	assert_null(h->privacy_get(h, "transfers", 0)); /* empty list */
 	assert_null(h->privacy_get(h, "db", 0));
 	assert_null(h->privacy_get(h, NULL, 0));
-	seula_config_free(&cfg);
+	seula_config_free(&f.cfg);
 }
 
 int main(void)
