@@ -23,7 +23,8 @@ struct group {
 	struct analytics_totals t;
 	/* Rows added: no more visitors than these. */
 	int64_t rows;
-	/* Whether the log's rows of the value are in its set or sketch. */
+	/* Whether the log's rows of the value are in its set or sketch:
+	 * then its new rows are counted at once, never logged. */
 	bool logged_in;
 	/* Visitors: a set (0 marks an empty slot, `zero` the hash 0) until
 	 * it outgrows ANALYTICS_GROUP_EXACT_MAX, then the sketch. */
@@ -31,6 +32,18 @@ struct group {
 	uint32_t set_n, set_cap;
 	bool zero;
 	struct seula_hll *sketch;
+};
+
+/* The log in chunks: it grows without copying what it holds, and a
+ * merge takes another's chunks as they are.  A row's group SKIPPED: it
+ * was counted (a merge's). */
+#define LOG_CHUNK 16384
+#define SKIPPED UINT32_MAX
+
+struct log_chunk {
+	size_t n;
+	int64_t visitor[LOG_CHUNK];
+	uint32_t group[LOG_CHUNK];
 };
 
 struct analytics_groups {
@@ -49,9 +62,9 @@ struct analytics_groups {
 	 * (a year's countries, nearly all of whose rows are the top ten's). */
 	size_t mem, defer_past;
 	bool deferred;
-	uint32_t *log_group;
-	int64_t *log_visitor;
-	size_t log_n, log_cap, log_max;
+	struct log_chunk **chunks;
+	size_t n_chunks, cap_chunks;
+	size_t log_n, log_max;
 };
 
 /* Defaults: sets and sketches of 2 MiB, what two cores here keep in their
@@ -110,8 +123,9 @@ void analytics_groups_free(struct analytics_groups *g)
 	free(g->slots);
 	free(g->keys.buf);
 	free(g->sorted);
-	free(g->log_group);
-	free(g->log_visitor);
+	for (size_t i = 0; i < g->n_chunks; i++)
+		free(g->chunks[i]);
+	free(g->chunks);
 	free(g);
 }
 
@@ -275,11 +289,21 @@ static bool add_visitor(struct analytics_groups *g, struct group *x, int64_t v)
  * into their sets and sketches. */
 static bool log_count(struct analytics_groups *g, const uint8_t *want)
 {
-	for (size_t i = 0; i < g->log_n; i++) {
-		struct group *x = &g->list[g->log_group[i]];
-		if ((!want || want[g->log_group[i]]) && !x->logged_in &&
-		    !add_visitor(g, x, g->log_visitor[i]))
-			return false;
+	/* A pass over the log only when a value it counts has rows there. */
+	bool any = false;
+	for (size_t i = 0; !any && i < g->n; i++)
+		any = (!want || want[i]) && !g->list[i].logged_in &&
+		      g->list[i].rows > 0;
+	for (size_t c = 0; any && c < g->n_chunks; c++) {
+		const struct log_chunk *ch = g->chunks[c];
+		for (size_t i = 0; i < ch->n; i++) {
+			uint32_t k = ch->group[i];
+			if (k == SKIPPED || (want && !want[k]))
+				continue;
+			struct group *x = &g->list[k];
+			if (!x->logged_in && !add_visitor(g, x, ch->visitor[i]))
+				return false;
+		}
 	}
 	for (size_t i = 0; i < g->n; i++)
 		if (!want || want[i])
@@ -292,6 +316,9 @@ static bool log_flush(struct analytics_groups *g)
 {
 	if (!log_count(g, NULL))
 		return false;
+	for (size_t i = 0; i < g->n_chunks; i++)
+		free(g->chunks[i]);
+	g->n_chunks = 0;
 	g->log_n = 0;
 	for (size_t i = 0; i < g->n; i++)
 		g->list[i].logged_in = false;
@@ -302,20 +329,24 @@ static bool log_put(struct analytics_groups *g, size_t index, int64_t visitor)
 {
 	if (g->log_n >= g->log_max && !log_flush(g))
 		return false;
-	if (g->log_n == g->log_cap) {
-		size_t cap = g->log_cap ? g->log_cap * 2 : 4096;
-		uint32_t *lg = realloc(g->log_group, cap * sizeof(*lg));
-		if (!lg)
+	struct log_chunk *ch = g->n_chunks ? g->chunks[g->n_chunks - 1] : NULL;
+	if (!ch || ch->n == LOG_CHUNK) {
+		if (g->n_chunks == g->cap_chunks) {
+			size_t cap = g->cap_chunks ? g->cap_chunks * 2 : 16;
+			struct log_chunk **l =
+			        realloc(g->chunks, cap * sizeof(*l));
+			if (!l)
+				return false;
+			g->chunks = l, g->cap_chunks = cap;
+		}
+		if (!(ch = malloc(sizeof(*ch))))
 			return false;
-		g->log_group = lg;
-		int64_t *lv = realloc(g->log_visitor, cap * sizeof(*lv));
-		if (!lv)
-			return false;
-		g->log_visitor = lv;
-		g->log_cap = cap;
+		ch->n = 0;
+		g->chunks[g->n_chunks++] = ch;
 	}
-	g->log_group[g->log_n] = (uint32_t)index;
-	g->log_visitor[g->log_n++] = visitor;
+	ch->group[ch->n] = (uint32_t)index;
+	ch->visitor[ch->n++] = visitor;
+	g->log_n++;
 	return true;
 }
 
@@ -323,8 +354,9 @@ static bool log_put(struct analytics_groups *g, size_t index, int64_t visitor)
 static bool add_row_visitor(struct analytics_groups *g, size_t index,
                             int64_t visitor)
 {
-	if (g->deferred ? !log_put(g, index, visitor)
-	                : !add_visitor(g, &g->list[index], visitor))
+	struct group *x = &g->list[index];
+	if (g->deferred && !x->logged_in ? !log_put(g, index, visitor)
+	                                 : !add_visitor(g, x, visitor))
 		return false;
 	g->deferred |= g->mem > g->defer_past;
 	return true;
@@ -403,12 +435,11 @@ bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
 }
 
 bool analytics_groups_merge(struct analytics_groups *g,
-                            const struct analytics_groups *from)
+                            struct analytics_groups *from)
 {
 	uint32_t *to = malloc((from->n ? from->n : 1) * sizeof(*to));
-	if (!to)
-		return false;
-	bool ok = true;
+	bool *now = malloc((from->n ? from->n : 1) * sizeof(*now));
+	bool ok = to && now;
 	for (size_t i = 0; ok && i < from->n; i++) {
 		const struct group *y = &from->list[i];
 		struct group *x =
@@ -439,17 +470,51 @@ bool analytics_groups_merge(struct analytics_groups *g,
 		if (ok && y->zero)
 			ok = add_visitor(g, x, 0);
 	}
-	/* Rows from's log has not counted, into g's log or counted now. */
-	for (size_t i = 0; ok && i < from->log_n; i++) {
-		uint32_t k = to[from->log_group[i]];
-		if (from->list[from->log_group[i]].logged_in)
-			continue;
-		ok = g->deferred ? log_put(g, k, from->log_visitor[i])
-		                 : add_visitor(g, &g->list[k],
-		                               from->log_visitor[i]);
+	/* from's log becomes g's, its rows renumbered where they are: those
+	 * from counted are skipped, those of a value g counted are counted
+	 * now, as g's own new rows would be.  What becomes of a value's rows
+	 * is settled once, in to[]: the log's pass then reads a small
+	 * table, not two values' structs a row. */
+	for (size_t i = 0; ok && i < from->n; i++) {
+		now[i] = g->list[to[i]].logged_in;
+		if (from->list[i].logged_in)
+			to[i] = SKIPPED, now[i] = false;
+	}
+	for (size_t c = 0; ok && c < from->n_chunks; c++) {
+		struct log_chunk *ch = from->chunks[c];
+		for (size_t i = 0; ok && i < ch->n; i++) {
+			uint32_t k = ch->group[i];
+			if (k == SKIPPED) {
+				continue;
+			} else if (now[k]) {
+				ok = add_visitor(g, &g->list[to[k]],
+				                 ch->visitor[i]);
+				ch->group[i] = SKIPPED;
+			} else {
+				ch->group[i] = to[k];
+			}
+		}
 	}
 	free(to);
-	return ok;
+	free(now);
+	if (!ok)
+		return false;
+	size_t n = g->n_chunks + from->n_chunks;
+	if (n > g->cap_chunks) {
+		struct log_chunk **l = realloc(g->chunks, n * sizeof(*l));
+		if (!l)
+			return false;
+		g->chunks = l, g->cap_chunks = n;
+	}
+	if (from->n_chunks)
+		memcpy(g->chunks + g->n_chunks, from->chunks,
+		       from->n_chunks * sizeof(*from->chunks));
+	g->n_chunks = n;
+	g->log_n += from->log_n;
+	from->n_chunks = 0;
+	from->log_n = 0;
+	/* Two logs may hold more than one may. */
+	return g->log_n <= g->log_max || log_flush(g);
 }
 
 struct analytics_groups *
@@ -561,4 +626,27 @@ const struct analytics_group *analytics_groups_top(struct analytics_groups *g,
 		return NULL;
 	*n = counted;
 	return g->sorted;
+}
+
+bool analytics_groups_count_top(struct analytics_groups *g, size_t limit)
+{
+	size_t first = limit * 2 + 8; /* analytics_groups_top()'s first round */
+	if (!g->log_n)
+		return true;
+	if (g->n <= first)
+		return log_flush(g);
+	uint32_t *order = malloc(g->n * sizeof(*order));
+	uint8_t *want = calloc(g->n, 1);
+	bool ok = order && want;
+	for (size_t i = 0; ok && i < g->n; i++)
+		order[i] = (uint32_t)i;
+	if (ok) {
+		qsort_r(order, g->n, sizeof(*order), by_rows, g->list);
+		for (size_t i = 0; i < first; i++)
+			want[order[i]] = 1;
+		ok = log_count(g, want);
+	}
+	free(order);
+	free(want);
+	return ok;
 }

@@ -73,10 +73,18 @@ void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,
 
 /* Add every value of `from` to g: its sums, and its visitors as if each of
  * its rows had been added to g, so the sets and sketches end as one pass
- * over all rows would leave them.  False when out of memory; g is then
- * only fit to be freed. */
+ * over all rows would leave them.  from's logged rows move to g without a
+ * copy: from keeps its values and sums, and is then fit only to be freed.
+ * False when out of memory; g is then only fit to be freed too. */
 bool analytics_groups_merge(struct analytics_groups *g,
-                            const struct analytics_groups *from);
+                            struct analytics_groups *from);
+
+/* Count now the logged rows of the values analytics_groups_top(g, limit)
+ * would count first (those with the most rows), so that a thread that
+ * summed its share counts them before the shares are merged rather than
+ * one thread after.  Rows added later to such values are counted as they
+ * come.  False when out of memory; g is then only fit to be freed. */
+bool analytics_groups_count_top(struct analytics_groups *g, size_t limit);
 
 /* Add one row: `len` bytes of `key` (copied), the visitor (a hash, or
  * a forgotten visitor's visit id) and the row's sums (t->visitors is

@@ -1363,6 +1363,10 @@ struct block_sum {
 	/* BK_GOAL: every visit also summed into group "" (no goal's name),
 	 * the goals report's total, in the same pass. */
 	bool total;
+	/* A top list of this many values is wanted (analytics_groups_top()):
+	 * each thread counts its likely values' visitors once its days are
+	 * read (0: all are counted after the merge). */
+	size_t top;
 	struct analytics_groups *g;
 };
 
@@ -2055,8 +2059,12 @@ static void *helper_main(void *arg)
 	        analytics_blocks_covered(db, h->bs.sc->site, h->scan.d0,
 	                                 h->scan.d1, &r0, &r1) == SQLITE_OK &&
 	        r0 == h->scan.d0 && r1 == h->scan.d1;
-	if (h->covered)
+	if (h->covered) {
 		scan_days(&h->scan);
+		if (h->bs.top && h->scan.s == ANALYTICS_OK &&
+		    !analytics_groups_count_top(h->bs.g, h->bs.top))
+			h->scan.s = ANALYTICS_DB_ERROR;
+	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	return NULL;
 }
@@ -2159,6 +2167,9 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 		}
 	}
 	scan_days(&mine);
+	if (bs->top && mine.s == ANALYTICS_OK &&
+	    !analytics_groups_count_top(bs->g, bs->top))
+		mine.s = ANALYTICS_DB_ERROR;
 	if (h) {
 		pthread_join(thread, NULL);
 		if (!h->covered) {
@@ -2947,10 +2958,10 @@ static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
  * visit is in group "" too (block_sum's total). */
 static enum analytics_status
 blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
-                 bool total, struct analytics_groups **out, bool *too_many,
-                 char *err, size_t errlen)
+                 bool total, size_t top, struct analytics_groups **out,
+                 bool *too_many, char *err, size_t errlen)
 {
-	struct block_sum bs = {.sc = sc, .dim = dim};
+	struct block_sum bs = {.sc = sc, .dim = dim, .top = top};
 	const struct analytics_goal **goals = NULL;
 	if (strcmp(dim, "goal") == 0) {
 		bs.key = BK_GOAL;
@@ -2999,13 +3010,13 @@ blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
  * *too_many, and SQL sums them. */
 static enum analytics_status
 visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
-                 const char *gj, struct analytics_groups **out, bool *too_many,
-                 char *err, size_t errlen)
+                 const char *gj, size_t top, struct analytics_groups **out,
+                 bool *too_many, char *err, size_t errlen)
 {
 	*out = NULL, *too_many = false;
 	if (blocks_answer(sc, dim)) {
 		enum analytics_status s = blocks_breakdown(
-		        db, sc, dim, false, out, too_many, err, errlen);
+		        db, sc, dim, false, top, out, too_many, err, errlen);
 		if (s != ANALYTICS_OK || *out || *too_many)
 			return s;
 	}
@@ -3107,8 +3118,8 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 		struct analytics_groups *groups;
 		bool too_many;
 		enum analytics_status s =
-		        visits_breakdown(db, sc, dim, gj ? gj : "[]", &groups,
-		                         &too_many, err, errlen);
+		        visits_breakdown(db, sc, dim, gj ? gj : "[]", limit,
+		                         &groups, &too_many, err, errlen);
 		if (s != ANALYTICS_OK) {
 			free(gj);
 			return s;
@@ -3282,7 +3293,7 @@ static enum analytics_status goals_from_blocks(sqlite3 *db,
 	*rows = NULL;
 	struct analytics_groups *g;
 	bool too_many;
-	enum analytics_status s = blocks_breakdown(db, sc, "goal", true, &g,
+	enum analytics_status s = blocks_breakdown(db, sc, "goal", true, 0, &g,
 	                                           &too_many, err, errlen);
 	if (s != ANALYTICS_OK || !g)
 		return s;

@@ -762,6 +762,28 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	assert_non_null(sorted);
 	same_groups(sorted, top, 10);
 	analytics_groups_free(a);
+
+	/* Each half's likely top counted on its own thread before the
+	 * merge, at different limits so that some values are counted on one
+	 * side only, then rows added to counted values (a report's days not
+	 * in blocks): still as one pass. */
+	for (int order = 0; order < 2; order++) {
+		struct analytics_groups *c = analytics_groups_new(), *d;
+		assert_non_null(c);
+		analytics_groups_limits(c, 0, 1u << 22); /* all logged */
+		assert_non_null(d = analytics_groups_new_like(c));
+		add_skewed(c, 0, cut);
+		add_skewed(d, cut, 2 * cut);
+		assert_true(analytics_groups_count_top(c, order ? 1 : 10));
+		assert_true(analytics_groups_count_top(d, order ? 10 : 1));
+		assert_true(analytics_groups_merge(c, d));
+		analytics_groups_free(d);
+		add_skewed(c, 2 * cut, big);
+		top = analytics_groups_top(c, 10, &n);
+		assert_non_null(top);
+		same_groups(sorted, top, 10);
+		analytics_groups_free(c);
+	}
 	analytics_groups_free(one);
 	analytics_groups_free(all);
 }
