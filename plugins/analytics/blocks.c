@@ -205,6 +205,16 @@ int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
 	return SQLITE_OK;
 }
 
+int analytics_blocks_scan_range(struct analytics_blocks_scan *s, int64_t day0,
+                                int64_t day1)
+{
+	sqlite3_reset(s->st);
+	s->have_row = false;
+	s->done = false;
+	int rc = sqlite3_bind_int64(s->st, 2, day0);
+	return rc == SQLITE_OK ? sqlite3_bind_int64(s->st, 3, day1) : rc;
+}
+
 void analytics_blocks_scan_close(struct analytics_blocks_scan *s)
 {
 	if (!s)

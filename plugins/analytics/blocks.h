@@ -113,6 +113,11 @@ int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
                                int64_t day1, uint64_t cols,
                                struct analytics_blocks_scan **out);
 
+/* The same scan moved to days [day0, day1): its statement and buffers
+ * kept, for a reader that takes its days in runs. */
+int analytics_blocks_scan_range(struct analytics_blocks_scan *s, int64_t day0,
+                                int64_t day1);
+
 /* SQLITE_ROW with the next day that has visits in *out, SQLITE_DONE at
  * the end, else an error. */
 int analytics_blocks_scan_next(struct analytics_blocks_scan *s,

@@ -154,9 +154,10 @@ struct analytics_request {
 	size_t groups_max;
 	/* A second read-only connection to the same database that nothing
 	 * else uses during the call: a long range's blocks are then read by
-	 * two threads, half each.  It gets a read transaction of its own per
-	 * half, so a writer's commit between the two may show in one half
-	 * only (a report racing a write).  NULL: one thread. */
+	 * two threads, each taking days as it is done with the last.  It
+	 * gets a read transaction of its own, so a writer's commit between
+	 * the two may show in its days only (a report racing a write).
+	 * NULL: one thread. */
 	sqlite3 *helper;
 };
 

@@ -995,9 +995,9 @@ static void same_reports(char **want, char **got, const char *how)
  * helper connection, two threads a report, equal `want`: also when the
  * helper's snapshot lacks a day the caller's has (a writer between
  * them), and a damaged column in the helper's half is an error. */
-/* Two days of blocks, read a day a thread, where the helper's day alone
- * has more campaigns than the cap and the caller's fewer: the breakdown
- * is summed by SQL, as on one thread, not from the caller's day alone. */
+/* Two days of blocks, a day a thread as the threads take them, one day
+ * with more campaigns than the cap and the other fewer: the breakdown is
+ * summed by SQL, as on one thread, not from the other day alone. */
 static void capped_on_either_thread(sqlite3 *db, sqlite3 *helper)
 {
 	sqlite3_stmt *st;
@@ -1017,7 +1017,6 @@ static void capped_on_either_thread(sqlite3 *db, sqlite3 *helper)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	/* The helper reads the first day: it must be the one of more. */
 	assert_true(n[0] > n[1] + 1);
 	struct analytics_request rq =
 	        request("2025-03-06", "2025-03-07", "UTC");
@@ -1083,8 +1082,8 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	exec_ok(db, "COMMIT");
 	same_reports(want, got, "two threads across a write");
 
-	/* Now +5 to +8 are covered: the helper reads +5 and +6, the caller
-	 * +7 and +8.  Day +5's column damaged. */
+	/* Now +5 to +8 are covered, read by both threads as they take
+	 * them.  Day +5's column damaged: an error, whichever reads it. */
 	snprintf(sql, sizeof(sql),
 	         "UPDATE analytics_blocks SET data = x'0400000001' WHERE col "
 	         "= 'source' AND day = %lld",
