@@ -1575,6 +1575,12 @@ struct day_keys {
 struct carry {
 	uint32_t *group;
 	size_t n, cap;
+	/* add_pages()' scratch, kept from day to day. */
+	uint32_t *start; /* per path, then where its rows go */
+	int64_t *sums;   /* per path: page views, bounces, engagement */
+	size_t paths_cap;
+	uint32_t *rows; /* the visit of each row, by path */
+	size_t rows_cap;
 };
 
 /* Byte order, as blocks sort their values. */
@@ -1782,24 +1788,7 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 		}
 		return gi >= 0 &&
 		       analytics_groups_add_at(bs->g, (size_t)gi, who, &tt);
-	case BK_PAGE: {
-		const struct analytics_block_text *p =
-		        &b->text[ANALYTICS_BC_PAGE_PATH];
-		bool bounce = pv[i] <= 1 && ev[i] == 0;
-		uint32_t entry = b->text[ANALYTICS_BC_TEXT].idx[i];
-		for (uint32_t r = b->page_off[i]; r < b->page_off[i + 1]; r++) {
-			uint32_t k = p->idx[r];
-			tt.pageviews = b->ints[ANALYTICS_BC_PAGE_VIEWS][r];
-			tt.bounces = bounce && dk->entry_of_path[k] == entry;
-			tt.engagement_ms =
-			        b->ints[ANALYTICS_BC_PAGE_ENGAGEMENT][r];
-			if ((gi = lazy_group(bs->g, dk->vg, p, k)) < 0 ||
-			    !analytics_groups_add_at(bs->g, (size_t)gi, who,
-			                             &tt))
-				return false;
-		}
-		return true;
-	}
+	case BK_PAGE: /* add_pages(), a day at a time */ return false;
 	case BK_EVENT:
 	case BK_PROP: {
 		const struct analytics_block_text *c =
@@ -1855,6 +1844,82 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 	}
 	}
 	return false;
+}
+
+/* BK_PAGE: the page rows of the m visits sel lists, summed by path for
+ * the day first, then each path's into its group in one go.  Row by row
+ * into the groups, each row's group was a cache miss (a year's pages are
+ * thousands of groups), a tenth of a year's breakdown. */
+static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
+                      struct day_keys *dk, struct carry *cy,
+                      const uint32_t *sel, size_t m)
+{
+	const struct analytics_block_text *p = &b->text[ANALYTICS_BC_PAGE_PATH];
+	const uint32_t *path = p->idx, *entry = b->text[ANALYTICS_BC_TEXT].idx;
+	const int64_t *pv = b->ints[ANALYTICS_BC_PAGEVIEWS],
+	              *ev = b->ints[ANALYTICS_BC_EVENTS],
+	              *views = b->ints[ANALYTICS_BC_PAGE_VIEWS],
+	              *eng = b->ints[ANALYTICS_BC_PAGE_ENGAGEMENT];
+	size_t nk = p->n;
+	if (cy->paths_cap < nk + 1) {
+		size_t cap = (nk + 1) * 2;
+		uint32_t *st = realloc(cy->start, cap * sizeof(*st));
+		if (st)
+			cy->start = st;
+		int64_t *su = realloc(cy->sums, cap * 3 * sizeof(*su));
+		if (su)
+			cy->sums = su;
+		if (!st || !su)
+			return false;
+		cy->paths_cap = cap;
+	}
+	uint32_t *start = cy->start;
+	int64_t *sums = cy->sums;
+	memset(start, 0, (nk + 1) * sizeof(*start));
+	memset(sums, 0, nk * 3 * sizeof(*sums));
+	size_t n = 0;
+	for (size_t j = 0; j < m; j++)
+		for (uint32_t r = b->page_off[sel[j]];
+		     r < b->page_off[sel[j] + 1]; r++, n++)
+			start[path[r] + 1]++;
+	if (cy->rows_cap < n) {
+		uint32_t *rows = realloc(cy->rows, n * 2 * sizeof(*rows));
+		if (!rows)
+			return false;
+		cy->rows = rows, cy->rows_cap = n * 2;
+	}
+	for (size_t k = 0; k < nk; k++)
+		start[k + 1] += start[k];
+	/* start[k] moves on to path k + 1's first row as k's are placed. */
+	for (size_t j = 0; j < m; j++) {
+		uint32_t i = sel[j];
+		bool bounce = pv[i] <= 1 && ev[i] == 0;
+		for (uint32_t r = b->page_off[i]; r < b->page_off[i + 1]; r++) {
+			uint32_t k = path[r];
+			cy->rows[start[k]++] = i;
+			sums[3 * k] += views[r];
+			sums[3 * k + 1] +=
+			        bounce && dk->entry_of_path[k] == entry[i];
+			sums[3 * k + 2] += eng[r];
+		}
+	}
+	for (size_t k = 0, from = 0; k < nk; from = start[k++]) {
+		if (start[k] == from)
+			continue;
+		struct analytics_totals t = {
+		        .visits = (int64_t)(start[k] - from),
+		        .pageviews = sums[3 * k],
+		        .bounces = sums[3 * k + 1],
+		        .engagement_ms = sums[3 * k + 2],
+		};
+		int64_t gi = lazy_group(bs->g, dk->vg, p, (uint32_t)k);
+		if (gi < 0 ||
+		    !analytics_groups_add_rows(
+		            bs->g, (size_t)gi, b->ints[ANALYTICS_BC_VISITOR],
+		            cy->rows + from, start[k] - from, &t))
+			return false;
+	}
+	return true;
 }
 
 /* The m visits sel lists summed in one go into group gi: a call a visit
@@ -1942,6 +2007,8 @@ static enum analytics_status block_day(struct block_sum *bs,
 	}
 	if ((bs->key == BK_ALL || bs->key == BK_BUCKET) && ok && m)
 		ok = add_runs(bs, b, &dk, sel, m);
+	else if (bs->key == BK_PAGE && ok && m)
+		ok = add_pages(bs, b, &dk, cy, sel, m);
 	else
 		for (size_t j = 0; ok && j < m; j++)
 			ok = add_visit(bs, b, &dk, sel[j],
@@ -2065,6 +2132,9 @@ static void scan_days(struct scan_job *j)
 	free(pass);
 	free(sel);
 	free(cy.group);
+	free(cy.start);
+	free(cy.sums);
+	free(cy.rows);
 }
 
 /* A second thread taking days of a long run from the queue, read through
