@@ -465,10 +465,15 @@ bool analytics_groups_merge(struct analytics_groups *g,
 					x->sketch->reg[r] = y->sketch->reg[r];
 			continue;
 		}
+		/* Logged when g logs: counted then only if a top list wants
+		 * the value, not each a cache miss into x's set now. */
+		bool log = g->deferred && !x->logged_in;
+		size_t at = (size_t)(x - g->list);
 		for (uint32_t k = 0; ok && k < y->set_cap; k++)
-			ok = !y->set[k] || add_visitor(g, x, y->set[k]);
+			ok = !y->set[k] || (log ? log_put(g, at, y->set[k])
+			                        : add_visitor(g, x, y->set[k]));
 		if (ok && y->zero)
-			ok = add_visitor(g, x, 0);
+			ok = log ? log_put(g, at, 0) : add_visitor(g, x, 0);
 	}
 	/* from's log becomes g's, its rows renumbered where they are: those
 	 * from counted are skipped, those of a value g counted are counted
