@@ -528,9 +528,16 @@ analytics_groups_new_like(const struct analytics_groups *g)
 	struct analytics_groups *n = analytics_groups_new();
 	if (n) {
 		n->defer_past = g->defer_past;
+		n->deferred = g->deferred;
 		n->log_max = g->log_max;
 	}
 	return n;
+}
+
+void analytics_groups_log_all(struct analytics_groups *g)
+{
+	g->defer_past = 0;
+	g->deferred = true;
 }
 
 void analytics_groups_limits(struct analytics_groups *g, size_t sets_bytes,

@@ -2401,6 +2401,8 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;
 	}
+	if (bs->key == BK_PAGE) /* add_pages() adds a path's rows at once */
+		analytics_groups_log_all(bs->g);
 	struct scope rest[2];
 	bool used, capped = false;
 	enum analytics_status s =

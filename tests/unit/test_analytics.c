@@ -767,15 +767,19 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	 * merge, at different limits so that some values are counted on one
 	 * side only, then rows added to counted values (a report's days not
 	 * in blocks): still as one pass. */
-	for (int order = 0; order < 2; order++) {
+	for (int order = 0; order < 3; order++) {
 		struct analytics_groups *c = analytics_groups_new(), *d;
 		assert_non_null(c);
-		analytics_groups_limits(c, 0, 1u << 22); /* all logged */
+		if (order == 2) /* as a page breakdown's */
+			analytics_groups_log_all(c);
+		else
+			analytics_groups_limits(c, 0,
+			                        1u << 22); /* all logged */
 		assert_non_null(d = analytics_groups_new_like(c));
 		add_skewed(c, 0, cut);
 		add_skewed(d, cut, 2 * cut);
-		assert_true(analytics_groups_count_top(c, order ? 1 : 10));
-		assert_true(analytics_groups_count_top(d, order ? 10 : 1));
+		assert_true(analytics_groups_count_top(c, order == 1 ? 1 : 10));
+		assert_true(analytics_groups_count_top(d, order == 1 ? 10 : 1));
 		assert_true(analytics_groups_merge(c, d));
 		analytics_groups_free(d);
 		add_skewed(c, 2 * cut, big);
