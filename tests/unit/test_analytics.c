@@ -1117,6 +1117,70 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 /* Blocks answer filtered reports as the visits they were built from do:
  * every report the same with days from blocks (a dirty one in between,
  * open visits after them) as from analytics_visits alone. */
+/* Day `b` of a scan as day `c` of another: the same visits and pages. */
+static void same_block(const struct analytics_block *b,
+                       const struct analytics_block *c)
+{
+	assert_int_equal(b->day, c->day);
+	assert_int_equal(b->n, c->n);
+	assert_int_equal(b->n_pages, c->n_pages);
+	assert_memory_equal(b->ints[ANALYTICS_BC_VISITOR],
+	                    c->ints[ANALYTICS_BC_VISITOR],
+	                    b->n * sizeof(int64_t));
+	const struct analytics_block_text *x = &b->text[ANALYTICS_BC_PAGE_PATH],
+	                                  *y = &c->text[ANALYTICS_BC_PAGE_PATH];
+	assert_int_equal(x->n, y->n);
+	for (size_t k = 0; k < x->n; k++)
+		assert_string_equal(x->str[k], y->str[k]);
+	assert_memory_equal(x->idx, y->idx, b->n_pages * sizeof(uint32_t));
+}
+
+/* A scan moved from run to run of days, as the report threads move
+ * theirs, reads each run as a scan opened on it alone: forward, back,
+ * past the blocks' end, and moved before it finished a run. */
+static void scan_moved_as_opened(sqlite3 *db, int64_t d0)
+{
+	const uint64_t cols = ANALYTICS_BC_BIT(ANALYTICS_BC_VISITOR) |
+	                      ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_PATH);
+	const int64_t runs[][2] = {{d0 + 4, d0 + 6},   {d0 + 7, d0 + 9},
+	                           {d0 + 0, d0 + 5},   {d0 + 5, d0 + 30},
+	                           {d0 + 20, d0 + 30}, {d0 + 1, d0 + 3}};
+	struct analytics_blocks_scan *moved = NULL;
+	exec_ok(db, "BEGIN");
+	for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+		if (!moved)
+			assert_int_equal(analytics_blocks_scan_open(
+			                         db, "s", runs[r][0],
+			                         runs[r][1], cols, &moved),
+			                 SQLITE_OK);
+		else
+			assert_int_equal(analytics_blocks_scan_range(
+			                         moved, runs[r][0], runs[r][1]),
+			                 SQLITE_OK);
+		struct analytics_blocks_scan *fresh;
+		assert_int_equal(analytics_blocks_scan_open(db, "s", runs[r][0],
+		                                            runs[r][1], cols,
+		                                            &fresh),
+		                 SQLITE_OK);
+		int days = 0, rc;
+		do {
+			const struct analytics_block *b, *c;
+			rc = analytics_blocks_scan_next(moved, &b);
+			assert_int_equal(analytics_blocks_scan_next(fresh, &c),
+			                 rc);
+			if (rc == SQLITE_ROW)
+				same_block(b, c), days++;
+			/* The third run left after its first day. */
+		} while (rc == SQLITE_ROW && !(r == 2 && days == 1));
+		assert_true(rc == SQLITE_DONE || (r == 2 && days == 1));
+		/* Every run but the one past the end has days. */
+		assert_true(days > 0 || r == 4);
+		analytics_blocks_scan_close(fresh);
+	}
+	analytics_blocks_scan_close(moved);
+	exec_ok(db, "COMMIT");
+}
+
 static void blocks_answer_as_the_visits(void **state)
 {
 	(void)state;
@@ -1151,6 +1215,7 @@ static void blocks_answer_as_the_visits(void **state)
 	                 SQLITE_OK);
 	assert_int_equal(run0, MAR1 / 86400 + 4);
 	assert_int_equal(run1, MAR1 / 86400 + 9);
+	scan_moved_as_opened(db, MAR1 / 86400);
 
 	blk_reports(db, NULL, after);
 	same_reports(before, after, "with blocks");
