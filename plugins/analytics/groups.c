@@ -596,6 +596,19 @@ static int by_rows(const void *a, const void *b, void *arg)
 	return x > y ? -1 : x < y;
 }
 
+/* The values' indexes by rows, most first (malloc'd; NULL when out of
+ * memory). */
+static uint32_t *rows_order(const struct analytics_groups *g)
+{
+	uint32_t *order = malloc((g->n ? g->n : 1) * sizeof(*order));
+	if (!order)
+		return NULL;
+	for (size_t i = 0; i < g->n; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, g->n, sizeof(*order), by_rows, g->list);
+	return order;
+}
+
 const struct analytics_group *analytics_groups_top(struct analytics_groups *g,
                                                    size_t limit, size_t *n)
 {
@@ -607,13 +620,9 @@ const struct analytics_group *analytics_groups_top(struct analytics_groups *g,
 	 * than V rows cannot pass it and is never counted. */
 	free(g->sorted);
 	g->sorted = malloc(g->n * sizeof(*g->sorted));
-	uint32_t *order = malloc(g->n * sizeof(*order));
+	uint32_t *order = rows_order(g);
 	uint8_t *want = calloc(g->n, 1);
 	bool ok = g->sorted && order && want;
-	for (size_t i = 0; ok && i < g->n; i++)
-		order[i] = (uint32_t)i;
-	if (ok)
-		qsort_r(order, g->n, sizeof(*order), by_rows, g->list);
 	/* Each round a pass over the log: twice the values each time, as
 	 * many of them as may still pass. */
 	size_t counted = 0, next = 0, more = limit * 2 + 8;
@@ -647,13 +656,10 @@ bool analytics_groups_count_top(struct analytics_groups *g, size_t limit)
 		return true;
 	if (g->n <= first)
 		return log_flush(g);
-	uint32_t *order = malloc(g->n * sizeof(*order));
+	uint32_t *order = rows_order(g);
 	uint8_t *want = calloc(g->n, 1);
 	bool ok = order && want;
-	for (size_t i = 0; ok && i < g->n; i++)
-		order[i] = (uint32_t)i;
 	if (ok) {
-		qsort_r(order, g->n, sizeof(*order), by_rows, g->list);
 		for (size_t i = 0; i < first; i++)
 			want[order[i]] = 1;
 		ok = log_count(g, want);

@@ -1366,7 +1366,7 @@ struct block_sum {
 	bool total;
 	/* A top list of this many values is wanted (analytics_groups_top()):
 	 * each thread counts its likely values' visitors once its days are
-	 * read (0: all are counted after the merge). */
+	 * read, scan_days() (0: all are counted after the merge). */
 	size_t top;
 	struct analytics_groups *g;
 };
@@ -2124,6 +2124,11 @@ static void scan_days(struct scan_job *j)
 			                 &pass_cap, &cy);
 		}
 	}
+	/* Its likely top values counted here, on its own thread, before
+	 * the merge. */
+	if (j->bs->top && j->s == ANALYTICS_OK && j->rc == SQLITE_OK &&
+	    !j->capped && !analytics_groups_count_top(j->bs->g, j->bs->top))
+		j->s = ANALYTICS_DB_ERROR;
 	/* Nothing more for the other thread either: the result is lost. */
 	if (j->s != ANALYTICS_OK || j->rc != SQLITE_OK || j->capped)
 		atomic_store(&q->next, q->end);
@@ -2161,12 +2166,8 @@ static void *helper_main(void *arg)
 	        analytics_blocks_covered(db, h->bs.sc->site, h->scan.d0,
 	                                 h->scan.d1, &r0, &r1) == SQLITE_OK &&
 	        r0 == h->scan.d0 && r1 == h->scan.d1;
-	if (h->covered) {
+	if (h->covered)
 		scan_days(&h->scan);
-		if (h->bs.top && h->scan.s == ANALYTICS_OK &&
-		    !analytics_groups_count_top(h->bs.g, h->bs.top))
-			h->scan.s = ANALYTICS_DB_ERROR;
-	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	return NULL;
 }
@@ -2267,9 +2268,6 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 		h = NULL;
 	}
 	scan_days(&mine);
-	if (bs->top && mine.s == ANALYTICS_OK &&
-	    !analytics_groups_count_top(bs->g, bs->top))
-		mine.s = ANALYTICS_DB_ERROR;
 	if (h) {
 		pthread_join(thread, NULL);
 		/* Not covered: it took no days, this thread read them all. */
