@@ -19,11 +19,9 @@
 #include "log.h"
 #include "migrate.h"
 #include "retention.h"
-#include "secret.h"
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,21 +155,6 @@ static void report(const struct counts *n, bool dry_run,
 	          n->c.customers, n->c.orders, n->c.links, verb, n->c.held);
 }
 
-/* The schema brought up to date as serve would, with the key when there
- * is one (core migration 7 signs with it). */
-static int migrate(sqlite3 *db, const struct seula_cli_setup *setup, char *err,
-                   size_t errlen)
-{
-	unsigned char key[SEULA_SECRET_BYTES];
-	char kerr[256];
-	bool have_key = seula_secret_load(setup->cfg.secret_file, false, key,
-	                                  kerr, sizeof(kerr)) == SEULA_OK;
-	int rc = seula_migrate_all(db, &setup->plugins, have_key ? key : NULL,
-	                           NULL, err, errlen);
-	sodium_memzero(key, sizeof(key));
-	return rc;
-}
-
 int seula_cli_retention(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -228,7 +211,9 @@ int seula_cli_retention(int argc, char **argv)
 	/* A real run brings the schema up to date as serve would; the dry
 	 * run changes nothing, not even that. */
 	if (rc == SEULA_OK && !dry_run)
-		rc = migrate(db, &setup, err, sizeof(err));
+		rc = seula_migrate_all_keyed(db, &setup.plugins,
+		                             setup.cfg.secret_file, NULL, err,
+		                             sizeof(err));
 	if (rc == SEULA_OK && dry_run)
 		rc = seula_db_exec(db, "PRAGMA query_only = ON", err,
 		                   sizeof(err));

@@ -377,17 +377,9 @@ static int cmd_migrate(int argc, char **argv)
 	                  app.cfg.synchronous == SEULA_SYNC_FULL, app.err,
 	                  sizeof(app.err)) == SEULA_OK) {
 		int applied = 0;
-		/* Core migration 7 signs with the key when there is one. */
-		unsigned char key[SEULA_SECRET_BYTES];
-		char kerr[256];
-		bool have_key =
-		        seula_secret_load(app.cfg.secret_file, false, key, kerr,
-		                          sizeof(kerr)) == SEULA_OK;
-		int mrc = seula_migrate_all(db, &app.plugins,
-		                            have_key ? key : NULL, &applied,
-		                            app.err, sizeof(app.err));
-		sodium_memzero(key, sizeof(key));
-		if (mrc == SEULA_OK) {
+		if (seula_migrate_all_keyed(
+		            db, &app.plugins, app.cfg.secret_file, &applied,
+		            app.err, sizeof(app.err)) == SEULA_OK) {
 			printf("%s: %d migration%s applied\n", app.cfg.db,
 			       applied, applied == 1 ? "" : "s");
 			rc = 0;

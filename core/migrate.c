@@ -5,6 +5,9 @@
 
 #include "consent.h"
 #include "db.h"
+#include "secret.h"
+
+#include <sodium.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -326,5 +329,19 @@ int seula_migrate_all(sqlite3 *db, const struct seula_plugins *plugins,
 		rc = seula_migrate(db, d->name, d->migrations, d->n_migrations,
 		                   applied, err, errlen);
 	}
+	return rc;
+}
+
+int seula_migrate_all_keyed(sqlite3 *db, const struct seula_plugins *plugins,
+                            const char *secret_file, int *applied, char *err,
+                            size_t errlen)
+{
+	unsigned char key[SEULA_SECRET_BYTES];
+	char kerr[256];
+	bool have_key = seula_secret_load(secret_file, false, key, kerr,
+	                                  sizeof(kerr)) == SEULA_OK;
+	int rc = seula_migrate_all(db, plugins, have_key ? key : NULL, applied,
+	                           err, errlen);
+	sodium_memzero(key, sizeof(key));
 	return rc;
 }

@@ -32,4 +32,11 @@ int seula_migrate_all(sqlite3 *db, const struct seula_plugins *plugins,
                       const unsigned char *key, int *applied, char *err,
                       size_t errlen);
 
+/* seula_migrate_all() with the key of `secret_file` when it can be read,
+ * else none (never made here): for the commands that upgrade a database
+ * beside the server's (seula migrate, seula retention). */
+int seula_migrate_all_keyed(sqlite3 *db, const struct seula_plugins *plugins,
+                            const char *secret_file, int *applied, char *err,
+                            size_t errlen);
+
 #endif

@@ -603,7 +603,7 @@ class ErasureBeforeProofsTest(unittest.TestCase):
     forgery.  Without the key it refuses rather than leave them
     unsigned."""
 
-    def test_the_upgrade_signs_earlier_erasures(self):
+    def upgrade_signs_earlier_erasures(self, *command):
         srv, staff = start_server()
         try:
             cid = staff["cid"]
@@ -625,13 +625,13 @@ class ErasureBeforeProofsTest(unittest.TestCase):
             # Without the key the migration refuses, and changes nothing.
             key = os.path.join(srv.dir, "seula.key")
             os.rename(key, key + ".away")
-            r = run_seula("migrate", "--config", srv.config_path)
+            r = run_seula(*command, "--config", srv.config_path)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("signed with the server's key", r.stderr)
             os.rename(key + ".away", key)
             self.assertEqual(srv.query("SELECT count(*) AS n FROM seula_migrations WHERE "
                                        "component = 'core' AND version = 7")[0]["n"], 0)
-            r = run_seula("migrate", "--config", srv.config_path)
+            r = run_seula(*command, "--config", srv.config_path)
             self.assertEqual(r.returncode, 0, r.stderr)
             r = verify()
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -640,6 +640,12 @@ class ErasureBeforeProofsTest(unittest.TestCase):
                                        "= 32")[0]["n"], 1)
         finally:
             srv.close()
+
+    def test_seula_migrate_signs_earlier_erasures(self):
+        self.upgrade_signs_earlier_erasures("migrate")
+
+    def test_a_retention_run_signs_them_as_it_upgrades(self):
+        self.upgrade_signs_earlier_erasures("retention", "run")
 
 
 class ErasureOfABlockedDayTest(unittest.TestCase):
