@@ -1307,11 +1307,11 @@ class HourMergeTest(unittest.TestCase):
     hours where the days are not merged, and answer the same before and
     after; a visit of a merged hour that ends later goes to all three."""
 
-    def unmerged_server(self, rollup_delay):
+    def unmerged_server(self, rollup_delay, visit_timeout="1800s"):
         """A stopped server whose merged_to is 30 hours back; the time
         now and that hour."""
         s = Server(plugins=PLUGINS, server={"log_level": "debug"}, sections={"plugin.analytics": {
-            "visit_timeout": "1800s", "rollup_delay": rollup_delay}})
+            "visit_timeout": visit_timeout, "rollup_delay": rollup_delay}})
         self.addCleanup(s.close)
         add_user(s, "ana", "analyst", PASSWORD)
         s.start()
@@ -1433,10 +1433,19 @@ class HourMergeTest(unittest.TestCase):
         # hour's rows when the merge task first runs (10 s after the
         # start): the merge writes it first, or its day and month would
         # never get it.
-        s, now, merged = self.unmerged_server("3600s")
+        # The visit's two hours inside one UTC day, the cookieless hash's
+        # salt being a day's (across midnight it is two visitors', and
+        # this failed from 00:30 to 02:40 UTC): then, with a longer
+        # timeout, the visit is yesterday's.
+        timeout = 1800
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if (now - datetime.timedelta(seconds=timeout)).time() < datetime.time(2, 10):
+            timeout += 3 * 3600
+        s, now, merged = self.unmerged_server("3600s", "%ds" % timeout)
         s.start()
-        last = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1800 - 4)
+        last = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=timeout - 4)
         times = [last - datetime.timedelta(minutes=20 * k) for k in range(6, -1, -1)]
+        self.assertEqual(times[0].date(), last.date())
         self.assertGreaterEqual(times[0], merged)
         path = os.path.join(s.dir, "long.log")
         with open(path, "w") as f:
