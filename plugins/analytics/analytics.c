@@ -42,6 +42,7 @@
  * has deleted them: nothing here reads `events` except the realtime
  * page-view count.
  */
+#include "blockcache.h"
 #include "blocks.h"
 #include "date.h"
 #include "gather.h"
@@ -86,6 +87,10 @@ static const struct seula_config_row config_rows[] = {
          "demo:device==mobile;country==FI): their reports are "
          "pre-processed into rollups of their own, fast over any range "
          "and kept after the raw visits"},
+        {SEULA_CONFIG_INT, "block_cache_mb", "256", 0, 1 << 20,
+         offsetof(struct analytics_config, block_cache_mb), 0, NULL,
+         "memory (MiB) that keeps the column blocks reports read over "
+         "past days, for the next report over them; 0: none"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -248,6 +253,22 @@ static const struct seula_migration migrations[] = {
              "AND prop = 'identity';\n"
              "DELETE FROM analytics_rollup WHERE dim = 'prop:identity' OR "
              "dim GLOB 'seg:*:prop:identity';\n"},
+        /* Blocks get ids never reused, so that an id names the same
+         * bytes for as long as it exists: a reader's cache keeps them by
+         * it (blockcache.h).  The rows keep their rowids. */
+        {11, "CREATE TABLE analytics_blocks_v11 (\n"
+             "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+             "  site TEXT NOT NULL,\n"
+             "  day INTEGER NOT NULL,\n"
+             "  col TEXT NOT NULL,\n"
+             "  data BLOB NOT NULL,\n"
+             "  UNIQUE (site, day, col)\n"
+             ") STRICT;\n"
+             "INSERT INTO analytics_blocks_v11 (id, site, day, col, data) "
+             "SELECT rowid, site, day, col, data FROM analytics_blocks "
+             "ORDER BY rowid;\n"
+             "DROP TABLE analytics_blocks;\n"
+             "ALTER TABLE analytics_blocks_v11 RENAME TO analytics_blocks;\n"},
 };
 
 /* How long a visit must go untouched before the close task ends it, when
@@ -481,6 +502,9 @@ struct analytics {
 	/* Blocks, on the writer's connection; the last day made dirty in
 	 * this hook (an import starts many visits on one day). */
 	struct analytics_blocks_writer *blocks;
+	/* Blocks' bytes the readers keep (NULL: block_cache_mb = 0); the
+	 * writer drops what it deletes. */
+	struct analytics_block_cache *cache;
 	char dirty_site[128];
 	int64_t dirty_day;
 	int64_t blocks_window, blocks_used; /* monotonic ms: the budget */
@@ -593,7 +617,7 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 			return SEULA_EIO;
 		}
 	}
-	if (!(a->blocks = analytics_blocks_writer_new(db))) {
+	if (!(a->blocks = analytics_blocks_writer_new(db, a->cache))) {
 		*errmsg = a->host->mprintf("cannot prepare the blocks: %s",
 		                           sqlite3_errmsg(db));
 		finalize_stmts(a);
@@ -2650,6 +2674,7 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	        .now_ms = h->now_ms(h),
 	        .goals = &a->goals,
 	        .helper = helper,
+	        .cache = a->cache,
 	};
 	json_t *out = NULL;
 	char err[256] = "";
@@ -3175,9 +3200,14 @@ static int init(const struct seula_host *host, const void *config,
 	a->purging = true; /* what an earlier run left, if anything */
 	a->goal_hits =
 	        calloc(a->goals.n ? a->goals.n : 1, sizeof(*a->goal_hits));
+	if (a->cfg->block_cache_mb > 0)
+		a->cache = analytics_block_cache_new(
+		        (size_t)a->cfg->block_cache_mb << 20);
 	if (!a->goal_hits || gather_new(&a->gather) != SEULA_OK ||
 	    gather_new(&a->direct) != SEULA_OK ||
-	    open_visits_new(&a->open) != SEULA_OK) {
+	    open_visits_new(&a->open) != SEULA_OK ||
+	    (a->cfg->block_cache_mb > 0 && !a->cache)) {
+		analytics_block_cache_free(a->cache);
 		gather_free(a->gather);
 		gather_free(a->direct);
 		free(a->goal_hits);
@@ -3211,6 +3241,8 @@ static void shutdown_(void *instance)
 	for (size_t i = 0; i < a->n_readers; i++)
 		sqlite3_close(a->readers[i].helper);
 	free(a->readers);
+	/* After the writer's statements and every reader: none holds one. */
+	analytics_block_cache_free(a->cache);
 	pthread_mutex_destroy(&a->lock);
 	sodium_memzero(a->key, sizeof(a->key));
 	free(a);

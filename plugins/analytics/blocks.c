@@ -150,6 +150,10 @@ struct column {
 
 struct analytics_blocks_scan {
 	sqlite3_stmt *st;
+	/* With a cache: st reads ids, get a row's data on a miss. */
+	struct analytics_block_cache *cache;
+	sqlite3_stmt *get;
+	char *site;
 	bool have_row; /* st is on a row not yet taken */
 	bool done;
 	uint64_t cols;
@@ -161,6 +165,7 @@ struct analytics_blocks_scan {
 
 int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
                                int64_t day1, uint64_t cols,
+                               struct analytics_block_cache *cache,
                                struct analytics_blocks_scan **out)
 {
 	*out = NULL;
@@ -174,9 +179,11 @@ int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
 	}
 	struct analytics_blocks_scan *s = calloc(1, sizeof(*s));
 	sqlite3_str *q = sqlite3_str_new(db);
-	sqlite3_str_appendall(q, "SELECT day, col, data FROM analytics_blocks "
-	                         "WHERE site = ?1 AND day >= ?2 AND day < ?3 "
-	                         "AND col IN (");
+	sqlite3_str_appendf(q,
+	                    "SELECT day, col, %s FROM analytics_blocks "
+	                    "WHERE site = ?1 AND day >= ?2 AND day < ?3 "
+	                    "AND col IN (",
+	                    cache ? "id" : "data");
 	bool first = true;
 	for (int i = 0; i < ANALYTICS_BC_COUNT; i++)
 		if (cols & ANALYTICS_BC_BIT(i)) {
@@ -193,7 +200,18 @@ int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
 	}
 	int rc = sqlite3_prepare_v2(db, sql, -1, &s->st, NULL);
 	sqlite3_free(sql);
+	if (rc == SQLITE_OK && cache) {
+		s->cache = cache;
+		rc = sqlite3_prepare_v2(db,
+		                        "SELECT data FROM analytics_blocks "
+		                        "WHERE id = ?1",
+		                        -1, &s->get, NULL);
+		if (rc == SQLITE_OK && !(s->site = strdup(site)))
+			rc = SQLITE_NOMEM;
+	}
 	if (rc != SQLITE_OK) {
+		sqlite3_finalize(s->st);
+		sqlite3_finalize(s->get);
 		free(s);
 		return rc;
 	}
@@ -220,6 +238,8 @@ void analytics_blocks_scan_close(struct analytics_blocks_scan *s)
 	if (!s)
 		return;
 	sqlite3_finalize(s->st);
+	sqlite3_finalize(s->get);
+	free(s->site);
 	for (int l = 0; l < L_COUNT_; l++)
 		free(s->off[l]);
 	for (int i = 0; i < ANALYTICS_BC_COUNT; i++) {
@@ -346,6 +366,33 @@ static int decode(struct analytics_blocks_scan *s, int i, const uint8_t *p,
 	return *n && max >= k ? SQLITE_CORRUPT : SQLITE_OK;
 }
 
+/* The bytes of the row s->st is on: from the cache, or read and put in
+ * it, held in *out (the caller releases them); or, when the cache will
+ * not take them (too large, out of its memory), *out NULL and *own
+ * SQLite's, valid until the caller resets s->get. */
+static int cached(struct analytics_blocks_scan *s, int64_t day,
+                  const struct analytics_cached_block **out,
+                  struct analytics_cached_block *own)
+{
+	int64_t id = sqlite3_column_int64(s->st, 2);
+	if ((*out = analytics_block_cache_get(s->cache, id)))
+		return SQLITE_OK;
+	sqlite3_bind_int64(s->get, 1, id);
+	int rc = sqlite3_step(s->get);
+	if (rc == SQLITE_DONE)
+		return SQLITE_CORRUPT; /* the row the scan is on */
+	if (rc != SQLITE_ROW)
+		return rc;
+	own->data = sqlite3_column_blob(s->get, 0);
+	own->size = (size_t)sqlite3_column_bytes(s->get, 0);
+	if (!own->data && own->size)
+		return SQLITE_NOMEM;
+	*out = analytics_block_cache_put(
+	        s->cache, id, s->site, day,
+	        own->data ? (const void *)own->data : "", own->size);
+	return SQLITE_OK;
+}
+
 int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
                                const struct analytics_block **out)
 {
@@ -373,14 +420,27 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 		if (i < 0 || s->c[i].loaded)
 			return SQLITE_CORRUPT;
 		struct column *c = &s->c[i];
-		const uint8_t *data = sqlite3_column_blob(s->st, 2);
-		size_t size = (size_t)sqlite3_column_bytes(s->st, 2);
-		if (!data &&
-		    sqlite3_errcode(sqlite3_db_handle(s->st)) == SQLITE_NOMEM)
-			return SQLITE_NOMEM;
 		size_t m;
-		if ((rc = decode(s, i, data, size, &m)) != SQLITE_OK)
-			return rc;
+		if (s->cache) {
+			const struct analytics_cached_block *cb = NULL;
+			struct analytics_cached_block own = {NULL, 0};
+			rc = cached(s, day, &cb, &own);
+			if (rc == SQLITE_OK)
+				rc = decode(s, i, (cb ? cb : &own)->data,
+				            (cb ? cb : &own)->size, &m);
+			analytics_block_cache_release(s->cache, cb);
+			sqlite3_reset(s->get);
+			if (rc != SQLITE_OK)
+				return rc;
+		} else {
+			const uint8_t *data = sqlite3_column_blob(s->st, 2);
+			size_t size = (size_t)sqlite3_column_bytes(s->st, 2);
+			if (!data && sqlite3_errcode(sqlite3_db_handle(
+			                     s->st)) == SQLITE_NOMEM)
+				return SQLITE_NOMEM;
+			if ((rc = decode(s, i, data, size, &m)) != SQLITE_OK)
+				return rc;
+		}
 		enum level l = level_of(i);
 		if (have_n[l] && m != n[l])
 			return SQLITE_CORRUPT;
@@ -534,6 +594,7 @@ static const char *const wsql[W_COUNT_] = {
 
 struct analytics_blocks_writer {
 	sqlite3 *db;
+	struct analytics_block_cache *cache; /* or NULL */
 	sqlite3_stmt *st[W_COUNT_];
 	char *site; /* the last site built: the next call starts after it */
 	/* A day while it is encoded: per column its values (integers) or
@@ -547,12 +608,14 @@ struct analytics_blocks_writer {
 	size_t text_used, text_cap;
 };
 
-struct analytics_blocks_writer *analytics_blocks_writer_new(sqlite3 *db)
+struct analytics_blocks_writer *
+analytics_blocks_writer_new(sqlite3 *db, struct analytics_block_cache *cache)
 {
 	struct analytics_blocks_writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
 	w->db = db;
+	w->cache = cache;
 	for (int i = 0; i < W_COUNT_; i++)
 		if (sqlite3_prepare_v3(db, wsql[i], -1,
 		                       SQLITE_PREPARE_PERSISTENT, &w->st[i],
@@ -599,6 +662,19 @@ static int one_int(sqlite3_stmt *st, int64_t *v, bool *null)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* Run `drop`, a statement deleting site's blocks of days [day0, day1),
+ * and forget those in the cache: the rows deleted, whether or not the
+ * transaction commits (a miss costs a read; an erased visit's values
+ * kept in memory would be a leak). */
+static int run_drop(struct analytics_blocks_writer *w, sqlite3_stmt *drop,
+                    const char *site, int64_t day0, int64_t day1)
+{
+	int rc = run(drop);
+	if (rc == SQLITE_OK && w->cache && sqlite3_changes(w->db) > 0)
+		analytics_block_cache_drop(w->cache, site, day0, day1);
+	return rc;
+}
+
 int analytics_blocks_invalidate(struct analytics_blocks_writer *w,
                                 const char *site, int64_t day)
 {
@@ -608,7 +684,7 @@ int analytics_blocks_invalidate(struct analytics_blocks_writer *w,
 	int rc = run(mark);
 	sqlite3_bind_text(drop, 1, site, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(drop, 2, day);
-	return rc == SQLITE_OK ? run(drop) : rc;
+	return rc == SQLITE_OK ? run_drop(w, drop, site, day, day + 1) : rc;
 }
 
 int analytics_blocks_invalidate_days(struct analytics_blocks_writer *w,
@@ -620,7 +696,8 @@ int analytics_blocks_invalidate_days(struct analytics_blocks_writer *w,
 		sqlite3_bind_text(w->st[k], 1, site, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(w->st[k], 2, day0);
 		sqlite3_bind_int64(w->st[k], 3, day1);
-		rc = run(w->st[k]);
+		rc = k == W_DROP_DAYS ? run_drop(w, w->st[k], site, day0, day1)
+		                      : run(w->st[k]);
 	}
 	return rc;
 }
@@ -865,7 +942,7 @@ static int build_day(struct analytics_blocks_writer *w, const char *site,
 	sqlite3_stmt *drop = w->st[W_DROP_DAY];
 	sqlite3_bind_text(drop, 1, site, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(drop, 2, day);
-	int rc = run(drop);
+	int rc = run_drop(w, drop, site, day, day + 1);
 	memset(w->count, 0, sizeof(w->count));
 	w->text_used = 0;
 	static const struct {
@@ -923,7 +1000,9 @@ static int build_site(struct analytics_blocks_writer *w, const char *site,
 		built_to = null ? 0 : seula_floor_div(v, DAY_MS);
 		for (int k = W_DROP_SITE;
 		     stale && rc == SQLITE_OK && k <= W_UNDIRTY_SITE; k++)
-			rc = run(st[k]);
+			rc = k == W_DROP_SITE ? run_drop(w, st[k], site,
+			                                 INT64_MIN, INT64_MAX)
+			                      : run(st[k]);
 		enum wstmt set = have ? W_RESET_STATE : W_NEW_STATE;
 		sqlite3_bind_int64(st[set], 2, built_to);
 		sqlite3_bind_int(st[set], 3, ANALYTICS_BLOCKS_FORMAT);

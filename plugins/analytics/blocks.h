@@ -34,6 +34,8 @@
 #ifndef SEULA_ANALYTICS_BLOCKS_H
 #define SEULA_ANALYTICS_BLOCKS_H
 
+#include "blockcache.h"
+
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -107,10 +109,12 @@ struct analytics_blocks_scan;
 
 /* The blocks of `site` on days [day0, day1), day by day, with the columns
  * of bit mask `cols` (ANALYTICS_BC_BIT() of each; NPAGES and NEVENTS come
- * with their rows' columns).  Only covered days are whole: the caller asks
+ * with their rows' columns); their bytes through `cache` when not NULL
+ * (blockcache.h).  Only covered days are whole: the caller asks
  * analytics_blocks_covered() first, in the same read transaction. */
 int analytics_blocks_scan_open(sqlite3 *db, const char *site, int64_t day0,
                                int64_t day1, uint64_t cols,
+                               struct analytics_block_cache *cache,
                                struct analytics_blocks_scan **out);
 
 /* The same scan moved to days [day0, day1): its statement and buffers
@@ -129,8 +133,10 @@ void analytics_blocks_scan_close(struct analytics_blocks_scan *s);
 struct analytics_blocks_writer;
 
 /* Statements on the writer's connection; NULL when out of memory or they
- * do not prepare (the schema is not there). */
-struct analytics_blocks_writer *analytics_blocks_writer_new(sqlite3 *db);
+ * do not prepare (the schema is not there).  What it deletes it drops
+ * from `cache` (NULL: none), which must outlive it. */
+struct analytics_blocks_writer *
+analytics_blocks_writer_new(sqlite3 *db, struct analytics_block_cache *cache);
 void analytics_blocks_writer_free(struct analytics_blocks_writer *w);
 
 /* The visits of `site` that started on `day` changed: if the day is

@@ -432,7 +432,8 @@ struct scope {
 	const char *tz;
 	const struct analytics_goals *goals;
 	size_t groups_max;
-	sqlite3 *helper; /* analytics_request's */
+	sqlite3 *helper;                     /* analytics_request's */
+	struct analytics_block_cache *cache; /* analytics_request's */
 	/* The configured segment whose filters are these (analytics_segments;
 	 * 0: none) and the start (ms) past which its rollups hold every
 	 * visit: INT64_MIN once its backfill is done. */
@@ -646,6 +647,7 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	sc->goals = rq->goals;
 	sc->groups_max = rq->groups_max ? rq->groups_max : GROUPS_MAX;
 	sc->helper = rq->helper;
+	sc->cache = rq->cache;
 	sc->tz = rq->tz && *rq->tz ? rq->tz : "UTC";
 	if (!seula_zone_open(z, sc->tz)) {
 		snprintf(err, errlen, "unknown time zone \"%.64s\"", sc->tz);
@@ -2071,7 +2073,7 @@ static int scan_run(struct scan_job *j, struct analytics_blocks_scan **scans,
 	                         need ? j->cols
 	                              : j->cols & ~ANALYTICS_BC_BIT(
 	                                                  ANALYTICS_BC_SECOND),
-	                         scan);
+	                         j->bs->sc->cache, scan);
 	while (rc == SQLITE_OK &&
 	       (rc = analytics_blocks_scan_next(*scan, &b)) == SQLITE_ROW) {
 		rc = SQLITE_OK;

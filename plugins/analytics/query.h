@@ -29,6 +29,8 @@
 #ifndef SEULA_ANALYTICS_QUERY_H
 #define SEULA_ANALYTICS_QUERY_H
 
+#include "blockcache.h"
+
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
@@ -65,6 +67,7 @@ struct analytics_config {
 	int64_t rollup_delay_s;
 	const char *const *goals;
 	const char *const *segments; /* SITE:FILTER each */
+	int64_t block_cache_mb;
 };
 
 /* A session dimension: one column of analytics_visits, and the label
@@ -159,6 +162,9 @@ struct analytics_request {
 	 * the two may show in its days only (a report racing a write).
 	 * NULL: one thread. */
 	sqlite3 *helper;
+	/* Blocks' bytes kept from report to report (blockcache.h), shared
+	 * by the threads; NULL: read from SQLite each time. */
+	struct analytics_block_cache *cache;
 };
 
 /* Build a report.  On success *out is a new JSON object the caller

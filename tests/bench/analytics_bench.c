@@ -62,8 +62,9 @@
  * "report/range/filter", each part a prefix, e.g. "breakdown page/year"),
  * BENCH_ANALYTICS_SEGMENTS (the plugin's segments; unset: demo:device==desktop,
  * empty: none), BENCH_ANALYTICS_THREADS (1: reports without the helper, on one
- * thread).  WORKDIR gets the databases, removed at the end unless
- * BENCH_ANALYTICS_KEEP=1.
+ * thread), BENCH_ANALYTICS_BLOCK_CACHE_MB (the plugin's block_cache_mb,
+ * 256 as its default; 0: blocks read from SQLite every time).  WORKDIR gets the
+ * databases, removed at the end unless BENCH_ANALYTICS_KEEP=1.
  */
 #include "completion.h"
 #include "config.h"
@@ -1464,6 +1465,12 @@ static int time_reports(const char *db_path, int runs)
 		      "opening a helper reader");
 	if (analytics_sql_register(db) != SQLITE_OK)
 		die("analytics_sql_register", sqlite3_errmsg(db));
+	const char *cache_mb = getenv("BENCH_ANALYTICS_BLOCK_CACHE_MB");
+	long long mb = cache_mb && *cache_mb ? atoll(cache_mb) : 256;
+	struct analytics_block_cache *cache =
+	        mb > 0 ? analytics_block_cache_new((size_t)mb << 20) : NULL;
+	if (mb > 0 && !cache)
+		die("analytics_block_cache_new", "out of memory");
 	const char *goal_list[] = {"demo:event:signup", "demo:event:download",
 	                           "demo:page:/pricing", "demo:page:/docs/*",
 	                           NULL};
@@ -1471,8 +1478,9 @@ static int time_reports(const char *db_path, int runs)
 	if (analytics_goals_parse(goal_list, &goals, err, sizeof(err)) != 0)
 		die("goals", err);
 
-	printf("\nreports on %s\n",
-	       helper ? "two threads (a helper connection)" : "one thread");
+	printf("\nreports on %s, block cache %lld MiB\n",
+	       helper ? "two threads (a helper connection)" : "one thread",
+	       mb > 0 ? mb : 0);
 	printf("\n%-24s %-6s %-26s %4s %9s %9s %9s  %-5s %s\n", "report",
 	       "range", "filter", "runs", "first_ms", "median_ms", "max_ms",
 	       "<50ms", "result");
@@ -1504,6 +1512,7 @@ static int time_reports(const char *db_path, int runs)
 				                Y2025_MS + YEAR_MS + 86400000LL,
 				        .goals = &goals,
 				        .helper = helper,
+				        .cache = cache,
 				};
 				char what[128] = "";
 				bool pre = false;
@@ -1580,6 +1589,7 @@ static int time_reports(const char *db_path, int runs)
 	analytics_goals_free(&goals);
 	seula_db_close(helper);
 	seula_db_close(db);
+	analytics_block_cache_free(cache);
 	return bad;
 }
 

@@ -948,7 +948,8 @@ static const char *const blk_dims[] = {"source", "utm_campaign", "entry_page",
 #define BLK_KINDS 11
 #define BLK_REPORTS (BLK_FILTERS * 3 * 3 * BLK_KINDS)
 
-static void blk_reports(sqlite3 *db, sqlite3 *helper, char **out)
+static void blk_reports(sqlite3 *db, sqlite3 *helper,
+                        struct analytics_block_cache *cache, char **out)
 {
 	const char *goal_list[] = {"s:event:signup", "s:page:/blog/*",
 	                           "s:page:/a", "s:event:download", NULL};
@@ -965,6 +966,7 @@ static void blk_reports(sqlite3 *db, sqlite3 *helper, char **out)
 		rq.filter = blk_filters[f];
 		rq.goals = &goals;
 		rq.helper = helper;
+		rq.cache = cache;
 		rq.compare = k == 0 ? "previous_period" : NULL;
 		rq.metric = "visitors,visits,pageviews,bounce_rate,"
 		            "visit_duration,events,time_on_page";
@@ -1040,28 +1042,54 @@ static void capped_on_either_thread(sqlite3 *db, sqlite3 *helper)
 	json_decref(two);
 }
 
-static void blocks_on_two_threads(sqlite3 *mem, char **want)
+/* A copy of an in-memory database in a file, in WAL as the server's is
+ * (readers beside a writer): a writer, and a reader with its helper. */
+struct file_dbs {
+	char path[32];
+	sqlite3 *writer, *db, *helper;
+};
+
+static void file_dbs_open(sqlite3 *mem, struct file_dbs *f)
 {
-	char path[] = "/tmp/seula-blocks-XXXXXX";
-	int fd = mkstemp(path);
+	snprintf(f->path, sizeof(f->path), "/tmp/seula-blocks-XXXXXX");
+	int fd = mkstemp(f->path);
 	assert_true(fd >= 0);
 	close(fd);
-	unlink(path);
+	unlink(f->path);
 	char sql[128];
-	snprintf(sql, sizeof(sql), "VACUUM INTO '%s'", path);
+	snprintf(sql, sizeof(sql), "VACUUM INTO '%s'", f->path);
 	exec_ok(mem, sql);
-	sqlite3 *db, *helper, *writer;
-	/* WAL, as the server's: readers beside a writer. */
-	assert_int_equal(sqlite3_open(path, &writer), SQLITE_OK);
-	exec_ok(writer, "PRAGMA journal_mode=WAL");
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(analytics_sql_register(db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->path, &f->writer), SQLITE_OK);
+	exec_ok(f->writer, "PRAGMA journal_mode=WAL");
 	assert_int_equal(
-	        sqlite3_open_v2(path, &helper, SQLITE_OPEN_READONLY, NULL),
+	        sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READONLY, NULL),
 	        SQLITE_OK);
+	assert_int_equal(analytics_sql_register(f->db), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(f->path, &f->helper,
+	                                 SQLITE_OPEN_READONLY, NULL),
+	                 SQLITE_OK);
+}
+
+static void file_dbs_close(struct file_dbs *f)
+{
+	sqlite3_close(f->helper);
+	sqlite3_close(f->db);
+	sqlite3_close(f->writer);
+	char name[48];
+	unlink(f->path);
+	snprintf(name, sizeof(name), "%s-wal", f->path);
+	unlink(name);
+	snprintf(name, sizeof(name), "%s-shm", f->path);
+	unlink(name);
+}
+
+static void blocks_on_two_threads(sqlite3 *mem, char **want)
+{
+	struct file_dbs f;
+	file_dbs_open(mem, &f);
+	sqlite3 *db = f.db, *helper = f.helper, *writer = f.writer;
 	char *got[BLK_REPORTS];
-	blk_reports(db, helper, got);
+	blk_reports(db, helper, NULL, got);
 	same_reports(want, got, "two threads");
 	capped_on_either_thread(db, helper);
 
@@ -1069,7 +1097,8 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	 * dirty: the caller reads it. */
 	exec_ok(db, "BEGIN");
 	exec_ok(db, "SELECT count(*) FROM analytics_blocks");
-	struct analytics_blocks_writer *w = analytics_blocks_writer_new(writer);
+	struct analytics_blocks_writer *w =
+	        analytics_blocks_writer_new(writer, NULL);
 	assert_non_null(w);
 	exec_ok(writer, "BEGIN");
 	assert_int_equal(analytics_blocks_invalidate(w, "s", MAR1 / 86400 + 4),
@@ -1082,12 +1111,13 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	                                          &run1),
 	                 SQLITE_OK);
 	assert_int_equal(run0, MAR1 / 86400 + 5);
-	blk_reports(db, helper, got);
+	blk_reports(db, helper, NULL, got);
 	exec_ok(db, "COMMIT");
 	same_reports(want, got, "two threads across a write");
 
 	/* Now +5 to +8 are covered, read by both threads as they take
 	 * them.  Day +5's column damaged: an error, whichever reads it. */
+	char sql[128];
 	snprintf(sql, sizeof(sql),
 	         "UPDATE analytics_blocks SET data = x'0400000001' WHERE col "
 	         "= 'source' AND day = %lld",
@@ -1104,14 +1134,92 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	                                  err, sizeof(err)),
 	                 ANALYTICS_DB_ERROR);
 	assert_non_null(strstr(err, "does not decode"));
-	sqlite3_close(helper);
-	sqlite3_close(db);
-	sqlite3_close(writer);
-	unlink(path);
-	snprintf(sql, sizeof(sql), "%s-wal", path);
-	unlink(sql);
-	snprintf(sql, sizeof(sql), "%s-shm", path);
-	unlink(sql);
+	file_dbs_close(&f);
+}
+
+/* Rebuild `site`'s day through writer w (its transaction), after one of
+ * its visits is erased: the first with a page row. */
+static void erase_one_and_rebuild(sqlite3 *writer,
+                                  struct analytics_blocks_writer *w,
+                                  int64_t day)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	         "CREATE TEMP TABLE gone AS SELECT min(v.id) AS id FROM "
+	         "analytics_visits v JOIN analytics_visit_pages p ON p.visit "
+	         "= v.id WHERE v.site = 's' AND v.start_ts >= %lld AND "
+	         "v.start_ts < %lld; DELETE FROM analytics_visit_pages WHERE "
+	         "visit IN temp.gone; DELETE FROM analytics_visit_events "
+	         "WHERE visit IN temp.gone; DELETE FROM analytics_visits WHERE "
+	         "id IN temp.gone; DROP TABLE temp.gone",
+	         (long long)day * 86400000, (long long)(day + 1) * 86400000);
+	exec_ok(writer, "BEGIN");
+	exec_ok(writer, sql);
+	assert_int_equal(sqlite3_changes(writer), 1);
+	assert_int_equal(analytics_blocks_invalidate(w, "s", day), SQLITE_OK);
+	bool built;
+	do
+		assert_int_equal(
+		        analytics_blocks_build_next(
+		                w, (MAR1 + 20 * 86400) * 1000, 3600000, &built),
+		        SQLITE_OK);
+	while (built);
+	exec_ok(writer, "COMMIT");
+}
+
+/* The reports read through a block cache (blockcache.h) as without it:
+ * cold, warm, and after a day is rebuilt, by this process's writer (which
+ * drops the day's bytes) or by another's (which cannot): the day's last
+ * ids, those a rowid table would give again, are not the new rows'. */
+static void blocks_through_cache(sqlite3 *mem)
+{
+	struct file_dbs f;
+	file_dbs_open(mem, &f);
+	sqlite3 *db = f.db, *helper = f.helper, *writer = f.writer;
+	struct analytics_block_cache *cache =
+	        analytics_block_cache_new(64 << 20);
+	assert_non_null(cache);
+	char *want[BLK_REPORTS], *got[BLK_REPORTS];
+	blk_reports(db, NULL, NULL, want);
+	blk_reports(db, NULL, cache, got);
+	same_reports(want, got, "through the cache, cold");
+	size_t entries = analytics_block_cache_entries(cache);
+	assert_true(entries > 0);
+	/* Two threads sharing it. */
+	blk_reports(db, helper, cache, got);
+	same_reports(want, got, "through the cache, warm");
+	assert_int_equal(analytics_block_cache_entries(cache), entries);
+
+	int64_t last = MAR1 / 86400 + 8, mid = MAR1 / 86400 + 6;
+	struct analytics_blocks_writer *mine =
+	        analytics_blocks_writer_new(writer, cache);
+	struct analytics_blocks_writer *other =
+	        analytics_blocks_writer_new(writer, NULL);
+	assert_non_null(mine);
+	assert_non_null(other);
+	/* Another process rebuilds the last day, then this one a day in the
+	 * middle: each time the reports change, and match the rows. */
+	for (int k = 0; k < 2; k++) {
+		erase_one_and_rebuild(writer, k ? mine : other, k ? mid : last);
+		for (size_t i = 0; i < BLK_REPORTS; i++)
+			free(want[i]);
+		blk_reports(db, NULL, NULL, want);
+		blk_reports(db, helper, cache, got);
+		same_reports(want, got, "through the cache, rebuilt");
+	}
+	/* This process's writer dropped what it deleted. */
+	exec_ok(writer, "BEGIN");
+	size_t before = analytics_block_cache_entries(cache);
+	assert_int_equal(analytics_blocks_invalidate(mine, "s", last),
+	                 SQLITE_OK);
+	exec_ok(writer, "COMMIT");
+	assert_true(analytics_block_cache_entries(cache) < before);
+	for (size_t i = 0; i < BLK_REPORTS; i++)
+		free(want[i]);
+	analytics_blocks_writer_free(mine);
+	analytics_blocks_writer_free(other);
+	analytics_block_cache_free(cache);
+	file_dbs_close(&f);
 }
 
 /* Blocks answer filtered reports as the visits they were built from do:
@@ -1149,10 +1257,11 @@ static void scan_moved_as_opened(sqlite3 *db, int64_t d0)
 	exec_ok(db, "BEGIN");
 	for (size_t r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
 		if (!moved)
-			assert_int_equal(analytics_blocks_scan_open(
-			                         db, "s", runs[r][0],
-			                         runs[r][1], cols, &moved),
-			                 SQLITE_OK);
+			assert_int_equal(
+			        analytics_blocks_scan_open(db, "s", runs[r][0],
+			                                   runs[r][1], cols,
+			                                   NULL, &moved),
+			        SQLITE_OK);
 		else
 			assert_int_equal(analytics_blocks_scan_range(
 			                         moved, runs[r][0], runs[r][1]),
@@ -1160,7 +1269,7 @@ static void scan_moved_as_opened(sqlite3 *db, int64_t d0)
 		struct analytics_blocks_scan *fresh;
 		assert_int_equal(analytics_blocks_scan_open(db, "s", runs[r][0],
 		                                            runs[r][1], cols,
-		                                            &fresh),
+		                                            NULL, &fresh),
 		                 SQLITE_OK);
 		int days = 0, rc;
 		do {
@@ -1187,9 +1296,10 @@ static void blocks_answer_as_the_visits(void **state)
 	sqlite3 *db = schema_db();
 	fill_visits(db, 7);
 	char *before[BLK_REPORTS], *after[BLK_REPORTS];
-	blk_reports(db, NULL, before);
+	blk_reports(db, NULL, NULL, before);
 
-	struct analytics_blocks_writer *w = analytics_blocks_writer_new(db);
+	struct analytics_blocks_writer *w =
+	        analytics_blocks_writer_new(db, NULL);
 	assert_non_null(w);
 	exec_ok(db, "BEGIN");
 	bool built;
@@ -1217,9 +1327,10 @@ static void blocks_answer_as_the_visits(void **state)
 	assert_int_equal(run1, MAR1 / 86400 + 9);
 	scan_moved_as_opened(db, MAR1 / 86400);
 
-	blk_reports(db, NULL, after);
+	blk_reports(db, NULL, NULL, after);
 	same_reports(before, after, "with blocks");
 	blocks_on_two_threads(db, before);
+	blocks_through_cache(db);
 	for (size_t i = 0; i < BLK_REPORTS; i++)
 		free(before[i]);
 
@@ -1327,9 +1438,25 @@ static int64_t int_of(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* The last migration takes the "identity" pseudonym earlier versions kept
- * from identify events out of the visits, rollups and blocks, and leaves
- * every other property. */
+/* The plugin's migrations before version `version` applied to a new
+ * database; *at the index of that version's. */
+static sqlite3 *migrated_to(const struct seula_plugin *p, int version,
+                            size_t *at)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	size_t i = 0;
+	for (; i < p->n_migrations && p->migrations[i].version < version; i++)
+		exec_ok(db, p->migrations[i].sql);
+	assert_true(i < p->n_migrations);
+	assert_int_equal(p->migrations[i].version, version);
+	*at = i;
+	return db;
+}
+
+/* Migration 10 takes the "identity" pseudonym earlier versions kept from
+ * identify events out of the visits, rollups and blocks, and leaves every
+ * other property. */
 static void identity_props_migrated_away(void **state)
 {
 	(void)state;
@@ -1337,11 +1464,8 @@ static void identity_props_migrated_away(void **state)
 	assert_non_null(so);
 	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
 	assert_non_null(p);
-	assert_int_equal(p->migrations[p->n_migrations - 1].version, 10);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	for (size_t i = 0; i + 1 < p->n_migrations; i++)
-		exec_ok(db, p->migrations[i].sql);
+	size_t m10;
+	sqlite3 *db = migrated_to(p, 10, &m10);
 	/* Visit 1 on day MAR1 (blocks built past it), 2 a day later: both
 	 * identified; 3 has a property of another name only. */
 	exec_ok(db,
@@ -1369,7 +1493,7 @@ static void identity_props_migrated_away(void **state)
 	        "INSERT INTO analytics_block_state VALUES ('s', 20149, 2); "
 	        "INSERT INTO analytics_blocks VALUES ('s', 20148, 'visitor', "
 	        "x'00'), ('s', 20147, 'visitor', x'00')");
-	exec_ok(db, p->migrations[p->n_migrations - 1].sql);
+	exec_ok(db, p->migrations[m10].sql);
 	dlclose(so);
 	assert_int_equal(int_of(db, "SELECT count(*) FROM "
 	                            "analytics_visit_events WHERE prop = "
@@ -1390,6 +1514,100 @@ static void identity_props_migrated_away(void **state)
 	assert_int_equal(int_of(db, "SELECT group_concat(day) FROM "
 	                            "analytics_blocks"),
 	                 20147);
+	sqlite3_close(db);
+}
+
+/* The block cache keeps at most its bytes, dropping the least recently
+ * used; an entry held stays readable through its eviction or drop. */
+static void block_cache_bounded(void **state)
+{
+	(void)state;
+	struct analytics_block_cache *c = analytics_block_cache_new(100);
+	assert_non_null(c);
+	uint8_t bytes[101];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)i;
+	assert_null(analytics_block_cache_get(c, 1));
+	/* Larger than the whole cache: not taken. */
+	assert_null(analytics_block_cache_put(c, 9, "s", 0, bytes, 101));
+	const struct analytics_cached_block *a =
+	        analytics_block_cache_put(c, 1, "s", 10, bytes, 40);
+	const struct analytics_cached_block *b =
+	        analytics_block_cache_put(c, 2, "s", 11, bytes + 1, 40);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_memory_equal(b->data, bytes + 1, 40);
+	analytics_block_cache_release(c, b);
+	/* 1 used last: 2 is the one to go for 3. */
+	analytics_block_cache_release(c, analytics_block_cache_get(c, 1));
+	const struct analytics_cached_block *d =
+	        analytics_block_cache_put(c, 3, "t", 10, bytes + 2, 40);
+	assert_non_null(d);
+	assert_int_equal(analytics_block_cache_bytes(c), 80);
+	assert_null(analytics_block_cache_get(c, 2));
+	/* The same id again: the entry there. */
+	const struct analytics_cached_block *again =
+	        analytics_block_cache_put(c, 3, "t", 10, bytes, 40);
+	assert_ptr_equal(again, d);
+	analytics_block_cache_release(c, again);
+	analytics_block_cache_release(c, d);
+	/* Dropped and evicted while held: readable until released. */
+	analytics_block_cache_drop(c, "s", 10, 11);
+	assert_null(analytics_block_cache_get(c, 1));
+	const struct analytics_cached_block *e =
+	        analytics_block_cache_put(c, 4, "s", 12, bytes + 3, 61);
+	assert_non_null(e);
+	assert_null(analytics_block_cache_get(c, 3));
+	assert_int_equal(analytics_block_cache_bytes(c), 61);
+	assert_int_equal(analytics_block_cache_entries(c), 2); /* a, e */
+	assert_memory_equal(a->data, bytes, 40);
+	analytics_block_cache_release(c, a);
+	assert_int_equal(analytics_block_cache_entries(c), 1);
+	/* Another site's day, or days outside the range: kept. */
+	analytics_block_cache_drop(c, "t", 12, 13);
+	analytics_block_cache_drop(c, "s", 0, 12);
+	analytics_block_cache_drop(c, "s", 13, 20);
+	const struct analytics_cached_block *f =
+	        analytics_block_cache_get(c, 4);
+	assert_ptr_equal(f, e);
+	assert_memory_equal(f->data, bytes + 3, 61);
+	analytics_block_cache_release(c, f);
+	analytics_block_cache_release(c, e);
+	analytics_block_cache_free(c);
+}
+
+/* Migration 11 keeps the blocks' rows under their rowids, and gives a
+ * new row an id never used before, even when the largest one was deleted
+ * (a rowid table would give that one again). */
+static void blocks_ids_never_reused(void **state)
+{
+	(void)state;
+	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
+	assert_non_null(so);
+	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
+	assert_non_null(p);
+	size_t m11;
+	sqlite3 *db = migrated_to(p, 11, &m11);
+	exec_ok(db, "INSERT INTO analytics_blocks (rowid, site, day, col, "
+	            "data) VALUES (5, 's', 1, 'visitor', x'01'), (7, 's', 2, "
+	            "'visitor', x'02')");
+	exec_ok(db, p->migrations[m11].sql);
+	dlclose(so);
+	assert_int_equal(int_of(db, "SELECT group_concat(id || ':' || "
+	                            "hex(data)) = '5:01,7:02' FROM (SELECT * "
+	                            "FROM analytics_blocks ORDER BY id)"),
+	                 1);
+	exec_ok(db, "DELETE FROM analytics_blocks WHERE id = 7");
+	exec_ok(db, "INSERT INTO analytics_blocks (site, day, col, data) "
+	            "VALUES ('s', 2, 'visitor', x'03')");
+	assert_int_equal(int_of(db, "SELECT max(id) FROM analytics_blocks"), 8);
+	/* A day's column is still one row. */
+	assert_int_equal(sqlite3_exec(db,
+	                              "INSERT INTO analytics_blocks (site, "
+	                              "day, col, data) VALUES ('s', 2, "
+	                              "'visitor', x'04')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_CONSTRAINT);
 	sqlite3_close(db);
 }
 
@@ -2050,6 +2268,8 @@ int main(void)
 	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(blocks_absent_before_migration),
 	        cmocka_unit_test(identity_props_migrated_away),
+	        cmocka_unit_test(blocks_ids_never_reused),
+	        cmocka_unit_test(block_cache_bounded),
 	        cmocka_unit_test(visitors_never_above_visits),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),

@@ -1,0 +1,236 @@
+/*
+ * blockcache.c - blocks' bytes kept in memory from one report to the next
+ * (blockcache.h): a hash of ids and a least-recently-used list, under one
+ * mutex.
+ */
+#include "blockcache.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+	struct analytics_cached_block pub; /* first: released by it */
+	int64_t id, day;
+	const char *site; /* in the same allocation, after the bytes */
+	size_t refs;
+	bool linked;                 /* in the hash and the list */
+	struct entry *chain;         /* the hash bucket's next */
+	struct entry *newer, *older; /* the list */
+};
+
+struct analytics_block_cache {
+	pthread_mutex_t lock;
+	size_t max_bytes, bytes, entries;
+	struct entry **bucket;
+	size_t n_buckets, linked; /* linked: entries in the hash */
+	struct entry *newest, *oldest;
+};
+
+struct analytics_block_cache *analytics_block_cache_new(size_t max_bytes)
+{
+	struct analytics_block_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->n_buckets = 256;
+	if (!(c->bucket = calloc(c->n_buckets, sizeof(*c->bucket)))) {
+		free(c);
+		return NULL;
+	}
+	c->max_bytes = max_bytes;
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void analytics_block_cache_free(struct analytics_block_cache *c)
+{
+	if (!c)
+		return;
+	for (struct entry *e = c->newest, *next; e; e = next) {
+		next = e->older;
+		free(e);
+	}
+	free(c->bucket);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static size_t slot(const struct analytics_block_cache *c, int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15u;
+	return (size_t)(h >> 32) & (c->n_buckets - 1);
+}
+
+static void list_remove(struct analytics_block_cache *c, struct entry *e)
+{
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		c->newest = e->older;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		c->oldest = e->newer;
+	e->newer = e->older = NULL;
+}
+
+static void list_push(struct analytics_block_cache *c, struct entry *e)
+{
+	e->newer = NULL;
+	e->older = c->newest;
+	if (c->newest)
+		c->newest->newer = e;
+	else
+		c->oldest = e;
+	c->newest = e;
+}
+
+/* Out of the hash and the list; freed now, or by its last release. */
+static void unlink_entry(struct analytics_block_cache *c, struct entry *e)
+{
+	struct entry **p = &c->bucket[slot(c, e->id)];
+	while (*p != e)
+		p = &(*p)->chain;
+	*p = e->chain;
+	list_remove(c, e);
+	e->linked = false;
+	c->linked--;
+	c->bytes -= e->pub.size;
+	if (e->refs == 0) {
+		c->entries--;
+		free(e);
+	}
+}
+
+static struct entry *find(const struct analytics_block_cache *c, int64_t id)
+{
+	struct entry *e = c->bucket[slot(c, id)];
+	while (e && e->id != id)
+		e = e->chain;
+	return e;
+}
+
+/* Twice the buckets, when entries outnumber them; as it was when out of
+ * memory (chains are only longer). */
+static void grow(struct analytics_block_cache *c)
+{
+	size_t n = c->n_buckets * 2;
+	struct entry **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	struct entry **old = c->bucket;
+	size_t n_old = c->n_buckets;
+	c->bucket = b, c->n_buckets = n;
+	for (size_t i = 0; i < n_old; i++)
+		for (struct entry *e = old[i], *next; e; e = next) {
+			next = e->chain;
+			size_t s = slot(c, e->id);
+			e->chain = b[s];
+			b[s] = e;
+		}
+	free(old);
+}
+
+const struct analytics_cached_block *
+analytics_block_cache_get(struct analytics_block_cache *c, int64_t id)
+{
+	pthread_mutex_lock(&c->lock);
+	struct entry *e = find(c, id);
+	if (e) {
+		e->refs++;
+		list_remove(c, e);
+		list_push(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e ? &e->pub : NULL;
+}
+
+const struct analytics_cached_block *
+analytics_block_cache_put(struct analytics_block_cache *c, int64_t id,
+                          const char *site, int64_t day, const void *data,
+                          size_t size)
+{
+	if (size > c->max_bytes)
+		return NULL;
+	size_t site_len = strlen(site);
+	/* Copied before taking the lock: a block is kilobytes. */
+	struct entry *e = malloc(sizeof(*e) + size + site_len + 1);
+	if (!e)
+		return NULL;
+	uint8_t *bytes = (uint8_t *)(e + 1);
+	memcpy(bytes, data, size);
+	memcpy(bytes + size, site, site_len + 1);
+	*e = (struct entry){
+	        .pub = {.data = bytes, .size = size},
+	        .id = id,
+	        .day = day,
+	        .site = (const char *)bytes + size,
+	        .refs = 1,
+	        .linked = true,
+	};
+	pthread_mutex_lock(&c->lock);
+	struct entry *have = find(c, id);
+	if (have) { /* another thread read it meanwhile */
+		have->refs++;
+		pthread_mutex_unlock(&c->lock);
+		free(e);
+		return &have->pub;
+	}
+	while (c->oldest && c->bytes + size > c->max_bytes)
+		unlink_entry(c, c->oldest);
+	if (c->linked >= c->n_buckets)
+		grow(c);
+	size_t s = slot(c, id);
+	e->chain = c->bucket[s];
+	c->bucket[s] = e;
+	list_push(c, e);
+	c->linked++;
+	c->entries++;
+	c->bytes += size;
+	pthread_mutex_unlock(&c->lock);
+	return &e->pub;
+}
+
+void analytics_block_cache_release(struct analytics_block_cache *c,
+                                   const struct analytics_cached_block *b)
+{
+	if (!b)
+		return;
+	struct entry *e = (struct entry *)b;
+	pthread_mutex_lock(&c->lock);
+	if (--e->refs == 0 && !e->linked) {
+		c->entries--;
+		free(e);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void analytics_block_cache_drop(struct analytics_block_cache *c,
+                                const char *site, int64_t day0, int64_t day1)
+{
+	pthread_mutex_lock(&c->lock);
+	for (struct entry *e = c->newest, *next; e; e = next) {
+		next = e->older;
+		if (e->day >= day0 && e->day < day1 &&
+		    strcmp(e->site, site) == 0)
+			unlink_entry(c, e);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+size_t analytics_block_cache_bytes(struct analytics_block_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->bytes;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+size_t analytics_block_cache_entries(struct analytics_block_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->entries;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
