@@ -219,6 +219,26 @@ void analytics_block_cache_drop(struct analytics_block_cache *c,
 	pthread_mutex_unlock(&c->lock);
 }
 
+int64_t *analytics_block_cache_ids(struct analytics_block_cache *c, size_t *n)
+{
+	pthread_mutex_lock(&c->lock);
+	*n = 0;
+	int64_t *ids = c->linked ? malloc(c->linked * sizeof(*ids)) : NULL;
+	for (struct entry *e = c->newest; ids && e; e = e->older)
+		ids[(*n)++] = e->id;
+	pthread_mutex_unlock(&c->lock);
+	return ids;
+}
+
+void analytics_block_cache_forget(struct analytics_block_cache *c, int64_t id)
+{
+	pthread_mutex_lock(&c->lock);
+	struct entry *e = find(c, id);
+	if (e)
+		unlink_entry(c, e);
+	pthread_mutex_unlock(&c->lock);
+}
+
 size_t analytics_block_cache_bytes(struct analytics_block_cache *c)
 {
 	pthread_mutex_lock(&c->lock);

@@ -14,8 +14,9 @@
  * its own read transaction gets exactly what SQLite would give it.  The
  * cache holds at most `max_bytes` of data, dropping the least recently
  * used; what the writer of this process deletes is dropped at once
- * (analytics_block_cache_drop()), so erased visits do not stay in memory.
- * Rows another process deletes are never asked for again, and age out.
+ * (analytics_block_cache_drop()), so erased visits do not stay in memory,
+ * and what another process deletes (`seula retention run`, an import) is
+ * dropped by the next sweep (analytics_blocks_cache_sweep(), blocks.h).
  *
  * Thread-safe: one mutex, held for lookups and bookkeeping, never while
  * a caller reads an entry's bytes.  A held entry (get or put) stays valid
@@ -60,6 +61,13 @@ void analytics_block_cache_release(struct analytics_block_cache *c,
 /* Drop `site`'s rows of days [day0, day1): deleted by this process. */
 void analytics_block_cache_drop(struct analytics_block_cache *c,
                                 const char *site, int64_t day0, int64_t day1);
+
+/* The ids cached now, malloc'd (the caller frees), *n of them; NULL with
+ * *n 0 when there are none or out of memory. */
+int64_t *analytics_block_cache_ids(struct analytics_block_cache *c, size_t *n);
+
+/* Drop row `id`, if cached: one another process deleted. */
+void analytics_block_cache_forget(struct analytics_block_cache *c, int64_t id);
 
 /* Bytes cached now, and entries (held ones dropped included until
  * released): for tests and logs. */

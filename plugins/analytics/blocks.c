@@ -531,6 +531,59 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 	return SQLITE_ROW;
 }
 
+static int id_cmp(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+int analytics_blocks_cache_sweep(sqlite3 *db,
+                                 struct analytics_block_cache *cache,
+                                 size_t *forgotten)
+{
+	*forgotten = 0;
+	size_t n;
+	int64_t *ids = analytics_block_cache_ids(cache, &n);
+	if (!ids)
+		return SQLITE_OK; /* none, or none this time */
+	/* The ids there, from the (site, day, col) index, which holds them:
+	 * a probe by id reads its row's page, kilobytes of its data. */
+	sqlite3_stmt *st = NULL;
+	int64_t *have = NULL;
+	size_t n_have = 0, cap = 0;
+	int rc = sqlite3_prepare_v2(db,
+	                            "SELECT id FROM analytics_blocks ORDER BY "
+	                            "site, day, col",
+	                            -1, &st, NULL);
+	int step = SQLITE_DONE;
+	while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n_have == cap) {
+			cap = cap ? 2 * cap : 1024;
+			int64_t *more = realloc(have, cap * sizeof(*have));
+			if (!more) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			have = more;
+		}
+		have[n_have++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc == SQLITE_OK && step != SQLITE_DONE)
+		rc = step;
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK && n_have)
+		qsort(have, n_have, sizeof(*have), id_cmp);
+	for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+		if (!n_have ||
+		    !bsearch(&ids[i], have, n_have, sizeof(*have), id_cmp)) {
+			analytics_block_cache_forget(cache, ids[i]);
+			++*forgotten;
+		}
+	free(have);
+	free(ids);
+	return rc;
+}
+
 /* ---- keeping them ------------------------------------------------------- */
 
 enum wstmt {

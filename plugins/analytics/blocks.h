@@ -128,6 +128,13 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
                                const struct analytics_block **out);
 void analytics_blocks_scan_close(struct analytics_blocks_scan *s);
 
+/* Drop from `cache` the rows no longer in analytics_blocks (another
+ * process deleted them), read in the caller's transaction on `db`;
+ * *forgotten how many. */
+int analytics_blocks_cache_sweep(sqlite3 *db,
+                                 struct analytics_block_cache *cache,
+                                 size_t *forgotten);
+
 /* ---- keeping them (the writer) ------------------------------------------ */
 
 struct analytics_blocks_writer;

@@ -1200,7 +1200,18 @@ static void blocks_through_cache(sqlite3 *mem)
 	/* Another process rebuilds the last day, then this one a day in the
 	 * middle: each time the reports change, and match the rows. */
 	for (int k = 0; k < 2; k++) {
+		size_t before = analytics_block_cache_entries(cache), gone;
 		erase_one_and_rebuild(writer, k ? mine : other, k ? mid : last);
+		/* This process's writer drops what it deletes; another's
+		 * deletions wait for a sweep. */
+		size_t after = analytics_block_cache_entries(cache);
+		assert_true(k ? after < before : after == before);
+		assert_int_equal(
+		        analytics_blocks_cache_sweep(writer, cache, &gone),
+		        SQLITE_OK);
+		assert_true(k ? gone == 0 : gone > 0);
+		assert_int_equal(analytics_block_cache_entries(cache),
+		                 after - gone);
 		for (size_t i = 0; i < BLK_REPORTS; i++)
 			free(want[i]);
 		blk_reports(db, NULL, NULL, want);
