@@ -2413,15 +2413,6 @@ static int merge_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return end < ready ? SEULA_TASK_MORE : SEULA_OK;
 }
 
-/* Close first: a visit is forgotten only once it has ended.  Every second,
- * at most CLOSE_BATCH visits a run, and runs again between the collect
- * path's batches while full ones come (SEULA_TASK_MORE), so a run holds
- * the writer briefly, and when nothing has ended it costs one index probe.
- * Runs gather; the rows are written once per rollup_delay or PENDING_MAX
- * visits, whichever comes first: under the HTTP benchmark's load (about
- * 3,000 ended visits a second, so a write every 3-4 s) that raised the
- * collect path from 0.57 to 0.71 of its rate without the plugin (medians
- * of 3 runs), and its p99 from 166 to 223 ms. */
 /* The block cache's rows another process deleted (an erasure, `seula
  * retention run`) forgotten: reports never read them, but erased visits'
  * values stay in memory no longer than this task's period. */
@@ -2435,8 +2426,10 @@ static int cache_task(void *instance, sqlite3 *db, int64_t now_ms,
 	size_t n;
 	int rc = analytics_blocks_cache_sweep(db, a->cache, &n);
 	if (rc != SQLITE_OK) {
-		*errmsg =
-		        a->host->mprintf("block cache: %s", sqlite3_errmsg(db));
+		*errmsg = a->host->mprintf("block cache: %s",
+		                           rc == SQLITE_NOMEM
+		                                   ? "out of memory"
+		                                   : sqlite3_errmsg(db));
 		return blocks_rc(rc);
 	}
 	if (n)
@@ -2445,6 +2438,15 @@ static int cache_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return SEULA_OK;
 }
 
+/* Close first: a visit is forgotten only once it has ended.  Every second,
+ * at most CLOSE_BATCH visits a run, and runs again between the collect
+ * path's batches while full ones come (SEULA_TASK_MORE), so a run holds
+ * the writer briefly, and when nothing has ended it costs one index probe.
+ * Runs gather; the rows are written once per rollup_delay or PENDING_MAX
+ * visits, whichever comes first: under the HTTP benchmark's load (about
+ * 3,000 ended visits a second, so a write every 3-4 s) that raised the
+ * collect path from 0.57 to 0.71 of its rate without the plugin (medians
+ * of 3 runs), and its p99 from 166 to 223 ms. */
 static const struct seula_task tasks[] = {
         {"analytics-close", 1, SEULA_TASK_AT_START, close_task},
         {"analytics-forget", 3600, SEULA_TASK_AT_START, forget_task},
