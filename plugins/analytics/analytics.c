@@ -46,6 +46,7 @@
 #include "blocks.h"
 #include "date.h"
 #include "gather.h"
+#include "groups.h"
 #include "hll.h"
 #include "openvisits.h"
 #include "query.h"
@@ -90,7 +91,8 @@ static const struct seula_config_row config_rows[] = {
         {SEULA_CONFIG_INT, "block_cache_mb", "256", 0, 1 << 20,
          offsetof(struct analytics_config, block_cache_mb), 0, NULL,
          "memory (MiB) that keeps the column blocks reports read over "
-         "past days, for the next report over them; 0: none"},
+         "past days, for the next report over them, and a quarter as "
+         "much more their working memory; 0: none"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -505,6 +507,8 @@ struct analytics {
 	/* Blocks' bytes the readers keep (NULL: block_cache_mb = 0); the
 	 * writer drops what it deletes. */
 	struct analytics_block_cache *cache;
+	/* And the reports' groups' log chunks, up to a quarter as much. */
+	struct analytics_groups_pool *pool;
 	char dirty_site[128];
 	int64_t dirty_day;
 	int64_t blocks_window, blocks_used; /* monotonic ms: the budget */
@@ -2701,6 +2705,7 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	        .goals = &a->goals,
 	        .helper = helper,
 	        .cache = a->cache,
+	        .pool = a->pool,
 	};
 	json_t *out = NULL;
 	char err[256] = "";
@@ -3226,14 +3231,18 @@ static int init(const struct seula_host *host, const void *config,
 	a->purging = true; /* what an earlier run left, if anything */
 	a->goal_hits =
 	        calloc(a->goals.n ? a->goals.n : 1, sizeof(*a->goal_hits));
-	if (a->cfg->block_cache_mb > 0)
+	if (a->cfg->block_cache_mb > 0) {
 		a->cache = analytics_block_cache_new(
 		        (size_t)a->cfg->block_cache_mb << 20);
+		a->pool = analytics_groups_pool_new(
+		        (size_t)a->cfg->block_cache_mb << 18);
+	}
 	if (!a->goal_hits || gather_new(&a->gather) != SEULA_OK ||
 	    gather_new(&a->direct) != SEULA_OK ||
 	    open_visits_new(&a->open) != SEULA_OK ||
-	    (a->cfg->block_cache_mb > 0 && !a->cache)) {
+	    (a->cfg->block_cache_mb > 0 && (!a->cache || !a->pool))) {
 		analytics_block_cache_free(a->cache);
+		analytics_groups_pool_free(a->pool);
 		gather_free(a->gather);
 		gather_free(a->direct);
 		free(a->goal_hits);
@@ -3269,6 +3278,7 @@ static void shutdown_(void *instance)
 	free(a->readers);
 	/* After the writer's statements and every reader: none holds one. */
 	analytics_block_cache_free(a->cache);
+	analytics_groups_pool_free(a->pool);
 	pthread_mutex_destroy(&a->lock);
 	sodium_memzero(a->key, sizeof(a->key));
 	free(a);

@@ -13,6 +13,7 @@
 #include "hll.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,15 @@ struct log_chunk {
 	uint32_t group[LOG_CHUNK];
 };
 
+struct analytics_groups_pool {
+	pthread_mutex_t lock;
+	struct log_chunk **spare;
+	size_t n, max;
+};
+
 struct analytics_groups {
 	unsigned char hash_key[crypto_shorthash_KEYBYTES];
+	struct analytics_groups_pool *pool; /* or NULL */
 	struct group *list;
 	size_t n, cap;
 	uint32_t *slots; /* index + 1 into list; 0: empty */
@@ -94,6 +102,75 @@ int64_t analytics_keybuf_add(struct analytics_keybuf *kb, const char *key,
 	return off;
 }
 
+struct analytics_groups_pool *analytics_groups_pool_new(size_t max_bytes)
+{
+	struct analytics_groups_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->max = max_bytes / sizeof(struct log_chunk);
+	if (p->max && !(p->spare = malloc(p->max * sizeof(*p->spare)))) {
+		free(p);
+		return NULL;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	return p;
+}
+
+void analytics_groups_pool_free(struct analytics_groups_pool *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->spare[i]);
+	free(p->spare);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+size_t analytics_groups_pool_spare(struct analytics_groups_pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	size_t n = p->n;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+void analytics_groups_use_pool(struct analytics_groups *g,
+                               struct analytics_groups_pool *p)
+{
+	g->pool = p;
+}
+
+/* A log chunk: a spare one, or new. */
+static struct log_chunk *chunk_new(struct analytics_groups *g)
+{
+	struct log_chunk *ch = NULL;
+	struct analytics_groups_pool *p = g->pool;
+	if (p) {
+		pthread_mutex_lock(&p->lock);
+		if (p->n)
+			ch = p->spare[--p->n];
+		pthread_mutex_unlock(&p->lock);
+	}
+	return ch ? ch : malloc(sizeof(*ch));
+}
+
+/* g's chunks back to its pool while it has room, the rest freed. */
+static void chunks_free(struct analytics_groups *g)
+{
+	struct analytics_groups_pool *p = g->pool;
+	size_t i = 0;
+	if (p) {
+		pthread_mutex_lock(&p->lock);
+		for (; i < g->n_chunks && p->n < p->max; i++)
+			p->spare[p->n++] = g->chunks[i];
+		pthread_mutex_unlock(&p->lock);
+	}
+	for (; i < g->n_chunks; i++)
+		free(g->chunks[i]);
+	g->n_chunks = 0;
+}
+
 struct analytics_groups *analytics_groups_new(void)
 {
 	struct analytics_groups *g = calloc(1, sizeof(*g));
@@ -123,8 +200,7 @@ void analytics_groups_free(struct analytics_groups *g)
 	free(g->slots);
 	free(g->keys.buf);
 	free(g->sorted);
-	for (size_t i = 0; i < g->n_chunks; i++)
-		free(g->chunks[i]);
+	chunks_free(g);
 	free(g->chunks);
 	free(g);
 }
@@ -316,9 +392,7 @@ static bool log_flush(struct analytics_groups *g)
 {
 	if (!log_count(g, NULL))
 		return false;
-	for (size_t i = 0; i < g->n_chunks; i++)
-		free(g->chunks[i]);
-	g->n_chunks = 0;
+	chunks_free(g);
 	g->log_n = 0;
 	for (size_t i = 0; i < g->n; i++)
 		g->list[i].logged_in = false;
@@ -339,7 +413,7 @@ static bool log_put(struct analytics_groups *g, size_t index, int64_t visitor)
 				return false;
 			g->chunks = l, g->cap_chunks = cap;
 		}
-		if (!(ch = malloc(sizeof(*ch))))
+		if (!(ch = chunk_new(g)))
 			return false;
 		ch->n = 0;
 		g->chunks[g->n_chunks++] = ch;
@@ -530,6 +604,7 @@ analytics_groups_new_like(const struct analytics_groups *g)
 		n->defer_past = g->defer_past;
 		n->deferred = g->deferred;
 		n->log_max = g->log_max;
+		n->pool = g->pool;
 	}
 	return n;
 }

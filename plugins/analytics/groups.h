@@ -56,6 +56,21 @@ struct analytics_groups;
  * keys are hashed with a random SipHash key. */
 struct analytics_groups *analytics_groups_new(void);
 
+/* The visitor log's chunks (192 KiB each) kept from one report's groups
+ * for the next's, at most max_bytes of them, shared by threads: a year's
+ * page breakdown logs ~30 MiB, and memory fresh from the kernel costs a
+ * page fault a page, ~13% of that report.  NULL when out of memory; freed
+ * once no groups use it. */
+struct analytics_groups_pool;
+struct analytics_groups_pool *analytics_groups_pool_new(size_t max_bytes);
+void analytics_groups_pool_free(struct analytics_groups_pool *p);
+/* Chunks kept now (for tests). */
+size_t analytics_groups_pool_spare(struct analytics_groups_pool *p);
+/* g's chunks from p and back to it (NULL: malloc and free), as those of
+ * analytics_groups_new_like(g). */
+void analytics_groups_use_pool(struct analytics_groups *g,
+                               struct analytics_groups_pool *p);
+
 void analytics_groups_free(struct analytics_groups *g);
 
 /* Empty groups that count visitors as `g` does (for a second thread's

@@ -434,6 +434,7 @@ struct scope {
 	size_t groups_max;
 	sqlite3 *helper;                     /* analytics_request's */
 	struct analytics_block_cache *cache; /* analytics_request's */
+	struct analytics_groups_pool *pool;  /* analytics_request's */
 	/* The configured segment whose filters are these (analytics_segments;
 	 * 0: none) and the start (ms) past which its rollups hold every
 	 * visit: INT64_MIN once its backfill is done. */
@@ -648,6 +649,7 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	sc->groups_max = rq->groups_max ? rq->groups_max : GROUPS_MAX;
 	sc->helper = rq->helper;
 	sc->cache = rq->cache;
+	sc->pool = rq->pool;
 	sc->tz = rq->tz && *rq->tz ? rq->tz : "UTC";
 	if (!seula_zone_open(z, sc->tz)) {
 		snprintf(err, errlen, "unknown time zone \"%.64s\"", sc->tz);
@@ -2401,6 +2403,7 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;
 	}
+	analytics_groups_use_pool(bs->g, bs->sc->pool);
 	if (bs->key == BK_PAGE) /* add_pages() adds a path's rows at once */
 		analytics_groups_log_all(bs->g);
 	struct scope rest[2];

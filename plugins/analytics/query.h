@@ -126,6 +126,8 @@ sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
                                        const char *tail, char *err,
                                        size_t errlen);
 
+struct analytics_groups_pool; /* groups.h */
+
 enum analytics_report_kind {
 	ANALYTICS_SUMMARY,
 	ANALYTICS_TIMESERIES,
@@ -165,6 +167,8 @@ struct analytics_request {
 	/* Blocks' bytes kept from report to report (blockcache.h), shared
 	 * by the threads; NULL: read from SQLite each time. */
 	struct analytics_block_cache *cache;
+	/* The groups' log chunks kept likewise (groups.h); NULL: none. */
+	struct analytics_groups_pool *pool;
 };
 
 /* Build a report.  On success *out is a new JSON object the caller

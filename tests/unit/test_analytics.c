@@ -746,6 +746,12 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	                        *a = analytics_groups_new(), *b;
 	assert_non_null(one);
 	assert_non_null(a);
+	/* Log chunks kept from groups to groups, four at most: those of a
+	 * log counted on the way, and of groups freed, used again. */
+	struct analytics_groups_pool *pool =
+	        analytics_groups_pool_new(4 * 16384 * 12 + 4 * 64);
+	assert_non_null(pool);
+	analytics_groups_use_pool(a, pool);
 	/* Counted at first, then logged, the log counted twice on the
 	 * way. */
 	analytics_groups_limits(a, 64 << 10, 30000);
@@ -762,6 +768,7 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	assert_non_null(sorted);
 	same_groups(sorted, top, 10);
 	analytics_groups_free(a);
+	assert_in_range(analytics_groups_pool_spare(pool), 1, 4);
 
 	/* Each half's likely top counted on its own thread before the
 	 * merge, at different limits so that some values are counted on one
@@ -770,6 +777,7 @@ static void groups_top_and_merge_as_one_pass(void **state)
 	for (int order = 0; order < 3; order++) {
 		struct analytics_groups *c = analytics_groups_new(), *d;
 		assert_non_null(c);
+		analytics_groups_use_pool(c, pool);
 		if (order == 2) /* as a page breakdown's */
 			analytics_groups_log_all(c);
 		else
@@ -787,7 +795,9 @@ static void groups_top_and_merge_as_one_pass(void **state)
 		assert_non_null(top);
 		same_groups(sorted, top, 10);
 		analytics_groups_free(c);
+		assert_int_equal(analytics_groups_pool_spare(pool), 4);
 	}
+	analytics_groups_pool_free(pool);
 	analytics_groups_free(one);
 	analytics_groups_free(all);
 }
@@ -949,7 +959,8 @@ static const char *const blk_dims[] = {"source", "utm_campaign", "entry_page",
 #define BLK_REPORTS (BLK_FILTERS * 3 * 3 * BLK_KINDS)
 
 static void blk_reports(sqlite3 *db, sqlite3 *helper,
-                        struct analytics_block_cache *cache, char **out)
+                        struct analytics_block_cache *cache,
+                        struct analytics_groups_pool *pool, char **out)
 {
 	const char *goal_list[] = {"s:event:signup", "s:page:/blog/*",
 	                           "s:page:/a", "s:event:download", NULL};
@@ -967,6 +978,7 @@ static void blk_reports(sqlite3 *db, sqlite3 *helper,
 		rq.goals = &goals;
 		rq.helper = helper;
 		rq.cache = cache;
+		rq.pool = pool;
 		rq.compare = k == 0 ? "previous_period" : NULL;
 		rq.metric = "visitors,visits,pageviews,bounce_rate,"
 		            "visit_duration,events,time_on_page";
@@ -1089,7 +1101,7 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	file_dbs_open(mem, &f);
 	sqlite3 *db = f.db, *helper = f.helper, *writer = f.writer;
 	char *got[BLK_REPORTS];
-	blk_reports(db, helper, NULL, got);
+	blk_reports(db, helper, NULL, NULL, got);
 	same_reports(want, got, "two threads");
 	capped_on_either_thread(db, helper);
 
@@ -1111,7 +1123,7 @@ static void blocks_on_two_threads(sqlite3 *mem, char **want)
 	                                          &run1),
 	                 SQLITE_OK);
 	assert_int_equal(run0, MAR1 / 86400 + 5);
-	blk_reports(db, helper, NULL, got);
+	blk_reports(db, helper, NULL, NULL, got);
 	exec_ok(db, "COMMIT");
 	same_reports(want, got, "two threads across a write");
 
@@ -1179,14 +1191,18 @@ static void blocks_through_cache(sqlite3 *mem)
 	struct analytics_block_cache *cache =
 	        analytics_block_cache_new(64 << 20);
 	assert_non_null(cache);
+	/* And the log chunks, shared by the threads as the cache is. */
+	struct analytics_groups_pool *pool =
+	        analytics_groups_pool_new(16 << 20);
+	assert_non_null(pool);
 	char *want[BLK_REPORTS], *got[BLK_REPORTS];
-	blk_reports(db, NULL, NULL, want);
-	blk_reports(db, NULL, cache, got);
+	blk_reports(db, NULL, NULL, NULL, want);
+	blk_reports(db, NULL, cache, pool, got);
 	same_reports(want, got, "through the cache, cold");
 	size_t entries = analytics_block_cache_entries(cache);
 	assert_true(entries > 0);
 	/* Two threads sharing it. */
-	blk_reports(db, helper, cache, got);
+	blk_reports(db, helper, cache, pool, got);
 	same_reports(want, got, "through the cache, warm");
 	assert_int_equal(analytics_block_cache_entries(cache), entries);
 
@@ -1214,8 +1230,8 @@ static void blocks_through_cache(sqlite3 *mem)
 		                 after - gone);
 		for (size_t i = 0; i < BLK_REPORTS; i++)
 			free(want[i]);
-		blk_reports(db, NULL, NULL, want);
-		blk_reports(db, helper, cache, got);
+		blk_reports(db, NULL, NULL, NULL, want);
+		blk_reports(db, helper, cache, pool, got);
 		same_reports(want, got, "through the cache, rebuilt");
 	}
 	/* This process's writer dropped what it deleted. */
@@ -1230,6 +1246,7 @@ static void blocks_through_cache(sqlite3 *mem)
 	analytics_blocks_writer_free(mine);
 	analytics_blocks_writer_free(other);
 	analytics_block_cache_free(cache);
+	analytics_groups_pool_free(pool);
 	file_dbs_close(&f);
 }
 
@@ -1307,7 +1324,7 @@ static void blocks_answer_as_the_visits(void **state)
 	sqlite3 *db = schema_db();
 	fill_visits(db, 7);
 	char *before[BLK_REPORTS], *after[BLK_REPORTS];
-	blk_reports(db, NULL, NULL, before);
+	blk_reports(db, NULL, NULL, NULL, before);
 
 	struct analytics_blocks_writer *w =
 	        analytics_blocks_writer_new(db, NULL);
@@ -1338,7 +1355,7 @@ static void blocks_answer_as_the_visits(void **state)
 	assert_int_equal(run1, MAR1 / 86400 + 9);
 	scan_moved_as_opened(db, MAR1 / 86400);
 
-	blk_reports(db, NULL, NULL, after);
+	blk_reports(db, NULL, NULL, NULL, after);
 	same_reports(before, after, "with blocks");
 	blocks_on_two_threads(db, before);
 	blocks_through_cache(db);
