@@ -29,8 +29,6 @@
 #ifndef SEULA_ANALYTICS_QUERY_H
 #define SEULA_ANALYTICS_QUERY_H
 
-#include "blockcache.h"
-
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
@@ -126,6 +124,7 @@ sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
                                        const char *tail, char *err,
                                        size_t errlen);
 
+struct analytics_block_cache; /* blockcache.h */
 struct analytics_groups_pool; /* groups.h */
 
 enum analytics_report_kind {

@@ -67,6 +67,7 @@
  * 0: blocks read from SQLite every time, chunks freed).  WORKDIR gets the
  * databases, removed at the end unless BENCH_ANALYTICS_KEEP=1.
  */
+#include "blockcache.h"
 #include "completion.h"
 #include "config.h"
 #include "db.h"
