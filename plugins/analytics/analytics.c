@@ -57,6 +57,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -93,6 +94,11 @@ static const struct seula_config_row config_rows[] = {
          "memory (MiB) that keeps the column blocks reports read over "
          "past days, for the next report over them, and a quarter as "
          "much more their working memory; 0: none"},
+        {SEULA_CONFIG_BOOL, "block_cache_warm", "yes", 0, 0,
+         offsetof(struct analytics_config, block_cache_warm), 0, NULL,
+         "at start, fill up to three quarters of the block cache with the "
+         "newest days' blocks, in the background, so that the first "
+         "reports after a start are not the slow ones"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -509,6 +515,12 @@ struct analytics {
 	struct analytics_block_cache *cache;
 	/* And the reports' groups' log chunks, up to a quarter as much. */
 	struct analytics_groups_pool *pool;
+	/* The cache's warm-up (warm_task()): a thread of its own, on a
+	 * connection of its own, joined once done or at shutdown. */
+	pthread_t warm_thread;
+	sqlite3 *warm_db;
+	bool warm_started, warm_joined;
+	atomic_bool warm_stop, warm_done;
 	char dirty_site[128];
 	int64_t dirty_day;
 	int64_t blocks_window, blocks_used; /* monotonic ms: the budget */
@@ -2442,6 +2454,68 @@ static int cache_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return SEULA_OK;
 }
 
+static sqlite3 *helper_open(sqlite3 *db);
+
+/* Up to three quarters: the reports' own blocks still fit beside the
+ * warmed ones without pushing out the newest of them first. */
+static size_t warm_budget(const struct analytics *a)
+{
+	return ((size_t)a->cfg->block_cache_mb << 20) / 4 * 3;
+}
+
+static void *warm_main(void *arg)
+{
+	struct analytics *a = arg;
+	size_t n = 0;
+	int64_t t0 = monotonic_ms();
+	int rc = analytics_blocks_cache_warm(a->warm_db, a->cache,
+	                                     warm_budget(a), &a->warm_stop, &n);
+	int64_t ms = monotonic_ms() - t0;
+	sqlite3_close(a->warm_db); /* before the news of it */
+	a->warm_db = NULL;
+	if (rc != SQLITE_OK)
+		a->host->log(a->host, SEULA_LOG_WARN,
+		             "block cache: the warm-up stopped: %s",
+		             rc == SQLITE_NOMEM ? "out of memory"
+		                                : sqlite3_errstr(rc));
+	a->host->log(a->host, SEULA_LOG_INFO,
+	             "block cache: %zu blocks (%.1f MiB) read in %lld ms", n,
+	             (double)analytics_block_cache_bytes(a->cache) / 1048576.0,
+	             (long long)ms);
+	atomic_store(&a->warm_done, true);
+	return NULL;
+}
+
+/* The block cache filled once, after a start, in the background: its
+ * first run starts the thread, a later one joins it. */
+static int warm_task(void *instance, sqlite3 *db, int64_t now_ms, char **errmsg)
+{
+	(void)now_ms;
+	(void)errmsg;
+	struct analytics *a = instance;
+	if (!a->cache || !a->cfg->block_cache_warm || a->warm_joined)
+		return SEULA_OK;
+	if (a->warm_started) {
+		if (atomic_load(&a->warm_done)) {
+			pthread_join(a->warm_thread, NULL);
+			a->warm_joined = true;
+		}
+		return SEULA_OK;
+	}
+	a->warm_started = true;
+	a->warm_db = helper_open(db);
+	if (a->warm_db &&
+	    pthread_create(&a->warm_thread, NULL, warm_main, a) == 0)
+		return SEULA_OK;
+	/* Not an error of the task: the reports fill the cache themselves. */
+	a->host->log(a->host, SEULA_LOG_WARN, "block cache: no warm-up (%s)",
+	             a->warm_db ? "no thread" : "no connection");
+	sqlite3_close(a->warm_db);
+	a->warm_db = NULL;
+	a->warm_joined = true;
+	return SEULA_OK;
+}
+
 /* Close first: a visit is forgotten only once it has ended.  Every second,
  * at most CLOSE_BATCH visits a run, and runs again between the collect
  * path's batches while full ones come (SEULA_TASK_MORE), so a run holds
@@ -2458,6 +2532,7 @@ static const struct seula_task tasks[] = {
         {"analytics-blocks", 1, SEULA_TASK_AT_START, blocks_task},
         {"analytics-merge", 10, 0, merge_task},
         {"analytics-cache", 60, 0, cache_task},
+        {"analytics-warm", 10, SEULA_TASK_AT_START, warm_task},
 };
 
 /* ---- routes ------------------------------------------------------------- */
@@ -3264,6 +3339,10 @@ static void shutdown_(void *instance)
 	struct analytics *a = instance;
 	if (!a)
 		return;
+	if (a->warm_started && !a->warm_joined) {
+		atomic_store(&a->warm_stop, true);
+		pthread_join(a->warm_thread, NULL);
+	}
 	finalize_stmts(a);
 	gather_free(a->gather);
 	gather_free(a->direct);

@@ -37,6 +37,7 @@
 #include "blockcache.h"
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,6 +135,17 @@ void analytics_blocks_scan_close(struct analytics_blocks_scan *s);
 int analytics_blocks_cache_sweep(sqlite3 *db,
                                  struct analytics_block_cache *cache,
                                  size_t *forgotten);
+
+/* Fill `cache` with the blocks of the newest days first, every site's,
+ * until it holds `budget` bytes or all are in: after a start, a report
+ * finds in memory what it would otherwise read from the file first.
+ * Each row is read in a transaction of its own, so a long warm-up holds
+ * back no checkpoint; it stops early once *stop is true (set by another
+ * thread).  SQLite result code; *warmed the rows it put. */
+int analytics_blocks_cache_warm(sqlite3 *db,
+                                struct analytics_block_cache *cache,
+                                size_t budget, const atomic_bool *stop,
+                                size_t *warmed);
 
 /* ---- keeping them (the writer) ------------------------------------------ */
 

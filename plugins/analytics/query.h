@@ -66,6 +66,7 @@ struct analytics_config {
 	const char *const *goals;
 	const char *const *segments; /* SITE:FILTER each */
 	int64_t block_cache_mb;
+	int block_cache_warm;
 };
 
 /* A session dimension: one column of analytics_visits, and the label

@@ -64,10 +64,13 @@
  * empty: none), BENCH_ANALYTICS_THREADS (1: reports without the helper, on one
  * thread), BENCH_ANALYTICS_BLOCK_CACHE_MB (the plugin's block_cache_mb,
  * 256 as its default, and a quarter as much for the groups' log chunks;
- * 0: blocks read from SQLite every time, chunks freed).  WORKDIR gets the
+ * 0: blocks read from SQLite every time, chunks freed), BENCH_ANALYTICS_WARM
+ * (0: no warm-up of the block cache before the reports, which the server
+ * does at a start).  WORKDIR gets the
  * databases, removed at the end unless BENCH_ANALYTICS_KEEP=1.
  */
 #include "blockcache.h"
+#include "blocks.h"
 #include "completion.h"
 #include "config.h"
 #include "db.h"
@@ -1486,6 +1489,23 @@ static int time_reports(const char *db_path, int runs)
 	printf("\nreports on %s, block cache %lld MiB\n",
 	       helper ? "two threads (a helper connection)" : "one thread",
 	       mb > 0 ? mb : 0);
+	/* As the server does at a start (block_cache_warm); with
+	 * BENCH_ANALYTICS_WARM=0 the first line's first run reads cold. */
+	const char *warm = getenv("BENCH_ANALYTICS_WARM");
+	if (cache && (!warm || strcmp(warm, "0") != 0)) {
+		atomic_bool stop = false;
+		size_t n = 0;
+		double t0 = now_s();
+		if (analytics_blocks_cache_warm(db, cache,
+		                                ((size_t)mb << 20) / 4 * 3,
+		                                &stop, &n) != SQLITE_OK)
+			die("analytics_blocks_cache_warm", sqlite3_errmsg(db));
+		printf("block cache warmed first, as at a start: %zu blocks, "
+		       "%.1f MiB in %.0f ms\n",
+		       n,
+		       (double)analytics_block_cache_bytes(cache) / 1048576.0,
+		       (now_s() - t0) * 1e3);
+	}
 	printf("\n%-24s %-6s %-26s %4s %9s %9s %9s  %-5s %s\n", "report",
 	       "range", "filter", "runs", "first_ms", "median_ms", "max_ms",
 	       "<50ms", "result");

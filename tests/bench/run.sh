@@ -44,6 +44,8 @@
 #   BENCH_ANALYTICS_RUNS    timed runs of each report [20]
 #   BENCH_ANALYTICS_ONLY    the report lines to time, "report/range/filter",
 #                      each part a prefix ("breakdown page/year/device") [all]
+#   BENCH_ANALYTICS_WARM    0: no block cache warm-up before the reports (the
+#                      server's at a start), so the first run reads cold [1]
 #   BENCH_NO_BUILD=1   use build/release as it is
 #   TMPDIR             where the temp folder (and so the databases) go
 #

@@ -14,6 +14,7 @@ import datetime
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -1603,8 +1604,12 @@ class ImportedHistoryTest(unittest.TestCase):
                           for h in range(5)])
 
     def test_imported_log_makes_visits(self):
-        # One reader: its connections to the file are counted below.
-        s = Server(plugins=PLUGINS, server={"readers": "1"})  # started after the import
+        # One reader: its connections to the file are counted below.  No
+        # block cache warm-up until the restart below: SQLite keeps the
+        # descriptor of a connection closed while another holds locks on
+        # the file, and the next connection takes it.
+        s = Server(plugins=PLUGINS, server={"readers": "1"},  # started after the import
+                   sections={"plugin.analytics": {"block_cache_warm": "no"}})
         self.addCleanup(s.close)
         add_user(s, "ana", "analyst", PASSWORD)
         base = datetime.datetime.now(datetime.timezone.utc).replace(
@@ -1728,6 +1733,25 @@ class ImportedHistoryTest(unittest.TestCase):
             (day * 86400000, (day + 1) * 86400000))]
         self.assertEqual(len(ids), 4)
         self.assertEqual(set(block_visitors()) & set(ids), set())
+
+        # After a start the server reads every block into memory (here
+        # far less than block_cache_mb), and the reports are as before.
+        s.stop()
+        warm = re.compile(r"block cache: (\d+) blocks")
+        self.assertEqual(warm.findall(s.stderr()), [])
+        with open(s.config_path) as f:
+            config = f.read()
+        with open(s.config_path, "w") as f:
+            f.write(config.replace("block_cache_warm = no", "block_cache_warm = yes"))
+        s.start()
+        deadline = time.time() + 20
+        while not warm.findall(s.stderr()) and time.time() < deadline:
+            time.sleep(0.1)
+        n = s.query("SELECT count(*) AS n FROM analytics_blocks")[0]["n"]
+        self.assertGreater(n, 0)
+        self.assertEqual(int(warm.findall(s.stderr())[-1]), n)
+        self.assertEqual(filtered(), ((4, 6, 75.0, 150.0),
+                                      {"/": 2, "/blog/a": 1, "/late": 1}))
         s.stop()
         with open(s.config_path, "a") as f:
             f.write("[plugin.analytics]\nvisitor_retention = 3600s\n")

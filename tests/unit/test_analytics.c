@@ -1250,6 +1250,94 @@ static void blocks_through_cache(sqlite3 *mem)
 	file_dbs_close(&f);
 }
 
+static int64_t int_of(sqlite3 *db, const char *sql);
+
+/* The cached rows: how many, how many of day `day`, and their bytes. */
+static void cached_rows(sqlite3 *db, struct analytics_block_cache *cache,
+                        int64_t day, size_t *n, size_t *of_day, int64_t *bytes)
+{
+	size_t k;
+	int64_t *ids = analytics_block_cache_ids(cache, &k);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT day, length(data) FROM "
+	                                    "analytics_blocks WHERE id = ?1",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	*n = k;
+	*of_day = 0;
+	*bytes = 0;
+	for (size_t i = 0; i < k; i++) {
+		sqlite3_bind_int64(st, 1, ids[i]);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		*of_day += sqlite3_column_int64(st, 0) == day;
+		*bytes += sqlite3_column_int64(st, 1);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	free(ids);
+}
+
+/* The warm-up fills the cache newest day first, within its budget, and
+ * stops when told; the reports then read every block from memory. */
+static void blocks_warm_cache(sqlite3 *mem)
+{
+	struct file_dbs f;
+	file_dbs_open(mem, &f);
+	sqlite3 *db = f.db;
+	struct analytics_block_cache *cache =
+	        analytics_block_cache_new(64 << 20);
+	assert_non_null(cache);
+	atomic_bool stop = true;
+	size_t warmed, n, of_day;
+	int64_t bytes;
+	assert_int_equal(analytics_blocks_cache_warm(db, cache, 64 << 20, &stop,
+	                                             &warmed),
+	                 SQLITE_OK);
+	assert_int_equal(warmed, 0);
+	assert_int_equal(analytics_block_cache_entries(cache), 0);
+
+	/* A budget of the newest day's bytes: that day, and nothing older
+	 * that has bytes. */
+	atomic_store(&stop, false);
+	int64_t last = int_of(db, "SELECT max(day) FROM analytics_blocks");
+	int64_t rows = int_of(db, "SELECT count(*) FROM analytics_blocks");
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM analytics_blocks WHERE day = %lld",
+	         (long long)last);
+	int64_t last_rows = int_of(db, sql);
+	snprintf(sql, sizeof(sql),
+	         "SELECT sum(length(data)) FROM analytics_blocks WHERE day = "
+	         "%lld",
+	         (long long)last);
+	int64_t last_bytes = int_of(db, sql);
+	assert_true(last_rows > 0 && last_rows < rows);
+	assert_int_equal(analytics_blocks_cache_warm(
+	                         db, cache, (size_t)last_bytes, &stop, &warmed),
+	                 SQLITE_OK);
+	cached_rows(db, cache, last, &n, &of_day, &bytes);
+	assert_int_equal(of_day, last_rows);
+	assert_int_equal(bytes, last_bytes);
+	assert_int_equal(warmed, n);
+
+	/* Room for all: the rest, and the reports find every block there. */
+	assert_int_equal(analytics_blocks_cache_warm(db, cache, 64 << 20, &stop,
+	                                             &warmed),
+	                 SQLITE_OK);
+	assert_int_equal(warmed + n, rows);
+	assert_int_equal(analytics_block_cache_entries(cache), rows);
+	char *want[BLK_REPORTS], *got[BLK_REPORTS];
+	blk_reports(db, NULL, NULL, NULL, want);
+	blk_reports(db, f.helper, cache, NULL, got);
+	same_reports(want, got, "through a warmed cache");
+	assert_int_equal(analytics_block_cache_entries(cache), rows);
+	for (size_t i = 0; i < BLK_REPORTS; i++)
+		free(want[i]);
+	analytics_block_cache_free(cache);
+	file_dbs_close(&f);
+}
+
 /* Blocks answer filtered reports as the visits they were built from do:
  * every report the same with days from blocks (a dirty one in between,
  * open visits after them) as from analytics_visits alone. */
@@ -1359,6 +1447,7 @@ static void blocks_answer_as_the_visits(void **state)
 	same_reports(before, after, "with blocks");
 	blocks_on_two_threads(db, before);
 	blocks_through_cache(db);
+	blocks_warm_cache(db);
 	for (size_t i = 0; i < BLK_REPORTS; i++)
 		free(before[i]);
 
