@@ -140,8 +140,10 @@ int analytics_blocks_cache_sweep(sqlite3 *db,
  * until it holds `budget` bytes or all are in: after a start, a report
  * finds in memory what it would otherwise read from the file first.
  * Each row is read in a transaction of its own, so a long warm-up holds
- * back no checkpoint; it stops early once *stop is true (set by another
- * thread).  SQLite result code; *warmed the rows it put. */
+ * back no checkpoint; a row the writer deletes meanwhile may be put after
+ * the writer dropped it, and stays until the next sweep, as another
+ * process's deletions do.  It stops early once *stop is true (set by
+ * another thread).  SQLite result code; *warmed the rows it put. */
 int analytics_blocks_cache_warm(sqlite3 *db,
                                 struct analytics_block_cache *cache,
                                 size_t budget, const atomic_bool *stop,
