@@ -23,6 +23,7 @@ struct entry {
 struct analytics_block_cache {
 	pthread_mutex_t lock;
 	size_t max_bytes, bytes, entries;
+	uint64_t drops; /* analytics_block_cache_drop() calls */
 	struct entry **bucket;
 	size_t n_buckets, linked; /* linked: entries in the hash */
 	struct entry *newest, *oldest;
@@ -210,6 +211,7 @@ void analytics_block_cache_drop(struct analytics_block_cache *c,
                                 const char *site, int64_t day0, int64_t day1)
 {
 	pthread_mutex_lock(&c->lock);
+	c->drops++;
 	for (struct entry *e = c->newest, *next; e; e = next) {
 		next = e->older;
 		if (e->day >= day0 && e->day < day1 &&
@@ -217,6 +219,14 @@ void analytics_block_cache_drop(struct analytics_block_cache *c,
 			unlink_entry(c, e);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t analytics_block_cache_drops(struct analytics_block_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t n = c->drops;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 int64_t *analytics_block_cache_ids(struct analytics_block_cache *c, size_t *n)

@@ -62,6 +62,10 @@ void analytics_block_cache_release(struct analytics_block_cache *c,
 void analytics_block_cache_drop(struct analytics_block_cache *c,
                                 const char *site, int64_t day0, int64_t day1);
 
+/* How many drops there have been: a reader in a snapshot from before one
+ * may put back what it dropped (the caller's sweep then looks again). */
+uint64_t analytics_block_cache_drops(struct analytics_block_cache *c);
+
 /* The ids cached now, malloc'd (the caller frees), *n of them; NULL with
  * *n 0 when there are none or out of memory. */
 int64_t *analytics_block_cache_ids(struct analytics_block_cache *c, size_t *n);

@@ -1737,7 +1737,7 @@ class ImportedHistoryTest(unittest.TestCase):
         # After a start the server reads every block into memory (here
         # far less than block_cache_mb), and the reports are as before.
         s.stop()
-        warm = re.compile(r"block cache: (\d+) blocks")
+        warm = re.compile(r"block cache: (\d+) blocks \(")
         self.assertEqual(warm.findall(s.stderr()), [])
         with open(s.config_path) as f:
             config = f.read()
@@ -1750,6 +1750,28 @@ class ImportedHistoryTest(unittest.TestCase):
         n = s.query("SELECT count(*) AS n FROM analytics_blocks")[0]["n"]
         self.assertGreater(n, 0)
         self.assertEqual(int(warm.findall(s.stderr())[-1]), n)
+        self.assertEqual(filtered(), ((4, 6, 75.0, 150.0),
+                                      {"/": 2, "/blog/a": 1, "/late": 1}))
+
+        # Another process drops a day's blocks, as its writer would: the
+        # server forgets them within seconds (they were all in memory)
+        # and builds the day again.
+        gone = re.compile(r"block cache: (\d+) blocks deleted elsewhere forgotten")
+        before = len(gone.findall(s.stderr()))
+        time.sleep(6)  # past the first sweep after the start (every 5 s)
+        db = sqlite3.connect(s.db_path, timeout=10)
+        with db:
+            n_day = db.execute("DELETE FROM analytics_blocks WHERE site = 'demo' "
+                               "AND day = ?", (day,)).rowcount
+            db.execute("INSERT INTO analytics_block_dirty (site, day) "
+                       "VALUES ('demo', ?)", (day,))
+        db.close()
+        self.assertGreater(n_day, 0)
+        deadline = time.time() + 20
+        while len(gone.findall(s.stderr())) == before and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(gone.findall(s.stderr())[before:], [str(n_day)])
+        until(4)
         self.assertEqual(filtered(), ((4, 6, 75.0, 150.0),
                                       {"/": 2, "/blog/a": 1, "/late": 1}))
         s.stop()

@@ -1669,7 +1669,9 @@ static void block_cache_bounded(void **state)
 	analytics_block_cache_release(c, again);
 	analytics_block_cache_release(c, d);
 	/* Dropped and evicted while held: readable until released. */
+	assert_int_equal(analytics_block_cache_drops(c), 0);
 	analytics_block_cache_drop(c, "s", 10, 11);
+	assert_int_equal(analytics_block_cache_drops(c), 1);
 	assert_null(analytics_block_cache_get(c, 1));
 	const struct analytics_cached_block *e =
 	        analytics_block_cache_put(c, 4, "s", 12, bytes + 3, 61);
