@@ -87,6 +87,15 @@ def day(offset=0):
     return (d + datetime.timedelta(days=offset)).isoformat()
 
 
+def sketch_slack(n):
+    """How far a HyperLogLog count of n visitors may be off here: its 1.6%
+    standard error over many and, over few (linear counting), the
+    visitors that share a register.  With 24 visitors in 4,096 registers
+    two pairs do in about one run of 450 (the key is random each run),
+    three in one of 20,000."""
+    return max(2, 0.02 * n)
+
+
 def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
     """Visits from the raw events: per visitor, ordered by time, a gap over
     the timeout starts a new visit; engagement events join but never start
@@ -261,7 +270,7 @@ class AnalyticsTest(unittest.TestCase):
                   "visit_duration", "views_per_visit"):
             self.assertEqual(got[k], want[k], "%s: %s" % (label, k))
         self.assertLessEqual(abs(got["visitors"] - want["visitors"]),
-                             max(1, 0.02 * want["visitors"]), label)
+                             sketch_slack(want["visitors"]), label)
 
         # Breakdowns: a session dimension, the entry page, pages.
         for dim, key in (("browser", "browser"), ("entry_page", "entry"),
@@ -306,7 +315,7 @@ class AnalyticsTest(unittest.TestCase):
             for k in ("visits", "pageviews", "events", "bounce_rate", "visit_duration"):
                 self.assertEqual(got[k], want[k], "%s: %s %s" % (label, flt, k))
             self.assertLessEqual(abs(got["visitors"] - want["visitors"]),
-                                 max(1, 0.02 * want["visitors"]), (label, flt))
+                                 sketch_slack(want["visitors"]), (label, flt))
             ts = self.stats("timeseries", filter=flt, metric="visits,pageviews",
                             interval="hour").json()["results"]
             self.assertEqual(sum(r["visits"] for r in ts), want["visits"], (label, flt))
