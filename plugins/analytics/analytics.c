@@ -515,11 +515,7 @@ struct analytics {
 	struct analytics_block_cache *cache;
 	/* And the reports' groups' log chunks, up to a quarter as much. */
 	struct analytics_groups_pool *pool;
-	/* cache_task()'s last sweep: data_version then, the cache's drops
-	 * as last seen, and when they last changed (its now_ms). */
-	bool swept;
-	int64_t sweep_version, dropped_ms;
-	uint64_t sweep_drops;
+	struct analytics_sweep_state sweep; /* cache_task()'s */
 	/* The cache's warm-up (warm_task()): a thread of its own, on a
 	 * connection of its own, joined once done or at shutdown. */
 	pthread_t warm_thread;
@@ -2434,20 +2430,21 @@ static int merge_task(void *instance, sqlite3 *db, int64_t now_ms,
 	return end < ready ? SEULA_TASK_MORE : SEULA_OK;
 }
 
-/* How long after this process dropped blocks the cache is swept at every
- * run: a report that read them in an older snapshot may put them back,
- * and no report takes this long. */
+/* How long after a change the cache is swept at every run: a report that
+ * read deleted blocks in an older snapshot may put them back, and no
+ * report takes this long. */
 #define RESWEEP_MS (60 * 1000)
 
 /* The block cache's rows another process deleted (an erasure, `seula
  * retention run`) forgotten: reports never read them, but erased visits'
  * values stay in memory no longer than this task's period.  A sweep reads
  * the id of every block, 2-4 ms for a year of the benchmark's: it runs
- * only when another connection has written since the last
- * (data_version), or for RESWEEP_MS after this process dropped some. */
+ * only for RESWEEP_MS after another connection wrote (data_version) or
+ * this process dropped blocks (analytics_sweep_due()). */
 static int cache_task(void *instance, sqlite3 *db, int64_t now_ms,
                       char **errmsg)
 {
+	(void)now_ms; /* the wall clock: monotonic_ms() for intervals */
 	struct analytics *a = instance;
 	if (!a->cache)
 		return SEULA_OK;
@@ -2459,21 +2456,16 @@ static int cache_task(void *instance, sqlite3 *db, int64_t now_ms,
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
-	uint64_t drops = analytics_block_cache_drops(a->cache);
-	if (drops != a->sweep_drops) {
-		a->sweep_drops = drops;
-		a->dropped_ms = now_ms;
-	}
-	if (rc == SQLITE_OK && a->swept && version == a->sweep_version &&
-	    (now_ms - a->dropped_ms >= RESWEEP_MS || now_ms < a->dropped_ms))
+	if (rc == SQLITE_OK &&
+	    !analytics_sweep_due(&a->sweep, version,
+	                         analytics_block_cache_drops(a->cache),
+	                         monotonic_ms(), RESWEEP_MS))
 		return SEULA_OK;
 	size_t n = 0;
 	if (rc == SQLITE_OK)
 		rc = analytics_blocks_cache_sweep(db, a->cache, &n);
-	if (rc == SQLITE_OK) {
-		a->swept = true;
-		a->sweep_version = version;
-	}
+	if (rc == SQLITE_OK)
+		a->sweep.swept = true;
 	if (rc != SQLITE_OK) {
 		*errmsg = a->host->mprintf("block cache: %s",
 		                           rc == SQLITE_NOMEM
@@ -2522,7 +2514,8 @@ static void *warm_main(void *arg)
 }
 
 /* The block cache filled once, after a start, in the background: its
- * first run starts the thread, a later one joins it. */
+ * first run starts the thread, a later one joins it.  Not a start task:
+ * an import runs those, and has no reports to warm the cache for. */
 static int warm_task(void *instance, sqlite3 *db, int64_t now_ms, char **errmsg)
 {
 	(void)now_ms;
@@ -2567,7 +2560,7 @@ static const struct seula_task tasks[] = {
         {"analytics-blocks", 1, SEULA_TASK_AT_START, blocks_task},
         {"analytics-merge", 10, 0, merge_task},
         {"analytics-cache", 5, 0, cache_task},
-        {"analytics-warm", 10, SEULA_TASK_AT_START, warm_task},
+        {"analytics-warm", 1, 0, warm_task},
 };
 
 /* ---- routes ------------------------------------------------------------- */

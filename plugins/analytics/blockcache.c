@@ -221,6 +221,17 @@ void analytics_block_cache_drop(struct analytics_block_cache *c,
 	pthread_mutex_unlock(&c->lock);
 }
 
+bool analytics_sweep_due(struct analytics_sweep_state *s, int64_t version,
+                         uint64_t drops, int64_t now_ms, int64_t window_ms)
+{
+	if (version != s->version || drops != s->drops) {
+		s->version = version;
+		s->drops = drops;
+		s->changed_ms = now_ms;
+	}
+	return !s->swept || now_ms - s->changed_ms < window_ms;
+}
+
 uint64_t analytics_block_cache_drops(struct analytics_block_cache *c)
 {
 	pthread_mutex_lock(&c->lock);

@@ -25,6 +25,7 @@
 #ifndef SEULA_ANALYTICS_BLOCKCACHE_H
 #define SEULA_ANALYTICS_BLOCKCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,25 @@ void analytics_block_cache_drop(struct analytics_block_cache *c,
 /* How many drops there have been: a reader in a snapshot from before one
  * may put back what it dropped (the caller's sweep then looks again). */
 uint64_t analytics_block_cache_drops(struct analytics_block_cache *c);
+
+/* When to sweep the cache (analytics_blocks_cache_sweep(), blocks.h),
+ * which reads the id of every block: at the first run, and for a while
+ * after anything could have left deleted rows in it, not at every run.
+ * Zeroed to start. */
+struct analytics_sweep_state {
+	bool swept;         /* once, successfully */
+	int64_t version;    /* the database's data_version as last seen */
+	uint64_t drops;     /* analytics_block_cache_drops() as last seen */
+	int64_t changed_ms; /* when either last changed, monotonic */
+};
+
+/* Whether a sweep is due now (monotonic ms), given the connection's
+ * PRAGMA data_version (it changes when another connection commits) and
+ * the cache's drops: never swept yet, or either changed less than
+ * window_ms ago, so that a report still reading in a snapshot from before
+ * the change, which may put back what was deleted, is swept after too. */
+bool analytics_sweep_due(struct analytics_sweep_state *s, int64_t version,
+                         uint64_t drops, int64_t now_ms, int64_t window_ms);
 
 /* The ids cached now, malloc'd (the caller frees), *n of them; NULL with
  * *n 0 when there are none or out of memory. */

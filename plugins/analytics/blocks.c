@@ -544,8 +544,9 @@ int analytics_blocks_cache_sweep(sqlite3 *db,
 	*forgotten = 0;
 	size_t n;
 	int64_t *ids = analytics_block_cache_ids(cache, &n);
-	if (!ids)
-		return SQLITE_OK; /* none, or none this time */
+	if (!ids) /* none, or out of memory */
+		return analytics_block_cache_entries(cache) ? SQLITE_NOMEM
+		                                            : SQLITE_OK;
 	/* The ids there, from the (site, day, col) index, which holds them:
 	 * a probe by id reads its row's page, kilobytes of its data. */
 	sqlite3_stmt *st = NULL;
@@ -640,12 +641,14 @@ int analytics_blocks_cache_warm(sqlite3 *db,
 		        "SELECT site, data FROM analytics_blocks "
 		        "WHERE id = ?1",
 		        -1, &st, NULL);
+	size_t n_put = 0; /* rows[0..n_put) now the ids in the cache */
 	for (size_t i = 0; rc == SQLITE_OK && i < n && !atomic_load(stop);
 	     i++) {
 		const struct analytics_cached_block *b =
 		        analytics_block_cache_get(cache, rows[i].id);
 		if (b) { /* a report was first */
 			analytics_block_cache_release(cache, b);
+			rows[n_put++].id = rows[i].id;
 			continue;
 		}
 		sqlite3_bind_int64(st, 1, rows[i].id);
@@ -666,8 +669,10 @@ int analytics_blocks_cache_warm(sqlite3 *db,
 				b = analytics_block_cache_put(
 				        cache, rows[i].id, site, rows[i].day,
 				        data ? data : "", size);
-				if (b)
+				if (b) {
+					rows[n_put++].id = rows[i].id;
 					++*warmed;
+				}
 				analytics_block_cache_release(cache, b);
 			}
 		} else if (step != SQLITE_DONE) { /* DONE: deleted since */
@@ -677,6 +682,11 @@ int analytics_blocks_cache_warm(sqlite3 *db,
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	/* Put newest first, they would be the first to go: used again from
+	 * the oldest, the newest are the last to. */
+	for (size_t i = n_put; i-- > 0;)
+		analytics_block_cache_release(
+		        cache, analytics_block_cache_get(cache, rows[i].id));
 	free(rows);
 	return rc;
 }

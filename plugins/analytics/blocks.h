@@ -138,7 +138,8 @@ int analytics_blocks_cache_sweep(sqlite3 *db,
 
 /* Fill `cache` with the blocks of the newest days first, every site's,
  * until it holds `budget` bytes or all are in: after a start, a report
- * finds in memory what it would otherwise read from the file first.
+ * finds in memory what it would otherwise read from the file first.  The
+ * newest are left the most recently used, the last to be pushed out.
  * Each row is read in a transaction of its own, so a long warm-up holds
  * back no checkpoint; a row the writer deletes meanwhile may be put after
  * the writer dropped it, and stays until the next sweep, as another

@@ -1335,6 +1335,32 @@ static void blocks_warm_cache(sqlite3 *mem)
 	for (size_t i = 0; i < BLK_REPORTS; i++)
 		free(want[i]);
 	analytics_block_cache_free(cache);
+
+	/* Warmed full, then a report's block that needs room: the oldest
+	 * day's go first, not the newest's, though put last. */
+	int64_t all = int_of(db, "SELECT sum(length(data)) FROM "
+	                         "analytics_blocks");
+	int64_t first_bytes = int_of(
+	        db, "SELECT sum(length(data)) FROM analytics_blocks WHERE "
+	            "day = (SELECT min(day) FROM analytics_blocks)");
+	assert_true(first_bytes > 0);
+	cache = analytics_block_cache_new((size_t)all);
+	assert_non_null(cache);
+	assert_int_equal(analytics_blocks_cache_warm(db, cache, (size_t)all,
+	                                             &stop, &warmed),
+	                 SQLITE_OK);
+	assert_int_equal(warmed, rows);
+	char *room = calloc(1, (size_t)first_bytes);
+	assert_non_null(room);
+	analytics_block_cache_release(
+	        cache, analytics_block_cache_put(cache, INT64_MAX, "s", 0, room,
+	                                         (size_t)first_bytes));
+	free(room);
+	analytics_block_cache_forget(cache, INT64_MAX);
+	cached_rows(db, cache, last, &n, &of_day, &bytes);
+	assert_int_equal(of_day, last_rows);
+	assert_true(n < (size_t)rows);
+	analytics_block_cache_free(cache);
 	file_dbs_close(&f);
 }
 
@@ -1632,6 +1658,30 @@ static void identity_props_migrated_away(void **state)
 	                            "analytics_blocks"),
 	                 20147);
 	sqlite3_close(db);
+}
+
+/* A sweep of the block cache is due at first, then only for a while after
+ * another connection wrote or the cache dropped blocks. */
+static void block_cache_sweep_due(void **state)
+{
+	(void)state;
+	struct analytics_sweep_state s = {0};
+	assert_true(analytics_sweep_due(&s, 7, 0, 1000, 60000));
+	s.swept = true;
+	assert_true(analytics_sweep_due(&s, 7, 0, 30000, 60000));
+	assert_false(analytics_sweep_due(&s, 7, 0, 61000, 60000));
+	assert_false(analytics_sweep_due(&s, 7, 0, 65000, 60000));
+	/* Another connection committed. */
+	assert_true(analytics_sweep_due(&s, 8, 0, 70000, 60000));
+	assert_true(analytics_sweep_due(&s, 8, 0, 129999, 60000));
+	assert_false(analytics_sweep_due(&s, 8, 0, 130000, 60000));
+	/* This process dropped blocks. */
+	assert_true(analytics_sweep_due(&s, 8, 1, 200000, 60000));
+	assert_true(analytics_sweep_due(&s, 8, 1, 259999, 60000));
+	assert_false(analytics_sweep_due(&s, 8, 1, 260000, 60000));
+	/* Not swept yet (the sweep failed): due whatever the rest. */
+	s.swept = false;
+	assert_true(analytics_sweep_due(&s, 8, 1, 900000, 60000));
 }
 
 /* The block cache keeps at most its bytes, dropping the least recently
@@ -2434,6 +2484,7 @@ int main(void)
 	        cmocka_unit_test(blocks_ids_never_reused),
 	        cmocka_unit_test(block_index_past_its_values),
 	        cmocka_unit_test(block_cache_bounded),
+	        cmocka_unit_test(block_cache_sweep_due),
 	        cmocka_unit_test(visitors_never_above_visits),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
