@@ -531,9 +531,54 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 	return SQLITE_ROW;
 }
 
+/* A row of analytics_blocks: its day and id. */
+struct block_row {
+	int64_t day, id;
+};
+
+/* Every row's day and id, from the (site, day, col) index, which holds
+ * them (a probe by id reads its row's page, kilobytes of its data): in
+ * *rows (malloc'd, the caller frees), *n of them; stopped early, with
+ * what was read, once *stop (NULL: never) is true.  12,000 rows for a
+ * year of the benchmark's site. */
+static int block_rows(sqlite3 *db, const atomic_bool *stop,
+                      struct block_row **rows, size_t *n)
+{
+	*rows = NULL;
+	*n = 0;
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0;
+	int rc = sqlite3_prepare_v2(db,
+	                            "SELECT day, id FROM analytics_blocks "
+	                            "ORDER BY site, day, col",
+	                            -1, &st, NULL);
+	int step = SQLITE_DONE;
+	while (rc == SQLITE_OK && !(stop && atomic_load(stop)) &&
+	       (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			struct block_row *more =
+			        realloc(*rows, cap * sizeof(**rows));
+			if (!more) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			*rows = more;
+		}
+		(*rows)[(*n)++] =
+		        (struct block_row){sqlite3_column_int64(st, 0),
+		                           sqlite3_column_int64(st, 1)};
+	}
+	if (rc == SQLITE_OK && step != SQLITE_DONE && step != SQLITE_ROW)
+		rc = step;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int id_cmp(const void *x, const void *y)
 {
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	int64_t a = ((const struct block_row *)x)->id,
+	        b = ((const struct block_row *)y)->id;
 	return (a > b) - (a < b);
 }
 
@@ -547,52 +592,28 @@ int analytics_blocks_cache_sweep(sqlite3 *db,
 	if (!ids) /* none, or out of memory */
 		return analytics_block_cache_entries(cache) ? SQLITE_NOMEM
 		                                            : SQLITE_OK;
-	/* The ids there, from the (site, day, col) index, which holds them:
-	 * a probe by id reads its row's page, kilobytes of its data. */
-	sqlite3_stmt *st = NULL;
-	int64_t *have = NULL;
-	size_t n_have = 0, cap = 0;
-	int rc = sqlite3_prepare_v2(db,
-	                            "SELECT id FROM analytics_blocks ORDER BY "
-	                            "site, day, col",
-	                            -1, &st, NULL);
-	int step = SQLITE_DONE;
-	while (rc == SQLITE_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n_have == cap) {
-			cap = cap ? 2 * cap : 1024;
-			int64_t *more = realloc(have, cap * sizeof(*have));
-			if (!more) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			have = more;
-		}
-		have[n_have++] = sqlite3_column_int64(st, 0);
-	}
-	if (rc == SQLITE_OK && step != SQLITE_DONE)
-		rc = step;
-	sqlite3_finalize(st);
+	struct block_row *have;
+	size_t n_have;
+	int rc = block_rows(db, NULL, &have, &n_have);
 	if (rc == SQLITE_OK && n_have)
 		qsort(have, n_have, sizeof(*have), id_cmp);
-	for (size_t i = 0; rc == SQLITE_OK && i < n; i++)
+	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+		struct block_row key = {.id = ids[i]};
 		if (!n_have ||
-		    !bsearch(&ids[i], have, n_have, sizeof(*have), id_cmp)) {
+		    !bsearch(&key, have, n_have, sizeof(*have), id_cmp)) {
 			analytics_block_cache_forget(cache, ids[i]);
 			++*forgotten;
 		}
+	}
 	free(have);
 	free(ids);
 	return rc;
 }
 
-struct warm_row {
-	int64_t day, id;
-};
-
 /* Newest day first; in a day, by id (the order they were built in). */
 static int warm_cmp(const void *a, const void *b)
 {
-	const struct warm_row *x = a, *y = b;
+	const struct block_row *x = a, *y = b;
 	if (x->day != y->day)
 		return (x->day < y->day) - (x->day > y->day);
 	return (x->id > y->id) - (x->id < y->id);
@@ -604,35 +625,11 @@ int analytics_blocks_cache_warm(sqlite3 *db,
                                 size_t *warmed)
 {
 	*warmed = 0;
-	/* Every row's day and id, from the (site, day, col) index alone;
-	 * 12,000 rows for a year of the benchmark's site. */
+	struct block_row *rows;
+	size_t n;
+	int rc = block_rows(db, stop, &rows, &n);
 	sqlite3_stmt *st = NULL;
-	struct warm_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	int rc = sqlite3_prepare_v2(db,
-	                            "SELECT day, id FROM analytics_blocks "
-	                            "ORDER BY site, day, col",
-	                            -1, &st, NULL);
-	int step = SQLITE_DONE;
-	while (rc == SQLITE_OK && !atomic_load(stop) &&
-	       (step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 1024;
-			struct warm_row *more =
-			        realloc(rows, cap * sizeof(*rows));
-			if (!more) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = more;
-		}
-		rows[n++] = (struct warm_row){sqlite3_column_int64(st, 0),
-		                              sqlite3_column_int64(st, 1)};
-	}
-	if (rc == SQLITE_OK && step != SQLITE_DONE && step != SQLITE_ROW)
-		rc = step;
-	sqlite3_finalize(st);
-	st = NULL;
+	int step;
 	if (rc == SQLITE_OK && n)
 		qsort(rows, n, sizeof(*rows), warm_cmp);
 	if (rc == SQLITE_OK)
