@@ -1560,7 +1560,8 @@ static bool bucket_groups(struct block_sum *bs, int64_t day,
 /* Per day scratch: what a visit's rows add up to, by key. */
 struct day_keys {
 	int64_t *vg;            /* per value of the key's column */
-	int64_t *entry_of_path; /* BK_PAGE: the entry_page value of a path */
+	int64_t *entry_of_path; /* BK_PAGE: a path's entry_page value, once
+	                         * found (-1: not yet) */
 	/* BK_GOAL: the goals each path ([0]) and event name ([1]) reaches,
 	 * goal[off[k]] to goal[off[k + 1]] for value k; per goal, this
 	 * visit's hits. */
@@ -1672,28 +1673,13 @@ static bool day_keys_ready(struct block_sum *bs,
 		dk->prop = text_find(&b->text[ANALYTICS_BC_EVENT_PROP],
 		                     bs->key == BK_PROP ? bs->prop : "");
 	if (bs->key == BK_PAGE) {
-		/* Both in byte order: one walk pairs them. */
-		const struct analytics_block_text *e =
-		        &b->text[ANALYTICS_BC_TEXT];
+		/* Filled as bounces need them (path_is_entry()): a walk of
+		 * both values lists was half the day's string compares. */
 		if (!(dk->entry_of_path =
 		              malloc((kc->n ? kc->n : 1) * sizeof(int64_t))))
 			return false;
-		size_t j = 0;
-		for (size_t k = 0; k < kc->n; k++) {
-			int c = 1;
-			while (j < e->n) {
-				size_t m = e->len[j] < kc->len[k] ? e->len[j]
-				                                  : kc->len[k];
-				c = memcmp(e->str[j], kc->str[k], m);
-				if (c == 0 && e->len[j] != kc->len[k])
-					c = e->len[j] < kc->len[k] ? -1 : 1;
-				if (c >= 0)
-					break;
-				j++;
-			}
-			dk->entry_of_path[k] =
-			        j < e->n && c == 0 ? (int64_t)j : -1;
-		}
+		for (size_t k = 0; k < kc->n; k++)
+			dk->entry_of_path[k] = -1;
 	}
 	if (bs->key == BK_GOAL) {
 		dk->hits = calloc(bs->n_goals ? bs->n_goals : 1,
@@ -1850,6 +1836,21 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 	return false;
 }
 
+/* Whether path k of p is entry value x of e: the same bytes.  Values are
+ * unique in their list, so a path equals one entry value at most, kept in
+ * memo[k] once found. */
+static bool path_is_entry(int64_t *memo, const struct analytics_block_text *p,
+                          uint32_t k, const struct analytics_block_text *e,
+                          uint32_t x)
+{
+	if (memo[k] == (int64_t)x)
+		return true;
+	if (p->len[k] != e->len[x] || memcmp(p->str[k], e->str[x], p->len[k]))
+		return false;
+	memo[k] = x;
+	return true;
+}
+
 /* BK_PAGE: the page rows of the m visits sel lists, summed by path for
  * the day first, then each path's into its group in one go.  Row by row
  * into the groups, each row's group was a cache miss (a year's pages are
@@ -1859,7 +1860,8 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
                       const uint32_t *sel, size_t m)
 {
 	const struct analytics_block_text *p = &b->text[ANALYTICS_BC_PAGE_PATH];
-	const uint32_t *path = p->idx, *entry = b->text[ANALYTICS_BC_TEXT].idx;
+	const struct analytics_block_text *e = &b->text[ANALYTICS_BC_TEXT];
+	const uint32_t *path = p->idx, *entry = e->idx;
 	const int64_t *pv = b->ints[ANALYTICS_BC_PAGEVIEWS],
 	              *ev = b->ints[ANALYTICS_BC_EVENTS],
 	              *views = b->ints[ANALYTICS_BC_PAGE_VIEWS],
@@ -1903,7 +1905,8 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 			cy->rows[start[k]++] = i;
 			sums[3 * k] += views[r];
 			sums[3 * k + 1] +=
-			        bounce && dk->entry_of_path[k] == entry[i];
+			        bounce && path_is_entry(dk->entry_of_path, p, k,
+			                                e, entry[i]);
 			sums[3 * k + 2] += eng[r];
 		}
 	}
