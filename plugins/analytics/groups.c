@@ -399,28 +399,63 @@ static bool log_flush(struct analytics_groups *g)
 	return true;
 }
 
-static bool log_put(struct analytics_groups *g, size_t index, int64_t visitor)
+/* The log's last chunk with room for a row, flushing the log first when
+ * it is full; NULL when out of memory. */
+static struct log_chunk *log_room(struct analytics_groups *g)
 {
 	if (g->log_n >= g->log_max && !log_flush(g))
-		return false;
+		return NULL;
 	struct log_chunk *ch = g->n_chunks ? g->chunks[g->n_chunks - 1] : NULL;
-	if (!ch || ch->n == LOG_CHUNK) {
-		if (g->n_chunks == g->cap_chunks) {
-			size_t cap = g->cap_chunks ? g->cap_chunks * 2 : 16;
-			struct log_chunk **l =
-			        realloc(g->chunks, cap * sizeof(*l));
-			if (!l)
-				return false;
-			g->chunks = l, g->cap_chunks = cap;
-		}
-		if (!(ch = chunk_new(g)))
-			return false;
-		ch->n = 0;
-		g->chunks[g->n_chunks++] = ch;
+	if (ch && ch->n < LOG_CHUNK)
+		return ch;
+	if (g->n_chunks == g->cap_chunks) {
+		size_t cap = g->cap_chunks ? g->cap_chunks * 2 : 16;
+		struct log_chunk **l = realloc(g->chunks, cap * sizeof(*l));
+		if (!l)
+			return NULL;
+		g->chunks = l, g->cap_chunks = cap;
 	}
+	if (!(ch = chunk_new(g)))
+		return NULL;
+	ch->n = 0;
+	g->chunks[g->n_chunks++] = ch;
+	return ch;
+}
+
+static bool log_put(struct analytics_groups *g, size_t index, int64_t visitor)
+{
+	struct log_chunk *ch = log_room(g);
+	if (!ch)
+		return false;
 	ch->group[ch->n] = (uint32_t)index;
 	ch->visitor[ch->n++] = visitor;
 	g->log_n++;
+	return true;
+}
+
+/* log_put() of n rows, row k's visitor visitors[sel[k]], a chunk's room
+ * at a time: a call a row was a seventh of a year's page breakdown. */
+static bool log_rows(struct analytics_groups *g, size_t index,
+                     const int64_t *visitors, const uint32_t *sel, size_t n)
+{
+	while (n) {
+		struct log_chunk *ch = log_room(g);
+		if (!ch)
+			return false;
+		size_t take = LOG_CHUNK - ch->n;
+		if (take > g->log_max - g->log_n)
+			take = g->log_max - g->log_n;
+		if (take > n)
+			take = n;
+		uint32_t *group = ch->group + ch->n;
+		int64_t *visitor = ch->visitor + ch->n;
+		for (size_t k = 0; k < take; k++) {
+			group[k] = (uint32_t)index;
+			visitor[k] = visitors[sel[k]];
+		}
+		ch->n += take, g->log_n += take;
+		sel += take, n -= take;
+	}
 	return true;
 }
 
@@ -471,9 +506,15 @@ bool analytics_groups_add_rows(struct analytics_groups *g, size_t index,
 	if (!y->sketch && !g->deferred && cap > y->set_cap &&
 	    !set_grow(g, y, cap))
 		return false;
-	for (size_t k = 0; k < n; k++)
-		if (!add_row_visitor(g, index, visitors[sel[k]]))
+	/* Logged, they change nothing add_row_visitor() looks at. */
+	if (g->deferred && !y->logged_in) {
+		if (!log_rows(g, index, visitors, sel, n))
 			return false;
+	} else {
+		for (size_t k = 0; k < n; k++)
+			if (!add_row_visitor(g, index, visitors[sel[k]]))
+				return false;
+	}
 	struct group *x = &g->list[index];
 	x->rows += n;
 	add_sums(x, sum);

@@ -1884,10 +1884,15 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 	memset(start, 0, (nk + 1) * sizeof(*start));
 	memset(sums, 0, nk * 3 * sizeof(*sums));
 	size_t n = 0;
-	for (size_t j = 0; j < m; j++)
-		for (uint32_t r = b->page_off[sel[j]];
-		     r < b->page_off[sel[j] + 1]; r++, n++)
+	/* Bounds and pointers in locals: start[] is a uint32_t array as the
+	 * offsets are, so the compiler reloaded both every row. */
+	const uint32_t *off = b->page_off;
+	for (size_t j = 0; j < m; j++) {
+		uint32_t r0 = off[sel[j]], r1 = off[sel[j] + 1];
+		n += r1 - r0;
+		for (uint32_t r = r0; r < r1; r++)
 			start[path[r] + 1]++;
+	}
 	if (cy->rows_cap < n) {
 		uint32_t *rows = realloc(cy->rows, n * 2 * sizeof(*rows));
 		if (!rows)
@@ -1897,12 +1902,14 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 	for (size_t k = 0; k < nk; k++)
 		start[k + 1] += start[k];
 	/* start[k] moves on to path k + 1's first row as k's are placed. */
+	uint32_t *rows = cy->rows;
 	for (size_t j = 0; j < m; j++) {
 		uint32_t i = sel[j];
 		bool bounce = pv[i] <= 1 && ev[i] == 0;
-		for (uint32_t r = b->page_off[i]; r < b->page_off[i + 1]; r++) {
+		uint32_t r1 = off[i + 1];
+		for (uint32_t r = off[i]; r < r1; r++) {
 			uint32_t k = path[r];
-			cy->rows[start[k]++] = i;
+			rows[start[k]++] = i;
 			sums[3 * k] += views[r];
 			sums[3 * k + 1] +=
 			        bounce && path_is_entry(dk->entry_of_path, p, k,

@@ -663,6 +663,45 @@ static void add_skewed(struct analytics_groups *g, uint64_t from, uint64_t to)
 	}
 }
 
+/* add_skewed()'s rows, a value's rows of [from, to) at once, as a day's
+ * page rows come (analytics_groups_add_rows()). */
+static void add_skewed_runs(struct analytics_groups *g, uint64_t from,
+                            uint64_t to)
+{
+	size_t n = (size_t)(to - from);
+	int64_t *visitors = malloc(n * sizeof(*visitors));
+	uint32_t *sel = malloc(n * sizeof(*sel));
+	assert_non_null(visitors);
+	assert_non_null(sel);
+	for (unsigned k = 0; k < 100; k++) {
+		char want[8], key[8];
+		snprintf(want, sizeof(want), "v%02u", k);
+		struct analytics_totals sum = {0};
+		size_t m = 0, len;
+		for (uint64_t i = from; i < to; i++) {
+			struct analytics_totals t;
+			skewed_row(i, key, sizeof(key), &len,
+			           &visitors[i - from], &t);
+			if (strcmp(key, want) != 0)
+				continue;
+			sel[m++] = (uint32_t)(i - from);
+			sum.visits += t.visits, sum.pageviews += t.pageviews;
+			sum.bounces += t.bounces;
+			sum.duration_ms += t.duration_ms;
+			sum.events += t.events;
+			sum.engagement_ms += t.engagement_ms;
+		}
+		if (!m)
+			continue;
+		int64_t at = analytics_groups_index(g, want, strlen(want));
+		assert_true(at >= 0);
+		assert_true(analytics_groups_add_rows(g, (size_t)at, visitors,
+		                                      sel, m, &sum));
+	}
+	free(visitors);
+	free(sel);
+}
+
 static void same_groups(const struct analytics_group *a,
                         const struct analytics_group *b, size_t n)
 {
@@ -796,6 +835,24 @@ static void groups_top_and_merge_as_one_pass(void **state)
 		same_groups(sorted, top, 10);
 		analytics_groups_free(c);
 		assert_int_equal(analytics_groups_pool_spare(pool), 4);
+	}
+	/* A value's rows at once: more than a log chunk's (16,384) and the
+	 * log's (30,000) in one call, counted first, then logged, or all
+	 * logged. */
+	for (int logged = 0; logged < 2; logged++) {
+		struct analytics_groups *r = analytics_groups_new();
+		assert_non_null(r);
+		analytics_groups_use_pool(r, pool);
+		if (logged)
+			analytics_groups_log_all(r);
+		else
+			analytics_groups_limits(r, 64 << 10, 30000);
+		add_skewed_runs(r, 0, cut);
+		add_skewed_runs(r, cut, big);
+		top = analytics_groups_top(r, 10, &n);
+		assert_non_null(top);
+		same_groups(sorted, top, 10);
+		analytics_groups_free(r);
 	}
 	analytics_groups_pool_free(pool);
 	analytics_groups_free(one);
