@@ -27,11 +27,14 @@
 #                      shown [1]
 #   BENCH_VARIANTS     what runs after nginx, from: full enrich normal
 #                      noplugins workers2 analytics analytics-normal visits
-#                      segment floor-now floor-defer (visits: the analytics plugin
+#                      segment enrich-analytics floor-now floor-defer
+#                      (visits: the analytics plugin
 #                      with visits that never end within the run, so no
 #                      rollups are written: the variant that tells the
 #                      rollups' cost from the visits'; segment: the
-#                      analytics plugin with a segment every visit is in)
+#                      analytics plugin with a segment every visit is in;
+#                      enrich-analytics: enrich's plugins and analytics,
+#                      the example config's pipeline)
 #                      [full enrich normal noplugins workers2 analytics;
 #                      floor mode: floor-now floor-defer full]
 #   BENCH_BATCH_INTERVAL_MS  [limits] batch_interval_ms for every variant [0]
@@ -147,8 +150,8 @@ if $http; then
 	count_rows() { sql "$1" 'SELECT count(*) FROM events'; }
 	for v in $variants; do
 		case "$v" in
-		full | enrich | normal | noplugins | workers2 | analytics | analytics-normal | visits | segment | floor-now | floor-defer) ;;
-		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics analytics-normal visits segment floor-now floor-defer)" ;;
+		full | enrich | normal | noplugins | workers2 | analytics | analytics-normal | visits | segment | enrich-analytics | floor-now | floor-defer) ;;
+		*) fail "unknown variant $v (full enrich normal noplugins workers2 analytics analytics-normal visits segment enrich-analytics floor-now floor-defer)" ;;
 		esac
 	done
 fi
@@ -166,7 +169,7 @@ need_data() {
 		[ -f "$f" ] || fail "${f#"$root"/} is missing; contrib/setup.sh installs it (npm ci)"
 	done
 }
-if { $http && [[ " $variants " == *" enrich "* ]]; } || [ "$mode" = all ] || [ "$mode" = enrich ] || [ "$mode" = import ]; then
+if { $http && [[ " $variants " == *" enrich "* || " $variants " == *" enrich-analytics "* ]]; } || [ "$mode" = all ] || [ "$mode" = enrich ] || [ "$mode" = import ]; then
 	need_data
 fi
 if [ "$mode" = all ] || [ "$mode" = import ]; then
@@ -627,10 +630,11 @@ EOF
 	local final
 	final=$(count_rows "$dir/seula.db")
 	[ "$final" -eq "$after" ] || checks+=("STOP changed rows $after -> $final")
-	if [[ ",${plugins// /}," == *,geoip,* ]]; then
+	# Each cover from its own variant, not from enrich-analytics.
+	if [[ ",${plugins// /}," == *,geoip,* && ",${plugins// /}," != *,analytics,* ]]; then
 		enrich_cover=$(sql "$dir/seula.db" 'SELECT count(*), count(country), count(browser), count(referrer_source) FROM events')
 	fi
-	if [[ ",${plugins// /}," == *,analytics,* ]] && [ "$visit_timeout" = 1s ] && [ -z "$segments" ]; then
+	if [[ ",${plugins// /}," == *,analytics,* && ",${plugins// /}," != *,geoip,* ]] && [ "$visit_timeout" = 1s ] && [ -z "$segments" ]; then
 		analytics_cover=$(sql "$dir/seula.db" 'SELECT (SELECT count(*) FROM events), count(*), coalesce(sum(closed), 0), (SELECT count(*) FROM analytics_rollup) FROM analytics_visits')
 	fi
 
@@ -759,7 +763,7 @@ print_table() {
 }
 
 http_bench() {
-	local v full_i='' enrich_i='' analytics_i='' visits_i='' segment_i=''
+	local v full_i='' enrich_i='' analytics_i='' visits_i='' segment_i='' ea_i=''
 	bench_nginx
 	for v in $variants; do
 		case "$v" in
@@ -798,6 +802,11 @@ http_bench() {
 				"anonymize, analytics" 1
 			segments=
 			;;
+		enrich-analytics)
+			ea_i=${#R_name[@]}
+			bench_seula "seula full+geoip+useragent+referrer+anonymize+analytics" \
+				full "geoip, useragent, referrer, anonymize, analytics" 1
+			;;
 		floor-now) bench_floor "evhttp alone, 204 at once" now ;;
 		floor-defer) bench_floor "evhttp alone, 204 after 0.5ms hop" defer 500 ;;
 		esac
@@ -822,6 +831,16 @@ http_bench() {
 			"$(awk -v a="$source" -v n="$n" 'BEGIN { printf "%.1f%%", n ? 100 * a / n : 0 }')"
 	fi
 	[ -z "$analytics_i" ] || analytics_ratio "$full_i" "$analytics_i" "$visits_i"
+	# The plugin's cost in the example config's pipeline, where
+	# enrichment shares the same cores.
+	if [ -n "$ea_i" ] && [ -n "$enrich_i" ]; then
+		local x y
+		x=$(val rps "${R_out[$ea_i]}")
+		y=$(val rps "${R_out[$enrich_i]}")
+		printf 'enrich-analytics/enrich: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
+			"$x" "${R_name[$ea_i]}" "$y" "${R_name[$enrich_i]}" \
+			"$(awk -v a="$x" -v b="$y" 'BEGIN { printf "%.2f", a / b }')"
+	fi
 	if [ -n "$segment_i" ] && [ -n "$analytics_i" ]; then
 		local s a
 		s=$(val rps "${R_out[$segment_i]}")
