@@ -762,6 +762,16 @@ print_table() {
 	fi
 }
 
+# ratio_line LABEL I J: run I's req/s over run J's, both named.
+ratio_line() {
+	local a b
+	a=$(val rps "${R_out[$2]}")
+	b=$(val rps "${R_out[$3]}")
+	printf '%s: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
+		"$1" "$a" "${R_name[$2]}" "$b" "${R_name[$3]}" \
+		"$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+}
+
 http_bench() {
 	local v full_i='' enrich_i='' analytics_i='' visits_i='' segment_i='' ea_i=''
 	bench_nginx
@@ -813,14 +823,10 @@ http_bench() {
 	done
 	print_table
 	if [ -n "$enrich_i" ]; then
-		local e f n country browser source
-		e=$(val rps "${R_out[$enrich_i]}")
+		local n country browser source
 		printf '\n'
 		if [ -n "$full_i" ]; then
-			f=$(val rps "${R_out[$full_i]}")
-			printf 'enrich/full: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
-				"$e" "${R_name[$enrich_i]}" "$f" "${R_name[$full_i]}" \
-				"$(awk -v a="$e" -v b="$f" 'BEGIN { printf "%.2f", a / b }')"
+			ratio_line enrich/full "$enrich_i" "$full_i"
 		else
 			printf 'enrich/full: no ratio, the full variant did not run\n'
 		fi
@@ -834,20 +840,10 @@ http_bench() {
 	# The plugin's cost in the example config's pipeline, where
 	# enrichment shares the same cores.
 	if [ -n "$ea_i" ] && [ -n "$enrich_i" ]; then
-		local x y
-		x=$(val rps "${R_out[$ea_i]}")
-		y=$(val rps "${R_out[$enrich_i]}")
-		printf 'enrich-analytics/enrich: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
-			"$x" "${R_name[$ea_i]}" "$y" "${R_name[$enrich_i]}" \
-			"$(awk -v a="$x" -v b="$y" 'BEGIN { printf "%.2f", a / b }')"
+		ratio_line enrich-analytics/enrich "$ea_i" "$enrich_i"
 	fi
 	if [ -n "$segment_i" ] && [ -n "$analytics_i" ]; then
-		local s a
-		s=$(val rps "${R_out[$segment_i]}")
-		a=$(val rps "${R_out[$analytics_i]}")
-		printf 'segment/analytics: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
-			"$s" "${R_name[$segment_i]}" "$a" "${R_name[$analytics_i]}" \
-			"$(awk -v a="$s" -v b="$a" 'BEGIN { printf "%.2f", a / b }')"
+		ratio_line segment/analytics "$segment_i" "$analytics_i"
 	fi
 	local c
 	for c in "${R_check[@]}"; do
@@ -967,23 +963,14 @@ segments=
 # (visits and rollups, on the writer) costs the collect path, from this
 # run's variants; with the visits variant, the rollups' part of it.
 analytics_ratio() {
-	local a f n visits ended rollups o
-	a=$(val rps "${R_out[$2]}")
+	local n visits ended rollups
 	printf '\n'
 	if [ -n "$1" ]; then
-		f=$(val rps "${R_out[$1]}")
-		printf 'analytics/full: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
-			"$a" "${R_name[$2]}" "$f" "${R_name[$1]}" \
-			"$(awk -v a="$a" -v b="$f" 'BEGIN { printf "%.2f", a / b }')"
+		ratio_line analytics/full "$2" "$1"
 	else
 		printf 'analytics/full: no ratio, the full variant did not run\n'
 	fi
-	if [ -n "${3:-}" ]; then
-		o=$(val rps "${R_out[$3]}")
-		printf 'rollups: %s req/s (%s) / %s req/s (%s) = %s, this run\n' \
-			"$a" "${R_name[$2]}" "$o" "${R_name[$3]}" \
-			"$(awk -v a="$a" -v b="$o" 'BEGIN { printf "%.2f", a / b }')"
-	fi
+	[ -z "${3:-}" ] || ratio_line rollups "$2" "$3"
 	read -r n visits ended rollups <<<"$analytics_cover"
 	printf 'visits: the %s events the analytics variant stored made %s visits (%s events a visit); %s had ended, in %s rollup rows\n' \
 		"$n" "$visits" "$(awk -v n="$n" -v v="$visits" 'BEGIN { printf "%.2f", v ? n / v : 0 }')" \
