@@ -414,10 +414,14 @@ enum filter_kind {
 	F_GOAL,
 };
 
+/* A filter's value: up to a stored URL's length (SEULA_URL_MAX in
+ * core/collect.h), so any path a report shows can be filtered on. */
+#define FILTER_VALUE_MAX 2048
+
 struct filter {
 	char dim[80];
 	bool negate;
-	char value[512];
+	char value[FILTER_VALUE_MAX + 1];
 	enum filter_kind kind;
 	const struct analytics_goal *goal;
 };
@@ -479,8 +483,8 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 	sc->n_filters = 0;
 	if (!text || !*text)
 		return ANALYTICS_OK;
-	if (strlen(text) > 4000) {
-		snprintf(err, errlen, "filter is too long");
+	if (strlen(text) > 8192) {
+		snprintf(err, errlen, "filter is longer than 8192 bytes");
 		return ANALYTICS_BAD_REQUEST;
 	}
 	const char *p = text;
@@ -504,12 +508,17 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			}
 		size_t dl = op ? (size_t)(op - p) : 0;
 		size_t vl = op ? len - dl - 2 : 0;
-		if (!op || dl == 0 || dl >= sizeof(f->dim) ||
-		    vl >= sizeof(f->value)) {
+		if (!op || dl == 0 || dl >= sizeof(f->dim)) {
 			snprintf(err, errlen,
 			         "filter \"%.*s\": want dimension==value or "
 			         "dimension!=value",
 			         (int)(len > 100 ? 100 : len), p);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		if (vl > FILTER_VALUE_MAX) {
+			snprintf(err, errlen,
+			         "filter \"%.*s\": a value is at most %d bytes",
+			         (int)dl, p, FILTER_VALUE_MAX);
 			return ANALYTICS_BAD_REQUEST;
 		}
 		memcpy(f->dim, p, dl);

@@ -648,6 +648,26 @@ class AnalyticsTest(unittest.TestCase):
         rows = self.stats("breakdown", dimension="prop:note").json()["results"]
         self.assertEqual([(x["prop:note"], x["visits"]) for x in rows], [("€" * 66, 1)])
 
+    def test_5c_long_page_filtered(self):
+        # Any path a report shows can be filtered on: a stored URL is up to
+        # 2,048 bytes, and this one's path is over 512.
+        path = "/blog/" + "%D0%BA" * 120
+        h = {"User-Agent": ua_of(43), "X-Forwarded-For": "203.0.113.201"}
+        r = self.server.collect([pageview(url="http://localhost" + path)], headers=h)
+        self.assertIn(r.status, (200, 202, 204), r)
+        rows = self.stats("breakdown", dimension="page", limit=1000).json()["results"]
+        self.assertIn(path, [x["page"] for x in rows])
+        got = self.stats("summary", filter="page==" + path).json()["results"]
+        self.assertEqual((got["visits"], got["pageviews"]), (1, 1))
+        rows = self.stats("breakdown", dimension="page", filter="page==" + path).json()
+        self.assertEqual([(x["page"], x["pageviews"]) for x in rows["results"]],
+                         [(path, 1)])
+        # Past that, a clear refusal.
+        r = self.staff.request("GET", "/api/stats/demo/summary?" + urllib.parse.urlencode(
+            {"filter": "page==/" + "a" * 2048}))
+        assert_json_error(self, r, 400)
+        self.assertIn("at most 2048 bytes", r.json()["message"])
+
     def test_6_realtime(self):
         h = {"User-Agent": ua_of(99)}
         self.server.collect([pageview(url="http://localhost/live")], headers=h)
