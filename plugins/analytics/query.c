@@ -3201,6 +3201,13 @@ static json_t *text_json(const char *key)
 	return j ? j : json_string("");
 }
 
+/* Whether a breakdown by dim has rows of pages or events, not visits. */
+static bool row_dim(const char *dim)
+{
+	return strcmp(dim, "page") == 0 || strcmp(dim, "event") == 0 ||
+	       strcmp(dim, "goal") == 0 || strncmp(dim, "prop:", 5) == 0;
+}
+
 /* One row of a breakdown: the value under the dimension's name, then the
  * metrics. */
 static json_t *breakdown_row(const char *dim, bool hour, const char *key,
@@ -3212,10 +3219,7 @@ static json_t *breakdown_row(const char *dim, bool hour, const char *key,
 		                    json_integer(atoi(key ? key : "0")));
 	else
 		json_object_set_new(row, dim, text_json(key ? key : ""));
-	put_metrics(row, t,
-	            strcmp(dim, "page") == 0 || strcmp(dim, "event") == 0 ||
-	                    strcmp(dim, "goal") == 0 ||
-	                    strncmp(dim, "prop:", 5) == 0);
+	put_metrics(row, t, row_dim(dim));
 	return row;
 }
 
@@ -3599,6 +3603,45 @@ static bool text_ok(const char *s)
 	return !s || j;
 }
 
+/* The previous period's rows of a breakdown by dim, one for each of the
+ * current `rows`, in their order: the value's row of `prev` (read with
+ * the most rows a breakdown lists), zeros when prev lists all of that
+ * period's values and not this one, null when prev was cut before it.
+ * A new reference; NULL when out of memory. */
+static json_t *previous_rows(const char *dim, const json_t *rows,
+                             const json_t *prev)
+{
+	json_t *out = json_array();
+	bool whole = json_array_size(prev) < BREAKDOWN_MAX;
+	size_t i;
+	json_t *row;
+	json_array_foreach((json_t *)rows, i, row)
+	{
+		const json_t *v = json_object_get(row, dim);
+		json_t *got = NULL;
+		size_t j;
+		json_t *p;
+		json_array_foreach((json_t *)prev, j, p)
+		{
+			if (json_equal(json_object_get(p, dim), (json_t *)v)) {
+				got = json_copy(p);
+				break;
+			}
+		}
+		if (!got && whole) {
+			struct analytics_totals zero = {0};
+			got = json_object();
+			json_object_set(got, dim, (json_t *)v);
+			put_metrics(got, &zero, row_dim(dim));
+		}
+		if (json_array_append_new(out, got ? got : json_null()) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 enum analytics_status analytics_report(sqlite3 *db,
                                        enum analytics_report_kind kind,
                                        const struct analytics_request *rq,
@@ -3650,16 +3693,36 @@ enum analytics_status analytics_report(sqlite3 *db,
 		prev.to_day = prev_to;
 		scope_span(&prev, &z);
 		json_t *pbody = NULL;
-		s = body_for(db, kind, &prev, rq, &z, &pbody, err, errlen);
+		/* A breakdown's previous figures are those of its rows'
+		 * values, wherever they ranked then: read as many as a
+		 * breakdown may list. */
+		struct analytics_request prq = *rq;
+		char most[16];
+		if (kind == ANALYTICS_BREAKDOWN) {
+			snprintf(most, sizeof(most), "%d", BREAKDOWN_MAX);
+			prq.limit = most;
+		}
+		s = body_for(db, kind, &prev, &prq, &z, &pbody, err, errlen);
+		json_t *pres = json_object_get(pbody, "results");
+		if (s == ANALYTICS_OK && kind == ANALYTICS_BREAKDOWN)
+			pres = previous_rows(rq->dimension,
+			                     json_object_get(body, "results"),
+			                     pres);
+		else
+			json_incref(pres);
+		if (s == ANALYTICS_OK && !pres) {
+			snprintf(err, errlen, "out of memory");
+			s = ANALYTICS_DB_ERROR;
+		}
 		if (s == ANALYTICS_OK) {
 			json_t *cmp = scope_json(&prev);
 			json_object_del(cmp, "site");
 			json_object_del(cmp, "tz");
 			json_object_del(cmp, "filters");
-			json_object_set(cmp, "results",
-			                json_object_get(pbody, "results"));
+			json_object_set(cmp, "results", pres);
 			json_object_set_new(body, "comparison", cmp);
 		}
+		json_decref(pres);
 		json_decref(pbody);
 	}
 	seula_zone_close(&z);
@@ -3799,11 +3862,18 @@ static json_t *csv_record(const json_t *report, enum analytics_report_kind kind,
 	if (!o || !json_object_get(report, "comparison"))
 		return o;
 	const json_t *prev = previous_row(report, kind, row, i);
+	const char *dim =
+	        json_string_value(json_object_get(report, "dimension"));
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)row, key, v)
 	{
-		if (json_is_array(v) || json_is_object(v))
+		/* Not what names the row, the same in both periods (a
+		 * breakdown's value, a goal's name, kind and pattern); a
+		 * bucket's date is another then, and shown. */
+		if (json_is_array(v) || json_is_object(v) ||
+		    (dim && strcmp(key, dim) == 0) ||
+		    (kind == ANALYTICS_GOALS && json_is_string(v)))
 			continue;
 		char name[96];
 		snprintf(name, sizeof(name), "previous_%s", key);

@@ -525,6 +525,15 @@ class AnalyticsTest(unittest.TestCase):
                     p = prev[i] if i < len(prev) else None
                 want = "" if p is None else str(p["visitors"])
                 self.assertEqual(row["previous_visitors"], want, (report, i))
+            # What names a row is not repeated; a bucket's date, another
+            # then, is shown.
+            self.assertNotIn("previous_page", rows[0])
+            self.assertEqual("previous_date" in rows[0], report == "timeseries")
+        rows = list(csv.DictReader(io.StringIO(self.stats(
+            "goals", compare="previous_period", format="csv").body.decode())))
+        self.assertIn("previous_conversion_rate", rows[0])
+        for name in ("previous_goal", "previous_kind", "previous_pattern"):
+            self.assertNotIn(name, rows[0])
         # A table without rows (a filter nothing matches): its header.
         r = self.stats("breakdown", dimension="source", format="csv",
                        filter="country==XX")
@@ -1528,6 +1537,49 @@ class ImportedHistoryTest(unittest.TestCase):
         got = s.query("SELECT sum(visits) AS n, sum(pageviews) AS p FROM analytics_rollup "
                       "WHERE dim = '' AND gran = 0")[0]
         self.assertEqual((got["n"], got["p"]), (n_visits, n_visits * n_pages))
+
+    def test_breakdown_compared_value_by_value(self):
+        # Each row's previous figures are its value's, wherever it ranked
+        # then: before, the comparison was the previous period's own top
+        # list, and the CSV left the previous figures of a value outside
+        # it empty.  /c had no visit then: zeros, not nothing.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        today = datetime.datetime.now(datetime.timezone.utc).replace(
+            hour=12, minute=0, second=0, microsecond=0)
+        a, b = today - datetime.timedelta(days=3), today - datetime.timedelta(days=2)
+        lines, n = [], 0
+        # /b was third then, outside a top list of two.
+        for when, pages in ((a, ["/a"] * 3 + ["/d"] * 2 + ["/b"]),
+                            (b, ["/b"] * 3 + ["/c"] * 2)):
+            for p in pages:
+                n += 1
+                lines.append('198.51.100.%d - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (
+                    n, (when + datetime.timedelta(minutes=n)).strftime(
+                        "%d/%b/%Y:%H:%M:%S +0000"), p, BROWSERS[0]))
+        import_lines(self, s, "two.log", lines)
+        wait_all_closed(self, s, 30, 0.2)
+        staff = login(s, "ana", PASSWORD)
+        da, db = a.date().isoformat(), b.date().isoformat()
+        args = {"dimension": "page", "limit": "2", "from": db, "to": db,
+                "compare": "custom", "compare_from": da, "compare_to": da}
+        # From the rollups, and (an ad hoc filter) from the visits.
+        for flt in ("", "device!=nosuch;country!=XX"):
+            got = staff.request("GET", "/api/stats/demo/breakdown?" + urllib.parse.urlencode(
+                dict(args, filter=flt))).json()
+            self.assertEqual([(x["page"], x["visits"]) for x in got["results"]],
+                             [("/b", 3), ("/c", 2)], flt)
+            self.assertEqual([(x["page"], x["visits"], x["pageviews"])
+                              for x in got["comparison"]["results"]],
+                             [("/b", 1, 1), ("/c", 0, 0)], flt)
+            r = staff.request("GET", "/api/stats/demo/breakdown?" + urllib.parse.urlencode(
+                dict(args, filter=flt, format="csv")))
+            rows = list(csv.DictReader(io.StringIO(r.body.decode())))
+            self.assertEqual([(x["page"], x["visits"], x["previous_visits"]) for x in rows],
+                             [("/b", "3", "1"), ("/c", "2", "0")], flt)
+            # The value is the row's own: no previous_page beside it.
+            self.assertNotIn("previous_page", rows[0])
 
     def test_time_on_page_of_imported_pages_is_not_measured(self):
         # A log has no engagement: its pages' time on page is unknown
