@@ -3661,6 +3661,20 @@ enum analytics_status analytics_report(sqlite3 *db,
 			snprintf(err, errlen, "a parameter is not UTF-8 text");
 			return ANALYTICS_BAD_REQUEST;
 		}
+	/* Realtime is the last five minutes, unfiltered: a parameter that
+	 * would say otherwise is refused, not ignored. */
+	const char *const not_realtime[] = {rq->from,         rq->to,
+	                                    rq->filter,       rq->compare,
+	                                    rq->compare_from, rq->compare_to};
+	for (size_t i = 0; kind == ANALYTICS_REALTIME &&
+	                   i < sizeof(not_realtime) / sizeof(not_realtime[0]);
+	     i++)
+		if (not_realtime[i] && *not_realtime[i]) {
+			snprintf(err, errlen,
+			         "realtime counts the last 5 minutes of all "
+			         "traffic: no from, to, filter or compare");
+			return ANALYTICS_BAD_REQUEST;
+		}
 	enum analytics_status s = parse_scope(rq, &sc, &z, err, errlen);
 	if (s != ANALYTICS_OK) {
 		seula_zone_close(&z);

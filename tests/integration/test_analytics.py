@@ -592,7 +592,7 @@ class AnalyticsTest(unittest.TestCase):
             "action": "statistics", "subject": None, "outcome": "ok",
             "detail": "breakdown of site demo by page, 2026-10-01 to 2026-10-31, "
                       "filter device==\u2026, compared with 2026-09-01...2026-09-30"})
-        self.assertEqual(self.stats("realtime").status, 200)
+        self.assertEqual(self.staff.request("GET", "/api/stats/demo/realtime").status, 200)
         self.assertEqual(last_audit()["detail"], "realtime of site demo")
         self.assertEqual(self.stats("breakdown", dimension="prop:plan").status, 200)
         got = last_audit()
@@ -685,6 +685,15 @@ class AnalyticsTest(unittest.TestCase):
         self.assertGreaterEqual(rt["pageviews"], 1)
         self.assertIn("/live", [p["page"] for p in rt["pages"]])
         self.assertEqual(rt["window_s"], 300)
+        # It counts all traffic now: what would narrow it is refused, not
+        # ignored.
+        for params in ({"filter": "country==ZZ"}, {"from": day(-1)}, {"to": day(0)},
+                       {"compare": "previous_period"}):
+            r = self.staff.request("GET", "/api/stats/demo/realtime?" +
+                                   urllib.parse.urlencode(params))
+            assert_json_error(self, r, 400)
+        self.assertEqual(self.staff.request(
+            "GET", "/api/stats/demo/realtime?tz=Europe%2FHelsinki").status, 200)
 
     def test_7_report_command(self):
         """`seula report`: the same figures as the API, in three forms."""
