@@ -19,6 +19,7 @@
 #include "zone.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,6 +54,8 @@ const size_t analytics_n_session_dims =
 #define MAX_FILTERS 10
 #define MAX_DAYS 3700 /* ten years and change */
 #define BREAKDOWN_MAX 1000
+/* A CSV export's rows, and the deepest a page may reach: a whole table. */
+#define BREAKDOWN_ALL 1000000
 /* The values visits_breakdown() sums at most by default: each costs ~100
  * bytes and its key, and its visitors 16 bytes each up to a thousand, 4
  * KiB past them.  Past them a breakdown is summed by SQL, whose sorter
@@ -3360,6 +3363,22 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	return ANALYTICS_OK;
 }
 
+/* A count parameter: digits only (strtol() also takes " 5" and "+5"),
+ * 1 to max; NULL leaves *out as it is. */
+static bool count_param(const char *text, long max, long *out)
+{
+	if (!text)
+		return true;
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (!isdigit((unsigned char)text[0]) || *end || errno || v < 1 ||
+	    v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
                                        const struct analytics_request *rq,
                                        json_t **out, char *err, size_t errlen)
@@ -3369,25 +3388,38 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		snprintf(err, errlen, "dimension: unknown or missing");
 		return ANALYTICS_BAD_REQUEST;
 	}
-	long limit = 10;
-	if (rq->limit) {
-		char *end;
-		limit = strtol(rq->limit, &end, 10);
-		/* Digits only: strtol() also takes " 5" and "+5". */
-		if (!isdigit((unsigned char)rq->limit[0]) || *end ||
-		    limit < 1 || limit > BREAKDOWN_MAX) {
-			snprintf(err, errlen, "limit is 1 to %d",
-			         BREAKDOWN_MAX);
-			return ANALYTICS_BAD_REQUEST;
-		}
+	long most = rq->csv ? BREAKDOWN_ALL : BREAKDOWN_MAX;
+	long limit = 10, page = 1;
+	if (!count_param(rq->limit, most, &limit)) {
+		snprintf(err, errlen, "limit is 1 to %ld", most);
+		return ANALYTICS_BAD_REQUEST;
 	}
+	if (!count_param(rq->page, BREAKDOWN_ALL, &page) ||
+	    (page - 1) * limit + limit > BREAKDOWN_ALL) {
+		snprintf(err, errlen,
+		         "page is 1 or more, its rows within the first %d",
+		         BREAKDOWN_ALL);
+		return ANALYTICS_BAD_REQUEST;
+	}
+	/* One row past the page: whether there are more. */
+	size_t skip = (size_t)((page - 1) * limit);
 	json_t *rows;
-	enum analytics_status s =
-	        breakdown_rows(db, sc, dim, (size_t)limit, &rows, err, errlen);
+	enum analytics_status s = breakdown_rows(
+	        db, sc, dim, skip + (size_t)limit + 1, &rows, err, errlen);
 	if (s != ANALYTICS_OK)
 		return s;
-	*out = json_pack("{s:s,s:o}", "dimension", dim, "results", rows);
-	return ANALYTICS_OK;
+	bool more = json_array_size(rows) > skip + (size_t)limit;
+	json_t *shown = json_array();
+	for (size_t i = skip; i < skip + (size_t)limit; i++) {
+		json_t *r = json_array_get(rows, i);
+		if (!r)
+			break;
+		json_array_append(shown, r);
+	}
+	json_decref(rows);
+	*out = json_pack("{s:s,s:o,s:I,s:b}", "dimension", dim, "results",
+	                 shown, "page", (json_int_t)page, "more", more);
+	return *out ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 }
 
 /* One row of the goals report. */
@@ -3606,13 +3638,13 @@ static bool text_ok(const char *s)
 /* The previous period's rows of a breakdown by dim, one for each of the
  * current `rows`, in their order: the value's row of `prev` (read with
  * the most rows a breakdown lists), zeros when prev lists all of that
- * period's values and not this one, null when prev was cut before it.
- * A new reference; NULL when out of memory. */
+ * period's values and not this one, null when prev was cut (`cut`) and
+ * the value may be past it.  A new reference; NULL when out of memory. */
 static json_t *previous_rows(const char *dim, const json_t *rows,
-                             const json_t *prev)
+                             const json_t *prev, bool cut)
 {
 	json_t *out = json_array();
-	bool whole = json_array_size(prev) < BREAKDOWN_MAX;
+	bool whole = !cut;
 	size_t i;
 	json_t *row;
 	json_array_foreach((json_t *)rows, i, row)
@@ -3713,15 +3745,18 @@ enum analytics_status analytics_report(sqlite3 *db,
 		struct analytics_request prq = *rq;
 		char most[16];
 		if (kind == ANALYTICS_BREAKDOWN) {
-			snprintf(most, sizeof(most), "%d", BREAKDOWN_MAX);
+			snprintf(most, sizeof(most), "%d",
+			         rq->csv ? BREAKDOWN_ALL : BREAKDOWN_MAX);
 			prq.limit = most;
+			prq.page = NULL;
 		}
 		s = body_for(db, kind, &prev, &prq, &z, &pbody, err, errlen);
 		json_t *pres = json_object_get(pbody, "results");
 		if (s == ANALYTICS_OK && kind == ANALYTICS_BREAKDOWN)
-			pres = previous_rows(rq->dimension,
-			                     json_object_get(body, "results"),
-			                     pres);
+			pres = previous_rows(
+			        rq->dimension, json_object_get(body, "results"),
+			        pres,
+			        json_is_true(json_object_get(pbody, "more")));
 		else
 			json_incref(pres);
 		if (s == ANALYTICS_OK && !pres) {

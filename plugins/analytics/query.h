@@ -31,6 +31,7 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -150,7 +151,11 @@ struct analytics_request {
 	const char *metric;    /* timeseries: comma list */
 	const char *interval;  /* hour|day|week|month */
 	const char *dimension; /* breakdown */
-	const char *limit;     /* breakdown */
+	const char *limit;     /* breakdown: rows a page, 1-1,000 */
+	const char *page;      /* breakdown: which page of them, from 1 */
+	/* For a CSV export: a breakdown may then list up to a million rows
+	 * on its one page, the whole table. */
+	bool csv;
 	int64_t now_ms;
 	const struct analytics_goals *goals;
 	/* Values a breakdown of the visits sums in memory at most; past

@@ -389,7 +389,7 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.match(await csv.text(), /page/);
   // All of its rows, not the table's top ten, saved under the name the
   // page gives it (a browser takes the server's name over the page's).
-  assert.equal(new URL(csvHref, base).searchParams.get('limit'), '1000');
+  assert.equal(new URL(csvHref, base).searchParams.get('limit'), '1000000');
   const saveAs = await page.getAttribute('#card-pages a.csv', 'download');
   assert.match(saveAs, /^demo-page-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv$/);
   assert.equal(csv.headers()['content-disposition'], `attachment; filename="${saveAs}"`);

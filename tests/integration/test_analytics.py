@@ -657,6 +657,33 @@ class AnalyticsTest(unittest.TestCase):
         rows = self.stats("breakdown", dimension="prop:note").json()["results"]
         self.assertEqual([(x["prop:note"], x["visits"]) for x in rows], [("€" * 66, 1)])
 
+    def test_5d_pages_of_a_breakdown(self):
+        # Page by page (Plausible's `page`), with whether more follow; a
+        # CSV export lists the whole table at once.
+        whole = self.stats("breakdown", dimension="page", limit=1000).json()
+        self.assertFalse(whole["more"])
+        n = len(whole["results"])
+        self.assertGreater(n, 3)
+        got, k = [], 1
+        while True:
+            j = self.stats("breakdown", dimension="page", limit=2, page=k).json()
+            self.assertEqual(j["page"], k)
+            got += j["results"]
+            self.assertEqual(j["more"], len(got) < n, k)
+            if not j["more"]:
+                break
+            k += 1
+        self.assertEqual(got, whole["results"])
+        past = self.stats("breakdown", dimension="page", limit=2, page=k + 1).json()
+        self.assertEqual((past["results"], past["more"]), ([], False))
+        r = self.stats("breakdown", dimension="page", limit=5000, format="csv")
+        self.assertEqual(len(list(csv.DictReader(io.StringIO(r.body.decode())))), n)
+        for params in ({"limit": "5000"}, {"page": "0"}, {"page": "x"},
+                       {"limit": "1000", "page": "1001"}):
+            r = self.staff.request("GET", "/api/stats/demo/breakdown?" + urllib.parse.urlencode(
+                dict(params, dimension="page")))
+            assert_json_error(self, r, 400)
+
     def test_5c_long_page_filtered(self):
         # Any path a report shows can be filtered on: a stored URL is up to
         # 2,048 bytes, and this one's path is over 512.
