@@ -124,6 +124,16 @@ static int host_site_known(const struct seula_host *h, const char *site)
 	return site && seula_config_site(cfg, site) ? 1 : 0;
 }
 
+static int host_site_has_host(const struct seula_host *h, const char *site,
+                              const char *name, size_t len)
+{
+	const struct seula_config *cfg = impl_of(h)->env->config;
+	if (!cfg)
+		return SEULA_EINVAL;
+	const struct seula_site *s = site ? seula_config_site(cfg, site) : NULL;
+	return s && name && seula_site_allows_host(s, name, len) ? 1 : 0;
+}
+
 static const char *list_item(const char *const *list, size_t i)
 {
 	for (size_t k = 0; list && list[k]; k++)
@@ -203,6 +213,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->subject_run = host_subject_run;
 	h->http_truncate_wal = seula_http_truncate_wal;
 	h->site_known = host_site_known;
+	h->site_has_host = host_site_has_host;
 	h->privacy_get = host_privacy_get;
 	impl->plugin_name = plugin_name;
 	impl->env = env;

