@@ -1260,25 +1260,41 @@ static int64_t visitors_capped(const struct analytics_totals *t)
 	return t->visitors < t->visits ? t->visitors : t->visits;
 }
 
+/* What a report's row counts: visits (a summary, a bucket, a visit's
+ * dimension), a page's, or an event's (an event, a property, a goal). */
+enum row_kind { ROW_VISITS, ROW_PAGE, ROW_EVENT };
+
+/* The metrics of a row of `kind`; those it has no figure for are null,
+ * not 0: a page has no visit duration of its own, an event no page views
+ * or bounces. */
 static void put_metrics(json_t *obj, const struct analytics_totals *t,
-                        bool page)
+                        enum row_kind kind)
 {
+	bool event = kind == ROW_EVENT;
 	json_object_set_new(obj, "visitors", json_integer(visitors_capped(t)));
 	json_object_set_new(obj, "visits", json_integer(t->visits));
-	json_object_set_new(obj, "pageviews", json_integer(t->pageviews));
+	json_object_set_new(obj, "pageviews",
+	                    event ? json_null() : json_integer(t->pageviews));
 	double v = (double)t->visits;
 	json_object_set_new(
 	        obj, "views_per_visit",
-	        json_real(v ? round_to((double)t->pageviews / v, 2) : 0));
+	        event ? json_null()
+	              : json_real(v ? round_to((double)t->pageviews / v, 2)
+	                            : 0));
 	json_object_set_new(
 	        obj, "bounce_rate",
-	        json_real(v ? round_to(100.0 * (double)t->bounces / v, 1) : 0));
+	        event ? json_null()
+	              : json_real(
+	                        v ? round_to(100.0 * (double)t->bounces / v, 1)
+	                          : 0));
 	json_object_set_new(
 	        obj, "visit_duration",
-	        json_real(v && !page ? round_to((double)t->duration_ms /
-	                                                1000.0 / v,
-	                                        1)
-	                             : 0));
+	        kind != ROW_VISITS
+	                ? json_null()
+	                : json_real(v ? round_to((double)t->duration_ms /
+	                                                 1000.0 / v,
+	                                         1)
+	                              : 0));
 	json_object_set_new(obj, "events", json_integer(t->events));
 	/* No engagement at all: not measured (an imported log, a page no
 	 * tracker reported on), which is not "0 s on the page". */
@@ -2494,7 +2510,7 @@ static enum analytics_status groups_out(struct analytics_groups *g,
 		}
 		json_t *row = json_object_get(by_label, sorted[i].key);
 		if (row)
-			put_metrics(row, &sorted[i].t, false);
+			put_metrics(row, &sorted[i].t, ROW_VISITS);
 	}
 	analytics_groups_free(g);
 	return ANALYTICS_OK;
@@ -2627,7 +2643,7 @@ static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
 	if (s != ANALYTICS_OK)
 		return s;
 	json_t *res = json_object();
-	put_metrics(res, &t, false);
+	put_metrics(res, &t, ROW_VISITS);
 	*out = res;
 	return ANALYTICS_OK;
 }
@@ -2708,7 +2724,7 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 			continue; /* an hour repeated when clocks go back */
 		json_t *row = json_pack("{s:s}", "date", label);
 		struct analytics_totals zero = {0};
-		put_metrics(row, &zero, false);
+		put_metrics(row, &zero, ROW_VISITS);
 		json_array_append_new(rows, row);
 		json_object_set(by_label, label, row);
 	}
@@ -2770,7 +2786,7 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 			continue;
 		struct analytics_totals t;
 		read_totals(st, 1, &t);
-		put_metrics(row, &t, false);
+		put_metrics(row, &t, ROW_VISITS);
 	}
 	if (rc != SQLITE_DONE)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
@@ -3204,11 +3220,15 @@ static json_t *text_json(const char *key)
 	return j ? j : json_string("");
 }
 
-/* Whether a breakdown by dim has rows of pages or events, not visits. */
-static bool row_dim(const char *dim)
+/* What a breakdown by dim counts in a row. */
+static enum row_kind row_dim(const char *dim)
 {
-	return strcmp(dim, "page") == 0 || strcmp(dim, "event") == 0 ||
-	       strcmp(dim, "goal") == 0 || strncmp(dim, "prop:", 5) == 0;
+	if (strcmp(dim, "page") == 0)
+		return ROW_PAGE;
+	return strcmp(dim, "event") == 0 || strcmp(dim, "goal") == 0 ||
+	                       strncmp(dim, "prop:", 5) == 0
+	               ? ROW_EVENT
+	               : ROW_VISITS;
 }
 
 /* One row of a breakdown: the value under the dimension's name, then the

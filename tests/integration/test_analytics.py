@@ -684,6 +684,21 @@ class AnalyticsTest(unittest.TestCase):
                 dict(params, dimension="page")))
             assert_json_error(self, r, 400)
 
+    def test_5e_no_figure_is_null(self):
+        # A row's metric it has no figure for is null, not a 0 that reads
+        # as measured: a page has no visit duration of its own, an event
+        # (a property, a goal) no page views or bounces.
+        page = self.stats("breakdown", dimension="page").json()["results"][0]
+        self.assertIsNone(page["visit_duration"])
+        self.assertGreater(page["pageviews"], 0)
+        for dim in ("event", "goal", "prop:plan"):
+            row = self.stats("breakdown", dimension=dim).json()["results"][0]
+            for name in ("pageviews", "views_per_visit", "bounce_rate", "visit_duration"):
+                self.assertIsNone(row[name], (dim, name))
+            self.assertGreater(row["events"], 0, dim)
+        src = self.stats("breakdown", dimension="source").json()["results"][0]
+        self.assertIsNotNone(src["visit_duration"])
+
     def test_5c_long_page_filtered(self):
         # Any path a report shows can be filtered on: a stored URL is up to
         # 2,048 bytes, and this one's path is over 512.
