@@ -672,12 +672,14 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	seula_zone_local(z, rq->now_ms / 1000, &today, &hour);
 	sc->to_day = today;
 	if (rq->to && !seula_date_parse(rq->to, &sc->to_day)) {
-		snprintf(err, errlen, "to: want a date YYYY-MM-DD");
+		snprintf(err, errlen,
+		         "to: want a date YYYY-MM-DD, 1970-01-01 or later");
 		return ANALYTICS_BAD_REQUEST;
 	}
 	sc->from_day = sc->to_day - 29;
 	if (rq->from && !seula_date_parse(rq->from, &sc->from_day)) {
-		snprintf(err, errlen, "from: want a date YYYY-MM-DD");
+		snprintf(err, errlen,
+		         "from: want a date YYYY-MM-DD, 1970-01-01 or later");
 		return ANALYTICS_BAD_REQUEST;
 	}
 	if (sc->from_day > sc->to_day) {
@@ -758,7 +760,8 @@ static bool compare_days(const struct analytics_request *rq,
 		    !seula_date_parse(rq->compare_to, pto)) {
 			snprintf(err, errlen,
 			         "compare=custom wants compare_from and "
-			         "compare_to, dates YYYY-MM-DD");
+			         "compare_to, dates YYYY-MM-DD, 1970-01-01 or "
+			         "later");
 			return false;
 		}
 		if (*pfrom > *pto) {
@@ -775,6 +778,12 @@ static bool compare_days(const struct analytics_request *rq,
 		snprintf(
 		        err, errlen,
 		        "compare is previous_period, year_over_year or custom");
+		return false;
+	}
+	/* As a range asked for directly may not. */
+	if (*pfrom < 0) {
+		snprintf(err, errlen,
+		         "compare: the period would begin before 1970-01-01");
 		return false;
 	}
 	return true;

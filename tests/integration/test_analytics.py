@@ -568,6 +568,12 @@ class AnalyticsTest(unittest.TestCase):
                  ("timeseries", {"interval": "year"}), ("timeseries", {"metric": "nosuch"}),
                  ("timeseries", {"interval": "hour", "from": "2020-01-01", "to": "2020-12-31"}),
                  ("summary", {"from": "2000-01-01", "to": "2026-01-01"}),
+                 # Days from 1970 on, and so the periods compared.
+                 ("summary", {"from": "1969-12-31", "to": "1970-01-05"}),
+                 ("summary", {"from": "1970-01-01", "to": "1970-01-05",
+                              "compare": "previous_period"}),
+                 ("summary", {"from": "1970-06-01", "to": "1970-06-05",
+                              "compare": "year_over_year"}),
                  # Quoted in the message cut at a byte count, inside a
                  # character: still a 400.
                  ("summary", {"tz": "a" + "\u00e9" * 40}),
