@@ -480,6 +480,35 @@ static bool valid_prop_key(const char *k)
 	return n > 0 && n <= 64;
 }
 
+/* A filter's value of `len` bytes at v into out (FILTER_VALUE_MAX + 1
+ * bytes).  Paths are stored as browsers send them, percent-encoded, so a
+ * path's value typed as it reads (/käyttäjä/) gets its bytes past ASCII,
+ * and spaces, encoded as a browser does (uppercase hex); false when that
+ * no longer fits. */
+static bool path_value(const char *dim, const char *v, size_t len, char *out)
+{
+	bool path = strcmp(dim, "page") == 0 ||
+	            strcmp(dim, "entry_page") == 0 ||
+	            strcmp(dim, "exit_page") == 0;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		bool enc = path && (c >= 0x80 || c == ' ');
+		if (n + (enc ? 3 : 1) > FILTER_VALUE_MAX)
+			return false;
+		if (enc) {
+			static const char hex[] = "0123456789ABCDEF";
+			out[n++] = '%';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	out[n] = '\0';
+	return true;
+}
+
 static enum analytics_status parse_filters(struct scope *sc, const char *text,
                                            char *err, size_t errlen)
 {
@@ -518,16 +547,14 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			         (int)(len > 100 ? 100 : len), p);
 			return ANALYTICS_BAD_REQUEST;
 		}
-		if (vl > FILTER_VALUE_MAX) {
+		memcpy(f->dim, p, dl);
+		f->dim[dl] = '\0';
+		if (!path_value(f->dim, op + 2, vl, f->value)) {
 			snprintf(err, errlen,
 			         "filter \"%.*s\": a value is at most %d bytes",
 			         (int)dl, p, FILTER_VALUE_MAX);
 			return ANALYTICS_BAD_REQUEST;
 		}
-		memcpy(f->dim, p, dl);
-		f->dim[dl] = '\0';
-		memcpy(f->value, op + 2, vl);
-		f->value[vl] = '\0';
 		f->negate = *op == '!';
 		f->goal = NULL;
 		if (column_dim(f->dim)) {

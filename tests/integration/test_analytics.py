@@ -719,6 +719,12 @@ class AnalyticsTest(unittest.TestCase):
         rows = self.stats("breakdown", dimension="page", filter="page==" + path).json()
         self.assertEqual([(x["page"], x["pageviews"]) for x in rows["results"]],
                          [(path, 1)])
+        # Typed as it reads, as the dashboard shows it: encoded as the
+        # browser sent it.
+        got = self.stats("summary", filter="page==/blog/" + "\u043a" * 120).json()["results"]
+        self.assertEqual((got["visits"], got["pageviews"]), (1, 1))
+        got = self.stats("summary", filter="page==/blog/\u043a*").json()["results"]
+        self.assertEqual(got["visits"], 1)
         # Past that, a clear refusal.
         r = self.staff.request("GET", "/api/stats/demo/summary?" + urllib.parse.urlencode(
             {"filter": "page==/" + "a" * 2048}))

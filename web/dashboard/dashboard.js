@@ -337,7 +337,7 @@
     else $('filters-empty').focus();
   }
 
-  const filterText = (f) => `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${globUnescape(f.value, f.dimension)}`;
+  const filterText = (f) => `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${shownValue(f.dimension, globUnescape(f.value, f.dimension))}`;
   // The same filters, in any order (as the server matches a segment).
   const sameFilters = (a, b) => formatFilters(a).split(';').sort().join(';')
     === formatFilters(b).split(';').sort().join(';');
