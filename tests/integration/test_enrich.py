@@ -71,10 +71,20 @@ class EnrichTest(unittest.TestCase):
     def test_campaign_and_direct(self):
         self.srv.collect(pageview(title="utm", url="http://localhost/?utm_source=news&utm_medium=email",
                                   referrer="https://mail.google.com/"))
+        self.srv.collect(pageview(title="utm-cpc", url="http://localhost/?utm_source=google&utm_medium=cpc"))
+        self.srv.collect(pageview(title="utm-plain", url="http://localhost/?utm_source=partner"))
         self.srv.collect(pageview(title="direct"))
         self.srv.collect(pageview(title="gmail-app", referrer="android-app://com.google.android.gm/"))
-        self.assertEqual(self.row("utm")["referrer_source"], "campaign")
+        # UTM parameters win; utm_medium says paid, email or social as
+        # Google's channel grouping does, else a campaign; a known source
+        # is spelt as the referrer list spells it.
+        self.assertEqual(self.row("utm")["referrer_source"], "email")
         self.assertEqual(self.row("utm")["referrer_name"], "news")
+        cpc = self.row("utm-cpc")
+        self.assertEqual((cpc["referrer_source"], cpc["referrer_name"]), ("paid", "Google"))
+        plain = self.row("utm-plain")
+        self.assertEqual((plain["referrer_source"], plain["referrer_name"]),
+                         ("campaign", "partner"))
         self.assertEqual(self.row("direct")["referrer_source"], "direct")
         gm = self.row("gmail-app")
         self.assertEqual((gm["referrer_source"], gm["referrer_name"]), ("email", "Gmail"))

@@ -54,7 +54,8 @@ static int teardown(void **state)
 }
 
 static void classify(const char *referrer, const char *page,
-                     const char *utm_source, char *source, char *name)
+                     const char *utm_source, const char *utm_medium,
+                     char *source, char *name)
 {
 	struct seula_arena a;
 	seula_arena_init(&a, 1 << 16);
@@ -67,6 +68,9 @@ static void classify(const char *referrer, const char *page,
 	if (utm_source)
 		seula_event_set_str(ev, SEULA_FIELD_UTM_SOURCE, utm_source,
 		                    strlen(utm_source));
+	if (utm_medium)
+		seula_event_set_str(ev, SEULA_FIELD_UTM_MEDIUM, utm_medium,
+		                    strlen(utm_medium));
 	assert_int_equal(plugin->desc.on_event(plugin->instance, ev),
 	                 SEULA_KEEP);
 	const char *s = seula_event_str(ev, SEULA_FIELD_REFERRER_SOURCE);
@@ -112,8 +116,8 @@ static void sources(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		char source[64], name[160];
-		classify(cases[i].ref, "shop.example.com", cases[i].utm, source,
-		         name);
+		classify(cases[i].ref, "shop.example.com", cases[i].utm, NULL,
+		         source, name);
 		if (strcmp(source, cases[i].source) ||
 		    strcmp(name, cases[i].name))
 			fail_msg("%s: got %s/%s, want %s/%s",
@@ -122,10 +126,44 @@ static void sources(void **state)
 	}
 }
 
+/* A campaign's channel by its utm_medium (Google's default channel
+ * grouping), and its source spelt as the list spells a known one. */
+static void campaigns(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *utm_source, *utm_medium, *source, *name;
+	} cases[] = {
+	        {"google", "cpc", "paid", "Google"},
+	        {"Google", "PPC", "paid", "Google"},
+	        {"facebook", "paid_social", "paid", "Facebook"},
+	        {"newsletter", "email", "email", "newsletter"},
+	        {"mastodon", "social", "social", "Mastodon"},
+	        {"forum-x", "social-media", "social", "forum-x"},
+	        {"google", "organic", "campaign", "Google"},
+	        {"partner-site", NULL, "campaign", "partner-site"},
+	        {NULL, "cpc", "paid", "cpc"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char source[64], name[160];
+		classify("https://www.example.org/", "shop.example.com",
+		         cases[i].utm_source, cases[i].utm_medium, source,
+		         name);
+		if (strcmp(source, cases[i].source) ||
+		    strcmp(name, cases[i].name))
+			fail_msg(
+			        "%s/%s: got %s/%s, want %s/%s",
+			        cases[i].utm_source ? cases[i].utm_source : "-",
+			        cases[i].utm_medium ? cases[i].utm_medium : "-",
+			        source, name, cases[i].source, cases[i].name);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(sources),
+	        cmocka_unit_test(campaigns),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
