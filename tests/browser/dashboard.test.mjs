@@ -58,7 +58,8 @@ const VISITORS = [
     pages: ['/docs', '/docs/install', '/docs/k%C3%A4ytt%C3%B6'] },
   { ua: UA.chromeMac, ip: '10.6.0.1', lang: 'en-US', screen: [1440, 900], ref: 'https://t.co/x1',
     query: '?utm_source=twitter&utm_medium=social&utm_campaign=autumn-sale&utm_content=thread', pages: ['/'] },
-  { ua: UA.firefoxWin, ip: '10.7.0.1', lang: 'fi-FI', screen: [1920, 1080], ref: null,
+  // A public address (Finnish), for a country from the GeoIP database.
+  { ua: UA.firefoxWin, ip: '193.166.3.2', lang: 'fi-FI', screen: [1920, 1080], ref: null,
     pages: ['/pricing', '/signup'], event: { name: 'signup', props: { plan: 'free' } } },
 ];
 const PAGEVIEWS = VISITORS.reduce((n, v) => n + v.pages.length, 0);
@@ -333,6 +334,16 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
 
   // Top pages against the breakdown.
   const pages = await checkTable(page, context, '#table-pages', ['visitors', 'pageviews', 'time_on_page']);
+  // Countries by name, in the browser's language; the row keeps the code.
+  const countries = await checkTable(page, context, '#table-locations', ['visitors']);
+  const coded = countries.results.filter((r) => /^[A-Z]{2}$/.test(r.country || ''));
+  assert.ok(coded.length >= 1, 'a country from the public address');
+  for (const r of coded) {
+    const label = await page.textContent(`#table-locations tr[data-value="${r.country}"] .name`);
+    const want = await page.evaluate((c) => new Intl.DisplayNames(undefined, { type: 'region' }).of(c), r.country);
+    assert.ok(want && want !== r.country, `a name for ${r.country}`);
+    assert.equal(label, want);
+  }
   assert.equal(pages.results[0].page, '/', 'the most visited page first');
   assert.equal(pages.results.reduce((n, r) => n + r.pageviews, 0), PAGEVIEWS);
   // A path as browsers send it, percent-encoded, is shown as it reads.
@@ -541,6 +552,13 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const upTo = started();
   assert.ok(drawn >= 1 && (drawn === upTo || drawn === upTo - 1), `${drawn} hours drawn, ${upTo} begun`);
   const to = todayQuery.get('to');
+  // Yesterday: the day before, by the hour, against the day before it.
+  await page.selectOption('#period', 'yesterday');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === 'yesterday');
+  const { query: yQuery, data: yData } = await checkSummary(page, context);
+  const dayBefore = (d, n) => new Date(Date.parse(`${d}T00:00:00Z`) - n * 86400000).toISOString().slice(0, 10);
+  assert.deepEqual([yQuery.get('from'), yQuery.get('to')], [dayBefore(to, 1), dayBefore(to, 1)]);
+  assert.deepEqual([yData.comparison.from, yData.comparison.to], [dayBefore(to, 2), dayBefore(to, 2)]);
   const from = new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86400000).toISOString().slice(0, 10);
   await page.selectOption('#period', 'custom');
   await page.fill('#from', from);

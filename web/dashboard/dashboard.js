@@ -16,7 +16,7 @@
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
   })();
 
-  const PERIODS = ['today', '7d', '30d', 'month', 'lastmonth', '12mo', 'custom'];
+  const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'lastmonth', '12mo', 'custom'];
 
   const DIMENSIONS = {
     page: 'Page', entry_page: 'Entry page', exit_page: 'Exit page', source: 'Source',
@@ -141,6 +141,7 @@
     const m = d.getUTCMonth();
     switch (state.period) {
       case 'today': return [t, t];
+      case 'yesterday': return [addDays(t, -1), addDays(t, -1)];
       case '7d': return [addDays(t, -6), t];
       case 'month': return [ymd(Date.UTC(y, m, 1)), t];
       case 'lastmonth': return [ymd(Date.UTC(y, m - 1, 1)), ymd(Date.UTC(y, m, 0))];
@@ -160,7 +161,7 @@
   const compareName = () => (state.compare === 'year_over_year' ? 'A year before' : 'The previous period');
   function comparison() {
     if (state.compare === 'year_over_year') return { compare: 'year_over_year' };
-    if (!['today', '7d', '30d'].includes(state.period)) return { compare: 'previous_period' };
+    if (!['today', 'yesterday', '7d', '30d'].includes(state.period)) return { compare: 'previous_period' };
     const [from, to] = range();
     const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
     return { compare: 'custom', compare_from: addDays(from, -days), compare_to: addDays(from, -1) };
@@ -646,8 +647,18 @@
   // Paths are kept as the browser sent them, percent-encoded; shown as a
   // person reads them (/käyttäjä/, not /k%C3%A4ytt%C3%A4j%C3%A4/).  The
   // filter and the CSV keep the stored value.
+  // Countries by name ("Finland", not "FI"), in the browser's language;
+  // the filter and the CSV keep the code.
   const PATH_DIMENSIONS = new Set(['page', 'entry_page', 'exit_page']);
+  let regionNames = null;
+  try { regionNames = new Intl.DisplayNames(undefined, { type: 'region' }); } catch { /* no names */ }
   function shownValue(dimension, text) {
+    if (dimension === 'country' && regionNames && /^[A-Z]{2}$/.test(text)) {
+      try {
+        const name = regionNames.of(text);
+        return name && name !== text ? name : text;
+      } catch { return text; }
+    }
     if (!PATH_DIMENSIONS.has(dimension)) return text;
     try { return decodeURI(text); } catch { return text; }
   }
