@@ -73,7 +73,7 @@
 
   const state = {
     site: null, period: '30d', from: null, to: null, filters: [], compare: '',
-    metric: 'visitors', tabs: {},
+    metric: 'visitors', interval: '', tabs: {},
   };
   let sites = [];
   let segments = {}; // site: [{ filter, ready }] (/api/stats/sites)
@@ -167,8 +167,13 @@
     return { compare: 'custom', compare_from: addDays(from, -days), compare_to: addDays(from, -1) };
   }
 
+  // The chart's buckets: as chosen under "By", else by the range's length.
+  // Hours only for ranges the API gives by the hour (93 days at most).
+  const INTERVALS = ['hour', 'day', 'week', 'month'];
+  const HOURLY_DAYS = 93;
   function interval(from, to) {
     const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
+    if (state.interval && (state.interval !== 'hour' || days <= HOURLY_DAYS)) return state.interval;
     if (days <= 1) return 'hour';
     if (days <= 62) return 'day';
     if (days <= 190) return 'week';
@@ -217,6 +222,7 @@
     state.filters = parseFilters(q.get('filter'));
     state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
     state.metric = SUMMARY.includes(q.get('metric')) ? q.get('metric') : 'visitors';
+    state.interval = INTERVALS.includes(q.get('interval')) ? q.get('interval') : '';
   }
 
   function writeUrl(push) {
@@ -230,6 +236,7 @@
     if (state.filters.length) q.set('filter', formatFilters(state.filters));
     if (state.compare) q.set('compare', state.compare);
     if (state.metric !== 'visitors') q.set('metric', state.metric);
+    if (state.interval) q.set('interval', state.interval);
     const url = location.pathname + (q.toString() ? `?${q}` : '');
     if (url !== location.pathname + location.search)
       history[push ? 'pushState' : 'replaceState'](null, '', url);
@@ -887,6 +894,10 @@
     $('from').value = from;
     $('to').value = to;
     $('compare').value = state.compare;
+    // Hours past HOURLY_DAYS: the chart goes by the range, and says so.
+    const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
+    $('interval').querySelector('option[value="hour"]').disabled = days > HOURLY_DAYS;
+    $('interval').value = state.interval === 'hour' && days > HOURLY_DAYS ? '' : state.interval;
     $('range-text').textContent = rangeText(from, to);
     $('tz').textContent = TZ;
     document.title = `${state.site || 'Dashboard'} · ${rangeText(from, to)} · Seula`;
@@ -927,6 +938,11 @@
       state.site = $('site').value;
       state.filters = [];
       change(true);
+    });
+    $('interval').addEventListener('change', () => {
+      state.interval = $('interval').value;
+      writeUrl(true);
+      loadChart(generation);
     });
     $('period').addEventListener('change', () => {
       const p = $('period').value;
