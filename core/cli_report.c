@@ -545,7 +545,7 @@ int seula_cli_report(int argc, char **argv)
 	};
 	const char *config = NULL, *db_path = NULL, *format = "json",
 	           *output = NULL;
-	struct report_args a = {.tz = "UTC", .limit = "10"};
+	struct report_args a = {.limit = "10"};
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:o:h", longopts, NULL)) != -1) {
@@ -589,11 +589,18 @@ int seula_cli_report(int argc, char **argv)
 		         "the config does not load the analytics plugin");
 		rc = SEULA_ENOTFOUND;
 	}
-	if (rc == SEULA_OK && !seula_config_site(&setup.cfg, a.site)) {
+	const struct seula_site *site =
+	        rc == SEULA_OK ? seula_config_site(&setup.cfg, a.site) : NULL;
+	if (rc == SEULA_OK && !site) {
 		snprintf(err, sizeof(err), "no site \"%s\" in the config",
 		         a.site);
 		rc = SEULA_ENOTFOUND;
 	}
+	/* The site's zone unless --tz names one; else UTC. */
+	if (!a.tz)
+		a.tz = site && site->timezone && *site->timezone
+		               ? site->timezone
+		               : "UTC";
 	struct analytics_goals goals = {0};
 	if (rc == SEULA_OK &&
 	    analytics_goals_parse(

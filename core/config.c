@@ -2,6 +2,7 @@
  * config.c - INI file through libinih, values through config rows.
  */
 #include "config.h"
+#include "zone.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -164,6 +165,10 @@ const struct seula_config_row seula_config_site_rows[] = {
         {SEULA_CONFIG_DURATION, "events_retention", "760d", 86400,
          20 * 366 * 86400, SITE(events_retention_s), 0, NULL,
          "raw events older than this are deleted (rollups stay)"},
+        {SEULA_CONFIG_STRING, "timezone", "", 0, 64, SITE(timezone), 0, NULL,
+         "IANA time zone of the site's reports, e.g. Europe/Helsinki, so "
+         "that everyone sees the same days; empty: each viewer's own (the "
+         "API: UTC)"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -835,6 +840,18 @@ static int load_sites(struct seula_config *cfg, char *err, size_t errlen)
 			          "%s: [%s] domains: give at least one",
 			          cfg->ini.path, ids[k]);
 			goto out;
+		}
+		struct seula_zone z;
+		if (site->timezone && *site->timezone) {
+			if (!seula_zone_open(&z, site->timezone)) {
+				rc = fail(err, errlen,
+				          "%s: [%s] timezone: '%s' is not an "
+				          "IANA time zone",
+				          cfg->ini.path, ids[k],
+				          site->timezone);
+				goto out;
+			}
+			seula_zone_close(&z);
 		}
 	}
 	cfg->n_sites = n;

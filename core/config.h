@@ -72,6 +72,9 @@ struct seula_site {
 	const char *const *cookies;   /* the site's own: "category name
 	                                 duration provider" */
 	int64_t events_retention_s;   /* raw events are deleted after it */
+	/* The IANA zone the site's reports are in unless one is asked for;
+	 * "" for none (the API's UTC, the dashboard's browser's zone). */
+	const char *timezone;
 };
 
 struct seula_config {

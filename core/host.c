@@ -134,6 +134,15 @@ static int host_site_has_host(const struct seula_host *h, const char *site,
 	return s && name && seula_site_allows_host(s, name, len) ? 1 : 0;
 }
 
+static const char *host_site_timezone(const struct seula_host *h,
+                                      const char *site)
+{
+	const struct seula_config *cfg = impl_of(h)->env->config;
+	const struct seula_site *s =
+	        cfg && site ? seula_config_site(cfg, site) : NULL;
+	return s && s->timezone && *s->timezone ? s->timezone : NULL;
+}
+
 static const char *list_item(const char *const *list, size_t i)
 {
 	for (size_t k = 0; list && list[k]; k++)
@@ -214,6 +223,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->http_truncate_wal = seula_http_truncate_wal;
 	h->site_known = host_site_known;
 	h->site_has_host = host_site_has_host;
+	h->site_timezone = host_site_timezone;
 	h->privacy_get = host_privacy_get;
 	impl->plugin_name = plugin_name;
 	impl->env = env;

@@ -41,7 +41,8 @@
  *                     tells a person to match the privacy statement.
  *   1.7 (2026-12-01)  seula_host.site_has_host: whether a host name is one
  *                     of a site's domains, so a referrer from another of
- *                     them is internal.
+ *                     them is internal; seula_host.site_timezone: the
+ *                     zone of a site's reports.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -492,6 +493,12 @@ struct seula_host {
 	 * (a unit test's).  Any thread. */
 	int (*site_has_host)(const struct seula_host *host, const char *site,
 	                     const char *name, size_t len);
+	/* 1.7: site `site`'s configured `timezone` (an IANA name the config
+	 * has checked), or NULL when it has none, is not configured, or this
+	 * host has no config.  The string lives as long as the host.  Any
+	 * thread. */
+	const char *(*site_timezone)(const struct seula_host *host,
+	                             const char *site);
 };
 
 /* ------------------------------------------------------------------------

@@ -2791,11 +2791,15 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	if (h->site_known(h, site) == 0)
 		return h->http_error(http, 404, "unknown_site",
 		                     "no such site in the config");
+	/* The site's own zone unless the caller asks for one. */
+	const char *tz = h->http_query(http, "tz");
+	if ((!tz || !*tz) && h->abi_minor >= 7)
+		tz = h->site_timezone(h, site);
 	struct analytics_request rq = {
 	        .site = site,
 	        .from = h->http_query(http, "from"),
 	        .to = h->http_query(http, "to"),
-	        .tz = h->http_query(http, "tz"),
+	        .tz = tz,
 	        .filter = h->http_query(http, "filter"),
 	        .compare = h->http_query(http, "compare"),
 	        .compare_from = h->http_query(http, "compare_from"),
@@ -2888,13 +2892,18 @@ static int sites_route(void *instance, struct seula_http *http)
 	                       "closed = 0 ORDER BY 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	json_t *sites = json_array();
+	json_t *sites = json_array(), *zones = json_object();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *site = (const char *)sqlite3_column_text(st, 0);
 		/* Traffic of a site since taken out of the config has no
 		 * reports (report_route answers 404). */
-		if (h->site_known(h, site) != 0)
-			json_array_append_new(sites, json_string(site));
+		if (h->site_known(h, site) == 0)
+			continue;
+		json_array_append_new(sites, json_string(site));
+		const char *tz =
+		        h->abi_minor >= 7 ? h->site_timezone(h, site) : NULL;
+		if (tz)
+			json_object_set_new(zones, site, json_string(tz));
 	}
 	sqlite3_finalize(st);
 	/* The configured segments of configured sites, and whether their
@@ -2932,7 +2941,8 @@ static int sites_route(void *instance, struct seula_http *http)
 		                                sg->filter, "ready", ready));
 	}
 	sqlite3_finalize(st);
-	json_t *body = json_pack("{s:o,s:o}", "sites", sites, "segments", segs);
+	json_t *body = json_pack("{s:o,s:o,s:o}", "sites", sites, "segments",
+	                         segs, "timezones", zones);
 	int rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;

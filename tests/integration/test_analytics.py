@@ -1601,6 +1601,33 @@ class ImportedHistoryTest(unittest.TestCase):
                       "WHERE dim = '' AND gran = 0")[0]
         self.assertEqual((got["n"], got["p"]), (n_visits, n_visits * n_pages))
 
+    def test_site_time_zone(self):
+        # A site's configured zone is its reports' unless one is asked
+        # for, and /api/stats/sites tells the dashboard.
+        s = started(self, plugins=PLUGINS, sites={
+            "demo": "localhost", "other": "other.example"}, sections={
+            "site.demo": {"timezone": "Pacific/Auckland"},
+            "plugin.analytics": {"visit_timeout": "1s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        for site in ("demo", "other"):
+            h = {"User-Agent": ua_of(5), "X-Forwarded-For": "198.51.100.5"}
+            ev = pageview(url="http://%s/" % ("localhost" if site == "demo" else
+                                              "other.example"), site=site)
+            self.assertEqual(s.collect([ev], headers=h).status, 204)
+        staff = login(s, "ana", PASSWORD)
+        sites = staff.request("GET", "/api/stats/sites").json()
+        self.assertEqual(sites["timezones"], {"demo": "Pacific/Auckland"})
+        self.assertEqual(staff.request("GET", "/api/stats/demo/summary").json()["tz"],
+                         "Pacific/Auckland")
+        self.assertEqual(staff.request("GET", "/api/stats/demo/summary?tz=UTC").json()["tz"],
+                         "UTC")
+        self.assertEqual(staff.request("GET", "/api/stats/other/summary").json()["tz"], "UTC")
+        # So does `seula report`, unless --tz names another.
+        for extra, want in (((), "Pacific/Auckland"), (("--tz", "UTC"), "UTC")):
+            r = run_seula("report", "--config", s.config_path, "--site", "demo", *extra)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(json.loads(r.stdout)["tz"], want)
+
     def test_breakdown_compared_value_by_value(self):
         # Each row's previous figures are its value's, wherever it ranked
         # then: before, the comparison was the previous period's own top

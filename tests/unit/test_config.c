@@ -88,6 +88,7 @@ static void defaults_and_values(void **state)
 	assert_true(seula_site_allows_host(s, "example.org", 11));
 	assert_false(seula_site_allows_host(s, "badexample.org", 14));
 	assert_false(seula_site_allows_host(s, "example.org.evil", 16));
+	assert_string_equal(s->timezone, ""); /* none: the viewer's */
 	done(&cfg, path);
 }
 
@@ -134,6 +135,8 @@ static void every_mistake_is_named(void **state)
 	expect_error("[site.demo]\nkeep_query = a\n", 0,
 	             "missing the required key 'domains'");
 	expect_error("[site.demo]\ndomains = A.com\n", 0, "lower-case host");
+	expect_error("[site.demo]\ndomains = a.com\ntimezone = Mars/Olympus\n",
+	             0, "not an IANA time zone");
 	expect_error("[site.demo]\ndomains = a.com,,b.com\n", 2,
 	             "empty item in list");
 	expect_error("[server]\ntrusted_proxies = 10.0.0.0/99\n", 0,

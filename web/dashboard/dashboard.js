@@ -12,9 +12,13 @@
 (function () {
   const $ = (id) => document.getElementById(id);
 
-  const TZ = (() => {
+  // The zone of the reports: the site's configured one (so a team sees the
+  // same days), else the browser's.
+  const BROWSER_TZ = (() => {
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
   })();
+  let siteZones = {}; // site: IANA zone ([site.ID] timezone, /api/stats/sites)
+  const tz = () => siteZones[state.site] || BROWSER_TZ;
 
   const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'lastmonth', '12mo', 'custom'];
 
@@ -107,13 +111,13 @@
     }
   }
 
-  // ---- dates, in the browser's time zone -------------------------------------
+  // ---- dates, in the reports' time zone (tz()) -----------------------------
 
   const DAY = /^\d{4}-\d{2}-\d{2}$/;
   // Now on the browser's wall clock: the figures of its date and time.
   function wallClock() {
     const parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+      timeZone: tz(), hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
     }).formatToParts(new Date());
     const get = (t) => parts.find((p) => p.type === t).value;
     return { y: get('year'), m: get('month'), d: get('day'), h: get('hour'), min: get('minute') };
@@ -285,7 +289,7 @@
   // /api/stats/SITE/KIND?from&to&tz&filter&...; format=csv for the exports.
   function statsUrl(kind, extra, fmt) {
     const [from, to] = range();
-    const q = new URLSearchParams({ from, to, tz: TZ });
+    const q = new URLSearchParams({ from, to, tz: tz() });
     if (state.filters.length) q.set('filter', formatFilters(state.filters));
     for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
     if (fmt) q.set('format', fmt);
@@ -492,7 +496,7 @@
 
   const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
-  // "YYYY-MM-DD" or "YYYY-MM-DD HH:00", wall time in TZ, as seconds of a
+  // "YYYY-MM-DD" or "YYYY-MM-DD HH:00", wall time in tz(), as seconds of a
   // UTC clock: the chart draws its labels in UTC, so they read as wall time.
   function bucketTime(s) {
     const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}))?/.exec(s);
@@ -814,7 +818,7 @@
   async function loadConsent(g) {
     const { table, csv, facts, error } = CONSENT.el;
     const [from, to] = range();
-    const url = `/api/consent/stats?${new URLSearchParams({ site: state.site, from, to, tz: TZ })}`;
+    const url = `/api/consent/stats?${new URLSearchParams({ site: state.site, from, to, tz: tz() })}`;
     table.dataset.api = url;
     const tbody = table.tBodies[0];
     try {
@@ -899,7 +903,7 @@
     $('interval').querySelector('option[value="hour"]').disabled = days > HOURLY_DAYS;
     $('interval').value = state.interval === 'hour' && days > HOURLY_DAYS ? '' : state.interval;
     $('range-text').textContent = rangeText(from, to);
-    $('tz').textContent = TZ;
+    $('tz').textContent = tz();
     document.title = `${state.site || 'Dashboard'} · ${rangeText(from, to)} · Seula`;
   }
 
@@ -991,7 +995,7 @@
   async function start() {
     readUrl();
     wire();
-    $('tz').textContent = TZ;
+    $('tz').textContent = tz();
     // Nothing to show: the controls would only ask for reports of no site.
     const stop = (text) => {
       document.body.dataset.state = 'error';
@@ -1025,6 +1029,7 @@
     }
     sites = list.sites || [];
     segments = list.segments || {};
+    siteZones = list.timezones || {};
     // The list holds the sites with traffic; a configured site before its
     // first visit opens by its address (?site=ID), empty rather than
     // replaced by another site's numbers.
