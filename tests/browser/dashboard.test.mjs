@@ -778,3 +778,32 @@ test('the about and demo pages, with their code to copy, pass axe on a phone', a
   }
   await context.close();
 });
+
+test('a table shows more of its rows on request, as many as there are', async () => {
+  // 14 more pages (21 in all): past a table's ten.
+  const headers = { 'User-Agent': UA.chromeWin, 'X-Forwarded-For': '10.20.0.1', Origin: 'http://localhost' };
+  for (let i = 0; i < 14; i++) {
+    const r = await post('/api/collect', { site: 'demo', type: 'pageview', url: `http://localhost/more/${i}` }, headers);
+    assert.equal(r.status, 204, r.text);
+  }
+  const context = await browser.newContext({ timezoneId: BROWSER_TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const shown = () => page.$$eval('#table-pages tbody tr:not(.empty)', (trs) => trs.length);
+  const all = await api(context, `/api/stats/demo/breakdown?${new URLSearchParams({
+    dimension: 'page', limit: '1000', tz: TZ })}`);
+  assert.ok(all.results.length > 10 && all.results.length <= 60, `${all.results.length} pages`);
+  await page.waitForSelector('#card-pages .more:not([hidden])');
+  assert.equal(await shown(), 10);
+  await page.click('#card-pages .more');
+  await page.waitForFunction((n) => document.querySelectorAll('#table-pages tbody tr:not(.empty)').length === n,
+    all.results.length);
+  assert.equal(await page.isHidden('#card-pages .more'), true, 'no more to show');
+  await checkTable(page, context, '#table-pages', ['visitors', 'pageviews']);
+  // Another tab starts at ten again.
+  await page.click('#card-pages .tab[data-dimension="entry_page"]');
+  await page.waitForFunction(() => document.querySelector('#table-pages').dataset.dimension === 'entry_page');
+  assert.equal(new URL(await page.getAttribute('#table-pages', 'data-api'), base).searchParams.get('limit'), '10');
+  await context.close();
+});

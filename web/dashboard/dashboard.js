@@ -71,6 +71,9 @@
       ['event', 'Events', [['visitors', 'Visitors'], ['events', 'Events']]]] },
   ];
   const LIMIT = 10;
+  const MORE_STEP = 50;
+  const MAX_ROWS = 1000; // the API's most a page
+  const shownRows = {}; // card id: rows shown past LIMIT, until its tab changes
   // A table shows its top LIMIT rows; its CSV has them all (the API lists
   // up to a million rows in a CSV).
   const EXPORT_LIMIT = 1000000;
@@ -715,9 +718,18 @@
       el('caption', { class: 'visually-hidden' }), el('thead'), el('tbody'));
     const csv = el('a', { class: 'csv', text: 'CSV' });
     const error = el('p', { class: 'error', role: 'alert', hidden: true });
+    // Past the top LIMIT: MORE_STEP rows more a click, while the API says
+    // more follow.
+    const more = el('button', {
+      type: 'button', class: 'more', text: 'Show more', hidden: true,
+      onclick: () => {
+        shownRows[card.id] = (shownRows[card.id] || LIMIT) + MORE_STEP;
+        loadCard(card, generation);
+      },
+    });
     const section = el('section', { class: 'card', id: `card-${card.id}`, 'aria-labelledby': headingId },
       el('div', { class: 'card-head' }, el('h2', { id: headingId, text: card.title }), tabs, csv),
-      el('div', { class: 'table-wrap' }, table), error);
+      el('div', { class: 'table-wrap' }, table), more, error);
     if (tabs) {
       for (const [dim, label] of card.tabs) {
         tabs.append(el('button', {
@@ -725,22 +737,23 @@
           'aria-pressed': 'false',
           onclick: () => {
             state.tabs[card.id] = dim;
+            delete shownRows[card.id];
             loadCard(card, generation);
           },
         }));
       }
     }
-    card.el = { section, table, csv, error, tabs };
+    card.el = { section, table, csv, error, tabs, more };
     return section;
   }
 
   async function loadCard(card, g) {
     const dim = state.tabs[card.id] || card.tabs[0][0];
     const [, label, cols] = card.tabs.find((t) => t[0] === dim);
-    const { table, csv, error, tabs } = card.el;
+    const { table, csv, error, tabs, more } = card.el;
     if (tabs)
       for (const b of tabs.children) b.setAttribute('aria-pressed', b.dataset.dimension === dim ? 'true' : 'false');
-    const extra = { dimension: dim, limit: LIMIT };
+    const extra = { dimension: dim, limit: Math.min(shownRows[card.id] || LIMIT, MAX_ROWS) };
     const url = statsUrl('breakdown', extra);
     table.dataset.api = url;
     table.dataset.dimension = dim;
@@ -754,9 +767,11 @@
       if (g !== generation || (state.tabs[card.id] || card.tabs[0][0]) !== dim) return;
       showError(error, null);
       fillTable(table, dim, data.results || [], cols);
+      more.hidden = !data.more || extra.limit >= MAX_ROWS;
     } catch (e) {
       if (g !== generation) return;
       table.tBodies[0].replaceChildren();
+      more.hidden = true;
       showError(error, e);
     } finally {
       idle(table, req);
