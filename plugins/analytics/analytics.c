@@ -2892,7 +2892,27 @@ static int sites_route(void *instance, struct seula_http *http)
 	                       "closed = 0 ORDER BY 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	json_t *sites = json_array(), *zones = json_object();
+	json_t *sites = json_array(), *zones = json_object(),
+	       *since = json_object();
+	/* The UTC day of a site's first visit, for "all time": the oldest
+	 * of its hours and its days (hours merged into days), each one
+	 * probe of the rollups' key, and of its open visits. */
+	sqlite3_stmt *first = NULL;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT min(coalesce((SELECT min(t) FROM analytics_rollup "
+	            "WHERE site = ?1 AND dim = '' AND gran = 0), 1e18), "
+	            "coalesce((SELECT min(t) FROM analytics_rollup WHERE site "
+	            "= ?1 AND dim = '' AND gran = 1), 1e18), coalesce((SELECT "
+	            "min(start_ts) FROM analytics_visits WHERE site = ?1 AND "
+	            "closed = 0) / 1000, 1e18))",
+	            -1, &first, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		json_decref(sites);
+		json_decref(zones);
+		json_decref(since);
+		return SEULA_EIO;
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *site = (const char *)sqlite3_column_text(st, 0);
 		/* Traffic of a site since taken out of the config has no
@@ -2904,7 +2924,21 @@ static int sites_route(void *instance, struct seula_http *http)
 		        h->abi_minor >= 7 ? h->site_timezone(h, site) : NULL;
 		if (tz)
 			json_object_set_new(zones, site, json_string(tz));
+		sqlite3_reset(first);
+		sqlite3_bind_text(first, 1, site, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(first) == SQLITE_ROW) {
+			double t = sqlite3_column_double(first, 0);
+			char day[16];
+			if (t < 1e17) {
+				seula_date_format(
+				        seula_floor_div((int64_t)t, 86400), day,
+				        sizeof(day));
+				json_object_set_new(since, site,
+				                    json_string(day));
+			}
+		}
 	}
+	sqlite3_finalize(first);
 	sqlite3_finalize(st);
 	/* The configured segments of configured sites, and whether their
 	 * backfill is done (then they answer over any range). */
@@ -2941,8 +2975,9 @@ static int sites_route(void *instance, struct seula_http *http)
 		                                sg->filter, "ready", ready));
 	}
 	sqlite3_finalize(st);
-	json_t *body = json_pack("{s:o,s:o,s:o}", "sites", sites, "segments",
-	                         segs, "timezones", zones);
+	json_t *body =
+	        json_pack("{s:o,s:o,s:o,s:o}", "sites", sites, "segments", segs,
+	                  "timezones", zones, "since", since);
 	int rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;

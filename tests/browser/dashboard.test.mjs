@@ -805,5 +805,17 @@ test('a table shows more of its rows on request, as many as there are', async ()
   await page.click('#card-pages .tab[data-dimension="entry_page"]');
   await page.waitForFunction(() => document.querySelector('#table-pages').dataset.dimension === 'entry_page');
   assert.equal(new URL(await page.getAttribute('#table-pages', 'data-api'), base).searchParams.get('limit'), '10');
+  // All time: from the day before the site's first visit's UTC day, with
+  // nothing before it to compare with.
+  const { since } = await api(context, '/api/stats/sites');
+  assert.match(since.demo, /^\d{4}-\d\d-\d\d$/);
+  await page.selectOption('#period', 'all');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === 'all');
+  const { query, data } = await checkSummary(page, context);
+  const dayBefore = new Date(Date.parse(`${since.demo}T00:00:00Z`) - 86400000).toISOString().slice(0, 10);
+  assert.equal(query.get('from'), dayBefore);
+  assert.equal(query.has('compare'), false);
+  assert.equal(data.comparison, undefined);
+  assert.ok(data.results.visits > 0);
   await context.close();
 });

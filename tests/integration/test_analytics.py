@@ -1617,6 +1617,9 @@ class ImportedHistoryTest(unittest.TestCase):
         staff = login(s, "ana", PASSWORD)
         sites = staff.request("GET", "/api/stats/sites").json()
         self.assertEqual(sites["timezones"], {"demo": "Pacific/Auckland"})
+        # And each site's first day (UTC), for "all time".
+        utc_today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        self.assertEqual(sites["since"], {"demo": utc_today, "other": utc_today})
         self.assertEqual(staff.request("GET", "/api/stats/demo/summary").json()["tz"],
                          "Pacific/Auckland")
         self.assertEqual(staff.request("GET", "/api/stats/demo/summary?tz=UTC").json()["tz"],

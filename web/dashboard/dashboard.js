@@ -18,9 +18,12 @@
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
   })();
   let siteZones = {}; // site: IANA zone ([site.ID] timezone, /api/stats/sites)
+  let siteSince = {}; // site: the UTC day of its first visit (/api/stats/sites)
   const tz = () => siteZones[state.site] || BROWSER_TZ;
 
-  const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'lastmonth', '12mo', 'custom'];
+  const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'lastmonth', '12mo', 'all', 'custom'];
+  // The API's longest range, in days: "all time" reaches back at most so far.
+  const MAX_DAYS = 3700;
 
   const DIMENSIONS = {
     page: 'Page', entry_page: 'Entry page', exit_page: 'Exit page', source: 'Source',
@@ -153,6 +156,14 @@
       case 'month': return [ymd(Date.UTC(y, m, 1)), t];
       case 'lastmonth': return [ymd(Date.UTC(y, m - 1, 1)), ymd(Date.UTC(y, m, 0))];
       case '12mo': return [ymd(Date.UTC(y, m - 11, 1)), t];
+      case 'all': {
+        // From the day before the site's first visit's UTC day (that day
+        // may begin the day before in a zone west of UTC).
+        const first = siteSince[state.site];
+        const from = first ? addDays(first, -1) : t;
+        const oldest = addDays(t, -(MAX_DAYS - 1));
+        return [from < oldest ? oldest : from > t ? t : from, t];
+      }
       case 'custom': return [state.from, state.to];
       default: return [addDays(t, -29), t];
     }
@@ -168,6 +179,8 @@
   const compareName = () => (state.compare === 'year_over_year' ? 'A year before' : 'The previous period');
   function comparison() {
     if (state.compare === 'year_over_year') return { compare: 'year_over_year' };
+    // All time has nothing before it to change from, unless asked.
+    if (state.period === 'all') return state.compare ? { compare: 'previous_period' } : {};
     if (!['today', 'yesterday', '7d', '30d'].includes(state.period)) return { compare: 'previous_period' };
     const [from, to] = range();
     const days = (parseDay(to) - parseDay(from)) / 86400000 + 1;
@@ -1045,6 +1058,7 @@
     sites = list.sites || [];
     segments = list.segments || {};
     siteZones = list.timezones || {};
+    siteSince = list.since || {};
     // The list holds the sites with traffic; a configured site before its
     // first visit opens by its address (?site=ID), empty rather than
     // replaced by another site's numbers.
