@@ -425,6 +425,10 @@ struct filter {
 	char dim[80];
 	bool negate;
 	char value[FILTER_VALUE_MAX + 1];
+	/* The value's alternatives ("FI|SE": FI or SE), each NUL-ended, one
+	 * after another; n_alts of them. */
+	char alts[FILTER_VALUE_MAX + 1];
+	size_t n_alts;
 	enum filter_kind kind;
 	const struct analytics_goal *goal;
 };
@@ -478,6 +482,25 @@ static bool valid_prop_key(const char *k)
 {
 	size_t n = strlen(k);
 	return n > 0 && n <= 64;
+}
+
+/* f->alts and f->n_alts from f->value: "a|b" is a or b (Plausible's
+ * way).  False when one is empty ("a||b", "a|"). */
+static bool split_alts(struct filter *f)
+{
+	size_t len = strlen(f->value);
+	memcpy(f->alts, f->value, len + 1);
+	f->n_alts = 1;
+	for (size_t i = 0; i < len; i++)
+		if (f->alts[i] == '|') {
+			f->alts[i] = '\0';
+			f->n_alts++;
+		}
+	const char *a = f->alts;
+	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1)
+		if (!*a && len)
+			return false;
+	return true;
 }
 
 /* A filter's value of `len` bytes at v into out (FILTER_VALUE_MAX + 1
@@ -553,6 +576,13 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			snprintf(err, errlen,
 			         "filter \"%.*s\": a value is at most %d bytes",
 			         (int)dl, p, FILTER_VALUE_MAX);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		if (!split_alts(f)) {
+			snprintf(err, errlen,
+			         "filter \"%.*s\": an alternative between | is "
+			         "empty",
+			         (int)dl, p);
 			return ANALYTICS_BAD_REQUEST;
 		}
 		f->negate = *op == '!';
@@ -924,15 +954,29 @@ static bool has_glob(const char *v)
 	return strpbrk(v, "*?[") != NULL;
 }
 
+/* "(<expr> = a OR <expr> GLOB b...)": expr matches one of f's
+ * alternatives, each a glob when it has one's characters. */
+static void alts_cond(struct sqlb *b, const struct filter *f, const char *expr)
+{
+	sql(b, "(");
+	const char *a = f->alts;
+	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1) {
+		sqlite3_str_appendf(b->s, "%s%s%s", k ? " OR " : "", expr,
+		                    has_glob(a) ? " GLOB " : " = ");
+		arg_text(b, a);
+	}
+	sql(b, ")");
+}
+
 /* "[NOT ](<prefix><column> = value)", or GLOB, for a column filter.  The
  * column's name was checked against the column list. */
 static void column_cond(struct sqlb *b, const struct filter *f,
                         const char *prefix, const char *column)
 {
-	sqlite3_str_appendf(b->s, "%s(%s%s%s", f->negate ? "NOT " : "", prefix,
-	                    column, has_glob(f->value) ? " GLOB " : " = ");
-	arg_text(b, f->value);
-	sql(b, ")");
+	char expr[128];
+	snprintf(expr, sizeof(expr), "%s%s", prefix, column);
+	sql(b, f->negate ? "NOT " : "");
+	alts_cond(b, f, expr);
 }
 
 /* Whether the scope's segment has rollups of every ended visit in its
@@ -984,27 +1028,23 @@ static void filter_sql(struct sqlb *b, const struct scope *sc)
 {
 	for (size_t i = 0; i < sc->n_filters; i++) {
 		const struct filter *f = &sc->filters[i];
-		const char *cmp = has_glob(f->value) ? " GLOB " : " = ";
 		sql(b, " AND ");
 		switch (f->kind) {
 		case F_COLUMN: column_cond(b, f, "v.", f->dim); break;
 		case F_PAGE:
 			sql(b, f->negate ? "NOT " : "");
-			sql(b, "EXISTS (SELECT 1 FROM analytics_visit_pages fp "
-			       "WHERE fp.visit = v.id AND fp.pageviews > 0 AND "
-			       "fp.path");
-			sql(b, cmp);
-			arg_text(b, f->value);
+			sql(b,
+			    "EXISTS (SELECT 1 FROM analytics_visit_pages fp "
+			    "WHERE fp.visit = v.id AND fp.pageviews > 0 AND ");
+			alts_cond(b, f, "fp.path");
 			sql(b, ")");
 			break;
 		case F_EVENT:
 			sql(b, f->negate ? "NOT " : "");
 			sql(b,
 			    "EXISTS (SELECT 1 FROM analytics_visit_events fe "
-			    "WHERE fe.visit = v.id AND fe.prop = '' AND "
-			    "fe.name");
-			sql(b, cmp);
-			arg_text(b, f->value);
+			    "WHERE fe.visit = v.id AND fe.prop = '' AND ");
+			alts_cond(b, f, "fe.name");
 			sql(b, ")");
 			break;
 		case F_PROP:
@@ -1013,9 +1053,8 @@ static void filter_sql(struct sqlb *b, const struct scope *sc)
 			    "EXISTS (SELECT 1 FROM analytics_visit_events fe "
 			    "WHERE fe.visit = v.id AND fe.prop = ");
 			arg_text(b, f->dim + 5);
-			sql(b, " AND fe.value");
-			sql(b, cmp);
-			arg_text(b, f->value);
+			sql(b, " AND ");
+			alts_cond(b, f, "fe.value");
 			sql(b, ")");
 			break;
 		case F_GOAL:
@@ -1520,26 +1559,43 @@ static uint8_t *text_verdicts(const struct analytics_block_text *c,
 	return ok;
 }
 
+/* text_verdicts() of any of f's alternatives. */
+static uint8_t *alt_verdicts(const struct analytics_block_text *c,
+                             const struct filter *f)
+{
+	uint8_t *ok = calloc(1, c->n ? c->n : 1);
+	const char *a = f->alts;
+	for (size_t k = 0; ok && k < f->n_alts; k++, a += strlen(a) + 1) {
+		bool glob = has_glob(a);
+		for (size_t i = 0; i < c->n; i++)
+			ok[i] |= !ok[i] &&
+			         text_matches(a, glob, c->str[i], c->len[i]);
+	}
+	return ok;
+}
+
 /* The visits of day b that pass filter f, into pass[] (and-ed). */
 static bool filter_day(const struct filter *f, const struct analytics_block *b,
                        uint8_t *pass)
 {
-	bool glob = has_glob(f->value);
-	const char *value = f->value;
 	int col;
 	switch (f->kind) {
 	case F_COLUMN: col = analytics_block_col(f->dim); break;
 	case F_PAGE: col = ANALYTICS_BC_PAGE_PATH; break;
 	case F_PROP: col = ANALYTICS_BC_EVENT_VALUE; break;
 	case F_GOAL:
-		value = f->goal->pattern;
-		glob = f->goal->kind == ANALYTICS_GOAL_PAGE;
-		col = glob ? ANALYTICS_BC_PAGE_PATH : ANALYTICS_BC_EVENT_NAME;
+		col = f->goal->kind == ANALYTICS_GOAL_PAGE
+		              ? ANALYTICS_BC_PAGE_PATH
+		              : ANALYTICS_BC_EVENT_NAME;
 		break;
 	default: col = ANALYTICS_BC_EVENT_NAME; break;
 	}
 	const struct analytics_block_text *c = &b->text[col];
-	uint8_t *ok = text_verdicts(c, value, glob);
+	uint8_t *ok =
+	        f->kind == F_GOAL
+	                ? text_verdicts(c, f->goal->pattern,
+	                                f->goal->kind == ANALYTICS_GOAL_PAGE)
+	                : alt_verdicts(c, f);
 	if (!ok)
 		return false;
 	if (f->kind == F_COLUMN) {

@@ -307,7 +307,13 @@ class AnalyticsTest(unittest.TestCase):
                           ("browser!=Chrome", lambda v: v["browser"] != "Chrome"),
                           ("browser==*fox", lambda v: v["browser"].endswith("fox")),
                           ("browser!=Chrome;browser!=Firefox",
-                           lambda v: v["browser"] not in ("Chrome", "Firefox"))):
+                           lambda v: v["browser"] not in ("Chrome", "Firefox")),
+                          # One of: "a|b" (Plausible's way), globs too.
+                          ("browser==Chrome|Firefox",
+                           lambda v: v["browser"] in ("Chrome", "Firefox")),
+                          ("browser!=Chrome|*fox",
+                           lambda v: v["browser"] != "Chrome" and
+                           not v["browser"].endswith("fox"))):
             kept = [v for v in visits if keep(v)]
             self.assertTrue(kept, flt)
             want = metrics(kept)
@@ -335,6 +341,18 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual({r["device"]: r["visits"] for r in rows["results"]},
                          {d: sum(1 for v in chrome if v["device"] == d)
                           for d in {v["device"] for v in chrome}}, label)
+        # One of, from every visit: columns, and pages of the visit.
+        for flt, keep in (("browser==Chrome|Firefox;device!=nosuch",
+                           lambda v: v["browser"] in ("Chrome", "Firefox")),
+                          ("page==/pricing|/about",
+                           lambda v: {"/pricing", "/about"} & set(v["pages"])),
+                          ("page!=/blog/*|/about",
+                           lambda v: not any(p.startswith("/blog/") or p == "/about"
+                                             for p in v["pages"]))):
+            want = metrics([v for v in visits if keep(v)])
+            got = self.stats("summary", filter=flt).json()["results"]
+            for k in ("visitors", "visits", "pageviews", "bounce_rate"):
+                self.assertEqual(got[k], want[k], "%s: %s %s" % (label, flt, k))
         # Breakdowns read from the visits: visitors exact (fewer than
         # 1,024 a value), in order of
         # visitors, visits, value; a page's are the visits that have it.

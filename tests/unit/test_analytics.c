@@ -1001,6 +1001,9 @@ static const char *const blk_filters[] = {
         "device==mobile", "device!=mobile;country==F*", "entry_page==/b?",
         "browser==Chrome;source!=Google", "page==/p*;device!=tablet",
         "event==signup", "prop:plan!=pro;country!=US", "goal==Visit /a",
+        /* One of. */
+        "device==mobile|tablet;country!=US|X*", "page==/a|/p*",
+        "event!=signup|nosuch",
         /* Every visit: more visitors than a breakdown counts exactly. */
         "country!=XX;device!=x"};
 #define BLK_FILTERS (sizeof(blk_filters) / sizeof(blk_filters[0]))
