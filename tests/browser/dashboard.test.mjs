@@ -615,16 +615,6 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.waitForFunction(() => document.querySelector('#chart').dataset.api.includes('bounce_rate'));
   await page.waitForFunction(() => !document.querySelector('#chart').hasAttribute('aria-busy'));
   assert.equal(await page.getAttribute('#chart', 'data-points'), '7');
-  // The chart's buckets as chosen: the week by the hour, kept in the URL;
-  // Auto again goes by the range.
-  await page.selectOption('#interval', 'hour');
-  await ready(page, () => new URLSearchParams(location.search).get('interval') === 'hour');
-  await page.waitForFunction(() => new URLSearchParams(
-    document.querySelector('#chart').dataset.api.split('?')[1]).get('interval') === 'hour');
-  await page.waitForFunction(() => Number(document.querySelector('#chart').dataset.points) >= 7 * 24 - 1);
-  await page.selectOption('#interval', '');
-  await ready(page, () => !new URLSearchParams(location.search).has('interval'));
-  await page.waitForFunction(() => document.querySelector('#chart').dataset.points === '7');
   assert.equal(await page.getAttribute('#chart', 'data-drawn'), '0');
   // A range past the reports' limit: one notice, no request, nothing changes.
   const asked = [];
