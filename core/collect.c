@@ -237,6 +237,10 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 	const char *query = evhttp_uri_get_query(uri);
 	bool first = true;
 	bool keep_any = site->keep_query && site->keep_query[0];
+	/* ?ref= or ?source= (Plausible's and many sites' own tags: "from
+	 * Product Hunt") are the utm_source of a link without one. */
+	char *tag = NULL;
+	size_t tag_len = 0;
 	for (const char *p = query; p && *p;) {
 		const char *amp = strchr(p, '&');
 		size_t plen = amp ? (size_t)(amp - p) : strlen(p);
@@ -245,8 +249,10 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 		/* Most parameters are neither utm_* nor kept: decode a key
 		 * only when it could be one of them. */
 		bool encoded = memchr(p, '%', klen) || memchr(p, '+', klen);
-		bool maybe_utm =
-		        encoded || (klen > 4 && memcmp(p, "utm_", 4) == 0);
+		bool maybe_tag = (klen == 3 && memcmp(p, "ref", 3) == 0) ||
+		                 (klen == 6 && memcmp(p, "source", 6) == 0);
+		bool maybe_utm = encoded || maybe_tag ||
+		                 (klen > 4 && memcmp(p, "utm_", 4) == 0);
 		if (!maybe_utm && !keep_any) {
 			p = amp ? amp + 1 : NULL;
 			continue;
@@ -266,6 +272,17 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 					        utm_keys[u], err);
 				free(val);
 			}
+			if (maybe_utm && eq && !tag &&
+			    (strcmp(key, "ref") == 0 ||
+			     strcmp(key, "source") == 0)) {
+				tag = decode_component(eq + 1, plen - klen - 1,
+				                       &tag_len);
+				if (tag &&
+				    (tag_len == 0 || tag_len > SEULA_UTM_MAX)) {
+					free(tag);
+					tag = NULL;
+				}
+			}
 			/* A kept parameter that would not fit is left out. */
 			if (keep_any && in_list(site->keep_query, key, dklen) &&
 			    b.cap - b.len > plen + 1) {
@@ -278,7 +295,14 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 		p = amp ? amp + 1 : NULL;
 	}
 	evhttp_uri_free(uri);
-	return set_str(ev, SEULA_FIELD_URL, kept, b.len, "url", err);
+	int rc = SEULA_OK;
+	if (tag && !seula_event_str(ev, SEULA_FIELD_UTM_SOURCE))
+		rc = set_str(ev, SEULA_FIELD_UTM_SOURCE, tag, tag_len,
+		             "utm_source", err);
+	free(tag);
+	return rc != SEULA_OK
+	               ? rc
+	               : set_str(ev, SEULA_FIELD_URL, kept, b.len, "url", err);
 fail:
 	evhttp_uri_free(uri);
 	return SEULA_EINVAL;

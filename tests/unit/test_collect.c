@@ -121,6 +121,23 @@ static void pageview_is_normalised(void **state)
 	        seula_event_int(res.events[0], SEULA_FIELD_TIME_MS, &v), 0);
 	assert_int_equal(v, 1700000000000);
 	assert_non_null(seula_event_ip(res.events[0]));
+	/* ?ref= or ?source= tags a link without utm_source; utm_source
+	 * wins over them. */
+	assert_int_equal(
+	        parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	              "\"url\":\"https://example.com/?ref=Product+Hunt\"}"),
+	        SEULA_OK);
+	assert_string_equal(str(0, SEULA_FIELD_UTM_SOURCE), "Product Hunt");
+	assert_string_equal(str(0, SEULA_FIELD_URL), "https://example.com/");
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"https://example.com/?source=news&"
+	                       "utm_source=mail\"}"),
+	                 SEULA_OK);
+	assert_string_equal(str(0, SEULA_FIELD_UTM_SOURCE), "mail");
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"https://example.com/?source=\"}"),
+	                 SEULA_OK);
+	assert_null(str(0, SEULA_FIELD_UTM_SOURCE));
 	/* A port other than the default stays; IPv6 literal hosts work. */
 	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
 	                       "\"url\":\"http://[::1]:8080/\"}"),
