@@ -3752,26 +3752,54 @@ static bool text_ok(const char *s)
  * the most rows a breakdown lists), zeros when prev lists all of that
  * period's values and not this one, null when prev was cut (`cut`) and
  * the value may be past it.  A new reference; NULL when out of memory. */
+/* A breakdown row's value as an object key: its text, or an hour's
+ * number; false when it is neither. */
+static bool row_key(const json_t *v, char *buf, size_t len, const char **key)
+{
+	if (json_is_string(v)) {
+		*key = json_string_value(v);
+		return true;
+	}
+	if (!json_is_integer(v))
+		return false;
+	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	*key = buf;
+	return true;
+}
+
 static json_t *previous_rows(const char *dim, const json_t *rows,
                              const json_t *prev, bool cut)
 {
-	json_t *out = json_array();
-	bool whole = !cut;
+	/* By value: a CSV lists up to a million rows a side. */
+	json_t *by_value = json_object(), *out = json_array();
+	if (!by_value || !out) {
+		json_decref(by_value);
+		json_decref(out);
+		return NULL;
+	}
 	size_t i;
 	json_t *row;
+	char buf[32];
+	const char *key;
+	json_array_foreach((json_t *)prev, i, row)
+	{
+		if (row_key(json_object_get(row, dim), buf, sizeof(buf),
+		            &key) &&
+		    !json_object_get(by_value, key) &&
+		    json_object_set(by_value, key, row) != 0) {
+			json_decref(by_value);
+			json_decref(out);
+			return NULL;
+		}
+	}
+	bool whole = !cut;
 	json_array_foreach((json_t *)rows, i, row)
 	{
 		const json_t *v = json_object_get(row, dim);
-		json_t *got = NULL;
-		size_t j;
-		json_t *p;
-		json_array_foreach((json_t *)prev, j, p)
-		{
-			if (json_equal(json_object_get(p, dim), (json_t *)v)) {
-				got = json_copy(p);
-				break;
-			}
-		}
+		json_t *p = row_key(v, buf, sizeof(buf), &key)
+		                    ? json_object_get(by_value, key)
+		                    : NULL;
+		json_t *got = p ? json_copy(p) : NULL;
 		if (!got && whole) {
 			struct analytics_totals zero = {0};
 			got = json_object();
@@ -3779,10 +3807,12 @@ static json_t *previous_rows(const char *dim, const json_t *rows,
 			put_metrics(got, &zero, row_dim(dim));
 		}
 		if (json_array_append_new(out, got ? got : json_null()) != 0) {
+			json_decref(by_value);
 			json_decref(out);
 			return NULL;
 		}
 	}
+	json_decref(by_value);
 	return out;
 }
 
@@ -3984,8 +4014,8 @@ static json_t *empty_row(const json_t *report, enum analytics_report_kind kind)
 }
 
 /* The previous period's row for `row` (the i-th of the results): the
- * summary's, a timeseries' i-th bucket (as the dashboard draws them), a
- * breakdown's or the goals' of the same value; NULL when it had none. */
+ * summary's, a timeseries' or a breakdown's i-th, the goals' of the same
+ * goal; NULL when it had none. */
 static const json_t *previous_row(const json_t *report,
                                   enum analytics_report_kind kind,
                                   const json_t *row, size_t i)
@@ -3996,8 +4026,13 @@ static const json_t *previous_row(const json_t *report,
 		return cmp;
 	if (!json_is_array(cmp))
 		return NULL;
-	if (kind == ANALYTICS_TIMESERIES)
-		return json_array_get(cmp, i);
+	/* A timeseries' by position (as the dashboard draws them); a
+	 * breakdown's were set row by row beside its results
+	 * (previous_rows()), null for a value it could not tell. */
+	if (kind == ANALYTICS_TIMESERIES || kind == ANALYTICS_BREAKDOWN) {
+		const json_t *p = json_array_get(cmp, i);
+		return json_is_object(p) ? p : NULL;
+	}
 	const char *key = kind == ANALYTICS_GOALS
 	                          ? "goal"
 	                          : json_string_value(json_object_get(
