@@ -379,6 +379,20 @@ static bool valid_language(const char *s, size_t len)
 	return true;
 }
 
+/* String `v` (vlen bytes, at most SEULA_PROP_VALUE_MAX) with its control
+ * characters (but tab) made spaces.  jansson has checked it is
+ * UTF-8, whose multi-byte sequences hold no such byte. */
+static void control_to_space(json_t *v, size_t vlen)
+{
+	char buf[SEULA_PROP_VALUE_MAX];
+	const char *s = json_string_value(v);
+	for (size_t i = 0; i < vlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		buf[i] = (c < 0x20 && c != '\t') || c == 0x7f ? ' ' : (char)c;
+	}
+	json_string_setn(v, buf, vlen);
+}
+
 static int take_props(struct seula_event *ev, json_t *props, size_t idx,
                       struct seula_collect_error *err)
 {
@@ -399,6 +413,11 @@ static int take_props(struct seula_event *ev, json_t *props, size_t idx,
 			              idx, SEULA_PROP_KEY_MAX);
 		if (json_is_string(value)) {
 			size_t vlen = json_string_length(value);
+			/* A value typed into a form may hold a line break:
+			 * spaces, as in a title, rather than a lost event. */
+			if (vlen <= SEULA_PROP_VALUE_MAX &&
+			    !seula_text_valid(json_string_value(value), vlen))
+				control_to_space(value, vlen);
 			if (vlen > SEULA_PROP_VALUE_MAX ||
 			    !seula_text_valid(json_string_value(value), vlen))
 				return reject(

@@ -234,6 +234,15 @@ static void custom_events_and_engagement(void **state)
 	assert_int_equal(v, 1234);
 	assert_string_equal(str(1, SEULA_FIELD_VISITOR_ID),
 	                    "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+	/* A value typed into a form: its line breaks become spaces, the
+	 * event stays; a tab stays a tab. */
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"event\","
+	                       "\"url\":\"https://example.com/\","
+	                       "\"name\":\"search\",\"props\":{\"q\":"
+	                       "\"two\\r\\nlines\\t\\u007f\u00e4\"}}"),
+	                 SEULA_OK);
+	assert_string_equal(str(0, SEULA_FIELD_PROPS),
+	                    "{\"q\":\"two  lines\\t \\u00E4\"}");
 }
 
 static void bad_requests_named(void **state)
