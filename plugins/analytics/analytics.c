@@ -2876,6 +2876,89 @@ static int goals_route(void *instance, struct seula_http *http)
 	return report_route(instance, http, ANALYTICS_GOALS);
 }
 
+/* Property keys listed a site at most (the dashboard's menu of them). */
+#define SITE_PROPS_MAX 100
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Each site's custom property keys, sorted, into props (site: [keys]):
+ * those in its rollups (one probe of their key a property, so a site's
+ * rows are not read) and those of its open visits. */
+static int site_props(sqlite3 *db, const json_t *sites, json_t *props)
+{
+	sqlite3_stmt *next = NULL, *open = NULL;
+	int rc = SEULA_OK;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT dim FROM analytics_rollup WHERE site = "
+	                       "?1 AND dim > ?2 AND dim < 'prop;' ORDER BY dim "
+	                       "LIMIT 1",
+	                       -1, &next, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "SELECT DISTINCT 'prop:' || e.prop FROM "
+	                       "analytics_visits v JOIN analytics_visit_events "
+	                       "e ON e.visit = v.id WHERE v.site = ?1 AND "
+	                       "v.closed = 0 AND e.prop != ''",
+	                       -1, &open, NULL) != SQLITE_OK)
+		rc = SEULA_EIO;
+	size_t i;
+	json_t *site;
+	json_array_foreach(sites, i, site)
+	{
+		if (rc != SEULA_OK)
+			break;
+		const char *name = json_string_value(site);
+		json_t *keys = json_object(); /* key: true, for the union */
+		char after[8 + PROP_KEY_MAX] = "prop:";
+		sqlite3_bind_text(next, 1, name, -1, SQLITE_STATIC);
+		while (json_object_size(keys) < SITE_PROPS_MAX) {
+			sqlite3_bind_text(next, 2, after, -1, SQLITE_TRANSIENT);
+			int step = sqlite3_step(next);
+			const char *dim =
+			        step == SQLITE_ROW
+			                ? (const char *)sqlite3_column_text(
+			                          next, 0)
+			                : NULL;
+			bool fits = dim && strlen(dim) < sizeof(after);
+			if (fits) {
+				json_object_set_new(keys, dim + 5, json_true());
+				memcpy(after, dim, strlen(dim) + 1);
+			}
+			sqlite3_reset(next);
+			if (step != SQLITE_ROW && step != SQLITE_DONE)
+				rc = SEULA_EIO;
+			if (!fits)
+				break;
+		}
+		sqlite3_bind_text(open, 1, name, -1, SQLITE_STATIC);
+		int step = SQLITE_DONE;
+		while (json_object_size(keys) < SITE_PROPS_MAX &&
+		       (step = sqlite3_step(open)) == SQLITE_ROW)
+			json_object_set_new(
+			        keys,
+			        (const char *)sqlite3_column_text(open, 0) + 5,
+			        json_true());
+		sqlite3_reset(open);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			rc = SEULA_EIO;
+		const char *sorted[SITE_PROPS_MAX], *key;
+		size_t n = 0;
+		json_t *v;
+		json_object_foreach(keys, key, v) sorted[n++] = key;
+		qsort(sorted, n, sizeof(*sorted), compare_strings);
+		json_t *list = json_array();
+		for (size_t k = 0; k < n; k++)
+			json_array_append_new(list, json_string(sorted[k]));
+		json_decref(keys);
+		json_object_set_new(props, name, list);
+	}
+	sqlite3_finalize(next);
+	sqlite3_finalize(open);
+	return rc;
+}
+
 static int sites_route(void *instance, struct seula_http *http)
 {
 	struct analytics *a = instance;
@@ -2940,6 +3023,14 @@ static int sites_route(void *instance, struct seula_http *http)
 	}
 	sqlite3_finalize(first);
 	sqlite3_finalize(st);
+	json_t *props = json_object();
+	if (site_props(db, sites, props) != SEULA_OK) {
+		json_decref(sites);
+		json_decref(zones);
+		json_decref(since);
+		json_decref(props);
+		return SEULA_EIO;
+	}
 	/* The configured segments of configured sites, and whether their
 	 * backfill is done (then they answer over any range). */
 	json_t *segs = json_object();
@@ -2975,9 +3066,9 @@ static int sites_route(void *instance, struct seula_http *http)
 		                                sg->filter, "ready", ready));
 	}
 	sqlite3_finalize(st);
-	json_t *body =
-	        json_pack("{s:o,s:o,s:o,s:o}", "sites", sites, "segments", segs,
-	                  "timezones", zones, "since", since);
+	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o}", "sites", sites,
+	                         "segments", segs, "timezones", zones, "since",
+	                         since, "props", props);
 	int rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;

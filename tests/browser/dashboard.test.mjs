@@ -436,6 +436,20 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.unroute(tabReport);
   await checkTable(page, context, '#table-devices', ['visitors']);
 
+  // Custom properties: the site's keys in a menu beside the tabs, shown
+  // with the Properties tab; their values as the API breaks them down.
+  assert.equal(await page.isHidden('#card-events .prop-key'), true, 'no key menu on the Events tab');
+  await page.click('#card-events .tab[data-dimension="prop"]');
+  await page.waitForFunction(() => document.querySelector('#table-events').dataset.dimension === 'prop:plan' &&
+    !document.querySelector('#table-events').hasAttribute('aria-busy'));
+  assert.deepEqual(await page.$$eval('#card-events .prop-key option', (os) => os.map((o) => o.value)), ['plan']);
+  assert.equal(await page.isVisible('#card-events .prop-key'), true);
+  const plans = await checkTable(page, context, '#table-events', ['visitors', 'events']);
+  assert.deepEqual(plans.results.map((r) => [r['prop:plan'], r.events]).sort(), [['free', 1], ['pro', 1]]);
+  assert.equal(await page.textContent('#table-events thead th'), 'Property plan');
+  await page.click('#card-events .tab[data-dimension="event"]');
+  await page.waitForFunction(() => document.querySelector('#table-events').dataset.dimension === 'event');
+
   // Filter by a browser: click its row.
   await page.click('#card-devices .tab[data-dimension="browser"]');
   await page.waitForSelector('#table-browser, #table-devices[data-dimension="browser"]');
@@ -697,6 +711,9 @@ test('a configured site opens before its first visit; an unknown one says so', a
   assert.equal(await page.inputValue('#site'), 'quiet', 'not replaced by another site');
   assert.equal(await page.textContent('#summary [data-metric="visits"] .value'), '0');
   assert.equal(await page.isHidden('#notice'), true);
+  // No custom properties on this site: no tab for them.
+  assert.equal(await page.isHidden('#card-events .tab[data-dimension="prop"]'), true);
+  assert.equal(await page.isHidden('#card-events .prop-key'), true);
   await page.goto(`${base}/?site=nosuch`);
   await ready(page);
   assert.equal(await page.inputValue('#site'), 'demo');

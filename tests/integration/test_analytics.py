@@ -681,6 +681,25 @@ class AnalyticsTest(unittest.TestCase):
         rows = self.stats("breakdown", dimension="prop:note").json()["results"]
         self.assertEqual([(x["prop:note"], x["visits"]) for x in rows], [("€" * 66, 1)])
 
+    def test_5c_property_keys_listed(self):
+        # The dashboard's menu of properties: the keys of the site's ended
+        # visits (their rollups) and of its open ones, sorted; each key of
+        # every visit kept, and none of another site.
+        q = self.server.query
+        ended = {r["k"] for r in q("SELECT DISTINCT substr(dim, 6) AS k FROM analytics_rollup "
+                                   "WHERE site = 'demo' AND dim GLOB 'prop:*'")}
+        still = {r["k"] for r in q("SELECT DISTINCT e.prop AS k FROM analytics_visit_events e "
+                                   "JOIN analytics_visits v ON v.id = e.visit WHERE v.site = "
+                                   "'demo' AND v.closed = 0 AND e.prop != ''")}
+        every = {r["k"] for r in q("SELECT DISTINCT e.prop AS k FROM analytics_visit_events e "
+                                   "JOIN analytics_visits v ON v.id = e.visit WHERE v.site = "
+                                   "'demo' AND e.prop != ''")}
+        self.assertIn("note", still - ended)  # test_5b's, not ended yet
+        self.assertTrue(ended - still, "a key only ended visits have")
+        self.assertEqual(ended | still, every)
+        props = self.staff.request("GET", "/api/stats/sites").json()["props"]
+        self.assertEqual(props, {"demo": sorted(every)})
+
     def test_5d_pages_of_a_breakdown(self):
         # Page by page (Plausible's `page`), with whether more follow; a
         # CSV export lists the whole table at once.

@@ -19,6 +19,7 @@
   })();
   let siteZones = {}; // site: IANA zone ([site.ID] timezone, /api/stats/sites)
   let siteSince = {}; // site: the UTC day of its first visit (/api/stats/sites)
+  let siteProps = {}; // site: its custom property keys (/api/stats/sites)
   const tz = () => siteZones[state.site] || BROWSER_TZ;
 
   const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'lastmonth', '12mo', 'all', 'custom'];
@@ -71,7 +72,9 @@
       ['os', 'Operating systems', VISITORS], ['screen', 'Screen sizes', VISITORS]] },
     { id: 'languages', title: 'Languages', tabs: [['language', 'Languages', VISITORS]] },
     { id: 'events', title: 'Custom events', tabs: [
-      ['event', 'Events', [['visitors', 'Visitors'], ['events', 'Events']]]] },
+      ['event', 'Events', [['visitors', 'Visitors'], ['events', 'Events']]],
+      // The values of one property, chosen beside the tabs (propKey()).
+      ['prop', 'Properties', [['visitors', 'Visitors'], ['events', 'Events']]]] },
   ];
   const LIMIT = 10;
   const MORE_STEP = 50;
@@ -83,7 +86,7 @@
 
   const state = {
     site: null, period: '30d', from: null, to: null, filters: [], compare: '',
-    metric: 'visitors', interval: '', tabs: {},
+    metric: 'visitors', interval: '', tabs: {}, prop: '',
   };
   let sites = [];
   let segments = {}; // site: [{ filter, ready }] (/api/stats/sites)
@@ -740,8 +743,18 @@
         loadCard(card, generation);
       },
     });
+    const keys = card.tabs.some((t) => t[0] === 'prop')
+      ? el('select', {
+        class: 'prop-key', 'aria-label': 'Property', hidden: true,
+        onchange: (ev) => {
+          state.prop = ev.target.value;
+          delete shownRows[card.id];
+          loadCard(card, generation);
+        },
+      })
+      : null;
     const section = el('section', { class: 'card', id: `card-${card.id}`, 'aria-labelledby': headingId },
-      el('div', { class: 'card-head' }, el('h2', { id: headingId, text: card.title }), tabs, csv),
+      el('div', { class: 'card-head' }, el('h2', { id: headingId, text: card.title }), tabs, keys, csv),
       el('div', { class: 'table-wrap' }, table), more, error);
     if (tabs) {
       for (const [dim, label] of card.tabs) {
@@ -756,16 +769,45 @@
         }));
       }
     }
-    card.el = { section, table, csv, error, tabs, more };
+    card.el = { section, table, csv, error, tabs, more, keys };
     return section;
   }
 
-  async function loadCard(card, g) {
+  // The property the Properties tab shows: the one chosen, if the site
+  // has it, else its first; '' when it has none.
+  function propKey() {
+    const keys = siteProps[state.site] || [];
+    return keys.includes(state.prop) ? state.prop : keys[0] || '';
+  }
+
+  // A card's tab as the API names its dimension ('prop' is prop:KEY).
+  function apiDimension(card) {
     const dim = state.tabs[card.id] || card.tabs[0][0];
-    const [, label, cols] = card.tabs.find((t) => t[0] === dim);
-    const { table, csv, error, tabs, more } = card.el;
+    return dim === 'prop' ? `prop:${propKey()}` : dim;
+  }
+
+  async function loadCard(card, g) {
+    const tab = state.tabs[card.id] || card.tabs[0][0];
+    const [, label, cols] = card.tabs.find((t) => t[0] === tab);
+    const { table, csv, error, tabs, more, keys } = card.el;
     if (tabs)
-      for (const b of tabs.children) b.setAttribute('aria-pressed', b.dataset.dimension === dim ? 'true' : 'false');
+      for (const b of tabs.children) {
+        b.setAttribute('aria-pressed', b.dataset.dimension === tab ? 'true' : 'false');
+        // A site without custom properties has nothing to show there.
+        if (b.dataset.dimension === 'prop') b.hidden = !propKey();
+      }
+    if (keys) {
+      const list = siteProps[state.site] || [];
+      keys.replaceChildren(...list.map((k) => el('option', { value: k, text: k })));
+      keys.value = propKey();
+      keys.hidden = tab !== 'prop' || !list.length;
+    }
+    if (tab === 'prop' && !propKey()) {
+      state.tabs[card.id] = card.tabs[0][0];
+      loadCard(card, g);
+      return;
+    }
+    const dim = apiDimension(card);
     const extra = { dimension: dim, limit: Math.min(shownRows[card.id] || LIMIT, MAX_ROWS) };
     const url = statsUrl('breakdown', extra);
     table.dataset.api = url;
@@ -777,7 +819,7 @@
     const req = busy(table);
     try {
       const data = await getJson(url);
-      if (g !== generation || (state.tabs[card.id] || card.tabs[0][0]) !== dim) return;
+      if (g !== generation || apiDimension(card) !== dim) return;
       showError(error, null);
       fillTable(table, dim, data.results || [], cols);
       more.hidden = !data.more || extra.limit >= MAX_ROWS;
@@ -1059,6 +1101,7 @@
     segments = list.segments || {};
     siteZones = list.timezones || {};
     siteSince = list.since || {};
+    siteProps = list.props || {};
     // The list holds the sites with traffic; a configured site before its
     // first visit opens by its address (?site=ID), empty rather than
     // replaced by another site's numbers.
