@@ -7,6 +7,12 @@
  * data-site  the site id configured on the server (required)
  * data-api   the collect URL (default: this script's origin + /api/collect),
  *            so a site can serve both from its own paths through a proxy
+ * data-track "outbound" and/or "downloads" (space or comma apart): clicks
+ *            on links to other sites send the event "Outbound Link: Click",
+ *            on files (by extension, or a download attribute) "File
+ *            Download", each with the link as props.url (scheme, host and
+ *            path: its query string and fragment are left out, they carry
+ *            tokens); none by default
  *
  * The first line is optional: it lets the page call seula(...) before this
  * script has loaded; the calls are replayed, in order, before the first
@@ -48,7 +54,7 @@
 	var COOKIE = 'seula_vid', MAX_AGE = 33696000; /* 13 months in seconds */
 	var MIN_ENGAGEMENT_MS = 1000;
 	var queued = (w.seula && w.seula.q) || [];
-	var site, api;
+	var site, api, track = {};
 
 	/* Runs fn; whatever goes wrong in here stays in here. */
 	function safe(fn, arg) {
@@ -72,6 +78,8 @@
 		api = given ? new URL(given, loc.href).href
 			: new URL('/api/collect', script.src).href;
 		site = script.getAttribute('data-site');
+		(script.getAttribute('data-track') || '').split(/[\s,]+/)
+			.forEach(function (t) { track[t.toLowerCase()] = true; });
 	});
 	if (!site || !api) {
 		w.seula = function () {};
@@ -276,6 +284,30 @@
 			send('event', {name: name, props: props(args[2])});
 		}
 	}
+
+	/* ---- outbound links and file downloads (data-track) ----------------- */
+
+	var FILE = /\.(pdf|docx?|xlsx?|pptx?|od[tsp]|rtf|txt|csv|json|xml|zip|rar|7z|gz|tgz|bz2|xz|dmg|exe|msi|pkg|deb|rpm|apk|iso|epub|mp3|wav|flac|mp4|mov|avi|mkv|webm)$/i;
+
+	/* A click (or a middle click) on a link, in the capture phase: a page's
+	 * own handler that stops it, or a navigation, comes after. */
+	function linkClick(e) {
+		if (e.type === 'auxclick' && e.button !== 1) return;
+		var a = e.target && e.target.closest && e.target.closest('a');
+		var href = a && (a.getAttribute('href') || a.getAttribute('xlink:href'));
+		if (!href) return;
+		var u = new URL(href, loc.href);
+		if (!/^https?:$/.test(u.protocol)) return; /* mailto:, tel:, javascript: */
+		var link = {url: u.origin + u.pathname};
+		if (track.downloads && (a.hasAttribute('download') || FILE.test(u.pathname)))
+			command(['event', 'File Download', link]);
+		else if (track.outbound && u.host !== loc.host)
+			command(['event', 'Outbound Link: Click', link]);
+	}
+	if (track.outbound || track.downloads)
+		['click', 'auxclick'].forEach(function (type) {
+			w.addEventListener(type, function (e) { safe(linkClick, e); }, true);
+		});
 
 	w.seula = function () { safe(command, arguments); };
 	w.seula.loaded = true;

@@ -453,6 +453,66 @@ test("the collect URL: the script's origin by default, data-api when given", asy
   }
 });
 
+test('data-track: outbound links and file downloads, as events with the link', async () => {
+  // A page of another server on this machine (a site's own pages), whose
+  // own click handler keeps every link from navigating, after the
+  // tracker's listener has seen the click.
+  const links = `
+    <a id="out" href="https://elsewhere.example/path/page?token=secret#x">out</a>
+    <a id="pdf" href="/files/Report%202026.PDF?v=2">pdf</a>
+    <a id="export" href="/export" download>export</a>
+    <a id="in" href="/shop/other?x=1">in</a>
+    <a id="mail" href="mailto:someone@example.com">mail</a>
+    <svg width="40" height="20"><a id="svg" href="https://drawn.example/x"><rect width="40" height="20"/></a></svg>
+    <a id="nested" href="https://elsewhere.example/b"><span id="inner">nested</span></a>
+    <script>document.addEventListener('click', (e) => e.preventDefault());
+      document.addEventListener('auxclick', (e) => e.preventDefault());</script>`;
+  const shop = http.createServer((req, res) => {
+    const track = req.url === '/shop/tracked' ? ' data-track="outbound, downloads"' : '';
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>Shop</title><script src="${base}/seula.js" data-site="demo"${track}></script>${links}`);
+  });
+  await new Promise((r) => shop.listen(0, '127.0.0.1', r));
+  const site = `http://127.0.0.1:${shop.address().port}`;
+  const events = (mark) => rows(`id > ${mark} AND type = 2`).map((r) => [r.name, JSON.parse(r.props).url]);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // Without data-track, no click is an event.
+    let mark = lastId();
+    await page.goto(`${site}/shop/plain`);
+    await waitFor('the page view', () => rows(`id > ${mark} AND type = 1`));
+    await page.click('#out');
+    await page.click('#pdf');
+    mark = lastId();
+    await page.goto(`${site}/shop/tracked`);
+    const [view] = await waitFor('the tracked page view', () => rows(`id > ${mark} AND type = 1`));
+    assert.equal(rows(`id > ${mark - 1} AND id < ${view.id} AND type = 2`).length, 0, 'the plain page sent no event');
+    await page.click('#out');
+    await page.click('#pdf');
+    await page.click('#export');
+    await page.click('#in');
+    await page.click('#mail');
+    await page.click('#svg');
+    await page.click('#inner', { button: 'middle' });
+    await page.click('#out', { button: 'right' });
+    const got = await waitFor('the five link events', () => { const e = events(view.id); return e.length >= 5 && e; });
+    await sleep(300); // nothing more comes
+    assert.deepEqual(events(view.id), [
+      ['Outbound Link: Click', 'https://elsewhere.example/path/page'],
+      ['File Download', `${site}/files/Report%202026.PDF`],
+      ['File Download', `${site}/export`],
+      ['Outbound Link: Click', 'https://drawn.example/x'],
+      ['Outbound Link: Click', 'https://elsewhere.example/b'],
+    ]);
+    assert.equal(got.length, 5);
+    assert.equal(rows(`id > ${view.id} AND type = 2`)[0].path, '/shop/tracked', 'on the page the link was on');
+    await context.close();
+  } finally {
+    shop.close();
+  }
+});
+
 test('the tracker stays quiet when told to, and never breaks the page', async () => {
   // The site owner's opt-out.
   let context = await browser.newContext();
