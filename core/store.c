@@ -258,6 +258,8 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 			else if (n_events < s->batch_cap)
 				s->batch_events[n_events++] = j->events[i];
 		}
+		if (ok && j->call && (j->result = run_call(s, j)) != SEULA_OK)
+			ok = false;
 	}
 	for (size_t i = 0; ok && n_events && i < s->plugins->n; i++) {
 		const struct seula_loaded_plugin *p = &s->plugins->list[i];

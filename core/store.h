@@ -52,7 +52,10 @@ struct seula_job {
 	struct seula_http *http;
 
 	/* CALL, and ROUTE after the handler: runs inside the transaction,
-	 * under a savepoint of its own; an error rolls back only it. */
+	 * under a savepoint of its own; an error rolls back only it.
+	 * EVENTS, when set: runs after the job's events are inserted, so
+	 * that what it writes commits with them or not at all; an error
+	 * rolls back the whole batch. */
 	int (*call)(void *arg, sqlite3 *db, char *err, size_t errlen);
 	void *call_arg;
 

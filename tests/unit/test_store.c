@@ -290,6 +290,74 @@ static void old_plugin_task_answering_1_fails(void **state)
 	close_store(f);
 }
 
+/* An events job's call: a row of its own, or a failure when told. */
+static int call_marks(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	const bool *fails = arg;
+	if (*fails) {
+		snprintf(err, errlen, "told to fail");
+		return SEULA_EIO;
+	}
+	return sqlite3_exec(db,
+	                    "CREATE TABLE IF NOT EXISTS marks (x); INSERT "
+	                    "INTO marks VALUES (1)",
+	                    NULL, NULL, NULL) == SQLITE_OK
+	               ? SEULA_OK
+	               : SEULA_EIO;
+}
+
+static void on_done_any(struct seula_completion *c)
+{
+	struct test_job *t = (struct test_job *)c;
+	t->rows_at_completion = t->job.committed;
+	(*t->done)++;
+	seula_arena_free(&t->arena);
+}
+
+static int64_t count_marks(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM marks", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* What an events job's call writes commits with its events or not at all
+ * (the importer's record of how far it got). */
+static void events_call_commits_with_them(void **state)
+{
+	(void)state;
+	struct fixture *f = open_store("1000");
+	assert_int_equal(seula_store_start(f->store), SEULA_OK);
+	bool fails[2] = {false, true};
+	for (int k = 0; k < 2; k++) {
+		int done = 0;
+		struct test_job *t = make_job(f, 3, &done);
+		t->job.done.run = on_done_any;
+		t->job.call = call_marks;
+		t->job.call_arg = &fails[k];
+		assert_int_equal(seula_store_submit(f->store, &t->job),
+		                 SEULA_OK);
+		while (!done)
+			event_base_loop(f->base, EVLOOP_ONCE);
+		assert_int_equal(t->rows_at_completion, !fails[k]);
+		assert_int_equal(t->job.result,
+		                 fails[k] ? SEULA_EIO : SEULA_OK);
+		free(t);
+	}
+	/* The first job's three events and its mark; nothing of the second. */
+	assert_int_equal(count_rows(f->db), 3);
+	assert_int_equal(count_marks(f->db), 1);
+	close_store(f);
+}
+
 int main(void)
 {
 	evthread_use_pthreads();
@@ -298,6 +366,7 @@ int main(void)
 	        cmocka_unit_test(full_queue_refuses_and_stop_commits),
 	        cmocka_unit_test(task_with_more_to_do_runs_again),
 	        cmocka_unit_test(old_plugin_task_answering_1_fails),
+	        cmocka_unit_test(events_call_commits_with_them),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
