@@ -19,13 +19,21 @@
  * on that day, as today's does in the server; the rotation deletes it with
  * secure_delete, and closing the store truncates the WAL.
  *
- * Re-imports: each finished import is recorded in log_imports with the hash
- * of its first line and of all the bytes it read.  An input whose first line
- * is known is read without importing up to the recorded size, while its
- * hash is checked: the same file again imports nothing, the same file grown
- * since (a log appended to) imports only what is new, and an input that
+ * Re-imports: each import is recorded in log_imports with the hash of its
+ * first line and of all the bytes it read, written with every batch of
+ * its page views (as far as that batch's last line) and at its end.  An input
+ * whose first line is known is read without importing up to the recorded size,
+ * while its hash is checked: the same file again imports nothing, the same file
+ * grown since (a log appended to) imports only what is new, and an input that
  * starts alike but differs is refused before anything of it is stored
  * (--force imports it all).
+ *
+ * Several files are imported in one run in the order given (rotated logs,
+ * oldest first): the salts of a day stay for the whole run, so a visit
+ * that crosses from one file into the next is one visit.  SIGINT and
+ * SIGTERM stop the run at a line's end: what was read is committed and
+ * recorded, so the same command again imports the rest (after a kill -9,
+ * the rest after the last batch committed).
  */
 #include "cli_import.h"
 
@@ -46,11 +54,15 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +97,15 @@ static const char *const skip_names[SK_COUNT] = {
 
 struct importer;
 
+/* How far a file is imported: the import's row in log_imports says it,
+ * and is written with the events it covers. */
+struct mark {
+	int64_t bytes;               /* read up to here, a line's end */
+	crypto_generichash_state hs; /* of those bytes */
+	uint64_t lines, pageviews;
+	int64_t first_ts, last_ts;
+};
+
 struct slot {
 	struct seula_job job; /* first: the completion finds the slot */
 	struct importer *im;
@@ -92,6 +113,7 @@ struct slot {
 	struct seula_event *events[JOB_EVENTS];
 	size_t n;
 	bool busy;
+	struct mark mark; /* after the line of its last event */
 };
 
 struct call {
@@ -133,7 +155,12 @@ struct importer {
 	struct slot slots[N_SLOTS];
 	struct slot *cur;
 	bool failed; /* a batch did not commit */
-	bool stop;   /* an error: read no further */
+	bool stop;   /* read no further in this file */
+	bool fatal;  /* an error: no further file either */
+	sigset_t
+	        stops; /* SIGINT and SIGTERM: blocked, taken by interrupted() */
+	int signal;    /* the one taken, 0: none */
+	bool cut;      /* it stopped a file part-way */
 	int64_t now_ms, oldest_ms;
 	bool clock_tasks; /* a protect plugin has start tasks */
 	bool have_window;
@@ -156,6 +183,7 @@ struct importer {
 	const struct candidate *matched;
 	bool verifying;
 	bool differs;
+	int64_t record_id; /* this file's row in log_imports; writer only */
 
 	char url[sizeof("https://") + 256 + SEULA_LOG_LINE_MAX];
 	char err[1024];
@@ -298,6 +326,8 @@ static int check_site(struct importer *im, const char *id)
 
 /* ---- the store ------------------------------------------------------ */
 
+static int slot_record(void *arg, sqlite3 *db, char *err, size_t errlen);
+
 static void slot_done(struct seula_completion *c)
 {
 	struct slot *s = (struct slot *)c;
@@ -358,6 +388,8 @@ static void submit_slot(struct importer *im)
 	s->job.n_events = s->n;
 	s->job.cq = im->cq;
 	s->job.done.run = slot_done;
+	s->job.call = slot_record;
+	s->job.call_arg = s;
 	s->busy = true;
 	int rc;
 	while ((rc = seula_store_submit(im->store, &s->job)) == SEULA_EBUSY)
@@ -430,6 +462,9 @@ static int move_clock(struct importer *im, int64_t day)
 	    (im->have_window &&
 	     (day == im->window_day || day == im->window_day - 1)))
 		return SEULA_OK;
+	/* What the tasks log goes above the progress line, not into it. */
+	if (im->progress)
+		fputs("\r\033[K", stderr);
 	int rc = writer_call(im, clock_tasks, (day - 1) * DAY_MS);
 	if (rc != SEULA_OK)
 		return fail(im, rc,
@@ -441,41 +476,72 @@ static int move_clock(struct importer *im, int64_t day)
 	return SEULA_OK;
 }
 
-static int record_import(struct importer *im, sqlite3 *db, int64_t now_ms,
-                         char *err, size_t errlen)
+/* This file's row in log_imports as far as `m`: inserted by the first
+ * batch of its page views, brought up to date by each next one, so that a
+ * run ended by anything, kill -9 too, is recorded as far as it stored. */
+static int write_mark(struct importer *im, sqlite3 *db, const struct mark *m,
+                      int64_t now_ms, char *err, size_t errlen)
 {
 	unsigned char hash[HASH_BYTES];
-	crypto_generichash_state st = im->hs;
+	crypto_generichash_state st = m->hs;
 	crypto_generichash_final(&st, hash, sizeof(hash));
 	sqlite3_stmt *ins = NULL;
 	int rc = sqlite3_prepare_v2(
 	        db,
-	        "INSERT INTO log_imports (site, first_line, bytes, hash, name, "
-	        "lines, pageviews, first_ts, last_ts, imported_at) VALUES "
-	        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	        im->record_id
+	                ? "UPDATE log_imports SET bytes = ?3, hash = ?4, lines "
+	                  "= ?6, pageviews = ?7, first_ts = ?8, last_ts = ?9, "
+	                  "imported_at = ?10 WHERE id = ?11"
+	                : "INSERT INTO log_imports (site, first_line, bytes, "
+	                  "hash, name, lines, pageviews, first_ts, last_ts, "
+	                  "imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	                  "?8, ?9, ?10)",
 	        -1, &ins, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(ins, 1, im->site->id, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(ins, 2, im->first_line, HASH_BYTES,
 		                  SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 3, im->offset);
+		sqlite3_bind_int64(ins, 3, m->bytes);
 		sqlite3_bind_blob(ins, 4, hash, HASH_BYTES, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 5, im->name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 6, (int64_t)im->lines);
-		sqlite3_bind_int64(ins, 7, (int64_t)im->pageviews);
-		if (im->first_ts >= 0) {
-			sqlite3_bind_int64(ins, 8, im->first_ts);
-			sqlite3_bind_int64(ins, 9, im->last_ts);
+		sqlite3_bind_int64(ins, 6, (int64_t)m->lines);
+		sqlite3_bind_int64(ins, 7, (int64_t)m->pageviews);
+		if (m->first_ts >= 0) {
+			sqlite3_bind_int64(ins, 8, m->first_ts);
+			sqlite3_bind_int64(ins, 9, m->last_ts);
 		}
 		sqlite3_bind_int64(ins, 10, now_ms);
+		sqlite3_bind_int64(ins, 11, im->record_id);
 		rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK
 		                                      : SQLITE_ERROR;
 	}
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "recording the import: %s",
 		         sqlite3_errmsg(db));
+	else if (!im->record_id)
+		im->record_id = sqlite3_last_insert_rowid(db);
 	sqlite3_finalize(ins);
 	return rc == SQLITE_OK ? SEULA_OK : SEULA_EIO;
+}
+
+/* The whole file's mark, at its end (or where a signal stopped it). */
+static int record_import(struct importer *im, sqlite3 *db, int64_t now_ms,
+                         char *err, size_t errlen)
+{
+	struct mark m = {.bytes = im->offset,
+	                 .hs = im->hs,
+	                 .lines = im->lines,
+	                 .pageviews = im->pageviews,
+	                 .first_ts = im->first_ts,
+	                 .last_ts = im->last_ts};
+	return write_mark(im, db, &m, now_ms, err, errlen);
+}
+
+/* A slot's events' job's call, in their transaction (store.h). */
+static int slot_record(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	struct slot *s = arg;
+	return write_mark(s->im, db, &s->mark, seula_clock_ms(), err, errlen);
 }
 
 /* ---- re-imports --------------------------------------------------------- */
@@ -587,7 +653,7 @@ static enum skip pageview(struct importer *im, const struct seula_log_line *l,
 	struct slot *s = slot_for_event(im);
 	struct seula_event *ev = seula_event_new(&s->arena);
 	if (!ev) {
-		im->stop = true;
+		im->stop = im->fatal = true;
 		fail(im, SEULA_ENOMEM, "out of memory");
 		return SK_URL;
 	}
@@ -626,11 +692,30 @@ static enum skip pageview(struct importer *im, const struct seula_log_line *l,
 	}
 	if (kept == 0)
 		return SK_FILTERED;
+	/* A common-format line has no user agent: nothing tells a bot from
+	 * a person, and the user agent plugin takes a missing one for a
+	 * script's.  So none is a bot, and no browser is guessed. */
+	if (!l->user_agent) {
+		static const enum seula_field guessed[] = {
+		        SEULA_FIELD_BROWSER, SEULA_FIELD_BROWSER_VERSION,
+		        SEULA_FIELD_OS, SEULA_FIELD_OS_VERSION,
+		        SEULA_FIELD_DEVICE};
+		for (size_t i = 0; i < sizeof(guessed) / sizeof(*guessed); i++)
+			seula_event_clear(ev, guessed[i]);
+		seula_event_set_int(ev, SEULA_FIELD_BOT, 0);
+	}
 	int64_t bot = 0;
 	if (seula_event_int(ev, SEULA_FIELD_BOT, &bot) == SEULA_OK && bot)
 		im->bots++;
 	s->events[s->n++] = ev;
 	im->pageviews++;
+	/* The line is read whole: the slot's record is to its end. */
+	s->mark = (struct mark){.bytes = im->offset,
+	                        .hs = im->hs,
+	                        .lines = im->lines,
+	                        .pageviews = im->pageviews,
+	                        .first_ts = im->first_ts,
+	                        .last_ts = im->last_ts};
 	return SK_COUNT;
 }
 
@@ -680,7 +765,7 @@ static void take_line(struct importer *im, char *line, size_t len)
 		return;
 	}
 	if (move_clock(im, l.time_ms / DAY_MS) != SEULA_OK) {
-		im->stop = true;
+		im->stop = im->fatal = true;
 		return;
 	}
 	enum skip why = pageview(im, &l, host);
@@ -716,7 +801,7 @@ static void first_line(struct importer *im, const char *p, size_t len)
 	                   len < FIRST_LINE_BYTES ? len : FIRST_LINE_BYTES,
 	                   NULL, 0);
 	if (load_candidates(im) != SEULA_OK)
-		im->stop = true;
+		im->stop = im->fatal = true;
 }
 
 static void consume(struct importer *im, const char *p, size_t n)
@@ -725,11 +810,29 @@ static void consume(struct importer *im, const char *p, size_t n)
 	im->offset += (int64_t)n;
 }
 
+/* Whether SIGINT or SIGTERM came (blocked since the start, so it waits
+ * here rather than ending the process): taken, and kept in im->signal. */
+static bool interrupted(struct importer *im)
+{
+	sigset_t pending;
+	if (im->signal == 0 && sigpending(&pending) == 0 &&
+	    (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM))) {
+		struct timespec now = {0, 0};
+		int sig = sigtimedwait(&im->stops, NULL, &now);
+		if (sig > 0)
+			im->signal = sig;
+	}
+	return im->signal != 0;
+}
+
 static int read_input(struct importer *im, int fd)
 {
 	char *buf = malloc(READ_CHUNK + 1);
 	if (!buf)
 		return fail(im, SEULA_ENOMEM, "out of memory");
+	/* A pipe's read can wait for long: polled, so a signal is seen. */
+	struct stat sb;
+	bool regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
 	size_t start = 0, end = 0;
 	bool eof = false, discarding = false;
 	int rc = SEULA_OK;
@@ -777,6 +880,15 @@ static int read_input(struct importer *im, int fd)
 			end -= start;
 			start = 0;
 		}
+		if (interrupted(im)) {
+			im->cut = true;
+			break;
+		}
+		if (!regular) {
+			struct pollfd pf = {.fd = fd, .events = POLLIN};
+			if (poll(&pf, 1, 200) == 0)
+				continue;
+		}
 		ssize_t got = read(fd, buf + end, READ_CHUNK - end);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -787,6 +899,16 @@ static int read_input(struct importer *im, int fd)
 		}
 		if (got == 0)
 			eof = true;
+		/* Bytes 1f 8b open a gzip file: text to no parser. */
+		if (im->offset == 0 && end == 0 && got >= 2 &&
+		    (unsigned char)buf[0] == 0x1f &&
+		    (unsigned char)buf[1] == 0x8b) {
+			rc = fail(im, SEULA_EINVAL,
+			          "%s is compressed (gzip): import it with "
+			          "zcat %s | seula import-log ... -",
+			          im->name, im->name);
+			break;
+		}
 		end += (size_t)got;
 	}
 	/* It held the full addresses. */
@@ -849,16 +971,101 @@ static int verdict(struct importer *im)
 		        "was imported.  Use --force to import it anyway",
 		        im->name, when);
 	}
-	if (im->verifying &&
+	if (im->verifying && im->signal == 0 &&
 	    !(im->matched && im->matched->bytes == im->offset)) {
 		format_day(im->cand[im->n_cand - 1].imported_at, when,
 		           sizeof(when));
 		return fail(im, SEULA_ECONFLICT,
-		            "%s is a part of a log imported on %s; nothing of "
-		            "it was imported.  Use --force to import it anyway",
+		            "%s begins like a log imported on %s, which is "
+		            "longer: a part of that log, or a file that "
+		            "differs from it further on; nothing of it was "
+		            "imported.  Use --force to import it anyway",
 		            im->name, when);
 	}
+	uint64_t fresh = im->lines - im->skipped[SK_DONE];
+	if (fresh > 0 && im->bad == fresh)
+		return fail(im, SEULA_EINVAL,
+		            "no line of %s read as the %s format (line %" PRIu64
+		            ": %s); nothing was imported: another --format?",
+		            im->name, seula_log_format_name(im->fmt),
+		            im->bad_line[0],
+		            seula_log_error_name(im->bad_why[0]));
 	return SEULA_OK;
+}
+
+/* Ready for the next file: its identity and counts start afresh; the
+ * salts' window, the slots and the store go on. */
+static void file_reset(struct importer *im, const char *path)
+{
+	im->path = path;
+	im->name = strcmp(path, "-") == 0 ? "stdin" : path;
+	im->stop = false;
+	im->err[0] = '\0';
+	im->lines = im->pageviews = im->bots = im->bad = 0;
+	memset(im->skipped, 0, sizeof(im->skipped));
+	im->first_ts = im->last_ts = -1;
+	crypto_generichash_init(&im->hs, NULL, 0, HASH_BYTES);
+	im->offset = 0;
+	im->have_first = false;
+	free(im->cand);
+	im->cand = NULL;
+	im->n_cand = im->next_cand = 0;
+	im->matched = NULL;
+	im->verifying = im->differs = false;
+	im->record_id = 0;
+	clock_gettime(CLOCK_MONOTONIC, &im->t0);
+	im->t_progress = im->t0;
+}
+
+/* One file (or standard input), read, committed, checked and recorded;
+ * its summary on stdout. */
+static int import_file(struct importer *im, const char *path)
+{
+	file_reset(im, path);
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO
+	                                : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(im, SEULA_EIO, "%s: %s", path, strerror(errno));
+	int rc = read_input(im, fd);
+	if (fd > STDIN_FILENO)
+		close(fd);
+	wait_all(im);
+	progress(im, true);
+	double secs = seconds_since(&im->t0);
+	if (im->failed) {
+		im->fatal = true;
+		return fail(im, SEULA_EIO,
+		            "a batch of page views did not commit (see the log "
+		            "above); run the import again with --force after "
+		            "removing what was stored, or restore a backup");
+	}
+	if (rc == SEULA_OK && !im->err[0])
+		rc = verdict(im);
+	else if (rc == SEULA_OK)
+		rc = SEULA_EIO; /* stopped with a reason in err */
+	/* Recorded whenever something was read past what was known; when
+	 * interrupted, as far as it was read (a line's end), so that the
+	 * same command again imports the rest, as for a grown log. */
+	bool nothing_new = im->matched && im->matched->bytes == im->offset;
+	if (rc == SEULA_OK && im->lines > 0 && !nothing_new && !im->verifying) {
+		if (writer_call(im, record_import, seula_clock_ms()) !=
+		    SEULA_OK) {
+			im->fatal = true;
+			rc = fail(im, SEULA_EIO, "the import was not recorded");
+		}
+	}
+	if (rc == SEULA_OK && nothing_new && im->signal == 0) {
+		char when[40];
+		format_day(im->matched->imported_at, when, sizeof(when));
+		fprintf(stderr,
+		        "seula import-log: %s was imported on %s; nothing new "
+		        "to import (--force imports it again)\n",
+		        im->name, when);
+	}
+	/* After a refusal nothing was imported: no summary to mislead. */
+	if (rc == SEULA_OK || im->pageviews > 0)
+		summary(im, secs);
+	return rc;
 }
 
 int seula_cli_import_log(int argc, char **argv)
@@ -891,13 +1098,21 @@ int seula_cli_import_log(int argc, char **argv)
 		}
 	}
 	enum seula_log_format fmt;
-	if (!config || !site || optind != argc - 1 ||
-	    !seula_log_format_parse(format, &fmt)) {
-		if (!seula_log_format_parse(format, &fmt))
-			fprintf(stderr,
-			        "seula import-log: --format must be combined, "
-			        "common or vhost_combined, not '%s'\n",
-			        format);
+	const char *wrong =
+	        !config          ? "--config is required"
+	        : !site          ? "--site is required"
+	        : optind == argc ? "no log file given (- reads standard input)"
+	        : !seula_log_format_parse(format, &fmt)
+	                ? "--format must be combined, common or vhost_combined"
+	                : NULL;
+	for (int i = optind; !wrong && i < argc; i++)
+		for (int j = optind; j < i; j++)
+			if (strcmp(argv[i], argv[j]) == 0 ||
+			    (strcmp(argv[i], "-") == 0 &&
+			     strcmp(argv[j], "-") == 0))
+				wrong = "a file is given twice";
+	if (wrong) {
+		fprintf(stderr, "seula import-log: %s\n\n", wrong);
 		usage(stderr);
 		return 2;
 	}
@@ -907,26 +1122,26 @@ int seula_cli_import_log(int argc, char **argv)
 		fprintf(stderr, "seula import-log: out of memory\n");
 		return 1;
 	}
+	/* Blocked before any thread starts, so every thread has them
+	 * blocked and interrupted() takes them between lines. */
+	sigemptyset(&im->stops);
+	sigaddset(&im->stops, SIGINT);
+	sigaddset(&im->stops, SIGTERM);
+	sigset_t old_mask;
+	pthread_sigmask(SIG_BLOCK, &im->stops, &old_mask);
 	im->fmt = fmt;
 	im->quiet = quiet;
 	im->force = force;
-	im->path = argv[optind];
-	im->name = strcmp(im->path, "-") == 0 ? "stdin" : im->path;
-	im->first_ts = -1;
-	im->last_ts = -1;
-	crypto_generichash_init(&im->hs, NULL, 0, HASH_BYTES);
-	int fd = -1;
+	im->name = "";
 	int status = 1;
+	int done = 0; /* files imported or refused */
 
 	if (load(im, config, db) != SEULA_OK ||
 	    check_site(im, site) != SEULA_OK)
 		goto out;
-	fd = strcmp(im->path, "-") == 0 ? STDIN_FILENO
-	                                : open(im->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fail(im, SEULA_EIO, "%s: %s", im->path, strerror(errno));
-		goto out;
-	}
+	if (quiet && im->log.level > SEULA_LOG_WARN)
+		im->log.level =
+		        SEULA_LOG_WARN; /* a cron job's mail: trouble only */
 	if (seula_consent_new(&im->consent, &im->cfg, &im->plugins, NULL,
 	                      im->err, sizeof(im->err)) != SEULA_OK ||
 	    seula_consent_check(im->consent, im->err, sizeof(im->err)) !=
@@ -959,53 +1174,53 @@ int seula_cli_import_log(int argc, char **argv)
 	im->now_ms = seula_clock_ms();
 	im->oldest_ms = im->now_ms - im->site->events_retention_s * 1000;
 	im->progress = !quiet && isatty(STDERR_FILENO);
-	clock_gettime(CLOCK_MONOTONIC, &im->t0);
-	im->t_progress = im->t0;
 
-	int rc = read_input(im, fd);
-	wait_all(im);
-	progress(im, true);
-	double secs = seconds_since(&im->t0);
-	if (rc == SEULA_OK && im->failed)
-		rc = fail(im, SEULA_EIO,
-		          "a batch of page views did not commit (see the log "
-		          "above); run the import again with --force after "
-		          "removing what was stored, or restore a backup");
-	if (rc == SEULA_OK && !im->err[0])
-		rc = verdict(im);
-	else if (rc == SEULA_OK)
-		rc = SEULA_EIO; /* stopped with a reason in err */
-	/* Back to the wall clock: the log's past salts go. */
-	if (im->clock_tasks && im->have_window &&
-	    writer_call(im, clock_tasks, seula_clock_ms()) != SEULA_OK &&
-	    rc == SEULA_OK)
-		rc = fail(im, SEULA_EIO,
-		          "the protect plugins' tasks failed at the end");
-	/* Recorded whenever something was read past what was known. */
-	bool nothing_new = im->matched && im->matched->bytes == im->offset;
-	if (rc == SEULA_OK && im->lines > 0 && !nothing_new) {
-		if (writer_call(im, record_import, seula_clock_ms()) !=
-		    SEULA_OK)
-			rc = fail(im, SEULA_EIO, "the import was not recorded");
+	/* A file refused (or unreadable) says so and the next one goes on;
+	 * a failed commit, or a signal, ends the run. */
+	bool refused = false;
+	for (int i = optind; i < argc && !im->fatal && !interrupted(im); i++) {
+		if (import_file(im, argv[i]) != SEULA_OK) {
+			fprintf(stderr, "seula import-log: %s\n", im->err);
+			refused = true;
+		}
+		done++;
 	}
-	if (rc == SEULA_OK && nothing_new) {
-		char when[40];
-		format_day(im->matched->imported_at, when, sizeof(when));
+	/* A signal that came as the last file ended stopped nothing. */
+	bool cut = interrupted(im) && (done < argc - optind || im->cut);
+	/* Back to the wall clock: the log's past salts go, interrupted or
+	 * not. */
+	bool tasks_ok =
+	        !(im->clock_tasks && im->have_window) ||
+	        writer_call(im, clock_tasks, seula_clock_ms()) == SEULA_OK;
+	if (!tasks_ok)
+		fail(im, SEULA_EIO,
+		     "the protect plugins' tasks failed at the end");
+	if (im->signal && !cut) {
 		fprintf(stderr,
-		        "seula import-log: %s was imported on %s; nothing new "
-		        "to import (--force imports it again)\n",
-		        im->name, when);
+		        "seula import-log: %s came once all was imported\n",
+		        strsignal(im->signal));
+		status = 128 + im->signal;
+	} else if (im->signal) {
+		fprintf(stderr,
+		        "seula import-log: %s: stopped; %s was imported to "
+		        "line %" PRIu64 " and recorded so far%s%s; the same "
+		        "command again imports the rest\n",
+		        strsignal(im->signal), im->name, im->lines,
+		        done < argc - optind ? ", the files after it not "
+		                               "begun"
+		                             : "",
+		        im->fatal ? " (but see the error above)" : "");
+		status = 128 + im->signal;
+	} else {
+		status = refused || im->fatal || !tasks_ok ? 1 : 0;
 	}
-	/* After a refusal nothing was imported: no summary to mislead. */
-	if (rc == SEULA_OK || im->pageviews > 0)
-		summary(im, secs);
-	status = rc == SEULA_OK ? 0 : 1;
+	if (!tasks_ok)
+		fprintf(stderr, "seula import-log: %s\n", im->err);
+	im->err[0] = '\0'; /* each said where it happened */
 out:
-	if (status != 0)
+	if (status == 1 && done == 0)
 		fprintf(stderr, "seula import-log: %s\n",
 		        im->err[0] ? im->err : "cannot start");
-	if (fd > STDIN_FILENO)
-		close(fd);
 	seula_store_close(im->store);
 	seula_completions_free(im->cq);
 	if (im->base)
@@ -1018,7 +1233,13 @@ out:
 	free(im->plugin_dir);
 	seula_config_free(&im->cfg);
 	free(im->cand);
+	/* A signal that came after the last check is let go: taken, not
+	 * left to end the process once unblocked. */
+	interrupted(im);
+	if (im->signal && status < 128)
+		status = 128 + im->signal;
 	sodium_memzero(im, sizeof(*im));
 	free(im);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	return status;
 }

@@ -1,12 +1,16 @@
 """seula import-log: an access log into a real database through the real
 plugins, counted against what the file holds, computed here on its own."""
 import datetime
+import gzip
 import os
 import random
 import re
+import signal
+import subprocess
+import time
 import unittest
 
-from seulatest import ENRICH, Server, require_env, run_seula
+from seulatest import BIN, ENRICH, Server, require_env, run_seula
 
 BROWSERS = [
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -231,6 +235,122 @@ class ImportLogTest(unittest.TestCase):
         self.assertIn("too old 1", r.stdout)
         rows = self.srv.query("SELECT url FROM events")
         self.assertEqual(rows, [{"url": "https://blog.example.com/x"}])
+
+    def test_interrupted_import_is_recorded_so_far(self):
+        # SIGINT part-way (a pipe, so the importer is waiting for more
+        # when it comes): what was read is committed and recorded, the
+        # past salts go, and the same log again imports only the rest.
+        lines, truth = self.generate(n=2000)
+        self.write(lines)
+        half = 1200
+        p = subprocess.Popen([BIN, "import-log", "--config", self.srv.config_path,
+                              "--site", "demo", "-"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.stdin.write("\n".join(lines[:half]) + "\n")
+        p.stdin.flush()
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=60)  # its input still open: the signal ends it
+        err = p.stderr.read()
+        for f in (p.stdin, p.stdout, p.stderr):
+            f.close()
+        self.assertEqual(p.returncode, 130, err)
+        self.assertIn("Interrupt", err)
+        self.assertIn("to line %d" % half, err)
+        first = sum(1 for t in truth[:half] if t[0] == "page")
+        self.assertEqual(self.srv.count(), first)
+        salts = self.srv.query("SELECT day FROM anonymize_salts")
+        today = int(datetime.datetime.now(datetime.timezone.utc).timestamp()) // 86400
+        self.assertTrue(all(r["day"] >= today for r in salts), salts)
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"],
+                         sum(1 for t in truth[half:] if t[0] == "page"))
+        self.assertEqual(self.srv.count(), sum(1 for t in truth if t[0] == "page"))
+
+    def test_killed_import_resumes_without_counting_twice(self):
+        # kill -9 once a batch has committed: the batch's record came with
+        # it, so the same log again imports exactly what was not stored.
+        lines, truth = self.generate(n=2000)
+        self.write(lines)
+        p = subprocess.Popen([BIN, "import-log", "--config", self.srv.config_path,
+                              "--site", "demo", "-"], stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        p.stdin.write("\n".join(lines[:1500]) + "\n")
+        p.stdin.flush()
+        deadline = time.time() + 30
+        while self.srv.count() == 0 and time.time() < deadline:
+            time.sleep(0.05)
+        p.kill()
+        p.wait(timeout=30)
+        p.stdin.close()
+        stored = self.srv.count()
+        pages = sum(1 for t in truth if t[0] == "page")
+        self.assertGreater(stored, 0)
+        self.assertLess(stored, pages)
+        marks = self.srv.query("SELECT lines, pageviews FROM log_imports")
+        self.assertEqual(len(marks), 1)
+        self.assertEqual(marks[0]["pageviews"], stored)
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"], pages - stored)
+        self.assertEqual(self.srv.count(), pages)
+
+    def test_rotated_logs_in_one_run_and_formats(self):
+        # Two rotated files in one run, oldest first: a visitor whose
+        # visit goes on from one into the next keeps one visitor hash (the
+        # day's salt lasts the run), and each file is recorded.
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        t = now - datetime.timedelta(days=2)
+        older, newer = (os.path.join(self.srv.dir, n) for n in ("access.log.1", "access.log"))
+        with open(older, "w") as f:
+            f.write('81.2.3.4 - - %s "GET / HTTP/1.1" 200 5 "https://www.google.com/" "%s"\n'
+                    % (stamp(t, "+0000"), BROWSERS[0]))
+        with open(newer, "w") as f:
+            f.write('81.2.3.4 - - %s "GET /pricing HTTP/1.1" 200 5 "-" "%s"\n'
+                    % (stamp(t + datetime.timedelta(minutes=6), "+0000"), BROWSERS[0]))
+        r = run_seula("import-log", "--config", self.srv.config_path, "--site", "demo",
+                      older, newer, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count("page views imported"), 2, r.stdout)
+        hashes = [x["visitor_hash"] for x in self.srv.query(
+            "SELECT visitor_hash FROM events ORDER BY ts")]
+        self.assertEqual(len(hashes), 2)
+        self.assertIsNotNone(hashes[0])
+        self.assertEqual(hashes[0], hashes[1])
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM log_imports")[0]["n"], 2)
+        # The common format has no user agent: its page views are no
+        # bots, with no browser guessed.  Read as combined, no line is a
+        # log line: refused and not recorded, so the right format goes.
+        common = os.path.join(self.srv.dir, "common.log")
+        with open(common, "w") as f:
+            for i in range(3):
+                f.write('93.1.2.%d - - %s "GET /c%d HTTP/1.1" 200 5\n'
+                        % (i + 1, stamp(t, "+0200"), i))
+        r = self.run_import(path=common)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("another --format", r.stderr)
+        r = self.run_import("--format", "common", path=common)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["bots"], 0)
+        rows = self.srv.query("SELECT bot, browser, device FROM events WHERE path GLOB '/c*'")
+        self.assertEqual(rows, [{"bot": 0, "browser": None, "device": None}] * 3)
+        # A gzip file is named as one, not read as bad lines.
+        packed = os.path.join(self.srv.dir, "access.log.2.gz")
+        with gzip.open(packed, "wt") as f:
+            f.write("x\n")
+        r = self.run_import(path=packed)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("compressed (gzip)", r.stderr)
+        self.assertIn("zcat", r.stderr)
+        # Usage errors say what is wrong.
+        for args, want in ((("--config", self.srv.config_path, older), "--site is required"),
+                           (("--config", self.srv.config_path, "--site", "demo"), "no log file"),
+                           (("--config", self.srv.config_path, "--site", "demo", older, older),
+                            "given twice")):
+            r = run_seula("import-log", *args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(want, r.stderr, args)
 
 
 if __name__ == "__main__":
