@@ -35,13 +35,16 @@ static void usage(FILE *out)
 	        "usage: seula report --config FILE --site SITE [--from "
 	        "YYYY-MM-DD] [--to YYYY-MM-DD]\n"
 	        "                    [--tz ZONE] [--format json|csv|html] "
-	        "[--limit N] [--db PATH] [-o FILE]\n"
+	        "[--limit N] [--filter F] [--db PATH] [-o FILE]\n"
 	        "  the site's report for the period (default: the last 30 "
 	        "days): summary with\n"
 	        "  the previous period, visits per day, top pages, sources, "
 	        "campaigns,\n"
 	        "  countries, devices, goals and consent rates; to standard "
-	        "output without -o\n");
+	        "output without -o\n"
+	        "  --filter: as the API's (country==FI;utm_campaign==spring); "
+	        "with a goal\n"
+	        "  (goal==Signup) the summary has its conversion_rate\n");
 }
 
 /* The tables of a report: title, breakdown dimension. */
@@ -60,7 +63,7 @@ static const struct {
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
 struct report_args {
-	const char *site, *from, *to, *tz, *limit;
+	const char *site, *from, *to, *tz, *limit, *filter;
 };
 
 static int run_one(sqlite3 *db, enum analytics_report_kind kind,
@@ -81,6 +84,7 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 	        .interval = interval,
 	        .dimension = dimension,
 	        .limit = a->limit,
+	        .filter = a->filter,
 	        .now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
 	        .goals = goals,
 	};
@@ -100,11 +104,13 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 	                 "previous_period", &sum, err, errlen);
 	if (rc != SEULA_OK)
 		return rc;
-	json_t *r = json_pack(
-	        "{s:O,s:O,s:O,s:O,s:O}", "site", json_object_get(sum, "site"),
-	        "from", json_object_get(sum, "from"), "to",
-	        json_object_get(sum, "to"), "tz", json_object_get(sum, "tz"),
-	        "summary", json_object_get(sum, "results"));
+	json_t *r = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "site",
+	                      json_object_get(sum, "site"), "from",
+	                      json_object_get(sum, "from"), "to",
+	                      json_object_get(sum, "to"), "tz",
+	                      json_object_get(sum, "tz"), "filters",
+	                      json_object_get(sum, "filters"), "summary",
+	                      json_object_get(sum, "results"));
 	json_t *cmp = json_object_get(sum, "comparison");
 	json_object_set_new(r, "comparison",
 	                    json_pack("{s:O,s:O,s:O}", "from",
@@ -263,6 +269,7 @@ static const char *const card_metrics[][2] = {
         {"bounce_rate", "Bounce rate"},
         {"visit_duration", "Visit duration"},
         {"events", "Events"},
+        {"conversion_rate", "Conversion rate"}, /* with a goal filter */
 };
 
 static void html_table(FILE *f, const char *title, const char *dimension,
@@ -417,12 +424,36 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	esc(f, json_string_value(json_object_get(cmp, "from")));
 	fprintf(f, " – ");
 	esc(f, json_string_value(json_object_get(cmp, "to")));
-	fprintf(f, "</p></header>\n<section class=\"cards\" "
+	fprintf(f, "</p>");
+	const json_t *filters = json_object_get(r, "filters");
+	if (json_array_size(filters)) {
+		fprintf(f, "<p class=\"period\">Only the visits where ");
+		size_t i;
+		const json_t *c;
+		json_array_foreach(filters, i, c)
+		{
+			if (i)
+				fprintf(f, " and ");
+			esc(f,
+			    json_string_value(json_object_get(c, "dimension")));
+			fprintf(f, " %s ",
+			        strcmp(json_string_value(
+			                       json_object_get(c, "op")),
+			               "!=") == 0
+			                ? "is not"
+			                : "is");
+			esc(f, json_string_value(json_object_get(c, "value")));
+		}
+		fprintf(f, " (the consent rates are the site's)</p>");
+	}
+	fprintf(f, "</header>\n<section class=\"cards\" "
 	           "aria-label=\"Summary\">\n");
 	const json_t *sum = json_object_get(r, "summary");
 	const json_t *prev = json_object_get(cmp, "summary");
 	for (size_t i = 0; i < sizeof(card_metrics) / sizeof(*card_metrics);
 	     i++) {
+		if (!json_object_get(sum, card_metrics[i][0]))
+			continue; /* conversion_rate: only with a goal filter */
 		char now[64], before[64];
 		fmt_metric(now, sizeof(now), card_metrics[i][0],
 		           json_object_get(sum, card_metrics[i][0]));
@@ -539,6 +570,7 @@ int seula_cli_report(int argc, char **argv)
 	        {"tz", required_argument, NULL, 'z'},
 	        {"format", required_argument, NULL, 'f'},
 	        {"limit", required_argument, NULL, 'n'},
+	        {"filter", required_argument, NULL, 'L'},
 	        {"output", required_argument, NULL, 'o'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
@@ -558,6 +590,7 @@ int seula_cli_report(int argc, char **argv)
 		case 'z': a.tz = optarg; break;
 		case 'f': format = optarg; break;
 		case 'n': a.limit = optarg; break;
+		case 'L': a.filter = optarg; break;
 		case 'o': output = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -2736,6 +2736,33 @@ static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
 		return s;
 	json_t *res = json_object();
 	put_metrics(res, &t, ROW_VISITS);
+	/* With a goal among the filters (goal==X), as
+	 * Plausible's API: the share of the visitors without that condition
+	 * who reached it. */
+	struct scope base = *sc;
+	base.n_filters = 0;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		if (strcmp(sc->filters[i].dim, "goal") != 0 ||
+		    sc->filters[i].negate)
+			base.filters[base.n_filters++] = sc->filters[i];
+	if (base.n_filters < sc->n_filters) {
+		find_segment(db, &base);
+		struct analytics_totals all;
+		s = query_total(db, &base, &all, err, errlen);
+		if (s != ANALYTICS_OK) {
+			json_decref(res);
+			return s;
+		}
+		/* A sketch's estimate of the base, the goal's exact count: no
+		 * more than 100 (as in the goals report). */
+		int64_t n = visitors_capped(&all);
+		double cr = n ? round_to(100.0 * (double)visitors_capped(&t) /
+		                                 (double)n,
+		                         1)
+		              : 0;
+		json_object_set_new(res, "conversion_rate",
+		                    json_real(cr > 100 ? 100 : cr));
+	}
 	*out = res;
 	return ANALYTICS_OK;
 }

@@ -263,7 +263,9 @@ async function checkSummary(page, context) {
     metric: b.dataset.metric, raw: b.querySelector('.value').dataset.value,
     text: b.querySelector('.value').textContent,
   })));
-  assert.deepEqual(cells.map((c) => c.metric), SUMMARY);
+  // With a goal filter, its conversion rate after the rest.
+  assert.deepEqual(cells.map((c) => c.metric),
+    'conversion_rate' in data.results ? [...SUMMARY, 'conversion_rate'] : SUMMARY);
   const perVisit = ['views_per_visit', 'bounce_rate', 'visit_duration'];
   for (const c of cells) {
     // A rate per visit of a period without visits is shown as none.
@@ -656,6 +658,15 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.equal(await page.getAttribute('#chart', 'data-points'), '0');
   await page.unroute('**/api/stats/**');
   page.problems.length = 0; // the refused requests, on purpose
+
+  // A goal's row filters by it: the summary adds the conversion rate.
+  await page.click('#table-goals tbody tr[data-value="signup"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'goal==signup');
+  const { data: converted } = await checkSummary(page, context);
+  assert.ok(converted.results.conversion_rate > 0 && converted.results.conversion_rate < 100);
+  await page.click('#filters .chip[data-dimension="goal"] .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  assert.equal(await page.$('#summary [data-metric="conversion_rate"]'), null);
 
   // A full-page screenshot that the test output keeps, of the default view.
   await page.selectOption('#period', '30d');

@@ -409,6 +409,18 @@ class AnalyticsTest(unittest.TestCase):
                 (len({v["visitor"] for v in reached}), len(reached),
                  sum(hits(v) for v in reached)),
                 "%s: goal %s under %s" % (label, name, flt))
+            # A goal among the summary's filters: its conversion rate (as
+            # Plausible's API), of the visitors the other filters keep.
+            got_sum = self.stats("summary", filter="%s;goal==%s" % (flt, name)).json()
+            base = len({v["visitor"] for v in others})
+            self.assertEqual(got_sum["results"]["visitors"], len({v["visitor"] for v in reached}))
+            self.assertEqual(got_sum["results"]["conversion_rate"],
+                             round(100 * len({v["visitor"] for v in reached}) / base, 1),
+                             "%s: conversion rate of %s" % (label, name))
+        self.assertNotIn("conversion_rate", self.stats("summary", filter=flt).json()["results"])
+        # Unfiltered but for the goal: the goals report's rate.
+        rate = self.stats("summary", filter="goal==Signup").json()["results"]["conversion_rate"]
+        self.assertEqual(rate, goals["Signup"]["conversion_rate"], label)
 
         # The timeseries adds up to the summary.
         ts = self.stats("timeseries", metric="visits,pageviews", interval="hour").json()
@@ -824,6 +836,26 @@ class AnalyticsTest(unittest.TestCase):
         self.assertIn("new uPlot(", html)
         for p in pages[:3]:
             self.assertIn(">%s<" % p["page"], html)
+
+        # --filter: every part as the API filters it; with a goal, the
+        # summary's conversion rate, in the HTML too.
+        r = run_seula(*args, "--format", "json", "--filter", "goal==Signup")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        api = self.stats("summary", compare="previous_period", filter="goal==Signup").json()
+        self.assertEqual(rep["summary"], api["results"])
+        self.assertIn("conversion_rate", rep["summary"])
+        self.assertEqual(rep["filters"], [{"dimension": "goal", "op": "==", "value": "Signup"}])
+        self.assertEqual(rep["pages"], self.stats("breakdown", dimension="page",
+                                                  filter="goal==Signup").json()["results"])
+        r = run_seula(*args, "--format", "html", "--filter", "goal==Signup", "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        html = open(out, encoding="utf-8").read()
+        self.assertIn("Only the visits where goal is Signup", html)
+        self.assertIn("Conversion rate", html)
+        r = run_seula(*args, "--filter", "goal==nosuch")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("nosuch", r.stderr)
 
         # Errors: usage 2, an unknown site or a bad date 1, with a message.
         self.assertEqual(run_seula("report", "--config", self.server.config_path).returncode, 2)

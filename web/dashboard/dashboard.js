@@ -490,6 +490,18 @@
       state.compare && prevText !== null ? el('span', { class: 'previous', text: `before: ${prevText}` }) : null);
       ul.append(el('li', {}, button));
     }
+    // With a goal among the filters the API adds its conversion rate, of
+    // the visitors the other filters keep; no chart has it.
+    if (now.conversion_rate !== undefined) {
+      const m = 'conversion_rate';
+      const c = before ? changeText(m, now[m], before[m]) : null;
+      ul.append(el('li', {}, el('div', { class: 'metric static', 'data-metric': m },
+        el('span', { class: 'metric-label', text: METRICS[m] }),
+        el('span', { class: 'value', 'data-value': String(now[m]), text: format(m, now[m]) }),
+        c ? el('span', { class: `change ${c.cls}` },
+          el('span', { 'aria-hidden': 'true', text: `${c.arrow}${c.arrow ? ' ' : ''}${c.text}` }),
+          el('span', { class: 'visually-hidden', text: `${c.words} from ${compareName().toLowerCase()}` })) : null)));
+    }
   }
 
   async function loadSummary(g) {
