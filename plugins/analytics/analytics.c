@@ -367,8 +367,14 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "END, last_ts = max(last_ts, ?2), pageviews = "
                     "pageviews + ?4, events = events + ?5, touched_ms = ?6 "
                     "WHERE id = ?1 AND closed = 0",
-        [S_EARLIER] = "UPDATE analytics_visits SET start_ts = ?2 WHERE id "
-                      "= ?1 AND start_ts > ?2",
+        /* An event before the visit's first (a log a little out of
+         * order): it began the visit, so its page and where it came from
+         * are the visit's. */
+        [S_EARLIER] = "UPDATE analytics_visits SET start_ts = ?2, "
+                      "entry_page = ?3, source = ?4, referrer = ?5, "
+                      "channel = ?6, utm_source = ?7, utm_medium = ?8, "
+                      "utm_campaign = ?9, utm_term = ?10, utm_content = "
+                      "?11 WHERE id = ?1 AND start_ts > ?2",
         [S_PAGE] = "INSERT INTO analytics_visit_pages (visit, path, "
                    "pageviews, engagement_ms) VALUES (?1, ?2, 1, 0) ON "
                    "CONFLICT DO UPDATE SET pageviews = pageviews + 1",
@@ -1654,11 +1660,13 @@ static int block_touch(struct analytics *a, const char *site, int64_t start_ms)
 	return blocks_rc(rc);
 }
 
-static int start_visit(struct analytics *a, const struct seula_event *ev,
-                       const char *site, int64_t visitor, int64_t ts,
-                       bool pageview, int64_t *id)
+/* What the event that begins a visit gives it: its entry page and where
+ * it came from, bound to st as ?from (page), ?from + 1 (source), +2
+ * (referrer), +3 (channel) and +4... (utm_source to utm_content). */
+static void bind_beginning(const struct seula_host *h,
+                           const struct seula_event *ev, sqlite3_stmt *st,
+                           int from)
 {
-	const struct seula_host *h = a->host;
 	const char *path = or_none(h->event_str(ev, SEULA_FIELD_PATH), "/");
 	const char *channel = h->event_str(ev, SEULA_FIELD_REFERRER_SOURCE);
 	const char *name = h->event_str(ev, SEULA_FIELD_REFERRER_NAME);
@@ -1672,25 +1680,36 @@ static int start_visit(struct analytics *a, const struct seula_event *ev,
 		else if (referrer_host(ref, host, sizeof(host)))
 			source = host;
 	}
+	bind_text(st, from, path);
+	bind_text(st, from + 1, source); /* copied: host[] goes */
+	bind_text(st, from + 2, or_none(ref, "(none)"));
+	bind_text(st, from + 3, or_none(channel, "direct"));
+	static const enum seula_field utm[] = {
+	        SEULA_FIELD_UTM_SOURCE, SEULA_FIELD_UTM_MEDIUM,
+	        SEULA_FIELD_UTM_CAMPAIGN, SEULA_FIELD_UTM_TERM,
+	        SEULA_FIELD_UTM_CONTENT};
+	for (int i = 0; i < (int)(sizeof(utm) / sizeof(utm[0])); i++)
+		bind_text(st, from + 4 + i,
+		          or_none(h->event_str(ev, utm[i]), "(none)"));
+}
+
+static int start_visit(struct analytics *a, const struct seula_event *ev,
+                       const char *site, int64_t visitor, int64_t ts,
+                       bool pageview, int64_t *id)
+{
+	const struct seula_host *h = a->host;
 	sqlite3_stmt *st = use(a, S_NEW);
 	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, visitor);
 	sqlite3_bind_int64(st, 3, ts);
 	sqlite3_bind_int(st, 4, pageview);
 	sqlite3_bind_int(st, 5, !pageview);
-	bind_text(st, 6, path);
-	bind_text(st, 7, source);
-	bind_text(st, 8, or_none(ref, "(none)"));
-	bind_text(st, 9, or_none(channel, "direct"));
+	bind_beginning(h, ev, st, 6);
 	static const enum seula_field rest[] = {
-	        SEULA_FIELD_UTM_SOURCE,   SEULA_FIELD_UTM_MEDIUM,
-	        SEULA_FIELD_UTM_CAMPAIGN, SEULA_FIELD_UTM_TERM,
-	        SEULA_FIELD_UTM_CONTENT,  SEULA_FIELD_COUNTRY,
-	        SEULA_FIELD_REGION,       SEULA_FIELD_CITY,
-	        SEULA_FIELD_BROWSER,      SEULA_FIELD_OS,
-	        SEULA_FIELD_DEVICE};
+	        SEULA_FIELD_COUNTRY, SEULA_FIELD_REGION, SEULA_FIELD_CITY,
+	        SEULA_FIELD_BROWSER, SEULA_FIELD_OS,     SEULA_FIELD_DEVICE};
 	for (int i = 0; i < (int)(sizeof(rest) / sizeof(rest[0])); i++)
-		bind_text(st, 10 + i,
+		bind_text(st, 15 + i,
 		          or_none(h->event_str(ev, rest[i]), "(none)"));
 	bind_text(st, 21, screen_class(h, ev));
 	bind_text(st, 22,
@@ -2010,6 +2029,7 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 			sqlite3_stmt *st = use(a, S_EARLIER);
 			sqlite3_bind_int64(st, 1, visit);
 			sqlite3_bind_int64(st, 2, ts);
+			bind_beginning(h, ev, st, 3);
 			if (run(st) != SEULA_OK ||
 			    block_touch(a, site, ts) != SEULA_OK)
 				return SEULA_EIO;

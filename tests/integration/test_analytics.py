@@ -1670,6 +1670,33 @@ class ImportedHistoryTest(unittest.TestCase):
                       "WHERE dim = '' AND gran = 0")[0]
         self.assertEqual((got["n"], got["p"]), (n_visits, n_visits * n_pages))
 
+    def test_a_line_logged_late_begins_its_visit(self):
+        # Apache logs a request when it ends, with the time it began: a
+        # landing page's line can follow the next page's.  The earlier
+        # line begins the visit: its page is the entry, its referrer and
+        # campaign the visit's.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1800s", "rollup_delay": "0s"}})
+        t = (datetime.datetime.now(datetime.timezone.utc)
+             - datetime.timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+        stamp = lambda d: (t + datetime.timedelta(seconds=d)).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        path = os.path.join(s.dir, "late.log")
+        with open(path, "w") as f:
+            f.write('198.51.100.9 - - [%s] "GET /next HTTP/1.1" 200 5 "http://localhost/landing" '
+                    '"%s"\n' % (stamp(30), BROWSERS[0]))
+            f.write('198.51.100.9 - - [%s] "GET /landing?utm_campaign=bf HTTP/1.1" 200 5 '
+                    '"https://www.google.com/" "%s"\n' % (stamp(0), BROWSERS[0]))
+            f.write('198.51.100.9 - - [%s] "GET /last HTTP/1.1" 200 5 "http://localhost/next" '
+                    '"%s"\n' % (stamp(60), BROWSERS[0]))
+        import_log(self, s, path)
+        wait_all_closed(self, s, 60, 0.5)
+        rows = s.query("SELECT start_ts, last_ts, pageviews, entry_page, exit_page, source, "
+                       "channel, utm_campaign FROM analytics_visits")
+        self.assertEqual(rows, [{
+            "start_ts": int(t.timestamp()) * 1000, "last_ts": int(t.timestamp() + 60) * 1000,
+            "pageviews": 3, "entry_page": "/landing", "exit_page": "/last",
+            "source": "bf", "channel": "campaign", "utm_campaign": "bf"}])
+
     def test_site_time_zone(self):
         # A site's configured zone is its reports' unless one is asked
         # for, and /api/stats/sites tells the dashboard.
