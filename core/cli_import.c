@@ -723,6 +723,8 @@ static void take_line(struct importer *im, char *line, size_t len)
 {
 	struct seula_log_line l;
 	enum seula_log_error e = seula_log_parse(line, len, im->fmt, &l);
+	if (e == SEULA_LOG_E_EMPTY)
+		return; /* a blank line: nothing, not a bad one */
 	if (e != SEULA_LOG_OK) {
 		bad_line(im, e);
 		return;
@@ -853,8 +855,9 @@ static int read_input(struct importer *im, int fd)
 			continue;
 		}
 		if (eof) {
-			/* A last line without its newline. */
-			if (end > start) {
+			/* A last line without its newline (or the rest of a
+			 * too long one, already hashed: end == start). */
+			if (end > start || discarding) {
 				if (!im->have_first) {
 					first_line(im, line, end - start);
 					if (im->stop)

@@ -36,9 +36,9 @@ const char *seula_log_format_name(enum seula_log_format fmt)
 const char *seula_log_error_name(enum seula_log_error e)
 {
 	static const char *const names[SEULA_LOG_E_COUNT_] = {
-	        "ok",      "empty line", "too long",  "vhost",
-	        "address", "fields",     "timestamp", "request",
-	        "status",  "size",       "referrer",  "user agent",
+	        "ok",       "empty line", "too long", "vhost",  "address",
+	        "fields",   "timestamp",  "request",  "status", "size",
+	        "referrer", "user agent", "NUL byte",
 	};
 	return (unsigned)e < SEULA_LOG_E_COUNT_ ? names[e] : "?";
 }
@@ -189,12 +189,12 @@ static void split_request(char *req, struct seula_log_line *out)
 		return;
 	char *target = sp + 1;
 	char *last = strrchr(target, ' ');
-	if (last && strncmp(last + 1, "HTTP/", 5) == 0) {
+	if (last && strncmp(last + 1, "HTTP/", 5) == 0)
 		*last = '\0';
-	} else if (last) {
-		return; /* spaces inside the target: not a request a server
-		           answered as a page */
-	}
+	/* Spaces inside the target: not a request a server answered as a
+	 * page. */
+	if (strchr(target, ' '))
+		return;
 	if (!*target)
 		return;
 	*sp = '\0';
@@ -212,6 +212,9 @@ enum seula_log_error seula_log_parse(char *line, size_t len,
 		return SEULA_LOG_E_TOO_LONG;
 	if (len && line[len - 1] == '\r')
 		len--;
+	/* The fields are C strings: one would end at it, cut short. */
+	if (memchr(line, '\0', len))
+		return SEULA_LOG_E_NUL;
 	line[len] = '\0';
 	struct cursor c = {line, line + len};
 	skip_spaces(&c);

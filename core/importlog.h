@@ -49,6 +49,7 @@ enum seula_log_error {
 	SEULA_LOG_E_BYTES,      /* size neither digits nor "-" */
 	SEULA_LOG_E_REFERRER,   /* combined: referrer missing or unclosed */
 	SEULA_LOG_E_USER_AGENT, /* combined: user agent missing or unclosed */
+	SEULA_LOG_E_NUL,        /* a NUL byte: no server writes one */
 	SEULA_LOG_E_COUNT_
 };
 

@@ -343,6 +343,17 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("compressed (gzip)", r.stderr)
         self.assertIn("zcat", r.stderr)
+        # A blank line is no bad line; a last line too long, without its
+        # newline, is one (it was counted as nothing).
+        odd = os.path.join(self.srv.dir, "odd.log")
+        with open(odd, "w") as f:
+            f.write('93.1.2.9 - - %s "GET /odd HTTP/1.1" 200 5 "-" "%s"\n\n'
+                    % (stamp(t, "+0000"), BROWSERS[1]))
+            f.write("x" * 20000)
+        r = self.run_import(path=odd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual((self.summary(r)["lines"], self.summary(r)["bad"]), (3, 1))
+        self.assertIn("odd.log:3: bad line (too long)", r.stderr)
         # Usage errors say what is wrong.
         for args, want in ((("--config", self.srv.config_path, older), "--site is required"),
                            (("--config", self.srv.config_path, "--site", "demo"), "no log file"),

@@ -7,9 +7,9 @@
 /* cmocka needs the four above first. */
 #include <cmocka.h>
 
+#include "date.h"
 #include "importlog.h"
 #include "netaddr.h"
-#include "date.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +281,24 @@ static void truncated_and_garbage(void **state)
 	                 SEULA_LOG_OK);
 	assert_null(l.request);
 	assert_int_equal(seula_log_classify(&l), SEULA_LOG_SKIP_METHOD);
+	/* Spaces inside the target: no page, with or without a protocol. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+		        parse(i ? "192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "
+		                  "\"GET /a b HTTP/1.1\" 200 1 \"-\" \"-\""
+		                : "192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "
+		                  "\"GET /a b c\" 200 1 \"-\" \"-\"",
+		              SEULA_LOG_COMBINED, &l),
+		        SEULA_LOG_OK);
+		assert_null(l.target);
+		assert_int_equal(seula_log_classify(&l), SEULA_LOG_SKIP_METHOD);
+	}
+	/* A NUL byte would end the target there. */
+	char nul[] = "192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "
+	             "\"GET /nul\0byte HTTP/1.1\" 200 1 \"-\" \"-\"";
+	assert_int_equal(
+	        seula_log_parse(nul, sizeof(nul) - 1, SEULA_LOG_COMBINED, &l),
+	        SEULA_LOG_E_NUL);
 }
 
 static void oversize(void **state)
