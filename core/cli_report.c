@@ -22,6 +22,7 @@
 #include "query.h"
 #include "zone.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -190,8 +191,59 @@ static void csv_section(FILE *f, const char *title, const json_t *rows,
 	free(csv);
 }
 
+/* One CSV cell: quoted, and a leading = + - @ defused as the API's
+ * exports do (a spreadsheet would run it). */
+static void csv_cell(FILE *f, const char *s, bool last)
+{
+	fputc('"', f);
+	if (s && strchr("=+-@\t\r", *s) && *s)
+		fputc('\'', f);
+	for (const char *p = s ? s : ""; *p; p++) {
+		if (*p == '"')
+			fputc('"', f);
+		fputc(*p, f);
+	}
+	fputs(last ? "\"\r\n" : "\",", f);
+}
+
+/* The report's filters as the API's text ("country==FI;goal==Signup"). */
+static void filter_text(const json_t *filters, char *out, size_t cap)
+{
+	size_t n = 0, k;
+	const json_t *c;
+	out[0] = '\0';
+	json_array_foreach(filters, k, c)
+	{
+		int w = snprintf(
+		        out + n, cap - n, "%s%s%s%s", k ? ";" : "",
+		        json_string_value(json_object_get(c, "dimension")),
+		        json_string_value(json_object_get(c, "op")),
+		        json_string_value(json_object_get(c, "value")));
+		if (w < 0 || (size_t)w >= cap - n) {
+			out[n] = '\0';
+			break;
+		}
+		n += (size_t)w;
+	}
+}
+
 static void write_csv(FILE *f, const json_t *r)
 {
+	/* What the tables are of: the site, the days, the filter, the
+	 * period compared with. */
+	const json_t *cmp = json_object_get(r, "comparison");
+	char filter[4096];
+	filter_text(json_object_get(r, "filters"), filter, sizeof(filter));
+	fputs("Report\r\nsite,from,to,tz,filter,previous_from,previous_to\r\n",
+	      f);
+	csv_cell(f, json_string_value(json_object_get(r, "site")), false);
+	csv_cell(f, json_string_value(json_object_get(r, "from")), false);
+	csv_cell(f, json_string_value(json_object_get(r, "to")), false);
+	csv_cell(f, json_string_value(json_object_get(r, "tz")), false);
+	csv_cell(f, filter, false);
+	csv_cell(f, json_string_value(json_object_get(cmp, "from")), false);
+	csv_cell(f, json_string_value(json_object_get(cmp, "to")), true);
+	fputs("\r\n", f);
 	csv_section(f, "Summary", json_object_get(r, "summary"),
 	            ANALYTICS_SUMMARY, NULL);
 	csv_section(
@@ -261,6 +313,18 @@ static void fmt_metric(char *buf, size_t len, const char *metric,
 	}
 }
 
+/* A summary's metric, NULL for a rate per visit of a period without
+ * visits (the API's 0 there would read as measured). */
+static const json_t *per_visit(const json_t *sum, const char *metric)
+{
+	bool rate = strcmp(metric, "views_per_visit") == 0 ||
+	            strcmp(metric, "bounce_rate") == 0 ||
+	            strcmp(metric, "visit_duration") == 0;
+	if (rate && json_integer_value(json_object_get(sum, "visits")) == 0)
+		return NULL;
+	return json_object_get(sum, metric);
+}
+
 static const char *const card_metrics[][2] = {
         {"visitors", "Unique visitors"},
         {"visits", "Visits"},
@@ -271,6 +335,25 @@ static const char *const card_metrics[][2] = {
         {"events", "Events"},
         {"conversion_rate", "Conversion rate"}, /* with a goal filter */
 };
+
+/* A table's first heading, in words rather than the API's key. */
+static const char *dimension_label(const char *dimension)
+{
+	static const char *const labels[][2] = {{"page", "Page"},
+	                                        {"entry_page", "Entry page"},
+	                                        {"source", "Source"},
+	                                        {"channel", "Channel"},
+	                                        {"utm_campaign", "Campaign"},
+	                                        {"country", "Country"},
+	                                        {"device", "Device"},
+	                                        {"browser", "Browser"},
+	                                        {"goal", "Goal"},
+	                                        {"date", "Date"}};
+	for (size_t i = 0; i < sizeof(labels) / sizeof(*labels); i++)
+		if (strcmp(labels[i][0], dimension) == 0)
+			return labels[i][1];
+	return dimension;
+}
 
 static void html_table(FILE *f, const char *title, const char *dimension,
                        const json_t *rows, const char *const *cols,
@@ -294,7 +377,7 @@ static void html_table(FILE *f, const char *title, const char *dimension,
 			max = v;
 	}
 	fprintf(f, "<table><thead><tr><th scope=\"col\">");
-	esc(f, dimension);
+	esc(f, dimension_label(dimension));
 	for (size_t c = 0; c < n_cols; c++) {
 		fprintf(f, "</th><th scope=\"col\" class=\"num\">");
 		esc(f, heads[c]);
@@ -456,9 +539,9 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 			continue; /* conversion_rate: only with a goal filter */
 		char now[64], before[64];
 		fmt_metric(now, sizeof(now), card_metrics[i][0],
-		           json_object_get(sum, card_metrics[i][0]));
+		           per_visit(sum, card_metrics[i][0]));
 		fmt_metric(before, sizeof(before), card_metrics[i][0],
-		           json_object_get(prev, card_metrics[i][0]));
+		           per_visit(prev, card_metrics[i][0]));
 		fprintf(f,
 		        "<div class=\"card\"><small>%s</small><b>%s</b>"
 		        "<small>before: %s</small></div>\n",
@@ -483,7 +566,8 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		        "r.date.replace(' "
 		        "','T')+':00Z':r.date+'T00:00:00Z')/1000)"
 		        ";\nnew uPlot({width:Math.min(900,document.body."
-		        "clientWidth-40),height:260,series:[{},{label:'"
+		        "clientWidth-40),height:260,tzDate:s=>uPlot.tzDate("
+		        "new Date(s*1e3),'Etc/UTC'),series:[{},{label:'"
 		        "Visitors',"
 		        "stroke:'#2f6fdf',width:2},{label:'Page views',stroke:"
 		        "'#9aa5b1',width:1}],axes:[{},{}],scales:{x:{time:true}"
@@ -596,9 +680,16 @@ int seula_cli_report(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !config || !a.site ||
-	    (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
-	     strcmp(format, "html") != 0)) {
+	const char *wrong =
+	        !config          ? "--config is required"
+	        : !a.site        ? "--site is required"
+	        : optind != argc ? "unexpected arguments after the options"
+	        : strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
+	                        strcmp(format, "html") != 0
+	                ? "--format must be json, csv or html"
+	                : NULL;
+	if (wrong) {
+		fprintf(stderr, "seula report: %s\n\n", wrong);
 		usage(stderr);
 		return 2;
 	}
@@ -646,6 +737,16 @@ int seula_cli_report(int argc, char **argv)
 	if (rc == SEULA_OK)
 		rc = seula_db_open(&db, setup.cfg.db, true, false, 0, err,
 		                   sizeof(err));
+	/* A database the server has not started on yet. */
+	if (rc == SEULA_OK && sqlite3_table_column_metadata(
+	                              db, NULL, "analytics_visits", "id", NULL,
+	                              NULL, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, sizeof(err),
+		         "%s has no analytics tables: run seula migrate (or "
+		         "start the server on it) first",
+		         setup.cfg.db);
+		rc = SEULA_ENOTFOUND;
+	}
 	if (rc == SEULA_OK && analytics_sql_register(db) != SQLITE_OK) {
 		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(db));
 		rc = SEULA_EIO;
@@ -654,6 +755,7 @@ int seula_cli_report(int argc, char **argv)
 		rc = build(db, consent, &a, &goals, &report, err, sizeof(err));
 	if (rc == SEULA_OK) {
 		FILE *f = output ? fopen(output, "wb") : stdout;
+		int open_errno = errno;
 		if (f) {
 			if (strcmp(format, "json") == 0) {
 				json_dumpf(report, f,
@@ -678,8 +780,9 @@ int seula_cli_report(int argc, char **argv)
 			}
 		}
 		if (!f || ferror(f) || (f != stdout ? fclose(f) : fflush(f))) {
-			snprintf(err, sizeof(err), "%s: cannot write",
-			         output ? output : "standard output");
+			snprintf(err, sizeof(err), "%s: cannot write: %s",
+			         output ? output : "standard output",
+			         strerror(f ? errno : open_errno));
 			rc = SEULA_EIO;
 		} else {
 			status = 0;

@@ -820,9 +820,14 @@ class AnalyticsTest(unittest.TestCase):
         # (Text mode has turned the CRLFs into newlines.)
         sections = [s for s in r.stdout.split("\n\n") if s.strip()]
         titles = [s.split("\n", 1)[0] for s in sections]
-        self.assertEqual(titles[:3], ["Summary", "Previous period", "Visits"])
+        self.assertEqual(titles[:4], ["Report", "Summary", "Previous period", "Visits"])
         self.assertIn("Goals", titles)
-        summary = list(csv.DictReader(io.StringIO(sections[0].split("\n", 1)[1])))
+        # What the tables are of, first.
+        head = list(csv.DictReader(io.StringIO(sections[0].split("\n", 1)[1])))
+        self.assertEqual(head, [{"site": "demo", "from": day(-1), "to": day(1), "tz": api["tz"],
+                                 "filter": "", "previous_from": api["comparison"]["from"],
+                                 "previous_to": api["comparison"]["to"]}])
+        summary = list(csv.DictReader(io.StringIO(sections[1].split("\n", 1)[1])))
         self.assertEqual(int(summary[0]["visits"]), api["results"]["visits"])
 
         out = os.path.join(self.server.dir, "report.html")
@@ -856,6 +861,24 @@ class AnalyticsTest(unittest.TestCase):
         r = run_seula(*args, "--filter", "goal==nosuch")
         self.assertEqual(r.returncode, 1)
         self.assertIn("nosuch", r.stderr)
+        r = run_seula(*args, "--format", "csv", "--filter", "country==-x,\"y")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        head = list(csv.DictReader(io.StringIO(r.stdout.split("\n\n")[0].split("\n", 1)[1])))
+        self.assertEqual(head[0]["filter"], "country==-x,\"y")
+        # An empty previous period has no rates per visit to show.
+        self.assertIn("<small>before: \u2013</small>", html)
+        r = run_seula(*args, "--format", "pdf")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--format must be json, csv or html", r.stderr)
+        r = run_seula(*args, "-o", os.path.join(self.server.dir, "no", "such", "r.html"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("No such file or directory", r.stderr)
+        empty = os.path.join(self.server.dir, "empty.db")
+        open(empty, "w").close()  # a file, never migrated
+        r = run_seula("report", "--config", self.server.config_path, "--db", empty,
+                      "--site", "demo")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("seula migrate", r.stderr)
 
         # Errors: usage 2, an unknown site or a bad date 1, with a message.
         self.assertEqual(run_seula("report", "--config", self.server.config_path).returncode, 2)
