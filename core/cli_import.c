@@ -87,13 +87,15 @@ enum skip {
 	SK_FILTERED,
 	SK_PLUGIN_ERROR,
 	SK_DONE,
+	SK_TRACKED,
 	SK_COUNT
 };
 
 static const char *const skip_names[SK_COUNT] = {
-        "method",     "status",       "asset",           "target",
-        "other host", "url",          "too old",         "future",
-        "filtered",   "plugin error", "already imported"};
+        "method",       "status",           "asset",
+        "target",       "other host",       "url",
+        "too old",      "future",           "filtered",
+        "plugin error", "already imported", "tracked"};
 
 struct importer;
 
@@ -150,7 +152,10 @@ struct importer {
 	enum seula_log_format fmt;
 	const char *path; /* "-": standard input */
 	const char *name; /* for messages */
-	bool quiet, force, progress;
+	bool quiet, force, progress, overlap;
+	/* collect_since: from when the tracker counts the site (INT64_MAX:
+	 * not yet); later lines are its already, unless --overlap. */
+	int64_t tracked_from;
 	size_t job_events;
 	struct slot slots[N_SLOTS];
 	struct slot *cur;
@@ -203,7 +208,7 @@ static void usage(FILE *out)
 	        "usage: seula import-log --config FILE [--db PATH] --site "
 	        "SITE\n"
 	        "         [--format combined|common|vhost_combined] [--quiet] "
-	        "[--force] FILE|-\n"
+	        "[--force] [--overlap] FILE...|-\n"
 	        "\n"
 	        "Imports an access log's page views (- reads standard input,\n"
 	        "e.g. zcat access.log.2.gz | seula import-log ... -) through\n"
@@ -225,9 +230,13 @@ static void usage(FILE *out)
 	        "the site's domains are skipped.  Bots are stored flagged, as\n"
 	        "collected ones are.  Lines older than the site's "
 	        "events_retention\n"
-	        "or over a day ahead are skipped.  Lines that do not parse "
+	        "or over a day ahead are skipped, and so are those from the\n"
+	        "time the tracker began to count the site (they would count\n"
+	        "twice; --overlap imports them).  Lines that do not parse "
 	        "are\n"
-	        "counted and listed, never fatal.\n"
+	        "counted and listed, never fatal.  Rotated logs go in one "
+	        "run,\n"
+	        "oldest first, so that a visit across two files is one.\n"
 	        "\n"
 	        "A log imported before is recognised by its first line and\n"
 	        "hash: the same file imports nothing again, a file grown "
@@ -390,6 +399,7 @@ static void submit_slot(struct importer *im)
 	s->job.done.run = slot_done;
 	s->job.call = slot_record;
 	s->job.call_arg = s;
+	s->job.imported = true;
 	s->busy = true;
 	int rc;
 	while ((rc = seula_store_submit(im->store, &s->job)) == SEULA_EBUSY)
@@ -535,6 +545,32 @@ static int record_import(struct importer *im, sqlite3 *db, int64_t now_ms,
 	                 .first_ts = im->first_ts,
 	                 .last_ts = im->last_ts};
 	return write_mark(im, db, &m, now_ms, err, errlen);
+}
+
+/* im->tracked_from, from collect_since. */
+static int read_tracked_from(struct importer *im, sqlite3 *db, int64_t now_ms,
+                             char *err, size_t errlen)
+{
+	(void)now_ms;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db,
+	                            "SELECT since FROM collect_since WHERE "
+	                            "site = ?",
+	                            -1, &st, NULL);
+	im->tracked_from = INT64_MAX;
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, im->site->id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			im->tracked_from = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "reading collect_since: %s",
+		         sqlite3_errmsg(db));
+		return SEULA_EIO;
+	}
+	return SEULA_OK;
 }
 
 /* A slot's events' job's call, in their transaction (store.h). */
@@ -766,6 +802,10 @@ static void take_line(struct importer *im, char *line, size_t len)
 		im->skipped[SK_FUTURE]++;
 		return;
 	}
+	if (l.time_ms >= im->tracked_from && !im->overlap) {
+		im->skipped[SK_TRACKED]++;
+		return;
+	}
 	if (move_clock(im, l.time_ms / DAY_MS) != SEULA_OK) {
 		im->stop = im->fatal = true;
 		return;
@@ -922,8 +962,20 @@ static int read_input(struct importer *im, int fd)
 
 /* ---- the command ------------------------------------------------------ */
 
+static void format_day(int64_t ms, char *buf, size_t len);
+
 static void summary(struct importer *im, double secs)
 {
+	if (im->skipped[SK_TRACKED]) {
+		char when[40];
+		format_day(im->tracked_from, when, sizeof(when));
+		fprintf(stderr,
+		        "seula import-log: %s: %" PRIu64
+		        " page views from %s on skipped: the tracker has "
+		        "counted site %s since then (--overlap imports them "
+		        "too, counted twice)\n",
+		        im->name, im->skipped[SK_TRACKED], when, im->site->id);
+	}
 	for (uint64_t i = 0; i < im->bad && i < BAD_SHOWN; i++)
 		fprintf(stderr,
 		        "seula import-log: %s:%" PRIu64 ": bad line (%s)\n",
@@ -1080,12 +1132,13 @@ int seula_cli_import_log(int argc, char **argv)
 	        {"format", required_argument, NULL, 'f'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"force", no_argument, NULL, 'F'},
+	        {"overlap", no_argument, NULL, 'O'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *db = NULL, *site = NULL;
 	const char *format = "combined";
-	bool quiet = false, force = false;
+	bool quiet = false, force = false, overlap = false;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:qh", longopts, NULL)) != -1) {
@@ -1096,6 +1149,7 @@ int seula_cli_import_log(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'q': quiet = true; break;
 		case 'F': force = true; break;
+		case 'O': overlap = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1135,6 +1189,7 @@ int seula_cli_import_log(int argc, char **argv)
 	im->fmt = fmt;
 	im->quiet = quiet;
 	im->force = force;
+	im->overlap = overlap;
 	im->name = "";
 	int status = 1;
 	int done = 0; /* files imported or refused */
@@ -1173,6 +1228,11 @@ int seula_cli_import_log(int argc, char **argv)
 	for (size_t i = 0; i < N_SLOTS; i++) {
 		im->slots[i].im = im;
 		seula_arena_init(&im->slots[i].arena, 0);
+	}
+	if (writer_call(im, read_tracked_from, 0) != SEULA_OK) {
+		fail(im, SEULA_EIO,
+		     "reading collect_since (see the log above)");
+		goto out;
 	}
 	im->now_ms = seula_clock_ms();
 	im->oldest_ms = im->now_ms - im->site->events_retention_s * 1000;

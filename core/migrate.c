@@ -202,6 +202,19 @@ const struct seula_migration seula_core_migrations[] = {
           * read the key can clear a record's personal fields, but not
           * make this, so a faked erasure is found. */
          "ALTER TABLE consent_records ADD COLUMN erased_mac BLOB;\n"},
+        {8,
+         /* When the tracker began to count each site (the writer's first
+          * collected event of it): an access log's import stops there,
+          * or those days would be counted twice.  Sites counted before
+          * this: from their events that only the tracker sends (a screen
+          * size or a title; an imported page view has neither). */
+         "CREATE TABLE collect_since (\n"
+         "  site TEXT PRIMARY KEY,\n"
+         "  since INTEGER NOT NULL\n"
+         ") STRICT;\n"
+         "INSERT INTO collect_since (site, since) SELECT site, min(ts) "
+         "FROM events WHERE screen_width IS NOT NULL OR title IS NOT NULL "
+         "GROUP BY site;\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);

@@ -56,6 +56,10 @@ struct seula_store {
 
 	struct seula_event **batch_events; /* writer only */
 	size_t batch_cap;
+	/* Sites whose collect_since row is known to exist (writer only), and
+	 * those a batch in progress adds. */
+	char **since_sites;
+	size_t n_since, n_since_committed;
 };
 
 static size_t job_weight(const struct seula_job *job)
@@ -189,6 +193,44 @@ static int insert_event(struct seula_store *s, struct seula_event *ev)
 	return SEULA_OK;
 }
 
+/* A site's first collected event starts its collect_since row (store.h:
+ * seula_job.imported), once a process: its sites are remembered, and
+ * forgotten again should the batch roll back. */
+static bool note_collected(struct seula_store *s, const struct seula_event *ev)
+{
+	const char *site = seula_event_str(ev, SEULA_FIELD_SITE);
+	int64_t ts;
+	if (!site || seula_event_int(ev, SEULA_FIELD_TIME_MS, &ts) != SEULA_OK)
+		return true;
+	for (size_t i = s->n_since; i-- > 0;)
+		if (strcmp(s->since_sites[i], site) == 0)
+			return true;
+	char **more = realloc(s->since_sites,
+	                      (s->n_since + 1) * sizeof(*s->since_sites));
+	if (!more)
+		return false;
+	s->since_sites = more;
+	if (!(s->since_sites[s->n_since] = strdup(site)))
+		return false;
+	s->n_since++;
+	sqlite3_stmt *st = NULL;
+	bool ok = sqlite3_prepare_v2(s->db,
+	                             "INSERT INTO collect_since (site, since) "
+	                             "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+	                             -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, ts);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	if (!ok)
+		seula_log(s->log, SEULA_LOG_ERROR, "store",
+		          "recording when site %s was first collected: %s",
+		          site, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return ok;
+}
+
 /* Run a job's call under its own savepoint. */
 static int run_call(struct seula_store *s, struct seula_job *job)
 {
@@ -253,7 +295,8 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 			}
 			if (!keep)
 				continue;
-			if (insert_event(s, j->events[i]) != SEULA_OK)
+			if (insert_event(s, j->events[i]) != SEULA_OK ||
+			    (!j->imported && !note_collected(s, j->events[i])))
 				ok = false;
 			else if (n_events < s->batch_cap)
 				s->batch_events[n_events++] = j->events[i];
@@ -282,6 +325,10 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 		ok = exec_ok(s, "COMMIT");
 	if (!ok)
 		exec_ok(s, "ROLLBACK");
+	/* Sites noted in a batch rolled back are noted again next time. */
+	while (!ok && s->n_since > s->n_since_committed)
+		free(s->since_sites[--s->n_since]);
+	s->n_since_committed = s->n_since;
 	/* A route that erased someone asked for the WAL frames holding them
 	 * to go before its reply says they are gone. */
 	bool truncate = false;
@@ -582,6 +629,9 @@ void seula_store_close(struct seula_store *s)
 	}
 	free(s->tasks);
 	free(s->batch_events);
+	for (size_t i = 0; i < s->n_since; i++)
+		free(s->since_sites[i]);
+	free(s->since_sites);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

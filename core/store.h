@@ -46,6 +46,10 @@ struct seula_job {
 
 	struct seula_event **events; /* SEULA_JOB_EVENTS */
 	size_t n_events;
+	/* EVENTS from a log's import, not the tracker's: they do not start
+	 * a site's collect_since (the time from which the tracker counts
+	 * it, which an import stops before). */
+	bool imported;
 
 	int (*handler)(void *instance, struct seula_http *http); /* ROUTE */
 	void *instance;

@@ -296,6 +296,50 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(self.summary(r)["pageviews"], pages - stored)
         self.assertEqual(self.srv.count(), pages)
 
+    def test_import_stops_where_the_tracker_began(self):
+        # The tracker's first page view of the site starts collect_since;
+        # an imported one does not.  A log that runs on past it imports
+        # only what came before (the rest the tracker has counted), unless
+        # --overlap.
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        old = now - datetime.timedelta(days=3)
+        with open(self.log, "w") as f:
+            f.write('81.2.3.5 - - %s "GET /before HTTP/1.1" 200 5 "-" "%s"\n'
+                    % (stamp(old, "+0000"), BROWSERS[0]))
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM collect_since")[0]["n"], 0)
+        self.srv.start()
+        h = {"User-Agent": BROWSERS[1], "X-Forwarded-For": "81.2.3.6"}
+        r = self.srv.collect({"site": "demo", "type": "pageview",
+                              "url": "https://www.example.com/tracked"}, headers=h)
+        self.assertEqual(r.status, 204)
+        since = self.srv.query("SELECT since FROM collect_since WHERE site = 'demo'")[0]["since"]
+        self.assertLessEqual(abs(since / 1000 - time.time()), 60)
+        self.srv.stop()
+        lines = ['81.2.3.5 - - %s "GET /p%d HTTP/1.1" 200 5 "-" "%s"'
+                 % (stamp(now - datetime.timedelta(hours=h), "+0000"), h, BROWSERS[0])
+                 for h in (5, 4, 3)]
+        lines += ['81.2.3.5 - - %s "GET /after HTTP/1.1" 200 5 "-" "%s"'
+                  % (stamp(now + datetime.timedelta(minutes=5), "+0000"), BROWSERS[0])]
+        other = os.path.join(self.srv.dir, "other.log")
+        with open(other, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = self.run_import(path=other)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"], 3)
+        self.assertIn("tracked 1", r.stdout)
+        self.assertIn("the tracker has counted site demo since then", r.stderr)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM events WHERE path = '/after'")[0]["n"], 0)
+        # Its record is to the end: the same file again imports nothing,
+        # while --overlap (a fresh file) takes the rest too.
+        with open(other, "a") as f:
+            f.write(lines[-1].replace("/after", "/after2") + "\n")
+        r = self.run_import("--overlap", path=other)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM events WHERE path = '/after2'")[0]["n"], 1)
+        self.assertEqual(self.srv.query("SELECT since FROM collect_since")[0]["since"], since)
+
     def test_rotated_logs_in_one_run_and_formats(self):
         # Two rotated files in one run, oldest first: a visitor whose
         # visit goes on from one into the next keeps one visitor hash (the
