@@ -1156,7 +1156,9 @@ int seula_cli_import_log(int argc, char **argv)
 	}
 	enum seula_log_format fmt;
 	const char *wrong =
-	        !config          ? "--config is required"
+	        !config && !(config = seula_config_default_path())
+	                ? "--config is required (or SEULA_CONFIG, or "
+	                  "/etc/seula/seula.ini)"
 	        : !site          ? "--site is required"
 	        : optind == argc ? "no log file given (- reads standard input)"
 	        : !seula_log_format_parse(format, &fmt)

@@ -681,7 +681,9 @@ int seula_cli_report(int argc, char **argv)
 		}
 	}
 	const char *wrong =
-	        !config          ? "--config is required"
+	        !config && !(config = seula_config_default_path())
+	                ? "--config is required (or SEULA_CONFIG, or "
+	                  "/etc/seula/seula.ini)"
 	        : !a.site        ? "--site is required"
 	        : optind != argc ? "unexpected arguments after the options"
 	        : strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&

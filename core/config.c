@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- rows of the core sections ---------------------------------------- */
 
@@ -1083,4 +1084,13 @@ void seula_config_print_help(const char *section,
 		}
 		printf("%s\n", rows->help ? rows->help : "");
 	}
+}
+
+const char *seula_config_default_path(void)
+{
+	const char *env = getenv("SEULA_CONFIG");
+	if (env && *env)
+		return env;
+	static const char etc[] = "/etc/seula/seula.ini";
+	return access(etc, R_OK) == 0 ? etc : NULL;
 }

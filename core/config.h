@@ -179,6 +179,11 @@ int seula_config_load(struct seula_config *cfg, const char *path,
                       const char *const *overrides, char *err, size_t errlen);
 void seula_config_free(struct seula_config *cfg);
 
+/* The config a command uses without --config: $SEULA_CONFIG when set,
+ * else /etc/seula/seula.ini when it can be read (where contrib/
+ * seula.service has it); NULL when neither.  Not to be freed. */
+const char *seula_config_default_path(void);
+
 /* Fill `target` from `section` with `rows`: defaults first, then the file.
  * Strings and lists are allocated in cfg->mem. */
 int seula_config_apply(struct seula_config *cfg, const char *section,

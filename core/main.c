@@ -204,13 +204,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return optind;
 }
 
-static int need_config(const struct opts *o, const char *cmd)
+static int need_config(struct opts *o, const char *cmd)
 {
+	if (!o->config)
+		o->config = seula_config_default_path();
 	if (o->config)
 		return 0;
 	fprintf(stderr,
-	        "seula %s: --config FILE is required (try "
-	        "contrib/seula.ini.example)\n",
+	        "seula %s: --config FILE is required, or SEULA_CONFIG, or "
+	        "/etc/seula/seula.ini (try contrib/seula.ini.example)\n",
 	        cmd);
 	return -1;
 }

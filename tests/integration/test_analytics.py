@@ -880,6 +880,14 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("seula migrate", r.stderr)
 
+        # The config from $SEULA_CONFIG when --config is not given.
+        env = dict(os.environ, SEULA_CONFIG=self.server.config_path)
+        alone = subprocess.run([BIN, "report", *args[3:], "--format", "json"], capture_output=True,
+                               text=True, timeout=60, env=env)
+        self.assertEqual(alone.returncode, 0, alone.stderr)
+        self.assertEqual(json.loads(alone.stdout)["summary"],
+                         json.loads(run_seula(*args, "--format", "json").stdout)["summary"])
+
         # Errors: usage 2, an unknown site or a bad date 1, with a message.
         self.assertEqual(run_seula("report", "--config", self.server.config_path).returncode, 2)
         r = run_seula("report", "--config", self.server.config_path, "--site", "nosuch")

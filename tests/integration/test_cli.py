@@ -3,6 +3,7 @@ start-up contract of serve (first line, speed, config errors)."""
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -42,6 +43,12 @@ class CliTest(unittest.TestCase):
         try:
             r = run_seula("plugins", "--config", srv.config_path)
             self.assertEqual(r.returncode, 0, r.stderr)
+            # Without --config: $SEULA_CONFIG names it.
+            env = dict(os.environ, SEULA_CONFIG=srv.config_path)
+            alone = subprocess.run([BIN, "plugins"], capture_output=True, text=True,
+                                   timeout=30, env=env)
+            self.assertEqual(alone.returncode, 0, alone.stderr)
+            self.assertEqual(alone.stdout, r.stdout)
             lines = r.stdout.strip().splitlines()
             self.assertTrue(lines[0].startswith("NAME"))
             names = [l.split()[0] for l in lines[1:]]
@@ -60,14 +67,14 @@ class CliTest(unittest.TestCase):
         try:
             r = run_seula("migrate", "--config", srv.config_path)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertRegex(r.stdout, r": 9 migrations applied")
+            self.assertRegex(r.stdout, r": 10 migrations applied")
             r = run_seula("migrate", "--config", srv.config_path)
             self.assertIn(": 0 migrations applied", r.stdout)
             rows = srv.query("SELECT component, version FROM seula_migrations ORDER BY 1")
             self.assertEqual([(r["component"], r["version"]) for r in rows],
                              [("anonymize", 1), ("core", 1), ("core", 2), ("core", 3),
                               ("core", 4), ("core", 5), ("core", 6), ("core", 7),
-                              ("testkit", 1)])
+                              ("core", 8), ("testkit", 1)])
             # A database from a newer build is refused, not damaged.
             import sqlite3
             db = sqlite3.connect(srv.db_path)
