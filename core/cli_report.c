@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unicode/uloc.h>
+#include <unicode/ustring.h>
 
 static void usage(FILE *out)
 {
@@ -336,6 +338,27 @@ static const char *const card_metrics[][2] = {
         {"conversion_rate", "Conversion rate"}, /* with a goal filter */
 };
 
+/* A country's English name for its ISO 3166 code (FI: Finland), from
+ * ICU's data; false for anything else. */
+static bool country_name(const char *code, char *out, size_t cap)
+{
+	if (strlen(code) != 2 || code[0] < 'A' || code[0] > 'Z' ||
+	    code[1] < 'A' || code[1] > 'Z')
+		return false;
+	char locale[8];
+	snprintf(locale, sizeof(locale), "und_%s", code);
+	UChar name[64];
+	UErrorCode e = U_ZERO_ERROR;
+	int32_t n = uloc_getDisplayCountry(locale, "en", name, 64, &e);
+	if (U_FAILURE(e) || n <= 0 || n >= 64)
+		return false;
+	/* ICU answers with the code itself when it has no name. */
+	int32_t len = 0;
+	u_strToUTF8(out, (int32_t)cap, &len, name, n, &e);
+	return U_SUCCESS(e) && len > 0 && (size_t)len < cap &&
+	       strcmp(out, code) != 0;
+}
+
 /* A table's first heading, in words rather than the API's key. */
 static const char *dimension_label(const char *dimension)
 {
@@ -400,7 +423,16 @@ static void html_table(FILE *f, const char *title, const char *dimension,
 		        "<tr><th scope=\"row\"><span class=\"bar\" "
 		        "style=\"width:%.1f%%\"></span><span class=\"key\">",
 		        pct);
-		esc(f, ks);
+		char name[128];
+		if (strcmp(dimension, "country") == 0 &&
+		    country_name(ks, name, sizeof(name))) {
+			esc(f, name);
+			fprintf(f, " (");
+			esc(f, ks);
+			fprintf(f, ")");
+		} else {
+			esc(f, ks);
+		}
 		fprintf(f, "</span></th>");
 		for (size_t c = 0; c < n_cols; c++) {
 			char buf[64];

@@ -880,6 +880,22 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("seula migrate", r.stderr)
 
+        # Countries by their names (the test's visits have none: a
+        # rollup row of Finland's, whatever granularity the report reads).
+        now = int(time.time())
+        db = sqlite3.connect(self.server.db_path, timeout=10)
+        for gran, t in ((0, now - now % 3600), (1, now - now % 86400),
+                        (2, int(datetime.datetime.now(datetime.timezone.utc).replace(
+                            day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()))):
+            db.execute("INSERT INTO analytics_rollup (site, dim, gran, t, value, visits, "
+                       "pageviews) VALUES ('demo', 'country', ?, ?, 'FI', 1, 1)", (gran, t))
+        db.commit()
+        db.close()
+        r = run_seula(*args, "--format", "html", "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, encoding="utf-8") as f:
+            self.assertIn(">Finland (FI)<", f.read())
+
         # The config from $SEULA_CONFIG when --config is not given.
         env = dict(os.environ, SEULA_CONFIG=self.server.config_path)
         alone = subprocess.run([BIN, "report", *args[3:], "--format", "json"], capture_output=True,
