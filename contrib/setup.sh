@@ -114,6 +114,14 @@ demo)
 		(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile")
 		"$build/seula" user add demo --role admin --config "$config" <"$pwfile" >/dev/null
 	fi
+	# A month of made-up history for the demo site, once, so that the
+	# dashboard has something to show before the first visit.
+	if [ ! -e var/demo-history-imported ]; then
+		say "importing a month of made-up demo traffic (contrib/demo-history.mjs)"
+		node contrib/demo-history.mjs |
+			"$build/seula" import-log --config "$config" --site demo --quiet - &&
+			touch var/demo-history-imported
+	fi
 	cat <<EOF
 
 DEMO ONLY - a staff admin account for trying Seula out:
@@ -126,7 +134,8 @@ Seula is starting with $config and its database var/seula.db.
 Open:
   $base/demo/         the demo site, with the consent banner and the tracker
   $base/privacy       the privacy statement generated from the config
-  $base/              the statistics dashboard (sign in as the demo admin)
+  $base/              the statistics dashboard (sign in as the demo admin;
+                      the last 30 days are made-up history, today is real)
   $base/about/        what Seula is and what it promises
   $base/login/        staff sign-in (the demo admin above)
   $base/seula.js      the tracker to embed in a site

@@ -6,11 +6,12 @@ import os
 import random
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 import unittest
 
-from seulatest import BIN, ENRICH, Server, require_env, run_seula
+from seulatest import BIN, ENRICH, SOURCE, Server, require_env, run_seula
 
 BROWSERS = [
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -339,6 +340,35 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.srv.query("SELECT count(*) AS n FROM events WHERE path = '/after2'")[0]["n"], 1)
         self.assertEqual(self.srv.query("SELECT since FROM collect_since")[0]["since"], since)
+
+    def test_demo_history(self):
+        # contrib/demo-history.mjs, as contrib/setup.sh demo imports it
+        # with the example config: a month that ends yesterday, of page
+        # views from several countries and sources, bots apart.
+        gen = subprocess.run(["node", os.path.join(SOURCE, "contrib", "demo-history.mjs")],
+                             capture_output=True, text=True, timeout=60, check=True)
+        again = subprocess.run(["node", os.path.join(SOURCE, "contrib", "demo-history.mjs")],
+                               capture_output=True, text=True, timeout=60, check=True)
+        self.assertEqual(gen.stdout, again.stdout, "the same log on the same day")
+        db = os.path.join(self.srv.dir, "demo.db")
+        r = run_seula("import-log", "--config", os.path.join(SOURCE, "contrib", "seula.ini.example"),
+                      "--db", db, "--site", "demo", "--quiet", "-", input=gen.stdout,
+                      timeout=120, cwd=SOURCE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = self.summary(r)
+        self.assertEqual(s["bad"], 0)
+        self.assertGreater(s["pageviews"], 3000)
+        self.assertGreater(s["bots"], 0)
+        con = sqlite3.connect(db)
+        days = [d for (d,) in con.execute("SELECT DISTINCT date(ts / 1000, 'unixepoch') FROM events ORDER BY 1")]
+        countries = {c for (c,) in con.execute("SELECT DISTINCT country FROM events")}
+        sources = {c for (c,) in con.execute("SELECT DISTINCT referrer_name FROM events")}
+        con.close()
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        self.assertEqual(days[-1], (today - datetime.timedelta(days=1)).isoformat())
+        self.assertEqual(len(days), 30)
+        self.assertTrue({"FI", "SE", "DE", "GB", "US", "EE"} <= countries, countries)
+        self.assertTrue({"Google", "LinkedIn"} <= sources, sources)
 
     def test_rotated_logs_in_one_run_and_formats(self):
         # Two rotated files in one run, oldest first: a visitor whose
