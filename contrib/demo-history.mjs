@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// demo-history.mjs - thirty days of made-up traffic for the demo site, as
+// demo-history.mjs - sixty days of made-up traffic for the demo site, as
 // an nginx access log (combined format) on standard output, so that the
-// demo's dashboard has a month to show:
+// demo's dashboard has a month to show, and one before it to compare with:
 //
 //   node contrib/demo-history.mjs | seula import-log --config contrib/seula.ini.example --site demo -
 //
@@ -14,7 +14,7 @@
 'use strict';
 
 const SEED = 20261201;
-const DAYS = 30;
+const DAYS = 60;
 
 // mulberry32: a small, well-known deterministic generator.
 function rng(seed) {
@@ -40,7 +40,7 @@ function weighted(pairs) {
 // /16s the demo's GeoIP database puts in these countries.
 const NETWORKS = [
   ['193.166', 30], ['85.76', 25], // Finland
-  ['194.71', 8], ['81.228', 6], // Sweden
+  ['78.69', 8], ['81.228', 6], // Sweden
   ['91.64', 7], ['84.128', 5], // Germany
   ['86.1', 5], // United Kingdom
   ['24.1', 4], ['73.1', 4], // United States
@@ -97,9 +97,9 @@ const today = Math.floor(Date.now() / 86400000) * 86400000;
 for (let day = DAYS; day >= 1; day--) {
   const start = today - day * 86400000;
   const weekday = new Date(start).getUTCDay();
-  // Weekdays busier; a slow rise over the month.
+  // Weekdays busier; a slow rise over the weeks.
   const visits = Math.round((weekday === 0 || weekday === 6 ? 70 : 120) *
-    (1 + (DAYS - day) / 60) * (0.85 + rand() * 0.3));
+    (1 + (DAYS - day) / 200) * (0.85 + rand() * 0.3));
   for (let v = 0; v < visits; v++) {
     // Office hours in Finland (UTC+2) most, evenings some.
     const hour = weighted([[5, 3], [6, 6], [7, 9], [8, 10], [9, 10], [10, 9],

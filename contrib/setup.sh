@@ -114,10 +114,10 @@ demo)
 		(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile")
 		"$build/seula" user add demo --role admin --config "$config" <"$pwfile" >/dev/null
 	fi
-	# A month of made-up history for the demo site, once, so that the
+	# Two months of made-up history for the demo site, once, so that the
 	# dashboard has something to show before the first visit.
 	if [ ! -e var/demo-history-imported ]; then
-		say "importing a month of made-up demo traffic (contrib/demo-history.mjs)"
+		say "importing two months of made-up demo traffic (contrib/demo-history.mjs)"
 		node contrib/demo-history.mjs |
 			"$build/seula" import-log --config "$config" --site demo --quiet - &&
 			touch var/demo-history-imported
@@ -135,7 +135,7 @@ Open:
   $base/demo/         the demo site, with the consent banner and the tracker
   $base/privacy       the privacy statement generated from the config
   $base/              the statistics dashboard (sign in as the demo admin;
-                      the last 30 days are made-up history, today is real)
+                      the 60 days before today are made-up history)
   $base/about/        what Seula is and what it promises
   $base/login/        staff sign-in (the demo admin above)
   $base/seula.js      the tracker to embed in a site
