@@ -38,23 +38,30 @@ struct test_job {
 	int64_t first_row_id;
 };
 
-static int64_t count_rows_where(const char *path, const char *job_path)
+/* The count `sql` answers on the database at path (?1 bound to arg, when
+ * given); -1 when it does not. */
+static int64_t count_of(const char *path, const char *sql, const char *arg)
 {
 	sqlite3 *db;
 	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	sqlite3_stmt *st;
 	int64_t n = -1;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT count(*) FROM events WHERE ?1 IS NULL "
-	                       "OR path = ?1",
-	                       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(st, 1, job_path, -1, SQLITE_STATIC) ==
-	            SQLITE_OK &&
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    (!arg ||
+	     sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC) == SQLITE_OK) &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return n;
+}
+
+static int64_t count_rows_where(const char *path, const char *job_path)
+{
+	return count_of(path,
+	                "SELECT count(*) FROM events WHERE ?1 IS NULL OR "
+	                "path = ?1",
+	                job_path);
 }
 
 static int64_t count_rows(const char *path)
@@ -314,21 +321,6 @@ static void on_done_any(struct seula_completion *c)
 	seula_arena_free(&t->arena);
 }
 
-static int64_t count_marks(const char *path)
-{
-	sqlite3 *db;
-	sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	sqlite3_stmt *st;
-	int64_t n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM marks", -1, &st,
-	                       NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
 /* What an events job's call writes commits with its events or not at all
  * (the importer's record of how far it got). */
 static void events_call_commits_with_them(void **state)
@@ -354,7 +346,8 @@ static void events_call_commits_with_them(void **state)
 	}
 	/* The first job's three events and its mark; nothing of the second. */
 	assert_int_equal(count_rows(f->db), 3);
-	assert_int_equal(count_marks(f->db), 1);
+	assert_int_equal(count_of(f->db, "SELECT count(*) FROM marks", NULL),
+	                 1);
 	close_store(f);
 }
 
