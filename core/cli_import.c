@@ -116,6 +116,7 @@ struct slot {
 	size_t n;
 	bool busy;
 	struct mark mark; /* after the line of its last event */
+	int64_t prev;     /* the file's mark before it, in bytes; -1: none */
 };
 
 struct call {
@@ -189,6 +190,13 @@ struct importer {
 	bool verifying;
 	bool differs;
 	int64_t record_id; /* this file's row in log_imports; writer only */
+	int64_t marked;    /* bytes of the last mark sent to the writer */
+	uint64_t blank;    /* blank lines: neither page views nor bad */
+	/* Where a line too long to keep began: a signal inside it records
+	 * the import up to there (mid_line), not into it. */
+	int64_t long_offset;
+	crypto_generichash_state long_hs;
+	bool mid_line;
 
 	char url[sizeof("https://") + 256 + SEULA_LOG_LINE_MAX];
 	char err[1024];
@@ -340,8 +348,10 @@ static int slot_record(void *arg, sqlite3 *db, char *err, size_t errlen);
 static void slot_done(struct seula_completion *c)
 {
 	struct slot *s = (struct slot *)c;
+	/* Read no further: what follows would not be stored (each later
+	 * mark expects this one, write_mark()). */
 	if (!s->job.committed || s->job.result != SEULA_OK)
-		s->im->failed = true;
+		s->im->failed = s->im->stop = true;
 	seula_arena_free(&s->arena);
 	s->n = 0;
 	s->busy = false;
@@ -400,6 +410,8 @@ static void submit_slot(struct importer *im)
 	s->job.call = slot_record;
 	s->job.call_arg = s;
 	s->job.imported = true;
+	s->prev = im->marked;
+	im->marked = s->mark.bytes;
 	s->busy = true;
 	int rc;
 	while ((rc = seula_store_submit(im->store, &s->job)) == SEULA_EBUSY)
@@ -488,9 +500,12 @@ static int move_clock(struct importer *im, int64_t day)
 
 /* This file's row in log_imports as far as `m`: inserted by the first
  * batch of its page views, brought up to date by each next one, so that a
- * run ended by anything, kill -9 too, is recorded as far as it stored. */
+ * run ended by anything, kill -9 too, is recorded as far as it stored.
+ * Each mark takes the row only where the one before it (prev bytes; -1:
+ * none) left it: after a batch that did not commit, none does, and the
+ * record stays at the last batch stored. */
 static int write_mark(struct importer *im, sqlite3 *db, const struct mark *m,
-                      int64_t now_ms, char *err, size_t errlen)
+                      int64_t prev, int64_t now_ms, char *err, size_t errlen)
 {
 	unsigned char hash[HASH_BYTES];
 	crypto_generichash_state st = m->hs;
@@ -498,10 +513,10 @@ static int write_mark(struct importer *im, sqlite3 *db, const struct mark *m,
 	sqlite3_stmt *ins = NULL;
 	int rc = sqlite3_prepare_v2(
 	        db,
-	        im->record_id
+	        prev >= 0
 	                ? "UPDATE log_imports SET bytes = ?3, hash = ?4, lines "
 	                  "= ?6, pageviews = ?7, first_ts = ?8, last_ts = ?9, "
-	                  "imported_at = ?10 WHERE id = ?11"
+	                  "imported_at = ?10 WHERE id = ?11 AND bytes = ?12"
 	                : "INSERT INTO log_imports (site, first_line, bytes, "
 	                  "hash, name, lines, pageviews, first_ts, last_ts, "
 	                  "imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
@@ -522,13 +537,20 @@ static int write_mark(struct importer *im, sqlite3 *db, const struct mark *m,
 		}
 		sqlite3_bind_int64(ins, 10, now_ms);
 		sqlite3_bind_int64(ins, 11, im->record_id);
+		sqlite3_bind_int64(ins, 12, prev);
 		rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK
 		                                      : SQLITE_ERROR;
 	}
 	if (rc != SQLITE_OK)
 		snprintf(err, errlen, "recording the import: %s",
 		         sqlite3_errmsg(db));
-	else if (!im->record_id)
+	else if (prev >= 0 && sqlite3_changes(db) != 1) {
+		snprintf(err, errlen,
+		         "recording the import: an earlier batch of %s did "
+		         "not commit",
+		         im->name);
+		rc = SQLITE_ERROR;
+	} else if (prev < 0)
 		im->record_id = sqlite3_last_insert_rowid(db);
 	sqlite3_finalize(ins);
 	return rc == SQLITE_OK ? SEULA_OK : SEULA_EIO;
@@ -538,13 +560,13 @@ static int write_mark(struct importer *im, sqlite3 *db, const struct mark *m,
 static int record_import(struct importer *im, sqlite3 *db, int64_t now_ms,
                          char *err, size_t errlen)
 {
-	struct mark m = {.bytes = im->offset,
-	                 .hs = im->hs,
+	struct mark m = {.bytes = im->mid_line ? im->long_offset : im->offset,
+	                 .hs = im->mid_line ? im->long_hs : im->hs,
 	                 .lines = im->lines,
 	                 .pageviews = im->pageviews,
 	                 .first_ts = im->first_ts,
 	                 .last_ts = im->last_ts};
-	return write_mark(im, db, &m, now_ms, err, errlen);
+	return write_mark(im, db, &m, im->marked, now_ms, err, errlen);
 }
 
 /* im->tracked_from, from collect_since. */
@@ -577,7 +599,8 @@ static int read_tracked_from(struct importer *im, sqlite3 *db, int64_t now_ms,
 static int slot_record(void *arg, sqlite3 *db, char *err, size_t errlen)
 {
 	struct slot *s = arg;
-	return write_mark(s->im, db, &s->mark, seula_clock_ms(), err, errlen);
+	return write_mark(s->im, db, &s->mark, s->prev, seula_clock_ms(), err,
+	                  errlen);
 }
 
 /* ---- re-imports --------------------------------------------------------- */
@@ -731,7 +754,7 @@ static enum skip pageview(struct importer *im, const struct seula_log_line *l,
 	/* A common-format line has no user agent: nothing tells a bot from
 	 * a person, and the user agent plugin takes a missing one for a
 	 * script's.  So none is a bot, and no browser is guessed. */
-	if (!l->user_agent) {
+	if (im->fmt == SEULA_LOG_COMMON) {
 		static const enum seula_field guessed[] = {
 		        SEULA_FIELD_BROWSER, SEULA_FIELD_BROWSER_VERSION,
 		        SEULA_FIELD_OS, SEULA_FIELD_OS_VERSION,
@@ -759,8 +782,10 @@ static void take_line(struct importer *im, char *line, size_t len)
 {
 	struct seula_log_line l;
 	enum seula_log_error e = seula_log_parse(line, len, im->fmt, &l);
-	if (e == SEULA_LOG_E_EMPTY)
-		return; /* a blank line: nothing, not a bad one */
+	if (e == SEULA_LOG_E_EMPTY) {
+		im->blank++; /* nothing, and not a bad line */
+		return;
+	}
 	if (e != SEULA_LOG_OK) {
 		bad_line(im, e);
 		return;
@@ -915,6 +940,10 @@ static int read_input(struct importer *im, int fd)
 				if (im->stop)
 					break;
 			}
+			if (!discarding) {
+				im->long_offset = im->offset;
+				im->long_hs = im->hs;
+			}
 			consume(im, line, end - start);
 			discarding = true;
 			start = end = 0;
@@ -925,12 +954,17 @@ static int read_input(struct importer *im, int fd)
 		}
 		if (interrupted(im)) {
 			im->cut = true;
+			im->mid_line = discarding;
 			break;
 		}
 		if (!regular) {
 			struct pollfd pf = {.fd = fd, .events = POLLIN};
-			if (poll(&pf, 1, 200) == 0)
+			if (poll(&pf, 1, 200) == 0) {
+				/* While the pipe is quiet: batches that came
+				 * back (one that failed stops the import). */
+				event_base_loop(im->base, EVLOOP_NONBLOCK);
 				continue;
+			}
 		}
 		ssize_t got = read(fd, buf + end, READ_CHUNK - end);
 		if (got < 0 && errno == EINTR)
@@ -949,7 +983,9 @@ static int read_input(struct importer *im, int fd)
 			rc = fail(im, SEULA_EINVAL,
 			          "%s is compressed (gzip): import it with "
 			          "zcat %s | seula import-log ... -",
-			          im->name, im->name);
+			          im->name,
+			          strcmp(im->path, "-") == 0 ? "FILE"
+			                                     : im->path);
 			break;
 		}
 		end += (size_t)got;
@@ -1037,7 +1073,7 @@ static int verdict(struct importer *im)
 		            "imported.  Use --force to import it anyway",
 		            im->name, when);
 	}
-	uint64_t fresh = im->lines - im->skipped[SK_DONE];
+	uint64_t fresh = im->lines - im->skipped[SK_DONE] - im->blank;
 	if (fresh > 0 && im->bad == fresh)
 		return fail(im, SEULA_EINVAL,
 		            "no line of %s read as the %s format (line %" PRIu64
@@ -1068,6 +1104,9 @@ static void file_reset(struct importer *im, const char *path)
 	im->matched = NULL;
 	im->verifying = im->differs = false;
 	im->record_id = 0;
+	im->marked = -1;
+	im->blank = 0;
+	im->mid_line = false;
 	clock_gettime(CLOCK_MONOTONIC, &im->t0);
 	im->t_progress = im->t0;
 }
@@ -1091,8 +1130,9 @@ static int import_file(struct importer *im, const char *path)
 		im->fatal = true;
 		return fail(im, SEULA_EIO,
 		            "a batch of page views did not commit (see the log "
-		            "above); run the import again with --force after "
-		            "removing what was stored, or restore a backup");
+		            "above); what was stored is recorded, so the same "
+		            "command, once the cause is mended, imports the "
+		            "rest");
 	}
 	if (rc == SEULA_OK && !im->err[0])
 		rc = verdict(im);
@@ -1166,17 +1206,24 @@ int seula_cli_import_log(int argc, char **argv)
 	                : NULL;
 	for (int i = optind; !wrong && i < argc; i++)
 		for (int j = optind; j < i; j++)
-			if (strcmp(argv[i], argv[j]) == 0 ||
-			    (strcmp(argv[i], "-") == 0 &&
-			     strcmp(argv[j], "-") == 0))
+			if (strcmp(argv[i], argv[j]) == 0)
 				wrong = "a file is given twice";
 	if (wrong) {
-		fprintf(stderr, "seula import-log: %s\n\n", wrong);
+		fprintf(stderr, "seula import-log: %s", wrong);
+		if (config && site && optind < argc &&
+		    !seula_log_format_parse(format, &fmt))
+			fprintf(stderr, ", not '%s'", format);
+		fprintf(stderr, "\n\n");
 		usage(stderr);
 		return 2;
 	}
 
-	struct importer *im = calloc(1, sizeof(*im));
+	/* libsodium's hash states are 64-byte aligned types; calloc()
+	 * promises 16. */
+	size_t im_size = (sizeof(struct importer) + 63) / 64 * 64;
+	struct importer *im = aligned_alloc(64, im_size);
+	if (im)
+		memset(im, 0, im_size);
 	if (!im) {
 		fprintf(stderr, "seula import-log: out of memory\n");
 		return 1;
@@ -1184,8 +1231,15 @@ int seula_cli_import_log(int argc, char **argv)
 	/* Blocked before any thread starts, so every thread has them
 	 * blocked and interrupted() takes them between lines. */
 	sigemptyset(&im->stops);
-	sigaddset(&im->stops, SIGINT);
-	sigaddset(&im->stops, SIGTERM);
+	/* One the caller ignores (a shell's background job and SIGINT)
+	 * stays ignored. */
+	static const int stop_signals[] = {SIGINT, SIGTERM};
+	for (size_t i = 0; i < 2; i++) {
+		struct sigaction sa;
+		if (sigaction(stop_signals[i], NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_IGN)
+			sigaddset(&im->stops, stop_signals[i]);
+	}
 	sigset_t old_mask;
 	pthread_sigmask(SIG_BLOCK, &im->stops, &old_mask);
 	im->fmt = fmt;
@@ -1265,6 +1319,12 @@ int seula_cli_import_log(int argc, char **argv)
 		        "seula import-log: %s came once all was imported\n",
 		        strsignal(im->signal));
 		status = 128 + im->signal;
+	} else if (im->signal && done == 0) {
+		fprintf(stderr,
+		        "seula import-log: %s: stopped before any file was "
+		        "read\n",
+		        strsignal(im->signal));
+		status = 128 + im->signal;
 	} else if (im->signal) {
 		fprintf(stderr,
 		        "seula import-log: %s: stopped; %s was imported to "
@@ -1301,10 +1361,20 @@ out:
 	/* A signal that came after the last check is let go: taken, not
 	 * left to end the process once unblocked. */
 	interrupted(im);
-	if (im->signal && status < 128)
-		status = 128 + im->signal;
+	int sig = im->signal;
+	if (sig && status < 128)
+		status = 128 + sig;
 	sodium_memzero(im, sizeof(*im));
 	free(im);
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	/* Stopped by a signal: end by it, once all is committed, so that a
+	 * shell loop around the command stops too (a plain exit of 130 it
+	 * takes for a failure, and goes on). */
+	if (sig) {
+		fflush(stdout);
+		fflush(stderr);
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
 	return status;
 }
