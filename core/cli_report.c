@@ -234,7 +234,7 @@ static void write_csv(FILE *f, const json_t *r)
 	/* What the tables are of: the site, the days, the filter, the
 	 * period compared with. */
 	const json_t *cmp = json_object_get(r, "comparison");
-	char filter[4096];
+	char filter[9000]; /* a filter is 8192 bytes at most */
 	filter_text(json_object_get(r, "filters"), filter, sizeof(filter));
 	fputs("Report\r\nsite,from,to,tz,filter,previous_from,previous_to\r\n",
 	      f);

@@ -1091,6 +1091,7 @@ const char *seula_config_default_path(void)
 	const char *env = getenv("SEULA_CONFIG");
 	if (env && *env)
 		return env;
+	/* There but not readable: named, so that loading says why. */
 	static const char etc[] = "/etc/seula/seula.ini";
-	return access(etc, R_OK) == 0 ? etc : NULL;
+	return access(etc, F_OK) == 0 ? etc : NULL;
 }

@@ -180,8 +180,8 @@ int seula_config_load(struct seula_config *cfg, const char *path,
 void seula_config_free(struct seula_config *cfg);
 
 /* The config a command uses without --config: $SEULA_CONFIG when set,
- * else /etc/seula/seula.ini when it can be read (where contrib/
- * seula.service has it); NULL when neither.  Not to be freed. */
+ * else /etc/seula/seula.ini when it exists (where contrib/seula.service
+ * has it); NULL when neither.  Not to be freed. */
 const char *seula_config_default_path(void);
 
 /* Fill `target` from `section` with `rows`: defaults first, then the file.

@@ -327,6 +327,7 @@ enum stmt_id {
 	S_NEW,
 	S_TOUCH,
 	S_EARLIER,
+	S_EARLIER_START,
 	S_PAGE,
 	S_ENGAGE,
 	S_ENGAGE_VISIT,
@@ -367,9 +368,13 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "END, last_ts = max(last_ts, ?2), pageviews = "
                     "pageviews + ?4, events = events + ?5, touched_ms = ?6 "
                     "WHERE id = ?1 AND closed = 0",
-        /* An event before the visit's first (a log a little out of
-         * order): it began the visit, so its page and where it came from
-         * are the visit's. */
+        /* A page view before the visit's first event (a log a little out
+         * of order): it began the visit, so its page and where it came
+         * from are the visit's.  A custom event only moves the start: it
+         * carries no referrer (the tracker's order between two workers
+         * can put one a moment ahead). */
+        [S_EARLIER_START] = "UPDATE analytics_visits SET start_ts = ?2 "
+                            "WHERE id = ?1 AND start_ts > ?2",
         [S_EARLIER] = "UPDATE analytics_visits SET start_ts = ?2, "
                       "entry_page = ?3, source = ?4, referrer = ?5, "
                       "channel = ?6, utm_source = ?7, utm_medium = ?8, "
@@ -2026,10 +2031,12 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 			ov->last_ms = ts;
 		if (ts < start) { /* out of order: rare */
 			ov->start_ms = ts;
-			sqlite3_stmt *st = use(a, S_EARLIER);
+			sqlite3_stmt *st =
+			        use(a, pageview ? S_EARLIER : S_EARLIER_START);
 			sqlite3_bind_int64(st, 1, visit);
 			sqlite3_bind_int64(st, 2, ts);
-			bind_beginning(h, ev, st, 3);
+			if (pageview)
+				bind_beginning(h, ev, st, 3);
 			if (run(st) != SEULA_OK ||
 			    block_touch(a, site, ts) != SEULA_OK)
 				return SEULA_EIO;
