@@ -438,6 +438,20 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.unroute(tabReport);
   await checkTable(page, context, '#table-devices', ['visitors']);
 
+  // Time of day: every hour with visits, in the hours' order, as the API
+  // counts them; an hour is no filter.
+  const hoursUrl = await page.getAttribute('#table-hours', 'data-api');
+  assert.equal(new URL(hoursUrl, base).searchParams.get('limit'), '24');
+  const hours = (await api(context, hoursUrl)).results.sort((a, b) => a.hour - b.hour);
+  assert.ok(hours.length > 0);
+  const shownHours = await page.$$eval('#table-hours tbody tr', (trs) => trs.map((tr) => ({
+    value: tr.dataset.value, label: tr.querySelector('th').textContent,
+    visits: tr.querySelector('td[data-metric="visits"]').dataset.value, button: !!tr.querySelector('button') })));
+  assert.deepEqual(shownHours.map((r) => [r.value, r.visits, r.button]),
+    hours.map((h) => [String(h.hour), String(h.visits), false]));
+  assert.match(shownHours[0].label, /^\d\d:00–\d\d:00$/);
+  assert.equal(await page.isHidden('#card-hours .more'), true);
+
   // Custom properties: the site's keys in a menu beside the tabs, shown
   // with the Properties tab; their values as the API breaks them down.
   assert.equal(await page.isHidden('#card-events .prop-key'), true, 'no key menu on the Events tab');

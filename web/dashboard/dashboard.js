@@ -71,6 +71,10 @@
       ['device', 'Devices', VISITORS], ['browser', 'Browsers', VISITORS],
       ['os', 'Operating systems', VISITORS], ['screen', 'Screen sizes', VISITORS]] },
     { id: 'languages', title: 'Languages', tabs: [['language', 'Languages', VISITORS]] },
+    // All 24 hours, in their order (the reports' time zone): when visits
+    // start.  An hour is no filter.
+    { id: 'hours', title: 'Time of day', all: 24, tabs: [
+      ['hour', 'Hours', [['visitors', 'Visitors'], ['visits', 'Visits']]]] },
     { id: 'events', title: 'Custom events', tabs: [
       ['event', 'Events', [['visitors', 'Visitors'], ['events', 'Events']]],
       // The values of one property, chosen beside the tabs (propKey()).
@@ -695,6 +699,7 @@
   let regionNames = null;
   try { regionNames = new Intl.DisplayNames(undefined, { type: 'region' }); } catch { /* no names */ }
   function shownValue(dimension, text) {
+    if (dimension === 'hour' && /^\d+$/.test(text)) return `${text.padStart(2, '0')}:00–${String((+text + 1) % 24).padStart(2, '0')}:00`;
     if (dimension === 'country' && regionNames && /^[A-Z]{2}$/.test(text)) {
       try {
         const name = regionNames.of(text);
@@ -820,7 +825,7 @@
       return;
     }
     const dim = apiDimension(card);
-    const extra = { dimension: dim, limit: Math.min(shownRows[card.id] || LIMIT, MAX_ROWS) };
+    const extra = { dimension: dim, limit: card.all || Math.min(shownRows[card.id] || LIMIT, MAX_ROWS) };
     const url = statsUrl('breakdown', extra);
     table.dataset.api = url;
     table.dataset.dimension = dim;
@@ -833,8 +838,10 @@
       const data = await getJson(url);
       if (g !== generation || apiDimension(card) !== dim) return;
       showError(error, null);
-      fillTable(table, dim, data.results || [], cols);
-      more.hidden = !data.more || extra.limit >= MAX_ROWS;
+      const rows = data.results || [];
+      if (card.all) rows.sort((a, b) => a[dim] - b[dim]);
+      fillTable(table, dim, rows, cols, { filter: !card.all });
+      more.hidden = !data.more || extra.limit >= MAX_ROWS || !!card.all;
     } catch (e) {
       if (g !== generation) return;
       table.tBodies[0].replaceChildren();
