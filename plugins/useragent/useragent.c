@@ -155,6 +155,13 @@ static void classify(const struct useragent *u, const char *ua,
 	uap_parse(u->uap, ua, len, &r);
 	v->bot = strcmp(r.device, "Spider") == 0 ||
 	         (u->bots && bots_match(u->bots, ua, len));
+	/* What no pattern names and that does not present itself as a
+	 * browser (every browser's agent begins "Mozilla/", old Opera's
+	 * "Opera/") is a program: health checks (kube-probe,
+	 * ELB-HealthChecker, GoogleHC) in imported logs, scripts. */
+	if (!v->bot && strcmp(r.family, "Other") == 0 &&
+	    strncmp(ua, "Mozilla/", 8) != 0 && strncmp(ua, "Opera/", 6) != 0)
+		v->bot = 1;
 
 	snprintf(v->browser, sizeof(v->browser), "%s", r.family);
 	snprintf(v->browser_major, sizeof(v->browser_major), "%s", r.major);

@@ -265,6 +265,17 @@ static void device_class_and_bots(void **state)
 	        {"python-requests/2.31.0", "bot", 1},
 	        {"curl/8.5.0", "bot", 1},
 	        {"", "bot", 1},
+	        /* Health checks no list names: no browser's agent. */
+	        {"kube-probe/1.29", "bot", 1},
+	        {"ELB-HealthChecker/2.0", "bot", 1},
+	        {"GoogleHC/1.0", "bot", 1},
+	        {"Consul Health Check", "bot", 1},
+	        /* A browser no pattern knows still presents itself as one. */
+	        {"Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 "
+	         "Newbrowser/1.0",
+	         "desktop", 0},
+	        {"Opera/9.80 (Windows NT 6.1) Presto/2.12.388 Version/12.16",
+	         "desktop", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct parsed r;
