@@ -277,6 +277,18 @@ static const struct seula_migration migrations[] = {
              "ORDER BY rowid;\n"
              "DROP TABLE analytics_blocks;\n"
              "ALTER TABLE analytics_blocks_v11 RENAME TO analytics_blocks;\n"},
+        /* A page filter (page==, not page!=) now counts only the views of
+         * the pages it keeps: the segments with one are dropped, their
+         * rows purged, and registered and backfilled again at the start
+         * (segments_ready()).  Canonical filters are ';'-joined parts. */
+        {12, "INSERT OR IGNORE INTO analytics_segment_purge (id, site) "
+             "SELECT id, site FROM analytics_segments WHERE ';' || filter "
+             "GLOB '*;page==*';\n"
+             "DELETE FROM analytics_segment_open WHERE segment IN (SELECT "
+             "id FROM analytics_segments WHERE ';' || filter GLOB "
+             "'*;page==*');\n"
+             "DELETE FROM analytics_segments WHERE ';' || filter GLOB "
+             "'*;page==*';\n"},
 };
 
 /* How long a visit must go untouched before the close task ends it, when
@@ -484,6 +496,9 @@ struct segment {
 	char *canon;  /* analytics_filter_canon(), sqlite3_malloc'd */
 	sqlite3_stmt
 	        *match; /* on the writer: ?1 a visit id; a row if it passes */
+	/* On the writer: the pages of visit ?1 its reports count, or NULL
+	 * when they count all (analytics_filter_pages_prepare()). */
+	sqlite3_stmt *pages;
 	/* From analytics_segments, once registered (segments_ready()). */
 	int64_t id, max_visit, cursor_ts, cursor_id;
 	bool done;
@@ -572,7 +587,9 @@ static void finalize_stmts(struct analytics *a)
 	}
 	for (size_t i = 0; i < a->n_segs; i++) {
 		sqlite3_finalize(a->segs[i].match);
+		sqlite3_finalize(a->segs[i].pages);
 		a->segs[i].match = NULL;
+		a->segs[i].pages = NULL;
 	}
 	analytics_blocks_writer_free(a->blocks);
 	a->blocks = NULL;
@@ -658,7 +675,10 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 		        db, "SELECT 1 FROM analytics_visits v WHERE v.id = ?1",
 		        1, sg->site, sg->filter, &a->goals, "", err,
 		        sizeof(err));
-		if (!sg->match) {
+		if (!sg->match ||
+		    analytics_filter_pages_prepare(
+		            db, sg->site, sg->filter, &a->goals, &sg->pages,
+		            err, sizeof(err)) != ANALYTICS_OK) {
 			*errmsg = a->host->mprintf("segment %s:%s: %s",
 			                           sg->site, sg->filter, err);
 			finalize_stmts(a);
@@ -1001,6 +1021,62 @@ static int segment_has(struct segment *sg, int64_t id, bool *yes)
 	return step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
+/* The visit-level rollup rows (all visits, entry and exit page, each
+ * session dimension) of the visit on v's row (S_VISIT), adding c. */
+static int visit_rows(struct analytics *a, struct gather *into,
+                      const char *site, sqlite3_stmt *v,
+                      const int64_t t[GATHER_GRANS], const struct contrib *c)
+{
+	int rc = rollup_add(a, into, site, "", "", t, c);
+	if (rc == SEULA_OK)
+		rc = rollup_add(a, into, site, "entry_page",
+		                (const char *)sqlite3_column_text(v, 7), t, c);
+	if (rc == SEULA_OK)
+		rc = rollup_add(a, into, site, "exit_page",
+		                (const char *)sqlite3_column_text(v, 8), t, c);
+	for (size_t i = 0; rc == SEULA_OK && i < analytics_n_session_dims; i++)
+		rc = rollup_add(
+		        a, into, site, analytics_session_dims[i].name,
+		        (const char *)sqlite3_column_text(v, 9 + (int)i), t, c);
+	return rc;
+}
+
+/* The rows of a segment whose filter keeps pages (sg->pages): those of
+ * the pages it keeps, and the visit's with those pages' views and time,
+ * as its reports read them from the visits.  The caller has a->prefix
+ * hold sg's alone. */
+static int kept_rows(struct analytics *a, struct gather *into, const char *site,
+                     sqlite3_stmt *v, int64_t id, const int64_t t[GATHER_GRANS],
+                     const struct contrib *visit, const struct segment *sg)
+{
+	const char *entry = (const char *)sqlite3_column_text(v, 7);
+	struct contrib kept = *visit;
+	kept.pageviews = kept.engagement_ms = 0;
+	sqlite3_stmt *pages = sg->pages;
+	sqlite3_reset(pages);
+	sqlite3_bind_int64(pages, 1, id);
+	int rc = SEULA_OK, step = SQLITE_DONE;
+	while (rc == SEULA_OK && (step = sqlite3_step(pages)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(pages, 0);
+		struct contrib c = {
+		        .visits = 1,
+		        .pageviews = sqlite3_column_int64(pages, 1),
+		        .engagement_ms = sqlite3_column_int64(pages, 2),
+		        .has_visitor = true,
+		        .visitor = visit->visitor,
+		};
+		c.bounces = visit->bounces && entry && path &&
+		            strcmp(entry, path) == 0;
+		kept.pageviews += c.pageviews;
+		kept.engagement_ms += c.engagement_ms;
+		rc = rollup_add(a, into, site, "page", path, t, &c);
+	}
+	if (rc == SEULA_OK && step != SQLITE_DONE)
+		rc = SEULA_EIO;
+	sqlite3_reset(pages);
+	return rc == SEULA_OK ? visit_rows(a, into, site, v, t, &kept) : rc;
+}
+
 /* Gather an ended visit's rollup rows, its site's and those of the
  * segments it is in, and make it pending: write_pending() writes them and
  * closes it.  The caller makes sure it is not pending already, and that
@@ -1042,30 +1118,21 @@ static int gather_visit(struct analytics *a, int64_t id,
 	int rc = SEULA_OK;
 	a->add_plain = !backfill;
 	a->n_prefix = 0;
-	if (backfill) {
-		a->prefix[a->n_prefix++] = backfill->prefix;
-	} else {
-		for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
-			bool in = false;
-			if (strcmp(a->segs[i].site, site) == 0)
-				rc = segment_has(&a->segs[i], id, &in);
-			if (in)
-				a->prefix[a->n_prefix++] = a->segs[i].prefix;
-		}
+	/* Segments that keep pages (kept_rows()) apart, until the events. */
+	const struct segment *kept[SEGMENTS_MAX];
+	size_t n_kept = 0;
+	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
+		struct segment *sg = &a->segs[i];
+		bool in = sg == backfill;
+		if (!backfill && strcmp(sg->site, site) == 0)
+			rc = segment_has(sg, id, &in);
+		if (in && sg->pages)
+			kept[n_kept++] = sg;
+		else if (in)
+			a->prefix[a->n_prefix++] = sg->prefix;
 	}
 	if (rc == SEULA_OK)
-		rc = rollup_add(a, into, site, "", "", t, &visit);
-	if (rc == SEULA_OK)
-		rc = rollup_add(a, into, site, "entry_page", entry, t, &visit);
-	if (rc == SEULA_OK)
-		rc = rollup_add(a, into, site, "exit_page",
-		                (const char *)sqlite3_column_text(v, 8), t,
-		                &visit);
-	for (size_t i = 0; rc == SEULA_OK && i < analytics_n_session_dims; i++)
-		rc = rollup_add(
-		        a, into, site, analytics_session_dims[i].name,
-		        (const char *)sqlite3_column_text(v, 9 + (int)i), t,
-		        &visit);
+		rc = visit_rows(a, into, site, v, t, &visit);
 
 	sqlite3_stmt *pages = use(a, S_PAGES);
 	sqlite3_bind_int64(pages, 1, id);
@@ -1095,6 +1162,25 @@ static int gather_visit(struct analytics *a, int64_t id,
 	/* A visit read in part is not a visit's sums: an error fails it. */
 	if (rc == SEULA_OK && step != SQLITE_DONE)
 		rc = SEULA_EIO;
+	if (n_kept) {
+		/* Each alone, then all with the others for the events. */
+		bool plain = a->add_plain;
+		size_t n = a->n_prefix;
+		const char *others[SEGMENTS_MAX];
+		memcpy(others, a->prefix, n * sizeof(*others));
+		a->add_plain = false;
+		a->n_prefix = 1;
+		for (size_t i = 0; rc == SEULA_OK && i < n_kept; i++) {
+			a->prefix[0] = kept[i]->prefix;
+			rc = kept_rows(a, into, site, v, id, t, &visit,
+			               kept[i]);
+		}
+		a->add_plain = plain;
+		memcpy(a->prefix, others, n * sizeof(*others));
+		for (size_t i = 0; i < n_kept; i++)
+			a->prefix[n + i] = kept[i]->prefix;
+		a->n_prefix = n + n_kept;
+	}
 	sqlite3_stmt *events = use(a, S_EVENTS);
 	sqlite3_bind_int64(events, 1, id);
 	while (rc == SEULA_OK && (step = sqlite3_step(events)) == SQLITE_ROW) {
@@ -3406,6 +3492,7 @@ static void segments_free(struct analytics *a)
 {
 	for (size_t i = 0; i < a->n_segs; i++) {
 		sqlite3_finalize(a->segs[i].match);
+		sqlite3_finalize(a->segs[i].pages);
 		free(a->segs[i].site);
 		free(a->segs[i].filter);
 		sqlite3_free(a->segs[i].canon);

@@ -1023,6 +1023,30 @@ static bool segment_rows(const struct scope *sc, const char *rdim)
 	return segment_answers(sc) && !(col && strcmp(rdim, col) == 0);
 }
 
+/* Whether the scope keeps pages: a page filter that is not negated.  Its
+ * reports count only the page views (and time) of the pages that pass
+ * every such filter, as Plausible's do: a click on a row of the pages
+ * shows that page's views, not those of every visit that had it. */
+static bool page_scoped(const struct scope *sc)
+{
+	for (size_t i = 0; i < sc->n_filters; i++)
+		if (sc->filters[i].kind == F_PAGE && !sc->filters[i].negate)
+			return true;
+	return false;
+}
+
+/* " AND <condition>" on page path `expr` for each filter that keeps
+ * pages (page_scoped()). */
+static void page_conds(struct sqlb *b, const struct scope *sc, const char *expr)
+{
+	for (size_t i = 0; i < sc->n_filters; i++) {
+		if (sc->filters[i].kind != F_PAGE || sc->filters[i].negate)
+			continue;
+		sql(b, " AND ");
+		alts_cond(b, &sc->filters[i], expr);
+	}
+}
+
 /* " AND <condition>" for each filter, over visits aliased v. */
 static void filter_sql(struct sqlb *b, const struct scope *sc)
 {
@@ -1241,6 +1265,7 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 		        "analytics_visit_pages p ON p.visit = v.id AND "
 		        "p.pageviews > 0",
 		        bounce);
+		page_conds(b, sc, "p.path");
 	} else if (strcmp(dim, "event") == 0) {
 		sql(b,
 		    "SELECT e.name AS value, v.start_ts / 1000 AS t, 1, 0, "
@@ -1268,6 +1293,32 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 		    "json_each(");
 		arg_text(b, goals_json);
 		sql(b, ") g");
+	} else if (page_scoped(sc)) {
+		/* The kept pages' views and time (page_scoped()), each a
+		 * lookup of the visit's pages by its key. */
+		const char *col = *dim ? dim : "''";
+		sqlite3_str_appendf(
+		        b->s,
+		        "SELECT %s%s AS value, v.start_ts / 1000 AS "
+		        "t, 1, ",
+		        *dim ? "v." : "", col);
+		for (int k = 0; k < 2; k++) {
+			sqlite3_str_appendf(
+			        b->s,
+			        "(SELECT coalesce(sum(kp.%s), 0) FROM "
+			        "analytics_visit_pages kp WHERE "
+			        "kp.visit = v.id AND kp.pageviews > 0",
+			        k ? "engagement_ms" : "pageviews");
+			page_conds(b, sc, "kp.path");
+			if (k)
+				sql(b, "), v.visitor FROM analytics_visits v");
+			else
+				sqlite3_str_appendf(
+				        b->s,
+				        "), %s, v.last_ts - v.start_ts, "
+				        "v.events, ",
+				        bounce);
+		}
 	} else {
 		const char *col = *dim ? dim : "''";
 		sqlite3_str_appendf(
@@ -1502,7 +1553,13 @@ static uint64_t block_cols(const struct block_sum *bs)
 		case F_COLUMN:
 			c |= ANALYTICS_BC_BIT(analytics_block_col(f->dim));
 			break;
-		case F_PAGE: c |= path; break;
+		case F_PAGE:
+			c |= path;
+			if (!f->negate) /* kept_pages() */
+				c |= ANALYTICS_BC_BIT(ANALYTICS_BC_PAGE_VIEWS) |
+				     ANALYTICS_BC_BIT(
+				             ANALYTICS_BC_PAGE_ENGAGEMENT);
+			break;
 		case F_EVENT: c |= name; break;
 		case F_PROP: c |= value; break;
 		case F_GOAL:
@@ -1691,6 +1748,12 @@ struct day_keys {
 	int64_t all;  /* BK_ALL: its one group, -1 until used */
 	struct hour_groups hg;
 	const struct analytics_block_text *kc; /* the key's column, or NULL */
+	/* Per visit, the page views and time its sums add: the visit's, or
+	 * under a page_scoped() filter those of the pages kept (keep[k] for
+	 * path value k), into kept[] (2 x the day's visits). */
+	const int64_t *pv, *eng;
+	uint8_t *keep;
+	int64_t *kept;
 };
 
 /* The groups of the values a day met, in byte order, for the next day's
@@ -1771,6 +1834,8 @@ static bool day_keys_ready(struct block_sum *bs,
 {
 	memset(dk, 0, sizeof(*dk));
 	dk->all = -1;
+	dk->pv = b->ints[ANALYTICS_BC_PAGEVIEWS];
+	dk->eng = b->ints[ANALYTICS_BC_ENGAGEMENT];
 	const struct analytics_block_text *kc = NULL;
 	switch (bs->key) {
 	case BK_ALL: break;
@@ -1842,8 +1907,46 @@ static bool day_keys_ready(struct block_sum *bs,
 	return true;
 }
 
+/* dk->keep and the page views and time of the pages kept, for the m
+ * visits sel lists (page_scoped()). */
+static bool kept_pages(const struct scope *sc, const struct analytics_block *b,
+                       struct day_keys *dk, const uint32_t *sel, size_t m)
+{
+	const struct analytics_block_text *p = &b->text[ANALYTICS_BC_PAGE_PATH];
+	if (!(dk->keep = malloc(p->n ? p->n : 1)) ||
+	    !(dk->kept = calloc(2 * (b->n ? b->n : 1), sizeof(*dk->kept))))
+		return false;
+	memset(dk->keep, 1, p->n);
+	for (size_t f = 0; f < sc->n_filters; f++) {
+		if (sc->filters[f].kind != F_PAGE || sc->filters[f].negate)
+			continue;
+		uint8_t *ok = alt_verdicts(p, &sc->filters[f]);
+		if (!ok)
+			return false;
+		for (size_t k = 0; k < p->n; k++)
+			dk->keep[k] &= ok[k];
+		free(ok);
+	}
+	int64_t *pv = dk->kept, *eng = dk->kept + b->n;
+	const int64_t *views = b->ints[ANALYTICS_BC_PAGE_VIEWS],
+	              *time = b->ints[ANALYTICS_BC_PAGE_ENGAGEMENT];
+	for (size_t j = 0; j < m; j++) {
+		uint32_t i = sel[j];
+		for (uint32_t r = b->page_off[i]; r < b->page_off[i + 1]; r++)
+			if (dk->keep[p->idx[r]]) {
+				pv[i] += views[r];
+				eng[i] += time[r];
+			}
+	}
+	dk->pv = pv;
+	dk->eng = eng;
+	return true;
+}
+
 static void day_keys_free(struct day_keys *dk)
 {
+	free(dk->keep);
+	free(dk->kept);
 	free(dk->vg);
 	free(dk->entry_of_path);
 	for (int pg = 0; pg < 2; pg++) {
@@ -1881,11 +1984,11 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 	case BK_ALL:
 	case BK_COLUMN:
 	case BK_BUCKET:
-		tt.pageviews = pv[i];
+		tt.pageviews = dk->pv[i];
 		tt.bounces = pv[i] <= 1 && ev[i] == 0;
 		tt.duration_ms = b->ints[ANALYTICS_BC_DURATION][i];
 		tt.events = ev[i];
-		tt.engagement_ms = b->ints[ANALYTICS_BC_ENGAGEMENT][i];
+		tt.engagement_ms = dk->eng[i];
 		if (bs->key == BK_ALL) {
 			if (dk->all < 0)
 				dk->all = analytics_groups_index(bs->g, "", 0);
@@ -2007,11 +2110,12 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 	/* Bounds and pointers in locals: start[] is a uint32_t array as the
 	 * offsets are, so the compiler reloaded both every row. */
 	const uint32_t *off = b->page_off;
+	const uint8_t *keep = dk->keep;
 	for (size_t j = 0; j < m; j++) {
 		uint32_t r0 = off[sel[j]], r1 = off[sel[j] + 1];
 		n += r1 - r0;
 		for (uint32_t r = r0; r < r1; r++)
-			start[path[r] + 1]++;
+			start[path[r] + 1] += !keep || keep[path[r]];
 	}
 	if (cy->rows_cap < n) {
 		uint32_t *rows = realloc(cy->rows, n * 2 * sizeof(*rows));
@@ -2029,6 +2133,8 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 		uint32_t r1 = off[i + 1];
 		for (uint32_t r = off[i]; r < r1; r++) {
 			uint32_t k = path[r];
+			if (keep && !keep[k])
+				continue;
 			rows[start[k]++] = i;
 			sums[3 * k] += views[r];
 			sums[3 * k + 1] +=
@@ -2060,16 +2166,17 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
  * took a third of a year's summary.  Without the sums' columns (BK_GOAL's
  * total), visits and visitors only. */
 static bool add_run(struct block_sum *bs, const struct analytics_block *b,
-                    int64_t gi, const uint32_t *sel, size_t m)
+                    const struct day_keys *dk, int64_t gi, const uint32_t *sel,
+                    size_t m)
 {
 	const int64_t *pv = b->ints[ANALYTICS_BC_PAGEVIEWS],
 	              *ev = b->ints[ANALYTICS_BC_EVENTS],
-	              *dur = b->ints[ANALYTICS_BC_DURATION],
-	              *eng = b->ints[ANALYTICS_BC_ENGAGEMENT];
+	              *dur = b->ints[ANALYTICS_BC_DURATION], *eng = dk->eng,
+	              *views = dk->pv;
 	struct analytics_totals sum = {.visits = (int64_t)m};
 	for (size_t j = 0; dur && j < m; j++) {
 		uint32_t i = sel[j];
-		sum.pageviews += pv[i];
+		sum.pageviews += views[i];
 		sum.bounces += pv[i] <= 1 && ev[i] == 0;
 		sum.duration_ms += dur[i];
 		sum.events += ev[i];
@@ -2089,7 +2196,7 @@ static bool add_runs(struct block_sum *bs, const struct analytics_block *b,
 	if (bs->key == BK_ALL) {
 		if (dk->all < 0)
 			dk->all = analytics_groups_index(bs->g, "", 0);
-		return add_run(bs, b, dk->all, sel, m);
+		return add_run(bs, b, dk, dk->all, sel, m);
 	}
 	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
 	size_t from = 0;
@@ -2101,12 +2208,12 @@ static bool add_runs(struct block_sum *bs, const struct analytics_block *b,
 			return false;
 		if (gi != run) {
 			if (j > from &&
-			    !add_run(bs, b, run, sel + from, j - from))
+			    !add_run(bs, b, dk, run, sel + from, j - from))
 				return false;
 			from = j, run = gi;
 		}
 	}
-	return add_run(bs, b, run, sel + from, m - from);
+	return add_run(bs, b, dk, run, sel + from, m - from);
 }
 
 /* Add one day's visits of the scope to bs->g. */
@@ -2134,10 +2241,12 @@ static enum analytics_status block_day(struct block_sum *bs,
 		sel[m] = (uint32_t)i;
 		m += pass[i] & (t >= t0) & (t < t1);
 	}
+	if (ok && m && page_scoped(sc))
+		ok = kept_pages(sc, b, &dk, sel, m);
 	if (bs->total && ok && m) {
 		if (dk.all < 0)
 			dk.all = analytics_groups_index(bs->g, "", 0);
-		ok = add_run(bs, b, dk.all, sel, m);
+		ok = add_run(bs, b, &dk, dk.all, sel, m);
 	}
 	if ((bs->key == BK_ALL || bs->key == BK_BUCKET) && ok && m)
 		ok = add_runs(bs, b, &dk, sel, m);
@@ -2703,6 +2812,31 @@ sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
 	filter_sql(&b, &sc);
 	sql(&b, tail);
 	return sqlb_prepare(&b, db, err, errlen);
+}
+
+enum analytics_status
+analytics_filter_pages_prepare(sqlite3 *db, const char *site,
+                               const char *filter,
+                               const struct analytics_goals *goals,
+                               sqlite3_stmt **out, char *err, size_t errlen)
+{
+	struct scope sc;
+	*out = NULL;
+	enum analytics_status s =
+	        filter_scope(site, filter, goals, &sc, err, errlen);
+	if (s != ANALYTICS_OK || !page_scoped(&sc))
+		return s;
+	struct sqlb b;
+	sqlb_init(&b, db);
+	sql(&b,
+	    "SELECT path, pageviews, engagement_ms FROM "
+	    "analytics_visit_pages p WHERE p.visit = ?1 AND p.pageviews > 0");
+	if (sqlb_room(&b)) /* ?1, the caller's */
+		b.args[b.n++] = (struct sqlb_arg){.type = ARG_INT, .i = 0};
+	page_conds(&b, &sc, "p.path");
+	if (!(*out = sqlb_prepare(&b, db, err, errlen)))
+		return ANALYTICS_DB_ERROR;
+	return ANALYTICS_OK;
 }
 
 /* ---- reports ------------------------------------------------------------ */

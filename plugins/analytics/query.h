@@ -126,6 +126,19 @@ sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
                                        const char *tail, char *err,
                                        size_t errlen);
 
+/* Prepare on db the pages of a visit whose views the filter's reports
+ * count: "SELECT path, pageviews, engagement_ms" of analytics_visit_pages
+ * with visit ?1 (which the caller binds) and a page filter's condition for
+ * each that is not negated.  *out is NULL when it has none: the reports
+ * count all of a visit's pages.  The caller finalizes *out.
+ * ANALYTICS_BAD_REQUEST: not a valid filter; ANALYTICS_DB_ERROR: it could
+ * not be prepared (err says why for both). */
+enum analytics_status
+analytics_filter_pages_prepare(sqlite3 *db, const char *site,
+                               const char *filter,
+                               const struct analytics_goals *goals,
+                               sqlite3_stmt **out, char *err, size_t errlen);
+
 struct analytics_block_cache; /* blockcache.h */
 struct analytics_groups_pool; /* groups.h */
 

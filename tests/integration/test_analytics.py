@@ -174,9 +174,14 @@ def send_visits(case, s, first, n):
                         "url": "http://localhost/pricing"}], headers=h)
 
 
-def metrics(visits):
+def metrics(visits, kept=None):
+    """The reports' figures of `visits`; under a page filter (page==),
+    the page views are those of the pages `kept` (a test of a path)
+    keeps."""
     n = len(visits)
-    pv = sum(v["pageviews"] for v in visits)
+    pv = sum(v["pageviews"] if kept is None
+             else sum(c for p, c in v["pages"].items() if kept(p))
+             for v in visits)
     bounces = sum(1 for v in visits if v["pageviews"] <= 1 and v["events"] == 0)
     dur = sum(v["last"] - v["start"] for v in visits)
     return {
@@ -342,17 +347,39 @@ class AnalyticsTest(unittest.TestCase):
                          {d: sum(1 for v in chrome if v["device"] == d)
                           for d in {v["device"] for v in chrome}}, label)
         # One of, from every visit: columns, and pages of the visit.
-        for flt, keep in (("browser==Chrome|Firefox;device!=nosuch",
-                           lambda v: v["browser"] in ("Chrome", "Firefox")),
-                          ("page==/pricing|/about",
-                           lambda v: {"/pricing", "/about"} & set(v["pages"])),
-                          ("page!=/blog/*|/about",
-                           lambda v: not any(p.startswith("/blog/") or p == "/about"
-                                             for p in v["pages"]))):
-            want = metrics([v for v in visits if keep(v)])
+        # A page filter that keeps pages counts only their views.
+        for flt, keep, kept in (("browser==Chrome|Firefox;device!=nosuch",
+                                 lambda v: v["browser"] in ("Chrome", "Firefox"), None),
+                                ("page==/pricing|/about",
+                                 lambda v: {"/pricing", "/about"} & set(v["pages"]),
+                                 lambda p: p in ("/pricing", "/about")),
+                                ("page!=/blog/*|/about",
+                                 lambda v: not any(p.startswith("/blog/") or p == "/about"
+                                                   for p in v["pages"]), None)):
+            want = metrics([v for v in visits if keep(v)], kept)
             got = self.stats("summary", filter=flt).json()["results"]
-            for k in ("visitors", "visits", "pageviews", "bounce_rate"):
+            for k in ("visitors", "visits", "pageviews", "bounce_rate",
+                      "views_per_visit"):
                 self.assertEqual(got[k], want[k], "%s: %s %s" % (label, flt, k))
+        # Their pages alone in the page breakdown, and their views in any
+        # other and in the timeseries.
+        flt = "page==/pricing|/about"
+        kept = [v for v in visits if {"/pricing", "/about"} & set(v["pages"])]
+        rows = self.stats("breakdown", dimension="page", filter=flt).json()["results"]
+        self.assertEqual({r["page"]: r["pageviews"] for r in rows},
+                         {p: sum(v["pages"].get(p, 0) for v in kept)
+                          for p in ("/pricing", "/about")
+                          if any(p in v["pages"] for v in kept)}, label)
+        rows = self.stats("breakdown", dimension="browser", filter=flt).json()["results"]
+        self.assertEqual({r["browser"]: r["pageviews"] for r in rows},
+                         {b: metrics([v for v in kept if v["browser"] == b],
+                                     lambda p: p in ("/pricing", "/about"))["pageviews"]
+                          for b in {v["browser"] for v in kept}}, label)
+        rows = self.stats("timeseries", interval="month", metric="pageviews",
+                          filter=flt).json()["results"]
+        self.assertEqual(sum(r["pageviews"] for r in rows),
+                         metrics(kept, lambda p: p in ("/pricing", "/about"))["pageviews"],
+                         label)
         # Breakdowns read from the visits: visitors exact (fewer than
         # 1,024 a value), in order of
         # visitors, visits, value; a page's are the visits that have it.
@@ -373,7 +400,8 @@ class AnalyticsTest(unittest.TestCase):
                               for r in rows], want, "%s: %s by %s" % (label, flt, dim))
         priced = [v for v in visits if any(p.startswith("/pricing") for p in v["pages"])]
         got = self.stats("summary", filter="page==/pricing*;browser!=Firefox").json()["results"]
-        want = metrics([v for v in priced if v["browser"] != "Firefox"])
+        want = metrics([v for v in priced if v["browser"] != "Firefox"],
+                       lambda p: p.startswith("/pricing"))
         for k in ("visitors", "visits", "pageviews"):
             self.assertEqual(got[k], want[k], "%s: page filter %s" % (label, k))
         got = self.stats("summary", filter="page!=/pricing*;event!=Signup").json()["results"]
@@ -1303,7 +1331,7 @@ class SegmentsTest(unittest.TestCase):
     then, or ended and waiting for the rollups, get its rows when they
     close, never twice."""
 
-    SEG = "browser==Firefox;page==/pricing*"
+    SEG = "browser==Firefox;page==/pricing|/blog/b"
 
     def configure(self, s, **keys):
         """Set keys of [plugin.analytics] in the server's config file."""
@@ -1384,12 +1412,17 @@ class SegmentsTest(unittest.TestCase):
         self.traffic(s, 440, 6)
         self.wait(s, lambda: self.all_closed(s), "round C closed")
 
+        def priced(p):
+            return p in ("/pricing", "/blog/b")
+
         def kept(v):
-            return v["browser"] == "Firefox" and any(
-                p.startswith("/pricing") for p in v["pages"])
+            return v["browser"] == "Firefox" and any(map(priced, v["pages"]))
         visits = [v for v in brute_force(s, timeout_s=1) if kept(v)]
         self.assertGreater(len(visits), 3)
-        want = metrics(visits)
+        # Page views only of the pages the filter keeps, and only those
+        # pages in their breakdown; all else of each visit.
+        want = metrics(visits, priced)
+        self.assertLess(want["pageviews"], metrics(visits)["pageviews"])
         staff = login(s, "ana", PASSWORD)
         self.assertEqual(staff.request("GET", "/api/stats/sites").json()["segments"],
                          {"demo": [{"filter": self.SEG, "ready": True}]})
@@ -1403,13 +1436,14 @@ class SegmentsTest(unittest.TestCase):
         for v in visits:
             for p, n in v["pages"].items():
                 a, b = pages.get(p, (0, 0))
-                pages[p] = (a + 1, b + n)
+                if priced(p):
+                    pages[p] = (a + 1, b + n)
         self.assertEqual(pre["pages"], pages)
         self.assertEqual(pre["goals"]["Signup"][1],
                          sum(v["names"].get("Signup", 0) for v in visits))
         # The same filter in another order is the same segment; one more
         # part makes an ad hoc filter, read from the visits: the same.
-        swapped = self.reports(s, "page==/pricing*;browser==Firefox")
+        swapped = self.reports(s, "page==/pricing|/blog/b;browser==Firefox")
         self.assertEqual(swapped, pre)
         adhoc = self.reports(s, self.SEG + ";device!=nosuch")
         self.assertFalse(adhoc["preprocessed"])
@@ -2039,6 +2073,23 @@ class ImportedHistoryTest(unittest.TestCase):
         until(4)
         self.assertEqual(filtered(), ((4, 6, 75.0, 150.0),
                                       {"/": 2, "/blog/a": 1, "/late": 1}))
+        # A page filter, from the blocks too: the visits that have the
+        # pages, and only those pages' views.
+        for flt, want in (("page==/pricing|/about",
+                           (1, 2, {"/pricing": 1, "/about": 1}, {"/": 2})),
+                          ("page==/;browser!=none",
+                           (2, 2, {"/": 2}, {"/": 2}))):
+            q = "from=%s&to=%s&filter=%s" % (d, d, urllib.parse.quote(flt))
+            summary = staff.request("GET", "/api/stats/demo/summary?" + q).json()
+            pages = staff.request("GET", "/api/stats/demo/breakdown?"
+                                  "dimension=page&" + q).json()["results"]
+            entries = staff.request("GET", "/api/stats/demo/breakdown?"
+                                    "dimension=entry_page&" + q).json()["results"]
+            self.assertEqual((summary["results"]["visits"],
+                              summary["results"]["pageviews"],
+                              {p["page"]: p["pageviews"] for p in pages},
+                              {e["entry_page"]: e["pageviews"] for e in entries}),
+                             want, flt)
 
         # Past visitor_retention the visits' visitors are forgotten: the
         # block held them too, and is built again without them.

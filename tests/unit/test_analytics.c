@@ -1657,6 +1657,48 @@ static sqlite3 *migrated_to(const struct seula_plugin *p, int version,
 	return db;
 }
 
+/* Migration 12 drops the segments whose filter keeps pages (page==, now
+ * counting only those pages' views), for their rows to be purged and the
+ * segments backfilled again, and leaves the others. */
+static void page_segments_migrated_to_a_new_backfill(void **state)
+{
+	(void)state;
+	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
+	assert_non_null(so);
+	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
+	assert_non_null(p);
+	size_t m12;
+	sqlite3 *db = migrated_to(p, 12, &m12);
+	exec_ok(db, "INSERT INTO analytics_segments (id, site, filter, "
+	            "max_visit, cursor_id) VALUES (1, 's', "
+	            "'browser==Firefox;page==/pricing', 0, 0), (2, 's', "
+	            "'page==/a|/b', 0, 0), (3, 's', 'page!=/a', 0, 0), (4, "
+	            "'s', 'browser==Firefox;event==page==x', 0, 0), (5, 't', "
+	            "'page!=/b;page==/c*', 0, 0)");
+	exec_ok(db, "INSERT INTO analytics_segment_open VALUES (1, 10), (2, "
+	            "10), (3, 10), (4, 11)");
+	exec_ok(db, p->migrations[m12].sql);
+	dlclose(so);
+	assert_int_equal(int_of(db,
+	                        "SELECT group_concat(id, '') FROM (SELECT id "
+	                        "FROM analytics_segments ORDER BY id)"),
+	                 34);
+	assert_int_equal(int_of(db, "SELECT group_concat(id, '') FROM (SELECT "
+	                            "id FROM analytics_segment_purge ORDER BY "
+	                            "id)"),
+	                 125);
+	assert_int_equal(int_of(db, "SELECT group_concat(segment, '') FROM "
+	                            "(SELECT segment FROM "
+	                            "analytics_segment_open ORDER BY segment)"),
+	                 34);
+	/* A segment registered again gets a new id (AUTOINCREMENT). */
+	exec_ok(db, "INSERT INTO analytics_segments (site, filter, max_visit, "
+	            "cursor_id) VALUES ('s', 'page==/a|/b', 0, 0)");
+	assert_int_equal(int_of(db, "SELECT max(id) FROM analytics_segments"),
+	                 6);
+	sqlite3_close(db);
+}
+
 /* Migration 10 takes the "identity" pseudonym earlier versions kept from
  * identify events out of the visits, rollups and blocks, and leaves every
  * other property. */
@@ -2540,6 +2582,7 @@ int main(void)
 	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
 	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(blocks_absent_before_migration),
+	        cmocka_unit_test(page_segments_migrated_to_a_new_backfill),
 	        cmocka_unit_test(identity_props_migrated_away),
 	        cmocka_unit_test(blocks_ids_never_reused),
 	        cmocka_unit_test(block_index_past_its_values),
