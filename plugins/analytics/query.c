@@ -3674,13 +3674,32 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		         BREAKDOWN_ALL);
 		return ANALYTICS_BAD_REQUEST;
 	}
-	/* One row past the page: whether there are more. */
+	/* A UTM breakdown leaves out the visits without the tag, as
+	 * Plausible's do: "(none)" is no campaign, and it was most visits'
+	 * top row.  The filter utm_campaign==(none) still finds them. */
+	const char *none = NULL;
+	for (size_t i = 0; i < analytics_n_session_dims; i++)
+		if (strncmp(dim, "utm_", 4) == 0 &&
+		    strcmp(dim, analytics_session_dims[i].name) == 0)
+			none = analytics_session_dims[i].none;
+	bool untagged = none != NULL;
+	/* One row past the page: whether there are more (and one more for
+	 * the untagged row). */
 	size_t skip = (size_t)((page - 1) * limit);
 	json_t *rows;
-	enum analytics_status s = breakdown_rows(
-	        db, sc, dim, skip + (size_t)limit + 1, &rows, err, errlen);
+	enum analytics_status s =
+	        breakdown_rows(db, sc, dim, skip + (size_t)limit + 1 + untagged,
+	                       &rows, err, errlen);
 	if (s != ANALYTICS_OK)
 		return s;
+	for (size_t i = 0; untagged && i < json_array_size(rows); i++) {
+		const char *v = json_string_value(
+		        json_object_get(json_array_get(rows, i), dim));
+		if (v && strcmp(v, none) == 0) {
+			json_array_remove(rows, i);
+			break;
+		}
+	}
 	bool more = json_array_size(rows) > skip + (size_t)limit;
 	json_t *shown = json_array();
 	for (size_t i = skip; i < skip + (size_t)limit; i++) {

@@ -285,7 +285,9 @@ class AnalyticsTest(unittest.TestCase):
             got = {r[dim]: r for r in rows}
             groups = {}
             for v in visits:
-                groups.setdefault(v[key], []).append(v)
+                # A UTM breakdown lists the tagged visits only.
+                if not (dim.startswith("utm_") and v[key] == "(none)"):
+                    groups.setdefault(v[key], []).append(v)
             self.assertEqual(set(got), set(groups), "%s: %s values" % (label, dim))
             for value, vs in groups.items():
                 m = metrics(vs)
@@ -761,6 +763,14 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual((past["results"], past["more"]), ([], False))
         r = self.stats("breakdown", dimension="page", limit=5000, format="csv")
         self.assertEqual(len(list(csv.DictReader(io.StringIO(r.body.decode())))), n)
+        # A UTM breakdown leaves out the untagged visits, and says whether
+        # more follow without them.
+        for dim in ("utm_campaign", "utm_source"):
+            j = self.stats("breakdown", dimension=dim, limit=1).json()
+            self.assertEqual(([r[dim] for r in j["results"]], j["more"]),
+                             (["winter" if dim == "utm_campaign" else "news"], False))
+            r = self.stats("breakdown", dimension=dim, format="csv")
+            self.assertNotIn("(none)", r.body.decode())
         for params in ({"limit": "5000"}, {"page": "0"}, {"page": "x"},
                        {"limit": "1000", "page": "1001"}):
             r = self.staff.request("GET", "/api/stats/demo/breakdown?" + urllib.parse.urlencode(
