@@ -463,6 +463,14 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const plans = await checkTable(page, context, '#table-events', ['visitors', 'events']);
   assert.deepEqual(plans.results.map((r) => [r['prop:plan'], r.events]).sort(), [['free', 1], ['pro', 1]]);
   assert.equal(await page.textContent('#table-events thead th'), 'Property plan');
+  // The tab and the property stay chosen in this browser: a reload
+  // shows them again, though the address does not hold them.
+  assert.doesNotMatch(page.url(), /plan|prop/);
+  await page.reload();
+  await ready(page);
+  await page.waitForFunction(() => document.querySelector('#table-events').dataset.dimension === 'prop:plan' &&
+    !document.querySelector('#table-events').hasAttribute('aria-busy'));
+  assert.equal(await page.inputValue('#card-events .prop-key'), 'plan');
   await page.click('#card-events .tab[data-dimension="event"]');
   await page.waitForFunction(() => document.querySelector('#table-events').dataset.dimension === 'event');
 

@@ -269,6 +269,31 @@
       history[push ? 'pushState' : 'replaceState'](null, '', url);
   }
 
+  // ---- what a person chose to see, kept in this browser -------------------------
+
+  // The cards' tabs and the property shown, per site, as Plausible keeps
+  // its tabs: how to look, not what, so not in the address that is shared.
+  const VIEW_KEY = 'seula.view';
+
+  function loadView() {
+    let saved;
+    try { saved = JSON.parse(localStorage.getItem(VIEW_KEY) || '{}')[state.site]; } catch { /* none */ }
+    state.tabs = {};
+    for (const card of CARDS) {
+      const tab = saved && saved.tabs && saved.tabs[card.id];
+      if (card.tabs.some((t) => t[0] === tab)) state.tabs[card.id] = tab;
+    }
+    state.prop = saved && typeof saved.prop === 'string' ? saved.prop : '';
+  }
+
+  function saveView() {
+    try {
+      const all = JSON.parse(localStorage.getItem(VIEW_KEY) || '{}');
+      all[state.site] = { tabs: state.tabs, prop: state.prop };
+      localStorage.setItem(VIEW_KEY, JSON.stringify(all));
+    } catch { /* no storage: the choice lasts as long as the page */ }
+  }
+
   // ---- the API ------------------------------------------------------------------
 
   // Once the page has shown statistics, a 401 is a session that ended:
@@ -765,6 +790,7 @@
         class: 'prop-key', 'aria-label': 'Property', hidden: true,
         onchange: (ev) => {
           state.prop = ev.target.value;
+          saveView();
           delete shownRows[card.id];
           loadCard(card, generation);
         },
@@ -780,6 +806,7 @@
           'aria-pressed': 'false',
           onclick: () => {
             state.tabs[card.id] = dim;
+            saveView();
             delete shownRows[card.id];
             loadCard(card, generation);
           },
@@ -1030,6 +1057,7 @@
     $('site').addEventListener('change', () => {
       state.site = $('site').value;
       state.filters = [];
+      loadView();
       change(true);
     });
     $('interval').addEventListener('change', () => {
@@ -1077,6 +1105,7 @@
     window.addEventListener('popstate', () => {
       readUrl();
       if (!sites.includes(state.site)) state.site = sites[0];
+      loadView();
       refresh();
     });
   }
@@ -1142,6 +1171,7 @@
       return;
     }
     if (!sites.includes(state.site)) state.site = sites[0];
+    loadView();
     writeUrl(false);
     if (unknown) notice(`There is no site "${unknown}" in the configuration: showing ${state.site}.`);
 
