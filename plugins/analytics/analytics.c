@@ -289,6 +289,32 @@ static const struct seula_migration migrations[] = {
              "'*;page==*');\n"
              "DELETE FROM analytics_segments WHERE ';' || filter GLOB "
              "'*;page==*';\n"},
+        /* A visit whose events carried one property value under several
+         * names counted once a name in the value's rollup rows: the
+         * extra visits come off the rows of the ended visits held (in
+         * the hour, and the day and month once merged), and the segments
+         * are backfilled again. */
+        {13, "WITH extra AS (SELECT v.site, v.start_ts / 1000 AS ts, "
+             "'prop:' || e.prop AS dim, e.value, count(*) - 1 AS n FROM "
+             "analytics_visit_events e JOIN analytics_visits v ON v.id = "
+             "e.visit WHERE e.prop != '' AND v.closed = 1 GROUP BY "
+             "e.visit, e.prop, e.value HAVING count(*) > 1), merged(t) AS "
+             "(SELECT coalesce((SELECT v FROM analytics_meta WHERE k = "
+             "'merged_to'), 0)), cut AS (SELECT site, dim, value, 0 AS "
+             "gran, ts / 3600 * 3600 AS t, n FROM extra UNION ALL SELECT "
+             "site, dim, value, 1, ts / 86400 * 86400, n FROM extra WHERE "
+             "ts < (SELECT t FROM merged) UNION ALL SELECT site, dim, "
+             "value, 2, CAST(strftime('%s', ts, 'unixepoch', 'start of "
+             "month') AS INTEGER), n FROM extra WHERE ts < (SELECT t FROM "
+             "merged)) UPDATE analytics_rollup AS r SET visits = "
+             "max(r.visits - c.n, 0) FROM (SELECT site, dim, value, gran, "
+             "t, sum(n) AS n FROM cut GROUP BY 1, 2, 3, 4, 5) AS c WHERE "
+             "r.site = c.site AND r.dim = c.dim AND r.gran = c.gran AND "
+             "r.t = c.t AND r.value = c.value;\n"
+             "INSERT OR IGNORE INTO analytics_segment_purge (id, site) "
+             "SELECT id, site FROM analytics_segments;\n"
+             "DELETE FROM analytics_segment_open;\n"
+             "DELETE FROM analytics_segments;\n"},
 };
 
 /* How long a visit must go untouched before the close task ends it, when
@@ -430,8 +456,11 @@ static const char *const stmt_sql[S_COUNT_] = {
                     "analytics_visits WHERE id = ?1 AND closed = ?2",
         [S_PAGES] = "SELECT path, pageviews, engagement_ms FROM "
                     "analytics_visit_pages WHERE visit = ?1",
-        [S_EVENTS] = "SELECT name, prop, value, n FROM "
-                     "analytics_visit_events WHERE visit = ?1",
+        /* A property's value once, however many of the visit's event
+         * names had it: the visit counts once in its row. */
+        [S_EVENTS] = "SELECT name, prop, value, sum(n) FROM "
+                     "analytics_visit_events WHERE visit = ?1 GROUP BY "
+                     "prop, value, CASE prop WHEN '' THEN name END",
         /* All pending visits in one statement: SQLite walks the ids in
          * order, and the per-statement cost is paid once, not per visit
          * (4.4 against 5-10 us a visit). */

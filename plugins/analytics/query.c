@@ -1249,6 +1249,12 @@ static void range_sql(struct sqlb *b, const struct scope *sc)
 	arg_int(b, sc->t1 * 1000);
 }
 
+/* A visit's t: the start of the UTC hour it started in, as the rollups
+ * hold it, so that a zone off UTC by a half hour cuts its days at the
+ * same hours whichever answers (the README: each UTC hour counts on the
+ * local day it starts in). */
+#define T_HOUR "v.start_ts / 3600000 * 3600 "
+
 /* The visits of the scope as rows like the rollups' (union_cols): the open
  * ones only when `only_open` (the rollups have the rest), else all. */
 static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
@@ -1258,7 +1264,7 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 	if (strcmp(dim, "page") == 0) {
 		sqlite3_str_appendf(
 		        b->s,
-		        "SELECT p.path AS value, v.start_ts / 1000 AS t, 1, "
+		        "SELECT p.path AS value, " T_HOUR "AS t, 1, "
 		        "p.pageviews, (%s AND v.entry_page = p.path), 0, 0, "
 		        "p.engagement_ms, v.visitor FROM analytics_visits v "
 		        "JOIN "
@@ -1268,21 +1274,21 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 		page_conds(b, sc, "p.path");
 	} else if (strcmp(dim, "event") == 0) {
 		sql(b,
-		    "SELECT e.name AS value, v.start_ts / 1000 AS t, 1, 0, "
+		    "SELECT e.name AS value, " T_HOUR "AS t, 1, 0, "
 		    "0, 0, e.n, 0, v.visitor FROM analytics_visits v JOIN "
 		    "analytics_visit_events e ON e.visit = v.id AND e.prop = "
 		    "''");
 	} else if (strncmp(dim, "prop:", 5) == 0) {
 		sql(b,
-		    "SELECT e.value AS value, v.start_ts / 1000 AS t, 1, 0, "
-		    "0, 0, e.n, 0, v.visitor FROM analytics_visits v JOIN "
+		    "SELECT e.value AS value, " T_HOUR "AS t, 1, 0, "
+		    "0, 0, sum(e.n), 0, v.visitor FROM analytics_visits v JOIN "
 		    "analytics_visit_events e ON e.visit = v.id AND e.prop = ");
 		arg_text(b, dim + 5);
 	} else if (strcmp(dim, "goal") == 0) {
 		/* Each configured goal of the site a visit reached. */
 		sql(b,
 		    "SELECT value, t, 1, 0, 0, 0, hits, 0, visitor FROM "
-		    "(SELECT g.value ->> 'name' AS value, v.start_ts / 1000 "
+		    "(SELECT g.value ->> 'name' AS value, " T_HOUR
 		    "AS t, v.visitor AS visitor, CASE g.value ->> 'kind' "
 		    "WHEN 'page' THEN (SELECT sum(gp.pageviews) FROM "
 		    "analytics_visit_pages gp WHERE gp.visit = v.id AND "
@@ -1297,11 +1303,10 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 		/* The kept pages' views and time (page_scoped()), each a
 		 * lookup of the visit's pages by its key. */
 		const char *col = *dim ? dim : "''";
-		sqlite3_str_appendf(
-		        b->s,
-		        "SELECT %s%s AS value, v.start_ts / 1000 AS "
-		        "t, 1, ",
-		        *dim ? "v." : "", col);
+		sqlite3_str_appendf(b->s,
+		                    "SELECT %s%s AS value, " T_HOUR "AS "
+		                    "t, 1, ",
+		                    *dim ? "v." : "", col);
 		for (int k = 0; k < 2; k++) {
 			sqlite3_str_appendf(
 			        b->s,
@@ -1323,7 +1328,7 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 		const char *col = *dim ? dim : "''";
 		sqlite3_str_appendf(
 		        b->s,
-		        "SELECT %s%s AS value, v.start_ts / 1000 AS t, 1, "
+		        "SELECT %s%s AS value, " T_HOUR "AS t, 1, "
 		        "v.pageviews, %s, v.last_ts - v.start_ts, v.events, "
 		        "v.engagement_ms, v.visitor FROM analytics_visits v",
 		        *dim ? "v." : "", col, bounce);
@@ -1334,6 +1339,9 @@ static void visits_sql(struct sqlb *b, const struct scope *sc, const char *dim,
 	filter_sql(b, sc);
 	if (strcmp(dim, "goal") == 0)
 		sql(b, ") WHERE hits > 0");
+	else if (strncmp(dim, "prop:", 5) == 0)
+		/* A visit once a value, however many of its events have it. */
+		sql(b, " GROUP BY v.id, e.value");
 }
 
 /* The rows a report sums: the rollups' for ended visits and the open
@@ -1691,12 +1699,11 @@ static int64_t lazy_group(struct analytics_groups *g, int64_t *vg,
 	return vg[k];
 }
 
-/* The group of the visit that started at UTC second t, for BK_BUCKET:
- * labels are looked up once an hour of the day, and per visit only in an
- * hour a bucket starts inside (a zone off UTC by a half hour). */
+/* The group of each UTC hour of a day, for BK_BUCKET: a visit counts in
+ * the bucket its UTC hour starts in, as in the rollups (T_HOUR), so that
+ * a zone off UTC by a half hour cuts its days where they do. */
 struct hour_groups {
 	int64_t g[24];
-	bool split[24];
 };
 
 /* Whether UTC seconds t0 and t1 (the range's start for any before it)
@@ -1716,17 +1723,18 @@ static bool bucket_groups(struct block_sum *bs, int64_t day,
                           struct hour_groups *hg)
 {
 	char a[32];
-	/* A day that starts and ends in one bucket (a day, week or month)
-	 * is in it all through. */
-	if (one_bucket(bs, day * 86400, day * 86400 + 86399, a)) {
+	/* A day whose first and last hours start in one bucket (a day,
+	 * week or month) is in it all through. */
+	if (one_bucket(bs, day * 86400, day * 86400 + 23 * 3600, a)) {
 		int64_t g = analytics_groups_index(bs->g, a, strlen(a));
 		for (int h = 0; h < 24; h++)
-			hg->g[h] = g, hg->split[h] = false;
+			hg->g[h] = g;
 		return g >= 0;
 	}
 	for (int h = 0; h < 24; h++) {
 		int64_t t = day * 86400 + h * 3600;
-		hg->split[h] = !one_bucket(bs, t, t + 3599, a);
+		bucket_label(bs->z, t < bs->start ? bs->start : t, bs->iv, a,
+		             sizeof(a));
 		if ((hg->g[h] = analytics_groups_index(bs->g, a, strlen(a))) <
 		    0)
 			return false;
@@ -1957,19 +1965,12 @@ static void day_keys_free(struct day_keys *dk)
 }
 
 /* Add visit i of day b (which passed) to bs->g by the key. */
-/* BK_BUCKET: the group of a visit that started at UTC second t; -1 when
- * out of memory. */
-static int64_t bucket_group(struct block_sum *bs,
-                            const struct analytics_block *b,
+/* BK_BUCKET: the group of a visit that started at UTC second t (that of
+ * its hour, struct hour_groups). */
+static int64_t bucket_group(const struct analytics_block *b,
                             const struct day_keys *dk, int64_t t)
 {
-	int h = (int)(t - b->day * 86400) / 3600;
-	if (!dk->hg.split[h])
-		return dk->hg.g[h];
-	char l[32];
-	bucket_label(bs->z, t < bs->start ? bs->start : t, bs->iv, l,
-	             sizeof(l));
-	return analytics_groups_index(bs->g, l, strlen(l));
+	return dk->hg.g[(t - b->day * 86400) / 3600];
 }
 
 static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
@@ -1997,7 +1998,7 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 			gi = lazy_group(bs->g, dk->vg, &b->text[bs->col],
 			                b->text[bs->col].idx[i]);
 		} else {
-			gi = bucket_group(bs, b, dk, t);
+			gi = bucket_group(b, dk, t);
 		}
 		return gi >= 0 &&
 		       analytics_groups_add_at(bs->g, (size_t)gi, who, &tt);
@@ -2009,11 +2010,24 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 		                         ? ANALYTICS_BC_EVENT_NAME
 		                         : ANALYTICS_BC_EVENT_VALUE];
 		const uint32_t *prop = b->text[ANALYTICS_BC_EVENT_PROP].idx;
-		for (uint32_t r = b->event_off[i]; r < b->event_off[i + 1];
-		     r++) {
+		const int64_t *n = b->ints[ANALYTICS_BC_EVENT_N];
+		uint32_t r0 = b->event_off[i], r1 = b->event_off[i + 1];
+		for (uint32_t r = r0; r < r1; r++) {
 			if ((int64_t)prop[r] != dk->prop)
 				continue;
-			tt.events = b->ints[ANALYTICS_BC_EVENT_N][r];
+			/* A visit once a value: its rows of it (a property's
+			 * under several event names) summed at the first. */
+			bool first = true;
+			for (uint32_t q = r0; first && q < r; q++)
+				first = (int64_t)prop[q] != dk->prop ||
+				        c->idx[q] != c->idx[r];
+			if (!first)
+				continue;
+			tt.events = 0;
+			for (uint32_t q = r; q < r1; q++)
+				if ((int64_t)prop[q] == dk->prop &&
+				    c->idx[q] == c->idx[r])
+					tt.events += n[q];
 			if ((gi = lazy_group(bs->g, dk->vg, c, c->idx[r])) <
 			            0 ||
 			    !analytics_groups_add_at(bs->g, (size_t)gi, who,
@@ -2203,7 +2217,7 @@ static bool add_runs(struct block_sum *bs, const struct analytics_block *b,
 	int64_t run = -1;
 	for (size_t j = 0; j < m; j++) {
 		int64_t gi = bucket_group(
-		        bs, b, dk, b->day * 86400 + (sec ? sec[sel[j]] : 0));
+		        b, dk, b->day * 86400 + (sec ? sec[sel[j]] : 0));
 		if (gi < 0)
 			return false;
 		if (gi != run) {

@@ -144,7 +144,8 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
             v = {"visitor": who, "start": r["ts"], "last": r["ts"],
                  "pageviews": 0, "events": 0, "engagement": 0,
                  "entry": r["path"] or "/", "exit": r["path"] or "/",
-                 "pages": {}, "names": {}, "browser": r["browser"] or "(none)",
+                 "pages": {}, "names": {}, "plans": {},
+                 "browser": r["browser"] or "(none)",
                  "device": r["device"] or "(none)", "source": source,
                  "utm_campaign": r["utm_campaign"] or "(none)"}
             visits.append(v)
@@ -157,6 +158,9 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
         else:
             v["events"] += 1
             v["names"][r["name"]] = v["names"].get(r["name"], 0) + 1
+            plan = json.loads(r["props"] or "{}").get("plan")
+            if plan is not None:
+                v["plans"][plan] = v["plans"].get(plan, 0) + 1
     return visits
 
 
@@ -240,6 +244,12 @@ class AnalyticsTest(unittest.TestCase):
                 # not its visits.
                 for _ in range((i % 6 == 1) + (i == 7)):
                     batch.append({"site": "demo", "type": "event", "name": "Signup",
+                                  "url": "http://localhost/pricing",
+                                  "props": {"plan": ["team", "solo"][rnd % 2]}})
+                # Some go on to upgrade, on the same plan: two names with
+                # one property value, still one visit of that value.
+                if i % 12 == 1:
+                    batch.append({"site": "demo", "type": "event", "name": "Upgrade",
                                   "url": "http://localhost/pricing",
                                   "props": {"plan": ["team", "solo"][rnd % 2]}})
                 if i % 3 == 0:
@@ -410,6 +420,16 @@ class AnalyticsTest(unittest.TestCase):
         want = metrics([v for v in visits if v not in priced and "Signup" not in v["names"]])
         for k in ("visitors", "visits", "pageviews", "bounce_rate"):
             self.assertEqual(got[k], want[k], "%s: negated filters %s" % (label, k))
+
+        # A property's values: the visits that had each (once, whatever
+        # the events' names), and their events.
+        rows = self.stats("breakdown", dimension="prop:plan").json()["results"]
+        self.assertEqual({r["prop:plan"]: (r["visits"], r["events"]) for r in rows},
+                         {p: (sum(1 for v in visits if p in v["plans"]),
+                              sum(v["plans"].get(p, 0) for v in visits))
+                          for p in {p for v in visits for p in v["plans"]}}, label)
+        self.assertTrue(any(len([n for n in v["names"] if n in ("Signup", "Upgrade")]) == 2
+                            for v in visits), "no visit with one value under two names")
 
         # Goals.
         goals = {g["goal"]: g for g in self.stats("goals").json()["results"]}
@@ -1963,6 +1983,47 @@ class ImportedHistoryTest(unittest.TestCase):
         self.assertEqual([v["start_ts"] for v in visits],
                          [int((base + datetime.timedelta(hours=h)).timestamp()) * 1000
                           for h in range(5)])
+
+    def test_half_hour_zone_days_alike_on_every_path(self):
+        """In a zone off UTC by a half hour each UTC hour counts on the
+        local day it starts in: from the rollups (unfiltered), the day
+        blocks and the visits' rows (filtered) alike."""
+        s = Server(plugins=PLUGINS)
+        self.addCleanup(s.close)
+        add_user(s, "ana", "analyst", PASSWORD)
+        base = datetime.datetime.now(datetime.timezone.utc).replace(
+            hour=0, minute=0, second=0, microsecond=0) - datetime.timedelta(days=5)
+
+        def line(ip, minutes, ua):
+            t = base + datetime.timedelta(minutes=minutes)
+            return ('%s - - [%s] "GET / HTTP/1.1" 200 512 "-" "%s"'
+                    % (ip, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), ua))
+        # 08:00 UTC, and 18:40 UTC: 00:10 the next day in Kolkata, in the
+        # UTC hour that starts there at 23:30 the day before.
+        import_lines(self, s, "access.log", [
+            line("198.51.100.7", 8 * 60, BROWSERS[0] + " hA"),
+            line("198.51.100.9", 18 * 60 + 40, BROWSERS[1] + " hB")])
+        s.start()
+        wait_all_closed(self, s, 20, 0.2)
+        staff = login(s, "ana", PASSWORD)
+        d0, d1 = base.date().isoformat(), (base + datetime.timedelta(days=1)).date().isoformat()
+
+        def days(flt):
+            q = "from=%s&to=%s&tz=Asia/Kolkata&interval=day&metric=visits" % (d0, d1)
+            if flt:
+                q += "&filter=" + urllib.parse.quote(flt)
+            return {r["date"]: r["visits"] for r in staff.request(
+                "GET", "/api/stats/demo/timeseries?" + q).json()["results"]}
+        want = {d0: 2, d1: 0}
+        self.assertEqual(days(""), want, "rollups")
+        self.assertEqual(days("device!=zz;browser!=zz"), want, "visits' rows")
+        day = int(base.timestamp()) // 86400
+        deadline = time.time() + 20
+        while (s.query("SELECT count(*) AS n FROM analytics_block_dirty")[0]["n"]
+               or block_ints(s, day, "pageviews") is None) and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(block_ints(s, day, "pageviews"), [1, 1])
+        self.assertEqual(days("device!=zz;browser!=zz"), want, "blocks")
 
     def test_imported_log_makes_visits(self):
         # One reader: its connections to the file are counted below.  No

@@ -988,6 +988,13 @@ static void fill_visits(sqlite3 *db, uint64_t seed)
 	        "n) SELECT id, CASE WHEN id % 2 THEN 'signup' ELSE 'download' "
 	        "END, 'plan', CASE WHEN id % 4 < 2 THEN 'pro' ELSE 'free' END, "
 	        "1 FROM analytics_visits WHERE id % 3 = 0;"
+	        /* Some upgrade too, on the same plan: one value under two
+	         * names, the visit once in its row. */
+	        "INSERT INTO analytics_visit_events (visit, name, prop, value, "
+	        "n) SELECT id, 'upgrade', p.prop, CASE WHEN p.prop = '' THEN "
+	        "'' WHEN id % 4 < 2 THEN 'pro' ELSE 'free' END, 2 FROM "
+	        "analytics_visits JOIN (SELECT '' AS prop UNION ALL SELECT "
+	        "'plan') p WHERE id % 9 = 0;"
 	        /* Rows of another property alone: they are not the event
 	         * itself, nor its "plan". */
 	        "INSERT INTO analytics_visit_events (visit, name, prop, value, "
@@ -1657,6 +1664,76 @@ static sqlite3 *migrated_to(const struct seula_plugin *p, int version,
 	return db;
 }
 
+/* Migration 13 takes off a property value's rollup rows the visits an
+ * ended visit counted more than once (the value under several event
+ * names): in its hour, and in its day and month when merged; open visits
+ * and values under one name stay; every segment goes to be backfilled. */
+static void prop_visits_counted_once_migrated(void **state)
+{
+	(void)state;
+	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
+	assert_non_null(so);
+	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
+	assert_non_null(p);
+	size_t m13;
+	sqlite3 *db = migrated_to(p, 13, &m13);
+	/* 2025-03-14 10:40 UTC: visit 1 ended, 2 still open; visit 3 ended,
+	 * on 2025-04-01, after merged_to (2025-03-26). */
+	exec_ok(db,
+	        "WITH v(id, ts, closed) AS (VALUES (1, 1741948800000, 1), "
+	        "(2, 1741948800000, 0), (3, 1743500000000, 1)) INSERT INTO "
+	        "analytics_visits (id, site, visitor, start_ts, last_ts, "
+	        "closed, entry_page, exit_page, source, referrer, channel, "
+	        "utm_source, utm_medium, utm_campaign, utm_term, "
+	        "utm_content, country, region, city, browser, os, device, "
+	        "screen, language) SELECT id, 's', id, ts, ts, closed, '/', "
+	        "'/', '', '', '', '', '', '', '', '', '', '', '', '', '', '', "
+	        "'', '' FROM v");
+	exec_ok(db, "INSERT INTO analytics_visit_events VALUES (1, 'a', '', "
+	            "'', 1), (1, 'a', 'plan', 'pro', 1), (1, 'b', '', '', 2), "
+	            "(1, 'b', 'plan', 'pro', 2), (1, 'c', 'plan', 'pro', 1), "
+	            "(1, 'a', 'size', 'xl', 1), (2, 'a', 'plan', 'pro', 1), "
+	            "(2, 'b', 'plan', 'pro', 1), (3, 'a', 'plan', 'free', 1), "
+	            "(3, 'b', 'plan', 'free', 1)");
+	exec_ok(db, "UPDATE analytics_meta SET v = 1743000000 WHERE k = "
+	            "'merged_to'");
+	/* Visit 1 counted 3 times in pro, once more by another visit: 4. */
+	exec_ok(db,
+	        "INSERT INTO analytics_rollup (site, dim, gran, t, value, "
+	        "visits) VALUES ('s', 'prop:plan', 0, 1741946400, 'pro', 4), "
+	        "('s', 'prop:plan', 1, 1741910400, 'pro', 4), ('s', "
+	        "'prop:plan', 2, 1740787200, 'pro', 4), ('s', 'prop:size', 0, "
+	        "1741946400, 'xl', 1), ('s', 'prop:plan', 0, 1743498000, "
+	        "'free', 2), ('s', 'prop:plan', 1, 1743465600, 'free', 2), "
+	        "('s', 'seg:1:prop:plan', 0, 1741946400, 'pro', 3)");
+	exec_ok(db, "INSERT INTO analytics_segments (id, site, filter, "
+	            "max_visit, cursor_id) VALUES (1, 's', 'device==mobile', "
+	            "0, 0)");
+	exec_ok(db, p->migrations[m13].sql);
+	dlclose(so);
+	assert_int_equal(int_of(db, "SELECT group_concat(visits, '') FROM "
+	                            "(SELECT visits FROM analytics_rollup "
+	                            "WHERE dim = 'prop:plan' AND value = 'pro' "
+	                            "ORDER BY gran)"),
+	                 222);
+	assert_int_equal(int_of(db, "SELECT visits FROM analytics_rollup WHERE "
+	                            "dim = 'prop:size'"),
+	                 1);
+	/* Visit 3 started after merged_to: its hour only (its day row is
+	 * another visit's, made up here to show it is left alone). */
+	assert_int_equal(int_of(db, "SELECT visits FROM analytics_rollup WHERE "
+	                            "value = 'free' AND gran = 0"),
+	                 1);
+	assert_int_equal(int_of(db, "SELECT visits FROM analytics_rollup WHERE "
+	                            "value = 'free' AND gran = 1"),
+	                 2);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM analytics_segments"),
+	                 0);
+	assert_int_equal(int_of(db, "SELECT id FROM analytics_segment_purge"),
+	                 1);
+	sqlite3_close(db);
+}
+
 /* Migration 12 drops the segments whose filter keeps pages (page==, now
  * counting only those pages' views), for their rows to be purged and the
  * segments backfilled again, and leaves the others. */
@@ -2078,27 +2155,51 @@ static void csv_quotes_and_defuses_formulas(void **state)
 	json_decref(rep);
 }
 
-/* In a zone off UTC by a half hour, the local day's last hour starts in
- * the range's last UTC hour: a visit in it, read from the rows at its
- * own second, has its bucket. */
+/* In a zone off UTC by a half hour, a visit counts in the bucket of the
+ * UTC hour it started in, as the rollups hold it, whichever answers: the
+ * local day's last hour starts inside the range's last UTC hour, so its
+ * visits are in the hour before, open or ended, filtered or not. */
 static void last_half_hour_zone_hour_kept(void **state)
 {
 	(void)state;
 	sqlite3 *db = schema_db();
-	/* 2025-03-05 23:10 and 23:20 in Kolkata (17:40, 17:50 UTC): one
-	 * visit ended, one open. */
-	exec_ok(db, "INSERT INTO analytics_visits (site, visitor, start_ts, "
-	            "last_ts, closed, pageviews, events, entry_page, "
-	            "exit_page, source, referrer, channel, utm_source, "
-	            "utm_medium, utm_campaign, utm_term, utm_content, country, "
-	            "region, city, browser, os, device, screen, language) "
-	            "VALUES ('s', 11, 1741196400000, 1741196400000, 1, 1, 0, "
-	            "'/', '/', '', '', '', '', '', '', '', '', 'FI', '', '', "
-	            "'', '', 'mobile', '', ''), ('s', 12, 1741197000000, "
-	            "1741197000000, 0, 1, 0, '/', '/', '', '', '', '', '', '', "
-	            "'', '', 'FI', '', '', '', '', 'mobile', '', '')");
+	/* 2025-03-05 23:10 and 23:20 in Kolkata (17:40, 17:50 UTC, whose
+	 * hour starts at 22:30 there): one visit ended, one open. */
+	exec_ok(db,
+	        "INSERT INTO analytics_visits (site, visitor, start_ts, "
+	        "last_ts, closed, pageviews, events, entry_page, "
+	        "exit_page, source, referrer, channel, utm_source, "
+	        "utm_medium, utm_campaign, utm_term, utm_content, country, "
+	        "region, city, browser, os, device, screen, language) "
+	        "VALUES ('s', 11, 1741196400000, 1741196400000, 1, 1, 0, "
+	        "'/', '/', '', '', '', '', '', '', '', '', 'FI', '', '', "
+	        "'', '', 'mobile', '', ''), ('s', 12, 1741197000000, "
+	        "1741197000000, 0, 1, 0, '/', '/', '', '', '', '', '', '', "
+	        "'', '', 'FI', '', '', '', '', 'mobile', '', ''), ('s', 13, "
+	        "1741200000000, 1741200000000, 0, 1, 0, '/', '/', '', '', "
+	        "'', '', '', '', '', '', 'FI', '', '', '', '', 'mobile', '', "
+	        "'')");
+	/* The third, open, at 18:40 UTC: 00:10 on the 6th in Kolkata, in
+	 * the UTC hour that starts there at 23:30 on the 5th. */
 	static const char *const filters[] = {NULL,
 	                                      "device==mobile;country==FI"};
+	for (int f = 0; f < 2; f++) {
+		struct analytics_request rq =
+		        request("2025-03-05", "2025-03-06", "Asia/Kolkata");
+		rq.filter = filters[f];
+		rq.interval = "day";
+		rq.metric = "visits";
+		json_t *out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
+		json_t *rows = json_object_get(out, "results");
+		assert_int_equal(json_array_size(rows), 2);
+		assert_int_equal(json_integer_value(json_object_get(
+		                         json_array_get(rows, 0), "visits")),
+		                 f == 0 ? 2 : 3);
+		assert_int_equal(json_integer_value(json_object_get(
+		                         json_array_get(rows, 1), "visits")),
+		                 0);
+		json_decref(out);
+	}
 	for (int f = 0; f < 2; f++) {
 		struct analytics_request rq =
 		        request("2025-03-05", "2025-03-05", "Asia/Kolkata");
@@ -2108,15 +2209,18 @@ static void last_half_hour_zone_hour_kept(void **state)
 		json_t *out = report_ok(db, ANALYTICS_TIMESERIES, &rq);
 		json_t *rows = json_object_get(out, "results");
 		assert_int_equal(json_array_size(rows), 24);
-		json_t *last = json_array_get(rows, 23);
+		json_t *hour = json_array_get(rows, 22);
 		assert_string_equal(
-		        json_string_value(json_object_get(last, "date")),
-		        "2025-03-05 23:00");
+		        json_string_value(json_object_get(hour, "date")),
+		        "2025-03-05 22:00");
 		/* Unfiltered, the ended visit is the rollups' (none here):
 		 * the open one alone. */
 		assert_int_equal(
-		        json_integer_value(json_object_get(last, "visits")),
+		        json_integer_value(json_object_get(hour, "visits")),
 		        f == 0 ? 1 : 2);
+		assert_int_equal(json_integer_value(json_object_get(
+		                         json_array_get(rows, 23), "visits")),
+		                 0);
 		json_decref(out);
 	}
 	sqlite3_close(db);
@@ -2583,6 +2687,7 @@ int main(void)
 	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(blocks_absent_before_migration),
 	        cmocka_unit_test(page_segments_migrated_to_a_new_backfill),
+	        cmocka_unit_test(prop_visits_counted_once_migrated),
 	        cmocka_unit_test(identity_props_migrated_away),
 	        cmocka_unit_test(blocks_ids_never_reused),
 	        cmocka_unit_test(block_index_past_its_values),
