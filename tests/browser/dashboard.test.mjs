@@ -264,8 +264,11 @@ async function checkSummary(page, context) {
     text: b.querySelector('.value').textContent,
   })));
   // With a goal filter, its conversion rate after the rest.
+  // With a page filter, the page's time after the visits' duration.
+  const pageScoped = data.filters.some((f) => f.dimension === 'page' && f.op === '==');
+  const metrics = pageScoped ? [...SUMMARY.slice(0, 6), 'time_on_page', ...SUMMARY.slice(6)] : SUMMARY;
   assert.deepEqual(cells.map((c) => c.metric),
-    'conversion_rate' in data.results ? [...SUMMARY, 'conversion_rate'] : SUMMARY);
+    'conversion_rate' in data.results ? [...metrics, 'conversion_rate'] : metrics);
   const perVisit = ['views_per_visit', 'bounce_rate', 'visit_duration'];
   for (const c of cells) {
     // A rate per visit of a period without visits is shown as none.
@@ -516,6 +519,14 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
     'the keyboard lands on the new chip');
   const { data: both } = await checkSummary(page, context);
   assert.equal(both.filters.length, 2);
+  // The page's own views, as its row said before the click, and its
+  // time on page among the figures.
+  const pricingRow = (await api(context, `/api/stats/demo/breakdown?${new URLSearchParams({
+    dimension: 'page', limit: '100', from: both.from, to: both.to, tz: TZ, filter: 'browser==Firefox' })}`))
+    .results.find((r) => r.page === '/pricing');
+  assert.equal(both.results.pageviews, pricingRow.pageviews);
+  assert.ok(both.results.pageviews < firefox.results.pageviews, 'only /pricing\'s views');
+  assert.equal(await page.isVisible('#summary [data-metric="time_on_page"]'), true);
 
   // Comparison with the previous period, and the URL as a bookmark.
   await page.selectOption('#compare', 'previous_period');

@@ -44,6 +44,11 @@
   };
   const SUMMARY = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate',
     'visit_duration', 'events'];
+  // Under a page filter (is), whose page views are the page's own, the
+  // page's time too, after the visits' duration, as Plausible shows it.
+  const pageScoped = () => state.filters.some((f) => f.dimension === 'page' && f.op === '==');
+  const summaryMetrics = () => (pageScoped()
+    ? [...SUMMARY.slice(0, 6), 'time_on_page', ...SUMMARY.slice(6)] : SUMMARY);
   // Where a smaller number is the better one.
   const LOWER_IS_BETTER = new Set(['bounce_rate']);
 
@@ -248,7 +253,7 @@
     if (state.period !== 'custom') state.from = state.to = null;
     state.filters = parseFilters(q.get('filter'));
     state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
-    state.metric = SUMMARY.includes(q.get('metric')) ? q.get('metric') : 'visitors';
+    state.metric = [...SUMMARY, 'time_on_page'].includes(q.get('metric')) ? q.get('metric') : 'visitors';
     state.interval = INTERVALS.includes(q.get('interval')) ? q.get('interval') : '';
   }
 
@@ -495,7 +500,7 @@
     // Named only when a comparison is chosen (the change shown without
     // one is against the previous period).
     $('compare-range').textContent = state.compare && c && c.from && c.to ? `(${rangeText(c.from, c.to)})` : '';
-    for (const m of SUMMARY) {
+    for (const m of summaryMetrics()) {
       const v = figure(now, m);
       const c = before ? changeText(m, v, figure(before, m)) : null;
       const prevText = before ? format(m, figure(before, m)) : null;
