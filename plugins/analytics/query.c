@@ -438,6 +438,9 @@ struct scope {
 	const char *site;
 	int64_t from_day, to_day; /* local days, inclusive */
 	int64_t t0, t1;           /* UTC seconds, hour aligned */
+	/* The first local midnight (UTC seconds): t0 is before it in a zone
+	 * off UTC by a half hour, and counts as from it. */
+	int64_t midnight;
 	struct filter filters[MAX_FILTERS];
 	size_t n_filters;
 	const char *tz;
@@ -484,15 +487,34 @@ static bool valid_prop_key(const char *k)
 	return n > 0 && n <= 64;
 }
 
+/* Where the glob bracket expression opening at s[i] ('[') closes, or i
+ * when it does not: a ']' first (after a '^') is one of its characters,
+ * as in SQLite's GLOB. */
+static size_t bracket_end(const char *s, size_t i)
+{
+	size_t j = i + 1;
+	if (s[j] == '^')
+		j++;
+	if (s[j] == ']')
+		j++;
+	while (s[j] && s[j] != ']')
+		j++;
+	return s[j] ? j : i;
+}
+
 /* f->alts and f->n_alts from f->value: "a|b" is a or b (Plausible's
- * way).  False when one is empty ("a||b", "a|"). */
+ * way); a '|' inside brackets is the character ("a[|]b" matches "a|b"),
+ * so a value holding one can still be chosen.  False when one is empty
+ * ("a||b", "a|"). */
 static bool split_alts(struct filter *f)
 {
 	size_t len = strlen(f->value);
 	memcpy(f->alts, f->value, len + 1);
 	f->n_alts = 1;
 	for (size_t i = 0; i < len; i++)
-		if (f->alts[i] == '|') {
+		if (f->alts[i] == '[') {
+			i = bracket_end(f->alts, i);
+		} else if (f->alts[i] == '|') {
 			f->alts[i] = '\0';
 			f->n_alts++;
 		}
@@ -849,8 +871,8 @@ static bool compare_days(const struct analytics_request *rq,
 /* The UTC span of the scope's local days, at whole hours. */
 static void scope_span(struct scope *sc, struct seula_zone *z)
 {
-	sc->t0 = seula_floor_div(seula_zone_midnight(z, sc->from_day), 3600) *
-	         3600;
+	sc->midnight = seula_zone_midnight(z, sc->from_day);
+	sc->t0 = seula_floor_div(sc->midnight, 3600) * 3600;
 	sc->t1 = seula_floor_div(seula_zone_midnight(z, sc->to_day + 1), 3600) *
 	         3600;
 }
@@ -3602,14 +3624,20 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 		           gj ? gj : "[]", false);
 		sql(&b, "), c AS NOT MATERIALIZED (SELECT ");
 		if (hour) {
-			sql(&b, "analytics_bucket(u.t, ");
+			/* As a timeseries by the hour counts it. */
+			sql(&b, "analytics_bucket(max(u.t, ");
+			arg_int(&b, sc->midnight);
+			sql(&b, "), ");
 			arg_text(&b, sc->tz);
 			sql(&b, ", 'hour_of_day')");
 		} else {
 			sql(&b, "u.value");
 		}
+		/* A value with no visits (an hour only bots came in) is no
+		 * row. */
 		sql(&b, " AS key, u.* FROM u), top AS (SELECT key FROM c "
-		        "GROUP BY key ORDER BY sum(visits) DESC, key LIMIT ");
+		        "GROUP BY key HAVING sum(visits) > 0 ORDER BY "
+		        "sum(visits) DESC, key LIMIT ");
 		arg_int(&b, (int64_t)cand);
 		sql(&b, ") SELECT c.key, sum(c.visits), sum(c.pageviews), "
 		        "sum(c.bounces), sum(c.duration_ms), sum(c.events), "
@@ -4286,9 +4314,13 @@ char *analytics_report_csv(const json_t *report,
 		csv_row(s, rec ? rec : res, false);
 		json_decref(rec);
 	} else if (json_is_array(res) && json_array_size(res) == 0) {
+		/* The header a row would have had, its previous_ columns
+		 * with it: a file's columns do not depend on its data. */
 		json_t *row = empty_row(report, kind);
-		if (row)
-			csv_row(s, row, true);
+		json_t *rec = row ? csv_record(report, kind, row, 0) : NULL;
+		if (rec)
+			csv_row(s, rec, true);
+		json_decref(rec);
 		json_decref(row);
 	} else if (json_is_array(res)) {
 		size_t i;

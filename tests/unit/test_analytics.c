@@ -2226,6 +2226,105 @@ static void last_half_hour_zone_hour_kept(void **state)
 	sqlite3_close(db);
 }
 
+/* A visit of site "s" starting at `ts_ms`, open, with one campaign and
+ * one custom event, for the tests below. */
+static void add_open_visit(sqlite3 *db, int64_t id, int64_t ts_ms,
+                           const char *campaign, const char *event)
+{
+	char *sql = sqlite3_mprintf(
+	        "INSERT INTO analytics_visits (id, site, visitor, start_ts, "
+	        "last_ts, closed, pageviews, events, entry_page, exit_page, "
+	        "source, referrer, channel, utm_source, utm_medium, "
+	        "utm_campaign, utm_term, utm_content, country, region, city, "
+	        "browser, os, device, screen, language) VALUES (%lld, 's', "
+	        "%lld, %lld, %lld, 0, 1, 1, '/', '/', '', '', '', '', '', %Q, "
+	        "'', '', 'FI', '', '', '', '', 'mobile', '', ''); INSERT INTO "
+	        "analytics_visit_events VALUES (%lld, %Q, '', '', 1)",
+	        (long long)id, (long long)id, (long long)ts_ms,
+	        (long long)ts_ms, campaign, (long long)id, event);
+	exec_ok(db, sql);
+	sqlite3_free(sql);
+}
+
+static int64_t visits_of(json_t *report)
+{
+	return json_integer_value(
+	        json_object_get(json_object_get(report, "results"), "visits"));
+}
+
+/* A value holding '|' (which separates alternatives) is chosen with it
+ * in brackets, as the dashboard writes a clicked row's value. */
+static void bar_in_brackets_is_the_character(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	add_open_visit(db, 1, 1741168800000, "spring|fb", "a|b");
+	add_open_visit(db, 2, 1741168800000, "spring", "a");
+	static const struct {
+		const char *filter;
+		int64_t visits;
+	} cases[] = {
+	        {"utm_campaign==spring[|]fb", 1},
+	        {"utm_campaign==spring|fb", 1}, /* spring or fb */
+	        {"utm_campaign==spring[|]fb|spring", 2},
+	        {"utm_campaign!=spring[|]fb", 1},
+	        {"event==a[|]b", 1},
+	        {"event==a[|]*;device!=x", 1},
+	        {"event==[]|]", 0}, /* ']' or '|': a bracket of two */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct analytics_request rq =
+		        request("2025-03-05", "2025-03-05", "UTC");
+		rq.filter = cases[i].filter;
+		json_t *out = report_ok(db, ANALYTICS_SUMMARY, &rq);
+		if (visits_of(out) != cases[i].visits)
+			fail_msg("%s: %lld visits", cases[i].filter,
+			         (long long)visits_of(out));
+		json_decref(out);
+	}
+	sqlite3_close(db);
+}
+
+/* The hour-of-day breakdown lists the hours with visits (not those only
+ * bots came in), and in a zone off UTC by a half hour counts the range's
+ * first UTC hour, which starts the evening before, in its first hour, as
+ * a timeseries by the hour does. */
+static void hours_of_day_with_visits_only(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	/* Bots alone at 03:00 UTC on the 5th (the site's row of the hour). */
+	exec_ok(db, "INSERT INTO analytics_rollup (site, dim, gran, t, value, "
+	            "bots) VALUES ('s', '', 0, 1741143600, '', 3)");
+	/* 2025-03-04 18:10 UTC: 23:40 on the 4th in Kolkata, in the UTC
+	 * hour that the range of the 5th starts with. */
+	add_open_visit(db, 1, 1741111800000, "", "x");
+	add_open_visit(db, 2, 1741168800000, "", "x");
+	struct analytics_request rq =
+	        request("2025-03-05", "2025-03-05", "Asia/Kolkata");
+	rq.dimension = "hour";
+	json_t *out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+	json_t *rows = json_object_get(out, "results");
+	assert_int_equal(json_array_size(rows), 2);
+	int64_t hours[2];
+	for (size_t i = 0; i < 2; i++)
+		hours[i] = json_integer_value(
+		        json_object_get(json_array_get(rows, i), "hour"));
+	/* 10:00 UTC is 15:30 there. */
+	assert_true((hours[0] == 0 && hours[1] == 15) ||
+	            (hours[0] == 15 && hours[1] == 0));
+	json_decref(out);
+	rq.tz = "UTC";
+	out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+	rows = json_object_get(out, "results");
+	assert_int_equal(json_array_size(rows), 1);
+	assert_int_equal(json_integer_value(json_object_get(
+	                         json_array_get(rows, 0), "hour")),
+	                 10);
+	json_decref(out);
+	sqlite3_close(db);
+}
+
 /* A parameter that is not UTF-8 is a bad request, not a report without
  * its results. */
 static void report_refuses_bytes_not_text(void **state)
@@ -2259,6 +2358,19 @@ static void csv_of_empty_tables(void **state)
 	assert_string_equal(csv, "source,visitors,visits,pageviews,views_per_"
 	                         "visit,bounce_rate,visit_duration,events,time_"
 	                         "on_page\r\n");
+	free(csv);
+	json_decref(rep);
+	/* Compared, with the previous period's columns as rows have them. */
+	rep = json_pack("{s:s,s:[],s:{s:[]}}", "dimension", "country",
+	                "results", "comparison", "results");
+	csv = analytics_report_csv(rep, ANALYTICS_BREAKDOWN);
+	assert_string_equal(
+	        csv, "country,visitors,visits,pageviews,views_per_visit,"
+	             "bounce_rate,visit_duration,events,time_on_page,"
+	             "previous_visitors,previous_visits,previous_pageviews,"
+	             "previous_views_per_visit,previous_bounce_rate,"
+	             "previous_visit_duration,previous_events,previous_time_"
+	             "on_page\r\n");
 	free(csv);
 	json_decref(rep);
 	rep = json_pack("{s:[]}", "results");
@@ -2688,6 +2800,8 @@ int main(void)
 	        cmocka_unit_test(blocks_absent_before_migration),
 	        cmocka_unit_test(page_segments_migrated_to_a_new_backfill),
 	        cmocka_unit_test(prop_visits_counted_once_migrated),
+	        cmocka_unit_test(bar_in_brackets_is_the_character),
+	        cmocka_unit_test(hours_of_day_with_visits_only),
 	        cmocka_unit_test(identity_props_migrated_away),
 	        cmocka_unit_test(blocks_ids_never_reused),
 	        cmocka_unit_test(block_index_past_its_values),

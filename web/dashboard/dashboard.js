@@ -231,13 +231,13 @@
     return out;
   }
   const formatFilters = (list) => list.map((f) => `${f.dimension}${f.op}${f.value}`).join(';');
-  // A value with * ? or [ is a glob pattern to the API: a clicked value is
-  // matched exactly, each of them in brackets.  A goal is named, not
-  // matched: its name goes as it is.  A value with ; cannot be written in
-  // a filter at all.
+  // A value with * ? or [ is a glob pattern to the API, and | separates
+  // alternatives: a clicked value is matched exactly, each of them in
+  // brackets.  A goal is named, not matched: its name goes as it is.  A
+  // value with ; cannot be written in a filter at all.
   const literal = (dimension) => dimension === 'goal';
-  const globEscape = (v, dimension) => (literal(dimension) ? v : v.replace(/[*?[]/g, (c) => `[${c}]`));
-  const globUnescape = (v, dimension) => (literal(dimension) ? v : v.replace(/\[([*?[])\]/g, '$1'));
+  const globEscape = (v, dimension) => (literal(dimension) ? v : v.replace(/[*?[|]/g, (c) => `[${c}]`));
+  const globUnescape = (v, dimension) => (literal(dimension) ? v : v.replace(/\[([*?[|])\]/g, '$1'));
   const filterable = (v) => !v.includes(';');
 
   // ---- the URL is the state ---------------------------------------------------
