@@ -1070,6 +1070,24 @@ static int visit_rows(struct analytics *a, struct gather *into,
 	return rc;
 }
 
+/* A page row's part (path, pageviews, engagement_ms on st's row) of an
+ * ended visit entering on `entry`: a page's bounce rate is that of the
+ * visits entering on it. */
+static struct contrib
+page_contrib(sqlite3_stmt *st, const struct contrib *visit, const char *entry)
+{
+	const char *path = (const char *)sqlite3_column_text(st, 0);
+	return (struct contrib){
+	        .visits = 1,
+	        .pageviews = sqlite3_column_int64(st, 1),
+	        .engagement_ms = sqlite3_column_int64(st, 2),
+	        .bounces = visit->bounces && entry && path &&
+	                   strcmp(entry, path) == 0,
+	        .has_visitor = true,
+	        .visitor = visit->visitor,
+	};
+}
+
 /* The rows of a segment whose filter keeps pages (sg->pages): those of
  * the pages it keeps, and the visit's with those pages' views and time,
  * as its reports read them from the visits.  The caller has a->prefix
@@ -1087,15 +1105,7 @@ static int kept_rows(struct analytics *a, struct gather *into, const char *site,
 	int rc = SEULA_OK, step = SQLITE_DONE;
 	while (rc == SEULA_OK && (step = sqlite3_step(pages)) == SQLITE_ROW) {
 		const char *path = (const char *)sqlite3_column_text(pages, 0);
-		struct contrib c = {
-		        .visits = 1,
-		        .pageviews = sqlite3_column_int64(pages, 1),
-		        .engagement_ms = sqlite3_column_int64(pages, 2),
-		        .has_visitor = true,
-		        .visitor = visit->visitor,
-		};
-		c.bounces = visit->bounces && entry && path &&
-		            strcmp(entry, path) == 0;
+		struct contrib c = page_contrib(pages, visit, entry);
 		kept.pageviews += c.pageviews;
 		kept.engagement_ms += c.engagement_ms;
 		rc = rollup_add(a, into, site, "page", path, t, &c);
@@ -1168,15 +1178,7 @@ static int gather_visit(struct analytics *a, int64_t id,
 	int step = SQLITE_DONE;
 	while (rc == SEULA_OK && (step = sqlite3_step(pages)) == SQLITE_ROW) {
 		const char *path = (const char *)sqlite3_column_text(pages, 0);
-		struct contrib c = {
-		        .visits = 1,
-		        .pageviews = sqlite3_column_int64(pages, 1),
-		        .engagement_ms = sqlite3_column_int64(pages, 2),
-		        .has_visitor = true,
-		        .visitor = visit.visitor,
-		};
-		/* A page's bounce rate is that of the visits entering on it. */
-		c.bounces = visit.bounces && entry && strcmp(entry, path) == 0;
+		struct contrib c = page_contrib(pages, &visit, entry);
 		if (c.pageviews > 0)
 			rc = rollup_add(a, into, site, "page", path, t, &c);
 		for (size_t i = 0; path && c.pageviews > 0 && i < a->goals.n;

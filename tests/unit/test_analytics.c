@@ -1648,11 +1648,14 @@ static int64_t int_of(sqlite3 *db, const char *sql)
 	return v;
 }
 
-/* The plugin's migrations before version `version` applied to a new
- * database; *at the index of that version's. */
-static sqlite3 *migrated_to(const struct seula_plugin *p, int version,
-                            size_t *at)
+/* The analytics plugin's migrations before version `version` applied to
+ * a new database. */
+static sqlite3 *db_before(int version)
 {
+	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
+	assert_non_null(so);
+	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
+	assert_non_null(p);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	size_t i = 0;
@@ -1660,8 +1663,41 @@ static sqlite3 *migrated_to(const struct seula_plugin *p, int version,
 		exec_ok(db, p->migrations[i].sql);
 	assert_true(i < p->n_migrations);
 	assert_int_equal(p->migrations[i].version, version);
-	*at = i;
+	dlclose(so);
 	return db;
+}
+
+/* The plugin's migration `version` applied to db. */
+static void migrate(sqlite3 *db, int version)
+{
+	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
+	assert_non_null(so);
+	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
+	assert_non_null(p);
+	size_t i = 0;
+	while (i < p->n_migrations && p->migrations[i].version != version)
+		i++;
+	assert_true(i < p->n_migrations);
+	exec_ok(db, p->migrations[i].sql);
+	dlclose(so);
+}
+
+/* Visits of site "s", each (id, start_ts in ms, closed) of `values` (SQL
+ * VALUES rows): the visitor is the id, the pages '/', the rest empty. */
+static void add_visits(sqlite3 *db, const char *values)
+{
+	char *sql = sqlite3_mprintf(
+	        "WITH v(id, ts, closed) AS (VALUES %s) INSERT INTO "
+	        "analytics_visits (id, site, visitor, start_ts, last_ts, "
+	        "closed, entry_page, exit_page, source, referrer, channel, "
+	        "utm_source, utm_medium, utm_campaign, utm_term, utm_content, "
+	        "country, region, city, browser, os, device, screen, "
+	        "language) SELECT id, 's', id, ts, ts, closed, '/', '/', '', "
+	        "'', '', '', '', '', '', '', '', '', '', '', '', '', '', '' "
+	        "FROM v",
+	        values);
+	exec_ok(db, sql);
+	sqlite3_free(sql);
 }
 
 /* Migration 13 takes off a property value's rollup rows the visits an
@@ -1671,24 +1707,11 @@ static sqlite3 *migrated_to(const struct seula_plugin *p, int version,
 static void prop_visits_counted_once_migrated(void **state)
 {
 	(void)state;
-	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
-	assert_non_null(so);
-	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
-	assert_non_null(p);
-	size_t m13;
-	sqlite3 *db = migrated_to(p, 13, &m13);
+	sqlite3 *db = db_before(13);
 	/* 2025-03-14 10:40 UTC: visit 1 ended, 2 still open; visit 3 ended,
 	 * on 2025-04-01, after merged_to (2025-03-26). */
-	exec_ok(db,
-	        "WITH v(id, ts, closed) AS (VALUES (1, 1741948800000, 1), "
-	        "(2, 1741948800000, 0), (3, 1743500000000, 1)) INSERT INTO "
-	        "analytics_visits (id, site, visitor, start_ts, last_ts, "
-	        "closed, entry_page, exit_page, source, referrer, channel, "
-	        "utm_source, utm_medium, utm_campaign, utm_term, "
-	        "utm_content, country, region, city, browser, os, device, "
-	        "screen, language) SELECT id, 's', id, ts, ts, closed, '/', "
-	        "'/', '', '', '', '', '', '', '', '', '', '', '', '', '', '', "
-	        "'', '' FROM v");
+	add_visits(db, "(1, 1741948800000, 1), (2, 1741948800000, 0), (3, "
+	               "1743500000000, 1)");
 	exec_ok(db, "INSERT INTO analytics_visit_events VALUES (1, 'a', '', "
 	            "'', 1), (1, 'a', 'plan', 'pro', 1), (1, 'b', '', '', 2), "
 	            "(1, 'b', 'plan', 'pro', 2), (1, 'c', 'plan', 'pro', 1), "
@@ -1709,8 +1732,7 @@ static void prop_visits_counted_once_migrated(void **state)
 	exec_ok(db, "INSERT INTO analytics_segments (id, site, filter, "
 	            "max_visit, cursor_id) VALUES (1, 's', 'device==mobile', "
 	            "0, 0)");
-	exec_ok(db, p->migrations[m13].sql);
-	dlclose(so);
+	migrate(db, 13);
 	assert_int_equal(int_of(db, "SELECT group_concat(visits, '') FROM "
 	                            "(SELECT visits FROM analytics_rollup "
 	                            "WHERE dim = 'prop:plan' AND value = 'pro' "
@@ -1740,12 +1762,7 @@ static void prop_visits_counted_once_migrated(void **state)
 static void page_segments_migrated_to_a_new_backfill(void **state)
 {
 	(void)state;
-	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
-	assert_non_null(so);
-	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
-	assert_non_null(p);
-	size_t m12;
-	sqlite3 *db = migrated_to(p, 12, &m12);
+	sqlite3 *db = db_before(12);
 	exec_ok(db, "INSERT INTO analytics_segments (id, site, filter, "
 	            "max_visit, cursor_id) VALUES (1, 's', "
 	            "'browser==Firefox;page==/pricing', 0, 0), (2, 's', "
@@ -1754,8 +1771,7 @@ static void page_segments_migrated_to_a_new_backfill(void **state)
 	            "'page!=/b;page==/c*', 0, 0)");
 	exec_ok(db, "INSERT INTO analytics_segment_open VALUES (1, 10), (2, "
 	            "10), (3, 10), (4, 11)");
-	exec_ok(db, p->migrations[m12].sql);
-	dlclose(so);
+	migrate(db, 12);
 	assert_int_equal(int_of(db,
 	                        "SELECT group_concat(id, '') FROM (SELECT id "
 	                        "FROM analytics_segments ORDER BY id)"),
@@ -1782,24 +1798,11 @@ static void page_segments_migrated_to_a_new_backfill(void **state)
 static void identity_props_migrated_away(void **state)
 {
 	(void)state;
-	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
-	assert_non_null(so);
-	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
-	assert_non_null(p);
-	size_t m10;
-	sqlite3 *db = migrated_to(p, 10, &m10);
+	sqlite3 *db = db_before(10);
 	/* Visit 1 on day MAR1 (blocks built past it), 2 a day later: both
 	 * identified; 3 has a property of another name only. */
-	exec_ok(db,
-	        "WITH v(id, ts) AS (VALUES (1, 1740787200000), (2, "
-	        "1740873600000), (3, 1740873600000)) INSERT INTO "
-	        "analytics_visits (id, site, visitor, start_ts, last_ts, "
-	        "closed, entry_page, exit_page, source, referrer, channel, "
-	        "utm_source, utm_medium, utm_campaign, utm_term, "
-	        "utm_content, country, region, city, browser, os, device, "
-	        "screen, language) SELECT id, 's', id, ts, ts, 1, '/', '/', "
-	        "'', '', '', '', '', '', '', '', '', '', '', '', '', '', '', "
-	        "'' FROM v");
+	add_visits(db, "(1, 1740787200000, 1), (2, 1740873600000, 1), (3, "
+	               "1740873600000, 1)");
 	exec_ok(db,
 	        "INSERT INTO analytics_visit_events VALUES (1, 'identify', "
 	        "'', '', 1), (1, 'identify', 'identity', 'ab12', 1), (1, "
@@ -1815,8 +1818,7 @@ static void identity_props_migrated_away(void **state)
 	        "INSERT INTO analytics_block_state VALUES ('s', 20149, 2); "
 	        "INSERT INTO analytics_blocks VALUES ('s', 20148, 'visitor', "
 	        "x'00'), ('s', 20147, 'visitor', x'00')");
-	exec_ok(db, p->migrations[m10].sql);
-	dlclose(so);
+	migrate(db, 10);
 	assert_int_equal(int_of(db, "SELECT count(*) FROM "
 	                            "analytics_visit_events WHERE prop = "
 	                            "'identity' AND name = 'identify'"),
@@ -1930,17 +1932,11 @@ static void block_cache_bounded(void **state)
 static void blocks_ids_never_reused(void **state)
 {
 	(void)state;
-	void *so = dlopen(SEULA_BUILD_PLUGIN_DIR "/analytics.so", RTLD_NOW);
-	assert_non_null(so);
-	const struct seula_plugin *p = dlsym(so, SEULA_PLUGIN_SYMBOL);
-	assert_non_null(p);
-	size_t m11;
-	sqlite3 *db = migrated_to(p, 11, &m11);
+	sqlite3 *db = db_before(11);
 	exec_ok(db, "INSERT INTO analytics_blocks (rowid, site, day, col, "
 	            "data) VALUES (5, 's', 1, 'visitor', x'01'), (7, 's', 2, "
 	            "'visitor', x'02')");
-	exec_ok(db, p->migrations[m11].sql);
-	dlclose(so);
+	migrate(db, 11);
 	assert_int_equal(int_of(db, "SELECT group_concat(id || ':' || "
 	                            "hex(data)) = '5:01,7:02' FROM (SELECT * "
 	                            "FROM analytics_blocks ORDER BY id)"),
