@@ -28,6 +28,7 @@ struct seula_readers {
 	struct reader *readers;
 	size_t n;
 	const struct seula_logger *log;
+	struct seula_store *store;
 };
 
 static void *reader_main(void *arg)
@@ -48,6 +49,8 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&r->lock);
 
 		job->next = NULL;
+		if (r->store)
+			seula_store_wait_applied(r->store);
 		if (job->kind == SEULA_JOB_CALL) {
 			char err[256] = "";
 			job->result = job->call(job->call_arg, rd->db, err,
@@ -73,6 +76,7 @@ static void *reader_main(void *arg)
 
 int seula_readers_start(struct seula_readers **out,
                         const struct seula_config *cfg,
+                        struct seula_store *store,
                         const struct seula_logger *log, char *err,
                         size_t errlen)
 {
@@ -80,6 +84,7 @@ int seula_readers_start(struct seula_readers **out,
 	struct seula_readers *r = calloc(1, sizeof(*r));
 	if (!r)
 		return SEULA_ENOMEM;
+	r->store = store;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	r->log = log;

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +352,261 @@ static void events_call_commits_with_them(void **state)
 	close_store(f);
 }
 
+/* ---- a plugin that takes its events after the acknowledgement -------- */
+
+/* It notes each event it is handed in `applied` (with no key: a second
+ * application would show as a duplicate), and can be told to block until
+ * released, or to fail. */
+static pthread_mutex_t late_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t late_cond = PTHREAD_COND_INITIALIZER;
+static bool late_holds, late_fails;
+
+static int late_on_batch(void *instance, sqlite3 *db,
+                         struct seula_event *const *events, size_t n,
+                         char **errmsg)
+{
+	(void)instance, (void)errmsg;
+	pthread_mutex_lock(&late_lock);
+	while (late_holds)
+		pthread_cond_wait(&late_cond, &late_lock);
+	bool fails = late_fails;
+	pthread_mutex_unlock(&late_lock);
+	if (fails)
+		return SEULA_EIO;
+	sqlite3_stmt *st;
+	if (sqlite3_exec(db,
+	                 "CREATE TABLE IF NOT EXISTS applied (id INTEGER, "
+	                 "path TEXT)",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO applied VALUES (?1, ?2)", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	int rc = SEULA_OK;
+	for (size_t i = 0; i < n && rc == SEULA_OK; i++) {
+		sqlite3_bind_int64(st, 1, events[i]->row_id);
+		sqlite3_bind_text(st, 2,
+		                  seula_event_str(events[i], SEULA_FIELD_PATH),
+		                  -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void late_set(bool holds, bool fails)
+{
+	pthread_mutex_lock(&late_lock);
+	late_holds = holds;
+	late_fails = fails;
+	pthread_cond_broadcast(&late_cond);
+	pthread_mutex_unlock(&late_lock);
+}
+
+static struct seula_plugins late_plugins(struct seula_loaded_plugin *p)
+{
+	*p = (struct seula_loaded_plugin){0};
+	p->desc.abi_major = SEULA_ABI_MAJOR;
+	p->desc.abi_minor = SEULA_ABI_MINOR;
+	p->desc.name = "late";
+	p->desc.on_batch = late_on_batch;
+	p->desc.batch_after_ack = 1;
+	return (struct seula_plugins){p, 1};
+}
+
+/* Events applied: every one of the events table's (but the ids given),
+ * each once, with its own path. */
+static void assert_applied_once(const char *db, int64_t n)
+{
+	assert_int_equal(count_of(db, "SELECT count(*) FROM applied", NULL), n);
+	assert_int_equal(count_of(db,
+	                          "SELECT count(*) FROM applied a JOIN events "
+	                          "e ON e.id = a.id AND e.path = a.path",
+	                          NULL),
+	                 n);
+	assert_int_equal(
+	        count_of(db, "SELECT count(DISTINCT id) FROM applied", NULL),
+	        n);
+	assert_int_equal(
+	        count_of(db, "SELECT count(*) FROM events_unapplied", NULL), 0);
+}
+
+/* Run the loop until `done` reaches `want` or about five seconds pass. */
+static void wait_done(struct fixture *f, const int *done, int want)
+{
+	for (int i = 0; i < 500 && *done < want; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+}
+
+/* A started store with the late plugin (`p` must outlive it). */
+static struct fixture *late_store(struct seula_loaded_plugin *p, bool holds,
+                                  bool fails)
+{
+	struct seula_plugins pl = late_plugins(p);
+	struct fixture *f = open_store_with("1000", &pl);
+	late_set(holds, fails);
+	assert_int_equal(seula_store_start(f->store), SEULA_OK);
+	return f;
+}
+
+/* Submit an events job and run the loop until `done` reaches `want`. */
+static struct test_job *submit_events(struct fixture *f, int n, int *done,
+                                      int want)
+{
+	struct test_job *t = make_job(f, n, done);
+	assert_int_equal(seula_store_submit(f->store, &t->job), SEULA_OK);
+	wait_done(f, done, want);
+	return t;
+}
+
+/* The acknowledgement does not wait for such a plugin: its events are
+ * answered while it is held, and handed to it, each once, after. */
+static void acknowledged_before_a_late_plugin_runs(void **state)
+{
+	(void)state;
+	struct seula_loaded_plugin p;
+	struct fixture *f = late_store(&p, true, false);
+	int done = 0;
+	struct test_job *first = submit_events(f, 3, &done, 1);
+	int acked_while_held = done;
+	late_set(false, false);
+	assert_int_equal(acked_while_held, 1);
+	assert_int_equal(first->rows_at_completion, 3);
+	free(first);
+	/* A reader waits for them. */
+	seula_store_wait_applied(f->store);
+	assert_applied_once(f->db, 3);
+
+	struct test_job *jobs[60];
+	for (int i = 0; i < 60; i++) {
+		jobs[i] = make_job(f, 1 + i % 4, &done);
+		assert_int_equal(seula_store_submit(f->store, &jobs[i]->job),
+		                 SEULA_OK);
+	}
+	wait_done(f, &done, 61);
+	assert_int_equal(done, 61);
+	seula_store_wait_applied(f->store);
+	assert_applied_once(f->db, count_rows(f->db));
+	for (int i = 0; i < 60; i++)
+		free(jobs[i]);
+	f->pl = (struct seula_plugins){0};
+	close_store(f);
+}
+
+static int64_t applied_at_call;
+
+static int call_counts_applied(void *arg, sqlite3 *db, char *err, size_t errlen)
+{
+	(void)arg, (void)err, (void)errlen;
+	sqlite3_stmt *st;
+	applied_at_call = -1;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM applied", -1, &st,
+	                       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		applied_at_call = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return SEULA_OK;
+}
+
+/* A failed application is tried again, and what the writer runs next (a
+ * call, here) sees the events applied first, even within the second the
+ * retry waits. */
+static void a_call_sees_the_late_plugins_events(void **state)
+{
+	(void)state;
+	struct seula_loaded_plugin p;
+	struct fixture *f = late_store(&p, false, true);
+	int done = 0;
+	struct test_job *t = submit_events(f, 4, &done, 1);
+	assert_int_equal(done, 1);
+	assert_true(t->job.committed);
+	free(t);
+	usleep(50000); /* the first try fails */
+	late_set(false, false);
+	struct test_job *call = calloc(1, sizeof(*call));
+	call->f = f;
+	call->done = &done;
+	call->job.kind = SEULA_JOB_CALL;
+	call->job.cq = f->cq;
+	call->job.done.run = on_done_any;
+	call->job.call = call_counts_applied;
+	assert_int_equal(seula_store_submit(f->store, &call->job), SEULA_OK);
+	wait_done(f, &done, 2);
+	assert_int_equal(done, 2);
+	assert_int_equal(applied_at_call, 4);
+	free(call);
+	seula_store_stop(f->store);
+	assert_applied_once(f->db, 4);
+	f->pl = (struct seula_plugins){0};
+	close_store(f);
+}
+
+static int64_t applied_at_completion;
+
+static void on_done_counts_applied(struct seula_completion *c)
+{
+	struct test_job *t = (struct test_job *)c;
+	applied_at_completion =
+	        count_of(t->f->db, "SELECT count(*) FROM applied", NULL);
+	(*t->done)++;
+	seula_arena_free(&t->arena);
+}
+
+/* Events a previous process acknowledged but did not apply (the plugin
+ * failed until the end) are applied at the next start, once each, and not
+ * the events of an import that came in between; an import's own events
+ * are applied in their batch. */
+static void unapplied_events_replayed_once(void **state)
+{
+	(void)state;
+	struct seula_loaded_plugin p;
+	struct fixture *f = late_store(&p, false, true);
+	int done = 0;
+	struct test_job *a = make_job(f, 4, &done), *b = make_job(f, 2, &done);
+	assert_int_equal(seula_store_submit(f->store, &a->job), SEULA_OK);
+	assert_int_equal(seula_store_submit(f->store, &b->job), SEULA_OK);
+	wait_done(f, &done, 2);
+	assert_int_equal(done, 2);
+	free(a);
+	free(b);
+	seula_store_stop(f->store);
+	assert_true(count_of(f->db, "SELECT count(*) FROM events_unapplied",
+	                     NULL) >= 1);
+	assert_true(count_of(f->db, "SELECT count(*) FROM applied", NULL) <= 0);
+	seula_store_close(f->store);
+
+	/* An import beside it: its events are applied with them. */
+	char err[512];
+	late_set(false, false);
+	if (seula_store_open(&f->store, &f->cfg, &f->pl, &f->log, err,
+	                     sizeof(err)) != SEULA_OK)
+		fail_msg("%s", err);
+	assert_int_equal(seula_store_start(f->store), SEULA_OK);
+	struct test_job *imp = make_job(f, 3, &done);
+	imp->job.imported = true;
+	imp->job.done.run = on_done_counts_applied;
+	assert_int_equal(seula_store_submit(f->store, &imp->job), SEULA_OK);
+	wait_done(f, &done, 3);
+	assert_int_equal(done, 3);
+	assert_int_equal(applied_at_completion, 3);
+	free(imp);
+	seula_store_close(f->store);
+
+	/* The next start applies the first six, and only them. */
+	if (seula_store_open(&f->store, &f->cfg, &f->pl, &f->log, err,
+	                     sizeof(err)) != SEULA_OK ||
+	    seula_store_replay(f->store, err, sizeof(err)) != SEULA_OK)
+		fail_msg("%s", err);
+	assert_applied_once(f->db, 9);
+	assert_int_equal(seula_store_replay(f->store, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_applied_once(f->db, 9);
+	f->pl = (struct seula_plugins){0};
+	close_store(f);
+}
+
 int main(void)
 {
 	evthread_use_pthreads();
@@ -360,6 +616,9 @@ int main(void)
 	        cmocka_unit_test(task_with_more_to_do_runs_again),
 	        cmocka_unit_test(old_plugin_task_answering_1_fails),
 	        cmocka_unit_test(events_call_commits_with_them),
+	        cmocka_unit_test(acknowledged_before_a_late_plugin_runs),
+	        cmocka_unit_test(a_call_sees_the_late_plugins_events),
+	        cmocka_unit_test(unapplied_events_replayed_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
