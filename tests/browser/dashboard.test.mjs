@@ -902,3 +902,52 @@ test('the time of day lists the hours in their order, whatever the API ranks fir
   assert.deepEqual(rows, [['03:00–04:00', '5'], ['09:00–10:00', '1'], ['14:00–15:00', '10'], ['23:00–00:00', '2']]);
   await context.close();
 });
+
+test('the bar stays above the tables scrolled under it, and a row taking the focus is not hidden under it', async () => {
+  // From 640 px the bar sticks to the top; at 800 px its controls wrap.
+  for (const width of [1280, 800]) {
+    const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width, height: 700 } });
+    const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+    await signIn(page, ANALYST);
+    await ready(page);
+    const bar = 'body > header';
+    assert.equal(await page.$eval(bar, (b) => getComputedStyle(b).position), 'sticky');
+    // A table's name cells are no bar of their own, stuck to the top.
+    assert.equal(await page.$eval('#table-pages tbody th', (th) => getComputedStyle(th).position), 'static');
+    // The top pages' third row scrolled to the middle of the bar: what is
+    // under the bar is the bar, and the Site menu takes its own clicks.
+    const row = '#table-pages tbody tr:nth-child(3)';
+    const under = await page.$eval(row, (tr, sel) => {
+      const header = document.querySelector(sel);
+      const bar = header.getBoundingClientRect();
+      window.scrollBy(0, tr.getBoundingClientRect().top - bar.height / 2);
+      const site = document.querySelector('#site');
+      const s = site.getBoundingClientRect();
+      const r = tr.getBoundingClientRect();
+      const misses = [];
+      for (let x = 2; x < innerWidth; x += 20)
+        for (const y of [2, bar.height / 2, bar.height - 2]) {
+          const hit = document.elementFromPoint(x, y);
+          if (!header.contains(hit)) misses.push(`${x},${y}: ${hit && hit.tagName}.${hit && hit.className}`);
+        }
+      return { rowTop: r.top, barHeight: bar.height, site: document.elementFromPoint(s.left + s.width / 2, s.top + s.height / 2) === site, misses };
+    }, bar);
+    assert.ok(under.rowTop < under.barHeight, `the row is under the bar (${under.rowTop} < ${under.barHeight})`);
+    assert.deepEqual(under.misses.slice(0, 5), [], `${width} px: nothing paints over the bar`);
+    assert.equal(under.site, true, `${width} px: a click on the Site menu is the menu's`);
+    await page.click('#site', { trial: true, timeout: 3000 });
+    // The keyboard back to that row (Shift+Tab from the next): it is
+    // scrolled out from under the bar.
+    await page.$eval(`${row} + tr button`, (b) => b.focus({ preventScroll: true }));
+    await page.keyboard.press('Shift+Tab');
+    const focused = await page.evaluate((sel) => ({
+      value: document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.value,
+      top: document.activeElement.getBoundingClientRect().top,
+      bar: document.querySelector(sel).getBoundingClientRect().bottom,
+    }), bar);
+    assert.equal(focused.value, await page.getAttribute(row, 'data-value'));
+    assert.ok(focused.top >= focused.bar, `${width} px: the focused row (top ${focused.top}) is below the bar (${focused.bar})`);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  }
+});

@@ -1058,6 +1058,16 @@
     }
   }
 
+  // The sticky bar's height, which the page's scroll padding keeps clear
+  // (dashboard.css): a row taking the focus is not hidden under the bar,
+  // however many lines its controls wrap to.
+  function trackTopbar() {
+    const bar = document.querySelector('.topbar');
+    const set = () => document.documentElement.style.setProperty('--topbar-height', `${bar.offsetHeight}px`);
+    set();
+    if (typeof ResizeObserver !== 'undefined') new ResizeObserver(set).observe(bar);
+  }
+
   function wire() {
     $('site').addEventListener('change', () => {
       state.site = $('site').value;
@@ -1118,6 +1128,7 @@
   async function start() {
     readUrl();
     wire();
+    trackTopbar();
     $('tz').textContent = tz();
     // Nothing to show: the controls would only ask for reports of no site.
     const stop = (text) => {
