@@ -951,3 +951,52 @@ test('the bar stays above the tables scrolled under it, and a row taking the foc
     await context.close();
   }
 });
+
+test('a property sent empty reads "(empty)", filters by a click, and keeps its filter', async () => {
+  // A visitor whose event has the property, empty.
+  const headers = { 'User-Agent': UA.firefoxLinux, 'X-Forwarded-For': '10.30.0.1', Origin: 'http://localhost' };
+  for (const ev of [{ site: 'demo', type: 'pageview', url: 'http://localhost/plans' },
+    { site: 'demo', type: 'event', name: 'choose', props: { plan: '' }, url: 'http://localhost/plans' }]) {
+    const r = await post('/api/collect', ev, headers);
+    assert.equal(r.status, 204, r.text);
+  }
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  await page.click('#card-events .tab[data-dimension="prop"]');
+  const button = page.locator('#table-events tbody tr[data-value=""] button');
+  await button.waitFor({ state: 'attached' });
+  await checkTable(page, context, '#table-events', ['visitors', 'events']);
+  assert.equal(await button.textContent(), '(empty)', 'a label to read and to click');
+  const box = await button.boundingBox();
+  assert.ok(box.width > 20 && box.height > 10, `a button of ${box.width}×${box.height}`);
+  await button.click();
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'prop:plan==');
+  assert.deepEqual(await chips(page), ['Property plan is (empty)']);
+  // The API takes the filter as the dashboard sends it.
+  const { data } = await checkSummary(page, context);
+  assert.deepEqual(data.filters, [{ dimension: 'prop:plan', op: '==', value: '' }]);
+  assert.equal(data.results.visitors, 1, 'the one visitor who sent it empty');
+  const sentFilter = async () => new URL(await page.getAttribute('#summary', 'data-api'), base).searchParams.get('filter');
+  // A reload keeps it (a shared link shows the same numbers) ...
+  await page.reload();
+  await ready(page);
+  assert.equal(new URL(page.url()).searchParams.get('filter'), 'prop:plan==');
+  assert.deepEqual(await chips(page), ['Property plan is (empty)']);
+  assert.equal(await sentFilter(), 'prop:plan==');
+  // ... and so do back and forward.
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  assert.equal(await sentFilter(), null);
+  await page.goBack();
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'prop:plan==');
+  assert.deepEqual(await chips(page), ['Property plan is (empty)']);
+  assert.equal(await sentFilter(), 'prop:plan==');
+  assert.equal((await checkSummary(page, context)).data.results.visitors, 1);
+  await page.goForward();
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  assert.deepEqual(await chips(page), []);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

@@ -812,6 +812,25 @@ class AnalyticsTest(unittest.TestCase):
         src = self.stats("breakdown", dimension="source").json()["results"][0]
         self.assertIsNotNone(src["visit_duration"])
 
+    def test_5f_empty_property_value_filtered(self):
+        # A property sent as "" is a value of its own: its row, and its
+        # filter as the dashboard sends it for that row (prop:KEY==, an
+        # empty value), which keeps only those visits.
+        for n, value in ((44, ""), (45, "gold")):
+            h = {"User-Agent": ua_of(n), "X-Forwarded-For": "203.0.113.%d" % (160 + n)}
+            r = self.server.collect([pageview(url="http://localhost/tiers"),
+                                     {"site": "demo", "type": "event", "name": "Tier",
+                                      "url": "http://localhost/tiers", "props": {"tier": value}}],
+                                    headers=h)
+            self.assertIn(r.status, (200, 202, 204), r)
+        rows = self.stats("breakdown", dimension="prop:tier").json()["results"]
+        self.assertEqual(sorted((x["prop:tier"], x["visits"]) for x in rows), [("", 1), ("gold", 1)])
+        got = self.stats("summary", filter="prop:tier==").json()
+        self.assertEqual(got["filters"], [{"dimension": "prop:tier", "op": "==", "value": ""}])
+        self.assertEqual((got["results"]["visits"], got["results"]["events"]), (1, 1))
+        got = self.stats("summary", filter="prop:tier==;event==Tier").json()["results"]
+        self.assertEqual(got["visits"], 1)
+
     def test_5c_long_page_filtered(self):
         # Any path a report shows can be filtered on: a stored URL is up to
         # 2,048 bytes, and this one's path is over 512.

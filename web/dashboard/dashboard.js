@@ -225,7 +225,9 @@
     const out = [];
     for (const part of (text || '').split(';')) {
       const m = FILTER.exec(part);
-      if (m && (DIMENSIONS[m[1]] || m[1].startsWith('prop:')) && m[3] !== '')
+      // An empty value is a value (a property sent as ""): its filter
+      // is kept, as the API takes it (prop:plan==).
+      if (m && (DIMENSIONS[m[1]] || m[1].startsWith('prop:')))
         out.push({ dimension: m[1], op: m[2], value: m[3] });
     }
     return out;
@@ -728,7 +730,11 @@
   const PATH_DIMENSIONS = new Set(['page', 'entry_page', 'exit_page']);
   let regionNames = null;
   try { regionNames = new Intl.DisplayNames(undefined, { type: 'region' }); } catch { /* no names */ }
+  // An empty value (a property sent as "") reads "(empty)": no row or
+  // chip without words.  A value missing altogether is "(none)".
+  const EMPTY = '(empty)';
   function shownValue(dimension, text) {
+    if (text === '') return EMPTY;
     if (dimension === 'hour' && /^\d+$/.test(text)) return `${text.padStart(2, '0')}:00–${String((+text + 1) % 24).padStart(2, '0')}:00`;
     if (dimension === 'country' && regionNames && /^[A-Z]{2}$/.test(text)) {
       try {
@@ -749,10 +755,11 @@
       const text = value === null || value === undefined ? '(none)' : String(value);
       const share = Math.round(((Number(r[cols[0][0]]) || 0) / max) * 100);
       const label = shownValue(dimension, text);
+      const cls = text === '' ? 'name placeholder' : 'name';
       const first = opts.filter === false || !filterable(text)
-        ? el('span', { class: 'name', text: label })
+        ? el('span', { class: cls, text: label })
         : el('button', {
-          type: 'button', class: 'name', text: label, title: `Filter by ${dimLabel(opts.filterDimension || dimension)}: ${label}`,
+          type: 'button', class: cls, text: label, title: `Filter by ${dimLabel(opts.filterDimension || dimension)}: ${label}`,
           onclick: () => addFilter(opts.filterDimension || dimension, text),
         });
       const th = el('th', { scope: 'row', class: 'bar' }, first);
