@@ -441,19 +441,35 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.unroute(tabReport);
   await checkTable(page, context, '#table-devices', ['visitors']);
 
-  // Time of day: every hour with visits, in the hours' order, as the API
-  // counts them; an hour is no filter.
+  // Time of day: all 24 hours, in the hours' order, as the API counts
+  // them, zeros for the hours it does not list; an hour is no filter.
   const hoursUrl = await page.getAttribute('#table-hours', 'data-api');
   assert.equal(new URL(hoursUrl, base).searchParams.get('limit'), '24');
-  const hours = (await api(context, hoursUrl)).results.sort((a, b) => a.hour - b.hour);
-  assert.ok(hours.length > 0);
+  const hours = (await api(context, hoursUrl)).results;
+  assert.ok(hours.length > 0 && hours.length < 24, `${hours.length} hours with visits`);
+  const hourRow = (h) => hours.find((r) => r.hour === h) || { hour: h, visitors: 0, visits: 0 };
   const shownHours = await page.$$eval('#table-hours tbody tr', (trs) => trs.map((tr) => ({
     value: tr.dataset.value, label: tr.querySelector('th').textContent,
     visits: tr.querySelector('td[data-metric="visits"]').dataset.value, button: !!tr.querySelector('button') })));
   assert.deepEqual(shownHours.map((r) => [r.value, r.visits, r.button]),
-    hours.map((h) => [String(h.hour), String(h.visits), false]));
-  assert.match(shownHours[0].label, /^\d\d:00–\d\d:00$/);
+    Array.from({ length: 24 }, (_, h) => [String(h), String(hourRow(h).visits), false]));
+  assert.deepEqual([shownHours[0].label, shownHours[23].label], ['00:00–01:00', '23:00–00:00']);
   assert.equal(await page.isHidden('#card-hours .more'), true);
+  // Its CSV: the same 24 hours in order, with the API's columns, the
+  // API's figures for the hours it lists (its CSV for the same query).
+  const [hoursDownload] = await Promise.all([page.waitForEvent('download'), page.click('#card-hours a.csv')]);
+  assert.match(hoursDownload.suggestedFilename(), /^demo-hour-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv$/);
+  const hoursCsvText = readFileSync(await hoursDownload.path(), 'utf8');
+  const apiHoursCsv = await (await context.request.get(new URL(`${hoursUrl}&format=csv`, base).href)).text();
+  assert.ok(hoursCsvText.endsWith('\r\n') && apiHoursCsv.endsWith('\r\n'), 'CRLF, as the API\'s CSV');
+  const hoursCsv = hoursCsvText.trim().split('\r\n');
+  const [apiHead, ...apiHours] = apiHoursCsv.trim().split('\r\n');
+  assert.equal(hoursCsv.length, 25);
+  assert.equal(hoursCsv[0], apiHead, 'the API\'s columns');
+  assert.deepEqual(hoursCsv.slice(1).map((l) => l.split(',')[0]), Array.from({ length: 24 }, (_, h) => String(h)));
+  for (const line of apiHours) assert.ok(hoursCsv.includes(line), `the API's row ${line}`);
+  const quiet = hoursCsv.slice(1).find((l) => !hours.some((r) => String(r.hour) === l.split(',')[0]));
+  assert.match(quiet, /^\d+,0,0,0,,,,0,$/, 'an hour without visits: zeros, and no rate');
 
   // Custom properties: the site's keys in a menu beside the tabs, shown
   // with the Properties tab; their values as the API breaks them down.
@@ -884,7 +900,7 @@ test('a table shows more of its rows on request, as many as there are', async ()
   await context.close();
 });
 
-test('the time of day lists the hours in their order, whatever the API ranks first', async () => {
+test('the time of day lists all 24 hours in their order, whatever the API ranks first', async () => {
   // The API ranks hours by visitors; the card puts them in the day's
   // order.  The live data has visits in one hour only, so the answer
   // is one the test gives.
@@ -899,7 +915,9 @@ test('the time of day lists the hours in their order, whatever the API ranks fir
   await ready(page);
   const rows = await page.$$eval('#table-hours tbody tr', (trs) => trs.map((tr) =>
     [tr.querySelector('th').textContent, tr.querySelector('td[data-metric="visits"]').textContent]));
-  assert.deepEqual(rows, [['03:00–04:00', '5'], ['09:00–10:00', '1'], ['14:00–15:00', '10'], ['23:00–00:00', '2']]);
+  const visits = { 3: '5', 9: '1', 14: '10', 23: '2' };
+  const pad = (h) => String(h % 24).padStart(2, '0');
+  assert.deepEqual(rows, Array.from({ length: 24 }, (_, h) => [`${pad(h)}:00–${pad(h + 1)}:00`, visits[h] || '0']));
   await context.close();
 });
 

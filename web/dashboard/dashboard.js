@@ -76,8 +76,10 @@
       ['device', 'Devices', VISITORS], ['browser', 'Browsers', VISITORS],
       ['os', 'Operating systems', VISITORS], ['screen', 'Screen sizes', VISITORS]] },
     { id: 'languages', title: 'Languages', tabs: [['language', 'Languages', VISITORS]] },
-    // All 24 hours, in their order (the reports' time zone): when visits
-    // start.  An hour is no filter.
+    // All 24 hours, in their order (the reports' time zone), zeros where
+    // none: when visits start.  An hour is no filter.  The API lists the
+    // hours with visits, ranked as any breakdown: the card and its CSV
+    // (made here, as the consent card's) fill in the rest (allHours()).
     { id: 'hours', title: 'Time of day', all: 24, tabs: [
       ['hour', 'Hours', [['visitors', 'Visitors'], ['visits', 'Visits']]]] },
     { id: 'events', title: 'Custom events', tabs: [
@@ -869,7 +871,9 @@
     table.dataset.api = url;
     table.dataset.dimension = dim;
     table.caption.textContent = `${card.title}: ${label}, ${rangeText(...range())}`;
-    csvLink(csv, statsUrl('breakdown', { ...extra, limit: EXPORT_LIMIT }, 'csv'), dim.replace(':', '-'));
+    // The hours' CSV is made from the answer, once it is here.
+    if (card.all) csv.removeAttribute('href');
+    else csvLink(csv, statsUrl('breakdown', { ...extra, limit: EXPORT_LIMIT }, 'csv'), dim.replace(':', '-'));
     csv.setAttribute('aria-label', `Download ${label.toLowerCase()} as CSV`);
     tableHead(table, dimLabel(dim), cols);
     const req = busy(table);
@@ -877,9 +881,9 @@
       const data = await getJson(url);
       if (g !== generation || apiDimension(card) !== dim) return;
       showError(error, null);
-      const rows = data.results || [];
-      if (card.all) rows.sort((a, b) => a[dim] - b[dim]);
+      const rows = card.all ? allHours(data.results || [], dim) : data.results || [];
       fillTable(table, dim, rows, cols, { filter: !card.all });
+      if (card.all) hoursCsv(csv, dim, rows);
       more.hidden = !data.more || extra.limit >= MAX_ROWS || !!card.all;
     } catch (e) {
       if (g !== generation) return;
@@ -889,6 +893,32 @@
     } finally {
       idle(table, req);
     }
+  }
+
+  // The hours of the day, 0 to 23, each with the API's row or zeros: the
+  // API's breakdown lists only the hours with visits, by visitors.  A rate
+  // per visit of an hour without visits is no figure (null).
+  const HOUR_METRICS = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate',
+    'visit_duration', 'events', 'time_on_page'];
+  function allHours(rows, dim) {
+    const by = new Map(rows.map((r) => [Number(r[dim]), r]));
+    return Array.from({ length: 24 }, (_, h) => by.get(h) || {
+      [dim]: h, visitors: 0, visits: 0, pageviews: 0, views_per_visit: null, bounce_rate: null,
+      visit_duration: null, events: 0, time_on_page: null,
+    });
+  }
+  // Their CSV, made here from the same rows, as the API writes its CSV:
+  // its columns, an empty cell for null, CRLF line ends.
+  let hoursCsvUrl = null;
+  function hoursCsv(a, dim, rows) {
+    const cell = (v) => (v === null || v === undefined ? '' : String(v));
+    const lines = [[dim, ...HOUR_METRICS].join(','),
+      ...rows.map((r) => [r[dim], ...HOUR_METRICS.map((m) => cell(r[m]))].join(','))];
+    if (hoursCsvUrl) URL.revokeObjectURL(hoursCsvUrl);
+    hoursCsvUrl = URL.createObjectURL(new Blob([`${lines.join('\r\n')}\r\n`], { type: 'text/csv' }));
+    const [from, to] = range();
+    a.href = hoursCsvUrl;
+    a.download = `${state.site}-${dim}-${from}-${to}.csv`;
   }
 
   // Goals: their own endpoint, with conversion rates.
