@@ -615,6 +615,9 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   assert.equal(todayQuery.get('from'), todayQuery.get('to'), 'today is one day');
   const hourly = await api(context, await page.getAttribute('#chart', 'data-api'));
   assert.equal(hourly.interval, 'hour');
+  // One day: its hours alone on the axis (uPlot may draw after the answer).
+  await page.waitForFunction(() => /^\d\d:00(\|\d\d:00)+$/.test(document.querySelector('#chart').dataset.xLabels),
+    null, { timeout: 5000 });
   assert.equal(Number(await page.getAttribute('#chart', 'data-points')), hourly.results.length);
   assert.ok(hourly.results.length >= 23 && hourly.results.length <= 25, 'an hour a point');
   // The hours still to come are not drawn as zeros.
@@ -662,6 +665,14 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.waitForFunction(() => new URLSearchParams(
     document.querySelector('#chart').dataset.api.split('?')[1]).get('interval') === 'hour');
   await page.waitForFunction(() => Number(document.querySelector('#chart').dataset.points) >= 7 * 24 - 1);
+  // Its axis names the day at each midnight, and the hours between.
+  await page.waitForFunction(() => /\d\d:00/.test(document.querySelector('#chart').dataset.xLabels || ''),
+    null, { timeout: 5000 });
+  const xLabels = (await page.getAttribute('#chart', 'data-x-labels') || '').split('|');
+  const dated = xLabels.filter((l) => /^\d{1,2} [A-Z][a-z]{2,3}$/.test(l));
+  assert.ok(dated.length >= 3, `days named on the axis: ${xLabels.join(' ')}`);
+  assert.ok(dated[0].startsWith(`${day(from)} `), `the first day named: ${xLabels.join(' ')}`);
+  assert.ok(xLabels.every((l) => dated.includes(l) || /^\d\d:00$/.test(l)), xLabels.join(' '));
   await page.selectOption('#interval', '');
   await ready(page, () => !new URLSearchParams(location.search).has('interval'));
   await page.waitForFunction(() => document.querySelector('#chart').dataset.points === '7');

@@ -588,8 +588,12 @@
     return d.toLocaleDateString('en-GB', { ...opts, weekday: 'short' });
   }
 
-  function axisText(t, iv) {
+  // An hourly chart of several days names the day at each midnight
+  // ("2 Dec", then "08:00", "16:00"): times alone do not say which day.
+  function axisText(t, iv, manyDays) {
     const d = new Date(t * 1000);
+    if (iv === 'hour' && manyDays && d.getUTCHours() === 0 && d.getUTCMinutes() === 0)
+      return d.toLocaleDateString('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short' });
     if (iv === 'hour') return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
     if (iv === 'month') return d.toLocaleDateString('en-GB', { timeZone: 'UTC', month: 'short', year: 'numeric' });
     return d.toLocaleDateString('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short' });
@@ -626,6 +630,8 @@
     // own steps fall between them: "24 Nov" three times, or "9 Aug" for the
     // week of 10 Aug), as many as fit.
     const every = Math.ceil(xs.length / Math.max(2, Math.floor(width / 80)));
+    // Hours of more than one day.
+    const manyDays = xs.length > 1 && xs[xs.length - 1] - xs[0] >= 86400;
     const xSplits = xs.filter((_, i) => i % every === 0);
     // Counts and seconds step by whole units: no "0 0 0 1 1 1".
     const steps = metric === 'visit_duration' ? SECOND_STEPS
@@ -637,7 +643,14 @@
       legend: { show: false },
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [{ ...axis, ...(iv === 'hour' ? {} : { splits: () => xSplits }), values: (u, vals) => vals.map((t) => axisText(t, iv)) },
+      axes: [{
+        ...axis, ...(iv === 'hour' ? {} : { splits: () => xSplits }),
+        values: (u, vals) => {
+          const texts = vals.map((t) => axisText(t, iv, manyDays));
+          box.dataset.xLabels = texts.join('|');
+          return texts;
+        },
+      },
         { ...axis, size: 60, ...(steps ? { incrs: steps } : {}), values: (u, vals) => vals.map((v) => format(metric, v)) }],
       cursor: { drag: { x: false, y: false } },
       series,
