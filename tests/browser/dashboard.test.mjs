@@ -1029,3 +1029,34 @@ test('a property sent empty reads "(empty)", filters by a click, and keeps its f
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test('time on page goes with the page filter that offered it', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=page==/pricing&metric=time_on_page')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const pressed = () => page.$$eval('#summary button[aria-pressed="true"]', (bs) => bs.map((b) => b.dataset.metric));
+  const charted = () => new URL(document.querySelector('#chart').dataset.api, location.href).searchParams.get('metric');
+  assert.deepEqual(await pressed(), ['time_on_page']);
+  assert.match(await page.evaluate(charted), /^time_on_page/);
+  // The filter removed: time on page is no longer offered, and the chart
+  // and the address go back to the visitors.
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  assert.equal(new URL(page.url()).searchParams.get('metric'), null);
+  assert.equal(await page.$('#summary [data-metric="time_on_page"]'), null);
+  assert.deepEqual(await pressed(), ['visitors']);
+  assert.equal(await page.evaluate(charted), 'visitors');
+  // Back: the page filter, and its time on page, again.
+  await page.goBack();
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'page==/pricing');
+  assert.deepEqual(await pressed(), ['time_on_page']);
+  // A link asking for time on page without a page filter: the default.
+  await page.goto(`${base}/?site=demo&metric=time_on_page`);
+  await ready(page);
+  assert.equal(new URL(page.url()).searchParams.get('metric'), null);
+  assert.deepEqual(await pressed(), ['visitors']);
+  assert.equal(await page.evaluate(charted), 'visitors');
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

@@ -257,8 +257,15 @@
     if (state.period !== 'custom') state.from = state.to = null;
     state.filters = parseFilters(q.get('filter'));
     state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
-    state.metric = [...SUMMARY, 'time_on_page'].includes(q.get('metric')) ? q.get('metric') : 'visitors';
+    state.metric = q.get('metric') || 'visitors';
+    offeredMetric();
     state.interval = INTERVALS.includes(q.get('interval')) ? q.get('interval') : '';
+  }
+
+  // The chart's metric is one the summary offers, else the default: time
+  // on page goes with the page filter that brought it.
+  function offeredMetric() {
+    if (!summaryMetrics().includes(state.metric)) state.metric = 'visitors';
   }
 
   function writeUrl(push) {
@@ -1080,6 +1087,7 @@
 
   // The state changed: the URL, then every report.
   function change(push) {
+    offeredMetric();
     writeUrl(push);
     refresh();
   }
@@ -1170,6 +1178,7 @@
     window.addEventListener('popstate', () => {
       readUrl();
       if (!sites.includes(state.site)) state.site = sites[0];
+      writeUrl(false);
       loadView();
       refresh();
     });
