@@ -1060,3 +1060,23 @@ test('time on page goes with the page filter that offered it', async () => {
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test('the goals say whose rate they give: of all visitors, or of those the filters keep', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=device==desktop')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const note = () => page.textContent('#card-goals p.small');
+  // As the API's goals report counts them: under a filter, its visitors.
+  const url = new URL(await page.getAttribute('#table-goals', 'data-api'), base);
+  assert.equal(url.searchParams.get('filter'), 'device==desktop');
+  assert.match(await note(), /the rate is of the visitors the filter keeps\.$/);
+  await page.click('#table-pages tbody tr[data-value="/pricing"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'device==desktop;page==/pricing');
+  assert.match(await note(), /the rate is of the visitors the filters keep\.$/);
+  await page.click('#filters .link');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  assert.match(await note(), /the rate is of all visitors\.$/);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

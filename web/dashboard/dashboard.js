@@ -948,7 +948,7 @@
     const card = { ...GOALS, tabs: [['goal', 'Goals', GOAL_COLS]] };
     const section = buildCard(card);
     GOALS.el = card.el;
-    section.append(el('p', { class: 'muted small', text: 'Goals are set per site in the server\'s configuration; the rate is of all visitors.' }));
+    section.append(el('p', { class: 'muted small', id: 'goals-note' }));
     return section;
   }
   async function loadGoals(g) {
@@ -959,6 +959,11 @@
     csvLink(csv, statsUrl('goals', {}, 'csv'), 'goals');
     csv.setAttribute('aria-label', 'Download goals as CSV');
     tableHead(table, 'Goal', GOAL_COLS);
+    // Of whom the rate is: the API's goals report counts the visitors the
+    // filters keep, a goal's among them.
+    const whom = { 0: 'all visitors', 1: 'the visitors the filter keeps' }[state.filters.length]
+      || 'the visitors the filters keep';
+    $('goals-note').textContent = `Goals are set per site in the server's configuration; the rate is of ${whom}.`;
     const req = busy(table);
     try {
       const data = await getJson(url);
