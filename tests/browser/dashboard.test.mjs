@@ -1080,3 +1080,27 @@ test('the goals say whose rate they give: of all visitors, or of those the filte
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test('the conversion rate against a period before: what it was, and its change in percentage points', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup&compare=previous_period')}`);
+  // Rates the test chooses: 63.2% now, 61.9% before.
+  await page.route((url) => url.pathname.endsWith('/summary'), async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    json.results.conversion_rate = 63.2;
+    json.comparison.results.conversion_rate = 61.9;
+    await route.fulfill({ response, json });
+  });
+  await signIn(page, ANALYST);
+  await ready(page);
+  const rate = '#summary [data-metric="conversion_rate"]';
+  assert.equal(await page.textContent(`${rate} .value`), '63.2%');
+  assert.equal(await page.textContent(`${rate} .change [aria-hidden="true"]`), '↑ 1.3 pp', 'percentage points, as the bounce rate');
+  assert.equal(await page.textContent(`${rate} .change .visually-hidden`), 'up 1.3 pp from the previous period');
+  assert.equal(await page.textContent(`${rate} .previous`), 'before: 61.9%');
+  // As every figure with a comparison chosen has its line.
+  assert.equal(await page.$$eval('#summary [data-metric]', (ms) => ms.filter((m) => !m.querySelector('.previous')).length), 0);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

@@ -51,6 +51,9 @@
     ? [...SUMMARY.slice(0, 6), 'time_on_page', ...SUMMARY.slice(6)] : SUMMARY);
   // Where a smaller number is the better one.
   const LOWER_IS_BETTER = new Set(['bounce_rate']);
+  // Rates in percent, whose change is in percentage points (63.2% against
+  // 61.9% is up 1.3 pp, not "2%").
+  const POINTS = new Set(['bounce_rate', 'conversion_rate']);
 
   // The tables: a card per subject, a tab per dimension, the columns shown.
   const VISITORS = [['visitors', 'Visitors']];
@@ -475,7 +478,7 @@
     const lower = LOWER_IS_BETTER.has(metric);
     let diff;
     let text;
-    if (metric === 'bounce_rate') {
+    if (POINTS.has(metric)) {
       diff = now - before;
       text = `${percent.format(Math.abs(diff))} pp`;
     } else if (Number(before) === 0) {
@@ -486,7 +489,7 @@
       text = `${integer.format(Math.abs(Math.round(diff)))}%`;
     }
     // As shown: a change that rounds to 0% has no arrow either.
-    const none = metric === 'bounce_rate' ? Math.abs(diff) < 0.05 : Math.round(Math.abs(diff)) === 0;
+    const none = POINTS.has(metric) ? Math.abs(diff) < 0.05 : Math.round(Math.abs(diff)) === 0;
     if (none) return { cls: 'same', arrow: '', text: '0%', words: 'no change' };
     const up = diff > 0;
     return {
@@ -511,10 +514,16 @@
     // Named only when a comparison is chosen (the change shown without
     // one is against the previous period).
     $('compare-range').textContent = state.compare && c && c.from && c.to ? `(${rangeText(c.from, c.to)})` : '';
+    // A figure's change, and what it was before when a comparison is chosen.
+    const changeNodes = (m, v, was) => {
+      const c = before ? changeText(m, v, was) : null;
+      return [c ? el('span', { class: `change ${c.cls}` },
+        el('span', { 'aria-hidden': 'true', text: `${c.arrow}${c.arrow ? ' ' : ''}${c.text}` }),
+        el('span', { class: 'visually-hidden', text: `${c.words} from ${compareName().toLowerCase()}` })) : null,
+      state.compare && before ? el('span', { class: 'previous', text: `before: ${format(m, was)}` }) : null];
+    };
     for (const m of summaryMetrics()) {
       const v = figure(now, m);
-      const c = before ? changeText(m, v, figure(before, m)) : null;
-      const prevText = before ? format(m, figure(before, m)) : null;
       const button = el('button', {
         type: 'button', class: 'metric', 'data-metric': m,
         'aria-pressed': state.metric === m ? 'true' : 'false',
@@ -529,23 +538,17 @@
       },
       el('span', { class: 'metric-label', text: METRICS[m] }),
       el('span', { class: 'value', 'data-value': v === null || v === undefined ? '' : String(v), text: format(m, v) }),
-      c ? el('span', { class: `change ${c.cls}` },
-        el('span', { 'aria-hidden': 'true', text: `${c.arrow}${c.arrow ? ' ' : ''}${c.text}` }),
-        el('span', { class: 'visually-hidden', text: `${c.words} from ${compareName().toLowerCase()}` })) : null,
-      state.compare && prevText !== null ? el('span', { class: 'previous', text: `before: ${prevText}` }) : null);
+      ...changeNodes(m, v, before ? figure(before, m) : null));
       ul.append(el('li', {}, button));
     }
     // With a goal among the filters the API adds its conversion rate, of
     // the visitors the other filters keep; no chart has it.
     if (now.conversion_rate !== undefined) {
       const m = 'conversion_rate';
-      const c = before ? changeText(m, now[m], before[m]) : null;
       ul.append(el('li', {}, el('div', { class: 'metric static', 'data-metric': m },
         el('span', { class: 'metric-label', text: METRICS[m] }),
         el('span', { class: 'value', 'data-value': String(now[m]), text: format(m, now[m]) }),
-        c ? el('span', { class: `change ${c.cls}` },
-          el('span', { 'aria-hidden': 'true', text: `${c.arrow}${c.arrow ? ' ' : ''}${c.text}` }),
-          el('span', { class: 'visually-hidden', text: `${c.words} from ${compareName().toLowerCase()}` })) : null)));
+        ...changeNodes(m, now[m], before ? before[m] : null))));
     }
   }
 
