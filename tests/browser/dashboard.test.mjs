@@ -1104,3 +1104,38 @@ test('the conversion rate against a period before: what it was, and its change i
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test('a custom range ends today in the site\'s zone: the date pickers go no further, later days are cut', async () => {
+  const context = await browser.newContext({ timezoneId: BROWSER_TZ, locale: 'en-GB' });
+  const page = await context.newPage();
+  // 22:30 UTC on 30 September: 1 October in Helsinki, the site's zone,
+  // still 30 September in New York, the browser's.
+  await page.clock.setFixedTime(new Date('2026-09-30T22:30:00Z'));
+  await page.goto(`${base}/login/?next=${encodeURIComponent('/?site=demo&period=custom&from=2026-09-20&to=2026-10-20')}`);
+  await signIn(page, ANALYST);
+  // A link past today: the range ends today, and the address says so.
+  await ready(page, () => new URLSearchParams(location.search).get('to') === '2026-10-01');
+  const asked = async () => {
+    const q = new URL(await page.getAttribute('#summary', 'data-api'), base).searchParams;
+    return [q.get('from'), q.get('to')];
+  };
+  assert.deepEqual(await asked(), ['2026-09-20', '2026-10-01']);
+  assert.deepEqual(await page.$$eval('#from, #to', (is) => is.map((i) => i.max)), ['2026-10-01', '2026-10-01']);
+  assert.equal(await page.inputValue('#to'), '2026-10-01');
+  // An end typed past today is cut to today.
+  await page.fill('#from', '2026-09-25');
+  await page.fill('#to', '2026-12-31');
+  await page.click('#apply');
+  await ready(page, () => new URLSearchParams(location.search).get('from') === '2026-09-25');
+  assert.equal(new URL(page.url()).searchParams.get('to'), '2026-10-01');
+  assert.deepEqual(await asked(), ['2026-09-25', '2026-10-01']);
+  assert.equal(await page.inputValue('#to'), '2026-10-01');
+  // A range all to come: today.
+  await page.fill('#from', '2026-11-01');
+  await page.fill('#to', '2026-11-30');
+  await page.click('#apply');
+  await ready(page, () => new URLSearchParams(location.search).get('from') === '2026-10-01');
+  assert.deepEqual(await asked(), ['2026-10-01', '2026-10-01']);
+  assert.equal(await page.isHidden('#notice'), true);
+  await context.close();
+});

@@ -1076,10 +1076,24 @@
 
   // ---- controls -------------------------------------------------------------------------
 
+  // A custom range ends today at the latest, in the site's zone: the days
+  // to come have no visits, and every figure would read as a fall to 0.
+  // True when it changed.
+  function clampRange() {
+    if (state.period !== 'custom') return false;
+    const t = today();
+    const was = `${state.from} ${state.to}`;
+    if (state.to > t) state.to = t;
+    if (state.from > state.to) state.from = state.to;
+    return `${state.from} ${state.to}` !== was;
+  }
+
   function syncControls() {
     $('site').value = state.site || '';
     $('period').value = state.period;
     $('custom').hidden = state.period !== 'custom';
+    // The date pickers offer no day past today, in the site's zone.
+    $('from').max = $('to').max = today();
     const [from, to] = range();
     $('from').value = from;
     $('to').value = to;
@@ -1106,6 +1120,9 @@
     clearTimeout(retry);
     unreachable = false;
     document.body.dataset.state = 'loading';
+    // A shared link's range may end past today (or past the day it is in
+    // the site's zone): the address says what is shown.
+    if (clampRange()) writeUrl(false);
     syncControls();
     renderChips();
     await Promise.allSettled([
@@ -1164,8 +1181,12 @@
     });
     $('custom').addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const from = validDay($('from').value);
-      const to = validDay($('to').value);
+      const t = today();
+      let from = validDay($('from').value);
+      let to = validDay($('to').value);
+      // Days past today are cut: the range ends today.
+      if (to && to > t) to = t;
+      if (from && from > t) from = t;
       if (!from || !to || from > to) {
         notice('Give a start date on or before the end date.');
         return;
