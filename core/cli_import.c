@@ -20,7 +20,8 @@
  * secure_delete, and closing the store truncates the WAL.
  *
  * Re-imports: each import is recorded in log_imports with the hash of its
- * first line and of all the bytes it read, written with every batch of
+ * first line that is not blank and of all the bytes it read, written with
+ * every batch of
  * its page views (as far as that batch's last line) and at its end.  An input
  * whose first line is known is read without importing up to the recorded size,
  * while its hash is checked: the same file again imports nothing, the same file
@@ -860,7 +861,18 @@ static void line_done(struct importer *im, char *line, size_t len,
 	}
 }
 
-/* The first line names the file: look up earlier imports of it. */
+/* Nothing but white space: no line to know a file by. */
+static bool blank(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' &&
+		    p[i] != '\v' && p[i] != '\f')
+			return false;
+	return true;
+}
+
+/* The first line that is not blank names the file (blank lines begin many
+ * files alike): look up earlier imports of it. */
 static void first_line(struct importer *im, const char *p, size_t len)
 {
 	im->have_first = true;
@@ -908,7 +920,7 @@ static int read_input(struct importer *im, int fd)
 		char *nl = memchr(line, '\n', end - start);
 		if (nl) {
 			size_t len = (size_t)(nl - line);
-			if (!im->have_first) {
+			if (!im->have_first && !blank(line, len)) {
 				first_line(im, line, len);
 				if (im->stop)
 					break;
@@ -923,7 +935,8 @@ static int read_input(struct importer *im, int fd)
 			/* A last line without its newline (or the rest of a
 			 * too long one, already hashed: end == start). */
 			if (end > start || discarding) {
-				if (!im->have_first) {
+				if (!im->have_first &&
+				    !blank(line, end - start)) {
 					first_line(im, line, end - start);
 					if (im->stop)
 						break;
@@ -935,7 +948,7 @@ static int read_input(struct importer *im, int fd)
 		}
 		if (end - start > SEULA_LOG_LINE_MAX) {
 			/* Too long: hash it as it passes, keep none of it. */
-			if (!im->have_first) {
+			if (!im->have_first && !blank(line, end - start)) {
 				first_line(im, line, end - start);
 				if (im->stop)
 					break;
@@ -1142,7 +1155,9 @@ static int import_file(struct importer *im, const char *path)
 	 * interrupted, as far as it was read (a line's end), so that the
 	 * same command again imports the rest, as for a grown log. */
 	bool nothing_new = im->matched && im->matched->bytes == im->offset;
-	if (rc == SEULA_OK && im->lines > 0 && !nothing_new && !im->verifying) {
+	/* Blank lines alone: nothing to know the file by, nor imported. */
+	if (rc == SEULA_OK && im->lines > 0 && im->have_first && !nothing_new &&
+	    !im->verifying) {
 		if (writer_call(im, record_import, seula_clock_ms()) !=
 		    SEULA_OK) {
 			im->fatal = true;

@@ -198,6 +198,34 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.srv.count(), 2 * total)
 
+    def test_logs_beginning_with_blank_lines_are_told_apart(self):
+        # A file is known by its first line that is not blank: two logs
+        # that begin with an empty (or white-space) line are two logs.
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        t = now - datetime.timedelta(days=1)
+        paths = []
+        for i, head in enumerate(("\n", "\n", " \t\r\n\n")):
+            paths.append(os.path.join(self.srv.dir, "blank%d.log" % i))
+            with open(paths[-1], "w") as f:
+                f.write(head + '81.2.3.%d - - %s "GET /b%d HTTP/1.1" 200 5 "-" "%s"\n'
+                        % (i + 1, stamp(t, "+0000"), i, BROWSERS[0]))
+        for i, p in enumerate(paths):
+            r = self.run_import(path=p)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(self.summary(r)["pageviews"], 1, p)
+        self.assertEqual(self.srv.count(), 3)
+        # Each is still known as itself.
+        r = self.run_import(path=paths[0])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing new to import", r.stderr)
+        # Blank lines alone are no log to record.
+        empty = os.path.join(self.srv.dir, "empty.log")
+        with open(empty, "w") as f:
+            f.write("\n\n  \n")
+        r = self.run_import(path=empty)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM log_imports")[0]["n"], 3)
+
     def test_errors_and_formats(self):
         r = self.run_import(path=os.path.join(self.srv.dir, "missing.log"))
         self.assertEqual(r.returncode, 1)
