@@ -20,10 +20,11 @@
  * secure_delete, and closing the store truncates the WAL.
  *
  * Re-imports: each import is recorded in log_imports with the hash of its
- * first line that is not blank and of all the bytes it read, written with
- * every batch of
- * its page views (as far as that batch's last line) and at its end.  An input
- * whose first line is known is read without importing up to the recorded size,
+ * first line that is not blank and of all the bytes it read (to the last
+ * newline: a last line without one is still being written and is left for
+ * the next import), written with every batch of its page views (as far as
+ * that batch's last line) and at its end.  An input whose first line is
+ * known is read without importing up to the recorded size,
  * while its hash is checked: the same file again imports nothing, the same file
  * grown since (a log appended to) imports only what is new, and an input that
  * starts alike but differs is refused before anything of it is stored
@@ -198,6 +199,9 @@ struct importer {
 	int64_t long_offset;
 	crypto_generichash_state long_hs;
 	bool mid_line;
+	/* The input ended inside a line (one being written): left unread,
+	 * for the next import to find whole. */
+	bool partial;
 
 	char url[sizeof("https://") + 256 + SEULA_LOG_LINE_MAX];
 	char err[1024];
@@ -557,6 +561,12 @@ static int write_mark(struct importer *im, sqlite3 *db, const struct mark *m,
 	return rc == SQLITE_OK ? SEULA_OK : SEULA_EIO;
 }
 
+/* Where what was read ends: a line's end. */
+static int64_t read_end(const struct importer *im)
+{
+	return im->mid_line ? im->long_offset : im->offset;
+}
+
 /* The whole file's mark, at its end (or where a signal stopped it). */
 static int record_import(struct importer *im, sqlite3 *db, int64_t now_ms,
                          char *err, size_t errlen)
@@ -671,6 +681,41 @@ static void verify_at_offset(struct importer *im)
 	}
 	if (im->next_cand == im->n_cand)
 		im->verifying = false; /* what follows is new */
+}
+
+/* An import by an earlier version read a log's half-written last line,
+ * so its record ends inside a line: the bytes p[0..n) that follow im->offset
+ * are checked up to such a record's end.  Returns whether that import took
+ * the line's start for a log line (it is not read again). */
+static bool verify_inside(struct importer *im, const char *p, size_t n)
+{
+	bool was_read = false;
+	while (im->next_cand < im->n_cand &&
+	       im->cand[im->next_cand].bytes - im->offset <= (int64_t)n) {
+		const struct candidate *c = &im->cand[im->next_cand++];
+		size_t k = (size_t)(c->bytes - im->offset);
+		unsigned char hash[HASH_BYTES];
+		crypto_generichash_state st = im->hs;
+		crypto_generichash_update(&st, (const unsigned char *)p, k);
+		crypto_generichash_final(&st, hash, sizeof(hash));
+		if (sodium_memcmp(hash, c->hash, HASH_BYTES) != 0) {
+			im->differs = im->stop = true;
+			return false;
+		}
+		im->matched = c;
+		/* As that import parsed it (in place: a copy). */
+		char *copy = malloc(k + 1);
+		struct seula_log_line l;
+		if (copy) {
+			memcpy(copy, p, k);
+			was_read = seula_log_parse(copy, k, im->fmt, &l) ==
+			           SEULA_LOG_OK;
+			free(copy);
+		}
+	}
+	if (im->next_cand == im->n_cand)
+		im->verifying = false;
+	return was_read;
 }
 
 /* ---- one line ---------------------------------------------------------- */
@@ -841,14 +886,16 @@ static void take_line(struct importer *im, char *line, size_t len)
 		im->skipped[why]++;
 }
 
-/* Every line, whole or (too long) not: bytes[0..len) were hashed already. */
+/* Every line, whole or (too long) not: bytes[0..len) were hashed already.
+ * `done`: an earlier import read it (verify_inside()). */
 static void line_done(struct importer *im, char *line, size_t len,
-                      bool too_long)
+                      bool too_long, bool done)
 {
 	im->lines++;
-	if (im->verifying) {
+	if (im->verifying || done) {
 		im->skipped[SK_DONE]++;
-		verify_at_offset(im);
+		if (im->verifying)
+			verify_at_offset(im);
 	} else if (too_long) {
 		bad_line(im, SEULA_LOG_E_TOO_LONG);
 	} else {
@@ -925,24 +972,26 @@ static int read_input(struct importer *im, int fd)
 				if (im->stop)
 					break;
 			}
+			bool done = im->verifying && !discarding &&
+			            verify_inside(im, line, len);
+			if (im->stop)
+				break;
 			consume(im, line, len + 1);
-			line_done(im, line, len, discarding);
+			line_done(im, line, len, discarding, done);
 			discarding = false;
 			start += len + 1;
 			continue;
 		}
 		if (eof) {
-			/* A last line without its newline (or the rest of a
-			 * too long one, already hashed: end == start). */
+			/* A last line without its newline is one the server
+			 * is still writing: neither read nor recorded (a too
+			 * long one is recorded to where it began), so that
+			 * the log grown since imports it whole. */
 			if (end > start || discarding) {
-				if (!im->have_first &&
-				    !blank(line, end - start)) {
-					first_line(im, line, end - start);
-					if (im->stop)
-						break;
-				}
-				consume(im, line, end - start);
-				line_done(im, line, end - start, discarding);
+				im->partial = true;
+				im->mid_line = discarding;
+				if (im->verifying && !discarding)
+					verify_inside(im, line, end - start);
 			}
 			break;
 		}
@@ -1076,7 +1125,7 @@ static int verdict(struct importer *im)
 		        im->name, when);
 	}
 	if (im->verifying && im->signal == 0 &&
-	    !(im->matched && im->matched->bytes == im->offset)) {
+	    !(im->matched && im->matched->bytes == read_end(im))) {
 		format_day(im->cand[im->n_cand - 1].imported_at, when,
 		           sizeof(when));
 		return fail(im, SEULA_ECONFLICT,
@@ -1119,7 +1168,7 @@ static void file_reset(struct importer *im, const char *path)
 	im->record_id = 0;
 	im->marked = -1;
 	im->blank = 0;
-	im->mid_line = false;
+	im->mid_line = im->partial = false;
 	clock_gettime(CLOCK_MONOTONIC, &im->t0);
 	im->t_progress = im->t0;
 }
@@ -1153,8 +1202,12 @@ static int import_file(struct importer *im, const char *path)
 		rc = SEULA_EIO; /* stopped with a reason in err */
 	/* Recorded whenever something was read past what was known; when
 	 * interrupted, as far as it was read (a line's end), so that the
-	 * same command again imports the rest, as for a grown log. */
-	bool nothing_new = im->matched && im->matched->bytes == im->offset;
+	 * same command again imports the rest, as for a grown log.  A record
+	 * into the half-written last line (verify_inside()) has nothing new
+	 * either. */
+	bool nothing_new = im->matched &&
+	                   (im->matched->bytes == read_end(im) ||
+	                    (im->partial && im->matched->bytes > im->offset));
 	/* Blank lines alone: nothing to know the file by, nor imported. */
 	if (rc == SEULA_OK && im->lines > 0 && im->have_first && !nothing_new &&
 	    !im->verifying) {
@@ -1164,13 +1217,26 @@ static int import_file(struct importer *im, const char *path)
 			rc = fail(im, SEULA_EIO, "the import was not recorded");
 		}
 	}
+	uint64_t fresh = im->lines - im->skipped[SK_DONE] - im->blank;
 	if (rc == SEULA_OK && nothing_new && im->signal == 0) {
 		char when[40];
 		format_day(im->matched->imported_at, when, sizeof(when));
 		fprintf(stderr,
 		        "seula import-log: %s was imported on %s; nothing new "
-		        "to import (--force imports it again)\n",
-		        im->name, when);
+		        "to import%s\n",
+		        im->name, when,
+		        im->partial ? " yet: its last line is still being "
+		                      "written (no newline); an import once "
+		                      "it is whole reads it"
+		                    : " (--force imports it again)");
+	} else if (rc == SEULA_OK && im->partial && im->signal == 0 &&
+	           (fresh == 0 || !im->quiet)) {
+		fprintf(stderr,
+		        "seula import-log: %s: %s last line is still being "
+		        "written (no newline): left for an import once it is "
+		        "whole\n",
+		        im->name,
+		        fresh == 0 ? "nothing to import yet; its" : "its");
 	}
 	/* After a refusal nothing was imported: no summary to mislead. */
 	if (rc == SEULA_OK || im->pageviews > 0)

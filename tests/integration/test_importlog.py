@@ -2,6 +2,7 @@
 plugins, counted against what the file holds, computed here on its own."""
 import datetime
 import gzip
+import hashlib
 import os
 import random
 import re
@@ -197,6 +198,101 @@ class ImportLogTest(unittest.TestCase):
         r = self.run_import("--force")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.srv.count(), 2 * total)
+
+    def test_a_line_being_written_is_left_for_later(self):
+        # A log read while the server writes it ends inside a line: that
+        # line is not read (nor a bad line), the record ends at the last
+        # newline, and the log grown since imports it whole.
+        lines, truth = self.generate(n=60)
+        pages = lambda a, b: sum(1 for t in truth[a:b] if t[0] == "page")
+        with open(self.log, "w") as f:
+            f.write("\n".join(lines[:30]) + "\n" + lines[30][:40])
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = self.summary(r)
+        self.assertEqual((s["lines"], s["bad"], s["pageviews"]), (30, 0, pages(0, 30)))
+        self.assertIn("still being written", r.stderr)
+        end = len(("\n".join(lines[:30]) + "\n").encode())
+        self.assertEqual(self.srv.query("SELECT bytes FROM log_imports"), [{"bytes": end}])
+        # Nothing whole since: nothing new yet, said so (not "another
+        # --format?").
+        with open(self.log, "a") as f:
+            f.write(lines[30][40:50])
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing new to import yet", r.stderr)
+        self.assertNotIn("--format", r.stderr)
+        self.assertEqual(self.srv.count(), pages(0, 30))
+        # The line completed and more appended, the last cut again.
+        with open(self.log, "w") as f:
+            f.write("\n".join(lines[:45]) + "\n" + lines[45][:10])
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"], pages(30, 45))
+        self.assertEqual(self.summary(r)["bad"], 0)
+        self.write(lines)
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("still being written", r.stderr)
+        self.assertEqual(self.srv.count(), pages(0, 60))
+        # A log of half a line: nothing to import yet, nothing recorded.
+        records = self.srv.query("SELECT count(*) AS n FROM log_imports")
+        other = os.path.join(self.srv.dir, "other.log")
+        with open(other, "w") as f:
+            f.write(lines[0][:20])
+        r = self.run_import(path=other)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing to import yet", r.stderr)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM log_imports"), records)
+
+    def test_a_record_ending_inside_a_line_resumes(self):
+        # An earlier version read a half-written last line and recorded
+        # the import into it: the grown log resumes there, the line
+        # taken unless that import read its start as a log line.
+        def record(path, data, first):
+            h = lambda b: hashlib.blake2b(b, digest_size=32).digest()
+            db = sqlite3.connect(self.srv.db_path)
+            db.execute("INSERT INTO log_imports (site, first_line, bytes, hash, name, lines, "
+                       "pageviews, imported_at) VALUES ('demo', ?, ?, ?, ?, 1, 0, 1)",
+                       (h(first.encode()), len(data), h(data), path))
+            db.commit()
+            db.close()
+
+        # The record's hash is the one the importer keeps.
+        lines, truth = self.generate(n=40, seed=9)
+        self.write(lines[:3])
+        self.assertEqual(self.run_import().returncode, 0)
+        data = ("\n".join(lines[:3]) + "\n").encode()
+        self.assertEqual(self.srv.query("SELECT hash FROM log_imports")[0]["hash"],
+                         hashlib.blake2b(data, digest_size=32).digest())
+        db = sqlite3.connect(self.srv.db_path)
+        db.execute("DELETE FROM log_imports")
+        db.commit()
+        db.close()
+        k = next(i for i in range(10, 40) if truth[i][0] == "page")
+        pages = lambda a, b: sum(1 for t in truth[a:b] if t[0] == "page")
+        # Cut inside the user agent: a bad line then, taken now.
+        head = "\n".join(lines[:k]) + "\n" + lines[k][:-8]
+        record(self.log, head.encode(), lines[0])
+        with open(self.log, "w") as f:
+            f.write(head)
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing new to import yet", r.stderr)
+        self.write(lines)
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"], pages(k, 40))
+        # Cut before nginx's last field: a log line then, not taken again.
+        other = os.path.join(self.srv.dir, "other.log")
+        lines2 = [x + ' "-"' for x in lines]
+        head = "\n".join(lines2[:k]) + "\n" + lines[k]
+        record(other, head.encode(), lines2[0])
+        with open(other, "w") as f:
+            f.write("\n".join(lines2) + "\n")
+        r = self.run_import(path=other)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"], pages(k + 1, 40))
 
     def test_logs_beginning_with_blank_lines_are_told_apart(self):
         # A file is known by its first line that is not blank: two logs
@@ -546,7 +642,8 @@ class ImportLogTest(unittest.TestCase):
         self.assertIn("compressed (gzip)", r.stderr)
         self.assertIn("zcat", r.stderr)
         # A blank line is no bad line; a last line too long, without its
-        # newline, is one (it was counted as nothing).
+        # newline, is left until it ends (recorded to where it began),
+        # then is one.
         odd = os.path.join(self.srv.dir, "odd.log")
         with open(odd, "w") as f:
             f.write('93.1.2.9 - - %s "GET /odd HTTP/1.1" 200 5 "-" "%s"\n\n'
@@ -554,8 +651,16 @@ class ImportLogTest(unittest.TestCase):
             f.write("x" * 20000)
         r = self.run_import(path=odd)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual((self.summary(r)["lines"], self.summary(r)["bad"]), (3, 1))
+        self.assertEqual((self.summary(r)["lines"], self.summary(r)["bad"]), (2, 0))
+        self.assertIn("still being written", r.stderr)
+        with open(odd, "a") as f:
+            f.write("x\n" + '93.1.2.9 - - %s "GET /odd2 HTTP/1.1" 200 5 "-" "%s"\n'
+                    % (stamp(t, "+0000"), BROWSERS[1]))
+        r = self.run_import(path=odd)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual((self.summary(r)["lines"], self.summary(r)["bad"]), (4, 1))
         self.assertIn("odd.log:3: bad line (too long)", r.stderr)
+        self.assertEqual(self.srv.count("path GLOB '/odd*'"), 2)
         # Usage errors say what is wrong.
         for args, want in ((("--config", self.srv.config_path, older), "--site is required"),
                            (("--config", self.srv.config_path, "--site", "demo"), "no log file"),
