@@ -111,6 +111,29 @@ static bool sb_str(struct sbuf *b, const char *s)
 	return sb_add(b, s, strlen(s));
 }
 
+/*
+ * s[0..n) into b with the bytes every browser percent-encodes in a URL's
+ * path and query (controls, space, " < > and all past ASCII) as %XX in
+ * upper case, as browsers write them: a page logged by a web server as
+ * raw bytes is stored as its tracker sends it.  Escapes already there
+ * stay as they are.
+ */
+static bool sb_encoded(struct sbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t run = 0; /* bytes from s + run on are not copied yet */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>')
+			continue;
+		char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+		if (!sb_add(b, s + run, i - run) || !sb_add(b, esc, 3))
+			return false;
+		run = i + 1;
+	}
+	return sb_add(b, s + run, n - run);
+}
+
 /* "scheme://host[:port]" of a URI into b, the host (lower case, IPv6 in
  * brackets) into host_out. */
 static bool uri_origin(struct sbuf *b, const struct evhttp_uri *uri,
@@ -223,15 +246,16 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 	const char *path = evhttp_uri_get_path(uri);
 	if (!path || !*path)
 		path = "/";
-	if (!sb_str(&b, path)) {
+	size_t path_at = b.len;
+	if (!sb_encoded(&b, path, strlen(path))) {
 		evhttp_uri_free(uri);
 		return reject(
 		        err, 400, "invalid_event",
 		        "event %zu: the url's path is longer than %d bytes",
 		        idx, SEULA_URL_MAX);
 	}
-	if (set_str(ev, SEULA_FIELD_PATH, path, strlen(path), "url path",
-	            err) != SEULA_OK)
+	if (set_str(ev, SEULA_FIELD_PATH, b.p + path_at, b.len - path_at,
+	            "url path", err) != SEULA_OK)
 		goto fail;
 
 	const char *query = evhttp_uri_get_query(uri);
@@ -284,11 +308,15 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 				}
 			}
 			/* A kept parameter that would not fit is left out. */
-			if (keep_any && in_list(site->keep_query, key, dklen) &&
-			    b.cap - b.len > plen + 1) {
-				sb_str(&b, first ? "?" : "&");
-				sb_add(&b, p, plen);
-				first = false;
+			size_t at = b.len;
+			if (keep_any && in_list(site->keep_query, key, dklen)) {
+				if (sb_str(&b, first ? "?" : "&") &&
+				    sb_encoded(&b, p, plen)) {
+					first = false;
+				} else {
+					b.len = at;
+					b.p[at] = '\0';
+				}
 			}
 			free(key);
 		}

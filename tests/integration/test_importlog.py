@@ -322,6 +322,32 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.srv.query("SELECT count(*) AS n FROM log_imports")[0]["n"], 3)
 
+    def test_paths_stored_as_the_tracker_sends_them(self):
+        # nginx logs a path's raw bytes as \xHH, Apache and others as they
+        # are; a browser sends them percent-encoded.  Stored as the
+        # browser sends them, the page is one row whichever way it came.
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        ts = stamp(now - datetime.timedelta(hours=5), "+0000")
+        with open(self.log, "wb") as f:
+            for i, path in enumerate((b"/odd/caf\\xC3\\xA9", "/odd/café".encode(),
+                                      b"/odd/caf%C3%A9", b'/q/\\x22x\\x22?ref=\xc3\xa4')):
+                f.write(b'81.2.3.%d - - %s "GET %s HTTP/1.1" 200 5 "-" "%s"\n'
+                        % (i + 1, ts.encode(), path, BROWSERS[0].encode()))
+        r = self.run_import()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.summary(r)["pageviews"], 4)
+        self.srv.start()
+        r = self.srv.collect({"site": "demo", "type": "pageview",
+                              "url": "https://www.example.com/odd/caf%C3%A9"},
+                             headers={"User-Agent": BROWSERS[1]})
+        self.assertEqual(r.status, 204)
+        self.srv.stop()
+        rows = self.srv.query("SELECT path, url FROM events ORDER BY id")
+        self.assertEqual([x["path"] for x in rows], ["/odd/caf%C3%A9"] * 3 + ["/q/%22x%22"] +
+                         ["/odd/caf%C3%A9"])
+        self.assertEqual(rows[0]["url"], "https://www.example.com/odd/caf%C3%A9")
+        self.assertEqual(rows[3]["url"], "https://www.example.com/q/%22x%22?ref=%C3%A4")
+
     def test_errors_and_formats(self):
         r = self.run_import(path=os.path.join(self.srv.dir, "missing.log"))
         self.assertEqual(r.returncode, 1)

@@ -166,6 +166,60 @@ static void pageview_is_normalised(void **state)
 
 /* Long input whose stored form is short is kept; a title is trimmed and
  * cleaned rather than refused. */
+/* A path (and kept query) with raw bytes, as a web server logs it, is
+ * stored percent-encoded as a browser sends it; escapes stay as given. */
+static void paths_stored_as_browsers_send_them(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *url, *path, *stored;
+	} cases[] = {
+	        {"https://example.com/odd/caf\xc3\xa9?page=\xc3\xa4&x=\xc3\xa4",
+	         "/odd/caf%C3%A9",
+	         "https://example.com/odd/caf%C3%A9?page=%C3%A4"},
+	        {"https://example.com/odd/caf%C3%A9", "/odd/caf%C3%A9",
+	         "https://example.com/odd/caf%C3%A9"},
+	        {"https://example.com/a%c3%a9%20b/%", "/a%c3%a9%20b/%",
+	         "https://example.com/a%c3%a9%20b/%"},
+	        {"https://example.com/\"<x>\"/\xff\x7f",
+	         "/%22%3Cx%3E%22/%FF%7F",
+	         "https://example.com/%22%3Cx%3E%22/%FF%7F"},
+	        {"https://example.com/a-z_~!$&'()*+,;=:@",
+	         "/a-z_~!$&'()*+,;=:@",
+	         "https://example.com/a-z_~!$&'()*+,;=:@"},
+	};
+	const struct seula_site *site = seula_config_site(&cfg, "demo");
+	assert_non_null(site);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		seula_arena_free(&arena);
+		seula_arena_init(&arena, 1 << 16);
+		struct seula_event *ev = seula_event_new(&arena);
+		assert_int_equal(seula_collect_take_url(ev, site, cases[i].url,
+		                                        strlen(cases[i].url),
+		                                        &cerr),
+		                 SEULA_OK);
+		assert_string_equal(seula_event_str(ev, SEULA_FIELD_PATH),
+		                    cases[i].path);
+		assert_string_equal(seula_event_str(ev, SEULA_FIELD_URL),
+		                    cases[i].stored);
+	}
+	/* The collect path the same: one page, one path. */
+	assert_int_equal(parse("{\"site\":\"demo\",\"type\":\"pageview\","
+	                       "\"url\":\"https://example.com/k\u00e4y\"}"),
+	                 SEULA_OK);
+	assert_string_equal(str(0, SEULA_FIELD_PATH), "/k%C3%A4y");
+	/* Three bytes for each past the limit: too long, as sent. */
+	static char b[8000];
+	char path[700 * 2 + 1] = "";
+	for (int i = 0; i < 700; i++)
+		strcat(path, "\xc3\xa4");
+	snprintf(b, sizeof(b),
+	         "{\"site\":\"demo\",\"type\":\"pageview\","
+	         "\"url\":\"https://example.com/%s\"}",
+	         path);
+	expect(b, 400, "invalid_event", "longer than");
+}
+
 static void long_input_is_trimmed_not_refused(void **state)
 {
 	(void)state;
@@ -406,6 +460,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(pageview_is_normalised),
+	        cmocka_unit_test(paths_stored_as_browsers_send_them),
 	        cmocka_unit_test(long_input_is_trimmed_not_refused),
 	        cmocka_unit_test(custom_events_and_engagement),
 	        cmocka_unit_test(bad_requests_named),
