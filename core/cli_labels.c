@@ -21,17 +21,16 @@
 #include "labels.h"
 #include "loader.h"
 #include "log.h"
+#include "outfile.h"
 #include "secret.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -71,118 +70,6 @@ static int has_table(const char *path, const char *name, char *err,
 		         db ? sqlite3_errmsg(db) : "out of memory");
 	sqlite3_close(db);
 	return out;
-}
-
-/* Where the labels go.  A file is written to a temporary one beside it
- * and renamed over it only once the export is recorded and the labels
- * are all written: a failed run, or one beside another, leaves the file
- * as it was.  /dev/ and /proc/ paths (a terminal, /dev/stdout) are written
- * to, appending, and a FIFO is written to. */
-struct dest {
-	FILE *f;
-	char *target; /* the file renamed over; NULL: written directly */
-	char *tmp;
-};
-
-static bool same_file(const struct stat *a, const char *path)
-{
-	struct stat b;
-	return stat(path, &b) == 0 && a->st_dev == b.st_dev &&
-	       a->st_ino == b.st_ino;
-}
-
-static int dest_open(struct dest *d, const char *output,
-                     const struct seula_config *cfg, char *err, size_t errlen)
-{
-	memset(d, 0, sizeof(*d));
-	struct stat st;
-	bool exists = stat(output, &st) == 0;
-	bool device = strncmp(output, "/dev/", 5) == 0 ||
-	              strncmp(output, "/proc/", 6) == 0;
-	if (device || (exists && S_ISFIFO(st.st_mode))) {
-		/* Written to as it is: a terminal, /dev/stdout (appending,
-		 * should it be a file opened so), a FIFO a reader waits on. */
-		int fd = open(output,
-		              O_WRONLY | O_CLOEXEC | (device ? O_APPEND : 0));
-		if (fd < 0 || !(d->f = fdopen(fd, device ? "a" : "w"))) {
-			if (fd >= 0)
-				close(fd);
-			snprintf(err, errlen, "%s: cannot write", output);
-			return SEULA_EIO;
-		}
-		return SEULA_OK;
-	}
-	/* Through a symbolic link to its file; never onto the server's. */
-	char *target = exists ? realpath(output, NULL) : strdup(output);
-	char wal[4200], shm[4200];
-	snprintf(wal, sizeof(wal), "%s-wal", cfg->db);
-	snprintf(shm, sizeof(shm), "%s-shm", cfg->db);
-	if (exists && (!S_ISREG(st.st_mode) || same_file(&st, cfg->db) ||
-	               same_file(&st, wal) || same_file(&st, shm) ||
-	               same_file(&st, cfg->secret_file))) {
-		free(target);
-		snprintf(err, errlen,
-		         "%s: not a file to write labels to (a directory, a "
-		         "device, or the server's own)",
-		         output);
-		return SEULA_EINVAL;
-	}
-	if (!target || asprintf(&d->tmp, "%s.XXXXXX", target) < 0) {
-		free(target);
-		snprintf(err, errlen, "%s: cannot write", output);
-		return SEULA_EIO;
-	}
-	d->target = target;
-	int fd = mkstemp(d->tmp); /* mode 0600: addresses are personal data */
-	if (fd >= 0 && exists)
-		(void)fchmod(fd, st.st_mode & 07777);
-	if (fd < 0 || !(d->f = fdopen(fd, "w"))) {
-		if (fd >= 0) {
-			close(fd);
-			unlink(d->tmp);
-		}
-		free(d->tmp);
-		free(d->target);
-		memset(d, 0, sizeof(*d));
-		snprintf(err, errlen, "%s: cannot write", output);
-		return SEULA_EIO;
-	}
-	return SEULA_OK;
-}
-
-/* Write the labels and put them in place; on failure the export stays
- * recorded and the file as it was. */
-static int dest_finish(struct dest *d, const char *data, size_t len, char *err,
-                       size_t errlen)
-{
-	bool ok = fwrite(data, 1, len, d->f) == len && fflush(d->f) == 0;
-	if (d->target)
-		ok = ok && fsync(fileno(d->f)) == 0;
-	ok = (d->f == stdout ? 0 : fclose(d->f)) == 0 && ok;
-	d->f = NULL;
-	if (ok && d->target)
-		ok = rename(d->tmp, d->target) == 0;
-	if (ok && d->target) {
-		free(d->tmp);
-		d->tmp = NULL;
-	}
-	if (!ok)
-		snprintf(err, errlen,
-		         "%s: cannot write (the export is recorded)",
-		         d->target ? d->target : "the output");
-	return ok ? SEULA_OK : SEULA_EIO;
-}
-
-/* Whatever is left: the temporary file removed. */
-static void dest_abandon(struct dest *d)
-{
-	if (d->f && d->f != stdout)
-		fclose(d->f);
-	if (d->tmp)
-		unlink(d->tmp);
-	free(d->tmp);
-	free(d->target);
-	memset(d, 0, sizeof(*d));
 }
 
 /* Who was on the labels, and the audit entry, inside the open
@@ -303,9 +190,11 @@ int seula_cli_labels(int argc, char **argv)
 		rc = seula_db_open(&db, setup.cfg.db, false, false,
 		                   setup.cfg.synchronous == SEULA_SYNC_FULL,
 		                   err, sizeof(err));
-	struct dest dest = {.f = stdout};
+	/* Written whole or not at all. */
+	struct seula_outfile dest = {.f = stdout};
 	if (rc == SEULA_OK && output)
-		rc = dest_open(&dest, output, &setup.cfg, err, sizeof(err));
+		rc = seula_outfile_open(&dest, output, &setup.cfg, err,
+		                        sizeof(err));
 	if (rc == SEULA_OK) {
 		rc = seula_db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err));
 		begun = rc == SEULA_OK;
@@ -322,14 +211,19 @@ int seula_cli_labels(int argc, char **argv)
 	if (have_key)
 		sodium_memzero(key, sizeof(key));
 	if (rc == SEULA_OK) {
-		rc = dest_finish(&dest, out, len, err, sizeof(err));
-		if (rc == SEULA_OK) {
+		fwrite(out, 1, len, dest.f);
+		rc = seula_outfile_commit(&dest, err, sizeof(err));
+		if (rc != SEULA_OK) {
+			size_t n = strlen(err);
+			snprintf(err + n, sizeof(err) - n,
+			         " (the export is recorded)");
+		} else {
 			fprintf(stderr, "seula: %zu label%s\n", persons,
 			        persons == 1 ? "" : "s");
 			status = 0;
 		}
 	}
-	dest_abandon(&dest);
+	seula_outfile_close(&dest);
 	if (rc != SEULA_OK)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "labels failed");
 	free(out);

@@ -19,6 +19,7 @@
 #include "host.h"
 #include "loader.h"
 #include "log.h"
+#include "outfile.h"
 #include "query.h"
 #include "zone.h"
 
@@ -675,6 +676,29 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	           "this report.</footer>\n</body></html>\n");
 }
 
+/* The report in `format` to f (errors are f's, for the caller to see). */
+static void write_report(FILE *f, const char *format, const json_t *report,
+                         const struct seula_config *cfg)
+{
+	if (strcmp(format, "json") == 0) {
+		json_dumpf(report, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		fputc('\n', f);
+	} else if (strcmp(format, "csv") == 0) {
+		write_csv(f, report);
+	} else {
+		char *js = read_uplot(cfg, "uPlot.iife.min.js");
+		char *css = read_uplot(cfg, "uPlot.min.css");
+		if (!js)
+			fprintf(stderr,
+			        "seula: uPlot not found (run "
+			        "contrib/setup.sh): the report has tables "
+			        "but no chart\n");
+		write_html(f, report, js, css);
+		free(js);
+		free(css);
+	}
+}
+
 int seula_cli_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -787,41 +811,19 @@ int seula_cli_report(int argc, char **argv)
 	}
 	if (rc == SEULA_OK)
 		rc = build(db, consent, &a, &goals, &report, err, sizeof(err));
+	/* -o FILE: written whole or not at all (a full disk leaves the last
+	 * report as it was). */
+	struct seula_outfile out = {.f = stdout};
+	if (rc == SEULA_OK && output)
+		rc = seula_outfile_open(&out, output, &setup.cfg, err,
+		                        sizeof(err));
 	if (rc == SEULA_OK) {
-		FILE *f = output ? fopen(output, "wb") : stdout;
-		int open_errno = errno;
-		if (f) {
-			if (strcmp(format, "json") == 0) {
-				json_dumpf(report, f,
-				           JSON_INDENT(2) |
-				                   JSON_REAL_PRECISION(10));
-				fputc('\n', f);
-			} else if (strcmp(format, "csv") == 0) {
-				write_csv(f, report);
-			} else {
-				char *js = read_uplot(&setup.cfg,
-				                      "uPlot.iife.min.js");
-				char *css =
-				        read_uplot(&setup.cfg, "uPlot.min.css");
-				if (!js)
-					fprintf(stderr,
-					        "seula: uPlot not found (run "
-					        "contrib/setup.sh): the report "
-					        "has tables but no chart\n");
-				write_html(f, report, js, css);
-				free(js);
-				free(css);
-			}
-		}
-		if (!f || ferror(f) || (f != stdout ? fclose(f) : fflush(f))) {
-			snprintf(err, sizeof(err), "%s: cannot write: %s",
-			         output ? output : "standard output",
-			         strerror(f ? errno : open_errno));
-			rc = SEULA_EIO;
-		} else {
+		write_report(out.f, format, report, &setup.cfg);
+		rc = seula_outfile_commit(&out, err, sizeof(err));
+		if (rc == SEULA_OK)
 			status = 0;
-		}
 	}
+	seula_outfile_close(&out);
 	if (rc != SEULA_OK)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "report failed");
 	json_decref(report);

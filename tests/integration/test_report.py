@@ -1,0 +1,101 @@
+"""seula report on a database filled by seula import-log: the file -o
+writes, and the periods the report's chart and comparison cover."""
+import datetime
+import os
+import resource
+import signal
+import stat
+import subprocess
+import unittest
+
+from seulatest import BIN, SOURCE, Server, require_env, run_seula
+
+UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.0.0 Safari/537.36")
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def log_line(t, path, ip):
+    return '%s - - [%02d/%s/%04d:%02d:%02d:%02d +0000] "GET %s HTTP/1.1" 200 5 "-" "%s"' % (
+        ip, t.day, MONTHS[t.month - 1], t.year, t.hour, t.minute, t.second, path, UA)
+
+
+class ReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_env()
+        # Page views yesterday (UTC), hours apart, by visitors of their own.
+        cls.srv = Server(plugins=("useragent", "anonymize", "analytics"),
+                         sites={"demo": "www.example.com"})
+        cls.day = (datetime.datetime.now(datetime.timezone.utc).date()
+                   - datetime.timedelta(days=1))
+        start = datetime.datetime.combine(cls.day, datetime.time(1, 30))
+        lines = [log_line(start + datetime.timedelta(hours=h), "/p%d" % (h % 3),
+                          "81.%d.1.1" % (h + 1)) for h in range(0, 22, 3)]
+        log = os.path.join(cls.srv.dir, "access.log")
+        with open(log, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run_seula("import-log", "--config", cls.srv.config_path, "--site", "demo",
+                      log, timeout=120)
+        assert r.returncode == 0, r.stderr
+        cls.views = len(lines)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def report(self, *args, **kwargs):
+        return subprocess.run([BIN, "report", "--config", self.srv.config_path,
+                               "--site", "demo", *args], capture_output=True,
+                              text=True, timeout=60, cwd=SOURCE, **kwargs)
+
+    def test_a_failed_write_leaves_the_file_as_it_was(self):
+        # The disk fills part-way (a file size limit stands in for it):
+        # the last report stays whole, no partial one takes its place,
+        # nothing is left beside it.
+        out = os.path.join(self.srv.dir, "weekly.html")
+        full = os.path.join(self.srv.dir, "full.html")
+        r = self.report("--format", "html", "-o", full)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        limit = 40000
+        self.assertGreater(os.path.getsize(full), limit)  # uPlot is inlined
+        with open(out, "w") as f:
+            f.write("last week's report\n")
+        os.chmod(out, 0o640)
+
+        def small_disk():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        r = self.report("--format", "html", "-o", out, preexec_fn=small_disk)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("cannot write: File too large", r.stderr)
+        with open(out) as f:
+            self.assertEqual(f.read(), "last week's report\n")
+        self.assertEqual([n for n in os.listdir(self.srv.dir) if n.startswith("weekly")],
+                         ["weekly.html"])
+        # Written whole, it replaces the file and keeps its mode; through
+        # a symbolic link, the file it names.
+        link = os.path.join(self.srv.dir, "latest.html")
+        os.symlink(out, link)
+        r = self.report("--format", "html", "-o", link)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.islink(link))
+        with open(out) as f:
+            self.assertTrue(f.read().startswith("<!doctype html>"))
+        self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), 0o640)
+        # A new file is its user's alone, as every file Seula makes.
+        fresh = os.path.join(self.srv.dir, "fresh.json")
+        r = self.report("-o", fresh)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(stat.S_IMODE(os.stat(fresh).st_mode), 0o600)
+        # Never over the server's database.
+        size = os.path.getsize(self.srv.db_path)
+        r = self.report("-o", self.srv.db_path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the server's own", r.stderr)
+        self.assertEqual(os.path.getsize(self.srv.db_path), size)
+
+
+if __name__ == "__main__":
+    unittest.main()
