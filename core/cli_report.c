@@ -42,13 +42,17 @@ static void usage(FILE *out)
 	        "[--limit N] [--filter F] [--db PATH] [-o FILE]\n"
 	        "  the site's report for the period (default: the last 30 "
 	        "days): summary with\n"
-	        "  the previous period, visits per day, top pages, sources, "
-	        "campaigns,\n"
-	        "  countries, devices, goals and consent rates; to standard "
-	        "output without -o\n"
+	        "  the previous period (none before 1970), visits over time "
+	        "(by the hour for\n"
+	        "  one day), top pages, sources, campaigns, countries, "
+	        "devices, goals and\n"
+	        "  consent rates; to standard output without -o (a file is "
+	        "replaced only\n"
+	        "  by a whole report)\n"
 	        "  --filter: as the API's (country==FI;utm_campaign==spring); "
 	        "with a goal\n"
-	        "  (goal==Signup) the summary has its conversion_rate\n");
+	        "  (goal==Signup) the summary has its conversion_rate\n"
+	        "  --limit: rows in each table (10)\n");
 }
 
 /* The tables of a report: title, breakdown dimension. */
@@ -106,6 +110,15 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 	json_t *sum = NULL;
 	int rc = run_one(db, ANALYTICS_SUMMARY, a, goals, NULL, NULL,
 	                 "previous_period", &sum, err, errlen);
+	/* A period the API takes whose previous one it refuses begins too
+	 * near 1970 to have one: the report goes without the comparison. */
+	char alone_err[256];
+	if (rc != SEULA_OK &&
+	    run_one(db, ANALYTICS_SUMMARY, a, goals, NULL, NULL, NULL, &sum,
+	            alone_err, sizeof(alone_err)) == SEULA_OK) {
+		rc = SEULA_OK;
+		err[0] = '\0';
+	}
 	if (rc != SEULA_OK)
 		return rc;
 	json_t *r = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}", "site",
@@ -117,16 +130,20 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 	                      json_object_get(sum, "results"));
 	json_t *cmp = json_object_get(sum, "comparison");
 	json_object_set_new(r, "comparison",
-	                    json_pack("{s:O,s:O,s:O}", "from",
-	                              json_object_get(cmp, "from"), "to",
-	                              json_object_get(cmp, "to"), "summary",
-	                              json_object_get(cmp, "results")));
-	/* Days for up to three months, then weeks, then months. */
+	                    cmp ? json_pack("{s:O,s:O,s:O}", "from",
+	                                    json_object_get(cmp, "from"), "to",
+	                                    json_object_get(cmp, "to"),
+	                                    "summary",
+	                                    json_object_get(cmp, "results"))
+	                        : json_null());
+	/* Hours for a day (one point a day would make no chart), days for
+	 * up to three months, then weeks, then months. */
 	int64_t f = 0, t = 0; /* the summary's own dates: they parse */
 	seula_date_parse(json_string_value(json_object_get(sum, "from")), &f);
 	seula_date_parse(json_string_value(json_object_get(sum, "to")), &t);
 	int64_t days = t - f + 1;
-	const char *interval = days <= 92    ? "day"
+	const char *interval = days <= 1     ? "hour"
+	                       : days <= 92  ? "day"
 	                       : days <= 740 ? "week"
 	                                     : "month";
 	json_decref(sum);
@@ -249,10 +266,10 @@ static void write_csv(FILE *f, const json_t *r)
 	fputs("\r\n", f);
 	csv_section(f, "Summary", json_object_get(r, "summary"),
 	            ANALYTICS_SUMMARY, NULL);
-	csv_section(
-	        f, "Previous period",
-	        json_object_get(json_object_get(r, "comparison"), "summary"),
-	        ANALYTICS_SUMMARY, NULL);
+	if (json_is_object(cmp))
+		csv_section(f, "Previous period",
+		            json_object_get(cmp, "summary"), ANALYTICS_SUMMARY,
+		            NULL);
 	csv_section(f, "Visits", json_object_get(r, "timeseries"),
 	            ANALYTICS_TIMESERIES, NULL);
 	for (size_t i = 0; i < N_TABLES; i++)
@@ -535,11 +552,15 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	esc(f, to);
 	fprintf(f, " (");
 	esc(f, json_string_value(json_object_get(r, "tz")));
-	fprintf(f, "), compared with ");
+	fprintf(f, ")");
+	/* None for a period that begins too near 1970 to have one. */
 	const json_t *cmp = json_object_get(r, "comparison");
-	esc(f, json_string_value(json_object_get(cmp, "from")));
-	fprintf(f, " – ");
-	esc(f, json_string_value(json_object_get(cmp, "to")));
+	if (json_is_object(cmp)) {
+		fprintf(f, ", compared with ");
+		esc(f, json_string_value(json_object_get(cmp, "from")));
+		fprintf(f, " – ");
+		esc(f, json_string_value(json_object_get(cmp, "to")));
+	}
 	fprintf(f, "</p>");
 	const json_t *filters = json_object_get(r, "filters");
 	if (json_array_size(filters)) {
@@ -575,10 +596,11 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		           per_visit(sum, card_metrics[i][0]));
 		fmt_metric(before, sizeof(before), card_metrics[i][0],
 		           per_visit(prev, card_metrics[i][0]));
-		fprintf(f,
-		        "<div class=\"card\"><small>%s</small><b>%s</b>"
-		        "<small>before: %s</small></div>\n",
-		        card_metrics[i][1], now, before);
+		fprintf(f, "<div class=\"card\"><small>%s</small><b>%s</b>",
+		        card_metrics[i][1], now);
+		if (json_is_object(cmp))
+			fprintf(f, "<small>before: %s</small>", before);
+		fprintf(f, "</div>\n");
 	}
 	fprintf(f, "</section>\n");
 

@@ -1,6 +1,9 @@
 """seula report on a database filled by seula import-log: the file -o
 writes, and the periods the report's chart and comparison cover."""
+import csv
 import datetime
+import io
+import json
 import os
 import resource
 import signal
@@ -95,6 +98,58 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("the server's own", r.stderr)
         self.assertEqual(os.path.getsize(self.srv.db_path), size)
+
+    def test_one_day_is_charted_by_the_hour(self):
+        # One point a day made a one-day chart of one point on an axis of
+        # years: a day's report has its hours.
+        d = self.day.isoformat()
+        r = self.report("--from", d, "--to", d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["interval"], "hour")
+        self.assertEqual([x["date"] for x in rep["timeseries"]],
+                         ["%s %02d:00" % (d, h) for h in range(24)])
+        self.assertEqual([x["pageviews"] for x in rep["timeseries"]],
+                         [1 if h % 3 == 1 else 0 for h in range(24)])
+        self.assertEqual(rep["summary"]["pageviews"], self.views)
+        r = self.report("--from", d, "--to", d, "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Visitors and page views per hour", r.stdout)
+        self.assertIn(">%s 04:00<" % d, r.stdout)
+        # Two days are two points, by the day.
+        r = self.report("--from", d, "--to", (self.day + datetime.timedelta(days=1)).isoformat())
+        self.assertEqual(json.loads(r.stdout)["interval"], "day")
+
+    def test_a_period_from_1970_has_no_comparison(self):
+        # The report has no compare option: a period with no previous one
+        # after 1970-01-01 is reported without it, not refused.
+        r = self.report("--from", "1970-01-01", "--to", "1970-01-31")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertIsNone(rep["comparison"])
+        self.assertEqual(rep["summary"]["visits"], 0)
+        # To today it is longer than a report may be, and says so.
+        r = self.report("--from", "1970-01-01")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("at most 3700 days", r.stderr)
+        self.assertNotIn("compare", r.stderr)
+        r = self.report("--from", "1970-01-01", "--to", "1970-12-31", "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sections = [x for x in r.stdout.split("\n\n") if x.strip()]
+        self.assertNotIn("Previous period", [x.split("\n", 1)[0] for x in sections])
+        head = list(csv.DictReader(io.StringIO(sections[0].split("\n", 1)[1])))
+        self.assertEqual((head[0]["previous_from"], head[0]["previous_to"]), ("", ""))
+        r = self.report("--from", "1970-01-01", "--to", "1970-12-31", "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("compared with", r.stdout)
+        self.assertNotIn("before:", r.stdout)
+        # A day later there is one.
+        r = self.report("--from", "1970-01-02", "--to", "1970-01-02")
+        self.assertEqual(json.loads(r.stdout)["comparison"]["from"], "1970-01-01")
+        # Errors of the period itself are still errors.
+        r = self.report("--from", "1969-12-31")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("from", r.stderr)
 
 
 if __name__ == "__main__":
