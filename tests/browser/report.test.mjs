@@ -1,0 +1,154 @@
+// `seula report --format html` in Debian's Chromium, driven by
+// playwright-core: the file a report is mailed as, made from a log imported
+// with seula import-log.  Its tables stay inside their columns when a page's
+// path has no break points (a long percent-encoded one), at a desktop's
+// width and a phone's, without a script; a one-day report's chart runs over
+// that day's hours.
+//
+//   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/report.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { launchChromium } from './harness.mjs';
+
+const BIN = process.env.SEULA_BIN;
+const SOURCE = process.env.SEULA_SOURCE_DIR;
+if (!BIN || !SOURCE)
+  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+const ROOT = path.resolve(SOURCE);
+const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
+// A path of letters past ASCII: stored as %C3%A4..., no place to break.
+const LONG = `/tuotteet/${'käyttäjäystävällisyysärsyttävyyskäsittely'.repeat(3)}`;
+const PAGES = ['/', '/pricing', LONG, '/blog/a-very-long-but-hyphenated-title-that-can-wrap-at-its-hyphens'];
+
+let dir, day, report, browser;
+
+function stamp(t) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `[${p(t.getUTCDate())}/${MONTHS[t.getUTCMonth()]}/${t.getUTCFullYear()}:` +
+    `${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())} +0000]`;
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'seula-report-'));
+  const config = path.join(dir, 'seula.ini');
+  writeFileSync(config, [
+    '[server]', `db = ${path.join(dir, 'seula.db')}`, `web_root = ${path.join(ROOT, 'web')}`,
+    `plugin_dir = ${path.join(path.dirname(path.resolve(BIN)), 'plugins')}`,
+    '[plugins]', 'load = anonymize, analytics',
+    '[site.demo]', 'domains = www.example.com', ''].join('\n'));
+  // Yesterday (UTC), one visitor an hour, each on a page of PAGES.
+  const start = new Date();
+  start.setUTCHours(0, 20, 0, 0);
+  start.setUTCDate(start.getUTCDate() - 1);
+  day = start.toISOString().slice(0, 10);
+  const lines = [];
+  for (let h = 0; h < 24; h += 2) {
+    const t = new Date(start.getTime() + h * 3600e3);
+    lines.push(`81.${h + 1}.1.1 - - ${stamp(t)} "GET ${PAGES[h % 4]} HTTP/1.1" 200 5 "-" "${UA}"`);
+  }
+  const log = path.join(dir, 'access.log');
+  writeFileSync(log, `${lines.join('\n')}\n`);
+  execFileSync(BIN, ['import-log', '--config', config, '--site', 'demo', '--quiet', log],
+    { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+  report = path.join(dir, 'report.html');
+  execFileSync(BIN, ['report', '--config', config, '--site', 'demo', '--from', day, '--to', day,
+    '--format', 'html', '-o', report], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// What sticks out: a table past its section, a cell past its table or
+// its text past the cell, sections of the grid over one another, the page
+// wider than the window.
+async function overflows(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const box = (e) => e.getBoundingClientRect();
+    const name = (e) => (e.closest('section')?.querySelector('h2')?.textContent || 'a table');
+    for (const table of document.querySelectorAll('table')) {
+      const t = box(table);
+      const s = box(table.closest('section') || document.body);
+      if (t.left < s.left - 1 || t.right > s.right + 1)
+        out.push(`${name(table)}: the table (${t.left}-${t.right}) leaves its section (${s.left}-${s.right})`);
+      for (const cell of table.querySelectorAll('th, td')) {
+        const c = box(cell);
+        if (c.right > t.right + 1)
+          out.push(`${name(table)}: a cell ends at ${c.right}, past the table's ${t.right}`);
+        if (cell.scrollWidth > cell.clientWidth + 1)
+          out.push(`${name(table)}: "${cell.textContent.slice(0, 40)}" is wider than its cell`);
+      }
+    }
+    const grid = [...document.querySelectorAll('.grid > section')].map((e) => [e, box(e)]);
+    for (let i = 0; i < grid.length; i++)
+      for (let j = i + 1; j < grid.length; j++) {
+        const [a, b] = [grid[i][1], grid[j][1]];
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+          out.push(`${name(grid[i][0])} and ${name(grid[j][0])} overlap`);
+      }
+    if (document.documentElement.scrollWidth > window.innerWidth + 1)
+      out.push(`the page is ${document.documentElement.scrollWidth} px wide in a ${window.innerWidth} px window`);
+    return out;
+  });
+}
+
+for (const [width, javaScript] of [[1000, true], [1000, false], [420, true]]) {
+  test(`no table runs over another at ${width} px${javaScript ? '' : ' without JavaScript'}`, async () => {
+    const context = await browser.newContext({ viewport: { width, height: 900 }, javaScriptEnabled: javaScript });
+    try {
+      const page = await context.newPage();
+      await page.goto(`file://${report}`);
+      // The long path is there, in the browser's encoding, whole.
+      const keys = await page.locator('.key').allTextContents();
+      const long = keys.find((k) => k.startsWith('/tuotteet/'));
+      assert.equal(long, encodeURI(LONG));
+      assert.deepEqual(await overflows(page), []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test("a day's chart runs over its hours", async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  try {
+    const page = await context.newPage();
+    // The report's uPlot, kept as it is made.
+    await page.addInitScript(() => {
+      let real;
+      Object.defineProperty(window, 'uPlot', {
+        configurable: true,
+        get: () => real,
+        set: (v) => {
+          real = new Proxy(v, {
+            construct(target, args) {
+              const u = Reflect.construct(target, args);
+              (window.charts ||= []).push(u);
+              return u;
+            },
+          });
+        },
+      });
+    });
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await page.goto(`file://${report}`);
+    const x = await page.evaluate(() => window.charts.map((u) => [u.scales.x.min, u.scales.x.max, u.data[0].length]));
+    assert.deepEqual(problems, []);
+    assert.equal(x.length, 1);
+    const [min, max, points] = x[0];
+    assert.equal(points, 24);
+    assert.equal(min, Date.parse(`${day}T00:00:00Z`) / 1000);
+    assert.equal(max, Date.parse(`${day}T23:00:00Z`) / 1000);
+  } finally {
+    await context.close();
+  }
+});
