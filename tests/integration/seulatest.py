@@ -224,29 +224,10 @@ class Server:
 
     # -- the database -------------------------------------------------------
     def query(self, sql, args=()):
-        """Rows of `sql`, once the running server's plugins that take
-        events after the acknowledgement (the analytics plugin) have every
-        event acknowledged so far: in one snapshot, as a report sees them
-        (events_unapplied is emptied in the transaction that applies)."""
-        db = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10,
-                             isolation_level=None)
+        db = sqlite3.connect("file:%s?mode=ro" % self.db_path, uri=True, timeout=10)
         try:
             db.row_factory = sqlite3.Row
-            running = self.proc is not None and self.proc.poll() is None
-            deadline = time.monotonic() + 10
-            while True:
-                db.execute("BEGIN")
-                try:
-                    waiting = running and db.execute(
-                        "SELECT EXISTS (SELECT 1 FROM events_unapplied)").fetchone()[0]
-                except sqlite3.OperationalError:  # no such table (yet)
-                    waiting = False
-                if not waiting or time.monotonic() > deadline:
-                    rows = [dict(r) for r in db.execute(sql, args)]
-                    db.execute("ROLLBACK")
-                    return rows
-                db.execute("ROLLBACK")
-                time.sleep(0.005)
+            return [dict(r) for r in db.execute(sql, args)]
         finally:
             db.close()
 
