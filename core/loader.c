@@ -18,12 +18,11 @@ static const uint32_t min_size_for_minor[] = {
         [0] = (uint32_t)offsetof(struct seula_plugin, reload),
         [1] = (uint32_t)offsetof(struct seula_plugin, subject),
         [2] = (uint32_t)offsetof(struct seula_plugin, subject),
-        [3] = (uint32_t)offsetof(struct seula_plugin, batch_after_ack),
-        [4] = (uint32_t)offsetof(struct seula_plugin, batch_after_ack),
-        [5] = (uint32_t)offsetof(struct seula_plugin, batch_after_ack),
-        [6] = (uint32_t)offsetof(struct seula_plugin, batch_after_ack),
-        [7] = (uint32_t)offsetof(struct seula_plugin, batch_after_ack),
-        [8] = (uint32_t)sizeof(struct seula_plugin),
+        [3] = (uint32_t)sizeof(struct seula_plugin),
+        [4] = (uint32_t)sizeof(struct seula_plugin),
+        [5] = (uint32_t)sizeof(struct seula_plugin),
+        [6] = (uint32_t)sizeof(struct seula_plugin),
+        [7] = (uint32_t)sizeof(struct seula_plugin),
 };
 _Static_assert(sizeof(min_size_for_minor) / sizeof(*min_size_for_minor) ==
                        SEULA_ABI_MINOR + 1,

@@ -290,7 +290,7 @@ static int cmd_serve(int argc, char **argv)
 		goto fail;
 	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,
 	                     sizeof(app.err)) != SEULA_OK ||
-	    seula_readers_start(&readers, &app.cfg, store, &app.log, app.err,
+	    seula_readers_start(&readers, &app.cfg, &app.log, app.err,
 	                        sizeof(app.err)) != SEULA_OK ||
 	    seula_secret_load(app.cfg.secret_file, true, key, app.err,
 	                      sizeof(app.err)) != SEULA_OK ||
@@ -314,8 +314,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	seula_store_set_gate(store, seula_consent_gate,
 	                     seula_consent_gate_release, consent);
-	if (seula_store_replay(store, app.err, sizeof(app.err)) != SEULA_OK ||
-	    seula_store_run_start_tasks(store, app.err, sizeof(app.err)) !=
+	if (seula_store_run_start_tasks(store, app.err, sizeof(app.err)) !=
 	            SEULA_OK ||
 	    seula_static_load(&files, app.cfg.web_root, app.err,
 	                      sizeof(app.err)) != SEULA_OK)

@@ -215,16 +215,6 @@ const struct seula_migration seula_core_migrations[] = {
          "INSERT INTO collect_since (site, since) SELECT site, min(ts) "
          "FROM events WHERE screen_width IS NOT NULL OR title IS NOT NULL "
          "GROUP BY site;\n"},
-        {9,
-         /* Events acknowledged before the plugins that take them after
-          * the acknowledgement (seula_plugin.batch_after_ack) applied
-          * them, as ranges of ids: a batch's transaction adds its range,
-          * the one that applies it deletes it, and a start replays what
-          * is left (store.h). */
-         "CREATE TABLE events_unapplied (\n"
-         "  lo INTEGER PRIMARY KEY,\n"
-         "  hi INTEGER NOT NULL\n"
-         ") STRICT;\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);

@@ -28,7 +28,6 @@ struct seula_readers {
 	struct reader *readers;
 	size_t n;
 	const struct seula_logger *log;
-	struct seula_store *store;
 };
 
 static void *reader_main(void *arg)
@@ -49,8 +48,6 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&r->lock);
 
 		job->next = NULL;
-		if (r->store)
-			seula_store_wait_applied(r->store);
 		if (job->kind == SEULA_JOB_CALL) {
 			char err[256] = "";
 			job->result = job->call(job->call_arg, rd->db, err,
@@ -76,7 +73,6 @@ static void *reader_main(void *arg)
 
 int seula_readers_start(struct seula_readers **out,
                         const struct seula_config *cfg,
-                        struct seula_store *store,
                         const struct seula_logger *log, char *err,
                         size_t errlen)
 {
@@ -84,7 +80,6 @@ int seula_readers_start(struct seula_readers **out,
 	struct seula_readers *r = calloc(1, sizeof(*r));
 	if (!r)
 		return SEULA_ENOMEM;
-	r->store = store;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	r->log = log;

@@ -6,9 +6,7 @@
  * kind SEULA_JOB_ROUTE (a read route's handler) or SEULA_JOB_CALL (a
  * function: slow work that may read, such as checking a password);
  * completion as in store.h.  The queue is bounded: a
- * full queue refuses at once (503).  Before a job runs, its reader waits
- * for the store's deferred plugins to have every acknowledged event
- * (seula_store_wait_applied()), so that a report sees what was collected.
+ * full queue refuses at once (503).
  */
 #ifndef SEULA_READERS_H
 #define SEULA_READERS_H
@@ -19,10 +17,8 @@
 
 struct seula_readers;
 
-/* `store` (may be NULL) must outlive the readers. */
 int seula_readers_start(struct seula_readers **out,
                         const struct seula_config *cfg,
-                        struct seula_store *store,
                         const struct seula_logger *log, char *err,
                         size_t errlen);
 /* SEULA_EBUSY when full, SEULA_ECONFLICT when stopping. */

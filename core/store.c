@@ -3,7 +3,6 @@
  */
 #include "store.h"
 
-#include "arena.h"
 #include "db.h"
 #include "host.h"
 #include "http.h"
@@ -61,46 +60,7 @@ struct seula_store {
 	 * those a batch in progress adds. */
 	char **since_sites;
 	size_t n_since, n_since_committed;
-
-	/* Plugins that take events after their acknowledgement
-	 * (seula_plugin.batch_after_ack): their events wait in
-	 * events_unapplied until the writer has nothing else to do. */
-	bool any_deferred;
-	sqlite3_stmt *note_unapplied, *read_unapplied;
-	size_t n_unapplied;         /* writer only */
-	int64_t retry_ms;           /* writer only: after a failed apply */
-	struct seula_event **apply; /* writer only, DEFER_CHUNK_MAX */
-	struct seula_arena apply_arena;
-	/* Under `lock`: events acknowledged to go to those plugins, and
-	 * applied by them, since start; readers waiting for the second to
-	 * reach the first (seula_store_wait_applied()). */
-	uint64_t deferred_acked, deferred_applied;
-	unsigned readers_waiting;
-	pthread_cond_t applied;
 };
-
-/* Events applied in one transaction while the writer is otherwise idle:
- * small, so that a batch arriving meanwhile waits little. */
-#define DEFER_CHUNK_IDLE 64
-/* Past this many waiting, a chunk goes after every batch too: a writer
- * seldom idle would otherwise leave them all for the next task (or reader)
- * to wait for. */
-#define DEFER_BACKLOG_STEP 256
-/* ... and when everything waiting must go at once (before a task, a
- * route, a reader), in transactions of this many. */
-#define DEFER_CHUNK_MAX 1024
-/* Past this many waiting, batches wait for them (backpressure: a plugin
- * that cannot keep up slows the collect path, not the memory). */
-#define DEFER_BACKLOG_MAX 20000
-/* How long a reader waits for the deferred plugins before it reads what
- * there is. */
-#define DEFER_READER_WAIT_MS 5000
-
-static bool is_deferred(const struct seula_loaded_plugin *p)
-{
-	return p->desc.on_batch && p->desc.abi_minor >= 8 &&
-	       p->desc.batch_after_ack;
-}
 
 static size_t job_weight(const struct seula_job *job)
 {
@@ -131,27 +91,6 @@ static int prepare_insert(struct seula_store *s, char *err, size_t errlen)
 		         sqlite3_errmsg(s->db));
 		return SEULA_EIO;
 	}
-	/* The waiting events, oldest first, the stored fields in the
-	 * insert's order.  A range holds only this process's events: an
-	 * import beside it takes ids in between, which must not come. */
-	char read[2048] = "SELECT e.id";
-	for (size_t i = 0; i < n; i++) {
-		strcat(read, ", e.");
-		strcat(read, seula_field_column(s->columns[i]));
-	}
-	strcat(read, " FROM events_unapplied u JOIN events e ON e.id "
-	             "BETWEEN u.lo AND u.hi ORDER BY u.lo, e.id LIMIT ?1");
-	if (sqlite3_prepare_v3(s->db, read, -1, SQLITE_PREPARE_PERSISTENT,
-	                       &s->read_unapplied, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(s->db,
-	                       "INSERT INTO events_unapplied (lo, hi) VALUES "
-	                       "(?1, ?2)",
-	                       -1, SQLITE_PREPARE_PERSISTENT,
-	                       &s->note_unapplied, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "preparing the deferred events: %s",
-		         sqlite3_errmsg(s->db));
-		return SEULA_EIO;
-	}
 	return SEULA_OK;
 }
 
@@ -168,12 +107,6 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 	s->log = log;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
-	pthread_cond_init(&s->applied, NULL);
-	seula_arena_init(&s->apply_arena, (size_t)DEFER_CHUNK_MAX *
-	                                          (SEULA_FIELD_COUNT_ + 1) *
-	                                          SEULA_FIELD_MAX_BYTES);
-	for (size_t i = 0; i < plugins->n; i++)
-		s->any_deferred |= is_deferred(&plugins->list[i]);
 	int rc =
 	        seula_db_open(&s->db, cfg->db, false, true,
 	                      cfg->synchronous == SEULA_SYNC_FULL, err, errlen);
@@ -197,8 +130,7 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 		               (size_t)cfg->max_events_per_request;
 		s->batch_events =
 		        calloc(s->batch_cap, sizeof(*s->batch_events));
-		s->apply = calloc(DEFER_CHUNK_MAX, sizeof(*s->apply));
-		if (!s->tasks || !s->batch_events || !s->apply)
+		if (!s->tasks || !s->batch_events)
 			rc = SEULA_ENOMEM;
 	}
 	if (rc != SEULA_OK) {
@@ -335,204 +267,10 @@ static void run_route(struct seula_store *s, struct seula_job *job)
 		job->result = SEULA_EIO;
 }
 
-/* ---- the deferred plugins' events ------------------------------------ */
-
-static void deadline(struct timespec *ts, int64_t abs_ms)
-{
-	ts->tv_sec = (time_t)(abs_ms / 1000);
-	ts->tv_nsec = (long)(abs_ms % 1000) * 1000000L;
-}
-
-/* Read up to `max` waiting events into s->apply (from s->apply_arena). */
-static int read_unapplied(struct seula_store *s, size_t max, size_t *n_out)
-{
-	sqlite3_stmt *st = s->read_unapplied;
-	size_t n = 0;
-	int rc = SEULA_OK, step;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct seula_event *ev = seula_event_new(&s->apply_arena);
-		if (!ev)
-			break; /* the arena's cap: the rest next time */
-		ev->row_id = sqlite3_column_int64(st, 0);
-		for (size_t i = 0; i < s->n_columns && rc == SEULA_OK; i++) {
-			enum seula_field f = s->columns[i];
-			int col = (int)i + 1;
-			if (sqlite3_column_type(st, col) == SQLITE_NULL)
-				continue;
-			if (seula_field_is_int(f)) {
-				rc = seula_event_set_int(
-				        ev, f, sqlite3_column_int64(st, col));
-				continue;
-			}
-			const char *v =
-			        (const char *)sqlite3_column_text(st, col);
-			rc = v ? seula_event_set_str(
-			                 ev, f, v,
-			                 (size_t)sqlite3_column_bytes(st, col))
-			       : SEULA_ENOMEM;
-		}
-		if (rc != SEULA_OK)
-			break;
-		s->apply[n++] = ev;
-	}
-	if (rc == SEULA_OK && step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = SEULA_EIO;
-	/* Out of room with nothing read: no progress is possible. */
-	if (rc == SEULA_OK && n == 0 && step == SQLITE_ROW)
-		rc = SEULA_ENOMEM;
-	sqlite3_reset(st);
-	*n_out = n;
-	return rc;
-}
-
-/* Apply up to `max` waiting events, oldest first, to the deferred plugins
- * in one transaction, which also forgets their ids. */
-static int apply_deferred(struct seula_store *s, size_t max, size_t *applied)
-{
-	*applied = 0;
-	/* What this transaction writes is derived from events already on
-	 * disk: should it be lost, their ranges are too, and a start
-	 * replays them.  So no sync of its own; the next batch's syncs it. */
-	bool full = s->cfg->synchronous == SEULA_SYNC_FULL;
-	if (full && !exec_ok(s, "PRAGMA synchronous=NORMAL"))
-		return SEULA_EIO;
-	size_t n = 0;
-	int rc = exec_ok(s, "BEGIN IMMEDIATE") ? SEULA_OK : SEULA_EIO;
-	if (rc == SEULA_OK)
-		rc = read_unapplied(s, max, &n);
-	for (size_t i = 0; rc == SEULA_OK && n && i < s->plugins->n; i++) {
-		const struct seula_loaded_plugin *p = &s->plugins->list[i];
-		if (!is_deferred(p))
-			continue;
-		char *msg = NULL;
-		rc = p->desc.on_batch(p->instance, s->db, s->apply, n, &msg);
-		if (rc != SEULA_OK)
-			seula_log(
-			        s->log, SEULA_LOG_ERROR, p->desc.name,
-			        "on_batch failed (%d): %s; its %zu events are "
-			        "applied again in a second",
-			        rc, msg ? msg : "no reason given", n);
-		free(msg);
-	}
-	if (rc == SEULA_OK) {
-		char sql[160];
-		if (n)
-			snprintf(sql, sizeof(sql),
-			         "DELETE FROM events_unapplied WHERE hi <= "
-			         "%lld; "
-			         "UPDATE events_unapplied SET lo = %lld + 1 "
-			         "WHERE lo <= %lld",
-			         (long long)s->apply[n - 1]->row_id,
-			         (long long)s->apply[n - 1]->row_id,
-			         (long long)s->apply[n - 1]->row_id);
-		else /* what is left names no event */
-			snprintf(sql, sizeof(sql),
-			         "DELETE FROM events_unapplied");
-		if (!exec_ok(s, sql) || !exec_ok(s, "COMMIT"))
-			rc = SEULA_EIO;
-	}
-	if (rc != SEULA_OK)
-		exec_ok(s, "ROLLBACK");
-	if (full)
-		exec_ok(s, "PRAGMA synchronous=FULL");
-	seula_arena_free(&s->apply_arena);
-	if (rc != SEULA_OK) {
-		s->retry_ms = seula_clock_ms() + 1000;
-		return rc;
-	}
-	*applied = n;
-	s->n_unapplied = n && n < s->n_unapplied ? s->n_unapplied - n : 0;
-	pthread_mutex_lock(&s->lock);
-	s->deferred_applied = s->n_unapplied == 0 ? s->deferred_acked
-	                                          : s->deferred_applied + n;
-	pthread_cond_broadcast(&s->applied);
-	pthread_mutex_unlock(&s->lock);
-	return SEULA_OK;
-}
-
-/* Apply everything waiting; SEULA_OK when nothing is left. */
-static int apply_all_deferred(struct seula_store *s)
-{
-	while (s->n_unapplied) {
-		size_t n;
-		int rc = apply_deferred(s, DEFER_CHUNK_MAX, &n);
-		if (rc != SEULA_OK)
-			return rc;
-	}
-	return SEULA_OK;
-}
-
-int seula_store_replay(struct seula_store *s, char *err, size_t errlen)
-{
-	if (!s->any_deferred) {
-		/* Nothing takes them any more: they stay unapplied. */
-		if (seula_db_exec(s->db, "DELETE FROM events_unapplied", err,
-		                  errlen) != SEULA_OK)
-			return SEULA_EIO;
-		return SEULA_OK;
-	}
-	size_t total = 0, n;
-	do {
-		/* Until a chunk finds nothing (which clears the table). */
-		s->n_unapplied = SIZE_MAX;
-		if (apply_deferred(s, DEFER_CHUNK_MAX, &n) != SEULA_OK) {
-			s->n_unapplied = 0;
-			snprintf(err, errlen,
-			         "applying the events acknowledged before the "
-			         "last stop failed: %s",
-			         sqlite3_errmsg(s->db));
-			return SEULA_EIO;
-		}
-		total += n;
-	} while (n);
-	s->n_unapplied = 0;
-	s->retry_ms = 0;
-	s->deferred_acked = s->deferred_applied = 0;
-	if (total)
-		seula_log(
-		        s->log, SEULA_LOG_INFO, "store",
-		        "applied %zu events acknowledged before the last stop",
-		        total);
-	return SEULA_OK;
-}
-
-void seula_store_wait_applied(struct seula_store *s)
-{
-	pthread_mutex_lock(&s->lock);
-	uint64_t target = s->deferred_acked;
-	if (s->deferred_applied < target && !s->stopping) {
-		struct timespec until;
-		deadline(&until, seula_clock_ms() + DEFER_READER_WAIT_MS);
-		s->readers_waiting++;
-		pthread_cond_signal(&s->wake);
-		while (s->deferred_applied < target && !s->stopping &&
-		       pthread_cond_timedwait(&s->applied, &s->lock, &until) !=
-		               ETIMEDOUT) {
-		}
-		s->readers_waiting--;
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
 /* Commit one batch of jobs; every job gets its result. */
 static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 {
-	/* The deferred plugins get this batch's events later, unless it
-	 * holds an import's (applied in it, as by every plugin). */
-	bool defer = s->any_deferred, others = false;
-	for (struct seula_job *j = jobs; j; j = j->next) {
-		others |= j->kind != SEULA_JOB_EVENTS;
-		defer &= !j->imported;
-	}
-	/* Whatever else the writer runs sees every acknowledged event in
-	 * those plugins' tables (an erasure must not be undone by events
-	 * applied after it).  Failing that, nothing runs. */
-	bool ok = true;
-	if (s->n_unapplied &&
-	    (others || !defer || s->n_unapplied >= DEFER_BACKLOG_MAX))
-		ok = apply_all_deferred(s) == SEULA_OK;
-	ok = ok && exec_ok(s, "BEGIN IMMEDIATE");
+	bool ok = exec_ok(s, "BEGIN IMMEDIATE");
 	size_t n_events = 0;
 	int64_t now = seula_clock_ms();
 	for (struct seula_job *j = jobs; j; j = j->next) {
@@ -568,7 +306,7 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 	}
 	for (size_t i = 0; ok && n_events && i < s->plugins->n; i++) {
 		const struct seula_loaded_plugin *p = &s->plugins->list[i];
-		if (!p->desc.on_batch || (defer && is_deferred(p)))
+		if (!p->desc.on_batch)
 			continue;
 		char *msg = NULL;
 		int rc = p->desc.on_batch(p->instance, s->db, s->batch_events,
@@ -583,25 +321,10 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 		}
 		free(msg);
 	}
-	/* Row ids of one transaction's inserts follow one another. */
-	if (ok && defer && n_events) {
-		sqlite3_stmt *st = s->note_unapplied;
-		sqlite3_bind_int64(st, 1, s->batch_events[0]->row_id);
-		sqlite3_bind_int64(st, 2,
-		                   s->batch_events[n_events - 1]->row_id);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-		if (!ok)
-			seula_log(s->log, SEULA_LOG_ERROR, "store",
-			          "noting the batch's events: %s",
-			          sqlite3_errmsg(s->db));
-		sqlite3_reset(st);
-	}
 	if (ok)
 		ok = exec_ok(s, "COMMIT");
-	if (!ok && !sqlite3_get_autocommit(s->db))
+	if (!ok)
 		exec_ok(s, "ROLLBACK");
-	if (ok && defer)
-		s->n_unapplied += n_events;
 	/* Sites noted in a batch rolled back are noted again next time. */
 	while (!ok && s->n_since > s->n_since_committed)
 		free(s->since_sites[--s->n_since]);
@@ -632,8 +355,6 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 		}
 	}
 	pthread_mutex_lock(&s->lock);
-	if (ok && defer)
-		s->deferred_acked += n_events;
 	s->stats.batches++;
 	s->stats.events_committed += committed;
 	s->stats.jobs_failed += failed;
@@ -770,6 +491,12 @@ static int64_t next_task_ms(const struct seula_store *s)
 	return next;
 }
 
+static void deadline(struct timespec *ts, int64_t abs_ms)
+{
+	ts->tv_sec = (time_t)(abs_ms / 1000);
+	ts->tv_nsec = (long)(abs_ms % 1000) * 1000000L;
+}
+
 static void wait_until(struct seula_store *s, int64_t abs_ms)
 {
 	if (abs_ms == INT64_MAX) {
@@ -807,30 +534,14 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		while (!s->head && !s->stopping) {
-			int64_t now = seula_clock_ms();
-			/* Idle: the deferred plugins' turn, a little at a
-			 * time, so that a batch arriving waits little. */
-			if (s->n_unapplied && s->retry_ms <= now) {
-				pthread_mutex_unlock(&s->lock);
-				size_t n;
-				apply_deferred(s, DEFER_CHUNK_IDLE, &n);
-				pthread_mutex_lock(&s->lock);
-				continue;
-			}
 			int64_t due = next_task_ms(s);
-			if (due <= now) {
+			if (due <= seula_clock_ms()) {
 				pthread_mutex_unlock(&s->lock);
-				/* Tasks see every acknowledged event. */
-				if (apply_all_deferred(s) == SEULA_OK)
-					run_due_tasks(s);
+				run_due_tasks(s);
 				pthread_mutex_lock(&s->lock);
-				if (s->n_unapplied)
-					wait_until(s, s->retry_ms);
 				continue;
 			}
-			wait_until(s, s->n_unapplied && s->retry_ms < due
-			                      ? s->retry_ms
-			                      : due);
+			wait_until(s, due);
 		}
 		if (!s->head && s->stopping)
 			break;
@@ -846,29 +557,13 @@ static void *writer_main(void *arg)
 				wait_until(s, until);
 		}
 		struct seula_job *batch = take_batch(s);
-		bool readers = s->readers_waiting > 0;
 		pthread_mutex_unlock(&s->lock);
 		commit_batch(s, batch);
-		size_t n;
-		if (readers && s->n_unapplied &&
-		    s->retry_ms <= seula_clock_ms())
-			apply_all_deferred(s);
-		else if (s->n_unapplied > DEFER_BACKLOG_STEP &&
-		         s->retry_ms <= seula_clock_ms())
-			apply_deferred(s, DEFER_CHUNK_IDLE, &n);
-		if (next_task_ms(s) <= seula_clock_ms() &&
-		    (!s->n_unapplied || apply_all_deferred(s) == SEULA_OK))
+		if (next_task_ms(s) <= seula_clock_ms())
 			run_due_tasks(s);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
-	/* What was acknowledged is applied before the store closes; what a
-	 * failure leaves, the next start replays. */
-	if (s->n_unapplied && apply_all_deferred(s) != SEULA_OK)
-		seula_log(s->log, SEULA_LOG_WARN, "store",
-		          "%zu acknowledged events are applied at the next "
-		          "start",
-		          s->n_unapplied);
 	return NULL;
 }
 
@@ -911,7 +606,6 @@ void seula_store_stop(struct seula_store *s)
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_cond_signal(&s->wake);
-	pthread_cond_broadcast(&s->applied);
 	pthread_mutex_unlock(&s->lock);
 	if (s->started) {
 		pthread_join(s->thread, NULL);
@@ -927,10 +621,6 @@ void seula_store_close(struct seula_store *s)
 	if (s->gate_release)
 		s->gate_release(s->gate_arg);
 	sqlite3_finalize(s->insert);
-	sqlite3_finalize(s->note_unapplied);
-	sqlite3_finalize(s->read_unapplied);
-	free(s->apply);
-	seula_arena_free(&s->apply_arena);
 	if (s->db) {
 		/* Fold the WAL back so the file stands alone. */
 		sqlite3_wal_checkpoint_v2(
@@ -943,7 +633,6 @@ void seula_store_close(struct seula_store *s)
 		free(s->since_sites[i]);
 	free(s->since_sites);
 	pthread_cond_destroy(&s->wake);
-	pthread_cond_destroy(&s->applied);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

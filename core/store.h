@@ -14,15 +14,6 @@
  * the job at once (the caller answers 503 with Retry-After); nothing ever
  * waits for space.  Between batches the writer runs due periodic tasks.
  *
- * A plugin may take its events after the acknowledgement instead
- * (seula_plugin.batch_after_ack): the batch's transaction then only notes
- * their ids in events_unapplied, and the writer hands them to the plugin
- * when it has nothing else to do, in transactions of their own; always
- * before a task, a write route or a call runs, and before a reader runs
- * (seula_store_wait_applied()).  So the collect path does not wait for
- * that plugin's work, and nothing reads its tables without every
- * acknowledged event in them.
- *
  * Ownership: a submitted job stays owned by its submitter, who must not touch
  * it until its completion runs; the store only links it into the queue.
  */
@@ -116,16 +107,6 @@ void seula_store_set_gate(struct seula_store *s, seula_store_gate_fn gate,
  * (the day's visitor-hash salt): a run on the wall clock in between would
  * swap that state under it.  Call before seula_store_start(). */
 void seula_store_hold_tasks(struct seula_store *s);
-/* `seula serve` only, after plugin init and before the start tasks: apply
- * the events a previous process acknowledged but did not get to hand to
- * the plugins that take them after the acknowledgement
- * (seula_plugin.batch_after_ack), from events_unapplied.  Another process
- * (an import) must not: those of a running server are not its to apply. */
-int seula_store_replay(struct seula_store *s, char *err, size_t errlen);
-/* Any thread but the writer: wait until the events acknowledged so far
- * are applied by those plugins too (at most a few seconds, then go on), so
- * that a read sees them.  Returns at once when none wait. */
-void seula_store_wait_applied(struct seula_store *s);
 /* Any thread.  SEULA_EBUSY: queue full; SEULA_ECONFLICT: stopping. */
 int seula_store_submit(struct seula_store *s, struct seula_job *job);
 /* Refuse new jobs, commit everything queued, join the writer. */

@@ -43,9 +43,6 @@
  *                     of a site's domains, so a referrer from another of
  *                     them is internal; seula_host.site_timezone: the
  *                     zone of a site's reports.
- *   1.8 (2026-12-01)  seula_plugin.batch_after_ack: on_batch after the
- *                     events' acknowledgement, in a transaction of its
- *                     own, replayed after a crash.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -77,7 +74,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 8
+#define SEULA_ABI_MINOR 7
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -584,25 +581,6 @@ struct seula_plugin {
 	               enum seula_subject_op op,
 	               const struct seula_subject *who, char **json_out,
 	               char **errmsg);
-
-	/* 1.8: when nonzero, on_batch does not hold up the acknowledgement
-	 * of the events it gets.  The writer commits and answers a batch
-	 * first, and hands its events to on_batch later, in a transaction of
-	 * its own, often with other batches' (in id order), while it has
-	 * nothing else to do.  It does so before any task, write route or
-	 * call of the writer runs, and before a reader runs a route or call,
-	 * so nothing reads the plugin's tables without every acknowledged
-	 * event in them.
-	 *
-	 * The events are as stored (seula_field_is_stored: no address, no
-	 * headers, no identity; the row id is set).  Should the process die
-	 * before they are applied, the next `seula serve` replays them from
-	 * the events table at start, before the start tasks: each event is
-	 * applied exactly once.  An error rolls back that transaction only;
-	 * the writer tries again a second later, and refuses new events
-	 * (503) while too many wait.  A log's import calls on_batch in the
-	 * batch's transaction, as for every other plugin. */
-	int batch_after_ack;
 };
 
 #ifdef __cplusplus

@@ -3690,9 +3690,6 @@ SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
         .init = init,
         .shutdown = shutdown_,
         .on_batch = on_batch,
-        /* Its visits, pages and rollups are derived from the events:
-         * the collect path need not wait for them (plugin.h). */
-        .batch_after_ack = 1,
         .routes = routes,
         .n_routes = sizeof(routes) / sizeof(routes[0]),
         .tasks = tasks,

@@ -612,12 +612,10 @@ class ErasureBeforeProofsTest(unittest.TestCase):
             self.assertEqual(dsr(cid, "erasure", gone["id"]).status, 201)
             srv.stop()
             # The database as the version before migration 7 left it
-            # (and without the later ones: 8, collect_since; 9,
-            # events_unapplied).
+            # (and without the later ones: 8, collect_since).
             db = sqlite3.connect(srv.db_path)
             db.execute("ALTER TABLE consent_records DROP COLUMN erased_mac")
             db.execute("DROP TABLE collect_since")
-            db.execute("DROP TABLE events_unapplied")
             db.execute("DELETE FROM seula_migrations WHERE component = 'core' "
                        "AND version >= 7")
             db.commit()

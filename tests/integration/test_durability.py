@@ -24,30 +24,23 @@ def load(srv, stop, acked, failed, worker):
             acked.append(title)
 
 
-def load_then_kill9(srv, seconds=1.5):
-    """Start srv, load it from six threads, kill -9 it under the load;
-    the titles of the requests acknowledged."""
-    srv.start()
-    stop = threading.Event()
-    acked, failed = [], []
-    threads = [threading.Thread(target=load, args=(srv, stop, acked, failed, i))
-               for i in range(6)]
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    srv.kill9()
-    stop.set()
-    for t in threads:
-        t.join()
-    return acked
-
-
 class DurabilityTest(unittest.TestCase):
     def run_kill9(self, synchronous):
         srv = Server(server={"synchronous": synchronous})
         try:
-            acked = load_then_kill9(srv)
+            srv.start()
+            stop = threading.Event()
+            acked, failed = [], []
+            threads = [threading.Thread(target=load, args=(srv, stop, acked, failed, i))
+                       for i in range(6)]
+            for t in threads:
+                t.start()
+            time.sleep(1.5)
             self.assertTrue(acked, "no event acknowledged before the kill")
+            srv.kill9()
+            stop.set()
+            for t in threads:
+                t.join()
             # The database must open and hold every acknowledged event.
             srv.start()
             stored = {r["title"] for r in srv.query("SELECT title FROM events")}
@@ -71,44 +64,6 @@ class DurabilityTest(unittest.TestCase):
 
     def test_kill9_synchronous_normal(self):
         self.run_kill9("normal")
-
-    def test_kill9_before_a_late_plugin_applied(self):
-        # testkit_after_ack takes its events after their acknowledgement
-        # (seula_plugin.batch_after_ack), slowly: under load, many are
-        # acknowledged and not yet applied when the server is killed.
-        # The next start applies each exactly once, to it and to the
-        # analytics plugin (which takes them after too).
-        srv = Server(plugins=("anonymize", "testkit_after_ack", "analytics"),
-                     sections={"plugin.testkit_after_ack": {"batch_delay_ms": 40}})
-        try:
-            acked = load_then_kill9(srv)
-            self.assertTrue(acked, "no event acknowledged before the kill")
-            waiting = srv.query("SELECT coalesce(sum(hi - lo + 1), 0) AS n "
-                                "FROM events_unapplied")[0]["n"]
-            self.assertGreater(waiting, 0, "nothing was left to apply")
-            srv.start()
-            self.assertIn("applied %d events acknowledged before the last stop"
-                          % waiting, srv.stderr())
-            events = srv.count()
-            self.assertGreaterEqual(events, 2 * len(acked))
-            batched = srv.query("SELECT coalesce(sum(events), 0) AS n "
-                                "FROM testkit_batches")[0]["n"]
-            self.assertEqual(batched, events)
-            pageviews = srv.query("SELECT coalesce(sum(pageviews), 0) AS n "
-                                  "FROM analytics_visits")[0]["n"]
-            self.assertEqual(pageviews, events)
-            self.assertEqual(srv.query("SELECT count(*) AS n FROM "
-                                       "events_unapplied")[0]["n"], 0)
-            # A reader answers after what was acknowledged is applied.
-            for i in range(5):
-                self.assertEqual(srv.collect(pageview(title="after-%d" % i)).status, 204)
-                seen = srv.request("GET", "/api/testkit/count").json()
-                self.assertEqual(seen["batched"], seen["events"])
-            self.assertEqual(srv.stop(), 0)
-            print("kill -9 with a late plugin: %d acknowledged events applied "
-                  "at the restart, %d in all, each once" % (waiting, events))
-        finally:
-            srv.close()
 
     def test_sigterm_drains_in_flight(self):
         # A slow on_batch keeps requests in flight when SIGTERM arrives.

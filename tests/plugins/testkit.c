@@ -8,9 +8,6 @@
  *     (to fill the queue); fails the batch when an event is titled
  *     "fail batch".
  *   routes: one per thread (loop, reader, writer), one staff-only.
- *
- * Built a second time as testkit_after_ack (TESTKIT_AFTER_ACK): the same,
- * with on_batch after the acknowledgement (seula_plugin.batch_after_ack).
  */
 #include <seula/plugin.h>
 
@@ -137,19 +134,9 @@ static int route_count(void *instance, struct seula_http *http)
 	if (!db || sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1,
 	                              &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	char n[32] = "0", batched[32] = "0";
+	char n[32] = "0";
 	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(n, sizeof(n), "%lld",
-		         (long long)sqlite3_column_int64(st, 0));
-	sqlite3_finalize(st);
-	/* What on_batch was handed, which a reader sees all of. */
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT coalesce(sum(events), 0) FROM "
-	                       "testkit_batches",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return SEULA_EIO;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(batched, sizeof(batched), "%lld",
 		         (long long)sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	/* A reader connection must refuse writes. */
@@ -157,9 +144,8 @@ static int route_count(void *instance, struct seula_http *http)
 	                      "INSERT INTO testkit_notes (note) VALUES "
 	                      "('x')",
 	                      NULL, NULL, NULL) != SQLITE_OK;
-	char body[160];
-	snprintf(body, sizeof(body),
-	         "{\"events\":%s,\"batched\":%s,\"readonly\":%s}", n, batched,
+	char body[128];
+	snprintf(body, sizeof(body), "{\"events\":%s,\"readonly\":%s}", n,
 	         ro ? "true" : "false");
 	return reply_json(t, http, 200, body);
 }
@@ -206,11 +192,7 @@ static const struct seula_route routes[] = {
 
 SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
         SEULA_PLUGIN_HEADER,
-#ifdef TESTKIT_AFTER_ACK
-        .name = "testkit_after_ack",
-#else
         .name = "testkit",
-#endif
         .version = "0.0.1",
         .description = "exercises every hook for the integration tests",
         .config_rows = rows,
@@ -224,7 +206,4 @@ SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
         .on_batch = on_batch,
         .routes = routes,
         .n_routes = sizeof(routes) / sizeof(routes[0]),
-#ifdef TESTKIT_AFTER_ACK
-        .batch_after_ack = 1,
-#endif
 };
