@@ -3190,16 +3190,19 @@ static void free_candidates(struct candidates *c)
 }
 
 /* The `cand` values of rollup dimension `dim` with the most visits in the
- * scope (ties by value), into *out.  Counted here: SQL's GROUP BY sorts
+ * scope (ties by value), into *out, and in *left_out the visits of the
+ * best value left out (0: none was).  Counted here: SQL's GROUP BY sorts
  * every row first, and at 10 million events a year of page rows (24,000
  * month rows) spent 15 ms of its 30 in that sort.  The values are bound
  * as they are, not sent through JSON, which takes only valid UTF-8. */
 static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
                                         const char *dim, const char *gj,
                                         size_t cand, struct candidates *out,
-                                        char *err, size_t errlen)
+                                        int64_t *left_out, char *err,
+                                        size_t errlen)
 {
 	*out = (struct candidates){0};
+	*left_out = 0;
 	struct sqlb b;
 	sqlb_init(&b, db);
 	/* The rollup rows straight, not through a co-routine that copies
@@ -3253,6 +3256,8 @@ static enum analytics_status top_values(sqlite3 *db, const struct scope *sc,
 	if (m)
 		qsort(rows, m, sizeof(*rows), tally_by_visits);
 	out->n = m < cand ? m : cand;
+	if (m > cand)
+		*left_out = rows[cand].visits;
 	out->key = malloc((out->n ? out->n : 1) * sizeof(*out->key));
 	if (!out->key) {
 		snprintf(err, errlen, "out of memory");
@@ -3546,6 +3551,8 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	/* Candidates by visits first, so only they merge sketches; then the
 	 * best `limit` of them by visitors. */
 	size_t cand = limit * 2 + 20;
+	if (hour && cand < 24)
+		cand = 24; /* every hour: no guess needed */
 	bool seek = !hour && rollup_dim(sc, dim);
 	if (!hour && !seek) {
 		struct analytics_groups *groups;
@@ -3581,9 +3588,12 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 		/* Too many to hold: SQL sums them below. */
 	}
 	struct candidates keys = {0};
+	int64_t left_out = 0;
+again:
 	if (seek) {
-		enum analytics_status s = top_values(
-		        db, sc, dim, gj ? gj : "[]", cand, &keys, err, errlen);
+		enum analytics_status s =
+		        top_values(db, sc, dim, gj ? gj : "[]", cand, &keys,
+		                   &left_out, err, errlen);
 		if (s != ANALYTICS_OK) {
 			free(gj);
 			return s;
@@ -3656,9 +3666,11 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	}
 	json_t *rows = json_array();
 	int rc;
+	int64_t last = 0; /* the last row's visitors, as shown */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct analytics_totals t;
 		read_totals(st, 1, &t);
+		last = visitors_capped(&t);
 		json_array_append_new(
 		        rows,
 		        breakdown_row(dim, hour,
@@ -3669,6 +3681,15 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	free_candidates(&keys);
+	if (rc == SQLITE_DONE && left_out > 0 && last <= left_out) {
+		/* A value left out had at most left_out visits, so at most
+		 * as many visitors: it might belong among the rows (many
+		 * visitors, few visits each).  Again with more candidates,
+		 * until the last row outranks every value left out. */
+		json_decref(rows);
+		cand *= 4;
+		goto again;
+	}
 	free(gj);
 	if (rc != SQLITE_DONE) {
 		json_decref(rows);

@@ -1900,6 +1900,42 @@ class ImportedHistoryTest(unittest.TestCase):
             # The value is the row's own: no previous_page beside it.
             self.assertNotIn("previous_page", rows[0])
 
+    def test_breakdown_top_by_visitors_not_cut_by_visits(self):
+        # Rows rank by visitors.  From the rollups, the candidates were the
+        # 2 x limit + 20 values with the most visits: /x/broad (11 visits,
+        # 11 visitors) fell out behind 45 pages of 12 visits by one
+        # visitor, so the default top 10 lacked the top row, and paging
+        # repeated one.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        base = (datetime.datetime.now(datetime.timezone.utc)
+                - datetime.timedelta(days=2)).replace(hour=1, minute=0, second=0,
+                                                      microsecond=0)
+        stamp = lambda t: t.strftime("%d/%b/%Y:%H:%M:%S +0000")
+        lines = ['198.51.100.7 - - [%s] "GET /x/h%02d HTTP/1.1" 200 512 "-" "%s"' % (
+            stamp(base + datetime.timedelta(seconds=5 * (12 * i + k))), i, BROWSERS[0])
+            for i in range(45) for k in range(12)]
+        lines += ['198.51.100.%d - - [%s] "GET /x/broad HTTP/1.1" 200 512 "-" "%s v%d"' % (
+            100 + k, stamp(base + datetime.timedelta(hours=5, seconds=5 * k)),
+            BROWSERS[1], k) for k in range(11)]
+        import_lines(self, s, "wide.log", lines)
+        wait_all_closed(self, s, 30, 0.2)
+        staff = login(s, "ana", PASSWORD)
+        q = {"dimension": "page", "from": base.date().isoformat(),
+             "to": base.date().isoformat(), "tz": "UTC"}
+        get = lambda **more: staff.request("GET", "/api/stats/demo/breakdown?" +
+                                           urllib.parse.urlencode(dict(q, **more))).json()
+        top = get()["results"]
+        self.assertEqual((top[0]["page"], top[0]["visitors"], top[0]["visits"]),
+                         ("/x/broad", 11, 11))
+        self.assertEqual([(x["visitors"], x["visits"]) for x in top[1:]], [(1, 12)] * 9)
+        seen = []
+        for page in range(1, 6):
+            seen += [x["page"] for x in get(limit="10", page=str(page))["results"]]
+        self.assertEqual(len(seen), 46)
+        self.assertEqual(len(set(seen)), 46)
+
     def test_time_on_page_of_imported_pages_is_not_measured(self):
         # A log has no engagement: its pages' time on page is unknown
         # (null, an empty CSV cell, "–" on the dashboard), not 0 s.  A
