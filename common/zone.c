@@ -27,6 +27,10 @@ bool seula_zone_open(struct seula_zone *z, const char *name)
 		z->cal = NULL;
 		return false;
 	}
+	/* A wall time the clocks pass twice (midnight in Havana when they
+	 * go back) is its first: ICU takes the last by default, and a day
+	 * then began an hour after the one seula_zone_local() puts in it. */
+	ucal_setAttribute(z->cal, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
 	int32_t dst = ucal_getDSTSavings(id, &st);
 	int32_t raw = ucal_get(z->cal, UCAL_ZONE_OFFSET, &st);
 	z->utc = U_SUCCESS(st) && dst == 0 && raw == 0;

@@ -2018,6 +2018,41 @@ static void blocks_absent_before_migration(void **state)
 	sqlite3_close(db);
 }
 
+/* Where a zone's clocks go back over midnight (Havana on 2026-11-01,
+ * 00:00 CDT then 00:00 CST; the Azores on 2026-10-25), the day begins at
+ * the first of the two: the hour between is the new day's, as the
+ * buckets (seula_zone_local) have it, not a 25th hour of the day before.
+ * Elsewhere nothing changes. */
+static void midnight_is_the_first_when_it_repeats(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		int y, m, d;
+		int64_t midnight;
+	} days[] = {{"America/Havana", 2026, 11, 1, 1793505600},
+	            {"Atlantic/Azores", 2026, 10, 25, 1792886400},
+	            {"Europe/Helsinki", 2026, 10, 25, 1792875600}};
+	for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+		struct seula_zone z;
+		assert_true(seula_zone_open(&z, days[i].name));
+		int64_t day =
+		        seula_days_from_civil(days[i].y, days[i].m, days[i].d);
+		int64_t t = seula_zone_midnight(&z, day);
+		if (t != days[i].midnight)
+			fail_msg("%s: midnight %lld", days[i].name,
+			         (long long)t);
+		int64_t d;
+		int hour;
+		seula_zone_local(&z, t, &d, &hour);
+		assert_int_equal(d, day);
+		assert_int_equal(hour, 0);
+		seula_zone_local(&z, t - 1, &d, &hour);
+		assert_int_equal(d, day - 1);
+		seula_zone_close(&z);
+	}
+}
+
 /* A zone reads whole UTC days only if it never had another offset:
  * Africa/Sao_Tome is UTC now, UTC+1 during 2018. */
 static void zone_utc_only_if_never_off(void **state)
@@ -2810,6 +2845,7 @@ int main(void)
 	        cmocka_unit_test(report_refuses_bytes_not_text),
 	        cmocka_unit_test(last_half_hour_zone_hour_kept),
 	        cmocka_unit_test(zone_utc_only_if_never_off),
+	        cmocka_unit_test(midnight_is_the_first_when_it_repeats),
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(segment_filters_canonical),
 	        cmocka_unit_test(gather_sums_match_model),
