@@ -812,7 +812,7 @@ int seula_cli_report(int argc, char **argv)
 		rc = SEULA_ENOTFOUND;
 	}
 	/* The site's zone unless --tz names one; else UTC. */
-	if (!a.tz)
+	if (!a.tz || !*a.tz) /* as the API's empty tz= */
 		a.tz = site && site->timezone && *site->timezone
 		               ? site->timezone
 		               : "UTC";

@@ -1852,7 +1852,8 @@ class ImportedHistoryTest(unittest.TestCase):
                          "UTC")
         self.assertEqual(staff.request("GET", "/api/stats/other/summary").json()["tz"], "UTC")
         # So does `seula report`, unless --tz names another.
-        for extra, want in (((), "Pacific/Auckland"), (("--tz", "UTC"), "UTC")):
+        for extra, want in (((), "Pacific/Auckland"), (("--tz", ""), "Pacific/Auckland"),
+                            (("--tz", "UTC"), "UTC")):
             r = run_seula("report", "--config", s.config_path, "--site", "demo", *extra)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(json.loads(r.stdout)["tz"], want)
