@@ -202,6 +202,9 @@ struct importer {
 	/* The input ended inside a line (one being written): left unread,
 	 * for the next import to find whole. */
 	bool partial;
+	/* The input may grow (a regular file): a pipe's last line is whole
+	 * at its end, newline or not. */
+	bool growable;
 
 	char url[sizeof("https://") + 256 + SEULA_LOG_LINE_MAX];
 	char err[1024];
@@ -982,11 +985,27 @@ static int read_input(struct importer *im, int fd)
 			start += len + 1;
 			continue;
 		}
+		if (eof && !im->growable && (end > start || discarding)) {
+			/* A pipe's last line without its newline (or the
+			 * rest of a too long one, already hashed). */
+			if (!im->have_first && !blank(line, end - start)) {
+				first_line(im, line, end - start);
+				if (im->stop)
+					break;
+			}
+			bool done = im->verifying && !discarding &&
+			            verify_inside(im, line, end - start);
+			if (im->stop)
+				break;
+			consume(im, line, end - start);
+			line_done(im, line, end - start, discarding, done);
+			break;
+		}
 		if (eof) {
-			/* A last line without its newline is one the server
-			 * is still writing: neither read nor recorded (a too
-			 * long one is recorded to where it began), so that
-			 * the log grown since imports it whole. */
+			/* A file's last line without its newline is one the
+			 * server is still writing: neither read nor recorded
+			 * (a too long one is recorded to where it began), so
+			 * that the log grown since imports it whole. */
 			if (end > start || discarding) {
 				im->partial = true;
 				im->mid_line = discarding;
@@ -1182,6 +1201,8 @@ static int import_file(struct importer *im, const char *path)
 	                                : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(im, SEULA_EIO, "%s: %s", path, strerror(errno));
+	struct stat st;
+	im->growable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	int rc = read_input(im, fd);
 	if (fd > STDIN_FILENO)
 		close(fd);

@@ -244,6 +244,15 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("nothing to import yet", r.stderr)
         self.assertEqual(self.srv.query("SELECT count(*) AS n FROM log_imports"), records)
+        # A pipe ends where its writer stopped: its last line is whole,
+        # newline or not (zcat of a rotated log that lacks the last one).
+        piped = ["203.0.113.9" + line[line.index(" "):] for line in lines[:5]]
+        r = run_seula("import-log", "--config", self.srv.config_path, "--site", "demo",
+                      "-", input="\n".join(piped), timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual((self.summary(r)["lines"], self.summary(r)["bad"]), (5, 0))
+        self.assertEqual(self.summary(r)["pageviews"], pages(0, 5))
+        self.assertNotIn("still being written", r.stderr)
 
     def test_a_record_ending_inside_a_line_resumes(self):
         # An earlier version read a half-written last line and recorded
