@@ -116,7 +116,8 @@ static bool sb_str(struct sbuf *b, const char *s)
  * path and query (controls, space, " < > and all past ASCII) as %XX in
  * upper case, as browsers write them: a page logged by a web server as
  * raw bytes is stored as its tracker sends it.  Escapes already there
- * stay as they are.
+ * stay as they are, which is why not evhttp_uriencode(): it encodes '%'
+ * and '/' too.
  */
 static bool sb_encoded(struct sbuf *b, const char *s, size_t n)
 {
