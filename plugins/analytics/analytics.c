@@ -2837,8 +2837,8 @@ static bool reads_props(enum analytics_report_kind kind,
 	for (const char *f = rq->filter; f && *f;) {
 		if (strncmp(f, "prop:", 5) == 0)
 			return true;
-		f = strchr(f, ';');
-		f = f ? f + 1 : NULL;
+		f += analytics_filter_part_len(f);
+		f = *f ? f + 1 : NULL;
 	}
 	return false;
 }
@@ -2851,8 +2851,8 @@ static void filter_keys(const char *filter, char *out, size_t cap)
 	size_t n = 0;
 	out[0] = '\0';
 	for (const char *p = filter; p && *p && n + 1 < cap;) {
-		const char *end = strchr(p, ';');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
+		size_t len = analytics_filter_part_len(p);
+		const char *end = p[len] ? p + len : NULL;
 		const char *op = NULL;
 		for (size_t i = 0; i + 1 < len && !op; i++)
 			if ((p[i] == '=' || p[i] == '!') && p[i + 1] == '=')

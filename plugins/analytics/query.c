@@ -554,6 +554,15 @@ static bool path_value(const char *dim, const char *v, size_t len, char *out)
 	return true;
 }
 
+size_t analytics_filter_part_len(const char *p)
+{
+	size_t i = 0;
+	for (; p[i] && p[i] != ';'; i++)
+		if (p[i] == '[')
+			i = bracket_end(p, i);
+	return i;
+}
+
 static enum analytics_status parse_filters(struct scope *sc, const char *text,
                                            char *err, size_t errlen)
 {
@@ -566,7 +575,7 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 	}
 	const char *p = text;
 	while (*p) {
-		size_t len = strcspn(p, ";");
+		size_t len = analytics_filter_part_len(p);
 		if (len == 0) {
 			p++;
 			continue;

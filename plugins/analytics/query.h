@@ -104,6 +104,11 @@ enum analytics_status {
 	ANALYTICS_DB_ERROR = -2,    /* err says what; an HTTP 500 */
 };
 
+/* The bytes of the filter part at p (the API's filter=, "a==1;b==2"): up
+ * to the next ';' that is not inside a glob bracket, so that a value can
+ * hold a ';' as "x[;]y", as it holds a '|'. */
+size_t analytics_filter_part_len(const char *p);
+
 /* The canonical text of `filter` (the API's filter=) for `site`: its
  * parts sorted, a goal's with its kind and pattern, so two texts are the
  * same segment exactly when they are equal.  *out is sqlite3_malloc'd

@@ -60,7 +60,7 @@ const VISITORS = [
   { ua: UA.edgeWin, ip: '10.5.0.1', lang: 'en-GB', screen: [1536, 864], ref: 'https://duckduckgo.com/',
     pages: ['/docs', '/docs/install', '/docs/k%C3%A4ytt%C3%B6'] },
   { ua: UA.chromeMac, ip: '10.6.0.1', lang: 'en-US', screen: [1440, 900], ref: 'https://t.co/x1',
-    query: '?utm_source=twitter&utm_medium=social&utm_campaign=autumn-sale&utm_content=thread%7Cx', pages: ['/'] },
+    query: '?utm_source=twitter&utm_medium=social&utm_campaign=autumn-sale&utm_content=thread%7Cx%3By', pages: ['/'] },
   // A public address (Finnish), for a country from the GeoIP database.
   { ua: UA.firefoxWin, ip: '193.166.3.2', lang: 'fi-FI', screen: [1920, 1080], ref: null,
     pages: ['/pricing', '/signup'], event: { name: 'signup', props: { plan: 'free' } } },
@@ -579,15 +579,26 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.click('#filters .chip-remove');
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
 
-  // A value holding | (which separates a filter's alternatives) is
-  // chosen as it reads: the dashboard puts it in brackets.
+  // A value holding | (which separates a filter's alternatives) and ;
+  // (which separates filters) is chosen as it reads: the dashboard puts
+  // them in brackets, and the filter beside it stays a filter of its own.
   await page.click('#card-campaigns .tab[data-dimension="utm_content"]');
-  await page.waitForSelector('#table-campaigns tbody tr[data-value="thread|x"] button');
-  await page.click('#table-campaigns tbody tr[data-value="thread|x"] button');
-  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'utm_content==thread[|]x');
-  assert.deepEqual(await chips(page), ['UTM content is thread|x']);
+  await page.waitForSelector('#table-campaigns tbody tr[data-value="thread|x;y"] button');
+  await page.click('#table-campaigns tbody tr[data-value="thread|x;y"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'utm_content==thread[|]x[;]y');
+  assert.deepEqual(await chips(page), ['UTM content is thread|x;y']);
   const { data: thread } = await checkSummary(page, context);
   assert.equal(thread.results.visits, 1, 'the one visit with that content');
+  await page.click('#table-pages tbody tr[data-value="/"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'utm_content==thread[|]x[;]y;page==/');
+  assert.deepEqual(await chips(page), ['UTM content is thread|x;y', 'Page is /']);
+  const { data: threadHome } = await checkSummary(page, context);
+  assert.equal(threadHome.results.visits, 1, 'still that visit, on /');
+  await page.reload();
+  await ready(page, () => document.querySelectorAll('#filters .chip').length === 2);
+  assert.deepEqual(await chips(page), ['UTM content is thread|x;y', 'Page is /']);
+  await page.click('#filters .chip-remove');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'page==/');
   await page.click('#filters .chip-remove');
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
   await page.click('#card-campaigns .tab[data-dimension="utm_campaign"]');

@@ -2283,14 +2283,16 @@ static int64_t visits_of(json_t *report)
 	        json_object_get(json_object_get(report, "results"), "visits"));
 }
 
-/* A value holding '|' (which separates alternatives) is chosen with it
- * in brackets, as the dashboard writes a clicked row's value. */
+/* A value holding '|' (which separates alternatives) or ';' (which
+ * separates filters) is chosen with it in brackets, as the dashboard
+ * writes a clicked row's value. */
 static void bar_in_brackets_is_the_character(void **state)
 {
 	(void)state;
 	sqlite3 *db = schema_db();
 	add_open_visit(db, 1, 1741168800000, "spring|fb", "a|b");
 	add_open_visit(db, 2, 1741168800000, "spring", "a");
+	add_open_visit(db, 3, 1741168800000, "x;y", "a;b");
 	static const struct {
 		const char *filter;
 		int64_t visits;
@@ -2298,10 +2300,15 @@ static void bar_in_brackets_is_the_character(void **state)
 	        {"utm_campaign==spring[|]fb", 1},
 	        {"utm_campaign==spring|fb", 1}, /* spring or fb */
 	        {"utm_campaign==spring[|]fb|spring", 2},
-	        {"utm_campaign!=spring[|]fb", 1},
+	        {"utm_campaign!=spring[|]fb", 2},
 	        {"event==a[|]b", 1},
 	        {"event==a[|]*;device!=x", 1},
 	        {"event==[]|]", 0}, /* ']' or '|': a bracket of two */
+	        {"utm_campaign==x[;]y", 1},
+	        {"utm_campaign==x[;]y;device==mobile", 1},
+	        {"utm_campaign!=x[;]y;event==a[;]b|a", 1},
+	        {"event==a[;]b;utm_campaign==x*", 1},
+	        {"utm_campaign==x[;]y|spring", 2},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct analytics_request rq =

@@ -226,9 +226,30 @@
   // ---- filters: "country==FI;device!=mobile" ----------------------------------
 
   const FILTER = /^([a-z_]+|prop:[^=!;]+)(==|!=)(.*)$/;
+  // The parts of a filter text: split at each ';' outside a glob bracket,
+  // as the API splits it ("utm_content==a[;]b" is one part).
+  function filterParts(text) {
+    const parts = [];
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+      if (text[i] === '[') {
+        // A ']' first (after a '^') is one of the bracket's characters.
+        let j = i + 1;
+        if (text[j] === '^') j++;
+        if (text[j] === ']') j++;
+        while (j < text.length && text[j] !== ']') j++;
+        if (j < text.length) i = j;
+      } else if (text[i] === ';') {
+        parts.push(text.slice(start, i));
+        start = i + 1;
+      }
+    }
+    parts.push(text.slice(start));
+    return parts;
+  }
   function parseFilters(text) {
     const out = [];
-    for (const part of (text || '').split(';')) {
+    for (const part of filterParts(text || '')) {
       const m = FILTER.exec(part);
       // An empty value is a value (a property sent as ""): its filter
       // is kept, as the API takes it (prop:plan==).
@@ -238,14 +259,14 @@
     return out;
   }
   const formatFilters = (list) => list.map((f) => `${f.dimension}${f.op}${f.value}`).join(';');
-  // A value with * ? or [ is a glob pattern to the API, and | separates
-  // alternatives: a clicked value is matched exactly, each of them in
-  // brackets.  A goal is named, not matched: its name goes as it is.  A
-  // value with ; cannot be written in a filter at all.
+  // A value with * ? or [ is a glob pattern to the API, | separates
+  // alternatives and ; filters: a clicked value is matched exactly, each
+  // of them in brackets.  A goal is named, not matched: its name goes as
+  // it is, so one with ; cannot be written in a filter.
   const literal = (dimension) => dimension === 'goal';
-  const globEscape = (v, dimension) => (literal(dimension) ? v : v.replace(/[*?[|]/g, (c) => `[${c}]`));
-  const globUnescape = (v, dimension) => (literal(dimension) ? v : v.replace(/\[([*?[|])\]/g, '$1'));
-  const filterable = (v) => !v.includes(';');
+  const globEscape = (v, dimension) => (literal(dimension) ? v : v.replace(/[*?[|;]/g, (c) => `[${c}]`));
+  const globUnescape = (v, dimension) => (literal(dimension) ? v : v.replace(/\[([*?[|;])\]/g, '$1'));
+  const filterable = (v, dimension) => !(literal(dimension) && v.includes(';'));
 
   // ---- the URL is the state ---------------------------------------------------
 
@@ -418,8 +439,8 @@
 
   const filterText = (f) => `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${shownValue(f.dimension, globUnescape(f.value, f.dimension))}`;
   // The same filters, in any order (as the server matches a segment).
-  const sameFilters = (a, b) => formatFilters(a).split(';').sort().join(';')
-    === formatFilters(b).split(';').sort().join(';');
+  const sameFilters = (a, b) => filterParts(formatFilters(a)).sort().join(';')
+    === filterParts(formatFilters(b)).sort().join(';');
 
   // The site's configured segments: one click sets their filters, whose
   // reports the server keeps pre-processed.
@@ -781,7 +802,7 @@
       const share = Math.round(((Number(r[cols[0][0]]) || 0) / max) * 100);
       const label = shownValue(dimension, text);
       const cls = text === '' ? 'name placeholder' : 'name';
-      const first = opts.filter === false || !filterable(text)
+      const first = opts.filter === false || !filterable(text, opts.filterDimension || dimension)
         ? el('span', { class: cls, text: label })
         : el('button', {
           type: 'button', class: cls, text: label, title: `Filter by ${dimLabel(opts.filterDimension || dimension)}: ${label}`,
