@@ -3724,6 +3724,48 @@ static bool count_param(const char *text, long max, long *out)
 	return true;
 }
 
+/* Whether filter f is on the breakdown's own dimension, whose other values
+ * its visits also have: an event, a goal, a property. */
+static bool own_filter(const struct filter *f, const char *dim)
+{
+	switch (f->kind) {
+	case F_EVENT: return strcmp(dim, "event") == 0;
+	case F_PROP: return strcmp(dim, f->dim) == 0;
+	case F_GOAL: return strcmp(dim, "goal") == 0;
+	default: return false;
+	}
+}
+
+/* Whether a breakdown by dim shows the row of `value`.  A filter on an
+ * event, a goal or a property keeps the visits that have it, and those
+ * visits' other values of it are no rows of the breakdown by it, as in
+ * Plausible: with event==signup the events list shows signup alone.  A
+ * UTM breakdown leaves out its untagged value `none` (NULL: none). */
+static bool row_shown(const struct scope *sc, const char *dim, const char *none,
+                      const char *value)
+{
+	if (!value)
+		return true;
+	if (none && strcmp(value, none) == 0)
+		return false;
+	for (size_t i = 0; i < sc->n_filters; i++) {
+		const struct filter *f = &sc->filters[i];
+		if (!own_filter(f, dim))
+			continue;
+		/* A goal is named, not matched. */
+		bool match = f->kind == F_GOAL && strcmp(value, f->value) == 0;
+		const char *a = f->alts;
+		for (size_t k = 0; !match && k < f->n_alts;
+		     k++, a += strlen(a) + 1)
+			match = text_matches(a,
+			                     f->kind != F_GOAL && has_glob(a),
+			                     value, strlen(value));
+		if (match == f->negate)
+			return false;
+	}
+	return true;
+}
+
 static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
                                        const struct analytics_request *rq,
                                        json_t **out, char *err, size_t errlen)
@@ -3755,22 +3797,36 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		    strcmp(dim, analytics_session_dims[i].name) == 0)
 			none = analytics_session_dims[i].none;
 	bool untagged = none != NULL;
+	bool own = false;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		own |= own_filter(&sc->filters[i], dim);
 	/* One row past the page: whether there are more (and one more for
-	 * the untagged row). */
+	 * the untagged row).  Rows a filter on the dimension leaves out are
+	 * not known before: more are asked for until enough are shown or
+	 * there are no more. */
 	size_t skip = (size_t)((page - 1) * limit);
+	size_t want = skip + (size_t)limit + 1;
+	size_t ask = want + untagged;
 	json_t *rows;
-	enum analytics_status s =
-	        breakdown_rows(db, sc, dim, skip + (size_t)limit + 1 + untagged,
-	                       &rows, err, errlen);
-	if (s != ANALYTICS_OK)
-		return s;
-	for (size_t i = 0; untagged && i < json_array_size(rows); i++) {
-		const char *v = json_string_value(
-		        json_object_get(json_array_get(rows, i), dim));
-		if (v && strcmp(v, none) == 0) {
-			json_array_remove(rows, i);
-			break;
+	for (;;) {
+		enum analytics_status s =
+		        breakdown_rows(db, sc, dim, ask, &rows, err, errlen);
+		if (s != ANALYTICS_OK)
+			return s;
+		size_t got = json_array_size(rows);
+		for (size_t i = 0; i < json_array_size(rows);) {
+			const char *v = json_string_value(
+			        json_object_get(json_array_get(rows, i), dim));
+			if (row_shown(sc, dim, none, v))
+				i++;
+			else
+				json_array_remove(rows, i);
 		}
+		if (!own || json_array_size(rows) >= want || got < ask ||
+		    ask >= BREAKDOWN_ALL)
+			break;
+		json_decref(rows);
+		ask = ask * 4 > BREAKDOWN_ALL ? BREAKDOWN_ALL : ask * 4;
 	}
 	bool more = json_array_size(rows) > skip + (size_t)limit;
 	json_t *shown = json_array();
