@@ -605,6 +605,9 @@ class ImportLogTest(unittest.TestCase):
                       "--db", db, "--site", "demo", "--quiet", "-", input=gen.stdout,
                       timeout=120, cwd=SOURCE)
         self.assertEqual(r.returncode, 0, r.stderr)
+        # A --db that did not exist is said to be new, even with --quiet
+        # (a mistyped path would take the history where no server reads).
+        self.assertIn("--db %s did not exist: a new database is made there" % db, r.stderr)
         s = self.summary(r)
         self.assertEqual(s["bad"], 0)
         self.assertGreater(s["pageviews"], 3000)
@@ -619,6 +622,13 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(len(days), 60)
         self.assertEqual({"FI", "SE", "DE", "GB", "US", "EE"}, countries)
         self.assertTrue({"Google", "LinkedIn"} <= sources, sources)
+        # Into it again (a log not seen before): no such word.
+        r = run_seula("import-log", "--config", os.path.join(SOURCE, "contrib", "seula.ini.example"),
+                      "--db", db, "--site", "demo", "--quiet", "-",
+                      input='192.0.2.1 - - [01/Jan/2020:00:00:00 +0000] "GET /x HTTP/1.1" 200 1 "-" "curl/8"\n',
+                      timeout=60, cwd=SOURCE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("did not exist", r.stderr)
 
     def test_rotated_logs_in_one_run_and_formats(self):
         # Two rotated files in one run, oldest first: a visitor whose
