@@ -3599,6 +3599,7 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	struct candidates keys = {0};
 	int64_t left_out = 0;
 again:
+	left_out = 0;
 	if (seek) {
 		enum analytics_status s =
 		        top_values(db, sc, dim, gj ? gj : "[]", cand, &keys,
@@ -3662,9 +3663,18 @@ again:
 		        "sum(c.bounces), sum(c.duration_ms), sum(c.events), "
 		        "sum(c.engagement_ms), ");
 		visitors_sql(&b, sc, hour ? "" : dim, "c");
-		sql(&b, " AS visitors FROM c WHERE c.key IN top GROUP BY c.key "
-		        "ORDER BY visitors DESC, sum(c.visits) DESC, c.key "
-		        "LIMIT ");
+		/* The most visits of a value left out (hours: none is). */
+		sql(&b, " AS visitors, ");
+		if (hour) {
+			sql(&b, "0");
+		} else {
+			sql(&b, "(SELECT sum(visits) FROM c GROUP BY key ORDER "
+			        "BY 1 DESC LIMIT 1 OFFSET ");
+			arg_int(&b, (int64_t)cand);
+			sql(&b, ")");
+		}
+		sql(&b, " FROM c WHERE c.key IN top GROUP BY c.key ORDER BY "
+		        "visitors DESC, sum(c.visits) DESC, c.key LIMIT ");
 		arg_int(&b, (int64_t)limit);
 	}
 	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
@@ -3680,6 +3690,8 @@ again:
 		struct analytics_totals t;
 		read_totals(st, 1, &t);
 		last = visitors_capped(&t);
+		if (!seek)
+			left_out = sqlite3_column_int64(st, 8);
 		json_array_append_new(
 		        rows,
 		        breakdown_row(dim, hour,

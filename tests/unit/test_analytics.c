@@ -911,6 +911,49 @@ static void visits_breakdown_same_past_its_memory(void **state)
 	sqlite3_close(db);
 }
 
+/* Past its memory too, a value with many visitors and few visits each
+ * tops a breakdown by visitors, though more values than the candidates
+ * have more visits (by one visitor each). */
+static void visits_breakdown_by_sql_finds_many_visitors(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	/* 30 sources of 4 visits by visitor 1, and "wide": 3 visitors. */
+	exec_ok(db, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + "
+	            "1 FROM n WHERE i < 122) INSERT INTO analytics_visits "
+	            "(site, visitor, start_ts, last_ts, closed, pageviews, "
+	            "events, entry_page, exit_page, source, referrer, "
+	            "channel, utm_source, utm_medium, utm_campaign, "
+	            "utm_term, utm_content, country, region, city, browser, "
+	            "os, device, screen, language) SELECT 's', CASE WHEN i < "
+	            "120 THEN 1 ELSE 10 + i END, (1735689600 + i * 60) * "
+	            "1000, (1735689600 + i * 60) * 1000, 1, 1, 0, '/', '/', "
+	            "CASE WHEN i < 120 THEN 'src' || (i / 4) ELSE 'wide' "
+	            "END, '', 'x', '', '', '', '', '', 'FI', '', '', '', '', "
+	            "'desktop', '', '' FROM n");
+	for (int k = 0; k < 2; k++) {
+		struct analytics_request rq =
+		        request("2025-01-01", "2025-01-31", "UTC");
+		rq.filter = "device!=x";
+		rq.dimension = "source";
+		rq.limit = "1";
+		rq.groups_max = k ? 2 : 0;
+		json_t *out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+		json_t *top =
+		        json_array_get(json_object_get(out, "results"), 0);
+		const char *source =
+		        json_string_value(json_object_get(top, "source"));
+		if (!source || strcmp(source, "wide") != 0)
+			fail_msg("%s: top row %s", k ? "by SQL" : "in memory",
+			         source ? source : "none");
+		assert_int_equal(
+		        json_integer_value(json_object_get(top, "visitors")),
+		        3);
+		json_decref(out);
+	}
+	sqlite3_close(db);
+}
+
 /* ---- blocks ------------------------------------------------------------ */
 
 #define MAR1 (Y2025 + 59 * 86400) /* 2025-03-01T00:00:00Z */
@@ -2906,6 +2949,7 @@ int main(void)
 	        cmocka_unit_test(groups_sum_and_count_visitors),
 	        cmocka_unit_test(groups_top_and_merge_as_one_pass),
 	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
+	        cmocka_unit_test(visits_breakdown_by_sql_finds_many_visitors),
 	        cmocka_unit_test(blocks_answer_as_the_visits),
 	        cmocka_unit_test(blocks_absent_before_migration),
 	        cmocka_unit_test(page_segments_migrated_to_a_new_backfill),
