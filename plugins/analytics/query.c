@@ -52,6 +52,8 @@ const size_t analytics_n_session_dims =
         sizeof(analytics_session_dims) / sizeof(analytics_session_dims[0]);
 
 #define MAX_FILTERS 10
+/* Goals one goal filter may name ("A|B": either). */
+#define GOAL_ALTS_MAX 64
 #define MAX_DAYS 3700 /* ten years and change */
 #define BREAKDOWN_MAX 1000
 /* A CSV export's rows, and the deepest a page may reach: a whole table. */
@@ -430,7 +432,8 @@ struct filter {
 	char alts[FILTER_VALUE_MAX + 1];
 	size_t n_alts;
 	enum filter_kind kind;
-	const struct analytics_goal *goal;
+	/* F_GOAL: the goal each alternative names. */
+	const struct analytics_goal *goal[GOAL_ALTS_MAX];
 };
 
 /* What one report covers. */
@@ -479,6 +482,57 @@ static const struct analytics_goal *find_goal(const struct scope *sc,
 			return g;
 	}
 	return NULL;
+}
+
+/* The goal alternative `a` names: as it is, or else with the brackets
+ * the README puts around a '|', '*', '?' or '[' taken off ("A[|]B" is
+ * the goal "A|B"), as a name holding '|' must be written. */
+static const struct analytics_goal *find_goal_alt(const struct scope *sc,
+                                                  const char *a)
+{
+	const struct analytics_goal *g = find_goal(sc, a);
+	if (g || !strchr(a, '['))
+		return g;
+	char name[FILTER_VALUE_MAX + 1];
+	size_t n = 0;
+	for (size_t i = 0; a[i]; i++) {
+		if (a[i] == '[' && a[i + 1] && strchr("*?[|", a[i + 1]) &&
+		    a[i + 2] == ']') {
+			name[n++] = a[i + 1];
+			i += 2;
+		} else {
+			name[n++] = a[i];
+		}
+	}
+	name[n] = '\0';
+	return find_goal(sc, name);
+}
+
+/* f->goal of each of f's alternatives ("A|B": a visit that reached A or
+ * B); false, err set, when one names no goal.  A name holding '|' given
+ * bare, as filters written before alternatives had it, is still that
+ * goal when its parts are not all goals' names. */
+static bool goal_alts(const struct scope *sc, struct filter *f, char *err,
+                      size_t errlen)
+{
+	if (f->n_alts > GOAL_ALTS_MAX) {
+		snprintf(err, errlen, "filter \"goal\": at most %d goals",
+		         GOAL_ALTS_MAX);
+		return false;
+	}
+	const char *a = f->alts;
+	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1) {
+		if ((f->goal[k] = find_goal_alt(sc, a)))
+			continue;
+		if (f->n_alts > 1 && (f->goal[0] = find_goal(sc, f->value))) {
+			memcpy(f->alts, f->value, strlen(f->value) + 1);
+			f->n_alts = 1;
+			return true;
+		}
+		snprintf(err, errlen, "no goal \"%.100s\"", a);
+		return false;
+	}
+	return true;
 }
 
 static bool valid_prop_key(const char *k)
@@ -617,7 +671,6 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			return ANALYTICS_BAD_REQUEST;
 		}
 		f->negate = *op == '!';
-		f->goal = NULL;
 		if (column_dim(f->dim)) {
 			f->kind = F_COLUMN;
 		} else if (strcmp(f->dim, "page") == 0) {
@@ -629,12 +682,8 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			f->kind = F_PROP;
 		} else if (strcmp(f->dim, "goal") == 0) {
 			f->kind = F_GOAL;
-			f->goal = find_goal(sc, f->value);
-			if (!f->goal) {
-				snprintf(err, errlen, "no goal \"%.100s\"",
-				         f->value);
+			if (!goal_alts(sc, f, err, errlen))
 				return ANALYTICS_BAD_REQUEST;
-			}
 		} else {
 			snprintf(err, errlen, "cannot filter by \"%.80s\"",
 			         f->dim);
@@ -653,6 +702,25 @@ static int part_cmp(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* A goal filter's canonical text: its goals' names, as however they were
+ * written ("A[|]B" or a bare "A|B" of one goal) they are one segment, and
+ * each goal's definition, part of what its visits are: a changed pattern
+ * is another segment.  Of one goal, as it was before alternatives. */
+static char *goal_canon(const struct filter *f)
+{
+	sqlite3_str *s = sqlite3_str_new(NULL);
+	sqlite3_str_appendf(s, "%s%s", f->dim, f->negate ? "!=" : "==");
+	for (size_t k = 0; k < f->n_alts; k++)
+		sqlite3_str_appendf(s, "%s%s", k ? "|" : "", f->goal[k]->name);
+	for (size_t k = 0; k < f->n_alts; k++)
+		sqlite3_str_appendf(s, "\x1f%s:%s",
+		                    f->goal[k]->kind == ANALYTICS_GOAL_PAGE
+		                            ? "page"
+		                            : "event",
+		                    f->goal[k]->pattern);
+	return sqlite3_str_finish(s);
+}
+
 /* The scope's filters as canonical text (see analytics_filter_canon()),
  * sqlite3_malloc'd; NULL when out of memory. */
 static char *canon_text(const struct scope *sc)
@@ -661,19 +729,11 @@ static char *canon_text(const struct scope *sc)
 	size_t n = 0;
 	for (size_t i = 0; i < sc->n_filters; i++) {
 		const struct filter *f = &sc->filters[i];
-		/* A goal's definition is part of what its visits are: a
-		 * changed pattern is another segment. */
-		parts[n] =
-		        f->goal ? sqlite3_mprintf(
-		                          "%s%s%s\x1f%s:%s", f->dim,
-		                          f->negate ? "!=" : "==", f->value,
-		                          f->goal->kind == ANALYTICS_GOAL_PAGE
-		                                  ? "page"
-		                                  : "event",
-		                          f->goal->pattern)
-		                : sqlite3_mprintf(
-		                          "%s%s%s", f->dim,
-		                          f->negate ? "!=" : "==", f->value);
+		parts[n] = f->kind == F_GOAL
+		                   ? goal_canon(f)
+		                   : sqlite3_mprintf(
+		                             "%s%s%s", f->dim,
+		                             f->negate ? "!=" : "==", f->value);
 		if (!parts[n])
 			break;
 		n++;
@@ -1078,6 +1138,39 @@ static void page_conds(struct sqlb *b, const struct scope *sc, const char *expr)
 	}
 }
 
+/* "[NOT ](EXISTS (a page of a page goal) OR EXISTS (an event of an event
+ * goal))" over visit v.id: it reached one of f's goals. */
+static void goal_cond(struct sqlb *b, const struct filter *f)
+{
+	static const char *const head[2] = {
+	        "EXISTS (SELECT 1 FROM analytics_visit_events fe WHERE "
+	        "fe.visit = v.id AND fe.prop = '' AND fe.name IN (",
+	        "EXISTS (SELECT 1 FROM analytics_visit_pages fp WHERE "
+	        "fp.visit = v.id AND fp.pageviews > 0 AND ("};
+	sql(b, f->negate ? "NOT (" : "(");
+	bool any = false;
+	for (int pg = 0; pg < 2; pg++) {
+		size_t n = 0;
+		for (size_t k = 0; k < f->n_alts; k++) {
+			const struct analytics_goal *g = f->goal[k];
+			if ((g->kind == ANALYTICS_GOAL_PAGE) != pg)
+				continue;
+			if (n++ == 0) {
+				sql(b, any ? " OR " : "");
+				sql(b, head[pg]);
+			} else {
+				sql(b, pg ? " OR " : ", ");
+			}
+			sql(b, pg ? "fp.path GLOB " : "");
+			arg_text(b, g->pattern);
+		}
+		if (n)
+			sql(b, "))");
+		any |= n > 0;
+	}
+	sql(b, ")");
+}
+
 /* " AND <condition>" for each filter, over visits aliased v. */
 static void filter_sql(struct sqlb *b, const struct scope *sc)
 {
@@ -1112,23 +1205,7 @@ static void filter_sql(struct sqlb *b, const struct scope *sc)
 			alts_cond(b, f, "fe.value");
 			sql(b, ")");
 			break;
-		case F_GOAL:
-			sql(b, f->negate ? "NOT " : "");
-			if (f->goal->kind == ANALYTICS_GOAL_PAGE) {
-				sql(b,
-				    "EXISTS (SELECT 1 FROM "
-				    "analytics_visit_pages fp WHERE fp.visit "
-				    "= v.id AND fp.pageviews > 0 AND fp.path "
-				    "GLOB ");
-			} else {
-				sql(b, "EXISTS (SELECT 1 FROM "
-				       "analytics_visit_events fe WHERE "
-				       "fe.visit = v.id AND fe.prop = '' AND "
-				       "fe.name = ");
-			}
-			arg_text(b, f->goal->pattern);
-			sql(b, ")");
-			break;
+		case F_GOAL: goal_cond(b, f); break;
 		}
 	}
 }
@@ -1602,7 +1679,10 @@ static uint64_t block_cols(const struct block_sum *bs)
 		case F_EVENT: c |= name; break;
 		case F_PROP: c |= value; break;
 		case F_GOAL:
-			c |= f->goal->kind == ANALYTICS_GOAL_PAGE ? path : name;
+			for (size_t k = 0; k < f->n_alts; k++)
+				c |= f->goal[k]->kind == ANALYTICS_GOAL_PAGE
+				             ? path
+				             : name;
 			break;
 		}
 	}
@@ -1644,18 +1724,8 @@ static int64_t text_find(const struct analytics_block_text *c, const char *s)
 	return -1;
 }
 
-/* Per value of column c whether it matches (malloc'd; NULL when out of
- * memory). */
-static uint8_t *text_verdicts(const struct analytics_block_text *c,
-                              const char *value, bool glob)
-{
-	uint8_t *ok = malloc(c->n ? c->n : 1);
-	for (size_t k = 0; ok && k < c->n; k++)
-		ok[k] = text_matches(value, glob, c->str[k], c->len[k]);
-	return ok;
-}
-
-/* text_verdicts() of any of f's alternatives. */
+/* Per value of column c whether it matches any of f's alternatives
+ * (malloc'd; NULL when out of memory). */
 static uint8_t *alt_verdicts(const struct analytics_block_text *c,
                              const struct filter *f)
 {
@@ -1670,28 +1740,70 @@ static uint8_t *alt_verdicts(const struct analytics_block_text *c,
 	return ok;
 }
 
+/* The visits of day b that reached one of goal filter f's goals (none,
+ * negated), into pass[] (and-ed): a page goal's page or an event goal's
+ * event; a kind none of them is has its rows unread (block_cols()). */
+static bool goal_day(const struct filter *f, const struct analytics_block *b,
+                     uint8_t *pass)
+{
+	/* [0] event names, [1] page paths: per value, whether a goal's. */
+	static const int cols[2] = {ANALYTICS_BC_EVENT_NAME,
+	                            ANALYTICS_BC_PAGE_PATH};
+	uint8_t *ok[2] = {NULL, NULL};
+	for (int pg = 0; pg < 2; pg++) {
+		const struct analytics_block_text *c = &b->text[cols[pg]];
+		for (size_t k = 0; k < f->n_alts; k++) {
+			const struct analytics_goal *g = f->goal[k];
+			if ((g->kind == ANALYTICS_GOAL_PAGE) != pg)
+				continue;
+			if (!ok[pg] && !(ok[pg] = calloc(1, c->n ? c->n : 1))) {
+				free(ok[0]);
+				return false;
+			}
+			for (size_t i = 0; i < c->n; i++)
+				ok[pg][i] |= !ok[pg][i] &&
+				             text_matches(g->pattern, pg,
+				                          c->str[i], c->len[i]);
+		}
+	}
+	/* Events only of the event itself (prop ''), not its properties. */
+	int64_t prop =
+	        ok[0] ? text_find(&b->text[ANALYTICS_BC_EVENT_PROP], "") : -1;
+	const uint32_t *pidx = b->text[ANALYTICS_BC_EVENT_PROP].idx;
+	const uint32_t *off[2] = {b->event_off, b->page_off};
+	for (size_t i = 0; i < b->n; i++) {
+		bool any = false;
+		for (int pg = 0; pg < 2 && !any; pg++) {
+			if (!ok[pg])
+				continue;
+			const uint32_t *idx = b->text[cols[pg]].idx;
+			for (uint32_t r = off[pg][i];
+			     !any && r < off[pg][i + 1]; r++)
+				any = ok[pg][idx[r]] &&
+				      (pg || (int64_t)pidx[r] == prop);
+		}
+		pass[i] &= any != f->negate;
+	}
+	free(ok[0]);
+	free(ok[1]);
+	return true;
+}
+
 /* The visits of day b that pass filter f, into pass[] (and-ed). */
 static bool filter_day(const struct filter *f, const struct analytics_block *b,
                        uint8_t *pass)
 {
+	if (f->kind == F_GOAL)
+		return goal_day(f, b, pass);
 	int col;
 	switch (f->kind) {
 	case F_COLUMN: col = analytics_block_col(f->dim); break;
 	case F_PAGE: col = ANALYTICS_BC_PAGE_PATH; break;
 	case F_PROP: col = ANALYTICS_BC_EVENT_VALUE; break;
-	case F_GOAL:
-		col = f->goal->kind == ANALYTICS_GOAL_PAGE
-		              ? ANALYTICS_BC_PAGE_PATH
-		              : ANALYTICS_BC_EVENT_NAME;
-		break;
 	default: col = ANALYTICS_BC_EVENT_NAME; break;
 	}
 	const struct analytics_block_text *c = &b->text[col];
-	uint8_t *ok =
-	        f->kind == F_GOAL
-	                ? text_verdicts(c, f->goal->pattern,
-	                                f->goal->kind == ANALYTICS_GOAL_PAGE)
-	                : alt_verdicts(c, f);
+	uint8_t *ok = alt_verdicts(c, f);
 	if (!ok)
 		return false;
 	if (f->kind == F_COLUMN) {

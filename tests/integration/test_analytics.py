@@ -471,6 +471,7 @@ class AnalyticsTest(unittest.TestCase):
         # Unfiltered but for the goal: the goals report's rate.
         rate = self.stats("summary", filter="goal==Signup").json()["results"]["conversion_rate"]
         self.assertEqual(rate, goals["Signup"]["conversion_rate"], label)
+        self.check_goals_either(label, visits, flt, others)
 
         # The timeseries adds up to the summary.
         ts = self.stats("timeseries", metric="visits,pageviews", interval="hour").json()
@@ -479,6 +480,56 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual(sum(r["pageviews"] for r in ts["results"]),
                          sum(v["pageviews"] for v in visits))
         return visits
+
+    def check_goals_either(self, label, visits, flt, others):
+        """goal==A|B (Plausible's way): the visits that reached A or B, of
+        either kind, and the rate of the visitors who did; goal!=A|B: those
+        that reached neither, no rate.  Alone, and after other filters."""
+        def either(v):
+            return "Signup" in v["names"] or any(p.startswith("/pricing") for p in v["pages"])
+        for base_flt, base in (("", visits), (flt, others)):
+            base_visitors = self.stats("summary", **(
+                {"filter": base_flt} if base_flt else {})).json()["results"]["visitors"]
+            for op, keep in (("==", either), ("!=", lambda v: not either(v))):
+                f = ";".join(x for x in (base_flt, "goal%sSignup|Visit /pricing*" % op) if x)
+                kept = [v for v in base if keep(v)]
+                self.assertTrue(0 < len(kept) < len(base), (label, f))
+                # Each goal adds visits the other has not.
+                if op == "==":
+                    self.assertTrue(any("Signup" not in v["names"] for v in kept)
+                                    and any(not any(p.startswith("/pricing") for p in v["pages"])
+                                            for v in kept), (label, f))
+                want = metrics(kept)
+                got = self.stats("summary", filter=f).json()["results"]
+                for k in ("visitors", "visits", "pageviews", "events", "bounce_rate",
+                          "visit_duration"):
+                    self.assertEqual(got[k], want[k], "%s: %s %s" % (label, f, k))
+                if op == "==":
+                    self.assertEqual(got["conversion_rate"],
+                                     round(100 * want["visitors"] / base_visitors, 1),
+                                     "%s: conversion rate of %s" % (label, f))
+                else:
+                    self.assertNotIn("conversion_rate", got, (label, f))
+                ts = self.stats("timeseries", filter=f, metric="visits",
+                                interval="hour").json()["results"]
+                self.assertEqual(sum(r["visits"] for r in ts), want["visits"], (label, f))
+                rows = self.stats("breakdown", dimension="browser", filter=f).json()["results"]
+                self.assertEqual({r["browser"]: r["visits"] for r in rows},
+                                 {b: sum(1 for v in kept if v["browser"] == b)
+                                  for b in {v["browser"] for v in kept}}, (label, f))
+                got_goals = {g["goal"]: g["visits"]
+                             for g in self.stats("goals", filter=f).json()["results"]}
+                self.assertEqual(got_goals.get("Signup", 0),
+                                 sum(1 for v in kept if "Signup" in v["names"]), (label, f))
+                self.assertEqual(got_goals.get("Visit /pricing*", 0),
+                                 sum(1 for v in kept
+                                     if any(p.startswith("/pricing") for p in v["pages"])),
+                                 (label, f))
+                [row] = list(csv.DictReader(io.StringIO(self.stats(
+                    "summary", filter=f, format="csv").body.decode())))
+                self.assertEqual(int(row["visits"]), want["visits"], (label, f))
+                self.assertEqual(row.get("conversion_rate"),
+                                 None if op == "!=" else str(got["conversion_rate"]), (label, f))
 
     def test_1_open_visits(self):
         # The last round's visits are open; earlier ones ended when their
@@ -628,6 +679,7 @@ class AnalyticsTest(unittest.TestCase):
                  ("summary", {"from": day(1), "to": day(-1)}),
                  ("summary", {"tz": "Mars/Olympus"}), ("summary", {"filter": "nosuch==1"}),
                  ("summary", {"filter": "browser=Chrome"}), ("summary", {"filter": "goal==nope"}),
+                 ("summary", {"filter": "goal==Signup|nope"}),
                  ("summary", {"compare": "last_year"}), ("summary", {"format": "xml"}),
                  ("summary", {"compare": "custom"}),
                  ("summary", {"compare": "custom", "compare_from": "2026-01-01"}),
@@ -662,6 +714,12 @@ class AnalyticsTest(unittest.TestCase):
             r = self.staff.request("GET", "/api/stats/demo/%s?%s" % (
                 report, urllib.parse.urlencode(params)))
             assert_json_error(self, r, 400)
+        # An unknown goal among several: named.
+        for report in ("summary", "timeseries", "goals", "breakdown?dimension=page&"):
+            r = self.staff.request("GET", "/api/stats/demo/%s%sfilter=%s" % (
+                report, "" if "?" in report else "?",
+                urllib.parse.quote("goal!=Visit /pricing*|nope|Signup")))
+            self.assertEqual(assert_json_error(self, r, 400)["message"], 'no goal "nope"')
         # A report is audited as a read of statistics (aggregates), not of
         # a person's data, saying what was read; one that reads custom
         # event properties (an order number may be one person's) as a
@@ -938,6 +996,19 @@ class AnalyticsTest(unittest.TestCase):
         r = run_seula(*args, "--filter", "goal==nosuch")
         self.assertEqual(r.returncode, 1)
         self.assertIn("nosuch", r.stderr)
+        # Either of two goals: the API's figures, its rate.
+        either = "goal==Signup|Visit /pricing*"
+        r = run_seula(*args, "--format", "json", "--filter", either)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        api = self.stats("summary", compare="previous_period", filter=either).json()
+        self.assertEqual(rep["summary"], api["results"])
+        self.assertGreater(rep["summary"]["conversion_rate"],
+                           self.stats("summary", filter="goal==Signup").json()[
+                               "results"]["conversion_rate"])
+        r = run_seula(*args, "--filter", "goal==Signup|nosuch")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('no goal "nosuch"', r.stderr)
         r = run_seula(*args, "--format", "csv", "--filter", "country==-x,\"y")
         self.assertEqual(r.returncode, 0, r.stderr)
         head = list(csv.DictReader(io.StringIO(r.stdout.split("\n\n")[0].split("\n", 1)[1])))
@@ -1527,6 +1598,60 @@ class SegmentsTest(unittest.TestCase):
         self.assertFalse(self.reports(s, self.SEG)["preprocessed"])
         self.assertEqual(login(s, "ana", PASSWORD).request(
             "GET", "/api/stats/sites").json()["segments"], {})
+
+    def test_goals_either_or_neither(self):
+        """Segments of goal==A|B and goal!=A|B (a page goal and an event
+        goal): the visits that reached either, or neither, backfilled and
+        added at their close; their reports pre-processed, as the same
+        filter's read from the visits, the rate of the visitors who reached
+        either."""
+        segs = ("goal==Signup|Visit /pricing*", "goal!=Visit /pricing*|Signup")
+        s = started(self, plugins=PLUGINS, server={"log_level": "debug"}, sections={
+            "plugin.analytics": {"visit_timeout": "1s", "rollup_delay": "0s",
+                                 "goals": GOALS}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        self.traffic(s, 400, 12)
+        self.wait(s, lambda: self.all_closed(s), "round A closed")
+        s.stop()
+        self.configure(s, segments=", ".join("demo:" + x for x in segs))
+        s.start()
+        self.wait(s, lambda: all("segment demo:%s backfilled" % x in s.stderr() for x in segs)
+                  and self.all_closed(s), "backfill")
+        self.traffic(s, 420, 9)
+        self.wait(s, lambda: self.all_closed(s), "round B closed")
+
+        def priced(v):
+            return any(p.startswith("/pricing") for p in v["pages"])
+
+        def either(v):
+            return "Signup" in v["names"] or priced(v)
+        visits = brute_force(s, timeout_s=1)
+        # Each goal has visits the other has not.
+        self.assertTrue(any("Signup" in v["names"] and not priced(v) for v in visits))
+        self.assertTrue(any("Signup" not in v["names"] and priced(v) for v in visits))
+        staff = login(s, "ana", PASSWORD)
+        everyone = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s" % (
+            day(-1), day(1))).json()["results"]["visitors"]
+        for seg, keep in ((segs[0], either), (segs[1], lambda v: not either(v))):
+            kept = [v for v in visits if keep(v)]
+            self.assertTrue(0 < len(kept) < len(visits), seg)
+            want = metrics(kept)
+            pre = self.reports(s, seg)
+            self.assertTrue(pre["preprocessed"], seg)
+            self.assertEqual(pre["summary"], {k: want[k] for k in pre["summary"]}, seg)
+            self.assertLessEqual(abs(pre["visitors"] - want["visitors"]), 1, seg)
+            self.assertEqual(pre["hours"], want["visits"], seg)
+            self.assertEqual(pre["goals"].get("Signup", (0, 0))[0],
+                             sum(1 for v in kept if "Signup" in v["names"]), seg)
+            adhoc = self.reports(s, seg + ";device!=nosuch")
+            self.assertFalse(adhoc["preprocessed"], seg)
+            adhoc["preprocessed"] = True
+            self.assertEqual(adhoc, pre, seg)
+            rate = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s&filter=%s" % (
+                day(-1), day(1), urllib.parse.quote(seg))).json()["results"].get(
+                    "conversion_rate")
+            self.assertEqual(rate, round(100 * pre["visitors"] / everyone, 1)
+                             if keep is either else None, seg)
 
     def test_import_beside_a_backfill(self):
         """`seula import-log` runs the plugin's tasks too: a backfill the

@@ -1054,6 +1054,8 @@ static const char *const blk_filters[] = {
         /* One of. */
         "device==mobile|tablet;country!=US|X*", "page==/a|/p*",
         "event!=signup|nosuch",
+        /* Goals of either kind: a visit that reached any, or none. */
+        "goal==signup|Visit /a", "goal!=Visit /blog/*|download|Visit /a",
         /* Every visit: more visitors than a breakdown counts exactly. */
         "country!=XX;device!=x"};
 #define BLK_FILTERS (sizeof(blk_filters) / sizeof(blk_filters[0]))
@@ -2328,7 +2330,9 @@ static int64_t visits_of(json_t *report)
 
 /* A value holding '|' (which separates alternatives) or ';' (which
  * separates filters) is chosen with it in brackets, as the dashboard
- * writes a clicked row's value. */
+ * writes a clicked row's value; a goal's name too, and given bare it is
+ * still the goal when its parts are not all goals (filters written before
+ * goals had alternatives). */
 static void bar_in_brackets_is_the_character(void **state)
 {
 	(void)state;
@@ -2352,17 +2356,29 @@ static void bar_in_brackets_is_the_character(void **state)
 	        {"utm_campaign!=x[;]y;event==a[;]b|a", 1},
 	        {"event==a[;]b;utm_campaign==x*", 1},
 	        {"utm_campaign==x[;]y|spring", 2},
+	        {"goal==a[|]b", 1},
+	        {"goal==a|b", 1}, /* no goal "b": the goal "a|b" */
+	        {"goal==a[|]b|a", 2},
+	        {"goal!=a[|]b", 2},
+	        {"goal!=a|a[|]b", 1},
 	};
+	const char *goal_list[] = {"s:event:a|b", "s:event:a", NULL};
+	struct analytics_goals goals;
+	char err[256];
+	assert_int_equal(
+	        analytics_goals_parse(goal_list, &goals, err, sizeof(err)), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct analytics_request rq =
 		        request("2025-03-05", "2025-03-05", "UTC");
 		rq.filter = cases[i].filter;
+		rq.goals = &goals;
 		json_t *out = report_ok(db, ANALYTICS_SUMMARY, &rq);
 		if (visits_of(out) != cases[i].visits)
 			fail_msg("%s: %lld visits", cases[i].filter,
 			         (long long)visits_of(out));
 		json_decref(out);
 	}
+	analytics_goals_free(&goals);
 	sqlite3_close(db);
 }
 
@@ -2608,8 +2624,57 @@ static void segment_filters_canonical(void **state)
 	assert_non_null(strstr(x, "page:/pricing*"));
 	sqlite3_free(x);
 
-	static const char *const bad[] = {
-	        "", ";", "device", "nosuch==1", "goal==Nope", "prop:==x"};
+	/* One goal as before goals had alternatives (segments registered
+	 * then keep their rows); several, each goal's definition. */
+	assert_int_equal(analytics_filter_canon("demo", "goal==Signup", &a, &x,
+	                                        err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_string_equal(x, "goal==Signup\x1f"
+	                       "event:Signup");
+	sqlite3_free(x);
+	assert_int_equal(analytics_filter_canon("demo",
+	                                        "goal!=Signup|Visit /pricing*",
+	                                        &a, &x, err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_string_equal(x, "goal!=Signup|Visit /pricing*\x1f"
+	                       "event:Signup\x1f"
+	                       "page:/pricing*");
+	sqlite3_free(x);
+	/* A name holding '|', bracketed or bare (not all its parts goals):
+	 * one segment. */
+	const char *const g3[] = {"demo:event:A|B", "demo:event:A", NULL};
+	struct analytics_goals c;
+	assert_int_equal(analytics_goals_parse(g3, &c, err, sizeof(err)), 0);
+	assert_int_equal(analytics_filter_canon("demo", "goal==A[|]B", &c, &x,
+	                                        err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_int_equal(analytics_filter_canon("demo", "goal==A|B", &c, &y,
+	                                        err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_string_equal(x, y);
+	assert_string_equal(x, "goal==A|B\x1f"
+	                       "event:A|B");
+	sqlite3_free(x);
+	sqlite3_free(y);
+	assert_int_equal(analytics_filter_canon("demo", "goal==A|A[|]B", &c, &x,
+	                                        err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_string_equal(x, "goal==A|A|B\x1f"
+	                       "event:A\x1f"
+	                       "event:A|B");
+	sqlite3_free(x);
+	analytics_goals_free(&c);
+	/* An unknown goal among several is named. */
+	assert_int_equal(analytics_filter_canon("demo", "goal==Signup|Nope", &a,
+	                                        &x, err, sizeof(err)),
+	                 ANALYTICS_BAD_REQUEST);
+	assert_null(x);
+	assert_string_equal(err, "no goal \"Nope\"");
+
+	static const char *const bad[] = {"",           ";",
+	                                  "device",     "nosuch==1",
+	                                  "goal==Nope", "goal==Signup|",
+	                                  "prop:==x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(analytics_filter_canon("demo", bad[i], &a, &x,
@@ -2620,6 +2685,353 @@ static void segment_filters_canonical(void **state)
 	}
 	analytics_goals_free(&a);
 	analytics_goals_free(&b);
+}
+
+/* ---- goal==A|B: a visit that reached either ---------------------------- */
+
+/* Goals of fill_visits()'s site: bit k of a mask is alt_goals[k]. */
+static const char *const alt_goals[] = {"s:event:signup", "s:page:/blog/*",
+                                        "s:page:/a", "s:event:download", NULL};
+#define ALT_GOALS 4
+
+/* Per visit id: its visitor, start (ms) and the goals it reached, from
+ * the raw rows by hand (an event's own row, prop ''; a page viewed). */
+struct alt_visit {
+	int64_t visitor, start_ms;
+	unsigned reached;
+	bool present;
+};
+
+static struct alt_visit *alt_visits(sqlite3 *db, size_t *n)
+{
+	*n = (size_t)int_of(db, "SELECT max(id) + 1 FROM analytics_visits");
+	struct alt_visit *v = calloc(*n, sizeof(*v));
+	assert_non_null(v);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT id, visitor, start_ts FROM "
+	                                    "analytics_visits WHERE site = 's'",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct alt_visit *x = &v[sqlite3_column_int64(st, 0)];
+		x->visitor = sqlite3_column_int64(st, 1);
+		x->start_ms = sqlite3_column_int64(st, 2);
+		x->present = true;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT visit, path FROM "
+	                                    "analytics_visit_pages WHERE "
+	                                    "pageviews > 0",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(st, 1);
+		unsigned *r = &v[sqlite3_column_int64(st, 0)].reached;
+		*r |= (sqlite3_strglob("/blog/*", path) == 0) << 1;
+		*r |= (strcmp(path, "/a") == 0) << 2;
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT visit, name FROM "
+	                                    "analytics_visit_events WHERE "
+	                                    "prop = ''",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		unsigned *r = &v[sqlite3_column_int64(st, 0)].reached;
+		*r |= (unsigned)(strcmp(name, "signup") == 0);
+		*r |= (unsigned)(strcmp(name, "download") == 0) << 3;
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* A goal filter's clauses, each "reached one of mask" (or none, neg). */
+struct alt_case {
+	const char *filter;
+	struct {
+		bool neg;
+		unsigned mask;
+	} c[2];
+	size_t n;
+};
+
+static const struct alt_case alt_cases[] = {
+        {"goal==signup|Visit /a", {{false, 1 | 4}}, 1},
+        {"goal!=signup|Visit /a", {{true, 1 | 4}}, 1},
+        {"goal==Visit /a|Visit /blog/*", {{false, 4 | 2}}, 1},
+        {"goal!=download|signup", {{true, 8 | 1}}, 1},
+        {"goal==download|Visit /blog/*|signup", {{false, 8 | 2 | 1}}, 1},
+        {"goal==signup|Visit /a;goal!=download",
+         {{false, 1 | 4}, {true, 8}},
+         2},
+        /* The README's brackets name a goal as well. */
+        {"goal==Visit /blog/[*]|signup", {{false, 2 | 1}}, 1},
+};
+
+static bool alt_kept(const struct alt_case *c, unsigned reached, bool base)
+{
+	for (size_t k = 0; k < c->n; k++)
+		if ((!base || c->c[k].neg) &&
+		    ((reached & c->c[k].mask) != 0) == c->c[k].neg)
+			return false;
+	return true;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The visits and visitors of [from_ms, to_ms) that case c keeps (base:
+ * its negated clauses only, the conversion rate's base); of those that
+ * reached goal `g` too, when g >= 0. */
+static void alt_count(const struct alt_visit *v, size_t n,
+                      const struct alt_case *c, bool base, int g,
+                      int64_t from_ms, int64_t to_ms, int64_t *visits,
+                      int64_t *visitors)
+{
+	int64_t *who = malloc(n * sizeof(*who));
+	assert_non_null(who);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].present && v[i].start_ms >= from_ms &&
+		    v[i].start_ms < to_ms && alt_kept(c, v[i].reached, base) &&
+		    (g < 0 || v[i].reached & (1u << g)))
+			who[k++] = v[i].visitor;
+	qsort(who, k, sizeof(*who), cmp_i64);
+	*visits = (int64_t)k;
+	*visitors = 0;
+	for (size_t i = 0; i < k; i++)
+		*visitors += i == 0 || who[i] != who[i - 1];
+	free(who);
+}
+
+/* A report's visitors against a true count: exact up to 1,024 visitors
+ * (the README), past them a sketch's estimate, 1.6% standard error. */
+static bool visitors_near(json_int_t got, int64_t want)
+{
+	return want < 1024 ? got == want
+	                   : fabs((double)(got - want)) <= 0.05 * (double)want;
+}
+
+static json_int_t int_at(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* Every report of each case over a range against the brute force: the
+ * summary (and its conversion rate), a day timeseries, a breakdown, the
+ * goals report. */
+static void alt_reports_match(sqlite3 *db, const struct analytics_goals *goals,
+                              const char *from, const char *to, int64_t d0,
+                              int64_t d1, const char *how)
+{
+	size_t n;
+	struct alt_visit *v = alt_visits(db, &n);
+	int64_t from_ms = d0 * 86400000, to_ms = (d1 + 1) * 86400000;
+	for (size_t i = 0; i < sizeof(alt_cases) / sizeof(alt_cases[0]); i++) {
+		const struct alt_case *c = &alt_cases[i];
+		int64_t visits, visitors, base_visits, base_visitors;
+		alt_count(v, n, c, false, -1, from_ms, to_ms, &visits,
+		          &visitors);
+		alt_count(v, n, c, true, -1, from_ms, to_ms, &base_visits,
+		          &base_visitors);
+		/* Neither all nor none: a filter that tells. */
+		const struct alt_case all = {.n = 0};
+		int64_t total, total_visitors;
+		alt_count(v, n, &all, false, -1, from_ms, to_ms, &total,
+		          &total_visitors);
+		assert_true(visits > 0 && visits < total);
+		struct analytics_request rq = request(from, to, "UTC");
+		/* Beside filters every visit passes, on two columns: the
+		 * rate's base is then read from the visits, as the fixture
+		 * has no rollups. */
+		char filter[128];
+		snprintf(filter, sizeof(filter), "%s;country!=XX;device!=x",
+		         c->filter);
+		rq.filter = filter;
+		rq.goals = goals;
+		json_t *j = report_ok(db, ANALYTICS_SUMMARY, &rq);
+		json_t *r = json_object_get(j, "results");
+		if (int_at(r, "visits") != visits ||
+		    !visitors_near(int_at(r, "visitors"), visitors))
+			fail_msg("%s, %s: %lld visits of %lld visitors, want "
+			         "%lld of %lld",
+			         how, c->filter, (long long)int_at(r, "visits"),
+			         (long long)int_at(r, "visitors"),
+			         (long long)visits, (long long)visitors);
+		/* A rate only with a goal the visits reached (not of !=). */
+		json_t *cr = json_object_get(r, "conversion_rate");
+		if (c->c[0].neg && c->n == 1) {
+			assert_null(cr);
+		} else {
+			double want = round(1000.0 * (double)visitors /
+			                    (double)base_visitors) /
+			              10;
+			/* Past the sketches' 1,024 visitors, as near as they
+			 * are to both counts. */
+			double slack =
+			        base_visitors < 1024 ? 1e-9 : 0.1 * want + 0.1;
+			if (!cr || fabs(json_real_value(cr) - want) > slack)
+				fail_msg("%s, %s: conversion rate %g, want %g",
+				         how, c->filter,
+				         cr ? json_real_value(cr) : -1.0, want);
+		}
+		json_decref(j);
+
+		rq.interval = "day";
+		rq.metric = "visits";
+		j = report_ok(db, ANALYTICS_TIMESERIES, &rq);
+		json_int_t sum = 0;
+		size_t k;
+		json_t *row;
+		json_array_foreach(json_object_get(j, "results"), k, row) sum +=
+		        int_at(row, "visits");
+		assert_int_equal(sum, visits);
+		json_decref(j);
+
+		rq.interval = rq.metric = NULL;
+		rq.dimension = "device";
+		rq.limit = "100";
+		j = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+		sum = 0;
+		json_array_foreach(json_object_get(j, "results"), k, row) sum +=
+		        int_at(row, "visits");
+		assert_int_equal(sum, visits);
+		json_decref(j);
+
+		/* Each goal's row: the kept visits that reached it. */
+		rq.dimension = NULL;
+		j = report_ok(db, ANALYTICS_GOALS, &rq);
+		for (int g = 0; g < ALT_GOALS; g++) {
+			int64_t gv, gw;
+			alt_count(v, n, c, false, g, from_ms, to_ms, &gv, &gw);
+			const char *name = goals->list[g].name;
+			json_int_t got_v = 0, got_w = 0;
+			json_array_foreach(json_object_get(j, "results"), k, row) if (
+			        strcmp(json_string_value(
+			                       json_object_get(row, "goal")),
+			               name) == 0)
+			        got_v = int_at(row, "visits"),
+			        got_w = int_at(row, "visitors");
+			if (got_v != gv || !visitors_near(got_w, gw))
+				fail_msg("%s, %s: goal %s %lld/%lld, want "
+				         "%lld/%lld",
+				         how, c->filter, name, (long long)got_v,
+				         (long long)got_w, (long long)gv,
+				         (long long)gw);
+		}
+		json_decref(j);
+	}
+	free(v);
+}
+
+/* A segment's visits are those its filter's statement matches
+ * (analytics_filter_prepare(), as analytics.c adds a closed visit). */
+static void alt_segment_match(sqlite3 *db, const struct analytics_goals *goals)
+{
+	size_t n;
+	struct alt_visit *v = alt_visits(db, &n);
+	char err[256];
+	for (size_t i = 0; i < sizeof(alt_cases) / sizeof(alt_cases[0]); i++) {
+		sqlite3_stmt *st = analytics_filter_prepare(
+		        db, "SELECT 1 FROM analytics_visits v WHERE v.id = ?1",
+		        1, "s", alt_cases[i].filter, goals, "", err,
+		        sizeof(err));
+		if (!st)
+			fail_msg("%s: %s", alt_cases[i].filter, err);
+		size_t kept = 0;
+		for (size_t id = 0; id < n; id++) {
+			if (!v[id].present)
+				continue;
+			sqlite3_bind_int64(st, 1, (int64_t)id);
+			bool got = sqlite3_step(st) == SQLITE_ROW;
+			sqlite3_reset(st);
+			if (got !=
+			    alt_kept(&alt_cases[i], v[id].reached, false))
+				fail_msg("%s: visit %zu %s",
+				         alt_cases[i].filter, id,
+				         got ? "matched" : "not matched");
+			kept += got;
+		}
+		assert_true(kept > 0);
+		sqlite3_finalize(st);
+	}
+	free(v);
+}
+
+/* goal==A|B keeps the visits that reached A or B, goal!=A|B those that
+ * reached neither, with A and B of either kind (page, event): as a brute
+ * force over the rows counts them, read from the open visits by SQL and
+ * then from blocks with the rest by SQL; a segment of such a filter
+ * holds the same visits. */
+static void goal_alternatives_either_or_neither(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	fill_visits(db, 11);
+	struct analytics_goals goals;
+	char err[256];
+	assert_int_equal(
+	        analytics_goals_parse(alt_goals, &goals, err, sizeof(err)), 0);
+	int64_t d0 = MAR1 / 86400;
+	alt_reports_match(db, &goals, "2025-03-01", "2025-03-10", d0, d0 + 9,
+	                  "by SQL");
+	alt_reports_match(db, &goals, "2025-03-08", "2025-03-10", d0 + 7,
+	                  d0 + 9, "by SQL, three days");
+	alt_segment_match(db, &goals);
+
+	struct analytics_blocks_writer *w =
+	        analytics_blocks_writer_new(db, NULL);
+	assert_non_null(w);
+	exec_ok(db, "BEGIN");
+	bool built;
+	int days = 0;
+	do {
+		assert_int_equal(
+		        analytics_blocks_build_next(
+		                w, (MAR1 + 20 * 86400) * 1000, 3600000, &built),
+		        SQLITE_OK);
+		days += built;
+	} while (built && days < 100);
+	exec_ok(db, "COMMIT");
+	analytics_blocks_writer_free(w);
+	assert_int_equal(days, 9);
+	alt_reports_match(db, &goals, "2025-03-01", "2025-03-10", d0, d0 + 9,
+	                  "from blocks");
+	alt_reports_match(db, &goals, "2025-03-08", "2025-03-10", d0 + 7,
+	                  d0 + 9, "from blocks, three days");
+
+	/* Unknown among them: refused, naming it. */
+	struct analytics_request rq =
+	        request("2025-03-01", "2025-03-10", "UTC");
+	rq.goals = &goals;
+	rq.filter = "goal==signup|nosuch|Visit /a";
+	json_t *out = NULL;
+	err[0] = '\0';
+	assert_int_equal(analytics_report(db, ANALYTICS_SUMMARY, &rq, &out, err,
+	                                  sizeof(err)),
+	                 ANALYTICS_BAD_REQUEST);
+	assert_null(out);
+	assert_string_equal(err, "no goal \"nosuch\"");
+	/* Up to 64 goals a filter. */
+	char many[1024] = "goal==signup";
+	for (int k = 1; k < 64; k++)
+		strcat(many, "|Visit /a");
+	rq.filter = many;
+	json_decref(report_ok(db, ANALYTICS_SUMMARY, &rq));
+	strcat(many, "|signup");
+	assert_int_equal(analytics_report(db, ANALYTICS_SUMMARY, &rq, &out, err,
+	                                  sizeof(err)),
+	                 ANALYTICS_BAD_REQUEST);
+	assert_non_null(strstr(err, "at most 64 goals"));
+	analytics_goals_free(&goals);
+	sqlite3_close(db);
 }
 
 /* ---- gather: rollup rows summed per key ------------------------------- */
@@ -2972,6 +3384,7 @@ int main(void)
 	        cmocka_unit_test(midnight_is_the_first_when_it_repeats),
 	        cmocka_unit_test(goals_config_parsed),
 	        cmocka_unit_test(segment_filters_canonical),
+	        cmocka_unit_test(goal_alternatives_either_or_neither),
 	        cmocka_unit_test(gather_sums_match_model),
 	        cmocka_unit_test(gather_hour_only),
 	        cmocka_unit_test(gather_full_adds_nothing),
