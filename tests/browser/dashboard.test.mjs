@@ -1116,6 +1116,28 @@ test('the conversion rate against a period before: what it was, and its change i
   await context.close();
 });
 
+test('a filter of two goals (goal==A|B): the visits that reached either, with their conversion rate', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup|Visit /pricing')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  assert.deepEqual(await chips(page), ['Goal is signup|Visit /pricing']);
+  const { data: either } = await checkSummary(page, context);
+  assert.ok(either.results.conversion_rate > 0);
+  // The union counted another way: each goal's, less those of both.
+  const url = new URL(await page.getAttribute('#summary', 'data-api'), base);
+  const visits = async (filter) => {
+    url.searchParams.set('filter', filter);
+    return (await api(context, url.pathname + url.search)).results.visits;
+  };
+  const [a, b, both] = [await visits('goal==signup'), await visits('goal==Visit /pricing'),
+    await visits('goal==signup;goal==Visit /pricing')];
+  assert.ok(a > both && b > both, 'each goal has visits the other has not');
+  assert.equal(either.results.visits, a + b - both);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('a custom range ends today in the site\'s zone: the date pickers go no further, later days are cut', async () => {
   const context = await browser.newContext({ timezoneId: BROWSER_TZ, locale: 'en-GB' });
   const page = await context.newPage();

@@ -262,11 +262,13 @@
   // A value with * ? or [ is a glob pattern to the API, | separates
   // alternatives and ; filters: a clicked value is matched exactly, each
   // of them in brackets.  A goal is named, not matched: its name goes as
-  // it is, so one with ; cannot be written in a filter.
+  // it is, but for a | or ; in it (goal==A|B is either goal), which go in
+  // brackets, and so then does a [ (a bracket would hold them).
   const literal = (dimension) => dimension === 'goal';
-  const globEscape = (v, dimension) => (literal(dimension) ? v : v.replace(/[*?[|;]/g, (c) => `[${c}]`));
-  const globUnescape = (v, dimension) => (literal(dimension) ? v : v.replace(/\[([*?[|;])\]/g, '$1'));
-  const filterable = (v, dimension) => !(literal(dimension) && v.includes(';'));
+  const globEscape = (v, dimension) => (literal(dimension)
+    ? (/[|;]/.test(v) ? v.replace(/[[|;]/g, (c) => `[${c}]`) : v)
+    : v.replace(/[*?[|;]/g, (c) => `[${c}]`));
+  const globUnescape = (v, dimension) => v.replace(literal(dimension) ? /\[([[|;])\]/g : /\[([*?[|;])\]/g, '$1');
 
   // ---- the URL is the state ---------------------------------------------------
 
@@ -802,7 +804,7 @@
       const share = Math.round(((Number(r[cols[0][0]]) || 0) / max) * 100);
       const label = shownValue(dimension, text);
       const cls = text === '' ? 'name placeholder' : 'name';
-      const first = opts.filter === false || !filterable(text, opts.filterDimension || dimension)
+      const first = opts.filter === false
         ? el('span', { class: cls, text: label })
         : el('button', {
           type: 'button', class: cls, text: label, title: `Filter by ${dimLabel(opts.filterDimension || dimension)}: ${label}`,
