@@ -485,7 +485,7 @@ static const struct analytics_goal *find_goal(const struct scope *sc,
 }
 
 /* The goal alternative `a` names: as it is, or else with the brackets
- * the README puts around a '|', '*', '?' or '[' taken off ("A[|]B" is
+ * the README puts around a '|', ';', '*', '?' or '[' taken off ("A[|]B" is
  * the goal "A|B"), as a name holding '|' must be written. */
 static const struct analytics_goal *find_goal_alt(const struct scope *sc,
                                                   const char *a)
@@ -496,7 +496,7 @@ static const struct analytics_goal *find_goal_alt(const struct scope *sc,
 	char name[FILTER_VALUE_MAX + 1];
 	size_t n = 0;
 	for (size_t i = 0; a[i]; i++) {
-		if (a[i] == '[' && a[i + 1] && strchr("*?[|", a[i + 1]) &&
+		if (a[i] == '[' && a[i + 1] && strchr("*?[|;", a[i + 1]) &&
 		    a[i + 2] == ']') {
 			name[n++] = a[i + 1];
 			i += 2;

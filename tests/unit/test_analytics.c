@@ -2361,8 +2361,11 @@ static void bar_in_brackets_is_the_character(void **state)
 	        {"goal==a[|]b|a", 2},
 	        {"goal!=a[|]b", 2},
 	        {"goal!=a|a[|]b", 1},
+	        {"goal==a[;]b", 1},
+	        {"goal==a[;]b|a;device==mobile", 2},
 	};
-	const char *goal_list[] = {"s:event:a|b", "s:event:a", NULL};
+	const char *goal_list[] = {"s:event:a|b", "s:event:a", "s:event:a;b",
+	                           NULL};
 	struct analytics_goals goals;
 	char err[256];
 	assert_int_equal(
