@@ -3876,14 +3876,16 @@ static bool row_shown(const struct scope *sc, const char *dim, const char *none,
 		const struct filter *f = &sc->filters[i];
 		if (!own_filter(f, dim))
 			continue;
-		/* A goal is named, not matched. */
-		bool match = f->kind == F_GOAL && strcmp(value, f->value) == 0;
+		bool match = false;
 		const char *a = f->alts;
 		for (size_t k = 0; !match && k < f->n_alts;
 		     k++, a += strlen(a) + 1)
-			match = text_matches(a,
-			                     f->kind != F_GOAL && has_glob(a),
-			                     value, strlen(value));
+			/* A goal is named, not matched: the goal each
+			 * alternative found (brackets and all). */
+			match = f->kind == F_GOAL
+			                ? strcmp(f->goal[k]->name, value) == 0
+			                : text_matches(a, has_glob(a), value,
+			                               strlen(value));
 		if (match == f->negate)
 			return false;
 	}

@@ -2381,6 +2381,33 @@ static void bar_in_brackets_is_the_character(void **state)
 			         (long long)visits_of(out));
 		json_decref(out);
 	}
+	/* The goal breakdown lists the goals the filter names, as found. */
+	static const char *const by_goal[][2] = {
+	        {"goal==a[|]b|a", "a,a|b"},
+	        {"goal==a[;]b", "a;b"},
+	        {"goal==a|b", "a|b"},
+	};
+	for (size_t i = 0; i < sizeof(by_goal) / sizeof(by_goal[0]); i++) {
+		struct analytics_request rq =
+		        request("2025-03-05", "2025-03-05", "UTC");
+		rq.filter = by_goal[i][0];
+		rq.goals = &goals;
+		rq.dimension = "goal";
+		json_t *out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+		char got[64] = "";
+		size_t k;
+		json_t *row;
+		json_array_foreach(json_object_get(out, "results"), k, row)
+		{
+			snprintf(got + strlen(got), sizeof(got) - strlen(got),
+			         "%s%s", k ? "," : "",
+			         json_string_value(
+			                 json_object_get(row, "goal")));
+		}
+		if (strcmp(got, by_goal[i][1]) != 0)
+			fail_msg("%s by goal: %s", by_goal[i][0], got);
+		json_decref(out);
+	}
 	analytics_goals_free(&goals);
 	sqlite3_close(db);
 }
