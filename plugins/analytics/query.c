@@ -3018,6 +3018,24 @@ static json_t *scope_json(const struct scope *sc)
 	return o;
 }
 
+/* sc without its goal filters (goal==X; goal!=X stays) into *base, as
+ * the conversion rates' base: as in Plausible's API, the share of the
+ * visitors without that condition who reached it.  False when there were
+ * none. */
+static bool without_goals(sqlite3 *db, const struct scope *sc,
+                          struct scope *base)
+{
+	*base = *sc;
+	base->n_filters = 0;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		if (sc->filters[i].kind != F_GOAL || sc->filters[i].negate)
+			base->filters[base->n_filters++] = sc->filters[i];
+	if (base->n_filters == sc->n_filters)
+		return false;
+	find_segment(db, base);
+	return true;
+}
+
 static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
                                      json_t **out, char *err, size_t errlen)
 {
@@ -3027,17 +3045,9 @@ static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
 		return s;
 	json_t *res = json_object();
 	put_metrics(res, &t, ROW_VISITS);
-	/* With a goal among the filters (goal==X), as
-	 * Plausible's API: the share of the visitors without that condition
-	 * who reached it. */
-	struct scope base = *sc;
-	base.n_filters = 0;
-	for (size_t i = 0; i < sc->n_filters; i++)
-		if (strcmp(sc->filters[i].dim, "goal") != 0 ||
-		    sc->filters[i].negate)
-			base.filters[base.n_filters++] = sc->filters[i];
-	if (base.n_filters < sc->n_filters) {
-		find_segment(db, &base);
+	/* With a goal among the filters (goal==X): its conversion rate. */
+	struct scope base;
+	if (without_goals(db, sc, &base)) {
 		struct analytics_totals all;
 		s = query_total(db, &base, &all, err, errlen);
 		if (s != ANALYTICS_OK) {
@@ -4029,12 +4039,20 @@ static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
 			s = breakdown_rows(db, sc, "goal", BREAKDOWN_MAX, &rows,
 			                   err, errlen);
 	}
-	if (s != ANALYTICS_OK)
+	/* With goal==X the rows are the goals it names, each rate over the
+	 * visitors the other filters keep, as the summary's. */
+	struct scope base;
+	if (s == ANALYTICS_OK && without_goals(db, sc, &base))
+		s = query_total(db, &base, &total, err, errlen);
+	if (s != ANALYTICS_OK) {
+		json_decref(rows);
 		return s;
+	}
 	json_t *res = json_array();
 	for (size_t i = 0; sc->goals && i < sc->goals->n; i++) {
 		const struct analytics_goal *g = &sc->goals->list[i];
-		if (strcmp(g->site, sc->site) != 0)
+		if (strcmp(g->site, sc->site) != 0 ||
+		    !row_shown(sc, "goal", NULL, g->name))
 			continue;
 		json_int_t visitors = 0, visits = 0, events = 0;
 		size_t j;

@@ -517,8 +517,20 @@ class AnalyticsTest(unittest.TestCase):
                 self.assertEqual({r["browser"]: r["visits"] for r in rows},
                                  {b: sum(1 for v in kept if v["browser"] == b)
                                   for b in {v["browser"] for v in kept}}, (label, f))
-                got_goals = {g["goal"]: g["visits"]
+                goal_rows = {g["goal"]: g
                              for g in self.stats("goals", filter=f).json()["results"]}
+                # goal== lists the goals it names, each rate over the
+                # visitors the other filters keep; goal!= lists the others
+                # (none here).
+                self.assertEqual(set(goal_rows),
+                                 {"Signup", "Visit /pricing*"} if op == "==" else set(), (label, f))
+                for name, row in goal_rows.items():
+                    reached = {v["visitor"] for v in kept if (
+                        "Signup" in v["names"] if name == "Signup"
+                        else any(p.startswith("/pricing") for p in v["pages"]))}
+                    self.assertEqual(row["conversion_rate"],
+                                     round(100 * len(reached) / base_visitors, 1), (label, f, name))
+                got_goals = {g: row["visits"] for g, row in goal_rows.items()}
                 self.assertEqual(got_goals.get("Signup", 0),
                                  sum(1 for v in kept if "Signup" in v["names"]), (label, f))
                 self.assertEqual(got_goals.get("Visit /pricing*", 0),

@@ -2935,26 +2935,48 @@ static void alt_reports_match(sqlite3 *db, const struct analytics_goals *goals,
 		assert_int_equal(sum, visits);
 		json_decref(j);
 
-		/* Each goal's row: the kept visits that reached it. */
+		/* The goals the filter names (goal==), or does not (!=),
+		 * each row the kept visits that reached it, its rate over
+		 * the visitors the other filters keep. */
 		rq.dimension = NULL;
 		j = report_ok(db, ANALYTICS_GOALS, &rq);
 		for (int g = 0; g < ALT_GOALS; g++) {
+			bool listed = true;
+			for (size_t x = 0; x < c->n; x++)
+				listed &= ((c->c[x].mask >> g) & 1) !=
+				          c->c[x].neg;
 			int64_t gv, gw;
 			alt_count(v, n, c, false, g, from_ms, to_ms, &gv, &gw);
 			const char *name = goals->list[g].name;
-			json_int_t got_v = 0, got_w = 0;
+			json_t *got = NULL;
 			json_array_foreach(json_object_get(j, "results"), k, row) if (
 			        strcmp(json_string_value(
 			                       json_object_get(row, "goal")),
-			               name) == 0)
-			        got_v = int_at(row, "visits"),
-			        got_w = int_at(row, "visitors");
+			               name) == 0) got = row;
+			if (!listed) {
+				if (got)
+					fail_msg("%s, %s: goal %s listed", how,
+					         c->filter, name);
+				continue;
+			}
+			json_int_t got_v = got ? int_at(got, "visits") : -1,
+			           got_w = got ? int_at(got, "visitors") : -1;
 			if (got_v != gv || !visitors_near(got_w, gw))
 				fail_msg("%s, %s: goal %s %lld/%lld, want "
 				         "%lld/%lld",
 				         how, c->filter, name, (long long)got_v,
 				         (long long)got_w, (long long)gv,
 				         (long long)gw);
+			double want = round(1000.0 * (double)gw /
+			                    (double)base_visitors) /
+			              10;
+			double slack =
+			        base_visitors < 1024 ? 1e-9 : 0.1 * want + 0.1;
+			double rate = json_real_value(
+			        json_object_get(got, "conversion_rate"));
+			if (fabs(rate - want) > slack)
+				fail_msg("%s, %s: goal %s converts %g, want %g",
+				         how, c->filter, name, rate, want);
 		}
 		json_decref(j);
 	}
