@@ -3873,8 +3873,10 @@ static bool own_filter(const struct filter *f, const char *dim)
 /* Whether a breakdown by dim shows the row of `value`.  A filter on an
  * event, a goal or a property keeps the visits that have it, and those
  * visits' other values of it are no rows of the breakdown by it, as in
- * Plausible: with event==signup the events list shows signup alone.  A
- * UTM breakdown leaves out its untagged value `none` (NULL: none). */
+ * Plausible: with event==signup the events list shows signup alone.  Two
+ * such filters (event==a;event==b: visits with both) show both; a
+ * negated one hides its values.  A UTM breakdown leaves out its untagged
+ * value `none` (NULL: none). */
 static bool row_shown(const struct scope *sc, const char *dim, const char *none,
                       const char *value)
 {
@@ -3882,6 +3884,7 @@ static bool row_shown(const struct scope *sc, const char *dim, const char *none,
 		return true;
 	if (none && strcmp(value, none) == 0)
 		return false;
+	bool named = false, chosen = false;
 	for (size_t i = 0; i < sc->n_filters; i++) {
 		const struct filter *f = &sc->filters[i];
 		if (!own_filter(f, dim))
@@ -3896,10 +3899,12 @@ static bool row_shown(const struct scope *sc, const char *dim, const char *none,
 			                ? strcmp(f->goal[k]->name, value) == 0
 			                : text_matches(a, has_glob(a), value,
 			                               strlen(value));
-		if (match == f->negate)
+		if (f->negate && match)
 			return false;
+		named |= !f->negate;
+		chosen |= !f->negate && match;
 	}
-	return true;
+	return !named || chosen;
 }
 
 static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,

@@ -2463,6 +2463,12 @@ static void own_dimension_filter_narrows_its_breakdown(void **state)
 	        /* Not its own dimension: the visits' values, all. */
 	        {"prop:plan==pro", "event", "10", "1", "a,b,signup", false},
 	        {"event==a", "prop:plan", "10", "1", "free,pro", false},
+	        /* Two filters: the visits with both, and both rows. */
+	        {"event==a;event==b", "event", "10", "1", "a,b", false},
+	        {"prop:plan==pro;prop:plan==free", "prop:plan", "10", "1",
+	         "free,pro", false},
+	        {"event==a;event!=c", "event", "10", "1", "a", false},
+	        {"event==a|b;event!=b", "event", "10", "1", "a", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct analytics_request rq =
