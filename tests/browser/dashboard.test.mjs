@@ -1085,7 +1085,17 @@ test('the goals say whose rate they give: of all visitors, or of those the filte
   await page.click('#table-pages tbody tr[data-value="/pricing"] button');
   await ready(page, () => new URLSearchParams(location.search).get('filter') === 'device==desktop;page==/pricing');
   assert.match(await note(), /the rate is of the visitors the filters keep\.$/);
-  await page.click('#filters .link');
+  // A goal's filter chooses the goals shown, not the rate's base.
+  await page.click('#table-goals tbody tr[data-value="signup"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'device==desktop;page==/pricing;goal==signup');
+  assert.match(await note(), /the rate is of the visitors the other filters keep\.$/);
+  await page.click('#filters .chip[data-dimension="page"] .chip-remove');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'device==desktop;goal==signup');
+  assert.match(await note(), /the rate is of the visitors the other filter keeps\.$/);
+  await page.click('#filters .chip[data-dimension="device"] .chip-remove');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'goal==signup');
+  assert.match(await note(), /the rate is of all visitors\.$/);
+  await page.click('#filters .chip-remove');
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
   assert.match(await note(), /the rate is of all visitors\.$/);
   assert.deepEqual(page.problems, []);

@@ -986,9 +986,13 @@
     csv.setAttribute('aria-label', 'Download goals as CSV');
     tableHead(table, 'Goal', GOAL_COLS);
     // Of whom the rate is: the API's goals report counts the visitors the
-    // filters keep, a goal's among them.
-    const whom = { 0: 'all visitors', 1: 'the visitors the filter keeps' }[state.filters.length]
-      || 'the visitors the filters keep';
+    // filters keep, but for a goal's (goal==), which chooses the goals
+    // listed and leaves the rate's base alone, as the summary's.
+    const goalNamed = state.filters.some((f) => f.dimension === 'goal' && f.op === '==');
+    const others = state.filters.filter((f) => !(f.dimension === 'goal' && f.op === '=='));
+    const whom = (goalNamed ? { 0: 'all visitors', 1: 'the visitors the other filter keeps' }
+      : { 0: 'all visitors', 1: 'the visitors the filter keeps' })[others.length]
+      || (goalNamed ? 'the visitors the other filters keep' : 'the visitors the filters keep');
     $('goals-note').textContent = `Goals are set per site in the server's configuration; the rate is of ${whom}.`;
     const req = busy(table);
     try {
