@@ -2328,6 +2328,21 @@ static int64_t visits_of(json_t *report)
 	        json_object_get(json_object_get(report, "results"), "visits"));
 }
 
+/* The values of a breakdown's rows, joined by ',' (into out). */
+static void row_values(json_t *report, const char *dim, char *out, size_t cap)
+{
+	size_t n = 0, i;
+	json_t *row;
+	out[0] = '\0';
+	json_array_foreach(json_object_get(report, "results"), i, row)
+	{
+		n += (size_t)snprintf(
+		        out + n, cap - n, "%s%s", n ? "," : "",
+		        json_string_value(json_object_get(row, dim)));
+		assert_true(n < cap);
+	}
+}
+
 /* A value holding '|' (which separates alternatives) or ';' (which
  * separates filters) is chosen with it in brackets, as the dashboard
  * writes a clicked row's value; a goal's name too, and given bare it is
@@ -2394,37 +2409,14 @@ static void bar_in_brackets_is_the_character(void **state)
 		rq.goals = &goals;
 		rq.dimension = "goal";
 		json_t *out = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
-		char got[64] = "";
-		size_t k;
-		json_t *row;
-		json_array_foreach(json_object_get(out, "results"), k, row)
-		{
-			snprintf(got + strlen(got), sizeof(got) - strlen(got),
-			         "%s%s", k ? "," : "",
-			         json_string_value(
-			                 json_object_get(row, "goal")));
-		}
+		char got[64];
+		row_values(out, "goal", got, sizeof(got));
 		if (strcmp(got, by_goal[i][1]) != 0)
 			fail_msg("%s by goal: %s", by_goal[i][0], got);
 		json_decref(out);
 	}
 	analytics_goals_free(&goals);
 	sqlite3_close(db);
-}
-
-/* The values of a breakdown's rows, joined by ',' (into out). */
-static void row_values(json_t *report, const char *dim, char *out, size_t cap)
-{
-	size_t n = 0, i;
-	json_t *row;
-	out[0] = '\0';
-	json_array_foreach(json_object_get(report, "results"), i, row)
-	{
-		n += (size_t)snprintf(
-		        out + n, cap - n, "%s%s", n ? "," : "",
-		        json_string_value(json_object_get(row, dim)));
-		assert_true(n < cap);
-	}
 }
 
 /* A filter on an event, a goal or a property keeps the visits that have
