@@ -1131,7 +1131,7 @@ test('a filter of two goals (goal==A|B): the visits that reached either, with th
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup|Visit /pricing')}`);
   await signIn(page, ANALYST);
   await ready(page);
-  assert.deepEqual(await chips(page), ['Goal is signup|Visit /pricing']);
+  assert.deepEqual(await chips(page), ['Goal is signup or Visit /pricing']);
   const { data: either } = await checkSummary(page, context);
   assert.ok(either.results.conversion_rate > 0);
   // The union counted another way: each goal's, less those of both.
@@ -1144,6 +1144,17 @@ test('a filter of two goals (goal==A|B): the visits that reached either, with th
     await visits('goal==signup;goal==Visit /pricing')];
   assert.ok(a > both && b > both, 'each goal has visits the other has not');
   assert.equal(either.results.visits, a + b - both);
+  // A chip tells alternatives apart from a '|' of the value's own.
+  for (const [filter, chip] of [
+    ['goal!=signup|Visit /pricing', 'Goal is neither signup nor Visit /pricing'],
+    ['country!=FI|SE|DE', 'Country is none of Finland, Sweden, Germany'],
+    ['browser==Firefox|Chrome|Safari', 'Browser is Firefox, Chrome or Safari'],
+    ['utm_content==thread[|]x[;]y|z', 'UTM content is thread|x;y or z'],
+  ]) {
+    await page.goto(`${base}/?site=demo&filter=${encodeURIComponent(filter)}`);
+    await ready(page);
+    assert.deepEqual(await chips(page), [chip]);
+  }
   assert.deepEqual(page.problems, []);
   await context.close();
 });

@@ -226,9 +226,10 @@
   // ---- filters: "country==FI;device!=mobile" ----------------------------------
 
   const FILTER = /^([a-z_]+|prop:[^=!;]+)(==|!=)(.*)$/;
-  // The parts of a filter text: split at each ';' outside a glob bracket,
-  // as the API splits it ("utm_content==a[;]b" is one part).
-  function filterParts(text) {
+  // Text split at each `sep` outside a glob bracket, as the API splits a
+  // filter into parts at ';' and a value into alternatives at '|'
+  // ("utm_content==a[;]b" is one part, "a[|]b" one value).
+  function splitOutside(text, sep) {
     const parts = [];
     let start = 0;
     for (let i = 0; i < text.length; i++) {
@@ -239,7 +240,7 @@
         if (text[j] === ']') j++;
         while (j < text.length && text[j] !== ']') j++;
         if (j < text.length) i = j;
-      } else if (text[i] === ';') {
+      } else if (text[i] === sep) {
         parts.push(text.slice(start, i));
         start = i + 1;
       }
@@ -247,6 +248,7 @@
     parts.push(text.slice(start));
     return parts;
   }
+  const filterParts = (text) => splitOutside(text, ';');
   function parseFilters(text) {
     const out = [];
     for (const part of filterParts(text || '')) {
@@ -439,7 +441,17 @@
     else $('filters-empty').focus();
   }
 
-  const filterText = (f) => `${dimLabel(f.dimension)} ${f.op === '==' ? 'is' : 'is not'} ${shownValue(f.dimension, globUnescape(f.value, f.dimension))}`;
+  // "Country is FI or SE", "Goal is neither A nor B": a value's
+  // alternatives (country==FI|SE) told apart from a '|' of its own.
+  function filterText(f) {
+    const alts = splitOutside(f.value, '|').map((v) => shownValue(f.dimension, globUnescape(v, f.dimension)));
+    const n = alts.length;
+    const anyOf = () => `${alts.slice(0, -1).join(', ')} or ${alts[n - 1]}`;
+    const what = f.op === '=='
+      ? `is ${n === 1 ? alts[0] : anyOf()}`
+      : n === 1 ? `is not ${alts[0]}` : n === 2 ? `is neither ${alts[0]} nor ${alts[1]}` : `is none of ${alts.join(', ')}`;
+    return `${dimLabel(f.dimension)} ${what}`;
+  }
   // The same filters, in any order (as the server matches a segment).
   const sameFilters = (a, b) => filterParts(formatFilters(a)).sort().join(';')
     === filterParts(formatFilters(b)).sort().join(';');
