@@ -958,6 +958,21 @@ static void visits_breakdown_by_sql_finds_many_visitors(void **state)
 
 #define MAR1 (Y2025 + 59 * 86400) /* 2025-03-01T00:00:00Z */
 
+/* Every day's blocks w can build at now_ms (in the caller's
+ * transaction): how many it built. */
+static int build_days(struct analytics_blocks_writer *w, int64_t now_ms)
+{
+	bool built;
+	int days = 0;
+	do {
+		assert_int_equal(
+		        analytics_blocks_build_next(w, now_ms, 3600000, &built),
+		        SQLITE_OK);
+		days += built;
+	} while (built && days < 100);
+	return days;
+}
+
 /* Ten days of visits of site "s" from 2025-03-01, a few values each, the
  * last day's partly open; `seed` picks them. */
 static void fill_visits(sqlite3 *db, uint64_t seed)
@@ -1281,13 +1296,7 @@ static void erase_one_and_rebuild(sqlite3 *writer,
 	exec_ok(writer, sql);
 	assert_int_equal(sqlite3_changes(writer), 1);
 	assert_int_equal(analytics_blocks_invalidate(w, "s", day), SQLITE_OK);
-	bool built;
-	do
-		assert_int_equal(
-		        analytics_blocks_build_next(
-		                w, (MAR1 + 20 * 86400) * 1000, 3600000, &built),
-		        SQLITE_OK);
-	while (built);
+	build_days(w, (MAR1 + 20 * 86400) * 1000);
 	exec_ok(writer, "COMMIT");
 }
 
@@ -1556,15 +1565,7 @@ static void blocks_answer_as_the_visits(void **state)
 	        analytics_blocks_writer_new(db, NULL);
 	assert_non_null(w);
 	exec_ok(db, "BEGIN");
-	bool built;
-	int days = 0;
-	int64_t now_ms = (MAR1 + 20 * 86400) * 1000;
-	do {
-		assert_int_equal(
-		        analytics_blocks_build_next(w, now_ms, 3600000, &built),
-		        SQLITE_OK);
-		days += built;
-	} while (built && days < 100);
+	int days = build_days(w, (MAR1 + 20 * 86400) * 1000);
 	/* Up to the open visits' day; a day in the middle dirty again. */
 	assert_int_equal(analytics_blocks_invalidate(w, "s", MAR1 / 86400 + 3),
 	                 SQLITE_OK);
@@ -3040,15 +3041,7 @@ static void goal_alternatives_either_or_neither(void **state)
 	        analytics_blocks_writer_new(db, NULL);
 	assert_non_null(w);
 	exec_ok(db, "BEGIN");
-	bool built;
-	int days = 0;
-	do {
-		assert_int_equal(
-		        analytics_blocks_build_next(
-		                w, (MAR1 + 20 * 86400) * 1000, 3600000, &built),
-		        SQLITE_OK);
-		days += built;
-	} while (built && days < 100);
+	int days = build_days(w, (MAR1 + 20 * 86400) * 1000);
 	exec_ok(db, "COMMIT");
 	analytics_blocks_writer_free(w);
 	assert_int_equal(days, 9);
