@@ -4036,18 +4036,21 @@ static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
 	struct analytics_totals total;
 	json_t *rows = NULL;
 	enum analytics_status s = ANALYTICS_OK;
+	/* With goal==X the rows are the goals it names, each rate over the
+	 * visitors the other filters keep, as the summary's: that total,
+	 * not the scope's. */
+	struct scope base;
+	bool narrowed = without_goals(db, sc, &base);
 	if (blocks_answer(sc, ""))
 		s = goals_from_blocks(db, sc, &total, &rows, err, errlen);
 	if (s == ANALYTICS_OK && !rows) {
-		s = query_total(db, sc, &total, err, errlen);
+		if (!narrowed)
+			s = query_total(db, sc, &total, err, errlen);
 		if (s == ANALYTICS_OK)
 			s = breakdown_rows(db, sc, "goal", BREAKDOWN_MAX, &rows,
 			                   err, errlen);
 	}
-	/* With goal==X the rows are the goals it names, each rate over the
-	 * visitors the other filters keep, as the summary's. */
-	struct scope base;
-	if (s == ANALYTICS_OK && without_goals(db, sc, &base))
+	if (s == ANALYTICS_OK && narrowed)
 		s = query_total(db, &base, &total, err, errlen);
 	if (s != ANALYTICS_OK) {
 		json_decref(rows);
