@@ -1000,11 +1000,10 @@
     // Of whom the rate is: the API's goals report counts the visitors the
     // filters keep, but for a goal's (goal==), which chooses the goals
     // listed and leaves the rate's base alone, as the summary's.
-    const goalNamed = state.filters.some((f) => f.dimension === 'goal' && f.op === '==');
-    const others = state.filters.filter((f) => !(f.dimension === 'goal' && f.op === '=='));
-    const whom = (goalNamed ? { 0: 'all visitors', 1: 'the visitors the other filter keeps' }
-      : { 0: 'all visitors', 1: 'the visitors the filter keeps' })[others.length]
-      || (goalNamed ? 'the visitors the other filters keep' : 'the visitors the filters keep');
+    const namesGoals = (f) => f.dimension === 'goal' && f.op === '==';
+    const n = state.filters.filter((f) => !namesGoals(f)).length;
+    const other = state.filters.some(namesGoals) ? 'other ' : '';
+    const whom = n === 0 ? 'all visitors' : `the visitors the ${other}${n === 1 ? 'filter keeps' : 'filters keep'}`;
     $('goals-note').textContent = `Goals are set per site in the server's configuration; the rate is of ${whom}.`;
     const req = busy(table);
     try {
