@@ -315,6 +315,22 @@ static const struct seula_migration migrations[] = {
              "SELECT id, site FROM analytics_segments;\n"
              "DELETE FROM analytics_segment_open;\n"
              "DELETE FROM analytics_segments;\n"},
+        /* The goals as the rollups count them (goals_register()): a
+         * goal's rows hold every visit started from counted_from_ms on,
+         * when it was configured with this definition (kind:pattern);
+         * reports over earlier hours read it off the visits (query.c).
+         * Those configured when this came in were counted all along, as
+         * far as anyone knows: the next start registers them from the
+         * beginning ('goals_adopt'), as it does on a new database. */
+        {14, "CREATE TABLE analytics_goals (\n"
+             "  site TEXT NOT NULL,\n"
+             "  name TEXT NOT NULL,\n"
+             "  definition TEXT NOT NULL,\n"
+             "  counted_from_ms INTEGER NOT NULL,\n"
+             "  PRIMARY KEY (site, name)\n"
+             ") STRICT, WITHOUT ROWID;\n"
+             "INSERT INTO analytics_meta (k, v) VALUES ('goals_adopt', "
+             "1);\n"},
 };
 
 /* How long a visit must go untouched before the close task ends it, when
@@ -1379,11 +1395,82 @@ static int segment_drop(struct analytics *a, int64_t id, const char *site,
 	return rc;
 }
 
-/* Every configured segment registered, in this transaction or an earlier
- * one, and those no longer configured dropped: before anything is
- * gathered, so that each visit is in a segment's rows once, from its close
- * or from the backfill.  A rollback may have undone a registration: then
- * again (on_rollback()), dropping what was pending, which the close task
+/* Record the configured goals in analytics_goals: a new one, or one whose
+ * definition changed, counted from now (the visits that end from now on
+ * are counted with it, and all of those started from now on end from now
+ * on); one no longer configured forgotten, so that configured again it
+ * counts from then. */
+static int goals_register(struct analytics *a)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < a->goals.n; i++) {
+		char *def = analytics_goal_definition(&a->goals.list[i]);
+		if (!def ||
+		    json_array_append_new(
+		            list, json_pack("[sss]", a->goals.list[i].site,
+		                            a->goals.list[i].name, def)) != 0) {
+			sqlite3_free(def);
+			json_decref(list);
+			return SEULA_ENOMEM;
+		}
+		sqlite3_free(def);
+	}
+	char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
+	json_decref(list);
+	if (!text)
+		return SEULA_ENOMEM;
+	sqlite3_stmt *adopt = NULL, *del = NULL, *put = NULL;
+	int rc = one_shot(
+	        a->wdb, "SELECT 1 FROM analytics_meta WHERE k = 'goals_adopt'",
+	        &adopt);
+	int step = rc == SEULA_OK ? sqlite3_step(adopt) : SQLITE_ERROR;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = SEULA_EIO;
+	int64_t from =
+	        step == SQLITE_ROW ? INT64_MIN : a->host->now_ms(a->host);
+	if (rc == SEULA_OK)
+		rc = one_shot(
+		        a->wdb,
+		        "DELETE FROM analytics_goals WHERE (site, name) NOT "
+		        "IN (SELECT value ->> 0, value ->> 1 FROM "
+		        "json_each(?1))",
+		        &del);
+	if (rc == SEULA_OK) {
+		sqlite3_bind_text(del, 1, text, -1, SQLITE_STATIC);
+		rc = step_done(del);
+	}
+	/* "WHERE true": an upsert's SELECT would take ON for a join's. */
+	if (rc == SEULA_OK)
+		rc = one_shot(
+		        a->wdb,
+		        "INSERT INTO analytics_goals (site, name, "
+		        "definition, counted_from_ms) SELECT value ->> 0, "
+		        "value ->> 1, value ->> 2, ?2 FROM json_each(?1) "
+		        "WHERE true ON CONFLICT (site, name) DO UPDATE SET "
+		        "definition = excluded.definition, counted_from_ms "
+		        "= excluded.counted_from_ms WHERE definition != "
+		        "excluded.definition",
+		        &put);
+	if (rc == SEULA_OK) {
+		sqlite3_bind_text(put, 1, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(put, 2, from);
+		rc = step_done(put);
+	}
+	if (rc == SEULA_OK && step == SQLITE_ROW)
+		rc = exec(a, "DELETE FROM analytics_meta WHERE k = "
+		             "'goals_adopt'");
+	sqlite3_finalize(adopt);
+	sqlite3_finalize(del);
+	sqlite3_finalize(put);
+	free(text);
+	return rc;
+}
+
+/* The goals registered, and every configured segment, in this transaction
+ * or an earlier one, and those no longer configured dropped: before
+ * anything is gathered, so that each visit is in a segment's rows once, from
+ * its close or from the backfill.  A rollback may have undone a registration:
+ * then again (on_rollback()), dropping what was pending, which the close task
  * gathers again. */
 static int segments_ready(struct analytics *a)
 {
@@ -1391,10 +1478,13 @@ static int segments_ready(struct analytics *a)
 		return SEULA_OK;
 	drop_pending(a);
 	sqlite3_stmt *find = NULL, *all = NULL;
-	int rc = one_shot(a->wdb,
-	                  "SELECT id, max_visit, cursor_ts, cursor_id FROM "
-	                  "analytics_segments WHERE site = ?1 AND filter = ?2",
-	                  &find);
+	int rc = goals_register(a);
+	if (rc == SEULA_OK)
+		rc = one_shot(
+		        a->wdb,
+		        "SELECT id, max_visit, cursor_ts, cursor_id FROM "
+		        "analytics_segments WHERE site = ?1 AND filter = ?2",
+		        &find);
 	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
 		struct segment *sg = &a->segs[i];
 		sqlite3_reset(find);

@@ -67,6 +67,13 @@ const size_t analytics_n_session_dims =
 
 /* ---- goals -------------------------------------------------------------- */
 
+char *analytics_goal_definition(const struct analytics_goal *g)
+{
+	return sqlite3_mprintf(
+	        "%s:%s", g->kind == ANALYTICS_GOAL_PAGE ? "page" : "event",
+	        g->pattern);
+}
+
 void analytics_goals_free(struct analytics_goals *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
@@ -460,6 +467,10 @@ struct scope {
 	/* Day and month rollup rows hold the visits started before it (UTC
 	 * seconds, an hour; analytics.c's merged_to); INT64_MAX: all. */
 	int64_t merged_to;
+	/* The start (ms) from which the rollups count every configured goal
+	 * of the site (analytics_goals): INT64_MAX when one is not yet
+	 * registered as configured, INT64_MIN when all always were. */
+	int64_t goals_from_ms;
 };
 
 static bool column_dim(const char *dim)
@@ -794,6 +805,38 @@ static void find_merged(sqlite3 *db, struct scope *sc)
 	sqlite3_finalize(st);
 }
 
+/* sc->goals_from_ms, in the report's snapshot (no table, as in a
+ * database the plugin has not yet migrated: the rollups count them). */
+static void find_goals(sqlite3 *db, struct scope *sc)
+{
+	sc->goals_from_ms = INT64_MIN;
+	sqlite3_stmt *st = NULL;
+	for (size_t i = 0; sc->goals && i < sc->goals->n; i++) {
+		const struct analytics_goal *g = &sc->goals->list[i];
+		if (strcmp(g->site, sc->site) != 0)
+			continue;
+		if (!st &&
+		    sqlite3_prepare_v2(db,
+		                       "SELECT counted_from_ms FROM "
+		                       "analytics_goals WHERE site = ?1 "
+		                       "AND name = ?2 AND definition = ?3",
+		                       -1, &st, NULL) != SQLITE_OK)
+			return;
+		char *def = analytics_goal_definition(g);
+		sqlite3_bind_text(st, 1, sc->site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, def, -1, SQLITE_STATIC);
+		int64_t from = def && sqlite3_step(st) == SQLITE_ROW
+		                       ? sqlite3_column_int64(st, 0)
+		                       : INT64_MAX;
+		if (from > sc->goals_from_ms)
+			sc->goals_from_ms = from;
+		sqlite3_reset(st);
+		sqlite3_free(def);
+	}
+	sqlite3_finalize(st);
+}
+
 static enum analytics_status parse_scope(const struct analytics_request *rq,
                                          struct scope *sc, struct seula_zone *z,
                                          char *err, size_t errlen)
@@ -1099,6 +1142,9 @@ static const char *filter_column(const struct scope *sc)
  * visitor_retention has only visits (each its own visitor). */
 static const char *rollup_dim(const struct scope *sc, const char *dim)
 {
+	/* A goal configured since the range began: the visits count it. */
+	if (strcmp(dim, "goal") == 0 && sc->t0 * 1000 < sc->goals_from_ms)
+		return NULL;
 	if (sc->n_filters == 0)
 		return dim;
 	const char *col = filter_column(sc);
@@ -1602,8 +1648,7 @@ static void with_rows(struct sqlb *b, const char *name)
  * and any dimension but the hour of day. */
 static bool blocks_answer(const struct scope *sc, const char *dim)
 {
-	if (sc->n_filters == 0 || rollup_dim(sc, dim) ||
-	    strcmp(dim, "hour") == 0)
+	if (rollup_dim(sc, dim) || strcmp(dim, "hour") == 0)
 		return false;
 	for (size_t i = 0; i < sc->n_filters; i++)
 		if (sc->filters[i].kind == F_COLUMN &&
@@ -4333,6 +4378,7 @@ enum analytics_status analytics_report(sqlite3 *db,
 	scope_span(&sc, &z);
 	find_segment(db, &sc);
 	find_merged(db, &sc);
+	find_goals(db, &sc);
 	json_t *body = NULL;
 	s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
 	if (s == ANALYTICS_OK && compare) {

@@ -58,6 +58,11 @@ int analytics_goals_parse(const char *const *entries,
                           size_t errlen);
 void analytics_goals_free(struct analytics_goals *g);
 
+/* The goal's definition as analytics_goals keeps it, "page:PATTERN" or
+ * "event:NAME": sqlite3_malloc'd (the caller sqlite3_free()s it), NULL
+ * when out of memory. */
+char *analytics_goal_definition(const struct analytics_goal *g);
+
 /* The plugin's config, filled by its rows ([plugin.analytics]); `seula
  * report` reads the goals from the loaded plugin's copy. */
 struct analytics_config {

@@ -164,6 +164,25 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
     return visits
 
 
+def configure(s, **keys):
+    """Set keys of [plugin.analytics] in server s's config file."""
+    with open(s.config_path) as f:
+        lines = f.read().splitlines()
+    out, section = [], None
+    for line in lines:
+        if line.startswith("["):
+            if section == "[plugin.analytics]":
+                out += ["%s = %s" % kv for kv in keys.items()]
+            section = line
+        elif section == "[plugin.analytics]" and line.split(" = ")[0] in keys:
+            continue
+        out.append(line)
+    if section == "[plugin.analytics]":
+        out += ["%s = %s" % kv for kv in keys.items()]
+    with open(s.config_path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
 def send_visits(case, s, first, n):
     """Visitors first..first+n-1 (one User-Agent each): 1-3 page views,
     and every other one a Signup event."""
@@ -1465,24 +1484,6 @@ class SegmentsTest(unittest.TestCase):
 
     SEG = "browser==Firefox;page==/pricing|/blog/b"
 
-    def configure(self, s, **keys):
-        """Set keys of [plugin.analytics] in the server's config file."""
-        with open(s.config_path) as f:
-            lines = f.read().splitlines()
-        out, section = [], None
-        for line in lines:
-            if line.startswith("["):
-                if section == "[plugin.analytics]":
-                    out += ["%s = %s" % kv for kv in keys.items()]
-                section = line
-            elif section == "[plugin.analytics]" and line.split(" = ")[0] in keys:
-                continue
-            out.append(line)
-        if section == "[plugin.analytics]":
-            out += ["%s = %s" % kv for kv in keys.items()]
-        with open(s.config_path, "w") as f:
-            f.write("\n".join(out) + "\n")
-
     def traffic(self, s, first, n):
         send_visits(self, s, first, n)
 
@@ -1531,12 +1532,12 @@ class SegmentsTest(unittest.TestCase):
         # Ended and waiting for the rollups when the server dies: open
         # when the segment is registered, closed by the first run after.
         s.stop()
-        self.configure(s, rollup_delay="1h")
+        configure(s, rollup_delay="1h")
         s.start()
         self.traffic(s, 420, 9)
         self.wait(s, lambda: "9 waiting for the rollups" in s.stderr(), "round B")
         s.kill9()
-        self.configure(s, rollup_delay="0s", segments="demo:" + self.SEG)
+        configure(s, rollup_delay="0s", segments="demo:" + self.SEG)
         s.start()
         self.wait(s, lambda: "segment demo:%s backfilled" % self.SEG in s.stderr()
                   and self.all_closed(s), "backfill")
@@ -1596,7 +1597,7 @@ class SegmentsTest(unittest.TestCase):
 
         # Dropped from the config: its rollups go.
         s.stop()
-        self.configure(s, segments="")
+        configure(s, segments="")
         s.start()
         self.wait(s, lambda: "is no longer configured" in s.stderr(), "drop")
         self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_segments")[0]["n"], 0)
@@ -1625,7 +1626,7 @@ class SegmentsTest(unittest.TestCase):
         self.traffic(s, 400, 12)
         self.wait(s, lambda: self.all_closed(s), "round A closed")
         s.stop()
-        self.configure(s, segments=", ".join("demo:" + x for x in segs))
+        configure(s, segments=", ".join("demo:" + x for x in segs))
         s.start()
         self.wait(s, lambda: all("segment demo:%s backfilled" % x in s.stderr() for x in segs)
                   and self.all_closed(s), "backfill")
@@ -1676,7 +1677,7 @@ class SegmentsTest(unittest.TestCase):
         # Closed visits of yesterday: the backfill reads nothing else.
         add_closed_visits(s.db_path, n, int(time.time() * 1000) - 86400000, -1000,
                           distinct_pages=True)
-        self.configure(s, segments="demo:entry_page!=/nosuch")
+        configure(s, segments="demo:entry_page!=/nosuch")
         s.start()
         self.wait(s, lambda: "registered" in s.stderr(), "registration")
         # Held between two of its transactions, mid-backfill.
@@ -1718,7 +1719,7 @@ class SegmentsTest(unittest.TestCase):
         [rows] = s.query("SELECT count(*) AS n FROM analytics_rollup WHERE dim LIKE 'seg:%'")
         self.assertGreater(rows["n"], 300000)
         s.stop()
-        self.configure(s, segments="")
+        configure(s, segments="")
         s.start()
         self.wait(s, lambda: "rollups of dropped segment 1 are deleted" in s.stderr(),
                   "purge", seconds=120)
@@ -1737,6 +1738,117 @@ class SegmentsTest(unittest.TestCase):
             self.addCleanup(s.close)
             self.assertNotEqual(s.start(expect_fail=True), 0, seg)
             self.assertIn(why, s.stderr(), seg)
+
+
+class GoalsAddedLaterTest(unittest.TestCase):
+    """A goal added to the config counts the visits kept from before it,
+    as Plausible's goals do.  The rollups count a goal only in the visits
+    that end once it is configured (analytics_goals.counted_from_ms), so a
+    report over a range that begins earlier reads it off the visits: past
+    days' blocks and the rest by SQL."""
+
+    def goals(self, staff, report="goals"):
+        q = "from=%s&to=%s" % (day(-3), day(1))
+        if report == "goals":
+            rows = staff.request("GET", "/api/stats/demo/goals?" + q).json()["results"]
+        else:
+            rows = staff.request("GET", "/api/stats/demo/breakdown?dimension=goal&" +
+                                 q).json()["results"]
+        return {g["goal"]: (g["visits"], g["events"]) for g in rows}
+
+    def want(self, s, goals):
+        """Each goal's (visits, events) from the raw events: a page goal's
+        events are its page views."""
+        visits = brute_force(s, timeout_s=1)
+        out = {}
+        for name, hits in goals.items():
+            n = [hits(v) for v in visits]
+            out[name] = (sum(1 for k in n if k), sum(n))
+        return out
+
+    def registered(self, s):
+        return {r["name"]: r["counted_from_ms"] for r in s.query(
+            "SELECT name, counted_from_ms FROM analytics_goals WHERE site = 'demo'")}
+
+    def wait(self, s, cond, what, seconds=20):
+        deadline = time.monotonic() + seconds
+        while not cond():
+            self.assertLess(time.monotonic(), deadline,
+                            "%s:\n%s" % (what, s.stderr()[-3000:]))
+            time.sleep(0.1)
+
+    def test_added_changed_and_removed(self):
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        # Two days ago, from a log (each visit's page views in one
+        # second): a past day, read from its block.
+        t = (datetime.datetime.now(datetime.timezone.utc)
+             - datetime.timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+        lines = []
+        for v in range(30):
+            stamp = (t + datetime.timedelta(seconds=10 * v)).strftime("%d/%b/%Y:%H:%M:%S +0000")
+            for path in ["/"] + (["/pricing"] if v % 3 == 0 else []) + (
+                    ["/pricing/team"] * 2 if v % 5 == 0 else []):
+                lines.append('198.51.100.%d - - [%s] "GET %s HTTP/1.1" 200 5 "-" "%s v%d"' % (
+                    1 + v, stamp, path, BROWSERS[0], v))
+        import_lines(self, s, "before.log", lines)
+        # Today, through the tracker: read by SQL.
+        send_visits(self, s, 600, 12)
+        wait_all_closed(self, s, 60, 0.2)
+        day2 = int(t.timestamp()) // 86400
+        self.wait(s, lambda: block_ints(s, day2, "pageviews") is not None, "the day's block")
+        staff = login(s, "ana", PASSWORD)
+        self.assertEqual(self.goals(staff), {})
+
+        # Goals added: counted back over the visits kept, in the goals
+        # report and in the breakdown by goal, though the rollups of
+        # those visits have none.
+        s.stop()
+        before = int(time.time() * 1000)
+        configure(s, goals=GOALS)
+        s.start()
+        self.wait(s, lambda: len(self.registered(s)) == 2, "goals registered")
+        since = self.registered(s)
+        for name in ("Signup", "Visit /pricing*"):
+            self.assertGreaterEqual(since[name], before)
+            self.assertLessEqual(since[name], int(time.time() * 1000))
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_rollup "
+                                 "WHERE dim = 'goal'")[0]["n"], 0)
+        want = self.want(s, {
+            "Signup": lambda v: v["names"].get("Signup", 0),
+            "Visit /pricing*": lambda v: sum(
+                n for p, n in v["pages"].items() if p.startswith("/pricing"))})
+        self.assertEqual(want["Visit /pricing*"][0], 14 + 6)
+        self.assertEqual(self.goals(staff), want)
+        self.assertEqual(self.goals(staff, "breakdown"), want)
+        # A restart with the same goals keeps their start.
+        s.stop()
+        s.start()
+        staff = login(s, "ana", PASSWORD)
+        self.assertEqual(self.goals(staff), want)
+        self.assertEqual(self.registered(s), since)
+
+        # A goal changed (another pattern, another name) and one removed:
+        # the new one counted back, the old ones forgotten.
+        s.stop()
+        configure(s, goals="demo:page:/pricing/team")
+        s.start()
+        self.wait(s, lambda: set(self.registered(s)) == {"Visit /pricing/team"},
+                  "goals registered again")
+        staff = login(s, "ana", PASSWORD)
+        team = self.want(s, {"Visit /pricing/team": lambda v: v["pages"].get("/pricing/team", 0)})
+        self.assertEqual(team["Visit /pricing/team"][0], 6 + 4)
+        self.assertEqual(self.goals(staff), team)
+        self.assertEqual(self.goals(staff, "breakdown"), team)
+
+    def test_goals_of_a_new_database_count_from_the_start(self):
+        # No visit was counted without them: the rollups answer.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s", "goals": GOALS}})
+        send_visits(self, s, 700, 2)
+        self.wait(s, lambda: len(self.registered(s)) == 2, "goals registered")
+        self.assertEqual(self.registered(s), {"Signup": -2**63, "Visit /pricing*": -2**63})
 
 
 class HourMergeTest(unittest.TestCase):
