@@ -467,10 +467,13 @@ struct scope {
 	/* Day and month rollup rows hold the visits started before it (UTC
 	 * seconds, an hour; analytics.c's merged_to); INT64_MAX: all. */
 	int64_t merged_to;
-	/* The start (ms) from which the rollups count every configured goal
-	 * of the site (analytics_goals): INT64_MAX when one is not yet
-	 * registered as configured, INT64_MIN when all always were. */
-	int64_t goals_from_ms;
+	/* When the rollups began counting each goal of goals->list (ms,
+	 * analytics_goals: find_goals()), INT64_MAX for one not registered
+	 * as configured; NULL: all always were.  Over a range that begins
+	 * earlier, a goal is read off the visits (late_goals()). */
+	const int64_t *goal_from_ms;
+	/* goals->list holds only such goals: the visits answer them. */
+	bool goals_late;
 };
 
 static bool column_dim(const char *dim)
@@ -805,36 +808,78 @@ static void find_merged(sqlite3 *db, struct scope *sc)
 	sqlite3_finalize(st);
 }
 
-/* sc->goals_from_ms, in the report's snapshot (no table, as in a
- * database the plugin has not yet migrated: the rollups count them). */
-static void find_goals(sqlite3 *db, struct scope *sc)
+/* sc->goal_from_ms, in the report's snapshot, into *from (malloc'd, the
+ * caller frees it; NULL with no table, as in a database the plugin has
+ * not yet migrated: the rollups count them all).  False when out of
+ * memory. */
+static bool find_goals(sqlite3 *db, struct scope *sc, int64_t **from)
 {
-	sc->goals_from_ms = INT64_MIN;
+	*from = NULL;
+	sc->goal_from_ms = NULL;
+	if (!sc->goals || sc->goals->n == 0)
+		return true;
 	sqlite3_stmt *st = NULL;
-	for (size_t i = 0; sc->goals && i < sc->goals->n; i++) {
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT counted_from_ms FROM analytics_goals "
+	                       "WHERE site = ?1 AND name = ?2 AND definition "
+	                       "= ?3",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return true;
+	int64_t *f = malloc(sc->goals->n * sizeof(*f));
+	for (size_t i = 0; f && i < sc->goals->n; i++) {
 		const struct analytics_goal *g = &sc->goals->list[i];
+		f[i] = INT64_MIN;
 		if (strcmp(g->site, sc->site) != 0)
 			continue;
-		if (!st &&
-		    sqlite3_prepare_v2(db,
-		                       "SELECT counted_from_ms FROM "
-		                       "analytics_goals WHERE site = ?1 "
-		                       "AND name = ?2 AND definition = ?3",
-		                       -1, &st, NULL) != SQLITE_OK)
-			return;
 		char *def = analytics_goal_definition(g);
+		if (!def) {
+			free(f);
+			f = NULL;
+			break;
+		}
 		sqlite3_bind_text(st, 1, sc->site, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, g->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, def, -1, SQLITE_STATIC);
-		int64_t from = def && sqlite3_step(st) == SQLITE_ROW
-		                       ? sqlite3_column_int64(st, 0)
-		                       : INT64_MAX;
-		if (from > sc->goals_from_ms)
-			sc->goals_from_ms = from;
+		f[i] = sqlite3_step(st) == SQLITE_ROW
+		               ? sqlite3_column_int64(st, 0)
+		               : INT64_MAX;
 		sqlite3_reset(st);
 		sqlite3_free(def);
 	}
 	sqlite3_finalize(st);
+	sc->goal_from_ms = *from = f;
+	return f != NULL;
+}
+
+/* The site's goals the rollups do not count over sc's range (registered
+ * after it began) into *late (its list malloc'd, the caller frees it, its
+ * goals sc's), and the scope that reads them off the visits into *ls.
+ * False when there are none, or no memory (then *oom). */
+static bool late_goals(const struct scope *sc, struct analytics_goals *late,
+                       struct scope *ls, bool *oom)
+{
+	*oom = false;
+	late->list = NULL;
+	late->n = 0;
+	if (!sc->goal_from_ms || sc->goals_late)
+		return false;
+	for (size_t i = 0; i < sc->goals->n; i++) {
+		if (strcmp(sc->goals->list[i].site, sc->site) != 0 ||
+		    sc->t0 * 1000 >= sc->goal_from_ms[i])
+			continue;
+		if (!late->list &&
+		    !(late->list =
+		              malloc(sc->goals->n * sizeof(*late->list)))) {
+			*oom = true;
+			return false;
+		}
+		late->list[late->n++] = sc->goals->list[i];
+	}
+	*ls = *sc;
+	ls->goals = late;
+	ls->goal_from_ms = NULL;
+	ls->goals_late = true;
+	return late->n > 0;
 }
 
 static enum analytics_status parse_scope(const struct analytics_request *rq,
@@ -1142,8 +1187,7 @@ static const char *filter_column(const struct scope *sc)
  * visitor_retention has only visits (each its own visitor). */
 static const char *rollup_dim(const struct scope *sc, const char *dim)
 {
-	/* A goal configured since the range began: the visits count it. */
-	if (strcmp(dim, "goal") == 0 && sc->t0 * 1000 < sc->goals_from_ms)
+	if (sc->goals_late && strcmp(dim, "goal") == 0)
 		return NULL;
 	if (sc->n_filters == 0)
 		return dim;
@@ -3720,8 +3764,91 @@ static json_t *breakdown_row(const char *dim, bool hour, const char *key,
 static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
                                             const char *dim, size_t limit,
                                             json_t **out, char *err,
+                                            size_t errlen);
+
+/* As breakdown_rows() ranks its rows: visitors, visits, then the value. */
+static int goal_rank(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	static const char *const by[] = {"visitors", "visits"};
+	for (int i = 0; i < 2; i++) {
+		json_int_t p = json_integer_value(json_object_get(x, by[i])),
+		           q = json_integer_value(json_object_get(y, by[i]));
+		if (p != q)
+			return p > q ? -1 : 1;
+	}
+	return strcmp(json_string_value(json_object_get(x, "goal")),
+	              json_string_value(json_object_get(y, "goal")));
+}
+
+/* The top `limit` rows by goal when some goals are late (late_goals():
+ * the goals of ls): theirs off the visits, the others' from the rollups,
+ * ranked together. */
+static enum analytics_status
+goal_rows_mixed(sqlite3 *db, const struct scope *sc, const struct scope *ls,
+                size_t limit, json_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct scope covered = *sc;
+	covered.goal_from_ms = NULL;
+	json_t *a = NULL, *b = NULL;
+	/* As many more as may be dropped: the late goals' rows. */
+	enum analytics_status s = breakdown_rows(
+	        db, &covered, "goal", limit + ls->goals->n, &a, err, errlen);
+	if (s == ANALYTICS_OK)
+		s = breakdown_rows(db, ls, "goal", limit, &b, err, errlen);
+	size_t n = json_array_size(a) + json_array_size(b), k = 0;
+	json_t **rows =
+	        s == ANALYTICS_OK ? malloc((n ? n : 1) * sizeof(*rows)) : NULL;
+	if (s == ANALYTICS_OK && !rows) {
+		snprintf(err, errlen, "out of memory");
+		s = ANALYTICS_DB_ERROR;
+	}
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows ? a : NULL, i, row)
+	{
+		const char *name =
+		        json_string_value(json_object_get(row, "goal"));
+		bool late = false;
+		for (size_t j = 0; !late && j < ls->goals->n; j++)
+			late = strcmp(ls->goals->list[j].name, name) == 0;
+		if (!late)
+			rows[k++] = row;
+	}
+	json_array_foreach(rows ? b : NULL, i, row) rows[k++] = row;
+	if (rows) {
+		qsort(rows, k, sizeof(*rows), goal_rank);
+		*out = json_array();
+		for (i = 0; i < k && i < limit; i++)
+			json_array_append(*out, rows[i]);
+	}
+	free(rows);
+	json_decref(a);
+	json_decref(b);
+	return s;
+}
+
+static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
+                                            const char *dim, size_t limit,
+                                            json_t **out, char *err,
                                             size_t errlen)
 {
+	if (strcmp(dim, "goal") == 0 && rollup_dim(sc, dim)) {
+		struct analytics_goals late;
+		struct scope ls;
+		bool oom;
+		if (late_goals(sc, &late, &ls, &oom)) {
+			enum analytics_status s = goal_rows_mixed(
+			        db, sc, &ls, limit, out, err, errlen);
+			free(late.list);
+			return s;
+		}
+		if (oom) {
+			snprintf(err, errlen, "out of memory");
+			return ANALYTICS_DB_ERROR;
+		}
+	}
 	bool hour = strcmp(dim, "hour") == 0;
 	char *gj = strcmp(dim, "goal") == 0 ? goals_json(sc) : NULL;
 	/* Candidates by visits first, so only they merge sketches; then the
@@ -4378,9 +4505,14 @@ enum analytics_status analytics_report(sqlite3 *db,
 	scope_span(&sc, &z);
 	find_segment(db, &sc);
 	find_merged(db, &sc);
-	find_goals(db, &sc);
+	int64_t *goal_from;
 	json_t *body = NULL;
-	s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
+	if (!find_goals(db, &sc, &goal_from)) {
+		snprintf(err, errlen, "out of memory");
+		s = ANALYTICS_DB_ERROR;
+	} else {
+		s = body_for(db, kind, &sc, rq, &z, &body, err, errlen);
+	}
 	if (s == ANALYTICS_OK && compare) {
 		struct scope prev = sc;
 		prev.from_day = prev_from;
@@ -4423,6 +4555,7 @@ enum analytics_status analytics_report(sqlite3 *db,
 		json_decref(pbody);
 	}
 	seula_zone_close(&z);
+	free(goal_from);
 	if (txn)
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (s != ANALYTICS_OK) {

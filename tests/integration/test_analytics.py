@@ -1843,12 +1843,45 @@ class GoalsAddedLaterTest(unittest.TestCase):
         self.assertEqual(self.goals(staff, "breakdown"), team)
 
     def test_goals_of_a_new_database_count_from_the_start(self):
-        # No visit was counted without them: the rollups answer.
+        # No visit was counted without them: the rollups answer them, and
+        # go on answering them when another goal, added later, is read
+        # off the visits.
         s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
             "visit_timeout": "1s", "rollup_delay": "0s", "goals": GOALS}})
-        send_visits(self, s, 700, 2)
+        add_user(s, "ana", "analyst", PASSWORD)
+        send_visits(self, s, 700, 12)
+        wait_all_closed(self, s, 60, 0.2)
         self.wait(s, lambda: len(self.registered(s)) == 2, "goals registered")
         self.assertEqual(self.registered(s), {"Signup": -2**63, "Visit /pricing*": -2**63})
+        s.stop()
+        configure(s, goals=GOALS + ", demo:page:/*")
+        s.start()
+        self.wait(s, lambda: len(self.registered(s)) == 3, "goals registered")
+        self.assertEqual(self.registered(s)["Signup"], -2**63)
+        want = self.want(s, {
+            "Signup": lambda v: v["names"].get("Signup", 0),
+            "Visit /pricing*": lambda v: sum(
+                n for p, n in v["pages"].items() if p.startswith("/pricing")),
+            "Visit /*": lambda v: sum(v["pages"].values())})
+        self.assertEqual(want["Visit /*"][0], 12)
+        # Which answers shows once a visit with Signup is gone from the
+        # visits, as an erasure leaves it: the rollups still count it.
+        with sqlite3.connect(s.db_path, timeout=10) as db:
+            vid, pv = db.execute(
+                "SELECT v.id, v.pageviews FROM analytics_visits v WHERE EXISTS (SELECT 1 "
+                "FROM analytics_visit_events e WHERE e.visit = v.id AND e.name = 'Signup') "
+                "LIMIT 1").fetchone()
+            for t in ("analytics_visit_events WHERE visit", "analytics_visit_pages WHERE visit",
+                      "analytics_visits WHERE id"):
+                db.execute("DELETE FROM %s = ?" % t, (vid,))
+        want["Visit /*"] = (11, want["Visit /*"][1] - pv)
+        staff = login(s, "ana", PASSWORD)
+        self.assertEqual(self.goals(staff), want)
+        got = staff.request("GET", "/api/stats/demo/breakdown?dimension=goal&limit=2&from=%s&to=%s"
+                            % (day(-3), day(1))).json()
+        self.assertEqual([r["goal"] for r in got["results"]], ["Visit /*", "Signup"])
+        self.assertTrue(got["more"])
+        self.assertEqual(self.goals(staff, "breakdown"), want)
 
 
 class HourMergeTest(unittest.TestCase):
