@@ -148,6 +148,17 @@ int analytics_goals_parse(const char *const *entries,
 			analytics_goals_free(out);
 			return -1;
 		}
+		/* Reports and analytics_goals know a goal by its name. */
+		for (size_t j = 0; j + 1 < out->n; j++)
+			if (strcmp(out->list[j].site, g->site) == 0 &&
+			    strcmp(out->list[j].name, g->name) == 0) {
+				snprintf(err, errlen,
+				         "\"%s\": site %s has a goal named "
+				         "\"%s\" already",
+				         e, g->site, g->name);
+				analytics_goals_free(out);
+				return -1;
+			}
 	}
 	return 0;
 }

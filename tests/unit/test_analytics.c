@@ -2599,14 +2599,26 @@ static void goals_config_parsed(void **state)
 	assert_int_equal(g.n, 2);
 	assert_string_equal(g.list[1].name, "Visit /pricing*");
 	analytics_goals_free(&g);
-	const char *const bad[][2] = {{"demo:click:x", NULL},
-	                              {"demo:page:pricing", NULL},
-	                              {"nocolon", NULL},
-	                              {":event:x", NULL}};
+	const char *const bad[][3] = {
+	        {"demo:click:x", NULL},
+	        {"demo:page:pricing", NULL},
+	        {"nocolon", NULL},
+	        {":event:x", NULL},
+	        /* One name twice for a site: a page goal and the event
+	         * named as it is. */
+	        {"demo:page:/a", "demo:event:Visit /a", NULL},
+	        {"demo:event:x", "demo:event:x", NULL}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(
 		        analytics_goals_parse(bad[i], &g, err, sizeof(err)),
 		        -1);
+	assert_string_equal(err, "\"demo:event:x\": site demo has a goal "
+	                         "named \"x\" already");
+	/* The same name on two sites is two goals. */
+	const char *const two[] = {"demo:event:x", "other:event:x", NULL};
+	assert_int_equal(analytics_goals_parse(two, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.n, 2);
+	analytics_goals_free(&g);
 }
 
 /* A segment is its filter's canonical text: the same for its parts in any
