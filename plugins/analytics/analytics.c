@@ -1419,7 +1419,7 @@ static int goals_register(struct analytics *a)
 	json_decref(list);
 	if (!text)
 		return SEULA_ENOMEM;
-	sqlite3_stmt *adopt = NULL, *del = NULL, *put = NULL;
+	sqlite3_stmt *adopt = NULL;
 	int rc = one_shot(
 	        a->wdb, "SELECT 1 FROM analytics_meta WHERE k = 'goals_adopt'",
 	        &adopt);
@@ -1428,40 +1428,31 @@ static int goals_register(struct analytics *a)
 		rc = SEULA_EIO;
 	int64_t from =
 	        step == SQLITE_ROW ? INT64_MIN : a->host->now_ms(a->host);
-	if (rc == SEULA_OK)
-		rc = one_shot(
-		        a->wdb,
-		        "DELETE FROM analytics_goals WHERE (site, name) NOT "
-		        "IN (SELECT value ->> 0, value ->> 1 FROM "
-		        "json_each(?1))",
-		        &del);
-	if (rc == SEULA_OK) {
-		sqlite3_bind_text(del, 1, text, -1, SQLITE_STATIC);
-		rc = step_done(del);
-	}
-	/* "WHERE true": an upsert's SELECT would take ON for a join's. */
-	if (rc == SEULA_OK)
-		rc = one_shot(
-		        a->wdb,
-		        "INSERT INTO analytics_goals (site, name, "
-		        "definition, counted_from_ms) SELECT value ->> 0, "
-		        "value ->> 1, value ->> 2, ?2 FROM json_each(?1) "
-		        "WHERE true ON CONFLICT (site, name) DO UPDATE SET "
-		        "definition = excluded.definition, counted_from_ms "
-		        "= excluded.counted_from_ms WHERE definition != "
-		        "excluded.definition",
-		        &put);
-	if (rc == SEULA_OK) {
-		sqlite3_bind_text(put, 1, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(put, 2, from);
-		rc = step_done(put);
+	/* ?1 the goals, ?2 their start.  "WHERE true": an upsert's SELECT
+	 * would take ON for a join's. */
+	static const char *const sync[] = {
+	        "DELETE FROM analytics_goals WHERE (site, name) NOT IN "
+	        "(SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
+	        "INSERT INTO analytics_goals (site, name, definition, "
+	        "counted_from_ms) SELECT value ->> 0, value ->> 1, value ->> "
+	        "2, ?2 FROM json_each(?1) WHERE true ON CONFLICT (site, name) "
+	        "DO UPDATE SET definition = excluded.definition, "
+	        "counted_from_ms = excluded.counted_from_ms WHERE definition "
+	        "!= excluded.definition",
+	};
+	for (size_t i = 0; rc == SEULA_OK && i < 2; i++) {
+		sqlite3_stmt *st = NULL;
+		if ((rc = one_shot(a->wdb, sync[i], &st)) == SEULA_OK) {
+			sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, from); /* none in the first */
+			rc = step_done(st);
+		}
+		sqlite3_finalize(st);
 	}
 	if (rc == SEULA_OK && step == SQLITE_ROW)
 		rc = exec(a, "DELETE FROM analytics_meta WHERE k = "
 		             "'goals_adopt'");
 	sqlite3_finalize(adopt);
-	sqlite3_finalize(del);
-	sqlite3_finalize(put);
 	free(text);
 	return rc;
 }

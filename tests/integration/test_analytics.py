@@ -1770,12 +1770,7 @@ class GoalsAddedLaterTest(unittest.TestCase):
         return {r["name"]: r["counted_from_ms"] for r in s.query(
             "SELECT name, counted_from_ms FROM analytics_goals WHERE site = 'demo'")}
 
-    def wait(self, s, cond, what, seconds=20):
-        deadline = time.monotonic() + seconds
-        while not cond():
-            self.assertLess(time.monotonic(), deadline,
-                            "%s:\n%s" % (what, s.stderr()[-3000:]))
-            time.sleep(0.1)
+    wait = SegmentsTest.wait
 
     def test_added_changed_and_removed(self):
         s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
