@@ -400,6 +400,7 @@ enum stmt_id {
 	S_MERGE,
 	S_SET_MERGED,
 	S_FORGET_FROM,
+	S_DATA_VERSION,
 	S_COUNT_
 };
 
@@ -462,6 +463,8 @@ static const char *const stmt_sql[S_COUNT_] = {
                   "touched_ms < ?6 AND (start_ts, id) > (?3, ?4) ORDER BY "
                   "start_ts, id LIMIT ?2",
         /* One probe of analytics_visits_open_time, not a scan. */
+        /* Changed by another connection's commits only. */
+        [S_DATA_VERSION] = "PRAGMA data_version",
         [S_NEXT_SITE] = "SELECT min(site) FROM analytics_visits WHERE "
                         "closed = 0 AND site > ?1",
         [S_VISIT] = "SELECT site, visitor, start_ts, last_ts, pageviews, "
@@ -601,6 +604,9 @@ struct analytics {
 	struct segment *segs;
 	size_t n_segs;
 	bool segs_ready; /* each in analytics_segments: segments_ready() */
+	/* The goals registered (goals_ready()), as of data_version. */
+	bool goals_ok;
+	int64_t data_version;
 	int64_t backfill_window, backfill_used; /* monotonic ms: the budget */
 	/* analytics_meta's merged_to as this transaction read it (UTC
 	 * seconds; INT64_MAX: none, every row has all its buckets). */
@@ -681,6 +687,7 @@ static void on_rollback(void *arg)
 	struct analytics *a = arg;
 	a->open_stale = true;
 	a->segs_ready = false;
+	a->goals_ok = false;
 	a->purging = true; /* a purge's end may have rolled back */
 	a->dirty_site[0] = '\0';
 }
@@ -732,6 +739,7 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 	}
 	a->wdb = db;
 	a->segs_ready = false;
+	a->goals_ok = false;
 	/* The connection has no other rollback hook: the host sets none. */
 	sqlite3_rollback_hook(db, on_rollback, a);
 	if (!a->have_key)
@@ -1457,19 +1465,39 @@ static int goals_register(struct analytics *a)
 	return rc;
 }
 
-/* The goals registered, and every configured segment, in this transaction
- * or an earlier one, and those no longer configured dropped: before
- * anything is gathered, so that each visit is in a segment's rows once, from
- * its close or from the backfill.  A rollback may have undone a registration:
- * then again (on_rollback()), dropping what was pending, which the close task
- * gathers again. */
+/* goals_register(), again whenever another connection has written since
+ * (data_version): an import beside the server with another config
+ * registers its goals, and this process's config must be the table's
+ * before this process gathers a visit.  With another config, each turn
+ * moves a goal's start later, so reports read it off the visits rather
+ * than from rollups one process counted it in and the other did not. */
+static int goals_ready(struct analytics *a)
+{
+	sqlite3_stmt *st = use(a, S_DATA_VERSION);
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
+	                                           : -1;
+	sqlite3_reset(st);
+	if (a->goals_ok && v == a->data_version && v >= 0)
+		return SEULA_OK;
+	int rc = goals_register(a);
+	a->goals_ok = rc == SEULA_OK;
+	a->data_version = v;
+	return rc;
+}
+
+/* The goals registered (goals_ready()), and every configured segment, in
+ * this transaction or an earlier one, and those no longer configured
+ * dropped: before anything is gathered, so that each visit is in a segment's
+ * rows once, from its close or from the backfill.  A rollback may have undone a
+ * registration: then again (on_rollback()), dropping what was pending, which
+ * the close task gathers again. */
 static int segments_ready(struct analytics *a)
 {
-	if (a->segs_ready)
-		return SEULA_OK;
+	int rc = goals_ready(a);
+	if (rc != SEULA_OK || a->segs_ready)
+		return rc;
 	drop_pending(a);
 	sqlite3_stmt *find = NULL, *all = NULL;
-	int rc = goals_register(a);
 	if (rc == SEULA_OK)
 		rc = one_shot(
 		        a->wdb,

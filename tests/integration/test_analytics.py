@@ -15,10 +15,12 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import time
+import types
 import unittest
 import urllib.parse
 
@@ -1877,6 +1879,46 @@ class GoalsAddedLaterTest(unittest.TestCase):
         self.assertEqual([r["goal"] for r in got["results"]], ["Visit /*", "Signup"])
         self.assertTrue(got["more"])
         self.assertEqual(self.goals(staff, "breakdown"), want)
+
+
+    def test_import_with_another_config_beside_the_server(self):
+        # An import whose config has a goal the server's has not
+        # registers it, but the server goes on gathering visits without
+        # it: the server's config is the table's again before it gathers,
+        # so the goal is never taken as counted from the import's time.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s", "goals": "demo:event:Signup"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        self.wait(s, lambda: set(self.registered(s)) == {"Signup"}, "goals registered")
+        alt = types.SimpleNamespace(config_path=os.path.join(s.dir, "import.ini"))
+        shutil.copy(s.config_path, alt.config_path)
+        configure(alt, goals="demo:event:Signup, demo:page:/pricing*")
+        path = os.path.join(s.dir, "beside.log")
+        stamp = (datetime.datetime.now(datetime.timezone.utc)
+                 - datetime.timedelta(days=2)).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        with open(path, "w") as f:
+            f.write('198.51.100.7 - - [%s] "GET /pricing HTTP/1.1" 200 5 "-" "%s"\n'
+                    % (stamp, BROWSERS[0]))
+        r = run_seula("import-log", "--config", alt.config_path, "--site", "demo", path,
+                      timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Visits the server gathers without the goal, after the import.
+        send_visits(self, s, 800, 6)
+        wait_all_closed(self, s, 60, 0.2)
+        self.wait(s, lambda: set(self.registered(s)) == {"Signup"}, "the server's goals again")
+        # Its own config with the goal: counted from its start, so
+        # counted back over the visits gathered without it.
+        s.stop()
+        before = int(time.time() * 1000)
+        configure(s, goals="demo:event:Signup, demo:page:/pricing*")
+        s.start()
+        self.wait(s, lambda: len(self.registered(s)) == 2, "goals registered")
+        self.assertGreaterEqual(self.registered(s)["Visit /pricing*"], before)
+        want = self.want(s, {"Visit /pricing*": lambda v: sum(
+            n for p, n in v["pages"].items() if p.startswith("/pricing"))})
+        self.assertEqual(want["Visit /pricing*"][0], 1 + 3)
+        staff = login(s, "ana", PASSWORD)
+        self.assertEqual(self.goals(staff)["Visit /pricing*"], want["Visit /pricing*"])
 
 
 class HourMergeTest(unittest.TestCase):
