@@ -4121,7 +4121,10 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		    strcmp(dim, analytics_session_dims[i].name) == 0)
 			none = analytics_session_dims[i].none;
 	bool untagged = none != NULL;
-	bool own = false;
+	/* The rollups keep the rows of a goal no longer configured: not
+	 * shown, as in the goals report. */
+	bool goal = strcmp(dim, "goal") == 0;
+	bool own = goal;
 	for (size_t i = 0; i < sc->n_filters; i++)
 		own |= own_filter(&sc->filters[i], dim);
 	/* One row past the page: whether there are more (and one more for
@@ -4141,7 +4144,8 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		for (size_t i = 0; i < json_array_size(rows);) {
 			const char *v = json_string_value(
 			        json_object_get(json_array_get(rows, i), dim));
-			if (row_shown(sc, dim, none, v))
+			if (row_shown(sc, dim, none, v) &&
+			    (!goal || (v && find_goal(sc, v))))
 				i++;
 			else
 				json_array_remove(rows, i);

@@ -1879,6 +1879,15 @@ class GoalsAddedLaterTest(unittest.TestCase):
         self.assertEqual([r["goal"] for r in got["results"]], ["Visit /*", "Signup"])
         self.assertTrue(got["more"])
         self.assertEqual(self.goals(staff, "breakdown"), want)
+        # Goals no longer configured are no rows, though the rollups
+        # keep theirs.
+        s.stop()
+        configure(s, goals="demo:page:/*")
+        s.start()
+        staff = login(s, "ana", PASSWORD)
+        del want["Signup"], want["Visit /pricing*"]
+        self.assertEqual(self.goals(staff, "breakdown"), want)
+        self.assertEqual(self.goals(staff), want)
 
 
     def test_import_with_another_config_beside_the_server(self):
