@@ -463,10 +463,10 @@ static const char *const stmt_sql[S_COUNT_] = {
                   "touched_ms < ?6 AND (start_ts, id) > (?3, ?4) ORDER BY "
                   "start_ts, id LIMIT ?2",
         /* One probe of analytics_visits_open_time, not a scan. */
-        /* Changed by another connection's commits only. */
-        [S_DATA_VERSION] = "PRAGMA data_version",
         [S_NEXT_SITE] = "SELECT min(site) FROM analytics_visits WHERE "
                         "closed = 0 AND site > ?1",
+        /* Changed by another connection's commits only. */
+        [S_DATA_VERSION] = "PRAGMA data_version",
         [S_VISIT] = "SELECT site, visitor, start_ts, last_ts, pageviews, "
                     "events, engagement_ms, entry_page, exit_page, source, "
                     "referrer, channel, utm_source, utm_medium, "
@@ -1487,10 +1487,10 @@ static int goals_ready(struct analytics *a)
 
 /* The goals registered (goals_ready()), and every configured segment, in
  * this transaction or an earlier one, and those no longer configured
- * dropped: before anything is gathered, so that each visit is in a segment's
- * rows once, from its close or from the backfill.  A rollback may have undone a
- * registration: then again (on_rollback()), dropping what was pending, which
- * the close task gathers again. */
+ * dropped: before anything is gathered, so that each visit is in a
+ * segment's rows once, from its close or from the backfill.  A rollback
+ * may have undone a registration: then again (on_rollback()), dropping
+ * what was pending, which the close task gathers again. */
 static int segments_ready(struct analytics *a)
 {
 	int rc = goals_ready(a);
@@ -1498,12 +1498,10 @@ static int segments_ready(struct analytics *a)
 		return rc;
 	drop_pending(a);
 	sqlite3_stmt *find = NULL, *all = NULL;
-	if (rc == SEULA_OK)
-		rc = one_shot(
-		        a->wdb,
-		        "SELECT id, max_visit, cursor_ts, cursor_id FROM "
-		        "analytics_segments WHERE site = ?1 AND filter = ?2",
-		        &find);
+	rc = one_shot(a->wdb,
+	              "SELECT id, max_visit, cursor_ts, cursor_id FROM "
+	              "analytics_segments WHERE site = ?1 AND filter = ?2",
+	              &find);
 	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
 		struct segment *sg = &a->segs[i];
 		sqlite3_reset(find);

@@ -3771,7 +3771,6 @@ static json_t *breakdown_row(const char *dim, bool hour, const char *key,
 	return row;
 }
 
-/* Rows of a breakdown: value, sums; sorted by visitors. */
 static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
                                             const char *dim, size_t limit,
                                             json_t **out, char *err,
@@ -3840,6 +3839,7 @@ goal_rows_mixed(sqlite3 *db, const struct scope *sc, const struct scope *ls,
 	return s;
 }
 
+/* Rows of a breakdown: value, sums; sorted by visitors. */
 static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
                                             const char *dim, size_t limit,
                                             json_t **out, char *err,
