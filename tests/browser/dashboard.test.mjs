@@ -825,6 +825,25 @@ test('a configured site opens before its first visit; an unknown one says so', a
   await context.close();
 });
 
+test('a filter part of the address that is no filter is named, not silently dropped', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('device==Desktop;countyr==FI;;browser')}`);
+  await ready(page);
+  const chips = await page.$$eval('#filters .chip', (els) => els.map((e) => e.dataset.dimension));
+  assert.deepEqual(chips, ['device']);
+  const text = await page.textContent('#notice');
+  assert.match(text, /Not applied: "countyr==FI", "browser" from the address is no filter/);
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('filter'), 'device==Desktop');
+  // An address whose filters all parse says nothing.
+  await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('device==Desktop')}`);
+  await ready(page);
+  assert.equal(await page.isHidden('#notice'), true);
+  await context.close();
+});
+
 test('the last 30 days are compared with the 30 days before, even when they are a whole month', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   const page = await context.newPage();

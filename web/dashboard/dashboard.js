@@ -104,6 +104,7 @@
   };
   let sites = [];
   let segments = {}; // site: [{ filter, ready }] (/api/stats/sites)
+  let droppedFilters = []; // parts of the address's filter= that are none
   let generation = 0;
   let redirecting = false;
   let plot = null;
@@ -249,7 +250,10 @@
     return parts;
   }
   const filterParts = (text) => splitOutside(text, ';');
-  function parseFilters(text) {
+  // The parts that are no filter go to `dropped`, if given, so that a
+  // mistyped address says what it lost rather than showing unfiltered
+  // figures as if filtered.
+  function parseFilters(text, dropped) {
     const out = [];
     for (const part of filterParts(text || '')) {
       const m = FILTER.exec(part);
@@ -257,6 +261,7 @@
       // is kept, as the API takes it (prop:plan==).
       if (m && (DIMENSIONS[m[1]] || m[1].startsWith('prop:')))
         out.push({ dimension: m[1], op: m[2], value: m[3] });
+      else if (part && dropped) dropped.push(part);
     }
     return out;
   }
@@ -283,7 +288,8 @@
     if (state.period === 'custom' && !(state.from && state.to && state.from <= state.to))
       state.period = '30d';
     if (state.period !== 'custom') state.from = state.to = null;
-    state.filters = parseFilters(q.get('filter'));
+    droppedFilters = [];
+    state.filters = parseFilters(q.get('filter'), droppedFilters);
     state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
     state.metric = q.get('metric') || 'visitors';
     offeredMetric();
@@ -412,6 +418,14 @@
   function showError(p, err) {
     p.textContent = err ? (err.message || String(err)) : '';
     p.hidden = !err;
+  }
+
+  // What readUrl() left out of the filters, said once.
+  function droppedText() {
+    if (!droppedFilters.length) return '';
+    const known = Object.keys(DIMENSIONS).join(', ');
+    return `Not applied: ${droppedFilters.map((p) => `"${p}"`).join(', ')} from the address `
+      + `is no filter (a filter is DIMENSION==VALUE or DIMENSION!=VALUE, DIMENSION one of ${known} or prop:NAME).`;
   }
 
   function notice(text) {
@@ -1246,6 +1260,7 @@
       readUrl();
       if (!sites.includes(state.site)) state.site = sites[0];
       writeUrl(false);
+      notice(droppedText());
       loadView();
       refresh();
     });
@@ -1315,7 +1330,8 @@
     if (!sites.includes(state.site)) state.site = sites[0];
     loadView();
     writeUrl(false);
-    if (unknown) notice(`There is no site "${unknown}" in the configuration: showing ${state.site}.`);
+    notice([unknown ? `There is no site "${unknown}" in the configuration: showing ${state.site}.` : '',
+      droppedText()].filter(Boolean).join(' '));
 
     const cards = $('cards');
     const realtime = $('card-realtime');
