@@ -224,6 +224,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->site_known = host_site_known;
 	h->site_has_host = host_site_has_host;
 	h->site_timezone = host_site_timezone;
+	h->ip_mask = seula_ip_mask_level;
 	h->privacy_get = host_privacy_get;
 	impl->plugin_name = plugin_name;
 	impl->env = env;

@@ -71,18 +71,48 @@ int seula_ip_from_sockaddr(const struct sockaddr *sa, struct seula_ip *out)
 	return SEULA_EINVAL;
 }
 
+static void zero_bits_from(uint8_t *bytes, int total_bits, int keep)
+{
+	for (int bit = keep < 0 ? 0 : keep; bit < total_bits; bit++)
+		bytes[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+}
+
 static void mask_to_prefix(struct seula_ip *ip, int prefix)
 {
-	int total = ip->family == 4 ? 32 : 128;
-	for (int bit = prefix; bit < total; bit++)
-		ip->bytes[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	zero_bits_from(ip->bytes, ip->family == 4 ? 32 : 128, prefix);
+}
+
+void seula_ip_mask(struct seula_ip *ip, int v4_bits, int v6_bits)
+{
+	if (ip->family == 4) {
+		zero_bits_from(ip->bytes, 32, v4_bits);
+	} else if (seula_ip_is_v4_mapped(ip)) {
+		zero_bits_from(ip->bytes + 12, 32, v4_bits);
+	} else if (ip->family == 6 && ip->bytes[0] == 0x20 &&
+	           ip->bytes[1] == 0x02) {
+		/* 6to4 (2002::/16, RFC 3056): bits 16-47 are the client's
+		 * own IPv4 address, which a /48 would keep whole. */
+		int keep = 16 + v4_bits;
+		zero_bits_from(ip->bytes, 128, keep < v6_bits ? keep : v6_bits);
+	} else {
+		zero_bits_from(ip->bytes, 128, v6_bits);
+	}
+}
+
+int seula_ip_mask_level(struct seula_ip *ip, int level)
+{
+	static const int v6_keep[5] = {128, 64, 48, 24, 0};
+	if (level < 1 || level > 4 || (ip->family != 4 && ip->family != 6))
+		return SEULA_EINVAL;
+	seula_ip_mask(ip, 32 - 8 * level, v6_keep[level]);
+	return SEULA_OK;
 }
 
 int seula_ip_masked_text(const struct seula_ip *ip, int v4_bits, int v6_bits,
                          char *buf, size_t len)
 {
 	struct seula_ip m = *ip;
-	mask_to_prefix(&m, m.family == 4 ? v4_bits : v6_bits);
+	seula_ip_mask(&m, v4_bits, v6_bits);
 	return seula_ip_format(&m, buf, len);
 }
 

@@ -27,9 +27,20 @@ int seula_ip_from_sockaddr(const struct sockaddr *sa, struct seula_ip *out);
 /* True for ::ffff:a.b.c.d. */
 bool seula_ip_is_v4_mapped(const struct seula_ip *ip);
 
-/* Canonical text of `ip` with all but the first v4_bits (IPv4) or v6_bits
- * (IPv6) zeroed, e.g. 24 and 48: where staff connect from, for the audit
- * log, without the full address ever reaching disk. */
+/* Zero all but the first v4_bits of an IPv4 address, v6_bits of an IPv6
+ * one.  An IPv6 address that carries the client's IPv4 address is masked
+ * as that: ::ffff:a.b.c.d keeps v4_bits of it, and 6to4 (2002:AABB:CCDD::,
+ * whose bits 16-47 are the address) keeps at most 16 + v4_bits bits. */
+void seula_ip_mask(struct seula_ip *ip, int v4_bits, int v6_bits);
+
+/* seula_ip_mask() at one of Matomo's levels, 1-4: IPv4 bytes zeroed 1-4,
+ * IPv6 bits kept 64, 48, 24, 0.  SEULA_EINVAL for another level or no
+ * address (`ip` unchanged). */
+int seula_ip_mask_level(struct seula_ip *ip, int level);
+
+/* Canonical text of `ip` masked by seula_ip_mask(), e.g. 24 and 48: where
+ * staff connect from, for the audit log, without the full address ever
+ * reaching disk. */
 int seula_ip_masked_text(const struct seula_ip *ip, int v4_bits, int v6_bits,
                          char *buf, size_t len);
 

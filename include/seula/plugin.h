@@ -43,6 +43,9 @@
  *                     of a site's domains, so a referrer from another of
  *                     them is internal; seula_host.site_timezone: the
  *                     zone of a site's reports.
+ *   1.8 (2026-12-01)  seula_host.ip_mask: one masking of addresses at
+ *                     Matomo's levels for every plugin, that also masks
+ *                     the IPv4 address inside a 6to4 one.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -74,7 +77,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 7
+#define SEULA_ABI_MINOR 8
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -499,6 +502,12 @@ struct seula_host {
 	 * thread. */
 	const char *(*site_timezone)(const struct seula_host *host,
 	                             const char *site);
+	/* 1.8: mask `ip` in place at level 1-4, as Matomo does: IPv4 bytes
+	 * zeroed 1-4, IPv6 bits kept 64, 48, 24, 0.  An IPv6 address that
+	 * carries the client's IPv4 address (::ffff:a.b.c.d, 6to4's
+	 * 2002:AABB:CCDD::) is masked as that address would be.  SEULA_EINVAL
+	 * for another level or no address (`ip` unchanged).  Any thread. */
+	int (*ip_mask)(struct seula_ip *ip, int level);
 };
 
 /* ------------------------------------------------------------------------

@@ -8,8 +8,10 @@
  *     2          2                 48   (default)
  *     3          3                 24
  *     4          4                  0
- * An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is masked as IPv4.  Level 0
- * (no masking) is not offered: a full address never reaches the database.
+ * The host masks (host->ip_mask): an IPv6 address carrying the client's
+ * IPv4 address, IPv4-mapped (::ffff:a.b.c.d) or 6to4 (2002:AABB:CCDD::),
+ * is masked as that address.  Level 0 (no masking) is not offered: a full
+ * address never reaches the database.
  *
  * The cookieless visitor hash is SipHash-2-4 keyed with a random salt for
  * the UTC day of the event, over (site, user agent, address).  Salts live in
@@ -76,37 +78,6 @@ struct anonymize {
 	struct salt *salts;   /* [2], sodium_malloc'd: locked, guarded */
 	int warned_no_salt;
 };
-
-/* ---- masking ---------------------------------------------------------- */
-
-static void zero_bits_from(unsigned char *bytes, int total_bits, int keep)
-{
-	for (int bit = keep; bit < total_bits; bit++)
-		bytes[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
-}
-
-static int is_v4_mapped(const struct seula_ip *ip)
-{
-	static const unsigned char prefix[12] = {0, 0, 0, 0, 0,    0,
-	                                         0, 0, 0, 0, 0xff, 0xff};
-	return ip->family == 6 && memcmp(ip->bytes, prefix, 12) == 0;
-}
-
-static void mask_ip(struct seula_ip *ip, int level)
-{
-	static const int v6_keep[5] = {128, 64, 48, 24, 0};
-	if (level < 0)
-		level = 0;
-	if (level > 4)
-		level = 4;
-	if (ip->family == 4) {
-		zero_bits_from(ip->bytes, 32, 32 - 8 * level);
-	} else if (is_v4_mapped(ip)) {
-		zero_bits_from(ip->bytes + 12, 32, 32 - 8 * level);
-	} else {
-		zero_bits_from(ip->bytes, 128, v6_keep[level]);
-	}
-}
 
 /* ---- salts ------------------------------------------------------------ */
 
@@ -267,9 +238,9 @@ static enum seula_verdict on_event(void *instance, struct seula_event *ev)
 	if (!full)
 		return SEULA_KEEP;
 	struct seula_ip masked = *full;
-	mask_ip(&masked, (int)a->cfg->level);
 	char text[64];
-	if (h->ip_format(&masked, text, sizeof(text)) != SEULA_OK ||
+	if (h->ip_mask(&masked, (int)a->cfg->level) != SEULA_OK ||
+	    h->ip_format(&masked, text, sizeof(text)) != SEULA_OK ||
 	    h->event_set_str(ev, SEULA_FIELD_IP_ANON, text, strlen(text)) !=
 	            SEULA_OK) {
 		h->event_wipe_ip(ev);

@@ -325,27 +325,14 @@ static bool param_id(const struct customers *c, struct seula_http *http,
 /* ---- customers as JSON ------------------------------------------------------
  */
 
+/* Masked as the anonymize plugin masks (host->ip_mask). */
 static int mask_ip(void *arg, const char *in, char *out, size_t outlen)
 {
-	static const int v6_keep[5] = {128, 64, 48, 24, 0};
 	const struct customers *c = arg;
 	struct seula_ip ip;
-	if (c->host->ip_parse(in, &ip) != SEULA_OK)
+	if (c->host->ip_parse(in, &ip) != SEULA_OK ||
+	    c->host->ip_mask(&ip, (int)c->cfg->ip_level) != SEULA_OK)
 		return -1;
-	/* The anonymize plugin's levels; an IPv4-mapped address counts as
-	 * IPv4. */
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
-	                                         0, 0, 0, 0, 0xff, 0xff};
-	int level = (int)c->cfg->ip_level;
-	unsigned char *bytes = ip.bytes;
-	int total = 128, keep = v6_keep[level];
-	if (ip.family == 4 || memcmp(ip.bytes, mapped, 12) == 0) {
-		bytes = ip.family == 4 ? ip.bytes : ip.bytes + 12;
-		total = 32;
-		keep = 32 - 8 * level;
-	}
-	for (int bit = keep; bit < total; bit++)
-		bytes[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
 	return c->host->ip_format(&ip, out, outlen) == SEULA_OK ? 0 : -1;
 }
 

@@ -143,6 +143,11 @@ static void matomo_levels(void **state)
 	        {"2", "::ffff:192.168.123.45", "::ffff:192.168.0.0"},
 	        {"1", "::ffff:10.1.2.3", "::ffff:10.1.2.0"},
 	        {"2", "::1", "::"},
+	        /* 6to4: 2002:c633:6453:: carries 198.51.100.83 whole. */
+	        {"1", "2002:c633:6453::1", "2002:c633:6400::"},
+	        {"2", "2002:c633:6453:aaaa::1", "2002:c633::"},
+	        {"3", "2002:c633:6453::1", "2002:c600::"},
+	        {"4", "2002:c633:6453::1", "::"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct fixture *f = open_plugin(cases[i].level, "anonymised");

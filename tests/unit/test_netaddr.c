@@ -74,6 +74,44 @@ static void sockaddr_unmaps_v4(void **state)
 	assert_string_equal(fmt(&out), "203.0.113.9");
 }
 
+static const char *masked(const char *text, int v4_bits, int v6_bits)
+{
+	static char buf[SEULA_IP_TEXT_MAX];
+	struct seula_ip a = ip(text);
+	assert_int_equal(
+	        seula_ip_masked_text(&a, v4_bits, v6_bits, buf, sizeof(buf)),
+	        SEULA_OK);
+	return buf;
+}
+
+/* An address carrying the client's IPv4 address is masked as that. */
+static void masks_embedded_v4(void **state)
+{
+	(void)state;
+	assert_string_equal(masked("203.0.113.9", 24, 48), "203.0.113.0");
+	assert_string_equal(masked("2001:db8:aaaa:bbbb::1", 24, 48),
+	                    "2001:db8:aaaa::");
+	assert_string_equal(masked("::ffff:203.0.113.9", 16, 48),
+	                    "::ffff:203.0.0.0");
+	/* 6to4: bits 16-47 are 198.51.100.83, which a /48 would keep. */
+	assert_string_equal(masked("2002:c633:6453:1::1", 16, 48),
+	                    "2002:c633::");
+	assert_string_equal(masked("2002:c633:6453:1::1", 24, 48),
+	                    "2002:c633:6400::");
+	assert_string_equal(masked("2002:c633:6453:1::1", 32, 24),
+	                    "2002:c600::");
+
+	struct seula_ip a = ip("2002:c633:6453::1");
+	assert_int_equal(seula_ip_mask_level(&a, 2), SEULA_OK);
+	assert_string_equal(fmt(&a), "2002:c633::");
+	a = ip("10.1.2.3");
+	assert_int_equal(seula_ip_mask_level(&a, 0), SEULA_EINVAL);
+	assert_int_equal(seula_ip_mask_level(&a, 5), SEULA_EINVAL);
+	assert_string_equal(fmt(&a), "10.1.2.3");
+	assert_int_equal(seula_ip_mask_level(&a, 1), SEULA_OK);
+	assert_string_equal(fmt(&a), "10.1.2.0");
+}
+
 static void cidr_contains(void **state)
 {
 	(void)state;
@@ -159,6 +197,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(parse_and_format_canonical),
 	        cmocka_unit_test(sockaddr_unmaps_v4),
+	        cmocka_unit_test(masks_embedded_v4),
 	        cmocka_unit_test(cidr_contains),
 	        cmocka_unit_test(forwarded_for),
 	};
