@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define KEY_BYTES crypto_generichash_KEYBYTES
@@ -223,22 +224,67 @@ int cust_link_key_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
 
 /* ---- the loop: the address never reaches the store ------------------ */
 
-static bool is_identify(const struct seula_host *h,
-                        const struct seula_event *ev)
+/* `exact`: the name as cust_link_on_event() leaves it; else in any case,
+ * as a site may send it ("Identify"). */
+static bool is_identify_named(const struct seula_host *h,
+                              const struct seula_event *ev, bool exact)
 {
 	int64_t type = 0;
 	const char *name = h->event_str(ev, SEULA_FIELD_NAME);
 	return h->event_int(ev, SEULA_FIELD_TYPE, &type) == SEULA_OK &&
 	       type == SEULA_EVENT_CUSTOM && name &&
-	       strcmp(name, CUST_IDENTIFY_EVENT) == 0;
+	       (exact ? strcmp(name, CUST_IDENTIFY_EVENT)
+	              : strcasecmp(name, CUST_IDENTIFY_EVENT)) == 0;
+}
+
+static bool is_identify(const struct seula_host *h,
+                        const struct seula_event *ev)
+{
+	return is_identify_named(h, ev, true);
+}
+
+/* The address: the string under a key that is "email" in any case
+ * ("Email"), NULL when there is none, or several that differ (whose the
+ * visit is would be a guess).  Every such key is taken out of `o`,
+ * whatever its value. */
+static json_t *take_email(json_t *o)
+{
+	json_t *email = NULL;
+	bool differ = false;
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(o, tmp, key, v)
+	{
+		if (strcasecmp(key, CUST_IDENTIFY_PROP) != 0)
+			continue;
+		if (!json_is_string(v))
+			differ = true;
+		else if (!email)
+			email = json_incref(v);
+		else if (!json_equal(email, v))
+			differ = true;
+		json_object_del(o, key);
+	}
+	if (differ) {
+		json_decref(email);
+		email = NULL;
+	}
+	return email;
 }
 
 enum seula_verdict cust_link_on_event(struct cust_link *l,
                                       struct seula_event *ev)
 {
 	const struct seula_host *h = l->host;
-	if (!is_identify(h, ev))
+	if (!is_identify_named(h, ev, false))
 		return SEULA_KEEP;
+	/* One name from here on, so that every later stage and report
+	 * knows the event for what it is. */
+	if (!is_identify(h, ev) &&
+	    h->event_set_str(ev, SEULA_FIELD_NAME, CUST_IDENTIFY_EVENT,
+	                     strlen(CUST_IDENTIFY_EVENT)) != SEULA_OK)
+		return SEULA_ERROR;
 	const char *props = h->event_str(ev, SEULA_FIELD_PROPS);
 	if (!props)
 		return SEULA_KEEP;
@@ -251,14 +297,13 @@ enum seula_verdict cust_link_on_event(struct cust_link *l,
 		               ? SEULA_KEEP
 		               : SEULA_ERROR;
 	}
-	json_t *email = json_object_get(o, CUST_IDENTIFY_PROP);
+	json_t *email = take_email(o);
 	unsigned char hash[HASH_BYTES];
 	char hex[2 * HASH_BYTES + 1] = "";
-	if (json_is_string(email) &&
-	    email_hash(l, json_string_value(email), json_string_length(email),
-	               hash))
+	if (email && email_hash(l, json_string_value(email),
+	                        json_string_length(email), hash))
 		sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-	json_object_del(o, CUST_IDENTIFY_PROP);
+	json_decref(email);
 	/* The pseudonym goes in a field of its own, which nothing stores: in
 	 * props the analytics plugin kept it with the event's other
 	 * properties, for visitors of every consent. */

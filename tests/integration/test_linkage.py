@@ -110,6 +110,32 @@ class LinkageTest(unittest.TestCase):
         identify(self.srv, vid, "linda.link@example.com")
         self.assertEqual(len(links(self.srv, cust["id"])), 1)
 
+    def test_identify_and_email_in_any_case(self):
+        # "Identify" is the identify event, and "Email" its address: the
+        # address is taken out, never stored, and links as usual.
+        cust = create(self.cid, email="casey.case@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        send(self.srv, vid, [{"type": "event", "name": "Identify", "props": {
+            "Email": "casey.case@example.com", "plan": "team"}}])
+        [link] = links(self.srv, cust["id"])
+        self.assertEqual(link["visitor_id"], vid)
+        [ev] = self.srv.query("SELECT name, props FROM events WHERE "
+                              "visitor_id = ? AND type = 2", (vid,))
+        self.assertEqual(ev["name"], "identify")
+        self.assertEqual(ev["props"], '{"plan":"team"}')
+        # Two addresses that differ: whose the visit is would be a guess,
+        # so neither links, and neither is stored.
+        other = create(self.cid, email="other.case@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        send(self.srv, vid, [{"type": "event", "name": "IDENTIFY", "props": {
+            "email": "casey.case@example.com",
+            "EMAIL": "other.case@example.com"}}])
+        self.assertEqual([l["visitor_id"] for l in links(self.srv, cust["id"])
+                          + links(self.srv, other["id"])], [link["visitor_id"]])
+        self.assertEqual(self.srv.count("props LIKE '%@%'"), 0)
+
     def test_marketing_or_personalization_alone_is_enough(self):
         for category in ("marketing", "personalization"):
             cust = create(self.cid, email="only-%s@example.com" % category)
