@@ -68,11 +68,55 @@ static void disguise_off(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-/* True when `password`, or the word under its disguise, is on the list of
- * the most used passwords (one a line, '#!comment:' lines skipped), or is
- * mostly one of them. */
-static int common_password(const char *password, bool *found, char *why,
-                           size_t whylen)
+/* Take every `w` (at least 3 bytes) out of `word`. */
+static void remove_all(char *word, const char *w)
+{
+	size_t wl = strlen(w);
+	char *at;
+	if (wl < 3)
+		return;
+	while ((at = strstr(word, w)))
+		memmove(at, at + wl, strlen(at + wl) + 1);
+}
+
+/* `word` without what an attacker tries first beside the list: the
+ * context's words (the product's name, the user's), and a part repeated
+ * ("passwordpassword" is "password"); then trimmed of what is not a
+ * letter at either end again. */
+static void context_off(char *word, const char *name)
+{
+	char lname[SEULA_STAFF_NAME_MAX + 1];
+	size_t n = 0;
+	for (; name && name[n] && n < SEULA_STAFF_NAME_MAX; n++)
+		lname[n] = (char)tolower((unsigned char)name[n]);
+	lname[n] = '\0';
+	remove_all(word, "seula");
+	remove_all(word, lname);
+	size_t len = strlen(word), b = 0, e = len;
+	while (b < e && !isalpha((unsigned char)word[b]))
+		b++;
+	while (e > b && !isalpha((unsigned char)word[e - 1]))
+		e--;
+	memmove(word, word + b, e - b);
+	len = e - b;
+	word[len] = '\0';
+	for (size_t p = 1; p <= len / 2; p++) {
+		size_t i = p;
+		while (len % p == 0 && i < len && word[i] == word[i - p])
+			i++;
+		if (len % p == 0 && i == len) {
+			word[p] = '\0';
+			break;
+		}
+	}
+}
+
+/* True when `password`, or the word under its disguise (with the user's
+ * `name` and the product's taken out: "Seula-password1"), is on the list
+ * of the most used passwords (one a line, '#!comment:' lines skipped), or
+ * is mostly one of them, or when nothing is left of it but those names. */
+static int common_password(const char *name, const char *password, bool *found,
+                           char *why, size_t whylen)
 {
 	FILE *f = fopen(SEULA_COMMON_PASSWORDS, "r");
 	if (!f) {
@@ -88,8 +132,9 @@ static int common_password(const char *password, bool *found, char *why,
 		lower[n] = (char)tolower((unsigned char)password[n]);
 	lower[n] = '\0';
 	disguise_off(password, word, sizeof(word));
+	context_off(word, name);
 	char line[256];
-	*found = false;
+	*found = strlen(word) < 3;
 	while (!*found && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (line[0] == '\0' || strncmp(line, "#!comment:", 10) == 0)
@@ -121,13 +166,14 @@ int seula_password_check(const char *name, const char *password, char *why,
 		return SEULA_EINVAL;
 	}
 	bool common;
-	int crc = common_password(password, &common, why, whylen);
+	int crc = common_password(name, password, &common, why, whylen);
 	if (crc != SEULA_OK)
 		return crc;
 	if (common) {
 		snprintf(why, whylen,
 		         "it is one of the most used passwords, or one "
-		         "dressed up with digits and symbols");
+		         "dressed up with digits, symbols, repeats or the "
+		         "names of the user or of Seula");
 		return SEULA_EINVAL;
 	}
 	pwquality_settings_t *pwq = pwquality_default_settings();

@@ -419,10 +419,16 @@ static void password_policy(void **state)
 	        "qwertyuiopasdf",    /* mostly a common one */
 	        "Monkey!!!!!!!!",    /* common + symbols */
 	        "Lovelace-Ada-1815", /* the user's name */
+	        "passwordpassword",  /* common, repeated */
+	        "Seula-password1",   /* the product's name + common */
+	        "lovelace-monkey!",  /* the user's name + common */
+	        "seulaseula2024!",   /* nothing but the product's name */
+	        "abcabcabcabcabc",   /* one part repeated */
 	        NULL};
 	static const char *const accepted[] = {
 	        "plum-Orbit-7-lantern", "copper+Fjord+42+heron",
-	        "correct horse battery staple", NULL};
+	        "correct horse battery staple", "seula-Orbit-plum-lantern",
+	        NULL};
 	char why[256];
 	for (size_t i = 0; refused[i]; i++) {
 		why[0] = '\0';
