@@ -21,9 +21,16 @@ int seula_pipeline_build(struct seula_pipeline *pl,
                          size_t errlen)
 {
 	pl->n = 0;
+	pl->redactor = NULL;
 	pl->hooks = calloc(plugins->n ? plugins->n : 1, sizeof(*pl->hooks));
 	if (!pl->hooks)
 		return SEULA_ENOMEM;
+	int rc = seula_redactor_new(&pl->redactor, true, err, errlen);
+	if (rc != SEULA_OK) {
+		free(pl->hooks);
+		pl->hooks = NULL;
+		return rc;
+	}
 	const struct seula_loaded_plugin *prev = NULL;
 	for (size_t i = 0; i < plugins->n; i++) {
 		const struct seula_loaded_plugin *p = &plugins->list[i];
@@ -36,8 +43,7 @@ int seula_pipeline_build(struct seula_pipeline *pl,
 			         "first, then protect, then filter",
 			         p->desc.name, stage_name(p->desc.stage),
 			         prev->desc.name, stage_name(prev->desc.stage));
-			free(pl->hooks);
-			pl->hooks = NULL;
+			seula_pipeline_free(pl);
 			return SEULA_EINVAL;
 		}
 		pl->hooks[pl->n++] = p;
@@ -51,6 +57,8 @@ void seula_pipeline_free(struct seula_pipeline *pl)
 	free(pl->hooks);
 	pl->hooks = NULL;
 	pl->n = 0;
+	seula_redactor_free(pl->redactor);
+	pl->redactor = NULL;
 }
 
 int seula_pipeline_run(const struct seula_pipeline *pl,
@@ -81,6 +89,11 @@ int seula_pipeline_run(const struct seula_pipeline *pl,
 			}
 		}
 		seula_event_wipe_ip(ev);
+		if (keep && rc == SEULA_OK &&
+		    seula_redact_event(pl->redactor, ev) != SEULA_OK) {
+			rc = SEULA_EIO;
+			*failed = "redact";
+		}
 		if (keep)
 			events[kept++] = ev;
 	}

@@ -183,7 +183,7 @@ if [ "$mode" = all ] || [ "$mode" = enrich ]; then
 fi
 
 # The libraries libseula_core.a needs, as CMakeLists.txt links seula_core.
-core_pkgs="libevent libevent_pthreads sqlite3 libsodium jansson inih uuid pwquality icu-i18n icu-uc"
+core_pkgs="libevent libevent_pthreads sqlite3 libsodium jansson inih uuid pwquality icu-i18n icu-uc libpcre2-8"
 # shellcheck disable=SC2086
 pkg-config --exists $core_pkgs || fail "pkg-config does not find all of: $core_pkgs"
 

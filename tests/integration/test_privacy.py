@@ -9,6 +9,8 @@ from seulatest import Server, pageview
 V4 = "203.0.113.199"
 V6 = "2001:db8:abcd:1234:5678:9abc:def0:1234"
 MAPPED = "::ffff:198.51.100.77"
+# 6to4: bits 16-47 are 198.51.100.83, which a /48 would keep whole.
+SIXTOFOUR = "2002:c633:6453:1::77"
 UA = "Mozilla/5.0 (PrivacyProbe; rv:1.0) UniqueAgent/987654321"
 
 
@@ -16,8 +18,8 @@ def forms(addr):
     """Every way an address could be written into a file."""
     ip = ipaddress.ip_address(addr)
     out = {str(ip).encode(), ip.exploded.encode(), ip.packed}
-    if ip.version == 6 and ip.ipv4_mapped:
-        v4 = ip.ipv4_mapped
+    v4 = ip.version == 6 and (ip.ipv4_mapped or ip.sixtofour)
+    if v4:
         out |= {str(v4).encode(), v4.packed}
     return out
 
@@ -26,7 +28,7 @@ class PrivacyTest(unittest.TestCase):
     def check_files(self, srv, when):
         files = srv.db_files()
         self.assertIn("db", files)
-        for addr in (V4, V6, MAPPED):
+        for addr in (V4, V6, MAPPED, SIXTOFOUR):
             for form in forms(addr):
                 for name, data in files.items():
                     self.assertNotIn(form, data, "%s of %s found in %s %s"
@@ -40,7 +42,7 @@ class PrivacyTest(unittest.TestCase):
                 srv = Server(sections={"plugin.anonymize": {"level": level}})
                 try:
                     srv.start()
-                    for addr in (V4, V6, MAPPED):
+                    for addr in (V4, V6, MAPPED, SIXTOFOUR):
                         for i in range(50):
                             r = srv.collect(pageview(title="p%d" % i),
                                             headers={"X-Forwarded-For": addr, "User-Agent": UA})
@@ -52,8 +54,10 @@ class PrivacyTest(unittest.TestCase):
                     self.assertEqual(r.status, 200)
                     self.check_files(srv, "while running")
                     stored = {r["ip_anon"] for r in srv.query("SELECT DISTINCT ip_anon FROM events")}
-                    expect = {"1": {"203.0.113.0", "2001:db8:abcd:1234::", "::ffff:198.51.100.0"},
-                              "2": {"203.0.0.0", "2001:db8:abcd::", "::ffff:198.51.0.0"},
+                    expect = {"1": {"203.0.113.0", "2001:db8:abcd:1234::", "::ffff:198.51.100.0",
+                                    "2002:c633:6400::"},
+                              "2": {"203.0.0.0", "2001:db8:abcd::", "::ffff:198.51.0.0",
+                                    "2002:c633::"},
                               "4": {"0.0.0.0", "::", "::ffff:0.0.0.0"}}[level]
                     # X-Forwarded-For hops are un-mapped to IPv4.
                     expect = {e.replace("::ffff:", "") for e in expect}
@@ -62,6 +66,30 @@ class PrivacyTest(unittest.TestCase):
                     self.check_files(srv, "after stop")
                 finally:
                     srv.close()
+
+    def test_email_addresses_are_redacted(self):
+        # Whatever a page or a property carries, for every visitor: no
+        # consent was asked for an address.
+        addr = "ann.unique.person@example.org"
+        with Server() as srv:
+            r = srv.collect([
+                pageview(url="http://localhost/unsubscribe/" + addr,
+                         title="Welcome " + addr,
+                         referrer="https://mail.example.net/read/" + addr),
+                pageview(url="http://localhost/u/ann.unique.person%40example.org"),
+                {"type": "event", "site": "demo", "url": "http://localhost/",
+                 "name": "signup", "props": {"contact": addr, "plan": "pro"}},
+            ])
+            self.assertEqual(r.status, 204)
+            rows = srv.query("SELECT path, title, referrer, props FROM events "
+                             "ORDER BY id")
+            self.assertEqual(rows[0]["path"], "/unsubscribe/(email)")
+            self.assertEqual(rows[0]["title"], "Welcome (email)")
+            self.assertEqual(rows[1]["path"], "/u/(email)")
+            self.assertEqual(rows[2]["props"], '{"contact":"(email)","plan":"pro"}')
+            self.assertEqual(srv.stop(), 0)
+            for name, data in srv.db_files().items():
+                self.assertNotIn(b"unique.person", data, name)
 
     def test_no_visitor_id_without_consent_and_hash_is_daily(self):
         with Server() as srv:
