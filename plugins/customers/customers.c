@@ -28,6 +28,11 @@
  *                          (migration 4): customer_id, staff_name, via
  *                          (the route, or "command line"), format,
  *                          exported_at (ms); in their access export
+ *   customer_id_high       one row (id 1): last_id, the highest customer
+ *                          id ever given (migration 5); a new customer
+ *                          gets the next, so an erased or deleted
+ *                          person's id, which their requests and audit
+ *                          entries keep, never names anyone else
  *
  * Visitor linkage (migration 3, linkage.c):
  *
@@ -267,6 +272,35 @@ static const struct seula_migration migrations[] = {
             ") STRICT;\n"
             "CREATE INDEX customer_label_exports_by_customer ON\n"
             "  customer_label_exports (customer_id);"},
+        /* Customer ids are never given twice: an erased or deleted
+         * person's requests and audit entries keep naming their id.
+         * AUTOINCREMENT would need customers rebuilt, which with
+         * foreign_keys on (a migration's transaction cannot turn them
+         * off) cascades into every table keyed by it; so the highest id
+         * ever given is kept here instead, seeded from every place an
+         * old id outlives its customer, and the trigger refuses an insert
+         * below it whatever path it comes by (insert_sql takes the next
+         * one). */
+        {5, "CREATE TABLE customer_id_high (\n"
+            "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+            "  last_id INTEGER NOT NULL\n"
+            ") STRICT;\n"
+            "INSERT INTO customer_id_high (id, last_id) SELECT 1, max(\n"
+            "  coalesce((SELECT max(id) FROM customers), 0),\n"
+            "  coalesce((SELECT max(customer_id) FROM\n"
+            "    customer_dsr_requests), 0),\n"
+            "  -- audit subjects: an id, or a list of them (\"3,17,42\")\n"
+            "  coalesce((SELECT max(j.value) FROM audit_log a, json_each(\n"
+            "    CASE WHEN a.subject NOT GLOB '*[^0-9,]*' AND\n"
+            "      json_valid('[' || a.subject || ']')\n"
+            "    THEN '[' || a.subject || ']' ELSE '[]' END) j\n"
+            "    WHERE typeof(j.value) = 'integer'), 0));\n"
+            "CREATE TRIGGER customers_id_never_reused AFTER INSERT ON\n"
+            "  customers BEGIN\n"
+            "  SELECT RAISE(ABORT, 'customer id already given') WHERE\n"
+            "    new.id <= (SELECT last_id FROM customer_id_high);\n"
+            "  UPDATE customer_id_high SET last_id = new.id;\n"
+            "END;"},
 };
 
 struct customers {
@@ -1763,9 +1797,11 @@ static int build_sql(struct customers *c)
 	             "o.invoice_status = 'collection') FROM customers c",
 	             cols) < 0)
 		c->select_sql = NULL;
+	/* The next id past every one ever given (migration 5). */
 	if (asprintf(&c->insert_sql,
-	             "INSERT INTO customers (%s, created_at, updated_at) "
-	             "VALUES (%s, ?, ?)",
+	             "INSERT INTO customers (id, %s, created_at, updated_at) "
+	             "VALUES ((SELECT last_id + 1 FROM customer_id_high), %s, "
+	             "?, ?)",
 	             cols, marks) < 0)
 		c->insert_sql = NULL;
 	if (asprintf(&c->update_sql,

@@ -794,6 +794,93 @@ class ErasureTest(unittest.TestCase):
                 self.assertNotIn(n, blob, "%s found in %s" % (n, name))
 
 
+class CustomerIdTest(unittest.TestCase):
+    """A customer id is never given twice: an erased or deleted person's
+    requests and audit entries keep naming their id, and a new customer
+    who got it would inherit them (in their access export, in the list of
+    requests)."""
+
+    def setUp(self):
+        self.srv, self.staff = start_server()
+        self.addCleanup(self.srv.close)
+        self.cid = self.staff["cid"]
+
+    def past_retention(self, tag):
+        return create(self.cid, tag, relationship_start="2000-01-01",
+                      relationship_end="2001-01-01")
+
+    def retention(self):
+        r = run_seula("retention", "run", "--config", self.srv.config_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def import_one(self, tag):
+        p = person(tag)
+        text = ",".join(p) + "\r\n" + ",".join(p.values()) + "\r\n"
+        r = self.cid.request("POST", "/api/customers/import", text,
+                             {"Content-Type": "text/csv"})
+        self.assertEqual(r.status, 200, r)
+        return r.json()["first_id"]
+
+    def test_not_after_erasure_retention_or_import(self):
+        pekka = create(self.cid, "Pekka")
+        add_order(self.cid, pekka["id"], "P-1")
+        access = dsr(self.cid, "access", pekka["id"]).json()
+        self.assertEqual(self.cid.request("GET", access["export"]).status, 200)
+        self.assertEqual(dsr(self.cid, "erasure", pekka["id"]).status, 201)
+        # Pekka had the highest id: SQLite alone would give it again.
+        liisa = create(self.cid, "Liisa")
+        self.assertGreater(liisa["id"], pekka["id"])
+        r = dsr(self.cid, "access", liisa["id"])
+        self.assertEqual(r.status, 201, r)
+        z = self.cid.request("GET", r.json()["export"])
+        self.assertEqual(z.status, 200, z)
+        archive = zipfile.ZipFile(io.BytesIO(z.body))
+
+        def rows(name):
+            return list(csv.DictReader(io.StringIO(
+                archive.read(name).decode("utf-8"))))
+        # Her own entries only: created once, never erased.
+        audit = rows("core_audit_log.csv")
+        self.assertEqual([a["detail"] for a in audit
+                          if a["detail"] == "created"], ["created"])
+        self.assertNotIn("erase", [a["action"] for a in audit])
+        self.assertEqual([q["id"] for q in rows("customers_requests.csv")],
+                         [str(r.json()["request"]["id"])])
+        listed = self.cid.request("GET", "/api/dsr?customer_id=%d"
+                                  % liisa["id"]).json()["requests"]
+        self.assertEqual([q["type"] for q in listed], ["access"])
+
+        # Deleted by retention, then a new one from a CSV import.
+        gone = self.past_retention("Gone")
+        self.retention()
+        self.assertEqual(self.srv.query("SELECT id FROM customers WHERE "
+                                        "id = ?", (gone["id"],)), [])
+        self.assertGreater(self.import_one("Imported"), gone["id"])
+
+    def test_not_after_an_upgrade(self):
+        """A database from before the high-water mark (customers migration
+        5): the ids of people deleted before it are not given again."""
+        erased = create(self.cid, "Erased")
+        self.assertEqual(dsr(self.cid, "erasure", erased["id"]).status, 201)
+        # The highest, deleted by retention: only its audit entries
+        # remain to name its id.
+        gone = self.past_retention("Old")
+        self.retention()
+        self.srv.stop()
+        db = sqlite3.connect(self.srv.db_path)
+        db.executescript(
+            "DROP TRIGGER customers_id_never_reused;"
+            "DROP TABLE customer_id_high;"
+            "DELETE FROM seula_migrations WHERE component = 'customers' "
+            "AND version >= 5;")
+        db.close()
+        self.assertEqual(self.srv.query("SELECT max(id) AS n FROM "
+                                        "customers")[0]["n"], None)
+        self.srv.start()
+        cid = login(self.srv, "cid", PASSWORDS["cid"])
+        self.assertGreater(create(cid, "Next")["id"], gone["id"])
+
+
 
 class ErasureOfPendingVisitTest(unittest.TestCase):
     """A visit the close task has gathered but not yet written to the
