@@ -53,6 +53,10 @@
  *                          visits are the events with these visitor ids.
  *                          Links stay after a withdrawal or objection
  *                          (only new ones stop) for the person's export.
+ *   customer_link_shared   visitor ids that identified as two customers
+ *                          (migration 6): visitor_id, since (ms).  Such
+ *                          an id is nobody's: its links were removed and
+ *                          none is made while it has events.
  *
  * Legal holds are derived, never stored twice: open_invoice (an order with
  * invoice_status open), debt_collection (an order in collection),
@@ -301,6 +305,19 @@ static const struct seula_migration migrations[] = {
             "    new.id <= (SELECT last_id FROM customer_id_high);\n"
             "  UPDATE customer_id_high SET last_id = new.id;\n"
             "END;"},
+        /* Visitor ids two customers identified as (linkage.c): whose
+         * visits they are is not known, so no one's links hold them.
+         * Those linked twice before this are found and unlinked now. */
+        {6, "CREATE TABLE customer_link_shared (\n"
+            "  visitor_id TEXT PRIMARY KEY,\n"
+            "  since INTEGER NOT NULL\n"
+            ") STRICT, WITHOUT ROWID;\n"
+            "INSERT INTO customer_link_shared (visitor_id, since)\n"
+            "  SELECT visitor_id, CAST(strftime('%s', 'now') AS INTEGER)\n"
+            "  * 1000 FROM customer_links GROUP BY visitor_id\n"
+            "  HAVING count(DISTINCT customer_id) > 1;\n"
+            "DELETE FROM customer_links WHERE visitor_id IN\n"
+            "  (SELECT visitor_id FROM customer_link_shared);"},
 };
 
 struct customers {

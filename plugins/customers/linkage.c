@@ -330,10 +330,11 @@ enum seula_verdict cust_link_on_event(struct cust_link *l,
 struct batch {
 	struct cust_link *l;
 	sqlite3 *db;
-	sqlite3_stmt *consent, *find, *insert;
+	sqlite3_stmt *consent, *find, *insert, *shared, *other, *unlink, *mark;
 	bool filled;
 	int64_t now;
-	int64_t linked, known, no_visitor, no_consent, no_customer, refused;
+	int64_t linked, known, no_visitor, no_consent, no_customer, refused,
+	        unlinked, in_shared;
 };
 
 static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
@@ -343,6 +344,55 @@ static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 	return sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK
 	               ? SEULA_OK
 	               : SEULA_EIO;
+}
+
+/* 1 when the visitor id is one that two customers identified as (now or
+ * before), 0 when not, -1 on error.  A visitor id linked to customer A
+ * that identifies as a registered customer B who is not A becomes shared:
+ * A's link goes, and it is never linked again while its events remain
+ * (cust_link_retention_task), so neither's access export nor erasure
+ * reaches the other's visits.  This takes links away only, so it needs no
+ * consent: a visitor who withdrew still unlinks. */
+static int shared_visitor(struct batch *b, const char *vid,
+                          const unsigned char hash[HASH_BYTES])
+{
+	if (prepare(b->db, &b->shared,
+	            "SELECT 1 FROM customer_link_shared WHERE visitor_id = "
+	            "?") != SEULA_OK ||
+	    prepare(b->db, &b->other,
+	            "SELECT 1 FROM customer_links l WHERE l.visitor_id = ?1 "
+	            "AND EXISTS (SELECT 1 FROM customers WHERE link_hash = ?2) "
+	            "AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = "
+	            "l.customer_id AND c.link_hash = ?2) LIMIT 1") !=
+	            SEULA_OK ||
+	    prepare(b->db, &b->unlink,
+	            "DELETE FROM customer_links WHERE visitor_id = ?") !=
+	            SEULA_OK ||
+	    prepare(b->db, &b->mark,
+	            "INSERT INTO customer_link_shared (visitor_id, since) "
+	            "VALUES (?, ?) ON CONFLICT DO NOTHING") != SEULA_OK)
+		return -1;
+	sqlite3_reset(b->shared);
+	sqlite3_bind_text(b->shared, 1, vid, -1, SQLITE_STATIC);
+	int step = sqlite3_step(b->shared);
+	if (step != SQLITE_DONE)
+		return step == SQLITE_ROW ? 1 : -1;
+	sqlite3_reset(b->other);
+	sqlite3_bind_text(b->other, 1, vid, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(b->other, 2, hash, HASH_BYTES, SQLITE_STATIC);
+	step = sqlite3_step(b->other);
+	if (step != SQLITE_ROW)
+		return step == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(b->unlink);
+	sqlite3_bind_text(b->unlink, 1, vid, -1, SQLITE_STATIC);
+	sqlite3_reset(b->mark);
+	sqlite3_bind_text(b->mark, 1, vid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(b->mark, 2, b->now);
+	if (sqlite3_step(b->unlink) != SQLITE_DONE ||
+	    sqlite3_step(b->mark) != SQLITE_DONE)
+		return -1;
+	b->unlinked++;
+	return 1;
 }
 
 static int link_one(struct batch *b, const struct seula_event *ev,
@@ -355,6 +405,19 @@ static int link_one(struct batch *b, const struct seula_event *ev,
 		/* No analytics consent (the gate took the id away), or the
 		 * tracker was told none. */
 		b->no_visitor++;
+		return SEULA_OK;
+	}
+	if (!b->filled) {
+		int64_t done;
+		if (fill_hashes(b->l, b->db, INT64_MAX, &done) != SEULA_OK)
+			return SEULA_EIO;
+		b->filled = true;
+	}
+	int shared = shared_visitor(b, vid, hash);
+	if (shared < 0)
+		return SEULA_EIO;
+	if (shared) {
+		b->in_shared++;
 		return SEULA_OK;
 	}
 	if (prepare(b->db, &b->consent,
@@ -388,12 +451,6 @@ static int link_one(struct batch *b, const struct seula_event *ev,
 	                                 ? "marketing,personalization"
 	                         : marketing ? "marketing"
 	                                     : "personalization";
-	if (!b->filled) {
-		int64_t done;
-		if (fill_hashes(b->l, b->db, INT64_MAX, &done) != SEULA_OK)
-			return SEULA_EIO;
-		b->filled = true;
-	}
 	sqlite3_reset(b->find);
 	sqlite3_bind_blob(b->find, 1, hash, HASH_BYTES, SQLITE_STATIC);
 	int64_t customer = 0;
@@ -455,24 +512,60 @@ int cust_link_on_batch(struct cust_link *l, sqlite3 *db,
 		    len == HASH_BYTES)
 			rc = link_one(&b, ev, hash);
 	}
-	if (rc != SEULA_OK)
+	if (rc != SEULA_OK) {
 		*errmsg = h->mprintf("visitor links: %s", sqlite3_errmsg(db));
-	else if (b.linked + b.known + b.no_visitor + b.no_consent +
-	         b.no_customer + b.refused)
+		goto out;
+	}
+	/* A person's linked visits just became fewer: on record. */
+	if (b.unlinked)
+		h->log(h, SEULA_LOG_INFO,
+		       "identify: %lld visitor ids identified as a second "
+		       "customer, their links removed",
+		       (long long)b.unlinked);
+	if (b.linked + b.known + b.no_visitor + b.no_consent + b.no_customer +
+	    b.refused + b.in_shared)
 		h->log(h, SEULA_LOG_DEBUG,
 		       "identify: %lld linked, %lld already linked, %lld "
 		       "without a visitor id, %lld without consent, %lld "
-		       "without one customer, %lld restricted or objecting",
+		       "without one customer, %lld restricted or objecting, "
+		       "%lld of a visitor id two customers share (%lld "
+		       "unlinked now)",
 		       (long long)b.linked, (long long)b.known,
 		       (long long)b.no_visitor, (long long)b.no_consent,
-		       (long long)b.no_customer, (long long)b.refused);
+		       (long long)b.no_customer, (long long)b.refused,
+		       (long long)b.in_shared, (long long)b.unlinked);
+out:
 	sqlite3_finalize(b.consent);
 	sqlite3_finalize(b.find);
 	sqlite3_finalize(b.insert);
+	sqlite3_finalize(b.shared);
+	sqlite3_finalize(b.other);
+	sqlite3_finalize(b.unlink);
+	sqlite3_finalize(b.mark);
 	return rc;
 }
 
 /* ---- retention ------------------------------------------------------- */
+
+/* A shared visitor id is kept only while it has events whose owner is
+ * unknown; after that there is nothing to keep apart. */
+static int forget_shared(sqlite3 *db, int64_t *forgotten)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "DELETE FROM customer_link_shared WHERE NOT "
+	            "EXISTS (SELECT 1 FROM events e WHERE "
+	            "e.visitor_id = customer_link_shared.visitor_id)",
+	            -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_DONE) {
+		*forgotten = sqlite3_changes64(db);
+		rc = SEULA_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
 
 int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
                              char **errmsg)
@@ -485,6 +578,18 @@ int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
 		*errmsg = h->mprintf("%s", err);
 		return SEULA_EIO;
 	}
+	int64_t forgotten = 0;
+	if (forget_shared(db, &forgotten) != SEULA_OK) {
+		*errmsg = h->mprintf("shared visitor ids: %s",
+		                     sqlite3_errmsg(db));
+		cust_retention_result_free(&r);
+		return SEULA_EIO;
+	}
+	if (forgotten)
+		h->log(h, SEULA_LOG_INFO,
+		       "retention: %lld shared visitor ids without events "
+		       "forgotten",
+		       (long long)forgotten);
 	/* The ids are the register's own numbers, never names; a long list
 	 * is cut in the log (the CLI's dry run prints it whole). */
 	h->log(h, SEULA_LOG_INFO,

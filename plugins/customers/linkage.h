@@ -15,7 +15,9 @@
  *     the visitor's current consent (consent_visitors) grants marketing or
  *     personalization and has not expired, and the customer is neither
  *     restricted nor objecting to profiling.  The link records the consent
- *     receipt that allowed it.
+ *     receipt that allowed it.  A visitor id that identifies as a second
+ *     registered customer is shared (customer_link_shared): its link is
+ *     removed and it is linked to no one while it has events.
  *
  * The link key (customer_link_key) is made once by the start task and
  * loaded by it before the server listens; every process sharing the

@@ -7,10 +7,13 @@ their period unless a legal hold keeps them, and its dry run changes
 nothing.
 """
 import datetime
+import io
+import json
 import sqlite3
 import time
 import unittest
 import uuid
+import zipfile
 
 from seulatest import (Server, add_user, assert_json_error, login,
                        record_consent, run_seula)
@@ -177,10 +180,15 @@ class LinkageTest(unittest.TestCase):
         record_consent(self.srv, "withdraw", vid, source="preference_link")
         identify(self.srv, vid, second["email"])
         self.assertEqual(links(self.srv, second["id"]), [])
-        # Narrowed to analytics only: still no new link.
-        no_marketing(self.srv, vid)
-        identify(self.srv, vid, second["email"])
+        # Narrowed to analytics only: still no new link.  (On this
+        # visitor id, the second customer's identify would unlink the
+        # first: test_a_visitor_id_is_never_two_customers.)
+        other = str(uuid.uuid4())
+        no_marketing(self.srv, other)
+        identify(self.srv, other, second["email"])
         self.assertEqual(links(self.srv, second["id"]), [])
+        no_marketing(self.srv, vid)
+        identify(self.srv, vid, first["email"])
         [kept] = links(self.srv, first["id"])
         self.assertEqual(kept["receipt"], receipt)
 
@@ -223,6 +231,59 @@ class LinkageTest(unittest.TestCase):
         vid = str(uuid.uuid4())
         record_consent(self.srv, "accept_all", vid)
         identify(self.srv, vid, "shared@example.com")
+        self.assertEqual(links(self.srv, a["id"]) + links(self.srv, b["id"]), [])
+
+    def test_a_visitor_id_is_never_two_customers(self):
+        a = create(self.cid, email="shared-browser-a@example.com")
+        b = create(self.cid, email="shared-browser-b@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, a["email"])
+        self.assertEqual(len(links(self.srv, a["id"])), 1)
+        send(self.srv, vid, [{"type": "pageview", "url": "http://localhost/a"}])
+        # Someone else on the same browser: whose visits these are is not
+        # known any more, so neither customer has them.
+        identify(self.srv, vid, b["email"])
+        send(self.srv, vid, [{"type": "pageview", "url": "http://localhost/b"}])
+        self.assertEqual(links(self.srv, a["id"]) + links(self.srv, b["id"]), [])
+        self.assertEqual(len(self.srv.query(
+            "SELECT 1 FROM customer_link_shared WHERE visitor_id = ?", (vid,))), 1)
+        # And it stays so, whoever identifies next.
+        for who in (a, b):
+            identify(self.srv, vid, who["email"])
+            self.assertEqual(links(self.srv, a["id"]) + links(self.srv, b["id"]), [])
+        # Neither's access export holds the visits, nor does an erasure
+        # take them.
+        body = {"type": "access", "customer_id": a["id"],
+                "verification": "signed letter"}
+        r = self.cid.request("POST", "/api/dsr", body)
+        self.assertEqual(r.status, 201, r)
+        z = self.cid.request("GET", r.json()["export"])
+        self.assertEqual(z.status, 200, z)
+        export = json.loads(zipfile.ZipFile(io.BytesIO(z.body)).read("export.json"))
+        self.assertEqual(export["data"]["core"]["events"], [])
+        self.assertEqual(export["data"]["customers"]["links"], [])
+        n = self.srv.count("visitor_id = ?", (vid,))
+        self.assertEqual(n, 6)
+        body["type"] = "erasure"
+        self.assertEqual(self.cid.request("POST", "/api/dsr", body).status, 201)
+        self.assertEqual(self.srv.count("visitor_id = ?", (vid,)), n)
+
+    def test_a_second_customer_unlinks_without_linkage_consent(self):
+        # Linkage is no longer allowed, but a link can still be taken
+        # away: else the second person's visits would be the first's.
+        a = create(self.cid, email="narrowed-a@example.com")
+        b = create(self.cid, email="narrowed-b@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, a["email"])
+        self.assertEqual(len(links(self.srv, a["id"])), 1)
+        no_marketing(self.srv, vid)
+        identify(self.srv, vid, a["email"])  # the same person: kept
+        self.assertEqual(len(links(self.srv, a["id"])), 1)
+        identify(self.srv, vid, "not-registered@example.com")  # unknown
+        self.assertEqual(len(links(self.srv, a["id"])), 1)
+        identify(self.srv, vid, b["email"])
         self.assertEqual(links(self.srv, a["id"]) + links(self.srv, b["id"]), [])
 
     def test_the_address_is_never_stored_in_events_or_the_files(self):
@@ -301,6 +362,55 @@ class WithAnalyticsTest(unittest.TestCase):
         send(self.srv, other, [{"type": "event", "name": "identify",
                                 "props": {"identity": pseudonym}}])
         self.assertEqual(links(self.srv, cust["id"]), [link])
+
+
+class SharedVisitorTest(unittest.TestCase):
+    """Visitor ids two customers were linked to before customers
+    migration 6 are unlinked by it, and a shared visitor id is forgotten
+    once it has no events left."""
+
+    def test_upgrade_and_retention(self):
+        srv, staff = start_server()
+        self.addCleanup(srv.close)
+        cid = staff["cid"]
+        a = create(cid, email="upgrade-a@example.com")
+        b = create(cid, email="upgrade-b@example.com")
+        c = create(cid, email="upgrade-c@example.com")
+        vid, alone = str(uuid.uuid4()), str(uuid.uuid4())
+        record_consent(srv, "accept_all", vid)
+        record_consent(srv, "accept_all", alone)
+        identify(srv, vid, a["email"])
+        identify(srv, alone, c["email"])
+        srv.stop()
+        # What the version before migration 6 left: b linked to the same
+        # visitor id as a.
+        db = sqlite3.connect(srv.db_path)
+        db.executescript(
+            "DROP TABLE customer_link_shared;"
+            "DELETE FROM seula_migrations WHERE component = 'customers' "
+            "AND version >= 6;")
+        db.execute("INSERT INTO customer_links (customer_id, visitor_id, "
+                   "site, receipt, categories, linked_at) SELECT ?, "
+                   "visitor_id, site, receipt, categories, linked_at FROM "
+                   "customer_links WHERE customer_id = ?", (b["id"], a["id"]))
+        db.commit()
+        db.close()
+        srv.start()
+        self.assertEqual(links(srv, a["id"]) + links(srv, b["id"]), [])
+        self.assertEqual([x["visitor_id"] for x in links(srv, c["id"])], [alone])
+        self.assertEqual([r["visitor_id"] for r in srv.query(
+            "SELECT visitor_id FROM customer_link_shared")], [vid])
+        # Its events gone (events_retention), the retention task, at
+        # start, forgets it.
+        srv.stop()
+        db = sqlite3.connect(srv.db_path)
+        db.execute("DELETE FROM events WHERE visitor_id = ?", (vid,))
+        db.commit()
+        db.close()
+        srv.start()
+        self.assertEqual(srv.query("SELECT * FROM customer_link_shared"), [])
+        self.assertIn("retention: 1 shared visitor ids without events "
+                      "forgotten", srv.stderr())
 
 
 def day(delta_days=0):
