@@ -445,8 +445,16 @@ static int link_one(struct batch *b, const struct seula_event *ev,
 	}
 	if (step != SQLITE_ROW)
 		return SEULA_EIO;
-	bool marketing = sqlite3_column_int(b->consent, 0) == 1;
+	/* Sec-GPC: 1 on this request objects to marketing whatever the
+	 * visitor once chose (as a consent record with it is taken). */
+	const char *gpc = h->event_header(ev, "Sec-GPC");
+	bool marketing = sqlite3_column_int(b->consent, 0) == 1 &&
+	                 !(gpc && strcmp(gpc, "1") == 0);
 	bool personalization = sqlite3_column_int(b->consent, 1) == 1;
+	if (!marketing && !personalization) {
+		b->no_consent++;
+		return SEULA_OK;
+	}
 	const char *categories = marketing && personalization
 	                                 ? "marketing,personalization"
 	                         : marketing ? "marketing"

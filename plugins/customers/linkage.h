@@ -12,7 +12,8 @@
  *     row loses "identity" again, so the events table keeps neither the
  *     address nor its pseudonym; then the visitor id is linked to the one
  *     customer whose email has that keyed hash (customers.link_hash), when
- *     the visitor's current consent (consent_visitors) grants marketing or
+ *     the visitor's current consent (consent_visitors) grants marketing
+ *     (unless the request carried Sec-GPC: 1, an objection to it) or
  *     personalization and has not expired, and the customer is neither
  *     restricted nor objecting to profiling.  The link records the consent
  *     receipt that allowed it.  A visitor id that identifies as a second

@@ -54,20 +54,21 @@ def create(s, **fields):
     return r.json()
 
 
-def send(srv, vid, events):
+def send(srv, vid, events, headers=None):
     for ev in events:
         ev.setdefault("site", "demo")
         ev.setdefault("url", "http://localhost/shop")
         if vid:
             ev["visitor_id"] = vid
-    r = srv.collect(events)
+    r = srv.collect(events, headers)
     if r.status != 204:
         raise AssertionError("collect: %r" % r)
 
 
-def identify(srv, vid, email, **props):
+def identify(srv, vid, email, headers=None, **props):
     props["email"] = email
-    send(srv, vid, [{"type": "event", "name": "identify", "props": props}])
+    send(srv, vid, [{"type": "event", "name": "identify", "props": props}],
+         headers)
 
 
 def links(srv, customer_id):
@@ -152,6 +153,26 @@ class LinkageTest(unittest.TestCase):
             [link] = links(self.srv, cust["id"])
             self.assertEqual((link["receipt"], link["categories"]),
                              (receipt, category))
+
+    def test_gpc_on_the_request_objects_to_marketing(self):
+        gpc = {"Sec-GPC": "1"}
+        # Marketing alone was granted: with GPC, nothing allows a link.
+        cust = create(self.cid, email="gpc-marketing@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "custom", vid, decisions={
+            "analytics": True, "marketing": True, "personalization": False})
+        identify(self.srv, vid, cust["email"], headers=gpc)
+        self.assertEqual(links(self.srv, cust["id"]), [])
+        identify(self.srv, vid, cust["email"], headers={"Sec-GPC": "0"})
+        self.assertEqual([x["categories"] for x in links(self.srv, cust["id"])],
+                         ["marketing"])
+        # Both granted: personalization alone links.
+        cust = create(self.cid, email="gpc-both@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        identify(self.srv, vid, cust["email"], headers=gpc)
+        self.assertEqual([x["categories"] for x in links(self.srv, cust["id"])],
+                         ["personalization"])
 
     def test_without_consent_nothing_is_linked(self):
         cust = create(self.cid, email="nobody-asked@example.com")
