@@ -56,6 +56,8 @@ struct seula_chain_report {
 	int64_t bad_id; /* first row that does not verify, 0 when none */
 	char why[256];  /* what is wrong, "" when all is well */
 	char head[65];  /* hex MAC of the last row */
+	/* Consent only: visitors' standing consent checked, and wrong. */
+	int64_t states, bad_states;
 };
 
 /* Note the first broken row in `r`; returns SEULA_ECONFLICT. */

@@ -370,43 +370,43 @@ int seula_cli_user(int argc, char **argv, const char *role,
 	return rc;
 }
 
-/* Walk one chain of the config's database with its key; prints the
- * outcome and returns the exit status.  `what` names the chain, `row` and
- * `rows` its rows. */
-static int verify_chain(const struct seula_config *cfg,
-                        int (*verify)(sqlite3 *db, const unsigned char *key,
-                                      struct seula_chain_report *r),
-                        const char *what, const char *row, const char *rows)
+/* The config's database, read-only, and its key; prints why not. */
+static int open_verify(const struct seula_config *cfg, sqlite3 **db,
+                       unsigned char key[SEULA_SECRET_BYTES])
 {
 	char err[512];
-	unsigned char key[SEULA_SECRET_BYTES];
-	sqlite3 *db = NULL;
-	if (seula_db_open(&db, cfg->db, true, false, 0, err, sizeof(err)) !=
-	            SEULA_OK ||
-	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) !=
-	            SEULA_OK) {
-		fprintf(stderr, "seula: %s\n", err);
-		seula_db_close(db);
-		return 1;
-	}
-	struct seula_chain_report r;
-	int rc = verify(db, key, &r);
-	sodium_memzero(key, sizeof(key));
-	seula_db_close(db);
+	*db = NULL;
+	if (seula_db_open(db, cfg->db, true, false, 0, err, sizeof(err)) ==
+	            SEULA_OK &&
+	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) ==
+	            SEULA_OK)
+		return 0;
+	fprintf(stderr, "seula: %s\n", err);
+	seula_db_close(*db);
+	*db = NULL;
+	return 1;
+}
+
+/* Print the outcome of a chain's walk; its exit status.  `what` names the
+ * chain, `row` and `rows` its rows. */
+static int print_chain(int rc, const struct seula_chain_report *r,
+                       const char *what, const char *row, const char *rows)
+{
 	if (rc == SEULA_OK) {
-		printf("%s verified: %lld %s", what, (long long)r.rows, rows);
-		if (r.pruned)
+		printf("%s verified: %lld %s", what, (long long)r->rows, rows);
+		if (r->pruned)
 			printf(" (%lld before them removed by retention)",
-			       (long long)r.pruned);
-		printf(", head %s\n", r.rows ? r.head : "(empty)");
+			       (long long)r->pruned);
+		printf(", head %s\n", r->rows ? r->head : "(empty)");
 		return 0;
 	}
 	if (rc == SEULA_ECONFLICT)
 		printf("%s BROKEN at %s %lld: %s (%lld %s before it verify)\n",
-		       what, row, (long long)r.bad_id, r.why, (long long)r.rows,
-		       rows);
+		       what, row, (long long)r->bad_id, r->why,
+		       (long long)r->rows, rows);
 	else
-		fprintf(stderr, "seula: cannot read the %s: %s\n", what, r.why);
+		fprintf(stderr, "seula: cannot read the %s: %s\n", what,
+		        r->why);
 	return 1;
 }
 
@@ -416,14 +416,49 @@ int seula_cli_audit(int argc, char **argv, const struct seula_config *cfg)
 		fprintf(stderr, "usage: seula audit verify [--config FILE]\n");
 		return 2;
 	}
-	return verify_chain(cfg, seula_audit_verify, "audit log", "entry",
-	                    "entries");
+	sqlite3 *db;
+	unsigned char key[SEULA_SECRET_BYTES];
+	if (open_verify(cfg, &db, key))
+		return 1;
+	struct seula_chain_report r;
+	int rc = seula_audit_verify(db, key, &r);
+	sodium_memzero(key, sizeof(key));
+	seula_db_close(db);
+	return print_chain(rc, &r, "audit log", "entry", "entries");
+}
+
+static void print_mismatch(void *arg, const char *visitor_id, const char *why)
+{
+	(void)arg;
+	printf("consent state BROKEN for visitor %s: %s\n", visitor_id, why);
 }
 
 int seula_cli_consent_verify(const struct seula_config *cfg)
 {
-	return verify_chain(cfg, seula_consent_verify, "consent records",
-	                    "record", "records");
+	sqlite3 *db;
+	unsigned char key[SEULA_SECRET_BYTES];
+	if (open_verify(cfg, &db, key))
+		return 1;
+	struct seula_chain_report r;
+	int rc = seula_consent_verify(db, key, &r, print_mismatch, NULL);
+	sodium_memzero(key, sizeof(key));
+	seula_db_close(db);
+	/* The chain verified; the standing consent did not. */
+	bool states = rc == SEULA_ECONFLICT && r.bad_states;
+	int status = print_chain(states ? SEULA_OK : rc, &r, "consent records",
+	                         "record", "records");
+	if (status)
+		return status;
+	if (states) {
+		printf("consent state BROKEN: %lld of %lld visitors' standing "
+		       "consent is not what their records give\n",
+		       (long long)r.bad_states, (long long)r.states);
+		return 1;
+	}
+	printf("consent state verified: %lld visitors' standing consent is "
+	       "what their records give\n",
+	       (long long)r.states);
+	return 0;
 }
 
 static json_t *role_names(unsigned roles)

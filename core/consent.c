@@ -742,6 +742,90 @@ static void bind_opt(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+/* A visitor's consent state: a consent_visitors row, or what the
+ * visitor's latest record makes it. */
+struct cstate {
+	const char *site;
+	int grants[3]; /* analytics, marketing, personalization: 0 or 1 */
+	int64_t valid_until;
+	const char *receipt;
+	int64_t record_id; /* the record it is of */
+};
+
+static const char *const state_grants[3] = {"analytics", "marketing",
+                                            "personalization"};
+
+/* What a record's decisions (its JSON text) grant; a category it does
+ * not name, as one the site does not offer, is denied. */
+static void record_grants(const char *decisions, int grants[3])
+{
+	json_t *d = decisions ? json_loads(decisions, 0, NULL) : NULL;
+	for (int k = 0; k < 3; k++) {
+		const char *v =
+		        json_string_value(json_object_get(d, state_grants[k]));
+		grants[k] = v && strcmp(v, "granted") == 0;
+	}
+	json_decref(d);
+}
+
+/* The MAC of visitor `vid`'s state: keyed, so whoever can write the file
+ * but not read the key can neither change a state nor move it to another
+ * visitor; an older state of the same visitor put back is told by the
+ * record it names not being the visitor's latest. */
+static void state_mac(const unsigned char *key, const char *vid,
+                      const struct cstate *s,
+                      unsigned char out[SEULA_MAC_BYTES])
+{
+	crypto_generichash_state st;
+	seula_chain_begin(&st, key, "consent-visitor/1");
+	seula_chain_text(&st, vid);
+	seula_chain_text(&st, s->site);
+	for (int k = 0; k < 3; k++)
+		seula_chain_int(&st, s->grants[k]);
+	seula_chain_int(&st, s->valid_until);
+	seula_chain_text(&st, s->receipt);
+	seula_chain_int(&st, s->record_id);
+	seula_chain_end(&st, out);
+}
+
+/* Make record `r` (appended) its visitor's consent state. */
+static int put_state(sqlite3 *db, const unsigned char *key,
+                     const struct seula_consent_record *r)
+{
+	struct cstate s = {.site = r->site,
+	                   .valid_until = r->valid_until,
+	                   .receipt = r->receipt,
+	                   .record_id = r->id};
+	record_grants(r->decisions, s.grants);
+	unsigned char mac[SEULA_MAC_BYTES];
+	state_mac(key, r->visitor_id, &s, mac);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "INSERT INTO consent_visitors (visitor_id, site, "
+	            "analytics, marketing, personalization, valid_until, "
+	            "receipt, record_id, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+	            "?) ON CONFLICT (visitor_id) DO UPDATE SET site = "
+	            "excluded.site, analytics = excluded.analytics, marketing "
+	            "= excluded.marketing, personalization = "
+	            "excluded.personalization, valid_until = "
+	            "excluded.valid_until, receipt = excluded.receipt, "
+	            "record_id = excluded.record_id, mac = excluded.mac",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_text(st, 1, r->visitor_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s.site, -1, SQLITE_STATIC);
+	for (int k = 0; k < 3; k++)
+		sqlite3_bind_int(st, 3 + k, s.grants[k]);
+	sqlite3_bind_int64(st, 6, s.valid_until);
+	sqlite3_bind_text(st, 7, s.receipt, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, s.record_id);
+	sqlite3_bind_blob(st, 9, mac, sizeof(mac), SQLITE_STATIC);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The previous MAC is read in the transaction, never cached: the CLI may
  * append too. */
 int seula_consent_append(sqlite3 *db, const unsigned char *key,
@@ -813,7 +897,8 @@ int seula_consent_append(sqlite3 *db, const unsigned char *key,
 	sqlite3_bind_blob(ins, 21, pii, SEULA_MAC_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(ins, 22, prev, SEULA_MAC_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(ins, 23, mac, SEULA_MAC_BYTES, SQLITE_STATIC);
-	if (sqlite3_step(ins) != SQLITE_DONE)
+	if (sqlite3_step(ins) != SQLITE_DONE ||
+	    (r->visitor_id && put_state(db, key, r) != SEULA_OK))
 		goto out;
 	rc = seula_chain_head_set(db, key, "consent", r->id, mac, err, errlen);
 out:
@@ -829,9 +914,186 @@ static const char *col(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
+/* Each visitor's state beside what its latest record makes it: the
+ * state's visitor id, site, grants, valid_until, receipt, record_id and
+ * MAC (0-8), the latest record's id, site, decisions, valid_until and
+ * receipt (9-13; NULL without one).  From visitor id ?1 on (keyset
+ * pages for the migration, which writes as it goes). */
+#define STATE_SELECT                                                           \
+	"SELECT v.visitor_id, v.site, v.analytics, v.marketing, "              \
+	"v.personalization, v.valid_until, v.receipt, v.record_id, v.mac, "    \
+	"r.id, r.site, r.decisions, r.valid_until, r.receipt FROM "            \
+	"consent_visitors v LEFT JOIN consent_records r ON r.id = (SELECT "    \
+	"x.id FROM consent_records x WHERE x.visitor_id = v.visitor_id "       \
+	"ORDER BY x.id DESC LIMIT 1) WHERE v.visitor_id > ?1 ORDER BY "        \
+	"v.visitor_id"
+
+static void stored_state(sqlite3_stmt *st, struct cstate *s)
+{
+	*s = (struct cstate){.site = col(st, 1),
+	                     .valid_until = sqlite3_column_int64(st, 5),
+	                     .receipt = col(st, 6),
+	                     .record_id = sqlite3_column_int64(st, 7)};
+	for (int k = 0; k < 3; k++)
+		s->grants[k] = sqlite3_column_int(st, 2 + k);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* Append " what" (", what" after another) to `why`, of `len` bytes. */
+static void add_diff(char *why, size_t len, const char *fmt, ...)
+        SEULA_PRINTF(3, 4);
+static void add_diff(char *why, size_t len, const char *fmt, ...)
+{
+	size_t n = strlen(why);
+	if (n + 2 >= len)
+		return;
+	n += (size_t)snprintf(why + n, len - n, "%s",
+	                      n && why[n - 1] == ')' ? ", " : " ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/* Is the state the row `st` is on what its records make it?  "" in `why`
+ * when so, else what differs.  `anchor`: the last record retention
+ * removed; a state whose records it removed cannot be compared, only be
+ * of a record no newer than the anchor.  `by_id`: the state names its
+ * record (not yet when migration 9 signs it). */
+static void state_problem(sqlite3_stmt *st, int64_t anchor, bool by_id,
+                          char *why, size_t len)
+{
+	struct cstate got;
+	stored_state(st, &got);
+	bool no_id = sqlite3_column_type(st, 7) == SQLITE_NULL;
+	why[0] = '\0';
+	if (sqlite3_column_type(st, 9) == SQLITE_NULL) {
+		if (no_id || got.record_id > anchor)
+			snprintf(why, len,
+			         "it has a consent state but no record of it");
+		return;
+	}
+	struct cstate want = {.site = col(st, 10),
+	                      .valid_until = sqlite3_column_int64(st, 12),
+	                      .receipt = col(st, 13),
+	                      .record_id = sqlite3_column_int64(st, 9)};
+	record_grants(col(st, 11), want.grants);
+	snprintf(why, len,
+	         "its consent state is not what its latest record, %" PRId64
+	         ", gives:",
+	         want.record_id);
+	size_t head = strlen(why);
+	for (int k = 0; k < 3; k++)
+		if (got.grants[k] != want.grants[k])
+			add_diff(why, len, "%s %s (the record: %s)",
+			         state_grants[k],
+			         got.grants[k] ? "granted" : "denied",
+			         want.grants[k] ? "granted" : "denied");
+	if (!same_text(got.site, want.site))
+		add_diff(why, len, "site %.64s (the record: %.64s)",
+		         got.site ? got.site : "NULL", want.site);
+	if (got.valid_until != want.valid_until) {
+		char a[32], b[32];
+		iso_time(got.valid_until, a);
+		iso_time(want.valid_until, b);
+		add_diff(why, len, "valid until %s (the record: %s)", a, b);
+	}
+	if (!same_text(got.receipt, want.receipt))
+		add_diff(why, len, "receipt %.40s (the record: %.40s)",
+		         got.receipt ? got.receipt : "NULL", want.receipt);
+	if (by_id && (no_id || got.record_id != want.record_id))
+		add_diff(why, len, "record %s (the record: %" PRId64 ")",
+		         no_id ? "none"
+		               : (const char *)sqlite3_column_text(st, 7),
+		         want.record_id);
+	if (strlen(why) == head)
+		why[0] = '\0';
+}
+
+static bool state_signed(sqlite3_stmt *st, const unsigned char *key)
+{
+	struct cstate s;
+	stored_state(st, &s);
+	unsigned char mac[SEULA_MAC_BYTES];
+	if (sqlite3_column_type(st, 7) == SQLITE_NULL ||
+	    sqlite3_column_bytes(st, 8) != SEULA_MAC_BYTES)
+		return false;
+	state_mac(key, col(st, 0), &s, mac);
+	return sodium_memcmp(sqlite3_column_blob(st, 8), mac,
+	                     SEULA_MAC_BYTES) == 0;
+}
+
+static void bad_state(struct seula_chain_report *r, const char *vid,
+                      const char *why, seula_consent_mismatch_fn *each,
+                      void *arg)
+{
+	if (!r->bad_states++)
+		snprintf(r->why, sizeof(r->why), "visitor %.40s: %.200s", vid,
+		         why);
+	if (each)
+		each(arg, vid, why);
+}
+
+/* Every visitor's consent state against the verified records (see
+ * seula_consent_verify). */
+static int verify_states(sqlite3 *db, const unsigned char *key, int64_t anchor,
+                         struct seula_chain_report *r,
+                         seula_consent_mismatch_fn *each, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	char why[512];
+	int step = SQLITE_ERROR;
+	if (sqlite3_prepare_v2(db, STATE_SELECT, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, "", -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		r->states++;
+		state_problem(st, anchor, true, why, sizeof(why));
+		if (!why[0] && !state_signed(st, key))
+			snprintf(why, sizeof(why),
+			         "its consent state is not signed with the "
+			         "server's key");
+		if (why[0])
+			bad_state(r, col(st, 0) ? col(st, 0) : "NULL", why,
+			          each, arg);
+	}
+	if (step != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* A record's visitor without a state: its state deleted. */
+	step = SQLITE_ERROR;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT visitor_id, max(id) FROM "
+	                       "consent_records WHERE visitor_id IS NOT NULL "
+	                       "AND visitor_id NOT IN (SELECT visitor_id FROM "
+	                       "consent_visitors) GROUP BY visitor_id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(why, sizeof(why),
+		         "its latest record, %" PRId64 ", has no consent state",
+		         (int64_t)sqlite3_column_int64(st, 1));
+		bad_state(r, col(st, 0), why, each, arg);
+	}
+out:
+	if (step != SQLITE_DONE)
+		snprintf(r->why, sizeof(r->why), "consent state: %s",
+		         sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return SEULA_EIO;
+	return r->bad_states ? SEULA_ECONFLICT : SEULA_OK;
+}
+
 int seula_consent_verify(sqlite3 *db,
                          const unsigned char key[SEULA_SECRET_BYTES],
-                         struct seula_chain_report *r)
+                         struct seula_chain_report *r,
+                         seula_consent_mismatch_fn *each, void *arg)
 {
 	memset(r, 0, sizeof(*r));
 	unsigned char prev[SEULA_MAC_BYTES] = {0}, mac[SEULA_MAC_BYTES],
@@ -1001,7 +1263,7 @@ int seula_consent_verify(sqlite3 *db,
 		return seula_chain_broken(r, head_id,
 		                          "the head names another last record");
 	sodium_bin2hex(r->head, sizeof(r->head), prev, SEULA_MAC_BYTES);
-	return SEULA_OK;
+	return verify_states(db, key, anchor, r, each, arg);
 }
 
 int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
@@ -1102,16 +1364,28 @@ void seula_consent_gate_release(void *arg)
 }
 
 /* 1: the visitor's latest record grants analytics and is valid; 0: it
- * does not; -1: no record. */
-static int visitor_state(struct seula_consent *c, sqlite3 *db, const char *site,
-                         const char *vid, int64_t now_ms, int *state)
+ * does not, or its state is not the server's; -1: no record.  The state
+ * is trusted only as signed (state_mac) and of the latest record: one
+ * more lookup, in the covering index of the records by visitor, and one
+ * MAC per event with an id.  The anchor is read only for a state whose
+ * records retention removed. */
+static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
+                      const char *vid, int64_t now_ms, int *state)
 {
 	if (c->gate_db != db) {
 		seula_consent_gate_release(c);
 		if (sqlite3_prepare_v3(
 		            db,
-		            "SELECT site, analytics, valid_until FROM "
-		            "consent_visitors WHERE visitor_id = ?",
+		            "SELECT l.id, v.site, v.analytics, v.marketing, "
+		            "v.personalization, v.valid_until, v.receipt, "
+		            "v.record_id, v.mac, CASE WHEN l.id IS NULL THEN "
+		            "v.record_id <= (SELECT last_id FROM chain_heads "
+		            "WHERE chain = 'consent-anchor') END FROM (SELECT "
+		            "(SELECT id FROM consent_records WHERE visitor_id "
+		            "= "
+		            "?1 ORDER BY id DESC LIMIT 1) AS id) AS l LEFT "
+		            "JOIN "
+		            "consent_visitors v ON v.visitor_id = ?1",
 		            -1, SQLITE_PREPARE_PERSISTENT, &c->gate_lookup,
 		            NULL) != SQLITE_OK)
 			return SEULA_EIO;
@@ -1120,16 +1394,36 @@ static int visitor_state(struct seula_consent *c, sqlite3 *db, const char *site,
 	sqlite3_stmt *st = c->gate_lookup;
 	sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
 	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		*state = strcmp(col(st, 0), site) == 0 &&
-		                         sqlite3_column_int(st, 1) == 1 &&
-		                         sqlite3_column_int64(st, 2) > now_ms
+	if (step == SQLITE_ROW && sqlite3_column_type(st, 1) == SQLITE_NULL) {
+		/* No state: none given, or one with records deleted. */
+		*state = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : 0;
+	} else if (step == SQLITE_ROW) {
+		struct cstate s = {.site = col(st, 1),
+		                   .valid_until = sqlite3_column_int64(st, 5),
+		                   .receipt = col(st, 6),
+		                   .record_id = sqlite3_column_int64(st, 7)};
+		for (int k = 0; k < 3; k++)
+			s.grants[k] = sqlite3_column_int(st, 2 + k);
+		unsigned char mac[SEULA_MAC_BYTES];
+		bool latest =
+		        sqlite3_column_type(st, 0) == SQLITE_NULL
+		                ? sqlite3_column_int(st, 9) == 1
+		                : sqlite3_column_int64(st, 0) == s.record_id;
+		bool signed_ok = false;
+		if (c->key && latest &&
+		    sqlite3_column_bytes(st, 8) == SEULA_MAC_BYTES) {
+			state_mac(c->key, vid, &s, mac);
+			signed_ok = sodium_memcmp(sqlite3_column_blob(st, 8),
+			                          mac, SEULA_MAC_BYTES) == 0;
+		}
+		*state = signed_ok && strcmp(s.site, site) == 0 &&
+		                         s.grants[0] == 1 &&
+		                         s.valid_until > now_ms
 		                 ? 1
 		                 : 0;
-	else
-		*state = -1;
+	}
 	sqlite3_reset(st);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	return step == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
 }
 
 int seula_consent_gate(void *arg, sqlite3 *db, struct seula_event *ev,
@@ -1159,7 +1453,7 @@ int seula_consent_gate(void *arg, sqlite3 *db, struct seula_event *ev,
 	const char *vid = seula_event_str(ev, SEULA_FIELD_VISITOR_ID);
 	int state = -1;
 	if (vid &&
-	    visitor_state(c, db, s->site->id, vid, now_ms, &state) != SEULA_OK)
+	    gate_state(c, db, s->site->id, vid, now_ms, &state) != SEULA_OK)
 		return SEULA_EIO;
 	/* Exempt: kept unless the visitor objected; consent: only with a
 	 * record that grants it. */
@@ -1658,34 +1952,6 @@ static json_t *gcm_json(const bool d[N_CATEGORIES])
 	return o;
 }
 
-static int upsert_visitor(sqlite3 *db, const struct choice *ch,
-                          const char *receipt, int64_t valid_until)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-	            db,
-	            "INSERT INTO consent_visitors (visitor_id, site, "
-	            "analytics, marketing, personalization, valid_until, "
-	            "receipt) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-	            "(visitor_id) DO UPDATE SET site = excluded.site, "
-	            "analytics = excluded.analytics, marketing = "
-	            "excluded.marketing, personalization = "
-	            "excluded.personalization, valid_until = "
-	            "excluded.valid_until, receipt = excluded.receipt",
-	            -1, &st, NULL) != SQLITE_OK)
-		return SEULA_EIO;
-	sqlite3_bind_text(st, 1, ch->visitor_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ch->s->site->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, ch->decisions[1]);
-	sqlite3_bind_int(st, 4, ch->decisions[2]);
-	sqlite3_bind_int(st, 5, ch->decisions[3]);
-	sqlite3_bind_int64(st, 6, valid_until);
-	sqlite3_bind_text(st, 7, receipt, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Write the record of `ch` and answer 201. */
 static int record_choice(const struct seula_consent *c, struct seula_http *http,
                          const struct choice *ch, const char *staff_name)
@@ -1737,8 +2003,6 @@ static int record_choice(const struct seula_consent *c, struct seula_http *http,
 		rc = seula_consent_store_texts(c, db, now, err, sizeof(err));
 	if (rc == SEULA_OK)
 		rc = seula_consent_append(db, c->key, &r, err, sizeof(err));
-	if (rc == SEULA_OK && r.visitor_id)
-		rc = upsert_visitor(db, ch, receipt, valid_until);
 	free(dec_s);
 	free(gcm_s);
 	free(pre_s);
@@ -2106,6 +2370,108 @@ out:
 		snprintf(err, errlen, "signing erased consent records: %s",
 		         sqlite3_errmsg(db));
 done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(up);
+	return rc;
+}
+
+int seula_consent_sign_states(sqlite3 *db, const unsigned char *key, char *err,
+                              size_t errlen)
+{
+	enum { PAGE = 256 };
+	sqlite3_stmt *sel = NULL, *up = NULL;
+	int rc = SEULA_OK, step = SQLITE_DONE;
+	int64_t anchor = 0;
+	char why[512], *after = NULL;
+	/* A page at a time, written after it is read: not while the read
+	 * walks the rows. */
+	struct {
+		char vid[64];
+		int64_t record_id;
+		unsigned char mac[SEULA_MAC_BYTES];
+	} page[PAGE];
+	size_t read, n;
+	if (sqlite3_prepare_v2(db, STATE_SELECT " LIMIT 256" /* PAGE */, -1,
+	                       &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "UPDATE consent_visitors SET record_id = ?2, "
+	                       "mac = ?3 WHERE visitor_id = ?1",
+	                       -1, &up, NULL) != SQLITE_OK) {
+		rc = SEULA_EIO;
+		goto out;
+	}
+	if (key) {
+		/* An anchor that does not verify vouches for nothing. */
+		bool found;
+		unsigned char mac[SEULA_MAC_BYTES];
+		if (seula_chain_head_get(db, key, "consent-anchor", &found,
+		                         &anchor, mac, why,
+		                         sizeof(why)) != SEULA_OK)
+			anchor = 0;
+	}
+	do {
+		read = n = 0;
+		sqlite3_reset(sel);
+		sqlite3_bind_text(sel, 1, after ? after : "", -1,
+		                  SQLITE_TRANSIENT);
+		while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+			read++;
+			if (!key) {
+				snprintf(err, errlen,
+				         "visitors' consent states kept before "
+				         "this version must be signed with the "
+				         "server's key: start the server, or "
+				         "run seula migrate with its config");
+				rc = SEULA_EINVAL;
+				goto out;
+			}
+			free(after);
+			if (!(after = strdup(col(sel, 0)))) {
+				rc = SEULA_ENOMEM;
+				goto out;
+			}
+			/* Only a state its records give, or one whose
+			 * records retention removed, is signed; the rest
+			 * stays unsigned: the gate grants nothing by it and
+			 * seula consent verify names it. */
+			bool pruned =
+			        sqlite3_column_type(sel, 9) == SQLITE_NULL &&
+			        anchor > 0;
+			state_problem(sel, anchor, false, why, sizeof(why));
+			if ((why[0] && !pruned) ||
+			    strlen(col(sel, 0)) >= sizeof(page[n].vid))
+				continue;
+			struct cstate s;
+			stored_state(sel, &s);
+			s.record_id =
+			        pruned ? anchor : sqlite3_column_int64(sel, 9);
+			snprintf(page[n].vid, sizeof(page[n].vid), "%s",
+			         col(sel, 0));
+			page[n].record_id = s.record_id;
+			state_mac(key, page[n].vid, &s, page[n].mac);
+			n++;
+		}
+		for (size_t k = 0; step == SQLITE_DONE && k < n; k++) {
+			sqlite3_reset(up);
+			sqlite3_bind_text(up, 1, page[k].vid, -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_int64(up, 2, page[k].record_id);
+			sqlite3_bind_blob(up, 3, page[k].mac, SEULA_MAC_BYTES,
+			                  SQLITE_STATIC);
+			if (sqlite3_step(up) != SQLITE_DONE)
+				step = SQLITE_ERROR;
+		}
+	} while (step == SQLITE_DONE && read == PAGE);
+	if (step != SQLITE_DONE)
+		rc = SEULA_EIO;
+out:
+	if (rc == SEULA_EIO)
+		snprintf(err, errlen, "signing visitors' consent states: %s",
+		         sqlite3_errmsg(db));
+	else if (rc == SEULA_ENOMEM)
+		snprintf(err, errlen,
+		         "signing visitors' consent states: out of memory");
+	free(after);
 	sqlite3_finalize(sel);
 	sqlite3_finalize(up);
 	return rc;

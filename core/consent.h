@@ -21,12 +21,18 @@
  * Records (DESIGN.md, "Consent") form a chain keyed with the server secret,
  * like the audit log, plus an anchor for the prefix the retention task has
  * removed; seula_consent_verify() finds an edited, deleted or inserted row.
+ * Each visitor's standing consent (consent_visitors, what the gate and the
+ * customers plugin read) is its latest record's, kept with the record's id
+ * and a MAC keyed with the same secret; the verifier checks it against the
+ * records.
  *
  * The gate (seula_consent_gate, for seula_store_set_gate) runs on the
  * writer: a visitor id is kept only while the latest committed record for
  * it grants analytics and has not expired (in exempt mode: unless the
- * visitor objected); exempt sites lose campaign fields and custom events;
- * sites with without_consent = drop lose events with no accepted id.
+ * visitor objected), and only by a standing consent that is signed and of
+ * that latest record (one that is not grants nothing); exempt sites lose
+ * campaign fields and custom events; sites with without_consent = drop
+ * lose events with no accepted id.
  *
  * Ownership: seula_consent_new() copies what it needs from the config but
  * keeps pointers to `cfg` and `key`, which must outlive it.  After new() it
@@ -105,8 +111,9 @@ struct seula_consent_record {
 };
 
 /* Append `r` to the chain and move the head, inside the caller's write
- * transaction; r->id is assigned.  Checks nothing of the content: the
- * routes validate. */
+ * transaction; r->id is assigned.  When r names a visitor, r becomes the
+ * visitor's standing consent (what its decisions grant, signed).  Checks
+ * nothing of the content: the routes validate. */
 int seula_consent_append(sqlite3 *db, const unsigned char *key,
                          struct seula_consent_record *r, char *err,
                          size_t errlen);
@@ -118,10 +125,24 @@ int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
                         int64_t now_ms, int64_t *removed, char *err,
                         size_t errlen);
 
-/* SEULA_OK when the chain verifies, SEULA_ECONFLICT when it does not. */
+/* A visitor whose standing consent is not what its records give; `why`
+ * says how.  Both borrowed for the call. */
+typedef void seula_consent_mismatch_fn(void *arg, const char *visitor_id,
+                                       const char *why);
+
+/* SEULA_OK when the chain verifies and so does every visitor's standing
+ * consent: each is signed with `key` and is what the visitor's latest
+ * record (by id, erased ones left out) gives, or its records were all
+ * removed by retention; and no visitor with a record lacks one.
+ * SEULA_ECONFLICT when not: a broken chain as for the audit log (the
+ * standing consent is then not checked), or with the chain intact,
+ * report->bad_states of report->states, the first in report->why
+ * (bad_id 0), each passed to `each` (may be NULL).  SEULA_EIO when the
+ * database cannot be read (report->why). */
 int seula_consent_verify(sqlite3 *db,
                          const unsigned char key[SEULA_SECRET_BYTES],
-                         struct seula_chain_report *report);
+                         struct seula_chain_report *report,
+                         seula_consent_mismatch_fn *each, void *arg);
 
 /* Data subject rights (core/subject.c).  Appends to the array `rows` the
  * records of `visitor_id` as GET /api/consent/records shows them. */
@@ -142,6 +163,15 @@ int seula_consent_subject_erase(sqlite3 *db,
  * record must carry it.  SEULA_EINVAL with err when there are such
  * records and `key` is NULL. */
 int seula_consent_sign_erased(sqlite3 *db, const unsigned char *key, char *err,
+                              size_t errlen);
+
+/* Sign with `key` the visitors' standing consent kept before it was
+ * signed (core migration 9, in whose transaction this runs): each that is
+ * what its latest record gives, or whose records retention removed (then
+ * as of the anchor's record).  One that is not stays unsigned, so the
+ * gate grants nothing by it and the verifier names it.  SEULA_EINVAL
+ * with err when there are any and `key` is NULL. */
+int seula_consent_sign_states(sqlite3 *db, const unsigned char *key, char *err,
                               size_t errlen);
 
 /* Banner displays, choices and opt-in rates per local day of [from, to]

@@ -69,7 +69,8 @@ static void usage(FILE *out)
 	        "  audit verify --config FILE [--db PATH]\n"
 	        "        check the audit log's hash chain\n"
 	        "  consent verify --config FILE [--db PATH]\n"
-	        "        check the consent records' hash chain\n"
+	        "        check the consent records' hash chain and each\n"
+	        "        visitor's standing consent against them\n"
 	        "  consent selftest --site SITE --config FILE\n"
 	        "        the site's consent (or exemption) checklist\n"
 	        "  import-log --config FILE --site SITE [--db PATH]\n"
@@ -557,8 +558,8 @@ static int cmd_staff(int argc, char **argv, bool is_user)
 	return rc;
 }
 
-/* consent verify: the records' chain; consent selftest --site S: the
- * site's consent or exemption checklist. */
+/* consent verify: the records' chain and the standing consent beside it;
+ * consent selftest --site S: the site's consent or exemption checklist. */
 static int cmd_consent(int argc, char **argv)
 {
 	struct opts o;

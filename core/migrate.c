@@ -215,6 +215,15 @@ const struct seula_migration seula_core_migrations[] = {
          "INSERT INTO collect_since (site, since) SELECT site, min(ts) "
          "FROM events WHERE screen_width IS NOT NULL OR title IS NOT NULL "
          "GROUP BY site;\n"},
+        {9,
+         /* A visitor's standing consent names the record it is of and
+          * carries a MAC keyed with the server's key (consent.c,
+          * state_mac()): whoever can write the file but not read the key
+          * cannot grant what the records do not, nor put an older state
+          * back.  The states kept before are signed in the migration's
+          * transaction (seula_consent_sign_states()). */
+         "ALTER TABLE consent_visitors ADD COLUMN record_id INTEGER;\n"
+         "ALTER TABLE consent_visitors ADD COLUMN mac BLOB;\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);
@@ -241,10 +250,14 @@ static int current_version(sqlite3 *db, const char *component, int *out,
 static int core_after(sqlite3 *db, int version, const unsigned char *key,
                       char *err, size_t errlen)
 {
-	/* Erased records from before erased_mac: signed now, with the
-	 * column, so that afterwards an unsigned one is a forgery. */
-	return version == 7 ? seula_consent_sign_erased(db, key, err, errlen)
-	                    : SEULA_OK;
+	/* Erased records from before erased_mac, and standing consent from
+	 * before its MAC: signed now, with the column, so that afterwards
+	 * an unsigned one is a forgery. */
+	if (version == 7)
+		return seula_consent_sign_erased(db, key, err, errlen);
+	if (version == 9)
+		return seula_consent_sign_states(db, key, err, errlen);
+	return SEULA_OK;
 }
 
 static int migrate(sqlite3 *db, const char *component,

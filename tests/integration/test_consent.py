@@ -7,6 +7,7 @@ access, and the generated privacy statement.
 import datetime
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import time
@@ -520,6 +521,135 @@ class ChainTest(unittest.TestCase):
             with self.assertRaisesRegex(sqlite3.DatabaseError, "append-only"):
                 db.execute(sql)
         db.close()
+
+
+class StandingConsentTest(unittest.TestCase):
+    """A visitor's standing consent (consent_visitors: what the gate and
+    the customers plugin read) against someone who can write the file:
+    the gate grants nothing by a state the server did not write for the
+    visitor's latest record, and `seula consent verify` names each visitor
+    whose state is not what their records give."""
+
+    def setUp(self):
+        self.srv = Server()
+        self.srv.start()
+        self.withdrawn, self.kept = str(uuid.uuid4()), str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", self.withdrawn)      # record 1
+        self.granted = self.state(self.withdrawn)
+        record_consent(self.srv, "withdraw", self.withdrawn,        # record 2
+                       source="preference_link")
+        record_consent(self.srv, "accept_all", self.kept)           # record 3
+        self.srv.stop()
+
+    def tearDown(self):
+        self.srv.close()
+
+    def state(self, vid):
+        return self.srv.query("SELECT * FROM consent_visitors WHERE visitor_id = ?",
+                              (vid,))[0]
+
+    def tamper(self, sql, args=()):
+        db = sqlite3.connect(self.srv.db_path)
+        db.execute(sql, args)
+        db.commit()
+        db.close()
+
+    def kept_ids(self, *vids):
+        """The visitor id each one's page view was stored with."""
+        vids = vids or (self.withdrawn, self.kept)
+        self.srv.start()
+        got = []
+        for n, vid in enumerate(vids):
+            path = "/kept-%s" % uuid.uuid4()
+            r = self.srv.collect([pageview(url="http://localhost" + path, visitor_id=vid)])
+            self.assertEqual(r.status, 204, r)
+            [row] = self.srv.query("SELECT visitor_id FROM events WHERE path = ?", (path,))
+            got.append(row["visitor_id"])
+        self.srv.stop()
+        return got
+
+    def verify(self):
+        return run_seula("consent", "verify", "--config", self.srv.config_path)
+
+    def assert_state_broken(self, vid, why, states=2):
+        r = self.verify()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        # The records' chain is intact; the state beside it is not.
+        self.assertIn("consent records verified: 3 records", r.stdout)
+        self.assertRegex(r.stdout, "consent state BROKEN for visitor %s: .*%s" % (vid, why))
+        self.assertEqual(r.stdout.count("consent state BROKEN for visitor"), 1, r.stdout)
+        self.assertIn("1 of %d visitors' standing consent is not what their records give"
+                      % states, r.stdout)
+
+    def test_intact_states_verify(self):
+        r = self.verify()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("consent state verified: 2 visitors", r.stdout)
+        self.assertEqual(self.kept_ids(), [None, self.kept])
+
+    def test_a_withdrawal_made_a_grant_is_found_and_grants_nothing(self):
+        self.tamper("UPDATE consent_visitors SET analytics = 1, marketing = 1 "
+                    "WHERE visitor_id = ?", (self.withdrawn,))
+        self.assertEqual(self.kept_ids(), [None, self.kept])
+        self.assert_state_broken(self.withdrawn,
+                                 r"analytics granted \(the record: denied\), "
+                                 r"marketing granted \(the record: denied\)")
+
+    def test_an_older_state_put_back_is_found_and_grants_nothing(self):
+        # The row as the server wrote it before the withdrawal, MAC and
+        # all: signed, but not of the visitor's latest record.
+        g = self.granted
+        self.tamper("UPDATE consent_visitors SET analytics = ?, marketing = ?, "
+                    "personalization = ?, valid_until = ?, receipt = ?, record_id = ?, "
+                    "mac = ? WHERE visitor_id = ?",
+                    (g["analytics"], g["marketing"], g["personalization"],
+                     g["valid_until"], g["receipt"], g["record_id"], g["mac"],
+                     self.withdrawn))
+        self.assertEqual(self.kept_ids(), [None, self.kept])
+        self.assert_state_broken(self.withdrawn,
+                                 r"analytics granted \(the record: denied\).*"
+                                 r"record 1 \(the record: 2\)")
+
+    def test_a_deleted_state_is_found(self):
+        self.tamper("DELETE FROM consent_visitors WHERE visitor_id = ?", (self.withdrawn,))
+        self.assert_state_broken(self.withdrawn,
+                                 "its latest record, 2, has no consent state", states=1)
+
+    def test_a_state_without_records_is_found_and_grants_nothing(self):
+        forged = str(uuid.uuid4())
+        self.tamper("INSERT INTO consent_visitors SELECT ?, site, analytics, marketing, "
+                    "personalization, valid_until, receipt, record_id, mac FROM "
+                    "consent_visitors WHERE visitor_id = ?", (forged, self.kept))
+        self.assertEqual(self.kept_ids(forged, self.kept), [None, self.kept])
+        self.assert_state_broken(forged, "it has a consent state but no record of it",
+                                 states=3)
+
+    def test_an_upgrade_signs_only_what_the_records_give(self):
+        # The database as it was before core migration 9, its withdrawn
+        # visitor's state already edited into a grant.
+        db = sqlite3.connect(self.srv.db_path)
+        db.execute("ALTER TABLE consent_visitors DROP COLUMN mac")
+        db.execute("ALTER TABLE consent_visitors DROP COLUMN record_id")
+        db.execute("DELETE FROM seula_migrations WHERE component = 'core' AND version = 9")
+        db.execute("UPDATE consent_visitors SET analytics = 1 WHERE visitor_id = ?",
+                   (self.withdrawn,))
+        db.commit()
+        db.close()
+        # Without the key the migration refuses, and changes nothing.
+        key = os.path.join(self.srv.dir, "seula.key")
+        os.rename(key, key + ".away")
+        r = run_seula("migrate", "--config", self.srv.config_path)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("must be signed with the server's key", r.stderr)
+        os.rename(key + ".away", key)
+        r = run_seula("migrate", "--config", self.srv.config_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(": 1 migration applied", r.stdout)
+        kept = self.state(self.kept)
+        self.assertEqual((kept["record_id"], len(kept["mac"])), (3, 32))
+        self.assertIsNone(self.state(self.withdrawn)["mac"], "the edit is not signed")
+        self.assert_state_broken(self.withdrawn, r"analytics granted \(the record: denied\)")
+        self.assertEqual(self.kept_ids(), [None, self.kept])
 
 
 class DurabilityTest(unittest.TestCase):

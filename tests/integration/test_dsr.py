@@ -612,10 +612,13 @@ class ErasureBeforeProofsTest(unittest.TestCase):
             self.assertEqual(dsr(cid, "erasure", gone["id"]).status, 201)
             srv.stop()
             # The database as the version before migration 7 left it
-            # (and without the later ones: 8, collect_since).
+            # (and without the later ones: 8, collect_since; 9, the
+            # standing consent's record id and MAC).
             db = sqlite3.connect(srv.db_path)
             db.execute("ALTER TABLE consent_records DROP COLUMN erased_mac")
             db.execute("DROP TABLE collect_since")
+            db.execute("ALTER TABLE consent_visitors DROP COLUMN mac")
+            db.execute("ALTER TABLE consent_visitors DROP COLUMN record_id")
             db.execute("DELETE FROM seula_migrations WHERE component = 'core' "
                        "AND version >= 7")
             db.commit()

@@ -9,6 +9,7 @@
 /* cmocka needs the four above first. */
 #include <cmocka.h>
 
+#include "arena.h"
 #include "config.h"
 #include "consent.h"
 #include "db.h"
@@ -66,6 +67,11 @@ static int setup_with(void **state, const char *site_keys)
 static int setup(void **state)
 {
 	return setup_with(state, "");
+}
+
+static int setup_long_period(void **state)
+{
+	return setup_with(state, "consent_period = 730d\n");
 }
 
 static int teardown(void **state)
@@ -129,7 +135,8 @@ static int64_t prune(struct fixture *f, int64_t now)
 static void verify_ok(struct fixture *f, int64_t rows, int64_t pruned)
 {
 	struct seula_chain_report r;
-	assert_int_equal(seula_consent_verify(f->db, f->key, &r), SEULA_OK);
+	assert_int_equal(seula_consent_verify(f->db, f->key, &r, NULL, NULL),
+	                 SEULA_OK);
 	assert_int_equal(r.rows, rows);
 	assert_int_equal(r.pruned, pruned);
 }
@@ -165,7 +172,7 @@ static void chain_survives_retention(void **state)
 	                     NULL, NULL, NULL),
 	        SQLITE_OK);
 	struct seula_chain_report r;
-	assert_int_equal(seula_consent_verify(f->db, f->key, &r),
+	assert_int_equal(seula_consent_verify(f->db, f->key, &r, NULL, NULL),
 	                 SEULA_ECONFLICT);
 	assert_int_equal(r.bad_id, 8);
 	/* A moved anchor without the key is found too. */
@@ -174,7 +181,7 @@ static void chain_survives_retention(void **state)
 	                              "WHERE chain = 'consent-anchor'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
-	assert_int_equal(seula_consent_verify(f->db, f->key, &r),
+	assert_int_equal(seula_consent_verify(f->db, f->key, &r, NULL, NULL),
 	                 SEULA_ECONFLICT);
 }
 
@@ -186,9 +193,74 @@ static void a_wrong_key_verifies_nothing(void **state)
 	memcpy(other, f->key, sizeof(other));
 	other[0] ^= 1;
 	struct seula_chain_report r;
-	assert_int_equal(seula_consent_verify(f->db, other, &r),
+	assert_int_equal(seula_consent_verify(f->db, other, &r, NULL, NULL),
 	                 SEULA_ECONFLICT);
 	assert_int_equal(r.bad_id, 1);
+}
+
+/* Does the gate keep `vid` on an event of site demo at `now`? */
+static bool gate_keeps(struct fixture *f, const char *vid, int64_t now)
+{
+	struct seula_arena arena;
+	seula_arena_init(&arena, 1 << 16);
+	struct seula_event *ev = seula_event_new(&arena);
+	seula_event_set_str(ev, SEULA_FIELD_SITE, "demo", 4);
+	seula_event_set_str(ev, SEULA_FIELD_VISITOR_ID, vid, strlen(vid));
+	bool keep = false;
+	assert_int_equal(seula_consent_gate(f->consent, f->db, ev, now, &keep),
+	                 SEULA_OK);
+	assert_true(keep);
+	bool kept = seula_event_str(ev, SEULA_FIELD_VISITOR_ID) != NULL;
+	seula_arena_free(&arena);
+	return kept;
+}
+
+/* A consent period longer than record_retention: the visitor's standing
+ * consent outlives its record, and is still the server's to the gate and
+ * the verifier (of a record no newer than the anchor). */
+static void standing_consent_outlives_its_records(void **state)
+{
+	struct fixture *f = *state;
+	const char *vid = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f10";
+	int64_t t0 = 1700000000000LL;
+	struct seula_consent_record r = {
+	        .receipt = "00000000-0000-4000-8000-00000000aaaa",
+	        .site = "demo",
+	        .received_at = t0,
+	        .policy_version = "1",
+	        .texts_hash = "00",
+	        .language = "fi",
+	        .decisions = "{\"necessary\":\"granted\",\"analytics\":"
+	                     "\"granted\",\"marketing\":\"denied\"}",
+	        .preselected = "{}",
+	        .method = "custom",
+	        .source = "banner",
+	        .signals = "{}",
+	        .gcm = "{}",
+	        .valid_until = t0 + 730 * DAY_MS,
+	        .visitor_id = vid,
+	};
+	char err[256];
+	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(
+	        seula_consent_append(f->db, f->key, &r, err, sizeof(err)),
+	        SEULA_OK);
+	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_true(gate_keeps(f, vid, t0 + DAY_MS));
+	assert_false(gate_keeps(f, "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f11",
+	                        t0 + DAY_MS));
+	assert_int_equal(prune(f, t0 + 450 * DAY_MS), 1);
+	assert_true(gate_keeps(f, vid, t0 + 451 * DAY_MS));
+	struct seula_chain_report rep;
+	assert_int_equal(seula_consent_verify(f->db, f->key, &rep, NULL, NULL),
+	                 SEULA_OK);
+	assert_int_equal(rep.rows, 0);
+	assert_int_equal(rep.states, 1);
+	/* Expired, it grants nothing, however signed. */
+	assert_false(gate_keeps(f, vid, t0 + 731 * DAY_MS));
+	seula_consent_gate_release(f->consent);
 }
 
 static void texts_are_per_language_and_list_the_cookies(void **state)
@@ -462,6 +534,9 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(a_wrong_key_verifies_nothing,
 	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                standing_consent_outlives_its_records,
+	                setup_long_period, teardown),
 	        cmocka_unit_test_setup_teardown(
 	                texts_are_per_language_and_list_the_cookies, setup,
 	                teardown),
