@@ -76,9 +76,19 @@ static int per_visitor(sqlite3 *db, const char *sql,
 }
 
 /* The audit entries about the person: their customer id as the subject,
- * one of their visitor ids (a consent history read), or a search result
- * list ("3,17,42") that names them.  Who read it, when, how; the staff
- * member's own address is theirs, not the person's, and stays out. */
+ * one of their visitor ids or of those ids' consent receipts (a consent
+ * history read, GET /api/consent/records?receipt=), a search result list
+ * ("3,17,42") that names them, or a CSV import that made them.  Who read
+ * it, when, how; the staff member's own address is theirs, not the
+ * person's, and stays out.
+ *
+ * An import is one entry for all its customers, without a subject, its
+ * ids in the detail as the customers plugin writes it ("import: 100
+ * customers, ids 10126-10225"; they are consecutive, made in one
+ * transaction).  It is found by that range rather than by an entry per
+ * customer: the log is append-only, so the imports already logged can
+ * only be found so, and an entry per customer would not fit a request's
+ * audit notes. */
 static int audit_rows(sqlite3 *db, const struct seula_subject *who,
                       json_t *rows, int64_t *count, char *err, size_t errlen)
 {
@@ -89,7 +99,15 @@ static int audit_rows(sqlite3 *db, const struct seula_subject *who,
 	            "outcome, detail FROM audit_log WHERE subject = ?1 OR "
 	            "(instr(subject, ',') > 0 AND ',' || subject || ',' LIKE "
 	            "'%,' || ?1 || ',%') OR subject IN (SELECT value FROM "
-	            "json_each(?2)) ORDER BY id",
+	            "json_each(?2)) OR subject IN (SELECT receipt FROM "
+	            "consent_records WHERE visitor_id IN (SELECT value FROM "
+	            "json_each(?2))) OR (?3 > 0 AND coalesce(subject, '') = "
+	            "'' AND route = 'POST /api/customers/import' AND outcome "
+	            "= 'ok' AND detail GLOB 'import: [0-9]* customers, ids "
+	            "[0-9]*-[0-9]*' AND ?3 BETWEEN CAST(substr(detail, "
+	            "instr(detail, ', ids ') + 6) AS INTEGER) AND "
+	            "CAST(substr(detail, length(rtrim(detail, '0123456789')) "
+	            "+ 1) AS INTEGER)) ORDER BY id",
 	            -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
 		return SEULA_EIO;
@@ -101,6 +119,7 @@ static int audit_rows(sqlite3 *db, const struct seula_subject *who,
 	json_decref(ids);
 	sqlite3_bind_text(st, 1, who->audit_subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, ids_text ? ids_text : "[]", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, who->customer_id);
 	int step;
 	*count = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -154,22 +173,24 @@ static int core_erase(sqlite3 *db, const unsigned char *key,
                       json_t *o, char *err, size_t errlen)
 {
 	int64_t events = 0, records = 0, kept = 0;
+	/* Counted first: erasure takes the visitor ids off the consent
+	 * records, which find the entries about their receipts. */
+	int rc = audit_rows(db, who, NULL, &kept, err, errlen);
 	/* Anonymised, an event is one more cookieless page view. */
-	int rc = per_visitor(db,
-	                     op == SEULA_SUBJECT_ERASE
-	                             ? "DELETE FROM events WHERE visitor_id = "
-	                               "?1"
-	                             : "UPDATE events SET visitor_id = NULL "
-	                               "WHERE visitor_id = ?1",
-	                     who, NULL, &events, err, errlen);
+	if (rc == SEULA_OK)
+		rc = per_visitor(
+		        db,
+		        op == SEULA_SUBJECT_ERASE
+		                ? "DELETE FROM events WHERE visitor_id = ?1"
+		                : "UPDATE events SET visitor_id = NULL "
+		                  "WHERE visitor_id = ?1",
+		        who, NULL, &events, err, errlen);
 	for (size_t i = 0; rc == SEULA_OK && i < who->n_visitor_ids; i++) {
 		int64_t n = 0;
 		rc = seula_consent_subject_erase(db, key, who->visitor_ids[i],
 		                                 who->now_ms, &n, err, errlen);
 		records += n;
 	}
-	if (rc == SEULA_OK)
-		rc = audit_rows(db, who, NULL, &kept, err, errlen);
 	if (rc == SEULA_OK) {
 		json_object_set_new(o,
 		                    op == SEULA_SUBJECT_ERASE

@@ -16,7 +16,9 @@
  *   audit log        the entries about the person (who read or changed
  *                    their data): exported, never deleted, since they are
  *                    the accountability record; their subject is the
- *                    customer id, which after erasure names no one
+ *                    customer id, which after erasure names no one, or
+ *                    one of the visitor ids or their consent receipts;
+ *                    a CSV import names its customers by an id range
  *
  * Ownership: `who` is borrowed; *out is a new JSON reference the caller
  * decrefs.  Errors are returned with a message in err, never logged.

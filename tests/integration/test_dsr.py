@@ -306,6 +306,59 @@ class DsrTest(unittest.TestCase):
             "GET", "/api/dsr/%d/export" % r.json()["request"]["id"]), 409,
             "not_access")
 
+    def access_audit(self, customer_id):
+        """The audit entries of the person's access export."""
+        r = dsr(self.cid, "access", customer_id)
+        self.assertEqual(r.status, 201, r)
+        z = self.cid.request("GET", r.json()["export"])
+        self.assertEqual(z.status, 200, z)
+        export = json.loads(zipfile.ZipFile(io.BytesIO(z.body)).read("export.json"))
+        return export["data"]["core"]["audit_log"]
+
+    def test_access_export_has_reads_by_receipt_and_the_import(self):
+        # Entries about the person that do not name their customer id:
+        # the CSV import that made them (its ids in the detail), and a
+        # read of their consent history by one of their receipts.
+        text = "".join("Imp%d,Ortqz,imp%d.q@dsr-test.example,FI,2024-01-15\n" % (n, n)
+                       for n in range(3))
+        r = self.cid.request("POST", "/api/customers/import",
+                             ("first_name,last_name,email,country,"
+                              "relationship_start\n" + text).encode(),
+                             {"Content-Type": "text/csv"})
+        self.assertEqual(r.status, 200, r)
+        first, last = r.json()["first_id"], r.json()["last_id"]
+        self.assertEqual(last - first, 2)
+        vid = linked_visitor(self.srv, "imp1.q@dsr-test.example")
+        [mine] = self.srv.query("SELECT receipt FROM consent_records WHERE "
+                                "visitor_id = ?", (vid,))
+        other = record_consent(self.srv, "accept_all", str(uuid.uuid4()))["receipt"]
+        for receipt in (mine["receipt"], other):
+            self.assertEqual(self.ada.request(
+                "GET", "/api/consent/records?receipt=" + receipt).status, 200)
+        imported = "import: 3 customers, ids %d-%d" % (first, last)
+
+        audit = self.access_audit(first + 1)
+        self.assertIn(("cid", "change", None, imported),
+                      [(a["staff_name"], a["action"], a["subject"], a["detail"])
+                       for a in audit])
+        self.assertIn(("ada", "read", mine["receipt"], "consent history"),
+                      [(a["staff_name"], a["action"], a["subject"], a["detail"])
+                       for a in audit])
+        self.assertNotIn(other, [a["subject"] for a in audit])
+        # The import is each of its customers', and no one else's.
+        for cid in (first, last):
+            self.assertIn(imported, [a["detail"] for a in self.access_audit(cid)])
+        later = create(self.cid, "AfterImport")
+        self.assertGreater(later["id"], last)
+        self.assertNotIn(imported, [a["detail"] for a in self.access_audit(later["id"])])
+        # Erasure keeps them all, and counts them before the consent
+        # records lose the visitor id that ties the receipt to the person
+        # (one more: the export just fetched).
+        audit = self.access_audit(first + 1)
+        r = dsr(self.cid, "erasure", first + 1)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["erased"]["core"]["audit_entries_kept"], len(audit) + 1)
+
     # -- deadlines ------------------------------------------------------
     def test_deadline_and_extension_arithmetic(self):
         cust = create(self.cid, "Deadline")
