@@ -143,6 +143,21 @@ static const char *host_site_timezone(const struct seula_host *h,
 	return s && s->timezone && *s->timezone ? s->timezone : NULL;
 }
 
+static int host_event_objects_to_marketing(const struct seula_host *h,
+                                           const struct seula_event *ev)
+{
+	const char *gpc = seula_event_header(ev, "Sec-GPC");
+	if (gpc && strcmp(gpc, "1") == 0)
+		return 1;
+	const char *dnt = seula_event_header(ev, "DNT");
+	const struct seula_config *cfg = impl_of(h)->env->config;
+	const char *site = seula_event_str(ev, SEULA_FIELD_SITE);
+	const struct seula_site *s =
+	        cfg && site ? seula_config_site(cfg, site) : NULL;
+	return dnt && strcmp(dnt, "1") == 0 && s &&
+	       s->dnt == SEULA_DNT_OBJECTION;
+}
+
 static const char *list_item(const char *const *list, size_t i)
 {
 	for (size_t k = 0; list && list[k]; k++)
@@ -225,6 +240,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->site_has_host = host_site_has_host;
 	h->site_timezone = host_site_timezone;
 	h->ip_mask = seula_ip_mask_level;
+	h->event_objects_to_marketing = host_event_objects_to_marketing;
 	h->privacy_get = host_privacy_get;
 	impl->plugin_name = plugin_name;
 	impl->env = env;

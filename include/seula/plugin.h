@@ -45,7 +45,9 @@
  *                     zone of a site's reports.
  *   1.8 (2026-12-01)  seula_host.ip_mask: one masking of addresses at
  *                     Matomo's levels for every plugin, that also masks
- *                     the IPv4 address inside a 6to4 one.
+ *                     the IPv4 address inside a 6to4 one;
+ *                     seula_host.event_objects_to_marketing: the request's
+ *                     Sec-GPC, and DNT where the site counts it.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -508,6 +510,14 @@ struct seula_host {
 	 * 2002:AABB:CCDD::) is masked as that address would be.  SEULA_EINVAL
 	 * for another level or no address (`ip` unchanged).  Any thread. */
 	int (*ip_mask)(struct seula_ip *ip, int level);
+	/* 1.8: 1 when the request that brought `ev` objected to marketing
+	 * (GDPR art. 21(5)): it carried Sec-GPC: 1, or DNT: 1 on a site whose
+	 * `dnt` is `objection`; else 0.  As the consent banner takes them, so
+	 * that no plugin acts on marketing consent the request withdrew.  A
+	 * host without a config (a unit test's) reads Sec-GPC alone.  Any
+	 * thread. */
+	int (*event_objects_to_marketing)(const struct seula_host *host,
+	                                  const struct seula_event *ev);
 };
 
 /* ------------------------------------------------------------------------

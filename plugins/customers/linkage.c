@@ -445,11 +445,11 @@ static int link_one(struct batch *b, const struct seula_event *ev,
 	}
 	if (step != SQLITE_ROW)
 		return SEULA_EIO;
-	/* Sec-GPC: 1 on this request objects to marketing whatever the
-	 * visitor once chose (as a consent record with it is taken). */
-	const char *gpc = h->event_header(ev, "Sec-GPC");
+	/* Sec-GPC: 1 on this request (or DNT: 1 where the site counts it)
+	 * objects to marketing whatever the visitor once chose, as a
+	 * consent record with it is taken. */
 	bool marketing = sqlite3_column_int(b->consent, 0) == 1 &&
-	                 !(gpc && strcmp(gpc, "1") == 0);
+	                 h->event_objects_to_marketing(h, ev) != 1;
 	bool personalization = sqlite3_column_int(b->consent, 1) == 1;
 	if (!marketing && !personalization) {
 		b->no_consent++;

@@ -32,10 +32,11 @@ CONTROLLER = {"name": "Esimerkki Oy", "address": "Esimerkkikatu 1, 00100 Helsink
               "email": "info@example.fi"}
 
 
-def start_server(customers=None, **kw):
+def start_server(customers=None, extra=None, **kw):
     sections = {"auth": {"login_max_failures": "1000"}, "controller": CONTROLLER}
     if customers:
         sections["plugin.customers"] = customers
+    sections.update(extra or {})
     srv = Server(plugins=PLUGINS, sections=sections, **kw)
     for name, role in ROLES.items():
         add_user(srv, name, role, PASSWORDS[name])
@@ -173,6 +174,15 @@ class LinkageTest(unittest.TestCase):
         identify(self.srv, vid, cust["email"], headers=gpc)
         self.assertEqual([x["categories"] for x in links(self.srv, cust["id"])],
                          ["personalization"])
+        # DNT: 1 is no objection on this site (dnt = ignore, the default);
+        # DntObjectionTest has one where it is.
+        cust = create(self.cid, email="dnt-ignored@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "custom", vid, decisions={
+            "analytics": True, "marketing": True, "personalization": False})
+        identify(self.srv, vid, cust["email"], headers={"DNT": "1"})
+        self.assertEqual([x["categories"] for x in links(self.srv, cust["id"])],
+                         ["marketing"])
 
     def test_without_consent_nothing_is_linked(self):
         cust = create(self.cid, email="nobody-asked@example.com")
@@ -324,6 +334,27 @@ class LinkageTest(unittest.TestCase):
         for name, blob in self.srv.db_files().items():
             self.assertNotIn(secret.encode(), blob, name)
             self.assertNotIn(secret.upper().encode(), blob, name)
+
+
+class DntObjectionTest(unittest.TestCase):
+    """A site with dnt = objection: DNT: 1 on the identify's request
+    objects to marketing, as Sec-GPC does everywhere."""
+
+    def test_dnt_objects_to_marketing(self):
+        srv, staff = start_server(extra={"site.demo": {"dnt": "objection"}})
+        try:
+            cust = create(staff["cid"], email="dnt-objects@example.com")
+            vid = str(uuid.uuid4())
+            record_consent(srv, "custom", vid, decisions={
+                "analytics": True, "marketing": True,
+                "personalization": False})
+            identify(srv, vid, cust["email"], headers={"DNT": "1"})
+            self.assertEqual(links(srv, cust["id"]), [])
+            identify(srv, vid, cust["email"])
+            self.assertEqual([x["categories"] for x in links(srv, cust["id"])],
+                             ["marketing"])
+        finally:
+            srv.close()
 
 
 class WithAnalyticsTest(unittest.TestCase):
