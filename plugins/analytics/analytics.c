@@ -401,6 +401,8 @@ enum stmt_id {
 	S_SET_MERGED,
 	S_FORGET_FROM,
 	S_DATA_VERSION,
+	S_UNROLL,
+	S_UNROLL_GONE,
 	S_COUNT_
 };
 
@@ -467,6 +469,17 @@ static const char *const stmt_sql[S_COUNT_] = {
                         "closed = 0 AND site > ?1",
         /* Changed by another connection's commits only. */
         [S_DATA_VERSION] = "PRAGMA data_version",
+        /* An erased visit's share taken back (write_undo()), and a row
+         * left with no visit nor bot deleted: its value was theirs. */
+        [S_UNROLL] = "UPDATE analytics_rollup SET visits = visits - ?6, "
+                     "pageviews = pageviews - ?7, bounces = bounces - ?8, "
+                     "duration_ms = duration_ms - ?9, events = events - "
+                     "?10, engagement_ms = engagement_ms - ?11, bots = bots "
+                     "- ?12 WHERE site = ?1 AND dim = ?2 AND gran = ?3 AND "
+                     "t = ?4 AND value = ?5",
+        [S_UNROLL_GONE] = "DELETE FROM analytics_rollup WHERE site = ?1 AND "
+                          "dim = ?2 AND gran = ?3 AND t = ?4 AND value = ?5 "
+                          "AND visits <= 0 AND bots <= 0",
         [S_VISIT] = "SELECT site, visitor, start_ts, last_ts, pageviews, "
                     "events, engagement_ms, entry_page, exit_page, source, "
                     "referrer, channel, utm_source, utm_medium, "
@@ -579,6 +592,10 @@ struct analytics {
 	char *due_site;
 	int64_t due_start, due_id;
 	struct gather *direct; /* bots' counts, written by each on_batch */
+	/* An erased visit's share of the rollups, while ungather_visit()
+	 * gathers it: taken back out by write_undo(). */
+	struct gather *undo;
+	bool undoing;
 	struct open_visits *open;
 	bool open_stale; /* rebuild `open` before use: a rollback, a start */
 	/* Blocks, on the writer's connection; the last day made dirty in
@@ -900,6 +917,39 @@ static int write_rows(struct analytics *a, struct gather *g)
 	return rc != SEULA_OK ? rc : rr;
 }
 
+/* Take the rows a->undo gathered (an erased visit's share, as written)
+ * back out of the rollups, delete those left with no visit nor bot, and
+ * empty it. */
+static int write_undo(struct analytics *a)
+{
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < gather_count(a->undo); i++) {
+		const struct gather_row *r = gather_get(a->undo, i);
+		for (int k = 0; rc == SEULA_OK && k < 2; k++) {
+			sqlite3_stmt *st = use(a, k ? S_UNROLL_GONE : S_UNROLL);
+			sqlite3_bind_text(st, 1, r->site, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, r->dim, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, r->gran);
+			sqlite3_bind_int64(st, 4, r->t);
+			sqlite3_bind_text(st, 5, r->value, -1, SQLITE_STATIC);
+			if (!k) {
+				sqlite3_bind_int64(st, 6, r->sums.visits);
+				sqlite3_bind_int64(st, 7, r->sums.pageviews);
+				sqlite3_bind_int64(st, 8, r->sums.bounces);
+				sqlite3_bind_int64(st, 9, r->sums.duration_ms);
+				sqlite3_bind_int64(st, 10, r->sums.events);
+				sqlite3_bind_int64(st, 11,
+				                   r->sums.engagement_ms);
+				sqlite3_bind_int64(st, 12, r->sums.bots);
+			}
+			rc = run(st);
+			sqlite3_clear_bindings(st);
+		}
+	}
+	int rr = gather_reset(a->undo);
+	return rc != SEULA_OK ? rc : rr;
+}
+
 static int exec(struct analytics *a, const char *sql)
 {
 	return sqlite3_exec(a->wdb, sql, NULL, NULL, NULL) == SQLITE_OK
@@ -1028,10 +1078,15 @@ static int rollup_add_one(struct analytics *a, struct gather *g,
 	};
 	/* An hour not merged yet has its visits in its row alone. */
 	int grans = t[0] < a->merged_to ? GATHER_GRANS : 1;
-	int rc = gather_add(g, site, dim, value, t, grans, &sums,
-	                    c->has_visitor, (uint64_t)c->visitor);
+	/* A sketch cannot take a visitor back out: an erased visit's share
+	 * is its counts. */
+	bool hash = c->has_visitor && g != a->undo;
+	int rc = gather_add(g, site, dim, value, t, grans, &sums, hash,
+	                    (uint64_t)c->visitor);
 	if (rc == SEULA_EBUSY) { /* full: write what it has */
-		if (g == a->gather) {
+		if (g == a->undo) {
+			rc = write_undo(a);
+		} else if (g == a->gather) {
 			/* The visit being gathered is not pending yet: the
 			 * rest of its rows, and its close, must follow in
 			 * this transaction. */
@@ -1042,7 +1097,7 @@ static int rollup_add_one(struct analytics *a, struct gather *g,
 		}
 		if (rc == SEULA_OK)
 			rc = gather_add(g, site, dim, value, t, grans, &sums,
-			                c->has_visitor, (uint64_t)c->visitor);
+			                hash, (uint64_t)c->visitor);
 	}
 	return rc;
 }
@@ -1140,18 +1195,25 @@ static int kept_rows(struct analytics *a, struct gather *into, const char *site,
 	return rc == SEULA_OK ? visit_rows(a, into, site, v, t, &kept) : rc;
 }
 
+static int segment_due(struct analytics *a, struct segment *sg, int64_t id,
+                       bool *due);
+static int goal_counted(struct analytics *a, const char *site, const char *name,
+                        int64_t start, bool *counted);
+
 /* Gather an ended visit's rollup rows, its site's and those of the
  * segments it is in, and make it pending: write_pending() writes them and
  * closes it.  The caller makes sure it is not pending already, and that
  * the segments are registered (segments_ready()).  With `backfill`, the
  * visit is a closed one, and only that segment's rows are gathered, into
- * a->direct. */
+ * a->direct.  With a->undoing (ungather_visit()), the visit is a closed
+ * one, and the rows its close and the backfills wrote are gathered into
+ * a->undo. */
 static int gather_visit(struct analytics *a, int64_t id,
                         struct segment *backfill)
 {
 	sqlite3_stmt *v = use(a, S_VISIT);
 	sqlite3_bind_int64(v, 1, id);
-	sqlite3_bind_int(v, 2, backfill != NULL);
+	sqlite3_bind_int(v, 2, backfill != NULL || a->undoing);
 	if (sqlite3_step(v) != SQLITE_ROW) {
 		sqlite3_reset(v);
 		return SEULA_OK; /* closed already (or gone) */
@@ -1177,7 +1239,9 @@ static int gather_visit(struct analytics *a, int64_t id,
 	visit.bounces = visit.pageviews <= 1 && visit.events == 0;
 	const char *entry = (const char *)sqlite3_column_text(v, 7);
 
-	struct gather *into = backfill ? a->direct : a->gather;
+	struct gather *into = a->undoing ? a->undo
+	                      : backfill ? a->direct
+	                                 : a->gather;
 	int rc = SEULA_OK;
 	a->add_plain = !backfill;
 	a->n_prefix = 0;
@@ -1189,6 +1253,11 @@ static int gather_visit(struct analytics *a, int64_t id,
 		bool in = sg == backfill;
 		if (!backfill && strcmp(sg->site, site) == 0)
 			rc = segment_has(sg, id, &in);
+		/* A segment's backfill yet to read it has not counted it. */
+		bool due = false;
+		if (rc == SEULA_OK && in && a->undoing)
+			rc = segment_due(a, sg, id, &due);
+		in = in && !due;
 		if (in && sg->pages)
 			kept[n_kept++] = sg;
 		else if (in)
@@ -1274,6 +1343,12 @@ static int gather_visit(struct analytics *a, int64_t id,
 		a->goal_hits[i] = 0;
 		if (rc != SEULA_OK || hits == 0)
 			continue;
+		/* A goal registered after its close did not count it. */
+		bool counted = true;
+		if (a->undoing)
+			rc = goal_counted(a, site, g->name, start, &counted);
+		if (rc != SEULA_OK || !counted)
+			continue;
 		struct contrib c = {
 		        .visits = 1,
 		        .events = hits,
@@ -1287,10 +1362,10 @@ static int gather_visit(struct analytics *a, int64_t id,
 	sqlite3_reset(v);
 	a->add_plain = true;
 	a->n_prefix = 0;
-	if (rc == SEULA_OK && !backfill)
+	if (rc == SEULA_OK && !backfill && !a->undoing)
 		open_visits_remove(a->open, site, visit.visitor, id);
 	free(site);
-	if (backfill)
+	if (backfill || a->undoing)
 		return rc;
 	if (rc == SEULA_OK && a->n_pending == a->cap_pending) {
 		size_t cap = a->cap_pending ? 2 * a->cap_pending : 256;
@@ -1627,37 +1702,71 @@ static int segment_reload(struct analytics *a, struct segment *sg, bool *gone)
 	return rc;
 }
 
-/* Before visit `id` is deleted: the segments whose backfill has yet to
- * read it get its rows now, as the site's own rollups keep its counts. */
-static int backfill_before_erase(struct analytics *a, int64_t id)
+/* Whether segment sg's backfill has yet to read closed visit `id` (so its
+ * rows do not count it); a segment dropped meanwhile counts none. */
+static int segment_due(struct analytics *a, struct segment *sg, int64_t id,
+                       bool *due)
 {
-	int rc = SEULA_OK;
-	for (size_t i = 0; rc == SEULA_OK && i < a->n_segs; i++) {
-		struct segment *sg = &a->segs[i];
-		bool gone = false;
-		rc = segment_reload(a, sg, &gone);
-		if (rc != SEULA_OK || gone || sg->done)
-			continue;
-		sqlite3_stmt *st = NULL;
-		rc = one_shot(a->wdb,
-		              "SELECT 1 FROM analytics_visits v WHERE v.id = "
-		              "?6 AND " BACKFILL_WHERE,
-		              &st);
-		bool due = false, in = false;
-		if (rc == SEULA_OK) {
-			bind_backfill(st, sg);
-			sqlite3_bind_int64(st, 6, id);
-			int step = sqlite3_step(st);
-			due = step == SQLITE_ROW;
-			if (step != SQLITE_ROW && step != SQLITE_DONE)
-				rc = SEULA_EIO;
-		}
-		sqlite3_finalize(st);
-		if (rc == SEULA_OK && due)
-			rc = segment_has(sg, id, &in);
-		if (rc == SEULA_OK && in)
-			rc = gather_visit(a, id, sg);
+	bool gone = false;
+	int rc = segment_reload(a, sg, &gone);
+	*due = gone;
+	if (rc != SEULA_OK || gone || sg->done)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = one_shot(a->wdb,
+	              "SELECT 1 FROM analytics_visits v WHERE v.id = ?6 "
+	              "AND " BACKFILL_WHERE,
+	              &st);
+	if (rc == SEULA_OK) {
+		bind_backfill(st, sg);
+		sqlite3_bind_int64(st, 6, id);
+		int step = sqlite3_step(st);
+		*due = step == SQLITE_ROW;
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			rc = SEULA_EIO;
 	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Whether goal `name` of `site`, as registered now, counted the closed
+ * visit started at `start` (ms): it counts every visit started from its
+ * registration on (goals_register()).  One started earlier may have ended
+ * before, or after; reports read those hours off the visits, so its rows
+ * there are left as they are. */
+static int goal_counted(struct analytics *a, const char *site, const char *name,
+                        int64_t start, bool *counted)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = one_shot(a->wdb,
+	                  "SELECT counted_from_ms FROM analytics_goals WHERE "
+	                  "site = ?1 AND name = ?2",
+	                  &st);
+	*counted = false;
+	if (rc == SEULA_OK) {
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		*counted = step == SQLITE_ROW &&
+		           start >= sqlite3_column_int64(st, 0);
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			rc = SEULA_EIO;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Take closed visit `id`'s share back out of the rollups, as its close
+ * and the segments' backfills wrote it (gather_visit() with
+ * a->undoing); an open visit has none, and nothing is done. */
+static int ungather_visit(struct analytics *a, int64_t id)
+{
+	a->undoing = true;
+	int rc = gather_visit(a, id, NULL);
+	a->undoing = false;
+	if (rc == SEULA_OK)
+		return write_undo(a);
+	gather_reset(a->undo);
 	return rc;
 }
 
@@ -3523,9 +3632,9 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 	static const char anonymise_sql[] =
 	        "UPDATE analytics_visits SET visitor = id WHERE id = ?1";
 	/* None of them may be pending: written first, each is open or
-	 * closed in the table, and gathered here only if open.  The hook runs
-	 * in the route's savepoint, whose rollback fires no rollback hook: a
-	 * registration made here is read again by the next hook. */
+	 * closed in the table, and in the rollups only if closed.  The hook
+	 * runs in the route's savepoint, whose rollback fires no rollback hook:
+	 * a registration made here is read again by the next hook. */
 	bool was_ready = a->segs_ready;
 	int rc = read_merged(a);
 	if (rc == SEULA_OK)
@@ -3533,16 +3642,23 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 	if (rc == SEULA_OK)
 		rc = settle(write_pending(a));
 	for (size_t i = 0; rc == SEULA_OK && i < n; i++) {
-		/* Its counts go to the rollups first: they are anonymous.
-		 * Written at once, so an id named twice counts once; after a
-		 * drop (mid-visit), gathered again from nothing. */
-		rc = gather_visit(a, ids[i], NULL);
-		if (rc == SEULA_ECONFLICT)
+		if (op == SEULA_SUBJECT_ERASE) {
+			/* Erased, the visit goes from the rollups too: a
+			 * value only this person sent (a property's, a page's)
+			 * would otherwise stay a row.  Open, it is in none;
+			 * the cache of open visits is read again below. */
+			rc = ungather_visit(a, ids[i]);
+		} else {
+			/* Anonymised, its counts go to the rollups first, as
+			 * its close would.  Written at once, so an id named
+			 * twice counts once; after a drop (mid-visit),
+			 * gathered again from nothing. */
 			rc = gather_visit(a, ids[i], NULL);
-		if (rc == SEULA_OK)
-			rc = settle(write_pending(a));
-		if (rc == SEULA_OK && op == SEULA_SUBJECT_ERASE)
-			rc = backfill_before_erase(a, ids[i]);
+			if (rc == SEULA_ECONFLICT)
+				rc = gather_visit(a, ids[i], NULL);
+			if (rc == SEULA_OK)
+				rc = settle(write_pending(a));
+		}
 		if (rc == SEULA_OK)
 			rc = block_of_visit_changes(a, ids[i]);
 		const char *tail =
@@ -3565,6 +3681,8 @@ static int subject_erase(struct analytics *a, sqlite3 *db,
 	rc = end_hook(a, rc);
 	if (!was_ready)
 		a->segs_ready = false;
+	if (op == SEULA_SUBJECT_ERASE && n)
+		a->open_stale = true;
 	if (rc == SEULA_OK)
 		json_object_set_new(o,
 		                    op == SEULA_SUBJECT_ERASE
@@ -3732,12 +3850,14 @@ static int init(const struct seula_host *host, const void *config,
 	}
 	if (!a->goal_hits || gather_new(&a->gather) != SEULA_OK ||
 	    gather_new(&a->direct) != SEULA_OK ||
+	    gather_new(&a->undo) != SEULA_OK ||
 	    open_visits_new(&a->open) != SEULA_OK ||
 	    (a->cfg->block_cache_mb > 0 && (!a->cache || !a->pool))) {
 		analytics_block_cache_free(a->cache);
 		analytics_groups_pool_free(a->pool);
 		gather_free(a->gather);
 		gather_free(a->direct);
+		gather_free(a->undo);
 		free(a->goal_hits);
 		segments_free(a);
 		analytics_goals_free(&a->goals);
@@ -3764,6 +3884,7 @@ static void shutdown_(void *instance)
 	finalize_stmts(a);
 	gather_free(a->gather);
 	gather_free(a->direct);
+	gather_free(a->undo);
 	free(a->pending);
 	free(a->due_site);
 	open_visits_free(a->open);

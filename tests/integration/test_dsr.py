@@ -748,9 +748,16 @@ class ErasureOfABlockedDayTest(unittest.TestCase):
         day = v["start_ts"] // 86400000
         self.assertIn(v["visitor"], self.until(srv, day, 2))
 
+        def day_totals():
+            return srv.query("SELECT sum(visits) AS v, sum(pageviews) AS p "
+                             "FROM analytics_rollup WHERE dim = '' AND gran = 1 "
+                             "AND t = ?", (day * 86400,))[0]
+        # Five days ago is merged: its day's row counts both visits.
+        self.assertEqual(day_totals(), {"v": 2, "p": 4})
         r = dsr(cid, "erasure", cust["id"])
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["erased"]["analytics"]["visits_deleted"], 1)
+        self.assertEqual(day_totals(), {"v": 1, "p": 1})
         got = block_ints(srv, day, "visitor")
         self.assertTrue(got is None or v["visitor"] not in got, got)
         self.assertNotIn(v["visitor"], self.until(srv, day, 1))
@@ -816,12 +823,10 @@ class ErasureTest(unittest.TestCase):
         self.assertEqual(srv.count("visitor_id = ?", (other_vid,)), 4)
         assert_json_error(self, cid.request(
             "GET", "/api/customers/%d" % cust["id"]), 404)
-        # The rollups are anonymous and stay; the erased visit, open till
-        # now, is in them at once (its three page views): in its hour's
-        # rows, which hold every visit (days and months are merged later).
+        # The erased visit, open till now, never reaches the rollups.
         after = srv.query("SELECT sum(pageviews) AS n FROM analytics_rollup "
                           "WHERE dim = '' AND gran = 0")[0]["n"] or 0
-        self.assertEqual(after, rollup + 3)
+        self.assertEqual(after, rollup)
         # The consent record stays as proof, pseudonymised.
         [rec] = srv.query("SELECT * FROM consent_records WHERE erased_at "
                           "IS NOT NULL")
@@ -943,8 +948,9 @@ class CustomerIdTest(unittest.TestCase):
 
 class ErasureOfPendingVisitTest(unittest.TestCase):
     """A visit the close task has gathered but not yet written to the
-    rollups (rollup_delay) is erased: its anonymous counts reach the
-    rollups once, with the erasure, and a restart adds nothing more."""
+    rollups (rollup_delay) is erased: written and taken back out in the
+    erasure's transaction, it is in no rollup row, nor after a kill and a
+    restart."""
 
     def test_pending_visit_counted_once(self):
         srv, staff = start_server(
@@ -967,20 +973,23 @@ class ErasureOfPendingVisitTest(unittest.TestCase):
         r = dsr(staff["cid"], "erasure", cust["id"])
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["erased"]["analytics"]["visits_deleted"], 1)
-        self.assertEqual(totals(), {"v": 1, "p": 3})
+        self.assertEqual(totals(), {"v": 0, "p": 0})
         self.assertEqual(srv.query("SELECT count(*) AS n FROM "
                                    "analytics_visits")[0]["n"], 0)
+        self.assertEqual(srv.query("SELECT count(*) AS n FROM "
+                                   "analytics_rollup")[0]["n"], 0)
         srv.kill9()
         srv.start()
         login(srv, "ann", PASSWORDS["ann"])
-        self.assertEqual(totals(), {"v": 1, "p": 3})
+        self.assertEqual(totals(), {"v": 0, "p": 0})
 
 class ErasureDuringSegmentBackfillTest(unittest.TestCase):
-    """A visit erased before a new segment's backfill has reached it gets
-    the segment's rows first, as the site's own rollups keep its counts:
-    the segment still counts it once."""
+    """A visit erased before a new segment's backfill has reached it is in
+    none of the segment's rows yet: the erasure takes it out of the site's
+    own rows alone, and the backfill, which no longer finds it, never adds
+    it."""
 
-    def test_erased_visit_stays_in_the_segment(self):
+    def test_erased_visit_is_in_no_segment_row(self):
         srv, staff = start_server(
             sections={"plugin.analytics": {"visit_timeout": "1s",
                                            "rollup_delay": "0s"}})
@@ -1019,7 +1028,70 @@ class ErasureDuringSegmentBackfillTest(unittest.TestCase):
         got = srv.query("SELECT sum(visits) AS v, sum(pageviews) AS p FROM "
                         "analytics_rollup WHERE dim = (SELECT 'seg:' || id || ':' "
                         "FROM analytics_segments) AND gran = 0")[0]
-        self.assertEqual(got, {"v": n + 1, "p": n + 3})
+        self.assertEqual(got, {"v": n, "p": n})
+        # The added visits were written to the table alone: the site's own
+        # rows held the erased one only, and are gone with it.
+        self.assertEqual(srv.query("SELECT count(*) AS n FROM analytics_rollup "
+                                   "WHERE dim NOT GLOB 'seg:*'")[0]["n"], 0)
+
+
+class ErasureFromRollupsTest(unittest.TestCase):
+    """An erased person's ended visits are taken back out of the rollups:
+    the site's rows, a segment's and a goal's.  A value only they sent is
+    no row of any breakdown; one shared keeps the others' counts."""
+
+    def test_their_share_goes_and_the_others_stays(self):
+        srv, staff = start_server(sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s",
+            "segments": "demo:entry_page!=/nosuch",
+            "goals": "demo:page:/b, demo:event:signup"}})
+        self.addCleanup(srv.close)
+        cust = create(staff["cid"], "Rollups")
+        vid = linked_visitor(srv, cust["email"])
+        send(srv, vid, [{"type": "pageview", "url": "http://localhost/only-theirs"},
+                        {"type": "event", "name": "signup",
+                         "props": {"plan": "uniqueplanvalue"}}])
+        send(srv, None, [{"type": "pageview", "url": "http://localhost/b"},
+                         {"type": "event", "name": "signup",
+                          "props": {"plan": "pro"}}])
+        deadline = time.monotonic() + 20
+        while srv.query("SELECT count(*) AS n FROM analytics_visits "
+                        "WHERE closed = 1")[0]["n"] != 2:
+            self.assertLess(time.monotonic(), deadline, srv.stderr()[-2000:])
+            time.sleep(0.1)
+
+        def rows(where, *args):
+            return {(r["dim"].split(":", 2)[-1] if r["dim"].startswith("seg:")
+                     else r["dim"], r["dim"].startswith("seg:"), r["value"]):
+                    (r["visits"], r["pageviews"], r["events"])
+                    for r in srv.query("SELECT dim, value, visits, pageviews, "
+                                       "events FROM analytics_rollup WHERE gran = 0 "
+                                       "AND " + where, args)}
+        before = rows("1")
+        for seg in (False, True):
+            self.assertEqual(before[("", seg, "")], (2, 5, 3))
+            self.assertEqual(before[("page", seg, "/b")], (2, 2, 0))
+            self.assertEqual(before[("prop:plan", seg, "uniqueplanvalue")], (1, 0, 1))
+            self.assertEqual(before[("goal", seg, "Visit /b")], (2, 0, 2))
+            self.assertEqual(before[("goal", seg, "signup")], (2, 0, 2))
+
+        r = dsr(staff["cid"], "erasure", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["erased"]["analytics"]["visits_deleted"], 1)
+        self.assertEqual(rows("value IN ('uniqueplanvalue', '/only-theirs', "
+                              "'/a', '/c', 'identify')"), {})
+        after = rows("1")
+        for seg in (False, True):
+            self.assertEqual(after[("", seg, "")], (1, 1, 1))
+            self.assertEqual(after[("page", seg, "/b")], (1, 1, 0))
+            self.assertEqual(after[("prop:plan", seg, "pro")], (1, 0, 1))
+            self.assertEqual(after[("goal", seg, "Visit /b")], (1, 0, 1))
+            self.assertEqual(after[("goal", seg, "signup")], (1, 0, 1))
+        ann = login(srv, "ann", PASSWORDS["ann"])
+        got = ann.request("GET", "/api/stats/demo/breakdown?dimension=prop:plan")
+        self.assertEqual(got.status, 200, got)
+        self.assertEqual([x["prop:plan"] if "prop:plan" in x else x for x in
+                          got.json()["results"]], ["pro"])
 
 
 if __name__ == "__main__":
