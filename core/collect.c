@@ -211,10 +211,32 @@ static int set_str(struct seula_event *ev, enum seula_field f, const char *s,
 	return SEULA_OK;
 }
 
+/* Cut the path parameters (";jsessionid=..." to the segment's end) out of
+ * the path b holds from `at` on: like a query string they carry session
+ * tokens, and they are no part of which page it was. */
+static void cut_path_params(struct sbuf *b, size_t at)
+{
+	size_t out = at;
+	bool cutting = false;
+	for (size_t i = at; i < b->len; i++) {
+		if (b->p[i] == ';')
+			cutting = true;
+		else if (b->p[i] == '/')
+			cutting = false;
+		if (!cutting)
+			b->p[out++] = b->p[i];
+	}
+	if (out == at) /* "http://host;x": the path was all parameter */
+		b->p[out++] = '/';
+	b->len = out;
+	b->p[out] = '\0';
+}
+
 /*
- * The page URL: keep scheme, host, port and path, and of the query only the
- * site's keep_query parameters (query strings carry e-mail addresses and
- * tokens far too often); take utm_* into their own fields; drop the fragment.
+ * The page URL: keep scheme, host, port and path (without path parameters),
+ * and of the query only the site's keep_query parameters (query strings
+ * carry e-mail addresses and tokens far too often); take utm_* into their
+ * own fields; drop the fragment.
  */
 static int take_page_url(struct seula_event *ev, const struct seula_site *site,
                          const char *url, size_t url_len, size_t idx,
@@ -255,6 +277,7 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 		        "event %zu: the url's path is longer than %d bytes",
 		        idx, SEULA_URL_MAX);
 	}
+	cut_path_params(&b, path_at);
 	if (set_str(ev, SEULA_FIELD_PATH, b.p + path_at, b.len - path_at,
 	            "url path", err) != SEULA_OK)
 		goto fail;
@@ -392,6 +415,7 @@ static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
 		b.len = origin;
 		sb_str(&b, "/");
 	}
+	cut_path_params(&b, origin);
 	evhttp_uri_free(uri);
 	return set_str(ev, SEULA_FIELD_REFERRER, kept, b.len, "referrer", err);
 }
