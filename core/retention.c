@@ -7,6 +7,77 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The events_retention of a site no [site.ID] names any more: the
+ * default a section would get, so its events still go in time. */
+static int64_t default_retention_s(void)
+{
+	for (const struct seula_config_row *r = seula_config_site_rows; r->key;
+	     r++) {
+		int64_t s;
+		if (strcmp(r->key, "events_retention") == 0 &&
+		    r->default_value &&
+		    seula_parse_duration(r->default_value, &s) == SEULA_OK)
+			return s;
+	}
+	return 760 * 86400; /* not reached: the row is there */
+}
+
+/* Each site with events and its cutoff, in turn: the configured ones,
+ * then those whose section is gone, found by skipping from one site to
+ * the next through the (site, ts) index rather than reading it all. */
+struct site_walk {
+	const struct seula_config *cfg;
+	sqlite3_stmt *next;
+	size_t i;
+	char *site; /* the current unconfigured one, malloc'd */
+	bool configured_done;
+};
+
+static int walk_next(struct site_walk *w, sqlite3 *db, int64_t now_ms,
+                     const char **site, int64_t *cutoff)
+{
+	if (!w->configured_done && w->i < w->cfg->n_sites) {
+		const struct seula_site *s = &w->cfg->sites[w->i++];
+		*site = s->id;
+		*cutoff = now_ms - s->events_retention_s * 1000;
+		return SQLITE_ROW;
+	}
+	w->configured_done = true;
+	if (!w->next &&
+	    sqlite3_prepare_v2(db,
+	                       "SELECT min(site) FROM events WHERE site > ?1",
+	                       -1, &w->next, NULL) != SQLITE_OK)
+		return SQLITE_ERROR;
+	for (;;) {
+		sqlite3_reset(w->next);
+		sqlite3_bind_text(w->next, 1, w->site ? w->site : "", -1,
+		                  SQLITE_TRANSIENT);
+		int step = sqlite3_step(w->next);
+		if (step != SQLITE_ROW)
+			return step;
+		const char *got = (const char *)sqlite3_column_text(w->next, 0);
+		if (!got)
+			return SQLITE_DONE;
+		char *copy = strdup(got);
+		if (!copy)
+			return SQLITE_NOMEM;
+		free(w->site);
+		w->site = copy;
+		if (!seula_config_site(w->cfg, w->site)) {
+			*site = w->site;
+			*cutoff = now_ms - default_retention_s() * 1000;
+			return SQLITE_ROW;
+		}
+	}
+}
+
+static void walk_end(struct site_walk *w)
+{
+	sqlite3_finalize(w->next);
+	free(w->site);
+}
 
 int seula_retention_events(const struct seula_config *cfg, sqlite3 *db,
                            int64_t now_ms, int64_t limit, int64_t *deleted,
@@ -24,22 +95,27 @@ int seula_retention_events(const struct seula_config *cfg, sqlite3 *db,
 		         sqlite3_errmsg(db));
 		return SEULA_EIO;
 	}
-	int rc = SEULA_OK;
-	for (size_t i = 0; i < cfg->n_sites && *deleted < limit; i++) {
-		const struct seula_site *s = &cfg->sites[i];
-		sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2,
-		                   now_ms - s->events_retention_s * 1000);
+	struct site_walk w = {.cfg = cfg};
+	const char *site;
+	int64_t cutoff;
+	int step = SQLITE_DONE;
+	while (*deleted < limit && (step = walk_next(&w, db, now_ms, &site,
+	                                             &cutoff)) == SQLITE_ROW) {
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, cutoff);
 		sqlite3_bind_int64(st, 3, limit - *deleted);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			snprintf(err, errlen, "event retention: %s",
-			         sqlite3_errmsg(db));
-			rc = SEULA_EIO;
+		if ((step = sqlite3_step(st)) != SQLITE_DONE)
 			break;
-		}
 		*deleted += sqlite3_changes64(db);
 		sqlite3_reset(st);
 	}
+	int rc = SEULA_OK;
+	if (step != SQLITE_DONE && step != SQLITE_ROW) {
+		snprintf(err, errlen, "event retention: %s",
+		         sqlite3_errmsg(db));
+		rc = SEULA_EIO;
+	}
+	walk_end(&w);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -58,21 +134,26 @@ int seula_retention_events_due(const struct seula_config *cfg, sqlite3 *db,
 		         sqlite3_errmsg(db));
 		return SEULA_EIO;
 	}
-	int rc = SEULA_OK;
-	for (size_t i = 0; i < cfg->n_sites; i++) {
-		const struct seula_site *s = &cfg->sites[i];
+	struct site_walk w = {.cfg = cfg};
+	const char *site;
+	int64_t cutoff;
+	int step;
+	while ((step = walk_next(&w, db, now_ms, &site, &cutoff)) ==
+	       SQLITE_ROW) {
 		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2,
-		                   now_ms - s->events_retention_s * 1000);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			snprintf(err, errlen, "event retention: %s",
-			         sqlite3_errmsg(db));
-			rc = SEULA_EIO;
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, cutoff);
+		if ((step = sqlite3_step(st)) != SQLITE_ROW)
 			break;
-		}
 		*due += sqlite3_column_int64(st, 0);
 	}
+	int rc = SEULA_OK;
+	if (step != SQLITE_DONE) {
+		snprintf(err, errlen, "event retention: %s",
+		         sqlite3_errmsg(db));
+		rc = SEULA_EIO;
+	}
+	walk_end(&w);
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -28,7 +28,9 @@ struct seula_retention_ctx {
 extern const struct seula_task seula_events_retention_task;
 
 /* Delete up to `limit` expired events of every site; *deleted gets the
- * count.  Inside the caller's write transaction. */
+ * count.  A site whose [site.ID] section is gone keeps its events for the
+ * default events_retention: they are not kept for good.  Inside the
+ * caller's write transaction. */
 int seula_retention_events(const struct seula_config *cfg, sqlite3 *db,
                            int64_t now_ms, int64_t limit, int64_t *deleted,
                            char *err, size_t errlen);

@@ -704,6 +704,13 @@ class RetentionTest(unittest.TestCase):
         db = sqlite3.connect(self.srv.db_path)
         db.execute("INSERT INTO events (site, type, ts, url) VALUES "
                    "('demo', 1, 1000, 'http://localhost/old')")
+        # Sites whose section is gone: their old events go after the
+        # default events_retention, not never; a recent one stays.
+        now_ms = int(time.time() * 1000)
+        for site, ts in (("aa-gone", 1000), ("zz-gone", 1000),
+                         ("zz-gone", now_ms - 86400000)):
+            db.execute("INSERT INTO events (site, type, ts, url) VALUES "
+                       "(?, 1, ?, 'http://localhost/gone')", (site, ts))
         staff_id = db.execute("SELECT id FROM staff LIMIT 1").fetchone()[0]
         db.execute("INSERT INTO sessions (token_hash, staff_id, csrf, created_at, "
                    "last_seen) VALUES (randomblob(32), ?, 'x', 1000, 1000)",
@@ -711,18 +718,19 @@ class RetentionTest(unittest.TestCase):
         db.commit()
         db.close()
         dry = self.retention("--dry-run")
-        self.assertIn("events: 1 past their site's events_retention would be "
+        self.assertIn("events: 3 past their site's events_retention would be "
                       "deleted", dry.stdout)
         self.assertIn("sessions: 1 expired staff sessions would be deleted",
                       dry.stdout)
-        self.assertEqual(self.srv.count("ts = 1000"), 1)
+        self.assertEqual(self.srv.count("ts = 1000"), 3)
         run = self.retention("--db", self.srv.db_path)
         self.assertEqual(run.returncode, 0, run.stderr)
-        self.assertIn("events: 1 past their site's events_retention deleted",
+        self.assertIn("events: 3 past their site's events_retention deleted",
                       run.stdout)
         self.assertIn("sessions: 1 expired staff sessions deleted", run.stdout)
         self.assertEqual(self.srv.count("ts = 1000"), 0)
-        self.assertEqual(self.srv.count(), 1)
+        self.assertEqual(self.srv.count("site = 'zz-gone'"), 1)
+        self.assertEqual(self.srv.count(), 2)
         self.assertEqual(self.srv.query(
             "SELECT count(*) AS n FROM sessions WHERE created_at = 1000")[0]["n"], 0)
         # The WAL was truncated after the deletions.
