@@ -77,19 +77,23 @@ int cust_retention_run(sqlite3 *db, const char *spec, int64_t now_ms,
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	/* The holds as GET /api/customers/{id} derives them. */
+	/* The holds as GET /api/customers/{id} derives them, and a data
+	 * subject request not yet answered: the person is waiting for it. */
 	static const char find_sql[] =
 	        "SELECT c.id, EXISTS (SELECT 1 FROM customer_orders o WHERE "
 	        "o.customer_id = c.id AND o.invoice_status = 'open'), EXISTS "
 	        "(SELECT 1 FROM customer_orders o WHERE o.customer_id = c.id "
 	        "AND o.invoice_status = 'collection'), c.active_contact, "
-	        "coalesce(c.statutory_retention_until >= ?1, 0) FROM customers "
-	        "c WHERE c.relationship_end IS NOT NULL AND c.relationship_end "
-	        "< date(?1, ?2) ORDER BY c.id";
+	        "coalesce(c.statutory_retention_until >= ?1, 0), EXISTS "
+	        "(SELECT 1 FROM customer_dsr_requests r WHERE r.customer_id = "
+	        "c.id AND r.status = 'open') FROM customers c WHERE "
+	        "c.relationship_end IS NOT NULL AND c.relationship_end < "
+	        "date(?1, ?2) ORDER BY c.id";
 	static const char *const hold_names[] = {
 	        "open_invoice", "debt_collection", "active_contact",
-	        "statutory_retention"};
-	sqlite3_stmt *find = NULL, *del = NULL;
+	        "statutory_retention", "open_request"};
+	enum { N_HOLDS = sizeof(hold_names) / sizeof(*hold_names) };
+	sqlite3_stmt *find = NULL, *del = NULL, *unverify = NULL;
 	struct list ids = {0}, held = {0};
 	int rc = -1, step;
 	/* Collected first: deleting under a running scan of the same table
@@ -98,7 +102,14 @@ int cust_retention_run(sqlite3 *db, const char *spec, int64_t now_ms,
 	size_t n_due = 0, cap = 0;
 	if (sqlite3_prepare_v2(db, find_sql, -1, &find, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "DELETE FROM customers WHERE id = ?", -1,
-	                       &del, NULL) != SQLITE_OK)
+	                       &del, NULL) != SQLITE_OK ||
+	    /* The requests stay, the record of having answered; how the
+	     * person was identified (free text: a document's number, a
+	     * birth date) goes with the person. */
+	    sqlite3_prepare_v2(db,
+	                       "UPDATE customer_dsr_requests SET verification "
+	                       "= '' WHERE customer_id = ?",
+	                       -1, &unverify, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(find, 1, today, -1, SQLITE_STATIC);
 	sqlite3_bind_text(find, 2, modifier, -1, SQLITE_STATIC);
@@ -108,7 +119,7 @@ int cust_retention_run(sqlite3 *db, const char *spec, int64_t now_ms,
 		size_t k = (size_t)snprintf(item, sizeof(item), "%lld",
 		                            (long long)id);
 		bool hold = false;
-		for (int h = 0; h < 4; h++) {
+		for (int h = 0; h < N_HOLDS; h++) {
 			if (!sqlite3_column_int(find, 1 + h))
 				continue;
 			k += (size_t)snprintf(item + k, sizeof(item) - k,
@@ -155,7 +166,10 @@ int cust_retention_run(sqlite3 *db, const char *spec, int64_t now_ms,
 			continue;
 		sqlite3_reset(del);
 		sqlite3_bind_int64(del, 1, due[i]);
-		if (sqlite3_step(del) != SQLITE_DONE)
+		sqlite3_reset(unverify);
+		sqlite3_bind_int64(unverify, 1, due[i]);
+		if (sqlite3_step(del) != SQLITE_DONE ||
+		    sqlite3_step(unverify) != SQLITE_DONE)
 			goto fail;
 	}
 	out->ids = ids.s ? ids.s : strdup("");
@@ -178,6 +192,7 @@ out:
 	free(held.s);
 	sqlite3_finalize(find);
 	sqlite3_finalize(del);
+	sqlite3_finalize(unverify);
 	return rc;
 }
 

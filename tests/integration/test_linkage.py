@@ -611,7 +611,17 @@ class RetentionTest(unittest.TestCase):
         statutory = self.old(statutory_retention_until=day(400))
         recent = self.old(years=9)
         ongoing = create(self.cid, relationship_start=day(-365 * 30))
-        held = {invoice["id"], collection["id"], contact["id"], statutory["id"]}
+        # An access request not yet answered holds the person; one
+        # answered stays, without how the person was identified.
+        asking = self.old()
+        for who in (asking, gone):
+            r = self.cid.request("POST", "/api/dsr", {
+                "type": "access", "customer_id": who["id"],
+                "verification": "passport FI1234567, born 1970-05-05"})
+            self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.cid.request("GET", r.json()["export"]).status, 200)
+        held = {invoice["id"], collection["id"], contact["id"], statutory["id"],
+                asking["id"]}
         kept = held | {recent["id"], ongoing["id"]}
         before = self.ids()
         orders_before = self.srv.query("SELECT count(*) AS n FROM customer_orders")
@@ -623,7 +633,8 @@ class RetentionTest(unittest.TestCase):
                       dry.stdout)
         self.assertIn("customer ids: %d,%d" % tuple(sorted((gone["id"], gone2["id"]))),
                       dry.stdout)
-        self.assertIn("kept by a legal hold: 4", dry.stdout)
+        self.assertIn("kept by a legal hold: 5", dry.stdout)
+        self.assertIn("%d (open_request)" % asking["id"], dry.stdout)
         self.assertIn("%d (open_invoice)" % invoice["id"], dry.stdout)
         self.assertIn("%d (debt_collection)" % collection["id"], dry.stdout)
         self.assertIn("%d (active_contact)" % contact["id"], dry.stdout)
@@ -640,7 +651,7 @@ class RetentionTest(unittest.TestCase):
                       "ends) deleted, with 1 orders and 1 visitor links",
                       run.stdout)
         self.assertRegex(run.stderr, r"run: \d+ events, \d+ sessions, 2 customers "
-                                     r"\(1 orders, 1 visitor links\) deleted; 4 "
+                                     r"\(1 orders, 1 visitor links\) deleted; 5 "
                                      r"customers held")
         self.assertEqual(self.ids(), before - {gone["id"], gone2["id"]})
         self.assertTrue(kept <= self.ids())
@@ -649,6 +660,12 @@ class RetentionTest(unittest.TestCase):
             (gone["id"],))[0]["n"], 0)
         self.assertEqual(links(self.srv, gone["id"]), [])
         self.assertNotIn(b"gone@example.com", self.srv.db_files().get("db", b""))
+        self.assertEqual([(r["customer_id"], r["status"], r["verification"])
+                          for r in self.srv.query(
+                              "SELECT customer_id, status, verification FROM "
+                              "customer_dsr_requests ORDER BY id")],
+                         [(asking["id"], "open", "passport FI1234567, born 1970-05-05"),
+                          (gone["id"], "completed", "")])
         # A second run finds nothing more.
         again = self.retention()
         self.assertIn("customers: 0 past retention", again.stdout)
