@@ -240,6 +240,15 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   assert.equal(back.referrer, `${base}/demo/pricing`);
   assert.equal(back.title, 'Tuisku – notes that stay yours');
 
+  // The demo tracks downloads and outbound links (data-track).
+  await page.click('nav >> text=Contact');
+  await page.click('text=the price list');
+  const [download] = await waitFor('the File Download event',
+    () => rows("type = 2 AND name = 'File Download'"));
+  assert.equal(download.props, JSON.stringify({ url: `${base}/demo/pricelist.txt` }));
+  assert.equal(download.path, '/demo/contact');
+  await page.goto(`${base}/demo/`);
+
   // Campaign parameters stay in the URL the tracker sends; the server files
   // them and stores the address without them.
   await page.click('text=See the spring offer');
