@@ -1368,9 +1368,13 @@ void seula_consent_gate_release(void *arg)
  * is trusted only as signed (state_mac) and of the latest record: one
  * more lookup, in the covering index of the records by visitor, and one
  * MAC per event with an id.  The anchor is read only for a state whose
- * records retention removed. */
+ * records retention removed.  A choice made under another policy version
+ * than `policy` grants nothing: the banner asks again.  The version is the
+ * latest record's (chained, so trusted), read by its id in the same
+ * query; a state whose records retention removed has none to compare. */
 static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
-                      const char *vid, int64_t now_ms, int *state)
+                      const char *policy, const char *vid, int64_t now_ms,
+                      int *state)
 {
 	if (c->gate_db != db) {
 		seula_consent_gate_release(c);
@@ -1380,12 +1384,14 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 		            "v.personalization, v.valid_until, v.receipt, "
 		            "v.record_id, v.mac, CASE WHEN l.id IS NULL THEN "
 		            "v.record_id <= (SELECT last_id FROM chain_heads "
-		            "WHERE chain = 'consent-anchor') END FROM (SELECT "
+		            "WHERE chain = 'consent-anchor') END, "
+		            "r.policy_version FROM (SELECT "
 		            "(SELECT id FROM consent_records WHERE visitor_id "
 		            "= "
 		            "?1 ORDER BY id DESC LIMIT 1) AS id) AS l LEFT "
 		            "JOIN "
-		            "consent_visitors v ON v.visitor_id = ?1",
+		            "consent_visitors v ON v.visitor_id = ?1 LEFT "
+		            "JOIN consent_records r ON r.id = l.id",
 		            -1, SQLITE_PREPARE_PERSISTENT, &c->gate_lookup,
 		            NULL) != SQLITE_OK)
 			return SEULA_EIO;
@@ -1416,7 +1422,9 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 			signed_ok = sodium_memcmp(sqlite3_column_blob(st, 8),
 			                          mac, SEULA_MAC_BYTES) == 0;
 		}
-		*state = signed_ok && strcmp(s.site, site) == 0 &&
+		const char *version = col(st, 10);
+		bool current = !version || strcmp(version, policy) == 0;
+		*state = signed_ok && current && strcmp(s.site, site) == 0 &&
 		                         s.grants[0] == 1 &&
 		                         s.valid_until > now_ms
 		                 ? 1
@@ -1452,8 +1460,8 @@ int seula_consent_gate(void *arg, sqlite3 *db, struct seula_event *ev,
 	}
 	const char *vid = seula_event_str(ev, SEULA_FIELD_VISITOR_ID);
 	int state = -1;
-	if (vid &&
-	    gate_state(c, db, s->site->id, vid, now_ms, &state) != SEULA_OK)
+	if (vid && gate_state(c, db, s->site->id, s->site->policy_version, vid,
+	                      now_ms, &state) != SEULA_OK)
 		return SEULA_EIO;
 	/* Exempt: kept unless the visitor objected; consent: only with a
 	 * record that grants it. */

@@ -27,8 +27,10 @@
  *     answered 201, applies it: the seula:consent window event (the tracker
  *     listens), a seula('consent', ...) call for a tracker not loaded yet,
  *     the Consent Mode update, the scripts waiting for it, the listeners.
- *     A stored valid choice is applied the same way on every page load,
- *     from the cookie, before the server is asked anything.
+ *     A stored choice is applied the same way on every page load, once
+ *     the server's config says its policy version is still current (the
+ *     tracker holds its first page view for it, briefly): one under
+ *     another version is never applied, not even for a moment.
  *   - Analytics granted: the seula_vid cookie (the tracker's format) exists
  *     before the record is sent, and the record names it.  Analytics denied
  *     after a grant: the record names the old id, then the cookie goes.
@@ -742,8 +744,12 @@
 	function start(src, again) {
 		return loadConfig(again).then(function (c) {
 			cfg = c;
-			/* Given under an older policy: it no longer counts. */
-			if (stored && current && !valid(stored)) forget();
+			/* Given under another policy: it no longer counts and
+			 * was never applied; a current one is applied now. */
+			if (stored && !valid(stored) && (current || stored.method !== 'gpc'))
+				forget();
+			else if (valid(stored) && !current)
+				apply(stored.granted, stored.gcm, false);
 			if (valid(stored) && !again) {
 				whenReady(showReopen);
 				if (pendingOpen) open();
@@ -754,7 +760,8 @@
 			whenReady(function () { show(src || 'banner'); });
 		}).catch(function () {
 			/* The server unreachable: nothing shown, nothing granted
-			 * beyond a choice already stored. */
+			 * (not even a stored choice: its policy is not known to
+			 * be current); the tracker goes on without an id. */
 		});
 	}
 
@@ -779,7 +786,13 @@
 	safe(function () {
 		stored = readStored();
 		if (valid(stored)) {
-			apply(stored.granted, stored.gcm, false);
+			/* Applied once the config confirms its policy: the
+			 * deferred tracker waits for that before its first page
+			 * view, rather than send it without the id. */
+			if (!(w.seula && w.seula.loaded)) {
+				w.seula = w.seula || function () { (w.seula.q = w.seula.q || []).push(arguments); };
+				w.seula('hold');
+			}
 		} else if (stored && (stored.method !== 'gpc' || stored.expires <= Date.now())) {
 			setCookie(COOKIE, '', 0); /* lapsed */
 			stored = null;

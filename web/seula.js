@@ -42,7 +42,9 @@
  *                  visitor_id from then on;
  * anything else    ({analytics: false}) deletes the cookie and sends no id.
  * Tell it on every page load, before or after this script loads: it
- * remembers nothing itself.
+ * remembers nothing itself.  seula('hold'), before it loads: the first page
+ * view waits for the consent call (at most HOLD_MS), so that a banner still
+ * checking a stored choice does not make it go without the id.
  *
  * The site owner can leave their own visits out: localStorage.seula_ignore = "true".
  */
@@ -52,7 +54,8 @@
 	if (w.seula && w.seula.loaded) return; /* included twice */
 
 	var COOKIE = 'seula_vid', MAX_AGE = 33696000; /* 13 months in seconds */
-	var MIN_ENGAGEMENT_MS = 1000;
+	var MIN_ENGAGEMENT_MS = 1000, HOLD_MS = 2000;
+	var holding = false, started = false, holdTimer = null;
 	var queued = (w.seula && w.seula.q) || [];
 	var site, api, track = {};
 
@@ -269,6 +272,15 @@
 			visitorId = null;
 			writeCookie('', 0);
 		}
+		release();
+	}
+
+	/* The first page view, held for the consent call, goes now. */
+	function release() {
+		if (!holding) return;
+		holding = false;
+		clearTimeout(holdTimer);
+		if (started) pageview();
 	}
 
 	w.addEventListener('seula:consent', function (e) { safe(consent, e.detail); });
@@ -278,6 +290,7 @@
 	function command(args) {
 		var name;
 		if (args[0] === 'consent') consent(args[1]);
+		else if (args[0] === 'hold') holding = !started;
 		else if (args[0] === 'pageview') pageview();
 		else if (args[0] === 'event' && (name = clean(args[1], 128))) {
 			pageview(); /* the page it happened on is counted first */
@@ -315,7 +328,9 @@
 
 	function start() {
 		resume();
-		pageview();
+		started = true;
+		if (holding) holdTimer = setTimeout(function () { safe(release); }, HOLD_MS);
+		else pageview();
 	}
 	/* A page prerendered in case the visitor opens it is counted only when
 	 * they do. */

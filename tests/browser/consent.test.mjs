@@ -276,21 +276,23 @@ test('accept all: seula_vid, a granted record naming it, page views with it (app
     "ON b.visit = a.visit WHERE a.path = '/demo/contact'").map((r) => r.path);
   assert.ok(visitPages.includes('/demo/'), `the landing page is in the visit: ${visitPages}`);
 
-  // The next page, its config delayed by four seconds: the choice is applied
-  // from the cookie at once (Consent Mode, the tracker's first page view).
+  // The next page, its config delayed by a second: the stored choice is
+  // applied only once the server says its policy is current; the tracker
+  // holds its first page view for it, and sends it with the id.
   await page.route('**/api/consent/config*', async (route) => {
-    await new Promise((r) => setTimeout(r, 4000));
+    await new Promise((r) => setTimeout(r, 1000));
     await route.continue();
   });
   mark = lastEvent();
   await page.reload();
+  assert.equal((await gcmCalls(page)).length, 1, 'nothing applied before the config');
+  assert.ok(!await page.$('#seula-consent-reopen'), 'the config is not there yet');
   const [next] = await waitFor('the first page view of the next page',
-    () => events(`id > ${mark} AND type = 1`), 3000);
-  assert.equal(next.visitor_id, vid.value, 'sent before the server was asked anything');
+    () => events(`id > ${mark} AND type = 1`), 5000);
+  assert.equal(next.visitor_id, vid.value, 'held for the config, then sent with the id');
   const calls = await gcmCalls(page);
   assert.equal(calls.length, 2);
   assert.deepEqual(calls[1], ['update', stored.gcm]);
-  assert.ok(!await page.$('#seula-consent-reopen'), 'the config is not there yet');
   await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
   assert.equal(await page.$('#seula-consent'), null);
   assert.equal((await cookies(context)).seula_vid.expires, vid.expires, 'seula_vid is not extended');
@@ -837,6 +839,38 @@ test('a choice under an older policy is asked again; a 409 stale_policy shows th
   assert.equal(parseConsent((await cookies(ctx2)).seula_consent.value).method, 'accept_all');
   assert.deepEqual(page2.errors, []);
   await ctx2.close();
+});
+
+test('a grant under another policy version is never applied: no id sent, no marketing script, the banner', async () => {
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const url = new URL(base);
+  const vid = '22222222-2222-4222-8222-222222222222';
+  await context.addCookies([
+    { name: 'seula_consent', value: `1|00000000-0000-4000-8000-000000000002|1999-01-01|` +
+      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg`,
+      domain: url.hostname, path: '/' },
+    { name: 'seula_vid', value: vid, domain: url.hostname, path: '/' },
+  ]);
+  // The config slower than the deferred tracker, as on a slow network.
+  await context.route('**/api/consent/config*', async (route) => {
+    await new Promise((r) => setTimeout(r, 500));
+    await route.continue();
+  });
+  const sent = [];
+  context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/collect') sent.push(r.postData() || '');
+  });
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await waitFor('the first page view', () => sent.length);
+  assert.ok(sent.every((b) => !b.includes(vid)), `no request carries the old id: ${sent}`);
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined, 'marketing.js did not run');
+  const granted = (await gcmCalls(page)).filter(([, v]) => v.ad_storage === 'granted' ||
+    v.analytics_storage === 'granted');
+  assert.deepEqual(granted, [], 'Consent Mode never granted');
+  assert.equal((await cookies(context)).seula_vid, undefined, 'the old id is gone');
+  assert.deepEqual(page.errors, []);
+  await context.close();
 });
 
 test('the server unreachable: no banner, nothing granted, the page unharmed', async () => {

@@ -652,6 +652,34 @@ class StandingConsentTest(unittest.TestCase):
         self.assertEqual(self.kept_ids(), [None, self.kept])
 
 
+class PolicyChangeTest(unittest.TestCase):
+
+    def test_a_consent_to_another_policy_version_grants_nothing(self):
+        srv = Server(sections={"site.demo": {"policy_version": "v1"}})
+        try:
+            srv.start()
+            vid = str(uuid.uuid4())
+            record_consent(srv, "accept_all", vid)
+
+            def kept(version):
+                with open(srv.config_path) as f:
+                    ini = f.read()
+                with open(srv.config_path, "w") as f:
+                    f.write(re.sub(r"policy_version = .*", "policy_version = " + version,
+                                   ini))
+                srv.stop()
+                srv.start()
+                path = "/policy-%s" % uuid.uuid4()
+                r = srv.collect([pageview(url="http://localhost" + path, visitor_id=vid)])
+                self.assertEqual(r.status, 204, r)
+                return srv.query("SELECT visitor_id FROM events WHERE path = ?",
+                                 (path,))[0]["visitor_id"]
+            self.assertIsNone(kept("v2"), "the banner has not asked under v2 yet")
+            self.assertEqual(kept("v1"), vid)
+        finally:
+            srv.close()
+
+
 class DurabilityTest(unittest.TestCase):
 
     def test_an_acknowledged_record_survives_kill_9(self):
