@@ -32,7 +32,8 @@
  *     tracker holds its first page view for it, briefly): one under
  *     another version is never applied, not even for a moment.
  *   - Analytics granted: the seula_vid cookie (the tracker's format) exists
- *     before the record is sent, and the record names it.  Analytics denied
+ *     before the record is sent, and the record names it; it lapses with
+ *     the consent, never after it.  No valid choice stored: it is deleted.  Analytics denied
  *     after a grant: the record names the old id, then the cookie goes.
  *   - A persistent button (#seula-consent-reopen), or any element with
  *     data-seula-consent-open, opens it again with the visitor's choices,
@@ -170,6 +171,14 @@
 		GCM_TYPES.forEach(function (t, i) { gcm[t] = p[6][i] === 'g' ? 'granted' : 'denied'; });
 		return {receipt: p[1], policy: decodeURIComponent(p[2]), granted: granted,
 			method: p[4], expires: p[5] * 1000, gcm: gcm};
+	}
+
+	/* The id needs the consent: it never outlives the stored one (or,
+	 * before there is one, the consent period). */
+	function vidMaxAge() {
+		var left = stored ? Math.round((stored.expires - Date.now()) / 1000)
+			: (cfg && cfg.consent_period_days > 0 ? cfg.consent_period_days : 365) * 86400;
+		return Math.max(0, Math.min(VID_MAX_AGE, left));
 	}
 
 	function writeStored(s) {
@@ -368,7 +377,7 @@
 			decisions.marketing = false; /* recorded denied anyway */
 		if (decisions.analytics) {
 			if (!vid) {
-				setCookie(VID, newId(), VID_MAX_AGE);
+				setCookie(VID, newId(), vidMaxAge());
 				made = true;
 			}
 			vid = readVid(); /* none if the browser refuses cookies */
@@ -403,7 +412,7 @@
 			/* A renewed grant renews the id's cookie: otherwise it would
 			 * lapse a month into the new consent, and its successor would
 			 * have no record. */
-			setCookie(VID, sent.vid, VID_MAX_AGE);
+			setCookie(VID, sent.vid, vidMaxAge());
 		}
 		return {granted: granted, gcm: gcm};
 	}
@@ -793,9 +802,15 @@
 				w.seula = w.seula || function () { (w.seula.q = w.seula.q || []).push(arguments); };
 				w.seula('hold');
 			}
-		} else if (stored && (stored.method !== 'gpc' || stored.expires <= Date.now())) {
-			setCookie(COOKIE, '', 0); /* lapsed */
-			stored = null;
+		} else {
+			if (stored && (stored.method !== 'gpc' || stored.expires <= Date.now())) {
+				setCookie(COOKIE, '', 0); /* lapsed */
+				stored = null;
+			}
+			/* An id without a choice that allows it goes, as forget()
+			 * has it go: kept for the record of the next denial. */
+			formerId = readVid();
+			if (formerId) setCookie(VID, '', 0);
 		}
 	});
 	d.addEventListener('click', function (e) {

@@ -65,6 +65,7 @@ const vidCookie = async (context) => (await context.cookies()).find((c) => c.nam
 
 // A consent record granting everything to visitorId, the way the banner
 // makes one (POST /api/consent): without it the server drops the id.
+// Resolves to the policy version and the receipt.
 async function recordConsent(visitorId) {
   const cfg = await (await fetch(`${base}/api/consent/config?site=demo&lang=en`)).json();
   const decisions = {}, preselected = {}, gcm = {};
@@ -80,7 +81,9 @@ async function recordConsent(visitorId) {
       language: cfg.language, decisions, preselected, method: 'accept_all', source: 'api',
       given_at: Date.now(), visitor_id: visitorId, page: `${base}/demo/`, gcm }),
   });
-  assert.equal(r.status, 201, `consent recorded: ${await r.text()}`);
+  const text = await r.text();
+  assert.equal(r.status, 201, `consent recorded: ${text}`);
+  return { policy: cfg.policy_version, receipt: JSON.parse(text).receipt };
 }
 
 // The collect requests a context makes, and every host it contacts.
@@ -270,7 +273,8 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   assert.equal(cookie.sameSite, 'Lax');
   assert.equal(cookie.secure, false, 'Secure only on https pages');
   const days = (cookie.expires * 1000 - Date.now()) / 86400000;
-  assert.ok(Math.abs(days - 390) < 0.01, `the cookie lives 13 months (390 days), not ${days}`);
+  // Made by the banner: it lapses with the consent (365 days), never after.
+  assert.ok(Math.abs(days - 365) < 0.01, `the cookie lives as the consent (365 days), not ${days}`);
   assert.match(await page.textContent('#cookies'), /seula_vid=/);
 
   mark = lastId();
@@ -288,7 +292,7 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   await page.evaluate(() => seula('consent', { analytics: true }));
   const again = await vidCookie(context);
   assert.equal(again.value, cookie.value);
-  assert.equal(again.expires, cookie.expires, 'a later visit does not extend the 13 months');
+  assert.equal(again.expires, cookie.expires, 'a later visit does not extend its lifetime');
 
   // Withdrawn in the reopened banner: the cookie goes, and no id is sent
   // any more.
@@ -365,8 +369,11 @@ test('calls queued before the tracker loads are replayed first', async () => {
   // An id the server has a consent record for, already in the browser: the
   // queued consent makes the tracker use it from the first page view.
   const id = randomUUID();
-  await recordConsent(id);
-  await context.addCookies([{ name: 'seula_vid', value: id, url: base }]);
+  const { policy, receipt } = await recordConsent(id);
+  // With the banner's choice beside it: the banner deletes an id without one.
+  await context.addCookies([{ name: 'seula_vid', value: id, url: base },
+    { name: 'seula_consent', url: base, value: `1|${receipt}|${encodeURIComponent(policy)}|` +
+      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` }]);
   // What a site's inline snippet does in the <head>, before seula.js.
   await context.addInitScript(() => {
     window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
