@@ -91,6 +91,7 @@ struct seula_consent {
 	bool anonymize_loaded;
 	int64_t anonymize_level;
 	bool customers_loaded;
+	const struct seula_logger *log; /* the retention task's; may be NULL */
 
 	/* The writer's alone (see seula_consent_gate_release). */
 	sqlite3 *gate_db;
@@ -536,6 +537,12 @@ int seula_consent_new(struct seula_consent **out,
 	}
 	*out = c;
 	return SEULA_OK;
+}
+
+void seula_consent_set_log(struct seula_consent *c,
+                           const struct seula_logger *log)
+{
+	c->log = log;
 }
 
 void seula_consent_free(struct seula_consent *c)
@@ -1266,14 +1273,37 @@ int seula_consent_verify(sqlite3 *db,
 	return verify_states(db, key, anchor, r, each, arg);
 }
 
+/* The standing consents that can grant nothing any more (lapsed) and
+ * whose records are gone: nothing is left for the gate to read in them
+ * (it grants only while valid_until is ahead) nor for verify to check
+ * them against.  One still valid without its records (a consent period
+ * longer than record_retention) stays: the gate still grants by it. */
+static int prune_states(sqlite3 *db, int64_t now_ms, int64_t *states)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "DELETE FROM consent_visitors WHERE "
+	                       "valid_until <= ?1 AND NOT EXISTS (SELECT 1 "
+	                       "FROM consent_records r WHERE r.visitor_id = "
+	                       "consent_visitors.visitor_id)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, now_ms);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	if (rc == SEULA_OK)
+		*states = sqlite3_changes64(db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
-                        int64_t now_ms, int64_t *removed, char *err,
-                        size_t errlen)
+                        int64_t now_ms, int64_t *removed, int64_t *states,
+                        char *err, size_t errlen)
 {
 	int64_t cutoff = now_ms - c->cfg->consent_retention_s * 1000;
 	sqlite3_stmt *st = NULL;
 	int rc = SEULA_EIO;
-	*removed = 0;
+	*removed = *states = 0;
 	err[0] = '\0';
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT id, mac FROM consent_records WHERE id "
@@ -1287,7 +1317,7 @@ int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
 	sqlite3_bind_int64(st, 1, cutoff);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_DONE) {
-		rc = SEULA_OK;
+		rc = prune_states(db, now_ms, states);
 		goto out;
 	}
 	if (step != SQLITE_ROW ||
@@ -1306,7 +1336,7 @@ int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
 	sqlite3_bind_int64(st, 1, through);
 	if (sqlite3_step(st) == SQLITE_DONE) {
 		*removed = sqlite3_changes64(db);
-		rc = SEULA_OK;
+		rc = prune_states(db, now_ms, states);
 	}
 out:
 	if (rc != SEULA_OK && !err[0])
@@ -1319,12 +1349,24 @@ out:
 static int retention_run(void *instance, sqlite3 *db, int64_t now_ms,
                          char **errmsg)
 {
+	const struct seula_consent *c = instance;
 	char err[256];
-	int64_t removed;
-	int rc = seula_consent_prune(instance, db, now_ms, &removed, err,
+	int64_t removed, states;
+	int rc = seula_consent_prune(c, db, now_ms, &removed, &states, err,
 	                             sizeof(err));
 	if (rc != SEULA_OK && asprintf(errmsg, "%s", err) < 0)
 		*errmsg = NULL;
+	/* As the events' retention: the runs that delete are the ones to
+	 * read. */
+	if (rc == SEULA_OK && c->log)
+		seula_log(
+		        c->log,
+		        removed || states ? SEULA_LOG_INFO : SEULA_LOG_DEBUG,
+		        "retention",
+		        "consent records past record_retention: %lld deleted; "
+		        "lapsed standing consents without records: %lld "
+		        "deleted",
+		        (long long)removed, (long long)states);
 	return rc;
 }
 

@@ -45,6 +45,7 @@
 #include "config.h"
 #include "event.h"
 #include "loader.h"
+#include "log.h"
 #include "secret.h"
 
 #include <jansson.h>
@@ -68,6 +69,10 @@ int seula_consent_new(struct seula_consent **out,
                       const struct seula_config *cfg,
                       const struct seula_plugins *plugins,
                       const unsigned char *key, char *err, size_t errlen);
+/* Where the retention task says what it deleted; before the module is
+ * shared (NULL: nowhere). */
+void seula_consent_set_log(struct seula_consent *c,
+                           const struct seula_logger *log);
 void seula_consent_free(struct seula_consent *c);
 
 /* The exemption's rules, for every site in exempt mode, against the config
@@ -120,10 +125,12 @@ int seula_consent_append(sqlite3 *db, const unsigned char *key,
 
 /* Remove the records received before now - record_retention (a prefix of
  * the chain), moving the anchor to the last of them first so the rest
- * still verifies.  Inside the caller's write transaction. */
+ * still verifies, then the standing consents that have lapsed and have no
+ * record left; `removed` and `states` count them.  Inside the caller's
+ * write transaction. */
 int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
-                        int64_t now_ms, int64_t *removed, char *err,
-                        size_t errlen);
+                        int64_t now_ms, int64_t *removed, int64_t *states,
+                        char *err, size_t errlen);
 
 /* A visitor whose standing consent is not what its records give; `why`
  * says how.  Both borrowed for the call. */

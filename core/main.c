@@ -285,6 +285,7 @@ static int cmd_serve(int argc, char **argv)
 	    seula_statement_new(&statement, &app.cfg, consent, &app.plugins,
 	                        app.err, sizeof(app.err)) != SEULA_OK)
 		goto fail;
+	seula_consent_set_log(consent, &app.log);
 	/* Likewise the erasures subject_run signs (host.h). */
 	app.env.secret_key = key;
 	if (build_router(&app, &router, consent) != SEULA_OK)

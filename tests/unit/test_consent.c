@@ -33,6 +33,7 @@ struct fixture {
 	char *ini_path;
 	char db_path[64];
 	unsigned char key[32];
+	int64_t pruned_states; /* the last prune's */
 };
 
 static int setup_with(void **state, const char *site_keys)
@@ -121,15 +122,29 @@ static void append(struct fixture *f, int64_t received_at, const char *vid)
 static int64_t prune(struct fixture *f, int64_t now)
 {
 	char err[256];
-	int64_t removed = -1;
+	int64_t removed = -1, states = -1;
 	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(seula_consent_prune(f->consent, f->db, now, &removed,
-	                                     err, sizeof(err)),
+	                                     &states, err, sizeof(err)),
 	                 SEULA_OK);
 	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL),
 	                 SQLITE_OK);
+	f->pruned_states = states;
 	return removed;
+}
+
+static int64_t states_left(struct fixture *f, const char *vid)
+{
+	char sql[160], err[256];
+	int64_t n = -1;
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM consent_visitors WHERE visitor_id = "
+	         "'%s'",
+	         vid);
+	assert_int_equal(seula_db_int(f->db, sql, &n, err, sizeof(err)),
+	                 SEULA_OK);
+	return n;
 }
 
 static void verify_ok(struct fixture *f, int64_t rows, int64_t pruned)
@@ -252,6 +267,7 @@ static void standing_consent_outlives_its_records(void **state)
 	assert_false(gate_keeps(f, "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f11",
 	                        t0 + DAY_MS));
 	assert_int_equal(prune(f, t0 + 450 * DAY_MS), 1);
+	assert_int_equal(f->pruned_states, 0); /* still valid: kept */
 	assert_true(gate_keeps(f, vid, t0 + 451 * DAY_MS));
 	struct seula_chain_report rep;
 	assert_int_equal(seula_consent_verify(f->db, f->key, &rep, NULL, NULL),
@@ -261,6 +277,35 @@ static void standing_consent_outlives_its_records(void **state)
 	/* Expired, it grants nothing, however signed. */
 	assert_false(gate_keeps(f, vid, t0 + 731 * DAY_MS));
 	seula_consent_gate_release(f->consent);
+	/* Lapsed and without records: the next prune deletes it. */
+	assert_int_equal(prune(f, t0 + 731 * DAY_MS), 0);
+	assert_int_equal(f->pruned_states, 1);
+	assert_int_equal(states_left(f, vid), 0);
+	assert_false(gate_keeps(f, vid, t0 + 731 * DAY_MS));
+	seula_consent_gate_release(f->consent);
+}
+
+/* A standing consent goes once it has lapsed and retention removed its
+ * records; lapsed with a record still kept, or valid, it stays. */
+static void lapsed_states_without_records_are_pruned(void **state)
+{
+	struct fixture *f = *state;
+	const char *a = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2fa1",
+	           *b = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2fb2";
+	int64_t t0 = 1700000000000LL;
+	append(f, t0, a);                /* valid 365 days */
+	append(f, t0 + 100 * DAY_MS, b); /* kept 400 days */
+	assert_int_equal(prune(f, t0 + 380 * DAY_MS), 0);
+	assert_int_equal(f->pruned_states, 0); /* a lapsed, its record kept */
+	assert_int_equal(states_left(f, a), 1);
+	assert_int_equal(prune(f, t0 + 420 * DAY_MS), 1);
+	assert_int_equal(f->pruned_states, 1);
+	assert_int_equal(states_left(f, a), 0);
+	assert_int_equal(states_left(f, b), 1);
+	struct seula_chain_report rep;
+	assert_int_equal(seula_consent_verify(f->db, f->key, &rep, NULL, NULL),
+	                 SEULA_OK);
+	assert_int_equal(rep.states, 1);
 }
 
 static void texts_are_per_language_and_list_the_cookies(void **state)
@@ -532,6 +577,9 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(
+	                lapsed_states_without_records_are_pruned, setup,
+	                teardown),
 	        cmocka_unit_test_setup_teardown(chain_survives_retention, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(a_wrong_key_verifies_nothing,
