@@ -9,6 +9,7 @@
 #include "embedded.h"
 #include "host.h"
 #include "http.h"
+#include "redact.h"
 #include "zone.h"
 
 #include <seula/plugin.h>
@@ -92,6 +93,9 @@ struct seula_consent {
 	int64_t anonymize_level;
 	bool customers_loaded;
 	const struct seula_logger *log; /* the retention task's; may be NULL */
+	/* A record's page is redacted as an event's URL is (compiled once,
+	 * read-only: every loop thread shares it). */
+	struct seula_redactor *redactor;
 
 	/* The writer's alone (see seula_consent_gate_release). */
 	sqlite3 *gate_db;
@@ -524,7 +528,8 @@ int seula_consent_new(struct seula_consent **out,
 			c->customers_loaded = true;
 	}
 	c->sites = calloc(cfg->n_sites ? cfg->n_sites : 1, sizeof(*c->sites));
-	int rc = c->sites ? SEULA_OK : SEULA_ENOMEM;
+	int rc = c->sites ? seula_redactor_new(&c->redactor, true, err, errlen)
+	                  : SEULA_ENOMEM;
 	for (size_t i = 0; rc == SEULA_OK && i < cfg->n_sites; i++) {
 		c->n_sites++;
 		rc = build_site(c, &c->sites[i], &cfg->sites[i], all, err,
@@ -556,6 +561,7 @@ void seula_consent_free(struct seula_consent *c)
 		free(c->sites[i].cookies);
 	}
 	free(c->sites);
+	seula_redactor_free(c->redactor);
 	free(c);
 }
 
@@ -1773,8 +1779,9 @@ static bool valid_text(const char *s, size_t max)
 
 /* The URL kept of the page: scheme, host and path; the query may hold
  * anything (an email in a sign-up link), so it goes. */
-static int parse_page(struct seula_http *http, const struct site_consent *s,
-                      const char *url, char out[2049])
+static int parse_page(const struct seula_consent *c, struct seula_http *http,
+                      const struct site_consent *s, const char *url,
+                      char out[2049])
 {
 	char host[256];
 	if (!valid_text(url, 4096) || !url_host(url, host, sizeof(host)))
@@ -1782,11 +1789,20 @@ static int parse_page(struct seula_http *http, const struct site_consent *s,
 	if (!seula_site_allows_host(s->site, host, strlen(host)))
 		return bad(http, "page_not_allowed",
 		           "page is not on one of the site's domains");
+	/* The record is kept for years and never rewritten: an address in
+	 * the path (a reset or unsubscribe link) must not go into it. */
 	size_t n = strcspn(url, "?#");
+	char *clean = NULL;
+	if (seula_redact_text(c->redactor, url, n, &clean) != SEULA_OK)
+		return SEULA_ENOMEM;
+	const char *page = clean ? clean : url;
+	if (clean)
+		n = strlen(clean);
 	if (n > 2048)
 		n = 2048;
-	memcpy(out, url, n);
+	memcpy(out, page, n);
 	out[n] = '\0';
+	free(clean);
 	return SEULA_OK;
 }
 
@@ -1937,13 +1953,12 @@ static int parse_choice(const struct seula_consent *c, struct seula_http *http,
 	}
 	json_t *page = json_object_get(o, "page");
 	if (page && !json_is_null(page)) {
-		if (!json_is_string(page) ||
-		    parse_page(http, ch->s, json_string_value(page),
-		               ch->page) != SEULA_OK)
-			return json_is_string(page)
-			               ? SEULA_EINVAL
-			               : bad(http, "bad_page",
-			                     "page is not a string");
+		if (!json_is_string(page))
+			return bad(http, "bad_page", "page is not a string");
+		int rc = parse_page(c, http, ch->s, json_string_value(page),
+		                    ch->page);
+		if (rc != SEULA_OK)
+			return rc;
 	}
 	json_t *tc = json_object_get(o, "tc_string");
 	if (tc && !json_is_null(tc)) {

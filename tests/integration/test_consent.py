@@ -127,6 +127,20 @@ class ConsentTest(unittest.TestCase):
             assert_json_error(self, self.srv.request("GET", "/api/consent/" + bad),
                               404, "not_found")
 
+    def test_an_address_in_the_page_is_not_recorded(self):
+        cfg = consent_config(self.srv)
+        for page, kept in (
+                ("http://localhost/demo/reset;jsessionid=SEC/ann@example.com?token=t",
+                 "http://localhost/demo/reset;jsessionid=SEC/(email)"),
+                ("http://localhost/unsubscribe/bob%40example.fi/now#x",
+                 "http://localhost/unsubscribe/(email)/now")):
+            r = self.post(choice(cfg, "reject_all", page=page))
+            self.assertEqual(r.status, 201, r)
+            [row] = consent_rows(self.srv, "receipt = ?", (r.json()["receipt"],))
+            self.assertEqual(row["page"], kept)
+            rec = self.srv.request("GET", "/api/consent/" + r.json()["receipt"]).json()
+            self.assertEqual(rec["page"], kept, "the receipt shows no address either")
+
     def test_gpc_objects_to_marketing_whatever_was_clicked(self):
         doc = record_consent(self.srv, "accept_all", headers={"Sec-GPC": "1"})
         self.assertEqual(doc["decisions"]["marketing"], "denied")
