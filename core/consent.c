@@ -197,6 +197,15 @@ static char *days_text(json_t *lang, int64_t days)
 	return out;
 }
 
+/* How long seula_vid lives on a site: the tracker's 13 months, but never
+ * past the consent it needs (consent.js caps it at the choice's expiry). */
+static int64_t vid_days(const struct seula_site *site)
+{
+	int64_t consent = site->consent_period_s / 86400;
+	return consent < SEULA_VISITOR_COOKIE_DAYS ? consent
+	                                           : SEULA_VISITOR_COOKIE_DAYS;
+}
+
 static int add_cookie(json_t *list, json_t *lang, const char *name,
                       int64_t days, const char *provider, const char *purpose)
 {
@@ -288,7 +297,7 @@ static int build_texts(const struct seula_consent *c,
 			                first_party, consent_purpose);
 		if (k == 1)
 			rc = add_cookie(cookies, lang, SEULA_VISITOR_COOKIE,
-			                SEULA_VISITOR_COOKIE_DAYS, first_party,
+			                vid_days(s->site), first_party,
 			                vid_purpose);
 		for (size_t i = 0; rc == SEULA_OK && i < s->n_cookies; i++)
 			if (strcmp(s->cookies[i].category, categories[k]) == 0)
@@ -368,8 +377,8 @@ static void exempt_checks(const struct seula_consent *c,
 	const struct seula_site *site = s->site;
 	int64_t longest = site->consent_period_s / 86400;
 	const char *longest_name = SEULA_CONSENT_COOKIE;
-	if (SEULA_VISITOR_COOKIE_DAYS > longest) {
-		longest = SEULA_VISITOR_COOKIE_DAYS;
+	if (vid_days(site) > longest) {
+		longest = vid_days(site);
 		longest_name = SEULA_VISITOR_COOKIE;
 	}
 	for (size_t i = 0; i < s->n_cookies; i++)
@@ -610,7 +619,7 @@ json_t *seula_consent_cookies(const struct seula_consent *c, const char *site,
 		{
 			const char *name = json_string_value(
 			        json_object_get(cookie, "name"));
-			int64_t days = SEULA_VISITOR_COOKIE_DAYS;
+			int64_t days = vid_days(s->site);
 			if (strcmp(name, SEULA_CONSENT_COOKIE) == 0)
 				days = s->site->consent_period_s / 86400;
 			for (size_t k = 0; k < s->n_cookies; k++)

@@ -55,7 +55,8 @@
 
 #define SEULA_CONSENT_COOKIE "seula_consent"
 #define SEULA_VISITOR_COOKIE "seula_vid"
-/* The tracker's seula_vid cookie lives 13 months (web/seula.js). */
+/* The tracker's seula_vid cookie lives 13 months (web/seula.js), but
+ * never past the consent it needs: consent.js caps it at its expiry. */
 #define SEULA_VISITOR_COOKIE_DAYS 390
 /* The CNIL exemption's limits. */
 #define SEULA_EXEMPT_MAX_COOKIE_DAYS 395    /* 13 months */

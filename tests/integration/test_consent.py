@@ -410,6 +410,8 @@ class ConsentTest(unittest.TestCase):
                                    "security", "cookies", "rights", "authority"])
             cookies = set(re.findall(r'data-cookie="([^"]+)"', page))
             self.assertEqual(cookies, {"seula_consent", "seula_vid", "_fbp"})
+            # The visitor id lives no longer than the consent it needs.
+            self.assertRegex(page, r'data-cookie="seula_vid">.*?data-days="365"')
             # The retention shown is the retention enforced (the defaults
             # of [site.demo] events_retention and [consent] record_retention).
             self.assertRegex(page, r'data-retention="raw_events"[^>]*data-days="760"')
