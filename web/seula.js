@@ -209,7 +209,9 @@
 	d.addEventListener('visibilitychange', function () {
 		safe(d.hidden ? flush : resume);
 	});
-	w.addEventListener('pagehide', function () { safe(flush); });
+	/* A page left while its first page view is held for the consent call
+	 * still counts: it goes now, without an id, as no consent is known. */
+	w.addEventListener('pagehide', function () { safe(release); safe(flush); });
 	w.addEventListener('pageshow', function (e) {
 		if (!e.persisted) return;
 		/* Back from the back/forward cache: a new view of this page. */

@@ -297,6 +297,16 @@ test('accept all: seula_vid, a granted record naming it, page views with it (app
   assert.equal(await page.$('#seula-consent'), null);
   assert.equal((await cookies(context)).seula_vid.expires, vid.expires, 'seula_vid is not extended');
   assert.deepEqual(page.errors, []);
+  // A page left before the config comes still counts, without the id
+  // (no consent is known yet).
+  mark = lastEvent();
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.waitForFunction(() => window.seula && window.seula.loaded);
+  await page.close({ runBeforeUnload: true });
+  const [left] = await waitFor('the held page view of a page left early',
+    () => events(`id > ${mark} AND type = 1`), 5000);
+  assert.equal(left.path, '/demo/contact');
+  assert.equal(left.visitor_id, null);
   await context.close();
 });
 
