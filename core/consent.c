@@ -9,6 +9,7 @@
 #include "embedded.h"
 #include "host.h"
 #include "http.h"
+#include "netaddr.h"
 #include "redact.h"
 #include "zone.h"
 
@@ -2003,6 +2004,25 @@ static int parse_choice(const struct seula_consent *c, struct seula_http *http,
 	return SEULA_OK;
 }
 
+/* Where a choice came from, as a record keeps it: the server's /16 (/48),
+ * and no finer than [plugin.anonymize] level keeps a visitor's address
+ * anywhere else (a level-4 site keeps 0.0.0.0).  NULL when there is none;
+ * else `buf`. */
+static const char *record_address(const struct seula_consent *c,
+                                  struct seula_http *http,
+                                  char buf[SEULA_IP_TEXT_MAX])
+{
+	const char *text = seula_http_client(http);
+	struct seula_ip ip;
+	if (!text || !c->anonymize_loaded || c->anonymize_level < 1 ||
+	    seula_ip_parse(text, &ip) != SEULA_OK)
+		return text;
+	if (seula_ip_mask_level(&ip, (int)c->anonymize_level) != SEULA_OK ||
+	    seula_ip_format(&ip, buf, SEULA_IP_TEXT_MAX) != SEULA_OK)
+		return NULL;
+	return buf;
+}
+
 static json_t *decisions_json(const struct choice *ch)
 {
 	json_t *o = json_object();
@@ -2049,6 +2069,7 @@ static int record_choice(const struct seula_consent *c, struct seula_http *http,
 	json_decref(pre);
 	json_decref(sig);
 	int64_t valid_until = now + ch->s->site->consent_period_s * 1000;
+	char address[SEULA_IP_TEXT_MAX];
 	struct seula_consent_record r = {
 	        .receipt = receipt,
 	        .site = ch->s->site->id,
@@ -2068,7 +2089,7 @@ static int record_choice(const struct seula_consent *c, struct seula_http *http,
 	        .valid_until = valid_until,
 	        .tc_string = ch->tc_string,
 	        .visitor_id = ch->visitor_id[0] ? ch->visitor_id : NULL,
-	        .ip_anon = staff_name ? NULL : seula_http_client(http),
+	        .ip_anon = staff_name ? NULL : record_address(c, http, address),
 	        .page = ch->page[0] ? ch->page : NULL,
 	};
 	char err[256] = "";

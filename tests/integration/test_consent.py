@@ -668,6 +668,31 @@ class StandingConsentTest(unittest.TestCase):
         self.assertEqual(self.kept_ids(), [None, self.kept])
 
 
+class RecordAddressTest(unittest.TestCase):
+    """A record keeps where a choice came from no finer than the anonymize
+    plugin's level keeps a visitor's address anywhere else: /16 (/48) at
+    most, coarser at levels 3 and 4."""
+
+    def test_the_level_caps_the_record_address(self):
+        want = {"2": ("198.51.0.0", "2001:db8:abcd::"),
+                "3": ("198.0.0.0", "2001:d00::"),
+                "4": ("0.0.0.0", "::")}
+        for level, (v4, v6) in want.items():
+            with self.subTest(level=level):
+                srv = Server(sections={"plugin.anonymize": {"level": level}})
+                try:
+                    srv.start()
+                    got = []
+                    for addr in ("198.51.100.9", "2001:db8:abcd:1234::9"):
+                        doc = record_consent(srv, "accept_all", str(uuid.uuid4()),
+                                             headers={"X-Forwarded-For": addr})
+                        [row] = consent_rows(srv, "receipt = ?", (doc["receipt"],))
+                        got.append(row["ip_anon"])
+                    self.assertEqual(got, [v4, v6])
+                finally:
+                    srv.close()
+
+
 class PolicyChangeTest(unittest.TestCase):
 
     def test_a_consent_to_another_policy_version_grants_nothing(self):
