@@ -1443,13 +1443,11 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 		            "v.record_id, v.mac, CASE WHEN l.id IS NULL THEN "
 		            "v.record_id <= (SELECT last_id FROM chain_heads "
 		            "WHERE chain = 'consent-anchor') END, "
-		            "r.policy_version FROM (SELECT "
-		            "(SELECT id FROM consent_records WHERE visitor_id "
-		            "= "
-		            "?1 ORDER BY id DESC LIMIT 1) AS id) AS l LEFT "
-		            "JOIN "
-		            "consent_visitors v ON v.visitor_id = ?1 LEFT "
-		            "JOIN consent_records r ON r.id = l.id",
+		            "r.policy_version FROM (SELECT (SELECT id FROM "
+		            "consent_records WHERE visitor_id = ?1 ORDER BY id "
+		            "DESC LIMIT 1) AS id) AS l LEFT JOIN "
+		            "consent_visitors v ON v.visitor_id = ?1 LEFT JOIN "
+		            "consent_records r ON r.id = l.id",
 		            -1, SQLITE_PREPARE_PERSISTENT, &c->gate_lookup,
 		            NULL) != SQLITE_OK)
 			return SEULA_EIO;
