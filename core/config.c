@@ -1013,6 +1013,29 @@ int seula_config_load(struct seula_config *cfg, const char *path,
 		            "%s: [limits] max_events_per_request is larger "
 		            "than queue_capacity",
 		            cfg->ini.path);
+	/* A consent must be provable for as long as it grants (GDPR art.
+	 * 7(1)): its record may not be deleted before it lapses. */
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		const struct seula_site *site = &cfg->sites[i];
+		if (site->consent_period_s <= cfg->consent_retention_s)
+			continue;
+		char section[80], loc[600];
+		snprintf(section, sizeof(section), "site.%s", site->id);
+		const struct seula_ini_entry *e =
+		        find_entry(cfg, section, "consent_period");
+		if (!e)
+			e = find_entry(cfg, "consent", "record_retention");
+		return fail(err, errlen,
+		            "%s: [site.%s] consent_period (%lld days) is "
+		            "longer than [consent] record_retention (%lld "
+		            "days): a consent's record must be kept for as "
+		            "long as the consent lasts",
+		            e ? where(&cfg->ini, e, loc, sizeof(loc))
+		              : cfg->ini.path,
+		            site->id,
+		            (long long)(site->consent_period_s / 86400),
+		            (long long)(cfg->consent_retention_s / 86400));
+	}
 	for (size_t i = 0; cfg->plugins && cfg->plugins[i]; i++)
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(cfg->plugins[i], cfg->plugins[k]) == 0)

@@ -1289,20 +1289,23 @@ int seula_consent_verify(sqlite3 *db,
 	return verify_states(db, key, anchor, r, each, arg);
 }
 
-/* The standing consents that can grant nothing any more (lapsed) and
- * whose records are gone: nothing is left for the gate to read in them
- * (it grants only while valid_until is ahead) nor for verify to check
- * them against.  One still valid without its records (a consent period
- * longer than record_retention) stays: the gate still grants by it. */
+/* The standing consents whose records are gone: the gate grants nothing
+ * by them.  One of a record retention removed (no newer than the anchor)
+ * goes at once; only a config from before record_retention had to
+ * outlast consent_period leaves a valid one.  Any other goes once lapsed:
+ * until then verify names it (a forged row is not retention's to hide). */
 static int prune_states(sqlite3 *db, int64_t now_ms, int64_t *states)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-	                       "DELETE FROM consent_visitors WHERE "
-	                       "valid_until <= ?1 AND NOT EXISTS (SELECT 1 "
-	                       "FROM consent_records r WHERE r.visitor_id = "
-	                       "consent_visitors.visitor_id)",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	            db,
+	            "DELETE FROM consent_visitors WHERE NOT EXISTS "
+	            "(SELECT 1 FROM consent_records r WHERE "
+	            "r.visitor_id = consent_visitors.visitor_id) AND "
+	            "(record_id <= (SELECT last_id FROM chain_heads "
+	            "WHERE chain = 'consent-anchor') OR valid_until "
+	            "<= ?1)",
+	            -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	sqlite3_bind_int64(st, 1, now_ms);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
@@ -1425,11 +1428,12 @@ void seula_consent_gate_release(void *arg)
  * does not, or its state is not the server's; -1: no record.  The state
  * is trusted only as signed (state_mac) and of the latest record: one
  * more lookup, in the covering index of the records by visitor, and one
- * MAC per event with an id.  The anchor is read only for a state whose
- * records retention removed.  A choice made under another policy version
- * than `policy` grants nothing: the banner asks again.  The version is the
- * latest record's (chained, so trusted), read by its id in the same
- * query; a state whose records retention removed has none to compare. */
+ * MAC per event with an id.  A state whose records are gone grants
+ * nothing: a consent that cannot be shown is none (the config keeps
+ * records as long as a consent lasts).  A choice made under another
+ * policy version than `policy` grants nothing: the banner asks again.
+ * The version is the latest record's (chained, so trusted), read by its
+ * id in the same query. */
 static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
                       const char *policy, const char *vid, int64_t now_ms,
                       int *state)
@@ -1440,10 +1444,8 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 		            db,
 		            "SELECT l.id, v.site, v.analytics, v.marketing, "
 		            "v.personalization, v.valid_until, v.receipt, "
-		            "v.record_id, v.mac, CASE WHEN l.id IS NULL THEN "
-		            "v.record_id <= (SELECT last_id FROM chain_heads "
-		            "WHERE chain = 'consent-anchor') END, "
-		            "r.policy_version FROM (SELECT (SELECT id FROM "
+		            "v.record_id, v.mac, r.policy_version FROM (SELECT "
+		            "(SELECT id FROM "
 		            "consent_records WHERE visitor_id = ?1 ORDER BY id "
 		            "DESC LIMIT 1) AS id) AS l LEFT JOIN "
 		            "consent_visitors v ON v.visitor_id = ?1 LEFT JOIN "
@@ -1467,10 +1469,8 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 		for (int k = 0; k < 3; k++)
 			s.grants[k] = sqlite3_column_int(st, 2 + k);
 		unsigned char mac[SEULA_MAC_BYTES];
-		bool latest =
-		        sqlite3_column_type(st, 0) == SQLITE_NULL
-		                ? sqlite3_column_int(st, 9) == 1
-		                : sqlite3_column_int64(st, 0) == s.record_id;
+		bool latest = sqlite3_column_type(st, 0) != SQLITE_NULL &&
+		              sqlite3_column_int64(st, 0) == s.record_id;
 		bool signed_ok = false;
 		if (c->key && latest &&
 		    sqlite3_column_bytes(st, 8) == SEULA_MAC_BYTES) {
@@ -1478,7 +1478,7 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 			signed_ok = sodium_memcmp(sqlite3_column_blob(st, 8),
 			                          mac, SEULA_MAC_BYTES) == 0;
 		}
-		const char *version = col(st, 10);
+		const char *version = col(st, 9);
 		bool current = !version || strcmp(version, policy) == 0;
 		*state = signed_ok && current && strcmp(s.site, site) == 0 &&
 		                         s.grants[0] == 1 &&

@@ -126,8 +126,9 @@ int seula_consent_append(sqlite3 *db, const unsigned char *key,
 
 /* Remove the records received before now - record_retention (a prefix of
  * the chain), moving the anchor to the last of them first so the rest
- * still verifies, then the standing consents that have lapsed and have no
- * record left; `removed` and `states` count them.  Inside the caller's
+ * still verifies, then the standing consents left without a record (they
+ * grant nothing): those of records it removed, and any other once it has
+ * lapsed; `removed` and `states` count them.  Inside the caller's
  * write transaction. */
 int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
                         int64_t now_ms, int64_t *removed, int64_t *states,

@@ -70,11 +70,6 @@ static int setup(void **state)
 	return setup_with(state, "");
 }
 
-static int setup_long_period(void **state)
-{
-	return setup_with(state, "consent_period = 730d\n");
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -230,10 +225,10 @@ static bool gate_keeps(struct fixture *f, const char *vid, int64_t now)
 	return kept;
 }
 
-/* A consent period longer than record_retention: the visitor's standing
- * consent outlives its record, and is still the server's to the gate and
- * the verifier (of a record no newer than the anchor). */
-static void standing_consent_outlives_its_records(void **state)
+/* A standing consent whose records retention removed grants nothing, and
+ * the prune deletes it.  Its record says 730 days: a config from before
+ * record_retention had to outlast consent_period (now refused, below). */
+static void a_consent_without_its_record_grants_nothing(void **state)
 {
 	struct fixture *f = *state;
 	const char *vid = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f10";
@@ -266,27 +261,35 @@ static void standing_consent_outlives_its_records(void **state)
 	assert_true(gate_keeps(f, vid, t0 + DAY_MS));
 	assert_false(gate_keeps(f, "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f11",
 	                        t0 + DAY_MS));
+	assert_int_equal(sqlite3_exec(f->db,
+	                              "CREATE TEMP TABLE kept AS SELECT * FROM "
+	                              "consent_visitors",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	/* 400 days of record retention at t0 + 450 days: the record goes,
+	 * and the consent with it, though it says it lasts 730 days. */
 	assert_int_equal(prune(f, t0 + 450 * DAY_MS), 1);
-	assert_int_equal(f->pruned_states, 0); /* still valid: kept */
-	assert_true(gate_keeps(f, vid, t0 + 451 * DAY_MS));
-	struct seula_chain_report rep;
-	assert_int_equal(seula_consent_verify(f->db, f->key, &rep, NULL, NULL),
-	                 SEULA_OK);
-	assert_int_equal(rep.rows, 0);
-	assert_int_equal(rep.states, 1);
-	/* Expired, it grants nothing, however signed. */
-	assert_false(gate_keeps(f, vid, t0 + 731 * DAY_MS));
-	seula_consent_gate_release(f->consent);
-	/* Lapsed and without records: the next prune deletes it. */
-	assert_int_equal(prune(f, t0 + 731 * DAY_MS), 0);
 	assert_int_equal(f->pruned_states, 1);
 	assert_int_equal(states_left(f, vid), 0);
-	assert_false(gate_keeps(f, vid, t0 + 731 * DAY_MS));
+	assert_false(gate_keeps(f, vid, t0 + 451 * DAY_MS));
 	seula_consent_gate_release(f->consent);
+	/* Put back (signed, still valid, of a record the anchor covers): the
+	 * gate still grants nothing by it. */
+	assert_int_equal(sqlite3_exec(f->db,
+	                              "INSERT INTO consent_visitors SELECT * "
+	                              "FROM kept",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(states_left(f, vid), 1);
+	assert_false(gate_keeps(f, vid, t0 + 451 * DAY_MS));
+	seula_consent_gate_release(f->consent);
+	assert_int_equal(prune(f, t0 + 452 * DAY_MS), 0);
+	assert_int_equal(f->pruned_states, 1);
+	assert_int_equal(states_left(f, vid), 0);
 }
 
-/* A standing consent goes once it has lapsed and retention removed its
- * records; lapsed with a record still kept, or valid, it stays. */
+/* A standing consent goes once retention removed its records; with a
+ * record still kept, lapsed or valid, it stays. */
 static void lapsed_states_without_records_are_pruned(void **state)
 {
 	struct fixture *f = *state;
@@ -377,6 +380,44 @@ static void bad_site_consent_config_is_refused(void **state)
 		if (!strstr(err, cases[i].want))
 			fail_msg("%s: '%s' lacks '%s'", cases[i].keys, err,
 			         cases[i].want);
+		seula_config_free(&cfg);
+		unlink(path);
+		free(path);
+	}
+}
+
+/* A consent's record is kept at least as long as the consent lasts. */
+static void consent_period_past_record_retention_is_refused(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *keys;
+		int want;
+	} cases[] = {
+	        {"[consent]\nrecord_retention = 400d\n[site.demo]\ndomains = "
+	         "localhost\nconsent_period = 401d\n",
+	         SEULA_EINVAL},
+	        {"[consent]\nrecord_retention = 400d\n[site.demo]\ndomains = "
+	         "localhost\nconsent_period = 400d\n",
+	         SEULA_OK},
+	        {"[site.demo]\ndomains = localhost\nconsent_period = 730d\n",
+	         SEULA_OK}, /* record_retention defaults to 1826 days */
+	        {"[consent]\nrecord_retention = 500d\n[site.a]\ndomains = "
+	         "a.example\n[site.b]\ndomains = b.example\nconsent_period = "
+	         "600d\n",
+	         SEULA_EINVAL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct seula_config cfg;
+		char err[512] = "";
+		char *path = write_temp(cases[i].keys);
+		int rc = seula_config_load(&cfg, path, NULL, err, sizeof(err));
+		if (rc != cases[i].want)
+			fail_msg("case %zu: %d (%s)", i, rc, err);
+		if (rc != SEULA_OK && (!strstr(err, "consent_period (") ||
+		                       !strstr(err, "record_retention (") ||
+		                       !strstr(err, i == 0 ? ":5:" : ":7:")))
+			fail_msg("case %zu: '%s'", i, err);
 		seula_config_free(&cfg);
 		unlink(path);
 		free(path);
@@ -586,8 +627,10 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(a_wrong_key_verifies_nothing,
 	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(
-	                standing_consent_outlives_its_records,
-	                setup_long_period, teardown),
+	                a_consent_without_its_record_grants_nothing, setup,
+	                teardown),
+	        cmocka_unit_test(
+	                consent_period_past_record_retention_is_refused),
 	        cmocka_unit_test_setup_teardown(
 	                texts_are_per_language_and_list_the_cookies, setup,
 	                teardown),
