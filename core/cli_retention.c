@@ -10,6 +10,7 @@
 
 #include "cli_setup.h"
 #include "config.h"
+#include "consent.h"
 /* The customers plugin's own rules, linked into the binary (as labels.c
  * is), so the command and the plugin's task delete the same people. */
 #include "cust_retention.h"
@@ -19,9 +20,11 @@
 #include "log.h"
 #include "migrate.h"
 #include "retention.h"
+#include "secret.h"
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +39,11 @@ static void usage(FILE *out)
 	             "[--dry-run]\n"
 	             "  delete customers past [plugin.customers] retention "
 	             "without a legal hold,\n"
-	             "  raw events past their site's events_retention and "
-	             "expired staff sessions;\n"
+	             "  raw events past their site's events_retention, "
+	             "consent records past [consent]\n"
+	             "  record_retention (and the standing consents left "
+	             "without one) and\n"
+	             "  expired staff sessions;\n"
 	             "  --dry-run lists what would go and changes nothing\n");
 }
 
@@ -54,7 +60,7 @@ static const char *plugin_retention(const struct seula_loaded_plugin *p)
 }
 
 struct counts {
-	int64_t events, sessions;
+	int64_t events, sessions, consents, consent_states;
 	bool customers_loaded;
 	const char *retention;
 	struct cust_retention_result c;
@@ -76,8 +82,10 @@ static int append_ids(char **all, const char *ids)
 	return SEULA_OK;
 }
 
-static int run_all(const struct seula_config *cfg, sqlite3 *db, bool dry_run,
-                   int64_t now, struct counts *n, char *err, size_t errlen)
+static int run_all(const struct seula_config *cfg,
+                   const struct seula_consent *consent, sqlite3 *db,
+                   bool dry_run, int64_t now, struct counts *n, char *err,
+                   size_t errlen)
 {
 	int rc;
 	if (dry_run) {
@@ -92,6 +100,10 @@ static int run_all(const struct seula_config *cfg, sqlite3 *db, bool dry_run,
 			n->events += deleted;
 		} while (rc == SEULA_OK && deleted == SEULA_RETENTION_BATCH);
 	}
+	if (rc == SEULA_OK)
+		rc = seula_consent_prune(consent, db, now, dry_run,
+		                         &n->consents, &n->consent_states, err,
+		                         errlen);
 	if (rc == SEULA_OK)
 		rc = seula_retention_sessions(cfg, db, now, dry_run,
 		                              &n->sessions, err, errlen);
@@ -125,12 +137,17 @@ static int run_all(const struct seula_config *cfg, sqlite3 *db, bool dry_run,
 	return SEULA_OK;
 }
 
-static void report(const struct counts *n, bool dry_run,
-                   const struct seula_logger *log)
+static void report(const struct seula_config *cfg, const struct counts *n,
+                   bool dry_run, const struct seula_logger *log)
 {
 	const char *verb = dry_run ? "would be deleted" : "deleted";
 	printf("events: %" PRId64 " past their site's events_retention %s\n",
 	       n->events, verb);
+	printf("consent records: %" PRId64 " past record_retention (%" PRId64
+	       " days) %s, and %" PRId64
+	       " standing consents left without a record\n",
+	       n->consents, cfg->consent_retention_s / 86400, verb,
+	       n->consent_states);
 	printf("sessions: %" PRId64 " expired staff sessions %s\n", n->sessions,
 	       verb);
 	if (n->customers_loaded) {
@@ -148,11 +165,14 @@ static void report(const struct counts *n, bool dry_run,
 		       "plugin\n");
 	}
 	seula_log(log, SEULA_LOG_INFO, "retention",
-	          "%s: %" PRId64 " events, %" PRId64 " sessions, %" PRId64
-	          " customers (%" PRId64 " orders, %" PRId64
-	          " visitor links) %s; %" PRId64 " customers held",
-	          dry_run ? "dry run" : "run", n->events, n->sessions,
-	          n->c.customers, n->c.orders, n->c.links, verb, n->c.held);
+	          "%s: %" PRId64 " events, %" PRId64
+	          " consent records, %" PRId64 " standing consents, %" PRId64
+	          " sessions, %" PRId64 " customers (%" PRId64
+	          " orders, %" PRId64 " visitor links) %s; %" PRId64
+	          " customers held",
+	          dry_run ? "dry run" : "run", n->events, n->consents,
+	          n->consent_states, n->sessions, n->c.customers, n->c.orders,
+	          n->c.links, verb, n->c.held);
 }
 
 int seula_cli_retention(int argc, char **argv)
@@ -190,6 +210,8 @@ int seula_cli_retention(int argc, char **argv)
 		overrides[db_override ? 1 : 0] = "plugins.load=customers";
 	struct seula_cli_setup setup;
 	struct counts n = {0};
+	struct seula_consent *consent = NULL;
+	unsigned char key[SEULA_SECRET_BYTES];
 	sqlite3 *db = NULL;
 	bool begun = false;
 	int status = 1;
@@ -217,20 +239,33 @@ int seula_cli_retention(int argc, char **argv)
 	if (rc == SEULA_OK && dry_run)
 		rc = seula_db_exec(db, "PRAGMA query_only = ON", err,
 		                   sizeof(err));
+	/* The key signs the consent chain's new anchor; a dry run, or a
+	 * database with no consent records due, does without it. */
+	if (rc == SEULA_OK) {
+		char kerr[ERRLEN];
+		bool have_key =
+		        !dry_run &&
+		        seula_secret_load(setup.cfg.secret_file, false, key,
+		                          kerr, sizeof(kerr)) == SEULA_OK;
+		rc = seula_consent_new(&consent, &setup.cfg, &setup.plugins,
+		                       have_key ? key : NULL, err, sizeof(err));
+	}
 	if (rc == SEULA_OK) {
 		rc = seula_db_exec(db, dry_run ? "BEGIN" : "BEGIN IMMEDIATE",
 		                   err, sizeof(err));
 		begun = rc == SEULA_OK;
 	}
 	if (rc == SEULA_OK)
-		rc = run_all(&setup.cfg, db, dry_run,
+		rc = run_all(&setup.cfg, consent, db, dry_run,
 		             (int64_t)time(NULL) * 1000, &n, err, sizeof(err));
 	if (begun)
 		rc = rc == SEULA_OK && !dry_run
 		             ? seula_db_exec(db, "COMMIT", err, sizeof(err))
 		             : (seula_db_exec(db, "ROLLBACK", NULL, 0), rc);
 	if (rc == SEULA_OK && !dry_run &&
-	    n.events + n.sessions + n.c.customers > 0) {
+	    n.events + n.consents + n.consent_states + n.sessions +
+	                    n.c.customers >
+	            0) {
 		int frames = 0, done = 0;
 		if (sqlite3_wal_checkpoint_v2(db, NULL,
 		                              SQLITE_CHECKPOINT_TRUNCATE,
@@ -241,7 +276,7 @@ int seula_cli_retention(int argc, char **argv)
 			          sqlite3_errmsg(db));
 	}
 	if (rc == SEULA_OK) {
-		report(&n, dry_run, &setup.log);
+		report(&setup.cfg, &n, dry_run, &setup.log);
 		status = 0;
 	} else {
 		fprintf(stderr, "seula: %s\n",
@@ -249,6 +284,8 @@ int seula_cli_retention(int argc, char **argv)
 	}
 	free(n.ids);
 	free(n.c.held_ids);
+	seula_consent_free(consent);
+	sodium_memzero(key, sizeof(key));
 	seula_db_close(db);
 	seula_cli_setup_free(&setup);
 	free(db_override);

@@ -1289,42 +1289,52 @@ int seula_consent_verify(sqlite3 *db,
 	return verify_states(db, key, anchor, r, each, arg);
 }
 
-/* The standing consents whose records are gone: the gate grants nothing
- * by them.  One of a record retention removed (no newer than the anchor)
- * goes at once; only a config from before record_retention had to
- * outlast consent_period leaves a valid one.  Any other goes once lapsed:
- * until then verify names it (a forged row is not retention's to hide). */
-static int prune_states(sqlite3 *db, int64_t now_ms, int64_t *states)
+/* The standing consents left without a record once those up to `anchor`
+ * are gone: the gate grants nothing by them.  One of a record retention
+ * removed (no newer than the anchor) goes at once; only a config from
+ * before record_retention had to outlast consent_period leaves a valid
+ * one.  Any other goes once lapsed: until then verify names it (a forged
+ * row is not retention's to hide).  Deleted, or in a dry run counted. */
+static int prune_states(sqlite3 *db, int64_t now_ms, int64_t anchor,
+                        bool dry_run, int64_t *states)
 {
+	char sql[400];
+	snprintf(sql, sizeof(sql),
+	         "%s FROM consent_visitors WHERE NOT EXISTS (SELECT 1 FROM "
+	         "consent_records r WHERE r.visitor_id = "
+	         "consent_visitors.visitor_id AND r.id > ?2) AND (record_id "
+	         "<= ?2 OR valid_until <= ?1)",
+	         dry_run ? "SELECT count(*)" : "DELETE");
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-	            db,
-	            "DELETE FROM consent_visitors WHERE NOT EXISTS "
-	            "(SELECT 1 FROM consent_records r WHERE "
-	            "r.visitor_id = consent_visitors.visitor_id) AND "
-	            "(record_id <= (SELECT last_id FROM chain_heads "
-	            "WHERE chain = 'consent-anchor') OR valid_until "
-	            "<= ?1)",
-	            -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	sqlite3_bind_int64(st, 1, now_ms);
-	int rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	sqlite3_bind_int64(st, 2, anchor);
+	int step = sqlite3_step(st);
+	int rc = step == (dry_run ? SQLITE_ROW : SQLITE_DONE) ? SEULA_OK
+	                                                      : SEULA_EIO;
 	if (rc == SEULA_OK)
-		*states = sqlite3_changes64(db);
+		*states = dry_run ? sqlite3_column_int64(st, 0)
+		                  : sqlite3_changes64(db);
 	sqlite3_finalize(st);
 	return rc;
 }
 
 int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
-                        int64_t now_ms, int64_t *removed, int64_t *states,
-                        char *err, size_t errlen)
+                        int64_t now_ms, bool dry_run, int64_t *removed,
+                        int64_t *states, char *err, size_t errlen)
 {
 	int64_t cutoff = now_ms - c->cfg->consent_retention_s * 1000;
 	sqlite3_stmt *st = NULL;
 	int rc = SEULA_EIO;
 	*removed = *states = 0;
 	err[0] = '\0';
-	if (sqlite3_prepare_v2(db,
+	int64_t anchor = 0;
+	if (seula_db_int(db,
+	                 "SELECT coalesce((SELECT last_id FROM chain_heads "
+	                 "WHERE chain = 'consent-anchor'), 0)",
+	                 &anchor, err, errlen) != SEULA_OK ||
+	    sqlite3_prepare_v2(db,
 	                       "SELECT id, mac FROM consent_records WHERE id "
 	                       "< (SELECT coalesce(min(id), 0) FROM "
 	                       "consent_records WHERE received_at >= ?1) OR "
@@ -1336,7 +1346,7 @@ int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
 	sqlite3_bind_int64(st, 1, cutoff);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_DONE) {
-		rc = prune_states(db, now_ms, states);
+		rc = prune_states(db, now_ms, anchor, dry_run, states);
 		goto out;
 	}
 	if (step != SQLITE_ROW ||
@@ -1347,6 +1357,24 @@ int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
 	memcpy(mac, sqlite3_column_blob(st, 1), SEULA_MAC_BYTES);
 	sqlite3_finalize(st);
 	st = NULL;
+	if (dry_run) {
+		char sql[96];
+		snprintf(sql, sizeof(sql),
+		         "SELECT count(*) FROM consent_records WHERE id <= "
+		         "%" PRId64,
+		         through);
+		rc = seula_db_int(db, sql, removed, err, errlen);
+		if (rc == SEULA_OK)
+			rc = prune_states(db, now_ms, through, true, states);
+		goto out;
+	}
+	if (!c->key) {
+		snprintf(err, errlen,
+		         "consent retention: records are due, but the "
+		         "server's key to sign the chain's new anchor with is "
+		         "missing");
+		goto out;
+	}
 	if (seula_chain_head_set(db, c->key, "consent-anchor", through, mac,
 	                         err, errlen) != SEULA_OK ||
 	    sqlite3_prepare_v2(db, "DELETE FROM consent_records WHERE id <= ?",
@@ -1355,7 +1383,7 @@ int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
 	sqlite3_bind_int64(st, 1, through);
 	if (sqlite3_step(st) == SQLITE_DONE) {
 		*removed = sqlite3_changes64(db);
-		rc = prune_states(db, now_ms, states);
+		rc = prune_states(db, now_ms, through, false, states);
 	}
 out:
 	if (rc != SEULA_OK && !err[0])
@@ -1371,8 +1399,8 @@ static int retention_run(void *instance, sqlite3 *db, int64_t now_ms,
 	const struct seula_consent *c = instance;
 	char err[256];
 	int64_t removed, states;
-	int rc = seula_consent_prune(c, db, now_ms, &removed, &states, err,
-	                             sizeof(err));
+	int rc = seula_consent_prune(c, db, now_ms, false, &removed, &states,
+	                             err, sizeof(err));
 	if (rc != SEULA_OK && asprintf(errmsg, "%s", err) < 0)
 		*errmsg = NULL;
 	/* As the events' retention: the runs that delete are the ones to

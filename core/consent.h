@@ -129,10 +129,13 @@ int seula_consent_append(sqlite3 *db, const unsigned char *key,
  * still verifies, then the standing consents left without a record (they
  * grant nothing): those of records it removed, and any other once it has
  * lapsed; `removed` and `states` count them.  Inside the caller's
- * write transaction. */
+ * write transaction; `dry_run` changes nothing and counts what would go
+ * (a read transaction will do).  The chain's new anchor is signed with
+ * the key given to seula_consent_new(): without one, a run with records
+ * due fails. */
 int seula_consent_prune(const struct seula_consent *c, sqlite3 *db,
-                        int64_t now_ms, int64_t *removed, int64_t *states,
-                        char *err, size_t errlen);
+                        int64_t now_ms, bool dry_run, int64_t *removed,
+                        int64_t *states, char *err, size_t errlen);
 
 /* A visitor whose standing consent is not what its records give; `why`
  * says how.  Both borrowed for the call. */

@@ -668,6 +668,78 @@ class StandingConsentTest(unittest.TestCase):
         self.assertEqual(self.kept_ids(), [None, self.kept])
 
 
+class RetentionRunTest(unittest.TestCase):
+    """`seula retention run` removes consent records past [consent]
+    record_retention, as the server's hourly task does, and the standing
+    consents they leave without a record; its dry run counts and changes
+    nothing; the chain still verifies and the gate grants nothing by what
+    went."""
+
+    def setUp(self):
+        self.srv = Server()
+        self.srv.start()
+        self.old, self.new = str(uuid.uuid4()), str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", self.old)    # record 1
+        record_consent(self.srv, "reject_all")              # record 2, no id
+        record_consent(self.srv, "accept_all", self.new)    # record 3
+        self.srv.stop()
+        # Records 1 and 2 made 1900 days ago (record_retention is 1826):
+        # the guard is dropped to move them, and put back.
+        db = sqlite3.connect(self.srv.db_path)
+        [guard] = db.execute("SELECT sql FROM sqlite_master WHERE name = "
+                             "'consent_records_fixed'").fetchone()
+        db.execute("DROP TRIGGER consent_records_fixed")
+        db.execute("UPDATE consent_records SET received_at = received_at - ? "
+                   "WHERE id <= 2", (1900 * 86400 * 1000,))
+        db.execute(guard)
+        db.commit()
+        db.close()
+
+    def tearDown(self):
+        self.srv.close()
+
+    def counts(self):
+        return (self.srv.query("SELECT count(*) AS n FROM consent_records")[0]["n"],
+                [r["visitor_id"] for r in self.srv.query(
+                    "SELECT visitor_id FROM consent_visitors ORDER BY visitor_id")])
+
+    def retention(self, *extra):
+        return run_seula("retention", "run", "--config", self.srv.config_path, *extra)
+
+    def test_old_records_and_their_consents_go(self):
+        before = self.counts()
+        self.assertEqual(before, (3, sorted([self.old, self.new])))
+        dry = self.retention("--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertIn("consent records: 2 past record_retention (1826 days) would be "
+                      "deleted, and 1 standing consents left without a record",
+                      dry.stdout)
+        self.assertRegex(dry.stderr, r"dry run: \d+ events, 2 consent records, 1 "
+                                     r"standing consents, ")
+        self.assertEqual(self.counts(), before, "the dry run changed nothing")
+
+        run = self.retention()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("consent records: 2 past record_retention (1826 days) deleted, "
+                      "and 1 standing consents left without a record", run.stdout)
+        self.assertEqual(self.counts(), (1, [self.new]))
+        r = run_seula("consent", "verify", "--config", self.srv.config_path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("1 records", r.stdout)
+        again = self.retention()
+        self.assertIn("consent records: 0 past record_retention (1826 days) deleted, "
+                      "and 0 standing consents", again.stdout)
+
+        # The gate: the old consent is gone, the new one still counts.
+        self.srv.start()
+        for vid, want in ((self.old, None), (self.new, self.new)):
+            path = "/kept-%s" % uuid.uuid4()
+            r = self.srv.collect([pageview(url="http://localhost" + path, visitor_id=vid)])
+            self.assertEqual(r.status, 204, r)
+            [row] = self.srv.query("SELECT visitor_id FROM events WHERE path = ?", (path,))
+            self.assertEqual(row["visitor_id"], want)
+
+
 class RecordAddressTest(unittest.TestCase):
     """A record keeps where a choice came from no finer than the anonymize
     plugin's level keeps a visitor's address anywhere else: /16 (/48) at

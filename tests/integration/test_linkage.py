@@ -640,7 +640,8 @@ class RetentionTest(unittest.TestCase):
         self.assertIn("%d (active_contact)" % contact["id"], dry.stdout)
         self.assertIn("%d (statutory_retention)" % statutory["id"], dry.stdout)
         self.assertRegex(dry.stderr, r"retention.*dry run: \d+ events, \d+ "
-                                     r"sessions, 2 customers")
+                                     r"consent records, \d+ standing consents, "
+                                     r"\d+ sessions, 2 customers")
         self.assertEqual(self.ids(), before, "the dry run changed nothing")
         self.assertEqual(self.srv.query("SELECT count(*) AS n FROM customer_orders"),
                          orders_before)
@@ -650,7 +651,8 @@ class RetentionTest(unittest.TestCase):
         self.assertIn("customers: 2 past retention (10y after the relationship "
                       "ends) deleted, with 1 orders and 1 visitor links",
                       run.stdout)
-        self.assertRegex(run.stderr, r"run: \d+ events, \d+ sessions, 2 customers "
+        self.assertRegex(run.stderr, r"run: \d+ events, \d+ consent records, \d+ "
+                                     r"standing consents, \d+ sessions, 2 customers "
                                      r"\(1 orders, 1 visitor links\) deleted; 5 "
                                      r"customers held")
         self.assertEqual(self.ids(), before - {gone["id"], gone2["id"]})

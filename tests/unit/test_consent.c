@@ -120,8 +120,9 @@ static int64_t prune(struct fixture *f, int64_t now)
 	int64_t removed = -1, states = -1;
 	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL),
 	                 SQLITE_OK);
-	assert_int_equal(seula_consent_prune(f->consent, f->db, now, &removed,
-	                                     &states, err, sizeof(err)),
+	assert_int_equal(seula_consent_prune(f->consent, f->db, now, false,
+	                                     &removed, &states, err,
+	                                     sizeof(err)),
 	                 SEULA_OK);
 	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL),
 	                 SQLITE_OK);
