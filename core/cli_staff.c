@@ -461,6 +461,59 @@ int seula_cli_consent_verify(const struct seula_config *cfg)
 	return 0;
 }
 
+static void print_repair(void *arg, const char *visitor_id, const char *why)
+{
+	(void)arg;
+	printf("consent state repaired for visitor %s: %s\n", visitor_id, why);
+}
+
+int seula_cli_consent_repair(const struct seula_config *cfg)
+{
+	sqlite3 *db = NULL;
+	unsigned char key[SEULA_SECRET_BYTES];
+	char err[512];
+	struct seula_chain_report r;
+	int64_t rewritten = 0, deleted = 0;
+	int rc = seula_db_open(&db, cfg->db, false, false,
+	                       cfg->synchronous == SEULA_SYNC_FULL, err,
+	                       sizeof(err));
+	if (rc == SEULA_OK)
+		rc = seula_secret_load(cfg->secret_file, false, key, err,
+		                       sizeof(err));
+	if (rc != SEULA_OK) {
+		fprintf(stderr, "seula: %s\n", err);
+		seula_db_close(db);
+		return 1;
+	}
+	rc = seula_db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err));
+	if (rc == SEULA_OK) {
+		rc = seula_consent_repair_states(db, key, &r, print_repair,
+		                                 NULL, &rewritten, &deleted);
+		if (rc == SEULA_OK)
+			rc = seula_db_exec(db, "COMMIT", err, sizeof(err));
+		else
+			seula_db_exec(db, "ROLLBACK", NULL, 0);
+	}
+	sodium_memzero(key, sizeof(key));
+	seula_db_close(db);
+	if (rc == SEULA_ECONFLICT) {
+		print_chain(rc, &r, "consent records", "record", "records");
+		printf("nothing repaired: the standing consent is rebuilt "
+		       "from records that verify\n");
+		return 1;
+	}
+	if (rc != SEULA_OK) {
+		fprintf(stderr, "seula: consent repair: %s\n",
+		        err[0] ? err : r.why);
+		return 1;
+	}
+	printf("consent state repaired: %lld standing consents rewritten from "
+	       "their latest record, %lld deleted (no record names the "
+	       "visitor)\n",
+	       (long long)rewritten, (long long)deleted);
+	return 0;
+}
+
 static json_t *role_names(unsigned roles)
 {
 	json_t *a = json_array();

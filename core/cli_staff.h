@@ -28,6 +28,9 @@ int seula_cli_user(int argc, char **argv, const char *role,
 int seula_cli_audit(int argc, char **argv, const struct seula_config *cfg);
 /* `seula consent verify`: the consent records' chain. */
 int seula_cli_consent_verify(const struct seula_config *cfg);
+/* `seula consent repair`: every standing consent verify names rebuilt from
+ * the records (seula_consent_repair_states()), in one transaction. */
+int seula_cli_consent_repair(const struct seula_config *cfg);
 /* Every route the server would answer, one JSON line each: the core's and
  * the plugins' (in `router`). */
 int seula_cli_routes(const struct seula_router *router, FILE *out);

@@ -1289,6 +1289,109 @@ int seula_consent_verify(sqlite3 *db,
 	return verify_states(db, key, anchor, r, each, arg);
 }
 
+/* The visitors verify named, for seula_consent_repair_states(). */
+struct named {
+	char **vids;
+	size_t n, cap;
+	bool oom;
+	seula_consent_mismatch_fn *each;
+	void *arg;
+};
+
+static void note_named(void *arg, const char *vid, const char *why)
+{
+	struct named *nm = arg;
+	if (nm->each)
+		nm->each(nm->arg, vid, why);
+	if (nm->n == nm->cap) {
+		size_t cap = nm->cap ? nm->cap * 2 : 16;
+		char **v = realloc(nm->vids, cap * sizeof(*v));
+		if (!v) {
+			nm->oom = true;
+			return;
+		}
+		nm->vids = v;
+		nm->cap = cap;
+	}
+	if (!(nm->vids[nm->n] = strdup(vid)))
+		nm->oom = true;
+	else
+		nm->n++;
+}
+
+/* Visitor `vid`'s state made what its latest record gives, or deleted
+ * when no record names the visitor (*rewritten or *deleted counts it). */
+static int repair_state(sqlite3 *db, const unsigned char *key, const char *vid,
+                        int64_t *rewritten, int64_t *deleted)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT id, site, decisions, valid_until, "
+	            "receipt FROM consent_records WHERE visitor_id = "
+	            "?1 ORDER BY id DESC LIMIT 1",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st), rc = SEULA_EIO;
+	if (step == SQLITE_ROW) {
+		struct seula_consent_record r = {
+		        .id = sqlite3_column_int64(st, 0),
+		        .site = col(st, 1),
+		        .decisions = col(st, 2),
+		        .valid_until = sqlite3_column_int64(st, 3),
+		        .receipt = col(st, 4),
+		        .visitor_id = vid,
+		};
+		rc = put_state(db, key, &r);
+		*rewritten += rc == SEULA_OK;
+	} else if (step == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_prepare_v2(db,
+		                       "DELETE FROM consent_visitors WHERE "
+		                       "visitor_id = ?1",
+		                       -1, &st, NULL) != SQLITE_OK)
+			return SEULA_EIO;
+		sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE) {
+			rc = SEULA_OK;
+			*deleted += sqlite3_changes(db) > 0;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int seula_consent_repair_states(sqlite3 *db,
+                                const unsigned char key[SEULA_SECRET_BYTES],
+                                struct seula_chain_report *report,
+                                seula_consent_mismatch_fn *each, void *arg,
+                                int64_t *rewritten, int64_t *deleted)
+{
+	*rewritten = *deleted = 0;
+	struct named nm = {.each = each, .arg = arg};
+	int rc = seula_consent_verify(db, key, report, note_named, &nm);
+	if (rc == SEULA_ECONFLICT && report->bad_states)
+		rc = SEULA_OK; /* the records verify; their states are named */
+	if (rc == SEULA_OK && nm.oom) {
+		snprintf(report->why, sizeof(report->why), "out of memory");
+		rc = SEULA_ENOMEM;
+	}
+	for (size_t i = 0; rc == SEULA_OK && i < nm.n; i++)
+		if (repair_state(db, key, nm.vids[i], rewritten, deleted) !=
+		    SEULA_OK) {
+			snprintf(report->why, sizeof(report->why),
+			         "visitor %.40s: %s", nm.vids[i],
+			         sqlite3_errmsg(db));
+			rc = SEULA_EIO;
+		}
+	for (size_t i = 0; i < nm.n; i++)
+		free(nm.vids[i]);
+	free(nm.vids);
+	return rc;
+}
+
 /* The standing consents left without a record once those up to `anchor`
  * are gone: the gate grants nothing by them.  One of a record retention
  * removed (no newer than the anchor) goes at once; only a config from

@@ -156,6 +156,19 @@ int seula_consent_verify(sqlite3 *db,
                          struct seula_chain_report *report,
                          seula_consent_mismatch_fn *each, void *arg);
 
+/* Put each standing consent seula_consent_verify() names back to what
+ * the visitor's latest record gives, signed with `key`, or delete it when
+ * no record names the visitor (it granted nothing); in the caller's write
+ * transaction.  Only from records that verify: SEULA_ECONFLICT (report as
+ * verify's, bad_states 0) when the chain is broken, and nothing changes.
+ * `each` (may be NULL) hears every visitor named and why; *rewritten and
+ * *deleted count them.  SEULA_EIO or SEULA_ENOMEM with report->why. */
+int seula_consent_repair_states(sqlite3 *db,
+                                const unsigned char key[SEULA_SECRET_BYTES],
+                                struct seula_chain_report *report,
+                                seula_consent_mismatch_fn *each, void *arg,
+                                int64_t *rewritten, int64_t *deleted);
+
 /* Data subject rights (core/subject.c).  Appends to the array `rows` the
  * records of `visitor_id` as GET /api/consent/records shows them. */
 int seula_consent_subject_export(sqlite3 *db, const char *visitor_id,

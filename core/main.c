@@ -71,6 +71,10 @@ static void usage(FILE *out)
 	        "  consent verify --config FILE [--db PATH]\n"
 	        "        check the consent records' hash chain and each\n"
 	        "        visitor's standing consent against them\n"
+	        "  consent repair --config FILE [--db PATH]\n"
+	        "        rebuild each standing consent verify names from "
+	        "the\n"
+	        "        visitor's latest record (the records must verify)\n"
 	        "  consent selftest --site SITE --config FILE\n"
 	        "        the site's consent (or exemption) checklist\n"
 	        "  import-log --config FILE --site SITE [--db PATH]\n"
@@ -560,20 +564,25 @@ static int cmd_staff(int argc, char **argv, bool is_user)
 }
 
 /* consent verify: the records' chain and the standing consent beside it;
- * consent selftest --site S: the site's consent or exemption checklist. */
+ * consent repair: the standing consent verify names, rebuilt from the
+ * records; consent selftest --site S: the site's consent or exemption
+ * checklist. */
 static int cmd_consent(int argc, char **argv)
 {
 	struct opts o;
 	int first = parse_opts(argc, argv, &o);
 	const char *sub = first >= 0 && first < argc ? argv[first] : NULL;
 	bool verify = sub && strcmp(sub, "verify") == 0;
+	bool repair = sub && strcmp(sub, "repair") == 0;
 	bool selftest = sub && strcmp(sub, "selftest") == 0 && o.site;
-	if ((!verify && !selftest) || first + 1 != argc ||
+	if ((!verify && !repair && !selftest) || first + 1 != argc ||
 	    need_config(&o, "consent") ||
 	    (o.db && add_override(&o, "server.db", o.db))) {
 		if (!need_config(&o, "consent") || !o.config)
 			fprintf(stderr,
 			        "usage: seula consent verify --config FILE "
+			        "[--db PATH]\n"
+			        "       seula consent repair --config FILE "
 			        "[--db PATH]\n"
 			        "       seula consent selftest --site SITE "
 			        "--config FILE\n");
@@ -586,6 +595,8 @@ static int cmd_consent(int argc, char **argv)
 		fprintf(stderr, "seula: %s\n", app.err);
 	} else if (verify) {
 		rc = seula_cli_consent_verify(&app.cfg);
+	} else if (repair) {
+		rc = seula_cli_consent_repair(&app.cfg);
 	} else {
 		struct seula_consent *c = NULL;
 		if (seula_consent_new(&c, &app.cfg, &app.plugins, NULL, app.err,

@@ -640,6 +640,55 @@ class StandingConsentTest(unittest.TestCase):
         self.assert_state_broken(forged, "it has a consent state but no record of it",
                                  states=3)
 
+    def repair(self):
+        return run_seula("consent", "repair", "--config", self.srv.config_path)
+
+    def test_repair_rebuilds_what_verify_names_from_the_records(self):
+        forged = str(uuid.uuid4())
+        self.tamper("UPDATE consent_visitors SET analytics = 1, marketing = 1 "
+                    "WHERE visitor_id = ?", (self.withdrawn,))
+        self.tamper("INSERT INTO consent_visitors SELECT ?, site, analytics, marketing, "
+                    "personalization, valid_until, receipt, record_id, mac FROM "
+                    "consent_visitors WHERE visitor_id = ?", (forged, self.kept))
+        kept = self.state(self.kept)
+        self.tamper("DELETE FROM consent_visitors WHERE visitor_id = ?", (self.kept,))
+        self.assertEqual(self.verify().returncode, 1)
+        r = self.repair()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for vid in (self.withdrawn, forged, self.kept):
+            self.assertIn("consent state repaired for visitor %s: " % vid, r.stdout)
+        self.assertIn("consent state repaired: 2 standing consents rewritten from "
+                      "their latest record, 1 deleted", r.stdout)
+        v = self.verify()
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        self.assertIn("consent state verified: 2 visitors", v.stdout)
+        # What the server itself wrote, MAC and all; the withdrawal holds.
+        self.assertEqual(self.state(self.kept), kept)
+        self.assertEqual(self.state(self.withdrawn)["analytics"], 0)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM consent_visitors "
+                                        "WHERE visitor_id = ?", (forged,))[0]["n"], 0)
+        self.assertEqual(self.kept_ids(self.withdrawn, self.kept, forged),
+                         [None, self.kept, None])
+        again = self.repair()
+        self.assertIn("0 standing consents rewritten from their latest record, 0 "
+                      "deleted", again.stdout)
+
+    def test_repair_refuses_records_that_do_not_verify(self):
+        self.tamper("UPDATE consent_visitors SET analytics = 1 WHERE visitor_id = ?",
+                    (self.withdrawn,))
+        db = sqlite3.connect(self.srv.db_path)
+        db.execute("DROP TRIGGER consent_records_fixed")
+        db.execute("UPDATE consent_records SET decisions = replace(decisions, "
+                   "'denied', 'granted') WHERE id = 2")
+        db.commit()
+        db.close()
+        before = self.state(self.withdrawn)
+        r = self.repair()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("consent records BROKEN at record 2", r.stdout)
+        self.assertIn("nothing repaired", r.stdout)
+        self.assertEqual(self.state(self.withdrawn), before)
+
     def test_an_upgrade_signs_only_what_the_records_give(self):
         # The database as it was before core migration 9, its withdrawn
         # visitor's state already edited into a grant.
