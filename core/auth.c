@@ -513,7 +513,7 @@ static void logout_done(struct seula_completion *c)
 	/* The session ended in memory before the commit; the cookie goes
 	 * either way. */
 	set_cookie(o->auth, o->req, "", 0);
-	if (o->job.committed)
+	if (o->job.committed && o->job.result == SEULA_OK)
 		seula_reply(o->req, 204, NULL, NULL, 0);
 	else
 		seula_reply_error(o->req, 503, "storage_unavailable",

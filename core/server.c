@@ -423,8 +423,9 @@ static void audit_done(struct seula_completion *c)
 {
 	struct route_job *rj = (struct route_job *)c;
 	/* Nothing of a person's data leaves unless its reading is on
-	 * record. */
-	route_send(rj, rj->handler_rc, rj->job.committed);
+	 * record: committed, and the entry written. */
+	route_send(rj, rj->handler_rc,
+	           rj->job.committed && rj->job.result == SEULA_OK);
 }
 
 /* After a loop or reader handler: audit first when a staff member called. */
@@ -448,7 +449,8 @@ static void route_done(struct seula_completion *c)
 {
 	struct route_job *rj = (struct route_job *)c;
 	if (rj->on_writer)
-		route_send(rj, rj->job.result, rj->job.committed);
+		route_send(rj, rj->job.result,
+		           rj->job.committed && !rj->job.audit_failed);
 	else
 		audit_then_send(rj, rj->job.result);
 }

@@ -249,6 +249,7 @@ static int run_call(struct seula_store *s, struct seula_job *job)
 
 static void run_route(struct seula_store *s, struct seula_job *job)
 {
+	job->audit_failed = false;
 	if (!exec_ok(s, "SAVEPOINT route")) {
 		job->result = SEULA_EIO;
 		return;
@@ -260,11 +261,15 @@ static void run_route(struct seula_store *s, struct seula_job *job)
 	seula_http_set_db(job->http, NULL);
 	if (rc != SEULA_OK)
 		exec_ok(s, "ROLLBACK TO route");
+	/* Its audit entries commit with it, whatever the handler did; what
+	 * it did commits only with them. */
+	if (job->call && run_call(s, job) != SEULA_OK) {
+		exec_ok(s, "ROLLBACK TO route");
+		job->audit_failed = true;
+		rc = SEULA_EIO;
+	}
 	exec_ok(s, "RELEASE route");
 	job->result = rc;
-	/* Its audit entries commit with it, whatever the handler did. */
-	if (job->call && run_call(s, job) != SEULA_OK)
-		job->result = SEULA_EIO;
 }
 
 /* Commit one batch of jobs; every job gets its result. */

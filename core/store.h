@@ -63,8 +63,11 @@ struct seula_job {
 	int (*call)(void *arg, sqlite3 *db, char *err, size_t errlen);
 	void *call_arg;
 
-	int result;             /* set by the writer before `done` runs */
-	bool committed;         /* the job's transaction committed */
+	int result;     /* set by the writer before `done` runs */
+	bool committed; /* the job's transaction committed */
+	/* ROUTE: its `call` failed, so the handler's writes were rolled
+	 * back with it and its reply must not go out. */
+	bool audit_failed;
 	struct seula_job *next; /* the store's */
 };
 

@@ -240,6 +240,72 @@ class RegisterTest(unittest.TestCase):
                                    self.srv.config_path).returncode, 0)
 
 
+class AuditFailureTest(unittest.TestCase):
+    """A person's data leaves only once its reading is on record: when the
+    audit entry cannot be written (a full disk, a damaged log), a read
+    answers 503 without the data, and a write is rolled back with its
+    entry and answers 503 too."""
+
+    def setUp(self):
+        self.srv, self.staff = start_server()
+        self.cid = self.staff["cid"]
+        self.person = create(self.cid)
+        self.url = "/api/customers/%d" % self.person["id"]
+
+    def tearDown(self):
+        self.srv.close()
+
+    def audit_fails(self, route_like):
+        db = sqlite3.connect(self.srv.db_path)
+        db.execute("DROP TRIGGER IF EXISTS audit_fails")
+        if route_like:
+            db.execute("CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log "
+                       "WHEN new.route LIKE '%s' BEGIN SELECT RAISE(ABORT, "
+                       "'disk full'); END" % route_like)
+        db.commit()
+        db.close()
+
+    def entries(self):
+        return self.srv.query("SELECT count(*) AS n FROM audit_log")[0]["n"]
+
+    def test_a_read_is_not_answered_without_its_entry(self):
+        self.audit_fails("GET /api/customers%")
+        before = self.entries()
+        for url in (self.url, "/api/customers?q=Aino"):
+            r = self.cid.request("GET", url)
+            assert_json_error(self, r, 503, "storage_unavailable")
+            self.assertNotIn("Aino".encode(), r.body)
+            self.assertNotIn(PERSON["email"].encode(), r.body)
+        self.assertEqual(self.entries(), before)
+        self.audit_fails(None)
+        r = self.cid.request("GET", self.url)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["email"], PERSON["email"])
+        self.assertEqual(self.entries(), before + 1)
+
+    def test_a_write_is_rolled_back_with_its_entry(self):
+        self.audit_fails("PATCH /api/customers%")
+        before = self.entries()
+        r = self.cid.request("PATCH", self.url, {"city": "Tampere"})
+        assert_json_error(self, r, 503, "storage_unavailable")
+        self.assertNotIn(b"Tampere", r.body)
+        [row] = self.srv.query("SELECT city FROM customers WHERE id = ?",
+                               (self.person["id"],))
+        self.assertEqual(row["city"], "Helsinki")
+        self.assertEqual(self.entries(), before)
+        self.audit_fails(None)
+        r = self.cid.request("PATCH", self.url, {"city": "Tampere"})
+        self.assertEqual(r.status, 200, r)
+        [row] = self.srv.query("SELECT city FROM customers WHERE id = ?",
+                               (self.person["id"],))
+        self.assertEqual(row["city"], "Tampere")
+
+    def test_a_logout_not_on_record_says_so(self):
+        self.audit_fails("POST /api/logout")
+        r = self.cid.request("POST", "/api/logout")
+        assert_json_error(self, r, 503, "storage_unavailable")
+
+
 class RolesTest(unittest.TestCase):
 
     def test_who_may_do_what(self):
