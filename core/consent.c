@@ -2421,6 +2421,10 @@ static int records_handler(void *instance, struct seula_http *http)
 	if (!valid_uuid(vid) && !valid_uuid(receipt))
 		return seula_http_error(http, 400, "bad_request",
 		                        "give visitor_id or receipt (a UUID)");
+	/* One person a read: the audit entry names them. */
+	if (vid && receipt)
+		return seula_http_error(http, 400, "bad_request",
+		                        "give visitor_id or receipt, not both");
 	/* A receipt names a person through its visitor id: their whole
 	 * history, the visitor id's records and the receipt itself. */
 	sqlite3_stmt *st = NULL;
@@ -2445,8 +2449,11 @@ static int records_handler(void *instance, struct seula_http *http)
 		json_decref(list);
 		return SEULA_EIO;
 	}
-	seula_http_audit(http, "read", valid_uuid(vid) ? vid : receipt,
-	                 "consent history");
+	if (seula_http_audit(http, "read", valid_uuid(vid) ? vid : receipt,
+	                     "consent history") != SEULA_OK) {
+		json_decref(list);
+		return SEULA_EIO;
+	}
 	return reply_json(http, 200, json_pack("{s:o}", "records", list));
 }
 

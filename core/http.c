@@ -647,6 +647,10 @@ int seula_http_role(const struct seula_http *http)
 	return http->has_who ? http->who.role : 0;
 }
 
+/* A subject names one person, or every one a list showed ("3,17,42"): a
+ * page of up to 1,000 ids fits. */
+#define AUDIT_SUBJECT_MAX 32768
+
 static bool note_text_ok(const char *s, size_t max)
 {
 	return !s || (strlen(s) <= max && seula_text_valid(s, strlen(s)));
@@ -656,7 +660,8 @@ int seula_http_audit(struct seula_http *http, const char *action,
                      const char *subject, const char *detail)
 {
 	if (!action || !*action || !note_text_ok(action, 32) ||
-	    !note_text_ok(subject, 256) || !note_text_ok(detail, 1024))
+	    !note_text_ok(subject, AUDIT_SUBJECT_MAX) ||
+	    !note_text_ok(detail, 1024))
 		return SEULA_EINVAL;
 	if (http->n_notes == sizeof(http->notes) / sizeof(http->notes[0]))
 		return SEULA_ETOOBIG;

@@ -450,8 +450,10 @@ struct seula_host {
 	 * by the host (who, when, from where, the route, the outcome from the
 	 * reply); a handler that reads or changes a person's data says whose
 	 * and what: action "read", "change", "export", "erase"..., subject
-	 * the person's id, detail free text (never the data itself).  The
-	 * entries commit before the reply is sent. */
+	 * the person's id (or a list's ids, comma-separated, up to 32 KiB:
+	 * every one read), detail free text of up to 1 KiB (never the data
+	 * itself); up to 8 entries a request.  The entries commit before the
+	 * reply is sent, and none is sent when they cannot. */
 	const char *(*http_user)(const struct seula_http *http);
 	int (*http_role)(const struct seula_http *http); /* enum seula_role */
 	int (*http_audit)(struct seula_http *http, const char *action,

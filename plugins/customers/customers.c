@@ -706,9 +706,11 @@ static int list_handler(void *instance, struct seula_http *http)
 	sqlite3_stmt *st = NULL, *cnt = NULL;
 	int rc = SEULA_EIO;
 	json_t *results = json_array();
-	char ids[257] = "";
-	size_t n_ids = 0, n = 0;
-	bool cut = false;
+	/* Every id the page shows, so that each person's access export
+	 * finds the read (core/subject.c). */
+	sqlite3_str *ids = sqlite3_str_new(NULL);
+	char *id_list = NULL;
+	size_t n = 0;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM customers c%s", where);
@@ -721,25 +723,24 @@ static int list_handler(void *instance, struct seula_http *http)
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		json_array_append_new(results, row_json(c, st));
-		char one[24];
-		int k = snprintf(one, sizeof(one), "%s%lld", n ? "," : "",
-		                 (long long)sqlite3_column_int64(st, COL_ID));
-		if (!cut && n_ids + (size_t)k < 256) {
-			memcpy(ids + n_ids, one, (size_t)k + 1);
-			n_ids += (size_t)k;
-		} else {
-			cut = true;
-		}
+		sqlite3_str_appendf(
+		        ids, "%s%lld", n ? "," : "",
+		        (long long)sqlite3_column_int64(st, COL_ID));
 		n++;
 	}
 	if (step != SQLITE_DONE || sqlite3_step(cnt) != SQLITE_ROW)
 		goto out;
 	int64_t total = sqlite3_column_int64(cnt, 0);
+	if (sqlite3_str_errcode(ids) != SQLITE_OK)
+		goto out;
+	id_list = sqlite3_str_finish(ids);
+	ids = NULL;
 	if (n) {
-		char detail[96];
-		snprintf(detail, sizeof(detail), "search: %zu of %lld%s", n,
-		         (long long)total, cut ? "; the id list is cut" : "");
-		if (h->http_audit(http, "read", ids, detail) != SEULA_OK)
+		char detail[128];
+		snprintf(detail, sizeof(detail),
+		         "search: %zu of %lld (offset %lld, limit %lld)", n,
+		         (long long)total, (long long)offset, (long long)limit);
+		if (h->http_audit(http, "read", id_list, detail) != SEULA_OK)
 			goto out;
 	}
 	rc = cust_reply_json(c->host, http, 200,
@@ -749,6 +750,8 @@ static int list_handler(void *instance, struct seula_http *http)
 	                               (json_int_t)offset));
 out:
 	json_decref(results);
+	sqlite3_free(sqlite3_str_finish(ids));
+	sqlite3_free(id_list);
 	sqlite3_finalize(st);
 	sqlite3_finalize(cnt);
 	free(pattern);

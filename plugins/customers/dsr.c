@@ -1113,33 +1113,29 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, customer);
 	json_t *list = json_array();
-	char ids[257] = "";
-	size_t n_ids = 0;
-	bool cut = false;
+	/* Every customer the list names (core/subject.c finds each). */
+	sqlite3_str *ids = sqlite3_str_new(NULL);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		json_array_append_new(list, request_json(st, today));
-		char one[24];
-		int k = snprintf(one, sizeof(one), "%s%lld", n_ids ? "," : "",
-		                 (long long)sqlite3_column_int64(st, 2));
-		if (!cut && n_ids + (size_t)k < 256) {
-			memcpy(ids + n_ids, one, (size_t)k + 1);
-			n_ids += (size_t)k;
-		} else {
-			cut = true;
-		}
+		sqlite3_str_appendf(ids, "%s%lld",
+		                    sqlite3_str_length(ids) ? "," : "",
+		                    (long long)sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
-	int rc = step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	int rc = step == SQLITE_DONE && sqlite3_str_errcode(ids) == SQLITE_OK
+	                 ? SEULA_OK
+	                 : SEULA_EIO;
+	char *id_list = sqlite3_str_finish(ids);
 	if (rc == SEULA_OK && json_array_size(list)) {
 		char detail[96];
-		snprintf(detail, sizeof(detail), "data subject requests: %zu%s",
-		         json_array_size(list),
-		         cut ? "; the id list is cut" : "");
-		rc = h->http_audit(http, "read", ids, detail) == SEULA_OK
+		snprintf(detail, sizeof(detail), "data subject requests: %zu",
+		         json_array_size(list));
+		rc = h->http_audit(http, "read", id_list, detail) == SEULA_OK
 		             ? SEULA_OK
 		             : SEULA_EIO;
 	}
+	sqlite3_free(id_list);
 	if (rc != SEULA_OK) {
 		json_decref(list);
 		return rc;

@@ -333,6 +333,12 @@ class ConsentTest(unittest.TestCase):
             self.assertEqual(r.status, 200, r)
             self.assertEqual([x["method"] for x in r.json()["records"]],
                              ["accept_all", "withdraw"])
+        # Another person's receipt beside a visitor id would be read
+        # under the first one's name: one person a request.
+        other = record_consent(srv, "accept_all", str(uuid.uuid4()))["receipt"]
+        assert_json_error(self, cs.request(
+            "GET", "/api/consent/records?visitor_id=%s&receipt=%s" % (vid, other)),
+            400, "bad_request")
         reads = srv.query("SELECT * FROM audit_log WHERE staff_name = 'cs' AND "
                           "action = 'read' AND subject = ?", (vid,))
         self.assertEqual(len(reads), 1, "the read by visitor id is audited")

@@ -231,7 +231,7 @@ class RegisterTest(unittest.TestCase):
             "route LIKE '%customers%' AND subject = ? ORDER BY id", (str(doc["id"]),))
         self.assertEqual([(r["action"], r["detail"]) for r in rows], [
             ("change", "created"), ("read", "customer record"), ("read", "orders"),
-            ("read", "search: 1 of 1"), ("change", "updated: city")])
+            ("read", "search: 1 of 1 (offset 0, limit 50)"), ("change", "updated: city")])
         self.assertTrue(all(r["staff_name"] == "cid" for r in rows))
         # The audit log names fields, never their values.
         for r in self.srv.query("SELECT detail FROM audit_log WHERE detail IS NOT NULL"):

@@ -359,6 +359,29 @@ class DsrTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["erased"]["core"]["audit_entries_kept"], len(audit) + 1)
 
+    def test_access_export_has_every_list_that_showed_them(self):
+        # A page of 150 search results, and the list of requests: each
+        # person on them is named, not the first few dozen.
+        text = "".join("List%d,Listqz,list%d@dsr-test.example,FI,2024-01-15\n" % (n, n)
+                       for n in range(150))
+        r = self.cid.request("POST", "/api/customers/import",
+                             ("first_name,last_name,email,country,"
+                              "relationship_start\n" + text).encode(),
+                             {"Content-Type": "text/csv"})
+        self.assertEqual(r.status, 200, r)
+        first, last = r.json()["first_id"], r.json()["last_id"]
+        r = self.cid.request("GET", "/api/customers?q=Listqz&limit=1000")
+        self.assertEqual(r.json()["total"], 150)
+        for cid in (first, last):
+            self.assertEqual(dsr(self.cid, "restriction", cid).status, 201)
+        self.assertEqual(self.cid.request("GET", "/api/dsr").status, 200)
+        for cid in (first, last):
+            reads = [a["detail"] for a in self.access_audit(cid)
+                     if a["action"] == "read"]
+            self.assertIn("search: 150 of 150 (offset 0, limit 1000)", reads)
+            self.assertTrue(any(d.startswith("data subject requests: ") for d in reads),
+                            reads)
+
     # -- deadlines ------------------------------------------------------
     def test_deadline_and_extension_arithmetic(self):
         cust = create(self.cid, "Deadline")
