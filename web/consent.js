@@ -238,6 +238,11 @@
 	function apply(granted, gcm, fire) {
 		current = granted;
 		var detail = detailOf(granted);
+		/* The id is the banner's: made, recorded and timed to the consent
+		 * with a choice.  A grant applied without one (the cookie cleared
+		 * alone) counts cookieless: an id the tracker made would be named
+		 * by no record, and outlive the consent. */
+		detail.create_id = false;
 		/* A tracker not loaded yet (it is deferred) replays its queue
 		 * before its first page view; a loaded one hears the event. */
 		safe(function () {

@@ -39,7 +39,9 @@
  * analytics: true  reuses the first-party cookie seula_vid or creates it (a
  *                  random UUID; Path=/, SameSite=Lax, Secure on https, 13
  *                  months, not extended by later visits) and sends it as
- *                  visitor_id from then on;
+ *                  visitor_id from then on; with create_id: false (the
+ *                  banner's, which makes and records the id itself) it
+ *                  only reuses one, and without it sends none;
  * anything else    ({analytics: false}) deletes the cookie and sends no id.
  * Tell it on every page load, before or after this script loads: it
  * remembers nothing itself.  seula('hold'), before it loads: the first page
@@ -268,7 +270,8 @@
 
 	function consent(choice) {
 		if (choice && choice.analytics === true) {
-			if (!readCookie()) writeCookie(newId(), MAX_AGE);
+			if (!readCookie() && choice.create_id !== false)
+				writeCookie(newId(), MAX_AGE);
 			visitorId = readCookie(); /* none if the browser refuses cookies */
 		} else {
 			visitorId = null;

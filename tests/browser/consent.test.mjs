@@ -735,7 +735,9 @@ test('scripts wait for their category; seulaConsent.on fires; Consent Mode defau
   assert.equal(state.changes[0].analytics, true);
   assert.equal(state.changes[0].marketing, false);
   assert.equal(state.changes[0].method, 'custom');
-  assert.deepEqual(state.events, [{ necessary: true, analytics: true, marketing: false, personalization: false }]);
+  // create_id: false tells the tracker the id is the banner's to make.
+  assert.deepEqual(state.events, [{ necessary: true, analytics: true, marketing: false,
+    personalization: false, create_id: false }]);
   let gcm = await gcmCalls(page);
   assert.deepEqual(gcm.at(-1), ['update', gcmExpected(cfg, { analytics: true })]);
   assert.equal(gcm.at(-1)[1].security_storage, 'granted', 'necessary is granted with any choice');
@@ -903,6 +905,31 @@ test('a seula_vid without a consent cookie is deleted, and no page view carries 
   await choose(page, '#seula-consent-reject-all');
   const stored = parseConsent((await cookies(context)).seula_consent.value);
   assert.equal((await consentRecord(stored.receipt)).api.visitor_id, vid);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('a stored grant whose seula_vid was cleared counts cookieless: no id made that no record names', async () => {
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  const vid = (await cookies(context)).seula_vid.value;
+  await context.clearCookies({ name: 'seula_vid' });
+  const sent = [];
+  context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/collect') sent.push(r.postData() || '');
+  });
+  const mark = lastEvent();
+  await page.goto(`${base}/demo/pricing`);
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  const [view] = await waitFor('the page view with the grant applied',
+    () => events(`id > ${mark} AND type = 1`), 5000);
+  assert.equal(view.path, '/demo/pricing');
+  assert.equal(view.visitor_id, null);
+  assert.equal((await cookies(context)).seula_vid, undefined, 'no new seula_vid');
+  assert.ok(sent.length && sent.every((b) => !b.includes('visitor_id') && !b.includes(vid)),
+    `no request carries an id: ${sent}`);
   assert.deepEqual(page.errors, []);
   await context.close();
 });

@@ -171,7 +171,8 @@ test('an analyst does not see the audit log', async () => {
 
 test('next= goes back to a page of this server only', async () => {
   for (const [next, expected] of [['/demo/', `${base}/demo/`],
-    ['//evil.example/', null], ['https://evil.example/', null], ['/\\evil.example', null]]) {
+    ['//evil.example/', null], ['https://evil.example/', null], ['/\\evil.example', null],
+    ['/\t/evil.example/x', null], ['/\n/evil.example/x', null], ['/\r//evil.example', null]]) {
     const context = await browser.newContext();
     const { page } = await open(context, `${base}/login/?next=${encodeURIComponent(next)}`);
     await page.waitForSelector('#login:not([hidden])');

@@ -8,12 +8,18 @@
   let csrf = null;
 
   // Where to go after signing in: only a path on this server, so the
-  // page cannot be used to send someone elsewhere.
+  // page cannot be used to send someone elsewhere.  Resolved as the
+  // browser will (it drops tabs and newlines: "/\t/evil" is "//evil"),
+  // and kept only when it stays on this origin.
   function nextPath() {
     const next = new URLSearchParams(location.search).get('next');
-    if (next && next.startsWith('/') && !next.startsWith('//') &&
-        !next.startsWith('/\\')) return next;
-    return null;
+    if (!next || !next.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(next)) {
+      return null;
+    }
+    let u;
+    try { u = new URL(next, location.origin); } catch (e) { return null; }
+    if (u.origin !== location.origin) return null;
+    return u.pathname + u.search + u.hash;
   }
 
   async function api(method, path, body) {
