@@ -344,7 +344,9 @@ static void handle_collect(struct worker *w, struct evhttp_request *req,
 	if (rc != SEULA_OK) {
 		for (size_t i = 0; i < res.n_events; i++)
 			seula_event_wipe_ip(res.events[i]);
-		add_cors(req, cj->origin);
+		/* A refused origin is not told it may read the answer. */
+		if (strcmp(cerr.code, "origin_not_allowed") != 0)
+			add_cors(req, cj->origin);
 		seula_reply_error(req, cerr.status, cerr.code, "%s",
 		                  cerr.message);
 		collect_job_free(cj);

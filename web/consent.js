@@ -365,11 +365,11 @@
 			(nav.doNotTrack === '1' || w.doNotTrack === '1');
 	}
 
-	/* The page without its fragment; the server keeps no query, and
-	 * refuses a URL longer than it takes. */
+	/* The page the choice was made on: scheme, host and path, which is
+	 * all the server keeps; a query or fragment (a token, an address)
+	 * never leaves the page. */
 	function pageUrl() {
-		var href = loc.href.split('#')[0];
-		return href.length <= 2048 ? href : (loc.origin + loc.pathname).slice(0, 2048);
+		return (loc.origin + loc.pathname).slice(0, 2048);
 	}
 
 	function record(method, granted, src) {

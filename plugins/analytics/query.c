@@ -4601,13 +4601,14 @@ static void csv_field(sqlite3_str *s, const json_t *v)
 		sqlite3_str_appendall(s, json_is_true(v) ? "true" : "false");
 	if (!text)
 		return;
-	/* Quote always when needed; a leading =+-@ is prefixed with ' so a
-	 * spreadsheet does not run it as a formula. */
+	/* Quote always when needed; a leading =+-@, tab or carriage return
+	 * is prefixed with ' so a spreadsheet does not run it as a formula
+	 * (as the other exports do). */
 	bool quote = strpbrk(text, ",\"\r\n") != NULL ||
-	             strchr("=+-@\t", text[0]) != NULL;
+	             strchr("=+-@\t\r", text[0]) != NULL;
 	if (quote)
 		sqlite3_str_appendchar(s, 1, '"');
-	if (text[0] && strchr("=+-@\t", text[0]))
+	if (text[0] && strchr("=+-@\t\r", text[0]))
 		sqlite3_str_appendchar(s, 1, '\'');
 	for (const char *p = text; *p; p++) {
 		if (*p == '"')

@@ -934,6 +934,24 @@ test('a stored grant whose seula_vid was cleared counts cookieless: no id made t
   await context.close();
 });
 
+test('a choice sends its page without the query or fragment', async () => {
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const posted = [];
+  context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/consent' && r.method() === 'POST') {
+      posted.push(r.postData() || '');
+    }
+  });
+  const page = await open(context, `${base}/demo/?token=SECRETX&q=ann%40example.org#frag`);
+  await shown(page);
+  await choose(page, '#seula-consent-reject-all');
+  assert.equal(posted.length, 1);
+  assert.equal(JSON.parse(posted[0]).page, `${base}/demo/`);
+  assert.ok(!/SECRETX|example\.org|frag/.test(posted[0]), posted[0]);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test('the server unreachable: no banner, nothing granted, the page unharmed', async () => {
   const context = await browser.newContext();
   await context.route('**/api/consent/**', (route) => route.abort());

@@ -215,7 +215,13 @@ class CollectTest(unittest.TestCase):
         self.assertEqual(r.header("Access-Control-Allow-Origin"), "http://127.0.0.1:8000")
         r = self.srv.collect(pageview(title="cors bad"), headers={"Origin": "https://evil.example"})
         assert_json_error(self, r, 403, "origin_not_allowed")
+        self.assertIsNone(r.header("Access-Control-Allow-Origin"))
         self.assertEqual(self.srv.count("title = 'cors bad'"), 0)
+        # Other refusals from an allowed origin stay readable to its page.
+        r = self.srv.request("POST", "/api/collect", b"{bad",
+                             {"Content-Type": "text/plain", "Origin": "http://127.0.0.1:8000"})
+        assert_json_error(self, r, 400, "invalid_json")
+        self.assertEqual(r.header("Access-Control-Allow-Origin"), "http://127.0.0.1:8000")
 
     def test_filter_stage_never_sees_full_ip(self):
         self.assertEqual(self.srv.collect(pageview(title="probe ip")).status, 204)

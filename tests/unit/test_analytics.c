@@ -2222,6 +2222,14 @@ static void csv_quotes_and_defuses_formulas(void **state)
 	                         "3\r\n");
 	free(csv);
 	json_decref(rep);
+	/* A carriage return first is a formula's start to some spreadsheets
+	 * too. */
+	rep = json_pack("{s:[{s:s,s:i}]}", "results", "page", "\r=1+2",
+	                "visits", 4);
+	csv = analytics_report_csv(rep, ANALYTICS_BREAKDOWN);
+	assert_string_equal(csv, "page,visits\r\n\"'\r=1+2\",4\r\n");
+	free(csv);
+	json_decref(rep);
 	/* Decimals as the JSON has them, not cut to six digits. */
 	rep = json_pack("{s:{s:f,s:f}}", "results", "visit_duration", 123456.7,
 	                "bounce_rate", 31.0);
