@@ -674,12 +674,21 @@ int seula_auth_authorize(struct seula_auth *a, struct evhttp_request *req,
                          const struct seula_loop *loop)
 {
 	struct seula_session s;
-	if (!network_ok(a, req) ||
-	    session_or_401(a, req, &s, "this route is for signed-in staff") !=
-	            SEULA_OK)
-		return SEULA_EINVAL;
 	struct seula_ip ip;
 	char anon[SEULA_IP_TEXT_MAX];
+	if (!network_ok(a, req)) {
+		/* Refused, and on record when a staff member's session came
+		 * from outside (a stolen cookie, or a laptop off the VPN). */
+		if (identify(a, req, &s) == SEULA_OK) {
+			client(a, req, &ip, anon);
+			audit_denial(a, loop, &s, anon, route_label,
+			             "from outside [auth] staff_networks");
+		}
+		return SEULA_EINVAL;
+	}
+	if (session_or_401(a, req, &s, "this route is for signed-in staff") !=
+	    SEULA_OK)
+		return SEULA_EINVAL;
 	client(a, req, &ip, anon);
 	if (!(roles & (unsigned)s.role)) {
 		audit_denial(a, loop, &s, anon, route_label,

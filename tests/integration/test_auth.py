@@ -612,6 +612,11 @@ class StaffNetworksTest(unittest.TestCase):
                       ada.request("GET", "/api/me", headers=outside),
                       login(srv, "ada", PASSWORDS["ada"], outside)):
                 assert_json_error(self, r, 403, "network_not_allowed")
+            # A session used from outside is on record, as other refusals.
+            [denied] = srv.query("SELECT * FROM audit_log WHERE outcome = 'denied' "
+                                 "AND detail LIKE '%staff_networks%'")
+            self.assertEqual((denied["staff_name"], denied["route"], denied["ip_anon"]),
+                             ("ada", "GET /api/testkit/secret", "203.0.113.0"))
             self.assertEqual(login(srv, "ada", PASSWORDS["ada"],
                                    {"X-Forwarded-For": "2001:db8:5::1"}).name, "ada")
             # Visitors are not staff: collecting works from anywhere.
