@@ -182,9 +182,13 @@ struct login {
 	struct evhttp_request *req;
 	struct seula_loop loop;
 	char name[SEULA_STAFF_NAME_MAX + 1];
+	char lname[SEULA_STAFF_NAME_MAX + 1]; /* the name in lower case */
 	char *password; /* sodium_malloc'd; wiped when checked */
 	struct seula_ip ip;
+	struct seula_ip addr_key; /* address_key(&ip) */
 	char ip_anon[SEULA_IP_TEXT_MAX];
+	/* A check reserved with both limiters, not yet given back. */
+	bool reserved;
 	bool had_old;
 	unsigned char old_hash[SEULA_TOKEN_HASH];
 	/* results */
@@ -194,12 +198,34 @@ struct login {
 	struct seula_session session;
 };
 
+/* Gives the login's reservations back, once: a success forgets the
+ * account's failures (not the address's), a failure counts against both,
+ * a login never checked counts for nothing. */
+static void login_settle(struct login *l, enum seula_attempt outcome,
+                         int64_t now)
+{
+	struct seula_auth *a = l->auth;
+	if (!l->reserved)
+		return;
+	l->reserved = false;
+	seula_ratelimit_release(a->by_account, l->lname, strlen(l->lname),
+	                        outcome, now);
+	seula_ratelimit_release(
+	        a->by_address, &l->addr_key, sizeof(l->addr_key),
+	        outcome == SEULA_ATTEMPT_OK ? SEULA_ATTEMPT_UNCHECKED : outcome,
+	        now);
+}
+
+/* Every end of a login comes here: a reservation still out goes back
+ * uncounted (the check never ran, or its result was an error). */
 static void login_free(struct login *l)
 {
+	login_settle(l, SEULA_ATTEMPT_UNCHECKED, seula_clock_ms());
 	if (l->password)
 		sodium_free(l->password);
 	sodium_memzero(l->token, sizeof(l->token));
 	sodium_memzero(&l->ip, sizeof(l->ip));
+	sodium_memzero(&l->addr_key, sizeof(l->addr_key));
 	atomic_fetch_sub(l->loop.inflight, 1);
 	free(l);
 }
@@ -321,13 +347,8 @@ static void login_checked(struct seula_completion *c)
 		return;
 	}
 	int64_t now = seula_clock_ms();
-	char lname[SEULA_STAFF_NAME_MAX + 1];
-	snprintf(lname, sizeof(lname), "%s", l->name);
-	for (char *p = lname; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
 	if (l->ok) {
-		seula_ratelimit_clear(a->by_account, lname, strlen(lname));
+		login_settle(l, SEULA_ATTEMPT_OK, now);
 		struct seula_session *s = &l->session;
 		memset(s, 0, sizeof(*s));
 		seula_token_new(l->token, s->token_hash);
@@ -338,14 +359,12 @@ static void login_checked(struct seula_completion *c)
 		s->created_ms = s->last_seen_ms = now;
 		snprintf(s->ip_anon, sizeof(s->ip_anon), "%s", l->ip_anon);
 	} else {
-		seula_ratelimit_fail(a->by_account, lname, strlen(lname), now);
-		struct seula_ip k = address_key(&l->ip);
-		seula_ratelimit_fail(a->by_address, &k, sizeof(k), now);
+		login_settle(l, SEULA_ATTEMPT_FAILED, now);
 		l->locked_now =
-		        seula_ratelimit_locked(a->by_account, lname,
-		                               strlen(lname), now, NULL) ||
-		        seula_ratelimit_locked(a->by_address, &k, sizeof(k),
-		                               now, NULL);
+		        seula_ratelimit_locked(a->by_account, l->lname,
+		                               strlen(l->lname), now, NULL) ||
+		        seula_ratelimit_locked(a->by_address, &l->addr_key,
+		                               sizeof(l->addr_key), now, NULL);
 	}
 	if (l->had_old)
 		seula_sessions_remove(a->sessions, l->old_hash);
@@ -361,17 +380,33 @@ static void login_checked(struct seula_completion *c)
 	}
 }
 
-static bool locked(struct seula_auth *a, const char *lname,
-                   const struct seula_ip *ip, int64_t now, int64_t *retry)
+/* Reserves the check with both limiters before it is queued: the
+ * failures are only counted when a check ends, so without a reservation
+ * every login sent before the first failures came back would be checked.
+ * False (and *retry) when either key is locked or has its failures and
+ * checks under way at the limit. */
+static bool reserve(struct seula_auth *a, struct login *l, int64_t now,
+                    int64_t *retry)
 {
 	int64_t r1 = 0, r2 = 0;
-	bool l1 = seula_ratelimit_locked(a->by_account, lname, strlen(lname),
-	                                 now, &r1);
-	struct seula_ip k = address_key(ip);
-	bool l2 =
-	        seula_ratelimit_locked(a->by_address, &k, sizeof(k), now, &r2);
-	*retry = r1 > r2 ? r1 : r2;
-	return l1 || l2;
+	if (!seula_ratelimit_reserve(a->by_account, l->lname, strlen(l->lname),
+	                             now, &r1)) {
+		/* The longer wait of the two, as when both are locked. */
+		seula_ratelimit_locked(a->by_address, &l->addr_key,
+		                       sizeof(l->addr_key), now, &r2);
+		*retry = r1 > r2 ? r1 : r2;
+		return false;
+	}
+	if (!seula_ratelimit_reserve(a->by_address, &l->addr_key,
+	                             sizeof(l->addr_key), now, &r2)) {
+		seula_ratelimit_release(a->by_account, l->lname,
+		                        strlen(l->lname),
+		                        SEULA_ATTEMPT_UNCHECKED, now);
+		*retry = r2;
+		return false;
+	}
+	l->reserved = true;
+	return true;
 }
 
 static void handle_login(struct seula_auth *a, struct evhttp_request *req,
@@ -435,14 +470,13 @@ static void handle_login(struct seula_auth *a, struct evhttp_request *req,
 	l->loop = *loop;
 	atomic_fetch_add(loop->inflight, 1);
 	client(a, req, &l->ip, l->ip_anon);
-
-	char lname[SEULA_STAFF_NAME_MAX + 1];
-	snprintf(lname, sizeof(lname), "%s", l->name);
-	for (char *p = lname; *p; p++)
+	l->addr_key = address_key(&l->ip);
+	snprintf(l->lname, sizeof(l->lname), "%s", l->name);
+	for (char *p = l->lname; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	int64_t retry;
-	if (locked(a, lname, &l->ip, seula_clock_ms(), &retry)) {
+	int64_t retry = 0;
+	if (!reserve(a, l, seula_clock_ms(), &retry)) {
 		char secs[24];
 		snprintf(secs, sizeof(secs), "%lld",
 		         (long long)(retry + 999) / 1000);

@@ -7,7 +7,9 @@
  *                   TLS) and {"name", "role", "csrf"}; 401 otherwise, with
  *                   the same answer, after the same work, for an unknown
  *                   name and a wrong password.  Failures are limited per
- *                   account and per address (429 with Retry-After).
+ *                   account and per address (429 with Retry-After); a
+ *                   login holds its place against the limit from before
+ *                   its check is queued until the check ends.
  * POST /api/logout  ends the session (CSRF token required).
  * GET  /api/me      the session's name, role and CSRF token (401 without).
  * GET  /api/session the same, or {"signed_in": false, "expired": bool}

@@ -12,10 +12,14 @@
 #include <string.h>
 
 #define PROBE 8
+/* Retry-After of a refusal for checks under way, not a lock: they end in
+ * about the time of one password hash. */
+#define PENDING_RETRY_MS 1000
 
 struct slot {
 	uint64_t hash; /* 0: empty */
 	int failures;
+	int pending; /* reserved checks not yet released */
 	int64_t window_start;
 	int64_t locked_until;
 	int64_t last;
@@ -81,7 +85,11 @@ static struct slot *slot_for(struct seula_ratelimit *rl, uint64_t h,
 			continue;
 		if (s->hash == 0)
 			return memset(s, 0, sizeof(*s)), s->hash = h, s;
-		if (!stalest || s->last < stalest->last)
+		/* A key with checks under way gives way last: its
+		 * reservations would be lost with it. */
+		if (!stalest || (stalest->pending && !s->pending) ||
+		    (!stalest->pending == !s->pending &&
+		     s->last < stalest->last))
 			stalest = s;
 	}
 	if (!create)
@@ -89,6 +97,40 @@ static struct slot *slot_for(struct seula_ratelimit *rl, uint64_t h,
 	memset(stalest, 0, sizeof(*stalest));
 	stalest->hash = h;
 	return stalest;
+}
+
+/* Failures inside the current window. */
+static int live_failures(const struct seula_ratelimit *rl, const struct slot *s,
+                         int64_t now_ms)
+{
+	return now_ms - s->window_start > rl->window_ms ? 0 : s->failures;
+}
+
+static void count_failure(struct seula_ratelimit *rl, struct slot *s,
+                          int64_t now_ms)
+{
+	if (now_ms - s->window_start > rl->window_ms) {
+		s->window_start = now_ms;
+		s->failures = 0;
+	}
+	s->last = now_ms;
+	if (++s->failures >= rl->max)
+		s->locked_until = now_ms + rl->lockout_ms;
+}
+
+/* The failures and the lock go; reservations still out stay, and the slot
+ * is freed once none are. */
+static void forget(struct slot *s)
+{
+	if (!s)
+		return;
+	if (s->pending == 0) {
+		memset(s, 0, sizeof(*s));
+		return;
+	}
+	s->failures = 0;
+	s->window_start = 0;
+	s->locked_until = 0;
 }
 
 bool seula_ratelimit_locked(struct seula_ratelimit *rl, const void *key,
@@ -109,14 +151,7 @@ void seula_ratelimit_fail(struct seula_ratelimit *rl, const void *key,
 {
 	uint64_t h = hash_of(rl, key, len);
 	pthread_mutex_lock(&rl->lock);
-	struct slot *s = slot_for(rl, h, true);
-	if (now_ms - s->window_start > rl->window_ms) {
-		s->window_start = now_ms;
-		s->failures = 0;
-	}
-	s->last = now_ms;
-	if (++s->failures >= rl->max)
-		s->locked_until = now_ms + rl->lockout_ms;
+	count_failure(rl, slot_for(rl, h, true), now_ms);
 	pthread_mutex_unlock(&rl->lock);
 }
 
@@ -125,8 +160,55 @@ void seula_ratelimit_clear(struct seula_ratelimit *rl, const void *key,
 {
 	uint64_t h = hash_of(rl, key, len);
 	pthread_mutex_lock(&rl->lock);
-	struct slot *s = slot_for(rl, h, false);
-	if (s)
-		memset(s, 0, sizeof(*s));
+	forget(slot_for(rl, h, false));
+	pthread_mutex_unlock(&rl->lock);
+}
+
+bool seula_ratelimit_reserve(struct seula_ratelimit *rl, const void *key,
+                             size_t len, int64_t now_ms, int64_t *retry_ms)
+{
+	uint64_t h = hash_of(rl, key, len);
+	pthread_mutex_lock(&rl->lock);
+	struct slot *s = slot_for(rl, h, true);
+	/* The checks that may be under way: the failures left before the
+	 * lock; once a lock has run out inside the window, one at a time
+	 * (each failure then locks again, as one after another always did). */
+	int room = rl->max - live_failures(rl, s, now_ms);
+	if (room < 1)
+		room = 1;
+	bool ok = false;
+	int64_t retry = 0;
+	if (s->locked_until > now_ms)
+		retry = s->locked_until - now_ms;
+	else if (s->pending >= room)
+		retry = PENDING_RETRY_MS;
+	else {
+		s->pending++;
+		s->last = now_ms;
+		ok = true;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	if (!ok && retry_ms)
+		*retry_ms = retry;
+	return ok;
+}
+
+void seula_ratelimit_release(struct seula_ratelimit *rl, const void *key,
+                             size_t len, enum seula_attempt outcome,
+                             int64_t now_ms)
+{
+	uint64_t h = hash_of(rl, key, len);
+	pthread_mutex_lock(&rl->lock);
+	/* The slot may have given way under a flood of other keys: then
+	 * there is no reservation left to give back, but a failure is still
+	 * counted. */
+	struct slot *s = slot_for(rl, h, outcome == SEULA_ATTEMPT_FAILED);
+	if (s && s->pending > 0)
+		s->pending--;
+	if (s && outcome == SEULA_ATTEMPT_FAILED)
+		count_failure(rl, s, now_ms);
+	else if (outcome == SEULA_ATTEMPT_OK ||
+	         (s && !s->pending && !s->failures && !s->locked_until))
+		forget(s); /* nothing left to hold: the slot is free again */
 	pthread_mutex_unlock(&rl->lock);
 }

@@ -6,6 +6,7 @@ audit chain is checked with `seula audit verify`.
 """
 import datetime
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -14,11 +15,12 @@ import shutil
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
 import unittest
 
-from seulatest import (PLUGIN_DIR, Server, add_user, assert_json_error, login,
-                       run_seula, session_cookie)
+from seulatest import (PLUGIN_DIR, Response, Server, add_user, assert_json_error,
+                       login, run_seula, session_cookie)
 
 PASSWORDS = {
     "ada": "plum-Orbit-7-lantern",
@@ -556,6 +558,127 @@ class BruteForceTest(unittest.TestCase):
             self.assertGreaterEqual(len(rows), 1)
         finally:
             srv.close()
+
+
+def concurrent_logins(server, attempts, headers=None):
+    """POST /api/login once per (name, password), all in flight at once:
+    every connection is open before any request is sent.  The Responses,
+    in order."""
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    conns = [http.client.HTTPConnection(server.host, server.port, timeout=60)
+             for _ in attempts]
+    for c in conns:
+        c.connect()
+    barrier = threading.Barrier(len(attempts))
+    out = [None] * len(attempts)
+
+    def one(i):
+        name, password = attempts[i]
+        try:
+            barrier.wait(timeout=30)
+            conns[i].request("POST", "/api/login",
+                             json.dumps({"username": name, "password": password}), h)
+            r = conns[i].getresponse()
+            out[i] = Response(r.status, r.getheaders(), r.read())
+        except Exception as e:  # reported by the caller's assertions
+            out[i] = e
+        finally:
+            conns[i].close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(attempts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    return out
+
+
+class ParallelBruteForceTest(unittest.TestCase):
+    """Failures are counted when a password check ends, so a login must
+    hold its place against the limit from the moment it is queued: logins
+    sent all at once may not get more checks than the limit allows."""
+
+    LIMIT = 5
+
+    @classmethod
+    def setUpClass(cls):
+        # Two event loops: the limiter is shared between their threads.
+        cls.srv = Server(server={"workers": "2"},
+                         sections={"auth": {"login_max_failures": str(cls.LIMIT),
+                                            "login_failure_window": "10m",
+                                            "login_lockout": "10m"}})
+        add_staff(cls.srv, ["ada", "fin"])
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def statuses(self, responses):
+        for r in responses:
+            self.assertIsInstance(r, Response, r)
+        return sorted(r.status for r in responses)
+
+    def test_concurrent_wrong_passwords_stop_at_the_limit(self):
+        n = 40
+        addr = {"X-Forwarded-For": "198.51.100.77"}
+        rs = concurrent_logins(self.srv, [("fin", "wrong-password-%d" % i)
+                                          for i in range(n)], addr)
+        # Only the limit's worth were checked; the rest were refused with
+        # the lock's answer, before any password hashing.
+        self.assertEqual(self.statuses(rs),
+                         [401] * self.LIMIT + [429] * (n - self.LIMIT))
+        for r in rs:
+            if r.status == 429:
+                assert_json_error(self, r, 429, "too_many_attempts")
+                self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+        failed = audit_rows(self.srv, "action = 'login_failed' AND staff_name = 'fin'")
+        self.assertEqual(len(failed), self.LIMIT, failed)
+        self.assertIn("now locked out", failed[-1]["detail"])
+        # Locked: the right password too, from anywhere.
+        for h in (addr, {"X-Forwarded-For": "203.0.113.5"}):
+            assert_json_error(self, login(self.srv, "fin", PASSWORDS["fin"], h),
+                              429, "too_many_attempts")
+
+    def test_concurrent_name_spraying_stops_at_the_address_limit(self):
+        n, limit = 40, 4 * self.LIMIT
+        addr = {"X-Forwarded-For": "192.0.2.77"}
+        before = len(audit_rows(self.srv, "action = 'login_failed'"))
+        rs = concurrent_logins(self.srv, [("sprayed%d" % i, "guess-%d" % i)
+                                          for i in range(n)], addr)
+        self.assertEqual(self.statuses(rs), [401] * limit + [429] * (n - limit))
+        after = len(audit_rows(self.srv, "action = 'login_failed'"))
+        self.assertEqual(after - before, limit)
+        assert_json_error(self, login(self.srv, "ada", PASSWORDS["ada"], addr),
+                          429, "too_many_attempts")
+        # That refusal held nothing of the account: from elsewhere the
+        # limit's worth of logins at once all go through.
+        rs = concurrent_logins(self.srv, [("ada", PASSWORDS["ada"])] * self.LIMIT,
+                               {"X-Forwarded-For": "192.0.2.78"})
+        self.assertEqual(self.statuses(rs), [200] * self.LIMIT)
+
+    def test_finished_logins_give_their_place_back(self):
+        addr = {"X-Forwarded-For": "198.51.100.88"}
+        # One after another, more than the limit: each success gives its
+        # reservation back.
+        for _ in range(self.LIMIT + 3):
+            self.assertEqual(getattr(login(self.srv, "ada", PASSWORDS["ada"], addr),
+                                     "name", None), "ada")
+        # The limit's worth at once, twice over: nothing was left behind.
+        for _ in range(2):
+            rs = concurrent_logins(self.srv, [("ada", PASSWORDS["ada"])] * self.LIMIT,
+                                   addr)
+            self.assertEqual(self.statuses(rs), [200] * self.LIMIT)
+        # Failures short of the limit, then the right password, twice: a
+        # success forgets the account's failures, and failed checks were
+        # counted once each, not left pending.
+        for _ in range(2):
+            rs = concurrent_logins(self.srv, [("ada", "not-it-%d" % i)
+                                              for i in range(self.LIMIT - 1)], addr)
+            self.assertEqual(self.statuses(rs), [401] * (self.LIMIT - 1))
+            self.assertEqual(getattr(login(self.srv, "ada", PASSWORDS["ada"], addr),
+                                     "name", None), "ada")
 
 
 class SecureCookieTest(unittest.TestCase):

@@ -63,6 +63,69 @@ static void ratelimit_forgets_old_failures(void **state)
 	seula_ratelimit_free(rl);
 }
 
+/* Checks under way count against the limit: with max 3, three reserved
+ * checks leave no room for a fourth, whatever they turn out to be. */
+static void ratelimit_reservations_count_until_released(void **state)
+{
+	(void)state;
+	struct seula_ratelimit *rl = seula_ratelimit_new(64, 3, 60000, 5000);
+	int64_t retry = 0;
+	for (int i = 0; i < 3; i++)
+		assert_true(seula_ratelimit_reserve(rl, "ada", 3, 100, NULL));
+	assert_false(seula_ratelimit_reserve(rl, "ada", 3, 100, &retry));
+	assert_true(retry > 0);
+	/* Not a lock: the account is refused only while they run. */
+	assert_false(seula_ratelimit_locked(rl, "ada", 3, 100, NULL));
+	assert_true(seula_ratelimit_reserve(rl, "ann", 3, 100, NULL));
+	/* A check that never ran gives its room back, uncounted. */
+	seula_ratelimit_release(rl, "ada", 3, SEULA_ATTEMPT_UNCHECKED, 110);
+	assert_true(seula_ratelimit_reserve(rl, "ada", 3, 120, NULL));
+	/* Three failures: the third locks, and nothing is reserved then. */
+	for (int i = 0; i < 3; i++)
+		seula_ratelimit_release(rl, "ada", 3, SEULA_ATTEMPT_FAILED,
+		                        130 + i);
+	assert_true(seula_ratelimit_locked(rl, "ada", 3, 140, &retry));
+	assert_false(seula_ratelimit_reserve(rl, "ada", 3, 140, &retry));
+	assert_true(retry > 1000);
+	/* After the lock, inside the window: one check at a time, and a
+	 * failure locks again. */
+	assert_true(seula_ratelimit_reserve(rl, "ada", 3, 6000, NULL));
+	assert_false(seula_ratelimit_reserve(rl, "ada", 3, 6000, NULL));
+	seula_ratelimit_release(rl, "ada", 3, SEULA_ATTEMPT_FAILED, 6010);
+	assert_true(seula_ratelimit_locked(rl, "ada", 3, 6020, NULL));
+	seula_ratelimit_free(rl);
+}
+
+/* A success forgets the failures but not the other checks under way. */
+static void ratelimit_success_keeps_other_reservations(void **state)
+{
+	(void)state;
+	struct seula_ratelimit *rl = seula_ratelimit_new(64, 3, 60000, 5000);
+	seula_ratelimit_fail(rl, "ada", 3, 100);
+	assert_true(seula_ratelimit_reserve(rl, "ada", 3, 110, NULL));
+	assert_true(seula_ratelimit_reserve(rl, "ada", 3, 110, NULL));
+	assert_false(seula_ratelimit_reserve(rl, "ada", 3, 110, NULL));
+	seula_ratelimit_release(rl, "ada", 3, SEULA_ATTEMPT_OK, 120);
+	/* One still pending: two more fit, not three. */
+	assert_true(seula_ratelimit_reserve(rl, "ada", 3, 130, NULL));
+	assert_true(seula_ratelimit_reserve(rl, "ada", 3, 130, NULL));
+	assert_false(seula_ratelimit_reserve(rl, "ada", 3, 130, NULL));
+	for (int i = 0; i < 3; i++)
+		seula_ratelimit_release(rl, "ada", 3, SEULA_ATTEMPT_OK, 140);
+	/* Nothing leaked: many logins one after another all fit. */
+	for (int i = 0; i < 10; i++) {
+		assert_true(seula_ratelimit_reserve(rl, "ada", 3, 150, NULL));
+		seula_ratelimit_release(rl, "ada", 3, SEULA_ATTEMPT_OK, 150);
+	}
+	for (int i = 0; i < 10; i++) {
+		assert_true(seula_ratelimit_reserve(rl, "ada", 3, 160, NULL));
+		seula_ratelimit_release(rl, "ada", 3, SEULA_ATTEMPT_UNCHECKED,
+		                        160);
+	}
+	assert_false(seula_ratelimit_locked(rl, "ada", 3, 170, NULL));
+	seula_ratelimit_free(rl);
+}
+
 static void ratelimit_table_is_fixed_under_a_flood(void **state)
 {
 	(void)state;
@@ -473,6 +536,8 @@ int main(void)
 	        cmocka_unit_test(ratelimit_locks_after_max_in_window),
 	        cmocka_unit_test(ratelimit_forgets_old_failures),
 	        cmocka_unit_test(ratelimit_table_is_fixed_under_a_flood),
+	        cmocka_unit_test(ratelimit_reservations_count_until_released),
+	        cmocka_unit_test(ratelimit_success_keeps_other_reservations),
 	        cmocka_unit_test(tokens_are_random_and_only_hashed),
 	        cmocka_unit_test(sessions_idle_and_absolute_timeouts),
 	        cmocka_unit_test(sessions_unknown_and_removed),
