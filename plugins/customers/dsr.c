@@ -625,6 +625,21 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 	c->reply = json_pack(
 	        "{s:o}", op == SEULA_SUBJECT_ERASE ? "erased" : "anonymised",
 	        done);
+	/* How the person was identified goes with them (as retention does
+	 * it): their requests stay as the record of the answers, without
+	 * it, and so does this one. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db,
+	                       "UPDATE customer_dsr_requests SET "
+	                       "verification = '' WHERE customer_id = ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, c->person.id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	sqlite3_finalize(st);
+	if (rc != SEULA_OK)
+		return rc;
+	c->req.verification = "";
 	rc = request_insert(c->db, &c->req, &c->request_id);
 	if (rc != SEULA_OK)
 		return rc;

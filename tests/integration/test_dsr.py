@@ -809,18 +809,22 @@ class ErasureTest(unittest.TestCase):
         other_vid = linked_visitor(srv, keep["email"])
         self.assertEqual(fin.request("GET", "/api/customers/export/finance")
                          .status, 200)
-        access = dsr(cid, "access", cust["id"]).json()
+        # How they were identified (a document's number) goes with them.
+        access = dsr(cid, "access", cust["id"],
+                     verification="passport FI-ACC-418273 at the counter").json()
         self.assertEqual(cid.request("GET", access["export"]).status, 200)
         rollup = srv.query("SELECT sum(pageviews) AS n FROM analytics_rollup "
                            "WHERE dim = '' AND gran = 0")[0]["n"] or 0
 
         needles = [cust[k].encode() for k in (
             "email", "first_name", "last_name", "street", "phone",
-            "organisation", "website")] + [vid.encode()]
+            "organisation", "website")] + [vid.encode(), b"FI-ACC-418273",
+                                           b"FI-ERA-905511"]
         files = srv.db_files()
         self.assertTrue(any(n in b for b in files.values() for n in needles))
 
-        r = dsr(cid, "erasure", cust["id"])
+        r = dsr(cid, "erasure", cust["id"],
+                verification="id card FI-ERA-905511 by video call")
         self.assertEqual(r.status, 201, r)
         doc = r.json()
         erased = doc["erased"]
