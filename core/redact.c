@@ -4,6 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "redact.h"
 
+#include <jansson.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,64 @@ int seula_redact_text(const struct seula_redactor *r, const char *text,
 	return SEULA_ENOMEM;
 }
 
+/* The longest prefix of `text` (a redacted field, which may have grown a
+ * little past the limit) that is whole UTF-8 and fits a field. */
+static size_t fit(const char *text, size_t len)
+{
+	if (len <= SEULA_FIELD_MAX_BYTES)
+		return len;
+	size_t n = SEULA_FIELD_MAX_BYTES;
+	while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* Props are JSON text with non-ASCII and control characters escaped:
+ * an address after "\t" or in "\u00e4nn@..." is found only in the
+ * decoded strings, and a replacement inside an escape would break the
+ * JSON.  So each key and string value is redacted decoded, and the
+ * object encoded again as collect encodes it.  *out NULL: no change. */
+static int redact_props(const struct seula_redactor *r, const char *text,
+                        char **out)
+{
+	*out = NULL;
+	if (!may_hold(text, strlen(text)))
+		return SEULA_OK;
+	json_t *in = json_loads(text, 0, NULL);
+	if (!json_is_object(in)) {
+		json_decref(in);
+		return SEULA_EINVAL; /* collect wrote it: never so */
+	}
+	json_t *clean = json_object();
+	int rc = clean ? SEULA_OK : SEULA_ENOMEM;
+	const char *key;
+	json_t *value;
+	json_object_foreach(in, key, value)
+	{
+		if (rc != SEULA_OK)
+			break;
+		char *k = NULL, *v = NULL;
+		rc = seula_redact_text(r, key, strlen(key), &k);
+		if (rc == SEULA_OK && json_is_string(value))
+			rc = seula_redact_text(r, json_string_value(value),
+			                       json_string_length(value), &v);
+		if (rc == SEULA_OK &&
+		    json_object_set_new(clean, k ? k : key,
+		                        v ? json_string(v)
+		                          : json_incref(value)) != 0)
+			rc = SEULA_ENOMEM;
+		free(k);
+		free(v);
+	}
+	if (rc == SEULA_OK &&
+	    !(*out = json_dumps(clean, JSON_COMPACT | JSON_SORT_KEYS |
+	                                       JSON_ENSURE_ASCII)))
+		rc = SEULA_ENOMEM;
+	json_decref(clean);
+	json_decref(in);
+	return rc;
+}
+
 int seula_redact_event(const struct seula_redactor *r, struct seula_event *ev)
 {
 	static const enum seula_field fields[] = {
@@ -120,10 +179,23 @@ int seula_redact_event(const struct seula_redactor *r, struct seula_event *ev)
 		char *clean = NULL;
 		if (!text)
 			continue;
-		int rc = seula_redact_text(r, text, strlen(text), &clean);
-		if (rc == SEULA_OK && clean)
-			rc = seula_event_set_str(ev, fields[i], clean,
-			                         strlen(clean));
+		bool props = fields[i] == SEULA_FIELD_PROPS;
+		int rc = props ? redact_props(r, text, &clean)
+		               : seula_redact_text(r, text, strlen(text),
+		                                   &clean);
+		if (rc == SEULA_OK && clean) {
+			size_t len = strlen(clean);
+			/* "(email)" may be a byte longer than what it
+			 * replaced.  Text is cut to fit; props, JSON that
+			 * cannot be cut, go whole (rather than the event,
+			 * or a 500 for what a visitor sent). */
+			if (props && len > SEULA_FIELD_MAX_BYTES)
+				rc = seula_event_set_str(ev, fields[i], NULL,
+				                         0);
+			else
+				rc = seula_event_set_str(ev, fields[i], clean,
+				                         fit(clean, len));
+		}
 		free(clean);
 		if (rc != SEULA_OK)
 			return rc;

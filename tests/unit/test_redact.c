@@ -144,6 +144,66 @@ static void event_fields(void **state)
 	seula_arena_free(&a);
 }
 
+/* Props as collect stores them (ENSURE_ASCII): an address after an
+ * escape is redacted in the decoded text, and the JSON stays JSON. */
+static void props_are_redacted_decoded(void **state)
+{
+	(void)state;
+	struct seula_arena a;
+	seula_arena_init(&a, 1 << 20);
+	struct seula_event *ev = seula_event_new(&a);
+	const char *props =
+	        "{\"k\":\"plain\",\"note\":\"hi\\tann@example.com\","
+	        "\"who\":\"\\u00e4nn@example.com\"}";
+	assert_int_equal(seula_event_set_str(ev, SEULA_FIELD_PROPS, props,
+	                                     strlen(props)),
+	                 SEULA_OK);
+	assert_int_equal(seula_redact_event(r, ev), SEULA_OK);
+	assert_string_equal(seula_event_str(ev, SEULA_FIELD_PROPS),
+	                    "{\"k\":\"plain\",\"note\":\"hi\\t(email)\","
+	                    "\"who\":\"\\u00E4(email)\"}");
+	seula_arena_free(&a);
+}
+
+/* "(email)" is a byte longer than "a@b.cc": text near the field's limit
+ * is cut to fit, whole characters; props that no longer fit go, and the
+ * event stays (no error for what a visitor sent). */
+static void grown_text_fits(void **state)
+{
+	(void)state;
+	struct seula_arena a;
+	seula_arena_init(&a, 1 << 20);
+	struct seula_event *ev = seula_event_new(&a);
+	char title[SEULA_FIELD_MAX_BYTES + 1], props[SEULA_FIELD_MAX_BYTES + 1];
+	size_t n = 0;
+	while (n + 7 <= SEULA_FIELD_MAX_BYTES - 2) {
+		memcpy(title + n, "a@b.cc ", 7);
+		n += 7;
+	}
+	memcpy(title + n, "\xc3\xa4", 2); /* a two-byte character last */
+	title[n + 2] = '\0';
+	assert_int_equal(seula_event_set_str(ev, SEULA_FIELD_TITLE, title,
+	                                     strlen(title)),
+	                 SEULA_OK);
+	n = (size_t)snprintf(props, sizeof(props), "{\"v\":\"");
+	while (n + 7 <= SEULA_FIELD_MAX_BYTES - 2) {
+		memcpy(props + n, "a@b.cc ", 7);
+		n += 7;
+	}
+	memcpy(props + n, "\"}", 3);
+	assert_int_equal(seula_event_set_str(ev, SEULA_FIELD_PROPS, props,
+	                                     strlen(props)),
+	                 SEULA_OK);
+	assert_int_equal(seula_redact_event(r, ev), SEULA_OK);
+	const char *t = seula_event_str(ev, SEULA_FIELD_TITLE);
+	assert_non_null(t);
+	assert_true(strlen(t) <= SEULA_FIELD_MAX_BYTES);
+	assert_non_null(strstr(t, "(email) (email)"));
+	assert_null(strchr(t, '@'));
+	assert_null(seula_event_str(ev, SEULA_FIELD_PROPS));
+	seula_arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +211,8 @@ int main(void)
 	        cmocka_unit_test(other_text_stays),
 	        cmocka_unit_test(long_runs_are_linear),
 	        cmocka_unit_test(event_fields),
+	        cmocka_unit_test(props_are_redacted_decoded),
+	        cmocka_unit_test(grown_text_fits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
