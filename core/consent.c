@@ -1937,8 +1937,13 @@ static int parse_page(const struct seula_consent *c, struct seula_http *http,
 	const char *page = clean ? clean : url;
 	if (clean)
 		n = strlen(clean);
-	if (n > 2048)
+	/* Cut at a whole character: a record with broken UTF-8 could not
+	 * be shown, to the visitor or to staff. */
+	if (n > 2048) {
 		n = 2048;
+		while (n > 0 && ((unsigned char)page[n] & 0xC0) == 0x80)
+			n--;
+	}
 	memcpy(out, page, n);
 	out[n] = '\0';
 	free(clean);
@@ -2339,10 +2344,27 @@ static int shown_handler(void *instance, struct seula_http *http)
 	return rc;
 }
 
-/* A stored record as JSON (the text columns are JSON themselves). */
+/* A record's page as stored: before the page was cut at a whole
+ * character, one could end in part of one; that part is left out. */
+static const char *page_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+	const char *page = col(st, i);
+	if (!page)
+		return NULL;
+	size_t n = strlen(page);
+	for (size_t cut = 0; cut < 4 && cut <= n; cut++)
+		if (seula_text_valid(page, n - cut)) {
+			snprintf(buf, cap, "%.*s", (int)(n - cut), page);
+			return buf;
+		}
+	return "(unreadable)";
+}
+
+/* A stored record as JSON (the text columns are JSON themselves); NULL
+ * when out of memory. */
 static json_t *record_json(sqlite3_stmt *st)
 {
-	char given[32] = "", received[32], until[32];
+	char given[32] = "", received[32], until[32], page[2049 + 4];
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 		iso_time(sqlite3_column_int64(st, 3), given);
 	iso_time(sqlite3_column_int64(st, 4), received);
@@ -2360,8 +2382,8 @@ static json_t *record_json(sqlite3_stmt *st)
 	        json_loads(col(st, 13), 0, NULL), "gcm",
 	        json_loads(col(st, 14), 0, NULL), "valid_until", until,
 	        "tc_string", col(st, 16), "visitor_id", col(st, 17), "ip_anon",
-	        col(st, 18), "page", col(st, 19), "erased",
-	        sqlite3_column_type(st, 20) != SQLITE_NULL);
+	        col(st, 18), "page", page_text(st, 19, page, sizeof(page)),
+	        "erased", sqlite3_column_type(st, 20) != SQLITE_NULL);
 	return o;
 }
 
@@ -2442,8 +2464,9 @@ static int records_handler(void *instance, struct seula_http *http)
 		sqlite3_bind_text(st, 2, receipt, -1, SQLITE_STATIC);
 	json_t *list = json_array();
 	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(list, record_json(st));
+	while ((step = sqlite3_step(st)) == SQLITE_ROW &&
+	       json_array_append_new(list, record_json(st)) == 0)
+		;
 	sqlite3_finalize(st);
 	if (step != SQLITE_DONE) {
 		json_decref(list);
@@ -2474,11 +2497,13 @@ int seula_consent_subject_export(sqlite3 *db, const char *visitor_id,
 	}
 	sqlite3_bind_text(st, 1, visitor_id, -1, SQLITE_STATIC);
 	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(rows, record_json(st));
+	while ((step = sqlite3_step(st)) == SQLITE_ROW &&
+	       json_array_append_new(rows, record_json(st)) == 0)
+		;
 	if (step != SQLITE_DONE)
 		snprintf(err, errlen, "consent records: %s",
-		         sqlite3_errmsg(db));
+		         step == SQLITE_ROW ? "out of memory"
+		                            : sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }

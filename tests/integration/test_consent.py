@@ -339,9 +339,24 @@ class ConsentTest(unittest.TestCase):
         assert_json_error(self, cs.request(
             "GET", "/api/consent/records?visitor_id=%s&receipt=%s" % (vid, other)),
             400, "bad_request")
+        # A long page is cut at a whole character: the withdrawal on it
+        # is shown to the visitor and in the history, not a 500 or a gap.
+        long_page = "http://localhost/" + "\u00e9" * 1100
+        last = record_consent(srv, "reject_all", vid, page=long_page)
+        r = srv.request("GET", "/api/consent/" + last["receipt"])
+        self.assertEqual(r.status, 200, r)
+        page = r.json()["page"]
+        self.assertTrue(long_page.startswith(page))
+        self.assertLessEqual(len(page.encode()), 2048)
+        self.assertGreater(len(page.encode()), 2040)
+        [row] = consent_rows(srv, "receipt = ?", (last["receipt"],))
+        self.assertEqual(row["page"], page, "stored whole characters")
+        r = cs.request("GET", "/api/consent/records?visitor_id=" + vid)
+        self.assertEqual([x["method"] for x in r.json()["records"]],
+                         ["accept_all", "withdraw", "reject_all"])
         reads = srv.query("SELECT * FROM audit_log WHERE staff_name = 'cs' AND "
                           "action = 'read' AND subject = ?", (vid,))
-        self.assertEqual(len(reads), 1, "the read by visitor id is audited")
+        self.assertEqual(len(reads), 2, "the reads by visitor id are audited")
         self.assertTrue(srv.query("SELECT 1 FROM audit_log WHERE subject = ? AND "
                                   "action = 'change'", (vid,)))
         # Statistics: analysts yes, customer service no.
