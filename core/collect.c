@@ -205,6 +205,11 @@ static int set_str(struct seula_event *ev, enum seula_field f, const char *s,
 		return reject(err, 413, "too_large",
 		              "the request holds more data than the server "
 		              "accepts");
+	if (rc == SEULA_ETOOBIG)
+		return reject(err, 400, "invalid_event",
+		              "%s takes at most %d bytes as stored (JSON, a "
+		              "character outside ASCII written as \\uXXXX)",
+		              what, SEULA_FIELD_MAX_BYTES);
 	if (rc != SEULA_OK)
 		return reject(err, 400, "invalid_event", "%s is not valid text",
 		              what);

@@ -71,6 +71,16 @@ class CollectTest(unittest.TestCase):
         self.assertEqual(rows["batch-c"]["engagement_ms"], 4321)
         self.assertEqual(rows["batch-c"]["visitor_id"], "0f8fad5b-d9cb-469f-a165-70867728950e")
 
+    def test_props_past_their_stored_size_are_named(self):
+        # Each value within 512 bytes, together past 4 KiB as stored (an
+        # e-acute is written \u00e9, six bytes): refused, and saying so.
+        for props in ({"k%d" % i: "x" * 500 for i in range(9)},
+                      {"a": "\u00e9" * 256, "b": "\u00e9" * 256, "c": "\u00e9" * 256}):
+            r = self.srv.collect([{"site": "demo", "type": "event", "name": "big",
+                                   "url": "http://localhost/", "props": props}])
+            assert_json_error(self, r, 400, "invalid_event")
+            self.assertIn("props takes at most 4096 bytes as stored", r.json()["message"])
+
     def test_get_answers_gif(self):
         r = self.srv.request("GET", "/api/collect?site=demo&type=pageview"
                              "&url=http%3A%2F%2Flocalhost%2Fnoscript&title=noscript")
