@@ -95,7 +95,7 @@ int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
 		return SEULA_EIO;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, SEULA_DB_BUSY_TIMEOUT_MS);
 	char e[256];
 	const char *setup =
 	        readonly ? "PRAGMA query_only=ON; PRAGMA foreign_keys=ON; "

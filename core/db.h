@@ -20,6 +20,9 @@
  * already or refuses. */
 int seula_db_init_library(void);
 
+/* How long a connection waits for another's lock before SQLITE_BUSY. */
+#define SEULA_DB_BUSY_TIMEOUT_MS 5000
+
 /* Opens (creating the file and its folder when `create`).  On error *out is
  * NULL and err says why. */
 int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#define TRUNCATE_RETRY_MS 1000
+
 struct task_state {
 	const char *owner; /* a plugin's name, or "core" */
 	/* A plugin's instance exists only after init, which follows the
@@ -60,6 +62,10 @@ struct seula_store {
 	 * those a batch in progress adds. */
 	char **since_sites;
 	size_t n_since, n_since_committed;
+	/* An erasure's WAL truncation a reader held off: retried until it
+	 * is done (writer only). */
+	bool truncate_pending;
+	int64_t truncate_retry_ms;
 };
 
 static size_t job_weight(const struct seula_job *job)
@@ -343,11 +349,14 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 		            seula_http_wants_truncate(j->http);
 	if (truncate &&
 	    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-	                              NULL, NULL) != SQLITE_OK)
+	                              NULL, NULL) != SQLITE_OK) {
 		seula_log(s->log, SEULA_LOG_WARN, "store",
-		          "WAL not truncated after an erasure (%s): its "
-		          "frames stay until the WAL is reused",
+		          "WAL not truncated after an erasure (%s): a reader "
+		          "holds it; trying again every second",
 		          sqlite3_errmsg(s->db));
+		s->truncate_pending = true;
+		s->truncate_retry_ms = seula_clock_ms() + TRUNCATE_RETRY_MS;
+	}
 
 	uint64_t failed = 0, committed = 0;
 	for (struct seula_job *j = jobs; j; j = j->next) {
@@ -472,9 +481,31 @@ int seula_store_run_start_tasks(struct seula_store *s, char *err, size_t errlen)
 	return SEULA_OK;
 }
 
+/* The erased person's frames leave the WAL once no reader holds it: a
+ * try that does not wait for readers (the busy timeout would hold the
+ * collect path), once a second. */
+static void retry_truncate(struct seula_store *s, int64_t now)
+{
+	if (!s->truncate_pending || now < s->truncate_retry_ms)
+		return;
+	sqlite3_busy_timeout(s->db, 0);
+	int rc = sqlite3_wal_checkpoint_v2(
+	        s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(s->db, SEULA_DB_BUSY_TIMEOUT_MS);
+	if (rc == SQLITE_OK) {
+		s->truncate_pending = false;
+		seula_log(s->log, SEULA_LOG_INFO, "store",
+		          "WAL truncated after an erasure, once its readers "
+		          "were done");
+	} else {
+		s->truncate_retry_ms = now + TRUNCATE_RETRY_MS;
+	}
+}
+
 static void run_due_tasks(struct seula_store *s)
 {
 	int64_t now = seula_clock_ms();
+	retry_truncate(s, now);
 	for (size_t i = 0; i < s->n_tasks; i++) {
 		if (s->tasks[i].next_ms > now)
 			continue;
@@ -487,7 +518,7 @@ static void run_due_tasks(struct seula_store *s)
 
 static int64_t next_task_ms(const struct seula_store *s)
 {
-	int64_t next = INT64_MAX;
+	int64_t next = s->truncate_pending ? s->truncate_retry_ms : INT64_MAX;
 	if (s->hold_tasks)
 		return next;
 	for (size_t i = 0; i < s->n_tasks; i++)

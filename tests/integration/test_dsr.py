@@ -798,6 +798,33 @@ class ErasureTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_a_reader_delays_the_wal_truncation_not_forever(self):
+        # A backup or a report reading at the moment of the erasure keeps
+        # the old frames in the WAL; once it is done, they go.
+        srv, staff = start_server()
+        try:
+            cid = staff["cid"]
+            cust = create(cid, "Held")
+            needle = cust["email"].encode()
+            reader = sqlite3.connect(srv.db_path, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM customers").fetchone()
+            r = dsr(cid, "erasure", cust["id"])
+            self.assertEqual(r.status, 201, r)
+            self.assertTrue(any(needle in b for b in srv.db_files().values()),
+                            "the reader's snapshot keeps the old frames")
+            reader.execute("ROLLBACK")
+            reader.close()
+            deadline = time.time() + 10
+            while time.time() < deadline and any(
+                    needle in b for b in srv.db_files().values()):
+                time.sleep(0.2)
+            for name, blob in srv.db_files().items():
+                self.assertNotIn(needle, blob, "found in %s" % name)
+            self.assertIn("WAL truncated after an erasure", srv.stderr())
+        finally:
+            srv.close()
+
     def erase(self, srv, staff):
         cid, fin = staff["cid"], staff["fin"]
         cust = create(cid, "Erase")
