@@ -52,9 +52,13 @@ static const char *brand_family(const char *brand)
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(map[i].brand, brand) == 0)
 			return map[i].family;
-	return brand;
+	/* The header is the client's to write: a brand not known here
+	 * would be its text stored as a browser.  The user agent says. */
+	return NULL;
 }
 
+/* A version's major number, up to four digits (no browser or OS has
+ * more; a longer one is made up): "" when there is none. */
 static void major_of(const char *version, char *out, size_t cap)
 {
 	size_t n = 0;
@@ -62,6 +66,8 @@ static void major_of(const char *version, char *out, size_t cap)
 		out[n] = version[n];
 		n++;
 	}
+	if (n > 4)
+		n = 0;
 	out[n] = '\0';
 }
 
@@ -94,7 +100,7 @@ static void parse_brands(const char *v, struct hints *h)
 			}
 		}
 		/* A specific brand beats the engine: Edge over Chromium. */
-		if (!is_grease(brand) &&
+		if (!is_grease(brand) && brand_family(brand) &&
 		    (!chosen[0] || strcmp(chosen, "Chromium") == 0)) {
 			snprintf(chosen, sizeof(chosen), "%s", brand);
 			snprintf(chosen_v, sizeof(chosen_v), "%s", version);
@@ -124,10 +130,12 @@ static void parse_platform(const char *platform, const char *version,
 	        {"Android", "Android"},    {"iOS", "iOS"},
 	        {"Linux", "Linux"},
 	};
-	const char *os = name;
+	const char *os = NULL; /* none known: the user agent says */
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(map[i].hint, name) == 0)
 			os = map[i].os;
+	if (!os)
+		return;
 	snprintf(h->os, sizeof(h->os), "%s", os);
 	if (!version || !quoted(version, ver, sizeof(ver)))
 		return;

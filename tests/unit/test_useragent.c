@@ -359,6 +359,22 @@ static void client_hints_refine(void **state)
 	parse(f, reduced, junk, &r);
 	assert_string_equal(r.browser, "Chrome");
 	assert_string_equal(r.os, "Windows");
+	/* Brands and platforms no browser sends are the client's text, not
+	 * a browser or an OS: the user agent says (the review stored an
+	 * <img> tag as a browser and an address as an OS). */
+	const char *made_up[] = {
+	        "Sec-CH-UA",
+	        "\"<img src=x onerror=alert(1)>\";v=\"999999999999999\"",
+	        "Sec-CH-UA-Platform", "\"ann@example.com\"", NULL};
+	parse(f, reduced, made_up, &r);
+	assert_string_equal(r.browser, "Chrome");
+	assert_string_equal(r.browser_major, "131");
+	assert_string_equal(r.os, "Windows");
+	const char *long_major[] = {"Sec-CH-UA",
+	                            "\"Google Chrome\";v=\"1310000\"", NULL};
+	parse(f, reduced, long_major, &r);
+	assert_string_equal(r.browser, "Chrome");
+	assert_string_equal(r.browser_major, "131");
 	close_plugin(f);
 }
 
