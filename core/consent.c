@@ -2244,9 +2244,11 @@ static int record_choice(const struct seula_consent *c, struct seula_http *http,
 	char received[32], until[32];
 	iso_time(now, received);
 	iso_time(valid_until, until);
+	char who[SEULA_AUDIT_VISITOR_MAX];
+	if (r.visitor_id)
+		seula_consent_audit_visitor(c->key, r.visitor_id, who);
 	if (staff_name)
-		seula_http_audit(http, "change",
-		                 r.visitor_id ? r.visitor_id : receipt,
+		seula_http_audit(http, "change", r.visitor_id ? who : receipt,
 		                 "consent recorded on the person's behalf");
 	return reply_json(http, 201,
 	                  json_pack("{s:s, s:s, s:s, s:o, s:o}", "receipt",
@@ -2344,6 +2346,25 @@ static int shown_handler(void *instance, struct seula_http *http)
 	return rc;
 }
 
+void seula_consent_audit_visitor(const unsigned char *key, const char *vid,
+                                 char out[SEULA_AUDIT_VISITOR_MAX])
+{
+	if (!key) {
+		snprintf(out, SEULA_AUDIT_VISITOR_MAX, "%s", vid);
+		return;
+	}
+	static const char label[] = "audit-visitor/1:";
+	unsigned char h[16];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, key, SEULA_SECRET_BYTES, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)label,
+	                          sizeof(label) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)vid, strlen(vid));
+	crypto_generichash_final(&st, h, sizeof(h));
+	memcpy(out, "visitor:", 8);
+	sodium_bin2hex(out + 8, SEULA_AUDIT_VISITOR_MAX - 8, h, sizeof(h));
+}
+
 /* A record's page as stored: before the page was cut at a whole
  * character, one could end in part of one; that part is left out. */
 static const char *page_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
@@ -2437,7 +2458,7 @@ static int receipt_handler(void *instance, struct seula_http *http)
 
 static int records_handler(void *instance, struct seula_http *http)
 {
-	(void)instance;
+	const struct seula_consent *c = instance;
 	const char *vid = seula_http_query(http, "visitor_id");
 	const char *receipt = seula_http_query(http, "receipt");
 	if (!valid_uuid(vid) && !valid_uuid(receipt))
@@ -2472,7 +2493,10 @@ static int records_handler(void *instance, struct seula_http *http)
 		json_decref(list);
 		return SEULA_EIO;
 	}
-	if (seula_http_audit(http, "read", valid_uuid(vid) ? vid : receipt,
+	char who[SEULA_AUDIT_VISITOR_MAX];
+	if (valid_uuid(vid))
+		seula_consent_audit_visitor(c->key, vid, who);
+	if (seula_http_audit(http, "read", valid_uuid(vid) ? who : receipt,
 	                     "consent history") != SEULA_OK) {
 		json_decref(list);
 		return SEULA_EIO;

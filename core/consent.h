@@ -156,6 +156,16 @@ int seula_consent_verify(sqlite3 *db,
                          struct seula_chain_report *report,
                          seula_consent_mismatch_fn *each, void *arg);
 
+/* How the audit log names a visitor (a read of their consent history, a
+ * choice recorded for them): "visitor:" and 32 hex digits of BLAKE2b-128
+ * keyed with the server's key over "audit-visitor/1:" and the id.  The
+ * log is append-only and kept after an erasure; the id itself, which the
+ * person's cookie still holds, would stay in it.  The access export finds
+ * the entries by computing it again.  Without a key, the id itself. */
+#define SEULA_AUDIT_VISITOR_MAX 48
+void seula_consent_audit_visitor(const unsigned char *key, const char *vid,
+                                 char out[SEULA_AUDIT_VISITOR_MAX]);
+
 /* Put each standing consent seula_consent_verify() names back to what
  * the visitor's latest record gives, signed with `key`, or delete it when
  * no record names the visitor (it granted nothing); in the caller's write

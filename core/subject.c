@@ -89,8 +89,9 @@ static int per_visitor(sqlite3 *db, const char *sql,
  * customer: the log is append-only, so the imports already logged can
  * only be found so, and an entry per customer would not fit a request's
  * audit notes. */
-static int audit_rows(sqlite3 *db, const struct seula_subject *who,
-                      json_t *rows, int64_t *count, char *err, size_t errlen)
+static int audit_rows(sqlite3 *db, const unsigned char *key,
+                      const struct seula_subject *who, json_t *rows,
+                      int64_t *count, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
@@ -112,9 +113,16 @@ static int audit_rows(sqlite3 *db, const struct seula_subject *who,
 		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
 		return SEULA_EIO;
 	}
+	/* Their visitor ids, as entries before the pseudonym named them, and
+	 * as the audit log names them now. */
 	json_t *ids = json_array();
-	for (size_t i = 0; i < who->n_visitor_ids; i++)
+	for (size_t i = 0; i < who->n_visitor_ids; i++) {
+		char pseudonym[SEULA_AUDIT_VISITOR_MAX];
+		seula_consent_audit_visitor(key, who->visitor_ids[i],
+		                            pseudonym);
 		json_array_append_new(ids, json_string(who->visitor_ids[i]));
+		json_array_append_new(ids, json_string(pseudonym));
+	}
 	char *ids_text = json_dumps(ids, JSON_COMPACT);
 	json_decref(ids);
 	sqlite3_bind_text(st, 1, who->audit_subject, -1, SQLITE_STATIC);
@@ -139,8 +147,9 @@ static int audit_rows(sqlite3 *db, const struct seula_subject *who,
 	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
-static int core_access(sqlite3 *db, const struct seula_subject *who, json_t *o,
-                       char *err, size_t errlen)
+static int core_access(sqlite3 *db, const unsigned char *key,
+                       const struct seula_subject *who, json_t *o, char *err,
+                       size_t errlen)
 {
 	json_t *events = json_array(), *records = json_array(),
 	       *state = json_array(), *audit = json_array();
@@ -164,7 +173,7 @@ static int core_access(sqlite3 *db, const struct seula_subject *who, json_t *o,
 		                 who, state, NULL, err, errlen);
 	int64_t n;
 	if (rc == SEULA_OK)
-		rc = audit_rows(db, who, audit, &n, err, errlen);
+		rc = audit_rows(db, key, who, audit, &n, err, errlen);
 	return rc;
 }
 
@@ -175,7 +184,7 @@ static int core_erase(sqlite3 *db, const unsigned char *key,
 	int64_t events = 0, records = 0, kept = 0;
 	/* Counted first: erasure takes the visitor ids off the consent
 	 * records, which find the entries about their receipts. */
-	int rc = audit_rows(db, who, NULL, &kept, err, errlen);
+	int rc = audit_rows(db, key, who, NULL, &kept, err, errlen);
 	/* Anonymised, an event is one more cookieless page view. */
 	if (rc == SEULA_OK)
 		rc = per_visitor(
@@ -222,7 +231,7 @@ int seula_subject_core(sqlite3 *db, const unsigned char *key,
 	int rc;
 	switch (op) {
 	case SEULA_SUBJECT_ACCESS:
-		rc = core_access(db, who, o, err, errlen);
+		rc = core_access(db, key, who, o, err, errlen);
 		break;
 	case SEULA_SUBJECT_ERASE:
 	case SEULA_SUBJECT_ANONYMISE:

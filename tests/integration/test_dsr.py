@@ -335,6 +335,8 @@ class DsrTest(unittest.TestCase):
         for receipt in (mine["receipt"], other):
             self.assertEqual(self.ada.request(
                 "GET", "/api/consent/records?receipt=" + receipt).status, 200)
+        self.assertEqual(self.ada.request(
+            "GET", "/api/consent/records?visitor_id=" + vid).status, 200)
         imported = "import: 3 customers, ids %d-%d" % (first, last)
 
         audit = self.access_audit(first + 1)
@@ -344,6 +346,10 @@ class DsrTest(unittest.TestCase):
         self.assertIn(("ada", "read", mine["receipt"], "consent history"),
                       [(a["staff_name"], a["action"], a["subject"], a["detail"])
                        for a in audit])
+        # The read by visitor id, named by the id's keyed hash.
+        self.assertIn(("ada", "read", "consent history"),
+                      [(a["staff_name"], a["action"], a["detail"]) for a in audit
+                       if (a["subject"] or "").startswith("visitor:")])
         self.assertNotIn(other, [a["subject"] for a in audit])
         # The import is each of its customers', and no one else's.
         for cid in (first, last):
@@ -837,6 +843,10 @@ class ErasureTest(unittest.TestCase):
         self.assertEqual(fin.request("GET", "/api/customers/export/finance")
                          .status, 200)
         # How they were identified (a document's number) goes with them.
+        # A read of their consent history by visitor id: the audit entry
+        # stays after the erasure, but not the id.
+        self.assertEqual(cid.request("GET", "/api/consent/records?visitor_id="
+                                     + vid).status, 200)
         access = dsr(cid, "access", cust["id"],
                      verification="passport FI-ACC-418273 at the counter").json()
         self.assertEqual(cid.request("GET", access["export"]).status, 200)
