@@ -469,6 +469,14 @@ static int take_props(struct seula_event *ev, json_t *props, size_t idx,
 			              "event %zu: a props key must be 1 to %d "
 			              "bytes of text",
 			              idx, SEULA_PROP_KEY_MAX);
+		/* The reports' filters split on ";" and compare with "=="
+		 * and "!=": a key holding either could be listed, never
+		 * filtered on. */
+		if (strpbrk(key, "=;"))
+			return reject(err, 400, "invalid_event",
+			              "event %zu: a props key may not hold '=' "
+			              "or ';' (the reports' filters use them)",
+			              idx);
 		if (json_is_string(value)) {
 			size_t vlen = json_string_length(value);
 			/* A value typed into a form may hold a line break:

@@ -735,9 +735,14 @@ class StaffNetworksTest(unittest.TestCase):
                       ada.request("GET", "/api/me", headers=outside),
                       login(srv, "ada", PASSWORDS["ada"], outside)):
                 assert_json_error(self, r, 403, "network_not_allowed")
-            # A session used from outside is on record, as other refusals.
-            [denied] = srv.query("SELECT * FROM audit_log WHERE outcome = 'denied' "
+            # A session used from outside is on record, as other refusals
+            # (written by the writer after the answer: waited for).
+            deadline, rows = time.time() + 10, []
+            while not rows and time.time() < deadline:
+                rows = srv.query("SELECT * FROM audit_log WHERE outcome = 'denied' "
                                  "AND detail LIKE '%staff_networks%'")
+                time.sleep(0.05)
+            [denied] = rows
             self.assertEqual((denied["staff_name"], denied["route"], denied["ip_anon"]),
                              ("ada", "GET /api/testkit/secret", "203.0.113.0"))
             self.assertEqual(login(srv, "ada", PASSWORDS["ada"],

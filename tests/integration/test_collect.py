@@ -81,6 +81,16 @@ class CollectTest(unittest.TestCase):
             assert_json_error(self, r, 400, "invalid_event")
             self.assertIn("props takes at most 4096 bytes as stored", r.json()["message"])
 
+    def test_props_keys_the_filters_can_name(self):
+        for key in ("a==b", "c;d", "g!=h", "x=y"):
+            r = self.srv.collect([{"site": "demo", "type": "event", "name": "keys",
+                                   "url": "http://localhost/", "props": {key: "v"}}])
+            assert_json_error(self, r, 400, "invalid_event")
+            self.assertIn("may not hold '=' or ';'", r.json()["message"])
+        r = self.srv.collect([{"site": "demo", "type": "event", "name": "keys",
+                               "url": "http://localhost/", "props": {"a!b|c": "v"}}])
+        self.assertEqual(r.status, 204, r)
+
     def test_get_answers_gif(self):
         r = self.srv.request("GET", "/api/collect?site=demo&type=pageview"
                              "&url=http%3A%2F%2Flocalhost%2Fnoscript&title=noscript")
