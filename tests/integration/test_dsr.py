@@ -315,20 +315,26 @@ class DsrTest(unittest.TestCase):
         export = json.loads(zipfile.ZipFile(io.BytesIO(z.body)).read("export.json"))
         return export["data"]["core"]["audit_log"]
 
-    def test_access_export_has_reads_by_receipt_and_the_import(self):
-        # Entries about the person that do not name their customer id:
-        # the CSV import that made them (its ids in the detail), and a
-        # read of their consent history by one of their receipts.
-        text = "".join("Imp%d,Ortqz,imp%d.q@dsr-test.example,FI,2024-01-15\n" % (n, n)
-                       for n in range(3))
+    def import_people(self, first, last, n):
+        """n customers by CSV import (first names first0.., one last
+        name, addresses first0@dsr-test.example..): their first and
+        last ids."""
+        text = "".join("%s%d,%s,%s%d@dsr-test.example,FI,2024-01-15\n"
+                       % (first, i, last, first.lower(), i) for i in range(n))
         r = self.cid.request("POST", "/api/customers/import",
                              ("first_name,last_name,email,country,"
                               "relationship_start\n" + text).encode(),
                              {"Content-Type": "text/csv"})
         self.assertEqual(r.status, 200, r)
-        first, last = r.json()["first_id"], r.json()["last_id"]
+        return r.json()["first_id"], r.json()["last_id"]
+
+    def test_access_export_has_reads_by_receipt_and_the_import(self):
+        # Entries about the person that do not name their customer id:
+        # the CSV import that made them (its ids in the detail), and a
+        # read of their consent history by one of their receipts.
+        first, last = self.import_people("Imp", "Ortqz", 3)
         self.assertEqual(last - first, 2)
-        vid = linked_visitor(self.srv, "imp1.q@dsr-test.example")
+        vid = linked_visitor(self.srv, "imp1@dsr-test.example")
         [mine] = self.srv.query("SELECT receipt FROM consent_records WHERE "
                                 "visitor_id = ?", (vid,))
         other = record_consent(self.srv, "accept_all", str(uuid.uuid4()))["receipt"]
@@ -368,14 +374,7 @@ class DsrTest(unittest.TestCase):
     def test_access_export_has_every_list_that_showed_them(self):
         # A page of 150 search results, and the list of requests: each
         # person on them is named, not the first few dozen.
-        text = "".join("List%d,Listqz,list%d@dsr-test.example,FI,2024-01-15\n" % (n, n)
-                       for n in range(150))
-        r = self.cid.request("POST", "/api/customers/import",
-                             ("first_name,last_name,email,country,"
-                              "relationship_start\n" + text).encode(),
-                             {"Content-Type": "text/csv"})
-        self.assertEqual(r.status, 200, r)
-        first, last = r.json()["first_id"], r.json()["last_id"]
+        first, last = self.import_people("List", "Listqz", 150)
         r = self.cid.request("GET", "/api/customers?q=Listqz&limit=1000")
         self.assertEqual(r.json()["total"], 150)
         for cid in (first, last):
