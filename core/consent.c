@@ -1742,9 +1742,10 @@ static bool header_is(const struct seula_http *http, const char *name,
 /* The host of an http(s) URL, lower case, into buf; false when none. */
 static bool url_host(const char *url, char *buf, size_t len)
 {
-	const char *p = strncmp(url, "https://", 8) == 0  ? url + 8
-	                : strncmp(url, "http://", 7) == 0 ? url + 7
-	                                                  : NULL;
+	/* A scheme and a host are the same in any case (RFC 3986). */
+	const char *p = strncasecmp(url, "https://", 8) == 0  ? url + 8
+	                : strncasecmp(url, "http://", 7) == 0 ? url + 7
+	                                                      : NULL;
 	if (!p)
 		return false;
 	size_t n = strcspn(p, "/?#");
@@ -1759,6 +1760,21 @@ static bool url_host(const char *url, char *buf, size_t len)
 		const char *colon = memchr(p, ':', n);
 		if (colon)
 			h = (size_t)(colon - p);
+	}
+	/* After the host, nothing or a port: 1 to 65535. */
+	if (h < n) {
+		if (p[h] != ':')
+			return false;
+		const char *port = p + h + 1;
+		size_t digits = n - h - 1;
+		long v = 0;
+		for (size_t i = 0; i < digits; i++) {
+			if (port[i] < '0' || port[i] > '9' || i >= 5)
+				return false;
+			v = v * 10 + (port[i] - '0');
+		}
+		if (!digits || v < 1 || v > 65535)
+			return false;
 	}
 	if (!h || h >= len)
 		return false;

@@ -188,6 +188,11 @@ class ConsentTest(unittest.TestCase):
             (with_(visitor_id="1234"), 400, "bad_visitor_id"),
             (with_(page="http://evil.example/"), 400, "page_not_allowed"),
             (with_(page="javascript:alert(1)"), 400, "bad_page"),
+            # A port is 1 to 65535, and nothing else follows the host.
+            (with_(page="http://localhost:99999999/"), 400, "bad_page"),
+            (with_(page="http://localhost:0/"), 400, "bad_page"),
+            (with_(page="http://localhost:80x/"), 400, "bad_page"),
+            (with_(page="http://localhost:/"), 400, "bad_page"),
             (with_(source="cookie_wall"), 400, "bad_source"),
             (with_(extra=1), 400, "unknown_field"),
             # Its message quotes the name cut at 64 bytes, inside a
@@ -229,6 +234,10 @@ class ConsentTest(unittest.TestCase):
         self.assertEqual(self.post(ok, {"Content-Type": "application/json; charset=UTF-8"})
                          .status, 201)
         n += 1
+        # Scheme and host in any case, a port in range: the same page.
+        for page in ("HTTP://LOCALHOST/", "http://localhost:8080/x"):
+            self.assertEqual(self.post(with_(page=page)).status, 201, page)
+            n += 1
         r = self.post(ok, {"Origin": "http://evil.example"})
         assert_json_error(self, r, 403, "origin_not_allowed")
         self.assertEqual(len(consent_rows(self.srv)), n, "nothing stored")
