@@ -516,6 +516,36 @@ class SessionTimeTest(unittest.TestCase):
             srv.close()
 
 
+class SessionCapTest(unittest.TestCase):
+
+    def test_a_session_evicted_at_the_cap_stays_ended_after_a_restart(self):
+        srv = Server(plugins=("anonymize", "testkit"),
+                     sections={"auth": {"session_sync": "1s", "max_sessions": "2"}})
+        try:
+            add_staff(srv, ["ada", "fin"])
+            srv.start()
+            first = login(srv, "ada", PASSWORDS["ada"])
+            login(srv, "fin", PASSWORDS["fin"])
+            time.sleep(0.1)
+            third = login(srv, "ada", PASSWORDS["ada"])
+            # The least recently seen goes at the cap...
+            assert_json_error(self, first.request("GET", "/api/me"), 401)
+            self.assertEqual(third.request("GET", "/api/me").status, 200)
+            # ...and its row with it, once past a login's way to memory
+            # (10 s), at a session sync.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and srv.query(
+                    "SELECT count(*) AS n FROM sessions")[0]["n"] > 2:
+                time.sleep(0.5)
+            self.assertEqual(srv.query("SELECT count(*) AS n FROM sessions")[0]["n"], 2)
+            srv.stop()
+            srv.start()
+            assert_json_error(self, first.request("GET", "/api/me"), 401)
+            self.assertEqual(third.request("GET", "/api/me").status, 200)
+        finally:
+            srv.close()
+
+
 class BruteForceTest(unittest.TestCase):
 
     def test_per_account_and_per_address_limits(self):
