@@ -237,6 +237,33 @@ static void cut_path_params(struct sbuf *b, size_t at)
 	b->p[out] = '\0';
 }
 
+/* A host name as DNS has them: labels of 1 to 63 letters, digits, '-' or
+ * '_', dots between, 253 bytes at most.  A wildcard domain takes any name
+ * under it, and the parser passes "a..example.com" or "%61.example.com".
+ * An IPv6 literal (a ':') is the parser's to check. */
+static bool host_name_ok(const char *h)
+{
+	if (strchr(h, ':'))
+		return true;
+	size_t label = 0, n = 0;
+	for (const char *p = h;; p++, n++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63)
+				return false;
+			if (!*p)
+				break;
+			label = 0;
+			continue;
+		}
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+		label++;
+	}
+	return n <= 253;
+}
+
 /*
  * The page URL: keep scheme, host, port and path (without path parameters),
  * and of the query only the site's keep_query parameters (query strings
@@ -260,6 +287,11 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 		return reject(err, 400, "invalid_event",
 		              "event %zu: url is not an absolute http(s) URL",
 		              idx);
+	}
+	if (!host_name_ok(host)) {
+		evhttp_uri_free(uri);
+		return reject(err, 400, "invalid_event",
+		              "event %zu: url's host is not a host name", idx);
 	}
 	if (!seula_site_allows_host(site, host, strlen(host))) {
 		evhttp_uri_free(uri);

@@ -351,6 +351,16 @@ static void bad_requests_named(void **state)
 	expect("{\"site\":\"demo\",\"type\":\"pageview\","
 	       "\"url\":\"https://example.com.evil.com/\"}",
 	       403, "domain_not_allowed", NULL);
+	/* Under a wildcard domain, only names DNS could have. */
+	expect("{\"site\":\"demo\",\"type\":\"pageview\","
+	       "\"url\":\"https://a..example.org/\"}",
+	       400, "invalid_event", "host name");
+	expect("{\"site\":\"demo\",\"type\":\"pageview\","
+	       "\"url\":\"https://%61.example.org/\"}",
+	       400, "invalid_event", "host name");
+	expect("{\"site\":\"demo\",\"type\":\"pageview\","
+	       "\"url\":\"https://a%00.example.org/\"}",
+	       400, "invalid_event", "host name");
 	snprintf(b, sizeof(b), "{%s,\"colour\":\"red\"}", pv);
 	expect(b, 400, "invalid_event", "unknown field 'colour'");
 	snprintf(b, sizeof(b), "{%s,\"title\":5}", pv);
