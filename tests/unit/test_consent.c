@@ -83,7 +83,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void append(struct fixture *f, int64_t received_at, const char *vid)
+/* A record of `method` with `decisions` for `vid` (may be NULL), valid
+ * until `valid_until`. */
+static void append_record(struct fixture *f, int64_t received_at,
+                          const char *vid, const char *method,
+                          const char *decisions, int64_t valid_until)
 {
 	char receipt[40], err[256];
 	static int n;
@@ -96,13 +100,13 @@ static void append(struct fixture *f, int64_t received_at, const char *vid)
 	        .policy_version = "1",
 	        .texts_hash = "00",
 	        .language = "fi",
-	        .decisions = "{\"necessary\":\"granted\"}",
+	        .decisions = decisions,
 	        .preselected = "{}",
-	        .method = "reject_all",
+	        .method = method,
 	        .source = "banner",
 	        .signals = "{}",
 	        .gcm = "{}",
-	        .valid_until = received_at + 365 * DAY_MS,
+	        .valid_until = valid_until,
 	        .visitor_id = vid,
 	};
 	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL),
@@ -112,6 +116,13 @@ static void append(struct fixture *f, int64_t received_at, const char *vid)
 	        SEULA_OK);
 	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL),
 	                 SQLITE_OK);
+}
+
+static void append(struct fixture *f, int64_t received_at, const char *vid)
+{
+	append_record(f, received_at, vid, "reject_all",
+	              "{\"necessary\":\"granted\"}",
+	              received_at + 365 * DAY_MS);
 }
 
 static int64_t prune(struct fixture *f, int64_t now)
@@ -234,31 +245,10 @@ static void a_consent_without_its_record_grants_nothing(void **state)
 	struct fixture *f = *state;
 	const char *vid = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f10";
 	int64_t t0 = 1700000000000LL;
-	struct seula_consent_record r = {
-	        .receipt = "00000000-0000-4000-8000-00000000aaaa",
-	        .site = "demo",
-	        .received_at = t0,
-	        .policy_version = "1",
-	        .texts_hash = "00",
-	        .language = "fi",
-	        .decisions = "{\"necessary\":\"granted\",\"analytics\":"
-	                     "\"granted\",\"marketing\":\"denied\"}",
-	        .preselected = "{}",
-	        .method = "custom",
-	        .source = "banner",
-	        .signals = "{}",
-	        .gcm = "{}",
-	        .valid_until = t0 + 730 * DAY_MS,
-	        .visitor_id = vid,
-	};
-	char err[256];
-	assert_int_equal(sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(
-	        seula_consent_append(f->db, f->key, &r, err, sizeof(err)),
-	        SEULA_OK);
-	assert_int_equal(sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL),
-	                 SQLITE_OK);
+	append_record(f, t0, vid, "custom",
+	              "{\"necessary\":\"granted\",\"analytics\":\"granted\","
+	              "\"marketing\":\"denied\"}",
+	              t0 + 730 * DAY_MS);
 	assert_true(gate_keeps(f, vid, t0 + DAY_MS));
 	assert_false(gate_keeps(f, "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f11",
 	                        t0 + DAY_MS));
