@@ -5,13 +5,16 @@
  * Every figure comes from the analytics plugin's own report code (query.c,
  * compiled into this binary too) and the consent statistics from the
  * consent module, so the report, the dashboard and the API cannot
- * disagree.  The database is opened read-only.  The HTML is one file with
+ * disagree.  The database is read through a read-only connection; the
+ * run's audit entry, as the API writes one for every report, goes in
+ * through a second one before any of it is shown.  The HTML is one file with
  * nothing fetched: its CSS, the data and uPlot (the dashboard's chart
  * library, installed from npm) are inline; without JavaScript the tables
  * and their bars still show.
  */
 #include "cli_report.h"
 
+#include "audit.h"
 #include "cli_setup.h"
 #include "config.h"
 #include "consent.h"
@@ -21,17 +24,21 @@
 #include "log.h"
 #include "outfile.h"
 #include "query.h"
+#include "secret.h"
 #include "zone.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pwd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unicode/uloc.h>
 #include <unicode/ustring.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -196,6 +203,62 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 
 /* A table of a report of `kind` (a breakdown's by `dimension`, else
  * NULL). */
+/* The run's audit entry, by "cli:USER", in a transaction of its own on a
+ * writable connection: as the API's, action "read" when the filter reads
+ * event properties, else "statistics"; the detail names the site, the
+ * days and the filter's conditions without their values.  The key is the
+ * server's, never made here (a key beside another --db would sign an
+ * entry its chain cannot verify). */
+static int audit_run(const struct seula_config *cfg, const json_t *report,
+                     const char *filter, char *err, size_t errlen)
+{
+	const struct passwd *pw = getpwuid(geteuid());
+	char actor[80], keys[800], detail[1000];
+	snprintf(actor, sizeof(actor), "cli:%s", pw ? pw->pw_name : "unknown");
+	analytics_filter_keys(filter, keys, sizeof(keys));
+	const char *site = json_string_value(json_object_get(report, "site"));
+	const char *from = json_string_value(json_object_get(report, "from"));
+	const char *to = json_string_value(json_object_get(report, "to"));
+	int n = snprintf(detail, sizeof(detail), "report of site %s, %s to %s",
+	                 site ? site : "?", from ? from : "?", to ? to : "?");
+	if (*keys && n >= 0 && (size_t)n < sizeof(detail))
+		snprintf(detail + n, sizeof(detail) - (size_t)n, ", filter %s",
+		         keys);
+	for (char *c = detail; *c; c++) /* the log takes no control bytes */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	unsigned char key[SEULA_SECRET_BYTES];
+	int rc = seula_secret_load(cfg->secret_file, false, key, err, errlen);
+	if (rc != SEULA_OK)
+		return rc;
+	sqlite3 *db = NULL;
+	rc = seula_db_open(&db, cfg->db, false, false,
+	                   cfg->synchronous == SEULA_SYNC_FULL, err, errlen);
+	bool begun = false;
+	if (rc == SEULA_OK) {
+		rc = seula_db_exec(db, "BEGIN IMMEDIATE", err, errlen);
+		begun = rc == SEULA_OK;
+	}
+	struct seula_audit_entry e = {
+	        .ts_ms = seula_clock_ms(),
+	        .staff_name = actor,
+	        .action = analytics_filter_reads_props(filter) ? "read"
+	                                                       : "statistics",
+	        .route = "command line: seula report",
+	        .outcome = "ok",
+	        .detail = detail,
+	};
+	if (rc == SEULA_OK)
+		rc = seula_audit_append(db, key, &e, err, errlen);
+	if (begun)
+		rc = rc == SEULA_OK
+		             ? seula_db_exec(db, "COMMIT", err, errlen)
+		             : (seula_db_exec(db, "ROLLBACK", NULL, 0), rc);
+	sodium_memzero(key, sizeof(key));
+	seula_db_close(db);
+	return rc;
+}
+
 static void csv_section(FILE *f, const char *title, const json_t *rows,
                         enum analytics_report_kind kind, const char *dimension)
 {
@@ -844,6 +907,8 @@ int seula_cli_report(int argc, char **argv)
 	}
 	if (rc == SEULA_OK)
 		rc = build(db, consent, &a, &goals, &report, err, sizeof(err));
+	if (rc == SEULA_OK)
+		rc = audit_run(&setup.cfg, report, a.filter, err, sizeof(err));
 	/* -o FILE: written whole or not at all (a full disk leaves the last
 	 * report as it was). */
 	struct seula_outfile out = {.f = stdout};

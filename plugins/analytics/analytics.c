@@ -3050,39 +3050,7 @@ static bool reads_props(enum analytics_report_kind kind,
 	if (kind == ANALYTICS_BREAKDOWN && rq->dimension &&
 	    strncmp(rq->dimension, "prop:", 5) == 0)
 		return true;
-	for (const char *f = rq->filter; f && *f;) {
-		if (strncmp(f, "prop:", 5) == 0)
-			return true;
-		f += analytics_filter_part_len(f);
-		f = *f ? f + 1 : NULL;
-	}
-	return false;
-}
-
-/* `filter` with each condition's value left out ("country==…"): a value
- * may be personal data (an email in a property), and the audit log keeps
- * its entries for good. */
-static void filter_keys(const char *filter, char *out, size_t cap)
-{
-	size_t n = 0;
-	out[0] = '\0';
-	for (const char *p = filter; p && *p && n + 1 < cap;) {
-		size_t len = analytics_filter_part_len(p);
-		const char *end = p[len] ? p + len : NULL;
-		const char *op = NULL;
-		for (size_t i = 0; i + 1 < len && !op; i++)
-			if ((p[i] == '=' || p[i] == '!') && p[i + 1] == '=')
-				op = p + i;
-		size_t keep = op ? (size_t)(op - p) + 2 : len;
-		int k = snprintf(out + n, cap - n, "%s%.*s%s", n ? ";" : "",
-		                 (int)keep, p, op ? "\u2026" : "");
-		if (k < 0 || (size_t)k >= cap - n) {
-			out[n] = '\0';
-			break;
-		}
-		n += (size_t)k;
-		p = end ? end + 1 : NULL;
-	}
+	return analytics_filter_reads_props(rq->filter);
 }
 
 /* The report's audit entry: what was read (the kind, the breakdown's
@@ -3098,7 +3066,7 @@ static int audit_report(const struct seula_host *h, struct seula_http *http,
 	                                    "breakdown", "realtime", "goals"};
 	const json_t *cmp = json_object_get(out, "comparison");
 	char filter[800]; /* 10 conditions of 69-byte keys fit */
-	filter_keys(rq->filter, filter, sizeof(filter));
+	analytics_filter_keys(rq->filter, filter, sizeof(filter));
 	char detail[1000];
 	size_t n = 0;
 #define ADD(...)                                                               \

@@ -642,6 +642,40 @@ size_t analytics_filter_part_len(const char *p)
 	return i;
 }
 
+bool analytics_filter_reads_props(const char *filter)
+{
+	for (const char *f = filter; f && *f;) {
+		if (strncmp(f, "prop:", 5) == 0)
+			return true;
+		f += analytics_filter_part_len(f);
+		f = *f ? f + 1 : NULL;
+	}
+	return false;
+}
+
+void analytics_filter_keys(const char *filter, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (const char *p = filter; p && *p && n + 1 < cap;) {
+		size_t len = analytics_filter_part_len(p);
+		const char *end = p[len] ? p + len : NULL;
+		const char *op = NULL;
+		for (size_t i = 0; i + 1 < len && !op; i++)
+			if ((p[i] == '=' || p[i] == '!') && p[i + 1] == '=')
+				op = p + i;
+		size_t keep = op ? (size_t)(op - p) + 2 : len;
+		int k = snprintf(out + n, cap - n, "%s%.*s%s", n ? ";" : "",
+		                 (int)keep, p, op ? "\u2026" : "");
+		if (k < 0 || (size_t)k >= cap - n) {
+			out[n] = '\0';
+			break;
+		}
+		n += (size_t)k;
+		p = end ? end + 1 : NULL;
+	}
+}
+
 static enum analytics_status parse_filters(struct scope *sc, const char *text,
                                            char *err, size_t errlen)
 {

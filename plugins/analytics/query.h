@@ -114,6 +114,17 @@ enum analytics_status {
  * hold a ';' as "x[;]y", as it holds a '|'. */
 size_t analytics_filter_part_len(const char *p);
 
+/* Whether `filter` (NULL: none) has a condition on an event property
+ * ("prop:..."): a report under it reads what visitors sent, which may be
+ * personal data, and is audited as a read. */
+bool analytics_filter_reads_props(const char *filter);
+
+/* `filter` (NULL: none) with each condition's value left out
+ * ("country==…"), in out[cap], cut between conditions: what audit
+ * entries name, which are kept for good, while a value may be personal
+ * data (an email in a property). */
+void analytics_filter_keys(const char *filter, char *out, size_t cap);
+
 /* The canonical text of `filter` (the API's filter=) for `site`: its
  * parts sorted, a goal's with its kind and pattern, so two texts are the
  * same segment exactly when they are equal.  *out is sqlite3_malloc'd

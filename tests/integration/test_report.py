@@ -5,6 +5,7 @@ import datetime
 import io
 import json
 import os
+import pwd
 import resource
 import signal
 import stat
@@ -150,6 +151,46 @@ class ReportTest(unittest.TestCase):
         r = self.report("--from", "1969-12-31")
         self.assertEqual(r.returncode, 1)
         self.assertIn("from", r.stderr)
+
+    def test_every_run_is_audited_and_no_key_no_report(self):
+        # As the API's reports are: a run is an entry by "cli:USER" in the
+        # chain, a read when the filter reads event properties, and the
+        # filter's values (an email in a property) stay out of the log.
+        user = "cli:" + pwd.getpwuid(os.geteuid()).pw_name
+        route = "command line: seula report"
+        before = self.srv.query("SELECT count(*) AS n FROM audit_log")[0]["n"]
+        d = self.day.isoformat()
+        r = self.report("--from", d, "--to", d, "--filter", "country==FI")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.report("--from", d, "--to", d, "--format", "csv",
+                        "--filter", "prop:email==ann@example.com")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = self.srv.query("SELECT staff_name, action, route, subject, outcome, "
+                              "detail FROM audit_log WHERE id > ? ORDER BY id",
+                              (before,))
+        self.assertEqual(
+            [(x["staff_name"], x["action"], x["route"], x["subject"], x["outcome"])
+             for x in rows],
+            [(user, "statistics", route, None, "ok"), (user, "read", route, None, "ok")])
+        self.assertEqual(rows[0]["detail"],
+                         "report of site demo, %s to %s, filter country==\u2026" % (d, d))
+        self.assertEqual(rows[1]["detail"],
+                         "report of site demo, %s to %s, filter prop:email==\u2026" % (d, d))
+        v = run_seula("audit", "verify", "--config", self.srv.config_path)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        # Without the server's key nothing is shown and nothing written.
+        key = os.path.join(self.srv.dir, "no-such.key")
+        conf = os.path.join(self.srv.dir, "nokey.ini")
+        with open(self.srv.config_path) as f, open(conf, "w") as g:
+            g.write(f.read().replace("[server]", "[server]\nsecret_file = %s" % key, 1))
+        n = len(rows) + before
+        r = subprocess.run([BIN, "report", "--config", conf, "--site", "demo"],
+                           capture_output=True, text=True, timeout=60, cwd=SOURCE)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertIn(key, r.stderr)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM audit_log")[0]["n"], n)
+        self.assertFalse(os.path.exists(key))
 
 
 if __name__ == "__main__":
