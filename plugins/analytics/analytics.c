@@ -1305,9 +1305,14 @@ static int gather_visit(struct analytics *a, int64_t id,
 			a->prefix[n + i] = kept[i]->prefix;
 		a->n_prefix = n + n_kept;
 	}
+	/* Event rows come only with the events counted (on_one()): a visit
+	 * of page views alone, most of them, skips the statement, whose
+	 * GROUP BY opens a sorter even for no rows. */
 	sqlite3_stmt *events = use(a, S_EVENTS);
 	sqlite3_bind_int64(events, 1, id);
-	while (rc == SEULA_OK && (step = sqlite3_step(events)) == SQLITE_ROW) {
+	step = SQLITE_DONE;
+	while (rc == SEULA_OK && visit.events > 0 &&
+	       (step = sqlite3_step(events)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(events, 0);
 		const char *prop = (const char *)sqlite3_column_text(events, 1);
 		const char *value =
