@@ -39,7 +39,7 @@ struct seula_auth {
 	struct seula_sessions *sessions;
 	struct seula_ratelimit *by_account, *by_address;
 	bool loaded;
-	struct seula_task task;
+	struct seula_task task, watch;
 };
 
 /* ---- small things ------------------------------------------------------ */
@@ -764,6 +764,20 @@ static int sync_sessions(void *instance, struct sqlite3 *db, int64_t now_ms,
 	return rc;
 }
 
+/* Every second: a CLI change to an account (disabled, a new role or
+ * password) reaches its open sessions now, not at the next sync. */
+static int watch_staff(void *instance, struct sqlite3 *db, int64_t now_ms,
+                       char **errmsg)
+{
+	struct seula_auth *a = instance;
+	if (!a->loaded)
+		return SEULA_OK; /* sync_sessions() runs at start first */
+	int rc = seula_sessions_watch(a->sessions, db, now_ms);
+	if (rc != SEULA_OK)
+		*errmsg = strdup("sessions: the staff table could not be read");
+	return rc;
+}
+
 int seula_auth_new(struct seula_auth **out, const struct seula_config *cfg,
                    const unsigned char *key, struct seula_store *store,
                    struct seula_readers *readers,
@@ -790,8 +804,10 @@ int seula_auth_new(struct seula_auth **out, const struct seula_config *cfg,
 	                            cfg->login_lockout_s * 1000);
 	a->task = (struct seula_task){"sessions", cfg->session_sync_s,
 	                              SEULA_TASK_AT_START, sync_sessions};
+	a->watch = (struct seula_task){"staff watch", 1, 0, watch_staff};
 	if (!a->sessions || !a->by_account || !a->by_address ||
-	    seula_store_add_task(store, &a->task, a) != SEULA_OK) {
+	    seula_store_add_task(store, &a->task, a) != SEULA_OK ||
+	    seula_store_add_task(store, &a->watch, a) != SEULA_OK) {
 		snprintf(err, errlen, "out of memory");
 		seula_auth_free(a);
 		return SEULA_ENOMEM;

@@ -17,6 +17,10 @@ struct seula_sessions {
 	struct seula_session *items;
 	size_t n, max;
 	int64_t idle_ms, absolute_ms;
+	/* The writer's alone (seula_sessions_watch()): the staff table's
+	 * digest when it last looked. */
+	unsigned char staff_digest[crypto_generichash_BYTES];
+	bool have_digest;
 };
 
 struct seula_sessions *seula_sessions_new(size_t max, int64_t idle_ms,
@@ -213,6 +217,8 @@ int seula_sessions_load(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 	return SEULA_OK;
 }
 
+static int reconcile(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);
+
 int seula_sessions_sync(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 {
 	/* 1. Last-seen times to disk, so idle time survives a restart. */
@@ -224,7 +230,7 @@ int seula_sessions_sync(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 	pthread_mutex_unlock(&s->lock);
 	if (!copy)
 		return SEULA_ENOMEM;
-	sqlite3_stmt *up = NULL, *st = NULL;
+	sqlite3_stmt *up = NULL;
 	int rc = SEULA_EIO;
 	if (sqlite3_prepare_v2(
 	            db,
@@ -243,6 +249,19 @@ int seula_sessions_sync(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 	/* 2. Expired rows go. */
 	if (delete_expired(s, db, now_ms) != SEULA_OK)
 		goto out;
+	rc = reconcile(s, db, now_ms);
+out:
+	sqlite3_finalize(up);
+	sodium_memzero(copy, n * sizeof(*copy));
+	free(copy);
+	return rc;
+}
+
+/* Steps 3 and 4 of seula_sessions_sync(). */
+static int reconcile(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SEULA_EIO;
 	/* 3. What the database says now: a session gone (logout elsewhere,
 	 * account disabled or removed) goes here too; a changed role or name
 	 * applies.  Never adds one: only a login does. */
@@ -303,9 +322,54 @@ int seula_sessions_sync(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 	sodium_memzero(live, live_n * sizeof(*live));
 	free(live);
 out:
-	sqlite3_finalize(up);
 	sqlite3_finalize(st);
-	sodium_memzero(copy, n * sizeof(*copy));
-	free(copy);
+	return rc;
+}
+
+/* What open sessions depend on in the staff table, as one digest: each
+ * account's id, name, role, state and last password change. */
+static int staff_digest(sqlite3 *db,
+                        unsigned char out[crypto_generichash_BYTES])
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, name, role, disabled, "
+	                       "password_changed_at FROM staff ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < 5; i++) {
+			const unsigned char *v = sqlite3_column_text(st, i);
+			/* Its length first: no two rows hash alike. */
+			uint32_t len = (uint32_t)sqlite3_column_bytes(st, i);
+			crypto_generichash_update(&h, (const void *)&len,
+			                          sizeof(len));
+			if (v)
+				crypto_generichash_update(&h, v, len);
+		}
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE)
+		return SEULA_EIO;
+	crypto_generichash_final(&h, out, crypto_generichash_BYTES);
+	return SEULA_OK;
+}
+
+int seula_sessions_watch(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
+{
+	unsigned char d[crypto_generichash_BYTES];
+	int rc = staff_digest(db, d);
+	if (rc != SEULA_OK)
+		return rc;
+	if (s->have_digest && memcmp(d, s->staff_digest, sizeof(d)) == 0)
+		return SEULA_OK;
+	rc = reconcile(s, db, now_ms);
+	if (rc == SEULA_OK) {
+		memcpy(s->staff_digest, d, sizeof(d));
+		s->have_digest = true;
+	}
 	return rc;
 }

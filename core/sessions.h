@@ -1,8 +1,9 @@
 /*
  * sessions.h - staff sessions, held in memory so that the event loop checks
  * a cookie without touching the disk; the writer persists them (sessions
- * table) and reconciles them with the staff table (an account disabled or
- * its role changed by the CLI takes effect at the next reconcile).
+ * table) and reconciles them with the staff table (an account disabled,
+ * its role or password changed by the CLI takes effect once the writer's
+ * watch sees the table change, within a second).
  *
  * A token is 256 random bits (base64url, the cookie's value); only its
  * BLAKE2b hash is kept, here and in the database.  Thread-safe.
@@ -56,5 +57,11 @@ size_t seula_sessions_count(struct seula_sessions *s);
  * rows, and drop or update the sessions whose account changed. */
 int seula_sessions_load(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);
 int seula_sessions_sync(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);
+/* Writer side, inside a transaction, often: when the staff table changed
+ * since the last call (a digest of each account's name, role, state and
+ * password change; the first call counts as a change), drop or update
+ * the sessions as seula_sessions_sync() does, without its writes of
+ * last-seen times. */
+int seula_sessions_watch(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);
 
 #endif
