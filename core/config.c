@@ -92,8 +92,8 @@ const struct seula_config_row seula_config_auth_rows[] = {
          "any (the address is the client's, behind trusted proxies)"},
         {SEULA_CONFIG_DURATION, "session_sync", "30s", 1, 3600,
          SRV(session_sync_s), 0, NULL,
-         "how soon an account disabled or changed with the CLI takes "
-         "effect on open sessions"},
+         "how often sessions' last-seen times are written (a change "
+         "to an account reaches its sessions within a second)"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
