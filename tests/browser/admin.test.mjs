@@ -1,0 +1,425 @@
+// The customer-service pages (web/admin/) in Debian's Chromium, driven by
+// playwright-core, against the real server with the customers plugin: the
+// sign-in they send a stranger to, adding a customer (with a validation
+// error shown beside the form first), a CSV import and search with paging,
+// a flag and a field changed, an order with an open invoice, an erasure the
+// open invoice refuses (409: the holds named, the record restricted), an
+// invoice paid, an access request whose export is downloaded with the
+// session's CSRF token (a zip) and completes the request, the request list
+// with an overdue request highlighted and a filter, a refusal's statement,
+// a deadline extended, signing out; finance and analyst accounts told
+// politely the pages are not theirs; ids only in the addresses; axe-core's
+// WCAG 2.1 A/AA rules; a phone's width; no script error, no CSP violation, and a
+// screenshot that the test output keeps.
+//
+//   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/admin.test.mjs
+//
+// SEULA_TEST_OUTPUT: where the screenshot goes (default tests/output/).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startSeula, launchChromium } from './harness.mjs';
+
+const BIN = process.env.SEULA_BIN;
+const SOURCE = process.env.SEULA_SOURCE_DIR;
+if (!BIN || !SOURCE)
+  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+const ROOT = path.resolve(SOURCE);
+const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
+const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+
+const USERS = {
+  cas: { role: 'customer_service', password: 'walnut-Harbor-19-quill' },
+  fin: { role: 'finance', password: 'maple.Signal.88.drift' },
+  ann: { role: 'analyst', password: 'copper+Fjord+42+heron' },
+};
+
+let dir, db, seula, base, browser;
+
+before(async () => {
+  for (const f of [BIN, AXE]) if (!existsSync(f)) throw new Error(`${f} is missing (build seula; npm ci installs the rest)`);
+  dir = mkdtempSync(path.join(tmpdir(), 'seula-admin-'));
+  db = path.join(dir, 'seula.db');
+  const config = path.join(dir, 'seula.ini');
+  writeFileSync(config, `; written by tests/browser/admin.test.mjs
+[server]
+listen = 127.0.0.1:0
+db = ${db}
+web_root = ${path.join(ROOT, 'web')}
+plugin_dir = ${path.join(path.dirname(path.resolve(BIN)), 'plugins')}
+trusted_proxies = 127.0.0.1/8, ::1
+
+[auth]
+login_max_failures = 100
+
+[plugins]
+load = anonymize, analytics, customers
+
+[site.demo]
+domains = localhost, 127.0.0.1
+`);
+  for (const [name, u] of Object.entries(USERS))
+    execFileSync(BIN, ['user', 'add', name, '--role', u.role, '--config', config],
+      { input: `${u.password}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
+  seula = await startSeula(BIN, config);
+  base = seula.base;
+  browser = await launchChromium();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  const code = seula ? await seula.stop() : undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
+});
+
+// A page that records script errors, console errors and CSP violations,
+// and every address it was at.  `expected`: [status, method, path regexp]
+// of the API answers the test provokes on purpose (the browser reports
+// each 4xx of a fetch as a console error).
+async function open(context, url, expected = []) {
+  const page = await context.newPage();
+  page.problems = [];
+  page.addresses = [];
+  const failed = [];
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push({ status: r.status(), method: r.request().method(), url: r.url() });
+  });
+  page.on('pageerror', (e) => page.problems.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const s = /status of (\d+)/.exec(m.text());
+    const at = m.location().url;
+    if (s && expected.some(([status, method, re]) => Number(s[1]) === status && re.test(new URL(at).pathname) &&
+      failed.some((f) => f.status === status && f.method === method && f.url === at))) return;
+    page.problems.push(`${m.text()} (${at})`);
+  });
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) page.addresses.push(f.url()); });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  await page.goto(url);
+  return page;
+}
+
+async function signIn(page, name) {
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#username', name);
+  await page.fill('#password', USERS[name].password);
+  await page.click('#submit');
+}
+
+async function axe(page) {
+  await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const report = (vs) => vs.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  if (result.violations.length > serious.length)
+    console.log(`axe, minor: ${report(result.violations.filter((v) => !serious.includes(v))).join('\n')}`);
+  assert.deepEqual(report(serious), [], 'axe: no serious or critical violation');
+  assert.ok(result.passes.length >= 15, `axe ran ${result.passes.length} passing rules`);
+}
+
+const text = (page, sel) => page.textContent(sel).then((t) => t.replace(/\s+/g, ' ').trim());
+const focused = (page) => page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.tagName));
+
+// The signed-in browser's own answer from the API (its cookie, no page).
+async function apiGet(context, p) {
+  const r = await context.request.get(`${base}${p}`);
+  assert.equal(r.status(), 200, `${p}: ${await r.text()}`);
+  return r.json();
+}
+
+// Choose a request type and a way of verification on the customer's page.
+async function fileRequest(page, type, extra = async () => {}) {
+  await page.selectOption('#dsr-type', type);
+  await page.selectOption('#dsr-verification', { index: 1 });
+  await page.fill('#dsr-verification-detail', 'signature compared with the order form');
+  await extra();
+  await page.click('#dsr-submit');
+}
+
+test('customer service keeps the register and answers requests', async () => {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/admin/`, [
+    [400, 'POST', /^\/api\/customers$/], // the bad e-mail address, on purpose
+    [409, 'POST', /^\/api\/dsr$/], // the erasure a legal hold refuses
+  ]);
+
+  // A stranger is sent to sign in, and comes back.
+  await page.waitForURL(/\/login\/\?next=/);
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/admin/');
+  await signIn(page, 'cas');
+  await page.waitForURL(`${base}/admin/`);
+  await page.waitForSelector('#account:not([hidden])');
+  assert.equal(await text(page, '#who'), 'cas');
+  assert.equal(await text(page, '#role'), 'customer service');
+  assert.equal(await page.isHidden('#nav-dashboard'), true, 'no statistics link for customer service');
+
+  // Add a customer: the API's validation error beside the form, the field
+  // marked and focused; then added.
+  await page.click('#add-customer');
+  await page.waitForURL(`${base}/admin/customers/new`);
+  assert.equal(await focused(page), 'new-first_name', 'the first field has the focus');
+  await page.fill('#new-first_name', 'Aino');
+  await page.fill('#new-last_name', 'Testinen');
+  await page.fill('#new-email', 'aino.testinen-at-example');
+  await page.fill('#new-country', 'fi');
+  await page.click('#new-submit');
+  await page.waitForSelector('#new-customer .form-error:not(:empty)');
+  assert.match(await text(page, '#new-customer .form-error'), /^E-mail: not an email address\.$/);
+  assert.equal(await page.getAttribute('#new-email', 'aria-invalid'), 'true');
+  assert.equal(await focused(page), 'new-email');
+  await page.fill('#new-email', 'aino.testinen@example.com');
+  await page.fill('#new-phone', '+358 40 123 4567');
+  await page.fill('#new-city', 'Turku');
+  await page.click('#new-submit');
+  await page.waitForURL(/\/admin\/customers\/\d+$/);
+  const id = Number(/(\d+)$/.exec(page.url())[1]);
+  await page.waitForSelector('#details');
+  assert.match(await text(page, 'h1'), /^Aino Testinen · customer \d+$/);
+  assert.match(await text(page, '.notice.ok'), /Aino Testinen was added/);
+  assert.equal(await focused(page), 'H1', 'the new view\'s heading has the focus');
+  let c = await apiGet(context, `/api/customers/${id}`);
+  assert.equal(c.email, 'aino.testinen@example.com');
+  assert.equal(c.country, 'FI');
+
+  // A CSV import of 21 more, through the page, then search with paging.
+  await page.click('a[data-nav="register"]');
+  await page.waitForURL(`${base}/admin/`);
+  const rows = Array.from({ length: 21 }, (_, i) => `Sivu${String(i).padStart(2, '0')},Pagerson,sivu${i}@example.com`);
+  await page.click('details.card summary');
+  await page.setInputFiles('input[type="file"]', {
+    name: 'register.csv', mimeType: 'text/csv',
+    buffer: Buffer.from(`first_name,last_name,email\n${rows.join('\n')}\n`),
+  });
+  await page.click('details.card button[type="submit"]');
+  await page.waitForSelector('details.card .notice.ok');
+  assert.equal(await text(page, 'details.card .notice.ok'), '21 customers imported.');
+
+  await page.fill('#search-q', 'pagerson');
+  await page.selectOption('#search-limit', '20');
+  await page.press('#search-q', 'Enter');
+  await page.waitForFunction(() => /of 21 customers/.test(document.querySelector('#results-count')?.textContent));
+  assert.equal(await text(page, '#results-count'), '1–20 of 21 customers.');
+  assert.equal(await page.locator('#results-table tbody tr').count(), 20);
+  assert.equal(await focused(page), 'results-count');
+  await page.click('#page-next');
+  await page.waitForFunction(() => /^21–21/.test(document.querySelector('#results-count')?.textContent));
+  assert.equal(await text(page, '#results-table tbody tr th'), 'Sivu20 Pagerson');
+  await page.click('#page-prev');
+  await page.waitForFunction(() => /^1–20/.test(document.querySelector('#results-count')?.textContent));
+
+  // Find her, by a part of the name in another case.
+  await page.fill('#search-q', 'TESTIN');
+  await page.click('#search-submit');
+  await page.waitForFunction(() => document.querySelector('#results-count')?.textContent === '1 customer match.');
+  assert.equal(await text(page, '#results-table tbody tr th'), 'Aino Testinen');
+  assert.match(await text(page, '#results-table tbody tr'), /aino\.testinen@example\.com/);
+  await page.click('#results-table tbody tr th a');
+  await page.waitForURL(`${base}/admin/customers/${id}`);
+  await page.waitForSelector('#flags-form');
+
+  // Back keeps the search (in the page, not in the address).
+  await page.goBack();
+  await page.waitForSelector('#results-table');
+  assert.equal(await page.inputValue('#search-q'), 'TESTIN');
+  await page.goForward();
+  await page.waitForSelector('#flags-form');
+
+  // A flag set.
+  await page.check('#flag-objects_direct_marketing');
+  await page.click('#flags-save');
+  await page.waitForFunction(() => /Saved: objects to direct marketing on/.test(document.querySelector('#flags .status')?.textContent));
+  c = await apiGet(context, `/api/customers/${id}`);
+  assert.equal(c.flags.objects_direct_marketing, true);
+  assert.equal(c.flags.restricted, false);
+  assert.equal(await page.isChecked('#flag-objects_direct_marketing'), true);
+
+  // A field changed.
+  await page.fill('#c-city', 'Tampere');
+  await page.click('#customer-save');
+  await page.waitForFunction(() => document.querySelector('#details .status')?.textContent === 'Saved: city.');
+  assert.equal((await apiGet(context, `/api/customers/${id}`)).city, 'Tampere');
+
+  // An order with an open invoice: the hold appears.
+  assert.equal(await text(page, '#holds-list'), 'None: nothing keeps the record from erasure.');
+  await page.fill('#order-number', 'A-1001');
+  await page.fill('#order-date', '2026-01-15');
+  await page.selectOption('#order-invoice', 'open');
+  await page.fill('#order-form [name="description"]', 'Widget');
+  await page.fill('#order-form [name="quantity"]', '2');
+  await page.fill('#order-form [name="unit_price"]', '12,50');
+  await page.click('#order-submit');
+  await page.waitForSelector('#orders-table');
+  await page.waitForFunction(() => /Order A-1001 added/.test(document.querySelector('#orders-status')?.textContent));
+  const orderRow = await page.$$eval('#orders-table tbody tr:first-child > *', (cells) => cells.map((x) => x.textContent));
+  assert.deepEqual(orderRow.slice(0, 4), ['A-1001', '2026-01-15', '2 × Widget à €12.50', '€25.00']);
+  assert.equal(await page.inputValue('#orders-table select'), 'open');
+  assert.match(await text(page, '#holds-list'), /Open invoice/);
+  const [order] = (await apiGet(context, `/api/customers/${id}/orders`)).orders;
+  assert.equal(order.total_cents, 2500);
+  assert.equal(order.invoice_status, 'open');
+
+  // Erasure: the open invoice refuses it; the page names the hold and
+  // says the record was restricted instead.
+  await fileRequest(page, 'erasure', () => page.check('#dsr-confirm'));
+  await page.waitForSelector('#dsr-result .notice.bad');
+  const refusal = await text(page, '#dsr-result');
+  assert.match(refusal, /Not erased: a legal hold keeps the record\./);
+  assert.match(refusal, /Open invoice: an order's invoice is unpaid/);
+  assert.match(refusal, /restricted instead/);
+  assert.ok(await page.evaluate(() => document.querySelector('#dsr-result').contains(document.activeElement)),
+    'the answer has the focus');
+  await page.waitForSelector('#restricted-notice');
+  assert.equal(await page.isChecked('#flag-restricted'), true);
+  c = await apiGet(context, `/api/customers/${id}`);
+  assert.equal(c.flags.restricted, true, 'restricted instead');
+
+  // The invoice paid.
+  await page.selectOption(`#invoice-${order.id}`, 'paid');
+  await page.click(`#orders-table form button`);
+  await page.waitForFunction(() => /now paid/.test(document.querySelector('#orders-status')?.textContent));
+  assert.equal((await apiGet(context, `/api/customers/${id}/orders`)).orders[0].invoice_status, 'paid');
+  assert.doesNotMatch(await text(page, '#holds-list'), /Open invoice/);
+
+  // Access: the export downloaded with the CSRF token, a zip; the request
+  // is completed.
+  const exportHeaders = [];
+  page.on('request', (r) => { if (/\/api\/dsr\/\d+\/export$/.test(r.url())) exportHeaders.push(r.headers()); });
+  await fileRequest(page, 'access');
+  await page.waitForSelector('#dsr-download');
+  const access = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
+  assert.equal((await apiGet(context, `/api/dsr/${access}`)).status, 'open');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dsr-download')]);
+  assert.equal(download.suggestedFilename(), `dsr-${access}-export.zip`);
+  const zip = readFileSync(await download.path());
+  assert.ok(zip.length > 100, `a zip of ${zip.length} bytes`);
+  assert.equal(zip.subarray(0, 2).toString('latin1'), 'PK', 'a zip file');
+  assert.equal(exportHeaders.length, 1);
+  const me = await apiGet(context, '/api/me');
+  assert.equal(exportHeaders[0]['x-csrf-token'], me.csrf, 'the file is fetched with the CSRF token');
+  await page.waitForFunction(() => /request is completed/.test(document.querySelector('#dsr-result')?.textContent));
+  assert.equal(await text(page, `#requests tr[data-request="${access}"] .status-cell`), 'Completed');
+  assert.equal((await apiGet(context, `/api/dsr/${access}`)).status, 'completed');
+
+  // Another access request, left open, and made overdue (the server's
+  // clock is real: its dates are moved in the database).
+  await fileRequest(page, 'access');
+  await page.waitForSelector('#dsr-download');
+  const late = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
+  execFileSync('python3', ['-c', `import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+with db:
+    db.execute("UPDATE customer_dsr_requests SET received_date = '2020-01-31', due_date = '2020-02-29' WHERE id = ?", (int(sys.argv[2]),))
+db.close()`, db, String(late)]);
+  await fileRequest(page, 'restriction');
+  await page.waitForSelector('#dsr-result .notice.ok');
+  const open_ = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
+  // (A restriction is done at once: completed.  One more open request.)
+  await fileRequest(page, 'access');
+  await page.waitForSelector('#dsr-download');
+  const pending = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
+  assert.ok(open_ < pending);
+
+  // The list: open ones, the overdue one first and highlighted.
+  await page.click('a[data-nav="requests"]');
+  await page.waitForURL(`${base}/admin/requests`);
+  await page.waitForSelector('.requests-table');
+  const listed = await page.$$eval('.requests-table tbody tr', (trs) => trs.map((tr) => ({
+    id: Number(tr.dataset.request), overdue: tr.classList.contains('overdue'),
+    cells: [...tr.children].map((td) => td.textContent),
+  })));
+  assert.deepEqual(listed.map((r) => r.id), [late, pending]);
+  assert.equal(listed[0].overdue, true);
+  assert.equal(listed[1].overdue, false);
+  assert.deepEqual(listed[0].cells.slice(1, 4), ['Access', 'Aino Testinen', '2020-01-31']);
+  assert.match(listed[0].cells[5], /^Overdue by \d+ days$/);
+  assert.match(listed[1].cells[5], /^\d+ days$/);
+  assert.match(await text(page, '#dsr-count'), /2 requests · 1 overdue/);
+
+  // Filtered: all of them; the refused erasure's statement.
+  await page.selectOption('#dsr-status', 'all');
+  await page.waitForURL(`${base}/admin/requests?status=all`);
+  await page.waitForFunction(() => document.querySelectorAll('.requests-table tbody tr').length === 5);
+  await page.selectOption('#dsr-status', 'restricted');
+  await page.waitForFunction(() => document.querySelectorAll('.requests-table tbody tr').length === 1);
+  const erasure = await page.$$eval('.requests-table tbody tr > *', (cells) => cells.map((x) => x.textContent));
+  assert.deepEqual([erasure[1], erasure[2], erasure[6]], ['Erasure', 'Aino Testinen', 'Restricted instead']);
+  await page.click('.requests-table tbody tr th a');
+  await page.waitForSelector('#statement-show');
+  assert.equal(await text(page, '#request-status'), 'Restricted instead');
+  await page.click('#statement-show');
+  await page.waitForSelector('#statement-text:not([hidden])');
+  const statement = await text(page, '#statement-text');
+  assert.match(statement, /Statement of reasons/);
+  assert.match(statement, /unpaid invoices/);
+  assert.equal(await focused(page), 'statement-text');
+
+  // Extend the open request's deadline, with the reason.
+  await page.goto(`${base}/admin/requests/${pending}`);
+  await page.waitForSelector('#extend-form');
+  const before = await apiGet(context, `/api/dsr/${pending}`);
+  await page.click('#extend-submit');
+  await page.waitForSelector('#extend-form .form-error:not(:empty)');
+  assert.equal(await focused(page), 'extend-reason', 'a reason is asked for first');
+  await page.selectOption('#extend-months', '1');
+  await page.fill('#extend-reason', 'Several requests at once');
+  await page.click('#extend-submit');
+  await page.waitForSelector('#extensions');
+  assert.match(await text(page, '#extensions'), /1 month by cas, to \d{4}-\d\d-\d\d\. Reason: Several requests at once/);
+  const after = await apiGet(context, `/api/dsr/${pending}`);
+  assert.equal(after.extended_months, 1);
+  assert.notEqual(after.due_date, before.due_date);
+
+  // A phone's width: nothing wider than the screen.
+  await page.goto(`${base}/admin/customers/${id}`);
+  await page.waitForSelector('#dsr-form');
+  await page.setViewportSize({ width: 375, height: 800 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `the page is ${width} px wide at 375`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  mkdirSync(OUTPUT, { recursive: true });
+  const shot = path.join(OUTPUT, 'admin.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`screenshot: ${shot}`);
+  await axe(page);
+
+  // Only ids in the addresses the page was at.
+  for (const a of page.addresses)
+    assert.doesNotMatch(a, /aino|testinen|pagerson|example\.com|tampere/i, `no personal data in ${a}`);
+
+  // Signing out ends the session on the server.
+  await page.click('#logout');
+  await page.waitForURL(`${base}/login/`);
+  assert.equal((await context.request.get(`${base}/api/me`)).status(), 401);
+  assert.deepEqual(page.problems, [], 'no script error, no unexpected error answer, no CSP violation');
+  await context.close();
+});
+
+test('finance and analysts are told the pages are not theirs', async () => {
+  for (const name of ['fin', 'ann']) {
+    const context = await browser.newContext();
+    const page = await open(context, `${base}/admin/requests`);
+    await page.waitForURL(/\/login\/\?next=%2Fadmin%2Frequests/);
+    await signIn(page, name);
+    await page.waitForURL(`${base}/admin/requests`);
+    await page.waitForSelector('#role-notice');
+    assert.match(await text(page, '#role-notice'),
+      new RegExp(`Signed in as ${name}, ${USERS[name].role}: the customer register and data subject requests are for customer service and admins\\.`));
+    assert.equal(await text(page, 'h1'), 'Not for your role');
+    assert.equal(await page.isHidden('#nav'), true);
+    assert.equal(await page.isVisible('#logout'), true, 'they can still sign out');
+    await axe(page);
+    assert.deepEqual(page.problems, [], `${name}: no error, not even a 403`);
+    await context.close();
+  }
+});
