@@ -8,8 +8,9 @@
 // session's CSRF token (a zip) and completes the request, the request list
 // with an overdue request highlighted and a filter, a refusal's statement,
 // a deadline extended, signing out; finance and analyst accounts told
-// politely the pages are not theirs; ids only in the addresses; axe-core's
-// WCAG 2.1 A/AA rules; a phone's width; no script error, no CSP violation, and a
+// politely the pages are not theirs; the dashboard's link for the roles
+// that may use them; ids only in the addresses; axe-core's WCAG 2.1 A/AA
+// rules; a phone's width; no script error, no CSP violation, and a
 // screenshot that the test output keeps.
 //
 //   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/admin.test.mjs
@@ -405,7 +406,7 @@ db.close()`, db, String(late)]);
   await context.close();
 });
 
-test('finance and analysts are told the pages are not theirs', async () => {
+test('finance and analysts are told the pages are not theirs; the dashboard links them for the others', async () => {
   for (const name of ['fin', 'ann']) {
     const context = await browser.newContext();
     const page = await open(context, `${base}/admin/requests`);
@@ -422,4 +423,19 @@ test('finance and analysts are told the pages are not theirs', async () => {
     assert.deepEqual(page.problems, [], `${name}: no error, not even a 403`);
     await context.close();
   }
+
+  // The dashboard's header links here for customer service, not analysts.
+  for (const [name, shown] of [['cas', true], ['ann', false]]) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/login/`);
+    await signIn(page, name);
+    await page.waitForSelector('#signed-in:not([hidden])');
+    await page.goto(`${base}/`);
+    await page.waitForFunction((n) => document.querySelector('#who').textContent.startsWith(n), name);
+    assert.equal(await page.isVisible('#admin-link a[href="/admin/"]'), shown, `${name}: the link`);
+    await context.close();
+  }
+  const about = await (await fetch(`${base}/about/`)).text();
+  assert.match(about, /<a href="\/admin\/">Customer service<\/a>/);
 });

@@ -1291,6 +1291,9 @@
     if (me) {
       $('who').textContent = `${me.name} (${me.role})`;
       $('who').setAttribute('aria-label', `Signed in as ${me.name}, ${me.role}: account and sign-out`);
+      // The register and data subject requests (/admin/), for the roles
+      // that may use them.
+      $('admin-link').hidden = !['admin', 'customer_service'].includes(me.role);
     }
     let list;
     try {
