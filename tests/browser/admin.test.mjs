@@ -138,13 +138,21 @@ async function apiGet(context, p) {
   return r.json();
 }
 
-// Choose a request type and a way of verification on the customer's page.
+// File a request of `type` on the customer's page, with a way of
+// verification; once its answer (a new one) is shown, the request's id.
 async function fileRequest(page, type, extra = async () => {}) {
+  const shown = () => document.querySelector('#dsr-result')?.textContent || '';
+  const before = await page.evaluate(shown);
   await page.selectOption('#dsr-type', type);
   await page.selectOption('#dsr-verification', { index: 1 });
   await page.fill('#dsr-verification-detail', 'signature compared with the order form');
   await extra();
   await page.click('#dsr-submit');
+  await page.waitForFunction((b) => {
+    const t = document.querySelector('#dsr-result')?.textContent;
+    return t && t !== b;
+  }, before);
+  return Number(/#(\d+)/.exec(await page.evaluate(shown))[1]);
 }
 
 test('customer service keeps the register and answers requests', async () => {
@@ -295,9 +303,8 @@ test('customer service keeps the register and answers requests', async () => {
   // is completed.
   const exportHeaders = [];
   page.on('request', (r) => { if (/\/api\/dsr\/\d+\/export$/.test(r.url())) exportHeaders.push(r.headers()); });
-  await fileRequest(page, 'access');
+  const access = await fileRequest(page, 'access');
   await page.waitForSelector('#dsr-download');
-  const access = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
   assert.equal((await apiGet(context, `/api/dsr/${access}`)).status, 'open');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dsr-download')]);
   assert.equal(download.suggestedFilename(), `dsr-${access}-export.zip`);
@@ -313,22 +320,18 @@ test('customer service keeps the register and answers requests', async () => {
 
   // Another access request, left open, and made overdue (the server's
   // clock is real: its dates are moved in the database).
-  await fileRequest(page, 'access');
-  await page.waitForSelector('#dsr-download');
-  const late = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
+  const late = await fileRequest(page, 'access');
   execFileSync('python3', ['-c', `import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=30)
 with db:
     db.execute("UPDATE customer_dsr_requests SET received_date = '2020-01-31', due_date = '2020-02-29' WHERE id = ?", (int(sys.argv[2]),))
 db.close()`, db, String(late)]);
-  await fileRequest(page, 'restriction');
-  await page.waitForSelector('#dsr-result .notice.ok');
-  const open_ = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
-  // (A restriction is done at once: completed.  One more open request.)
-  await fileRequest(page, 'access');
-  await page.waitForSelector('#dsr-download');
-  const pending = Number(/#(\d+)/.exec(await text(page, '#dsr-result'))[1]);
-  assert.ok(open_ < pending);
+  // A restriction is done at once (completed); one more open request.
+  const restriction = await fileRequest(page, 'restriction');
+  assert.match(await text(page, '#dsr-result'), /Restriction request #\d+ recorded\.\s*The record is now restricted\./);
+  const pending = await fileRequest(page, 'access');
+  assert.deepEqual([access, late, restriction, pending].map((n) => n - access), [0, 1, 2, 3],
+    `request ids ${[access, late, restriction, pending]}`);
 
   // The list: open ones, the overdue one first and highlighted.
   await page.click('a[data-nav="requests"]');
