@@ -248,10 +248,19 @@ static int holds_of(sqlite3 *db, int64_t id, const char *day,
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* A request (r) with its person's name as the register holds it now (c:
+ * NULL once erased, or anonymised to no name), so that a list of requests
+ * can be worked through without opening each person. */
 #define REQUEST_COLUMNS                                                        \
-	"id, type, customer_id, received_at, received_date, due_date, "        \
-	"extended_months, extensions, status, received_by, handled_by, "       \
-	"details, statement, completed_at"
+	"r.id, r.type, r.customer_id, r.received_at, r.received_date, "        \
+	"r.due_date, r.extended_months, r.extensions, r.status, "              \
+	"r.received_by, r.handled_by, r.details, r.statement, "                \
+	"r.completed_at, r.verification, nullif(trim(coalesce(c.first_name, "  \
+	"'') || ' ' || coalesce(c.last_name, '')), ''), "                      \
+	"nullif(c.organisation, '')"
+#define REQUEST_FROM                                                           \
+	" FROM customer_dsr_requests r LEFT JOIN customers c ON c.id = "       \
+	"r.customer_id"
 
 static json_t *request_json(sqlite3_stmt *st, const char *today)
 {
@@ -282,6 +291,13 @@ static json_t *request_json(sqlite3_stmt *st, const char *today)
 	json_object_set_new(o, "days_left",
 	                    have_left ? json_integer(left) : json_null());
 	json_object_set_new(o, "overdue", json_boolean(have_left && left < 0));
+	/* How the identity was verified: '' once the person is erased. */
+	json_object_set_new(o, "verification", json_string(cust_col(st, 14)));
+	const char *name = cust_col(st, 15), *org = cust_col(st, 16);
+	json_object_set_new(o, "customer_name",
+	                    name ? json_string(name) : json_null());
+	json_object_set_new(o, "customer_organisation",
+	                    org ? json_string(org) : json_null());
 	return o;
 }
 
@@ -292,8 +308,8 @@ static int request_load(sqlite3 *db, int64_t id, const char *today,
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT " REQUEST_COLUMNS
-	                       " FROM customer_dsr_requests WHERE id = ?",
+	                       "SELECT " REQUEST_COLUMNS REQUEST_FROM
+	                       " WHERE r.id = ?",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -1117,11 +1133,10 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	sqlite3_stmt *st = NULL;
 	/* Open requests first, the nearest deadline first. */
 	if (sqlite3_prepare_v2(h->http_db(http),
-	                       "SELECT " REQUEST_COLUMNS
-	                       " FROM customer_dsr_requests WHERE (?1 IS NULL "
-	                       "OR status = ?1) AND (?2 = 0 OR customer_id = "
-	                       "?2) ORDER BY status <> 'open', due_date, id "
-	                       "DESC LIMIT 1000",
+	                       "SELECT " REQUEST_COLUMNS REQUEST_FROM
+	                       " WHERE (?1 IS NULL OR r.status = ?1) AND (?2 = "
+	                       "0 OR r.customer_id = ?2) ORDER BY r.status <> "
+	                       "'open', r.due_date, r.id DESC LIMIT 1000",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	if (status)

@@ -360,6 +360,11 @@ db.close()`, db, String(late)]);
   await page.click('.requests-table tbody tr th a');
   await page.waitForSelector('#statement-show');
   assert.equal(await text(page, '#request-status'), 'Restricted instead');
+  // The request page says whose it is and how the identity was checked.
+  const facts = await page.$$eval('dl.facts > *', (xs) => xs.map((x) => x.textContent));
+  assert.equal(facts[facts.indexOf('Customer') + 1], 'Aino Testinen');
+  assert.equal(facts[facts.indexOf('Identity verified') + 1],
+    'Signed written request, signature checked against the register: signature compared with the order form');
   await page.click('#statement-show');
   await page.waitForSelector('#statement-text:not([hidden])');
   const statement = await text(page, '#statement-text');

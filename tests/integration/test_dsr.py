@@ -463,6 +463,38 @@ class DsrTest(unittest.TestCase):
         assert_json_error(self, self.cid.request(
             "GET", "/api/dsr/999999"), 404)
 
+    def test_requests_name_their_person_while_the_register_does(self):
+        # A list to work through: each request says whose it is, and how
+        # the identity was verified, as long as the register holds them.
+        cust = create(self.cid, "Named")
+        org = create(self.cid, "Orgonly", first_name="", last_name="")
+        a = dsr(self.cid, "access", cust["id"]).json()["request"]
+        b = dsr(self.cid, "access", org["id"]).json()["request"]
+        self.assertEqual(a["customer_name"], "FnNamedqz LnNamedqz")
+        self.assertEqual(a["customer_organisation"], "OrgNamedqz Oy")
+        self.assertEqual(a["verification"], "passport checked at the counter")
+        listed = {x["id"]: x for x in self.cid.request(
+            "GET", "/api/dsr?status=open").json()["requests"]}
+        self.assertEqual(listed[a["id"]]["customer_name"], "FnNamedqz LnNamedqz")
+        self.assertIsNone(listed[b["id"]]["customer_name"])
+        self.assertEqual(listed[b["id"]]["customer_organisation"], "OrgOrgonlyqz Oy")
+        got = self.cid.request("GET", "/api/dsr/%d" % a["id"]).json()
+        self.assertEqual(got["verification"], "passport checked at the counter")
+        self.assertEqual(got["customer_name"], "FnNamedqz LnNamedqz")
+        # The list's read names every person on it.
+        [entry] = [x for x in self.srv.query(
+            "SELECT subject, detail FROM audit_log WHERE route = 'GET /api/dsr' "
+            "ORDER BY id DESC LIMIT 1")]
+        self.assertIn(str(cust["id"]), entry["subject"].split(","))
+        self.assertIn(str(org["id"]), entry["subject"].split(","))
+        # Erased: no name, no organisation, no verification text.
+        r = dsr(self.cid, "erasure", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        got = self.cid.request("GET", "/api/dsr/%d" % a["id"]).json()
+        self.assertIsNone(got["customer_name"])
+        self.assertIsNone(got["customer_organisation"])
+        self.assertEqual(got["verification"], "")
+
     # -- rectification ----------------------------------------------------
     def test_rectification_lists_the_recipients_to_notify(self):
         cust = create(self.cid, "Rect")

@@ -84,9 +84,6 @@
   let me = null; // the session: { name, role, csrf }
   let redirecting = false;
   let firstView = true;
-  // Names of the customers this page has shown, for the request lists
-  // (GET /api/dsr gives ids only).  In memory only.
-  const names = new Map();
   // The register's last search, kept while the page is open so that
   // "back" finds it again; never in the address or the history.
   const search = { q: '', limit: 50, offset: 0, data: null, searched: false };
@@ -114,7 +111,15 @@
     if (n && c.organisation) return `${n} (${c.organisation})`;
     return n || c.organisation || `Customer ${c.id}`;
   }
-  function remember(c) { names.set(c.id, displayName(c)); }
+  // A request's person as the API names them (the register now: none
+  // once erased or anonymised).
+  function requestName(r) {
+    const n = r.customer_name;
+    const o = r.customer_organisation;
+    if (n && o) return `${n} (${o})`;
+    if (n || o) return n || o;
+    return `Customer ${r.customer_id} (no name held)`;
+  }
 
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
@@ -417,7 +422,6 @@
     if (!data) return;
     search.searched = true;
     search.data = data;
-    for (const c of data.results) remember(c);
     renderResults(form, results, data);
     if (focusCount) $('results-count').focus();
   }
@@ -545,7 +549,6 @@
       }
       const c = await busy(form, () => api('POST', '/api/customers', body));
       if (!c) return;
-      remember(c);
       flash = { id: c.id, text: `${displayName(c)} was added to the register.` };
       go(`/admin/customers/${c.id}`);
     });
@@ -581,7 +584,6 @@
       return;
     }
     if (redirecting) return;
-    remember(c);
     const name = displayName(c);
     const top = [];
     if (flash && flash.id === id) {
@@ -633,7 +635,6 @@
       const updated = await busy(form, () => api('PATCH', `/api/customers/${c.id}`, changes));
       if (!updated) return;
       Object.assign(c, updated);
-      remember(updated);
       say(status, `Saved: ${changed.map((n) => FIELD_LABEL[n].toLowerCase()).join(', ')}.`);
     });
     return section('details', 'Details', form);
@@ -787,8 +788,7 @@
       el('tbody', {}, list.map((r) => el('tr', { class: r.overdue ? 'overdue' : null, 'data-request': r.id },
         el('th', { scope: 'row' }, link(`/admin/requests/${r.id}`, `#${r.id}`, { 'aria-label': `Request ${r.id}: ${typeName(r.type)}` })),
         el('td', { text: typeName(r.type) }),
-        withCustomer ? el('td', {}, link(`/admin/customers/${r.customer_id}`,
-          names.get(r.customer_id) || `Customer ${r.customer_id}`)) : null,
+        withCustomer ? el('td', {}, link(`/admin/customers/${r.customer_id}`, requestName(r))) : null,
         el('td', { class: 'nowrap', text: r.received_date }),
         el('td', { class: 'nowrap', text: r.due_date }),
         el('td', { class: `nowrap${r.overdue ? ' overdue-text' : ''}`, text: daysLeftText(r) }),
@@ -925,7 +925,6 @@
           throw e;
         }
         if (answer.erased || answer.anonymised) {
-          names.delete(c.id);
           if (answer.erased) {
             setView('Erased', el('h1', { text: 'Erased' }),
               el('div', { class: 'notice ok', role: 'status', id: 'dsr-result' },
@@ -1026,24 +1025,6 @@
       showRequests().then(() => { const f = $('dsr-status'); if (f) f.focus(); });
     });
     const overdue = list.filter((r) => r.overdue).length;
-    const unknown = [...new Set(list.map((r) => r.customer_id))].filter((id) => !names.has(id));
-    const lookup = unknown.length
-      ? el('button', { type: 'button', class: 'secondary small', id: 'dsr-names' }, 'Show the customers\' names')
-      : null;
-    if (lookup) {
-      lookup.addEventListener('click', async () => {
-        lookup.disabled = true;
-        for (const id of unknown) {
-          try { remember(await api('GET', `/api/customers/${id}`)); } catch (e) {
-            if (e.status === 404) names.set(id, `Customer ${id} (erased)`);
-            else if (redirecting) return;
-          }
-        }
-        await showRequests();
-        const t = document.querySelector('.requests-table');
-        if (t) { t.tabIndex = -1; t.focus(); }
-      });
-    }
     setView('Requests',
       el('h1', { text: 'Data subject requests' }),
       el('section', { class: 'card', 'aria-labelledby': 'dsr-list-heading' },
@@ -1052,8 +1033,7 @@
           el('div', { class: 'inline' }, el('label', { for: 'dsr-status', text: 'Status' }), filter),
           el('p', { id: 'dsr-count', role: 'status' },
             `${plural(list.length, 'request', 'requests')}`,
-            overdue ? el('span', { class: 'overdue-text', text: ` · ${overdue} overdue` }) : null),
-          lookup),
+            overdue ? el('span', { class: 'overdue-text', text: ` · ${overdue} overdue` }) : null)),
         requestsTable(list, { withCustomer: true }),
         el('p', { class: 'muted small', text: 'Open requests first, the nearest deadline first. The deadline is one month from receipt; it can be extended by two months in all, before it passes.' })),
       el('p', { class: 'muted' }, 'To file a new request, ', link('/admin/', 'find the customer in the register'), ' and use the form on their page.'));
@@ -1071,7 +1051,8 @@
     if (redirecting) return;
     const d = r.details || {};
     const facts = [
-      ['Customer', link(`/admin/customers/${r.customer_id}`, names.get(r.customer_id) || `Customer ${r.customer_id}`)],
+      ['Customer', link(`/admin/customers/${r.customer_id}`, requestName(r))],
+      ['Identity verified', r.verification || '(not kept: the person was erased)'],
       ['Status', el('span', { id: 'request-status', text: STATUSES[r.status] || r.status })],
       ['Received', `${r.received_date} by ${r.received_by}`],
       ['Deadline', el('span', {}, r.due_date, r.status === 'open'
