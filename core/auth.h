@@ -17,8 +17,9 @@
  *
  * A staff route passes seula_auth_authorize(): 401 without a live session,
  * 403 for a role the route does not allow, 403 for a state-changing
- * request whose X-CSRF-Token header is not the session's.  Logins, logouts
- * and failures go to the audit log; so does every staff request (see
+ * request (seula_route_changes_state(): any method but GET, and a GET
+ * route on the writer) whose X-CSRF-Token header is not the session's.  Logins,
+ * logouts and failures go to the audit log; so does every staff request (see
  * http.h), committed before its reply.
  *
  * The password check (Argon2id) runs on a reader thread, the session and

@@ -24,6 +24,12 @@ int seula_method_bit(const char *name)
 	return 0;
 }
 
+bool seula_route_changes_state(const struct seula_route *route, int method_bit)
+{
+	return method_bit != SEULA_METHOD_GET ||
+	       route->thread == SEULA_ON_WRITER;
+}
+
 static bool is_param(const char *seg)
 {
 	size_t n = strlen(seg);

@@ -52,6 +52,15 @@ int seula_router_match(const struct seula_router *r, const char *path,
                        int method_bit, struct seula_route_match *m,
                        unsigned *allowed);
 
+/*
+ * Whether a staff request to `route` with `method_bit` must carry the
+ * session's CSRF token: every method but GET, and a GET on the writer too,
+ * since a route is placed there because it records something (a DSR export
+ * completes the request, a labels or finance export records disclosures).
+ * SameSite=Strict keeps other sites' pages out, not a sibling subdomain's.
+ */
+bool seula_route_changes_state(const struct seula_route *route, int method_bit);
+
 /* Method name to SEULA_METHOD_* bit, 0 if not one. */
 int seula_method_bit(const char *name);
 

@@ -516,9 +516,10 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 	struct seula_http_who who;
 	bool staff = !(route->roles & SEULA_ROLE_PUBLIC);
 	if (staff &&
-	    (!d->auth || seula_auth_authorize(d->auth, req, route->roles,
-	                                      mbit != SEULA_METHOD_GET, label,
-	                                      &who, &loop) != SEULA_OK)) {
+	    (!d->auth ||
+	     seula_auth_authorize(d->auth, req, route->roles,
+	                          seula_route_changes_state(route, mbit), label,
+	                          &who, &loop) != SEULA_OK)) {
 		if (!d->auth)
 			seula_reply_error(req, 401, "login_required",
 			                  "this route is for signed-in staff");

@@ -245,7 +245,10 @@ struct seula_migration {
  * HTTP routes.  A plugin's handler runs on the thread the route asks for; the
  * host copies the request first, so handlers never touch the event loop.
  * A route must declare the roles allowed (a bitmask); a route with roles == 0
- * is refused at start so nothing is open by accident.
+ * is refused at start so nothing is open by accident.  A staff request must
+ * carry the session's X-CSRF-Token header (403 csrf_failed, audited, before
+ * the handler runs) when its method is not GET or the route is
+ * SEULA_ON_WRITER; a GET on a reader or the loop needs none.
  */
 struct seula_http; /* opaque request+response */
 
@@ -269,7 +272,8 @@ enum seula_route_thread {
 	SEULA_ON_LOOP = 1,   /* quick, in memory; no disk */
 	SEULA_ON_READER = 2, /* host->http_db() is a read-only connection */
 	SEULA_ON_WRITER = 3, /* host->http_db() is inside the write transaction;
-	                      * the reply is sent after the commit */
+	                      * the reply is sent after the commit; a staff
+	                      * GET here needs the CSRF token (see above) */
 };
 
 struct seula_route {

@@ -252,9 +252,13 @@ class Staff:
         self.server, self.token, self.csrf = server, token, csrf
         self.name, self.role = name, role
 
-    def request(self, method, path, body=None, headers=None, csrf=True):
+    def request(self, method, path, body=None, headers=None, csrf=None):
+        """csrf: None sends the CSRF token with every method but GET and
+        HEAD, as a page does for a read; True sends it whatever the method
+        (a GET route on the writer, such as an export that records its
+        disclosures, needs it); False never."""
         h = {"Cookie": "seula_session=" + self.token}
-        if csrf and method not in ("GET", "HEAD"):
+        if csrf or (csrf is None and method not in ("GET", "HEAD")):
             h["X-CSRF-Token"] = self.csrf
         if isinstance(body, (dict, list)):
             h["Content-Type"] = "application/json"

@@ -317,10 +317,12 @@ class RolesTest(unittest.TestCase):
                          ("GET", "/api/customers/%d/orders" % doc["id"]),
                          ("GET", "/api/labels?format=csv")]
             for method, path in cid_paths:
-                self.assertEqual(staff["cid"].request(method, path).status, 200, path)
-                self.assertEqual(staff["ada"].request(method, path).status, 200, path)
+                self.assertEqual(staff["cid"].request(method, path, csrf=True).status,
+                                 200, path)
+                self.assertEqual(staff["ada"].request(method, path, csrf=True).status,
+                                 200, path)
                 for name in ("ann", "fin"):
-                    assert_json_error(self, staff[name].request(method, path), 403,
+                    assert_json_error(self, staff[name].request(method, path, csrf=True), 403,
                                       "forbidden")
             for name in ("ann", "fin"):
                 assert_json_error(self, staff[name].request(
@@ -329,10 +331,10 @@ class RolesTest(unittest.TestCase):
                     "PATCH", "/api/customers/%d" % doc["id"], {"city": "X"}), 403)
                 assert_json_error(self, import_csv(staff[name], "last_name\nX\n"), 403)
             finance = "/api/customers/export/finance?format=csv"
-            self.assertEqual(staff["fin"].request("GET", finance).status, 200)
-            self.assertEqual(staff["ada"].request("GET", finance).status, 200)
+            self.assertEqual(staff["fin"].request("GET", finance, csrf=True).status, 200)
+            self.assertEqual(staff["ada"].request("GET", finance, csrf=True).status, 200)
             for name in ("ann", "cid"):
-                assert_json_error(self, staff[name].request("GET", finance), 403)
+                assert_json_error(self, staff[name].request("GET", finance, csrf=True), 403)
             assert_json_error(self, srv.request("GET", "/api/customers"), 401)
             self.assertEqual(n_customers(srv), 1)
         finally:
@@ -533,7 +535,7 @@ class OrdersTest(unittest.TestCase):
         # row of theirs in this plugin with it.
         cust = create(self.cid, last_name="Poistuva")
         self.assertEqual(self.order(cust, "C-1").status, 201)
-        self.staff["fin"].request("GET", "/api/customers/export/finance")
+        self.staff["fin"].request("GET", "/api/customers/export/finance", csrf=True)
         for table, n in (("customer_orders", 1), ("customer_order_lines", 2),
                          ("customer_disclosures", 1)):
             self.assertEqual(self.srv.query(
@@ -567,7 +569,7 @@ class LabelsTest(unittest.TestCase):
         cls.srv.close()
 
     def labels(self):
-        r = self.cid.request("GET", "/api/labels?format=csv")
+        r = self.cid.request("GET", "/api/labels?format=csv", csrf=True)
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.header("Content-Type").startswith("text/csv"))
         return [row["name"] for row in csv_rows(r.body)]
@@ -604,7 +606,7 @@ class LabelsTest(unittest.TestCase):
     def test_csv_shape_and_audit(self):
         create(self.cid, first_name="=cmd", last_name="Ulkomaa", organisation=None,
                country="SE", postal_code="111 22", city="Stockholm")
-        r = self.cid.request("GET", "/api/labels")
+        r = self.cid.request("GET", "/api/labels", csrf=True)
         rows = csv_rows(r.body)
         self.assertEqual(list(rows[0]), ["organisation", "name", "street",
                                          "postal_code", "city", "country"])
@@ -635,7 +637,7 @@ class LabelsTest(unittest.TestCase):
             create(self.cid, first_name="Vajaa", last_name=field, **{field: None})
         for flag in ("restricted", "objects_direct_marketing", "objects_publication"):
             create(self.cid, first_name="Lippu", last_name=flag, flags={flag: True})
-        self.assertEqual(self.cid.request("GET", "/api/labels").status, 200)
+        self.assertEqual(self.cid.request("GET", "/api/labels", csrf=True).status, 200)
         self.assertEqual(self.srv.query(
             "SELECT count(*) AS n FROM customer_label_exports e JOIN customers c "
             "ON c.id = e.customer_id WHERE c.street IS NULL OR c.postal_code IS NULL "
@@ -644,7 +646,8 @@ class LabelsTest(unittest.TestCase):
         self.assertEqual(self.srv.query(
             "SELECT count(*) AS n FROM customers WHERE first_name IN ('Vajaa', "
             "'Lippu')")[0]["n"], 6)
-        assert_json_error(self, self.cid.request("GET", "/api/labels?format=docx"), 400)
+        assert_json_error(self, self.cid.request("GET", "/api/labels?format=docx",
+                                                        csrf=True), 400)
 
 
 def pdf_pages(data):
@@ -677,7 +680,7 @@ class LabelsPdfTest(unittest.TestCase):
                        organisation=None)
             create(cid, first_name="Ei", last_name="Postia",
                    flags={"objects_direct_marketing": True})
-            r = cid.request("GET", "/api/labels?format=pdf")
+            r = cid.request("GET", "/api/labels?format=pdf", csrf=True)
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.header("Content-Type"), "application/pdf")
             self.assertTrue(r.body.startswith(b"%PDF-"))
@@ -706,7 +709,7 @@ class LabelsPdfTest(unittest.TestCase):
             self.assertEqual(sorted(pdf_texts(cli)), sorted(shown))
             c = run_seula("labels", "--config", srv.config_path)
             self.assertEqual(c.returncode, 0, c.stderr)
-            api = cid.request("GET", "/api/labels?format=csv").body.decode()
+            api = cid.request("GET", "/api/labels?format=csv", csrf=True).body.decode()
             self.assertEqual(c.stdout, api.replace("\r\n", "\n"))
             c = run_seula("labels", "--db", srv.db_path, "--format", "csv")
             self.assertEqual(c.returncode, 0, c.stderr)
@@ -809,7 +812,7 @@ class LabelsPdfTest(unittest.TestCase):
                                        "-o", o], stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True)
                      for o in outs]
-            during = cid.request("GET", "/api/labels?format=csv")
+            during = cid.request("GET", "/api/labels?format=csv", csrf=True)
             for p in procs:
                 _, err = p.communicate(timeout=60)
                 self.assertEqual(p.returncode, 0, err)
@@ -854,7 +857,8 @@ class FinanceExportTest(unittest.TestCase):
                                  "lines": [{"description": "Palvelu", "quantity": 1,
                                             "unit_price_cents": 10000}]})
                 self.assertEqual(r.status, 201, r)
-            r = fin.request("GET", "/api/customers/export/finance?format=csv")
+            r = fin.request("GET", "/api/customers/export/finance?format=csv",
+                            csrf=True)
             self.assertEqual(r.status, 200, r)
             rows = csv_rows(r.body)
             self.assertEqual([x["last_name"] for x in rows], ["Maksaja"])
@@ -876,7 +880,7 @@ class FinanceExportTest(unittest.TestCase):
             self.assertEqual(audit["action"], "export")
             self.assertIn("1 persons", audit["detail"])
             assert_json_error(self, fin.request(
-                "GET", "/api/customers/export/finance?format=pdf"), 400)
+                "GET", "/api/customers/export/finance?format=pdf", csrf=True), 400)
             self.assertEqual(len(srv.query("SELECT * FROM customer_disclosures")), 1)
         finally:
             srv.close()

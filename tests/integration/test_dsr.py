@@ -203,11 +203,12 @@ class DsrTest(unittest.TestCase):
         # A disclosure to the finance partner, and staff reading the
         # record: both belong in the export.
         self.assertEqual(self.fin.request(
-            "GET", "/api/customers/export/finance").status, 200)
+            "GET", "/api/customers/export/finance", csrf=True).status, 200)
         self.assertEqual(self.ada.request(
             "GET", "/api/customers/%d" % cust["id"]).status, 200)
         # Their address printed on postal labels: so is that.
-        self.assertEqual(self.ada.request("GET", "/api/labels?format=pdf").status, 200)
+        self.assertEqual(self.ada.request("GET", "/api/labels?format=pdf",
+                                          csrf=True).status, 200)
 
         r = dsr(self.cid, "access", cust["id"])
         self.assertEqual(r.status, 201, r)
@@ -223,7 +224,7 @@ class DsrTest(unittest.TestCase):
         self.assertGreaterEqual(req["days_left"], 28)
         self.assertFalse(req["overdue"])
 
-        z = self.cid.request("GET", doc["export"])
+        z = self.cid.request("GET", doc["export"], csrf=True)
         self.assertEqual(z.status, 200, z)
         self.assertEqual(z.header("Content-Type"), "application/zip")
         self.assertIn("dsr-%d-export.zip" % req["id"],
@@ -303,14 +304,88 @@ class DsrTest(unittest.TestCase):
         # Only an access request has an export.
         r = dsr(self.cid, "restriction", cust["id"])
         assert_json_error(self, self.cid.request(
-            "GET", "/api/dsr/%d/export" % r.json()["request"]["id"]), 409,
+            "GET", "/api/dsr/%d/export" % r.json()["request"]["id"],
+            csrf=True), 409,
             "not_access")
+
+    def test_gets_that_record_something_need_the_csrf_token(self):
+        # A GET on the writer changes state: the first access export
+        # completes the request, labels and the finance export record
+        # disclosures.  SameSite=Strict keeps other sites' pages out but
+        # not a sibling subdomain's, so each needs the session's token.
+        cust = create(self.cid, "Csrf")
+        add_order(self.cid, cust["id"], "C-1", status="open")
+        req = dsr(self.cid, "access", cust["id"]).json()["request"]
+        export = "/api/dsr/%d/export" % req["id"]
+        routes = [(self.cid, export, "GET /api/dsr/{id}/export"),
+                  (self.cid, "/api/labels?format=csv", "GET /api/labels"),
+                  (self.ada, "/api/labels?format=pdf", "GET /api/labels"),
+                  (self.fin, "/api/customers/export/finance",
+                   "GET /api/customers/export/finance")]
+
+        def counts():
+            return [self.srv.query("SELECT count(*) AS n FROM %s" % t)[0]["n"]
+                    for t in ("customer_disclosures", "customer_label_exports")]
+
+        def exports():
+            return self.srv.query(
+                "SELECT count(*) AS n FROM audit_log WHERE action = 'export'"
+            )[0]["n"]
+
+        def denials():
+            return self.srv.query(
+                "SELECT staff_name, route FROM audit_log WHERE outcome = "
+                "'denied' AND detail = 'missing or wrong CSRF token'")
+
+        before, exports_before = counts(), exports()
+        denied_before = len(denials())
+        wrong = [None, {"X-CSRF-Token": "A" * 43},
+                 {"X-CSRF-Token": self.ada.csrf},  # another session's
+                 {"X-CSRF-Token": ""}]
+        for s, path, _ in routes:
+            for headers in wrong:
+                if headers and headers["X-CSRF-Token"] == s.csrf:
+                    continue
+                r = s.request("GET", path, headers=headers)
+                assert_json_error(self, r, 403, "csrf_failed")
+                self.assertIsNone(r.header("Content-Disposition"))
+        # Nothing happened: the request is open, no disclosure or label
+        # export is recorded, no export is in the audit log...
+        got = self.cid.request("GET", "/api/dsr/%d" % req["id"]).json()
+        self.assertEqual((got["status"], got["completed_at"]), ("open", None))
+        self.assertEqual(counts(), before)
+        self.assertEqual(exports(), exports_before)
+        # ...but each refusal is, as a denial (written after the reply).
+        want = denied_before + sum(
+            1 for s, _, _ in routes for h in wrong
+            if not (h and h["X-CSRF-Token"] == s.csrf))
+        deadline = time.monotonic() + 10
+        while len(denials()) < want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        got = denials()
+        self.assertEqual(len(got), want)
+        self.assertEqual({(d["staff_name"], d["route"]) for d in got[denied_before:]},
+                         {(s.name, label) for s, _, label in routes})
+        # A read on a reader thread still needs no token.
+        self.assertEqual(self.cid.request("GET", "/api/dsr").status, 200)
+
+        # With the token each works and records what it did.
+        for s, path, _ in routes:
+            r = s.request("GET", path, csrf=True)
+            self.assertEqual(r.status, 200, (path, r))
+            self.assertIn("attachment", r.header("Content-Disposition"))
+        got = self.cid.request("GET", "/api/dsr/%d" % req["id"]).json()
+        self.assertEqual(got["status"], "completed")
+        after = counts()
+        self.assertGreater(after[0], before[0])
+        self.assertGreater(after[1], before[1])
+        self.assertEqual(exports(), exports_before + len(routes))
 
     def access_audit(self, customer_id):
         """The audit entries of the person's access export."""
         r = dsr(self.cid, "access", customer_id)
         self.assertEqual(r.status, 201, r)
-        z = self.cid.request("GET", r.json()["export"])
+        z = self.cid.request("GET", r.json()["export"], csrf=True)
         self.assertEqual(z.status, 200, z)
         export = json.loads(zipfile.ZipFile(io.BytesIO(z.body)).read("export.json"))
         return export["data"]["core"]["audit_log"]
@@ -500,7 +575,7 @@ class DsrTest(unittest.TestCase):
         cust = create(self.cid, "Rect")
         add_order(self.cid, cust["id"], "R-1")
         self.assertEqual(self.fin.request(
-            "GET", "/api/customers/export/finance").status, 200)
+            "GET", "/api/customers/export/finance", csrf=True).status, 200)
         r = dsr(self.cid, "rectification", cust["id"],
                 changes={"email": "fixed.rect@dsr-test.example",
                          "city": "Espoo", "phone": None})
@@ -584,10 +659,12 @@ class DsrTest(unittest.TestCase):
         self.assertTrue(flags[b["id"]]["objects_direct_marketing"])
         self.assertTrue(flags[b["id"]]["objects_profiling"])
         self.assertFalse(flags[b["id"]]["objects_publication"])
-        labels = self.cid.request("GET", "/api/labels?format=csv").body
+        labels = self.cid.request("GET", "/api/labels?format=csv",
+                                  csrf=True).body
         self.assertNotIn(a["last_name"].encode(), labels)
         self.assertNotIn(b["last_name"].encode(), labels)
-        finance = self.fin.request("GET", "/api/customers/export/finance").body
+        finance = self.fin.request("GET", "/api/customers/export/finance",
+                                   csrf=True).body
         self.assertNotIn(a["last_name"].encode(), finance)
         # Lifting a restriction is a request too.
         r = dsr(self.cid, "restriction", a["id"], restricted=False)
@@ -871,7 +948,8 @@ class ErasureTest(unittest.TestCase):
         add_order(cid, keep["id"], "K-1")
         vid = linked_visitor(srv, cust["email"])
         other_vid = linked_visitor(srv, keep["email"])
-        self.assertEqual(fin.request("GET", "/api/customers/export/finance")
+        self.assertEqual(fin.request("GET", "/api/customers/export/finance",
+                                     csrf=True)
                          .status, 200)
         # How they were identified (a document's number) goes with them.
         # A read of their consent history by visitor id: the audit entry
@@ -880,7 +958,7 @@ class ErasureTest(unittest.TestCase):
                                      + vid).status, 200)
         access = dsr(cid, "access", cust["id"],
                      verification="passport FI-ACC-418273 at the counter").json()
-        self.assertEqual(cid.request("GET", access["export"]).status, 200)
+        self.assertEqual(cid.request("GET", access["export"], csrf=True).status, 200)
         rollup = srv.query("SELECT sum(pageviews) AS n FROM analytics_rollup "
                            "WHERE dim = '' AND gran = 0")[0]["n"] or 0
 
@@ -936,7 +1014,7 @@ class ErasureTest(unittest.TestCase):
         self.assertEqual(cid.request("GET", "/api/dsr/%d"
                                      % doc["request"]["id"]).status, 200)
         # An erased person's export is gone; a second erasure finds no one.
-        assert_json_error(self, cid.request("GET", access["export"]), 410,
+        assert_json_error(self, cid.request("GET", access["export"], csrf=True), 410,
                           "gone")
         assert_json_error(self, dsr(cid, "erasure", cust["id"]), 404)
 
@@ -981,14 +1059,14 @@ class CustomerIdTest(unittest.TestCase):
         pekka = create(self.cid, "Pekka")
         add_order(self.cid, pekka["id"], "P-1")
         access = dsr(self.cid, "access", pekka["id"]).json()
-        self.assertEqual(self.cid.request("GET", access["export"]).status, 200)
+        self.assertEqual(self.cid.request("GET", access["export"], csrf=True).status, 200)
         self.assertEqual(dsr(self.cid, "erasure", pekka["id"]).status, 201)
         # Pekka had the highest id: SQLite alone would give it again.
         liisa = create(self.cid, "Liisa")
         self.assertGreater(liisa["id"], pekka["id"])
         r = dsr(self.cid, "access", liisa["id"])
         self.assertEqual(r.status, 201, r)
-        z = self.cid.request("GET", r.json()["export"])
+        z = self.cid.request("GET", r.json()["export"], csrf=True)
         self.assertEqual(z.status, 200, z)
         archive = zipfile.ZipFile(io.BytesIO(z.body))
 

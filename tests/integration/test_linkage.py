@@ -289,7 +289,7 @@ class LinkageTest(unittest.TestCase):
                 "verification": "signed letter"}
         r = self.cid.request("POST", "/api/dsr", body)
         self.assertEqual(r.status, 201, r)
-        z = self.cid.request("GET", r.json()["export"])
+        z = self.cid.request("GET", r.json()["export"], csrf=True)
         self.assertEqual(z.status, 200, z)
         export = json.loads(zipfile.ZipFile(io.BytesIO(z.body)).read("export.json"))
         self.assertEqual(export["data"]["core"]["events"], [])
@@ -619,7 +619,7 @@ class RetentionTest(unittest.TestCase):
                 "type": "access", "customer_id": who["id"],
                 "verification": "passport FI1234567, born 1970-05-05"})
             self.assertEqual(r.status, 201, r)
-        self.assertEqual(self.cid.request("GET", r.json()["export"]).status, 200)
+        self.assertEqual(self.cid.request("GET", r.json()["export"], csrf=True).status, 200)
         held = {invoice["id"], collection["id"], contact["id"], statutory["id"],
                 asking["id"]}
         kept = held | {recent["id"], ongoing["id"]}

@@ -133,11 +133,35 @@ static void matching(void **state)
 	seula_router_free(&r);
 }
 
+/* Which requests must carry the CSRF token: a GET on the writer records
+ * something (an export's disclosures), so it is one of them. */
+static void state_changing(void **state)
+{
+	(void)state;
+	const enum seula_route_thread threads[] = {
+	        SEULA_ON_LOOP, SEULA_ON_READER, SEULA_ON_WRITER};
+	const int methods[] = {SEULA_METHOD_GET, SEULA_METHOD_POST,
+	                       SEULA_METHOD_PUT, SEULA_METHOD_PATCH,
+	                       SEULA_METHOD_DELETE};
+	for (size_t t = 0; t < 3; t++)
+		for (size_t m = 0; m < 5; m++) {
+			struct seula_route route = {
+			        0x1f,       "/api/x", SEULA_ROLE_ADMIN,
+			        threads[t], h,        NULL};
+			bool want = methods[m] != SEULA_METHOD_GET ||
+			            threads[t] == SEULA_ON_WRITER;
+			assert_int_equal(
+			        seula_route_changes_state(&route, methods[m]),
+			        want);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(refusals),
 	        cmocka_unit_test(matching),
+	        cmocka_unit_test(state_changing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
