@@ -1,0 +1,121 @@
+// What the staff pages under /admin/ share: the session (a stranger is sent
+// to sign in and back), the nav with who is signed in and a sign-out
+// button, and requests that carry the CSRF token.  Loaded before the page's
+// own script by /admin/audit/ and /admin/exports/; no inline script: the
+// static server's Content-Security-Policy allows only 'self'.
+'use strict';
+
+window.SeulaStaff = (function () {
+  const LINKS = [
+    // [path, text, the roles the page is for]
+    ['/admin/', 'Register and requests', ['admin', 'customer_service']],
+    ['/admin/exports/', 'Exports', ['admin', 'customer_service', 'finance']],
+    ['/admin/audit/', 'Audit log', ['admin']],
+    ['/', 'Dashboard', ['admin', 'analyst']],
+  ];
+  let me = null;
+
+  function roleName(role) {
+    return String(role).replace(/_/g, ' ');
+  }
+
+  function toSignIn() {
+    const here = location.pathname + location.search;
+    location.assign('/login/?next=' + encodeURIComponent(here));
+  }
+
+  // fetch() with the session's CSRF token on every request: the server
+  // wants it on anything that changes state, which includes the GET
+  // exports (they record who was on them).  Resolves to the Response.
+  function request(method, path, body) {
+    const headers = {};
+    if (me && me.csrf) headers['X-CSRF-Token'] = me.csrf;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    return fetch(path, {
+      method, headers, credentials: 'same-origin', cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  // The message of a JSON error body ({"error", "message"}), or the text,
+  // or the status: what the server said, plainly.
+  async function errorText(r) {
+    const text = await r.text().catch(() => '');
+    try {
+      const doc = JSON.parse(text);
+      if (doc && doc.message)
+        return doc.message + (doc.error ? ' (' + doc.error + ', HTTP ' + r.status + ')' : '');
+    } catch (e) { /* not JSON: the text as it is */ }
+    return (text.trim() || 'no answer') + ' (HTTP ' + r.status + ')';
+  }
+
+  function buildNav(nav) {
+    const list = document.createElement('ul');
+    for (const [href, text, roles] of LINKS) {
+      if (me && !roles.includes(me.role)) continue;
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = href;
+      a.textContent = text;
+      if (href === location.pathname) a.setAttribute('aria-current', 'page');
+      li.appendChild(a);
+      list.appendChild(li);
+    }
+    nav.replaceChildren(list);
+  }
+
+  async function signOut() {
+    const status = document.getElementById('staff-status');
+    let r;
+    try {
+      r = await request('POST', '/api/logout');
+    } catch (e) {
+      status.textContent = 'Signing out failed: the server cannot be reached.';
+      return;
+    }
+    if (r.status === 204 || r.status === 401) {
+      location.assign('/login/');
+      return;
+    }
+    status.textContent = 'Signing out failed: ' + await errorText(r);
+  }
+
+  // Asks who is signed in; sends a stranger (or an ended session) to sign
+  // in and resolves to null, else fills the nav and resolves to
+  // {name, role, csrf}.
+  async function start() {
+    let r;
+    try {
+      r = await fetch('/api/session', { credentials: 'same-origin', cache: 'no-store' });
+    } catch (e) {
+      r = null;
+    }
+    const doc = r && r.ok ? await r.json().catch(() => null) : null;
+    if (!doc) {
+      document.getElementById('staff-status').textContent =
+        'The server cannot be reached. Reload the page to try again.';
+      return null;
+    }
+    if (!doc.signed_in) {
+      toSignIn();
+      return null;
+    }
+    me = { name: doc.name, role: doc.role, csrf: doc.csrf };
+    buildNav(document.getElementById('staff-nav'));
+    document.getElementById('staff-name').textContent = me.name;
+    document.getElementById('staff-role').textContent = roleName(me.role);
+    document.getElementById('staff-who').hidden = false;
+    document.getElementById('sign-out').addEventListener('click', signOut);
+    return me;
+  }
+
+  // A request whose session ended under the page: back to sign in.
+  function sessionEnded(r) {
+    if (r.status !== 401) return false;
+    location.assign('/login/?ended=1&next=' +
+      encodeURIComponent(location.pathname + location.search));
+    return true;
+  }
+
+  return { start, request, errorText, sessionEnded, roleName };
+})();
