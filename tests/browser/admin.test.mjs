@@ -171,6 +171,8 @@ test('customer service keeps the register and answers requests', async () => {
   assert.equal(await text(page, '#who'), 'cas');
   assert.equal(await text(page, '#role'), 'customer service');
   assert.equal(await page.isHidden('#nav-dashboard'), true, 'no statistics link for customer service');
+  assert.equal(await page.isHidden('#nav-audit'), true, 'no audit log link for customer service');
+  assert.equal(await page.isVisible('#nav a[href="/admin/exports/"]'), true, 'the labels are theirs');
 
   // Add a customer: the API's validation error beside the form, the field
   // marked and focused; then added.

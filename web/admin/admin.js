@@ -1229,6 +1229,7 @@
     if (!ROLES.includes(me.role)) { refuseRole(); return; }
     $('nav').hidden = false;
     $('nav-dashboard').hidden = me.role !== 'admin';
+    $('nav-audit').hidden = me.role !== 'admin';
     route();
   }
 
