@@ -526,11 +526,20 @@ static json_t *role_names(unsigned roles)
 	return a;
 }
 
+/* One route as a JSON line; csrf: its methods whose staff requests must
+ * carry the session's X-CSRF-Token (space-separated, "" for none). */
 static void print_route(FILE *out, const char *methods, const char *path,
-                        json_t *roles, const char *owner)
+                        json_t *roles, const char *owner, const char *csrf)
 {
-	json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "methods", methods,
-	                      "path", path, "roles", roles, "owner", owner);
+	json_t *list = json_array();
+	char buf[40];
+	snprintf(buf, sizeof(buf), "%s", csrf);
+	for (char *save = NULL, *m = strtok_r(buf, " ", &save); list && m;
+	     m = strtok_r(NULL, " ", &save))
+		json_array_append_new(list, json_string(m));
+	json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o*}", "methods", methods,
+	                      "path", path, "roles", roles, "owner", owner,
+	                      "csrf", list);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (text)
 		fprintf(out, "%s\n", text);
@@ -543,26 +552,37 @@ int seula_cli_routes(const struct seula_router *router, FILE *out)
 	const unsigned staff = SEULA_ROLE_ADMIN | SEULA_ROLE_ANALYST |
 	                       SEULA_ROLE_CUSTOMER_SERVICE | SEULA_ROLE_FINANCE;
 	print_route(out, "GET POST OPTIONS", "/api/collect",
-	            role_names(SEULA_ROLE_PUBLIC), "core");
+	            role_names(SEULA_ROLE_PUBLIC), "core", "");
 	print_route(out, "GET HEAD", "/api/health",
-	            role_names(SEULA_ROLE_PUBLIC), "core");
+	            role_names(SEULA_ROLE_PUBLIC), "core", "");
 	print_route(out, "POST", "/api/login", role_names(SEULA_ROLE_PUBLIC),
-	            "core");
-	print_route(out, "POST", "/api/logout", role_names(staff), "core");
-	print_route(out, "GET", "/api/me", role_names(staff), "core");
+	            "core", "");
+	print_route(out, "POST", "/api/logout", role_names(staff), "core",
+	            "POST");
+	print_route(out, "GET", "/api/me", role_names(staff), "core", "");
+	/* Says whether a session is live; anyone may ask. */
+	print_route(out, "GET", "/api/session", role_names(SEULA_ROLE_PUBLIC),
+	            "core", "");
 	static const char *const names[] = {"GET", "POST", "PUT", "PATCH",
 	                                    "DELETE"};
 	for (size_t i = 0; i < router->n; i++) {
 		const struct seula_route *r = router->entries[i].route;
-		char methods[40] = "";
+		char methods[40] = "", csrf[40] = "";
+		bool staff_route = !(r->roles & SEULA_ROLE_PUBLIC);
 		for (unsigned b = 0; b < 5; b++)
 			if (r->methods & (1u << b)) {
 				if (methods[0])
 					strcat(methods, " ");
 				strcat(methods, names[b]);
+				if (!staff_route ||
+				    !seula_route_changes_state(r, 1 << b))
+					continue;
+				if (csrf[0])
+					strcat(csrf, " ");
+				strcat(csrf, names[b]);
 			}
 		print_route(out, methods, r->path, role_names(r->roles),
-		            router->entries[i].owner);
+		            router->entries[i].owner, csrf);
 	}
 	return 0;
 }

@@ -41,6 +41,7 @@ ROUTE_TABLE = {
     ("POST", "/api/login"): {"public"},
     ("POST", "/api/logout"): ALL_STAFF,
     ("GET", "/api/me"): ALL_STAFF,
+    ("GET", "/api/session"): {"public"},
     ("GET", "/api/audit"): {"admin"},
     ("GET", "/api/consent/config"): {"public"},
     ("POST", "/api/consent"): {"public"},
@@ -407,6 +408,17 @@ class RouteTableTest(unittest.TestCase):
             for e in listed:
                 self.assertEqual(set(e["roles"]), ROUTE_TABLE[(e["methods"], e["path"])],
                                  e)
+            # Which requests need the CSRF token, as listed: every staff
+            # method but GET, and a staff GET on the writer (the three
+            # that record something).
+            csrf_gets = {p for e in listed if "GET" in e["csrf"] for p in [e["path"]]}
+            self.assertEqual(csrf_gets, {"/api/labels", "/api/customers/export/finance",
+                                         "/api/dsr/{id}/export"})
+            for e in listed:
+                staff = "public" not in e["roles"]
+                want = [m for m in e["methods"].split() if staff and m != "GET"]
+                want += ["GET"] if e["path"] in csrf_gets else []
+                self.assertEqual(sorted(e["csrf"]), sorted(want), e)
             srv.start()
             sessions = {name: login(srv, name, PASSWORDS[name]) for name in ROLES}
             for e in listed:
@@ -427,6 +439,13 @@ class RouteTableTest(unittest.TestCase):
                         if ROLES[name] in allowed:
                             self.assertNotIn(r.status, (401, 403),
                                              (name, method, path, r))
+                            # And the listed need for the token holds.
+                            r = s.request(method, path, csrf=False)
+                            if method in e["csrf"]:
+                                assert_json_error(self, r, 403, "csrf_failed")
+                            else:
+                                self.assertNotIn(r.status, (401, 403),
+                                                 (name, method, path, r))
                         else:
                             doc = assert_json_error(self, r, 403, "forbidden")
                             self.assertEqual(set(doc), {"error", "message"})
