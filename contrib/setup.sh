@@ -138,6 +138,8 @@ Open:
                       the 60 days before today are made-up history)
   $base/about/        what Seula is and what it promises
   $base/login/        staff sign-in (the demo admin above)
+  $base/admin/        customer service: the register and data subject
+                      requests; its exports and audit log pages
   $base/seula.js      the tracker to embed in a site
   $base/api/health    the health check
 Stop with Ctrl-C (it commits what is queued and exits).
