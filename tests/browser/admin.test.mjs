@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems, axeRun } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -83,27 +83,18 @@ after(async () => {
 // each 4xx of a fetch as a console error).
 async function open(context, url, expected = []) {
   const page = await context.newPage();
-  page.problems = [];
   page.addresses = [];
   const failed = [];
   page.on('response', (r) => {
     if (r.status() >= 400) failed.push({ status: r.status(), method: r.request().method(), url: r.url() });
   });
-  page.on('pageerror', (e) => page.problems.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
+  await recordProblems(page, (m) => {
     const s = /status of (\d+)/.exec(m.text());
     const at = m.location().url;
-    if (s && expected.some(([status, method, re]) => Number(s[1]) === status && re.test(new URL(at).pathname) &&
-      failed.some((f) => f.status === status && f.method === method && f.url === at))) return;
-    page.problems.push(`${m.text()} (${at})`);
+    return !!s && expected.some(([status, method, re]) => Number(s[1]) === status && re.test(new URL(at).pathname) &&
+      failed.some((f) => f.status === status && f.method === method && f.url === at));
   });
   page.on('framenavigated', (f) => { if (f === page.mainFrame()) page.addresses.push(f.url()); });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
   await page.goto(url);
   return page;
 }
@@ -115,17 +106,13 @@ async function signIn(page, name) {
   await page.click('#submit');
 }
 
-async function axe(page) {
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const report = (vs) => vs.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  if (result.violations.length > serious.length)
-    console.log(`axe, minor: ${report(result.violations.filter((v) => !serious.includes(v))).join('\n')}`);
-  assert.deepEqual(report(serious), [], 'axe: no serious or critical violation');
-  assert.ok(result.passes.length >= 15, `axe ran ${result.passes.length} passing rules`);
+// Minor violations are shown; serious and critical ones fail.
+async function axe(page, minPasses = 15) {
+  const r = await axeRun(page);
+  const minor = r.violations.filter((v) => !r.serious.includes(v));
+  if (minor.length) console.log(`axe, minor: ${minor.join('\n')}`);
+  assert.deepEqual(r.serious, [], 'axe: no serious or critical violation');
+  assert.ok(r.passes >= minPasses, `axe ran ${r.passes} passing rules`);
 }
 
 const text = (page, sel) => page.textContent(sel).then((t) => t.replace(/\s+/g, ' ').trim());

@@ -20,7 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems, axeRun } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -28,7 +28,6 @@ if (!BIN || !SOURCE)
   throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
 const ROOT = path.resolve(SOURCE);
 const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
-const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 const BROWSER_TZ = 'America/New_York';
 const RECIPIENT = 'Tilitoimisto Esimerkki Oy';
 
@@ -91,17 +90,7 @@ after(async () => {
 // `expected` lists console errors that are answers the test asked for.
 async function open(context, url, expected = []) {
   const page = await context.newPage();
-  page.problems = [];
-  page.on('pageerror', (e) => page.problems.push(String(e)));
-  page.on('console', (m) => {
-    const text = `${m.text()} (${m.location().url})`;
-    if (m.type() === 'error' && !expected.some((re) => re.test(text))) page.problems.push(text);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
+  await recordProblems(page, (m) => expected.some((re) => re.test(`${m.text()} (${m.location().url})`)));
   await page.goto(url);
   return page;
 }
@@ -114,13 +103,9 @@ async function signIn(page, name) {
 }
 
 async function axe(page, minPasses = 12) {
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  const report = (vs) => vs.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  assert.deepEqual(report(result.violations), [], 'axe: no violation');
-  assert.ok(result.passes.length >= minPasses, `axe ran ${result.passes.length} passing rules`);
+  const r = await axeRun(page);
+  assert.deepEqual(r.violations, [], 'axe: no violation');
+  assert.ok(r.passes >= minPasses, `axe ran ${r.passes} passing rules`);
 }
 
 // The session's CSRF token, for requests the test makes as the browser.

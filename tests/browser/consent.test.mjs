@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { startSeula, launchChromium, setIni } from './harness.mjs';
+import { startSeula, launchChromium, setIni, axeRun } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -553,14 +553,10 @@ test('the banner in Finnish, Swedish and English, as the page and the browser as
 // ---- 6. axe-core ---------------------------------------------------------------------
 
 async function axe(page, selector, minPasses = 10) {
-  if (!await page.evaluate(() => !!window.axe)) await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate((sel) => window.axe.run(sel, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }), selector);
-  const report = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  assert.deepEqual(report, [], `axe on ${selector}`);
-  assert.ok(result.passes.length >= minPasses, `axe ran ${result.passes.length} passing rules`);
-  return result;
+  const r = await axeRun(page, selector);
+  assert.deepEqual(r.violations, [], `axe on ${selector}`);
+  assert.ok(r.passes >= minPasses, `axe ran ${r.passes} passing rules`);
+  return r;
 }
 
 test('axe-core finds no WCAG 2.1 A or AA violation in any state of the banner', async () => {

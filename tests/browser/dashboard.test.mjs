@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { startSeula, launchChromium, setIni } from './harness.mjs';
+import { startSeula, launchChromium, setIni, recordProblems, axeRun } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -211,19 +211,9 @@ const SUMMARY = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_r
 // A signed-in page that records script errors and CSP violations.
 async function open(context, url) {
   const page = await context.newPage();
-  page.problems = [];
-  page.on('pageerror', (e) => page.problems.push(String(e)));
   // A 401 is an answer only to the reports of a session that ended under
   // the page: a first visit asks whether it is signed in without one.
-  page.on('console', (m) => {
-    const answer401 = /status of 401/.test(m.text()) && /\/api\/stats\//.test(m.location().url);
-    if (m.type() === 'error' && !answer401) page.problems.push(`${m.text()} (${m.location().url})`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
+  await recordProblems(page, (m) => /status of 401/.test(m.text()) && /\/api\/stats\//.test(m.location().url));
   await page.goto(url);
   return page;
 }
@@ -303,17 +293,13 @@ async function checkTable(page, context, table, columns) {
 
 const chips = (page) => page.$$eval('#filters .chip', (lis) => lis.map((li) => li.querySelector('.chip-text').textContent));
 
+// Minor violations are shown; serious and critical ones fail.
 async function axe(page, minPasses = 15) {
-  await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const report = (vs) => vs.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  if (result.violations.length > serious.length)
-    console.log(`axe, minor: ${report(result.violations.filter((v) => !serious.includes(v))).join('\n')}`);
-  assert.deepEqual(report(serious), [], 'axe: no serious or critical violation');
-  assert.ok(result.passes.length >= minPasses, `axe ran ${result.passes.length} passing rules`);
+  const r = await axeRun(page);
+  const minor = r.violations.filter((v) => !r.serious.includes(v));
+  if (minor.length) console.log(`axe, minor: ${minor.join('\n')}`);
+  assert.deepEqual(r.serious, [], 'axe: no serious or critical violation');
+  assert.ok(r.passes >= minPasses, `axe ran ${r.passes} passing rules`);
 }
 
 // ---- the test -------------------------------------------------------------------

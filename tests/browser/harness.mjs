@@ -1,8 +1,14 @@
 // What the browser tests share: the real server started on a free port,
 // stopped with SIGTERM (its exit status is checked), and Debian's Chromium.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+const AXE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
+  'node_modules', 'axe-core', 'axe.min.js');
 
 // A timer for races, which does not keep the process alive after the test.
 export const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
@@ -71,4 +77,41 @@ export function setIni(text, section, key, value) {
     lines.splice(head + 1, 0, `${key} = ${value}`);
   }
   return lines.join('\n');
+}
+
+// Keep in `problems` (page.problems unless given) what a page must not do:
+// a script error, a console error, a Content-Security-Policy violation
+// (an init script reports each as a console error).  allowed(message):
+// true for a console error that is an answer the test asked for (the
+// browser logs each 4xx of a fetch).  Call before the page's first goto.
+export async function recordProblems(page, allowed = () => false, problems = []) {
+  page.problems = problems;
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !allowed(m)) problems.push(`${m.text()} (${m.location().url})`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return problems;
+}
+
+// axe-core's WCAG 2.1 A and AA rules on `selector` of the page (the whole
+// document when null), injected through the debugger so that the page's
+// CSP does not stop it: { violations, serious, passes }, the violations
+// as lines ("impact id: help (targets)"), serious the serious and
+// critical ones, passes the number of rules that passed.
+export async function axeRun(page, selector = null) {
+  if (!await page.evaluate(() => !!window.axe)) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate((sel) => window.axe.run(sel || document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }), selector);
+  const line = (v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`;
+  return {
+    violations: result.violations.map(line),
+    serious: result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map(line),
+    passes: result.passes.length,
+  };
 }

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -66,19 +66,10 @@ after(async () => {
 // A page that records script errors and CSP violations.
 async function open(context, url) {
   const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
   // A 401 is an answer only to a wrong password (or a sign-out of an
   // ended session): the page asks whether it is signed in without one.
-  page.on('console', (m) => {
-    const answer401 = /status of 401/.test(m.text()) && /\/api\/log(in|out)$/.test(m.location().url);
-    if (m.type() === 'error' && !answer401) problems.push(`${m.text()} (${m.location().url})`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
+  const problems = await recordProblems(page,
+    (m) => /status of 401/.test(m.text()) && /\/api\/log(in|out)$/.test(m.location().url));
   await page.goto(url);
   return { page, problems };
 }
