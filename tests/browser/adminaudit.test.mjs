@@ -17,10 +17,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium, recordProblems, axeRun } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems, axeRun, shutDown, addStaff } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -71,18 +71,14 @@ finance_legal_ground = contract: billing and accounting
 [site.demo]
 domains = localhost, 127.0.0.1
 `);
-  for (const [name, u] of Object.entries(USERS))
-    execFileSync(BIN, ['user', 'add', name, '--role', u.role, '--config', config],
-      { input: u.password + '\n', stdio: ['pipe', 'ignore', 'inherit'] });
+  addStaff(BIN, config, Object.entries(USERS).map(([name, u]) => ({ name, ...u })));
   seula = await startSeula(BIN, config);
   base = seula.base;
   browser = await launchChromium();
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  const code = seula ? await seula.stop() : undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  const code = await shutDown({ browser, seula, dir });
   if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 

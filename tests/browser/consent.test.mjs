@@ -14,11 +14,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { startSeula, launchChromium, setIni, axeRun } from './harness.mjs';
+import { startSeula, launchChromium, setIni, axeRun, shutDown } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -169,10 +169,8 @@ before(async () => {
 });
 
 after(async () => {
-  if (browser) await browser.close();
   if (shop) shop.close();
-  const code = seula ? await seula.stop() : undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  const code = await shutDown({ browser, seula, dir });
   if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 

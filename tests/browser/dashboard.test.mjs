@@ -14,12 +14,11 @@
 // SEULA_TEST_OUTPUT: where the screenshot goes (default tests/output/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { startSeula, launchChromium, setIni, recordProblems, axeRun } from './harness.mjs';
+import { startSeula, launchChromium, setIni, recordProblems, axeRun, shutDown, addStaff } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -169,9 +168,7 @@ before(async () => {
   // A second site, configured but never visited.
   ini += '\n[site.quiet]\ndomains = quiet.example\n';
   writeFileSync(config, `; written by tests/browser/dashboard.test.mjs\n${ini}`);
-  for (const [u, role] of [[ANALYST, 'analyst'], [SERVICE, 'customer_service']])
-    execFileSync(BIN, ['user', 'add', u.name, '--role', role, '--config', config],
-      { input: `${u.password}\n`, stdio: ['pipe', 'ignore', 'inherit'], cwd: ROOT });
+  addStaff(BIN, config, [{ ...ANALYST, role: 'analyst' }, { ...SERVICE, role: 'customer_service' }], { cwd: ROOT });
 
   seula = await startSeula(BIN, config, { cwd: ROOT });
   base = seula.base;
@@ -181,9 +178,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  const code = seula ? await seula.stop() : undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  const code = await shutDown({ browser, seula, dir });
   if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 

@@ -1,7 +1,7 @@
 // What the browser tests share: the real server started on a free port,
 // stopped with SIGTERM (its exit status is checked), and Debian's Chromium.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -114,4 +114,22 @@ export async function axeRun(page, selector = null) {
     serious: result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map(line),
     passes: result.passes.length,
   };
+}
+
+// `seula user add` for each of users, [{ name, role, password }], the
+// password on stdin as a person would type it.
+export function addStaff(bin, config, users, { cwd } = {}) {
+  for (const u of users)
+    execFileSync(bin, ['user', 'add', u.name, '--role', u.role, '--config', config],
+      { input: `${u.password}\n`, stdio: ['pipe', 'ignore', 'inherit'], cwd });
+}
+
+// A test file's end: the browser closed, the server stopped (its exit
+// status returned: 0 after a clean SIGTERM; undefined when none ran) and
+// the temp folder removed, whichever of them exist.
+export async function shutDown({ browser, seula, dir }) {
+  if (browser) await browser.close();
+  const code = seula ? await seula.stop() : undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  return code;
 }

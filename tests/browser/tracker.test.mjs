@@ -13,12 +13,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { startSeula, launchChromium } from './harness.mjs';
+import { startSeula, launchChromium, shutDown } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -170,9 +170,7 @@ domains = localhost, 127.0.0.1, [::1]
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  const code = seula ? await seula.stop() : undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  const code = await shutDown({ browser, seula, dir });
   if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 
