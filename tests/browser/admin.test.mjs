@@ -179,6 +179,8 @@ test('customer service keeps the register and answers requests', async () => {
   const id = Number(/(\d+)$/.exec(page.url())[1]);
   await page.waitForSelector('#details');
   assert.match(await text(page, 'h1'), /^Aino Testinen · customer \d+$/);
+  // The window title, which the browser's history keeps, has the id only.
+  assert.equal(await page.title(), `Customer ${id} · Customer service · Seula`);
   assert.match(await text(page, '.notice.ok'), /Aino Testinen was added/);
   assert.equal(await focused(page), 'H1', 'the new view\'s heading has the focus');
   let c = await apiGet(context, `/api/customers/${id}`);
@@ -194,9 +196,13 @@ test('customer service keeps the register and answers requests', async () => {
     name: 'register.csv', mimeType: 'text/csv',
     buffer: Buffer.from(`first_name,last_name,email\n${rows.join('\n')}\n`),
   });
-  await page.click('details.card button[type="submit"]');
+  // A double click imports once.
+  const imports = [];
+  page.on('request', (r) => { if (r.url().endsWith('/api/customers/import')) imports.push(r.method()); });
+  await page.dblclick('details.card button[type="submit"]');
   await page.waitForSelector('details.card .notice.ok');
   assert.equal(await text(page, 'details.card .notice.ok'), '21 customers imported.');
+  assert.deepEqual(imports, ['POST'], 'one import of the file');
 
   await page.fill('#search-q', 'pagerson');
   await page.selectOption('#search-limit', '20');
@@ -366,12 +372,44 @@ db.close()`, db, String(late)]);
   assert.equal(await focused(page), 'extend-reason', 'a reason is asked for first');
   await page.selectOption('#extend-months', '1');
   await page.fill('#extend-reason', 'Several requests at once');
-  await page.click('#extend-submit');
+  await page.dblclick('#extend-submit'); // extended once, by the month chosen
   await page.waitForSelector('#extensions');
   assert.match(await text(page, '#extensions'), /1 month by cas, to \d{4}-\d\d-\d\d\. Reason: Several requests at once/);
   const after = await apiGet(context, `/api/dsr/${pending}`);
   assert.equal(after.extended_months, 1);
   assert.notEqual(after.due_date, before.due_date);
+
+  // The overdue request cannot be extended: no form, and why.
+  await page.goto(`${base}/admin/requests/${late}`);
+  await page.waitForSelector('#extend');
+  assert.equal(await page.locator('#extend-form').count(), 0);
+  assert.match(await text(page, '#extend'), /deadline has passed/);
+
+  // A slow record does not take over the page the user went on to.
+  await page.goto(`${base}/admin/requests`);
+  await page.waitForSelector('.requests-table');
+  const slow = `${base}/api/customers/${id}`;
+  await page.route(slow, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await page.click(`.requests-table a[href="/admin/customers/${id}"] >> nth=0`);
+  await page.click('a[data-nav="requests"]');
+  await page.waitForTimeout(2500);
+  await page.unroute(slow);
+  assert.equal(new URL(page.url()).pathname, '/admin/requests');
+  assert.equal(await text(page, 'h1'), 'Data subject requests');
+  assert.match(await page.title(), /^Requests · /);
+
+  // An address saved shows as stored, masked, and is not sent again.
+  await page.goto(`${base}/admin/customers/${id}`);
+  await page.waitForSelector('#details');
+  await page.fill('#c-ip', '203.0.113.77');
+  await page.click('#customer-save');
+  await page.waitForFunction(() => /Saved: ip address/.test(document.querySelector('#details .status')?.textContent));
+  const stored = (await apiGet(context, `/api/customers/${id}`)).ip;
+  assert.notEqual(stored, '203.0.113.77');
+  assert.equal(await page.inputValue('#c-ip'), stored);
 
   // A phone's width: nothing wider than the screen.
   await page.goto(`${base}/admin/customers/${id}`);

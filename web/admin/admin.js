@@ -293,18 +293,39 @@
   }
 
   // Run `work` with the form's buttons disabled; its errors beside it.
+  // The form's request: errors shown beside it, undefined for a failure.
+  // Its buttons stay disabled by onSubmit() until the handler is done.
   async function busy(form, work, fieldMap) {
-    const buttons = [...form.querySelectorAll('button')];
-    for (const b of buttons) b.disabled = true;
     clearErrors(form);
     try {
       return await work();
     } catch (e) {
       if (!redirecting) showFormError(form, e, fieldMap);
       return undefined;
-    } finally {
-      for (const b of buttons) b.disabled = false;
     }
+  }
+
+  // A form's submit handler, one run at a time: from the click until the
+  // handler is done (its request and the view it redraws) the buttons are
+  // disabled and another submit (a double click, Enter) does nothing, so
+  // nothing is imported, added, filed or extended twice.
+  function onSubmit(form, handler) {
+    let running = false;
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (running) return;
+      running = true;
+      const buttons = [...form.querySelectorAll('button')];
+      for (const b of buttons) b.disabled = true;
+      form.setAttribute('aria-busy', 'true');
+      try {
+        await handler(ev);
+      } finally {
+        running = false;
+        form.removeAttribute('aria-busy');
+        for (const b of buttons) if (b.isConnected) b.disabled = false;
+      }
+    });
   }
 
   function say(node, text) {
@@ -327,6 +348,8 @@
 
   // ---- the frame: who is signed in, navigation ----------------------------------
 
+  // title: the window's, which the browser keeps in its history: never a
+  // person's name (the callers give ids).
   function setView(title, ...nodes) {
     document.title = `${title} · Customer service · Seula`;
     const view = $('view');
@@ -346,9 +369,15 @@
     firstView = false;
   }
 
+  // Each view's load has a number; an answer that comes after another
+  // view has begun loading is dropped (stale(n)), or a slow customer's
+  // record would take over the page the address no longer names.
+  let viewSeq = 0;
   function loading() {
     document.body.dataset.state = 'loading';
+    return ++viewSeq;
   }
+  const stale = (n) => n !== viewSeq || redirecting;
 
   function viewError(title, e) {
     if (redirecting) return;
@@ -375,6 +404,7 @@
 
   function route() {
     if (redirecting) return;
+    viewSeq++; // whatever view was loading is stale now
     const p = location.pathname;
     let m;
     if ((m = /^\/admin\/customers\/(\d+)\/?$/.exec(p))) return showCustomer(Number(m[1]));
@@ -397,7 +427,7 @@
       el('div', { class: 'size' }, field('limit', 'Show', size)),
       el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'search-submit' }, 'Search')));
     const results = el('div', { id: 'results' });
-    form.addEventListener('submit', (ev) => {
+    onSubmit(form, (ev) => {
       ev.preventDefault();
       search.q = q.value.trim();
       search.limit = Number(size.value);
@@ -478,7 +508,7 @@
         '), one customer a row. All rows or none: any bad row stores nothing and is listed here.'),
       field('file', 'CSV file', file),
       el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Import')));
-    form.addEventListener('submit', async (ev) => {
+    onSubmit(form, async (ev) => {
       ev.preventDefault();
       out.replaceChildren();
       if (!file.files.length) { markInvalid(form, file, 'Choose a CSV file to import.'); return; }
@@ -539,7 +569,7 @@
         el('button', { type: 'submit', id: 'new-submit' }, 'Add the customer'),
         link('/admin/', 'Cancel', { class: 'button secondary' })));
     form.elements.source.value = 'customer service';
-    form.addEventListener('submit', async (ev) => {
+    onSubmit(form, async (ev) => {
       ev.preventDefault();
       const body = readFields(form);
       for (const k of Object.keys(body)) if (body[k] === null) delete body[k];
@@ -563,7 +593,7 @@
   let flash = null;
 
   async function showCustomer(id, opts = {}) {
-    loading();
+    const seq = loading();
     let c, orders, requests;
     try {
       [c, orders, requests] = await Promise.all([
@@ -572,6 +602,7 @@
         api('GET', `/api/dsr?customer_id=${id}`),
       ]);
     } catch (e) {
+      if (stale(seq)) return;
       if (e.status === 404) {
         setView('Not in the register', link('/admin/', '← The register', { class: 'back' }),
           el('h1', { text: 'Not in the register' }),
@@ -583,7 +614,7 @@
       viewError('Customer', e);
       return;
     }
-    if (redirecting) return;
+    if (stale(seq)) return;
     const name = displayName(c);
     const top = [];
     if (flash && flash.id === id) {
@@ -596,7 +627,7 @@
           'The record is kept but left out of mailing labels, the finance export and visitor linkage.')));
     }
 
-    setView(name,
+    setView(`Customer ${c.id}`,
       link('/admin/', '← The register', { class: 'back' }),
       el('h1', {}, name, ' ', el('span', { class: 'muted', text: `· customer ${c.id}` })),
       top,
@@ -626,7 +657,7 @@
       el('p', { class: 'muted small', text: `Added ${when(c.created_at)}, last changed ${when(c.updated_at)}.` }),
       el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'customer-save' }, 'Save changes')),
       status);
-    form.addEventListener('submit', async (ev) => {
+    onSubmit(form, async (ev) => {
       ev.preventDefault();
       status.textContent = '';
       const changes = readFields(form, c);
@@ -635,6 +666,9 @@
       const updated = await busy(form, () => api('PATCH', `/api/customers/${c.id}`, changes));
       if (!updated) return;
       Object.assign(c, updated);
+      // As stored: an address the server masked shows masked, and the
+      // next save does not send the full one again.
+      for (const [name] of FIELDS) if (form.elements[name]) form.elements[name].value = c[name] || '';
       say(status, `Saved: ${changed.map((n) => FIELD_LABEL[n].toLowerCase()).join(', ')}.`);
     });
     return section('details', 'Details', form);
@@ -652,7 +686,7 @@
       el('p', { class: 'muted small' }, 'A person\'s own request (restriction, objection) is better filed as a data subject request below: it is then on record with its deadline.'),
       el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'flags-save' }, 'Save flags')),
       status);
-    form.addEventListener('submit', async (ev) => {
+    onSubmit(form, async (ev) => {
       ev.preventDefault();
       status.textContent = '';
       const flags = {};
@@ -688,7 +722,7 @@
       Object.entries(INVOICE).map(([v, t]) => el('option', { value: v, text: t, selected: o.invoice_status === v })));
       const save = el('button', { type: 'submit', class: 'small secondary' }, 'Change');
       const f = el('form', { class: 'inline', novalidate: true, 'aria-label': `Invoice of order ${o.number}` }, sel, save);
-      f.addEventListener('submit', async (ev) => {
+      onSubmit(f, async (ev) => {
         ev.preventDefault();
         if (sel.value === o.invoice_status) { say(status, `The invoice of order ${o.number} is already ${INVOICE[o.invoice_status].toLowerCase()}.`); return; }
         const got = await busy(f, () => api('PATCH', `/api/customers/${c.id}/orders/${o.id}`, { invoice_status: sel.value }));
@@ -748,7 +782,7 @@
       el('div', { class: 'actions' },
         el('button', { type: 'button', class: 'secondary', onclick: () => addLine(true) }, 'Add a line'),
         el('button', { type: 'submit', id: 'order-submit' }, 'Add the order')));
-    form.addEventListener('submit', async (ev) => {
+    onSubmit(form, async (ev) => {
       ev.preventDefault();
       clearErrors(form);
       const body = {
@@ -884,7 +918,7 @@
       submit.textContent = t === 'erasure' ? 'Erase' : t === 'anonymisation' ? 'Anonymise' : 'File the request';
     });
 
-    form.addEventListener('submit', async (ev) => {
+    onSubmit(form, async (ev) => {
       ev.preventDefault();
       clearErrors(form);
       const t = type.value;
@@ -1003,7 +1037,7 @@
   // ---- all requests -----------------------------------------------------------------------
 
   async function showRequests() {
-    loading();
+    const seq = loading();
     const params = new URLSearchParams(location.search);
     let status = params.get('status');
     if (status === null) status = 'open';
@@ -1012,10 +1046,10 @@
     try {
       data = await api('GET', `/api/dsr${status === 'all' ? '' : `?status=${status}`}`);
     } catch (e) {
-      viewError('Requests', e);
+      if (!stale(seq)) viewError('Requests', e);
       return;
     }
-    if (redirecting) return;
+    if (stale(seq)) return;
     const list = data.requests;
     const filter = el('select', { id: 'dsr-status', name: 'status' },
       [['open', 'Open'], ['completed', 'Completed'], ['refused', 'Refused'], ['restricted', 'Restricted instead'], ['all', 'All']]
@@ -1040,15 +1074,15 @@
   }
 
   async function showRequest(id) {
-    loading();
+    const seq = loading();
     let r;
     try {
       r = await api('GET', `/api/dsr/${id}`);
     } catch (e) {
-      viewError(`Request ${id}`, e);
+      if (!stale(seq)) viewError(`Request ${id}`, e);
       return;
     }
-    if (redirecting) return;
+    if (stale(seq)) return;
     const d = r.details || {};
     const facts = [
       ['Customer', link(`/admin/customers/${r.customer_id}`, requestName(r))],
@@ -1079,7 +1113,11 @@
       parts.push(section('extensions', 'Extensions', el('ul', {}, r.extensions.map((x) =>
         el('li', { text: `${day(x.at)}: ${plural(x.months, 'month', 'months')} by ${x.by}, to ${x.due_date}. Reason: ${x.reason}` })))));
     }
-    if (r.status === 'open') parts.push(extendSection(r));
+    if (r.status === 'open' && !r.overdue) parts.push(extendSection(r));
+    else if (r.status === 'open') {
+      parts.push(section('extend', 'Extend the deadline',
+        el('p', { class: 'muted', text: 'The deadline has passed: it can no longer be extended. Answer the request now.' })));
+    }
     setView(`Request ${r.id}`, ...parts);
   }
 
@@ -1153,7 +1191,7 @@
         field('months', 'Extend by', months),
         el('div', { class: 'wide' }, field('reason', 'Reason', reason, 'The person is told why: the number or complexity of their requests.'))),
       el('div', { class: 'actions' }, el('button', { type: 'submit', id: 'extend-submit' }, 'Extend the deadline')));
-    form.addEventListener('submit', async (ev) => {
+    onSubmit(form, async (ev) => {
       ev.preventDefault();
       clearErrors(form);
       if (!reason.value.trim()) { markInvalid(form, reason, 'Give the reason: the person is told it.'); return; }

@@ -107,7 +107,13 @@
     $('audit-error').hidden = !text;
   }
 
+  // Each load has a number: only the answer to the last one is shown (a
+  // slow page of older entries must not land under the newest page's
+  // address, with the pager set for it).
+  let loads = 0;
+
   async function load() {
+    const seq = ++loads;
     const q = new URLSearchParams(location.search);
     showError('');
     $('audit-status').textContent = 'Loading…';
@@ -116,12 +122,14 @@
     try {
       r = await Staff.request('GET', '/api/audit?' + apiQuery(q));
     } catch (e) {
+      if (seq !== loads) return;
+      $('audit-table').removeAttribute('aria-busy');
       $('audit-status').textContent = '';
       showError('The server cannot be reached.');
       return;
-    } finally {
-      $('audit-table').removeAttribute('aria-busy');
     }
+    if (seq !== loads) return;
+    $('audit-table').removeAttribute('aria-busy');
     if (Staff.sessionEnded(r)) return;
     if (!r.ok) {
       $('audit-status').textContent = '';
@@ -132,6 +140,7 @@
       return;
     }
     const doc = await r.json();
+    if (seq !== loads) return;
     render(doc.entries);
     next = doc.next_before;
     const n = doc.entries.length;

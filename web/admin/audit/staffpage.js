@@ -21,7 +21,9 @@ window.SeulaStaff = (function () {
 
   function toSignIn() {
     const here = location.pathname + location.search;
-    location.assign('/login/?next=' + encodeURIComponent(here));
+    // Replaced, not pushed: Back from the sign-in page leaves, rather
+    // than coming here to be sent to sign in again.
+    location.replace('/login/?next=' + encodeURIComponent(here));
   }
 
   // fetch() with the session's CSRF token on every request: the server
@@ -112,7 +114,7 @@ window.SeulaStaff = (function () {
   // A request whose session ended under the page: back to sign in.
   function sessionEnded(r) {
     if (r.status !== 401) return false;
-    location.assign('/login/?ended=1&next=' +
+    location.replace('/login/?ended=1&next=' +
       encodeURIComponent(location.pathname + location.search));
     return true;
   }
