@@ -230,10 +230,11 @@ int seula_static_serve(const struct seula_static *st,
 	if (buf[len - 1] == '/')
 		strcat(buf, "index.html");
 	const struct file *f = find(st, buf);
-	if (!f)
-		f = app_fallback(st, path);
-	if (!f) {
-		/* "/demo" -> redirect to "/demo/" when it is a folder. */
+	/* "/demo" -> redirect to "/demo/" when it is a folder.  Before the
+	 * app fallback: a folder inside an app ("/admin/audit" in /admin/) is
+	 * a page of its own, not one of the app's routes, and its relative
+	 * links need the slash. */
+	if (!f && path[len - 1] != '/') {
 		strcat(buf, "/index.html");
 		if (find(st, buf)) {
 			char loc[1040];
@@ -244,8 +245,11 @@ int seula_static_serve(const struct seula_static *st,
 			seula_reply(req, 301, NULL, NULL, 0);
 			return SEULA_OK;
 		}
-		return SEULA_ENOTFOUND;
 	}
+	if (!f)
+		f = app_fallback(st, path);
+	if (!f)
+		return SEULA_ENOTFOUND;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	evhttp_add_header(out, "ETag", f->etag);
 	/* The tracker is fetched on every page of the sites that embed it:
