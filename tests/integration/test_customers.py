@@ -240,6 +240,46 @@ class RegisterTest(unittest.TestCase):
                                    self.srv.config_path).returncode, 0)
 
 
+class AuditSubjectTest(unittest.TestCase):
+    """GET /api/audit?subject= finds a person in a read that showed several
+    (its subject is the list of ids it showed), and only that person."""
+
+    def test_a_list_names_each_of_its_ids_and_no_other(self):
+        srv, staff = start_server()
+        try:
+            cid, ada = staff["cid"], staff["ada"]
+            people = [create(cid, last_name="Listattu%02d" % i) for i in range(11)]
+            ids = [p["id"] for p in people]
+            self.assertEqual(ids, list(range(1, 12)))
+            self.assertEqual(cid.request("GET", "/api/customers/11").status, 200)
+            r = cid.request("GET", "/api/customers?q=Listattu02")
+            self.assertEqual(r.json()["total"], 1)
+            r = cid.request("GET", "/api/customers?q=Listattu0&limit=2")
+            shown = [c["id"] for c in r.json()["results"]]
+            self.assertEqual(len(shown), 2)
+            search = srv.query("SELECT id, subject FROM audit_log WHERE detail "
+                               "LIKE 'search: 2 of %'")[0]
+            self.assertIn(",", search["subject"])
+
+            def entries(subject):
+                r = ada.request("GET", "/api/audit?limit=1000&subject=" + subject)
+                self.assertEqual(r.status, 200, r)
+                return r.json()["entries"]
+            for one in shown:
+                got = entries(str(one))
+                self.assertIn(search["id"], [e["id"] for e in got])
+                self.assertTrue(all(str(one) in e["subject"].split(",") for e in got))
+            # 1 is not 11: only customer 1's own entries.
+            self.assertEqual({e["subject"] for e in entries("1")}
+                             - {search["subject"]}, {"1"})
+            self.assertIn("11", {e["subject"] for e in entries("11")})
+            # The whole list still finds its entry.
+            got = entries(urllib.parse.quote(search["subject"]))
+            self.assertEqual([e["id"] for e in got], [search["id"]])
+        finally:
+            srv.close()
+
+
 class AuditFailureTest(unittest.TestCase):
     """A person's data leaves only once its reading is on record: when the
     audit entry cannot be written (a full disk, a damaged log), a read
