@@ -1622,9 +1622,20 @@ static int finance_handler(void *instance, struct seula_http *http)
 		bad |= seula_labels_csv_cell(f, header[i], i + 1 == n_cols);
 	int64_t now = c->host->now_ms(c->host), last = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		for (size_t i = 0; i < n_cols; i++)
-			bad |= seula_labels_csv_cell(f, cust_col(st, (int)i),
-			                             i + 1 == n_cols);
+		for (size_t i = 0; i < n_cols; i++) {
+			bool end = i + 1 == n_cols;
+			int col = (int)i;
+			/* The id, the count and the sums (the last three) are
+			 * numbers: a credit makes a sum negative, and the
+			 * formula guard would make it text the finance partner
+			 * cannot add up. */
+			if (i == 0 || i >= 10)
+				bad |= seula_labels_csv_int(
+				        f, sqlite3_column_int64(st, col), end);
+			else
+				bad |= seula_labels_csv_cell(
+				        f, cust_col(st, col), end);
+		}
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id == last)
 			continue; /* one disclosure per person */

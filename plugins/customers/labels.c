@@ -7,6 +7,7 @@
 
 #include <csv.h>
 #include <hpdf.h>
+#include <inttypes.h>
 #include <seula/plugin.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -118,6 +119,15 @@ int seula_labels_csv_cell(FILE *out, const char *s, bool last)
 		return EOF;
 	}
 	return fputs(last ? "\r\n" : ",", out) == EOF ? EOF : 0;
+}
+
+int seula_labels_csv_int(FILE *out, int64_t v, bool last)
+{
+	/* Only digits and a leading minus: nothing for a spreadsheet to run,
+	 * and a guard would turn the number into text. */
+	if (fprintf(out, "%" PRId64 "%s", v, last ? "\r\n" : ",") < 0)
+		return EOF;
+	return 0;
 }
 
 /* ---- PDF ---------------------------------------------------------------- */

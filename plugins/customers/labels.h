@@ -49,11 +49,16 @@ int seula_labels_record(sqlite3 *db, const char *staff, const char *via,
                         enum seula_labels_format format, int64_t now_ms,
                         size_t *persons, char *err, size_t errlen);
 
-/* One CSV cell of the labels' (and the finance export's) dialect: always
- * quoted, CRLF after the last cell of a row, and a cell a spreadsheet
- * would run as a formula (=, +, -, @ first) prefixed with '.  Returns 0 or
- * EOF. */
+/* One text cell of the labels' (and the finance export's) dialect:
+ * always quoted, CRLF after the last cell of a row, and a cell a
+ * spreadsheet would run as a formula (=, +, -, @ first) prefixed with '.
+ * Returns 0 or EOF. */
 int seula_labels_csv_cell(FILE *out, const char *s, bool last);
+
+/* A number cell of that dialect: the integer as it is, unquoted and
+ * unguarded, so that a credit (-300) is read as a number, not as the text
+ * '-300.  Returns 0 or EOF. */
+int seula_labels_csv_int(FILE *out, int64_t v, bool last);
 
 /* The sheet: A4 portrait, 3 columns by 8 rows of 70 x 37.125 mm. */
 #define SEULA_LABELS_COLUMNS 3

@@ -925,6 +925,34 @@ class FinanceExportTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_a_credit_is_a_number_and_text_stays_guarded(self):
+        srv, staff = start_server()
+        try:
+            cid, fin = staff["cid"], staff["fin"]
+            cust = create(cid, organisation="=SUM(A1:A9)", last_name="-Hyvitetty")
+            r = cid.request("POST", "/api/customers/%d/orders" % cust["id"],
+                            {"number": "H-1", "date": "2026-01-01",
+                             "currency": "EUR", "invoice_status": "open",
+                             "lines": [{"description": "Hyvitys", "quantity": 1,
+                                        "unit_price_cents": -300}]})
+            self.assertEqual(r.status, 201, r)
+            r = fin.request("GET", "/api/customers/export/finance", csrf=True)
+            self.assertEqual(r.status, 200, r)
+            # The numbers as numbers: a spreadsheet or an import reads
+            # -300, where '-300 would be text.
+            self.assertTrue(r.body.startswith(b'"customer_id",'), r.body[:80])
+            row = r.body.split(b"\r\n")[1]
+            self.assertTrue(row.startswith(b"%d," % cust["id"]), row)
+            self.assertTrue(row.endswith(b',"EUR",1,-300,0'), row)
+            rows = csv_rows(r.body)
+            self.assertEqual((rows[0]["open_invoices"], rows[0]["open_cents"],
+                              rows[0]["collection_cents"]), ("1", "-300", "0"))
+            # Text that a spreadsheet would run stays guarded.
+            self.assertEqual(rows[0]["organisation"], "'=SUM(A1:A9)")
+            self.assertEqual(rows[0]["last_name"], "'-Hyvitetty")
+        finally:
+            srv.close()
+
 
 if __name__ == "__main__":
     unittest.main()
