@@ -65,6 +65,18 @@ int64_t seula_zone_midnight(struct seula_zone *z, int64_t day)
 	return (int64_t)floor(ms / 1000.0);
 }
 
+void seula_zone_date(const char *name, int64_t ms, char out[11])
+{
+	int64_t day = seula_floor_div(ms, 86400000);
+	struct seula_zone z;
+	if (seula_zone_open(&z, name)) {
+		int hour;
+		seula_zone_local(&z, seula_floor_div(ms, 1000), &day, &hour);
+		seula_zone_close(&z);
+	}
+	seula_date_format(day, out, 11);
+}
+
 void seula_zone_local(struct seula_zone *z, int64_t t, int64_t *day, int *hour)
 {
 	UErrorCode st = U_ZERO_ERROR;

@@ -31,4 +31,10 @@ int64_t seula_zone_midnight(struct seula_zone *z, int64_t day);
 /* The local day and hour of UTC seconds t. */
 void seula_zone_local(struct seula_zone *z, int64_t t, int64_t *day, int *hour);
 
+/* The date ("YYYY-MM-DD") in zone `name` at UTC milliseconds ms; a name
+ * that is not a system zone counts as UTC.  Opens and closes a calendar
+ * of its own, so any thread may call it; for a day now and then, not in
+ * a loop. */
+void seula_zone_date(const char *name, int64_t ms, char out[11]);
+
 #endif

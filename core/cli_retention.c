@@ -48,12 +48,13 @@ static void usage(FILE *out)
 }
 
 /* The plugin's `retention` value, or NULL when it has no such row. */
-static const char *plugin_retention(const struct seula_loaded_plugin *p)
+/* The customers plugin's string setting `key`, NULL when it has none. */
+static const char *plugin_string(const struct seula_loaded_plugin *p,
+                                 const char *key)
 {
 	for (const struct seula_config_row *r = p->desc.config_rows;
 	     r && r->type != SEULA_CONFIG_END; r++)
-		if (r->type == SEULA_CONFIG_STRING &&
-		    strcmp(r->key, "retention") == 0)
+		if (r->type == SEULA_CONFIG_STRING && strcmp(r->key, key) == 0)
 			return *(const char *const *)((const char *)p->config +
 			                              r->offset);
 	return NULL;
@@ -62,7 +63,7 @@ static const char *plugin_retention(const struct seula_loaded_plugin *p)
 struct counts {
 	int64_t events, sessions, consents, consent_states;
 	bool customers_loaded;
-	const char *retention;
+	const char *retention, *timezone;
 	struct cust_retention_result c;
 	char *ids; /* every pass's ids */
 };
@@ -114,7 +115,8 @@ static int run_all(const struct seula_config *cfg,
 	bool more = true;
 	while (more) {
 		struct cust_retention_result r;
-		if (cust_retention_run(db, n->retention, now, dry_run,
+		if (cust_retention_run(db, n->retention, n->timezone, now,
+		                       dry_run,
 		                       dry_run ? INT64_MAX : CUSTOMERS_PER_PASS,
 		                       &r, err, errlen) != 0)
 			return SEULA_EIO;
@@ -220,9 +222,11 @@ int seula_cli_retention(int argc, char **argv)
 	const struct seula_loaded_plugin *p =
 	        rc == SEULA_OK ? seula_plugins_find(&setup.plugins, "customers")
 	                       : NULL;
-	if (p && !(n.retention = plugin_retention(p))) {
+	if (p && (!(n.retention = plugin_string(p, "retention")) ||
+	          !(n.timezone = plugin_string(p, "timezone")))) {
 		snprintf(err, sizeof(err),
-		         "the customers plugin has no retention setting");
+		         "the customers plugin has no retention or timezone "
+		         "setting");
 		rc = SEULA_EINVAL;
 	}
 	n.customers_loaded = p != NULL;

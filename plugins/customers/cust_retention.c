@@ -2,11 +2,11 @@
  * cust_retention.c - customers past their retention (see cust_retention.h).
  */
 #include "cust_retention.h"
+#include "zone.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int cust_retention_modifier(const char *spec, char *modifier, size_t len)
 {
@@ -61,8 +61,8 @@ static int count_of(sqlite3 *db, const char *sql, int64_t id, int64_t *out)
 	return rc;
 }
 
-int cust_retention_run(sqlite3 *db, const char *spec, int64_t now_ms,
-                       bool dry_run, int64_t limit,
+int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
+                       int64_t now_ms, bool dry_run, int64_t limit,
                        struct cust_retention_result *out, char *err,
                        size_t errlen)
 {
@@ -73,10 +73,7 @@ int cust_retention_run(sqlite3 *db, const char *spec, int64_t now_ms,
 		         spec ? spec : "");
 		return -1;
 	}
-	time_t t = (time_t)(now_ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	seula_zone_date(zone, now_ms, today);
 	/* The holds as GET /api/customers/{id} derives them, and a data
 	 * subject request not yet answered: the person is waiting for it. */
 	static const char find_sql[] =

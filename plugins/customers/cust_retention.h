@@ -41,12 +41,13 @@ struct cust_retention_result {
  * ("-10 years").  0, or -1 when it is not one. */
 int cust_retention_modifier(const char *spec, char *modifier, size_t len);
 
-/* Find the customers past retention on the UTC day of `now_ms` and, unless
- * `dry_run`, delete up to `limit` of them (secure_delete is on for Seula's
- * connections), inside the caller's transaction.  The dry run changes
- * nothing.  SQLITE errors come back as -1 with err set; 0 on success. */
-int cust_retention_run(sqlite3 *db, const char *spec, int64_t now_ms,
-                       bool dry_run, int64_t limit,
+/* Find the customers past retention on the day of `now_ms` in IANA zone
+ * `zone` (the register's) and, unless `dry_run`, delete up to `limit` of
+ * them (secure_delete is on for Seula's connections), inside the caller's
+ * transaction.  The dry run changes nothing.  SQLITE errors come back as
+ * -1 with err set; 0 on success. */
+int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
+                       int64_t now_ms, bool dry_run, int64_t limit,
                        struct cust_retention_result *out, char *err,
                        size_t errlen);
 

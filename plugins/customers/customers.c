@@ -96,6 +96,7 @@
 #include "labels.h"
 #include "linkage.h"
 #include "reply.h"
+#include "zone.h"
 
 #include <jansson.h>
 #include <seula/plugin.h>
@@ -155,6 +156,11 @@ static const struct seula_config_row config_rows[] = {
          "how long a customer and their orders are kept after the "
          "relationship ends, in years (10y) or days (3650d); a legal hold "
          "keeps them longer"},
+        {SEULA_CONFIG_STRING, "timezone", "UTC", 1, 64,
+         offsetof(struct customers_config, link.timezone), 0, NULL,
+         "the IANA time zone of the register's days (Europe/Helsinki): "
+         "when a data subject request was received and is due, which "
+         "holds and retention periods have run out"},
         {SEULA_CONFIG_INT, "segment_min_customers", "5", 2, 1000,
          offsetof(struct customers_config, link.segment_min_customers), 0, NULL,
          "segment reports merge groups of fewer customers than this into "
@@ -343,12 +349,11 @@ enum {
 /* ---- small helpers --------------------------------------------------------
  */
 
+/* Today in the register's zone: a statutory hold runs to its day's end
+ * there, not at UTC's. */
 static void today(const struct customers *c, char out[11])
 {
-	time_t t = (time_t)(c->host->now_ms(c->host) / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
+	seula_zone_date(c->cfg->link.timezone, c->host->now_ms(c->host), out);
 }
 
 static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -1728,6 +1733,11 @@ static const struct seula_task tasks[] = {
 /* ---- data subject rights (dsr.c) ------------------------------------------
  */
 
+const char *cust_timezone(const void *instance)
+{
+	return ((const struct customers *)instance)->cfg->link.timezone;
+}
+
 const struct seula_host *cust_host(const void *instance)
 {
 	return ((const struct customers *)instance)->host;
@@ -1865,6 +1875,14 @@ static int init(const struct seula_host *host, const void *config,
 		                        cfg->labels.home_country);
 		return SEULA_EINVAL;
 	}
+	struct seula_zone zone;
+	if (!seula_zone_open(&zone, cfg->link.timezone)) {
+		*errmsg = host->mprintf("timezone %s: not an IANA time zone "
+		                        "(Europe/Helsinki, UTC)",
+		                        cfg->link.timezone);
+		return SEULA_EINVAL;
+	}
+	seula_zone_close(&zone);
 	/* The PDF labels need the font; better to say so at start than to
 	 * fail the first print run. */
 	if (access(cfg->labels.font, R_OK) != 0) {

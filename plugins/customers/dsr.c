@@ -336,12 +336,13 @@ struct new_request {
 	json_t *details; /* borrowed */
 	const char *staff;
 	int64_t now;
+	const char *zone; /* the register's: its day is the received date */
 };
 
 static int request_insert(sqlite3 *db, const struct new_request *r, int64_t *id)
 {
 	char day[11], due[11];
-	dsr_day_of(r->now, day);
+	dsr_day_of(r->zone, r->now, day);
 	if (dsr_add_months(day, 1, due) != 0)
 		return SEULA_EINVAL;
 	char *details = json_dumps(r->details, JSON_COMPACT);
@@ -1029,7 +1030,7 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	        .staff = h->http_user(http),
 	        .status = 201,
 	};
-	dsr_day_of(c.now, c.today);
+	dsr_day_of(cust_timezone(instance), c.now, c.today);
 	int rc = SEULA_OK;
 	json_t *type = json_object_get(body, "type");
 	json_t *cid = json_object_get(body, "customer_id");
@@ -1070,6 +1071,7 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	        .details = json_object(),
 	        .staff = c.staff,
 	        .now = c.now,
+	        .zone = cust_timezone(instance),
 	};
 	if (!c.req.details) {
 		rc = SEULA_ENOMEM;
@@ -1129,7 +1131,7 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 		return cust_refuse(h, http, 400, "invalid_query",
 		                   "customer_id is a customer's id");
 	char today[11];
-	dsr_day_of(h->now_ms(h), today);
+	dsr_day_of(cust_timezone(instance), h->now_ms(h), today);
 	sqlite3_stmt *st = NULL;
 	/* Open requests first, the nearest deadline first. */
 	if (sqlite3_prepare_v2(h->http_db(http),
@@ -1176,11 +1178,12 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 }
 
 /* The request of the {id} parameter, or a 404 set. */
-static int load_param(const struct seula_host *h, struct seula_http *http,
+static int load_param(const void *instance, struct seula_http *http,
                       json_t **request, char **statement, int64_t *id)
 {
+	const struct seula_host *h = cust_host(instance);
 	char today[11];
-	dsr_day_of(h->now_ms(h), today);
+	dsr_day_of(cust_timezone(instance), h->now_ms(h), today);
 	if (!parse_id(h->http_param(http, "id"), id))
 		return cust_refuse(h, http, 404, "not_found",
 		                   "no such request");
@@ -1203,7 +1206,7 @@ int cust_dsr_get_handler(void *instance, struct seula_http *http)
 	json_t *request = NULL;
 	char *statement = NULL;
 	int64_t id;
-	int rc = load_param(h, http, &request, &statement, &id);
+	int rc = load_param(instance, http, &request, &statement, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	json_object_set_new(request, "statement",
@@ -1226,7 +1229,7 @@ int cust_dsr_statement_handler(void *instance, struct seula_http *http)
 	json_t *request = NULL;
 	char *statement = NULL;
 	int64_t id;
-	int rc = load_param(h, http, &request, &statement, &id);
+	int rc = load_param(instance, http, &request, &statement, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	int64_t customer = request_customer(request);
@@ -1256,7 +1259,7 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	const struct seula_host *h = cust_host(instance);
 	json_t *request = NULL;
 	int64_t id;
-	int rc = load_param(h, http, &request, NULL, &id);
+	int rc = load_param(instance, http, &request, NULL, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	json_t *body = cust_body_object(h, http);
@@ -1266,7 +1269,7 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	json_t *v;
 	int64_t now = h->now_ms(h);
 	char today[11], due[11];
-	dsr_day_of(now, today);
+	dsr_day_of(cust_timezone(instance), now, today);
 	if (!body) {
 		rc = SEULA_EINVAL;
 		goto out;
@@ -1511,7 +1514,7 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	const struct seula_host *h = cust_host(instance);
 	json_t *request = NULL;
 	int64_t id;
-	int rc = load_param(h, http, &request, NULL, &id);
+	int rc = load_param(instance, http, &request, NULL, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	sqlite3 *db = h->http_db(http);

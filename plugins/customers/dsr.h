@@ -60,6 +60,9 @@ extern const char cust_dsr_migration_sql[];
 /* What customers.c lends the rights: the host table of the plugin
  * instance, and its IP masking (the register's ip_level). */
 const struct seula_host *cust_host(const void *instance);
+/* The register's time zone ([plugin.customers] timezone): its days are
+ * a request's received and due dates. */
+const char *cust_timezone(const void *instance);
 int cust_mask_ip(void *instance, const char *in, char *out, size_t outlen);
 
 /* The descriptor's subject hook. */

@@ -4,6 +4,7 @@
 #include "dsrutil.h"
 
 #include "date.h"
+#include "zone.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +62,9 @@ int dsr_days_between(const char *from, const char *to, int64_t *days)
 	return 0;
 }
 
-void dsr_day_of(int64_t ms, char out[11])
+void dsr_day_of(const char *zone, int64_t ms, char out[11])
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
+	seula_zone_date(zone, ms, out);
 }
 
 bool dsr_name_ok(const char *name)

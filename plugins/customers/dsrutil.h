@@ -30,8 +30,9 @@ int dsr_add_months(const char *date, int months, char out[11]);
  * earlier); 0, or -1 when either is not a real day. */
 int dsr_days_between(const char *from, const char *to, int64_t *days);
 
-/* The UTC day of `ms` (ms since the epoch) as YYYY-MM-DD. */
-void dsr_day_of(int64_t ms, char out[11]);
+/* The day of `ms` (ms since the epoch) in IANA zone `zone` as
+ * YYYY-MM-DD (zone.h's seula_zone_date(): an unknown zone is UTC). */
+void dsr_day_of(const char *zone, int64_t ms, char out[11]);
 
 /* One CSV (RFC 4180, CRLF, UTF-8) of `rows`, an array of flat objects: the
  * header is every key in the order first seen; null is an empty cell, a

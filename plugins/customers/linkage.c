@@ -581,8 +581,9 @@ int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
 	const struct seula_host *h = l->host;
 	struct cust_retention_result r;
 	char err[256];
-	if (cust_retention_run(db, l->cfg->retention, now_ms, false,
-	                       RETENTION_PER_RUN, &r, err, sizeof(err)) != 0) {
+	if (cust_retention_run(db, l->cfg->retention, l->cfg->timezone, now_ms,
+	                       false, RETENTION_PER_RUN, &r, err,
+	                       sizeof(err)) != 0) {
 		*errmsg = h->mprintf("%s", err);
 		return SEULA_EIO;
 	}

@@ -43,6 +43,7 @@
 /* The plugin's config rows for these (in struct customers_config). */
 struct cust_link_settings {
 	const char *retention;          /* "10y", see cust_retention.h */
+	const char *timezone;           /* the register's days: an IANA zone */
 	int64_t segment_min_customers;  /* k */
 	const char *const *conversions; /* event names; NULL: all custom */
 };

@@ -15,11 +15,13 @@ import datetime
 import io
 import json
 import os
+import re
 import sqlite3
 import time
 import unittest
 import uuid
 import zipfile
+import zoneinfo
 
 from seulatest import (Server, add_closed_visits, add_user, assert_json_error,
                        block_ints, login, record_consent, run_seula)
@@ -748,6 +750,62 @@ class DsrTest(unittest.TestCase):
             (vid,))[0]["n"], 0)
         self.assertEqual(run_seula("consent", "verify", "--config",
                                    self.srv.config_path).returncode, 0)
+
+
+class RegisterTimeZoneTest(unittest.TestCase):
+    """A request's received and due days, and the days left, are the
+    register's ([plugin.customers] timezone), not UTC's: one received at
+    00:30 in Helsinki is received that day, not the day before."""
+
+    def test_days_are_the_register_zone_days(self):
+        # A zone whose date differs from UTC's right now: UTC-11 until
+        # 11:00 UTC, UTC+14 from 10:00 UTC.
+        utc = datetime.datetime.now(datetime.timezone.utc)
+        zone = "Pacific/Pago_Pago" if utc.hour < 10 else "Pacific/Kiritimati"
+        tz = zoneinfo.ZoneInfo(zone)
+        local = lambda: datetime.datetime.now(tz).date().isoformat()
+        before = local()
+        self.assertNotEqual(before, today(), zone)
+        srv, staff = start_server({"plugin.customers": {"timezone": zone}})
+        try:
+            cid = staff["cid"]
+            cust = create(cid, "Zone")
+            req = dsr(cid, "access", cust["id"]).json()["request"]
+            after = local()
+            self.assertIn(req["received_date"], {before, after})
+            self.assertEqual(req["due_date"], add_months(req["received_date"], 1))
+            self.assertEqual(req["days_left"], (
+                datetime.date.fromisoformat(req["due_date"])
+                - datetime.date.fromisoformat(req["received_date"])).days)
+            listed = cid.request("GET", "/api/dsr").json()
+            self.assertIn(listed["today"], {before, after})
+            # A statutory hold runs to the end of its day there, and the
+            # retention period is counted to the register's today (the
+            # command's as the task's).  Ahead of UTC, UTC's today is
+            # already past; behind it, the local today is still UTC's
+            # yesterday.
+            ahead = before > today()
+            d = datetime.date.fromisoformat
+            until = min(before, today())
+            held = create(cid, "ZoneHold", statutory_retention_until=until)
+            self.assertEqual("statutory_retention" in held["holds"], not ahead, zone)
+            end = d(until).replace(year=d(until).year - 10).isoformat()
+            gone = create(cid, "ZoneGone", relationship_start="2000-01-01",
+                          relationship_end=end)
+            r = run_seula("retention", "run", "--dry-run", "--config", srv.config_path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            ids = re.search(r"^customer ids: (.*)$", r.stdout, re.M).group(1).split(",")
+            self.assertEqual(str(gone["id"]) in ids, ahead, (zone, end, r.stdout))
+        finally:
+            srv.close()
+
+    def test_an_unknown_zone_is_refused_at_start(self):
+        srv = Server(plugins=PLUGINS, sections={"plugin.customers": {"timezone": "Mars/Olympus"}})
+        try:
+            self.assertNotEqual(srv.start(expect_fail=True), 0)
+            self.assertIn("timezone Mars/Olympus: not an IANA time zone", srv.stderr())
+        finally:
+            srv.close()
 
 
 class ErasureProofTest(unittest.TestCase):

@@ -66,9 +66,21 @@ static void days_between_counts_calendar_days(void **state)
 	assert_int_equal(d, 2);
 	assert_int_equal(dsr_days_between("2026-13-01", "2026-01-01", &d), -1);
 	char day[11];
-	dsr_day_of(0, day);
+	dsr_day_of("UTC", 0, day);
 	assert_string_equal(day, "1970-01-01");
-	dsr_day_of(1767225599999LL, day);
+	dsr_day_of("UTC", 1767225599999LL, day);
+	assert_string_equal(day, "2025-12-31");
+	/* The register's zone: 2025-12-31 22:30 UTC is New Year's Day in
+	 * Helsinki, still the 31st in New York, and a millisecond before
+	 * 1970 is 1969's last day. */
+	dsr_day_of("Europe/Helsinki", 1767220200000LL, day);
+	assert_string_equal(day, "2026-01-01");
+	dsr_day_of("America/New_York", 1767220200000LL, day);
+	assert_string_equal(day, "2025-12-31");
+	dsr_day_of("UTC", -1, day);
+	assert_string_equal(day, "1969-12-31");
+	/* Not a zone: UTC's day. */
+	dsr_day_of("Mars/Olympus", 1767220200000LL, day);
 	assert_string_equal(day, "2025-12-31");
 }
 
