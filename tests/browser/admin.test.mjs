@@ -429,11 +429,38 @@ db.close()`, db, String(late)]);
   for (const a of page.addresses)
     assert.doesNotMatch(a, /aino|testinen|pagerson|example\.com|tampere/i, `no personal data in ${a}`);
 
-  // Signing out ends the session on the server.
+  // Signing out ends the session on the server, and another tab of the
+  // pages clears the record it showed at once, without a request.
+  const other = await open(context, `${base}/admin/customers/${id}`);
+  await other.waitForSelector('#details');
+  const asked = [];
+  other.on('request', (r) => asked.push(r.url()));
   await page.click('#logout');
   await page.waitForURL(`${base}/login/`);
   assert.equal((await context.request.get(`${base}/api/me`)).status(), 401);
+  await other.waitForURL(/\/login\/\?next=%2Fadmin%2Fcustomers%2F\d+&ended=1$/, { timeout: 5000 });
+  // (the sign-in page it lands on asks /api/session itself)
+  assert.deepEqual(asked.filter((u) => u.includes('/api/') && !u.endsWith('/api/session')), [],
+    'told by the other tab, not by a 401');
   assert.deepEqual(page.problems, [], 'no script error, no unexpected error answer, no CSP violation');
+  assert.deepEqual(other.problems, []);
+  await context.close();
+});
+
+test('a page left idle past the session\'s idle time clears what it shows', async () => {
+  const context = await browser.newContext();
+  await context.clock.install();
+  const page = await open(context, `${base}/admin/requests`);
+  await page.waitForURL(/\/login\/\?next=%2Fadmin%2Frequests/);
+  await signIn(page, 'cas');
+  await page.waitForURL(`${base}/admin/requests`);
+  await page.waitForSelector('.requests-table');
+  // 29 minutes without a request: still there (the idle time is 30).
+  await page.clock.runFor(29 * 60 * 1000);
+  assert.equal(new URL(page.url()).pathname, '/admin/requests');
+  await page.clock.runFor(2 * 60 * 1000);
+  await page.waitForURL(/\/login\/\?next=%2Fadmin%2Frequests&ended=1$/);
+  assert.deepEqual(page.problems, []);
   await context.close();
 });
 

@@ -317,10 +317,13 @@ test('an admin reads the audit log, pages through it, and downloads the exports'
   await exportsPage.screenshot({ path: path.join(OUTPUT, 'admin-exports.png'), fullPage: true });
   console.log(`screenshots: ${path.join(OUTPUT, 'admin-audit.png')}, admin-exports.png`);
 
-  // Signing out ends the session on the server.
+  // Signing out ends the session on the server, and the audit page in
+  // the other tab leaves at once, its table cleared.
   await exportsPage.click('#sign-out');
   await exportsPage.waitForURL((u) => u.pathname === '/login/');
   assert.equal((await context.request.get(`${base}/api/me`)).status(), 401);
+  await page.waitForURL((u) => u.pathname === '/login/' && u.searchParams.get('ended') === '1',
+    { timeout: 5000 });
   assert.deepEqual(page.problems, [], 'no script error, no CSP violation (audit)');
   assert.deepEqual(exportsPage.problems, [], 'no script error, no CSP violation (exports)');
   await context.close();

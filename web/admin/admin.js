@@ -174,6 +174,21 @@
     location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}${ended ? '&ended=1' : ''}`);
   }
 
+  // The session ended elsewhere (signed out in another tab) or by being
+  // idle: what was on screen goes at once, not at the next request.
+  function sessionGone() {
+    $('view').replaceChildren();
+    $('account').hidden = true;
+    $('nav').hidden = true;
+    toLogin(true);
+  }
+  // Staff pages tell each other of a sign-out (the login page, the admin
+  // pages): same origin only.
+  const staffChannel = 'BroadcastChannel' in window ? new BroadcastChannel('seula-staff') : null;
+  // When this page last asked the server anything: each request restarts
+  // the session's idle time there.
+  let lastRequest = Date.now();
+
   // A request as the signed-in staff member; the answer's JSON, or the
   // Response itself with { raw: true }.  Throws ApiError.
   async function api(method, path, body, opts = {}) {
@@ -181,6 +196,7 @@
     if (me && me.csrf) headers['X-CSRF-Token'] = me.csrf;
     if (body !== undefined) headers['Content-Type'] = opts.type || 'application/json';
     let r;
+    lastRequest = Date.now();
     try {
       r = await fetch(path, {
         method, headers, credentials: 'same-origin', cache: 'no-store',
@@ -1226,6 +1242,7 @@
         headers: me && me.csrf ? { 'X-CSRF-Token': me.csrf } : {},
       });
       if (r.status === 204 || r.status === 401) {
+        if (staffChannel) staffChannel.postMessage('signed-out');
         redirecting = true;
         location.replace('/login/');
         return;
@@ -1261,6 +1278,9 @@
     }
     if (!s.signed_in) { toLogin(s.expired); return; }
     me = { name: s.name, role: s.role, csrf: s.csrf };
+    if (staffChannel) staffChannel.onmessage = (ev) => { if (ev.data === 'signed-out') sessionGone(); };
+    const idleMs = (Number(s.idle_timeout_s) || 0) * 1000;
+    if (idleMs > 0) setInterval(() => { if (Date.now() - lastRequest >= idleMs) sessionGone(); }, Math.min(30000, idleMs / 4));
     $('who').textContent = me.name;
     $('role').textContent = me.role.replace(/_/g, ' ');
     $('account').hidden = false;

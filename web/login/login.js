@@ -131,7 +131,11 @@
   async function onLogout() {
     showError($('logout-error'), '');
     const r = await api('POST', '/api/logout');
-    if (r.status === 204 || r.status === 401) showForm();
+    if (r.status === 204 || r.status === 401) {
+      // Other staff pages of this browser clear what they show.
+      if ('BroadcastChannel' in window) new BroadcastChannel('seula-staff').postMessage('signed-out');
+      showForm();
+    }
     else showError($('logout-error'), 'Signing out failed (' + r.status + ').');
   }
 

@@ -33,6 +33,7 @@ window.SeulaStaff = (function () {
     const headers = {};
     if (me && me.csrf) headers['X-CSRF-Token'] = me.csrf;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    lastRequest = Date.now();
     return fetch(path, {
       method, headers, credentials: 'same-origin', cache: 'no-store',
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -66,6 +67,17 @@ window.SeulaStaff = (function () {
     nav.replaceChildren(list);
   }
 
+  // Staff pages tell each other of a sign-out; a page whose session went
+  // (there, or idle) clears what it showed at once.
+  const channel = 'BroadcastChannel' in window ? new BroadcastChannel('seula-staff') : null;
+  let lastRequest = Date.now();
+
+  function sessionGone() {
+    for (const main of document.querySelectorAll('main')) main.replaceChildren();
+    location.replace('/login/?ended=1&next=' +
+      encodeURIComponent(location.pathname + location.search));
+  }
+
   async function signOut() {
     const status = document.getElementById('staff-status');
     let r;
@@ -76,6 +88,7 @@ window.SeulaStaff = (function () {
       return;
     }
     if (r.status === 204 || r.status === 401) {
+      if (channel) channel.postMessage('signed-out');
       location.assign('/login/');
       return;
     }
@@ -103,6 +116,9 @@ window.SeulaStaff = (function () {
       return null;
     }
     me = { name: doc.name, role: doc.role, csrf: doc.csrf };
+    if (channel) channel.onmessage = (ev) => { if (ev.data === 'signed-out') sessionGone(); };
+    const idleMs = (Number(doc.idle_timeout_s) || 0) * 1000;
+    if (idleMs > 0) setInterval(() => { if (Date.now() - lastRequest >= idleMs) sessionGone(); }, Math.min(30000, idleMs / 4));
     buildNav(document.getElementById('staff-nav'));
     document.getElementById('staff-name').textContent = me.name;
     document.getElementById('staff-role').textContent = roleName(me.role);
