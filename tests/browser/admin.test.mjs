@@ -251,6 +251,17 @@ test('customer service keeps the register and answers requests', async () => {
 
   // An order with an open invoice: the hold appears.
   assert.equal(await text(page, '#holds-list'), 'None: nothing keeps the record from erasure.');
+  // The lines are named by their place, after a removal too; the only
+  // line cannot be removed.
+  const lineLabels = () => page.$$eval('.lines-table tbody input[name="description"]',
+    (xs) => xs.map((x) => x.getAttribute('aria-label')));
+  assert.equal(await page.isDisabled('.lines-table button'), true);
+  await page.click('#order-form button:has-text("Add a line")');
+  assert.deepEqual(await lineLabels(), ['Line 1: description', 'Line 2: description']);
+  await page.click('.lines-table tbody tr:first-child button');
+  assert.deepEqual(await lineLabels(), ['Line 1: description']);
+  assert.equal(await page.getAttribute('.lines-table button', 'aria-label'), 'Remove line 1');
+  assert.equal(await page.isDisabled('.lines-table button'), true);
   await page.fill('#order-number', 'A-1001');
   await page.fill('#order-date', '2026-01-15');
   await page.selectOption('#order-invoice', 'open');
@@ -410,6 +421,17 @@ db.close()`, db, String(late)]);
   const stored = (await apiGet(context, `/api/customers/${id}`)).ip;
   assert.notEqual(stored, '203.0.113.77');
   assert.equal(await page.inputValue('#c-ip'), stored);
+
+  // Amounts in the currency's own decimals: yen have none.
+  await page.fill('#order-number', 'Y-1');
+  await page.fill('#order-date', '2026-02-01');
+  await page.fill('#order-form [name="currency"]', 'JPY');
+  await page.fill('#order-form [name="description"]', 'Tenugui');
+  await page.fill('#order-form [name="unit_price"]', '300');
+  await page.click('#order-submit');
+  await page.waitForFunction(() => /Order Y-1 added/.test(document.querySelector('#orders-status')?.textContent));
+  const yen = await page.$$eval('#orders-table tbody tr', (trs) => trs.map((tr) => tr.children[3].textContent));
+  assert.ok(yen.includes('JP¥300'), `yen without decimals: ${yen.join(' | ')}`);
 
   // A phone's width: nothing wider than the screen.
   await page.goto(`${base}/admin/customers/${id}`);

@@ -126,9 +126,8 @@
   function money(cents, currency) {
     const v = Number(cents) / 100;
     try {
-      return new Intl.NumberFormat('en-GB', {
-        style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2,
-      }).format(v);
+      // The currency's own decimals: yen have none.
+      return new Intl.NumberFormat('en-GB', { style: 'currency', currency }).format(v);
     } catch (e) {
       return `${v.toFixed(2)} ${currency}`;
     }
@@ -767,19 +766,30 @@
 
   function newOrderForm(c) {
     const lines = el('tbody');
+    // Each line's fields are named by its place, so again after a removal
+    // (two "Line 2"s otherwise); the only line cannot go.
+    const renumber = () => [...lines.children].forEach((tr, i) => {
+      const [desc, qty, price, remove] = tr.querySelectorAll('input, button');
+      desc.setAttribute('aria-label', `Line ${i + 1}: description`);
+      qty.setAttribute('aria-label', `Line ${i + 1}: quantity`);
+      price.setAttribute('aria-label', `Line ${i + 1}: unit price`);
+      remove.setAttribute('aria-label', `Remove line ${i + 1}`);
+      remove.disabled = lines.children.length === 1;
+    });
     const addLine = (focus) => {
-      const n = lines.children.length + 1;
-      const desc = el('input', { type: 'text', name: 'description', maxlength: 200, 'aria-label': `Line ${n}: description` });
-      const qty = el('input', { type: 'number', name: 'quantity', min: 1, step: 1, value: 1, inputmode: 'numeric', 'aria-label': `Line ${n}: quantity` });
-      const price = el('input', { type: 'text', name: 'unit_price', inputmode: 'decimal', 'aria-label': `Line ${n}: unit price` });
-      const remove = el('button', { type: 'button', class: 'small secondary', 'aria-label': `Remove line ${n}` }, 'Remove');
+      const desc = el('input', { type: 'text', name: 'description', maxlength: 200 });
+      const qty = el('input', { type: 'number', name: 'quantity', min: 1, step: 1, value: 1, inputmode: 'numeric' });
+      const price = el('input', { type: 'text', name: 'unit_price', inputmode: 'decimal' });
+      const remove = el('button', { type: 'button', class: 'small secondary' }, 'Remove');
       const tr = el('tr', {}, el('td', {}, desc), el('td', {}, qty), el('td', {}, price), el('td', {}, remove));
       remove.addEventListener('click', () => {
         if (lines.children.length === 1) return;
         tr.remove();
+        renumber();
         lines.querySelector('input').focus();
       });
       lines.append(tr);
+      renumber();
       if (focus) desc.focus();
     };
     addLine(false);
@@ -836,7 +846,7 @@
       el('thead', {}, el('tr', {}, ['Request', 'Type', withCustomer ? 'Customer' : null, 'Received', 'Deadline', 'Days left', 'Status']
         .filter(Boolean).map((t) => el('th', { scope: 'col', text: t })))),
       el('tbody', {}, list.map((r) => el('tr', { class: r.overdue ? 'overdue' : null, 'data-request': r.id },
-        el('th', { scope: 'row' }, link(`/admin/requests/${r.id}`, `#${r.id}`, { 'aria-label': `Request ${r.id}: ${typeName(r.type)}` })),
+        el('th', { scope: 'row' }, link(`/admin/requests/${r.id}`, `#${r.id}`, { 'aria-label': `#${r.id}: ${typeName(r.type)} request` })),
         el('td', { text: typeName(r.type) }),
         withCustomer ? el('td', {}, link(`/admin/customers/${r.customer_id}`, requestName(r))) : null,
         el('td', { class: 'nowrap', text: r.received_date }),
