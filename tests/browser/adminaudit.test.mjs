@@ -260,6 +260,27 @@ test('an admin reads the audit log, pages through it, and downloads the exports'
   const kept = back.filter((id) => id <= page1[0].id);
   assert.ok(kept.length >= 40, back.join(' '));
   assert.deepEqual(kept, page1.slice(0, kept.length).map((r) => r.id));
+  // A slow older page does not land under the newest page's address.
+  // (20 a page, as an address may say, so that there are three pages)
+  await page.goto(`${base}/admin/audit/?limit=20`);
+  await waitForRows(page, () => document.querySelectorAll('#audit-rows tr').length === 20);
+  await page.click('#older');
+  await waitForRows(page, () => new URLSearchParams(location.search).has('before'));
+  const slowOlder = (u) => u.pathname === '/api/audit' && u.searchParams.has('before');
+  await page.route(slowOlder, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  await page.click('#older');
+  await page.click('#newest');
+  await page.waitForTimeout(2500);
+  await page.unroute(slowOlder);
+  await waitForRows(page, () => !new URLSearchParams(location.search).has('before'));
+  const newest = (await rowsOf(page)).map((r) => r.id);
+  assert.equal(newest.length, 20);
+  assert.ok(newest[0] >= back[0], `the newest page is shown: ${newest[0]} against ${back[0]}`);
+  assert.equal(await page.isDisabled('#newer'), true);
+  assert.equal(await page.isDisabled('#older'), false);
 
   await axe(page);
   mkdirSync(OUTPUT, { recursive: true });

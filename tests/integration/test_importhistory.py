@@ -17,7 +17,7 @@ import urllib.parse
 
 from seulatest import BIN, Server, add_user, block_ints, login, pageview, run_seula
 from test_analytics import (BROWSERS, PASSWORD, PLUGINS, day, import_lines, import_log,
-                            started, ua_of, wait_all_closed)
+                            sketch_slack, started, ua_of, wait_all_closed)
 
 
 class ImportedHistoryTest(unittest.TestCase):
@@ -183,8 +183,10 @@ class ImportedHistoryTest(unittest.TestCase):
         get = lambda **more: staff.request("GET", "/api/stats/demo/breakdown?" +
                                            urllib.parse.urlencode(dict(q, **more))).json()
         top = get()["results"]
-        self.assertEqual((top[0]["page"], top[0]["visitors"], top[0]["visits"]),
-                         ("/x/broad", 11, 11))
+        self.assertEqual((top[0]["page"], top[0]["visits"]), ("/x/broad", 11))
+        # A sketch's count: two of the 11 share one of its 4,096 registers
+        # in about one run of 75 (the key is random each run).
+        self.assertLessEqual(abs(top[0]["visitors"] - 11), sketch_slack(11))
         self.assertEqual([(x["visitors"], x["visits"]) for x in top[1:]], [(1, 12)] * 9)
         seen = []
         for page in range(1, 6):
