@@ -478,11 +478,24 @@ test('a page left idle past the session\'s idle time clears what it shows', asyn
   await page.waitForURL(`${base}/admin/requests`);
   await page.waitForSelector('.requests-table');
   // 29 minutes without a request: still there (the idle time is 30).
-  await page.clock.runFor(29 * 60 * 1000);
+  await context.clock.runFor(29 * 60 * 1000);
   assert.equal(new URL(page.url()).pathname, '/admin/requests');
-  await page.clock.runFor(2 * 60 * 1000);
+  // Another tab's requests keep the session, and this tab, alive.
+  const busy = await open(context, `${base}/admin/requests`);
+  await busy.waitForSelector('.requests-table');
+  for (const status of ['all', 'open', 'all']) {
+    await context.clock.runFor(12 * 60 * 1000);
+    await busy.selectOption('#dsr-status', status);
+    await busy.waitForFunction((s) => new URLSearchParams(location.search).get('status') === (s === 'open' ? null : s)
+      && document.body.dataset.state === 'ready', status);
+  }
+  assert.equal(new URL(page.url()).pathname, '/admin/requests', '36 minutes, the other tab busy');
+  // Then both idle past 30 minutes: both leave.
+  await context.clock.runFor(31 * 60 * 1000);
   await page.waitForURL(/\/login\/\?next=%2Fadmin%2Frequests&ended=1$/);
+  await busy.waitForURL(/\/login\/\?next=%2Fadmin%2Frequests.*&ended=1$/);
   assert.deepEqual(page.problems, []);
+  assert.deepEqual(busy.problems, []);
   await context.close();
 });
 

@@ -184,8 +184,9 @@
   // Staff pages tell each other of a sign-out (the login page, the admin
   // pages): same origin only.
   const staffChannel = 'BroadcastChannel' in window ? new BroadcastChannel('seula-staff') : null;
-  // When this page last asked the server anything: each request restarts
-  // the session's idle time there.
+  // When this page, or another staff page of this browser, last asked
+  // the server anything: each request restarts the session's idle time
+  // there, whichever tab made it.
   let lastRequest = Date.now();
 
   // A request as the signed-in staff member; the answer's JSON, or the
@@ -196,6 +197,7 @@
     if (body !== undefined) headers['Content-Type'] = opts.type || 'application/json';
     let r;
     lastRequest = Date.now();
+    if (staffChannel) staffChannel.postMessage('active');
     try {
       r = await fetch(path, {
         method, headers, credentials: 'same-origin', cache: 'no-store',
@@ -1288,7 +1290,12 @@
     }
     if (!s.signed_in) { toLogin(s.expired); return; }
     me = { name: s.name, role: s.role, csrf: s.csrf };
-    if (staffChannel) staffChannel.onmessage = (ev) => { if (ev.data === 'signed-out') sessionGone(); };
+    if (staffChannel) {
+      staffChannel.onmessage = (ev) => {
+        if (ev.data === 'signed-out') sessionGone();
+        else if (ev.data === 'active') lastRequest = Date.now();
+      };
+    }
     const idleMs = (Number(s.idle_timeout_s) || 0) * 1000;
     if (idleMs > 0) setInterval(() => { if (Date.now() - lastRequest >= idleMs) sessionGone(); }, Math.min(30000, idleMs / 4));
     $('who').textContent = me.name;

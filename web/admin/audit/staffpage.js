@@ -34,6 +34,7 @@ window.SeulaStaff = (function () {
     if (me && me.csrf) headers['X-CSRF-Token'] = me.csrf;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     lastRequest = Date.now();
+    if (channel) channel.postMessage('active');
     return fetch(path, {
       method, headers, credentials: 'same-origin', cache: 'no-store',
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -67,8 +68,9 @@ window.SeulaStaff = (function () {
     nav.replaceChildren(list);
   }
 
-  // Staff pages tell each other of a sign-out; a page whose session went
-  // (there, or idle) clears what it showed at once.
+  // Staff pages tell each other of a sign-out, and of each request (the
+  // session's idle time restarts whichever tab asks); a page whose session
+  // went (there, or idle) clears what it showed at once.
   const channel = 'BroadcastChannel' in window ? new BroadcastChannel('seula-staff') : null;
   let lastRequest = Date.now();
 
@@ -116,7 +118,12 @@ window.SeulaStaff = (function () {
       return null;
     }
     me = { name: doc.name, role: doc.role, csrf: doc.csrf };
-    if (channel) channel.onmessage = (ev) => { if (ev.data === 'signed-out') sessionGone(); };
+    if (channel) {
+      channel.onmessage = (ev) => {
+        if (ev.data === 'signed-out') sessionGone();
+        else if (ev.data === 'active') lastRequest = Date.now();
+      };
+    }
     const idleMs = (Number(doc.idle_timeout_s) || 0) * 1000;
     if (idleMs > 0) setInterval(() => { if (Date.now() - lastRequest >= idleMs) sessionGone(); }, Math.min(30000, idleMs / 4));
     buildNav(document.getElementById('staff-nav'));
