@@ -1452,9 +1452,12 @@ class ConsentDuringVisitTest(unittest.TestCase):
         staff = login(s, "ana", PASSWORD)
         q = "/api/stats/demo/summary?from=%s&to=%s" % (day(-1), day(1))
         got = staff.request("GET", q).json()["results"]
-        self.assertEqual((got["visits"], got["pageviews"], got["bounce_rate"],
-                          got["visitors"]),
-                         (6, 8, want["bounce_rate"], 5))
+        self.assertEqual((got["visits"], got["pageviews"], got["bounce_rate"]),
+                         (6, 8, want["bounce_rate"]))
+        # The ended visits' visitors come from the rollups' sketches: two
+        # of the 5 share a register in about one run of 400 (4 counted
+        # once in a fresh clone's run).
+        self.assertLessEqual(abs(got["visitors"] - 5), sketch_slack(5))
 
     def test_a_consent_on_another_page_takes_over_nothing(self):
         # E browses cookieless; F, with E's browser behind E's masked
