@@ -392,7 +392,9 @@ static int mask_ip(void *arg, const char *in, char *out, size_t outlen)
 	return c->host->ip_format(&ip, out, outlen) == SEULA_OK ? 0 : -1;
 }
 
-static json_t *row_json(const struct customers *c, sqlite3_stmt *st)
+/* day: the register's today (today()), asked once by the caller, not per
+ * row: each asks ICU for a calendar (5.5 us). */
+static json_t *row_json(sqlite3_stmt *st, const char *day)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "id",
@@ -409,8 +411,6 @@ static json_t *row_json(const struct customers *c, sqlite3_stmt *st)
 		        json_boolean(sqlite3_column_int(st, COL_FLAGS + i)));
 	json_object_set_new(o, "flags", flags);
 	json_t *holds = json_array();
-	char day[11];
-	today(c, day);
 	const char *until =
 	        cust_col(st, COL_FIELDS + CUST_F_STATUTORY_RETENTION_UNTIL);
 	if (sqlite3_column_int(st, COL_OPEN))
@@ -443,8 +443,10 @@ static int load_customer(const struct customers *c, sqlite3 *db, int64_t id,
 	sqlite3_bind_int64(st, 1, id);
 	int step = sqlite3_step(st), rc = SEULA_OK;
 	if (step == SQLITE_ROW) {
+		char day[11];
+		today(c, day);
 		if (out)
-			*out = row_json(c, st);
+			*out = row_json(st, day);
 		for (int i = 0; rec && i < CUST_N_FIELDS; i++) {
 			const char *v = cust_col(st, COL_FIELDS + i);
 			rec->values[i] = v ? strdup(v) : NULL;
@@ -726,8 +728,10 @@ static int list_handler(void *instance, struct seula_http *http)
 	sqlite3_bind_int64(st, 3, offset);
 	sqlite3_bind_text(cnt, 1, pattern, -1, SQLITE_STATIC);
 	int step;
+	char day[11];
+	today(c, day);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_array_append_new(results, row_json(c, st));
+		json_array_append_new(results, row_json(st, day));
 		sqlite3_str_appendf(
 		        ids, "%s%lld", n ? "," : "",
 		        (long long)sqlite3_column_int64(st, COL_ID));
