@@ -806,6 +806,54 @@ test('a configured site opens before its first visit; an unknown one says so', a
   await context.close();
 });
 
+test('a sign-out in another tab clears the dashboard at once; its requests keep the other staff pages alive', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  // Another staff tab hears of each request the dashboard makes (the
+  // server restarts the session's idle time on each).
+  const other = await open(context, `${base}/login/`);
+  await other.waitForSelector('#logout:not([hidden])');
+  await other.evaluate(() => {
+    window.heard = [];
+    new BroadcastChannel('seula-staff').onmessage = (ev) => window.heard.push(ev.data);
+  });
+  await page.selectOption('#period', '7d');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === '7d');
+  assert.ok((await other.evaluate(() => window.heard)).includes('active'), 'a request announced');
+
+  // Signing out there: the dashboard leaves, told by the other tab, not
+  // by a 401, and takes the statistics off the screen.
+  const asked = [];
+  page.on('request', (r) => asked.push(r.url()));
+  await other.click('#logout');
+  await other.waitForSelector('#login:not([hidden])');
+  await page.waitForURL(/\/login\/\?next=.*&ended=1$/, { timeout: 5000 });
+  assert.deepEqual(asked.filter((u) => u.includes('/api/') && !u.endsWith('/api/session')), [],
+    'no report asked after the sign-out');
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(other.problems, []);
+  await context.close();
+});
+
+test('a dashboard left in a hidden tab past the session\'s idle time takes its figures off the screen', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  await context.clock.install();
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  // Hidden: the real-time figure is not polled, so nothing asks the
+  // server and the session's 30 idle minutes run.
+  await page.evaluate(() => Object.defineProperty(document, 'hidden', { get: () => true }));
+  await context.clock.runFor(29 * 60 * 1000);
+  assert.equal(new URL(page.url()).pathname, '/');
+  await context.clock.runFor(2 * 60 * 1000);
+  await page.waitForURL(/\/login\/\?next=.*&ended=1$/, { timeout: 5000 });
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('a filter part of the address that is no filter is named, not silently dropped', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);

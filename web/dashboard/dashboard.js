@@ -355,10 +355,36 @@
     location.replace(`/login/?next=${encodeURIComponent(location.pathname + location.search)}${ended ? '&ended=1' : ''}`);
   }
 
+  // Staff pages of this browser tell each other of a sign-out and of each
+  // request (the session's idle time restarts whichever tab asks): the
+  // statistics go from the screen at once when the session has gone.
+  const staffChannel = 'BroadcastChannel' in window ? new BroadcastChannel('seula-staff') : null;
+  let lastRequest = Date.now();
+  function sessionGone() {
+    if (redirecting) return;
+    document.querySelector('main').replaceChildren();
+    toLogin(true);
+  }
+  function listenToStaffPages(idleTimeoutS) {
+    if (staffChannel) {
+      staffChannel.onmessage = (ev) => {
+        if (ev.data === 'signed-out') sessionGone();
+        else if (ev.data === 'active') lastRequest = Date.now();
+      };
+    }
+    const idleMs = (Number(idleTimeoutS) || 0) * 1000;
+    if (idleMs > 0) {
+      setInterval(() => { if (Date.now() - lastRequest >= idleMs) sessionGone(); },
+        Math.min(30000, idleMs / 4));
+    }
+  }
+
   // The server could not be reached (a network error, not an answer).
   let unreachable = false;
   async function getJson(url) {
     let r;
+    lastRequest = Date.now();
+    if (staffChannel) staffChannel.postMessage('active');
     try {
       r = await fetch(url, {
         credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
@@ -1289,6 +1315,7 @@
       return;
     }
     if (me) {
+      listenToStaffPages(me.idle_timeout_s);
       $('who').textContent = `${me.name} (${me.role})`;
       $('who').setAttribute('aria-label', `Signed in as ${me.name}, ${me.role}: account and sign-out`);
       // The register and data subject requests (/admin/), for the roles
