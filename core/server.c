@@ -30,10 +30,12 @@
 
 /* libevent refuses bodies past this itself (with an HTML page, before our
  * handler runs); below it, but above max_body_bytes, we answer a JSON 413.
- * libevent 2.1 has no hook for its own error pages; 2.2's evhttp_set_errorcb
- * would remove this residue. */
+ * Header blocks the same way: libevent past HARD_HEADERS_BYTES, a JSON 431
+ * past MAX_HEADERS_BYTES.  libevent 2.1 has no hook for its own error
+ * pages; 2.2's evhttp_set_errorcb would remove this residue. */
 #define HARD_BODY_FACTOR 4
 #define MAX_HEADERS_BYTES 16384
+#define HARD_HEADERS_BYTES (4 * MAX_HEADERS_BYTES)
 #define DRAIN_POLL_MS 10
 #define DRAIN_MAX_MS 30000
 
@@ -656,6 +658,17 @@ static bool framing_ok(struct evhttp_request *req)
 	return n <= 1;
 }
 
+/* The header block's size as it came ("Name: value" and CRLF a line). */
+static size_t header_bytes(struct evhttp_request *req)
+{
+	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	size_t n = 0;
+	for (const struct evkeyval *kv = TAILQ_FIRST(h); kv;
+	     kv = TAILQ_NEXT(kv, next))
+		n += strlen(kv->key) + strlen(kv->value) + 4;
+	return n;
+}
+
 /* The command libevent 2.1 gives a method it does not know (its
  * http-internal.h).  Unless allowed, libevent answers such a request
  * itself, with an HTML 501; allowed, it reaches on_request(), and every
@@ -704,6 +717,14 @@ static void on_request(struct evhttp_request *req, void *arg)
 		seula_reply_error(req, 400, "bad_request",
 		                  "more than one Content-Length, or white "
 		                  "space in a header name");
+		return;
+	}
+	if (header_bytes(req) > MAX_HEADERS_BYTES) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Connection", "close");
+		seula_reply_error(req, 431, "headers_too_large",
+		                  "the header block is larger than %d bytes",
+		                  MAX_HEADERS_BYTES);
 		return;
 	}
 	if (atomic_load(&w->draining)) {
@@ -873,7 +894,7 @@ static int worker_init(struct worker *w, struct seula_server *srv, int index,
 	}
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_bytes *
 	                                          HARD_BODY_FACTOR);
-	evhttp_set_max_headers_size(w->http, MAX_HEADERS_BYTES);
+	evhttp_set_max_headers_size(w->http, HARD_HEADERS_BYTES);
 	evhttp_set_timeout(w->http, (int)cfg->request_timeout_s);
 	evhttp_set_allowed_methods(
 	        w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
