@@ -18,11 +18,13 @@
  * anonymize_salts for today and tomorrow only; the rotation task deletes
  * older ones (secure_delete is on, and the WAL is truncated afterwards), and
  * wipes them from memory, so a hash cannot be recomputed or joined across
- * days once its day is over.
+ * days once its day is over.  On an import's clock (a past day), the
+ * days it passes keep theirs until the import ends.
  */
 #include <seula/plugin.h>
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stddef.h>
@@ -111,7 +113,13 @@ static int rotate(void *instance, struct sqlite3 *db, int64_t now_ms,
 		rc = SEULA_EIO;
 		goto out;
 	}
-	sqlite3_bind_int64(del, 1, today);
+	/* Run on a log's clock (import-log walks it through the log's
+	 * days), the days passed keep their salts until the run is back on
+	 * the wall clock, at its end: a log may come back to a day (two
+	 * servers' logs of the same days), and its visitors must hash as
+	 * they did. */
+	bool on_log_clock = today < h->now_ms(h) / DAY_MS;
+	sqlite3_bind_int64(del, 1, on_log_clock ? INT64_MIN : today);
 	if (sqlite3_step(del) != SQLITE_DONE) {
 		rc = SEULA_EIO;
 		goto out;

@@ -630,6 +630,37 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("did not exist", r.stderr)
 
+    def test_two_servers_logs_of_the_same_days_hash_a_visitor_once_a_day(self):
+        # Two web servers' logs of the same three days, in one run: the
+        # second comes back to days the first has passed.  Each day's
+        # salt lasts the run, so a visitor is one visitor a day in both.
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        start = (now - datetime.timedelta(days=5)).replace(hour=10, minute=0, second=0)
+        logs = []
+        for n, path in enumerate(("/a", "/b")):
+            name = os.path.join(self.srv.dir, "web%d.log" % (n + 1))
+            with open(name, "w") as f:
+                for d in range(3):
+                    t = start + datetime.timedelta(days=d, minutes=5 * n)
+                    f.write('81.2.69.142 - - %s "GET %s HTTP/1.1" 200 1 "-" "%s"\n'
+                            % (stamp(t, "+0000"), path, BROWSERS[0]))
+            logs.append(name)
+        r = run_seula("import-log", "--config", self.srv.config_path, "--site", "demo",
+                      *logs, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = self.srv.query("SELECT ts / 86400000 AS day, path, visitor_hash FROM events "
+                              "ORDER BY ts")
+        self.assertEqual(len(rows), 6)
+        by_day = {}
+        for row in rows:
+            self.assertIsNotNone(row["visitor_hash"])
+            by_day.setdefault(row["day"], set()).add(row["visitor_hash"])
+        self.assertEqual([len(h) for h in by_day.values()], [1, 1, 1], by_day)
+        # The days' salts still went at the end.
+        today = int(time.time()) // 86400
+        salts = self.srv.query("SELECT day FROM anonymize_salts")
+        self.assertTrue(all(r["day"] >= today for r in salts), salts)
+
     def test_rotated_logs_in_one_run_and_formats(self):
         # Two rotated files in one run, oldest first: a visitor whose
         # visit goes on from one into the next keeps one visitor hash (the
