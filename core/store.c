@@ -470,7 +470,9 @@ int seula_store_run_start_tasks(struct seula_store *s, char *err, size_t errlen)
 	int64_t now = seula_clock_ms();
 	for (size_t i = 0; i < s->n_tasks; i++) {
 		struct task_state *ts = &s->tasks[i];
-		if (!(ts->task->flags & SEULA_TASK_AT_START)) {
+		if (!(ts->task->flags & SEULA_TASK_AT_START) ||
+		    (s->hold_tasks &&
+		     (ts->task->flags & SEULA_TASK_SERVE_ONLY))) {
 			ts->next_ms = now + ts->task->interval_s * 1000;
 			continue;
 		}

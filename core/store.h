@@ -105,10 +105,11 @@ typedef int (*seula_store_gate_fn)(void *arg, sqlite3 *db,
  * finalize what the gate prepared on it. */
 void seula_store_set_gate(struct seula_store *s, seula_store_gate_fn gate,
                           void (*release)(void *arg), void *arg);
-/* Periodic tasks wait until the store closes.  For `seula import-log`,
- * which runs the protect plugins' start tasks itself with the log's clock
- * (the day's visitor-hash salt): a run on the wall clock in between would
- * swap that state under it.  Call before seula_store_start(). */
+/* Periodic tasks wait until the store closes, and SEULA_TASK_SERVE_ONLY
+ * ones do not run at start either.  For `seula import-log`, which runs the
+ * protect plugins' start tasks itself with the log's clock (the day's
+ * visitor-hash salt): a run on the wall clock in between would swap that
+ * state under it.  Call before seula_store_run_start_tasks(). */
 void seula_store_hold_tasks(struct seula_store *s);
 /* Any thread.  SEULA_EBUSY: queue full; SEULA_ECONFLICT: stopping. */
 int seula_store_submit(struct seula_store *s, struct seula_job *job);

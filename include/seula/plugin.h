@@ -48,6 +48,9 @@
  *                     the IPv4 address inside a 6to4 one;
  *                     seula_host.event_objects_to_marketing: the request's
  *                     Sec-GPC, and DNT where the site counts it.
+ *   1.9 (2026-12-02)  SEULA_TASK_SERVE_ONLY: a task the tools that open the
+ *                     store for a job of their own (import-log) leave to
+ *                     the server, such as a retention that deletes.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -79,7 +82,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 8
+#define SEULA_ABI_MINOR 9
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -302,6 +305,10 @@ enum seula_task_flags {
 	/* After a run that changed rows, checkpoint and truncate the WAL, so
 	 * erased data does not linger in old WAL frames. */
 	SEULA_TASK_TRUNCATE_WAL = 1 << 1,
+	/* 1.9: only in `seula serve`: an import of a log, say, does not
+	 * delete the register's rows past their retention on the side (hosts
+	 * before 1.9 run it there too). */
+	SEULA_TASK_SERVE_ONLY = 1 << 2,
 };
 
 /* A run's answer besides SEULA_OK and errors (1.4): it did part of its

@@ -1731,7 +1731,8 @@ static int retention_task(void *instance, sqlite3 *db, int64_t now_ms,
 static const struct seula_task tasks[] = {
         {"customers-link-key", 300, SEULA_TASK_AT_START, link_key_task},
         {"customers-retention", 86400,
-         SEULA_TASK_AT_START | SEULA_TASK_TRUNCATE_WAL, retention_task},
+         SEULA_TASK_AT_START | SEULA_TASK_TRUNCATE_WAL | SEULA_TASK_SERVE_ONLY,
+         retention_task},
 };
 
 /* ---- data subject rights (dsr.c) ------------------------------------------

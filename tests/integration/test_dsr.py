@@ -1105,6 +1105,24 @@ class CustomerIdTest(unittest.TestCase):
         r = run_seula("retention", "run", "--config", self.srv.config_path)
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_an_import_of_a_log_leaves_retention_to_the_server(self):
+        # import-log opens the store for page views; the register's
+        # deletions past retention are the server's (and the retention
+        # command's), logged there, not a quiet import's side effect.
+        old = self.past_retention("Old")
+        log = os.path.join(self.srv.dir, "access.log")
+        with open(log, "w") as f:
+            f.write('81.2.69.142 - - [01/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 1 '
+                    '"-" "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0"\n')
+        r = run_seula("import-log", "--config", self.srv.config_path, "--site", "demo",
+                      "--quiet", log)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.srv.query("SELECT id FROM customers WHERE id = ?",
+                                             (old["id"],))), 1)
+        self.retention()
+        self.assertEqual(self.srv.query("SELECT id FROM customers WHERE id = ?",
+                                        (old["id"],)), [])
+
     def import_one(self, tag):
         p = person(tag)
         text = ",".join(p) + "\r\n" + ",".join(p.values()) + "\r\n"
