@@ -74,16 +74,15 @@ static int has_table(const char *path, const char *name, char *err,
 
 /* Who was on the labels, and the audit entry, inside the open
  * transaction; the count must match the labels rendered. */
-static int record(sqlite3 *db, const unsigned char *key,
-                  enum seula_labels_format f, size_t persons, char *err,
-                  size_t errlen)
+static int record(sqlite3 *db, const struct seula_labels_settings *s,
+                  const unsigned char *key, enum seula_labels_format f,
+                  int64_t now, size_t persons, char *err, size_t errlen)
 {
 	const struct passwd *pw = getpwuid(geteuid());
 	char actor[80], detail[96];
 	snprintf(actor, sizeof(actor), "cli:%s", pw ? pw->pw_name : "unknown");
-	int64_t now = seula_clock_ms();
 	size_t recorded = 0;
-	int rc = seula_labels_record(db, actor, "command line", f, now,
+	int rc = seula_labels_record(db, s, actor, "command line", f, now,
 	                             &recorded, err, errlen);
 	if (rc == SEULA_OK && recorded != persons) {
 		snprintf(err, errlen, "%zu labels but %zu persons recorded",
@@ -199,11 +198,13 @@ int seula_cli_labels(int argc, char **argv)
 		rc = seula_db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err));
 		begun = rc == SEULA_OK;
 	}
+	int64_t now = seula_clock_ms();
 	if (rc == SEULA_OK)
-		rc = seula_labels_render(db, p->config, fmt, &out, &len,
+		rc = seula_labels_render(db, p->config, fmt, now, &out, &len,
 		                         &persons, err, sizeof(err));
 	if (rc == SEULA_OK)
-		rc = record(db, key, fmt, persons, err, sizeof(err));
+		rc = record(db, p->config, key, fmt, now, persons, err,
+		            sizeof(err));
 	if (begun)
 		rc = rc == SEULA_OK
 		             ? seula_db_exec(db, "COMMIT", err, sizeof(err))

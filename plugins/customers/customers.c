@@ -152,12 +152,12 @@ static const struct seula_config_row config_rows[] = {
          "the legal ground recorded with each disclosure to the finance "
          "partner"},
         {SEULA_CONFIG_STRING, "retention", CUST_RETENTION_DEFAULT, 2, 6,
-         offsetof(struct customers_config, link.retention), 0, NULL,
+         offsetof(struct customers_config, labels.retention), 0, NULL,
          "how long a customer and their orders are kept after the "
          "relationship ends, in years (10y) or days (3650d); a legal hold "
          "keeps them longer"},
         {SEULA_CONFIG_STRING, "timezone", "UTC", 1, 64,
-         offsetof(struct customers_config, link.timezone), 0, NULL,
+         offsetof(struct customers_config, labels.timezone), 0, NULL,
          "the IANA time zone of the register's days (Europe/Helsinki): "
          "when a data subject request was received and is due, which "
          "holds and retention periods have run out"},
@@ -333,6 +333,8 @@ struct customers {
 	char *insert_sql;
 	char *update_sql;
 	struct cust_link *link; /* identify events, segments, retention */
+	/* cfg->link with the retention and zone kept in cfg->labels. */
+	struct cust_link_settings link_settings;
 };
 
 /* Column positions in select_sql. */
@@ -353,7 +355,7 @@ enum {
  * there, not at UTC's. */
 static void today(const struct customers *c, char out[11])
 {
-	seula_zone_date(c->cfg->link.timezone, c->host->now_ms(c->host), out);
+	seula_zone_date(c->cfg->labels.timezone, c->host->now_ms(c->host), out);
 }
 
 static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -1532,14 +1534,15 @@ static int labels_handler(void *instance, struct seula_http *http)
 	size_t len = 0, n = 0, recorded = 0;
 	sqlite3 *db = c->host->http_db(http);
 	const char *staff = c->host->http_user(http);
-	int rc = seula_labels_render(db, &c->cfg->labels, f, &out, &len, &n,
-	                             err, sizeof(err));
+	int64_t now = c->host->now_ms(c->host);
+	int rc = seula_labels_render(db, &c->cfg->labels, f, now, &out, &len,
+	                             &n, err, sizeof(err));
 	/* Each person on them, in the same transaction: the audit entry
 	 * has room for a count, not for thousands of ids. */
 	if (rc == SEULA_OK)
-		rc = seula_labels_record(
-		        db, staff ? staff : "", "GET /api/labels", f,
-		        c->host->now_ms(c->host), &recorded, err, sizeof(err));
+		rc = seula_labels_record(db, &c->cfg->labels,
+		                         staff ? staff : "", "GET /api/labels",
+		                         f, now, &recorded, err, sizeof(err));
 	if (rc == SEULA_OK && recorded != n) {
 		snprintf(err, sizeof(err),
 		         "%zu labels but %zu persons recorded", n, recorded);
@@ -1740,7 +1743,7 @@ static const struct seula_task tasks[] = {
 
 const char *cust_timezone(const void *instance)
 {
-	return ((const struct customers *)instance)->cfg->link.timezone;
+	return ((const struct customers *)instance)->cfg->labels.timezone;
 }
 
 const struct seula_host *cust_host(const void *instance)
@@ -1881,10 +1884,10 @@ static int init(const struct seula_host *host, const void *config,
 		return SEULA_EINVAL;
 	}
 	struct seula_zone zone;
-	if (!seula_zone_open(&zone, cfg->link.timezone)) {
+	if (!seula_zone_open(&zone, cfg->labels.timezone)) {
 		*errmsg = host->mprintf("timezone %s: not an IANA time zone "
 		                        "(Europe/Helsinki, UTC)",
-		                        cfg->link.timezone);
+		                        cfg->labels.timezone);
 		return SEULA_EINVAL;
 	}
 	seula_zone_close(&zone);
@@ -1906,7 +1909,10 @@ static int init(const struct seula_host *host, const void *config,
 		shutdown_(c);
 		return SEULA_ENOMEM;
 	}
-	int rc = cust_link_new(host, &cfg->link, &c->link, errmsg);
+	c->link_settings = cfg->link;
+	c->link_settings.retention = cfg->labels.retention;
+	c->link_settings.timezone = cfg->labels.timezone;
+	int rc = cust_link_new(host, &c->link_settings, &c->link, errmsg);
 	if (rc != SEULA_OK) {
 		shutdown_(c);
 		return rc;

@@ -3,7 +3,9 @@
  */
 #include "labels.h"
 
+#include "cust_retention.h"
 #include "fields.h"
+#include "zone.h"
 
 #include <csv.h>
 #include <hpdf.h>
@@ -16,10 +18,13 @@
 
 /* The selection lives here and only here (see labels.h): the rendering
  * and the record of who was on the labels use the same condition. */
+/* Past retention (:today and the :keep modifier, as cust_retention.c
+ * reckons it), a person is kept only for a legal hold's purpose. */
 #define LABELS_WHERE                                                           \
 	"restricted = 0 AND objects_publication = 0 AND "                      \
 	"objects_direct_marketing = 0 AND street IS NOT NULL AND "             \
-	"postal_code IS NOT NULL AND city IS NOT NULL"
+	"postal_code IS NOT NULL AND city IS NOT NULL AND NOT "                \
+	"coalesce(relationship_end < date(:today, :keep), 0)"
 static const char select_sql[] =
         "SELECT organisation, first_name, last_name, street, postal_code, "
         "city, country FROM customers WHERE " LABELS_WHERE
@@ -265,9 +270,27 @@ static int csv_render(struct label *labels, size_t n, char **out, size_t *len)
 	return SEULA_OK;
 }
 
+/* Bind :today and :keep of LABELS_WHERE; false: `s` has no valid
+ * retention. */
+static bool bind_retention(sqlite3_stmt *st,
+                           const struct seula_labels_settings *s,
+                           int64_t now_ms)
+{
+	char today[11], keep[32];
+	if (cust_retention_modifier(s->retention, keep, sizeof(keep)) != 0)
+		return false;
+	seula_zone_date(s->timezone, now_ms, today);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"), today,
+	                  -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":keep"), keep,
+	                  -1, SQLITE_TRANSIENT);
+	return true;
+}
+
 int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
-                        enum seula_labels_format format, char **out,
-                        size_t *len, size_t *persons, char *err, size_t errlen)
+                        enum seula_labels_format format, int64_t now_ms,
+                        char **out, size_t *len, size_t *persons, char *err,
+                        size_t errlen)
 {
 	*out = NULL;
 	*len = 0;
@@ -281,6 +304,12 @@ int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
 		         "customers plugin creates it",
 		         sqlite3_errmsg(db));
 		return SEULA_ENOTFOUND;
+	}
+	if (!bind_retention(st, s, now_ms)) {
+		sqlite3_finalize(st);
+		snprintf(err, errlen, "retention '%s': not Ny or Nd",
+		         s->retention ? s->retention : "");
+		return SEULA_EINVAL;
 	}
 	struct label *labels = NULL;
 	size_t n = 0, cap = 0;
@@ -319,14 +348,16 @@ int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
 	return rc;
 }
 
-int seula_labels_record(sqlite3 *db, const char *staff, const char *via,
+int seula_labels_record(sqlite3 *db, const struct seula_labels_settings *s,
+                        const char *staff, const char *via,
                         enum seula_labels_format format, int64_t now_ms,
                         size_t *persons, char *err, size_t errlen)
 {
 	*persons = 0;
 	sqlite3_stmt *st = NULL;
 	int step = SQLITE_ERROR;
-	if (sqlite3_prepare_v2(db, record_sql, -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, record_sql, -1, &st, NULL) == SQLITE_OK &&
+	    bind_retention(st, s, now_ms)) {
 		sqlite3_bind_text(st, 1, staff, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, via, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3,

@@ -28,24 +28,31 @@
 struct seula_labels_settings {
 	const char *font;         /* a TrueType file */
 	const char *home_country; /* ISO 3166-1 alpha-2: no country line */
+	/* The register's retention ("10y") and the zone of its days: a
+	 * person past it is kept only for a legal hold, not for mail. */
+	const char *retention;
+	const char *timezone;
 };
 
 enum seula_labels_format { SEULA_LABELS_CSV, SEULA_LABELS_PDF };
 
-/* The labels of everyone who may get direct mail.  On success returns 0
- * (SEULA_OK) with *out a malloc'd buffer of *len bytes the caller frees
- * and *persons the number of labels; else a negative SEULA_E* code with a
- * reason in err. */
+/* The labels of everyone who may get direct mail (not restricted, no
+ * objection, an address, not past retention) as of now_ms.  On success returns
+ * 0 (SEULA_OK) with *out a malloc'd buffer of *len bytes the caller frees and
+ * *persons the number of labels; else a negative SEULA_E* code with a reason in
+ * err. */
 int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
-                        enum seula_labels_format format, char **out,
-                        size_t *len, size_t *persons, char *err, size_t errlen);
+                        enum seula_labels_format format, int64_t now_ms,
+                        char **out, size_t *len, size_t *persons, char *err,
+                        size_t errlen);
 
 /* Record, for everyone seula_labels_render() chose, that their address
  * went out on labels: a row each in customer_label_exports (staff, via
  * what, the format, now_ms), which their access export shows.  Call it in
  * the same transaction as the rendering, so both see the same people;
  * *persons is the rows written.  SEULA_OK, or SEULA_EIO with err. */
-int seula_labels_record(sqlite3 *db, const char *staff, const char *via,
+int seula_labels_record(sqlite3 *db, const struct seula_labels_settings *s,
+                        const char *staff, const char *via,
                         enum seula_labels_format format, int64_t now_ms,
                         size_t *persons, char *err, size_t errlen);
 

@@ -639,6 +639,22 @@ class LabelsTest(unittest.TestCase):
     def test_profiling_objection_still_gets_mail(self):
         self.check_flag("objects_profiling", excluded=False)
 
+    def test_past_retention_no_label(self):
+        # Kept past the register's retention (10 years after the end)
+        # only while a legal hold lasts: for that, not for mail.
+        create(self.cid, first_name="Ended", last_name="Longago",
+               relationship_start="2000-01-01", relationship_end="2001-01-01")
+        create(self.cid, first_name="Ended", last_name="Lately",
+               relationship_start="2020-01-01", relationship_end="2024-01-01")
+        names = self.labels()
+        self.assertNotIn("Ended Longago", names)
+        self.assertIn("Ended Lately", names)
+        # The command chooses the same people.
+        r = run_seula("labels", "--config", self.srv.config_path, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("Ended Longago", r.stdout)
+        self.assertIn("Ended Lately", r.stdout)
+
     def test_no_full_address_no_label(self):
         create(self.cid, first_name="Ilman", last_name="Osoitetta", street=None)
         self.assertNotIn("Ilman Osoitetta", self.labels())
