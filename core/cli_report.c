@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -353,9 +354,18 @@ static void write_csv(FILE *f, const json_t *r)
 		}
 		json_object_foreach(json_object_get(c, "opt_in_rate"), k, v)
 		{
+			/* In percent, as bounce_rate and the dashboard's CSV
+			 * give rates; the JSON keeps the API's fraction. */
 			char key[64];
 			snprintf(key, sizeof(key), "opt_in_%s", k);
-			json_object_set(flat, key, v);
+			json_object_set_new(
+			        flat, key,
+			        json_is_number(v)
+			                ? json_real(
+			                          round(1000 *
+			                                json_number_value(v)) /
+			                          10)
+			                : json_null());
 		}
 		csv_section(f, "Consent", flat, ANALYTICS_SUMMARY, NULL);
 		json_decref(flat);

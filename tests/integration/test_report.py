@@ -12,7 +12,7 @@ import stat
 import subprocess
 import unittest
 
-from seulatest import BIN, SOURCE, Server, require_env, run_seula
+from seulatest import record_consent, BIN, SOURCE, Server, require_env, run_seula
 
 UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/120.0.0.0 Safari/537.36")
@@ -151,6 +151,24 @@ class ReportTest(unittest.TestCase):
         r = self.report("--from", "1969-12-31")
         self.assertEqual(r.returncode, 1)
         self.assertIn("from", r.stderr)
+
+    def test_consent_rates_are_percent_in_the_csv_as_in_the_html(self):
+        # Three choices of four grant analytics: 75 %, as bounce_rate and
+        # the dashboard's CSV give rates; the JSON keeps the API's 0.75.
+        self.srv.start()
+        try:
+            for method in ("accept_all", "accept_all", "accept_all", "reject_all"):
+                record_consent(self.srv, method, page="https://www.example.com/")
+        finally:
+            self.srv.stop()
+        today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        r = self.report("--from", today, "--to", today, "--tz", "UTC", "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        section = [x for x in r.stdout.split("\n\n") if x.startswith("Consent")][0]
+        row = list(csv.DictReader(io.StringIO(section.split("\n", 1)[1])))[0]
+        self.assertEqual(float(row["opt_in_analytics"]), 75.0)
+        r = self.report("--from", today, "--to", today, "--tz", "UTC")
+        self.assertEqual(json.loads(r.stdout)["consent"]["opt_in_rate"]["analytics"], 0.75)
 
     def test_every_run_is_audited_and_no_key_no_report(self):
         # As the API's reports are: a run is an entry by "cli:USER" in the
