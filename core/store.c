@@ -169,10 +169,17 @@ static bool exec_ok(struct seula_store *s, const char *sql)
 static int insert_event(struct seula_store *s, struct seula_event *ev)
 {
 	sqlite3_stmt *st = s->insert;
+	/* A consented visitor id is stored without the cookieless hash: the
+	 * same browser's visits before consent, or after a withdrawal, have
+	 * that hash, and the stored pair would join them to the id (and so
+	 * to a linked customer).  The plugins' on_batch still see it. */
+	bool identified = seula_event_str(ev, SEULA_FIELD_VISITOR_ID) != NULL;
 	for (size_t i = 0; i < s->n_columns; i++) {
 		enum seula_field f = s->columns[i];
 		int col = (int)i + 1;
-		if (seula_field_is_int(f)) {
+		if (f == SEULA_FIELD_VISITOR_HASH && identified) {
+			sqlite3_bind_null(st, col);
+		} else if (seula_field_is_int(f)) {
 			int64_t v;
 			if (seula_event_int(ev, f, &v) == SEULA_OK)
 				sqlite3_bind_int64(st, col, v);

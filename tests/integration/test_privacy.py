@@ -4,7 +4,7 @@ who has not consented; the raw user agent is not stored."""
 import ipaddress
 import unittest
 
-from seulatest import Server, pageview
+from seulatest import Server, pageview, record_consent
 
 V4 = "203.0.113.199"
 V6 = "2001:db8:abcd:1234:5678:9abc:def0:1234"
@@ -90,6 +90,24 @@ class PrivacyTest(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
             for name, data in srv.db_files().items():
                 self.assertNotIn(b"unique.person", data, name)
+
+    def test_a_consented_id_is_stored_without_the_cookieless_hash(self):
+        # Before consent and after a withdrawal the browser is counted by
+        # its daily hash; stored beside the id, that hash would join those
+        # page views to the id, and through a link to a named customer.
+        vid = "0f5e1c1a-7d0e-4a47-9a55-1c0de0c0ffee"
+        h = {"X-Forwarded-For": V4, "User-Agent": UA}
+        with Server() as srv:
+            srv.collect(pageview(title="before"), headers=h)
+            record_consent(srv, "accept_all", vid)
+            srv.collect(pageview(title="consented", visitor_id=vid), headers=h)
+            record_consent(srv, "withdraw", vid)
+            srv.collect(pageview(title="after"), headers=h)
+            rows = srv.query("SELECT title, visitor_id, visitor_hash FROM events ORDER BY id")
+            self.assertEqual([r["title"] for r in rows], ["before", "consented", "after"])
+            self.assertEqual((rows[1]["visitor_id"], rows[1]["visitor_hash"]), (vid, None))
+            self.assertIsNotNone(rows[0]["visitor_hash"])
+            self.assertEqual(rows[0]["visitor_hash"], rows[2]["visitor_hash"])
 
     def test_no_visitor_id_without_consent_and_hash_is_daily(self):
         with Server() as srv:
