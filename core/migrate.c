@@ -224,6 +224,11 @@ const struct seula_migration seula_core_migrations[] = {
           * transaction (seula_consent_sign_states()). */
          "ALTER TABLE consent_visitors ADD COLUMN record_id INTEGER;\n"
          "ALTER TABLE consent_visitors ADD COLUMN mac BLOB;\n"},
+        {10,
+         /* An identified event keeps no cookieless hash (store.c,
+          * insert_event()): the rows stored before lose theirs. */
+         "UPDATE events SET visitor_hash = NULL WHERE visitor_id IS NOT "
+         "NULL AND visitor_hash IS NOT NULL;\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);

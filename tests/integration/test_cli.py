@@ -67,7 +67,7 @@ class CliTest(unittest.TestCase):
         try:
             r = run_seula("migrate", "--config", srv.config_path)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertRegex(r.stdout, r": 11 migrations applied")
+            self.assertRegex(r.stdout, r": 12 migrations applied")
             r = run_seula("migrate", "--config", srv.config_path)
             self.assertIn(": 0 migrations applied", r.stdout)
             rows = srv.query("SELECT component, version FROM seula_migrations ORDER BY 1")

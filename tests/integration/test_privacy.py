@@ -2,6 +2,7 @@
 the database, its WAL or its shared-memory file; nothing identifies a visitor
 who has not consented; the raw user agent is not stored."""
 import ipaddress
+import sqlite3
 import unittest
 
 from seulatest import Server, pageview, record_consent
@@ -108,6 +109,17 @@ class PrivacyTest(unittest.TestCase):
             self.assertEqual((rows[1]["visitor_id"], rows[1]["visitor_hash"]), (vid, None))
             self.assertIsNotNone(rows[0]["visitor_hash"])
             self.assertEqual(rows[0]["visitor_hash"], rows[2]["visitor_hash"])
+            # A database from before: its identified rows lose the hash.
+            self.assertEqual(srv.stop(), 0)
+            db = sqlite3.connect(srv.db_path)
+            db.execute("UPDATE events SET visitor_hash = ? WHERE visitor_id IS NOT NULL",
+                       (rows[0]["visitor_hash"],))
+            db.execute("DELETE FROM seula_migrations WHERE component = 'core' AND version = 10")
+            db.commit()
+            db.close()
+            srv.start()
+            rows = srv.query("SELECT visitor_id, visitor_hash FROM events ORDER BY id")
+            self.assertEqual([r["visitor_hash"] is None for r in rows], [False, True, False])
 
     def test_no_visitor_id_without_consent_and_hash_is_daily(self):
         with Server() as srv:
