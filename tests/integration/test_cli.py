@@ -74,7 +74,7 @@ class CliTest(unittest.TestCase):
             self.assertEqual([(r["component"], r["version"]) for r in rows],
                              [("anonymize", 1), ("core", 1), ("core", 2), ("core", 3),
                               ("core", 4), ("core", 5), ("core", 6), ("core", 7),
-                              ("core", 8), ("core", 9), ("testkit", 1)])
+                              ("core", 8), ("core", 9), ("core", 10), ("testkit", 1)])
             # A database from a newer build is refused, not damaged.
             import sqlite3
             db = sqlite3.connect(srv.db_path)
