@@ -159,7 +159,10 @@ static const struct site_lang *pick_lang(const struct site_consent *s,
 		if ((l = find_lang(s, primary)))
 			return l;
 	}
-	return &s->langs[0];
+	/* A language the site does not offer: English, when it does, is
+	 * read by more of them than the site's own first language. */
+	l = find_lang(s, "en");
+	return l ? l : &s->langs[0];
 }
 
 static void iso_time(int64_t ms, char buf[32])

@@ -70,7 +70,12 @@ class ConsentTest(unittest.TestCase):
             self.assertEqual(len(doc["google_consent_mode"]), 7)
         fi = consent_config(self.srv, lang="fi")
         self.assertEqual(consent_config(self.srv, lang="fi-FI")["texts_hash"], fi["texts_hash"])
-        self.assertEqual(consent_config(self.srv, lang="de")["language"], "fi")
+        # A language the site does not offer gets English (it offers it);
+        # no language asked, the site's first.
+        self.assertEqual(consent_config(self.srv, lang="de")["language"], "en")
+        self.assertEqual(consent_config(self.srv, lang="de-DE")["language"], "en")
+        r = self.srv.request("GET", "/api/consent/config?site=demo")
+        self.assertEqual(r.json()["language"], "fi")
         self.assertNotEqual(consent_config(self.srv, lang="en")["texts_hash"], fi["texts_hash"])
         assert_json_error(self, self.srv.request("GET", "/api/consent/config?site=nope"),
                           404, "unknown_site")
