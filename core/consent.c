@@ -92,6 +92,7 @@ struct seula_consent {
 	size_t n_sites;
 	bool anonymize_loaded;
 	int64_t anonymize_level;
+	bool anonymize_hashes; /* visitor_hash = true: cookieless counting */
 	bool customers_loaded;
 	const struct seula_logger *log; /* the retention task's; may be NULL */
 	/* A record's page is redacted as an event's URL is (compiled once,
@@ -431,21 +432,40 @@ static void exempt_checks(const struct seula_consent *c,
 
 /* ---- building ------------------------------------------------------------ */
 
-static int64_t plugin_level(const struct seula_config *cfg,
-                            const struct seula_loaded_plugin *p)
+/* The anonymize plugin's setting `key` as the config gives it, else its
+ * default; NULL: neither. */
+static const char *anonymize_setting(const struct seula_config *cfg,
+                                     const struct seula_loaded_plugin *p,
+                                     const char *key)
 {
 	const char *text = NULL;
 	for (size_t i = 0; i < cfg->ini.n; i++) {
 		const struct seula_ini_entry *e = &cfg->ini.entries[i];
 		if (strcmp(e->section, "plugin.anonymize") == 0 &&
-		    strcmp(e->key, "level") == 0)
+		    strcmp(e->key, key) == 0)
 			text = e->value;
 	}
 	for (const struct seula_config_row *r = p->desc.config_rows;
 	     !text && r && r->type != SEULA_CONFIG_END; r++)
-		if (strcmp(r->key, "level") == 0)
+		if (strcmp(r->key, key) == 0)
 			text = r->default_value;
+	return text;
+}
+
+static int64_t plugin_level(const struct seula_config *cfg,
+                            const struct seula_loaded_plugin *p)
+{
+	const char *text = anonymize_setting(cfg, p, "level");
 	return text ? strtoll(text, NULL, 10) : 0;
+}
+
+static bool plugin_hashes(const struct seula_config *cfg,
+                          const struct seula_loaded_plugin *p)
+{
+	const char *text = anonymize_setting(cfg, p, "visitor_hash");
+	return text &&
+	       (strcasecmp(text, "true") == 0 || strcasecmp(text, "yes") == 0 ||
+	        strcasecmp(text, "on") == 0 || strcmp(text, "1") == 0);
 }
 
 static int build_site(struct seula_consent *c, struct site_consent *s,
@@ -536,6 +556,7 @@ int seula_consent_new(struct seula_consent **out,
 		if (strcmp(p->desc.name, "anonymize") == 0) {
 			c->anonymize_loaded = true;
 			c->anonymize_level = plugin_level(cfg, p);
+			c->anonymize_hashes = plugin_hashes(cfg, p);
 		}
 		if (strcmp(p->desc.name, "customers") == 0)
 			c->customers_loaded = true;
@@ -1694,11 +1715,17 @@ int seula_consent_selftest(const struct seula_consent *c, const char *site,
 	        "[ ok ] %-20s no visitor id is kept without a record "
 	        "granting analytics\n",
 	        "visitor_id_gate");
-	fprintf(out, "[ ok ] %-20s visits without consent are %s\n",
-	        "without_consent",
-	        s->site->without_consent == SEULA_WITHOUT_DROP
-	                ? "not stored"
-	                : "counted with the daily cookieless hash");
+	/* Without the hash every page view would be a visitor of its own. */
+	bool dropped = s->site->without_consent == SEULA_WITHOUT_DROP;
+	bool counted = dropped || c->anonymize_hashes;
+	fprintf(out, "[%s] %-20s visits without consent are %s\n",
+	        counted ? " ok " : "FAIL", "without_consent",
+	        dropped   ? "not stored"
+	        : counted ? "counted with the daily cookieless hash"
+	                  : "not counted as visits: each page view is a new "
+	                    "visitor (load the anonymize plugin with "
+	                    "visitor_hash = true)");
+	failing += !counted;
 	fprintf(out,
 	        "[ ok ] %-20s Sec-GPC: 1 is recorded and turns marketing "
 	        "off; DNT: %s\n",

@@ -949,6 +949,27 @@ class ModesTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_selftest_fails_cookieless_counting_without_the_hash(self):
+        # Counting without consent needs the anonymize plugin's daily
+        # hash: without it each page view is a visitor of its own.
+        for plugins, sections, verdict in (
+                (None, {}, "[ ok ] without_consent"),
+                ((), {}, "[FAIL] without_consent"),
+                (None, {"plugin.anonymize": {"visitor_hash": "false"}}, "[FAIL] without_consent"),
+                ((), {"site.demo": {"without_consent": "drop"}}, "[ ok ] without_consent")):
+            kw = {"sections": sections}
+            if plugins is not None:
+                kw["plugins"] = plugins
+            srv = Server(**kw)
+            try:
+                r = run_seula("consent", "selftest", "--site", "demo", "--config",
+                              srv.config_path)
+                self.assertIn(verdict, r.stdout)
+                self.assertEqual(r.returncode, 1 if "FAIL" in verdict else 0,
+                                 r.stdout + r.stderr)
+            finally:
+                srv.close()
+
     def test_exempt_mode_measures_audience_only(self):
         srv = Server(sections={"site.demo": {"consent_mode": "exempt"}})
         try:
