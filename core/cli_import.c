@@ -1090,7 +1090,9 @@ static void summary(struct importer *im, double secs)
 		        "seula import-log: %s: %" PRIu64
 		        " page views from %s on skipped: the tracker has "
 		        "counted site %s since then (--overlap imports them "
-		        "too, counted twice)\n",
+		        "too, counted twice; the file is now recorded as "
+		        "imported, so only --overlap --force reads it again, "
+		        "and then its other page views count twice too)\n",
 		        im->name, im->skipped[SK_TRACKED], when, im->site->id);
 	}
 	for (uint64_t i = 0; i < im->bad && i < BAD_SHOWN; i++)

@@ -581,6 +581,8 @@ class ImportLogTest(unittest.TestCase):
         self.assertEqual(self.summary(r)["pageviews"], 3)
         self.assertIn("tracked 1", r.stdout)
         self.assertIn("the tracker has counted site demo since then", r.stderr)
+        # and says that the file, recorded now, is not read again.
+        self.assertIn("only --overlap --force reads it again", r.stderr)
         self.assertEqual(self.srv.query("SELECT count(*) AS n FROM events WHERE path = '/after'")[0]["n"], 0)
         # Its record is to the end: the same file again imports nothing,
         # while --overlap (a fresh file) takes the rest too.
