@@ -10,6 +10,7 @@
 
 #include "http.h"
 
+#include <ctype.h>
 #include <event2/http.h>
 #include <jansson.h>
 #include <limits.h>
@@ -116,8 +117,8 @@ static bool sb_str(struct sbuf *b, const char *s)
  * path and query (controls, space, " < > and all past ASCII) as %XX in
  * upper case, as browsers write them: a page logged by a web server as
  * raw bytes is stored as its tracker sends it.  Escapes already there
- * stay as they are, which is why not evhttp_uriencode(): it encodes '%'
- * and '/' too.
+ * stay (in upper case), which is why not evhttp_uriencode(): it encodes
+ * '%' and '/' too.
  */
 static bool sb_encoded(struct sbuf *b, const char *s, size_t n)
 {
@@ -125,6 +126,21 @@ static bool sb_encoded(struct sbuf *b, const char *s, size_t n)
 	size_t run = 0; /* bytes from s + run on are not copied yet */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		/* %c3%a4 is %C3%A4 (RFC 3986 6.2.2.1): one page, not two. */
+		if (c == '%' && i + 2 < n &&
+		    isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2]) &&
+		    (islower((unsigned char)s[i + 1]) ||
+		     islower((unsigned char)s[i + 2]))) {
+			char up[3] = {'%',
+			              (char)toupper((unsigned char)s[i + 1]),
+			              (char)toupper((unsigned char)s[i + 2])};
+			if (!sb_add(b, s + run, i - run) || !sb_add(b, up, 3))
+				return false;
+			run = i + 3;
+			i += 2;
+			continue;
+		}
 		if (c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>')
 			continue;
 		char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
