@@ -106,14 +106,24 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
         "browser, device, referrer_source, referrer_name, referrer, "
         "utm_source, utm_campaign, engagement_ms, coalesce(bot, 0) AS bot "
         "FROM events WHERE site = ? ORDER BY ts, id", (site,))
-    consents = server.query("SELECT visitor_id, received_at FROM "
+    consents = server.query("SELECT visitor_id, received_at, page FROM "
                             "consent_records WHERE site = ? AND visitor_id "
-                            "IS NOT NULL", (site,))
+                            "IS NOT NULL ORDER BY received_at, id", (site,))
 
-    def consented_since(vid, ts):
-        return max((c["received_at"] for c in consents
-                    if c["visitor_id"] == vid and c["received_at"] <= ts),
-                   default=None)
+    def consent_before(vid, ts):
+        given = [c for c in consents
+                 if c["visitor_id"] == vid and c["received_at"] <= ts]
+        return given[-1] if given else None
+
+    def cookieless_on(page, at):
+        # An identified event is stored without its cookieless hash: the
+        # visit the id's consent came during is the one cookieless visit
+        # live then, on the page it was given on (the server matches the
+        # hash in memory; these tests give it no rival).
+        path = urllib.parse.urlsplit(page or "").path
+        live = [k for k, v in open_.items() if v["cookieless"]
+                and v["start"] <= at["received_at"] and v["exit"] == path]
+        return live[0] if len(live) == 1 else None
 
     visits, open_ = [], {}
     for r in rows:
@@ -122,15 +132,16 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
         who = r["visitor_id"] or r["visitor_hash"]
         v = open_.get(who)
         live = v is not None and r["ts"] - v["last"] <= timeout_s * 1000
-        cookieless = open_.get(r["visitor_hash"])
-        if (not live and r["visitor_id"] and cookieless is not None
-                and r["ts"] - cookieless["last"] <= timeout_s * 1000
-                and (consented_since(r["visitor_id"], r["ts"]) or -1)
-                >= cookieless["start"]):
+        given = consent_before(r["visitor_id"], r["ts"]) if r["visitor_id"] else None
+        key = cookieless_on(given["page"], given) if not live and given else None
+        cookieless = open_.get(key) if key is not None else None
+        if (cookieless is not None
+                and r["ts"] - cookieless["last"] <= timeout_s * 1000):
             # Consent came during the visit: it goes on under the id.
-            del open_[r["visitor_hash"]]
+            del open_[key]
             v, live = cookieless, True
             v["visitor"] = who
+            v["cookieless"] = False
             open_[who] = v
         if r["type"] == 3:
             if live and r["path"] in v["pages"]:
@@ -143,6 +154,7 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
                 source = r["referrer_name"] or urllib.parse.urlsplit(
                     r["referrer"]).hostname.removeprefix("www.")
             v = {"visitor": who, "start": r["ts"], "last": r["ts"],
+                 "cookieless": not r["visitor_id"],
                  "pageviews": 0, "events": 0, "engagement": 0,
                  "entry": r["path"] or "/", "exit": r["path"] or "/",
                  "pages": {}, "names": {}, "plans": {},
