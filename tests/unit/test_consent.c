@@ -331,7 +331,10 @@ static void texts_are_per_language_and_list_the_cookies(void **state)
 	                         json_array_get(cookies, 1), "days")),
 	                 365);
 	json_decref(cookies);
-	assert_int_equal(seula_consent_selftest(f->consent, "demo", stdout), 0);
+	/* No anonymize plugin in this fixture: no cookieless hash, so the
+	 * one failing line is without_consent (the integration tests load
+	 * it). */
+	assert_int_equal(seula_consent_selftest(f->consent, "demo", stdout), 1);
 	char err[256];
 	assert_int_equal(seula_consent_check(f->consent, err, sizeof(err)),
 	                 SEULA_OK);
