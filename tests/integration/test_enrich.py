@@ -89,6 +89,26 @@ class EnrichTest(unittest.TestCase):
         gm = self.row("gmail-app")
         self.assertEqual((gm["referrer_source"], gm["referrer_name"]), ("email", "Gmail"))
 
+    def test_campaign_without_source(self):
+        # Only utm_source (or ref=, source=) names the source, as in
+        # Plausible: a campaign or medium name never hides the referrer,
+        # and a medium Google's grouping knows still sets the channel.
+        self.srv.collect(pageview(title="spring", url="http://localhost/?utm_campaign=spring",
+                                  referrer="https://www.google.com/"))
+        self.srv.collect(pageview(title="medium", url="http://localhost/?utm_medium=partner",
+                                  referrer="https://blog.example.org/post"))
+        self.srv.collect(pageview(title="mail", url="http://localhost/?utm_medium=email"
+                                  "&utm_campaign=nov"))
+        self.srv.collect(pageview(title="ref", url="http://localhost/?ref=partner&utm_campaign=nov",
+                                  referrer="https://www.google.com/"))
+        got = {t: (self.row(t)["referrer_source"], self.row(t)["referrer_name"],
+                   self.row(t)["utm_campaign"])
+               for t in ("spring", "medium", "mail", "ref")}
+        self.assertEqual(got, {"spring": ("search", "Google", "spring"),
+                               "medium": ("website", "blog.example.org", None),
+                               "mail": ("email", None, "nov"),
+                               "ref": ("campaign", "partner", "nov")})
+
     def test_hostile_user_agents(self):
         t0 = time.monotonic()
         # 64 KiB: over the header limit, refused before any plugin runs.

@@ -80,7 +80,7 @@ class ImportedHistoryTest(unittest.TestCase):
         self.assertEqual(rows, [{
             "start_ts": int(t.timestamp()) * 1000, "last_ts": int(t.timestamp() + 60) * 1000,
             "pageviews": 3, "entry_page": "/landing", "exit_page": "/last",
-            "source": "bf", "channel": "campaign", "utm_campaign": "bf"}])
+            "source": "Google", "channel": "search", "utm_campaign": "bf"}])
 
     def test_site_time_zone(self):
         # A site's configured zone is its reports' unless one is asked

@@ -55,7 +55,7 @@ static int teardown(void **state)
 
 static void classify(const char *referrer, const char *page,
                      const char *utm_source, const char *utm_medium,
-                     char *source, char *name)
+                     const char *utm_campaign, char *source, char *name)
 {
 	struct seula_arena a;
 	seula_arena_init(&a, 1 << 16);
@@ -71,6 +71,9 @@ static void classify(const char *referrer, const char *page,
 	if (utm_medium)
 		seula_event_set_str(ev, SEULA_FIELD_UTM_MEDIUM, utm_medium,
 		                    strlen(utm_medium));
+	if (utm_campaign)
+		seula_event_set_str(ev, SEULA_FIELD_UTM_CAMPAIGN, utm_campaign,
+		                    strlen(utm_campaign));
 	assert_int_equal(plugin->desc.on_event(plugin->instance, ev),
 	                 SEULA_KEEP);
 	const char *s = seula_event_str(ev, SEULA_FIELD_REFERRER_SOURCE);
@@ -117,7 +120,7 @@ static void sources(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		char source[64], name[160];
 		classify(cases[i].ref, "shop.example.com", cases[i].utm, NULL,
-		         source, name);
+		         NULL, source, name);
 		if (strcmp(source, cases[i].source) ||
 		    strcmp(name, cases[i].name))
 			fail_msg("%s: got %s/%s, want %s/%s",
@@ -142,12 +145,13 @@ static void campaigns(void **state)
 	        {"forum-x", "social-media", "social", "forum-x"},
 	        {"google", "organic", "campaign", "Google"},
 	        {"partner-site", NULL, "campaign", "partner-site"},
-	        {NULL, "cpc", "paid", "cpc"},
+	        /* No utm_source: the referrer names the source. */
+	        {NULL, "cpc", "paid", "example.org"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		char source[64], name[160];
 		classify("https://www.example.org/", "shop.example.com",
-		         cases[i].utm_source, cases[i].utm_medium, source,
+		         cases[i].utm_source, cases[i].utm_medium, NULL, source,
 		         name);
 		if (strcmp(source, cases[i].source) ||
 		    strcmp(name, cases[i].name))
@@ -159,11 +163,49 @@ static void campaigns(void **state)
 	}
 }
 
+/* Without utm_source the referrer names the source, as in Plausible: a
+ * medium or campaign name is never the source, a medium Google's grouping
+ * knows sets the channel, and the site's own pages stay internal. */
+static void untagged_sources(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ref, *medium, *campaign, *source, *name;
+	} cases[] = {
+	        {"https://www.google.com/", NULL, "spring", "search", "Google"},
+	        {"https://www.google.com/", "cpc", NULL, "paid", "Google"},
+	        {"https://www.google.com/", "organic", "spring", "search",
+	         "Google"},
+	        {"https://blog.example.org/", "newsletter", "spring", "email",
+	         "blog.example.org"},
+	        {"https://blog.example.org/", "partner", NULL, "website",
+	         "blog.example.org"},
+	        {NULL, "email", "spring", "email", ""},
+	        {NULL, NULL, "spring", "direct", ""},
+	        {NULL, "banner-x", NULL, "direct", ""},
+	        {"https://shop.example.com/", "email", "spring", "internal",
+	         ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char source[64], name[160];
+		classify(cases[i].ref, "shop.example.com", NULL,
+		         cases[i].medium, cases[i].campaign, source, name);
+		if (strcmp(source, cases[i].source) ||
+		    strcmp(name, cases[i].name))
+			fail_msg("%s %s/%s: got %s/%s, want %s/%s",
+			         cases[i].ref ? cases[i].ref : "(none)",
+			         cases[i].medium ? cases[i].medium : "-",
+			         cases[i].campaign ? cases[i].campaign : "-",
+			         source, name, cases[i].source, cases[i].name);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(sources),
 	        cmocka_unit_test(campaigns),
+	        cmocka_unit_test(untagged_sources),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
