@@ -419,12 +419,16 @@ static const char *const stmt_sql[S_COUNT_] = {
                   "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
                   "?19, ?20, ?21, ?22, ?23)",
         /* No indexed column: a touch rewrites the row alone.  "closed =
-         * 0": the open-visit table is a cache (openvisits.h). */
-        [S_TOUCH] = "UPDATE analytics_visits SET exit_page = CASE WHEN ?3 "
-                    "IS NOT NULL AND ?2 >= last_ts THEN ?3 ELSE exit_page "
-                    "END, last_ts = max(last_ts, ?2), pageviews = "
-                    "pageviews + ?4, events = events + ?5, touched_ms = ?6 "
-                    "WHERE id = ?1 AND closed = 0",
+         * 0": the open-visit table is a cache (openvisits.h).  Entry and
+         * exit pages are page views' (?3, NULL for a custom event): the
+         * first one of a visit a custom event began is both. */
+        [S_TOUCH] = "UPDATE analytics_visits SET entry_page = CASE WHEN "
+                    "?3 IS NOT NULL AND pageviews = 0 THEN ?3 ELSE "
+                    "entry_page END, exit_page = CASE WHEN ?3 IS NOT NULL "
+                    "AND (?2 >= last_ts OR pageviews = 0) THEN ?3 ELSE "
+                    "exit_page END, last_ts = max(last_ts, ?2), pageviews "
+                    "= pageviews + ?4, events = events + ?5, touched_ms = "
+                    "?6 WHERE id = ?1 AND closed = 0",
         /* A page view before the visit's first event (a log a little out
          * of order): it began the visit, so its page and where it came
          * from are the visit's.  A custom event only moves the start: it
@@ -2005,12 +2009,16 @@ static int block_touch(struct analytics *a, const char *site, int64_t start_ms)
 
 /* What the event that begins a visit gives it: its entry page and where
  * it came from, bound to st as ?from (page), ?from + 1 (source), +2
- * (referrer), +3 (channel) and +4... (utm_source to utm_content). */
+ * (referrer), +3 (channel) and +4... (utm_source to utm_content).  A
+ * custom event gives no entry page, as in Plausible: "(none)" until the
+ * visit's first page view (S_TOUCH). */
 static void bind_beginning(const struct seula_host *h,
                            const struct seula_event *ev, sqlite3_stmt *st,
-                           int from)
+                           int from, bool pageview)
 {
-	const char *path = or_none(h->event_str(ev, SEULA_FIELD_PATH), "/");
+	const char *path =
+	        pageview ? or_none(h->event_str(ev, SEULA_FIELD_PATH), "/")
+	                 : "(none)";
 	const char *channel = h->event_str(ev, SEULA_FIELD_REFERRER_SOURCE);
 	const char *name = h->event_str(ev, SEULA_FIELD_REFERRER_NAME);
 	const char *ref = h->event_str(ev, SEULA_FIELD_REFERRER);
@@ -2047,7 +2055,7 @@ static int start_visit(struct analytics *a, const struct seula_event *ev,
 	sqlite3_bind_int64(st, 3, ts);
 	sqlite3_bind_int(st, 4, pageview);
 	sqlite3_bind_int(st, 5, !pageview);
-	bind_beginning(h, ev, st, 6);
+	bind_beginning(h, ev, st, 6, pageview);
 	static const enum seula_field rest[] = {
 	        SEULA_FIELD_COUNTRY, SEULA_FIELD_REGION, SEULA_FIELD_CITY,
 	        SEULA_FIELD_BROWSER, SEULA_FIELD_OS,     SEULA_FIELD_DEVICE};
@@ -2374,7 +2382,7 @@ static int on_one(struct analytics *a, const struct seula_event *ev)
 			sqlite3_bind_int64(st, 1, visit);
 			sqlite3_bind_int64(st, 2, ts);
 			if (pageview)
-				bind_beginning(h, ev, st, 3);
+				bind_beginning(h, ev, st, 3, true);
 			if (run(st) != SEULA_OK ||
 			    block_touch(a, site, ts) != SEULA_OK)
 				return SEULA_EIO;

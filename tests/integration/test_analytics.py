@@ -1342,6 +1342,43 @@ class PendingRollupsTest(unittest.TestCase):
         self.assertEqual(s.query("SELECT sum(visits) AS v FROM analytics_rollup "
                                  "WHERE dim = '' AND gran = 0")[0]["v"], 8)
 
+    def test_entry_and_exit_pages_are_page_views(self):
+        # As in Plausible: a custom event is no visit's entry or exit
+        # page.  A visit a custom event began enters on its first page
+        # view (and keeps where the event came from); one without a page
+        # view has "(none)" for both, not the event's page.
+        s = self.start("0s")
+
+        def event(path, **kw):
+            return dict({"site": "demo", "type": "event", "name": "Signup",
+                         "url": "http://localhost" + path}, **kw)
+        visits = [
+            [event("/signup", referrer="https://www.google.com/"),
+             pageview(url="http://localhost/landing", referrer="https://duckduckgo.com/"),
+             pageview(url="http://localhost/next")],
+            [event("/pricing")],
+            [pageview(url="http://localhost/a"), event("/b")],
+        ]
+        for i, batch in enumerate(visits):
+            h = {"User-Agent": ua_of(500 + i)}
+            for ev in batch:
+                self.assertEqual(s.collect([ev], headers=h).status, 204)
+        cols = ("entry_page", "exit_page", "pageviews", "events", "source")
+        rows = s.query("SELECT %s FROM analytics_visits ORDER BY id" % ", ".join(cols))
+        self.assertEqual([tuple(r[c] for c in cols) for r in rows], [
+            ("/landing", "/next", 2, 1, "Google"),
+            ("(none)", "(none)", 0, 1, "Direct / None"),
+            ("/a", "/a", 1, 1, "Direct / None")])
+        self.wait_all_closed(s)
+        staff = login(s, "ana", PASSWORD)
+        q = "?from=%s&to=%s&limit=50" % (day(-1), day(1))
+        for dim, want in (("entry_page", {"/landing": 0, "/a": 0}),
+                          ("exit_page", {"/next": 0, "/a": 0})):
+            rows = staff.request("GET", "/api/stats/demo/breakdown%s&dimension=%s"
+                                 % (q, dim)).json()["results"]
+            got = {r[dim]: r["bounce_rate"] for r in rows if r[dim] != "(none)"}
+            self.assertEqual(got, want, dim)
+
 class OpenVisitCacheTest(unittest.TestCase):
     """The writer keeps the open visits in memory (openvisits.h): read back
     from the table at start, and again after a batch rolls back, so a

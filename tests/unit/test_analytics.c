@@ -7,9 +7,13 @@
  * comes from the built plugin's own migrations.
  */
 #include "blocks.h"
+#include "db.h"
+#include "event.h"
 #include "gather.h"
 #include "groups.h"
 #include "hll.h"
+#include "loader.h"
+#include "migrate.h"
 #include "openvisits.h"
 #include "query.h"
 #include "zone.h"
@@ -3410,6 +3414,113 @@ static void open_visits_match_model(void **state)
 	free(model);
 }
 
+/* The writer's path: events through the built plugin's on_batch, on a
+ * database with every migration. */
+struct writer {
+	char dir[64];
+	struct seula_logger log;
+	struct seula_host_env env;
+	struct seula_config cfg;
+	struct seula_plugins pl;
+	const struct seula_loaded_plugin *an;
+	sqlite3 *db;
+	struct seula_arena arena;
+};
+
+static void writer_open(struct writer *w)
+{
+	char err[1024], path[128];
+	const char *ov[] = {"plugins.load=analytics",
+	                    "plugin.analytics.visit_timeout=1800s", NULL};
+	memset(w, 0, sizeof(*w));
+	w->log = (struct seula_logger){SEULA_LOG_ERROR, NULL};
+	w->env.log = &w->log;
+	w->env.config = &w->cfg;
+	strcpy(w->dir, "/tmp/seula-visits-XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(path, sizeof(path), "%s/seula.db", w->dir);
+	if (seula_config_load(&w->cfg, NULL, ov, err, sizeof(err)) ||
+	    seula_plugins_load(&w->pl, &w->cfg, SEULA_BUILD_PLUGIN_DIR, &w->env,
+	                       err, sizeof(err)) ||
+	    seula_db_open(&w->db, path, false, true, 0, err, sizeof(err)) ||
+	    seula_migrate_all(w->db, &w->pl, NULL, NULL, err, sizeof(err)) ||
+	    seula_plugins_init(&w->pl, err, sizeof(err)))
+		fail_msg("%s", err);
+	w->an = seula_plugins_find(&w->pl, "analytics");
+	assert_non_null(w->an);
+	seula_arena_init(&w->arena, 1 << 16);
+}
+
+static void writer_close(struct writer *w)
+{
+	seula_arena_free(&w->arena);
+	seula_plugins_free(&w->pl);
+	seula_db_close(w->db);
+	seula_config_free(&w->cfg);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", w->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* One event of cookieless visitor `who` at ts_ms, in a batch of its own:
+ * a page view, or with `name` a custom event. */
+static void writer_send(struct writer *w, int64_t who, int64_t ts_ms,
+                        const char *path, const char *name)
+{
+	struct seula_event *ev = seula_event_new(&w->arena);
+	seula_event_set_str(ev, SEULA_FIELD_SITE, "s", 1);
+	seula_event_set_int(ev, SEULA_FIELD_TYPE,
+	                    name ? SEULA_EVENT_CUSTOM : SEULA_EVENT_PAGEVIEW);
+	seula_event_set_int(ev, SEULA_FIELD_TIME_MS, ts_ms);
+	seula_event_set_int(ev, SEULA_FIELD_VISITOR_HASH, who);
+	seula_event_set_str(ev, SEULA_FIELD_PATH, path, strlen(path));
+	if (name)
+		seula_event_set_str(ev, SEULA_FIELD_NAME, name, strlen(name));
+	char *errmsg = NULL;
+	exec_ok(w->db, "BEGIN");
+	int rc = w->an->desc.on_batch(w->an->instance, w->db, &ev, 1, &errmsg);
+	if (rc != SEULA_OK)
+		fail_msg("on_batch: %s", errmsg ? errmsg : "?");
+	exec_ok(w->db, "COMMIT");
+}
+
+/* Entry and exit pages are page views' only, as in Plausible: a visit a
+ * custom event began enters on its first page view, also when that one
+ * is a little older than the event (two workers' order); one without a
+ * page view has none. */
+static void entry_and_exit_pages_are_page_views(void **state)
+{
+	(void)state;
+	struct writer w;
+	writer_open(&w);
+	int64_t t = (int64_t)time(NULL) * 1000 - 60000;
+	writer_send(&w, 1, t, "/signup", "Signup");
+	writer_send(&w, 1, t + 1000, "/landing", NULL);
+	writer_send(&w, 1, t + 2000, "/next", NULL);
+	writer_send(&w, 2, t, "/pricing", "Signup");
+	writer_send(&w, 3, t + 1000, "/e", "Signup");
+	writer_send(&w, 3, t, "/p", NULL);
+	writer_send(&w, 4, t, "/a", NULL);
+	writer_send(&w, 4, t + 1000, "/b", "Signup");
+	sqlite3_stmt *st;
+	assert_int_equal(
+	        sqlite3_prepare_v2(w.db,
+	                           "SELECT group_concat(entry_page || ' ' || "
+	                           "exit_page || ' ' || pageviews || ' ' || "
+	                           "events || ' ' || (start_ts - ?1), ', ') "
+	                           "FROM (SELECT * FROM analytics_visits "
+	                           "ORDER BY id)",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
+	sqlite3_bind_int64(st, 1, t);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0),
+	                    "/landing /next 2 1 0, (none) (none) 0 1 0, "
+	                    "/p /p 1 1 0, /a /a 1 1 0");
+	sqlite3_finalize(st);
+	writer_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3453,6 +3564,7 @@ int main(void)
 	        cmocka_unit_test(gather_full_adds_nothing),
 	        cmocka_unit_test(gather_busy_row_turns_into_sketch),
 	        cmocka_unit_test(open_visits_match_model),
+	        cmocka_unit_test(entry_and_exit_pages_are_page_views),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
