@@ -42,6 +42,11 @@
  *     records one "gpc" record (everything denied: not a choice) and the
  *     banner still asks.
  *   - The server unreachable: nothing shown, nothing granted.
+ *   - A choice the server did not take (a network error, any status but
+ *     201 and 409): the banner says so (role="status") and stays.  One
+ *     that takes a grant away still holds at once, stored as pending: the
+ *     record is sent again, naming the visitor id it stops, on the next
+ *     page load or with the next choice, until the server has it.
  *
  * Scripts that wait for a category (several: all of them), activated once
  * it is granted, once each:
@@ -62,7 +67,7 @@
  * The cookie (first-party, Path=/, SameSite=Lax, Secure on https, Max-Age
  * the site's consent period) holds the latest record, '|'-separated:
  *
- *   seula_consent=1|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM
+ *   seula_consent=1|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM[|PENDING]
  *   1         the format
  *   RECEIPT   the server's receipt id of the record
  *   POLICY    the policy version it was given under, URI-encoded
@@ -74,6 +79,8 @@
  *   GCM       the Consent Mode values sent with it, g(ranted) or d(enied) for
  *             ad_storage, ad_user_data, ad_personalization, analytics_storage,
  *             functionality_storage, personalization_storage, security_storage
+ *   PENDING   only while the server has not taken the record (RECEIPT 0):
+ *             its source, '~' and the visitor id it names (or nothing)
  *
  *   seula_consent=1|5f0c...|2026-11-01|analytics|custom|1795600800|dddgddg
  */
@@ -163,14 +170,17 @@
 	function readStored() {
 		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(d.cookie);
 		var p = m ? m[1].split('|') : [];
-		if (p.length !== 7 || p[0] !== '1' || !/^[A-Za-z0-9-]{1,64}$/.test(p[1]) ||
+		var pending = p.length === 8 &&
+			/^(banner|preference_link|api)~([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})?$/.exec(p[7]);
+		if (p.length !== 7 && !pending || p[0] !== '1' || !/^[A-Za-z0-9-]{1,64}$/.test(p[1]) ||
 			!/^(-|[a-z0-9_]+(\.[a-z0-9_]+)*)$/.test(p[3]) || METHODS.indexOf(p[4]) < 0 ||
 			!/^[0-9]{1,12}$/.test(p[5]) || !/^[gd]{7}$/.test(p[6])) return null;
 		var granted = {}, gcm = {};
 		if (p[3] !== '-') p[3].split('.').forEach(function (c) { granted[c] = true; });
 		GCM_TYPES.forEach(function (t, i) { gcm[t] = p[6][i] === 'g' ? 'granted' : 'denied'; });
 		return {receipt: p[1], policy: decodeURIComponent(p[2]), granted: granted,
-			method: p[4], expires: p[5] * 1000, gcm: gcm};
+			method: p[4], expires: p[5] * 1000, gcm: gcm,
+			pending: pending ? {source: pending[1], vid: pending[2] || ''} : null};
 	}
 
 	/* The id needs the consent: it never outlives the stored one (or,
@@ -188,7 +198,8 @@
 		setCookie(COOKIE, ['1', s.receipt, encodeURIComponent(s.policy),
 			granted.join('.') || '-', s.method, Math.floor(s.expires / 1000),
 			GCM_TYPES.map(function (t) { return s.gcm[t] === 'granted' ? 'g' : 'd'; }).join('')
-		].join('|'), Math.round((s.expires - Date.now()) / 1000));
+		].concat(s.pending ? [s.pending.source + '~' + s.pending.vid] : []).join('|'),
+		Math.round((s.expires - Date.now()) / 1000));
 		stored = s;
 	}
 
@@ -372,8 +383,11 @@
 		return (loc.origin + loc.pathname).slice(0, 2048);
 	}
 
-	function record(method, granted, src) {
+	function record(method, granted, src, givenAt) {
 		var decisions = {}, preselected = {}, vid = readVid(), made = false;
+		/* The id a denial the server has not taken yet stops: named by
+		 * this record instead, whatever it says. */
+		var owed = stored && stored.pending ? stored.pending.vid : '';
 		offered().forEach(function (c) {
 			decisions[c] = granted[c] === true;
 			preselected[c] = false;
@@ -382,16 +396,18 @@
 			decisions.marketing = false; /* recorded denied anyway */
 		if (decisions.analytics) {
 			if (!vid) {
-				setCookie(VID, newId(), vidMaxAge());
+				/* The owed id, granted again, rather than a new one
+				 * beside it that the server still counts as granted. */
+				setCookie(VID, owed || newId(), vidMaxAge());
 				made = true;
 			}
 			vid = readVid(); /* none if the browser refuses cookies */
 		} else {
-			vid = vid || formerId; /* the id this denial stops */
+			vid = vid || formerId || owed; /* the id this denial stops */
 		}
 		var body = {site: site, policy_version: cfg.policy_version, texts_hash: cfg.texts_hash,
 			language: cfg.language, decisions: decisions, preselected: preselected,
-			method: method, source: src, given_at: Date.now(),
+			method: method, source: src, given_at: givenAt || Date.now(),
 			page: pageUrl(), gcm: gcmFor(decisions)};
 		if (vid) body.visitor_id = vid;
 		return {body: body, vid: vid, made: made, reply: call('POST', '/api/consent', body)};
@@ -408,8 +424,7 @@
 		var receipt = reply && /^[A-Za-z0-9-]{1,64}$/.test(reply.receipt) ? reply.receipt : '0';
 		writeStored({receipt: receipt, policy: cfg.policy_version, granted: granted,
 			method: sent.body.method,
-			expires: Date.now() + (cfg.consent_period_days > 0 ? cfg.consent_period_days : 365) * 86400000,
-			gcm: gcm});
+			expires: Date.now() + period() * 86400000, gcm: gcm});
 		if (!granted.analytics) {
 			formerId = sent.vid || formerId;
 			setCookie(VID, '', 0);
@@ -431,6 +446,7 @@
 		busy = true;
 		seq++;
 		setBusy(true);
+		status('');
 		return sent.reply.then(function (r) {
 			busy = false;
 			/* Not recorded: an id made for this record is not needed. */
@@ -452,14 +468,47 @@
 			busy = false;
 			setBusy(false);
 			if (sent.made) setCookie(VID, '', 0);
-			/* Not recorded.  A denial still holds on this page: what was
-			 * granted and now refused stops here. */
+			/* Not recorded.  A denial holds at once all the same, and
+			 * is kept to be sent again: until the server has it, it
+			 * still counts the id as granted. */
 			var takes = before && Object.keys(before).some(function (c) {
 				return before[c] && !sent.body.decisions[c];
 			});
-			if (takes) forget(sent.vid);
+			if (takes || sent.vid && !sent.body.decisions.analytics) owe(sent);
+			status(fallback('save_failed'));
 			return false;
 		});
+	}
+
+	/* A denial the server has not taken: in force and stored as pending. */
+	function owe(sent) {
+		var granted = {};
+		Object.keys(sent.body.decisions).forEach(function (c) {
+			granted[c] = sent.body.decisions[c];
+		});
+		var gcm = gcmFor(granted);
+		writeStored({receipt: '0', policy: cfg.policy_version, granted: granted,
+			method: sent.body.method, expires: Date.now() + period() * 86400000, gcm: gcm,
+			pending: {source: sent.body.source, vid: sent.vid || ''}});
+		if (!granted.analytics) {
+			formerId = sent.vid || formerId;
+			setCookie(VID, '', 0);
+		}
+		apply(granted, gcm, true);
+	}
+
+	/* The pending record sent again, as it was given. */
+	function settle() {
+		var mine = seq, s = stored;
+		var sent = record(s.method, s.granted, s.pending.source, s.expires - period() * 86400000);
+		sent.reply.then(function (r) {
+			if (r.status !== 201 || mine !== seq) return; /* a choice came first */
+			recorded(sent, r.body);
+		}).catch(function () { /* sent again next time */ });
+	}
+
+	function period() {
+		return cfg.consent_period_days > 0 ? cfg.consent_period_days : 365;
 	}
 
 	/* GPC on a first visit: one record, everything denied (GPC is never
@@ -527,6 +576,8 @@
 		'border-radius:1.5rem;box-shadow:0 .1rem .5rem rgba(0,0,0,.2);cursor:pointer;',
 		'text-transform:none;letter-spacing:normal}',
 		'.seula-consent__reopen:hover{text-decoration:underline}',
+		'.seula-consent .seula-consent__status{margin:.5rem 0 0;padding:0;font-weight:600;color:#a4161a}',
+		'.seula-consent .seula-consent__status:empty{margin:0}',
 		'@media (max-width:30rem){.seula-consent .seula-consent__button{flex-basis:100%}}'
 	].join('');
 
@@ -545,6 +596,24 @@
 	function text(key) {
 		var v = cfg.texts[key];
 		return typeof v === 'string' ? v : '';
+	}
+
+	/* Words the server's texts do not have yet: its own when it sends
+	 * them, else these, in the banner's language (English otherwise). */
+	var FALLBACK = {
+		save_failed: {en: 'Your choice could not be saved. Please try again.',
+			fi: 'Valintaasi ei voitu tallentaa. Yritä uudelleen.',
+			sv: 'Ditt val kunde inte sparas. Försök igen.'}
+	};
+
+	function fallback(key) {
+		return text(key) || FALLBACK[key][primary(cfg.language)] || FALLBACK[key].en;
+	}
+
+	/* What the banner says about the last choice, read out politely. */
+	function status(message) {
+		var s = root && root.querySelector('#seula-consent-status');
+		if (s) s.textContent = message;
 	}
 
 	/* Only http(s) addresses become links. */
@@ -635,7 +704,8 @@
 				button('reject-all', 'reject_all'),
 				button('choose', 'choose'),
 				button('save', 'save', true),
-				mine ? button('withdraw', 'withdraw') : null])]);
+				mine ? button('withdraw', 'withdraw') : null]),
+			el('p', {id: 'seula-consent-status', 'class': 'seula-consent__status', role: 'status'})]);
 
 		root.addEventListener('click', function (e) {
 			var b = e.target.closest && e.target.closest('button');
@@ -764,6 +834,7 @@
 				forget();
 			else if (valid(stored) && !current)
 				apply(stored.granted, stored.gcm, false);
+			if (valid(stored) && stored.pending && !again) settle();
 			if (valid(stored) && !again) {
 				whenReady(showReopen);
 				if (pendingOpen) open();

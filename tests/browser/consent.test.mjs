@@ -962,3 +962,99 @@ test('the server unreachable: no banner, nothing granted, the page unharmed', as
   assert.deepEqual(page.errors, []);
   await context.close();
 });
+
+// ---- a choice the server did not take ---------------------------------------------------
+
+// The raw fields of seula_consent (a pending one has an eighth).
+const consentFields = async (context) => ((await cookies(context)).seula_consent?.value || '').split('|');
+
+test('a withdrawal that fails is said in the banner, holds, and is sent again naming the id until taken', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  const vid = (await cookies(context)).seula_vid.value;
+  const withdrawals = () => count(`visitor_id = ${quote(vid)} AND method = 'withdraw'`);
+
+  // The server answers 500: the banner says so and stays.
+  const refuse = (route) => (route.request().method() === 'POST'
+    ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":"internal"}' })
+    : route.continue());
+  await context.route('**/api/consent', refuse);
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await page.click('#seula-consent-withdraw');
+  const said = await page.waitForFunction(() => document.getElementById('seula-consent-status')?.textContent);
+  assert.match(await said.jsonValue(), /could not be saved/);
+  assert.equal(await page.getAttribute('#seula-consent-status', 'role'), 'status');
+  assert.ok(await page.isVisible('#seula-consent'), 'the banner stays');
+  assert.equal(await page.isEnabled('#seula-consent-withdraw'), true, 'to try again');
+  // It holds at once, and is owed: the id kept in seula_consent only.
+  assert.equal((await cookies(context)).seula_vid, undefined);
+  let fields = await consentFields(context);
+  assert.deepEqual([fields[1], fields[3], fields[4], fields[7]], ['0', '-', 'withdraw', `preference_link~${vid}`]);
+  assert.equal(await page.evaluate(() => seulaConsent.get().analytics), false);
+  assert.equal(withdrawals(), 0);
+
+  // The next page, the server unreachable: still owed, nothing lost.
+  await context.unroute('**/api/consent', refuse);
+  const abort = (route) => (route.request().method() === 'POST' ? route.abort() : route.continue());
+  await context.route('**/api/consent', abort);
+  await page.reload();
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  await new Promise((r) => setTimeout(r, 300));
+  fields = await consentFields(context);
+  assert.equal(fields[7], `preference_link~${vid}`);
+
+  // Reachable again: the next page load sends it, naming the id.
+  await context.unroute('**/api/consent', abort);
+  await page.reload();
+  fields = await waitFor('the withdrawal taken', async () => {
+    const f = await consentFields(context);
+    return f.length === 7 && f[1] !== '0' && f;
+  });
+  assert.equal(fields[4], 'withdraw');
+  const { api, row } = await consentRecord(fields[1]);
+  for (const rec of [api, row]) {
+    assert.equal(rec.method, 'withdraw');
+    assert.equal(rec.source, 'preference_link');
+    assert.equal(rec.visitor_id, vid, 'the record names the id withdrawn');
+    assert.deepEqual(decisionsOf(rec), { analytics: false, marketing: false, personalization: false });
+  }
+  assert.equal(withdrawals(), 1);
+  // The server refuses the id from now on.
+  await page.evaluate((id) => fetch('/api/collect', {
+    method: 'POST', headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify({ site: 'demo', type: 'event', name: 'after-late-withdrawal', url: location.href, visitor_id: id }),
+  }), vid);
+  const [ev] = await waitFor('the event sent with the withdrawn id', () => events("name = 'after-late-withdrawal'"));
+  assert.equal(ev.visitor_id, null);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('a denial that fails is owed to the next choice: a Reject all names the id', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  const vid = (await cookies(context)).seula_vid.value;
+  const abort = (route) => (route.request().method() === 'POST' ? route.abort() : route.continue());
+  await context.route('**/api/consent', abort);
+  // Not settled at the next load either (still unreachable).
+  await page.evaluate(() => seulaConsent.withdraw());
+  await page.reload();
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await consentFields(context))[7], `api~${vid}`);
+  await context.unroute('**/api/consent', abort);
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await page.click('#seula-consent-reject-all');
+  const fields = await waitFor('the refusal taken', async () => {
+    const f = await consentFields(context);
+    return f.length === 7 && f[4] === 'reject_all' && f;
+  });
+  assert.equal((await consentRecord(fields[1])).api.visitor_id, vid, 'the refusal names the owed id');
+  await context.close();
+});
