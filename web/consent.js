@@ -38,7 +38,9 @@
  *   - A persistent button (#seula-consent-reopen), or any element with
  *     data-seula-consent-open, opens it again with the visitor's choices,
  *     a Withdraw button and a link to the receipt.
- *   - Sec-GPC: marketing stays off and cannot be switched on; a first visit
+ *   - Sec-GPC: marketing stays off and cannot be switched on, a stored
+ *     choice's included (its marketing scripts stay waiting, Consent Mode
+ *     gets its marketing types denied); a first visit
  *     records one "gpc" record (everything denied: not a choice) and the
  *     banner still asks.
  *   - The server unreachable: nothing shown, nothing granted.
@@ -270,6 +272,20 @@
 			var state = get();
 			listeners.slice().forEach(function (fn) { safe(fn, state); });
 		}
+	}
+
+	/* The stored choice, as far as it may hold: an objection (GPC) keeps
+	 * marketing off whatever was stored, as the banner shows it. */
+	function applyStored(fire) {
+		var granted = {}, gcm = {};
+		var map = cfg && cfg.google_consent_mode || GCM_MAP;
+		var off = objected() && stored.granted.marketing === true;
+		Object.keys(stored.granted).forEach(function (c) { granted[c] = stored.granted[c]; });
+		if (off) granted.marketing = false;
+		GCM_TYPES.forEach(function (t) {
+			gcm[t] = off && (map[t] || GCM_MAP[t]) === 'marketing' ? 'denied' : stored.gcm[t];
+		});
+		apply(granted, gcm, fire);
 	}
 
 	/* The scripts waiting for categories that are now all granted. */
@@ -833,7 +849,7 @@
 			if (stored && !valid(stored) && (current || stored.method !== 'gpc'))
 				forget();
 			else if (valid(stored) && !current)
-				apply(stored.granted, stored.gcm, false);
+				applyStored(false);
 			if (valid(stored) && stored.pending && !again) settle();
 			if (valid(stored) && !again) {
 				whenReady(showReopen);

@@ -1058,3 +1058,35 @@ test('a denial that fails is owed to the next choice: a Reject all names the id'
   assert.equal((await consentRecord(fields[1])).api.visitor_id, vid, 'the refusal names the owed id');
   await context.close();
 });
+
+test('Global Privacy Control holds for a stored accept all too: no marketing script, no ad_storage granted', async () => {
+  const cfg = await config('en');
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  await page.waitForFunction(() => window.seulaDemoMarketing === 1);
+  const gpcBefore = count("method = 'gpc'");
+  // The browser sends the signal from now on.
+  await context.setExtraHTTPHeaders({ 'Sec-GPC': '1' });
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true, configurable: true });
+  });
+  await page.reload();
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined, 'the marketing script waits');
+  const state = await page.evaluate(() => seulaConsent.get());
+  assert.equal(state.marketing, false);
+  assert.equal(state.analytics, true, 'the rest of the choice holds');
+  const update = (await gcmCalls(page)).filter(([k]) => k === 'update');
+  assert.equal(update.length, 1);
+  assert.deepEqual(update[0][1], gcmExpected(cfg, { analytics: true, personalization: true }));
+  assert.equal(count("method = 'gpc'"), gpcBefore, 'a stored choice is asked no GPC record');
+  // As the reopened banner shows it.
+  await page.click('#seula-consent-reopen');
+  assert.equal(await page.isChecked('#seula-consent-marketing'), false);
+  assert.equal(await page.isDisabled('#seula-consent-marketing'), true);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
