@@ -44,6 +44,9 @@
  *     records one "gpc" record (everything denied: not a choice) and the
  *     banner still asks.
  *   - The server unreachable: nothing shown, nothing granted.
+ *   - Another tab's choice: seula_consent is read again when the page is
+ *     shown or focused, and a change is applied (a withdrawal stops here
+ *     too) or, without a valid choice left, the banner asks.
  *   - A choice the server did not take (a network error, any status but
  *     201 and 409): the banner says so (role="status") and stays.  One
  *     that takes a grant away still holds at once, stored as pending: the
@@ -138,6 +141,7 @@
 	var current = null;    /* the granted categories in effect, or null */
 	var listeners = [];
 	var formerId = null;   /* a visitor id this page withdrew */
+	var seen = null;       /* seula_consent as this page last wrote or read it */
 	var seq = 0;           /* counts choices, so a late answer cannot undo one */
 	var pendingOpen = false;
 	var root = null, reopen = null, source = 'banner', returnTo = null, busy = false;
@@ -147,6 +151,12 @@
 	function setCookie(name, value, maxAge) {
 		d.cookie = name + '=' + value + '; Path=/; Max-Age=' + maxAge +
 			'; SameSite=Lax' + (loc.protocol === 'https:' ? '; Secure' : '');
+		if (name === COOKIE) seen = rawStored();
+	}
+
+	function rawStored() {
+		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(d.cookie);
+		return m ? m[1] : '';
 	}
 
 	function readVid() {
@@ -311,9 +321,9 @@
 	/* The stored choice no longer counts: everything denied, as before
 	 * any choice, and the visitor id gone (kept in memory for the record
 	 * of the next denial, so that the server stops accepting it). */
-	function forget(vid) {
+	function forget(vid, keepCookie) {
 		formerId = vid || readVid() || formerId;
-		setCookie(COOKIE, '', 0);
+		if (!keepCookie) setCookie(COOKIE, '', 0);
 		setCookie(VID, '', 0);
 		stored = null;
 		var gcm = {};
@@ -866,6 +876,22 @@
 		});
 	}
 
+	/* Another tab's choice (a withdrawal above all) holds here too, from
+	 * the moment this one is looked at again. */
+	function recheck() {
+		if (!cfg || busy || rawStored() === seen) return;
+		seen = rawStored();
+		stored = readStored();
+		if (root) close(); /* it shows what no longer holds */
+		if (valid(stored)) {
+			applyStored(true);
+			showReopen();
+			return;
+		}
+		if (current) forget(null, !!stored && stored.method === 'gpc');
+		show('banner');
+	}
+
 	if (!site || !api) return;
 
 	w.seulaConsent = {
@@ -886,6 +912,7 @@
 
 	safe(function () {
 		stored = readStored();
+		seen = rawStored();
 		if (valid(stored)) {
 			/* Applied once the config confirms its policy: the
 			 * deferred tracker waits for that before its first page
@@ -911,6 +938,9 @@
 		e.preventDefault();
 		safe(open);
 	});
+	d.addEventListener('visibilitychange', function () { if (!d.hidden) safe(recheck); });
+	w.addEventListener('focus', function () { safe(recheck); });
+	w.addEventListener('pageshow', function () { safe(recheck); });
 	whenReady(activate);
 	safe(start);
 })();

@@ -149,6 +149,8 @@
 
 	function send(type, fields) {
 		var e = {site: site, type: type, url: current || pageUrl()};
+		/* Withdrawn in another tab, the cookie is gone: so is the id. */
+		if (visitorId && readCookie() !== visitorId) visitorId = null;
 		if (visitorId) e.visitor_id = visitorId;
 		for (var k in fields)
 			if (fields[k] !== undefined && fields[k] !== '') e[k] = fields[k];

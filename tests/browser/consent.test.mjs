@@ -1090,3 +1090,44 @@ test('Global Privacy Control holds for a stored accept all too: no marketing scr
   assert.deepEqual(page.errors, []);
   await context.close();
 });
+
+test('a withdrawal in one tab holds in the others: no id sent at once, applied when the tab is looked at', async () => {
+  const cfg = await config('en');
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const a = await open(context, `${base}/demo/`);
+  await shown(a);
+  await choose(a, '#seula-consent-accept-all');
+  const vid = (await cookies(context)).seula_vid.value;
+  const sent = [];
+  context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/collect') sent.push(r.postData() || '');
+  });
+  const b = await open(context, `${base}/demo/pricing`);
+  await b.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  await b.waitForFunction(() => window.seulaDemoMarketing === 1);
+  assert.equal(await b.evaluate(() => seulaConsent.get().method), 'accept_all');
+
+  await a.bringToFront();
+  await a.click('#seula-consent-reopen');
+  await choose(a, '#seula-consent-withdraw');
+  // The other tab, before anything tells it: the tracker sends no id.
+  await b.evaluate(() => seula('event', 'tab-b-unfocused'));
+  const [unfocused] = await waitFor('the other tab\'s event', () => sent.filter((p) => p.includes('tab-b-unfocused')));
+  assert.ok(!unfocused.includes(vid), `the withdrawn id is not sent: ${unfocused}`);
+  // Looked at again: the withdrawal is applied there too.
+  await b.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  const state = await b.evaluate(() => seulaConsent.get());
+  assert.equal(state.method, 'withdraw');
+  assert.equal(state.marketing, false);
+  assert.equal(state.analytics, false);
+  assert.deepEqual((await gcmCalls(b)).at(-1), ['update', gcmExpected(cfg, {})]);
+  await b.evaluate(() => seula('event', 'tab-b-focused'));
+  const [focusedEv] = await waitFor('the event after the tab was looked at', () => sent.filter((p) => p.includes('tab-b-focused')));
+  assert.ok(!focusedEv.includes('visitor_id'), focusedEv);
+  assert.equal((await cookies(context)).seula_vid, undefined);
+  assert.deepEqual([...a.errors, ...b.errors], []);
+  await context.close();
+});
