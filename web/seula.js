@@ -45,8 +45,9 @@
  * anything else    ({analytics: false}) deletes the cookie and sends no id.
  * Tell it on every page load, before or after this script loads: it
  * remembers nothing itself.  seula('hold'), before it loads: the first page
- * view waits for the consent call (at most HOLD_MS), so that a banner still
- * checking a stored choice does not make it go without the id.
+ * view, and everything else sent before the consent call, waits for it (at
+ * most HOLD_MS), so that a banner still checking a stored choice does not
+ * make any of it go without the id.
  *
  * The site owner can leave their own visits out: localStorage.seula_ignore = "true".
  */
@@ -57,7 +58,8 @@
 
 	var COOKIE = 'seula_vid', MAX_AGE = 33696000; /* 13 months in seconds */
 	var MIN_ENGAGEMENT_MS = 1000, HOLD_MS = 2000;
-	var holding = false, started = false, holdTimer = null;
+	var holding = false, started = false, consented = false, holdTimer = null;
+	var held = [];         /* what was sent while holding, in order */
 	var queued = (w.seula && w.seula.q) || [];
 	var site, api, track = {};
 
@@ -147,13 +149,20 @@
 
 	/* ---- sending ------------------------------------------------------- */
 
+	/* While holding for the consent call, everything waits for it, so
+	 * that what it allows (the id) goes with every event. */
 	function send(type, fields) {
 		var e = {site: site, type: type, url: current || pageUrl()};
+		for (var k in fields)
+			if (fields[k] !== undefined && fields[k] !== '') e[k] = fields[k];
+		if (holding) held.push(e);
+		else transmit(e);
+	}
+
+	function transmit(e) {
 		/* Withdrawn in another tab, the cookie is gone: so is the id. */
 		if (visitorId && readCookie() !== visitorId) visitorId = null;
 		if (visitorId) e.visitor_id = visitorId;
-		for (var k in fields)
-			if (fields[k] !== undefined && fields[k] !== '') e[k] = fields[k];
 		var body = JSON.stringify(e);
 		try {
 			/* A string goes as text/plain: no CORS preflight. */
@@ -271,6 +280,7 @@
 	}
 
 	function consent(choice) {
+		consented = true;
 		if (choice && choice.analytics === true) {
 			if (!readCookie() && choice.create_id !== false)
 				writeCookie(newId(), MAX_AGE);
@@ -282,12 +292,14 @@
 		release();
 	}
 
-	/* The first page view, held for the consent call, goes now. */
+	/* What was held for the consent call goes now. */
 	function release() {
 		if (!holding) return;
 		holding = false;
 		clearTimeout(holdTimer);
-		if (started) pageview();
+		var go = held;
+		held = [];
+		go.forEach(function (e) { safe(transmit, e); });
 	}
 
 	w.addEventListener('seula:consent', function (e) { safe(consent, e.detail); });
@@ -297,7 +309,7 @@
 	function command(args) {
 		var name;
 		if (args[0] === 'consent') consent(args[1]);
-		else if (args[0] === 'hold') holding = !started;
+		else if (args[0] === 'hold') holding = holding || !started && !consented;
 		else if (args[0] === 'pageview') pageview();
 		else if (args[0] === 'event' && (name = clean(args[1], 128))) {
 			pageview(); /* the page it happened on is counted first */
@@ -329,15 +341,24 @@
 			w.addEventListener(type, function (e) { safe(linkClick, e); }, true);
 		});
 
-	w.seula = function () { safe(command, arguments); };
+	/* Calls before start (a prerendered page) join the queue. */
+	w.seula = function () {
+		if (started) safe(command, arguments);
+		else queued.push(arguments);
+	};
 	w.seula.loaded = true;
-	queued.forEach(function (args) { safe(command, args); });
 
+	/* The queue is replayed once counting begins, in order; a hold in it
+	 * holds from its first call, as the banner queues it after the
+	 * page's own. */
 	function start() {
 		resume();
+		if (queued.some(function (a) { return a && a[0] === 'hold'; })) command(['hold']);
+		queued.forEach(function (args) { safe(command, args); });
+		queued = [];
 		started = true;
 		if (holding) holdTimer = setTimeout(function () { safe(release); }, HOLD_MS);
-		else pageview();
+		pageview();
 	}
 	/* A page prerendered in case the visitor opens it is counted only when
 	 * they do. */

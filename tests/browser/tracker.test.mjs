@@ -574,3 +574,33 @@ test('the tracker stays quiet when told to, and never breaks the page', async ()
 
   assert.deepEqual(errors, []);
 });
+
+test('an event queued before the tracker loads waits with the page view for the banner\'s stored choice', async () => {
+  const context = await browser.newContext();
+  const id = randomUUID();
+  const { policy, receipt } = await recordConsent(id);
+  await context.addCookies([{ name: 'seula_vid', value: id, url: base },
+    { name: 'seula_consent', url: base, value: `1|${receipt}|${encodeURIComponent(policy)}|` +
+      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` }]);
+  // No consent call of the page's own: the banner's, after its config, is the only one.
+  await context.addInitScript(() => {
+    window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
+    seula('event', 'queued-held', { early: true });
+  });
+  await context.route('**/api/consent/config*', async (route) => {
+    await sleep(300);
+    await route.continue();
+  });
+  const page = await context.newPage();
+  const mark = lastId();
+  await page.goto(`${base}/demo/`);
+  const got = await waitFor('the page view and the queued event',
+    () => { const r = rows(`id > ${mark}`); return r.length >= 2 && r; });
+  const view = got.find((r) => r.type === 1);
+  const ev = got.find((r) => r.name === 'queued-held');
+  assert.equal(view.visitor_id, id, 'the page view waited for the stored choice');
+  assert.equal(ev.visitor_id, id, 'so did the queued event');
+  assert.deepEqual(JSON.parse(ev.props), { early: true });
+  assert.ok(view.id < ev.id, 'the page it happened on first');
+  await context.close();
+});
