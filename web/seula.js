@@ -29,7 +29,9 @@
  *     (pagehide) or navigated away from in a single-page app; pages seen for
  *     less than a second send none; the events of one page view add up;
  *   - custom events: seula('event', 'signup', {plan: 'pro'}); up to 30
- *     props, values string, number, boolean or null.
+ *     props, keys without '=' or ';', values string, number, boolean or
+ *     null, 4096 bytes in all as the server stores them (JSON, a character
+ *     outside ASCII as \uXXXX); props past the limits are left out.
  *
  * Consent hook.  Until told otherwise the tracker sets no cookie and sends
  * no visitor id; the server counts the visit without cookies.  The consent
@@ -132,16 +134,38 @@
 		return u.href;
 	}
 
+	/* The bytes v takes in the props the server stores: JSON with every
+	 * character outside ASCII as \uXXXX; a fraction at most as "%.17g". */
+	function stored(v) {
+		if (typeof v === 'number')
+			return Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v).length : 24;
+		if (typeof v !== 'string') return String(v).length;
+		var n = 2;
+		for (var ch of v) {
+			var c = ch.codePointAt(0);
+			n += c === 34 || c === 92 || c === 9 ? 2 : c < 0x80 ? 1 : c < 0x10000 ? 6 : 12;
+		}
+		return n;
+	}
+
+	/* What the server takes: 30 keys without '=' or ';' (its report
+	 * filters use them), 4096 bytes stored; what does not fit is left
+	 * out, rather than have the whole event refused. */
 	function props(p) {
-		var out = {}, n = 0;
+		var out = {}, n = 0, bytes = 2;
 		if (!p || typeof p !== 'object') return;
 		Object.keys(p).forEach(function (k) {
 			var v = p[k], key = clean(k, 64);
-			if (n >= 30 || !key) return;
+			if (n >= 30 || !key || /[=;]/.test(key)) return;
 			if (typeof v === 'string') v = clean(v, 512);
 			else if (!(v === null || typeof v === 'boolean' ||
 				typeof v === 'number' && isFinite(v))) return;
+			/* Written without an exponent, past 64 bits: not JSON the server reads. */
+			if (Number.isInteger(v) && Math.abs(v) >= 9223372036854775808 && Math.abs(v) < 1e21) return;
+			var size = stored(key) + 1 + stored(v) + (n ? 1 : 0);
+			if (bytes + size > 4096) return;
 			out[key] = v;
+			bytes += size;
 			n++;
 		});
 		return n ? out : undefined;

@@ -604,3 +604,28 @@ test('an event queued before the tracker loads waits with the page view for the 
   assert.ok(view.id < ev.id, 'the page it happened on first');
   await context.close();
 });
+
+test('props the server would refuse are left out, never the whole event', async () => {
+  const context = await browser.newContext();
+  const seen = record(context);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${base}/demo/`);
+  await waitFor('the page view', () => seen.statuses.length);
+  const wide = 'ä'.repeat(256); // 512 bytes of UTF-8, 1538 stored as \u00e4
+  await page.evaluate((s) => {
+    seula('event', 'limits', { 'a=b': 1, 'c;d': 2, ok: 1, s1: s, s2: s, s3: s, s4: s, last: true });
+    seula('event', 'huge-number', { big: 1e19, fine: 2 ** 53 });
+  }, wide);
+  const [limits] = await waitFor('the event within the limits', () => rows("name = 'limits'"));
+  const props = JSON.parse(limits.props);
+  assert.deepEqual(Object.keys(props).sort(), ['last', 'ok', 's1', 's2'],
+    'no key with = or ;, and no more than 4096 bytes stored');
+  assert.equal(props.s1, wide);
+  const [huge] = await waitFor('the event with a huge number', () => rows("name = 'huge-number'"));
+  assert.deepEqual(JSON.parse(huge.props), { fine: 2 ** 53 });
+  assert.ok(seen.statuses.every((s) => s === 204), `collect answered ${seen.statuses}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
