@@ -104,7 +104,7 @@
 		personalization_storage: 'personalization', security_storage: 'necessary'};
 	var METHODS = ['accept_all', 'reject_all', 'custom', 'withdraw', 'gpc'];
 	var COOKIE = 'seula_consent';
-	var VID = 'seula_vid', VID_MAX_AGE = 33696000; /* as web/seula.js */
+	var VID = 'seula_vid', VID_MAX_AGE = 33696000; /* the server's cap, 390 days */
 
 	/* Runs fn; whatever goes wrong in here stays in here. */
 	function safe(fn, a, b) {

@@ -39,11 +39,14 @@
  *   seula('consent', {analytics: true})
  *   window.dispatchEvent(new CustomEvent('seula:consent', {detail: {analytics: true}}))
  * analytics: true  reuses the first-party cookie seula_vid or creates it (a
- *                  random UUID; Path=/, SameSite=Lax, Secure on https, 13
- *                  months, not extended by later visits) and sends it as
+ *                  random UUID; Path=/, SameSite=Lax, Secure on https, 365
+ *                  days, not extended by later visits) and sends it as
  *                  visitor_id from then on; with create_id: false (the
  *                  banner's, which makes and records the id itself) it
- *                  only reuses one, and without it sends none;
+ *                  only reuses one, and without it sends none.  The
+ *                  server keeps the id only while a consent record (the
+ *                  banner's, or POST /api/consent) names it and grants
+ *                  analytics: this call alone counts the visit cookieless;
  * anything else    ({analytics: false}) deletes the cookie and sends no id.
  * Tell it on every page load, before or after this script loads: it
  * remembers nothing itself.  seula('hold'), before it loads: the first page
@@ -58,7 +61,9 @@
 	var w = window, d = document, nav = navigator, loc = location;
 	if (w.seula && w.seula.loaded) return; /* included twice */
 
-	var COOKIE = 'seula_vid', MAX_AGE = 33696000; /* 13 months in seconds */
+	/* 365 days: the consent period /privacy and the banner declare by
+	 * default (they cap it at 390 days, never past the consent). */
+	var COOKIE = 'seula_vid', MAX_AGE = 31536000;
 	var MIN_ENGAGEMENT_MS = 1000, HOLD_MS = 2000;
 	var holding = false, started = false, consented = false, holdTimer = null;
 	var held = [];         /* what was sent while holding, in order */

@@ -629,3 +629,21 @@ test('props the server would refuse are left out, never the whole event', async 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('the id the tracker makes itself lives as long as /privacy declares it, not longer', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/demo/`);
+  await page.waitForFunction(() => window.seula && window.seula.loaded);
+  // Without the banner's choice: the site's own consent tool.
+  await page.evaluate(() => seula('consent', { analytics: true }));
+  const cookie = await vidCookie(context);
+  assert.match(cookie.value, UUID_V4);
+  const cfg = await (await fetch(`${base}/api/consent/config?site=demo&lang=en`)).json();
+  const declared = cfg.texts.categories.find((c) => c.id === 'analytics').cookies
+    .find((c) => c.name === 'seula_vid').duration;
+  const days = (cookie.expires * 1000 - Date.now()) / 86400000;
+  assert.ok(Math.abs(days - 365) < 0.01, `365 days, not ${days}`);
+  assert.match(declared, /\b365\b/, `the banner declares ${declared}`);
+  await context.close();
+});
