@@ -12,6 +12,8 @@
  *            site can serve it from its own paths through a proxy
  * data-lang  the banner's language; without it the page's <html lang>, then
  *            the browser's languages, the first the server has (fi, sv, en)
+ * nonce      under a nonce-based Content-Security-Policy, the script's nonce
+ *            is given to the banner's <style> too
  *
  * What it does:
  *   - Google Consent Mode v2: at once, gtag('consent', 'default', ...) with
@@ -127,9 +129,11 @@
 		gtag('consent', 'default', defaults);
 	});
 
-	var site, api, script;
+	var site, api, script, nonce;
 	safe(function () {
 		script = d.currentScript || d.querySelector('script[data-site][src*="consent"]');
+		/* A nonce-based CSP allows the banner's style by the script's nonce. */
+		nonce = script.nonce || script.getAttribute('nonce') || null;
 		if (!/^https?:$/.test(loc.protocol)) return; /* no cookies to keep */
 		var given = script.getAttribute('data-api');
 		api = new URL(given || '/', given ? loc.href : script.src).href.replace(/\/+$/, '');
@@ -650,7 +654,7 @@
 
 	function injectStyle() {
 		if (d.getElementById('seula-consent-style')) return;
-		var style = el('style', {id: 'seula-consent-style'}, [CSS]);
+		var style = el('style', {id: 'seula-consent-style', nonce: nonce}, [CSS]);
 		(d.head || d.documentElement).appendChild(style);
 	}
 

@@ -1131,3 +1131,30 @@ test('a withdrawal in one tab holds in the others: no id sent at once, applied w
   assert.deepEqual([...a.errors, ...b.errors], []);
   await context.close();
 });
+
+test('under a nonce-based Content-Security-Policy the banner is styled: its <style> carries the nonce', async () => {
+  const nonce = 'c2V1bGEtdGVzdC1ub25jZQ';
+  const site = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': `default-src 'self'; script-src 'nonce-${nonce}'; ` +
+        `style-src 'self' 'nonce-${nonce}'; connect-src ${base}` });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Nonce</title>
+<script nonce="${nonce}" src="${base}/consent.js" data-site="demo"></script></head>
+<body><p>A page with a strict policy.</p></body></html>`);
+  });
+  await new Promise((r) => site.listen(0, '127.0.0.1', r));
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const violations = [];
+    page.on('console', (m) => { if (/Content Security Policy|CSP/i.test(m.text())) violations.push(m.text()); });
+    await page.goto(`http://localhost:${site.address().port}/`);
+    await shown(page);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('seula-consent')).position), 'fixed',
+      'the banner\'s style applies');
+    assert.deepEqual(violations, []);
+    await context.close();
+  } finally {
+    site.close();
+  }
+});
