@@ -39,7 +39,9 @@
  *     after a grant: the record names the old id, then the cookie goes.
  *   - A persistent button (#seula-consent-reopen), or any element with
  *     data-seula-consent-open, opens it again with the visitor's choices,
- *     a Withdraw button and a link to the receipt.
+ *     a Withdraw button, a link to the receipt and a Close button (Escape
+ *     too): the choice stands, Save without a change records nothing, and
+ *     it is not counted as the banner shown.
  *   - Sec-GPC: marketing stays off and cannot be switched on, a stored
  *     choice's included (its marketing scripts stay waiting, Consent Mode
  *     gets its marketing types denied); a first visit
@@ -633,7 +635,8 @@
 	var FALLBACK = {
 		save_failed: {en: 'Your choice could not be saved. Please try again.',
 			fi: 'Valintaasi ei voitu tallentaa. Yritä uudelleen.',
-			sv: 'Ditt val kunde inte sparas. Försök igen.'}
+			sv: 'Ditt val kunde inte sparas. Försök igen.'},
+		close: {en: 'Close', fi: 'Sulje', sv: 'Stäng'}
 	};
 
 	function fallback(key) {
@@ -734,7 +737,11 @@
 				button('reject-all', 'reject_all'),
 				button('choose', 'choose'),
 				button('save', 'save', true),
-				mine ? button('withdraw', 'withdraw') : null]),
+				mine ? button('withdraw', 'withdraw') : null,
+				/* Reopened, the choice stands: leaving it as it is needs no new one. */
+				reopened ? el('button', {type: 'button', id: 'seula-consent-close',
+					'class': 'seula-consent__button seula-consent__button--close'},
+					[fallback('close')]) : null]),
 			el('p', {id: 'seula-consent-status', 'class': 'seula-consent__status', role: 'status'})]);
 
 		root.addEventListener('click', function (e) {
@@ -742,7 +749,11 @@
 			if (b && !b.disabled) safe(pressed, b.id.replace('seula-consent-', ''));
 		});
 		root.addEventListener('keydown', function (e) {
-			if (e.key === 'Escape' && !root.querySelector('#seula-consent-details').hidden) {
+			if (e.key !== 'Escape' || busy) return;
+			if (reopened) {
+				e.stopPropagation();
+				safe(close);
+			} else if (!root.querySelector('#seula-consent-details').hidden) {
 				e.stopPropagation();
 				safe(expand, false);
 			}
@@ -764,6 +775,7 @@
 	function pressed(what) {
 		var all = {}, boxes = root.querySelectorAll('.seula-consent__checkbox');
 		if (what === 'choose') return expand(true);
+		if (what === 'close') return close();
 		if (what === 'accept-all') {
 			offered().forEach(function (c) { all[c] = true; });
 			return choose('accept_all', all, source);
@@ -771,9 +783,14 @@
 		if (what === 'reject-all') return choose('reject_all', allDenied(), source);
 		if (what === 'withdraw') return choose('withdraw', allDenied(), source);
 		if (what === 'save') {
+			var same = source !== 'banner' && valid(stored) && !!current;
 			Array.prototype.forEach.call(boxes, function (b) {
-				all[b.getAttribute('data-category')] = b.checked && !b.disabled;
+				var c = b.getAttribute('data-category');
+				all[c] = b.checked && !b.disabled;
+				if (same && all[c] !== (current[c] === true)) same = false;
 			});
+			/* Nothing changed: nothing to record, no consent renewed. */
+			if (same) return close();
 			return choose('custom', all, source);
 		}
 	}
@@ -806,8 +823,10 @@
 		d.body.insertBefore(root, d.body.firstChild);
 		/* Into the banner, unless the visitor is typing somewhere. */
 		if (src !== 'banner' || !editing(returnTo)) root.focus();
-		call('POST', '/api/consent/shown', {site: site, policy_version: cfg.policy_version,
-			language: cfg.language}).catch(function () {});
+		/* The statistics count the banner asking, not the visitor looking. */
+		if (src === 'banner')
+			call('POST', '/api/consent/shown', {site: site, policy_version: cfg.policy_version,
+				language: cfg.language}).catch(function () {});
 	}
 
 	function close() {

@@ -573,9 +573,7 @@ test('axe-core finds no WCAG 2.1 A or AA violation in any state of the banner', 
       await axe(page, '#seula-consent-reopen', 3);           // the reopen button
       await page.click('#seula-consent-reopen');
       await shown(page);
-      await axe(page, '#seula-consent');                     // reopened: withdraw, receipt
-      await page.keyboard.press('Escape');
-      await axe(page, '#seula-consent');                     // reopened, folded
+      await axe(page, '#seula-consent');                     // reopened: withdraw, receipt, close
     }
     assert.deepEqual(page.errors, []);
     await context.close();
@@ -1157,4 +1155,49 @@ test('under a nonce-based Content-Security-Policy the banner is styled: its <sty
   } finally {
     site.close();
   }
+});
+
+test('the reopened banner closes without a new choice: Close, Escape, Save unchanged; a reopen is not counted as shown', async () => {
+  const shownCount = () => query('SELECT coalesce(sum(shown), 0) AS n FROM consent_hourly')[0].n;
+  const before = shownCount();
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await waitFor('the banner counted as shown', () => shownCount() === before + 1);
+  await choose(page, '#seula-consent-accept-all');
+  const jar = await cookies(context);
+  const records = () => count(`visitor_id = ${quote(jar.seula_vid.value)}`);
+  assert.equal(records(), 1);
+
+  // Close.
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  assert.equal(await page.textContent('#seula-consent-close'), 'Close');
+  await choose(page, '#seula-consent-close');
+  assert.equal(await focused(page), 'seula-consent-reopen');
+  // Escape.
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await page.keyboard.press('Escape');
+  await gone(page);
+  // Save without a change: nothing recorded, nothing renewed.
+  await new Promise((r) => setTimeout(r, 1100));
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await choose(page, '#seula-consent-save');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(records(), 1, 'no new record');
+  const after = await cookies(context);
+  assert.equal(after.seula_consent.value, jar.seula_consent.value);
+  assert.equal(after.seula_consent.expires, jar.seula_consent.expires, 'the consent is not renewed');
+  assert.equal(shownCount(), before + 1, 'three reopens, none counted as the banner shown');
+  // A change is a choice.
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await page.uncheck('#seula-consent-marketing');
+  await choose(page, '#seula-consent-save');
+  assert.equal(records(), 2);
+  assert.equal(parseConsent((await cookies(context)).seula_consent.value).method, 'custom');
+  assert.deepEqual(page.errors, []);
+  await context.close();
 });
