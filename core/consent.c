@@ -250,6 +250,16 @@ static int build_texts(const struct seula_consent *c,
 		}
 		json_object_set_new(doc, text_keys[i], json_string(v));
 	}
+	/* Later words, optional so that a texts file written before them
+	 * still loads: the banner has its own for fi, sv and en. */
+	static const char *const optional_keys[] = {"save_failed", "close"};
+	for (size_t i = 0;
+	     doc && i < sizeof(optional_keys) / sizeof(*optional_keys); i++) {
+		const char *v = text_of(lang, optional_keys[i]);
+		if (v && *v)
+			json_object_set_new(doc, optional_keys[i],
+			                    json_string(v));
+	}
 	json_t *cats = json_array();
 	json_t *ctexts = json_object_get(lang, "categories");
 	json_t *cookie_texts = json_object_get(lang, "cookies");

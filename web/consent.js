@@ -630,8 +630,9 @@
 		return typeof v === 'string' ? v : '';
 	}
 
-	/* Words the server's texts do not have yet: its own when it sends
-	 * them, else these, in the banner's language (English otherwise). */
+	/* The server's words for these; these only when a texts file
+	 * written before them lacks them, in the banner's language (English
+	 * otherwise). */
 	var FALLBACK = {
 		save_failed: {en: 'Your choice could not be saved. Please try again.',
 			fi: 'Valintaasi ei voitu tallentaa. Yritä uudelleen.',

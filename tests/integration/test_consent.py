@@ -68,6 +68,8 @@ class ConsentTest(unittest.TestCase):
             names = {c["name"] for cat in doc["texts"]["categories"] for c in cat["cookies"]}
             self.assertEqual(names, {"seula_consent", "seula_vid", "_fbp"})
             self.assertEqual(len(doc["google_consent_mode"]), 7)
+            # The banner's words for a failed save and for closing it.
+            self.assertTrue(doc["texts"]["save_failed"] and doc["texts"]["close"])
         fi = consent_config(self.srv, lang="fi")
         self.assertEqual(consent_config(self.srv, lang="fi-FI")["texts_hash"], fi["texts_hash"])
         # A language the site does not offer gets English (it offers it);
