@@ -1,0 +1,79 @@
+"""Edge cases of the /api/stats reports a reviewer found, each checked
+against a brute-force count over the raw events (test_analytics.py's):
+paths given as they read, filters that combine oddly, rates without a
+base."""
+import time
+import unittest
+import urllib.parse
+
+from seulatest import Server, add_user, assert_json_error, login, pageview
+from test_analytics import PLUGINS, brute_force, day, ua_of, wait_all_closed
+
+PASSWORD = "reports-edge-password-42"
+TIMEOUT_S = 1
+
+
+class ReportsEdgeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "%ds" % TIMEOUT_S, "rollup_delay": "0s"}})
+        cls.server.start()
+        add_user(cls.server, "ana", "analyst", PASSWORD)
+        cls.staff = login(cls.server, "ana", PASSWORD)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def send(self, visitor, paths, events=()):
+        """One visit of `visitor`: page views of `paths` (as the tracker
+        sends them, any bytes), then custom events (name, props)."""
+        h = {"User-Agent": ua_of(visitor), "X-Forwarded-For": "203.0.113.%d" % (visitor % 250)}
+        for p in paths:
+            r = self.server.collect([pageview(url="http://localhost" + p)], headers=h)
+            self.assertIn(r.status, (200, 202, 204), r)
+        for name, props in events:
+            r = self.server.collect([{"site": "demo", "type": "event", "name": name,
+                                      "url": "http://localhost" + paths[-1],
+                                      "props": props}], headers=h)
+            self.assertIn(r.status, (200, 202, 204), r)
+
+    def get(self, report, **params):
+        params.setdefault("from", day(-1))
+        params.setdefault("to", day(1))
+        return self.staff.request("GET", "/api/stats/demo/%s?%s" % (
+            report, urllib.parse.urlencode(params)))
+
+    def stats(self, report, **params):
+        r = self.get(report, **params)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def closed(self):
+        wait_all_closed(self, self.server, 30, 0.1)
+
+    def test_path_filter_encoded_as_stored(self):
+        # Collect stores a path's space, quotes and angle brackets
+        # percent-encoded, as browsers send them; a filter may give the
+        # path either way.
+        self.send(101, ['/say "hi"', "/x"])
+        self.send(102, ['/say "hi"'])
+        self.send(103, ["/<b>"])
+        self.closed()
+        visits = brute_force(self.server, TIMEOUT_S)
+        said = [v for v in visits if "/say%20%22hi%22" in v["pages"]]
+        self.assertEqual(len(said), 2)
+        for value in ('/say "hi"', "/say%20%22hi%22", '/say "h*'):
+            got = self.stats("summary", filter="page==" + value)["results"]
+            self.assertEqual((got["visits"], got["pageviews"]), (2, 2), value)
+            got = self.stats("summary", filter="entry_page==" + value)["results"]
+            self.assertEqual(got["visits"], 2, value)
+        got = self.stats("summary", filter="page==/<b>")["results"]
+        self.assertEqual(got["visits"],
+                         sum(1 for v in visits if "/%3Cb%3E" in v["pages"]))
+        self.assertEqual(got["visits"], 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
