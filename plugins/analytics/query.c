@@ -155,16 +155,25 @@ int analytics_goals_parse(const char *const *entries,
 			return -1;
 		}
 		g->site = strndup(e, (size_t)(c1 - e));
-		g->pattern = strdup(c2 + 1);
+		/* A page pattern is matched against stored paths: encoded as
+		 * they are, /käyttäjä/ as /k%C3%A4ytt%C3%A4j%C3%A4/.  The
+		 * name keeps it as written. */
+		const char *written = c2 + 1;
+		size_t wl = strlen(written);
+		g->pattern = malloc(wl * 3 + 1);
+		if (g->pattern && g->kind == ANALYTICS_GOAL_PAGE)
+			encode_path(written, wl, g->pattern, wl * 3 + 1);
+		else if (g->pattern)
+			memcpy(g->pattern, written, wl + 1);
 		if (g->site && g->pattern) {
-			size_t len = strlen(g->pattern) + 7;
+			size_t len = wl + 7;
 			g->name = malloc(len);
 			if (g->name)
 				snprintf(g->name, len, "%s%s",
 				         g->kind == ANALYTICS_GOAL_PAGE
 				                 ? "Visit "
 				                 : "",
-				         g->pattern);
+				         written);
 		}
 		if (!g->site || !g->pattern || !g->name) {
 			snprintf(err, errlen, "out of memory");

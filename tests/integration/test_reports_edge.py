@@ -11,13 +11,16 @@ from test_analytics import PLUGINS, brute_force, day, ua_of, wait_all_closed
 
 PASSWORD = "reports-edge-password-42"
 TIMEOUT_S = 1
+GOALS = "demo:page:/k\u00e4ytt\u00e4j\u00e4/*, demo:event:Signup"
+USER = "/k%C3%A4ytt%C3%A4j%C3%A4/"  # as stored
 
 
 class ReportsEdgeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = Server(plugins=PLUGINS, sections={"plugin.analytics": {
-            "visit_timeout": "%ds" % TIMEOUT_S, "rollup_delay": "0s"}})
+            "visit_timeout": "%ds" % TIMEOUT_S, "rollup_delay": "0s",
+            "goals": GOALS}})
         cls.server.start()
         add_user(cls.server, "ana", "analyst", PASSWORD)
         cls.staff = login(cls.server, "ana", PASSWORD)
@@ -73,6 +76,30 @@ class ReportsEdgeTest(unittest.TestCase):
         self.assertEqual(got["visits"],
                          sum(1 for v in visits if "/%3Cb%3E" in v["pages"]))
         self.assertEqual(got["visits"], 1)
+
+    def test_page_goal_written_as_it_reads(self):
+        # A page goal configured as the path reads matches the stored,
+        # percent-encoded paths, sent either way: in the rollups (the
+        # goals report of ended visits) and off the visits (goal==).
+        self.send(201, ["/k\u00e4ytt\u00e4j\u00e4/"])
+        self.send(202, [USER + "x", "/"])
+        self.send(203, ["/k\u00e4ytt\u00e4j\u00e4/y", USER + "y"])
+        self.send(204, ["/"])
+        self.closed()
+        visits = brute_force(self.server, TIMEOUT_S)
+        reached = [v for v in visits if any(p.startswith(USER) for p in v["pages"])]
+        self.assertEqual(len(reached), 3)
+        name = "Visit /k\u00e4ytt\u00e4j\u00e4/*"
+        rows = {g["goal"]: g for g in self.stats("goals")["results"]}
+        self.assertEqual((rows[name]["visitors"], rows[name]["visits"], rows[name]["events"]),
+                         (3, 3, 4))
+        self.assertEqual(rows[name]["pattern"], USER + "*")
+        rows = self.stats("breakdown", dimension="goal")["results"]
+        self.assertIn((name, 3), [(g["goal"], g["visits"]) for g in rows])
+        got = self.stats("summary", filter="goal==" + name)["results"]
+        self.assertEqual((got["visits"], got["visitors"]), (3, 3))
+        self.assertEqual(got["conversion_rate"], round(100.0 * 3 / len(
+            {v["visitor"] for v in visits}), 1))
 
 
 if __name__ == "__main__":

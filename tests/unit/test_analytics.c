@@ -2611,6 +2611,17 @@ static void goals_config_parsed(void **state)
 	assert_int_equal(g.n, 2);
 	assert_string_equal(g.list[1].name, "Visit /pricing*");
 	analytics_goals_free(&g);
+	/* A page pattern is matched as paths are stored, percent-encoded;
+	 * its name is as written. */
+	const char *const typed[] = {
+	        "demo:page:/k\xc3\xa4ytt\xc3\xa4j\xc3\xa4/*",
+	        "demo:event:K\xc3\xa4y", NULL};
+	assert_int_equal(analytics_goals_parse(typed, &g, err, sizeof(err)), 0);
+	assert_string_equal(g.list[0].pattern, "/k%C3%A4ytt%C3%A4j%C3%A4/*");
+	assert_string_equal(g.list[0].name,
+	                    "Visit /k\xc3\xa4ytt\xc3\xa4j\xc3\xa4/*");
+	assert_string_equal(g.list[1].pattern, "K\xc3\xa4y");
+	analytics_goals_free(&g);
 	const char *const bad[][3] = {
 	        {"demo:click:x", NULL},
 	        {"demo:page:pricing", NULL},
