@@ -3992,11 +3992,15 @@ again:
 		sql(&b, union_cols);
 		sql(&b, " AS NOT MATERIALIZED (");
 		source_sql(&b, sc, dim, 2, gj ? gj : "[]", true);
-		sql(&b, ") SELECT u.value, sum(u.visits), sum(u.pageviews), "
-		        "sum(u.bounces), sum(u.duration_ms), sum(u.events), "
-		        "sum(u.engagement_ms), analytics_uniq(u.v) AS visitors "
-		        "FROM u WHERE u.value IN k GROUP BY u.value ORDER BY "
-		        "visitors DESC, sum(u.visits) DESC, u.value LIMIT ");
+		/* Ranked by the visitors shown: a sketch's estimate is capped
+		 * at the visits (visitors_capped()). */
+		sql(&b,
+		    ") SELECT u.value, sum(u.visits), sum(u.pageviews), "
+		    "sum(u.bounces), sum(u.duration_ms), sum(u.events), "
+		    "sum(u.engagement_ms), min(analytics_uniq(u.v), "
+		    "sum(u.visits)) AS visitors FROM u WHERE u.value IN k "
+		    "GROUP BY u.value ORDER BY visitors DESC, sum(u.visits) "
+		    "DESC, u.value LIMIT ");
 		arg_int(&b, (int64_t)limit);
 	} else {
 		/* Hours of day, or visits too many to hold: u and c are read
@@ -4026,10 +4030,10 @@ again:
 		arg_int(&b, (int64_t)cand);
 		sql(&b, ") SELECT c.key, sum(c.visits), sum(c.pageviews), "
 		        "sum(c.bounces), sum(c.duration_ms), sum(c.events), "
-		        "sum(c.engagement_ms), ");
+		        "sum(c.engagement_ms), min(");
 		visitors_sql(&b, sc, hour ? "" : dim, "c");
+		sql(&b, ", sum(c.visits)) AS visitors, ");
 		/* The most visits of a value left out (hours: none is). */
-		sql(&b, " AS visitors, ");
 		if (hour) {
 			sql(&b, "0");
 		} else {

@@ -1688,6 +1688,63 @@ static void visitors_never_above_visits(void **state)
 	sqlite3_close(db);
 }
 
+/* A breakdown ranks its rows by the visitors it shows, capped at their
+ * visits: /a's sketch of 40 visitors over 5 visits shows 5, below /b's 8
+ * of 8; so for the hours of 10:00 and 11:00 of the same rows. */
+static void breakdown_ranked_by_visitors_shown(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	/* Hour rows of both, and /a's and /b's day and month rows; each
+	 * visitor's hash in a register of its own, so the sketches count
+	 * them exactly. */
+	exec_ok(db,
+	        "WITH RECURSIVE s(i, h) AS (SELECT 0, NULL UNION ALL "
+	        "SELECT i + 1, analytics_hll_add(h, i << 52) FROM s "
+	        "WHERE i < 40), r(dim, value, gran, t, visits, n) AS (VALUES "
+	        "('page', '/a', 0, 1740823200, 5, 40), ('page', '/b', 0, "
+	        "1740826800, 8, 8), ('page', '/a', 1, 1740787200, 5, 40), "
+	        "('page', '/b', 1, 1740787200, 8, 8), ('page', '/a', 2, "
+	        "1740787200, 5, 40), ('page', '/b', 2, 1740787200, 8, 8), "
+	        "('', '', 0, 1740823200, 5, 40), ('', '', 0, 1740826800, 8, "
+	        "8)) INSERT INTO analytics_rollup (site, dim, gran, t, "
+	        "value, visits, pageviews, visitors) SELECT 's', r.dim, "
+	        "r.gran, r.t, r.value, r.visits, r.visits, s.h FROM r JOIN "
+	        "s ON s.i = r.n");
+	struct analytics_request rq =
+	        request("2025-03-01", "2025-03-01", "UTC");
+	rq.limit = "10";
+	static const struct {
+		const char *dim;
+		const char *first, *second;
+	} cases[] = {{"page", "/b", "/a"}, {"hour", "11", "10"}};
+	static const json_int_t shown[] = {8, 5};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rq.dimension = cases[i].dim;
+		json_t *j = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+		json_t *rows = json_object_get(j, "results");
+		assert_int_equal(json_array_size(rows), 2);
+		for (size_t k = 0; k < 2; k++) {
+			json_t *r = json_array_get(rows, k);
+			json_t *v = json_object_get(r, cases[i].dim);
+			char key[16];
+			if (json_is_integer(v))
+				snprintf(key, sizeof(key), "%lld",
+				         (long long)json_integer_value(v));
+			else
+				snprintf(key, sizeof(key), "%s",
+				         json_string_value(v));
+			assert_string_equal(key, k ? cases[i].second
+			                           : cases[i].first);
+			assert_int_equal(json_integer_value(json_object_get(
+			                         r, "visitors")),
+			                 shown[k]);
+		}
+		json_decref(j);
+	}
+	sqlite3_close(db);
+}
+
 static int64_t int_of(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -3560,6 +3617,7 @@ int main(void)
 	        cmocka_unit_test(block_cache_bounded),
 	        cmocka_unit_test(block_cache_sweep_due),
 	        cmocka_unit_test(visitors_never_above_visits),
+	        cmocka_unit_test(breakdown_ranked_by_visitors_shown),
 	        cmocka_unit_test(timeseries_buckets),
 	        cmocka_unit_test(csv_quotes_and_defuses_formulas),
 	        cmocka_unit_test(csv_of_empty_tables),
