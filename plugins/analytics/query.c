@@ -777,6 +777,17 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 		sc->n_filters++;
 		p += len;
 	}
+	/* Two would keep the visits with a page of each but count the views
+	 * of the pages matching both: visits of no page views. */
+	size_t kept = 0;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		kept += sc->filters[i].kind == F_PAGE && !sc->filters[i].negate;
+	if (kept > 1) {
+		snprintf(err, errlen,
+		         "filter: one page== at most (a page view is of one "
+		         "page; page==A|B keeps either)");
+		return ANALYTICS_BAD_REQUEST;
+	}
 	return ANALYTICS_OK;
 }
 
