@@ -3207,6 +3207,19 @@ static bool without_goals(sqlite3 *db, const struct scope *sc,
 	return true;
 }
 
+/* `visitors` as a share (%) of the visitors of `base`: null when it has
+ * none, a rate of nobody, which is not 0% (nor a fall to it).  A sketch's
+ * estimate of the base, the goal's exact count: no more than 100. */
+static json_t *conversion_rate(int64_t visitors,
+                               const struct analytics_totals *base)
+{
+	int64_t n = visitors_capped(base);
+	if (n == 0)
+		return json_null();
+	double cr = round_to(100.0 * (double)visitors / (double)n, 1);
+	return json_real(cr > 100 ? 100 : cr);
+}
+
 static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
                                      json_t **out, char *err, size_t errlen)
 {
@@ -3225,15 +3238,8 @@ static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
 			json_decref(res);
 			return s;
 		}
-		/* A sketch's estimate of the base, the goal's exact count: no
-		 * more than 100 (as in the goals report). */
-		int64_t n = visitors_capped(&all);
-		double cr = n ? round_to(100.0 * (double)visitors_capped(&t) /
-		                                 (double)n,
-		                         1)
-		              : 0;
 		json_object_set_new(res, "conversion_rate",
-		                    json_real(cr > 100 ? 100 : cr));
+		                    conversion_rate(visitors_capped(&t), &all));
 	}
 	*out = res;
 	return ANALYTICS_OK;
@@ -4247,9 +4253,9 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 
 /* One row of the goals report. */
 static json_t *goal_row(const struct analytics_goal *g, json_int_t visitors,
-                        json_int_t visits, json_int_t events, double cr)
+                        json_int_t visits, json_int_t events, json_t *cr)
 {
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:f}", "goal", g->name,
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "goal", g->name,
 	                 "kind",
 	                 g->kind == ANALYTICS_GOAL_PAGE ? "page" : "event",
 	                 "pattern", g->pattern, "visitors", visitors, "visits",
@@ -4340,17 +4346,9 @@ static enum analytics_status goals(sqlite3 *db, const struct scope *sc,
 			events = json_integer_value(
 			        json_object_get(row, "events"));
 		}
-		/* With a filter the rollups answer, the total's visitors are
-		 * a sketch's estimate and the goal's exact: never over 100. */
-		int64_t all = visitors_capped(&total);
-		double cr =
-		        all ? round_to(100.0 * (double)visitors / (double)all,
-		                       1)
-		            : 0;
-		if (cr > 100)
-			cr = 100;
 		json_array_append_new(
-		        res, goal_row(g, visitors, visits, events, cr));
+		        res, goal_row(g, visitors, visits, events,
+		                      conversion_rate(visitors, &total)));
 	}
 	json_decref(rows);
 	*out = json_pack("{s:o}", "results", res);
@@ -4734,7 +4732,7 @@ static json_t *empty_row(const json_t *report, enum analytics_report_kind kind)
 	}
 	case ANALYTICS_GOALS: {
 		const struct analytics_goal g = {.name = "", .pattern = ""};
-		return goal_row(&g, 0, 0, 0, 0);
+		return goal_row(&g, 0, 0, 0, json_null());
 	}
 	case ANALYTICS_REALTIME: return active_page_row("", 0);
 	case ANALYTICS_SUMMARY:

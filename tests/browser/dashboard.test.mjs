@@ -1174,6 +1174,28 @@ test('the conversion rate against a period before: what it was, and its change i
   await context.close();
 });
 
+test('the conversion rate against a period without visitors: no rate then, so no change', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup&compare=previous_period')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const { data } = await checkSummary(page, context);
+  assert.ok(data.results.conversion_rate > 0);
+  assert.equal(data.comparison.results.visitors, 0, 'the traffic is all in this period');
+  assert.equal(data.comparison.results.conversion_rate, null, 'a rate of nobody is none, not 0%');
+  const rate = '#summary [data-metric="conversion_rate"]';
+  assert.equal(await page.$(`${rate} .change`), null, 'no "↑ 100 pp" against an empty period');
+  assert.equal(await page.textContent(`${rate} .previous`), 'before: –');
+  // A period without visitors now: no rate either, shown as none.
+  await page.goto(`${base}/?site=demo&filter=goal==signup&period=custom&from=2001-01-01&to=2001-01-31`);
+  await ready(page);
+  const { data: none } = await checkSummary(page, context);
+  assert.equal(none.results.conversion_rate, null);
+  assert.equal(await page.textContent(`${rate} .value`), '–');
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('a filter of two goals (goal==A|B): the visits that reached either, with their conversion rate', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup|Visit /pricing')}`);

@@ -123,6 +123,29 @@ class ReportsEdgeTest(unittest.TestCase):
         self.assertEqual((got["visits"], got["pageviews"]),
                          (len(kept), sum(v["pages"]["/a"] for v in kept)))
 
+    def test_no_rate_of_nobody(self):
+        # A conversion rate over no visitors is none (null, an empty CSV
+        # cell), not 0%: against it no change can be told.
+        self.send(401, ["/"], [("Signup", {})])
+        empty = {"from": "2001-01-01", "to": "2001-01-31"}
+        got = self.stats("summary", filter="goal==Signup", **empty)["results"]
+        self.assertEqual(got["visitors"], 0)
+        self.assertIsNone(got["conversion_rate"])
+        rows = self.stats("goals", **empty)["results"]
+        self.assertEqual(len(rows), 2)
+        self.assertEqual([r["conversion_rate"] for r in rows], [None, None])
+        got = self.stats("summary", filter="goal==Signup;browser==nosuch")["results"]
+        self.assertIsNone(got["conversion_rate"])
+        r = self.get("goals", format="csv", **empty)
+        self.assertEqual(r.status, 200, r)
+        head, first = r.body.decode().splitlines()[:2]
+        self.assertEqual(first.split(",")[head.split(",").index("conversion_rate")], "")
+        # With a comparison of an empty period: null there, a rate now.
+        got = self.stats("summary", filter="goal==Signup", compare="custom",
+                         compare_from="2001-01-01", compare_to="2001-01-31")
+        self.assertGreater(got["results"]["conversion_rate"], 0)
+        self.assertIsNone(got["comparison"]["results"]["conversion_rate"])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -617,12 +617,13 @@
       ul.append(el('li', {}, button));
     }
     // With a goal among the filters the API adds its conversion rate, of
-    // the visitors the other filters keep; no chart has it.
+    // the visitors the other filters keep (null when it keeps none, and
+    // then no change either way); no chart has it.
     if (now.conversion_rate !== undefined) {
       const m = 'conversion_rate';
       ul.append(el('li', {}, el('div', { class: 'metric static', 'data-metric': m },
         el('span', { class: 'metric-label', text: METRICS[m] }),
-        el('span', { class: 'value', 'data-value': String(now[m]), text: format(m, now[m]) }),
+        el('span', { class: 'value', 'data-value': now[m] === null ? '' : String(now[m]), text: format(m, now[m]) }),
         ...changeNodes(m, now[m], before ? before[m] : null))));
     }
   }
