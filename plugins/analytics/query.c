@@ -622,8 +622,8 @@ static size_t bracket_end(const char *s, size_t i)
 /* f->alts and f->n_alts from f->value: "a|b" is a or b (Plausible's
  * way); a '|' inside brackets is the character ("a[|]b" matches "a|b"),
  * so a value holding one can still be chosen.  False when one is empty
- * ("a||b", "a|"). */
-static bool split_alts(struct filter *f)
+ * ("a||b", "a|") but `empty_ok`: a property's "" is a value. */
+static bool split_alts(struct filter *f, bool empty_ok)
 {
 	size_t len = strlen(f->value);
 	memcpy(f->alts, f->value, len + 1);
@@ -637,7 +637,7 @@ static bool split_alts(struct filter *f)
 		}
 	const char *a = f->alts;
 	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1)
-		if (!*a && len)
+		if (!*a && len && !empty_ok)
 			return false;
 	return true;
 }
@@ -748,7 +748,7 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			         (int)dl, p, FILTER_VALUE_MAX);
 			return ANALYTICS_BAD_REQUEST;
 		}
-		if (!split_alts(f)) {
+		if (!split_alts(f, strncmp(f->dim, "prop:", 5) == 0)) {
 			snprintf(err, errlen,
 			         "filter \"%.*s\": an alternative between | is "
 			         "empty",

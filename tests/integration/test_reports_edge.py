@@ -146,6 +146,30 @@ class ReportsEdgeTest(unittest.TestCase):
         self.assertGreater(got["results"]["conversion_rate"], 0)
         self.assertIsNone(got["comparison"]["results"]["conversion_rate"])
 
+    def test_empty_property_value_among_alternatives(self):
+        # prop:plan== is the visits that sent plan as "", so it is one of
+        # the alternatives of prop:plan==|pro too.
+        for n, plan in enumerate(["", "pro", "free", "", "pro|x"]):
+            self.send(501 + n, ["/plans"], [("Pick", {"plan": plan})])
+        visits = brute_force(self.server, TIMEOUT_S)
+        for flt, keep in (("prop:plan==|pro", lambda p: {"", "pro"} & set(p)),
+                          ("prop:plan==pro|", lambda p: {"", "pro"} & set(p)),
+                          ("prop:plan==|pro[|]x", lambda p: {"", "pro|x"} & set(p)),
+                          ("prop:plan!=|pro", lambda p: not {"", "pro"} & set(p))):
+            kept = [v for v in visits if keep(v["plans"])]
+            self.assertGreater(len(kept), 0, flt)
+            got = self.stats("summary", filter=flt)["results"]
+            self.assertEqual((got["visits"], got["visitors"]),
+                             (len(kept), len({v["visitor"] for v in kept})), flt)
+        rows = self.stats("breakdown", dimension="prop:plan", filter="prop:plan==|pro")["results"]
+        self.assertEqual(sorted((r["prop:plan"], r["visits"]) for r in rows),
+                         [("", 2), ("pro", 1)])
+        r = self.get("summary", filter="prop:plan==pro||free")
+        self.assertEqual(r.status, 200, r)
+        for flt in ("page==/a|", "country==|FI"):
+            doc = assert_json_error(self, self.get("summary", filter=flt), 400)
+            self.assertIn("empty", doc["message"])
+
 
 if __name__ == "__main__":
     unittest.main()
