@@ -873,6 +873,36 @@ test('a filter part of the address that is no filter is named, not silently drop
   await context.close();
 });
 
+test('an hourly chart of a day the clocks go back has its hours evenly on the axis', async () => {
+  // The browser in the site's zone too: uPlot's own hour steps went by
+  // its clock, 00:00|01:00|04:00|06:00 on 25 Oct 2026 in Helsinki.
+  for (const [from, to] of [['2026-10-25', '2026-10-25'], ['2026-03-29', '2026-03-29'], ['2026-10-24', '2026-10-26']]) {
+    const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+    const page = await open(context, `${base}/login/?next=${encodeURIComponent(
+      `/?site=demo&period=custom&from=${from}&to=${to}&interval=hour`)}`);
+    await signIn(page, ANALYST);
+    await ready(page);
+    await page.waitForFunction(() => /\d\d:00/.test(document.querySelector('#chart').dataset.xLabels || ''),
+      null, { timeout: 5000 });
+    const labels = (await page.getAttribute('#chart', 'data-x-labels')).split('|');
+    // As wall-clock seconds from the first midnight: hours, and the days
+    // named at each midnight of a longer range.
+    let dayN = -1;
+    const at = labels.map((l) => {
+      const m = /^(\d\d):(\d\d)$/.exec(l);
+      if (!m) return ++dayN * 86400;
+      return Math.max(dayN, 0) * 86400 + (+m[1]) * 3600 + (+m[2]) * 60;
+    });
+    assert.ok(labels.length >= 3, `${from}: ${labels.join('|')}`);
+    const gaps = new Set(at.slice(1).map((t, i) => t - at[i]));
+    assert.equal(gaps.size, 1, `${from}: evenly spaced: ${labels.join('|')}`);
+    const [gap] = gaps;
+    assert.ok(gap % 3600 === 0 && at.every((t) => t % gap === 0), `${from}: whole steps: ${labels.join('|')}`);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  }
+});
+
 test('the last 30 days are compared with the 30 days before, even when they are a whole month', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   const page = await context.newPage();

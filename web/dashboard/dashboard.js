@@ -714,11 +714,23 @@
     const width = Math.max(200, box.clientWidth);
     // Days, weeks and months are labelled at their buckets' starts (uPlot's
     // own steps fall between them: "24 Nov" three times, or "9 Aug" for the
-    // week of 10 Aug), as many as fit.
-    const every = Math.ceil(xs.length / Math.max(2, Math.floor(width / 80)));
+    // week of 10 Aug), as many as fit; hours below.
+    const fit = Math.max(2, Math.floor(width / 80));
+    const every = Math.ceil(xs.length / fit);
     // Hours of more than one day.
     const manyDays = xs.length > 1 && xs[xs.length - 1] - xs[0] >= 86400;
-    const xSplits = xs.filter((_, i) => i % every === 0);
+    // Hours at whole steps of the wall clock (xs are wall time): uPlot's
+    // own steps go by the browser's clock, uneven on a day it changes
+    // ("00:00|01:00|04:00").  A zone off by a half hour has hh:30 buckets.
+    let xSplits;
+    if (iv === 'hour' && xs.length) {
+      const hours = (xs[xs.length - 1] - xs[0]) / 3600 + 1;
+      const step = [1, 2, 3, 4, 6, 8, 12].find((h) => hours / h <= fit) || 24 * Math.ceil(hours / 24 / fit);
+      const off = ((xs[0] % 3600) + 3600) % 3600;
+      xSplits = xs.filter((t) => (t - off) % (step * 3600) === 0);
+    } else {
+      xSplits = xs.filter((_, i) => i % every === 0);
+    }
     // Counts and seconds step by whole units: no "0 0 0 1 1 1".
     const steps = metric === 'visit_duration' ? SECOND_STEPS
       : ['visitors', 'visits', 'pageviews', 'events'].includes(metric) ? COUNT_STEPS : null;
@@ -730,7 +742,7 @@
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [{
-        ...axis, ...(iv === 'hour' ? {} : { splits: () => xSplits }),
+        ...axis, splits: () => xSplits,
         values: (u, vals) => {
           const texts = vals.map((t) => axisText(t, iv, manyDays));
           box.dataset.xLabels = texts.join('|');
