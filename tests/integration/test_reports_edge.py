@@ -77,6 +77,20 @@ class ReportsEdgeTest(unittest.TestCase):
                          sum(1 for v in visits if "/%3Cb%3E" in v["pages"]))
         self.assertEqual(got["visits"], 1)
 
+    def test_path_filter_escapes_in_either_case(self):
+        # Collect stores an escape's hex digits in upper case; a filter's
+        # in lower case is the same path.
+        self.send(111, ["/v%c3%a4ri/"])
+        self.send(112, ["/v%C3%A4ri/", "/"])
+        self.closed()
+        visits = brute_force(self.server, TIMEOUT_S)
+        self.assertEqual(sum(1 for v in visits if "/v%C3%A4ri/" in v["pages"]), 2)
+        for value in ("/v%c3%a4ri/", "/v%C3%a4ri/", "/v\u00e4ri/", "/v%c3%a4*"):
+            got = self.stats("summary", filter="page==" + value)["results"]
+            self.assertEqual((got["visits"], got["pageviews"]), (2, 2), value)
+            got = self.stats("summary", filter="entry_page==" + value)["results"]
+            self.assertEqual(got["visits"], 2, value)
+
     def test_page_goal_written_as_it_reads(self):
         # A page goal configured as the path reads matches the stored,
         # percent-encoded paths, sent either way: in the rollups (the
