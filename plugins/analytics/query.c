@@ -4212,6 +4212,10 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		if (strncmp(dim, "utm_", 4) == 0 &&
 		    strcmp(dim, analytics_session_dims[i].name) == 0)
 			none = analytics_session_dims[i].none;
+	/* So do the entry and exit pages the visits of custom events alone,
+	 * which viewed no page. */
+	if (strcmp(dim, "entry_page") == 0 || strcmp(dim, "exit_page") == 0)
+		none = "(none)";
 	bool untagged = none != NULL;
 	/* The rollups keep the rows of a goal no longer configured: not
 	 * shown, as in the goals report. */

@@ -1376,7 +1376,9 @@ class PendingRollupsTest(unittest.TestCase):
                           ("exit_page", {"/next": 0, "/a": 0})):
             rows = staff.request("GET", "/api/stats/demo/breakdown%s&dimension=%s"
                                  % (q, dim)).json()["results"]
-            got = {r[dim]: r["bounce_rate"] for r in rows if r[dim] != "(none)"}
+            # The visit of a custom event alone entered on no page: left
+            # out, as Plausible leaves it (the filter ==(none) finds it).
+            got = {r[dim]: r["bounce_rate"] for r in rows}
             self.assertEqual(got, want, dim)
 
 class OpenVisitCacheTest(unittest.TestCase):
