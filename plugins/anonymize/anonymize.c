@@ -24,9 +24,9 @@
 #include <seula/plugin.h>
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
