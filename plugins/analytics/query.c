@@ -4449,6 +4449,102 @@ static enum analytics_status realtime(sqlite3 *db, const struct scope *sc,
 	return ANALYTICS_OK;
 }
 
+/* Whether the comma list `m` names `name`. */
+static bool lists(const char *m, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = m; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/* The timeseries; with conversion_rate among its metrics (it needs a goal
+ * filter), each bucket's: its visitors with the goal filter over the same
+ * bucket's without it, as the summary's rate is.  Two timeseries: the
+ * one asked for, with its visitors, and the base's visitors. */
+static enum analytics_status
+timeseries_rates(sqlite3 *db, const struct scope *sc,
+                 const struct analytics_request *rq, struct seula_zone *z,
+                 json_t **out, char *err, size_t errlen)
+{
+	const char *m = rq->metric && *rq->metric ? rq->metric : "visitors";
+	if (!lists(m, "conversion_rate"))
+		return timeseries(db, sc, rq, z, out, err, errlen);
+	struct scope base;
+	if (!without_goals(db, sc, &base)) {
+		snprintf(err, errlen,
+		         "conversion_rate needs a goal filter (goal==NAME)");
+		return ANALYTICS_BAD_REQUEST;
+	}
+	/* The metrics asked for but the rate, and visitors for it. */
+	char rest[512] = "";
+	size_t used = 0;
+	bool visitors = false;
+	for (const char *p = m; *p;) {
+		size_t len = strcspn(p, ",");
+		if (!(len == 15 && strncmp(p, "conversion_rate", 15) == 0)) {
+			if (len > 64 || used + len + 2 >= sizeof(rest)) {
+				snprintf(err, errlen, "too many metrics");
+				return ANALYTICS_BAD_REQUEST;
+			}
+			used += (size_t)snprintf(rest + used,
+			                         sizeof(rest) - used, "%s%.*s",
+			                         used ? "," : "", (int)len, p);
+			visitors |= len == 8 && strncmp(p, "visitors", 8) == 0;
+		}
+		p += len + (p[len] == ',');
+	}
+	if (!visitors)
+		snprintf(rest + used, sizeof(rest) - used, "%svisitors",
+		         used ? "," : "");
+	struct analytics_request asked = *rq, bare = *rq;
+	asked.metric = rest;
+	bare.metric = "visitors";
+	json_t *all = NULL;
+	enum analytics_status s =
+	        timeseries(db, sc, &asked, z, out, err, errlen);
+	if (s == ANALYTICS_OK)
+		s = timeseries(db, &base, &bare, z, &all, err, errlen);
+	if (s != ANALYTICS_OK) {
+		json_decref(*out);
+		*out = NULL;
+		return s;
+	}
+	/* The same buckets, in the same order. */
+	json_t *rows = json_object_get(*out, "results");
+	json_t *bases = json_object_get(all, "results");
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		json_int_t v =
+		        json_integer_value(json_object_get(row, "visitors"));
+		json_int_t b = json_integer_value(
+		        json_object_get(json_array_get(bases, i), "visitors"));
+		double cr =
+		        b > 0 ? round_to(100.0 * (double)v / (double)b, 1) : 0;
+		json_object_set_new(row, "conversion_rate",
+		                    b > 0 ? json_real(cr > 100 ? 100 : cr)
+		                          : json_null());
+		if (!visitors)
+			json_object_del(row, "visitors");
+	}
+	json_decref(all);
+	/* The metrics as asked, in their order. */
+	json_t *names = json_array();
+	for (const char *p = m; *p;) {
+		size_t len = strcspn(p, ",");
+		json_array_append_new(names, json_stringn(p, len));
+		p += len + (p[len] == ',');
+	}
+	json_object_set_new(*out, "metrics", names);
+	return ANALYTICS_OK;
+}
+
 /* The report body for one scope (the results part). */
 static enum analytics_status
 body_for(sqlite3 *db, enum analytics_report_kind kind, const struct scope *sc,
@@ -4464,7 +4560,7 @@ body_for(sqlite3 *db, enum analytics_report_kind kind, const struct scope *sc,
 		return s;
 	}
 	case ANALYTICS_TIMESERIES:
-		return timeseries(db, sc, rq, z, out, err, errlen);
+		return timeseries_rates(db, sc, rq, z, out, err, errlen);
 	case ANALYTICS_BREAKDOWN:
 		return breakdown(db, sc, rq, out, err, errlen);
 	case ANALYTICS_GOALS: return goals(db, sc, out, err, errlen);

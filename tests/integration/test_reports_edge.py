@@ -160,6 +160,39 @@ class ReportsEdgeTest(unittest.TestCase):
         self.assertGreater(got["results"]["conversion_rate"], 0)
         self.assertIsNone(got["comparison"]["results"]["conversion_rate"])
 
+    def test_conversion_rate_by_the_bucket(self):
+        # With a goal filter the timeseries gives each bucket's rate, as
+        # the summary gives the range's: the bucket's visitors who reached
+        # the goal over its visitors without that filter.
+        for n in range(4):
+            self.send(601 + n, ["/rate"], [("Signup", {})] if n % 2 == 0 else [])
+        self.closed()
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        got = self.stats("timeseries", filter="goal==Signup", metric="visitors,conversion_rate",
+                         interval="day", tz="UTC")
+        self.assertEqual(got["metrics"], ["visitors", "conversion_rate"])
+        rows = {r["date"]: r for r in got["results"]}
+        summary = self.stats("summary", filter="goal==Signup", tz="UTC", **{
+            "from": today, "to": today})["results"]
+        self.assertGreater(summary["conversion_rate"], 0)
+        self.assertEqual(rows[today]["conversion_rate"], summary["conversion_rate"])
+        self.assertEqual(rows[today]["visitors"], summary["visitors"])
+        self.assertIsNone(rows[day(-1)]["conversion_rate"])  # no visitors that day
+        # Asked alone, the rate alone; by the hour too, the hours adding up.
+        got = self.stats("timeseries", filter="goal==Signup", metric="conversion_rate",
+                         interval="hour", tz="UTC", **{"from": today, "to": today})
+        self.assertEqual(got["metrics"], ["conversion_rate"])
+        self.assertTrue(all(set(r) == {"date", "conversion_rate"} for r in got["results"]))
+        self.assertTrue(any(r["conversion_rate"] for r in got["results"]))
+        # It needs a goal filter; the CSV has its column.
+        r = self.get("timeseries", metric="conversion_rate")
+        assert_json_error(self, r, 400)
+        self.assertIn("goal filter", r.json()["message"])
+        r = self.get("timeseries", filter="goal==Signup", metric="conversion_rate",
+                     format="csv", tz="UTC")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("conversion_rate", r.body.decode().splitlines()[0])
+
     def test_empty_property_value_among_alternatives(self):
         # prop:plan== is the visits that sent plan as "", so it is one of
         # the alternatives of prop:plan==|pro too.
