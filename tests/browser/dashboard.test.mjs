@@ -729,9 +729,19 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await ready(page, () => new URLSearchParams(location.search).get('filter') === 'goal==signup');
   const { data: converted } = await checkSummary(page, context);
   assert.ok(converted.results.conversion_rate > 0 && converted.results.conversion_rate < 100);
+  // Charted like any figure: the timeseries' rate by the bucket.
+  await page.click('#summary [data-metric="conversion_rate"]');
+  await page.waitForFunction(() => /metric=conversion_rate/.test(document.querySelector('#chart').dataset.api)
+    && Number(document.querySelector('#chart').dataset.points) > 0);
+  const byBucket = await api(context, await page.getAttribute('#chart', 'data-api'));
+  assert.ok(byBucket.results.some((r) => r.conversion_rate > 0), 'a bucket with its rate');
+  assert.equal(await page.isHidden('#chart-error'), true);
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('metric'), 'conversion_rate');
+  // Without the goal there is no rate: the chart goes back to visitors.
   await page.click('#filters .chip[data-dimension="goal"] .chip-remove');
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
   assert.equal(await page.$('#summary [data-metric="conversion_rate"]'), null);
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('metric'), null);
 
   // A full-page screenshot that the test output keeps, of the default view.
   await page.selectOption('#period', '30d');

@@ -47,8 +47,11 @@
   // Under a page filter (is), whose page views are the page's own, the
   // page's time too, after the visits' duration, as Plausible shows it.
   const pageScoped = () => state.filters.some((f) => f.dimension === 'page' && f.op === '==');
-  const summaryMetrics = () => (pageScoped()
-    ? [...SUMMARY.slice(0, 6), 'time_on_page', ...SUMMARY.slice(6)] : SUMMARY);
+  // A goal among the filters: its conversion rate, a figure and a chart.
+  const goalScoped = () => state.filters.some((f) => f.dimension === 'goal' && f.op === '==');
+  const summaryMetrics = () => [...(pageScoped()
+    ? [...SUMMARY.slice(0, 6), 'time_on_page', ...SUMMARY.slice(6)] : SUMMARY),
+  ...(goalScoped() ? ['conversion_rate'] : [])];
   // Where a smaller number is the better one.
   const LOWER_IS_BETTER = new Set(['bounce_rate']);
   // Rates in percent, whose change is in percentage points (63.2% against
@@ -615,16 +618,6 @@
       el('span', { class: 'value', 'data-value': v === null || v === undefined ? '' : String(v), text: format(m, v) }),
       ...changeNodes(m, v, before ? figure(before, m) : null));
       ul.append(el('li', {}, button));
-    }
-    // With a goal among the filters the API adds its conversion rate, of
-    // the visitors the other filters keep (null when it keeps none, and
-    // then no change either way); no chart has it.
-    if (now.conversion_rate !== undefined) {
-      const m = 'conversion_rate';
-      ul.append(el('li', {}, el('div', { class: 'metric static', 'data-metric': m },
-        el('span', { class: 'metric-label', text: METRICS[m] }),
-        el('span', { class: 'value', 'data-value': now[m] === null ? '' : String(now[m]), text: format(m, now[m]) }),
-        ...changeNodes(m, now[m], before ? before[m] : null))));
     }
   }
 
