@@ -1714,7 +1714,12 @@ class SegmentsTest(unittest.TestCase):
             adhoc = self.reports(s, seg + ";device!=nosuch")
             self.assertFalse(adhoc["preprocessed"], seg)
             adhoc["preprocessed"] = True
-            self.assertEqual(adhoc, pre, seg)
+            # The visitors from the segment's rollup sketches: two of a
+            # dozen share a register now and then (the key is random each
+            # run; 14 read as 13 in a fresh clone's run).
+            self.assertLessEqual(abs(adhoc.pop("visitors") - pre["visitors"]),
+                                 sketch_slack(want["visitors"]), seg)
+            self.assertEqual(adhoc, {k: v for k, v in pre.items() if k != "visitors"}, seg)
             rate = staff.request("GET", "/api/stats/demo/summary?from=%s&to=%s&filter=%s" % (
                 day(-1), day(1), urllib.parse.quote(seg))).json()["results"].get(
                     "conversion_rate")
