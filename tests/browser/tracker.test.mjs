@@ -362,6 +362,14 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   await context.close();
 });
 
+// The cookies of a browser whose "accept all" the server has recorded:
+// the id, and the banner's stored choice naming the record.
+async function acceptedAll(context, id, policy, receipt) {
+  await context.addCookies([{ name: 'seula_vid', value: id, url: base },
+    { name: 'seula_consent', url: base, value: `1|${receipt}|${encodeURIComponent(policy)}|` +
+      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` }]);
+}
+
 test('calls queued before the tracker loads are replayed first', async () => {
   const context = await browser.newContext();
   // An id the server has a consent record for, already in the browser: the
@@ -369,9 +377,7 @@ test('calls queued before the tracker loads are replayed first', async () => {
   const id = randomUUID();
   const { policy, receipt } = await recordConsent(id);
   // With the banner's choice beside it: the banner deletes an id without one.
-  await context.addCookies([{ name: 'seula_vid', value: id, url: base },
-    { name: 'seula_consent', url: base, value: `1|${receipt}|${encodeURIComponent(policy)}|` +
-      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` }]);
+  await acceptedAll(context, id, policy, receipt);
   // What a site's inline snippet does in the <head>, before seula.js.
   await context.addInitScript(() => {
     window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
@@ -579,9 +585,7 @@ test('an event queued before the tracker loads waits with the page view for the 
   const context = await browser.newContext();
   const id = randomUUID();
   const { policy, receipt } = await recordConsent(id);
-  await context.addCookies([{ name: 'seula_vid', value: id, url: base },
-    { name: 'seula_consent', url: base, value: `1|${receipt}|${encodeURIComponent(policy)}|` +
-      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` }]);
+  await acceptedAll(context, id, policy, receipt);
   // No consent call of the page's own: the banner's, after its config, is the only one.
   await context.addInitScript(() => {
     window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
