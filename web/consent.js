@@ -506,17 +506,19 @@
 			var takes = before && Object.keys(before).some(function (c) {
 				return before[c] && !sent.body.decisions[c];
 			});
-			if (takes || sent.vid && !sent.body.decisions.analytics) owe(sent);
+			if (takes || sent.vid && !sent.body.decisions.analytics) owe(sent, before);
 			status(fallback('save_failed'));
 			return false;
 		});
 	}
 
-	/* A denial the server has not taken: in force and stored as pending. */
-	function owe(sent) {
+	/* A denial the server has not taken: in force and stored as pending.
+	 * Only the denial: what the same choice grants anew waits for a
+	 * record, so it is neither applied nor sent again. */
+	function owe(sent, before) {
 		var granted = {};
 		Object.keys(sent.body.decisions).forEach(function (c) {
-			granted[c] = sent.body.decisions[c];
+			granted[c] = sent.body.decisions[c] && !!before && before[c] === true;
 		});
 		var gcm = gcmFor(granted);
 		writeStored({receipt: '0', policy: cfg.policy_version, granted: granted,
@@ -534,9 +536,13 @@
 		var mine = seq, s = stored;
 		var sent = record(s.method, s.granted, s.pending.source, s.expires - period() * 86400000);
 		sent.reply.then(function (r) {
+			if (r.status !== 201 && sent.made) setCookie(VID, '', 0);
 			if (r.status !== 201 || mine !== seq) return; /* a choice came first */
 			recorded(sent, r.body);
-		}).catch(function () { /* sent again next time */ });
+		}).catch(function () {
+			if (sent.made) setCookie(VID, '', 0);
+			/* sent again next time */
+		});
 	}
 
 	function period() {
@@ -880,8 +886,19 @@
 			cfg = c;
 			/* Given under another policy: it no longer counts and
 			 * was never applied; a current one is applied now. */
-			if (stored && !valid(stored) && (current || stored.method !== 'gpc'))
-				forget();
+			if (stored && !valid(stored) && (current || stored.method !== 'gpc')) {
+				/* A denial owed from under the older policy is owed
+				 * all the same: sent now (it needs no new texts), and
+				 * its id kept for the next record should that fail. */
+				var owed = stored.pending ? stored.pending.vid : '';
+				if (owed && !again) {
+					safe(function () {
+						record('withdraw', allDenied(), stored.pending.source)
+							.reply.catch(function () {});
+					});
+				}
+				forget(owed || null);
+			}
 			else if (valid(stored) && !current)
 				applyStored(false);
 			if (valid(stored) && stored.pending && !again) settle();
@@ -906,6 +923,18 @@
 		if (!cfg || busy || rawStored() === seen) return;
 		seen = rawStored();
 		stored = readStored();
+		if (stored && stored.policy !== cfg.policy_version) {
+			/* Written under a policy this tab does not know (another
+			 * tab may know a newer one): not judged nor deleted here;
+			 * what it denies holds, nothing more is granted. */
+			var kept = {}, less = false;
+			offered().forEach(function (c) {
+				kept[c] = !!current && current[c] === true && stored.granted[c] === true;
+				less = less || (!!current && current[c] === true && !kept[c]);
+			});
+			if (less) apply(kept, gcmFor(kept), true);
+			return;
+		}
 		if (root) close(); /* it shows what no longer holds */
 		if (valid(stored)) {
 			applyStored(true);

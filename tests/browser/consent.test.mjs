@@ -1057,6 +1057,80 @@ test('a denial that fails is owed to the next choice: a Reject all names the id'
   await context.close();
 });
 
+test('a failed save that takes one grant away and gives another applies only the taking away', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await page.click('#seula-consent-choose');
+  await page.check('#seula-consent-analytics');
+  await choose(page, '#seula-consent-save');
+  const abort = (route) => (route.request().method() === 'POST' ? route.abort() : route.continue());
+  await context.route('**/api/consent', abort);
+  // Analytics off, marketing on: not recorded.
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await page.uncheck('#seula-consent-analytics');
+  await page.check('#seula-consent-marketing');
+  await page.click('#seula-consent-save');
+  await page.waitForFunction(() => document.getElementById('seula-consent-status')?.textContent);
+  const state = await page.evaluate(() => seulaConsent.get());
+  assert.equal(state.analytics, false, 'the denial holds at once');
+  assert.equal(state.marketing, false, 'the grant waits for a record');
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined);
+  const fields = await consentFields(context);
+  assert.equal(fields[3], '-', 'nothing granted is stored');
+  // The next page, still unreachable: no marketing, no id made.
+  await page.reload();
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined);
+  assert.equal((await cookies(context)).seula_vid, undefined);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('a withdrawal owed from under an older policy is sent at the next load all the same', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  const vid = (await cookies(context)).seula_vid.value;
+  // Withdrawn, not taken, and the policy has changed since.
+  const url = new URL(base);
+  await context.clearCookies();
+  await context.addCookies([{ name: 'seula_consent', domain: url.hostname, path: '/',
+    value: `1|0|1999-01-01|-|withdraw|${Math.floor(Date.now() / 1000) + 86400}|ddddddd|api~${vid}` }]);
+  await page.reload();
+  await shown(page);
+  await waitFor('the withdrawal taken', () => count(`visitor_id = ${quote(vid)} AND method = 'withdraw'`) === 1);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('a choice another tab made under a policy this tab does not know is not deleted here', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-reject-all');
+  // Another tab, with a newer policy's config, accepted.
+  const url = new URL(base);
+  const newer = [{ name: 'seula_consent', domain: url.hostname, path: '/',
+    value: `1|00000000-0000-4000-8000-000000000002|2999-01-01|analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` },
+  { name: 'seula_vid', value: '22222222-2222-4222-8222-222222222222', domain: url.hostname, path: '/' }];
+  await context.addCookies(newer);
+  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await new Promise((r) => setTimeout(r, 300));
+  const jar = await cookies(context);
+  assert.equal(jar.seula_consent?.value, newer[0].value, 'the other tab\'s choice stays');
+  assert.equal(jar.seula_vid?.value, newer[1].value);
+  // Nothing more is granted here than this tab had.
+  const state = await page.evaluate(() => seulaConsent.get());
+  assert.equal(state === null || (!state.analytics && !state.marketing), true);
+  assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test('Global Privacy Control holds for a stored accept all too: no marketing script, no ad_storage granted', async () => {
   const cfg = await config('en');
   const context = await browser.newContext();
