@@ -69,26 +69,15 @@ const size_t analytics_n_session_dims =
 
 /* v[0..len) into out[cap] with the bytes collect stores percent-encoded
  * (core/collect.c: controls, space, " < > and all past ASCII) as %XX in
- * upper case, as browsers send them, and escapes already there in upper
- * case as collect stores them, so a path typed as it reads (/käyttäjä/,
- * /k%c3%a4ytt%c3%a4j%c3%a4/) is the path stored; glob characters are
- * none of them.  False when that does not fit. */
+ * upper case, as browsers send them, so a path typed as it reads
+ * (/käyttäjä/) is the path stored; glob characters are none of them.
+ * False when that does not fit. */
 static bool encode_path(const char *v, size_t len, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)v[i];
-		if (c == '%' && i + 2 < len &&
-		    isxdigit((unsigned char)v[i + 1]) &&
-		    isxdigit((unsigned char)v[i + 2])) {
-			if (n + 3 >= cap)
-				return false;
-			out[n++] = '%';
-			out[n++] = (char)toupper((unsigned char)v[++i]);
-			out[n++] = (char)toupper((unsigned char)v[++i]);
-			continue;
-		}
 		bool enc = c <= 0x20 || c >= 0x7f || c == '"' || c == '<' ||
 		           c == '>';
 		if (n + (enc ? 3 : 1) >= cap)
