@@ -777,17 +777,6 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 		sc->n_filters++;
 		p += len;
 	}
-	/* Two would keep the visits with a page of each but count the views
-	 * of the pages matching both: visits of no page views. */
-	size_t kept = 0;
-	for (size_t i = 0; i < sc->n_filters; i++)
-		kept += sc->filters[i].kind == F_PAGE && !sc->filters[i].negate;
-	if (kept > 1) {
-		snprintf(err, errlen,
-		         "filter: one page== at most (a page view is of one "
-		         "page; page==A|B keeps either)");
-		return ANALYTICS_BAD_REQUEST;
-	}
 	return ANALYTICS_OK;
 }
 
@@ -1302,12 +1291,18 @@ static bool page_scoped(const struct scope *sc)
  * pages (page_scoped()). */
 static void page_conds(struct sqlb *b, const struct scope *sc, const char *expr)
 {
+	/* Several page== keep the visits that viewed a page of each
+	 * (filter_sql()); their views counted are those of any of them:
+	 * a page view is of one page. */
+	size_t n = 0;
 	for (size_t i = 0; i < sc->n_filters; i++) {
 		if (sc->filters[i].kind != F_PAGE || sc->filters[i].negate)
 			continue;
-		sql(b, " AND ");
+		sql(b, n++ ? " OR " : " AND (");
 		alts_cond(b, &sc->filters[i], expr);
 	}
+	if (n)
+		sql(b, ")");
 }
 
 /* "[NOT ](EXISTS (a page of a page goal) OR EXISTS (an event of an event
@@ -2238,7 +2233,8 @@ static bool kept_pages(const struct scope *sc, const struct analytics_block *b,
 	if (!(dk->keep = malloc(p->n ? p->n : 1)) ||
 	    !(dk->kept = calloc(2 * (b->n ? b->n : 1), sizeof(*dk->kept))))
 		return false;
-	memset(dk->keep, 1, p->n);
+	/* A page of any of the page== filters (page_conds()). */
+	memset(dk->keep, 0, p->n);
 	for (size_t f = 0; f < sc->n_filters; f++) {
 		if (sc->filters[f].kind != F_PAGE || sc->filters[f].negate)
 			continue;
@@ -2246,7 +2242,7 @@ static bool kept_pages(const struct scope *sc, const struct analytics_block *b,
 		if (!ok)
 			return false;
 		for (size_t k = 0; k < p->n; k++)
-			dk->keep[k] &= ok[k];
+			dk->keep[k] |= ok[k];
 		free(ok);
 	}
 	int64_t *pv = dk->kept, *eng = dk->kept + b->n;

@@ -112,19 +112,23 @@ class ReportsEdgeTest(unittest.TestCase):
         self.assertEqual(got["conversion_rate"], round(100.0 * 3 / len(
             {v["visitor"] for v in visits}), 1))
 
-    def test_two_page_filters_refused(self):
-        # page==A;page==B would keep visits with both pages but count the
-        # views of pages that are both: refused, naming what to use.
-        self.send(301, ["/about", "/a"])
-        for flt in ("page==/about;page==/a", "page==/a*;page==*a;country!=FI"):
-            for report in ("summary", "timeseries", "goals"):
-                doc = assert_json_error(self, self.get(report, filter=flt), 400)
-                self.assertIn("page==A|B", doc["message"])
-            doc = assert_json_error(self, self.get("breakdown", dimension="page", filter=flt), 400)
-            self.assertIn("page==", doc["message"])
-        # Either page, and a page with another left out, stay.
+    def test_two_page_filters_keep_visits_of_both_and_count_either(self):
+        # page==A;page==B: the visits that viewed A and B, and their views
+        # of either (a page view is of one page), the same from the
+        # visits, the blocks and a configured segment.
+        self.send(301, ["/about", "/a", "/x"])
+        self.send(302, ["/about"])
         self.closed()
         visits = brute_force(self.server, TIMEOUT_S)
+        both = [v for v in visits if {"/about", "/a"} <= set(v["pages"])]
+        self.assertTrue(both)
+        want = (len(both), sum(v["pages"]["/about"] + v["pages"]["/a"] for v in both))
+        for flt in ("page==/about;page==/a", "page==/about;page==/a;country!=FI"):
+            got = self.stats("summary", filter=flt)["results"]
+            self.assertEqual((got["visits"], got["pageviews"]), want, flt)
+            rows = self.stats("breakdown", dimension="page", filter=flt)["results"]
+            self.assertEqual(sorted(r["page"] for r in rows), ["/a", "/about"], flt)
+        # Either page, and a page with another left out, stay.
         either = [v for v in visits if {"/about", "/a"} & set(v["pages"])]
         got = self.stats("summary", filter="page==/about|/a")["results"]
         self.assertEqual((got["visits"], got["pageviews"]), (len(either), sum(
@@ -133,6 +137,14 @@ class ReportsEdgeTest(unittest.TestCase):
         got = self.stats("summary", filter="page!=/x;page==/a")["results"]
         self.assertEqual((got["visits"], got["pageviews"]),
                          (len(kept), sum(v["pages"]["/a"] for v in kept)))
+        # As a configured segment, a config from before goes on starting.
+        seg = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "segments": "demo:page==/about;page==/a"}})
+        try:
+            seg.start()
+            self.assertIn("segment", seg.stderr())
+        finally:
+            seg.close()
 
     def test_no_rate_of_nobody(self):
         # A conversion rate over no visitors is none (null, an empty CSV
