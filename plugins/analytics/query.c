@@ -4471,6 +4471,10 @@ timeseries_rates(sqlite3 *db, const struct scope *sc,
 	bool visitors = false;
 	for (const char *p = m; *p;) {
 		size_t len = strcspn(p, ",");
+		if (len == 0) {
+			snprintf(err, errlen, "unknown metric \"\"");
+			return ANALYTICS_BAD_REQUEST;
+		}
 		if (!(len == 15 && strncmp(p, "conversion_rate", 15) == 0)) {
 			if (len > 64 || used + len + 2 >= sizeof(rest)) {
 				snprintf(err, errlen, "too many metrics");
@@ -4519,12 +4523,25 @@ timeseries_rates(sqlite3 *db, const struct scope *sc,
 			json_object_del(row, "visitors");
 	}
 	json_decref(all);
-	/* The metrics as asked, in their order. */
+	/* The metrics as asked, in their order: the list, and each row's
+	 * figures (a CSV's columns). */
 	json_t *names = json_array();
 	for (const char *p = m; *p;) {
 		size_t len = strcspn(p, ",");
 		json_array_append_new(names, json_stringn(p, len));
 		p += len + (p[len] == ',');
+	}
+	json_array_foreach(rows, i, row)
+	{
+		size_t k;
+		json_t *name;
+		json_array_foreach(names, k, name)
+		{
+			const char *key = json_string_value(name);
+			json_t *v = json_incref(json_object_get(row, key));
+			json_object_del(row, key);
+			json_object_set_new(row, key, v);
+		}
 	}
 	json_object_set_new(*out, "metrics", names);
 	return ANALYTICS_OK;

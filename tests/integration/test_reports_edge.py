@@ -201,6 +201,12 @@ class ReportsEdgeTest(unittest.TestCase):
                      format="csv", tz="UTC")
         self.assertEqual(r.status, 200, r)
         self.assertIn("conversion_rate", r.body.decode().splitlines()[0])
+        # The columns in the order asked; an empty name is no metric.
+        r = self.get("timeseries", filter="goal==Signup", metric="conversion_rate,visitors",
+                     format="csv", tz="UTC")
+        self.assertEqual(r.body.decode().splitlines()[0], "date,conversion_rate,visitors")
+        assert_json_error(self, self.get("timeseries", filter="goal==Signup",
+                                         metric="visitors,,conversion_rate"), 400)
 
     def test_empty_property_value_among_alternatives(self):
         # prop:plan== is the visits that sent plan as "", so it is one of
