@@ -362,22 +362,23 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   await context.close();
 });
 
-// The cookies of a browser whose "accept all" the server has recorded:
-// the id, and the banner's stored choice naming the record.
-async function acceptedAll(context, id, policy, receipt) {
+// A browser whose "accept all" the server has recorded: its id, and the
+// banner's stored choice naming the record (the banner deletes an id
+// without one).
+async function acceptedAll() {
+  const context = await browser.newContext();
+  const id = randomUUID();
+  const { policy, receipt } = await recordConsent(id);
   await context.addCookies([{ name: 'seula_vid', value: id, url: base },
     { name: 'seula_consent', url: base, value: `1|${receipt}|${encodeURIComponent(policy)}|` +
       `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` }]);
+  return { context, id };
 }
 
 test('calls queued before the tracker loads are replayed first', async () => {
-  const context = await browser.newContext();
   // An id the server has a consent record for, already in the browser: the
   // queued consent makes the tracker use it from the first page view.
-  const id = randomUUID();
-  const { policy, receipt } = await recordConsent(id);
-  // With the banner's choice beside it: the banner deletes an id without one.
-  await acceptedAll(context, id, policy, receipt);
+  const { context, id } = await acceptedAll();
   // What a site's inline snippet does in the <head>, before seula.js.
   await context.addInitScript(() => {
     window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
@@ -582,10 +583,7 @@ test('the tracker stays quiet when told to, and never breaks the page', async ()
 });
 
 test('an event queued before the tracker loads waits with the page view for the banner\'s stored choice', async () => {
-  const context = await browser.newContext();
-  const id = randomUUID();
-  const { policy, receipt } = await recordConsent(id);
-  await acceptedAll(context, id, policy, receipt);
+  const { context, id } = await acceptedAll();
   // No consent call of the page's own: the banner's, after its config, is the only one.
   await context.addInitScript(() => {
     window.seula = window.seula || function () { (seula.q = seula.q || []).push(arguments); };
