@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium, recordProblems, axeRun, shutDown, addStaff } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems, axeCheck, shutDown, addStaff } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -103,13 +103,7 @@ async function signIn(page, name) {
 }
 
 // Minor violations are shown; serious and critical ones fail.
-async function axe(page, minPasses = 15) {
-  const r = await axeRun(page);
-  const minor = r.violations.filter((v) => !r.serious.includes(v));
-  if (minor.length) console.log(`axe, minor: ${minor.join('\n')}`);
-  assert.deepEqual(r.serious, [], 'axe: no serious or critical violation');
-  assert.ok(r.passes >= minPasses, `axe ran ${r.passes} passing rules`);
-}
+const axe = (page, minPasses = 15) => axeCheck(page, minPasses);
 
 const text = (page, sel) => page.textContent(sel).then((t) => t.replace(/\s+/g, ' ').trim());
 const focused = (page) => page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.tagName));

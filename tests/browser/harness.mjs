@@ -1,5 +1,6 @@
 // What the browser tests share: the real server started on a free port,
 // stopped with SIGTERM (its exit status is checked), and Debian's Chromium.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -114,6 +115,18 @@ export async function axeRun(page, selector = null) {
     serious: result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map(line),
     passes: result.passes.length,
   };
+}
+
+// axeRun() on the whole page, asserting: no serious or critical violation
+// (the minor ones printed), or with `strict` none at all; and at least
+// minPasses rules passed, so that axe did run.
+export async function axeCheck(page, minPasses, { strict = false } = {}) {
+  const r = await axeRun(page);
+  const minor = r.violations.filter((v) => !r.serious.includes(v));
+  if (strict) assert.deepEqual(r.violations, [], 'axe: no violation');
+  else if (minor.length) console.log(`axe, minor: ${minor.join('\n')}`);
+  assert.deepEqual(r.serious, [], 'axe: no serious or critical violation');
+  assert.ok(r.passes >= minPasses, `axe ran ${r.passes} passing rules`);
 }
 
 // `seula user add` for each of users, [{ name, role, password }], the
