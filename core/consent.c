@@ -2236,7 +2236,49 @@ static json_t *gcm_json(const bool d[N_CATEGORIES])
 	return o;
 }
 
-/* Write the record of `ch` and answer 201. */
+/* The visitor's record of this very choice, if it is in already: the
+ * banner sends a choice it holds as pending from every tab that loads
+ * before the first reply, and a stale tab may send one after a newer
+ * choice.  Recorded again, it would be a duplicate, and the newest record
+ * (what the visitor's consent is) would be the old choice.  *found: the
+ * record's receipt, received_at and valid_until in *receipt (37 bytes),
+ * *received, *until. */
+static int find_recorded(sqlite3 *db, const struct choice *ch,
+                         const char *decisions, bool *found, char *receipt,
+                         int64_t *received, int64_t *until)
+{
+	*found = false;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT receipt, received_at, valid_until FROM "
+	            "consent_records WHERE visitor_id = ?1 AND site = ?2 AND "
+	            "given_at = ?3 AND method = ?4 AND decisions = ?5 AND "
+	            "policy_version = ?6 AND staff_name IS NULL AND erased_at "
+	            "IS NULL ORDER BY id LIMIT 1",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_text(st, 1, ch->visitor_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ch->s->site->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, ch->given_at);
+	sqlite3_bind_text(st, 4, method_names[ch->method], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, decisions, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, ch->s->site->policy_version, -1,
+	                  SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+		snprintf(receipt, 37, "%s", r ? r : "");
+		*received = sqlite3_column_int64(st, 1);
+		*until = sqlite3_column_int64(st, 2);
+		*found = true;
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* Write the record of `ch` and answer 201 (a choice recorded already:
+ * the same answer, from its record, and nothing written). */
 static int record_choice(const struct seula_consent *c, struct seula_http *http,
                          const struct choice *ch, const char *staff_name)
 {
@@ -2284,9 +2326,17 @@ static int record_choice(const struct seula_consent *c, struct seula_http *http,
 	};
 	char err[256] = "";
 	int rc = dec_s && gcm_s && pre_s && sig_s ? SEULA_OK : SEULA_ENOMEM;
-	if (rc == SEULA_OK)
+	bool again = false;
+	if (rc == SEULA_OK && !staff_name && r.visitor_id && ch->has_given)
+		rc = find_recorded(db, ch, dec_s, &again, receipt,
+		                   &r.received_at, &r.valid_until);
+	if (again) {
+		now = r.received_at;
+		valid_until = r.valid_until;
+	}
+	if (rc == SEULA_OK && !again)
 		rc = seula_consent_store_texts(c, db, now, err, sizeof(err));
-	if (rc == SEULA_OK)
+	if (rc == SEULA_OK && !again)
 		rc = seula_consent_append(db, c->key, &r, err, sizeof(err));
 	free(dec_s);
 	free(gcm_s);

@@ -322,6 +322,43 @@ class ConsentTest(unittest.TestCase):
         self.assertIsNone(srv.query("SELECT visitor_id FROM events WHERE path = '/other'")
                           [0]["visitor_id"])
 
+    def test_a_choice_sent_again_is_recorded_once(self):
+        # The banner sends a pending choice from every tab that loads
+        # before the first reply; a stale tab may send it after a newer one.
+        srv = self.srv
+        cfg = consent_config(srv)
+        vid = str(uuid.uuid4())
+        record_consent(srv, "accept_all", vid)
+        withdraw = choice(cfg, "withdraw", vid, source="preference_link")
+        first = self.post(withdraw)
+        self.assertEqual(first.status, 201, first)
+        again = self.post(withdraw)
+        self.assertEqual(again.status, 201, again)
+        self.assertEqual(again.json(), first.json(), "the same answer, the same receipt")
+        self.assertEqual([r["method"] for r in consent_rows(srv, "visitor_id = ?", (vid,))],
+                         ["accept_all", "withdraw"])
+        # A newer grant, then the old withdrawal from a stale tab: the
+        # grant stays the visitor's consent.
+        time.sleep(0.002)
+        record_consent(srv, "accept_all", vid)
+        late = self.post(withdraw)
+        self.assertEqual(late.json()["receipt"], first.json()["receipt"])
+        self.assertEqual([r["method"] for r in consent_rows(srv, "visitor_id = ?", (vid,))],
+                         ["accept_all", "withdraw", "accept_all"])
+        r = srv.collect([pageview(url="http://localhost/granted-after-replay", visitor_id=vid)])
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(srv.query("SELECT visitor_id FROM events WHERE path = ?",
+                                   ("/granted-after-replay",))[0]["visitor_id"], vid)
+        # The same moment with another choice, or without an id to tell the
+        # person by, is a record of its own.
+        other = dict(withdraw, method="custom",
+                     decisions={"analytics": True, "marketing": False,
+                                "personalization": False})
+        self.assertNotEqual(self.post(other).json()["receipt"], first.json()["receipt"])
+        anonymous = choice(cfg, "reject_all")
+        a, b = self.post(anonymous), self.post(anonymous)
+        self.assertNotEqual(a.json()["receipt"], b.json()["receipt"])
+
     # -- staff -----------------------------------------------------------------
     def test_staff_history_stats_and_choices_on_behalf(self):
         srv = self.srv
