@@ -3206,14 +3206,18 @@ static bool without_goals(sqlite3 *db, const struct scope *sc,
 /* `visitors` as a share (%) of the visitors of `base`: null when it has
  * none, a rate of nobody, which is not 0% (nor a fall to it).  A sketch's
  * estimate of the base, the goal's exact count: no more than 100. */
+static json_t *rate_of(int64_t visitors, int64_t base)
+{
+	if (base <= 0)
+		return json_null();
+	double cr = round_to(100.0 * (double)visitors / (double)base, 1);
+	return json_real(cr > 100 ? 100 : cr);
+}
+
 static json_t *conversion_rate(int64_t visitors,
                                const struct analytics_totals *base)
 {
-	int64_t n = visitors_capped(base);
-	if (n == 0)
-		return json_null();
-	double cr = round_to(100.0 * (double)visitors / (double)n, 1);
-	return json_real(cr > 100 ? 100 : cr);
+	return rate_of(visitors, visitors_capped(base));
 }
 
 static enum analytics_status summary(sqlite3 *db, const struct scope *sc,
@@ -4167,6 +4171,88 @@ static bool row_shown(const struct scope *sc, const char *dim, const char *none,
 	return !named || chosen;
 }
 
+/* A breakdown row's value as an object key: its text, or an hour's
+ * number; false when it is neither. */
+static bool row_key(const json_t *v, char *buf, size_t len, const char **key)
+{
+	if (json_is_string(v)) {
+		*key = json_string_value(v);
+		return true;
+	}
+	if (!json_is_integer(v))
+		return false;
+	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	*key = buf;
+	return true;
+}
+
+/* With a goal among sc's filters, each of `rows` (a breakdown by dim)
+ * gets its conversion rate, as Plausible's breakdown gives it: the row's
+ * visitors over those of the same value without the goal filters.  The
+ * base is the whole breakdown without them, so a value that converts
+ * well but is seen little still finds its row; by goal, each goal's
+ * rate is over all the visitors, as in the goals report. */
+static enum analytics_status breakdown_rates(sqlite3 *db,
+                                             const struct scope *sc,
+                                             const char *dim, json_t *rows,
+                                             char *err, size_t errlen)
+{
+	struct scope base;
+	if (!json_array_size(rows) || !without_goals(db, sc, &base))
+		return ANALYTICS_OK;
+	size_t i;
+	json_t *row;
+	if (strcmp(dim, "goal") == 0) {
+		struct analytics_totals all;
+		enum analytics_status s =
+		        query_total(db, &base, &all, err, errlen);
+		json_array_foreach(rows, i, row)
+		{
+			if (s != ANALYTICS_OK)
+				break;
+			json_object_set_new(
+			        row, "conversion_rate",
+			        conversion_rate(
+			                json_integer_value(json_object_get(
+			                        row, "visitors")),
+			                &all));
+		}
+		return s;
+	}
+	json_t *bases = NULL;
+	enum analytics_status s = breakdown_rows(db, &base, dim, BREAKDOWN_ALL,
+	                                         &bases, err, errlen);
+	json_t *by_value = s == ANALYTICS_OK ? json_object() : NULL;
+	if (s == ANALYTICS_OK && !by_value) {
+		snprintf(err, errlen, "out of memory");
+		s = ANALYTICS_DB_ERROR;
+	}
+	char buf[32];
+	const char *key;
+	json_array_foreach(by_value ? bases : NULL, i, row)
+	{
+		if (row_key(json_object_get(row, dim), buf, sizeof(buf), &key))
+			json_object_set(by_value, key, row);
+	}
+	json_array_foreach(by_value ? rows : NULL, i, row)
+	{
+		const json_t *b = row_key(json_object_get(row, dim), buf,
+		                          sizeof(buf), &key)
+		                          ? json_object_get(by_value, key)
+		                          : NULL;
+		json_object_set_new(
+		        row, "conversion_rate",
+		        rate_of(json_integer_value(
+		                        json_object_get(row, "visitors")),
+		                b ? json_integer_value(
+		                            json_object_get(b, "visitors"))
+		                  : 0));
+	}
+	json_decref(by_value);
+	json_decref(bases);
+	return s;
+}
+
 static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
                                        const struct analytics_request *rq,
                                        json_t **out, char *err, size_t errlen)
@@ -4246,6 +4332,12 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		json_array_append(shown, r);
 	}
 	json_decref(rows);
+	enum analytics_status s =
+	        breakdown_rates(db, sc, dim, shown, err, errlen);
+	if (s != ANALYTICS_OK) {
+		json_decref(shown);
+		return s;
+	}
 	*out = json_pack("{s:s,s:o,s:I,s:b}", "dimension", dim, "results",
 	                 shown, "page", (json_int_t)page, "more", more);
 	return *out ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
@@ -4514,11 +4606,7 @@ timeseries_rates(sqlite3 *db, const struct scope *sc,
 		        json_integer_value(json_object_get(row, "visitors"));
 		json_int_t b = json_integer_value(
 		        json_object_get(json_array_get(bases, i), "visitors"));
-		double cr =
-		        b > 0 ? round_to(100.0 * (double)v / (double)b, 1) : 0;
-		json_object_set_new(row, "conversion_rate",
-		                    b > 0 ? json_real(cr > 100 ? 100 : cr)
-		                          : json_null());
+		json_object_set_new(row, "conversion_rate", rate_of(v, b));
 		if (!visitors)
 			json_object_del(row, "visitors");
 	}
@@ -4585,21 +4673,6 @@ static bool text_ok(const char *s)
  * the most rows a breakdown lists), zeros when prev lists all of that
  * period's values and not this one, null when prev was cut (`cut`) and
  * the value may be past it.  A new reference; NULL when out of memory. */
-/* A breakdown row's value as an object key: its text, or an hour's
- * number; false when it is neither. */
-static bool row_key(const json_t *v, char *buf, size_t len, const char **key)
-{
-	if (json_is_string(v)) {
-		*key = json_string_value(v);
-		return true;
-	}
-	if (!json_is_integer(v))
-		return false;
-	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	*key = buf;
-	return true;
-}
-
 static json_t *previous_rows(const char *dim, const json_t *rows,
                              const json_t *prev, bool cut)
 {

@@ -723,6 +723,16 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await ready(page, () => new URLSearchParams(location.search).get('filter') === 'goal==signup');
   const { data: converted } = await checkSummary(page, context);
   assert.ok(converted.results.conversion_rate > 0 && converted.results.conversion_rate < 100);
+  // Each table gives its rows' conversion rates, as the API's breakdown.
+  await page.waitForFunction(() => document.querySelector('#table-sources tbody td[data-metric="conversion_rate"]'));
+  assert.match(await page.textContent('#table-sources thead'), /CR/);
+  const sources = await api(context, await page.getAttribute('#table-sources', 'data-api'));
+  assert.ok(sources.results.some((r) => r.conversion_rate > 0 && r.conversion_rate <= 100), 'a source converts');
+  assert.deepEqual(
+    await page.$$eval('#table-sources tbody tr', (trs) => trs.map((tr) => [tr.dataset.value,
+      tr.querySelector('td[data-metric="conversion_rate"]').dataset.value])),
+    sources.results.map((r) => [r[sources.dimension],
+      r.conversion_rate === null ? '' : String(r.conversion_rate)]));
   // Charted like any figure: the timeseries' rate by the bucket.
   await page.click('#summary [data-metric="conversion_rate"]');
   await page.waitForFunction(() => /metric=conversion_rate/.test(document.querySelector('#chart').dataset.api)

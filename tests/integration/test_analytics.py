@@ -549,6 +549,27 @@ class AnalyticsTest(unittest.TestCase):
                 self.assertEqual({r["browser"]: r["visits"] for r in rows},
                                  {b: sum(1 for v in kept if v["browser"] == b)
                                   for b in {v["browser"] for v in kept}}, (label, f))
+                # Each row's conversion rate (Plausible's breakdown): its
+                # visitors over the same browser's without the goal filter,
+                # as the breakdown without it reads them (a sketch's
+                # estimate from the rollups; exact under filters they
+                # cannot answer, so there against the brute force too).
+                base_rows = {r["browser"]: r["visitors"] for r in self.stats(
+                    "breakdown", dimension="browser", limit=1000,
+                    **({"filter": base_flt} if base_flt else {})).json()["results"]}
+                for r in rows:
+                    if op == "!=":
+                        self.assertNotIn("conversion_rate", r, (label, f))
+                        continue
+                    self.assertEqual(r["conversion_rate"],
+                                     round(100 * r["visitors"] / base_rows[r["browser"]], 1),
+                                     (label, f, r))
+                    if base_flt:
+                        b = r["browser"]
+                        self.assertEqual(r["conversion_rate"], round(
+                            100 * len({v["visitor"] for v in kept if v["browser"] == b})
+                            / len({v["visitor"] for v in base if v["browser"] == b}), 1),
+                            (label, f, r))
                 goal_rows = {g["goal"]: g
                              for g in self.stats("goals", filter=f).json()["results"]}
                 # goal== lists the goals it names, each rate over the
@@ -562,6 +583,10 @@ class AnalyticsTest(unittest.TestCase):
                         else any(p.startswith("/pricing") for p in v["pages"]))}
                     self.assertEqual(row["conversion_rate"],
                                      round(100 * len(reached) / base_visitors, 1), (label, f, name))
+                # By goal, each row's rate is the goals report's.
+                for r in self.stats("breakdown", dimension="goal", filter=f).json()["results"]:
+                    self.assertEqual(r["conversion_rate"], goal_rows[r["goal"]]["conversion_rate"],
+                                     (label, f, r))
                 got_goals = {g: row["visits"] for g, row in goal_rows.items()}
                 self.assertEqual(got_goals.get("Signup", 0),
                                  sum(1 for v in kept if "Signup" in v["names"]), (label, f))

@@ -950,7 +950,9 @@
 
   async function loadCard(card, g) {
     const tab = state.tabs[card.id] || card.tabs[0][0];
-    const [, label, cols] = card.tabs.find((t) => t[0] === tab);
+    const [, label, tabCols] = card.tabs.find((t) => t[0] === tab);
+    // Under a goal filter, each row's conversion rate too (as Plausible).
+    const cols = goalScoped() ? [...tabCols, ['conversion_rate', 'CR']] : tabCols;
     const { table, csv, error, tabs, more, keys } = card.el;
     if (tabs)
       for (const b of tabs.children) {
