@@ -3916,11 +3916,13 @@ goal_rows_mixed(sqlite3 *db, const struct scope *sc, const struct scope *ls,
 	return s;
 }
 
-/* Rows of a breakdown: value, sums; sorted by visitors. */
-static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
-                                            const char *dim, size_t limit,
-                                            json_t **out, char *err,
-                                            size_t errlen)
+/* Rows of a breakdown: value, sums; sorted by visitors.  With `only`,
+ * the rows of those values alone (limit: at least as many), which the
+ * rollups seek without ranking every value first. */
+static enum analytics_status
+breakdown_rows_of(sqlite3 *db, const struct scope *sc, const char *dim,
+                  size_t limit, const struct candidates *only, json_t **out,
+                  char *err, size_t errlen)
 {
 	if (strcmp(dim, "goal") == 0 && rollup_dim(sc, dim)) {
 		struct analytics_goals late;
@@ -3982,7 +3984,9 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
 	int64_t left_out = 0;
 again:
 	left_out = 0;
-	if (seek) {
+	if (seek && only) {
+		keys = *only; /* not ours: not freed */
+	} else if (seek) {
 		enum analytics_status s =
 		        top_values(db, sc, dim, gj ? gj : "[]", cand, &keys,
 		                   &left_out, err, errlen);
@@ -4065,7 +4069,8 @@ again:
 	}
 	sqlite3_stmt *st = sqlb_prepare(&b, db, err, errlen);
 	if (!st) {
-		free_candidates(&keys);
+		if (!only)
+			free_candidates(&keys);
 		free(gj);
 		return ANALYTICS_DB_ERROR;
 	}
@@ -4087,7 +4092,8 @@ again:
 	if (rc != SQLITE_DONE)
 		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	free_candidates(&keys);
+	if (!only)
+		free_candidates(&keys);
 	if (rc == SQLITE_DONE && left_out > 0 && last <= left_out) {
 		/* A value left out had at most left_out visits, so at most
 		 * as many visitors: it might belong among the rows (many
@@ -4104,6 +4110,14 @@ again:
 	}
 	*out = rows;
 	return ANALYTICS_OK;
+}
+
+static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
+                                            const char *dim, size_t limit,
+                                            json_t **out, char *err,
+                                            size_t errlen)
+{
+	return breakdown_rows_of(db, sc, dim, limit, NULL, out, err, errlen);
 }
 
 /* A count parameter: digits only (strtol() also takes " 5" and "+5"),
@@ -4219,9 +4233,23 @@ static enum analytics_status breakdown_rates(sqlite3 *db,
 		}
 		return s;
 	}
+	/* The rows' values: the rollups seek theirs alone. */
+	struct candidates values = {
+	        .key = malloc(json_array_size(rows) * sizeof(*values.key))};
+	json_array_foreach(values.key ? rows : NULL, i, row)
+	{
+		const char *v = json_string_value(json_object_get(row, dim));
+		if (v)
+			values.key[values.n++] = v;
+	}
 	json_t *bases = NULL;
-	enum analytics_status s = breakdown_rows(db, &base, dim, BREAKDOWN_ALL,
-	                                         &bases, err, errlen);
+	enum analytics_status s =
+	        values.key ? breakdown_rows_of(db, &base, dim, BREAKDOWN_ALL,
+	                                       &values, &bases, err, errlen)
+	                   : ANALYTICS_DB_ERROR;
+	if (!values.key)
+		snprintf(err, errlen, "out of memory");
+	free(values.key);
 	json_t *by_value = s == ANALYTICS_OK ? json_object() : NULL;
 	if (s == ANALYTICS_OK && !by_value) {
 		snprintf(err, errlen, "out of memory");
