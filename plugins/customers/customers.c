@@ -1573,10 +1573,12 @@ static int labels_handler(void *instance, struct seula_http *http)
 	return rc;
 }
 
-/* Billing fields only, one row per customer and currency of their orders;
- * restricted customers are left out.  Each customer sent is recorded as a
- * disclosure to the finance partner, in the same transaction as the audit
- * entry. */
+/* Billing fields only, one row per customer and currency of their orders.
+ * A restricted customer is sent only for the currencies of open or
+ * collected invoices: billing them is the legal claim the data may still
+ * serve (GDPR art. 18(2)), and the reason an erasure refused for such an
+ * invoice keeps them.  Each customer sent is recorded as a disclosure to
+ * the finance partner, in the same transaction as the audit entry. */
 static int finance_handler(void *instance, struct seula_http *http)
 {
 	const struct customers *c = instance;
@@ -1618,9 +1620,10 @@ static int finance_handler(void *instance, struct seula_http *http)
 	            "sum(CASE WHEN o.invoice_status = 'open' THEN "
 	            "o.total_cents ELSE 0 END), sum(CASE WHEN "
 	            "o.invoice_status = 'collection' THEN o.total_cents ELSE 0 "
-	            "END) FROM customers c JOIN customer_orders o ON "
-	            "o.customer_id = c.id WHERE c.restricted = 0 GROUP BY "
-	            "c.id, o.currency ORDER BY c.id, o.currency",
+	            "END), c.restricted FROM customers c JOIN customer_orders "
+	            "o ON o.customer_id = c.id GROUP BY c.id, o.currency "
+	            "HAVING c.restricted = 0 OR sum(o.invoice_status IN "
+	            "('open', 'collection')) > 0 ORDER BY c.id, o.currency",
 	            -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 	                       "INSERT INTO customer_disclosures "
@@ -1657,8 +1660,17 @@ static int finance_handler(void *instance, struct seula_http *http)
 		sqlite3_bind_int64(dis, 1, id);
 		sqlite3_bind_text(dis, 2, c->cfg->finance_recipient, -1,
 		                  SQLITE_STATIC);
-		sqlite3_bind_text(dis, 3, c->cfg->finance_legal_ground, -1,
-		                  SQLITE_STATIC);
+		char ground[512];
+		if (sqlite3_column_int(st, 13))
+			snprintf(ground, sizeof(ground),
+			         "%s; processing restricted: only to bill and "
+			         "collect open invoices (GDPR art. 18(2))",
+			         c->cfg->finance_legal_ground);
+		sqlite3_bind_text(dis, 3,
+		                  sqlite3_column_int(st, 13)
+		                          ? ground
+		                          : c->cfg->finance_legal_ground,
+		                  -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(dis, 4, fields_json, -1, SQLITE_STATIC);
 		sqlite3_bind_text(dis, 5, staff ? staff : "", -1,
 		                  SQLITE_STATIC);

@@ -901,15 +901,20 @@ class FinanceExportTest(unittest.TestCase):
         try:
             cid, fin = staff["cid"], staff["fin"]
             payer = create(cid, last_name="Maksaja")
-            hidden = create(cid, last_name="Rajoitettu",
-                            flags={"restricted": True})
+            # Restricted: sent only for what is open or in collection,
+            # billing being what the record is still kept for.
+            owing = create(cid, last_name="Rajoitettu",
+                           flags={"restricted": True})
+            paid_up = create(cid, last_name="Maksanut", flags={"restricted": True})
             create(cid, last_name="Tilaamaton")  # no orders: not sent
-            for cust, number, status in ((payer, "F-1", "open"), (payer, "F-2", "paid"),
-                                         (payer, "F-3", "collection"),
-                                         (hidden, "F-4", "open")):
+            for cust, number, status, currency in (
+                    (payer, "F-1", "open", "EUR"), (payer, "F-2", "paid", "EUR"),
+                    (payer, "F-3", "collection", "EUR"),
+                    (owing, "F-4", "open", "EUR"), (owing, "F-5", "paid", "SEK"),
+                    (paid_up, "F-6", "paid", "EUR")):
                 r = cid.request("POST", "/api/customers/%d/orders" % cust["id"],
                                 {"number": number, "date": "2026-01-01",
-                                 "currency": "EUR", "invoice_status": status,
+                                 "currency": currency, "invoice_status": status,
                                  "lines": [{"description": "Palvelu", "quantity": 1,
                                             "unit_price_cents": 10000}]})
                 self.assertEqual(r.status, 201, r)
@@ -917,7 +922,13 @@ class FinanceExportTest(unittest.TestCase):
                             csrf=True)
             self.assertEqual(r.status, 200, r)
             rows = csv_rows(r.body)
-            self.assertEqual([x["last_name"] for x in rows], ["Maksaja"])
+            self.assertEqual([(x["last_name"], x["currency"]) for x in rows],
+                             [("Maksaja", "EUR"), ("Rajoitettu", "EUR")])
+            self.assertEqual(rows[1]["open_cents"], "10000")
+            d = {x["customer_id"]: x for x in srv.query("SELECT * FROM customer_disclosures")}
+            self.assertIn("art. 18(2)", d[owing["id"]]["legal_ground"])
+            self.assertNotIn("restricted", d[payer["id"]]["legal_ground"])
+
             self.assertEqual(set(rows[0]), {
                 "customer_id", "first_name", "last_name", "organisation", "street",
                 "postal_code", "city", "country", "email", "currency",
@@ -925,8 +936,8 @@ class FinanceExportTest(unittest.TestCase):
             self.assertEqual((rows[0]["open_invoices"], rows[0]["open_cents"],
                               rows[0]["collection_cents"]), ("1", "10000", "10000"))
             self.assertNotIn(PERSON["phone"].encode(), r.body)
-            d = srv.query("SELECT * FROM customer_disclosures")
-            self.assertEqual(len(d), 1)
+            d = srv.query("SELECT * FROM customer_disclosures ORDER BY customer_id")
+            self.assertEqual([x["customer_id"] for x in d], [payer["id"], owing["id"]])
             self.assertEqual((d[0]["customer_id"], d[0]["recipient"], d[0]["staff_name"]),
                              (payer["id"], "finance partner", "fin"))
             self.assertIn("email", json.loads(d[0]["fields"]))
@@ -934,10 +945,10 @@ class FinanceExportTest(unittest.TestCase):
             audit = srv.query("SELECT action, detail FROM audit_log WHERE route = "
                               "'GET /api/customers/export/finance'")[0]
             self.assertEqual(audit["action"], "export")
-            self.assertIn("1 persons", audit["detail"])
+            self.assertIn("2 persons", audit["detail"])
             assert_json_error(self, fin.request(
                 "GET", "/api/customers/export/finance?format=pdf", csrf=True), 400)
-            self.assertEqual(len(srv.query("SELECT * FROM customer_disclosures")), 1)
+            self.assertEqual(len(srv.query("SELECT * FROM customer_disclosures")), 2)
         finally:
             srv.close()
 

@@ -38,7 +38,7 @@
 
   const FLAGS = [
     ['restricted', 'Processing restricted',
-      'Left out of mailing labels, the finance export and visitor linkage.'],
+      'Left out of mailing labels, visitor linkage and, but for open invoices, the finance export.'],
     ['objects_direct_marketing', 'Objects to direct marketing',
       'No direct marketing, no mailing labels, no segments.'],
     ['objects_publication', 'Objects to publication',
@@ -641,7 +641,7 @@
     if (c.flags.restricted) {
       top.push(el('div', { class: 'notice warn', id: 'restricted-notice' },
         el('p', {}, el('strong', { text: 'Processing restricted. ' }),
-          'The record is kept but left out of mailing labels, the finance export and visitor linkage.')));
+          'The record is kept but left out of mailing labels, visitor linkage and, but for its open invoices, the finance export.')));
     }
 
     setView(`Customer ${c.id}`,
