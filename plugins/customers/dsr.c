@@ -565,13 +565,22 @@ static int forget_statement(struct ctx *c, enum seula_subject_op op,
 	return rc;
 }
 
+static int notify_list(struct ctx *c, json_t *changed, json_t **out);
+
 /* Erasure and anonymisation: every plugin's data, or 409 naming the holds
- * and the customer restricted instead, with a statement of reasons. */
+ * and the customer restricted instead, with a statement of reasons.  Both
+ * answer with the recipients to notify (art. 19), kept in the request:
+ * an erasure deletes the disclosures that name them. */
 static int do_forget(struct ctx *c, enum seula_subject_op op)
 {
 	int rc = check_keys(c, NULL);
 	if (rc != SEULA_OK)
 		return rc;
+	json_t *notify = NULL;
+	rc = notify_list(c, NULL, &notify);
+	if (rc != SEULA_OK)
+		return rc;
+	json_object_set(c->req.details, "notify", notify);
 	json_t *holds = json_array();
 	rc = holds_of(c->db, c->person.id, c->today,
 	              op == SEULA_SUBJECT_ANONYMISE, holds);
@@ -588,12 +597,12 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		char *statement = NULL;
 		if (rc == SEULA_OK)
 			rc = forget_statement(c, op, holds, &statement);
-		c->reply = json_pack("{s:s, s:s, s:O, s:b, s:s?}", "error",
+		c->reply = json_pack("{s:s, s:s, s:O, s:b, s:o, s:s?}", "error",
 		                     "legal_hold", "message",
 		                     "a legal hold keeps the record: it is "
 		                     "restricted instead",
-		                     "holds", holds, "restricted", 1,
-		                     "statement", statement);
+		                     "holds", holds, "restricted", 1, "notify",
+		                     notify, "statement", statement);
 		free(statement);
 		json_decref(holds);
 		char detail[200];
@@ -619,8 +628,10 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		                      : rc;
 	}
 	json_decref(holds);
-	if (rc != SEULA_OK)
+	if (rc != SEULA_OK) {
+		json_decref(notify);
 		return rc;
+	}
 	struct seula_subject who;
 	person_subject(&c->person, c->now, &who);
 	char *text = NULL, *msg = NULL;
@@ -630,18 +641,22 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		          c->req.type, (long long)c->person.id,
 		          msg ? msg : "failed");
 		free(msg);
+		json_decref(notify);
 		return rc;
 	}
 	json_t *done = json_loads(text, 0, NULL);
 	free(text);
-	if (!done)
+	if (!done) {
+		json_decref(notify);
 		return SEULA_ENOMEM;
+	}
 	json_object_set(c->req.details,
 	                op == SEULA_SUBJECT_ERASE ? "erased" : "anonymised",
 	                done);
-	c->reply = json_pack(
-	        "{s:o}", op == SEULA_SUBJECT_ERASE ? "erased" : "anonymised",
-	        done);
+	c->reply =
+	        json_pack("{s:o, s:o}",
+	                  op == SEULA_SUBJECT_ERASE ? "erased" : "anonymised",
+	                  done, "notify", notify);
 	/* How the person was identified goes with them (as retention does
 	 * it): their requests stay as the record of the answers, without
 	 * it, and so does this one. */
@@ -698,6 +713,15 @@ static int do_restriction(struct ctx *c)
 	bool on = !v || json_is_true(v);
 	rc = set_flags(c, on ? "restricted = 1" : "restricted = 0");
 	json_object_set_new(c->req.details, "restricted", json_boolean(on));
+	/* A restriction is told to the recipients (art. 19); its lifting
+	 * is told to the person, before (art. 18(3)). */
+	json_t *notify = NULL;
+	if (rc == SEULA_OK && on)
+		rc = notify_list(c, NULL, &notify);
+	if (notify) {
+		json_object_set(c->req.details, "notify", notify);
+		c->reply = json_pack("{s:o}", "notify", notify);
+	}
 	if (rc == SEULA_OK)
 		rc = request_insert(c->db, &c->req, &c->request_id);
 	char detail[96];
@@ -772,7 +796,9 @@ static int do_objection(struct ctx *c)
 }
 
 /* The recipients the changed fields were disclosed to: whom to notify
- * (art. 19).  A disclosure lists the fields it sent. */
+ * (art. 19).  A disclosure lists the fields it sent.  `changed` NULL:
+ * every field sent, for a restriction or an erasure, which concern all
+ * of them. */
 static int notify_list(struct ctx *c, json_t *changed, json_t **out)
 {
 	sqlite3_stmt *st = NULL;
@@ -788,9 +814,11 @@ static int notify_list(struct ctx *c, json_t *changed, json_t **out)
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *fields = json_loads(cust_col(st, 2), 0, NULL);
-		json_t *hit = json_array();
+		json_t *hit = changed ? json_array() : json_copy(fields);
 		size_t i, k;
 		json_t *f, *g;
+		if (!hit)
+			hit = json_array();
 		json_array_foreach(changed, i, f)
 		{
 			json_array_foreach(fields, k, g)

@@ -281,6 +281,7 @@ test('customer service keeps the register and answers requests', async () => {
   assert.match(refusal, /Not erased: a legal hold keeps the record\./);
   assert.match(refusal, /Open invoice: an order's invoice is unpaid/);
   assert.match(refusal, /restricted instead/);
+  assert.match(refusal, /Nobody was given the person's data: nobody to notify\./);
   assert.ok(await page.evaluate(() => document.querySelector('#dsr-result').contains(document.activeElement)),
     'the answer has the focus');
   await page.waitForSelector('#restricted-notice');
@@ -324,7 +325,7 @@ with db:
 db.close()`, db, String(late)]);
   // A restriction is done at once (completed); one more open request.
   const restriction = await fileRequest(page, 'restriction');
-  assert.match(await text(page, '#dsr-result'), /Restriction request #\d+ recorded\.\s*The record is now restricted\./);
+  assert.match(await text(page, '#dsr-result'), /Restriction request #\d+ recorded\.\s*The record is now restricted\.\s*Nobody was given the person's data: nobody to notify\./);
   const pending = await fileRequest(page, 'access');
   assert.deepEqual([access, late, restriction, pending].map((n) => n - access), [0, 1, 2, 3],
     `request ids ${[access, late, restriction, pending]}`);

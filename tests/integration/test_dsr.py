@@ -650,7 +650,7 @@ class DsrTest(unittest.TestCase):
         add_order(self.cid, a["id"], "X-1")
         r = dsr(self.cid, "restriction", a["id"])
         self.assertEqual(r.status, 201, r)
-        self.assertEqual(r.json()["request"]["details"], {"restricted": True})
+        self.assertEqual(r.json()["request"]["details"], {"restricted": True, "notify": []})
         r = dsr(self.cid, "objection", b["id"],
                 objections=["direct_marketing", "profiling"])
         self.assertEqual(r.status, 201, r)
@@ -677,6 +677,38 @@ class DsrTest(unittest.TestCase):
                    if x["action"] == "change"]
         self.assertTrue(any("direct_marketing profiling" in d
                             for d in details), details)
+
+    def test_restriction_and_erasure_list_the_recipients_to_notify(self):
+        # Art. 19: a restriction and an erasure are told to every
+        # recipient of the data, as a rectification is.
+        finance = "/api/customers/export/finance"
+        owing, paid = create(self.cid, "NotifyOwing"), create(self.cid, "NotifyPaid")
+        add_order(self.cid, owing["id"], "NTFY-1", status="open")
+        add_order(self.cid, paid["id"], "NTFY-2")
+        self.assertEqual(self.fin.request("GET", finance, csrf=True).status, 200)
+
+        r = dsr(self.cid, "restriction", paid["id"])
+        self.assertEqual(r.status, 201, r)
+        [n] = r.json()["notify"]
+        self.assertEqual(n["recipient"], "finance partner")
+        self.assertIn("email", n["fields"])
+        self.assertEqual(r.json()["request"]["details"]["notify"], [n])
+        lifted = dsr(self.cid, "restriction", paid["id"], restricted=False)
+        self.assertNotIn("notify", lifted.json())
+
+        # The erasure deletes the disclosures; its request keeps whom to tell.
+        r = dsr(self.cid, "erasure", paid["id"])
+        self.assertEqual(r.status, 201, r)
+        [n] = r.json()["notify"]
+        self.assertEqual(n["recipient"], "finance partner")
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM customer_disclosures WHERE customer_id = ?",
+            (paid["id"],))[0]["n"], 0)
+        got = self.ada.request("GET", "/api/dsr/%d" % r.json()["request"]["id"]).json()
+        self.assertEqual(got["details"]["notify"], [n])
+        # Refused for a hold, it restricts: that is told too.
+        doc = assert_json_error(self, dsr(self.cid, "erasure", owing["id"]), 409, "legal_hold")
+        self.assertEqual([x["recipient"] for x in doc["notify"]], ["finance partner"])
 
     # -- legal holds ------------------------------------------------------
     def test_erasure_with_a_hold_answers_409_and_restricts(self):

@@ -992,7 +992,9 @@
               el('div', { class: 'notice ok', role: 'status', id: 'dsr-result' },
                 el('p', { text: `Customer ${c.id} was erased from every table (request #${answer.request.id}).` }),
                 el('p', {}, 'The request stays as the record of the answer: ',
-                  link(`/admin/requests/${answer.request.id}`, `request #${answer.request.id}`), '.')),
+                  link(`/admin/requests/${answer.request.id}`, `request #${answer.request.id}`), '.'),
+                notifyPart(answer.notify, 'Tell these recipients of the person\'s data about the erasure (the request keeps this list):',
+                  'Nobody was given the person\'s data: nobody to notify.')),
               el('p', {}, link('/admin/', 'Back to the register')));
             return;
           }
@@ -1008,6 +1010,15 @@
     return form;
   }
 
+  // Whom to tell of a rectification, restriction or erasure (GDPR art. 19):
+  // the recipients the server recorded giving the person's data to.
+  function notifyPart(list, intro, none) {
+    return list && list.length
+      ? el('div', { class: 'notify' }, el('p', { text: intro }),
+        el('ul', {}, list.map((n) => el('li', { text: `${n.recipient}: ${n.fields.map((f) => FIELD_LABEL[f] || f).join(', ')} (last sent ${day(n.last_disclosed_at)})` }))))
+      : el('p', { class: 'notify', text: none });
+  }
+
   // The 409 of an erasure (or anonymisation) a legal hold refused.
   function holdResult(data) {
     const r = data.request || {};
@@ -1016,6 +1027,8 @@
       el('ul', { class: 'holds' }, (data.holds || []).map((h) => el('li', {}, el('strong', { text: holdName(h) }),
         HOLDS[h] ? `: ${HOLDS[h][1]}` : ''))),
       el('p', { text: data.restricted ? 'The record has been restricted instead: it is used only for what the hold is for.' : '' }),
+      data.restricted && data.notify ? notifyPart(data.notify, 'Tell these recipients of the person\'s data about the restriction:',
+        'Nobody was given the person\'s data: nobody to notify.') : null,
       r.id ? el('p', {}, 'The refusal is on record as ', link(`/admin/requests/${r.id}`, `request #${r.id}`),
         ', with a written statement of the reasons for the person.') : null,
       data.statement ? el('details', {}, el('summary', { text: 'The statement of reasons' }),
@@ -1047,10 +1060,8 @@
     }
     if (a.changed) {
       box.append(el('p', { text: `Corrected: ${a.changed.map((f) => FIELD_LABEL[f] || f).join(', ') || 'nothing changed'}.` }));
-      box.append(a.notify && a.notify.length
-        ? el('div', {}, el('p', { text: 'Tell these recipients, who were given the fields:' }),
-          el('ul', {}, a.notify.map((n) => el('li', { text: `${n.recipient}: ${n.fields.map((f) => FIELD_LABEL[f] || f).join(', ')} (last sent ${day(n.last_disclosed_at)})` }))))
-        : el('p', { text: 'No recipient was given these fields: nobody to notify.' }));
+      box.append(notifyPart(a.notify, 'Tell these recipients, who were given the fields:',
+        'No recipient was given these fields: nobody to notify.'));
     }
     if (a.statement) {
       box.append(el('p', { text: 'Refused: give the person this statement of reasons.' }),
@@ -1058,6 +1069,10 @@
     }
     if (a.anonymised) box.append(el('p', { text: 'Names and contact details were cleared; orders stay for statistics.' }));
     if (r.type === 'restriction') box.append(el('p', { text: r.details && r.details.restricted ? 'The record is now restricted.' : 'The restriction was lifted.' }));
+    if (r.type === 'restriction' && a.notify) {
+      box.append(notifyPart(a.notify, 'Tell these recipients of the person\'s data about the restriction:',
+        'Nobody was given the person\'s data: nobody to notify.'));
+    }
     if (r.type === 'objection') box.append(el('p', { text: `Recorded objections: ${(r.details.objections || []).join(', ').replace(/_/g, ' ')}.` }));
     return box;
   }
