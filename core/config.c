@@ -53,6 +53,10 @@ const struct seula_config_row seula_config_server_rows[] = {
         {SEULA_CONFIG_DURATION, "request_timeout", "30s", 1, 3600,
          SRV(request_timeout_s), 0, NULL,
          "time a client may take to send a request or read the reply"},
+        {SEULA_CONFIG_DURATION, "stop_timeout", "30s", 1, 3600,
+         SRV(stop_timeout_s), 0, NULL,
+         "time a stop (SIGTERM) waits for the requests in flight; those "
+         "left then get 503"},
         {SEULA_CONFIG_INT, "shutdown_grace_ms", "200", 0, 60000,
          SRV(shutdown_grace_ms), 0, NULL,
          "time given to replies in flight to reach clients at stop"},

@@ -92,6 +92,7 @@ struct seula_config {
 	int synchronous; /* enum seula_sync */
 	int log_level;   /* enum seula_log_level */
 	int64_t request_timeout_s;
+	int64_t stop_timeout_s;
 	int64_t shutdown_grace_ms;
 	const char *secret_file;
 

@@ -356,8 +356,10 @@ static int cmd_serve(int argc, char **argv)
 fail:
 	fprintf(stderr, "seula: %s\n", app.err[0] ? app.err : "cannot start");
 out:
-	seula_server_free(server);
+	/* Readers before the server: a stop past stop_timeout leaves jobs
+	 * that post to the server's completion queues. */
 	seula_readers_stop(readers);
+	seula_server_free(server);
 	seula_store_close(store);
 	seula_auth_free(auth);
 	seula_statement_free(statement);

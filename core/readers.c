@@ -45,10 +45,20 @@ static void *reader_main(void *arg)
 		if (!r->head)
 			r->tail = NULL;
 		r->queued--;
+		/* Stopping: what has not begun is answered, not run (a
+		 * queue of reports could hold the stop for minutes). */
+		bool cancel = r->stopping;
 		pthread_mutex_unlock(&r->lock);
 
 		job->next = NULL;
-		if (job->kind == SEULA_JOB_CALL) {
+		if (cancel && job->kind == SEULA_JOB_CALL) {
+			job->result = SEULA_ECONFLICT;
+		} else if (cancel) {
+			seula_http_error(job->http, 503, "stopping",
+			                 "the server is stopping; try again "
+			                 "shortly");
+			job->result = SEULA_OK;
+		} else if (job->kind == SEULA_JOB_CALL) {
 			char err[256] = "";
 			job->result = job->call(job->call_arg, rd->db, err,
 			                        sizeof(err));
@@ -129,7 +139,7 @@ int seula_readers_submit(struct seula_readers *r, struct seula_job *job)
 	return rc;
 }
 
-void seula_readers_stop(struct seula_readers *r)
+void seula_readers_halt(struct seula_readers *r)
 {
 	if (!r)
 		return;
@@ -137,6 +147,13 @@ void seula_readers_stop(struct seula_readers *r)
 	r->stopping = true;
 	pthread_cond_broadcast(&r->wake);
 	pthread_mutex_unlock(&r->lock);
+}
+
+void seula_readers_stop(struct seula_readers *r)
+{
+	if (!r)
+		return;
+	seula_readers_halt(r);
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->readers[i].started)
 			pthread_join(r->readers[i].thread, NULL);

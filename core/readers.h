@@ -23,7 +23,12 @@ int seula_readers_start(struct seula_readers **out,
                         size_t errlen);
 /* SEULA_EBUSY when full, SEULA_ECONFLICT when stopping. */
 int seula_readers_submit(struct seula_readers *r, struct seula_job *job);
-/* Finish queued jobs, join the threads, close; NULL-safe. */
+/* From now on, answer the queued jobs without running them (a call gets
+ * SEULA_ECONFLICT, a route a 503) and refuse new ones; the jobs running
+ * finish.  Returns at once; NULL-safe. */
+void seula_readers_halt(struct seula_readers *r);
+/* seula_readers_halt(), then join the threads and close; NULL-safe.  The
+ * jobs' completion queues must outlive it. */
 void seula_readers_stop(struct seula_readers *r);
 
 #endif

@@ -37,7 +37,6 @@
 #define MAX_HEADERS_BYTES 16384
 #define HARD_HEADERS_BYTES (4 * MAX_HEADERS_BYTES)
 #define DRAIN_POLL_MS 10
-#define DRAIN_MAX_MS 30000
 
 struct worker {
 	struct seula_server *srv;
@@ -805,17 +804,22 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
 	size_t inflight = 0;
 	for (size_t i = 0; i < srv->n_workers; i++)
 		inflight += atomic_load(&srv->workers[i].inflight);
-	bool overdue = seula_clock_ms() - srv->drain_started_ms > DRAIN_MAX_MS;
+	int64_t max_ms = srv->deps->cfg->stop_timeout_s * 1000;
+	bool overdue = seula_clock_ms() - srv->drain_started_ms > max_ms;
 	if (inflight && !overdue) {
 		struct timeval tv = {0, DRAIN_POLL_MS * 1000};
 		evtimer_add(srv->drain_timer, &tv);
 		return;
 	}
 	if (inflight)
-		seula_log(
-		        srv->deps->log, SEULA_LOG_WARN, "server",
-		        "%zu requests still open after %d ms; stopping anyway",
-		        inflight, DRAIN_MAX_MS);
+		seula_log(srv->deps->log, SEULA_LOG_WARN, "server",
+		          "%zu requests still open after %lld ms; stopping "
+		          "anyway (those not begun get 503)",
+		          inflight, (long long)max_ms);
+	/* Reports not begun are answered 503 now, within the loops'
+	 * grace, not run for minutes after it. */
+	if (inflight)
+		seula_readers_halt(srv->deps->readers);
 	/* Every acknowledged job has completed; commit anything left. */
 	seula_store_stop(srv->deps->store);
 	for (size_t i = 0; i < srv->n_workers; i++)

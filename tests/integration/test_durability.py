@@ -90,6 +90,48 @@ class DurabilityTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_sigterm_past_stop_timeout_answers_the_queued_reads(self):
+        # One reader, a slow read route and a queue of them: SIGTERM gives
+        # them stop_timeout, then the ones not begun get 503 and the
+        # server exits cleanly (it once freed the loops' completion queues
+        # while the reader still posted to them).
+        srv = Server(plugins=("anonymize", "testkit"),
+                     server={"readers": 1, "stop_timeout": "1s"},
+                     sections={"plugin.testkit": {"read_delay_ms": 200}})
+        try:
+            srv.start()
+
+            def read():
+                try:
+                    return srv.request("GET", "/api/testkit/count", timeout=20)
+                except OSError as e:
+                    return e
+            with concurrent.futures.ThreadPoolExecutor(30) as pool:
+                futures = [pool.submit(read) for _ in range(30)]
+                time.sleep(0.5)
+                t0 = time.monotonic()
+                rc = srv.stop()
+                stop_seconds = time.monotonic() - t0
+                answers = [f.result() for f in futures]
+            err = srv.stderr()
+            self.assertEqual(rc, 0, err)
+            self.assertNotIn("AddressSanitizer", err)
+            self.assertIn("still open after 1000 ms", err)
+            done = [a for a in answers if not isinstance(a, OSError)]
+            self.assertEqual({a.status for a in done} - {200, 503}, set(), answers)
+            ok = [a for a in done if a.status == 200]
+            busy = [a for a in done if a.status == 503]
+            self.assertTrue(ok and busy, answers)
+            for a in busy:
+                self.assertEqual(a.json()["error"], "stopping", a)
+            # The reads left are answered, not run one by one (30 x 200 ms).
+            self.assertLess(stop_seconds, 4, err)
+            print("SIGTERM with 30 slow reads queued: %d answered, %d got 503, %d "
+                  "connections closed, stopped in %.2f s"
+                  % (len(ok), len(busy), len(answers) - len(done), stop_seconds))
+        finally:
+            srv.close()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -7,6 +7,7 @@
  *   on_batch: counts events into testkit_batches; sleeps batch_delay_ms
  *     (to fill the queue); fails the batch when an event is titled
  *     "fail batch".
+ *   the reader route sleeps read_delay_ms (to fill the readers' queue).
  *   routes: one per thread (loop, reader, writer), one staff-only.
  */
 #include <seula/plugin.h>
@@ -20,12 +21,16 @@
 
 struct testkit_config {
 	int64_t batch_delay_ms;
+	int64_t read_delay_ms;
 };
 
 static const struct seula_config_row rows[] = {
         {SEULA_CONFIG_INT, "batch_delay_ms", "0", 0, 10000,
          offsetof(struct testkit_config, batch_delay_ms), 0, NULL,
          "sleep this long in every on_batch"},
+        {SEULA_CONFIG_INT, "read_delay_ms", "0", 0, 10000,
+         offsetof(struct testkit_config, read_delay_ms), 0, NULL,
+         "sleep this long in the reader route (to fill the readers' queue)"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -129,6 +134,12 @@ static int route_echo(void *instance, struct seula_http *http)
 static int route_count(void *instance, struct seula_http *http)
 {
 	struct testkit *t = instance;
+	if (t->cfg->read_delay_ms) {
+		struct timespec ts = {t->cfg->read_delay_ms / 1000,
+		                      (t->cfg->read_delay_ms % 1000) *
+		                              1000000L};
+		nanosleep(&ts, NULL);
+	}
 	sqlite3 *db = t->host->http_db(http);
 	sqlite3_stmt *st;
 	if (!db || sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1,
