@@ -478,6 +478,7 @@ enum filter_kind {
 /* A filter's value: up to a stored URL's length (SEULA_URL_MAX in
  * core/collect.h), so any path a report shows can be filtered on. */
 #define FILTER_VALUE_MAX 2048
+#define FILTER_ALTS_MAX 100
 
 struct filter {
 	char dim[80];
@@ -753,6 +754,14 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			         "filter \"%.*s\": an alternative between | is "
 			         "empty",
 			         (int)dl, p);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		/* Each is a term of one SQL expression, whose depth SQLite
+		 * caps at 1,000: past it a report failed with a 500. */
+		if (f->n_alts > FILTER_ALTS_MAX) {
+			snprintf(err, errlen,
+			         "filter \"%.*s\": at most %d alternatives",
+			         (int)dl, p, FILTER_ALTS_MAX);
 			return ANALYTICS_BAD_REQUEST;
 		}
 		f->negate = *op == '!';
