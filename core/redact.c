@@ -15,12 +15,23 @@ struct seula_redactor {
 };
 
 /* The lookbehind starts a match only where a run of local-part characters
- * starts, so a long run with an "@" but no address after it costs one
- * pass, not one per start: the interpreter took a second over 60,000
- * bytes without it (the body may be 64 KiB).  Hosts need a dot: "a@b" is
- * a handle, not an address. */
-static const char pattern[] = "(?<![a-z0-9._+-])[a-z0-9._+-]+(?:@|%40)"
-                              "[a-z0-9-]+(?:\\.[a-z0-9-]+)+";
+ * starts (or after the %40 that ends one), never inside an escape, so a
+ * long run with an "@" but no address after it costs one pass, not one
+ * per start: the interpreter took a second over 60,000 bytes without it
+ * (the body may be 64 KiB).  The loops are possessive and a local part's
+ * escapes stop at %40, so nothing is given back and tried again.  Any
+ * part may be percent-encoded (a URL's path is) or raw UTF-8 (a title
+ * is); a label's escapes are only of bytes a host name holds, so %2E is
+ * a dot and %2F ends the host.  Hosts need a dot: "a@b" is a handle, not
+ * an address. */
+#define EMAIL_LOCAL_CHARS "a-z0-9._+\\x80-\\xff-"
+#define EMAIL_LABEL                                                            \
+	"(?:[a-z0-9\\x80-\\xff-]++|%(?:[89a-f][0-9a-f]|2d|3[0-9]"              \
+	"|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]))++"
+static const char pattern[] =
+        "(?:(?<![" EMAIL_LOCAL_CHARS "])|(?<=%40))(?!(?<=%)[0-9a-f]{2})"
+        "(?:[" EMAIL_LOCAL_CHARS "]++|%(?!40)[0-9a-f]{2})++"
+        "(?:@|%40)" EMAIL_LABEL "(?:(?:\\.|%2e)" EMAIL_LABEL ")++";
 
 int seula_redactor_new(struct seula_redactor **out, bool jit, char *err,
                        size_t errlen)

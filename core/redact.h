@@ -4,8 +4,10 @@
  * An address a page or a property carries (/unsubscribe/ann@example.com,
  * {"contact": "ann@example.com"}) is personal data no consent was asked
  * for; it is replaced by "(email)", as Google Analytics 4's data redaction
- * does, for every visitor, before anything is stored.  A percent-encoded
- * "@" (%40) counts as one.
+ * does, for every visitor, before anything is stored.  Any part of one
+ * may be percent-encoded, as a URL carries it (ann%40example%2Ecom), or
+ * UTF-8, as an internationalised domain is (info@exämple.de in a title,
+ * ex%C3%A4mple.de in a URL); none of it stays (not "jö(email)").
  *
  * Ownership: the redactor owns its compiled pattern; it is read-only after
  * seula_redactor_new(), so loop threads share one.

@@ -52,6 +52,42 @@ class CollectTest(unittest.TestCase):
         self.assertEqual(row["country"], "ZZ")
         self.assertEqual(row["region"], "1")
 
+    def test_escaped_and_internationalised_addresses_are_not_stored(self):
+        # No part of an address may pass in another form: a dot as %2E,
+        # a domain in UTF-8, raw in a title or percent-encoded in a URL.
+        cases = [
+            ("http://localhost/u/john.doe%40example%2Ecom", None, None,
+             "/u/(email)"),
+            ("http://localhost/u/john.doe%40example%2ecom/x", None, None,
+             "/u/(email)/x"),
+            ("http://localhost/u/john@ex\u00e4mple.de", None, None, "/u/(email)"),
+            ("http://localhost/u/john@ex%c3%a4mple.de", None, None, "/u/(email)"),
+            ("http://localhost/kontakt", "Kontakt: info@ex\u00e4mple.de",
+             "https://mail.example.net/read/john.doe%40example%2Ecom",
+             "/kontakt"),
+        ]
+        for i, (url, title, referrer, path) in enumerate(cases):
+            with self.subTest(url=url, title=title):
+                ev = pageview(url=url, title=title or "redact-%d" % i)
+                if referrer:
+                    ev["referrer"] = referrer
+                r = self.srv.collect(ev)
+                self.assertEqual(r.status, 204, r)
+                row = self.srv.query("SELECT url, path, title, referrer FROM events "
+                                     "ORDER BY id DESC LIMIT 1")[0]
+                self.assertEqual(row["path"], path)
+                self.assertEqual(row["url"], "http://localhost" + path)
+                self.assertEqual(row["title"],
+                                 "Kontakt: (email)" if title else "redact-%d" % i)
+                if referrer:
+                    self.assertEqual(row["referrer"],
+                                     "https://mail.example.net/read/(email)")
+        leaks = self.srv.query(
+            "SELECT url, path, title, referrer FROM events WHERE "
+            "url || path || coalesce(title, '') || coalesce(referrer, '') "
+            "LIKE '%john%' OR coalesce(title, '') LIKE '%info@%'")
+        self.assertEqual(leaks, [])
+
     def test_batch_and_custom_events(self):
         # The visitor id is kept: a consent record grants analytics to it.
         record_consent(self.srv, "accept_all", "0f8fad5b-d9cb-469f-a165-70867728950e")

@@ -140,13 +140,20 @@ class ConsentTest(unittest.TestCase):
                 ("http://localhost/demo/reset;jsessionid=SEC/ann@example.com?token=t",
                  "http://localhost/demo/reset;jsessionid=SEC/(email)"),
                 ("http://localhost/unsubscribe/bob%40example.fi/now#x",
-                 "http://localhost/unsubscribe/(email)/now")):
+                 "http://localhost/unsubscribe/(email)/now"),
+                ("http://localhost/u/john.doe%40example%2Ecom/x",
+                 "http://localhost/u/(email)/x"),
+                ("http://localhost/u/john.doe%40ex%C3%A4mple%2ede/x?a=1",
+                 "http://localhost/u/(email)/x"),
+                ("http://localhost/u/john@ex\u00e4mple.de/x#y",
+                 "http://localhost/u/(email)/x")):
             r = self.post(choice(cfg, "reject_all", page=page))
             self.assertEqual(r.status, 201, r)
             [row] = consent_rows(self.srv, "receipt = ?", (r.json()["receipt"],))
             self.assertEqual(row["page"], kept)
             rec = self.srv.request("GET", "/api/consent/" + r.json()["receipt"]).json()
             self.assertEqual(rec["page"], kept, "the receipt shows no address either")
+        self.assertEqual(consent_rows(self.srv, "page LIKE '%john%'"), [])
 
     def test_gpc_objects_to_marketing_whatever_was_clicked(self):
         doc = record_consent(self.srv, "accept_all", headers={"Sec-GPC": "1"})
