@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -47,6 +48,11 @@ struct worker {
 	struct seula_completions *cq;
 	struct event *stop_ev;
 	struct event *exit_ev;
+	/* Accepting paused for want of descriptors, and when that was last
+	 * logged, with how many pauses since (on_accept_error()). */
+	struct event *accept_pause_ev;
+	int64_t accept_warned_ms;
+	int64_t accept_pauses;
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool draining;
@@ -771,10 +777,60 @@ static void on_worker_stop(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct worker *w = arg;
 	atomic_store(&w->draining, true);
+	evtimer_del(w->accept_pause_ev);
 	if (w->bound) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
 	}
+}
+
+/* The worker whose loop runs on this thread: libevent calls a listener's
+ * error callback with evhttp's argument, not one of ours.  Set once by
+ * each loop's thread before it runs; the loop's own context. */
+static _Thread_local struct worker *loop_worker;
+
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_WARN_EVERY_MS 60000
+
+/* Out of descriptors (or memory), accept() fails at once on a socket
+ * that stays readable: libevent retried it in a busy loop and logged
+ * every failure (40 MB/s of log).  Accepting pauses a moment instead,
+ * the connections waiting in the backlog, and a warning is logged once
+ * a minute. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	(void)arg; /* libevent gives evhttp's own argument: the evhttp */
+	struct worker *w = loop_worker;
+	if (!w)
+		return;
+	int e = EVUTIL_SOCKET_ERROR();
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
+		return; /* a connection reset before it was taken: no matter */
+	evconnlistener_disable(lev);
+	struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+	evtimer_add(w->accept_pause_ev, &tv);
+	w->accept_pauses++;
+	int64_t now = seula_clock_ms();
+	if (w->accept_warned_ms &&
+	    now - w->accept_warned_ms < ACCEPT_WARN_EVERY_MS)
+		return;
+	seula_log(w->srv->deps->log, SEULA_LOG_WARN, "server",
+	          "cannot accept a connection (%s): paused %d ms, %lld times "
+	          "since the last warning; raise the open files limit "
+	          "(ulimit -n, systemd LimitNOFILE)",
+	          strerror(e), ACCEPT_PAUSE_MS, (long long)w->accept_pauses);
+	w->accept_warned_ms = now;
+	w->accept_pauses = 0;
+}
+
+static void on_accept_pause_end(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct worker *w = arg;
+	if (w->bound)
+		evconnlistener_enable(
+		        evhttp_bound_socket_get_listener(w->bound));
 }
 
 static void on_worker_exit(evutil_socket_t fd, short what, void *arg)
@@ -792,6 +848,7 @@ static void on_worker_exit(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	loop_worker = w;
 	event_base_dispatch(w->base);
 	return NULL;
 }
@@ -891,7 +948,10 @@ static int worker_init(struct worker *w, struct seula_server *srv, int index,
 	        w->base ? event_new(w->base, -1, 0, on_worker_stop, w) : NULL;
 	w->exit_ev =
 	        w->base ? event_new(w->base, -1, 0, on_worker_exit, w) : NULL;
-	if (!w->base || !w->http || !w->cq || !w->stop_ev || !w->exit_ev) {
+	w->accept_pause_ev =
+	        w->base ? evtimer_new(w->base, on_accept_pause_end, w) : NULL;
+	if (!w->base || !w->http || !w->cq || !w->stop_ev || !w->exit_ev ||
+	    !w->accept_pause_ev) {
 		snprintf(err, errlen, "cannot create an event loop");
 		close(fd);
 		return SEULA_ENOMEM;
@@ -914,6 +974,8 @@ static int worker_init(struct worker *w, struct seula_server *srv, int index,
 		close(fd);
 		return SEULA_EIO;
 	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(w->bound),
+	                            on_accept_error);
 	return SEULA_OK;
 }
 
@@ -1021,7 +1083,9 @@ int seula_server_run(struct seula_server *srv)
 			if (srv->workers[i].thread_started)
 				event_active(srv->workers[i].exit_ev, 0, 0);
 	} else {
+		loop_worker = &srv->workers[0];
 		event_base_dispatch(srv->workers[0].base);
+		loop_worker = NULL;
 	}
 	for (size_t i = 1; i < srv->n_workers; i++) {
 		if (srv->workers[i].thread_started) {
@@ -1054,6 +1118,8 @@ void seula_server_free(struct seula_server *srv)
 			evhttp_free(w->http);
 		if (w->stop_ev)
 			event_free(w->stop_ev);
+		if (w->accept_pause_ev)
+			event_free(w->accept_pause_ev);
 		if (w->exit_ev)
 			event_free(w->exit_ev);
 		if (w->base)

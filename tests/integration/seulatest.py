@@ -7,6 +7,7 @@ SEULA_TEST_PLUGIN_DIR, SEULA_TEST_OUTPUT.
 import http.client
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -127,12 +128,17 @@ class Server:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
 
     # -- lifecycle --------------------------------------------------------
-    def start(self, timeout=10, expect_fail=False):
+    def start(self, timeout=10, expect_fail=False, nofile=None):
+        """nofile: the open files limit the server gets."""
         self.stderr_file = open(self.stderr_path, "ab")
         t0 = time.monotonic()
+
+        def limit():
+            if nofile:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
                                      stdout=subprocess.PIPE,
-                                     stderr=self.stderr_file)
+                                     stderr=self.stderr_file, preexec_fn=limit)
         line = self.proc.stdout.readline().decode()
         self.start_seconds = time.monotonic() - t0
         if expect_fail:
