@@ -658,7 +658,13 @@ static bool framing_ok(struct evhttp_request *req)
 	     kv = TAILQ_NEXT(kv, next)) {
 		if (strpbrk(kv->key, " \t"))
 			return false;
-		n += strcasecmp(kv->key, "Content-Length") == 0;
+		bool length = strcasecmp(kv->key, "Content-Length") == 0;
+		/* Digits only (RFC 9110 8.6): libevent's strtoll also takes
+		 * "+61", which a proxy before it may read otherwise. */
+		if (length && (!*kv->value || strspn(kv->value, "0123456789") !=
+		                                      strlen(kv->value)))
+			return false;
+		n += length;
 	}
 	return n <= 1;
 }
@@ -720,8 +726,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		                  "Connection", "close");
 		seula_reply_error(req, 400, "bad_request",
-		                  "more than one Content-Length, or white "
-		                  "space in a header name");
+		                  "more than one Content-Length, one that "
+		                  "is not digits, or white space in a header "
+		                  "name");
 		return;
 	}
 	if (header_bytes(req) > MAX_HEADERS_BYTES) {

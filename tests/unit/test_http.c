@@ -38,6 +38,20 @@ static const char *parsed(const char *raw)
 	return out;
 }
 
+/* Every status a handler answers has its own reason phrase, not the
+ * catch-all "Status". */
+static void reasons(void **state)
+{
+	(void)state;
+	static const int answered[] = {200, 201, 204, 400, 401, 403,
+	                               404, 405, 409, 410, 413, 415,
+	                               422, 429, 431, 500, 503};
+	for (size_t i = 0; i < sizeof(answered) / sizeof(answered[0]); i++)
+		assert_string_not_equal(seula_status_reason(answered[i]),
+		                        "Status");
+	assert_string_equal(seula_status_reason(422), "Unprocessable Content");
+}
+
 static void queries(void **state)
 {
 	(void)state;
@@ -53,7 +67,8 @@ static void queries(void **state)
 	assert_string_equal(parsed("q=%41%2b+b&p=%2F"), "q=A+ b&p=/");
 	/* The names too: "%71" is "q", so a handler sees it given twice. */
 	assert_string_equal(parsed("q=1&%71=2"), "q=1&q=2");
-	assert_string_equal(parsed("a+b=1&%C3%A4=2&x%25=3"), "a b=1&\xC3\xA4=2&x%=3");
+	assert_string_equal(parsed("a+b=1&%C3%A4=2&x%25=3"),
+	                    "a b=1&\xC3\xA4=2&x%=3");
 	assert_null(parsed("a%00b=1"));
 	/* Refused: a malformed escape, a part with no name. */
 	assert_null(parsed("q=%zz"));
@@ -124,10 +139,9 @@ static void decimals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(queries),
-	        cmocka_unit_test(decimals),
-	        cmocka_unit_test(escapes),
-	        cmocka_unit_test(media_types),
+	        cmocka_unit_test(queries), cmocka_unit_test(decimals),
+	        cmocka_unit_test(escapes), cmocka_unit_test(media_types),
+	        cmocka_unit_test(reasons),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
