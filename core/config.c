@@ -2,9 +2,11 @@
  * config.c - INI file through libinih, values through config rows.
  */
 #include "config.h"
+#include "event.h"
 #include "zone.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- rows of the core sections ---------------------------------------- */
@@ -281,36 +284,107 @@ static const char *where(const struct seula_ini *ini,
 
 struct reader {
 	FILE *f;
+	struct seula_ini *ini;
 	int line;
-	bool continuation; /* the line just read starts with blank space */
-	int too_long_line; /* first line over inih's limit, 0 if none */
-	char *buf;
-	size_t bufcap;
+	bool continuation;  /* the line just read starts with blank space */
+	int too_long_line;  /* a line over inih's limit, 0 if none */
+	int nul_line;       /* a line with a NUL byte, 0 if none */
+	int read_errno;     /* a read error, 0 if none */
+	size_t keys_before; /* entries before the last section header */
+	bool oom;
 };
 
-/* inih's line reader: counts lines so entries know theirs, and refuses lines
- * inih would silently split. */
+static int push_section(struct seula_ini *ini, const char *name, size_t len,
+                        int line)
+{
+	if (ini->n_sections == ini->cap_sections) {
+		size_t cap = ini->cap_sections ? ini->cap_sections * 2 : 16;
+		void *p = realloc(ini->sections, cap * sizeof(*ini->sections));
+		if (!p)
+			return SEULA_ENOMEM;
+		ini->sections = p;
+		ini->cap_sections = cap;
+	}
+	struct seula_ini_section *s = &ini->sections[ini->n_sections];
+	if (!(s->name = strndup(name, len)))
+		return SEULA_ENOMEM;
+	s->line = line;
+	s->used = false;
+	ini->n_sections++;
+	return SEULA_OK;
+}
+
+/* inih calls back only for keys; a section header is noted here so that an
+ * empty section is checked like one with keys. */
+static int note_section(struct reader *r, const char *line)
+{
+	if (r->line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+		line += 3;
+	const char *start = line;
+	while (*start == ' ' || *start == '\t')
+		start++;
+	/* Indented after a key, inih takes it for the key's next line. */
+	if (*start != '[' || (start > line && r->ini->n > r->keys_before))
+		return SEULA_OK;
+	line = start;
+	const char *close = strchr(line, ']');
+	if (!close)
+		return SEULA_OK; /* inih reports the syntax error */
+	size_t len = (size_t)(close - line - 1);
+	/* inih's cut (MAX_SECTION), so that names match its entries'. */
+	if (len > 49)
+		len = 49;
+	r->keys_before = r->ini->n;
+	return push_section(r->ini, line + 1, len, r->line);
+}
+
+/* inih's line reader: counts lines so entries know theirs, and stops at a
+ * line inih would silently split or cut, and at a read error, which inih
+ * would take for the end of the file.  Reads at most `num` bytes a line so
+ * that a file without newlines cannot take all memory. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct reader *r = stream;
-	ssize_t n = getline(&r->buf, &r->bufcap, r->f);
-	if (n < 0)
+	if (r->too_long_line || r->nul_line || r->read_errno || r->oom)
 		return NULL;
+	size_t n = 0;
+	int c = EOF;
+	bool nul = false;
+	while ((c = getc(r->f)) != EOF) {
+		if (n + 1 >= (size_t)num) {
+			r->too_long_line = r->line + 1;
+			return NULL;
+		}
+		nul |= c == '\0';
+		str[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (c == EOF && ferror(r->f)) {
+		r->read_errno = errno ? errno : EIO;
+		return NULL;
+	}
+	if (n == 0)
+		return NULL;
+	str[n] = '\0';
 	r->line++;
-	r->continuation = n > 0 && (r->buf[0] == ' ' || r->buf[0] == '\t');
+	if (nul) {
+		r->nul_line = r->line;
+		return NULL;
+	}
+	r->continuation = str[0] == ' ' || str[0] == '\t';
 	if (r->continuation) {
-		const char *p = r->buf;
+		const char *p = str;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '\n' || *p == '\r' || *p == '\0' || *p == ';' ||
 		    *p == '#')
 			r->continuation = false;
 	}
-	if (n >= num && !r->too_long_line)
-		r->too_long_line = r->line;
-	size_t copy = (size_t)n < (size_t)num - 1 ? (size_t)n : (size_t)num - 1;
-	memcpy(str, r->buf, copy);
-	str[copy] = '\0';
+	if (note_section(r, str) != SEULA_OK) {
+		r->oom = true;
+		return NULL;
+	}
 	return str;
 }
 
@@ -367,29 +441,56 @@ int seula_ini_load(struct seula_ini *ini, const char *path, char *err,
 	ini->path = strdup(path);
 	if (!ini->path)
 		return SEULA_ENOMEM;
-	struct reader r = {0};
-	r.f = fopen(path, "r");
-	if (!r.f) {
+	/* O_NONBLOCK: a FIFO is refused below rather than waited on. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 		         strerror(errno));
 		return SEULA_EIO;
 	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		         strerror(errno));
+		close(fd);
+		return SEULA_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, "%s: not a config file: it is %s",
+		            path,
+		            S_ISDIR(st.st_mode) ? "a directory"
+		                                : "not a regular file");
+	}
+	struct reader r = {.ini = ini};
+	if (!(r.f = fdopen(fd, "r"))) {
+		close(fd);
+		return SEULA_ENOMEM;
+	}
 	struct load_ctx ctx = {ini, &r, false};
 	int rc = ini_parse_stream(read_line, &r, on_ini_value, &ctx);
 	fclose(r.f);
-	free(r.buf);
-	if (ctx.oom)
+	if (ctx.oom || r.oom)
 		return SEULA_ENOMEM;
-	if (r.too_long_line && (rc == 0 || r.too_long_line < rc))
-		return fail(err, errlen,
-		            "%s:%d: line too long (at most %d characters; "
-		            "continue a list on an indented next line)",
-		            path, r.too_long_line, INI_MAX_LINE - 2);
+	/* The reader stopped there: inih's errors are all before it. */
 	if (rc > 0)
 		return fail(err, errlen,
 		            "%s:%d: syntax error (expected [section], key = "
 		            "value or a comment)",
 		            path, rc);
+	if (r.read_errno) {
+		snprintf(err, errlen, "%s:%d: cannot read: %s", path,
+		         r.line + 1, strerror(r.read_errno));
+		return SEULA_EIO;
+	}
+	if (r.too_long_line)
+		return fail(err, errlen,
+		            "%s:%d: line too long (at most %d characters; "
+		            "continue a list on an indented next line)",
+		            path, r.too_long_line, INI_MAX_LINE - 2);
+	if (r.nul_line)
+		return fail(err, errlen, "%s:%d: a NUL byte: not a text file",
+		            path, r.nul_line);
 	if (rc < 0)
 		return fail(err, errlen, "%s: cannot read", path);
 	for (size_t i = 0; i < ini->n; i++)
@@ -409,6 +510,9 @@ void seula_ini_free(struct seula_ini *ini)
 		free(ini->entries[i].value);
 	}
 	free(ini->entries);
+	for (size_t i = 0; i < ini->n_sections; i++)
+		free(ini->sections[i].name);
+	free(ini->sections);
 	free(ini->path);
 	memset(ini, 0, sizeof(*ini));
 }
@@ -539,6 +643,14 @@ static int list_append(struct seula_arena *mem, const char *const **list,
 	return SEULA_OK;
 }
 
+/* Values end up in pages and JSON, which hold only text; a path is the
+ * file system's bytes. */
+static bool text_ok(const struct seula_config_row *row, const char *value)
+{
+	return (row->flags & SEULA_CONFIG_PATH) ||
+	       seula_text_valid(value, strlen(value));
+}
+
 static int apply_value(struct seula_arena *mem,
                        const struct seula_config_row *row, void *target,
                        const char *value, bool append, char *why, size_t whylen)
@@ -581,6 +693,12 @@ static int apply_value(struct seula_arena *mem,
 		return SEULA_OK;
 	case SEULA_CONFIG_STRING: {
 		size_t len = strlen(value);
+		if (!text_ok(row, value)) {
+			snprintf(why, whylen,
+			         "the value is not UTF-8 text, or has a "
+			         "control character");
+			return SEULA_EINVAL;
+		}
 		if ((int64_t)len < row->min ||
 		    (row->max && (int64_t)len > row->max)) {
 			snprintf(why, whylen,
@@ -612,6 +730,12 @@ static int apply_value(struct seula_arena *mem,
 		}
 		return SEULA_EINVAL;
 	case SEULA_CONFIG_LIST: {
+		if (!text_ok(row, value)) {
+			snprintf(why, whylen,
+			         "the value is not UTF-8 text, or has a "
+			         "control character");
+			return SEULA_EINVAL;
+		}
 		const char *const *list;
 		memcpy(&list, field, sizeof(list));
 		if (!append)
@@ -641,10 +765,18 @@ static int apply_rows(struct seula_config *cfg, const char *section,
                       const struct seula_config_row *rows, size_t nrows,
                       bool *seen, void *target, char *err, size_t errlen);
 
+void seula_config_claim(struct seula_config *cfg, const char *section)
+{
+	for (size_t i = 0; i < cfg->ini.n_sections; i++)
+		if (strcmp(cfg->ini.sections[i].name, section) == 0)
+			cfg->ini.sections[i].used = true;
+}
+
 int seula_config_apply(struct seula_config *cfg, const char *section,
                        const struct seula_config_row *rows, void *target,
                        char *err, size_t errlen)
 {
+	seula_config_claim(cfg, section);
 	size_t nrows = 0;
 	while (rows[nrows].type != SEULA_CONFIG_END)
 		nrows++;
@@ -731,26 +863,39 @@ static int apply_rows(struct seula_config *cfg, const char *section,
 	return SEULA_OK;
 }
 
+static int unknown_section(const char *loc, const char *section, char *err,
+                           size_t errlen)
+{
+	if (strncmp(section, "plugin.", 7) == 0)
+		return fail(err, errlen,
+		            "%s: [%s] configures a plugin that is not loaded "
+		            "(add '%s' to [plugins] load, or remove the "
+		            "section)",
+		            loc, section, section + 7);
+	return fail(err, errlen,
+	            "%s: unknown section [%s] (known: server, limits, auth, "
+	            "plugins, consent, controller, privacy, site.ID, "
+	            "plugin.NAME)",
+	            loc, section);
+}
+
 int seula_config_check_unused(struct seula_config *cfg, char *err,
                               size_t errlen)
 {
 	char loc[600];
 	for (size_t i = 0; i < cfg->ini.n; i++) {
 		const struct seula_ini_entry *e = &cfg->ini.entries[i];
-		if (e->used)
+		if (!e->used)
+			return unknown_section(
+			        where(&cfg->ini, e, loc, sizeof(loc)),
+			        e->section, err, errlen);
+	}
+	for (size_t i = 0; i < cfg->ini.n_sections; i++) {
+		const struct seula_ini_section *s = &cfg->ini.sections[i];
+		if (s->used)
 			continue;
-		where(&cfg->ini, e, loc, sizeof(loc));
-		if (strncmp(e->section, "plugin.", 7) == 0)
-			return fail(err, errlen,
-			            "%s: [%s] configures a plugin that is not "
-			            "loaded (add '%s' to [plugins] load, or "
-			            "remove the section)",
-			            loc, e->section, e->section + 7);
-		return fail(err, errlen,
-		            "%s: unknown section [%s] (known: server, limits, "
-		            "auth, plugins, consent, controller, privacy, "
-		            "site.ID, plugin.NAME)",
-		            loc, e->section);
+		snprintf(loc, sizeof(loc), "%s:%d", cfg->ini.path, s->line);
+		return unknown_section(loc, s->name, err, errlen);
 	}
 	return SEULA_OK;
 }
@@ -790,7 +935,8 @@ static int load_sites(struct seula_config *cfg, char *err, size_t errlen)
 	char loc[600];
 	int rc = SEULA_OK;
 	/* Each distinct [site.ID] section, in file order. */
-	const char **ids = calloc(cfg->ini.n + 1, sizeof(*ids));
+	const char **ids =
+	        calloc(cfg->ini.n + cfg->ini.n_sections + 1, sizeof(*ids));
 	if (!ids)
 		return SEULA_ENOMEM;
 	for (size_t i = 0; i < cfg->ini.n; i++) {
@@ -812,6 +958,24 @@ static int load_sites(struct seula_config *cfg, char *err, size_t errlen)
 			goto out;
 		}
 		ids[n++] = e->section;
+	}
+	/* An empty [site.ID] is a site without its required keys. */
+	for (size_t i = 0; i < cfg->ini.n_sections; i++) {
+		const struct seula_ini_section *s = &cfg->ini.sections[i];
+		bool skip = strncmp(s->name, "site.", 5) != 0;
+		for (size_t k = 0; k < n && !skip; k++)
+			skip = strcmp(ids[k], s->name) == 0;
+		if (skip)
+			continue;
+		if (!seula_config_name_valid(s->name + 5, true)) {
+			rc = fail(
+			        err, errlen,
+			        "%s:%d: [%s]: a site id is 1-64 characters of "
+			        "a-z, 0-9, _ and -",
+			        cfg->ini.path, s->line, s->name);
+			goto out;
+		}
+		ids[n++] = s->name;
 	}
 	cfg->sites =
 	        seula_arena_alloc(&cfg->mem, (n ? n : 1) * sizeof(*cfg->sites));

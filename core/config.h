@@ -31,10 +31,19 @@ struct seula_ini_entry {
 	bool used;
 };
 
+/* A [section] header of the file, so that an empty one is checked too. */
+struct seula_ini_section {
+	char *name;
+	int line;
+	bool used;
+};
+
 struct seula_ini {
 	char *path;
 	struct seula_ini_entry *entries;
 	size_t n, cap;
+	struct seula_ini_section *sections;
+	size_t n_sections, cap_sections;
 };
 
 enum seula_sync { SEULA_SYNC_NORMAL = 0, SEULA_SYNC_FULL = 1 };
@@ -191,7 +200,12 @@ int seula_config_apply(struct seula_config *cfg, const char *section,
                        const struct seula_config_row *rows, void *target,
                        char *err, size_t errlen);
 
-/* Error for the first entry no row consumed (an unknown section). */
+/* Mark `section` as claimed by a reader that has no rows for it (a plugin
+ * without settings), so that it is not reported as unknown. */
+void seula_config_claim(struct seula_config *cfg, const char *section);
+
+/* Error for the first entry or section header no row consumed (an unknown
+ * section). */
 int seula_config_check_unused(struct seula_config *cfg, char *err,
                               size_t errlen);
 

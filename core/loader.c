@@ -222,6 +222,7 @@ static int load_one(struct seula_loaded_plugin *p, struct seula_config *cfg,
 		if (rc != SEULA_OK)
 			return rc;
 	} else {
+		seula_config_claim(cfg, section);
 		for (size_t i = 0; i < cfg->ini.n; i++) {
 			if (strcmp(cfg->ini.entries[i].section, section) != 0)
 				continue;

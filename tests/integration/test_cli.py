@@ -174,6 +174,31 @@ class CliTest(unittest.TestCase):
         finally:
             shutil.rmtree(tmp)
 
+    def test_config_that_is_not_a_file_is_refused(self):
+        # Run where the defaults would put var/seula.db and its key: a
+        # config read as empty would start and create them there.
+        tmp = tempfile.mkdtemp()
+        try:
+            folder = os.path.join(tmp, "conf.d")
+            os.mkdir(folder)
+            empty = os.path.join(tmp, "empty.ini")
+            with open(empty, "w") as f:
+                f.write("[server]\n[serverx]\n")
+            cases = [(folder, "is a directory"), ("/dev/zero", "not a regular file"),
+                     (empty, "%s:2: unknown section [serverx]" % empty)]
+            for path, needle in cases:
+                with self.subTest(path=path):
+                    r = run_seula("serve", "--config", path, "--listen", "127.0.0.1:0",
+                                  cwd=tmp, timeout=10)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertEqual(r.stdout, "")
+                    self.assertIn(path, r.stderr)
+                    self.assertIn(needle, r.stderr)
+                    self.assertNotIn("listening", r.stderr)
+                    self.assertEqual(sorted(os.listdir(tmp)), ["conf.d", "empty.ini"])
+        finally:
+            shutil.rmtree(tmp)
+
 
 if __name__ == "__main__":
     unittest.main()

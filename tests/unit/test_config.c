@@ -10,6 +10,8 @@
 #include "config.h"
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 static char err[1024];
 
 static int load_text(struct seula_config *cfg, const char *text, char **path,
@@ -147,6 +149,97 @@ static void every_mistake_is_named(void **state)
 	char longline[400];
 	snprintf(longline, sizeof(longline), "[server]\ndb = %0300d\n", 0);
 	expect_error(longline, 2, "line too long");
+	/* Empty, as with keys: refused, not skipped. */
+	expect_error("[server]\n[serverx]\n", 2, "unknown section [serverx]");
+	expect_error("\xEF\xBB\xBF[serverx]\n", 1, "unknown section [serverx]");
+	expect_error("[server]\n[plugin.geoip]\n; none\n", 2,
+	             "not loaded (add 'geoip' to [plugins] load");
+	expect_error("[site.demo]\n", 0, "missing the required key 'domains'");
+	/* Indented after a key, a bracket is the key's next line. */
+	expect_error("[server]\ntrusted_proxies = 10.0.0.1,\n  [x]\n", 0,
+	             "'[x]' is not an address");
+	expect_error("[controller]\nname = Caf\xe9 Oy\n", 2,
+	             "[controller] name: the value is not UTF-8 text");
+	expect_error("[server]\ntrusted_proxies = 10.0.0.1, \xff\n", 2,
+	             "trusted_proxies: the value is not UTF-8 text");
+}
+
+/* Empty known sections load; an indented bracket after a key is the key's
+ * next line, as inih reads it, not a section. */
+static void empty_known_sections(void **state)
+{
+	(void)state;
+	struct seula_config cfg;
+	char *path;
+	assert_int_equal(load_text(&cfg,
+	                           "\xEF\xBB\xBF[server]\n[limits]\n  [auth]\n"
+	                           "[plugins]\n[consent]\n[controller]\n"
+	                           "[privacy]\n[site.demo]\ndomains = a.fi,\n"
+	                           "  [::1]\n",
+	                           &path, NULL),
+	                 SEULA_OK);
+	assert_string_equal(cfg.sites[0].domains[1], "[::1]");
+	done(&cfg, path);
+}
+
+/* Load `path` as the config; expect failure with `needle`, fast. */
+static void expect_file_error(const char *path, const char *needle)
+{
+	struct seula_config cfg;
+	err[0] = '\0';
+	assert_int_not_equal(
+	        seula_config_load(&cfg, path, NULL, err, sizeof(err)),
+	        SEULA_OK);
+	if (!strstr(err, path) || !strstr(err, needle))
+		fail_msg("'%s' lacks '%s' or '%s'", err, path, needle);
+	seula_config_free(&cfg);
+}
+
+/* Not text at all: each is refused with the file named, never read as an
+ * empty file (defaults) nor read whole into memory. */
+static void not_a_config_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/seula-unit-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	expect_file_error(dir, "is a directory");
+	expect_file_error("/dev/zero", "not a regular file");
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	expect_file_error(fifo, "not a regular file");
+	unlink(fifo);
+	rmdir(dir);
+	/* A regular file that fails to read (EIO at offset 0). */
+	expect_file_error("/proc/self/mem", ":1: cannot read");
+
+	/* One line of 4 MiB: refused at its start, not read whole. */
+	char *path = write_temp("[server]\n");
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	static char chunk[1 << 16];
+	memset(chunk, 'a', sizeof(chunk));
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(fwrite(chunk, 1, sizeof(chunk), f),
+		                 sizeof(chunk));
+	fclose(f);
+	char where[300];
+	snprintf(where, sizeof(where), "%s:2: line too long", path);
+	expect_file_error(path, where);
+	unlink(path);
+	free(path);
+
+	path = write_temp("[server]\nlisten = 127.0.0.1:0\n");
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("db = a", f);
+	fputc('\0', f);
+	fputs("b\n", f);
+	fclose(f);
+	snprintf(where, sizeof(where), "%s:3: a NUL byte", path);
+	expect_file_error(path, where);
+	unlink(path);
+	free(path);
 }
 
 static void missing_file(void **state)
@@ -241,7 +334,9 @@ int main(void)
 	        cmocka_unit_test(defaults_and_values),
 	        cmocka_unit_test(overrides_win),
 	        cmocka_unit_test(every_mistake_is_named),
+	        cmocka_unit_test(empty_known_sections),
 	        cmocka_unit_test(missing_file),
+	        cmocka_unit_test(not_a_config_file),
 	        cmocka_unit_test(plugin_rows),
 	        cmocka_unit_test(durations),
 	};

@@ -10,6 +10,7 @@
 
 #include "host.h"
 #include "loader.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,11 +207,35 @@ static void host_gives_the_privacy_declarations(void **state)
 	seula_config_free(&f.cfg);
 }
 
+/* An empty [plugin.NAME] of a plugin without settings is not unknown. */
+static void empty_section_of_plugin_without_settings(void **state)
+{
+	(void)state;
+	static struct seula_logger log = {SEULA_LOG_ERROR, NULL};
+	static struct seula_host_env env = {&log, NULL, NULL, NULL};
+	char *path = write_temp("[plugins]\nload = enricher\n"
+	                        "[plugin.enricher]\n");
+	struct seula_config cfg;
+	struct seula_plugins pl;
+	assert_int_equal(seula_config_load(&cfg, path, NULL, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(seula_plugins_load(&pl, &cfg, SEULA_TEST_PLUGIN_DIR,
+	                                    &env, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_int_equal(seula_config_check_unused(&cfg, err, sizeof(err)),
+	                 SEULA_OK);
+	seula_plugins_free(&pl);
+	seula_config_free(&cfg);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(refusals_name_file_and_reason),
 	        cmocka_unit_test(good_plugin_loads_with_config),
+	        cmocka_unit_test(empty_section_of_plugin_without_settings),
 	        cmocka_unit_test(older_minor_loads),
 	        cmocka_unit_test(abi_check_rules),
 	        cmocka_unit_test(host_knows_the_configured_sites),
