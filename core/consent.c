@@ -11,6 +11,7 @@
 #include "http.h"
 #include "netaddr.h"
 #include "redact.h"
+#include "textfile.h"
 #include "zone.h"
 
 #include <seula/plugin.h>
@@ -26,6 +27,8 @@
 
 #define MAX_BODY 16384
 #define N_CATEGORIES 4
+/* Far above any real texts; a file beyond it was named by mistake. */
+#define CONSENT_TEXTS_MAX (4u << 20)
 
 static const char *const categories[N_CATEGORIES] = {
         "necessary", "analytics", "marketing", "personalization"};
@@ -542,11 +545,28 @@ int seula_consent_new(struct seula_consent **out,
 {
 	*out = NULL;
 	json_error_t je;
-	json_t *all = cfg->consent_texts
-	                      ? json_load_file(cfg->consent_texts,
-	                                       JSON_REJECT_DUPLICATES, &je)
-	                      : json_loads(seula_embedded_consent_texts,
-	                                   JSON_REJECT_DUPLICATES, &je);
+	json_t *all;
+	if (cfg->consent_texts) {
+		/* Not json_load_file: it takes a read error for the end of
+		 * the file, and waits on a FIFO. */
+		char *text;
+		size_t len;
+		char why[512];
+		int rc = seula_textfile_read(cfg->consent_texts,
+		                             CONSENT_TEXTS_MAX, &text, &len,
+		                             why, sizeof(why));
+		if (rc == SEULA_ENOMEM)
+			return rc;
+		if (rc != SEULA_OK) {
+			snprintf(err, errlen, "consent texts %s", why);
+			return rc;
+		}
+		all = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+		free(text);
+	} else {
+		all = json_loads(seula_embedded_consent_texts,
+		                 JSON_REJECT_DUPLICATES, &je);
+	}
 	if (!json_is_object(all)) {
 		json_decref(all);
 		return fail(err, errlen, "consent texts %s:%d: %s",

@@ -48,7 +48,8 @@ int seula_secret_load(const char *path, bool create,
                       unsigned char key[SEULA_SECRET_BYTES], char *err,
                       size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below rather than waited on. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT && create)
 		return create_key(path, key, err, errlen);
 	if (fd < 0) {
@@ -57,19 +58,24 @@ int seula_secret_load(const char *path, bool create,
 		return SEULA_EIO;
 	}
 	struct stat st;
+	ssize_t n;
 	int rc = SEULA_OK;
-	if (fstat(fd, &st) != 0 || st.st_size != SEULA_SECRET_BYTES) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size != SEULA_SECRET_BYTES) {
 		snprintf(err, errlen,
-		         "%s: not a secret key (it must be %d bytes)", path,
-		         SEULA_SECRET_BYTES);
+		         "%s: not a secret key (it must be a file of %d "
+		         "bytes)",
+		         path, SEULA_SECRET_BYTES);
 		rc = SEULA_EINVAL;
 	} else if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(err, errlen,
 		         "%s: others may read the secret key; chmod 600 it",
 		         path);
 		rc = SEULA_EINVAL;
-	} else if (read(fd, key, SEULA_SECRET_BYTES) != SEULA_SECRET_BYTES) {
-		snprintf(err, errlen, "%s: cannot read the secret key", path);
+	} else if ((n = read(fd, key, SEULA_SECRET_BYTES)) !=
+	           SEULA_SECRET_BYTES) {
+		snprintf(err, errlen, "%s: cannot read the secret key: %s",
+		         path, n < 0 ? strerror(errno) : "it is shorter");
 		rc = SEULA_EIO;
 	}
 	close(fd);

@@ -462,6 +462,12 @@ static void secret_is_created_private_and_stable(void **state)
 	assert_int_equal(truncate(path, 16), 0);
 	assert_int_not_equal(
 	        seula_secret_load(path, false, b, err, sizeof(err)), SEULA_OK);
+	/* A FIFO: refused at once, not waited on. */
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_not_equal(seula_secret_load(path, true, b, err, sizeof(err)),
+	                     SEULA_OK);
+	assert_non_null(strstr(err, "not a secret key"));
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);

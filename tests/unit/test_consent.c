@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DAY_MS 86400000LL
 
@@ -380,6 +381,49 @@ static void bad_site_consent_config_is_refused(void **state)
 	}
 }
 
+/* [consent] texts naming what is not a file: refused with the path, not
+ * read as an empty file nor waited on. */
+static void consent_texts_not_a_file_is_refused(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/seula-unit-XXXXXX", fifo[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const struct {
+		const char *path, *want;
+	} cases[] = {
+	        {dir, "is a directory"},
+	        {fifo, "a device or a pipe"},
+	        {"/proc/self/mem", "cannot read"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct seula_config cfg;
+		struct seula_plugins plugins = {0};
+		struct seula_consent *c = NULL;
+		char ini[512], err[512] = "";
+		snprintf(ini, sizeof(ini),
+		         "[consent]\ntexts = %s\n[site.demo]\ndomains = "
+		         "localhost\n",
+		         cases[i].path);
+		char *path = write_temp(ini);
+		assert_int_equal(
+		        seula_config_load(&cfg, path, NULL, err, sizeof(err)),
+		        SEULA_OK);
+		assert_int_not_equal(seula_consent_new(&c, &cfg, &plugins, NULL,
+		                                       err, sizeof(err)),
+		                     SEULA_OK);
+		assert_null(c);
+		if (!strstr(err, cases[i].path) || !strstr(err, cases[i].want))
+			fail_msg("'%s' lacks '%s'", err, cases[i].want);
+		seula_config_free(&cfg);
+		unlink(path);
+		free(path);
+	}
+	unlink(fifo);
+	rmdir(dir);
+}
+
 /* A consent's record is kept at least as long as the consent lasts. */
 static void consent_period_past_record_retention_is_refused(void **state)
 {
@@ -629,6 +673,7 @@ int main(void)
 	                texts_are_per_language_and_list_the_cookies, setup,
 	                teardown),
 	        cmocka_unit_test(bad_site_consent_config_is_refused),
+	        cmocka_unit_test(consent_texts_not_a_file_is_refused),
 	        cmocka_unit_test_setup_teardown(exempt_rules_are_checked,
 	                                        setup_exempt, teardown),
 	        cmocka_unit_test_setup_teardown(
