@@ -223,3 +223,63 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 		sodium_bin2hex(r->head, sizeof(r->head), prev, MAC_BYTES);
 	return rc;
 }
+
+/* A decimal number of n bytes at s, no sign, no more than 18 digits. */
+static bool number(const char *s, size_t n, int64_t *out)
+{
+	if (n == 0 || n > 18)
+		return false;
+	int64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+bool seula_audit_subject_has(const char *subject, const char *id)
+{
+	if (!subject || !id || !*id)
+		return false;
+	if (strcmp(subject, id) == 0) /* a whole list finds its entry too */
+		return true;
+	size_t idn = strlen(id);
+	int64_t want = 0;
+	bool numeric = number(id, idn, &want);
+	for (const char *p = subject;;) {
+		size_t n = strcspn(p, ",");
+		if (n == idn && memcmp(p, id, n) == 0)
+			return true;
+		const char *dash = memchr(p, '-', n);
+		int64_t lo, hi;
+		if (numeric && dash && number(p, (size_t)(dash - p), &lo) &&
+		    number(dash + 1, n - (size_t)(dash - p) - 1, &hi) &&
+		    lo <= want && want <= hi)
+			return true;
+		if (!p[n])
+			return false;
+		p += n + 1;
+	}
+}
+
+static void subject_has_sql(sqlite3_context *ctx, int argc,
+                            sqlite3_value **argv)
+{
+	(void)argc;
+	sqlite3_result_int(ctx,
+	                   seula_audit_subject_has(
+	                           (const char *)sqlite3_value_text(argv[0]),
+	                           (const char *)sqlite3_value_text(argv[1])));
+}
+
+int seula_audit_sql_register(sqlite3 *db)
+{
+	return sqlite3_create_function_v2(
+	               db, "seula_subject_has", 2,
+	               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+	               NULL, subject_has_sql, NULL, NULL, NULL) == SQLITE_OK
+	               ? SEULA_OK
+	               : SEULA_EIO;
+}

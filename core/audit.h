@@ -14,6 +14,7 @@
 #include "secret.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,8 @@ struct seula_audit_entry {
 	const char *action;     /* login, login_failed, logout, read, change,
 	                         * user_add, ... */
 	const char *route;      /* e.g. "GET /api/customers/{id}" */
-	const char *subject;    /* whose data: an id, NULL when none */
+	const char *subject;    /* whose data: an id, a list (below), NULL
+	                         * when none */
 	const char *outcome;    /* ok, failed, denied, error */
 	const char *detail;     /* free text, NULL when none */
 };
@@ -39,5 +41,17 @@ int seula_audit_append(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
  * (see report), another error when it cannot be read. */
 int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
                        struct seula_chain_report *report);
+
+/* Whether an entry's subject names `id`.  A subject is one id (a
+ * customer's, "visitor:<hash>", a receipt) or the comma list of everyone
+ * a list or an export showed, a run of consecutive customer ids written
+ * as a range: "3,17-42,50".  An element matches whole ("1" is not "11");
+ * a range holds a number id from its first to its last; the whole list
+ * matches itself. */
+bool seula_audit_subject_has(const char *subject, const char *id);
+
+/* seula_audit_subject_has() as the SQL function seula_subject_has(subject,
+ * id) on db (seula_db_open() does it for every connection). */
+int seula_audit_sql_register(sqlite3 *db);
 
 #endif

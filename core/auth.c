@@ -914,10 +914,9 @@ static int audit_list(void *instance, struct seula_http *http)
 		return seula_http_error(http, 400, "invalid_query",
 		                        "exclude_action is a comma list of "
 		                        "actions, at most 256 bytes");
-	/* A subject is one id, or the comma list of every id a read showed
-	 * (a search, the request list): ?subject= matches a whole element,
-	 * so a person is found in the lists that showed them, and 1 is not
-	 * 11.  "visitor:<hash>" and receipts hold no comma: one element. */
+	/* A subject is one id, or the list of every id a read or an export
+	 * showed (seula_audit_subject_has()): ?subject= finds a person in
+	 * the lists that named them, and 1 is not 11. */
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(
 	            db,
@@ -925,8 +924,8 @@ static int audit_list(void *instance, struct seula_http *http)
 	            "subject, "
 	            "outcome, detail FROM audit_log WHERE ts >= ?1 AND ts < ?2 "
 	            "AND id < ?3 AND (?4 IS NULL OR staff_name = ?4) AND "
-	            "(?5 IS NULL OR action = ?5) AND (?6 IS NULL OR instr(',' "
-	            "|| subject || ',', ',' || ?6 || ',') > 0) AND (?8 IS NULL "
+	            "(?5 IS NULL OR action = ?5) AND (?6 IS NULL OR "
+	            "seula_subject_has(subject, ?6)) AND (?8 IS NULL "
 	            "OR instr(',' || ?8 || ',', ',' || "
 	            "action || ',') = 0) ORDER BY id DESC LIMIT ?7",
 	            -1, &st, NULL) != SQLITE_OK)

@@ -82,15 +82,18 @@ static int record(sqlite3 *db, const struct seula_labels_settings *s,
 	char actor[80], detail[96];
 	snprintf(actor, sizeof(actor), "cli:%s", pw ? pw->pw_name : "unknown");
 	size_t recorded = 0;
+	char *ids = NULL;
 	int rc = seula_labels_record(db, s, actor, "command line", f, now,
-	                             &recorded, err, errlen);
+	                             &recorded, &ids, err, errlen);
 	if (rc == SEULA_OK && recorded != persons) {
 		snprintf(err, errlen, "%zu labels but %zu persons recorded",
 		         persons, recorded);
-		return SEULA_EIO;
+		rc = SEULA_EIO;
 	}
-	if (rc != SEULA_OK)
+	if (rc != SEULA_OK) {
+		free(ids);
 		return rc;
+	}
 	snprintf(detail, sizeof(detail),
 	         "labels %zu persons (each in customer_label_exports), %s",
 	         persons, f == SEULA_LABELS_PDF ? "pdf" : "csv");
@@ -99,10 +102,13 @@ static int record(sqlite3 *db, const struct seula_labels_settings *s,
 	        .staff_name = actor,
 	        .action = "export",
 	        .route = "command line: seula labels",
+	        .subject = ids,
 	        .outcome = "ok",
 	        .detail = detail,
 	};
-	return seula_audit_append(db, key, &e, err, errlen);
+	rc = seula_audit_append(db, key, &e, err, errlen);
+	free(ids);
+	return rc;
 }
 
 int seula_cli_labels(int argc, char **argv)

@@ -3,6 +3,8 @@
  */
 #include "db.h"
 
+#include "audit.h"
+
 #include <seula/plugin.h>
 
 #include <errno.h>
@@ -96,6 +98,11 @@ int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, SEULA_DB_BUSY_TIMEOUT_MS);
+	if (seula_audit_sql_register(db) != SEULA_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return SEULA_EIO;
+	}
 	char e[256];
 	const char *setup =
 	        readonly ? "PRAGMA query_only=ON; PRAGMA foreign_keys=ON; "

@@ -652,9 +652,10 @@ int seula_http_role(const struct seula_http *http)
 	return http->has_who ? http->who.role : 0;
 }
 
-/* A subject names one person, or every one a list showed ("3,17,42"): a
- * page of up to 1,000 ids fits. */
-#define AUDIT_SUBJECT_MAX 32768
+/* A subject names one person, or every one a list or an export showed
+ * ("3,17-42"; core/audit.h): an export of tens of thousands of customers
+ * whose ids are not in runs still fits. */
+#define AUDIT_SUBJECT_MAX (1024 * 1024)
 
 static bool note_text_ok(const char *s, size_t max)
 {

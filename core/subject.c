@@ -77,8 +77,9 @@ static int per_visitor(sqlite3 *db, const char *sql,
 
 /* The audit entries about the person: their customer id as the subject,
  * one of their visitor ids or of those ids' consent receipts (a consent
- * history read, GET /api/consent/records?receipt=), a search result list
- * ("3,17,42") that names them, or a CSV import that made them.  Who read
+ * history read, GET /api/consent/records?receipt=), a list that names
+ * them (a search's "3,17,42", an export's or an import's "3-17,42"), or
+ * a CSV import logged before imports named their ids as the subject.  Who read
  * it, when, how; the staff member's own address is theirs, not the
  * person's, and stays out.
  *
@@ -97,9 +98,9 @@ static int audit_rows(sqlite3 *db, const unsigned char *key,
 	if (sqlite3_prepare_v2(
 	            db,
 	            "SELECT id, ts, staff_name, action, route, subject, "
-	            "outcome, detail FROM audit_log WHERE subject = ?1 OR "
-	            "(instr(subject, ',') > 0 AND ',' || subject || ',' LIKE "
-	            "'%,' || ?1 || ',%') OR subject IN (SELECT value FROM "
+	            "outcome, detail FROM audit_log WHERE "
+	            "seula_subject_has(subject, ?1) OR subject IN (SELECT "
+	            "value FROM "
 	            "json_each(?2)) OR subject IN (SELECT receipt FROM "
 	            "consent_records WHERE visitor_id IN (SELECT value FROM "
 	            "json_each(?2))) OR (?3 > 0 AND coalesce(subject, '') = "

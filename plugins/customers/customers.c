@@ -1502,10 +1502,17 @@ static int import_handler(void *instance, struct seula_http *http)
 	json_decref(im.problems);
 	size_t imported =
 	        im.first_id ? (size_t)(im.last_id - im.first_id + 1) : 0;
-	char detail[128];
+	char detail[128], ids[48];
 	snprintf(detail, sizeof(detail), "import: %zu customers, ids %lld-%lld",
 	         imported, (long long)im.first_id, (long long)im.last_id);
-	rc = cust_audit(c->host, http, "change", 0, detail);
+	/* Made in one transaction, their ids are consecutive: a range is
+	 * the subject (core/audit.h). */
+	snprintf(ids, sizeof(ids), "%lld-%lld", (long long)im.first_id,
+	         (long long)im.last_id);
+	rc = c->host->http_audit(http, "change", imported ? ids : NULL,
+	                         detail) == SEULA_OK
+	             ? SEULA_OK
+	             : SEULA_EIO;
 	if (rc != SEULA_OK)
 		return rc;
 	return cust_reply_json(c->host, http, 200,
@@ -1530,19 +1537,20 @@ static int labels_handler(void *instance, struct seula_http *http)
 	else
 		return cust_refuse(c->host, http, 400, "invalid_query",
 		                   "format is csv or pdf");
-	char *out = NULL, err[512] = "";
+	char *out = NULL, *ids = NULL, err[512] = "";
 	size_t len = 0, n = 0, recorded = 0;
 	sqlite3 *db = c->host->http_db(http);
 	const char *staff = c->host->http_user(http);
 	int64_t now = c->host->now_ms(c->host);
 	int rc = seula_labels_render(db, &c->cfg->labels, f, now, &out, &len,
 	                             &n, err, sizeof(err));
-	/* Each person on them, in the same transaction: the audit entry
-	 * has room for a count, not for thousands of ids. */
+	/* Each person on them, in the same transaction, and in the audit
+	 * entry's subject, so a search of the log by person finds it. */
 	if (rc == SEULA_OK)
 		rc = seula_labels_record(db, &c->cfg->labels,
 		                         staff ? staff : "", "GET /api/labels",
-		                         f, now, &recorded, err, sizeof(err));
+		                         f, now, &recorded, &ids, err,
+		                         sizeof(err));
 	if (rc == SEULA_OK && recorded != n) {
 		snprintf(err, sizeof(err),
 		         "%zu labels but %zu persons recorded", n, recorded);
@@ -1550,13 +1558,17 @@ static int labels_handler(void *instance, struct seula_http *http)
 	}
 	if (rc != SEULA_OK) {
 		free(out);
+		free(ids);
 		c->host->log(c->host, SEULA_LOG_ERROR, "labels: %s", err);
 		return rc;
 	}
 	char detail[96];
 	snprintf(detail, sizeof(detail),
 	         "labels %zu persons (each in customer_label_exports)", n);
-	rc = cust_audit(c->host, http, "export", 0, detail);
+	rc = c->host->http_audit(http, "export", ids, detail) == SEULA_OK
+	             ? SEULA_OK
+	             : SEULA_EIO;
+	free(ids);
 	if (rc == SEULA_OK) {
 		c->host->http_set_header(
 		        http, "Content-Disposition",
@@ -1636,6 +1648,7 @@ static int finance_handler(void *instance, struct seula_http *http)
 	for (size_t i = 0; i < n_cols; i++)
 		bad |= seula_labels_csv_cell(f, header[i], i + 1 == n_cols);
 	int64_t now = c->host->now_ms(c->host), last = 0;
+	struct seula_labels_ids sent = {0};
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		for (size_t i = 0; i < n_cols; i++) {
 			bool end = i + 1 == n_cols;
@@ -1656,6 +1669,7 @@ static int finance_handler(void *instance, struct seula_http *http)
 			continue; /* one disclosure per person */
 		last = id;
 		persons++;
+		seula_labels_id_add(&sent, id);
 		sqlite3_reset(dis);
 		sqlite3_bind_int64(dis, 1, id);
 		sqlite3_bind_text(dis, 2, c->cfg->finance_recipient, -1,
@@ -1689,7 +1703,14 @@ static int finance_handler(void *instance, struct seula_http *http)
 	char detail[300];
 	snprintf(detail, sizeof(detail), "finance export: %zu persons to %s",
 	         persons, c->cfg->finance_recipient);
-	rc = cust_audit(c->host, http, "export", 0, detail);
+	char *ids = seula_labels_id_end(&sent, &rc);
+	sent.text = NULL;
+	if (rc == SEULA_OK)
+		rc = c->host->http_audit(http, "export", ids, detail) ==
+		                     SEULA_OK
+		             ? SEULA_OK
+		             : SEULA_EIO;
+	free(ids);
 	if (rc == SEULA_OK) {
 		c->host->http_set_header(
 		        http, "Content-Disposition",
@@ -1701,6 +1722,8 @@ out:
 	if (f)
 		fclose(f);
 	free(out);
+	if (sent.text)
+		sqlite3_free(sqlite3_str_finish(sent.text));
 	sqlite3_finalize(st);
 	sqlite3_finalize(dis);
 	return rc;

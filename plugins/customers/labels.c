@@ -348,14 +348,69 @@ int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
 	return rc;
 }
 
+static void id_flush(struct seula_labels_ids *l)
+{
+	if (!l->n)
+		return;
+	if (sqlite3_str_length(l->text))
+		sqlite3_str_appendchar(l->text, 1, ',');
+	if (l->first == l->last)
+		sqlite3_str_appendf(l->text, "%lld", (long long)l->first);
+	else
+		sqlite3_str_appendf(l->text, "%lld-%lld", (long long)l->first,
+		                    (long long)l->last);
+}
+
+void seula_labels_id_add(struct seula_labels_ids *l, int64_t id)
+{
+	if (!l->text)
+		l->text = sqlite3_str_new(NULL);
+	if (l->n && id == l->last + 1) {
+		l->last = id;
+		return;
+	}
+	id_flush(l);
+	l->first = l->last = id;
+	l->n++;
+}
+
+char *seula_labels_id_end(struct seula_labels_ids *l, int *rc)
+{
+	*rc = SEULA_OK;
+	if (!l->text)
+		return NULL;
+	id_flush(l);
+	if (sqlite3_str_errcode(l->text) != SQLITE_OK) {
+		sqlite3_free(sqlite3_str_finish(l->text));
+		*rc = SEULA_ENOMEM;
+		return NULL;
+	}
+	char *text = sqlite3_str_finish(l->text);
+	char *out = text ? strdup(text) : NULL;
+	sqlite3_free(text);
+	if (!out)
+		*rc = SEULA_ENOMEM;
+	return out;
+}
+
 int seula_labels_record(sqlite3 *db, const struct seula_labels_settings *s,
                         const char *staff, const char *via,
                         enum seula_labels_format format, int64_t now_ms,
-                        size_t *persons, char *err, size_t errlen)
+                        size_t *persons, char **ids, char *err, size_t errlen)
 {
 	*persons = 0;
+	*ids = NULL;
 	sqlite3_stmt *st = NULL;
 	int step = SQLITE_ERROR;
+	int64_t before = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT coalesce(max(id), 0) FROM "
+	                       "customer_label_exports",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		before = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
 	if (sqlite3_prepare_v2(db, record_sql, -1, &st, NULL) == SQLITE_OK &&
 	    bind_retention(st, s, now_ms)) {
 		sqlite3_bind_text(st, 1, staff, -1, SQLITE_STATIC);
@@ -368,9 +423,31 @@ int seula_labels_record(sqlite3 *db, const struct seula_labels_settings *s,
 	}
 	if (step == SQLITE_DONE)
 		*persons = (size_t)sqlite3_changes(db);
-	else
-		snprintf(err, errlen, "recording the labels' persons: %s",
-		         sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	st = NULL;
+	/* Who they were, for the audit entry's subject. */
+	struct seula_labels_ids list = {0};
+	if (step == SQLITE_DONE &&
+	    sqlite3_prepare_v2(db,
+	                       "SELECT customer_id FROM customer_label_exports "
+	                       "WHERE id > ?1 ORDER BY customer_id",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, before);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW)
+			seula_labels_id_add(&list, sqlite3_column_int64(st, 0));
+	} else if (step == SQLITE_DONE) {
+		step = SQLITE_ERROR;
+	}
+	int rc = SEULA_OK;
+	char *text = seula_labels_id_end(&list, &rc);
+	if (step != SQLITE_DONE || rc != SEULA_OK) {
+		snprintf(err, errlen, "recording the labels' persons: %s",
+		         rc != SEULA_OK ? "out of memory" : sqlite3_errmsg(db));
+		free(text);
+		sqlite3_finalize(st);
+		return rc != SEULA_OK ? rc : SEULA_EIO;
+	}
+	sqlite3_finalize(st);
+	*ids = text;
+	return SEULA_OK;
 }

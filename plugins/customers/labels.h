@@ -50,11 +50,27 @@ int seula_labels_render(sqlite3 *db, const struct seula_labels_settings *s,
  * went out on labels: a row each in customer_label_exports (staff, via
  * what, the format, now_ms), which their access export shows.  Call it in
  * the same transaction as the rendering, so both see the same people;
- * *persons is the rows written.  SEULA_OK, or SEULA_EIO with err. */
+ * *persons is the rows written, and *ids (malloc'd, the caller frees;
+ * NULL when none) their customer ids as seula_labels_id_list() gives
+ * them, for the audit entry's subject.  SEULA_OK, or SEULA_EIO with
+ * err. */
 int seula_labels_record(sqlite3 *db, const struct seula_labels_settings *s,
                         const char *staff, const char *via,
                         enum seula_labels_format format, int64_t now_ms,
-                        size_t *persons, char *err, size_t errlen);
+                        size_t *persons, char **ids, char *err, size_t errlen);
+
+/* An audit subject's list of ids (core/audit.h): id after id, ascending,
+ * a run of consecutive ones as a range, "3,17-42,50".  Add each with
+ * seula_labels_id_add(); seula_labels_id_end() gives the list (malloc'd,
+ * the caller frees; NULL when no id was added) or NULL and SEULA_ENOMEM
+ * in *rc. */
+struct seula_labels_ids {
+	sqlite3_str *text;
+	int64_t first, last;
+	size_t n;
+};
+void seula_labels_id_add(struct seula_labels_ids *l, int64_t id);
+char *seula_labels_id_end(struct seula_labels_ids *l, int *rc);
 
 /* One text cell of the labels' (and the finance export's) dialect:
  * always quoted, CRLF after the last cell of a row, and a cell a

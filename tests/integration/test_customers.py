@@ -29,6 +29,22 @@ ROLES = {"ada": "admin", "ann": "analyst", "cid": "customer_service",
          "fin": "finance"}
 PLUGINS = ("anonymize", "customers")
 
+
+def subject_ids(subject):
+    """The ids an audit subject's list names ("3,17-42")."""
+    ids = set()
+    for part in (subject or "").split(","):
+        first, _, last = part.partition("-")
+        ids |= set(range(int(first), int(last or first) + 1))
+    return ids
+
+
+def audit_search(admin, customer_id):
+    """The routes of the audit entries a search by the person finds."""
+    r = admin.request("GET", "/api/audit?limit=1000&subject=%d" % customer_id)
+    assert r.status == 200, r
+    return [e["route"] for e in r.json()["entries"]]
+
 PERSON = {
     "first_name": "Aino", "last_name": "Äijälä", "organisation": "Tuisku Oy",
     "email": "aino@tuisku.example", "street": "Esimerkkikatu 1",
@@ -413,9 +429,13 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(rows[0]["source"], "import")
         self.assertEqual(rows[1]["source"], "fair 2025")
         self.assertEqual(rows[2]["first_name"], "Øre")
-        audit = self.srv.query("SELECT detail FROM audit_log WHERE route = "
+        audit = self.srv.query("SELECT subject, detail FROM audit_log WHERE route = "
                                "'POST /api/customers/import' ORDER BY id DESC LIMIT 1")
         self.assertTrue(audit[0]["detail"].startswith("import: 3 customers"))
+        # The subject names the customers it made, found by each.
+        self.assertEqual(audit[0]["subject"], "%d-%d" % (doc["first_id"], doc["last_id"]))
+        self.assertIn("POST /api/customers/import",
+                      audit_search(self.staff["ada"], doc["first_id"] + 1))
 
     def test_a_bad_file_stores_nothing_and_names_every_bad_line(self):
         text = ("first_name,last_name,email,country,relationship_start,restricted\n"
@@ -686,6 +706,18 @@ class LabelsTest(unittest.TestCase):
                          sorted(x["name"].lstrip("'") for x in rows))
         self.assertEqual({(r["staff_name"], r["via"], r["format"]) for r in rec},
                          {("cid", "GET /api/labels", "csv")})
+        # The audit entry names them all, as a list of ids and runs, so a
+        # search of the log by person finds the export.
+        subject = self.srv.query("SELECT subject FROM audit_log WHERE id = ?",
+                                 (audit["id"],))[0]["subject"]
+        self.assertEqual(subject_ids(subject), {r["customer_id"] for r in rec})
+        self.assertIn("GET /api/labels", audit_search(self.staff["ada"], rec[0]["customer_id"]))
+        # So does the command's.
+        r = run_seula("labels", "--config", self.srv.config_path, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cli = self.srv.query("SELECT subject FROM audit_log WHERE route = "
+                             "'command line: seula labels' ORDER BY id DESC LIMIT 1")[0]
+        self.assertEqual(subject_ids(cli["subject"]), {r["customer_id"] for r in rec})
         # Each person on them is recorded, with who and how (their access
         # export shows it: test_dsr).
         # Nobody left off the labels is recorded: one of each kind.
@@ -942,10 +974,15 @@ class FinanceExportTest(unittest.TestCase):
                              (payer["id"], "finance partner", "fin"))
             self.assertIn("email", json.loads(d[0]["fields"]))
             self.assertTrue(d[0]["legal_ground"])
-            audit = srv.query("SELECT action, detail FROM audit_log WHERE route = "
+            audit = srv.query("SELECT action, subject, detail FROM audit_log WHERE route = "
                               "'GET /api/customers/export/finance'")[0]
             self.assertEqual(audit["action"], "export")
             self.assertIn("2 persons", audit["detail"])
+            self.assertEqual(subject_ids(audit["subject"]), {payer["id"], owing["id"]})
+            self.assertIn("GET /api/customers/export/finance",
+                          audit_search(staff["ada"], owing["id"]))
+            self.assertNotIn("GET /api/customers/export/finance",
+                             audit_search(staff["ada"], paid_up["id"]))
             assert_json_error(self, fin.request(
                 "GET", "/api/customers/export/finance?format=pdf", csrf=True), 400)
             self.assertEqual(len(srv.query("SELECT * FROM customer_disclosures")), 2)

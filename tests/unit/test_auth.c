@@ -534,6 +534,32 @@ static void password_hash_is_argon2id_and_verifies(void **state)
 	assert_string_not_equal(hash, again); /* salted */
 }
 
+/* An audit subject names a person whole, alone, in a list, or in a
+ * range of ids; "1" is not "11", and a receipt's dashes are no range. */
+static void audit_subject_lists_and_ranges(void **state)
+{
+	(void)state;
+	const char *list = "3,17-42,50";
+	const char *in[] = {"3", "17", "30", "42", "50"};
+	const char *out[] = {"1", "4", "16",     "43", "5",
+	                     "0", "",  "17-42x", "-1", "999999999999999999999"};
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		assert_true(seula_audit_subject_has(list, in[i]));
+	for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+		assert_false(seula_audit_subject_has(list, out[i]));
+	assert_true(seula_audit_subject_has("11", "11"));
+	assert_false(seula_audit_subject_has("11", "1"));
+	assert_true(seula_audit_subject_has("1,2", "1,2"));
+	assert_false(seula_audit_subject_has("1,2,3", "1,2"));
+	const char *receipt = "0e5c9b1c-4f2a-4d7e-9a3b-2b8c1d0e6f4a";
+	assert_true(seula_audit_subject_has(receipt, receipt));
+	assert_false(seula_audit_subject_has(receipt, "4"));
+	assert_true(seula_audit_subject_has("visitor:ab12", "visitor:ab12"));
+	assert_false(seula_audit_subject_has("visitor:ab12", "ab12"));
+	assert_false(seula_audit_subject_has(NULL, "3"));
+	assert_false(seula_audit_subject_has("5-3", "4"));
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -560,6 +586,7 @@ int main(void)
 	                                        chain_setup, chain_teardown),
 	        cmocka_unit_test_setup_teardown(audit_other_key_fails,
 	                                        chain_setup, chain_teardown),
+	        cmocka_unit_test(audit_subject_lists_and_ranges),
 	        cmocka_unit_test(secret_is_created_private_and_stable),
 	        cmocka_unit_test(password_policy),
 	        cmocka_unit_test(password_hash_is_argon2id_and_verifies),
