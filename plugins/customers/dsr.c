@@ -1537,6 +1537,43 @@ out:
 	return rc;
 }
 
+/* In export.json, the columns that hold JSON text as the JSON they hold
+ * (a request's details, a consent's decisions, an event's props...), not
+ * as a string of it; the CSVs keep the text, as the tables do. */
+static void decode_json_columns(json_t *data)
+{
+	static const char *const columns[] = {
+	        "details", "extensions", "decisions", "preselected",
+	        "signals", "gcm",        "fields",    "props"};
+	const char *component, *table;
+	json_t *tables, *rows, *row;
+	size_t i;
+	json_object_foreach(data, component, tables)
+	{
+		json_object_foreach(tables, table, rows)
+		{
+			json_array_foreach(rows, i, row)
+			{
+				for (size_t k = 0;
+				     k < sizeof(columns) / sizeof(columns[0]);
+				     k++) {
+					const char *text = json_string_value(
+					        json_object_get(row,
+					                        columns[k]));
+					json_t *v =
+					        text ? json_loads(text, 0, NULL)
+					             : NULL;
+					if (json_is_object(v) ||
+					    json_is_array(v))
+						json_object_set(row, columns[k],
+						                v);
+					json_decref(v);
+				}
+			}
+		}
+	}
+}
+
 int cust_dsr_export_handler(void *instance, struct seula_http *http)
 {
 	const struct seula_host *h = cust_host(instance);
@@ -1574,12 +1611,16 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 		goto out;
 	}
 	all = json_loads(text, 0, NULL);
+	json_t *data = all ? json_deep_copy(all) : NULL;
+	if (data)
+		decode_json_columns(data);
 	char at[32];
 	cust_iso_time(now, at);
-	doc = json_pack("{s:s, s:s, s:I, s:O, s:O}", "format",
-	                "seula-access-export/1", "generated_at", at,
-	                "customer_id", (json_int_t)p.id, "request", request,
-	                "data", all);
+	doc = data ? json_pack("{s:s, s:s, s:I, s:O, s:o}", "format",
+	                       "seula-access-export/1", "generated_at", at,
+	                       "customer_id", (json_int_t)p.id, "request",
+	                       request, "data", data)
+	           : NULL;
 	if (!all || !doc) {
 		rc = SEULA_ENOMEM;
 		goto out;

@@ -262,6 +262,11 @@ class DsrTest(unittest.TestCase):
         self.assertEqual([c["visitor_id"] for c in core["consent_records"]],
                          [vid])
         self.assertEqual(core["consent_records"][0]["method"], "accept_all")
+        # JSON columns are JSON in export.json, not strings of it; the CSV
+        # keeps the text, as the table does.
+        self.assertEqual(core["consent_records"][0]["decisions"]["analytics"], "granted")
+        self.assertIsInstance(reg["disclosures"][0]["fields"], list)
+        self.assertIsInstance(reg["requests"][0]["details"], dict)
         self.assertEqual(core["consent_state"][0]["marketing"], 1)
         # Who read their data: ada's read of the record is there.
         reads = [a for a in core["audit_log"]
@@ -283,6 +288,8 @@ class DsrTest(unittest.TestCase):
         self.assertEqual(c["email"], cust["email"])
         # A cell a spreadsheet would run as a formula is kept as text.
         self.assertEqual(c["phone"], "'" + cust["phone"])
+        self.assertEqual(json.loads(rows("core_consent_records.csv")[0]["decisions"]),
+                         core["consent_records"][0]["decisions"])
         ev = rows("core_events.csv")
         self.assertEqual(len(ev), len(core["events"]))
         self.assertEqual({e["visitor_id"] for e in ev}, {vid})
