@@ -14,6 +14,8 @@
  * referrer's query string, so no search terms or tokens reach this stage or
  * the database.
  */
+#include "textfile.h"
+
 #include <seula/plugin.h>
 
 #include <jansson.h>
@@ -43,6 +45,8 @@ struct referrer {
 };
 
 #define KEY_MAX 512
+/* Ghost's referrers.json is about 0.1 MB. */
+#define DATA_FILE_MAX (64u * 1024 * 1024)
 
 static void lower(char *s)
 {
@@ -237,8 +241,18 @@ static int init(const struct seula_host *host, const void *config,
                 void **instance, char **errmsg)
 {
 	const struct referrer_config *cfg = config;
+	/* Read as a file first: a directory or a FIFO named by mistake is
+	 * said so, not waited on or parsed as an empty document. */
+	char *text = NULL, why[512];
+	size_t len = 0;
+	if (seula_textfile_read(cfg->list, DATA_FILE_MAX, &text, &len, why,
+	                        sizeof(why)) != SEULA_OK) {
+		*errmsg = host->mprintf("%s", why);
+		return SEULA_EIO;
+	}
 	json_error_t jerr;
-	json_t *raw = json_load_file(cfg->list, 0, &jerr);
+	json_t *raw = json_loadb(text, len, 0, &jerr);
+	free(text);
 	if (!raw || !json_is_object(raw)) {
 		*errmsg = host->mprintf("%s: %s", cfg->list,
 		                        raw ? "not a JSON object" : jerr.text);

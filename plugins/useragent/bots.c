@@ -5,11 +5,18 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "bots.h"
 
+#include "textfile.h"
+
+#include <seula/plugin.h>
+
 #include <jansson.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* crawler-user-agents.json is about 0.2 MB. */
+#define BOTS_FILE_MAX (64u * 1024 * 1024)
 
 struct bots {
 	pcre2_code *re;
@@ -40,8 +47,16 @@ struct bots *bots_load(const char *path, size_t *patterns, size_t *skipped,
                        char *err, size_t errlen)
 {
 	*patterns = *skipped = 0;
+	/* Read as a file first: a directory or a FIFO named by mistake is
+	 * said so, not waited on or parsed as an empty document. */
+	char *text = NULL;
+	size_t text_len = 0;
+	if (seula_textfile_read(path, BOTS_FILE_MAX, &text, &text_len, err,
+	                        errlen) != SEULA_OK)
+		return NULL;
 	json_error_t jerr;
-	json_t *list = json_load_file(path, 0, &jerr);
+	json_t *list = json_loadb(text, text_len, 0, &jerr);
+	free(text);
 	if (!list || !json_is_array(list)) {
 		snprintf(err, errlen, "%s: %s", path,
 		         list ? "not a JSON array" : jerr.text);

@@ -7,6 +7,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "uap.h"
 
+#include "textfile.h"
+
+#include <seula/plugin.h>
+
 #include <pcre2.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +19,8 @@
 #include <yaml.h>
 
 #define MATCH_LIMIT 200000
+/* uap-core's regexes.yaml is about 0.3 MB. */
+#define UAP_FILE_MAX (64u * 1024 * 1024)
 
 enum list { LIST_UA, LIST_OS, LIST_DEVICE, LIST_COUNT };
 
@@ -152,22 +158,25 @@ fail:
 
 struct uap *uap_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open", path);
+	/* Read as a file first: a directory or a FIFO named by mistake is
+	 * said so, not waited on or parsed as an empty document. */
+	char *text = NULL;
+	size_t text_len = 0;
+	if (seula_textfile_read(path, UAP_FILE_MAX, &text, &text_len, err,
+	                        errlen) != SEULA_OK)
 		return NULL;
-	}
 	struct uap *uap = calloc(1, sizeof(*uap));
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	bool have_doc = false;
 	if (!uap || !yaml_parser_initialize(&parser)) {
-		fclose(f);
+		free(text);
 		free(uap);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+	                             text_len);
 	char why[256] = "";
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(why, sizeof(why), "line %zu: %s",
@@ -222,14 +231,14 @@ struct uap *uap_load(const char *path, char *err, size_t errlen)
 	pcre2_set_match_limit(uap->mctx, MATCH_LIMIT);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
+	free(text);
 	return uap;
 fail:
 	snprintf(err, errlen, "%s: %s", path, why);
 	if (have_doc)
 		yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
+	free(text);
 	uap_free(uap);
 	return NULL;
 }

@@ -185,6 +185,36 @@ class ReloadTest(unittest.TestCase):
             srv.close()
 
 
+class DataFileTest(unittest.TestCase):
+
+    def test_a_data_file_that_is_no_file_stops_the_start_and_is_named(self):
+        # A directory or a FIFO given for a plugin's data file: the start
+        # fails at once naming it (a FIFO was waited on for ever, a
+        # directory read as an empty document).
+        folder = os.path.join(os.environ.get("TMPDIR", "/tmp"), "seula-data-%d" % os.getpid())
+        os.makedirs(folder, exist_ok=True)
+        fifo = os.path.join(folder, "fifo.json")
+        if not os.path.exists(fifo):
+            os.mkfifo(fifo)
+        try:
+            for plugin, key, path, said in (
+                    ("useragent", "regexes", folder, "it is a directory, not a file"),
+                    ("useragent", "crawlers", fifo, "it is a device or a pipe, not a file"),
+                    ("referrer", "list", folder, "it is a directory, not a file"),
+                    ("referrer", "list", fifo, "it is a device or a pipe, not a file")):
+                srv = Server(plugins=(plugin, "anonymize"),
+                             sections={"plugin." + plugin: {key: path}})
+                try:
+                    t0 = time.monotonic()
+                    self.assertNotEqual(srv.start(expect_fail=True, timeout=20), 0)
+                    self.assertLess(time.monotonic() - t0, 10)
+                    self.assertIn("%s: %s" % (path, said), srv.stderr(), (plugin, key))
+                finally:
+                    srv.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class InspectTest(unittest.TestCase):
     def test_inspect_geo(self):
         r = run_seula("inspect-geo", "--db", CITY_TEST_DB, "81.2.69.160", "10.0.0.1", "nope")

@@ -1,5 +1,6 @@
 /*
- * textfile.h - reading a whole file a user names (a config's texts).
+ * textfile.h - reading a whole file a user names (a config's texts, a
+ * plugin's data file).
  */
 #ifndef SEULA_TEXTFILE_H
 #define SEULA_TEXTFILE_H
