@@ -13,38 +13,53 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int seula_textfile_read(const char *path, size_t max, char **out, size_t *len,
-                        char *err, size_t errlen)
+int seula_textfile_open(const char *path, int *fd, size_t *size, char *err,
+                        size_t errlen)
 {
-	*out = NULL;
-	*len = 0;
+	*fd = -1;
+	*size = 0;
 	/* O_NONBLOCK: a FIFO is refused below rather than waited on. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
+	int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (f < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 		         strerror(errno));
 		return SEULA_EIO;
 	}
 	struct stat st;
-	int rc = SEULA_OK;
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (fstat(fd, &st) != 0) {
+	if (fstat(f, &st) != 0) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 		         strerror(errno));
-		rc = SEULA_EIO;
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: it is %s, not a file", path,
+		close(f);
+		return SEULA_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file: it is %s", path,
 		         S_ISDIR(st.st_mode) ? "a directory"
 		                             : "a device or a pipe");
-		rc = SEULA_EINVAL;
-	} else {
-		/* One byte past `max` tells a file that grew since fstat. */
-		cap = (size_t)st.st_size < max ? (size_t)st.st_size + 2
-		                               : max + 2;
-		if (!(buf = malloc(cap)))
-			rc = SEULA_ENOMEM;
+		close(f);
+		return SEULA_EINVAL;
 	}
+	*fd = f;
+	*size = (size_t)st.st_size;
+	return SEULA_OK;
+}
+
+int seula_textfile_read(const char *path, size_t max, char **out, size_t *len,
+                        char *err, size_t errlen)
+{
+	*out = NULL;
+	*len = 0;
+	int fd;
+	size_t size;
+	int rc = seula_textfile_open(path, &fd, &size, err, errlen);
+	if (rc != SEULA_OK)
+		return rc;
+	char *buf = NULL;
+	size_t n = 0;
+	/* One byte past `max` tells a file that grew since fstat. */
+	size_t cap = size < max ? size + 2 : max + 2;
+	if (!(buf = malloc(cap)))
+		rc = SEULA_ENOMEM;
 	while (rc == SEULA_OK && n <= max) {
 		if (n + 1 == cap) {
 			size_t more = cap * 2 < max + 2 ? cap * 2 : max + 2;

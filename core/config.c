@@ -2,11 +2,12 @@
  * config.c - INI file through libinih, values through config rows.
  */
 #include "config.h"
+
 #include "event.h"
+#include "textfile.h"
 #include "zone.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- rows of the core sections ---------------------------------------- */
@@ -441,34 +441,18 @@ int seula_ini_load(struct seula_ini *ini, const char *path, char *err,
 	ini->path = strdup(path);
 	if (!ini->path)
 		return SEULA_ENOMEM;
-	/* O_NONBLOCK: a FIFO is refused below rather than waited on. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		         strerror(errno));
-		return SEULA_EIO;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		         strerror(errno));
-		close(fd);
-		return SEULA_EIO;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(err, errlen, "%s: not a config file: it is %s",
-		            path,
-		            S_ISDIR(st.st_mode) ? "a directory"
-		                                : "not a regular file");
-	}
+	int fd;
+	size_t size;
+	int rc = seula_textfile_open(path, &fd, &size, err, errlen);
+	if (rc != SEULA_OK)
+		return rc;
 	struct reader r = {.ini = ini};
 	if (!(r.f = fdopen(fd, "r"))) {
 		close(fd);
 		return SEULA_ENOMEM;
 	}
 	struct load_ctx ctx = {ini, &r, false};
-	int rc = ini_parse_stream(read_line, &r, on_ini_value, &ctx);
+	rc = ini_parse_stream(read_line, &r, on_ini_value, &ctx);
 	fclose(r.f);
 	if (ctx.oom || r.oom)
 		return SEULA_ENOMEM;

@@ -198,10 +198,10 @@ class DataFileTest(unittest.TestCase):
             os.mkfifo(fifo)
         try:
             for plugin, key, path, said in (
-                    ("useragent", "regexes", folder, "it is a directory, not a file"),
-                    ("useragent", "crawlers", fifo, "it is a device or a pipe, not a file"),
-                    ("referrer", "list", folder, "it is a directory, not a file"),
-                    ("referrer", "list", fifo, "it is a device or a pipe, not a file")):
+                    ("useragent", "regexes", folder, "not a regular file: it is a directory"),
+                    ("useragent", "crawlers", fifo, "not a regular file: it is a device or a pipe"),
+                    ("referrer", "list", folder, "not a regular file: it is a directory"),
+                    ("referrer", "list", fifo, "not a regular file: it is a device or a pipe")):
                 srv = Server(plugins=(plugin, "anonymize"),
                              sections={"plugin." + plugin: {key: path}})
                 try:
