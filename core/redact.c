@@ -15,22 +15,26 @@ struct seula_redactor {
 };
 
 /* The lookbehind starts a match only where a run of local-part characters
- * starts (or after the %40 that ends one), never inside an escape, so a
- * long run with an "@" but no address after it costs one pass, not one
- * per start: the interpreter took a second over 60,000 bytes without it
- * (the body may be 64 KiB).  The loops are possessive and a local part's
- * escapes stop at %40, so nothing is given back and tried again.  Any
- * part may be percent-encoded (a URL's path is) or raw UTF-8 (a title
- * is); a label's escapes are only of bytes a host name holds, so %2E is
- * a dot and %2F ends the host.  Hosts need a dot: "a@b" is a handle, not
- * an address. */
-#define EMAIL_LOCAL_CHARS "a-z0-9._+\\x80-\\xff-"
+ * starts (or after an escape that is not one, such as the %40 that ends a
+ * local part or a %20), never inside an escape, so a long run with an "@"
+ * but no address after it costs one pass, not one per start: the
+ * interpreter took a second over 60,000 bytes without it (the body may be
+ * 64 KiB).  The loops are possessive, so nothing is given back and tried
+ * again.  Any part may be percent-encoded (a URL's path is) or raw UTF-8
+ * (a title is): raw, only letters and digits count, so a no-break space,
+ * a dash, an ellipsis or a guillemet beside an address stays; escaped,
+ * only those of characters an address holds (+ - . _ and UTF-8 bytes), so
+ * %2F ends it.  %2E is a dot.  Hosts need a dot: "a@b" is a handle, not
+ * an address.  UTF mode, with invalid UTF-8 matched as no character. */
+#define EMAIL_LOCAL_CHARS "a-z0-9._+\\p{L}\\p{N}-"
+#define EMAIL_LOCAL_ESCAPE "%(?:2b|2d|2e|5f|[89a-f][0-9a-f])"
 #define EMAIL_LABEL                                                            \
-	"(?:[a-z0-9\\x80-\\xff-]++|%(?:[89a-f][0-9a-f]|2d|3[0-9]"              \
+	"(?:[a-z0-9\\p{L}\\p{N}-]++|%(?:[89a-f][0-9a-f]|2d|3[0-9]"             \
 	"|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]))++"
 static const char pattern[] =
-        "(?:(?<![" EMAIL_LOCAL_CHARS "])|(?<=%40))(?!(?<=%)[0-9a-f]{2})"
-        "(?:[" EMAIL_LOCAL_CHARS "]++|%(?!40)[0-9a-f]{2})++"
+        "(?:(?<![" EMAIL_LOCAL_CHARS "])|(?<=%(?!2b|2d|2e|5f|[89a-f])"
+        "[0-9a-f]{2}))(?!(?<=%)[0-9a-f]{2})"
+        "(?:[" EMAIL_LOCAL_CHARS "]++|" EMAIL_LOCAL_ESCAPE ")++"
         "(?:@|%40)" EMAIL_LABEL "(?:(?:\\.|%2e)" EMAIL_LABEL ")++";
 
 int seula_redactor_new(struct seula_redactor **out, bool jit, char *err,
@@ -45,7 +49,9 @@ int seula_redactor_new(struct seula_redactor **out, bool jit, char *err,
 	int code = 0;
 	PCRE2_SIZE at = 0;
 	r->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                      PCRE2_CASELESS, &code, &at, NULL);
+	                      PCRE2_CASELESS | PCRE2_UTF |
+	                              PCRE2_MATCH_INVALID_UTF,
+	                      &code, &at, NULL);
 	if (!r->re) {
 		PCRE2_UCHAR msg[120];
 		pcre2_get_error_message(code, msg, sizeof(msg));

@@ -98,6 +98,34 @@ static void utf8_addresses_go(void **state)
 	                    "J\xc3\xb6rg: (email)");
 }
 
+/* Raw, only letters and digits belong to an address: punctuation beside
+ * one (a no-break space, an ellipsis, a dash, guillemets) stays, and so
+ * do the words past it.  Escaped, only what an address holds: %2F and
+ * %20 end one. */
+static void what_is_beside_an_address_stays(void **state)
+{
+	(void)state;
+	assert_string_equal(redact("Yhteystiedot\xc2\xa0info@firma.fi"),
+	                    "Yhteystiedot\xc2\xa0(email)");
+	assert_string_equal(
+	        redact("S\xc3\xa4hk\xc3\xb6posti: info@firma.fi\xc2\xa0"
+	               "Puhelin 040 123"),
+	        "S\xc3\xa4hk\xc3\xb6posti: (email)\xc2\xa0Puhelin 040 123");
+	assert_string_equal(redact("Raportti 2024\xe2\x80\xa6"
+	                           "ann@example.com"),
+	                    "Raportti 2024\xe2\x80\xa6(email)");
+	assert_string_equal(redact("Tilaa uutiskirje\xe2\x80\x94"
+	                           "uutiset@firma.fi"),
+	                    "Tilaa uutiskirje\xe2\x80\x94(email)");
+	assert_string_equal(redact("Kirjoita meille \xc2\xab"
+	                           "info@firma.fi\xc2\xbb"),
+	                    "Kirjoita meille \xc2\xab(email)\xc2\xbb");
+	assert_string_equal(redact("/docs/v1.2%2Fapi@latest.json"),
+	                    "/docs/v1.2%2F(email)");
+	assert_string_equal(redact("/c/Contact%20ann@example.com"),
+	                    "/c/Contact%20(email)");
+}
+
 static void other_text_stays(void **state)
 {
 	(void)state;
@@ -167,6 +195,11 @@ static void long_escaped_runs(void)
 	        {"a@", "%C3%A4", "", NULL},
 	        {"a%40", "b-", "%2E", NULL},
 	        {"", "a%40b%2E", "", SEULA_REDACTED_EMAIL},
+	        {"", "a%2B", "@.b", NULL},
+	        {"", "%20", "a@.b", NULL},
+	        {"", "a%20", "@.b", NULL},
+	        {"", "\xc2\xa0" "a", "@.b", NULL},
+	        {"", "a\xe2\x80\x94", "@.b", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		double s = timed(cases[i].head, cases[i].unit, cases[i].tail,
@@ -318,6 +351,7 @@ int main(void)
 	        cmocka_unit_test(addresses_go),
 	        cmocka_unit_test(encoded_addresses_go),
 	        cmocka_unit_test(utf8_addresses_go),
+	        cmocka_unit_test(what_is_beside_an_address_stays),
 	        cmocka_unit_test(other_text_stays),
 	        cmocka_unit_test(long_runs_are_linear),
 	        cmocka_unit_test(event_fields),
