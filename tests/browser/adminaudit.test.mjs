@@ -324,11 +324,27 @@ test('an admin reads the audit log, pages through it, and downloads the exports'
   await page.goto(`${base}/admin/audit/?action=export`);
   await waitForRows(page, () => document.querySelectorAll('#audit-rows tr').length >= 3);
   rows = await rowsOf(page);
-  assert.deepEqual(rows.map((r) => [r.staff, r.route, r.detail]), [
-    ['ada', 'GET /api/customers/export/finance', `finance export: 1 persons to ${RECIPIENT}`],
-    ['ada', 'GET /api/labels', 'labels 2 persons (each in customer_label_exports)'],
-    ['ada', 'GET /api/labels', 'labels 2 persons (each in customer_label_exports)'],
+  // Each names everyone in it: consecutive ids as a range.
+  const [lo, hi] = [kaisa, olli].sort((a, b) => a - b);
+  const both = hi === lo + 1 ? `${lo}-${hi}` : `${lo},${hi}`;
+  assert.deepEqual(rows.map((r) => [r.staff, r.route, r.subject, r.detail]), [
+    ['ada', 'GET /api/customers/export/finance', String(olli), `finance export: 1 persons to ${RECIPIENT}`],
+    ['ada', 'GET /api/labels', both, 'labels 2 persons (each in customer_label_exports)'],
+    ['ada', 'GET /api/labels', both, 'labels 2 persons (each in customer_label_exports)'],
   ]);
+  // A long list is cut at an element, with how many it has.
+  const long = Array.from({ length: 400 }, (_, i) => String(2 * i + 1)).join(',');
+  await page.route('**/api/audit?*', (route) => route.fulfill({
+    status: 200, contentType: 'application/json',
+    body: JSON.stringify({ entries: [{ id: 99999, time: '2026-01-01T00:00:00Z', staff: 'ada', ip: null,
+      action: 'export', route: 'GET /api/labels', subject: long, outcome: 'ok',
+      detail: 'labels 400 persons (each in customer_label_exports)' }], next_before: null }),
+  }));
+  await page.goto(`${base}/admin/audit/?action=export&staff=ada`);
+  await waitForRows(page, () => document.querySelector('#audit-rows tr[data-id="99999"]'));
+  const cut = await page.textContent('#audit-rows tr[data-id="99999"] .subject');
+  assert.ok(cut.startsWith('1,3,5,') && cut.length < 260 && cut.endsWith(', … (400 ids and ranges in all)'), cut);
+  await page.unroute('**/api/audit?*');
 
   await axe(exportsPage);
   await exportsPage.screenshot({ path: path.join(OUTPUT, 'admin-exports.png'), fullPage: true });

@@ -83,6 +83,16 @@
     td.append(t, utc);
   }
 
+  // An export names everyone in it ("3,17-42,..."): a long list is cut
+  // at an element, with how many it has (a search by one id finds it).
+  const SUBJECT_SHOWN = 200;
+  function shortSubject(subject) {
+    if (typeof subject !== 'string' || subject.length <= SUBJECT_SHOWN) return subject;
+    const cut = subject.lastIndexOf(',', SUBJECT_SHOWN);
+    const n = subject.split(',').length;
+    return `${subject.slice(0, cut > 0 ? cut : SUBJECT_SHOWN)}, … (${n.toLocaleString('en-US')} ids and ranges in all)`;
+  }
+
   function render(entries) {
     const body = $('audit-rows');
     body.replaceChildren();
@@ -93,7 +103,7 @@
       timeCell(tr, e.time);
       cell(tr, e.staff, 'staff');
       cell(tr, e.action, 'action');
-      cell(tr, e.subject, 'subject');
+      cell(tr, shortSubject(e.subject), 'subject');
       cell(tr, e.outcome, e.outcome === 'ok' ? 'outcome' : 'outcome refused');
       cell(tr, e.ip, 'nowrap client');
       cell(tr, e.route, 'route');
