@@ -45,20 +45,10 @@ static void *reader_main(void *arg)
 		if (!r->head)
 			r->tail = NULL;
 		r->queued--;
-		/* Stopping: what has not begun is answered, not run (a
-		 * queue of reports could hold the stop for minutes). */
-		bool cancel = r->stopping;
 		pthread_mutex_unlock(&r->lock);
 
 		job->next = NULL;
-		if (cancel && job->kind == SEULA_JOB_CALL) {
-			job->result = SEULA_ECONFLICT;
-		} else if (cancel) {
-			seula_http_error(job->http, 503, "stopping",
-			                 "the server is stopping; try again "
-			                 "shortly");
-			job->result = SEULA_OK;
-		} else if (job->kind == SEULA_JOB_CALL) {
+		if (job->kind == SEULA_JOB_CALL) {
 			char err[256] = "";
 			job->result = job->call(job->call_arg, rd->db, err,
 			                        sizeof(err));
@@ -139,14 +129,42 @@ int seula_readers_submit(struct seula_readers *r, struct seula_job *job)
 	return rc;
 }
 
+/* Answer a job that has not begun, without running it. */
+static void cancel(struct seula_job *job)
+{
+	job->cancelled = true;
+	if (job->kind == SEULA_JOB_CALL) {
+		job->result = SEULA_ECONFLICT;
+	} else {
+		/* As the loops answer what comes while stopping. */
+		seula_http_set_header(job->http, "Retry-After", "5");
+		seula_http_set_header(job->http, "Connection", "close");
+		seula_http_error(job->http, 503, "shutting_down",
+		                 "the server is stopping; send again shortly");
+		job->result = SEULA_OK;
+	}
+	seula_completions_post(job->cq, &job->done);
+}
+
 void seula_readers_halt(struct seula_readers *r)
 {
 	if (!r)
 		return;
+	/* The queue is answered here and now, not by the readers once
+	 * their reports are done: the loops are about to stop. */
 	pthread_mutex_lock(&r->lock);
+	struct seula_job *queued = r->head;
+	r->head = r->tail = NULL;
+	r->queued = 0;
 	r->stopping = true;
 	pthread_cond_broadcast(&r->wake);
 	pthread_mutex_unlock(&r->lock);
+	while (queued) {
+		struct seula_job *next = queued->next;
+		queued->next = NULL;
+		cancel(queued);
+		queued = next;
+	}
 }
 
 void seula_readers_stop(struct seula_readers *r)

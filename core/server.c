@@ -403,6 +403,7 @@ struct route_job {
 	struct worker *w;
 	bool on_writer;
 	int handler_rc; /* a loop or reader handler's result */
+	int busy_rc;    /* why its audit could not be stored (0: EIO) */
 };
 
 /* Writer: the request's audit entries, before its reply leaves. */
@@ -416,7 +417,8 @@ static int audit_call(void *arg, sqlite3 *db, char *err, size_t errlen)
 static void route_send(struct route_job *rj, int rc, bool stored)
 {
 	if (!stored)
-		reply_busy(rj->req, SEULA_EIO, NULL);
+		reply_busy(rj->req, rj->busy_rc ? rj->busy_rc : SEULA_EIO,
+		           NULL);
 	else if (rc != SEULA_OK && !seula_http_replied(rj->job.http))
 		seula_reply_error(rj->req, 500, "internal",
 		                  "the handler failed (%d)", rc);
@@ -450,14 +452,19 @@ static void audit_then_send(struct route_job *rj, int rc)
 	rj->job.call_arg = rj;
 	rj->job.done.run = audit_done;
 	rj->job.committed = false;
-	if (seula_store_submit(rj->w->srv->deps->store, &rj->job) != SEULA_OK)
+	/* Stopping: said so, not "could not commit". */
+	rj->busy_rc = seula_store_submit(rj->w->srv->deps->store, &rj->job);
+	if (rj->busy_rc != SEULA_OK)
 		route_send(rj, rc, false);
 }
 
 static void route_done(struct seula_completion *c)
 {
 	struct route_job *rj = (struct route_job *)c;
-	if (rj->on_writer)
+	/* Not run, so nothing read to audit: its 503 goes out as it is. */
+	if (rj->job.cancelled)
+		route_send(rj, SEULA_OK, true);
+	else if (rj->on_writer)
 		route_send(rj, rj->job.result,
 		           rj->job.committed && !rj->job.audit_failed);
 	else
@@ -852,11 +859,21 @@ static void on_worker_exit(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, &grace);
 }
 
+/* A loop runs until on_worker_exit() ends it, whether or not it has
+ * events pending: once its listener is gone at a stop, a loop whose
+ * requests all wait on a reader or the writer had none, returned at once,
+ * and the replies completed after went to no loop. */
+static void run_loop(struct worker *w)
+{
+	loop_worker = w;
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	loop_worker = NULL;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	loop_worker = w;
-	event_base_dispatch(w->base);
+	run_loop(w);
 	return NULL;
 }
 
@@ -1090,9 +1107,7 @@ int seula_server_run(struct seula_server *srv)
 			if (srv->workers[i].thread_started)
 				event_active(srv->workers[i].exit_ev, 0, 0);
 	} else {
-		loop_worker = &srv->workers[0];
-		event_base_dispatch(srv->workers[0].base);
-		loop_worker = NULL;
+		run_loop(&srv->workers[0]);
 	}
 	for (size_t i = 1; i < srv->n_workers; i++) {
 		if (srv->workers[i].thread_started) {

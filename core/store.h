@@ -68,6 +68,8 @@ struct seula_job {
 	/* ROUTE: its `call` failed, so the handler's writes were rolled
 	 * back with it and its reply must not go out. */
 	bool audit_failed;
+	/* Answered without running: the server was stopping (readers.h). */
+	bool cancelled;
 	struct seula_job *next; /* the store's */
 };
 

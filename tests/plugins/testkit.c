@@ -8,7 +8,8 @@
  *     (to fill the queue); fails the batch when an event is titled
  *     "fail batch".
  *   the reader route sleeps read_delay_ms (to fill the readers' queue).
- *   routes: one per thread (loop, reader, writer), one staff-only.
+ *   routes: one per thread (loop, reader, writer), staff-only ones on the
+ *     loop and on a reader.
  */
 #include <seula/plugin.h>
 
@@ -199,6 +200,8 @@ static const struct seula_route routes[] = {
          SEULA_ON_WRITER, route_note, "store a note on the writer"},
         {SEULA_METHOD_GET, "/api/testkit/secret", SEULA_ROLE_ADMIN,
          SEULA_ON_LOOP, route_secret, "staff only"},
+        {SEULA_METHOD_GET, "/api/testkit/staffcount", SEULA_ROLE_ADMIN,
+         SEULA_ON_READER, route_count, "count events on a reader, staff"},
 };
 
 SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
