@@ -385,6 +385,11 @@ db.close()`, db, String(late)]);
   assert.equal(after.extended_months, 1);
   assert.notEqual(after.due_date, before.due_date);
 
+  // A restriction's page keeps whom to tell, as its answer said.
+  await page.goto(`${base}/admin/requests/${restriction}`);
+  await page.waitForSelector('#notify');
+  assert.match(await text(page, '#notify'), /Recipients to notify\s*Nobody was given the person's data: nobody to notify\./);
+
   // The overdue request cannot be extended: no form, and why.
   await page.goto(`${base}/admin/requests/${late}`);
   await page.waitForSelector('#extend');

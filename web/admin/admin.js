@@ -1067,7 +1067,11 @@
       box.append(el('p', { text: 'Refused: give the person this statement of reasons.' }),
         el('pre', { class: 'statement', tabindex: 0, text: a.statement }));
     }
-    if (a.anonymised) box.append(el('p', { text: 'Names and contact details were cleared; orders stay for statistics.' }));
+    if (a.anonymised) {
+      box.append(el('p', { text: 'Names and contact details were cleared; orders stay for statistics.' }),
+        notifyPart(a.notify, 'Tell these recipients of the person\'s data about the anonymisation:',
+          'Nobody was given the person\'s data: nobody to notify.'));
+    }
     if (r.type === 'restriction') box.append(el('p', { text: r.details && r.details.restricted ? 'The record is now restricted.' : 'The restriction was lifted.' }));
     if (r.type === 'restriction' && a.notify) {
       box.append(notifyPart(a.notify, 'Tell these recipients of the person\'s data about the restriction:',
@@ -1151,6 +1155,13 @@
         el('dl', { class: 'facts' }, facts.map(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]))),
     ];
     if (r.type === 'access') parts.push(exportSection(r));
+    // Whom to tell (art. 19), as the answer said: kept with the request, so
+    // an erasure's list outlives the disclosures it deleted.
+    if (d.notify) {
+      parts.push(section('notify', 'Recipients to notify', notifyPart(d.notify,
+        'The person\'s data was given to these recipients: tell them of this request\'s outcome.',
+        'Nobody was given the person\'s data: nobody to notify.')));
+    }
     if (r.has_statement) parts.push(statementSection(r));
     if (r.extensions && r.extensions.length) {
       parts.push(section('extensions', 'Extensions', el('ul', {}, r.extensions.map((x) =>
