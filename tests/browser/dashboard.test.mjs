@@ -733,6 +733,15 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
       tr.querySelector('td[data-metric="conversion_rate"]').dataset.value])),
     sources.results.map((r) => [r[sources.dimension],
       r.conversion_rate === null ? '' : String(r.conversion_rate)]));
+  // The time of day's CSV, made here, has the API's columns: the rate too.
+  await page.waitForFunction(() => document.querySelector('#table-hours tbody td[data-metric="conversion_rate"]'));
+  const [goalHours] = await Promise.all([page.waitForEvent('download'), page.click('#card-hours a.csv')]);
+  const goalHoursCsv = readFileSync(await goalHours.path(), 'utf8').split('\r\n');
+  const apiGoalHoursCsv = (await (await context.request.get(new URL(
+    `${await page.getAttribute('#table-hours', 'data-api')}&format=csv`, base).href)).text()).split('\r\n');
+  assert.equal(goalHoursCsv[0], apiGoalHoursCsv[0]);
+  assert.match(goalHoursCsv[0], /,conversion_rate$/);
+  for (const line of apiGoalHoursCsv.slice(1).filter(Boolean)) assert.ok(goalHoursCsv.includes(line), line);
   // Charted like any figure: the timeseries' rate by the bucket.
   await page.click('#summary [data-metric="conversion_rate"]');
   await page.waitForFunction(() => /metric=conversion_rate/.test(document.querySelector('#chart').dataset.api)

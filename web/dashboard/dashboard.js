@@ -1018,8 +1018,10 @@
   let hoursCsvUrl = null;
   function hoursCsv(a, dim, rows) {
     const cell = (v) => (v === null || v === undefined ? '' : String(v));
-    const lines = [[dim, ...HOUR_METRICS].join(','),
-      ...rows.map((r) => [r[dim], ...HOUR_METRICS.map((m) => cell(r[m]))].join(','))];
+    // Under a goal filter the API's rows have their conversion rate too.
+    const metrics = goalScoped() ? [...HOUR_METRICS, 'conversion_rate'] : HOUR_METRICS;
+    const lines = [[dim, ...metrics].join(','),
+      ...rows.map((r) => [r[dim], ...metrics.map((m) => cell(r[m]))].join(','))];
     if (hoursCsvUrl) URL.revokeObjectURL(hoursCsvUrl);
     hoursCsvUrl = URL.createObjectURL(new Blob([`${lines.join('\r\n')}\r\n`], { type: 'text/csv' }));
     const [from, to] = range();
