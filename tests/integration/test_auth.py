@@ -85,6 +85,7 @@ ROUTE_TABLE = {
     ("GET", "/api/testkit/count"): {"public"},
     ("POST", "/api/testkit/note"): {"public"},
     ("GET", "/api/testkit/secret"): {"admin"},
+    ("GET", "/api/testkit/staffcount"): {"admin"},
 }
 
 
