@@ -16,25 +16,33 @@ struct seula_redactor {
 
 /* The lookbehind starts a match only where a run of local-part characters
  * starts (or after an escape that is not one, such as the %40 that ends a
- * local part or a %20), never inside an escape, so a long run with an "@"
+ * local part, or a %20), never inside an escape, so a long run with an "@"
  * but no address after it costs one pass, not one per start: the
  * interpreter took a second over 60,000 bytes without it (the body may be
  * 64 KiB).  The loops are possessive, so nothing is given back and tried
  * again.  Any part may be percent-encoded (a URL's path is) or raw UTF-8
- * (a title is): raw, only letters and digits count, so a no-break space,
- * a dash, an ellipsis or a guillemet beside an address stays; escaped,
- * only those of characters an address holds (+ - . _ and UTF-8 bytes), so
- * %2F ends it.  %2E is a dot.  Hosts need a dot: "a@b" is a handle, not
- * an address.  UTF mode, with invalid UTF-8 matched as no character. */
-#define EMAIL_LOCAL_CHARS "a-z0-9._+\\p{L}\\p{N}-"
-#define EMAIL_LOCAL_ESCAPE "%(?:2b|2d|2e|5f|[89a-f][0-9a-f])"
+ * (a title is).  Raw, letters, marks and digits count (\p{L}, \p{M}:
+ * "a" and a combining diaeresis, a Devanagari vowel sign; \p{N}), with
+ * the joiners ZWNJ and ZWJ and the middle dot of IDNA, so a no-break space,
+ * a dash, an ellipsis or a guillemet beside an address stays.  Escaped,
+ * only what an address holds: the atext of RFC 5322 but "/" and "@", and
+ * UTF-8 bytes in a local part; a host's letters, digits, "-" and UTF-8
+ * bytes in a label; %2E is a dot, %2F and %20 end an address.  Hosts need
+ * a dot: "a@b" is a handle, not an address.  UTF mode: collect stores
+ * only valid UTF-8 (seula_text_valid()), and text that is not fails the
+ * match, and so the event (seula_redact_text()). */
+#define EMAIL_RAW "\\p{L}\\p{M}\\p{N}\\x{200C}\\x{200D}\\x{B7}"
+#define EMAIL_LOCAL_CHARS "a-z0-9._+" EMAIL_RAW "-"
+#define EMAIL_LOCAL_HEX                                                        \
+	"(?:2[13-9a-e]|3[0-9df]|4[1-9a-f]|[56][0-9a-f]|7[0-9a-e]|[89a-f][0-"   \
+	"9a-f])"
 #define EMAIL_LABEL                                                            \
-	"(?:[a-z0-9\\p{L}\\p{N}-]++|%(?:[89a-f][0-9a-f]|2d|3[0-9]"             \
+	"(?:[a-z0-9" EMAIL_RAW "-]++|%(?:[89a-f][0-9a-f]|2d|3[0-9]"            \
 	"|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]))++"
 static const char pattern[] =
-        "(?:(?<![" EMAIL_LOCAL_CHARS "])|(?<=%(?!2b|2d|2e|5f|[89a-f])"
+        "(?:(?<![" EMAIL_LOCAL_CHARS "])|(?<=%(?!" EMAIL_LOCAL_HEX ")"
         "[0-9a-f]{2}))(?!(?<=%)[0-9a-f]{2})"
-        "(?:[" EMAIL_LOCAL_CHARS "]++|" EMAIL_LOCAL_ESCAPE ")++"
+        "(?:[" EMAIL_LOCAL_CHARS "]++|%" EMAIL_LOCAL_HEX ")++"
         "(?:@|%40)" EMAIL_LABEL "(?:(?:\\.|%2e)" EMAIL_LABEL ")++";
 
 int seula_redactor_new(struct seula_redactor **out, bool jit, char *err,
@@ -49,9 +57,7 @@ int seula_redactor_new(struct seula_redactor **out, bool jit, char *err,
 	int code = 0;
 	PCRE2_SIZE at = 0;
 	r->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                      PCRE2_CASELESS | PCRE2_UTF |
-	                              PCRE2_MATCH_INVALID_UTF,
-	                      &code, &at, NULL);
+	                      PCRE2_CASELESS | PCRE2_UTF, &code, &at, NULL);
 	if (!r->re) {
 		PCRE2_UCHAR msg[120];
 		pcre2_get_error_message(code, msg, sizeof(msg));
@@ -114,8 +120,8 @@ int seula_redact_text(const struct seula_redactor *r, const char *text,
 		free(buf);
 		if (rc == 0)
 			return SEULA_OK;
-		/* Another error (a match limit) leaves the text unchecked:
-		 * the event must not be stored. */
+		/* Another error (a match limit, text that is not UTF-8)
+		 * leaves the text unchecked: the event must not be stored. */
 		if (rc != PCRE2_ERROR_NOMEMORY)
 			return SEULA_EINVAL;
 		cap = n;

@@ -126,6 +126,30 @@ static void what_is_beside_an_address_stays(void **state)
 	                    "/c/Contact%20(email)");
 }
 
+/* Letters as some scripts and some keyboards write them: a base letter
+ * and a combining mark (NFD "a\u0308"), Devanagari and Thai vowel signs,
+ * the joiners, IDNA's middle dot; escapes of what a local part holds
+ * ("%61" is "a", "%27" is "'"). */
+static void marks_joiners_and_atext_stay_in_an_address(void **state)
+{
+	(void)state;
+	assert_string_equal(redact("info@exa\xcc\x88mple.de"), "(email)");
+	assert_string_equal(redact("ja\xcc\x88rvi@example.fi"), "(email)");
+	assert_string_equal(
+	        redact("info@\xe0\xa4\x89\xe0\xa4\xa6\xe0\xa4\xbe\xe0\xa4"
+	               "\xb9\xe0\xa4\xb0\xe0\xa4\xa3.\xe0\xa4\xad\xe0\xa4"
+	               "\xbe\xe0\xa4\xb0\xe0\xa4\xa4"),
+	        "(email)");
+	assert_string_equal(
+	        redact("info@\xe0\xb8\x95\xe0\xb8\xb1\xe0\xb8\xa7.\xe0"
+	               "\xb9\x84\xe0\xb8\x97\xe0\xb8\xa2"),
+	        "(email)");
+	assert_string_equal(redact("info@col\xc2\xb7legi.cat"), "(email)");
+	assert_string_equal(redact("ann\xe2\x80\x8cx@example.com"), "(email)");
+	assert_string_equal(redact("/u/%61nn@example.com"), "/u/(email)");
+	assert_string_equal(redact("/u/o%27brien@example.com"), "/u/(email)");
+}
+
 static void other_text_stays(void **state)
 {
 	(void)state;
@@ -198,7 +222,10 @@ static void long_escaped_runs(void)
 	        {"", "a%2B", "@.b", NULL},
 	        {"", "%20", "a@.b", NULL},
 	        {"", "a%20", "@.b", NULL},
-	        {"", "\xc2\xa0" "a", "@.b", NULL},
+	        {"",
+	         "\xc2\xa0"
+	         "a",
+	         "@.b", NULL},
 	        {"", "a\xe2\x80\x94", "@.b", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -352,6 +379,7 @@ int main(void)
 	        cmocka_unit_test(encoded_addresses_go),
 	        cmocka_unit_test(utf8_addresses_go),
 	        cmocka_unit_test(what_is_beside_an_address_stays),
+	        cmocka_unit_test(marks_joiners_and_atext_stay_in_an_address),
 	        cmocka_unit_test(other_text_stays),
 	        cmocka_unit_test(long_runs_are_linear),
 	        cmocka_unit_test(event_fields),
