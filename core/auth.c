@@ -340,6 +340,15 @@ static void login_checked(struct seula_completion *c)
 	struct seula_auth *a = l->auth;
 	sodium_free(l->password);
 	l->password = NULL;
+	if (l->job.cancelled) { /* not checked: the server is stopping */
+		struct evkeyvalq *h = evhttp_request_get_output_headers(l->req);
+		evhttp_add_header(h, "Connection", "close");
+		evhttp_add_header(h, "Retry-After", "5");
+		seula_reply_error(l->req, 503, "shutting_down",
+		                  "the server is stopping; send again shortly");
+		login_free(l);
+		return;
+	}
 	if (l->job.result != SEULA_OK) {
 		seula_reply_error(l->req, 500, "internal",
 		                  "the login could not be checked");

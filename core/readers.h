@@ -24,8 +24,8 @@ int seula_readers_start(struct seula_readers **out,
 /* SEULA_EBUSY when full, SEULA_ECONFLICT when stopping. */
 int seula_readers_submit(struct seula_readers *r, struct seula_job *job);
 /* Answer the queued jobs now without running them (job->cancelled; a
- * call gets SEULA_ECONFLICT, a route a 503 "stopping") and refuse new
- * ones; the jobs running finish.  Any thread; NULL-safe. */
+ * call gets SEULA_ECONFLICT, a route a 503 "shutting_down") and refuse
+ * new ones; the jobs running finish.  Any thread; NULL-safe. */
 void seula_readers_halt(struct seula_readers *r);
 /* seula_readers_halt(), then join the threads and close; NULL-safe.  The
  * jobs' completion queues must outlive it. */
