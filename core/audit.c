@@ -224,10 +224,12 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 	return rc;
 }
 
-/* A decimal number of n bytes at s, no sign, no more than 18 digits. */
+/* A decimal number of n bytes at s as ids are written: no sign, no
+ * leading zero, no more than 18 digits ("007" is no id, so it matches
+ * only an element "007", as it would before ranges). */
 static bool number(const char *s, size_t n, int64_t *out)
 {
-	if (n == 0 || n > 18)
+	if (n == 0 || n > 18 || (n > 1 && s[0] == '0'))
 		return false;
 	int64_t v = 0;
 	for (size_t i = 0; i < n; i++) {

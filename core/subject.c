@@ -78,10 +78,11 @@ static int per_visitor(sqlite3 *db, const char *sql,
 /* The audit entries about the person: their customer id as the subject,
  * one of their visitor ids or of those ids' consent receipts (a consent
  * history read, GET /api/consent/records?receipt=), a list that names
- * them (a search's "3,17,42", an export's or an import's "3-17,42"), or
- * a CSV import logged before imports named their ids as the subject.  Who read
- * it, when, how; the staff member's own address is theirs, not the
- * person's, and stays out.
+ * them (a search's "3,17,42", an export's or an import's "3-17,42"; its
+ * subject given as their id alone: the others it names are not theirs to
+ * read), or a CSV import logged before imports named their ids as the
+ * subject.  Who read it, when, how; the staff member's own address is
+ * theirs, not the person's, and stays out.
  *
  * An import is one entry for all its customers, without a subject, its
  * ids in the detail as the customers plugin writes it ("import: 100
@@ -97,7 +98,9 @@ static int audit_rows(sqlite3 *db, const unsigned char *key,
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 	            db,
-	            "SELECT id, ts, staff_name, action, route, subject, "
+	            "SELECT id, ts, staff_name, action, route, CASE WHEN "
+	            "subject <> ?1 AND seula_subject_has(subject, ?1) THEN "
+	            "?1 ELSE subject END AS subject, "
 	            "outcome, detail FROM audit_log WHERE "
 	            "seula_subject_has(subject, ?1) OR subject IN (SELECT "
 	            "value FROM "

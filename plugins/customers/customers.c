@@ -1621,6 +1621,7 @@ static int finance_handler(void *instance, struct seula_http *http)
 	char *out = NULL;
 	size_t len = 0, persons = 0;
 	int rc = SEULA_EIO;
+	struct seula_labels_ids sent = {0}; /* before any goto out */
 	FILE *f = open_memstream(&out, &len);
 	if (!f)
 		return SEULA_ENOMEM;
@@ -1648,7 +1649,6 @@ static int finance_handler(void *instance, struct seula_http *http)
 	for (size_t i = 0; i < n_cols; i++)
 		bad |= seula_labels_csv_cell(f, header[i], i + 1 == n_cols);
 	int64_t now = c->host->now_ms(c->host), last = 0;
-	struct seula_labels_ids sent = {0};
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		for (size_t i = 0; i < n_cols; i++) {
 			bool end = i + 1 == n_cols;

@@ -402,7 +402,8 @@ int seula_labels_record(sqlite3 *db, const struct seula_labels_settings *s,
 	*ids = NULL;
 	sqlite3_stmt *st = NULL;
 	int step = SQLITE_ERROR;
-	int64_t before = 0;
+	/* The rows written after this one are the export's persons. */
+	int64_t before = -1;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT coalesce(max(id), 0) FROM "
 	                       "customer_label_exports",
@@ -411,7 +412,8 @@ int seula_labels_record(sqlite3 *db, const struct seula_labels_settings *s,
 		before = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(db, record_sql, -1, &st, NULL) == SQLITE_OK &&
+	if (before >= 0 &&
+	    sqlite3_prepare_v2(db, record_sql, -1, &st, NULL) == SQLITE_OK &&
 	    bind_retention(st, s, now_ms)) {
 		sqlite3_bind_text(st, 1, staff, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, via, -1, SQLITE_STATIC);

@@ -756,6 +756,38 @@ def pdf_texts(data):
     return out
 
 
+class LongAuditSubjectTest(unittest.TestCase):
+
+    def test_an_export_of_thousands_is_named_whole_and_listed_in_part(self):
+        # Every other customer on the labels: no runs, a subject of ~10 KB.
+        # The audit list gives its first 4 KiB, cut at an element, and how
+        # many elements it has; a search by the last id still finds it.
+        srv, staff = start_server(limits={"max_body_bytes": 1048576})
+        try:
+            for batch in range(2):
+                rows = ["first_name,last_name,street,postal_code,city,country,"
+                        "objects_direct_marketing"]
+                rows += ["A,L%d-%d,Tie 1,00100,Helsinki,FI,%d" % (batch, i, i % 2)
+                         for i in range(2000)]
+                r = import_csv(staff["cid"], "\n".join(rows) + "\n")
+                self.assertEqual(r.status, 200, r)
+            self.assertEqual(staff["cid"].request("GET", "/api/labels?format=csv",
+                                                  csrf=True).status, 200)
+            [stored] = srv.query("SELECT id, subject FROM audit_log WHERE route = "
+                                 "'GET /api/labels'")
+            ids = subject_ids(stored["subject"])
+            self.assertEqual(len(ids), 2000)
+            self.assertGreater(len(stored["subject"]), 8000)
+            r = staff["ada"].request("GET", "/api/audit?action=export")
+            [entry] = [e for e in r.json()["entries"] if e["id"] == stored["id"]]
+            self.assertLessEqual(len(entry["subject"]), 4096)
+            self.assertTrue(stored["subject"].startswith(entry["subject"] + ","))
+            self.assertEqual(entry["subject_count"], 2000)
+            self.assertIn("GET /api/labels", audit_search(staff["ada"], max(ids)))
+        finally:
+            srv.close()
+
+
 class LabelsPdfTest(unittest.TestCase):
 
     def test_25_people_make_two_a4_sheets_with_every_letter(self):

@@ -430,7 +430,8 @@ class DsrTest(unittest.TestCase):
         imported = "import: 3 customers, ids %d-%d" % (first, last)
 
         audit = self.access_audit(first + 1)
-        self.assertIn(("cid", "change", "%d-%d" % (first, last), imported),
+        # The import's subject names all it made; theirs says them alone.
+        self.assertIn(("cid", "change", str(first + 1), imported),
                       [(a["staff_name"], a["action"], a["subject"], a["detail"])
                        for a in audit])
         self.assertIn(("ada", "read", mine["receipt"], "consent history"),
@@ -470,6 +471,10 @@ class DsrTest(unittest.TestCase):
             self.assertIn("search: 150 of 150 (offset 0, limit 1000)", reads)
             self.assertTrue(any(d.startswith("data subject requests: ") for d in reads),
                             reads)
+            # A list names the others on it too: not theirs to read, so
+            # the export gives its subject as the person's id alone.
+            self.assertEqual({a["subject"] for a in self.access_audit(cid)
+                              if a["action"] in ("read", "change")}, {str(cid)})
 
     # -- deadlines ------------------------------------------------------
     def test_deadline_and_extension_arithmetic(self):

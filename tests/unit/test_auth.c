@@ -558,6 +558,9 @@ static void audit_subject_lists_and_ranges(void **state)
 	assert_false(seula_audit_subject_has("visitor:ab12", "ab12"));
 	assert_false(seula_audit_subject_has(NULL, "3"));
 	assert_false(seula_audit_subject_has("5-3", "4"));
+	/* As ids are written: "017" is no id, and no range holds it. */
+	assert_false(seula_audit_subject_has(list, "017"));
+	assert_true(seula_audit_subject_has("017,3", "017"));
 }
 
 int main(void)

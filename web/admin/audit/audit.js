@@ -85,12 +85,16 @@
 
   // An export names everyone in it ("3,17-42,..."): a long list is cut
   // at an element, with how many it has (a search by one id finds it).
+  // The API sends the first 4 KiB of a longer one, and its count.
   const SUBJECT_SHOWN = 200;
-  function shortSubject(subject) {
-    if (typeof subject !== 'string' || subject.length <= SUBJECT_SHOWN) return subject;
+  function shortSubject(subject, count) {
+    if (typeof subject !== 'string' || !subject.includes(',')) return subject;
+    if (subject.length <= SUBJECT_SHOWN && !count) return subject;
     const cut = subject.lastIndexOf(',', SUBJECT_SHOWN);
-    const n = subject.split(',').length;
-    return `${subject.slice(0, cut > 0 ? cut : SUBJECT_SHOWN)}, … (${n.toLocaleString('en-US')} ids and ranges in all)`;
+    if (cut <= 0) return subject; // one long element: shown whole
+    let n = 1;
+    for (let i = subject.indexOf(','); i >= 0; i = subject.indexOf(',', i + 1)) n++;
+    return `${subject.slice(0, cut)}, … (${(count || n).toLocaleString('en-US')} ids and ranges in all)`;
   }
 
   function render(entries) {
@@ -103,7 +107,7 @@
       timeCell(tr, e.time);
       cell(tr, e.staff, 'staff');
       cell(tr, e.action, 'action');
-      cell(tr, shortSubject(e.subject), 'subject');
+      cell(tr, shortSubject(e.subject, e.subject_count), 'subject');
       cell(tr, e.outcome, e.outcome === 'ok' ? 'outcome' : 'outcome refused');
       cell(tr, e.ip, 'nowrap client');
       cell(tr, e.route, 'route');
