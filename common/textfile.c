@@ -58,13 +58,17 @@ int seula_textfile_read(const char *path, size_t max, char **out, size_t *len,
 	size_t n = 0;
 	/* One byte past `max` tells a file that grew since fstat. */
 	size_t cap = size < max ? size + 2 : max + 2;
-	if (!(buf = malloc(cap)))
+	if (!(buf = malloc(cap))) {
+		snprintf(err, errlen, "%s: out of memory", path);
 		rc = SEULA_ENOMEM;
+	}
 	while (rc == SEULA_OK && n <= max) {
 		if (n + 1 == cap) {
 			size_t more = cap * 2 < max + 2 ? cap * 2 : max + 2;
 			char *p = realloc(buf, more);
 			if (!p) {
+				snprintf(err, errlen, "%s: out of memory",
+				         path);
 				rc = SEULA_ENOMEM;
 				break;
 			}

@@ -449,6 +449,7 @@ int seula_ini_load(struct seula_ini *ini, const char *path, char *err,
 	struct reader r = {.ini = ini};
 	if (!(r.f = fdopen(fd, "r"))) {
 		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
 		return SEULA_ENOMEM;
 	}
 	struct load_ctx ctx = {ini, &r, false};
