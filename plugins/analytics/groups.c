@@ -238,6 +238,21 @@ static bool grow_slots(struct analytics_groups *g)
 	return true;
 }
 
+/* The group of `key`, or NULL when there is none. */
+static struct group *find(const struct analytics_groups *g, const char *key,
+                          size_t len)
+{
+	uint64_t h = key_hash(g, key, len);
+	for (size_t at = h & (g->n_slots - 1); g->slots[at];
+	     at = (at + 1) & (g->n_slots - 1)) {
+		struct group *x = &g->list[g->slots[at] - 1];
+		if (x->key_hash == h && x->key_len == len &&
+		    memcmp(g->keys.buf + x->key_off, key, len) == 0)
+			return x;
+	}
+	return NULL;
+}
+
 /* The group of `key`, made when new; NULL when out of memory. */
 static struct group *find_or_add(struct analytics_groups *g, const char *key,
                                  size_t len)
@@ -763,6 +778,40 @@ const struct analytics_group *analytics_groups_top(struct analytics_groups *g,
 		return NULL;
 	*n = counted;
 	return g->sorted;
+}
+
+bool analytics_groups_pick(struct analytics_groups *g, const char *const *keys,
+                           size_t n_keys, const struct analytics_group **out,
+                           size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	free(g->sorted);
+	g->sorted = NULL;
+	uint8_t *want = calloc(g->n ? g->n : 1, 1);
+	uint32_t *at = malloc((n_keys ? n_keys : 1) * sizeof(*at));
+	size_t found = 0;
+	for (size_t i = 0; want && at && i < n_keys; i++) {
+		struct group *x = find(g, keys[i], strlen(keys[i]));
+		size_t k = x ? (size_t)(x - g->list) : 0;
+		if (x && !want[k]) {
+			want[k] = 1;
+			at[found++] = (uint32_t)k;
+		}
+	}
+	bool ok =
+	        want && at &&
+	        (!found || ((g->sorted = malloc(found * sizeof(*g->sorted))) &&
+	                    log_count(g, want)));
+	for (size_t i = 0; ok && i < found; i++)
+		group_out(g, &g->list[at[i]], &g->sorted[i]);
+	free(want);
+	free(at);
+	if (ok && found) {
+		*out = g->sorted;
+		*n = found;
+	}
+	return ok;
 }
 
 bool analytics_groups_count_top(struct analytics_groups *g, size_t limit)

@@ -155,4 +155,11 @@ analytics_groups_sorted(struct analytics_groups *g);
 const struct analytics_group *analytics_groups_top(struct analytics_groups *g,
                                                    size_t limit, size_t *n);
 
+/* The values named by keys[0..n_keys) that g has, their visitors counted
+ * (the logged rows of those alone): *n of them in *out, in no order (NULL
+ * when none).  False when out of memory.  Add nothing after it. */
+bool analytics_groups_pick(struct analytics_groups *g, const char *const *keys,
+                           size_t n_keys, const struct analytics_group **out,
+                           size_t *n);
+
 #endif

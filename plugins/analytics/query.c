@@ -3959,18 +3959,29 @@ breakdown_rows_of(sqlite3 *db, const struct scope *sc, const char *dim,
 	if (!hour && !seek) {
 		struct analytics_groups *groups;
 		bool too_many;
-		enum analytics_status s =
-		        visits_breakdown(db, sc, dim, gj ? gj : "[]", limit,
-		                         &groups, &too_many, err, errlen);
+		enum analytics_status s = visits_breakdown(
+		        db, sc, dim, gj ? gj : "[]", only ? only->n : limit,
+		        &groups, &too_many, err, errlen);
 		if (s != ANALYTICS_OK) {
 			free(gj);
 			return s;
 		}
 		if (!too_many) {
-			size_t n;
-			const struct analytics_group *sorted =
-			        analytics_groups_top(groups, limit, &n);
-			if (n && !sorted) {
+			size_t n = 0;
+			const struct analytics_group *sorted = NULL;
+			bool oom;
+			/* Only the values asked for: their visitors alone
+			 * are counted (breakdown_rates()). */
+			if (only) {
+				oom = !analytics_groups_pick(groups, only->key,
+				                             only->n, &sorted,
+				                             &n);
+			} else {
+				sorted =
+				        analytics_groups_top(groups, limit, &n);
+				oom = n && !sorted;
+			}
+			if (oom) {
 				analytics_groups_free(groups);
 				free(gj);
 				snprintf(err, errlen, "out of memory");
@@ -4209,8 +4220,22 @@ static bool row_key(const json_t *v, char *buf, size_t len, const char **key)
 	return true;
 }
 
+/* Whether the comma list `m` names `name`. */
+static bool lists(const char *m, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = m; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
 /* With a goal among sc's filters, each of `rows` (a breakdown by dim)
- * gets its conversion rate, as Plausible's breakdown gives it: the row's
+ * gets its conversion rate, as Plausible's breakdown gives it (when asked
+ * for, with metric=conversion_rate): the row's
  * visitors over those of the same value without the goal filters.  The
  * base is the whole breakdown without them, so a value that converts
  * well but is seen little still finds its row; by goal, each goal's
@@ -4299,6 +4324,15 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		snprintf(err, errlen, "dimension: unknown or missing");
 		return ANALYTICS_BAD_REQUEST;
 	}
+	/* Its rows' conversion rates when asked for (metric=conversion_rate,
+	 * as in Plausible's API: the base is a second breakdown). */
+	bool rates = rq->metric && lists(rq->metric, "conversion_rate");
+	struct scope goalless;
+	if (rates && !without_goals(db, sc, &goalless)) {
+		snprintf(err, errlen,
+		         "conversion_rate needs a goal filter (goal==NAME)");
+		return ANALYTICS_BAD_REQUEST;
+	}
 	long most = rq->csv ? BREAKDOWN_ALL : BREAKDOWN_MAX;
 	long limit = 10, page = 1;
 	if (!count_param(rq->limit, most, &limit)) {
@@ -4369,8 +4403,9 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		json_array_append(shown, r);
 	}
 	json_decref(rows);
-	enum analytics_status s =
-	        breakdown_rates(db, sc, dim, shown, err, errlen);
+	enum analytics_status s = ANALYTICS_OK;
+	if (rates)
+		s = breakdown_rates(db, sc, dim, shown, err, errlen);
 	if (s != ANALYTICS_OK) {
 		json_decref(shown);
 		return s;
@@ -4561,19 +4596,6 @@ static enum analytics_status realtime(sqlite3 *db, const struct scope *sc,
 	                 (json_int_t)pageviews, "window_s", REALTIME_MS / 1000,
 	                 "pages", pages);
 	return ANALYTICS_OK;
-}
-
-/* Whether the comma list `m` names `name`. */
-static bool lists(const char *m, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = m; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len == n && strncmp(p, name, n) == 0)
-			return true;
-		p += len + (p[len] == ',');
-	}
-	return false;
 }
 
 /* The timeseries; with conversion_rate among its metrics (it needs a goal

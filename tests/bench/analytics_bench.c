@@ -1366,6 +1366,7 @@ struct report_case {
 	const char *label;
 	enum analytics_report_kind kind;
 	const char *from, *to, *interval, *dimension;
+	const char *metric; /* conversion_rate: under a goal filter only */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -1445,6 +1446,10 @@ static int time_reports(const char *db_path, int runs)
 	         "country"},
 	        {"breakdown utm_campaign", ANALYTICS_BREAKDOWN, NULL, NULL,
 	         NULL, "utm_campaign"},
+	        {"breakdown page cr", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
+	         "page", "conversion_rate"},
+	        {"breakdown source cr", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
+	         "source", "conversion_rate"},
 	        {"goals", ANALYTICS_GOALS, NULL, NULL, NULL, NULL},
 	};
 	static const struct {
@@ -1528,6 +1533,10 @@ static int time_reports(const char *db_path, int runs)
 					continue;
 				if (!wanted(c->label, rname, filters[fi]))
 					continue;
+				if (c->metric &&
+				    (!filters[fi] ||
+				     !strstr(filters[fi], "goal==")))
+					continue;
 				struct analytics_request rq = {
 				        .site = "demo",
 				        .from = ranges[ri].from,
@@ -1535,6 +1544,7 @@ static int time_reports(const char *db_path, int runs)
 				        .tz = "UTC",
 				        .filter = filters[fi],
 				        .interval = c->interval,
+				        .metric = c->metric,
 				        .dimension = c->dimension,
 				        .limit = c->dimension ? "10" : NULL,
 				        .now_ms =

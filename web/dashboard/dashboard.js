@@ -973,6 +973,8 @@
     }
     const dim = apiDimension(card);
     const extra = { dimension: dim, limit: card.all || Math.min(shownRows[card.id] || LIMIT, MAX_ROWS) };
+    // The rows' conversion rates are asked for, as in Plausible's API.
+    if (goalScoped()) extra.metric = 'conversion_rate';
     const url = statsUrl('breakdown', extra);
     table.dataset.api = url;
     table.dataset.dimension = dim;
