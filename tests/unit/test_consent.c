@@ -341,6 +341,30 @@ static void texts_are_per_language_and_list_the_cookies(void **state)
 	                 SEULA_OK);
 }
 
+/* A config `ini` that loads but that consent refuses (with `rc`; 0: any
+ * error), with `want` (and `also`, when given) in the reason. */
+static void expect_refused(const char *ini, int rc, const char *want,
+                           const char *also)
+{
+	struct seula_config cfg;
+	struct seula_plugins plugins = {0};
+	struct seula_consent *c = NULL;
+	char err[512] = "";
+	char *path = write_temp(ini);
+	assert_int_equal(seula_config_load(&cfg, path, NULL, err, sizeof(err)),
+	                 SEULA_OK);
+	int got = seula_consent_new(&c, &cfg, &plugins, NULL, err, sizeof(err));
+	assert_int_not_equal(got, SEULA_OK);
+	if (rc)
+		assert_int_equal(got, rc);
+	assert_null(c);
+	if (!strstr(err, want) || (also && !strstr(err, also)))
+		fail_msg("%s: '%s' lacks '%s'", ini, err, want);
+	seula_config_free(&cfg);
+	unlink(path);
+	free(path);
+}
+
 static void bad_site_consent_config_is_refused(void **state)
 {
 	(void)state;
@@ -358,26 +382,10 @@ static void bad_site_consent_config_is_refused(void **state)
 	        {"cookies = marketing _fbp soon Meta\n", "not a duration"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		struct seula_config cfg;
-		struct seula_plugins plugins = {0};
-		struct seula_consent *c = NULL;
-		char ini[512], err[512] = "";
+		char ini[512];
 		snprintf(ini, sizeof(ini),
 		         "[site.demo]\ndomains = localhost\n%s", cases[i].keys);
-		char *path = write_temp(ini);
-		assert_int_equal(
-		        seula_config_load(&cfg, path, NULL, err, sizeof(err)),
-		        SEULA_OK);
-		assert_int_equal(seula_consent_new(&c, &cfg, &plugins, NULL,
-		                                   err, sizeof(err)),
-		                 SEULA_EINVAL);
-		assert_null(c);
-		if (!strstr(err, cases[i].want))
-			fail_msg("%s: '%s' lacks '%s'", cases[i].keys, err,
-			         cases[i].want);
-		seula_config_free(&cfg);
-		unlink(path);
-		free(path);
+		expect_refused(ini, SEULA_EINVAL, cases[i].want, NULL);
 	}
 }
 
@@ -398,27 +406,12 @@ static void consent_texts_not_a_file_is_refused(void **state)
 	        {"/proc/self/mem", "cannot read"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		struct seula_config cfg;
-		struct seula_plugins plugins = {0};
-		struct seula_consent *c = NULL;
-		char ini[512], err[512] = "";
+		char ini[512];
 		snprintf(ini, sizeof(ini),
 		         "[consent]\ntexts = %s\n[site.demo]\ndomains = "
 		         "localhost\n",
 		         cases[i].path);
-		char *path = write_temp(ini);
-		assert_int_equal(
-		        seula_config_load(&cfg, path, NULL, err, sizeof(err)),
-		        SEULA_OK);
-		assert_int_not_equal(seula_consent_new(&c, &cfg, &plugins, NULL,
-		                                       err, sizeof(err)),
-		                     SEULA_OK);
-		assert_null(c);
-		if (!strstr(err, cases[i].path) || !strstr(err, cases[i].want))
-			fail_msg("'%s' lacks '%s'", err, cases[i].want);
-		seula_config_free(&cfg);
-		unlink(path);
-		free(path);
+		expect_refused(ini, 0, cases[i].want, cases[i].path);
 	}
 	unlink(fifo);
 	rmdir(dir);
