@@ -4233,27 +4233,26 @@ static bool lists(const char *m, const char *name)
 	return false;
 }
 
-/* With a goal among sc's filters, each of `rows` (a breakdown by dim)
- * gets its conversion rate, as Plausible's breakdown gives it (when asked
- * for, with metric=conversion_rate): the row's
- * visitors over those of the same value without the goal filters.  The
- * base is the whole breakdown without them, so a value that converts
- * well but is seen little still finds its row; by goal, each goal's
- * rate is over all the visitors, as in the goals report. */
+/* Each of `rows` (a breakdown by dim under a goal filter) gets its
+ * conversion rate, as Plausible's breakdown gives it when asked for: the
+ * row's visitors over those of the same value in `base` (the scope
+ * without the goal filters, without_goals()), the rows' values sought
+ * alone, so a value that converts well but is seen little still has its
+ * base; by goal, each goal's rate is over all of base's visitors, as in
+ * the goals report. */
 static enum analytics_status breakdown_rates(sqlite3 *db,
-                                             const struct scope *sc,
+                                             const struct scope *base,
                                              const char *dim, json_t *rows,
                                              char *err, size_t errlen)
 {
-	struct scope base;
-	if (!json_array_size(rows) || !without_goals(db, sc, &base))
+	if (!json_array_size(rows))
 		return ANALYTICS_OK;
 	size_t i;
 	json_t *row;
 	if (strcmp(dim, "goal") == 0) {
 		struct analytics_totals all;
 		enum analytics_status s =
-		        query_total(db, &base, &all, err, errlen);
+		        query_total(db, base, &all, err, errlen);
 		json_array_foreach(rows, i, row)
 		{
 			if (s != ANALYTICS_OK)
@@ -4278,7 +4277,7 @@ static enum analytics_status breakdown_rates(sqlite3 *db,
 	}
 	json_t *bases = NULL;
 	enum analytics_status s =
-	        values.key ? breakdown_rows_of(db, &base, dim, BREAKDOWN_ALL,
+	        values.key ? breakdown_rows_of(db, base, dim, BREAKDOWN_ALL,
 	                                       &values, &bases, err, errlen)
 	                   : ANALYTICS_DB_ERROR;
 	if (!values.key)
@@ -4405,7 +4404,7 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 	json_decref(rows);
 	enum analytics_status s = ANALYTICS_OK;
 	if (rates)
-		s = breakdown_rates(db, sc, dim, shown, err, errlen);
+		s = breakdown_rates(db, &goalless, dim, shown, err, errlen);
 	if (s != ANALYTICS_OK) {
 		json_decref(shown);
 		return s;
