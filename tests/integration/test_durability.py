@@ -139,6 +139,14 @@ class DurabilityTest(unittest.TestCase):
             self.assertLessEqual(len(answers) - len(done), 1, answers)
             # The reads left are answered, not run one by one (30 x 200 ms).
             self.assertLess(stop_seconds, 4, err)
+            # A staff read answered without running read nothing: no
+            # audit entry, only those that ran and answered 200 have one.
+            staff_ok = sum(1 for i, a in enumerate(answers)
+                           if i % 2 and i != 29 and getattr(a, "status", 0) == 200)
+            audited = srv.query("SELECT outcome, count(*) AS n FROM audit_log WHERE "
+                                "route = 'GET /api/testkit/staffcount' GROUP BY outcome")
+            self.assertEqual({r["outcome"]: r["n"] for r in audited},
+                             {"ok": staff_ok} if staff_ok else {}, answers)
             print("SIGTERM with 30 slow reads queued: %d answered, %d got 503, %d "
                   "connections closed, stopped in %.2f s"
                   % (len(ok), len(busy), len(answers) - len(done), stop_seconds))
