@@ -1429,28 +1429,28 @@ static bool wanted(const char *name, const char *range, const char *filter)
 static int time_reports(const char *db_path, int runs)
 {
 	static const struct report_case cases[] = {
-	        {"summary", ANALYTICS_SUMMARY, NULL, NULL, NULL, NULL},
+	        {"summary", ANALYTICS_SUMMARY, NULL, NULL, NULL, NULL, NULL},
 	        {"timeseries hour", ANALYTICS_TIMESERIES, "day", NULL, "hour",
-	         NULL},
+	         NULL, NULL},
 	        {"timeseries day", ANALYTICS_TIMESERIES, "month", NULL, "day",
-	         NULL},
+	         NULL, NULL},
 	        {"timeseries month", ANALYTICS_TIMESERIES, "year", NULL,
-	         "month", NULL},
+	         "month", NULL, NULL},
 	        {"timeseries day", ANALYTICS_TIMESERIES, "year", NULL, "day",
-	         NULL},
+	         NULL, NULL},
 	        {"breakdown page", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
-	         "page"},
+	         "page", NULL},
 	        {"breakdown source", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
-	         "source"},
+	         "source", NULL},
 	        {"breakdown country", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
-	         "country"},
+	         "country", NULL},
 	        {"breakdown utm_campaign", ANALYTICS_BREAKDOWN, NULL, NULL,
-	         NULL, "utm_campaign"},
+	         NULL, "utm_campaign", NULL},
 	        {"breakdown page cr", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
 	         "page", "conversion_rate"},
 	        {"breakdown source cr", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
 	         "source", "conversion_rate"},
-	        {"goals", ANALYTICS_GOALS, NULL, NULL, NULL, NULL},
+	        {"goals", ANALYTICS_GOALS, NULL, NULL, NULL, NULL, NULL},
 	};
 	static const struct {
 		const char *name, *from, *to;
