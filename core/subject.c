@@ -161,10 +161,21 @@ static int core_access(sqlite3 *db, const unsigned char *key,
 	json_object_set_new(o, "consent_records", records);
 	json_object_set_new(o, "consent_state", state);
 	json_object_set_new(o, "audit_log", audit);
-	int rc = per_visitor(db,
-	                     "SELECT * FROM events WHERE visitor_id = ?1 "
-	                     "ORDER BY ts, id",
-	                     who, events, NULL, err, errlen);
+	/* Every column, the kind and the time as a person reads them (the
+	 * stored codes and epoch milliseconds mean nothing to them). */
+	int rc = per_visitor(
+	        db,
+	        "SELECT id, site, CASE type WHEN 1 THEN 'pageview' WHEN 2 "
+	        "THEN 'event' WHEN 3 THEN 'engagement' ELSE type END AS type, "
+	        "strftime('%Y-%m-%dT%H:%M:%fZ', ts / 1000.0, 'unixepoch') AS "
+	        "time, url, hostname, path, referrer, title, language, name, "
+	        "props, visitor_id, utm_source, utm_medium, utm_campaign, "
+	        "utm_term, utm_content, ip_anon, country, region, city, "
+	        "browser, browser_version, os, os_version, device, "
+	        "referrer_source, referrer_name, screen_width, screen_height, "
+	        "engagement_ms, visitor_hash, bot FROM events WHERE "
+	        "visitor_id = ?1 ORDER BY ts, id",
+	        who, events, NULL, err, errlen);
 	for (size_t i = 0; rc == SEULA_OK && i < who->n_visitor_ids; i++)
 		rc = seula_consent_subject_export(db, who->visitor_ids[i],
 		                                  records, err, errlen);

@@ -259,6 +259,17 @@ class DsrTest(unittest.TestCase):
         core = data["core"]
         self.assertEqual({e["visitor_id"] for e in core["events"]}, {vid})
         self.assertEqual(len(core["events"]), 4)
+        # Readable: the kind by name, the time in ISO 8601 (UTC), and
+        # every other column of the events table as it is.
+        self.assertEqual(sorted(e["type"] for e in core["events"]),
+                         ["event", "pageview", "pageview", "pageview"])
+        for e in core["events"]:
+            self.assertRegex(e["time"],
+                             r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        db = sqlite3.connect(self.srv.db_path, timeout=30)
+        cols = {r[1] for r in db.execute("PRAGMA table_info(events)")}
+        db.close()
+        self.assertEqual(set(core["events"][0]), cols - {"ts"} | {"time"})
         self.assertEqual([c["visitor_id"] for c in core["consent_records"]],
                          [vid])
         self.assertEqual(core["consent_records"][0]["method"], "accept_all")
