@@ -182,9 +182,10 @@ static int core_access(sqlite3 *db, const unsigned char *key,
 	if (rc == SEULA_OK)
 		rc = per_visitor(db,
 		                 "SELECT visitor_id, site, analytics, "
-		                 "marketing, personalization, valid_until, "
-		                 "receipt FROM consent_visitors WHERE "
-		                 "visitor_id = ?1",
+		                 "marketing, personalization, "
+		                 "strftime('%Y-%m-%dT%H:%M:%SZ', valid_until / "
+		                 "1000, 'unixepoch') AS valid_until, receipt "
+		                 "FROM consent_visitors WHERE visitor_id = ?1",
 		                 who, state, NULL, err, errlen);
 	int64_t n;
 	if (rc == SEULA_OK)

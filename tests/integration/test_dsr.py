@@ -270,6 +270,9 @@ class DsrTest(unittest.TestCase):
         cols = {r[1] for r in db.execute("PRAGMA table_info(events)")}
         db.close()
         self.assertEqual(set(core["events"][0]), cols - {"ts"} | {"time"})
+        [state] = core["consent_state"]
+        self.assertRegex(state["valid_until"],
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertEqual([c["visitor_id"] for c in core["consent_records"]],
                          [vid])
         self.assertEqual(core["consent_records"][0]["method"], "accept_all")
