@@ -640,8 +640,10 @@ static void day_text(int64_t ms, char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-/* Linked visitors whose consent still allows it, of customers who neither
- * are restricted nor object to profiling; their events in [from, to);
+/* Linked visitors whose consent still allows marketing (the segments are
+ * for targeting it: personalization alone does not), linked with it (not
+ * under Sec-GPC), of customers who neither are restricted nor object to
+ * profiling or direct marketing; their events in [from, to);
  * groups below k distinct customers (with events in the period) become
  * "(other)"; a visit is a run of one visitor's events without a gap of
  * VISIT_GAP_MS.  An event of a visitor linked to two customers of one
@@ -654,7 +656,8 @@ static const char segments_sql[] =
         "  JOIN consent_visitors v ON v.visitor_id = l.visitor_id "
         "  WHERE c.restricted = 0 AND c.objects_profiling = 0 "
         "  AND c.objects_direct_marketing = 0 "
-        "  AND (v.marketing = 1 OR v.personalization = 1) "
+        "  AND v.marketing = 1 AND instr(',' || l.categories || ',', "
+        "  ',marketing,') > 0 "
         "  AND v.valid_until > ?2), "
         "ev AS (SELECT lv.grp, lv.customer_id, e.id, e.visitor_id, e.ts, "
         "  e.type, e.name FROM lv JOIN events e ON e.visitor_id = "

@@ -503,6 +503,22 @@ class SegmentsTest(unittest.TestCase):
         r = cid.request("PATCH", "/api/customers/%d" % cls.people[7]["id"],
                         {"flags": {"objects_direct_marketing": True}})
         assert r.status == 200, r
+        # Linked for personalization alone, or under Sec-GPC (marketing
+        # refused): not for the segments, which target marketing.
+        for i, headers in enumerate(({}, {"Sec-GPC": "1"})):
+            cust = create(cid, first_name="Personoitu%d" % i,
+                          email="pers%d@example.com" % i,
+                          organisation="Alpha Oy", segment="wholesale")
+            vid = str(uuid.uuid4())
+            if headers:
+                record_consent(cls.srv, "accept_all", vid)
+            else:
+                record_consent(cls.srv, "custom", vid, decisions={
+                    "analytics": True, "marketing": False,
+                    "personalization": True})
+            identify(cls.srv, vid, cust["email"], headers=headers)
+            send(cls.srv, vid, [{"type": "pageview"}])
+            assert links(cls.srv, cust["id"]), cust
         # An unlinked visitor and a cookieless one do not count anywhere.
         send(cls.srv, str(uuid.uuid4()), [{"type": "pageview"}])
         send(cls.srv, None, [{"type": "pageview"}])
