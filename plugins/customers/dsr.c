@@ -1017,8 +1017,15 @@ static int do_rectification(struct ctx *c)
 	json_object_set(c->req.details, "changed", changed);
 	json_object_set_new(c->req.details, "recipients_to_notify",
 	                    json_integer((json_int_t)json_array_size(notify)));
-	c->reply =
-	        json_pack("{s:O, s:o}", "changed", changed, "notify", notify);
+	/* Where the data came from is told too (the privacy statement's
+	 * promise, beyond art. 19's recipients): the source it had. */
+	const char *source =
+	        json_array_size(changed) ? old.values[CUST_F_SOURCE] : NULL;
+	if (source)
+		json_object_set_new(c->req.details, "source_to_notify",
+		                    json_string(source));
+	c->reply = json_pack("{s:O, s:o, s:s*}", "changed", changed, "notify",
+	                     notify, "source", source);
 	rc = request_insert(c->db, &c->req, &c->request_id);
 	dn = (size_t)snprintf(
 	        detail, sizeof(detail),

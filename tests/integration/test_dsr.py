@@ -616,6 +616,11 @@ class DsrTest(unittest.TestCase):
         # The phone was never disclosed to them.
         self.assertEqual(sorted(n["fields"]), ["city", "email"])
         self.assertEqual(n["legal_grounds"], ["contract: billing and accounting"])
+        # The source the data came from is told too, and the request
+        # keeps whom.
+        self.assertEqual(doc["source"], cust["source"])
+        self.assertEqual(doc["request"]["details"]["source_to_notify"],
+                         cust["source"])
         row = self.srv.query("SELECT email, city, phone FROM customers "
                              "WHERE id = ?", (cust["id"],))[0]
         self.assertEqual(row, {"email": "fixed.rect@dsr-test.example",
@@ -634,6 +639,15 @@ class DsrTest(unittest.TestCase):
         r = dsr(self.cid, "rectification", cust["id"],
                 changes={"website": "https://new.dsr-test.example/"})
         self.assertEqual(r.json()["notify"], [])
+        # A correction of the source itself names the one it had.
+        r = dsr(self.cid, "rectification", cust["id"],
+                changes={"source": "update service"})
+        self.assertEqual(r.json()["source"], cust["source"])
+        # Nothing changed: nobody to tell.
+        r = dsr(self.cid, "rectification", cust["id"],
+                changes={"source": "update service"})
+        self.assertEqual(r.json()["changed"], [])
+        self.assertNotIn("source", r.json())
 
     def test_refused_rectification_has_a_written_statement(self):
         cust = create(self.cid, "Refuse")

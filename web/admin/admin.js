@@ -1062,6 +1062,7 @@
       box.append(el('p', { text: `Corrected: ${a.changed.map((f) => FIELD_LABEL[f] || f).join(', ') || 'nothing changed'}.` }));
       box.append(notifyPart(a.notify, 'Tell these recipients, who were given the fields:',
         'No recipient was given these fields: nobody to notify.'));
+      if (a.source) box.append(el('p', { class: 'notify', text: `Tell the source of the data too: ${a.source}.` }));
     }
     if (a.statement) {
       box.append(el('p', { text: 'Refused: give the person this statement of reasons.' }),
@@ -1145,6 +1146,7 @@
       d.restricted !== undefined ? ['Restricted', d.restricted ? 'Yes' : 'Lifted'] : null,
       d.changed ? ['Corrected', d.changed.map((f) => FIELD_LABEL[f] || f).join(', ')] : null,
       d.recipients_to_notify !== undefined ? ['Recipients to notify', String(d.recipients_to_notify)] : null,
+      d.source_to_notify ? ['Source to notify', d.source_to_notify] : null,
       d.objections ? ['Objections', d.objections.join(', ').replace(/_/g, ' ')] : null,
     ].filter(Boolean);
     const parts = [
