@@ -567,6 +567,25 @@ static int forget_statement(struct ctx *c, enum seula_subject_op op,
 
 static int notify_list(struct ctx *c, json_t *changed, json_t **out);
 
+/* The ids of customer `id`'s open access requests, appended to `out`. */
+static int open_access_requests(sqlite3 *db, int64_t id, json_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id FROM customer_dsr_requests WHERE "
+	                       "customer_id = ?1 AND type = 'access' AND "
+	                       "status = 'open' ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(
+		        out, json_integer(sqlite3_column_int64(st, 0)));
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
 /* Erasure and anonymisation: every plugin's data, or 409 naming the holds
  * and the customer restricted instead, with a statement of reasons.  Both
  * answer with the recipients to notify (art. 19), kept in the request:
@@ -628,6 +647,22 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		                      : rc;
 	}
 	json_decref(holds);
+	/* An access request still open would have nothing left to give:
+	 * its export goes to the person first. */
+	json_t *waiting = rc == SEULA_OK ? json_array() : NULL;
+	if (waiting)
+		rc = open_access_requests(c->db, c->person.id, waiting);
+	if (rc == SEULA_OK && json_array_size(waiting)) {
+		c->status = 409;
+		c->reply = json_pack(
+		        "{s:s, s:s, s:o}", "error", "open_request", "message",
+		        "an access request of this person is still open: give "
+		        "them its export first, then erase",
+		        "requests", waiting);
+		json_decref(notify);
+		return SEULA_OK;
+	}
+	json_decref(waiting);
 	if (rc != SEULA_OK) {
 		json_decref(notify);
 		return rc;
@@ -1122,6 +1157,12 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	}
 	if (rc != SEULA_OK)
 		goto out;
+	if (!c.request_id) { /* refused before it was recorded */
+		json_t *answer = c.reply;
+		c.reply = NULL;
+		rc = cust_reply_json(h, http, c.status, answer);
+		goto out;
+	}
 	char detail[128];
 	snprintf(detail, sizeof(detail), "request %lld: %s received",
 	         (long long)c.request_id, c.req.type);

@@ -590,7 +590,10 @@ class DsrTest(unittest.TestCase):
             "ORDER BY id DESC LIMIT 1")]
         self.assertIn(str(cust["id"]), entry["subject"].split(","))
         self.assertIn(str(org["id"]), entry["subject"].split(","))
-        # Erased: no name, no organisation, no verification text.
+        # Erased (its access request answered first): no name, no
+        # organisation, no verification text.
+        self.assertEqual(self.cid.request(
+            "GET", "/api/dsr/%d/export" % a["id"], csrf=True).status, 200)
         r = dsr(self.cid, "erasure", cust["id"])
         self.assertEqual(r.status, 201, r)
         got = self.cid.request("GET", "/api/dsr/%d" % a["id"]).json()
@@ -717,6 +720,27 @@ class DsrTest(unittest.TestCase):
                    if x["action"] == "change"]
         self.assertTrue(any("direct_marketing profiling" in d
                             for d in details), details)
+
+    def test_erasure_waits_for_an_open_access_request(self):
+        # The access request's export would be gone: it is given first.
+        cust = create(self.cid, "Waiting")
+        access = dsr(self.cid, "access", cust["id"]).json()
+        for kind in ("erasure", "anonymisation"):
+            r = dsr(self.cid, kind, cust["id"])
+            assert_json_error(self, r, 409, "open_request")
+            self.assertEqual(r.json()["requests"], [access["request"]["id"]])
+        # Nothing was done nor recorded.
+        self.assertEqual(self.cid.request(
+            "GET", "/api/customers/%d" % cust["id"]).status, 200)
+        self.assertEqual([x["type"] for x in self.srv.query(
+            "SELECT type FROM customer_dsr_requests WHERE customer_id = ?",
+            (cust["id"],))], ["access"])
+        z = self.cid.request("GET", access["export"], csrf=True)
+        self.assertEqual(z.status, 200, z)
+        r = dsr(self.cid, "erasure", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.cid.request(
+            "GET", "/api/customers/%d" % cust["id"]).status, 404)
 
     def test_restriction_and_erasure_list_the_recipients_to_notify(self):
         # Art. 19: a restriction and an erasure are told to every
