@@ -85,27 +85,37 @@ void cust_link_free(struct cust_link *l)
 
 /* ---- the keyed hash -------------------------------------------------- */
 
-/* BLAKE2b keyed with the link key over the address trimmed and in lower
- * case (ASCII; the register stores addresses as typed).  false when it is
- * no address or there is no key yet. */
-static bool email_hash(const struct cust_link *l, const char *s, size_t len,
-                       unsigned char out[HASH_BYTES])
+bool cust_email_normalise(const char *s, size_t len, char out[CUST_EMAIL_MAX],
+                          size_t *out_len)
 {
-	if (!l->have_key || !s)
+	if (!s)
 		return false;
 	while (len && (*s == ' ' || *s == '\t'))
 		s++, len--;
 	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
-	if (len < 3 || len > 254 || !memchr(s, '@', len))
+	if (len < 3 || len > CUST_EMAIL_MAX || !memchr(s, '@', len))
 		return false;
-	unsigned char buf[254];
 	for (size_t i = 0; i < len; i++)
-		buf[i] = (unsigned char)(s[i] >= 'A' && s[i] <= 'Z'
-		                                 ? s[i] - 'A' + 'a'
-		                                 : s[i]);
-	crypto_generichash(out, HASH_BYTES, buf, len, l->key, sizeof(l->key));
-	sodium_memzero(buf, len);
+		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a')
+		                                    : s[i];
+	*out_len = len;
+	return true;
+}
+
+/* BLAKE2b keyed with the link key over the address as
+ * cust_email_normalise() leaves it.  false when it is no address or there
+ * is no key yet. */
+static bool email_hash(const struct cust_link *l, const char *s, size_t len,
+                       unsigned char out[HASH_BYTES])
+{
+	char buf[CUST_EMAIL_MAX];
+	size_t n;
+	if (!l->have_key || !cust_email_normalise(s, len, buf, &n))
+		return false;
+	crypto_generichash(out, HASH_BYTES, (const unsigned char *)buf, n,
+	                   l->key, sizeof(l->key));
+	sodium_memzero(buf, n);
 	return true;
 }
 
@@ -166,6 +176,67 @@ static int fill_hashes(struct cust_link *l, sqlite3 *db, int64_t limit,
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(up);
+	return rc;
+}
+
+int cust_link_find_email(struct cust_link *l, sqlite3 *db, const char *email,
+                         int64_t except, int64_t *found)
+{
+	*found = 0;
+	char want[CUST_EMAIL_MAX];
+	size_t want_len;
+	if (!email ||
+	    !cust_email_normalise(email, strlen(email), want, &want_len))
+		return SEULA_OK;
+	sqlite3_stmt *st = NULL;
+	int rc = SEULA_EIO, step;
+	int64_t done;
+	unsigned char hash[HASH_BYTES];
+	if (l->have_key) {
+		/* By the index, as an identify event finds its customer. */
+		if (fill_hashes(l, db, INT64_MAX, &done) != SEULA_OK ||
+		    !email_hash(l, email, strlen(email), hash) ||
+		    sqlite3_prepare_v2(db,
+		                       "SELECT id FROM customers WHERE "
+		                       "link_hash = ?1 AND id <> ?2 ORDER BY "
+		                       "id LIMIT 1",
+		                       -1, &st, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_blob(st, 1, hash, HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, except);
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW)
+			*found = sqlite3_column_int64(st, 0);
+		rc = step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK
+		                                               : SEULA_EIO;
+		goto out;
+	}
+	/* No key yet (before the start task): every address compared. */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, email FROM customers WHERE email "
+	                       "IS NOT NULL AND id <> ? ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, except);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		char have[CUST_EMAIL_MAX];
+		size_t have_len;
+		bool same = cust_email_normalise(
+		                    (const char *)sqlite3_column_text(st, 1),
+		                    (size_t)sqlite3_column_bytes(st, 1), have,
+		                    &have_len) &&
+		            have_len == want_len &&
+		            memcmp(have, want, want_len) == 0;
+		sodium_memzero(have, sizeof(have));
+		if (same) {
+			*found = sqlite3_column_int64(st, 0);
+			break;
+		}
+	}
+	rc = step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+out:
+	sodium_memzero(want, sizeof(want));
+	sqlite3_finalize(st);
 	return rc;
 }
 

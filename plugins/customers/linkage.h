@@ -33,6 +33,7 @@
 
 #include <seula/plugin.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,22 @@ enum seula_verdict cust_link_on_event(struct cust_link *l,
 int cust_link_on_batch(struct cust_link *l, sqlite3 *db,
                        struct seula_event *const *events, size_t n,
                        char **errmsg);
+
+/* An email address as linkage compares addresses: trimmed of spaces and
+ * tabs, ASCII in lower case (the register keeps addresses as typed).
+ * false when `s` (len bytes, NULL allowed) is no address; else out (not
+ * terminated, personal data: the caller wipes it) and *out_len. */
+#define CUST_EMAIL_MAX 254
+bool cust_email_normalise(const char *s, size_t len, char out[CUST_EMAIL_MAX],
+                          size_t *out_len);
+
+/* The lowest id of a customer other than `except` (0: none) whose email
+ * is `email` as cust_email_normalise() compares them, in *found, or 0
+ * when there is none (or `email` is NULL or no address).  Hashes the
+ * emails not yet hashed first, so an identify event and this agree: the
+ * writer's connection, in its transaction.  SEULA_OK or SEULA_EIO. */
+int cust_link_find_email(struct cust_link *l, sqlite3 *db, const char *email,
+                         int64_t except, int64_t *found);
 
 /* Task "customers-link-key": makes or loads the key (at start), and
  * computes the keyed hashes of emails that have none yet. */
