@@ -100,6 +100,7 @@
 
 #include <jansson.h>
 #include <seula/plugin.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -769,6 +770,28 @@ out:
 	return rc;
 }
 
+/* 409 duplicate_email: customer `existing` has the address (as linkage
+ * compares addresses), so staff open that record rather than make a
+ * second, which labels and linkage would take for another person.  The
+ * answer names them: a read of theirs, on record. */
+static int refuse_duplicate(const struct customers *c, struct seula_http *http,
+                            int64_t existing)
+{
+	int rc = cust_audit(c->host, http, "read", existing,
+	                    "duplicate email: the change was refused");
+	if (rc != SEULA_OK)
+		return rc;
+	char msg[96];
+	snprintf(msg, sizeof(msg), "email: customer %lld has this address",
+	         (long long)existing);
+	cust_reply_json(c->host, http, 409,
+	                json_pack("{s:s, s:s, s:s, s:I}", "error",
+	                          "duplicate_email", "message", msg, "field",
+	                          "email", "customer_id",
+	                          (json_int_t)existing));
+	return SEULA_EINVAL;
+}
+
 static int create_handler(void *instance, struct seula_http *http)
 {
 	const struct customers *c = instance;
@@ -785,7 +808,15 @@ static int create_handler(void *instance, struct seula_http *http)
 		goto done;
 	}
 	sqlite3 *db = c->host->http_db(http);
-	rc = insert_customer(c, db, &r, "staff", &id);
+	int64_t existing;
+	rc = cust_link_find_email(c->link, db, r.values[CUST_F_EMAIL], 0,
+	                          &existing);
+	if (rc == SEULA_OK && existing) {
+		rc = refuse_duplicate(c, http, existing);
+		goto done;
+	}
+	if (rc == SEULA_OK)
+		rc = insert_customer(c, db, &r, "staff", &id);
 	if (rc == SEULA_OK)
 		rc = load_customer(c, db, id, &out, NULL);
 	if (rc == SEULA_OK)
@@ -824,6 +855,24 @@ static int get_handler(void *instance, struct seula_http *http)
 		return rc;
 	}
 	return cust_reply_json(c->host, http, 200, out);
+}
+
+/* Whether two emails (NULL: none) are one address as linkage compares
+ * them; a change to a customer's own address in another case needs no
+ * duplicate check (and does not trip over a duplicate made before there
+ * was one). */
+static bool same_email(const char *a, const char *b)
+{
+	char na[CUST_EMAIL_MAX], nb[CUST_EMAIL_MAX];
+	size_t la = 0, lb = 0;
+	bool ha = a && cust_email_normalise(a, strlen(a), na, &la);
+	bool hb = b && cust_email_normalise(b, strlen(b), nb, &lb);
+	bool same = ha == hb && (!ha || (la == lb && memcmp(na, nb, la) == 0));
+	if (ha)
+		sodium_memzero(na, la);
+	if (hb)
+		sodium_memzero(nb, lb);
+	return same;
 }
 
 /* PUT replaces every field; PATCH changes the fields it names.  Both keep
@@ -868,6 +917,15 @@ static int update(const struct customers *c, struct seula_http *http,
 		rc = cust_bad_field(c->host, http, "source",
 		                    "the source of the data cannot be removed");
 		goto done;
+	}
+	if (!same_email(old.values[CUST_F_EMAIL], r.values[CUST_F_EMAIL])) {
+		int64_t existing;
+		rc = cust_link_find_email(c->link, db, r.values[CUST_F_EMAIL],
+		                          id, &existing);
+		if (rc == SEULA_OK && existing)
+			rc = refuse_duplicate(c, http, existing);
+		if (rc != SEULA_OK)
+			goto done;
 	}
 	/* The audit names what changed, never the values. */
 	char detail[1024] = "updated:";
@@ -1325,9 +1383,11 @@ struct import {
 	sqlite3 *db;
 	int columns[64]; /* field index, or CUST_N_FIELDS + flag index */
 	size_t n_columns;
-	size_t rows, bad_rows;
+	size_t rows, bad_rows, duplicates;
 	int64_t first_id, last_id;
 	json_t *problems;
+	json_t *duplicate_rows; /* the rows skipped, as problems lists them */
+	json_t *duplicate_of;   /* the ids they name, each once */
 	bool header_done;
 	int rc; /* SEULA_OK, or why the import stopped */
 };
@@ -1342,6 +1402,30 @@ static void problem(struct import *im, size_t line, const char *field,
 		                      json_pack("{s:I, s:s?, s:s}", "line",
 		                                (json_int_t)line, "field",
 		                                field, "reason", why));
+}
+
+static void duplicate(struct import *im, size_t line, int64_t existing)
+{
+	im->duplicates++;
+	if (json_array_size(im->duplicate_rows) >= IMPORT_MAX_PROBLEMS)
+		return;
+	/* This import's customers have ids from first_id on. */
+	bool earlier = im->first_id && existing >= im->first_id;
+	json_array_append_new(
+	        im->duplicate_rows,
+	        json_pack("{s:I, s:s, s:s, s:I}", "line", (json_int_t)line,
+	                  "field", "email", "reason",
+	                  earlier ? "an earlier row has this email: skipped"
+	                          : "a customer has this email: skipped",
+	                  "customer_id", (json_int_t)existing));
+	size_t i;
+	json_t *v;
+	json_array_foreach(im->duplicate_of, i, v)
+	{
+		if (json_integer_value(v) == existing)
+			return;
+	}
+	json_array_append_new(im->duplicate_of, json_integer(existing));
 }
 
 static int import_header(struct import *im, const struct cust_csv_record *rec)
@@ -1440,9 +1524,21 @@ static int import_row(void *arg, const struct cust_csv_record *rec)
 		im->bad_rows++;
 	} else if (!im->bad_rows) {
 		/* Rows go in as they come; a later bad row rolls them all
-		 * back (the route's savepoint). */
-		int64_t id;
-		int rc = insert_customer(im->c, im->db, &r, "import", &id);
+		 * back (the route's savepoint).  A row whose address is a
+		 * customer's already, or an earlier row's, is skipped: a
+		 * second record of a person would undo the first's
+		 * objections on the labels. */
+		int64_t id, existing;
+		int rc = cust_link_find_email(im->c->link, im->db,
+		                              r.values[CUST_F_EMAIL], 0,
+		                              &existing);
+		if (rc == SEULA_OK && existing) {
+			duplicate(im, rec->line, existing);
+			cust_record_clear(&r);
+			return 0;
+		}
+		if (rc == SEULA_OK)
+			rc = insert_customer(im->c, im->db, &r, "import", &id);
 		if (rc != SEULA_OK) {
 			cust_record_clear(&r);
 			im->rc = rc;
@@ -1465,23 +1561,27 @@ static int import_handler(void *instance, struct seula_http *http)
 		        "send text/csv with a header row of field names");
 	size_t len = 0;
 	const char *body = c->host->http_body(http, &len);
-	struct import im = {
-	        .c = c, .db = c->host->http_db(http), .problems = json_array()};
+	struct import im = {.c = c,
+	                    .db = c->host->http_db(http),
+	                    .problems = json_array(),
+	                    .duplicate_rows = json_array(),
+	                    .duplicate_of = json_array()};
 	size_t bad_line = 0;
 	const char *why = NULL;
+	char *dup_ids = NULL;
 	int rc = cust_csv_read(body ? body : "", len, import_row, &im,
 	                       &bad_line, &why);
 	if (rc == -1) {
 		problem(&im, bad_line, NULL, why);
 		im.bad_rows++;
 	} else if (rc == -2 || im.rc != SEULA_OK) {
-		json_decref(im.problems);
-		return im.rc != SEULA_OK ? im.rc : SEULA_ENOMEM;
+		rc = im.rc != SEULA_OK ? im.rc : SEULA_ENOMEM;
+		goto out;
 	}
 	if (!im.header_done) {
-		json_decref(im.problems);
-		return cust_refuse(c->host, http, 400, "empty_import",
-		                   "the body has no header row");
+		rc = cust_refuse(c->host, http, 400, "empty_import",
+		                 "the body has no header row");
+		goto out;
 	}
 	if (json_array_size(im.problems)) {
 		char msg[160];
@@ -1491,22 +1591,22 @@ static int import_handler(void *instance, struct seula_http *http)
 		         im.bad_rows == 1 ? "" : "s");
 		cust_reply_json(
 		        c->host, http, 422,
-		        json_pack("{s:s, s:s, s:I, s:o}", "error",
+		        json_pack("{s:s, s:s, s:I, s:O}", "error",
 		                  "invalid_rows", "message", msg, "bad_rows",
 		                  (json_int_t)(im.bad_rows ? im.bad_rows : 1),
 		                  "rows", im.problems));
 		cust_audit(c->host, http, "change", 0,
 		           "import refused: nothing stored");
-		return SEULA_EINVAL; /* the rows stored so far roll back */
+		rc = SEULA_EINVAL; /* the rows stored so far roll back */
+		goto out;
 	}
-	json_decref(im.problems);
 	size_t imported =
 	        im.first_id ? (size_t)(im.last_id - im.first_id + 1) : 0;
 	char detail[128], ids[48];
 	snprintf(detail, sizeof(detail), "import: %zu customers, ids %lld-%lld",
 	         imported, (long long)im.first_id, (long long)im.last_id);
-	/* Made in one transaction, their ids are consecutive: a range is
-	 * the subject (core/audit.h). */
+	/* Made in one transaction, their ids are consecutive (a skipped
+	 * duplicate takes none): a range is the subject (core/audit.h). */
 	snprintf(ids, sizeof(ids), "%lld-%lld", (long long)im.first_id,
 	         (long long)im.last_id);
 	rc = c->host->http_audit(http, "change", imported ? ids : NULL,
@@ -1514,12 +1614,45 @@ static int import_handler(void *instance, struct seula_http *http)
 	             ? SEULA_OK
 	             : SEULA_EIO;
 	if (rc != SEULA_OK)
-		return rc;
-	return cust_reply_json(c->host, http, 200,
-	                       json_pack("{s:I, s:I, s:I}", "imported",
-	                                 (json_int_t)imported, "first_id",
-	                                 (json_int_t)im.first_id, "last_id",
-	                                 (json_int_t)im.last_id));
+		goto out;
+	/* The answer names whose address each skipped row has: a read of
+	 * theirs, on record (at most IMPORT_MAX_PROBLEMS ids). */
+	if (json_array_size(im.duplicate_of)) {
+		sqlite3_str *list = sqlite3_str_new(NULL);
+		size_t i;
+		json_t *v;
+		json_array_foreach(im.duplicate_of, i, v)
+		{
+			sqlite3_str_appendf(list, "%s%lld", i ? "," : "",
+			                    (long long)json_integer_value(v));
+		}
+		dup_ids = sqlite3_str_finish(list);
+		snprintf(detail, sizeof(detail),
+		         "import: %zu rows skipped, their email a customer's",
+		         im.duplicates);
+		if (!dup_ids) {
+			rc = SEULA_ENOMEM;
+			goto out;
+		}
+		if (c->host->http_audit(http, "read", dup_ids, detail) !=
+		    SEULA_OK) {
+			rc = SEULA_EIO;
+			goto out;
+		}
+	}
+	rc = cust_reply_json(c->host, http, 200,
+	                     json_pack("{s:I, s:I, s:I, s:I, s:O}", "imported",
+	                               (json_int_t)imported, "first_id",
+	                               (json_int_t)im.first_id, "last_id",
+	                               (json_int_t)im.last_id, "duplicates",
+	                               (json_int_t)im.duplicates,
+	                               "duplicate_rows", im.duplicate_rows));
+out:
+	sqlite3_free(dup_ids);
+	json_decref(im.problems);
+	json_decref(im.duplicate_rows);
+	json_decref(im.duplicate_of);
+	return rc;
 }
 
 /* ---- routes: labels and the finance export ---------------------------------

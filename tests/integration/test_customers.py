@@ -5,6 +5,7 @@ with its disclosures, and the audit entries of every read.
 """
 import csv
 import io
+import itertools
 import json
 import os
 import pwd
@@ -69,8 +70,13 @@ def n_customers(srv):
     return srv.query("SELECT count(*) AS n FROM customers")[0]["n"]
 
 
+_PEOPLE = itertools.count(1)
+
+
 def create(s, **fields):
     body = dict(PERSON)
+    # Each one a person of their own: one address is one customer.
+    body["email"] = "aino.%d@tuisku.example" % next(_PEOPLE)
     body.update(fields)
     r = s.request("POST", "/api/customers", body)
     if r.status != 201:
@@ -172,7 +178,7 @@ class RegisterTest(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         got = r.json()
         self.assertEqual((got["city"], got["phone"], got["email"]),
-                         ("Espoo", None, PERSON["email"]))
+                         ("Espoo", None, doc["email"]))
         self.assertTrue(got["flags"]["objects_publication"])
         # PUT: every field as sent, the rest cleared; the objection stays.
         r = self.cid.request("PUT", path, {"last_name": "Putte", "email": "p@example.fi"})
@@ -331,12 +337,12 @@ class AuditFailureTest(unittest.TestCase):
             r = self.cid.request("GET", url)
             assert_json_error(self, r, 503, "storage_unavailable")
             self.assertNotIn("Aino".encode(), r.body)
-            self.assertNotIn(PERSON["email"].encode(), r.body)
+            self.assertNotIn(self.person["email"].encode(), r.body)
         self.assertEqual(self.entries(), before)
         self.audit_fails(None)
         r = self.cid.request("GET", self.url)
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.json()["email"], PERSON["email"])
+        self.assertEqual(r.json()["email"], self.person["email"])
         self.assertEqual(self.entries(), before + 1)
 
     def test_a_write_is_rolled_back_with_its_entry(self):
@@ -496,6 +502,121 @@ class ImportTest(unittest.TestCase):
             self.assertEqual(n_customers(srv), 3)
         finally:
             srv.close()
+
+
+class DuplicateEmailTest(unittest.TestCase):
+    """One address, one customer: a second record of a person would be
+    mailed although the first objected, and would make the address link
+    nobody.  Addresses are compared as linkage compares them (trimmed, in
+    lower case); customers without one are never duplicates."""
+
+    def setUp(self):
+        self.srv, self.staff = start_server()
+        self.cid = self.staff["cid"]
+        # She objected to direct marketing: no labels for her.
+        self.aino = create(self.cid, email="aino@example.fi",
+                           flags={"objects_direct_marketing": True})
+        self.assertNotIn("Aino Äijälä", self.labels())
+
+    def tearDown(self):
+        self.srv.close()
+
+    def labels(self):
+        r = self.cid.request("GET", "/api/labels?format=csv", csrf=True)
+        self.assertEqual(r.status, 200, r)
+        return [row["name"] for row in csv_rows(r.body)]
+
+    def assert_duplicate(self, r, existing):
+        doc = assert_json_error(self, r, 409, "duplicate_email")
+        self.assertEqual(doc["customer_id"], existing)
+        self.assertEqual(doc["field"], "email")
+        return doc
+
+    def test_a_second_customer_with_the_address_is_refused(self):
+        before = n_customers(self.srv)
+        r = self.cid.request("POST", "/api/customers",
+                             dict(PERSON, email="AINO@example.fi"))
+        self.assert_duplicate(r, self.aino["id"])
+        self.assertEqual(n_customers(self.srv), before)
+        self.assertNotIn("Aino Äijälä", self.labels())
+        # Naming her is a read of hers, on record.
+        [e] = self.srv.query("SELECT action, subject, outcome FROM audit_log "
+                             "WHERE route = 'POST /api/customers' ORDER BY "
+                             "id DESC LIMIT 1")
+        self.assertEqual((e["action"], e["subject"]), ("read", str(self.aino["id"])))
+        # Without an address nobody is a duplicate.
+        for _ in range(2):
+            r = self.cid.request("POST", "/api/customers",
+                                 dict(PERSON, email=None, last_name="Osoitteeton"))
+            self.assertEqual(r.status, 201, r)
+
+    def test_a_change_to_anothers_address_is_refused(self):
+        other = create(self.cid, first_name="Bertta", email="bertta@example.fi")
+        url = "/api/customers/%d" % other["id"]
+        self.assert_duplicate(
+            self.cid.request("PATCH", url, {"email": " Aino@Example.FI "}),
+            self.aino["id"])
+        self.assert_duplicate(
+            self.cid.request("PUT", url, dict(PERSON, email="aino@EXAMPLE.fi")),
+            self.aino["id"])
+        self.assertEqual(self.cid.request("GET", url).json()["email"],
+                         "bertta@example.fi")
+        # Her own address in another case is hers to keep.
+        r = self.cid.request("PATCH", url, {"email": "Bertta@example.fi"})
+        self.assertEqual(r.status, 200, r)
+        r = self.cid.request("PATCH", url, {"email": None})
+        self.assertEqual(r.status, 200, r)
+
+    def test_an_import_skips_known_addresses_and_repeated_rows(self):
+        text = ("first_name,last_name,email,street,postal_code,city,country\n"
+                "Aino,Äijälä,AINO@example.fi,Katu 2,00100,Helsinki,FI\n"
+                "Cecilia,Uusi,cecilia@example.fi,Katu 3,00100,Helsinki,FI\n"
+                "Nimetön,Ilman,,Katu 4,00100,Helsinki,FI\n"
+                "Nimetön,Toinen,,Katu 5,00100,Helsinki,FI\n"
+                "Cecilia,Taas,Cecilia@Example.fi,Katu 3,00100,Helsinki,FI\n")
+        before = n_customers(self.srv)
+        r = import_csv(self.cid, text)
+        self.assertEqual(r.status, 200, r)
+        doc = r.json()
+        self.assertEqual(doc["imported"], 3)
+        self.assertEqual(n_customers(self.srv), before + 3)
+        self.assertEqual(doc["duplicates"], 2)
+        cecilia = doc["first_id"]
+        self.assertEqual(
+            [(x["line"], x["field"], x["customer_id"]) for x in doc["duplicate_rows"]],
+            [(2, "email", self.aino["id"]), (6, "email", cecilia)])
+        self.assertEqual(self.srv.query(
+            "SELECT last_name FROM customers WHERE id >= ? ORDER BY id",
+            (doc["first_id"],)), [{"last_name": n} for n in ("Uusi", "Ilman", "Toinen")])
+        # The objection still holds: she is on no label.
+        names = self.labels()
+        self.assertNotIn("Aino Äijälä", names)
+        self.assertIn("Cecilia Uusi", names)
+        self.assertNotIn("Cecilia Taas", names)
+        # The import names the customers it made; the answer named two.
+        audit = self.srv.query("SELECT action, subject, detail FROM audit_log "
+                               "WHERE route = 'POST /api/customers/import' "
+                               "ORDER BY id")
+        self.assertEqual([(a["action"], a["subject"]) for a in audit],
+                         [("change", "%d-%d" % (doc["first_id"], doc["last_id"])),
+                          ("read", "%d,%d" % (self.aino["id"], cecilia))])
+        self.assertTrue(audit[0]["detail"].startswith("import: 3 customers"))
+
+    def test_duplicates_kept_from_before_still_work(self):
+        # A register from before the check may hold two with one address:
+        # the check refuses new ones, never edits of those.
+        twin = create(self.cid, first_name="Kaksonen", email="twin@example.fi")
+        with sqlite3.connect(self.srv.db_path, timeout=10) as db:
+            db.execute("UPDATE customers SET email = 'aino@example.fi' WHERE id = ?",
+                       (twin["id"],))
+        db.close()
+        r = self.cid.request("PATCH", "/api/customers/%d" % twin["id"],
+                             {"city": "Turku"})
+        self.assertEqual(r.status, 200, r)
+        r = import_csv(self.cid, "last_name,email\nKolmas,aino@example.fi\n")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["imported"], r.json()["duplicates"]), (0, 1))
+        self.assertEqual(r.json()["duplicate_rows"][0]["customer_id"], self.aino["id"])
 
 
 class OrdersTest(unittest.TestCase):
