@@ -136,6 +136,7 @@ test('customer service keeps the register and answers requests', async () => {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await open(context, `${base}/admin/`, [
     [400, 'POST', /^\/api\/customers$/], // the bad e-mail address, on purpose
+    [409, 'POST', /^\/api\/customers$/], // her address again, on purpose
     [409, 'POST', /^\/api\/dsr$/], // the erasure a legal hold refuses
   ]);
 
@@ -188,7 +189,7 @@ test('customer service keeps the register and answers requests', async () => {
   await page.click('details.card summary');
   await page.setInputFiles('input[type="file"]', {
     name: 'register.csv', mimeType: 'text/csv',
-    buffer: Buffer.from(`first_name,last_name,email\n${rows.join('\n')}\n`),
+    buffer: Buffer.from(`first_name,last_name,email\n${rows.join('\n')}\nAino,Toinen,AINO.Testinen@example.com\n`),
   });
   // A double click imports once.
   const imports = [];
@@ -197,6 +198,27 @@ test('customer service keeps the register and answers requests', async () => {
   await page.waitForSelector('details.card .notice.ok');
   assert.equal(await text(page, 'details.card .notice.ok'), '21 customers imported.');
   assert.deepEqual(imports, ['POST'], 'one import of the file');
+  // A row of a person already in the register is skipped, and said so.
+  const skipped = await text(page, 'details.card .notice.warn');
+  assert.match(skipped, /^1 row was skipped: the e-mail address is already a customer's\./);
+  assert.match(skipped, new RegExp(`Line 23: a customer has this email: skipped \\(customer ${id}\\)$`));
+
+  // Adding her again is refused beside the form, her record a click away.
+  await page.click('#add-customer');
+  await page.waitForURL(`${base}/admin/customers/new`);
+  await page.fill('#new-first_name', 'Aino');
+  await page.fill('#new-email', 'Aino.Testinen@EXAMPLE.com');
+  await page.click('#new-submit');
+  await page.waitForSelector('#new-customer .form-error:not(:empty)');
+  assert.equal(await text(page, '#new-customer .form-error'),
+    `E-mail: customer ${id} has this address. Open customer ${id}`);
+  assert.equal(await page.getAttribute('#new-email', 'aria-invalid'), 'true');
+  assert.equal(await focused(page), 'new-email');
+  await page.click('#new-customer .form-error a');
+  await page.waitForURL(`${base}/admin/customers/${id}`);
+  await page.waitForSelector('#flags-form');
+  await page.click('a[data-nav="register"]');
+  await page.waitForURL(`${base}/admin/`);
 
   await page.fill('#search-q', 'pagerson');
   await page.selectOption('#search-limit', '20');

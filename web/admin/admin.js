@@ -298,6 +298,9 @@
       p.tabIndex = -1;
       p.focus();
     }
+    // A person already in the register: their record is a click away.
+    const existing = e && e.data && e.data.error === 'duplicate_email' && e.data.customer_id;
+    if (Number.isInteger(existing)) p.append(' ', link(`/admin/customers/${existing}`, `Open customer ${existing}`));
   }
 
   function markInvalid(form, input, text) {
@@ -534,6 +537,16 @@
         try {
           const r = await api('POST', '/api/customers/import', text, { type: 'text/csv; charset=utf-8' });
           out.replaceChildren(el('p', { class: 'notice ok', text: `${plural(r.imported, 'customer', 'customers')} imported.` }));
+          // Rows of a person already in the register (or on an earlier
+          // row) were skipped, not added twice.
+          if (r.duplicates) {
+            const listed = r.duplicate_rows || [];
+            out.append(el('div', { class: 'notice warn' },
+              el('p', { text: `${plural(r.duplicates, 'row was', 'rows were')} skipped: the e-mail address is already a customer's.` }),
+              el('ul', {}, listed.map((d) => el('li', {},
+                `Line ${d.line}: ${d.reason} (`, link(`/admin/customers/${d.customer_id}`, `customer ${d.customer_id}`), ')'))),
+              r.duplicates > listed.length ? el('p', { text: `The first ${listed.length} are listed.` }) : null));
+          }
           file.value = '';
         } catch (e) {
           if (e.status === 422 && Array.isArray(e.data.rows)) {
