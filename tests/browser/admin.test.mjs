@@ -355,7 +355,9 @@ db.close()`, db, String(late)]);
   // The list: open ones, the overdue one first and highlighted.
   await page.click('a[data-nav="requests"]');
   await page.waitForURL(`${base}/admin/requests`);
-  await page.waitForSelector('.requests-table');
+  // The list's own count: the customer page just left has a requests
+  // table too, which a wait for the table could still find.
+  await page.waitForSelector('#dsr-count');
   const listed = await page.$$eval('.requests-table tbody tr', (trs) => trs.map((tr) => ({
     id: Number(tr.dataset.request), overdue: tr.classList.contains('overdue'),
     cells: [...tr.children].map((td) => td.textContent),
