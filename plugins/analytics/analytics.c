@@ -3407,9 +3407,21 @@ static int sites_route(void *instance, struct seula_http *http)
 		                                sg->filter, "ready", ready));
 	}
 	sqlite3_finalize(st);
-	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o}", "sites", sites,
+	/* The configured goals' names by site: a saved link's goal== filter
+	 * of a goal since removed is dropped by the dashboard, not sent. */
+	json_t *goals = json_object();
+	for (size_t i = 0; goals && i < a->goals.n; i++) {
+		const struct analytics_goal *g = &a->goals.list[i];
+		json_t *list = json_object_get(goals, g->site);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(goals, g->site, list);
+		}
+		json_array_append_new(list, json_string(g->name));
+	}
+	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o*}", "sites", sites,
 	                         "segments", segs, "timezones", zones, "since",
-	                         since, "props", props);
+	                         since, "props", props, "goals", goals);
 	int rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;

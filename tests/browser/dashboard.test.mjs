@@ -889,6 +889,16 @@ test('a filter part of the address that is no filter is named, not silently drop
   const text = await page.textContent('#notice');
   assert.match(text, /Not applied: "countyr==FI", "browser" from the address is no filter/);
   assert.equal(new URLSearchParams(new URL(page.url()).search).get('filter'), 'device==Desktop');
+  // A saved link's goal that is no longer configured is dropped and
+  // named, not sent (its 400 would fail every card); a configured one,
+  // or alternatives of them, stay.
+  await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('device==Desktop;goal==Nope;goal==signup|Visit /docs*')}`);
+  await ready(page);
+  const kept = await page.$$eval('#filters .chip', (els) => els.map((e) => e.dataset.dimension));
+  assert.deepEqual(kept, ['device', 'goal']);
+  assert.match(await page.textContent('#notice'), /Not applied: "goal==Nope" from the address: demo has no such goal/);
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('filter'), 'device==Desktop;goal==signup|Visit /docs*');
+  assert.equal(await page.locator('.error:visible').count(), 0);
   // An address whose filters all parse says nothing.
   await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('device==Desktop')}`);
   await ready(page);

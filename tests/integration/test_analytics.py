@@ -873,7 +873,11 @@ class AnalyticsTest(unittest.TestCase):
         cs = login(self.server, "cs", PASSWORD)
         self.assertEqual(cs.request("GET", "/api/stats/demo/summary").status, 403)
         self.assertEqual(self.server.request("GET", "/api/stats/demo/summary").status, 401)
-        self.assertEqual(self.staff.request("GET", "/api/stats/sites").json()["sites"], ["demo"])
+        sites = self.staff.request("GET", "/api/stats/sites").json()
+        self.assertEqual(sites["sites"], ["demo"])
+        # The configured goals' names, which a saved link's goal== filter
+        # is checked against.
+        self.assertEqual(sites["goals"], {"demo": ["Signup", "Visit /pricing*"]})
         # A site without traffic is empty, not an error.
         r = self.staff.request("GET", "/api/stats/other/summary")
         self.assertEqual(r.json()["results"]["visits"], 0)

@@ -108,6 +108,8 @@
   let sites = [];
   let segments = {}; // site: [{ filter, ready }] (/api/stats/sites)
   let droppedFilters = []; // parts of the address's filter= that are none
+  let droppedGoals = []; // its goal== filters of goals the site does not have
+  let siteGoals = null; // site: the names of its configured goals (/api/stats/sites)
   let generation = 0;
   let redirecting = false;
   let plot = null;
@@ -292,6 +294,7 @@
       state.period = '30d';
     if (state.period !== 'custom') state.from = state.to = null;
     droppedFilters = [];
+    droppedGoals = [];
     state.filters = parseFilters(q.get('filter'), droppedFilters);
     state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
     state.metric = q.get('metric') || 'visitors';
@@ -449,12 +452,32 @@
     p.hidden = !err;
   }
 
-  // What readUrl() left out of the filters, said once.
+  // A saved link's goal== filter may name a goal since removed from the
+  // configuration: the API refuses it, and every card would show the
+  // error.  Such a filter is dropped and said, as a mistyped one is.
+  function dropUnknownGoals() {
+    if (!siteGoals) return;
+    const names = siteGoals[state.site] || [];
+    state.filters = state.filters.filter((f) => {
+      if (f.dimension !== 'goal') return true;
+      const known = splitOutside(f.value, '|').every((v) => names.includes(globUnescape(v, 'goal')));
+      if (!known) droppedGoals.push(formatFilters([f]));
+      return known;
+    });
+  }
+
+  // What readUrl() and dropUnknownGoals() left out of the filters, said
+  // once.
   function droppedText() {
-    if (!droppedFilters.length) return '';
     const known = Object.keys(DIMENSIONS).join(', ');
-    return `Not applied: ${droppedFilters.map((p) => `"${p}"`).join(', ')} from the address `
-      + `is no filter (a filter is DIMENSION==VALUE or DIMENSION!=VALUE, DIMENSION one of ${known} or prop:NAME).`;
+    return [droppedFilters.length
+      ? `Not applied: ${droppedFilters.map((p) => `"${p}"`).join(', ')} from the address `
+        + `is no filter (a filter is DIMENSION==VALUE or DIMENSION!=VALUE, DIMENSION one of ${known} or prop:NAME).`
+      : '',
+    droppedGoals.length
+      ? `Not applied: ${droppedGoals.map((p) => `"${p}"`).join(', ')} from the address: `
+        + `${state.site} has no such goal (goals are set in the server's configuration).`
+      : ''].filter(Boolean).join(' ');
   }
 
   function notice(text) {
@@ -1297,6 +1320,7 @@
     window.addEventListener('popstate', () => {
       readUrl();
       if (!sites.includes(state.site)) state.site = sites[0];
+      dropUnknownGoals();
       writeUrl(false);
       notice(droppedText());
       loadView();
@@ -1349,6 +1373,7 @@
     siteZones = list.timezones || {};
     siteSince = list.since || {};
     siteProps = list.props || {};
+    siteGoals = list.goals || null;
     // The list holds the sites with traffic; a configured site before its
     // first visit opens by its address (?site=ID), empty rather than
     // replaced by another site's numbers.
@@ -1370,6 +1395,7 @@
       return;
     }
     if (!sites.includes(state.site)) state.site = sites[0];
+    dropUnknownGoals();
     loadView();
     writeUrl(false);
     notice([unknown ? `There is no site "${unknown}" in the configuration: showing ${state.site}.` : '',
