@@ -75,63 +75,123 @@ static int per_visitor(sqlite3 *db, const char *sql,
 	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
-/* The audit entries about the person: their customer id as the subject,
- * one of their visitor ids or of those ids' consent receipts (a consent
- * history read, GET /api/consent/records?receipt=), a list that names
- * them (a search's "3,17,42", an export's or an import's "3-17,42"; its
- * subject given as their id alone: the others it names are not theirs to
- * read), or a CSV import logged before imports named their ids as the
- * subject.  Who read it, when, how; the staff member's own address is
- * theirs, not the person's, and stays out.
- *
- * An import is one entry for all its customers, without a subject, its
- * ids in the detail as the customers plugin writes it ("import: 100
- * customers, ids 10126-10225"; they are consecutive, made in one
- * transaction).  It is found by that range rather than by an entry per
- * customer: the log is append-only, so the imports already logged can
- * only be found so, and an entry per customer would not fit a request's
- * audit notes. */
+int seula_subject_audit_bind(sqlite3_stmt *st, const unsigned char *key,
+                             const struct seula_subject *who)
+{
+	/* Their visitor ids, as entries before the pseudonym named them, and
+	 * as the audit log names them now. */
+	json_t *ids = json_array();
+	for (size_t i = 0; ids && i < who->n_visitor_ids; i++) {
+		char pseudonym[SEULA_AUDIT_VISITOR_MAX];
+		seula_consent_audit_visitor(key, who->visitor_ids[i],
+		                            pseudonym);
+		if (json_array_append_new(ids,
+		                          json_string(who->visitor_ids[i])) ||
+		    json_array_append_new(ids, json_string(pseudonym))) {
+			json_decref(ids);
+			ids = NULL;
+		}
+	}
+	char *ids_text = ids ? json_dumps(ids, JSON_COMPACT) : NULL;
+	json_decref(ids);
+	if (!ids_text)
+		return SEULA_ENOMEM;
+	int bad =
+	        sqlite3_bind_text(st,
+	                          sqlite3_bind_parameter_index(st, ":subject"),
+	                          who->audit_subject, -1, SQLITE_TRANSIENT) ||
+	        sqlite3_bind_text(st,
+	                          sqlite3_bind_parameter_index(st, ":visitors"),
+	                          ids_text, -1, SQLITE_TRANSIENT) ||
+	        sqlite3_bind_int64(
+	                st, sqlite3_bind_parameter_index(st, ":customer"),
+	                who->customer_id);
+	free(ids_text);
+	return bad ? SEULA_EIO : SEULA_OK;
+}
+
+int seula_subject_customer_visitors(sqlite3 *db, int64_t customer_id,
+                                    char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	/* SQLITE_ERROR: the schema was read, and has no such table. */
+	int has = sqlite3_table_column_metadata(
+	        db, NULL, "customer_links", NULL, NULL, NULL, NULL, NULL, NULL);
+	if (has == SQLITE_ERROR)
+		return SEULA_OK;
+	sqlite3_stmt *st = NULL;
+	if (has != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "SELECT DISTINCT visitor_id FROM customer_links "
+	                       "WHERE customer_id = ? AND visitor_id IS NOT "
+	                       "NULL ORDER BY visitor_id",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, customer_id);
+	char **ids = NULL;
+	size_t count = 0;
+	int rc = SEULA_OK, step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+		char **more = realloc(ids, (count + 1) * sizeof(*more));
+		if (more)
+			ids = more;
+		char *vid = more && v ? strdup(v) : NULL;
+		if (!vid) {
+			rc = SEULA_ENOMEM;
+			break;
+		}
+		ids[count++] = vid;
+	}
+	if (rc == SEULA_OK && step != SQLITE_DONE)
+		rc = SEULA_EIO;
+	sqlite3_finalize(st);
+	if (rc != SEULA_OK) {
+		seula_subject_visitors_free(ids, count);
+		return rc;
+	}
+	*out = ids;
+	*n = count;
+	return SEULA_OK;
+}
+
+void seula_subject_visitors_free(char **ids, size_t n)
+{
+	for (size_t i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* The audit entries about the person (SEULA_SUBJECT_AUDIT_MATCH), a list
+ * that names them given as their id alone: the others it names are not
+ * theirs to read.  Who read it, when, how; the staff member's own address
+ * is theirs, not the person's, and stays out. */
 static int audit_rows(sqlite3 *db, const unsigned char *key,
                       const struct seula_subject *who, json_t *rows,
                       int64_t *count, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-	            db,
-	            "SELECT id, ts, staff_name, action, route, CASE WHEN "
-	            "subject <> ?1 AND seula_subject_has(subject, ?1) THEN "
-	            "?1 ELSE subject END AS subject, "
-	            "outcome, detail FROM audit_log WHERE "
-	            "seula_subject_has(subject, ?1) OR subject IN (SELECT "
-	            "value FROM "
-	            "json_each(?2)) OR subject IN (SELECT receipt FROM "
-	            "consent_records WHERE visitor_id IN (SELECT value FROM "
-	            "json_each(?2))) OR (?3 > 0 AND coalesce(subject, '') = "
-	            "'' AND route = 'POST /api/customers/import' AND outcome "
-	            "= 'ok' AND detail GLOB 'import: [0-9]* customers, ids "
-	            "[0-9]*-[0-9]*' AND ?3 BETWEEN CAST(substr(detail, "
-	            "instr(detail, ', ids ') + 6) AS INTEGER) AND "
-	            "CAST(substr(detail, length(rtrim(detail, '0123456789')) "
-	            "+ 1) AS INTEGER)) ORDER BY id",
-	            -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT id, ts, staff_name, action, route, CASE "
+	                       "WHEN subject <> :subject AND "
+	                       "seula_subject_has(subject, :subject) THEN "
+	                       ":subject ELSE subject END AS subject, "
+	                       "outcome, detail FROM audit_log "
+	                       "WHERE " SEULA_SUBJECT_AUDIT_MATCH
+	                       " ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
 		return SEULA_EIO;
 	}
-	/* Their visitor ids, as entries before the pseudonym named them, and
-	 * as the audit log names them now. */
-	json_t *ids = json_array();
-	for (size_t i = 0; i < who->n_visitor_ids; i++) {
-		char pseudonym[SEULA_AUDIT_VISITOR_MAX];
-		seula_consent_audit_visitor(key, who->visitor_ids[i],
-		                            pseudonym);
-		json_array_append_new(ids, json_string(who->visitor_ids[i]));
-		json_array_append_new(ids, json_string(pseudonym));
+	int rc = seula_subject_audit_bind(st, key, who);
+	if (rc != SEULA_OK) {
+		snprintf(err, errlen, "audit log: %s",
+		         rc == SEULA_ENOMEM ? "out of memory"
+		                            : sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return rc;
 	}
-	char *ids_text = json_dumps(ids, JSON_COMPACT);
-	json_decref(ids);
-	sqlite3_bind_text(st, 1, who->audit_subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ids_text ? ids_text : "[]", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, who->customer_id);
 	int step;
 	*count = 0;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -147,7 +207,6 @@ static int audit_rows(sqlite3 *db, const unsigned char *key,
 	if (step != SQLITE_DONE)
 		snprintf(err, errlen, "audit log: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	free(ids_text);
 	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
