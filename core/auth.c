@@ -12,6 +12,7 @@
 #include "ratelimit.h"
 #include "sessions.h"
 #include "staff.h"
+#include "subject.h"
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
@@ -913,7 +914,7 @@ static void put_subject(json_t *o, sqlite3_stmt *st, int col, int len_col,
 
 static int audit_list(void *instance, struct seula_http *http)
 {
-	(void)instance;
+	const unsigned char *key = instance;
 	sqlite3 *db = seula_http_db(http);
 	const char *from = seula_http_query(http, "from");
 	const char *to = seula_http_query(http, "to");
@@ -947,34 +948,69 @@ static int audit_list(void *instance, struct seula_http *http)
 		                        "actions, at most 256 bytes");
 	/* A subject is one id, or the list of every id a read or an export
 	 * showed (seula_audit_subject_has()): ?subject= finds a person in
-	 * the lists that named them, and 1 is not 11. */
-	sqlite3_stmt *st;
+	 * the lists that named them, and 1 is not 11.  A customer id finds
+	 * what their access export lists (SEULA_SUBJECT_AUDIT_MATCH): also
+	 * the reads of their linked visitor ids' consent history, which name
+	 * the visitor or a receipt, not the customer. */
+	struct seula_subject who = {.size = sizeof(who),
+	                            .audit_subject = subject};
+	char **visitors = NULL;
+	size_t n_visitors = 0;
+	long long customer;
+	char canonical[24];
+	if (subject && seula_decimal_parse(subject, 1, INT64_MAX, &customer)) {
+		snprintf(canonical, sizeof(canonical), "%lld", customer);
+		if (strcmp(canonical, subject) == 0)
+			who.customer_id = customer;
+	}
+	sqlite3_stmt *st = NULL;
+	int rc = who.customer_id
+	                 ? seula_subject_customer_visitors(
+	                           db, who.customer_id, &visitors, &n_visitors)
+	                 : SEULA_OK;
+	who.visitor_ids = (const char *const *)visitors;
+	who.n_visitor_ids = n_visitors;
+	if (rc != SEULA_OK)
+		goto out;
+	rc = SEULA_EIO;
 	if (sqlite3_prepare_v2(
 	            db,
 	            "SELECT id, ts, staff_name, ip_anon, action, route, "
 	            "substr(subject, 1, " SUBJECT_SHOWN_TEXT "), "
 	            "outcome, detail, length(subject), length(subject) - "
 	            "length(replace(subject, ',', '')) + 1 FROM audit_log "
-	            "WHERE ts >= ?1 AND ts < ?2 "
-	            "AND id < ?3 AND (?4 IS NULL OR staff_name = ?4) AND "
-	            "(?5 IS NULL OR action = ?5) AND (?6 IS NULL OR "
-	            "seula_subject_has(subject, ?6)) AND (?8 IS NULL "
-	            "OR instr(',' || ?8 || ',', ',' || "
-	            "action || ',') = 0) ORDER BY id DESC LIMIT ?7",
+	            "WHERE ts >= :from AND ts < :to AND id < :before AND "
+	            "(:staff IS NULL OR staff_name = :staff) AND (:action IS "
+	            "NULL OR action = :action) AND (:subject IS NULL "
+	            "OR " SEULA_SUBJECT_AUDIT_MATCH
+	            ") AND (:exclude IS NULL OR "
+	            "instr(',' || :exclude || ',', ',' || action || ',') = 0) "
+	            "ORDER BY id DESC LIMIT :limit",
 	            -1, &st, NULL) != SQLITE_OK)
-		return SEULA_EIO;
-	sqlite3_bind_int64(st, 1, from_ms);
-	sqlite3_bind_int64(st, 2, to_ms);
-	sqlite3_bind_int64(st, 3, before_id);
+		goto out;
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":from"),
+	                   from_ms);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":to"), to_ms);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":before"),
+	                   before_id);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":limit"),
+	                   limit);
 	if (staff)
-		sqlite3_bind_text(st, 4, staff, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st,
+		                  sqlite3_bind_parameter_index(st, ":staff"),
+		                  staff, -1, SQLITE_STATIC);
 	if (action)
-		sqlite3_bind_text(st, 5, action, -1, SQLITE_STATIC);
-	if (subject)
-		sqlite3_bind_text(st, 6, subject, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, limit);
+		sqlite3_bind_text(st,
+		                  sqlite3_bind_parameter_index(st, ":action"),
+		                  action, -1, SQLITE_STATIC);
 	if (exclude)
-		sqlite3_bind_text(st, 8, exclude, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st,
+		                  sqlite3_bind_parameter_index(st, ":exclude"),
+		                  exclude, -1, SQLITE_STATIC);
+	if (subject &&
+	    (rc = seula_subject_audit_bind(st, key, &who)) != SEULA_OK)
+		goto out;
+	rc = SEULA_ENOMEM;
 	json_t *entries = json_array();
 	int64_t last = 0;
 	while (entries && sqlite3_step(st) == SQLITE_ROW) {
@@ -995,18 +1031,19 @@ static int audit_list(void *instance, struct seula_http *http)
 			put_subject(o, st, 6, 9, 10);
 		json_array_append_new(entries, o);
 	}
-	sqlite3_finalize(st);
 	json_t *doc = json_pack("{s:o, s:o}", "entries", entries, "next_before",
 	                        json_array_size(entries) == (size_t)limit
 	                                ? json_integer(last)
 	                                : json_null());
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
-	if (!text)
-		return SEULA_ENOMEM;
-	int rc = seula_http_reply(http, 200, "application/json", text,
-	                          strlen(text));
+	if (text)
+		rc = seula_http_reply(http, 200, "application/json", text,
+		                      strlen(text));
 	free(text);
+out:
+	sqlite3_finalize(st);
+	seula_subject_visitors_free(visitors, n_visitors);
 	return rc;
 }
 

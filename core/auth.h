@@ -72,7 +72,9 @@ int seula_auth_authorize(struct seula_auth *auth, struct evhttp_request *req,
                          const char *route_label, struct seula_http_who *who,
                          const struct seula_loop *loop);
 
-/* The core's own staff routes (GET /api/audit), for the router. */
+/* The core's own staff routes (GET /api/audit), for the router; their
+ * instance is the server's secret key (SEULA_SECRET_BYTES), which names a
+ * visitor in the audit log (seula_consent_audit_visitor()). */
 extern const struct seula_route seula_auth_routes[];
 extern const size_t seula_auth_n_routes;
 

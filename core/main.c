@@ -227,7 +227,7 @@ static int need_config(struct opts *o, const char *cmd)
 /* The plugins' routes and the core's own behind the staff gate; a route
  * without a role declaration is refused here, before anything starts. */
 static int build_router(struct app *app, struct seula_router *router,
-                        struct seula_consent *consent)
+                        struct seula_consent *consent, unsigned char *key)
 {
 	for (size_t i = 0; i < app->plugins.n; i++) {
 		struct seula_loaded_plugin *p = &app->plugins.list[i];
@@ -240,7 +240,7 @@ static int build_router(struct app *app, struct seula_router *router,
 		}
 	}
 	for (size_t r = 0; r < seula_auth_n_routes; r++) {
-		int rc = seula_router_add(router, &seula_auth_routes[r], NULL,
+		int rc = seula_router_add(router, &seula_auth_routes[r], key,
 		                          "core", app->err, sizeof(app->err));
 		if (rc != SEULA_OK)
 			return rc;
@@ -292,7 +292,7 @@ static int cmd_serve(int argc, char **argv)
 	seula_consent_set_log(consent, &app.log);
 	/* Likewise the erasures subject_run signs (host.h). */
 	app.env.secret_key = key;
-	if (build_router(&app, &router, consent) != SEULA_OK)
+	if (build_router(&app, &router, consent, key) != SEULA_OK)
 		goto fail;
 	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,
 	                     sizeof(app.err)) != SEULA_OK ||
@@ -624,7 +624,7 @@ static int cmd_routes(int argc, char **argv)
 	struct seula_router router = {0};
 	int rc = app_load(&app, o.config, o.overrides);
 	if (rc == SEULA_OK)
-		rc = build_router(&app, &router, NULL);
+		rc = build_router(&app, &router, NULL, NULL);
 	if (rc == SEULA_OK)
 		seula_cli_routes(&router, stdout);
 	else

@@ -358,6 +358,11 @@ class LoginTest(unittest.TestCase):
                         % (today, today))
         self.assertTrue(any(e["action"] == "login" and e["staff"] == "ada"
                             for e in r.json()["entries"]), r)
+        # A customer id looks for their linked visitor ids only where the
+        # customers plugin made its tables: here it is not loaded.
+        r = ada.request("GET", "/api/audit?subject=1")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["entries"], [])
         for q in ("limit=0", "limit=abc", "limit=1001", "before=x", "from=yesterday",
                   "to=2026-13-45", "limit=%2B5", "limit=%205", "before=%203",
                   "from=%2B1",

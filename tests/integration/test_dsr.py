@@ -470,6 +470,58 @@ class DsrTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["erased"]["core"]["audit_entries_kept"], len(audit) + 1)
 
+    def test_audit_search_by_customer_finds_their_consent_history_reads(self):
+        # GET /api/audit?subject=<customer id> finds what the person's
+        # access export lists: also the reads of a linked visitor's
+        # consent history, whose entries name the visitor (its keyed
+        # hash) or a receipt, not the customer (PROMISES 6).
+        mine, theirs = create(self.cid, "AudSrchMine"), create(self.cid, "AudSrchTheirs")
+        vid = linked_visitor(self.srv, mine["email"])
+        other = linked_visitor(self.srv, theirs["email"])
+        for cust, v in ((mine, vid), (theirs, other)):
+            self.assertEqual(self.srv.query(
+                "SELECT customer_id FROM customer_links WHERE visitor_id = ?",
+                (v,)), [{"customer_id": cust["id"]}])
+        [receipt] = self.srv.query("SELECT receipt FROM consent_records WHERE "
+                                   "visitor_id = ?", (vid,))
+
+        def read(query):
+            """Read a consent history as staff: its audit entry."""
+            [before] = self.srv.query("SELECT max(id) AS id FROM audit_log")
+            self.assertEqual(self.ada.request(
+                "GET", "/api/consent/records?" + query).status, 200)
+            [entry] = self.srv.query(
+                "SELECT id, subject FROM audit_log WHERE id > ? AND detail = "
+                "'consent history'", (before["id"],))
+            return entry
+        by_visitor = read("visitor_id=" + vid)
+        by_receipt = read("receipt=" + receipt["receipt"])
+        self.assertTrue(by_visitor["subject"].startswith("visitor:"), by_visitor)
+        self.assertNotIn(vid, by_visitor["subject"])
+        self.assertEqual(by_receipt["subject"], receipt["receipt"])
+        their_read = read("visitor_id=" + other)
+
+        def search(customer_id):
+            r = self.ada.request("GET", "/api/audit?limit=1000&subject=%d" % customer_id)
+            self.assertEqual(r.status, 200, r)
+            return {e["id"] for e in r.json()["entries"]}
+        found = search(mine["id"])
+        self.assertLessEqual({by_visitor["id"], by_receipt["id"]}, found)
+        self.assertNotIn(their_read["id"], found)
+        # An unrelated customer's search finds neither read.
+        self.assertFalse({by_visitor["id"], by_receipt["id"]} & search(theirs["id"]))
+        self.assertIn(their_read["id"], search(theirs["id"]))
+        # Reading the log is itself audited, by route (no subject).
+        [last] = self.srv.query("SELECT staff_name, action, route FROM "
+                                "audit_log ORDER BY id DESC LIMIT 1")
+        self.assertEqual(last, {"staff_name": "ada", "action": "read",
+                                "route": "GET /api/audit"})
+        # The same set as the access export: all the search found, and
+        # then what the export recorded about itself.
+        exported = {a["id"] for a in self.access_audit(mine["id"])}
+        self.assertLessEqual(found, exported)
+        self.assertLessEqual(exported, search(mine["id"]))
+
     def test_access_export_has_every_list_that_showed_them(self):
         # A page of 150 search results, and the list of requests: each
         # person on them is named, not the first few dozen.
