@@ -947,7 +947,7 @@ static int audit_list(void *instance, struct seula_http *http)
 		                        "exclude_action is a comma list of "
 		                        "actions, at most 256 bytes");
 	/* A subject is one id, or the list of every id a read or an export
-	 * showed (seula_audit_subject_has()): ?subject= finds a person in
+	 * showed (seula_subject_has()): ?subject= finds a person in
 	 * the lists that named them, and 1 is not 11.  A customer id finds
 	 * what their access export lists (SEULA_SUBJECT_AUDIT_MATCH): also
 	 * the reads of their linked visitor ids' consent history, which name
