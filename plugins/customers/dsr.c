@@ -211,26 +211,33 @@ static void person_subject(const struct person *p, int64_t now,
 	};
 }
 
-/* The legal holds of customer `id` on `day` (as customers.c derives them),
- * appended to `holds`.  `identify_only`: only those that need the person
- * identifiable (anonymisation keeps what statutory retention wants). */
+/* The legal holds of customer c (as customers.c derives them) on the day
+ * :today, each true or false; an anonymisation is not held by statutory
+ * retention (it keeps what the law wants, without the person). */
+#define HOLD_OPEN_INVOICE                                                      \
+	"EXISTS (SELECT 1 FROM customer_orders o WHERE o.customer_id = c.id "  \
+	"AND o.invoice_status = 'open')"
+#define HOLD_COLLECTION                                                        \
+	"EXISTS (SELECT 1 FROM customer_orders o WHERE o.customer_id = c.id "  \
+	"AND o.invoice_status = 'collection')"
+#define HOLD_ACTIVE "c.active_contact <> 0"
+#define HOLD_STATUTORY "coalesce(c.statutory_retention_until >= :today, 0)"
+
+/* The legal holds of customer `id` on `day`, appended to `holds`.
+ * `identify_only`: only those that need the person identifiable. */
 static int holds_of(sqlite3 *db, int64_t id, const char *day,
                     bool identify_only, json_t *holds)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(
-	            db,
-	            "SELECT EXISTS (SELECT 1 FROM customer_orders WHERE "
-	            "customer_id = ?1 AND invoice_status = 'open'), EXISTS "
-	            "(SELECT 1 FROM customer_orders WHERE customer_id = ?1 AND "
-	            "invoice_status = 'collection'), active_contact, "
-	            "statutory_retention_until IS NOT NULL AND "
-	            "statutory_retention_until >= ?2 FROM customers WHERE id = "
-	            "?1",
-	            -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT " HOLD_OPEN_INVOICE ", " HOLD_COLLECTION
+	                       ", " HOLD_ACTIVE ", " HOLD_STATUTORY
+	                       " FROM customers c WHERE c.id = :id",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, day, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":id"), id);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"), day,
+	                  -1, SQLITE_STATIC);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		static const char *const names[] = {
@@ -257,7 +264,15 @@ static int holds_of(sqlite3 *db, int64_t id, const char *day,
 	"r.received_by, r.handled_by, r.details, r.statement, "                \
 	"r.completed_at, r.verification, nullif(trim(coalesce(c.first_name, "  \
 	"'') || ' ' || coalesce(c.last_name, '')), ''), "                      \
-	"nullif(c.organisation, '')"
+	"nullif(c.organisation, ''), " HOLD_ENDED
+/* An erasure or anonymisation a hold refused (restricted instead) whose
+ * holds have all ended: it can be carried out now, and the list of open
+ * requests has it (NULL for any other request). */
+#define HOLD_ENDED                                                             \
+	"CASE WHEN r.type IN ('erasure', 'anonymisation') AND r.status = "     \
+	"'restricted' AND c.id IS NOT NULL THEN NOT (" HOLD_OPEN_INVOICE       \
+	" OR " HOLD_COLLECTION " OR " HOLD_ACTIVE " OR (r.type = 'erasure' "   \
+	"AND " HOLD_STATUTORY ")) END"
 #define REQUEST_FROM                                                           \
 	" FROM customer_dsr_requests r LEFT JOIN customers c ON c.id = "       \
 	"r.customer_id"
@@ -298,6 +313,9 @@ static json_t *request_json(sqlite3_stmt *st, const char *today)
 	                    name ? json_string(name) : json_null());
 	json_object_set_new(o, "customer_organisation",
 	                    org ? json_string(org) : json_null());
+	if (sqlite3_column_type(st, 17) != SQLITE_NULL)
+		json_object_set_new(o, "hold_ended",
+		                    json_boolean(sqlite3_column_int(st, 17)));
 	return o;
 }
 
@@ -309,10 +327,12 @@ static int request_load(sqlite3 *db, int64_t id, const char *today,
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT " REQUEST_COLUMNS REQUEST_FROM
-	                       " WHERE r.id = ?",
+	                       " WHERE r.id = :id",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":id"), id);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"), today,
+	                  -1, SQLITE_STATIC);
 	int step = sqlite3_step(st), rc = SEULA_OK;
 	if (step == SQLITE_ROW) {
 		*out = request_json(st, today);
@@ -708,6 +728,25 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		return rc;
 	c->req.verification = "";
 	rc = request_insert(c->db, &c->req, &c->request_id);
+	if (rc != SEULA_OK)
+		return rc;
+	/* An earlier request a hold refused is answered by this one. */
+	if (sqlite3_prepare_v2(
+	            c->db,
+	            "UPDATE customer_dsr_requests SET status = 'completed', "
+	            "completed_at = ?3, handled_by = ?4, details = "
+	            "json_set(details, '$.carried_out_by', ?5) WHERE "
+	            "customer_id = ?1 AND status = 'restricted' AND (type = ?2 "
+	            "OR (?2 = 'erasure' AND type = 'anonymisation'))",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, c->person.id);
+	sqlite3_bind_text(st, 2, c->req.type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, c->now);
+	sqlite3_bind_text(st, 4, c->req.staff, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, c->request_id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+	sqlite3_finalize(st);
 	if (rc != SEULA_OK)
 		return rc;
 	/* What was deleted must not stay in WAL frames either. */
@@ -1209,17 +1248,26 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	char today[11];
 	dsr_day_of(cust_timezone(instance), h->now_ms(h), today);
 	sqlite3_stmt *st = NULL;
-	/* Open requests first, the nearest deadline first. */
+	/* Open requests first, the nearest deadline first; an erasure whose
+	 * hold has ended is open again, to be carried out. */
 	if (sqlite3_prepare_v2(h->http_db(http),
 	                       "SELECT " REQUEST_COLUMNS REQUEST_FROM
-	                       " WHERE (?1 IS NULL OR r.status = ?1) AND (?2 = "
-	                       "0 OR r.customer_id = ?2) ORDER BY r.status <> "
-	                       "'open', r.due_date, r.id DESC LIMIT 1000",
+	                       " WHERE (:status IS NULL OR r.status = :status "
+	                       "OR (:status = 'open' AND " HOLD_ENDED
+	                       ")) AND (:customer = 0 OR r.customer_id = "
+	                       ":customer) ORDER BY r.status <> 'open' AND "
+	                       "NOT coalesce(" HOLD_ENDED
+	                       ", 0), r.due_date, r.id DESC LIMIT 1000",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	if (status)
-		sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, customer);
+		sqlite3_bind_text(st,
+		                  sqlite3_bind_parameter_index(st, ":status"),
+		                  status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":customer"),
+	                   customer);
+	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"), today,
+	                  -1, SQLITE_STATIC);
 	json_t *list = json_array();
 	/* Every customer the list names (core/subject.c finds each). */
 	sqlite3_str *ids = sqlite3_str_new(NULL);

@@ -297,7 +297,7 @@ test('customer service keeps the register and answers requests', async () => {
 
   // Erasure: the open invoice refuses it; the page names the hold and
   // says the record was restricted instead.
-  await fileRequest(page, 'erasure', () => page.check('#dsr-confirm'));
+  const erasureId = await fileRequest(page, 'erasure', () => page.check('#dsr-confirm'));
   await page.waitForSelector('#dsr-result .notice.bad');
   const refusal = await text(page, '#dsr-result');
   assert.match(refusal, /Not erased: a legal hold keeps the record\./);
@@ -362,13 +362,16 @@ db.close()`, db, String(late)]);
     id: Number(tr.dataset.request), overdue: tr.classList.contains('overdue'),
     cells: [...tr.children].map((td) => td.textContent),
   })));
-  assert.deepEqual(listed.map((r) => r.id), [late, pending]);
+  // The refused erasure is to be done again: the invoice that held it
+  // was paid above.
+  assert.deepEqual(listed.map((r) => r.id), [late, pending, erasureId]);
   assert.equal(listed[0].overdue, true);
   assert.equal(listed[1].overdue, false);
   assert.deepEqual(listed[0].cells.slice(1, 4), ['Access', 'Aino Testinen', '2020-01-31']);
   assert.match(listed[0].cells[5], /^Overdue by \d+ days$/);
   assert.match(listed[1].cells[5], /^\d+ days$/);
-  assert.match(await text(page, '#dsr-count'), /2 requests · 1 overdue/);
+  assert.equal(listed[2].cells[6], 'Hold ended: erase now');
+  assert.match(await text(page, '#dsr-count'), /3 requests · 1 overdue/);
 
   // Filtered: all of them; the refused erasure's statement.
   await page.selectOption('#dsr-status', 'all');
@@ -377,10 +380,11 @@ db.close()`, db, String(late)]);
   await page.selectOption('#dsr-status', 'restricted');
   await page.waitForFunction(() => document.querySelectorAll('.requests-table tbody tr').length === 1);
   const erasure = await page.$$eval('.requests-table tbody tr > *', (cells) => cells.map((x) => x.textContent));
-  assert.deepEqual([erasure[1], erasure[2], erasure[6]], ['Erasure', 'Aino Testinen', 'Restricted instead']);
+  assert.deepEqual([erasure[1], erasure[2], erasure[6]], ['Erasure', 'Aino Testinen', 'Hold ended: erase now']);
   await page.click('.requests-table tbody tr th a');
   await page.waitForSelector('#statement-show');
-  assert.equal(await text(page, '#request-status'), 'Restricted instead');
+  assert.equal(await text(page, '#request-status'), 'Hold ended: erase now');
+  assert.match(await text(page, '#hold-ended'), /The legal hold has ended: nothing keeps the record now\. File the erasure again/);
   // The request page says whose it is and how the identity was checked.
   const facts = await page.$$eval('dl.facts > *', (xs) => xs.map((x) => x.textContent));
   assert.equal(facts[facts.indexOf('Customer') + 1], 'Aino Testinen');

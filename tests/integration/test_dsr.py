@@ -773,6 +773,42 @@ class DsrTest(unittest.TestCase):
         self.assertTrue(any("direct_marketing profiling" in d
                             for d in details), details)
 
+    def test_an_erasure_a_hold_refused_is_open_again_when_the_hold_ends(self):
+        cust = create(self.cid, "HoldEnds")
+        order = add_order(self.cid, cust["id"], "HOLD-1", status="open")
+        r = dsr(self.cid, "erasure", cust["id"])
+        assert_json_error(self, r, 409, "legal_hold")
+        held = r.json()["request"]
+        self.assertEqual((held["status"], held["hold_ended"]), ("restricted", False))
+
+        def open_ids():
+            return [x["id"] for x in self.cid.request(
+                "GET", "/api/dsr?status=open&customer_id=%d" % cust["id"]
+            ).json()["requests"]]
+        self.assertEqual(open_ids(), [])
+        # The invoice paid: nothing holds the record, and the refused
+        # erasure is to be done.
+        r = self.cid.request("PATCH", "/api/customers/%d/orders/%d"
+                             % (cust["id"], order["id"]),
+                             {"invoice_status": "paid"})
+        self.assertEqual(r.status, 200, r)
+        got = self.cid.request("GET", "/api/dsr/%d" % held["id"]).json()
+        self.assertTrue(got["hold_ended"])
+        self.assertEqual(open_ids(), [held["id"]])
+        # Carried out: the earlier request is answered by it.
+        r = dsr(self.cid, "erasure", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        done = r.json()["request"]["id"]
+        row = self.srv.query("SELECT status, details, completed_at FROM "
+                             "customer_dsr_requests WHERE id = ?",
+                             (held["id"],))[0]
+        self.assertEqual(row["status"], "completed")
+        self.assertIsNotNone(row["completed_at"])
+        details = json.loads(row["details"])
+        self.assertEqual((details["carried_out_by"], details["holds"]),
+                         (done, ["open_invoice"]))
+        self.assertEqual(open_ids(), [])
+
     def test_erasure_waits_for_an_open_access_request(self):
         # The access request's export would be gone: it is given first.
         cust = create(self.cid, "Waiting")

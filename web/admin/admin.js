@@ -70,6 +70,10 @@
   const STATUSES = {
     open: 'Open', completed: 'Completed', refused: 'Refused', restricted: 'Restricted instead',
   };
+  // A refused erasure whose hold has ended is to be done now.
+  const statusText = (r) => (r.hold_ended
+    ? `Hold ended: ${r.type === 'anonymisation' ? 'anonymise' : 'erase'} now`
+    : STATUSES[r.status] || r.status);
   const VERIFICATIONS = [
     'Signed written request, signature checked against the register',
     'Identity document checked in person',
@@ -867,7 +871,7 @@
         el('td', { class: 'nowrap', text: r.received_date }),
         el('td', { class: 'nowrap', text: r.due_date }),
         el('td', { class: `nowrap${r.overdue ? ' overdue-text' : ''}`, text: daysLeftText(r) }),
-        el('td', { class: 'status-cell', text: STATUSES[r.status] || r.status }))))));
+        el('td', { class: 'status-cell', text: statusText(r) }))))));
   }
 
   function requestsSection(c, list, result) {
@@ -1148,7 +1152,7 @@
     const facts = [
       ['Customer', link(`/admin/customers/${r.customer_id}`, requestName(r))],
       ['Identity verified', r.verification || '(not kept: the person was erased)'],
-      ['Status', el('span', { id: 'request-status', text: STATUSES[r.status] || r.status })],
+      ['Status', el('span', { id: 'request-status', text: statusText(r) })],
       ['Received', `${r.received_date} by ${r.received_by}`],
       ['Deadline', el('span', {}, r.due_date, r.status === 'open'
         ? el('span', { class: r.overdue ? 'overdue-text' : 'muted', text: ` · ${daysLeftText(r)}` }) : '')],
@@ -1166,6 +1170,8 @@
       link('/admin/requests', '← All requests', { class: 'back' }),
       el('h1', {}, `${typeName(r.type)} request `, el('span', { class: 'muted', text: `#${r.id}` })),
       r.overdue ? el('div', { class: 'notice bad', role: 'alert' }, el('p', { text: `Overdue: the deadline was ${r.due_date}.` })) : null,
+      r.hold_ended ? el('div', { class: 'notice warn', role: 'alert', id: 'hold-ended' }, el('p', {
+        text: `The legal hold has ended: nothing keeps the record now. File the ${r.type} again on the customer's page; it answers this request too.` })) : null,
       el('section', { class: 'card', 'aria-label': 'The request' },
         el('dl', { class: 'facts' }, facts.map(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]))),
     ];
