@@ -1914,6 +1914,11 @@ const char *cust_timezone(const void *instance)
 	return ((const struct customers *)instance)->cfg->labels.timezone;
 }
 
+const char *cust_retention_spec(const void *instance)
+{
+	return ((const struct customers *)instance)->cfg->labels.retention;
+}
+
 const struct seula_host *cust_host(const void *instance)
 {
 	return ((const struct customers *)instance)->host;

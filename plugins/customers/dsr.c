@@ -453,6 +453,11 @@ static int set_flags(struct ctx *c, const char *sets)
 	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
+/* The supervisory authority's details in the config's [privacy]. */
+static const char *const authority[] = {"authority_name", "authority_address",
+                                        "authority_email", "authority_phone",
+                                        "authority_website"};
+
 /* The written statement of art. 12(4) for request c->request_id: what was
  * refused, why, and the remedies, naming the supervisory authority as
  * the config's [privacy] declares it; in Finnish, the language of the
@@ -461,9 +466,6 @@ static int set_flags(struct ctx *c, const char *sets)
 static int statement_store(struct ctx *c, const char *what_fi,
                            const char *what_en, const char *reasons, char **out)
 {
-	static const char *const authority[] = {
-	        "authority_name", "authority_address", "authority_email",
-	        "authority_phone", "authority_website"};
 	char when[32], *text = NULL;
 	size_t len = 0;
 	cust_iso_time(c->now, when);
@@ -1576,15 +1578,105 @@ static const char export_readme[] =
         "                      exports you were on, linked visitor ids\n"
         "analytics_*           your visits of the website\n";
 
-/* The zip of export.json and one CSV per table of `all`. */
-static int build_zip(json_t *doc, json_t *all, time_t mtime, struct membuf *m,
-                     size_t *files)
+/* Each value of [privacy] list `key`, "- " before it, or `none`. */
+static void privacy_list(FILE *f, const struct seula_host *h, const char *key,
+                         const char *none)
+{
+	const char *v = h->privacy_get(h, key, 0);
+	if (!v)
+		fprintf(f, "  %s\n", none);
+	/* The config's keys ("legitimate_interest") as words. */
+	for (size_t i = 1; v; v = h->privacy_get(h, key, i++)) {
+		fputs("  - ", f);
+		for (const char *p = v; *p; p++)
+			fputc(*p == '_' ? ' ' : *p, f);
+		fputc('\n', f);
+	}
+}
+
+/* What art. 15(1) gives a person beside their data, from the config's
+ * [privacy] (as the privacy statement says it) and the record's source:
+ * the README's second part (malloc'd; NULL when out of memory). */
+static char *export_about(const void *instance, const char *source)
+{
+	const struct seula_host *h = cust_host(instance);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	const char *keep = cust_retention_spec(instance);
+	size_t n = strlen(keep);
+	fprintf(f, "\nAbout this processing (GDPR art. 15(1)) / Tietoja "
+	           "käsittelystä\n"
+	           "The privacy statement on the website (/privacy) says "
+	           "more. / Tietosuojaseloste verkkosivuilla kertoo lisää.\n\n"
+	           "Purposes / Käyttötarkoitukset:\n");
+	privacy_list(f, h, "purposes", "(see the privacy statement)");
+	fprintf(f, "Legal bases / Oikeusperusteet:\n");
+	privacy_list(f, h, "legal_bases", "(see the privacy statement)");
+	fprintf(f, "Categories of data / Tietoryhmät:\n");
+	privacy_list(f, h, "data_categories", "(the files of this archive)");
+	fprintf(f, "Recipients / Vastaanottajat (what was given to whom about "
+	           "you: customers_disclosures.csv):\n");
+	privacy_list(f, h, "disclosures", "none");
+	fprintf(f, "Processors / Henkilötietojen käsittelijät:\n");
+	privacy_list(f, h, "processors", "none");
+	fprintf(f, "Transfers outside the EU/EEA / Siirrot EU:n tai ETA:n "
+	           "ulkopuolelle:\n");
+	privacy_list(f, h, "transfers", "none");
+	fprintf(f,
+	        "Where your data came from / Mistä tietosi saatiin:\n"
+	        "  your record: %s\n",
+	        source ? source : "(no record in the register)");
+	privacy_list(f, h, "sources", "");
+	fprintf(f,
+	        "How long it is kept / Säilytysaika:\n"
+	        "  the customer register: %.*s %s after the customer "
+	        "relationship ends, longer only while an open invoice, a debt "
+	        "in collection or the law requires it;\n"
+	        "  page views, events and consent records: as the privacy "
+	        "statement says.\n",
+	        (int)(n ? n - 1 : 0), keep,
+	        n && keep[n - 1] == 'y' ? "years" : "days");
+	fprintf(f, "Your rights / Oikeutesi:\n"
+	           "  to see your data (this archive) and have a copy in a "
+	           "machine-readable form (export.json and the CSV files),\n"
+	           "  to have it corrected, erased or its use restricted,\n"
+	           "  to object to direct marketing and profiling at any "
+	           "time, and to other use based on legitimate interest,\n"
+	           "  to withdraw a consent at any time (the website's privacy "
+	           "choices), without affecting what was done before;\n"
+	           "  no decision with legal or similarly significant effect "
+	           "on you is made by automated means.\n"
+	           "Complaints / Valitus: the supervisory authority for data "
+	           "protection");
+	bool named = false;
+	for (size_t i = 0; i < sizeof(authority) / sizeof(authority[0]); i++) {
+		const char *v = h->privacy_get(h, authority[i], 0);
+		if (v) {
+			fprintf(f, "%s%s", named ? ", " : ": ", v);
+			named = true;
+		}
+	}
+	fprintf(f, "%s\n", named ? "" : " of your country");
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The zip of export.json, a README (`about` after the files' list) and
+ * one CSV per table of `all`. */
+static int build_zip(json_t *doc, json_t *all, const char *about, time_t mtime,
+                     struct membuf *m, size_t *files)
 {
 	struct archive *ar = archive_write_new();
 	if (!ar)
 		return SEULA_ENOMEM;
 	int rc = SEULA_EIO;
-	char *text = NULL;
+	char *text = NULL, *readme = NULL;
 	*files = 0;
 	if (archive_write_set_format_zip(ar) != ARCHIVE_OK ||
 	    archive_write_open(ar, m, NULL, zip_write, NULL) != ARCHIVE_OK)
@@ -1594,10 +1686,18 @@ static int build_zip(json_t *doc, json_t *all, time_t mtime, struct membuf *m,
 		rc = SEULA_ENOMEM;
 		goto out;
 	}
+	size_t rl = strlen(export_readme), al = strlen(about);
+	readme = malloc(rl + al + 1);
+	if (!readme) {
+		rc = SEULA_ENOMEM;
+		goto out;
+	}
+	memcpy(readme, export_readme, rl);
+	memcpy(readme + rl, about, al + 1);
 	if ((rc = zip_add(ar, "export.json", text, strlen(text), mtime)) !=
 	            SEULA_OK ||
-	    (rc = zip_add(ar, "README.txt", export_readme,
-	                  strlen(export_readme), mtime)) != SEULA_OK)
+	    (rc = zip_add(ar, "README.txt", readme, rl + al, mtime)) !=
+	            SEULA_OK)
 		goto out;
 	*files = 2;
 	const char *component;
@@ -1628,6 +1728,7 @@ static int build_zip(json_t *doc, json_t *all, time_t mtime, struct membuf *m,
 	}
 	rc = archive_write_close(ar) == ARCHIVE_OK ? SEULA_OK : SEULA_EIO;
 out:
+	free(readme);
 	free(text);
 	archive_write_free(ar);
 	return rc;
@@ -1722,7 +1823,17 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 		goto out;
 	}
 	size_t files = 0;
-	rc = build_zip(doc, all, (time_t)(now / 1000), &m, &files);
+	const char *source = json_string_value(json_object_get(
+	        json_array_get(
+	                json_object_get(json_object_get(all, "customers"),
+	                                "customer"),
+	                0),
+	        "source"));
+	char *about = export_about(instance, source);
+	rc = about ? build_zip(doc, all, about, (time_t)(now / 1000), &m,
+	                       &files)
+	           : SEULA_ENOMEM;
+	free(about);
 	if (rc != SEULA_OK)
 		goto out;
 	/* The first export answers the request; later ones are copies. */

@@ -63,6 +63,8 @@ const struct seula_host *cust_host(const void *instance);
 /* The register's time zone ([plugin.customers] timezone): its days are
  * a request's received and due dates. */
 const char *cust_timezone(const void *instance);
+/* The register's retention after a relationship ends ("10y", "3650d"). */
+const char *cust_retention_spec(const void *instance);
 int cust_mask_ip(void *instance, const char *in, char *out, size_t outlen);
 
 /* The descriptor's subject hook. */

@@ -242,6 +242,18 @@ class DsrTest(unittest.TestCase):
                   "core_consent_records.csv", "core_audit_log.csv",
                   "analytics_visits.csv", "analytics_visit_pages.csv"):
             self.assertIn(n, names)
+        # What art. 15(1) gives beside the data, from [privacy] and the
+        # record: purposes, recipients, source, retention, rights, and
+        # where to complain.
+        readme = archive.read("README.txt").decode("utf-8")
+        about = readme[readme.index("About this processing"):]
+        for part in ("Purposes", "Legal bases", "Recipients", "Processors",
+                     "Transfers outside the EU/EEA",
+                     "your record: %s" % cust["source"],
+                     "10 years after the customer relationship ends",
+                     "to withdraw a consent at any time",
+                     "Tietosuojavaltuutetun toimisto, PL 800, 00531 Helsinki"):
+            self.assertIn(part, about)
         export = json.loads(archive.read("export.json"))
         self.assertEqual(export["customer_id"], cust["id"])
         self.assertEqual(export["request"]["id"], req["id"])
