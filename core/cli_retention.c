@@ -130,7 +130,9 @@ static int run_all(const struct seula_config *cfg,
 		if (rc == SEULA_OK && !more) {
 			n->c.held = r.held;
 			n->c.held_ids = r.held_ids;
-			r.held_ids = NULL;
+			n->c.undated = r.undated;
+			n->c.undated_ids = r.undated_ids;
+			r.held_ids = r.undated_ids = NULL;
 		}
 		cust_retention_result_free(&r);
 		if (rc != SEULA_OK)
@@ -162,6 +164,11 @@ static void report(const struct seula_config *cfg, const struct counts *n,
 		printf("kept by a legal hold: %" PRId64 "%s%s\n", n->c.held,
 		       n->c.held ? ": " : "",
 		       n->c.held_ids ? n->c.held_ids : "");
+		printf("no relationship_end and nothing for as long (set "
+		       "when it ended, or they are kept for ever): %" PRId64
+		       "%s%s\n",
+		       n->c.undated, n->c.undated ? ": " : "",
+		       n->c.undated_ids ? n->c.undated_ids : "");
 	} else {
 		printf("customers: the config does not load the customers "
 		       "plugin\n");
@@ -288,6 +295,7 @@ int seula_cli_retention(int argc, char **argv)
 	}
 	free(n.ids);
 	free(n.c.held_ids);
+	free(n.c.undated_ids);
 	seula_consent_free(consent);
 	sodium_memzero(key, sizeof(key));
 	seula_db_close(db);

@@ -90,8 +90,9 @@ int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
 	        "open_invoice", "debt_collection", "active_contact",
 	        "statutory_retention", "open_request"};
 	enum { N_HOLDS = sizeof(hold_names) / sizeof(*hold_names) };
-	sqlite3_stmt *find = NULL, *del = NULL, *unverify = NULL;
-	struct list ids = {0}, held = {0};
+	sqlite3_stmt *find = NULL, *del = NULL, *unverify = NULL,
+	             *undated = NULL;
+	struct list ids = {0}, held = {0}, late = {0};
 	int rc = -1, step;
 	/* Collected first: deleting under a running scan of the same table
 	 * is undefined in SQLite. */
@@ -149,6 +150,30 @@ int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
 	}
 	if (step != SQLITE_DONE)
 		goto fail;
+	/* The last sign of the relationship: an order, its start, a change
+	 * of the record. */
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT c.id FROM customers c WHERE c.relationship_end IS "
+	            "NULL AND c.active_contact = 0 AND max(coalesce((SELECT "
+	            "max(o.date) FROM customer_orders o WHERE o.customer_id = "
+	            "c.id), ''), coalesce(c.relationship_start, ''), "
+	            "date(c.updated_at / 1000, 'unixepoch')) < date(?1, ?2) "
+	            "ORDER BY c.id",
+	            -1, &undated, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(undated, 1, today, -1, SQLITE_STATIC);
+	sqlite3_bind_text(undated, 2, modifier, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(undated)) == SQLITE_ROW) {
+		char item[24];
+		snprintf(item, sizeof(item), "%lld",
+		         (long long)sqlite3_column_int64(undated, 0));
+		out->undated++;
+		if (!list_add(&late, item))
+			goto oom;
+	}
+	if (step != SQLITE_DONE)
+		goto fail;
 	for (size_t i = 0; i < n_due; i++) {
 		if (count_of(db,
 		             "SELECT count(*) FROM customer_orders WHERE "
@@ -171,8 +196,9 @@ int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
 	}
 	out->ids = ids.s ? ids.s : strdup("");
 	out->held_ids = held.s ? held.s : strdup("");
-	ids.s = held.s = NULL;
-	rc = out->ids && out->held_ids ? 0 : -1;
+	out->undated_ids = late.s ? late.s : strdup("");
+	ids.s = held.s = late.s = NULL;
+	rc = out->ids && out->held_ids && out->undated_ids ? 0 : -1;
 	if (rc)
 		snprintf(err, errlen, "customer retention: out of memory");
 	goto out;
@@ -187,7 +213,9 @@ out:
 		cust_retention_result_free(out);
 	free(ids.s);
 	free(held.s);
+	free(late.s);
 	sqlite3_finalize(find);
+	sqlite3_finalize(undated);
 	sqlite3_finalize(del);
 	sqlite3_finalize(unverify);
 	return rc;
@@ -197,5 +225,6 @@ void cust_retention_result_free(struct cust_retention_result *r)
 {
 	free(r->ids);
 	free(r->held_ids);
-	r->ids = r->held_ids = NULL;
+	free(r->undated_ids);
+	r->ids = r->held_ids = r->undated_ids = NULL;
 }

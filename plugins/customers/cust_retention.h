@@ -33,6 +33,11 @@ struct cust_retention_result {
 	int64_t held;      /* past retention, kept by a hold */
 	char *ids;         /* "4,5,9": the customers' ids, or "" */
 	char *held_ids;    /* "7 (open_invoice),8 (active_contact)", or "" */
+	/* No relationship_end, and no order, start, change or active contact
+	 * for as long as the retention: likely ended, kept until staff say
+	 * when (retention counts from that date only), never deleted here. */
+	int64_t undated;
+	char *undated_ids; /* "3,12", or "" */
 	bool more;         /* the limit stopped the run; run again */
 };
 

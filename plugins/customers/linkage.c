@@ -681,6 +681,15 @@ int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
 	       (long long)r.links, (long long)r.held, r.held_ids,
 	       strlen(r.held_ids) > 400 ? "..." : "",
 	       r.more ? "; more next run" : "");
+	if (r.undated)
+		h->log(h, SEULA_LOG_WARN,
+		       "retention: %lld customers have no relationship_end and "
+		       "nothing for %s (no order, start, change or active "
+		       "contact) [%.400s%s]: set when their relationship "
+		       "ended, "
+		       "or they are kept for ever",
+		       (long long)r.undated, l->cfg->retention, r.undated_ids,
+		       strlen(r.undated_ids) > 400 ? "..." : "");
 	cust_retention_result_free(&r);
 	return SEULA_OK;
 }

@@ -694,6 +694,43 @@ class RetentionTest(unittest.TestCase):
         again = self.retention()
         self.assertIn("customers: 0 past retention", again.stdout)
 
+    def test_customers_without_an_end_date_are_named_not_kept_silently(self):
+        # No relationship_end: retention cannot count, so a record with no
+        # sign of the relationship for as long as the retention is named
+        # for staff to date, and kept.
+        quiet = create(self.cid, relationship_start=day(-365 * 30))
+        self.order(quiet, "U-1", "paid")  # 11 years ago
+        ordering = create(self.cid)
+        r = self.cid.request("POST", "/api/customers/%d/orders" % ordering["id"], {
+            "number": "U-2", "date": day(-30), "currency": "EUR",
+            "invoice_status": "paid", "lines": [{"description": "Kirja",
+                                                 "quantity": 1,
+                                                 "unit_price_cents": 1000}]})
+        self.assertEqual(r.status, 201, r)
+        contact = create(self.cid, flags={"active_contact": True})
+        dated = self.old(years=9)
+        old_ms = int((time.time() - 12 * 365 * 86400) * 1000)
+        db = sqlite3.connect(self.srv.db_path, timeout=30)
+        with db:
+            db.execute("UPDATE customers SET updated_at = ?, created_at = ?",
+                       (old_ms, old_ms))
+        db.close()
+        before = self.ids()
+        dry = self.retention("--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertIn("no relationship_end and nothing for as long (set when "
+                      "it ended, or they are kept for ever): 1: %d" % quiet["id"],
+                      dry.stdout)
+        run = self.retention()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(self.ids(), before, "named, never deleted")
+        self.srv.stop()
+        self.srv.start()
+        self.assertRegex(self.srv.stderr(),
+                         r"retention: 1 customers have no relationship_end and "
+                         r"nothing for 10y .*\[%d\]" % quiet["id"])
+        del ordering, contact, dated
+
     def test_the_task_runs_at_start_and_logs_its_counts(self):
         gone = self.old()
         held = self.old(flags={"active_contact": True})
