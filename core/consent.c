@@ -1723,7 +1723,7 @@ int seula_consent_selftest(const struct seula_consent *c, const char *site,
 {
 	const struct site_consent *s = find_site(c, site);
 	if (!s) {
-		fprintf(out, "no site '%s' in the config\n", site);
+		fprintf(stderr, "error: no site '%s' in the config\n", site);
 		return 1;
 	}
 	int failing = 0;

@@ -979,6 +979,11 @@ class ModesTest(unittest.TestCase):
                               srv.config_path)
                 self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
                 self.assertRegex(r.stdout, r"\[FAIL\] %s" % rule)
+                # A site the config does not have is an error, on stderr.
+                r = run_seula("consent", "selftest", "--site", "nosuch",
+                              "--config", srv.config_path)
+                self.assertEqual((r.returncode, r.stdout), (1, ""))
+                self.assertIn("error: no site 'nosuch' in the config", r.stderr)
             finally:
                 srv.close()
         srv = Server(plugins=(), sections={"site.demo": {"consent_mode": "exempt"}})
