@@ -463,8 +463,10 @@ static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
 		return take_app_referrer(ev, ref, len, err);
 	const char *path = evhttp_uri_get_path(uri);
 	size_t origin = b.len;
-	/* Who sent the visitor matters, not a path too long to keep. */
-	if (!sb_str(&b, path && *path ? path : "/")) {
+	/* Who sent the visitor matters, not a path too long to keep.  Its
+	 * path in the page URL's form: one referrer, however it was sent. */
+	path = path && *path ? path : "/";
+	if (!sb_encoded(&b, path, strlen(path))) {
 		b.len = origin;
 		sb_str(&b, "/");
 	}

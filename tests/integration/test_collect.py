@@ -89,6 +89,20 @@ class CollectTest(unittest.TestCase):
             "LIKE '%john%' OR coalesce(title, '') LIKE '%info@%'")
         self.assertEqual(leaks, [])
 
+    def test_a_referrer_path_is_kept_as_page_paths_are(self):
+        # Raw UTF-8, or escapes in either case: one referrer, encoded as
+        # a page URL's path is.
+        for ref in ("https://example.com/k\u00e4ytt\u00e4j\u00e4/",
+                    "https://example.com/k%c3%a4ytt%c3%a4j%c3%a4/",
+                    "https://example.com/k%C3%A4ytt%C3%A4j%C3%A4/?q=x"):
+            with self.subTest(ref=ref):
+                r = self.srv.collect(pageview(referrer=ref))
+                self.assertEqual(r.status, 204, r)
+                row = self.srv.query("SELECT referrer FROM events "
+                                     "ORDER BY id DESC LIMIT 1")[0]
+                self.assertEqual(row["referrer"],
+                                 "https://example.com/k%C3%A4ytt%C3%A4j%C3%A4/")
+
     def test_batch_and_custom_events(self):
         # The visitor id is kept: a consent record grants analytics to it.
         record_consent(self.srv, "accept_all", "0f8fad5b-d9cb-469f-a165-70867728950e")
