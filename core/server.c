@@ -611,15 +611,33 @@ static void handle_health(struct worker *w, struct evhttp_request *req,
 		reply_not_allowed(req, "GET, HEAD", "health takes GET");
 		return;
 	}
-	json_t *o = json_pack("{s:s, s:s}", "status", "ok", "version",
-	                      w->srv->deps->version);
+	/* Monitoring sees what collect would answer: 503 while the writer
+	 * cannot store. */
+	const char *problem = NULL;
+	switch (seula_store_health(w->srv->deps->store)) {
+	case SEULA_STORE_OK: break;
+	case SEULA_STORE_FAILING:
+		problem = "the last commit failed (a full disk, an I/O "
+		          "error): what is sent now is not stored";
+		break;
+	}
+	json_t *o =
+	        problem ? json_pack("{s:s, s:s, s:s}", "status",
+	                            "storage_unavailable", "version",
+	                            w->srv->deps->version, "message", problem)
+	                : json_pack("{s:s, s:s}", "status", "ok", "version",
+	                            w->srv->deps->version);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text) {
 		seula_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	seula_reply(req, 200, "application/json", text, strlen(text));
+	if (problem)
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		                  "Retry-After", "5");
+	seula_reply(req, problem ? 503 : 200, "application/json", text,
+	            strlen(text));
 	free(text);
 }
 

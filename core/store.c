@@ -12,12 +12,17 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define TRUNCATE_RETRY_MS 1000
+/* A run of failed batches is logged at its first and then at most this
+ * often, with how many failed meanwhile. */
+#define FAIL_LOG_INTERVAL_MS 60000
 
 struct task_state {
 	const char *owner; /* a plugin's name, or "core" */
@@ -66,6 +71,18 @@ struct seula_store {
 	 * is done (writer only). */
 	bool truncate_pending;
 	int64_t truncate_retry_ms;
+
+	/* What health reports (enum seula_store_health): set by the writer,
+	 * read on the loops. */
+	atomic_int health;
+	/* The first error of the batch in progress, logged by
+	 * report_batch (writer only). */
+	char batch_err[512];
+	const char *batch_src; /* "store" or a plugin's name */
+	/* A run of failed batches: how many, how many since the last line
+	 * about it, and when the next line may be (writer only). */
+	uint64_t failed_run, failed_unlogged;
+	int64_t fail_log_ms;
 };
 
 static size_t job_weight(const struct seula_job *job)
@@ -166,6 +183,37 @@ static bool exec_ok(struct seula_store *s, const char *sql)
 	return false;
 }
 
+/* An error that rolls the batch in progress back: only the first is kept,
+ * for report_batch to log. */
+static void batch_error(struct seula_store *s, const char *src, const char *fmt,
+                        ...)
+{
+	if (s->batch_err[0])
+		return;
+	s->batch_src = src;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->batch_err, sizeof(s->batch_err), fmt, ap);
+	va_end(ap);
+}
+
+static bool exec_batch(struct seula_store *s, const char *sql)
+{
+	char e[256];
+	if (seula_db_exec(s->db, sql, e, sizeof(e)) == SEULA_OK)
+		return true;
+	batch_error(s, "store", "%s: %s", sql, e);
+	return false;
+}
+
+/* Roll back what a failure left open: SQLite has already rolled back a
+ * transaction a disk I/O error or a full disk hit. */
+static void rollback_open(struct seula_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec_ok(s, "ROLLBACK");
+}
+
 static int insert_event(struct seula_store *s, struct seula_event *ev)
 {
 	sqlite3_stmt *st = s->insert;
@@ -198,8 +246,8 @@ static int insert_event(struct seula_store *s, struct seula_event *ev)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE) {
-		seula_log(s->log, SEULA_LOG_ERROR, "store",
-		          "inserting an event: %s", sqlite3_errmsg(s->db));
+		batch_error(s, "store", "inserting an event: %s",
+		            sqlite3_errmsg(s->db));
 		return SEULA_EIO;
 	}
 	ev->row_id = sqlite3_last_insert_rowid(s->db);
@@ -237,23 +285,28 @@ static bool note_collected(struct seula_store *s, const struct seula_event *ev)
 		ok = sqlite3_step(st) == SQLITE_DONE;
 	}
 	if (!ok)
-		seula_log(s->log, SEULA_LOG_ERROR, "store",
-		          "recording when site %s was first collected: %s",
-		          site, sqlite3_errmsg(s->db));
+		batch_error(s, "store",
+		            "recording when site %s was first collected: %s",
+		            site, sqlite3_errmsg(s->db));
 	sqlite3_finalize(st);
 	return ok;
 }
 
-/* Run a job's call under its own savepoint. */
-static int run_call(struct seula_store *s, struct seula_job *job)
+/* Run a job's call under its own savepoint; `fatal`: its failure rolls the
+ * batch back, and report_batch logs it. */
+static int run_call(struct seula_store *s, struct seula_job *job, bool fatal)
 {
 	char err[256] = "";
-	if (!exec_ok(s, "SAVEPOINT call"))
+	if (!(fatal ? exec_batch : exec_ok)(s, "SAVEPOINT call"))
 		return SEULA_EIO;
 	int rc = job->call(job->call_arg, s->db, err, sizeof(err));
 	if (rc != SEULA_OK) {
-		seula_log(s->log, SEULA_LOG_ERROR, "store", "%s",
-		          err[0] ? err : "a call failed");
+		if (fatal)
+			batch_error(s, "store", "%s",
+			            err[0] ? err : "a call failed");
+		else
+			seula_log(s->log, SEULA_LOG_ERROR, "store", "%s",
+			          err[0] ? err : "a call failed");
 		exec_ok(s, "ROLLBACK TO call");
 	}
 	exec_ok(s, "RELEASE call");
@@ -276,7 +329,7 @@ static void run_route(struct seula_store *s, struct seula_job *job)
 		exec_ok(s, "ROLLBACK TO route");
 	/* Its audit entries commit with it, whatever the handler did; what
 	 * it did commits only with them. */
-	if (job->call && run_call(s, job) != SEULA_OK) {
+	if (job->call && run_call(s, job, false) != SEULA_OK) {
 		exec_ok(s, "ROLLBACK TO route");
 		job->audit_failed = true;
 		rc = SEULA_EIO;
@@ -285,10 +338,52 @@ static void run_route(struct seula_store *s, struct seula_job *job)
 	job->result = rc;
 }
 
+/* A failed batch is logged when it starts a run of failures, and then at
+ * most every FAIL_LOG_INTERVAL_MS with the count meanwhile (a full disk
+ * fails every batch); the first success after a run says so. */
+static void report_batch(struct seula_store *s, bool ok)
+{
+	int64_t now = seula_clock_ms();
+	if (ok) {
+		if (s->failed_run)
+			seula_log(s->log, SEULA_LOG_INFO, "store",
+			          "storage works again after %llu failed "
+			          "batches",
+			          (unsigned long long)s->failed_run);
+		s->failed_run = s->failed_unlogged = 0;
+		atomic_store(&s->health, SEULA_STORE_OK);
+		return;
+	}
+	atomic_store(&s->health, SEULA_STORE_FAILING);
+	const char *err = s->batch_err[0] ? s->batch_err : "a batch failed";
+	const char *src = s->batch_err[0] ? s->batch_src : "store";
+	bool other = strcmp(src, "store") != 0;
+	s->failed_run++;
+	if (s->failed_run == 1) {
+		seula_log(s->log, SEULA_LOG_ERROR, src,
+		          "%s; the batch is rolled back, its requests answered "
+		          "503",
+		          err);
+	} else if (now >= s->fail_log_ms) {
+		seula_log(s->log, SEULA_LOG_ERROR, "store",
+		          "batches still failing: %llu more since the last "
+		          "report, %llu in a row; the last: %s%s%s",
+		          (unsigned long long)s->failed_unlogged + 1,
+		          (unsigned long long)s->failed_run, other ? src : "",
+		          other ? ": " : "", err);
+	} else {
+		s->failed_unlogged++;
+		return;
+	}
+	s->failed_unlogged = 0;
+	s->fail_log_ms = now + FAIL_LOG_INTERVAL_MS;
+}
+
 /* Commit one batch of jobs; every job gets its result. */
 static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 {
-	bool ok = exec_ok(s, "BEGIN IMMEDIATE");
+	s->batch_err[0] = '\0';
+	bool ok = exec_batch(s, "BEGIN IMMEDIATE");
 	size_t n_events = 0;
 	int64_t now = seula_clock_ms();
 	for (struct seula_job *j = jobs; j; j = j->next) {
@@ -301,13 +396,16 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 			continue;
 		}
 		if (j->kind == SEULA_JOB_CALL) {
-			j->result = run_call(s, j);
+			j->result = run_call(s, j, false);
 			continue;
 		}
 		for (size_t i = 0; ok && i < j->n_events; i++) {
 			bool keep = true;
 			if (s->gate && s->gate(s->gate_arg, s->db, j->events[i],
 			                       now, &keep) != SEULA_OK) {
+				batch_error(s, "store",
+				            "the consent gate failed: %s",
+				            sqlite3_errmsg(s->db));
 				ok = false;
 				break;
 			}
@@ -319,7 +417,8 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 			else if (n_events < s->batch_cap)
 				s->batch_events[n_events++] = j->events[i];
 		}
-		if (ok && j->call && (j->result = run_call(s, j)) != SEULA_OK)
+		if (ok && j->call &&
+		    (j->result = run_call(s, j, true)) != SEULA_OK)
 			ok = false;
 	}
 	for (size_t i = 0; ok && n_events && i < s->plugins->n; i++) {
@@ -330,19 +429,17 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 		int rc = p->desc.on_batch(p->instance, s->db, s->batch_events,
 		                          n_events, &msg);
 		if (rc != SEULA_OK) {
-			seula_log(
-			        s->log, SEULA_LOG_ERROR, p->desc.name,
-			        "on_batch failed (%d): %s; the batch is rolled "
-			        "back",
-			        rc, msg ? msg : "no reason given");
+			batch_error(s, p->desc.name, "on_batch failed (%d): %s",
+			            rc, msg ? msg : "no reason given");
 			ok = false;
 		}
 		free(msg);
 	}
 	if (ok)
-		ok = exec_ok(s, "COMMIT");
+		ok = exec_batch(s, "COMMIT");
 	if (!ok)
-		exec_ok(s, "ROLLBACK");
+		rollback_open(s);
+	report_batch(s, ok);
 	/* Sites noted in a batch rolled back are noted again next time. */
 	while (!ok && s->n_since > s->n_since_committed)
 		free(s->since_sites[--s->n_since]);
@@ -428,12 +525,15 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 			          sqlite3_errmsg(s->db));
 	}
 	if (rc != SEULA_OK) {
-		exec_ok(s, "ROLLBACK");
+		const char *db_err = sqlite3_errmsg(s->db);
+		char e[256];
+		snprintf(e, sizeof(e), "%s", db_err);
+		rollback_open(s);
 		snprintf(err, errlen, "%s: task %s failed: %s", ts->owner,
 		         ts->task->name,
 		         why   ? why
 		         : msg ? msg
-		               : sqlite3_errmsg(s->db));
+		               : e);
 	}
 	free(msg);
 	/* More to do: again once the batches queued meanwhile are in. */
@@ -680,6 +780,11 @@ void seula_store_close(struct seula_store *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+enum seula_store_health seula_store_health(struct seula_store *s)
+{
+	return (enum seula_store_health)atomic_load(&s->health);
 }
 
 void seula_store_stats(struct seula_store *s, struct seula_store_stats *out)

@@ -14,6 +14,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -128,17 +129,32 @@ class Server:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
 
     # -- lifecycle --------------------------------------------------------
-    def start(self, timeout=10, expect_fail=False, nofile=None):
-        """nofile: the open files limit the server gets."""
+    def start(self, timeout=10, expect_fail=False, nofile=None, fsize_limitable=False):
+        """nofile: the open files limit the server gets.  fsize_limitable:
+        SIGXFSZ ignored, so that a file size limit set later with
+        resource.prlimit() makes the server's writes fail (as a full disk
+        does); its log then goes through a pipe, which the limit spares."""
         self.stderr_file = open(self.stderr_path, "ab")
         t0 = time.monotonic()
 
         def limit():
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+            if fsize_limitable:
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
                                      stdout=subprocess.PIPE,
-                                     stderr=self.stderr_file, preexec_fn=limit)
+                                     stderr=subprocess.PIPE if fsize_limitable
+                                     else self.stderr_file, preexec_fn=limit)
+        self.stderr_copier = None
+        if fsize_limitable:
+            def copy(src, dst):
+                for chunk in iter(lambda: src.read1(65536), b""):
+                    dst.write(chunk)
+                    dst.flush()
+            self.stderr_copier = threading.Thread(
+                target=copy, args=(self.proc.stderr, self.stderr_file), daemon=True)
+            self.stderr_copier.start()
         line = self.proc.stdout.readline().decode()
         self.start_seconds = time.monotonic() - t0
         if expect_fail:
@@ -168,6 +184,9 @@ class Server:
             rc = self.proc.wait(timeout=timeout)
         finally:
             self.proc.stdout.close()
+            if self.stderr_copier:
+                self.stderr_copier.join(timeout)
+                self.proc.stderr.close()
             self.stderr_file.close()
         self.proc = None
         return rc

@@ -1,0 +1,57 @@
+"""When the disk fails: what collect and health answer, what the log says,
+and the way back."""
+import resource
+import time
+import unittest
+
+from seulatest import Server, pageview
+
+
+def wait_for(what, timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if what():
+            return True
+        time.sleep(0.05)
+    return what()
+
+
+class StorageFailureTest(unittest.TestCase):
+    def test_write_failure_is_reported_once_and_recovers(self):
+        srv = Server()
+        try:
+            srv.start(fsize_limitable=True)
+            self.assertEqual(srv.collect(pageview(title="before")).status, 204)
+            # A file size limit of 0 fails every write, as a full disk does.
+            _, hard = resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE)
+            resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (0, hard))
+            statuses = [srv.collect(pageview(title="lost-%d" % i)).status
+                        for i in range(200)]
+            self.assertEqual(set(statuses), {503})
+            r = srv.collect(pageview(title="lost"))
+            self.assertEqual(r.json()["error"], "storage_unavailable")
+            h = srv.request("GET", "/api/health")
+            self.assertEqual(h.status, 503)
+            self.assertEqual(h.json()["status"], "storage_unavailable")
+            log = srv.stderr()
+            self.assertNotIn("ROLLBACK", log)
+            errors = [l for l in log.splitlines() if "error store" in l]
+            self.assertTrue(errors, log)
+            self.assertLessEqual(len(errors), 2, "\n".join(errors))
+
+            resource.prlimit(srv.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
+            self.assertEqual(srv.collect(pageview(title="after")).status, 204)
+            h = srv.request("GET", "/api/health")
+            self.assertEqual(h.status, 200)
+            self.assertEqual(h.json()["status"], "ok")
+            self.assertTrue(wait_for(lambda: "storage works again after" in srv.stderr()),
+                            srv.stderr())
+            self.assertEqual(srv.stop(), 0)
+            titles = {r["title"] for r in srv.query("SELECT title FROM events")}
+            self.assertEqual(titles, {"before", "after"})
+        finally:
+            srv.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
