@@ -120,6 +120,10 @@ const struct seula_config_row seula_config_limits_rows[] = {
          SRV(batch_interval_ms), 0, NULL,
          "extra wait for more events before a commit; 0: batches form while "
          "the previous commit is on its way to disk"},
+        {SEULA_CONFIG_INT, "wal_limit_bytes", "67108864", 0, 1099511627776,
+         SRV(wal_limit_bytes), 0, NULL,
+         "size the WAL is cut back to when it starts over after a "
+         "checkpoint (a long reader, a backup, lets it grow past it)"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 

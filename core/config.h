@@ -122,6 +122,7 @@ struct seula_config {
 	int64_t queue_capacity;
 	int64_t batch_max_events;
 	int64_t batch_interval_ms;
+	int64_t wal_limit_bytes;
 
 	/* [plugins] */
 	const char *const *plugins;

@@ -117,6 +117,23 @@ static int prepare_insert(struct seula_store *s, char *err, size_t errlen)
 	return SEULA_OK;
 }
 
+/* The WAL starts over from its beginning once a checkpoint has copied all
+ * of it back and no reader is in it; without a limit its file keeps the
+ * size a long reader (a backup) made it grow to.  With one, the first
+ * commit after the restart cuts the file back to it.  SQLite's automatic
+ * checkpoints (every 1000 pages) are the ones that catch up. */
+static int limit_wal(struct seula_store *s, char *err, size_t errlen)
+{
+	char sql[64], e[256];
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%lld",
+	         (long long)s->cfg->wal_limit_bytes);
+	if (seula_db_exec(s->db, sql, e, sizeof(e)) != SEULA_OK) {
+		snprintf(err, errlen, "%s: %s", sql, e);
+		return SEULA_EIO;
+	}
+	return SEULA_OK;
+}
+
 int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
                      const struct seula_plugins *plugins,
                      const struct seula_logger *log, char *err, size_t errlen)
@@ -142,6 +159,8 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 	if (rc == SEULA_OK)
 		rc = seula_migrate_all(s->db, plugins, key, NULL, err, errlen);
 	sodium_memzero(key, sizeof(key));
+	if (rc == SEULA_OK)
+		rc = limit_wal(s, err, errlen);
 	if (rc == SEULA_OK)
 		rc = prepare_insert(s, err, errlen);
 	size_t n = 0;

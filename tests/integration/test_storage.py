@@ -1,6 +1,8 @@
 """When the disk fails: what collect and health answer, what the log says,
 and the way back."""
+import os
 import resource
+import sqlite3
 import time
 import unittest
 
@@ -49,6 +51,41 @@ class StorageFailureTest(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
             titles = {r["title"] for r in srv.query("SELECT title FROM events")}
             self.assertEqual(titles, {"before", "after"})
+        finally:
+            srv.close()
+
+
+class WalLimitTest(unittest.TestCase):
+    def test_wal_shrinks_after_a_long_reader(self):
+        limit = 256 * 1024
+        srv = Server(limits={"wal_limit_bytes": limit})
+        wal = srv.db_path + "-wal"
+        try:
+            srv.start()
+            # A reader (a backup) keeps its snapshot: no checkpoint can
+            # start the WAL over, so it grows well past the limit.
+            reader = sqlite3.connect(srv.db_path, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM events").fetchall()
+            batch = [pageview(title="page %d of many" % i) for i in range(50)]
+            for _ in range(2000):
+                self.assertEqual(srv.collect(batch).status, 204)
+                if os.path.getsize(wal) > 6 * 1024 * 1024:
+                    break
+            grown = os.path.getsize(wal)
+            self.assertGreater(grown, 6 * 1024 * 1024)
+            reader.execute("ROLLBACK")
+            reader.close()
+            # SQLite's automatic checkpoint catches up at the next commit,
+            # the one after starts the WAL over and cuts its file back.
+            for i in range(20):
+                self.assertEqual(srv.collect(pageview(title="after-%d" % i)).status, 204)
+                if os.path.getsize(wal) <= limit:
+                    break
+            self.assertLessEqual(os.path.getsize(wal), limit,
+                                 "the WAL stayed at %d bytes (%d at most)"
+                                 % (os.path.getsize(wal), grown))
+            self.assertEqual(srv.stop(), 0)
         finally:
             srv.close()
 
