@@ -620,6 +620,10 @@ static void handle_health(struct worker *w, struct evhttp_request *req,
 		problem = "the last commit failed (a full disk, an I/O "
 		          "error): what is sent now is not stored";
 		break;
+	case SEULA_STORE_GONE:
+		problem = "the database file was removed or replaced under "
+		          "the server: nothing is stored until it is restarted";
+		break;
 	}
 	json_t *o =
 	        problem ? json_pack("{s:s, s:s, s:s}", "status",

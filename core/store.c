@@ -17,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define TRUNCATE_RETRY_MS 1000
 /* A run of failed batches is logged at its first and then at most this
  * often, with how many failed meanwhile. */
 #define FAIL_LOG_INTERVAL_MS 60000
+/* How often an idle writer looks whether its files are still there. */
+#define FILES_CHECK_MS 1000
 
 struct task_state {
 	const char *owner; /* a plugin's name, or "core" */
@@ -83,6 +86,18 @@ struct seula_store {
 	 * about it, and when the next line may be (writer only). */
 	uint64_t failed_run, failed_unlogged;
 	int64_t fail_log_ms;
+
+	/* The database, its WAL and shared-memory files as opened: a path
+	 * that names another file, or none, was removed or replaced under
+	 * the server, and what it commits would be lost (writer only). */
+	struct db_file {
+		char *path;
+		dev_t dev;
+		ino_t ino;
+		bool known;
+	} files[3];
+	bool gone;
+	int64_t files_check_ms;
 };
 
 static size_t job_weight(const struct seula_job *job)
@@ -134,6 +149,70 @@ static int limit_wal(struct seula_store *s, char *err, size_t errlen)
 	return SEULA_OK;
 }
 
+/* Note which files the connection has open, by device and inode: stat(2)
+ * of the paths, since opening and closing another descriptor of the
+ * database would drop SQLite's POSIX locks. */
+static int note_files(struct seula_store *s)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	const char *main_path = sqlite3_db_filename(s->db, "main");
+	if (!main_path || !*main_path)
+		return SEULA_OK;
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(*suffix); i++) {
+		struct db_file *f = &s->files[i];
+		size_t n = strlen(main_path) + strlen(suffix[i]) + 1;
+		if (!(f->path = malloc(n)))
+			return SEULA_ENOMEM;
+		snprintf(f->path, n, "%s%s", main_path, suffix[i]);
+		struct stat st;
+		if (stat(f->path, &st) == 0) {
+			f->dev = st.st_dev;
+			f->ino = st.st_ino;
+			f->known = true;
+		}
+	}
+	return SEULA_OK;
+}
+
+/* The first path no longer naming the file opened, or NULL. */
+static const char *moved_file(const struct seula_store *s)
+{
+	for (size_t i = 0; i < sizeof(s->files) / sizeof(*s->files); i++) {
+		const struct db_file *f = &s->files[i];
+		struct stat st;
+		if (f->known && (stat(f->path, &st) != 0 ||
+		                 st.st_dev != f->dev || st.st_ino != f->ino))
+			return f->path;
+	}
+	return NULL;
+}
+
+/* Whether the database was removed or replaced under the server; says so
+ * when that changes. */
+static bool files_gone(struct seula_store *s)
+{
+	const char *moved = moved_file(s);
+	s->files_check_ms = seula_clock_ms() + FILES_CHECK_MS;
+	if (moved && !s->gone) {
+		seula_log(s->log, SEULA_LOG_ERROR, "store",
+		          "%s was removed or replaced: the database this "
+		          "server writes is no longer the file its path names, "
+		          "so events are refused (503) until it is again; "
+		          "restart the server to open what is there now",
+		          moved);
+		atomic_store(&s->health, SEULA_STORE_GONE);
+	} else if (!moved && s->gone) {
+		seula_log(s->log, SEULA_LOG_INFO, "store",
+		          "%s names the database this server writes again: "
+		          "storing resumes",
+		          s->files[0].path);
+		atomic_store(&s->health, s->failed_run ? SEULA_STORE_FAILING
+		                                       : SEULA_STORE_OK);
+	}
+	s->gone = moved != NULL;
+	return s->gone;
+}
+
 int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
                      const struct seula_plugins *plugins,
                      const struct seula_logger *log, char *err, size_t errlen)
@@ -161,6 +240,8 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 	sodium_memzero(key, sizeof(key));
 	if (rc == SEULA_OK)
 		rc = limit_wal(s, err, errlen);
+	if (rc == SEULA_OK)
+		rc = note_files(s);
 	if (rc == SEULA_OK)
 		rc = prepare_insert(s, err, errlen);
 	size_t n = 0;
@@ -402,7 +483,9 @@ static void report_batch(struct seula_store *s, bool ok)
 static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 {
 	s->batch_err[0] = '\0';
-	bool ok = exec_batch(s, "BEGIN IMMEDIATE");
+	/* Nothing is written to a database its path no longer names. */
+	bool refused = s->gone && files_gone(s);
+	bool ok = !refused && exec_batch(s, "BEGIN IMMEDIATE");
 	size_t n_events = 0;
 	int64_t now = seula_clock_ms();
 	for (struct seula_job *j = jobs; j; j = j->next) {
@@ -458,7 +541,13 @@ static void commit_batch(struct seula_store *s, struct seula_job *jobs)
 		ok = exec_batch(s, "COMMIT");
 	if (!ok)
 		rollback_open(s);
-	report_batch(s, ok);
+	/* Committed to a file removed or replaced meanwhile: lost, so not
+	 * acknowledged.  A stat(2) of three paths is nothing beside a
+	 * commit. */
+	bool lost = ok && files_gone(s);
+	if (!refused && !lost)
+		report_batch(s, ok);
+	ok = ok && !lost;
 	/* Sites noted in a batch rolled back are noted again next time. */
 	while (!ok && s->n_since > s->n_since_committed)
 		free(s->since_sites[--s->n_since]);
@@ -633,7 +722,13 @@ static void retry_truncate(struct seula_store *s, int64_t now)
 static void run_due_tasks(struct seula_store *s)
 {
 	int64_t now = seula_clock_ms();
+	if (now >= s->files_check_ms)
+		files_gone(s);
+	if (s->gone)
+		return;
 	retry_truncate(s, now);
+	if (s->hold_tasks)
+		return;
 	for (size_t i = 0; i < s->n_tasks; i++) {
 		if (s->tasks[i].next_ms > now)
 			continue;
@@ -647,7 +742,9 @@ static void run_due_tasks(struct seula_store *s)
 static int64_t next_task_ms(const struct seula_store *s)
 {
 	int64_t next = s->truncate_pending ? s->truncate_retry_ms : INT64_MAX;
-	if (s->hold_tasks)
+	if (s->files[0].known && s->files_check_ms < next)
+		next = s->files_check_ms;
+	if (s->hold_tasks || s->gone)
 		return next;
 	for (size_t i = 0; i < s->n_tasks; i++)
 		if (s->tasks[i].next_ms < next)
@@ -791,6 +888,8 @@ void seula_store_close(struct seula_store *s)
 		        s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		seula_db_close(s->db);
 	}
+	for (size_t i = 0; i < sizeof(s->files) / sizeof(*s->files); i++)
+		free(s->files[i].path);
 	free(s->tasks);
 	free(s->batch_events);
 	for (size_t i = 0; i < s->n_since; i++)

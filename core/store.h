@@ -124,6 +124,7 @@ void seula_store_stats(struct seula_store *s, struct seula_store_stats *out);
 enum seula_store_health {
 	SEULA_STORE_OK = 0,
 	SEULA_STORE_FAILING = 1, /* the last batch failed to commit */
+	SEULA_STORE_GONE = 2,    /* the database was removed or replaced */
 };
 /* Any thread: whether the writer can store, as its last batch found. */
 enum seula_store_health seula_store_health(struct seula_store *s);

@@ -90,5 +90,61 @@ class WalLimitTest(unittest.TestCase):
             srv.close()
 
 
+class DatabaseRemovedTest(unittest.TestCase):
+    def check_refused(self, srv, what):
+        """Collect and health answer 503 and the log names the file."""
+        r = srv.collect(pageview(title="after " + what))
+        self.assertEqual(r.status, 503, what)
+        self.assertEqual(r.json()["error"], "storage_unavailable")
+        h = srv.request("GET", "/api/health")
+        self.assertEqual(h.status, 503)
+        self.assertEqual(h.json()["status"], "storage_unavailable")
+        self.assertIn("%s was removed or replaced" % srv.db_path, srv.stderr())
+
+    def test_removed_database_is_refused(self):
+        srv = Server()
+        try:
+            srv.start()
+            self.assertEqual(srv.collect(pageview(title="before")).status, 204)
+            for suffix in ("", "-wal", "-shm"):
+                os.unlink(srv.db_path + suffix)
+            self.check_refused(srv, "rm")
+            self.assertEqual(srv.collect(pageview(title="again")).status, 503)
+            # Noticed without a request too, within about a second.
+            self.assertEqual(srv.stderr().count("was removed or replaced"), 1)
+        finally:
+            srv.close()
+
+    def test_database_replaced_by_a_backup(self):
+        srv = Server()
+        try:
+            srv.start()
+            self.assertEqual(srv.collect(pageview(title="before")).status, 204)
+            backup = os.path.join(srv.dir, "backup.db")
+            src = sqlite3.connect(srv.db_path)
+            dst = sqlite3.connect(backup)
+            src.backup(dst)
+            src.close()
+            dst.close()
+            os.rename(backup, srv.db_path)
+            self.check_refused(srv, "mv")
+            self.assertEqual(srv.stop(), 0)
+            titles = {r["title"] for r in srv.query("SELECT title FROM events")}
+            self.assertEqual(titles, {"before"})
+        finally:
+            srv.close()
+
+    def test_noticed_while_idle(self):
+        srv = Server()
+        try:
+            srv.start()
+            os.unlink(srv.db_path)
+            self.assertTrue(wait_for(
+                lambda: srv.request("GET", "/api/health").status == 503, 5))
+            self.assertIn("was removed or replaced", srv.stderr())
+        finally:
+            srv.close()
+
+
 if __name__ == "__main__":
     unittest.main()
