@@ -19,6 +19,7 @@
 #include "config.h"
 #include "consent.h"
 #include "db.h"
+#include "event.h"
 #include "host.h"
 #include "loader.h"
 #include "log.h"
@@ -28,6 +29,7 @@
 #include "zone.h"
 
 #include <errno.h>
+#include <event2/http.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -388,6 +390,41 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
+/* A page's path (page, entry_page, exit_page), kept percent-encoded as the
+ * browser sent it, is shown as a person reads it (/käyttäjä/, not
+ * /k%C3%A4ytt%C3%A4j%C3%A4/), as the dashboard shows it, when its decoding
+ * is text: well-formed UTF-8 without control characters (C0, DEL, C1);
+ * else as stored.  Other values, and the JSON and CSV, stay as stored. */
+static bool page_dimension(const char *dimension)
+{
+	return dimension && (strcmp(dimension, "page") == 0 ||
+	                     strcmp(dimension, "entry_page") == 0 ||
+	                     strcmp(dimension, "exit_page") == 0);
+}
+
+static bool readable(const char *s, size_t len)
+{
+	if (!seula_text_valid(s, len) || memchr(s, '\t', len))
+		return false;
+	for (size_t i = 0; i + 1 < len; i++) /* U+0080 to U+009F */
+		if ((unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f)
+			return false;
+	return true;
+}
+
+static void esc_value(FILE *f, const char *dimension, const char *s)
+{
+	char *dec = NULL;
+	size_t n = 0;
+	/* A path's "+" is a plus, not a space. */
+	if (s && page_dimension(dimension) && strchr(s, '%'))
+		dec = evhttp_uridecode(s, 0, &n);
+	esc(f, dec && readable(dec, n) ? dec : s);
+	free(dec);
+}
+
 static void fmt_metric(char *buf, size_t len, const char *metric,
                        const json_t *v)
 {
@@ -522,7 +559,7 @@ static void html_table(FILE *f, const char *title, const char *dimension,
 			esc(f, ks);
 			fprintf(f, ")");
 		} else {
-			esc(f, ks);
+			esc_value(f, dimension, ks);
 		}
 		fprintf(f, "</span></th>");
 		for (size_t c = 0; c < n_cols; c++) {
@@ -663,7 +700,11 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 			               "!=") == 0
 			                ? "is not"
 			                : "is");
-			esc(f, json_string_value(json_object_get(c, "value")));
+			esc_value(
+			        f,
+			        json_string_value(
+			                json_object_get(c, "dimension")),
+			        json_string_value(json_object_get(c, "value")));
 		}
 		fprintf(f, " (the consent rates are the site's)</p>");
 	}

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pwd
+import re
 import resource
 import signal
 import stat
@@ -36,13 +37,21 @@ class ReportTest(unittest.TestCase):
         start = datetime.datetime.combine(cls.day, datetime.time(1, 30))
         lines = [log_line(start + datetime.timedelta(hours=h), "/p%d" % (h % 3),
                           "81.%d.1.1" % (h + 1)) for h in range(0, 22, 3)]
+        # Three days before: paths past ASCII (stored percent-encoded),
+        # one whose decoding is no UTF-8 and one with a control character;
+        # a visit each.
+        cls.paths_day = cls.day - datetime.timedelta(days=3)
+        start = datetime.datetime.combine(cls.paths_day, datetime.time(9))
+        lines += [log_line(start + datetime.timedelta(hours=m), p, "82.1.%d.1" % m)
+                  for m, p in enumerate(["/k\u00e4ytt\u00e4j\u00e4/"] * 3
+                                        + ["/a%FFb", "/c%01d"])]
         log = os.path.join(cls.srv.dir, "access.log")
         with open(log, "w") as f:
             f.write("\n".join(lines) + "\n")
         r = run_seula("import-log", "--config", cls.srv.config_path, "--site", "demo",
                       log, timeout=120)
         assert r.returncode == 0, r.stderr
-        cls.views = len(lines)
+        cls.views = len(lines) - 5
 
     @classmethod
     def tearDownClass(cls):
@@ -120,6 +129,37 @@ class ReportTest(unittest.TestCase):
         # Two days are two points, by the day.
         r = self.report("--from", d, "--to", (self.day + datetime.timedelta(days=1)).isoformat())
         self.assertEqual(json.loads(r.stdout)["interval"], "day")
+
+    def test_paths_are_shown_decoded_in_the_html_alone(self):
+        # The HTML shows a page's path as the dashboard does, as a person
+        # reads it, in its tables and its filter line; a decoding that is
+        # no text is shown as stored.  The JSON and the CSV keep the
+        # stored value, as the API and the dashboard's CSV do.
+        d = self.paths_day.isoformat()
+        stored = "/k%C3%A4ytt%C3%A4j%C3%A4/"
+        r = self.report("--from", d, "--to", d, "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        keys = re.findall(r'<span class="key">([^<]*)</span>', r.stdout)
+        self.assertEqual(keys.count("/k\u00e4ytt\u00e4j\u00e4/"), 2)  # page, entry page
+        self.assertNotIn(stored, r.stdout)
+        self.assertEqual(keys.count("/a%FFb"), 2)
+        self.assertEqual(keys.count("/c%01d"), 2)
+        r = self.report("--from", d, "--to", d, "--format", "html",
+                        "--filter", "page==/k\u00e4ytt\u00e4j\u00e4/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        line = re.search(r"Only the visits where [^<]*", r.stdout)
+        self.assertEqual(line and line.group(0), "Only the visits where page is "
+                         "/k\u00e4ytt\u00e4j\u00e4/ (the consent rates are the site's)")
+        self.assertNotIn(stored, r.stdout)
+        r = self.report("--from", d, "--to", d, "--filter", "entry_page==" + stored)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["filters"][0]["value"], stored)
+        self.assertEqual([x["page"] for x in rep["pages"]], [stored])
+        r = self.report("--from", d, "--to", d, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        section = [x for x in r.stdout.split("\n\n") if x.startswith("Top pages")][0]
+        rows = list(csv.DictReader(io.StringIO(section.split("\n", 1)[1])))
+        self.assertEqual(sorted(x["page"] for x in rows), ["/a%FFb", "/c%01d", stored])
 
     def test_a_period_from_1970_has_no_comparison(self):
         # The report has no compare option: a period with no previous one
