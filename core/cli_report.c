@@ -82,6 +82,7 @@ static const struct {
 
 struct report_args {
 	const char *site, *from, *to, *tz, *limit, *filter;
+	int64_t now_ms; /* the run's "now": today, and where the chart ends */
 };
 
 static int run_one(sqlite3 *db, enum analytics_report_kind kind,
@@ -90,8 +91,6 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
                    const char *interval, const char *compare, json_t **out,
                    char *err, size_t errlen)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	struct analytics_request rq = {
 	        .site = a->site,
 	        .from = a->from,
@@ -103,7 +102,7 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 	        .dimension = dimension,
 	        .limit = a->limit,
 	        .filter = a->filter,
-	        .now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+	        .now_ms = a->now_ms,
 	        .goals = goals,
 	};
 	return analytics_report(db, kind, &rq, out, err, errlen) == ANALYTICS_OK
@@ -618,8 +617,23 @@ static void script_json(FILE *f, const json_t *v)
 	free(text);
 }
 
+/* The start of the bucket (the report's local hour) that UTC milliseconds
+ * ms fall in, as the chart's wall-clock seconds: hours, days, weeks and
+ * months that start later are still to come. */
+static int64_t chart_now(const char *tz, int64_t ms)
+{
+	struct seula_zone z;
+	if (!seula_zone_open(&z, tz && *tz ? tz : "UTC"))
+		return seula_floor_div(ms, 3600000) * 3600;
+	int64_t day;
+	int hour;
+	seula_zone_local(&z, seula_floor_div(ms, 1000), &day, &hour);
+	seula_zone_close(&z);
+	return day * 86400 + (int64_t)hour * 3600;
+}
+
 static void write_html(FILE *f, const json_t *r, const char *uplot_js,
-                       const char *uplot_css)
+                       const char *uplot_css, int64_t now_ms)
 {
 	const char *site = json_string_value(json_object_get(r, "site"));
 	const char *from = json_string_value(json_object_get(r, "from"));
@@ -741,10 +755,14 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		fputs(uplot_js, f);
 		fprintf(f, "</script>\n<script>const rows=");
 		script_json(f, ts);
+		/* What is still to come is no zero: the lines stop at the
+		 * bucket the report was made in, as the dashboard's do. */
 		fprintf(f,
-		        ";\nconst t=rows.map(r=>Date.parse(r.date.length>10?"
-		        "r.date.replace(' "
+		        ";\nconst now=%lld;\nconst t=rows.map(r=>Date.parse("
+		        "r.date.length>10?r.date.replace(' "
 		        "','T')+':00Z':r.date+'T00:00:00Z')/1000)"
+		        ";\nconst "
+		        "upToNow=k=>rows.map((r,i)=>t[i]>now?null:r[k])"
 		        ";\nnew uPlot({width:Math.min(900,document.body."
 		        "clientWidth-40),height:260,tzDate:s=>uPlot.tzDate("
 		        "new Date(s*1e3),'Etc/UTC'),series:[{},{label:'"
@@ -752,8 +770,11 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		        "stroke:'#2f6fdf',width:2},{label:'Page views',stroke:"
 		        "'#9aa5b1',width:1}],axes:[{},{}],scales:{x:{time:true}"
 		        "}},"
-		        "[t,rows.map(r=>r.visitors),rows.map(r=>r.pageviews)],"
-		        "document.getElementById('chart'));\n</script>\n");
+		        "[t,upToNow('visitors'),upToNow('pageviews')],"
+		        "document.getElementById('chart'));\n</script>\n",
+		        (long long)chart_now(
+		                json_string_value(json_object_get(r, "tz")),
+		                now_ms));
 	}
 	static const char *const ts_cols[] = {"visitors", "visits",
 	                                      "pageviews"};
@@ -825,7 +846,7 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 
 /* The report in `format` to f (errors are f's, for the caller to see). */
 static void write_report(FILE *f, const char *format, const json_t *report,
-                         const struct seula_config *cfg)
+                         const struct seula_config *cfg, int64_t now_ms)
 {
 	if (strcmp(format, "json") == 0) {
 		json_dumpf(report, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
@@ -840,7 +861,7 @@ static void write_report(FILE *f, const char *format, const json_t *report,
 			        "seula: uPlot not found (run "
 			        "contrib/setup.sh): the report has tables "
 			        "but no chart\n");
-		write_html(f, report, js, css);
+		write_html(f, report, js, css, now_ms);
 		free(js);
 		free(css);
 	}
@@ -956,6 +977,7 @@ int seula_cli_report(int argc, char **argv)
 		snprintf(err, sizeof(err), "%s", sqlite3_errmsg(db));
 		rc = SEULA_EIO;
 	}
+	a.now_ms = seula_clock_ms();
 	if (rc == SEULA_OK)
 		rc = build(db, consent, &a, &goals, &report, err, sizeof(err));
 	if (rc == SEULA_OK)
@@ -967,7 +989,7 @@ int seula_cli_report(int argc, char **argv)
 		rc = seula_outfile_open(&out, output, &setup.cfg, err,
 		                        sizeof(err));
 	if (rc == SEULA_OK) {
-		write_report(out.f, format, report, &setup.cfg);
+		write_report(out.f, format, report, &setup.cfg, a.now_ms);
 		rc = seula_outfile_commit(&out, err, sizeof(err));
 		if (rc == SEULA_OK)
 			status = 0;

@@ -3,7 +3,7 @@
 // with seula import-log.  Its tables stay inside their columns when a page's
 // path has no break points (a long one of letters past ASCII), at a desktop's
 // width and a phone's, without a script; a one-day report's chart runs over
-// that day's hours.
+// that day's hours, and today's stops at the hour it was made in.
 //
 //   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/report.test.mjs
 import { test, before, after } from 'node:test';
@@ -25,7 +25,7 @@ const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 const LONG = `/tuotteet/${'käyttäjäystävällisyysärsyttävyyskäsittely'.repeat(3)}`;
 const PAGES = ['/', '/pricing', LONG, '/blog/a-very-long-but-hyphenated-title-that-can-wrap-at-its-hyphens'];
 
-let dir, day, report, browser;
+let dir, day, report, todayReport, madeAt, browser;
 
 function stamp(t) {
   const p = (n) => String(n).padStart(2, '0');
@@ -58,6 +58,13 @@ before(async () => {
   report = path.join(dir, 'report.html');
   execFileSync(BIN, ['report', '--config', config, '--site', 'demo', '--from', day, '--to', day,
     '--format', 'html', '-o', report], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+  // Today's, in UTC (the site has no zone), made at an hour of madeAt.
+  const today = new Date().toISOString().slice(0, 10);
+  todayReport = path.join(dir, 'today.html');
+  madeAt = [new Date().getUTCHours()];
+  execFileSync(BIN, ['report', '--config', config, '--site', 'demo', '--from', today, '--to', today,
+    '--format', 'html', '-o', todayReport], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
+  madeAt.push(new Date().getUTCHours());
   browser = await launchChromium();
 });
 
@@ -118,27 +125,31 @@ for (const [width, javaScript] of [[1000, true], [1000, false], [420, true]]) {
   });
 }
 
+// The report's uPlot charts, kept as they are made: window.charts.
+async function keepCharts(page) {
+  await page.addInitScript(() => {
+    let real;
+    Object.defineProperty(window, 'uPlot', {
+      configurable: true,
+      get: () => real,
+      set: (v) => {
+        real = new Proxy(v, {
+          construct(target, args) {
+            const u = Reflect.construct(target, args);
+            (window.charts ||= []).push(u);
+            return u;
+          },
+        });
+      },
+    });
+  });
+}
+
 test("a day's chart runs over its hours", async () => {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
   try {
     const page = await context.newPage();
-    // The report's uPlot, kept as it is made.
-    await page.addInitScript(() => {
-      let real;
-      Object.defineProperty(window, 'uPlot', {
-        configurable: true,
-        get: () => real,
-        set: (v) => {
-          real = new Proxy(v, {
-            construct(target, args) {
-              const u = Reflect.construct(target, args);
-              (window.charts ||= []).push(u);
-              return u;
-            },
-          });
-        },
-      });
-    });
+    await keepCharts(page);
     const problems = [];
     page.on('pageerror', (e) => problems.push(String(e)));
     await page.goto(`file://${report}`);
@@ -149,6 +160,36 @@ test("a day's chart runs over its hours", async () => {
     assert.equal(points, 24);
     assert.equal(min, Date.parse(`${day}T00:00:00Z`) / 1000);
     assert.equal(max, Date.parse(`${day}T23:00:00Z`) / 1000);
+    // A past day is drawn whole: its quiet hours are zeros.
+    const values = await page.evaluate(() => window.charts[0].data.slice(1));
+    for (const series of values)
+      assert.ok(series.every((v) => typeof v === 'number'), JSON.stringify(series));
+  } finally {
+    await context.close();
+  }
+});
+
+test("today's chart stops at the hour it was made in", async () => {
+  // The hours still to come are no zeros ("traffic stopped at 10 am"):
+  // no points past the report's hour, as on the dashboard; the axis
+  // still runs over the whole day.
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  try {
+    const page = await context.newPage();
+    await keepCharts(page);
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await page.goto(`file://${todayReport}`);
+    assert.deepEqual(problems, []);
+    const [xs, ...series] = await page.evaluate(() => window.charts[0].data.map((d) => [...d]));
+    assert.equal(xs.length, 24);
+    assert.equal(series.length, 2);
+    for (const ys of series) {
+      const drawn = ys.filter((v) => v !== null).length;
+      assert.ok(madeAt.includes(drawn - 1), `${drawn} hours drawn, made at ${madeAt.join(' or ')} UTC`);
+      assert.ok(ys.slice(0, drawn).every((v) => typeof v === 'number'), JSON.stringify(ys));
+      assert.ok(ys.slice(drawn).every((v) => v === null), JSON.stringify(ys));
+    }
   } finally {
     await context.close();
   }
