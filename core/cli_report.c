@@ -424,6 +424,23 @@ static void esc_value(FILE *f, const char *dimension, const char *s)
 	free(dec);
 }
 
+/* A count for reading, its digits in groups of three with commas
+ * ("14,505"), as the dashboard writes counts (en-US); the JSON and the
+ * CSV keep plain numbers. */
+static void fmt_count(char *buf, size_t len, long long v)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof(digits), "%lld", v);
+	size_t o = 0, lead = digits[0] == '-';
+	for (int i = 0; i < n && o + 1 < len; i++) {
+		size_t left = (size_t)(n - i); /* digits from here on */
+		if ((size_t)i > lead && left % 3 == 0 && o + 2 < len)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+}
+
 static void fmt_metric(char *buf, size_t len, const char *metric,
                        const json_t *v)
 {
@@ -438,7 +455,7 @@ static void fmt_metric(char *buf, size_t len, const char *metric,
 	} else if (json_is_real(v)) {
 		snprintf(buf, len, "%.2f", json_real_value(v));
 	} else {
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+		fmt_count(buf, len, (long long)json_integer_value(v));
 	}
 }
 
@@ -800,25 +817,21 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	fprintf(f, "</div>\n<section><h2>Consent</h2>");
 	const json_t *c = json_object_get(r, "consent");
 	if (json_is_object(c)) {
+		static const char *const counts[] = {
+		        "shown",        "choices", "accepted_all",
+		        "rejected_all", "custom",  "withdrawn"};
+		char n[6][32];
+		for (size_t i = 0; i < 6; i++)
+			fmt_count(n[i], sizeof(n[i]),
+			          (long long)json_integer_value(
+			                  json_object_get(c, counts[i])));
 		fprintf(f,
-		        "<p>Banner shown %lld times; %lld choices: %lld "
-		        "accepted "
-		        "all, %lld rejected all, %lld chose, %lld withdrew.</p>"
+		        "<p>Banner shown %s times; %s choices: %s accepted "
+		        "all, %s rejected all, %s chose, %s withdrew.</p>"
 		        "<table><thead><tr><th scope=\"col\">Category</th><th "
 		        "scope=\"col\" class=\"num\">Opt-in rate</th></tr>"
 		        "</thead><tbody>",
-		        (long long)json_integer_value(
-		                json_object_get(c, "shown")),
-		        (long long)json_integer_value(
-		                json_object_get(c, "choices")),
-		        (long long)json_integer_value(
-		                json_object_get(c, "accepted_all")),
-		        (long long)json_integer_value(
-		                json_object_get(c, "rejected_all")),
-		        (long long)json_integer_value(
-		                json_object_get(c, "custom")),
-		        (long long)json_integer_value(
-		                json_object_get(c, "withdrawn")));
+		        n[0], n[1], n[2], n[3], n[4], n[5]);
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(c, "opt_in_rate"), k, v)

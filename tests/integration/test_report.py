@@ -45,13 +45,18 @@ class ReportTest(unittest.TestCase):
         lines += [log_line(start + datetime.timedelta(hours=m), p, "82.1.%d.1" % m)
                   for m, p in enumerate(["/k\u00e4ytt\u00e4j\u00e4/"] * 3
                                         + ["/a%FFb", "/c%01d"])]
+        # Five days before: 1234 page views by visitors of their own.
+        cls.busy_day = cls.day - datetime.timedelta(days=5)
+        start = datetime.datetime.combine(cls.busy_day, datetime.time(8))
+        lines += [log_line(start + datetime.timedelta(seconds=10 * i), "/",
+                           "83.%d.%d.1" % (i // 256, i % 256)) for i in range(1234)]
         log = os.path.join(cls.srv.dir, "access.log")
         with open(log, "w") as f:
             f.write("\n".join(lines) + "\n")
         r = run_seula("import-log", "--config", cls.srv.config_path, "--site", "demo",
                       log, timeout=120)
         assert r.returncode == 0, r.stderr
-        cls.views = len(lines) - 5
+        cls.views = len(lines) - 5 - 1234
 
     @classmethod
     def tearDownClass(cls):
@@ -160,6 +165,26 @@ class ReportTest(unittest.TestCase):
         section = [x for x in r.stdout.split("\n\n") if x.startswith("Top pages")][0]
         rows = list(csv.DictReader(io.StringIO(section.split("\n", 1)[1])))
         self.assertEqual(sorted(x["page"] for x in rows), ["/a%FFb", "/c%01d", stored])
+
+    def test_the_html_groups_thousands(self):
+        # "Page views 1,234", as the dashboard writes counts, in the
+        # summary and the tables; the JSON and the CSV keep the number.
+        d = self.busy_day.isoformat()
+        r = self.report("--from", d, "--to", d, "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cards = dict(re.findall(r"<small>([^<]*)</small><b>([^<]*)</b>", r.stdout))
+        self.assertEqual(cards["Page views"], "1,234")
+        row = re.search(r'<span class="key">/</span></th>((?:<td class="num">[^<]*</td>)+)',
+                        r.stdout)
+        self.assertEqual(re.findall(r'<td class="num">([^<]*)</td>', row.group(1))[2],
+                         "1,234")
+        self.assertEqual(re.findall(r">\d{4,}<", r.stdout), [])
+        r = self.report("--from", d, "--to", d)
+        self.assertEqual(json.loads(r.stdout)["summary"]["pageviews"], 1234)
+        r = self.report("--from", d, "--to", d, "--format", "csv")
+        section = [x for x in r.stdout.split("\n\n") if x.startswith("Summary")][0]
+        self.assertEqual(list(csv.DictReader(io.StringIO(section.split("\n", 1)[1])))[0]
+                         ["pageviews"], "1234")
 
     def test_a_period_from_1970_has_no_comparison(self):
         # The report has no compare option: a period with no previous one
