@@ -673,19 +673,20 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	        "minmax(9rem,1fr));gap:.6rem}.card{border:1px solid #d5dae1;"
 	        "border-radius:6px;padding:.6rem .8rem}.card b{display:block;"
 	        "font-size:1.35rem}.card small{color:#4a5568}\n"
-	        /* Fixed layout: the numbers' columns keep their width and
+	        /* The numbers' columns as wide as their heading or their
+	         * widest value, on one line (width:1%% shrinks them to it);
 	         * the first takes the rest, where a long value (a path
 	         * without a break point) wraps anywhere rather than widen
 	         * the table over its neighbour. */
-	        "table{border-collapse:collapse;width:100%%;table-layout:fixed}"
+	        "table{border-collapse:collapse;width:100%%}"
 	        "th,td{padding:.3rem .4rem;border-bottom:1px solid #e6e9ee;"
 	        "text-align:left;overflow-wrap:anywhere;word-break:break-word}"
 	        "thead th{font-size:.85rem;overflow-wrap:normal;word-break:"
-	        "normal}thead th.num{width:4.2rem}td.num{white-space:nowrap}"
-	        ".num{text-align:right;font-variant-numeric:tabular-nums}\n"
+	        "normal}.num{width:1%%;white-space:nowrap;text-align:right;"
+	        "font-variant-numeric:tabular-nums}\n"
 	        "@media (max-width:30rem){body{padding:.75rem}table{font-size:"
-	        ".875rem}th,td{padding:.25rem .2rem}thead th{font-size:.75rem}"
-	        "thead th.num{width:3.6rem}}\n"
+	        ".875rem}th,td{padding:.25rem .2rem}thead th{font-size:"
+	        ".75rem}}\n"
 	        "tbody th{position:relative;font-weight:400}.bar{position:"
 	        "absolute;left:0;top:.2rem;bottom:.2rem;background:#dbe7ff;"
 	        "z-index:-1;border-radius:3px}.key{position:relative}\n"

@@ -5,11 +5,13 @@
 // width and a phone's, without a script; a one-day report's chart runs over
 // that day's hours, and today's stops at the hour it was made in.
 //
+// Each width's page is saved as a screenshot the test output keeps.
+//
 //   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/report.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { launchChromium } from './harness.mjs';
@@ -19,6 +21,8 @@ const SOURCE = process.env.SEULA_SOURCE_DIR;
 if (!BIN || !SOURCE)
   throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
 const ROOT = path.resolve(SOURCE);
+// SEULA_TEST_OUTPUT: where the screenshots go (default tests/output/).
+const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
 const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 // A path of letters past ASCII: stored as %C3%A4..., no place to break.
@@ -40,6 +44,7 @@ before(async () => {
     '[server]', `db = ${path.join(dir, 'seula.db')}`, `web_root = ${path.join(ROOT, 'web')}`,
     `plugin_dir = ${path.join(path.dirname(path.resolve(BIN)), 'plugins')}`,
     '[plugins]', 'load = anonymize, analytics',
+    '[plugin.analytics]', 'goals = demo:page:/pricing*',
     '[site.demo]', 'domains = www.example.com', ''].join('\n'));
   // Yesterday (UTC), one visitor an hour, each on a page of PAGES.
   const start = new Date();
@@ -107,6 +112,31 @@ async function overflows(page) {
   });
 }
 
+// The heads of a table whose words run into one another: each head's text
+// (a Range over it, as drawn) must stay in its own cell.
+async function headsOverlap(page, title) {
+  return page.evaluate((title) => {
+    const section = [...document.querySelectorAll('section')]
+      .find((s) => s.querySelector('h2')?.textContent === title);
+    const heads = [...section.querySelectorAll('thead th')];
+    const text = (th) => {
+      const r = document.createRange();
+      r.selectNodeContents(th);
+      return r.getBoundingClientRect();
+    };
+    const out = [];
+    heads.forEach((th, i) => {
+      const [t, c] = [text(th), th.getBoundingClientRect()];
+      if (t.left < c.left - 0.5 || t.right > c.right + 0.5)
+        out.push(`"${th.textContent}" (${t.left}-${t.right}) leaves its cell (${c.left}-${c.right})`);
+      const next = heads[i + 1] && text(heads[i + 1]);
+      if (next && t.right > next.left + 0.5 && t.top < next.bottom && next.top < t.bottom)
+        out.push(`"${th.textContent}" runs into "${heads[i + 1].textContent}"`);
+    });
+    return { heads: heads.map((th) => th.textContent), out };
+  }, title);
+}
+
 for (const [width, javaScript] of [[1000, true], [1000, false], [420, true]]) {
   test(`no table runs over another at ${width} px${javaScript ? '' : ' without JavaScript'}`, async () => {
     const context = await browser.newContext({ viewport: { width, height: 900 }, javaScriptEnabled: javaScript });
@@ -118,6 +148,15 @@ for (const [width, javaScript] of [[1000, true], [1000, false], [420, true]]) {
       const keys = await page.locator('.key').allTextContents();
       const long = keys.find((k) => k.startsWith('/tuotteet/'));
       assert.equal(long, LONG);
+      const shot = path.join(OUTPUT, `report-${width}${javaScript ? '' : '-nojs'}.png`);
+      mkdirSync(OUTPUT, { recursive: true });
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`screenshot: ${shot}`);
+      // The goals' heads each in its cell: "Completions" ran into
+      // "Conversion" in columns of a fixed width.
+      const goals = await headsOverlap(page, 'Goals');
+      assert.deepEqual(goals.heads, ['Goal', 'Converted', 'Completions', 'Conversion']);
+      assert.deepEqual(goals.out, []);
       assert.deepEqual(await overflows(page), []);
     } finally {
       await context.close();
