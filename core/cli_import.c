@@ -1108,18 +1108,21 @@ static void summary(struct importer *im, double secs)
 	for (int i = 0; i < SK_COUNT; i++)
 		skipped += im->skipped[i];
 	printf("%s: %" PRIu64 " lines read, %" PRIu64
-	       " page views imported (%" PRIu64 " bots), %" PRIu64 " skipped (",
+	       " page views imported (%" PRIu64 " bots), %" PRIu64 " skipped",
 	       im->name, im->lines, im->pageviews, im->bots, skipped);
+	/* By reason, when any was: "3 skipped (asset 2, status 1)",
+	 * else just "0 skipped". */
 	bool first = true;
 	for (int i = 0; i < SK_COUNT; i++) {
 		if (!im->skipped[i])
 			continue;
-		printf("%s%s %" PRIu64, first ? "" : ", ", skip_names[i],
+		printf("%s%s %" PRIu64, first ? " (" : ", ", skip_names[i],
 		       im->skipped[i]);
 		first = false;
 	}
-	printf("), %" PRIu64 " bad lines, %.2f s, %.0f lines/s\n", im->bad,
-	       secs, secs > 0 ? (double)im->lines / secs : 0.0);
+	printf("%s, %" PRIu64 " bad lines, %.2f s, %.0f lines/s\n",
+	       first ? "" : ")", im->bad, secs,
+	       secs > 0 ? (double)im->lines / secs : 0.0);
 	fflush(stdout);
 }
 

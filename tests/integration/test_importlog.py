@@ -115,7 +115,7 @@ class ImportLogTest(unittest.TestCase):
 
     def summary(self, r):
         m = re.search(r"(\d+) lines read, (\d+) page views imported \((\d+) bots\), "
-                      r"(\d+) skipped \(([^)]*)\), (\d+) bad lines", r.stdout)
+                      r"(\d+) skipped(?: \(([^)]*)\))?, (\d+) bad lines", r.stdout)
         self.assertIsNotNone(m, r.stdout + r.stderr)
         return {"lines": int(m.group(1)), "pageviews": int(m.group(2)),
                 "bots": int(m.group(3)), "skipped": int(m.group(4)),
@@ -345,6 +345,9 @@ class ImportLogTest(unittest.TestCase):
         r = self.run_import()
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.summary(r)["pageviews"], 4)
+        # Nothing skipped is said as such, not "0 skipped ()".
+        self.assertRegex(r.stdout, r": 4 lines read, 4 page views imported \(0 bots\), "
+                         r"0 skipped, 0 bad lines, ")
         self.srv.start()
         r = self.srv.collect({"site": "demo", "type": "pageview",
                               "url": "https://www.example.com/odd/caf%C3%A9"},
