@@ -46,6 +46,14 @@ char *seula_default_plugin_dir(void)
 			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 				return dir;
 			free(dir);
+			/* Installed: PREFIX/bin/seula and
+			 * PREFIX/lib/seula/plugins, whatever the prefix. */
+			if (asprintf(&dir, "%s/../%s", exe,
+			             SEULA_PLUGIN_INSTALL_REL) < 0)
+				return NULL;
+			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+				return dir;
+			free(dir);
 		}
 	}
 	return strdup(SEULA_PLUGIN_INSTALL_DIR);

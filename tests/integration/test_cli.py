@@ -113,6 +113,30 @@ class CliTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("out of range", r.stderr)
 
+    def test_an_install_under_any_prefix_finds_its_plugins(self):
+        # cmake --install --prefix P: the plugins go under P as the binary
+        # does, and the binary finds them there without a plugin dir.
+        build = os.path.dirname(os.path.abspath(BIN))
+        if not os.path.exists(os.path.join(build, "cmake_install.cmake")):
+            self.skipTest("SEULA_BIN is not in a CMake build directory")
+        with tempfile.TemporaryDirectory() as prefix:
+            r = subprocess.run(["cmake", "--install", build, "--prefix", prefix,
+                                "--component", "Unspecified"],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            plugins = os.path.join(prefix, "lib", "seula", "plugins")
+            self.assertTrue(os.path.exists(os.path.join(plugins, "anonymize.so")),
+                            r.stdout)
+            ini = os.path.join(prefix, "seula.ini")
+            with open(ini, "w") as f:
+                f.write("[server]\nlisten = 127.0.0.1:0\ndb = %s/x.db\n"
+                        "[plugins]\nload = anonymize\n" % prefix)
+            r = subprocess.run([os.path.join(prefix, "bin", "seula"), "plugins",
+                                "--config", ini], capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("anonymize", r.stdout)
+
     def test_serve_first_line_and_start_time(self):
         srv = Server()
         try:
