@@ -172,7 +172,7 @@ int seula_cli_labels(int argc, char **argv)
 		 * server's would sign an entry its chain cannot verify.  It
 		 * also tells a Seula database from another file before
 		 * anything is opened for writing. */
-		rc = seula_secret_load(setup.cfg.secret_file, false, key, err,
+		rc = seula_secret_load(setup.cfg.secret_file, key, err,
 		                       sizeof(err));
 		have_key = rc == SEULA_OK;
 	}

@@ -230,7 +230,7 @@ static int audit_run(const struct seula_config *cfg, const json_t *report,
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
 	unsigned char key[SEULA_SECRET_BYTES];
-	int rc = seula_secret_load(cfg->secret_file, false, key, err, errlen);
+	int rc = seula_secret_load(cfg->secret_file, key, err, errlen);
 	if (rc != SEULA_OK)
 		return rc;
 	sqlite3 *db = NULL;

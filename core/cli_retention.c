@@ -256,8 +256,8 @@ int seula_cli_retention(int argc, char **argv)
 		char kerr[ERRLEN];
 		bool have_key =
 		        !dry_run &&
-		        seula_secret_load(setup.cfg.secret_file, false, key,
-		                          kerr, sizeof(kerr)) == SEULA_OK;
+		        seula_secret_load(setup.cfg.secret_file, key, kerr,
+		                          sizeof(kerr)) == SEULA_OK;
 		rc = seula_consent_new(&consent, &setup.cfg, &setup.plugins,
 		                       have_key ? key : NULL, err, sizeof(err));
 	}

@@ -126,12 +126,13 @@ static int open_db(const struct seula_config *cfg, struct session *s)
 	const struct passwd *pw = getpwuid(geteuid());
 	snprintf(s->actor, sizeof(s->actor), "cli:%s",
 	         pw ? pw->pw_name : "unknown");
-	/* The key first: core migration 7 signs with it (migrate.h). */
-	if (seula_secret_load(cfg->secret_file, true, s->key, err,
-	                      sizeof(err)) != SEULA_OK ||
-	    seula_db_open(&s->db, cfg->db, false, true,
+	/* The database, then its key, before core migration 7 signs with
+	 * it (migrate.h). */
+	if (seula_db_open(&s->db, cfg->db, false, true,
 	                  cfg->synchronous == SEULA_SYNC_FULL, err,
 	                  sizeof(err)) != SEULA_OK ||
+	    seula_secret_open(s->db, cfg->secret_file, s->key, err,
+	                      sizeof(err)) != SEULA_OK ||
 	    seula_migrate_all(s->db, NULL, s->key, NULL, err, sizeof(err)) !=
 	            SEULA_OK) {
 		fprintf(stderr, "seula: %s\n", err);
@@ -378,7 +379,7 @@ static int open_verify(const struct seula_config *cfg, sqlite3 **db,
 	*db = NULL;
 	if (seula_db_open(db, cfg->db, true, false, 0, err, sizeof(err)) ==
 	            SEULA_OK &&
-	    seula_secret_load(cfg->secret_file, false, key, err, sizeof(err)) ==
+	    seula_secret_load(cfg->secret_file, key, err, sizeof(err)) ==
 	            SEULA_OK)
 		return 0;
 	fprintf(stderr, "seula: %s\n", err);
@@ -478,8 +479,7 @@ int seula_cli_consent_repair(const struct seula_config *cfg)
 	                       cfg->synchronous == SEULA_SYNC_FULL, err,
 	                       sizeof(err));
 	if (rc == SEULA_OK)
-		rc = seula_secret_load(cfg->secret_file, false, key, err,
-		                       sizeof(err));
+		rc = seula_secret_load(cfg->secret_file, key, err, sizeof(err));
 	if (rc != SEULA_OK) {
 		fprintf(stderr, "seula: %s\n", err);
 		seula_db_close(db);

@@ -298,7 +298,8 @@ static int cmd_serve(int argc, char **argv)
 	                     sizeof(app.err)) != SEULA_OK ||
 	    seula_readers_start(&readers, &app.cfg, &app.log, app.err,
 	                        sizeof(app.err)) != SEULA_OK ||
-	    seula_secret_load(app.cfg.secret_file, true, key, app.err,
+	    /* Made or checked by seula_store_open(). */
+	    seula_secret_load(app.cfg.secret_file, key, app.err,
 	                      sizeof(app.err)) != SEULA_OK ||
 	    seula_auth_new(&auth, &app.cfg, key, store, readers, &app.log,
 	                   app.err, sizeof(app.err)) != SEULA_OK ||

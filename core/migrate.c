@@ -369,7 +369,7 @@ int seula_migrate_all_keyed(sqlite3 *db, const struct seula_plugins *plugins,
 {
 	unsigned char key[SEULA_SECRET_BYTES];
 	char kerr[256];
-	bool have_key = seula_secret_load(secret_file, false, key, kerr,
+	bool have_key = seula_secret_load(secret_file, key, kerr,
 	                                  sizeof(kerr)) == SEULA_OK;
 	int rc = seula_migrate_all(db, plugins, have_key ? key : NULL, applied,
 	                           err, errlen);

@@ -1,9 +1,11 @@
 /*
- * secret.c - the key file.
+ * secret.c - the key file, and the one place it is made.
  */
 #include "secret.h"
 
 #include <seula/plugin.h>
+
+#include <stdbool.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,9 @@ static int create_key(const char *path, unsigned char *key, char *err,
 	}
 	free(dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* Made by another process at the same moment: that one is it. */
+	if (fd < 0 && errno == EEXIST)
+		return seula_secret_load(path, key, err, errlen);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot create the secret key: %s",
 		         path, strerror(errno));
@@ -44,14 +49,11 @@ static int create_key(const char *path, unsigned char *key, char *err,
 	return rc;
 }
 
-int seula_secret_load(const char *path, bool create,
-                      unsigned char key[SEULA_SECRET_BYTES], char *err,
-                      size_t errlen)
+int seula_secret_load(const char *path, unsigned char key[SEULA_SECRET_BYTES],
+                      char *err, size_t errlen)
 {
 	/* O_NONBLOCK: a FIFO is refused below rather than waited on. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 && errno == ENOENT && create)
-		return create_key(path, key, err, errlen);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open the secret key: %s",
 		         path, strerror(errno));
@@ -80,4 +82,75 @@ int seula_secret_load(const char *path, bool create,
 	}
 	close(fd);
 	return rc;
+}
+
+/* What the key signs: a row in any of these was written with a key. */
+static const char *const keyed_tables[] = {
+        "audit_log",        /* each row's MAC */
+        "chain_heads",      /* the keyed heads of the chains */
+        "consent_records",  /* each record's MACs */
+        "consent_visitors", /* each standing consent's MAC */
+};
+
+/* The first of keyed_tables that has a row, in *out (NULL: none). */
+static int signed_table(sqlite3 *db, const char **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	for (size_t i = 0; i < sizeof(keyed_tables) / sizeof(*keyed_tables);
+	     i++) {
+		const char *t = keyed_tables[i];
+		/* A table not made yet (a new database) has no row. */
+		if (sqlite3_table_column_metadata(db, "main", t, NULL, NULL,
+		                                  NULL, NULL, NULL,
+		                                  NULL) != SQLITE_OK)
+			continue;
+		char *sql =
+		        sqlite3_mprintf("SELECT EXISTS (SELECT 1 FROM %w)", t);
+		if (!sql)
+			return SEULA_ENOMEM;
+		sqlite3_stmt *st = NULL;
+		int step =
+		        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK
+		                ? sqlite3_step(st)
+		                : SQLITE_ERROR;
+		bool found =
+		        step == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+		if (step != SQLITE_ROW)
+			snprintf(err, errlen, "%s: %s", t, sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		sqlite3_free(sql);
+		if (step != SQLITE_ROW)
+			return SEULA_EIO;
+		if (found) {
+			*out = t;
+			return SEULA_OK;
+		}
+	}
+	return SEULA_OK;
+}
+
+int seula_secret_open(sqlite3 *db, const char *path,
+                      unsigned char key[SEULA_SECRET_BYTES], char *err,
+                      size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 || errno != ENOENT)
+		return seula_secret_load(path, key, err, errlen);
+	const char *table = NULL;
+	int rc = signed_table(db, &table, err, errlen);
+	if (rc != SEULA_OK)
+		return rc;
+	if (table) {
+		const char *file = sqlite3_db_filename(db, "main");
+		snprintf(
+		        err, errlen,
+		        "%s: the secret key is missing, but the database %s "
+		        "holds rows signed with it (%s): restore the key "
+		        "together with the database (a new key would leave the "
+		        "audit log and the consent records unverifiable for "
+		        "good)",
+		        path, file && file[0] ? file : "", table);
+		return SEULA_ECONFLICT;
+	}
+	return create_key(path, key, err, errlen);
 }

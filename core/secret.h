@@ -7,15 +7,25 @@
 #ifndef SEULA_SECRET_H
 #define SEULA_SECRET_H
 
-#include <stdbool.h>
+#include <sqlite3.h>
 #include <stddef.h>
 
 #define SEULA_SECRET_BYTES 32
 
-/* Read the key at `path`; when it does not exist and `create`, make it
- * (mode 0600, its folder too).  Refuses a file of another size, or one that
- * others than its owner may read. */
-int seula_secret_load(const char *path, bool create,
+/* Read the key at `path`.  Refuses a missing file, one of another size, or
+ * one that others than its owner may read. */
+int seula_secret_load(const char *path, unsigned char key[SEULA_SECRET_BYTES],
+                      char *err, size_t errlen);
+
+/* Read the key at `path` for the database `db`, making it (mode 0600, its
+ * folder too) when it does not exist and `db` holds nothing signed with a
+ * key yet: a new database.  When `db` holds rows the key signs (the audit
+ * log, the consent records, the standing consents, the chains' heads) and
+ * the key is missing, the database was restored without its key, or the
+ * path is wrong: a new key would leave every chain unverifiable for good,
+ * so it is refused with SEULA_ECONFLICT and err naming the key's path.
+ * The one place a key is ever made. */
+int seula_secret_open(sqlite3 *db, const char *path,
                       unsigned char key[SEULA_SECRET_BYTES], char *err,
                       size_t errlen);
 

@@ -229,11 +229,11 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 	int rc =
 	        seula_db_open(&s->db, cfg->db, false, true,
 	                      cfg->synchronous == SEULA_SYNC_FULL, err, errlen);
-	/* The key signs what core migration 7 finds (migrate.h); serve
-	 * makes it if it is missing, as main does right after. */
+	/* The key signs what core migration 7 finds (migrate.h); a new
+	 * database gets one, one restored without its key is refused. */
 	unsigned char key[SEULA_SECRET_BYTES];
 	if (rc == SEULA_OK)
-		rc = seula_secret_load(cfg->secret_file, true, key, err,
+		rc = seula_secret_open(s->db, cfg->secret_file, key, err,
 		                       errlen);
 	if (rc == SEULA_OK)
 		rc = seula_migrate_all(s->db, plugins, key, NULL, err, errlen);

@@ -222,5 +222,71 @@ class CliTest(unittest.TestCase):
             shutil.rmtree(tmp)
 
 
+class OperatorSafetyTest(unittest.TestCase):
+    """What an operator's slip must not do: a database restored without its
+    key gets no new one."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_env()
+
+    def server(self, **kw):
+        srv = Server(**kw)
+        self.addCleanup(srv.close)
+        return srv
+
+    def refused_serve(self, srv):
+        """`seula serve` of srv's config, which must not start: its stderr."""
+        p = subprocess.Popen([BIN, "serve", "--config", srv.config_path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        if line.startswith("listening"):
+            p.terminate()
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(line, "", err)
+        self.assertEqual(p.returncode, 1, err)
+        return err
+
+    def test_a_database_restored_without_its_key_is_refused(self):
+        from seulatest import add_user
+        import sqlite3
+        srv = self.server()
+        add_user(srv, "ann", "admin", "Correct-horse-battery-9")
+        srv.start()
+        self.assertEqual(srv.stop(), 0)
+        # A backup taken the documented way, put back without seula.key.
+        copy = self.server()
+        db = sqlite3.connect(srv.db_path)
+        db.execute("VACUUM INTO ?", (copy.db_path,))
+        db.close()
+        key = os.path.join(copy.dir, "seula.key")
+        for cmd in ("serve", "user add"):
+            with self.subTest(cmd=cmd):
+                if cmd == "serve":
+                    err = self.refused_serve(copy)
+                else:
+                    r = run_seula("user", "add", "bob", "--role", "admin", "--config",
+                                  copy.config_path, input="Correct-horse-battery-9\n")
+                    self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                    err = r.stderr
+                self.assertIn("%s: the secret key is missing" % key, err)
+                self.assertIn("restore the key together with the database", err)
+                self.assertFalse(os.path.exists(key))
+        # migrate makes no key: nothing to refuse.
+        r = run_seula("migrate", "--config", copy.config_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(key))
+        # With its key put back, it verifies and starts.
+        shutil.copy(os.path.join(srv.dir, "seula.key"), key)
+        r = run_seula("audit", "verify", "--config", copy.config_path)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        copy.start()
+        self.assertEqual(copy.stop(), 0)
+        # A new database still gets its key at the first start.
+        fresh = self.server()
+        fresh.start()
+        self.assertTrue(os.path.exists(os.path.join(fresh.dir, "seula.key")))
+
+
 if __name__ == "__main__":
     unittest.main()

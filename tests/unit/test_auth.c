@@ -439,38 +439,86 @@ static void secret_is_created_private_and_stable(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/sub/seula.key", dir);
 	unsigned char a[SEULA_SECRET_BYTES], b[SEULA_SECRET_BYTES];
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	/* Missing and not to be created: an error, not a fresh key (which
 	 * would make every chain look broken). */
-	assert_int_not_equal(
-	        seula_secret_load(path, false, a, err, sizeof(err)), SEULA_OK);
-	assert_int_equal(seula_secret_load(path, true, a, err, sizeof(err)),
+	assert_int_not_equal(seula_secret_load(path, a, err, sizeof(err)),
+	                     SEULA_OK);
+	/* A new database gets one. */
+	assert_int_equal(seula_secret_open(db, path, a, err, sizeof(err)),
 	                 SEULA_OK);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(st.st_size, SEULA_SECRET_BYTES);
-	assert_int_equal(seula_secret_load(path, true, b, err, sizeof(err)),
+	assert_int_equal(seula_secret_open(db, path, b, err, sizeof(err)),
+	                 SEULA_OK);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_int_equal(seula_secret_load(path, b, err, sizeof(err)),
 	                 SEULA_OK);
 	assert_memory_equal(a, b, sizeof(a));
 	/* Readable by others: refused, with a message that says why. */
 	chmod(path, 0644);
-	assert_int_not_equal(
-	        seula_secret_load(path, false, b, err, sizeof(err)), SEULA_OK);
+	assert_int_not_equal(seula_secret_load(path, b, err, sizeof(err)),
+	                     SEULA_OK);
 	assert_non_null(strstr(err, path));
 	/* Truncated: refused. */
 	chmod(path, 0600);
 	assert_int_equal(truncate(path, 16), 0);
-	assert_int_not_equal(
-	        seula_secret_load(path, false, b, err, sizeof(err)), SEULA_OK);
+	assert_int_not_equal(seula_secret_load(path, b, err, sizeof(err)),
+	                     SEULA_OK);
 	/* A FIFO: refused at once, not waited on. */
 	unlink(path);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	assert_int_not_equal(seula_secret_load(path, true, b, err, sizeof(err)),
+	assert_int_not_equal(seula_secret_open(db, path, b, err, sizeof(err)),
 	                     SEULA_OK);
 	assert_non_null(strstr(err, "not a secret key"));
+	sqlite3_close(db);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* A database that holds rows the key signed, with its key missing, was
+ * restored without it: a new key would leave every chain unverifiable, so
+ * none is made, whichever signed table holds the rows. */
+static void secret_missing_for_signed_rows_is_refused(void **state)
+{
+	(void)state;
+	static const char *const tables[] = {"audit_log", "chain_heads",
+	                                     "consent_records",
+	                                     "consent_visitors"};
+	for (size_t i = 0; i < sizeof(tables) / sizeof(*tables); i++) {
+		char dir[] = "/tmp/seula-key-XXXXXX", path[96], err[512];
+		char sql[128];
+		assert_non_null(mkdtemp(dir));
+		snprintf(path, sizeof(path), "%s/seula.key", dir);
+		unsigned char k[SEULA_SECRET_BYTES];
+		sqlite3 *db = NULL;
+		assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+		snprintf(sql, sizeof(sql), "CREATE TABLE %s (x); ", tables[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+		                 SQLITE_OK);
+		/* Empty: still a new database. */
+		assert_int_equal(
+		        seula_secret_open(db, path, k, err, sizeof(err)),
+		        SEULA_OK);
+		assert_int_equal(unlink(path), 0);
+		snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (1)",
+		         tables[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+		                 SQLITE_OK);
+		assert_int_equal(
+		        seula_secret_open(db, path, k, err, sizeof(err)),
+		        SEULA_ECONFLICT);
+		assert_non_null(strstr(err, path));
+		assert_non_null(strstr(err, tables[i]));
+		struct stat st;
+		assert_int_not_equal(stat(path, &st), 0);
+		sqlite3_close(db);
+		assert_int_equal(rmdir(dir), 0);
+	}
 }
 
 /* ---- password policy ------------------------------------------------------
@@ -591,6 +639,7 @@ int main(void)
 	                                        chain_setup, chain_teardown),
 	        cmocka_unit_test(audit_subject_lists_and_ranges),
 	        cmocka_unit_test(secret_is_created_private_and_stable),
+	        cmocka_unit_test(secret_missing_for_signed_rows_is_refused),
 	        cmocka_unit_test(password_policy),
 	        cmocka_unit_test(password_hash_is_argon2id_and_verifies),
 	};
