@@ -5,7 +5,8 @@
 //
 //   node contrib/demo-history.mjs | seula import-log --config contrib/seula.ini.example --site demo -
 //
-// contrib/setup.sh demo does this once, before the server's first start.
+// contrib/setup.sh demo does this once, before the server's first start,
+// into the database `seula migrate` makes (import-log makes none).
 // The visits are invented: addresses from a few countries' public ranges
 // (the GeoIP database names them), common browsers and a crawler or two,
 // search, social, newsletter and paid arrivals, the demo's pages with the

@@ -109,6 +109,9 @@ demo)
 	# No account comes with Seula.  The demo makes one admin with a random
 	# password, kept (mode 0600) beside the demo database to be shown again.
 	pwfile=var/demo-admin-password
+	# Only serve and migrate make the database; the account and the
+	# history below go into it before the server starts.
+	"$build/seula" migrate --config "$config" >/dev/null
 	if ! "$build/seula" user list --config "$config" | awk '$1 == "demo" { f = 1 } END { exit !f }'; then
 		mkdir -p var
 		(umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$pwfile")

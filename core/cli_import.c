@@ -1363,15 +1363,11 @@ int seula_cli_import_log(int argc, char **argv)
 	if (quiet && im->log.level > SEULA_LOG_WARN)
 		im->log.level =
 		        SEULA_LOG_WARN; /* a cron job's mail: trouble only */
-	/* A mistyped --db would take the history into a database no server
-	 * reads, and the import would look like any other. */
-	struct stat db_st;
-	if (db && stat(im->cfg.db, &db_st) != 0 && errno == ENOENT)
-		seula_log(&im->log, SEULA_LOG_WARN, "import-log",
-		          "--db %s did not exist: a new database is made "
-		          "there",
-		          im->cfg.db);
-	if (seula_consent_new(&im->consent, &im->cfg, &im->plugins, NULL,
+	/* A mistyped db or --db would take the history into a database no
+	 * server reads, and the import would look like any other. */
+	if (seula_db_require(im->cfg.db, im->err, sizeof(im->err)) !=
+	            SEULA_OK ||
+	    seula_consent_new(&im->consent, &im->cfg, &im->plugins, NULL,
 	                      im->err, sizeof(im->err)) != SEULA_OK ||
 	    seula_consent_check(im->consent, im->err, sizeof(im->err)) !=
 	            SEULA_OK ||

@@ -167,6 +167,8 @@ int seula_cli_labels(int argc, char **argv)
 	                                       : SEULA_LABELS_CSV;
 	unsigned char key[SEULA_SECRET_BYTES];
 	bool have_key = false, begun = false;
+	if (rc == SEULA_OK)
+		rc = seula_db_require(setup.cfg.db, err, sizeof(err));
 	if (rc == SEULA_OK) {
 		/* Never made here: a key beside a --db other than the
 		 * server's would sign an entry its chain cannot verify.  It

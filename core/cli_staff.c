@@ -126,9 +126,10 @@ static int open_db(const struct seula_config *cfg, struct session *s)
 	const struct passwd *pw = getpwuid(geteuid());
 	snprintf(s->actor, sizeof(s->actor), "cli:%s",
 	         pw ? pw->pw_name : "unknown");
-	/* The database, then its key, before core migration 7 signs with
-	 * it (migrate.h). */
-	if (seula_db_open(&s->db, cfg->db, false, true,
+	/* The database the server made, never a new one (a mistyped path);
+	 * then the key, before core migration 7 signs with it
+	 * (migrate.h). */
+	if (seula_db_open(&s->db, cfg->db, false, false,
 	                  cfg->synchronous == SEULA_SYNC_FULL, err,
 	                  sizeof(err)) != SEULA_OK ||
 	    seula_secret_open(s->db, cfg->secret_file, s->key, err,

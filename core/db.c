@@ -79,6 +79,11 @@ int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
                   int synchronous_full, char *err, size_t errlen)
 {
 	*out = NULL;
+	if (!create) {
+		int rc = seula_db_require(path, err, errlen);
+		if (rc != SEULA_OK)
+			return rc;
+	}
 	if (create && !readonly) {
 		int rc = make_parent(path, err, errlen);
 		if (rc != SEULA_OK)
@@ -150,4 +155,17 @@ void seula_db_close(sqlite3 *db)
 	 * close_v2 frees the connection once the last one is finalized,
 	 * where sqlite3_close would fail with SQLITE_BUSY and leak it. */
 	sqlite3_close_v2(db);
+}
+
+int seula_db_require(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	/* Any other error is SQLite's to tell when it opens the file. */
+	if (stat(path, &st) == 0 || errno != ENOENT)
+		return SEULA_OK;
+	snprintf(err, errlen,
+	         "no database at %s: the server creates it at its first "
+	         "start (or seula migrate); check db in the config / --db",
+	         path);
+	return SEULA_ENOTFOUND;
 }

@@ -24,10 +24,17 @@ int seula_db_init_library(void);
 #define SEULA_DB_BUSY_TIMEOUT_MS 5000
 
 /* Opens (creating the file and its folder when `create`).  On error *out is
- * NULL and err says why. */
+ * NULL and err says why; without `create`, a database that does not exist
+ * is refused as seula_db_require() refuses it. */
 int seula_db_open(sqlite3 **out, const char *path, bool readonly, bool create,
                   int synchronous_full, char *err, size_t errlen);
 void seula_db_close(sqlite3 *db);
+
+/* SEULA_OK when there is a file at `path`; SEULA_ENOTFOUND, with err
+ * saying so, when there is none.  Only `seula serve` and `seula migrate`
+ * make a database: every other command refuses one that does not exist,
+ * which is a mistyped or relative path no server reads. */
+int seula_db_require(const char *path, char *err, size_t errlen);
 
 /* Run SQL that returns no rows; err gets SQLite's message. */
 int seula_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);

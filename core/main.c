@@ -255,6 +255,16 @@ static int build_router(struct app *app, struct seula_router *router,
 	return SEULA_OK;
 }
 
+/* serve and migrate make the database at their first start: said, so that
+ * a wrong path is seen. */
+static void note_new_db(const struct app *app)
+{
+	char err[ERRLEN];
+	if (seula_db_require(app->cfg.db, err, sizeof(err)) == SEULA_ENOTFOUND)
+		seula_log(&app->log, SEULA_LOG_INFO, "db",
+		          "creating a new database at %s", app->cfg.db);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct opts o;
@@ -294,6 +304,7 @@ static int cmd_serve(int argc, char **argv)
 	app.env.secret_key = key;
 	if (build_router(&app, &router, consent, key) != SEULA_OK)
 		goto fail;
+	note_new_db(&app);
 	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,
 	                     sizeof(app.err)) != SEULA_OK ||
 	    seula_readers_start(&readers, &app.cfg, &app.log, app.err,
@@ -385,10 +396,12 @@ static int cmd_migrate(int argc, char **argv)
 	struct app app;
 	int rc = 1;
 	sqlite3 *db = NULL;
-	if (app_load(&app, o.config, o.overrides) == SEULA_OK &&
-	    seula_db_open(&db, app.cfg.db, false, true,
-	                  app.cfg.synchronous == SEULA_SYNC_FULL, app.err,
-	                  sizeof(app.err)) == SEULA_OK) {
+	bool loaded = app_load(&app, o.config, o.overrides) == SEULA_OK;
+	if (loaded)
+		note_new_db(&app);
+	if (loaded && seula_db_open(&db, app.cfg.db, false, true,
+	                            app.cfg.synchronous == SEULA_SYNC_FULL,
+	                            app.err, sizeof(app.err)) == SEULA_OK) {
 		int applied = 0;
 		if (seula_migrate_all_keyed(
 		            db, &app.plugins, app.cfg.secret_file, &applied,

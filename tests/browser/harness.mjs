@@ -130,8 +130,10 @@ export async function axeCheck(page, minPasses, { strict = false } = {}) {
 }
 
 // `seula user add` for each of users, [{ name, role, password }], the
-// password on stdin as a person would type it.
+// password on stdin as a person would type it, before the server starts:
+// into the database `seula migrate` makes (user add makes none).
 export function addStaff(bin, config, users, { cwd } = {}) {
+  execFileSync(bin, ['migrate', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], cwd });
   for (const u of users)
     execFileSync(bin, ['user', 'add', u.name, '--role', u.role, '--config', config],
       { input: `${u.password}\n`, stdio: ['pipe', 'ignore', 'inherit'], cwd });

@@ -129,6 +129,16 @@ class Server:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
 
     # -- lifecycle --------------------------------------------------------
+    def create_db(self):
+        """`seula migrate`, as an operator makes the database before the
+        first start: only serve and migrate make one, every other command
+        refuses a database that does not exist.  Once; returns self."""
+        if not os.path.exists(self.db_path):
+            r = run_seula("migrate", "--config", self.config_path)
+            if r.returncode != 0:
+                raise AssertionError("migrate: %s" % r.stderr)
+        return self
+
     def start(self, timeout=10, expect_fail=False, nofile=None, fsize_limitable=False):
         """nofile: the open files limit the server gets.  fsize_limitable:
         SIGXFSZ ignored, so that a file size limit set later with
@@ -300,7 +310,9 @@ def session_cookie(r):
 
 
 def add_user(server, name, role, password):
-    """`seula user add` against the server's config (stdin password)."""
+    """`seula user add` against the server's config (stdin password),
+    into its database, made first if the server has not started yet."""
+    server.create_db()
     r = run_seula("user", "add", name, "--role", role, "--config",
                   server.config_path, input=password + "\n", timeout=60)
     if r.returncode != 0:

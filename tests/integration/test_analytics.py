@@ -31,7 +31,8 @@ TIMEOUT_S = 2
 
 def import_log(test, s, path, timeout=120):
     """`seula import-log` of `path` into server s's site demo, which must
-    succeed."""
+    succeed (into a database made first, if s has not started yet)."""
+    s.create_db()
     r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
                   path, timeout=timeout)
     test.assertEqual(r.returncode, 0, r.stderr)

@@ -942,7 +942,7 @@ class AuditChainTest(unittest.TestCase):
 class UserCliTest(unittest.TestCase):
 
     def setUp(self):
-        self.srv = Server()
+        self.srv = Server().create_db()
         self.addCleanup(self.srv.close)
 
     def user(self, *args, password=None):

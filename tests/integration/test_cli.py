@@ -224,7 +224,8 @@ class CliTest(unittest.TestCase):
 
 class OperatorSafetyTest(unittest.TestCase):
     """What an operator's slip must not do: a database restored without its
-    key gets no new one."""
+    key gets no new one, and a mistyped db path is not made into a new
+    database."""
 
     @classmethod
     def setUpClass(cls):
@@ -286,6 +287,46 @@ class OperatorSafetyTest(unittest.TestCase):
         fresh = self.server()
         fresh.start()
         self.assertTrue(os.path.exists(os.path.join(fresh.dir, "seula.key")))
+
+
+    def test_only_serve_and_migrate_make_a_database(self):
+        srv = self.server(plugins=("anonymize", "analytics", "customers"))
+        missing = os.path.join(srv.dir, "typo", "seula.db")
+        want = ("no database at %s: the server creates it at its first start (or "
+                "seula migrate); check db in the config / --db" % missing)
+        log = os.path.join(srv.dir, "access.log")
+        with open(log, "w") as f:
+            f.write('192.0.2.1 - - [01/Jan/2020:00:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8"\n')
+        for args in (["user", "add", "bob", "--role", "admin"], ["user", "list"],
+                     ["audit", "verify"], ["consent", "verify"], ["consent", "repair"],
+                     ["import-log", "--site", "demo", log], ["labels"],
+                     ["retention", "run"], ["retention", "run", "--dry-run"],
+                     ["report", "--site", "demo"]):
+            with self.subTest(cmd=args):
+                r = run_seula(*args, "--config", srv.config_path, "--db", missing,
+                              input="Correct-horse-battery-9\n", timeout=60)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn(want, r.stderr)
+                self.assertFalse(os.path.exists(os.path.dirname(missing)))
+        # The db of the config, not only --db.
+        r = run_seula("user", "list", "--config", srv.config_path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no database at %s" % srv.db_path, r.stderr)
+        self.assertFalse(os.path.exists(srv.db_path))
+        # migrate makes it, and says so.
+        r = run_seula("migrate", "--config", srv.config_path, "--db", missing)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("creating a new database at %s" % missing, r.stderr)
+        self.assertTrue(os.path.exists(missing))
+        r = run_seula("user", "list", "--config", srv.config_path, "--db", missing)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # So does the server's first start, and only the first.
+        srv.start()
+        self.assertIn("creating a new database at %s" % srv.db_path, srv.stderr())
+        self.assertEqual(srv.stop(), 0)
+        srv.start()
+        self.assertEqual(srv.stderr().count("creating a new database"), 1)
+        self.assertEqual(srv.stop(), 0)
 
 
 if __name__ == "__main__":

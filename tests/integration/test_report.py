@@ -31,7 +31,7 @@ class ReportTest(unittest.TestCase):
         require_env()
         # Page views yesterday (UTC), hours apart, by visitors of their own.
         cls.srv = Server(plugins=("useragent", "anonymize", "analytics"),
-                         sites={"demo": "www.example.com"})
+                         sites={"demo": "www.example.com"}).create_db()
         cls.day = (datetime.datetime.now(datetime.timezone.utc).date()
                    - datetime.timedelta(days=1))
         start = datetime.datetime.combine(cls.day, datetime.time(1, 30))
