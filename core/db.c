@@ -1,5 +1,5 @@
 /*
- * db.c - SQLite connections.
+ * db.c - SQLite connections, and the instance lock beside a database.
  */
 #include "db.h"
 
@@ -8,10 +8,13 @@
 #include <seula/plugin.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* mkdir -p for the folder holding `path`. */
 static int make_parent(const char *path, char *err, size_t errlen)
@@ -168,4 +171,76 @@ int seula_db_require(const char *path, char *err, size_t errlen)
 	         "start (or seula migrate); check db in the config / --db",
 	         path);
 	return SEULA_ENOTFOUND;
+}
+
+int seula_db_lock(int *fd, const char *path, const char *command, char *err,
+                  size_t errlen)
+{
+	*fd = -1;
+	int rc = make_parent(path, err, errlen);
+	if (rc != SEULA_OK)
+		return rc;
+	char *name = NULL;
+	if (asprintf(&name, "%s%s", path, SEULA_DB_LOCK_SUFFIX) < 0)
+		return SEULA_ENOMEM;
+	int f = open(name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0) {
+		snprintf(err, errlen, "%s: cannot open the lock file: %s", name,
+		         strerror(errno));
+		rc = SEULA_EIO;
+	} else if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		char holder[64] = "";
+		ssize_t n = e == EWOULDBLOCK
+		                    ? pread(f, holder, sizeof(holder) - 1, 0)
+		                    : -1;
+		long pid = 0;
+		char cmd[16] = "";
+		if (n > 0) {
+			holder[n] = '\0';
+			sscanf(holder, "%ld %15s", &pid, cmd);
+		}
+		if (e != EWOULDBLOCK)
+			snprintf(err, errlen, "%s: cannot lock: %s", name,
+			         strerror(e));
+		else if (strcmp(cmd, "migrate") == 0)
+			snprintf(err, errlen,
+			         "seula migrate is migrating %s (pid %ld): "
+			         "wait for it to end",
+			         path, pid);
+		else if (pid > 0)
+			snprintf(err, errlen,
+			         "another seula server is using %s (pid %ld)",
+			         path, pid);
+		else
+			snprintf(err, errlen,
+			         "another seula server is using %s (it holds "
+			         "%s)",
+			         path, name);
+		rc = e == EWOULDBLOCK ? SEULA_EBUSY : SEULA_EIO;
+	} else {
+		/* Who holds it, for the next one to say. */
+		char holder[64];
+		int len = snprintf(holder, sizeof(holder), "%ld %s\n",
+		                   (long)getpid(), command);
+		if (ftruncate(f, 0) != 0 ||
+		    pwrite(f, holder, (size_t)len, 0) != len) {
+			snprintf(err, errlen, "%s: cannot write: %s", name,
+			         strerror(errno));
+			rc = SEULA_EIO;
+		}
+	}
+	if (rc == SEULA_OK)
+		*fd = f;
+	else if (f >= 0)
+		close(f);
+	free(name);
+	return rc;
+}
+
+void seula_db_unlock(int fd)
+{
+	/* Closing the only descriptor of the open file releases flock. */
+	if (fd >= 0)
+		close(fd);
 }

@@ -36,6 +36,21 @@ void seula_db_close(sqlite3 *db);
  * which is a mistyped or relative path no server reads. */
 int seula_db_require(const char *path, char *err, size_t errlen);
 
+/* The instance lock of the database at `path`: flock(2) on the file
+ * `path` + SEULA_DB_LOCK_SUFFIX beside it (made with its folder when
+ * missing, never removed), held by `seula serve` for as long as it runs
+ * and by `seula migrate` while it migrates, so that neither starts on a
+ * database a server is using.  Not a lock on the database file itself:
+ * SQLite locks it with POSIX locks, which closing any other descriptor of
+ * the file would drop.  The holder's pid and `command` are written in the
+ * file.  On success *fd holds the lock until seula_db_unlock(); when
+ * another process holds it, SEULA_EBUSY with err naming it. */
+#define SEULA_DB_LOCK_SUFFIX "-lock"
+int seula_db_lock(int *fd, const char *path, const char *command, char *err,
+                  size_t errlen);
+/* Releases the lock (a negative fd: none). */
+void seula_db_unlock(int fd);
+
 /* Run SQL that returns no rows; err gets SQLite's message. */
 int seula_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 

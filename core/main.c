@@ -28,15 +28,19 @@
 #include "store.h"
 #include "subject.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ERRLEN 1024
 
@@ -255,6 +259,48 @@ static int build_router(struct app *app, struct seula_router *router,
 	return SEULA_OK;
 }
 
+/* Whether the server can bind where the config says, tried before the
+ * database is opened: a start that cannot (the port another process's, a
+ * privileged port, an address not this host's) then changes nothing in
+ * it, not even a migration.  The server binds for real after, with the
+ * same options; a port taken in between fails that start as before.  Port
+ * 0 takes a free port: nothing to try. */
+static int check_listen(const struct seula_config *cfg, char *err,
+                        size_t errlen)
+{
+	char host[256], port[8];
+	if (seula_parse_listen(cfg->listen, host, sizeof(host), port,
+	                       sizeof(port)) != SEULA_OK ||
+	    atoi(port) == 0)
+		return SEULA_OK; /* seula_server_new() says what is wrong */
+	struct addrinfo hints = {
+	        .ai_family = AF_UNSPEC,
+	        .ai_socktype = SOCK_STREAM,
+	        .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *res = NULL;
+	int gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, errlen, "listen %s:%s: %s", host, port,
+		         gai_strerror(gai));
+		return SEULA_EINVAL;
+	}
+	int rc = SEULA_OK, one = 1;
+	int fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC,
+	                res->ai_protocol);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		snprintf(err, errlen, "listen %s:%s: %s", host, port,
+		         strerror(errno));
+		rc = SEULA_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return rc;
+}
+
 /* serve and migrate make the database at their first start: said, so that
  * a wrong path is seen. */
 static void note_new_db(const struct app *app)
@@ -286,6 +332,7 @@ static int cmd_serve(int argc, char **argv)
 	struct seula_statement *statement = NULL;
 	unsigned char key[SEULA_SECRET_BYTES];
 	struct seula_retention_ctx retention = {&app.cfg, &app.log};
+	int lock = -1;
 
 	/* The consent records' MACs read the key when written, after it is
 	 * loaded below. */
@@ -303,6 +350,12 @@ static int cmd_serve(int argc, char **argv)
 	/* Likewise the erasures subject_run signs (host.h). */
 	app.env.secret_key = key;
 	if (build_router(&app, &router, consent, key) != SEULA_OK)
+		goto fail;
+	/* Nothing touches the database before the lock is held and the
+	 * address is known to be free; the store migrates it. */
+	if (seula_db_lock(&lock, app.cfg.db, "serve", app.err,
+	                  sizeof(app.err)) != SEULA_OK ||
+	    check_listen(&app.cfg, app.err, sizeof(app.err)) != SEULA_OK)
 		goto fail;
 	note_new_db(&app);
 	if (seula_store_open(&store, &app.cfg, &app.plugins, &app.log, app.err,
@@ -382,6 +435,7 @@ out:
 	seula_pipeline_free(&pipeline);
 	app_free(&app);
 	opts_free(&o);
+	seula_db_unlock(lock);
 	return rc;
 }
 
@@ -394,12 +448,16 @@ static int cmd_migrate(int argc, char **argv)
 		return 2;
 	}
 	struct app app;
-	int rc = 1;
+	int rc = 1, lock = -1;
 	sqlite3 *db = NULL;
-	bool loaded = app_load(&app, o.config, o.overrides) == SEULA_OK;
-	if (loaded)
+	/* Never under a running server: its statements expect the schema
+	 * it started with. */
+	bool locked = app_load(&app, o.config, o.overrides) == SEULA_OK &&
+	              seula_db_lock(&lock, app.cfg.db, "migrate", app.err,
+	                            sizeof(app.err)) == SEULA_OK;
+	if (locked)
 		note_new_db(&app);
-	if (loaded && seula_db_open(&db, app.cfg.db, false, true,
+	if (locked && seula_db_open(&db, app.cfg.db, false, true,
 	                            app.cfg.synchronous == SEULA_SYNC_FULL,
 	                            app.err, sizeof(app.err)) == SEULA_OK) {
 		int applied = 0;
@@ -414,6 +472,7 @@ static int cmd_migrate(int argc, char **argv)
 	if (rc)
 		fprintf(stderr, "seula: %s\n", app.err);
 	seula_db_close(db);
+	seula_db_unlock(lock);
 	app_free(&app);
 	opts_free(&o);
 	return rc;

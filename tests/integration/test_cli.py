@@ -224,8 +224,9 @@ class CliTest(unittest.TestCase):
 
 class OperatorSafetyTest(unittest.TestCase):
     """What an operator's slip must not do: a database restored without its
-    key gets no new one, and a mistyped db path is not made into a new
-    database."""
+    key gets no new one, a second server or a migration does not run under
+    a server, a start that cannot bind changes nothing, and a mistyped db
+    path is not made into a new database."""
 
     @classmethod
     def setUpClass(cls):
@@ -288,6 +289,48 @@ class OperatorSafetyTest(unittest.TestCase):
         fresh.start()
         self.assertTrue(os.path.exists(os.path.join(fresh.dir, "seula.key")))
 
+    def test_a_running_server_locks_its_database_for_serve_and_migrate(self):
+        from seulatest import add_user
+        srv = self.server()
+        add_user(srv, "ann", "admin", "Correct-horse-battery-9")
+        srv.start()
+        lock = srv.db_path + "-lock"
+        self.assertTrue(os.path.exists(lock))
+        want = "another seula server is using %s (pid %d)" % (srv.db_path, srv.proc.pid)
+        self.assertIn(want, self.refused_serve(srv))
+        r = run_seula("migrate", "--config", srv.config_path)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(want, r.stderr)
+        # The other commands work beside it, as they are made to.
+        for args in (["user", "list"], ["audit", "verify"], ["consent", "verify"],
+                     ["retention", "run", "--dry-run"]):
+            with self.subTest(cmd=args):
+                r = run_seula(*args, "--config", srv.config_path, timeout=60)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(srv.alive())
+        self.assertEqual(srv.stop(), 0)
+        # Stopped (or killed: the kernel drops the lock), it is free again.
+        r = run_seula("migrate", "--config", srv.config_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        srv.start()
+        srv.kill9()
+        srv.start()
+        self.assertEqual(srv.stop(), 0)
+
+    def test_a_start_that_cannot_bind_changes_nothing(self):
+        import socket
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        srv = self.server(server={"listen": "127.0.0.1:%d" % port})
+        rc = srv.start(expect_fail=True)
+        self.assertEqual(rc, 1)
+        self.assertIn("listen 127.0.0.1:%d: Address already in use" % port, srv.stderr())
+        # No database made, let alone migrated, and no key.
+        self.assertFalse(os.path.exists(srv.db_path))
+        self.assertFalse(os.path.exists(os.path.join(srv.dir, "seula.key")))
 
     def test_only_serve_and_migrate_make_a_database(self):
         srv = self.server(plugins=("anonymize", "analytics", "customers"))
