@@ -13,7 +13,6 @@ import re
 import secrets
 import shutil
 import sqlite3
-import statistics
 import tempfile
 import threading
 import time
@@ -185,8 +184,12 @@ class LoginTest(unittest.TestCase):
                 r = login(self.srv, name, "wrong-password-%d" % i)
                 out.append(time.perf_counter() - t0)
                 self.assertEqual(r.status, 401)
-        mk, mu = statistics.median(known), statistics.median(unknown)
-        print("\nlogin failure median: known name %.1f ms, unknown name %.1f ms"
+        # The fastest of each: the cost itself, with the least of the
+        # machine's noise (other tests share its two cores), which moved
+        # medians apart by a quarter.  A name skipping Argon2id would
+        # answer in about a millisecond.
+        mk, mu = min(known), min(unknown)
+        print("\nlogin failure, fastest: known name %.1f ms, unknown name %.1f ms"
               % (mk * 1000, mu * 1000))
         # Both pay one Argon2id computation: same order, within 25%.
         self.assertGreater(mu, 0.01)
