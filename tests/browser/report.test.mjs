@@ -166,6 +166,17 @@ for (const [width, javaScript] of [[1000, true], [1000, false], [420, true]]) {
   });
 }
 
+// A report file opened in a new page of `context`, its charts kept as they
+// are made (window.charts) and its script errors in `problems`.
+async function openReport(context, file) {
+  const page = await context.newPage();
+  await keepCharts(page);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(`file://${file}`);
+  return { page, problems };
+}
+
 // The report's uPlot charts, kept as they are made: window.charts.
 async function keepCharts(page) {
   await page.addInitScript(() => {
@@ -189,11 +200,7 @@ async function keepCharts(page) {
 test("a day's chart runs over its hours", async () => {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
   try {
-    const page = await context.newPage();
-    await keepCharts(page);
-    const problems = [];
-    page.on('pageerror', (e) => problems.push(String(e)));
-    await page.goto(`file://${report}`);
+    const { page, problems } = await openReport(context, report);
     const x = await page.evaluate(() => window.charts.map((u) => [u.scales.x.min, u.scales.x.max, u.data[0].length]));
     assert.deepEqual(problems, []);
     assert.equal(x.length, 1);
@@ -216,11 +223,7 @@ test("today's chart stops at the hour it was made in", async () => {
   // still runs over the whole day.
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
   try {
-    const page = await context.newPage();
-    await keepCharts(page);
-    const problems = [];
-    page.on('pageerror', (e) => problems.push(String(e)));
-    await page.goto(`file://${todayReport}`);
+    const { page, problems } = await openReport(context, todayReport);
     assert.deepEqual(problems, []);
     const [xs, ...series] = await page.evaluate(() => window.charts[0].data.map((d) => [...d]));
     assert.equal(xs.length, 24);
