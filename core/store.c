@@ -98,6 +98,7 @@ struct seula_store {
 	} files[3];
 	bool gone;
 	int64_t files_check_ms;
+	int64_t probe_ms; /* probe_storage()'s next, while batches fail */
 };
 
 static size_t job_weight(const struct seula_job *job)
@@ -719,6 +720,33 @@ static void retry_truncate(struct seula_store *s, int64_t now)
 	}
 }
 
+/* After failed batches, a write that changes nothing (page 1 written
+ * again) once a second: health comes back when the disk does, not only
+ * when the next event arrives, which a balancer that took this server
+ * out on the 503 would never send.  A failure is not logged again. */
+static void probe_storage(struct seula_store *s, int64_t now)
+{
+	if (!s->failed_run || now < s->probe_ms)
+		return;
+	s->probe_ms = now + FILES_CHECK_MS;
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+	bool ok = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+	                             NULL) == SQLITE_OK &&
+	          sqlite3_step(st) == SQLITE_ROW;
+	if (ok)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	char sql[96];
+	snprintf(sql, sizeof(sql),
+	         "BEGIN IMMEDIATE; PRAGMA user_version = %lld; COMMIT",
+	         (long long)v);
+	ok = ok && sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+	rollback_open(s);
+	if (ok)
+		report_batch(s, true);
+}
+
 static void run_due_tasks(struct seula_store *s)
 {
 	int64_t now = seula_clock_ms();
@@ -726,6 +754,7 @@ static void run_due_tasks(struct seula_store *s)
 		files_gone(s);
 	if (s->gone)
 		return;
+	probe_storage(s, now);
 	retry_truncate(s, now);
 	if (s->hold_tasks)
 		return;
@@ -744,6 +773,8 @@ static int64_t next_task_ms(const struct seula_store *s)
 	int64_t next = s->truncate_pending ? s->truncate_retry_ms : INT64_MAX;
 	if (s->files[0].known && s->files_check_ms < next)
 		next = s->files_check_ms;
+	if (s->failed_run && s->probe_ms < next)
+		next = s->probe_ms;
 	if (s->hold_tasks || s->gone)
 		return next;
 	for (size_t i = 0; i < s->n_tasks; i++)
