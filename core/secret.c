@@ -16,36 +16,61 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The key written whole to a temporary file, then linked to `path`: a
+ * process starting at the same moment finds either no key or all of it
+ * (it reads the one that was linked first), never a part.  The folder is
+ * synced too: rows signed with a key a crash lost could not be verified. */
 static int create_key(const char *path, unsigned char *key, char *err,
                       size_t errlen)
 {
-	char *dir = strdup(path);
-	if (!dir)
+	char *dir = strdup(path), *tmp = NULL;
+	if (!dir || asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		free(dir);
 		return SEULA_ENOMEM;
+	}
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
 		mkdir(dir, 0700);
+	} else {
+		strcpy(dir, slash ? "/" : ".");
 	}
-	free(dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	/* Made by another process at the same moment: that one is it. */
-	if (fd < 0 && errno == EEXIST)
-		return seula_secret_load(path, key, err, errlen);
+	int rc = SEULA_EIO;
+	int fd = mkstemp(tmp); /* 0600 */
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot create the secret key: %s",
 		         path, strerror(errno));
-		return SEULA_EIO;
+		goto out;
 	}
 	randombytes_buf(key, SEULA_SECRET_BYTES);
-	ssize_t n = write(fd, key, SEULA_SECRET_BYTES);
-	int rc = n == SEULA_SECRET_BYTES && fsync(fd) == 0 ? SEULA_OK
-	                                                   : SEULA_EIO;
+	bool written =
+	        write(fd, key, SEULA_SECRET_BYTES) == SEULA_SECRET_BYTES &&
+	        fsync(fd) == 0;
 	close(fd);
-	if (rc != SEULA_OK) {
+	if (!written) {
 		snprintf(err, errlen, "%s: cannot write the secret key", path);
-		unlink(path);
+	} else if (link(tmp, path) == 0) {
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = dfd >= 0 && fsync(dfd) == 0 ? SEULA_OK : SEULA_EIO;
+		if (dfd >= 0)
+			close(dfd);
+		if (rc != SEULA_OK)
+			snprintf(err, errlen, "%s: cannot sync its folder",
+			         path);
+	} else if (errno == EEXIST) {
+		/* Made by another process at the same moment: that one is
+		 * it. */
+		rc = seula_secret_load(path, key, err, errlen);
+	} else {
+		snprintf(err, errlen, "%s: cannot create the secret key: %s",
+		         path, strerror(errno));
 	}
+	unlink(tmp);
+out:
+	if (rc != SEULA_OK)
+		sodium_memzero(key, SEULA_SECRET_BYTES);
+	free(tmp);
+	free(dir);
 	return rc;
 }
 
