@@ -267,12 +267,15 @@ static int holds_of(sqlite3 *db, int64_t id, const char *day,
 	"nullif(c.organisation, ''), " HOLD_ENDED
 /* An erasure or anonymisation a hold refused (restricted instead) whose
  * holds have all ended: it can be carried out now, and the list of open
- * requests has it (NULL for any other request). */
+ * requests has it (NULL for any other request).  Not while the person
+ * has an open access request, which the erasure would wait for. */
 #define HOLD_ENDED                                                             \
 	"CASE WHEN r.type IN ('erasure', 'anonymisation') AND r.status = "     \
 	"'restricted' AND c.id IS NOT NULL THEN NOT (" HOLD_OPEN_INVOICE       \
 	" OR " HOLD_COLLECTION " OR " HOLD_ACTIVE " OR (r.type = 'erasure' "   \
-	"AND " HOLD_STATUTORY ")) END"
+	"AND " HOLD_STATUTORY ") OR EXISTS (SELECT 1 FROM "                    \
+	"customer_dsr_requests a WHERE a.customer_id = c.id AND a.type = "     \
+	"'access' AND a.status = 'open')) END"
 #define REQUEST_FROM                                                           \
 	" FROM customer_dsr_requests r LEFT JOIN customers c ON c.id = "       \
 	"r.customer_id"
@@ -1629,7 +1632,11 @@ static char *export_about(const void *instance, const char *source)
 	        "Where your data came from / Mistä tietosi saatiin:\n"
 	        "  your record: %s\n",
 	        source ? source : "(no record in the register)");
-	privacy_list(f, h, "sources", "");
+	if (h->privacy_get(h, "sources", 0)) {
+		fprintf(f,
+		        "  the register's sources, of which yours is one:\n");
+		privacy_list(f, h, "sources", "");
+	}
 	fprintf(f,
 	        "How long it is kept / Säilytysaika:\n"
 	        "  the customer register: %.*s %s after the customer "
@@ -1638,7 +1645,9 @@ static char *export_about(const void *instance, const char *source)
 	        "  page views, events and consent records: as the privacy "
 	        "statement says.\n",
 	        (int)(n ? n - 1 : 0), keep,
-	        n && keep[n - 1] == 'y' ? "years" : "days");
+	        n && keep[n - 1] == 'y'
+	                ? (n == 2 && keep[0] == '1' ? "year" : "years")
+	                : (n == 2 && keep[0] == '1' ? "day" : "days"));
 	fprintf(f, "Your rights / Oikeutesi:\n"
 	           "  to see your data (this archive) and have a copy in a "
 	           "machine-readable form (export.json and the CSV files),\n"

@@ -249,7 +249,8 @@ class DsrTest(unittest.TestCase):
         about = readme[readme.index("About this processing"):]
         for part in ("Purposes", "Legal bases", "Recipients", "Processors",
                      "Transfers outside the EU/EEA",
-                     "your record: %s" % cust["source"],
+                     "your record: %s\n  the register's sources, of which "
+                     "yours is one:\n  - registration" % cust["source"],
                      "10 years after the customer relationship ends",
                      "to withdraw a consent at any time",
                      "Tietosuojavaltuutetun toimisto, PL 800, 00531 Helsinki"):
@@ -806,6 +807,15 @@ class DsrTest(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         got = self.cid.request("GET", "/api/dsr/%d" % held["id"]).json()
         self.assertTrue(got["hold_ended"])
+        self.assertEqual(open_ids(), [held["id"]])
+        # Not while an access request of theirs is open: the erasure
+        # would wait for it (open_request).
+        access = dsr(self.cid, "access", cust["id"]).json()
+        got = self.cid.request("GET", "/api/dsr/%d" % held["id"]).json()
+        self.assertFalse(got["hold_ended"])
+        self.assertEqual(open_ids(), [access["request"]["id"]])
+        self.assertEqual(self.cid.request("GET", access["export"],
+                                          csrf=True).status, 200)
         self.assertEqual(open_ids(), [held["id"]])
         # Carried out: the earlier request is answered by it.
         r = dsr(self.cid, "erasure", cust["id"])
