@@ -151,11 +151,16 @@ int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
 	if (step != SQLITE_DONE)
 		goto fail;
 	/* The last sign of the relationship: an order, its start, a change
-	 * of the record. */
+	 * of the record.  Not an anonymised record (nothing names the person
+	 * in it), nor one the law keeps anyway. */
 	if (sqlite3_prepare_v2(
 	            db,
 	            "SELECT c.id FROM customers c WHERE c.relationship_end IS "
-	            "NULL AND c.active_contact = 0 AND max(coalesce((SELECT "
+	            "NULL AND c.active_contact = 0 AND coalesce("
+	            "c.first_name, c.last_name, c.organisation, c.email, "
+	            "c.street, c.phone, c.website) IS NOT NULL AND "
+	            "coalesce(c.statutory_retention_until >= ?1, 0) = 0 AND "
+	            "max(coalesce((SELECT "
 	            "max(o.date) FROM customer_orders o WHERE o.customer_id = "
 	            "c.id), ''), coalesce(c.relationship_start, ''), "
 	            "date(c.updated_at / 1000, 'unixepoch')) < date(?1, ?2) "
