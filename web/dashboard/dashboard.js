@@ -460,7 +460,10 @@
     const names = siteGoals[state.site] || [];
     state.filters = state.filters.filter((f) => {
       if (f.dimension !== 'goal') return true;
-      const known = splitOutside(f.value, '|').every((v) => names.includes(globUnescape(v, 'goal')));
+      // A goal's own name may hold a '|': the API takes the whole
+      // value as one name before it splits it into alternatives.
+      const known = names.includes(f.value) || names.includes(globUnescape(f.value, 'goal'))
+        || splitOutside(f.value, '|').every((v) => names.includes(globUnescape(v, 'goal')));
       if (!known) droppedGoals.push(formatFilters([f]));
       return known;
     });
