@@ -362,16 +362,16 @@ db.close()`, db, String(late)]);
     id: Number(tr.dataset.request), overdue: tr.classList.contains('overdue'),
     cells: [...tr.children].map((td) => td.textContent),
   })));
-  // The refused erasure is to be done again: the invoice that held it
-  // was paid above.
-  assert.deepEqual(listed.map((r) => r.id), [late, pending, erasureId]);
+  // The refused erasure is not open again, though the invoice that held
+  // it was paid above: Aino's access requests are open (an erasure waits
+  // for them).
+  assert.deepEqual(listed.map((r) => r.id), [late, pending]);
   assert.equal(listed[0].overdue, true);
   assert.equal(listed[1].overdue, false);
   assert.deepEqual(listed[0].cells.slice(1, 4), ['Access', 'Aino Testinen', '2020-01-31']);
   assert.match(listed[0].cells[5], /^Overdue by \d+ days$/);
   assert.match(listed[1].cells[5], /^\d+ days$/);
-  assert.equal(listed[2].cells[6], 'Hold ended: erase now');
-  assert.match(await text(page, '#dsr-count'), /3 requests · 1 overdue/);
+  assert.match(await text(page, '#dsr-count'), /2 requests · 1 overdue/);
 
   // Filtered: all of them; the refused erasure's statement.
   await page.selectOption('#dsr-status', 'all');
@@ -380,11 +380,11 @@ db.close()`, db, String(late)]);
   await page.selectOption('#dsr-status', 'restricted');
   await page.waitForFunction(() => document.querySelectorAll('.requests-table tbody tr').length === 1);
   const erasure = await page.$$eval('.requests-table tbody tr > *', (cells) => cells.map((x) => x.textContent));
-  assert.deepEqual([erasure[1], erasure[2], erasure[6]], ['Erasure', 'Aino Testinen', 'Hold ended: erase now']);
+  assert.deepEqual([erasure[1], erasure[2], erasure[6]], ['Erasure', 'Aino Testinen', 'Restricted instead']);
   await page.click('.requests-table tbody tr th a');
   await page.waitForSelector('#statement-show');
-  assert.equal(await text(page, '#request-status'), 'Hold ended: erase now');
-  assert.match(await text(page, '#hold-ended'), /The legal hold has ended: nothing keeps the record now\. File the erasure again/);
+  assert.equal(await text(page, '#request-status'), 'Restricted instead');
+  assert.equal(await page.locator('#hold-ended').count(), 0);
   // The request page says whose it is and how the identity was checked.
   const facts = await page.$$eval('dl.facts > *', (xs) => xs.map((x) => x.textContent));
   assert.equal(facts[facts.indexOf('Customer') + 1], 'Aino Testinen');
@@ -423,6 +423,28 @@ db.close()`, db, String(late)]);
   await page.waitForSelector('#extend');
   assert.equal(await page.locator('#extend-form').count(), 0);
   assert.match(await text(page, '#extend'), /deadline has passed/);
+
+  // Her access requests answered, nothing holds the refused erasure: it
+  // is open again, to be filed anew.
+  for (const r of [late, pending]) {
+    const got = await context.request.get(`${base}/api/dsr/${r}/export`, { headers: { 'X-CSRF-Token': me.csrf } });
+    assert.equal(got.status(), 200);
+  }
+  await page.goto(`${base}/admin/requests`);
+  await page.waitForSelector('#dsr-count');
+  const reopened = await page.$$eval('.requests-table tbody tr', (trs) => trs.map((tr) => [
+    Number(tr.dataset.request), tr.querySelector('.status-cell').textContent]));
+  assert.deepEqual(reopened, [[erasureId, 'Hold ended: erase now']]);
+  await page.goto(`${base}/admin/requests/${erasureId}`);
+  await page.waitForSelector('#hold-ended');
+  assert.equal(await text(page, '#request-status'), 'Hold ended: erase now');
+  assert.match(await text(page, '#hold-ended'), /The legal hold has ended: nothing keeps the record now\. File the erasure again/);
+  // A new access request of hers, open, for the pages below.
+  const again = await context.request.post(`${base}/api/dsr`, {
+    headers: { 'X-CSRF-Token': me.csrf },
+    data: { type: 'access', customer_id: id, verification: 'Identity document checked in person' },
+  });
+  assert.equal(again.status(), 201, await again.text());
 
   // A slow record does not take over the page the user went on to.
   await page.goto(`${base}/admin/requests`);
