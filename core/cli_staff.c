@@ -210,6 +210,15 @@ static void usage_user(void)
 	        "roles: admin, analyst, customer_service, finance\n");
 }
 
+static int bad_role(const char *role_s)
+{
+	fprintf(stderr,
+	        "seula: no role '%s' (roles: admin, analyst, "
+	        "customer_service, finance)\n",
+	        role_s);
+	return 2;
+}
+
 static int user_add(struct session *s, const char *name_in, const char *role_s)
 {
 	/* Names are kept in lower case: "Mia.K" signs in as mia.k. */
@@ -226,10 +235,8 @@ static int user_add(struct session *s, const char *name_in, const char *role_s)
 		        SEULA_STAFF_NAME_MAX);
 		return 2;
 	}
-	if (!role) {
-		usage_user();
-		return 2;
-	}
+	if (!role)
+		return bad_role(role_s);
 	struct seula_staff existing;
 	if (seula_staff_find(s->db, name, &existing) == SEULA_OK) {
 		fprintf(stderr, "seula: '%s' exists already\n", name);
@@ -304,10 +311,8 @@ static int user_role(struct session *s, const char *name, const char *role_s)
 {
 	struct seula_staff who;
 	int role = seula_role_parse(role_s);
-	if (!role) {
-		usage_user();
-		return 2;
-	}
+	if (!role)
+		return bad_role(role_s);
 	if (find_or_say(s, name, &who) != SEULA_OK || begin(s))
 		return 1;
 	char detail[80];

@@ -708,6 +708,59 @@ static int cmd_routes(int argc, char **argv)
 	return rc == SEULA_OK ? 0 : 1;
 }
 
+static int cmd_user(int argc, char **argv)
+{
+	return cmd_staff(argc, argv, true);
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+	return cmd_staff(argc, argv, false);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("seula %s (plugin ABI %d.%d, SQLite %s, libevent %s)\n",
+	       SEULA_VERSION, SEULA_ABI_MAJOR, SEULA_ABI_MINOR,
+	       sqlite3_libversion(), event_get_version());
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+/* The commands, by the name main() is given. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+        {"serve", cmd_serve},
+        {"migrate", cmd_migrate},
+        {"plugins", cmd_plugins},
+        {"inspect-ip", cmd_inspect_ip},
+        {"inspect-geo", cmd_inspect_geo},
+        {"inspect-ua", cmd_inspect_ua},
+        {"user", cmd_user},
+        {"audit", cmd_audit},
+        {"import-log", seula_cli_import_log},
+        {"labels", seula_cli_labels},
+        {"report", seula_cli_report},
+        {"retention", seula_cli_retention},
+        {"routes", cmd_routes},
+        {"consent", cmd_consent},
+        {"version", cmd_version},
+        {"help", cmd_help},
+};
+
+static bool is_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return true;
+	return false;
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "config") == 0) {
@@ -766,6 +819,12 @@ static int cmd_help(int argc, char **argv)
 		opts_free(&o);
 		return p ? 0 : 1;
 	}
+	/* "help" alone, or "help COMMAND": the usage names them all. */
+	if (argc >= 2 && !is_command(argv[1])) {
+		fprintf(stderr, "seula: no help topic '%s'\n\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
 	usage(stdout);
 	return 0;
 }
@@ -789,42 +848,12 @@ int main(int argc, char **argv)
 	 * creates are its own user's alone. */
 	umask(077);
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "serve") == 0)
-		return cmd_serve(argc - 1, argv + 1);
-	if (strcmp(cmd, "migrate") == 0)
-		return cmd_migrate(argc - 1, argv + 1);
-	if (strcmp(cmd, "plugins") == 0)
-		return cmd_plugins(argc - 1, argv + 1);
-	if (strcmp(cmd, "inspect-ip") == 0)
-		return cmd_inspect_ip(argc - 1, argv + 1);
-	if (strcmp(cmd, "inspect-geo") == 0)
-		return cmd_inspect_geo(argc - 1, argv + 1);
-	if (strcmp(cmd, "inspect-ua") == 0)
-		return cmd_inspect_ua(argc - 1, argv + 1);
-	if (strcmp(cmd, "user") == 0)
-		return cmd_staff(argc - 1, argv + 1, true);
-	if (strcmp(cmd, "audit") == 0)
-		return cmd_staff(argc - 1, argv + 1, false);
-	if (strcmp(cmd, "import-log") == 0)
-		return seula_cli_import_log(argc - 1, argv + 1);
-	if (strcmp(cmd, "labels") == 0)
-		return seula_cli_labels(argc - 1, argv + 1);
-	if (strcmp(cmd, "report") == 0)
-		return seula_cli_report(argc - 1, argv + 1);
-	if (strcmp(cmd, "retention") == 0)
-		return seula_cli_retention(argc - 1, argv + 1);
-	if (strcmp(cmd, "routes") == 0)
-		return cmd_routes(argc - 1, argv + 1);
-	if (strcmp(cmd, "consent") == 0)
-		return cmd_consent(argc - 1, argv + 1);
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("seula %s (plugin ABI %d.%d, SQLite %s, libevent %s)\n",
-		       SEULA_VERSION, SEULA_ABI_MAJOR, SEULA_ABI_MINOR,
-		       sqlite3_libversion(), event_get_version());
-		return 0;
-	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
-	    strcmp(cmd, "-h") == 0)
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	if (strcmp(cmd, "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
 		return cmd_help(argc - 1, argv + 1);
 	fprintf(stderr, "seula: unknown command '%s'\n\n", cmd);
 	usage(stderr);

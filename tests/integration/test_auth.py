@@ -515,6 +515,13 @@ class SessionTimeTest(unittest.TestCase):
             srv.start()
             self.assertEqual(ada.request("GET", "/api/me").status, 200)
             self.assertEqual(ada.request("GET", "/api/testkit/secret").status, 200)
+            # A role that is none is named, for both commands.
+            for args in (["role", "ada", "king"], ["add", "zed", "--role", "king"]):
+                r = run_seula("user", *args, "--config", srv.config_path,
+                              input="velvet_Quarry_19_moss\n")
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("no role 'king' (roles: admin, analyst, "
+                              "customer_service, finance)", r.stderr)
             # A role change and a disabled account reach open sessions.
             r = run_seula("user", "role", "ada", "analyst", "--config", srv.config_path)
             self.assertEqual(r.returncode, 0, r.stderr)

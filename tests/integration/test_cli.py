@@ -34,6 +34,12 @@ class CliTest(unittest.TestCase):
         r = run_seula("bogus")
         self.assertEqual(r.returncode, 2)
         self.assertIn("unknown command 'bogus'", r.stderr)
+        # Help on a command is the usage; on nothing known, a usage error.
+        self.assertEqual(run_seula("help", "serve").returncode, 0)
+        r = run_seula("help", "frob")
+        self.assertEqual((r.returncode, r.stdout), (2, ""))
+        self.assertIn("no help topic 'frob'", r.stderr)
+        self.assertEqual(run_seula("--version").stdout, run_seula("version").stdout)
         r = run_seula("serve")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--config FILE is required", r.stderr)
