@@ -58,7 +58,7 @@ const VISITORS = [
     pages: ['/', '/signup'], event: { name: 'signup', props: { plan: 'pro' } } },
   { ua: UA.edgeWin, ip: '10.5.0.1', lang: 'en-GB', screen: [1536, 864], ref: 'https://duckduckgo.com/',
     pages: ['/docs', '/docs/install', '/docs/k%C3%A4ytt%C3%B6'] },
-  { ua: UA.chromeMac, ip: '10.6.0.1', lang: 'en-US', screen: [1440, 900], ref: 'https://t.co/x1',
+  { ua: UA.chromeMac, ip: '10.6.0.1', lang: 'en-US', screen: [1440, 900], ref: 'https://t.co/k%C3%A4ytt%C3%B6',
     query: '?utm_source=twitter&utm_medium=social&utm_campaign=autumn-sale&utm_content=thread%7Cx%3By', pages: ['/'] },
   // A public address (Finnish), for a country from the GeoIP database.
   { ua: UA.firefoxWin, ip: '193.166.3.2', lang: 'fi-FI', screen: [1920, 1080], ref: null,
@@ -332,6 +332,13 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   // A path as browsers send it, percent-encoded, is shown as it reads.
   assert.equal(await page.textContent('#table-pages tbody tr[data-value="/docs/k%C3%A4ytt%C3%B6"] .name'),
     '/docs/käyttö');
+  // And so is a referrer, its value (the filter's) as stored.
+  await page.click('#card-sources .tab[data-dimension="referrer"]');
+  await page.waitForSelector('#table-sources tbody tr[data-value="https://t.co/k%C3%A4ytt%C3%B6"]');
+  assert.equal(await page.textContent('#table-sources tbody tr[data-value="https://t.co/k%C3%A4ytt%C3%B6"] .name'),
+    'https://t.co/käyttö');
+  await page.click('#card-sources .tab[data-dimension="channel"]');
+  await page.waitForFunction(() => document.querySelector('#table-sources').dataset.dimension === 'channel');
 
   // The chart: uPlot drew a canvas with a point per day of the range.
   const canvas = await page.$eval('#chart canvas', (c) => ({ w: c.width, h: c.height }));

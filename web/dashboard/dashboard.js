@@ -859,7 +859,9 @@
   // filter and the CSV keep the stored value.
   // Countries by name ("Finland", not "FI"), in the browser's language;
   // the filter and the CSV keep the code.
-  const PATH_DIMENSIONS = new Set(['page', 'entry_page', 'exit_page']);
+  // Values stored percent-encoded (paths, and referrers' paths), shown
+  // as they read.
+  const PATH_DIMENSIONS = new Set(['page', 'entry_page', 'exit_page', 'referrer']);
   let regionNames = null;
   try { regionNames = new Intl.DisplayNames(undefined, { type: 'region' }); } catch { /* no names */ }
   // An empty value (a property sent as "") reads "(empty)": no row or
