@@ -4541,9 +4541,12 @@ static enum analytics_status realtime(sqlite3 *db, const struct scope *sc,
 	        "closed = 1 AND start_ts >= ?2 - 21600000 AND last_ts >= ?2";
 	char *q1 = sqlite3_mprintf("SELECT count(DISTINCT visitor) FROM (%s)",
 	                           active);
+	/* A visit of custom events alone is on no page ("(none)", which no
+	 * path is): its visitor counts, but lists no page. */
 	char *q2 = sqlite3_mprintf("SELECT exit_page, count(DISTINCT visitor) "
-	                           "AS n FROM (%s) GROUP BY exit_page ORDER "
-	                           "BY n DESC, exit_page LIMIT 20",
+	                           "AS n FROM (%s) WHERE exit_page <> '(none)' "
+	                           "GROUP BY exit_page ORDER BY n DESC, "
+	                           "exit_page LIMIT 20",
 	                           active);
 	const char *q3 = "SELECT count(*) FROM events WHERE site = ?1 AND ts "
 	                 ">= ?2 AND type = 1 AND coalesce(bot, 0) = 0";

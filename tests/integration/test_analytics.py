@@ -1021,6 +1021,15 @@ class AnalyticsTest(unittest.TestCase):
         self.assertGreaterEqual(rt["pageviews"], 1)
         self.assertIn("/live", [p["page"] for p in rt["pages"]])
         self.assertEqual(rt["window_s"], 300)
+        # A visitor who sent a custom event alone is a visitor on no page:
+        # counted, not listed as a page "(none)".
+        before = rt["visitors"]
+        self.server.collect([{"site": "demo", "type": "event", "name": "ping",
+                              "url": "http://localhost/live"}],
+                            headers={"User-Agent": ua_of(98)})
+        rt = self.staff.request("GET", "/api/stats/demo/realtime").json()
+        self.assertEqual(rt["visitors"], before + 1)
+        self.assertNotIn("(none)", [p["page"] for p in rt["pages"]])
         # It counts all traffic now: what would narrow it is refused, not
         # ignored.
         for params in ({"filter": "country==ZZ"}, {"from": day(-1)}, {"to": day(0)},
