@@ -524,6 +524,14 @@ struct scope {
 	const int64_t *goal_from_ms;
 	/* goals->list holds only such goals: the visits answer them. */
 	bool goals_late;
+	/* A breakdown of this scope summed ahead (breakdown_pair()), which
+	 * visits_breakdown() takes rather than read the visits again. */
+	struct groups_stash *stash;
+};
+
+struct groups_stash {
+	const char *dim;
+	struct analytics_groups *g; /* NULL once taken */
 };
 
 static bool column_dim(const char *dim)
@@ -1818,6 +1826,13 @@ struct block_sum {
 	 * read, scan_days() (0: all are counted after the merge). */
 	size_t top;
 	struct analytics_groups *g;
+	/* When set, sc with a goal filter or more (a breakdown's rows whose
+	 * conversion rates sc's rows give, breakdown_pair()): its visits,
+	 * those of sc that also reach the goals, summed into g2 in the same
+	 * pass, its top `top2` values counted as `top` is for g. */
+	const struct scope *sc2;
+	struct analytics_groups *g2;
+	size_t top2;
 };
 
 static uint64_t block_cols(const struct block_sum *bs)
@@ -1838,8 +1853,10 @@ static uint64_t block_cols(const struct block_sum *bs)
 	               value = ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_PROP) |
 	                       ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_VALUE),
 	               n = ANALYTICS_BC_BIT(ANALYTICS_BC_EVENT_N);
-	for (size_t i = 0; i < bs->sc->n_filters; i++) {
-		const struct filter *f = &bs->sc->filters[i];
+	size_t n1 = bs->sc->n_filters, n2 = bs->sc2 ? bs->sc2->n_filters : 0;
+	for (size_t i = 0; i < n1 + n2; i++) {
+		const struct filter *f = i < n1 ? &bs->sc->filters[i]
+		                                : &bs->sc2->filters[i - n1];
 		switch (f->kind) {
 		case F_COLUMN:
 			c |= ANALYTICS_BC_BIT(analytics_block_col(f->dim));
@@ -1917,9 +1934,11 @@ static uint8_t *alt_verdicts(const struct analytics_block_text *c,
 
 /* The visits of day b that reached one of goal filter f's goals (none,
  * negated), into pass[] (and-ed): a page goal's page or an event goal's
- * event; a kind none of them is has its rows unread (block_cols()). */
+ * event; a kind none of them is has its rows unread (block_cols()).  Only
+ * the m visits sel lists when sel is not NULL (the others' pass[] is left
+ * as it is). */
 static bool goal_day(const struct filter *f, const struct analytics_block *b,
-                     uint8_t *pass)
+                     uint8_t *pass, const uint32_t *sel, size_t m)
 {
 	/* [0] event names, [1] page paths: per value, whether a goal's. */
 	static const int cols[2] = {ANALYTICS_BC_EVENT_NAME,
@@ -1946,7 +1965,8 @@ static bool goal_day(const struct filter *f, const struct analytics_block *b,
 	        ok[0] ? text_find(&b->text[ANALYTICS_BC_EVENT_PROP], "") : -1;
 	const uint32_t *pidx = b->text[ANALYTICS_BC_EVENT_PROP].idx;
 	const uint32_t *off[2] = {b->event_off, b->page_off};
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t j = 0, n = sel ? m : b->n; j < n; j++) {
+		size_t i = sel ? sel[j] : j;
 		bool any = false;
 		for (int pg = 0; pg < 2 && !any; pg++) {
 			if (!ok[pg])
@@ -1969,7 +1989,7 @@ static bool filter_day(const struct filter *f, const struct analytics_block *b,
                        uint8_t *pass)
 {
 	if (f->kind == F_GOAL)
-		return goal_day(f, b, pass);
+		return goal_day(f, b, pass, NULL, 0);
 	int col;
 	switch (f->kind) {
 	case F_COLUMN: col = analytics_block_col(f->dim); break;
@@ -2095,6 +2115,10 @@ struct carry {
 	size_t paths_cap;
 	uint32_t *rows; /* the visit of each row, by path */
 	size_t rows_cap;
+	/* g2's carry (block_sum's sc2): per group of g, its group in g2, or
+	 * -1 (g's values outnumber g2's). */
+	int64_t *of_g;
+	size_t of_g_cap;
 };
 
 /* Byte order, as blocks sort their values. */
@@ -2549,7 +2573,83 @@ static bool add_runs(struct block_sum *bs, const struct analytics_block *b,
 	return add_run(bs, b, dk, run, sel + from, m - from);
 }
 
-/* Add one day's visits of the scope to bs->g. */
+/* The m visits sel lists into bs->g by the key. */
+static bool add_selected(struct block_sum *bs, const struct analytics_block *b,
+                         struct day_keys *dk, struct carry *cy,
+                         const uint32_t *sel, size_t m)
+{
+	if (bs->key == BK_ALL || bs->key == BK_BUCKET)
+		return add_runs(bs, b, dk, sel, m);
+	if (bs->key == BK_PAGE)
+		return add_pages(bs, b, dk, cy, sel, m);
+	const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
+	bool ok = true;
+	for (size_t j = 0; ok && j < m; j++)
+		ok = add_visit(bs, b, dk, sel[j],
+		               b->day * 86400 + (sec ? sec[sel[j]] : 0));
+	return ok;
+}
+
+/* Of the m visits of day b that sel lists (bs->sc's), those that also
+ * reach bs->sc2's goals into bs->g2, as block_day() adds sc's to g: the
+ * pages kept by a page filter are dk's (sc2 has sc's).  pass2 and sel2
+ * have room for the day's visits; cy is g2's carry. */
+static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
+                          const struct day_keys *dk, uint8_t *pass2,
+                          const uint32_t *sel, size_t m, uint32_t *sel2,
+                          struct carry *cy)
+{
+	memset(pass2, 1, b->n);
+	const struct scope *sc2 = bs->sc2;
+	for (size_t f = 0; f < sc2->n_filters; f++)
+		if (sc2->filters[f].kind == F_GOAL && !sc2->filters[f].negate &&
+		    !goal_day(&sc2->filters[f], b, pass2, sel, m))
+			return false;
+	size_t m2 = 0;
+	for (size_t j = 0; j < m; j++) {
+		sel2[m2] = sel[j];
+		m2 += pass2[sel[j]];
+	}
+	/* The helpers below add to bs->g: g2 in its place meanwhile. */
+	struct analytics_groups *g = bs->g;
+	bs->g = bs->g2;
+	struct day_keys dk2;
+	bool ok = day_keys_ready(bs, b, cy, &dk2);
+	if (ok && dk->keep) {
+		dk2.pv = dk->pv;
+		dk2.eng = dk->eng;
+		dk2.keep = dk->keep;
+	}
+	/* A value's group in g2 through its group in g, which every value
+	 * of sc2's visits has (they are sc's): looked up by key once a
+	 * scan, not once a day. */
+	size_t ng = analytics_groups_count(g);
+	if (ok && dk2.kc && cy->of_g_cap < ng) {
+		size_t cap = ng * 2;
+		int64_t *grown = realloc(cy->of_g, cap * sizeof(*grown));
+		if ((ok = grown != NULL)) {
+			for (size_t k = cy->of_g_cap; k < cap; k++)
+				grown[k] = -1;
+			cy->of_g = grown, cy->of_g_cap = cap;
+		}
+	}
+	for (size_t k = 0; ok && dk2.kc && k < dk2.kc->n; k++)
+		if (dk->vg[k] >= 0)
+			dk2.vg[k] = cy->of_g[dk->vg[k]];
+	if (ok && m2)
+		ok = add_selected(bs, b, &dk2, cy, sel2, m2);
+	for (size_t k = 0; ok && dk2.kc && k < dk2.kc->n; k++)
+		if (dk2.vg[k] >= 0 && dk->vg[k] >= 0)
+			cy->of_g[dk->vg[k]] = dk2.vg[k];
+	if (dk->keep)
+		dk2.keep = NULL; /* dk's */
+	day_keys_free(&dk2);
+	bs->g = g;
+	return ok;
+}
+
+/* Add one day's visits of the scope to bs->g (and of bs->sc2 to bs->g2).
+ * pass and sel have room for twice the day's visits. */
 static enum analytics_status block_day(struct block_sum *bs,
                                        const struct analytics_block *b,
                                        uint8_t *pass, uint32_t *sel,
@@ -2581,16 +2681,12 @@ static enum analytics_status block_day(struct block_sum *bs,
 			dk.all = analytics_groups_index(bs->g, "", 0);
 		ok = add_run(bs, b, &dk, dk.all, sel, m);
 	}
-	if ((bs->key == BK_ALL || bs->key == BK_BUCKET) && ok && m)
-		ok = add_runs(bs, b, &dk, sel, m);
-	else if (bs->key == BK_PAGE && ok && m)
-		ok = add_pages(bs, b, &dk, cy, sel, m);
-	else
-		for (size_t j = 0; ok && j < m; j++)
-			ok = add_visit(bs, b, &dk, sel[j],
-			               b->day * 86400 +
-			                       (sec ? sec[sel[j]] : 0));
+	if (ok && m)
+		ok = add_selected(bs, b, &dk, cy, sel, m);
 	ok = ok && carry_out(cy, &dk);
+	if (ok && bs->sc2)
+		ok = add_converted(bs, b, &dk, pass + b->n, sel, m, sel + b->n,
+		                   cy + 1);
 	day_keys_free(&dk);
 	return ok ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
 }
@@ -2655,8 +2751,9 @@ static int scan_run(struct scan_job *j, struct analytics_blocks_scan **scans,
 			free(*pass);
 			free(*sel);
 			*pass_cap = b->n * 2 + 1;
-			*pass = malloc(*pass_cap);
-			*sel = malloc(*pass_cap * sizeof(**sel));
+			/* Twice: bs->sc2's visits after sc's. */
+			*pass = malloc(*pass_cap * 2);
+			*sel = malloc(*pass_cap * 2 * sizeof(**sel));
 			if (!*pass || !*sel) {
 				*pass_cap = 0;
 				return SQLITE_NOMEM;
@@ -2678,7 +2775,7 @@ static void scan_days(struct scan_job *j)
 	uint8_t *pass = NULL;
 	uint32_t *sel = NULL;
 	size_t pass_cap = 0;
-	struct carry cy = {0};
+	struct carry cy[2] = {{0}}; /* g's, g2's */
 	/* [0] without start times, [1] with. */
 	struct analytics_blocks_scan *scans[2] = {NULL, NULL};
 	struct day_queue *q = j->q;
@@ -2697,13 +2794,17 @@ static void scan_days(struct scan_job *j)
 			     e++)
 				;
 			j->rc = scan_run(j, scans, need, d, e, &pass, &sel,
-			                 &pass_cap, &cy);
+			                 &pass_cap, cy);
 		}
 	}
 	/* Its likely top values counted here, on its own thread, before
 	 * the merge. */
 	if (j->bs->top && j->s == ANALYTICS_OK && j->rc == SQLITE_OK &&
 	    !j->capped && !analytics_groups_count_top(j->bs->g, j->bs->top))
+		j->s = ANALYTICS_DB_ERROR;
+	if (j->bs->g2 && j->bs->top2 && j->s == ANALYTICS_OK &&
+	    j->rc == SQLITE_OK && !j->capped &&
+	    !analytics_groups_count_top(j->bs->g2, j->bs->top2))
 		j->s = ANALYTICS_DB_ERROR;
 	/* Nothing more for the other thread either: the result is lost. */
 	if (j->s != ANALYTICS_OK || j->rc != SQLITE_OK || j->capped)
@@ -2712,10 +2813,13 @@ static void scan_days(struct scan_job *j)
 	analytics_blocks_scan_close(scans[1]);
 	free(pass);
 	free(sel);
-	free(cy.group);
-	free(cy.start);
-	free(cy.sums);
-	free(cy.rows);
+	for (int k = 0; k < 2; k++) {
+		free(cy[k].group);
+		free(cy[k].start);
+		free(cy[k].sums);
+		free(cy[k].rows);
+		free(cy[k].of_g);
+	}
 }
 
 /* A second thread taking days of a long run from the queue, read through
@@ -2753,6 +2857,7 @@ static void helper_free(struct helper_job *h)
 	if (!h)
 		return;
 	analytics_groups_free(h->bs.g);
+	analytics_groups_free(h->bs.g2);
 	free(h->bs.goal_group);
 	if (h->zoned)
 		seula_zone_close(&h->zone);
@@ -2769,6 +2874,7 @@ static struct helper_job *helper_new(const struct block_sum *bs,
 	h->bs = *bs;
 	h->bs.goal_group = NULL;
 	h->bs.g = analytics_groups_new_like(bs->g);
+	h->bs.g2 = bs->g2 ? analytics_groups_new_like(bs->g2) : NULL;
 	if (bs->n_goals &&
 	    (h->bs.goal_group = malloc(bs->n_goals * sizeof(int64_t))))
 		for (size_t i = 0; i < bs->n_goals; i++)
@@ -2776,7 +2882,8 @@ static struct helper_job *helper_new(const struct block_sum *bs,
 	if (bs->key == BK_BUCKET &&
 	    (h->zoned = seula_zone_open(&h->zone, bs->sc->tz)))
 		h->bs.z = &h->zone;
-	if (!h->bs.g || (bs->n_goals && !h->bs.goal_group) ||
+	if (!h->bs.g || (bs->g2 && !h->bs.g2) ||
+	    (bs->n_goals && !h->bs.goal_group) ||
 	    (bs->key == BK_BUCKET && !h->zoned)) {
 		helper_free(h);
 		return NULL;
@@ -2851,7 +2958,9 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 			scan_join(&mine, &h->scan);
 			if (mine.s == ANALYTICS_OK && mine.rc == SQLITE_OK &&
 			    !mine.capped &&
-			    !analytics_groups_merge(bs->g, h->bs.g))
+			    (!analytics_groups_merge(bs->g, h->bs.g) ||
+			     (bs->g2 &&
+			      !analytics_groups_merge(bs->g2, h->bs.g2))))
 				mine.s = ANALYTICS_DB_ERROR;
 		}
 		helper_free(h);
@@ -2959,7 +3068,8 @@ static enum analytics_status rest_rows(sqlite3 *db, struct block_sum *bs,
 /* A report's visits from the blocks and analytics_visits together, summed
  * into groups by `bs` (its g NULL: made here): *out NULL when no block
  * covers the range (the caller reads the visits as before), or past
- * sc->groups_max values (*too_many). */
+ * sc->groups_max values (*too_many).  With bs->sc2, its groups are left
+ * in bs->g2 when *out is set (the caller's to free), else NULL. */
 static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
                                         struct analytics_groups **out,
                                         bool *too_many, char *err,
@@ -2971,13 +3081,23 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 	 * too: exactly, a year's took twice as long (a set of every visitor).
 	 */
 	bs->g = analytics_groups_new();
-	if (!bs->g) {
+	bs->g2 = bs->sc2 ? analytics_groups_new() : NULL;
+	if (!bs->g || (bs->sc2 && !bs->g2)) {
+		analytics_groups_free(bs->g);
+		analytics_groups_free(bs->g2);
+		bs->g = bs->g2 = NULL;
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;
 	}
-	analytics_groups_use_pool(bs->g, bs->sc->pool);
-	if (bs->key == BK_PAGE) /* add_pages() adds a path's rows at once */
-		analytics_groups_log_all(bs->g);
+	for (int k = 0; k < 2; k++) {
+		struct analytics_groups *g = k ? bs->g2 : bs->g;
+		if (!g)
+			continue;
+		analytics_groups_use_pool(g, bs->sc->pool);
+		if (bs->key == BK_PAGE) /* add_pages() adds a path's rows at
+		                         * once */
+			analytics_groups_log_all(g);
+	}
 	struct scope rest[2];
 	bool used, capped = false;
 	enum analytics_status s =
@@ -3000,10 +3120,23 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 		}
 		s = rest_rows(db, bs, &rest[k], bs->key, bs->dim, too_many, err,
 		              errlen);
+		if (s == ANALYTICS_OK && !*too_many && bs->sc2) {
+			/* sc2's visits of those days, as sc's, into g2. */
+			struct scope r2 = *bs->sc2;
+			r2.t0 = rest[k].t0, r2.t1 = rest[k].t1;
+			struct analytics_groups *g = bs->g;
+			bs->g = bs->g2;
+			s = rest_rows(db, bs, &r2, bs->key, bs->dim, too_many,
+			              err, errlen);
+			bs->g = g;
+		}
 	}
 	if (s == ANALYTICS_OK && used && !*too_many) {
 		*out = bs->g;
 		bs->g = NULL;
+	} else {
+		analytics_groups_free(bs->g2);
+		bs->g2 = NULL;
 	}
 	analytics_groups_free(bs->g);
 	bs->g = NULL;
@@ -3700,6 +3833,22 @@ static enum analytics_status goal_pass(sqlite3 *db, const struct scope *sc,
 	return s;
 }
 
+/* bs->key (and col or prop) for a breakdown by dim, not "goal". */
+static void key_by(struct block_sum *bs, const char *dim)
+{
+	if (strcmp(dim, "page") == 0) {
+		bs->key = BK_PAGE;
+	} else if (strcmp(dim, "event") == 0) {
+		bs->key = BK_EVENT;
+	} else if (strncmp(dim, "prop:", 5) == 0) {
+		bs->key = BK_PROP;
+		bs->prop = dim + 5;
+	} else {
+		bs->key = BK_COLUMN;
+		bs->col = analytics_block_col(dim);
+	}
+}
+
 /* visits_breakdown() from the blocks and analytics_visits together: *out
  * NULL when no block covers the range.  With `total` (dim "goal"), every
  * visit is in group "" too (block_sum's total). */
@@ -3728,21 +3877,48 @@ blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 			}
 		bs.goals = goals;
 		bs.total = total;
-	} else if (strcmp(dim, "page") == 0) {
-		bs.key = BK_PAGE;
-	} else if (strcmp(dim, "event") == 0) {
-		bs.key = BK_EVENT;
-	} else if (strncmp(dim, "prop:", 5) == 0) {
-		bs.key = BK_PROP;
-		bs.prop = dim + 5;
 	} else {
-		bs.key = BK_COLUMN;
-		bs.col = analytics_block_col(dim);
+		key_by(&bs, dim);
 	}
 	enum analytics_status s =
 	        blocks_sum(db, &bs, out, too_many, err, errlen);
 	free(goals);
 	free(bs.goal_group);
+	return s;
+}
+
+/* Whether breakdown_pair() answers a breakdown by dim of sc, whose
+ * conversion rates' base is `base`: both read from the blocks. */
+static bool pair_fits(const struct scope *sc, const struct scope *base,
+                      const char *dim)
+{
+	return strcmp(dim, "goal") != 0 && blocks_answer(sc, dim) &&
+	       blocks_answer(base, dim);
+}
+
+/* The breakdowns by dim of sc (a goal filter or more) and of `base` (sc
+ * without them) in one pass over the visits, into *rows and *bases for
+ * visits_breakdown() to take: the base of a rate per row under an ad hoc
+ * filter was that filter's whole scan again (a year's pages under
+ * device==mobile;goal==signup took 72 ms, the scans 28 and 45 ms).  `top`
+ * is the rows wanted.  Both stay empty when the blocks do not answer
+ * (none covers the range, or too many values): the caller then reads
+ * each as before. */
+static enum analytics_status
+breakdown_pair(sqlite3 *db, const struct scope *sc, const struct scope *base,
+               const char *dim, size_t top, struct groups_stash *rows,
+               struct groups_stash *bases, char *err, size_t errlen)
+{
+	struct block_sum bs = {.sc = base, .dim = dim, .sc2 = sc, .top2 = top};
+	key_by(&bs, dim);
+	struct analytics_groups *g;
+	bool too_many;
+	enum analytics_status s =
+	        blocks_sum(db, &bs, &g, &too_many, err, errlen);
+	if (s == ANALYTICS_OK && g) {
+		*bases = (struct groups_stash){.dim = dim, .g = g};
+		*rows = (struct groups_stash){.dim = dim, .g = bs.g2};
+	}
 	return s;
 }
 
@@ -3761,6 +3937,11 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
                  bool *too_many, char *err, size_t errlen)
 {
 	*out = NULL, *too_many = false;
+	if (sc->stash && sc->stash->g && strcmp(sc->stash->dim, dim) == 0) {
+		*out = sc->stash->g;
+		sc->stash->g = NULL;
+		return ANALYTICS_OK;
+	}
 	if (blocks_answer(sc, dim)) {
 		enum analytics_status s = blocks_breakdown(
 		        db, sc, dim, false, top, out, too_many, err, errlen);
@@ -4371,12 +4552,30 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 	size_t skip = (size_t)((page - 1) * limit);
 	size_t want = skip + (size_t)limit + 1;
 	size_t ask = want + untagged;
+	/* With rates, the rows and their base summed in one pass. */
+	struct groups_stash rows_stash = {0}, base_stash = {0};
+	struct scope paired;
+	const struct scope *rsc = sc;
+	if (rates && pair_fits(sc, &goalless, dim)) {
+		enum analytics_status s =
+		        breakdown_pair(db, sc, &goalless, dim, ask, &rows_stash,
+		                       &base_stash, err, errlen);
+		if (s != ANALYTICS_OK)
+			return s;
+		paired = *sc;
+		paired.stash = &rows_stash;
+		rsc = &paired;
+		goalless.stash = &base_stash;
+	}
 	json_t *rows;
 	for (;;) {
 		enum analytics_status s =
-		        breakdown_rows(db, sc, dim, ask, &rows, err, errlen);
-		if (s != ANALYTICS_OK)
+		        breakdown_rows(db, rsc, dim, ask, &rows, err, errlen);
+		if (s != ANALYTICS_OK) {
+			analytics_groups_free(rows_stash.g);
+			analytics_groups_free(base_stash.g);
 			return s;
+		}
 		size_t got = json_array_size(rows);
 		for (size_t i = 0; i < json_array_size(rows);) {
 			const char *v = json_string_value(
@@ -4405,6 +4604,8 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 	enum analytics_status s = ANALYTICS_OK;
 	if (rates)
 		s = breakdown_rates(db, &goalless, dim, shown, err, errlen);
+	analytics_groups_free(rows_stash.g);
+	analytics_groups_free(base_stash.g);
 	if (s != ANALYTICS_OK) {
 		json_decref(shown);
 		return s;

@@ -2817,9 +2817,26 @@ static const char *const alt_goals[] = {"s:event:signup", "s:page:/blog/*",
 
 /* Per visit id: its visitor, start (ms) and the goals it reached, from
  * the raw rows by hand (an event's own row, prop ''; a page viewed). */
+/* fill_visits()' devices and page paths, for the rows of breakdowns. */
+static const char *const alt_devices[] = {"desktop", "mobile", "tablet"};
+static const char *const alt_paths[] = {"/",   "/a",  "/b?", "/blog/*", "/p0",
+                                        "/p1", "/p2", "/p3", "/p4"};
+#define ALT_N_PATHS (sizeof(alt_paths) / sizeof(alt_paths[0]))
+
+static int alt_index(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return (int)i;
+	fail_msg("no value %s", s);
+	return -1;
+}
+
 struct alt_visit {
 	int64_t visitor, start_ms;
 	unsigned reached;
+	int device;     /* in alt_devices */
+	unsigned paths; /* bit k: a page view of alt_paths[k] */
 	bool present;
 };
 
@@ -2830,14 +2847,17 @@ static struct alt_visit *alt_visits(sqlite3 *db, size_t *n)
 	assert_non_null(v);
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT id, visitor, start_ts FROM "
-	                                    "analytics_visits WHERE site = 's'",
+	                                    "SELECT id, visitor, start_ts, "
+	                                    "device FROM analytics_visits "
+	                                    "WHERE site = 's'",
 	                                    -1, &st, NULL),
 	                 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct alt_visit *x = &v[sqlite3_column_int64(st, 0)];
 		x->visitor = sqlite3_column_int64(st, 1);
 		x->start_ms = sqlite3_column_int64(st, 2);
+		x->device = alt_index(alt_devices, 3,
+		                      (const char *)sqlite3_column_text(st, 3));
 		x->present = true;
 	}
 	sqlite3_finalize(st);
@@ -2849,9 +2869,11 @@ static struct alt_visit *alt_visits(sqlite3 *db, size_t *n)
 	                 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *path = (const char *)sqlite3_column_text(st, 1);
-		unsigned *r = &v[sqlite3_column_int64(st, 0)].reached;
+		struct alt_visit *x = &v[sqlite3_column_int64(st, 0)];
+		unsigned *r = &x->reached;
 		*r |= (sqlite3_strglob("/blog/*", path) == 0) << 1;
 		*r |= (strcmp(path, "/a") == 0) << 2;
+		x->paths |= 1u << alt_index(alt_paths, ALT_N_PATHS, path);
 	}
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_prepare_v2(db,
@@ -2945,6 +2967,88 @@ static json_int_t int_at(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* The visitors of [from_ms, to_ms) that case c keeps (base: as
+ * alt_count()) with value k of the breakdown by `dim` ("device" or
+ * "page"). */
+static int64_t alt_value_visitors(const struct alt_visit *v, size_t n,
+                                  const struct alt_case *c, bool base,
+                                  const char *dim, int k, int64_t from_ms,
+                                  int64_t to_ms)
+{
+	bool page = strcmp(dim, "page") == 0;
+	int64_t *who = malloc((n ? n : 1) * sizeof(*who));
+	assert_non_null(who);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].present && v[i].start_ms >= from_ms &&
+		    v[i].start_ms < to_ms && alt_kept(c, v[i].reached, base) &&
+		    (page ? (v[i].paths >> k) & 1 : v[i].device == k))
+			who[m++] = v[i].visitor;
+	qsort(who, m, sizeof(*who), cmp_i64);
+	int64_t visitors = 0;
+	for (size_t i = 0; i < m; i++)
+		visitors += i == 0 || who[i] != who[i - 1];
+	free(who);
+	return visitors;
+}
+
+/* A breakdown by dim under case c with metric=conversion_rate: each row's
+ * visitors those of the kept visits with its value, its rate their share
+ * of the value's visitors without the goal filter (Plausible's), exactly
+ * (the fixture's values have fewer than 1,024 visitors); every value with
+ * a converted visitor is a row. */
+static void alt_rates_match(sqlite3 *db, struct analytics_request rq,
+                            const struct alt_visit *v, size_t n,
+                            const struct alt_case *c, const char *dim,
+                            int64_t from_ms, int64_t to_ms, const char *how)
+{
+	bool page = strcmp(dim, "page") == 0;
+	size_t n_values = page ? ALT_N_PATHS : 3;
+	const char *const *values = page ? alt_paths : alt_devices;
+	rq.dimension = dim;
+	rq.limit = "100";
+	rq.metric = "visitors,conversion_rate";
+	json_t *j = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+	json_t *rows = json_object_get(j, "results");
+	size_t want_rows = 0;
+	for (size_t k = 0; k < n_values; k++) {
+		int64_t got_v = alt_value_visitors(v, n, c, false, dim, (int)k,
+		                                   from_ms, to_ms);
+		int64_t base = alt_value_visitors(v, n, c, true, dim, (int)k,
+		                                  from_ms, to_ms);
+		size_t i;
+		json_t *row, *found = NULL;
+		json_array_foreach(
+		        rows, i,
+		        row) if (strcmp(json_string_value(json_object_get(row,
+		                                                          dim)),
+		                        values[k]) == 0) found = row;
+		if (!got_v) {
+			if (found)
+				fail_msg("%s, %s by %s: row %s with no visitor",
+				         how, c->filter, dim, values[k]);
+			continue;
+		}
+		want_rows++;
+		double want = round(1000.0 * (double)got_v / (double)base) / 10;
+		json_t *cr = found ? json_object_get(found, "conversion_rate")
+		                   : NULL;
+		if (!found || int_at(found, "visitors") != got_v ||
+		    !json_is_number(cr) ||
+		    fabs(json_number_value(cr) - want) > 1e-9)
+			fail_msg("%s, %s by %s: %s has %lld visitors at %g%%, "
+			         "want %lld at %g%% of %lld",
+			         how, c->filter, dim, values[k],
+			         found ? (long long)int_at(found, "visitors")
+			               : -1LL,
+			         json_is_number(cr) ? json_number_value(cr)
+			                            : -1.0,
+			         (long long)got_v, want, (long long)base);
+	}
+	assert_int_equal(json_array_size(rows), want_rows);
+	json_decref(j);
+}
+
 /* Every report of each case over a range against the brute force: the
  * summary (and its conversion rate), a day timeseries, a breakdown, the
  * goals report. */
@@ -3025,6 +3129,14 @@ static void alt_reports_match(sqlite3 *db, const struct analytics_goals *goals,
 		        int_at(row, "visits");
 		assert_int_equal(sum, visits);
 		json_decref(j);
+		/* Rates per row, with a goal== (the lone goal!= has none). */
+		if (!(c->c[0].neg && c->n == 1)) {
+			alt_rates_match(db, rq, v, n, c, "device", from_ms,
+			                to_ms, how);
+			alt_rates_match(db, rq, v, n, c, "page", from_ms, to_ms,
+			                how);
+		}
+		rq.metric = NULL;
 
 		/* The goals the filter names (goal==), or does not (!=),
 		 * each row the kept visits that reached it, its rate over
