@@ -1085,8 +1085,8 @@ static int rollup_add_one(struct analytics *a, struct gather *g,
 	/* A sketch cannot take a visitor back out: an erased visit's share
 	 * is its counts. */
 	bool hash = c->has_visitor && g != a->undo;
-	int rc = gather_add(g, site, dim, value, t, grans, &sums, hash,
-	                    (uint64_t)c->visitor);
+	uint64_t who = seula_hll_visitor_hash(c->visitor);
+	int rc = gather_add(g, site, dim, value, t, grans, &sums, hash, who);
 	if (rc == SEULA_EBUSY) { /* full: write what it has */
 		if (g == a->undo) {
 			rc = write_undo(a);
@@ -1101,7 +1101,7 @@ static int rollup_add_one(struct analytics *a, struct gather *g,
 		}
 		if (rc == SEULA_OK)
 			rc = gather_add(g, site, dim, value, t, grans, &sums,
-			                hash, (uint64_t)c->visitor);
+			                hash, who);
 	}
 	return rc;
 }

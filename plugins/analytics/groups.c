@@ -310,10 +310,7 @@ static bool set_has(const int64_t *set, uint32_t cap, int64_t v)
  * to one; these sketches are never merged with the rollups'. */
 static uint64_t spread(int64_t v)
 {
-	uint64_t x = (uint64_t)v;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
-	return x ^ (x >> 31);
+	return seula_hll_mix((uint64_t)v);
 }
 
 /* The group's visitors from its set into a sketch. */

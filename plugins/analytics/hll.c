@@ -26,6 +26,19 @@ void seula_hll_add_hash(struct seula_hll *h, uint64_t hash)
 		h->reg[idx] = rank;
 }
 
+uint64_t seula_hll_mix(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return x ^ (x >> 31);
+}
+
+uint64_t seula_hll_visitor_hash(int64_t v)
+{
+	uint64_t x = (uint64_t)v;
+	return x < (uint64_t)1 << 40 ? seula_hll_mix(x) : x;
+}
+
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |

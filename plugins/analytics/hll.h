@@ -33,6 +33,17 @@ struct seula_hll {
 
 /* Add one 64-bit hash. */
 void seula_hll_add_hash(struct seula_hll *h, uint64_t hash);
+/* The hash a sketch merged with the rollups' takes for visitor `v`.  A
+ * visitor is a keyed SipHash output, its bits spread evenly: itself.  A
+ * visit forgotten past visitor_retention, or anonymised, has its own id
+ * for visitor, a small number whose top bits (the register) are all 0: a
+ * segment backfilled from such visits counted each of them as about one
+ * visitor.  Values below 2^40 are mixed (splitmix64's finaliser, one to
+ * one); a SipHash output falls there once in 2^24, and is then mixed
+ * alike wherever it is added, so the same visitor stays the same hash. */
+uint64_t seula_hll_visitor_hash(int64_t v);
+/* splitmix64's finaliser: a one-to-one mix of x's bits. */
+uint64_t seula_hll_mix(uint64_t x);
 /* Merge a stored blob into h; false when the blob is malformed. */
 bool seula_hll_merge_blob(struct seula_hll *h, const void *blob, size_t len);
 /* Add `hash` to a stored blob: *out (malloc'd, the caller frees) is the new

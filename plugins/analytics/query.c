@@ -259,9 +259,10 @@ static void hll_add_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	uint8_t *out;
 	size_t out_len;
-	if (!seula_hll_blob_add(blob, blob ? len : 0,
-	                        (uint64_t)sqlite3_value_int64(argv[1]), &out,
-	                        &out_len)) {
+	if (!seula_hll_blob_add(
+	            blob, blob ? len : 0,
+	            seula_hll_visitor_hash(sqlite3_value_int64(argv[1])), &out,
+	            &out_len)) {
 		sqlite3_result_error(ctx, "analytics_hll_add: bad sketch", -1);
 		return;
 	}
@@ -280,7 +281,8 @@ static void uniq_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	switch (sqlite3_value_type(argv[0])) {
 	case SQLITE_INTEGER:
-		seula_hll_add_hash(h, (uint64_t)sqlite3_value_int64(argv[0]));
+		seula_hll_add_hash(h, seula_hll_visitor_hash(
+		                              sqlite3_value_int64(argv[0])));
 		break;
 	case SQLITE_BLOB:
 		if (!seula_hll_merge_blob(h, sqlite3_value_blob(argv[0]),

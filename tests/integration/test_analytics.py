@@ -1207,6 +1207,45 @@ class VisitorRetentionTest(unittest.TestCase):
         self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
         self.assertIn("no longer linked", s.stderr())
 
+    def test_segment_backfilled_from_forgotten_visits(self):
+        # Forgotten visits' "visitor" is their own id, a small number: a
+        # sketch took them all into one register, so a segment backfilled
+        # from 20 such visits counted them as one visitor.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1800s", "visitor_retention": "1d"}})
+        s.stop()
+        old = (datetime.datetime.now(datetime.timezone.utc)
+               - datetime.timedelta(days=3)).replace(hour=10, minute=0, second=0,
+                                                     microsecond=0)
+        lines = ['%d.51.100.7 - - [%s] "GET /x HTTP/1.1" 200 512 "-" "%s"' % (
+            20 + i, (old + datetime.timedelta(minutes=i)).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            BROWSERS[0]) for i in range(20)]
+        import_lines(self, s, "old.log", lines)
+        s.start()
+        wait_all_closed(self, s, 20, 0.2)
+        s.stop()
+        s.start()  # the forget task runs at start
+        rows = s.query("SELECT id, visitor FROM analytics_visits")
+        self.assertEqual(len(rows), 20)
+        self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
+        s.stop()
+        configure(s, segments="demo:page==/x")
+        s.start()
+        deadline = time.monotonic() + 20
+        while "segment demo:page==/x backfilled" not in s.stderr():
+            self.assertLess(time.monotonic(), deadline, s.stderr()[-2000:])
+            time.sleep(0.1)
+        add_user(s, "ana", "analyst", PASSWORD)
+        staff = login(s, "ana", PASSWORD)
+        q = "/api/stats/demo/summary?from=%s&to=%s" % (day(-4), day(1))
+        seg = staff.request("GET", q + "&filter=page%3D%3D%2Fx").json()
+        self.assertTrue(seg["preprocessed"], seg)
+        adhoc = staff.request("GET", q + "&filter=page%3D%3D%2Fx%3Bdevice%21%3Dnosuch").json()
+        self.assertFalse(adhoc["preprocessed"], adhoc)
+        self.assertEqual(adhoc["results"]["visitors"], 20)
+        self.assertEqual(seg["results"]["visits"], 20)
+        self.assertEqual(seg["results"]["visitors"], 20, "the segment's sketch")
+
     def test_old_log_imported_later_is_forgotten(self):
         # The forget task has passed four days ago; then a log of that
         # day is imported: its visits are past retention already, and
