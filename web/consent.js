@@ -29,6 +29,9 @@
  *     answered 201, applies it: the seula:consent window event (the tracker
  *     listens), a seula('consent', ...) call for a tracker not loaded yet,
  *     the Consent Mode update, the scripts waiting for it, the listeners.
+ *     What a choice takes away (a withdrawal, Reject all, an unticked
+ *     category) is applied at once, before the server answers, and stored
+ *     as pending until it has.
  *     A stored choice is applied the same way on every page load, once
  *     the server's config says its policy version is still current (the
  *     tracker holds its first page view for it, briefly): one under
@@ -51,8 +54,9 @@
  *   - Another tab's choice: seula_consent is read again when the page is
  *     shown or focused, and a change is applied (a withdrawal stops here
  *     too) or, without a valid choice left, the banner asks.
- *   - A choice the server did not take (a network error, any status but
- *     201 and 409): the banner says so (role="status") and stays.  One
+ *   - A choice the server did not take (a network error, no answer within
+ *     8 s, any status but 201 and 409): the banner says so (role="status")
+ *     and stays, to be answered again.  One
  *     that takes a grant away still holds at once, stored as pending: the
  *     record is sent again, naming the visitor id it stops, on the next
  *     page load or with the next choice, until the server has it.
@@ -109,6 +113,7 @@
 	var METHODS = ['accept_all', 'reject_all', 'custom', 'withdraw', 'gpc'];
 	var COOKIE = 'seula_consent';
 	var VID = 'seula_vid', VID_MAX_AGE = 33696000; /* the server's cap, 390 days */
+	var RECORD_TIMEOUT = 8000; /* ms a record may take before it has failed */
 
 	/* Runs fn; whatever goes wrong in here stays in here. */
 	function safe(fn, a, b) {
@@ -349,11 +354,25 @@
 	 * needs no CORS preflight. */
 	function call(method, path, body, fresh) {
 		var opts = {method: method, credentials: 'omit', cache: fresh ? 'no-cache' : 'default'};
+		var timer = null;
 		if (body) {
 			opts.body = JSON.stringify(body);
 			opts.headers = {'Content-Type': 'text/plain'};
 			opts.keepalive = path === '/api/consent/shown';
 		}
+		/* A record the server does not answer in time fails, as one it
+		 * refused does: the banner says so and can be asked again, and
+		 * a denial in it is owed (sent again with the next choice or
+		 * page load; the server takes it once). */
+		if (path === '/api/consent' && w.AbortController) {
+			var ac = new w.AbortController();
+			opts.signal = ac.signal;
+			timer = setTimeout(function () { ac.abort(); }, RECORD_TIMEOUT);
+		}
+		var done = function (v) {
+			clearTimeout(timer);
+			return v;
+		};
 		return w.fetch(api + path, opts).then(function (r) {
 			return r.text().then(function (text) {
 				var json = null;
@@ -362,6 +381,9 @@
 				} catch (e) { /* not JSON: the status says enough */ }
 				return {status: r.status, body: json};
 			});
+		}).then(done, function (e) {
+			done();
+			throw e;
 		});
 	}
 
@@ -469,7 +491,8 @@
 		return {granted: granted, gcm: gcm};
 	}
 
-	/* A choice: recorded first, applied once the server has it. */
+	/* A choice: recorded first, applied once the server has it; what it
+	 * takes away holds at once, before the server answers. */
 	function choose(method, granted, src) {
 		if (busy || !cfg) return Promise.resolve(false);
 		var before = current;
@@ -479,6 +502,14 @@
 		seq++;
 		setBusy(true);
 		status('');
+		/* A grant taken away (or an id stopped) does not wait for the
+		 * server, however slow: in force now and stored as pending,
+		 * owed until the server has it. */
+		var takes = before && Object.keys(before).some(function (c) {
+			return before[c] && !sent.body.decisions[c];
+		}) || !!sent.vid && !sent.body.decisions.analytics;
+		if (takes) safe(owe, sent, before);
+		var held = current;
 		return sent.reply.then(function (r) {
 			busy = false;
 			/* Not recorded: an id made for this record is not needed. */
@@ -486,7 +517,8 @@
 			if (r.status === 201) {
 				var now = recorded(sent, r.body);
 				close();
-				apply(now.granted, now.gcm, true);
+				/* Told once: what the denial applied already stands. */
+				if (!takes || !sameGrants(held, now.granted)) apply(now.granted, now.gcm, true);
 				showReopen();
 				return true;
 			}
@@ -500,21 +532,21 @@
 			busy = false;
 			setBusy(false);
 			if (sent.made) setCookie(VID, '', 0);
-			/* Not recorded.  A denial holds at once all the same, and
-			 * is kept to be sent again: until the server has it, it
-			 * still counts the id as granted. */
-			var takes = before && Object.keys(before).some(function (c) {
-				return before[c] && !sent.body.decisions[c];
-			});
-			if (takes || sent.vid && !sent.body.decisions.analytics) owe(sent, before);
+			/* Not recorded (refused, unreachable, or too slow): what it
+			 * took away holds and stays owed, to be sent again. */
 			status(fallback('save_failed'));
 			return false;
 		});
 	}
 
+	function sameGrants(a, b) {
+		return !!a && !!b && offered().every(function (c) { return (a[c] === true) === (b[c] === true); });
+	}
+
 	/* A denial the server has not taken: in force and stored as pending.
 	 * Only the denial: what the same choice grants anew waits for a
-	 * record, so it is neither applied nor sent again. */
+	 * record, so it is neither applied nor sent again.  Its time is the
+	 * record's, so that sent again it is the same choice to the server. */
 	function owe(sent, before) {
 		var granted = {};
 		Object.keys(sent.body.decisions).forEach(function (c) {
@@ -522,7 +554,7 @@
 		});
 		var gcm = gcmFor(granted);
 		writeStored({receipt: '0', policy: cfg.policy_version, granted: granted,
-			method: sent.body.method, expires: Date.now() + period() * 86400000, gcm: gcm,
+			method: sent.body.method, expires: sent.body.given_at + period() * 86400000, gcm: gcm,
 			pending: {source: sent.body.source, vid: sent.vid || ''}});
 		if (!granted.analytics) {
 			formerId = sent.vid || formerId;

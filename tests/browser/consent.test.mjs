@@ -1031,6 +1031,102 @@ test('a withdrawal that fails is said in the banner, holds, and is sent again na
   await context.close();
 });
 
+// POST /api/consent held unanswered, as a stalled server holds it, until
+// released: release() lets the held ones through to the server.
+async function stallRecords(context) {
+  const held = [];
+  const hold = (route) => (route.request().method() === 'POST' ? held.push(route) : route.continue());
+  await context.route('**/api/consent', hold);
+  return {
+    held,
+    release: async () => {
+      await context.unroute('**/api/consent', hold);
+      // One the page gave up on is gone: nothing to let through.
+      await Promise.all(held.splice(0).map((r) => r.continue().catch(() => {})));
+    },
+  };
+}
+
+test('a denial holds at once while the server is slow; a record that hangs fails in time and is sent again', async () => {
+  const cfg = await config('en');
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-accept-all');
+  const vid = (await cookies(context)).seula_vid.value;
+  await page.waitForFunction(() => window.seulaDemoMarketing === 1);
+  const sent = [];
+  context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/collect') sent.push(r.postData() || '');
+  });
+  const withdrawals = () => count(`visitor_id = ${quote(vid)} AND method = 'withdraw'`);
+
+  // The server stalls: the withdrawal holds before any answer.
+  const stall = await stallRecords(context);
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  const t0 = Date.now();
+  await page.click('#seula-consent-withdraw');
+  await waitFor('the withdrawal sent', () => stall.held.length === 1);
+  assert.equal(await page.evaluate(() => seulaConsent.get().analytics), false, 'analytics off at once');
+  assert.equal(await page.evaluate(() => seulaConsent.get().marketing), false);
+  assert.equal((await cookies(context)).seula_vid, undefined, 'seula_vid gone at once');
+  assert.deepEqual((await gcmCalls(page)).at(-1), ['update', gcmExpected(cfg, {})], 'Consent Mode denied at once');
+  await page.evaluate(() => seula('event', 'while-stalled'));
+  const [stalled] = await waitFor('the event sent while the server stalls',
+    () => sent.filter((p) => p.includes('while-stalled')));
+  assert.ok(!stalled.includes(vid) && !stalled.includes('visitor_id'), `no id sent: ${stalled}`);
+  assert.equal((await consentFields(context))[7], `preference_link~${vid}`, 'owed, naming the id');
+  assert.equal(await page.getAttribute('#seula-consent', 'aria-busy'), 'true');
+
+  // It hangs: given up after a short time, said, and the banner usable again.
+  const said = await page.waitForFunction(() => document.getElementById('seula-consent-status')?.textContent,
+    null, { timeout: 15000 });
+  const waited = Date.now() - t0;
+  assert.ok(waited > 5000 && waited < 12000, `given up after ${waited} ms`);
+  assert.match(await said.jsonValue(), /could not be saved/);
+  assert.equal(await page.getAttribute('#seula-consent', 'aria-busy'), 'false');
+  assert.equal(await page.isEnabled('#seula-consent-withdraw'), true, 'to try again');
+  assert.equal(await page.evaluate(() => seulaConsent.get().analytics), false, 'still withdrawn');
+  await stall.release();
+
+  // Tried again with the server back: recorded, naming the id.
+  await choose(page, '#seula-consent-withdraw');
+  const fields = await consentFields(context);
+  assert.equal(fields.length, 7, 'no longer pending');
+  const rec = (await consentRecord(fields[1])).api;
+  assert.equal(rec.method, 'withdraw');
+  assert.equal(rec.visitor_id, vid);
+  assert.ok(withdrawals() >= 1);
+
+  // Unticking in the Choose layer, the server slow: off at once; the
+  // answer, when it comes, records it and tells nobody twice.
+  await page.click('#seula-consent-reopen');
+  await choose(page, '#seula-consent-accept-all');
+  const vid2 = (await cookies(context)).seula_vid.value;
+  const updates = async () => (await gcmCalls(page)).filter(([k]) => k === 'update').length;
+  const slow = await stallRecords(context);
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await page.uncheck('#seula-consent-analytics');
+  await page.click('#seula-consent-save');
+  await waitFor('the choice sent', () => slow.held.length === 1);
+  const before = await updates();
+  assert.equal(await page.evaluate(() => seulaConsent.get().analytics), false);
+  assert.equal(await page.evaluate(() => seulaConsent.get().marketing), true, 'what is kept stays');
+  assert.equal((await cookies(context)).seula_vid, undefined);
+  assert.deepEqual((await gcmCalls(page)).at(-1), ['update', gcmExpected(cfg, { marketing: true, personalization: true })]);
+  await slow.release();
+  await gone(page);
+  const custom = parseConsent((await cookies(context)).seula_consent.value);
+  assert.equal(custom.method, 'custom');
+  assert.equal((await consentRecord(custom.receipt)).api.visitor_id, vid2, 'the record names the id it stops');
+  assert.equal(await updates(), before, 'one Consent Mode update for the choice');
+  assert.equal(await page.evaluate(() => seulaConsent.get().receipt), custom.receipt);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test('a denial that fails is owed to the next choice: a Reject all names the id', async () => {
   const context = await browser.newContext();
   const page = await open(context, `${base}/demo/`);
