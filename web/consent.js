@@ -24,7 +24,9 @@
  *     choice under another policy version, an expired one, or only the
  *     record Global Privacy Control made.  Accept all, Reject all and
  *     Choose look alike; nothing is ticked in advance; a banner left alone
- *     records nothing.  Escape folds the Choose layer.
+ *     records nothing.  Escape folds the Choose layer.  While it shows,
+ *     the page's bottom padding and scroll padding grow by its height, so
+ *     that no part of the page, scrolled to or focused, stays under it.
  *   - Records each choice (POST /api/consent) and, only once the server has
  *     answered 201, applies it: the seula:consent window event (the tracker
  *     listens), a seula('consent', ...) call for a tracker not loaded yet,
@@ -860,6 +862,7 @@
 		render(src === 'preference_link');
 		if (reopen) reopen.hidden = true;
 		d.body.insertBefore(root, d.body.firstChild);
+		safe(makeRoom);
 		/* Into the banner, unless the visitor is typing somewhere. */
 		if (src !== 'banner' || !editing(returnTo)) root.focus();
 		/* The statistics count the banner asking, not the visitor looking. */
@@ -868,11 +871,61 @@
 				language: cfg.language}).catch(function () {});
 	}
 
+	/* Room for the banner (WCAG 2.2, 2.4.11): while it shows, the page's
+	 * bottom padding grows by its height, so that the end of the page
+	 * scrolls into view above it, and its scroll padding as much, so
+	 * that an element the keyboard moves to is scrolled clear of it.
+	 * Kept to the banner's height as it changes; the page's own styles
+	 * back as they were once it closes. */
+	var room = null;
+
+	function makeRoom() {
+		var body = d.body, html = d.documentElement;
+		if (!room) {
+			room = {body: [body.style.getPropertyValue('padding-bottom'),
+				body.style.getPropertyPriority('padding-bottom')],
+			html: [html.style.getPropertyValue('scroll-padding-bottom'),
+				html.style.getPropertyPriority('scroll-padding-bottom')]};
+			var fit = function () { if (root) safe(makeRoom); };
+			if (w.ResizeObserver) {
+				var watch = new w.ResizeObserver(fit);
+				watch.observe(root);
+				room.stop = function () { watch.disconnect(); };
+			} else {
+				w.addEventListener('resize', fit);
+				room.stop = function () { w.removeEventListener('resize', fit); };
+			}
+		}
+		/* The page's own, measured without this. */
+		restore(body, 'padding-bottom', room.body);
+		restore(html, 'scroll-padding-bottom', room.html);
+		var px = function (e, p) { return parseFloat(w.getComputedStyle(e).getPropertyValue(p)) || 0; };
+		var own = px(body, 'padding-bottom'), scroll = px(html, 'scroll-padding-bottom');
+		var h = Math.ceil(root.getBoundingClientRect().height);
+		body.style.setProperty('padding-bottom', own + h + 'px', 'important');
+		html.style.setProperty('scroll-padding-bottom', scroll + h + 'px', 'important');
+	}
+
+	function restore(e, prop, was) {
+		if (was[0]) e.style.setProperty(prop, was[0], was[1]);
+		else e.style.removeProperty(prop);
+	}
+
+	function freeRoom() {
+		var was = room;
+		if (!was) return;
+		room = null;
+		was.stop();
+		restore(d.body, 'padding-bottom', was.body);
+		restore(d.documentElement, 'scroll-padding-bottom', was.html);
+	}
+
 	function close() {
 		if (!root) return;
 		var had = root.contains(d.activeElement);
 		root.parentNode.removeChild(root);
 		root = null;
+		safe(freeRoom);
 		if (reopen) reopen.hidden = false;
 		if (had && returnTo && returnTo !== d.body && d.contains(returnTo))
 			safe(function () { returnTo.focus(); });

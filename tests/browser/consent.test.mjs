@@ -670,6 +670,62 @@ test('keyboard: focus in the banner, Tab through the three buttons, Enter and Sp
   await second.close();
 });
 
+// WCAG 2.2, 2.4.11 (focus not obscured): the banner is not modal, so the
+// page behind it is in the keyboard order; none of it may be hidden under
+// the banner when focused, and the end of the page must scroll into view.
+test('the banner keeps room at the end of the page: no tab stop hidden under it, the footer reachable', async () => {
+  for (const viewport of [{ width: 1280, height: 720 }, { width: 360, height: 640 }]) {
+    const context = await browser.newContext({ viewport });
+    const page = await open(context, `${base}/demo/`);
+    await shown(page);
+    const padding = await page.evaluate(() => getComputedStyle(document.body).paddingBottom);
+    // Kept to the banner's height as it changes: the Choose layer opened, folded.
+    const fits = () => Math.abs(parseFloat(getComputedStyle(document.body).paddingBottom) -
+      Math.ceil(document.getElementById('seula-consent').getBoundingClientRect().height)) < 1;
+    assert.ok(await page.evaluate(fits), `the padding, ${padding}, is the banner's height`);
+    await page.click('#seula-consent-choose');
+    await page.waitForFunction(fits);
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).paddingBottom), padding);
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(fits);
+    // Tab from the banner through the page, to its last tab stop.
+    const hidden = [];
+    let last = null;
+    for (let i = 0; i < 40 && !last; i++) {
+      await page.keyboard.press('Tab');
+      const at = await page.evaluate(() => {
+        const e = document.activeElement, banner = document.getElementById('seula-consent');
+        if (!e || banner.contains(e)) return null;
+        const r = e.getBoundingClientRect(), top = banner.getBoundingClientRect().top;
+        return { what: e.id || `${e.tagName} ${e.textContent.trim().slice(0, 30)}`, top: r.top, bottom: r.bottom,
+          bannerTop: top, last: e.matches('footer [data-seula-consent-open]') };
+      });
+      if (!at) continue;
+      if (at.top >= at.bannerTop - 1) hidden.push(at.what);
+      if (at.last) last = at;
+    }
+    const where = `at ${viewport.width}x${viewport.height}`;
+    assert.ok(last, `the footer's Cookie settings link reached by Tab ${where}`);
+    assert.deepEqual(hidden, [], `no tab stop hidden under the banner ${where}`);
+    assert.ok(last.bottom <= last.bannerTop + 1, `the last tab stop clear of the banner ${where}: ${JSON.stringify(last)}`);
+    // The end of the page scrolls into view above the banner.
+    const end = await page.evaluate(() => {
+      window.scrollTo(0, document.documentElement.scrollHeight);
+      return { footer: document.querySelector('footer').getBoundingClientRect().bottom,
+        banner: document.getElementById('seula-consent').getBoundingClientRect().top };
+    });
+    assert.ok(end.footer <= end.banner + 1, `the footer scrolls clear of the banner ${where}: ${JSON.stringify(end)}`);
+    // Closed: the page's own styles back.
+    await page.focus('#seula-consent-reject-all');
+    await choose(page, '#seula-consent-reject-all');
+    assert.deepEqual(await page.evaluate(() => [document.body.style.cssText,
+      document.documentElement.style.cssText]), ['', '']);
+    assert.notEqual(await page.evaluate(() => getComputedStyle(document.body).paddingBottom), padding);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  }
+});
+
 // ---- 8. every cookie is declared -------------------------------------------------------
 
 test('every cookie set after accept all is in the privacy statement and in the banner\'s cookie table', async () => {
