@@ -46,7 +46,9 @@
  *     data-seula-consent-open, opens it again with the visitor's choices,
  *     a Withdraw button, a link to the receipt and a Close button (Escape
  *     too): the choice stands, Save without a change records nothing, and
- *     it is not counted as the banner shown.
+ *     it is not counted as the banner shown.  Closed with the focus in it,
+ *     the banner gives the focus back where it was or, when it came by
+ *     itself, to that button.
  *   - Sec-GPC: marketing stays off and cannot be switched on, a stored
  *     choice's included (its marketing scripts stay waiting, Consent Mode
  *     gets its marketing types denied); a first visit
@@ -929,8 +931,12 @@
 		if (reopen) reopen.hidden = false;
 		if (had && returnTo && returnTo !== d.body && d.contains(returnTo))
 			safe(function () { returnTo.focus(); });
-		else if (had && reopen && source !== 'banner')
-			reopen.focus();
+		else if (had) {
+			/* Nothing to go back to (the banner came by itself): the
+			 * button that brings it back, not the page's <body>. */
+			safe(showReopen);
+			if (reopen && !reopen.hidden) reopen.focus();
+		}
 		returnTo = null;
 	}
 

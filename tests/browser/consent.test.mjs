@@ -640,6 +640,9 @@ test('keyboard: focus in the banner, Tab through the three buttons, Enter and Sp
   await page.keyboard.press('Space');
   await gone(page);
   assert.equal(parseConsent((await cookies(context)).seula_consent.value).method, 'reject_all');
+  // The focus goes to the button that brings the banner back, not to <body>.
+  assert.equal(await focused(page), 'seula-consent-reopen', 'the focus after an answer');
+  assert.equal(await page.evaluate(() => document.activeElement.matches(':focus-visible')), true);
   await context.close();
 
   // Enter on Accept all, in a new visit.
@@ -652,6 +655,7 @@ test('keyboard: focus in the banner, Tab through the three buttons, Enter and Sp
   await page.keyboard.press('Enter');
   await gone(page);
   assert.equal(parseConsent((await cookies(second)).seula_consent.value).method, 'accept_all');
+  assert.equal(await focused(page), 'seula-consent-reopen', 'the focus after an answer');
   // The reopen button by keyboard; the choice by the Choose layer's Save.
   await page.focus('#seula-consent-reopen');
   await page.keyboard.press('Enter');
