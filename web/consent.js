@@ -53,7 +53,9 @@
  *     choice's included (its marketing scripts stay waiting, Consent Mode
  *     gets its marketing types denied); a first visit
  *     records one "gpc" record (everything denied: not a choice) and the
- *     banner still asks.
+ *     banner still asks.  DNT: 1 on a site with dnt = objection: marketing
+ *     the same, without a record.  Either way a note says why, and
+ *     describes the locked box.
  *   - The server unreachable: nothing shown, nothing granted.
  *   - Another tab's choice: seula_consent is read again when the page is
  *     shown or focused, and a change is applied (a withdrawal stops here
@@ -672,14 +674,21 @@
 		return typeof v === 'string' ? v : '';
 	}
 
-	/* The server's words for these; these only when a texts file
-	 * written before them lacks them, in the banner's language (English
-	 * otherwise). */
+	/* The server's words for these; these only when its texts lack them
+	 * (a texts file written before them, or a server that does not pass
+	 * them on yet), in the banner's language (English otherwise): the
+	 * same words as core/consent_texts.json. */
 	var FALLBACK = {
 		save_failed: {en: 'Your choice could not be saved. Please try again.',
 			fi: 'Valintaasi ei voitu tallentaa. Yritä uudelleen.',
 			sv: 'Ditt val kunde inte sparas. Försök igen.'},
-		close: {en: 'Close', fi: 'Sulje', sv: 'Stäng'}
+		close: {en: 'Close', fi: 'Sulje', sv: 'Stäng'},
+		dnt_note: {en: 'Your browser sends the Do Not Track signal. We treat it as an objection to ' +
+			'marketing: marketing cookies stay off. You can choose the other categories yourself.',
+		fi: 'Selaimesi lähettää Do Not Track -signaalin. Käsittelemme sen markkinoinnin ' +
+			'vastustamisena: markkinointievästeet pysyvät pois päältä. Muista luokista voit valita itse.',
+		sv: 'Din webbläsare skickar signalen Do Not Track. Vi behandlar den som en invändning mot ' +
+			'marknadsföring: marknadsföringskakor förblir avstängda. De andra kategorierna kan du välja själv.'}
 	};
 
 	function fallback(key) {
@@ -714,7 +723,9 @@
 			: el('div', {'class': 'seula-consent__head'}, [
 				el('input', {type: 'checkbox', id: box, 'class': 'seula-consent__checkbox',
 					name: id, value: 'granted', 'data-category': id,
-					'aria-describedby': purpose + (gpc && id === 'marketing' ? ' seula-consent-gpc' : ''),
+					/* Why it cannot be ticked: the signal's note. */
+					'aria-describedby': purpose + (locked && id === 'marketing'
+						? (gpc ? ' seula-consent-gpc' : ' seula-consent-dnt') : ''),
 					checked: !locked || id !== 'marketing' ? checked : false,
 					disabled: locked && id === 'marketing'}),
 				el('label', {'for': box, 'class': 'seula-consent__name', id: box + '-name'},
@@ -766,6 +777,9 @@
 				'class': 'seula-consent__note seula-consent__note--exempt'}, [text('exempt_note')]) : null,
 			gpc ? el('p', {id: 'seula-consent-gpc',
 				'class': 'seula-consent__note seula-consent__note--gpc'}, [text('gpc_note')]) : null,
+			/* Do Not Track, where the site counts it as an objection. */
+			locked && !gpc ? el('p', {id: 'seula-consent-dnt',
+				'class': 'seula-consent__note seula-consent__note--dnt'}, [fallback('dnt_note')]) : null,
 			el('p', {'class': 'seula-consent__text seula-consent__links'}, [
 				privacy ? el('a', {'class': 'seula-consent__link seula-consent__link--privacy',
 					id: 'seula-consent-privacy', href: privacy}, [text('privacy_link')]) : null,

@@ -135,6 +135,8 @@ before(async () => {
   ini = setIni(ini, 'server', 'db', db);
   ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
   ini = setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+  // DNT: 1 objects to marketing as Sec-GPC does (only the test of it sends it).
+  ini = setIni(ini, 'site.demo', 'dnt', 'objection');
   // /privacy needs a controller; the example may not name one.
   if (!/^\[controller\]/m.test(ini))
     ini += '\n[controller]\nname = Tuisku Oy (imaginary)\naddress = Esimerkkikatu 1, 00100 Helsinki\n' +
@@ -453,6 +455,35 @@ test('Global Privacy Control: marketing off and locked, one gpc record, accept a
   await recorded('#seula-consent-accept-all', 'accept_all');
   assert.equal(await page.evaluate(() => window.seulaDemoMarketing), undefined, 'no marketing script');
   assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('Do Not Track under dnt = objection: marketing locked, and the banner says why, in each language', async () => {
+  const shipped = JSON.parse(readFileSync(path.join(ROOT, 'core', 'consent_texts.json'), 'utf8'));
+  const context = await browser.newContext({ extraHTTPHeaders: { DNT: '1' }, bypassCSP: true });
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1', configurable: true });
+  });
+  for (const lang of ['fi', 'sv', 'en']) {
+    const page = await open(context, `${shopBase}/page?html=${lang}`);
+    await shown(page);
+    assert.equal((await config(lang)).dnt, 'objection');
+    assert.equal(await page.$('#seula-consent-gpc'), null, 'no GPC here');
+    assert.ok(await page.$('#seula-consent-dnt'), `${lang}: a note says why marketing is off`);
+    const note = await page.textContent('#seula-consent-dnt');
+    assert.equal(note, shipped[lang].dnt_note, `${lang}: the note`);
+    assert.ok(await page.isVisible('#seula-consent-dnt'), `${lang}: shown on the first layer`);
+    await page.click('#seula-consent-choose');
+    assert.equal(await page.isDisabled('#seula-consent-marketing'), true);
+    // The disabled box is described by its purpose and by the reason.
+    const described = await page.evaluate(() => document.getElementById('seula-consent-marketing')
+      .getAttribute('aria-describedby').split(' ').map((id) => document.getElementById(id)?.textContent));
+    assert.equal(described.length, 2);
+    assert.equal(described[1], note, `${lang}: aria-describedby names the note`);
+    await axe(page, '#seula-consent');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
   await context.close();
 });
 

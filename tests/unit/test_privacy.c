@@ -926,17 +926,15 @@ static void privacy_texts_match_across_languages(void **state)
 static void consent_texts_have_the_banner_keys(void **state)
 {
 	(void)state;
-	static const char *const keys[] = {"title",           "description",
-	                                   "accept_all",      "reject_all",
-	                                   "choose",          "save",
-	                                   "reopen",          "privacy_link",
-	                                   "always_on",       "gpc_note",
-	                                   "receipt",         "withdraw",
-	                                   "exempt_note",     "cookie_name",
-	                                   "cookie_duration", "cookie_provider",
-	                                   "first_party",     "days",
-	                                   "categories",      "cookies",
-	                                   "save_failed",     "close"};
+	static const char *const keys[] = {
+	        "title",           "description",  "accept_all",
+	        "reject_all",      "choose",       "save",
+	        "reopen",          "privacy_link", "always_on",
+	        "gpc_note",        "receipt",      "withdraw",
+	        "exempt_note",     "cookie_name",  "cookie_duration",
+	        "cookie_provider", "first_party",  "days",
+	        "categories",      "cookies",      "save_failed",
+	        "close",           "dnt_note"};
 	static const char *const cats[] = {"necessary", "analytics",
 	                                   "marketing", "personalization"};
 	texts_have_one_shape_in_every_language("consent_texts.json");
