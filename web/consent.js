@@ -22,7 +22,10 @@
  *     server's table (a granted category grants its types).
  *   - Shows the banner when the visitor has no valid choice: no cookie, a
  *     choice under another policy version, an expired one, or only the
- *     record Global Privacy Control made.  Accept all, Reject all and
+ *     record Global Privacy Control made.  Its first layer names each
+ *     category asked for with the first sentence of its purpose, and the
+ *     controller when the server's texts carry its name (texts.controller).
+ *     Accept all, Reject all and
  *     Choose look alike; nothing is ticked in advance; a banner left alone
  *     records nothing.  Escape folds the Choose layer.  While it shows,
  *     the page's bottom padding and scroll padding grow by its height, so
@@ -616,6 +619,10 @@
 		'.seula-consent .seula-consent__text{margin:0 0 .5rem;padding:0;color:inherit}',
 		'.seula-consent .seula-consent__note{margin:0 0 .5rem;padding:.4rem .6rem;',
 		'border-left:4px solid #1d4e89;background:#eef3fa;color:#1a1f29}',
+		'.seula-consent .seula-consent__summary{margin:0 0 .5rem;padding:0;list-style:none;',
+		'font-size:.9em;line-height:1.4}',
+		'.seula-consent .seula-consent__summary-item{margin:0 0 .15rem;padding:0}',
+		'.seula-consent .seula-consent__summary-name{font-weight:600}',
 		'.seula-consent .seula-consent__link{color:#0b57d0;text-decoration:underline}',
 		'.seula-consent .seula-consent__links>*+*{margin-left:1rem}',
 		'.seula-consent .seula-consent__categories{margin:.5rem 0 0;padding:0;list-style:none}',
@@ -654,7 +661,15 @@
 		'.seula-consent__reopen:hover{text-decoration:underline}',
 		'.seula-consent .seula-consent__status{margin:.5rem 0 0;padding:0;font-weight:600;color:#a4161a}',
 		'.seula-consent .seula-consent__status:empty{margin:0}',
-		'@media (max-width:30rem){.seula-consent .seula-consent__button{flex-basis:100%}}'
+		'@media (max-width:30rem){.seula-consent .seula-consent__button{flex-basis:100%}',
+		/* The first layer's three side by side even so: its purposes
+		 * take the room, and the page above keeps some. */
+		'.seula-consent.seula-consent--first .seula-consent__button{flex:1 1 0;min-width:0;',
+		'padding-left:.4rem;padding-right:.4rem;overflow-wrap:anywhere}}',
+		/* However long its words (a signal's note too), the first layer's
+		 * answers stay in view: its text scrolls behind them. */
+		'.seula-consent.seula-consent--first .seula-consent__buttons{position:sticky;bottom:-1.1rem;',
+		'margin-bottom:-1.1rem;padding-bottom:1.1rem;background:#fff}'
 	].join('');
 
 	function el(tag, attrs, kids) {
@@ -683,6 +698,7 @@
 			fi: 'Valintaasi ei voitu tallentaa. Yritä uudelleen.',
 			sv: 'Ditt val kunde inte sparas. Försök igen.'},
 		close: {en: 'Close', fi: 'Sulje', sv: 'Stäng'},
+		controller_label: {en: 'Data controller', fi: 'Rekisterinpitäjä', sv: 'Personuppgiftsansvarig'},
 		dnt_note: {en: 'Your browser sends the Do Not Track signal. We treat it as an objection to ' +
 			'marketing: marketing cookies stay off. You can choose the other categories yourself.',
 		fi: 'Selaimesi lähettää Do Not Track -signaalin. Käsittelemme sen markkinoinnin ' +
@@ -759,6 +775,8 @@
 		});
 		var ids = ['necessary'].concat(offered());
 		var privacy = href(cfg.privacy_url);
+		/* Who asks: the controller's name, when the server's texts have it. */
+		var controller = typeof cfg.texts.controller === 'string' && cfg.texts.controller.trim();
 		var receipt = mine && stored.receipt !== '0'
 			? api + '/api/consent/' + encodeURIComponent(stored.receipt) : null;
 		function button(id, key, hidden) {
@@ -766,13 +784,22 @@
 				'class': 'seula-consent__button seula-consent__button--' + id, hidden: hidden},
 				[text(key)]);
 		}
-		root = el('div', {id: 'seula-consent', 'class': 'seula-consent', role: 'dialog',
+		root = el('div', {id: 'seula-consent', 'class': 'seula-consent seula-consent--first', role: 'dialog',
 			'aria-modal': 'false', 'aria-labelledby': 'seula-consent-title',
 			'aria-describedby': 'seula-consent-description', tabindex: '-1',
 			lang: cfg.language || null}, [
 			el('h2', {id: 'seula-consent-title', 'class': 'seula-consent__title'}, [text('title')]),
 			el('p', {id: 'seula-consent-description', 'class': 'seula-consent__text'},
 				[text('description')]),
+			/* What Accept all agrees to, on the first layer: each purpose
+			 * asked for, in a line (Choose has them whole). */
+			el('ul', {id: 'seula-consent-summary', 'class': 'seula-consent__summary'},
+				offered().map(function (id) {
+					var info = infos[id] || {};
+					return el('li', {'class': 'seula-consent__summary-item'}, [
+						el('span', {'class': 'seula-consent__summary-name'}, [info.name || id]),
+						info.purpose ? ' – ' + brief(String(info.purpose)) : null]);
+				})),
 			cfg.mode === 'exempt' ? el('p', {id: 'seula-consent-exempt',
 				'class': 'seula-consent__note seula-consent__note--exempt'}, [text('exempt_note')]) : null,
 			gpc ? el('p', {id: 'seula-consent-gpc',
@@ -781,6 +808,9 @@
 			locked && !gpc ? el('p', {id: 'seula-consent-dnt',
 				'class': 'seula-consent__note seula-consent__note--dnt'}, [fallback('dnt_note')]) : null,
 			el('p', {'class': 'seula-consent__text seula-consent__links'}, [
+				controller ? el('span', {id: 'seula-consent-controller',
+					'class': 'seula-consent__controller'},
+					[fallback('controller_label') + ': ' + controller]) : null,
 				privacy ? el('a', {'class': 'seula-consent__link seula-consent__link--privacy',
 					id: 'seula-consent-privacy', href: privacy}, [text('privacy_link')]) : null,
 				receipt ? el('a', {'class': 'seula-consent__link seula-consent__link--receipt',
@@ -818,10 +848,19 @@
 		if (reopened) expand(true, true);
 	}
 
+	/* A purpose in a line: its first sentence (one that ends where a
+	 * capital letter starts the next, so that "e.g. a form" stays). */
+	function brief(purpose) {
+		var m = /^[\s\S]*?[.!?](?=\s+["'(\u2018\u201c]?[A-Z\u00c0-\u00d6\u00d8-\u00de])/.exec(purpose);
+		return m ? m[0] : purpose;
+	}
+
 	/* The Choose layer open or folded. */
 	function expand(open, quiet) {
 		var q = function (id) { return root.querySelector('#seula-consent-' + id); };
 		q('details').hidden = !open;
+		q('summary').hidden = open; /* the purposes are there, whole */
+		root.className = 'seula-consent' + (open ? '' : ' seula-consent--first');
 		q('choose').hidden = open;
 		q('save').hidden = !open;
 		if (quiet) return;
@@ -918,6 +957,10 @@
 		var px = function (e, p) { return parseFloat(w.getComputedStyle(e).getPropertyValue(p)) || 0; };
 		var own = px(body, 'padding-bottom'), scroll = px(html, 'scroll-padding-bottom');
 		var h = Math.ceil(root.getBoundingClientRect().height);
+		/* And inside it, its text clear of the first layer's answers. */
+		var row = root.querySelector('.seula-consent__buttons');
+		root.style.scrollPaddingBottom = / seula-consent--first/.test(root.className) && row
+			? row.offsetHeight + 'px' : '';
 		body.style.setProperty('padding-bottom', own + h + 'px', 'important');
 		html.style.setProperty('scroll-padding-bottom', scroll + h + 'px', 'important');
 	}

@@ -579,6 +579,80 @@ test('the banner in Finnish, Swedish and English, as the page and the browser as
   assert.equal(new Set(Object.values(seen).map((s) => s.description)).size, 3);
 });
 
+// What Accept all agrees to, on the first layer (EDPB 05/2020, the CNIL):
+// each purpose in a line, and who asks, without a taller banner on a phone.
+test('the first layer names each purpose in a line and the controller; its answers stay in view on a phone', async () => {
+  const cfg = await config('en');
+  const firstSentence = (t) => (/^[\s\S]*?[.!?](?=\s+[A-Z])/.exec(t) || [t])[0];
+  const expected = cfg.categories.filter((c) => c !== 'necessary').map((id) => {
+    const info = cfg.texts.categories.find((c) => c.id === id);
+    return `${info.name} – ${firstSentence(info.purpose)}`;
+  });
+  assert.equal(expected.length, 3);
+  assert.match(expected[1], /^Marketing – [^.]+\.$/, 'one sentence');
+  // The buttons, each whole within the window and the banner's visible box.
+  const answers = (page) => page.evaluate((ids) => {
+    const root = document.getElementById('seula-consent').getBoundingClientRect();
+    return ids.map((id) => {
+      const r = document.getElementById(id).getBoundingClientRect();
+      return r.height > 0 && r.top >= root.top && r.bottom <= Math.min(root.bottom, innerHeight) + 0.5;
+    });
+  }, FIRST_LAYER);
+
+  for (const viewport of [{ width: 360, height: 640 }, { width: 1280, height: 720 }]) {
+    const where = `at ${viewport.width}x${viewport.height}`;
+    const context = await browser.newContext({ viewport });
+    const page = await open(context, `${base}/demo/`);
+    await shown(page);
+    assert.deepEqual(await page.$$eval('#seula-consent-summary li', (li) => li.map((e) => e.textContent)), expected, where);
+    assert.deepEqual(await answers(page), [true, true, true], `the three answers in view ${where}`);
+    const height = (await page.locator('#seula-consent').boundingBox()).height;
+    assert.ok(height <= viewport.height * 0.75, `the banner ${height}px high ${where}`);
+    // Choose has the purposes whole: the lines go.
+    await page.click('#seula-consent-choose');
+    assert.equal(await page.isHidden('#seula-consent-summary'), true);
+    await page.keyboard.press('Escape');
+    assert.equal(await page.isVisible('#seula-consent-summary'), true);
+    await context.close();
+  }
+
+  // A signal's note too on a phone: the text scrolls, the answers stay.
+  const gpc = await browser.newContext({ viewport: { width: 360, height: 640 }, extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  let page = await open(gpc, `${shopBase}/page?html=fi`);
+  await shown(page);
+  assert.ok(await page.$('#seula-consent-gpc'));
+  assert.deepEqual(await answers(page), [true, true, true], 'the three answers in view under GPC, in Finnish');
+  // Tabbed to, the privacy link is scrolled clear of them.
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'seula-consent-privacy');
+  const clear = await page.evaluate(() => document.getElementById('seula-consent-privacy').getBoundingClientRect().bottom <=
+    document.querySelector('#seula-consent .seula-consent__buttons').getBoundingClientRect().top + 0.5);
+  assert.ok(clear, 'the focused link is not under the answers');
+  await gpc.close();
+
+  // The controller, named by the server's texts when they carry it
+  // (texts.controller), beside the privacy statement's link.
+  const context = await browser.newContext();
+  await context.route('**/api/consent/config*', async (route) => {
+    const r = await route.fetch();
+    const body = await r.json();
+    body.texts.controller = 'Tuisku Oy (imaginary)';
+    await route.fulfill({ response: r, json: body });
+  });
+  page = await open(context, `${base}/demo/`);
+  await shown(page);
+  assert.equal(await page.textContent('#seula-consent-controller'), 'Data controller: Tuisku Oy (imaginary)');
+  await axe(page, '#seula-consent');
+  await context.close();
+  // Without it, nothing in its place.
+  const plain = await browser.newContext();
+  page = await open(plain, `${base}/demo/`);
+  await shown(page);
+  assert.equal(await page.$('#seula-consent-controller'), null);
+  assert.deepEqual(page.errors, []);
+  await plain.close();
+});
+
 // ---- 6. axe-core ---------------------------------------------------------------------
 
 async function axe(page, selector, minPasses = 10) {

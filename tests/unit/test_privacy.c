@@ -934,7 +934,7 @@ static void consent_texts_have_the_banner_keys(void **state)
 	        "exempt_note",     "cookie_name",  "cookie_duration",
 	        "cookie_provider", "first_party",  "days",
 	        "categories",      "cookies",      "save_failed",
-	        "close",           "dnt_note"};
+	        "close",           "dnt_note",     "controller_label"};
 	static const char *const cats[] = {"necessary", "analytics",
 	                                   "marketing", "personalization"};
 	texts_have_one_shape_in_every_language("consent_texts.json");
