@@ -375,6 +375,22 @@ async function acceptedAll() {
   return { context, id };
 }
 
+test('a sub-page of the demo loaded as it is (a reload) is counted with its own title', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const mark = lastId();
+  await page.goto(`${base}/demo/contact`);
+  assert.equal(await page.title(), 'Contact – Tuisku');
+  const [view] = await waitFor('the page view of /demo/contact',
+    () => rows(`id > ${mark} AND type = 1 AND path = '/demo/contact'`));
+  assert.equal(view.title, 'Contact – Tuisku', "the page's own title, not the home page's");
+  await page.reload();
+  const [again] = await waitFor('the page view of the reload',
+    () => rows(`id > ${view.id} AND type = 1 AND path = '/demo/contact'`));
+  assert.equal(again.title, 'Contact – Tuisku');
+  await context.close();
+});
+
 test('calls queued before the tracker loads are replayed first', async () => {
   // An id the server has a consent record for, already in the browser: the
   // queued consent makes the tracker use it from the first page view.

@@ -55,7 +55,7 @@
 				return c + ' ' + (state[c] ? 'allowed' : 'denied');
 			}).join(', ') + ' (' + state.method.replace('_', ' ') + ')';
 	}
-	/* The tracker, loaded first, has handled the event by now. */
+	/* The cookies shown are the banner's: it sets them before it tells. */
 	window.addEventListener('seula:consent', showConsent);
 	if (window.seulaConsent) window.seulaConsent.on('change', showConsent);
 
