@@ -130,25 +130,37 @@ int seula_query_parse(const char *raw, struct evkeyvalq *q)
 	return rc;
 }
 
+/* The values of every `name` header, in order, joined with commas; NULL
+ * when there is none or out of memory.  No cap on the length: the walk of
+ * X-Forwarded-For reads its right end, the part a proxy wrote, and a cap
+ * would drop that with the rest.  on_request() has already refused a header
+ * block over 16 KiB. */
 static char *joined_header(struct evhttp_request *req, const char *name)
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyval *kv;
 	size_t total = 0;
-	TAILQ_FOREACH(kv, in, next)
-	if (strcasecmp(kv->key, name) == 0)
-		total += strlen(kv->value) + 1;
-	if (!total || total > 8192)
-		return NULL;
-	char *out = calloc(1, total + 1);
-	if (!out)
-		return NULL;
+	bool any = false;
 	TAILQ_FOREACH(kv, in, next)
 	if (strcasecmp(kv->key, name) == 0) {
-		if (*out)
-			strcat(out, ",");
-		strcat(out, kv->value);
+		total += strlen(kv->value) + 1;
+		any = true;
 	}
+	if (!any)
+		return NULL;
+	char *out = malloc(total);
+	if (!out)
+		return NULL;
+	size_t n = 0;
+	TAILQ_FOREACH(kv, in, next)
+	if (strcasecmp(kv->key, name) == 0) {
+		size_t len = strlen(kv->value);
+		if (n)
+			out[n++] = ',';
+		memcpy(out + n, kv->value, len);
+		n += len;
+	}
+	out[n] = '\0';
 	return out;
 }
 
@@ -164,15 +176,27 @@ static bool peer_of(struct evhttp_request *req, struct seula_ip *peer)
 	return true;
 }
 
-void seula_request_client_ip(struct evhttp_request *req,
-                             const struct seula_cidr *trusted, size_t n_trusted,
-                             struct seula_ip *out)
+int seula_request_client_ip(struct evhttp_request *req,
+                            const struct seula_cidr *trusted, size_t n_trusted,
+                            struct seula_ip *out)
 {
 	struct seula_ip peer;
 	peer_of(req, &peer);
+	if (!seula_cidr_list_contains(trusted, n_trusted, &peer)) {
+		*out = peer;
+		return SEULA_OK;
+	}
 	char *xff = joined_header(req, "X-Forwarded-For");
-	seula_client_ip(&peer, xff, trusted, n_trusted, out);
+	if (!xff && evhttp_find_header(evhttp_request_get_input_headers(req),
+	                               "X-Forwarded-For")) {
+		/* Out of memory: not the proxy's address either. */
+		memset(out, 0, sizeof(*out));
+		out->family = 4;
+		return SEULA_ENOMEM;
+	}
+	int rc = seula_client_ip(&peer, xff, trusted, n_trusted, out);
 	free(xff);
+	return rc;
 }
 
 bool seula_request_https(struct evhttp_request *req,

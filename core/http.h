@@ -26,10 +26,13 @@ struct seula_kv {
 
 /* The client of a request: the peer, or from X-Forwarded-For when the
  * peer is one of `trusted` (see seula_client_ip).  0.0.0.0 when the peer is
- * unknown. */
-void seula_request_client_ip(struct evhttp_request *req,
-                             const struct seula_cidr *trusted, size_t n_trusted,
-                             struct seula_ip *out);
+ * unknown.  An error, with *out 0.0.0.0, when a trusted peer's header names
+ * no client (seula_client_ip) or out of memory; on_request() refuses such a
+ * request before any handler runs, so a handler may take the address as it
+ * is. */
+int seula_request_client_ip(struct evhttp_request *req,
+                            const struct seula_cidr *trusted, size_t n_trusted,
+                            struct seula_ip *out);
 /* True when a trusted proxy says the request came over https. */
 bool seula_request_https(struct evhttp_request *req,
                          const struct seula_cidr *trusted, size_t n_trusted);

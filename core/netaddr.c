@@ -229,25 +229,38 @@ static void unmap(struct seula_ip *ip)
 	}
 }
 
-void seula_client_ip(const struct seula_ip *peer, const char *xff,
-                     const struct seula_cidr *trusted, size_t n_trusted,
-                     struct seula_ip *out)
+int seula_client_ip(const struct seula_ip *peer, const char *xff,
+                    const struct seula_cidr *trusted, size_t n_trusted,
+                    struct seula_ip *out)
 {
 	*out = *peer;
 	if (!xff || !seula_cidr_list_contains(trusted, n_trusted, peer))
-		return;
+		return SEULA_OK;
+	/* No falling back to the last good hop: that is a proxy, the peer
+	 * itself when its own entry is broken, and the request would have
+	 * the proxy's standing with staff_networks, the login limiter and
+	 * the audit log. */
+	int rc = SEULA_ETOOBIG;
 	size_t end = strlen(xff);
-	while (end > 0) {
+	for (int hops = 0; hops < SEULA_XFF_MAX_HOPS; hops++) {
 		size_t start = end;
 		while (start > 0 && xff[start - 1] != ',')
 			start--;
 		struct seula_ip hop;
-		if (parse_xff_entry(xff + start, end - start, &hop) != SEULA_OK)
-			return;
+		if (parse_xff_entry(xff + start, end - start, &hop) !=
+		    SEULA_OK) {
+			rc = SEULA_EINVAL;
+			break;
+		}
 		unmap(&hop);
-		*out = hop;
-		if (!seula_cidr_list_contains(trusted, n_trusted, &hop))
-			return;
-		end = start ? start - 1 : 0;
+		if (start == 0 ||
+		    !seula_cidr_list_contains(trusted, n_trusted, &hop)) {
+			*out = hop;
+			return SEULA_OK;
+		}
+		end = start - 1;
 	}
+	memset(out, 0, sizeof(*out));
+	out->family = 4;
+	return rc;
 }

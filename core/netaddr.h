@@ -51,15 +51,26 @@ bool seula_cidr_contains(const struct seula_cidr *cidr,
 bool seula_cidr_list_contains(const struct seula_cidr *list, size_t n,
                               const struct seula_ip *ip);
 
+/* The most X-Forwarded-For entries seula_client_ip() reads: more trusted
+ * proxies in a row than any real chain has (a CDN, a load balancer, nginx). */
+#define SEULA_XFF_MAX_HOPS 32
+
 /*
  * The client address of a request: the peer, unless the peer is a trusted
- * proxy, in which case X-Forwarded-For is walked from the right, skipping
- * trusted hops, and the first untrusted address is the client.  An entry that
- * is not an address stops the walk at the last good hop (a proxy's own
- * address: wrong but never forged).  `xff` may be NULL.
+ * proxy that sent X-Forwarded-For (`xff`: its headers joined with commas;
+ * NULL when there was none).  Then the header is read from the right, however
+ * long it is: each entry is the address the hop to its right saw, so trusted
+ * hops are skipped and the first untrusted address is the client (the
+ * left-most entry when all are trusted).  What a client wrote to the left of
+ * that is never read.
+ *
+ * When the chain names no client, *out is 0.0.0.0 (unknown), never a
+ * proxy's own address: SEULA_EINVAL when an entry the walk reaches is not an
+ * address (an empty header, "unknown"), SEULA_ETOOBIG when
+ * SEULA_XFF_MAX_HOPS trusted entries have more to their left.
  */
-void seula_client_ip(const struct seula_ip *peer, const char *xff,
-                     const struct seula_cidr *trusted, size_t n_trusted,
-                     struct seula_ip *out);
+int seula_client_ip(const struct seula_ip *peer, const char *xff,
+                    const struct seula_cidr *trusted, size_t n_trusted,
+                    struct seula_ip *out);
 
 #endif

@@ -53,6 +53,10 @@ struct worker {
 	struct event *accept_pause_ev;
 	int64_t accept_warned_ms;
 	int64_t accept_pauses;
+	/* Requests refused for their X-Forwarded-For since the last warning,
+	 * and when that was (forwarded_for_ok()). */
+	int64_t xff_warned_ms;
+	int64_t xff_refused;
 	pthread_t thread;
 	bool thread_started;
 	atomic_bool draining;
@@ -734,6 +738,54 @@ static void close_if_body_left(struct evhttp_request *req,
 		                  "Connection", "close");
 }
 
+#define XFF_WARN_EVERY_MS 60000
+
+/* A trusted proxy's X-Forwarded-For must name the client (netaddr.h): a
+ * request whose header does not is refused, whatever its route, since any
+ * address it could be given is a proxy's.  Behind a proxy that appends the
+ * address it saw (nginx's $proxy_add_x_forwarded_for) no visitor can cause
+ * this; a proxy that does not is misconfigured, and its whole traffic is
+ * refused, so a warning says so at most once a minute.  It names no
+ * address: the log is no place for a visitor's. */
+static bool forwarded_for_ok(struct worker *w, struct evhttp_request *req)
+{
+	const struct seula_config *cfg = w->srv->deps->cfg;
+	struct seula_ip ip;
+	int rc =
+	        seula_request_client_ip(req, cfg->trusted, cfg->n_trusted, &ip);
+	sodium_memzero(&ip, sizeof(ip));
+	if (rc == SEULA_OK)
+		return true;
+	if (rc == SEULA_ENOMEM) {
+		seula_reply_error(req, 500, "internal", "out of memory");
+		return false;
+	}
+	char why[64];
+	if (rc == SEULA_ETOOBIG)
+		snprintf(why, sizeof(why),
+		         "passes more than %d trusted proxies",
+		         SEULA_XFF_MAX_HOPS);
+	else
+		snprintf(why, sizeof(why),
+		         "has an entry that is not an address");
+	w->xff_refused++;
+	int64_t now = seula_clock_ms();
+	if (!w->xff_warned_ms || now - w->xff_warned_ms >= XFF_WARN_EVERY_MS) {
+		seula_log(
+		        w->srv->deps->log, SEULA_LOG_WARN, "server",
+		        "X-Forwarded-For from a trusted proxy names no client "
+		        "(the last one %s); requests refused since the last "
+		        "warning: %lld; check [server] trusted_proxies and "
+		        "what the proxies send",
+		        why, (long long)w->xff_refused);
+		w->xff_warned_ms = now;
+		w->xff_refused = 0;
+	}
+	seula_reply_error(req, 400, "bad_forwarded_for",
+	                  "X-Forwarded-For from a trusted proxy %s", why);
+	return false;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -768,6 +820,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		                  MAX_HEADERS_BYTES);
 		return;
 	}
+	if (!forwarded_for_ok(w, req))
+		return;
 	if (atomic_load(&w->draining)) {
 		reply_busy(req, SEULA_ECONFLICT, NULL);
 		return;

@@ -218,19 +218,33 @@ class Server:
 
     # -- HTTP -------------------------------------------------------------
     def request(self, method, path, body=None, headers=None, timeout=30):
+        """headers: a dict, or a list of (name, value) pairs, which may
+        give a name more than once (each is sent as a header of its own)."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
             if isinstance(body, str):
                 body = body.encode()
-            conn.request(method, path, body=body, headers=headers or {})
+            if isinstance(headers, list):
+                conn.putrequest(method, path)
+                for name, value in headers:
+                    conn.putheader(name, value)
+                if body is not None:
+                    conn.putheader("Content-Length", str(len(body)))
+                conn.endheaders(body)
+            else:
+                conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
             return Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
 
     def collect(self, events, headers=None, content_type="text/plain"):
+        """headers: a dict or a list of pairs, as request() takes."""
+        if isinstance(headers, list):
+            return self.request("POST", "/api/collect", events,
+                                [("Content-Type", content_type)] + headers)
         h = {"Content-Type": content_type}
         h.update(headers or {})
         return self.request("POST", "/api/collect", events, h)
@@ -400,6 +414,12 @@ def add_closed_visits(db_path, n, first_ms, step_ms, distinct_pages=False):
         (n, first_ms, step_ms, first_ms, step_ms))
     db.commit()
     db.close()
+
+
+def xff_padding(n=760):
+    """What a client may put in X-Forwarded-For ahead of the address a proxy
+    appends: n entries, about 12 n bytes (760: over 9 KB)."""
+    return ", ".join(["198.18.0.1"] * n)
 
 
 def assert_json_error(case, r, status, code=None):

@@ -19,7 +19,7 @@ import time
 import unittest
 
 from seulatest import (PLUGIN_DIR, Response, Server, add_user, assert_json_error,
-                       login, run_seula, session_cookie)
+                       login, run_seula, session_cookie, xff_padding)
 
 PASSWORDS = {
     "ada": "plum-Orbit-7-lantern",
@@ -822,6 +822,35 @@ class StaffNetworksTest(unittest.TestCase):
             self.assertEqual(srv.collect([{"site": "demo", "type": "pageview",
                                            "url": "http://localhost/"}],
                                          headers=outside).status, 204)
+        finally:
+            srv.close()
+
+    def test_a_long_forwarded_for_is_not_the_proxys_address(self):
+        # The proxy's own address is a staff network (an operator on the
+        # host itself); a visitor whose X-Forwarded-For is over 8 KiB must
+        # still be where nginx saw them, not there.
+        srv = Server(plugins=("anonymize", "testkit"),
+                     sections={"auth": {"staff_networks": "10.0.0.0/8, 127.0.0.0/8"}})
+        try:
+            add_staff(srv, ["ada"])
+            srv.start()
+            ada = login(srv, "ada", PASSWORDS["ada"], {"X-Forwarded-For": "10.1.2.3"})
+            self.assertEqual(ada.name, "ada")
+            one = {"X-Forwarded-For": xff_padding() + ", 203.0.113.5"}
+            cookie = ("Cookie", "seula_session=" + ada.token)
+            two = [("X-Forwarded-For", xff_padding()), ("X-Forwarded-For", "203.0.113.5")]
+            for r in (ada.request("GET", "/api/testkit/secret", headers=one),
+                      srv.request("GET", "/api/testkit/secret", headers=[cookie] + two),
+                      ada.request("GET", "/api/me", headers=one),
+                      login(srv, "ada", PASSWORDS["ada"], one)):
+                assert_json_error(self, r, 403, "network_not_allowed")
+            # The audit log names where the request came from, not the proxy.
+            deadline, rows = time.time() + 10, []
+            while len(rows) < 2 and time.time() < deadline:
+                rows = srv.query("SELECT ip_anon FROM audit_log WHERE outcome = 'denied' "
+                                 "AND route = 'GET /api/testkit/secret'")
+                time.sleep(0.05)
+            self.assertEqual([r["ip_anon"] for r in rows], ["203.0.113.0"] * 2)
         finally:
             srv.close()
 

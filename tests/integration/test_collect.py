@@ -8,7 +8,8 @@ import threading
 import time
 import unittest
 
-from seulatest import Server, assert_json_error, pageview, record_consent
+from seulatest import (Server, assert_json_error, pageview, record_consent,
+                       xff_padding)
 
 
 class CollectTest(unittest.TestCase):
@@ -453,12 +454,75 @@ class DescriptorLimitTest(unittest.TestCase):
             srv.close()
 
 
+class ForwardedForTest(unittest.TestCase):
+    """Behind a trusted proxy the client is the right-most untrusted entry
+    of X-Forwarded-For, however long the header, and never the proxy."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def stored_ip(self, title, headers):
+        r = self.srv.collect(pageview(title=title), headers=headers)
+        self.assertEqual(r.status, 204, r)
+        [row] = self.srv.query("SELECT ip_anon FROM events WHERE title = ?", (title,))
+        return row["ip_anon"]
+
+    def test_a_long_header_ends_in_the_client(self):
+        # nginx's $proxy_add_x_forwarded_for: what the client sent, then
+        # the address nginx saw, in one header of over 8 KiB.
+        xff = xff_padding() + ", 203.0.113.9"
+        self.assertGreater(len(xff), 9000)
+        self.assertEqual(self.stored_ip("xff-long", {"X-Forwarded-For": xff}),
+                         "203.0.0.0")
+
+    def test_two_headers_are_read_as_one(self):
+        # A proxy that adds a header of its own after the client's (HAProxy's
+        # option forwardfor), and a client's header in two parts.
+        for title, headers, want in (
+                ("xff-two", [("X-Forwarded-For", xff_padding()),
+                             ("X-Forwarded-For", "192.0.2.44")], "192.0.0.0"),
+                ("xff-halves", [("X-Forwarded-For", xff_padding(380)),
+                                ("X-Forwarded-For", xff_padding(380) + ", 198.51.100.7")],
+                 "198.51.0.0")):
+            with self.subTest(title=title):
+                self.assertEqual(self.stored_ip(title, headers), want)
+
+    def test_a_header_naming_no_client_is_refused(self):
+        # Falling back to the proxy's address would make every such request
+        # the proxy's: refused instead, whatever the route, storing nothing.
+        before = self.srv.count()
+        for xff in ("203.0.113.9, unknown", "", "unix:", "203.0.113.9, junk, 127.0.0.2",
+                    "203.0.113.9, ::1, " + ", ".join(["127.0.0.1"] * 32)):
+            with self.subTest(xff=xff[:40]):
+                r = self.srv.collect(pageview(title="xff-bad"), headers={"X-Forwarded-For": xff})
+                doc = assert_json_error(self, r, 400, "bad_forwarded_for")
+                self.assertIn("X-Forwarded-For", doc["message"])
+                self.assertNotIn("203.0.113.9", doc["message"])
+        for path in ("/api/health", "/api/me", "/"):
+            with self.subTest(path=path):
+                r = self.srv.request("GET", path, headers={"X-Forwarded-For": "unknown"})
+                assert_json_error(self, r, 400, "bad_forwarded_for")
+        self.assertEqual(self.srv.count(), before)
+        # The operator hears of it, without any address.
+        log = self.srv.stderr()
+        self.assertIn("names no client", log)
+        self.assertNotIn("203.0.113", log)
+
+
 class NoTrustedProxyTest(unittest.TestCase):
     def test_forwarded_for_ignored_from_untrusted_peer(self):
         with Server(server={"trusted_proxies": ""}) as srv:
             r = srv.collect(pageview(title="spoof"), headers={"X-Forwarded-For": "203.0.113.9"})
             self.assertEqual(r.status, 204)
             self.assertEqual(srv.query("SELECT ip_anon FROM events")[0]["ip_anon"], "127.0.0.0")
+            # Nor is it refused: only a trusted proxy must name the client.
+            r = srv.collect(pageview(title="junk"), headers={"X-Forwarded-For": "unknown"})
+            self.assertEqual(r.status, 204)
 
 
 if __name__ == "__main__":

@@ -149,14 +149,23 @@ static void cidr_contains(void **state)
 		assert_int_equal(seula_cidr_parse(bad[i], &c), SEULA_EINVAL);
 }
 
-static const char *client(const char *peer, const char *xff)
+/* The client seula_client_ip() finds, with its return code in *rc. */
+static const char *client_rc(const char *peer, const char *xff, int *rc)
 {
 	struct seula_cidr trusted[2];
 	assert_int_equal(seula_cidr_parse("127.0.0.0/8", &trusted[0]), 0);
 	assert_int_equal(seula_cidr_parse("10.0.0.0/8", &trusted[1]), 0);
 	struct seula_ip p = ip(peer), out;
-	seula_client_ip(&p, xff, trusted, 2, &out);
+	*rc = seula_client_ip(&p, xff, trusted, 2, &out);
 	return fmt(&out);
+}
+
+static const char *client(const char *peer, const char *xff)
+{
+	int rc;
+	const char *out = client_rc(peer, xff, &rc);
+	assert_int_equal(rc, SEULA_OK);
+	return out;
 }
 
 /* Only trusted proxies are believed; the walk goes right to left. */
@@ -168,6 +177,7 @@ static void forwarded_for(void **state)
 	/* An untrusted peer's header is ignored: no spoofing. */
 	assert_string_equal(client("198.51.100.1", "203.0.113.5"),
 	                    "198.51.100.1");
+	assert_string_equal(client("198.51.100.1", "unknown"), "198.51.100.1");
 	/* The client may prepend lies; the first untrusted from the right
 	 * wins. */
 	assert_string_equal(
@@ -181,15 +191,81 @@ static void forwarded_for(void **state)
 	                    "203.0.113.5");
 	assert_string_equal(client("127.0.0.1", "::ffff:203.0.113.5"),
 	                    "203.0.113.5");
-	/* Garbage stops the walk at the last good hop. */
-	assert_string_equal(client("127.0.0.1", "203.0.113.5, unknown"),
-	                    "127.0.0.1");
-	assert_string_equal(client("127.0.0.1", "junk, 10.0.0.3"), "10.0.0.3");
-	assert_string_equal(client("127.0.0.1", ",,,"), "127.0.0.1");
-	assert_string_equal(client("127.0.0.1", ""), "127.0.0.1");
+	/* Garbage left of the client is never read. */
+	assert_string_equal(client("127.0.0.1", "junk, ,203.0.113.5"),
+	                    "203.0.113.5");
 	/* All trusted: the leftmost. */
 	assert_string_equal(client("127.0.0.1", "10.0.0.1, 127.0.0.2"),
 	                    "10.0.0.1");
+}
+
+/* A trusted proxy's header that names no client gives no address, never a
+ * proxy's (the peer's, when it is the peer's own entry that is broken). */
+static void forwarded_for_naming_no_client(void **state)
+{
+	(void)state;
+	const char *bad[] = {"203.0.113.5, unknown",
+	                     "junk, 10.0.0.3",
+	                     ",,,",
+	                     "",
+	                     "203.0.113.5,",
+	                     "unix:",
+	                     "203.0.113.5, [::1, 10.0.0.3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		int rc;
+		assert_string_equal(client_rc("127.0.0.1", bad[i], &rc),
+		                    "0.0.0.0");
+		assert_int_equal(rc, SEULA_EINVAL);
+	}
+}
+
+/* `first`, if not NULL, then n trusted addresses 10.0.0.1, 10.0.0.2, ...
+ * into buf. */
+static const char *chain(char *buf, const char *first, int n)
+{
+	size_t len = (size_t)sprintf(buf, "%s", first ? first : "");
+	for (int i = 0; i < n; i++)
+		len += (size_t)sprintf(buf + len, "%s10.0.%d.%d",
+		                       len ? ", " : "", i / 250, i % 250 + 1);
+	return buf;
+}
+
+/* The walk reads the right end of a chain however long, and at most
+ * SEULA_XFF_MAX_HOPS entries of it. */
+static void forwarded_for_hops(void **state)
+{
+	(void)state;
+	/* 20 KB of what a client wrote, then what the proxy appended. */
+	size_t n = 2000;
+	char *xff = malloc(n * 12 + 64);
+	assert_non_null(xff);
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(xff + len, "198.18.0.1, ");
+	strcpy(xff + len, "203.0.113.9");
+	assert_string_equal(client("127.0.0.1", xff), "203.0.113.9");
+
+	/* SEULA_XFF_MAX_HOPS entries are read: the client behind one fewer
+	 * trusted proxies is found, as is the left-most of as many. */
+	int rc;
+	assert_string_equal(client("127.0.0.1", chain(xff, "203.0.113.9",
+	                                              SEULA_XFF_MAX_HOPS - 1)),
+	                    "203.0.113.9");
+	assert_string_equal(
+	        client("127.0.0.1", chain(xff, NULL, SEULA_XFF_MAX_HOPS)),
+	        "10.0.0.1");
+	/* One more, and the walk stops there, naming nobody. */
+	assert_string_equal(
+	        client_rc("127.0.0.1",
+	                  chain(xff, "203.0.113.9", SEULA_XFF_MAX_HOPS), &rc),
+	        "0.0.0.0");
+	assert_int_equal(rc, SEULA_ETOOBIG);
+	assert_string_equal(client_rc("127.0.0.1",
+	                              chain(xff, NULL, SEULA_XFF_MAX_HOPS + 1),
+	                              &rc),
+	                    "0.0.0.0");
+	assert_int_equal(rc, SEULA_ETOOBIG);
+	free(xff);
 }
 
 int main(void)
@@ -200,6 +276,8 @@ int main(void)
 	        cmocka_unit_test(masks_embedded_v4),
 	        cmocka_unit_test(cidr_contains),
 	        cmocka_unit_test(forwarded_for),
+	        cmocka_unit_test(forwarded_for_naming_no_client),
+	        cmocka_unit_test(forwarded_for_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
