@@ -20,30 +20,55 @@ struct seula_redactor {
  * but no address after it costs one pass, not one per start: the
  * interpreter took a second over 60,000 bytes without it (the body may be
  * 64 KiB).  The loops are possessive, so nothing is given back and tried
- * again.  Any part may be percent-encoded (a URL's path is) or raw UTF-8
- * (a title is).  Raw, letters, marks and digits count (\p{L}, \p{M}:
- * "a" and a combining diaeresis, a Devanagari vowel sign; \p{N}), with
- * the joiners ZWNJ and ZWJ and the middle dot of IDNA, so a no-break space,
- * a dash, an ellipsis or a guillemet beside an address stays.  Escaped,
- * only what an address holds: the atext of RFC 5322 but "/" and "@", and
- * UTF-8 bytes in a local part; a host's letters, digits, "-" and UTF-8
- * bytes in a label; %2E is a dot, %2F and %20 end an address.  Hosts need
- * a dot: "a@b" is a handle, not an address.  UTF mode: collect stores
- * only valid UTF-8 (seula_text_valid()), and text that is not fails the
- * match, and so the event (seula_redact_text()). */
-#define EMAIL_RAW "\\p{L}\\p{M}\\p{N}\\x{200C}\\x{200D}\\x{B7}"
-#define EMAIL_LOCAL_CHARS "a-z0-9._+" EMAIL_RAW "-"
+ * again.  Any part may be percent-encoded (a URL's path is), twice even
+ * (%2540: a URL carried in another's query, decoded once on the way), or
+ * raw UTF-8 (a title is).
+ *
+ * A local part is a run of the atext of RFC 5322 and dots, raw or escaped,
+ * but "/" (far more often a path's than an address's) and a raw "%" (an
+ * escape's): "o'neil", "tom&jerry" and "bounce-ann=example.com" go whole,
+ * not from after the last "'", "&" or "=".  Or it is a quoted string of
+ * up to 64 characters ("ann smith"@example.com).  Raw, letters, marks and
+ * digits count (\p{L}, \p{M}: "a" and a combining diaeresis, a Devanagari
+ * vowel sign; \p{N}), with what is invisible inside a word: the joiners
+ * ZWNJ and ZWJ, the soft hyphen, and the middle dot of IDNA.  So a
+ * no-break space, a dash, an ellipsis or a guillemet beside an address
+ * stays.  A host is a letter, digit, "-" or UTF-8 byte in a label, raw or
+ * escaped; %2E is a dot, %2F and %20 end it.  Hosts need a dot ("a@b" is a
+ * handle, not an address), or are an address literal ([192.0.2.1],
+ * [IPv6:2001:db8::1]).  UTF mode: collect stores only valid UTF-8
+ * (seula_text_valid()), and text that is not fails the match, and so the
+ * event (seula_redact_text()). */
+#define EMAIL_RAW "\\p{L}\\p{M}\\p{N}\\x{200C}\\x{200D}\\x{AD}\\x{B7}"
+#define EMAIL_LOCAL_CHARS "a-z0-9._+!#$&'*=?^`{|}~" EMAIL_RAW "-"
 #define EMAIL_LOCAL_HEX                                                        \
 	"(?:2[13-9a-e]|3[0-9df]|4[1-9a-f]|[56][0-9a-f]|7[0-9a-e]|[89a-f][0-"   \
 	"9a-f])"
+/* An escape of a local part's character, once or twice (%27, %2527), but
+ * not %25 before the 40 of a twice-escaped "@". */
+#define EMAIL_LOCAL_ESC "%(?!2540)(?:25" EMAIL_LOCAL_HEX "|" EMAIL_LOCAL_HEX ")"
+/* A quote, raw or escaped, and what a quoted local part holds.  It does
+ * not open after a backslash (\" is a quote inside one): in a run of \",
+ * each would start a walk of 64. */
+#define EMAIL_QUOTE "(?:\"|%(?:25)?22)"
+#define EMAIL_QUOTED                                                           \
+	"(?<!\\\\)" EMAIL_QUOTE                                                \
+	"(?:(?!%(?:25)?22)[^\"\\\\\\x00-\\x1f]|\\\\[^\\x00-\\x1f])"            \
+	"{1,64}+" EMAIL_QUOTE
 #define EMAIL_LABEL                                                            \
-	"(?:[a-z0-9" EMAIL_RAW "-]++|%(?:[89a-f][0-9a-f]|2d|3[0-9]"            \
+	"(?:[a-z0-9" EMAIL_RAW "-]++|%(?:25)?+(?:[89a-f][0-9a-f]|2d|3[0-9]"    \
 	"|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]))++"
+#define EMAIL_LITERAL                                                          \
+	"(?:\\[|%(?:25)?5b)(?:[0-9]{1,3}+(?:\\.[0-9]{1,3}+){3}"                \
+	"|ipv6:[0-9a-f:.]{2,45}+)(?:\\]|%(?:25)?5d)"
 static const char pattern[] =
         "(?:(?<![" EMAIL_LOCAL_CHARS "])|(?<=%(?!" EMAIL_LOCAL_HEX ")"
-        "[0-9a-f]{2}))(?!(?<=%)[0-9a-f]{2})"
-        "(?:[" EMAIL_LOCAL_CHARS "]++|%" EMAIL_LOCAL_HEX ")++"
-        "(?:@|%40)" EMAIL_LABEL "(?:(?:\\.|%2e)" EMAIL_LABEL ")++";
+        "[0-9a-f]{2})|(?<=%25(?!" EMAIL_LOCAL_HEX ")[0-9a-f]{2}))"
+        "(?!(?<=%)[0-9a-f]{2})"
+        "(?:(?:[" EMAIL_LOCAL_CHARS "]++|" EMAIL_LOCAL_ESC ")++"
+        "|" EMAIL_QUOTED ")"
+        "(?:@|%(?:25)?40)(?:" EMAIL_LABEL "(?:(?:\\.|%(?:25)?2e)" EMAIL_LABEL
+        ")++|" EMAIL_LITERAL ")";
 
 int seula_redactor_new(struct seula_redactor **out, bool jit, char *err,
                        size_t errlen)
@@ -81,15 +106,19 @@ void seula_redactor_free(struct seula_redactor *r)
 	free(r);
 }
 
-/* Whether `text` could hold an address at all: most text has no "@". */
+/* Whether `text` could hold an address at all: most text has no "@",
+ * "%40" or "%2540". */
 static bool may_hold(const char *text, size_t len)
 {
 	if (memchr(text, '@', len))
 		return true;
 	for (const char *p = text;
-	     (p = memchr(p, '%', len - (size_t)(p - text))); p++)
-		if ((size_t)(p - text) + 2 < len && p[1] == '4' && p[2] == '0')
+	     (p = memchr(p, '%', len - (size_t)(p - text))); p++) {
+		size_t left = len - (size_t)(p - text) - 1;
+		if ((left >= 2 && p[1] == '4' && p[2] == '0') ||
+		    (left >= 4 && memcmp(p + 1, "2540", 4) == 0))
 			return true;
+	}
 	return false;
 }
 

@@ -5,9 +5,11 @@
  * {"contact": "ann@example.com"}) is personal data no consent was asked
  * for; it is replaced by "(email)", as Google Analytics 4's data redaction
  * does, for every visitor, before anything is stored.  Any part of one
- * may be percent-encoded, as a URL carries it (ann%40example%2Ecom), or
- * UTF-8, as an internationalised domain is (info@exämple.de in a title,
- * ex%C3%A4mple.de in a URL); none of it stays (not "jö(email)").
+ * may be percent-encoded, as a URL carries it (ann%40example%2Ecom), even
+ * twice (ann%2540example.com), or UTF-8, as an internationalised domain is
+ * (info@exämple.de in a title, ex%C3%A4mple.de in a URL); none of it stays
+ * (not "jö(email)", nor "o'(email)": the local part is all of RFC 5322's
+ * but "/").
  *
  * Ownership: the redactor owns its compiled pattern; it is read-only after
  * seula_redactor_new(), so loop threads share one.

@@ -150,6 +150,71 @@ static void marks_joiners_and_atext_stay_in_an_address(void **state)
 	assert_string_equal(redact("/u/o%27brien@example.com"), "/u/(email)");
 }
 
+/* A local part is all of RFC 5322's atext, not what follows its last
+ * apostrophe or "=": no name is left before "(email)".  "/" alone still
+ * ends one (a path's), and a raw "%" (an escape's). */
+static void every_atext_is_part_of_a_local_part(void **state)
+{
+	(void)state;
+	assert_string_equal(redact("o'neil@example.com"), "(email)");
+	assert_string_equal(redact("Write to mary.o'brien@x.com today"),
+	                    "Write to (email) today");
+	assert_string_equal(redact("/u/o'neil@example.com/x"), "/u/(email)/x");
+	/* A bounce address carries the recipient's. */
+	assert_string_equal(redact("bounce-ann=example.com@lists.example.org"),
+	                    "(email)");
+	const char *atext = "!#$&'*+-=?^_`{|}~.";
+	for (const char *c = atext; *c; c++) {
+		char in[64], want[64];
+		snprintf(in, sizeof(in), "Mail ann%cx@example.com.", *c);
+		snprintf(want, sizeof(want), "Mail (email).");
+		assert_string_equal(redact(in), want);
+		snprintf(in, sizeof(in), "%cann@example.com", *c);
+		assert_string_equal(redact(in), "(email)");
+	}
+	assert_string_equal(redact("/docs/v1.2/api@latest.json"),
+	                    "/docs/v1.2/(email)");
+}
+
+/* A URL inside another's query is escaped twice, "@" as %2540: decoded
+ * once on the way, it is an address still. */
+static void twice_escaped_addresses_go(void **state)
+{
+	(void)state;
+	assert_string_equal(redact("ann%2540example.com"), "(email)");
+	assert_string_equal(redact("/u/ann%2540example%252Ecom/x"),
+	                    "/u/(email)/x");
+	assert_string_equal(redact("/r/o%2527neil%2540ex%25C3%25A4mple.de"),
+	                    "/r/(email)");
+	/* A run ends at %2540 as at %40. */
+	assert_string_equal(redact("/x%2540ann@example.com"), "/x%2540(email)");
+	/* %25 alone is an escaped "%", part of a local part. */
+	assert_string_equal(redact("/u/100%25off@example.com"), "/u/(email)");
+	assert_string_equal(redact("/u/a%25b%40example.com"), "/u/(email)");
+}
+
+/* The soft hyphen is as invisible inside a word as the joiners (IDNA
+ * drops it); a quoted local part and an address literal are addresses
+ * too. */
+static void soft_hyphens_quotes_and_literals(void **state)
+{
+	(void)state;
+	assert_string_equal(redact("ann\xc2\xadx@example.com"), "(email)");
+	assert_string_equal(redact("info@exam\xc2\xadple.com"), "(email)");
+	assert_string_equal(redact("Write to \"ann smith\"@example.com."),
+	                    "Write to (email).");
+	assert_string_equal(redact("\"ann\\\"s\"@example.com"), "(email)");
+	assert_string_equal(redact("/u/%22ann%20smith%22%40example.com/x"),
+	                    "/u/(email)/x");
+	assert_string_equal(redact("ann@[192.0.2.1] wrote"), "(email) wrote");
+	assert_string_equal(redact("ann@[IPv6:2001:db8::1]"), "(email)");
+	assert_string_equal(redact("/u/ann%40%5B192.0.2.1%5D/x"),
+	                    "/u/(email)/x");
+	/* Quoted words and footnotes are not. */
+	assert_string_equal(redact("\"Hi\" @ noon; see note@[12]"), "");
+	assert_string_equal(redact("a \"b\"@c"), "");
+}
+
 static void other_text_stays(void **state)
 {
 	(void)state;
@@ -227,6 +292,18 @@ static void long_escaped_runs(void)
 	         "a",
 	         "@.b", NULL},
 	        {"", "a\xe2\x80\x94", "@.b", NULL},
+	        {"", "%25", "40.b", NULL},
+	        {"", "a%2540", ".b", NULL},
+	        {"", "%2525", "%2540.b", NULL},
+	        {"", "a'=", "@.b", NULL},
+	        {"", "\"", "@.b", NULL},
+	        {"", "\"a", "\"@.b", NULL},
+	        {"\"", "a", "\"@.b", NULL},
+	        {"", "\"\\", "\"@.b", NULL},
+	        {"", "%22", "%40.b", NULL},
+	        {"", "a@[1", "", NULL},
+	        {"", "a@[1.2.3.", "4", NULL},
+	        {"", "a%2540b%252E", "", SEULA_REDACTED_EMAIL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		double s = timed(cases[i].head, cases[i].unit, cases[i].tail,
@@ -380,6 +457,9 @@ int main(void)
 	        cmocka_unit_test(utf8_addresses_go),
 	        cmocka_unit_test(what_is_beside_an_address_stays),
 	        cmocka_unit_test(marks_joiners_and_atext_stay_in_an_address),
+	        cmocka_unit_test(every_atext_is_part_of_a_local_part),
+	        cmocka_unit_test(twice_escaped_addresses_go),
+	        cmocka_unit_test(soft_hyphens_quotes_and_literals),
 	        cmocka_unit_test(other_text_stays),
 	        cmocka_unit_test(long_runs_are_linear),
 	        cmocka_unit_test(event_fields),
