@@ -163,7 +163,14 @@ static void every_atext_is_part_of_a_local_part(void **state)
 	/* A bounce address carries the recipient's. */
 	assert_string_equal(redact("bounce-ann=example.com@lists.example.org"),
 	                    "(email)");
-	const char *atext = "!#$&'*+-=?^_`{|}~.";
+	/* A query's "?" and "&" end one, and what is before them stays. */
+	assert_string_equal(
+	        redact("https://example.com/search?q=ann@example.com"),
+	        "https://example.com/search?(email)");
+	assert_string_equal(redact("/s?a=1&email=ann@example.com"),
+	                    "/s?a=1&(email)");
+	assert_string_equal(redact("/u/tom%26jerry@example.com"), "/u/(email)");
+	const char *atext = "!#$'*+-=^_`{|}~.";
 	for (const char *c = atext; *c; c++) {
 		char in[64], want[64];
 		snprintf(in, sizeof(in), "Mail ann%cx@example.com.", *c);
