@@ -1,6 +1,6 @@
 /* Unit tests: the parts of staff authentication that need no server -
- * core/ratelimit.c, core/sessions.c, core/audit.c, core/secret.c and the
- * password policy of core/staff.c. */
+ * core/ratelimit.c, core/sessions.c, core/device.c, core/audit.c,
+ * core/secret.c and the password policy of core/staff.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "db.h"
+#include "device.h"
 #include "migrate.h"
 #include "ratelimit.h"
 #include "secret.h"
@@ -141,6 +142,80 @@ static void ratelimit_table_is_fixed_under_a_flood(void **state)
 		seula_ratelimit_fail(rl, "target", 6, 2000 + i);
 	assert_true(seula_ratelimit_locked(rl, "target", 6, 2010, NULL));
 	seula_ratelimit_free(rl);
+}
+
+/* ---- device cookies ------------------------------------------------------ */
+
+static void device_key_of(unsigned char key[SEULA_DEVICE_KEY], unsigned char b)
+{
+	unsigned char secret[SEULA_SECRET_BYTES];
+	memset(secret, b, sizeof(secret));
+	seula_device_key(key, secret);
+}
+
+static void device_cookie_is_bound_to_name_and_key(void **state)
+{
+	(void)state;
+	unsigned char key[SEULA_DEVICE_KEY], other[SEULA_DEVICE_KEY];
+	device_key_of(key, 1);
+	device_key_of(other, 2);
+	const int64_t now = 1700000000000;
+	char c[SEULA_DEVICE_CHARS + 1], d[SEULA_DEVICE_CHARS + 1];
+	seula_device_issue(key, "ada", 42, now, c);
+	seula_device_issue(key, "ada", 42, now, d);
+	assert_int_equal(strlen(c), SEULA_DEVICE_CHARS);
+	for (const char *p = c; *p; p++)
+		assert_non_null(
+		        strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+		               "opqrstuvwxyz0123456789-_",
+		               *p));
+	struct seula_device x, y;
+	assert_true(seula_device_check(key, c, "ada", now + 1000, &x));
+	assert_true(seula_device_check(key, d, "ada", now + 1000, &y));
+	assert_int_equal(x.password_changed_ms, 42);
+	assert_int_equal(x.issued_ms, now);
+	/* Each is a device of its own. */
+	assert_memory_not_equal(x.nonce, y.nonce, SEULA_DEVICE_NONCE);
+	/* Another account's name, another server's key: nothing. */
+	assert_false(seula_device_check(key, c, "ann", now, &x));
+	assert_false(seula_device_check(key, c, "ad", now, &x));
+	assert_false(seula_device_check(key, c, "adam", now, &x));
+	assert_false(seula_device_check(other, c, "ada", now, &x));
+	/* The same secret gives the same key: cookies outlive a restart. */
+	device_key_of(other, 1);
+	assert_true(seula_device_check(other, c, "ada", now, &x));
+}
+
+static void device_cookie_refuses_forgeries_and_age(void **state)
+{
+	(void)state;
+	unsigned char key[SEULA_DEVICE_KEY];
+	device_key_of(key, 1);
+	const int64_t now = 1700000000000;
+	const int64_t life = (int64_t)SEULA_DEVICE_LIFETIME_S * 1000;
+	char c[SEULA_DEVICE_CHARS + 1], bad[SEULA_DEVICE_CHARS + 2];
+	seula_device_issue(key, "ada", 42, now, c);
+	struct seula_device x;
+	assert_true(seula_device_check(key, c, "ada", now + life - 1, &x));
+	assert_false(seula_device_check(key, c, "ada", now + life, &x));
+	/* Any character changed: the nonce, the times or the MAC. */
+	for (size_t i = 0; i < SEULA_DEVICE_CHARS; i++) {
+		memcpy(bad, c, sizeof(c));
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		assert_false(seula_device_check(key, bad, "ada", now, &x));
+	}
+	/* Cut, lengthened, not base64url, empty. */
+	memcpy(bad, c, sizeof(c));
+	bad[SEULA_DEVICE_CHARS - 1] = '\0';
+	assert_false(seula_device_check(key, bad, "ada", now, &x));
+	memcpy(bad, c, sizeof(c));
+	bad[SEULA_DEVICE_CHARS] = 'A';
+	bad[SEULA_DEVICE_CHARS + 1] = '\0';
+	assert_false(seula_device_check(key, bad, "ada", now, &x));
+	memcpy(bad, c, sizeof(c));
+	bad[10] = '+';
+	assert_false(seula_device_check(key, bad, "ada", now, &x));
+	assert_false(seula_device_check(key, "", "ada", now, &x));
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -622,6 +697,8 @@ int main(void)
 	        cmocka_unit_test(ratelimit_reservations_count_until_released),
 	        cmocka_unit_test(ratelimit_success_keeps_other_reservations),
 	        cmocka_unit_test(tokens_are_random_and_only_hashed),
+	        cmocka_unit_test(device_cookie_is_bound_to_name_and_key),
+	        cmocka_unit_test(device_cookie_refuses_forgeries_and_age),
 	        cmocka_unit_test(sessions_idle_and_absolute_timeouts),
 	        cmocka_unit_test(sessions_unknown_and_removed),
 	        cmocka_unit_test(sessions_full_drops_least_recently_seen),
