@@ -6,6 +6,7 @@
 #include "date.h"
 
 #include "audit.h"
+#include "device.h"
 #include "host.h"
 #include "http.h"
 #include "netaddr.h"
@@ -38,7 +39,8 @@ struct seula_auth {
 	struct seula_readers *readers;
 	const struct seula_logger *log;
 	struct seula_sessions *sessions;
-	struct seula_ratelimit *by_account, *by_address;
+	struct seula_ratelimit *by_account, *by_address, *by_device;
+	unsigned char device_key[SEULA_DEVICE_KEY];
 	bool loaded;
 	struct seula_task task, watch;
 };
@@ -70,13 +72,13 @@ static bool secure_request(const struct seula_auth *a,
 }
 
 static void set_cookie(const struct seula_auth *a, struct evhttp_request *req,
-                       const char *token, int64_t max_age)
+                       const char *name, const char *path, const char *value,
+                       int64_t max_age)
 {
 	char cookie[256];
 	snprintf(cookie, sizeof(cookie),
-	         SEULA_SESSION_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; "
-	                              "SameSite=Strict%s",
-	         token, (long long)max_age,
+	         "%s=%s; Path=%s; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
+	         name, value, path, (long long)max_age,
 	         secure_request(a, req) ? "; Secure" : "");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie",
 	                  cookie);
@@ -188,7 +190,13 @@ struct login {
 	struct seula_ip ip;
 	struct seula_ip addr_key; /* address_key(&ip) */
 	char ip_anon[SEULA_IP_TEXT_MAX];
-	/* A check reserved with both limiters, not yet given back. */
+	/* A device cookie this browser got at a sign-in to this name: the
+	 * login is limited by the device's own failures alone, not by the
+	 * account's and the address's, which anyone can run up. */
+	bool device;
+	struct seula_device dev;
+	/* A check reserved with the device's limiter or with both of the
+	 * others, not yet given back. */
 	bool reserved;
 	bool had_old;
 	unsigned char old_hash[SEULA_TOKEN_HASH];
@@ -196,12 +204,14 @@ struct login {
 	bool found, ok, locked_now;
 	struct seula_staff staff;
 	char token[SEULA_TOKEN_CHARS + 1];
+	char device_token[SEULA_DEVICE_CHARS + 1]; /* the success's new one */
 	struct seula_session session;
 };
 
 /* Gives the login's reservations back, once: a success forgets the
  * account's failures (not the address's), a failure counts against both,
- * a login never checked counts for nothing. */
+ * a login never checked counts for nothing.  From a device, the same for
+ * the device alone: its success leaves a lock others caused in place. */
 static void login_settle(struct login *l, enum seula_attempt outcome,
                          int64_t now)
 {
@@ -209,6 +219,11 @@ static void login_settle(struct login *l, enum seula_attempt outcome,
 	if (!l->reserved)
 		return;
 	l->reserved = false;
+	if (l->device) {
+		seula_ratelimit_release(a->by_device, l->dev.nonce,
+		                        sizeof(l->dev.nonce), outcome, now);
+		return;
+	}
 	seula_ratelimit_release(a->by_account, l->lname, strlen(l->lname),
 	                        outcome, now);
 	seula_ratelimit_release(
@@ -225,6 +240,8 @@ static void login_free(struct login *l)
 	if (l->password)
 		sodium_free(l->password);
 	sodium_memzero(l->token, sizeof(l->token));
+	sodium_memzero(l->device_token, sizeof(l->device_token));
+	sodium_memzero(&l->dev, sizeof(l->dev));
 	sodium_memzero(&l->ip, sizeof(l->ip));
 	sodium_memzero(&l->addr_key, sizeof(l->addr_key));
 	atomic_fetch_sub(l->loop.inflight, 1);
@@ -246,6 +263,20 @@ static int login_verify(void *arg, sqlite3 *db, char *err, size_t errlen)
 	l->ok = l->found && match && !l->staff.disabled && l->staff.role;
 	sodium_memzero(l->staff.hash, sizeof(l->staff.hash));
 	return SEULA_OK;
+}
+
+static const char *login_detail(const struct login *l)
+{
+	if (l->ok)
+		return l->device ? "from a known device" : NULL;
+	if (l->locked_now)
+		return l->device ? "wrong name or password, from a known "
+		                   "device; the device is now locked out"
+		                 : "wrong name or password; now locked out";
+	if (l->found && l->staff.disabled)
+		return "the account is disabled";
+	return l->device ? "wrong name or password, from a known device"
+	                 : "wrong name or password";
 }
 
 /* Writer: the session row (a success), the audit entry (both). */
@@ -298,12 +329,7 @@ static int login_record(void *arg, sqlite3 *db, char *err, size_t errlen)
 	        .action = l->ok ? "login" : "login_failed",
 	        .route = "POST /api/login",
 	        .outcome = l->ok ? "ok" : "failed",
-	        .detail = l->ok ? NULL
-	                  : l->locked_now
-	                          ? "wrong name or password; now locked out"
-	                  : l->found && l->staff.disabled
-	                          ? "the account is disabled"
-	                          : "wrong name or password",
+	        .detail = login_detail(l),
 	};
 	return seula_audit_append(db, a->key, &e, err, errlen);
 fail:
@@ -323,7 +349,11 @@ static void login_done(struct seula_completion *c)
 		                  "the login could not be recorded; try again");
 	} else if (l->ok) {
 		seula_sessions_put(a->sessions, &l->session);
-		set_cookie(a, l->req, l->token, a->cfg->session_lifetime_s);
+		set_cookie(a, l->req, SEULA_SESSION_COOKIE, "/", l->token,
+		           a->cfg->session_lifetime_s);
+		/* Only the login reads it. */
+		set_cookie(a, l->req, SEULA_DEVICE_COOKIE, "/api/login",
+		           l->device_token, SEULA_DEVICE_LIFETIME_S);
 		reply_json(l->req, 200,
 		           json_pack("{s:s, s:s, s:s}", "name", l->session.name,
 		                     "role", seula_role_name(l->session.role),
@@ -368,13 +398,22 @@ static void login_checked(struct seula_completion *c)
 		s->role = l->staff.role;
 		s->created_ms = s->last_seen_ms = now;
 		snprintf(s->ip_anon, sizeof(s->ip_anon), "%s", l->ip_anon);
+		seula_device_issue(a->device_key, l->lname,
+		                   l->staff.password_changed_ms, now,
+		                   l->device_token);
 	} else {
 		login_settle(l, SEULA_ATTEMPT_FAILED, now);
 		l->locked_now =
-		        seula_ratelimit_locked(a->by_account, l->lname,
-		                               strlen(l->lname), now, NULL) ||
-		        seula_ratelimit_locked(a->by_address, &l->addr_key,
-		                               sizeof(l->addr_key), now, NULL);
+		        l->device ? seula_ratelimit_locked(
+		                            a->by_device, l->dev.nonce,
+		                            sizeof(l->dev.nonce), now, NULL)
+		                  : seula_ratelimit_locked(
+		                            a->by_account, l->lname,
+		                            strlen(l->lname), now, NULL) ||
+		                            seula_ratelimit_locked(
+		                                    a->by_address, &l->addr_key,
+		                                    sizeof(l->addr_key), now,
+		                                    NULL);
 	}
 	if (l->had_old)
 		seula_sessions_remove(a->sessions, l->old_hash);
@@ -390,15 +429,21 @@ static void login_checked(struct seula_completion *c)
 	}
 }
 
-/* Reserves the check with both limiters before it is queued: the
- * failures are only counted when a check ends, so without a reservation
- * every login sent before the first failures came back would be checked.
- * False (and *retry) when either key is locked or has its failures and
- * checks under way at the limit. */
+/* Reserves the check with both limiters (from a device: with the
+ * device's) before it is queued: the failures are only counted when a
+ * check ends, so without a reservation every login sent before the first
+ * failures came back would be checked.  False (and *retry) when a key is
+ * locked or has its failures and checks under way at the limit. */
 static bool reserve(struct seula_auth *a, struct login *l, int64_t now,
                     int64_t *retry)
 {
 	int64_t r1 = 0, r2 = 0;
+	if (l->device) {
+		l->reserved = seula_ratelimit_reserve(
+		        a->by_device, l->dev.nonce, sizeof(l->dev.nonce), now,
+		        retry);
+		return l->reserved;
+	}
 	if (!seula_ratelimit_reserve(a->by_account, l->lname, strlen(l->lname),
 	                             now, &r1)) {
 		/* The longer wait of the two, as when both are locked. */
@@ -485,6 +530,13 @@ static void handle_login(struct seula_auth *a, struct evhttp_request *req,
 	for (char *p = l->lname; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
+	/* One for another name, forged or too old: as if there were none. */
+	char dev[SEULA_DEVICE_CHARS + 2];
+	l->device = seula_request_cookie(req, SEULA_DEVICE_COOKIE, dev,
+	                                 sizeof(dev)) &&
+	            seula_device_check(a->device_key, dev, l->lname,
+	                               seula_clock_ms(), &l->dev);
+	sodium_memzero(dev, sizeof(dev));
 	int64_t retry = 0;
 	if (!reserve(a, l, seula_clock_ms(), &retry)) {
 		char secs[24];
@@ -556,7 +608,7 @@ static void logout_done(struct seula_completion *c)
 	struct logout *o = (struct logout *)c;
 	/* The session ended in memory before the commit; the cookie goes
 	 * either way. */
-	set_cookie(o->auth, o->req, "", 0);
+	set_cookie(o->auth, o->req, SEULA_SESSION_COOKIE, "/", "", 0);
 	if (o->job.committed && o->job.result == SEULA_OK)
 		seula_reply(o->req, 204, NULL, NULL, 0);
 	else
@@ -602,7 +654,7 @@ static void handle_logout(struct seula_auth *a, struct evhttp_request *req,
 	if (seula_store_submit(a->store, &o->job) != SEULA_OK) {
 		atomic_fetch_sub(loop->inflight, 1);
 		free(o);
-		set_cookie(a, req, "", 0);
+		set_cookie(a, req, SEULA_SESSION_COOKIE, "/", "", 0);
 		seula_reply_error(req, 503, "busy",
 		                  "the session ended, but the logout could not "
 		                  "be recorded");
@@ -812,10 +864,14 @@ int seula_auth_new(struct seula_auth **out, const struct seula_config *cfg,
 	        seula_ratelimit_new(16384, (int)cfg->login_max_failures * 4,
 	                            cfg->login_failure_window_s * 1000,
 	                            cfg->login_lockout_s * 1000);
+	a->by_device = seula_ratelimit_new(16384, (int)cfg->login_max_failures,
+	                                   cfg->login_failure_window_s * 1000,
+	                                   cfg->login_lockout_s * 1000);
+	seula_device_key(a->device_key, key);
 	a->task = (struct seula_task){"sessions", cfg->session_sync_s,
 	                              SEULA_TASK_AT_START, sync_sessions};
 	a->watch = (struct seula_task){"staff watch", 1, 0, watch_staff};
-	if (!a->sessions || !a->by_account || !a->by_address ||
+	if (!a->sessions || !a->by_account || !a->by_address || !a->by_device ||
 	    seula_store_add_task(store, &a->task, a) != SEULA_OK ||
 	    seula_store_add_task(store, &a->watch, a) != SEULA_OK) {
 		snprintf(err, errlen, "out of memory");
@@ -833,6 +889,8 @@ void seula_auth_free(struct seula_auth *a)
 	seula_sessions_free(a->sessions);
 	seula_ratelimit_free(a->by_account);
 	seula_ratelimit_free(a->by_address);
+	seula_ratelimit_free(a->by_device);
+	sodium_memzero(a->device_key, sizeof(a->device_key));
 	free(a);
 }
 

@@ -9,7 +9,11 @@
  *                   name and a wrong password.  Failures are limited per
  *                   account and per address (429 with Retry-After); a
  *                   login holds its place against the limit from before
- *                   its check is queued until the check ends.
+ *                   its check is queued until the check ends.  A success
+ *                   also sets seula_device (device.h; Path=/api/login):
+ *                   a login to that account that carries it is limited
+ *                   per device instead, and no lock of the account's or
+ *                   the address's stops it.
  * POST /api/logout  ends the session (CSRF token required).
  * GET  /api/me      the session's name, role and CSRF token (401 without).
  * GET  /api/session the same, or {"signed_in": false, "expired": bool}

@@ -232,6 +232,7 @@ static int row_to_staff(sqlite3_stmt *st, struct seula_staff *out)
 	snprintf(out->hash, sizeof(out->hash), "%s",
 	         (const char *)sqlite3_column_text(st, 3));
 	out->disabled = sqlite3_column_int(st, 4) != 0;
+	out->password_changed_ms = sqlite3_column_int64(st, 5);
 	return SEULA_OK;
 }
 
@@ -240,8 +241,8 @@ static int find_by(sqlite3 *db, const char *where, const char *name, int64_t id,
 {
 	char sql[160];
 	snprintf(sql, sizeof(sql),
-	         "SELECT id, name, role, password_hash, disabled FROM staff "
-	         "WHERE %s",
+	         "SELECT id, name, role, password_hash, disabled, "
+	         "password_changed_at FROM staff WHERE %s",
 	         where);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)

@@ -52,6 +52,7 @@ struct seula_staff {
 	int role; /* enum seula_role bit */
 	bool disabled;
 	char hash[crypto_pwhash_STRBYTES];
+	int64_t password_changed_ms;
 };
 
 /* Find by name (case-insensitive); SEULA_ENOTFOUND when none. */

@@ -2,6 +2,7 @@
 // playwright-core, against the real server: a wrong password, signing in,
 // the session cookie the page cannot read, the admin's audit view, a
 // role that does not see it, signing out for real, the lockout message,
+// a browser that signed in before getting past a lockout others caused,
 // the ?next= redirect that stays on this server, and a page that runs
 // under its Content-Security-Policy without one violation.
 //
@@ -93,10 +94,17 @@ test('an admin signs in, sees the audit log, and signs out for real', async () =
   assert.equal(await page.textContent('#role'), 'admin');
   assert.equal(await page.inputValue('#password'), '', 'the password is not left in the form');
 
-  const [cookie] = await context.cookies();
-  assert.equal(cookie.name, 'seula_session');
+  const cookies = Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
+  assert.deepEqual(Object.keys(cookies).sort(), ['seula_device', 'seula_session']);
+  const cookie = cookies.seula_session;
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, 'Strict');
+  // The device cookie: this browser signed in to ada; only the login reads it.
+  const device = cookies.seula_device;
+  assert.equal(device.path, '/api/login');
+  assert.equal(device.httpOnly, true);
+  assert.equal(device.sameSite, 'Strict');
+  assert.ok(device.expires > Date.now() / 1000 + 300 * 86400, 'it lasts a year');
   assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the session');
 
   // The admin's view of the audit log shows this very login and the failure.
@@ -187,4 +195,33 @@ test('a locked-out account is told to wait', async () => {
   assert.match(await page.textContent('#error'), /Try again in 10 minutes\./);
   assert.deepEqual(await context.cookies(), []);
   await context.close();
+});
+
+test('a browser that signed in before is not locked out by others', async () => {
+  const mine = await browser.newContext();
+  const { page } = await open(mine, `${base}/login/`);
+  await page.waitForSelector('#login:not([hidden])');
+  await signIn(page, 'ada', USERS.ada.password);
+  await page.waitForSelector('#signed-in:not([hidden])');
+  await page.click('#logout');
+  await page.waitForSelector('#login:not([hidden])');
+
+  // Someone else guesses at the account until it is locked.
+  const theirs = await browser.newContext();
+  const { page: other } = await open(theirs, `${base}/login/`);
+  await other.waitForSelector('#login:not([hidden])');
+  for (let i = 0; i < 3; i++) {
+    await signIn(other, 'ada', `wrong-${i}`);
+    await other.waitForFunction(() => document.querySelector('#error').textContent &&
+      !document.querySelector('#submit').disabled);
+  }
+  await signIn(other, 'ada', USERS.ada.password);
+  await other.waitForFunction(() => /Too many failed attempts/.test(document.querySelector('#error').textContent));
+
+  // The admin's own browser still gets in.
+  await signIn(page, 'ada', USERS.ada.password);
+  await page.waitForSelector('#signed-in:not([hidden])');
+  assert.equal(await page.textContent('#who'), 'ada');
+  await theirs.close();
+  await mine.close();
 });

@@ -788,6 +788,166 @@ class SecureCookieTest(unittest.TestCase):
             srv.close()
 
 
+def set_cookies(r):
+    """The cookies a response sets: {name: [value, attributes...]}."""
+    out = {}
+    for k, v in r.headers:
+        if k.lower() == "set-cookie":
+            attrs = [a.strip() for a in v.split(";")]
+            name, value = attrs[0].split("=", 1)
+            out[name] = [value] + attrs[1:]
+    return out
+
+
+def device_cookie(r):
+    """The seula_device value a response sets, or None."""
+    return set_cookies(r).get("seula_device", [None])[0]
+
+
+class DeviceCookieTest(unittest.TestCase):
+    """OWASP's device cookies: a browser that signed in to an account
+    before is not locked out of it by others' guessing, which from any
+    number of addresses and with no session locks the account for every
+    other client; it is limited by its own failures instead."""
+
+    MAX = 3
+
+    def setUp(self):
+        self.srv = Server(sections={"auth": {"login_max_failures": str(self.MAX),
+                                             "login_failure_window": "10m",
+                                             "login_lockout": "10m"}})
+        add_staff(self.srv, ["ada", "ann"])
+        self.srv.start()
+
+    def tearDown(self):
+        self.srv.close()
+
+    def attempt(self, name, password, device=None, addr="203.0.113.7", headers=None):
+        h = {"Content-Type": "application/json", "X-Forwarded-For": addr}
+        if device is not None:
+            h["Cookie"] = "seula_device=" + device
+        h.update(headers or {})
+        return self.srv.request("POST", "/api/login",
+                                {"username": name, "password": password}, h)
+
+    def sign_in(self, name, device=None, addr="203.0.113.7"):
+        """A successful login; the device cookie it sets."""
+        r = self.attempt(name, PASSWORDS[name], device, addr)
+        self.assertEqual(r.status, 200, r)
+        dev = device_cookie(r)
+        self.assertIsNotNone(dev, r.headers)
+        return dev
+
+    def lock_out(self, name):
+        """Others, without a cookie and each from an address of its own,
+        lock the account: then the right password without a device cookie
+        is refused too, as before."""
+        for i in range(self.MAX):
+            assert_json_error(self, self.attempt(name, "guess-guess-%d" % i,
+                                                 addr="198.51.100.%d" % (i + 1)),
+                              401, "invalid_credentials")
+        r = self.attempt(name, PASSWORDS[name], addr="192.0.2.200")
+        assert_json_error(self, r, 429, "too_many_attempts")
+        self.assertGreaterEqual(int(r.header("Retry-After")), 60)
+
+    def test_a_sign_in_sets_a_device_cookie_only_the_login_reads(self):
+        r = self.attempt("ada", PASSWORDS["ada"])
+        self.assertEqual(r.status, 200, r)
+        cookies = set_cookies(r)
+        # The session's cookie comes first, as it always did.
+        self.assertTrue(r.header("Set-Cookie").startswith("seula_session="))
+        dev = cookies["seula_device"]
+        self.assertRegex(dev[0], r"^[A-Za-z0-9_-]{86}$")
+        for attr in ("HttpOnly", "SameSite=Strict", "Path=/api/login",
+                     "Max-Age=31536000"):
+            self.assertIn(attr, dev[1:])
+        self.assertNotIn("Secure", dev[1:])
+        https = self.attempt("ada", PASSWORDS["ada"],
+                             headers={"X-Forwarded-Proto": "https"})
+        self.assertIn("Secure", set_cookies(https)["seula_device"])
+        # Made afresh at each sign-in; nothing of it is stored.
+        self.assertNotEqual(device_cookie(https), dev[0])
+        for blob in self.srv.db_files().values():
+            self.assertNotIn(dev[0].encode(), blob)
+        # A failure sets none.
+        r = self.attempt("ada", "not-the-password", dev[0])
+        assert_json_error(self, r, 401, "invalid_credentials")
+        self.assertIsNone(r.header("Set-Cookie"))
+
+    def test_the_admins_browser_signs_in_while_others_lock_the_account(self):
+        dev = self.sign_in("ada", addr="203.0.113.7")
+        self.lock_out("ada")
+        # The admin's browser, from wherever, with the right password.
+        r = self.attempt("ada", PASSWORDS["ada"], dev, addr="203.0.113.99")
+        self.assertEqual(r.status, 200, r)
+        ada = login(self.srv, "ada", PASSWORDS["ada"],
+                    {"Cookie": "seula_device=" + device_cookie(r)})
+        self.assertEqual(getattr(ada, "name", None), "ada", ada)
+        self.assertEqual(ada.request("GET", "/api/me").status, 200)
+        # Its success leaves the others' lock in place: no fresh guesses.
+        assert_json_error(self, self.attempt("ada", PASSWORDS["ada"], addr="192.0.2.201"),
+                          429, "too_many_attempts")
+        ok = audit_rows(self.srv, "action = 'login' AND staff_name = 'ada'")
+        self.assertEqual(ok[-1]["detail"], "from a known device")
+        self.assertIsNone(ok[0]["detail"])
+
+    def test_a_device_is_limited_by_its_own_failures(self):
+        laptop, phone = self.sign_in("ada"), self.sign_in("ada")
+        for i in range(self.MAX):
+            assert_json_error(self, self.attempt("ada", "not-it-%d" % i, laptop,
+                                                 addr="198.51.100.%d" % (i + 1)),
+                              401, "invalid_credentials")
+        # The device is locked, the right password too, from anywhere.
+        r = self.attempt("ada", PASSWORDS["ada"], laptop, addr="192.0.2.50")
+        assert_json_error(self, r, 429, "too_many_attempts")
+        self.assertGreaterEqual(int(r.header("Retry-After")), 60)
+        failed = audit_rows(self.srv, "action = 'login_failed'")
+        self.assertEqual(len(failed), self.MAX)
+        self.assertIn("the device is now locked out", failed[-1]["detail"])
+        # Another device of the account is not, nor the account itself.
+        self.sign_in("ada", phone)
+        self.sign_in("ada")
+        # Sent all at once, a device's logins get no more checks than its
+        # limit either.
+        tablet = self.sign_in("ada")
+        rs = concurrent_logins(self.srv, [("ada", "wrong-%d" % i) for i in range(12)],
+                               {"Cookie": "seula_device=" + tablet})
+        self.assertEqual(sorted(getattr(r, "status", r) for r in rs),
+                         [401] * self.MAX + [429] * (12 - self.MAX))
+
+    def test_another_accounts_or_a_forged_cookie_gives_nothing(self):
+        ada, ann = self.sign_in("ada"), self.sign_in("ann")
+        self.lock_out("ada")
+        flipped = ada[:40] + ("A" if ada[40] != "A" else "B") + ada[41:]
+        for dev in (ann, flipped, ada[:-1], ada + "A", "A" * 86, "",
+                    secrets.token_urlsafe(64)[:86]):
+            assert_json_error(self, self.attempt("ada", PASSWORDS["ada"], dev),
+                              429, "too_many_attempts")
+        # The account's own still does.
+        self.assertEqual(self.attempt("ada", PASSWORDS["ada"], ada).status, 200)
+
+    def test_a_disabled_account_stays_shut_to_its_devices(self):
+        dev = self.sign_in("ada")
+        r = run_seula("user", "disable", "ada", "--config", self.srv.config_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        assert_json_error(self, self.attempt("ada", PASSWORDS["ada"], dev), 401,
+                          "invalid_credentials")
+        failed = audit_rows(self.srv, "action = 'login_failed'")
+        self.assertEqual(failed[-1]["detail"], "the account is disabled")
+        # Enabled again, its browsers are its own again.
+        r = run_seula("user", "enable", "ada", "--config", self.srv.config_path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.lock_out("ada")
+        self.assertEqual(self.attempt("ada", PASSWORDS["ada"], dev).status, 200)
+
+    def test_a_device_cookie_outlives_a_restart(self):
+        dev = self.sign_in("ada")
+        self.srv.stop()
+        self.srv.start()
+        self.lock_out("ada")
+        self.assertEqual(self.attempt("ada", PASSWORDS["ada"], dev).status, 200)
+
+
 class StaffNetworksTest(unittest.TestCase):
 
     def test_staff_only_from_allowed_networks(self):
