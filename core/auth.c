@@ -195,6 +195,8 @@ struct login {
 	 * account's and the address's, which anyone can run up. */
 	bool device;
 	struct seula_device dev;
+	/* Its cookie is older than the account's password (reader). */
+	bool stale;
 	/* A check reserved with the device's limiter or with both of the
 	 * others, not yet given back. */
 	bool reserved;
@@ -258,6 +260,14 @@ static int login_verify(void *arg, sqlite3 *db, char *err, size_t errlen)
 		return rc;
 	}
 	l->found = rc == SEULA_OK;
+	/* A new password voids the cookies from before it: no check here,
+	 * the login goes again as one without a cookie (login_checked()). */
+	if (l->device && (!l->found || l->staff.password_changed_ms !=
+	                                       l->dev.password_changed_ms)) {
+		l->stale = true;
+		sodium_memzero(l->staff.hash, sizeof(l->staff.hash));
+		return SEULA_OK;
+	}
 	bool match = seula_password_verify(l->found ? l->staff.hash : NULL,
 	                                   l->password);
 	l->ok = l->found && match && !l->staff.disabled && l->staff.role;
@@ -365,12 +375,12 @@ static void login_done(struct seula_completion *c)
 	login_free(l);
 }
 
+static void login_start(struct seula_auth *a, struct login *l);
+
 static void login_checked(struct seula_completion *c)
 {
 	struct login *l = (struct login *)c;
 	struct seula_auth *a = l->auth;
-	sodium_free(l->password);
-	l->password = NULL;
 	if (l->job.cancelled) { /* not checked: the server is stopping */
 		struct evkeyvalq *h = evhttp_request_get_output_headers(l->req);
 		evhttp_add_header(h, "Connection", "close");
@@ -386,6 +396,14 @@ static void login_checked(struct seula_completion *c)
 		login_free(l);
 		return;
 	}
+	if (l->stale) {
+		login_settle(l, SEULA_ATTEMPT_UNCHECKED, seula_clock_ms());
+		l->device = l->stale = false;
+		login_start(a, l);
+		return;
+	}
+	sodium_free(l->password);
+	l->password = NULL;
 	int64_t now = seula_clock_ms();
 	if (l->ok) {
 		login_settle(l, SEULA_ATTEMPT_OK, now);
@@ -537,6 +555,18 @@ static void handle_login(struct seula_auth *a, struct evhttp_request *req,
 	            seula_device_check(a->device_key, dev, l->lname,
 	                               seula_clock_ms(), &l->dev);
 	sodium_memzero(dev, sizeof(dev));
+	char old[SEULA_TOKEN_CHARS + 2];
+	if (seula_request_cookie(req, SEULA_SESSION_COOKIE, old, sizeof(old))) {
+		l->had_old = true;
+		seula_token_hash(old, l->old_hash);
+	}
+	login_start(a, l);
+}
+
+/* Reserves the check and queues it, or answers (429, 503) and frees. */
+static void login_start(struct seula_auth *a, struct login *l)
+{
+	struct evhttp_request *req = l->req;
 	int64_t retry = 0;
 	if (!reserve(a, l, seula_clock_ms(), &retry)) {
 		char secs[24];
@@ -549,15 +579,10 @@ static void handle_login(struct seula_auth *a, struct evhttp_request *req,
 		login_free(l);
 		return;
 	}
-	char old[SEULA_TOKEN_CHARS + 2];
-	if (seula_request_cookie(req, SEULA_SESSION_COOKIE, old, sizeof(old))) {
-		l->had_old = true;
-		seula_token_hash(old, l->old_hash);
-	}
 	l->job.kind = SEULA_JOB_CALL;
 	l->job.call = login_verify;
 	l->job.call_arg = l;
-	l->job.cq = loop->cq;
+	l->job.cq = l->loop.cq;
 	l->job.done.run = login_checked;
 	if (seula_readers_submit(a->readers, &l->job) != SEULA_OK) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),

@@ -13,7 +13,8 @@
  *                   also sets seula_device (device.h; Path=/api/login):
  *                   a login to that account that carries it is limited
  *                   per device instead, and no lock of the account's or
- *                   the address's stops it.
+ *                   the address's stops it, until the account's password
+ *                   changes.
  * POST /api/logout  ends the session (CSRF token required).
  * GET  /api/me      the session's name, role and CSRF token (401 without).
  * GET  /api/session the same, or {"signed_in": false, "expired": bool}

@@ -838,7 +838,7 @@ class DeviceCookieTest(unittest.TestCase):
         self.assertIsNotNone(dev, r.headers)
         return dev
 
-    def lock_out(self, name):
+    def lock_out(self, name, password=None):
         """Others, without a cookie and each from an address of its own,
         lock the account: then the right password without a device cookie
         is refused too, as before."""
@@ -846,7 +846,7 @@ class DeviceCookieTest(unittest.TestCase):
             assert_json_error(self, self.attempt(name, "guess-guess-%d" % i,
                                                  addr="198.51.100.%d" % (i + 1)),
                               401, "invalid_credentials")
-        r = self.attempt(name, PASSWORDS[name], addr="192.0.2.200")
+        r = self.attempt(name, password or PASSWORDS[name], addr="192.0.2.200")
         assert_json_error(self, r, 429, "too_many_attempts")
         self.assertGreaterEqual(int(r.header("Retry-After")), 60)
 
@@ -925,6 +925,34 @@ class DeviceCookieTest(unittest.TestCase):
                               429, "too_many_attempts")
         # The account's own still does.
         self.assertEqual(self.attempt("ada", PASSWORDS["ada"], ada).status, 200)
+
+    def passwd(self, name, password):
+        r = run_seula("user", "passwd", name, "--config", self.srv.config_path,
+                      input=password + "\n", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_a_new_password_voids_the_accounts_device_cookies(self):
+        ada_old, ann_old = self.sign_in("ada"), self.sign_in("ann")
+        ada_pw, ann_pw = "brand-New-Secret-2026", "other+Fresh+Secret+77"
+        self.passwd("ada", ada_pw)
+        self.passwd("ann", ann_pw)
+        # A cookie from before gets past no lock...
+        self.lock_out("ada", ada_pw)
+        assert_json_error(self, self.attempt("ada", ada_pw, ada_old), 429,
+                          "too_many_attempts")
+        # ...but is no obstacle either: its browser signs in as one
+        # without a cookie would, and gets a new one.
+        r = self.attempt("ann", ann_pw, ann_old)
+        self.assertEqual(r.status, 200, r)
+        ann_new = device_cookie(r)
+        # Its failures are the account's, not a device's of its own.
+        for i in range(self.MAX):
+            assert_json_error(self, self.attempt("ann", "not-it-%d" % i, ann_old), 401)
+        assert_json_error(self, self.attempt("ann", ann_pw, addr="192.0.2.201"), 429)
+        failed = audit_rows(self.srv, "action = 'login_failed' AND staff_name = 'ann'")
+        self.assertEqual(failed[-1]["detail"], "wrong name or password; now locked out")
+        # The cookie made after the change holds.
+        self.assertEqual(self.attempt("ann", ann_pw, ann_new).status, 200)
 
     def test_a_disabled_account_stays_shut_to_its_devices(self):
         dev = self.sign_in("ada")
