@@ -1609,19 +1609,28 @@ void seula_consent_gate_release(void *arg)
 	c->gate_db = NULL;
 }
 
-/* 1: the visitor's latest record grants analytics and is valid; 0: it
- * does not, or its state is not the server's; -1: no record.  The state
- * is trusted only as signed (state_mac) and of the latest record: one
- * more lookup, in the covering index of the records by visitor, and one
- * MAC per event with an id.  A state whose records are gone grants
- * nothing: a consent that cannot be shown is none (the config keeps
- * records as long as a consent lasts).  A choice made under another
- * policy version than `policy` grants nothing: the banner asks again.
- * The version is the latest record's (chained, so trusted), read by its
- * id in the same query. */
-static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
-                      const char *policy, const char *vid, int64_t now_ms,
-                      int *state)
+/* What the gate makes of a visitor id: the state of its latest record. */
+enum gate_state {
+	GATE_NONE,    /* no record names it */
+	GATE_NOTHING, /* a record, but not one that holds: lapsed, of another
+	               * policy, another site's, or not the server's */
+	GATE_GRANTED, /* a choice in force that grants analytics */
+	GATE_OBJECTED /* a choice in force that refuses analytics */
+};
+
+/* The state of `vid` on site `s`.  The state is trusted only as signed
+ * (state_mac) and of the latest record: one more lookup, in the covering
+ * index of the records by visitor, and one MAC per event with an id.  A
+ * state whose records are gone holds nothing: a consent that cannot be
+ * shown is none (the config keeps records as long as a consent lasts).
+ * A choice made under another policy version holds nothing either: the
+ * banner asks again.  The version and method are the latest record's
+ * (chained, so trusted), read by its id in the same query.  GPC's record
+ * refuses everything but is no choice of the visitor's: it objects to
+ * marketing, not to statistics. */
+static int gate_state(struct seula_consent *c, sqlite3 *db,
+                      const struct site_consent *site, const char *vid,
+                      int64_t now_ms, enum gate_state *state)
 {
 	if (c->gate_db != db) {
 		seula_consent_gate_release(c);
@@ -1629,7 +1638,8 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 		            db,
 		            "SELECT l.id, v.site, v.analytics, v.marketing, "
 		            "v.personalization, v.valid_until, v.receipt, "
-		            "v.record_id, v.mac, r.policy_version FROM (SELECT "
+		            "v.record_id, v.mac, r.policy_version, "
+		            "r.method FROM (SELECT "
 		            "(SELECT id FROM "
 		            "consent_records WHERE visitor_id = ?1 ORDER BY id "
 		            "DESC LIMIT 1) AS id) AS l LEFT JOIN "
@@ -1645,7 +1655,9 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW && sqlite3_column_type(st, 1) == SQLITE_NULL) {
 		/* No state: none given, or one with records deleted. */
-		*state = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : 0;
+		*state = sqlite3_column_type(st, 0) == SQLITE_NULL
+		                 ? GATE_NONE
+		                 : GATE_NOTHING;
 	} else if (step == SQLITE_ROW) {
 		struct cstate s = {.site = col(st, 1),
 		                   .valid_until = sqlite3_column_int64(st, 5),
@@ -1664,12 +1676,20 @@ static int gate_state(struct seula_consent *c, sqlite3 *db, const char *site,
 			                          mac, SEULA_MAC_BYTES) == 0;
 		}
 		const char *version = col(st, 9);
-		bool current = !version || strcmp(version, policy) == 0;
-		*state = signed_ok && current && strcmp(s.site, site) == 0 &&
-		                         s.grants[0] == 1 &&
-		                         s.valid_until > now_ms
-		                 ? 1
-		                 : 0;
+		const char *method = col(st, 10);
+		bool current = !version ||
+		               strcmp(version, site->site->policy_version) == 0;
+		bool holds = signed_ok && current &&
+		             strcmp(s.site, site->site->id) == 0 &&
+		             s.valid_until > now_ms;
+		if (!holds)
+			*state = GATE_NOTHING;
+		else if (s.grants[0] == 1)
+			*state = GATE_GRANTED;
+		else
+			*state = method && strcmp(method, "gpc") == 0
+			                 ? GATE_NOTHING
+			                 : GATE_OBJECTED;
 	}
 	sqlite3_reset(st);
 	return step == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
@@ -1700,13 +1720,21 @@ int seula_consent_gate(void *arg, sqlite3 *db, struct seula_event *ev,
 			seula_event_clear(ev, utm[i]);
 	}
 	const char *vid = seula_event_str(ev, SEULA_FIELD_VISITOR_ID);
-	int state = -1;
-	if (vid && gate_state(c, db, s->site->id, s->site->policy_version, vid,
-	                      now_ms, &state) != SEULA_OK)
+	enum gate_state state = GATE_NONE;
+	if (vid && gate_state(c, db, s, vid, now_ms, &state) != SEULA_OK)
 		return SEULA_EIO;
-	/* Exempt: kept unless the visitor objected; consent: only with a
-	 * record that grants it. */
-	bool accepted = vid && (exempt ? state != 0 : state == 1);
+	/* Refusing statistics objects to the counting itself, with or
+	 * without cookies, in either mode: an event that shows it comes
+	 * from an objector is not stored at all (the tracker sends none;
+	 * this one came from a stale tab or a tracker told otherwise). */
+	if (state == GATE_OBJECTED) {
+		*keep = false;
+		return SEULA_OK;
+	}
+	/* Exempt: an id kept unless its record does not hold; consent:
+	 * only with a record that grants it. */
+	bool accepted =
+	        vid && (exempt ? state != GATE_NOTHING : state == GATE_GRANTED);
 	if (vid && !accepted)
 		seula_event_clear(ev, SEULA_FIELD_VISITOR_ID);
 	if (!accepted && !exempt &&

@@ -28,11 +28,13 @@
  *
  * The gate (seula_consent_gate, for seula_store_set_gate) runs on the
  * writer: a visitor id is kept only while the latest committed record for
- * it grants analytics and has not expired (in exempt mode: unless the
- * visitor objected), and only by a standing consent that is signed and of
- * that latest record (one that is not grants nothing); exempt sites lose
- * campaign fields and custom events; sites with without_consent = drop
- * lose events with no accepted id.
+ * it grants analytics, has not expired and is of the site's policy
+ * version (in exempt mode: unless such a record refuses it), and only by
+ * a standing consent that is signed and of that latest record (one that
+ * is not grants nothing); an event whose id's record in force refuses
+ * analytics is an objector's and is dropped, in either mode; exempt sites
+ * lose campaign fields and custom events; sites with without_consent =
+ * drop lose events with no accepted id.
  *
  * Ownership: seula_consent_new() copies what it needs from the config but
  * keeps pointers to `cfg` and `key`, which must outlive it.  After new() it

@@ -32,7 +32,9 @@
  *     that no part of the page, scrolled to or focused, stays under it.
  *   - Records each choice (POST /api/consent) and, only once the server has
  *     answered 201, applies it: the seula:consent window event (the tracker
- *     listens), a seula('consent', ...) call for a tracker not loaded yet,
+ *     listens; with objection: true when the choice refuses statistics,
+ *     which stops the counting, cookieless too), a seula('consent', ...)
+ *     call for a tracker not loaded yet,
  *     the Consent Mode update, the scripts waiting for it, the listeners.
  *     What a choice takes away (a withdrawal, Reject all, an unticked
  *     category) is applied at once, before the server answers, and stored
@@ -286,6 +288,11 @@
 		 * alone) counts cookieless: an id the tracker made would be named
 		 * by no record, and outlive the consent. */
 		detail.create_id = false;
+		/* Refusing statistics objects to the counting itself, without
+		 * cookies too: the tracker sends nothing.  Only the visitor's
+		 * own choice: GPC's record is none, and without a choice the
+		 * site's without_consent decides. */
+		detail.objection = !!stored && stored.method !== 'gpc' && stored.granted.analytics !== true;
 		/* A tracker not loaded yet (it is deferred) replays its queue
 		 * before its first page view; a loaded one hears the event. */
 		safe(function () {
@@ -1121,6 +1128,12 @@
 			if (!(w.seula && w.seula.loaded)) {
 				w.seula = w.seula || function () { (w.seula.q = w.seula.q || []).push(arguments); };
 				w.seula('hold');
+				/* A refusal of statistics holds from the first page
+				 * view: it grants nothing, so it need not wait (should
+				 * the config say it is stale, the banner asks and
+				 * lifts it). */
+				if (stored.granted.analytics !== true)
+					w.seula('consent', {analytics: false, objection: true, create_id: false});
 			}
 		} else {
 			if (stored && (stored.method !== 'gpc' || stored.expires <= Date.now())) {

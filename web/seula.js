@@ -47,7 +47,12 @@
  *                  server keeps the id only while a consent record (the
  *                  banner's, or POST /api/consent) names it and grants
  *                  analytics: this call alone counts the visit cookieless;
- * anything else    ({analytics: false}) deletes the cookie and sends no id.
+ * anything else    ({analytics: false}) deletes the cookie and sends no id;
+ *                  the visit is still counted, cookieless.
+ * objection: true  the visitor refused statistics (the banner's Reject all,
+ *                  or statistics turned off): an objection to the counting
+ *                  itself, so nothing is sent at all, not even cookieless,
+ *                  until a consent call without it.
  * Tell it on every page load, before or after this script loads: it
  * remembers nothing itself.  seula('hold'), before it loads: the first page
  * view, and everything else sent before the consent call, waits for it (at
@@ -66,6 +71,7 @@
 	var COOKIE = 'seula_vid', MAX_AGE = 31536000;
 	var MIN_ENGAGEMENT_MS = 1000, HOLD_MS = 2000;
 	var holding = false, started = false, consented = false, holdTimer = null;
+	var objected = false;  /* the visitor refused statistics: nothing goes */
 	var held = [];         /* what was sent while holding, in order */
 	var queued = (w.seula && w.seula.q) || [];
 	var site, api, track = {};
@@ -189,6 +195,8 @@
 	}
 
 	function transmit(e) {
+		/* Held before the objection was known, or sent after it. */
+		if (objected) return;
 		/* Withdrawn in another tab, the cookie is gone: so is the id. */
 		if (visitorId && readCookie() !== visitorId) visitorId = null;
 		if (visitorId) e.visitor_id = visitorId;
@@ -310,7 +318,8 @@
 
 	function consent(choice) {
 		consented = true;
-		if (choice && choice.analytics === true) {
+		objected = !!choice && choice.objection === true;
+		if (choice && choice.analytics === true && !objected) {
 			if (!readCookie() && choice.create_id !== false)
 				writeCookie(newId(), MAX_AGE);
 			visitorId = readCookie(); /* none if the browser refuses cookies */

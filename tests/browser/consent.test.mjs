@@ -91,6 +91,14 @@ function parseConsent(value) {
     gcm: Object.fromEntries(GCM_TYPES.map((t, i) => [t, p[6][i] === 'g' ? 'granted' : 'denied'])),
   };
 }
+// The collect requests a context makes, as their bodies.
+function collects(context) {
+  const sent = [];
+  context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/collect') sent.push(r.postData() || '');
+  });
+  return sent;
+}
 async function cookies(context) {
   return Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
 }
@@ -178,12 +186,17 @@ after(async () => {
 
 // ---- 1. reject all -----------------------------------------------------------
 
-test('reject all: only seula_consent, a record with everything denied, page views without an id', async () => {
+test('reject all: only seula_consent, a record with everything denied, and nothing counted any more', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const hosts = new Set();
   context.on('request', (r) => hosts.add(new URL(r.url()).host));
+  const sent = collects(context);
   const page = await open(context, `${base}/demo/`);
   await shown(page);
+  // Before a choice the visit is counted, without cookies (the example
+  // config's without_consent = cookieless).
+  await waitFor('the page view before a choice', () => sent.length);
+  assert.ok(sent.every((b) => !b.includes('visitor_id')), `no id before a choice: ${sent}`);
   assert.deepEqual(await context.cookies(), [], 'no cookie before a choice');
   assert.equal(await page.evaluate(() => seulaConsent.get()), null);
   const t0 = Date.now();
@@ -218,21 +231,47 @@ test('reject all: only seula_consent, a record with everything denied, page view
     necessary: true, analytics: false, marketing: false, personalization: false,
     receipt: stored.receipt, policy_version: cfg.policy_version, method: 'reject_all',
   });
-  const mark = lastEvent();
+  // Refusing statistics objects to the counting itself: a pushState
+  // navigation, an event, engagement, sends nothing, cookieless or not.
+  const before = sent.length;
   await page.click('nav >> text=Pricing');
-  const [view] = await waitFor('the page view after refusing', () => events(`id > ${mark} AND type = 1`));
-  assert.equal(view.path, '/demo/pricing');
-  assert.equal(view.visitor_id, null);
+  await page.waitForFunction(() => location.pathname === '/demo/pricing');
+  await page.click('#signup');
+  await page.evaluate(() => history.pushState(null, '', '/demo/contact'));
+  // A second on that page: its engagement would go when it is left.
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.deepEqual(sent.slice(before), [], 'nothing sent after Reject all');
 
-  // The next page: no banner, the reopen button, still no id.
-  await page.reload();
+  // The next page: no banner, the reopen button, still nothing sent.
+  await page.goto(`${base}/demo/`);
   await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
   assert.equal(await page.$('#seula-consent'), null, 'a choice made is not asked again');
-  const [again] = await waitFor('the page view of the next page',
-    () => events(`id > ${mark} AND type = 1 AND path = '/demo/pricing' AND id > ${view.id}`));
-  assert.equal(again.visitor_id, null);
+  await page.click('nav >> text=Pricing');
+  await page.waitForFunction(() => location.pathname === '/demo/pricing');
+  await page.close({ runBeforeUnload: true });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(sent.slice(before), [], 'nor on the next page, nor when it is left');
   assert.deepEqual(Object.keys(await cookies(context)), ['seula_consent']);
   assert.deepEqual([...hosts], [new URL(base).host], 'no third-party request');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('a visitor who leaves the banner alone is counted cookieless, page after page', async () => {
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const mark = lastEvent();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await page.click('nav >> text=Pricing');
+  const views = await waitFor('two page views without a choice',
+    () => { const r = events(`id > ${mark} AND type = 1`); return r.length >= 2 && r; });
+  assert.deepEqual(views.map((v) => v.path).slice(0, 2), ['/demo/', '/demo/pricing']);
+  assert.ok(views.every((v) => v.visitor_id === null && v.visitor_hash), 'by the daily hash, no id');
+  // The next page asks again, and still counts.
+  await page.goto(`${base}/demo/contact`);
+  await shown(page);
+  await waitFor('the next page\'s view', () => events(`id > ${mark} AND type = 1 AND path = '/demo/contact'`));
+  assert.deepEqual(await context.cookies(), [], 'no cookie without a choice');
   assert.deepEqual(page.errors, []);
   await context.close();
 });
@@ -348,18 +387,21 @@ test('withdrawal through the reopen button: seula_vid gone, a withdraw record, t
   }
   assert.equal(await page.evaluate(() => seulaConsent.get().method), 'withdraw');
 
-  // The old id sent by hand afterwards is not stored.
-  const status = await page.evaluate((id) => fetch('/api/collect', {
+  // The old id sent by hand afterwards: an objector's event, not stored.
+  const post = (name, id) => page.evaluate(([n, i]) => fetch('/api/collect', {
     method: 'POST', headers: { 'Content-Type': 'text/plain' },
-    body: JSON.stringify({ site: 'demo', type: 'event', name: 'after-withdrawal', url: location.href, visitor_id: id }),
-  }).then((r) => r.status), vid);
-  assert.equal(status, 204);
-  const [ev] = await waitFor('the event sent with the withdrawn id', () => events("name = 'after-withdrawal'"));
-  assert.equal(ev.visitor_id, null, 'a withdrawn id is not stored');
-  const mark = lastEvent();
+    body: JSON.stringify({ site: 'demo', type: 'event', name: n, url: location.href, visitor_id: i }),
+  }).then((r) => r.status), [name, id]);
+  assert.equal(await post('after-withdrawal', vid), 204);
+  assert.equal(await post('after-withdrawal-marker'), 204);
+  await waitFor('the marker sent after it', () => events("name = 'after-withdrawal-marker'"));
+  assert.deepEqual(events("name = 'after-withdrawal'"), [], 'a withdrawn id\'s event is not stored');
+  // And the tracker sends nothing: a withdrawal refuses statistics.
+  const sent = collects(context);
   await page.click('nav >> text=Pricing');
-  const [view] = await waitFor('a page view after withdrawal', () => events(`id > ${mark} AND type = 1`));
-  assert.equal(view.visitor_id, null);
+  await page.waitForFunction(() => location.pathname === '/demo/pricing');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(sent, [], 'no page view after withdrawal');
 
   // The API's withdraw(), after a new grant: source api.
   await page.click('#seula-consent-reopen');
@@ -894,7 +936,7 @@ test('scripts wait for their category; seulaConsent.on fires; Consent Mode defau
   assert.equal(state.changes[0].method, 'custom');
   // create_id: false tells the tracker the id is the banner's to make.
   assert.deepEqual(state.events, [{ necessary: true, analytics: true, marketing: false,
-    personalization: false, create_id: false }]);
+    personalization: false, create_id: false, objection: false }]);
   let gcm = await gcmCalls(page);
   assert.deepEqual(gcm.at(-1), ['update', gcmExpected(cfg, { analytics: true })]);
   assert.equal(gcm.at(-1)[1].security_storage, 'granted', 'necessary is granted with any choice');
@@ -1185,13 +1227,14 @@ test('a withdrawal that fails is said in the banner, holds, and is sent again na
     assert.deepEqual(decisionsOf(rec), { analytics: false, marketing: false, personalization: false });
   }
   assert.equal(withdrawals(), 1);
-  // The server refuses the id from now on.
-  await page.evaluate((id) => fetch('/api/collect', {
-    method: 'POST', headers: { 'Content-Type': 'text/plain' },
-    body: JSON.stringify({ site: 'demo', type: 'event', name: 'after-late-withdrawal', url: location.href, visitor_id: id }),
-  }), vid);
-  const [ev] = await waitFor('the event sent with the withdrawn id', () => events("name = 'after-late-withdrawal'"));
-  assert.equal(ev.visitor_id, null);
+  // The server refuses the id from now on: its events are an objector's.
+  for (const [name, id] of [['after-late-withdrawal', vid], ['after-late-withdrawal-marker', undefined]])
+    await page.evaluate(([n, i]) => fetch('/api/collect', {
+      method: 'POST', headers: { 'Content-Type': 'text/plain' },
+      body: JSON.stringify({ site: 'demo', type: 'event', name: n, url: location.href, visitor_id: i }),
+    }), [name, id]);
+  await waitFor('the marker sent after it', () => events("name = 'after-late-withdrawal-marker'"));
+  assert.deepEqual(events("name = 'after-late-withdrawal'"), []);
   assert.deepEqual(page.errors, []);
   await context.close();
 });
@@ -1237,10 +1280,10 @@ test('a denial holds at once while the server is slow; a record that hangs fails
   assert.equal(await page.evaluate(() => seulaConsent.get().marketing), false);
   assert.equal((await cookies(context)).seula_vid, undefined, 'seula_vid gone at once');
   assert.deepEqual((await gcmCalls(page)).at(-1), ['update', gcmExpected(cfg, {})], 'Consent Mode denied at once');
+  // A withdrawal refuses statistics: from now on nothing is sent, id or not.
   await page.evaluate(() => seula('event', 'while-stalled'));
-  const [stalled] = await waitFor('the event sent while the server stalls',
-    () => sent.filter((p) => p.includes('while-stalled')));
-  assert.ok(!stalled.includes(vid) && !stalled.includes('visitor_id'), `no id sent: ${stalled}`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(sent.filter((p) => p.includes('while-stalled')), [], 'nothing sent while it stalls');
   assert.equal((await consentFields(context))[7], `preference_link~${vid}`, 'owed, naming the id');
   assert.equal(await page.getAttribute('#seula-consent', 'aria-busy'), 'true');
 
@@ -1457,9 +1500,11 @@ test('a withdrawal in one tab holds in the others: no id sent at once, applied w
   assert.equal(state.marketing, false);
   assert.equal(state.analytics, false);
   assert.deepEqual((await gcmCalls(b)).at(-1), ['update', gcmExpected(cfg, {})]);
+  // Withdrawn, statistics are refused: that tab counts nothing either.
   await b.evaluate(() => seula('event', 'tab-b-focused'));
-  const [focusedEv] = await waitFor('the event after the tab was looked at', () => sent.filter((p) => p.includes('tab-b-focused')));
-  assert.ok(!focusedEv.includes('visitor_id'), focusedEv);
+  await b.evaluate(() => history.pushState(null, '', '/demo/contact'));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(sent.filter((p) => p.includes('tab-b-focused') || p.includes('/demo/contact')), []);
   assert.equal((await cookies(context)).seula_vid, undefined);
   assert.deepEqual([...a.errors, ...b.errors], []);
   await context.close();

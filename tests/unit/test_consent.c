@@ -238,6 +238,65 @@ static bool gate_keeps(struct fixture *f, const char *vid, int64_t now)
 	return kept;
 }
 
+/* The gate on an event of site demo with `vid` at `now`: is the event
+ * kept, and with the id? */
+static void gate(struct fixture *f, const char *vid, int64_t now, bool *keep,
+                 bool *with_id)
+{
+	struct seula_arena arena;
+	seula_arena_init(&arena, 1 << 16);
+	struct seula_event *ev = seula_event_new(&arena);
+	seula_event_set_str(ev, SEULA_FIELD_SITE, "demo", 4);
+	seula_event_set_str(ev, SEULA_FIELD_VISITOR_ID, vid, strlen(vid));
+	assert_int_equal(seula_consent_gate(f->consent, f->db, ev, now, keep),
+	                 SEULA_OK);
+	*with_id = seula_event_str(ev, SEULA_FIELD_VISITOR_ID) != NULL;
+	seula_arena_free(&arena);
+}
+
+/* A choice in force that refuses statistics is an objection: the event
+ * is not stored at all.  GPC's record refuses everything but objects to
+ * marketing only, and a refusal that no longer holds (lapsed) is no
+ * objection: the visitor is asked again. */
+static void a_refusal_in_force_drops_the_event(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0 = 1700000000000LL, now = t0 + DAY_MS;
+	const char *granted = "{\"necessary\":\"granted\",\"analytics\":"
+	                      "\"granted\"}";
+	const char *refused = "{\"necessary\":\"granted\",\"analytics\":"
+	                      "\"denied\"}";
+	static const struct {
+		const char *vid, *method;
+		bool refuses;
+		int64_t valid_days;
+		bool keep, with_id;
+	} cases[] = {
+	        {"6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f01", "accept_all", false,
+	         365, true, true},
+	        {"6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f03", "reject_all", true,
+	         365, false, false},
+	        {"6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f04", "withdraw", true, 365,
+	         false, false},
+	        {"6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f05", "gpc", true, 365, true,
+	         false},
+	        {"6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f07", "reject_all", true, 0,
+	         true, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		append_record(f, t0, cases[i].vid, cases[i].method,
+		              cases[i].refuses ? refused : granted,
+		              t0 + cases[i].valid_days * DAY_MS);
+		bool keep, with_id;
+		gate(f, cases[i].vid, now, &keep, &with_id);
+		with_id = keep && with_id; /* a dropped event has none */
+		if (keep != cases[i].keep || with_id != cases[i].with_id)
+			fail_msg("%s %s: kept %d, with id %d", cases[i].vid,
+			         cases[i].method, keep, with_id);
+	}
+	seula_consent_gate_release(f->consent);
+}
+
 /* A standing consent whose records retention removed grants nothing, and
  * the prune deletes it.  Its record says 730 days: a config from before
  * record_retention had to outlast consent_period (now refused, below). */
@@ -660,6 +719,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(
 	                a_consent_without_its_record_grants_nothing, setup,
 	                teardown),
+	        cmocka_unit_test_setup_teardown(
+	                a_refusal_in_force_drops_the_event, setup, teardown),
 	        cmocka_unit_test(
 	                consent_period_past_record_retention_is_refused),
 	        cmocka_unit_test_setup_teardown(
