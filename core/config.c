@@ -152,7 +152,8 @@ const struct seula_config_row seula_config_site_rows[] = {
         {SEULA_CONFIG_ENUM, "without_consent", "cookieless", 0, 0,
          SITE(without_consent), 0, without_choices,
          "visits without analytics consent: counted with the daily "
-         "cookieless hash, or dropped"},
+         "cookieless hash (until the visitor refuses statistics), or "
+         "dropped"},
         {SEULA_CONFIG_STRING, "policy_version", "1", 1, 64,
          SITE(policy_version), 0, NULL,
          "version of the consent texts; changing it asks every visitor "

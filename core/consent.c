@@ -227,6 +227,14 @@ static int add_cookie(json_t *list, json_t *lang, const char *name,
 	                                                : SEULA_EINVAL;
 }
 
+/* Does the site count visits without consent (the daily cookieless hash)?
+ * Exempt sites do too, but say so in exempt_note. */
+static bool counts_cookieless(const struct seula_site *site)
+{
+	return site->mode == SEULA_MODE_CONSENT &&
+	       site->without_consent == SEULA_WITHOUT_COOKIELESS;
+}
+
 /* The texts document of one site in one language: what the banner shows,
  * every word of it, so that its hash proves what was shown. */
 static int build_texts(const struct seula_consent *c,
@@ -297,11 +305,33 @@ static int build_texts(const struct seula_consent *c,
 			          lang_id, categories[k]);
 			break;
 		}
+		/* A site that counts visits without consent says so where
+		 * statistics are chosen: that is what refusing them stops. */
+		char *shown = NULL;
+		if (k == 1 && counts_cookieless(s->site)) {
+			const char *note =
+			        text_of(lang, "analytics_without_consent");
+			if (!note || !*note) {
+				rc = fail(err, errlen,
+				          "consent texts: %s: "
+				          "'analytics_without_consent' is "
+				          "missing or empty ([site.%s] counts "
+				          "visits without consent: "
+				          "without_consent = cookieless)",
+				          lang_id, s->site->id);
+				break;
+			}
+			if (asprintf(&shown, "%s %s", purpose, note) < 0) {
+				rc = SEULA_ENOMEM;
+				break;
+			}
+		}
 		json_t *cookies = json_array();
 		json_t *cat = json_pack("{s:s, s:s, s:s, s:b, s:o}", "id",
 		                        categories[k], "name", name, "purpose",
-		                        purpose, "required", k == 0, "cookies",
-		                        cookies);
+		                        shown ? shown : purpose, "required",
+		                        k == 0, "cookies", cookies);
+		free(shown);
 		if (!cat) {
 			rc = SEULA_ENOMEM;
 			break;

@@ -1069,7 +1069,15 @@ static void section_cookies(struct ctx *c, int n)
 		put(&c->o, "</tbody>\n</table></div>\n");
 	}
 	put_para(c, "cookies", "identification");
-	put_para(c, "cookies", "without_consent");
+	/* Whether a visit is counted before a choice is the config's
+	 * (without_consent); absent, the default, that it is. */
+	const json_t *counted =
+	        json_object_get(c->facts, "counted_without_consent");
+	if (counted && !json_is_boolean(counted))
+		fail(c, "facts: 'counted_without_consent' is not a boolean");
+	put_para(c, "cookies",
+	         json_is_false(counted) ? "without_consent_uncounted"
+	                                : "without_consent");
 	put_para(c, "cookies", "change");
 	close_section(c);
 }
@@ -1166,6 +1174,7 @@ static const char *const fact_members[] = {"updated",
                                            "security",
                                            "cookies",
                                            "consent_categories",
+                                           "counted_without_consent",
                                            "rights_email",
                                            "authority",
                                            "languages",

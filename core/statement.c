@@ -239,6 +239,16 @@ json_t *seula_statement_facts(const struct seula_config *cfg,
 	        "transfers", transfers, "retention", retention(cfg, plugins),
 	        "security", security(cfg, plugins), "cookies", cookies,
 	        "consent_categories", cats, "authority", authority);
+	/* Visits before a choice are counted (cookieless) unless every
+	 * site drops them; exempt sites count them too. */
+	bool counted = false;
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		counted |= cfg->sites[i].mode == SEULA_MODE_EXEMPT ||
+		           cfg->sites[i].without_consent ==
+		                   SEULA_WITHOUT_COOKIELESS;
+	if (facts && cfg->n_sites)
+		json_object_set_new(facts, "counted_without_consent",
+		                    json_boolean(counted));
 	if (facts && cfg->rights_email)
 		json_object_set_new(facts, "rights_email",
 		                    json_string(cfg->rights_email));

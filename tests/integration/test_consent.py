@@ -976,6 +976,38 @@ class ModesTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_the_banner_and_the_statement_say_what_is_counted_without_consent(self):
+        # The banner's statistics text and /privacy, in each setting: what
+        # happens before a choice, and that refusing statistics stops it.
+        note = {"fi": "Ennen kuin teet valintasi, käynnit lasketaan ilman evästeitä",
+                "sv": "Innan du har gjort ditt val räknas besöken utan kakor",
+                "en": "Before you choose, visits are counted without cookies"}
+        for site, counted in (({}, True), ({"without_consent": "drop"}, False),
+                              ({"consent_mode": "exempt"}, True)):
+            srv = Server(sections={"controller": CONTROLLER, "site.demo": site,
+                                   "privacy": {"legal_bases":
+                                               "contract, consent, legitimate_interest"}})
+            try:
+                srv.start()
+                for lang in ("fi", "sv", "en"):
+                    cfg = consent_config(srv, lang=lang)
+                    [stats] = [c for c in cfg["texts"]["categories"] if c["id"] == "analytics"]
+                    # Exempt sites say it in their exemption note instead.
+                    said = site == {} and note[lang] in stats["purpose"]
+                    self.assertEqual(said, site == {}, (site, stats["purpose"]))
+                page = srv.request("GET", "/privacy?lang=en").body.decode()
+                self.assertEqual("Before you choose, visits are counted without cookies and "
+                                 "without any identifier stored in your browser. If you refuse "
+                                 "statistics, this browser's visits are not counted at all."
+                                 .replace("'", "&#39;") in page, counted, site)
+                self.assertEqual("Without consent your visits are not counted" in page,
+                                 not counted, site)
+                # The legitimate interest one may object to says how.
+                self.assertIn("You object to the counting of visits by refusing statistics",
+                              page)
+            finally:
+                srv.close()
+
     def test_exempt_mode_refuses_a_config_that_breaks_a_rule(self):
         for keys, rule in (({"events_retention": "800d"}, "retention"),
                            ({"consent_period": "500d"}, "cookie_lifetime"),

@@ -451,11 +451,32 @@ static void cookie_rows_carry_data_attributes(void **state)
 	assert_contains(sec, "Evästeasetukset-painikkeesta");
 	assert_contains(sec, "pelkkien evästeiden avulla");
 	assert_contains(sec, "lomakkeen");
+	/* Visits counted before a choice (the default), without cookies,
+	 * and that refusing statistics stops it. */
+	assert_contains(sec, "käynnit lasketaan ilman evästeitä");
+	assert_contains(sec, "Jos kieltäydyt tilastoinnista, tämän selaimen "
+	                     "käyntejä ei lasketa lainkaan.");
 	free(sec);
 	free(html);
+	/* Every site drops them: the statement says they are not counted. */
+	json_t *g = facts_with("counted_without_consent", "false");
+	html = render_ok(g, "en");
+	assert_contains(html, "Without consent your visits are not counted");
+	assert_lacks(html, "Before you choose");
+	free(html);
+	json_decref(g);
+	g = facts_with("counted_without_consent", "true");
+	html = render_ok(g, "sv");
+	assert_contains(html, "Om du avböjer statistik räknas besök från den "
+	                      "här webbläsaren inte alls.");
+	free(html);
+	json_decref(g);
+	g = facts_with("counted_without_consent", "1");
+	expect_refused(g, "fi", "'counted_without_consent' is not a boolean");
+	json_decref(g);
 
 	/* A session cookie, and a site with none. */
-	json_t *g = facts_with("cookies[1].days", "0");
+	g = facts_with("cookies[1].days", "0");
 	html = render_ok(g, "en");
 	assert_contains(html, "<td data-days=\"0\">for the browser "
 	                      "session</td>");
@@ -926,15 +947,31 @@ static void privacy_texts_match_across_languages(void **state)
 static void consent_texts_have_the_banner_keys(void **state)
 {
 	(void)state;
-	static const char *const keys[] = {
-	        "title",           "description",  "accept_all",
-	        "reject_all",      "choose",       "save",
-	        "reopen",          "privacy_link", "always_on",
-	        "gpc_note",        "receipt",      "withdraw",
-	        "exempt_note",     "cookie_name",  "cookie_duration",
-	        "cookie_provider", "first_party",  "days",
-	        "categories",      "cookies",      "save_failed",
-	        "close",           "dnt_note",     "controller_label"};
+	static const char *const keys[] = {"title",
+	                                   "description",
+	                                   "accept_all",
+	                                   "reject_all",
+	                                   "choose",
+	                                   "save",
+	                                   "reopen",
+	                                   "privacy_link",
+	                                   "always_on",
+	                                   "gpc_note",
+	                                   "receipt",
+	                                   "withdraw",
+	                                   "exempt_note",
+	                                   "analytics_without_consent",
+	                                   "cookie_name",
+	                                   "cookie_duration",
+	                                   "cookie_provider",
+	                                   "first_party",
+	                                   "days",
+	                                   "categories",
+	                                   "cookies",
+	                                   "save_failed",
+	                                   "close",
+	                                   "dnt_note",
+	                                   "controller_label"};
 	static const char *const cats[] = {"necessary", "analytics",
 	                                   "marketing", "personalization"};
 	texts_have_one_shape_in_every_language("consent_texts.json");
