@@ -157,7 +157,7 @@ const struct seula_config_row seula_config_site_rows[] = {
         {SEULA_CONFIG_STRING, "policy_version", "1", 1, 64,
          SITE(policy_version), 0, NULL,
          "version of the consent texts; changing it asks every visitor "
-         "again"},
+         "again (a change of the texts alone does too, and is warned of)"},
         {SEULA_CONFIG_DURATION, "consent_period", "365d", 86400, 730 * 86400,
          SITE(consent_period_s), 0, NULL,
          "a choice is asked again after this (the consent cookie's age)"},

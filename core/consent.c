@@ -688,6 +688,14 @@ json_t *seula_consent_texts(const struct seula_consent *c, const char *site,
 	return l ? json_loads(l->texts, 0, NULL) : NULL;
 }
 
+const char *seula_consent_texts_hash(const struct seula_consent *c,
+                                     const char *site, const char *lang)
+{
+	const struct site_consent *s = find_site(c, site);
+	const struct site_lang *l = s ? find_lang(s, lang) : NULL;
+	return l ? l->hash : NULL;
+}
+
 json_t *seula_consent_cookies(const struct seula_consent *c, const char *site,
                               const char *lang)
 {
@@ -1604,11 +1612,68 @@ static int retention_run(void *instance, sqlite3 *db, int64_t now_ms,
 	return rc;
 }
 
+/* Texts changed under a policy_version already in use: each site's
+ * languages whose stored texts for its current version include others
+ * than the ones served now, said at start (and daily) until the version
+ * is bumped.  The banner asks again all the same, but the
+ * records would name one version for two texts, and the change may have
+ * been no one's intent (an upgrade's new words). */
+static int warn_changed_texts(const struct seula_consent *c, sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT 1 FROM consent_texts WHERE site = ? AND "
+	                       "policy_version = ? AND language = ? AND hash "
+	                       "<> ? LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < c->n_sites; i++) {
+		const struct site_consent *s = &c->sites[i];
+		char langs[256] = "";
+		size_t len = 0;
+		for (size_t k = 0; rc == SEULA_OK && k < s->n_langs; k++) {
+			sqlite3_bind_text(st, 1, s->site->id, -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, s->site->policy_version, -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, s->langs[k].lang, -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, s->langs[k].hash, -1,
+			                  SQLITE_STATIC);
+			int step = sqlite3_step(st);
+			if (step == SQLITE_ROW && len < sizeof(langs)) {
+				int n = snprintf(langs + len,
+				                 sizeof(langs) - len, "%s%s",
+				                 len ? ", " : "",
+				                 s->langs[k].lang);
+				len += n > 0 ? (size_t)n : 0;
+			} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+				rc = SEULA_EIO;
+			}
+			sqlite3_reset(st);
+		}
+		if (len && c->log)
+			seula_log(c->log, SEULA_LOG_WARN, "consent",
+			          "[site.%s] the consent texts (%s) differ "
+			          "from those already stored for "
+			          "policy_version '%s': visitors are asked "
+			          "again, but their records name one version "
+			          "for two texts; bump policy_version whenever "
+			          "the texts, cookies or categories change",
+			          s->site->id, langs, s->site->policy_version);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int texts_run(void *instance, sqlite3 *db, int64_t now_ms, char **errmsg)
 {
-	char err[256];
-	int rc = seula_consent_store_texts(instance, db, now_ms, err,
-	                                   sizeof(err));
+	char err[256] = "consent texts: cannot read the stored texts";
+	int rc = warn_changed_texts(instance, db);
+	if (rc == SEULA_OK)
+		rc = seula_consent_store_texts(instance, db, now_ms, err,
+		                               sizeof(err));
 	if (rc != SEULA_OK && asprintf(errmsg, "%s", err) < 0)
 		*errmsg = NULL;
 	return rc;
@@ -1643,21 +1708,34 @@ void seula_consent_gate_release(void *arg)
 enum gate_state {
 	GATE_NONE,    /* no record names it */
 	GATE_NOTHING, /* a record, but not one that holds: lapsed, of another
-	               * policy, another site's, or not the server's */
+	               * policy or texts, another site's, or not the server's */
 	GATE_GRANTED, /* a choice in force that grants analytics */
 	GATE_OBJECTED /* a choice in force that refuses analytics */
 };
+
+/* Are `hash` and `lang` (a record's) the texts the site shows now?  A
+ * record from before texts were recorded cannot say: it is taken as
+ * current, as the policy version alone judged it then. */
+static bool texts_current(const struct site_consent *s, const char *hash,
+                          const char *lang)
+{
+	if (!hash)
+		return true;
+	const struct site_lang *l = lang ? find_lang(s, lang) : NULL;
+	return l && strcmp(l->hash, hash) == 0;
+}
 
 /* The state of `vid` on site `s`.  The state is trusted only as signed
  * (state_mac) and of the latest record: one more lookup, in the covering
  * index of the records by visitor, and one MAC per event with an id.  A
  * state whose records are gone holds nothing: a consent that cannot be
  * shown is none (the config keeps records as long as a consent lasts).
- * A choice made under another policy version holds nothing either: the
- * banner asks again.  The version and method are the latest record's
- * (chained, so trusted), read by its id in the same query.  GPC's record
- * refuses everything but is no choice of the visitor's: it objects to
- * marketing, not to statistics. */
+ * A choice made under another policy version, or other texts than the
+ * site's in its language, holds nothing either: the banner asks again,
+ * and a consent counts for what the visitor was shown.  The version,
+ * texts and method are the latest record's (chained, so trusted), read by
+ * its id in the same query.  GPC's record refuses everything but is no
+ * choice of the visitor's: it objects to marketing, not to statistics. */
 static int gate_state(struct seula_consent *c, sqlite3 *db,
                       const struct site_consent *site, const char *vid,
                       int64_t now_ms, enum gate_state *state)
@@ -1669,7 +1747,7 @@ static int gate_state(struct seula_consent *c, sqlite3 *db,
 		            "SELECT l.id, v.site, v.analytics, v.marketing, "
 		            "v.personalization, v.valid_until, v.receipt, "
 		            "v.record_id, v.mac, r.policy_version, "
-		            "r.method FROM (SELECT "
+		            "r.texts_hash, r.language, r.method FROM (SELECT "
 		            "(SELECT id FROM "
 		            "consent_records WHERE visitor_id = ?1 ORDER BY id "
 		            "DESC LIMIT 1) AS id) AS l LEFT JOIN "
@@ -1706,9 +1784,11 @@ static int gate_state(struct seula_consent *c, sqlite3 *db,
 			                          mac, SEULA_MAC_BYTES) == 0;
 		}
 		const char *version = col(st, 9);
-		const char *method = col(st, 10);
-		bool current = !version ||
-		               strcmp(version, site->site->policy_version) == 0;
+		const char *method = col(st, 12);
+		bool current =
+		        (!version ||
+		         strcmp(version, site->site->policy_version) == 0) &&
+		        texts_current(site, col(st, 10), col(st, 11));
 		bool holds = signed_ok && current &&
 		             strcmp(s.site, site->site->id) == 0 &&
 		             s.valid_until > now_ms;
@@ -1929,9 +2009,15 @@ static int config_handler(void *instance, struct seula_http *http)
 	const struct site_lang *l =
 	        pick_lang(s, seula_http_query(http, "lang"));
 	json_t *langs = json_array(), *cats = json_array(),
-	       *gcm = json_object();
-	for (size_t i = 0; i < s->n_langs; i++)
+	       *gcm = json_object(), *hashes = json_object();
+	/* Every language's texts hash: a choice stored in another
+	 * language than this page's is judged by the texts it was given
+	 * under. */
+	for (size_t i = 0; i < s->n_langs; i++) {
 		json_array_append_new(langs, json_string(s->langs[i].lang));
+		json_object_set_new(hashes, s->langs[i].lang,
+		                    json_string(s->langs[i].hash));
+	}
 	for (int k = 0; k < N_CATEGORIES; k++)
 		if (s->offered[k])
 			json_array_append_new(cats, json_string(categories[k]));
@@ -1941,12 +2027,13 @@ static int config_handler(void *instance, struct seula_http *http)
 	char privacy[64];
 	snprintf(privacy, sizeof(privacy), "/privacy?lang=%s", l->lang);
 	json_t *o = json_pack(
-	        "{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:I, s:b, s:s, s:s, s:o}",
+	        "{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:I, s:b, s:s, s:s, "
+	        "s:o}",
 	        "site", s->site->id, "mode",
 	        s->site->mode == SEULA_MODE_EXEMPT ? "exempt" : "consent",
 	        "policy_version", s->site->policy_version, "language", l->lang,
-	        "languages", langs, "texts_hash", l->hash, "categories", cats,
-	        "consent_period_days",
+	        "languages", langs, "texts_hash", l->hash, "texts_hashes",
+	        hashes, "categories", cats, "consent_period_days",
 	        (json_int_t)(s->site->consent_period_s / 86400), "gpc",
 	        header_is(http, "Sec-GPC", "1"), "dnt",
 	        s->site->dnt == SEULA_DNT_OBJECTION ? "objection" : "ignore",

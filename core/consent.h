@@ -6,7 +6,8 @@
  * Routes (all core, in seula_consent_routes):
  *   GET  /api/consent/config?site=&lang=  the banner's texts and settings;
  *        texts_hash is BLAKE2b-256 of the exact "texts" JSON served, which
- *        is also stored (consent_texts) once per site, version and language.
+ *        is also stored (consent_texts) once per site, version and language;
+ *        texts_hashes has every language's, for a choice made in another.
  *   POST /api/consent                     one choice; 201 with the receipt
  *        after the commit, 409 stale_policy when the version or texts are
  *        no longer current, 400 on anything malformed (nothing stored).
@@ -29,12 +30,12 @@
  * The gate (seula_consent_gate, for seula_store_set_gate) runs on the
  * writer: a visitor id is kept only while the latest committed record for
  * it grants analytics, has not expired and is of the site's policy
- * version (in exempt mode: unless such a record refuses it), and only by
- * a standing consent that is signed and of that latest record (one that
- * is not grants nothing); an event whose id's record in force refuses
- * analytics is an objector's and is dropped, in either mode; exempt sites
- * lose campaign fields and custom events; sites with without_consent =
- * drop lose events with no accepted id.
+ * version and texts (in exempt mode: unless such a record refuses it),
+ * and only by a standing consent that is signed and of that latest record
+ * (one that is not grants nothing); an event whose id's record in force
+ * refuses analytics is an objector's and is dropped, in either mode;
+ * exempt sites lose campaign fields and custom events; sites with
+ * without_consent = drop lose events with no accepted id.
  *
  * Ownership: seula_consent_new() copies what it needs from the config but
  * keeps pointers to `cfg` and `key`, which must outlive it.  After new() it
@@ -84,6 +85,12 @@ void seula_consent_free(struct seula_consent *c);
 int seula_consent_check(const struct seula_consent *c, char *err,
                         size_t errlen);
 
+/* The hash of the texts site `site` shows in language `lang` (exactly
+ * that one), what a record given under them names; NULL when it has none.
+ * Lives as long as `c`. */
+const char *seula_consent_texts_hash(const struct seula_consent *c,
+                                     const char *site, const char *lang);
+
 /* Store the texts of every site and language (consent_texts), inside the
  * caller's write transaction; run once at start. */
 int seula_consent_store_texts(const struct seula_consent *c, sqlite3 *db,
@@ -96,7 +103,9 @@ int seula_consent_gate(void *arg, sqlite3 *db, struct seula_event *ev,
  * state that changes after new(); the writer's alone). */
 void seula_consent_gate_release(void *arg);
 
-/* Stores the texts at start (seula_consent_store_texts). */
+/* Stores the texts at start (seula_consent_store_texts), warning first of
+ * each site whose texts differ from those already stored for its current
+ * policy_version. */
 extern const struct seula_task seula_consent_texts_task;
 /* The retention task of consent records (prefix older than
  * [consent] record_retention, moving the anchor first). */

@@ -21,8 +21,9 @@
  *     choice and on every page load with a stored choice, mapped with the
  *     server's table (a granted category grants its types).
  *   - Shows the banner when the visitor has no valid choice: no cookie, a
- *     choice under another policy version, an expired one, or only the
- *     record Global Privacy Control made.  Its first layer names each
+ *     choice under another policy version or other texts (the cookie list,
+ *     a purpose, any word of its language changed), an expired one, or
+ *     only the record Global Privacy Control made.  Its first layer names each
  *     category asked for with the first sentence of its purpose, and the
  *     controller when the server's texts carry its name (texts.controller).
  *     Accept all, Reject all and
@@ -91,8 +92,8 @@
  * The cookie (first-party, Path=/, SameSite=Lax, Secure on https, Max-Age
  * the site's consent period) holds the latest record, '|'-separated:
  *
- *   seula_consent=1|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM[|PENDING]
- *   1         the format
+ *   seula_consent=2|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM|TEXTS[|PENDING]
+ *   2         the format (1, from before TEXTS, is read, and asked again)
  *   RECEIPT   the server's receipt id of the record
  *   POLICY    the policy version it was given under, URI-encoded
  *   GRANTED   the categories granted besides necessary, '.'-separated, or
@@ -103,10 +104,13 @@
  *   GCM       the Consent Mode values sent with it, g(ranted) or d(enied) for
  *             ad_storage, ad_user_data, ad_personalization, analytics_storage,
  *             functionality_storage, personalization_storage, security_storage
+ *   TEXTS     the language and texts_hash of the banner the choice was
+ *             given under, '~'-separated: a choice whose language's texts
+ *             have changed since is asked again
  *   PENDING   only while the server has not taken the record (RECEIPT 0):
  *             its source, '~' and the visitor id it names (or nothing)
  *
- *   seula_consent=1|5f0c...|2026-11-01|analytics|custom|1795600800|dddgddg
+ *   seula_consent=2|5f0c...|2026-11-01|analytics|custom|1795600800|dddgddg|fi~9b1e...
  */
 (function () {
 	'use strict';
@@ -204,9 +208,12 @@
 	function readStored() {
 		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(d.cookie);
 		var p = m ? m[1].split('|') : [];
+		/* Format 2 has the texts after GCM; without them it is format 1's. */
+		var texts = p[0] === '2' &&
+			/^([A-Za-z0-9-]{1,16})~([0-9a-f]{64})$/.exec(p.splice(7, 1)[0] || '');
 		var pending = p.length === 8 &&
 			/^(banner|preference_link|api)~([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})?$/.exec(p[7]);
-		if (p.length !== 7 && !pending || p[0] !== '1' || !/^[A-Za-z0-9-]{1,64}$/.test(p[1]) ||
+		if (p.length !== 7 && !pending || p[0] !== '1' && !texts || !/^[A-Za-z0-9-]{1,64}$/.test(p[1]) ||
 			!/^(-|[a-z0-9_]+(\.[a-z0-9_]+)*)$/.test(p[3]) || METHODS.indexOf(p[4]) < 0 ||
 			!/^[0-9]{1,12}$/.test(p[5]) || !/^[gd]{7}$/.test(p[6])) return null;
 		var granted = {}, gcm = {};
@@ -214,6 +221,7 @@
 		GCM_TYPES.forEach(function (t, i) { gcm[t] = p[6][i] === 'g' ? 'granted' : 'denied'; });
 		return {receipt: p[1], policy: decodeURIComponent(p[2]), granted: granted,
 			method: p[4], expires: p[5] * 1000, gcm: gcm,
+			texts: texts ? {lang: texts[1], hash: texts[2]} : null,
 			pending: pending ? {source: pending[1], vid: pending[2] || ''} : null};
 	}
 
@@ -229,19 +237,31 @@
 		var granted = Object.keys(s.granted).filter(function (c) {
 			return s.granted[c] && /^[a-z0-9_]+$/.test(c);
 		});
-		setCookie(COOKIE, ['1', s.receipt, encodeURIComponent(s.policy),
+		setCookie(COOKIE, ['2', s.receipt, encodeURIComponent(s.policy),
 			granted.join('.') || '-', s.method, Math.floor(s.expires / 1000),
-			GCM_TYPES.map(function (t) { return s.gcm[t] === 'granted' ? 'g' : 'd'; }).join('')
+			GCM_TYPES.map(function (t) { return s.gcm[t] === 'granted' ? 'g' : 'd'; }).join(''),
+			s.texts.lang + '~' + s.texts.hash
 		].concat(s.pending ? [s.pending.source + '~' + s.pending.vid] : []).join('|'),
 		Math.round((s.expires - Date.now()) / 1000));
 		stored = s;
 	}
 
 	/* A choice of the visitor's in force: GPC's record is none, and one
-	 * under an older policy is none once the server has said so. */
+	 * under an older policy, or other texts, is none once the server has
+	 * said so. */
 	function valid(s) {
 		return !!s && s.method !== 'gpc' && s.expires > Date.now() &&
-			(!cfg || s.policy === cfg.policy_version);
+			(!cfg || s.policy === cfg.policy_version && textsCurrent(s));
+	}
+
+	/* Given under the texts its language has now: a changed cookie list,
+	 * purpose or wording asks again, as a new policy version does (the
+	 * server warns that the version should have been bumped).  A choice
+	 * stored before the banner kept its texts cannot say which it was
+	 * given under: asked again, once. */
+	function textsCurrent(s) {
+		var now = cfg.texts_hashes;
+		return !!s.texts && !!now && now[s.texts.lang] === s.texts.hash;
 	}
 
 	/* ---- applying a state -------------------------------------------------- */
@@ -483,6 +503,11 @@
 		return {body: body, vid: vid, made: made, reply: call('POST', '/api/consent', body)};
 	}
 
+	/* The texts a record was given under, as the cookie keeps them. */
+	function textsOf(sent) {
+		return {lang: sent.body.language, hash: sent.body.texts_hash};
+	}
+
 	/* The server has the record: keep it, then apply it. */
 	function recorded(sent, reply) {
 		var granted = {}, said = reply && reply.decisions || {};
@@ -494,7 +519,7 @@
 		var receipt = reply && /^[A-Za-z0-9-]{1,64}$/.test(reply.receipt) ? reply.receipt : '0';
 		writeStored({receipt: receipt, policy: cfg.policy_version, granted: granted,
 			method: sent.body.method,
-			expires: Date.now() + period() * 86400000, gcm: gcm});
+			expires: Date.now() + period() * 86400000, gcm: gcm, texts: textsOf(sent)});
 		if (!granted.analytics) {
 			formerId = sent.vid || formerId;
 			setCookie(VID, '', 0);
@@ -571,7 +596,7 @@
 		var gcm = gcmFor(granted);
 		writeStored({receipt: '0', policy: cfg.policy_version, granted: granted,
 			method: sent.body.method, expires: sent.body.given_at + period() * 86400000, gcm: gcm,
-			pending: {source: sent.body.source, vid: sent.vid || ''}});
+			texts: textsOf(sent), pending: {source: sent.body.source, vid: sent.vid || ''}});
 		if (!granted.analytics) {
 			formerId = sent.vid || formerId;
 			setCookie(VID, '', 0);
@@ -1078,10 +1103,10 @@
 		if (!cfg || busy || rawStored() === seen) return;
 		seen = rawStored();
 		stored = readStored();
-		if (stored && stored.policy !== cfg.policy_version) {
-			/* Written under a policy this tab does not know (another
-			 * tab may know a newer one): not judged nor deleted here;
-			 * what it denies holds, nothing more is granted. */
+		if (stored && (stored.policy !== cfg.policy_version || !textsCurrent(stored))) {
+			/* Written under a policy or texts this tab does not know
+			 * (another tab may know newer ones): not judged nor deleted
+			 * here; what it denies holds, nothing more is granted. */
 			var kept = {}, less = false;
 			offered().forEach(function (c) {
 				kept[c] = !!current && current[c] === true && stored.granted[c] === true;

@@ -80,15 +80,17 @@ function decisionsOf(rec) {
 }
 const count = (where) => query(`SELECT count(*) AS n FROM consent_records WHERE ${where}`)[0].n;
 
-// seula_consent=1|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM (web/consent.js)
+// seula_consent=2|RECEIPT|POLICY|GRANTED|METHOD|EXPIRES|GCM|TEXTS (web/consent.js)
 function parseConsent(value) {
   const p = value.split('|');
-  assert.equal(p.length, 7, `seula_consent=${value}`);
-  assert.equal(p[0], '1');
+  assert.equal(p.length, 8, `seula_consent=${value}`);
+  assert.equal(p[0], '2');
+  const [lang, hash] = p[7].split('~');
   return {
     receipt: p[1], policy: decodeURIComponent(p[2]),
     granted: p[3] === '-' ? [] : p[3].split('.'), method: p[4], expires: Number(p[5]) * 1000,
     gcm: Object.fromEntries(GCM_TYPES.map((t, i) => [t, p[6][i] === 'g' ? 'granted' : 'denied'])),
+    texts: { lang, hash },
   };
 }
 // The collect requests a context makes, as their bodies.
@@ -215,6 +217,7 @@ test('reject all: only seula_consent, a record with everything denied, and nothi
   assert.equal(stored.method, 'reject_all');
   assert.deepEqual(stored.granted, []);
   assert.equal(stored.policy, cfg.policy_version);
+  assert.deepEqual(stored.texts, { lang: 'en', hash: cfg.texts_hash }, 'the texts it was given under');
 
   const { api, row } = await consentRecord(stored.receipt);
   for (const rec of [api, row]) {
@@ -1170,7 +1173,7 @@ test('the server unreachable: no banner, nothing granted, the page unharmed', as
 
 // ---- a choice the server did not take ---------------------------------------------------
 
-// The raw fields of seula_consent (a pending one has an eighth).
+// The raw fields of seula_consent (a pending one has a ninth).
 const consentFields = async (context) => ((await cookies(context)).seula_consent?.value || '').split('|');
 
 test('a withdrawal that fails is said in the banner, holds, and is sent again naming the id until taken', async () => {
@@ -1197,7 +1200,7 @@ test('a withdrawal that fails is said in the banner, holds, and is sent again na
   // It holds at once, and is owed: the id kept in seula_consent only.
   assert.equal((await cookies(context)).seula_vid, undefined);
   let fields = await consentFields(context);
-  assert.deepEqual([fields[1], fields[3], fields[4], fields[7]], ['0', '-', 'withdraw', `preference_link~${vid}`]);
+  assert.deepEqual([fields[1], fields[3], fields[4], fields[8]], ['0', '-', 'withdraw', `preference_link~${vid}`]);
   assert.equal(await page.evaluate(() => seulaConsent.get().analytics), false);
   assert.equal(withdrawals(), 0);
 
@@ -1209,14 +1212,14 @@ test('a withdrawal that fails is said in the banner, holds, and is sent again na
   await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
   await new Promise((r) => setTimeout(r, 300));
   fields = await consentFields(context);
-  assert.equal(fields[7], `preference_link~${vid}`);
+  assert.equal(fields[8], `preference_link~${vid}`);
 
   // Reachable again: the next page load sends it, naming the id.
   await context.unroute('**/api/consent', abort);
   await page.reload();
   fields = await waitFor('the withdrawal taken', async () => {
     const f = await consentFields(context);
-    return f.length === 7 && f[1] !== '0' && f;
+    return f.length === 8 && f[1] !== '0' && f;
   });
   assert.equal(fields[4], 'withdraw');
   const { api, row } = await consentRecord(fields[1]);
@@ -1284,7 +1287,7 @@ test('a denial holds at once while the server is slow; a record that hangs fails
   await page.evaluate(() => seula('event', 'while-stalled'));
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(sent.filter((p) => p.includes('while-stalled')), [], 'nothing sent while it stalls');
-  assert.equal((await consentFields(context))[7], `preference_link~${vid}`, 'owed, naming the id');
+  assert.equal((await consentFields(context))[8], `preference_link~${vid}`, 'owed, naming the id');
   assert.equal(await page.getAttribute('#seula-consent', 'aria-busy'), 'true');
 
   // It hangs: given up after a short time, said, and the banner usable again.
@@ -1301,7 +1304,7 @@ test('a denial holds at once while the server is slow; a record that hangs fails
   // Tried again with the server back: recorded, naming the id.
   await choose(page, '#seula-consent-withdraw');
   const fields = await consentFields(context);
-  assert.equal(fields.length, 7, 'no longer pending');
+  assert.equal(fields.length, 8, 'no longer pending');
   const rec = (await consentRecord(fields[1])).api;
   assert.equal(rec.method, 'withdraw');
   assert.equal(rec.visitor_id, vid);
@@ -1348,14 +1351,14 @@ test('a denial that fails is owed to the next choice: a Reject all names the id'
   await page.reload();
   await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal((await consentFields(context))[7], `api~${vid}`);
+  assert.equal((await consentFields(context))[8], `api~${vid}`);
   await context.unroute('**/api/consent', abort);
   await page.click('#seula-consent-reopen');
   await shown(page);
   await page.click('#seula-consent-reject-all');
   const fields = await waitFor('the refusal taken', async () => {
     const f = await consentFields(context);
-    return f.length === 7 && f[4] === 'reject_all' && f;
+    return f.length === 8 && f[4] === 'reject_all' && f;
   });
   assert.equal((await consentRecord(fields[1])).api.visitor_id, vid, 'the refusal names the owed id');
   await context.close();

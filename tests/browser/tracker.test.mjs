@@ -66,8 +66,8 @@ const vidCookie = async (context) => (await context.cookies()).find((c) => c.nam
 // A consent record granting everything to visitorId, the way the banner
 // makes one (POST /api/consent): without it the server drops the id.
 // Resolves to the policy version and the receipt.
-async function recordConsent(visitorId) {
-  const cfg = await (await fetch(`${base}/api/consent/config?site=demo&lang=en`)).json();
+async function recordConsent(visitorId, at = base) {
+  const cfg = await (await fetch(`${at}/api/consent/config?site=demo&lang=en`)).json();
   const decisions = {}, preselected = {}, gcm = {};
   for (const c of cfg.categories.filter((c) => c !== 'necessary')) {
     decisions[c] = true;
@@ -75,15 +75,16 @@ async function recordConsent(visitorId) {
   }
   for (const [type, c] of Object.entries(cfg.google_consent_mode))
     gcm[type] = c === 'necessary' || decisions[c] ? 'granted' : 'denied';
-  const r = await fetch(`${base}/api/consent`, {
+  const r = await fetch(`${at}/api/consent`, {
     method: 'POST', headers: { 'Content-Type': 'text/plain' },
     body: JSON.stringify({ site: 'demo', policy_version: cfg.policy_version, texts_hash: cfg.texts_hash,
       language: cfg.language, decisions, preselected, method: 'accept_all', source: 'api',
-      given_at: Date.now(), visitor_id: visitorId, page: `${base}/demo/`, gcm }),
+      given_at: Date.now(), visitor_id: visitorId, page: `${at}/demo/`, gcm }),
   });
   const text = await r.text();
   assert.equal(r.status, 201, `consent recorded: ${text}`);
-  return { policy: cfg.policy_version, receipt: JSON.parse(text).receipt };
+  return { policy: cfg.policy_version, receipt: JSON.parse(text).receipt,
+    texts: `${cfg.language}~${cfg.texts_hash}` };
 }
 
 // The collect requests a context makes, and every host it contacts.
@@ -387,10 +388,11 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
 async function acceptedAll() {
   const context = await browser.newContext();
   const id = randomUUID();
-  const { policy, receipt } = await recordConsent(id);
+  const { policy, receipt, texts } = await recordConsent(id);
   await context.addCookies([{ name: 'seula_vid', value: id, url: base },
-    { name: 'seula_consent', url: base, value: `1|${receipt}|${encodeURIComponent(policy)}|` +
-      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg` }]);
+    { name: 'seula_consent', url: base, value: `2|${receipt}|${encodeURIComponent(policy)}|` +
+      `analytics.marketing.personalization|accept_all|${Math.floor(Date.now() / 1000) + 86400}|ggggggg|` +
+      texts }]);
   return { context, id };
 }
 
@@ -685,7 +687,7 @@ test('the id the tracker makes itself lives as long as /privacy declares it, not
   await context.close();
 });
 
-// ---- refusing statistics, in either mode -------------------------------------------
+// ---- refusing statistics, in either mode; texts changed -------------------------
 
 // Another server beside the first, on a database of its own in `folder`
 // (kept across restarts), [site.demo] with `site` added: { base, stop }.
@@ -736,6 +738,40 @@ test('exempt mode: Reject all is the objection the banner offers; the tracker se
     assert.match(await page.textContent('#seula-consent-exempt'), /object to the counting/);
     await page.close();
     assert.deepEqual(await rejectAllSendsNothing(own.base, seen, context), []);
+  } finally {
+    await context.close();
+    assert.equal(await own.stop(), 0);
+  }
+});
+
+test('the banner asks again when its texts change under the same policy_version', async () => {
+  const folder = path.join(dir, 'texts');
+  let own = await ownServer(folder, 'policy_version = t1\n');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(`${own.base}/demo/`);
+    await page.waitForSelector('#seula-consent', { state: 'visible' });
+    await bannerChoice(page, '#seula-consent-accept-all');
+    assert.ok(await vidCookie(context));
+    // Restarted as it was: the choice stands (cookies know no port).
+    assert.equal(await own.stop(), 0);
+    own = await ownServer(folder, 'policy_version = t1\n');
+    await page.goto(`${own.base}/demo/`);
+    await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+    assert.equal(await page.evaluate(() => seulaConsent.get().method), 'accept_all');
+    // A cookie added to the banner's list, the version left as it was:
+    // the choice was not given for these texts.
+    assert.equal(await own.stop(), 0);
+    own = await ownServer(folder, 'policy_version = t1\ncookies = marketing _fbp 90d Meta Platforms\n');
+    const seen = record(context);
+    await page.goto(`${own.base}/demo/`);
+    await page.waitForSelector('#seula-consent', { state: 'visible' });
+    assert.match(await page.textContent('#seula-consent'), /_fbp/);
+    assert.equal(await page.evaluate(() => seulaConsent.get()), null, 'no choice in force');
+    assert.equal(await vidCookie(context), undefined, 'its id is gone');
+    await waitFor('the page view', () => seen.statuses.length);
+    assert.ok(seen.collects.every((r) => !r.postData().includes('visitor_id')), 'sent without an id');
   } finally {
     await context.close();
     assert.equal(await own.stop(), 0);

@@ -940,6 +940,77 @@ class PolicyChangeTest(unittest.TestCase):
             srv.close()
 
 
+class TextsChangeTest(unittest.TestCase):
+    """The texts (cookie list, purposes, words) changed without a new
+    policy_version: the banner asks again, a consent given under the old
+    texts grants nothing, and the server says at start to bump the
+    version."""
+
+    WARNING = re.compile(r"\[site\.demo\] the consent texts \(([a-z, ]+)\) differ from those "
+                         r"already stored for policy_version '(\w+)'.*bump policy_version")
+
+    def test_changed_texts_ask_again_and_the_server_warns(self):
+        srv = Server(sections={"site.demo": {"policy_version": "v1"}})
+        try:
+            srv.start()
+            before = consent_config(srv)
+            vid = str(uuid.uuid4())
+            record_consent(srv, "accept_all", vid)
+            self.assertIsNone(self.WARNING.search(srv.stderr()), "nothing changed yet")
+
+            def restart(**keys):
+                with open(srv.config_path) as f:
+                    ini = f.read()
+                for key, value in keys.items():
+                    ini = re.sub(r"^%s = .*\n" % key, "", ini, flags=re.M)
+                    if value is not None:
+                        ini = ini.replace("[site.demo]\n",
+                                          "[site.demo]\n%s = %s\n" % (key, value))
+                with open(srv.config_path, "w") as f:
+                    f.write(ini)
+                srv.stop()
+                mark = len(srv.stderr())
+                srv.start()
+                return srv.stderr()[mark:]
+
+            def kept():
+                path = "/texts-%s" % uuid.uuid4()
+                r = srv.collect([pageview(url="http://localhost" + path, visitor_id=vid)])
+                self.assertEqual(r.status, 204, r)
+                return srv.query("SELECT visitor_id FROM events WHERE path = ?",
+                                 (path,))[0]["visitor_id"]
+            self.assertEqual(kept(), vid)
+
+            # A cookie added to the list, the version left as it was.
+            log = restart(cookies="marketing _fbp 90d Meta Platforms Ireland")
+            now = consent_config(srv)
+            self.assertEqual(now["policy_version"], "v1")
+            self.assertNotEqual(now["texts_hash"], before["texts_hash"])
+            self.assertEqual(now["texts_hashes"]["en"], now["texts_hash"])
+            self.assertEqual(set(now["texts_hashes"]), {"fi", "sv", "en"})
+            [warning] = [line for line in log.splitlines() if self.WARNING.search(line)]
+            self.assertEqual(self.WARNING.search(warning).groups(), ("fi, sv, en", "v1"))
+            self.assertIn(" warn consent: ", warning)
+            self.assertIsNone(kept(), "a consent to the old texts grants nothing")
+            # The choice made under the new texts holds.
+            record_consent(srv, "accept_all", vid)
+            self.assertEqual(kept(), vid)
+
+            # Bumped: the new version has one text per language.
+            log = restart(cookies="marketing _fbp 90d Meta Platforms Ireland",
+                          policy_version="v2")
+            self.assertIsNone(self.WARNING.search(log), log)
+            self.assertIsNone(kept(), "the banner has not asked under v2 yet")
+            record_consent(srv, "accept_all", vid)
+            self.assertEqual(kept(), vid)
+            # Unchanged since: no warning.
+            log = restart()
+            self.assertIsNone(self.WARNING.search(log), log)
+            self.assertEqual(kept(), vid)
+        finally:
+            srv.close()
+
+
 class DurabilityTest(unittest.TestCase):
 
     def test_an_acknowledged_record_survives_kill_9(self):

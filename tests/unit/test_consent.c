@@ -34,7 +34,8 @@ struct fixture {
 	char *ini_path;
 	char db_path[64];
 	unsigned char key[32];
-	int64_t pruned_states; /* the last prune's */
+	int64_t pruned_states;  /* the last prune's */
+	const char *texts_hash; /* records' texts; NULL: the site's fi */
 };
 
 static int setup_with(void **state, const char *site_keys)
@@ -99,7 +100,9 @@ static void append_record(struct fixture *f, int64_t received_at,
 	        .site = "demo",
 	        .received_at = received_at,
 	        .policy_version = "1",
-	        .texts_hash = "00",
+	        .texts_hash = f->texts_hash ? f->texts_hash
+	                                    : seula_consent_texts_hash(
+	                                              f->consent, "demo", "fi"),
 	        .language = "fi",
 	        .decisions = decisions,
 	        .preselected = "{}",
@@ -294,6 +297,40 @@ static void a_refusal_in_force_drops_the_event(void **state)
 			fail_msg("%s %s: kept %d, with id %d", cases[i].vid,
 			         cases[i].method, keep, with_id);
 	}
+	seula_consent_gate_release(f->consent);
+}
+
+/* A choice holds only under the texts it was given for (those of its
+ * language now): a grant under others keeps no id, and a refusal under
+ * others is no objection; the banner asks again either way. */
+static void a_choice_holds_only_under_its_texts(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0 = 1700000000000LL, now = t0 + DAY_MS;
+	const char *granted = "{\"necessary\":\"granted\",\"analytics\":"
+	                      "\"granted\"}";
+	const char *refused = "{\"necessary\":\"granted\",\"analytics\":"
+	                      "\"denied\"}";
+	const char *old_grant = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f11",
+	           *old_refusal = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f12",
+	           *grant = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f13";
+	f->texts_hash = "00"; /* texts the site no longer shows */
+	append_record(f, t0, old_grant, "accept_all", granted,
+	              t0 + 365 * DAY_MS);
+	append_record(f, t0, old_refusal, "reject_all", refused,
+	              t0 + 365 * DAY_MS);
+	f->texts_hash = NULL;
+	append_record(f, t0, grant, "accept_all", granted, t0 + 365 * DAY_MS);
+	bool keep, with_id;
+	gate(f, old_grant, now, &keep, &with_id);
+	assert_true(keep);
+	assert_false(with_id);
+	gate(f, old_refusal, now, &keep, &with_id);
+	assert_true(keep);
+	assert_false(with_id);
+	gate(f, grant, now, &keep, &with_id);
+	assert_true(keep);
+	assert_true(with_id);
 	seula_consent_gate_release(f->consent);
 }
 
@@ -721,6 +758,8 @@ int main(void)
 	                teardown),
 	        cmocka_unit_test_setup_teardown(
 	                a_refusal_in_force_drops_the_event, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                a_choice_holds_only_under_its_texts, setup, teardown),
 	        cmocka_unit_test(
 	                consent_period_past_record_retention_is_refused),
 	        cmocka_unit_test_setup_teardown(
