@@ -263,7 +263,8 @@ static int build_texts(const struct seula_consent *c,
 	}
 	/* Later words, optional so that a texts file written before them
 	 * still loads: the banner has its own for fi, sv and en. */
-	static const char *const optional_keys[] = {"save_failed", "close"};
+	static const char *const optional_keys[] = {
+	        "save_failed", "close", "dnt_note", "controller_label"};
 	for (size_t i = 0;
 	     doc && i < sizeof(optional_keys) / sizeof(*optional_keys); i++) {
 		const char *v = text_of(lang, optional_keys[i]);
@@ -271,6 +272,11 @@ static int build_texts(const struct seula_consent *c,
 			json_object_set_new(doc, optional_keys[i],
 			                    json_string(v));
 	}
+	/* Who asks, named on the first layer (EDPB guidelines 05/2020, para.
+	 * 64): part of what was shown, so of the hash. */
+	const char *controller = c->cfg->controller_name;
+	if (doc && controller && *controller)
+		json_object_set_new(doc, "controller", json_string(controller));
 	json_t *cats = json_array();
 	json_t *ctexts = json_object_get(lang, "categories");
 	json_t *cookie_texts = json_object_get(lang, "cookies");

@@ -675,22 +675,26 @@ test('the first layer names each purpose in a line and the controller; its answe
   assert.ok(clear, 'the focused link is not under the answers');
   await gpc.close();
 
-  // The controller, named by the server's texts when they carry it
-  // (texts.controller), beside the privacy statement's link.
+  // The controller, [controller] name of the config, in the server's
+  // texts (so in their hash) and beside the privacy statement's link.
   const context = await browser.newContext();
-  await context.route('**/api/consent/config*', async (route) => {
-    const r = await route.fetch();
-    const body = await r.json();
-    body.texts.controller = 'Tuisku Oy (imaginary)';
-    await route.fulfill({ response: r, json: body });
-  });
   page = await open(context, `${base}/demo/`);
   await shown(page);
+  const served = await page.evaluate(async () =>
+    (await (await fetch('/api/consent/config?site=demo&lang=en')).json()).texts);
+  assert.equal(served.controller, 'Tuisku Oy (imaginary)');
+  assert.equal(served.controller_label, 'Data controller');
   assert.equal(await page.textContent('#seula-consent-controller'), 'Data controller: Tuisku Oy (imaginary)');
   await axe(page, '#seula-consent');
   await context.close();
-  // Without it, nothing in its place.
+  // Texts without one: nothing in its place.
   const plain = await browser.newContext();
+  await plain.route('**/api/consent/config*', async (route) => {
+    const r = await route.fetch();
+    const body = await r.json();
+    delete body.texts.controller;
+    await route.fulfill({ response: r, json: body });
+  });
   page = await open(plain, `${base}/demo/`);
   await shown(page);
   assert.equal(await page.$('#seula-consent-controller'), null);
