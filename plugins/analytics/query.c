@@ -1835,6 +1835,10 @@ struct block_sum {
 	const struct scope *sc2;
 	struct analytics_groups *g2;
 	size_t top2;
+	/* g's visits and visitors only, no other sums (BK_PAGE): all a
+	 * rate's base needs, and the bounces' entry pages took a tenth of
+	 * the pages' pass. */
+	bool visitors_only;
 };
 
 static uint64_t block_cols(const struct block_sum *bs)
@@ -2102,7 +2106,37 @@ struct day_keys {
 	const int64_t *pv, *eng;
 	uint8_t *keep;
 	int64_t *kept;
+	/* block_sum's g2: a value's group in g (its vg, the day's) and per
+	 * group of g its group in g2, or -1 (paired_group()). */
+	const int64_t *up_vg;
+	int64_t *of_up;
 };
+
+/* lazy_group() for g2 (block_sum's sc2), through the value's group in
+ * g, which every value of sc2's visits has (they are sc's): a value is
+ * looked up by its key once a scan, not once a day. */
+static int64_t paired_group(struct analytics_groups *g2, struct day_keys *dk,
+                            const struct analytics_block_text *c, uint32_t k)
+{
+	if (dk->vg[k] >= 0)
+		return dk->vg[k];
+	int64_t up = dk->up_vg[k];
+	if (up >= 0 && dk->of_up[up] >= 0)
+		return dk->vg[k] = dk->of_up[up];
+	int64_t gi = lazy_group(g2, dk->vg, c, k);
+	if (up >= 0)
+		dk->of_up[up] = gi;
+	return gi;
+}
+
+/* The group of value k of the key's column c into vg (dk's), whichever
+ * groups bs->g is. */
+static int64_t key_group(struct block_sum *bs, struct day_keys *dk,
+                         const struct analytics_block_text *c, uint32_t k)
+{
+	return dk->up_vg ? paired_group(bs->g, dk, c, k)
+	                 : lazy_group(bs->g, dk->vg, c, k);
+}
 
 /* The groups of the values a day met, in byte order, for the next day's
  * (scan_days()): days share most of their values, and pairing two sorted
@@ -2340,8 +2374,8 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 				dk->all = analytics_groups_index(bs->g, "", 0);
 			gi = dk->all;
 		} else if (bs->key == BK_COLUMN) {
-			gi = lazy_group(bs->g, dk->vg, &b->text[bs->col],
-			                b->text[bs->col].idx[i]);
+			gi = key_group(bs, dk, &b->text[bs->col],
+			               b->text[bs->col].idx[i]);
 		} else {
 			gi = bucket_group(b, dk, t);
 		}
@@ -2373,8 +2407,7 @@ static bool add_visit(struct block_sum *bs, const struct analytics_block *b,
 				if ((int64_t)prop[q] == dk->prop &&
 				    c->idx[q] == c->idx[r])
 					tt.events += n[q];
-			if ((gi = lazy_group(bs->g, dk->vg, c, c->idx[r])) <
-			            0 ||
+			if ((gi = key_group(bs, dk, c, c->idx[r])) < 0 ||
 			    !analytics_groups_add_at(bs->g, (size_t)gi, who,
 			                             &tt))
 				return false;
@@ -2486,7 +2519,14 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 		start[k + 1] += start[k];
 	/* start[k] moves on to path k + 1's first row as k's are placed. */
 	uint32_t *rows = cy->rows;
-	for (size_t j = 0; j < m; j++) {
+	for (size_t j = 0; bs->visitors_only && bs->g != bs->g2 && j < m; j++) {
+		uint32_t i = sel[j], r1 = off[i + 1];
+		for (uint32_t r = off[i]; r < r1; r++)
+			if (!keep || keep[path[r]])
+				rows[start[path[r]]++] = i;
+	}
+	for (size_t j = 0; !(bs->visitors_only && bs->g != bs->g2) && j < m;
+	     j++) {
 		uint32_t i = sel[j];
 		bool bounce = pv[i] <= 1 && ev[i] == 0;
 		uint32_t r1 = off[i + 1];
@@ -2511,7 +2551,7 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 		        .bounces = sums[3 * k + 1],
 		        .engagement_ms = sums[3 * k + 2],
 		};
-		int64_t gi = lazy_group(bs->g, dk->vg, p, (uint32_t)k);
+		int64_t gi = key_group(bs, dk, p, (uint32_t)k);
 		if (gi < 0 ||
 		    !analytics_groups_add_rows(
 		            bs->g, (size_t)gi, b->ints[ANALYTICS_BC_VISITOR],
@@ -2622,9 +2662,7 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 		dk2.eng = dk->eng;
 		dk2.keep = dk->keep;
 	}
-	/* A value's group in g2 through its group in g, which every value
-	 * of sc2's visits has (they are sc's): looked up by key once a
-	 * scan, not once a day. */
+	/* Its values' groups found through g's (paired_group()). */
 	size_t ng = analytics_groups_count(g);
 	if (ok && dk2.kc && cy->of_g_cap < ng) {
 		size_t cap = ng * 2;
@@ -2635,14 +2673,12 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 			cy->of_g = grown, cy->of_g_cap = cap;
 		}
 	}
-	for (size_t k = 0; ok && dk2.kc && k < dk2.kc->n; k++)
-		if (dk->vg[k] >= 0)
-			dk2.vg[k] = cy->of_g[dk->vg[k]];
+	if (ok && dk2.kc) {
+		dk2.up_vg = dk->vg;
+		dk2.of_up = cy->of_g;
+	}
 	if (ok && m2)
 		ok = add_selected(bs, b, &dk2, cy, sel2, m2);
-	for (size_t k = 0; ok && dk2.kc && k < dk2.kc->n; k++)
-		if (dk2.vg[k] >= 0 && dk->vg[k] >= 0)
-			cy->of_g[dk->vg[k]] = dk2.vg[k];
 	if (dk->keep)
 		dk2.keep = NULL; /* dk's */
 	day_keys_free(&dk2);
@@ -3911,7 +3947,11 @@ breakdown_pair(sqlite3 *db, const struct scope *sc, const struct scope *base,
                const char *dim, size_t top, struct groups_stash *rows,
                struct groups_stash *bases, char *err, size_t errlen)
 {
-	struct block_sum bs = {.sc = base, .dim = dim, .sc2 = sc, .top2 = top};
+	struct block_sum bs = {.sc = base,
+	                       .dim = dim,
+	                       .sc2 = sc,
+	                       .top2 = top,
+	                       .visitors_only = true};
 	key_by(&bs, dim);
 	struct analytics_groups *g;
 	bool too_many;
