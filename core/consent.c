@@ -574,6 +574,33 @@ static int build_site(struct seula_consent *c, struct site_consent *s,
 	return SEULA_OK;
 }
 
+/* Words added to the texts after a texts file of an operator's was
+ * written: taken from the built-in texts of the same language when the
+ * file has none, so that an upgrade does not refuse to start (a language
+ * Seula has no words for still needs them in the file). */
+static void fill_later_keys(json_t *all)
+{
+	static const char *const later[] = {"analytics_without_consent",
+	                                    "save_failed", "close", "dnt_note",
+	                                    "controller_label"};
+	json_t *built = json_loads(seula_embedded_consent_texts, 0, NULL);
+	const char *lang_id;
+	json_t *lang;
+	json_object_foreach(all, lang_id, lang)
+	{
+		json_t *ours = json_object_get(built, lang_id);
+		if (!json_is_object(lang) || !json_is_object(ours))
+			continue;
+		for (size_t i = 0; i < sizeof(later) / sizeof(*later); i++)
+			if (!json_object_get(lang, later[i]) &&
+			    json_is_string(json_object_get(ours, later[i])))
+				json_object_set(
+				        lang, later[i],
+				        json_object_get(ours, later[i]));
+	}
+	json_decref(built);
+}
+
 int seula_consent_new(struct seula_consent **out,
                       const struct seula_config *cfg,
                       const struct seula_plugins *plugins,
@@ -599,6 +626,8 @@ int seula_consent_new(struct seula_consent **out,
 		}
 		all = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 		free(text);
+		if (json_is_object(all))
+			fill_later_keys(all);
 	} else {
 		all = json_loads(seula_embedded_consent_texts,
 		                 JSON_REJECT_DUPLICATES, &je);
@@ -1795,17 +1824,19 @@ static int gate_state(struct seula_consent *c, sqlite3 *db,
 		        (!version ||
 		         strcmp(version, site->site->policy_version) == 0) &&
 		        texts_current(site, col(st, 10), col(st, 11));
-		bool holds = signed_ok && current &&
-		             strcmp(s.site, site->site->id) == 0 &&
-		             s.valid_until > now_ms;
-		if (!holds)
-			*state = GATE_NOTHING;
-		else if (s.grants[0] == 1)
+		bool mine = signed_ok && strcmp(s.site, site->site->id) == 0;
+		bool objected = mine && s.grants[0] != 1 &&
+		                !(method && strcmp(method, "gpc") == 0);
+		/* A grant holds under the texts and version it was given for,
+		 * until it expires; an objection (art. 21) lapses with none
+		 * of them, only with the person's next answer. */
+		if (objected)
+			*state = GATE_OBJECTED;
+		else if (mine && current && s.valid_until > now_ms &&
+		         s.grants[0] == 1)
 			*state = GATE_GRANTED;
 		else
-			*state = method && strcmp(method, "gpc") == 0
-			                 ? GATE_NOTHING
-			                 : GATE_OBJECTED;
+			*state = GATE_NOTHING;
 	}
 	sqlite3_reset(st);
 	return step == SQLITE_ROW ? SEULA_OK : SEULA_EIO;

@@ -9,7 +9,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
+import tempfile
 import time
 import unittest
 import uuid
@@ -1007,8 +1009,53 @@ class TextsChangeTest(unittest.TestCase):
             log = restart()
             self.assertIsNone(self.WARNING.search(log), log)
             self.assertEqual(kept(), vid)
+
+            # Withdrawn, then the texts and the version change: an
+            # objection does not lapse with them (a stale tab's events
+            # with the old id are still dropped) until the next answer.
+            record_consent(srv, "withdraw", vid)
+
+            def stored():
+                path = "/objected-%s" % uuid.uuid4()
+                r = srv.collect([pageview(url="http://localhost" + path, visitor_id=vid)])
+                self.assertEqual(r.status, 204, r)
+                return len(srv.query("SELECT 1 FROM events WHERE path = ?", (path,)))
+            self.assertEqual(stored(), 0)
+            restart(cookies="marketing _fbp 180d Meta Platforms Ireland", policy_version="v3")
+            self.assertEqual(stored(), 0, "the objection holds under new texts")
+            record_consent(srv, "accept_all", vid)
+            self.assertEqual(kept(), vid)
         finally:
             srv.close()
+
+    def test_a_texts_file_from_before_gets_the_later_words(self):
+        # An operator's texts file written before analytics_without_consent
+        # (and the banner's later words) existed: the server starts, with
+        # Seula's own words for them.
+        srv = Server()
+        try:
+            srv.start()
+            built = consent_config(srv)["texts"]
+            texts = json.loads(open(os.path.join(
+                os.environ.get("SEULA_SOURCE_DIR", "."), "core", "consent_texts.json")).read())
+            for lang in texts.values():
+                for key in ("analytics_without_consent", "dnt_note", "controller_label"):
+                    del lang[key]
+            folder = tempfile.mkdtemp(prefix="seula-texts-")
+            self.addCleanup(shutil.rmtree, folder)
+            path = os.path.join(folder, "old-texts.json")
+            with open(path, "w") as f:
+                json.dump(texts, f)
+        finally:
+            srv.close()
+        old = Server(sections={"consent": {"texts": path}})
+        try:
+            old.start()
+            got = consent_config(old)["texts"]
+            self.assertEqual(got["categories"], built["categories"])
+            self.assertEqual(got["dnt_note"], built["dnt_note"])
+        finally:
+            old.close()
 
 
 class DurabilityTest(unittest.TestCase):
