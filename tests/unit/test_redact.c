@@ -170,7 +170,13 @@ static void every_atext_is_part_of_a_local_part(void **state)
 	assert_string_equal(redact("/s?a=1&email=ann@example.com"),
 	                    "/s?a=1&(email)");
 	assert_string_equal(redact("/u/tom%26jerry@example.com"), "/u/(email)");
-	const char *atext = "!#$'*+-=^_`{|}~.";
+	/* Nor do "#", "|", "{", "}" and "`", a text's delimiters. */
+	assert_string_equal(redact("key=value|ann@example.com"),
+	                    "key=value|(email)");
+	assert_string_equal(redact("{ann@example.com}"), "{(email)}");
+	assert_string_equal(redact("`ann@example.com`"), "`(email)`");
+	assert_string_equal(redact("#tag=ann@example.com"), "#(email)");
+	const char *atext = "!$'*+-=^_~.";
 	for (const char *c = atext; *c; c++) {
 		char in[64], want[64];
 		snprintf(in, sizeof(in), "Mail ann%cx@example.com.", *c);
