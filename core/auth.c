@@ -279,13 +279,15 @@ static const char *login_detail(const struct login *l)
 {
 	if (l->ok)
 		return l->device ? "from a known device" : NULL;
+	/* A device's cookie is bound to the name it names: on its path
+	 * only the password can have been wrong. */
 	if (l->locked_now)
-		return l->device ? "wrong name or password, from a known "
-		                   "device; the device is now locked out"
+		return l->device ? "wrong password, from a known device; the "
+		                   "device is now locked out"
 		                 : "wrong name or password; now locked out";
 	if (l->found && l->staff.disabled)
 		return "the account is disabled";
-	return l->device ? "wrong name or password, from a known device"
+	return l->device ? "wrong password, from a known device"
 	                 : "wrong name or password";
 }
 

@@ -903,7 +903,9 @@ class DeviceCookieTest(unittest.TestCase):
         self.assertGreaterEqual(int(r.header("Retry-After")), 60)
         failed = audit_rows(self.srv, "action = 'login_failed'")
         self.assertEqual(len(failed), self.MAX)
-        self.assertIn("the device is now locked out", failed[-1]["detail"])
+        self.assertEqual(failed[-1]["detail"],
+                         "wrong password, from a known device; the device is now locked out")
+        self.assertEqual(failed[0]["detail"], "wrong password, from a known device")
         # Another device of the account is not, nor the account itself.
         self.sign_in("ada", phone)
         self.sign_in("ada")
