@@ -38,8 +38,9 @@
  *     call for a tracker not loaded yet,
  *     the Consent Mode update, the scripts waiting for it, the listeners.
  *     What a choice takes away (a withdrawal, Reject all, an unticked
- *     category) is applied at once, before the server answers, and stored
- *     as pending until it has.
+ *     category), and any refusal of statistics (a first visit's too), is
+ *     applied at once, before the server answers, and stored as pending
+ *     until it has.
  *     A stored choice is applied the same way on every page load, once
  *     the server's config says its policy version is still current (the
  *     tracker holds its first page view for it, briefly): one under
@@ -69,7 +70,8 @@
  *   - A choice the server did not take (a network error, no answer within
  *     8 s, any status but 201 and 409): the banner says so (role="status")
  *     and stays, to be answered again.  One
- *     that takes a grant away still holds at once, stored as pending: the
+ *     that takes a grant away or refuses statistics still holds at once,
+ *     stored as pending: the
  *     record is sent again, naming the visitor id it stops, on the next
  *     page load or with the next choice, until the server has it.
  *
@@ -545,10 +547,13 @@
 		status('');
 		/* A grant taken away (or an id stopped) does not wait for the
 		 * server, however slow: in force now and stored as pending,
-		 * owed until the server has it. */
+		 * owed until the server has it.  So does a refusal of
+		 * statistics, a first visit's too: an objection to the
+		 * counting, which must stop now and not be lost. */
 		var takes = before && Object.keys(before).some(function (c) {
 			return before[c] && !sent.body.decisions[c];
-		}) || !!sent.vid && !sent.body.decisions.analytics;
+		}) || !!sent.vid && !sent.body.decisions.analytics ||
+			sent.body.decisions.analytics === false;
 		if (takes) safe(owe, sent, before);
 		var held = current;
 		return sent.reply.then(function (r) {

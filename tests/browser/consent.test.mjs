@@ -1368,6 +1368,59 @@ test('a denial that fails is owed to the next choice: a Reject all names the id'
   await context.close();
 });
 
+test('a first visit\'s Reject all holds at once while the server stalls, and is owed when it fails', async () => {
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const sent = collects(context);
+  const stall = await stallRecords(context);
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await waitFor('the page view before a choice', () => sent.length);
+  const t0 = Date.now();
+  await page.click('#seula-consent-reject-all');
+  await waitFor('the refusal sent', () => stall.held.length === 1);
+  // Before any answer: refused, nothing sent any more, cookieless or not.
+  const before = sent.length;
+  const state = await page.evaluate(() => seulaConsent.get());
+  assert.equal(state?.method, 'reject_all', 'in force at once');
+  assert.equal(state.analytics, false);
+  let fields = await consentFields(context);
+  assert.deepEqual([fields[1], fields[3], fields[4], fields[8]], ['0', '-', 'reject_all', 'banner~'], 'owed');
+  await page.evaluate(() => seula('event', 'while-refusal-stalls'));
+  await page.evaluate(() => history.pushState(null, '', '/demo/contact'));
+  await new Promise((r) => setTimeout(r, 1100));
+  assert.deepEqual(sent.slice(before), [], 'nothing sent while the refusal stalls');
+
+  // It hangs and fails: said, and still owed.
+  await page.waitForFunction(() => document.getElementById('seula-consent-status')?.textContent,
+    null, { timeout: 15000 });
+  assert.ok(Date.now() - t0 < 12000);
+  fields = await consentFields(context);
+  assert.deepEqual([fields[1], fields[4], fields[8]], ['0', 'reject_all', 'banner~'], 'still owed');
+  await page.evaluate(() => seula('event', 'after-refusal-failed'));
+  await stall.release();
+
+  // The next page: not asked again, nothing counted, the refusal recorded.
+  await page.goto(`${base}/demo/pricing`);
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  assert.equal(await page.$('#seula-consent'), null, 'the refusal is not lost');
+  fields = await waitFor('the refusal taken', async () => {
+    const f = await consentFields(context);
+    return f.length === 8 && f[1] !== '0' && f;
+  });
+  const { api, row } = await consentRecord(fields[1]);
+  for (const rec of [api, row]) {
+    assert.equal(rec.method, 'reject_all');
+    assert.equal(rec.source, 'banner');
+    assert.ok(!rec.visitor_id);
+    assert.deepEqual(decisionsOf(rec), { analytics: false, marketing: false, personalization: false });
+  }
+  await page.evaluate(() => history.pushState(null, '', '/demo/contact'));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(sent.slice(before), [], 'nothing sent after the refusal, on any page');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test('a failed save that takes one grant away and gives another applies only the taking away', async () => {
   const context = await browser.newContext();
   const page = await open(context, `${base}/demo/`);
