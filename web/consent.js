@@ -66,7 +66,8 @@
  *   - The server unreachable: nothing shown, nothing granted.
  *   - Another tab's choice: seula_consent is read again when the page is
  *     shown or focused, and a change is applied (a withdrawal stops here
- *     too) or, without a valid choice left, the banner asks.
+ *     too) or, without a valid choice left, the banner asks.  The tracker
+ *     reads it before every send: a refusal there stops it at once.
  *   - A choice the server did not take (a network error, no answer within
  *     8 s, any status but 201 and 409): the banner says so (role="status")
  *     and stays, to be answered again.  One

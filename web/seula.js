@@ -53,6 +53,9 @@
  *                  or statistics turned off): an objection to the counting
  *                  itself, so nothing is sent at all, not even cookieless,
  *                  until a consent call without it.
+ * The banner's cookie seula_consent is read before every send too: while it
+ * holds a choice refusing statistics (another tab's refusal or withdrawal,
+ * before this tab's banner has heard of it) nothing is sent.
  * Tell it on every page load, before or after this script loads: it
  * remembers nothing itself.  seula('hold'), before it loads: the first page
  * view, and everything else sent before the consent call, waits for it (at
@@ -195,8 +198,9 @@
 	}
 
 	function transmit(e) {
-		/* Held before the objection was known, or sent after it. */
-		if (objected) return;
+		/* Held before the objection was known, or sent after it; or
+		 * made in another tab, which this one has not heard of yet. */
+		if (objected || refused()) return;
 		/* Withdrawn in another tab, the cookie is gone: so is the id. */
 		if (visitorId && readCookie() !== visitorId) visitorId = null;
 		if (visitorId) e.visitor_id = visitorId;
@@ -296,6 +300,17 @@
 		var m = /(?:^|;\s*)seula_vid=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})(?:;|$)/
 			.exec(d.cookie);
 		return m && m[1];
+	}
+
+	/* The banner's cookie (web/consent.js, formats 1 and 2) holds a
+	 * choice of the visitor's that refuses statistics: not the record
+	 * Global Privacy Control made, nor one lapsed. */
+	function refused() {
+		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(d.cookie);
+		var p = m ? m[1].split('|') : [];
+		return (p[0] === '1' || p[0] === '2') && p.length >= 7 &&
+			/^(accept_all|reject_all|custom|withdraw)$/.test(p[4]) &&
+			p[3].split('.').indexOf('analytics') < 0 && p[5] * 1000 > Date.now();
 	}
 
 	function writeCookie(value, maxAge) {

@@ -315,7 +315,10 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
 
   // The same hook as a window event, the way the consent banner sends it
   // (here by hand, with the record made by hand too).
-  // A consent call without objection (the site's own tool) counts again.
+  // A consent call without objection (the site's own tool) counts again,
+  // once the banner's cookie no longer holds the refusal (while it does,
+  // the tracker sends nothing whatever it is told).
+  await page.evaluate(() => { document.cookie = 'seula_consent=; Path=/; Max-Age=0'; });
   await page.evaluate(() => window.dispatchEvent(
     new CustomEvent('seula:consent', { detail: { analytics: true, marketing: false } })));
   const second = await vidCookie(context);
@@ -725,6 +728,59 @@ test('consent mode: after Reject all the tracker sends no collect request, on na
   const context = await browser.newContext();
   const seen = record(context);
   assert.deepEqual(await rejectAllSendsNothing(base, seen, context), []);
+  await context.close();
+});
+
+test('a refusal or withdrawal in one tab stops the others at once, before they are looked at', async () => {
+  for (const how of ['reject all', 'withdrawal']) {
+    const context = await browser.newContext();
+    const seen = record(context);
+    const a = await context.newPage();
+    await a.goto(`${base}/demo/`);
+    await a.waitForSelector('#seula-consent', { state: 'visible' });
+    if (how === 'withdrawal') await bannerChoice(a, '#seula-consent-accept-all');
+    const b = await context.newPage();
+    await b.goto(`${base}/demo/pricing`);
+    await waitFor('the other tab\'s page view',
+      () => seen.collects.some((r) => JSON.parse(r.postData()).url.endsWith('/demo/pricing')));
+    await a.bringToFront();
+    if (how === 'withdrawal') await a.click('#seula-consent-reopen');
+    await bannerChoice(a, how === 'withdrawal' ? '#seula-consent-withdraw' : '#seula-consent-reject-all');
+    const before = seen.collects.length;
+    // The other tab, which nothing has told: a timer's event, the SPA's
+    // page view, its engagement when it is left.
+    await b.evaluate(() => setTimeout(() => seula('event', 'tab-b-timer'), 0));
+    await b.evaluate(() => history.pushState(null, '', '/demo/contact'));
+    await sleep(ENGAGED_MS);
+    await b.close({ runBeforeUnload: true });
+    await sleep(300);
+    assert.deepEqual(seen.collects.slice(before).map((r) => r.postData()), [], `nothing sent after the ${how}`);
+    await context.close();
+  }
+
+  // The cookie's older format 1 refuses as well; the record GPC made, a
+  // lapsed choice or a grant does not.
+  const context = await browser.newContext();
+  const seen = record(context);
+  const page = await context.newPage();
+  await page.goto(`${base}/demo/`);
+  await waitFor('the page view', () => seen.collects.length);
+  const now = Math.floor(Date.now() / 1000);
+  const cases = [
+    ['1|r1|p1|-|reject_all|' + (now + 86400) + '|ddddddd', false],
+    ['1|r1|p1|marketing|custom|' + (now + 86400) + '|gggdddg', false],
+    ['2|0|p1|-|withdraw|' + (now + 86400) + '|ddddddd|en~' + 'a'.repeat(64) + '|api~', false],
+    ['1|r1|p1|-|gpc|' + (now + 86400) + '|ddddddd', true],
+    ['1|r1|p1|-|reject_all|' + (now - 60) + '|ddddddd', true],
+    ['2|r1|p1|analytics|custom|' + (now + 86400) + '|dddgddg|en~' + 'a'.repeat(64), true],
+  ];
+  for (const [i, [value, counted]] of cases.entries()) {
+    await page.evaluate((v) => { document.cookie = `seula_consent=${v}; Path=/`; }, value);
+    await page.evaluate((n) => seula('event', `cookie-case-${n}`), i);
+  }
+  await sleep(300);
+  const names = seen.collects.map((r) => JSON.parse(r.postData()).name).filter(Boolean);
+  assert.deepEqual(names, cases.flatMap(([, counted], i) => (counted ? [`cookie-case-${i}`] : [])));
   await context.close();
 });
 
