@@ -24,7 +24,10 @@
  *     choice under another policy version or other texts (the cookie list,
  *     a purpose, any word of its language changed), an expired one, or
  *     only the record Global Privacy Control made.  Its first layer names each
- *     category asked for with the first sentence of its purpose, and the
+ *     category asked for with the first sentence of its purpose, in a
+ *     line of its own what the statistics purpose says besides (on a site
+ *     that counts visits without consent, that they are counted until a
+ *     choice and that refusing stops it), and the
  *     controller when the server's texts carry its name (texts.controller).
  *     Accept all, Reject all and
  *     Choose look alike; nothing is ticked in advance; a banner left alone
@@ -661,6 +664,7 @@
 		'font-size:.9em;line-height:1.4}',
 		'.seula-consent .seula-consent__summary-item{margin:0 0 .15rem;padding:0}',
 		'.seula-consent .seula-consent__summary-name{font-weight:600}',
+		'.seula-consent .seula-consent__counting{font-size:.9em;line-height:1.4}',
 		'.seula-consent .seula-consent__link{color:#0b57d0;text-decoration:underline}',
 		'.seula-consent .seula-consent__links>*+*{margin-left:1rem}',
 		'.seula-consent .seula-consent__categories{margin:.5rem 0 0;padding:0;list-style:none}',
@@ -703,7 +707,8 @@
 		/* The first layer's three side by side even so: its purposes
 		 * take the room, and the page above keeps some. */
 		'.seula-consent.seula-consent--first .seula-consent__button{flex:1 1 0;min-width:0;',
-		'padding-left:.4rem;padding-right:.4rem;overflow-wrap:anywhere}}',
+		'padding-left:.4rem;padding-right:.4rem;overflow-wrap:anywhere}',
+		'.seula-consent.seula-consent--first{max-height:75vh}}',
 		/* However long its words (a signal's note too), the first layer's
 		 * answers stay in view: its text scrolls behind them. */
 		'.seula-consent.seula-consent--first .seula-consent__buttons{position:sticky;bottom:-1.1rem;',
@@ -813,6 +818,9 @@
 		});
 		var ids = ['necessary'].concat(offered());
 		var privacy = href(cfg.privacy_url);
+		var stats = offered().indexOf('analytics') >= 0 && cfg.mode !== 'exempt' &&
+			infos.analytics ? String(infos.analytics.purpose || '') : '';
+		var counting = stats.slice(brief(stats).length).trim();
 		/* Who asks: the controller's name, when the server's texts have it. */
 		var controller = typeof cfg.texts.controller === 'string' && cfg.texts.controller.trim();
 		var receipt = mine && stored.receipt !== '0'
@@ -838,6 +846,12 @@
 						el('span', {'class': 'seula-consent__summary-name'}, [info.name || id]),
 						info.purpose ? ' – ' + brief(String(info.purpose)) : null]);
 				})),
+			/* That visits are counted until a choice, and that refusing
+			 * statistics stops it (Art. 21(4) GDPR: the right to object,
+			 * stated apart): the server ends the statistics purpose with
+			 * it on a site that counts without consent. */
+			counting ? el('p', {id: 'seula-consent-counting',
+				'class': 'seula-consent__text seula-consent__counting'}, [counting]) : null,
 			cfg.mode === 'exempt' ? el('p', {id: 'seula-consent-exempt',
 				'class': 'seula-consent__note seula-consent__note--exempt'}, [text('exempt_note')]) : null,
 			gpc ? el('p', {id: 'seula-consent-gpc',
@@ -898,6 +912,7 @@
 		var q = function (id) { return root.querySelector('#seula-consent-' + id); };
 		q('details').hidden = !open;
 		q('summary').hidden = open; /* the purposes are there, whole */
+		if (q('counting')) q('counting').hidden = open;
 		root.className = 'seula-consent' + (open ? '' : ' seula-consent--first');
 		q('choose').hidden = open;
 		q('save').hidden = !open;

@@ -635,6 +635,11 @@ test('the first layer names each purpose in a line and the controller; its answe
   });
   assert.equal(expected.length, 3);
   assert.match(expected[1], /^Marketing – [^.]+\.$/, 'one sentence');
+  // That visits are counted until a choice and refusing stops it (the
+  // example site counts without consent): a line of its own.
+  const texts = JSON.parse(readFileSync(path.join(ROOT, 'core', 'consent_texts.json'), 'utf8'));
+  const counting = (lang) => texts[lang].analytics_without_consent;
+  assert.ok(cfg.texts.categories.find((c) => c.id === 'analytics').purpose.endsWith(` ${counting('en')}`));
   // The buttons, each whole within the window and the banner's visible box.
   const answers = (page) => page.evaluate((ids) => {
     const root = document.getElementById('seula-consent').getBoundingClientRect();
@@ -650,14 +655,21 @@ test('the first layer names each purpose in a line and the controller; its answe
     const page = await open(context, `${base}/demo/`);
     await shown(page);
     assert.deepEqual(await page.$$eval('#seula-consent-summary li', (li) => li.map((e) => e.textContent)), expected, where);
+    assert.equal(await page.textContent('#seula-consent-counting'), counting('en'), where);
+    assert.equal(await page.isVisible('#seula-consent-counting'), true, where);
+    assert.ok(await page.evaluate(() => document.getElementById('seula-consent-counting').getBoundingClientRect().bottom <=
+      document.querySelector('#seula-consent .seula-consent__buttons').getBoundingClientRect().top + 0.5),
+    `the line whole above the answers ${where}`);
     assert.deepEqual(await answers(page), [true, true, true], `the three answers in view ${where}`);
     const height = (await page.locator('#seula-consent').boundingBox()).height;
     assert.ok(height <= viewport.height * 0.75, `the banner ${height}px high ${where}`);
     // Choose has the purposes whole: the lines go.
     await page.click('#seula-consent-choose');
     assert.equal(await page.isHidden('#seula-consent-summary'), true);
+    assert.equal(await page.isHidden('#seula-consent-counting'), true);
     await page.keyboard.press('Escape');
     assert.equal(await page.isVisible('#seula-consent-summary'), true);
+    assert.equal(await page.isVisible('#seula-consent-counting'), true);
     await context.close();
   }
 
@@ -666,6 +678,7 @@ test('the first layer names each purpose in a line and the controller; its answe
   let page = await open(gpc, `${shopBase}/page?html=fi`);
   await shown(page);
   assert.ok(await page.$('#seula-consent-gpc'));
+  assert.equal(await page.textContent('#seula-consent-counting'), counting('fi'));
   assert.deepEqual(await answers(page), [true, true, true], 'the three answers in view under GPC, in Finnish');
   // Tabbed to, the privacy link is scrolled clear of them.
   await page.keyboard.press('Tab');
@@ -693,11 +706,16 @@ test('the first layer names each purpose in a line and the controller; its answe
     const r = await route.fetch();
     const body = await r.json();
     delete body.texts.controller;
+    // And a statistics purpose of one sentence, as a site that does not
+    // count without consent (without_consent = drop) has it.
+    const stats = body.texts.categories.find((c) => c.id === 'analytics');
+    stats.purpose = stats.purpose.slice(0, -counting('en').length - 1);
     await route.fulfill({ response: r, json: body });
   });
   page = await open(plain, `${base}/demo/`);
   await shown(page);
   assert.equal(await page.$('#seula-consent-controller'), null);
+  assert.equal(await page.$('#seula-consent-counting'), null, 'no line when visits are not counted');
   assert.deepEqual(page.errors, []);
   await plain.close();
 });
