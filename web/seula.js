@@ -304,13 +304,14 @@
 
 	/* The banner's cookie (web/consent.js, formats 1 and 2) holds a
 	 * choice of the visitor's that refuses statistics: not the record
-	 * Global Privacy Control made, nor one lapsed. */
+	 * Global Privacy Control made.  An objection does not lapse (the
+	 * server's rule too): while the cookie is there, it holds. */
 	function refused() {
 		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(d.cookie);
 		var p = m ? m[1].split('|') : [];
 		return (p[0] === '1' || p[0] === '2') && p.length >= 7 &&
 			/^(accept_all|reject_all|custom|withdraw)$/.test(p[4]) &&
-			p[3].split('.').indexOf('analytics') < 0 && p[5] * 1000 > Date.now();
+			p[3].split('.').indexOf('analytics') < 0;
 	}
 
 	function writeCookie(value, maxAge) {

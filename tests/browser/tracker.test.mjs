@@ -758,8 +758,9 @@ test('a refusal or withdrawal in one tab stops the others at once, before they a
     await context.close();
   }
 
-  // The cookie's older format 1 refuses as well; the record GPC made, a
-  // lapsed choice or a grant does not.
+  // The cookie's older format 1 refuses as well, and a refusal past its
+  // period (an objection does not lapse); the record GPC made or a grant
+  // does not.
   const context = await browser.newContext();
   const seen = record(context);
   const page = await context.newPage();
@@ -771,7 +772,7 @@ test('a refusal or withdrawal in one tab stops the others at once, before they a
     ['1|r1|p1|marketing|custom|' + (now + 86400) + '|gggdddg', false],
     ['2|0|p1|-|withdraw|' + (now + 86400) + '|ddddddd|en~' + 'a'.repeat(64) + '|api~', false],
     ['1|r1|p1|-|gpc|' + (now + 86400) + '|ddddddd', true],
-    ['1|r1|p1|-|reject_all|' + (now - 60) + '|ddddddd', true],
+    ['1|r1|p1|-|reject_all|' + (now - 60) + '|ddddddd', false],
     ['2|r1|p1|analytics|custom|' + (now + 86400) + '|dddgddg|en~' + 'a'.repeat(64), true],
   ];
   for (const [i, [value, counted]] of cases.entries()) {
