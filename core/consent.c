@@ -331,6 +331,9 @@ static int build_texts(const struct seula_consent *c,
 				rc = SEULA_ENOMEM;
 				break;
 			}
+			/* Apart too, for the banner's first layer. */
+			json_object_set_new(doc, "analytics_without_consent",
+			                    json_string(note));
 		}
 		json_t *cookies = json_array();
 		json_t *cat = json_pack("{s:s, s:s, s:s, s:b, s:o}", "id",

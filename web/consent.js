@@ -170,6 +170,10 @@
 
 	var cfg = null;        /* the server's config, once it answered */
 	var stored = null;     /* the cookie's record, parsed */
+	/* A refusal of statistics given under an older policy or texts: the
+	 * banner asks again, and until it is answered the objection stands
+	 * (its cookie kept, the tracker told), as the server's gate holds it. */
+	var objecting = false;
 	var current = null;    /* the granted categories in effect, or null */
 	var listeners = [];
 	var formerId = null;   /* a visitor id this page withdrew */
@@ -243,6 +247,7 @@
 		var granted = Object.keys(s.granted).filter(function (c) {
 			return s.granted[c] && /^[a-z0-9_]+$/.test(c);
 		});
+		objecting = false;
 		setCookie(COOKIE, ['2', s.receipt, encodeURIComponent(s.policy),
 			granted.join('.') || '-', s.method, Math.floor(s.expires / 1000),
 			GCM_TYPES.map(function (t) { return s.gcm[t] === 'granted' ? 'g' : 'd'; }).join(''),
@@ -318,7 +323,8 @@
 		 * cookies too: the tracker sends nothing.  Only the visitor's
 		 * own choice: GPC's record is none, and without a choice the
 		 * site's without_consent decides. */
-		detail.objection = !!stored && stored.method !== 'gpc' && stored.granted.analytics !== true;
+		detail.objection = objecting ||
+			(!!stored && stored.method !== 'gpc' && stored.granted.analytics !== true);
 		/* A tracker not loaded yet (it is deferred) replays its queue
 		 * before its first page view; a loaded one hears the event. */
 		safe(function () {
@@ -820,7 +826,11 @@
 		var privacy = href(cfg.privacy_url);
 		var stats = offered().indexOf('analytics') >= 0 && cfg.mode !== 'exempt' &&
 			infos.analytics ? String(infos.analytics.purpose || '') : '';
-		var counting = stats.slice(brief(stats).length).trim();
+		/* The server names it apart (texts.analytics_without_consent);
+		 * from an older server, the purpose's sentences after its first. */
+		var note = cfg.texts.analytics_without_consent;
+		var counting = !stats ? '' : typeof note === 'string' ? note.trim()
+			: stats.slice(brief(stats).length).trim();
 		/* Who asks: the controller's name, when the server's texts have it. */
 		var controller = typeof cfg.texts.controller === 'string' && cfg.texts.controller.trim();
 		var receipt = mine && stored.receipt !== '0'
@@ -1098,7 +1108,8 @@
 							.reply.catch(function () {});
 					});
 				}
-				forget(owed || null);
+				objecting = stored.method !== 'gpc' && stored.granted.analytics !== true;
+				forget(owed || null, objecting);
 			}
 			else if (valid(stored) && !current)
 				applyStored(false);

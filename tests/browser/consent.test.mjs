@@ -697,6 +697,7 @@ test('the first layer names each purpose in a line and the controller; its answe
     (await (await fetch('/api/consent/config?site=demo&lang=en')).json()).texts);
   assert.equal(served.controller, 'Tuisku Oy (imaginary)');
   assert.equal(served.controller_label, 'Data controller');
+  assert.equal(served.analytics_without_consent, counting('en'), 'the note apart');
   assert.equal(await page.textContent('#seula-consent-controller'), 'Data controller: Tuisku Oy (imaginary)');
   await axe(page, '#seula-consent');
   await context.close();
@@ -710,6 +711,7 @@ test('the first layer names each purpose in a line and the controller; its answe
     // count without consent (without_consent = drop) has it.
     const stats = body.texts.categories.find((c) => c.id === 'analytics');
     stats.purpose = stats.purpose.slice(0, -counting('en').length - 1);
+    delete body.texts.analytics_without_consent;
     await route.fulfill({ response: r, json: body });
   });
   page = await open(plain, `${base}/demo/`);
@@ -1485,6 +1487,37 @@ test('a withdrawal owed from under an older policy is sent at the next load all 
   await page.reload();
   await shown(page);
   await waitFor('the withdrawal taken', () => count(`visitor_id = ${quote(vid)} AND method = 'withdraw'`) === 1);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('a refusal under an older policy still objects while the banner asks again', async () => {
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME });
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await choose(page, '#seula-consent-reject-all');
+  // The same refusal, written under a policy the site no longer has.
+  const url = new URL(base);
+  await context.clearCookies();
+  await context.addCookies([{ name: 'seula_consent', domain: url.hostname, path: '/',
+    value: `1|00000000-0000-4000-8000-000000000003|1999-01-01|-|reject_all|${Math.floor(Date.now() / 1000) + 86400}|ddddddd` }]);
+  const sent = [];
+  context.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/api/collect') sent.push(r.postData() || '');
+  });
+  await page.reload();
+  await shown(page);
+  await page.evaluate(() => {
+    history.pushState({}, '', '/demo/asked-again');
+    seula('event', 'signup');
+  });
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.deepEqual(sent, [], 'nothing is counted until the new answer');
+  assert.equal(await page.evaluate(() => seulaConsent.get()), null);
+  // The new answer lifts it.
+  await choose(page, '#seula-consent-accept-all');
+  await page.evaluate(() => history.pushState({}, '', '/demo/answered'));
+  await waitFor('a page view after the answer', () => sent.some((b) => b.includes('/demo/answered')), 5000);
   assert.deepEqual(page.errors, []);
   await context.close();
 });
