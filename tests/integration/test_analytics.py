@@ -1207,6 +1207,18 @@ class VisitorRetentionTest(unittest.TestCase):
         self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
         self.assertIn("no longer linked", s.stderr())
 
+    def import_and_forget(self, s, lines, n):
+        """Import `lines` into the stopped server s, let their n visits
+        close, and restart it: the forget task has cut them all."""
+        import_lines(self, s, "old.log", lines)
+        s.start()
+        wait_all_closed(self, s, 20, 0.2)
+        s.stop()
+        s.start()  # the forget task runs at start
+        rows = s.query("SELECT id, visitor FROM analytics_visits")
+        self.assertEqual(len(rows), n)
+        self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
+
     def test_segment_backfilled_from_forgotten_visits(self):
         # Forgotten visits' "visitor" is their own id, a small number: a
         # sketch took them all into one register, so a segment backfilled
@@ -1220,14 +1232,7 @@ class VisitorRetentionTest(unittest.TestCase):
         lines = ['%d.51.100.7 - - [%s] "GET /x HTTP/1.1" 200 512 "-" "%s"' % (
             20 + i, (old + datetime.timedelta(minutes=i)).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             BROWSERS[0]) for i in range(20)]
-        import_lines(self, s, "old.log", lines)
-        s.start()
-        wait_all_closed(self, s, 20, 0.2)
-        s.stop()
-        s.start()  # the forget task runs at start
-        rows = s.query("SELECT id, visitor FROM analytics_visits")
-        self.assertEqual(len(rows), 20)
-        self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
+        self.import_and_forget(s, lines, 20)
         s.stop()
         configure(s, segments="demo:page==/x")
         s.start()
@@ -1259,14 +1264,7 @@ class VisitorRetentionTest(unittest.TestCase):
         lines = ['198.51.100.%d - - [%s] "GET /old HTTP/1.1" 200 512 "-" "%s"' % (
             60 + i % 2, (old + datetime.timedelta(hours=i)).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             BROWSERS[0] + " old") for i in range(4)]
-        import_lines(self, s, "old.log", lines)
-        s.start()
-        wait_all_closed(self, s, 20, 0.2)
-        s.stop()
-        s.start()  # the forget task runs at start
-        rows = s.query("SELECT id, visitor FROM analytics_visits")
-        self.assertEqual(len(rows), 4)
-        self.assertEqual([r["id"] for r in rows], [r["visitor"] for r in rows])
+        self.import_and_forget(s, lines, 4)
 
     def test_visit_open_past_retention_is_forgotten_once_closed(self):
         # Still open when the forget task first passes its start, the
