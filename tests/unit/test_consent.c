@@ -257,6 +257,11 @@ static void gate(struct fixture *f, const char *vid, int64_t now, bool *keep,
 	seula_arena_free(&arena);
 }
 
+/* Decisions of a record that grants, or refuses, statistics. */
+#define ANALYTICS_GRANTED                                                      \
+	"{\"necessary\":\"granted\",\"analytics\":\"granted\"}"
+#define ANALYTICS_REFUSED "{\"necessary\":\"granted\",\"analytics\":\"denied\"}"
+
 /* A choice that refuses statistics is an objection: the event is not
  * stored at all, even once the record's period is over (the banner asks
  * again; until the next answer the objection stands).  GPC's record
@@ -265,10 +270,7 @@ static void a_refusal_in_force_drops_the_event(void **state)
 {
 	struct fixture *f = *state;
 	int64_t t0 = 1700000000000LL, now = t0 + DAY_MS;
-	const char *granted = "{\"necessary\":\"granted\",\"analytics\":"
-	                      "\"granted\"}";
-	const char *refused = "{\"necessary\":\"granted\",\"analytics\":"
-	                      "\"denied\"}";
+	const char *granted = ANALYTICS_GRANTED, *refused = ANALYTICS_REFUSED;
 	static const struct {
 		const char *vid, *method;
 		bool refuses;
@@ -308,10 +310,7 @@ static void a_choice_holds_only_under_its_texts(void **state)
 {
 	struct fixture *f = *state;
 	int64_t t0 = 1700000000000LL, now = t0 + DAY_MS;
-	const char *granted = "{\"necessary\":\"granted\",\"analytics\":"
-	                      "\"granted\"}";
-	const char *refused = "{\"necessary\":\"granted\",\"analytics\":"
-	                      "\"denied\"}";
+	const char *granted = ANALYTICS_GRANTED, *refused = ANALYTICS_REFUSED;
 	const char *old_grant = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f11",
 	           *old_refusal = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f12",
 	           *grant = "6f1b0b4e-3c55-4d0c-9a43-0b0f6f1f2f13";
