@@ -134,6 +134,12 @@ static int host_site_has_host(const struct seula_host *h, const char *site,
 	return s && name && seula_site_allows_host(s, name, len) ? 1 : 0;
 }
 
+static const char *host_site_id(const struct seula_host *h, size_t i)
+{
+	const struct seula_config *cfg = impl_of(h)->env->config;
+	return cfg && i < cfg->n_sites ? cfg->sites[i].id : NULL;
+}
+
 static const char *host_site_timezone(const struct seula_host *h,
                                       const char *site)
 {
@@ -239,6 +245,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->site_known = host_site_known;
 	h->site_has_host = host_site_has_host;
 	h->site_timezone = host_site_timezone;
+	h->site_id = host_site_id;
 	h->ip_mask = seula_ip_mask_level;
 	h->event_objects_to_marketing = host_event_objects_to_marketing;
 	h->privacy_get = host_privacy_get;

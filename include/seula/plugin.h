@@ -51,6 +51,8 @@
  *   1.9 (2026-12-02)  SEULA_TASK_SERVE_ONLY: a task the tools that open the
  *                     store for a job of their own (import-log) leave to
  *                     the server, such as a retention that deletes.
+ *   1.10 (2026-12-02) seula_host.site_id: the configured sites one by one,
+ *                     so a site is listed before its first visit.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -82,7 +84,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 9
+#define SEULA_ABI_MINOR 10
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -531,6 +533,11 @@ struct seula_host {
 	 * thread. */
 	int (*event_objects_to_marketing)(const struct seula_host *host,
 	                                  const struct seula_event *ev);
+	/* 1.10: the ID of the config's i-th [site.ID] section, in the
+	 * config's order; NULL past the last or when this host has no config
+	 * (a unit test's).  The string lives as long as the host.  Any
+	 * thread. */
+	const char *(*site_id)(const struct seula_host *host, size_t i);
 };
 
 /* ------------------------------------------------------------------------

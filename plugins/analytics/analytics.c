@@ -3300,15 +3300,27 @@ static int site_props(sqlite3 *db, const json_t *sites, json_t *props)
 	return rc;
 }
 
-static int sites_route(void *instance, struct seula_http *http)
+/* The configured sites, sorted, into `sites`: from the host's list (ABI
+ * 1.10), else those with visits, which is all an older host tells. */
+static int configured_sites(const struct seula_host *h, sqlite3 *db,
+                            json_t *sites)
 {
-	struct analytics *a = instance;
-	const struct seula_host *h = a->host;
-	sqlite3 *db = h->http_db(http);
-	if (!db)
-		return SEULA_EIO;
+	if (h->abi_minor >= 10) {
+		size_t n = 0;
+		while (h->site_id(h, n))
+			n++;
+		const char **ids = malloc((n ? n : 1) * sizeof(*ids));
+		if (!ids)
+			return SEULA_ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			ids[i] = h->site_id(h, i);
+		qsort(ids, n, sizeof(*ids), compare_strings);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(sites, json_string(ids[i]));
+		free(ids);
+		return SEULA_OK;
+	}
 	sqlite3_stmt *st = NULL;
-	/* Configured sites with visits. */
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT DISTINCT site FROM analytics_rollup "
 	                       "WHERE dim = '' AND gran = 0 UNION SELECT "
@@ -3316,8 +3328,33 @@ static int sites_route(void *instance, struct seula_http *http)
 	                       "closed = 0 ORDER BY 1",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *site = (const char *)sqlite3_column_text(st, 0);
+		/* Traffic of a site since taken out of the config has no
+		 * reports (report_route answers 404). */
+		if (h->site_known(h, site) != 0)
+			json_array_append_new(sites, json_string(site));
+	}
+	sqlite3_finalize(st);
+	return SEULA_OK;
+}
+
+static int sites_route(void *instance, struct seula_http *http)
+{
+	struct analytics *a = instance;
+	const struct seula_host *h = a->host;
+	sqlite3 *db = h->http_db(http);
+	if (!db)
+		return SEULA_EIO;
 	json_t *sites = json_array(), *zones = json_object(),
 	       *since = json_object();
+	int rc = configured_sites(h, db, sites);
+	if (rc != SEULA_OK) {
+		json_decref(sites);
+		json_decref(zones);
+		json_decref(since);
+		return rc;
+	}
 	/* The UTC day of a site's first visit, for "all time": the oldest
 	 * of its hours and its days (hours merged into days), each one
 	 * probe of the rollups' key, and of its open visits. */
@@ -3331,19 +3368,16 @@ static int sites_route(void *instance, struct seula_http *http)
 	            "min(start_ts) FROM analytics_visits WHERE site = ?1 AND "
 	            "closed = 0) / 1000, 1e18))",
 	            -1, &first, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
 		json_decref(sites);
 		json_decref(zones);
 		json_decref(since);
 		return SEULA_EIO;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *site = (const char *)sqlite3_column_text(st, 0);
-		/* Traffic of a site since taken out of the config has no
-		 * reports (report_route answers 404). */
-		if (h->site_known(h, site) == 0)
-			continue;
-		json_array_append_new(sites, json_string(site));
+	size_t at;
+	json_t *item;
+	json_array_foreach(sites, at, item)
+	{
+		const char *site = json_string_value(item);
 		const char *tz =
 		        h->abi_minor >= 7 ? h->site_timezone(h, site) : NULL;
 		if (tz)
@@ -3363,7 +3397,6 @@ static int sites_route(void *instance, struct seula_http *http)
 		}
 	}
 	sqlite3_finalize(first);
-	sqlite3_finalize(st);
 	json_t *props = json_object();
 	if (site_props(db, sites, props) != SEULA_OK) {
 		json_decref(sites);
@@ -3375,7 +3408,7 @@ static int sites_route(void *instance, struct seula_http *http)
 	/* The configured segments of configured sites, and whether their
 	 * backfill is done (then they answer over any range). */
 	json_t *segs = json_object();
-	st = NULL;
+	sqlite3_stmt *st = NULL;
 	if (a->n_segs &&
 	    sqlite3_prepare_v2(db,
 	                       "SELECT cursor_ts IS NULL FROM "
@@ -3422,7 +3455,7 @@ static int sites_route(void *instance, struct seula_http *http)
 	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o*}", "sites", sites,
 	                         "segments", segs, "timezones", zones, "since",
 	                         since, "props", props, "goals", goals);
-	int rc = reply_json(h, http, 200, body);
+	rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;
 }
@@ -3431,7 +3464,7 @@ static int sites_route(void *instance, struct seula_http *http)
 
 static const struct seula_route routes[] = {
         {SEULA_METHOD_GET, "/api/stats/sites", STATS_ROLES, SEULA_ON_READER,
-         sites_route, "sites with traffic"},
+         sites_route, "the configured sites"},
         {SEULA_METHOD_GET, "/api/stats/{site}/summary", STATS_ROLES,
          SEULA_ON_READER, summary_route,
          "visitors, visits, page views, bounce rate, visit duration, "

@@ -815,11 +815,33 @@ test('a configured site opens before its first visit; an unknown one says so', a
   await signIn(page, ANALYST);
   await ready(page);
   assert.equal(await page.inputValue('#site'), 'quiet', 'not replaced by another site');
+  // Listed with the others, though no visit has reached it.
+  assert.deepEqual(await page.$$eval('#site option', (os) => os.map((o) => o.value)), ['demo', 'quiet']);
   assert.equal(await page.textContent('#summary [data-metric="visits"] .value'), '0');
   assert.equal(await page.isHidden('#notice'), true);
+  // It says how to add the tracker, with this server's address.
+  assert.equal(await page.isVisible('#first-visit'), true);
+  assert.equal(await page.textContent('#first-visit-site'), 'quiet');
+  assert.equal(await page.textContent('#first-visit-snippet'),
+    `<script defer src="${base}/seula.js" data-site="quiet"></script>`);
+  assert.match(await page.textContent('#first-visit-banner'), /\/consent\.js" data-site="quiet"/);
+  mkdirSync(OUTPUT, { recursive: true });
+  await page.locator('#first-visit').screenshot({ path: path.join(OUTPUT, 'dashboard-first-visit.png') });
   // No custom properties on this site: no tab for them.
   assert.equal(await page.isHidden('#card-events .tab[data-dimension="prop"]'), true);
   assert.equal(await page.isHidden('#card-events .prop-key'), true);
+  // A site with visits shows no such thing.
+  await page.selectOption('#site', 'demo');
+  await ready(page, () => new URLSearchParams(location.search).get('site') === 'demo');
+  assert.equal(await page.isHidden('#first-visit'), true);
+  // Once its first visit is counted, its numbers instead.
+  const r = await post('/api/collect', { site: 'quiet', type: 'pageview', url: 'http://quiet.example/' },
+    { 'User-Agent': UA.chromeWin, 'X-Forwarded-For': '10.30.0.1', Origin: 'http://quiet.example' });
+  assert.equal(r.status, 204, r.text);
+  await page.goto(`${base}/?site=quiet`);
+  await ready(page);
+  assert.equal(await page.isHidden('#first-visit'), true);
+  assert.equal(await page.textContent('#summary [data-metric="visits"] .value'), '1');
   await page.goto(`${base}/?site=nosuch`);
   await ready(page);
   assert.equal(await page.inputValue('#site'), 'demo');

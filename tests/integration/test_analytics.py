@@ -875,7 +875,11 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual(cs.request("GET", "/api/stats/demo/summary").status, 403)
         self.assertEqual(self.server.request("GET", "/api/stats/demo/summary").status, 401)
         sites = self.staff.request("GET", "/api/stats/sites").json()
-        self.assertEqual(sites["sites"], ["demo"])
+        # Every configured site, sorted: "other" before its first visit
+        # too, with no first day yet.
+        self.assertEqual(sites["sites"], ["demo", "other"])
+        self.assertIn("demo", sites["since"])
+        self.assertNotIn("other", sites["since"])
         # The configured goals' names, which a saved link's goal== filter
         # is checked against.
         self.assertEqual(sites["goals"], {"demo": ["Signup", "Visit /pricing*"]})

@@ -183,6 +183,31 @@ static void host_knows_the_configured_sites(void **state)
 	seula_config_free(&f.cfg);
 }
 
+/* host->site_id lists the configured sites in the config's order, each
+ * once, and none without a config. */
+static void host_lists_the_configured_sites(void **state)
+{
+	(void)state;
+	const char *ov[] = {"site.shop.domains=shop.example",
+	                    "site.blog.domains=blog.example", NULL};
+	struct host_fixture f;
+	const struct seula_host *h = host_fixture_init(&f, ov);
+	assert_null(h->site_id(h, 0));
+	f.env.config = &f.cfg;
+	const char *want[] = {f.cfg.sites[0].id, f.cfg.sites[1].id};
+	assert_int_equal(f.cfg.n_sites, 2);
+	assert_string_equal(h->site_id(h, 0), want[0]);
+	assert_string_equal(h->site_id(h, 1), want[1]);
+	assert_string_not_equal(want[0], want[1]);
+	assert_true(strcmp(want[0], "shop") == 0 ||
+	            strcmp(want[0], "blog") == 0);
+	assert_true(strcmp(want[1], "shop") == 0 ||
+	            strcmp(want[1], "blog") == 0);
+	assert_null(h->site_id(h, 2));
+	assert_null(h->site_id(h, (size_t)-1));
+	seula_config_free(&f.cfg);
+}
+
 /* host->privacy_get gives the [privacy] lists item by item and the
  * authority's details, and nothing without a config or past the end. */
 static void host_gives_the_privacy_declarations(void **state)
@@ -239,6 +264,7 @@ int main(void)
 	        cmocka_unit_test(older_minor_loads),
 	        cmocka_unit_test(abi_check_rules),
 	        cmocka_unit_test(host_knows_the_configured_sites),
+	        cmocka_unit_test(host_lists_the_configured_sites),
 	        cmocka_unit_test(host_gives_the_privacy_declarations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

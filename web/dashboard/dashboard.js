@@ -1172,6 +1172,21 @@
 
   // ---- real time ------------------------------------------------------------------------
 
+  // A site no visit has reached yet: how to add the tracker, with this
+  // server's address, in place of a dashboard of zeros (as Plausible
+  // waits for a first page view).
+  function showFirstVisit() {
+    const waiting = Boolean(state.site) && !siteSince[state.site];
+    $('first-visit').hidden = !waiting;
+    if (!waiting) return;
+    const site = state.site.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+    $('first-visit-site').textContent = state.site;
+    $('first-visit-snippet').textContent =
+      `<script defer src="${location.origin}/seula.js" data-site="${site}"></script>`;
+    $('first-visit-banner').textContent =
+      `<script src="${location.origin}/consent.js" data-site="${site}"></script>`;
+  }
+
   async function loadRealtime() {
     if (!state.site) return;
     const url = `/api/stats/${encodeURIComponent(state.site)}/realtime`;
@@ -1182,6 +1197,12 @@
     csv.download = `${state.site}-realtime.csv`;
     try {
       const data = await getJson(url);
+      // The first visit has come: the reports have something to show.
+      if (!$('first-visit').hidden && data.visitors > 0) {
+        siteSince[state.site] = today();
+        showFirstVisit();
+        refresh();
+      }
       $('realtime-count').textContent = integer.format(data.visitors || 0);
       $('realtime-count').dataset.value = String(data.visitors || 0);
       $('realtime-label').textContent = data.visitors === 1 ? 'current visitor' : 'current visitors';
@@ -1273,6 +1294,7 @@
     $('site').addEventListener('change', () => {
       state.site = $('site').value;
       state.filters = [];
+      showFirstVisit();
       loadView();
       change(true);
     });
@@ -1328,6 +1350,7 @@
       dropUnknownGoals();
       writeUrl(false);
       notice(droppedText());
+      showFirstVisit();
       loadView();
       refresh();
     });
@@ -1379,27 +1402,16 @@
     siteSince = list.since || {};
     siteProps = list.props || {};
     siteGoals = list.goals || null;
-    // The list holds the sites with traffic; a configured site before its
-    // first visit opens by its address (?site=ID), empty rather than
-    // replaced by another site's numbers.
-    let unknown = null;
-    if (state.site && !sites.includes(state.site)) {
-      try {
-        await getJson(`/api/stats/${encodeURIComponent(state.site)}/realtime`);
-        sites = [...sites, state.site].sort();
-      } catch (e) {
-        if (redirecting) return;
-        unknown = state.site;
-      }
-    }
+    // The list holds every configured site, before its first visit too.
+    const unknown = state.site && !sites.includes(state.site) ? state.site : null;
     $('site').replaceChildren(...sites.map((s) => el('option', { value: s, text: s })));
     if (!sites.length) {
-      stop(`${unknown ? `There is no site "${unknown}" in the configuration. ` : ''}No site has traffic yet: `
-        + 'add the tracker (seula.js) to the pages of a site of the configuration ([site.ID]), '
-        + 'or open a configured site before its first visit with ?site=ID in this page\'s address.');
+      stop('The server\'s configuration has no site: add a [site.ID] section with its domains, '
+        + 'and put the tracker (seula.js) on the site\'s pages.');
       return;
     }
     if (!sites.includes(state.site)) state.site = sites[0];
+    showFirstVisit();
     dropUnknownGoals();
     loadView();
     writeUrl(false);
