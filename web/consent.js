@@ -833,8 +833,10 @@
 			: stats.slice(brief(stats).length).trim();
 		/* Who asks: the controller's name, when the server's texts have it. */
 		var controller = typeof cfg.texts.controller === 'string' && cfg.texts.controller.trim();
+		/* A page that reads the record in the visitor's language; the
+		 * id after '#', which no request or Referer carries. */
 		var receipt = mine && stored.receipt !== '0'
-			? api + '/api/consent/' + encodeURIComponent(stored.receipt) : null;
+			? api + '/consent/receipt/#' + encodeURIComponent(stored.receipt) : null;
 		function button(id, key, hidden) {
 			return el('button', {type: 'button', id: 'seula-consent-' + id,
 				'class': 'seula-consent__button seula-consent__button--' + id, hidden: hidden},

@@ -74,6 +74,35 @@ async function consentRecord(receipt) {
   return { api, row };
 }
 const isGranted = (v) => v === true || v === 1 || v === 'granted';
+// The receipt page the banner links to: the record in the visitor's
+// language (the demo's: English), by the words of the banner shown, its
+// data a link away; an unknown receipt said so.
+async function checkReceipt(context, href, receipt) {
+  const page = await open(context, href);
+  await page.waitForSelector('#record:not([hidden])');
+  assert.equal(await page.textContent('h1'), 'Consent receipt');
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.equal(await page.textContent('#receipt'), receipt);
+  assert.equal(await page.textContent('#site'), 'demo');
+  assert.equal(await page.textContent('#method'), 'Accept all');
+  const rows = await page.$$eval('#choices tr', (trs) => trs.map((tr) => [tr.dataset.category,
+    tr.querySelector('th').textContent, tr.querySelector('td').textContent]));
+  const texts = (await getJson(`${base}/api/consent/config?site=demo&lang=en`)).texts;
+  const name = (c) => texts.categories.find((x) => x.id === c).name;
+  assert.deepEqual(rows, ['necessary', ...CATEGORIES].map((c) => [c, name(c),
+    c === 'necessary' ? texts.always_on : 'Allowed']));
+  assert.match(await page.textContent('#change'), new RegExp(`“${texts.reopen}”`));
+  assert.equal(await page.isHidden('#erased'), true);
+  const json = await page.getAttribute('#json', 'href');
+  assert.equal((await getJson(new URL(json, href).href)).method, 'accept_all');
+  assert.deepEqual((await axeRun(page)).violations, [], 'the receipt page passes axe');
+  await page.goto(`${base}/consent/receipt/#00000000-0000-4000-8000-000000000000`);
+  await page.waitForFunction(() => /No consent record/.test(document.querySelector('#status').textContent));
+  assert.equal(await page.isHidden('#record'), true);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+}
+
 function decisionsOf(rec) {
   const d = typeof rec.decisions === 'string' ? JSON.parse(rec.decisions) : rec.decisions;
   return Object.fromEntries(CATEGORIES.map((c) => [c, isGranted(d[c])]));
@@ -370,8 +399,8 @@ test('withdrawal through the reopen button: seula_vid gone, a withdraw record, t
   for (const c of CATEGORIES)
     assert.equal(await page.isChecked(`#seula-consent-${c}`), true, c);
   const receiptHref = await page.getAttribute('#seula-consent-receipt', 'href');
-  assert.equal(receiptHref, `${base}/api/consent/${first.receipt}`);
-  assert.equal((await getJson(receiptHref)).method, 'accept_all');
+  assert.equal(receiptHref, `${base}/consent/receipt/#${first.receipt}`);
+  await checkReceipt(context, receiptHref, first.receipt);
   // Withdrawing is one click, like giving.
   await choose(page, '#seula-consent-withdraw');
   assert.equal(await focused(page), 'seula-consent-reopen', 'the focus goes back where it was');
@@ -605,6 +634,20 @@ test('the banner in Finnish, Swedish and English, as the page and the browser as
     const choosePng = await page.locator('#seula-consent').screenshot({
       path: path.join(OUTPUT, `consent-choose-${c.lang}.png`) });
     console.log(`screenshots: ${shot} and the page, the Choose layer`);
+    // Saved as it stands (nothing ticked): the receipt reads in the
+    // language of the choice, by the words of that banner.
+    if (c.lang === 'fi') {
+      await choose(page, '#seula-consent-save');
+      const { receipt } = parseConsent((await cookies(context)).seula_consent.value);
+      const r = await open(context, `${base}/consent/receipt/#${receipt}`);
+      await r.waitForSelector('#record:not([hidden])');
+      assert.equal(await r.getAttribute('html', 'lang'), 'fi');
+      assert.equal(await r.textContent('h1'), cfg.texts.receipt);
+      assert.equal(await r.textContent('#method'), cfg.texts.save);
+      assert.deepEqual(await r.$$eval('#choices td', (tds) => tds.map((td) => td.textContent)),
+        [cfg.texts.always_on, 'Kielletty', 'Kielletty', 'Kielletty']);
+      await r.screenshot({ path: path.join(OUTPUT, 'consent-receipt-fi.png'), fullPage: true });
+    }
 
     const blank = await context.newPage();
     const m = await measure(blank, png);
