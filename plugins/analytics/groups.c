@@ -548,6 +548,11 @@ int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
 	return x ? x - g->list : -1;
 }
 
+int64_t analytics_groups_visits(const struct analytics_groups *g, size_t index)
+{
+	return index < g->n ? g->list[index].t.visits : 0;
+}
+
 const char *analytics_groups_key(const struct analytics_groups *g, size_t index,
                                  size_t *len)
 {

@@ -122,6 +122,9 @@ bool analytics_groups_add(struct analytics_groups *g, const char *key,
 int64_t analytics_groups_index(struct analytics_groups *g, const char *key,
                                size_t len);
 
+/* The visits summed so far into the value at `index`. */
+int64_t analytics_groups_visits(const struct analytics_groups *g, size_t index);
+
 /* The key of the value at `index` (an index from
  * analytics_groups_index()), its length in *len; valid until the next
  * value is made. */

@@ -1839,6 +1839,28 @@ struct block_sum {
 	 * rate's base needs, and the bounces' entry pages took a tenth of
 	 * the pages' pass. */
 	bool visitors_only;
+	/* BK_PAGE with a top list, when set (prune_pick()): only these
+	 * values are summed, into groups 0..n-1 of g (and g2), the first
+	 * n_logged in full, the others' visits alone; `bound` is the most
+	 * visits any other value can have had in the days read (each day's
+	 * largest, summed), which prune_holds() checks the top list
+	 * against. */
+	const struct prune *prune;
+	int64_t bound[2]; /* g's, g2's */
+	/* A top list is wanted (`top`), not given values' rows: a scan may
+	 * be pruned.  no_prune: never (the pruned one's list did not hold). */
+	bool ranked, no_prune;
+};
+
+/* The values a pruned scan sums, value i in group i: below n_logged, a
+ * value the top list may take (its rows and visitors summed), else one
+ * that must stay under it (visits alone: an exact bound of its own).
+ * by_bytes lists them in byte order, the blocks' order. */
+struct prune {
+	size_t n, n_logged;
+	char **key;
+	size_t *len;
+	size_t *by_bytes;
 };
 
 static uint64_t block_cols(const struct block_sum *bs)
@@ -2214,6 +2236,44 @@ static bool room_u32(uint32_t **list, size_t *cap)
 	return true;
 }
 
+/* A pruned scan's day: dk->vg of the values it sums and dk->keep marking
+ * them (1: rows summed, 2: visits alone), each found by a galloping
+ * search from the last one's place: a few comparisons a value summed,
+ * where the carry made one a value of the day. */
+static bool prune_map(const struct prune *pr, struct day_keys *dk)
+{
+	const struct analytics_block_text *kc = dk->kc;
+	if (!(dk->keep = calloc(kc->n ? kc->n : 1, 1)))
+		return false;
+	size_t lo = 0;
+	for (size_t j = 0; j < pr->n && lo < kc->n; j++) {
+		size_t i = pr->by_bytes[j], hi = lo;
+		for (size_t step = 1;
+		     hi < kc->n && bytes_cmp(kc->str[hi], kc->len[hi],
+		                             pr->key[i], pr->len[i]) < 0;
+		     step *= 2) {
+			lo = hi + 1;
+			hi += step;
+		}
+		if (hi > kc->n)
+			hi = kc->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (bytes_cmp(kc->str[mid], kc->len[mid], pr->key[i],
+			              pr->len[i]) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < kc->n && bytes_cmp(kc->str[lo], kc->len[lo],
+		                            pr->key[i], pr->len[i]) == 0) {
+			dk->vg[lo] = (int64_t)i;
+			dk->keep[lo] = i < pr->n_logged ? 1 : 2;
+		}
+	}
+	return true;
+}
+
 static bool day_keys_ready(struct block_sum *bs,
                            const struct analytics_block *b,
                            const struct carry *cy, struct day_keys *dk)
@@ -2238,7 +2298,12 @@ static bool day_keys_ready(struct block_sum *bs,
 		for (size_t k = 0; k < kc->n; k++)
 			dk->vg[k] = -1;
 		dk->kc = kc;
-		carry_in(bs, cy, dk);
+		if (bs->prune && bs->key == BK_PAGE) {
+			if (!prune_map(bs->prune, dk))
+				return false;
+		} else {
+			carry_in(bs, cy, dk);
+		}
 	}
 	if (bs->key == BK_EVENT || bs->key == BK_PROP || bs->key == BK_GOAL)
 		dk->prop = text_find(&b->text[ANALYTICS_BC_EVENT_PROP],
@@ -2503,11 +2568,32 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 	 * offsets are, so the compiler reloaded both every row. */
 	const uint32_t *off = b->page_off;
 	const uint8_t *keep = dk->keep;
+	/* Pruned, every path is counted: the others' largest is the bound. */
+	bool pruned = bs->prune != NULL;
 	for (size_t j = 0; j < m; j++) {
 		uint32_t r0 = off[sel[j]], r1 = off[sel[j] + 1];
 		n += r1 - r0;
 		for (uint32_t r = r0; r < r1; r++)
-			start[path[r] + 1] += !keep || keep[path[r]];
+			start[path[r] + 1] += pruned || !keep || keep[path[r]];
+	}
+	if (pruned) {
+		/* The others' visits, counted and not placed: the largest
+		 * into the bound, a visits-only value's into its group. */
+		uint32_t most = 0;
+		for (size_t k = 0; k < nk; k++) {
+			uint32_t v = keep[k] == 1 ? 0 : start[k + 1];
+			if (keep[k] == 2 && v) {
+				struct analytics_totals t = {.visits = v};
+				if (!analytics_groups_add_rows(
+				            bs->g, (size_t)dk->vg[k], NULL,
+				            NULL, 0, &t))
+					return false;
+			} else {
+				most = v > most ? v : most;
+			}
+			start[k + 1] -= v;
+		}
+		bs->bound[bs->g == bs->g2] += most;
 	}
 	if (cy->rows_cap < n) {
 		uint32_t *rows = realloc(cy->rows, n * 2 * sizeof(*rows));
@@ -2522,7 +2608,7 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 	for (size_t j = 0; bs->visitors_only && bs->g != bs->g2 && j < m; j++) {
 		uint32_t i = sel[j], r1 = off[i + 1];
 		for (uint32_t r = off[i]; r < r1; r++)
-			if (!keep || keep[path[r]])
+			if (!keep || keep[path[r]] == 1)
 				rows[start[path[r]]++] = i;
 	}
 	for (size_t j = 0; !(bs->visitors_only && bs->g != bs->g2) && j < m;
@@ -2532,7 +2618,7 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 		uint32_t r1 = off[i + 1];
 		for (uint32_t r = off[i]; r < r1; r++) {
 			uint32_t k = path[r];
-			if (keep && !keep[k])
+			if (keep && keep[k] != 1)
 				continue;
 			rows[start[k]++] = i;
 			sums[3 * k] += views[r];
@@ -2657,7 +2743,8 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 	bs->g = bs->g2;
 	struct day_keys dk2;
 	bool ok = day_keys_ready(bs, b, cy, &dk2);
-	if (ok && dk->keep) {
+	/* A page filter's pages (a pruned scan's keep is dk2's own). */
+	if (ok && dk->keep && !bs->prune) {
 		dk2.pv = dk->pv;
 		dk2.eng = dk->eng;
 		dk2.keep = dk->keep;
@@ -2679,7 +2766,7 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 	}
 	if (ok && m2)
 		ok = add_selected(bs, b, &dk2, cy, sel2, m2);
-	if (dk->keep)
+	if (dk->keep && !bs->prune)
 		dk2.keep = NULL; /* dk's */
 	day_keys_free(&dk2);
 	bs->g = g;
@@ -2735,6 +2822,7 @@ static enum analytics_status block_day(struct block_sum *bs,
 struct day_queue {
 	atomic_llong next;
 	int64_t end, step;
+	bool sample; /* one day of each step: prune_pick()'s */
 };
 
 /* Covered days [d0, d1), as q hands them out, summed into bs->g on
@@ -2821,7 +2909,9 @@ static void scan_days(struct scan_job *j)
 	int64_t d0;
 	while (j->s == ANALYTICS_OK && j->rc == SQLITE_OK && !j->capped &&
 	       (d0 = atomic_fetch_add(&q->next, q->step)) < q->end) {
-		int64_t d1 = q->end - d0 > q->step ? d0 + q->step : q->end;
+		int64_t d1 = q->sample               ? d0 + 1
+		             : q->end - d0 > q->step ? d0 + q->step
+		                                     : q->end;
 		/* Runs of days that need start times, or not, each read
 		 * apart. */
 		for (int64_t d = d0, e; d < d1 && j->s == ANALYTICS_OK &&
@@ -2858,6 +2948,184 @@ static void scan_days(struct scan_job *j)
 		free(cy[k].rows);
 		free(cy[k].of_g);
 	}
+}
+
+/* ---- a pruned page scan --------------------------------------------------
+ *
+ * A long range's top pages under an ad hoc filter: most of a day's 2,000
+ * paths are read only to be ranked below the top list, and finding each
+ * one's group and logging its visitors was two fifths of the scan.  So a
+ * sample of the range's days is read first, and the rest sums only the
+ * paths of the most visits there; every other path's visits are still
+ * counted, a day's largest added to a bound.  A value's visitors are at
+ * most its visits, so when the top list's last holds more visitors than
+ * the bound, no other value could have entered it, and the list is the
+ * one a whole scan gives.  When it does not hold, the whole scan runs. */
+
+/* Ranges of fewer whole days are not pruned, nor top lists longer than
+ * PRUNE_TOP_MAX; the sample is PRUNE_SAMPLE days, the values summed at
+ * most PRUNE_KEEP, of which PRUNE_LOGGED in full (the others' visits
+ * alone keep the bound low). */
+#define PRUNE_MIN_DAYS 28
+#define PRUNE_TOP_MAX 100
+#define PRUNE_SAMPLE 8
+#define PRUNE_KEEP(top) (4 * (top) + 24)
+#define PRUNE_LOGGED(top) (2 * (top) + 8)
+
+static void prune_free(struct prune *pr)
+{
+	for (size_t i = 0; i < pr->n; i++)
+		free(pr->key[i]);
+	free(pr->key);
+	free(pr->len);
+	free(pr->by_bytes);
+	*pr = (struct prune){0};
+}
+
+/* pr's values as groups 0..n-1 of the empty groups g. */
+static bool prune_groups(struct analytics_groups *g, const struct prune *pr)
+{
+	for (size_t i = 0; i < pr->n; i++)
+		if (analytics_groups_index(g, pr->key[i], pr->len[i]) !=
+		    (int64_t)i)
+			return false;
+	return true;
+}
+
+/* qsort_r() is a GNU extension: the keys come along instead. */
+struct by_bytes {
+	const char *const *key;
+	const size_t *len;
+	size_t i;
+};
+
+static int by_bytes_cmp(const void *a, const void *b)
+{
+	const struct by_bytes *x = a, *y = b;
+	return bytes_cmp(x->key[x->i], x->len[x->i], y->key[y->i],
+	                 y->len[y->i]);
+}
+
+/* Whether a scan for `mine` is pruned: *pr (empty: not) from a sample of
+ * its whole days, read on this thread, and bs->g's first groups its
+ * values.  False when out of memory or a sample day failed to read. */
+static bool prune_pick(struct scan_job *mine, struct prune *pr)
+{
+	struct block_sum *bs = mine->bs;
+	/* The list ranked: g's, or with sc2 g2's (g then the rates' base,
+	 * wanted for g2's top values only). */
+	size_t top = bs->sc2 ? bs->top2 : bs->top;
+	if (bs->key != BK_PAGE || !bs->ranked || bs->no_prune || !top ||
+	    top > PRUNE_TOP_MAX || page_scoped(bs->sc) ||
+	    (bs->sc2 && page_scoped(bs->sc2)) ||
+	    mine->in1 - mine->in0 < PRUNE_MIN_DAYS)
+		return true;
+	struct block_sum pb = *bs;
+	pb.g = analytics_groups_new_like(bs->g);
+	pb.g2 = bs->g2 ? analytics_groups_new_like(bs->g2) : NULL;
+	pb.top = pb.top2 = 0;
+	if (!pb.g || (bs->g2 && !pb.g2)) {
+		analytics_groups_free(pb.g);
+		analytics_groups_free(pb.g2);
+		return false;
+	}
+	analytics_groups_log_all(pb.g);
+	if (pb.g2)
+		analytics_groups_log_all(pb.g2);
+	int64_t stride = (mine->in1 - mine->in0) / PRUNE_SAMPLE;
+	struct day_queue q = {.end = mine->in1, .step = stride, .sample = true};
+	atomic_init(&q.next, mine->in0 + stride / 2);
+	struct scan_job pj = *mine;
+	pj.bs = &pb;
+	pj.q = &q;
+	scan_days(&pj);
+	bool ok = pj.s == ANALYTICS_OK && pj.rc == SQLITE_OK;
+	size_t n = 0;
+	const struct analytics_group *sorted =
+	        ok && !pj.capped ? analytics_groups_top(pb.g2 ? pb.g2 : pb.g,
+	                                                PRUNE_KEEP(top), &n)
+	                         : NULL;
+	ok = ok && (sorted || !n);
+	struct by_bytes *order = NULL;
+	if (ok && n > PRUNE_KEEP(top))
+		n = PRUNE_KEEP(top);
+	if (ok && n && !pj.capped) {
+		order = malloc(n * sizeof(*order));
+		pr->key = calloc(n, sizeof(*pr->key));
+		pr->len = malloc(n * sizeof(*pr->len));
+		pr->by_bytes = malloc(n * sizeof(*pr->by_bytes));
+		ok = order && pr->key && pr->len && pr->by_bytes;
+	}
+	if (ok && order) {
+		for (size_t i = 0; ok && i < n; i++) {
+			pr->len[i] = strlen(sorted[i].key);
+			ok = (pr->key[i] = strdup(sorted[i].key)) != NULL;
+			pr->n += ok;
+			order[i] = (struct by_bytes){
+			        (const char *const *)pr->key, pr->len, i};
+		}
+		qsort(order, pr->n, sizeof(*order), by_bytes_cmp);
+		for (size_t j = 0; j < pr->n; j++)
+			pr->by_bytes[j] = order[j].i;
+		/* The sample's first ones, with room for the list's own
+		 * reshuffling: the rest only bound it. */
+		pr->n_logged = PRUNE_LOGGED(top);
+		if (pr->n_logged > pr->n)
+			pr->n_logged = pr->n;
+		ok = ok && prune_groups(bs->g, pr) &&
+		     (!bs->g2 || prune_groups(bs->g2, pr));
+		if (ok)
+			bs->prune = pr;
+	}
+	free(order);
+	analytics_groups_free(pb.g);
+	analytics_groups_free(pb.g2);
+	if (!ok || !bs->prune)
+		prune_free(pr);
+	return ok;
+}
+
+/* Whether the ranked top list (g's top, with sc2 g2's top2) is what an
+ * unpruned scan gives: each of its values summed in full, and its last's
+ * visitors more than any other value's visits: a visits-only value's (its
+ * group's, with what the days no block covers added), or another's (the
+ * bound, and those days' visits of its group).  g2's values then have
+ * their base in g.  *holds; false when out of memory. */
+static bool prune_holds(struct block_sum *bs, bool *holds)
+{
+	*holds = false;
+	const struct prune *pr = bs->prune;
+	struct analytics_groups *g = bs->sc2 ? bs->g2 : bs->g;
+	size_t top = bs->sc2 ? bs->top2 : bs->top;
+	int64_t bound = bs->bound[bs->sc2 != NULL];
+	int64_t counted = 0, other = 0;
+	for (size_t i = pr->n_logged; i < analytics_groups_count(g); i++) {
+		int64_t v = analytics_groups_visits(g, i);
+		int64_t *most = i < pr->n ? &counted : &other;
+		*most = v > *most ? v : *most;
+	}
+	int64_t most = bound + other > counted ? bound + other : counted;
+	size_t n;
+	const struct analytics_group *sorted = analytics_groups_top(g, top, &n);
+	if (!sorted && n)
+		return false;
+	/* No value the scan did not sum in full had a visit on the blocks'
+	 * days: every one is whole (with sc2, none at all: a value of the
+	 * other days would lack its base's visits of the blocks' days). */
+	if (bound == 0 && counted == 0 && (!bs->sc2 || other == 0)) {
+		*holds = true;
+		return true;
+	}
+	if (n < top)
+		return true;
+	for (size_t i = 0; i < top; i++) {
+		int64_t gi = analytics_groups_index(g, sorted[i].key,
+		                                    strlen(sorted[i].key));
+		if (gi < 0 || (size_t)gi >= pr->n_logged)
+			return true;
+	}
+	*holds = sorted[top - 1].t.visitors > most;
+	return true;
 }
 
 /* A second thread taking days of a long run from the queue, read through
@@ -2926,6 +3194,12 @@ static struct helper_job *helper_new(const struct block_sum *bs,
 		helper_free(h);
 		return NULL;
 	}
+	h->bs.bound[0] = h->bs.bound[1] = 0;
+	if (bs->prune && (!prune_groups(h->bs.g, bs->prune) ||
+	                  (bs->g2 && !prune_groups(h->bs.g2, bs->prune)))) {
+		helper_free(h);
+		return NULL;
+	}
 	h->scan = *mine;
 	h->scan.db = bs->sc->helper;
 	h->scan.bs = &h->bs;
@@ -2948,8 +3222,9 @@ static void scan_join(struct scan_job *a, const struct scan_job *b)
  * helper connection, a run of two days or more is read by two threads,
  * each taking days as it is done with the last. */
 static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
-                                        struct scope rest[2], bool *used,
-                                        bool *capped, char *err, size_t errlen)
+                                        struct prune *pr, struct scope rest[2],
+                                        bool *used, bool *capped, char *err,
+                                        size_t errlen)
 {
 	const struct scope *sc = bs->sc;
 	*used = false;
@@ -2981,6 +3256,10 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 	                        .in0 = in0,
 	                        .in1 = in1,
 	                        .cols = block_cols(bs)};
+	if (!prune_pick(&mine, pr)) {
+		snprintf(err, errlen, "out of memory");
+		return ANALYTICS_DB_ERROR;
+	}
 	struct helper_job *h = NULL;
 	pthread_t thread;
 	if (sc->helper && run1 - run0 >= 2 && (h = helper_new(bs, &mine)) &&
@@ -2994,6 +3273,8 @@ static enum analytics_status blocks_add(sqlite3 *db, struct block_sum *bs,
 		/* Not covered: it took no days, this thread read them all. */
 		if (h->covered) {
 			scan_join(&mine, &h->scan);
+			bs->bound[0] += h->bs.bound[0];
+			bs->bound[1] += h->bs.bound[1];
 			if (mine.s == ANALYTICS_OK && mine.rc == SQLITE_OK &&
 			    !mine.capped &&
 			    (!analytics_groups_merge(bs->g, h->bs.g) ||
@@ -3138,8 +3419,9 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 	}
 	struct scope rest[2];
 	bool used, capped = false;
+	struct prune pr = {0};
 	enum analytics_status s =
-	        blocks_add(db, bs, rest, &used, &capped, err, errlen);
+	        blocks_add(db, bs, &pr, rest, &used, &capped, err, errlen);
 	if (s == ANALYTICS_OK && used &&
 	    (capped || analytics_groups_count(bs->g) > bs->sc->groups_max))
 		*too_many = true;
@@ -3169,7 +3451,14 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 			bs->g = g;
 		}
 	}
-	if (s == ANALYTICS_OK && used && !*too_many) {
+	bool holds = true;
+	if (s == ANALYTICS_OK && used && !*too_many && bs->prune &&
+	    !prune_holds(bs, &holds)) {
+		s = ANALYTICS_DB_ERROR;
+		snprintf(err, errlen, "out of memory");
+	}
+	bool again = s == ANALYTICS_OK && !holds;
+	if (s == ANALYTICS_OK && used && !*too_many && holds) {
 		*out = bs->g;
 		bs->g = NULL;
 	} else {
@@ -3178,6 +3467,13 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 	}
 	analytics_groups_free(bs->g);
 	bs->g = NULL;
+	bs->prune = NULL;
+	bs->bound[0] = bs->bound[1] = 0;
+	prune_free(&pr);
+	if (again) { /* another value may be in the list: all of them */
+		bs->no_prune = true;
+		return blocks_sum(db, bs, out, too_many, err, errlen);
+	}
 	return s;
 }
 
@@ -3892,10 +4188,12 @@ static void key_by(struct block_sum *bs, const char *dim)
  * visit is in group "" too (block_sum's total). */
 static enum analytics_status
 blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
-                 bool total, size_t top, struct analytics_groups **out,
-                 bool *too_many, char *err, size_t errlen)
+                 bool total, size_t top, bool ranked,
+                 struct analytics_groups **out, bool *too_many, char *err,
+                 size_t errlen)
 {
-	struct block_sum bs = {.sc = sc, .dim = dim, .top = top};
+	struct block_sum bs = {
+	        .sc = sc, .dim = dim, .top = top, .ranked = ranked};
 	const struct analytics_goal **goals = NULL;
 	if (strcmp(dim, "goal") == 0) {
 		bs.key = BK_GOAL;
@@ -3951,7 +4249,8 @@ breakdown_pair(sqlite3 *db, const struct scope *sc, const struct scope *base,
 	                       .dim = dim,
 	                       .sc2 = sc,
 	                       .top2 = top,
-	                       .visitors_only = true};
+	                       .visitors_only = true,
+	                       .ranked = true};
 	key_by(&bs, dim);
 	struct analytics_groups *g;
 	bool too_many;
@@ -3975,8 +4274,9 @@ breakdown_pair(sqlite3 *db, const struct scope *sc, const struct scope *base,
  * *too_many, and SQL sums them. */
 static enum analytics_status
 visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
-                 const char *gj, size_t top, struct analytics_groups **out,
-                 bool *too_many, char *err, size_t errlen)
+                 const char *gj, size_t top, bool ranked,
+                 struct analytics_groups **out, bool *too_many, char *err,
+                 size_t errlen)
 {
 	*out = NULL, *too_many = false;
 	if (sc->stash && sc->stash->g && strcmp(sc->stash->dim, dim) == 0) {
@@ -3985,8 +4285,9 @@ visits_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 		return ANALYTICS_OK;
 	}
 	if (blocks_answer(sc, dim)) {
-		enum analytics_status s = blocks_breakdown(
-		        db, sc, dim, false, top, out, too_many, err, errlen);
+		enum analytics_status s =
+		        blocks_breakdown(db, sc, dim, false, top, ranked, out,
+		                         too_many, err, errlen);
 		if (s != ANALYTICS_OK || *out || *too_many)
 			return s;
 	}
@@ -4184,7 +4485,7 @@ breakdown_rows_of(sqlite3 *db, const struct scope *sc, const char *dim,
 		bool too_many;
 		enum analytics_status s = visits_breakdown(
 		        db, sc, dim, gj ? gj : "[]", only ? only->n : limit,
-		        &groups, &too_many, err, errlen);
+		        !only, &groups, &too_many, err, errlen);
 		if (s != ANALYTICS_OK) {
 			free(gj);
 			return s;
@@ -4681,8 +4982,8 @@ static enum analytics_status goals_from_blocks(sqlite3 *db,
 	*rows = NULL;
 	struct analytics_groups *g;
 	bool too_many;
-	enum analytics_status s = blocks_breakdown(db, sc, "goal", true, 0, &g,
-	                                           &too_many, err, errlen);
+	enum analytics_status s = blocks_breakdown(
+	        db, sc, "goal", true, 0, false, &g, &too_many, err, errlen);
 	if (s != ANALYTICS_OK || !g)
 		return s;
 	size_t n;

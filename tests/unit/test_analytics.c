@@ -1579,6 +1579,174 @@ static void scan_moved_as_opened(sqlite3 *db, int64_t d0)
 	exec_ok(db, "COMMIT");
 }
 
+/* Sixty days of visits of site "s" from 2025-03-01: most views on 20
+ * paths (/p0 the most), the others on 300 (/t0-/t299) alike; on day 20,
+ * /spike's 800 visits (each to /p1 too), a value no other day has; the
+ * last day's visits open. */
+static void fill_long(sqlite3 *db)
+{
+	sqlite3_stmt *v, *p;
+	assert_int_equal(
+	        sqlite3_prepare_v2(
+	                db,
+	                "INSERT INTO analytics_visits (site, visitor, "
+	                "start_ts, last_ts, closed, pageviews, events, "
+	                "engagement_ms, entry_page, exit_page, source, "
+	                "referrer, channel, utm_source, utm_medium, "
+	                "utm_campaign, utm_term, utm_content, country, "
+	                "region, city, browser, os, device, screen, "
+	                "language) VALUES ('s', ?1, ?2, ?2 + 60000, ?3, ?4, "
+	                "0, 0, ?5, ?5, 'x', '', 'x', '', '', '', '', '', "
+	                "'FI', '', '', 'Chrome', '', ?6, '', '') RETURNING id",
+	                -1, &v, NULL),
+	        SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "INSERT INTO analytics_visit_pages "
+	                                    "VALUES (?1, ?2, 1, 1000) ON "
+	                                    "CONFLICT DO NOTHING",
+	                                    -1, &p, NULL),
+	                 SQLITE_OK);
+	exec_ok(db, "BEGIN");
+	uint64_t seed = 11;
+	for (int day = 0; day < 60; day++) {
+		int n = 240 + (day == 20 ? 800 : 0);
+		for (int i = 0; i < n; i++) {
+			uint64_t r = splitmix(&seed);
+			bool spike = i >= 240;
+			int64_t start =
+			        (MAR1 + day * 86400LL + (int64_t)(r % 86000)) *
+			        1000;
+			int pages = spike ? 2 : 1 + (int)((r >> 20) % 4);
+			char path[4][16];
+			for (int k = 0; k < pages; k++) {
+				uint64_t x = splitmix(&seed);
+				double u =
+				        (double)(x >> 11) / 9007199254740992.0;
+				if (x % 5)
+					snprintf(path[k], sizeof(path[k]),
+					         "/p%d", (int)(20 * u * u));
+				else
+					snprintf(path[k], sizeof(path[k]),
+					         "/t%d", (int)(300 * u));
+			}
+			if (spike) {
+				snprintf(path[0], sizeof(path[0]), "/spike");
+				snprintf(path[1], sizeof(path[1]), "/p1");
+			}
+			sqlite3_bind_int64(
+			        v, 1,
+			        mix64(spike ? 100000 + (uint64_t)i
+			                    : splitmix(&seed) % 3000));
+			sqlite3_bind_int64(v, 2, start);
+			sqlite3_bind_int(v, 3, day < 59);
+			sqlite3_bind_int(v, 4, pages);
+			sqlite3_bind_text(v, 5, path[0], -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(v, 6,
+			                  spike || (r >> 40) % 2 ? "mobile"
+			                                         : "desktop",
+			                  -1, SQLITE_STATIC);
+			assert_int_equal(sqlite3_step(v), SQLITE_ROW);
+			int64_t id = sqlite3_column_int64(v, 0);
+			sqlite3_reset(v);
+			for (int k = 0; k < pages; k++) {
+				sqlite3_bind_int64(p, 1, id);
+				sqlite3_bind_text(p, 2, path[k], -1,
+				                  SQLITE_TRANSIENT);
+				assert_int_equal(sqlite3_step(p), SQLITE_DONE);
+				sqlite3_reset(p);
+			}
+		}
+	}
+	sqlite3_finalize(v);
+	sqlite3_finalize(p);
+	exec_ok(db, "COMMIT");
+}
+
+/* The top pages of a long range under an ad hoc filter, as
+ * blocks_pruned_top_pages() compares them (the caller frees out[]); the
+ * last six with each row's conversion rate to /p1, whose base is the
+ * same filter without the goal. */
+#define PRUNED_REPORTS 30
+static void pruned_reports(sqlite3 *db, sqlite3 *helper, char **out)
+{
+	const char *goal_list[] = {"s:page:/p1", NULL};
+	struct analytics_goals goals;
+	char err[256];
+	assert_int_equal(
+	        analytics_goals_parse(goal_list, &goals, err, sizeof(err)), 0);
+	static const char *const ranges[][2] = {{"2025-03-01", "2025-04-29"},
+	                                        {"2025-03-22", "2025-04-29"},
+	                                        {"2025-03-22", "2025-04-20"}};
+	static const char *const filters[] = {"device==mobile",
+	                                      "device==mobile;country!=XX"};
+	static const char *const limits[] = {"10", "3", "100", "5"};
+	for (size_t i = 0; i < PRUNED_REPORTS; i++) {
+		struct analytics_request rq =
+		        request(ranges[i % 3][0], ranges[i % 3][1], "UTC");
+		rq.filter = i < 24 ? filters[i / 3 % 2]
+		                   : "device==mobile;goal==Visit /p1";
+		rq.dimension = "page";
+		rq.limit = i < 24 ? limits[i / 6] : i < 27 ? "10" : "3";
+		/* A comparison seeks its rows' values in the period before. */
+		rq.compare = i / 6 == 3 ? "previous_period" : NULL;
+		rq.metric = i < 24 ? NULL : "conversion_rate";
+		rq.goals = &goals;
+		rq.helper = helper;
+		json_t *j = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+		out[i] = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(j);
+	}
+	analytics_goals_free(&goals);
+}
+
+/* A long range's top pages under an ad hoc filter sum only the values a
+ * sample of its days ranks first (query.c's pruned scan): the rows must
+ * be those of the visits, whether the sample's values hold the top list
+ * or a value it missed enters it (/spike, on a day not sampled: the scan
+ * is then done whole), on one thread and two, with the open visits of a
+ * day no block covers. */
+static void blocks_pruned_top_pages(void **state)
+{
+	(void)state;
+	sqlite3 *db = schema_db();
+	fill_long(db);
+	char *want[PRUNED_REPORTS], *got[PRUNED_REPORTS];
+	pruned_reports(db, NULL, want);
+	/* /spike is in the full range's top ten, and only there; in its
+	 * converted visits' too. */
+	assert_non_null(strstr(want[0], "\"/spike\""));
+	assert_null(strstr(want[1], "\"/spike\""));
+	assert_non_null(strstr(want[24], "\"/spike\""));
+	assert_non_null(strstr(want[24], "conversion_rate"));
+	assert_null(strstr(want[25], "\"/spike\""));
+	struct analytics_blocks_writer *w =
+	        analytics_blocks_writer_new(db, NULL);
+	assert_non_null(w);
+	exec_ok(db, "BEGIN");
+	assert_int_equal(build_days(w, (MAR1 + 70 * 86400) * 1000), 59);
+	exec_ok(db, "COMMIT");
+	analytics_blocks_writer_free(w);
+	pruned_reports(db, NULL, got);
+	for (size_t i = 0; i < PRUNED_REPORTS; i++) {
+		if (strcmp(want[i], got[i]) != 0)
+			fail_msg("report %zu: %s, from blocks %s", i, want[i],
+			         got[i]);
+		free(got[i]);
+	}
+	struct file_dbs f;
+	file_dbs_open(db, &f);
+	pruned_reports(f.db, f.helper, got);
+	for (size_t i = 0; i < PRUNED_REPORTS; i++) {
+		if (strcmp(want[i], got[i]) != 0)
+			fail_msg("report %zu: %s, on two threads %s", i,
+			         want[i], got[i]);
+		free(got[i]);
+		free(want[i]);
+	}
+	file_dbs_close(&f);
+	sqlite3_close(db);
+}
+
 static void blocks_answer_as_the_visits(void **state)
 {
 	(void)state;
@@ -3740,6 +3908,7 @@ int main(void)
 	        cmocka_unit_test(visits_breakdown_same_past_its_memory),
 	        cmocka_unit_test(visits_breakdown_by_sql_finds_many_visitors),
 	        cmocka_unit_test(blocks_answer_as_the_visits),
+	        cmocka_unit_test(blocks_pruned_top_pages),
 	        cmocka_unit_test(blocks_absent_before_migration),
 	        cmocka_unit_test(page_segments_migrated_to_a_new_backfill),
 	        cmocka_unit_test(prop_visits_counted_once_migrated),
