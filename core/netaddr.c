@@ -177,8 +177,24 @@ bool seula_cidr_list_contains(const struct seula_cidr *list, size_t n,
 	return false;
 }
 
+/* A port after an address: 1 to 5 decimal digits, at most 65535, as
+ * proxies write it.  Anything else is not an entry a proxy made. */
+static bool xff_port_ok(const char *p, size_t len)
+{
+	if (len == 0 || len > 5)
+		return false;
+	long v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v <= 65535;
+}
+
 /* One X-Forwarded-For entry: "a.b.c.d", "a.b.c.d:port", "[v6]", "[v6]:port"
- * or a bare IPv6 address, surrounded by optional spaces. */
+ * or a bare IPv6 address, surrounded by optional spaces; a port is
+ * xff_port_ok()'s. */
 static int parse_xff_entry(const char *s, size_t len, struct seula_ip *out)
 {
 	while (len && (*s == ' ' || *s == '\t'))
@@ -195,6 +211,11 @@ static int parse_xff_entry(const char *s, size_t len, struct seula_ip *out)
 		size_t alen = (size_t)(close - s - 1);
 		if (alen == 0 || alen >= sizeof(buf))
 			return SEULA_EINVAL;
+		/* After the bracket, nothing or ":port". */
+		size_t rest = len - alen - 2;
+		if (rest &&
+		    (close[1] != ':' || !xff_port_ok(close + 2, rest - 1)))
+			return SEULA_EINVAL;
 		memcpy(buf, s + 1, alen);
 		buf[alen] = '\0';
 		return seula_ip_parse(buf, out);
@@ -207,7 +228,8 @@ static int parse_xff_entry(const char *s, size_t len, struct seula_ip *out)
 		return SEULA_OK;
 	/* IPv4 with a port: exactly one colon. */
 	char *colon = strchr(buf, ':');
-	if (colon && !strchr(colon + 1, ':')) {
+	if (colon && !strchr(colon + 1, ':') &&
+	    xff_port_ok(colon + 1, strlen(colon + 1))) {
 		*colon = '\0';
 		struct seula_ip ip;
 		if (seula_ip_parse(buf, &ip) == SEULA_OK && ip.family == 4) {

@@ -64,10 +64,19 @@ bool seula_cidr_list_contains(const struct seula_cidr *list, size_t n,
  * left-most entry when all are trusted).  What a client wrote to the left of
  * that is never read.
  *
+ * An entry is an address, with or without a port: "a.b.c.d",
+ * "a.b.c.d:port", "v6", "[v6]" or "[v6]:port", where a port is 1 to 5
+ * decimal digits up to 65535.  Anything else ("unknown", "unix:", an empty
+ * entry, "1.2.3.4:abc", "[::1]:", "1.2.3.4:70000") is not an address, and
+ * the walk stops there: skipping it would take the entry to its left,
+ * which a client may have written.  Entries left of the client are never
+ * reached, so never checked.
+ *
  * When the chain names no client, *out is 0.0.0.0 (unknown), never a
  * proxy's own address: SEULA_EINVAL when an entry the walk reaches is not an
- * address (an empty header, "unknown"), SEULA_ETOOBIG when
- * SEULA_XFF_MAX_HOPS trusted entries have more to their left.
+ * address, SEULA_ETOOBIG when SEULA_XFF_MAX_HOPS trusted entries have more
+ * to their left.  The server refuses such a request with 400
+ * bad_forwarded_for.
  */
 int seula_client_ip(const struct seula_ip *peer, const char *xff,
                     const struct seula_cidr *trusted, size_t n_trusted,

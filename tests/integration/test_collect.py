@@ -497,7 +497,10 @@ class ForwardedForTest(unittest.TestCase):
         # the proxy's: refused instead, whatever the route, storing nothing.
         before = self.srv.count()
         for xff in ("203.0.113.9, unknown", "", "unix:", "203.0.113.9, junk, 127.0.0.2",
-                    "203.0.113.9, ::1, " + ", ".join(["127.0.0.1"] * 32)):
+                    "203.0.113.9, ::1, " + ", ".join(["127.0.0.1"] * 32),
+                    # A port that is not decimal digits up to 65535.
+                    "203.0.113.9:abc", "203.0.113.9:65536", "[2001:db8::9]:",
+                    "203.0.113.9, 127.0.0.2:http"):
             with self.subTest(xff=xff[:40]):
                 r = self.srv.collect(pageview(title="xff-bad"), headers={"X-Forwarded-For": xff})
                 doc = assert_json_error(self, r, 400, "bad_forwarded_for")

@@ -191,8 +191,17 @@ static void forwarded_for(void **state)
 	                    "203.0.113.5");
 	assert_string_equal(client("127.0.0.1", "::ffff:203.0.113.5"),
 	                    "203.0.113.5");
+	/* A port is decimal, up to 65535. */
+	assert_string_equal(client("127.0.0.1", "203.0.113.5:65535"),
+	                    "203.0.113.5");
+	assert_string_equal(client("127.0.0.1", "[2001:db8::7]:0"),
+	                    "2001:db8::7");
+	assert_string_equal(client("127.0.0.1", "[2001:db8::7]"),
+	                    "2001:db8::7");
 	/* Garbage left of the client is never read. */
 	assert_string_equal(client("127.0.0.1", "junk, ,203.0.113.5"),
+	                    "203.0.113.5");
+	assert_string_equal(client("127.0.0.1", "1.1.1.1:abc, 203.0.113.5"),
 	                    "203.0.113.5");
 	/* All trusted: the leftmost. */
 	assert_string_equal(client("127.0.0.1", "10.0.0.1, 127.0.0.2"),
@@ -211,6 +220,26 @@ static void forwarded_for_naming_no_client(void **state)
 	                     "203.0.113.5,",
 	                     "unix:",
 	                     "203.0.113.5, [::1, 10.0.0.3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		int rc;
+		assert_string_equal(client_rc("127.0.0.1", bad[i], &rc),
+		                    "0.0.0.0");
+		assert_int_equal(rc, SEULA_EINVAL);
+	}
+}
+
+/* An entry whose port is not decimal digits up to 65535 is not an
+ * address: on the client's entry or a trusted hop's, it names no client. */
+static void forwarded_for_bad_port(void **state)
+{
+	(void)state;
+	const char *bad[] = {
+	        "203.0.113.5:abc",     "203.0.113.5:",
+	        "203.0.113.5:65536",   "203.0.113.5:123456",
+	        "203.0.113.5:+80",     "203.0.113.5:-1",
+	        "203.0.113.5: 80",     "[::1]:",
+	        "[2001:db8::7]:http",  "[2001:db8::7]x",
+	        "[2001:db8::7]:80:80", "203.0.113.5, 10.0.0.3:99999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		int rc;
 		assert_string_equal(client_rc("127.0.0.1", bad[i], &rc),
@@ -277,6 +306,7 @@ int main(void)
 	        cmocka_unit_test(cidr_contains),
 	        cmocka_unit_test(forwarded_for),
 	        cmocka_unit_test(forwarded_for_naming_no_client),
+	        cmocka_unit_test(forwarded_for_bad_port),
 	        cmocka_unit_test(forwarded_for_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
