@@ -1650,15 +1650,18 @@ static int retention_run(void *instance, sqlite3 *db, int64_t now_ms,
 	return rc;
 }
 
-/* Texts changed under a policy_version already in use: each site's
- * languages whose stored texts for its current version include others
- * than the ones served now, said at start (and daily) until the version
- * is bumped.  The banner asks again all the same, but the
- * records would name one version for two texts, and the change may have
- * been no one's intent (an upgrade's new words). */
-static int warn_changed_texts(const struct seula_consent *c, sqlite3 *db)
+/* Texts changed under a policy_version already in use: the languages of
+ * site `s` whose stored texts for its current version include others than
+ * the ones served now, ", "-separated into langs ("" when none).  Said at
+ * start (and daily) and by the selftest until the version is bumped.  The
+ * banner asks again all the same, but the records would name one version
+ * for two texts, and the change may have been no one's intent (an
+ * upgrade's new words). */
+static int changed_texts(const struct site_consent *s, sqlite3 *db, char *langs,
+                         size_t size)
 {
 	sqlite3_stmt *st = NULL;
+	langs[0] = '\0';
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT 1 FROM consent_texts WHERE site = ? AND "
 	                       "policy_version = ? AND language = ? AND hash "
@@ -1666,42 +1669,53 @@ static int warn_changed_texts(const struct seula_consent *c, sqlite3 *db)
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	int rc = SEULA_OK;
-	for (size_t i = 0; rc == SEULA_OK && i < c->n_sites; i++) {
-		const struct site_consent *s = &c->sites[i];
-		char langs[256] = "";
-		size_t len = 0;
-		for (size_t k = 0; rc == SEULA_OK && k < s->n_langs; k++) {
-			sqlite3_bind_text(st, 1, s->site->id, -1,
-			                  SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, s->site->policy_version, -1,
-			                  SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, s->langs[k].lang, -1,
-			                  SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, s->langs[k].hash, -1,
-			                  SQLITE_STATIC);
-			int step = sqlite3_step(st);
-			if (step == SQLITE_ROW && len < sizeof(langs)) {
-				int n = snprintf(langs + len,
-				                 sizeof(langs) - len, "%s%s",
-				                 len ? ", " : "",
-				                 s->langs[k].lang);
-				len += n > 0 ? (size_t)n : 0;
-			} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
-				rc = SEULA_EIO;
-			}
-			sqlite3_reset(st);
+	size_t len = 0;
+	for (size_t k = 0; rc == SEULA_OK && k < s->n_langs; k++) {
+		sqlite3_bind_text(st, 1, s->site->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, s->site->policy_version, -1,
+		                  SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, s->langs[k].lang, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, s->langs[k].hash, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW && len < size) {
+			int n = snprintf(langs + len, size - len, "%s%s",
+			                 len ? ", " : "", s->langs[k].lang);
+			len += n > 0 ? (size_t)n : 0;
+		} else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+			rc = SEULA_EIO;
 		}
-		if (len && c->log)
-			seula_log(c->log, SEULA_LOG_WARN, "consent",
-			          "[site.%s] the consent texts (%s) differ "
-			          "from those already stored for "
-			          "policy_version '%s': visitors are asked "
-			          "again, but their records name one version "
-			          "for two texts; bump policy_version whenever "
-			          "the texts, cookies or categories change",
-			          s->site->id, langs, s->site->policy_version);
+		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* What changed_texts() found, and what to do about it, into buf. */
+static void changed_texts_note(const struct site_consent *s, const char *langs,
+                               char *buf, size_t size)
+{
+	snprintf(buf, size,
+	         "the consent texts (%s) differ from those already stored "
+	         "for policy_version '%s': visitors are asked again, but "
+	         "their records name one version for two texts; bump "
+	         "policy_version whenever the texts, cookies or categories "
+	         "change",
+	         langs, s->site->policy_version);
+}
+
+static int warn_changed_texts(const struct seula_consent *c, sqlite3 *db)
+{
+	int rc = SEULA_OK;
+	for (size_t i = 0; rc == SEULA_OK && i < c->n_sites; i++) {
+		const struct site_consent *s = &c->sites[i];
+		char langs[256], note[512];
+		rc = changed_texts(s, db, langs, sizeof(langs));
+		if (rc != SEULA_OK || !langs[0] || !c->log)
+			continue;
+		changed_texts_note(s, langs, note, sizeof(note));
+		seula_log(c->log, SEULA_LOG_WARN, "consent", "[site.%s] %s",
+		          s->site->id, note);
+	}
 	return rc;
 }
 
@@ -1896,18 +1910,48 @@ int seula_consent_gate(void *arg, sqlite3 *db, struct seula_event *ev,
 /* ---- selftest
  * ---------------------------------------------------------------- */
 
-int seula_consent_selftest(const struct seula_consent *c, const char *site,
-                           FILE *out)
+/* The texts served against those stored for the policy_version, as the
+ * warning at start compares them (changed_texts()); 1 when failing.  db
+ * NULL: there is no database, so nothing stored yet. */
+static int selftest_texts(const struct seula_consent *c,
+                          const struct site_consent *s, sqlite3 *db, FILE *out)
+{
+	char langs[256], note[512];
+	const char *name = "policy_version";
+	if (!db) {
+		fprintf(out,
+		        "[ ok ] %-20s no database at %s yet: no texts "
+		        "stored\n",
+		        name, c->cfg->db);
+		return 0;
+	}
+	if (changed_texts(s, db, langs, sizeof(langs)) != SEULA_OK) {
+		fprintf(out, "[FAIL] %-20s cannot read the stored texts: %s\n",
+		        name, sqlite3_errmsg(db));
+		return 1;
+	}
+	if (!langs[0]) {
+		fprintf(out, "[ ok ] %-20s no other texts stored for '%s'\n",
+		        name, s->site->policy_version);
+		return 0;
+	}
+	changed_texts_note(s, langs, note, sizeof(note));
+	fprintf(out, "[FAIL] %-20s %s\n", name, note);
+	return 1;
+}
+
+int seula_consent_selftest(const struct seula_consent *c, sqlite3 *db,
+                           const char *site, FILE *out)
 {
 	const struct site_consent *s = find_site(c, site);
 	if (!s) {
 		fprintf(stderr, "error: no site '%s' in the config\n", site);
 		return 1;
 	}
-	int failing = 0;
 	fprintf(out, "site %s, consent_mode = %s, policy_version %s\n", site,
 	        s->site->mode == SEULA_MODE_EXEMPT ? "exempt" : "consent",
 	        s->site->policy_version);
+	int failing = selftest_texts(c, s, db, out);
 	if (s->site->mode == SEULA_MODE_EXEMPT) {
 		struct check checks[N_EXEMPT_CHECKS];
 		exempt_checks(c, s, checks);

@@ -233,9 +233,11 @@ int seula_consent_stats(const struct seula_consent *c, sqlite3 *db,
                         const char *tz, json_t **out);
 
 /* The exemption's checklist (exempt mode) or the consent setup's (consent
- * mode) for `site`, one line per item; returns the number failing. */
-int seula_consent_selftest(const struct seula_consent *c, const char *site,
-                           FILE *out);
+ * mode) for `site`, one line per item; returns the number failing.  Both
+ * include the texts check the server warns of at start, against `db`
+ * (read only; NULL when there is no database yet). */
+int seula_consent_selftest(const struct seula_consent *c, sqlite3 *db,
+                           const char *site, FILE *out);
 
 /* What the banner shows for `site` in `lang` (which must be one of the
  * site's languages): a new reference to a JSON object; NULL when unknown.

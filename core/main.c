@@ -675,11 +675,21 @@ static int cmd_consent(int argc, char **argv)
 		rc = seula_cli_consent_repair(&app.cfg);
 	} else {
 		struct seula_consent *c = NULL;
+		sqlite3 *db = NULL;
+		/* No database is no error here: the selftest checks a config
+		 * before its first start too. */
+		bool have_db = seula_db_require(app.cfg.db, app.err,
+		                                sizeof(app.err)) == SEULA_OK;
 		if (seula_consent_new(&c, &app.cfg, &app.plugins, NULL, app.err,
-		                      sizeof(app.err)) != SEULA_OK)
+		                      sizeof(app.err)) != SEULA_OK ||
+		    (have_db &&
+		     seula_db_open(&db, app.cfg.db, true, false, 0, app.err,
+		                   sizeof(app.err)) != SEULA_OK))
 			fprintf(stderr, "seula: %s\n", app.err);
 		else
-			rc = seula_consent_selftest(c, o.site, stdout) ? 1 : 0;
+			rc = seula_consent_selftest(c, db, o.site, stdout) ? 1
+			                                                   : 0;
+		seula_db_close(db);
 		seula_consent_free(c);
 	}
 	app_free(&app);

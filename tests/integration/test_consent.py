@@ -951,6 +951,19 @@ class TextsChangeTest(unittest.TestCase):
     WARNING = re.compile(r"\[site\.demo\] the consent texts \(([a-z, ]+)\) differ from those "
                          r"already stored for policy_version '(\w+)'.*bump policy_version")
 
+    @staticmethod
+    def set_site_keys(srv, **keys):
+        """srv's config with `keys` in [site.demo] (None: without it)."""
+        with open(srv.config_path) as f:
+            ini = f.read()
+        for key, value in keys.items():
+            ini = re.sub(r"^%s = .*\n" % key, "", ini, flags=re.M)
+            if value is not None:
+                ini = ini.replace("[site.demo]\n",
+                                  "[site.demo]\n%s = %s\n" % (key, value))
+        with open(srv.config_path, "w") as f:
+            f.write(ini)
+
     def test_changed_texts_ask_again_and_the_server_warns(self):
         srv = Server(sections={"site.demo": {"policy_version": "v1"}})
         try:
@@ -961,15 +974,7 @@ class TextsChangeTest(unittest.TestCase):
             self.assertIsNone(self.WARNING.search(srv.stderr()), "nothing changed yet")
 
             def restart(**keys):
-                with open(srv.config_path) as f:
-                    ini = f.read()
-                for key, value in keys.items():
-                    ini = re.sub(r"^%s = .*\n" % key, "", ini, flags=re.M)
-                    if value is not None:
-                        ini = ini.replace("[site.demo]\n",
-                                          "[site.demo]\n%s = %s\n" % (key, value))
-                with open(srv.config_path, "w") as f:
-                    f.write(ini)
+                self.set_site_keys(srv, **keys)
                 srv.stop()
                 mark = len(srv.stderr())
                 srv.start()
@@ -1025,6 +1030,44 @@ class TextsChangeTest(unittest.TestCase):
             self.assertEqual(stored(), 0, "the objection holds under new texts")
             record_consent(srv, "accept_all", vid)
             self.assertEqual(kept(), vid)
+        finally:
+            srv.close()
+
+    def test_selftest_fails_on_changed_texts(self):
+        # The selftest makes the check the warning at start makes, in its
+        # words, and before a restart too: a change can be caught before
+        # it goes out.
+        srv = Server(sections={"site.demo": {"policy_version": "v1"}})
+
+        def selftest():
+            r = run_seula("consent", "selftest", "--site", "demo", "--config",
+                          srv.config_path)
+            lines = re.findall(r"^\[(....)\] policy_version +(.*)$", r.stdout, re.M)
+            self.assertEqual(len(lines), 1, r.stdout)
+            line = lines[0]
+            self.assertEqual(r.returncode, 1 if line[0] == "FAIL" else 0,
+                             r.stdout + r.stderr)
+            return line
+        try:
+            self.assertEqual(selftest(), (" ok ", "no database at %s yet: no texts stored"
+                                          % srv.db_path))
+            srv.start()
+            self.assertEqual(selftest(), (" ok ", "no other texts stored for 'v1'"))
+            srv.stop()
+            # A cookie added, the version left as it was.
+            self.set_site_keys(srv, cookies="marketing _fbp 90d Meta Platforms Ireland")
+            verdict, note = selftest()
+            self.assertEqual(verdict, "FAIL")
+            self.assertIn("(fi, sv, en)", note)
+            mark = len(srv.stderr())
+            srv.start()
+            [warning] = [line for line in srv.stderr()[mark:].splitlines()
+                         if self.WARNING.search(line)]
+            self.assertTrue(warning.endswith(" warn consent: [site.demo] " + note),
+                            (warning, note))
+            self.assertEqual(selftest(), (verdict, note), "until the version is bumped")
+            self.set_site_keys(srv, policy_version="v2")
+            self.assertEqual(selftest(), (" ok ", "no other texts stored for 'v2'"))
         finally:
             srv.close()
 
@@ -1186,7 +1229,8 @@ class ModesTest(unittest.TestCase):
             r = run_seula("consent", "selftest", "--site", "demo", "--config",
                           srv.config_path)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            self.assertEqual(len(re.findall(r"^\[ ok \]", r.stdout, re.M)), 6, r.stdout)
+            # The six rules, and the texts (no database yet).
+            self.assertEqual(len(re.findall(r"^\[ ok \]", r.stdout, re.M)), 7, r.stdout)
             srv.start()
             self.assertEqual(consent_config(srv)["mode"], "exempt")
             vid, objector = str(uuid.uuid4()), str(uuid.uuid4())

@@ -430,7 +430,8 @@ static void texts_are_per_language_and_list_the_cookies(void **state)
 	/* No anonymize plugin in this fixture: no cookieless hash, so the
 	 * one failing line is without_consent (the integration tests load
 	 * it). */
-	assert_int_equal(seula_consent_selftest(f->consent, "demo", stdout), 1);
+	assert_int_equal(
+	        seula_consent_selftest(f->consent, f->db, "demo", stdout), 1);
 	char err[256];
 	assert_int_equal(seula_consent_check(f->consent, err, sizeof(err)),
 	                 SEULA_OK);
@@ -558,7 +559,8 @@ static void exempt_rules_are_checked(void **state)
 	assert_int_equal(seula_consent_check(f->consent, err, sizeof(err)),
 	                 SEULA_EINVAL);
 	assert_non_null(strstr(err, "'ip_masking'"));
-	assert_int_equal(seula_consent_selftest(f->consent, "demo", stdout), 1);
+	assert_int_equal(
+	        seula_consent_selftest(f->consent, f->db, "demo", stdout), 1);
 }
 
 static int setup_exempt(void **state)
