@@ -996,25 +996,56 @@ static void consent_texts_have_the_banner_keys(void **state)
 	assert_int_equal(json_object_size(k), 2);
 	assert_true(json_is_string(json_object_get(k, "seula_consent")));
 	assert_true(json_is_string(json_object_get(k, "seula_vid")));
-	/* The button the statement names is the button the banner shows. */
-	for (size_t l = 0; l < 3; l++) {
-		const json_t *t = json_object_get(j, langs[l]);
-		assert_non_null(strstr(
-		        json_string_value(json_object_get(t, "days")), "{n}"));
-		const char *reopen =
-		        json_string_value(json_object_get(t, "reopen"));
-		const char *change = json_string_value(json_object_get(
-		        json_object_get(
-		                json_object_get(
-		                        json_object_get(texts, langs[l]),
-		                        "sections"),
-		                "cookies"),
-		        "change"));
-		if (!strstr(change, reopen))
-			fail_msg("%s: the statement does not name '%s'",
-			         langs[l], reopen);
-	}
+	for (size_t l = 0; l < 3; l++)
+		assert_non_null(
+		        strstr(json_string_value(json_object_get(
+		                       json_object_get(j, langs[l]), "days")),
+		               "{n}"));
 	json_decref(j);
+}
+
+/* Where the statement sends the visitor to the banner (to object to the
+ * counting, to change or withdraw a choice), it names the banner by its
+ * heading and the settings button by its label, as the banner shows them
+ * in that language, so that the visitor finds them.  Either file changed
+ * alone fails here. */
+static void statement_names_the_banner_as_it_is_labelled(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *path[5]; /* under the language, NULL-ended */
+		const char *label;   /* the banner's key */
+	} uses[] = {
+	        {{"sections", "purposes", "bases", "legitimate_interest"},
+	         "title"},
+	        {{"sections", "purposes", "bases", "legitimate_interest"},
+	         "reopen"},
+	        {{"sections", "cookies", "change"}, "reopen"},
+	        {{"sections", "rights", "items", "withdraw_consent"}, "reopen"},
+	};
+	json_t *banner = load_json("consent_texts.json");
+	assert_non_null(banner);
+	for (size_t l = 0; l < 3; l++) {
+		for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+			const json_t *t = json_object_get(texts, langs[l]);
+			const char *key = NULL;
+			for (size_t k = 0; uses[i].path[k]; k++)
+				t = json_object_get(t, key = uses[i].path[k]);
+			const char *said = json_string_value(t);
+			const char *label = json_string_value(json_object_get(
+			        json_object_get(banner, langs[l]),
+			        uses[i].label));
+			if (!said || !label)
+				fail_msg("%s: no statement text '%s' or banner "
+				         "text '%s'",
+				         langs[l], key, uses[i].label);
+			if (!strstr(said, label))
+				fail_msg("%s: the statement's '%s' does not "
+				         "name the banner's %s '%s'",
+				         langs[l], key, uses[i].label, label);
+		}
+	}
+	json_decref(banner);
 }
 
 int main(void)
@@ -1037,6 +1068,7 @@ int main(void)
 	        cmocka_unit_test(broken_texts_are_refused),
 	        cmocka_unit_test(privacy_texts_match_across_languages),
 	        cmocka_unit_test(consent_texts_have_the_banner_keys),
+	        cmocka_unit_test(statement_names_the_banner_as_it_is_labelled),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
