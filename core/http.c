@@ -241,6 +241,169 @@ bool seula_request_cookie(struct evhttp_request *req, const char *name,
 	return false;
 }
 
+/* ---- content codings and If-None-Match (RFC 9110 12.5.3, 13.1.2) ---- */
+
+/* The weights an Accept-Encoding list gives, in thousandths; -1 where the
+ * list does not name the coding. */
+struct codings {
+	int gzip, identity, star;
+};
+
+static bool is_tchar(char c)
+{
+	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static const char *skip_ows(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* A qvalue ("0", "0.5", "1.000") at *p into *q; false when malformed. */
+static bool qvalue_parse(const char **p, int *q)
+{
+	const char *s = *p;
+	if (*s != '0' && *s != '1')
+		return false;
+	int v = *s == '1' ? 1000 : 0;
+	s++;
+	if (*s == '.') {
+		s++;
+		for (int scale = 100, i = 0;
+		     i < 3 && isdigit((unsigned char)*s);
+		     i++, s++, scale /= 10) {
+			if (v == 1000 && *s != '0')
+				return false;
+			v += (*s - '0') * scale;
+		}
+	}
+	if (isdigit((unsigned char)*s) || *s == '.')
+		return false;
+	*p = s;
+	*q = v;
+	return true;
+}
+
+/* One element of an Accept-Encoding list into *c; p is past it (at the
+ * ',' or the end).  A malformed element is skipped whole: a weight the
+ * client may have meant as 0 is never taken for 1. */
+static const char *coding_parse(const char *p, struct codings *c)
+{
+	const char *tok = p;
+	while (is_tchar(*p))
+		p++;
+	size_t toklen = (size_t)(p - tok);
+	int q = 1000;
+	bool ok = toklen > 0;
+	p = skip_ows(p);
+	while (ok && *p == ';') {
+		p = skip_ows(p + 1);
+		if ((*p == 'q' || *p == 'Q') && p[1] == '=') {
+			p += 2;
+			ok = qvalue_parse(&p, &q);
+		} else {
+			/* No other parameter is defined: skip it. */
+			while (is_tchar(*p) || *p == '=')
+				p++;
+		}
+		p = skip_ows(p);
+	}
+	if (ok && *p && *p != ',')
+		ok = false;
+	p += strcspn(p, ",");
+	if (!ok)
+		return p;
+	if ((toklen == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
+	    (toklen == 6 && strncasecmp(tok, "x-gzip", 6) == 0))
+		c->gzip = q;
+	else if (toklen == 8 && strncasecmp(tok, "identity", 8) == 0)
+		c->identity = q;
+	else if (toklen == 1 && *tok == '*')
+		c->star = q;
+	return p;
+}
+
+static void codings_scan(const char *value, struct codings *c)
+{
+	for (const char *p = value; *p;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p)
+			p = coding_parse(p, c);
+	}
+}
+
+/* gzip when its weight, its own or the "*" one, is above 0 and not below
+ * the one the client gave identity.  Equal weights go to gzip: smaller. */
+static bool codings_gzip(const struct codings *c)
+{
+	int gz = c->gzip >= 0 ? c->gzip : c->star >= 0 ? c->star : 0;
+	return gz > 0 && (c->identity < 0 || gz >= c->identity);
+}
+
+bool seula_accepts_gzip(const char *accept_encoding)
+{
+	struct codings c = {-1, -1, -1};
+	if (!accept_encoding)
+		return false;
+	codings_scan(accept_encoding, &c);
+	return codings_gzip(&c);
+}
+
+bool seula_request_accepts_gzip(struct evhttp_request *req)
+{
+	struct codings c = {-1, -1, -1};
+	struct evkeyval *kv;
+	/* Several headers of the name are one list (RFC 9110 5.3). */
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+	if (strcasecmp(kv->key, "Accept-Encoding") == 0)
+		codings_scan(kv->value, &c);
+	return codings_gzip(&c);
+}
+
+bool seula_etag_none_match(const char *if_none_match, const char *etag)
+{
+	if (!if_none_match)
+		return false;
+	size_t elen = strlen(etag);
+	for (const char *p = if_none_match; *p;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		if (*p == '*') {
+			p = skip_ows(p + 1);
+			return !*p || *p == ',';
+		}
+		/* Weak comparison: W/"x" matches "x". */
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+		if (!end)
+			return false; /* malformed: nothing after it is read */
+		const char *next = skip_ows(end + 1);
+		if (*next && *next != ',')
+			return false;
+		size_t len = (size_t)(end + 1 - p);
+		if (len == elen && memcmp(p, etag, len) == 0)
+			return true;
+		p = next;
+	}
+	return false;
+}
+
+bool seula_request_etag_none_match(struct evhttp_request *req, const char *etag)
+{
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+	if (strcasecmp(kv->key, "If-None-Match") == 0 &&
+	    seula_etag_none_match(kv->value, etag))
+		return true;
+	return false;
+}
+
 const char *seula_status_reason(int status)
 {
 	switch (status) {

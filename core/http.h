@@ -41,6 +41,23 @@ bool seula_request_https(struct evhttp_request *req,
 bool seula_request_cookie(struct evhttp_request *req, const char *name,
                           char *buf, size_t len);
 
+/* Whether a reply may be gzip-coded for an Accept-Encoding value (RFC 9110
+ * 12.5.3): "gzip" (or "x-gzip"), else "*", named with a weight above 0 and
+ * not below identity's.  Names compare without case; a malformed element
+ * counts as absent.  NULL (no header) is not: a client that says nothing
+ * gets the file as it is. */
+bool seula_accepts_gzip(const char *accept_encoding);
+/* The same over every Accept-Encoding header of the request, as one list. */
+bool seula_request_accepts_gzip(struct evhttp_request *req);
+/* Whether an If-None-Match value names `etag` (with its quotes) by weak
+ * comparison (W/"x" matches "x") in its list, or is "*" (RFC 9110 13.1.2):
+ * a GET or HEAD then answers 304.  NULL, or a malformed entry and anything
+ * after it, does not. */
+bool seula_etag_none_match(const char *if_none_match, const char *etag);
+/* The same over every If-None-Match header of the request. */
+bool seula_request_etag_none_match(struct evhttp_request *req,
+                                   const char *etag);
+
 /* Whether every '%' of the len bytes at s starts an escape of two hex
  * digits: libevent's decoder keeps a malformed one ("%zz") as it is, which
  * would then pass for the text the client meant. */

@@ -1,5 +1,6 @@
-/* Unit tests: core/http.c - the query parser libevent 2.1 lacks, and the
- * JSON media type check every body route shares. */
+/* Unit tests: core/http.c - the query parser libevent 2.1 lacks, the
+ * JSON media type check every body route shares, and the Accept-Encoding
+ * and If-None-Match readers of the static files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,12 +137,70 @@ static void decimals(void **state)
 	assert_false(seula_decimal_parse(NULL, 0, 1, &v));
 }
 
+/* Accept-Encoding as RFC 9110 12.5.3 reads it: gzip when named with a
+ * weight above 0, itself or through "*", and not below identity's. */
+static void accept_encoding(void **state)
+{
+	(void)state;
+	static const char *const yes[] = {
+	        "gzip", "GZip", "x-gzip", "deflate, gzip", " gzip ;q=0.5 ",
+	        "gzip;Q=1.000", "gzip;q=0.001", "*", "br, *;q=0.3",
+	        "gzip;q=0.5, identity;q=0.5", "gzip;q=0.5, identity;q=0.4",
+	        "gzip;level=9", ",,gzip,,", "gzip\t;\tq=1",
+	        /* A malformed element is skipped, the rest still read. */
+	        "gzip;q=7, gzip", "\"gzip\", gzip"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(seula_accepts_gzip(yes[i]));
+	static const char *const no[] = {
+	        "", "identity", "br, deflate", "gzip;q=0", "gzip;q=0.0",
+	        "gzip;q=0.000", "GZIP ; Q=0", "*;q=0", "gzip;q=0, *",
+	        "*, gzip;q=0", "x-gzip;q=0, *", "gzip;q=0.5, identity;q=0.6",
+	        "gzip;q=0.5, identity" /* 1 */, "gzips", "xgzip", "gz",
+	        /* Weights that do not parse count as no weight at all. */
+	        "gzip;q=1.5", "gzip;q=0.0001", "gzip;q=", "gzip;q=.5",
+	        "gzip;q=-1", "gzip;q=0.5x", "gzip q=1", "gzip;q=1 x",
+	        "gzip;\"q\"=1"};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(seula_accepts_gzip(no[i]));
+	assert_false(seula_accepts_gzip(NULL));
+}
+
+/* If-None-Match: a list of entity tags, weakly compared, or "*". */
+static void if_none_match(void **state)
+{
+	(void)state;
+	const char *etag = "\"abc-gz\"";
+	static const char *const yes[] = {"\"abc-gz\"",
+	                                  "W/\"abc-gz\"",
+	                                  "\"x\", \"abc-gz\"",
+	                                  " \"x\" ,\tW/\"y\",\"abc-gz\" ",
+	                                  "*",
+	                                  " * ",
+	                                  "\"x\",*",
+	                                  ",\"abc-gz\","};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(seula_etag_none_match(yes[i], etag));
+	static const char *const no[] = {
+	        "", "\"abc\"", "abc-gz", "\"abc-gz", "w/\"abc-gz\"",
+	        "\"ABC-GZ\"", "\"abc-gz\"x", "\"x\" \"abc-gz\"", "*x", "**",
+	        "\"abc-g\"", "\"abc-gz \"",
+	        /* Nothing after a malformed entry is read. */
+	        "x, \"abc-gz\""};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(seula_etag_none_match(no[i], etag));
+	assert_false(seula_etag_none_match(NULL, etag));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(queries), cmocka_unit_test(decimals),
-	        cmocka_unit_test(escapes), cmocka_unit_test(media_types),
+	        cmocka_unit_test(queries),
+	        cmocka_unit_test(decimals),
+	        cmocka_unit_test(escapes),
+	        cmocka_unit_test(media_types),
 	        cmocka_unit_test(reasons),
+	        cmocka_unit_test(accept_encoding),
+	        cmocka_unit_test(if_none_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
