@@ -451,9 +451,12 @@ void seula_reply(struct evhttp_request *req, int status,
 	 * connection stays open, so the client could not tell where the
 	 * body ends.  To a HEAD it sends the body, without its length: the
 	 * client takes it for the start of the next answer.  Both get the
-	 * length; a HEAD, no body. */
+	 * length; a HEAD, no body.  Not a 204 or 304: they have no content
+	 * for it to be the length of (RFC 9110 8.6), and a cache could take
+	 * a 304's 0 for its stored copy's. */
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if ((cmd == EVHTTP_REQ_CONNECT || cmd == EVHTTP_REQ_HEAD) &&
+	    status != 204 && status != 304 &&
 	    !evhttp_find_header(h, "Content-Length")) {
 		char n[24];
 		snprintf(n, sizeof(n), "%zu", body ? len : 0);

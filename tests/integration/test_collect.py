@@ -271,6 +271,21 @@ class CollectTest(unittest.TestCase):
                                          head.split(b"\r\n")[1:])
                           if k.lower() == b"content-length"]
                 self.assertEqual(length, [str(len(get.body)).encode()])
+        # A HEAD's 304 has no length, as a GET's has none: there is no
+        # content for it to be the length of (a cache could take a 0 for
+        # its stored copy's).
+        etag = self.srv.request("GET", "/seula.js").header("ETag").encode()
+        for method in (b"HEAD", b"GET"):
+            with self.subTest(method=method):
+                out = self.srv.raw(
+                    b"%s /seula.js HTTP/1.1\r\nHost: x\r\n"
+                    b"If-None-Match: %s\r\n\r\n"
+                    b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
+                    b"Connection: close\r\n\r\n" % (method, etag), timeout=3)
+                head, _, rest = out.partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 304 "), head[:80])
+                self.assertNotIn(b"\r\ncontent-length:", head.lower())
+                self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), rest[:80])
 
     def test_cors(self):
         r = self.srv.request("OPTIONS", "/api/collect", headers={
