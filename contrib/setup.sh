@@ -32,7 +32,8 @@ run_pkgs=(cmake make gcc pkg-config libc6-dev
 	libevent-dev libsqlite3-dev sqlite3 libmaxminddb-dev uuid-dev
 	libsodium-dev libjansson-dev libinih-dev libpcre2-dev libyaml-dev
 	libpwquality-dev cracklib-runtime john-data libicu-dev
-	libcsv-dev libhpdf-dev fonts-dejavu-core libarchive-dev)
+	libcsv-dev libhpdf-dev fonts-dejavu-core libarchive-dev zlib1g-dev)
+# zlib gzips the static files (the tracker, the banner) once at start.
 # The customer register reads CSV imports with libcsv and prints label
 # sheets with libharu in DejaVu Sans (every Latin, Greek and Cyrillic name).
 # A data subject's access export is a zip written with libarchive.

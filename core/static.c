@@ -1,5 +1,6 @@
 /*
- * static.c - in-memory static files with ETags.
+ * static.c - in-memory static files with ETags, and a gzip copy of each
+ * text file made once at start, served to clients that accept it.
  */
 #include "static.h"
 
@@ -11,20 +12,31 @@
 #include <event2/http.h>
 #include <seula/plugin.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #define STATIC_MAX_TOTAL (64u << 20)
 #define STATIC_MAX_DEPTH 8
+
+/* A gzip copy is kept only when it saves this share and this many bytes:
+ * below that, the Vary header and a second copy in every cache cost more
+ * than they save. */
+#define GZIP_MIN_SAVED_PERCENT 10
+#define GZIP_MIN_SAVED_BYTES 128
 
 struct file {
 	char *path; /* "/demo/index.html" */
 	unsigned char *data;
 	size_t len;
 	const char *type;
-	char etag[24];
+	char etag[24];     /* "0123456789abcdef" */
+	unsigned char *gz; /* NULL: no gzip copy */
+	size_t gz_len;
+	char gz_etag[28]; /* "0123456789abcdef-gz" */
 };
 
 struct seula_static {
@@ -32,29 +44,97 @@ struct seula_static {
 	size_t n, cap, total;
 };
 
-static const char *content_type(const char *path)
+/* The type of a file by its extension, and whether it is text that gzip
+ * shrinks (images and fonts are compressed already). */
+static const char *content_type(const char *path, bool *text)
 {
 	static const struct {
 		const char *ext, *type;
+		bool text;
 	} types[] = {
-	        {".html", "text/html; charset=utf-8"},
-	        {".js", "text/javascript; charset=utf-8"},
-	        {".mjs", "text/javascript; charset=utf-8"},
-	        {".css", "text/css; charset=utf-8"},
-	        {".json", "application/json"},
-	        {".svg", "image/svg+xml"},
-	        {".png", "image/png"},
-	        {".gif", "image/gif"},
-	        {".ico", "image/x-icon"},
-	        {".txt", "text/plain; charset=utf-8"},
-	        {".woff2", "font/woff2"},
-	        {".map", "application/json"},
+	        {".html", "text/html; charset=utf-8", true},
+	        {".js", "text/javascript; charset=utf-8", true},
+	        {".mjs", "text/javascript; charset=utf-8", true},
+	        {".css", "text/css; charset=utf-8", true},
+	        {".json", "application/json", true},
+	        {".svg", "image/svg+xml", true},
+	        {".png", "image/png", false},
+	        {".gif", "image/gif", false},
+	        {".ico", "image/x-icon", false},
+	        {".txt", "text/plain; charset=utf-8", true},
+	        {".woff2", "font/woff2", false},
+	        {".map", "application/json", true},
 	};
 	const char *dot = strrchr(path, '.');
 	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(dot, types[i].ext) == 0)
+		if (strcmp(dot, types[i].ext) == 0) {
+			*text = types[i].text;
 			return types[i].type;
+		}
+	*text = false;
 	return "application/octet-stream";
+}
+
+/* file->gz: the file gzip-coded at the best level, when that saves enough
+ * (GZIP_MIN_SAVED_*); else left NULL.  Once at start, so the level's cost
+ * is paid once.  zlib writes no name and no time into the header, so the
+ * same file gives the same bytes at every start. */
+static int gzip_file(struct file *file, char *err, size_t errlen)
+{
+	z_stream z = {0};
+	int zrc = deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED,
+	                       15 + 16 /* a gzip wrapper */, 9,
+	                       Z_DEFAULT_STRATEGY);
+	if (zrc != Z_OK) {
+		snprintf(err, errlen, "%s: gzip: %s", file->path,
+		         zrc == Z_MEM_ERROR ? "out of memory" : "cannot start");
+		return zrc == Z_MEM_ERROR ? SEULA_ENOMEM : SEULA_EINVAL;
+	}
+	int rc = SEULA_OK;
+	uLong bound = deflateBound(&z, (uLong)file->len);
+	unsigned char *out = malloc(bound);
+	if (!out) {
+		rc = SEULA_ENOMEM;
+		snprintf(err, errlen, "%s: gzip: out of memory", file->path);
+		goto end_stream;
+	}
+	z.next_in = file->data;
+	z.avail_in = (uInt)file->len;
+	z.next_out = out;
+	z.avail_out = (uInt)bound;
+	/* The output has deflateBound()'s room: one call finishes it. */
+	zrc = deflate(&z, Z_FINISH);
+	if (zrc != Z_STREAM_END) {
+		rc = SEULA_EINVAL;
+		snprintf(err, errlen, "%s: gzip: %s", file->path,
+		         z.msg ? z.msg : "did not finish");
+		free(out);
+		goto end_stream;
+	}
+	size_t saved = file->len > z.total_out ? file->len - z.total_out : 0;
+	if (saved < GZIP_MIN_SAVED_BYTES ||
+	    saved * 100 < file->len * GZIP_MIN_SAVED_PERCENT) {
+		free(out);
+		goto end_stream;
+	}
+	/* Kept in a buffer of its size: deflateBound()'s is the file's and
+	 * more.  Short of memory for it, the larger one does as well. */
+	file->gz = malloc(z.total_out);
+	if (file->gz) {
+		memcpy(file->gz, out, z.total_out);
+		free(out);
+	} else {
+		file->gz = out;
+	}
+	file->gz_len = z.total_out;
+	/* Its own tag: a strong ETag names these very bytes (RFC 9110
+	 * 8.8.3), and If-None-Match must tell the two codings apart. */
+	size_t n = strlen(file->etag);
+	snprintf(file->gz_etag, sizeof(file->gz_etag), "%.*s-gz\"",
+	         (int)(n - 1), file->etag);
+end_stream:
+	deflateEnd(&z);
+	return rc;
 }
 
 static int add_file(struct seula_static *st, const char *fs_path,
@@ -97,12 +177,19 @@ static int add_file(struct seula_static *st, const char *fs_path,
 		return SEULA_EIO;
 	}
 	fclose(f);
-	file->type = content_type(url_path);
+	bool text;
+	file->type = content_type(url_path, &text);
 	unsigned char h[8];
 	crypto_generichash(h, sizeof(h), file->data, file->len, NULL, 0);
 	char hex[17];
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	snprintf(file->etag, sizeof(file->etag), "\"%s\"", hex);
+	int rc = text ? gzip_file(file, err, errlen) : SEULA_OK;
+	if (rc != SEULA_OK) {
+		free(file->data);
+		free(file->path);
+		return rc;
+	}
 	st->total += file->len;
 	st->n++;
 	return SEULA_OK;
@@ -167,6 +254,7 @@ void seula_static_free(struct seula_static *st)
 		return;
 	for (size_t i = 0; i < st->n; i++) {
 		free(st->files[i].data);
+		free(st->files[i].gz);
 		free(st->files[i].path);
 	}
 	free(st->files);
@@ -251,7 +339,14 @@ int seula_static_serve(const struct seula_static *st,
 	if (!f)
 		return SEULA_ENOTFOUND;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-	evhttp_add_header(out, "ETag", f->etag);
+	/* A file with a gzip copy answers by the request's Accept-Encoding,
+	 * and every answer says so, a 304 and the plain one too, or a cache
+	 * would give the gzip bytes to a client that cannot read them. */
+	bool gz = f->gz && seula_request_accepts_gzip(req);
+	const char *etag = gz ? f->gz_etag : f->etag;
+	if (f->gz)
+		evhttp_add_header(out, "Vary", "Accept-Encoding");
+	evhttp_add_header(out, "ETag", etag);
 	/* The tracker is fetched on every page of the sites that embed it:
 	 * let browsers keep it a while; everything else revalidates. */
 	evhttp_add_header(out, "Cache-Control",
@@ -266,12 +361,15 @@ int seula_static_serve(const struct seula_static *st,
 		evhttp_add_header(out, "Referrer-Policy",
 		                  "strict-origin-when-cross-origin");
 	}
-	const char *inm = evhttp_find_header(
-	        evhttp_request_get_input_headers(req), "If-None-Match");
-	if (inm && strcmp(inm, f->etag) == 0) {
+	if (seula_request_etag_none_match(req, etag)) {
 		seula_reply(req, 304, NULL, NULL, 0);
 		return SEULA_OK;
 	}
-	seula_reply(req, 200, f->type, f->data, f->len);
+	if (gz) {
+		evhttp_add_header(out, "Content-Encoding", "gzip");
+		seula_reply(req, 200, f->type, f->gz, f->gz_len);
+	} else {
+		seula_reply(req, 200, f->type, f->data, f->len);
+	}
 	return SEULA_OK;
 }
