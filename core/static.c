@@ -347,12 +347,13 @@ int seula_static_serve(const struct seula_static *st,
 	if (f->gz)
 		evhttp_add_header(out, "Vary", "Accept-Encoding");
 	evhttp_add_header(out, "ETag", etag);
-	/* The tracker is fetched on every page of the sites that embed it:
-	 * let browsers keep it a while; everything else revalidates. */
+	/* The tracker and the banner are fetched on every page of the sites
+	 * that embed them: let browsers keep them a while; everything else
+	 * revalidates. */
+	bool every_page = strcmp(f->path, "/seula.js") == 0 ||
+	                  strcmp(f->path, "/consent.js") == 0;
 	evhttp_add_header(out, "Cache-Control",
-	                  strcmp(f->path, "/seula.js") == 0
-	                          ? "public, max-age=3600"
-	                          : "no-cache");
+	                  every_page ? "public, max-age=3600" : "no-cache");
 	if (strncmp(f->type, "text/html", 9) == 0) {
 		evhttp_add_header(out, "Content-Security-Policy",
 		                  "default-src 'self'; img-src 'self' data:; "

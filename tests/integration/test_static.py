@@ -1,7 +1,8 @@
 """The files of web/ as the real server sends them: a gzip copy, made once
 at start, to the clients whose Accept-Encoding takes it (RFC 9110 12.5.3),
 an ETag per coding, If-None-Match against the coding served (RFC 9110
-13.1.2), and HEAD and 304 without a body."""
+13.1.2), HEAD and 304 without a body, and the tracker and the banner kept
+by browsers for an hour (they load on every page of the sites)."""
 import gzip
 import http.client
 import os
@@ -199,6 +200,19 @@ class StaticGzipTest(unittest.TestCase):
                     self.assertNotIn("content-length", fields)
                     self.assertEqual(fields["etag"], [get.getheader("ETag")])
                     self.assertEqual(fields["vary"], ["Accept-Encoding"])
+
+    def test_the_tracker_and_the_banner_are_kept_an_hour(self):
+        for path in ("/seula.js", "/consent.js"):
+            for accept in ([], GZIP):
+                with self.subTest(path=path, accept=accept):
+                    r = fetch(self.srv, path, accept)
+                    self.assertEqual(r.getheader("Cache-Control"),
+                                     "public, max-age=3600")
+        # Everything else is revalidated on each use.
+        for path in ("/", "/demo/", "/style.css", "/admin/admin.js"):
+            with self.subTest(path=path):
+                self.assertEqual(fetch(self.srv, path, GZIP)
+                                 .getheader("Cache-Control"), "no-cache")
 
 
 class StaticGzipChoiceTest(unittest.TestCase):
