@@ -2173,6 +2173,9 @@ struct carry {
 	size_t paths_cap;
 	uint32_t *rows; /* the visit of each row, by path */
 	size_t rows_cap;
+	/* A pruned scan's rows to place: each one's row and visit. */
+	uint32_t *pair;
+	size_t pair_cap;
 	/* g2's carry (block_sum's sc2): per group of g, its group in g2, or
 	 * -1 (g's values outnumber g2's). */
 	int64_t *of_g;
@@ -2568,13 +2571,34 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 	 * offsets are, so the compiler reloaded both every row. */
 	const uint32_t *off = b->page_off;
 	const uint8_t *keep = dk->keep;
-	/* Pruned, every path is counted: the others' largest is the bound. */
+	/* Pruned, every path is counted (the others' largest is the
+	 * bound) and the rows to place listed in the same pass: a second
+	 * walk of every visit's rows was a fifth of the pruned scan. */
 	bool pruned = bs->prune != NULL;
-	for (size_t j = 0; j < m; j++) {
+	size_t placed = 0;
+	if (pruned && cy->pair_cap < 2 * b->n_pages) {
+		uint32_t *l = realloc(cy->pair, 4 * b->n_pages * sizeof(*l));
+		if (!l)
+			return false;
+		cy->pair = l, cy->pair_cap = 4 * b->n_pages;
+	}
+	uint32_t *pair = cy->pair;
+	for (size_t j = 0; pruned && j < m; j++) {
+		uint32_t i = sel[j], r0 = off[i], r1 = off[i + 1];
+		n += r1 - r0;
+		for (uint32_t r = r0; r < r1; r++) {
+			uint32_t k = path[r];
+			start[k + 1]++;
+			pair[2 * placed] = r;
+			pair[2 * placed + 1] = i;
+			placed += keep[k] == 1;
+		}
+	}
+	for (size_t j = 0; !pruned && j < m; j++) {
 		uint32_t r0 = off[sel[j]], r1 = off[sel[j] + 1];
 		n += r1 - r0;
 		for (uint32_t r = r0; r < r1; r++)
-			start[path[r] + 1] += pruned || !keep || keep[path[r]];
+			start[path[r] + 1] += !keep || keep[path[r]];
 	}
 	if (pruned) {
 		/* The others' visits, counted and not placed: the largest
@@ -2605,14 +2629,25 @@ static bool add_pages(struct block_sum *bs, const struct analytics_block *b,
 		start[k + 1] += start[k];
 	/* start[k] moves on to path k + 1's first row as k's are placed. */
 	uint32_t *rows = cy->rows;
-	for (size_t j = 0; bs->visitors_only && bs->g != bs->g2 && j < m; j++) {
+	bool only_visitors = bs->visitors_only && bs->g != bs->g2;
+	for (size_t x = 0; x < placed; x++) {
+		uint32_t r = pair[2 * x], i = pair[2 * x + 1], k = path[r];
+		rows[start[k]++] = i;
+		if (only_visitors)
+			continue;
+		sums[3 * k] += views[r];
+		sums[3 * k + 1] +=
+		        pv[i] <= 1 && ev[i] == 0 &&
+		        path_is_entry(dk->entry_of_path, p, k, e, entry[i]);
+		sums[3 * k + 2] += eng[r];
+	}
+	for (size_t j = 0; !pruned && only_visitors && j < m; j++) {
 		uint32_t i = sel[j], r1 = off[i + 1];
 		for (uint32_t r = off[i]; r < r1; r++)
 			if (!keep || keep[path[r]] == 1)
 				rows[start[path[r]]++] = i;
 	}
-	for (size_t j = 0; !(bs->visitors_only && bs->g != bs->g2) && j < m;
-	     j++) {
+	for (size_t j = 0; !pruned && !only_visitors && j < m; j++) {
 		uint32_t i = sel[j];
 		bool bounce = pv[i] <= 1 && ev[i] == 0;
 		uint32_t r1 = off[i + 1];
@@ -2946,6 +2981,7 @@ static void scan_days(struct scan_job *j)
 		free(cy[k].start);
 		free(cy[k].sums);
 		free(cy[k].rows);
+		free(cy[k].pair);
 		free(cy[k].of_g);
 	}
 }
