@@ -999,6 +999,14 @@ static int build_days(struct analytics_blocks_writer *w, int64_t now_ms)
 	return days;
 }
 
+/* A visit row's every column, for the fixtures below to fill. */
+#define VISITS_INSERT                                                          \
+	"INSERT INTO analytics_visits (site, visitor, start_ts, last_ts, "     \
+	"closed, pageviews, events, engagement_ms, entry_page, exit_page, "    \
+	"source, referrer, channel, utm_source, utm_medium, utm_campaign, "    \
+	"utm_term, utm_content, country, region, city, browser, os, device, "  \
+	"screen, language) VALUES "
+
 /* Ten days of visits of site "s" from 2025-03-01, a few values each, the
  * last day's partly open; `seed` picks them. */
 static void fill_visits(sqlite3 *db, uint64_t seed)
@@ -1012,13 +1020,8 @@ static void fill_visits(sqlite3 *db, uint64_t seed)
 	assert_int_equal(
 	        sqlite3_prepare_v2(
 	                db,
-	                "INSERT INTO analytics_visits (site, visitor, "
-	                "start_ts, last_ts, closed, pageviews, events, "
-	                "engagement_ms, entry_page, exit_page, source, "
-	                "referrer, channel, utm_source, utm_medium, "
-	                "utm_campaign, utm_term, utm_content, country, "
-	                "region, city, browser, os, device, screen, "
-	                "language) VALUES ('s', ?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	                VISITS_INSERT
+	                "('s', ?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 	                "?8, ?8, ?9, '', 'x', '', '', ?10, '', '', ?11, '', "
 	                "'', ?12, '', ?13, '', '')",
 	                -1, &st, NULL),
@@ -1589,13 +1592,8 @@ static void fill_long(sqlite3 *db)
 	assert_int_equal(
 	        sqlite3_prepare_v2(
 	                db,
-	                "INSERT INTO analytics_visits (site, visitor, "
-	                "start_ts, last_ts, closed, pageviews, events, "
-	                "engagement_ms, entry_page, exit_page, source, "
-	                "referrer, channel, utm_source, utm_medium, "
-	                "utm_campaign, utm_term, utm_content, country, "
-	                "region, city, browser, os, device, screen, "
-	                "language) VALUES ('s', ?1, ?2, ?2 + 60000, ?3, ?4, "
+	                VISITS_INSERT
+	                "('s', ?1, ?2, ?2 + 60000, ?3, ?4, "
 	                "0, 0, ?5, ?5, 'x', '', 'x', '', '', '', '', '', "
 	                "'FI', '', '', 'Chrome', '', ?6, '', '') RETURNING id",
 	                -1, &v, NULL),
