@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* libevent refuses bodies past this itself (with an HTML page, before our
@@ -608,44 +609,121 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 
 /* ---- dispatch --------------------------------------------------------- */
 
+/* Failing tasks listed by health at most. */
+#define HEALTH_TASKS_MAX 16
+
+/* The tasks whose last run failed, as health lists them, or NULL when
+ * none (or out of memory: health then says what it can without them). */
+static json_t *failing_tasks_json(struct seula_store *store, size_t *n_out)
+{
+	struct seula_task_failure f[HEALTH_TASKS_MAX];
+	size_t n = seula_store_failing_tasks(store, f, HEALTH_TASKS_MAX);
+	*n_out = n;
+	if (!n)
+		return NULL;
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < n && i < HEALTH_TASKS_MAX; i++) {
+		time_t secs = (time_t)(f[i].since_ms / 1000);
+		struct tm tm;
+		char since[32] = "";
+		if (gmtime_r(&secs, &tm))
+			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ",
+			         &tm);
+		json_array_append_new(
+		        list,
+		        json_pack("{s:s, s:s, s:I, s:s}", "task", f[i].name,
+		                  "owner", f[i].owner, "failures",
+		                  (json_int_t)f[i].failures, "since", since));
+	}
+	return list;
+}
+
+/* GET /api/health[?strict=1]: 503 while the writer cannot store (what
+ * collect would answer then); "degraded" while a periodic task fails,
+ * with 200, as events still go in and a load balancer should keep the
+ * server, or 503 with strict, for a monitor that reads only the status
+ * code.  Error texts stay in the log: this answers anyone. */
 static void handle_health(struct worker *w, struct evhttp_request *req,
+                          const struct evhttp_uri *uri,
                           enum evhttp_cmd_type cmd)
 {
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		reply_not_allowed(req, "GET, HEAD", "health takes GET");
 		return;
 	}
-	/* Monitoring sees what collect would answer: 503 while the writer
-	 * cannot store. */
-	const char *problem = NULL;
+	struct evkeyvalq q;
+	const char *query = evhttp_uri_get_query(uri);
+	if (seula_query_parse(query ? query : "", &q) != SEULA_OK) {
+		evhttp_clear_headers(&q);
+		seula_reply_error(req, 400, "bad_request",
+		                  "the query is malformed: a %%-escape not of "
+		                  "two hex digits, or a part with no name");
+		return;
+	}
+	const char *strict_arg = evhttp_find_header(&q, "strict");
+	bool strict = strict_arg && (strcmp(strict_arg, "1") == 0 ||
+	                             strcmp(strict_arg, "true") == 0);
+	bool strict_bad = strict_arg && !strict && strcmp(strict_arg, "0") &&
+	                  strcmp(strict_arg, "false");
+	evhttp_clear_headers(&q);
+	if (strict_bad) {
+		seula_reply_error(req, 400, "bad_request",
+		                  "strict is 1, true, 0 or false");
+		return;
+	}
+	const char *status = "ok", *problem = NULL;
 	switch (seula_store_health(w->srv->deps->store)) {
 	case SEULA_STORE_OK: break;
 	case SEULA_STORE_FAILING:
+		status = "storage_unavailable";
 		problem = "the last commit failed (a full disk, an I/O "
 		          "error): what is sent now is not stored";
 		break;
 	case SEULA_STORE_GONE:
+		status = "storage_unavailable";
 		problem = "the database file was removed or replaced under "
 		          "the server: nothing is stored until it is restarted";
 		break;
 	}
-	json_t *o =
-	        problem ? json_pack("{s:s, s:s, s:s}", "status",
-	                            "storage_unavailable", "version",
-	                            w->srv->deps->version, "message", problem)
-	                : json_pack("{s:s, s:s}", "status", "ok", "version",
-	                            w->srv->deps->version);
+	size_t n_failing = 0;
+	json_t *tasks = failing_tasks_json(w->srv->deps->store, &n_failing);
+	char task_problem[160];
+	bool degraded = !problem && n_failing;
+	if (degraded) {
+		status = "degraded";
+		if (n_failing == 1)
+			snprintf(task_problem, sizeof(task_problem),
+			         "a periodic task failed on its last run: "
+			         "events "
+			         "are stored, but what it keeps falls behind "
+			         "(the "
+			         "log says why)");
+		else
+			snprintf(task_problem, sizeof(task_problem),
+			         "%zu periodic tasks failed on their last run: "
+			         "events are stored, but what they keep falls "
+			         "behind (the log says why)",
+			         n_failing);
+		problem = task_problem;
+	}
+	int code = !problem || (degraded && !strict) ? 200 : 503;
+	json_t *o = json_pack("{s:s, s:s}", "status", status, "version",
+	                      w->srv->deps->version);
+	if (o && problem)
+		json_object_set_new(o, "message", json_string(problem));
+	if (o && tasks)
+		json_object_set(o, "failing_tasks", tasks);
+	json_decref(tasks);
 	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text) {
 		seula_reply_error(req, 500, "internal", "out of memory");
 		return;
 	}
-	if (problem)
+	if (code == 503)
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		                  "Retry-After", "5");
-	seula_reply(req, problem ? 503 : 200, "application/json", text,
-	            strlen(text));
+	seula_reply(req, code, "application/json", text, strlen(text));
 	free(text);
 }
 
@@ -831,7 +909,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(raw_path, "/api/health") == 0) {
-		handle_health(w, req, cmd);
+		handle_health(w, req, uri, cmd);
 		return;
 	}
 	struct seula_loop loop = {w->cq, &w->inflight};

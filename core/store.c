@@ -35,6 +35,11 @@ struct task_state {
 	void *arg; /* a core task's */
 	const struct seula_task *task;
 	int64_t next_ms;
+	/* The run of failed runs this one is in (0: the last run did its
+	 * work) and when its first failed: under task_lock, which health
+	 * reads it with. */
+	uint32_t failures;
+	int64_t failing_since_ms;
 };
 
 struct seula_store {
@@ -57,6 +62,8 @@ struct seula_store {
 
 	struct task_state *tasks;
 	size_t n_tasks;
+	/* Guards tasks[] growing and the tasks' failure runs. */
+	pthread_mutex_t task_lock;
 
 	bool hold_tasks; /* set before start, read by the writer */
 
@@ -227,6 +234,7 @@ int seula_store_open(struct seula_store **out, const struct seula_config *cfg,
 	s->log = log;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
+	pthread_mutex_init(&s->task_lock, NULL);
 	int rc =
 	        seula_db_open(&s->db, cfg->db, false, true,
 	                      cfg->synchronous == SEULA_SYNC_FULL, err, errlen);
@@ -645,6 +653,13 @@ static int run_task(struct seula_store *s, struct task_state *ts, int64_t now,
 		               : e);
 	}
 	free(msg);
+	pthread_mutex_lock(&s->task_lock);
+	if (rc == SEULA_OK) {
+		ts->failures = 0;
+	} else if (ts->failures++ == 0) {
+		ts->failing_since_ms = now;
+	}
+	pthread_mutex_unlock(&s->task_lock);
 	/* More to do: again once the batches queued meanwhile are in. */
 	ts->next_ms = more && rc == SEULA_OK
 	                      ? now
@@ -668,17 +683,38 @@ void seula_store_hold_tasks(struct seula_store *s)
 int seula_store_add_task(struct seula_store *s, const struct seula_task *task,
                          void *arg)
 {
+	pthread_mutex_lock(&s->task_lock);
 	void *p = realloc(s->tasks, (s->n_tasks + 1) * sizeof(*s->tasks));
-	if (!p)
+	if (!p) {
+		pthread_mutex_unlock(&s->task_lock);
 		return SEULA_ENOMEM;
+	}
 	s->tasks = p;
-	struct task_state *ts = &s->tasks[s->n_tasks++];
-	ts->owner = "core";
-	ts->plugin = NULL;
-	ts->arg = arg;
-	ts->task = task;
-	ts->next_ms = 0;
+	s->tasks[s->n_tasks++] =
+	        (struct task_state){.owner = "core", .arg = arg, .task = task};
+	pthread_mutex_unlock(&s->task_lock);
 	return SEULA_OK;
+}
+
+size_t seula_store_failing_tasks(struct seula_store *s,
+                                 struct seula_task_failure *out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&s->task_lock);
+	for (size_t i = 0; i < s->n_tasks; i++) {
+		const struct task_state *ts = &s->tasks[i];
+		if (!ts->failures)
+			continue;
+		if (n < max)
+			out[n] = (struct seula_task_failure){
+			        .owner = ts->owner,
+			        .name = ts->task->name,
+			        .failures = ts->failures,
+			        .since_ms = ts->failing_since_ms};
+		n++;
+	}
+	pthread_mutex_unlock(&s->task_lock);
+	return n;
 }
 
 int seula_store_run_start_tasks(struct seula_store *s, char *err, size_t errlen)
@@ -928,6 +964,7 @@ void seula_store_close(struct seula_store *s)
 	free(s->since_sites);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->task_lock);
 	free(s);
 }
 

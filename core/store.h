@@ -129,4 +129,19 @@ enum seula_store_health {
 /* Any thread: whether the writer can store, as its last batch found. */
 enum seula_store_health seula_store_health(struct seula_store *s);
 
+/* A periodic task whose last run failed (a plugin's task answering an
+ * error, or its commit failing): the events still go in, but what the
+ * task keeps (rollups, a retention purge) falls behind. */
+struct seula_task_failure {
+	const char *owner; /* a plugin's name or "core"; the store's */
+	const char *name;  /* the task's; the store's */
+	uint32_t failures; /* runs failed in a row */
+	int64_t since_ms;  /* wall clock of the first of them */
+};
+/* Any thread: the tasks whose last run failed, the first `max` of them
+ * into out[] (out may be NULL when max is 0); returns how many there are,
+ * which may be more than max. */
+size_t seula_store_failing_tasks(struct seula_store *s,
+                                 struct seula_task_failure *out, size_t max);
+
 #endif

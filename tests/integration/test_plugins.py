@@ -4,6 +4,9 @@ for; on_batch runs inside the commit; a full queue answers 503."""
 import concurrent.futures
 import json
 import os
+import shutil
+import tempfile
+import time
 import unittest
 
 from seulatest import Server, assert_json_error, pageview, TEST_PLUGIN_DIR
@@ -155,6 +158,73 @@ class RuntimeTest(unittest.TestCase):
         r = self.srv.collect([pageview(title="fm-ok"), pageview(title="fail me")])
         assert_json_error(self, r, 500, "plugin_failed")
         self.assertEqual(self.srv.count("title IN ('fm-ok', 'fail me')"), 0)
+
+
+class TaskHealthTest(unittest.TestCase):
+    """A periodic task that fails shows in /api/health: events still go in,
+    so the answer stays 200 unless a monitor asks for ?strict=1."""
+
+    def test_failing_task_degrades_health_until_it_runs_again(self):
+        scratch = tempfile.mkdtemp(prefix="seula-task-")
+        self.addCleanup(shutil.rmtree, scratch, True)
+        fail_file = os.path.join(scratch, "fail-task")
+        srv = Server(plugins=("anonymize", "testkit"), sections={
+            "plugin.testkit": {"task_fail_file": fail_file}})
+        srv.start()
+        try:
+            h = srv.request("GET", "/api/health")
+            self.assertEqual((h.status, h.json()["status"]), (200, "ok"), h)
+            self.assertNotIn("failing_tasks", h.json())
+            self.assertEqual(srv.request("GET", "/api/health?strict=1").status, 200)
+
+            open(fail_file, "w").close()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                doc = srv.request("GET", "/api/health").json()
+                if doc["status"] == "degraded" and doc["failing_tasks"][0]["failures"] >= 2:
+                    break
+                time.sleep(0.2)
+            h = srv.request("GET", "/api/health")
+            self.assertEqual(h.status, 200, "the server still stores: a balancer keeps it")
+            doc = h.json()
+            self.assertEqual(doc["status"], "degraded", doc)
+            self.assertIn("a periodic task failed", doc["message"])
+            [task] = doc["failing_tasks"]
+            self.assertEqual((task["task"], task["owner"]), ("testkit-flaky", "testkit"))
+            self.assertGreaterEqual(task["failures"], 2)
+            self.assertRegex(task["since"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+            # The streak keeps its start.
+            since = task["since"]
+            time.sleep(1.2)
+            self.assertEqual(srv.request("GET", "/api/health").json()
+                             ["failing_tasks"][0]["since"], since)
+            # Why stays in the log, not in a public answer.
+            self.assertNotIn("told to fail", h.body.decode())
+            self.assertIn("task testkit-flaky failed: told to fail", srv.stderr())
+            strict = srv.request("GET", "/api/health?strict=1")
+            self.assertEqual((strict.status, strict.json()["status"]), (503, "degraded"))
+            self.assertEqual(strict.header("Retry-After"), "5")
+            self.assertEqual(srv.request("HEAD", "/api/health?strict=true").status, 503)
+            self.assertEqual(srv.request("GET", "/api/health?strict=0").status, 200)
+            assert_json_error(self, srv.request("GET", "/api/health?strict=maybe"),
+                              400, "bad_request")
+            assert_json_error(self, srv.request("GET", "/api/health?strict=%zz"),
+                              400, "bad_request")
+            self.assertEqual(srv.collect(pageview(title="while failing")).status, 204)
+            self.assertEqual(srv.count("title = 'while failing'"), 1)
+
+            os.unlink(fail_file)
+            deadline = time.monotonic() + 10
+            while (time.monotonic() < deadline
+                   and srv.request("GET", "/api/health").json()["status"] != "ok"):
+                time.sleep(0.2)
+            h = srv.request("GET", "/api/health?strict=1")
+            self.assertEqual((h.status, h.json()["status"]), (200, "ok"), h)
+            self.assertNotIn("failing_tasks", h.json())
+        finally:
+            rc = srv.stop()
+            srv.close()
+        self.assertEqual(rc, 0)
 
 
 class NoAnonymizerTest(unittest.TestCase):

@@ -10,6 +10,8 @@
  *   the reader route sleeps read_delay_ms (to fill the readers' queue).
  *   routes: one per thread (loop, reader, writer), staff-only ones on the
  *     loop and on a reader.
+ *   task "testkit-flaky", every second: fails while the file task_fail_file
+ *     names exists.
  */
 #include <seula/plugin.h>
 
@@ -19,10 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct testkit_config {
 	int64_t batch_delay_ms;
 	int64_t read_delay_ms;
+	const char *task_fail_file;
 };
 
 static const struct seula_config_row rows[] = {
@@ -32,6 +36,9 @@ static const struct seula_config_row rows[] = {
         {SEULA_CONFIG_INT, "read_delay_ms", "0", 0, 10000,
          offsetof(struct testkit_config, read_delay_ms), 0, NULL,
          "sleep this long in the reader route (to fill the readers' queue)"},
+        {SEULA_CONFIG_STRING, "task_fail_file", NULL, 1, 4096,
+         offsetof(struct testkit_config, task_fail_file), 0, NULL,
+         "the task testkit-flaky fails while this file exists"},
         {SEULA_CONFIG_END, NULL, NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -204,6 +211,24 @@ static const struct seula_route routes[] = {
          SEULA_ON_READER, route_count, "count events on a reader, staff"},
 };
 
+static int flaky_task(void *instance, sqlite3 *db, int64_t now_ms,
+                      char **errmsg)
+{
+	(void)db;
+	(void)now_ms;
+	struct testkit *t = instance;
+	const char *f = t->cfg->task_fail_file;
+	if (f && access(f, F_OK) == 0) {
+		*errmsg = t->host->mprintf("told to fail by %s", f);
+		return SEULA_EIO;
+	}
+	return SEULA_OK;
+}
+
+static const struct seula_task tasks[] = {
+        {"testkit-flaky", 1, 0, flaky_task},
+};
+
 SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
         SEULA_PLUGIN_HEADER,
         .name = "testkit",
@@ -220,4 +245,6 @@ SEULA_PLUGIN_EXPORT const struct seula_plugin seula_plugin = {
         .on_batch = on_batch,
         .routes = routes,
         .n_routes = sizeof(routes) / sizeof(routes[0]),
+        .tasks = tasks,
+        .n_tasks = sizeof(tasks) / sizeof(tasks[0]),
 };
