@@ -238,6 +238,35 @@ int seula_db_lock(int *fd, const char *path, const char *command, char *err,
 	return rc;
 }
 
+bool seula_db_locked_by_other(const char *path, long *pid, char *cmd,
+                              size_t cmdlen)
+{
+	*pid = 0;
+	if (cmdlen)
+		cmd[0] = '\0';
+	char *name = NULL;
+	if (asprintf(&name, "%s%s", path, SEULA_DB_LOCK_SUFFIX) < 0)
+		return false;
+	int f = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(name);
+	if (f < 0)
+		return false;
+	char holder[64];
+	ssize_t n = pread(f, holder, sizeof(holder) - 1, 0);
+	char c[16] = "";
+	if (n > 0) {
+		holder[n] = '\0';
+		sscanf(holder, "%ld %15s", pid, c);
+	}
+	/* flock() would refuse this process too, from another descriptor. */
+	bool other = *pid != (long)getpid() &&
+	             flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(f);
+	if (other && cmdlen)
+		snprintf(cmd, cmdlen, "%s", c);
+	return other;
+}
+
 void seula_db_unlock(int fd)
 {
 	/* Closing the only descriptor of the open file releases flock. */

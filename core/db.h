@@ -50,6 +50,11 @@ int seula_db_lock(int *fd, const char *path, const char *command, char *err,
                   size_t errlen);
 /* Releases the lock (a negative fd: none). */
 void seula_db_unlock(int fd);
+/* Whether another process holds the lock of the database at `path`: true
+ * with its pid and command (cmd "" when the file does not say); false
+ * when none does, or this process holds it. */
+bool seula_db_locked_by_other(const char *path, long *pid, char *cmd,
+                              size_t cmdlen);
 
 /* Run SQL that returns no rows; err gets SQLite's message. */
 int seula_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);

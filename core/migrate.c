@@ -296,6 +296,22 @@ static int migrate(sqlite3 *db, const char *component,
 		         component, have, known);
 		return SEULA_ECONFLICT;
 	}
+	/* A newer command beside a running older server (an import, a user
+	 * added mid-upgrade) would change the tables under it.  A new
+	 * component's first tables change nothing it uses. */
+	const char *path = sqlite3_db_filename(db, "main");
+	long pid = 0;
+	char cmd[16];
+	if (have > 0 && known > have && path && *path &&
+	    seula_db_locked_by_other(path, &pid, cmd, sizeof(cmd))) {
+		snprintf(err, errlen,
+		         "%s: the database is at schema version %d and this "
+		         "seula would upgrade it to %d, but seula %s (pid %ld) "
+		         "is using it: stop it first, then upgrade with seula "
+		         "migrate",
+		         component, have, known, *cmd ? cmd : "serve", pid);
+		return SEULA_EBUSY;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct seula_migration *m = &migrations[i];
 		if (m->version <= have)

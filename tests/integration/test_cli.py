@@ -323,6 +323,53 @@ class OperatorSafetyTest(unittest.TestCase):
         srv.start()
         self.assertEqual(srv.stop(), 0)
 
+    def test_a_newer_command_does_not_upgrade_the_schema_under_a_server(self):
+        """An import or a user added by a newer seula beside a server still
+        running the older one: the tables the server uses stay as they are.
+        Stood in for by a server whose database lacks its last migration's
+        record (so the command would apply it again)."""
+        import sqlite3
+        from seulatest import add_user
+        srv = self.server(plugins=("anonymize", "analytics"))
+        add_user(srv, "ann", "admin", "Correct-horse-battery-9")
+        srv.start()
+        db = sqlite3.connect(srv.db_path)
+        last = db.execute("SELECT max(version) FROM seula_migrations WHERE "
+                          "component = 'analytics'").fetchone()[0]
+        db.execute("DELETE FROM seula_migrations WHERE component = 'analytics' "
+                   "AND version = ?", (last,))
+        db.commit()
+        db.close()
+        log = os.path.join(srv.dir, "access.log")
+        with open(log, "w") as f:
+            f.write('203.0.113.9 - - [01/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 '
+                    '"-" "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 '
+                    'Firefox/128.0"\n')
+        want = ("analytics: the database is at schema version %d and this seula would "
+                "upgrade it to %d, but seula serve (pid %d) is using it: stop it first, "
+                "then upgrade with seula migrate" % (last - 1, last, srv.proc.pid))
+        r = run_seula("import-log", "--config", srv.config_path, "--site", "demo", log,
+                      timeout=60)
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(want, r.stderr)
+        self.assertEqual(srv.count(), 0, "nothing imported")
+        # The core's tables are guarded the same way.
+        db = sqlite3.connect(srv.db_path)
+        core = db.execute("SELECT max(version) FROM seula_migrations WHERE "
+                          "component = 'core'").fetchone()[0]
+        db.execute("DELETE FROM seula_migrations WHERE component = 'core' "
+                   "AND version = ?", (core,))
+        db.commit()
+        db.close()
+        r = run_seula("user", "add", "bob", "--role", "admin", "--config",
+                      srv.config_path, input="Correct-horse-battery-9\n")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("core: the database is at schema version %d and this seula would "
+                      "upgrade it to %d, but seula serve (pid %d)"
+                      % (core - 1, core, srv.proc.pid), r.stderr)
+        self.assertTrue(srv.alive())
+        self.assertEqual(srv.stop(), 0)
+
     def test_a_start_that_cannot_bind_changes_nothing(self):
         import socket
         taken = socket.socket()
