@@ -112,12 +112,23 @@ char *seula_privacy_escape(const char *s)
 
 /* ---- the rendering context and its errors ------------------------------- */
 
+/* A placeholder's value: text is escaped, html is written as it is. */
+struct sub {
+	const char *name;
+	const char *value;
+	bool html;
+};
+
+/* The banner's heading and settings button, as the facts name them. */
+enum { N_BANNER = 2 };
+
 struct ctx {
 	struct out o;
 	const json_t *facts;
 	const json_t *texts; /* all languages */
 	const json_t *t;     /* texts of this language */
 	const char *lang;
+	struct sub banner[N_BANNER]; /* {banner_title}, {banner_reopen} */
 	int rc; /* the first error; SEULA_OK while there is none */
 	char *err;
 	size_t errlen;
@@ -179,20 +190,6 @@ static void put_txt(struct ctx *c, const char *path)
 	put_esc(&c->o, txt(c, path));
 }
 
-static void put_para(struct ctx *c, const char *section, const char *key)
-{
-	put(&c->o, "<p>");
-	put_esc(&c->o, sec_txt(c, section, key));
-	put(&c->o, "</p>\n");
-}
-
-/* A placeholder's value: text is escaped, html is written as it is. */
-struct sub {
-	const char *name;
-	const char *value;
-	bool html;
-};
-
 /* `tpl` with each {name} replaced.  A placeholder the caller does not know
  * is an error in the texts, not something to print. */
 static void put_tpl(struct ctx *c, const char *tpl, const struct sub *subs,
@@ -225,6 +222,21 @@ static void put_tpl(struct ctx *c, const char *tpl, const struct sub *subs,
 			put_esc(&c->o, subs[i].value);
 		s = close + 1;
 	}
+}
+
+/* A sentence of the body, which may send the visitor to the banner by its
+ * heading or its settings button: the operator's words when their texts
+ * file renames them, so the statement names what the site shows. */
+static void put_body(struct ctx *c, const char *text)
+{
+	put_tpl(c, text, c->banner, N_BANNER);
+}
+
+static void put_para(struct ctx *c, const char *section, const char *key)
+{
+	put(&c->o, "<p>");
+	put_body(c, sec_txt(c, section, key));
+	put(&c->o, "</p>\n");
 }
 
 /* "760 päivää", "12 tuntia"; whole years of days get "(2 vuotta)" after. */
@@ -431,7 +443,7 @@ static void put_key_list(struct ctx *c, const json_t *arr, const char *key,
 		put(&c->o, "<li data-key=\"");
 		put_esc(&c->o, k);
 		put(&c->o, "\">");
-		put_esc(&c->o, text);
+		put_body(c, text);
 		put(&c->o, "</li>\n");
 	}
 	put(&c->o, "</ul>\n");
@@ -1116,7 +1128,7 @@ static void section_rights(struct ctx *c, int n)
 		put(&c->o, "<li data-key=\"");
 		put(&c->o, *r);
 		put(&c->o, "\">");
-		put_txt(c, path);
+		put_body(c, txt(c, path));
 		put(&c->o, "</li>\n");
 	}
 	put(&c->o, "</ul>\n<h3>");
@@ -1178,6 +1190,8 @@ static const char *const fact_members[] = {"updated",
                                            "rights_email",
                                            "authority",
                                            "languages",
+                                           "banner_title",
+                                           "banner_reopen",
                                            NULL};
 
 int seula_privacy_render(const json_t *facts, const json_t *texts,
@@ -1206,6 +1220,13 @@ int seula_privacy_render(const json_t *facts, const json_t *texts,
 		return c.rc;
 	}
 	check_members(&c, facts, "facts", fact_members);
+	static const char *const banner_keys[N_BANNER] = {"banner_title",
+	                                                  "banner_reopen"};
+	for (size_t i = 0; i < N_BANNER; i++) {
+		const char *v =
+		        fact_str(&c, facts, banner_keys[i], "facts", true);
+		c.banner[i] = (struct sub){banner_keys[i], v ? v : "", false};
+	}
 
 	const json_t *langs = languages(&c);
 	put_head(&c, langs);

@@ -38,6 +38,12 @@
  *   authority           {name, address?, email?, phone?, website?}
  *   languages?          language codes linked as /privacy?lang=xx; each
  *                       must be a language of the texts
+ *   banner_title        the consent banner's heading, as the site shows it
+ *   banner_reopen       the label of the banner's settings button
+ *
+ * The texts' paragraphs and list items send the visitor to the banner as
+ * {banner_title} and {banner_reopen}, filled in (escaped) from these two;
+ * any other {name} there is an error in the texts.
  *
  * The KEYs a list accepts are the members of an object in the texts:
  * purposes sections.purposes.items, legal_bases sections.purposes.bases,

@@ -137,6 +137,37 @@ static json_t *security(const struct seula_config *cfg,
 	return a;
 }
 
+/* The banner's heading and settings button as the site shows them in
+ * `lang`, for the sentences that send the visitor there: an operator's
+ * texts file may call them something else than Seula does.  `texts` is the
+ * banner's (NULL with no site, or of another language); then Seula's own
+ * words for `lang`. */
+static void banner_words(json_t *facts, const json_t *texts, const char *lang)
+{
+	static const struct {
+		const char *fact, *text;
+	} words[] = {{"banner_title", "title"}, {"banner_reopen", "reopen"}};
+	const char *of = json_string_value(json_object_get(texts, "language"));
+	json_t *built = NULL;
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++) {
+		const char *v = of && lang && strcmp(of, lang) == 0
+		                        ? json_string_value(json_object_get(
+		                                  texts, words[i].text))
+		                        : NULL;
+		if (!v || !*v) {
+			if (!built)
+				built = json_loads(seula_embedded_consent_texts,
+				                   0, NULL);
+			v = json_string_value(json_object_get(
+			        json_object_get(built, lang), words[i].text));
+		}
+		if (v && *v)
+			json_object_set_new(facts, words[i].fact,
+			                    json_string(v));
+	}
+	json_decref(built);
+}
+
 /* The date the config file last changed: when these facts took effect. */
 static void updated(const struct seula_config *cfg, char day[11])
 {
@@ -224,7 +255,6 @@ json_t *seula_statement_facts(const struct seula_config *cfg,
 		                        json_object_get(cat, "name"), "purpose",
 		                        json_object_get(cat, "purpose")));
 	}
-	json_decref(texts);
 
 	json_t *facts = json_pack(
 	        "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
@@ -239,6 +269,9 @@ json_t *seula_statement_facts(const struct seula_config *cfg,
 	        "transfers", transfers, "retention", retention(cfg, plugins),
 	        "security", security(cfg, plugins), "cookies", cookies,
 	        "consent_categories", cats, "authority", authority);
+	if (facts)
+		banner_words(facts, texts, lang);
+	json_decref(texts);
 	/* Visits before a choice are counted (cookieless) unless every
 	 * site drops them; exempt sites count them too. */
 	bool counted = false;

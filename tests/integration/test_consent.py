@@ -6,6 +6,7 @@ access, and the generated privacy statement.
 """
 import datetime
 import hashlib
+import html
 import json
 import os
 import re
@@ -526,6 +527,47 @@ class ConsentTest(unittest.TestCase):
         self.assertIn('lang="fi"', self.srv.request("GET", "/privacy?en").body.decode())
         assert_json_error(self, self.srv.request("GET", "/privacy?lang=%zz"), 400,
                           "bad_request")
+
+    def test_the_statement_names_the_banner_of_an_operators_texts_file(self):
+        # Where /privacy sends the visitor to object or to change a choice,
+        # it names the banner's heading and settings button as this site's
+        # banner shows them, not as Seula's own texts would; an operator's
+        # words are escaped like any other.
+        source = os.environ.get("SEULA_SOURCE_DIR", ".")
+        with open(os.path.join(source, "core", "consent_texts.json")) as f:
+            texts = json.load(f)
+        builtin = {lang: (t["title"], t["reopen"]) for lang, t in texts.items()}
+        words = {"fi": ("Yksityisyys <ja> evästeet", "Yksityisyysvalinnat"),
+                 "sv": ("Integritet & <kakor>", "Integritetsval"),
+                 "en": ("Privacy <and> cookies", "Privacy choices")}
+        for lang, (title, reopen) in words.items():
+            texts[lang]["title"], texts[lang]["reopen"] = title, reopen
+        folder = tempfile.mkdtemp(prefix="seula-texts-")
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "texts.json")
+        with open(path, "w") as f:
+            json.dump(texts, f, ensure_ascii=False)
+        srv = Server(sections={"controller": CONTROLLER, "consent": {"texts": path},
+                               "privacy": {"legal_bases":
+                                           "contract, consent, legitimate_interest"}})
+        try:
+            srv.start()
+            for lang, (title, reopen) in words.items():
+                with self.subTest(lang=lang):
+                    shown = consent_config(srv, lang=lang)["texts"]
+                    self.assertEqual((shown["title"], shown["reopen"]), (title, reopen))
+                    r = srv.request("GET", "/privacy?lang=" + lang)
+                    self.assertEqual(r.status, 200, r)
+                    page = r.body.decode()
+                    # Objecting names both; changing and withdrawing the
+                    # button.
+                    self.assertEqual(page.count(html.escape(title)), 1)
+                    self.assertEqual(page.count(html.escape(reopen)), 3)
+                    self.assertNotIn(title, page)
+                    for word in builtin[lang]:
+                        self.assertNotIn(word, page)
+        finally:
+            srv.close()
 
 
 class ChainTest(unittest.TestCase):

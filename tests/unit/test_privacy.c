@@ -77,7 +77,9 @@ static const char facts_text[] =
         " 'authority': {'name': 'Tietosuojavaltuutetun toimisto',"
         "   'address': 'PL 800, 00531 Helsinki', 'email': 'tietosuoja@om.fi',"
         "   'phone': '029 566 6700', 'website': 'https://tietosuoja.fi'},"
-        " 'languages': ['fi', 'sv', 'en']}";
+        " 'languages': ['fi', 'sv', 'en'],"
+        " 'banner_title': 'Evästeet ja yksityisyytesi',"
+        " 'banner_reopen': 'Evästeasetukset'}";
 
 static json_t *texts;
 
@@ -815,6 +817,11 @@ static void malformed_facts_are_refused(void **state)
 	        {"consent_categories", "[]",
 	         "category 'necessary' is not in consent_categories"},
 	        {"languages", "'fi'", "'languages' is not an array"},
+	        /* A statement that cannot name the banner's heading or
+	         * button would send the visitor nowhere. */
+	        {"banner_title", NULL, "'banner_title' is missing"},
+	        {"banner_reopen", "''", "'banner_reopen' is empty"},
+	        {"banner_title", "7", "'banner_title' is not a string"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *f = facts_with(cases[i].path, cases[i].value);
@@ -853,6 +860,16 @@ static void broken_texts_are_refused(void **state)
 	assert_int_equal(
 	        seula_privacy_render(f, copy, "fi", &html, err, sizeof(err)),
 	        SEULA_EINVAL);
+	assert_null(html);
+	/* And in a paragraph, where only the banner's words are known. */
+	json_t *en = json_object_get(copy, "en");
+	json_object_set_new(
+	        json_object_get(json_object_get(en, "sections"), "cookies"),
+	        "change", json_string("Use the {banner_button} button."));
+	assert_int_equal(
+	        seula_privacy_render(f, copy, "en", &html, err, sizeof(err)),
+	        SEULA_EINVAL);
+	assert_contains(err, "unknown placeholder 'banner_button'");
 	assert_null(html);
 	json_decref(copy);
 	json_decref(f);
@@ -1006,46 +1023,111 @@ static void consent_texts_have_the_banner_keys(void **state)
 
 /* Where the statement sends the visitor to the banner (to object to the
  * counting, to change or withdraw a choice), it names the banner by its
- * heading and the settings button by its label, as the banner shows them
- * in that language, so that the visitor finds them.  Either file changed
- * alone fails here. */
+ * heading and the settings button by its label.  An operator's texts file
+ * may rename both, so the statement's texts hold placeholders for them and
+ * never Seula's own words; given those words, the sentences read as they
+ * always have. */
 static void statement_names_the_banner_as_it_is_labelled(void **state)
 {
 	(void)state;
 	static const struct {
 		const char *path[5]; /* under the language, NULL-ended */
 		const char *label;   /* the banner's key */
+		const char *placeholder;
 	} uses[] = {
 	        {{"sections", "purposes", "bases", "legitimate_interest"},
-	         "title"},
+	         "title",
+	         "{banner_title}"},
 	        {{"sections", "purposes", "bases", "legitimate_interest"},
-	         "reopen"},
-	        {{"sections", "cookies", "change"}, "reopen"},
-	        {{"sections", "rights", "items", "withdraw_consent"}, "reopen"},
+	         "reopen",
+	         "{banner_reopen}"},
+	        {{"sections", "cookies", "change"},
+	         "reopen",
+	         "{banner_reopen}"},
+	        {{"sections", "rights", "items", "withdraw_consent"},
+	         "reopen",
+	         "{banner_reopen}"},
+	};
+	/* The sentences as they read before the placeholders, around the
+	 * built-in words. */
+	static const char *const before[3][3] = {
+	        {"kieltäytymällä tilastoinnista Evästeet ja yksityisyytesi "
+	         "-ilmoituksessa tai Evästeasetukset-painikkeesta, minkä",
+	         "milloin tahansa jokaisen sivun Evästeasetukset-painikkeesta. "
+	         "Voit",
+	         "esimerkiksi Evästeasetukset-painikkeesta. Peruuttaminen"},
+	        {"avböja statistik i rutan med rubriken Kakor och din "
+	         "integritet, eller via knappen Cookieinställningar; därefter",
+	         "dina val med knappen Cookieinställningar på varje sida. Du",
+	         "till exempel med knappen Cookieinställningar. Återkallandet"},
+	        {"refusing statistics in the banner headed Cookies and your "
+	         "privacy, or through the Cookie settings button; your",
+	         "choices at any time with the Cookie settings button on every "
+	         "page. You",
+	         "for example with the Cookie settings button. Withdrawal"},
 	};
 	json_t *banner = load_json("consent_texts.json");
 	assert_non_null(banner);
 	for (size_t l = 0; l < 3; l++) {
+		const json_t *ours = json_object_get(banner, langs[l]);
 		for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
 			const json_t *t = json_object_get(texts, langs[l]);
 			const char *key = NULL;
 			for (size_t k = 0; uses[i].path[k]; k++)
 				t = json_object_get(t, key = uses[i].path[k]);
 			const char *said = json_string_value(t);
-			const char *label = json_string_value(json_object_get(
-			        json_object_get(banner, langs[l]),
-			        uses[i].label));
+			const char *label = json_string_value(
+			        json_object_get(ours, uses[i].label));
 			if (!said || !label)
 				fail_msg("%s: no statement text '%s' or banner "
 				         "text '%s'",
 				         langs[l], key, uses[i].label);
-			if (!strstr(said, label))
-				fail_msg("%s: the statement's '%s' does not "
-				         "name the banner's %s '%s'",
+			if (!strstr(said, uses[i].placeholder))
+				fail_msg("%s: the statement's '%s' lacks %s",
+				         langs[l], key, uses[i].placeholder);
+			if (strstr(said, label))
+				fail_msg("%s: the statement's '%s' names the "
+				         "banner's %s '%s' in its own words",
 				         langs[l], key, uses[i].label, label);
 		}
+		/* Seula's own banner: the same sentences as before. */
+		json_t *f = demo_facts();
+		json_object_set(f, "banner_title",
+		                json_object_get(ours, "title"));
+		json_object_set(f, "banner_reopen",
+		                json_object_get(ours, "reopen"));
+		char *html = render_ok(f, langs[l]);
+		for (size_t k = 0; k < 3; k++)
+			assert_contains(html, before[l][k]);
+		free(html);
+		json_decref(f);
 	}
 	json_decref(banner);
+}
+
+/* An operator's own words for the heading and the button are what the
+ * statement names, escaped like any other text. */
+static void statement_names_an_operators_banner_escaped(void **state)
+{
+	(void)state;
+	json_t *f = demo_facts();
+	json_object_set_new(f, "banner_title", json_string("Privacy & <you>"));
+	json_object_set_new(f, "banner_reopen", json_string("\"Choices\""));
+	static const char *const builtin[] = {
+	        "Evästeet ja yksityisyytesi", "Evästeasetukset",
+	        "Kakor och din integritet",   "Cookieinställningar",
+	        "Cookies and your privacy",   "Cookie settings"};
+	for (size_t l = 0; l < 3; l++) {
+		char *html = render_ok(f, langs[l]);
+		assert_int_equal(count(html, "Privacy &amp; &lt;you&gt;"), 1);
+		assert_int_equal(count(html, "&quot;Choices&quot;"), 3);
+		assert_lacks(html, "<you>");
+		assert_lacks(html, "{banner_");
+		for (size_t i = 0; i < sizeof(builtin) / sizeof(*builtin); i++)
+			assert_lacks(html, builtin[i]);
+		free(html);
+	}
+	json_decref(f);
 }
 
 int main(void)
@@ -1069,6 +1151,7 @@ int main(void)
 	        cmocka_unit_test(privacy_texts_match_across_languages),
 	        cmocka_unit_test(consent_texts_have_the_banner_keys),
 	        cmocka_unit_test(statement_names_the_banner_as_it_is_labelled),
+	        cmocka_unit_test(statement_names_an_operators_banner_escaped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
