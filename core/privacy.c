@@ -191,7 +191,11 @@ static void put_txt(struct ctx *c, const char *path)
 }
 
 /* `tpl` with each {name} replaced.  A placeholder the caller does not know
- * is an error in the texts, not something to print. */
+ * is an error in the texts, not something to print.  {name-} is the value
+ * as the first part of a compound with the word that follows, in Finnish
+ * joined by a hyphen, or by a space and a hyphen when the value is several
+ * words ("Evästeasetukset-painike", "Evästeet ja yksityisyytesi
+ * -ilmoitus"). */
 static void put_tpl(struct ctx *c, const char *tpl, const struct sub *subs,
                     size_t nsubs)
 {
@@ -205,6 +209,9 @@ static void put_tpl(struct ctx *c, const char *tpl, const struct sub *subs,
 		}
 		put_esc_n(&c->o, s, (size_t)(open - s));
 		size_t nlen = (size_t)(close - open - 1);
+		bool compound = nlen > 1 && open[nlen] == '-';
+		if (compound)
+			nlen--;
 		size_t i = 0;
 		while (i < nsubs && (strlen(subs[i].name) != nlen ||
 		                     memcmp(subs[i].name, open + 1, nlen) != 0))
@@ -220,6 +227,8 @@ static void put_tpl(struct ctx *c, const char *tpl, const struct sub *subs,
 			put(&c->o, subs[i].value);
 		else
 			put_esc(&c->o, subs[i].value);
+		if (compound)
+			put(&c->o, strchr(subs[i].value, ' ') ? " -" : "-");
 		s = close + 1;
 	}
 }

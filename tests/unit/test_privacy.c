@@ -1037,16 +1037,14 @@ static void statement_names_the_banner_as_it_is_labelled(void **state)
 	} uses[] = {
 	        {{"sections", "purposes", "bases", "legitimate_interest"},
 	         "title",
-	         "{banner_title}"},
+	         "{banner_title"},
 	        {{"sections", "purposes", "bases", "legitimate_interest"},
 	         "reopen",
-	         "{banner_reopen}"},
-	        {{"sections", "cookies", "change"},
-	         "reopen",
-	         "{banner_reopen}"},
+	         "{banner_reopen"},
+	        {{"sections", "cookies", "change"}, "reopen", "{banner_reopen"},
 	        {{"sections", "rights", "items", "withdraw_consent"},
 	         "reopen",
-	         "{banner_reopen}"},
+	         "{banner_reopen"},
 	};
 	/* The sentences as they read before the placeholders, around the
 	 * built-in words. */
@@ -1105,6 +1103,24 @@ static void statement_names_the_banner_as_it_is_labelled(void **state)
 	json_decref(banner);
 }
 
+/* In Finnish the names are the first part of a compound ("-painikkeesta"):
+ * a one-word name takes the hyphen, one of several words a space before
+ * it, whichever of the two an operator's words are. */
+static void finnish_compounds_join_an_operators_words(void **state)
+{
+	(void)state;
+	json_t *f = demo_facts();
+	json_object_set_new(f, "banner_title", json_string("Yksityisyys"));
+	json_object_set_new(f, "banner_reopen", json_string("Omat valinnat"));
+	char *html = render_ok(f, "fi");
+	assert_contains(html, "Yksityisyys-ilmoituksessa tai Omat valinnat "
+	                      "-painikkeesta");
+	assert_int_equal(count(html, "Omat valinnat -painikkeesta"), 3);
+	assert_lacks(html, "Yksityisyys -");
+	free(html);
+	json_decref(f);
+}
+
 /* An operator's own words for the heading and the button are what the
  * statement names, escaped like any other text. */
 static void statement_names_an_operators_banner_escaped(void **state)
@@ -1134,6 +1150,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(escape_replaces_the_five_characters),
+	        cmocka_unit_test(finnish_compounds_join_an_operators_words),
 	        cmocka_unit_test(facts_are_escaped_never_raw),
 	        cmocka_unit_test(all_languages_render_every_section_in_order),
 	        cmocka_unit_test(header_shows_the_version_date_per_language),
