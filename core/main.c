@@ -334,6 +334,7 @@ static int cmd_serve(int argc, char **argv)
 	unsigned char key[SEULA_SECRET_BYTES];
 	struct seula_retention_ctx retention = {&app.cfg, &app.log};
 	int lock = -1;
+	bool served = false;
 
 	/* The consent records' MACs read the key when written, after it is
 	 * loaded below. */
@@ -417,7 +418,7 @@ static int cmd_serve(int argc, char **argv)
 	          SEULA_VERSION, app.plugins.n, app.cfg.n_sites,
 	          seula_static_count(files), app.cfg.db);
 	rc = seula_server_run(server) == SEULA_OK ? 0 : 1;
-	seula_log(&app.log, SEULA_LOG_INFO, "server", "stopped");
+	served = true;
 	goto out;
 fail:
 	fprintf(stderr, "seula: %s\n", app.err[0] ? app.err : "cannot start");
@@ -426,6 +427,21 @@ out:
 	 * that post to the server's completion queues. */
 	seula_readers_stop(readers);
 	seula_server_free(server);
+	if (served) {
+		/* What was queued goes in first.  A server that could not store
+		 * at the end (its database removed, a disk that stays full)
+		 * says so to its supervisor by its exit status too. */
+		seula_store_stop(store);
+		if (seula_store_health(store) != SEULA_STORE_OK) {
+			seula_log(&app.log, SEULA_LOG_ERROR, "server",
+			          "stopped while the database could not be "
+			          "written (see above): exit status 1");
+			rc = 1;
+		} else {
+			seula_log(&app.log, SEULA_LOG_INFO, "server",
+			          "stopped");
+		}
+	}
 	seula_store_close(store);
 	seula_auth_free(auth);
 	seula_statement_free(statement);

@@ -120,6 +120,8 @@ class DatabaseRemovedTest(unittest.TestCase):
             self.assertEqual(srv.collect(pageview(title="again")).status, 503)
             # Noticed without a request too, within about a second.
             self.assertEqual(srv.stderr().count("was removed or replaced"), 1)
+            self.assertEqual(srv.stop(), 1)
+            self.assertIn("stopped while the database could not be written", srv.stderr())
         finally:
             srv.close()
 
@@ -136,7 +138,9 @@ class DatabaseRemovedTest(unittest.TestCase):
             dst.close()
             os.rename(backup, srv.db_path)
             self.check_refused(srv, "mv")
-            self.assertEqual(srv.stop(), 0)
+            # Stopped so, it says it could not store, in its status too.
+            self.assertEqual(srv.stop(), 1)
+            self.assertIn("stopped while the database could not be written", srv.stderr())
             titles = {r["title"] for r in srv.query("SELECT title FROM events")}
             self.assertEqual(titles, {"before"})
         finally:
