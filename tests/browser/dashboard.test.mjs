@@ -628,6 +628,12 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const drawn = Number(await page.getAttribute('#chart', 'data-drawn'));
   const upTo = started();
   assert.ok(drawn >= 1 && (drawn === upTo || drawn === upTo - 1), `${drawn} hours drawn, ${upTo} begun`);
+  // The hour now runs in is drawn apart (dashed), not as a fall; it is the
+  // last begun.
+  const lastBegun = hourly.results[upTo - 1].date.slice(11, 16);
+  const current = await page.getAttribute('#chart', 'data-current');
+  assert.ok(current.endsWith(` ${lastBegun}`) || (drawn === upTo - 1 && current === ''),
+    `the hour running (${current}) is the last begun (${lastBegun})`);
   const to = todayQuery.get('to');
   // Yesterday: the day before, by the hour, against the day before it.
   await page.selectOption('#period', 'yesterday');
@@ -636,6 +642,8 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   const dayBefore = (d, n) => new Date(Date.parse(`${d}T00:00:00Z`) - n * 86400000).toISOString().slice(0, 10);
   assert.deepEqual([yQuery.get('from'), yQuery.get('to')], [dayBefore(to, 1), dayBefore(to, 1)]);
   assert.deepEqual([yData.comparison.from, yData.comparison.to], [dayBefore(to, 2), dayBefore(to, 2)]);
+  // A day over has no bucket running.
+  await page.waitForFunction(() => document.querySelector('#chart').dataset.current === '', null, { timeout: 5000 });
   const from = new Date(Date.parse(`${to}T00:00:00Z`) - 6 * 86400000).toISOString().slice(0, 10);
   await page.selectOption('#period', 'custom');
   await page.fill('#from', from);

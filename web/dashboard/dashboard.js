@@ -717,11 +717,22 @@
     const base = RATE_BASE[metric];
     const value = (r) => (r[metric] === undefined || (base && !r[base]) ? null : r[metric]);
     const ys = data.results.map((r, i) => (xs[i] > now ? null : value(r)));
+    // The bucket now runs in is not over: its point hangs off the last
+    // whole one by a dashed line, as in Plausible, so that a day begun
+    // does not read as a fall.
+    const cur = xs.reduce((at, t, i) => (t <= now ? i : at), -1);
+    const open = cur >= 0 && ys[cur] !== null && now < bucketEnd(xs, cur, iv);
+    const whole = open ? ys.map((v, i) => (i === cur ? null : v)) : ys;
     const series = [{}, {
       label: METRICS[metric], stroke: cssVar('--chart'), fill: cssVar('--chart-fill'), width: 2,
       points: { show: xs.length <= 62 },
     }];
-    const plotData = [xs, ys];
+    const plotData = [xs, whole];
+    if (open) {
+      plotData.push(ys.map((v, i) => (i === cur || i === cur - 1 ? v : null)));
+      series.push({ label: `${METRICS[metric]} so far`, stroke: cssVar('--chart'), width: 2, dash: [4, 4],
+        points: { show: true } });
+    }
     let previous = null;
     if (state.compare && data.comparison && Array.isArray(data.comparison.results)) {
       previous = data.comparison.results.map(value);
@@ -751,7 +762,7 @@
       xSplits = xs.filter((_, i) => i % every === 0);
     }
     // Counts and seconds step by whole units: no "0 0 0 1 1 1".
-    const steps = metric === 'visit_duration' ? SECOND_STEPS
+    const steps = metric === 'visit_duration' || metric === 'time_on_page' ? SECOND_STEPS
       : ['visitors', 'visits', 'pageviews', 'events'].includes(metric) ? COUNT_STEPS : null;
     const opts = {
       width,
@@ -794,9 +805,29 @@
       (values.length ? `, highest ${format(metric, top)} (${bucketText(xs[at], iv)})` : '') +
       (['visitors', 'visits', 'pageviews', 'events'].includes(metric) && metric !== 'visitors'
         ? `, ${format(metric, total)} in all` : '') + '.');
+    if (!values.length) {
+      const empty = document.createElement('p');
+      empty.className = 'chart-empty muted';
+      empty.textContent = `No ${METRICS[metric].toLowerCase()} in this period.`;
+      box.append(empty);
+    }
     box.dataset.points = String(xs.length);
     box.dataset.drawn = String(values.length);
-    box.dataset.series = String(plotData.length - 1);
+    box.dataset.series = String(previous ? 2 : 1);
+    box.dataset.current = open ? bucketText(xs[cur], iv) : '';
+  }
+
+  // The end of bucket i of a timeseries: the next one's start, and for the
+  // last one its interval's length on.
+  function bucketEnd(xs, i, iv) {
+    if (i + 1 < xs.length) return xs[i + 1];
+    const d = new Date(xs[i] * 1000);
+    switch (iv) {
+      case 'hour': return xs[i] + 3600;
+      case 'day': return xs[i] + 86400;
+      case 'week': return xs[i] + 7 * 86400;
+      default: return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / 1000;
+    }
   }
 
   // While a report is on its way, what shows is the last answer, for
