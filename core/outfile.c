@@ -4,6 +4,7 @@
  */
 #include "outfile.h"
 
+#include "db.h"
 #include "host.h"
 
 #include <errno.h>
@@ -44,13 +45,19 @@ int seula_outfile_open(struct seula_outfile *o, const char *path,
 		}
 		return SEULA_OK;
 	}
-	/* Through a symbolic link to its file; never onto the server's. */
-	char wal[4200], shm[4200];
+	/* Through a symbolic link to its file; never onto the server's: its
+	 * database, key, config and texts, nor the lock file, whose new inode
+	 * would let a second server start beside the one holding the old. */
+	char wal[4200], shm[4200], lock[4200];
 	snprintf(wal, sizeof(wal), "%s-wal", cfg->db);
 	snprintf(shm, sizeof(shm), "%s-shm", cfg->db);
-	if (exists && (!S_ISREG(st.st_mode) || same_file(&st, cfg->db) ||
-	               same_file(&st, wal) || same_file(&st, shm) ||
-	               same_file(&st, cfg->secret_file))) {
+	snprintf(lock, sizeof(lock), "%s%s", cfg->db, SEULA_DB_LOCK_SUFFIX);
+	if (exists &&
+	    (!S_ISREG(st.st_mode) || same_file(&st, cfg->db) ||
+	     same_file(&st, wal) || same_file(&st, shm) ||
+	     same_file(&st, lock) || same_file(&st, cfg->secret_file) ||
+	     same_file(&st, cfg->ini.path) ||
+	     same_file(&st, cfg->consent_texts))) {
 		snprintf(err, errlen,
 		         "%s: not a file to write to (a directory, a device, "
 		         "or the server's own)",

@@ -113,6 +113,21 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("the server's own", r.stderr)
         self.assertEqual(os.path.getsize(self.srv.db_path), size)
+        # Nor over its config, nor its lock file (a new inode there would
+        # let a second server start beside the one holding the old).
+        lock = self.srv.db_path + "-lock"
+        for path in (self.srv.config_path, lock):
+            with self.subTest(path=path):
+                before = os.stat(path)
+                with open(path, "rb") as f:
+                    content = f.read()
+                r = self.report("-o", path)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn("%s: not a file to write to" % path, r.stderr)
+                after = os.stat(path)
+                self.assertEqual((after.st_ino, after.st_size), (before.st_ino, before.st_size))
+                with open(path, "rb") as f:
+                    self.assertEqual(f.read(), content)
 
     def test_one_day_is_charted_by_the_hour(self):
         # One point a day made a one-day chart of one point on an axis of
