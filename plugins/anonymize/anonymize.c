@@ -114,11 +114,15 @@ static int rotate(void *instance, struct sqlite3 *db, int64_t now_ms,
 		goto out;
 	}
 	/* Run on a log's clock (import-log walks it through the log's
-	 * days), the days passed keep their salts until the run is back on
-	 * the wall clock, at its end: a log may come back to a day (two
-	 * servers' logs of the same days), and its visitors must hash as
-	 * they did. */
-	bool on_log_clock = today < h->now_ms(h) / DAY_MS;
+	 * days, at their midnights), the days passed keep their salts until
+	 * the run is back on the wall clock, at its end: a log may come back
+	 * to a day (two servers' logs of the same days), and its visitors
+	 * must hash as they did.  A line dated tomorrow puts the log's clock
+	 * on today's midnight, which the wall clock is past: on the log's
+	 * clock still, or the salts of the days before went mid-run. */
+	int64_t wall = h->now_ms(h);
+	bool on_log_clock = today < wall / DAY_MS ||
+	                    (now_ms % DAY_MS == 0 && now_ms < wall);
 	sqlite3_bind_int64(del, 1, on_log_clock ? INT64_MIN : today);
 	if (sqlite3_step(del) != SQLITE_DONE) {
 		rc = SEULA_EIO;
