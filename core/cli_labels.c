@@ -130,7 +130,8 @@ int seula_cli_labels(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'd': db_path = optarg; break;
 		case 'f': format = optarg; break;
-		case 'o': output = optarg; break;
+		/* "-": standard output, as without -o. */
+		case 'o': output = strcmp(optarg, "-") ? optarg : NULL; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

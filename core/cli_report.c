@@ -913,7 +913,8 @@ int seula_cli_report(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'n': a.limit = optarg; break;
 		case 'L': a.filter = optarg; break;
-		case 'o': output = optarg; break;
+		/* "-": standard output, as without -o. */
+		case 'o': output = strcmp(optarg, "-") ? optarg : NULL; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -163,6 +163,16 @@ void seula_db_close(sqlite3 *db)
 int seula_db_require(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
+	/* SQLite takes an empty file for an empty database, and would fill
+	 * it: as much a new database as a missing file. */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+		snprintf(err, errlen,
+		         "%s is an empty file, not a database: the server "
+		         "creates it at its first start (or seula migrate); "
+		         "check db in the config / --db",
+		         path);
+		return SEULA_ENOTFOUND;
+	}
 	/* Any other error is SQLite's to tell when it opens the file. */
 	if (stat(path, &st) == 0 || errno != ENOENT)
 		return SEULA_OK;

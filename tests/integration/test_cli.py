@@ -404,6 +404,17 @@ class OperatorSafetyTest(unittest.TestCase):
                 self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
                 self.assertIn(want, r.stderr)
                 self.assertFalse(os.path.exists(os.path.dirname(missing)))
+        # An empty file is no database either: SQLite would fill it.
+        empty = os.path.join(srv.dir, "empty.db")
+        open(empty, "w").close()
+        for args in (["user", "list"], ["import-log", "--site", "demo", log],
+                     ["report", "--site", "demo"], ["labels"]):
+            with self.subTest(cmd=args, db="empty"):
+                r = run_seula(*args, "--config", srv.config_path, "--db", empty, timeout=60)
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn("%s is an empty file, not a database: the server creates it at "
+                              "its first start (or seula migrate)" % empty, r.stderr)
+                self.assertEqual(os.path.getsize(empty), 0)
         # The db of the config, not only --db.
         r = run_seula("user", "list", "--config", srv.config_path)
         self.assertEqual(r.returncode, 1)

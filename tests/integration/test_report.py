@@ -113,6 +113,11 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("the server's own", r.stderr)
         self.assertEqual(os.path.getsize(self.srv.db_path), size)
+        # "-o -" is standard output, as without -o: no file named "-".
+        r = self.report("-o", "-")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("summary", json.loads(r.stdout))
+        self.assertFalse(os.path.exists(os.path.join(SOURCE, "-")))
         # Nor over its config, nor its lock file (a new inode there would
         # let a second server start beside the one holding the old).
         lock = self.srv.db_path + "-lock"
