@@ -170,7 +170,8 @@ struct importer {
 	int signal;    /* the one taken, 0: none */
 	bool cut;      /* it stopped a file part-way */
 	int64_t now_ms, oldest_ms;
-	bool clock_tasks; /* a protect plugin has start tasks */
+	bool clock_tasks;    /* a protect plugin has start tasks */
+	bool progress_shown; /* the progress line is on the terminal */
 	bool have_window;
 	int64_t window_day; /* salts for window_day - 1 and window_day */
 
@@ -492,9 +493,13 @@ static int move_clock(struct importer *im, int64_t day)
 	    (im->have_window &&
 	     (day == im->window_day || day == im->window_day - 1)))
 		return SEULA_OK;
-	/* What the tasks log goes above the progress line, not into it. */
-	if (im->progress)
+	/* What the tasks log goes above the progress line, not into it;
+	 * wiped once, until its next drawing (a shuffled log changes day at
+	 * every other line). */
+	if (im->progress_shown) {
 		fputs("\r\033[K", stderr);
+		im->progress_shown = false;
+	}
 	int rc = writer_call(im, clock_tasks, (day - 1) * DAY_MS);
 	if (rc != SEULA_OK)
 		return fail(im, rc,
@@ -739,8 +744,10 @@ static void progress(struct importer *im, bool last)
 	double t = seconds_since(&im->t0);
 	if (last) {
 		fputs("\r\033[K", stderr);
+		im->progress_shown = false;
 		return;
 	}
+	im->progress_shown = true;
 	fprintf(stderr,
 	        "\r\033[K%s: %" PRIu64 " lines, %" PRIu64
 	        " page views, %.0f lines/s",

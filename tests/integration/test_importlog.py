@@ -700,6 +700,38 @@ class ImportLogTest(unittest.TestCase):
         salts = self.srv.query("SELECT day FROM anonymize_salts")
         self.assertTrue(all(s["day"] >= today for s in salts), salts)
 
+    def test_a_shuffled_log_does_not_wipe_the_terminal_at_every_line(self):
+        # On a terminal the line of progress is wiped before the protect
+        # plugins' tasks run for a new day (what they log goes above it):
+        # once, not at each of a shuffled log's thousands of day changes.
+        import pty
+        rng = random.Random(3)
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        line = '81.2.69.%d - - %s "GET /p%d HTTP/1.1" 200 1 "-" "%s"'
+        self.write([line % (rng.randint(1, 254),
+                            stamp(now - datetime.timedelta(days=rng.randint(1, 20),
+                                                           seconds=rng.randint(0, 80000)),
+                                  "+0000"), i % 30, BROWSERS[0]) for i in range(2000)])
+        master, slave = pty.openpty()
+        p = subprocess.Popen([BIN, "import-log", "--config", self.srv.config_path,
+                              "--site", "demo", self.log], stdout=subprocess.PIPE,
+                             stderr=slave)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        out = p.communicate(timeout=120)[0].decode()
+        self.assertEqual(p.returncode, 0, shown)
+        self.assertIn("2000 page views imported", out)
+        self.assertLessEqual(shown.count(b"\r\x1b[K"), shown.count(b" lines/s") + 1, shown[:300])
+
     def test_rotated_logs_in_one_run_and_formats(self):
         # Two rotated files in one run, oldest first: a visitor whose
         # visit goes on from one into the next keeps one visitor hash (the
