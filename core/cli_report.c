@@ -375,9 +375,42 @@ static void write_csv(FILE *f, const json_t *r)
 
 /* ---- HTML ---------------------------------------------------------------- */
 
+/* The length of the bidirectional formatting character at s (U+061C,
+ * U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), or 0: inside a value
+ * such a character turns the text after it around ("Trojan Source"), so
+ * that a path or a campaign reads as another. */
+static size_t bidi_control(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (u[0] == 0xd8 && u[1] == 0x9c)
+		return 2;
+	if (u[0] != 0xe2 || !u[1] || !u[2])
+		return 0;
+	if (u[1] == 0x80 &&
+	    ((u[2] >= 0x8e && u[2] <= 0x8f) || (u[2] >= 0xaa && u[2] <= 0xae)))
+		return 3;
+	if (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/* HTML text; a bidirectional control shows as its code point. */
 static void esc(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
+		size_t bidi = bidi_control(s);
+		if (bidi) {
+			const unsigned char *u = (const unsigned char *)s;
+			unsigned cp = bidi == 2
+			                      ? 0x061c
+			                      : (unsigned)(u[0] & 0x0f) << 12 |
+			                                (unsigned)(u[1] & 0x3f)
+			                                        << 6 |
+			                                (u[2] & 0x3f);
+			fprintf(f, "&lt;U+%04X&gt;", cp);
+			s += bidi - 1;
+			continue;
+		}
 		switch (*s) {
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;

@@ -38,13 +38,13 @@ class ReportTest(unittest.TestCase):
         lines = [log_line(start + datetime.timedelta(hours=h), "/p%d" % (h % 3),
                           "81.%d.1.1" % (h + 1)) for h in range(0, 22, 3)]
         # Three days before: paths past ASCII (stored percent-encoded),
-        # one whose decoding is no UTF-8 and one with a control character;
-        # a visit each.
+        # one whose decoding is no UTF-8, one with a control character and
+        # one with a right-to-left override; a visit each.
         cls.paths_day = cls.day - datetime.timedelta(days=3)
         start = datetime.datetime.combine(cls.paths_day, datetime.time(9))
         lines += [log_line(start + datetime.timedelta(hours=m), p, "82.1.%d.1" % m)
                   for m, p in enumerate(["/k\u00e4ytt\u00e4j\u00e4/"] * 3
-                                        + ["/a%FFb", "/c%01d"])]
+                                        + ["/a%FFb", "/c%01d", "/x%E2%80%AEnimda/"])]
         # Five days before: 1234 page views by visitors of their own.
         cls.busy_day = cls.day - datetime.timedelta(days=5)
         start = datetime.datetime.combine(cls.busy_day, datetime.time(8))
@@ -56,7 +56,7 @@ class ReportTest(unittest.TestCase):
         r = run_seula("import-log", "--config", cls.srv.config_path, "--site", "demo",
                       log, timeout=120)
         assert r.returncode == 0, r.stderr
-        cls.views = len(lines) - 5 - 1234
+        cls.views = len(lines) - 6 - 1234
 
     @classmethod
     def tearDownClass(cls):
@@ -169,6 +169,10 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn(stored, r.stdout)
         self.assertEqual(keys.count("/a%FFb"), 2)
         self.assertEqual(keys.count("/c%01d"), 2)
+        # A bidirectional control would turn the rest of the path around
+        # ("/x/admin"): it shows as its code point.
+        self.assertEqual(keys.count("/x&lt;U+202E&gt;nimda/"), 2, keys)
+        self.assertNotIn("\u202e", r.stdout)
         r = self.report("--from", d, "--to", d, "--format", "html",
                         "--filter", "page==/k\u00e4ytt\u00e4j\u00e4/")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -184,7 +188,8 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         section = [x for x in r.stdout.split("\n\n") if x.startswith("Top pages")][0]
         rows = list(csv.DictReader(io.StringIO(section.split("\n", 1)[1])))
-        self.assertEqual(sorted(x["page"] for x in rows), ["/a%FFb", "/c%01d", stored])
+        self.assertEqual(sorted(x["page"] for x in rows),
+                         ["/a%FFb", "/c%01d", stored, "/x%E2%80%AEnimda/"])
 
     def test_the_html_groups_thousands(self):
         # "Page views 1,234", as the dashboard writes counts, in the
