@@ -648,7 +648,7 @@ static bool split_alts(struct filter *f, bool empty_ok)
 		}
 	const char *a = f->alts;
 	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1)
-		if (!*a && len && !empty_ok)
+		if (!*a && !empty_ok)
 			return false;
 	return true;
 }
@@ -760,9 +760,14 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			return ANALYTICS_BAD_REQUEST;
 		}
 		if (!split_alts(f, strncmp(f->dim, "prop:", 5) == 0)) {
+			/* Only a property's value may be "": elsewhere one
+			 * not known is "(none)", and "" matched nothing. */
 			snprintf(err, errlen,
-			         "filter \"%.*s\": an alternative between | is "
-			         "empty",
+			         vl ? "filter \"%.*s\": an alternative between "
+			              "| "
+			              "is empty"
+			            : "filter \"%.*s\": the value is empty (a "
+			              "visit without one has (none))",
 			         (int)dl, p);
 			return ANALYTICS_BAD_REQUEST;
 		}
@@ -4882,6 +4887,24 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 	if (!dim || !breakdown_dim(dim)) {
 		snprintf(err, errlen, "dimension: unknown or missing");
 		return ANALYTICS_BAD_REQUEST;
+	}
+	/* Every row has every metric; metric= may name them, and must name
+	 * only those, as for the timeseries. */
+	for (const char *m = rq->metric ? rq->metric : ""; *m;) {
+		size_t len = strcspn(m, ",");
+		bool ok = len == strlen("conversion_rate") &&
+		          strncmp(m, "conversion_rate", len) == 0;
+		for (size_t i = 0;
+		     !ok && i < sizeof(metric_names) / sizeof(*metric_names);
+		     i++)
+			ok = strlen(metric_names[i]) == len &&
+			     strncmp(metric_names[i], m, len) == 0;
+		if (!ok) {
+			snprintf(err, errlen, "unknown metric \"%.*s\"",
+			         (int)(len > 40 ? 40 : len), m);
+			return ANALYTICS_BAD_REQUEST;
+		}
+		m += len + (m[len] == ',');
 	}
 	/* Its rows' conversion rates when asked for (metric=conversion_rate,
 	 * as in Plausible's API: the base is a second breakdown). */

@@ -797,6 +797,26 @@ class AnalyticsTest(unittest.TestCase):
             r = self.staff.request("GET", "/api/stats/demo/%s?%s" % (
                 report, urllib.parse.urlencode(params)))
             assert_json_error(self, r, 400)
+        # A metric a breakdown does not have, as for the timeseries; an
+        # empty value outside prop: (a visit without one has "(none)").
+        for params, message in (
+                ({"dimension": "source", "metric": "bogus"}, 'unknown metric "bogus"'),
+                ({"dimension": "source", "metric": "visits,bogus"}, 'unknown metric "bogus"'),
+                ({"dimension": "source", "filter": "country=="},
+                 'filter "country": the value is empty (a visit without one has (none))'),
+                ({"dimension": "source", "filter": "page!="},
+                 'filter "page": the value is empty (a visit without one has (none))'),
+                ({"dimension": "source", "filter": "country==GB|"},
+                 'filter "country": an alternative between | is empty')):
+            r = self.staff.request("GET", "/api/stats/demo/breakdown?" +
+                                   urllib.parse.urlencode(params))
+            self.assertEqual(assert_json_error(self, r, 400)["message"], message, params)
+        for params in ({"dimension": "source", "metric": "visitors,visits,pageviews,"
+                        "views_per_visit,bounce_rate,visit_duration,events,time_on_page"},
+                       {"dimension": "prop:plan", "filter": "prop:plan=="}):
+            r = self.staff.request("GET", "/api/stats/demo/breakdown?" +
+                                   urllib.parse.urlencode(params))
+            self.assertEqual(r.status, 200, (params, r))
         # An unknown goal among several: named.
         for report in ("summary", "timeseries", "goals", "breakdown?dimension=page&"):
             r = self.staff.request("GET", "/api/stats/demo/%s%sfilter=%s" % (
