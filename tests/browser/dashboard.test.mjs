@@ -936,6 +936,12 @@ test('a filter part of the address that is no filter is named, not silently drop
   assert.match(await page.textContent('#notice'), /Not applied: "goal==Nope" from the address: demo has no such goal/);
   assert.equal(new URLSearchParams(new URL(page.url()).search).get('filter'), 'device==Desktop;goal==signup|Visit /docs*');
   assert.equal(await page.locator('.error:visible').count(), 0);
+  // A custom range that is no range of days: the last 30 days, said.
+  await page.goto(`${base}/?site=demo&period=custom&from=2026-02-30&to=2026-03-01`);
+  await ready(page);
+  assert.match(await page.textContent('#notice'),
+    /Not applied: the custom range "2026-02-30–2026-03-01" from the address is no range of days .*the last 30 days are shown/);
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('period'), null, 'the address says the days shown');
   // An address whose filters all parse says nothing.
   await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('device==Desktop')}`);
   await ready(page);

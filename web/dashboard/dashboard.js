@@ -109,6 +109,7 @@
   let segments = {}; // site: [{ filter, ready }] (/api/stats/sites)
   let droppedFilters = []; // parts of the address's filter= that are none
   let droppedGoals = []; // its goal== filters of goals the site does not have
+  let droppedRange = ''; // its custom range, when that is no range of days
   let siteGoals = null; // site: the names of its configured goals (/api/stats/sites)
   let generation = 0;
   let redirecting = false;
@@ -290,8 +291,11 @@
     state.period = PERIODS.includes(q.get('period')) ? q.get('period') : '30d';
     state.from = validDay(q.get('from'));
     state.to = validDay(q.get('to'));
-    if (state.period === 'custom' && !(state.from && state.to && state.from <= state.to))
+    droppedRange = '';
+    if (state.period === 'custom' && !(state.from && state.to && state.from <= state.to)) {
+      droppedRange = `${q.get('from') || ''}–${q.get('to') || ''}`;
       state.period = '30d';
+    }
     if (state.period !== 'custom') state.from = state.to = null;
     droppedFilters = [];
     droppedGoals = [];
@@ -480,6 +484,10 @@
     droppedGoals.length
       ? `Not applied: ${droppedGoals.map((p) => `"${p}"`).join(', ')} from the address: `
         + `${state.site} has no such goal (goals are set in the server's configuration).`
+      : '',
+    droppedRange
+      ? `Not applied: the custom range "${droppedRange}" from the address is no range of days `
+        + '(from and to as YYYY-MM-DD, from not after to): the last 30 days are shown.'
       : ''].filter(Boolean).join(' ');
   }
 
