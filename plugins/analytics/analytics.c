@@ -3347,30 +3347,35 @@ static int sites_route(void *instance, struct seula_http *http)
 	if (!db)
 		return SEULA_EIO;
 	json_t *sites = json_array(), *zones = json_object(),
-	       *since = json_object();
+	       *since = json_object(), *first_hour = json_object();
 	int rc = configured_sites(h, db, sites);
 	if (rc != SEULA_OK) {
 		json_decref(sites);
 		json_decref(zones);
 		json_decref(since);
+		json_decref(first_hour);
 		return rc;
 	}
 	/* The UTC day of a site's first visit, for "all time": the oldest
 	 * of its hours and its days (hours merged into days), each one
-	 * probe of the rollups' key, and of its open visits. */
+	 * probe of the rollups' key, and of its open visits; and its UTC
+	 * hour, when an hour's row or an open visit is of that day. */
 	sqlite3_stmt *first = NULL;
 	if (sqlite3_prepare_v2(
 	            db,
-	            "SELECT min(coalesce((SELECT min(t) FROM analytics_rollup "
-	            "WHERE site = ?1 AND dim = '' AND gran = 0), 1e18), "
-	            "coalesce((SELECT min(t) FROM analytics_rollup WHERE site "
-	            "= ?1 AND dim = '' AND gran = 1), 1e18), coalesce((SELECT "
-	            "min(start_ts) FROM analytics_visits WHERE site = ?1 AND "
-	            "closed = 0) / 1000, 1e18))",
+	            "SELECT min(h, d, o), CASE WHEN min(h, o) < d + 86400 THEN "
+	            "min(h, o) END FROM (SELECT coalesce((SELECT min(t) FROM "
+	            "analytics_rollup WHERE site = ?1 AND dim = '' AND gran = "
+	            "0), 1e18) AS h, coalesce((SELECT min(t) FROM "
+	            "analytics_rollup WHERE site = ?1 AND dim = '' AND gran = "
+	            "1), 1e18) AS d, coalesce((SELECT min(start_ts) FROM "
+	            "analytics_visits WHERE site = ?1 AND closed = 0) / "
+	            "3600000 * 3600, 1e18) AS o)",
 	            -1, &first, NULL) != SQLITE_OK) {
 		json_decref(sites);
 		json_decref(zones);
 		json_decref(since);
+		json_decref(first_hour);
 		return SEULA_EIO;
 	}
 	size_t at;
@@ -3394,6 +3399,21 @@ static int sites_route(void *instance, struct seula_http *http)
 				json_object_set_new(since, site,
 				                    json_string(day));
 			}
+			/* Its hour, when an hour's row or an open visit says
+			 * it (merged into days, only the UTC day is known):
+			 * the first visit's day is the local day it falls on.
+			 */
+			if (sqlite3_column_type(first, 1) != SQLITE_NULL) {
+				time_t hour =
+				        (time_t)sqlite3_column_int64(first, 1);
+				struct tm tm;
+				char iso[32];
+				if (gmtime_r(&hour, &tm) &&
+				    strftime(iso, sizeof(iso),
+				             "%Y-%m-%dT%H:%M:%SZ", &tm))
+					json_object_set_new(first_hour, site,
+					                    json_string(iso));
+			}
 		}
 	}
 	sqlite3_finalize(first);
@@ -3402,6 +3422,7 @@ static int sites_route(void *instance, struct seula_http *http)
 		json_decref(sites);
 		json_decref(zones);
 		json_decref(since);
+		json_decref(first_hour);
 		json_decref(props);
 		return SEULA_EIO;
 	}
@@ -3452,9 +3473,10 @@ static int sites_route(void *instance, struct seula_http *http)
 		}
 		json_array_append_new(list, json_string(g->name));
 	}
-	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o*}", "sites", sites,
-	                         "segments", segs, "timezones", zones, "since",
-	                         since, "props", props, "goals", goals);
+	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o*}", "sites",
+	                         sites, "segments", segs, "timezones", zones,
+	                         "since", since, "first_hour", first_hour,
+	                         "props", props, "goals", goals);
 	rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;

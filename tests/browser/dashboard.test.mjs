@@ -1061,15 +1061,22 @@ test('a table shows more of its rows on request, as many as there are', async ()
   await page.click('#card-pages .tab[data-dimension="entry_page"]');
   await page.waitForFunction(() => document.querySelector('#table-pages').dataset.dimension === 'entry_page');
   assert.equal(new URL(await page.getAttribute('#table-pages', 'data-api'), base).searchParams.get('limit'), '10');
-  // All time: from the day before the site's first visit's UTC day, with
-  // nothing before it to compare with.
-  const { since } = await api(context, '/api/stats/sites');
+  // All time: from the site's first visit's day in the reports' zone
+  // (by its hour: no empty day before it), with nothing before it to
+  // compare with.
+  const { since, first_hour: firstHour } = await api(context, '/api/stats/sites');
   assert.match(since.demo, /^\d{4}-\d\d-\d\d$/);
+  assert.match(firstHour.demo, /^\d{4}-\d\d-\d\dT\d\d:00:00Z$/);
+  assert.equal(firstHour.demo.slice(0, 10), since.demo, 'the hour is of the UTC day');
   await page.selectOption('#period', 'all');
   await ready(page, () => new URLSearchParams(location.search).get('period') === 'all');
   const { query, data } = await checkSummary(page, context);
-  const dayBefore = new Date(Date.parse(`${since.demo}T00:00:00Z`) - 86400000).toISOString().slice(0, 10);
-  assert.equal(query.get('from'), dayBefore);
+  const local = new Intl.DateTimeFormat('en-CA', { timeZone: query.get('tz'), year: 'numeric',
+    month: '2-digit', day: '2-digit' }).format(new Date(firstHour.demo));
+  assert.equal(query.get('from'), local);
+  const first = await api(context, `/api/stats/demo/timeseries?${new URLSearchParams({
+    from: local, to: local, tz: query.get('tz'), metric: 'visits' })}`);
+  assert.ok(first.results.some((r) => r.visits > 0), 'the first day shown has visits');
   assert.equal(query.has('compare'), false);
   assert.equal(data.comparison, undefined);
   assert.ok(data.results.visits > 0);

@@ -19,6 +19,7 @@
   })();
   let siteZones = {}; // site: IANA zone ([site.ID] timezone, /api/stats/sites)
   let siteSince = {}; // site: the UTC day of its first visit (/api/stats/sites)
+  let siteFirstHour = {}; // site: the UTC hour of its first visit, when known
   let siteProps = {}; // site: its custom property keys (/api/stats/sites)
   const tz = () => siteZones[state.site] || BROWSER_TZ;
 
@@ -156,6 +157,14 @@
     const w = wallClock();
     return `${w.y}-${w.m}-${w.d}`;
   }
+  // The day (YYYY-MM-DD) in the reports' zone at a time of the API.
+  function localDay(iso) {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz(), year: 'numeric', month: '2-digit', day: '2-digit',
+    }).formatToParts(new Date(iso));
+    const get = (t) => parts.find((p) => p.type === t).value;
+    return `${get('year')}-${get('month')}-${get('day')}`;
+  }
   const ymd = (d) => new Date(d).toISOString().slice(0, 10);
   function parseDay(s) {
     const [y, m, d] = s.split('-').map(Number);
@@ -181,10 +190,12 @@
       case 'lastmonth': return [ymd(Date.UTC(y, m - 1, 1)), ymd(Date.UTC(y, m, 0))];
       case '12mo': return [ymd(Date.UTC(y, m - 11, 1)), t];
       case 'all': {
-        // From the day before the site's first visit's UTC day (that day
-        // may begin the day before in a zone west of UTC).
-        const first = siteSince[state.site];
-        const from = first ? addDays(first, -1) : t;
+        // From the site's first visit's day here, by the hour it came in;
+        // known only by its UTC day (its hours merged into days), from
+        // the day before (a zone west of UTC began that day earlier).
+        const hour = siteFirstHour[state.site];
+        const since = siteSince[state.site];
+        const from = hour ? localDay(hour) : since ? addDays(since, -1) : t;
         const oldest = addDays(t, -(MAX_DAYS - 1));
         return [from < oldest ? oldest : from > t ? t : from, t];
       }
@@ -1439,6 +1450,7 @@
     segments = list.segments || {};
     siteZones = list.timezones || {};
     siteSince = list.since || {};
+    siteFirstHour = list.first_hour || {};
     siteProps = list.props || {};
     siteGoals = list.goals || null;
     // The list holds every configured site, before its first visit too.
