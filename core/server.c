@@ -609,6 +609,21 @@ static void handle_route(struct worker *w, struct evhttp_request *req,
 
 /* ---- dispatch --------------------------------------------------------- */
 
+/* The request's query parameters into *q (the caller clears them), or a
+ * 400 answered and false. */
+static bool query_of(struct evhttp_request *req, const struct evhttp_uri *uri,
+                     struct evkeyvalq *q)
+{
+	const char *query = evhttp_uri_get_query(uri);
+	if (seula_query_parse(query ? query : "", q) == SEULA_OK)
+		return true;
+	evhttp_clear_headers(q);
+	seula_reply_error(req, 400, "bad_request",
+	                  "the query is malformed: a %%-escape not of two hex "
+	                  "digits, or a part with no name");
+	return false;
+}
+
 /* Failing tasks listed by health at most. */
 #define HEALTH_TASKS_MAX 16
 
@@ -652,14 +667,8 @@ static void handle_health(struct worker *w, struct evhttp_request *req,
 		return;
 	}
 	struct evkeyvalq q;
-	const char *query = evhttp_uri_get_query(uri);
-	if (seula_query_parse(query ? query : "", &q) != SEULA_OK) {
-		evhttp_clear_headers(&q);
-		seula_reply_error(req, 400, "bad_request",
-		                  "the query is malformed: a %%-escape not of "
-		                  "two hex digits, or a part with no name");
+	if (!query_of(req, uri, &q))
 		return;
-	}
 	const char *strict_arg = evhttp_find_header(&q, "strict");
 	bool strict = strict_arg && (strcmp(strict_arg, "1") == 0 ||
 	                             strcmp(strict_arg, "true") == 0);
@@ -729,18 +738,11 @@ static void handle_privacy(struct worker *w, struct evhttp_request *req,
                            const struct evhttp_uri *uri)
 {
 	struct evkeyvalq q;
-	const char *query = evhttp_uri_get_query(uri);
-	size_t len = 0;
-	const char *page = NULL;
-	if (seula_query_parse(query ? query : "", &q) != SEULA_OK) {
-		evhttp_clear_headers(&q);
-		seula_reply_error(req, 400, "bad_request",
-		                  "the query is malformed: a %%-escape not of "
-		                  "two hex digits, or a part with no name");
+	if (!query_of(req, uri, &q))
 		return;
-	}
-	page = seula_statement_page(w->srv->deps->statement,
-	                            evhttp_find_header(&q, "lang"), &len);
+	size_t len = 0;
+	const char *page = seula_statement_page(
+	        w->srv->deps->statement, evhttp_find_header(&q, "lang"), &len);
 	evhttp_clear_headers(&q);
 	if (!page) {
 		seula_reply_error(req, 404, "not_found",

@@ -333,13 +333,19 @@ class OperatorSafetyTest(unittest.TestCase):
         srv = self.server(plugins=("anonymize", "analytics"))
         add_user(srv, "ann", "admin", "Correct-horse-battery-9")
         srv.start()
-        db = sqlite3.connect(srv.db_path)
-        last = db.execute("SELECT max(version) FROM seula_migrations WHERE "
-                          "component = 'analytics'").fetchone()[0]
-        db.execute("DELETE FROM seula_migrations WHERE component = 'analytics' "
-                   "AND version = ?", (last,))
-        db.commit()
-        db.close()
+
+        def forget_last_migration(component):
+            """The record of the component's last migration, removed: its
+            version, which a command would apply again."""
+            db = sqlite3.connect(srv.db_path)
+            last = db.execute("SELECT max(version) FROM seula_migrations WHERE "
+                              "component = ?", (component,)).fetchone()[0]
+            db.execute("DELETE FROM seula_migrations WHERE component = ? AND "
+                       "version = ?", (component, last))
+            db.commit()
+            db.close()
+            return last
+        last = forget_last_migration("analytics")
         log = os.path.join(srv.dir, "access.log")
         with open(log, "w") as f:
             f.write('203.0.113.9 - - [01/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 '
@@ -354,13 +360,7 @@ class OperatorSafetyTest(unittest.TestCase):
         self.assertIn(want, r.stderr)
         self.assertEqual(srv.count(), 0, "nothing imported")
         # The core's tables are guarded the same way.
-        db = sqlite3.connect(srv.db_path)
-        core = db.execute("SELECT max(version) FROM seula_migrations WHERE "
-                          "component = 'core'").fetchone()[0]
-        db.execute("DELETE FROM seula_migrations WHERE component = 'core' "
-                   "AND version = ?", (core,))
-        db.commit()
-        db.close()
+        core = forget_last_migration("core")
         r = run_seula("user", "add", "bob", "--role", "admin", "--config",
                       srv.config_path, input="Correct-horse-battery-9\n")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
