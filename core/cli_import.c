@@ -486,7 +486,9 @@ static int clock_tasks(struct importer *im, sqlite3 *db, int64_t now_ms,
 }
 
 /* Salts (or whatever a protect plugin keys by day) for `day` and the day
- * before, so lines a little out of order at midnight still find theirs. */
+ * before, so lines a little out of order at midnight still find theirs.
+ * The clock given is a midnight: by that the anonymize plugin's rotate()
+ * tells a log's clock from the wall clock, also for a line of tomorrow. */
 static int move_clock(struct importer *im, int64_t day)
 {
 	if (!im->clock_tasks ||

@@ -700,17 +700,18 @@ static void handle_health(struct worker *w, struct evhttp_request *req,
 	bool degraded = !problem && n_failing;
 	if (degraded) {
 		status = "degraded";
-		if (n_failing == 1)
+		if (n_failing == 1) {
 			problem = "a periodic task failed on its last run: "
 			          "events are stored, but what it keeps falls "
 			          "behind (the log says why)";
-		else
+		} else {
+			snprintf(task_problem, sizeof(task_problem),
+			         "%zu periodic tasks failed on their last run: "
+			         "events are stored, but what they keep falls "
+			         "behind (the log says why)",
+			         n_failing);
 			problem = task_problem;
-		snprintf(task_problem, sizeof(task_problem),
-		         "%zu periodic tasks failed on their last run: events "
-		         "are stored, but what they keep falls behind (the log "
-		         "says why)",
-		         n_failing);
+		}
 	}
 	int code = !problem || (degraded && !strict) ? 200 : 503;
 	json_t *o = json_pack("{s:s, s:s}", "status", status, "version",

@@ -762,13 +762,12 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 		if (!split_alts(f, strncmp(f->dim, "prop:", 5) == 0)) {
 			/* Only a property's value may be "": elsewhere one
 			 * not known is "(none)", and "" matched nothing. */
-			snprintf(err, errlen,
-			         vl ? "filter \"%.*s\": an alternative between "
-			              "| "
-			              "is empty"
-			            : "filter \"%.*s\": the value is empty (a "
-			              "visit without one has (none))",
-			         (int)dl, p);
+			const char *why =
+			        vl ? "an alternative between | is empty"
+			           : "the value is empty (a visit without one "
+			             "has (none))";
+			snprintf(err, errlen, "filter \"%.*s\": %s", (int)dl, p,
+			         why);
 			return ANALYTICS_BAD_REQUEST;
 		}
 		/* Each is a term of one SQL expression, whose depth SQLite
@@ -3766,6 +3765,17 @@ static const char *const metric_names[] = {
         "visitors",    "visits",         "pageviews", "views_per_visit",
         "bounce_rate", "visit_duration", "events",    "time_on_page"};
 
+/* The metric_names[] entry of the `len` bytes at m, or NULL. */
+static const char *metric_name(const char *m, size_t len)
+{
+	for (size_t i = 0; i < sizeof(metric_names) / sizeof(*metric_names);
+	     i++)
+		if (strlen(metric_names[i]) == len &&
+		    strncmp(metric_names[i], m, len) == 0)
+			return metric_names[i];
+	return NULL;
+}
+
 static enum analytics_status timeseries_out(json_t *rows, json_t *metrics,
                                             enum interval iv, json_t **out);
 
@@ -3789,21 +3799,14 @@ static enum analytics_status timeseries(sqlite3 *db, const struct scope *sc,
 	const char *m = rq->metric && *rq->metric ? rq->metric : "visitors";
 	while (*m) {
 		size_t len = strcspn(m, ",");
-		bool ok = false;
-		for (size_t i = 0;
-		     i < sizeof(metric_names) / sizeof(*metric_names); i++)
-			if (strlen(metric_names[i]) == len &&
-			    strncmp(metric_names[i], m, len) == 0) {
-				json_array_append_new(
-				        metrics, json_string(metric_names[i]));
-				ok = true;
-			}
-		if (!ok) {
+		const char *name = metric_name(m, len);
+		if (!name) {
 			snprintf(err, errlen, "unknown metric \"%.*s\"",
 			         (int)(len > 40 ? 40 : len), m);
 			json_decref(metrics);
 			return ANALYTICS_BAD_REQUEST;
 		}
+		json_array_append_new(metrics, json_string(name));
 		m += len;
 		if (*m == ',')
 			m++;
@@ -4892,14 +4895,9 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 	 * only those, as for the timeseries. */
 	for (const char *m = rq->metric ? rq->metric : ""; *m;) {
 		size_t len = strcspn(m, ",");
-		bool ok = len == strlen("conversion_rate") &&
-		          strncmp(m, "conversion_rate", len) == 0;
-		for (size_t i = 0;
-		     !ok && i < sizeof(metric_names) / sizeof(*metric_names);
-		     i++)
-			ok = strlen(metric_names[i]) == len &&
-			     strncmp(metric_names[i], m, len) == 0;
-		if (!ok) {
+		if (!metric_name(m, len) &&
+		    !(len == strlen("conversion_rate") &&
+		      strncmp(m, "conversion_rate", len) == 0)) {
 			snprintf(err, errlen, "unknown metric \"%.*s\"",
 			         (int)(len > 40 ? 40 : len), m);
 			return ANALYTICS_BAD_REQUEST;

@@ -942,6 +942,11 @@ test('a filter part of the address that is no filter is named, not silently drop
   assert.match(await page.textContent('#notice'),
     /Not applied: the custom range "2026-02-30–2026-03-01" from the address is no range of days .*the last 30 days are shown/);
   assert.equal(new URLSearchParams(new URL(page.url()).search).get('period'), null, 'the address says the days shown');
+  // A chart with no value in its range (a rate of no visits) says so.
+  await page.goto(`${base}/?site=demo&period=custom&from=2020-01-01&to=2020-01-07&metric=bounce_rate`);
+  await ready(page);
+  await page.waitForFunction(() => document.querySelector('#chart').dataset.drawn === '0', null, { timeout: 5000 });
+  assert.equal(await page.textContent('#chart .chart-empty'), 'No bounce rate in this period.');
   // An address whose filters all parse says nothing.
   await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('device==Desktop')}`);
   await ready(page);

@@ -680,8 +680,8 @@ class ImportLogTest(unittest.TestCase):
         # last the run as every past day's does.
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         tomorrow = (now + datetime.timedelta(days=1)).replace(hour=0, minute=1, second=0)
-        if tomorrow - now > datetime.timedelta(hours=23):
-            self.skipTest("in the first minutes of the day a line of tomorrow is too far ahead")
+        if tomorrow - now >= datetime.timedelta(days=1):
+            self.skipTest("in the day's first minute a line of tomorrow is past the slack")
         yesterday = (now - datetime.timedelta(days=1)).replace(hour=10, minute=0, second=0)
         line = '%s - - %s "GET %s HTTP/1.1" 200 1 "-" "%s"'
         self.write([line % ("81.2.69.142", stamp(yesterday, "+0000"), "/first", BROWSERS[0]),
