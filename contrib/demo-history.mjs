@@ -102,10 +102,12 @@ for (let day = DAYS; day >= 1; day--) {
   const visits = Math.round((weekday === 0 || weekday === 6 ? 70 : 120) *
     (1 + (DAYS - day) / 200) * (0.85 + rand() * 0.3));
   for (let v = 0; v < visits; v++) {
-    // Office hours in Finland (UTC+2) most, evenings some.
+    // Office hours in Finland (UTC+2) most, evenings some, a few at night
+    // (hours are UTC here).
     const hour = weighted([[5, 3], [6, 6], [7, 9], [8, 10], [9, 10], [10, 9],
       [11, 9], [12, 8], [13, 7], [14, 6], [15, 5], [16, 5], [17, 6], [18, 6],
-      [19, 5], [20, 3], [21, 2], [22, 1], [0, 1], [3, 1]]);
+      [19, 5], [20, 3], [21, 2], [22, 1.5], [23, 1], [0, 0.6], [1, 0.4],
+      [2, 0.4], [3, 0.7], [4, 1.5]]);
     let t = start + hour * 3600000 + Math.floor(rand() * 3600000);
     const ip = `${weighted(NETWORKS)}.${1 + Math.floor(rand() * 254)}.${1 + Math.floor(rand() * 254)}`;
     const ua = weighted(BROWSERS);
