@@ -149,6 +149,28 @@ Open:
 Stop with Ctrl-C (it commits what is queued and exits).
 
 EOF
-	exec "$build/seula" serve --config "$config"
+	"$build/seula" serve --config "$config" &
+	server=$!
+	# A background job of a script starts with SIGINT ignored; the server
+	# takes it anyway, and the trap passes a TERM on for good measure.
+	trap 'kill -TERM "$server" 2>/dev/null' INT TERM
+	# A made-up register, once, through the staff API (so it is audited
+	# like customer service's own work), for the admin pages to show.
+	if [ ! -e var/demo-customers-imported ]; then
+		if node contrib/demo-customers.mjs "$base" demo <"$pwfile"; then
+			touch var/demo-customers-imported
+		else
+			say "the demo register stays empty (see above)"
+		fi
+	fi
+	status=0
+	wait "$server" || status=$?
+	# wait ends early when a trapped signal comes; the server's own status
+	# comes when it has exited.
+	while kill -0 "$server" 2>/dev/null; do
+		status=0
+		wait "$server" || status=$?
+	done
+	exit "$status"
 	;;
 esac

@@ -18,7 +18,7 @@ import unittest
 import urllib.parse
 import zlib
 
-from seulatest import (BIN, Server, add_user, assert_json_error, login, run_seula)
+from seulatest import (BIN, SOURCE, Server, add_user, assert_json_error, login, run_seula)
 
 PASSWORDS = {
     "ada": "plum-Orbit-7-lantern",
@@ -401,6 +401,68 @@ class RolesTest(unittest.TestCase):
             self.assertEqual(n_customers(srv), 1)
         finally:
             srv.close()
+
+
+class DemoRegisterTest(unittest.TestCase):
+    """contrib/demo-customers.mjs, as contrib/setup.sh demo runs it: the
+    made-up register goes in through the staff API, audited, once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def seed(self, password):
+        return subprocess.run(["node", os.path.join(SOURCE, "contrib", "demo-customers.mjs"),
+                               self.srv.url, "cid"], input=password + "\n",
+                              capture_output=True, text=True, timeout=60)
+
+    def test_the_demo_register(self):
+        r = self.seed("not-the-password")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("login as cid: 401", r.stderr)
+        self.assertEqual(n_customers(self.srv), 0)
+        r = self.seed(PASSWORDS["cid"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("10 made-up customers", r.stdout)
+        rows = self.srv.query("SELECT * FROM customers ORDER BY id")
+        self.assertEqual(len(rows), 10)
+        self.assertEqual({c["source"] for c in rows}, {"demo"})
+        self.assertTrue(all(c["email"].endswith(("@example.fi", "@example.com"))
+                            for c in rows))
+        by_name = {c["last_name"]: c for c in rows}
+        holds = {name: self.staff["cid"].request(
+            "GET", "/api/customers/%d" % c["id"]).json()["holds"]
+            for name, c in by_name.items()}
+        self.assertEqual({n: h for n, h in holds.items() if h},
+                         {"Lehtonen": ["open_invoice"], "Koskinen": ["open_invoice"],
+                          "Heinonen": ["debt_collection"]})
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM customer_orders")[0]["n"], 7)
+        self.assertEqual(by_name["Kivelä"]["objects_direct_marketing"], 1)
+        self.assertEqual(by_name["Laine"]["objects_publication"], 1)
+        self.assertEqual(by_name["Salo"]["restricted"], 1)
+        dsr = self.srv.query("SELECT type, status, customer_id FROM customer_dsr_requests "
+                             "ORDER BY id")
+        self.assertEqual([(d["type"], d["status"], d["customer_id"]) for d in dsr],
+                         [("restriction", "completed", by_name["Salo"]["id"]),
+                          ("access", "open", by_name["Mäkinen"]["id"])])
+        # Customer service's own work, on record under the account used.
+        audit = self.srv.query("SELECT action, count(*) AS n FROM audit_log "
+                               "WHERE staff_name = 'cid' AND action IN ('change', 'dsr') "
+                               "GROUP BY action ORDER BY action")
+        # The import, 7 orders, 2 flags, the restriction; the 2 requests.
+        self.assertEqual([(a["action"], a["n"]) for a in audit],
+                         [("change", 1 + 7 + 2 + 1), ("dsr", 2)])
+        # A second run (its marker lost) adds nobody and nothing twice.
+        r = self.seed(PASSWORDS["cid"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("10 of the made-up customers were already in", r.stdout)
+        self.assertEqual(n_customers(self.srv), 10)
+        self.assertEqual(self.srv.query("SELECT count(*) AS n FROM customer_orders")[0]["n"], 7)
+        self.assertEqual(len(self.srv.query("SELECT id FROM customer_dsr_requests")), 2)
 
 
 class ImportTest(unittest.TestCase):
