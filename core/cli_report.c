@@ -138,13 +138,15 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 	                      json_object_get(sum, "filters"), "summary",
 	                      json_object_get(sum, "results"));
 	json_t *cmp = json_object_get(sum, "comparison");
-	json_object_set_new(r, "comparison",
-	                    cmp ? json_pack("{s:O,s:O,s:O}", "from",
-	                                    json_object_get(cmp, "from"), "to",
-	                                    json_object_get(cmp, "to"),
-	                                    "summary",
-	                                    json_object_get(cmp, "results"))
-	                        : json_null());
+	json_t *prev = cmp ? json_pack("{s:O,s:O,s:O}", "from",
+	                               json_object_get(cmp, "from"), "to",
+	                               json_object_get(cmp, "to"), "summary",
+	                               json_object_get(cmp, "results"))
+	                   : json_null();
+	/* A period still running is compared as far into the last one. */
+	if (cmp && json_object_get(cmp, "until"))
+		json_object_set(prev, "until", json_object_get(cmp, "until"));
+	json_object_set_new(r, "comparison", prev);
 	/* Hours for a day (one point a day would make no chart), days for
 	 * up to three months, then weeks, then months. */
 	int64_t f = 0, t = 0; /* the summary's own dates: they parse */
@@ -319,7 +321,8 @@ static void write_csv(FILE *f, const json_t *r)
 	const json_t *cmp = json_object_get(r, "comparison");
 	char filter[9000]; /* a filter is 8192 bytes at most */
 	filter_text(json_object_get(r, "filters"), filter, sizeof(filter));
-	fputs("Report\r\nsite,from,to,tz,filter,previous_from,previous_to\r\n",
+	fputs("Report\r\nsite,from,to,tz,filter,previous_from,previous_to,"
+	      "previous_until\r\n",
 	      f);
 	csv_cell(f, json_string_value(json_object_get(r, "site")), false);
 	csv_cell(f, json_string_value(json_object_get(r, "from")), false);
@@ -327,7 +330,8 @@ static void write_csv(FILE *f, const json_t *r)
 	csv_cell(f, json_string_value(json_object_get(r, "tz")), false);
 	csv_cell(f, filter, false);
 	csv_cell(f, json_string_value(json_object_get(cmp, "from")), false);
-	csv_cell(f, json_string_value(json_object_get(cmp, "to")), true);
+	csv_cell(f, json_string_value(json_object_get(cmp, "to")), false);
+	csv_cell(f, json_string_value(json_object_get(cmp, "until")), true);
 	fputs("\r\n", f);
 	csv_section(f, "Summary", json_object_get(r, "summary"),
 	            ANALYTICS_SUMMARY, NULL);
@@ -746,6 +750,12 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		esc(f, json_string_value(json_object_get(cmp, "from")));
 		fprintf(f, " – ");
 		esc(f, json_string_value(json_object_get(cmp, "to")));
+		const char *until =
+		        json_string_value(json_object_get(cmp, "until"));
+		if (until) {
+			fprintf(f, " until ");
+			esc(f, until);
+		}
 	}
 	fprintf(f, "</p>");
 	const json_t *filters = json_object_get(r, "filters");

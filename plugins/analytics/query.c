@@ -1119,6 +1119,26 @@ static bool compare_days(const struct analytics_request *rq,
 	return true;
 }
 
+/* A period still running (now inside it) set against all of the one
+ * before would always look down: today until 15:00 against all of
+ * yesterday.  So the previous period ends as far into it as now is
+ * into this one (as Plausible and PostHog compare): by the hour, as
+ * the rollups count, through the end of the hour now is in.  True when
+ * prev was cut. */
+static bool cut_at_now(const struct scope *sc, struct scope *prev,
+                       int64_t now_ms)
+{
+	int64_t now = seula_floor_div(now_ms, 1000);
+	if (now < sc->t0 || now >= sc->t1)
+		return false;
+	int64_t end = seula_floor_div(now, 3600) * 3600 + 3600;
+	int64_t t1 = prev->t0 + (end - sc->t0);
+	if (t1 >= prev->t1)
+		return false;
+	prev->t1 = t1;
+	return true;
+}
+
 /* The UTC span of the scope's local days, at whole hours. */
 static void scope_span(struct scope *sc, struct seula_zone *z)
 {
@@ -5454,6 +5474,9 @@ enum analytics_status analytics_report(sqlite3 *db,
 		prev.from_day = prev_from;
 		prev.to_day = prev_to;
 		scope_span(&prev, &z);
+		/* A timeseries charts the whole previous period beside it. */
+		bool cut = kind != ANALYTICS_TIMESERIES &&
+		           cut_at_now(&sc, &prev, rq->now_ms);
 		json_t *pbody = NULL;
 		/* A breakdown's previous figures are those of its rows'
 		 * values, wherever they ranked then: read as many as a
@@ -5484,6 +5507,13 @@ enum analytics_status analytics_report(sqlite3 *db,
 			json_object_del(cmp, "site");
 			json_object_del(cmp, "tz");
 			json_object_del(cmp, "filters");
+			if (cut) {
+				char until[32];
+				bucket_label(&z, prev.t1, IV_HOUR, until,
+				             sizeof(until));
+				json_object_set_new(cmp, "until",
+				                    json_string(until));
+			}
 			json_object_set(cmp, "results", pres);
 			json_object_set_new(body, "comparison", cmp);
 		}

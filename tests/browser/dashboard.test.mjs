@@ -604,8 +604,18 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   // The date range: today by the hour, a custom range by the day.
   await page.selectOption('#period', 'today');
   await ready(page, () => new URLSearchParams(location.search).get('period') === 'today');
-  const { query: todayQuery } = await checkSummary(page, context);
+  const { query: todayQuery, data: todayData } = await checkSummary(page, context);
   assert.equal(todayQuery.get('from'), todayQuery.get('to'), 'today is one day');
+  // Set against yesterday as far as now (all of it in the day's last
+  // hour), and the range compared with says so.
+  assert.equal(await page.inputValue('#compare'), 'previous_period');
+  const againstYesterday = await page.textContent('#compare-range');
+  if (todayData.comparison.until) {
+    assert.match(todayData.comparison.until, new RegExp(`^${todayData.comparison.to} \\d\\d:00$`));
+    assert.match(againstYesterday, new RegExp(`, until ${todayData.comparison.until.slice(11)}\\)$`), againstYesterday);
+  } else {
+    assert.doesNotMatch(againstYesterday, /until/);
+  }
   const hourly = await api(context, await page.getAttribute('#chart', 'data-api'));
   assert.equal(hourly.interval, 'hour');
   // One day: its hours alone on the axis (uPlot may draw after the answer).

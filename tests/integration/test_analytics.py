@@ -1093,7 +1093,10 @@ class AnalyticsTest(unittest.TestCase):
         head = list(csv.DictReader(io.StringIO(sections[0].split("\n", 1)[1])))
         self.assertEqual(head, [{"site": "demo", "from": day(-1), "to": day(1), "tz": api["tz"],
                                  "filter": "", "previous_from": api["comparison"]["from"],
-                                 "previous_to": api["comparison"]["to"]}])
+                                 "previous_to": api["comparison"]["to"],
+                                 # The range runs to tomorrow, now in it.
+                                 "previous_until": api["comparison"]["until"]}])
+        self.assertEqual(rep["comparison"]["until"], api["comparison"]["until"])
         summary = list(csv.DictReader(io.StringIO(sections[1].split("\n", 1)[1])))
         self.assertEqual(int(summary[0]["visits"]), api["results"]["visits"])
 

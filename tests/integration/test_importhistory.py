@@ -14,6 +14,7 @@ import subprocess
 import time
 import unittest
 import urllib.parse
+import zoneinfo
 
 from seulatest import BIN, Server, add_user, block_ints, login, pageview, run_seula
 from test_analytics import (BROWSERS, PASSWORD, PLUGINS, day, import_lines, import_log,
@@ -155,6 +156,80 @@ class ImportedHistoryTest(unittest.TestCase):
                              [("/b", "3", "1"), ("/c", "2", "0")], flt)
             # The value is the row's own: no previous_page beside it.
             self.assertNotIn("previous_page", rows[0])
+
+    def test_a_running_period_is_compared_as_far_into_the_last(self):
+        # Today until now set against all of yesterday always looked down
+        # (Plausible and PostHog compare as far into the last period):
+        # the previous period of a range now is in ends where now is, by
+        # the hour, through the end of the hour now is in.  One visit a
+        # UTC hour, at half past, from four days ago to the last hour
+        # before this one, on the rollups' path and on the visits'.
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        utc = datetime.timezone.utc
+        top = datetime.datetime.now(utc).replace(minute=30, second=0, microsecond=0)
+        top -= datetime.timedelta(hours=1)
+        times = [top - datetime.timedelta(hours=k) for k in range(4 * 24)]
+        import_lines(self, s, "hours.log", [
+            '198.51.100.%d - - [%s] "GET /h%02d HTTP/1.1" 200 512 "-" "%s"' % (
+                1 + k % 250, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), t.hour, BROWSERS[0])
+            for k, t in enumerate(times)])
+        wait_all_closed(self, s, 30, 0.2)
+        staff = login(s, "ana", PASSWORD)
+
+        def get(report, **args):
+            r = staff.request("GET", "/api/stats/demo/%s?%s" % (
+                report, urllib.parse.urlencode(args)))
+            self.assertEqual(r.status, 200, r)
+            return r.json()
+
+        for tz in ("UTC", "Europe/Helsinki", "America/New_York"):
+            zone = zoneinfo.ZoneInfo(tz)
+            for _ in range(3):  # again if an hour began meanwhile
+                now = datetime.datetime.now(zone)
+                today = now.date().isoformat()
+                got = {flt: get("summary", tz=tz, compare="previous_period", filter=flt,
+                                **{"from": today, "to": today})
+                       for flt in ("", "device!=nosuch;country!=XX")}
+                page = get("breakdown", tz=tz, dimension="page", limit=100,
+                           compare="previous_period", **{"from": today, "to": today})
+                if datetime.datetime.now(zone).hour == now.hour:
+                    break
+            yesterday = now.date() - datetime.timedelta(days=1)
+            # Yesterday's visits that began before the end of this hour
+            # of its day.
+            want = sum(1 for t in times if t.astimezone(zone).date() == yesterday
+                       and t.astimezone(zone).hour <= now.hour)
+            until = "%s %02d:00" % (yesterday.isoformat(), now.hour + 1)
+            for flt, doc in got.items():
+                cmp = doc["comparison"]
+                self.assertEqual((cmp["from"], cmp["to"]), (yesterday.isoformat(),) * 2)
+                self.assertEqual(cmp["results"]["visits"], want, (tz, flt))
+                if now.hour == 23:  # all of yesterday
+                    self.assertNotIn("until", cmp)
+                else:
+                    self.assertEqual(cmp["until"], until, (tz, flt))
+            # A breakdown's rows alike, value by value.
+            before = [t for t in times if t.astimezone(zone).date() == yesterday
+                      and t.astimezone(zone).hour <= now.hour]
+            self.assertGreater(len(page["results"]), 0)
+            for row, prev in zip(page["results"], page["comparison"]["results"]):
+                self.assertEqual(prev["visits"], sum(
+                    1 for t in before if "/h%02d" % t.hour == row["page"]), (tz, row))
+            # A chart sets all of yesterday beside today.
+            ts = get("timeseries", tz=tz, interval="hour", metric="visits",
+                     compare="previous_period", **{"from": today, "to": today})
+            self.assertNotIn("until", ts["comparison"])
+            self.assertEqual(sum(r["visits"] for r in ts["comparison"]["results"]),
+                             sum(1 for t in times if t.astimezone(zone).date() == yesterday))
+            # A period that has ended is compared with all of the last.
+            done = get("summary", tz=tz, compare="previous_period",
+                       **{"from": yesterday.isoformat(), "to": yesterday.isoformat()})
+            self.assertNotIn("until", done["comparison"])
+            self.assertEqual(done["comparison"]["results"]["visits"],
+                             sum(1 for t in times if t.astimezone(zone).date()
+                                 == yesterday - datetime.timedelta(days=1)))
 
     def test_breakdown_top_by_visitors_not_cut_by_visits(self):
         # Rows rank by visitors.  From the rollups, the candidates were the

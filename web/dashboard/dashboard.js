@@ -636,7 +636,10 @@
     const c = data.comparison;
     // Named only when a comparison is chosen (the change shown without
     // one is against the previous period).
-    $('compare-range').textContent = state.compare && c && c.from && c.to ? `(${rangeText(c.from, c.to)})` : '';
+    // A period still running is set against as much of the last one:
+    // the API says where that ends ("YYYY-MM-DD HH:00").
+    const until = c && c.until ? `, until ${c.until.slice(11)}` : '';
+    $('compare-range').textContent = state.compare && c && c.from && c.to ? `(${rangeText(c.from, c.to)}${until})` : '';
     // A figure's change, and what it was before when a comparison is chosen.
     const changeNodes = (m, v, was) => {
       const c = before ? changeText(m, v, was) : null;
