@@ -9,6 +9,7 @@
 #include "collect.h"
 
 #include "http.h"
+#include "urlpath.h"
 
 #include <ctype.h>
 #include <event2/http.h>
@@ -232,27 +233,6 @@ static int set_str(struct seula_event *ev, enum seula_field f, const char *s,
 	return SEULA_OK;
 }
 
-/* Cut the path parameters (";jsessionid=..." to the segment's end) out of
- * the path b holds from `at` on: like a query string they carry session
- * tokens, and they are no part of which page it was. */
-static void cut_path_params(struct sbuf *b, size_t at)
-{
-	size_t out = at;
-	bool cutting = false;
-	for (size_t i = at; i < b->len; i++) {
-		if (b->p[i] == ';')
-			cutting = true;
-		else if (b->p[i] == '/')
-			cutting = false;
-		if (!cutting)
-			b->p[out++] = b->p[i];
-	}
-	if (out == at) /* "http://host;x": the path was all parameter */
-		b->p[out++] = '/';
-	b->len = out;
-	b->p[out] = '\0';
-}
-
 /* A host name as DNS has them: labels of 1 to 63 letters, digits, '-' or
  * '_', dots between, 253 bytes at most.  A wildcard domain takes any name
  * under it, and the parser passes "a..example.com" or "%61.example.com".
@@ -330,7 +310,8 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 		        "event %zu: the url's path is longer than %d bytes",
 		        idx, SEULA_URL_MAX);
 	}
-	cut_path_params(&b, path_at);
+	b.len = path_at +
+	        seula_url_cut_path_params(b.p + path_at, b.len - path_at);
 	if (set_str(ev, SEULA_FIELD_PATH, b.p + path_at, b.len - path_at,
 	            "url path", err) != SEULA_OK)
 		goto fail;
@@ -470,7 +451,8 @@ static int take_referrer(struct seula_event *ev, const char *ref, size_t len,
 		b.len = origin;
 		sb_str(&b, "/");
 	}
-	cut_path_params(&b, origin);
+	b.len = origin +
+	        seula_url_cut_path_params(b.p + origin, b.len - origin);
 	evhttp_uri_free(uri);
 	return set_str(ev, SEULA_FIELD_REFERRER, kept, b.len, "referrer", err);
 }

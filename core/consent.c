@@ -12,6 +12,7 @@
 #include "netaddr.h"
 #include "redact.h"
 #include "textfile.h"
+#include "urlpath.h"
 #include "zone.h"
 
 #include <seula/plugin.h>
@@ -2222,7 +2223,8 @@ static bool valid_text(const char *s, size_t max)
 }
 
 /* The URL kept of the page: scheme, host and path; the query may hold
- * anything (an email in a sign-up link), so it goes. */
+ * anything (an email in a sign-up link), so it goes, and so do path
+ * parameters, as in an event's URL. */
 static int parse_page(const struct seula_consent *c, struct seula_http *http,
                       const struct site_consent *s, const char *url,
                       char out[2049])
@@ -2233,13 +2235,19 @@ static int parse_page(const struct seula_consent *c, struct seula_http *http,
 	if (!seula_site_allows_host(s->site, host, strlen(host)))
 		return bad(http, "page_not_allowed",
 		           "page is not on one of the site's domains");
+	char kept[4097];
+	size_t n = strcspn(url, "?#");
+	memcpy(kept, url, n);
+	/* url_host took "http(s)://" and the authority: the path follows. */
+	size_t path = (size_t)(strstr(url, "://") - url) + 3;
+	path += strcspn(url + path, "/?#");
+	n = path + seula_url_cut_path_params(kept + path, n - path);
 	/* The record is kept for years and never rewritten: an address in
 	 * the path (a reset or unsubscribe link) must not go into it. */
-	size_t n = strcspn(url, "?#");
 	char *clean = NULL;
-	if (seula_redact_text(c->redactor, url, n, &clean) != SEULA_OK)
+	if (seula_redact_text(c->redactor, kept, n, &clean) != SEULA_OK)
 		return SEULA_ENOMEM;
-	const char *page = clean ? clean : url;
+	const char *page = clean ? clean : kept;
 	if (clean)
 		n = strlen(clean);
 	/* Cut at a whole character: a record with broken UTF-8 could not

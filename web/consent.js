@@ -479,10 +479,11 @@
 	}
 
 	/* The page the choice was made on: scheme, host and path, which is
-	 * all the server keeps; a query or fragment (a token, an address)
-	 * never leaves the page. */
+	 * all the server keeps; a query, a fragment or a path parameter
+	 * (";jsessionid=", a token, an address) never leaves the page. */
 	function pageUrl() {
-		return (loc.origin + loc.pathname).slice(0, 2048);
+		var path = loc.pathname.replace(/;[^\/]*/g, '') || '/';
+		return (loc.origin + path).slice(0, 2048);
 	}
 
 	function record(method, granted, src, givenAt) {

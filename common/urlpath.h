@@ -1,0 +1,20 @@
+/*
+ * urlpath.h - cleaning the path of a URL that is kept: by the collect
+ * endpoint (page and referrer of an event) and by the consent records.
+ */
+#ifndef SEULA_URLPATH_H
+#define SEULA_URLPATH_H
+
+#include <stddef.h>
+
+/* Cut the path parameters (";jsessionid=..." to the end of its segment)
+ * out of the URL path path[0..len), in place: like a query string they
+ * carry session tokens, and they are no part of which page it was.
+ *
+ * path is the path alone, from its first '/' (no scheme, host, query or
+ * fragment), in a buffer of at least len + 1 bytes.  The result is
+ * NUL-terminated and its length returned.  A path that was all parameter
+ * (";x", from "http://host;x") becomes "/"; an empty path stays empty. */
+size_t seula_url_cut_path_params(char *path, size_t len);
+
+#endif
