@@ -2396,6 +2396,19 @@ static int parse_choice(const struct seula_consent *c, struct seula_http *http,
 			           "given_at is milliseconds since the epoch");
 		ch->has_given = true;
 		ch->given_at = json_integer_value(given);
+		/* The browser's clock, kept beside received_at (the record's
+		 * time): not 1970, nor after the record lapses.  A day either
+		 * way covers a clock on the wrong zone; a denial the server
+		 * missed is sent again as given while the banner's choice
+		 * lasts, so up to the consent period late. */
+		int64_t now = seula_clock_ms(), day = 86400000;
+		if (ch->given_at > now + day ||
+		    ch->given_at <
+		            now - ch->s->site->consent_period_s * 1000 - day)
+			return bad(
+			        http, "bad_given_at",
+			        "given_at is more than a day off the server's "
+			        "clock, or older than the consent period");
 	} else if (!staff) {
 		return bad(http, "missing_field", "given_at is required");
 	}

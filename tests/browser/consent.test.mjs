@@ -1228,6 +1228,33 @@ test('a choice sends its page without the query, fragment or path parameters', a
   }
 });
 
+test('the receipt gives the server\'s time, not the browser\'s clock', async () => {
+  const cfg = await config('en');
+  const given = Date.now() - 20 * 3600000; // a clock hours off: taken
+  const r = await fetch(`${base}/api/consent`, {
+    method: 'POST', headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify({
+      site: 'demo', policy_version: cfg.policy_version, texts_hash: cfg.texts_hash,
+      language: 'en', decisions: Object.fromEntries(CATEGORIES.map((c) => [c, false])),
+      preselected: Object.fromEntries(CATEGORIES.map((c) => [c, false])),
+      method: 'reject_all', source: 'banner', given_at: given, page: `${base}/demo/`,
+    }),
+  });
+  assert.equal(r.status, 201);
+  const { receipt, received_at: received } = await r.json();
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/consent/receipt/#${receipt}`);
+  await page.waitForSelector('#record:not([hidden])');
+  const [server, browserClock] = await page.evaluate(([a, b]) => [a, b].map((t) =>
+    new Intl.DateTimeFormat('en', { dateStyle: 'long', timeStyle: 'short' }).format(new Date(t))),
+  [received, given]);
+  assert.notEqual(server, browserClock);
+  assert.equal(await page.textContent('#label-recorded'), 'Recorded');
+  assert.equal(await page.textContent('#recorded'), server);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 test('the server unreachable: no banner, nothing granted, the page unharmed', async () => {
   const context = await browser.newContext();
   await context.route('**/api/consent/**', (route) => route.abort());

@@ -201,6 +201,27 @@ class ConsentTest(unittest.TestCase):
         self.assertEqual([k for k, v in r.json()["decisions"].items() if v == "granted"],
                          ["necessary"])
 
+    def test_given_at_is_the_browsers_clock_within_bounds(self):
+        cfg = consent_config(self.srv)
+        now, hour, day = int(time.time() * 1000), 3600000, 86400000
+        before = consent_rows(self.srv)
+        # 1970, year 9999, a clock over a day ahead, older than a choice
+        # lasts (365 days) and the day's skew.
+        for given in (0, 253402300799999, now + 25 * hour, now - 367 * day):
+            with self.subTest(given_at=given):
+                assert_json_error(self, self.post(choice(cfg, "reject_all", given_at=given)),
+                                  400, "bad_given_at")
+        self.assertEqual(consent_rows(self.srv), before, "nothing stored")
+        # A clock hours off, and a denial sent again long after it was
+        # given (it stays owed while the banner's choice lasts).
+        for given in (now + 20 * hour, now - 20 * hour, now - 364 * day):
+            with self.subTest(given_at=given):
+                r = self.post(choice(cfg, "reject_all", given_at=given))
+                self.assertEqual(r.status, 201, r)
+                [row] = consent_rows(self.srv, "receipt = ?", (r.json()["receipt"],))
+                self.assertEqual(row["given_at"], given)
+                self.assertLess(abs(row["received_at"] - now), 60000)
+
     def test_bad_input_is_refused_and_nothing_is_stored(self):
         cfg = consent_config(self.srv)
         ok = choice(cfg, "reject_all")

@@ -6,7 +6,7 @@
 (() => {
   const WORDS = {
     en: {
-      title: 'Consent receipt', site: 'Site', given: 'Given', method: 'Choice made with',
+      title: 'Consent receipt', site: 'Site', recorded: 'Recorded', method: 'Choice made with',
       until: 'Valid until', policy: 'Version of the texts', receipt: 'Receipt',
       choices: 'Your choices', category: 'Purpose', decision: 'Decision',
       allowed: 'Allowed', refused: 'Refused', gpc: 'Global Privacy Control signal of the browser',
@@ -18,7 +18,7 @@
       failed: 'The receipt could not be loaded. Try again in a moment.',
     },
     fi: {
-      title: 'Suostumuskuitti', site: 'Sivusto', given: 'Annettu', method: 'Valinta tehty',
+      title: 'Suostumuskuitti', site: 'Sivusto', recorded: 'Kirjattu', method: 'Valinta tehty',
       until: 'Voimassa', policy: 'Tekstien versio', receipt: 'Kuitti',
       choices: 'Valintasi', category: 'Käyttötarkoitus', decision: 'Päätös',
       allowed: 'Sallittu', refused: 'Kielletty', gpc: 'selaimen Global Privacy Control -signaalilla',
@@ -30,7 +30,7 @@
       failed: 'Kuittia ei voitu ladata. Yritä hetken päästä uudelleen.',
     },
     sv: {
-      title: 'Samtyckeskvitto', site: 'Webbplats', given: 'Lämnat', method: 'Valet gjort med',
+      title: 'Samtyckeskvitto', site: 'Webbplats', recorded: 'Registrerat', method: 'Valet gjort med',
       until: 'Giltigt till', policy: 'Textversion', receipt: 'Kvitto',
       choices: 'Dina val', category: 'Ändamål', decision: 'Beslut',
       allowed: 'Tillåtet', refused: 'Nekat', gpc: 'webbläsarens Global Privacy Control-signal',
@@ -70,10 +70,12 @@
     const title = word('receipt', w.title);
     $('heading').textContent = title;
     document.title = `${title} · ${rec.site}`;
-    for (const k of ['site', 'given', 'method', 'until', 'policy', 'receipt', 'choices', 'category', 'decision'])
+    for (const k of ['site', 'recorded', 'method', 'until', 'policy', 'receipt', 'choices', 'category', 'decision'])
       $(`label-${k}`).textContent = w[k];
     $('site').textContent = rec.site;
-    $('given').textContent = when(rec.given_at || rec.received_at);
+    // The server's time: given_at is the browser's clock, which can be
+    // anything.
+    $('recorded').textContent = when(rec.received_at);
     // The method by the words of the button that made it.
     const methods = {
       accept_all: word('accept_all', 'Accept all'), reject_all: word('reject_all', 'Reject all'),
