@@ -99,6 +99,12 @@ async function checkReceipt(context, href, receipt) {
   await page.goto(`${base}/consent/receipt/#00000000-0000-4000-8000-000000000000`);
   await page.waitForFunction(() => /No consent record/.test(document.querySelector('#status').textContent));
   assert.equal(await page.isHidden('#record'), true);
+  // A malformed escape in the address: said the same, not left loading.
+  const broken = await open(context, `${base}/consent/receipt/#%E0%A4%A`);
+  await broken.waitForFunction(() => /No consent record/.test(document.querySelector('#status').textContent));
+  assert.equal(await broken.isHidden('#record'), true);
+  assert.deepEqual(broken.errors, []);
+  await broken.close();
   assert.deepEqual(page.errors, []);
   await page.close();
 }

@@ -120,7 +120,12 @@
     $('record').hidden = true;
     setLanguage(lang);
     say(WORDS[lang].loading);
-    const id = decodeURIComponent(location.hash.slice(1)).trim();
+    let id;
+    try {
+      id = decodeURIComponent(location.hash.slice(1)).trim();
+    } catch {
+      id = ''; // a broken escape ("#%E0%A4%A") is no receipt either
+    }
     // A receipt id is a UUID: anything else is not asked for.
     if (!/^[0-9a-fA-F-]{36}$/.test(id)) {
       say(WORDS[lang].missing);
