@@ -875,6 +875,20 @@ static bool same_email(const char *a, const char *b)
 	return same;
 }
 
+int cust_email_unique(const void *instance, struct seula_http *http,
+                      sqlite3 *db, int64_t id, const char *old,
+                      const char *email)
+{
+	const struct customers *c = instance;
+	if (same_email(old, email))
+		return SEULA_OK;
+	int64_t existing;
+	int rc = cust_link_find_email(c->link, db, email, id, &existing);
+	if (rc == SEULA_OK && existing)
+		rc = refuse_duplicate(c, http, existing);
+	return rc;
+}
+
 /* PUT replaces every field; PATCH changes the fields it names.  Both keep
  * the flags "flags" does not name: an objection is never lifted by
  * leaving it out. */
@@ -918,15 +932,10 @@ static int update(const struct customers *c, struct seula_http *http,
 		                    "the source of the data cannot be removed");
 		goto done;
 	}
-	if (!same_email(old.values[CUST_F_EMAIL], r.values[CUST_F_EMAIL])) {
-		int64_t existing;
-		rc = cust_link_find_email(c->link, db, r.values[CUST_F_EMAIL],
-		                          id, &existing);
-		if (rc == SEULA_OK && existing)
-			rc = refuse_duplicate(c, http, existing);
-		if (rc != SEULA_OK)
-			goto done;
-	}
+	rc = cust_email_unique(c, http, db, id, old.values[CUST_F_EMAIL],
+	                       r.values[CUST_F_EMAIL]);
+	if (rc != SEULA_OK)
+		goto done;
 	/* The audit names what changed, never the values. */
 	char detail[1024] = "updated:";
 	size_t dn = strlen(detail);

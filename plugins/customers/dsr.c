@@ -1062,6 +1062,12 @@ static int do_rectification(struct ctx *c)
 		rc = cust_bad_field(c->h, c->http, field, why);
 		goto out;
 	}
+	/* One address, one customer: refused like PATCH, nothing recorded. */
+	rc = cust_email_unique(c->instance, c->http, c->db, c->person.id,
+	                       old.values[CUST_F_EMAIL],
+	                       r.values[CUST_F_EMAIL]);
+	if (rc != SEULA_OK)
+		goto out;
 	char detail[1024];
 	size_t dn = 0;
 	for (int i = 0; rc == SEULA_OK && i < CUST_N_FIELDS; i++) {

@@ -53,6 +53,7 @@
 #include <seula/plugin.h>
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The migration of the requests table (customers.c lists it as 2). */
 extern const char cust_dsr_migration_sql[];
@@ -66,6 +67,14 @@ const char *cust_timezone(const void *instance);
 /* The register's retention after a relationship ends ("10y", "3650d"). */
 const char *cust_retention_spec(const void *instance);
 int cust_mask_ip(void *instance, const char *in, char *out, size_t outlen);
+/* Whether customer `id` may change address `old` to `email` (either NULL:
+ * none): SEULA_OK when they are one address as linkage compares them, or
+ * no other customer has `email`; else SEULA_EINVAL after answering 409
+ * duplicate_email naming the holder (audited as a read of theirs), as
+ * PUT and PATCH do; SEULA_EIO. */
+int cust_email_unique(const void *instance, struct seula_http *http,
+                      sqlite3 *db, int64_t id, const char *old,
+                      const char *email);
 
 /* The descriptor's subject hook. */
 int cust_dsr_subject(void *instance, sqlite3 *db, enum seula_subject_op op,

@@ -717,6 +717,38 @@ class DsrTest(unittest.TestCase):
         self.assertEqual(r.json()["changed"], [])
         self.assertNotIn("source", r.json())
 
+    def test_rectification_to_anothers_address_is_refused(self):
+        # One address, one customer: the rectification answers as PATCH
+        # does, changes nothing and records no request.
+        holder = create(self.cid, "DupA")
+        cust = create(self.cid, "DupB")
+        before = self.srv.query(
+            "SELECT count(*) AS n FROM customer_dsr_requests")[0]["n"]
+        taken = " " + holder["email"].upper() + " "
+        r = dsr(self.cid, "rectification", cust["id"],
+                changes={"email": taken, "city": "Espoo"})
+        doc = assert_json_error(self, r, 409, "duplicate_email")
+        patch = self.cid.request("PATCH", "/api/customers/%d" % cust["id"],
+                                 {"email": taken})
+        self.assertEqual(doc, patch.json())
+        self.assertEqual((doc["field"], doc["customer_id"]),
+                         ("email", holder["id"]))
+        row = self.srv.query("SELECT email, city FROM customers WHERE id = ?",
+                             (cust["id"],))[0]
+        self.assertEqual(row, {"email": cust["email"], "city": cust["city"]})
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM customer_dsr_requests")[0]["n"], before)
+        # Naming the holder is a read of theirs, on record.
+        self.assertIn(("read", "failed"),
+                      [(a["action"], a["outcome"])
+                       for a in audit_of(self.srv, holder["id"])
+                       if a["route"] == "POST /api/dsr"])
+        # Their own address in another case is no duplicate.
+        r = dsr(self.cid, "rectification", cust["id"],
+                changes={"email": cust["email"].upper()})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["changed"], ["email"])
+
     def test_refused_rectification_has_a_written_statement(self):
         cust = create(self.cid, "Refuse")
         reasons = ("The name is as on the signed contract of 2024-01-15;\n"
