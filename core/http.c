@@ -880,6 +880,24 @@ static const char *outcome_of(int status)
 	                                        : "error";
 }
 
+/* Whether a route parameter has the shape of what routes name records by:
+ * a decimal id (no leading zero, as the subject search compares ids) or a
+ * UUID (a consent receipt). */
+static bool param_is_id(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n > 0 && n <= 19 && s[0] != '0' && strspn(s, "0123456789") == n)
+		return true;
+	if (n != 36)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
 int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
                             const unsigned char *key, int64_t now_ms, char *err,
                             size_t errlen)
@@ -895,17 +913,28 @@ int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
 	        .outcome = outcome_of(http->status ? http->status : 500),
 	};
 	if (http->n_notes == 0) {
-		/* The route and its parameters name what was touched. */
-		char subject[256] = "";
+		/* The route and its parameters name what was touched: the
+		 * first as the subject (the record the path names, which the
+		 * subject search finds), the others in the detail.  A value
+		 * that is no id (an address typed in the URL) never reaches
+		 * the log, which keeps everything for good. */
+		char detail[256] = "";
 		size_t n = 0;
-		for (size_t i = 0; i < http->params.n && n < sizeof(subject);
-		     i++)
-			n += (size_t)snprintf(subject + n, sizeof(subject) - n,
-			                      "%s%s=%s", i ? " " : "",
-			                      http->params.items[i].key,
-			                      http->params.items[i].value);
+		e.subject = NULL;
+		for (size_t i = 0; i < http->params.n; i++) {
+			const char *v = http->params.items[i].value;
+			if (!param_is_id(v))
+				v = "(invalid)";
+			if (i == 0)
+				e.subject = v;
+			else if (n < sizeof(detail))
+				n += (size_t)snprintf(
+				        detail + n, sizeof(detail) - n,
+				        "%s%s=%s", n ? " " : "",
+				        http->params.items[i].key, v);
+		}
 		e.action = strcmp(http->method, "GET") == 0 ? "read" : "change";
-		e.subject = subject[0] ? subject : NULL;
+		e.detail = detail[0] ? detail : NULL;
 		return seula_audit_append(db, key, &e, err, errlen);
 	}
 	for (size_t i = 0; i < http->n_notes; i++) {

@@ -135,7 +135,9 @@ int seula_http_status(const struct seula_http *http);
 /* True when the request had a signed-in caller (its entries need writing). */
 bool seula_http_audited(const struct seula_http *http);
 /* Append the request's audit entries (the handler's, or one naming the
- * route and its parameters when it gave none), the outcome from the reply
+ * route and its parameters when it gave none: the first parameter as the
+ * subject, the others as "name=value" in the detail, each value that is
+ * no decimal id or UUID as "(invalid)"), the outcome from the reply
  * status; inside the caller's write transaction. */
 int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
                             const unsigned char *key, int64_t now_ms, char *err,

@@ -302,6 +302,44 @@ class AuditSubjectTest(unittest.TestCase):
             srv.close()
 
 
+    def test_a_failed_request_names_an_id_never_what_was_typed(self):
+        # The core's entry for a request its handler left no entry for.
+        srv, staff = start_server()
+        try:
+            cid, ada = staff["cid"], staff["ada"]
+            person = create(cid)
+            typed = "PIIQ3-maija@example.com"
+            quoted = urllib.parse.quote(typed)
+            for method, url in (
+                    ("GET", "/api/customers/" + quoted),
+                    ("PATCH", "/api/customers/" + quoted),
+                    ("GET", "/api/dsr/" + quoted),
+                    ("PATCH", "/api/customers/%d/orders/%s"
+                     % (person["id"], quoted))):
+                r = cid.request(method, url, {"city": "Espoo"}
+                                if method == "PATCH" else None)
+                assert_json_error(self, r, 404)
+            for row in srv.query("SELECT route, subject, detail "
+                                 "FROM audit_log"):
+                self.assertNotIn("maija", json.dumps(row).lower())
+            [e] = srv.query("SELECT subject, outcome FROM audit_log "
+                            "WHERE route = 'GET /api/customers/{id}'")
+            self.assertEqual(e, {"subject": "(invalid)", "outcome": "failed"})
+            # A failed change on a real customer is theirs: the subject
+            # search (and so their access export) finds it.
+            r = cid.request("PATCH", "/api/customers/%d" % person["id"],
+                            {"email": "not an address"})
+            assert_json_error(self, r, 400)
+            self.assertIn("PATCH /api/customers/{id}",
+                          audit_search(ada, person["id"]))
+            [e] = srv.query("SELECT subject, detail FROM audit_log WHERE "
+                            "route = 'PATCH /api/customers/{id}/orders/{order}'")
+            self.assertEqual(e, {"subject": str(person["id"]),
+                                 "detail": "order=(invalid)"})
+        finally:
+            srv.close()
+
+
 class AuditFailureTest(unittest.TestCase):
     """A person's data leaves only once its reading is on record: when the
     audit entry cannot be written (a full disk, a damaged log), a read
