@@ -656,6 +656,34 @@ static int fold_ready(sqlite3 *db)
 	                               NULL, fold_fn, NULL, NULL);
 }
 
+/* The ids of every customer `where` (list_handler's, ?1 = pattern)
+ * matches, as a comma list in *out (sqlite3_free()). */
+static int matching_ids(sqlite3 *db, const char *where, const char *pattern,
+                        char **out)
+{
+	char sql[2048];
+	snprintf(sql, sizeof(sql),
+	         "SELECT c.id FROM customers c%s ORDER BY c.id", where);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
+	sqlite3_str *ids = sqlite3_str_new(NULL);
+	int step;
+	for (size_t n = 0; (step = sqlite3_step(st)) == SQLITE_ROW; n++)
+		sqlite3_str_appendf(ids, "%s%lld", n ? "," : "",
+		                    (long long)sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	int err = sqlite3_str_errcode(ids);
+	char *list = sqlite3_str_finish(ids);
+	if (step != SQLITE_DONE || err != SQLITE_OK) {
+		sqlite3_free(list);
+		return err == SQLITE_NOMEM ? SEULA_ENOMEM : SEULA_EIO;
+	}
+	*out = list;
+	return SEULA_OK;
+}
+
 static int list_handler(void *instance, struct seula_http *http)
 {
 	const struct customers *c = instance;
@@ -747,7 +775,17 @@ static int list_handler(void *instance, struct seula_http *http)
 		goto out;
 	id_list = sqlite3_str_finish(ids);
 	ids = NULL;
-	if (n) {
+	/* A page past the end of a search still tells how many match: that
+	 * names them all.  Without q the total is the register's size. */
+	if (!n && total > 0 && pattern) {
+		sqlite3_free(id_list);
+		id_list = NULL;
+		rc = matching_ids(db, where, pattern, &id_list);
+		if (rc != SEULA_OK)
+			goto out;
+		rc = SEULA_EIO;
+	}
+	if (id_list && *id_list) {
 		char detail[128];
 		snprintf(detail, sizeof(detail),
 		         "search: %zu of %lld (offset %lld, limit %lld)", n,

@@ -302,6 +302,31 @@ class AuditSubjectTest(unittest.TestCase):
             srv.close()
 
 
+    def test_a_page_past_the_end_names_everyone_its_total_counts(self):
+        srv, staff = start_server()
+        try:
+            cid, ada = staff["cid"], staff["ada"]
+            found = [create(cid, last_name="Ohitettu%d" % i)["id"]
+                     for i in range(2)]
+            other = create(cid, last_name="Muu")["id"]
+            r = cid.request("GET", "/api/customers?q=ohitettu&offset=5")
+            self.assertEqual((r.json()["results"], r.json()["total"]), ([], 2))
+            [e] = srv.query("SELECT subject, detail FROM audit_log WHERE "
+                            "route = 'GET /api/customers' ORDER BY id")
+            self.assertEqual(subject_ids(e["subject"]), set(found))
+            self.assertTrue(e["detail"].startswith("search: 0 of 2"), e)
+            for one in found:
+                self.assertIn("GET /api/customers", audit_search(ada, one))
+            self.assertNotIn("GET /api/customers", audit_search(ada, other))
+            # Without q the total is the register's size: it names no one.
+            r = cid.request("GET", "/api/customers?offset=5")
+            self.assertEqual((r.json()["results"], r.json()["total"]), ([], 3))
+            self.assertEqual([e["subject"] for e in srv.query(
+                "SELECT subject FROM audit_log WHERE route = "
+                "'GET /api/customers' ORDER BY id")], [e["subject"], None])
+        finally:
+            srv.close()
+
     def test_a_failed_request_names_an_id_never_what_was_typed(self):
         # The core's entry for a request its handler left no entry for.
         srv, staff = start_server()
