@@ -898,6 +898,16 @@ static bool param_is_id(const char *s)
 	return true;
 }
 
+/* Whether it has the shape of a configured site's name (letters, digits,
+ * '.', '_', '-'): an address typed in its place has not. */
+static bool param_is_site(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n > 0 && n <= 64 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789._-") == n;
+}
+
 int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
                             const unsigned char *key, int64_t now_ms, char *err,
                             size_t errlen)
@@ -922,16 +932,19 @@ int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
 		size_t n = 0;
 		e.subject = NULL;
 		for (size_t i = 0; i < http->params.n; i++) {
+			const char *name = http->params.items[i].key;
 			const char *v = http->params.items[i].value;
-			if (!param_is_id(v))
+			/* A site is no one's record: named in the detail, when
+			 * it has a site name's shape. */
+			bool site = strcmp(name, "site") == 0;
+			if (site ? !param_is_site(v) : !param_is_id(v))
 				v = "(invalid)";
-			if (i == 0)
+			if (i == 0 && !site)
 				e.subject = v;
 			else if (n < sizeof(detail))
 				n += (size_t)snprintf(
 				        detail + n, sizeof(detail) - n,
-				        "%s%s=%s", n ? " " : "",
-				        http->params.items[i].key, v);
+				        "%s%s=%s", n ? " " : "", name, v);
 		}
 		e.action = strcmp(http->method, "GET") == 0 ? "read" : "change";
 		e.detail = detail[0] ? detail : NULL;

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 from seulatest import (PLUGIN_DIR, Response, Server, add_user, assert_json_error,
                        login, run_seula, session_cookie, xff_padding)
@@ -458,6 +459,18 @@ class RouteTableTest(unittest.TestCase):
                         else:
                             doc = assert_json_error(self, r, 403, "forbidden")
                             self.assertEqual(set(doc), {"error", "message"})
+            # A failed request the core audits for its handler names a
+            # site in the detail, not as a person's subject, and never
+            # what was typed in its place (the log keeps all for good).
+            for site, status, detail in (("demo", 400, "site=demo"),
+                                         ("maija@example.com", 404, "site=(invalid)")):
+                assert_json_error(self, sessions["ann"].request(
+                    "GET", "/api/stats/%s/summary?from=x" % urllib.parse.quote(site)), status)
+                time.sleep(0.2)
+                got = srv.query("SELECT subject, detail, outcome FROM audit_log "
+                                "ORDER BY id DESC LIMIT 1")[0]
+                self.assertEqual(got, {"subject": None, "detail": detail,
+                                       "outcome": "failed"}, site)
             for name, s in sessions.items():
                 self.assertEqual(s.request("POST", "/api/logout").status, 204)
         finally:
