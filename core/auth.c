@@ -204,6 +204,8 @@ struct login {
 	unsigned char old_hash[SEULA_TOKEN_HASH];
 	/* results */
 	bool found, ok, locked_now;
+	/* The account changed between the check and the session's row. */
+	bool changed;
 	struct seula_staff staff;
 	char token[SEULA_TOKEN_CHARS + 1];
 	char device_token[SEULA_DEVICE_CHARS + 1]; /* the success's new one */
@@ -277,6 +279,8 @@ static int login_verify(void *arg, sqlite3 *db, char *err, size_t errlen)
 
 static const char *login_detail(const struct login *l)
 {
+	if (l->changed)
+		return "the account changed during the login";
 	if (l->ok)
 		return l->device ? "from a known device" : NULL;
 	/* A device's cookie is bound to the name it names: on its path
@@ -311,6 +315,24 @@ static int login_record(void *arg, sqlite3 *db, char *err, size_t errlen)
 			goto fail;
 		sqlite3_finalize(st);
 		st = NULL;
+	}
+	if (l->ok) {
+		/* The check read the account on a reader, before this write
+		 * lock: after a new password, role or disable committed since,
+		 * the session would be the old account's, which the change
+		 * could not end or update.  Such a login fails. */
+		struct seula_staff now_staff;
+		int rc = seula_staff_find_id(db, l->staff.id, &now_staff);
+		sodium_memzero(now_staff.hash, sizeof(now_staff.hash));
+		if (rc != SEULA_OK && rc != SEULA_ENOTFOUND)
+			goto fail;
+		if (rc == SEULA_ENOTFOUND || now_staff.disabled ||
+		    now_staff.role != l->staff.role ||
+		    now_staff.password_changed_ms !=
+		            l->staff.password_changed_ms) {
+			l->ok = false;
+			l->changed = true;
+		}
 	}
 	if (l->ok) {
 		if (sqlite3_prepare_v2(db,

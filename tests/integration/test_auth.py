@@ -600,6 +600,74 @@ class SessionCapTest(unittest.TestCase):
             srv.close()
 
 
+class AccountChangedDuringLoginTest(unittest.TestCase):
+    """A login checks the password on a reader and writes its session on
+    the writer.  A `seula user passwd`, `role` or `disable` committed in
+    between must not leave a session made by the account as it was."""
+
+    CHANGES = {
+        # like `seula user passwd`: fin's password becomes ann's
+        "fin": ["UPDATE staff SET password_hash = (SELECT password_hash FROM "
+                "staff WHERE name = 'ann'), password_changed_at = ? WHERE "
+                "name = 'fin'",
+                "DELETE FROM sessions WHERE staff_id = (SELECT id FROM staff "
+                "WHERE name = 'fin')"],
+        "cid": ["UPDATE staff SET role = 'analyst' WHERE name = 'cid'"],
+        "ada": ["UPDATE staff SET disabled = 1 WHERE name = 'ada'",
+                "DELETE FROM sessions WHERE staff_id = (SELECT id FROM staff "
+                "WHERE name = 'ada')"],
+    }
+
+    def test_a_change_between_check_and_session_fails_the_login(self):
+        srv = Server(plugins=("anonymize", "testkit"))
+        try:
+            add_staff(srv, ["ada", "ann", "cid", "fin"])
+            srv.start()
+            for name, sqls in self.CHANGES.items():
+                with self.subTest(name=name):
+                    self.check_race(srv, name, sqls)
+            # After the change, the account is as the change left it.
+            assert_json_error(self, login(srv, "fin", PASSWORDS["fin"]), 401)
+            self.assertEqual(login(srv, "fin", PASSWORDS["ann"]).name, "fin")
+            self.assertEqual(login(srv, "cid", PASSWORDS["cid"]).role, "analyst")
+            assert_json_error(self, login(srv, "ada", PASSWORDS["ada"]), 401)
+        finally:
+            srv.close()
+
+    def check_race(self, srv, name, sqls):
+        # Holding the write lock keeps the login's write waiting (the
+        # server's busy timeout is 5 s) while its check reads the account
+        # as it was; the change commits before the login's write runs.
+        db = sqlite3.connect(srv.db_path, timeout=10, isolation_level=None)
+        got = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            t = threading.Thread(
+                target=lambda: got.append(login(srv, name, PASSWORDS[name])))
+            t.start()
+            time.sleep(0.8)  # the check reads the row at once
+            self.assertTrue(t.is_alive(), "the login did not wait to write")
+            for sql in sqls:
+                db.execute(sql, (int(time.time() * 1000),) if "?" in sql else ())
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        t.join(30)
+        self.assertEqual(getattr(got[0], "status", 200), 401,
+                         "the login made a session")
+        assert_json_error(self, got[0], 401, "invalid_credentials")
+        self.assertEqual(srv.query(
+            "SELECT count(*) AS n FROM sessions WHERE staff_id = (SELECT id "
+            "FROM staff WHERE name = ?)", (name,))[0]["n"], 0)
+        last = srv.query("SELECT * FROM audit_log WHERE staff_name = ? ORDER "
+                         "BY id DESC LIMIT 1", (name,))[0]
+        # Failed as a login whose check ran before the change, not as a
+        # wrong password (which a check after the change would give).
+        self.assertEqual((last["action"], last["outcome"], last["detail"]),
+                         ("login_failed", "failed",
+                          "the account changed during the login"))
+
+
 class BruteForceTest(unittest.TestCase):
 
     def test_per_account_and_per_address_limits(self):
