@@ -110,7 +110,13 @@ static int identify(struct seula_auth *a, struct evhttp_request *req,
 	if (!seula_request_cookie(req, SEULA_SESSION_COOKIE, token,
 	                          sizeof(token)))
 		return SEULA_ENOTFOUND;
-	return seula_sessions_check(a->sessions, token, seula_clock_ms(), out);
+	/* A page marks the requests it makes on its own (the dashboard's
+	 * realtime poll): answered, but no sign that anyone is there. */
+	const char *bg = evhttp_find_header(
+	        evhttp_request_get_input_headers(req), "X-Seula-Background");
+	bool touch = !(bg && strcmp(bg, "1") == 0);
+	return seula_sessions_check(a->sessions, token, seula_clock_ms(), touch,
+	                            out);
 }
 
 static bool csrf_ok(const struct seula_session *s, struct evhttp_request *req)

@@ -89,7 +89,7 @@ static ssize_t find(const struct seula_sessions *s, const unsigned char *hash)
 }
 
 int seula_sessions_check(struct seula_sessions *s, const char *token,
-                         int64_t now_ms, struct seula_session *out)
+                         int64_t now_ms, bool touch, struct seula_session *out)
 {
 	if (strlen(token) != SEULA_TOKEN_CHARS)
 		return SEULA_ENOTFOUND;
@@ -102,7 +102,8 @@ int seula_sessions_check(struct seula_sessions *s, const char *token,
 		drop(s, (size_t)i);
 		rc = SEULA_ECONFLICT;
 	} else if (i >= 0) {
-		s->items[i].last_seen_ms = now_ms;
+		if (touch)
+			s->items[i].last_seen_ms = now_ms;
 		*out = s->items[i];
 		rc = SEULA_OK;
 	}

@@ -41,10 +41,12 @@ void seula_token_new(char token[SEULA_TOKEN_CHARS + 1],
                      unsigned char hash[SEULA_TOKEN_HASH]);
 void seula_token_hash(const char *token, unsigned char hash[SEULA_TOKEN_HASH]);
 
-/* The session of a cookie token, touched (last seen now).  SEULA_ENOTFOUND
- * when there is none, SEULA_ECONFLICT when it expired (it is removed). */
+/* The session of a cookie token, touched (last seen now) unless !touch: a
+ * request no one asked for (a page's own poll) does not keep it from
+ * idling out.  SEULA_ENOTFOUND when there is none, SEULA_ECONFLICT when it
+ * expired (it is removed). */
 int seula_sessions_check(struct seula_sessions *s, const char *token,
-                         int64_t now_ms, struct seula_session *out);
+                         int64_t now_ms, bool touch, struct seula_session *out);
 /* Keep a new session; when full, the least recently seen one goes. */
 void seula_sessions_put(struct seula_sessions *s,
                         const struct seula_session *x);

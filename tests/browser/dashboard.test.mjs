@@ -924,6 +924,28 @@ test('a dashboard left in a hidden tab past the session\'s idle time takes its f
   await context.close();
 });
 
+test('a visible dashboard nobody uses still idles out: its real-time poll is no activity', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  await context.clock.install();
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  // Shown, the real-time figure is polled every 30 s, marked so that
+  // neither the server nor the page takes it for someone there.
+  const marks = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/realtime')) marks.push(r.headers()['x-seula-background']);
+  });
+  await context.clock.runFor(29 * 60 * 1000);
+  assert.equal(new URL(page.url()).pathname, '/');
+  assert.ok(marks.length > 0, 'polled');
+  assert.deepEqual([...new Set(marks)], ['1']);
+  await context.clock.runFor(2 * 60 * 1000);
+  await page.waitForURL(/\/login\/\?next=.*&ended=1$/, { timeout: 5000 });
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('a filter part of the address that is no filter is named, not silently dropped', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);

@@ -515,6 +515,32 @@ class SessionTimeTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_background_requests_do_not_keep_a_session_alive(self):
+        # The dashboard's realtime poll says X-Seula-Background: 1: it is
+        # answered, but an unattended screen still idles out.
+        srv = Server(plugins=("anonymize", "testkit"),
+                     sections={"auth": {"session_idle": "2s"}})
+        bg_header = {"X-Seula-Background": "1"}
+        try:
+            add_staff(srv, ["ann"])
+            srv.start()
+            polled = login(srv, "ann", PASSWORDS["ann"])
+            used = login(srv, "ann", PASSWORDS["ann"])
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 1.5:
+                self.assertEqual(polled.request("GET", "/api/me",
+                                                headers=bg_header).status, 200)
+                self.assertEqual(used.request("GET", "/api/me").status, 200)
+                time.sleep(0.3)
+            time.sleep(max(0, 2.4 - (time.monotonic() - t0)))
+            assert_json_error(self, polled.request("GET", "/api/me",
+                                                   headers=bg_header),
+                              401, "session_expired")
+            self.assertEqual(used.request("GET", "/api/me",
+                                          headers=bg_header).status, 200)
+        finally:
+            srv.close()
+
     def test_sessions_survive_a_restart_and_cli_changes_reach_them(self):
         # session_sync as by default (30 s): a change to an account
         # reaches its sessions within the staff watch's second, not then.

@@ -260,21 +260,41 @@ static void sessions_idle_and_absolute_timeouts(void **state)
 	char token[SEULA_TOKEN_CHARS + 1];
 	struct seula_session s = make_session(token, 0), out;
 	seula_sessions_put(ss, &s);
-	assert_int_equal(seula_sessions_check(ss, token, 900, &out), SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, token, 900, true, &out),
+	                 SEULA_OK);
 	assert_string_equal(out.name, "ada");
 	/* Touched at 900: alive at 1800, idle past 2801. */
-	assert_int_equal(seula_sessions_check(ss, token, 1800, &out), SEULA_OK);
-	assert_int_equal(seula_sessions_check(ss, token, 2700, &out), SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, token, 1800, true, &out),
+	                 SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, token, 2700, true, &out),
+	                 SEULA_OK);
 	/* Busy, but past its lifetime. */
-	assert_int_equal(seula_sessions_check(ss, token, 3001, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 3001, true, &out),
 	                 SEULA_ECONFLICT);
 	/* And then gone. */
-	assert_int_equal(seula_sessions_check(ss, token, 3002, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 3002, true, &out),
 	                 SEULA_ENOTFOUND);
 
 	struct seula_session idle = make_session(token, 10000);
 	seula_sessions_put(ss, &idle);
-	assert_int_equal(seula_sessions_check(ss, token, 11001, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 11001, true, &out),
+	                 SEULA_ECONFLICT);
+	seula_sessions_free(ss);
+}
+
+static void sessions_background_checks_do_not_touch(void **state)
+{
+	(void)state;
+	struct seula_sessions *ss = seula_sessions_new(10, 1000, 3000);
+	char token[SEULA_TOKEN_CHARS + 1];
+	struct seula_session s = make_session(token, 0), out;
+	seula_sessions_put(ss, &s);
+	/* Polled every 400 ms without a touch: idle past 1000 all the same. */
+	assert_int_equal(seula_sessions_check(ss, token, 400, false, &out),
+	                 SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, token, 800, false, &out),
+	                 SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, token, 1001, false, &out),
 	                 SEULA_ECONFLICT);
 	seula_sessions_free(ss);
 }
@@ -287,12 +307,12 @@ static void sessions_unknown_and_removed(void **state)
 	struct seula_session s = make_session(token, 0), out;
 	seula_sessions_put(ss, &s);
 	seula_token_new(other, NULL);
-	assert_int_equal(seula_sessions_check(ss, other, 1, &out),
+	assert_int_equal(seula_sessions_check(ss, other, 1, true, &out),
 	                 SEULA_ENOTFOUND);
-	assert_int_equal(seula_sessions_check(ss, "", 1, &out),
+	assert_int_equal(seula_sessions_check(ss, "", 1, true, &out),
 	                 SEULA_ENOTFOUND);
 	seula_sessions_remove(ss, s.token_hash);
-	assert_int_equal(seula_sessions_check(ss, token, 1, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 1, true, &out),
 	                 SEULA_ENOTFOUND);
 	assert_int_equal(seula_sessions_count(ss), 0);
 	seula_sessions_free(ss);
@@ -309,14 +329,17 @@ static void sessions_full_drops_least_recently_seen(void **state)
 		seula_sessions_put(ss, &s);
 	}
 	/* 0 is used again, so 1 is now the least recently seen. */
-	assert_int_equal(seula_sessions_check(ss, t[0], 10, &out), SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, t[0], 10, true, &out),
+	                 SEULA_OK);
 	struct seula_session s = make_session(t[3], 11);
 	seula_sessions_put(ss, &s);
 	assert_int_equal(seula_sessions_count(ss), 3);
-	assert_int_equal(seula_sessions_check(ss, t[1], 12, &out),
+	assert_int_equal(seula_sessions_check(ss, t[1], 12, true, &out),
 	                 SEULA_ENOTFOUND);
-	assert_int_equal(seula_sessions_check(ss, t[0], 12, &out), SEULA_OK);
-	assert_int_equal(seula_sessions_check(ss, t[3], 12, &out), SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, t[0], 12, true, &out),
+	                 SEULA_OK);
+	assert_int_equal(seula_sessions_check(ss, t[3], 12, true, &out),
+	                 SEULA_OK);
 	seula_sessions_free(ss);
 }
 
@@ -700,6 +723,7 @@ int main(void)
 	        cmocka_unit_test(device_cookie_is_bound_to_name_and_key),
 	        cmocka_unit_test(device_cookie_refuses_forgeries_and_age),
 	        cmocka_unit_test(sessions_idle_and_absolute_timeouts),
+	        cmocka_unit_test(sessions_background_checks_do_not_touch),
 	        cmocka_unit_test(sessions_unknown_and_removed),
 	        cmocka_unit_test(sessions_full_drops_least_recently_seen),
 	        cmocka_unit_test_setup_teardown(audit_intact_chain_verifies,

@@ -402,14 +402,20 @@
 
   // The server could not be reached (a network error, not an answer).
   let unreachable = false;
-  async function getJson(url) {
+  // A background request (the page's own poll) is no sign that anyone is
+  // there: the server does not restart the session's idle time for it,
+  // and neither does this page.
+  async function getJson(url, background = false) {
     let r;
-    lastRequest = Date.now();
-    if (staffChannel) staffChannel.postMessage('active');
+    const headers = { Accept: 'application/json' };
+    if (background) {
+      headers['X-Seula-Background'] = '1';
+    } else {
+      lastRequest = Date.now();
+      if (staffChannel) staffChannel.postMessage('active');
+    }
     try {
-      r = await fetch(url, {
-        credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' },
-      });
+      r = await fetch(url, { credentials: 'same-origin', cache: 'no-store', headers });
     } catch (err) {
       unreachable = true;
       const e = new Error('Not loaded: the server cannot be reached.');
@@ -1240,7 +1246,7 @@
       `<script src="${location.origin}/consent.js" data-site="${site}"></script>`;
   }
 
-  async function loadRealtime() {
+  async function loadRealtime(background = false) {
     if (!state.site) return;
     const url = `/api/stats/${encodeURIComponent(state.site)}/realtime`;
     const table = $('table-realtime');
@@ -1249,7 +1255,9 @@
     csv.href = `${url}?format=csv`;
     csv.download = `${state.site}-realtime.csv`;
     try {
-      const data = await getJson(url);
+      const data = await getJson(url, background);
+      // A poll answered after the session ended has no screen to fill.
+      if (redirecting) return;
       // The first visit has come: the reports have something to show.
       if (!$('first-visit').hidden && data.visitors > 0) {
         siteSince[state.site] = today();
@@ -1261,6 +1269,7 @@
       $('realtime-label').textContent = data.visitors === 1 ? 'current visitor' : 'current visitors';
       fillTable(table, 'page', data.pages || [], VISITORS);
     } catch (e) {
+      if (redirecting) return;
       $('realtime-count').textContent = '–';
       table.tBodies[0].replaceChildren();
     }
@@ -1481,7 +1490,7 @@
     shown = true;
     await refresh();
     setInterval(() => {
-      if (!document.hidden && !redirecting) loadRealtime();
+      if (!document.hidden && !redirecting) loadRealtime(true);
     }, 30000);
   }
 
