@@ -184,6 +184,7 @@ class ImportedHistoryTest(unittest.TestCase):
             self.assertEqual(r.status, 200, r)
             return r.json()
 
+        rows_checked = 0
         for tz in ("UTC", "Europe/Helsinki", "America/New_York"):
             zone = zoneinfo.ZoneInfo(tz)
             for _ in range(3):  # again if an hour began meanwhile
@@ -213,7 +214,10 @@ class ImportedHistoryTest(unittest.TestCase):
             # A breakdown's rows alike, value by value.
             before = [t for t in times if t.astimezone(zone).date() == yesterday
                       and t.astimezone(zone).hour <= now.hour]
-            self.assertGreater(len(page["results"]), 0)
+            # (Today may have no visit yet in a zone just past midnight.)
+            self.assertEqual(bool(page["results"]), any(
+                t.astimezone(zone).date() == now.date() for t in times), tz)
+            rows_checked += len(page["results"])
             for row, prev in zip(page["results"], page["comparison"]["results"]):
                 self.assertEqual(prev["visits"], sum(
                     1 for t in before if "/h%02d" % t.hour == row["page"]), (tz, row))
@@ -230,6 +234,9 @@ class ImportedHistoryTest(unittest.TestCase):
             self.assertEqual(done["comparison"]["results"]["visits"],
                              sum(1 for t in times if t.astimezone(zone).date()
                                  == yesterday - datetime.timedelta(days=1)))
+        # Some zone has begun its day with visits at any hour (UTC, or
+        # Helsinki in UTC's first hour).
+        self.assertGreater(rows_checked, 0)
 
     def test_breakdown_top_by_visitors_not_cut_by_visits(self):
         # Rows rank by visitors.  From the rollups, the candidates were the
