@@ -783,7 +783,7 @@ static int list_handler(void *instance, struct seula_http *http)
 		rc = matching_ids(db, where, pattern, &id_list);
 		if (rc != SEULA_OK)
 			goto out;
-		rc = SEULA_EIO;
+		rc = SEULA_EIO; /* what a failed audit below returns */
 	}
 	if (id_list && *id_list) {
 		char detail[128];
