@@ -1965,11 +1965,14 @@ static int subject_access(sqlite3 *db, int64_t id, json_t *o)
 	                        "customer_id = ?1 ORDER BY id"},
 	        {"label_exports", "SELECT * FROM customer_label_exports WHERE "
 	                          "customer_id = ?1 ORDER BY id"},
+	        /* With how their identity was checked for each (a document's
+	         * number, a birth date): data about them the register keeps,
+	         * until their erasure or retention empties it. */
 	        {"requests",
-	         "SELECT id, type, received_date, due_date, extended_months, "
-	         "extensions, status, handled_by, details, statement, "
-	         "completed_at FROM customer_dsr_requests WHERE customer_id = "
-	         "?1 ORDER BY id"},
+	         "SELECT id, type, verification, received_date, due_date, "
+	         "extended_months, extensions, status, handled_by, details, "
+	         "statement, completed_at FROM customer_dsr_requests WHERE "
+	         "customer_id = ?1 ORDER BY id"},
 	        {"links",
 	         "SELECT * FROM customer_links WHERE customer_id = ?1"},
 	};

@@ -555,6 +555,30 @@ class DsrTest(unittest.TestCase):
             self.assertEqual({a["subject"] for a in self.access_audit(cid)
                               if a["action"] in ("read", "change")}, {str(cid)})
 
+    def test_access_export_has_how_each_request_was_verified(self):
+        # How the person's identity was checked (a document's number, a
+        # birth date) is kept with each of their requests until erasure
+        # empties it: data about them, so their export has it.
+        cust = create(self.cid, "Verified")
+        r = dsr(self.cid, "objection", cust["id"],
+                verification="birth date 1981-04-02, passport FI-VER-613370",
+                objections=["publication"])
+        self.assertEqual(r.status, 201, r)
+        r = dsr(self.cid, "access", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        z = self.cid.request("GET", r.json()["export"], csrf=True)
+        self.assertEqual(z.status, 200, z)
+        archive = zipfile.ZipFile(io.BytesIO(z.body))
+        reqs = json.loads(archive.read("export.json"))["data"]["customers"]["requests"]
+        self.assertEqual([(q["type"], q["verification"]) for q in reqs],
+                         [("objection", "birth date 1981-04-02, passport "
+                           "FI-VER-613370"),
+                          ("access", "passport checked at the counter")])
+        rows = list(csv.DictReader(io.StringIO(
+            archive.read("customers_requests.csv").decode("utf-8"))))
+        self.assertEqual(rows[0]["verification"],
+                         "birth date 1981-04-02, passport FI-VER-613370")
+
     # -- deadlines ------------------------------------------------------
     def test_deadline_and_extension_arithmetic(self):
         cust = create(self.cid, "Deadline")
