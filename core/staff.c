@@ -128,7 +128,7 @@ static int common_password(const char *name, const char *password, bool *found,
 	}
 	char lower[SEULA_PASSWORD_MAX + 1], word[SEULA_PASSWORD_MAX + 1];
 	size_t n = 0;
-	for (; password[n] && n < SEULA_PASSWORD_MAX; n++)
+	for (; n < SEULA_PASSWORD_MAX && password[n]; n++)
 		lower[n] = (char)tolower((unsigned char)password[n]);
 	lower[n] = '\0';
 	disguise_off(password, word, sizeof(word));
