@@ -342,8 +342,16 @@ static int request_load(sqlite3 *db, int64_t id, const char *today,
 		if (statement)
 			*statement = cust_col(st, 12) ? strdup(cust_col(st, 12))
 			                              : NULL;
-		if (!*out || (statement && cust_col(st, 12) && !*statement))
+		if (!*out || (statement && cust_col(st, 12) && !*statement)) {
+			/* Nothing half-made for the caller to free. */
+			json_decref(*out);
+			*out = NULL;
+			if (statement) {
+				free(*statement);
+				*statement = NULL;
+			}
 			rc = SEULA_ENOMEM;
+		}
 	} else {
 		rc = step == SQLITE_DONE ? SEULA_ENOTFOUND : SEULA_EIO;
 	}
