@@ -83,9 +83,9 @@ int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
 	        "AND o.invoice_status = 'collection'), c.active_contact, "
 	        "coalesce(c.statutory_retention_until >= ?1, 0), EXISTS "
 	        "(SELECT 1 FROM customer_dsr_requests r WHERE r.customer_id = "
-	        "c.id AND r.status = 'open') FROM customers c WHERE "
-	        "c.relationship_end IS NOT NULL AND c.relationship_end < "
-	        "date(?1, ?2) ORDER BY c.id";
+	        "c.id AND r.status = 'open') FROM customers c "
+	        "WHERE " CUST_RELATIONSHIP_ENDED_SQL
+	        " < date(?1, ?2) ORDER BY c.id";
 	static const char *const hold_names[] = {
 	        "open_invoice", "debt_collection", "active_contact",
 	        "statutory_retention", "open_request"};

@@ -4,7 +4,8 @@
  * links) go when their relationship ended longer ago than the configured
  * period, unless a legal hold keeps them: an open invoice, an order in
  * debt collection, an active organisation contact, or
- * statutory_retention_until today or later.  Customers without a
+ * statutory_retention_until today or later.  An order dated after the
+ * relationship_end moves the end to its day.  Customers without a
  * relationship_end are in a relationship and stay.
  *
  * Plain SQLite, no host: the plugin's periodic task and `seula retention
@@ -24,6 +25,14 @@
 
 /* The config key's default: ten years after the relationship ends. */
 #define CUST_RETENTION_DEFAULT "10y"
+
+/* The day the relationship of customer `c` (the SQL's alias for the
+ * customers row) ended, as retention counts: its relationship_end, or the
+ * day of an order after it (the relationship went on); NULL while it has
+ * no end.  One expression, so retention and the mailing labels agree. */
+#define CUST_RELATIONSHIP_ENDED_SQL                                            \
+	"max(c.relationship_end, coalesce((SELECT max(o.date) FROM "           \
+	"customer_orders o WHERE o.customer_id = c.id), ''))"
 
 struct cust_retention_result {
 	int64_t customers; /* past retention without a hold: deleted (or, in

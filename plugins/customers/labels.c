@@ -24,14 +24,14 @@
 	"restricted = 0 AND objects_publication = 0 AND "                      \
 	"objects_direct_marketing = 0 AND street IS NOT NULL AND "             \
 	"postal_code IS NOT NULL AND city IS NOT NULL AND NOT "                \
-	"coalesce(relationship_end < date(:today, :keep), 0)"
+	"coalesce(" CUST_RELATIONSHIP_ENDED_SQL " < date(:today, :keep), 0)"
 static const char select_sql[] =
         "SELECT organisation, first_name, last_name, street, postal_code, "
-        "city, country FROM customers WHERE " LABELS_WHERE
+        "city, country FROM customers c WHERE " LABELS_WHERE
         " ORDER BY country, postal_code, last_name, first_name, id";
 static const char record_sql[] =
         "INSERT INTO customer_label_exports (customer_id, staff_name, via, "
-        "format, exported_at) SELECT id, ?1, ?2, ?3, ?4 FROM customers "
+        "format, exported_at) SELECT id, ?1, ?2, ?3, ?4 FROM customers c "
         "WHERE " LABELS_WHERE;
 
 struct label {

@@ -912,14 +912,27 @@ class LabelsTest(unittest.TestCase):
                relationship_start="2000-01-01", relationship_end="2001-01-01")
         create(self.cid, first_name="Ended", last_name="Lately",
                relationship_start="2020-01-01", relationship_end="2024-01-01")
+        # Ended long ago by the record, but an order came later: the
+        # relationship went on.
+        went_on = create(self.cid, first_name="Ordered", last_name="Since",
+                         relationship_start="2000-01-01",
+                         relationship_end="2001-01-01")
+        r = self.cid.request("POST", "/api/customers/%d/orders" % went_on["id"], {
+            "number": "L-1", "date": "2024-06-01", "currency": "EUR",
+            "invoice_status": "paid",
+            "lines": [{"description": "Kirja", "quantity": 1,
+                       "unit_price_cents": 1000}]})
+        self.assertEqual(r.status, 201, r)
         names = self.labels()
         self.assertNotIn("Ended Longago", names)
         self.assertIn("Ended Lately", names)
+        self.assertIn("Ordered Since", names)
         # The command chooses the same people.
         r = run_seula("labels", "--config", self.srv.config_path, "--format", "csv")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("Ended Longago", r.stdout)
         self.assertIn("Ended Lately", r.stdout)
+        self.assertIn("Ordered Since", r.stdout)
 
     def test_no_full_address_no_label(self):
         create(self.cid, first_name="Ilman", last_name="Osoitetta", street=None)

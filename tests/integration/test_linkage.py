@@ -603,9 +603,9 @@ class RetentionTest(unittest.TestCase):
         return create(self.cid, relationship_start=day(-365 * (years + 5)),
                       relationship_end=day(-365 * years - 3), **fields)
 
-    def order(self, cust, number, status):
+    def order(self, cust, number, status, date=None):
         r = self.cid.request("POST", "/api/customers/%d/orders" % cust["id"], {
-            "number": number, "date": day(-365 * 11), "currency": "EUR",
+            "number": number, "date": date or day(-365 * 11), "currency": "EUR",
             "invoice_status": status,
             "lines": [{"description": "Kirja", "quantity": 1,
                        "unit_price_cents": 1000}]})
@@ -632,6 +632,10 @@ class RetentionTest(unittest.TestCase):
         contact = self.old(flags={"active_contact": True})
         statutory = self.old(statutory_retention_until=day(400))
         recent = self.old(years=9)
+        # An order after the recorded end: the relationship went on, and
+        # retention counts from the order's day.
+        ordered_later = self.old()
+        self.order(ordered_later, "R-4", "paid", date=day(-365 * 2))
         ongoing = create(self.cid, relationship_start=day(-365 * 30))
         # An access request not yet answered holds the person; one
         # answered stays, without how the person was identified.
@@ -644,7 +648,7 @@ class RetentionTest(unittest.TestCase):
         self.assertEqual(self.cid.request("GET", r.json()["export"], csrf=True).status, 200)
         held = {invoice["id"], collection["id"], contact["id"], statutory["id"],
                 asking["id"]}
-        kept = held | {recent["id"], ongoing["id"]}
+        kept = held | {recent["id"], ongoing["id"], ordered_later["id"]}
         before = self.ids()
         orders_before = self.srv.query("SELECT count(*) AS n FROM customer_orders")
 

@@ -30,7 +30,7 @@
     ['segment', 'Segment', 'text'],
     ['source', 'Source', 'text', 'Where the data came from'],
     ['relationship_start', 'Customer since', 'date'],
-    ['relationship_end', 'Relationship ended', 'date', 'Retention counts from this day'],
+    ['relationship_end', 'Relationship ended', 'date', 'Retention counts from this day, or from a later order\'s'],
     ['statutory_retention_until', 'Keep by law until', 'date'],
     ['ip', 'IP address', 'text', 'Stored masked'],
   ];
