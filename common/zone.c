@@ -56,13 +56,30 @@ void seula_zone_close(struct seula_zone *z)
 
 int64_t seula_zone_midnight(struct seula_zone *z, int64_t day)
 {
+	return seula_zone_at(z, day, 0);
+}
+
+int64_t seula_zone_at(struct seula_zone *z, int64_t day, int64_t secs)
+{
 	int y, m, d;
+	day += secs / 86400;
+	secs %= 86400;
 	seula_civil_from_days(day, &y, &m, &d);
 	UErrorCode st = U_ZERO_ERROR;
 	ucal_clear(z->cal);
-	ucal_setDateTime(z->cal, y, m - 1, d, 0, 0, 0, &st);
+	ucal_setDateTime(z->cal, y, m - 1, d, (int32_t)(secs / 3600),
+	                 (int32_t)(secs / 60 % 60), (int32_t)(secs % 60), &st);
 	UDate ms = ucal_getMillis(z->cal, &st);
 	return (int64_t)floor(ms / 1000.0);
+}
+
+int64_t seula_zone_wall(struct seula_zone *z, int64_t t)
+{
+	UErrorCode st = U_ZERO_ERROR;
+	ucal_setMillis(z->cal, (UDate)t * 1000.0, &st);
+	int32_t off = ucal_get(z->cal, UCAL_ZONE_OFFSET, &st) +
+	              ucal_get(z->cal, UCAL_DST_OFFSET, &st);
+	return t + off / 1000;
 }
 
 void seula_zone_date(const char *name, int64_t ms, char out[11])

@@ -28,6 +28,16 @@ void seula_zone_close(struct seula_zone *z);
 /* UTC seconds of the local midnight that starts `day`. */
 int64_t seula_zone_midnight(struct seula_zone *z, int64_t day);
 
+/* UTC seconds of the time the clock reads `secs` (0 or more) seconds past
+ * midnight on local `day`: 15:00 of a day of 23 or 25 hours is still
+ * 15:00, not 15 hours after its midnight.  A time the clocks skip is
+ * read as after the change, one they pass twice as its first. */
+int64_t seula_zone_at(struct seula_zone *z, int64_t day, int64_t secs);
+
+/* What the local clock reads at UTC seconds t, as seconds since
+ * 1970-01-01 00:00 of that clock (day * 86400 + seconds into the day). */
+int64_t seula_zone_wall(struct seula_zone *z, int64_t t);
+
 /* The local day and hour of UTC seconds t. */
 void seula_zone_local(struct seula_zone *z, int64_t t, int64_t *day, int *hour);
 

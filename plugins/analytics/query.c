@@ -1126,13 +1126,19 @@ static bool compare_days(const struct analytics_request *rq,
  * the rollups count, through the end of the hour now is in.  True when
  * prev was cut. */
 static bool cut_at_now(const struct scope *sc, struct scope *prev,
-                       int64_t now_ms)
+                       struct seula_zone *z, int64_t now_ms)
 {
 	int64_t now = seula_floor_div(now_ms, 1000);
 	if (now < sc->t0 || now >= sc->t1)
 		return false;
 	int64_t end = seula_floor_div(now, 3600) * 3600 + 3600;
-	int64_t t1 = prev->t0 + (end - sc->t0);
+	/* As far by the clock: the hours between would put yesterday's cut
+	 * at 14:00 for today's 15:00 after the clocks went back (a day of
+	 * 25 hours), and do so for a month after in the last 30 days. */
+	int64_t into = seula_zone_wall(z, end) - sc->from_day * 86400;
+	int64_t t1 =
+	        seula_floor_div(seula_zone_at(z, prev->from_day, into), 3600) *
+	        3600;
 	if (t1 >= prev->t1)
 		return false;
 	prev->t1 = t1;
@@ -5476,7 +5482,7 @@ enum analytics_status analytics_report(sqlite3 *db,
 		scope_span(&prev, &z);
 		/* A timeseries charts the whole previous period beside it. */
 		bool cut = kind != ANALYTICS_TIMESERIES &&
-		           cut_at_now(&sc, &prev, rq->now_ms);
+		           cut_at_now(&sc, &prev, &z, rq->now_ms);
 		json_t *pbody = NULL;
 		/* A breakdown's previous figures are those of its rows'
 		 * values, wherever they ranked then: read as many as a

@@ -238,6 +238,66 @@ class ImportedHistoryTest(unittest.TestCase):
         # Helsinki in UTC's first hour).
         self.assertGreater(rows_checked, 0)
 
+
+    def test_a_running_period_is_cut_by_the_clock_across_a_dst_change(self):
+        # Today until 15:00 against a day the clocks changed in is cut at
+        # 15:00 of that day, not 15 hours after its midnight: 14:00 after
+        # a day of 25 hours (and so for a month after, in the last 30
+        # days against the 30 before), 16:00 after one of 23.  Havana's
+        # clocks change at midnight, so every hour of the day tells; one
+        # visit a UTC hour, at half past, over its last two such days.
+        zone = zoneinfo.ZoneInfo("America/Havana")
+        utc = datetime.timezone.utc
+        start = datetime.datetime.now(zone).date() - datetime.timedelta(days=2)
+
+        def hours(d):
+            t0 = datetime.datetime.combine(d, datetime.time(), zone)
+            t1 = datetime.datetime.combine(d + datetime.timedelta(days=1),
+                                           datetime.time(), zone)
+            return round((t1.astimezone(utc) - t0.astimezone(utc)).total_seconds() / 3600)
+        changed = {}
+        for back in range(400):
+            d = start - datetime.timedelta(days=back)
+            if hours(d) != 24:
+                changed.setdefault(hours(d), d)
+        if set(changed) != {23, 25}:
+            self.skipTest("no day of 23 and of 25 hours in Havana lately")
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        times = []
+        for d in changed.values():
+            t = datetime.datetime.combine(d, datetime.time(), zone).astimezone(utc)
+            t = t.replace(minute=30) - datetime.timedelta(hours=2)
+            while t.astimezone(zone).date() <= d:
+                times.append(t)
+                t += datetime.timedelta(hours=1)
+        import_lines(self, s, "dst.log", [
+            '198.51.100.%d - - [%s] "GET /h%02d HTTP/1.1" 200 512 "-" "%s"' % (
+                1 + k % 250, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), t.hour, BROWSERS[0])
+            for k, t in enumerate(times)])
+        wait_all_closed(self, s, 30, 0.2)
+        staff = login(s, "ana", PASSWORD)
+        for n, d in sorted(changed.items()):
+            for _ in range(3):  # again if an hour began meanwhile
+                now = datetime.datetime.now(zone)
+                today = now.date().isoformat()
+                r = staff.request("GET", "/api/stats/demo/summary?" + urllib.parse.urlencode({
+                    "tz": "America/Havana", "from": today, "to": today,
+                    "compare": "custom", "compare_from": d.isoformat(),
+                    "compare_to": d.isoformat()}))
+                if datetime.datetime.now(zone).hour == now.hour:
+                    break
+            self.assertEqual(r.status, 200, r)
+            cmp = r.json()["comparison"]
+            want = sum(1 for t in times if t.astimezone(zone).date() == d
+                       and t.astimezone(zone).hour <= now.hour)
+            self.assertEqual(cmp["results"]["visits"], want, (n, d, now))
+            if now.hour == 23:  # all of that day
+                self.assertNotIn("until", cmp)
+            else:
+                self.assertEqual(cmp.get("until"), "%s %02d:00" % (d, now.hour + 1),
+                                 (n, d, now))
     def test_breakdown_top_by_visitors_not_cut_by_visits(self):
         # Rows rank by visitors.  From the rollups, the candidates were the
         # 2 x limit + 20 values with the most visits: /x/broad (11 visits,
