@@ -296,9 +296,19 @@
 
 	/* ---- consent --------------------------------------------------------- */
 
+	/* The page's cookies, or none where the browser refuses them outright
+	 * (a sandboxed frame throws): counted then as without cookies. */
+	function cookies() {
+		try {
+			return d.cookie;
+		} catch (e) {
+			return '';
+		}
+	}
+
 	function readCookie() {
 		var m = /(?:^|;\s*)seula_vid=([0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})(?:;|$)/
-			.exec(d.cookie);
+			.exec(cookies());
 		return m && m[1];
 	}
 
@@ -307,7 +317,7 @@
 	 * Global Privacy Control made.  An objection does not lapse (the
 	 * server's rule too): while the cookie is there, it holds. */
 	function refused() {
-		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(d.cookie);
+		var m = /(?:^|;\s*)seula_consent=([^;]*)/.exec(cookies());
 		var p = m ? m[1].split('|') : [];
 		return (p[0] === '1' || p[0] === '2') && p.length >= 7 &&
 			/^(accept_all|reject_all|custom|withdraw)$/.test(p[4]) &&
@@ -315,8 +325,10 @@
 	}
 
 	function writeCookie(value, maxAge) {
-		d.cookie = COOKIE + '=' + value + '; Path=/; Max-Age=' + maxAge +
-			'; SameSite=Lax' + (loc.protocol === 'https:' ? '; Secure' : '');
+		try {
+			d.cookie = COOKIE + '=' + value + '; Path=/; Max-Age=' + maxAge +
+				'; SameSite=Lax' + (loc.protocol === 'https:' ? '; Secure' : '');
+		} catch (e) { /* refused outright: nothing to keep or delete */ }
 	}
 
 	/* A random (version 4) UUID; randomUUID exists only on https pages. */

@@ -470,6 +470,28 @@ test('older and stricter browsers: no sendBeacon, no randomUUID, storage blocked
   await context.close();
 });
 
+test('cookies refused outright, as in a sandboxed frame: still counted, cookieless', async () => {
+  const context = await browser.newContext();
+  // A frame sandboxed without allow-same-origin throws on document.cookie.
+  await context.addInitScript(() => {
+    const refuse = () => { throw new DOMException('sandboxed', 'SecurityError'); };
+    Object.defineProperty(Document.prototype, 'cookie', { get: refuse, set: refuse });
+  });
+  const page = await context.newPage();
+  const mark = lastId();
+  await page.goto(`${base}/demo/`);
+  await page.waitForFunction(() => window.seula && window.seula.loaded);
+  await page.evaluate(() => {
+    seula('consent', { analytics: true });
+    seula('event', 'sandboxed');
+  });
+  const got = await waitFor('the page view and the event',
+    () => { const r = rows(`id > ${mark}`); return r.length >= 2 && r; });
+  assert.deepEqual(got.map((r) => [r.type, r.name, r.visitor_id]),
+    [[1, null, null], [2, 'sandboxed', null]]);
+  await context.close();
+});
+
 test("the collect URL: the script's origin by default, data-api when given", async () => {
   // Another site on this machine, with a reverse proxy that serves the
   // tracker and the collect API under its own paths (the first-party set-up).
