@@ -58,7 +58,8 @@
  *     too): the choice stands, Save without a change records nothing, and
  *     it is not counted as the banner shown.  Closed with the focus in it,
  *     the banner gives the focus back where it was or, when it came by
- *     itself, to that button.
+ *     itself, to that button.  A site that swaps its page on navigation
+ *     (Turbo's new <body>, htmx's boost) keeps the banner and the button.
  *   - Sec-GPC: marketing stays off and cannot be switched on, a stored
  *     choice's included (its marketing scripts stay waiting, Consent Mode
  *     gets its marketing types denied); a first visit
@@ -1003,7 +1004,7 @@
 	function makeRoom() {
 		var body = d.body, html = d.documentElement;
 		if (!room) {
-			room = {body: [body.style.getPropertyValue('padding-bottom'),
+			room = {page: body, body: [body.style.getPropertyValue('padding-bottom'),
 				body.style.getPropertyPriority('padding-bottom')],
 			html: [html.style.getPropertyValue('scroll-padding-bottom'),
 				html.style.getPropertyPriority('scroll-padding-bottom')]};
@@ -1073,6 +1074,38 @@
 			d.body.appendChild(reopen);
 		}
 		reopen.hidden = !!root;
+	}
+
+	/* A site that swaps its page on navigation (Turbo replaces the
+	 * <body>, htmx's boost its children) takes the banner and the
+	 * reopen button with it: they go back into the page, so that a
+	 * choice can still be made, changed and withdrawn without a reload.
+	 * A copy of them in the new page (a snapshot's, which has none of
+	 * their handlers) gives way. */
+	var watched = null, watcher = null;
+
+	function reattach() {
+		var body = d.body;
+		if (!body) return;
+		if (watched !== body) {
+			watcher.observe(body, {childList: true});
+			watched = body;
+		}
+		[root, reopen].forEach(function (e) {
+			if (!e || body.contains(e)) return;
+			var copy = d.getElementById(e.id);
+			if (copy) copy.parentNode.removeChild(copy);
+			if (e === root) body.insertBefore(e, body.firstChild);
+			else body.appendChild(e);
+		});
+		if (room && room.page !== body) {
+			/* The room was made in the page that went: made again. */
+			var was = room;
+			room = null;
+			was.stop();
+			restore(d.documentElement, 'scroll-padding-bottom', was.html);
+			if (root) safe(makeRoom);
+		}
 	}
 
 	function open() {
@@ -1215,6 +1248,11 @@
 	d.addEventListener('visibilitychange', function () { if (!d.hidden) safe(recheck); });
 	w.addEventListener('focus', function () { safe(recheck); });
 	w.addEventListener('pageshow', function () { safe(recheck); });
+	if (w.MutationObserver) {
+		watcher = new w.MutationObserver(function () { safe(reattach); });
+		watcher.observe(d.documentElement, {childList: true});
+		whenReady(reattach);
+	}
 	whenReady(activate);
 	safe(start);
 })();

@@ -1777,3 +1777,43 @@ test('the reopened banner closes without a new choice: Close, Escape, Save uncha
   assert.deepEqual(page.errors, []);
   await context.close();
 });
+
+test('a site that swaps its whole page on navigation keeps the banner and the reopen button', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${shopBase}/page`);
+  await shown(page);
+  // What Turbo does: a new <body>, the address pushed.  The banner, not
+  // answered yet, is in the new page, with the room it needs.
+  await page.evaluate(() => {
+    const next = document.createElement('body');
+    next.innerHTML = '<h1>Pricing</h1><p>The next page.</p>';
+    document.body.replaceWith(next);
+    history.pushState(null, '', '/pricing');
+  });
+  await shown(page);
+  assert.ok(await page.evaluate(() => parseFloat(document.body.style.paddingBottom) > 0),
+    'the new page makes room for the banner');
+  await choose(page, '#seula-consent-accept-all');
+  assert.equal(await page.evaluate(() => document.body.style.paddingBottom), '', 'and gives it back');
+  assert.ok((await cookies(context)).seula_vid);
+
+  // Turbo's snapshot of a page: a copy of the button, without its
+  // handler; htmx's boost: the body's children replaced.
+  await page.evaluate(() => {
+    const copy = document.body.cloneNode(true);
+    copy.querySelector('h1').textContent = 'Home again';
+    document.body.replaceWith(copy);
+  });
+  await page.waitForFunction(() => document.querySelector('h1').textContent === 'Home again');
+  await page.evaluate(() => { document.body.innerHTML = '<h1>Contact</h1>'; });
+  await page.waitForSelector('#seula-consent-reopen', { state: 'visible' });
+  assert.equal(await page.locator('#seula-consent-reopen').count(), 1);
+  // Withdrawing is still one click away.
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  await choose(page, '#seula-consent-withdraw');
+  assert.deepEqual(Object.keys(await cookies(context)), ['seula_consent'], 'seula_vid is deleted');
+  assert.equal(await page.evaluate(() => seulaConsent.get().method), 'withdraw');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
