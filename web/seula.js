@@ -21,9 +21,12 @@
  *
  * What is sent, one JSON object per request (navigator.sendBeacon, or fetch
  * with keepalive when that is missing or refuses):
- *   - a page view on load, and on every history.pushState/replaceState and
- *     popstate that changes the URL (the fragment does not count), and when
- *     the page comes back from the back/forward cache;
+ *   - a page view on load, on every history.pushState and popstate that
+ *     changes the URL (the fragment does not count) and every
+ *     history.replaceState that changes the path (one that rewrites the
+ *     query alone, as a site taking utm_* off the address or a search box
+ *     writing what is typed does, is the same page), and when the page
+ *     comes back from the back/forward cache;
  *     seula('pageview') counts one by hand;
  *   - engagement: the time the page was visible, when it is hidden, left
  *     (pagehide) or navigated away from in a single-page app; pages seen for
@@ -276,23 +279,37 @@
 
 	/* ---- single-page apps ---------------------------------------------- */
 
+	/* A replaceState that keeps the path is the page being viewed: the
+	 * server stores no query, so it would count the page twice (and a
+	 * search box writing each key a view). */
+	function replaced() {
+		var url = pageUrl();
+		if (current && url.split('?')[0] === current.split('?')[0]) current = url;
+		else pageview();
+	}
+
 	/* After the app's own handlers, so the title is the new page's; quick
 	 * redirects (a replaceState right after a pushState) count once. */
-	var pending = null;
-	function navigated() {
+	var pending = null, moved = false;
+	function navigated(replace) {
+		moved = moved || !replace;
 		clearTimeout(pending);
-		pending = setTimeout(function () { safe(pageview); }, 0);
+		pending = setTimeout(function () {
+			var step = moved ? pageview : replaced;
+			moved = false;
+			safe(step);
+		}, 0);
 	}
 	['pushState', 'replaceState'].forEach(function (name) {
 		var original = history[name];
 		if (typeof original !== 'function') return;
 		history[name] = function () {
 			var result = original.apply(this, arguments);
-			navigated();
+			navigated(name === 'replaceState');
 			return result;
 		};
 	});
-	w.addEventListener('popstate', navigated);
+	w.addEventListener('popstate', function () { navigated(false); });
 
 	/* ---- consent --------------------------------------------------------- */
 

@@ -267,6 +267,19 @@ test('page views, SPA navigation, engagement, events and consent on the demo sit
   assert.equal(campaign.path, '/demo/pricing');
   assert.equal(campaign.url, `${base}/demo/pricing`, 'the query string is not stored');
 
+  // A site taking the campaign tags off the address (a replaceState of the
+  // query alone) is the same page view; one to another path is a new one.
+  await page.evaluate(() => history.replaceState(null, '', location.pathname));
+  await page.evaluate(() => seula('event', 'tags-taken-off'));
+  const [untagged] = await waitFor('the event after the tags went',
+    () => rows("name = 'tags-taken-off'"));
+  assert.equal(untagged.path, '/demo/pricing');
+  assert.deepEqual(rows(`id > ${campaign.id} AND type = 1`), [],
+    'no second page view for the tags taken off');
+  await page.evaluate(() => history.replaceState(null, '', '/demo/pricing/monthly?x=1'));
+  await waitFor('the page view of the replaced path',
+    () => rows(`id > ${campaign.id} AND type = 1 AND path = '/demo/pricing/monthly'`));
+
   // Consent given in the banner: a first-party cookie, its id on every
   // event from now on.
   await page.waitForSelector('#seula-consent', { state: 'visible' });
