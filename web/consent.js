@@ -1254,5 +1254,10 @@
 		whenReady(reattach);
 	}
 	whenReady(activate);
-	safe(start);
+	/* A page prerendered in case the visitor opens it asks nothing, and
+	 * makes no GPC record, until they do: the opt-in rates count the
+	 * visitors asked. */
+	if (d.prerendering)
+		d.addEventListener('prerenderingchange', function () { safe(start); }, {once: true});
+	else safe(start);
 })();

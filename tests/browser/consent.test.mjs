@@ -1817,3 +1817,34 @@ test('a site that swaps its whole page on navigation keeps the banner and the re
   assert.deepEqual(page.errors, []);
   await context.close();
 });
+
+test('a prerendered page asks nothing and records nothing until the visitor opens it', async () => {
+  const shownCount = () => query('SELECT coalesce(sum(shown), 0) AS n FROM consent_hourly')[0].n;
+  const context = await browser.newContext({ extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  // Chromium's prerendering, as the page sees it, until "opened".
+  await context.addInitScript(() => {
+    Object.defineProperty(Document.prototype, 'prerendering',
+      { get: () => !window.__opened, configurable: true });
+    Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true, configurable: true });
+  });
+  const sent = collects(context);
+  const shownBefore = shownCount(), gpcBefore = count("method = 'gpc'");
+  const page = await open(context, `${base}/demo/`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await page.$('#seula-consent'), null, 'no banner in a page not opened');
+  assert.equal(shownCount(), shownBefore, 'not counted as shown');
+  assert.equal(count("method = 'gpc'"), gpcBefore, 'no gpc record');
+  assert.deepEqual(sent, [], 'nothing counted');
+
+  // Opened: asked, its GPC recorded, counted.
+  await page.evaluate(() => {
+    window.__opened = true;
+    document.dispatchEvent(new Event('prerenderingchange'));
+  });
+  await shown(page);
+  await waitFor('the banner counted as shown', () => shownCount() === shownBefore + 1);
+  await waitFor('the gpc record', () => count("method = 'gpc'") === gpcBefore + 1);
+  await waitFor('the page view', () => sent.length);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
