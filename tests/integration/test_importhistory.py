@@ -21,6 +21,15 @@ from test_analytics import (BROWSERS, PASSWORD, PLUGINS, day, import_lines, impo
                             sketch_slack, started, ua_of, wait_all_closed)
 
 
+def import_hourly(test, s, name, times):
+    """A page view at each of `times` (UTC datetimes), from an address of
+    its own among 250, on the page /hHH of its UTC hour."""
+    import_lines(test, s, name, [
+        '198.51.100.%d - - [%s] "GET /h%02d HTTP/1.1" 200 512 "-" "%s"' % (
+            1 + k % 250, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), t.hour, BROWSERS[0])
+        for k, t in enumerate(times)])
+
+
 class ImportedHistoryTest(unittest.TestCase):
     """An access log imported with `seula import-log` becomes visits: its old
     events end their visits as they go (the close task is held during an
@@ -171,10 +180,7 @@ class ImportedHistoryTest(unittest.TestCase):
         top = datetime.datetime.now(utc).replace(minute=30, second=0, microsecond=0)
         top -= datetime.timedelta(hours=1)
         times = [top - datetime.timedelta(hours=k) for k in range(4 * 24)]
-        import_lines(self, s, "hours.log", [
-            '198.51.100.%d - - [%s] "GET /h%02d HTTP/1.1" 200 512 "-" "%s"' % (
-                1 + k % 250, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), t.hour, BROWSERS[0])
-            for k, t in enumerate(times)])
+        import_hourly(self, s, "hours.log", times)
         wait_all_closed(self, s, 30, 0.2)
         staff = login(s, "ana", PASSWORD)
 
@@ -272,10 +278,7 @@ class ImportedHistoryTest(unittest.TestCase):
             while t.astimezone(zone).date() <= d:
                 times.append(t)
                 t += datetime.timedelta(hours=1)
-        import_lines(self, s, "dst.log", [
-            '198.51.100.%d - - [%s] "GET /h%02d HTTP/1.1" 200 512 "-" "%s"' % (
-                1 + k % 250, t.strftime("%d/%b/%Y:%H:%M:%S +0000"), t.hour, BROWSERS[0])
-            for k, t in enumerate(times)])
+        import_hourly(self, s, "dst.log", times)
         wait_all_closed(self, s, 30, 0.2)
         staff = login(s, "ana", PASSWORD)
         for n, d in sorted(changed.items()):
