@@ -160,6 +160,21 @@ int seula_audit_verify(sqlite3 *db, const unsigned char key[SEULA_SECRET_BYTES],
 			        "its link to the previous row is broken");
 			break;
 		}
+		/* The MAC covers each text up to its first NUL, as written
+		 * (never with one); the rest of an edited value would go
+		 * unseen here, yet a search (staff_name = ?) compares every
+		 * byte: "ada\0x" hides an entry from ?staff=ada. */
+		bool nul = false;
+		for (int i = 3; i <= 9; i++) {
+			const char *t = col_text(st, i);
+			nul |= t &&
+			       (size_t)sqlite3_column_bytes(st, i) != strlen(t);
+		}
+		if (nul) {
+			rc = seula_chain_broken(r, id,
+			                        "a field holds a NUL byte");
+			break;
+		}
 		row_mac(key, prev, id, &e, mac);
 		if (sodium_memcmp(sqlite3_column_blob(st, 11), mac,
 		                  MAC_BYTES)) {

@@ -1218,6 +1218,14 @@ class AuditChainTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("BROKEN at entry 3", r.stdout)
 
+    def test_an_edit_after_a_nul_byte_is_found(self):
+        # The MAC reads a text up to a NUL, a search compares every byte:
+        # "ada" made "ada\0x" would drop out of ?staff=ada unseen.
+        r = self.tampered("UPDATE audit_log SET staff_name = staff_name || "
+                          "char(0) || 'x' WHERE id = 3")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("BROKEN at entry 3", r.stdout)
+
     def test_a_wipe_with_its_head_is_found(self):
         # All rows and the head gone looks like a new log, but for the
         # staff accounts, each added with an entry.
