@@ -327,33 +327,46 @@ out:
 	return rc;
 }
 
-/* What open sessions depend on in the staff table, as one digest: each
- * account's id, name, role, state and last password change. */
-static int staff_digest(sqlite3 *db,
-                        unsigned char out[crypto_generichash_BYTES])
+/* Hash every row of `sql` into h: each column's length, then its bytes
+ * (no two rows hash alike). */
+static int digest_rows(sqlite3 *db, const char *sql, int cols,
+                       crypto_generichash_state *h)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT id, name, role, disabled, "
-	                       "password_changed_at FROM staff ORDER BY id",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	crypto_generichash_state h;
-	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		for (int i = 0; i < 5; i++) {
-			const unsigned char *v = sqlite3_column_text(st, i);
-			/* Its length first: no two rows hash alike. */
+		for (int i = 0; i < cols; i++) {
+			const void *v = sqlite3_column_blob(st, i);
 			uint32_t len = (uint32_t)sqlite3_column_bytes(st, i);
-			crypto_generichash_update(&h, (const void *)&len,
+			crypto_generichash_update(h, (const void *)&len,
 			                          sizeof(len));
 			if (v)
-				crypto_generichash_update(&h, v, len);
+				crypto_generichash_update(h, v, len);
 		}
 	}
 	sqlite3_finalize(st);
-	if (step != SQLITE_DONE)
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* What open sessions depend on, as one digest: each account's id, name,
+ * role, state and last password change, and which session rows there
+ * are.  The rows too: `user disable` then `user enable` within one watch
+ * deletes the account's sessions yet leaves its staff row as it was, and
+ * the sessions would live on until the next sync. */
+static int staff_digest(sqlite3 *db,
+                        unsigned char out[crypto_generichash_BYTES])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
+	if (digest_rows(db,
+	                "SELECT id, name, role, disabled, "
+	                "password_changed_at FROM staff ORDER BY id",
+	                5, &h) != SEULA_OK ||
+	    digest_rows(db,
+	                "SELECT token_hash FROM sessions ORDER BY token_hash",
+	                1, &h) != SEULA_OK)
 		return SEULA_EIO;
 	crypto_generichash_final(&h, out, crypto_generichash_BYTES);
 	return SEULA_OK;

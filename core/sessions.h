@@ -59,9 +59,10 @@ size_t seula_sessions_count(struct seula_sessions *s);
  * rows, and drop or update the sessions whose account changed. */
 int seula_sessions_load(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);
 int seula_sessions_sync(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);
-/* Writer side, inside a transaction, often: when the staff table changed
- * since the last call (a digest of each account's name, role, state and
- * password change; the first call counts as a change), drop or update
+/* Writer side, inside a transaction, often: when the staff table or the
+ * sessions table changed since the last call (a digest of each account's
+ * name, role, state and password change, and of the session rows there
+ * are; the first call counts as a change), drop or update
  * the sessions as seula_sessions_sync() does, without its writes of
  * last-seen times. */
 int seula_sessions_watch(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);

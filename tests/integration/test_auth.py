@@ -595,6 +595,34 @@ class SessionTimeTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_disable_then_enable_ends_the_sessions(self):
+        # `user disable` then `user enable` (a way to sign someone out)
+        # within one tick of the staff watch: the staff row ends as it
+        # was, but the sessions are gone and must end now, not at the
+        # next sync (session_sync, 30 s by default).  Both commands'
+        # writes in one transaction, so that no tick falls between them.
+        srv = Server()
+        try:
+            add_staff(srv, ["ann"])
+            srv.start()
+            ann = login(srv, "ann", PASSWORDS["ann"])
+            self.assertEqual(ann.request("GET", "/api/me").status, 200)
+            time.sleep(1.5)  # the watch has looked since the login
+            con = sqlite3.connect(srv.db_path, timeout=10)
+            with con:
+                con.execute("UPDATE staff SET disabled = 1 WHERE name = 'ann'")
+                con.execute("DELETE FROM sessions WHERE staff_id = "
+                            "(SELECT id FROM staff WHERE name = 'ann')")
+                con.execute("UPDATE staff SET disabled = 0 WHERE name = 'ann'")
+            con.close()
+            deadline = time.monotonic() + 3
+            while (time.monotonic() < deadline and
+                   ann.request("GET", "/api/me").status != 401):
+                time.sleep(0.1)
+            assert_json_error(self, ann.request("GET", "/api/me"), 401)
+        finally:
+            srv.close()
+
 
 class SessionCapTest(unittest.TestCase):
 
