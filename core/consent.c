@@ -1068,6 +1068,15 @@ static const char *col(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
+/* Whether text column i holds a NUL byte, which the server never writes:
+ * the MACs read a text up to it, while a search (visitor_id = ?) compares
+ * every byte, so "ID\0x" would hide a record from its visitor unseen. */
+static bool holds_nul(sqlite3_stmt *st, int i)
+{
+	const char *t = col(st, i);
+	return t && (size_t)sqlite3_column_bytes(st, i) != strlen(t);
+}
+
 /* Each visitor's state beside what its latest record makes it: the
  * state's visitor id, site, grants, valid_until, receipt, record_id and
  * MAC (0-8), the latest record's id, site, decisions, valid_until and
@@ -1329,6 +1338,14 @@ int seula_consent_verify(sqlite3 *db,
 			rc = seula_chain_broken(
 			        r, rec.id,
 			        "its link to the previous record is broken");
+			break;
+		}
+		bool nul = false;
+		for (int i = 1; i <= 19; i++)
+			nul |= holds_nul(st, i);
+		if (nul) {
+			rc = seula_chain_broken(r, rec.id,
+			                        "a field holds a NUL byte");
 			break;
 		}
 		record_mac(key, prev, &rec, sqlite3_column_blob(st, 20), mac);

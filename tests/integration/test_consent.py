@@ -667,6 +667,14 @@ class ChainTest(unittest.TestCase):
                     uuid.uuid4())
         self.assert_broken(1, "visitor id, address or page")
 
+    def test_an_edit_after_a_nul_byte_is_found(self):
+        # The MACs read a text up to a NUL, a search compares every byte:
+        # a visitor id made "ID\0x" would hide the record from its
+        # visitor's access export and erasure unseen.
+        self.tamper("UPDATE consent_records SET visitor_id = visitor_id || "
+                    "char(0) || 'x' WHERE id = 1")
+        self.assert_broken(1, "a field holds a NUL byte")
+
     def test_a_faked_erasure_is_found(self):
         # Clearing a record's personal fields as an erasure does (the
         # person's consent then looks withdrawn from view) needs the
