@@ -1123,6 +1123,14 @@ static int audit_list(void *instance, struct seula_http *http)
 	if (subject &&
 	    (rc = seula_subject_audit_bind(st, key, &who)) != SEULA_OK)
 		goto out;
+	/* Who looked into what was done with a customer's data is theirs to
+	 * see too: the entry names them, so their access export lists it.
+	 * Other subjects (a receipt, a visitor id: not for the log to keep
+	 * bare) stay out of it, as any value typed in a URL does. */
+	if (who.customer_id &&
+	    (rc = seula_http_audit(http, "read", canonical,
+	                           "audit log entries about them")) != SEULA_OK)
+		goto out;
 	rc = SEULA_ENOMEM;
 	json_t *entries = json_array();
 	int64_t last = 0;

@@ -367,6 +367,16 @@ class LoginTest(unittest.TestCase):
         r = ada.request("GET", "/api/audit?subject=1")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.json()["entries"], [])
+        # That search is itself about customer 1: the next one finds it
+        # (and so would their access export).  Other subjects stay out.
+        ada.request("GET", "/api/audit?subject=7a0f5d7e-0000-4000-8000-000000000000")
+        seen = ada.request("GET", "/api/audit?subject=1").json()["entries"]
+        self.assertEqual([(e["staff"], e["action"], e["route"], e["subject"], e["detail"])
+                          for e in seen],
+                         [("ada", "read", "GET /api/audit", "1",
+                           "audit log entries about them")])
+        last = ada.request("GET", "/api/audit?limit=2").json()["entries"]
+        self.assertEqual([e["subject"] for e in last], ["1", None])
         for q in ("limit=0", "limit=abc", "limit=1001", "before=x", "from=yesterday",
                   "to=2026-13-45", "limit=%2B5", "limit=%205", "before=%203",
                   "from=%2B1",
