@@ -206,6 +206,18 @@ static const char *host_privacy_get(const struct seula_host *h, const char *key,
 	return NULL;
 }
 
+static int host_audit_visitor(const struct seula_host *h, const char *vid,
+                              char *out, size_t len)
+{
+	const struct seula_host_env *env = impl_of(h)->env;
+	/* Without the key the core would name the visitor by the id itself,
+	 * which is what the pseudonym is for keeping out of the log. */
+	if (!env->audit_visitor || !env->secret_key || !vid || len < 48)
+		return SEULA_EINVAL;
+	env->audit_visitor(env->secret_key, vid, out);
+	return SEULA_OK;
+}
+
 void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
                      const struct seula_host_env *env)
 {
@@ -249,6 +261,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->ip_mask = seula_ip_mask_level;
 	h->event_objects_to_marketing = host_event_objects_to_marketing;
 	h->privacy_get = host_privacy_get;
+	h->audit_visitor = host_audit_visitor;
 	impl->plugin_name = plugin_name;
 	impl->env = env;
 }

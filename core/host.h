@@ -38,6 +38,11 @@ struct seula_host_env {
 	 * sign with (consent records' erased_mac); NULL: they are refused.
 	 * Borrowed: it outlives the host. */
 	const unsigned char *secret_key;
+	/* What host->audit_visitor computes with secret_key:
+	 * seula_consent_audit_visitor (core/consent.c), given like
+	 * subject_run; NULL: it answers SEULA_EINVAL. */
+	void (*audit_visitor)(const unsigned char *key, const char *vid,
+	                      char out[48]);
 	/* What host->site_known asks; NULL: it answers SEULA_EINVAL. */
 	const struct seula_config *config;
 };

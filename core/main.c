@@ -44,6 +44,10 @@
 
 #define ERRLEN 1024
 
+/* host.h passes the pseudonym's buffer to the consent code at this size. */
+_Static_assert(SEULA_AUDIT_VISITOR_MAX == 48,
+               "host->audit_visitor's buffer is the consent pseudonym's");
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -139,6 +143,7 @@ static int app_load(struct app *app, const char *config,
 	app->log.level = (enum seula_log_level)app->cfg.log_level;
 	app->env.log = &app->log;
 	app->env.subject_run = seula_subject_run;
+	app->env.audit_visitor = seula_consent_audit_visitor;
 	app->env.plugins = &app->plugins;
 	app->env.config = &app->cfg;
 	app->plugin_dir = app->cfg.plugin_dir ? strdup(app->cfg.plugin_dir)

@@ -53,6 +53,9 @@
  *                     the server, such as a retention that deletes.
  *   1.10 (2026-12-02) seula_host.site_id: the configured sites one by one,
  *                     so a site is listed before its first visit.
+ *   1.11 (2026-12-04) seula_host.audit_visitor: how the audit log names a
+ *                     visitor id, so a request about a visitor who is not
+ *                     a customer is logged without the id itself.
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -84,7 +87,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 10
+#define SEULA_ABI_MINOR 11
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -362,8 +365,10 @@ enum seula_subject_op {
 struct seula_subject {
 	uint32_t size;       /* sizeof(struct seula_subject) of the caller */
 	int64_t customer_id; /* the customer register's id; 0: not a customer */
-	/* How the audit log names the person: the customer id in decimal
-	 * (never NULL).  After erasure it refers to no one. */
+	/* How the audit log names the person: the customer id in decimal,
+	 * or for a visitor who is not a customer (customer_id 0) the audit
+	 * log's name for their visitor id (audit_visitor); never NULL.
+	 * After erasure it refers to no one. */
 	const char *audit_subject;
 	const char *email; /* NULL when unknown */
 	/* The tracker visitor ids linked to the person (UUIDs). */
@@ -538,6 +543,15 @@ struct seula_host {
 	 * (a unit test's).  The string lives as long as the host.  Any
 	 * thread. */
 	const char *(*site_id)(const struct seula_host *host, size_t i);
+	/* 1.11: how the audit log names visitor id `vid` (a UUID): the
+	 * keyed pseudonym the core writes for it ("visitor:" and 32 hex
+	 * digits), into `out` (at least 48 bytes), so that an entry about
+	 * a visitor keeps nothing their cookie holds after their erasure,
+	 * and their access export finds it.  SEULA_EINVAL when `len` is too
+	 * small or this host has no server key (a unit test's).  Any
+	 * thread. */
+	int (*audit_visitor)(const struct seula_host *host, const char *vid,
+	                     char *out, size_t len);
 };
 
 /* ------------------------------------------------------------------------
