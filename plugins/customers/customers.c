@@ -78,7 +78,8 @@
  *        segment_min_customers merged into "(other)"; linkage.c)
  *   POST|GET /api/dsr, GET /api/dsr/{id}[/export|/statement], POST
  *        /api/dsr/{id}/extend                  admin, customer_service
- *        (the data subject rights, dsr.h; requests in migration 2)
+ *        (the data subject rights, dsr.h; requests in migration 2,
+ *        a visitor's requests by visitor id in migration 7)
  * Tasks: customers-link-key (the link key, email hashes), and
  * customers-retention (cust_retention.h; also `seula retention run`).
  * There is no DELETE: erasure goes through the data subject rights, which
@@ -325,6 +326,8 @@ static const struct seula_migration migrations[] = {
             "  HAVING count(DISTINCT customer_id) > 1;\n"
             "DELETE FROM customer_links WHERE visitor_id IN\n"
             "  (SELECT visitor_id FROM customer_link_shared);"},
+        /* Requests of visitors who are not customers (dsr.c). */
+        {7, cust_dsr_visitor_migration_sql},
 };
 
 struct customers {

@@ -50,6 +50,59 @@ const char cust_dsr_migration_sql[] =
         "CREATE INDEX customer_dsr_requests_by_status ON\n"
         "  customer_dsr_requests (status, due_date);";
 
+/* SQLite cannot drop a NOT NULL: the table is made again, its rows and
+ * ids kept.  Nothing refers to it (no foreign key, trigger or view). */
+const char cust_dsr_visitor_migration_sql[] =
+        "CREATE TABLE customer_dsr_requests_new (\n"
+        "  id INTEGER PRIMARY KEY,\n"
+        "  type TEXT NOT NULL CHECK (type IN ('access', 'rectification',\n"
+        "    'erasure', 'anonymisation', 'restriction', 'objection')),\n"
+        "  -- no foreign key: the record of the answer outlives an erased\n"
+        "  -- customer, whose id then names no one; NULL: a visitor's\n"
+        "  customer_id INTEGER,\n"
+        "  -- a visitor not in the register: their visitor id (NULL once\n"
+        "  -- erased) and how the audit log names it (kept)\n"
+        "  visitor_id TEXT,\n"
+        "  visitor_subject TEXT,\n"
+        "  verification TEXT NOT NULL,\n"
+        "  received_at INTEGER NOT NULL,\n"
+        "  received_date TEXT NOT NULL,\n"
+        "  due_date TEXT NOT NULL,\n"
+        "  extended_months INTEGER NOT NULL DEFAULT 0\n"
+        "    CHECK (extended_months BETWEEN 0 AND 2),\n"
+        "  extensions TEXT NOT NULL DEFAULT '[]',\n"
+        "  status TEXT NOT NULL CHECK (status IN ('open', 'completed',\n"
+        "    'refused', 'restricted')),\n"
+        "  received_by TEXT NOT NULL,\n"
+        "  handled_by TEXT NOT NULL,\n"
+        "  details TEXT NOT NULL DEFAULT '{}',\n"
+        "  statement TEXT,\n"
+        "  completed_at INTEGER,\n"
+        "  updated_at INTEGER NOT NULL,\n"
+        "  CHECK ((customer_id IS NULL) = (visitor_subject IS NOT NULL)),\n"
+        "  CHECK (visitor_id IS NULL OR visitor_subject IS NOT NULL),\n"
+        "  -- the other rights need a record in the register\n"
+        "  CHECK (visitor_subject IS NULL OR type IN ('access', "
+        "'erasure'))\n"
+        ") STRICT;\n"
+        "INSERT INTO customer_dsr_requests_new (id, type, customer_id,\n"
+        "  verification, received_at, received_date, due_date,\n"
+        "  extended_months, extensions, status, received_by, handled_by,\n"
+        "  details, statement, completed_at, updated_at)\n"
+        "  SELECT id, type, customer_id, verification, received_at,\n"
+        "  received_date, due_date, extended_months, extensions, status,\n"
+        "  received_by, handled_by, details, statement, completed_at,\n"
+        "  updated_at FROM customer_dsr_requests;\n"
+        "DROP TABLE customer_dsr_requests;\n"
+        "ALTER TABLE customer_dsr_requests_new RENAME TO "
+        "customer_dsr_requests;\n"
+        "CREATE INDEX customer_dsr_requests_by_customer ON\n"
+        "  customer_dsr_requests (customer_id);\n"
+        "CREATE INDEX customer_dsr_requests_by_status ON\n"
+        "  customer_dsr_requests (status, due_date);\n"
+        "CREATE INDEX customer_dsr_requests_by_visitor ON\n"
+        "  customer_dsr_requests (visitor_id);";
+
 static const char *const dsr_types[] = {
         "access",      "rectification", "erasure", "anonymisation",
         "restriction", "objection",     NULL};
@@ -131,9 +184,11 @@ static int exec_id(sqlite3 *db, const char *sql, int64_t id, int64_t *changes)
 
 /* ---- the person --------------------------------------------------------- */
 
+/* A customer (id > 0), or a visitor who is not one (id 0, their one
+ * visitor id, the audit log's name for it as subject). */
 struct person {
 	int64_t id;
-	char subject[24];
+	char subject[48];
 	char *email;
 	char **visitor_ids;
 	size_t n_visitor_ids;
@@ -195,6 +250,65 @@ static int person_load(sqlite3 *db, int64_t id, struct person *p)
 		rc = SEULA_EIO;
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* A visitor id as the tracker stores it (core/collect.c): a UUID in
+ * lower case, into out.  false when `v` is not one. */
+static bool visitor_id_of(json_t *v, char out[37])
+{
+	const char *s = json_string_value(v);
+	if (!s || json_string_length(v) != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		unsigned char ch = (unsigned char)s[i];
+		if (dash ? ch != '-' : !strchr("0123456789abcdefABCDEF", ch))
+			return false;
+		out[i] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
+	}
+	out[36] = '\0';
+	return true;
+}
+
+/* Visitor `vid` (canonical) as a person; `subject` how the audit log
+ * names them (NULL: computed by the host). */
+static int person_visitor(const struct seula_host *h, const char *vid,
+                          const char *subject, struct person *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (subject)
+		snprintf(p->subject, sizeof(p->subject), "%s", subject);
+	else if (h->audit_visitor(h, vid, p->subject, sizeof(p->subject)) !=
+	         SEULA_OK)
+		return SEULA_EINVAL;
+	p->visitor_ids = malloc(sizeof(*p->visitor_ids));
+	if (!p->visitor_ids || !(p->visitor_ids[0] = strdup(vid))) {
+		person_clear(p);
+		return SEULA_ENOMEM;
+	}
+	p->n_visitor_ids = 1;
+	return SEULA_OK;
+}
+
+/* The customer that visitor id `vid` is linked to (customer_links), in
+ * *customer; 0 when none. */
+static int visitor_customer(sqlite3 *db, const char *vid, int64_t *customer)
+{
+	*customer = 0;
+	if (!table_exists(db, "customer_links"))
+		return SEULA_OK;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT customer_id FROM customer_links WHERE "
+	                       "visitor_id = ? ORDER BY customer_id LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*customer = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
 static void person_subject(const struct person *p, int64_t now,
@@ -264,7 +378,8 @@ static int holds_of(sqlite3 *db, int64_t id, const char *day,
 	"r.received_by, r.handled_by, r.details, r.statement, "                \
 	"r.completed_at, r.verification, nullif(trim(coalesce(c.first_name, "  \
 	"'') || ' ' || coalesce(c.last_name, '')), ''), "                      \
-	"nullif(c.organisation, ''), " HOLD_ENDED
+	"nullif(c.organisation, ''), " HOLD_ENDED ", r.visitor_id, "           \
+	"r.visitor_subject"
 /* An erasure or anonymisation a hold refused (restricted instead) whose
  * holds have all ended: it can be carried out now, and the list of open
  * requests has it (NULL for any other request).  Not while the person
@@ -319,6 +434,15 @@ static json_t *request_json(sqlite3_stmt *st, const char *today)
 	if (sqlite3_column_type(st, 17) != SQLITE_NULL)
 		json_object_set_new(o, "hold_ended",
 		                    json_boolean(sqlite3_column_int(st, 17)));
+	/* A visitor's request names no customer; its visitor id is null
+	 * once erased, and the audit log's name for it stays. */
+	const char *vid = cust_col(st, 18), *vsubject = cust_col(st, 19);
+	if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+		json_object_set_new(o, "customer_id", json_null());
+	json_object_set_new(o, "visitor_id",
+	                    vid ? json_string(vid) : json_null());
+	json_object_set_new(o, "visitor_subject",
+	                    vsubject ? json_string(vsubject) : json_null());
 	return o;
 }
 
@@ -361,7 +485,9 @@ static int request_load(sqlite3 *db, int64_t id, const char *today,
 
 struct new_request {
 	const char *type;
-	int64_t customer_id;
+	int64_t customer_id;         /* 0: a visitor's request */
+	const char *visitor_id;      /* NULL: a customer's, or erased */
+	const char *visitor_subject; /* a visitor's: the audit log's name */
 	const char *verification;
 	const char *status;
 	json_t *details; /* borrowed */
@@ -386,11 +512,17 @@ static int request_insert(sqlite3 *db, const struct new_request *r, int64_t *id)
 	            "INSERT INTO customer_dsr_requests (type, customer_id, "
 	            "verification, received_at, received_date, due_date, "
 	            "status, received_by, handled_by, details, completed_at, "
-	            "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, "
-	            "?9, CASE WHEN ?7 = 'open' THEN NULL ELSE ?4 END, ?4)",
+	            "updated_at, visitor_id, visitor_subject) VALUES (?1, ?2, "
+	            "?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, CASE WHEN ?7 = 'open' "
+	            "THEN "
+	            "NULL ELSE ?4 END, ?4, ?10, ?11)",
 	            -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, r->type, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, r->customer_id);
+		if (r->customer_id > 0)
+			sqlite3_bind_int64(st, 2, r->customer_id);
+		sqlite3_bind_text(st, 10, r->visitor_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 11, r->visitor_subject, -1,
+		                  SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, r->verification, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, r->now);
 		sqlite3_bind_text(st, 5, day, -1, SQLITE_STATIC);
@@ -427,6 +559,16 @@ struct ctx {
 	int status;    /* the answer's HTTP status */
 };
 
+/* An audit entry about the request's person: their customer id, or the
+ * audit log's name for their visitor id (never the id itself). */
+static int person_audit(struct ctx *c, const char *action, const char *detail)
+{
+	return c->h->http_audit(c->http, action, c->person.subject, detail) ==
+	                       SEULA_OK
+	               ? SEULA_OK
+	               : SEULA_EIO;
+}
+
 /* Check the body's keys against the type's own. */
 static int check_keys(struct ctx *c, const char *const *extra)
 {
@@ -435,7 +577,7 @@ static int check_keys(struct ctx *c, const char *const *extra)
 	json_object_foreach(c->body, key, v)
 	{
 		if (!strcmp(key, "type") || !strcmp(key, "customer_id") ||
-		    !strcmp(key, "verification"))
+		    !strcmp(key, "visitor_id") || !strcmp(key, "verification"))
 			continue;
 		bool known = false;
 		for (size_t i = 0; extra && extra[i]; i++)
@@ -600,17 +742,22 @@ static int forget_statement(struct ctx *c, enum seula_subject_op op,
 
 static int notify_list(struct ctx *c, json_t *changed, json_t **out);
 
-/* The ids of customer `id`'s open access requests, appended to `out`. */
-static int open_access_requests(sqlite3 *db, int64_t id, json_t *out)
+/* The ids of person `p`'s open access requests (a customer's, or a
+ * visitor's by their visitor id), appended to `out`. */
+static int open_access_requests(sqlite3 *db, const struct person *p,
+                                json_t *out)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT id FROM customer_dsr_requests WHERE "
-	                       "customer_id = ?1 AND type = 'access' AND "
-	                       "status = 'open' ORDER BY id",
+	                       "(customer_id = ?1 OR visitor_id = ?2) AND "
+	                       "type = 'access' AND status = 'open' ORDER BY "
+	                       "id",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 1, p->id);
+	if (p->id == 0)
+		sqlite3_bind_text(st, 2, p->visitor_ids[0], -1, SQLITE_STATIC);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(
@@ -634,8 +781,10 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		return rc;
 	json_object_set(c->req.details, "notify", notify);
 	json_t *holds = json_array();
-	rc = holds_of(c->db, c->person.id, c->today,
-	              op == SEULA_SUBJECT_ANONYMISE, holds);
+	/* The holds are the register record's: a visitor has none. */
+	if (c->person.id > 0)
+		rc = holds_of(c->db, c->person.id, c->today,
+		              op == SEULA_SUBJECT_ANONYMISE, holds);
 	if (rc == SEULA_OK && json_array_size(holds)) {
 		/* The record must stay; it is kept out of every use but the
 		 * one the hold is for. */
@@ -675,16 +824,14 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		if (n < sizeof(detail))
 			snprintf(detail + n, sizeof(detail) - n,
 			         "; restricted instead");
-		return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
-		                                   c->person.id, detail)
-		                      : rc;
+		return rc == SEULA_OK ? person_audit(c, "change", detail) : rc;
 	}
 	json_decref(holds);
 	/* An access request still open would have nothing left to give:
 	 * its export goes to the person first. */
 	json_t *waiting = rc == SEULA_OK ? json_array() : NULL;
 	if (waiting)
-		rc = open_access_requests(c->db, c->person.id, waiting);
+		rc = open_access_requests(c->db, &c->person, waiting);
 	if (rc == SEULA_OK && json_array_size(waiting)) {
 		c->status = 409;
 		c->reply = json_pack(
@@ -740,6 +887,7 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 	if (rc != SEULA_OK)
 		return rc;
 	c->req.verification = "";
+	c->req.visitor_id = NULL; /* the subject hook took it off the others */
 	rc = request_insert(c->db, &c->req, &c->request_id);
 	if (rc != SEULA_OK)
 		return rc;
@@ -768,7 +916,7 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 	snprintf(detail, sizeof(detail),
 	         "%s (request %lld): the person's data in every plugin",
 	         c->req.type, (long long)c->request_id);
-	return cust_audit(c->h, c->http, "erase", c->person.id, detail);
+	return person_audit(c, "erase", detail);
 }
 
 static int do_access(struct ctx *c)
@@ -814,9 +962,7 @@ static int do_restriction(struct ctx *c)
 	char detail[96];
 	snprintf(detail, sizeof(detail), "restriction (request %lld): %s",
 	         (long long)c->request_id, on ? "restricted=on" : "lifted");
-	return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
-	                                   c->person.id, detail)
-	                      : rc;
+	return rc == SEULA_OK ? person_audit(c, "change", detail) : rc;
 }
 
 static int do_objection(struct ctx *c)
@@ -877,9 +1023,7 @@ static int do_objection(struct ctx *c)
 			n += (size_t)snprintf(detail + n, sizeof(detail) - n,
 			                      " %s", json_string_value(v));
 	}
-	return rc == SEULA_OK ? cust_audit(c->h, c->http, "change",
-	                                   c->person.id, detail)
-	                      : rc;
+	return rc == SEULA_OK ? person_audit(c, "change", detail) : rc;
 }
 
 /* The recipients the changed fields were disclosed to: whom to notify
@@ -976,7 +1120,7 @@ static int refuse_rectification(struct ctx *c, json_t *reasons)
 	snprintf(detail, sizeof(detail),
 	         "rectification refused (request %lld): statement of reasons",
 	         (long long)c->request_id);
-	return cust_audit(c->h, c->http, "change", c->person.id, detail);
+	return person_audit(c, "change", detail);
 }
 
 static int do_rectification(struct ctx *c)
@@ -1131,7 +1275,7 @@ static int do_rectification(struct ctx *c)
 			                       " %s", json_string_value(v));
 	}
 	if (rc == SEULA_OK)
-		rc = cust_audit(c->h, c->http, "change", c->person.id, detail);
+		rc = person_audit(c, "change", detail);
 out:
 	sqlite3_finalize(st);
 	json_decref(changed);
@@ -1162,7 +1306,9 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	int rc = SEULA_OK;
 	json_t *type = json_object_get(body, "type");
 	json_t *cid = json_object_get(body, "customer_id");
+	json_t *vid = json_object_get(body, "visitor_id");
 	json_t *verification = json_object_get(body, "verification");
+	char visitor[37];
 	size_t t = 0;
 	while (json_is_string(type) && dsr_types[t] &&
 	       strcmp(dsr_types[t], json_string_value(type)) != 0)
@@ -1174,8 +1320,37 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 		        "restriction or objection");
 		goto out;
 	}
-	if (!json_is_integer(cid) || json_integer_value(cid) < 1) {
+	if (json_is_null(cid))
+		cid = NULL;
+	if (json_is_null(vid))
+		vid = NULL;
+	if ((cid != NULL) == (vid != NULL)) {
+		rc = cust_bad_field(
+		        h, http, cid ? "visitor_id" : "customer_id",
+		        "give one of customer_id (a customer in the "
+		        "register) or visitor_id (a visitor who is "
+		        "not in it)");
+		goto out;
+	}
+	if (cid && (!json_is_integer(cid) || json_integer_value(cid) < 1)) {
 		rc = cust_bad_field(h, http, "customer_id", "a customer's id");
+		goto out;
+	}
+	/* Art. 11(2): the visitor id the person gives identifies their
+	 * visits and consents, enough to see or erase them; the other
+	 * rights are about the register's record, which they do not have. */
+	if (vid && t != 0 && t != 2) {
+		rc = cust_bad_field(h, http, "type",
+		                    "a visitor id alone makes an access or "
+		                    "erasure request: the other rights need a "
+		                    "record in the customer register "
+		                    "(customer_id)");
+		goto out;
+	}
+	if (vid && !visitor_id_of(vid, visitor)) {
+		rc = cust_bad_field(h, http, "visitor_id",
+		                    "a visitor id: a UUID, as the consent "
+		                    "receipt shows it");
 		goto out;
 	}
 	if (!staff_text_ok(verification, 1000)) {
@@ -1184,7 +1359,38 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 		                    "1-1000 bytes of text");
 		goto out;
 	}
-	rc = person_load(c.db, json_integer_value(cid), &c.person);
+	if (vid) {
+		/* Linked, the id is a customer's: erased alone, the link
+		 * and the register's record would stay, and an export would
+		 * leave out the rest of what is held about them. */
+		int64_t linked = 0;
+		rc = visitor_customer(c.db, visitor, &linked);
+		if (rc == SEULA_OK && linked > 0) {
+			char msg[200], detail[96];
+			snprintf(msg, sizeof(msg),
+			         "the visitor id is linked to customer %lld: "
+			         "make "
+			         "the request for customer_id %lld, which "
+			         "covers "
+			         "their visitor ids too",
+			         (long long)linked, (long long)linked);
+			snprintf(detail, sizeof(detail),
+			         "data subject request by a linked visitor id");
+			rc = cust_audit(h, http, "read", linked, detail);
+			if (rc == SEULA_OK)
+				rc = cust_reply_json(
+				        h, http, 409,
+				        json_pack("{s:s, s:s, s:I}", "error",
+				                  "linked_visitor", "message",
+				                  msg, "customer_id",
+				                  (json_int_t)linked));
+			goto out;
+		}
+		if (rc == SEULA_OK)
+			rc = person_visitor(h, visitor, NULL, &c.person);
+	} else {
+		rc = person_load(c.db, json_integer_value(cid), &c.person);
+	}
 	if (rc == SEULA_ENOTFOUND) {
 		rc = cust_refuse(h, http, 404, "not_found", "no such customer");
 		goto out;
@@ -1194,6 +1400,8 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	c.req = (struct new_request){
 	        .type = dsr_types[t],
 	        .customer_id = c.person.id,
+	        .visitor_id = c.person.id ? NULL : c.person.visitor_ids[0],
+	        .visitor_subject = c.person.id ? NULL : c.person.subject,
 	        .verification = json_string_value(verification),
 	        .status = "completed",
 	        .details = json_object(),
@@ -1224,7 +1432,7 @@ int cust_dsr_create_handler(void *instance, struct seula_http *http)
 	char detail[128];
 	snprintf(detail, sizeof(detail), "request %lld: %s received",
 	         (long long)c.request_id, c.req.type);
-	rc = cust_audit(h, http, "dsr", c.person.id, detail);
+	rc = person_audit(&c, "dsr", detail);
 	json_t *request = NULL;
 	if (rc == SEULA_OK)
 		rc = request_load(c.db, c.request_id, c.today, &request, NULL);
@@ -1293,9 +1501,16 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		json_array_append_new(list, request_json(st, today));
-		sqlite3_str_appendf(ids, "%s%lld",
-		                    sqlite3_str_length(ids) ? "," : "",
-		                    (long long)sqlite3_column_int64(st, 2));
+		/* A visitor's request by the audit log's name for them. */
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+			sqlite3_str_appendf(ids, "%s%s",
+			                    sqlite3_str_length(ids) ? "," : "",
+			                    cust_col(st, 19));
+		else
+			sqlite3_str_appendf(
+			        ids, "%s%lld",
+			        sqlite3_str_length(ids) ? "," : "",
+			        (long long)sqlite3_column_int64(st, 2));
 	}
 	sqlite3_finalize(st);
 	int rc = step == SQLITE_DONE && sqlite3_str_errcode(ids) == SQLITE_OK
@@ -1343,6 +1558,21 @@ static int64_t request_customer(json_t *request)
 	        json_object_get(request, "customer_id"));
 }
 
+/* An audit entry about the person of `request`: their customer id, or
+ * for a visitor's request the audit log's name for their visitor id. */
+static int request_audit(const struct seula_host *h, struct seula_http *http,
+                         const char *action, json_t *request,
+                         const char *detail)
+{
+	const char *visitor =
+	        json_string_value(json_object_get(request, "visitor_subject"));
+	if (visitor && !request_customer(request))
+		return h->http_audit(http, action, visitor, detail) == SEULA_OK
+		               ? SEULA_OK
+		               : SEULA_EIO;
+	return cust_audit(h, http, action, request_customer(request), detail);
+}
+
 int cust_dsr_get_handler(void *instance, struct seula_http *http)
 {
 	const struct seula_host *h = cust_host(instance);
@@ -1358,7 +1588,7 @@ int cust_dsr_get_handler(void *instance, struct seula_http *http)
 	char detail[64];
 	snprintf(detail, sizeof(detail), "data subject request %lld",
 	         (long long)id);
-	rc = cust_audit(h, http, "read", request_customer(request), detail);
+	rc = request_audit(h, http, "read", request, detail);
 	if (rc != SEULA_OK) {
 		json_decref(request);
 		return rc;
@@ -1375,15 +1605,16 @@ int cust_dsr_statement_handler(void *instance, struct seula_http *http)
 	int rc = load_param(instance, http, &request, &statement, &id);
 	if (rc != SEULA_OK)
 		return rc;
-	int64_t customer = request_customer(request);
-	json_decref(request);
-	if (!statement)
+	if (!statement) {
+		json_decref(request);
 		return cust_refuse(h, http, 404, "no_statement",
 		                   "the request was not refused in writing");
+	}
 	char detail[64];
 	snprintf(detail, sizeof(detail), "statement of request %lld",
 	         (long long)id);
-	rc = cust_audit(h, http, "read", customer, detail);
+	rc = request_audit(h, http, "read", request, detail);
+	json_decref(request);
 	if (rc == SEULA_OK) {
 		char name[80];
 		snprintf(name, sizeof(name),
@@ -1504,8 +1735,7 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	         (long long)json_integer_value(months),
 	         json_integer_value(months) == 1 ? "" : "s", due);
 	if (rc == SEULA_OK)
-		rc = cust_audit(h, http, "dsr", request_customer(request),
-		                detail);
+		rc = request_audit(h, http, "dsr", request, detail);
 	json_decref(request);
 	request = NULL;
 	if (rc == SEULA_OK)
@@ -1804,7 +2034,7 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 		return rc;
 	sqlite3 *db = h->http_db(http);
 	int64_t now = h->now_ms(h);
-	struct person p;
+	struct person p = {0};
 	struct membuf m = {0};
 	json_t *all = NULL, *doc = NULL;
 	char *text = NULL, *msg = NULL;
@@ -1814,20 +2044,33 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 		                 "only an access request has an export");
 		goto out_request;
 	}
-	rc = person_load(db, request_customer(request), &p);
+	/* A visitor's request: the visitor id, until it is erased. */
+	const char *visitor =
+	        json_string_value(json_object_get(request, "visitor_id"));
+	const char *visitor_subject =
+	        json_string_value(json_object_get(request, "visitor_subject"));
+	if (!request_customer(request))
+		rc = visitor ? person_visitor(h, visitor, visitor_subject, &p)
+		             : SEULA_ENOTFOUND;
+	else
+		rc = person_load(db, request_customer(request), &p);
 	if (rc == SEULA_ENOTFOUND) {
-		rc = cust_refuse(h, http, 410, "gone",
-		                 "the customer has been erased since");
+		rc = cust_refuse(
+		        h, http, 410, "gone",
+		        !request_customer(request)
+		                ? "the visitor id has been erased since"
+		                : "the customer has been erased since");
 		goto out_request;
 	}
 	if (rc != SEULA_OK)
-		goto out_request;
+		goto out; /* what was loaded before it failed is freed */
 	struct seula_subject who;
 	person_subject(&p, now, &who);
 	rc = h->subject_run(h, db, SEULA_SUBJECT_ACCESS, &who, &text, &msg);
 	if (rc != SEULA_OK) {
-		h->log(h, SEULA_LOG_ERROR, "access export of customer %lld: %s",
-		       (long long)p.id, msg ? msg : "failed");
+		h->log(h, SEULA_LOG_ERROR, "access export of %s %s: %s",
+		       p.id ? "customer" : "visitor", p.subject,
+		       msg ? msg : "failed");
 		goto out;
 	}
 	all = json_loads(text, 0, NULL);
@@ -1836,10 +2079,13 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 		decode_json_columns(data);
 	char at[32];
 	cust_iso_time(now, at);
-	doc = data ? json_pack("{s:s, s:s, s:I, s:O, s:o}", "format",
+	doc = data ? json_pack("{s:s, s:s, s:o, s:s?, s:O, s:o}", "format",
 	                       "seula-access-export/1", "generated_at", at,
-	                       "customer_id", (json_int_t)p.id, "request",
-	                       request, "data", data)
+	                       "customer_id",
+	                       p.id ? json_integer((json_int_t)p.id)
+	                            : json_null(),
+	                       "visitor_id", p.id ? NULL : p.visitor_ids[0],
+	                       "request", request, "data", data)
 	           : NULL;
 	if (!all || !doc) {
 		rc = SEULA_ENOMEM;
@@ -1881,7 +2127,10 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	         "access export (request %lld): %zu files, %zu bytes",
 	         (long long)id, files, m.len);
 	if (rc == SEULA_OK)
-		rc = cust_audit(h, http, "export", p.id, detail);
+		rc = h->http_audit(http, "export", p.subject, detail) ==
+		                     SEULA_OK
+		             ? SEULA_OK
+		             : SEULA_EIO;
 	if (rc == SEULA_OK) {
 		char name[80];
 		snprintf(name, sizeof(name),
@@ -2079,6 +2328,111 @@ static int subject_anonymise(sqlite3 *db, int64_t id, int64_t now, json_t *o)
 	return rc;
 }
 
+/* Rows of `sql` (?1 = a visitor id) for each of `who`'s visitor ids,
+ * appended to `rows` (NULL: run for its changes, added to *changes). */
+static int per_visitor(sqlite3 *db, const char *sql,
+                       const struct seula_subject *who, json_t *rows,
+                       int64_t *changes)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	int step = SQLITE_DONE;
+	for (size_t i = 0; step == SQLITE_DONE && i < who->n_visitor_ids; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, who->visitor_ids[i], -1,
+		                  SQLITE_STATIC);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			json_t *o = json_object();
+			for (int k = 0; rows && k < sqlite3_column_count(st);
+			     k++) {
+				const char *name = sqlite3_column_name(st, k);
+				json_object_set_new(
+				        o, name,
+				        sqlite3_column_type(st, k) ==
+				                        SQLITE_INTEGER
+				                ? json_integer(
+				                          sqlite3_column_int64(
+				                                  st, k))
+				        : cust_col(st, k)
+				                ? json_string(cust_col(st, k))
+				                : json_null());
+			}
+			if (rows)
+				json_array_append_new(rows, o);
+			else
+				json_decref(o);
+		}
+		if (step == SQLITE_DONE && changes)
+			*changes += sqlite3_changes64(db);
+	}
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
+}
+
+/* What the register holds under visitor ids rather than a customer:
+ * requests made by a visitor id, and a visitor id two customers
+ * identified as.  Exported for a visitor who is not a customer (a
+ * customer's linked ids are never shared, and their requests are the
+ * customer's); erasure and anonymisation take the ids off both, for a
+ * customer's linked ids too: the requests stay as the record of having
+ * answered, without the id or how its holder was identified, and a
+ * shared id, kept only while it has events (linkage.c), has none. */
+static int subject_visitor_ids(sqlite3 *db, enum seula_subject_op op,
+                               const struct seula_subject *who, json_t *o)
+{
+	bool shared = table_exists(db, "customer_link_shared");
+	int rc = SEULA_OK;
+	if (op == SEULA_SUBJECT_ACCESS) {
+		if (who->customer_id > 0)
+			return SEULA_OK;
+		json_t *requests = json_array(), *ids = json_array();
+		json_object_set_new(o, "requests", requests);
+		rc = per_visitor(
+		        db,
+		        "SELECT id, type, visitor_id, verification, "
+		        "received_date, due_date, extended_months, extensions, "
+		        "status, handled_by, details, statement, "
+		        "strftime('%Y-%m-%dT%H:%M:%SZ', completed_at / 1000, "
+		        "'unixepoch') AS completed_at FROM "
+		        "customer_dsr_requests WHERE visitor_id = ?1 ORDER BY "
+		        "id",
+		        who, requests, NULL);
+		if (shared) {
+			json_object_set_new(o, "shared_visitor_ids", ids);
+			if (rc == SEULA_OK)
+				rc = per_visitor(
+				        db,
+				        "SELECT visitor_id, strftime('%Y-%m-%dT"
+				        "%H:%M:%SZ', since / 1000, "
+				        "'unixepoch') "
+				        "AS since FROM customer_link_shared "
+				        "WHERE visitor_id = ?1",
+				        who, ids, NULL);
+		} else {
+			json_decref(ids);
+		}
+		return rc;
+	}
+	int64_t requests = 0, ids = 0;
+	rc = per_visitor(db,
+	                 "UPDATE customer_dsr_requests SET visitor_id = NULL, "
+	                 "verification = '' WHERE visitor_id = ?1",
+	                 who, NULL, &requests);
+	if (rc == SEULA_OK && shared)
+		rc = per_visitor(db,
+		                 "DELETE FROM customer_link_shared WHERE "
+		                 "visitor_id = ?1",
+		                 who, NULL, &ids);
+	if (rc == SEULA_OK && who->customer_id == 0) {
+		json_object_set_new(o, "visitor_requests_unidentified",
+		                    json_integer(requests));
+		json_object_set_new(o, "shared_visitor_ids_deleted",
+		                    json_integer(ids));
+	}
+	return rc;
+}
+
 int cust_dsr_subject(void *instance, sqlite3 *db, enum seula_subject_op op,
                      const struct seula_subject *who, char **json_out,
                      char **errmsg)
@@ -2101,6 +2455,8 @@ int cust_dsr_subject(void *instance, sqlite3 *db, enum seula_subject_op op,
 		default: rc = SEULA_EINVAL; break;
 		}
 	}
+	if (rc == SEULA_OK && who->n_visitor_ids)
+		rc = subject_visitor_ids(db, op, who, o);
 	char *text = rc == SEULA_OK ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (rc == SEULA_OK && text)

@@ -14,9 +14,21 @@
  * request is the controller's record of having answered, and outlives an
  * erased customer, whose id then names no one (like the audit log's).
  *
+ * A visitor who is not in the register (migration 7) makes an access or
+ * erasure request with the visitor id the consent receipt shows them
+ * (GDPR art. 11(2)): {"type", "visitor_id", "verification"} instead of
+ * customer_id.  The request keeps the id (visitor_id, NULL once erased)
+ * and how the audit log names it (visitor_subject, host->audit_visitor),
+ * which is its subject in every audit entry, so that the id itself is
+ * nowhere once they are erased.  The core and every plugin find their
+ * data by that id, as they find a customer's linked ids.  An id linked
+ * to a customer answers 409 linked_visitor naming the customer: the
+ * request is theirs to make, or the link and the record would stay.
+ *
  * Routes (admin, customer_service; every step audited with the customer id
- * as subject):
- *   POST /api/dsr                {"type", "customer_id", "verification", ...}
+ * as subject, or a visitor's audit name):
+ *   POST /api/dsr                {"type", "customer_id"|"visitor_id",
+ *                                "verification", ...}
  *        access         the request, open until its export is fetched
  *        rectification  {"changes": {field: value|null}}: applied; the
  *                       answer lists the recipients the changed fields
@@ -45,7 +57,10 @@
  * requests (access); erasure deletes the customer, and with it (ON DELETE
  * CASCADE) orders, lines, disclosures and links; anonymisation clears the
  * identifying fields, keeps orders for statistics, drops the links and
- * sets every flag that keeps the record out of marketing.
+ * sets every flag that keeps the record out of marketing.  For a visitor
+ * it exports their requests and their id in customer_link_shared; both
+ * erasure and anonymisation clear the visitor ids (and verification) of
+ * the requests that name them and delete them from customer_link_shared.
  */
 #ifndef CUST_DSR_H
 #define CUST_DSR_H
@@ -55,8 +70,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The migration of the requests table (customers.c lists it as 2). */
+/* The migration of the requests table (customers.c lists it as 2), and
+ * the one that lets a request name a visitor instead of a customer
+ * (customers.c lists it as 7). */
 extern const char cust_dsr_migration_sql[];
+extern const char cust_dsr_visitor_migration_sql[];
 
 /* What customers.c lends the rights: the host table of the plugin
  * instance, and its IP masking (the register's ip_level). */

@@ -1610,3 +1610,218 @@ class ErasureFromRollupsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def visitor(srv, path):
+    """A visitor who is not in the register: statistics consent and three
+    page views under their visitor id, no identify event."""
+    vid = str(uuid.uuid4())
+    receipt = record_consent(srv, "accept_all", vid)["receipt"]
+    send(srv, vid, [{"type": "pageview", "url": "http://localhost/%s/1" % path},
+                    {"type": "pageview", "url": "http://localhost/%s/2" % path},
+                    {"type": "event", "name": "signup"}])
+    return vid, receipt
+
+
+def visitor_dsr(s, type_, vid, **extra):
+    body = {"type": type_, "visitor_id": vid,
+            "verification": "receipt shown by the person"}
+    body.update(extra)
+    return s.request("POST", "/api/dsr", body)
+
+
+class VisitorRequestTest(unittest.TestCase):
+    """A visitor who is not a customer gives their visitor id (art. 11(2)):
+    access and erasure reach what every plugin holds under it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv, cls.staff = start_server()
+        cls.cid = cls.staff["cid"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def requests(self):
+        return self.srv.query(
+            "SELECT count(*) AS n FROM customer_dsr_requests")[0]["n"]
+
+    def test_bad_requests_answer_400_and_store_nothing(self):
+        vid = str(uuid.uuid4())
+        cust = create(self.cid, "VisBad")
+        before = self.requests()
+        # Both ids, or neither.
+        assert_json_error(self, self.cid.request("POST", "/api/dsr", {
+            "type": "access", "customer_id": cust["id"], "visitor_id": vid,
+            "verification": "receipt"}), 400)
+        assert_json_error(self, self.cid.request("POST", "/api/dsr", {
+            "type": "access", "verification": "receipt"}), 400)
+        # The other rights need a record in the register.
+        for t in ("rectification", "anonymisation", "restriction",
+                  "objection"):
+            doc = assert_json_error(self, visitor_dsr(self.cid, t, vid), 400)
+            self.assertIn("register", doc["message"])
+        # Not a UUID.
+        for bad in ("not-a-uuid", vid[:-1], vid + "0", vid.replace("-", "x"),
+                    12345, ["x"]):
+            assert_json_error(self, visitor_dsr(self.cid, "access", bad), 400)
+        assert_json_error(self, visitor_dsr(self.cid, "access", vid,
+                                            verification=""), 400)
+        self.assertEqual(self.requests(), before)
+
+    def test_a_linked_visitor_id_names_the_customers_request(self):
+        cust = create(self.cid, "VisLinked")
+        vid = linked_visitor(self.srv, cust["email"])
+        before = self.requests()
+        for t in ("access", "erasure"):
+            doc = assert_json_error(self, visitor_dsr(self.cid, t, vid),
+                                    409, "linked_visitor")
+            self.assertEqual(doc["customer_id"], cust["id"])
+            self.assertIn("customer_id %d" % cust["id"], doc["message"])
+        self.assertEqual(self.requests(), before)
+        self.assertEqual(self.srv.count("visitor_id = ?", (vid,)), 4)
+        # In upper case it is the same id.
+        assert_json_error(self, visitor_dsr(self.cid, "erasure", vid.upper()),
+                          409, "linked_visitor")
+
+    def test_access_export_has_their_data_and_not_anothers(self):
+        vid, receipt = visitor(self.srv, "mine")
+        other, other_receipt = visitor(self.srv, "theirs")
+        # Staff read their consent history: an entry about them.
+        self.assertEqual(self.cid.request(
+            "GET", "/api/consent/records?visitor_id=" + vid).status, 200)
+        self.assertEqual(self.cid.request(
+            "GET", "/api/consent/records?visitor_id=" + other).status, 200)
+        r = visitor_dsr(self.cid, "access", vid.upper())
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        req = doc["request"]
+        self.assertEqual(req["visitor_id"], vid)
+        self.assertIsNone(req["customer_id"])
+        self.assertTrue(req["visitor_subject"].startswith("visitor:"))
+        self.assertEqual(req["status"], "open")
+        got = self.cid.request("GET", "/api/dsr/%d" % req["id"]).json()
+        self.assertEqual(got["visitor_id"], vid)
+        listed = [q for q in self.cid.request("GET", "/api/dsr").json()
+                  ["requests"] if q["id"] == req["id"]]
+        self.assertEqual(listed[0]["visitor_id"], vid)
+
+        z = self.cid.request("GET", doc["export"], csrf=True)
+        self.assertEqual(z.status, 200, z)
+        archive = zipfile.ZipFile(io.BytesIO(z.body))
+        names = set(archive.namelist())
+        for n in ("export.json", "README.txt", "core_events.csv",
+                  "core_consent_records.csv", "core_audit_log.csv",
+                  "analytics_visits.csv", "customers_requests.csv"):
+            self.assertIn(n, names)
+        export = json.loads(archive.read("export.json"))
+        self.assertEqual(export["visitor_id"], vid)
+        self.assertIsNone(export["customer_id"])
+
+        def rows(name):
+            return list(csv.DictReader(io.StringIO(
+                archive.read(name).decode("utf-8"))))
+        events = rows("core_events.csv")
+        self.assertEqual(len(events), 3)
+        self.assertEqual({e["visitor_id"] for e in events}, {vid})
+        self.assertEqual([c["receipt"] for c in
+                          rows("core_consent_records.csv")], [receipt])
+        self.assertEqual(rows("analytics_visits.csv")[0]["pageviews"], "2")
+        self.assertEqual([q["id"] for q in rows("customers_requests.csv")],
+                         [str(req["id"])])
+        audit = rows("core_audit_log.csv")
+        self.assertIn("consent history", [a["detail"] for a in audit])
+        self.assertTrue(any(a["action"] == "dsr" for a in audit), audit)
+        # Nothing of the other visitor in any file of it.
+        for n in names:
+            blob = archive.read(n)
+            self.assertNotIn(other.encode(), blob, n)
+            self.assertNotIn(other_receipt.encode(), blob, n)
+        # The export is audited under the audit log's name for them,
+        # and the request is answered.
+        [entry] = self.srv.query(
+            "SELECT subject, detail FROM audit_log WHERE action = 'export' "
+            "AND detail LIKE ?", ("access export (request %d)%%" % req["id"],))
+        self.assertEqual(entry["subject"], req["visitor_subject"])
+        self.assertEqual(self.cid.request("GET", "/api/dsr/%d" % req["id"])
+                         .json()["status"], "completed")
+        # The log names them by that pseudonym, never by the id itself.
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM audit_log WHERE instr(coalesce("
+            "subject, '') || coalesce(detail, '') || route, ?)",
+            (vid,))[0]["n"], 0)
+
+
+class VisitorErasureTest(unittest.TestCase):
+    """Its own server: the byte search covers the whole database."""
+
+    def test_erasure_leaves_nothing_of_the_visitor_id(self):
+        srv, staff = start_server()
+        self.addCleanup(srv.close)
+        cid = staff["cid"]
+        vid, receipt = visitor(srv, "erase")
+        other, _ = visitor(srv, "keep")
+        self.assertEqual(cid.request(
+            "GET", "/api/consent/records?visitor_id=" + vid).status, 200)
+        access = visitor_dsr(cid, "access", vid,
+                             verification="receipt VIS-ACC-771204 by email")
+        self.assertEqual(access.status, 201, access)
+        access = access.json()
+        # Their export goes to them before their data does.
+        assert_json_error(self, visitor_dsr(cid, "erasure", vid), 409,
+                          "open_request")
+        self.assertEqual(cid.request("GET", access["export"], csrf=True)
+                         .status, 200)
+        needles = [vid.encode(), b"VIS-ACC-771204", b"VIS-ERA-330917"]
+        self.assertTrue(any(vid.encode() in b
+                            for b in srv.db_files().values()))
+
+        r = visitor_dsr(cid, "erasure", vid,
+                        verification="receipt VIS-ERA-330917 by email")
+        self.assertEqual(r.status, 201, r)
+        doc = r.json()
+        erased = doc["erased"]
+        self.assertEqual(doc["request"]["status"], "completed")
+        self.assertIsNone(doc["request"]["visitor_id"])
+        self.assertIsNone(doc["request"]["customer_id"])
+        self.assertEqual(erased["core"]["events_deleted"], 3)
+        self.assertEqual(erased["core"]["consent_records_pseudonymised"], 1)
+        self.assertGreater(erased["core"]["audit_entries_kept"], 0)
+        self.assertEqual(erased["analytics"]["visits_deleted"], 1)
+        self.assertEqual(erased["customers"]["visitor_requests_unidentified"],
+                         1)
+
+        for name, blob in srv.db_files().items():
+            for n in needles:
+                self.assertNotIn(n, blob, "%s found in %s" % (n, name))
+        # The other visitor is untouched.
+        self.assertEqual(srv.count("visitor_id = ?", (other,)), 3)
+        # The consent record stays as proof, without the id.
+        [rec] = srv.query("SELECT * FROM consent_records WHERE receipt = ?",
+                          (receipt,))
+        self.assertIsNone(rec["visitor_id"])
+        self.assertIsNotNone(rec["erased_at"])
+        # The erasure is audited under their pseudonym, which stays.
+        subject = doc["request"]["visitor_subject"]
+        actions = [a["action"] for a in srv.query(
+            "SELECT action FROM audit_log WHERE subject = ?", (subject,))]
+        for a in ("dsr", "export", "erase", "read"):
+            self.assertIn(a, actions)
+        # The earlier request stays as the record of the answer; its
+        # export is gone, and the list still shows both.
+        got = cid.request("GET", "/api/dsr/%d" % access["request"]["id"])
+        self.assertEqual(got.status, 200)
+        self.assertIsNone(got.json()["visitor_id"])
+        self.assertEqual(got.json()["verification"], "")
+        assert_json_error(self, cid.request("GET", access["export"],
+                                            csrf=True), 410, "gone")
+        self.assertEqual(len(cid.request("GET", "/api/dsr").json()
+                             ["requests"]), 2)
+        for chain in ("consent", "audit"):
+            v = run_seula(chain, "verify", "--config", srv.config_path)
+            self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        self.assertEqual(srv.stop(), 0)
+        for name, blob in srv.db_files().items():
+            for n in needles:
+                self.assertNotIn(n, blob, "%s found in %s" % (n, name))

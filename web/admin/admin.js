@@ -118,6 +118,9 @@
   // A request's person as the API names them (the register now: none
   // once erased or anonymised).
   function requestName(r) {
+    // A visitor's request (no register record): their visitor id, until
+    // it is erased.
+    if (r.customer_id == null) return `Visitor ${r.visitor_id || '(erased)'}`;
     const n = r.customer_name;
     const o = r.customer_organisation;
     if (n && o) return `${n} (${o})`;
@@ -867,7 +870,7 @@
       el('tbody', {}, list.map((r) => el('tr', { class: r.overdue ? 'overdue' : null, 'data-request': r.id },
         el('th', { scope: 'row' }, link(`/admin/requests/${r.id}`, `#${r.id}`, { 'aria-label': `#${r.id}: ${typeName(r.type)} request` })),
         el('td', { text: typeName(r.type) }),
-        withCustomer ? el('td', {}, link(`/admin/customers/${r.customer_id}`, requestName(r))) : null,
+        withCustomer ? el('td', {}, r.customer_id == null ? requestName(r) : link(`/admin/customers/${r.customer_id}`, requestName(r))) : null,
         el('td', { class: 'nowrap', text: r.received_date }),
         el('td', { class: 'nowrap', text: r.due_date }),
         el('td', { class: `nowrap${r.overdue ? ' overdue-text' : ''}`, text: daysLeftText(r) }),
@@ -1150,7 +1153,7 @@
     if (stale(seq)) return;
     const d = r.details || {};
     const facts = [
-      ['Customer', link(`/admin/customers/${r.customer_id}`, requestName(r))],
+      r.customer_id == null ? ['Visitor', requestName(r)] : ['Customer', link(`/admin/customers/${r.customer_id}`, requestName(r))],
       ['Identity verified', r.verification || '(not kept: the person was erased)'],
       ['Status', el('span', { id: 'request-status', text: statusText(r) })],
       ['Received', `${r.received_date} by ${r.received_by}`],
