@@ -845,6 +845,11 @@ test('a configured site opens before its first visit; an unknown one says so', a
   assert.match(await page.textContent('#first-visit-banner'), /\/consent\.js" data-site="quiet"/);
   mkdirSync(OUTPUT, { recursive: true });
   await page.locator('#first-visit').screenshot({ path: path.join(OUTPUT, 'dashboard-first-visit.png') });
+  // On a phone its code scrolls sideways: the keyboard can reach it.
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await page.$eval('#first-visit pre', (p) => p.scrollWidth > p.clientWidth), 'the code scrolls');
+  await axe(page);
+  await page.setViewportSize({ width: 1280, height: 720 });
   // No custom properties on this site: no tab for them.
   assert.equal(await page.isHidden('#card-events .tab[data-dimension="prop"]'), true);
   assert.equal(await page.isHidden('#card-events .prop-key'), true);
