@@ -1329,6 +1329,28 @@ test('the conversion rate against a period before: what it was, and its change i
   await context.close();
 });
 
+test('a change is rounded alike up and down: half a percent down is 1%, not an arrow to 0%', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&compare=previous_period')}`);
+  // Counts the test chooses: -0.5%, -2.5% and +2.5%.
+  await page.route((url) => url.pathname.endsWith('/summary'), async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    Object.assign(json.results, { visitors: 199, visits: 195, pageviews: 205 });
+    Object.assign(json.comparison.results, { visitors: 200, visits: 200, pageviews: 200 });
+    await route.fulfill({ response, json });
+  });
+  await signIn(page, ANALYST);
+  await ready(page);
+  const change = (m) => page.$eval(`#summary [data-metric="${m}"] .change`, (c) =>
+    [c.className, c.querySelector('[aria-hidden="true"]').textContent, c.querySelector('.visually-hidden').textContent]);
+  assert.deepEqual(await change('visitors'), ['change worse', '↓ 1%', 'down 1% from the previous period']);
+  assert.deepEqual(await change('visits'), ['change worse', '↓ 3%', 'down 3% from the previous period']);
+  assert.deepEqual(await change('pageviews'), ['change better', '↑ 3%', 'up 3% from the previous period']);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('the conversion rate against a period without visitors: no rate then, so no change', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup&compare=previous_period')}`);

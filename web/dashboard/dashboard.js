@@ -615,7 +615,9 @@
       return { cls: lower ? 'worse' : 'better', arrow: '↑', text: 'new', words: 'up from none' };
     } else {
       diff = ((now - before) / before) * 100;
-      text = `${integer.format(Math.abs(Math.round(diff)))}%`;
+      // Its size rounded, half away from zero either way (Math.round of
+      // -0.5 is -0: "↓ 0%").
+      text = `${integer.format(Math.round(Math.abs(diff)))}%`;
     }
     // As shown: a change that rounds to 0% has no arrow either.
     const none = POINTS.has(metric) ? Math.abs(diff) < 0.05 : Math.round(Math.abs(diff)) === 0;
