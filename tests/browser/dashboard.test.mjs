@@ -593,6 +593,11 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await ready(page, () => new URLSearchParams(location.search).get('filter') === 'device==mobile');
   assert.deepEqual(await chips(page), ['Device is mobile']);
   assert.equal(await page.getAttribute('#segments .segment[data-filter="device==mobile"]', 'aria-pressed'), 'true');
+  // The keyboard stays on the segment (redrawn pressed), not thrown back
+  // to the top of the page.
+  const focusedSegment = () => page.evaluate(() => document.activeElement.matches('#segments .segment')
+    && `${document.activeElement.dataset.filter} ${document.activeElement.getAttribute('aria-pressed')}`);
+  assert.equal(await focusedSegment(), 'device==mobile true');
   await page.waitForSelector('#segment-note', { state: 'visible' });
   const { data: mobile } = await checkSummary(page, context);
   assert.equal(mobile.preprocessed, true, 'the API read the segment\'s rollups');
@@ -600,6 +605,7 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await page.click('#segments .segment[data-filter="device==mobile"]');
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
   assert.equal(await page.isHidden('#segment-note'), true);
+  assert.equal(await focusedSegment(), 'device==mobile false');
 
   // The date range: today by the hour, a custom range by the day.
   await page.selectOption('#period', 'today');

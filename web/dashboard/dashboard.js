@@ -569,6 +569,9 @@
         onclick: () => {
           state.filters = on ? [] : seg.filters.map((f) => ({ ...f }));
           change(true);
+          // Redrawn: the keyboard goes to the same segment's new button.
+          const again = box.querySelector(`button[data-filter="${CSS.escape(seg.filter)}"]`);
+          if (again) again.focus();
         },
       }));
     }
