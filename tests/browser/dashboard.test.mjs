@@ -979,6 +979,15 @@ test('a filter part of the address that is no filter is named, not silently drop
   assert.match(await page.textContent('#notice'), /Not applied: "goal==Nope" from the address: demo has no such goal/);
   assert.equal(new URLSearchParams(new URL(page.url()).search).get('filter'), 'device==Desktop;goal==signup|Visit /docs*');
   assert.equal(await page.locator('.error:visible').count(), 0);
+  // Its conversion rate on the chart goes with it: the chart shows the
+  // visitors, not the API's refusal of a rate without a goal.
+  await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('goal==Nope')}&metric=conversion_rate`);
+  await ready(page);
+  assert.match(await page.textContent('#notice'), /Not applied: "goal==Nope" from the address: demo has no such goal/);
+  assert.equal(await page.locator('.error:visible').count(), 0);
+  assert.equal(new URL(await page.getAttribute('#chart', 'data-api'), base).searchParams.get('metric'), 'visitors');
+  assert.equal(await page.getAttribute('#summary [data-metric="visitors"]', 'aria-pressed'), 'true');
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('metric'), null, 'the address says what is shown');
   // A custom range that is no range of days: the last 30 days, said.
   await page.goto(`${base}/?site=demo&period=custom&from=2026-02-30&to=2026-03-01`);
   await ready(page);

@@ -488,6 +488,8 @@
       if (!known) droppedGoals.push(formatFilters([f]));
       return known;
     });
+    // Its conversion rate on the chart goes with it.
+    offeredMetric();
   }
 
   // What readUrl() and dropUnknownGoals() left out of the filters, said
