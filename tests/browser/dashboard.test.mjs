@@ -1109,10 +1109,16 @@ test('a table shows more of its rows on request, as many as there are', async ()
   assert.ok(all.results.length > 10 && all.results.length <= 60, `${all.results.length} pages`);
   await page.waitForSelector('#card-pages .more:not([hidden])');
   assert.equal(await shown(), 10);
-  await page.click('#card-pages .more');
+  // By the keyboard: the button goes once all are shown, and the focus
+  // goes on to the first row it added, not to the top of the page.
+  await page.focus('#card-pages .more');
+  await page.keyboard.press('Enter');
   await page.waitForFunction((n) => document.querySelectorAll('#table-pages tbody tr:not(.empty)').length === n,
     all.results.length);
   assert.equal(await page.isHidden('#card-pages .more'), true, 'no more to show');
+  await page.waitForFunction(() => document.activeElement !== document.querySelector('#card-pages .more'));
+  assert.equal(await page.evaluate(() => document.activeElement.closest('#table-pages tbody tr')
+    === document.querySelectorAll('#table-pages tbody tr')[10]), true, 'the eleventh row has the focus');
   await checkTable(page, context, '#table-pages', ['visitors', 'pageviews']);
   // Another tab starts at ten again.
   await page.click('#card-pages .tab[data-dimension="entry_page"]');

@@ -992,9 +992,15 @@
     // more follow.
     const more = el('button', {
       type: 'button', class: 'more', text: 'Show more', hidden: true,
-      onclick: () => {
+      onclick: async () => {
+        const before = table.tBodies[0].rows.length;
         shownRows[card.id] = (shownRows[card.id] || LIMIT) + MORE_STEP;
-        loadCard(card, generation);
+        await loadCard(card, generation);
+        // All shown, the button has gone: the keyboard goes on to the
+        // first row it added, not back to the top of the page.
+        const next = more.hidden && table.tBodies[0].rows[before];
+        const button = next && next.querySelector('button');
+        if (button) button.focus();
       },
     });
     const keys = card.tabs.some((t) => t[0] === 'prop')
