@@ -646,6 +646,35 @@ static int forget_shared(sqlite3 *db, int64_t *forgotten)
 	return rc;
 }
 
+/* A visitor's answered request (dsr.h) keeps their visitor id, so that its
+ * export can be fetched again, only while something is held under the id:
+ * once their events, consent records and consent state are gone by their
+ * own retention, the id goes too, with how they were identified, as a
+ * deleted customer's verification does.  The audit log's name for it
+ * (visitor_subject) stays, the record of the answer. */
+static int forget_visitor_requests(sqlite3 *db, int64_t *forgotten)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SEULA_EIO;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "UPDATE customer_dsr_requests SET visitor_id = NULL, "
+	            "verification = '' WHERE visitor_id IS NOT NULL AND "
+	            "status <> 'open' AND NOT EXISTS (SELECT 1 FROM events e "
+	            "WHERE e.visitor_id = customer_dsr_requests.visitor_id) "
+	            "AND NOT EXISTS (SELECT 1 FROM consent_records c WHERE "
+	            "c.visitor_id = customer_dsr_requests.visitor_id) AND NOT "
+	            "EXISTS (SELECT 1 FROM consent_visitors v WHERE "
+	            "v.visitor_id = customer_dsr_requests.visitor_id)",
+	            -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_DONE) {
+		*forgotten = sqlite3_changes64(db);
+		rc = SEULA_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
                              char **errmsg)
 {
@@ -669,6 +698,18 @@ int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
 		h->log(h, SEULA_LOG_INFO,
 		       "retention: %lld shared visitor ids without events "
 		       "forgotten",
+		       (long long)forgotten);
+	forgotten = 0;
+	if (forget_visitor_requests(db, &forgotten) != SEULA_OK) {
+		*errmsg = h->mprintf("visitors' requests: %s",
+		                     sqlite3_errmsg(db));
+		cust_retention_result_free(&r);
+		return SEULA_EIO;
+	}
+	if (forgotten)
+		h->log(h, SEULA_LOG_INFO,
+		       "retention: %lld answered visitor requests' visitor ids "
+		       "forgotten (nothing is held under them any more)",
 		       (long long)forgotten);
 	/* The ids are the register's own numbers, never names; a long list
 	 * is cut in the log (the CLI's dry run prints it whole). */

@@ -1608,9 +1608,6 @@ class ErasureFromRollupsTest(unittest.TestCase):
                           got.json()["results"]], ["pro"])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def visitor(srv, path):
     """A visitor who is not in the register: statistics consent and three
@@ -1825,3 +1822,56 @@ class VisitorErasureTest(unittest.TestCase):
         for name, blob in srv.db_files().items():
             for n in needles:
                 self.assertNotIn(n, blob, "%s found in %s" % (n, name))
+
+
+
+class VisitorRequestRetentionTest(unittest.TestCase):
+    """An answered visitor request keeps the visitor id only while
+    something is held under it."""
+
+    def test_the_id_goes_once_nothing_is_held_under_it(self):
+        srv, staff = start_server()
+        self.addCleanup(srv.close)
+        cid = staff["cid"]
+        aged, _ = visitor(srv, "aged")
+        held, _ = visitor(srv, "held")
+        waiting, _ = visitor(srv, "waiting")
+        ids = {}
+        for vid in (aged, held, waiting):
+            r = visitor_dsr(cid, "access", vid,
+                            verification="receipt RET-%s" % vid[:8])
+            self.assertEqual(r.status, 201, r)
+            ids[vid] = r.json()["request"]["id"]
+            if vid != waiting:  # answered
+                self.assertEqual(cid.request("GET", r.json()["export"],
+                                             csrf=True).status, 200)
+        srv.stop()
+        # Their events and consent aged out by their own retention (by
+        # hand: the server's clock cannot be moved).
+        db = sqlite3.connect(srv.db_path)
+        db.execute("DROP TRIGGER IF EXISTS consent_records_kept")
+        for vid in (aged, waiting):
+            for table in ("events", "consent_records", "consent_visitors"):
+                db.execute("DELETE FROM %s WHERE visitor_id = ?" % table, (vid,))
+        db.commit()
+        db.close()
+        srv.start()  # the retention task runs at start
+
+        def row(vid):
+            return srv.query("SELECT visitor_id, visitor_subject, verification "
+                             "FROM customer_dsr_requests WHERE id = ?",
+                             (ids[vid],))[0]
+        deadline = time.time() + 15
+        while row(aged)["visitor_id"] is not None and time.time() < deadline:
+            time.sleep(0.2)
+        gone = row(aged)
+        self.assertIsNone(gone["visitor_id"])
+        self.assertEqual(gone["verification"], "")
+        self.assertTrue(gone["visitor_subject"].startswith("visitor:"))
+        self.assertEqual(row(held)["visitor_id"], held, "data still held")
+        self.assertEqual(row(waiting)["visitor_id"], waiting, "still open")
+        self.assertEqual(row(waiting)["verification"], "receipt RET-%s" % waiting[:8])
+
+
+if __name__ == "__main__":
+    unittest.main()
