@@ -7,8 +7,11 @@
 // invoice paid, an access request whose export is downloaded with the
 // session's CSRF token (a zip) and completes the request, the request list
 // with an overdue request highlighted and a filter, a refusal's statement,
-// a deadline extended, signing out; finance and analyst accounts told
-// politely the pages are not theirs; the dashboard's link for the roles
+// a deadline extended, signing out; a visitor who is not in the register
+// (a consent and events under their visitor id) given their export and
+// then erased from the requests page, a malformed id refused in the page,
+// an erasure waiting for an open access request, and a linked id sent to
+// its customer's page; finance and analyst accounts told politely the pages are not theirs; the dashboard's link for the roles
 // that may use them; ids only in the addresses; axe-core's WCAG 2.1 A/AA
 // rules; a phone's width; no script error, no CSP violation, and a
 // screenshot that the test output keeps.
@@ -19,10 +22,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium, recordProblems, axeCheck, shutDown, addStaff } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems, axeCheck, axeRun, shutDown, addStaff } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -100,6 +104,57 @@ async function signIn(page, name) {
   await page.fill('#username', name);
   await page.fill('#password', USERS[name].password);
   await page.click('#submit');
+}
+
+// The server's database, read only, as sqlite3 -json gives it.
+function query(sql) {
+  const out = execFileSync('sqlite3', ['-json', `file:${db}?mode=ro`, sql], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+const quote = (s) => `'${String(s).replace(/'/g, "''")}'`;
+
+async function until(what, fn, timeoutMs = 10000) {
+  const t0 = Date.now();
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// A visitor as the banner and the tracker make one: a new visitor id with
+// every category consented to, and `events` sent under it; the id, once
+// the events are stored.
+async function consentedVisitor(events) {
+  const vid = randomUUID();
+  const cfg = await (await fetch(`${base}/api/consent/config?site=demo&lang=en`)).json();
+  const offered = cfg.categories.filter((c) => c !== 'necessary');
+  const consent = await fetch(`${base}/api/consent`, {
+    method: 'POST', headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify({
+      site: 'demo', policy_version: cfg.policy_version, texts_hash: cfg.texts_hash, language: cfg.language,
+      decisions: Object.fromEntries(offered.map((c) => [c, true])),
+      preselected: Object.fromEntries(offered.map((c) => [c, false])),
+      method: 'accept_all', source: 'banner', given_at: Date.now(), page: 'http://localhost/', visitor_id: vid,
+    }),
+  });
+  assert.equal(consent.status, 201, await consent.text());
+  const sent = await fetch(`${base}/api/collect`, {
+    method: 'POST', headers: { 'Content-Type': 'text/plain' },
+    body: JSON.stringify(events.map((e) => ({ site: 'demo', url: 'http://localhost/shop', ...e, visitor_id: vid }))),
+  });
+  assert.equal(sent.status, 204, await sent.text());
+  await until(`the events of ${vid}`, () =>
+    query(`SELECT count(*) AS n FROM events WHERE visitor_id = ${quote(vid)}`)[0].n === events.length);
+  return vid;
+}
+
+// The CSV files of a zip by name, as rows of objects (python3's zipfile).
+function zipCsv(file) {
+  return JSON.parse(execFileSync('python3', ['-c', `import csv, io, json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+print(json.dumps({n: list(csv.DictReader(io.StringIO(z.read(n).decode("utf-8"))))
+                  for n in z.namelist() if n.endswith(".csv")}))`, file], { encoding: 'utf8' }));
 }
 
 // Minor violations are shown; serious and critical ones fail.
@@ -516,6 +571,173 @@ db.close()`, db, String(late)]);
     'told by the other tab, not by a 401');
   assert.deepEqual(page.problems, [], 'no script error, no unexpected error answer, no CSP violation');
   assert.deepEqual(other.problems, []);
+  await context.close();
+});
+
+test('a visitor who is not in the register is given their export and erased from the requests page', async () => {
+  const mine = await consentedVisitor([
+    { type: 'pageview', url: 'http://localhost/visitor/1' },
+    { type: 'pageview', url: 'http://localhost/visitor/2' },
+    { type: 'event', name: 'signup' },
+  ]);
+  const theirs = await consentedVisitor([{ type: 'pageview', url: 'http://localhost/other/1' },
+    { type: 'pageview', url: 'http://localhost/other/2' }]);
+
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/admin/requests`, [
+    [409, 'POST', /^\/api\/dsr$/], // the open request and the linked visitor id, on purpose
+  ]);
+  await page.waitForURL(/\/login\/\?next=%2Fadmin%2Frequests/);
+  await signIn(page, 'cas');
+  await page.waitForURL(`${base}/admin/requests`);
+  await page.waitForSelector('#visitor-form');
+  const me = await apiGet(context, '/api/me');
+  const posted = [];
+  page.on('request', (r) => { if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/dsr') posted.push(r.postDataJSON()); });
+
+  // Labelled, the hints tied to their fields.
+  assert.equal(await text(page, '#visitor-dsr-heading'), 'A website visitor who is not in the register');
+  assert.equal(await text(page, 'label[for="visitor-id"]'), 'Visitor id');
+  assert.equal(await page.getAttribute('#visitor-id', 'aria-describedby'), 'visitor-id-hint');
+  assert.deepEqual(await page.$$eval('#visitor-type option', (os) => os.map((o) => o.value)), ['', 'access', 'erasure']);
+  assert.equal(await page.isHidden('#visitor-confirm'), true, 'no box to tick for access');
+
+  // A malformed id is refused in the page: nothing is sent.
+  await page.fill('#visitor-id', `${mine.slice(0, -1)}g`);
+  await page.selectOption('#visitor-type', 'access');
+  await page.click('#visitor-submit');
+  await page.waitForSelector('#visitor-form .form-error:not(:empty)');
+  assert.match(await text(page, '#visitor-form .form-error'), /^This is not a visitor id: it has 32 hexadecimal digits/);
+  assert.equal(await page.getAttribute('#visitor-id', 'aria-invalid'), 'true');
+  assert.match(await page.getAttribute('#visitor-id', 'aria-describedby'), /^visitor-id-hint err-\d+$/);
+  assert.equal(await focused(page), 'visitor-id');
+  // The form's rules in the invalid state too.
+  const scoped = await axeRun(page, '#visitor-dsr');
+  assert.deepEqual(scoped.violations, [], 'axe: no violation in the visitor\'s form');
+  await axe(page);
+  // The way of verification is asked for as on a customer's page.
+  await page.fill('#visitor-id', mine.toUpperCase());
+  await page.selectOption('#visitor-verification', 'Other');
+  await page.click('#visitor-submit');
+  await page.waitForFunction(() => document.activeElement?.id === 'visitor-verification-detail');
+  assert.equal(await page.getAttribute('#visitor-id', 'aria-invalid'), null, 'the id is right now');
+  assert.match(await text(page, '#visitor-form .form-error'), /^Describe how the identity was verified\.$/);
+  assert.deepEqual(posted, [], 'nothing was sent while the form was not right');
+
+  // Access: the request, its export downloaded (a zip of the visitor's
+  // events and nobody else's), which completes it.
+  await page.fill('#visitor-verification-detail', 'consent receipt shown by the person');
+  await page.click('#visitor-submit');
+  await page.waitForSelector('#visitor-result .notice.ok');
+  assert.deepEqual(posted, [{ type: 'access', visitor_id: mine, verification: 'Other: consent receipt shown by the person' }]);
+  const result = await text(page, '#visitor-result');
+  const access = Number(/^Access request #(\d+) recorded\./.exec(result)[1]);
+  assert.match(result, /The first download completes the request\./);
+  assert.ok(await page.evaluate(() => document.querySelector('#visitor-result').contains(document.activeElement)),
+    'the answer has the focus');
+  assert.equal(await page.inputValue('#visitor-id'), '', 'the form is empty again');
+  assert.deepEqual(await page.$$eval(`.requests-table tr[data-request="${access}"] > *`, (xs) => xs.map((x) => x.textContent)).then((c) => [c[1], c[2], c[6]]),
+    ['Access', `Visitor ${mine}`, 'Open']);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dsr-download')]);
+  assert.equal(download.suggestedFilename(), `dsr-${access}-export.zip`);
+  const file = await download.path();
+  const zip = readFileSync(file);
+  assert.equal(zip.subarray(0, 2).toString('latin1'), 'PK', 'a zip file');
+  const csvs = zipCsv(file);
+  const events = csvs['core_events.csv'];
+  assert.equal(events.length, 3, JSON.stringify(events));
+  assert.deepEqual([...new Set(events.map((e) => e.visitor_id))], [mine]);
+  assert.ok(!zip.includes(Buffer.from(theirs)), 'nothing of the other visitor in the zip');
+  await page.waitForFunction((n) => new RegExp(`export of request #${n} was downloaded; the request is completed`)
+    .test(document.querySelector('#visitor-result')?.textContent), access);
+  assert.ok(await page.evaluate(() => document.querySelector('#visitor-result').contains(document.activeElement)));
+  assert.equal(await page.locator(`.requests-table tr[data-request="${access}"]`).count(), 0, 'no longer open');
+  const done = await apiGet(context, `/api/dsr/${access}`);
+  assert.equal(done.status, 'completed');
+  assert.equal(done.visitor_id, mine);
+
+  // Erasure: the box to tick first, then everything under the id goes.
+  await page.fill('#visitor-id', mine);
+  await page.selectOption('#visitor-type', 'erasure');
+  await page.selectOption('#visitor-verification', { index: 1 });
+  await page.fill('#visitor-verification-detail', 'receipt and consent time given by e-mail');
+  assert.equal(await text(page, '#visitor-submit'), 'Erase');
+  await page.click('#visitor-submit');
+  await page.waitForSelector('#visitor-form .form-error:not(:empty)');
+  assert.equal(await text(page, '#visitor-form .form-error'), 'Tick the box to confirm: this cannot be undone.');
+  assert.equal(await focused(page), 'visitor-confirm');
+  assert.equal(posted.length, 1);
+  await page.check('#visitor-confirm');
+  await page.click('#visitor-submit');
+  await page.waitForFunction(() => /^Erasure request #\d+ recorded/.test(document.querySelector('#visitor-result')?.textContent));
+  const erased = await text(page, '#visitor-result');
+  const erasure = Number(/^Erasure request #(\d+) recorded: the visitor's data was erased\./.exec(erased)[1]);
+  assert.match(erased, /3 raw events deleted/);
+  assert.match(erased, /1 consent record kept as proof without the visitor id/);
+  assert.match(erased, /1 analytics visit deleted/);
+  assert.equal(await page.getAttribute('#visitor-result a', 'href'), `/admin/requests/${erasure}`);
+  assert.ok(await page.evaluate(() => document.querySelector('#visitor-result').contains(document.activeElement)));
+  assert.equal(query(`SELECT count(*) AS n FROM events WHERE visitor_id = ${quote(mine)}`)[0].n, 0, 'their events are gone');
+  assert.equal(query(`SELECT count(*) AS n FROM consent_records WHERE visitor_id = ${quote(mine)}`)[0].n, 0);
+  assert.equal(query(`SELECT count(*) AS n FROM customer_dsr_requests WHERE visitor_id = ${quote(mine)}`)[0].n, 0);
+  assert.equal(query(`SELECT count(*) AS n FROM events WHERE visitor_id = ${quote(theirs)}`)[0].n, 2, 'the other visitor\'s stay');
+  await axe(page);
+  await page.click('#visitor-result a');
+  await page.waitForURL(`${base}/admin/requests/${erasure}`);
+  await page.waitForSelector('dl.facts');
+  const facts = await page.$$eval('dl.facts > *', (xs) => xs.map((x) => x.textContent));
+  assert.equal(facts[facts.indexOf('Visitor') + 1], 'Visitor (erased)');
+  assert.equal(await text(page, '#request-status'), 'Completed');
+
+  // The other visitor's erasure waits for their open access request.
+  const asked = await context.request.post(`${base}/api/dsr`, {
+    headers: { 'X-CSRF-Token': me.csrf },
+    data: { type: 'access', visitor_id: theirs, verification: 'Identity document checked in person' },
+  });
+  assert.equal(asked.status(), 201, await asked.text());
+  const waiting = (await asked.json()).request.id;
+  await page.click('a[data-nav="requests"]');
+  await page.waitForSelector('#visitor-form');
+  await page.fill('#visitor-id', theirs);
+  await page.selectOption('#visitor-type', 'erasure');
+  await page.selectOption('#visitor-verification', { index: 2 });
+  await page.check('#visitor-confirm');
+  await page.click('#visitor-submit');
+  await page.waitForSelector('#visitor-form .form-error a');
+  assert.equal(await text(page, '#visitor-form .form-error'),
+    `Not erased: an access request of this visitor is still open. Give them its export first, then erase. Request #${waiting}`);
+  assert.equal(await page.getAttribute('#visitor-form .form-error a', 'href'), `/admin/requests/${waiting}`);
+  assert.equal(await focused(page), (await page.getAttribute('#visitor-form .form-error', 'id')));
+  assert.equal(query(`SELECT count(*) AS n FROM events WHERE visitor_id = ${quote(theirs)}`)[0].n, 2, 'nothing erased');
+
+  // A visitor id linked to a customer: the request is the customer's.
+  const made = await context.request.post(`${base}/api/customers`, {
+    headers: { 'X-CSRF-Token': me.csrf },
+    data: { first_name: 'Linnea', last_name: 'Linked', email: 'linnea.linked@example.com' },
+  });
+  assert.equal(made.status(), 201, await made.text());
+  const customer = (await made.json()).id;
+  const linked = await consentedVisitor([{ type: 'pageview', url: 'http://localhost/a' },
+    { type: 'event', name: 'identify', props: { email: 'linnea.linked@example.com' } }]);
+  await until('the link', () => query(`SELECT customer_id FROM customer_links WHERE visitor_id = ${quote(linked)}`)
+    .some((r) => r.customer_id === customer));
+  await page.fill('#visitor-id', linked);
+  await page.selectOption('#visitor-type', 'access');
+  await page.selectOption('#visitor-verification', { index: 2 });
+  await page.click('#visitor-submit');
+  await page.waitForSelector('#visitor-form .form-error a');
+  assert.equal(await text(page, '#visitor-form .form-error'),
+    `This visitor id is linked to customer ${customer}: file the request on their page, where it covers all their visitor ids and their record. Open customer ${customer}`);
+  assert.equal(await page.getAttribute('#visitor-form .form-error', 'role'), 'alert');
+  assert.equal(await page.getAttribute('#visitor-id', 'aria-invalid'), 'true');
+  assert.equal(await focused(page), 'visitor-id');
+  assert.equal(query(`SELECT count(*) AS n FROM customer_dsr_requests WHERE visitor_id = ${quote(linked)}`)[0].n, 0);
+  await page.click('#visitor-form .form-error a');
+  await page.waitForURL(`${base}/admin/customers/${customer}`);
+  await page.waitForSelector('#dsr-form');
+
+  for (const a of page.addresses) assert.doesNotMatch(a, new RegExp(`${mine}|${linked}`, 'i'), `no visitor id in ${a}`);
+  assert.deepEqual(page.problems, [], 'no script error, no unexpected error answer, no CSP violation');
   await context.close();
 });
 

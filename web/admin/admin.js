@@ -1,7 +1,8 @@
 // The customer-service pages at /admin/: the customer register (search,
 // a customer's fields, flags, legal holds and orders) and the data subject
-// requests (filing each type, deadlines, extensions, the access export and
-// a refusal's statement), all through the customers plugin's JSON API
+// requests (filing each type, a visitor's access or erasure by visitor id,
+// deadlines, extensions, the access export and a refusal's statement), all
+// through the customers plugin's JSON API
 // (/api/customers, /api/dsr) as the signed-in staff member.
 //
 // Addresses hold ids only (/admin/customers/12, /admin/requests/7): what is
@@ -885,14 +886,43 @@
       newRequestForm(c));
   }
 
+  // How the person's identity was verified: a method and its details, the
+  // same for a customer's request and a visitor's.  read() marks what is
+  // missing and gives undefined, or the request's "verification".
+  function verificationPart(idPrefix) {
+    const method = el('select', { name: 'verification', id: `${idPrefix}-verification` },
+      el('option', { value: '', text: 'Choose…' }), VERIFICATIONS.map((v) => el('option', { value: v, text: v })));
+    const detail = el('input', { type: 'text', name: 'verification_detail', id: `${idPrefix}-verification-detail`, maxlength: 800 });
+    const nodes = [
+      el('div', { class: 'wide' }, field('verification', 'How the identity was verified', method)),
+      el('div', { class: 'wide' }, field('verification_detail', 'Details of the check', detail,
+        'What was seen or asked; needed for "Other". No copies of documents here.')),
+    ];
+    const read = (f) => {
+      if (!method.value) { markInvalid(f, method, 'Say how the person\'s identity was verified.'); return undefined; }
+      const d = detail.value.trim();
+      if (method.value === 'Other' && !d) { markInvalid(f, detail, 'Describe how the identity was verified.'); return undefined; }
+      return d ? `${method.value}: ${d}` : method.value;
+    };
+    return { method, detail, nodes, read };
+  }
+
+  // The box to tick before what cannot be undone (erasure, anonymisation).
+  function confirmPart(id) {
+    const box = el('input', { type: 'checkbox', name: 'confirm', id });
+    const text = el('span');
+    const part = el('fieldset', { hidden: true }, el('legend', { text: 'Cannot be undone' }),
+      el('label', { class: 'check', for: box.id }, box, text));
+    return { box, text, part };
+  }
+
   function newRequestForm(c) {
     const type = el('select', { name: 'type', id: 'dsr-type' },
       el('option', { value: '', text: 'Choose…' }),
       Object.entries(TYPES).map(([v, [t]]) => el('option', { value: v, text: t })));
     const typeHint = el('p', { class: 'hint', id: 'dsr-type-hint' });
-    const method = el('select', { name: 'verification', id: 'dsr-verification' },
-      el('option', { value: '', text: 'Choose…' }), VERIFICATIONS.map((v) => el('option', { value: v, text: v })));
-    const detail = el('input', { type: 'text', name: 'verification_detail', id: 'dsr-verification-detail', maxlength: 800 });
+    const verified = verificationPart('dsr');
+    const detail = verified.detail;
 
     // Rectification: corrections, or a refusal with reasons.
     const changes = el('div', { class: 'changes' });
@@ -935,18 +965,13 @@
         return el('label', { class: 'check', for: box.id }, box, t);
       }));
 
-    const confirm = el('input', { type: 'checkbox', name: 'confirm', id: 'dsr-confirm' });
-    const confirmText = el('span');
-    const forgetPart = el('fieldset', { hidden: true }, el('legend', { text: 'Cannot be undone' }),
-      el('label', { class: 'check', for: confirm.id }, confirm, confirmText));
+    const { box: confirm, text: confirmText, part: forgetPart } = confirmPart('dsr-confirm');
 
     const submit = el('button', { type: 'submit', id: 'dsr-submit' }, 'File the request');
     const form = el('form', { id: 'dsr-form', novalidate: true },
       el('div', { class: 'fields' },
         el('div', { class: 'wide' }, field('type', 'Type of request', type), typeHint),
-        el('div', { class: 'wide' }, field('verification', 'How the identity was verified', method)),
-        el('div', { class: 'wide' }, field('verification_detail', 'Details of the check', detail,
-          'What was seen or asked; needed for "Other". No copies of documents here.'))),
+        verified.nodes),
       rectPart, restrictPart, objectPart, forgetPart,
       el('div', { class: 'actions' }, submit));
 
@@ -971,10 +996,9 @@
       clearErrors(form);
       const t = type.value;
       if (!t) { markInvalid(form, type, 'Choose the type of request.'); return; }
-      if (!method.value) { markInvalid(form, method, 'Say how the person\'s identity was verified.'); return; }
-      const d = detail.value.trim();
-      if (method.value === 'Other' && !d) { markInvalid(form, detail, 'Describe how the identity was verified.'); return; }
-      const body = { type: t, customer_id: c.id, verification: d ? `${method.value}: ${d}` : method.value };
+      const verification = verified.read(form);
+      if (verification === undefined) return;
+      const body = { type: t, customer_id: c.id, verification };
       if (t === 'rectification') {
         if (rectRefuse.checked) {
           if (!reasons.value.trim()) { markInvalid(form, reasons, 'Give the reasons for refusing.'); return; }
@@ -1019,7 +1043,7 @@
             return;
           }
         }
-        await showCustomer(c.id, { result: doneResult(answer, c) });
+        await showCustomer(c.id, { result: doneResult(answer, (result) => showCustomer(c.id, { result })) });
       }, (f) => {
         const own = { refuse: reasons, objections: objectPart.querySelector('input'), verification: detail, type }[f];
         if (own) return own;
@@ -1055,8 +1079,9 @@
         el('pre', { class: 'statement', tabindex: 0, text: data.statement })) : null);
   }
 
-  // What a filed request did.
-  function doneResult(a, c) {
+  // What a filed request did.  redraw(result): the page again, with the
+  // result given (the access export's download, which completes it).
+  function doneResult(a, redraw) {
     const r = a.request;
     const box = el('div', { class: 'notice ok', role: 'status' },
       el('p', {}, el('strong', { text: `${typeName(r.type)} request #${r.id} recorded.` }),
@@ -1069,8 +1094,8 @@
         err.textContent = '';
         try {
           await download(`/api/dsr/${r.id}/export`, `dsr-${r.id}-export.zip`);
-          await showCustomer(c.id, { result: el('div', { class: 'notice ok', role: 'status' },
-            el('p', { text: `The export of request #${r.id} was downloaded; the request is completed. Give the file to the person by a safe route.` })) });
+          await redraw(el('div', { class: 'notice ok', role: 'status' },
+            el('p', { text: `The export of request #${r.id} was downloaded; the request is completed. Give the file to the person by a safe route.` })));
         } catch (e) {
           err.textContent = errorText(e);
           btn.disabled = false;
@@ -1104,7 +1129,7 @@
 
   // ---- all requests -----------------------------------------------------------------------
 
-  async function showRequests() {
+  async function showRequests(opts = {}) {
     const seq = loading();
     const params = new URLSearchParams(location.search);
     let status = params.get('status');
@@ -1138,7 +1163,131 @@
             overdue ? el('span', { class: 'overdue-text', text: ` · ${overdue} overdue` }) : null)),
         requestsTable(list, { withCustomer: true }),
         el('p', { class: 'muted small', text: 'Open requests first, the nearest deadline first. The deadline is one month from receipt; it can be extended by two months in all, before it passes.' })),
-      el('p', { class: 'muted' }, 'To file a new request, ', link('/admin/', 'find the customer in the register'), ' and use the form on their page.'));
+      el('p', { class: 'muted' }, 'To file a new request for a customer, ', link('/admin/', 'find the customer in the register'), ' and use the form on their page.'),
+      visitorSection(opts.result));
+    if (opts.result) {
+      opts.result.tabIndex = -1;
+      opts.result.focus();
+    }
+  }
+
+  // ---- a visitor who is not in the register --------------------------------------------
+
+  const VISITOR_TYPES = {
+    access: ['Access', 'A copy of everything held under the visitor id: raw events, consent history, analytics visits (a zip to give them).'],
+    erasure: ['Erasure', 'Delete everything held under the visitor id; consent records stay as proof, without the id.'],
+  };
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+  // What an erasure's answer says each part of the server did, by its
+  // counts ({core: {events_deleted: 3, ...}, analytics: {...}, ...}).
+  const ERASED = {
+    events_deleted: ['raw event deleted', 'raw events deleted'],
+    consent_records_pseudonymised: ['consent record kept as proof without the visitor id',
+      'consent records kept as proof without the visitor id'],
+    audit_entries_kept: ['audit log entry about them kept, naming them by a pseudonym',
+      'audit log entries about them kept, naming them by a pseudonym'],
+    visits_deleted: ['analytics visit deleted', 'analytics visits deleted'],
+    visitor_requests_unidentified: ['request of theirs kept without the visitor id or how they were identified',
+      'requests of theirs kept without the visitor id or how they were identified'],
+    shared_visitor_ids_deleted: ['shared visitor id deleted', 'shared visitor ids deleted'],
+  };
+  function erasedList(erased) {
+    const items = [];
+    for (const [part, counts] of Object.entries(erased || {})) {
+      for (const [k, n] of Object.entries(counts || {})) {
+        if (typeof n !== 'number') continue;
+        items.push(ERASED[k] ? plural(n, ...ERASED[k]) : `${part}: ${k.replace(/_/g, ' ')}: ${n}`);
+      }
+    }
+    return items.length ? el('ul', {}, items.map((t) => el('li', { text: t }))) : null;
+  }
+
+  function visitorSection(result) {
+    return section('visitor-dsr', 'A website visitor who is not in the register',
+      el('p', { class: 'muted small', text: 'A visitor who gave statistics consent has a visitor id, which their consent receipt shows. With it they can ask for a copy of what is held under it, or for its erasure. A visitor id linked to a customer is theirs: file the request on the customer\'s page.' }),
+      result ? el('div', { id: 'visitor-result' }, result) : null,
+      visitorRequestForm());
+  }
+
+  function visitorRequestForm() {
+    const vid = el('input', { type: 'text', name: 'visitor_id', id: 'visitor-id', maxlength: 36,
+      autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off' });
+    const type = el('select', { name: 'type', id: 'visitor-type' },
+      el('option', { value: '', text: 'Choose…' }),
+      Object.entries(VISITOR_TYPES).map(([v, [t]]) => el('option', { value: v, text: t })));
+    const typeHint = el('p', { class: 'hint', id: 'visitor-type-hint' });
+    const verified = verificationPart('visitor');
+    const { box: confirm, text: confirmText, part: forgetPart } = confirmPart('visitor-confirm');
+    const submit = el('button', { type: 'submit', id: 'visitor-submit' }, 'File the request');
+    const form = el('form', { id: 'visitor-form', novalidate: true, 'aria-labelledby': 'visitor-dsr-heading' },
+      el('div', { class: 'fields' },
+        el('div', { class: 'wide' }, field('visitor_id', 'Visitor id', vid,
+          'As the person\'s consent receipt shows it: 32 hexadecimal digits in groups of 8-4-4-4-12, such as 3f2a9c1e-5b7d-4e8f-a1b2-c3d4e5f60718.')),
+        el('div', { class: 'wide' }, field('type', 'Type of request', type), typeHint),
+        verified.nodes),
+      forgetPart,
+      el('div', { class: 'actions' }, submit));
+
+    type.setAttribute('aria-describedby', typeHint.id);
+    type.addEventListener('change', () => {
+      const t = type.value;
+      typeHint.textContent = VISITOR_TYPES[t] ? VISITOR_TYPES[t][1] : '';
+      forgetPart.hidden = t !== 'erasure';
+      confirm.checked = false;
+      confirmText.textContent = 'Erase everything held under this visitor id. An access request of theirs still open must be answered first.';
+      submit.className = forgetPart.hidden ? '' : 'danger';
+      submit.textContent = t === 'erasure' ? 'Erase' : 'File the request';
+    });
+
+    onSubmit(form, async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      const id = vid.value.trim();
+      if (!id) { markInvalid(form, vid, 'Enter the visitor id from the person\'s consent receipt.'); return; }
+      if (!UUID.test(id)) {
+        markInvalid(form, vid, 'This is not a visitor id: it has 32 hexadecimal digits (0-9, a-f) in groups of 8-4-4-4-12, separated by hyphens.');
+        return;
+      }
+      const t = type.value;
+      if (!t) { markInvalid(form, type, 'Choose the type of request.'); return; }
+      const verification = verified.read(form);
+      if (verification === undefined) return;
+      if (t === 'erasure' && !confirm.checked) { markInvalid(form, confirm, 'Tick the box to confirm: this cannot be undone.'); return; }
+      await busy(form, async () => {
+        let answer;
+        try {
+          answer = await api('POST', '/api/dsr', { type: t, visitor_id: id.toLowerCase(), verification });
+        } catch (e) {
+          const linked = e.status === 409 && e.data.error === 'linked_visitor' && e.data.customer_id;
+          if (Number.isInteger(linked)) {
+            markInvalid(form, vid, `This visitor id is linked to customer ${linked}: file the request on their page, where it covers all their visitor ids and their record.`);
+            formError(form).append(' ', link(`/admin/customers/${linked}`, `Open customer ${linked}`));
+            return;
+          }
+          if (e.status === 409 && e.data.error === 'open_request') {
+            const open = (e.data.requests || []).filter(Number.isInteger);
+            showFormError(form, 'Not erased: an access request of this visitor is still open. Give them its export first, then erase.');
+            if (open.length) formError(form).append(' ', ...open.flatMap((n, i) => [i ? ', ' : '', link(`/admin/requests/${n}`, `Request #${n}`)]));
+            return;
+          }
+          throw e;
+        }
+        const r = answer.request;
+        if (answer.erased) {
+          await showRequests({ result: el('div', { class: 'notice ok', role: 'status' },
+            el('p', {}, el('strong', { text: `Erasure request #${r.id} recorded: the visitor's data was erased.` })),
+            erasedList(answer.erased),
+            el('p', {}, 'The request stays as the record of the answer, without the visitor id: ',
+              link(`/admin/requests/${r.id}`, `request #${r.id}`), '.'),
+            answer.notify ? notifyPart(answer.notify, 'Tell these recipients of the visitor\'s data about the erasure:',
+              'Nobody was given the visitor\'s data: nobody to notify.') : null) });
+          return;
+        }
+        await showRequests({ result: doneResult(answer, (result) => showRequests({ result })) });
+      }, (f) => ({ visitor_id: vid, verification: verified.detail, type }[f] || null));
+    });
+    return form;
   }
 
   async function showRequest(id) {
@@ -1218,7 +1367,9 @@
         }
         say(status, 'Downloaded.');
       } catch (e) {
-        err.textContent = e.status === 410 ? 'The customer has been erased since: there is nothing to export.' : errorText(e);
+        err.textContent = e.status !== 410 ? errorText(e) : r.customer_id == null
+          ? 'The visitor id has been erased since: there is nothing to export.'
+          : 'The customer has been erased since: there is nothing to export.';
       }
       btn.disabled = false;
     });
