@@ -6,6 +6,7 @@
  */
 #include "hints.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -26,9 +27,11 @@ static const char *quoted(const char *p, char *out, size_t cap)
 	return *p == '"' ? p + 1 : NULL;
 }
 
+/* "Not_A Brand", "Not/A)Brand"; Chrome before 100 put a space or a
+ * semicolon first (" Not A;Brand", ";Not A Brand"). */
 static int is_grease(const char *brand)
 {
-	return strstr(brand, "Brand") != NULL && strncmp(brand, "Not", 3) == 0;
+	return strstr(brand, "Brand") != NULL && strstr(brand, "Not") != NULL;
 }
 
 /* Brands as uap-core names them. */
@@ -75,6 +78,7 @@ static void parse_brands(const char *v, struct hints *h)
 {
 	char brand[64], version[32];
 	char chosen[64] = "", chosen_v[32] = "";
+	bool unnamed = false; /* a brand not known here, not GREASE */
 	const char *p = v;
 	while (p && *p) {
 		while (*p == ' ' || *p == ',')
@@ -99,6 +103,8 @@ static void parse_brands(const char *v, struct hints *h)
 				p++;
 			}
 		}
+		if (!is_grease(brand) && !brand_family(brand))
+			unnamed = true;
 		/* A specific brand beats the engine: Edge over Chromium. */
 		if (!is_grease(brand) && brand_family(brand) &&
 		    (!chosen[0] || strcmp(chosen, "Chromium") == 0)) {
@@ -108,6 +114,11 @@ static void parse_brands(const char *v, struct hints *h)
 		while (*p && *p != ',')
 			p++;
 	}
+	/* Chromium beside a brand not known here ("Android WebView" in
+	 * Facebook's or Instagram's in-app browser, Whale, DuckDuckGo) is
+	 * only the engine of that browser: the user agent names it. */
+	if (unnamed && strcmp(chosen, "Chromium") == 0)
+		chosen[0] = '\0';
 	if (chosen[0]) {
 		snprintf(h->browser, sizeof(h->browser), "%s",
 		         brand_family(chosen));

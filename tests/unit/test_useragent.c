@@ -341,6 +341,35 @@ static void client_hints_refine(void **state)
 	assert_string_equal(r.browser_major, "126");
 	assert_string_equal(r.os, "Android");
 	assert_string_equal(r.device, "mobile");
+	/* Android's WebView names itself beside Chromium: an in-app
+	 * browser stays what its user agent says, not "Chromium". */
+	const char *webview[] = {
+	        "Sec-CH-UA",
+	        "\"Android WebView\";v=\"131\", \"Chromium\";v=\"131\", "
+	        "\"Not_A Brand\";v=\"24\"",
+	        "Sec-CH-UA-Mobile",
+	        "?1",
+	        "Sec-CH-UA-Platform",
+	        "\"Android\"",
+	        NULL};
+	parse(f,
+	      "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240805.005; "
+	      "wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 "
+	      "Chrome/131.0.6778.135 Mobile Safari/537.36 "
+	      "[FB_IAB/FB4A;FBAV/475.0.0.44.109;]",
+	      webview, &r);
+	assert_string_equal(r.browser, "Facebook");
+	assert_string_equal(r.browser_major, "475");
+	assert_string_equal(r.device, "mobile");
+	/* Chromium alone is the browser the hints name, old GREASE or
+	 * new. */
+	const char *chromium[] = {"Sec-CH-UA",
+	                          "\" Not A;Brand\";v=\"99\", "
+	                          "\"Chromium\";v=\"131\", \"Not_A "
+	                          "Brand\";v=\"24\"",
+	                          NULL};
+	parse(f, reduced, chromium, &r);
+	assert_string_equal(r.browser, "Chromium");
 	/* macOS's real version from the hints. */
 	const char *mac[] = {"Sec-CH-UA-Platform", "\"macOS\"",
 	                     "Sec-CH-UA-Platform-Version", "\"14.6.1\"", NULL};
