@@ -168,7 +168,15 @@ static void classify(const struct useragent *u, const char *ua,
 	snprintf(v->os, sizeof(v->os), "%s", r.os);
 	snprintf(v->os_major, sizeof(v->os_major), "%s", r.os_major);
 	if (h->browser[0]) {
-		snprintf(v->browser, sizeof(v->browser), "%s", h->browser);
+		/* uap-core names a browser's mobile build apart ("Chrome
+		 * Mobile", "Edge Mobile", "Opera Mobile"); its brand is the
+		 * same, and the name stays the one it has without hints
+		 * (an imported log's, a plain-HTTP page's). */
+		size_t bl = strlen(h->browser);
+		if (strncmp(v->browser, h->browser, bl) != 0 ||
+		    v->browser[bl] != ' ')
+			snprintf(v->browser, sizeof(v->browser), "%s",
+			         h->browser);
 		if (h->browser_major[0])
 			snprintf(v->browser_major, sizeof(v->browser_major),
 			         "%s", h->browser_major);

@@ -323,6 +323,26 @@ static void client_hints_refine(void **state)
 	 * on the hints too. */
 	parse(f, reduced, NULL, &r);
 	assert_string_equal(r.os_major, "10");
+	/* Chrome on an Android phone is "Chrome Mobile" with its hints
+	 * as without them. */
+	const char *android[] = {
+	        "Sec-CH-UA",
+	        "\"Google Chrome\";v=\"131\", \"Chromium\";v=\"131\", "
+	        "\"Not_A Brand\";v=\"24\"",
+	        "Sec-CH-UA-Mobile",
+	        "?1",
+	        "Sec-CH-UA-Platform",
+	        "\"Android\"",
+	        NULL};
+	const char *phone = "Mozilla/5.0 (Linux; Android 10; K) "
+	                    "AppleWebKit/537.36 (KHTML, like Gecko) "
+	                    "Chrome/131.0.0.0 Mobile Safari/537.36";
+	parse(f, phone, NULL, &r);
+	assert_string_equal(r.browser, "Chrome Mobile");
+	parse(f, phone, android, &r);
+	assert_string_equal(r.browser, "Chrome Mobile");
+	assert_string_equal(r.browser_major, "131");
+	assert_string_equal(r.device, "mobile");
 	/* Edge names itself in the brand list; GREASE is skipped. */
 	const char *edge[] = {
 	        "Sec-CH-UA",
