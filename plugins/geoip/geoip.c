@@ -191,17 +191,27 @@ static void lookup_one(MMDB_s *db, int country_only, const struct sockaddr *sa,
 	}
 }
 
+/* An IPv6 address that carries the client's IPv4 address is looked up as
+ * that address, as the host masks it: IPv4-mapped (::ffff:a.b.c.d), and
+ * 6to4 (2002:AABB:CCDD::/48), which MaxMind's files alias to the IPv4 tree
+ * but ip-location-db's do not (they give the 2002::/16 block's country). */
 static void to_sockaddr(const struct seula_ip *ip, struct sockaddr_storage *ss)
 {
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
 	                                         0, 0, 0, 0, 0xff, 0xff};
+	const unsigned char *v4 = NULL;
 	memset(ss, 0, sizeof(*ss));
-	if (ip->family == 4 ||
-	    (ip->family == 6 && memcmp(ip->bytes, mapped, 12) == 0)) {
+	if (ip->family == 4)
+		v4 = ip->bytes;
+	else if (ip->family == 6 && memcmp(ip->bytes, mapped, 12) == 0)
+		v4 = ip->bytes + 12;
+	else if (ip->family == 6 && ip->bytes[0] == 0x20 &&
+	         ip->bytes[1] == 0x02)
+		v4 = ip->bytes + 2;
+	if (v4) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 		in->sin_family = AF_INET;
-		memcpy(&in->sin_addr,
-		       ip->family == 4 ? ip->bytes : ip->bytes + 12, 4);
+		memcpy(&in->sin_addr, v4, 4);
 	} else {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
 		in6->sin6_family = AF_INET6;

@@ -127,6 +127,12 @@ static void ip_location_db_layout_and_fallback(void **state)
 	locate(&f, "2a00:1450:4001::1", &p);
 	assert_true(p.country[0] != '\0');
 	close_geo(&f);
+	/* 6to4 carries the client's IPv4 address (193.166.3.1 here): its
+	 * country, not the one ip-location-db gives all of 2002::/16. */
+	assert_int_equal(open_geo(&f, DBIP), SEULA_OK);
+	locate(&f, "2002:c1a6:301::1", &p);
+	assert_string_equal(p.country, "FI");
+	close_geo(&f);
 }
 
 static void missing_file_is_a_clear_error(void **state)
