@@ -474,7 +474,8 @@ static void exempt_checks(const struct seula_consent *c,
 	out[4] = (struct check){"no_conversions", true,
 	                        "no conversion measurement: custom events of "
 	                        "this site are not stored"};
-	int64_t days = site->events_retention_s / 86400;
+	/* Rounded up: "18276h" keeps events past day 761. */
+	int64_t days = (site->events_retention_s + 86399) / 86400;
 	out[5] = (struct check){"retention",
 	                        days <= SEULA_EXEMPT_MAX_RETENTION_DAYS, ""};
 	snprintf(out[5].detail, sizeof(out[5].detail),

@@ -92,6 +92,13 @@ static void register_retention(json_t *a, const struct seula_plugins *plugins)
 		                     (json_int_t)n));
 }
 
+/* A retention in whole days, rounded up: "36h" keeps events a day and a
+ * half, which "1 day" would understate. */
+static json_int_t whole_days(int64_t seconds)
+{
+	return (json_int_t)((seconds + 86399) / 86400);
+}
+
 static json_t *retention(const struct seula_config *cfg,
                          const struct seula_plugins *plugins)
 {
@@ -103,11 +110,10 @@ static json_t *retention(const struct seula_config *cfg,
 		        json_pack(
 		                "{s:s, s:s, s:I}", "what", "raw_events", "site",
 		                cfg->sites[i].id, "days",
-		                (json_int_t)(cfg->sites[i].events_retention_s /
-		                             86400)));
+		                whole_days(cfg->sites[i].events_retention_s)));
 	json_array_append_new(
 	        a, json_pack("{s:s, s:I}", "what", "consent_records", "days",
-	                     (json_int_t)(cfg->consent_retention_s / 86400)));
+	                     whole_days(cfg->consent_retention_s)));
 	json_array_append_new(
 	        a, json_pack("{s:s, s:I}", "what", "staff_sessions", "hours",
 	                     (json_int_t)((cfg->session_lifetime_s + 3599) /

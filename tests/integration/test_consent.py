@@ -567,6 +567,21 @@ class ConsentTest(unittest.TestCase):
         assert_json_error(self, self.srv.request("GET", "/privacy?lang=%zz"), 400,
                           "bad_request")
 
+    def test_a_retention_of_part_days_is_stated_rounded_up(self):
+        # Events are deleted 36 hours after, records 9700 hours (404 days
+        # and 4 hours) after: "1 day" and "404 days" would promise less
+        # than is kept.
+        srv = Server(sections={"controller": CONTROLLER,
+                               "site.demo": {"events_retention": "36h"},
+                               "consent": {"record_retention": "9700h"}})
+        try:
+            srv.start()
+            page = srv.request("GET", "/privacy?lang=en").body.decode()
+            self.assertRegex(page, r'data-retention="raw_events"[^>]*data-days="2"')
+            self.assertRegex(page, r'data-retention="consent_records"[^>]*data-days="405"')
+        finally:
+            srv.close()
+
     def test_the_statement_names_the_banner_of_an_operators_texts_file(self):
         # Where /privacy sends the visitor to object or to change a choice,
         # it names the banner's heading and settings button as this site's
@@ -1260,6 +1275,8 @@ class ModesTest(unittest.TestCase):
 
     def test_exempt_mode_refuses_a_config_that_breaks_a_rule(self):
         for keys, rule in (({"events_retention": "800d"}, "retention"),
+                           # 761 days and 12 hours: past 25 months.
+                           ({"events_retention": "18276h"}, "retention"),
                            ({"consent_period": "500d"}, "cookie_lifetime"),
                            ({"cookies": "analytics _pk_id 730d Matomo"}, "cookie_lifetime")):
             srv = Server(sections={"site.demo": dict(keys, consent_mode="exempt")})
