@@ -189,6 +189,9 @@ static const char *from_referrer(const struct referrer *r,
 	if (hl == 0 || hl >= KEY_MAX)
 		return "website";
 	memcpy(host, p, hl);
+	/* "google.com." is google.com, written as a fully qualified name. */
+	if (hl > 1 && host[hl - 1] == '.')
+		hl--;
 	host[hl] = '\0';
 	lower(host);
 	const char *path = strchr(p, '/');

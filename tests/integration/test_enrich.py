@@ -75,6 +75,7 @@ class EnrichTest(unittest.TestCase):
         self.srv.collect(pageview(title="utm-plain", url="http://localhost/?utm_source=partner"))
         self.srv.collect(pageview(title="direct"))
         self.srv.collect(pageview(title="gmail-app", referrer="android-app://com.google.android.gm/"))
+        self.srv.collect(pageview(title="fqdn", referrer="https://www.google.com./search"))
         # UTM parameters win; utm_medium says paid, email or social as
         # Google's channel grouping does, else a campaign; a known source
         # is spelt as the referrer list spells it.
@@ -88,6 +89,9 @@ class EnrichTest(unittest.TestCase):
         self.assertEqual(self.row("direct")["referrer_source"], "direct")
         gm = self.row("gmail-app")
         self.assertEqual((gm["referrer_source"], gm["referrer_name"]), ("email", "Gmail"))
+        # A host written fully qualified (a trailing dot) is the same host.
+        fqdn = self.row("fqdn")
+        self.assertEqual((fqdn["referrer_source"], fqdn["referrer_name"]), ("search", "Google"))
 
     def test_campaign_without_source(self):
         # Only utm_source (or ref=, source=) names the source, as in
