@@ -626,25 +626,25 @@ out:
 
 /* ---- retention ------------------------------------------------------- */
 
-/* A shared visitor id is kept only while it has events whose owner is
- * unknown; after that there is nothing to keep apart. */
-static int forget_shared(sqlite3 *db, int64_t *forgotten)
+/* Run the one statement `sql`; *changed: the rows it changed. */
+static int run_changes(sqlite3 *db, const char *sql, int64_t *changed)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = SEULA_EIO;
-	if (sqlite3_prepare_v2(
-	            db,
-	            "DELETE FROM customer_link_shared WHERE NOT "
-	            "EXISTS (SELECT 1 FROM events e WHERE "
-	            "e.visitor_id = customer_link_shared.visitor_id)",
-	            -1, &st, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_DONE) {
-		*forgotten = sqlite3_changes64(db);
+		*changed = sqlite3_changes64(db);
 		rc = SEULA_OK;
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
+
+/* A shared visitor id is kept only while it has events whose owner is
+ * unknown; after that there is nothing to keep apart. */
+static const char forget_shared_sql[] =
+        "DELETE FROM customer_link_shared WHERE NOT EXISTS (SELECT 1 FROM "
+        "events e WHERE e.visitor_id = customer_link_shared.visitor_id)";
 
 /* A visitor's answered request (dsr.h) keeps their visitor id, so that its
  * export can be fetched again, only while something is held under the id:
@@ -652,28 +652,15 @@ static int forget_shared(sqlite3 *db, int64_t *forgotten)
  * own retention, the id goes too, with how they were identified, as a
  * deleted customer's verification does.  The audit log's name for it
  * (visitor_subject) stays, the record of the answer. */
-static int forget_visitor_requests(sqlite3 *db, int64_t *forgotten)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = SEULA_EIO;
-	if (sqlite3_prepare_v2(
-	            db,
-	            "UPDATE customer_dsr_requests SET visitor_id = NULL, "
-	            "verification = '' WHERE visitor_id IS NOT NULL AND "
-	            "status <> 'open' AND NOT EXISTS (SELECT 1 FROM events e "
-	            "WHERE e.visitor_id = customer_dsr_requests.visitor_id) "
-	            "AND NOT EXISTS (SELECT 1 FROM consent_records c WHERE "
-	            "c.visitor_id = customer_dsr_requests.visitor_id) AND NOT "
-	            "EXISTS (SELECT 1 FROM consent_visitors v WHERE "
-	            "v.visitor_id = customer_dsr_requests.visitor_id)",
-	            -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_DONE) {
-		*forgotten = sqlite3_changes64(db);
-		rc = SEULA_OK;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
+static const char forget_visitor_requests_sql[] =
+        "UPDATE customer_dsr_requests SET visitor_id = NULL, verification "
+        "= '' WHERE visitor_id IS NOT NULL AND status <> 'open' AND NOT "
+        "EXISTS (SELECT 1 FROM events e WHERE e.visitor_id = "
+        "customer_dsr_requests.visitor_id) AND NOT EXISTS (SELECT 1 FROM "
+        "consent_records c WHERE c.visitor_id = "
+        "customer_dsr_requests.visitor_id) AND NOT EXISTS (SELECT 1 FROM "
+        "consent_visitors v WHERE v.visitor_id = "
+        "customer_dsr_requests.visitor_id)";
 
 int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
                              char **errmsg)
@@ -687,30 +674,28 @@ int cust_link_retention_task(struct cust_link *l, sqlite3 *db, int64_t now_ms,
 		*errmsg = h->mprintf("%s", err);
 		return SEULA_EIO;
 	}
-	int64_t forgotten = 0;
-	if (forget_shared(db, &forgotten) != SEULA_OK) {
-		*errmsg = h->mprintf("shared visitor ids: %s",
-		                     sqlite3_errmsg(db));
-		cust_retention_result_free(&r);
-		return SEULA_EIO;
+	static const struct {
+		const char *sql, *what;
+	} forgets[] = {
+	        {forget_shared_sql, "shared visitor ids without events"},
+	        {forget_visitor_requests_sql,
+	         "answered visitor requests' visitor ids (nothing is held "
+	         "under them any more)"},
+	};
+	for (size_t i = 0; i < sizeof(forgets) / sizeof(forgets[0]); i++) {
+		int64_t forgotten = 0;
+		if (run_changes(db, forgets[i].sql, &forgotten) != SEULA_OK) {
+			*errmsg =
+			        h->mprintf("forgetting %s: %s", forgets[i].what,
+			                   sqlite3_errmsg(db));
+			cust_retention_result_free(&r);
+			return SEULA_EIO;
+		}
+		if (forgotten)
+			h->log(h, SEULA_LOG_INFO,
+			       "retention: %lld %s forgotten",
+			       (long long)forgotten, forgets[i].what);
 	}
-	if (forgotten)
-		h->log(h, SEULA_LOG_INFO,
-		       "retention: %lld shared visitor ids without events "
-		       "forgotten",
-		       (long long)forgotten);
-	forgotten = 0;
-	if (forget_visitor_requests(db, &forgotten) != SEULA_OK) {
-		*errmsg = h->mprintf("visitors' requests: %s",
-		                     sqlite3_errmsg(db));
-		cust_retention_result_free(&r);
-		return SEULA_EIO;
-	}
-	if (forgotten)
-		h->log(h, SEULA_LOG_INFO,
-		       "retention: %lld answered visitor requests' visitor ids "
-		       "forgotten (nothing is held under them any more)",
-		       (long long)forgotten);
 	/* The ids are the register's own numbers, never names; a long list
 	 * is cut in the log (the CLI's dry run prints it whole). */
 	h->log(h, SEULA_LOG_INFO,
