@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <uuid/uuid.h>
 
 const char cust_dsr_migration_sql[] =
         "CREATE TABLE customer_dsr_requests (\n"
@@ -257,16 +258,10 @@ static int person_load(sqlite3 *db, int64_t id, struct person *p)
 static bool visitor_id_of(json_t *v, char out[37])
 {
 	const char *s = json_string_value(v);
-	if (!s || json_string_length(v) != 36)
+	uuid_t u;
+	if (!s || json_string_length(v) != 36 || uuid_parse(s, u) != 0)
 		return false;
-	for (size_t i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		unsigned char ch = (unsigned char)s[i];
-		if (dash ? ch != '-' : !strchr("0123456789abcdefABCDEF", ch))
-			return false;
-		out[i] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
-	}
-	out[36] = '\0';
+	uuid_unparse_lower(u, out);
 	return true;
 }
 
