@@ -1055,9 +1055,12 @@ static void statement_names_the_banner_as_it_is_labelled(void **state)
 	         "Voit",
 	         "esimerkiksi Evästeasetukset-painikkeesta. Peruuttaminen"},
 	        {"avböja statistik i rutan med rubriken Kakor och din "
-	         "integritet, eller via knappen Cookieinställningar; därefter",
-	         "dina val med knappen Cookieinställningar på varje sida. Du",
-	         "till exempel med knappen Cookieinställningar. Återkallandet"},
+	         "integritet, eller via knappen Inställningar för kakor; "
+	         "därefter",
+	         "dina val med knappen Inställningar för kakor på varje sida. "
+	         "Du",
+	         "till exempel med knappen Inställningar för kakor. "
+	         "Återkallandet"},
 	        {"refusing statistics in the banner headed Cookies and your "
 	         "privacy, or through the Cookie settings button; your",
 	         "choices at any time with the Cookie settings button on every "
@@ -1131,7 +1134,7 @@ static void statement_names_an_operators_banner_escaped(void **state)
 	json_object_set_new(f, "banner_reopen", json_string("\"Choices\""));
 	static const char *const builtin[] = {
 	        "Evästeet ja yksityisyytesi", "Evästeasetukset",
-	        "Kakor och din integritet",   "Cookieinställningar",
+	        "Kakor och din integritet",   "Inställningar för kakor",
 	        "Cookies and your privacy",   "Cookie settings"};
 	for (size_t l = 0; l < 3; l++) {
 		char *html = render_ok(f, langs[l]);
