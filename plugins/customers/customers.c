@@ -2027,7 +2027,8 @@ static const struct seula_route routes[] = {
          "409 names legal holds)"},
         {SEULA_METHOD_GET, "/api/dsr", STAFF, SEULA_ON_READER,
          cust_dsr_list_handler,
-         "data subject requests with their deadlines: ?status=&customer_id="},
+         "data subject requests with their deadlines: "
+         "?status=&customer_id=|visitor_id="},
         {SEULA_METHOD_GET, "/api/dsr/{id}", STAFF, SEULA_ON_READER,
          cust_dsr_get_handler, "one data subject request"},
         {SEULA_METHOD_POST, "/api/dsr/{id}/extend", STAFF, SEULA_ON_WRITER,

@@ -1458,7 +1458,9 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	const struct seula_host *h = cust_host(instance);
 	const char *status = h->http_query(http, "status");
 	const char *cs = h->http_query(http, "customer_id");
+	const char *vs = h->http_query(http, "visitor_id");
 	int64_t customer = 0;
+	char visitor[37] = "", pseudonym[48] = "";
 	if (status && strcmp(status, "open") && strcmp(status, "completed") &&
 	    strcmp(status, "refused") && strcmp(status, "restricted"))
 		return cust_refuse(h, http, 400, "invalid_query",
@@ -1467,6 +1469,24 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	if (cs && !parse_id(cs, &customer))
 		return cust_refuse(h, http, 400, "invalid_query",
 		                   "customer_id is a customer's id");
+	if (cs && vs)
+		return cust_refuse(h, http, 400, "invalid_query",
+		                   "give one of customer_id or visitor_id: a "
+		                   "visitor's request names no customer");
+	if (vs) {
+		/* As the request was made: any case, kept in lower case. */
+		json_t *v = json_string(vs);
+		bool ok = v && visitor_id_of(v, visitor);
+		json_decref(v);
+		if (!ok)
+			return cust_refuse(
+			        h, http, 400, "invalid_query",
+			        "visitor_id is a visitor id: a UUID, "
+			        "as the consent receipt shows it");
+		if (h->audit_visitor(h, visitor, pseudonym,
+		                     sizeof(pseudonym)) != SEULA_OK)
+			return SEULA_EIO;
+	}
 	char today[11];
 	dsr_day_of(cust_timezone(instance), h->now_ms(h), today);
 	sqlite3_stmt *st = NULL;
@@ -1477,7 +1497,10 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	                       " WHERE (:status IS NULL OR r.status = :status "
 	                       "OR (:status = 'open' AND " HOLD_ENDED
 	                       ")) AND (:customer = 0 OR r.customer_id = "
-	                       ":customer) ORDER BY r.status <> 'open' AND "
+	                       ":customer) AND (:visitor IS NULL OR "
+	                       "r.visitor_id = :visitor OR "
+	                       "r.visitor_subject = :pseudonym) ORDER BY "
+	                       "r.status <> 'open' AND "
 	                       "NOT coalesce(" HOLD_ENDED
 	                       ", 0), r.due_date, r.id DESC LIMIT 1000",
 	                       -1, &st, NULL) != SQLITE_OK)
@@ -1488,6 +1511,16 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 		                  status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":customer"),
 	                   customer);
+	/* The pseudonym stays when their erasure clears the id: the record
+	 * of that answer is found by the id they give again. */
+	if (vs) {
+		sqlite3_bind_text(st,
+		                  sqlite3_bind_parameter_index(st, ":visitor"),
+		                  visitor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(
+		        st, sqlite3_bind_parameter_index(st, ":pseudonym"),
+		        pseudonym, -1, SQLITE_STATIC);
+	}
 	sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":today"), today,
 	                  -1, SQLITE_STATIC);
 	json_t *list = json_array();
@@ -1512,11 +1545,16 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	                 ? SEULA_OK
 	                 : SEULA_EIO;
 	char *id_list = sqlite3_str_finish(ids);
-	if (rc == SEULA_OK && json_array_size(list)) {
+	/* A search by visitor id is about that visitor even when it finds
+	 * nothing (as a consent history read by it is): the entry names
+	 * them by the audit log's pseudonym, never by the id. */
+	if (rc == SEULA_OK && (json_array_size(list) || vs)) {
 		char detail[96];
-		snprintf(detail, sizeof(detail), "data subject requests: %zu",
-		         json_array_size(list));
-		rc = h->http_audit(http, "read", id_list, detail) == SEULA_OK
+		snprintf(detail, sizeof(detail), "data subject requests%s: %zu",
+		         vs ? " by visitor id" : "", json_array_size(list));
+		rc = h->http_audit(http, "read",
+		                   json_array_size(list) ? id_list : pseudonym,
+		                   detail) == SEULA_OK
 		             ? SEULA_OK
 		             : SEULA_EIO;
 	}

@@ -46,6 +46,8 @@
  *        objection      {"objections": ["direct_marketing", "publication",
  *                       "profiling"]}
  *   GET  /api/dsr?status=&customer_id=   the requests, with days left
+ *   GET  /api/dsr?visitor_id=            a visitor's requests (a UUID, any
+ *                                case; erased ones by their pseudonym)
  *   GET  /api/dsr/{id}
  *   POST /api/dsr/{id}/extend    {"months": 1|2, "reason": "..."}
  *   GET  /api/dsr/{id}/export    the access export: a zip of export.json

@@ -1682,6 +1682,58 @@ class VisitorRequestTest(unittest.TestCase):
         assert_json_error(self, visitor_dsr(self.cid, "erasure", vid.upper()),
                           409, "linked_visitor")
 
+    def test_the_list_finds_a_visitors_requests_by_their_id(self):
+        vid, _ = visitor(self.srv, "listed")
+        other, _ = visitor(self.srv, "unlisted")
+        cust = create(self.cid, "VisList")
+        mine = visitor_dsr(self.cid, "access", vid).json()["request"]
+        visitor_dsr(self.cid, "access", other)
+        dsr(self.cid, "restriction", cust["id"])
+
+        def listed(query):
+            r = self.cid.request("GET", "/api/dsr?" + query)
+            self.assertEqual(r.status, 200, r)
+            return [x["id"] for x in r.json()["requests"]]
+        # In any case, and with the other filters.
+        for given in (vid, vid.upper()):
+            self.assertEqual(listed("visitor_id=" + given), [mine["id"]])
+        self.assertEqual(listed("status=open&visitor_id=" + vid), [mine["id"]])
+        self.assertEqual(listed("status=completed&visitor_id=" + vid), [])
+        self.assertEqual(listed("visitor_id=" + str(uuid.uuid4())), [])
+        # Validated as the request's visitor id is.
+        for bad in ("", "not-a-uuid", vid[:-1], vid + "0",
+                    vid.replace("-", "x"), "%20" + vid, "12345"):
+            assert_json_error(self, self.cid.request(
+                "GET", "/api/dsr?visitor_id=" + bad), 400, "invalid_query")
+        assert_json_error(self, self.cid.request(
+            "GET", "/api/dsr?visitor_id=" + vid[:8] + "%00" + vid[9:]), 400)
+        assert_json_error(self, self.cid.request(
+            "GET", "/api/dsr?visitor_id=%s&customer_id=%d"
+            % (vid, cust["id"])), 400, "invalid_query")
+        # A staff role's list only.
+        self.assertEqual(self.staff["ann"].request(
+            "GET", "/api/dsr?visitor_id=" + vid).status, 403)
+        # Each search is a read about the visitor, found or not, under
+        # the pseudonym, never the id.
+        nobody = str(uuid.uuid4())
+        self.assertEqual(listed("visitor_id=" + nobody), [])
+        entries = self.srv.query(
+            "SELECT subject, detail FROM audit_log WHERE action = 'read' "
+            "AND detail LIKE 'data subject requests by visitor id: %' "
+            "ORDER BY id")
+        self.assertEqual(entries[0]["subject"], mine["visitor_subject"])
+        self.assertEqual(entries[0]["detail"],
+                         "data subject requests by visitor id: 1")
+        self.assertTrue(entries[-1]["subject"].startswith("visitor:"))
+        self.assertNotEqual(entries[-1]["subject"], mine["visitor_subject"])
+        self.assertEqual(entries[-1]["detail"],
+                         "data subject requests by visitor id: 0")
+        self.assertEqual(self.srv.query(
+            "SELECT count(*) AS n FROM audit_log WHERE instr(coalesce("
+            "subject, '') || coalesce(detail, '') || route, ?) OR instr("
+            "coalesce(subject, '') || coalesce(detail, '') || route, ?)",
+            (vid, nobody))[0]["n"], 0)
+
     def test_access_export_has_their_data_and_not_anothers(self):
         vid, receipt = visitor(self.srv, "mine")
         other, other_receipt = visitor(self.srv, "theirs")
@@ -1815,6 +1867,12 @@ class VisitorErasureTest(unittest.TestCase):
                                             csrf=True), 410, "gone")
         self.assertEqual(len(cid.request("GET", "/api/dsr").json()
                              ["requests"]), 2)
+        # The id they give again finds the record of both answers.
+        self.assertEqual(sorted(x["id"] for x in cid.request(
+            "GET", "/api/dsr?visitor_id=" + vid).json()["requests"]),
+            [access["request"]["id"], doc["request"]["id"]])
+        self.assertEqual(cid.request("GET", "/api/dsr?visitor_id=" + other)
+                         .json()["requests"], [])
         for chain in ("consent", "audit"):
             v = run_seula(chain, "verify", "--config", srv.config_path)
             self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
