@@ -75,7 +75,8 @@ int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
 	}
 	seula_zone_date(zone, now_ms, today);
 	/* The holds as GET /api/customers/{id} derives them, and a data
-	 * subject request not yet answered: the person is waiting for it. */
+	 * subject request not yet answered: the person is waiting for it,
+	 * made as the customer or under a visitor id since linked to them. */
 	static const char find_sql[] =
 	        "SELECT c.id, EXISTS (SELECT 1 FROM customer_orders o WHERE "
 	        "o.customer_id = c.id AND o.invoice_status = 'open'), EXISTS "
@@ -83,7 +84,10 @@ int cust_retention_run(sqlite3 *db, const char *spec, const char *zone,
 	        "AND o.invoice_status = 'collection'), c.active_contact, "
 	        "coalesce(c.statutory_retention_until >= ?1, 0), EXISTS "
 	        "(SELECT 1 FROM customer_dsr_requests r WHERE r.customer_id = "
-	        "c.id AND r.status = 'open') FROM customers c "
+	        "c.id AND r.status = 'open') OR EXISTS (SELECT 1 FROM "
+	        "customer_dsr_requests r JOIN customer_links l ON "
+	        "l.visitor_id = r.visitor_id WHERE l.customer_id = c.id AND "
+	        "r.status = 'open') FROM customers c "
 	        "WHERE " CUST_RELATIONSHIP_ENDED_SQL
 	        " < date(?1, ?2) ORDER BY c.id";
 	static const char *const hold_names[] = {

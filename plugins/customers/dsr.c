@@ -378,14 +378,17 @@ static int holds_of(sqlite3 *db, int64_t id, const char *day,
 /* An erasure or anonymisation a hold refused (restricted instead) whose
  * holds have all ended: it can be carried out now, and the list of open
  * requests has it (NULL for any other request).  Not while the person
- * has an open access request, which the erasure would wait for. */
+ * has an open access request (their own, or one made under a visitor id
+ * since linked to them), which the erasure would wait for. */
 #define HOLD_ENDED                                                             \
 	"CASE WHEN r.type IN ('erasure', 'anonymisation') AND r.status = "     \
 	"'restricted' AND c.id IS NOT NULL THEN NOT (" HOLD_OPEN_INVOICE       \
 	" OR " HOLD_COLLECTION " OR " HOLD_ACTIVE " OR (r.type = 'erasure' "   \
 	"AND " HOLD_STATUTORY ") OR EXISTS (SELECT 1 FROM "                    \
-	"customer_dsr_requests a WHERE a.customer_id = c.id AND a.type = "     \
-	"'access' AND a.status = 'open')) END"
+	"customer_dsr_requests a WHERE a.type = 'access' AND a.status = "      \
+	"'open' AND (a.customer_id = c.id OR a.visitor_id IN (SELECT "         \
+	"l.visitor_id FROM customer_links l WHERE l.customer_id = c.id)))) "   \
+	"END"
 #define REQUEST_FROM                                                           \
 	" FROM customer_dsr_requests r LEFT JOIN customers c ON c.id = "       \
 	"r.customer_id"
@@ -737,22 +740,34 @@ static int forget_statement(struct ctx *c, enum seula_subject_op op,
 
 static int notify_list(struct ctx *c, json_t *changed, json_t **out);
 
-/* The ids of person `p`'s open access requests (a customer's, or a
- * visitor's by their visitor id), appended to `out`. */
+/* The ids of person `p`'s open access requests, appended to `out`: a
+ * customer's own, and those made under any of their visitor ids (by the
+ * visitor, before the id was linked to them), whose export the erasure
+ * would empty just the same. */
 static int open_access_requests(sqlite3 *db, const struct person *p,
                                 json_t *out)
 {
+	json_t *ids = json_array();
+	bool ok = ids != NULL;
+	for (size_t i = 0; ok && i < p->n_visitor_ids; i++)
+		ok = json_array_append_new(ids,
+		                           json_string(p->visitor_ids[i])) == 0;
+	char *ids_text = ok ? json_dumps(ids, JSON_COMPACT) : NULL;
+	json_decref(ids);
+	if (!ids_text)
+		return SEULA_ENOMEM;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT id FROM customer_dsr_requests WHERE "
-	                       "(customer_id = ?1 OR visitor_id = ?2) AND "
-	                       "type = 'access' AND status = 'open' ORDER BY "
-	                       "id",
-	                       -1, &st, NULL) != SQLITE_OK)
+	                       "(customer_id = ?1 OR visitor_id IN (SELECT "
+	                       "value FROM json_each(?2))) AND type = "
+	                       "'access' AND status = 'open' ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		free(ids_text);
 		return SEULA_EIO;
+	}
 	sqlite3_bind_int64(st, 1, p->id);
-	if (p->id == 0)
-		sqlite3_bind_text(st, 2, p->visitor_ids[0], -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ids_text, -1, free);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(

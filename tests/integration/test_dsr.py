@@ -1734,6 +1734,56 @@ class VisitorRequestTest(unittest.TestCase):
             "coalesce(subject, '') || coalesce(detail, '') || route, ?)",
             (vid, nobody))[0]["n"], 0)
 
+    def test_an_access_request_made_before_linking_holds_the_erasure(self):
+        # The visitor asked for their data; their id is linked to a
+        # customer afterwards.  The customer's erasure would delete what
+        # that export must give: it waits for it, as for the customer's
+        # own access request.
+        vid, _ = visitor(self.srv, "laterlinked")
+        access = visitor_dsr(self.cid, "access", vid).json()
+        cust = create(self.cid, "VisLater")
+        order = add_order(self.cid, cust["id"], "VL-1", status="open")
+        send(self.srv, vid, [{"type": "event", "name": "identify",
+                              "props": {"email": cust["email"]}}])
+        assert_json_error(self, visitor_dsr(self.cid, "erasure", vid), 409,
+                          "linked_visitor")
+        events = self.srv.count("visitor_id = ?", (vid,))
+        self.assertEqual(events, 4)
+        # A hold refuses the erasure first; once it ends, the open access
+        # request still keeps it from being carried out.
+        r = dsr(self.cid, "erasure", cust["id"])
+        assert_json_error(self, r, 409, "legal_hold")
+        held = r.json()["request"]
+        self.assertEqual(self.cid.request(
+            "PATCH", "/api/customers/%d/orders/%d" % (cust["id"], order["id"]),
+            {"invoice_status": "paid"}).status, 200)
+
+        def hold_ended():
+            return self.cid.request("GET", "/api/dsr/%d" % held["id"]).json()[
+                "hold_ended"]
+        self.assertFalse(hold_ended())
+        for kind in ("erasure", "anonymisation"):
+            r = dsr(self.cid, kind, cust["id"])
+            assert_json_error(self, r, 409, "open_request")
+            self.assertEqual(r.json()["requests"], [access["request"]["id"]])
+        # Nothing was done nor recorded.
+        self.assertEqual(self.srv.count("visitor_id = ?", (vid,)), events)
+        self.assertEqual(self.cid.request(
+            "GET", "/api/customers/%d" % cust["id"]).status, 200)
+        self.assertEqual([x["id"] for x in self.srv.query(
+            "SELECT id FROM customer_dsr_requests WHERE customer_id = ?",
+            (cust["id"],))], [held["id"]])
+        # The export has what they asked for; then the erasure goes on.
+        z = self.cid.request("GET", access["export"], csrf=True)
+        self.assertEqual(z.status, 200, z)
+        events_csv = zipfile.ZipFile(io.BytesIO(z.body)).read(
+            "core_events.csv").decode()
+        self.assertEqual(events_csv.count(vid), events)
+        self.assertTrue(hold_ended())
+        r = dsr(self.cid, "erasure", cust["id"])
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.srv.count("visitor_id = ?", (vid,)), 0)
+
     def test_access_export_has_their_data_and_not_anothers(self):
         vid, receipt = visitor(self.srv, "mine")
         other, other_receipt = visitor(self.srv, "theirs")

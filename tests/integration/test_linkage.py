@@ -698,6 +698,30 @@ class RetentionTest(unittest.TestCase):
         again = self.retention()
         self.assertIn("customers: 0 past retention", again.stdout)
 
+    def test_a_visitor_request_before_linking_holds_the_customer(self):
+        # The visitor asked for their data before their id was linked:
+        # the person is still waiting for it, as for a customer's own.
+        waiting = self.old(email="waiting@example.com")
+        vid = str(uuid.uuid4())
+        record_consent(self.srv, "accept_all", vid)
+        r = self.cid.request("POST", "/api/dsr", {
+            "type": "access", "visitor_id": vid,
+            "verification": "receipt shown"})
+        self.assertEqual(r.status, 201, r)
+        identify(self.srv, vid, "waiting@example.com")
+        self.assertEqual(len(links(self.srv, waiting["id"])), 1)
+        run = self.retention()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("customers: 0 past retention", run.stdout)
+        self.assertIn("%d (open_request)" % waiting["id"], run.stdout)
+        self.assertIn(waiting["id"], self.ids())
+        # Answered, the hold is gone.
+        self.assertEqual(self.cid.request("GET", r.json()["export"],
+                                          csrf=True).status, 200)
+        run = self.retention()
+        self.assertIn("customers: 1 past retention", run.stdout)
+        self.assertNotIn(waiting["id"], self.ids())
+
     def test_customers_without_an_end_date_are_named_not_kept_silently(self):
         # No relationship_end: retention cannot count, so a record with no
         # sign of the relationship for as long as the retention is named
