@@ -74,6 +74,26 @@ static const char *plugin_setting(const struct seula_plugins *plugins,
 	return NULL;
 }
 
+/* A loaded plugin's duration setting (seconds) as its own config rows
+ * read it; -1 when the plugin is not loaded or has no such key. */
+static int64_t plugin_duration(const struct seula_plugins *plugins,
+                               const char *plugin, const char *key)
+{
+	for (size_t i = 0; plugins && i < plugins->n; i++) {
+		const struct seula_loaded_plugin *p = &plugins->list[i];
+		if (strcmp(p->desc.name, plugin) != 0 || !p->config)
+			continue;
+		for (const struct seula_config_row *r = p->desc.config_rows;
+		     r && r->type != SEULA_CONFIG_END; r++)
+			if (r->type == SEULA_CONFIG_DURATION &&
+			    strcmp(r->key, key) == 0)
+				return *(const int64_t *)((const char *)
+				                                  p->config +
+				                          r->offset);
+	}
+	return -1;
+}
+
 /* The register's rows: customers and their orders, kept the customers
  * plugin's `retention` ("10y", "3650d") after the relationship ends. */
 static void register_retention(json_t *a, const struct seula_plugins *plugins)
@@ -99,6 +119,28 @@ static json_int_t whole_days(int64_t seconds)
 	return (json_int_t)((seconds + 86399) / 86400);
 }
 
+/* The statistics' rows (the analytics plugin's): a visit, cookieless or
+ * consented, keeps the keyed hash that ties it to its visitor's other
+ * visits for `visitor_retention` from its start (the forget task), and
+ * stays after that without it, as the rollups' counts do: nothing deletes
+ * either, so the page says so rather than leave them out. */
+static void statistics_retention(json_t *a, const struct seula_plugins *plugins)
+{
+	int64_t linked =
+	        plugin_duration(plugins, "analytics", "visitor_retention");
+	if (linked < 0)
+		return;
+	json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "what",
+	                                   "analytics_visits", "after",
+	                                   "visit_start", "days",
+	                                   whole_days(linked)));
+	json_array_append_new(a,
+	                      json_pack("{s:s, s:n}", "what",
+	                                "analytics_visits_unlinked", "days"));
+	json_array_append_new(a, json_pack("{s:s, s:n}", "what",
+	                                   "analytics_rollups", "days"));
+}
+
 static json_t *retention(const struct seula_config *cfg,
                          const struct seula_plugins *plugins)
 {
@@ -118,6 +160,7 @@ static json_t *retention(const struct seula_config *cfg,
 	        a, json_pack("{s:s, s:I}", "what", "staff_sessions", "hours",
 	                     (json_int_t)((cfg->session_lifetime_s + 3599) /
 	                                  3600)));
+	statistics_retention(a, plugins);
 	json_array_append_new(
 	        a, json_pack("{s:s, s:n}", "what", "audit_log", "days"));
 	return a;

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import re
 import signal
 import sqlite3
 import subprocess
@@ -1201,6 +1202,48 @@ class VisitorRetentionTest(unittest.TestCase):
     """After visitor_retention a visit's visitor is forgotten: filtered
     reports (which read the visits) count it as a visitor of its own, the
     rollups keep the count they had."""
+
+    def test_the_privacy_statement_states_how_long_visits_are_kept(self):
+        # PROMISES 18 and 25: the statistics' visits, cookieless or
+        # consented and linked to no customer, are on /privacy as they are
+        # kept: tied to the visitor's other visits for visitor_retention
+        # (part days rounded up), then unlinked, with the rollups, until
+        # further notice (nothing deletes them).
+        controller = {"name": "Esimerkki Oy", "email": "info@example.fi",
+                      "contact_name": "Maija Meikäläinen",
+                      "contact_email": "tietosuoja@example.fi"}
+        s = started(self, plugins=PLUGINS, sections={
+            "controller": controller,
+            "plugin.analytics": {"visitor_retention": "36h"}})
+        words = {"en": ("from the start of the visit", "until further notice"),
+                 "fi": ("käynnin alusta", "toistaiseksi"),
+                 "sv": ("från besökets början", "tills vidare")}
+        for lang, (after, indefinite) in words.items():
+            page = s.request("GET", "/privacy?lang=" + lang).body.decode()
+            rows = re.findall(r'<tr data-retention="(analytics_[a-z_]+)"',
+                              page)
+            self.assertRegex(page, r'<tr data-retention="analytics_visits" '
+                                   r'data-days="2">.*?<td>[^<]*2[^<]* %s</td>'
+                             % after)
+            self.assertRegex(page, r'<tr data-retention="analytics_visits_'
+                                   r'unlinked" data-days="null">.*?<td>%s</td>'
+                             % indefinite)
+            self.assertRegex(page, r'<tr data-retention="analytics_rollups" '
+                                   r'data-days="null">.*?<td>%s</td>'
+                             % indefinite)
+            self.assertEqual(rows, ["analytics_visits",
+                                    "analytics_visits_unlinked",
+                                    "analytics_rollups"])
+        # The default, 400 days; without the plugin no such rows.
+        s = started(self, plugins=PLUGINS, sections={"controller": controller})
+        page = s.request("GET", "/privacy?lang=en").body.decode()
+        self.assertRegex(page, r'data-retention="analytics_visits" '
+                               r'data-days="400"')
+        s = started(self, plugins=("anonymize",),
+                    sections={"controller": controller})
+        page = s.request("GET", "/privacy?lang=en").body.decode()
+        self.assertIn('data-retention="raw_events"', page)
+        self.assertNotIn('data-retention="analytics_', page)
 
     def test_old_visits_no_longer_linked(self):
         # Not `with Server(...)`: that starts it, and this test starts and
