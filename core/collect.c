@@ -213,6 +213,50 @@ static char *decode_component(const char *s, size_t len, size_t *out_len)
 	return dec;
 }
 
+/* The bytes of the Unicode white space character s[0..n) starts with (or
+ * ends with, `at_end`), 0 when it has none: ASCII's, no-break spaces, the
+ * typographic spaces of U+2000..U+200A, and the zero width space and byte
+ * order mark a copied link brings along.  Input is valid UTF-8. */
+static size_t space_bytes(const unsigned char *s, size_t n, bool at_end)
+{
+	static const char *const wide[] = {
+	        "\xc2\x85",     "\xc2\xa0",     "\xe1\x9a\x80",
+	        "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf",
+	        "\xe2\x81\x9f", "\xe3\x80\x80", "\xef\xbb\xbf"};
+	if (n == 0)
+		return 0;
+	unsigned char c = at_end ? s[n - 1] : s[0];
+	if (c == ' ' || (c >= '\t' && c <= '\r'))
+		return 1;
+	for (size_t k = 2; k <= 3 && k <= n; k++) {
+		const unsigned char *p = at_end ? s + n - k : s;
+		if (k == 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x80 &&
+		    p[2] <= 0x8b) /* U+2000..U+200B */
+			return 3;
+		for (size_t i = 0; i < sizeof(wide) / sizeof(*wide); i++)
+			if (strlen(wide[i]) == k && memcmp(p, wide[i], k) == 0)
+				return k;
+	}
+	return 0;
+}
+
+/* A utm value (or its ?ref= stand-in) without the white space around it:
+ * "%20%20" or "+" names no campaign, and " news" is "news".  Returns its
+ * start in s; *len its length, 0 when it was blank (then absent). */
+static const char *utm_trimmed(const char *s, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = *len, k;
+	while ((k = space_bytes(p, n, false)) > 0) {
+		p += k;
+		n -= k;
+	}
+	while ((k = space_bytes(p, n, true)) > 0)
+		n -= k;
+	*len = n;
+	return (const char *)p;
+}
+
 static int set_str(struct seula_event *ev, enum seula_field f, const char *s,
                    size_t len, const char *what,
                    struct seula_collect_error *err)
@@ -322,6 +366,7 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 	/* ?ref= or ?source= (Plausible's and many sites' own tags: "from
 	 * Product Hunt") are the utm_source of a link without one. */
 	char *tag = NULL;
+	const char *tag_value = NULL;
 	size_t tag_len = 0;
 	for (const char *p = query; p && *p;) {
 		const char *amp = strchr(p, '&');
@@ -345,12 +390,14 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 			for (size_t u = 0; maybe_utm && u < 5; u++) {
 				if (strcmp(key, utm_keys[u]) != 0 || !eq)
 					continue;
-				size_t vlen;
+				size_t vlen = 0;
 				char *val = decode_component(
 				        eq + 1, plen - klen - 1, &vlen);
-				if (val && vlen > 0 && vlen <= SEULA_UTM_MAX &&
+				const char *v =
+				        val ? utm_trimmed(val, &vlen) : NULL;
+				if (v && vlen > 0 && vlen <= SEULA_UTM_MAX &&
 				    !seula_event_str(ev, utm_fields[u]))
-					set_str(ev, utm_fields[u], val, vlen,
+					set_str(ev, utm_fields[u], v, vlen,
 					        utm_keys[u], err);
 				free(val);
 			}
@@ -359,6 +406,10 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 			     strcmp(key, "source") == 0)) {
 				tag = decode_component(eq + 1, plen - klen - 1,
 				                       &tag_len);
+				/* A blank one is no tag, and leaves the
+				 * place to the next. */
+				if (tag)
+					tag_value = utm_trimmed(tag, &tag_len);
 				if (tag &&
 				    (tag_len == 0 || tag_len > SEULA_UTM_MAX)) {
 					free(tag);
@@ -383,7 +434,7 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 	evhttp_uri_free(uri);
 	int rc = SEULA_OK;
 	if (tag && !seula_event_str(ev, SEULA_FIELD_UTM_SOURCE))
-		rc = set_str(ev, SEULA_FIELD_UTM_SOURCE, tag, tag_len,
+		rc = set_str(ev, SEULA_FIELD_UTM_SOURCE, tag_value, tag_len,
 		             "utm_source", err);
 	free(tag);
 	return rc != SEULA_OK

@@ -1198,6 +1198,66 @@ class AnalyticsTest(unittest.TestCase):
         self.assertIn("from", r.stderr)
 
 
+class BlankCampaignTest(unittest.TestCase):
+    """A utm_* value of white space names nothing: the source comes from
+    the referrer (or the next tag) as without it, and no breakdown has a
+    row of blanks; a value with white space around it is the value."""
+
+    def test_blank_utm_values_are_absent_and_others_trimmed(self):
+        s = started(self, plugins=PLUGINS)
+        add_user(s, "ana", "analyst", PASSWORD)
+        staff = login(s, "ana", PASSWORD)
+        cases = [
+            # (query, referrer)
+            ("utm_source=%20%20&utm_campaign=+&utm_medium=%20",
+             "https://www.google.com/"),
+            ("utm_source=%20news%20&utm_campaign=%C2%A0spring%E3%80%80"
+             "&utm_content=+a+b+", None),
+            ("utm_source=%E2%80%8B&ref=+partner", None),
+            ("ref=%20&source=%20blog+", None),
+            ("utm_source=+&utm_source=mail", None),
+            ("utm_term=%EF%BB%BF%20%E2%80%89", None),
+        ]
+        for i, (query, referrer) in enumerate(cases):
+            ev = pageview(url="http://localhost/c%d?%s" % (i, query))
+            if referrer:
+                ev["referrer"] = referrer
+            r = s.collect([ev], headers={"User-Agent": ua_of(i)})
+            self.assertEqual(r.status, 204, r)
+        rows = s.query("SELECT path, utm_source, utm_medium, utm_campaign, "
+                       "utm_term, utm_content, referrer_source, "
+                       "referrer_name FROM events ORDER BY path")
+        got = {r["path"]: tuple(r[k] for k in (
+            "utm_source", "utm_medium", "utm_campaign", "utm_term",
+            "utm_content", "referrer_source", "referrer_name"))
+            for r in rows}
+        self.assertEqual(got, {
+            "/c0": (None, None, None, None, None, "search", "Google"),
+            "/c1": ("news", None, "spring", None, "a b", "campaign", "news"),
+            "/c2": ("partner", None, None, None, None, "campaign", "partner"),
+            "/c3": ("blog", None, None, None, None, "campaign", "blog"),
+            "/c4": ("mail", None, None, None, None, "campaign", "mail"),
+            "/c5": (None, None, None, None, None, "direct", None),
+        })
+
+        def breakdown(dim):
+            r = staff.request("GET", "/api/stats/demo/breakdown?" +
+                              urllib.parse.urlencode({
+                                  "dimension": dim, "from": day(-1),
+                                  "to": day(1)}))
+            self.assertEqual(r.status, 200, r)
+            return sorted(x[dim] for x in r.json()["results"])
+        self.assertEqual(breakdown("utm_source"),
+                         ["blog", "mail", "news", "partner"])
+        self.assertEqual(breakdown("utm_campaign"), ["spring"])
+        self.assertEqual(breakdown("utm_medium"), [])
+        self.assertEqual(breakdown("utm_term"), [])
+        self.assertEqual(breakdown("utm_content"), ["a b"])
+        self.assertEqual(breakdown("source"),
+                         ["Direct / None", "Google", "blog", "mail", "news",
+                          "partner"])
+
+
 class VisitorRetentionTest(unittest.TestCase):
     """After visitor_retention a visit's visitor is forgotten: filtered
     reports (which read the visits) count it as a visitor of its own, the
