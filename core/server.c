@@ -928,13 +928,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 		handle_privacy(w, req, uri);
 		return;
 	}
-	size_t dlen = 0;
-	char *path = evhttp_uridecode(raw_path, 0, &dlen);
-	if (!path || memchr(path, '\0', dlen) ||
-	    seula_static_serve(d->files, req, path) != SEULA_OK)
+	if (seula_static_serve(d->files, req, raw_path) != SEULA_OK)
 		seula_reply_error(req, 404, "not_found", "no page %s",
 		                  raw_path);
-	free(path);
 }
 
 /* ---- lifecycle -------------------------------------------------------- */

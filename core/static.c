@@ -274,6 +274,10 @@ static const struct file *find(const struct seula_static *st, const char *path)
 	return NULL;
 }
 
+static int serve_decoded(const struct seula_static *st,
+                         struct evhttp_request *req, const char *path,
+                         size_t len);
+
 /* A single-page app's route ("/demo/pricing", reloaded or opened in a new
  * tab) is answered by the nearest index.html of a folder above it.  Only
  * paths without a file extension, and never the root's index: an unknown
@@ -305,13 +309,60 @@ static const struct file *app_fallback(const struct seula_static *st,
 	return NULL;
 }
 
-int seula_static_serve(const struct seula_static *st,
-                       struct evhttp_request *req, const char *path)
+static int hex_value(char c)
 {
-	if (!st || strstr(path, "/.") || strstr(path, "//"))
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Whether the path as sent (percent-encoded) may name a file.  An escaped
+ * slash would make the decoded path other segments than the client sent
+ * ("/demo%2f" is "/demo/", the demo's index), an escaped backslash one
+ * that other servers and a proxy in front take for a slash, and a NUL
+ * ends the name: such a path names no file. */
+static bool raw_path_ok(const char *raw)
+{
+	for (const char *p = strchr(raw, '%'); p; p = strchr(p + 1, '%')) {
+		int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+		if (lo < 0)
+			continue;
+		int c = hi * 16 + lo;
+		if (c == '/' || c == '\\' || c == 0)
+			return false;
+	}
+	return true;
+}
+
+int seula_static_serve(const struct seula_static *st,
+                       struct evhttp_request *req, const char *raw_path)
+{
+	if (!st || !raw_path || !raw_path_ok(raw_path))
+		return SEULA_ENOTFOUND;
+	size_t len = 0;
+	char *path = evhttp_uridecode(raw_path, 0, &len);
+	if (!path)
+		return SEULA_ENOMEM;
+	int rc = serve_decoded(st, req, path, len);
+	free(path);
+	return rc;
+}
+
+/* `path` decoded (len bytes): a dot segment or a dot file ("/.", which an
+ * escaped "%2e%2e" decodes to as well), an empty segment, a backslash or
+ * a NUL names nothing. */
+static int serve_decoded(const struct seula_static *st,
+                         struct evhttp_request *req, const char *path,
+                         size_t len)
+{
+	if (len == 0 || path[0] != '/' || memchr(path, '\0', len) ||
+	    strchr(path, '\\') || strstr(path, "/.") || strstr(path, "//"))
 		return SEULA_ENOTFOUND;
 	char buf[1024];
-	size_t len = strlen(path);
 	if (len + sizeof("index.html") >= sizeof(buf))
 		return SEULA_ENOTFOUND;
 	memcpy(buf, path, len + 1);

@@ -16,14 +16,17 @@ int seula_static_load(struct seula_static **out, const char *root, char *err,
                       size_t errlen);
 void seula_static_free(struct seula_static *st);
 
-/* Serve `path` (decoded, starting with "/") for GET/HEAD: the file, a
+/* Serve `raw_path` (as sent, percent-encoded, starting with "/") for
+ * GET/HEAD: never a path with an escaped slash, backslash or NUL, nor
+ * one that decodes to a dot segment or a dot file.  The file, a
  * folder's index.html, or for an extension-less path in a sub-folder the
  * nearest index.html above it (single-page apps).  The gzip copy, with
  * an ETag of its own, when there is one and Accept-Encoding takes it; 304
  * when If-None-Match names the ETag of the coding served.  Returns 0 when
- * it answered, SEULA_ENOTFOUND when there is nothing to serve. */
+ * it answered, SEULA_ENOTFOUND when there is nothing to serve,
+ * SEULA_ENOMEM when the path could not be decoded. */
 int seula_static_serve(const struct seula_static *st,
-                       struct evhttp_request *req, const char *path);
+                       struct evhttp_request *req, const char *raw_path);
 size_t seula_static_count(const struct seula_static *st);
 
 #endif

@@ -5,6 +5,7 @@ an ETag per coding, If-None-Match against the coding served (RFC 9110
 by browsers for an hour (they load on every page of the sites)."""
 import gzip
 import http.client
+import json
 import os
 import shutil
 import tempfile
@@ -213,6 +214,59 @@ class StaticGzipTest(unittest.TestCase):
             with self.subTest(path=path):
                 self.assertEqual(fetch(self.srv, path, GZIP)
                                  .getheader("Cache-Control"), "no-cache")
+
+
+class StaticPathTest(unittest.TestCase):
+    """A static path is the segments the client sent: an escaped slash,
+    backslash or NUL, or an escaped dot segment, names no file (a JSON
+    404), never another one than those segments would."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.srv.stop()
+        cls.srv.close()
+        assert rc == 0, "server did not stop cleanly: %s" % rc
+
+    def test_escaped_separators_dots_and_nul_name_no_file(self):
+        files = [web_file(p) for p in ("demo/index.html", "demo/demo.js",
+                                       "index.html", "seula.js",
+                                       "admin/index.html")]
+        for path in ("/demo%2f", "/demo%2F", "/demo%2findex.html",
+                     "/demo%2Fdemo.js", "/%2fseula.js", "/admin%2f",
+                     "/admin/audit%2fx", "/demo/%2e%2e/index.html",
+                     "/demo/%2E%2E/seula.js", "/demo/%2e%2e%2fseula.js",
+                     "/demo/%2e/index.html", "/demo/.%2e/seula.js",
+                     "/%2e%2e/%2e%2e/etc/passwd", "/demo%5cindex.html",
+                     "/demo%5Cdemo.js", "/demo/%5c..%5cseula.js",
+                     "/admin/x%5cy", "/seula.js%00", "/demo%00/",
+                     "/demo/index.html%00.png", "/%00", "/admin/x%00y"):
+            with self.subTest(path=path):
+                for method in ("GET", "HEAD"):
+                    r = fetch(self.srv, path, method=method)
+                    self.assertEqual(r.status, 404, (method, r.status))
+                    if method == "GET":
+                        self.assertEqual(r.getheader("Content-Type"),
+                                         "application/json")
+                        self.assertEqual(json.loads(r.body)["error"],
+                                         "not_found")
+                        self.assertNotIn(r.body, files)
+        # A raw backslash is no separator either.
+        r = fetch(self.srv, "/demo\\index.html")
+        self.assertIn(r.status, (400, 404))
+        self.assertNotIn(r.body, files)
+        # The paths themselves, and an escape of any other byte, still
+        # name their files.
+        for path, name in (("/demo/", "demo/index.html"),
+                           ("/demo/demo.js", "demo/demo.js"),
+                           ("/seula%2ejs", "seula.js"),
+                           ("/d%65mo/demo.js", "demo/demo.js")):
+            with self.subTest(path=path):
+                r = fetch(self.srv, path)
+                self.assertEqual((r.status, r.body), (200, web_file(name)))
 
 
 class StaticGzipChoiceTest(unittest.TestCase):
