@@ -45,6 +45,7 @@
 #include "blockcache.h"
 #include "blocks.h"
 #include "date.h"
+#include "funnel.h"
 #include "gather.h"
 #include "groups.h"
 #include "hll.h"
@@ -83,6 +84,13 @@ static const struct seula_config_row config_rows[] = {
          offsetof(struct analytics_config, goals), 0, NULL,
          "goals, each SITE:event:NAME or SITE:page:PATTERN (* and ? "
          "match)"},
+        {SEULA_CONFIG_LIST, "funnels", "", 0, 0,
+         offsetof(struct analytics_config, funnels), 0, NULL,
+         "funnels, each SITE:NAME:STEP>STEP... with 2 to 8 steps, each "
+         "page:PATTERN or event:NAME as in goals (e.g. "
+         "demo:signup:page:/pricing>event:signup>page:/thanks): the "
+         "visits that took those steps in that order, counted from the "
+         "raw events (so over their retention only)"},
         {SEULA_CONFIG_LIST, "segments", "", 0, 0,
          offsetof(struct analytics_config, segments), 0, NULL,
          "segments, each SITE:FILTER (the stats API's filter=, e.g. "
@@ -574,6 +582,7 @@ struct analytics {
 	const struct seula_host *host;
 	const struct analytics_config *cfg;
 	struct analytics_goals goals;
+	struct analytics_funnels funnels;
 	int64_t *goal_hits; /* one per goal, while gather_visit() counts */
 	/* Writer state: the statements of one connection, and the key. */
 	sqlite3 *wdb;
@@ -3025,10 +3034,13 @@ static void csv_disposition(const json_t *out, const char *site,
 	        [ANALYTICS_BREAKDOWN] = "breakdown",
 	        [ANALYTICS_REALTIME] = "realtime",
 	        [ANALYTICS_GOALS] = "goals",
+	        [ANALYTICS_FUNNEL] = "funnel",
 	};
 	char what[160];
 	if (kind == ANALYTICS_BREAKDOWN && rq->dimension)
 		snprintf(what, sizeof(what), "%s", rq->dimension);
+	else if (kind == ANALYTICS_FUNNEL && rq->funnel && *rq->funnel)
+		snprintf(what, sizeof(what), "funnel-%s", rq->funnel);
 	else if (kind == ANALYTICS_TIMESERIES)
 		snprintf(what, sizeof(what), "%s-%s", names[kind],
 		         rq->metric ? rq->metric : "visitors");
@@ -3075,8 +3087,9 @@ static int audit_report(const struct seula_host *h, struct seula_http *http,
                         enum analytics_report_kind kind,
                         const struct analytics_request *rq, const json_t *out)
 {
-	static const char *const kinds[] = {"summary", "timeseries",
-	                                    "breakdown", "realtime", "goals"};
+	static const char *const kinds[] = {"summary",   "timeseries",
+	                                    "breakdown", "realtime",
+	                                    "goals",     "funnel"};
 	const json_t *cmp = json_object_get(out, "comparison");
 	char filter[800]; /* 10 conditions of 69-byte keys fit */
 	analytics_filter_keys(rq->filter, filter, sizeof(filter));
@@ -3088,7 +3101,14 @@ static int audit_report(const struct seula_host *h, struct seula_http *http,
 			n += (size_t)snprintf(detail + n, sizeof(detail) - n,  \
 			                      __VA_ARGS__);                    \
 	} while (0)
-	ADD("%s of site %s", kinds[kind], rq->site);
+	ADD("%s", kinds[kind]);
+	/* A configured funnel by name; ad hoc steps name pages and events,
+	 * as a breakdown's rows do, and are not personal data either. */
+	if (kind == ANALYTICS_FUNNEL && rq->funnel && *rq->funnel)
+		ADD(" %.64s", rq->funnel);
+	else if (kind == ANALYTICS_FUNNEL)
+		ADD(" of steps %.300s", or_none(rq->steps, ""));
+	ADD(" of site %s", rq->site);
 	if (kind == ANALYTICS_BREAKDOWN)
 		ADD(" by %s", rq->dimension);
 	if (kind != ANALYTICS_REALTIME) /* the last minutes, no days */
@@ -3150,6 +3170,12 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	        .dimension = h->http_query(http, "dimension"),
 	        .limit = h->http_query(http, "limit"),
 	        .page = h->http_query(http, "page"),
+	        .funnel = kind == ANALYTICS_FUNNEL
+	                          ? h->http_query(http, "funnel")
+	                          : NULL,
+	        .steps = kind == ANALYTICS_FUNNEL ? h->http_query(http, "steps")
+	                                          : NULL,
+	        .funnels = &a->funnels,
 	        .csv = format && strcmp(format, "csv") == 0,
 	        .now_ms = h->now_ms(h),
 	        .goals = &a->goals,
@@ -3205,6 +3231,11 @@ static int timeseries_route(void *instance, struct seula_http *http)
 static int breakdown_route(void *instance, struct seula_http *http)
 {
 	return report_route(instance, http, ANALYTICS_BREAKDOWN);
+}
+
+static int funnel_route(void *instance, struct seula_http *http)
+{
+	return report_route(instance, http, ANALYTICS_FUNNEL);
 }
 
 static int realtime_route(void *instance, struct seula_http *http)
@@ -3473,10 +3504,28 @@ static int sites_route(void *instance, struct seula_http *http)
 		}
 		json_array_append_new(list, json_string(g->name));
 	}
-	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o*}", "sites",
-	                         sites, "segments", segs, "timezones", zones,
-	                         "since", since, "first_hour", first_hour,
-	                         "props", props, "goals", goals);
+	/* The configured funnels by site, with their steps, for the
+	 * dashboard's funnel panel. */
+	json_t *funnels = json_object();
+	for (size_t i = 0; funnels && i < a->funnels.n; i++) {
+		const struct analytics_funnel *f = &a->funnels.list[i];
+		json_t *list = json_object_get(funnels, f->site);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(funnels, f->site, list);
+		}
+		json_t *steps = json_array();
+		for (size_t k = 0; steps && k < f->n; k++)
+			json_array_append_new(steps,
+			                      json_string(f->steps[k].name));
+		json_array_append_new(list, json_pack("{s:s,s:o*}", "name",
+		                                      f->name, "steps", steps));
+	}
+	json_t *body =
+	        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o*,s:o*}", "sites", sites,
+	                  "segments", segs, "timezones", zones, "since", since,
+	                  "first_hour", first_hour, "props", props, "goals",
+	                  goals, "funnels", funnels);
 	rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;
@@ -3501,6 +3550,10 @@ static const struct seula_route routes[] = {
          "visitors and page views of the last 5 minutes"},
         {SEULA_METHOD_GET, "/api/stats/{site}/goals", STATS_ROLES,
          SEULA_ON_READER, goals_route, "goal conversions"},
+        {SEULA_METHOD_GET, "/api/stats/{site}/funnel", STATS_ROLES,
+         SEULA_ON_READER, funnel_route,
+         "the visits that took a funnel's steps in order (funnel=NAME or "
+         "steps=page:/a>event:b), from the raw events"},
 };
 
 /* ---- data subject rights (ABI 1.3) -------------------------------------
@@ -3879,9 +3932,17 @@ static int init(const struct seula_host *host, const void *config,
 		free(a);
 		return SEULA_EINVAL;
 	}
+	if (analytics_funnels_parse(a->cfg->funnels, &a->funnels, err,
+	                            sizeof(err)) != 0) {
+		*errmsg = host->mprintf("funnels: %s", err);
+		analytics_goals_free(&a->goals);
+		free(a);
+		return SEULA_EINVAL;
+	}
 	if (segments_parse(a, err, sizeof(err)) != SEULA_OK) {
 		*errmsg = host->mprintf("segments: %s", err);
 		segments_free(a);
+		analytics_funnels_free(&a->funnels);
 		analytics_goals_free(&a->goals);
 		free(a);
 		return SEULA_EINVAL;
@@ -3908,6 +3969,7 @@ static int init(const struct seula_host *host, const void *config,
 		gather_free(a->undo);
 		free(a->goal_hits);
 		segments_free(a);
+		analytics_funnels_free(&a->funnels);
 		analytics_goals_free(&a->goals);
 		free(a);
 		return SEULA_ENOMEM;
@@ -3938,6 +4000,7 @@ static void shutdown_(void *instance)
 	open_visits_free(a->open);
 	free(a->goal_hits);
 	segments_free(a);
+	analytics_funnels_free(&a->funnels);
 	analytics_goals_free(&a->goals);
 	for (size_t i = 0; i < a->n_readers; i++)
 		sqlite3_close(a->readers[i].helper);

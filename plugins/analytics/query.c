@@ -14,6 +14,7 @@
  */
 #include "query.h"
 #include "blocks.h"
+#include "funnel.h"
 #include "groups.h"
 #include "hll.h"
 #include "zone.h"
@@ -5324,6 +5325,117 @@ timeseries_rates(sqlite3 *db, const struct scope *sc,
 }
 
 /* The report body for one scope (the results part). */
+/* ---- funnels (funnel.h) ------------------------------------------------- */
+
+/* The funnel a request asks for: a configured one (funnel=) or steps
+ * asked ad hoc (steps=), into *adhoc then (the caller clears it). */
+static const struct analytics_funnel *
+funnel_of(const struct analytics_request *rq, struct analytics_funnel *adhoc,
+          char *err, size_t errlen)
+{
+	bool named = rq->funnel && *rq->funnel;
+	bool steps = rq->steps && *rq->steps;
+	if (named == steps) {
+		snprintf(err, errlen,
+		         "funnel=NAME (a configured funnel) or steps=STEP>STEP"
+		         "... (each page:PATTERN or event:NAME), one of them");
+		return NULL;
+	}
+	if (steps)
+		return analytics_funnel_steps_parse(rq->steps, adhoc, err,
+		                                    errlen) == 0
+		               ? adhoc
+		               : NULL;
+	const struct analytics_funnel *f =
+	        analytics_funnel_find(rq->funnels, rq->site, rq->funnel);
+	if (!f)
+		snprintf(err, errlen, "site %s has no funnel named \"%.64s\"",
+		         rq->site, rq->funnel);
+	return f;
+}
+
+static json_t *funnel_rate(int64_t part, int64_t whole)
+{
+	if (whole <= 0)
+		return json_null();
+	return json_real(round_to(100.0 * (double)part / (double)whole, 1));
+}
+
+/* The funnel's report: per step its visits and visitors, the share of
+ * step 1's visits that reached it and the visits lost since the step
+ * before (none for step 1: it has no step before it); overall, the share
+ * of the range's visits that completed it. */
+static enum analytics_status funnel(sqlite3 *db, const struct scope *sc,
+                                    const struct analytics_request *rq,
+                                    struct seula_zone *z, json_t **out,
+                                    char *err, size_t errlen)
+{
+	struct analytics_funnel adhoc = {0};
+	const struct analytics_funnel *f = funnel_of(rq, &adhoc, err, errlen);
+	if (!f)
+		return ANALYTICS_BAD_REQUEST;
+	struct analytics_funnel_counts c;
+	enum analytics_status s = analytics_funnel_count(
+	        db, f, sc->site, rq->filter, sc->goals, sc->t0 * 1000,
+	        sc->t1 * 1000, &c, err, errlen);
+	json_t *rows = s == ANALYTICS_OK ? json_array() : NULL;
+	for (size_t i = 0; rows && i < f->n; i++) {
+		char *def = analytics_goal_definition(&f->steps[i]);
+		int64_t prev = i ? c.step_visits[i - 1] : 0;
+		int64_t lost = prev - c.step_visits[i];
+		json_t *row =
+		        def ? json_pack("{s:I,s:s,s:s,s:I,s:I,s:o,s:o,s:o}",
+		                        "step", (json_int_t)(i + 1), "name",
+		                        f->steps[i].name, "definition", def,
+		                        "visitors",
+		                        (json_int_t)c.step_visitors[i],
+		                        "visits", (json_int_t)c.step_visits[i],
+		                        "conversion_rate",
+		                        funnel_rate(c.step_visits[i],
+		                                    c.step_visits[0]),
+		                        "dropoff",
+		                        i ? json_integer(lost) : json_null(),
+		                        "dropoff_rate",
+		                        i ? funnel_rate(lost, prev)
+		                          : json_null())
+		            : NULL;
+		sqlite3_free(def);
+		if (!row || json_array_append_new(rows, row) != 0) {
+			json_decref(rows);
+			rows = NULL;
+		}
+	}
+	json_t *covered = json_null();
+	/* Said when visits of the range are missing from the counts: they
+	 * began before it. */
+	if (s == ANALYTICS_OK && c.uncovered > 0 &&
+	    c.covered_from_ms != INT64_MAX) {
+		int64_t day;
+		int hour;
+		char date[16];
+		seula_zone_local(z, seula_floor_div(c.covered_from_ms, 1000),
+		                 &day, &hour);
+		seula_date_format(day, date, sizeof(date));
+		covered = json_string(date);
+	}
+	if (s == ANALYTICS_OK && rows)
+		*out = json_pack("{s:o,s:I,s:I,s:o,s:o,s:I,s:o}", "funnel",
+		                 f->name ? json_string(f->name) : json_null(),
+		                 "visits", (json_int_t)c.visits, "visitors",
+		                 (json_int_t)c.visitors, "conversion_rate",
+		                 funnel_rate(c.step_visits[f->n - 1], c.visits),
+		                 "covered_from", covered, "uncovered_visits",
+		                 (json_int_t)c.uncovered, "results", rows);
+	else
+		json_decref(covered);
+	analytics_funnel_clear(&adhoc);
+	if (s == ANALYTICS_OK && !*out) {
+		snprintf(err, errlen, "out of memory");
+		s = ANALYTICS_DB_ERROR;
+	}
+	return s;
+}
+
 static enum analytics_status
 body_for(sqlite3 *db, enum analytics_report_kind kind, const struct scope *sc,
          const struct analytics_request *rq, struct seula_zone *z, json_t **out,
@@ -5342,6 +5454,7 @@ body_for(sqlite3 *db, enum analytics_report_kind kind, const struct scope *sc,
 	case ANALYTICS_BREAKDOWN:
 		return breakdown(db, sc, rq, out, err, errlen);
 	case ANALYTICS_GOALS: return goals(db, sc, out, err, errlen);
+	case ANALYTICS_FUNNEL: return funnel(db, sc, rq, z, out, err, errlen);
 	case ANALYTICS_REALTIME: break;
 	}
 	snprintf(err, errlen, "no such report");
@@ -5423,7 +5536,7 @@ enum analytics_status analytics_report(sqlite3 *db,
 	const char *const text[] = {rq->site,   rq->from,     rq->to,
 	                            rq->tz,     rq->filter,   rq->compare,
 	                            rq->metric, rq->interval, rq->dimension,
-	                            rq->limit};
+	                            rq->limit,  rq->funnel,   rq->steps};
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
 		if (!text_ok(text[i])) {
 			snprintf(err, errlen, "a parameter is not UTF-8 text");
@@ -5443,6 +5556,13 @@ enum analytics_status analytics_report(sqlite3 *db,
 			         "traffic: no from, to, filter or compare");
 			return ANALYTICS_BAD_REQUEST;
 		}
+	/* A funnel is counted from the raw events, which a previous period
+	 * may no longer have: no comparison, rather than a lopsided one. */
+	if (kind == ANALYTICS_FUNNEL && ((rq->compare && *rq->compare) ||
+	                                 rq->compare_from || rq->compare_to)) {
+		snprintf(err, errlen, "a funnel has no comparison");
+		return ANALYTICS_BAD_REQUEST;
+	}
 	enum analytics_status s = parse_scope(rq, &sc, &z, err, errlen);
 	if (s != ANALYTICS_OK) {
 		seula_zone_close(&z);
@@ -5619,6 +5739,7 @@ static json_t *empty_row(const json_t *report, enum analytics_report_kind kind)
 		return goal_row(&g, 0, 0, 0, json_null());
 	}
 	case ANALYTICS_REALTIME: return active_page_row("", 0);
+	case ANALYTICS_FUNNEL: /* never empty: 2 steps or more */
 	case ANALYTICS_SUMMARY:
 	case ANALYTICS_TIMESERIES: break; /* never empty */
 	}

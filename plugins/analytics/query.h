@@ -1,7 +1,7 @@
 /*
- * query.h - the analytics reports: summary, timeseries, breakdown, realtime
- * and goals, over the analytics plugin's tables (see analytics.c for the
- * schema and how visits are counted).
+ * query.h - the analytics reports: summary, timeseries, breakdown, realtime,
+ * goals and funnels (funnel.h), over the analytics plugin's tables (see
+ * analytics.c for the schema and how visits are counted).
  *
  * Compiled into the analytics plugin (the /api/stats routes) and into the
  * core binary (`seula report`), so both answer from the same code.  Every
@@ -71,6 +71,7 @@ struct analytics_config {
 	int64_t rollup_delay_s;
 	const char *const *goals;
 	const char *const *segments; /* SITE:FILTER each */
+	const char *const *funnels;  /* SITE:NAME:STEP>STEP... each */
 	int64_t block_cache_mb;
 	int block_cache_warm;
 };
@@ -169,7 +170,10 @@ enum analytics_report_kind {
 	ANALYTICS_BREAKDOWN,
 	ANALYTICS_REALTIME,
 	ANALYTICS_GOALS,
+	ANALYTICS_FUNNEL, /* funnel.h */
 };
+
+struct analytics_funnels; /* funnel.h */
 
 /* A report request: the query parameters of the HTTP API, as text (NULL:
  * absent, the default applies).  Borrowed. */
@@ -187,6 +191,10 @@ struct analytics_request {
 	const char *dimension; /* breakdown */
 	const char *limit;     /* breakdown: rows a page, 1-1,000 */
 	const char *page;      /* breakdown: which page of them, from 1 */
+	/* funnel: one of the configured funnels (`funnels`) by name, or
+	 * steps asked ad hoc, "page:/pricing>event:signup" (funnel.h) */
+	const char *funnel, *steps;
+	const struct analytics_funnels *funnels;
 	/* For a CSV export: a breakdown may then list up to a million rows
 	 * on its one page, the whole table. */
 	bool csv;

@@ -57,6 +57,7 @@ ROUTE_TABLE = {
     ("GET", "/api/stats/{site}/breakdown"): {"admin", "analyst"},
     ("GET", "/api/stats/{site}/realtime"): {"admin", "analyst"},
     ("GET", "/api/stats/{site}/goals"): {"admin", "analyst"},
+    ("GET", "/api/stats/{site}/funnel"): {"admin", "analyst"},
     # the customers plugin: the register is customer service's, billing
     # data the finance partner's
     ("GET", "/api/customers"): {"admin", "customer_service"},

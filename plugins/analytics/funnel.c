@@ -1,0 +1,518 @@
+/*
+ * funnel.c - funnels counted from the raw events (see funnel.h).
+ *
+ * One pass: the range's visits that pass the filter are read into memory
+ * sorted by (visitor key, start), then the site's page views and custom
+ * events from the first visit's start to the last one's end, in time
+ * order; each is given to the visit of its visitor key whose [start, last]
+ * holds it (a binary search), which moves on one step when the event
+ * completes the next one.  Greedy is exact here: taking the first
+ * occurrence of each step in turn never leaves a visit short of a step a
+ * later choice would reach.  It runs on a reader connection, so the writer
+ * goes on beside it (WAL); the caps below bound its memory and time.
+ */
+#include "funnel.h"
+
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Visits one funnel reads at most: 32 bytes each. */
+#define FUNNEL_VISITS_MAX 2000000
+/* Raw events one funnel reads at most (about a microsecond each). */
+#define FUNNEL_EVENTS_MAX 20000000
+/* A step's text, and all of steps=, at most. */
+#define FUNNEL_STEP_MAX 1024
+#define FUNNEL_TEXT_MAX 4096
+/* What the visitor key hashes at most, as analytics.c's visitor_key(). */
+#define KEY_IN 512
+
+/* The event types of include/seula/plugin.h's enum seula_event_type;
+ * query.c is built into the core binary too, without that header. */
+#define TYPE_PAGEVIEW 1
+#define TYPE_CUSTOM 2
+
+void analytics_funnel_clear(struct analytics_funnel *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->steps[i].name);
+		free(f->steps[i].pattern);
+	}
+	free(f->site);
+	free(f->name);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Step s[0..len) into *g, through the goals' own parser so that a page
+ * pattern is encoded (and named) exactly as a goal's is. */
+static int step_parse(const char *s, size_t len, size_t i,
+                      struct analytics_goal *g, char *err, size_t errlen)
+{
+	bool page = len > 5 && strncmp(s, "page:", 5) == 0;
+	bool event = len > 6 && strncmp(s, "event:", 6) == 0;
+	if ((!page && !event) || len > FUNNEL_STEP_MAX) {
+		snprintf(err, errlen,
+		         "step %zu \"%.*s\": want page:PATTERN or event:NAME "
+		         "(up to %d bytes)",
+		         i + 1, (int)(len > 64 ? 64 : len), s, FUNNEL_STEP_MAX);
+		return -1;
+	}
+	if (page && s[5] != '/') {
+		snprintf(err, errlen,
+		         "step %zu \"%.*s\": a page pattern starts with /",
+		         i + 1, (int)(len > 64 ? 64 : len), s);
+		return -1;
+	}
+	char entry[FUNNEL_STEP_MAX + 8];
+	snprintf(entry, sizeof(entry), "-:%.*s", (int)len, s);
+	const char *const entries[] = {entry, NULL};
+	struct analytics_goals one;
+	if (analytics_goals_parse(entries, &one, err, errlen) != 0)
+		return -1;
+	*g = one.list[0];
+	free(g->site);
+	g->site = NULL;
+	free(one.list);
+	return 0;
+}
+
+int analytics_funnel_steps_parse(const char *text, struct analytics_funnel *f,
+                                 char *err, size_t errlen)
+{
+	memset(f, 0, sizeof(*f));
+	if (!text || strlen(text) > FUNNEL_TEXT_MAX) {
+		snprintf(err, errlen, "steps: up to %d bytes", FUNNEL_TEXT_MAX);
+		return -1;
+	}
+	const char *p = text;
+	for (size_t i = 0;; i++) {
+		size_t len = strcspn(p, ">");
+		if (i == ANALYTICS_FUNNEL_STEPS_MAX) {
+			snprintf(err, errlen, "a funnel has at most %d steps",
+			         ANALYTICS_FUNNEL_STEPS_MAX);
+			analytics_funnel_clear(f);
+			return -1;
+		}
+		if (step_parse(p, len, i, &f->steps[i], err, errlen) != 0) {
+			analytics_funnel_clear(f);
+			return -1;
+		}
+		f->n++;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	if (f->n < ANALYTICS_FUNNEL_STEPS_MIN) {
+		snprintf(err, errlen,
+		         "a funnel has at least %d steps, separated by >",
+		         ANALYTICS_FUNNEL_STEPS_MIN);
+		analytics_funnel_clear(f);
+		return -1;
+	}
+	return 0;
+}
+
+void analytics_funnels_free(struct analytics_funnels *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		analytics_funnel_clear(&f->list[i]);
+	free(f->list);
+	f->list = NULL;
+	f->n = 0;
+}
+
+int analytics_funnels_parse(const char *const *entries,
+                            struct analytics_funnels *out, char *err,
+                            size_t errlen)
+{
+	out->list = NULL;
+	out->n = 0;
+	size_t n = 0;
+	while (entries && entries[n])
+		n++;
+	if (n == 0)
+		return 0;
+	out->list = calloc(n, sizeof(*out->list));
+	if (!out->list) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *e = entries[i];
+		const char *c1 = strchr(e, ':');
+		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c1 || !c2 || c1 == e || c2 == c1 + 1 || c2 - c1 - 1 > 64) {
+			snprintf(err, errlen,
+			         "\"%s\": want SITE:NAME:STEP>STEP..., NAME 1 "
+			         "to "
+			         "64 characters without a colon, each STEP "
+			         "page:PATTERN or event:NAME",
+			         e);
+			analytics_funnels_free(out);
+			return -1;
+		}
+		char msg[200];
+		struct analytics_funnel *f = &out->list[out->n];
+		if (analytics_funnel_steps_parse(c2 + 1, f, msg, sizeof(msg)) !=
+		    0) {
+			snprintf(err, errlen, "\"%s\": %s", e, msg);
+			analytics_funnels_free(out);
+			return -1;
+		}
+		out->n++;
+		f->site = strndup(e, (size_t)(c1 - e));
+		f->name = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
+		if (!f->site || !f->name) {
+			snprintf(err, errlen, "out of memory");
+			analytics_funnels_free(out);
+			return -1;
+		}
+		/* The API and the dashboard know a funnel by its name. */
+		for (size_t j = 0; j + 1 < out->n; j++)
+			if (strcmp(out->list[j].site, f->site) == 0 &&
+			    strcmp(out->list[j].name, f->name) == 0) {
+				snprintf(err, errlen,
+				         "\"%s\": site %s has a funnel named "
+				         "\"%s\" already",
+				         e, f->site, f->name);
+				analytics_funnels_free(out);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+const struct analytics_funnel *
+analytics_funnel_find(const struct analytics_funnels *f, const char *site,
+                      const char *name)
+{
+	for (size_t i = 0; f && site && name && i < f->n; i++)
+		if (strcmp(f->list[i].site, site) == 0 &&
+		    strcmp(f->list[i].name, name) == 0)
+			return &f->list[i];
+	return NULL;
+}
+
+/* ---- counting ----------------------------------------------------------- */
+
+struct fvisit {
+	int64_t visitor, start, last;
+	/* Steps completed; past the last one (n + 1): not covered. */
+	uint8_t reached;
+};
+
+static int fvisit_cmp(const void *x, const void *y)
+{
+	const struct fvisit *a = x, *b = y;
+	if (a->visitor != b->visitor)
+		return a->visitor < b->visitor ? -1 : 1;
+	return (a->start > b->start) - (a->start < b->start);
+}
+
+/* The visit of visitor key k that holds time ts, or NULL. */
+static struct fvisit *visit_at(struct fvisit *v, size_t n, int64_t k,
+                               int64_t ts)
+{
+	/* The first visit after (k, ts), then the one before it. */
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].visitor < k ||
+		    (v[mid].visitor == k && v[mid].start <= ts))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	struct fvisit *c = &v[lo - 1];
+	return c->visitor == k && ts <= c->last ? c : NULL;
+}
+
+/* analytics.c's visitor_key(): the same keyed hash of the site, the kind
+ * ('i': a visitor id, 'h': the cookieless hash) and the part. */
+static int64_t key_of(const unsigned char *key, const char *site, size_t sl,
+                      char kind, const void *part, size_t len)
+{
+	unsigned char in[KEY_IN];
+	memcpy(in, site, sl + 1);
+	size_t n = sl + 1;
+	in[n++] = (unsigned char)kind;
+	memcpy(in + n, part, len);
+	n += len;
+	unsigned char digest[crypto_shorthash_BYTES];
+	crypto_shorthash(digest, in, n, key);
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | digest[i];
+	return (int64_t)v;
+}
+
+/* Whether the event (type, path, name as the events table keeps them)
+ * completes step g: as analytics.c counts it, a page view without a path
+ * is on "/" and an event without a name is "(none)". */
+static bool step_done(const struct analytics_goal *g, int type,
+                      const char *path, const char *name)
+{
+	if (g->kind == ANALYTICS_GOAL_PAGE)
+		return type == TYPE_PAGEVIEW &&
+		       sqlite3_strglob(g->pattern, path ? path : "/") == 0;
+	return type == TYPE_CUSTOM &&
+	       strcmp(g->pattern, name ? name : "(none)") == 0;
+}
+
+static int64_t single_int(sqlite3 *db, const char *sql, const char *site,
+                          int64_t none, bool *ok)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = none;
+	*ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+	if (*ok) {
+		if (site)
+			sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW &&
+		    sqlite3_column_type(st, 0) != SQLITE_NULL)
+			v = sqlite3_column_int64(st, 0);
+		*ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The range's visits that pass the filter into *out (sorted), *n. */
+static enum analytics_status
+read_visits(sqlite3 *db, const char *site, const char *filter,
+            const struct analytics_goals *goals, int64_t t0_ms, int64_t t1_ms,
+            struct fvisit **out, size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	static const char head[] =
+	        "SELECT v.visitor, v.start_ts, v.last_ts, v.visitor = v.id "
+	        "FROM analytics_visits v WHERE v.site = ?1 AND v.start_ts >= "
+	        "?2 AND v.start_ts < ?3";
+	sqlite3_stmt *st = NULL;
+	/* analytics_filter_prepare() takes only a filter that says
+	 * something. */
+	if (filter && *filter)
+		st = analytics_filter_prepare(db, head, 3, site, filter, goals,
+		                              "", err, errlen);
+	else if (sqlite3_prepare_v2(db, head, -1, &st, NULL) != SQLITE_OK)
+		snprintf(err, errlen, "funnel visits: %s", sqlite3_errmsg(db));
+	if (!st)
+		return ANALYTICS_DB_ERROR;
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, t0_ms);
+	sqlite3_bind_int64(st, 3, t1_ms);
+	size_t cap = 0;
+	struct fvisit *v = NULL;
+	enum analytics_status s = ANALYTICS_OK;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == FUNNEL_VISITS_MAX) {
+			snprintf(err, errlen,
+			         "the range has more than %d visits, more than "
+			         "a funnel reads: choose a shorter range or a "
+			         "filter",
+			         FUNNEL_VISITS_MAX);
+			s = ANALYTICS_BAD_REQUEST;
+			break;
+		}
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 1024;
+			struct fvisit *more = realloc(v, nc * sizeof(*v));
+			if (!more) {
+				snprintf(err, errlen, "out of memory");
+				s = ANALYTICS_DB_ERROR;
+				break;
+			}
+			v = more;
+			cap = nc;
+		}
+		/* A forgotten visit's visitor is its own id (the forget
+		 * task): no event finds it, it is not covered.  Marked by a
+		 * start no event has. */
+		v[*n] = (struct fvisit){
+		        .visitor = sqlite3_column_int64(st, 0),
+		        .start = sqlite3_column_int64(st, 1),
+		        .last = sqlite3_column_int64(st, 2),
+		        .reached = sqlite3_column_int(st, 3) ? UINT8_MAX : 0,
+		};
+		(*n)++;
+	}
+	if (s == ANALYTICS_OK && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "funnel visits: %s", sqlite3_errmsg(db));
+		s = ANALYTICS_DB_ERROR;
+	}
+	sqlite3_finalize(st);
+	if (s != ANALYTICS_OK) {
+		free(v);
+		*n = 0;
+		return s;
+	}
+	if (*n)
+		qsort(v, *n, sizeof(*v), fvisit_cmp);
+	*out = v;
+	return ANALYTICS_OK;
+}
+
+/* Walk the site's page views and custom events of [from, to] (ms) in
+ * order, moving each one's visit on. */
+static enum analytics_status
+walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
+            const unsigned char *key, struct fvisit *v, size_t n, int64_t from,
+            int64_t to, char *err, size_t errlen)
+{
+	size_t sl = strlen(site);
+	if (sl + 2 + 64 > KEY_IN) /* analytics.c keys none such */
+		return ANALYTICS_OK;
+	sqlite3_stmt *st = NULL;
+	/* ORDER BY ts, id is the (site, ts) index's own order: no sort. */
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT type, path, name, visitor_id, visitor_hash, ts "
+	            "FROM events WHERE site = ?1 AND ts >= ?2 AND ts <= ?3 "
+	            "AND type IN (1, 2) AND coalesce(bot, 0) = 0 "
+	            "ORDER BY ts, id",
+	            -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "funnel events: %s", sqlite3_errmsg(db));
+		return ANALYTICS_DB_ERROR;
+	}
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	enum analytics_status s = ANALYTICS_OK;
+	int64_t seen = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++seen > FUNNEL_EVENTS_MAX) {
+			snprintf(err, errlen,
+			         "the range has more than %d events, more than "
+			         "a funnel reads: choose a shorter range",
+			         FUNNEL_EVENTS_MAX);
+			s = ANALYTICS_BAD_REQUEST;
+			break;
+		}
+		int type = sqlite3_column_int(st, 0);
+		const char *id = (const char *)sqlite3_column_text(st, 3);
+		int64_t k;
+		/* The visitor as analytics.c's visitor_of() takes it: the
+		 * id, else the cookieless hash, else none. */
+		if (id && strlen(id) <= 64) {
+			k = key_of(key, site, sl, 'i', id, strlen(id));
+		} else if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			uint64_t h = (uint64_t)sqlite3_column_int64(st, 4);
+			unsigned char hash[8];
+			for (int i = 0; i < 8; i++)
+				hash[i] = (unsigned char)(h >> (8 * i));
+			k = key_of(key, site, sl, 'h', hash, 8);
+		} else {
+			continue;
+		}
+		struct fvisit *fv =
+		        visit_at(v, n, k, sqlite3_column_int64(st, 5));
+		if (!fv || fv->reached >= f->n)
+			continue;
+		if (step_done(&f->steps[fv->reached], type,
+		              (const char *)sqlite3_column_text(st, 1),
+		              (const char *)sqlite3_column_text(st, 2)))
+			fv->reached++;
+	}
+	if (s == ANALYTICS_OK && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "funnel events: %s", sqlite3_errmsg(db));
+		s = ANALYTICS_DB_ERROR;
+	}
+	sqlite3_finalize(st);
+	return s;
+}
+
+enum analytics_status
+analytics_funnel_count(sqlite3 *db, const struct analytics_funnel *f,
+                       const char *site, const char *filter,
+                       const struct analytics_goals *goals, int64_t t0_ms,
+                       int64_t t1_ms, struct analytics_funnel_counts *out,
+                       char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->covered_from_ms = INT64_MAX;
+	/* The visitor key, as the plugin keeps it: none yet, no visits. */
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	bool have_key = false;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT v FROM analytics_meta WHERE k = "
+	                       "'visitor_key'",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "funnel: %s", sqlite3_errmsg(db));
+		return ANALYTICS_DB_ERROR;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == (int)sizeof(key)) {
+		memcpy(key, sqlite3_column_blob(st, 0), sizeof(key));
+		have_key = true;
+	}
+	sqlite3_finalize(st);
+	/* What the raw events cover: from the oldest one kept for the site
+	 * (retention deletes from the oldest on), and not before the forget
+	 * task's mark (visits before it no longer name their visitor). */
+	bool ok1, ok2;
+	int64_t oldest =
+	        single_int(db, "SELECT min(ts) FROM events WHERE site = ?1",
+	                   site, INT64_MAX, &ok1);
+	int64_t forgot = single_int(db,
+	                            "SELECT v FROM analytics_meta WHERE k = "
+	                            "'forgotten_before'",
+	                            NULL, INT64_MIN, &ok2);
+	if (!ok1 || !ok2) {
+		snprintf(err, errlen, "funnel: %s", sqlite3_errmsg(db));
+		return ANALYTICS_DB_ERROR;
+	}
+	out->covered_from_ms = oldest > forgot ? oldest : forgot;
+
+	struct fvisit *v;
+	size_t n;
+	enum analytics_status s = read_visits(db, site, filter, goals, t0_ms,
+	                                      t1_ms, &v, &n, err, errlen);
+	if (s != ANALYTICS_OK)
+		return s;
+	int64_t from = INT64_MAX, to = INT64_MIN;
+	for (size_t i = 0; i < n; i++) {
+		if (!have_key || v[i].start < out->covered_from_ms)
+			v[i].reached = UINT8_MAX;
+		if (v[i].reached == UINT8_MAX) {
+			out->uncovered++;
+			continue;
+		}
+		if (v[i].start < from)
+			from = v[i].start;
+		if (v[i].last > to)
+			to = v[i].last;
+	}
+	if (from <= to)
+		s = walk_events(db, f, site, key, v, n, from, to, err, errlen);
+	/* Per visitor (the visits are sorted by visitor): the furthest
+	 * step any of their covered visits reached. */
+	for (size_t i = 0; s == ANALYTICS_OK && i < n;) {
+		size_t j = i;
+		int best = -1;
+		for (; j < n && v[j].visitor == v[i].visitor; j++) {
+			if (v[j].reached == UINT8_MAX)
+				continue;
+			out->visits++;
+			for (size_t k = 0; k < v[j].reached; k++)
+				out->step_visits[k]++;
+			if (v[j].reached > best)
+				best = v[j].reached;
+		}
+		if (best >= 0)
+			out->visitors++;
+		for (int k = 0; k < best; k++)
+			out->step_visitors[k]++;
+		i = j;
+	}
+	free(v);
+	return s;
+}

@@ -1,0 +1,398 @@
+"""Funnels (GET /api/stats/{site}/funnel) against the real server, every
+figure checked against a brute-force count over the raw events it stored.
+
+The brute force rebuilds the visits from the events (per visitor, a gap
+over the timeout starts a new one; engagement events and bots are no part
+of them) and decides whether a visit reached step k by trying every choice
+of k of its events in order, not by the server's one-pass walk.
+"""
+import csv
+import datetime
+import io
+import itertools
+import math
+import sqlite3
+import unittest
+import urllib.parse
+import zoneinfo
+
+from seulatest import (Server, add_user, assert_json_error, login, pageview,
+                       run_seula)
+
+TIMEOUT_S = 2
+PASSWORD = "funnel-test-password-42"
+PLUGINS = ("useragent", "referrer", "anonymize", "analytics")
+SIGNUP = ["page:/pricing*", "event:Signup", "page:/thanks"]
+BLOG = ["page:/blog/*", "page:/about"]
+FUNNELS = "demo:signup:%s, demo:blog:%s" % (">".join(SIGNUP), ">".join(BLOG))
+DESKTOP = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
+           "Gecko) Chrome/120.0.0.0 Safari/537.36")
+MOBILE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/"
+          "605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")
+
+# What each visitor does, visit by visit: ("p", path) a page view, ("e",
+# name) a custom event.  The comment says what the signup funnel makes of it.
+TRAFFIC = [
+    (DESKTOP, [[("p", "/pricing"), ("e", "Signup"), ("p", "/thanks")]]),  # 3
+    # Out of order: the thank-you page before pricing does not count.
+    (DESKTOP, [[("p", "/thanks"), ("p", "/pricing"), ("e", "Signup")]]),  # 2
+    # Skips the event: step 3's page without step 2 is not step 3.
+    (DESKTOP, [[("p", "/pricing"), ("p", "/thanks")]]),  # 1
+    # Repeats count once.
+    (DESKTOP, [[("p", "/pricing"), ("p", "/pricing/team"), ("e", "Signup"),
+                ("e", "Signup"), ("p", "/thanks"), ("p", "/thanks")]]),  # 3
+    (DESKTOP, [[("p", "/"), ("p", "/about")]]),  # 0
+    # Two visits of one visitor: one of them completes it.
+    (DESKTOP, [[("p", "/pricing")],
+               [("p", "/pricing"), ("e", "Signup"), ("p", "/thanks")]]),  # 1, 3
+    # The event before the page: step 1 only.
+    (DESKTOP, [[("e", "Signup"), ("p", "/pricing"), ("p", "/thanks")]]),  # 1
+    (MOBILE, [[("p", "/pricing"), ("e", "Signup"), ("p", "/thanks")]]),  # 3
+    (MOBILE, [[("p", "/blog/a"), ("p", "/pricing"), ("p", "/about")]]),  # 1
+    (DESKTOP, [[("p", "/blog/b"), ("p", "/about"), ("e", "Other")]]),  # 0
+]
+
+
+def local_day(offset=0):
+    d = datetime.datetime.now(datetime.timezone.utc).date()
+    return d + datetime.timedelta(days=offset)
+
+
+def rate(part, whole):
+    """query.c's round_to(100 * part / whole, 1); None over nobody."""
+    if whole <= 0:
+        return None
+    return math.floor(100.0 * part / whole * 10 + 0.5) / 10
+
+
+def step_done(step, ev):
+    kind, _, what = step.partition(":")
+    if kind == "page":
+        return ev["type"] == 1 and _glob(what, ev["path"] or "/")
+    return ev["type"] == 2 and (ev["name"] or "(none)") == what
+
+
+def _glob(pattern, text):
+    # GLOB's * and ? (the tests use no [...]), case-sensitive.
+    import fnmatch
+    return fnmatch.fnmatchcase(text, pattern)
+
+
+def raw_visits(server, site="demo"):
+    """The visits of the raw events, each {visitor, start, device, evs}."""
+    rows = server.query(
+        "SELECT id, type, ts, path, name, visitor_id, visitor_hash, device, "
+        "coalesce(bot, 0) AS bot FROM events WHERE site = ? ORDER BY ts, id",
+        (site,))
+    visits, open_ = [], {}
+    for r in rows:
+        if r["bot"] or r["type"] not in (1, 2):
+            continue
+        who = r["visitor_id"] or r["visitor_hash"]
+        v = open_.get(who)
+        if v is None or r["ts"] - v["last"] > TIMEOUT_S * 1000:
+            v = {"visitor": who, "start": r["ts"], "last": r["ts"],
+                 "device": r["device"], "evs": []}
+            visits.append(v)
+            open_[who] = v
+        v["last"] = r["ts"]
+        v["evs"].append(r)
+    return visits
+
+
+def reached(visit, steps):
+    """The most steps, in order, that some choice of the visit's events
+    completes, one event a step."""
+    evs = visit["evs"]
+    for k in range(len(steps), 0, -1):
+        for pick in itertools.combinations(range(len(evs)), k):
+            if all(step_done(steps[j], evs[i]) for j, i in enumerate(pick)):
+                return k
+    return 0
+
+
+def span(from_day, to_day, tz):
+    """[t0, t1) ms of the local days, as the reports take them."""
+    z = zoneinfo.ZoneInfo(tz)
+    t0 = datetime.datetime.combine(from_day, datetime.time(), z)
+    t1 = datetime.datetime.combine(to_day + datetime.timedelta(days=1),
+                                   datetime.time(), z)
+    return int(t0.timestamp() * 1000), int(t1.timestamp() * 1000)
+
+
+def expect(server, steps, from_day, to_day, tz="UTC", keep=lambda v: True):
+    t0, t1 = span(from_day, to_day, tz)
+    visits = [v for v in raw_visits(server) if t0 <= v["start"] < t1 and keep(v)]
+    got = [(v, reached(v, steps)) for v in visits]
+    rows, prev = [], None
+    for k in range(1, len(steps) + 1):
+        at = [v for v, n in got if n >= k]
+        n = len(at)
+        first = rows[0]["visits"] if rows else n
+        rows.append({
+            "step": k, "definition": steps[k - 1], "visits": n,
+            "visitors": len({v["visitor"] for v in at}),
+            "conversion_rate": rate(n, first),
+            "dropoff": None if prev is None else prev - n,
+            "dropoff_rate": None if prev is None else rate(prev - n, prev),
+        })
+        prev = n
+    return {"visits": len(visits), "visitors": len({v["visitor"] for v in visits}),
+            "conversion_rate": rate(rows[-1]["visits"], len(visits)),
+            "results": rows}
+
+
+class FunnelTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        s = cls.server = Server(plugins=PLUGINS, sections={
+            "plugin.analytics": {"visit_timeout": "%ds" % TIMEOUT_S,
+                                 "goals": "demo:event:Signup",
+                                 "funnels": FUNNELS}})
+        # Three days ago, two visits of the blog funnel either side of
+        # 15:00 UTC, midnight in Tokyo: one Tokyo day apart, one UTC day.
+        cls.edge = local_day(-3)
+        at = datetime.datetime.combine(cls.edge, datetime.time(14, 30),
+                                       datetime.timezone.utc)
+        lines = []
+        for i, t in enumerate((at, at + datetime.timedelta(hours=1))):
+            for k, path in enumerate(("/blog/a", "/about")):
+                lines.append('198.51.100.%d - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (
+                    10 + i, (t + datetime.timedelta(seconds=k)).strftime(
+                        "%d/%b/%Y:%H:%M:%S +0000"), path, DESKTOP + " edge%d" % i))
+        s.create_db()
+        path = s.dir + "/edge.log"
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      path, timeout=120)
+        assert r.returncode == 0, r.stderr
+        s.start()
+        add_user(s, "ana", "analyst", PASSWORD)
+        add_user(s, "cs", "customer_service", PASSWORD)
+        cls.staff = login(s, "ana", PASSWORD)
+        cls.cs = login(s, "cs", PASSWORD)
+        import time
+        for rnd in range(2):
+            if rnd:
+                time.sleep(TIMEOUT_S + 0.6)
+            for i, (ua, visits) in enumerate(TRAFFIC):
+                if rnd >= len(visits):
+                    continue
+                h = {"User-Agent": "%s f%d" % (ua, i),
+                     "X-Forwarded-For": "203.0.113.%d" % (i + 1)}
+                for kind, what in visits[rnd]:
+                    ev = (pageview(url="http://localhost" + what) if kind == "p"
+                          else {"site": "demo", "type": "event", "name": what,
+                                "url": "http://localhost/pricing"})
+                    r = s.collect([ev], headers=h)
+                    assert r.status in (200, 202, 204), r
+                    time.sleep(0.003)
+            # A bot on the way: never a visit.
+            s.collect([pageview(url="http://localhost/pricing")],
+                      headers={"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def funnel(self, status=200, **params):
+        params.setdefault("from", local_day(-5).isoformat())
+        params.setdefault("to", local_day(1).isoformat())
+        r = self.staff.request("GET", "/api/stats/demo/funnel?" +
+                               urllib.parse.urlencode(params))
+        if status == 200:
+            self.assertEqual(r.status, 200, r)
+        return r
+
+    def check(self, got, want, steps, label):
+        for k in ("visits", "visitors", "conversion_rate"):
+            self.assertEqual(got[k], want[k], "%s: %s" % (label, k))
+        self.assertEqual(len(got["results"]), len(steps), label)
+        for g, w in zip(got["results"], want["results"]):
+            for k, v in w.items():
+                self.assertEqual(g[k], v, "%s: step %d %s" % (label, w["step"], k))
+        self.assertIsNone(got["covered_from"], label)
+        self.assertEqual(got["uncovered_visits"], 0, label)
+
+    def test_configured(self):
+        got = self.funnel(funnel="signup").json()
+        want = expect(self.server, SIGNUP, local_day(-5), local_day(1))
+        self.check(got, want, SIGNUP, "signup")
+        self.assertEqual(got["funnel"], "signup")
+        self.assertEqual([r["name"] for r in got["results"]],
+                         ["Visit /pricing*", "Signup", "Visit /thanks"])
+        # The numbers the scenarios were written for, lest the brute
+        # force and the server agree on a wrong reading.
+        self.assertEqual([r["visits"] for r in got["results"]], [9, 5, 4])
+        self.assertEqual([r["visitors"] for r in got["results"]], [8, 5, 4])
+        self.assertEqual(got["visits"], 13)
+
+    def test_ad_hoc(self):
+        for steps in (["event:Signup", "event:Signup"],
+                      ["page:/pricing", "page:/pricing"],
+                      ["page:/thanks", "page:/pricing*", "event:Signup"],
+                      ["page:/blog/*", "page:/pricing", "page:/about"],
+                      SIGNUP + ["page:/pricing*", "event:Signup", "page:/thanks",
+                                "page:/", "page:/about"]):
+            got = self.funnel(steps=">".join(steps)).json()
+            self.assertIsNone(got["funnel"])
+            self.check(got, expect(self.server, steps, local_day(-5), local_day(1)),
+                       steps, ">".join(steps))
+        # A single Signup cannot be two steps: only the visitor who sent
+        # two reaches the second.
+        got = self.funnel(steps="event:Signup>event:Signup").json()
+        self.assertEqual(got["results"][1]["visits"], 1)
+
+    def test_filter(self):
+        for flt, keep in (("device==mobile", lambda v: v["device"] == "mobile"),
+                          ("device!=mobile", lambda v: v["device"] != "mobile")):
+            got = self.funnel(funnel="signup", filter=flt).json()
+            self.check(got, expect(self.server, SIGNUP, local_day(-5), local_day(1),
+                                   keep=keep), SIGNUP, flt)
+        got = self.funnel(funnel="signup", filter="device==mobile").json()
+        self.assertEqual((got["visits"], got["results"][0]["visits"],
+                          got["results"][2]["visits"]), (2, 2, 1))
+
+    def test_time_zone_edge(self):
+        d = self.edge
+        for tz, days, n in (("UTC", (d, d), 2), ("Asia/Tokyo", (d, d), 1),
+                            ("Asia/Tokyo", (d + datetime.timedelta(days=1),) * 2, 1),
+                            ("America/New_York", (d, d), 2)):
+            got = self.funnel(funnel="blog", tz=tz, **{
+                "from": days[0].isoformat(), "to": days[1].isoformat()}).json()
+            self.check(got, expect(self.server, BLOG, days[0], days[1], tz), BLOG,
+                       "%s %s" % (tz, days))
+            self.assertEqual(got["results"][1]["visits"], n, tz)
+
+    def test_csv(self):
+        r = self.funnel(funnel="signup", format="csv")
+        self.assertTrue(r.header("Content-Type").startswith("text/csv"))
+        self.assertIn("funnel-signup", r.header("Content-Disposition"))
+        rows = list(csv.DictReader(io.StringIO(r.body.decode())))
+        want = self.funnel(funnel="signup").json()["results"]
+        self.assertEqual(len(rows), len(want))
+        for row, w in zip(rows, want):
+            self.assertEqual(row["definition"], w["definition"])
+            self.assertEqual(int(row["visits"]), w["visits"])
+            self.assertEqual(int(row["visitors"]), w["visitors"])
+            self.assertEqual(row["dropoff"], "" if w["dropoff"] is None else str(w["dropoff"]))
+
+    def test_bad_input(self):
+        long_ = ">".join(["page:/a"] * 9)
+        for params in ({"steps": "page:/a"}, {"steps": long_},
+                       {"steps": "page:/a>click:x"}, {"steps": "page:a>page:/b"},
+                       {"steps": "page:/a>"}, {"steps": "page:/a>event:"},
+                       {"funnel": "nope"}, {},
+                       {"funnel": "signup", "steps": "page:/a>page:/b"},
+                       {"funnel": "signup", "compare": "previous_period"},
+                       {"funnel": "signup", "tz": "Mars/Base"},
+                       {"funnel": "signup", "filter": "nope==1"},
+                       {"funnel": "signup", "from": "2024-13-01"},
+                       {"funnel": "signup", "format": "xml"}):
+            r = self.funnel(status=None, **params)
+            doc = assert_json_error(self, r, 400)
+            self.assertTrue(doc["message"], params)
+        # Another site's funnel is not this one's; an unknown site 404s.
+        r = self.staff.request("GET", "/api/stats/nosuch/funnel?funnel=signup")
+        assert_json_error(self, r, 404)
+
+    def test_roles_and_audit(self):
+        r = self.cs.request("GET", "/api/stats/demo/funnel?funnel=signup")
+        assert_json_error(self, r, 403)
+        self.funnel(funnel="signup", filter="device==mobile")
+        rows = self.server.query(
+            "SELECT action, detail FROM audit_log WHERE detail LIKE 'funnel %' "
+            "ORDER BY id DESC LIMIT 1")
+        self.assertEqual(rows[0]["action"], "statistics")
+        self.assertIn("funnel signup of site demo", rows[0]["detail"])
+        self.assertIn("filter device==", rows[0]["detail"])
+        self.assertNotIn("mobile", rows[0]["detail"])
+
+    def test_sites_lists_funnels(self):
+        r = self.staff.request("GET", "/api/stats/sites")
+        self.assertEqual(r.json()["funnels"], {"demo": [
+            {"name": "signup", "steps": ["Visit /pricing*", "Signup", "Visit /thanks"]},
+            {"name": "blog", "steps": ["Visit /blog/*", "Visit /about"]}]})
+
+
+class FunnelCoverageTest(unittest.TestCase):
+    """Visits whose raw events are gone (retention) or whose visitor is
+    forgotten are not counted for any step, and the report says from when
+    it covers the site."""
+
+    def test_coverage(self):
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "%ds" % TIMEOUT_S, "visitor_retention": "2d"}})
+        self.addCleanup(s.close)
+        # Five days ago (forgotten at start) and one day ago (kept), one
+        # of them before the raw events retention has passed (below).
+        lines = []
+        for back, hour, ip in ((5, 10, 20), (5, 10, 21), (1, 10, 30), (1, 8, 31)):
+            t = datetime.datetime.combine(local_day(-back), datetime.time(hour),
+                                          datetime.timezone.utc)
+            for k, path in enumerate(("/blog/a", "/about")):
+                lines.append('198.51.100.%d - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (
+                    ip, (t + datetime.timedelta(seconds=k)).strftime(
+                        "%d/%b/%Y:%H:%M:%S +0000"), path, DESKTOP + " c%d" % ip))
+        s.create_db()
+        with open(s.dir + "/old.log", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = run_seula("import-log", "--config", s.config_path, "--site", "demo",
+                      s.dir + "/old.log", timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s.start()
+        # The forget task runs at start, and passes a visit only once it
+        # has ended: a restart once they all have.
+        import time
+        deadline = time.monotonic() + 20
+        while s.query("SELECT count(*) AS n FROM analytics_visits WHERE closed = 0")[0]["n"]:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+        s.stop()
+        cut = datetime.datetime.combine(local_day(-1), datetime.time(9),
+                                        datetime.timezone.utc).timestamp() * 1000
+        with sqlite3.connect(s.db_path) as db:  # what retention does
+            db.execute("DELETE FROM events WHERE ts < ?", (cut,))
+        db.close()
+        s.start()
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits "
+                                 "WHERE visitor = id")[0]["n"], 2)
+        add_user(s, "ana", "analyst", PASSWORD)
+        staff = login(s, "ana", PASSWORD)
+        q = "/api/stats/demo/funnel?steps=page:/blog/*%3Epage:/about&from=" + \
+            local_day(-6).isoformat() + "&to=" + local_day(0).isoformat()
+        got = staff.request("GET", q).json()
+        self.assertEqual((got["visits"], got["uncovered_visits"]), (1, 3), got)
+        self.assertEqual([x["visits"] for x in got["results"]], [1, 1])
+        self.assertEqual(got["covered_from"], local_day(-1).isoformat())
+        # From the day the raw events begin: only the one visit before
+        # them is missing.
+        got = staff.request("GET", q.replace(local_day(-6).isoformat(),
+                                             local_day(-1).isoformat())).json()
+        self.assertEqual(got["covered_from"], local_day(-1).isoformat())
+        self.assertEqual((got["visits"], got["uncovered_visits"]), (1, 1))
+        # A range the raw events cover says nothing of it.
+        got = staff.request("GET", q.replace(local_day(-6).isoformat(),
+                                             local_day(0).isoformat())).json()
+        self.assertIsNone(got["covered_from"])
+        self.assertEqual((got["visits"], got["uncovered_visits"]), (0, 0))
+
+    def test_config_errors(self):
+        for bad, says in (("demo:one:page:/a", "at least 2"),
+                          ("demo:x:page:/a>click:b", "page:PATTERN or event:NAME"),
+                          ("demo::page:/a>page:/b", "SITE:NAME"),
+                          ("demo:x:" + ">".join(["page:/a"] * 9), "at most 8"),
+                          ("demo:x:page:/a>page:/b, demo:x:page:/c>page:/d",
+                           "already")):
+            s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+                "funnels": bad}})
+            self.addCleanup(s.close)
+            s.start(expect_fail=True)
+            err = s.stderr()
+            self.assertIn("funnels:", err, bad)
+            self.assertIn(says, err, bad)
+
+
+if __name__ == "__main__":
+    unittest.main()
