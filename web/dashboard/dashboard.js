@@ -112,6 +112,8 @@
   let droppedGoals = []; // its goal== filters of goals the site does not have
   let droppedRange = ''; // its custom range, when that is no range of days
   let siteGoals = null; // site: the names of its configured goals (/api/stats/sites)
+  let siteFunnels = {}; // site: its configured funnels, [{name, steps}] (/api/stats/sites)
+  let funnelChoice = ''; // the funnel the Funnels card shows, by name
   let generation = 0;
   let redirecting = false;
   let plot = null;
@@ -136,7 +138,7 @@
     if (v === null || v === undefined || Number.isNaN(Number(v))) return '–';
     switch (metric) {
       case 'views_per_visit': return decimal.format(v);
-      case 'bounce_rate': case 'conversion_rate': return `${percent.format(v)}%`;
+      case 'bounce_rate': case 'conversion_rate': case 'dropoff_rate': return `${percent.format(v)}%`;
       case 'visit_duration': case 'time_on_page': return duration(v);
       default: return integer.format(v);
     }
@@ -1172,6 +1174,78 @@
     }
   }
 
+  // Funnels: a configured funnel's steps (GET /api/stats/SITE/funnel),
+  // for the range and filters shown.  A bar per step, its width the step's
+  // share of step 1's visits; the table is the figures, the CSV the API's.
+  const FUNNELS = { id: 'funnels', title: 'Funnels' };
+  const FUNNEL_COLS = [['visits', 'Visits'], ['visitors', 'Visitors'], ['conversion_rate', 'Conversion'],
+    ['dropoff', 'Drop-off'], ['dropoff_rate', 'Drop-off rate']];
+  function buildFunnels() {
+    const table = el('table', { id: 'table-funnels' },
+      el('caption', { class: 'visually-hidden' }), el('thead'), el('tbody'));
+    const choice = el('select', {
+      id: 'funnel-choice', 'aria-label': 'Funnel',
+      onchange: (ev) => { funnelChoice = ev.target.value; loadFunnels(generation); },
+    });
+    const csv = el('a', { class: 'csv', text: 'CSV' });
+    const note = el('p', { class: 'muted small', id: 'funnels-note' });
+    const error = el('p', { class: 'error', role: 'alert', hidden: true });
+    const section = el('section', { class: 'card', id: 'card-funnels', 'aria-labelledby': 'funnels-heading' },
+      el('div', { class: 'card-head' }, el('h2', { id: 'funnels-heading', text: 'Funnels' }), choice, csv),
+      // Six columns scroll sideways on a phone, with no button in them
+      // to reach them by: the keyboard scrolls the wrapper itself.
+      el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Funnel steps' }, table),
+      note, error);
+    FUNNELS.el = { table, choice, csv, note, error };
+    return section;
+  }
+  async function loadFunnels(g) {
+    const { table, choice, csv, note, error } = FUNNELS.el;
+    const list = siteFunnels[state.site] || [];
+    if (!list.some((f) => f.name === funnelChoice)) funnelChoice = list.length ? list[0].name : '';
+    choice.replaceChildren(...list.map((f) => el('option', { value: f.name, text: f.name })));
+    choice.value = funnelChoice;
+    choice.hidden = !list.length;
+    tableHead(table, 'Step', FUNNEL_COLS);
+    if (!list.length) {
+      delete table.dataset.api;
+      csv.hidden = true;
+      table.tBodies[0].replaceChildren();
+      showError(error, null);
+      note.textContent = `${state.site} has no funnel: funnels are set per site in the server's configuration.`;
+      return;
+    }
+    csv.hidden = false;
+    const url = statsUrl('funnel', { funnel: funnelChoice });
+    table.dataset.api = url;
+    table.caption.textContent = `Funnel ${funnelChoice}, ${rangeText(...range())}`;
+    csvLink(csv, statsUrl('funnel', { funnel: funnelChoice }, 'csv'), `funnel-${funnelChoice}`);
+    csv.setAttribute('aria-label', `Download funnel ${funnelChoice} as CSV`);
+    const req = busy(table);
+    try {
+      const data = await getJson(url);
+      if (g !== generation) return;
+      showError(error, null);
+      const rows = (data.results || []).map((r) => ({ ...r, label: `${r.step}. ${r.name}` }));
+      fillTable(table, 'funnel', rows, FUNNEL_COLS, { key: 'label', filter: false });
+      const done = data.results && data.results.length ? data.results[data.results.length - 1].visits : 0;
+      const parts = [`${format('visits', done)} of ${format('visits', data.visits)} visits completed it`
+        + (data.conversion_rate === null ? '.' : ` (${format('conversion_rate', data.conversion_rate)}).`),
+      'Steps count within one visit, in order; from the raw events.'];
+      if (data.uncovered_visits)
+        parts.push(`${format('visits', data.uncovered_visits)} earlier visits are not counted: the raw events `
+          + `cover visits from ${data.covered_from} on.`);
+      note.textContent = parts.join(' ');
+    } catch (e) {
+      if (g !== generation) return;
+      table.tBodies[0].replaceChildren();
+      note.textContent = '';
+      showError(error, e);
+    } finally {
+      idle(table, req);
+    }
+  }
+
   // Consent: opt-in rates of the banner (GET /api/consent/stats).  Its CSV
   // is made here from the same numbers: that endpoint answers JSON only.
   const CONSENT = { id: 'consent', title: 'Consent' };
@@ -1341,7 +1415,7 @@
     renderChips();
     await Promise.allSettled([
       loadSummary(g), loadChart(g), ...CARDS.map((c) => loadCard(c, g)),
-      loadGoals(g), loadConsent(g), loadRealtime(),
+      loadGoals(g), loadFunnels(g), loadConsent(g), loadRealtime(),
     ]);
     if (g !== generation || redirecting) return;
     document.body.dataset.state = 'ready';
@@ -1478,6 +1552,7 @@
     siteFirstHour = list.first_hour || {};
     siteProps = list.props || {};
     siteGoals = list.goals || null;
+    siteFunnels = list.funnels || {};
     // The list holds every configured site, before its first visit too.
     const unknown = state.site && !sites.includes(state.site) ? state.site : null;
     $('site').replaceChildren(...sites.map((s) => el('option', { value: s, text: s })));
@@ -1498,6 +1573,7 @@
     const realtime = $('card-realtime');
     for (const card of CARDS) cards.insertBefore(buildCard(card), realtime);
     cards.insertBefore(buildGoals(), realtime);
+    cards.insertBefore(buildFunnels(), realtime);
     cards.insertBefore(buildConsent(), realtime);
 
     shown = true;
