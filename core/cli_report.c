@@ -20,6 +20,7 @@
 #include "consent.h"
 #include "db.h"
 #include "event.h"
+#include "funnel.h"
 #include "host.h"
 #include "loader.h"
 #include "log.h"
@@ -55,10 +56,10 @@ static void usage(FILE *out)
 	        "  the previous period (none before 1970), visits over time "
 	        "(by the hour for\n"
 	        "  one day), top pages, sources, campaigns, countries, "
-	        "devices, goals and\n"
-	        "  consent rates; to standard output without -o (a file is "
-	        "replaced only\n"
-	        "  by a whole report)\n"
+	        "devices, goals,\n"
+	        "  configured funnels and consent rates; to standard output "
+	        "without -o (a\n"
+	        "  file is replaced only by a whole report)\n"
 	        "  --filter: as the API's (country==FI;utm_campaign==spring); "
 	        "with a goal\n"
 	        "  (goal==Signup) the summary has its conversion_rate\n"
@@ -83,6 +84,8 @@ static const struct {
 struct report_args {
 	const char *site, *from, *to, *tz, *limit, *filter;
 	int64_t now_ms; /* the run's "now": today, and where the chart ends */
+	const struct analytics_funnels *funnels; /* the plugin's config's */
+	const char *funnel; /* the one an ANALYTICS_FUNNEL run reports */
 };
 
 static int run_one(sqlite3 *db, enum analytics_report_kind kind,
@@ -104,6 +107,8 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 	        .filter = a->filter,
 	        .now_ms = a->now_ms,
 	        .goals = goals,
+	        .funnel = kind == ANALYTICS_FUNNEL ? a->funnel : NULL,
+	        .funnels = a->funnels,
 	};
 	return analytics_report(db, kind, &rq, out, err, errlen) == ANALYTICS_OK
 	               ? SEULA_OK
@@ -186,6 +191,31 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 		json_object_set(r, "goals", json_object_get(part, "results"));
 		json_decref(part);
 	}
+	/* The site's configured funnels, each as the API reports it but for
+	 * what the report says once (site, days, zone, filters). */
+	json_t *funnels = json_array();
+	if (!funnels && rc == SEULA_OK) {
+		snprintf(err, errlen, "out of memory");
+		rc = SEULA_ENOMEM;
+	}
+	for (size_t i = 0; rc == SEULA_OK && a->funnels && i < a->funnels->n;
+	     i++) {
+		if (strcmp(a->funnels->list[i].site, a->site) != 0)
+			continue;
+		struct report_args fa = *a;
+		fa.funnel = a->funnels->list[i].name;
+		rc = run_one(db, ANALYTICS_FUNNEL, &fa, goals, NULL, NULL, NULL,
+		             &part, err, errlen);
+		if (rc == SEULA_OK) {
+			static const char *const said[] = {"site", "from", "to",
+			                                   "tz", "filters"};
+			for (size_t k = 0; k < sizeof(said) / sizeof(*said);
+			     k++)
+				json_object_del(part, said[k]);
+			json_array_append_new(funnels, part);
+		}
+	}
+	json_object_set_new(r, "funnels", funnels);
 	/* Consent rates over the same local days. */
 	json_t *cs = NULL;
 	if (rc == SEULA_OK && seula_consent_stats(consent, db, a->site, f, t,
@@ -347,6 +377,16 @@ static void write_csv(FILE *f, const json_t *r)
 		            ANALYTICS_BREAKDOWN, tables[i].dimension);
 	csv_section(f, "Goals", json_object_get(r, "goals"), ANALYTICS_GOALS,
 	            NULL);
+	size_t i;
+	const json_t *fn;
+	json_array_foreach(json_object_get(r, "funnels"), i, fn)
+	{
+		char title[96];
+		snprintf(title, sizeof(title), "Funnel %s",
+		         json_string_value(json_object_get(fn, "funnel")));
+		csv_section(f, title, json_object_get(fn, "results"),
+		            ANALYTICS_FUNNEL, NULL);
+	}
 	const json_t *c = json_object_get(r, "consent");
 	if (json_is_object(c)) {
 		json_t *flat = json_object();
@@ -484,7 +524,8 @@ static void fmt_metric(char *buf, size_t len, const char *metric,
 	if (!v || json_is_null(v)) {
 		snprintf(buf, len, "–");
 	} else if (strcmp(metric, "bounce_rate") == 0 ||
-	           strcmp(metric, "conversion_rate") == 0) {
+	           strcmp(metric, "conversion_rate") == 0 ||
+	           strcmp(metric, "dropoff_rate") == 0) {
 		snprintf(buf, len, "%.1f %%", json_number_value(v));
 	} else if (strcmp(metric, "visit_duration") == 0) {
 		int s = (int)(json_number_value(v) + 0.5);
@@ -552,6 +593,7 @@ static const char *dimension_label(const char *dimension)
 	                                        {"device", "Device"},
 	                                        {"browser", "Browser"},
 	                                        {"goal", "Goal"},
+	                                        {"name", "Step"},
 	                                        {"date", "Date"}};
 	for (size_t i = 0; i < sizeof(labels) / sizeof(*labels); i++)
 		if (strcmp(labels[i][0], dimension) == 0)
@@ -858,6 +900,21 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	                                     "Conversion"};
 	html_table(f, "Goals", "goal", json_object_get(r, "goals"), gcols,
 	           gheads, 3);
+	static const char *const fcols[] = {"visits", "visitors",
+	                                    "conversion_rate", "dropoff",
+	                                    "dropoff_rate"};
+	static const char *const fheads[] = {"Visits", "Visitors", "Conversion",
+	                                     "Drop-off", "Drop-off rate"};
+	size_t fi;
+	const json_t *fn;
+	json_array_foreach(json_object_get(r, "funnels"), fi, fn)
+	{
+		char title[96];
+		snprintf(title, sizeof(title), "Funnel %s",
+		         json_string_value(json_object_get(fn, "funnel")));
+		html_table(f, title, "name", json_object_get(fn, "results"),
+		           fcols, fheads, 5);
+	}
 	fprintf(f, "</div>\n<section><h2>Consent</h2>");
 	const json_t *c = json_object_get(r, "consent");
 	if (json_is_object(c)) {
@@ -1015,6 +1072,13 @@ int seula_cli_report(int argc, char **argv)
 	            ((const struct analytics_config *)p->config)->goals, &goals,
 	            err, sizeof(err)) != 0)
 		rc = SEULA_EINVAL;
+	struct analytics_funnels funnels = {0};
+	if (rc == SEULA_OK &&
+	    analytics_funnels_parse(
+	            ((const struct analytics_config *)p->config)->funnels,
+	            &funnels, err, sizeof(err)) != 0)
+		rc = SEULA_EINVAL;
+	a.funnels = &funnels;
 	if (rc == SEULA_OK)
 		rc = seula_consent_new(&consent, &setup.cfg, &setup.plugins,
 		                       NULL, err, sizeof(err));
@@ -1056,6 +1120,7 @@ int seula_cli_report(int argc, char **argv)
 	if (rc != SEULA_OK)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "report failed");
 	json_decref(report);
+	analytics_funnels_free(&funnels);
 	analytics_goals_free(&goals);
 	seula_db_close(db);
 	seula_consent_free(consent);

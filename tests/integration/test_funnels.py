@@ -10,6 +10,7 @@ import csv
 import datetime
 import io
 import itertools
+import json
 import math
 import sqlite3
 import unittest
@@ -308,6 +309,35 @@ class FunnelTest(unittest.TestCase):
         self.assertIn("funnel signup of site demo", rows[0]["detail"])
         self.assertIn("filter device==", rows[0]["detail"])
         self.assertNotIn("mobile", rows[0]["detail"])
+
+    def test_report_command(self):
+        # `seula report` lists the site's configured funnels, each as the
+        # API reports it (but for the site, days, zone and filters it
+        # says once), in JSON, CSV and HTML.
+        frm, to = local_day(-5).isoformat(), local_day(1).isoformat()
+        args = ["report", "--config", self.server.config_path, "--site", "demo",
+                "--from", frm, "--to", to, "--tz", "UTC"]
+        r = run_seula(*args, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        want = []
+        for name in ("signup", "blog"):
+            api = self.funnel(funnel=name, tz="UTC").json()
+            for k in ("site", "from", "to", "tz", "filters"):
+                del api[k]
+            want.append(api)
+        self.assertEqual(rep["funnels"], want)
+        r = run_seula(*args, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sections = {s.split("\n", 1)[0]: s.split("\n", 1)[1]
+                    for s in r.stdout.split("\n\n") if s.strip()}
+        rows = list(csv.DictReader(io.StringIO(sections["Funnel signup"])))
+        self.assertEqual([int(x["visits"]) for x in rows],
+                         [x["visits"] for x in want[0]["results"]])
+        r = run_seula(*args, "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("<h2>Funnel signup</h2>", r.stdout)
+        self.assertIn("<h2>Funnel blog</h2>", r.stdout)
 
     def test_sites_lists_funnels(self):
         r = self.staff.request("GET", "/api/stats/sites")
