@@ -54,10 +54,11 @@ static json_t *split_fields(const char *text, const char *const *keys, size_t n)
 	return o;
 }
 
-/* A loaded plugin's string setting, read through its own config rows; NULL
- * when the plugin is not loaded or has no such key. */
-static const char *plugin_setting(const struct seula_plugins *plugins,
-                                  const char *plugin, const char *key)
+/* Where a loaded plugin keeps its setting KEY of TYPE, read through its
+ * own config rows; NULL when the plugin is not loaded or has no such key. */
+static const void *plugin_value(const struct seula_plugins *plugins,
+                                const char *plugin, const char *key,
+                                enum seula_config_type type)
 {
 	for (size_t i = 0; plugins && i < plugins->n; i++) {
 		const struct seula_loaded_plugin *p = &plugins->list[i];
@@ -65,33 +66,28 @@ static const char *plugin_setting(const struct seula_plugins *plugins,
 			continue;
 		for (const struct seula_config_row *r = p->desc.config_rows;
 		     r && r->type != SEULA_CONFIG_END; r++)
-			if (r->type == SEULA_CONFIG_STRING &&
-			    strcmp(r->key, key) == 0)
-				return *(const char *const *)((const char *)p
-				                                      ->config +
-				                              r->offset);
+			if (r->type == type && strcmp(r->key, key) == 0)
+				return (const char *)p->config + r->offset;
 	}
 	return NULL;
 }
 
-/* A loaded plugin's duration setting (seconds) as its own config rows
- * read it; -1 when the plugin is not loaded or has no such key. */
+/* A plugin's string setting; NULL as plugin_value(). */
+static const char *plugin_setting(const struct seula_plugins *plugins,
+                                  const char *plugin, const char *key)
+{
+	const char *const *v =
+	        plugin_value(plugins, plugin, key, SEULA_CONFIG_STRING);
+	return v ? *v : NULL;
+}
+
+/* A plugin's duration setting (seconds); -1 when not there. */
 static int64_t plugin_duration(const struct seula_plugins *plugins,
                                const char *plugin, const char *key)
 {
-	for (size_t i = 0; plugins && i < plugins->n; i++) {
-		const struct seula_loaded_plugin *p = &plugins->list[i];
-		if (strcmp(p->desc.name, plugin) != 0 || !p->config)
-			continue;
-		for (const struct seula_config_row *r = p->desc.config_rows;
-		     r && r->type != SEULA_CONFIG_END; r++)
-			if (r->type == SEULA_CONFIG_DURATION &&
-			    strcmp(r->key, key) == 0)
-				return *(const int64_t *)((const char *)
-				                                  p->config +
-				                          r->offset);
-	}
-	return -1;
+	const int64_t *v =
+	        plugin_value(plugins, plugin, key, SEULA_CONFIG_DURATION);
+	return v ? *v : -1;
 }
 
 /* The register's rows: customers and their orders, kept the customers
