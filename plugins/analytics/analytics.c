@@ -51,6 +51,7 @@
 #include "hll.h"
 #include "openvisits.h"
 #include "query.h"
+#include "visitorkey.h"
 
 #include <seula/plugin.h>
 
@@ -2158,28 +2159,11 @@ static int add_event_rows(struct analytics *a, int64_t visit, const char *name,
 	return rc;
 }
 
-/* What visitor_key() hashes at most: the site, NUL, the kind, the part. */
-#define VISITOR_KEY_IN 512
-
-/* A visitor's key on the site: the visitor id (kind 'i', up to 64 bytes)
- * or the cookieless hash (kind 'h'), keyed so neither is kept.  The caller
- * checks that site_len + 2 + len fits VISITOR_KEY_IN. */
 static int64_t visitor_key(const struct analytics *a, const char *site,
                            size_t site_len, char kind, const void *part,
                            size_t len)
 {
-	unsigned char in[VISITOR_KEY_IN];
-	memcpy(in, site, site_len + 1);
-	size_t n = site_len + 1;
-	in[n++] = (unsigned char)kind;
-	memcpy(in + n, part, len);
-	n += len;
-	unsigned char digest[crypto_shorthash_BYTES];
-	crypto_shorthash(digest, in, n, a->key);
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | digest[i];
-	return (int64_t)v;
+	return analytics_visitor_key(a->key, site, site_len, kind, part, len);
 }
 
 /* The visitor: the consented visitor id, else the cookieless hash; false
@@ -2193,16 +2177,14 @@ static bool visitor_of(const struct analytics *a, const struct seula_event *ev,
 	const struct seula_host *h = a->host;
 	*cookieless = false;
 	size_t sl = strlen(site);
-	if (sl + 2 + 64 > VISITOR_KEY_IN)
+	if (sl + 2 + 64 > ANALYTICS_VISITOR_KEY_IN)
 		return false;
 	const char *id = h->event_str(ev, SEULA_FIELD_VISITOR_ID);
 	int64_t v;
 	bool has_hash =
 	        h->event_int(ev, SEULA_FIELD_VISITOR_HASH, &v) == SEULA_OK;
-	if (has_hash) {
-		for (int i = 0; i < 8; i++)
-			hash[i] = (unsigned char)((uint64_t)v >> (8 * i));
-	}
+	if (has_hash)
+		analytics_visitor_hash_bytes(v, hash);
 	if (id && strlen(id) <= 64) {
 		*out = visitor_key(a, site, sl, 'i', id, strlen(id));
 		*cookieless = has_hash;
@@ -3571,7 +3553,7 @@ static int subject_visitor_hash(const struct analytics *a, const char *site,
                                 const char *id, int64_t *out)
 {
 	size_t sl = strlen(site), il = strlen(id);
-	if (il > 64 || sl + 2 + il > VISITOR_KEY_IN)
+	if (il > 64 || sl + 2 + il > ANALYTICS_VISITOR_KEY_IN)
 		return SEULA_EINVAL;
 	*out = visitor_key(a, site, sl, 'i', id, il);
 	return SEULA_OK;

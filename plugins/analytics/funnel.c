@@ -12,6 +12,7 @@
  * goes on beside it (WAL); the caps below bound its memory and time.
  */
 #include "funnel.h"
+#include "visitorkey.h"
 
 #include <sodium.h>
 #include <stdbool.h>
@@ -26,8 +27,6 @@
 /* A step's text, and all of steps=, at most. */
 #define FUNNEL_STEP_MAX 1024
 #define FUNNEL_TEXT_MAX 4096
-/* What the visitor key hashes at most, as analytics.c's visitor_key(). */
-#define KEY_IN 512
 
 /* The event types of include/seula/plugin.h's enum seula_event_type;
  * query.c is built into the core binary too, without that header. */
@@ -231,25 +230,6 @@ static struct fvisit *visit_at(struct fvisit *v, size_t n, int64_t k,
 	return c->visitor == k && ts <= c->last ? c : NULL;
 }
 
-/* analytics.c's visitor_key(): the same keyed hash of the site, the kind
- * ('i': a visitor id, 'h': the cookieless hash) and the part. */
-static int64_t key_of(const unsigned char *key, const char *site, size_t sl,
-                      char kind, const void *part, size_t len)
-{
-	unsigned char in[KEY_IN];
-	memcpy(in, site, sl + 1);
-	size_t n = sl + 1;
-	in[n++] = (unsigned char)kind;
-	memcpy(in + n, part, len);
-	n += len;
-	unsigned char digest[crypto_shorthash_BYTES];
-	crypto_shorthash(digest, in, n, key);
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | digest[i];
-	return (int64_t)v;
-}
-
 /* Whether the event (type, path, name as the events table keeps them)
  * completes step g: as analytics.c counts it, a page view without a path
  * is on "/" and an event without a name is "(none)". */
@@ -367,7 +347,8 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
             int64_t to, char *err, size_t errlen)
 {
 	size_t sl = strlen(site);
-	if (sl + 2 + 64 > KEY_IN) /* analytics.c keys none such */
+	/* The writer keys no visitor of such a site. */
+	if (sl + 2 + 64 > ANALYTICS_VISITOR_KEY_IN)
 		return ANALYTICS_OK;
 	sqlite3_stmt *st = NULL;
 	/* ORDER BY ts, id is the (site, ts) index's own order: no sort. */
@@ -402,13 +383,13 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 		/* The visitor as analytics.c's visitor_of() takes it: the
 		 * id, else the cookieless hash, else none. */
 		if (id && strlen(id) <= 64) {
-			k = key_of(key, site, sl, 'i', id, strlen(id));
+			k = analytics_visitor_key(key, site, sl, 'i', id,
+			                          strlen(id));
 		} else if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-			uint64_t h = (uint64_t)sqlite3_column_int64(st, 4);
 			unsigned char hash[8];
-			for (int i = 0; i < 8; i++)
-				hash[i] = (unsigned char)(h >> (8 * i));
-			k = key_of(key, site, sl, 'h', hash, 8);
+			analytics_visitor_hash_bytes(
+			        sqlite3_column_int64(st, 4), hash);
+			k = analytics_visitor_key(key, site, sl, 'h', hash, 8);
 		} else {
 			continue;
 		}
