@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
 #include <uuid/uuid.h>
 
 static int reject(struct seula_collect_error *err, int status, const char *code,
@@ -213,48 +215,37 @@ static char *decode_component(const char *s, size_t len, size_t *out_len)
 	return dec;
 }
 
-/* The bytes of the Unicode white space character s[0..n) starts with (or
- * ends with, `at_end`), 0 when it has none: ASCII's, no-break spaces, the
- * typographic spaces of U+2000..U+200A, and the zero width space and byte
- * order mark a copied link brings along.  Input is valid UTF-8. */
-static size_t space_bytes(const unsigned char *s, size_t n, bool at_end)
+/* Whether code point c is blank in a campaign tag: Unicode's White_Space
+ * (ICU), and the zero width space and byte order mark a copied link
+ * brings along, which are not White_Space. */
+static bool utm_blank(UChar32 c)
 {
-	static const char *const wide[] = {
-	        "\xc2\x85",     "\xc2\xa0",     "\xe1\x9a\x80",
-	        "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf",
-	        "\xe2\x81\x9f", "\xe3\x80\x80", "\xef\xbb\xbf"};
-	if (n == 0)
-		return 0;
-	unsigned char c = at_end ? s[n - 1] : s[0];
-	if (c == ' ' || (c >= '\t' && c <= '\r'))
-		return 1;
-	for (size_t k = 2; k <= 3 && k <= n; k++) {
-		const unsigned char *p = at_end ? s + n - k : s;
-		if (k == 3 && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x80 &&
-		    p[2] <= 0x8b) /* U+2000..U+200B */
-			return 3;
-		for (size_t i = 0; i < sizeof(wide) / sizeof(*wide); i++)
-			if (strlen(wide[i]) == k && memcmp(p, wide[i], k) == 0)
-				return k;
-	}
-	return 0;
+	return u_isUWhiteSpace(c) || c == 0x200B || c == 0xFEFF;
 }
 
 /* A utm value (or its ?ref= stand-in) without the white space around it:
  * "%20%20" or "+" names no campaign, and " news" is "news".  Returns its
- * start in s; *len its length, 0 when it was blank (then absent). */
+ * start in s; *len its length, 0 when it was blank (then absent).  A
+ * malformed sequence (decode_component() lets none through) is not blank. */
 static const char *utm_trimmed(const char *s, size_t *len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = *len, k;
-	while ((k = space_bytes(p, n, false)) > 0) {
-		p += k;
-		n -= k;
+	const uint8_t *p = (const uint8_t *)s;
+	int32_t n = (int32_t)*len, start = 0, end = n;
+	UChar32 c;
+	for (int32_t i = 0; i < n;) {
+		U8_NEXT(p, i, n, c);
+		if (!utm_blank(c))
+			break;
+		start = i;
 	}
-	while ((k = space_bytes(p, n, true)) > 0)
-		n -= k;
-	*len = n;
-	return (const char *)p;
+	for (int32_t i = n; i > start;) {
+		U8_PREV(p, start, i, c);
+		if (!utm_blank(c))
+			break;
+		end = i;
+	}
+	*len = (size_t)(end - start);
+	return s + start;
 }
 
 static int set_str(struct seula_event *ev, enum seula_field f, const char *s,
