@@ -274,10 +274,6 @@ static const struct file *find(const struct seula_static *st, const char *path)
 	return NULL;
 }
 
-static int serve_decoded(const struct seula_static *st,
-                         struct evhttp_request *req, const char *path,
-                         size_t len);
-
 /* A single-page app's route ("/demo/pricing", reloaded or opened in a new
  * tab) is answered by the nearest index.html of a folder above it.  Only
  * paths without a file extension, and never the root's index: an unknown
@@ -309,17 +305,6 @@ static const struct file *app_fallback(const struct seula_static *st,
 	return NULL;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Whether the path as sent (percent-encoded) may name a file.  An escaped
  * slash would make the decoded path other segments than the client sent
  * ("/demo%2f" is "/demo/", the demo's index), an escaped backslash one
@@ -327,29 +312,8 @@ static int hex_value(char c)
  * ends the name: such a path names no file. */
 static bool raw_path_ok(const char *raw)
 {
-	for (const char *p = strchr(raw, '%'); p; p = strchr(p + 1, '%')) {
-		int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
-		if (lo < 0)
-			continue;
-		int c = hi * 16 + lo;
-		if (c == '/' || c == '\\' || c == 0)
-			return false;
-	}
-	return true;
-}
-
-int seula_static_serve(const struct seula_static *st,
-                       struct evhttp_request *req, const char *raw_path)
-{
-	if (!st || !raw_path || !raw_path_ok(raw_path))
-		return SEULA_ENOTFOUND;
-	size_t len = 0;
-	char *path = evhttp_uridecode(raw_path, 0, &len);
-	if (!path)
-		return SEULA_ENOMEM;
-	int rc = serve_decoded(st, req, path, len);
-	free(path);
-	return rc;
+	return !strcasestr(raw, "%2f") && !strcasestr(raw, "%5c") &&
+	       !strstr(raw, "%00");
 }
 
 /* `path` decoded (len bytes): a dot segment or a dot file ("/.", which an
@@ -424,4 +388,18 @@ static int serve_decoded(const struct seula_static *st,
 		seula_reply(req, 200, f->type, f->data, f->len);
 	}
 	return SEULA_OK;
+}
+
+int seula_static_serve(const struct seula_static *st,
+                       struct evhttp_request *req, const char *raw_path)
+{
+	if (!st || !raw_path || !raw_path_ok(raw_path))
+		return SEULA_ENOTFOUND;
+	size_t len = 0;
+	char *path = evhttp_uridecode(raw_path, 0, &len);
+	if (!path)
+		return SEULA_ENOMEM;
+	int rc = serve_decoded(st, req, path, len);
+	free(path);
+	return rc;
 }

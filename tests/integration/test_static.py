@@ -55,7 +55,9 @@ def head_block(srv, request):
 GZIP = [("Accept-Encoding", "gzip")]
 
 
-class StaticGzipTest(unittest.TestCase):
+class OneServer(unittest.TestCase):
+    """A class's tests share one server, which must stop cleanly."""
+
     @classmethod
     def setUpClass(cls):
         cls.srv = Server().start()
@@ -66,6 +68,8 @@ class StaticGzipTest(unittest.TestCase):
         cls.srv.close()
         assert rc == 0, "server did not stop cleanly: %s" % rc
 
+
+class StaticGzipTest(OneServer):
     def assert_gzip(self, r, plain):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.getheader("Content-Encoding"), "gzip")
@@ -216,20 +220,10 @@ class StaticGzipTest(unittest.TestCase):
                                  .getheader("Cache-Control"), "no-cache")
 
 
-class StaticPathTest(unittest.TestCase):
+class StaticPathTest(OneServer):
     """A static path is the segments the client sent: an escaped slash,
     backslash or NUL, or an escaped dot segment, names no file (a JSON
     404), never another one than those segments would."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = Server().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls.srv.stop()
-        cls.srv.close()
-        assert rc == 0, "server did not stop cleanly: %s" % rc
 
     def test_escaped_separators_dots_and_nul_name_no_file(self):
         files = [web_file(p) for p in ("demo/index.html", "demo/demo.js",
