@@ -17,8 +17,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
-import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff } from './harness.mjs';
+import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff,
+  withoutPluginSections, postBeacon } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -70,33 +70,8 @@ let dir, seula, base, browser;
 
 // The INI text without the [plugin.NAME] sections of plugins not loaded
 // (the example may configure more plugins than this test needs).
-function withoutPluginSections(text, loaded) {
-  const out = [];
-  let keep = true;
-  for (const line of text.split('\n')) {
-    const m = /^\s*\[([^\]]+)\]/.exec(line);
-    if (m) keep = !(m[1].startsWith('plugin.') && !loaded.includes(m[1].slice(7)));
-    if (keep) out.push(line);
-  }
-  return out.join('\n');
-}
-
-function post(pathname, body, headers) {
-  const u = new URL(pathname, base);
-  const data = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
-      headers: { 'Content-Type': 'text/plain', 'Content-Length': data.length, ...headers },
-    }, (res) => {
-      let text = '';
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+// The collect and consent routes take their JSON as text/plain (a beacon's).
+const post = (pathname, body, headers) => postBeacon(base, pathname, body, headers);
 
 async function sendTraffic() {
   for (const v of VISITORS) {

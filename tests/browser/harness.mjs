@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -147,4 +148,36 @@ export async function shutDown({ browser, seula, dir }) {
   const code = seula ? await seula.stop() : undefined;
   if (dir) rmSync(dir, { recursive: true, force: true });
   return code;
+}
+
+// A config's text without the [plugin.NAME] sections of plugins not in
+// `loaded`: the server refuses settings for a plugin it does not load.
+export function withoutPluginSections(text, loaded) {
+  const out = [];
+  let keep = true;
+  for (const line of text.split('\n')) {
+    const m = /^\s*\[([^\]]+)\]/.exec(line);
+    if (m) keep = !(m[1].startsWith('plugin.') && !loaded.includes(m[1].slice(7)));
+    if (keep) out.push(line);
+  }
+  return out.join('\n');
+}
+
+// POST body as JSON in text/plain, as the tracker's beacon sends it, to
+// pathname on base; resolves to {status, text}.
+export function postBeacon(base, pathname, body, headers) {
+  const u = new URL(pathname, base);
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
+      headers: { 'Content-Type': 'text/plain', 'Content-Length': data.length, ...headers },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }
