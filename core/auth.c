@@ -3,6 +3,8 @@
  * audit log's reading route.
  */
 #include "auth.h"
+
+#include "apikeys.h"
 #include "date.h"
 
 #include "audit.h"
@@ -116,7 +118,7 @@ static int identify(struct seula_auth *a, struct evhttp_request *req,
 	        evhttp_request_get_input_headers(req), "X-Seula-Background");
 	bool touch = !(bg && strcmp(bg, "1") == 0);
 	return seula_sessions_check(a->sessions, token, seula_clock_ms(), touch,
-	                            out);
+	                            SEULA_SESSION_BROWSER, out);
 }
 
 static bool csrf_ok(const struct seula_session *s, struct evhttp_request *req)
@@ -819,6 +821,96 @@ bool seula_auth_handle(struct seula_auth *a, struct evhttp_request *req,
 	return false;
 }
 
+/* A 401 for a key that does not open anything, with the challenge RFC 6750
+ * asks for. */
+static int key_401(struct evhttp_request *req, const char *code,
+                   const char *message)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	                  "WWW-Authenticate",
+	                  "Bearer realm=\"seula\", error=\"invalid_token\"");
+	seula_reply_error(req, 401, code, "%s", message);
+	return SEULA_EINVAL;
+}
+
+/* "Authorization: Bearer seula_<token>": the key's live session and its
+ * id (apikeys.h); SEULA_ENOTFOUND for no key, SEULA_ECONFLICT for an
+ * expired one. */
+static int find_key(struct seula_auth *a, const char *header,
+                    struct seula_session *s,
+                    char id[SEULA_API_KEY_ID_CHARS + 1])
+{
+	static const char scheme[] = "Bearer ";
+	const size_t pre = strlen(SEULA_API_KEY_PREFIX);
+	if (strncasecmp(header, scheme, sizeof(scheme) - 1) != 0)
+		return SEULA_ENOTFOUND;
+	const char *v = header + sizeof(scheme) - 1;
+	v += strspn(v, " ");
+	size_t n = strcspn(v, " ");
+	if (v[n + strspn(v + n, " ")] != '\0' || n != pre + SEULA_TOKEN_CHARS ||
+	    strncmp(v, SEULA_API_KEY_PREFIX, pre) != 0)
+		return SEULA_ENOTFOUND;
+	char token[SEULA_TOKEN_CHARS + 1];
+	memcpy(token, v + pre, SEULA_TOKEN_CHARS);
+	token[SEULA_TOKEN_CHARS] = '\0';
+	int rc = seula_sessions_check(a->sessions, token, seula_clock_ms(),
+	                              true, SEULA_SESSION_API_KEY, s);
+	sodium_memzero(token, sizeof(token));
+	if (rc == SEULA_OK)
+		seula_apikey_id(s->token_hash, id);
+	return rc;
+}
+
+/* The gate for a request that carries an Authorization header: an API
+ * key, which reads the statistics and nothing else.  An unknown key is
+ * not audited: a flood of guesses (256 random bits each) would fill the
+ * append-only log for nothing. */
+static int authorize_key(struct seula_auth *a, struct evhttp_request *req,
+                         const char *header, unsigned roles, bool changes_state,
+                         const char *route_label, struct seula_http_who *who,
+                         const struct seula_loop *loop)
+{
+	struct seula_session s;
+	char id[SEULA_API_KEY_ID_CHARS + 1];
+	int rc = find_key(a, header, &s, id);
+	if (rc == SEULA_ECONFLICT)
+		return key_401(req, "api_key_expired",
+		               "the API key has expired");
+	if (rc != SEULA_OK)
+		return key_401(req, "invalid_api_key",
+		               "the Authorization header holds no valid API "
+		               "key (Bearer " SEULA_API_KEY_PREFIX "...)");
+	struct seula_ip ip;
+	char anon[SEULA_IP_TEXT_MAX];
+	client(a, req, &ip, anon);
+	char detail[96];
+	if (!seula_apikey_route_allowed(route_label, changes_state)) {
+		snprintf(detail, sizeof(detail),
+		         "API key %s: a key reads the statistics only", id);
+		audit_denial(a, loop, &s, anon, route_label, detail);
+		seula_reply_error(req, 403, "api_key_scope",
+		                  "an API key reads the statistics only (GET "
+		                  "/api/stats/...); sign in for the rest");
+		return SEULA_EINVAL;
+	}
+	if (!(roles & (unsigned)s.role)) {
+		snprintf(detail, sizeof(detail),
+		         "API key %s: the role may not use this route", id);
+		audit_denial(a, loop, &s, anon, route_label, detail);
+		seula_reply_error(req, 403, "forbidden",
+		                  "the %s role may not use this route",
+		                  seula_role_name(s.role));
+		return SEULA_EINVAL;
+	}
+	memset(who, 0, sizeof(*who));
+	who->staff_id = s.staff_id;
+	snprintf(who->name, sizeof(who->name), "%s", s.name);
+	who->role = s.role;
+	snprintf(who->ip_anon, sizeof(who->ip_anon), "%s", anon);
+	memcpy(who->api_key, id, sizeof(who->api_key));
+	return SEULA_OK;
+}
+
 int seula_auth_authorize(struct seula_auth *a, struct evhttp_request *req,
                          unsigned roles, bool changes_state,
                          const char *route_label, struct seula_http_who *who,
@@ -827,6 +919,25 @@ int seula_auth_authorize(struct seula_auth *a, struct evhttp_request *req,
 	struct seula_session s;
 	struct seula_ip ip;
 	char anon[SEULA_IP_TEXT_MAX];
+	const char *authz = evhttp_find_header(
+	        evhttp_request_get_input_headers(req), "Authorization");
+	if (authz && network_ok(a, req))
+		return authorize_key(a, req, authz, roles, changes_state,
+		                     route_label, who, loop);
+	if (authz) {
+		/* A live key used from outside is on record, as a session's
+		 * cookie is: it may have leaked. */
+		char id[SEULA_API_KEY_ID_CHARS + 1], detail[96];
+		if (find_key(a, authz, &s, id) == SEULA_OK) {
+			client(a, req, &ip, anon);
+			snprintf(detail, sizeof(detail),
+			         "API key %s: from outside [auth] "
+			         "staff_networks",
+			         id);
+			audit_denial(a, loop, &s, anon, route_label, detail);
+		}
+		return SEULA_EINVAL;
+	}
 	if (!network_ok(a, req)) {
 		/* Refused, and on record when a staff member's session came
 		 * from outside (a stolen cookie, or a laptop off the VPN). */
@@ -863,6 +974,11 @@ int seula_auth_authorize(struct seula_auth *a, struct evhttp_request *req,
 	who->role = s.role;
 	snprintf(who->ip_anon, sizeof(who->ip_anon), "%s", anon);
 	return SEULA_OK;
+}
+
+struct seula_sessions *seula_auth_sessions(struct seula_auth *a)
+{
+	return a->sessions;
 }
 
 /* ---- the session task -------------------------------------------------------

@@ -20,6 +20,10 @@
  * GET  /api/session the same, or {"signed_in": false, "expired": bool}
  *                   with a 200: for pages that ask before anything else.
  *
+ * A request with an Authorization header is gated by the API key in it
+ * alone (apikeys.h), never by a cookie: 401 for no live key, 403 for a
+ * route a key may not use or its owner's role may not.
+ *
  * A staff route passes seula_auth_authorize(): 401 without a live session,
  * 403 for a role the route does not allow, 403 for a state-changing
  * request (seula_route_changes_state(): any method but GET, and a GET
@@ -76,6 +80,9 @@ int seula_auth_authorize(struct seula_auth *auth, struct evhttp_request *req,
                          unsigned roles, bool changes_state,
                          const char *route_label, struct seula_http_who *who,
                          const struct seula_loop *loop);
+
+/* The sessions it checks (API keys are sessions too: apikeys.h). */
+struct seula_sessions *seula_auth_sessions(struct seula_auth *auth);
 
 /* The core's own staff routes (GET /api/audit), for the router; their
  * instance is the server's secret key (SEULA_SECRET_BYTES), which names a

@@ -2167,30 +2167,7 @@ static int config_handler(void *instance, struct seula_http *http)
  * is not one. */
 static json_t *body_object(struct seula_http *http)
 {
-	const char *type = seula_http_header(http, "Content-Type");
-	size_t n = 0;
-	const void *body = seula_http_body(http, &n);
-	if (!seula_json_media_type(type, true)) {
-		seula_http_error(http, 415, "unsupported_media_type",
-		                 "send JSON as application/json or text/plain");
-		return NULL;
-	}
-	if (n > MAX_BODY) {
-		seula_http_error(http, 413, "body_too_large",
-		                 "a consent body is at most 16384 bytes");
-		return NULL;
-	}
-	json_error_t je;
-	json_t *o = n ? json_loadb(body, n, JSON_REJECT_DUPLICATES, &je) : NULL;
-	if (!json_is_object(o)) {
-		char msg[200];
-		snprintf(msg, sizeof(msg), "the body is not a JSON object%s%s",
-		         o || !n ? "" : ": ", o || !n ? "" : je.text);
-		json_decref(o);
-		seula_http_error(http, 400, "invalid_json", msg);
-		return NULL;
-	}
-	return o;
+	return seula_http_json_object(http, MAX_BODY, true);
 }
 
 static const char *const body_keys[] = {"site",       "policy_version",

@@ -842,6 +842,11 @@ int seula_http_role(const struct seula_http *http)
 	return http->has_who ? http->who.role : 0;
 }
 
+int64_t seula_http_staff_id(const struct seula_http *http)
+{
+	return http->has_who ? http->who.staff_id : 0;
+}
+
 /* A subject names one person, or every one a list or an export showed
  * ("3,17-42"; core/audit.h).  An export must never fail for its size: a
  * register of a million customers of whom every other one is on the
@@ -922,6 +927,12 @@ int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
 	        .route = http->route_label,
 	        .outcome = outcome_of(http->status ? http->status : 500),
 	};
+	/* A request made with an API key says which (its id), so that a
+	 * leaked key's doings can be told from its owner's. */
+	char by_key[64] = "";
+	if (http->who.api_key[0])
+		snprintf(by_key, sizeof(by_key), "api_key=%s",
+		         http->who.api_key);
 	if (http->n_notes == 0) {
 		/* The route and its parameters name what was touched: the
 		 * first as the subject (the record the path names, which the
@@ -929,7 +940,8 @@ int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
 		 * that is no id (an address typed in the URL) never reaches
 		 * the log, which keeps everything for good. */
 		char detail[256] = "";
-		size_t n = 0;
+		size_t n =
+		        (size_t)snprintf(detail, sizeof(detail), "%s", by_key);
 		e.subject = NULL;
 		for (size_t i = 0; i < http->params.n; i++) {
 			const char *name = http->params.items[i].key;
@@ -954,7 +966,18 @@ int seula_http_audit_append(struct seula_http *http, sqlite3 *db,
 		e.action = http->notes[i].action;
 		e.subject = http->notes[i].subject;
 		e.detail = http->notes[i].detail;
+		char *joined = NULL;
+		if (by_key[0] && (joined = malloc(strlen(by_key) + 2 +
+		                                  (e.detail ? strlen(e.detail)
+		                                            : 0))) == NULL)
+			return SEULA_ENOMEM;
+		if (joined) {
+			sprintf(joined, "%s%s%s", by_key, e.detail ? " " : "",
+			        e.detail ? e.detail : "");
+			e.detail = joined;
+		}
 		int rc = seula_audit_append(db, key, &e, err, errlen);
+		free(joined);
 		if (rc != SEULA_OK)
 			return rc;
 	}
@@ -996,6 +1019,40 @@ const void *seula_http_body(const struct seula_http *http, size_t *len)
 struct sqlite3 *seula_http_db(const struct seula_http *http)
 {
 	return http->db;
+}
+
+json_t *seula_http_json_object(struct seula_http *http, size_t max,
+                               bool text_ok)
+{
+	const char *type = seula_http_header(http, "Content-Type");
+	if (!seula_json_media_type(type, text_ok)) {
+		seula_http_error(http, 415, "unsupported_media_type",
+		                 text_ok ? "send JSON as application/json or "
+		                           "text/plain"
+		                         : "send JSON as application/json");
+		return NULL;
+	}
+	if (http->body_len > max) {
+		char msg[80];
+		snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
+		         max);
+		seula_http_error(http, 413, "body_too_large", msg);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *o = http->body_len ? json_loadb(http->body, http->body_len,
+	                                        JSON_REJECT_DUPLICATES, &je)
+	                           : NULL;
+	if (!json_is_object(o)) {
+		char msg[200];
+		bool why = !o && http->body_len;
+		snprintf(msg, sizeof(msg), "the body is not a JSON object%s%s",
+		         why ? ": " : "", why ? je.text : "");
+		json_decref(o);
+		seula_http_error(http, 400, "invalid_json", msg);
+		return NULL;
+	}
+	return o;
 }
 
 static bool header_name_ok(const char *s)

@@ -121,6 +121,7 @@ struct seula_http_who {
 	char name[65];
 	int role;
 	char ip_anon[46];
+	char api_key[17]; /* the key's id when by one (apikeys.h), else "" */
 };
 void seula_http_set_who(struct seula_http *http,
                         const struct seula_http_who *who,
@@ -158,6 +159,11 @@ const char *seula_http_query(const struct seula_http *http, const char *key);
 const char *seula_http_header(const struct seula_http *http, const char *name);
 const void *seula_http_body(const struct seula_http *http, size_t *len);
 struct sqlite3 *seula_http_db(const struct seula_http *http);
+/* The body as a JSON object, the caller's to json_decref(); NULL after
+ * answering 415 (not application/json, nor text/plain when text_ok: a
+ * beacon's), 413 (more than max bytes) or 400 invalid_json. */
+struct json_t *seula_http_json_object(struct seula_http *http, size_t max,
+                                      bool text_ok);
 int seula_http_set_header(struct seula_http *http, const char *name,
                           const char *value);
 int seula_http_reply(struct seula_http *http, int status,
@@ -166,6 +172,8 @@ int seula_http_error(struct seula_http *http, int status, const char *code,
                      const char *message);
 const char *seula_http_user(const struct seula_http *http);
 int seula_http_role(const struct seula_http *http);
+/* The signed-in caller's staff id, 0 without one. */
+int64_t seula_http_staff_id(const struct seula_http *http);
 int seula_http_audit(struct seula_http *http, const char *action,
                      const char *subject, const char *detail);
 

@@ -2,6 +2,7 @@
  * main.c - the seula command: serve, migrate, plugins, inspect-ip, version,
  * help.  Owns every long-lived object; nothing else keeps global state.
  */
+#include "apikeys.h"
 #include "audit.h"
 #include "auth.h"
 #include "cli_import.h"
@@ -262,6 +263,13 @@ static int build_router(struct app *app, struct seula_router *router,
 		if (rc != SEULA_OK)
 			return rc;
 	}
+	/* Their instance, the sessions, exists once auth does. */
+	for (size_t r = 0; r < seula_apikey_n_routes; r++) {
+		int rc = seula_router_add(router, &seula_apikey_routes[r], NULL,
+		                          "core", app->err, sizeof(app->err));
+		if (rc != SEULA_OK)
+			return rc;
+	}
 	return SEULA_OK;
 }
 
@@ -389,6 +397,10 @@ static int cmd_serve(int argc, char **argv)
 		        &app.plugins, router.entries[i].owner);
 		if (p)
 			router.entries[i].instance = p->instance;
+		for (size_t k = 0; k < seula_apikey_n_routes; k++)
+			if (router.entries[i].route == &seula_apikey_routes[k])
+				router.entries[i].instance =
+				        seula_auth_sessions(auth);
 	}
 	seula_store_set_gate(store, seula_consent_gate,
 	                     seula_consent_gate_release, consent);

@@ -229,6 +229,16 @@ const struct seula_migration seula_core_migrations[] = {
           * insert_event()): the rows stored before lose theirs. */
          "UPDATE events SET visitor_hash = NULL WHERE visitor_id IS NOT "
          "NULL AND visitor_hash IS NOT NULL;\n"},
+        {11,
+         /* Personal API keys (apikeys.h) are sessions of a kind of their
+          * own: the same hash of a token, the same account's role and
+          * state, ended with it; no idle timeout, an expiry or none. */
+         "ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT "
+         "'browser' CHECK (kind IN ('browser', 'api'));\n"
+         "ALTER TABLE sessions ADD COLUMN label TEXT;\n"
+         "ALTER TABLE sessions ADD COLUMN hint TEXT;\n"
+         "ALTER TABLE sessions ADD COLUMN expires_at INTEGER;\n"
+         "CREATE INDEX sessions_staff ON sessions (staff_id, kind);\n"},
 };
 const size_t seula_core_n_migrations =
         sizeof(seula_core_migrations) / sizeof(seula_core_migrations[0]);

@@ -3,6 +3,8 @@
  */
 #include "retention.h"
 
+#include "sessions.h"
+
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -164,12 +166,11 @@ int seula_retention_sessions(const struct seula_config *cfg, sqlite3 *db,
 {
 	sqlite3_stmt *st = NULL;
 	*count = 0;
-	/* The condition of sessions.c's delete_expired. */
 	if (sqlite3_prepare_v2(db,
-	                       dry_run ? "SELECT count(*) FROM sessions WHERE "
-	                                 "last_seen < ? OR created_at < ?"
-	                               : "DELETE FROM sessions WHERE "
-	                                 "last_seen < ? OR created_at < ?",
+	                       dry_run ? "SELECT count(*) FROM sessions "
+	                                 "WHERE " SEULA_SESSIONS_EXPIRED_WHERE
+	                               : "DELETE FROM sessions "
+	                                 "WHERE " SEULA_SESSIONS_EXPIRED_WHERE,
 	                       -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "session retention: %s",
 		         sqlite3_errmsg(db));
@@ -177,6 +178,7 @@ int seula_retention_sessions(const struct seula_config *cfg, sqlite3 *db,
 	}
 	sqlite3_bind_int64(st, 1, now_ms - cfg->session_idle_s * 1000);
 	sqlite3_bind_int64(st, 2, now_ms - cfg->session_lifetime_s * 1000);
+	sqlite3_bind_int64(st, 3, now_ms - SEULA_API_KEY_EXPIRED_KEEP_MS);
 	int step = sqlite3_step(st);
 	int rc = step == (dry_run ? SQLITE_ROW : SQLITE_DONE) ? SEULA_OK
 	                                                      : SEULA_EIO;

@@ -15,7 +15,7 @@
 struct seula_sessions {
 	pthread_mutex_t lock;
 	struct seula_session *items;
-	size_t n, max;
+	size_t n, max; /* max: browser sessions; the array holds keys too */
 	int64_t idle_ms, absolute_ms;
 	/* The writer's alone (seula_sessions_watch()): the staff table's
 	 * digest when it last looked. */
@@ -27,7 +27,8 @@ struct seula_sessions *seula_sessions_new(size_t max, int64_t idle_ms,
                                           int64_t absolute_ms)
 {
 	struct seula_sessions *s = calloc(1, sizeof(*s));
-	if (!s || !(s->items = calloc(max ? max : 1, sizeof(*s->items)))) {
+	if (!s ||
+	    !(s->items = calloc(max + SEULA_API_KEYS_MAX, sizeof(*s->items)))) {
 		free(s);
 		return NULL;
 	}
@@ -42,7 +43,8 @@ void seula_sessions_free(struct seula_sessions *s)
 {
 	if (!s)
 		return;
-	sodium_memzero(s->items, s->max * sizeof(*s->items));
+	sodium_memzero(s->items,
+	               (s->max + SEULA_API_KEYS_MAX) * sizeof(*s->items));
 	free(s->items);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -69,6 +71,8 @@ void seula_token_new(char token[SEULA_TOKEN_CHARS + 1],
 static bool expired(const struct seula_sessions *s,
                     const struct seula_session *x, int64_t now)
 {
+	if (x->kind == SEULA_SESSION_API_KEY)
+		return x->expires_ms && now >= x->expires_ms;
 	return now - x->last_seen_ms > s->idle_ms ||
 	       now - x->created_ms > s->absolute_ms;
 }
@@ -89,7 +93,8 @@ static ssize_t find(const struct seula_sessions *s, const unsigned char *hash)
 }
 
 int seula_sessions_check(struct seula_sessions *s, const char *token,
-                         int64_t now_ms, bool touch, struct seula_session *out)
+                         int64_t now_ms, bool touch, int kind,
+                         struct seula_session *out)
 {
 	if (strlen(token) != SEULA_TOKEN_CHARS)
 		return SEULA_ENOTFOUND;
@@ -97,9 +102,12 @@ int seula_sessions_check(struct seula_sessions *s, const char *token,
 	seula_token_hash(token, hash);
 	pthread_mutex_lock(&s->lock);
 	ssize_t i = find(s, hash);
+	if (i >= 0 && s->items[i].kind != kind)
+		i = -1;
 	int rc = SEULA_ENOTFOUND;
 	if (i >= 0 && expired(s, &s->items[i], now_ms)) {
-		drop(s, (size_t)i);
+		if (kind == SEULA_SESSION_BROWSER)
+			drop(s, (size_t)i);
 		rc = SEULA_ECONFLICT;
 	} else if (i >= 0) {
 		if (touch)
@@ -111,23 +119,43 @@ int seula_sessions_check(struct seula_sessions *s, const char *token,
 	return rc;
 }
 
-void seula_sessions_put(struct seula_sessions *s, const struct seula_session *x)
+static size_t count_kind(const struct seula_sessions *s, int kind)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < s->n; k++)
+		n += s->items[k].kind == kind;
+	return n;
+}
+
+int seula_sessions_put(struct seula_sessions *s, const struct seula_session *x)
 {
 	pthread_mutex_lock(&s->lock);
 	ssize_t i = find(s, x->token_hash);
-	if (i < 0 && s->n == s->max && s->max) {
-		size_t oldest = 0;
-		for (size_t k = 1; k < s->n; k++)
-			if (s->items[k].last_seen_ms <
-			    s->items[oldest].last_seen_ms)
-				oldest = k;
-		drop(s, oldest);
+	int rc = SEULA_OK;
+	if (i < 0 && x->kind == SEULA_SESSION_API_KEY) {
+		if (count_kind(s, SEULA_SESSION_API_KEY) >= SEULA_API_KEYS_MAX)
+			rc = SEULA_ECONFLICT;
+	} else if (i < 0 && s->max &&
+	           count_kind(s, SEULA_SESSION_BROWSER) >= s->max) {
+		/* The least recently seen browser session; a key is never
+		 * pushed out by logins. */
+		ssize_t oldest = -1;
+		for (size_t k = 0; k < s->n; k++)
+			if (s->items[k].kind == SEULA_SESSION_BROWSER &&
+			    (oldest < 0 ||
+			     s->items[k].last_seen_ms <
+			             s->items[oldest].last_seen_ms))
+				oldest = (ssize_t)k;
+		if (oldest >= 0)
+			drop(s, (size_t)oldest);
 	}
-	if (i < 0 && s->n < s->max)
+	if (rc == SEULA_OK && i < 0 &&
+	    (x->kind == SEULA_SESSION_API_KEY || s->max))
 		i = (ssize_t)s->n++;
-	if (i >= 0)
+	if (rc == SEULA_OK && i >= 0)
 		s->items[i] = *x;
 	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 void seula_sessions_remove(struct seula_sessions *s,
@@ -166,8 +194,9 @@ static int delete_row(sqlite3 *db, const unsigned char hash[SEULA_TOKEN_HASH])
 
 static const char *const live_sql =
         "SELECT s.token_hash, s.staff_id, st.name, st.role, s.csrf, "
-        "s.created_at, s.last_seen, s.ip_anon FROM sessions s JOIN staff st "
-        "ON st.id = s.staff_id WHERE st.disabled = 0";
+        "s.created_at, s.last_seen, s.ip_anon, s.kind, s.expires_at "
+        "FROM sessions s JOIN staff st ON st.id = s.staff_id "
+        "WHERE st.disabled = 0";
 
 static void row_to_session(sqlite3_stmt *st, struct seula_session *x)
 {
@@ -185,18 +214,23 @@ static void row_to_session(sqlite3_stmt *st, struct seula_session *x)
 	x->last_seen_ms = sqlite3_column_int64(st, 6);
 	const char *ip = (const char *)sqlite3_column_text(st, 7);
 	snprintf(x->ip_anon, sizeof(x->ip_anon), "%s", ip ? ip : "");
+	const char *kind = (const char *)sqlite3_column_text(st, 8);
+	x->kind = kind && strcmp(kind, "api") == 0 ? SEULA_SESSION_API_KEY
+	                                           : SEULA_SESSION_BROWSER;
+	x->expires_ms = sqlite3_column_int64(st, 9);
 }
 
 static int delete_expired(struct seula_sessions *s, sqlite3 *db, int64_t now)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-	                       "DELETE FROM sessions WHERE last_seen < ? OR "
-	                       "created_at < ?",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	            db,
+	            "DELETE FROM sessions WHERE " SEULA_SESSIONS_EXPIRED_WHERE,
+	            -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	sqlite3_bind_int64(st, 1, now - s->idle_ms);
 	sqlite3_bind_int64(st, 2, now - s->absolute_ms);
+	sqlite3_bind_int64(st, 3, now - SEULA_API_KEY_EXPIRED_KEEP_MS);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 	sqlite3_finalize(st);
 	return rc;
@@ -301,6 +335,7 @@ static int reconcile(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 		}
 		x->role = d->role;
 		memcpy(x->name, d->name, sizeof(x->name));
+		x->expires_ms = d->expires_ms;
 		i++;
 	}
 	/* 4. A row no longer in memory was evicted at max_sessions (its
@@ -352,9 +387,9 @@ static int digest_rows(sqlite3 *db, const char *sql, int cols,
 
 /* What open sessions depend on, as one digest: each account's id, name,
  * role, state and last password change, and which session rows there
- * are.  The rows too: `user disable` then `user enable` within one watch
- * deletes the account's sessions yet leaves its staff row as it was, and
- * the sessions would live on until the next sync. */
+ * are (with an API key's expiry).  The rows too: `user disable` then `user
+ * enable` within one watch deletes the account's sessions yet leaves its staff
+ * row as it was, and the sessions would live on until the next sync. */
 static int staff_digest(sqlite3 *db,
                         unsigned char out[crypto_generichash_BYTES])
 {
@@ -365,8 +400,9 @@ static int staff_digest(sqlite3 *db,
 	                "password_changed_at FROM staff ORDER BY id",
 	                5, &h) != SEULA_OK ||
 	    digest_rows(db,
-	                "SELECT token_hash FROM sessions ORDER BY token_hash",
-	                1, &h) != SEULA_OK)
+	                "SELECT token_hash, expires_at FROM sessions ORDER "
+	                "BY token_hash",
+	                2, &h) != SEULA_OK)
 		return SEULA_EIO;
 	crypto_generichash_final(&h, out, crypto_generichash_BYTES);
 	return SEULA_OK;

@@ -416,6 +416,16 @@ def add_closed_visits(db_path, n, first_ms, step_ms, distinct_pages=False):
     db.close()
 
 
+def drop_api_key_columns(db):
+    """Undo core migration 11 (API keys) on an open sqlite3 connection: a
+    test that winds a database back to an older migration winds back
+    the later ones too, as the runner applies only those past the last."""
+    db.execute("DROP INDEX sessions_staff")
+    for column in ("kind", "label", "hint", "expires_at"):
+        db.execute("ALTER TABLE sessions DROP COLUMN " + column)
+    db.execute("DELETE FROM seula_migrations WHERE component = 'core' AND version = 11")
+
+
 def xff_padding(n=760):
     """What a client may put in X-Forwarded-For ahead of the address a proxy
     appends: n entries, about 12 n bytes (760: over 9 KB)."""

@@ -73,14 +73,15 @@ class CliTest(unittest.TestCase):
         try:
             r = run_seula("migrate", "--config", srv.config_path)
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertRegex(r.stdout, r": 12 migrations applied")
+            self.assertRegex(r.stdout, r": 13 migrations applied")
             r = run_seula("migrate", "--config", srv.config_path)
             self.assertIn(": 0 migrations applied", r.stdout)
             rows = srv.query("SELECT component, version FROM seula_migrations ORDER BY 1")
             self.assertEqual([(r["component"], r["version"]) for r in rows],
                              [("anonymize", 1), ("core", 1), ("core", 2), ("core", 3),
                               ("core", 4), ("core", 5), ("core", 6), ("core", 7),
-                              ("core", 8), ("core", 9), ("core", 10), ("testkit", 1)])
+                              ("core", 8), ("core", 9), ("core", 10), ("core", 11),
+                              ("testkit", 1)])
             # A database from a newer build is refused, not damaged.
             import sqlite3
             db = sqlite3.connect(srv.db_path)

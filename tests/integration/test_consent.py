@@ -19,8 +19,8 @@ import uuid
 import zoneinfo
 
 from seulatest import (Server, add_user, assert_json_error, choice,
-                       consent_config, login, pageview, record_consent,
-                       run_seula)
+                       consent_config, drop_api_key_columns, login, pageview,
+                       record_consent, run_seula)
 
 TEXT = {"Content-Type": "text/plain"}
 DROPPED = "(not stored)"
@@ -900,6 +900,7 @@ class StandingConsentTest(unittest.TestCase):
         db.execute("ALTER TABLE consent_visitors DROP COLUMN mac")
         db.execute("ALTER TABLE consent_visitors DROP COLUMN record_id")
         db.execute("DELETE FROM seula_migrations WHERE component = 'core' AND version >= 9")
+        drop_api_key_columns(db)
         db.execute("UPDATE consent_visitors SET analytics = 1 WHERE visitor_id = ?",
                    (self.withdrawn,))
         db.commit()
@@ -913,7 +914,7 @@ class StandingConsentTest(unittest.TestCase):
         os.rename(key + ".away", key)
         r = run_seula("migrate", "--config", self.srv.config_path)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(": 2 migrations applied", r.stdout)  # 9, and 10 after it
+        self.assertIn(": 3 migrations applied", r.stdout)  # 9, and 10 and 11 after it
         kept = self.state(self.kept)
         self.assertEqual((kept["record_id"], len(kept["mac"])), (3, 32))
         self.assertIsNone(self.state(self.withdrawn)["mac"], "the edit is not signed")

@@ -5,7 +5,7 @@ import ipaddress
 import sqlite3
 import unittest
 
-from seulatest import Server, pageview, record_consent
+from seulatest import Server, drop_api_key_columns, pageview, record_consent
 
 V4 = "203.0.113.199"
 V6 = "2001:db8:abcd:1234:5678:9abc:def0:1234"
@@ -115,6 +115,7 @@ class PrivacyTest(unittest.TestCase):
             db.execute("UPDATE events SET visitor_hash = ? WHERE visitor_id IS NOT NULL",
                        (rows[0]["visitor_hash"],))
             db.execute("DELETE FROM seula_migrations WHERE component = 'core' AND version = 10")
+            drop_api_key_columns(db)
             db.commit()
             db.close()
             srv.start()

@@ -260,24 +260,30 @@ static void sessions_idle_and_absolute_timeouts(void **state)
 	char token[SEULA_TOKEN_CHARS + 1];
 	struct seula_session s = make_session(token, 0), out;
 	seula_sessions_put(ss, &s);
-	assert_int_equal(seula_sessions_check(ss, token, 900, true, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 900, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
 	assert_string_equal(out.name, "ada");
 	/* Touched at 900: alive at 1800, idle past 2801. */
-	assert_int_equal(seula_sessions_check(ss, token, 1800, true, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 1800, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
-	assert_int_equal(seula_sessions_check(ss, token, 2700, true, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 2700, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
 	/* Busy, but past its lifetime. */
-	assert_int_equal(seula_sessions_check(ss, token, 3001, true, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 3001, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ECONFLICT);
 	/* And then gone. */
-	assert_int_equal(seula_sessions_check(ss, token, 3002, true, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 3002, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ENOTFOUND);
 
 	struct seula_session idle = make_session(token, 10000);
 	seula_sessions_put(ss, &idle);
-	assert_int_equal(seula_sessions_check(ss, token, 11001, true, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 11001, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ECONFLICT);
 	seula_sessions_free(ss);
 }
@@ -290,11 +296,14 @@ static void sessions_background_checks_do_not_touch(void **state)
 	struct seula_session s = make_session(token, 0), out;
 	seula_sessions_put(ss, &s);
 	/* Polled every 400 ms without a touch: idle past 1000 all the same. */
-	assert_int_equal(seula_sessions_check(ss, token, 400, false, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 400, false,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
-	assert_int_equal(seula_sessions_check(ss, token, 800, false, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 800, false,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
-	assert_int_equal(seula_sessions_check(ss, token, 1001, false, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 1001, false,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ECONFLICT);
 	seula_sessions_free(ss);
 }
@@ -307,14 +316,67 @@ static void sessions_unknown_and_removed(void **state)
 	struct seula_session s = make_session(token, 0), out;
 	seula_sessions_put(ss, &s);
 	seula_token_new(other, NULL);
-	assert_int_equal(seula_sessions_check(ss, other, 1, true, &out),
+	assert_int_equal(seula_sessions_check(ss, other, 1, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ENOTFOUND);
-	assert_int_equal(seula_sessions_check(ss, "", 1, true, &out),
+	assert_int_equal(seula_sessions_check(ss, "", 1, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ENOTFOUND);
 	seula_sessions_remove(ss, s.token_hash);
-	assert_int_equal(seula_sessions_check(ss, token, 1, true, &out),
+	assert_int_equal(seula_sessions_check(ss, token, 1, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ENOTFOUND);
 	assert_int_equal(seula_sessions_count(ss), 0);
+	seula_sessions_free(ss);
+}
+
+/* An API key: never idles, answers "expired" from its expiry on and
+ * stays so (its row goes later), is no browser session nor the reverse,
+ * and is never pushed out by logins at max. */
+static void sessions_api_keys_are_a_kind_apart(void **state)
+{
+	(void)state;
+	struct seula_sessions *ss = seula_sessions_new(1, 1000, 3000);
+	char key[SEULA_TOKEN_CHARS + 1], t[2][SEULA_TOKEN_CHARS + 1];
+	struct seula_session k = make_session(key, 0), out;
+	k.kind = SEULA_SESSION_API_KEY;
+	k.expires_ms = 50000;
+	assert_int_equal(seula_sessions_put(ss, &k), SEULA_OK);
+	for (int i = 0; i < 2; i++) {
+		struct seula_session s = make_session(t[i], 10 + i);
+		assert_int_equal(seula_sessions_put(ss, &s), SEULA_OK);
+	}
+	assert_int_equal(seula_sessions_count(ss), 2);
+	assert_int_equal(seula_sessions_check(ss, key, 40000, false,
+	                                      SEULA_SESSION_API_KEY, &out),
+	                 SEULA_OK);
+	assert_int_equal(out.kind, SEULA_SESSION_API_KEY);
+	assert_int_equal(seula_sessions_check(ss, key, 40000, true,
+	                                      SEULA_SESSION_BROWSER, &out),
+	                 SEULA_ENOTFOUND);
+	assert_int_equal(seula_sessions_check(ss, t[1], 12, true,
+	                                      SEULA_SESSION_API_KEY, &out),
+	                 SEULA_ENOTFOUND);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(seula_sessions_check(ss, key, 50000 + i, true,
+		                                      SEULA_SESSION_API_KEY,
+		                                      &out),
+		                 SEULA_ECONFLICT);
+	/* No expiry: none. */
+	k.expires_ms = 0;
+	seula_sessions_put(ss, &k);
+	assert_int_equal(seula_sessions_check(ss, key, INT64_MAX / 2, true,
+	                                      SEULA_SESSION_API_KEY, &out),
+	                 SEULA_OK);
+	/* The keys' own cap. */
+	int rc = SEULA_OK;
+	for (int i = 0; i < SEULA_API_KEYS_MAX && rc == SEULA_OK; i++) {
+		struct seula_session x = make_session(t[0], 20);
+		x.kind = SEULA_SESSION_API_KEY;
+		rc = seula_sessions_put(ss, &x);
+	}
+	assert_int_equal(rc, SEULA_ECONFLICT);
+	assert_int_equal(seula_sessions_count(ss), SEULA_API_KEYS_MAX + 1);
 	seula_sessions_free(ss);
 }
 
@@ -329,16 +391,20 @@ static void sessions_full_drops_least_recently_seen(void **state)
 		seula_sessions_put(ss, &s);
 	}
 	/* 0 is used again, so 1 is now the least recently seen. */
-	assert_int_equal(seula_sessions_check(ss, t[0], 10, true, &out),
+	assert_int_equal(seula_sessions_check(ss, t[0], 10, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
 	struct seula_session s = make_session(t[3], 11);
 	seula_sessions_put(ss, &s);
 	assert_int_equal(seula_sessions_count(ss), 3);
-	assert_int_equal(seula_sessions_check(ss, t[1], 12, true, &out),
+	assert_int_equal(seula_sessions_check(ss, t[1], 12, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ENOTFOUND);
-	assert_int_equal(seula_sessions_check(ss, t[0], 12, true, &out),
+	assert_int_equal(seula_sessions_check(ss, t[0], 12, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
-	assert_int_equal(seula_sessions_check(ss, t[3], 12, true, &out),
+	assert_int_equal(seula_sessions_check(ss, t[3], 12, true,
+	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_OK);
 	seula_sessions_free(ss);
 }
@@ -726,6 +792,7 @@ int main(void)
 	        cmocka_unit_test(sessions_background_checks_do_not_touch),
 	        cmocka_unit_test(sessions_unknown_and_removed),
 	        cmocka_unit_test(sessions_full_drops_least_recently_seen),
+	        cmocka_unit_test(sessions_api_keys_are_a_kind_apart),
 	        cmocka_unit_test_setup_teardown(audit_intact_chain_verifies,
 	                                        chain_setup, chain_teardown),
 	        cmocka_unit_test_setup_teardown(
