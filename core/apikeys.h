@@ -15,7 +15,8 @@
  * acts with its owner's role as it is at the time and ends with the
  * account's sessions (disabled, or its password changed).  It opens GET
  * /api/stats/... and nothing else: aggregates, never a person's data, so
- * a leaked key cannot reach the register (auth.c checks it).  Every
+ * a leaked key cannot reach the register (auth.c checks it; the analytics
+ * plugin refuses it the reports of custom event properties).  Every
  * request made with one is audited with the key's id.
  *
  * A key's id is the first 8 bytes of its hash in hex: it names the key in

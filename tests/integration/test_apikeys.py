@@ -96,6 +96,20 @@ class ApiKeyTest(unittest.TestCase):
                              ("GET", "/api/audit"), ("GET", "/api/consent/stats?site=demo")):
             r = self.srv.request(method, path, headers=bearer(key))
             assert_json_error(self, r, 403, "api_key_scope")
+        # Custom event properties may single a person out: not by key,
+        # however the report asks for them (the session reads them).
+        for query in ("breakdown?dimension=prop:plan", "breakdown?dimension=prop%3Aplan",
+                      "summary?filter=prop:plan==gold",
+                      "summary?filter=country==FI;prop:plan!=gold",
+                      "timeseries?filter=prop:plan==gold", "goals?filter=prop:plan==gold",
+                      "funnel?steps=page:/a%3Epage:/b&filter=prop:plan==gold"):
+            path = "/api/stats/demo/" + query
+            assert_json_error(self, self.stats(key, path), 403, "api_key_scope")
+            self.assertEqual(ann.request("GET", path).status, 200, path)
+        for query in ("summary?filter=%20prop:plan==gold", "summary?filter=PROP:plan==gold",
+                      "breakdown?dimension=%20prop:plan", "breakdown?dimension=Prop:plan"):
+            self.assertIn(self.stats(key, "/api/stats/demo/" + query).status, (400, 403),
+                          query)
         # /api/me is a session's: a key is none.
         assert_json_error(self, self.srv.request("GET", "/api/me", headers=bearer(key)), 401)
         # Only the hash is on disk.
