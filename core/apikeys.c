@@ -178,10 +178,12 @@ static int count_keys(sqlite3 *db, int64_t staff_id, int64_t *n)
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT count(*) FROM sessions WHERE kind = "
-	                       "'api' AND staff_id = ?",
+	                       "'api' AND staff_id = ? AND (expires_at IS "
+	                       "NULL OR expires_at > ?)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
 	sqlite3_bind_int64(st, 1, staff_id);
+	sqlite3_bind_int64(st, 2, seula_clock_ms());
 	int rc = sqlite3_step(st) == SQLITE_ROW ? SEULA_OK : SEULA_EIO;
 	*n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -289,7 +291,8 @@ static int create_handler(void *instance, struct seula_http *http)
 	            SEULA_OK ||
 	    (rc = seula_http_audit(http, "change", NULL, detail)) != SEULA_OK ||
 	    (rc = reply_created(http, id, name, hint, key, &k)) != SEULA_OK)
-		seula_sessions_remove(sessions, k.token_hash);
+		seula_sessions_remove(sessions, k.token_hash,
+		                      SEULA_SESSION_API_KEY);
 wipe:
 	sodium_memzero(token, sizeof(token));
 	sodium_memzero(key, sizeof(key));
@@ -350,7 +353,7 @@ static int revoke_handler(void *instance, struct seula_http *http)
 		return SEULA_EIO;
 	/* Out of memory now: should the commit fail, the row is not held
 	 * and the next reconcile deletes it (sessions.c). */
-	seula_sessions_remove(sessions, hash);
+	seula_sessions_remove(sessions, hash, SEULA_SESSION_API_KEY);
 	char detail[64];
 	snprintf(detail, sizeof(detail), "API key %s revoked", id);
 	int rc = seula_http_audit(http, "change", NULL, detail);

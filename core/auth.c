@@ -126,7 +126,8 @@ static bool csrf_ok(const struct seula_session *s, struct evhttp_request *req)
 	const char *h = evhttp_find_header(
 	        evhttp_request_get_input_headers(req), SEULA_CSRF_HEADER);
 	size_t n = strlen(s->csrf);
-	return h && strlen(h) == n && sodium_memcmp(h, s->csrf, n) == 0;
+	/* An API key's row has none: no empty header matches it. */
+	return n && h && strlen(h) == n && sodium_memcmp(h, s->csrf, n) == 0;
 }
 
 /* ---- audit entries written on their own --------------------------------- */
@@ -314,8 +315,10 @@ static int login_record(void *arg, sqlite3 *db, char *err, size_t errlen)
 		/* Whatever session came with the login request ends: a
 		 * session id planted before login is never promoted. */
 		if (sqlite3_prepare_v2(
-		            db, "DELETE FROM sessions WHERE token_hash = ?", -1,
-		            &st, NULL) != SQLITE_OK)
+		            db,
+		            "DELETE FROM sessions WHERE token_hash = ? AND "
+		            "kind = 'browser'",
+		            -1, &st, NULL) != SQLITE_OK)
 			goto fail;
 		sqlite3_bind_blob(st, 1, l->old_hash, SEULA_TOKEN_HASH,
 		                  SQLITE_STATIC);
@@ -466,7 +469,8 @@ static void login_checked(struct seula_completion *c)
 		                                    NULL);
 	}
 	if (l->had_old)
-		seula_sessions_remove(a->sessions, l->old_hash);
+		seula_sessions_remove(a->sessions, l->old_hash,
+		                      SEULA_SESSION_BROWSER);
 	l->job.kind = SEULA_JOB_CALL;
 	l->job.call = login_record;
 	l->job.done.run = login_done;
@@ -690,7 +694,7 @@ static void handle_logout(struct seula_auth *a, struct evhttp_request *req,
 		                  " header is missing or wrong");
 		return;
 	}
-	seula_sessions_remove(a->sessions, s.token_hash);
+	seula_sessions_remove(a->sessions, s.token_hash, SEULA_SESSION_BROWSER);
 	struct logout *o = calloc(1, sizeof(*o));
 	if (!o) {
 		seula_reply_error(req, 500, "internal", "out of memory");
@@ -833,38 +837,50 @@ static int key_401(struct evhttp_request *req, const char *code,
 	return SEULA_EINVAL;
 }
 
-/* "Authorization: Bearer seula_<token>": the key's live session and its
- * id (apikeys.h); SEULA_ENOTFOUND for no key, SEULA_ECONFLICT for an
- * expired one. */
-static int find_key(struct seula_auth *a, const char *header,
+/* Whether an Authorization header offers an API key: "Bearer seula_..."
+ * (the scheme in any case).  Any other (a proxy's Basic) is not Seula's:
+ * the cookie decides as if it were not there. */
+static bool offers_key(const char *header)
+{
+	static const char scheme[] = "Bearer ";
+	if (!header || strncasecmp(header, scheme, sizeof(scheme) - 1) != 0)
+		return false;
+	const char *v = header + sizeof(scheme) - 1;
+	v += strspn(v, " ");
+	return strncmp(v, SEULA_API_KEY_PREFIX, strlen(SEULA_API_KEY_PREFIX)) ==
+	       0;
+}
+
+/* The key a header offers: its session and id (apikeys.h) on SEULA_OK,
+ * and on SEULA_ECONFLICT (expired); SEULA_ENOTFOUND for none.  Touched
+ * (last used now) only when asked: a refused request is no use. */
+static int find_key(struct seula_auth *a, const char *header, bool touch,
                     struct seula_session *s,
                     char id[SEULA_API_KEY_ID_CHARS + 1])
 {
-	static const char scheme[] = "Bearer ";
 	const size_t pre = strlen(SEULA_API_KEY_PREFIX);
-	if (strncasecmp(header, scheme, sizeof(scheme) - 1) != 0)
-		return SEULA_ENOTFOUND;
-	const char *v = header + sizeof(scheme) - 1;
+	const char *v = header + strlen("Bearer ");
 	v += strspn(v, " ");
 	size_t n = strcspn(v, " ");
-	if (v[n + strspn(v + n, " ")] != '\0' || n != pre + SEULA_TOKEN_CHARS ||
-	    strncmp(v, SEULA_API_KEY_PREFIX, pre) != 0)
+	if (v[n + strspn(v + n, " ")] != '\0' || n != pre + SEULA_TOKEN_CHARS)
 		return SEULA_ENOTFOUND;
 	char token[SEULA_TOKEN_CHARS + 1];
 	memcpy(token, v + pre, SEULA_TOKEN_CHARS);
 	token[SEULA_TOKEN_CHARS] = '\0';
 	int rc = seula_sessions_check(a->sessions, token, seula_clock_ms(),
-	                              true, SEULA_SESSION_API_KEY, s);
+	                              touch, SEULA_SESSION_API_KEY, s);
 	sodium_memzero(token, sizeof(token));
-	if (rc == SEULA_OK)
+	if (rc == SEULA_OK || rc == SEULA_ECONFLICT)
 		seula_apikey_id(s->token_hash, id);
 	return rc;
 }
 
-/* The gate for a request that carries an Authorization header: an API
- * key, which reads the statistics and nothing else.  An unknown key is
- * not audited: a flood of guesses (256 random bits each) would fill the
- * append-only log for nothing. */
+/* The gate for a request that offers an API key, which reads the
+ * statistics and nothing else.  Every refusal of a key that exists is
+ * audited ("api_key=ID: why"), an expired one's too: a leaked key being
+ * tried is what the log is for.  An unknown key is not: a flood of
+ * guesses (256 random bits each) would fill the append-only log for
+ * nothing. */
 static int authorize_key(struct seula_auth *a, struct evhttp_request *req,
                          const char *header, unsigned roles, bool changes_state,
                          const char *route_label, struct seula_http_who *who,
@@ -872,36 +888,41 @@ static int authorize_key(struct seula_auth *a, struct evhttp_request *req,
 {
 	struct seula_session s;
 	char id[SEULA_API_KEY_ID_CHARS + 1];
-	int rc = find_key(a, header, &s, id);
-	if (rc == SEULA_ECONFLICT)
-		return key_401(req, "api_key_expired",
-		               "the API key has expired");
-	if (rc != SEULA_OK)
-		return key_401(req, "invalid_api_key",
-		               "the Authorization header holds no valid API "
-		               "key (Bearer " SEULA_API_KEY_PREFIX "...)");
-	struct seula_ip ip;
-	char anon[SEULA_IP_TEXT_MAX];
-	client(a, req, &ip, anon);
-	char detail[96];
-	if (!seula_apikey_route_allowed(route_label, changes_state)) {
-		snprintf(detail, sizeof(detail),
-		         "API key %s: a key reads the statistics only", id);
-		audit_denial(a, loop, &s, anon, route_label, detail);
+	bool inside = network_ok(a, req); /* answered 403 when not */
+	int rc = find_key(a, header, false, &s, id);
+	if (rc != SEULA_OK && rc != SEULA_ECONFLICT)
+		return inside ? key_401(req, "invalid_api_key",
+		                        "the Authorization header holds no "
+		                        "valid API key "
+		                        "(Bearer " SEULA_API_KEY_PREFIX "...)")
+		              : SEULA_EINVAL;
+	const char *why = NULL;
+	if (!inside) {
+		why = "from outside [auth] staff_networks";
+	} else if (rc == SEULA_ECONFLICT) {
+		why = "the key has expired";
+		key_401(req, "api_key_expired", "the API key has expired");
+	} else if (!seula_apikey_route_allowed(route_label, changes_state)) {
+		why = "a key reads the statistics only";
 		seula_reply_error(req, 403, "api_key_scope",
 		                  "an API key reads the statistics only (GET "
 		                  "/api/stats/...); sign in for the rest");
-		return SEULA_EINVAL;
-	}
-	if (!(roles & (unsigned)s.role)) {
-		snprintf(detail, sizeof(detail),
-		         "API key %s: the role may not use this route", id);
-		audit_denial(a, loop, &s, anon, route_label, detail);
+	} else if (!(roles & (unsigned)s.role)) {
+		why = "the role may not use this route";
 		seula_reply_error(req, 403, "forbidden",
 		                  "the %s role may not use this route",
 		                  seula_role_name(s.role));
+	}
+	struct seula_ip ip;
+	char anon[SEULA_IP_TEXT_MAX];
+	client(a, req, &ip, anon);
+	if (why) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "api_key=%s: %s", id, why);
+		audit_denial(a, loop, &s, anon, route_label, detail);
 		return SEULA_EINVAL;
 	}
+	find_key(a, header, true, &s, id); /* a use: last used now */
 	memset(who, 0, sizeof(*who));
 	who->staff_id = s.staff_id;
 	snprintf(who->name, sizeof(who->name), "%s", s.name);
@@ -921,23 +942,9 @@ int seula_auth_authorize(struct seula_auth *a, struct evhttp_request *req,
 	char anon[SEULA_IP_TEXT_MAX];
 	const char *authz = evhttp_find_header(
 	        evhttp_request_get_input_headers(req), "Authorization");
-	if (authz && network_ok(a, req))
+	if (offers_key(authz))
 		return authorize_key(a, req, authz, roles, changes_state,
 		                     route_label, who, loop);
-	if (authz) {
-		/* A live key used from outside is on record, as a session's
-		 * cookie is: it may have leaked. */
-		char id[SEULA_API_KEY_ID_CHARS + 1], detail[96];
-		if (find_key(a, authz, &s, id) == SEULA_OK) {
-			client(a, req, &ip, anon);
-			snprintf(detail, sizeof(detail),
-			         "API key %s: from outside [auth] "
-			         "staff_networks",
-			         id);
-			audit_denial(a, loop, &s, anon, route_label, detail);
-		}
-		return SEULA_EINVAL;
-	}
 	if (!network_ok(a, req)) {
 		/* Refused, and on record when a staff member's session came
 		 * from outside (a stolen cookie, or a laptop off the VPN). */

@@ -20,9 +20,10 @@
  * GET  /api/session the same, or {"signed_in": false, "expired": bool}
  *                   with a 200: for pages that ask before anything else.
  *
- * A request with an Authorization header is gated by the API key in it
- * alone (apikeys.h), never by a cookie: 401 for no live key, 403 for a
- * route a key may not use or its owner's role may not.
+ * A request whose Authorization header offers an API key ("Bearer
+ * seula_...") is gated by that key alone (apikeys.h), never by a cookie:
+ * 401 for no live key, 403 for a route a key may not use or its owner's
+ * role may not.  Another Authorization header is left alone.
  *
  * A staff route passes seula_auth_authorize(): 401 without a live session,
  * 403 for a role the route does not allow, 403 for a state-changing

@@ -262,6 +262,7 @@ void seula_host_init(struct seula_host_impl *impl, const char *plugin_name,
 	h->event_objects_to_marketing = host_event_objects_to_marketing;
 	h->privacy_get = host_privacy_get;
 	h->audit_visitor = host_audit_visitor;
+	h->http_api_key = seula_http_api_key;
 	impl->plugin_name = plugin_name;
 	impl->env = env;
 }

@@ -842,6 +842,11 @@ int seula_http_role(const struct seula_http *http)
 	return http->has_who ? http->who.role : 0;
 }
 
+const char *seula_http_api_key(const struct seula_http *http)
+{
+	return http->has_who && http->who.api_key[0] ? http->who.api_key : NULL;
+}
+
 int64_t seula_http_staff_id(const struct seula_http *http)
 {
 	return http->has_who ? http->who.staff_id : 0;

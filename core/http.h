@@ -172,6 +172,8 @@ int seula_http_error(struct seula_http *http, int status, const char *code,
                      const char *message);
 const char *seula_http_user(const struct seula_http *http);
 int seula_http_role(const struct seula_http *http);
+/* The id of the API key the caller came by, NULL without one. */
+const char *seula_http_api_key(const struct seula_http *http);
 /* The signed-in caller's staff id, 0 without one. */
 int64_t seula_http_staff_id(const struct seula_http *http);
 int seula_http_audit(struct seula_http *http, const char *action,

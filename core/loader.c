@@ -27,6 +27,7 @@ static const uint32_t min_size_for_minor[] = {
         [9] = (uint32_t)sizeof(struct seula_plugin),
         [10] = (uint32_t)sizeof(struct seula_plugin),
         [11] = (uint32_t)sizeof(struct seula_plugin),
+        [12] = (uint32_t)sizeof(struct seula_plugin),
 };
 _Static_assert(sizeof(min_size_for_minor) / sizeof(*min_size_for_minor) ==
                        SEULA_ABI_MINOR + 1,

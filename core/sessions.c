@@ -108,6 +108,8 @@ int seula_sessions_check(struct seula_sessions *s, const char *token,
 	if (i >= 0 && expired(s, &s->items[i], now_ms)) {
 		if (kind == SEULA_SESSION_BROWSER)
 			drop(s, (size_t)i);
+		else
+			*out = s->items[i];
 		rc = SEULA_ECONFLICT;
 	} else if (i >= 0) {
 		if (touch)
@@ -159,11 +161,11 @@ int seula_sessions_put(struct seula_sessions *s, const struct seula_session *x)
 }
 
 void seula_sessions_remove(struct seula_sessions *s,
-                           const unsigned char hash[SEULA_TOKEN_HASH])
+                           const unsigned char hash[SEULA_TOKEN_HASH], int kind)
 {
 	pthread_mutex_lock(&s->lock);
 	ssize_t i = find(s, hash);
-	if (i >= 0)
+	if (i >= 0 && s->items[i].kind == kind)
 		drop(s, (size_t)i);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -243,13 +245,15 @@ int seula_sessions_load(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db, live_sql, -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct seula_session x;
 		row_to_session(st, &x);
 		seula_sessions_put(s, &x);
 	}
 	sqlite3_finalize(st);
-	return SEULA_OK;
+	/* Not all read: reconcile() must not take the rest for ended. */
+	return step == SQLITE_DONE ? SEULA_OK : SEULA_EIO;
 }
 
 static int reconcile(struct seula_sessions *s, sqlite3 *db, int64_t now_ms);
@@ -348,7 +352,10 @@ static int reconcile(struct seula_sessions *s, sqlite3 *db, int64_t now_ms)
 			held = sodium_memcmp(live[k].token_hash,
 			                     s->items[i].token_hash,
 			                     SEULA_TOKEN_HASH) == 0;
-		if (!held && live[k].created_ms < now_ms - EVICTED_GRACE_MS)
+		/* A key is never evicted: one not held (more rows than
+		 * SEULA_API_KEYS_MAX) is left on disk, not revoked. */
+		if (!held && live[k].kind == SEULA_SESSION_BROWSER &&
+		    live[k].created_ms < now_ms - EVICTED_GRACE_MS)
 			live[gone++] = live[k];
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -38,8 +38,8 @@ enum seula_session_kind {
  * browser session may have, ?3 the oldest expires_at an API key's row
  * is kept with. */
 #define SEULA_SESSIONS_EXPIRED_WHERE                                           \
-	"(kind = 'browser' AND (last_seen < ?1 OR created_at < ?2)) OR "       \
-	"(kind = 'api' AND expires_at < ?3)"
+	"((kind = 'browser' AND (last_seen < ?1 OR created_at < ?2)) OR "      \
+	"(kind = 'api' AND expires_at < ?3))"
 
 struct seula_session {
 	unsigned char token_hash[SEULA_TOKEN_HASH];
@@ -70,7 +70,7 @@ void seula_token_hash(const char *token, unsigned char hash[SEULA_TOKEN_HASH]);
  * !touch: a request no one asked for (a page's own poll) does not keep it
  * from idling out.  SEULA_ENOTFOUND when there is none of that kind,
  * SEULA_ECONFLICT when it expired (a browser's is removed; an API key
- * stays until its row goes, and answers so). */
+ * stays until its row goes, and answers so, into *out too). */
 int seula_sessions_check(struct seula_sessions *s, const char *token,
                          int64_t now_ms, bool touch, int kind,
                          struct seula_session *out);
@@ -78,8 +78,10 @@ int seula_sessions_check(struct seula_sessions *s, const char *token,
  * when max are held, the least recently seen browser session goes.  An
  * API key: SEULA_ECONFLICT when SEULA_API_KEYS_MAX are held. */
 int seula_sessions_put(struct seula_sessions *s, const struct seula_session *x);
+/* Forget the session of `kind` with this hash (none of another kind). */
 void seula_sessions_remove(struct seula_sessions *s,
-                           const unsigned char hash[SEULA_TOKEN_HASH]);
+                           const unsigned char hash[SEULA_TOKEN_HASH],
+                           int kind);
 size_t seula_sessions_count(struct seula_sessions *s);
 
 /* Writer side, inside a transaction: load the live sessions of enabled

@@ -56,6 +56,9 @@
  *   1.11 (2026-12-04) seula_host.audit_visitor: how the audit log names a
  *                     visitor id, so a request about a visitor who is not
  *                     a customer is logged without the id itself.
+ *   1.12 (2026-12-04) seula_host.http_api_key: whether a staff request
+ *                     came by a personal API key, which reads aggregates
+ *                     only (a route under /api/stats/ is open to keys).
  *
  * A plugin built for a newer minor than the host's is refused; a plugin that
  * wants to run on older hosts checks host->abi_minor before calling a host
@@ -87,7 +90,7 @@ extern "C" {
 #endif
 
 #define SEULA_ABI_MAJOR 1
-#define SEULA_ABI_MINOR 11
+#define SEULA_ABI_MINOR 12
 
 /* The one symbol a plugin exports. */
 #define SEULA_PLUGIN_SYMBOL "seula_plugin"
@@ -552,6 +555,11 @@ struct seula_host {
 	 * thread. */
 	int (*audit_visitor)(const struct seula_host *host, const char *vid,
 	                     char *out, size_t len);
+	/* 1.12: the id of the API key a staff request came by, NULL when it
+	 * came by a session (or is no staff request).  A key opens the GET
+	 * routes under /api/stats/ and no other: such a route refuses a key
+	 * (403 api_key_scope) what may be one person's data. */
+	const char *(*http_api_key)(const struct seula_http *http);
 };
 
 /* ------------------------------------------------------------------------

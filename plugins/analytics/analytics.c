@@ -3165,10 +3165,10 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	        .cache = a->cache,
 	        .pool = a->pool,
 	};
-	/* A request with an Authorization header came by an API key (the
-	 * host lets no other through), and a key reads aggregates only:
-	 * property values may single a person out (reads_props()). */
-	if (h->http_header(http, "Authorization") && reads_props(kind, &rq))
+	/* A key reads aggregates only: property values may single a person
+	 * out (reads_props()). */
+	if (h->abi_minor >= 12 && h->http_api_key(http) &&
+	    reads_props(kind, &rq))
 		return h->http_error(http, 403, "api_key_scope",
 		                     "an API key does not read custom event "
 		                     "properties (they may be personal data); "

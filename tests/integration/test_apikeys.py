@@ -45,7 +45,7 @@ class ApiKeyTest(unittest.TestCase):
     def setUpClass(cls):
         # session_sync 1 s: last use and expiries reach the disk soon;
         # max_sessions 2: logins push each other out, never a key.
-        cls.srv = Server(plugins=("anonymize", "analytics"),
+        cls.srv = Server(plugins=("anonymize", "analytics", "customers"),
                          sections={"auth": {"session_sync": "1s",
                                             "max_sessions": "2",
                                             "login_max_failures": "1000"}})
@@ -93,7 +93,9 @@ class ApiKeyTest(unittest.TestCase):
         # not a change.
         for method, path in (("GET", "/api/keys"), ("POST", "/api/keys"),
                              ("DELETE", "/api/keys/" + made["id"]),
-                             ("GET", "/api/audit"), ("GET", "/api/consent/stats?site=demo")):
+                             ("GET", "/api/audit"), ("GET", "/api/consent/stats?site=demo"),
+                             ("GET", "/api/customers"), ("GET", "/api/labels"),
+                             ("GET", "/api/dsr/42/export"), ("GET", "/api/customers/1")):
             r = self.srv.request(method, path, headers=bearer(key))
             assert_json_error(self, r, 403, "api_key_scope")
         # Custom event properties may single a person out: not by key,
@@ -108,8 +110,9 @@ class ApiKeyTest(unittest.TestCase):
             self.assertEqual(ann.request("GET", path).status, 200, path)
         for query in ("summary?filter=%20prop:plan==gold", "summary?filter=PROP:plan==gold",
                       "breakdown?dimension=%20prop:plan", "breakdown?dimension=Prop:plan"):
-            self.assertIn(self.stats(key, "/api/stats/demo/" + query).status, (400, 403),
-                          query)
+            # Not a property to the reports either: no reading by the back door.
+            assert_json_error(self, self.stats(key, "/api/stats/demo/" + query), 400,
+                              "bad_request")
         # /api/me is a session's: a key is none.
         assert_json_error(self, self.srv.request("GET", "/api/me", headers=bearer(key)), 401)
         # Only the hash is on disk.
@@ -137,7 +140,8 @@ class ApiKeyTest(unittest.TestCase):
         self.assertEqual((reads[0]["staff_name"], reads[0]["outcome"]), ("ann", "ok"))
         denied = self.srv.query("SELECT staff_name, detail FROM audit_log WHERE "
                                 "route = 'GET /api/audit' AND outcome = 'denied' "
-                                "AND detail LIKE ?", ("API key %s%%" % made["id"],))
+                                "AND detail = ?", ("api_key=%s: a key reads the statistics "
+                                                   "only" % made["id"],))
         self.assertEqual([d["staff_name"] for d in denied], ["ann"])
         made_rows = self.srv.query("SELECT detail FROM audit_log WHERE route = "
                                    "'POST /api/keys' AND outcome = 'ok'")
@@ -148,20 +152,28 @@ class ApiKeyTest(unittest.TestCase):
         ann = self.signin("ann")
         key = self.make(ann, name="probe")["key"]
         other = "seula_" + "A" * 43
-        for header in ("Bearer " + other, "Bearer x", "Basic YW5uOng=", "Bearer",
-                       "Bearer " + key[:-1], "Bearer " + key + "A",
-                       "Bearer " + key + " junk", "Bearer " + key[len("seula_"):],
+        for header in ("Bearer " + other, "Bearer seula_", "BEARER " + key[:-1],
+                       "Bearer " + key + "A", "Bearer " + key + " junk",
                        # The session's own token is not a key.
                        "Bearer seula_" + ann.token):
             r = self.srv.request("GET", "/api/stats/demo/summary",
                                  headers={"Authorization": header})
             assert_json_error(self, r, 401, "invalid_api_key")
             self.assertIn("Bearer", r.header("WWW-Authenticate") or "", header)
+        # An Authorization that offers no key of ours (a proxy's Basic) is
+        # not ours to judge: the cookie decides.
+        for header in ("Basic YW5uOng=", "Bearer x", "Bearer", "Bearer " + key[len("seula_"):]):
+            r = self.srv.request("GET", "/api/stats/demo/summary",
+                                 headers={"Authorization": header})
+            assert_json_error(self, r, 401, "login_required")
+            r = ann.request("GET", "/api/stats/demo/summary",
+                            headers={"Authorization": header})
+            self.assertEqual(r.status, 200, (header, r.body))
         # The scheme is case-blind, extra spaces are fine.
         r = self.srv.request("GET", "/api/stats/demo/summary",
                              headers={"Authorization": "bearer   " + key + "  "})
         self.assertEqual(r.status, 200, r.body)
-        # A header decides alone: a good cookie beside a bad key is no way in.
+        # A key decides alone: a good cookie beside a bad key is no way in.
         r = self.srv.request("GET", "/api/stats/demo/summary",
                              headers={"Authorization": "Bearer " + other,
                                       "Cookie": "seula_session=" + ann.token})
@@ -291,6 +303,10 @@ class ApiKeyTest(unittest.TestCase):
                             (now - 1000,))
             self.assertTrue(wait_for(lambda: self.stats(made["key"]).status == 401))
             assert_json_error(self, self.stats(made["key"]), 401, "api_key_expired")
+            # A use of it is on record: a leaked old key being tried.
+            self.assertTrue(wait_for(lambda: self.srv.query(
+                "SELECT count(*) AS n FROM audit_log WHERE outcome = 'denied' AND "
+                "detail = ?", ("api_key=%s: the key has expired" % made["id"],))[0]["n"] >= 2))
             row = [k for k in ann.request("GET", "/api/keys").json()["keys"]
                    if k["id"] == made["id"]][0]
             self.assertTrue(row["expired"])
@@ -349,6 +365,32 @@ class ApiKeyAccountTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_keys_past_what_memory_holds_stay_on_disk(self):
+        # More key rows than the server holds (2000): the ones left out
+        # are not taken for ended and deleted, as an evicted browser
+        # session's row is (nothing revokes a key but its owner, an admin,
+        # or the account's end).
+        srv = Server(plugins=("anonymize", "analytics"),
+                     sections={"auth": {"session_sync": "1s"}})
+        try:
+            add_user(srv, "ann", "analyst", PASSWORDS["ann"])
+            srv.create_db()
+            con = sqlite3.connect(srv.db_path)
+            with con:
+                staff = con.execute("SELECT id FROM staff WHERE name = 'ann'").fetchone()[0]
+                old = int(time.time() * 1000) - 86400 * 1000
+                con.executemany(
+                    "INSERT INTO sessions (token_hash, staff_id, csrf, created_at, "
+                    "last_seen, kind, label, hint) VALUES (?, ?, '', ?, ?, 'api', ?, '')",
+                    [(hashlib.blake2b(b"k%d" % i, digest_size=32).digest(), staff, old,
+                      old, "k%d" % i) for i in range(2001)])
+            con.close()
+            srv.start()
+            time.sleep(3)  # the staff watch and two syncs
+            self.assertEqual(rows(srv, "sessions", "kind = 'api'"), 2001)
+        finally:
+            srv.close()
+
     def test_a_key_works_only_from_staff_networks(self):
         srv = Server(plugins=("anonymize", "analytics"),
                      sections={"auth": {"staff_networks": "10.0.0.0/8"}})
@@ -378,7 +420,7 @@ class ApiKeyAccountTest(unittest.TestCase):
             self.assertEqual(denied, [{
                 "staff_name": "ann", "route": "GET /api/stats/{site}/summary",
                 "ip_anon": "203.0.113.0",
-                "detail": "API key %s: from outside [auth] staff_networks" % made["id"]}])
+                "detail": "api_key=%s: from outside [auth] staff_networks" % made["id"]}])
         finally:
             srv.close()
 

@@ -24,7 +24,8 @@ import zipfile
 import zoneinfo
 
 from seulatest import (Server, add_closed_visits, add_user, assert_json_error,
-                       block_ints, login, record_consent, run_seula)
+                       block_ints, drop_api_key_columns, login, record_consent,
+                       run_seula)
 
 PASSWORDS = {
     "ada": "plum-Orbit-7-lantern",
@@ -1131,6 +1132,7 @@ class ErasureBeforeProofsTest(unittest.TestCase):
             db.execute("ALTER TABLE consent_visitors DROP COLUMN record_id")
             db.execute("DELETE FROM seula_migrations WHERE component = 'core' "
                        "AND version >= 7")
+            drop_api_key_columns(db)
             db.commit()
             db.close()
             verify = lambda: run_seula("consent", "verify", "--config", srv.config_path)

@@ -322,7 +322,7 @@ static void sessions_unknown_and_removed(void **state)
 	assert_int_equal(seula_sessions_check(ss, "", 1, true,
 	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ENOTFOUND);
-	seula_sessions_remove(ss, s.token_hash);
+	seula_sessions_remove(ss, s.token_hash, SEULA_SESSION_BROWSER);
 	assert_int_equal(seula_sessions_check(ss, token, 1, true,
 	                                      SEULA_SESSION_BROWSER, &out),
 	                 SEULA_ENOTFOUND);
