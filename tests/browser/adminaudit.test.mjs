@@ -165,7 +165,7 @@ test('an admin reads the audit log, pages through it, and downloads the exports'
   assert.equal(await page.textContent('#staff-role'), 'admin');
   assert.deepEqual(await page.$$eval('#staff-nav a', (as) => as.map((a) => [a.textContent, a.getAttribute('href')])),
     [['Register and requests', '/admin/'], ['Exports', '/admin/exports/'],
-      ['Audit log', '/admin/audit/'], ['Dashboard', '/']]);
+      ['Audit log', '/admin/audit/'], ['API keys', '/admin/keys/'], ['Dashboard', '/']]);
   assert.equal(await page.inputValue('#f-action'), 'read', 'the filter came from the address');
 
   // Audited activity with this session: customers made and read through
@@ -423,7 +423,8 @@ test('an analyst is told politely that neither page is theirs', async () => {
     /No exports for your role[\s\S]*signed in as ann, whose role is analyst, so none of them is yours/);
   assert.equal(await page.isHidden('#labels'), true);
   assert.equal(await page.isHidden('#finance'), true);
-  assert.deepEqual(await page.$$eval('#staff-nav a', (as) => as.map((a) => a.textContent)), ['Dashboard']);
+  assert.deepEqual(await page.$$eval('#staff-nav a', (as) => as.map((a) => a.textContent)),
+    ['API keys', 'Dashboard']);
   await axe(page, 8);
   await page.goto(`${base}/admin/audit/`);
   await page.waitForSelector('#refused:not([hidden])');

@@ -1534,6 +1534,9 @@
       // The register and data subject requests (/admin/), for the roles
       // that may use them.
       $('admin-link').hidden = !['admin', 'customer_service'].includes(me.role);
+      // Personal API keys (/admin/keys/) read the statistics: for the
+      // roles that see them.
+      $('keys-link').hidden = !['admin', 'analyst'].includes(me.role);
     }
     let list;
     try {

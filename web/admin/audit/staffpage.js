@@ -1,8 +1,8 @@
 // What the staff pages under /admin/ share: the session (a stranger is sent
 // to sign in and back), the nav with who is signed in and a sign-out
 // button, and requests that carry the CSRF token.  Loaded before the page's
-// own script by /admin/audit/ and /admin/exports/; no inline script: the
-// static server's Content-Security-Policy allows only 'self'.
+// own script by /admin/audit/, /admin/exports/ and /admin/keys/; no inline
+// script: the static server's Content-Security-Policy allows only 'self'.
 'use strict';
 
 window.SeulaStaff = (function () {
@@ -11,6 +11,7 @@ window.SeulaStaff = (function () {
     ['/admin/', 'Register and requests', ['admin', 'customer_service']],
     ['/admin/exports/', 'Exports', ['admin', 'customer_service', 'finance']],
     ['/admin/audit/', 'Audit log', ['admin']],
+    ['/admin/keys/', 'API keys', ['admin', 'analyst']],
     ['/', 'Dashboard', ['admin', 'analyst']],
   ];
   let me = null;
