@@ -205,6 +205,7 @@ test('customer service keeps the register and answers requests', async () => {
   assert.equal(await text(page, '#role'), 'customer service');
   assert.equal(await page.isHidden('#nav-dashboard'), true, 'no statistics link for customer service');
   assert.equal(await page.isHidden('#nav-audit'), true, 'no audit log link for customer service');
+  assert.equal(await page.isHidden('#nav-keys'), true, 'no API keys link for customer service');
   assert.equal(await page.isVisible('#nav a[href="/admin/exports/"]'), true, 'the labels are theirs');
 
   // Add a customer: the API's validation error beside the form, the field

@@ -1506,6 +1506,7 @@
     $('nav').hidden = false;
     $('nav-dashboard').hidden = me.role !== 'admin';
     $('nav-audit').hidden = me.role !== 'admin';
+    $('nav-keys').hidden = me.role !== 'admin';
     route();
   }
 
