@@ -58,30 +58,7 @@
     return a;
   }
 
-  function cell(tr, text, cls) {
-    const td = document.createElement('td');
-    td.textContent = text === null || text === undefined ? '' : String(text);
-    if (cls) td.className = cls;
-    tr.appendChild(td);
-    return td;
-  }
-
-  const LOCAL = new Intl.DateTimeFormat(undefined, {
-    year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  });
-
-  function timeCell(tr, iso) {
-    const td = cell(tr, '', 'nowrap');
-    const when = new Date(iso);
-    const t = document.createElement('time');
-    t.dateTime = iso;
-    t.textContent = isNaN(when) ? iso : LOCAL.format(when);
-    const utc = document.createElement('span');
-    utc.className = 'utc';
-    utc.textContent = iso.replace('T', ' ').replace('Z', ' UTC');
-    td.append(t, utc);
-  }
+  const { cell, timeCell } = window.SeulaStaff;
 
   // An export names everyone in it ("3,17-42,..."): a long list is cut
   // at an element, with how many it has (a search by one id finds it).
@@ -104,7 +81,7 @@
       const tr = document.createElement('tr');
       tr.dataset.id = String(e.id);
       cell(tr, e.id);
-      timeCell(tr, e.time);
+      timeCell(tr, e.time, { seconds: true });
       cell(tr, e.staff, 'staff');
       cell(tr, e.action, 'action');
       cell(tr, shortSubject(e.subject, e.subject_count), 'subject');

@@ -135,6 +135,50 @@ window.SeulaStaff = (function () {
     return me;
   }
 
+  // A table cell with `text`, appended to the row `tr`.
+  function cell(tr, text, cls) {
+    const td = document.createElement('td');
+    td.textContent = text === null || text === undefined ? '' : String(text);
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+
+  const FORMAT = {
+    minutes: new Intl.DateTimeFormat(undefined, {
+      year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    }),
+    seconds: new Intl.DateTimeFormat(undefined, {
+      year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit',
+    }),
+  };
+
+  // A time of the API ("2026-12-04T16:00:00Z") in the browser's zone.
+  function localTime(iso, seconds) {
+    const when = new Date(iso);
+    return isNaN(when) ? iso : FORMAT[seconds ? 'seconds' : 'minutes'].format(when);
+  }
+
+  // A cell of such a time, with UTC below; opts.none (muted) where it is
+  // null, opts.cls a class besides nowrap, opts.seconds to show them.
+  function timeCell(tr, iso, opts = {}) {
+    const td = cell(tr, '', 'nowrap' + (opts.cls ? ' ' + opts.cls : ''));
+    if (!iso) {
+      td.textContent = opts.none || '';
+      td.classList.add('muted');
+      return td;
+    }
+    const t = document.createElement('time');
+    t.dateTime = iso;
+    t.textContent = localTime(iso, opts.seconds);
+    const utc = document.createElement('span');
+    utc.className = 'utc';
+    utc.textContent = iso.replace('T', ' ').replace('Z', ' UTC');
+    td.append(t, utc);
+    return td;
+  }
+
   // A request whose session ended under the page: back to sign in.
   function sessionEnded(r) {
     if (r.status !== 401) return false;
@@ -143,5 +187,5 @@ window.SeulaStaff = (function () {
     return true;
   }
 
-  return { start, request, errorText, sessionEnded, roleName };
+  return { start, request, errorText, sessionEnded, roleName, cell, timeCell, localTime };
 })();

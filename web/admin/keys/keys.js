@@ -17,37 +17,7 @@
   let keys = [];
   let maxPerAccount = null;
 
-  const LOCAL = new Intl.DateTimeFormat(undefined, {
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-  });
-
-  function cell(tr, text, cls) {
-    const td = document.createElement('td');
-    td.textContent = text === null || text === undefined ? '' : String(text);
-    if (cls) td.className = cls;
-    tr.appendChild(td);
-    return td;
-  }
-
-  // A time of the API ("2026-12-04T16:00:00Z") in the browser's zone,
-  // with UTC below; `none` where it is null.
-  function timeCell(tr, iso, none, cls) {
-    const td = cell(tr, '', 'nowrap ' + cls);
-    if (!iso) {
-      td.textContent = none;
-      td.classList.add('muted');
-      return td;
-    }
-    const when = new Date(iso);
-    const t = document.createElement('time');
-    t.dateTime = iso;
-    t.textContent = isNaN(when) ? iso : LOCAL.format(when);
-    const utc = document.createElement('span');
-    utc.className = 'utc';
-    utc.textContent = iso.replace('T', ' ').replace('Z', ' UTC');
-    td.append(t, utc);
-    return td;
-  }
+  const { cell, timeCell } = window.SeulaStaff;
 
   // Past its expiry, by the server's clock: it lists an expired key,
   // refused, for 30 days, then deletes it.
@@ -84,9 +54,9 @@
       code.textContent = k.hint + '…';
       hint.appendChild(code);
       if (admin) cell(tr, k.owner, 'owner');
-      timeCell(tr, k.created, '', 'created');
-      timeCell(tr, k.last_used, 'never', 'last-used');
-      const exp = timeCell(tr, k.expires, 'never', 'expires');
+      timeCell(tr, k.created, { cls: 'created' });
+      timeCell(tr, k.last_used, { none: 'never', cls: 'last-used' });
+      const exp = timeCell(tr, k.expires, { none: 'never', cls: 'expires' });
       if (expired(k)) {
         const note = document.createElement('strong');
         note.className = 'expired';
@@ -259,7 +229,7 @@
       $('curl-example').textContent = example(made.key);
       $('new-key').hidden = false;
       $('create-status').textContent = `Key "${made.name}" created` +
-        (made.expires ? `, until ${LOCAL.format(new Date(made.expires))}` : ', with no end') +
+        (made.expires ? `, until ${window.SeulaStaff.localTime(made.expires)}` : ', with no end') +
         '. Copy it now: you will not see it again.';
       nameInput.value = '';
       await load();
