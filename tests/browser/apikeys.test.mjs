@@ -21,8 +21,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium, recordProblems, axeCheck, shutDown, addStaff,
-  postBeacon } from './harness.mjs';
+import { startSeula, launchChromium, axeCheck, shutDown, addStaff, postBeacon,
+  openRecording, signInAs } from './harness.mjs';
 
 const BIN = process.env.SEULA_BIN;
 const SOURCE = process.env.SEULA_SOURCE_DIR;
@@ -83,21 +83,8 @@ after(async () => {
   if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 
-// A page that records script errors, console errors and CSP violations;
-// `expected` lists console errors that are answers the test asked for.
-async function open(context, url, expected = []) {
-  const page = await context.newPage();
-  await recordProblems(page, (m) => expected.some((re) => re.test(`${m.text()} (${m.location().url})`)));
-  await page.goto(url);
-  return page;
-}
-
-async function signIn(page, name) {
-  await page.waitForSelector('#login:not([hidden])');
-  await page.fill('#username', name);
-  await page.fill('#password', USERS[name].password);
-  await page.click('#submit');
-}
+const open = openRecording;
+const signIn = (page, name) => signInAs(page, name, USERS[name].password);
 
 // A browser signed in as `name`, on the keys page.
 async function keysPage(name, options = {}, expected = []) {

@@ -181,3 +181,21 @@ export function postBeacon(base, pathname, body, headers) {
     req.end(data);
   });
 }
+
+// A new page of `context` at url that records script errors, console
+// errors and CSP violations; `expected` lists the console errors (as
+// regexps of "text (url)") that are answers the test asked for.
+export async function openRecording(context, url, expected = []) {
+  const page = await context.newPage();
+  await recordProblems(page, (m) => expected.some((re) => re.test(`${m.text()} (${m.location().url})`)));
+  await page.goto(url);
+  return page;
+}
+
+// Signs in on the sign-in page `page` was sent to.
+export async function signInAs(page, name, password) {
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#username', name);
+  await page.fill('#password', password);
+  await page.click('#submit');
+}
