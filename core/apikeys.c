@@ -286,7 +286,7 @@ static int create_handler(void *instance, struct seula_http *http)
 	if (days)
 		snprintf(expiry, sizeof(expiry), "expires in %lld days",
 		         (long long)days);
-	snprintf(detail, sizeof(detail), "API key %s made, %s", id, expiry);
+	snprintf(detail, sizeof(detail), "api_key=%s made, %s", id, expiry);
 	if ((rc = insert_key(seula_http_db(http), &k, name, hint)) !=
 	            SEULA_OK ||
 	    (rc = seula_http_audit(http, "change", NULL, detail)) != SEULA_OK ||
@@ -355,7 +355,7 @@ static int revoke_handler(void *instance, struct seula_http *http)
 	 * and the next reconcile deletes it (sessions.c). */
 	seula_sessions_remove(sessions, hash, SEULA_SESSION_API_KEY);
 	char detail[64];
-	snprintf(detail, sizeof(detail), "API key %s revoked", id);
+	snprintf(detail, sizeof(detail), "api_key=%s revoked", id);
 	int rc = seula_http_audit(http, "change", NULL, detail);
 	return rc != SEULA_OK ? rc : seula_http_reply(http, 204, NULL, NULL, 0);
 }

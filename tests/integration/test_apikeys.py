@@ -145,7 +145,7 @@ class ApiKeyTest(unittest.TestCase):
         self.assertEqual([d["staff_name"] for d in denied], ["ann"])
         made_rows = self.srv.query("SELECT detail FROM audit_log WHERE route = "
                                    "'POST /api/keys' AND outcome = 'ok'")
-        self.assertIn("API key %s made, expires in 90 days" % made["id"],
+        self.assertIn("api_key=%s made, expires in 90 days" % made["id"],
                       [x["detail"] for x in made_rows])
 
     def test_what_is_no_key_opens_nothing(self):
@@ -228,7 +228,7 @@ class ApiKeyTest(unittest.TestCase):
                                              "('first', 'second')"), 0)
         revoked = self.srv.query("SELECT staff_name, detail FROM audit_log WHERE "
                                  "route = 'DELETE /api/keys/{id}' AND outcome = 'ok'")
-        self.assertIn({"staff_name": "ada", "detail": "API key %s revoked" % first["id"]},
+        self.assertIn({"staff_name": "ada", "detail": "api_key=%s revoked" % first["id"]},
                       revoked)
         self.assertEqual(ada.request("DELETE", "/api/keys/" + admins["id"]).status, 204)
         # The logins above (max_sessions 2) pushed sessions out, no key.
