@@ -3158,6 +3158,7 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	        .steps = kind == ANALYTICS_FUNNEL ? h->http_query(http, "steps")
 	                                          : NULL,
 	        .funnels = &a->funnels,
+	        .visit_timeout_s = a->cfg->visit_timeout_s,
 	        .csv = format && strcmp(format, "csv") == 0,
 	        .now_ms = h->now_ms(h),
 	        .goals = &a->goals,

@@ -200,6 +200,8 @@ struct fvisit {
 	int64_t visitor, start, last;
 	/* Steps completed; past the last one (n + 1): not covered. */
 	uint8_t reached;
+	/* An event of its own visitor key has come. */
+	bool own;
 };
 
 static int fvisit_cmp(const void *x, const void *y)
@@ -339,12 +341,189 @@ read_visits(sqlite3 *db, const char *site, const char *filter,
 	return ANALYTICS_OK;
 }
 
+/* ---- events sent before a consent during the visit --------------------
+ *
+ * A visitor who consents during a cookieless visit goes on with that
+ * visit under the id (analytics.c: adopt()), but the events sent before
+ * it are stored with the cookieless hash only (an identified event keeps
+ * no hash): no visit of their key holds them any more.  Such orphans of
+ * one key, each within the visit timeout of the one before, are a run.
+ * A visit by an id whose first event of its own comes after its start
+ * was taken over, and the run it took is the one that began at its
+ * start: when the id's first event comes, the run's steps are played into
+ * the visit, in their order, before the id's own.  Only the steps each
+ * event could complete are kept, and only while a run can still be taken
+ * (a visit timeout after its last event); two runs begun in the same
+ * millisecond cannot be told apart and give none. */
+struct orphan_run {
+	int64_t key, first, last;
+	/* Of its events that complete any step: which ones, a bit each. */
+	uint8_t *masks;
+	size_t n, cap;
+	/* A visit of the range began when it did: it may be taken. */
+	bool wanted;
+	bool taken;
+};
+
+struct orphans {
+	struct orphan_run *runs; /* in the order begun: by first */
+	size_t n, cap;
+	/* A key's latest run: its index + 1, 0 empty; 2 * cap of them. */
+	uint32_t *slots;
+	size_t nslots;
+	int64_t timeout_ms;
+	/* When the range's covered visits began, sorted: a run begun at
+	 * no such time keeps no steps (the orphans of visits a filter
+	 * left out are most of them then). */
+	int64_t *starts;
+	size_t nstarts;
+};
+
+static void orphans_free(struct orphans *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->runs[i].masks);
+	free(o->runs);
+	free(o->slots);
+	free(o->starts);
+}
+
+static int int64_cmp(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+static bool orphans_wanted(const struct orphans *o, int64_t ts)
+{
+	return o->nstarts &&
+	       bsearch(&ts, o->starts, o->nstarts, sizeof(ts), int64_cmp);
+}
+
+static uint32_t *orphans_slot(struct orphans *o, int64_t key)
+{
+	/* Keys are keyed hashes already: their low bits spread. */
+	size_t i = (size_t)((uint64_t)key & (o->nslots - 1));
+	while (o->slots[i] && o->runs[o->slots[i] - 1].key != key)
+		i = (i + 1) & (o->nslots - 1);
+	return &o->slots[i];
+}
+
+/* Keep the runs that may still be taken at time now, in their order, in
+ * room for at least one more; -1 when out of memory. */
+static int orphans_make_room(struct orphans *o, int64_t now)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		struct orphan_run *r = &o->runs[i];
+		if (r->taken || now - r->last > o->timeout_ms)
+			free(r->masks);
+		else
+			o->runs[kept++] = *r;
+	}
+	o->n = kept;
+	size_t cap = o->cap ? o->cap : 256;
+	while (kept >= cap / 2)
+		cap *= 2;
+	if (cap != o->cap) {
+		struct orphan_run *more = realloc(o->runs, cap * sizeof(*more));
+		uint32_t *slots = malloc(2 * cap * sizeof(*slots));
+		if (!more || !slots || cap > UINT32_MAX / 2) {
+			free(slots);
+			if (more)
+				o->runs = more;
+			return -1;
+		}
+		o->runs = more;
+		o->cap = cap;
+		free(o->slots);
+		o->slots = slots;
+		o->nslots = 2 * cap;
+	}
+	memset(o->slots, 0, o->nslots * sizeof(*o->slots));
+	for (size_t i = 0; i < o->n; i++)
+		*orphans_slot(o, o->runs[i].key) = (uint32_t)(i + 1);
+	return 0;
+}
+
+static uint8_t steps_mask(const struct analytics_funnel *f, int type,
+                          const char *path, const char *name)
+{
+	uint8_t mask = 0;
+	for (size_t i = 0; i < f->n; i++)
+		if (step_done(&f->steps[i], type, path, name))
+			mask |= (uint8_t)(1u << i);
+	return mask;
+}
+
+/* An orphan of key at ts, the event (type, path, name); -1 when out of
+ * memory. */
+static int orphans_add(struct orphans *o, int64_t key, int64_t ts,
+                       const struct analytics_funnel *f, int type,
+                       const char *path, const char *name)
+{
+	uint32_t *slot = o->nslots ? orphans_slot(o, key) : NULL;
+	struct orphan_run *r = slot && *slot ? &o->runs[*slot - 1] : NULL;
+	if (!r || r->taken || ts - r->last > o->timeout_ms) {
+		if (o->n == o->cap) {
+			if (orphans_make_room(o, ts) != 0)
+				return -1;
+			slot = orphans_slot(o, key);
+		}
+		r = &o->runs[o->n++];
+		*r = (struct orphan_run){.key = key,
+		                         .first = ts,
+		                         .wanted = orphans_wanted(o, ts)};
+		*slot = (uint32_t)o->n;
+	}
+	r->last = ts;
+	uint8_t mask = r->wanted ? steps_mask(f, type, path, name) : 0;
+	if (!mask)
+		return 0;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		uint8_t *more = realloc(r->masks, cap);
+		if (!more)
+			return -1;
+		r->masks = more;
+		r->cap = cap;
+	}
+	r->masks[r->n++] = mask;
+	return 0;
+}
+
+/* The one run begun at start that may be taken at ts, or NULL. */
+static struct orphan_run *orphans_take(struct orphans *o, int64_t start,
+                                       int64_t ts)
+{
+	size_t lo = 0, hi = o->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (o->runs[mid].first < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	struct orphan_run *found = NULL;
+	for (size_t i = lo; i < o->n && o->runs[i].first == start; i++) {
+		struct orphan_run *r = &o->runs[i];
+		if (!r->wanted || r->taken || ts - r->last > o->timeout_ms)
+			continue;
+		if (found)
+			return NULL;
+		found = r;
+	}
+	if (found)
+		found->taken = true;
+	return found;
+}
+
 /* Walk the site's page views and custom events of [from, to] (ms) in
  * order, moving each one's visit on. */
 static enum analytics_status
 walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
             const unsigned char *key, struct fvisit *v, size_t n, int64_t from,
-            int64_t to, char *err, size_t errlen)
+            int64_t to, int64_t timeout_ms, char *err, size_t errlen)
 {
 	size_t sl = strlen(site);
 	/* The writer keys no visitor of such a site. */
@@ -366,6 +545,18 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 	sqlite3_bind_int64(st, 2, from);
 	sqlite3_bind_int64(st, 3, to);
 	enum analytics_status s = ANALYTICS_OK;
+	struct orphans orphans = {.timeout_ms = timeout_ms};
+	orphans.starts = malloc((n ? n : 1) * sizeof(*orphans.starts));
+	if (!orphans.starts) {
+		sqlite3_finalize(st);
+		snprintf(err, errlen, "out of memory");
+		return ANALYTICS_DB_ERROR;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].reached != UINT8_MAX)
+			orphans.starts[orphans.nstarts++] = v[i].start;
+	qsort(orphans.starts, orphans.nstarts, sizeof(*orphans.starts),
+	      int64_cmp);
 	int64_t seen = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -379,10 +570,13 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 		}
 		int type = sqlite3_column_int(st, 0);
 		const char *id = (const char *)sqlite3_column_text(st, 3);
-		int64_t k;
+		int64_t k, ts = sqlite3_column_int64(st, 5);
+		const char *path = (const char *)sqlite3_column_text(st, 1);
+		const char *name = (const char *)sqlite3_column_text(st, 2);
+		bool by_id = id && strlen(id) <= 64;
 		/* The visitor as analytics.c's visitor_of() takes it: the
 		 * id, else the cookieless hash, else none. */
-		if (id && strlen(id) <= 64) {
+		if (by_id) {
 			k = analytics_visitor_key(key, site, sl, 'i', id,
 			                          strlen(id));
 		} else if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
@@ -393,15 +587,35 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 		} else {
 			continue;
 		}
-		struct fvisit *fv =
-		        visit_at(v, n, k, sqlite3_column_int64(st, 5));
-		if (!fv || fv->reached >= f->n)
+		struct fvisit *fv = visit_at(v, n, k, ts);
+		if (!fv) {
+			if (!by_id && orphans_add(&orphans, k, ts, f, type,
+			                          path, name) != 0) {
+				snprintf(err, errlen, "out of memory");
+				s = ANALYTICS_DB_ERROR;
+				break;
+			}
 			continue;
-		if (step_done(&f->steps[fv->reached], type,
-		              (const char *)sqlite3_column_text(st, 1),
-		              (const char *)sqlite3_column_text(st, 2)))
+		}
+		if (fv->reached == UINT8_MAX)
+			continue;
+		if (!fv->own) {
+			fv->own = true;
+			struct orphan_run *r =
+			        by_id && ts > fv->start
+			                ? orphans_take(&orphans, fv->start, ts)
+			                : NULL;
+			for (size_t i = 0; r && i < r->n && fv->reached < f->n;
+			     i++)
+				if (r->masks[i] & (1u << fv->reached))
+					fv->reached++;
+		}
+		if (fv->reached >= f->n)
+			continue;
+		if (step_done(&f->steps[fv->reached], type, path, name))
 			fv->reached++;
 	}
+	orphans_free(&orphans);
 	if (s == ANALYTICS_OK && rc != SQLITE_DONE) {
 		snprintf(err, errlen, "funnel events: %s", sqlite3_errmsg(db));
 		s = ANALYTICS_DB_ERROR;
@@ -410,12 +624,11 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 	return s;
 }
 
-enum analytics_status
-analytics_funnel_count(sqlite3 *db, const struct analytics_funnel *f,
-                       const char *site, const char *filter,
-                       const struct analytics_goals *goals, int64_t t0_ms,
-                       int64_t t1_ms, struct analytics_funnel_counts *out,
-                       char *err, size_t errlen)
+enum analytics_status analytics_funnel_count(
+        sqlite3 *db, const struct analytics_funnel *f, const char *site,
+        const char *filter, const struct analytics_goals *goals, int64_t t0_ms,
+        int64_t t1_ms, int64_t timeout_s, struct analytics_funnel_counts *out,
+        char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->covered_from_ms = INT64_MAX;
@@ -473,7 +686,8 @@ analytics_funnel_count(sqlite3 *db, const struct analytics_funnel *f,
 			to = v[i].last;
 	}
 	if (from <= to)
-		s = walk_events(db, f, site, key, v, n, from, to, err, errlen);
+		s = walk_events(db, f, site, key, v, n, from, to,
+		                timeout_s * 1000, err, errlen);
 	/* Per visitor (the visits are sorted by visitor): the furthest
 	 * step any of their covered visits reached. */
 	for (size_t i = 0; s == ANALYTICS_OK && i < n;) {

@@ -20,8 +20,10 @@
  * events_retention) and whose visitor is not yet forgotten (the plugin's
  * visitor_retention); the others of the range are counted apart
  * (analytics_funnel_counts.uncovered).  Events without a visitor id or
- * hash, and those a visit had before its visitor consented during it
- * (analytics.c: adopt()), cannot be joined and count for no step.
+ * hash cannot be joined and count for no step.  Those a visit had before
+ * its visitor consented during it (analytics.c: adopt()) are kept with
+ * the cookieless hash while the visit answers to the id: they are joined
+ * to it by when it began (funnel.c).
  */
 #ifndef SEULA_ANALYTICS_FUNNEL_H
 #define SEULA_ANALYTICS_FUNNEL_H
@@ -84,15 +86,15 @@ struct analytics_funnel_counts {
 };
 
 /* Count funnel f over the visits of `site` started in [t0_ms, t1_ms) that
- * pass `filter` (already validated: the report's scope parsed it).  Reads
+ * pass `filter` (already validated: the report's scope parsed it), made
+ * with a visit timeout of timeout_s (the plugin's visit_timeout).  Reads
  * on db only, in one pass over the range's raw events.
  * ANALYTICS_BAD_REQUEST when the range holds more visits or events than a
  * funnel reads (err says so). */
-enum analytics_status
-analytics_funnel_count(sqlite3 *db, const struct analytics_funnel *f,
-                       const char *site, const char *filter,
-                       const struct analytics_goals *goals, int64_t t0_ms,
-                       int64_t t1_ms, struct analytics_funnel_counts *out,
-                       char *err, size_t errlen);
+enum analytics_status analytics_funnel_count(
+        sqlite3 *db, const struct analytics_funnel *f, const char *site,
+        const char *filter, const struct analytics_goals *goals, int64_t t0_ms,
+        int64_t t1_ms, int64_t timeout_s, struct analytics_funnel_counts *out,
+        char *err, size_t errlen);
 
 #endif

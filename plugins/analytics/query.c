@@ -5377,7 +5377,8 @@ static enum analytics_status funnel(sqlite3 *db, const struct scope *sc,
 	struct analytics_funnel_counts c;
 	enum analytics_status s = analytics_funnel_count(
 	        db, f, sc->site, rq->filter, sc->goals, sc->t0 * 1000,
-	        sc->t1 * 1000, &c, err, errlen);
+	        sc->t1 * 1000, rq->visit_timeout_s ? rq->visit_timeout_s : 1800,
+	        &c, err, errlen);
 	json_t *rows = s == ANALYTICS_OK ? json_array() : NULL;
 	for (size_t i = 0; rows && i < f->n; i++) {
 		char *def = analytics_goal_definition(&f->steps[i]);

@@ -195,6 +195,8 @@ struct analytics_request {
 	 * steps asked ad hoc, "page:/pricing>event:signup" (funnel.h) */
 	const char *funnel, *steps;
 	const struct analytics_funnels *funnels;
+	/* funnel: the plugin's visit_timeout (seconds); 0: 30 minutes */
+	int64_t visit_timeout_s;
 	/* For a CSV export: a breakdown may then list up to a million rows
 	 * on its one page, the whole table. */
 	bool csv;

@@ -13,12 +13,13 @@ import itertools
 import json
 import math
 import sqlite3
+import time
 import unittest
 import urllib.parse
 import zoneinfo
 
 from seulatest import (Server, add_user, assert_json_error, login, pageview,
-                       run_seula)
+                       record_consent, run_seula)
 
 TIMEOUT_S = 2
 PASSWORD = "funnel-test-password-42"
@@ -344,6 +345,93 @@ class FunnelTest(unittest.TestCase):
         self.assertEqual(r.json()["funnels"], {"demo": [
             {"name": "signup", "steps": ["Visit /pricing*", "Signup", "Visit /thanks"]},
             {"name": "blog", "steps": ["Visit /blog/*", "Visit /about"]}]})
+
+
+class FunnelConsentDuringVisitTest(unittest.TestCase):
+    """A visitor who consents during a cookieless visit goes on with it
+    under the visitor id; the page views and events sent before the
+    consent (stored with the cookieless hash only) still complete the
+    visit's steps, in their order before the id's."""
+
+    def test_steps_before_the_consent_count(self):
+        s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "4s"}})
+        self.addCleanup(s.close)
+        s.start()
+        ids = {}
+
+        def who(n, ua):
+            return {"User-Agent": "%s fc%d" % (ua, n),
+                    "X-Forwarded-For": "203.0.113.%d" % (40 + n)}
+
+        def send(h, kind, what, vid=None):
+            ev = (pageview(url="http://localhost" + what) if kind == "p"
+                  else {"site": "demo", "type": "event", "name": what,
+                        "url": "http://localhost/pricing"})
+            if vid:
+                ev["visitor_id"] = vid
+            self.assertEqual(s.collect([ev], headers=h).status, 204)
+            time.sleep(0.005)
+
+        def consent(n, h, page):
+            ids[n] = "5b0e7c1e-8a4f-4c2d-9f6e-01234567%04d" % n
+            record_consent(s, visitor_id=ids[n], headers=h,
+                           page="http://localhost" + page)
+            time.sleep(0.005)
+
+        a, b, c = who(1, DESKTOP), who(2, MOBILE), who(3, DESKTOP)
+        d, g = who(4, DESKTOP), who(5, DESKTOP)
+        # A: pricing cookieless, then consents there: Signup and the
+        # thank-you page with the id.  3 steps, one visit.
+        send(a, "p", "/pricing")
+        consent(1, a, "/pricing")
+        send(a, "e", "Signup", ids[1])
+        send(a, "p", "/thanks", ids[1])
+        # B (a phone): the blog and pricing cookieless, consents, then the
+        # thank-you page before Signup.  2 steps.
+        send(b, "p", "/blog/x")
+        send(b, "p", "/pricing")
+        consent(2, b, "/pricing")
+        send(b, "p", "/thanks", ids[2])
+        send(b, "e", "Signup", ids[2])
+        # C consented before its visit: all with the id.  2 steps.
+        consent(3, c, "/")
+        send(c, "p", "/pricing", ids[3])
+        send(c, "e", "Signup", ids[3])
+        # D never consents.  3 steps.
+        send(d, "p", "/pricing")
+        send(d, "e", "Signup")
+        send(d, "p", "/thanks")
+        # G consents on a page it is not on: no visit is taken over, the
+        # id's is a visit of its own (1 step, then 0).
+        send(g, "p", "/pricing")
+        consent(5, g, "/elsewhere")
+        send(g, "e", "Signup", ids[5])
+        send(g, "p", "/thanks", ids[5])
+        self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits")
+                         [0]["n"], 6)
+
+        add_user(s, "ana", "analyst", PASSWORD)
+        staff = login(s, "ana", PASSWORD)
+
+        def funnel(**extra):
+            q = {"steps": ">".join(SIGNUP), "from": local_day(-1).isoformat(),
+                 "to": local_day(1).isoformat()}
+            q.update(extra)
+            r = staff.request("GET", "/api/stats/demo/funnel?" +
+                              urllib.parse.urlencode(q))
+            self.assertEqual(r.status, 200, r)
+            got = r.json()
+            return (got["visits"], got["visitors"],
+                    [x["visits"] for x in got["results"]],
+                    [x["visitors"] for x in got["results"]])
+
+        self.assertEqual(funnel(), (6, 6, [5, 4, 2], [5, 4, 2]))
+        # B alone, and all but B: B's early events are no other's.
+        self.assertEqual(funnel(filter="device==mobile"),
+                         (1, 1, [1, 1, 0], [1, 1, 0]))
+        self.assertEqual(funnel(filter="device!=mobile"),
+                         (5, 5, [4, 3, 2], [4, 3, 2]))
 
 
 class FunnelCoverageTest(unittest.TestCase):
