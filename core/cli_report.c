@@ -293,21 +293,6 @@ static int audit_run(const struct seula_config *cfg, const json_t *report,
 	return rc;
 }
 
-static void csv_section(FILE *f, const char *title, const json_t *rows,
-                        enum analytics_report_kind kind, const char *dimension)
-{
-	json_t *wrap = json_pack("{s:O}", "results", rows);
-	if (wrap && dimension)
-		json_object_set_new(wrap, "dimension", json_string(dimension));
-	char *csv = analytics_report_csv(wrap, kind);
-	json_decref(wrap);
-	fprintf(f, "%s\r\n", title);
-	if (csv)
-		fputs(csv, f);
-	fputs("\r\n", f);
-	free(csv);
-}
-
 /* One CSV cell: quoted, and a leading = + - @ defused as the API's
  * exports do (a spreadsheet would run it). */
 static void csv_cell(FILE *f, const char *s, bool last)
@@ -321,6 +306,25 @@ static void csv_cell(FILE *f, const char *s, bool last)
 		fputc(*p, f);
 	}
 	fputs(last ? "\"\r\n" : "\",", f);
+}
+
+static void csv_section(FILE *f, const char *title, const json_t *rows,
+                        enum analytics_report_kind kind, const char *dimension)
+{
+	json_t *wrap = json_pack("{s:O}", "results", rows);
+	if (wrap && dimension)
+		json_object_set_new(wrap, "dimension", json_string(dimension));
+	char *csv = analytics_report_csv(wrap, kind);
+	json_decref(wrap);
+	/* A funnel's title holds its configured name, quotes and all. */
+	if (strpbrk(title, "\",\r\n") || (*title && strchr("=+-@\t", *title)))
+		csv_cell(f, title, true);
+	else
+		fprintf(f, "%s\r\n", title);
+	if (csv)
+		fputs(csv, f);
+	fputs("\r\n", f);
+	free(csv);
 }
 
 /* The report's filters as the API's text ("country==FI;goal==Signup"). */
@@ -601,16 +605,24 @@ static const char *dimension_label(const char *dimension)
 	return dimension;
 }
 
+/* A table of rows, each a dimension value's metrics cols (the first also
+ * drawn as a bar); note, when not NULL, is said under it. */
 static void html_table(FILE *f, const char *title, const char *dimension,
                        const json_t *rows, const char *const *cols,
-                       const char *const *heads, size_t n_cols)
+                       const char *const *heads, size_t n_cols,
+                       const char *note)
 {
 	fprintf(f, "<section><h2>");
 	esc(f, title);
 	fprintf(f, "</h2>");
 	if (!json_array_size(rows)) {
-		fprintf(f, "<p class=\"none\">No data in this period.</p>"
-		           "</section>\n");
+		fprintf(f, "<p class=\"none\">No data in this period.</p>");
+		if (note) {
+			fprintf(f, "<p class=\"none\">");
+			esc(f, note);
+			fprintf(f, "</p>");
+		}
+		fprintf(f, "</section>\n");
 		return;
 	}
 	double max = 1;
@@ -665,7 +677,13 @@ static void html_table(FILE *f, const char *title, const char *dimension,
 		}
 		fprintf(f, "</tr>\n");
 	}
-	fprintf(f, "</tbody></table></section>\n");
+	fprintf(f, "</tbody></table>");
+	if (note) {
+		fprintf(f, "<p class=\"none\">");
+		esc(f, note);
+		fprintf(f, "</p>");
+	}
+	fprintf(f, "</section>\n");
 }
 
 /* uPlot, from where setup puts it for the dashboard, else node_modules. */
@@ -884,7 +902,7 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	static const char *const ts_heads[] = {"Visitors", "Visits",
 	                                       "Page views"};
 	fprintf(f, "</section>\n<details><summary>The numbers</summary>");
-	html_table(f, "", "date", ts, ts_cols, ts_heads, 3);
+	html_table(f, "", "date", ts, ts_cols, ts_heads, 3, NULL);
 	fprintf(f, "</details>\n<div class=\"grid\">\n");
 
 	static const char *const cols[] = {"visitors", "visits", "pageviews",
@@ -893,13 +911,14 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	                                    "Bounce"};
 	for (size_t i = 0; i < N_TABLES; i++)
 		html_table(f, tables[i].title, tables[i].dimension,
-		           json_object_get(r, tables[i].key), cols, heads, 4);
+		           json_object_get(r, tables[i].key), cols, heads, 4,
+		           NULL);
 	static const char *const gcols[] = {"visitors", "events",
 	                                    "conversion_rate"};
 	static const char *const gheads[] = {"Converted", "Completions",
 	                                     "Conversion"};
 	html_table(f, "Goals", "goal", json_object_get(r, "goals"), gcols,
-	           gheads, 3);
+	           gheads, 3, NULL);
 	static const char *const fcols[] = {"visits", "visitors",
 	                                    "conversion_rate", "dropoff",
 	                                    "dropoff_rate"};
@@ -912,8 +931,25 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		char title[96];
 		snprintf(title, sizeof(title), "Funnel %s",
 		         json_string_value(json_object_get(fn, "funnel")));
+		/* As the dashboard says it: a funnel reads the raw events,
+		 * which retention deletes before the rollups. */
+		json_int_t missed = json_integer_value(
+		        json_object_get(fn, "uncovered_visits"));
+		const char *since =
+		        json_string_value(json_object_get(fn, "covered_from"));
+		char note[160];
+		if (missed > 0 && since)
+			snprintf(note, sizeof(note),
+			         "%lld earlier visits are not counted: the raw "
+			         "events cover visits from %s on.",
+			         (long long)missed, since);
+		else if (missed > 0)
+			snprintf(note, sizeof(note),
+			         "%lld visits are not counted: none of their "
+			         "raw events is kept.",
+			         (long long)missed);
 		html_table(f, title, "name", json_object_get(fn, "results"),
-		           fcols, fheads, 5);
+		           fcols, fheads, 5, missed > 0 ? note : NULL);
 	}
 	fprintf(f, "</div>\n<section><h2>Consent</h2>");
 	const json_t *c = json_object_get(r, "consent");

@@ -441,7 +441,8 @@ class FunnelCoverageTest(unittest.TestCase):
 
     def test_coverage(self):
         s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
-            "visit_timeout": "%ds" % TIMEOUT_S, "visitor_retention": "2d"}})
+            "visit_timeout": "%ds" % TIMEOUT_S, "visitor_retention": "2d",
+            "funnels": 'demo:say "hi":page:/blog/*>page:/about'}})
         self.addCleanup(s.close)
         # Five days ago (forgotten at start) and one day ago (kept), one
         # of them before the raw events retention has passed (below).
@@ -495,6 +496,20 @@ class FunnelCoverageTest(unittest.TestCase):
                                              local_day(0).isoformat())).json()
         self.assertIsNone(got["covered_from"])
         self.assertEqual((got["visits"], got["uncovered_visits"]), (0, 0))
+        # `seula report` says so under the funnel's table, and a name
+        # with quotes stays one CSV cell.
+        args = ["report", "--config", s.config_path, "--site", "demo",
+                "--from", local_day(-6).isoformat(), "--to",
+                local_day(0).isoformat(), "--tz", "UTC"]
+        r = run_seula(*args, "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("<h2>Funnel say &quot;hi&quot;</h2>", r.stdout)
+        self.assertIn("3 earlier visits are not counted: the raw events "
+                      "cover visits from %s on." % local_day(-1).isoformat(),
+                      r.stdout)
+        r = run_seula(*args, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('"Funnel say ""hi"""', r.stdout.splitlines())
 
     def test_config_errors(self):
         for bad, says in (("demo:one:page:/a", "at least 2"),
