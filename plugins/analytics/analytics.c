@@ -49,6 +49,7 @@
 #include "gather.h"
 #include "groups.h"
 #include "hll.h"
+#include "notes.h"
 #include "openvisits.h"
 #include "query.h"
 #include "visitorkey.h"
@@ -340,6 +341,17 @@ static const struct seula_migration migrations[] = {
              ") STRICT, WITHOUT ROWID;\n"
              "INSERT INTO analytics_meta (k, v) VALUES ('goals_adopt', "
              "1);\n"},
+        /* Dated notes on the statistics (notes.h). */
+        {15, "CREATE TABLE analytics_annotations (\n"
+             "  id INTEGER PRIMARY KEY,\n"
+             "  site TEXT NOT NULL,\n"
+             "  day TEXT NOT NULL,\n"
+             "  text TEXT NOT NULL,\n"
+             "  by_name TEXT NOT NULL,\n"
+             "  created_at INTEGER NOT NULL\n"
+             ") STRICT;\n"
+             "CREATE INDEX analytics_annotations_site_day ON "
+             "analytics_annotations (site, day);\n"},
 };
 
 /* How long a visit must go untouched before the close task ends it, when
@@ -3524,6 +3536,22 @@ static int sites_route(void *instance, struct seula_http *http)
 
 #define STATS_ROLES (SEULA_ROLE_ADMIN | SEULA_ROLE_ANALYST)
 
+static int notes_list_route(void *instance, struct seula_http *http)
+{
+	return analytics_notes_list(((struct analytics *)instance)->host, http);
+}
+
+static int notes_add_route(void *instance, struct seula_http *http)
+{
+	return analytics_notes_add(((struct analytics *)instance)->host, http);
+}
+
+static int notes_remove_route(void *instance, struct seula_http *http)
+{
+	return analytics_notes_remove(((struct analytics *)instance)->host,
+	                              http);
+}
+
 static const struct seula_route routes[] = {
         {SEULA_METHOD_GET, "/api/stats/sites", STATS_ROLES, SEULA_ON_READER,
          sites_route, "the configured sites"},
@@ -3545,6 +3573,13 @@ static const struct seula_route routes[] = {
          SEULA_ON_READER, funnel_route,
          "the visits that took a funnel's steps in order (funnel=NAME or "
          "steps=page:/a>event:b), from the raw events"},
+        {SEULA_METHOD_GET, "/api/stats/{site}/annotations", STATS_ROLES,
+         SEULA_ON_READER, notes_list_route,
+         "the site's dated notes on its statistics"},
+        {SEULA_METHOD_POST, "/api/stats/{site}/annotations", STATS_ROLES,
+         SEULA_ON_WRITER, notes_add_route, "add a dated note {date, text}"},
+        {SEULA_METHOD_DELETE, "/api/stats/{site}/annotations/{id}", STATS_ROLES,
+         SEULA_ON_WRITER, notes_remove_route, "remove a note"},
 };
 
 /* ---- data subject rights (ABI 1.3) -------------------------------------

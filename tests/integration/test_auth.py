@@ -61,6 +61,9 @@ ROUTE_TABLE = {
     ("GET", "/api/stats/{site}/realtime"): {"admin", "analyst"},
     ("GET", "/api/stats/{site}/goals"): {"admin", "analyst"},
     ("GET", "/api/stats/{site}/funnel"): {"admin", "analyst"},
+    ("GET", "/api/stats/{site}/annotations"): {"admin", "analyst"},
+    ("POST", "/api/stats/{site}/annotations"): {"admin", "analyst"},
+    ("DELETE", "/api/stats/{site}/annotations/{id}"): {"admin", "analyst"},
     # the customers plugin: the register is customer service's, billing
     # data the finance partner's
     ("GET", "/api/customers"): {"admin", "customer_service"},
