@@ -115,6 +115,51 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 	               : SEULA_EINVAL;
 }
 
+/* The site's notes on its statistics (plugins/analytics/notes.h) of the
+ * days [f, t] into r's "annotations": date, text and who added it. */
+static int notes_of(sqlite3 *db, const char *site, int64_t f, int64_t t,
+                    json_t *r, char *err, size_t errlen)
+{
+	char from[11], to[11];
+	seula_date_format(f, from, sizeof(from));
+	seula_date_format(t, to, sizeof(to));
+	sqlite3_stmt *st = NULL;
+	json_t *list = json_array();
+	int step = SQLITE_ERROR;
+	if (list && sqlite3_prepare_v2(db,
+	                               "SELECT day, text, by_name FROM "
+	                               "analytics_annotations WHERE site = ? "
+	                               "AND day >= ? AND day <= ? ORDER BY "
+	                               "day, id",
+	                               -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW)
+			json_array_append_new(
+			        list,
+			        json_pack("{s:s, s:s, s:s}", "date",
+			                  (const char *)sqlite3_column_text(st,
+			                                                    0),
+			                  "text",
+			                  (const char *)sqlite3_column_text(st,
+			                                                    1),
+			                  "by",
+			                  (const char *)sqlite3_column_text(
+			                          st, 2)));
+	}
+	if (step != SQLITE_DONE) {
+		snprintf(err, errlen, "annotations: %s",
+		         list ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_finalize(st);
+		json_decref(list);
+		return SEULA_EIO;
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(r, "annotations", list);
+	return SEULA_OK;
+}
+
 /* The report as one JSON object. */
 static int build(sqlite3 *db, const struct seula_consent *consent,
                  const struct report_args *a,
@@ -216,6 +261,8 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 		}
 	}
 	json_object_set_new(r, "funnels", funnels);
+	if (rc == SEULA_OK)
+		rc = notes_of(db, a->site, f, t, r, err, errlen);
 	/* Consent rates over the same local days. */
 	json_t *cs = NULL;
 	if (rc == SEULA_OK && seula_consent_stats(consent, db, a->site, f, t,
@@ -235,8 +282,6 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 
 /* ---- CSV: one table after another, each under its title ------------------ */
 
-/* A table of a report of `kind` (a breakdown's by `dimension`, else
- * NULL). */
 /* The run's audit entry, by "cli:USER", in a transaction of its own on a
  * writable connection: as the API's, action "read" when the filter reads
  * event properties, else "statistics"; the detail names the site, the
@@ -308,6 +353,8 @@ static void csv_cell(FILE *f, const char *s, bool last)
 	fputs(last ? "\"\r\n" : "\",", f);
 }
 
+/* A table of a report of `kind` (a breakdown's by `dimension`, else
+ * NULL). */
 static void csv_section(FILE *f, const char *title, const json_t *rows,
                         enum analytics_report_kind kind, const char *dimension)
 {
@@ -390,6 +437,22 @@ static void write_csv(FILE *f, const json_t *r)
 		         json_string_value(json_object_get(fn, "funnel")));
 		csv_section(f, title, json_object_get(fn, "results"),
 		            ANALYTICS_FUNNEL, NULL);
+	}
+	const json_t *notes = json_object_get(r, "annotations");
+	if (json_array_size(notes)) {
+		fputs("Notes\r\ndate,text,by\r\n", f);
+		const json_t *nt;
+		json_array_foreach(notes, i, nt)
+		{
+			static const char *const cols[] = {"date", "text",
+			                                   "by"};
+			for (size_t k = 0; k < 3; k++)
+				csv_cell(f,
+				         json_string_value(
+				                 json_object_get(nt, cols[k])),
+				         k == 2);
+		}
+		fputs("\r\n", f);
 	}
 	const json_t *c = json_object_get(r, "consent");
 	if (json_is_object(c)) {
@@ -951,7 +1014,24 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		html_table(f, title, "name", json_object_get(fn, "results"),
 		           fcols, fheads, 5, missed > 0 ? note : NULL);
 	}
-	fprintf(f, "</div>\n<section><h2>Consent</h2>");
+	fprintf(f, "</div>\n");
+	const json_t *notes = json_object_get(r, "annotations");
+	if (json_array_size(notes)) {
+		fprintf(f, "<section><h2>Notes</h2><ul class=\"notes\">");
+		const json_t *nt;
+		json_array_foreach(notes, fi, nt)
+		{
+			fprintf(f, "<li><strong>");
+			esc(f, json_string_value(json_object_get(nt, "date")));
+			fprintf(f, "</strong> ");
+			esc(f, json_string_value(json_object_get(nt, "text")));
+			fprintf(f, " <span class=\"none\">(");
+			esc(f, json_string_value(json_object_get(nt, "by")));
+			fprintf(f, ")</span></li>");
+		}
+		fprintf(f, "</ul></section>\n");
+	}
+	fprintf(f, "<section><h2>Consent</h2>");
 	const json_t *c = json_object_get(r, "consent");
 	if (json_is_object(c)) {
 		static const char *const counts[] = {

@@ -3,12 +3,15 @@ against the real server: added, listed by day range, removed, shared by
 the team, refused with a JSON error on bad input, audited, kept across a
 kill -9, and read but never written with an API key.
 """
+import csv
+import io
+import json
 import os
 import signal
 import sqlite3
 import unittest
 
-from seulatest import Server, add_user, assert_json_error, login
+from seulatest import Server, add_user, assert_json_error, login, run_seula
 
 PASSWORDS = {"ann": "copper+Fjord+42+heron", "bo": "harbour=Lichen=63=owl",
              "cid": "velvet_Quarry_19_moss"}
@@ -139,6 +142,30 @@ class AnnotationTest(unittest.TestCase):
             dict(key, **{"Content-Type": "application/json"})), 403, "api_key_scope")
         assert_json_error(self, self.srv.request(
             "DELETE", "%s/%d" % (BASE, note["id"]), headers=key), 403, "api_key_scope")
+
+    def test_in_the_report(self):
+        # `seula report` lists the period's notes: JSON, CSV and HTML.
+        self.add(self.ann, "2026-10-10", "Autumn =sale <launched>")
+        self.add(self.bo, "2026-10-12", 'Said "hi", twice')
+        self.add(self.ann, "2026-10-20", "After the period")
+        args = ["report", "--config", self.srv.config_path, "--site", "demo",
+                "--from", "2026-10-01", "--to", "2026-10-15"]
+        r = run_seula(*args, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["annotations"], [
+            {"date": "2026-10-10", "text": "Autumn =sale <launched>", "by": "ann"},
+            {"date": "2026-10-12", "text": 'Said "hi", twice', "by": "bo"}])
+        r = run_seula(*args, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        part = r.stdout.split("\nNotes\n", 1)[1].split("\n\n", 1)[0]
+        self.assertEqual(list(csv.reader(io.StringIO(part))), [
+            ["date", "text", "by"], ["2026-10-10", "Autumn =sale <launched>", "ann"],
+            ["2026-10-12", 'Said "hi", twice', "bo"]])
+        r = run_seula(*args, "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("<li><strong>2026-10-10</strong> Autumn =sale &lt;launched&gt; "
+                      '<span class="none">(ann)</span></li>', r.stdout)
+        self.assertNotIn("After the period", r.stdout)
 
     def test_limit(self):
         srv = Server(plugins=("anonymize", "analytics"),
