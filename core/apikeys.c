@@ -247,6 +247,13 @@ static int create_handler(void *instance, struct seula_http *http)
 	int rc = SEULA_OK;
 	if (!read_request(http, o, &name, &days))
 		goto out;
+	if (seula_clock_ms() - seula_http_signed_in_ms(http) >
+	    SEULA_API_KEY_SIGN_IN_MS) {
+		seula_http_error(http, 403, "sign_in_again",
+		                 "making an API key asks for a sign-in of the "
+		                 "last 15 minutes: sign in again first");
+		goto out;
+	}
 	struct seula_session k = {
 	        .kind = SEULA_SESSION_API_KEY,
 	        .staff_id = seula_http_staff_id(http),

@@ -21,6 +21,11 @@
  *
  * A key's id is the first 8 bytes of its hash in hex: it names the key in
  * the list, the audit log and DELETE, and reveals nothing of it.
+ *
+ * Making one asks for a sign-in of the last SEULA_API_KEY_SIGN_IN_MS (403
+ * sign_in_again): a session left open, or taken over, does not turn into
+ * a credential that outlives it without the password being given again,
+ * as GitHub's sudo mode asks.
  */
 #ifndef SEULA_APIKEYS_H
 #define SEULA_APIKEYS_H
@@ -31,6 +36,7 @@
 #define SEULA_API_KEY_PREFIX "seula_"
 #define SEULA_API_KEY_ID_CHARS 16
 #define SEULA_API_KEYS_PER_ACCOUNT 10
+#define SEULA_API_KEY_SIGN_IN_MS (15 * 60 * 1000)
 
 /* The id of the key whose token hash is `hash` (SEULA_TOKEN_HASH bytes). */
 void seula_apikey_id(const unsigned char *hash,

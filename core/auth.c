@@ -980,6 +980,7 @@ int seula_auth_authorize(struct seula_auth *a, struct evhttp_request *req,
 	snprintf(who->name, sizeof(who->name), "%s", s.name);
 	who->role = s.role;
 	snprintf(who->ip_anon, sizeof(who->ip_anon), "%s", anon);
+	who->signed_in_ms = s.created_ms;
 	return SEULA_OK;
 }
 

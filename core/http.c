@@ -852,6 +852,11 @@ int64_t seula_http_staff_id(const struct seula_http *http)
 	return http->has_who ? http->who.staff_id : 0;
 }
 
+int64_t seula_http_signed_in_ms(const struct seula_http *http)
+{
+	return http->has_who ? http->who.signed_in_ms : 0;
+}
+
 /* A subject names one person, or every one a list or an export showed
  * ("3,17-42"; core/audit.h).  An export must never fail for its size: a
  * register of a million customers of whom every other one is on the

@@ -122,6 +122,7 @@ struct seula_http_who {
 	int role;
 	char ip_anon[46];
 	char api_key[17]; /* the key's id when by one (apikeys.h), else "" */
+	int64_t signed_in_ms; /* when the session's sign-in was */
 };
 void seula_http_set_who(struct seula_http *http,
                         const struct seula_http_who *who,
@@ -176,6 +177,9 @@ int seula_http_role(const struct seula_http *http);
 const char *seula_http_api_key(const struct seula_http *http);
 /* The signed-in caller's staff id, 0 without one. */
 int64_t seula_http_staff_id(const struct seula_http *http);
+/* When the caller's session signed in (a key's: when it was made), 0
+ * without one. */
+int64_t seula_http_signed_in_ms(const struct seula_http *http);
 int seula_http_audit(struct seula_http *http, const char *action,
                      const char *subject, const char *detail);
 

@@ -41,12 +41,12 @@ const USERS = {
 };
 const KEY = /^seula_[A-Za-z0-9_-]{43}$/;
 
-let dir, db, seula, base, browser;
+let dir, db, config, seula, base, browser;
 
 before(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing`);
   dir = mkdtempSync(path.join(tmpdir(), 'seula-apikeys-'));
-  const config = path.join(dir, 'seula.ini');
+  config = path.join(dir, 'seula.ini');
   db = path.join(dir, 'seula.db');
   writeFileSync(config, `; written by tests/browser/apikeys.test.mjs
 [server]
@@ -413,5 +413,39 @@ test('customer service is told the page is not theirs', async () => {
   const dash = await open(context, `${base}/`, [/status of 403/]);
   await dash.waitForFunction(() => document.querySelector('#who').textContent.startsWith('cas'));
   assert.equal(await dash.isHidden('#keys-link'), true);
+  await context.close();
+});
+
+test('making a key asks for a sign-in of the last 15 minutes, and the page leads to one', async () => {
+  const { context, page } = await keysPage('ada', {}, [/status of 403 .*\/api\/keys/]);
+  await page.waitForSelector('#keys-rows tr');
+  // The sign-in grows old while the server is stopped (the clock wound
+  // on in the database); the session itself goes on.
+  assert.equal(await seula.stop(), 0);
+  execFileSync('sqlite3', ['-cmd', '.timeout 10000', db,
+    `UPDATE sessions SET created_at = created_at - ${16 * 60000} WHERE kind = 'browser'`]);
+  seula = await startSeula(BIN, config);
+  base = seula.base;
+  await page.goto(`${base}/admin/keys/`);
+  await page.waitForSelector('#keys-rows tr');
+  await page.fill('#key-name', 'After a while');
+  await page.click('#create-key');
+  await page.waitForSelector('#create-error:not([hidden])');
+  assert.equal(await page.textContent('#create-error'), 'No key was made: making a key asks for ' +
+    'a sign-in of the last 15 minutes. Sign in again to make it.');
+  assert.equal(await page.isHidden('#new-key'), true);
+  await axe(page);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/login/'), page.click('#create-error a')]);
+  // The form, though the session goes on, the name filled in.
+  await page.waitForSelector('#login:not([hidden])');
+  assert.equal(await page.inputValue('#username'), 'ada');
+  assert.equal(await page.textContent('#error'), 'Give your password again to go on.');
+  await signIn(page, 'ada');
+  await page.waitForURL((u) => u.pathname === '/admin/keys/');
+  await page.fill('#key-name', 'After a while');
+  await page.click('#create-key');
+  await page.waitForSelector('#new-key:not([hidden])');
+  assert.match(await page.inputValue('#new-key-value'), KEY);
+  assert.deepEqual(page.problems, []);
   await context.close();
 });

@@ -365,6 +365,33 @@ class ApiKeyAccountTest(unittest.TestCase):
         finally:
             srv.close()
 
+    def test_making_a_key_asks_for_a_recent_sign_in(self):
+        # A session signed in 16 minutes ago (its row aged while the
+        # server was stopped) reads and revokes as before, but makes no
+        # key until its owner signs in again.
+        srv = Server(plugins=("anonymize", "analytics"))
+        self.addCleanup(srv.close)
+        add_user(srv, "ann", "analyst", PASSWORDS["ann"])
+        srv.start()
+        ann = login(srv, "ann", PASSWORDS["ann"])
+        r = ann.request("POST", "/api/keys", {"name": "fresh"})
+        self.assertEqual(r.status, 201, r.body)
+        made = r.json()
+        srv.stop()
+        con = sqlite3.connect(srv.db_path)
+        with con:
+            con.execute("UPDATE sessions SET created_at = created_at - ? WHERE "
+                        "kind = 'browser'", (16 * 60 * 1000,))
+        con.close()
+        srv.start()
+        self.assertEqual(ann.request("GET", "/api/keys").status, 200)
+        assert_json_error(self, ann.request("POST", "/api/keys", {"name": "stale"}),
+                          403, "sign_in_again")
+        self.assertEqual(ann.request("DELETE", "/api/keys/" + made["id"]).status, 204)
+        again = login(srv, "ann", PASSWORDS["ann"])
+        r = again.request("POST", "/api/keys", {"name": "stale"})
+        self.assertEqual(r.status, 201, r.body)
+
     def test_keys_past_what_memory_holds_stay_on_disk(self):
         # More key rows than the server holds (2000): the ones left out
         # are not taken for ended and deleted, as an evicted browser

@@ -145,8 +145,19 @@
     $('audit-statistics').addEventListener('change', showAudit);
     // Asked without a 401: not being signed in is the usual answer here.
     const me = await api('GET', '/api/session').catch(() => ({ status: 0 }));
-    if (me.status === 200 && me.data && me.data.signed_in) showSignedIn(me.data);
-    else showForm();
+    const signedIn = me.status === 200 && me.data && me.data.signed_in;
+    // ?again=1: a page wants a fresh sign-in (making an API key does), so
+    // the form even for a session, its name filled in.
+    if (signedIn && new URLSearchParams(location.search).get('again') !== '1') {
+      showSignedIn(me.data);
+      return;
+    }
+    showForm();
+    if (signedIn) {
+      $('username').value = me.data.name || '';
+      showError($('error'), 'Give your password again to go on.');
+      $('password').focus();
+    }
   }
 
   start();

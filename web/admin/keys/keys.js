@@ -220,6 +220,16 @@
       if (Staff.sessionEnded(r)) return;
       if (r.status !== 201) {
         const text = await Staff.errorText(r);
+        if (r.status === 403 && /\(sign_in_again,/.test(text)) {
+          // The server asks for a fresh sign-in: the way to one, and back.
+          showError('create-error', 'No key was made: making a key asks for a sign-in of the ' +
+            'last 15 minutes. ');
+          const again = document.createElement('a');
+          again.href = '/login/?again=1&next=' + encodeURIComponent('/admin/keys/');
+          again.textContent = 'Sign in again';
+          $('create-error').append(again, ' to make it.');
+          return;
+        }
         if (r.status === 400 && /invalid_name/.test(text)) nameInput.setAttribute('aria-invalid', 'true');
         throw new Error('No key was made: ' + text + '.');
       }
