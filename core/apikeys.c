@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "http.h"
+#include "label.h"
 #include "sessions.h"
 
 #include <jansson.h>
@@ -14,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unicode/uchar.h>
-#include <unicode/utf8.h>
 
 #define NAME_MAX_CHARS 64
 #define EXPIRES_DAYS_MAX 3650
@@ -115,26 +114,6 @@ static int list_handler(void *instance, struct seula_http *http)
 /* ---- POST /api/keys -------------------------------------------------------
  */
 
-/* A name a person can tell keys apart by: 1 to 64 characters of text, no
- * control or format character (ICU's u_iscntrl: C0, C1, DEL, Cf, line and
- * paragraph separators), not all white space. */
-static bool name_ok(const char *s)
-{
-	int32_t len = s ? (int32_t)strlen(s) : 0, i = 0, chars = 0;
-	bool blank = true;
-	if (!len || len > NAME_MAX_CHARS * 4)
-		return false;
-	while (i < len) {
-		UChar32 c;
-		U8_NEXT(s, i, len, c);
-		if (c < 0 || u_iscntrl(c))
-			return false;
-		blank = blank && u_isUWhiteSpace(c);
-		chars++;
-	}
-	return !blank && chars <= NAME_MAX_CHARS;
-}
-
 /* What the body asks for, or false after a 4xx. */
 static bool read_request(struct seula_http *http, json_t *o, const char **name,
                          int64_t *days)
@@ -151,7 +130,7 @@ static bool read_request(struct seula_http *http, json_t *o, const char **name,
 		}
 	}
 	*name = json_string_value(json_object_get(o, "name"));
-	if (!name_ok(*name)) {
+	if (!seula_label_ok(*name, NAME_MAX_CHARS)) {
 		seula_http_error(
 		        http, 400, "invalid_name",
 		        "name is 1 to 64 characters of text, not blank");

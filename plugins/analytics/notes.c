@@ -4,6 +4,7 @@
 #include "notes.h"
 
 #include "date.h"
+#include "label.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -13,8 +14,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unicode/uchar.h>
-#include <unicode/utf8.h>
 
 /* A note's body is a date and 200 characters: anything larger is not
  * one. */
@@ -128,27 +127,6 @@ int analytics_notes_list(const struct seula_host *h, struct seula_http *http)
 
 /* ---- POST ------------------------------------------------------------ */
 
-/* 1 to 200 characters, not all white space, no control characters
- * (ICU's: C0, C1, format characters such as a bidirectional override,
- * line and paragraph separators; none has a place in a chart's label);
- * jansson has checked the UTF-8. */
-static bool text_ok(const char *s)
-{
-	int32_t len = s ? (int32_t)strlen(s) : 0, i = 0, chars = 0;
-	bool blank = true;
-	if (!len || len > ANALYTICS_NOTE_CHARS * 4)
-		return false;
-	while (i < len) {
-		UChar32 c;
-		U8_NEXT(s, i, len, c);
-		if (c < 0 || u_iscntrl(c))
-			return false;
-		blank = blank && u_isUWhiteSpace(c);
-		chars++;
-	}
-	return !blank && chars <= ANALYTICS_NOTE_CHARS;
-}
-
 static bool is_json(const struct seula_host *h, const struct seula_http *http)
 {
 	const char *ct = h->http_header(http, "Content-Type");
@@ -199,7 +177,7 @@ static bool read_note(const struct seula_host *h, struct seula_http *http,
 		return false;
 	}
 	*text = json_string_value(json_object_get(*body, "text"));
-	if (!text_ok(*text)) {
+	if (!seula_label_ok(*text, ANALYTICS_NOTE_CHARS)) {
 		h->http_error(http, 400, "invalid_text",
 		              "text is 1 to 200 characters, not blank, "
 		              "without control characters");
