@@ -85,7 +85,8 @@ struct report_args {
 	const char *site, *from, *to, *tz, *limit, *filter;
 	int64_t now_ms; /* the run's "now": today, and where the chart ends */
 	const struct analytics_funnels *funnels; /* the plugin's config's */
-	const char *funnel; /* the one an ANALYTICS_FUNNEL run reports */
+	const char *funnel;      /* the one an ANALYTICS_FUNNEL run reports */
+	int64_t visit_timeout_s; /* the plugin's config's */
 };
 
 static int run_one(sqlite3 *db, enum analytics_report_kind kind,
@@ -109,6 +110,7 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 	        .goals = goals,
 	        .funnel = kind == ANALYTICS_FUNNEL ? a->funnel : NULL,
 	        .funnels = a->funnels,
+	        .visit_timeout_s = a->visit_timeout_s,
 	};
 	return analytics_report(db, kind, &rq, out, err, errlen) == ANALYTICS_OK
 	               ? SEULA_OK
@@ -1195,6 +1197,9 @@ int seula_cli_report(int argc, char **argv)
 	            &funnels, err, sizeof(err)) != 0)
 		rc = SEULA_EINVAL;
 	a.funnels = &funnels;
+	if (p)
+		a.visit_timeout_s = ((const struct analytics_config *)p->config)
+		                            ->visit_timeout_s;
 	if (rc == SEULA_OK)
 		rc = seula_consent_new(&consent, &setup.cfg, &setup.plugins,
 		                       NULL, err, sizeof(err));
