@@ -32,6 +32,7 @@
  * query.c is built into the core binary too, without that header. */
 #define TYPE_PAGEVIEW 1
 #define TYPE_CUSTOM 2
+#define TYPE_ENGAGEMENT 3
 
 void analytics_funnel_clear(struct analytics_funnel *f)
 {
@@ -212,9 +213,10 @@ static int fvisit_cmp(const void *x, const void *y)
 	return (a->start > b->start) - (a->start < b->start);
 }
 
-/* The visit of visitor key k that holds time ts, or NULL. */
+/* The visit of visitor key k that holds time ts, or one that ended
+ * within slack ms before it; NULL when none. */
 static struct fvisit *visit_at(struct fvisit *v, size_t n, int64_t k,
-                               int64_t ts)
+                               int64_t ts, int64_t slack)
 {
 	/* The first visit after (k, ts), then the one before it. */
 	size_t lo = 0, hi = n;
@@ -229,7 +231,7 @@ static struct fvisit *visit_at(struct fvisit *v, size_t n, int64_t k,
 	if (lo == 0)
 		return NULL;
 	struct fvisit *c = &v[lo - 1];
-	return c->visitor == k && ts <= c->last ? c : NULL;
+	return c->visitor == k && ts - c->last <= slack ? c : NULL;
 }
 
 /* Whether the event (type, path, name as the events table keeps them)
@@ -350,18 +352,20 @@ read_visits(sqlite3 *db, const char *site, const char *filter,
  * one key, each within the visit timeout of the one before, are a run.
  * A visit by an id whose first event of its own comes after its start
  * was taken over, and the run it took is the one that began at its
- * start: when the id's first event comes, the run's steps are played into
- * the visit, in their order, before the id's own.  Only the steps each
- * event could complete are kept, and only while a run can still be taken
- * (a visit timeout after its last event); two runs begun in the same
- * millisecond cannot be told apart and give none. */
+ * start: when the id's first event comes (an engagement event too, which
+ * takes a visit over as a page view does), the run's steps are played
+ * into the visit, in their order, before the id's own.  So only runs
+ * begun when a covered visit of the range began are kept (a filter's
+ * left-out visits' orphans are most of the others), with only the steps
+ * each event could complete, and only while they can still be taken (a
+ * visit timeout after their last event): their memory is bounded by the
+ * visits'.  Two runs begun in the same millisecond cannot be told apart
+ * and give none. */
 struct orphan_run {
 	int64_t key, first, last;
 	/* Of its events that complete any step: which ones, a bit each. */
 	uint8_t *masks;
 	size_t n, cap;
-	/* A visit of the range began when it did: it may be taken. */
-	bool wanted;
 	bool taken;
 };
 
@@ -372,9 +376,8 @@ struct orphans {
 	uint32_t *slots;
 	size_t nslots;
 	int64_t timeout_ms;
-	/* When the range's covered visits began, sorted: a run begun at
-	 * no such time keeps no steps (the orphans of visits a filter
-	 * left out are most of them then). */
+	/* When the range's covered visits began, sorted: only a run begun
+	 * at one of them is kept. */
 	int64_t *starts;
 	size_t nstarts;
 };
@@ -465,19 +468,19 @@ static int orphans_add(struct orphans *o, int64_t key, int64_t ts,
 	uint32_t *slot = o->nslots ? orphans_slot(o, key) : NULL;
 	struct orphan_run *r = slot && *slot ? &o->runs[*slot - 1] : NULL;
 	if (!r || r->taken || ts - r->last > o->timeout_ms) {
+		if (!orphans_wanted(o, ts))
+			return 0;
 		if (o->n == o->cap) {
 			if (orphans_make_room(o, ts) != 0)
 				return -1;
 			slot = orphans_slot(o, key);
 		}
 		r = &o->runs[o->n++];
-		*r = (struct orphan_run){.key = key,
-		                         .first = ts,
-		                         .wanted = orphans_wanted(o, ts)};
+		*r = (struct orphan_run){.key = key, .first = ts};
 		*slot = (uint32_t)o->n;
 	}
 	r->last = ts;
-	uint8_t mask = r->wanted ? steps_mask(f, type, path, name) : 0;
+	uint8_t mask = steps_mask(f, type, path, name);
 	if (!mask)
 		return 0;
 	if (r->n == r->cap) {
@@ -507,7 +510,7 @@ static struct orphan_run *orphans_take(struct orphans *o, int64_t start,
 	struct orphan_run *found = NULL;
 	for (size_t i = lo; i < o->n && o->runs[i].first == start; i++) {
 		struct orphan_run *r = &o->runs[i];
-		if (!r->wanted || r->taken || ts - r->last > o->timeout_ms)
+		if (r->taken || ts - r->last > o->timeout_ms)
 			continue;
 		if (found)
 			return NULL;
@@ -519,7 +522,9 @@ static struct orphan_run *orphans_take(struct orphans *o, int64_t start,
 }
 
 /* Walk the site's page views and custom events of [from, to] (ms) in
- * order, moving each one's visit on. */
+ * order, moving each one's visit on; and the engagement events with a
+ * visitor id up to a visit timeout later, which take a visit over as
+ * they do (orphans above). */
 static enum analytics_status
 walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
             const unsigned char *key, struct fvisit *v, size_t n, int64_t from,
@@ -535,15 +540,15 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 	            db,
 	            "SELECT type, path, name, visitor_id, visitor_hash, ts "
 	            "FROM events WHERE site = ?1 AND ts >= ?2 AND ts <= ?3 "
-	            "AND type IN (1, 2) AND coalesce(bot, 0) = 0 "
-	            "ORDER BY ts, id",
+	            "AND (type IN (1, 2) OR (type = 3 AND visitor_id IS NOT "
+	            "NULL)) AND coalesce(bot, 0) = 0 ORDER BY ts, id",
 	            -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "funnel events: %s", sqlite3_errmsg(db));
 		return ANALYTICS_DB_ERROR;
 	}
 	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, from);
-	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 3, to + timeout_ms);
 	enum analytics_status s = ANALYTICS_OK;
 	struct orphans orphans = {.timeout_ms = timeout_ms};
 	orphans.starts = malloc((n ? n : 1) * sizeof(*orphans.starts));
@@ -587,10 +592,15 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 		} else {
 			continue;
 		}
-		struct fvisit *fv = visit_at(v, n, k, ts);
+		/* An engagement event never extends a visit: it may come a
+		 * timeout after the visit's last page view. */
+		bool engagement = type == TYPE_ENGAGEMENT;
+		struct fvisit *fv =
+		        visit_at(v, n, k, ts, engagement ? timeout_ms : 0);
 		if (!fv) {
-			if (!by_id && orphans_add(&orphans, k, ts, f, type,
-			                          path, name) != 0) {
+			if (!by_id && !engagement &&
+			    orphans_add(&orphans, k, ts, f, type, path, name) !=
+			            0) {
 				snprintf(err, errlen, "out of memory");
 				s = ANALYTICS_DB_ERROR;
 				break;
@@ -610,7 +620,7 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 				if (r->masks[i] & (1u << fv->reached))
 					fv->reached++;
 		}
-		if (fv->reached >= f->n)
+		if (engagement || fv->reached >= f->n)
 			continue;
 		if (step_done(&f->steps[fv->reached], type, path, name))
 			fv->reached++;

@@ -409,8 +409,16 @@ class FunnelConsentDuringVisitTest(unittest.TestCase):
         consent(5, g, "/elsewhere")
         send(g, "e", "Signup", ids[5])
         send(g, "p", "/thanks", ids[5])
+        # H consents on pricing and leaves: only the page's engagement
+        # event carries the id, and it takes the visit over (1 step).
+        hh = who(6, DESKTOP)
+        send(hh, "p", "/pricing")
+        consent(6, hh, "/pricing")
+        ev = pageview(url="http://localhost/pricing", type="engagement",
+                      engagement_ms=4000, visitor_id=ids[6])
+        self.assertEqual(s.collect([ev], headers=hh).status, 204)
         self.assertEqual(s.query("SELECT count(*) AS n FROM analytics_visits")
-                         [0]["n"], 6)
+                         [0]["n"], 7)
 
         add_user(s, "ana", "analyst", PASSWORD)
         staff = login(s, "ana", PASSWORD)
@@ -427,12 +435,12 @@ class FunnelConsentDuringVisitTest(unittest.TestCase):
                     [x["visits"] for x in got["results"]],
                     [x["visitors"] for x in got["results"]])
 
-        self.assertEqual(funnel(), (6, 6, [5, 4, 2], [5, 4, 2]))
+        self.assertEqual(funnel(), (7, 7, [6, 4, 2], [6, 4, 2]))
         # B alone, and all but B: B's early events are no other's.
         self.assertEqual(funnel(filter="device==mobile"),
                          (1, 1, [1, 1, 0], [1, 1, 0]))
         self.assertEqual(funnel(filter="device!=mobile"),
-                         (5, 5, [4, 3, 2], [4, 3, 2]))
+                         (6, 6, [5, 3, 2], [5, 3, 2]))
 
     def test_mixed_traffic_against_what_each_person_did(self):
         # Forty people at once, their requests interleaved: some never
