@@ -226,8 +226,10 @@ static int create_handler(void *instance, struct seula_http *http)
 	int rc = SEULA_OK;
 	if (!read_request(http, o, &name, &days))
 		goto out;
-	if (seula_clock_ms() - seula_http_signed_in_ms(http) >
-	    SEULA_API_KEY_SIGN_IN_MS) {
+	/* A sign-in "in the future" is one the clock has stepped back
+	 * from: not known to be recent. */
+	int64_t now = seula_clock_ms(), at = seula_http_signed_in_ms(http);
+	if (now < at || now - at > SEULA_API_KEY_SIGN_IN_MS) {
 		seula_http_error(http, 403, "sign_in_again",
 		                 "making an API key asks for a sign-in of the "
 		                 "last 15 minutes: sign in again first");

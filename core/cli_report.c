@@ -118,7 +118,9 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 }
 
 /* The site's notes on its statistics (plugins/analytics/notes.h) of the
- * days [f, t] into r's "annotations": date, text and who added it. */
+ * days [f, t] into r's "annotations": date and text (not who in the team
+ * wrote it: a report is mailed on).  None on a database the plugin's
+ * migration 15 has not reached yet (a new binary before its server). */
 static int notes_of(sqlite3 *db, const char *site, int64_t f, int64_t t,
                     json_t *r, char *err, size_t errlen)
 {
@@ -128,8 +130,14 @@ static int notes_of(sqlite3 *db, const char *site, int64_t f, int64_t t,
 	sqlite3_stmt *st = NULL;
 	json_t *list = json_array();
 	int step = SQLITE_ERROR;
+	if (list && sqlite3_table_column_metadata(
+	                    db, NULL, "analytics_annotations", "id", NULL, NULL,
+	                    NULL, NULL, NULL) != SQLITE_OK) {
+		json_object_set_new(r, "annotations", list);
+		return SEULA_OK;
+	}
 	if (list && sqlite3_prepare_v2(db,
-	                               "SELECT day, text, by_name FROM "
+	                               "SELECT day, text FROM "
 	                               "analytics_annotations WHERE site = ? "
 	                               "AND day >= ? AND day <= ? ORDER BY "
 	                               "day, id",
@@ -140,15 +148,12 @@ static int notes_of(sqlite3 *db, const char *site, int64_t f, int64_t t,
 		while ((step = sqlite3_step(st)) == SQLITE_ROW)
 			json_array_append_new(
 			        list,
-			        json_pack("{s:s, s:s, s:s}", "date",
+			        json_pack("{s:s, s:s}", "date",
 			                  (const char *)sqlite3_column_text(st,
 			                                                    0),
 			                  "text",
-			                  (const char *)sqlite3_column_text(st,
-			                                                    1),
-			                  "by",
 			                  (const char *)sqlite3_column_text(
-			                          st, 2)));
+			                          st, 1)));
 	}
 	if (step != SQLITE_DONE) {
 		snprintf(err, errlen, "annotations: %s",
@@ -442,17 +447,16 @@ static void write_csv(FILE *f, const json_t *r)
 	}
 	const json_t *notes = json_object_get(r, "annotations");
 	if (json_array_size(notes)) {
-		fputs("Notes\r\ndate,text,by\r\n", f);
+		fputs("Notes\r\ndate,text\r\n", f);
 		const json_t *nt;
 		json_array_foreach(notes, i, nt)
 		{
-			static const char *const cols[] = {"date", "text",
-			                                   "by"};
-			for (size_t k = 0; k < 3; k++)
-				csv_cell(f,
-				         json_string_value(
-				                 json_object_get(nt, cols[k])),
-				         k == 2);
+			csv_cell(f,
+			         json_string_value(json_object_get(nt, "date")),
+			         false);
+			csv_cell(f,
+			         json_string_value(json_object_get(nt, "text")),
+			         true);
 		}
 		fputs("\r\n", f);
 	}
@@ -1027,9 +1031,7 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 			esc(f, json_string_value(json_object_get(nt, "date")));
 			fprintf(f, "</strong> ");
 			esc(f, json_string_value(json_object_get(nt, "text")));
-			fprintf(f, " <span class=\"none\">(");
-			esc(f, json_string_value(json_object_get(nt, "by")));
-			fprintf(f, ")</span></li>");
+			fprintf(f, "</li>");
 		}
 		fprintf(f, "</ul></section>\n");
 	}

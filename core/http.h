@@ -177,8 +177,8 @@ int seula_http_role(const struct seula_http *http);
 const char *seula_http_api_key(const struct seula_http *http);
 /* The signed-in caller's staff id, 0 without one. */
 int64_t seula_http_staff_id(const struct seula_http *http);
-/* When the caller's session signed in (a key's: when it was made), 0
- * without one. */
+/* When the caller's session signed in; 0 without one, and for an API
+ * key (which signs in nowhere). */
 int64_t seula_http_signed_in_ms(const struct seula_http *http);
 int seula_http_audit(struct seula_http *http, const char *action,
                      const char *subject, const char *detail);

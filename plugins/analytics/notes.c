@@ -55,15 +55,23 @@ static json_t *iso_time(int64_t ms)
 	return json_string(buf);
 }
 
-/* The row (id, day, text, by_name, created_at) as the API gives it. */
-static json_t *note_json(sqlite3_stmt *st)
+/* The row (id, day, text, by_name, created_at) as the API gives it;
+ * who added it only when `by` (a staff name is a person's). */
+static json_t *note_json(sqlite3_stmt *st, bool by)
 {
-	return json_pack("{s:I, s:s, s:s, s:s, s:o}", "id",
-	                 (json_int_t)sqlite3_column_int64(st, 0), "date",
-	                 (const char *)sqlite3_column_text(st, 1), "text",
-	                 (const char *)sqlite3_column_text(st, 2), "by",
-	                 (const char *)sqlite3_column_text(st, 3), "created",
-	                 iso_time(sqlite3_column_int64(st, 4)));
+	json_t *o = json_pack("{s:I, s:s, s:s, s:o}", "id",
+	                      (json_int_t)sqlite3_column_int64(st, 0), "date",
+	                      (const char *)sqlite3_column_text(st, 1), "text",
+	                      (const char *)sqlite3_column_text(st, 2),
+	                      "created", iso_time(sqlite3_column_int64(st, 4)));
+	if (o && by &&
+	    json_object_set_new(o, "by",
+	                        json_string((const char *)sqlite3_column_text(
+	                                st, 3))) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* ---- GET ------------------------------------------------------------- */
@@ -109,9 +117,11 @@ int analytics_notes_list(const struct seula_host *h, struct seula_http *http)
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
 	json_t *list = json_array();
+	/* A key reads aggregates: not who in the team wrote what. */
+	bool by = !(h->abi_minor >= 12 && h->http_api_key(http));
 	int step;
 	while (list && (step = sqlite3_step(st)) == SQLITE_ROW)
-		if (json_array_append_new(list, note_json(st)) != 0) {
+		if (json_array_append_new(list, note_json(st, by)) != 0) {
 			json_decref(list);
 			list = NULL;
 		}
@@ -241,7 +251,8 @@ int analytics_notes_add(const struct seula_host *h, struct seula_http *http)
 	sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, by ? by : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, h->now_ms(h));
-	json_t *note = sqlite3_step(st) == SQLITE_ROW ? note_json(st) : NULL;
+	json_t *note =
+	        sqlite3_step(st) == SQLITE_ROW ? note_json(st, true) : NULL;
 	/* RETURNING's row is out; the statement still has to finish. */
 	bool done = note && sqlite3_step(st) == SQLITE_DONE;
 	sqlite3_finalize(st);
@@ -250,10 +261,11 @@ int analytics_notes_add(const struct seula_host *h, struct seula_http *http)
 		rc = SEULA_EIO;
 		goto out;
 	}
-	char detail[96];
-	snprintf(detail, sizeof(detail), "annotation %lld on %s added",
+	char detail[160];
+	snprintf(detail, sizeof(detail),
+	         "annotation %lld of site %s on %s added",
 	         (long long)json_integer_value(json_object_get(note, "id")),
-	         date);
+	         site, date);
 	if ((rc = h->http_audit(http, "change", NULL, detail)) != SEULA_OK) {
 		json_decref(note);
 		goto out;
@@ -301,9 +313,9 @@ int analytics_notes_remove(const struct seula_host *h, struct seula_http *http)
 	if (!day[0])
 		return h->http_error(http, 404, "not_found",
 		                     "no such note of the site");
-	char detail[96];
-	snprintf(detail, sizeof(detail), "annotation %lld on %s removed", n,
-	         day);
+	char detail[160];
+	snprintf(detail, sizeof(detail),
+	         "annotation %lld of site %s on %s removed", n, site, day);
 	int rc = h->http_audit(http, "change", NULL, detail);
 	return rc != SEULA_OK ? rc : h->http_reply(http, 204, NULL, NULL, 0);
 }
