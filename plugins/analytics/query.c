@@ -1734,26 +1734,25 @@ static void put_metrics(json_t *obj, const struct analytics_totals *t,
 	json_object_set_new(obj, "visits", json_integer(t->visits));
 	json_object_set_new(obj, "pageviews",
 	                    event ? json_null() : json_integer(t->pageviews));
+	/* Without visits a mean of them is no figure (null, an empty CSV
+	 * cell), not 0: a period without traffic is not one of 0% bounces,
+	 * nor a fall to them. */
 	double v = (double)t->visits;
 	json_object_set_new(
 	        obj, "views_per_visit",
-	        event ? json_null()
-	              : json_real(v ? round_to((double)t->pageviews / v, 2)
-	                            : 0));
+	        event || !v ? json_null()
+	                    : json_real(round_to((double)t->pageviews / v, 2)));
 	json_object_set_new(
 	        obj, "bounce_rate",
-	        event ? json_null()
-	              : json_real(
-	                        v ? round_to(100.0 * (double)t->bounces / v, 1)
-	                          : 0));
+	        event || !v ? json_null()
+	                    : json_real(round_to(100.0 * (double)t->bounces / v,
+	                                         1)));
 	json_object_set_new(
 	        obj, "visit_duration",
-	        kind != ROW_VISITS
+	        kind != ROW_VISITS || !v
 	                ? json_null()
-	                : json_real(v ? round_to((double)t->duration_ms /
-	                                                 1000.0 / v,
-	                                         1)
-	                              : 0));
+	                : json_real(round_to(
+	                          (double)t->duration_ms / 1000.0 / v, 1)));
 	json_object_set_new(obj, "events", json_integer(t->events));
 	/* No engagement at all: not measured (an imported log, a page no
 	 * tracker reported on), which is not "0 s on the page". */

@@ -175,6 +175,31 @@ class ReportsEdgeTest(unittest.TestCase):
         self.assertGreater(got["results"]["conversion_rate"], 0)
         self.assertIsNone(got["comparison"]["results"]["conversion_rate"])
 
+    def test_no_mean_of_no_visits(self):
+        # Nor is a bounce rate, a views-per-visit or a visit duration of
+        # a period without visits 0: null, an empty CSV cell.
+        self.send(402, ["/a", "/b"])
+        empty = {"from": "2001-01-01", "to": "2001-01-31"}
+        means = ("views_per_visit", "bounce_rate", "visit_duration")
+        got = self.stats("summary", **empty)["results"]
+        self.assertEqual(got["visits"], 0)
+        self.assertEqual([got[k] for k in means], [None, None, None])
+        got = self.stats("summary", compare="custom", compare_from="2001-01-01",
+                         compare_to="2001-01-31")
+        self.assertGreater(got["results"]["views_per_visit"], 0)
+        self.assertEqual([got["comparison"]["results"][k] for k in means],
+                         [None, None, None])
+        r = self.get("summary", format="csv", **empty)
+        self.assertEqual(r.status, 200, r)
+        head, first = r.body.decode().splitlines()[:2]
+        cells = dict(zip(head.split(","), first.split(",")))
+        self.assertEqual([cells[k] for k in means], ["", "", ""])
+        # A day of a timeseries without visits is a gap, not a fall to 0.
+        rows = self.stats("timeseries", metric="visits,bounce_rate",
+                          interval="day", **{"from": day(-3), "to": day(-2)})["results"]
+        self.assertEqual([(x["visits"], x["bounce_rate"]) for x in rows],
+                         [(0, None), (0, None)])
+
     def test_conversion_rate_by_the_bucket(self):
         # With a goal filter the timeseries gives each bucket's rate, as
         # the summary gives the range's: the bucket's visitors who reached
