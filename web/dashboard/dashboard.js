@@ -4,6 +4,8 @@
 // consent opt-in rates, all read from the stats API (GET /api/stats/...)
 // and GET /api/consent/stats.  The state (site, period, filters, comparison,
 // chart metric) lives in the URL's query, so a view can be bookmarked.
+// The team's dated notes ("Newsletter sent") are marked on the chart and
+// listed under it (GET, POST and DELETE /api/stats/SITE/annotations).
 // No inline script and no third-party request: the page's
 // Content-Security-Policy allows only 'self'.  It shows counts, never a
 // person.
@@ -117,6 +119,11 @@
   let generation = 0;
   let redirecting = false;
   let plot = null;
+  let csrf = null; // the session's CSRF token, for the notes' POST and DELETE
+  // The notes of the range shown (GET .../annotations), and for which site
+  // and days they are: an answer for others is not drawn.
+  let notes = [];
+  let notesKey = '';
 
   // ---- numbers --------------------------------------------------------------
 
@@ -424,10 +431,17 @@
       e.network = true;
       throw e;
     }
+    return answer(r);
+  }
+
+  // The JSON of an answer, or an Error with the API's message, status and
+  // code; a 401 sends the page to sign in.
+  async function answer(r, empty = false) {
     if (r.status === 401) {
       toLogin();
       throw new Error('Signed out.');
     }
+    if (empty && r.status === 204) return null;
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
     if (!r.ok || !data) {
@@ -437,6 +451,29 @@
       throw e;
     }
     return data;
+  }
+
+  // A change (POST, DELETE) with the session's CSRF token, as the staff
+  // pages send theirs; a JSON body when given.  Resolves to the answer's
+  // JSON, null for a 204.
+  async function send(method, url, body) {
+    const headers = { Accept: 'application/json' };
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    lastRequest = Date.now();
+    if (staffChannel) staffChannel.postMessage('active');
+    let r;
+    try {
+      r = await fetch(url, {
+        method, headers, credentials: 'same-origin', cache: 'no-store',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      const e = new Error('The server cannot be reached.');
+      e.network = true;
+      throw e;
+    }
+    return answer(r, true);
   }
 
   // /api/stats/SITE/KIND?from&to&tz&filter&...; format=csv for the exports.
@@ -825,8 +862,13 @@
           if (i === null || i === undefined) { $('chart-readout').textContent = ''; return; }
           let text = `${bucketText(xs[i], iv)}: ${format(metric, ys[i])} ${METRICS[metric].toLowerCase()}`;
           if (previous) text += ` (${compareName().toLowerCase()}: ${format(metric, previous[i])})`;
+          // The notes of the bucket, as the marker's words.
+          const end = bucketEnd(xs, i, iv);
+          const said = shownNotes().filter((n) => bucketTime(n.date) >= xs[i] && bucketTime(n.date) < end);
+          if (said.length) text += ` · Note: ${said.map((n) => n.text).join('; ')}`;
           $('chart-readout').textContent = text;
         }],
+        draw: [(u) => drawNotes(u, box)],
       },
     };
     if (plot) plot.destroy();
@@ -910,6 +952,7 @@
       plot = null;
       $('chart').replaceChildren();
       $('chart').dataset.points = '0';
+      $('chart').dataset.notes = '';
     } finally {
       idle($('chart'), req);
     }
@@ -918,6 +961,206 @@
   window.addEventListener('resize', () => {
     if (plot) plot.setSize({ width: Math.max(200, $('chart').clientWidth), height: 260 });
   });
+
+  // ---- notes on the chart (annotations) -------------------------------------------
+
+  // A note is a day as written, in no zone: it is marked at that day's
+  // start on the chart, whose x values are wall time in tz() (bucketTime()).
+  const notesUrl = (q) => `/api/stats/${encodeURIComponent(state.site)}/annotations${q ? `?${q}` : ''}`;
+  const notesFor = () => `${state.site} ${range().join(' ')}`;
+  // The notes loaded for the site and days shown, none while another
+  // site's or range's are all there is.
+  const shownNotes = () => (notesKey === notesFor() ? notes : []);
+
+  // uPlot's draw hook: a thin dashed line down the plot at each note's day,
+  // with a small flag on top, on uPlot's own canvas.  A day inside a week or
+  // month is marked where it falls between the buckets; one after the last
+  // bucket's start (the month still running) at that bucket.  The chart box
+  // lists the days marked (data-notes); the list under the chart is the
+  // same notes for a screen reader and the keyboard.
+  function drawNotes(u, box) {
+    const days = [...new Set(shownNotes().map((n) => n.date))];
+    const { min, max } = u.scales.x;
+    const drawn = [];
+    if (days.length && min !== undefined && max !== undefined && min !== null && max !== null) {
+      const ctx = u.ctx;
+      const { left, top, width, height } = u.bbox;
+      const px = uPlot.pxRatio || 1;
+      ctx.save();
+      ctx.strokeStyle = ctx.fillStyle = cssVar('--note');
+      ctx.lineWidth = Math.max(1, Math.round(px));
+      ctx.setLineDash([4 * px, 3 * px]);
+      for (const day of days) {
+        const t = Math.min(Math.max(bucketTime(day), min), max);
+        if (!Number.isFinite(t)) continue;
+        const x = Math.round(u.valToPos(t, 'x', true)) + (ctx.lineWidth % 2 ? 0.5 : 0);
+        if (x < left - 1 || x > left + width + 1) continue;
+        ctx.beginPath();
+        ctx.moveTo(x, top);
+        ctx.lineTo(x, top + height);
+        ctx.stroke();
+        ctx.beginPath();
+        ctx.moveTo(x - 4 * px, top);
+        ctx.lineTo(x + 4 * px, top);
+        ctx.lineTo(x, top + 6 * px);
+        ctx.closePath();
+        ctx.fill();
+        drawn.push(day);
+      }
+      ctx.restore();
+    }
+    box.dataset.notes = drawn.join(' ');
+  }
+
+  const noteDay = (s) => parseDay(s).toLocaleDateString('en-GB',
+    { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' });
+
+  function renderNotes() {
+    const ul = $('notes-list');
+    ul.replaceChildren();
+    for (const n of shownNotes()) {
+      const li = el('li', { class: 'note', 'data-id': n.id, 'data-date': n.date },
+        el('time', { class: 'note-date', datetime: n.date, text: noteDay(n.date) }),
+        el('span', { class: 'note-text', text: n.text }),
+        n.by ? el('span', { class: 'note-by muted', text: `by ${n.by}` }) : null,
+        el('span', { class: 'note-actions' }));
+      li.lastChild.append(removeButton(n));
+      ul.append(li);
+    }
+    $('notes-empty').hidden = shownNotes().length > 0;
+  }
+
+  // The button's name says which note: a list of them each called
+  // "Remove" tells a screen reader's user nothing.
+  function removeButton(n) {
+    const b = el('button', { type: 'button', class: 'secondary note-remove', onclick: () => askRemove(n, b.parentElement) },
+      'Remove', el('span', { class: 'visually-hidden', text: ` the note of ${noteDay(n.date)}: ${n.text}` }));
+    return b;
+  }
+
+  // Asked in the row itself, as the keys page asks before a revocation (no
+  // window.confirm, outside the page's focus order).
+  function askRemove(n, where) {
+    const q = el('p', { id: `note-confirm-${n.id}-q`, text: 'Remove this note, for everyone who sees the dashboard?' });
+    const box = el('div', { class: 'confirm', role: 'group', 'aria-labelledby': q.id });
+    const no = el('button', {
+      type: 'button', class: 'secondary note-cancel', text: 'Cancel',
+      onclick: () => {
+        const again = removeButton(n);
+        where.replaceChildren(again);
+        again.focus();
+      },
+    });
+    const yes = el('button', { type: 'button', class: 'danger note-confirm', text: 'Yes, remove it', onclick: () => removeNote(n, box) });
+    box.append(q, yes, no);
+    box.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && !no.disabled) no.click();
+    });
+    where.replaceChildren(box);
+    // Focus on the safe choice: Enter pressed once more does no harm.
+    no.focus();
+  }
+
+  async function removeNote(n, box) {
+    for (const b of box.querySelectorAll('button')) b.disabled = true;
+    showError($('notes-error'), null);
+    $('notes-status').textContent = '';
+    let gone;
+    try {
+      await send('DELETE', `${notesUrl()}/${encodeURIComponent(n.id)}`);
+      gone = 'removed';
+    } catch (e) {
+      // 404: removed already (in another tab, by a colleague): the same end.
+      if (e.status === 404) {
+        gone = 'already removed';
+      } else {
+        if (redirecting) return;
+        showError($('notes-error'), new Error(`The note was not removed: ${e.message}`));
+        for (const b of box.querySelectorAll('button')) b.disabled = false;
+        return;
+      }
+    }
+    $('notes-status').textContent = `The note of ${noteDay(n.date)} is ${gone}.`;
+    await loadNotes(generation);
+    // Its row, and the button that had the focus, are gone.
+    $('notes-heading').focus();
+  }
+
+  // The notes of the range, with the reports; the chart is redrawn with
+  // their markers once here.
+  async function loadNotes(g) {
+    const [from, to] = range();
+    const key = notesFor();
+    const url = notesUrl(new URLSearchParams({ from, to }));
+    const list = $('notes-list');
+    list.dataset.api = url;
+    const req = busy(list);
+    try {
+      const data = await getJson(url);
+      if (g !== generation || notesFor() !== key) return;
+      notes = Array.isArray(data.results) ? data.results : [];
+      notesKey = key;
+      showError($('notes-error'), null);
+      $('note-form').hidden = false;
+    } catch (e) {
+      if (g !== generation) return;
+      notes = [];
+      notesKey = '';
+      // A role or a sign-in that may not read them may not add any either.
+      $('note-form').hidden = e.status === 403;
+      showError($('notes-error'), new Error(e.status === 403
+        ? 'Notes are for admins and analysts.' : `The notes cannot be read: ${e.message}`));
+    } finally {
+      idle(list, req);
+    }
+    renderNotes();
+    if (plot) plot.redraw(false, false);
+  }
+
+  async function addNote(ev) {
+    ev.preventDefault();
+    const date = $('note-date');
+    const input = $('note-text');
+    const button = $('note-add');
+    const text = input.value.trim();
+    showError($('note-error'), null);
+    $('notes-status').textContent = '';
+    date.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-invalid');
+    const bad = (field, message) => {
+      field.setAttribute('aria-invalid', 'true');
+      showError($('note-error'), new Error(message));
+      field.focus();
+    };
+    const problem = !validDay(date.value) ? [date, 'Give the note\'s date.']
+      : !text ? [input, 'Write the note: what happened that day, up to 200 characters.']
+        : [...text].length > 200 ? [input, 'A note is at most 200 characters.'] : null;
+    if (problem) {
+      bad(...problem);
+      return;
+    }
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const made = await send('POST', notesUrl(), { date: date.value, text });
+      input.value = '';
+      const [from, to] = range();
+      const day = made && made.date ? made.date : date.value;
+      $('notes-status').textContent = day >= from && day <= to
+        ? `Note added for ${noteDay(day)}.`
+        : `Note added for ${noteDay(day)}, outside the period shown: choose a period with that day to see it.`;
+      await loadNotes(generation);
+      input.focus();
+    } catch (e) {
+      if (redirecting) return;
+      if (e.code === 'invalid_date') date.setAttribute('aria-invalid', 'true');
+      if (e.code === 'invalid_text') input.setAttribute('aria-invalid', 'true');
+      showError($('note-error'), new Error(`The note was not added: ${e.message}`));
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  }
 
   // ---- tables ---------------------------------------------------------------------
 
@@ -1413,8 +1656,10 @@
     if (clampRange()) writeUrl(false);
     syncControls();
     renderChips();
+    // A note's default day: the last of the range.
+    $('note-date').value = range()[1];
     await Promise.allSettled([
-      loadSummary(g), loadChart(g), ...CARDS.map((c) => loadCard(c, g)),
+      loadSummary(g), loadChart(g), loadNotes(g), ...CARDS.map((c) => loadCard(c, g)),
       loadGoals(g), loadFunnels(g), loadConsent(g), loadRealtime(),
     ]);
     if (g !== generation || redirecting) return;
@@ -1489,6 +1734,7 @@
       Object.assign(state, { period: 'custom', from, to });
       change(true);
     });
+    $('note-form').addEventListener('submit', addNote);
     $('compare').addEventListener('change', () => {
       state.compare = COMPARES.includes($('compare').value) ? $('compare').value : '';
       change(true);
@@ -1517,6 +1763,7 @@
       // No figures at all rather than a "0 current visitors" of no site.
       document.querySelector('.context').hidden = true;
       $('card-realtime').hidden = true;
+      $('notes').hidden = true;
       notice(text);
     };
     // Signed in?  Asked first, so a first visit goes to the sign-in page
@@ -1528,6 +1775,7 @@
       return;
     }
     if (me) {
+      csrf = me.csrf || null;
       listenToStaffPages(me.idle_timeout_s);
       $('who').textContent = `${me.name} (${me.role})`;
       $('who').setAttribute('aria-label', `Signed in as ${me.name}, ${me.role}: account and sign-out`);
