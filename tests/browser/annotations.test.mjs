@@ -225,6 +225,12 @@ test('a note added under the chart is listed, marked on the chart, removed after
   const shot = path.join(OUTPUT, 'dashboard-notes.png');
   await page.screenshot({ path: shot, fullPage: true });
   console.log(`screenshot: ${shot}`);
+  // On a phone the list and the form fold up, nothing wider than the page.
+  await page.setViewportSize({ width: 390, height: 844 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no sideways scroll');
+  await axeCheck(page, 15, { strict: true });
+  await (await page.$('#notes')).screenshot({ path: path.join(OUTPUT, 'dashboard-notes-phone.png') });
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // By the month: the day is still marked, where it falls in its month.
   await page.goto(`${base}/?site=demo&period=12mo`);
