@@ -969,6 +969,12 @@ test('a filter part of the address that is no filter is named, not silently drop
   assert.match(await page.textContent('#notice'),
     /Not applied: the custom range "2026-02-30–2026-03-01" from the address is no range of days .*the last 30 days are shown/);
   assert.equal(new URLSearchParams(new URL(page.url()).search).get('period'), null, 'the address says the days shown');
+  // A comparison the page does not offer (a custom one, the API's): none, said.
+  await page.goto(`${base}/?site=demo&period=yesterday&compare=custom&compare_from=2026-11-01&compare_to=2026-11-02`);
+  await ready(page);
+  assert.match(await page.textContent('#notice'),
+    /Not applied: the comparison "custom" from the address: the dashboard compares with the previous period or the year before/);
+  assert.equal(new URLSearchParams(new URL(page.url()).search).get('compare'), null, 'the address says what is shown');
   // A chart with no value in its range (a rate of no visits) says so.
   await page.goto(`${base}/?site=demo&period=custom&from=2020-01-01&to=2020-01-07&metric=bounce_rate`);
   await ready(page);

@@ -113,6 +113,7 @@
   let droppedFilters = []; // parts of the address's filter= that are none
   let droppedGoals = []; // its goal== filters of goals the site does not have
   let droppedRange = ''; // its custom range, when that is no range of days
+  let droppedCompare = ''; // its compare=, when the page offers no such comparison
   let siteGoals = null; // site: the names of its configured goals (/api/stats/sites)
   let siteFunnels = {}; // site: its configured funnels, [{name, steps}] (/api/stats/sites)
   let funnelChoice = ''; // the funnel the Funnels card shows, by name
@@ -321,6 +322,7 @@
     droppedGoals = [];
     state.filters = parseFilters(q.get('filter'), droppedFilters);
     state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
+    droppedCompare = q.get('compare') && !state.compare ? q.get('compare') : '';
     state.metric = q.get('metric') || 'visitors';
     offeredMetric();
     state.interval = INTERVALS.includes(q.get('interval')) ? q.get('interval') : '';
@@ -546,6 +548,10 @@
     droppedRange
       ? `Not applied: the custom range "${droppedRange}" from the address is no range of days `
         + '(from and to as YYYY-MM-DD, from not after to): the last 30 days are shown.'
+      : '',
+    droppedCompare
+      ? `Not applied: the comparison "${droppedCompare}" from the address: the dashboard compares `
+        + 'with the previous period or the year before (a custom one is the API\'s, compare=custom).'
       : ''].filter(Boolean).join(' ');
   }
 
