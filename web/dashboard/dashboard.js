@@ -1216,6 +1216,14 @@
       const th = el('th', { scope: 'row', class: 'bar' }, first);
       th.style.setProperty('--share', `${share}%`);
       const tr = el('tr', { 'data-value': text }, th);
+      // The whole row filters, as the hint says; the button is what a
+      // keyboard or a screen reader reaches.
+      if (opts.filter !== false) {
+        tr.classList.add('filterable');
+        tr.addEventListener('click', (e) => {
+          if (!e.target.closest('button, a')) first.click();
+        });
+      }
       for (const [m] of cols)
         tr.append(el('td', { class: 'num', 'data-metric': m, 'data-value': r[m] === undefined || r[m] === null ? '' : String(r[m]), text: format(m, r[m]) }));
       tbody.append(tr);
