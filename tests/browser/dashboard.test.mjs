@@ -1443,3 +1443,102 @@ test('a custom range ends today in the site\'s zone: the date pickers go no furt
   assert.equal(await page.isHidden('#notice'), true);
   await context.close();
 });
+
+test('the filter form adds what a click cannot: is not, contains, does not contain, typed values', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const filterOf = () => new URL(page.url()).searchParams.get('filter');
+  // Visitors of the summary under `filter` (every test's traffic).
+  const visitors = async (filter) => {
+    const url = new URL(await page.getAttribute('#summary', 'data-api'), base);
+    if (filter) url.searchParams.set('filter', filter);
+    else url.searchParams.delete('filter');
+    return (await api(context, url.pathname + url.search)).results.visitors;
+  };
+  const all = await visitors(null);
+  // The brute force over the known traffic: visitors with a page whose
+  // stored path holds `part`.
+  const withPage = (part) => VISITORS.filter((v) => v.pages.some((p) => p.includes(part))).length;
+  const add = async (dimension, how, value) => {
+    if (await page.isHidden('#filter-form')) await page.click('#filter-add');
+    await page.selectOption('#filter-dim', dimension);
+    await page.selectOption('#filter-op', how);
+    await page.fill('#filter-value', value);
+    await page.press('#filter-value', 'Enter');
+  };
+
+  // Opened, it takes the keyboard; its suggestions are the period's
+  // values, paths as they read.
+  await page.click('#filter-add');
+  assert.equal(await page.getAttribute('#filter-add', 'aria-expanded'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'filter-dim');
+  await page.selectOption('#filter-dim', 'page');
+  await page.waitForFunction(() => document.querySelectorAll('#filter-values option').length > 0);
+  const suggested = await page.$$eval('#filter-values option', (os) => os.map((o) => o.value));
+  for (const p of ['/', '/pricing', '/docs/käyttö']) assert.ok(suggested.includes(p), `${p} among ${suggested}`);
+  await axe(page);
+  // No value: said, nothing applied.
+  await page.selectOption('#filter-op', 'contains');
+  await page.click('#filter-apply');
+  assert.match(await page.textContent('#filter-error'), /Type a value/);
+  assert.equal(filterOf(), null);
+  // Escape closes it; the keyboard is back on its button.
+  await page.press('#filter-value', 'Escape');
+  assert.equal(await page.isHidden('#filter-form'), true);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'filter-add');
+
+  // Contains: a glob around the value, the chip in words.
+  await add('page', 'contains', 'docs');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'page==*docs*');
+  assert.deepEqual(await chips(page), ['Page contains docs']);
+  let { data } = await checkSummary(page, context);
+  assert.equal(data.results.visitors, withPage('docs'));
+  assert.ok(withPage('docs') > 1 && withPage('docs') < VISITORS.length);
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'chip-remove');
+  // A second value of the same kind is an alternative; a path typed as
+  // it reads is matched as stored (percent-encoded).
+  await add('page', 'contains', 'käyttö');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'page==*docs*|*käyttö*');
+  assert.deepEqual(await chips(page), ['Page contains docs or käyttö']);
+  // Does not contain replaces it: the visits without such a page.
+  await add('page', 'not_contains', 'docs');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'page!=*docs*');
+  assert.deepEqual(await chips(page), ['Page does not contain docs']);
+  ({ data } = await checkSummary(page, context));
+  assert.deepEqual(data.filters, [{ dimension: 'page', op: '!=', value: '*docs*' }]);
+  assert.equal(data.results.visitors, all - withPage('docs'), 'the visitors without a docs page');
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+
+  // Is not, a country typed by its name: its code.
+  await add('country', 'is_not', 'finland');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'country!=FI');
+  assert.deepEqual(await chips(page), ['Country is not Finland']);
+  ({ data } = await checkSummary(page, context));
+  assert.equal(await visitors('country==FI'), 1, 'the one from a Finnish address');
+  assert.equal(data.results.visitors, all - 1, 'all but the one from a Finnish address');
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  // A value's own | and ; are characters, not alternatives or filters.
+  await add('utm_content', 'is', 'thread|x;y');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'utm_content==thread[|]x[;]y');
+  assert.deepEqual(await chips(page), ['UTM content is thread|x;y']);
+  ({ data } = await checkSummary(page, context));
+  assert.equal(data.results.visitors, 1);
+  // A goal is named, never matched in part.
+  await page.click('#filter-add');
+  await page.selectOption('#filter-dim', 'goal');
+  assert.deepEqual(await page.$$eval('#filter-op option', (os) => os.filter((o) => o.disabled).map((o) => o.value)),
+    ['contains', 'not_contains']);
+  await page.fill('#filter-value', 'nosuch');
+  await page.press('#filter-value', 'Enter');
+  assert.match(await page.textContent('#filter-error'), /no goal "nosuch"/);
+  assert.equal(filterOf(), 'utm_content==thread[|]x[;]y');
+  await page.click('#filter-cancel');
+  assert.equal(await page.isHidden('#filter-form'), true);
+  assert.deepEqual(page.problems, []);
+  await page.screenshot({ path: path.join(OUTPUT, 'dashboard-filter-form.png'), fullPage: false });
+  await context.close();
+});

@@ -585,13 +585,31 @@
   // "Country is FI or SE", "Goal is neither A nor B": a value's
   // alternatives (country==FI|SE) told apart from a '|' of its own.
   function filterText(f) {
-    const alts = splitOutside(f.value, '|').map((v) => shownValue(f.dimension, globUnescape(v, f.dimension)));
+    const raw = splitOutside(f.value, '|');
+    // "*x*" with nothing else a pattern in x: the form's "contains x".
+    const inner = raw.map((v) => containsPart(v, f.dimension));
+    const contains = inner.every((v) => v !== null);
+    const alts = (contains ? inner : raw).map((v) => shownValue(f.dimension, globUnescape(v, f.dimension)));
     const n = alts.length;
     const anyOf = () => `${alts.slice(0, -1).join(', ')} or ${alts[n - 1]}`;
-    const what = f.op === '=='
-      ? `is ${n === 1 ? alts[0] : anyOf()}`
-      : n === 1 ? `is not ${alts[0]}` : n === 2 ? `is neither ${alts[0]} nor ${alts[1]}` : `is none of ${alts.join(', ')}`;
+    let what;
+    if (contains) {
+      what = f.op === '=='
+        ? `contains ${n === 1 ? alts[0] : anyOf()}`
+        : n === 1 ? `does not contain ${alts[0]}` : `contains none of ${alts.join(', ')}`;
+    } else {
+      what = f.op === '=='
+        ? `is ${n === 1 ? alts[0] : anyOf()}`
+        : n === 1 ? `is not ${alts[0]}` : n === 2 ? `is neither ${alts[0]} nor ${alts[1]}` : `is none of ${alts.join(', ')}`;
+    }
     return `${dimLabel(f.dimension)} ${what}`;
+  }
+  // The x of an alternative "*x*" whose x has no pattern of its own (each
+  // of its * ? [ | ; in brackets, as globEscape() writes them), else null.
+  function containsPart(v, dimension) {
+    if (literal(dimension) || v.length < 3 || v[0] !== '*' || v[v.length - 1] !== '*') return null;
+    const x = v.slice(1, -1);
+    return /^(?:[^*?[]|\[[*?[|;]\])+$/.test(x) ? x : null;
   }
   // The same filters, in any order (as the server matches a segment).
   const sameFilters = (a, b) => filterParts(formatFilters(a)).sort().join(';')
@@ -645,6 +663,123 @@
     }
     $('filters-empty').hidden = state.filters.length > 0;
     renderSegments();
+  }
+
+  // ---- the filter form: is, is not, contains, does not contain ----------------
+  // What a click on a row cannot say (Plausible's filter dialogue): the
+  // pages that contain "/blog/", the visits not from a country.  The
+  // value is matched as typed: its own * ? [ | ; are characters, not
+  // patterns (globEscape()); a path may be typed as it reads, the API
+  // percent-encodes it as stored.
+
+  function formDimensions() {
+    const dims = Object.keys(DIMENSIONS).filter((d) => d !== 'goal' || (siteGoals && (siteGoals[state.site] || []).length));
+    return [...dims, ...(siteProps[state.site] || []).map((k) => `prop:${k}`)];
+  }
+
+  let suggestFor = '';
+  async function suggestValues() {
+    const dimension = $('filter-dim').value;
+    const list = $('filter-values');
+    const key = `${state.site} ${range().join(' ')} ${dimension}`;
+    if (key === suggestFor) return;
+    suggestFor = key;
+    list.replaceChildren();
+    let values = [];
+    if (dimension === 'goal') {
+      values = (siteGoals && siteGoals[state.site]) || [];
+    } else {
+      // The period's most seen values, under the other filters.
+      const [from, to] = range();
+      const q = new URLSearchParams({ from, to, tz: tz(), dimension, limit: '100' });
+      const others = state.filters.filter((f) => f.dimension !== dimension);
+      if (others.length) q.set('filter', formatFilters(others));
+      try {
+        const data = await getJson(`/api/stats/${encodeURIComponent(state.site)}/breakdown?${q}`);
+        values = (data.results || []).map((r) => r[dimension])
+          .filter((v) => typeof v === 'string' || typeof v === 'number').map(String);
+      } catch (e) {
+        values = []; // suggestions only: the form works without them
+      }
+    }
+    if (suggestFor !== key) return;
+    list.replaceChildren(...values.filter((v) => v !== '').map((v) => {
+      const shown = shownValue(dimension, v);
+      // A path as it reads; a country by its code, its name beside.
+      const typed = PATH_DIMENSIONS.has(dimension) ? shown : v;
+      return el('option', { value: typed, label: shown !== typed ? shown : null });
+    }));
+  }
+
+  function syncFilterOps() {
+    const goal = $('filter-dim').value === 'goal';
+    for (const o of $('filter-op').options) o.disabled = goal && o.value.includes('contains');
+    if (goal && $('filter-op').value.includes('contains')) $('filter-op').value = 'is';
+  }
+
+  function openFilterForm() {
+    const form = $('filter-form');
+    const dims = formDimensions();
+    const was = $('filter-dim').value;
+    $('filter-dim').replaceChildren(...dims.map((d) => el('option', { value: d, text: dimLabel(d) })));
+    $('filter-dim').value = dims.includes(was) ? was : 'page';
+    $('filter-value').value = '';
+    showError($('filter-error'), null);
+    suggestFor = '';
+    syncFilterOps();
+    form.hidden = false;
+    $('filter-add').setAttribute('aria-expanded', 'true');
+    $('filter-dim').focus();
+    suggestValues();
+  }
+
+  function closeFilterForm() {
+    $('filter-form').hidden = true;
+    $('filter-add').setAttribute('aria-expanded', 'false');
+    $('filter-add').focus();
+  }
+
+  function applyFilterForm(ev) {
+    ev.preventDefault();
+    const dimension = $('filter-dim').value;
+    const how = $('filter-op').value;
+    let typed = $('filter-value').value.trim();
+    if (!DIMENSIONS[dimension] && !dimension.startsWith('prop:')) return;
+    if (!typed && (how.includes('contains') || !dimension.startsWith('prop:'))) {
+      showError($('filter-error'), new Error('Type a value, or choose one of the list.'));
+      $('filter-value').focus();
+      return;
+    }
+    if (dimension === 'goal' && !((siteGoals && siteGoals[state.site]) || []).includes(typed)) {
+      showError($('filter-error'), new Error(`${state.site} has no goal "${typed}".`));
+      $('filter-value').focus();
+      return;
+    }
+    // A country typed by its name, as the list shows it: its code.
+    if (dimension === 'country' && !/^[A-Z]{2}$/.test(typed)) {
+      const o = [...$('filter-values').options].find((x) => x.label.toLowerCase() === typed.toLowerCase());
+      if (o) typed = o.value;
+    }
+    const contains = how.includes('contains');
+    const value = contains ? `*${globEscape(typed, dimension)}*` : globEscape(typed, dimension);
+    const op = how === 'is' || how === 'contains' ? '==' : '!=';
+    // A second value of the same kind for a dimension is one more
+    // alternative ("country is FI or SE"); another kind replaces it.
+    const same = state.filters.findIndex((f) => f.dimension === dimension);
+    const prev = same >= 0 ? state.filters[same] : null;
+    const kind = (f) => `${f.op}${splitOutside(f.value, '|').every((v) => containsPart(v, f.dimension) !== null)}`;
+    const f = { dimension, op, value };
+    if (prev && kind(prev) === kind(f) && !splitOutside(prev.value, '|').includes(value))
+      f.value = `${prev.value}|${value}`;
+    else if (prev && kind(prev) === kind(f))
+      f.value = prev.value;
+    if (same >= 0) state.filters[same] = f;
+    else state.filters.push(f);
+    $('filter-form').hidden = true;
+    $('filter-add').setAttribute('aria-expanded', 'false');
+    change(true);
+    const chip = document.querySelector(`#filters .chip[data-dimension="${CSS.escape(dimension)}"] .chip-remove`);
+    if (chip) chip.focus();
   }
 
   // ---- summary ------------------------------------------------------------------
@@ -1749,6 +1884,19 @@
       change(true);
     });
     $('note-form').addEventListener('submit', addNote);
+    $('filter-add').addEventListener('click', () => ($('filter-form').hidden ? openFilterForm() : closeFilterForm()));
+    $('filter-cancel').addEventListener('click', closeFilterForm);
+    $('filter-form').addEventListener('submit', applyFilterForm);
+    $('filter-form').addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') {
+        ev.preventDefault();
+        closeFilterForm();
+      }
+    });
+    $('filter-dim').addEventListener('change', () => {
+      syncFilterOps();
+      suggestValues();
+    });
     $('compare').addEventListener('change', () => {
       state.compare = COMPARES.includes($('compare').value) ? $('compare').value : '';
       change(true);
