@@ -5,6 +5,7 @@
 #ifndef SEULA_URLPATH_H
 #define SEULA_URLPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Cut the path parameters (";jsessionid=..." to the end of its segment)
@@ -16,5 +17,13 @@
  * NUL-terminated and its length returned.  A path that was all parameter
  * (";x", from "http://host;x") becomes "/"; an empty path stays empty. */
 size_t seula_url_cut_path_params(char *path, size_t len);
+
+/* v[0..len) into out[cap] with the bytes collect stores percent-encoded
+ * in a path (controls, space, " < > and all past ASCII) as %XX in upper
+ * case, as browsers send them, so that a path typed as it reads
+ * (/käyttäjä/) is the path stored; a '%' stays, so an encoded path is
+ * itself, and glob characters are none of them.  NUL-terminated; false
+ * when that does not fit (out is then unusable). */
+bool seula_url_encode_path(const char *v, size_t len, char *out, size_t cap);
 
 #endif

@@ -17,6 +17,7 @@
 #include "funnel.h"
 #include "groups.h"
 #include "hll.h"
+#include "urlpath.h"
 #include "zone.h"
 
 #include <ctype.h>
@@ -67,33 +68,6 @@ const size_t analytics_n_session_dims =
 #define REALTIME_MS (5 * 60 * 1000)
 
 /* ---- paths -------------------------------------------------------------- */
-
-/* v[0..len) into out[cap] with the bytes collect stores percent-encoded
- * (core/collect.c: controls, space, " < > and all past ASCII) as %XX in
- * upper case, as browsers send them, so a path typed as it reads
- * (/käyttäjä/) is the path stored; glob characters are none of them.
- * False when that does not fit. */
-static bool encode_path(const char *v, size_t len, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-		bool enc = c <= 0x20 || c >= 0x7f || c == '"' || c == '<' ||
-		           c == '>';
-		if (n + (enc ? 3 : 1) >= cap)
-			return false;
-		if (enc) {
-			out[n++] = '%';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 15];
-		} else {
-			out[n++] = (char)c;
-		}
-	}
-	out[n] = '\0';
-	return true;
-}
 
 /* ---- goals -------------------------------------------------------------- */
 
@@ -163,7 +137,8 @@ int analytics_goals_parse(const char *const *entries,
 		size_t wl = strlen(written);
 		g->pattern = malloc(wl * 3 + 1);
 		if (g->pattern && g->kind == ANALYTICS_GOAL_PAGE)
-			encode_path(written, wl, g->pattern, wl * 3 + 1);
+			seula_url_encode_path(written, wl, g->pattern,
+			                      wl * 3 + 1);
 		else if (g->pattern)
 			memcpy(g->pattern, written, wl + 1);
 		if (g->site && g->pattern) {
@@ -655,15 +630,15 @@ static bool split_alts(struct filter *f, bool empty_ok)
 }
 
 /* A filter's value of `len` bytes at v into out (FILTER_VALUE_MAX + 1
- * bytes), a path's encoded as stored (encode_path()); false when that no
- * longer fits. */
+ * bytes), a path's encoded as stored (seula_url_encode_path()); false when that
+ * no longer fits. */
 static bool path_value(const char *dim, const char *v, size_t len, char *out)
 {
 	bool path = strcmp(dim, "page") == 0 ||
 	            strcmp(dim, "entry_page") == 0 ||
 	            strcmp(dim, "exit_page") == 0;
 	if (path)
-		return encode_path(v, len, out, FILTER_VALUE_MAX + 1);
+		return seula_url_encode_path(v, len, out, FILTER_VALUE_MAX + 1);
 	if (len > FILTER_VALUE_MAX)
 		return false;
 	memcpy(out, v, len);
