@@ -1,0 +1,161 @@
+"""The exclude plugin: the company's own traffic (its networks, pages that
+are no part of the public site, its test robot) is acknowledged and never
+stored, for every site or for one; a mistyped entry stops the start; an
+imported log's lines from such a network are counted as filtered.
+A real server on loopback, a real SQLite file."""
+
+import datetime
+import os
+import re
+import unittest
+
+from seulatest import Server, pageview, run_seula
+
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+X11 = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+SITES = {"demo": "localhost, 127.0.0.1", "other": "other.example"}
+RULES = {
+    # An IPv6 range holds ':' of its own; a site's rule is SITE:ENTRY.
+    "networks": "203.0.113.0/24, 2001:db8:42::/48, other:198.51.100.7, 192.0.2.1",
+    # Typed as it reads: matched as stored, percent-encoded.
+    "pages": "/preview/*, demo:/k\u00e4ytt\u00e4j\u00e4/*",
+    "user_agents": "AcmeTestRobot, other:Mozilla/5.0 (X11",
+}
+
+
+def exclude_server(rules=None, plugins=("exclude", "anonymize")):
+    return Server(plugins=plugins, sites=SITES,
+                  sections={"plugin.exclude": rules if rules is not None else RULES})
+
+
+class ExcludeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = exclude_server()
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def send(self, ip, site="demo", path="/", ua=UA, kind="pageview"):
+        """One event from `ip` on `path`; whether it was stored."""
+        host = "localhost" if site == "demo" else "other.example"
+        ev = pageview(site=site, url="http://%s%s" % (host, path))
+        if kind == "event":
+            ev.update(type="event", name="signup", props={"plan": "pro"})
+        before = self.srv.count()
+        r = self.srv.collect([ev], headers={"X-Forwarded-For": ip, "User-Agent": ua,
+                                            "Origin": "http://" + host})
+        self.assertEqual(r.status, 204, (ip, site, path, r.body))
+        return self.srv.count() - before == 1
+
+    def test_networks(self):
+        for ip, site, stored in [
+                ("203.0.113.9", "demo", False), ("203.0.113.255", "other", False),
+                ("203.0.114.1", "demo", True), ("203.0.112.255", "demo", True),
+                ("2001:db8:42:1::5", "demo", False), ("2001:db8:43::1", "demo", True),
+                # One address alone is a /32.
+                ("192.0.2.1", "demo", False), ("192.0.2.2", "demo", True),
+                # A site's own rule.
+                ("198.51.100.7", "other", False), ("198.51.100.7", "demo", True),
+                ("198.51.100.8", "other", True)]:
+            self.assertEqual(self.send(ip, site), stored, (ip, site))
+        # A custom event from there is left out too.
+        self.assertFalse(self.send("203.0.113.9", kind="event"))
+        self.assertTrue(self.send("203.0.114.9", kind="event"))
+        # Nothing of the excluded addresses reached the database, masked
+        # or not.
+        for row in self.srv.query("SELECT ip_anon FROM events"):
+            self.assertFalse((row["ip_anon"] or "").startswith("203.0.113."), row)
+
+    def test_pages(self):
+        for path, site, stored in [
+                ("/preview/draft-1", "demo", False), ("/preview/a/b", "other", False),
+                ("/previews", "demo", True), ("/preview", "demo", True),
+                ("/k%C3%A4ytt%C3%A4j%C3%A4/asetukset", "demo", False),
+                ("/k%C3%A4ytt%C3%A4j%C3%A4/asetukset", "other", True),
+                ("/kayttaja/asetukset", "demo", True)]:
+            self.assertEqual(self.send("10.9.0.1", site, path), stored, (path, site))
+        self.assertFalse(self.send("10.9.0.1", path="/preview/x", kind="event"))
+
+    def test_user_agents(self):
+        robot = "Mozilla/5.0 (compatible; acmetestrobot/2.1)"
+        self.assertFalse(self.send("10.8.0.1", ua=robot), "any case")
+        self.assertFalse(self.send("10.8.0.1", site="other", ua=robot))
+        # other's own rule: its X11 browsers.
+        self.assertFalse(self.send("10.8.0.2", site="other", ua=X11))
+        self.assertTrue(self.send("10.8.0.2", site="demo", ua=X11))
+        self.assertTrue(self.send("10.8.0.3", site="other"))
+
+    def test_a_batch_keeps_what_is_not_excluded(self):
+        before = self.srv.count()
+        events = [pageview(url="http://localhost/preview/x"), pageview(url="http://localhost/kept"),
+                  pageview(url="http://localhost/preview/y")]
+        r = self.srv.collect(events, headers={"X-Forwarded-For": "10.7.0.1", "User-Agent": UA})
+        self.assertEqual(r.status, 204, r.body)
+        self.assertEqual(self.srv.count() - before, 1)
+        self.assertEqual(self.srv.query("SELECT path FROM events ORDER BY id DESC LIMIT 1"),
+                         [{"path": "/kept"}])
+
+    def test_help_names_the_keys(self):
+        r = run_seula("help", "plugin", "exclude")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for key in ("networks", "pages", "user_agents"):
+            self.assertIn(key, r.stdout)
+
+
+class ExcludeConfigTest(unittest.TestCase):
+    def test_a_mistyped_entry_stops_the_start(self):
+        for key, value, said in [
+                ("networks", "10.0.0.0/33", 'networks: "10.0.0.0/33"'),
+                ("networks", "10.0.0", 'networks: "10.0.0"'),
+                ("networks", "nosuch:10.0.0.1", 'networks: "nosuch:10.0.0.1"'),
+                ("networks", "demo:10.0.0.0/8x", 'networks: "demo:10.0.0.0/8x"'),
+                ("pages", "preview/*", 'pages: "preview/*"'),
+                ("pages", "nosuch:/x", 'pages: "nosuch:/x"'),
+                ("pages", "demo:x", 'pages: "demo:x"'),
+                ("user_agents", "demo:", 'user_agents: "demo:"')]:
+            with self.subTest(key=key, value=value):
+                srv = exclude_server({key: value})
+                try:
+                    srv.start(expect_fail=True)
+                    self.assertIn(said, srv.stderr())
+                finally:
+                    srv.close()
+
+    def test_no_entries_keeps_everything(self):
+        with exclude_server({}) as srv:
+            r = srv.collect([pageview()], headers={"X-Forwarded-For": "203.0.113.9"})
+            self.assertEqual(r.status, 204)
+            self.assertEqual(srv.count(), 1)
+
+
+class ExcludeImportTest(unittest.TestCase):
+    def test_an_imported_log_leaves_them_out_as_filtered(self):
+        srv = exclude_server(plugins=("exclude", "anonymize", "analytics"))
+        try:
+            srv.create_db()
+            t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)
+            stamp = t.strftime("%d/%b/%Y:%H:%M:%S +0000")
+            lines = ['%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (ip, stamp, path, UA)
+                     for ip, path in [("203.0.113.5", "/a"), ("198.51.100.5", "/b"),
+                                      ("198.51.100.6", "/preview/c"), ("198.51.100.7", "/d")]]
+            log = os.path.join(srv.dir, "access.log")
+            with open(log, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            r = run_seula("import-log", "--config", srv.config_path, "--site", "demo", log,
+                          timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            # /a (a network) and /preview/c (a page) are excluded; /d is
+            # only other's to leave out.
+            self.assertRegex(r.stdout, r"4 lines read, 2 page views imported")
+            self.assertRegex(r.stdout, r"2 skipped \([^)]*filtered 2")
+            self.assertEqual(sorted(x["path"] for x in srv.query("SELECT path FROM events")),
+                             ["/b", "/d"])
+        finally:
+            srv.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
