@@ -1332,6 +1332,25 @@
     try { return decodeURI(text); } catch { return text; }
   }
 
+  // On a phone (the style's max-width: 40rem) a table of more than two
+  // figures shows its key ones alone, as Plausible's does: the rest are
+  // cells of class "extra", which the style hides there until the card's
+  // "All columns" is pressed (then the table scrolls sideways); the CSV
+  // has them all.
+  const KEY_METRICS = new Set(['visitors', 'conversion_rate', 'dropoff']);
+  const numClass = (cols, m) => (cols.length > 2 && !KEY_METRICS.has(m) ? 'num extra' : 'num');
+  function columnsButton(table) {
+    return el('button', {
+      type: 'button', class: 'columns', text: 'All columns', 'aria-pressed': 'false',
+      'aria-controls': table.id, hidden: true,
+      onclick: (ev) => {
+        const on = ev.currentTarget.getAttribute('aria-pressed') !== 'true';
+        ev.currentTarget.setAttribute('aria-pressed', String(on));
+        ev.currentTarget.closest('.card').classList.toggle('all-columns', on);
+      },
+    });
+  }
+
   function fillTable(table, dimension, rows, cols, opts = {}) {
     const tbody = table.tBodies[0];
     tbody.replaceChildren();
@@ -1360,7 +1379,7 @@
         });
       }
       for (const [m] of cols)
-        tr.append(el('td', { class: 'num', 'data-metric': m, 'data-value': r[m] === undefined || r[m] === null ? '' : String(r[m]), text: format(m, r[m]) }));
+        tr.append(el('td', { class: numClass(cols, m), 'data-metric': m, 'data-value': r[m] === undefined || r[m] === null ? '' : String(r[m]), text: format(m, r[m]) }));
       tbody.append(tr);
     }
     if (!rows.length)
@@ -1369,8 +1388,11 @@
 
   function tableHead(table, first, cols) {
     const row = el('tr', {}, el('th', { scope: 'col', text: first }));
-    for (const [, label] of cols) row.append(el('th', { scope: 'col', class: 'num', text: label }));
+    for (const [m, label] of cols) row.append(el('th', { scope: 'col', class: numClass(cols, m), text: label }));
     table.tHead.replaceChildren(row);
+    const card = table.closest('.card');
+    const button = card && card.querySelector('.columns');
+    if (button) button.hidden = !cols.some(([m]) => numClass(cols, m) !== 'num');
   }
 
   function buildCard(card) {
@@ -1409,7 +1431,8 @@
       })
       : null;
     const section = el('section', { class: 'card', id: `card-${card.id}`, 'aria-labelledby': headingId },
-      el('div', { class: 'card-head' }, el('h2', { id: headingId, text: card.title }), tabs, keys, csv),
+      el('div', { class: 'card-head' }, el('h2', { id: headingId, text: card.title }), tabs, keys,
+        columnsButton(table), csv),
       el('div', { class: 'table-wrap' }, table), more, error);
     if (tabs) {
       for (const [dim, label] of card.tabs) {
@@ -1583,9 +1606,11 @@
     const note = el('p', { class: 'muted small', id: 'funnels-note' });
     const error = el('p', { class: 'error', role: 'alert', hidden: true });
     const section = el('section', { class: 'card', id: 'card-funnels', 'aria-labelledby': 'funnels-heading' },
-      el('div', { class: 'card-head' }, el('h2', { id: 'funnels-heading', text: 'Funnels' }), choice, csv),
-      // Six columns scroll sideways on a phone, with no button in them
-      // to reach them by: the keyboard scrolls the wrapper itself.
+      el('div', { class: 'card-head' }, el('h2', { id: 'funnels-heading', text: 'Funnels' }), choice,
+        columnsButton(table), csv),
+      // All six columns (on a phone, "All columns") scroll sideways, with
+      // no button in them to reach them by: the keyboard scrolls the
+      // wrapper itself.
       el('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Funnel steps' }, table),
       note, error);
     FUNNELS.el = { table, choice, csv, note, error };
@@ -1602,6 +1627,7 @@
     if (!list.length) {
       delete table.dataset.api;
       csv.hidden = true;
+      table.closest('.card').querySelector('.columns').hidden = true;
       table.tBodies[0].replaceChildren();
       showError(error, null);
       note.textContent = `${state.site} has no funnel: funnels are set per site in the server's configuration.`;
