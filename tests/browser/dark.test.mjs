@@ -4,8 +4,12 @@
 // axe-core's colour-contrast rule finds nothing, in dark as in light, on
 // the sign-in page (its error, and signed in its audit rows), the customer
 // register, a customer's page (an erasure's red button), the requests,
-// the exports, the audit log and the API keys; and screenshots that the
-// test output keeps.
+// the exports, the audit log, the API keys, and the dashboard (a
+// comparison, a note marked on the chart and its removal asked, the
+// chart's readout, a goal filter's chip focused); the chart's axis labels,
+// which uPlot draws on its canvas, are in the scheme's colour, differ
+// between light and dark, and follow a change of the scheme without a
+// reload; and screenshots that the test output keeps.
 //
 //   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/dark.test.mjs
 //
@@ -79,6 +83,10 @@ after(async () => {
   if (seula) assert.equal(code, 0, 'seula stops with status 0 on SIGTERM');
 });
 
+async function ready(page) {
+  await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 15000 });
+}
+
 // axe-core on the page in its scheme: no colour-contrast violation at
 // all, nothing else serious; a full-page screenshot of the dark one.
 async function contrast(page, scheme, name) {
@@ -90,6 +98,44 @@ async function contrast(page, scheme, name) {
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT, `dark-${name}.png`), fullPage: true });
   }
+}
+
+// The colour the chart's axes are drawn in on uPlot's canvas: the most
+// frequent opaque colour left of the plot, where only the y axis' labels
+// (and the start of the x axis') are; "r,g,b", and the card's colour.
+function axisColour(page) {
+  return page.evaluate(() => {
+    const box = document.querySelector('#chart');
+    const canvas = box.querySelector('canvas');
+    const over = box.querySelector('.u-over');
+    const ratio = canvas.width / canvas.getBoundingClientRect().width;
+    const w = Math.floor((over.offsetLeft - 8) * ratio);
+    const h = Math.floor((over.offsetTop + over.offsetHeight) * ratio);
+    const px = canvas.getContext('2d').getImageData(0, 0, w, h).data;
+    const counts = new Map();
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] < 250) continue;
+      const k = `${px[i]},${px[i + 1]},${px[i + 2]}`;
+      counts.set(k, (counts.get(k) || 0) + 1);
+    }
+    const top = [...counts].sort((a, b) => b[1] - a[1])[0];
+    const card = getComputedStyle(box.closest('.card')).backgroundColor.match(/\d+/g).slice(0, 3).join(',');
+    const muted = getComputedStyle(document.documentElement).getPropertyValue('--muted').trim();
+    return { axis: top ? top[0] : null, card, muted };
+  });
+}
+
+const hex = (h) => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)).join(',');
+function ratio(a, b) {
+  const lum = (rgb) => {
+    const [r, g, b2] = rgb.split(',').map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b2;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
 }
 
 test('the sign-in page and the staff pages are readable in dark mode: axe finds no contrast to fault', async () => {
@@ -149,4 +195,58 @@ test('the sign-in page and the staff pages are readable in dark mode: axe finds 
     assert.deepEqual(page.problems, [], 'no script error, no CSP violation');
     await context.close();
   }
+});
+
+test('the dashboard in dark mode: readable, its chart axes drawn in the dark colours, also after a switch', async () => {
+  const axes = {};
+  for (const scheme of ['light', 'dark']) {
+    const context = await browser.newContext({ colorScheme: scheme, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await recordProblems(page, (m) => /status of 401/.test(m.text()));
+    await page.goto(`${base}/login/?next=${encodeURIComponent('/?site=demo&compare=previous_period')}`);
+    await signInAs(page, ADA.name, ADA.password);
+    await page.waitForURL((u) => u.pathname === '/');
+    await ready(page);
+    await page.waitForFunction(() => Number(document.querySelector('#chart').dataset.points) > 0);
+    axes[scheme] = await axisColour(page);
+    assert.equal(axes[scheme].axis, hex(axes[scheme].muted), `${scheme}: the axes are drawn in --muted`);
+    assert.ok(ratio(axes[scheme].axis, axes[scheme].card) >= 4.5,
+      `${scheme}: the axes' text against the card: ${ratio(axes[scheme].axis, axes[scheme].card).toFixed(2)}`);
+    if (scheme === 'dark') {
+      // A note, marked on the chart, its removal asked; a goal filter.
+      await page.fill('#note-text', 'Newsletter sent');
+      await page.click('#note-add');
+      await page.waitForSelector('#notes-list .note');
+      await page.waitForFunction(() => document.querySelector('#chart').dataset.notes !== '');
+      await page.click('#notes-list .note-remove');
+      await page.waitForSelector('#notes-list button.danger');
+      await page.hover('#chart .u-over', { position: { x: 300, y: 120 } });
+      await page.waitForFunction(() => document.querySelector('#chart-readout').textContent !== '');
+      await contrast(page, scheme, 'dashboard');
+      await (await page.$('#chart')).screenshot({ path: path.join(OUTPUT, 'dark-chart.png') });
+      await page.click('#table-goals tbody tr[data-value="signup"] button');
+      await ready(page);
+      await page.waitForSelector('#filters .chip');
+      await page.focus('#filters .chip-remove');
+      await contrast(page, scheme, 'dashboard-goal');
+      // The scheme changed under the page (the system's, at sunset): the
+      // chart is drawn again in the other's colours, without a reload.
+      for (const [now, was] of [['light', 'dark'], ['dark', 'light']]) {
+        await page.emulateMedia({ colorScheme: now });
+        let seen;
+        for (let t0 = Date.now(); Date.now() - t0 < 3000; await page.waitForTimeout(50)) {
+          seen = await axisColour(page);
+          if (seen.card === axes[now].card && seen.axis !== axes[was].axis) break;
+        }
+        assert.equal(seen.card, axes[now].card, `${now} again: the card's colour`);
+        assert.equal(seen.axis, axes[now].axis, `${now} again: the axes in the ${now} colour`);
+      }
+    }
+    assert.deepEqual(page.problems, [], 'no script error, no CSP violation');
+    await context.close();
+  }
+  assert.notEqual(axes.dark.axis, axes.light.axis, 'the axes\' colour differs between light and dark');
+  assert.notEqual(axes.dark.card, axes.light.card);
+  console.log(`axes: light ${axes.light.axis} on ${axes.light.card}, dark ${axes.dark.axis} on ${axes.dark.card}; `
+    + `screenshots: ${path.join(OUTPUT, 'dark-dashboard.png')} and the others dark-*.png`);
 });

@@ -922,7 +922,12 @@
   const COUNT_STEPS = [];
   for (let p = 1; p <= 1e9; p *= 10) COUNT_STEPS.push(p, 2 * p, 5 * p);
   const SECOND_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400];
+  // The colours are the style's (cssVar()) when the chart is drawn, on
+  // uPlot's canvas: a change of the light or dark scheme draws it again
+  // from the last answer (lastChart), or its axes keep the other's.
+  let lastChart = null;
   function drawChart(data, metric) {
+    lastChart = { data, metric };
     const box = $('chart');
     const iv = data.interval;
     const xs = data.results.map((r) => bucketTime(r.date));
@@ -940,20 +945,22 @@
     const whole = open ? ys.map((v, i) => (i === cur ? null : v)) : ys;
     const series = [{}, {
       label: METRICS[metric], stroke: cssVar('--chart'), fill: cssVar('--chart-fill'), width: 2,
-      points: { show: xs.length <= 62 },
+      // The points hollow on the card's colour (uPlot's own is white).
+      points: { show: xs.length <= 62, fill: cssVar('--card') },
     }];
     const plotData = [xs, whole];
     if (open) {
       plotData.push(ys.map((v, i) => (i === cur || i === cur - 1 ? v : null)));
       series.push({ label: `${METRICS[metric]} so far`, stroke: cssVar('--chart'), width: 2, dash: [4, 4],
-        points: { show: true } });
+        points: { show: true, fill: cssVar('--card') } });
     }
     let previous = null;
     if (state.compare && data.comparison && Array.isArray(data.comparison.results)) {
       previous = data.comparison.results.map(value);
       previous = xs.map((_, i) => (i < previous.length ? previous[i] : null));
       plotData.push(previous);
-      series.push({ label: compareName(), stroke: cssVar('--chart-previous'), width: 1.5, dash: [6, 4] });
+      series.push({ label: compareName(), stroke: cssVar('--chart-previous'), width: 1.5, dash: [6, 4],
+        points: { fill: cssVar('--card') } });
     }
     const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--line'), width: 1 }, ticks: { show: false } };
     const width = Math.max(200, box.clientWidth);
@@ -1102,6 +1109,12 @@
   window.addEventListener('resize', () => {
     if (plot) plot.setSize({ width: Math.max(200, $('chart').clientWidth), height: 260 });
   });
+  if (window.matchMedia) {
+    window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+      // Not once the figures have been taken off the screen (sessionGone()).
+      if (plot && lastChart && !redirecting && $('chart')) drawChart(lastChart.data, lastChart.metric);
+    });
+  }
 
   // ---- notes on the chart (annotations) -------------------------------------------
 
