@@ -94,6 +94,43 @@ async function contrast(page, scheme, name) {
   assert.deepEqual(r.violations.filter((v) => / color-contrast/.test(v)), [], `${name} (${scheme}): axe's colour contrast`);
   assert.deepEqual(r.serious, [], `${name} (${scheme}): nothing serious`);
   assert.ok(r.passes >= 10, `axe ran ${r.passes} passing rules`);
+  // What axe does not check, WCAG's 3:1 for what is not text: each
+  // field's border, and the focus ring of what the keyboard reaches first.
+  await page.keyboard.press('Tab');
+  const weak = await page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    }).reduce((a, c, i) => a + c * [0.2126, 0.7152, 0.0722][i], 0);
+    const ratio = (a, b) => {
+      const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+      return (x + 0.05) / (y + 0.05);
+    };
+    const behind = (node) => {
+      for (let n = node; n; n = n.parentElement) {
+        const c = rgb(getComputedStyle(n).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+      }
+      return rgb(getComputedStyle(document.documentElement).backgroundColor).slice(0, 3);
+    };
+    const out = [];
+    const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+    for (const f of document.querySelectorAll('input:not([type="checkbox"]):not([type="radio"]):not([type="hidden"]), select, textarea')) {
+      const cs = getComputedStyle(f);
+      if (!visible(f) || parseFloat(cs.borderBottomWidth) === 0) continue;
+      const r = ratio(rgb(cs.borderBottomColor), behind(f.parentElement));
+      if (r < 3) out.push(`#${f.id || f.name}: border ${cs.borderBottomColor} ${r.toFixed(2)}:1`);
+    }
+    const a = document.activeElement;
+    if (a && a !== document.body) {
+      const cs = getComputedStyle(a);
+      const r = cs.outlineStyle === 'none' ? 0 : ratio(rgb(cs.outlineColor), behind(a.parentElement));
+      if (r < 3) out.push(`focus on ${a.tagName} ${a.id || a.textContent.trim().slice(0, 20)}: outline ${cs.outlineStyle} ${cs.outlineColor} ${r.toFixed(2)}:1`);
+    }
+    return out;
+  });
+  assert.deepEqual(weak, [], `${name} (${scheme}): fields' borders and the focus ring at 3:1`);
   if (scheme === 'dark') {
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT, `dark-${name}.png`), fullPage: true });
