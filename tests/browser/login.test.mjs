@@ -128,6 +128,18 @@ test('an admin signs in, sees the audit log, and signs out for real', async () =
   let shownActions = await actionsShown();
   assert.ok(shownActions.includes('login'), shownActions.join(' '));
   assert.ok(!shownActions.includes('statistics'), shownActions.join(' '));
+  // The box sits at the start of its words' line, as a checkbox does.
+  const box = await page.$eval('#audit-statistics', (b) => {
+    const r = b.getBoundingClientRect();
+    const words = document.createRange();
+    words.selectNodeContents(b.parentElement);
+    const first = words.getClientRects()[0];
+    const text = [...words.getClientRects()].find((q) => q.left > r.right) || first;
+    return { width: r.width, top: r.top, bottom: r.bottom, textTop: text.top, textBottom: text.bottom, left: r.left, textLeft: text.left };
+  });
+  assert.ok(box.width < 40, `the checkbox is a box, not a line (${box.width} px wide)`);
+  assert.ok(box.top < box.textBottom && box.bottom > box.textTop && box.textLeft > box.left,
+    `the checkbox is beside its words: ${JSON.stringify(box)}`);
   await page.check('#audit-statistics');
   await page.waitForFunction(() => [...document.querySelectorAll('#audit-rows tr')]
     .some((tr) => tr.children[4].textContent === 'statistics'));
