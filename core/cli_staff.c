@@ -5,11 +5,13 @@
 #include "cli_staff.h"
 #include "consent.h"
 
+#include "apikeys.h"
 #include "audit.h"
 #include "db.h"
 #include "host.h"
 #include "migrate.h"
 #include "secret.h"
+#include "sessions.h"
 #include "staff.h"
 
 #include <ctype.h>
@@ -206,7 +208,8 @@ static void usage_user(void)
 	fprintf(stderr,
 	        "usage: seula user add NAME --role ROLE [--config FILE]\n"
 	        "       seula user list | passwd NAME | role NAME ROLE |\n"
-	        "                  disable NAME | enable NAME\n"
+	        "                  disable NAME | enable NAME |\n"
+	        "                  keys [NAME] | revoke-key ID\n"
 	        "roles: admin, analyst, customer_service, finance\n");
 }
 
@@ -337,6 +340,140 @@ static int user_disable(struct session *s, const char *name, bool disable)
 	return 0;
 }
 
+/* A time in ms as YYYY-MM-DD HH:MM (UTC), or `none` when 0. */
+static void cli_time(int64_t ms, const char *none, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (ms <= 0 || !gmtime_r(&t, &tm) ||
+	    !strftime(buf, cap, "%Y-%m-%d %H:%M", &tm))
+		snprintf(buf, cap, "%s", none);
+}
+
+/* The API keys (apikeys.h), everyone's or `name`'s, newest first, as the
+ * keys page lists them: never the key, which is not kept. */
+static int user_keys(struct session *s, const char *name)
+{
+	struct seula_staff who;
+	if (name && find_or_say(s, name, &who) != SEULA_OK)
+		return 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT s.token_hash, st.name, s.created_at, "
+	                       "s.last_seen, s.expires_at, s.label FROM "
+	                       "sessions s JOIN staff st ON st.id = "
+	                       "s.staff_id WHERE s.kind = 'api' AND (?1 IS "
+	                       "NULL OR st.id = ?1) ORDER BY s.created_at "
+	                       "DESC, s.token_hash",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "seula: %s\n", sqlite3_errmsg(s->db));
+		return 1;
+	}
+	if (name)
+		sqlite3_bind_int64(st, 1, who.id);
+	printf("%-16s %-24s %-16s %-16s %-18s %s\n", "ID", "OWNER", "CREATED",
+	       "LAST USED", "EXPIRES", "NAME");
+	int64_t now = seula_clock_ms();
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		char id[SEULA_API_KEY_ID_CHARS + 1] = "?";
+		if (sqlite3_column_bytes(st, 0) == SEULA_TOKEN_HASH)
+			seula_apikey_id(sqlite3_column_blob(st, 0), id);
+		int64_t created = sqlite3_column_int64(st, 2);
+		int64_t seen = sqlite3_column_int64(st, 3);
+		int64_t expires = sqlite3_column_int64(st, 4);
+		char c[32], u[32], e[40];
+		cli_time(created, "-", c, sizeof(c));
+		/* last_seen starts as the creation: later is a use. */
+		cli_time(seen > created ? seen : 0, "never", u, sizeof(u));
+		cli_time(expires, "never", e, sizeof(e));
+		if (expires > 0 && now >= expires)
+			snprintf(e, sizeof(e), "expired");
+		const char *label = (const char *)sqlite3_column_text(st, 5);
+		printf("%-16s %-24s %-16s %-16s %-18s %s\n", id,
+		       (const char *)sqlite3_column_text(st, 1), c, u, e,
+		       label ? label : "");
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		fprintf(stderr, "seula: %s\n", sqlite3_errmsg(s->db));
+		return 1;
+	}
+	return 0;
+}
+
+/* Revokes API key `id` (its list id), as DELETE /api/keys/{id} does, with
+ * the same audit detail, so that a key's life reads alike in the log; a
+ * running server lets go of it within [auth] session_sync. */
+static int user_revoke_key(struct session *s, const char *id)
+{
+	unsigned char prefix[SEULA_API_KEY_ID_CHARS / 2];
+	size_t bin_len = 0;
+	if (strlen(id) != SEULA_API_KEY_ID_CHARS ||
+	    strspn(id, "0123456789abcdef") != SEULA_API_KEY_ID_CHARS ||
+	    sodium_hex2bin(prefix, sizeof(prefix), id, strlen(id), NULL,
+	                   &bin_len, NULL) != 0 ||
+	    bin_len != sizeof(prefix)) {
+		fprintf(stderr,
+		        "seula: '%s' is no key id (16 hex digits, as `seula "
+		        "user keys` lists them)\n",
+		        id);
+		return 2;
+	}
+	if (begin(s))
+		return 1;
+	sqlite3_stmt *st;
+	struct seula_staff who = {0};
+	int rc = SEULA_EIO;
+	unsigned char hash[SEULA_TOKEN_HASH];
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT s.token_hash, st.id, st.name FROM "
+	                       "sessions s JOIN staff st ON st.id = "
+	                       "s.staff_id WHERE s.kind = 'api' AND "
+	                       "substr(s.token_hash, 1, 8) = ?",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, prefix, sizeof(prefix), SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		if (step == SQLITE_ROW &&
+		    sqlite3_column_bytes(st, 0) == SEULA_TOKEN_HASH) {
+			memcpy(hash, sqlite3_column_blob(st, 0), sizeof(hash));
+			who.id = sqlite3_column_int64(st, 1);
+			snprintf(who.name, sizeof(who.name), "%s",
+			         (const char *)sqlite3_column_text(st, 2));
+			rc = SEULA_OK;
+		} else if (step == SQLITE_DONE || step == SQLITE_ROW) {
+			rc = SEULA_ENOTFOUND;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rc == SEULA_ENOTFOUND) {
+		seula_db_exec(s->db, "ROLLBACK", NULL, 0);
+		fprintf(stderr, "seula: no API key has the id %s\n", id);
+		return 1;
+	}
+	if (rc == SEULA_OK) {
+		rc = SEULA_EIO;
+		if (sqlite3_prepare_v2(s->db,
+		                       "DELETE FROM sessions WHERE token_hash "
+		                       "= ? AND kind = 'api'",
+		                       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_blob(st, 1, hash, sizeof(hash),
+			                  SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_DONE)
+				rc = SEULA_OK;
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc != SEULA_OK)
+		fprintf(stderr, "seula: %s\n", sqlite3_errmsg(s->db));
+	char detail[64];
+	snprintf(detail, sizeof(detail), "api_key=%s revoked", id);
+	if (finish(s, rc, "change", &who, detail))
+		return 1;
+	printf("API key %s of %s revoked\n", id, who.name);
+	return 0;
+}
+
 int seula_cli_user(int argc, char **argv, const char *role,
                    const struct seula_config *cfg)
 {
@@ -369,6 +506,10 @@ int seula_cli_user(int argc, char **argv, const char *role,
 		rc = user_disable(&s, args[0], true);
 	else if (strcmp(cmd, "enable") == 0 && n == 1)
 		rc = user_disable(&s, args[0], false);
+	else if (strcmp(cmd, "keys") == 0 && n <= 1)
+		rc = user_keys(&s, args[0]);
+	else if (strcmp(cmd, "revoke-key") == 0 && n == 1)
+		rc = user_revoke_key(&s, args[0]);
 	else {
 		usage_user();
 		rc = 2;

@@ -4,6 +4,7 @@
  *   seula user add NAME --role ROLE     seula user passwd NAME
  *   seula user list                     seula user role NAME ROLE
  *   seula user disable NAME             seula user enable NAME
+ *   seula user keys [NAME]              seula user revoke-key ID
  *   seula audit verify                  seula routes
  *   seula consent verify
  *

@@ -239,6 +239,54 @@ class ApiKeyTest(unittest.TestCase):
         self.assertEqual(self.signin("bo").request("DELETE", "/api/keys/" + live["id"]).status,
                          204)
 
+    def test_the_command_line_lists_and_revokes(self):
+        ann = self.signin("ann")
+        made = self.make(ann, name="cli listed", expires_days=30)
+        self.assertEqual(self.stats(made["key"]).status, 200)
+        ada = self.signin("ada")
+        admins = self.make(ada, name="admin's too")
+        cli = lambda *a: run_seula("user", *a, "--config", self.srv.config_path)
+
+        r = cli("keys", "ann")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        head, *rows_ = r.stdout.splitlines()
+        self.assertEqual(head.split()[:3], ["ID", "OWNER", "CREATED"])
+        [row] = [l for l in rows_ if l.startswith(made["id"] + " ")]
+        self.assertEqual(row.split()[1], "ann")
+        self.assertTrue(row.endswith(" cli listed"), row)
+        # NAME's only; never the key, nor its secret part.
+        self.assertNotIn(admins["id"], r.stdout)
+        self.assertNotIn(made["key"][len("seula_"):], r.stdout)
+        # Everyone's, newest first.
+        everyone = cli("keys").stdout
+        self.assertLess(everyone.index(admins["id"]), everyone.index(made["id"]))
+        self.assertEqual(cli("keys", "nosuch").returncode, 1)
+
+        for bad in ("42", "ZZZZZZZZZZZZZZZZ", made["id"].upper(), made["id"] + "0"):
+            r = cli("revoke-key", bad)
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+            self.assertIn("no key id", r.stderr)
+        r = cli("revoke-key", "0" * 16)
+        self.assertEqual((r.returncode, "no API key" in r.stderr), (1, True), r.stderr)
+        self.assertEqual(self.stats(made["key"]).status, 200, "a refused id revokes nothing")
+
+        r = cli("revoke-key", made["id"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("revoked", r.stdout)
+        # The running server lets go of it at its next session_sync.
+        self.assertTrue(wait_for(lambda: self.stats(made["key"]).status == 401))
+        assert_json_error(self, self.stats(made["key"]), 401, "invalid_api_key")
+        self.assertEqual(self.stats(admins["key"]).status, 200, "the others stay")
+        self.assertNotIn(made["id"], cli("keys").stdout)
+        audit = self.srv.query("SELECT staff_name, route, subject, detail FROM audit_log "
+                               "WHERE detail = ?", ("api_key=%s revoked" % made["id"],))
+        self.assertEqual(len(audit), 1, audit)
+        self.assertTrue(audit[0]["staff_name"].startswith("cli:"), audit)
+        self.assertEqual((audit[0]["route"], audit[0]["subject"]), ("command line", "ann"))
+        self.assertEqual(cli("revoke-key", made["id"]).returncode, 1, "gone already")
+        self.assertEqual(cli("revoke-key", admins["id"]).returncode, 0)
+        self.assertTrue(wait_for(lambda: self.stats(admins["key"]).status == 401))
+
     def test_what_may_be_asked(self):
         # Roles: only those that read the statistics have keys.
         for name in ("cid", "fin"):
