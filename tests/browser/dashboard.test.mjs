@@ -1542,3 +1542,38 @@ test('the filter form adds what a click cannot: is not, contains, does not conta
   await page.screenshot({ path: path.join(OUTPUT, 'dashboard-filter-form.png'), fullPage: false });
   await context.close();
 });
+
+test('a week or month the period cuts is drawn apart, and says how many of its days it holds', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const go = (q) => `/?site=demo&period=custom&${q}`;
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent(go('from=2026-11-04&to=2026-11-20&interval=week'))}`);
+  await signIn(page, ANALYST);
+  await ready(page, () => document.querySelector('#chart').dataset.points === '3');
+  const readout = async (where) => {
+    const box = await (await page.$('#chart .u-over')).boundingBox();
+    const x = { first: 1, middle: box.width / 2, last: box.width - 1 }[where];
+    await page.mouse.move(box.x + x, box.y + box.height / 2);
+    await page.waitForFunction(() => document.querySelector('#chart-readout').textContent !== '');
+    const text = await page.textContent('#chart-readout');
+    await page.mouse.move(0, 0);
+    await page.waitForFunction(() => document.querySelector('#chart-readout').textContent === '');
+    return text;
+  };
+  // Wednesday 4 to Friday 20 November: the weeks of the 2nd, 9th and
+  // 16th, the first and the last in part.
+  assert.equal(await page.getAttribute('#chart', 'data-partial'), '0,2');
+  assert.match(await readout('first'), /^week of 2 Nov: .* \(5 of its 7 days in the period\)$/);
+  assert.match(await readout('last'), /^week of 16 Nov: .* \(5 of its 7 days in the period\)$/);
+  assert.doesNotMatch(await readout('middle'), /days in the period/);
+  // Whole weeks, whole months: nothing apart.
+  for (const [q, partial] of [['from=2026-11-02&to=2026-11-22&interval=week', ''],
+    ['from=2026-09-01&to=2026-10-31&interval=month', ''],
+    ['from=2026-09-15&to=2026-10-31&interval=month', '0']]) {
+    await page.goto(`${base}${go(q)}`);
+    await ready(page, () => document.querySelector('#chart').dataset.points !== undefined);
+    assert.equal(await page.getAttribute('#chart', 'data-partial'), partial, q);
+  }
+  assert.match(await readout('first'), /^September 2026: .* \(16 of its 30 days in the period\)$/);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

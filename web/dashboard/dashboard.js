@@ -942,16 +942,24 @@
     // does not read as a fall.
     const cur = xs.reduce((at, t, i) => (t <= now ? i : at), -1);
     const open = cur >= 0 && ys[cur] !== null && now < bucketEnd(xs, cur, iv);
-    const whole = open ? ys.map((v, i) => (i === cur ? null : v)) : ys;
+    // So is a week or month the period cuts (the last 30 days begin on a
+    // Wednesday, the last 12 months in the middle of one): fewer days,
+    // not fewer visitors.  Such buckets, and the one now runs in, are
+    // drawn dashed from their whole neighbour.
+    const days = partialDays(xs, iv);
+    const partial = new Set(days.map((d, i) => (d ? i : -1)).filter((i) => i >= 0));
+    if (open) partial.add(cur);
+    const whole = ys.map((v, i) => (partial.has(i) ? null : v));
     const series = [{}, {
       label: METRICS[metric], stroke: cssVar('--chart'), fill: cssVar('--chart-fill'), width: 2,
       // The points hollow on the card's colour (uPlot's own is white).
       points: { show: xs.length <= 62, fill: cssVar('--card') },
     }];
     const plotData = [xs, whole];
-    if (open) {
-      plotData.push(ys.map((v, i) => (i === cur || i === cur - 1 ? v : null)));
-      series.push({ label: `${METRICS[metric]} so far`, stroke: cssVar('--chart'), width: 2, dash: [4, 4],
+    if (partial.size) {
+      const near = (i) => partial.has(i) || partial.has(i - 1) || partial.has(i + 1);
+      plotData.push(ys.map((v, i) => (near(i) && (partial.has(i) || whole[i] !== null) ? v : null)));
+      series.push({ label: `${METRICS[metric]}, part of a ${iv}`, stroke: cssVar('--chart'), width: 2, dash: [4, 4],
         points: { show: true, fill: cssVar('--card') } });
     }
     let previous = null;
@@ -1009,6 +1017,8 @@
           const i = u.cursor.idx;
           if (i === null || i === undefined) { $('chart-readout').textContent = ''; return; }
           let text = `${bucketText(xs[i], iv)}: ${format(metric, ys[i])} ${METRICS[metric].toLowerCase()}`;
+          if (days[i]) text += ` (${days[i][0]} of its ${days[i][1]} days in the period)`;
+          else if (open && i === cur) text += ' (so far)';
           if (previous) text += ` (${compareName().toLowerCase()}: ${format(metric, previous[i])})`;
           // The notes of the bucket, as the marker's words.
           const end = bucketEnd(xs, i, iv);
@@ -1042,6 +1052,23 @@
     box.dataset.drawn = String(values.length);
     box.dataset.series = String(previous ? 2 : 1);
     box.dataset.current = open ? bucketText(xs[cur], iv) : '';
+    box.dataset.partial = [...partial].sort((a, b) => a - b).join(',');
+  }
+
+  // Per bucket of a week or month chart, [days in the period, days] when
+  // the period holds only part of it, else null: the first may begin
+  // before `from`, the last end after `to`.
+  function partialDays(xs, iv) {
+    if (iv !== 'week' && iv !== 'month') return xs.map(() => null);
+    const [from, to] = range();
+    const start = bucketTime(from);
+    const end = bucketTime(to) + 86400;
+    return xs.map((t, i) => {
+      const full = bucketEnd(xs, i, iv);
+      const inside = Math.min(full, end) - Math.max(t, start);
+      const total = full - t;
+      return inside < total ? [Math.round(inside / 86400), Math.round(total / 86400)] : null;
+    });
   }
 
   // The end of bucket i of a timeseries: the next one's start, and for the
