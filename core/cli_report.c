@@ -168,6 +168,46 @@ static int notes_of(sqlite3 *db, const char *site, int64_t f, int64_t t,
 }
 
 /* The report as one JSON object. */
+
+/* The weeks or months of `rows` the period holds only part of (the first
+ * of a period begun mid-week, the last of one ended mid-month), each
+ * {date, days_in_period, days}: fewer days, not fewer visitors, which the
+ * HTML says.  A list of its own, so the rows keep one shape (the CSV's
+ * columns are the first row's). */
+static json_t *partial_buckets(const json_t *rows, const char *interval,
+                               int64_t from, int64_t to)
+{
+	json_t *out = json_array();
+	bool week = strcmp(interval, "week") == 0;
+	if (!out || (!week && strcmp(interval, "month") != 0))
+		return out;
+	size_t i;
+	const json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		int64_t start;
+		const char *date =
+		        json_string_value(json_object_get(row, "date"));
+		if (!date || !seula_date_parse(date, &start))
+			continue;
+		int64_t end = start + 7;
+		if (!week) {
+			int y, m, d;
+			seula_civil_from_days(start, &y, &m, &d);
+			end = m == 12 ? seula_days_from_civil(y + 1, 1, 1)
+			              : seula_days_from_civil(y, m + 1, 1);
+		}
+		int64_t in = (end < to + 1 ? end : to + 1) -
+		             (start > from ? start : from);
+		if (in < end - start)
+			json_array_append_new(
+			        out,
+			        json_pack("{s:s,s:I,s:I}", "date", date,
+			                  "days_in_period", (json_int_t)in,
+			                  "days", (json_int_t)(end - start)));
+	}
+	return out;
+}
 static int build(sqlite3 *db, const struct seula_consent *consent,
                  const struct report_args *a,
                  const struct analytics_goals *goals, json_t **out, char *err,
@@ -224,6 +264,10 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 		                json_object_get(part, "interval"));
 		json_object_set(r, "timeseries",
 		                json_object_get(part, "results"));
+		json_object_set_new(
+		        r, "partial",
+		        partial_buckets(json_object_get(part, "results"),
+		                        interval, f, t));
 		json_decref(part);
 	}
 	for (size_t i = 0; rc == SEULA_OK && i < N_TABLES; i++) {
@@ -856,7 +900,8 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	        "tbody th{position:relative;font-weight:400}.bar{position:"
 	        "absolute;left:0;top:.2rem;bottom:.2rem;background:#dbe7ff;"
 	        "z-index:-1;border-radius:3px}.key{position:relative}\n"
-	        ".none{color:#4a5568}.grid{display:grid;grid-template-columns:"
+	        ".none,.note{color:#4a5568}.grid{display:grid;grid-template-"
+	        "columns:"
 	        "repeat(auto-fit,minmax(min(26rem,100%%),1fr));gap:0 2rem}"
 	        ".grid>section{min-width:0}\n"
 	        "footer{margin-top:2rem;color:#4a5568;font-size:.85rem}\n"
@@ -945,6 +990,8 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		fputs(uplot_js, f);
 		fprintf(f, "</script>\n<script>const rows=");
 		script_json(f, ts);
+		fprintf(f, ";\nconst partial=");
+		script_json(f, json_object_get(r, "partial"));
 		/* What is still to come is no zero: the lines stop at the
 		 * bucket the report was made in, as the dashboard's do. */
 		fprintf(f,
@@ -953,14 +1000,27 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		        "','T')+':00Z':r.date+'T00:00:00Z')/1000)"
 		        ";\nconst "
 		        "upToNow=k=>rows.map((r,i)=>t[i]>now?null:r[k])"
+		        /* A bucket the period holds only part of hangs off
+		         * its whole neighbour by a dashed line, as on the
+		         * dashboard. */
+		        ";\nconst cut=rows.map(r=>(partial||[]).some(p=>p.date"
+		        "===r.date))"
+		        ";\nconst near=i=>cut[i]||cut[i-1]||cut[i+1]"
+		        ";\nconst whole=k=>upToNow(k).map((v,i)=>cut[i]?null:v)"
+		        ";\nconst part=k=>upToNow(k).map((v,i)=>near(i)?v:null)"
+		        ";\nconst S=[{},{label:'Visitors',stroke:'#2f6fdf',"
+		        "width:2},{label:'Page "
+		        "views',stroke:'#9aa5b1',width:1}]"
+		        ";\nconst D=[t,whole('visitors'),whole('pageviews')]"
+		        ";\nif(cut.some(x=>x)){S.push({label:'Visitors, part',"
+		        "stroke:'#2f6fdf',width:2,dash:[4,4]},{label:'Page "
+		        "views,"
+		        " part',stroke:'#9aa5b1',width:1,dash:[4,4]});"
+		        "D.push(part('visitors'),part('pageviews'))}"
 		        ";\nnew uPlot({width:Math.min(900,document.body."
 		        "clientWidth-40),height:260,tzDate:s=>uPlot.tzDate("
-		        "new Date(s*1e3),'Etc/UTC'),series:[{},{label:'"
-		        "Visitors',"
-		        "stroke:'#2f6fdf',width:2},{label:'Page views',stroke:"
-		        "'#9aa5b1',width:1}],axes:[{},{}],scales:{x:{time:true}"
-		        "}},"
-		        "[t,upToNow('visitors'),upToNow('pageviews')],"
+		        "new Date(s*1e3),'Etc/UTC'),series:S,axes:[{},{}],"
+		        "scales:{x:{time:true}}},D,"
 		        "document.getElementById('chart'));\n</script>\n",
 		        (long long)chart_now(
 		                json_string_value(json_object_get(r, "tz")),
@@ -970,6 +1030,26 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	                                      "pageviews"};
 	static const char *const ts_heads[] = {"Visitors", "Visits",
 	                                       "Page views"};
+	/* Said in words too, for the table and those who do not see the
+	 * chart. */
+	size_t ti;
+	const json_t *tr;
+	bool said = false;
+	json_array_foreach(json_object_get(r, "partial"), ti, tr)
+	{
+		const json_t *in = json_object_get(tr, "days_in_period");
+		fprintf(f, "%s", said ? "; " : "<p class=\"note\">Dashed: ");
+		fprintf(f, "the %s of ",
+		        json_string_value(json_object_get(r, "interval")));
+		esc(f, json_string_value(json_object_get(tr, "date")));
+		fprintf(f, " has %lld of its %lld days in the period",
+		        (long long)json_integer_value(in),
+		        (long long)json_integer_value(
+		                json_object_get(tr, "days")));
+		said = true;
+	}
+	if (said)
+		fprintf(f, ": fewer days, not fewer visitors.</p>\n");
 	fprintf(f, "</section>\n<details><summary>The numbers</summary>");
 	html_table(f, "", "date", ts, ts_cols, ts_heads, 3, NULL);
 	fprintf(f, "</details>\n<div class=\"grid\">\n");

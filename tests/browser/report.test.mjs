@@ -29,7 +29,7 @@ const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 const LONG = `/tuotteet/${'käyttäjäystävällisyysärsyttävyyskäsittely'.repeat(3)}`;
 const PAGES = ['/', '/pricing', LONG, '/blog/a-very-long-but-hyphenated-title-that-can-wrap-at-its-hyphens'];
 
-let dir, day, report, todayReport, madeAt, browser;
+let dir, day, report, todayReport, weeksReport, madeAt, browser;
 
 function stamp(t) {
   const p = (n) => String(n).padStart(2, '0');
@@ -72,6 +72,13 @@ before(async () => {
   execFileSync(BIN, ['report', '--config', config, '--site', 'demo', '--from', today, '--to', today,
     '--format', 'html', '-o', todayReport], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
   madeAt.push(new Date().getUTCHours());
+  // 100 days by the week, Wednesday to Thursday: the first and last weeks
+  // in part.
+  const wed = new Date(Date.UTC(2026, 0, 7));
+  weeksReport = path.join(dir, 'weeks.html');
+  execFileSync(BIN, ['report', '--config', config, '--site', 'demo', '--from', wed.toISOString().slice(0, 10),
+    '--to', new Date(wed.getTime() + 99 * 86400e3).toISOString().slice(0, 10), '--format', 'html',
+    '-o', weeksReport], { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
   browser = await launchChromium();
 });
 
@@ -234,6 +241,26 @@ test("today's chart stops at the hour it was made in", async () => {
       assert.ok(ys.slice(0, drawn).every((v) => typeof v === 'number'), JSON.stringify(ys));
       assert.ok(ys.slice(drawn).every((v) => v === null), JSON.stringify(ys));
     }
+  } finally {
+    await context.close();
+  }
+});
+
+test('weeks the period cuts hang off their whole neighbours by a dashed line', async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  try {
+    const { page, problems } = await openReport(context, weeksReport);
+    assert.deepEqual(problems, []);
+    const [xs, ...series] = await page.evaluate(() => window.charts[0].data.map((d) => [...d]));
+    const dashes = await page.evaluate(() => window.charts[0].series.slice(1).map((x) => Boolean(x.dash)));
+    assert.equal(xs.length, 15);
+    assert.deepEqual(dashes, [false, false, true, true]);
+    const drawn = (ys) => ys.map((v, i) => (v === null ? -1 : i)).filter((i) => i >= 0);
+    // Whole: the 13 weeks between; in part: the first and last with
+    // their neighbours, to join the lines.
+    assert.deepEqual(drawn(series[0]), Array.from({ length: 13 }, (_, i) => i + 1));
+    assert.deepEqual(drawn(series[2]), [0, 1, 13, 14]);
+    assert.match(await page.textContent('p.note'), /^Dashed: the week of 2026-01-05 has 5 of its 7 days/);
   } finally {
     await context.close();
   }

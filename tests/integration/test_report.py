@@ -155,6 +155,46 @@ class ReportTest(unittest.TestCase):
         r = self.report("--from", d, "--to", (self.day + datetime.timedelta(days=1)).isoformat())
         self.assertEqual(json.loads(r.stdout)["interval"], "day")
 
+    def test_weeks_the_period_cuts_say_their_days(self):
+        # 100 days by the week, from a Wednesday to a Thursday: the first
+        # week holds 5 of its days, the last 4; the rest are whole.
+        first = self.day - datetime.timedelta(days=120)
+        first -= datetime.timedelta(days=(first.weekday() - 2) % 7)
+        last = first + datetime.timedelta(days=99)
+        self.assertEqual((first.weekday(), last.weekday()), (2, 3))
+        args = ("--from", first.isoformat(), "--to", last.isoformat())
+        r = self.report(*args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["interval"], "week")
+        rows = rep["timeseries"]
+        self.assertEqual(len(rows), 15)
+        self.assertEqual(rep["partial"], [
+            {"date": rows[0]["date"], "days_in_period": 5, "days": 7},
+            {"date": rows[-1]["date"], "days_in_period": 4, "days": 7}])
+        # The rows keep one shape.
+        self.assertEqual({tuple(sorted(x)) for x in rows},
+                         {("date", "pageviews", "visitors", "visits")})
+        r = self.report(*args, "--format", "html")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        monday = (first - datetime.timedelta(days=2)).isoformat()
+        self.assertIn('<p class="note">Dashed: the week of %s has 5 of its 7 days in the '
+                      'period; the week of %s has 4 of its 7 days in the period: fewer '
+                      'days, not fewer visitors.</p>'
+                      % (monday, rows[-1]["date"]), r.stdout)
+        self.assertIn("dash:[4,4]", r.stdout)
+        # The CSV keeps its columns.
+        r = self.report(*args, "--format", "csv")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[lines.index("Visits") + 1], "date,visitors,visits,pageviews")
+        # Whole weeks: nothing said.
+        monday = first - datetime.timedelta(days=2)
+        whole = ("--from", monday.isoformat(), "--to",
+                 (monday + datetime.timedelta(days=111)).isoformat())
+        self.assertEqual(json.loads(self.report(*whole).stdout)["partial"], [])
+        self.assertNotIn('<p class="note">', self.report(*whole, "--format", "html").stdout)
+
     def test_paths_are_shown_decoded_in_the_html_alone(self):
         # The HTML shows a page's path as the dashboard does, as a person
         # reads it, in its tables and its filter line; a decoding that is
