@@ -843,6 +843,23 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 	if (waiting)
 		rc = open_access_requests(c->db, &c->person, waiting);
 	if (rc == SEULA_OK && json_array_size(waiting)) {
+		/* Refused, and nothing recorded but this: the entry names
+		 * the person, so that their own export shows it was asked. */
+		char detail[200];
+		size_t n = (size_t)snprintf(detail, sizeof(detail),
+		                            "%s refused: access request",
+		                            c->req.type);
+		size_t i;
+		json_t *idv;
+		json_array_foreach(waiting, i, idv)
+		{
+			if (n < sizeof(detail))
+				n += (size_t)snprintf(
+				        detail + n, sizeof(detail) - n, " %lld",
+				        (long long)json_integer_value(idv));
+		}
+		if (n < sizeof(detail))
+			snprintf(detail + n, sizeof(detail) - n, " still open");
 		c->status = 409;
 		c->reply = json_pack(
 		        "{s:s, s:s, s:o}", "error", "open_request", "message",
@@ -850,7 +867,7 @@ static int do_forget(struct ctx *c, enum seula_subject_op op)
 		        "them its export first, then erase",
 		        "requests", waiting);
 		json_decref(notify);
-		return SEULA_OK;
+		return person_audit(c, "change", detail);
 	}
 	json_decref(waiting);
 	if (rc != SEULA_OK) {

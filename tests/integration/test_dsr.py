@@ -902,6 +902,16 @@ class DsrTest(unittest.TestCase):
         self.assertEqual([x["type"] for x in self.srv.query(
             "SELECT type FROM customer_dsr_requests WHERE customer_id = ?",
             (cust["id"],))], ["access"])
+        # But the refusals are in the audit log under the person, so
+        # their own export shows that they asked and who answered.
+        refused = [(x["action"], x["outcome"], x["detail"])
+                   for x in audit_of(self.srv, cust["id"])
+                   if x["route"] == "POST /api/dsr"
+                   and x["outcome"] == "failed"]
+        self.assertEqual(refused, [
+            ("change", "failed", "%s refused: access request %d still open"
+             % (kind, access["request"]["id"]))
+            for kind in ("erasure", "anonymisation")])
         z = self.cid.request("GET", access["export"], csrf=True)
         self.assertEqual(z.status, 200, z)
         r = dsr(self.cid, "erasure", cust["id"])
