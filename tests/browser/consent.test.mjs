@@ -76,13 +76,17 @@ async function consentRecord(receipt) {
 const isGranted = (v) => v === true || v === 1 || v === 'granted';
 // The receipt page the banner links to: the record in the visitor's
 // language (the demo's: English), by the words of the banner shown, its
-// data a link away; an unknown receipt said so.
-async function checkReceipt(context, href, receipt) {
+// data a link away, with the visitor id a request for their data names
+// them by; an unknown receipt said so.
+async function checkReceipt(context, href, receipt, vid) {
   const page = await open(context, href);
   await page.waitForSelector('#record:not([hidden])');
   assert.equal(await page.textContent('h1'), 'Consent receipt');
   assert.equal(await page.getAttribute('html', 'lang'), 'en');
   assert.equal(await page.textContent('#receipt'), receipt);
+  assert.equal(await page.isVisible('#visitor'), true, 'the visitor id is shown');
+  assert.equal(await page.textContent('#visitor'), vid);
+  assert.equal(await page.textContent('#label-visitor'), 'Visitor id');
   assert.equal(await page.textContent('#site'), 'demo');
   assert.equal(await page.textContent('#method'), 'Accept all');
   const rows = await page.$$eval('#choices tr', (trs) => trs.map((tr) => [tr.dataset.category,
@@ -406,7 +410,7 @@ test('withdrawal through the reopen button: seula_vid gone, a withdraw record, t
     assert.equal(await page.isChecked(`#seula-consent-${c}`), true, c);
   const receiptHref = await page.getAttribute('#seula-consent-receipt', 'href');
   assert.equal(receiptHref, `${base}/consent/receipt/#${first.receipt}`);
-  await checkReceipt(context, receiptHref, first.receipt);
+  await checkReceipt(context, receiptHref, first.receipt, vid);
   // Withdrawing is one click, like giving.
   await choose(page, '#seula-consent-withdraw');
   assert.equal(await focused(page), 'seula-consent-reopen', 'the focus goes back where it was');

@@ -13,6 +13,8 @@
       staff: 'Recorded by the site\'s staff', withdraw: 'Withdrawn',
       erased: 'The personal data of this record (the browser\'s identifier and address) has been erased; the record of the decision is kept as proof.',
       change: 'You can change or withdraw your choices at any time on the site, with the “{reopen}” button.',
+      visitor: 'Visitor id',
+      visitor_note: 'The identifier of this browser in the site\'s statistics. Give it when you ask the site for a copy of the data held under it or for its erasure.',
       json: 'This record as data (JSON)', loading: 'Loading…',
       missing: 'No consent record has this receipt. Check the address: it ends with the receipt\'s identifier.',
       failed: 'The receipt could not be loaded. Try again in a moment.',
@@ -25,6 +27,8 @@
       staff: 'Sivuston henkilökunnan kirjaama', withdraw: 'Peruutettu',
       erased: 'Tämän merkinnän henkilötiedot (selaimen tunniste ja osoite) on poistettu; merkintä päätöksestä säilyy todisteena.',
       change: 'Voit muuttaa tai peruuttaa valintasi milloin tahansa sivustolla painikkeella ”{reopen}”.',
+      visitor: 'Kävijätunniste',
+      visitor_note: 'Tämän selaimen tunniste sivuston tilastoissa. Ilmoita se, kun pyydät sivustolta kopiota sillä säilytetyistä tiedoista tai niiden poistamista.',
       json: 'Merkintä datana (JSON)', loading: 'Ladataan…',
       missing: 'Tällä kuitilla ei löydy suostumusmerkintää. Tarkista osoite: sen lopussa on kuitin tunnus.',
       failed: 'Kuittia ei voitu ladata. Yritä hetken päästä uudelleen.',
@@ -37,6 +41,8 @@
       staff: 'Registrerat av webbplatsens personal', withdraw: 'Återkallat',
       erased: 'Personuppgifterna i denna post (webbläsarens identifierare och adress) har raderats; posten om beslutet sparas som bevis.',
       change: 'Du kan när som helst ändra eller återkalla dina val på webbplatsen med knappen ”{reopen}”.',
+      visitor: 'Besökar-id',
+      visitor_note: 'Denna webbläsares identifierare i webbplatsens statistik. Uppge den när du begär en kopia av uppgifterna som sparas under den eller att de raderas.',
       json: 'Posten som data (JSON)', loading: 'Laddar…',
       missing: 'Det finns ingen samtyckespost med detta kvitto. Kontrollera adressen: den slutar med kvittots id.',
       failed: 'Kvittot kunde inte laddas. Försök igen om en stund.',
@@ -85,6 +91,15 @@
     $('until').textContent = when(rec.valid_until);
     $('policy').textContent = rec.policy_version;
     $('receipt').textContent = rec.receipt;
+    // The id a request for the visitor's data names them by (GDPR art.
+    // 11(2)): staff ask for it as the receipt shows it.  None once erased,
+    // nor when no id was ever set.
+    const vid = typeof rec.visitor_id === 'string' && rec.visitor_id ? rec.visitor_id : '';
+    $('label-visitor').textContent = w.visitor;
+    $('visitor').textContent = vid;
+    $('visitor-note').textContent = w.visitor_note;
+    $('label-visitor').hidden = !vid;
+    $('visitor-fact').hidden = !vid;
     // The categories as the banner listed them: [{ id, name, ... }].
     const names = {};
     for (const c of Array.isArray(texts.categories) ? texts.categories : [])
