@@ -243,6 +243,22 @@ test('customer service keeps the register and answers requests', async () => {
   await page.waitForURL(`${base}/admin/`);
   const rows = Array.from({ length: 21 }, (_, i) => `Sivu${String(i).padStart(2, '0')},Pagerson,sivu${i}@example.com`);
   await page.click('details.card summary');
+  // A spreadsheet's "CSV" in Windows-1252 is refused in the page, not
+  // stored with its ä and ö turned into U+FFFD.
+  const early = [];
+  const onImport = (r) => { if (r.url().endsWith('/api/customers/import')) early.push(r.method()); };
+  page.on('request', onImport);
+  await page.setInputFiles('input[type="file"]', {
+    name: 'ansi.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('first_name,last_name,email\nP\xe4ivi,M\xe4kel\xe4,paivi.ansi@example.com\n', 'latin1'),
+  });
+  await page.click('details.card button[type="submit"]');
+  await page.waitForSelector('details.card .form-error:not(:empty)');
+  assert.match(await text(page, 'details.card .form-error'), /not UTF-8 text.*nothing was imported/);
+  assert.equal(await page.getAttribute('input[type="file"]', 'aria-invalid'), 'true');
+  page.off('request', onImport);
+  assert.deepEqual(early, [], 'nothing sent');
+  assert.equal((await apiGet(context, '/api/customers?q=paivi.ansi')).total, 0);
   await page.setInputFiles('input[type="file"]', {
     name: 'register.csv', mimeType: 'text/csv',
     buffer: Buffer.from(`first_name,last_name,email\n${rows.join('\n')}\nAino,Toinen,AINO.Testinen@example.com\n`),

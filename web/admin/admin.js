@@ -540,7 +540,16 @@
       ev.preventDefault();
       out.replaceChildren();
       if (!file.files.length) { markInvalid(form, file, 'Choose a CSV file to import.'); return; }
-      const text = await file.files[0].text();
+      // Decoded strictly: Blob.text() turns bytes that are not UTF-8 (a
+      // spreadsheet's "CSV" in Windows-1252) into U+FFFD, and the
+      // register would keep "M\uFFFDkinen" for Mäkinen without a word.
+      let text;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(await file.files[0].arrayBuffer());
+      } catch (e) {
+        markInvalid(form, file, 'The file is not UTF-8 text: letters such as ä and ö in it would be lost. Save it as "CSV UTF-8" (in Excel: Save As, CSV UTF-8) and import that; nothing was imported.');
+        return;
+      }
       await busy(form, async () => {
         try {
           const r = await api('POST', '/api/customers/import', text, { type: 'text/csv; charset=utf-8' });
