@@ -801,6 +801,8 @@ test('finance and analysts are told the pages are not theirs; the dashboard link
     assert.equal(await text(page, 'h1'), 'Not for your role');
     assert.equal(await page.isHidden('#nav'), true);
     assert.equal(await page.isVisible('#logout'), true, 'they can still sign out');
+    // Finance is sent on to its own page, the finance export.
+    if (name === 'fin') assert.equal(await page.getAttribute('#view a[href="/admin/exports/"]', 'href'), '/admin/exports/');
     await axe(page);
     assert.deepEqual(page.problems, [], `${name}: no error, not even a 403`);
     await context.close();

@@ -22,6 +22,8 @@ if (!BIN || !SOURCE)
 const USERS = {
   ada: { role: 'admin', password: 'plum-Orbit-7-lantern' },
   ann: { role: 'analyst', password: 'copper+Fjord+42+heron' },
+  cas: { role: 'customer_service', password: 'walrus-Meadow-93-quill' },
+  fin: { role: 'finance', password: 'saffron=Delta=58=kettle' },
 };
 
 let dir, config, seula, base, browser;
@@ -173,6 +175,26 @@ test('an analyst does not see the audit log', async () => {
   assert.deepEqual(Object.keys(await r.json()).sort(), ['error', 'message']);
   assert.deepEqual(problems.filter((p) => !/status of 403/.test(p)), []);
   await context.close();
+});
+
+test('each role is led on to its own pages, not to a dashboard that is not theirs', async () => {
+  const ways = {
+    ada: ['/', '/admin/', '/admin/exports/'],
+    ann: ['/'],
+    cas: ['/admin/', '/admin/exports/'],
+    fin: ['/admin/exports/'],
+  };
+  for (const [name, want] of Object.entries(ways)) {
+    const context = await browser.newContext();
+    const { page, problems } = await open(context, `${base}/login/`);
+    await page.waitForSelector('#login:not([hidden])');
+    await signIn(page, name, USERS[name].password);
+    await page.waitForSelector('#signed-in:not([hidden])');
+    assert.equal(await page.textContent('#who'), name);
+    assert.deepEqual(await page.$$eval('#ways a', (as) => as.map((a) => a.getAttribute('href'))), want, name);
+    assert.deepEqual(problems.filter((p) => !/status of 403/.test(p)), [], name);
+    await context.close();
+  }
 });
 
 test('next= goes back to a page of this server only', async () => {

@@ -1451,7 +1451,9 @@
       el('div', { class: 'notice warn', role: 'alert', id: 'role-notice' },
         el('p', { text: `Signed in as ${me.name}, ${me.role.replace(/_/g, ' ')}: the customer register and data subject requests are for customer service and admins.` }),
         el('p', { text: 'Ask an administrator if your work needs them.' })),
-      el('p', {}, me.role === 'analyst' ? el('a', { href: '/', text: 'The statistics dashboard' }) : el('a', { href: '/about/', text: 'About Seula' })));
+      el('p', {}, me.role === 'analyst' ? el('a', { href: '/', text: 'The statistics dashboard' })
+        : me.role === 'finance' ? el('a', { href: '/admin/exports/', text: 'The finance export (Exports)' })
+          : el('a', { href: '/about/', text: 'About Seula' })));
   }
 
   async function logout() {

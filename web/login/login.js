@@ -72,12 +72,34 @@
     $('audit').hidden = false;
   }
 
+  // The way on from here: the pages of the signed-in role (the
+  // dashboard says "not for your role" to customer service and finance,
+  // whose work is on the staff pages).
+  const WAYS = [
+    ['/', 'The statistics dashboard', ['admin', 'analyst']],
+    ['/admin/', 'Customer service: the register and data subject requests', ['admin', 'customer_service']],
+    ['/admin/exports/', 'Exports: postal labels and the finance export', ['admin', 'customer_service', 'finance']],
+  ];
+
+  function showWays(role) {
+    const items = WAYS.filter(([, , roles]) => roles.includes(role)).map(([href, text]) => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = href;
+      a.textContent = text;
+      li.appendChild(a);
+      return li;
+    });
+    $('ways').replaceChildren(...items);
+  }
+
   function showSignedIn(me) {
     csrf = me.csrf;
     $('login').hidden = true;
     $('who').textContent = me.name;
     $('role').textContent = me.role.replace('_', ' ');
     $('idle').textContent = String(Math.round((me.idle_timeout_s || 1800) / 60));
+    showWays(me.role);
     $('signed-in').hidden = false;
     if (me.role === 'admin') showAudit();
   }
