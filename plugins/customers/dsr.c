@@ -1600,20 +1600,31 @@ int cust_dsr_list_handler(void *instance, struct seula_http *http)
 	        json_pack("{s:o, s:s}", "requests", list, "today", today));
 }
 
-/* The request of the {id} parameter, or a 404 set. */
+/* A 404 for the {id} parameter, audited as about no one: left to the
+ * core, the entry would name the request's id as its subject, which the
+ * audit log reads as a customer's (and that customer's access export
+ * would list it). */
+static int no_request(const struct seula_host *h, struct seula_http *http,
+                      const char *action)
+{
+	if (h->http_audit(http, action, NULL, "no such request") != SEULA_OK)
+		return SEULA_EIO;
+	return cust_refuse(h, http, 404, "not_found", "no such request");
+}
+
+/* The request of the {id} parameter, or a 404 set (audited as `action`). */
 static int load_param(const void *instance, struct seula_http *http,
-                      json_t **request, char **statement, int64_t *id)
+                      const char *action, json_t **request, char **statement,
+                      int64_t *id)
 {
 	const struct seula_host *h = cust_host(instance);
 	char today[11];
 	dsr_day_of(cust_timezone(instance), h->now_ms(h), today);
 	if (!parse_id(h->http_param(http, "id"), id))
-		return cust_refuse(h, http, 404, "not_found",
-		                   "no such request");
+		return no_request(h, http, action);
 	int rc = request_load(h->http_db(http), *id, today, request, statement);
 	if (rc == SEULA_ENOTFOUND)
-		return cust_refuse(h, http, 404, "not_found",
-		                   "no such request");
+		return no_request(h, http, action);
 	return rc;
 }
 
@@ -1638,13 +1649,25 @@ static int request_audit(const struct seula_host *h, struct seula_http *http,
 	return cust_audit(h, http, action, request_customer(request), detail);
 }
 
+/* A refusal about `request` (the {id} parameter's), audited under its
+ * person for the same reason as no_request(). */
+static int refused_audit(const struct seula_host *h, struct seula_http *http,
+                         const char *action, json_t *request, int64_t id,
+                         const char *what)
+{
+	char detail[128];
+	snprintf(detail, sizeof(detail), "request %lld: %s", (long long)id,
+	         what);
+	return request_audit(h, http, action, request, detail);
+}
+
 int cust_dsr_get_handler(void *instance, struct seula_http *http)
 {
 	const struct seula_host *h = cust_host(instance);
 	json_t *request = NULL;
 	char *statement = NULL;
 	int64_t id;
-	int rc = load_param(instance, http, &request, &statement, &id);
+	int rc = load_param(instance, http, "read", &request, &statement, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	json_object_set_new(request, "statement",
@@ -1667,13 +1690,18 @@ int cust_dsr_statement_handler(void *instance, struct seula_http *http)
 	json_t *request = NULL;
 	char *statement = NULL;
 	int64_t id;
-	int rc = load_param(instance, http, &request, &statement, &id);
+	int rc = load_param(instance, http, "read", &request, &statement, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	if (!statement) {
+		rc = refused_audit(h, http, "read", request, id,
+		                   "no statement: not refused in writing");
 		json_decref(request);
-		return cust_refuse(h, http, 404, "no_statement",
-		                   "the request was not refused in writing");
+		return rc == SEULA_OK
+		               ? cust_refuse(h, http, 404, "no_statement",
+		                             "the request was not refused "
+		                             "in writing")
+		               : rc;
 	}
 	char detail[64];
 	snprintf(detail, sizeof(detail), "statement of request %lld",
@@ -1698,7 +1726,7 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 	const struct seula_host *h = cust_host(instance);
 	json_t *request = NULL;
 	int64_t id;
-	int rc = load_param(instance, http, &request, NULL, &id);
+	int rc = load_param(instance, http, "change", &request, NULL, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	json_t *body = cust_body_object(h, http);
@@ -1810,6 +1838,14 @@ int cust_dsr_extend_handler(void *instance, struct seula_http *http)
 		request = NULL;
 	}
 out:
+	/* Still held: the extension was refused (or failed) before it was
+	 * made, an entry about the request's person all the same. */
+	if (request) {
+		int arc = refused_audit(h, http, "change", request, id,
+		                        "not extended");
+		if (rc == SEULA_OK)
+			rc = arc;
+	}
 	json_decref(request);
 	json_decref(body);
 	return rc;
@@ -2094,7 +2130,7 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	const struct seula_host *h = cust_host(instance);
 	json_t *request = NULL;
 	int64_t id;
-	int rc = load_param(instance, http, &request, NULL, &id);
+	int rc = load_param(instance, http, "export", &request, NULL, &id);
 	if (rc != SEULA_OK)
 		return rc;
 	sqlite3 *db = h->http_db(http);
@@ -2105,8 +2141,12 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	char *text = NULL, *msg = NULL;
 	if (strcmp(json_string_value(json_object_get(request, "type")),
 	           "access") != 0) {
-		rc = cust_refuse(h, http, 409, "not_access",
-		                 "only an access request has an export");
+		rc = refused_audit(h, http, "export", request, id,
+		                   "no export: not an access request");
+		if (rc == SEULA_OK)
+			rc = cust_refuse(
+			        h, http, 409, "not_access",
+			        "only an access request has an export");
 		goto out_request;
 	}
 	/* A visitor's request: the visitor id, until it is erased. */
@@ -2120,11 +2160,14 @@ int cust_dsr_export_handler(void *instance, struct seula_http *http)
 	else
 		rc = person_load(db, request_customer(request), &p);
 	if (rc == SEULA_ENOTFOUND) {
-		rc = cust_refuse(
-		        h, http, 410, "gone",
-		        !request_customer(request)
-		                ? "the visitor id has been erased since"
-		                : "the customer has been erased since");
+		rc = refused_audit(h, http, "export", request, id,
+		                   "no export: the person has been erased");
+		if (rc == SEULA_OK)
+			rc = cust_refuse(
+			        h, http, 410, "gone",
+			        !request_customer(request)
+			                ? "the visitor id has been erased since"
+			                : "the customer has been erased since");
 		goto out_request;
 	}
 	if (rc != SEULA_OK)

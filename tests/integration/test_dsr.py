@@ -888,6 +888,54 @@ class DsrTest(unittest.TestCase):
                          (done, ["open_invoice"]))
         self.assertEqual(open_ids(), [])
 
+    def test_refusals_about_a_request_name_its_person_not_its_id(self):
+        # The audit log reads a number as a customer's id: a refused
+        # request about request N must not be filed under customer N,
+        # whose access export would then list it.
+        cust = create(self.cid, "Refusals")
+        while True:
+            rect = dsr(self.cid, "rectification", cust["id"],
+                       changes={"city": "Oulu"}).json()["request"]
+            if rect["id"] != cust["id"]:
+                break
+        rid = rect["id"]
+
+        def last(route):
+            return self.srv.query(
+                "SELECT action, subject, outcome, detail FROM audit_log "
+                "WHERE route = ? ORDER BY id DESC LIMIT 1", (route,))[0]
+
+        cases = [
+            ("POST", "/api/dsr/%d/extend" % rid, {"months": 1,
+                                                  "reason": "busy"},
+             409, "POST /api/dsr/{id}/extend", "change", "not extended"),
+            ("POST", "/api/dsr/%d/extend" % rid, {"months": 3,
+                                                  "reason": "busy"},
+             400, "POST /api/dsr/{id}/extend", "change", "not extended"),
+            ("GET", "/api/dsr/%d/statement" % rid, None, 404,
+             "GET /api/dsr/{id}/statement", "read",
+             "no statement: not refused in writing"),
+            ("GET", "/api/dsr/%d/export" % rid, None, 409,
+             "GET /api/dsr/{id}/export", "export",
+             "no export: not an access request"),
+        ]
+        for method, path, body, status, route, action, what in cases:
+            r = self.cid.request(method, path, body, csrf=True)
+            assert_json_error(self, r, status)
+            self.assertEqual(dict(last(route)), {
+                "action": action, "subject": str(cust["id"]),
+                "outcome": "failed",
+                "detail": "request %d: %s" % (rid, what)}, path)
+        # No such request: about no one.
+        for route, path in (("GET /api/dsr/{id}", "/api/dsr/99999999"),
+                            ("GET /api/dsr/{id}/export",
+                             "/api/dsr/99999998/export")):
+            assert_json_error(self, self.cid.request("GET", path, csrf=True),
+                              404, "not_found")
+            row = last(route)
+            self.assertEqual((row["subject"], row["outcome"], row["detail"]),
+                             (None, "failed", "no such request"), path)
+
     def test_erasure_waits_for_an_open_access_request(self):
         # The access request's export would be gone: it is given first.
         cust = create(self.cid, "Waiting")
