@@ -193,6 +193,7 @@ test('customer service keeps the register and answers requests', async () => {
     [400, 'POST', /^\/api\/customers$/], // the bad e-mail address, on purpose
     [409, 'POST', /^\/api\/customers$/], // her address again, on purpose
     [409, 'POST', /^\/api\/dsr$/], // the erasure a legal hold refuses
+    [413, 'POST', /^\/api\/customers\/import$/], // a file too large, on purpose
   ]);
 
   // A stranger is sent to sign in, and comes back.
@@ -259,6 +260,17 @@ test('customer service keeps the register and answers requests', async () => {
   page.off('request', onImport);
   assert.deepEqual(early, [], 'nothing sent');
   assert.equal((await apiGet(context, '/api/customers?q=paivi.ansi')).total, 0);
+  // One larger than the server takes ([limits] max_body_bytes, 64 KiB by
+  // default) is said so in words, with what to do, not as "the body".
+  const many = Array.from({ length: 2500 }, (_, i) => `Big${i},Person,big${i}@example.org`).join('\n');
+  await page.setInputFiles('input[type="file"]', {
+    name: 'big.csv', mimeType: 'text/csv', buffer: Buffer.from(`first_name,last_name,email\n${many}\n`),
+  });
+  await page.click('details.card button[type="submit"]');
+  await page.waitForFunction(() => /too large/.test(document.querySelector('details.card .form-error').textContent));
+  assert.equal(await text(page, 'details.card .form-error'),
+    'The file is too large to import at once (the server takes up to 64 KiB): split it into smaller files, or ask an administrator to raise [limits] max_body_bytes. Nothing was imported.');
+  assert.equal((await apiGet(context, '/api/customers?q=big1@example.org')).total, 0);
   await page.setInputFiles('input[type="file"]', {
     name: 'register.csv', mimeType: 'text/csv',
     buffer: Buffer.from(`first_name,last_name,email\n${rows.join('\n')}\nAino,Toinen,AINO.Testinen@example.com\n`),

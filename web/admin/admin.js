@@ -566,6 +566,13 @@
           }
           file.value = '';
         } catch (e) {
+          // The server's [limits] max_body_bytes: said in the words of
+          // the one importing, with what to do about it.
+          if (e.status === 413) {
+            const max = /(\d+) bytes/.exec((e.data && e.data.message) || '');
+            const kib = max ? ` (the server takes up to ${Math.floor(Number(max[1]) / 1024)} KiB)` : '';
+            throw new ApiError(413, null, `The file is too large to import at once${kib}: split it into smaller files, or ask an administrator to raise [limits] max_body_bytes. Nothing was imported.`);
+          }
           if (e.status === 422 && Array.isArray(e.data.rows)) {
             out.replaceChildren(el('div', { class: 'notice bad' },
               el('p', { text: errorText(e) }),
