@@ -690,10 +690,12 @@ static const char *hold_reason(const char *hold)
 	         "  A debt is in collection: the data are needed for it "
 	         "(GDPR art. 17(3)(e))."},
 	        {"active_contact",
-	         "- Asiakassuhde on voimassa: tiedot tarvitaan sen "
-	         "hoitamiseen.\n"
-	         "  The customer relationship is still active: the data are "
-	         "needed to perform it (GDPR art. 6(1)(b), 17(1)(a))."},
+	         "- Toimit organisaatiosi yhteyshenkilönä sen "
+	         "asiakassuhteessa: tiedot tarvitaan niin kauan kuin "
+	         "toimit siinä tehtävässä.\n"
+	         "  You act as your organisation's contact person in its "
+	         "customer relationship: the data are needed for as long as "
+	         "you do (GDPR art. 17(1)(a))."},
 	        {"statutory_retention",
 	         "- Laki velvoittaa säilyttämään tiedot (kuten "
 	         "kirjanpitolaki tositteet).\n"
@@ -704,6 +706,30 @@ static const char *hold_reason(const char *hold)
 		if (strcmp(hold, reasons[i][0]) == 0)
 			return reasons[i][1];
 	return NULL;
+}
+
+/* Customer `id`'s statutory_retention_until (YYYY-MM-DD); SEULA_ENOTFOUND
+ * when it has none. */
+static int statutory_until(sqlite3 *db, int64_t id, char out[11])
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(
+	            db,
+	            "SELECT statutory_retention_until FROM customers "
+	            "WHERE id = ?1",
+	            -1, &st, NULL) != SQLITE_OK)
+		return SEULA_EIO;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = SEULA_ENOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *d = cust_col(st, 0);
+		if (d && strlen(d) == 10) {
+			memcpy(out, d, 11);
+			rc = SEULA_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* The statement of an erasure or anonymisation the holds refuse. */
@@ -718,8 +744,18 @@ static int forget_statement(struct ctx *c, enum seula_subject_op op,
 		return SEULA_ENOMEM;
 	json_array_foreach(holds, i, hv)
 	{
-		const char *r = hold_reason(json_string_value(hv));
-		fprintf(f, "%s\n", r ? r : json_string_value(hv));
+		const char *h = json_string_value(hv);
+		const char *r = hold_reason(h);
+		fprintf(f, "%s\n", r ? r : h);
+		/* Until when: the day the register says the law's period
+		 * ends, as the staff pages show it. */
+		char until[11];
+		if (strcmp(h, "statutory_retention") == 0 &&
+		    statutory_until(c->db, c->person.id, until) == SEULA_OK)
+			fprintf(f,
+			        "  Säilytettävä %s asti. / To be kept until "
+			        "%s.\n",
+			        until, until);
 	}
 	fprintf(f, "Tietosi on sen sijaan rajoitettu: niitä käytetään vain "
 	           "tähän tarkoitukseen.\n"

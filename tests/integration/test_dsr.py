@@ -1034,8 +1034,14 @@ class DsrTest(unittest.TestCase):
         doc = assert_json_error(self, dsr(self.cid, "erasure", other["id"]),
                                 409, "legal_hold")
         self.assertEqual(doc["holds"], ["active_contact", "statutory_retention"])
-        self.assertIn("customer relationship is still active", doc["statement"])
+        # Each hold's own reason: a contact person is told it is their
+        # role as their organisation's contact, and the law's period
+        # how long it runs.
+        self.assertIn("You act as your organisation's contact person",
+                      doc["statement"])
+        self.assertIn("organisaatiosi yhteyshenkilönä", doc["statement"])
         self.assertIn("Accounting Act", doc["statement"])
+        self.assertIn("To be kept until 2099-12-31.", doc["statement"])
         [a] = [a for a in audit_of(self.srv, cust["id"])
                if a["detail"] and a["detail"].startswith("erasure refused")]
         self.assertIn("open_invoice", a["detail"])
