@@ -7,6 +7,7 @@
 #include "embedded.h"
 #include "privacy.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -397,15 +398,40 @@ void seula_statement_free(struct seula_statement *st)
 	free(st);
 }
 
+/* The index of language `lang` among the statement's, or -1. */
+static long statement_lang(const struct seula_statement *st, const char *lang)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->langs[i], lang) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* The page for `lang` as the banner picks its language: exact, then by
+ * primary subtag in any case ("sv-SE", "EN" -> "sv", "en"); one the
+ * statement does not have gets English, when it has English, else the
+ * default (the first). */
 const char *seula_statement_page(const struct seula_statement *st,
                                  const char *lang, size_t *len)
 {
 	if (!st || !st->n)
 		return NULL;
-	size_t pick = 0;
-	for (size_t i = 0; lang && i < st->n; i++)
-		if (strcmp(st->langs[i], lang) == 0)
-			pick = i;
+	long pick = lang && *lang ? statement_lang(st, lang) : 0;
+	if (pick < 0) {
+		char primary[16];
+		size_t n = strcspn(lang, "-_");
+		if (n < sizeof(primary)) {
+			for (size_t i = 0; i < n; i++)
+				primary[i] =
+				        (char)tolower((unsigned char)lang[i]);
+			primary[n] = '\0';
+			pick = statement_lang(st, primary);
+		}
+	}
+	if (pick < 0)
+		pick = statement_lang(st, "en");
+	if (pick < 0)
+		pick = 0;
 	*len = strlen(st->pages[pick]);
 	return st->pages[pick];
 }

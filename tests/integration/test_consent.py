@@ -556,6 +556,14 @@ class ConsentTest(unittest.TestCase):
             self.assertRegex(page, r'data-retention="raw_events"[^>]*data-days="760"')
             self.assertRegex(page, r'data-retention="consent_records"[^>]*data-days="1826"')
         self.assertIn('lang="fi"', self.srv.request("GET", "/privacy").body.decode())
+        # Asked as the banner is: by primary subtag in any case, and a
+        # language the statement does not have in English (which the
+        # site offers), not in the site's first language.
+        for asked, got in (("sv-SE", "sv"), ("EN", "en"), ("fi_FI", "fi"),
+                           ("en-GB", "en"), ("de", "en"), ("", "fi")):
+            with self.subTest(asked=asked):
+                page = self.srv.request("GET", "/privacy?lang=" + asked).body.decode()
+                self.assertIn('<html lang="%s"' % got, page)
         # A valueless part ("?en", a trailing "&") is no reason to say the
         # statement is not configured; a malformed escape is a bad request.
         for query in ("?&lang=en", "?en&lang=en", "?lang=en&"):
