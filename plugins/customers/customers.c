@@ -557,7 +557,7 @@ static int insert_customer(const struct customers *c, sqlite3 *db,
                            struct cust_record *r, const char *source,
                            int64_t *id)
 {
-	if (!r->values[CUST_F_SOURCE]) {
+	if (!r->values[CUST_F_SOURCE] && source) {
 		r->values[CUST_F_SOURCE] = strdup(source);
 		if (!r->values[CUST_F_SOURCE])
 			return SEULA_ENOMEM;
@@ -1438,7 +1438,10 @@ struct import {
 	json_t *problems;
 	json_t *duplicate_rows; /* the rows skipped, as problems lists them */
 	json_t *duplicate_of;   /* the ids they name, each once */
-	bool header_done;
+	/* The import's source (?source=, normalised as the field is), for
+	 * the rows that give none; NULL: none given. */
+	const char *source;
+	bool header_done, source_column;
 	int rc; /* SEULA_OK, or why the import stopped */
 };
 
@@ -1503,6 +1506,7 @@ static int import_header(struct import *im, const struct cust_csv_record *rec)
 			continue;
 		}
 		im->columns[i] = f >= 0 ? f : CUST_N_FIELDS + g;
+		im->source_column |= f == CUST_F_SOURCE;
 		named |= f == CUST_F_FIRST_NAME || f == CUST_F_LAST_NAME ||
 		         f == CUST_F_ORGANISATION;
 	}
@@ -1511,6 +1515,13 @@ static int import_header(struct import *im, const struct cust_csv_record *rec)
 		problem(im, rec->line, NULL,
 		        "the header has no first_name, last_name or "
 		        "organisation column");
+	/* Where each record comes from is the person's to be told (GDPR
+	 * art. 14(2)(f)): "import" would tell them nothing. */
+	if (!im->source_column && !im->source)
+		problem(im, rec->line, "source",
+		        "say where these records come from: a source column, "
+		        "or the import's source (?source=, the page's Source "
+		        "field)");
 	/* A header that is wrong makes every row wrong: stop here. */
 	return json_array_size(im->problems) ? 1 : 0;
 }
@@ -1570,6 +1581,12 @@ static int import_row(void *arg, const struct cust_csv_record *rec)
 		problem(im, rec->line, field, why);
 		bad = true;
 	}
+	if (!bad && !r.values[CUST_F_SOURCE] && !im->source) {
+		problem(im, rec->line, "source",
+		        "empty: say where this record comes from, here or as "
+		        "the import's source");
+		bad = true;
+	}
 	if (bad) {
 		im->bad_rows++;
 	} else if (!im->bad_rows) {
@@ -1588,7 +1605,8 @@ static int import_row(void *arg, const struct cust_csv_record *rec)
 			return 0;
 		}
 		if (rc == SEULA_OK)
-			rc = insert_customer(im->c, im->db, &r, "import", &id);
+			rc = insert_customer(im->c, im->db, &r, im->source,
+			                     &id);
 		if (rc != SEULA_OK) {
 			cust_record_clear(&r);
 			im->rc = rc;
@@ -1611,11 +1629,31 @@ static int import_handler(void *instance, struct seula_http *http)
 		        "send text/csv with a header row of field names");
 	size_t len = 0;
 	const char *body = c->host->http_body(http, &len);
+	/* The import's source, checked as the field's values are. */
+	struct cust_record src = {0};
+	const char *source = c->host->http_query(http, "source");
+	if (source) {
+		const char *why = NULL;
+		int set = cust_record_set(&src, CUST_F_SOURCE, source,
+		                          strlen(source), mask_ip, (void *)c,
+		                          &why);
+		if (set == -2)
+			return SEULA_ENOMEM;
+		if (set || !src.values[CUST_F_SOURCE]) {
+			cust_record_clear(&src);
+			char msg[160];
+			snprintf(msg, sizeof(msg), "source: %s",
+			         why ? why : "empty");
+			return cust_refuse(c->host, http, 400, "invalid_source",
+			                   msg);
+		}
+	}
 	struct import im = {.c = c,
 	                    .db = c->host->http_db(http),
 	                    .problems = json_array(),
 	                    .duplicate_rows = json_array(),
-	                    .duplicate_of = json_array()};
+	                    .duplicate_of = json_array(),
+	                    .source = src.values[CUST_F_SOURCE]};
 	size_t bad_line = 0;
 	const char *why = NULL;
 	char *dup_ids = NULL;
@@ -1702,6 +1740,7 @@ out:
 	json_decref(im.problems);
 	json_decref(im.duplicate_rows);
 	json_decref(im.duplicate_of);
+	cust_record_clear(&src);
 	return rc;
 }
 

@@ -194,6 +194,7 @@ test('customer service keeps the register and answers requests', async () => {
     [409, 'POST', /^\/api\/customers$/], // her address again, on purpose
     [409, 'POST', /^\/api\/dsr$/], // the erasure a legal hold refuses
     [413, 'POST', /^\/api\/customers\/import$/], // a file too large, on purpose
+    [422, 'POST', /^\/api\/customers\/import$/], // a file without its source, on purpose
   ]);
 
   // A stranger is sent to sign in, and comes back.
@@ -275,13 +276,21 @@ test('customer service keeps the register and answers requests', async () => {
     name: 'register.csv', mimeType: 'text/csv',
     buffer: Buffer.from(`first_name,last_name,email\n${rows.join('\n')}\nAino,Toinen,AINO.Testinen@example.com\n`),
   });
+  // Without a source (the file has no column of it), nothing: each person
+  // is told where their record comes from.
+  await page.click('details.card button[type="submit"]');
+  await page.waitForSelector('details.card .notice.bad');
+  assert.match(await text(page, 'details.card .notice.bad'), /Line 1, Source: say where these records come from/);
+  await page.fill('details.card input[name="source"]', 'trade fair 2025');
   // A double click imports once.
   const imports = [];
-  page.on('request', (r) => { if (r.url().endsWith('/api/customers/import')) imports.push(r.method()); });
+  page.on('request', (r) => { if (r.url().includes('/api/customers/import')) imports.push(r.method()); });
   await page.dblclick('details.card button[type="submit"]');
   await page.waitForSelector('details.card .notice.ok');
   assert.equal(await text(page, 'details.card .notice.ok'), '21 customers imported.');
   assert.deepEqual(imports, ['POST'], 'one import of the file');
+  const [sivu] = (await apiGet(context, '/api/customers?q=sivu3@example.com')).results;
+  assert.equal((await apiGet(context, `/api/customers/${sivu.id}`)).source, 'trade fair 2025');
   // A row of a person already in the register is skipped, and said so.
   const skipped = await text(page, 'details.card .notice.warn');
   assert.match(skipped, /^1 row was skipped: the e-mail address is already a customer's\./);

@@ -84,8 +84,11 @@ def create(s, **fields):
     return r.json()
 
 
-def import_csv(s, text, content_type="text/csv"):
-    return s.request("POST", "/api/customers/import", text.encode("utf-8"),
+def import_csv(s, text, content_type="text/csv", source="trade fair 2025"):
+    """`source`: the import's (?source=), for rows without their own;
+    None sends none."""
+    q = "?" + urllib.parse.urlencode({"source": source}) if source is not None else ""
+    return s.request("POST", "/api/customers/import" + q, text.encode("utf-8"),
                      {"Content-Type": content_type})
 
 
@@ -557,7 +560,8 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(rows[0]["organisation"], 'Oy "Iso" Ab; Helsinki')
         self.assertEqual(rows[0]["country"], "FI")
         self.assertEqual(rows[0]["objects_publication"], 1)
-        self.assertEqual(rows[0]["source"], "import")
+        # A row's own source wins; the import's fills those without.
+        self.assertEqual(rows[0]["source"], "trade fair 2025")
         self.assertEqual(rows[1]["source"], "fair 2025")
         self.assertEqual(rows[2]["first_name"], "Øre")
         audit = self.srv.query("SELECT subject, detail FROM audit_log WHERE route = "
@@ -567,6 +571,29 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(audit[0]["subject"], "%d-%d" % (doc["first_id"], doc["last_id"]))
         self.assertIn("POST /api/customers/import",
                       audit_search(self.staff["ada"], doc["first_id"] + 1))
+
+    def test_every_record_says_where_it_comes_from(self):
+        # The person is told where their record comes from (GDPR art.
+        # 14(2)(f)): an import says it, by a column or for all its rows.
+        before = n_customers(self.srv)
+        doc = assert_json_error(self, import_csv(self.cid, "first_name,email\nA,a@src.example\n",
+                                                 source=None), 422, "invalid_rows")
+        self.assertEqual([(p["line"], p["field"]) for p in doc["rows"]], [(1, "source")])
+        doc = assert_json_error(self, import_csv(
+            self.cid, "first_name,email,source\nA,a@src.example,web form\nB,b@src.example,\n",
+            source=None), 422, "invalid_rows")
+        self.assertEqual([(p["line"], p["field"]) for p in doc["rows"]], [(3, "source")])
+        for bad, code in (("", "invalid_source"), ("   ", "invalid_source"),
+                          ("x" * 101, "invalid_source"), ("a\x01b", "bad_request")):
+            assert_json_error(self, import_csv(self.cid, "first_name\nA\n", source=bad),
+                              400, code)
+        self.assertEqual(n_customers(self.srv), before)
+        r = import_csv(self.cid, "first_name,email,source\nA,a@src.example,web form\n"
+                       "B,b@src.example,\n", source="  partner list ")
+        self.assertEqual(r.status, 200, r)
+        rows = self.srv.query("SELECT source FROM customers WHERE id >= ? ORDER BY id",
+                              (r.json()["first_id"],))
+        self.assertEqual([x["source"] for x in rows], ["web form", "partner list"])
 
     def test_a_bad_file_stores_nothing_and_names_every_bad_line(self):
         text = ("first_name,last_name,email,country,relationship_start,restricted\n"

@@ -433,7 +433,7 @@ class DsrTest(unittest.TestCase):
         last ids."""
         text = "".join("%s%d,%s,%s%d@dsr-test.example,FI,2024-01-15\n"
                        % (first, i, last, first.lower(), i) for i in range(n))
-        r = self.cid.request("POST", "/api/customers/import",
+        r = self.cid.request("POST", "/api/customers/import?source=partner%20list",
                              ("first_name,last_name,email,country,"
                               "relationship_start\n" + text).encode(),
                              {"Content-Type": "text/csv"})
@@ -1457,7 +1457,7 @@ class CustomerIdTest(unittest.TestCase):
     def import_one(self, tag):
         p = person(tag)
         text = ",".join(p) + "\r\n" + ",".join(p.values()) + "\r\n"
-        r = self.cid.request("POST", "/api/customers/import", text,
+        r = self.cid.request("POST", "/api/customers/import?source=partner%20list", text,
                              {"Content-Type": "text/csv"})
         self.assertEqual(r.status, 200, r)
         return r.json()["first_id"]

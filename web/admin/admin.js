@@ -530,11 +530,15 @@
 
   function importSection() {
     const file = el('input', { type: 'file', name: 'file', accept: '.csv,text/csv' });
+    // Where the records come from, which each person is told (GDPR art.
+    // 14): for the rows without a source column's own.
+    const source = el('input', { type: 'text', name: 'source', maxlength: '100', autocomplete: 'off' });
     const out = el('div', { role: 'status' });
     const form = el('form', { novalidate: true },
       el('p', { class: 'muted small' }, 'A header row of field and flag names (', el('code', { text: 'first_name,last_name,email,…' }),
         '), one customer a row. All rows or none: any bad row stores nothing and is listed here.'),
       field('file', 'CSV file', file),
+      field('source', 'Source', source, 'Where these records come from ("trade fair 2025", "partner list"): each person is told. A source column in the file wins for its rows.'),
       el('div', { class: 'actions' }, el('button', { type: 'submit' }, 'Import')));
     onSubmit(form, async (ev) => {
       ev.preventDefault();
@@ -552,7 +556,9 @@
       }
       await busy(form, async () => {
         try {
-          const r = await api('POST', '/api/customers/import', text, { type: 'text/csv; charset=utf-8' });
+          const given = source.value.trim();
+          const r = await api('POST', `/api/customers/import${given ? `?source=${encodeURIComponent(given)}` : ''}`,
+            text, { type: 'text/csv; charset=utf-8' });
           out.replaceChildren(el('p', { class: 'notice ok', text: `${plural(r.imported, 'customer', 'customers')} imported.` }));
           // Rows of a person already in the register (or on an earlier
           // row) were skipped, not added twice.
