@@ -1673,10 +1673,11 @@ static int import_handler(void *instance, struct seula_http *http)
 	}
 	if (json_array_size(im.problems)) {
 		char msg[160];
+		/* A bad header is one line at fault. */
+		size_t n_bad = im.bad_rows ? im.bad_rows : 1;
 		snprintf(msg, sizeof(msg),
 		         "%zu row%s cannot be imported; nothing was stored",
-		         im.bad_rows ? im.bad_rows : 1,
-		         im.bad_rows == 1 ? "" : "s");
+		         n_bad, n_bad == 1 ? "" : "s");
 		cust_reply_json(
 		        c->host, http, 422,
 		        json_pack("{s:s, s:s, s:I, s:O}", "error",

@@ -579,6 +579,7 @@ class ImportTest(unittest.TestCase):
         doc = assert_json_error(self, import_csv(self.cid, "first_name,email\nA,a@src.example\n",
                                                  source=None), 422, "invalid_rows")
         self.assertEqual([(p["line"], p["field"]) for p in doc["rows"]], [(1, "source")])
+        self.assertEqual(doc["message"], "1 row cannot be imported; nothing was stored")
         doc = assert_json_error(self, import_csv(
             self.cid, "first_name,email,source\nA,a@src.example,web form\nB,b@src.example,\n",
             source=None), 422, "invalid_rows")
