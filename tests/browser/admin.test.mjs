@@ -26,15 +26,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium, recordProblems, axeCheck, axeRun, shutDown, addStaff } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems, axeCheck, axeRun, shutDown, addStaff, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
-const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
-const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+const { BIN, ROOT, OUTPUT, AXE } = testPaths();
 
 const USERS = {
   cas: { role: 'customer_service', password: 'walnut-Harbor-19-quill' },

@@ -21,14 +21,9 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, axeCheck, shutDown, addStaff, openRecording,
-  signInAs } from './harness.mjs';
+  signInAs, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
-const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
+const { BIN, ROOT, OUTPUT } = testPaths();
 const BROWSER_TZ = 'America/New_York';
 const RECIPIENT = 'Tilitoimisto Esimerkki Oy';
 

@@ -20,14 +20,9 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, setIni, axeCheck, shutDown, addStaff,
-  withoutPluginSections, postBeacon, openRecording, signInAs } from './harness.mjs';
+  withoutPluginSections, postBeacon, openRecording, signInAs, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
-const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
+const { BIN, ROOT, OUTPUT } = testPaths();
 // The demo site's zone ([site.demo] timezone in contrib/seula.ini.example);
 // the browser is elsewhere, so that a day off by the zone shows.
 const TZ = 'Europe/Helsinki';

@@ -18,15 +18,9 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { startSeula, launchChromium, setIni, axeRun, shutDown } from './harness.mjs';
+import { startSeula, launchChromium, setIni, axeRun, shutDown, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
-const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
-const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+const { BIN, ROOT, OUTPUT, AXE } = testPaths();
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const GCM_TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage',

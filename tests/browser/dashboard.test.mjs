@@ -18,15 +18,9 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff,
-  withoutPluginSections, postBeacon } from './harness.mjs';
+  withoutPluginSections, postBeacon, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
-const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
-const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
+const { BIN, ROOT, OUTPUT, AXE } = testPaths();
 // The demo site's zone ([site.demo] timezone in contrib/seula.ini.example):
 // the dashboard's reports are in it whatever the browser's is.
 const TZ = 'Europe/Helsinki';

@@ -15,13 +15,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff,
-  withoutPluginSections, postBeacon } from './harness.mjs';
+  withoutPluginSections, postBeacon, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
+const { BIN, ROOT } = testPaths();
 const TZ = 'Europe/Helsinki';
 const ANALYST = { name: 'ann', password: 'copper+Fjord+42+heron' };
 const FUNNELS = 'demo:signup:page:/pricing>event:signup>page:/thanks, demo:docs:page:/docs*>page:/pricing';

@@ -13,6 +13,22 @@ const AXE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..',
   'node_modules', 'axe-core', 'axe.min.js');
 
 // A timer for races, which does not keep the process alive after the test.
+// What ctest gives every browser test: the binary, the repository root,
+// where screenshots go (SEULA_TEST_OUTPUT, default tests/output/) and
+// axe-core's script.
+export function testPaths() {
+  const BIN = process.env.SEULA_BIN;
+  const SOURCE = process.env.SEULA_SOURCE_DIR;
+  if (!BIN || !SOURCE)
+    throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+  const ROOT = path.resolve(SOURCE);
+  return {
+    BIN, SOURCE, ROOT,
+    OUTPUT: path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output')),
+    AXE: path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'),
+  };
+}
+
 export const deadline = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 // `seula serve --config config`; resolves once it listens, to

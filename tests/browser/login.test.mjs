@@ -12,12 +12,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startSeula, launchChromium, recordProblems, shutDown, addStaff } from './harness.mjs';
+import { startSeula, launchChromium, recordProblems, shutDown, addStaff, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+const { BIN, SOURCE } = testPaths();
 
 const USERS = {
   ada: { role: 'admin', password: 'plum-Orbit-7-lantern' },

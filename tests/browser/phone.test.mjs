@@ -18,14 +18,9 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff,
-  withoutPluginSections, postBeacon, signInAs } from './harness.mjs';
+  withoutPluginSections, postBeacon, signInAs, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
-const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
+const { BIN, ROOT, OUTPUT } = testPaths();
 const ANALYST = { name: 'ann', password: 'copper+Fjord+42+heron' };
 const GOALS = 'demo:event:signup, demo:page:/pricing';
 const FUNNELS = 'demo:signup:page:/pricing>event:signup>page:/thanks';

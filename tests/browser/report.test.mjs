@@ -14,15 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { launchChromium } from './harness.mjs';
+import { launchChromium, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
-const ROOT = path.resolve(SOURCE);
-// SEULA_TEST_OUTPUT: where the screenshots go (default tests/output/).
-const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(ROOT, 'tests', 'output'));
+const { BIN, ROOT, OUTPUT } = testPaths();
 const UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
 const MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
 // A path of letters past ASCII: stored as %C3%A4..., no place to break.

@@ -18,12 +18,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { startSeula, launchChromium, shutDown } from './harness.mjs';
+import { startSeula, launchChromium, shutDown, testPaths } from './harness.mjs';
 
-const BIN = process.env.SEULA_BIN;
-const SOURCE = process.env.SEULA_SOURCE_DIR;
-if (!BIN || !SOURCE)
-  throw new Error('set SEULA_BIN (the seula binary) and SEULA_SOURCE_DIR (the repository root); ctest does');
+const { BIN, SOURCE } = testPaths();
 const OUTPUT = path.resolve(process.env.SEULA_TEST_OUTPUT || path.join(SOURCE, 'tests', 'output'));
 const NODE_MODULES = path.join(path.resolve(SOURCE), 'node_modules');
 
