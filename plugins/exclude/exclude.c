@@ -14,16 +14,21 @@
  * Each entry holds for every site, or, written SITE:ENTRY, for that site
  * alone.  Entries are checked at start: a mistyped one is an error, not a
  * rule that silently matches nothing.
+ *
+ * A page's pattern is matched as the dashboard's and the API's filters
+ * match one (SQLite's GLOB: [^...] is the negation, [!...] holds a '!'),
+ * so that page==PATTERN shows what the rule leaves out.
  */
 #include <seula/plugin.h>
 
 #include <ctype.h>
-#include <fnmatch.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "urlpath.h"
 
@@ -277,7 +282,7 @@ static enum seula_verdict on_event(void *instance, struct seula_event *ev)
 	const char *path = h->event_str(ev, SEULA_FIELD_PATH);
 	for (size_t i = 0; path && i < x->n_pages; i++)
 		if (for_site(x->pages[i].site, site) &&
-		    fnmatch(x->pages[i].text, path, FNM_NOESCAPE) == 0)
+		    sqlite3_strglob(x->pages[i].text, path) == 0)
 			return SEULA_DROP;
 	const char *ua = h->event_str(ev, SEULA_FIELD_USER_AGENT);
 	for (size_t i = 0; ua && i < x->n_agents; i++)

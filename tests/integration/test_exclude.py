@@ -105,6 +105,19 @@ class ExcludeTest(unittest.TestCase):
             self.assertIn(key, r.stdout)
 
 
+class ExcludePatternTest(unittest.TestCase):
+    def test_a_pattern_matches_as_the_dashboard_filter_does(self):
+        # SQLite's GLOB, as page==/x[!a] in the API: [!a] is '!' or 'a',
+        # [^a] anything else; not fnmatch()'s [!a].
+        with exclude_server({"pages": "/x[!a], /y[^a]"}) as srv:
+            for path, stored in [("/xa", False), ("/x!", False), ("/xb", True),
+                                 ("/ya", True), ("/yb", False)]:
+                before = srv.count()
+                r = srv.collect([pageview(url="http://localhost" + path)])
+                self.assertEqual(r.status, 204, r.body)
+                self.assertEqual(srv.count() - before == 1, stored, path)
+
+
 class ExcludeConfigTest(unittest.TestCase):
     def test_a_mistyped_entry_stops_the_start(self):
         for key, value, said in [
