@@ -99,7 +99,27 @@ static void mask_bits(struct seula_ip *ip, int prefix)
 	}
 }
 
-/* "ADDRESS" or "ADDRESS/BITS" into *out; false when it is neither. */
+/* ::ffff:a.b.c.d, an IPv4 client as a dual-stack socket or its log
+ * writes it, as a.b.c.d; a range of them (/96 or longer) as the IPv4
+ * range, *prefix (when given) with it. */
+static void unmap(struct seula_ip *ip, int *prefix)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+	                                   0, 0, 0, 0, 0xff, 0xff};
+	if (ip->family != 6 || memcmp(ip->bytes, mapped, 12) != 0 ||
+	    (prefix && *prefix < 96))
+		return;
+	uint8_t v4[4];
+	memcpy(v4, ip->bytes + 12, 4);
+	memset(ip->bytes, 0, sizeof(ip->bytes));
+	memcpy(ip->bytes, v4, 4);
+	ip->family = 4;
+	if (prefix)
+		*prefix -= 96;
+}
+
+/* "ADDRESS" or "ADDRESS/BITS" into *out, an IPv6 address perhaps in
+ * brackets ("[2001:db8::]/32"); false when it is neither. */
 static bool parse_range(const struct seula_host *h, const char *text,
                         struct network *out)
 {
@@ -112,7 +132,16 @@ static bool parse_range(const struct seula_host *h, const char *text,
 	int max = 0;
 	if (slash)
 		*slash = '\0';
-	if (h->ip_parse(buf, &out->net) != SEULA_OK)
+	char *addr = buf;
+	if (buf[0] == '[') {
+		size_t alen = strlen(buf);
+		if (alen < 3 || buf[alen - 1] != ']')
+			return false;
+		buf[alen - 1] = '\0';
+		addr = buf + 1;
+	}
+	if (h->ip_parse(addr, &out->net) != SEULA_OK ||
+	    (addr != buf && out->net.family != 6))
 		return false;
 	max = out->net.family == 4 ? 32 : 128;
 	out->prefix = max;
@@ -131,6 +160,7 @@ static bool parse_range(const struct seula_host *h, const char *text,
 		out->prefix = bits;
 	}
 	mask_bits(&out->net, out->prefix);
+	unmap(&out->net, &out->prefix);
 	return true;
 }
 
@@ -169,16 +199,31 @@ static int parse_networks(struct exclude *x, const char *const *list,
 		return SEULA_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct network *nw = &x->networks[x->n_networks];
-		/* An IPv6 range holds ':' of its own: the whole entry is
-		 * tried as a range first. */
-		if (parse_range(h, list[i], nw)) {
-			x->n_networks++;
-			continue;
-		}
+		/* An IPv6 range holds ':' of its own: the whole entry may
+		 * be a range, or SITE:RANGE, or (a site's ID being hex
+		 * digits, "cafe:2001:db8::/32") either: then brackets
+		 * must say which. */
 		const char *rest;
 		char *site;
 		if (split_site(h, list[i], &site, &rest) != SEULA_OK)
 			return SEULA_ENOMEM;
+		struct network as_site;
+		bool whole = parse_range(h, list[i], nw);
+		if (whole && site && parse_range(h, rest, &as_site)) {
+			*errmsg = h->mprintf(
+			        "networks: \"%s\" is both an address for "
+			        "every site and site %s's %s: write "
+			        "[ADDRESS]/BITS for every site, or "
+			        "%s:[ADDRESS]/BITS for %s",
+			        list[i], site, rest, site, site);
+			free(site);
+			return SEULA_EINVAL;
+		}
+		if (whole) {
+			free(site);
+			x->n_networks++;
+			continue;
+		}
 		if (!site || !parse_range(h, rest, nw)) {
 			free(site);
 			*errmsg = h->mprintf("networks: \"%s\" is no address "
@@ -251,11 +296,12 @@ static bool for_site(const char *rule_site, const char *site)
 
 static bool in_network(const struct network *nw, const struct seula_ip *ip)
 {
-	if (nw->net.family != ip->family)
-		return false;
 	struct seula_ip masked = *ip;
+	unmap(&masked, NULL);
+	if (nw->net.family != masked.family)
+		return false;
 	mask_bits(&masked, nw->prefix);
-	size_t bytes = ip->family == 4 ? 4 : 16;
+	size_t bytes = masked.family == 4 ? 4 : 16;
 	return memcmp(masked.bytes, nw->net.bytes, bytes) == 0;
 }
 

@@ -118,6 +118,49 @@ class ExcludePatternTest(unittest.TestCase):
                 self.assertEqual(srv.count() - before == 1, stored, path)
 
 
+class ExcludeSiteLikeAnAddressTest(unittest.TestCase):
+    SITES = {"demo": "localhost, 127.0.0.1", "cafe": "cafe.example"}
+
+    def send(self, srv, ip, site):
+        host = "localhost" if site == "demo" else "cafe.example"
+        before = srv.count()
+        r = srv.collect([pageview(site=site, url="http://%s/" % host)],
+                        headers={"X-Forwarded-For": ip, "Origin": "http://" + host})
+        self.assertEqual(r.status, 204, r.body)
+        return srv.count() - before == 1
+
+    def test_an_entry_read_two_ways_stops_the_start(self):
+        # Site cafe's 2001:db8::/32, or cafe:2001:db8::/32 for every site.
+        srv = Server(plugins=("exclude", "anonymize"), sites=self.SITES,
+                     sections={"plugin.exclude": {"networks": "cafe:2001:db8::/32"}})
+        try:
+            srv.start(expect_fail=True)
+            self.assertIn('networks: "cafe:2001:db8::/32"', srv.stderr())
+        finally:
+            srv.close()
+
+    def test_brackets_say_which(self):
+        rules = {"networks": "cafe:[2001:db8::]/32, [cafe:1::]/32, [2001:db8:42::1]"}
+        with Server(plugins=("exclude", "anonymize"), sites=self.SITES,
+                    sections={"plugin.exclude": rules}) as srv:
+            for ip, site, stored in [("2001:db8::1", "cafe", False), ("2001:db8::1", "demo", True),
+                                     ("cafe:1::5", "demo", False), ("cafe:2::5", "demo", True),
+                                     ("2001:db8:42::1", "demo", False)]:
+                self.assertEqual(self.send(srv, ip, site), stored, (ip, site))
+
+
+class ExcludeMappedTest(unittest.TestCase):
+    def test_an_ipv4_mapped_range_is_the_ipv4_one(self):
+        # ::ffff:198.51.100.0/120 is 198.51.100.0/24: the collect path
+        # reads a client's ::ffff:a.b.c.d as a.b.c.d.
+        with exclude_server({"networks": "::ffff:198.51.100.0/120"}) as srv:
+            before = srv.count()
+            srv.collect([pageview()], headers={"X-Forwarded-For": "198.51.100.9"})
+            srv.collect([pageview()], headers={"X-Forwarded-For": "::ffff:198.51.100.10"})
+            srv.collect([pageview()], headers={"X-Forwarded-For": "198.51.101.9"})
+            self.assertEqual(srv.count() - before, 1)
+
+
 class ExcludeConfigTest(unittest.TestCase):
     def test_a_mistyped_entry_stops_the_start(self):
         for key, value, said in [
@@ -153,7 +196,10 @@ class ExcludeImportTest(unittest.TestCase):
             stamp = t.strftime("%d/%b/%Y:%H:%M:%S +0000")
             lines = ['%s - - [%s] "GET %s HTTP/1.1" 200 512 "-" "%s"' % (ip, stamp, path, UA)
                      for ip, path in [("203.0.113.5", "/a"), ("198.51.100.5", "/b"),
-                                      ("198.51.100.6", "/preview/c"), ("198.51.100.7", "/d")]]
+                                      ("198.51.100.6", "/preview/c"), ("198.51.100.7", "/d"),
+                                      # A dual-stack server's log writes
+                                      # an IPv4 client as ::ffff:a.b.c.d.
+                                      ("::ffff:203.0.113.6", "/e")]]
             log = os.path.join(srv.dir, "access.log")
             with open(log, "w") as f:
                 f.write("\n".join(lines) + "\n")
@@ -162,8 +208,8 @@ class ExcludeImportTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             # /a (a network) and /preview/c (a page) are excluded; /d is
             # only other's to leave out.
-            self.assertRegex(r.stdout, r"4 lines read, 2 page views imported")
-            self.assertRegex(r.stdout, r"2 skipped \([^)]*filtered 2")
+            self.assertRegex(r.stdout, r"5 lines read, 2 page views imported")
+            self.assertRegex(r.stdout, r"3 skipped \([^)]*filtered 3")
             self.assertEqual(sorted(x["path"] for x in srv.query("SELECT path FROM events")),
                              ["/b", "/d"])
         finally:
