@@ -380,9 +380,16 @@ static void handle_collect(struct worker *w, struct evhttp_request *req,
 	}
 	if (n == 0) {
 		/* Every event was dropped by a plugin (a bot, an excluded
-		 * page): acknowledged, nothing to store. */
-		add_cors(req, cj->origin);
-		evhttp_send_reply(req, 204, "No Content", NULL);
+		 * page): acknowledged as a stored one is, nothing to store.
+		 * A pixel's is its GIF: a 204 would be a broken image, and
+		 * the page could tell. */
+		if (cj->gif) {
+			seula_reply(req, 200, "image/gif", gif_1x1,
+			            sizeof(gif_1x1));
+		} else {
+			add_cors(req, cj->origin);
+			evhttp_send_reply(req, 204, "No Content", NULL);
+		}
 		collect_job_free(cj);
 		return;
 	}

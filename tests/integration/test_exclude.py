@@ -8,6 +8,7 @@ import datetime
 import os
 import re
 import unittest
+import urllib.parse
 
 from seulatest import Server, pageview, run_seula
 
@@ -97,6 +98,19 @@ class ExcludeTest(unittest.TestCase):
         self.assertEqual(self.srv.count() - before, 1)
         self.assertEqual(self.srv.query("SELECT path FROM events ORDER BY id DESC LIMIT 1"),
                          [{"path": "/kept"}])
+
+    def test_the_pixel_answers_alike(self):
+        # <img src=/api/collect?...> (no script): a left-out view is the
+        # same 1x1 GIF as a counted one, not a 204 the page sees as a
+        # broken image.
+        replies = []
+        for path in ("/preview/x", "/kept"):
+            q = urllib.parse.urlencode({"site": "demo", "url": "http://localhost" + path,
+                                        "type": "pageview"})
+            r = self.srv.request("GET", "/api/collect?" + q, headers={"X-Forwarded-For": "10.6.0.1"})
+            replies.append((r.status, r.header("Content-Type"), r.body))
+        self.assertEqual(replies[0], replies[1])
+        self.assertEqual(replies[0][:2], (200, "image/gif"))
 
     def test_help_names_the_keys(self):
         r = run_seula("help", "plugin", "exclude")
