@@ -1571,3 +1571,69 @@ test('a week or month the period cuts is drawn apart, and says how many of its d
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test('the filter form: a referrer picked or typed as it reads, a country named before its list came', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const filterOf = () => new URL(page.url()).searchParams.get('filter');
+  const visitors = async () => {
+    const url = new URL(await page.getAttribute('#summary', 'data-api'), base);
+    return (await api(context, url.pathname + url.search)).results.visitors;
+  };
+  const fromTco = VISITORS.filter((v) => v.ref === 'https://t.co/k%C3%A4ytt%C3%B6').length;
+  assert.equal(fromTco, 1);
+  // A referrer as the list shows it (as it reads) is the stored one.
+  await page.click('#filter-add');
+  await page.selectOption('#filter-dim', 'referrer');
+  await page.waitForFunction(() => document.querySelectorAll('#filter-values option').length > 0);
+  const suggested = await page.$$eval('#filter-values option', (os) => os.map((o) => o.value));
+  assert.ok(suggested.includes('https://t.co/käyttö'), suggested.join(' '));
+  await page.fill('#filter-value', 'https://t.co/käyttö');
+  await page.press('#filter-value', 'Enter');
+  await ready(page, () => new URLSearchParams(location.search).has('filter'));
+  assert.equal(filterOf(), 'referrer==https://t.co/k%C3%A4ytt%C3%B6');
+  assert.deepEqual(await chips(page), ['Referrer is https://t.co/käyttö']);
+  assert.equal(await visitors(), fromTco);
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  // Typed as it reads, in part.
+  await page.click('#filter-add');
+  await page.selectOption('#filter-dim', 'referrer');
+  await page.selectOption('#filter-op', 'contains');
+  await page.fill('#filter-value', 'käyttö');
+  await page.press('#filter-value', 'Enter');
+  await ready(page, () => new URLSearchParams(location.search).has('filter'));
+  assert.equal(filterOf(), 'referrer==*k%C3%A4ytt%C3%B6*');
+  assert.deepEqual(await chips(page), ['Referrer contains käyttö']);
+  assert.equal(await visitors(), fromTco);
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+
+  // A country's name or code in any case is its code, the list of
+  // suggestions come or not; a name that is none is said.
+  await page.route('**/breakdown?*dimension=country*', async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.continue();
+  });
+  for (const [typed, code] of [['Finland', 'FI'], ['se', 'SE']]) {
+    await page.click('#filter-add');
+    await page.selectOption('#filter-dim', 'country');
+    await page.selectOption('#filter-op', 'is_not');
+    await page.fill('#filter-value', typed);
+    await page.press('#filter-value', 'Enter');
+    await ready(page, () => new URLSearchParams(location.search).has('filter'));
+    assert.equal(filterOf(), `country!=${code}`);
+    await page.click('#filters .chip-remove');
+    await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  }
+  await page.click('#filter-add');
+  await page.selectOption('#filter-dim', 'country');
+  await page.fill('#filter-value', 'Atlantis');
+  await page.press('#filter-value', 'Enter');
+  assert.match(await page.textContent('#filter-error'), /No country is named "Atlantis"/);
+  assert.equal(filterOf(), null);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

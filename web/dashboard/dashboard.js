@@ -711,6 +711,30 @@
     }));
   }
 
+  // What collect stores of a typed text: controls, space, " < > and all
+  // past ASCII as %XX in upper case (its '%' and the rest as they are).
+  const encodeStored = (v) => v.replace(/[\u0000-\u0020"<>\u007f-\u{10ffff}]+/gu, (run) => {
+    try { return encodeURIComponent(run); } catch { return run; }
+  });
+  // "FI" of "Finland", "finland" or "fi"; null for none.
+  function countryCode(text) {
+    const t = text.trim();
+    if (/^[a-z]{2}$/i.test(t)) return t.toUpperCase();
+    const o = [...$('filter-values').options].find((x) => x.label && x.label.toLowerCase() === t.toLowerCase());
+    if (o) return o.value;
+    if (!regionNames) return null;
+    const A = 65;
+    for (let i = 0; i < 26; i++) {
+      for (let j = 0; j < 26; j++) {
+        const code = String.fromCharCode(A + i, A + j);
+        let name = null;
+        try { name = regionNames.of(code); } catch { /* not a region */ }
+        if (name && name !== code && name.toLowerCase() === t.toLowerCase()) return code;
+      }
+    }
+    return null;
+  }
+
   function syncFilterOps() {
     const goal = $('filter-dim').value === 'goal';
     for (const o of $('filter-op').options) o.disabled = goal && o.value.includes('contains');
@@ -755,11 +779,20 @@
       $('filter-value').focus();
       return;
     }
-    // A country typed by its name, as the list shows it: its code.
-    if (dimension === 'country' && !/^[A-Z]{2}$/.test(typed)) {
-      const o = [...$('filter-values').options].find((x) => x.label.toLowerCase() === typed.toLowerCase());
-      if (o) typed = o.value;
+    // A country typed by its name, as the list shows it, or by its code
+    // in any case: its code, whether the list has come yet or not.
+    if (dimension === 'country' && !how.includes('contains')) {
+      const code = countryCode(typed);
+      if (!code) {
+        showError($('filter-error'), new Error(`No country is named "${typed}": type its name or its two-letter code.`));
+        $('filter-value').focus();
+        return;
+      }
+      typed = code;
     }
+    // A referrer is stored percent-encoded, as a page is, but the API
+    // matches its value as given: typed as it reads, it is encoded here.
+    if (dimension === 'referrer') typed = encodeStored(typed);
     const contains = how.includes('contains');
     const value = contains ? `*${globEscape(typed, dimension)}*` : globEscape(typed, dimension);
     const op = how === 'is' || how === 'contains' ? '==' : '!=';
