@@ -1526,6 +1526,14 @@ test('the filter form adds what a click cannot: is not, contains, does not conta
   await page.selectOption('#filter-dim', 'goal');
   assert.deepEqual(await page.$$eval('#filter-op option', (os) => os.filter((o) => o.disabled).map((o) => o.value)),
     ['contains', 'not_contains']);
+  // So is a country, a code: "does not contain" chosen becomes "is not".
+  await page.selectOption('#filter-dim', 'page');
+  await page.selectOption('#filter-op', 'not_contains');
+  await page.selectOption('#filter-dim', 'country');
+  assert.equal(await page.inputValue('#filter-op'), 'is_not');
+  assert.deepEqual(await page.$$eval('#filter-op option', (os) => os.filter((o) => o.disabled).map((o) => o.value)),
+    ['contains', 'not_contains']);
+  await page.selectOption('#filter-dim', 'goal');
   await page.fill('#filter-value', 'nosuch');
   await page.press('#filter-value', 'Enter');
   assert.match(await page.textContent('#filter-error'), /no goal "nosuch"/);

@@ -735,10 +735,14 @@
     return null;
   }
 
+  // Values matched whole: a goal is named, a country and an hour are
+  // codes and numbers, in which "contains" would mean nothing.
+  const WHOLE_VALUES = new Set(['goal', 'country', 'hour']);
   function syncFilterOps() {
-    const goal = $('filter-dim').value === 'goal';
-    for (const o of $('filter-op').options) o.disabled = goal && o.value.includes('contains');
-    if (goal && $('filter-op').value.includes('contains')) $('filter-op').value = 'is';
+    const whole = WHOLE_VALUES.has($('filter-dim').value);
+    for (const o of $('filter-op').options) o.disabled = whole && o.value.includes('contains');
+    if (whole && $('filter-op').value.includes('contains'))
+      $('filter-op').value = $('filter-op').value === 'contains' ? 'is' : 'is_not';
   }
 
   function openFilterForm() {
@@ -1936,6 +1940,10 @@
     $('site').addEventListener('change', () => {
       state.site = $('site').value;
       state.filters = [];
+      // The form's dimensions (properties, goals) and values were the
+      // other site's.
+      $('filter-form').hidden = true;
+      $('filter-add').setAttribute('aria-expanded', 'false');
       showFirstVisit();
       loadView();
       change(true);
