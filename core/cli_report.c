@@ -992,6 +992,14 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		script_json(f, ts);
 		fprintf(f, ";\nconst partial=");
 		script_json(f, json_object_get(r, "partial"));
+		/* hour, day, week or month: letters, safe in quotes. */
+		const char *iv =
+		        json_string_value(json_object_get(r, "interval"));
+		fprintf(f, ";\nconst iv='%s'",
+		        iv && strspn(iv, "abcdefghijklmnopqrstuvwxyz") ==
+		                                strlen(iv)
+		                ? iv
+		                : "day");
 		/* What is still to come is no zero: the lines stop at the
 		 * bucket the report was made in, as the dashboard's do. */
 		fprintf(f,
@@ -1000,11 +1008,19 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 		        "','T')+':00Z':r.date+'T00:00:00Z')/1000)"
 		        ";\nconst "
 		        "upToNow=k=>rows.map((r,i)=>t[i]>now?null:r[k])"
-		        /* A bucket the period holds only part of hangs off
-		         * its whole neighbour by a dashed line, as on the
-		         * dashboard. */
-		        ";\nconst cut=rows.map(r=>(partial||[]).some(p=>p.date"
-		        "===r.date))"
+		        /* A bucket the period holds only part of, and the
+		         * one the report was made in (not over: a day begun
+		         * is no fall), hang off their whole neighbours by a
+		         * dashed line, as on the dashboard. */
+		        ";\nconst "
+		        "endOf=i=>i+1<t.length?t[i+1]:iv==='hour'?t[i]+"
+		        "3600:iv==='day'?t[i]+86400:iv==='week'?t[i]+604800:"
+		        "Date.UTC(new Date(t[i]*1e3).getUTCFullYear(),new Date("
+		        "t[i]*1e3).getUTCMonth()+1,1)/1e3"
+		        ";\nconst cur=t.reduce((a,x,i)=>x<=now?i:a,-1)"
+		        ";\nconst "
+		        "cut=rows.map((r,i)=>(partial||[]).some(p=>p.date"
+		        "===r.date)||(i===cur&&now<endOf(i)))"
 		        ";\nconst near=i=>cut[i]||cut[i-1]||cut[i+1]"
 		        ";\nconst whole=k=>upToNow(k).map((v,i)=>cut[i]?null:v)"
 		        ";\nconst part=k=>upToNow(k).map((v,i)=>near(i)?v:null)"

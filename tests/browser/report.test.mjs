@@ -227,13 +227,21 @@ test("today's chart stops at the hour it was made in", async () => {
     const { page, problems } = await openReport(context, todayReport);
     assert.deepEqual(problems, []);
     const [xs, ...series] = await page.evaluate(() => window.charts[0].data.map((d) => [...d]));
+    const dashes = await page.evaluate(() => window.charts[0].series.slice(1).map((x) => Boolean(x.dash)));
     assert.equal(xs.length, 24);
-    assert.equal(series.length, 2);
-    for (const ys of series) {
+    // Visitors and page views, whole, then the hour it was made in (not
+    // over) hanging off the last whole one by a dashed line.
+    assert.deepEqual(dashes, [false, false, true, true]);
+    for (const k of [0, 1]) {
+      const [whole, part] = [series[k], series[k + 2]];
+      const ys = whole.map((v, i) => (v === null ? part[i] : v));
       const drawn = ys.filter((v) => v !== null).length;
       assert.ok(madeAt.includes(drawn - 1), `${drawn} hours drawn, made at ${madeAt.join(' or ')} UTC`);
       assert.ok(ys.slice(0, drawn).every((v) => typeof v === 'number'), JSON.stringify(ys));
       assert.ok(ys.slice(drawn).every((v) => v === null), JSON.stringify(ys));
+      assert.equal(whole[drawn - 1], null, 'the running hour is not drawn whole');
+      assert.deepEqual(part.map((v, i) => (v === null ? -1 : i)).filter((i) => i >= 0),
+        drawn > 1 ? [drawn - 2, drawn - 1] : [0]);
     }
   } finally {
     await context.close();
