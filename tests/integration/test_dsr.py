@@ -1257,12 +1257,15 @@ class ErasureOfABlockedDayTest(unittest.TestCase):
         send(srv, None, [{"type": "pageview", "url": "http://localhost/x"}])
         self.assertEqual(srv.query("SELECT count(*) AS n FROM "
                                    "analytics_visits")[0]["n"], 2)
-        # Five days ago: the restarted server ends both visits and builds
-        # the day's block.
+        # Five days ago, at noon (two visits begun either side of a
+        # midnight would be two days' blocks): the restarted server ends
+        # both visits and builds the day's block.
         srv.stop()
         db = sqlite3.connect(srv.db_path)
-        db.execute("UPDATE analytics_visits SET start_ts = start_ts - "
-                   "432000000, last_ts = last_ts - 432000000")
+        [(first,)] = db.execute("SELECT min(start_ts) FROM analytics_visits")
+        noon = (first // 86400000 - 5) * 86400000 + 43200000
+        db.execute("UPDATE analytics_visits SET start_ts = start_ts - ? + ?, "
+                   "last_ts = last_ts - ? + ?", (first, noon, first, noon))
         db.commit()
         db.close()
         srv.start()

@@ -737,7 +737,9 @@ class ImportLogTest(unittest.TestCase):
         # visit goes on from one into the next keeps one visitor hash (the
         # day's salt lasts the run), and each file is recorded.
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        t = now - datetime.timedelta(days=2)
+        # At noon: six minutes on from 23:58 is another day, whose salt
+        # makes another hash.
+        t = (now - datetime.timedelta(days=2)).replace(hour=12, minute=0, second=0)
         older, newer = (os.path.join(self.srv.dir, n) for n in ("access.log.1", "access.log"))
         with open(older, "w") as f:
             f.write('81.2.3.4 - - %s "GET / HTTP/1.1" 200 5 "https://www.google.com/" "%s"\n'
