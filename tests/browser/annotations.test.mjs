@@ -222,7 +222,16 @@ test('a note added under the chart is listed, marked on the chart, removed after
   console.log(`screenshot: ${shot}`);
   // On a phone the list and the form fold up, nothing wider than the page.
   await page.setViewportSize({ width: 390, height: 844 });
-  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no sideways scroll');
+  // The chart is redrawn to the new width on the window's resize event,
+  // which may come after this point: wait for it, then name what is wider.
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= innerWidth, null, { timeout: 5000 })
+    .catch(() => {});
+  const wider = await page.evaluate(() => [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
+    .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''} ${Math.round(e.getBoundingClientRect().right)}px`)
+    .slice(0, 5));
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth),
+    `no sideways scroll; wider than the window: ${wider.join(', ')}`);
   await axeCheck(page, 15, { strict: true });
   await (await page.$('#notes')).screenshot({ path: path.join(OUTPUT, 'dashboard-notes-phone.png') });
   await page.setViewportSize({ width: 1280, height: 900 });
