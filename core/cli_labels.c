@@ -95,8 +95,9 @@ static int record(sqlite3 *db, const struct seula_labels_settings *s,
 		return rc;
 	}
 	snprintf(detail, sizeof(detail),
-	         "labels %zu persons (each in customer_label_exports), %s",
-	         persons, f == SEULA_LABELS_PDF ? "pdf" : "csv");
+	         "labels %zu person%s (each in customer_label_exports), %s",
+	         persons, persons == 1 ? "" : "s",
+	         f == SEULA_LABELS_PDF ? "pdf" : "csv");
 	struct seula_audit_entry e = {
 	        .ts_ms = now,
 	        .staff_name = actor,

@@ -991,6 +991,8 @@ static int update(const struct customers *c, struct seula_http *http,
 			dn += (size_t)snprintf(detail + dn, sizeof(detail) - dn,
 			                       " %s=%s", cust_flag_names[i],
 			                       r.flags[i] ? "on" : "off");
+	if (dn == strlen("updated:"))
+		snprintf(detail + dn, sizeof(detail) - dn, " nothing changed");
 	sqlite3_stmt *st = NULL;
 	rc = SEULA_EIO;
 	if (sqlite3_prepare_v2(db, c->update_sql, -1, &st, NULL) == SQLITE_OK) {
@@ -1692,8 +1694,13 @@ static int import_handler(void *instance, struct seula_http *http)
 	size_t imported =
 	        im.first_id ? (size_t)(im.last_id - im.first_id + 1) : 0;
 	char detail[128], ids[48];
-	snprintf(detail, sizeof(detail), "import: %zu customers, ids %lld-%lld",
-	         imported, (long long)im.first_id, (long long)im.last_id);
+	if (imported)
+		snprintf(detail, sizeof(detail),
+		         "import: %zu customer%s, ids %lld-%lld", imported,
+		         imported == 1 ? "" : "s", (long long)im.first_id,
+		         (long long)im.last_id);
+	else
+		snprintf(detail, sizeof(detail), "import: no customers added");
 	/* Made in one transaction, their ids are consecutive (a skipped
 	 * duplicate takes none): a range is the subject (core/audit.h). */
 	snprintf(ids, sizeof(ids), "%lld-%lld", (long long)im.first_id,
@@ -1717,8 +1724,8 @@ static int import_handler(void *instance, struct seula_http *http)
 		}
 		dup_ids = sqlite3_str_finish(list);
 		snprintf(detail, sizeof(detail),
-		         "import: %zu rows skipped, their email a customer's",
-		         im.duplicates);
+		         "import: %zu row%s skipped, their email a customer's",
+		         im.duplicates, im.duplicates == 1 ? "" : "s");
 		if (!dup_ids) {
 			rc = SEULA_ENOMEM;
 			goto out;
@@ -1787,7 +1794,8 @@ static int labels_handler(void *instance, struct seula_http *http)
 	}
 	char detail[96];
 	snprintf(detail, sizeof(detail),
-	         "labels %zu persons (each in customer_label_exports)", n);
+	         "labels %zu person%s (each in customer_label_exports)", n,
+	         n == 1 ? "" : "s");
 	rc = c->host->http_audit(http, "export", ids, detail) == SEULA_OK
 	             ? SEULA_OK
 	             : SEULA_EIO;
@@ -1924,8 +1932,8 @@ static int finance_handler(void *instance, struct seula_http *http)
 	}
 	f = NULL;
 	char detail[300];
-	snprintf(detail, sizeof(detail), "finance export: %zu persons to %s",
-	         persons, c->cfg->finance_recipient);
+	snprintf(detail, sizeof(detail), "finance export: %zu person%s to %s",
+	         persons, persons == 1 ? "" : "s", c->cfg->finance_recipient);
 	char *ids = seula_labels_id_end(&sent, &rc);
 	sent.text = NULL;
 	if (rc == SEULA_OK)

@@ -300,7 +300,7 @@ test('an admin reads the audit log, pages through it, and downloads the exports'
   assert.equal(finLines.length, 3, 'one customer has orders');
   await exportsPage.waitForSelector('#finance-result .audit-entry');
   assert.match(await exportsPage.textContent('#finance-result'),
-    new RegExp(`disclosure to the finance partner[\\s\\S]*Audit entry #\\d+: finance export: 1 persons to ${RECIPIENT}`));
+    new RegExp(`disclosure to the finance partner[\\s\\S]*Audit entry #\\d+: finance export: 1 person to ${RECIPIENT}`));
   // The disclosure is on record, and in the audit log page.
   assert.deepEqual(query('SELECT customer_id, recipient, staff_name FROM customer_disclosures'),
     [{ customer_id: olli, recipient: RECIPIENT, staff_name: 'ada' }]);
@@ -311,7 +311,7 @@ test('an admin reads the audit log, pages through it, and downloads the exports'
   const [lo, hi] = [kaisa, olli].sort((a, b) => a - b);
   const both = hi === lo + 1 ? `${lo}-${hi}` : `${lo},${hi}`;
   assert.deepEqual(rows.map((r) => [r.staff, r.route, r.subject, r.detail]), [
-    ['ada', 'GET /api/customers/export/finance', String(olli), `finance export: 1 persons to ${RECIPIENT}`],
+    ['ada', 'GET /api/customers/export/finance', String(olli), `finance export: 1 person to ${RECIPIENT}`],
     ['ada', 'GET /api/labels', both, 'labels 2 persons (each in customer_label_exports)'],
     ['ada', 'GET /api/labels', both, 'labels 2 persons (each in customer_label_exports)'],
   ]);

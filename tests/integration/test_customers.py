@@ -251,12 +251,14 @@ class RegisterTest(unittest.TestCase):
         self.cid.request("GET", "/api/customers/%d/orders" % doc["id"])
         self.cid.request("GET", "/api/customers?q=Auditoitu")
         self.cid.request("PATCH", "/api/customers/%d" % doc["id"], {"city": "Turku"})
+        self.cid.request("PATCH", "/api/customers/%d" % doc["id"], {"city": "Turku"})
         rows = self.srv.query(
             "SELECT action, subject, detail, staff_name FROM audit_log WHERE "
             "route LIKE '%customers%' AND subject = ? ORDER BY id", (str(doc["id"]),))
         self.assertEqual([(r["action"], r["detail"]) for r in rows], [
             ("change", "created"), ("read", "customer record"), ("read", "orders"),
-            ("read", "search: 1 of 1 (offset 0, limit 50)"), ("change", "updated: city")])
+            ("read", "search: 1 of 1 (offset 0, limit 50)"), ("change", "updated: city"),
+            ("change", "updated: nothing changed")])
         self.assertTrue(all(r["staff_name"] == "cid" for r in rows))
         # The audit log names fields, never their values.
         for r in self.srv.query("SELECT detail FROM audit_log WHERE detail IS NOT NULL"):
@@ -770,6 +772,14 @@ class DuplicateEmailTest(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.json()["imported"], r.json()["duplicates"]), (0, 1))
         self.assertEqual(r.json()["duplicate_rows"][0]["customer_id"], self.aino["id"])
+        # Nothing imported: the audit names no range of ids, and counts in
+        # the singular what is one.
+        audit = self.srv.query("SELECT action, subject, detail FROM audit_log "
+                               "WHERE route = 'POST /api/customers/import' "
+                               "ORDER BY id DESC LIMIT 2")
+        self.assertEqual([(a["action"], a["subject"], a["detail"]) for a in audit], [
+            ("read", str(self.aino["id"]), "import: 1 row skipped, their email a customer's"),
+            ("change", None, "import: no customers added")])
 
 
 class OrdersTest(unittest.TestCase):
