@@ -2431,8 +2431,9 @@ static int subject_anonymise(sqlite3 *db, int64_t id, int64_t now, json_t *o)
 	sqlite3_stmt *st = NULL;
 	int rc = SEULA_EIO;
 	/* What identifies goes; country, city, segment, source, the dates
-	 * and the orders stay for statistics.  Every flag that keeps a
-	 * record out of marketing, labels, exports and linkage is set. */
+	 * and the orders (accounting law keeps them) stay.  Every flag
+	 * keeping a record out of marketing, labels, exports and linkage is
+	 * set. */
 	if (sqlite3_prepare_v2(
 	            db,
 	            "UPDATE customers SET first_name = NULL, last_name = NULL, "

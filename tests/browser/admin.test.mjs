@@ -768,6 +768,20 @@ test('a visitor who is not in the register is given their export and erased from
   await page.waitForURL(`${base}/admin/customers/${customer}`);
   await page.waitForSelector('#dsr-form');
 
+  // Her anonymisation from her page: the record keeps no name or address,
+  // the link to her visitor id is cut and no event keeps that id; the page
+  // gives the reason the README gives for keeping her orders.
+  const anonymised = await fileRequest(page, 'anonymisation', () => page.check('#dsr-confirm'));
+  assert.match(await text(page, '#dsr-result'),
+    /Names and contact details were cleared; orders stay, as accounting law keeps them\./);
+  assert.deepEqual(query(`SELECT type, status FROM customer_dsr_requests WHERE id = ${anonymised}`),
+    [{ type: 'anonymisation', status: 'completed' }]);
+  assert.deepEqual(query(`SELECT first_name, last_name, email FROM customers WHERE id = ${customer}`),
+    [{ first_name: null, last_name: null, email: null }]);
+  assert.equal(query(`SELECT count(*) AS n FROM customer_links WHERE customer_id = ${customer}`)[0].n, 0);
+  assert.equal(query(`SELECT count(*) AS n FROM events WHERE visitor_id = ${quote(linked)}`)[0].n, 0,
+    'no event keeps her visitor id');
+
   for (const a of page.addresses) assert.doesNotMatch(a, new RegExp(`${mine}|${linked}`, 'i'), `no visitor id in ${a}`);
   assert.deepEqual(page.problems, [], 'no script error, no unexpected error answer, no CSP violation');
   await context.close();

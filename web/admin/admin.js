@@ -62,7 +62,7 @@
     access: ['Access', 'A copy of everything held about the person (a zip to give them).'],
     rectification: ['Rectification', 'Correct their data, or refuse in writing with the reasons.'],
     erasure: ['Erasure', 'Remove the person from every table. A legal hold refuses it and restricts the record instead.'],
-    anonymisation: ['Anonymisation', 'Clear names and contact details and cut the links; orders stay for statistics.'],
+    anonymisation: ['Anonymisation', 'Clear names and contact details and cut the links; orders stay, as accounting law keeps them.'],
     restriction: ['Restriction', 'Restrict processing, or lift a restriction.'],
     objection: ['Objection', 'Record an objection to direct marketing, publication or profiling.'],
   };
@@ -1136,7 +1136,7 @@
         el('pre', { class: 'statement', tabindex: 0, text: a.statement }));
     }
     if (a.anonymised) {
-      box.append(el('p', { text: 'Names and contact details were cleared; orders stay for statistics.' }),
+      box.append(el('p', { text: 'Names and contact details were cleared; orders stay, as accounting law keeps them.' }),
         notifyPart(a.notify, 'Tell these recipients of the person\'s data about the anonymisation:',
           'Nobody was given the person\'s data: nobody to notify.'));
     }
