@@ -829,10 +829,18 @@ test('a configured site opens before its first visit; an unknown one says so', a
   // No custom properties on this site: no tab for them.
   assert.equal(await page.isHidden('#card-events .tab[data-dimension="prop"]'), true);
   assert.equal(await page.isHidden('#card-events .prop-key'), true);
+  // A filter form opened for this site offered its dimensions and values:
+  // it closes when another site is chosen.
+  await page.click('#filter-add');
+  await page.waitForSelector('#filter-form:not([hidden])');
+  await page.fill('#filter-value', '/quiet-only');
   // A site with visits shows no such thing.
   await page.selectOption('#site', 'demo');
   await ready(page, () => new URLSearchParams(location.search).get('site') === 'demo');
   assert.equal(await page.isHidden('#first-visit'), true);
+  assert.equal(await page.isHidden('#filter-form'), true, 'the other site\'s filter form is closed');
+  assert.equal(await page.getAttribute('#filter-add', 'aria-expanded'), 'false');
+  assert.equal(new URL(page.url()).searchParams.get('filter'), null);
   // Once its first visit is counted, its numbers instead.
   const r = await post('/api/collect', { site: 'quiet', type: 'pageview', url: 'http://quiet.example/' },
     { 'User-Agent': UA.chromeWin, 'X-Forwarded-For': '10.30.0.1', Origin: 'http://quiet.example' });
