@@ -678,6 +678,10 @@
   }
 
   let suggestFor = '';
+  // A path suggested as it reads, and the value stored: "/100%" may be
+  // "/100%25", which the API, taking a typed "%" as the start of an
+  // escape, would never match.
+  let suggestedPaths = new Map();
   async function suggestValues() {
     const dimension = $('filter-dim').value;
     const list = $('filter-values');
@@ -685,6 +689,7 @@
     if (key === suggestFor) return;
     suggestFor = key;
     list.replaceChildren();
+    suggestedPaths = new Map();
     let values = [];
     if (dimension === 'goal') {
       values = (siteGoals && siteGoals[state.site]) || [];
@@ -707,6 +712,7 @@
       const shown = shownValue(dimension, v);
       // A path as it reads; a country by its code, its name beside.
       const typed = PATH_DIMENSIONS.has(dimension) ? shown : v;
+      if (PATH_DIMENSIONS.has(dimension) && !suggestedPaths.has(shown)) suggestedPaths.set(shown, v);
       return el('option', { value: typed, label: shown !== typed ? shown : null });
     }));
   }
@@ -796,7 +802,9 @@
     }
     // A referrer is stored percent-encoded, as a page is, but the API
     // matches its value as given: typed as it reads, it is encoded here.
-    if (dimension === 'referrer') typed = encodeStored(typed);
+    if (PATH_DIMENSIONS.has(dimension) && suggestedPaths.has(typed) && suggestFor.endsWith(` ${dimension}`))
+      typed = suggestedPaths.get(typed);
+    else if (dimension === 'referrer') typed = encodeStored(typed);
     const contains = how.includes('contains');
     const value = contains ? `*${globEscape(typed, dimension)}*` : globEscape(typed, dimension);
     const op = how === 'is' || how === 'contains' ? '==' : '!=';
