@@ -1060,6 +1060,20 @@ test('the last 30 days are compared with the 30 days before, even when they are 
   await ready(page, () => !new URLSearchParams(location.search).has('compare'));
   assert.equal(await page.getAttribute('#chart', 'data-series'), '1');
   assert.equal(await page.textContent('#compare-range'), '');
+  // This year: from 1 January to today, by the month; a year before is
+  // the same days of the year before.
+  await page.selectOption('#period', 'year');
+  await ready(page, () => new URLSearchParams(location.search).get('period') === 'year');
+  const year = new URL(await page.getAttribute('#chart', 'data-api'), base).searchParams;
+  assert.deepEqual([year.get('from'), year.get('to'), year.get('interval')], ['2026-01-01', '2026-09-30', 'month']);
+  assert.match(await page.textContent('#range-text'), /^1 Jan 2026 – 30 Sept? 2026$/);
+  await page.selectOption('#compare', 'year_over_year');
+  await ready(page, () => new URLSearchParams(location.search).get('compare') === 'year_over_year');
+  const ytd = await api(context, await page.getAttribute('#summary', 'data-api'));
+  assert.deepEqual([ytd.comparison.from, ytd.comparison.to], ['2025-01-01', '2025-09-30']);
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.inputValue('#period'), 'year', 'kept in the URL');
   await context.close();
 });
 

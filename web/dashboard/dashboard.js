@@ -25,7 +25,7 @@
   let siteProps = {}; // site: its custom property keys (/api/stats/sites)
   const tz = () => siteZones[state.site] || BROWSER_TZ;
 
-  const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'lastmonth', '12mo', 'all', 'custom'];
+  const PERIODS = ['today', 'yesterday', '7d', '30d', 'month', 'lastmonth', 'year', '12mo', 'all', 'custom'];
   // The API's longest range, in days: "all time" reaches back at most so far.
   const MAX_DAYS = 3700;
 
@@ -198,6 +198,7 @@
       case '7d': return [addDays(t, -6), t];
       case 'month': return [ymd(Date.UTC(y, m, 1)), t];
       case 'lastmonth': return [ymd(Date.UTC(y, m - 1, 1)), ymd(Date.UTC(y, m, 0))];
+      case 'year': return [ymd(Date.UTC(y, 0, 1)), t];
       case '12mo': return [ymd(Date.UTC(y, m - 11, 1)), t];
       case 'all': {
         // From the site's first visit's day here, by the hour it came in;
