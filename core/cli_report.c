@@ -85,6 +85,8 @@ struct report_args {
 	const char *site, *from, *to, *tz, *limit, *filter;
 	int64_t now_ms; /* the run's "now": today, and where the chart ends */
 	const struct analytics_funnels *funnels; /* the plugin's config's */
+	/* The plugin's config's: content_group== in --filter. */
+	const struct analytics_content_groups *groups;
 	const char *funnel;      /* the one an ANALYTICS_FUNNEL run reports */
 	int64_t visit_timeout_s; /* the plugin's config's */
 };
@@ -108,6 +110,7 @@ static int run_one(sqlite3 *db, enum analytics_report_kind kind,
 	        .filter = a->filter,
 	        .now_ms = a->now_ms,
 	        .goals = goals,
+	        .content_groups = a->groups,
 	        .funnel = kind == ANALYTICS_FUNNEL ? a->funnel : NULL,
 	        .funnels = a->funnels,
 	        .visit_timeout_s = a->visit_timeout_s,
@@ -1295,6 +1298,14 @@ int seula_cli_report(int argc, char **argv)
 	            &funnels, err, sizeof(err)) != 0)
 		rc = SEULA_EINVAL;
 	a.funnels = &funnels;
+	struct analytics_content_groups groups = {0};
+	if (rc == SEULA_OK &&
+	    analytics_content_groups_parse(
+	            ((const struct analytics_config *)p->config)
+	                    ->content_groups,
+	            &groups, err, sizeof(err)) != 0)
+		rc = SEULA_EINVAL;
+	a.groups = &groups;
 	if (p)
 		a.visit_timeout_s = ((const struct analytics_config *)p->config)
 		                            ->visit_timeout_s;
@@ -1340,6 +1351,7 @@ int seula_cli_report(int argc, char **argv)
 		fprintf(stderr, "seula: %s\n", err[0] ? err : "report failed");
 	json_decref(report);
 	analytics_funnels_free(&funnels);
+	analytics_content_groups_free(&groups);
 	analytics_goals_free(&goals);
 	seula_db_close(db);
 	seula_consent_free(consent);

@@ -93,6 +93,13 @@ static const struct seula_config_row config_rows[] = {
          "demo:signup:page:/pricing>event:signup>page:/thanks): the "
          "visits that took those steps in that order, counted from the "
          "raw events (so over their retention only)"},
+        {SEULA_CONFIG_LIST, "content_groups", "", 0, 0,
+         offsetof(struct analytics_config, content_groups), 0, NULL,
+         "content groups, each SITE:NAME:PATTERN|PATTERN... (page "
+         "patterns as in goals, e.g. demo:Documentation:/docs/*|/guide/*): "
+         "the visitors, visits and page views of each group's pages (the "
+         "interest categories of what was read), and content_group==NAME "
+         "filters"},
         {SEULA_CONFIG_LIST, "segments", "", 0, 0,
          offsetof(struct analytics_config, segments), 0, NULL,
          "segments, each SITE:FILTER (the stats API's filter=, e.g. "
@@ -596,6 +603,7 @@ struct analytics {
 	const struct analytics_config *cfg;
 	struct analytics_goals goals;
 	struct analytics_funnels funnels;
+	struct analytics_content_groups content_groups;
 	int64_t *goal_hits; /* one per goal, while gather_visit() counts */
 	/* Writer state: the statements of one connection, and the key. */
 	sqlite3 *wdb;
@@ -768,12 +776,12 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 		char err[256];
 		sg->match = analytics_filter_prepare(
 		        db, "SELECT 1 FROM analytics_visits v WHERE v.id = ?1",
-		        1, sg->site, sg->filter, &a->goals, "", err,
-		        sizeof(err));
-		if (!sg->match ||
-		    analytics_filter_pages_prepare(
-		            db, sg->site, sg->filter, &a->goals, &sg->pages,
-		            err, sizeof(err)) != ANALYTICS_OK) {
+		        1, sg->site, sg->filter, &a->goals, &a->content_groups,
+		        "", err, sizeof(err));
+		if (!sg->match || analytics_filter_pages_prepare(
+		                          db, sg->site, sg->filter, &a->goals,
+		                          &a->content_groups, &sg->pages, err,
+		                          sizeof(err)) != ANALYTICS_OK) {
 			*errmsg = a->host->mprintf("segment %s:%s: %s",
 			                           sg->site, sg->filter, err);
 			finalize_stmts(a);
@@ -3174,6 +3182,7 @@ static int report_route(struct analytics *a, struct seula_http *http,
 	        .csv = format && strcmp(format, "csv") == 0,
 	        .now_ms = h->now_ms(h),
 	        .goals = &a->goals,
+	        .content_groups = &a->content_groups,
 	        .helper = helper,
 	        .cache = a->cache,
 	        .pool = a->pool,
@@ -3507,6 +3516,19 @@ static int sites_route(void *instance, struct seula_http *http)
 		}
 		json_array_append_new(list, json_string(g->name));
 	}
+	/* The configured content groups' names by site: the dashboard shows
+	 * their tab where a site has some. */
+	json_t *groups = json_object();
+	for (size_t i = 0; groups && i < a->content_groups.n; i++) {
+		const struct analytics_content_group *g =
+		        &a->content_groups.list[i];
+		json_t *list = json_object_get(groups, g->site);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(groups, g->site, list);
+		}
+		json_array_append_new(list, json_string(g->name));
+	}
 	/* The configured funnels by site, with their steps, for the
 	 * dashboard's funnel panel. */
 	json_t *funnels = json_object();
@@ -3524,11 +3546,11 @@ static int sites_route(void *instance, struct seula_http *http)
 		json_array_append_new(list, json_pack("{s:s,s:o*}", "name",
 		                                      f->name, "steps", steps));
 	}
-	json_t *body =
-	        json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o*,s:o*}", "sites", sites,
-	                  "segments", segs, "timezones", zones, "since", since,
-	                  "first_hour", first_hour, "props", props, "goals",
-	                  goals, "funnels", funnels);
+	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o*,s:o*,s:o*}",
+	                         "sites", sites, "segments", segs, "timezones",
+	                         zones, "since", since, "first_hour",
+	                         first_hour, "props", props, "goals", goals,
+	                         "funnels", funnels, "content_groups", groups);
 	rc = reply_json(h, http, 200, body);
 	json_decref(body);
 	return rc;
@@ -3921,7 +3943,7 @@ static int segments_parse(struct analytics *a, char *err, size_t errlen)
 		}
 		char why[160];
 		if (analytics_filter_canon(sg->site, sg->filter, &a->goals,
-		                           &sg->canon, why,
+		                           &a->content_groups, &sg->canon, why,
 		                           sizeof(why)) != ANALYTICS_OK) {
 			snprintf(err, errlen, "\"%.80s\": %s", entry, why);
 			return SEULA_EINVAL;
@@ -3952,9 +3974,18 @@ static int init(const struct seula_host *host, const void *config,
 	a->host = host;
 	a->cfg = config;
 	char err[256];
+	if (analytics_content_groups_parse(a->cfg->content_groups,
+	                                   &a->content_groups, err,
+	                                   sizeof(err)) != 0) {
+		*errmsg = host->mprintf("content_groups: %s", err);
+		analytics_content_groups_free(&a->content_groups);
+		free(a);
+		return SEULA_EINVAL;
+	}
 	if (analytics_goals_parse(a->cfg->goals, &a->goals, err, sizeof(err)) !=
 	    0) {
 		*errmsg = host->mprintf("goals: %s", err);
+		analytics_content_groups_free(&a->content_groups);
 		free(a);
 		return SEULA_EINVAL;
 	}
@@ -3962,6 +3993,7 @@ static int init(const struct seula_host *host, const void *config,
 	                            sizeof(err)) != 0) {
 		*errmsg = host->mprintf("funnels: %s", err);
 		analytics_goals_free(&a->goals);
+		analytics_content_groups_free(&a->content_groups);
 		free(a);
 		return SEULA_EINVAL;
 	}
@@ -3970,6 +4002,7 @@ static int init(const struct seula_host *host, const void *config,
 		segments_free(a);
 		analytics_funnels_free(&a->funnels);
 		analytics_goals_free(&a->goals);
+		analytics_content_groups_free(&a->content_groups);
 		free(a);
 		return SEULA_EINVAL;
 	}
@@ -3997,6 +4030,7 @@ static int init(const struct seula_host *host, const void *config,
 		segments_free(a);
 		analytics_funnels_free(&a->funnels);
 		analytics_goals_free(&a->goals);
+		analytics_content_groups_free(&a->content_groups);
 		free(a);
 		return SEULA_ENOMEM;
 	}
@@ -4028,6 +4062,7 @@ static void shutdown_(void *instance)
 	segments_free(a);
 	analytics_funnels_free(&a->funnels);
 	analytics_goals_free(&a->goals);
+	analytics_content_groups_free(&a->content_groups);
 	for (size_t i = 0; i < a->n_readers; i++)
 		sqlite3_close(a->readers[i].helper);
 	free(a->readers);

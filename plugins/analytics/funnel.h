@@ -93,7 +93,8 @@ struct analytics_funnel_counts {
  * funnel reads (err says so). */
 enum analytics_status analytics_funnel_count(
         sqlite3 *db, const struct analytics_funnel *f, const char *site,
-        const char *filter, const struct analytics_goals *goals, int64_t t0_ms,
+        const char *filter, const struct analytics_goals *goals,
+        const struct analytics_content_groups *groups, int64_t t0_ms,
         int64_t t1_ms, int64_t timeout_s, struct analytics_funnel_counts *out,
         char *err, size_t errlen);
 

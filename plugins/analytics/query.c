@@ -483,6 +483,7 @@ struct scope {
 	size_t n_filters;
 	const char *tz;
 	const struct analytics_goals *goals;
+	const struct analytics_content_groups *content_groups;
 	size_t groups_max;
 	sqlite3 *helper;                     /* analytics_request's */
 	struct analytics_block_cache *cache; /* analytics_request's */
@@ -582,6 +583,43 @@ static bool goal_alts(const struct scope *sc, struct filter *f, char *err,
 		snprintf(err, errlen, "no goal \"%.100s\"", a);
 		return false;
 	}
+	return true;
+}
+
+/* content_group==A|B: the pages of group A or B, so f's alternatives
+ * become the groups' page patterns; its value keeps their names (the
+ * filter's text, and the rows a breakdown by content_group shows). */
+static bool group_alts(const struct scope *sc, struct filter *f, char *err,
+                       size_t errlen)
+{
+	char alts[sizeof(f->alts)];
+	size_t at = 0, n = 0;
+	const char *a = f->alts;
+	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1) {
+		const struct analytics_content_group *g =
+		        analytics_content_group_find(sc->content_groups,
+		                                     sc->site, a, strlen(a));
+		if (!g) {
+			snprintf(err, errlen,
+			         "filter \"content_group==%.100s\": site %s "
+			         "has no content group \"%.100s\"",
+			         f->value, sc->site, a);
+			return false;
+		}
+		n += g->n_patterns;
+		if (at + g->patterns_len > sizeof(alts) ||
+		    n > FILTER_ALTS_MAX) {
+			snprintf(err, errlen,
+			         "filter \"content_group==%.100s\": its groups "
+			         "have too many patterns together",
+			         f->value);
+			return false;
+		}
+		memcpy(alts + at, g->patterns, g->patterns_len);
+		at += g->patterns_len;
+	}
+	memcpy(f->alts, alts, at);
+	f->n_alts = n;
 	return true;
 }
 
@@ -767,6 +805,10 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 		} else if (strcmp(f->dim, "goal") == 0) {
 			f->kind = F_GOAL;
 			if (!goal_alts(sc, f, err, errlen))
+				return ANALYTICS_BAD_REQUEST;
+		} else if (strcmp(f->dim, "content_group") == 0) {
+			f->kind = F_PAGE;
+			if (!group_alts(sc, f, err, errlen))
 				return ANALYTICS_BAD_REQUEST;
 		} else {
 			snprintf(err, errlen, "cannot filter by \"%.80s\"",
@@ -964,6 +1006,7 @@ static enum analytics_status parse_scope(const struct analytics_request *rq,
 	}
 	sc->site = rq->site;
 	sc->goals = rq->goals;
+	sc->content_groups = rq->content_groups;
 	sc->groups_max = rq->groups_max ? rq->groups_max : GROUPS_MAX;
 	sc->helper = rq->helper;
 	sc->cache = rq->cache;
@@ -3600,14 +3643,16 @@ static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
 /* ---- segments ----------------------------------------------------------- */
 
 /* The filters of `filter` for `site`, in a scope of their own. */
-static enum analytics_status filter_scope(const char *site, const char *filter,
-                                          const struct analytics_goals *goals,
-                                          struct scope *sc, char *err,
-                                          size_t errlen)
+static enum analytics_status
+filter_scope(const char *site, const char *filter,
+             const struct analytics_goals *goals,
+             const struct analytics_content_groups *groups, struct scope *sc,
+             char *err, size_t errlen)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->site = site;
 	sc->goals = goals;
+	sc->content_groups = groups;
 	enum analytics_status s = parse_filters(sc, filter, err, errlen);
 	if (s == ANALYTICS_OK && sc->n_filters == 0) {
 		snprintf(err, errlen, "no filter");
@@ -3618,13 +3663,14 @@ static enum analytics_status filter_scope(const char *site, const char *filter,
 
 enum analytics_status
 analytics_filter_canon(const char *site, const char *filter,
-                       const struct analytics_goals *goals, char **out,
-                       char *err, size_t errlen)
+                       const struct analytics_goals *goals,
+                       const struct analytics_content_groups *groups,
+                       char **out, char *err, size_t errlen)
 {
 	struct scope sc;
 	*out = NULL;
 	enum analytics_status s =
-	        filter_scope(site, filter, goals, &sc, err, errlen);
+	        filter_scope(site, filter, goals, groups, &sc, err, errlen);
 	if (s != ANALYTICS_OK)
 		return s;
 	if (!(*out = canon_text(&sc))) {
@@ -3634,15 +3680,16 @@ analytics_filter_canon(const char *site, const char *filter,
 	return ANALYTICS_OK;
 }
 
-sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
-                                       int n_reserved, const char *site,
-                                       const char *filter,
-                                       const struct analytics_goals *goals,
-                                       const char *tail, char *err,
-                                       size_t errlen)
+sqlite3_stmt *
+analytics_filter_prepare(sqlite3 *db, const char *head, int n_reserved,
+                         const char *site, const char *filter,
+                         const struct analytics_goals *goals,
+                         const struct analytics_content_groups *groups,
+                         const char *tail, char *err, size_t errlen)
 {
 	struct scope sc;
-	if (filter_scope(site, filter, goals, &sc, err, errlen) != ANALYTICS_OK)
+	if (filter_scope(site, filter, goals, groups, &sc, err, errlen) !=
+	    ANALYTICS_OK)
 		return NULL;
 	struct sqlb b;
 	sqlb_init(&b, db);
@@ -3659,12 +3706,13 @@ enum analytics_status
 analytics_filter_pages_prepare(sqlite3 *db, const char *site,
                                const char *filter,
                                const struct analytics_goals *goals,
+                               const struct analytics_content_groups *groups,
                                sqlite3_stmt **out, char *err, size_t errlen)
 {
 	struct scope sc;
 	*out = NULL;
 	enum analytics_status s =
-	        filter_scope(site, filter, goals, &sc, err, errlen);
+	        filter_scope(site, filter, goals, groups, &sc, err, errlen);
 	if (s != ANALYTICS_OK || !page_scoped(&sc))
 		return s;
 	struct sqlb b;
@@ -3949,7 +3997,7 @@ static bool breakdown_dim(const char *d)
 {
 	return column_dim(d) || strcmp(d, "page") == 0 ||
 	       strcmp(d, "event") == 0 || strcmp(d, "goal") == 0 ||
-	       strcmp(d, "hour") == 0 ||
+	       strcmp(d, "content_group") == 0 || strcmp(d, "hour") == 0 ||
 	       (strncmp(d, "prop:", 5) == 0 && valid_prop_key(d + 5));
 }
 
@@ -4883,6 +4931,118 @@ static enum analytics_status breakdown_rates(sqlite3 *db,
 	return s;
 }
 
+/* Whether a breakdown by content group shows group `name` under the
+ * scope's content_group filters: as row_shown() for a goal, the visits of
+ * content_group==A that also read B are no row of B's. */
+static bool group_shown(const struct scope *sc, const char *name)
+{
+	bool named = false, chosen = false;
+	for (size_t i = 0; i < sc->n_filters; i++) {
+		const struct filter *f = &sc->filters[i];
+		if (strcmp(f->dim, "content_group") != 0)
+			continue;
+		bool match = false;
+		const char *v = f->value;
+		while (!match && *v) {
+			size_t len = strcspn(v, "|");
+			match = len == strlen(name) &&
+			        memcmp(v, name, len) == 0;
+			v += len + (v[len] == '|');
+		}
+		if (f->negate && match)
+			return false;
+		named |= !f->negate;
+		chosen |= !f->negate && match;
+	}
+	return !named || chosen;
+}
+
+static int group_rank(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	static const char *const by[] = {"visitors", "visits", "pageviews"};
+	for (int i = 0; i < 3; i++) {
+		json_int_t p = json_integer_value(json_object_get(x, by[i])),
+		           q = json_integer_value(json_object_get(y, by[i]));
+		if (p != q)
+			return p > q ? -1 : 1;
+	}
+	return strcmp(json_string_value(json_object_get(x, "content_group")),
+	              json_string_value(json_object_get(y, "content_group")));
+}
+
+/* The breakdown by content group: each of the site's groups is the
+ * summary of the scope with that group's filter added (its visitors,
+ * visits and page views exact, off the visits: a visit reading two pages
+ * of a group is one visit of it), ranked by visitors.  A group without
+ * visits has a row of zeros: the groups are few and named in the config. */
+static enum analytics_status
+group_breakdown(sqlite3 *db, const struct scope *sc, size_t skip, size_t limit,
+                long page, json_t **out, char *err, size_t errlen)
+{
+	const struct analytics_content_groups *cg = sc->content_groups;
+	json_t *rows = json_array();
+	enum analytics_status s = rows ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
+	for (size_t i = 0; s == ANALYTICS_OK && cg && i < cg->n; i++) {
+		const struct analytics_content_group *g = &cg->list[i];
+		if (strcmp(g->site, sc->site) != 0 || !group_shown(sc, g->name))
+			continue;
+		if (sc->n_filters == MAX_FILTERS) {
+			snprintf(
+			        err, errlen,
+			        "a breakdown by content_group takes at most %d "
+			        "filters",
+			        MAX_FILTERS - 1);
+			s = ANALYTICS_BAD_REQUEST;
+			break;
+		}
+		struct scope gs = *sc;
+		/* Its filters are no segment's any more. */
+		gs.segment = 0;
+		gs.stash = NULL;
+		struct filter *f = &gs.filters[gs.n_filters++];
+		memset(f, 0, sizeof(*f));
+		snprintf(f->dim, sizeof(f->dim), "content_group");
+		snprintf(f->value, sizeof(f->value), "%s", g->name);
+		memcpy(f->alts, g->patterns, g->patterns_len);
+		f->n_alts = g->n_patterns;
+		f->kind = F_PAGE;
+		json_t *res = NULL;
+		s = summary(db, &gs, &res, err, errlen);
+		if (s != ANALYTICS_OK)
+			break;
+		json_t *row = json_pack("{s:s}", "content_group", g->name);
+		if (!row || json_object_update(row, res) != 0 ||
+		    json_array_append_new(rows, row) != 0) {
+			snprintf(err, errlen, "out of memory");
+			s = ANALYTICS_DB_ERROR;
+		}
+		json_decref(res);
+	}
+	size_t n = json_array_size(rows);
+	json_t **sorted = n ? malloc(n * sizeof(*sorted)) : NULL;
+	if (s == ANALYTICS_OK && n && !sorted) {
+		snprintf(err, errlen, "out of memory");
+		s = ANALYTICS_DB_ERROR;
+	}
+	json_t *shown = s == ANALYTICS_OK ? json_array() : NULL;
+	if (s == ANALYTICS_OK && n) {
+		for (size_t i = 0; i < n; i++)
+			sorted[i] = json_array_get(rows, i);
+		qsort(sorted, n, sizeof(*sorted), group_rank);
+		for (size_t i = skip; i < n && i < skip + limit; i++)
+			json_array_append(shown, sorted[i]);
+	}
+	free(sorted);
+	json_decref(rows);
+	if (s != ANALYTICS_OK)
+		return s;
+	*out = json_pack("{s:s,s:o,s:I,s:b}", "dimension", "content_group",
+	                 "results", shown, "page", (json_int_t)page, "more",
+	                 n > skip + limit);
+	return *out ? ANALYTICS_OK : ANALYTICS_DB_ERROR;
+}
+
 static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
                                        const struct analytics_request *rq,
                                        json_t **out, char *err, size_t errlen)
@@ -4927,6 +5087,9 @@ static enum analytics_status breakdown(sqlite3 *db, const struct scope *sc,
 		         BREAKDOWN_ALL);
 		return ANALYTICS_BAD_REQUEST;
 	}
+	if (strcmp(dim, "content_group") == 0)
+		return group_breakdown(db, sc, (size_t)((page - 1) * limit),
+		                       (size_t)limit, page, out, err, errlen);
 	/* A UTM breakdown leaves out the visits without the tag, as
 	 * Plausible's do: "(none)" is no campaign, and it was most visits'
 	 * top row.  The filter utm_campaign==(none) still finds them. */
@@ -5350,9 +5513,10 @@ static enum analytics_status funnel(sqlite3 *db, const struct scope *sc,
 		return ANALYTICS_BAD_REQUEST;
 	struct analytics_funnel_counts c;
 	enum analytics_status s = analytics_funnel_count(
-	        db, f, sc->site, rq->filter, sc->goals, sc->t0 * 1000,
-	        sc->t1 * 1000, rq->visit_timeout_s ? rq->visit_timeout_s : 1800,
-	        &c, err, errlen);
+	        db, f, sc->site, rq->filter, sc->goals, sc->content_groups,
+	        sc->t0 * 1000, sc->t1 * 1000,
+	        rq->visit_timeout_s ? rq->visit_timeout_s : 1800, &c, err,
+	        errlen);
 	json_t *rows = s == ANALYTICS_OK ? json_array() : NULL;
 	for (size_t i = 0; rows && i < f->n; i++) {
 		char *def = analytics_goal_definition(&f->steps[i]);

@@ -29,6 +29,8 @@
 #ifndef SEULA_ANALYTICS_QUERY_H
 #define SEULA_ANALYTICS_QUERY_H
 
+#include "contentgroups.h"
+
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -70,8 +72,9 @@ struct analytics_config {
 	int64_t visitor_retention_s;
 	int64_t rollup_delay_s;
 	const char *const *goals;
-	const char *const *segments; /* SITE:FILTER each */
-	const char *const *funnels;  /* SITE:NAME:STEP>STEP... each */
+	const char *const *segments;       /* SITE:FILTER each */
+	const char *const *funnels;        /* SITE:NAME:STEP>STEP... each */
+	const char *const *content_groups; /* contentgroups.h */
 	int64_t block_cache_mb;
 	int block_cache_warm;
 };
@@ -133,20 +136,21 @@ void analytics_filter_keys(const char *filter, char *out, size_t cap);
  * filter, or an empty one (err says why). */
 enum analytics_status
 analytics_filter_canon(const char *site, const char *filter,
-                       const struct analytics_goals *goals, char **out,
-                       char *err, size_t errlen);
+                       const struct analytics_goals *goals,
+                       const struct analytics_content_groups *groups,
+                       char **out, char *err, size_t errlen);
 
 /* Prepare `head` + the filter's conditions (each " AND ...") + `tail` on
  * db.  `head` selects from analytics_visits aliased v and ends inside a
  * WHERE clause; its parameters are ?1 to ?n_reserved, which the caller
  * binds (bound to 0 here), and the filter's values are bound here, copied.
  * NULL on error, with err set.  The caller finalizes the statement. */
-sqlite3_stmt *analytics_filter_prepare(sqlite3 *db, const char *head,
-                                       int n_reserved, const char *site,
-                                       const char *filter,
-                                       const struct analytics_goals *goals,
-                                       const char *tail, char *err,
-                                       size_t errlen);
+sqlite3_stmt *
+analytics_filter_prepare(sqlite3 *db, const char *head, int n_reserved,
+                         const char *site, const char *filter,
+                         const struct analytics_goals *goals,
+                         const struct analytics_content_groups *groups,
+                         const char *tail, char *err, size_t errlen);
 
 /* Prepare on db the pages of a visit whose views the filter's reports
  * count: "SELECT path, pageviews, engagement_ms" of analytics_visit_pages
@@ -159,6 +163,7 @@ enum analytics_status
 analytics_filter_pages_prepare(sqlite3 *db, const char *site,
                                const char *filter,
                                const struct analytics_goals *goals,
+                               const struct analytics_content_groups *groups,
                                sqlite3_stmt **out, char *err, size_t errlen);
 
 struct analytics_block_cache; /* blockcache.h */
@@ -202,6 +207,9 @@ struct analytics_request {
 	bool csv;
 	int64_t now_ms;
 	const struct analytics_goals *goals;
+	/* The sites' content groups: content_group==NAME filters and the
+	 * breakdown by content_group.  NULL: none. */
+	const struct analytics_content_groups *content_groups;
 	/* Values a breakdown of the visits sums in memory at most; past
 	 * them SQL sums them (slower, spilling to disk).  0: the default,
 	 * a million. */

@@ -134,6 +134,7 @@ before(async () => {
   ini = setIni(ini, 'plugins', 'load', load.join(', '));
   ini = withoutPluginSections(ini, load);
   ini = setIni(ini, 'plugin.analytics', 'goals', 'demo:event:signup, demo:page:/pricing, demo:page:/docs*');
+  ini = setIni(ini, 'plugin.analytics', 'content_groups', 'demo:Docs:/docs*, demo:Buying:/pricing|/signup, demo:Unread:/none*');
   // A second site, configured but never visited.
   ini += '\n[site.quiet]\ndomains = quiet.example\n';
   writeFileSync(config, `; written by tests/browser/dashboard.test.mjs\n${ini}`);
@@ -219,7 +220,7 @@ async function checkSummary(page, context) {
   })));
   // With a goal filter, its conversion rate after the rest.
   // With a page filter, the page's time after the visits' duration.
-  const pageScoped = data.filters.some((f) => f.dimension === 'page' && f.op === '==');
+  const pageScoped = data.filters.some((f) => ['page', 'content_group'].includes(f.dimension) && f.op === '==');
   const metrics = pageScoped ? [...SUMMARY.slice(0, 6), 'time_on_page', ...SUMMARY.slice(6)] : SUMMARY;
   assert.deepEqual(cells.map((c) => c.metric),
     'conversion_rate' in data.results ? [...metrics, 'conversion_rate'] : metrics);
@@ -1703,6 +1704,68 @@ test('the filter form: a path with a percent sign in it, picked as it reads, fil
   await ready(page, () => !new URLSearchParams(location.search).has('filter'));
   assert.equal(await pick('contains'), 'page==*/sale/100%25-off*');
   assert.equal(await page.textContent('#summary [data-metric="pageviews"] .value'), '1');
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+test('content groups: a tab of the pages card where the site has some, a row per group, a click its filter', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
+  await signIn(page, ANALYST);
+  await ready(page);
+  const tab = '#card-pages .tab[data-dimension="content_group"]';
+  assert.equal(await page.isVisible(tab), true);
+  await page.click(tab);
+  await page.waitForFunction(() => document.querySelector('#table-pages').dataset.dimension === 'content_group'
+    && !document.querySelector('#table-pages').getAttribute('aria-busy'));
+  const data = await checkTable(page, context, '#table-pages', ['visitors', 'visits', 'pageviews']);
+  assert.deepEqual(data.results.map((r) => r.content_group).sort(), ['Buying', 'Docs', 'Unread']);
+  // Each group's row is the summary of its pages' filter.
+  for (const [name, pages] of [['Docs', 'page==/docs*'], ['Buying', 'page==/pricing|/signup']]) {
+    const q = new URLSearchParams({ tz: TZ, filter: pages });
+    const s = (await api(context, `/api/stats/demo/summary?${q}`)).results;
+    const row = data.results.find((r) => r.content_group === name);
+    assert.deepEqual([row.visitors, row.visits, row.pageviews], [s.visitors, s.visits, s.pageviews], name);
+  }
+  // The known traffic's: visitors 1 and 5 read the docs; 1, 2, 4 and 7
+  // priced or signed up.
+  const docs = data.results.find((r) => r.content_group === 'Docs');
+  assert.equal(docs.visitors, VISITORS.filter((v) => v.pages.some((p) => p.startsWith('/docs'))).length);
+  assert.equal(docs.pageviews, VISITORS.reduce((n, v) => n + v.pages.filter((p) => p.startsWith('/docs')).length, 0));
+  // A click on a group's row filters by it, and the chip names it.
+  await page.click('#table-pages tbody tr[data-value="Docs"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'content_group==Docs');
+  assert.deepEqual(await chips(page), ['Content group is Docs']);
+  const { data: summary } = await checkSummary(page, context);
+  assert.equal(summary.results.visitors, docs.visitors);
+  // Under it, the pages are the group's.
+  await page.click('#card-pages .tab[data-dimension="page"]');
+  await page.waitForFunction(() => document.querySelector('#table-pages').dataset.dimension === 'page'
+    && !document.querySelector('#table-pages').getAttribute('aria-busy'));
+  const pages = await page.$$eval('#table-pages tbody tr:not(.empty)', (trs) => trs.map((tr) => tr.dataset.value));
+  assert.ok(pages.length > 0 && pages.every((p) => p.startsWith('/docs')), pages.join(' '));
+  // The filter form offers the groups by name, whole.
+  await page.click('#filters .chip-remove');
+  await ready(page, () => !new URLSearchParams(location.search).has('filter'));
+  await page.click('#filter-add');
+  await page.selectOption('#filter-dim', 'content_group');
+  assert.equal(await page.isDisabled('#filter-op option[value="contains"]'), true);
+  await page.waitForFunction(() => document.querySelectorAll('#filter-values option').length === 3);
+  await page.fill('#filter-value', 'Buying');
+  await page.selectOption('#filter-op', 'is_not');
+  await page.press('#filter-value', 'Enter');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'content_group!=Buying');
+  assert.deepEqual(await chips(page), ['Content group is not Buying']);
+  await axe(page);
+  // A link's group the site does not have is dropped and said.
+  await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('content_group==Gone')}`);
+  await ready(page);
+  assert.deepEqual(await chips(page), []);
+  assert.match(await page.textContent('#notice'), /"content_group==Gone" from the address: demo has no such goal or content group/);
+  // A site without groups has no such tab.
+  await page.goto(`${base}/?site=quiet`);
+  await ready(page);
+  assert.equal(await page.isHidden(tab), true);
   assert.deepEqual(page.problems, []);
   await context.close();
 });

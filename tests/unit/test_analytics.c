@@ -2905,11 +2905,11 @@ static void segment_filters_canonical(void **state)
 
 	assert_int_equal(analytics_filter_canon("demo",
 	                                        "device==mobile;country!=FI",
-	                                        &a, &x, err, sizeof(err)),
+	                                        &a, NULL, &x, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_int_equal(analytics_filter_canon("demo",
 	                                        "country!=FI;;device==mobile;",
-	                                        &a, &y, err, sizeof(err)),
+	                                        &a, NULL, &y, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_string_equal(x, y);
 	assert_string_equal(x, "country!=FI;device==mobile");
@@ -2918,16 +2918,16 @@ static void segment_filters_canonical(void **state)
 
 	/* == and != of one value are two segments. */
 	assert_int_equal(analytics_filter_canon("demo", "device!=mobile", &a,
-	                                        &x, err, sizeof(err)),
+	                                        NULL, &x, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_string_equal(x, "device!=mobile");
 	sqlite3_free(x);
 
 	assert_int_equal(analytics_filter_canon("demo", "goal==Visit /pricing*",
-	                                        &a, &x, err, sizeof(err)),
+	                                        &a, NULL, &x, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_int_equal(analytics_filter_canon("demo", "goal==Visit /pricing*",
-	                                        &b, &y, err, sizeof(err)),
+	                                        &b, NULL, &y, err, sizeof(err)),
 	                 ANALYTICS_BAD_REQUEST); /* b has no such goal */
 	assert_null(y);
 	assert_non_null(strstr(x, "page:/pricing*"));
@@ -2935,15 +2935,15 @@ static void segment_filters_canonical(void **state)
 
 	/* One goal as before goals had alternatives (segments registered
 	 * then keep their rows); several, each goal's definition. */
-	assert_int_equal(analytics_filter_canon("demo", "goal==Signup", &a, &x,
-	                                        err, sizeof(err)),
+	assert_int_equal(analytics_filter_canon("demo", "goal==Signup", &a,
+	                                        NULL, &x, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_string_equal(x, "goal==Signup\x1f"
 	                       "event:Signup");
 	sqlite3_free(x);
 	assert_int_equal(analytics_filter_canon("demo",
 	                                        "goal!=Signup|Visit /pricing*",
-	                                        &a, &x, err, sizeof(err)),
+	                                        &a, NULL, &x, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_string_equal(x, "goal!=Signup|Visit /pricing*\x1f"
 	                       "event:Signup\x1f"
@@ -2954,19 +2954,19 @@ static void segment_filters_canonical(void **state)
 	const char *const g3[] = {"demo:event:A|B", "demo:event:A", NULL};
 	struct analytics_goals c;
 	assert_int_equal(analytics_goals_parse(g3, &c, err, sizeof(err)), 0);
-	assert_int_equal(analytics_filter_canon("demo", "goal==A[|]B", &c, &x,
-	                                        err, sizeof(err)),
+	assert_int_equal(analytics_filter_canon("demo", "goal==A[|]B", &c, NULL,
+	                                        &x, err, sizeof(err)),
 	                 ANALYTICS_OK);
-	assert_int_equal(analytics_filter_canon("demo", "goal==A|B", &c, &y,
-	                                        err, sizeof(err)),
+	assert_int_equal(analytics_filter_canon("demo", "goal==A|B", &c, NULL,
+	                                        &y, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_string_equal(x, y);
 	assert_string_equal(x, "goal==A|B\x1f"
 	                       "event:A|B");
 	sqlite3_free(x);
 	sqlite3_free(y);
-	assert_int_equal(analytics_filter_canon("demo", "goal==A|A[|]B", &c, &x,
-	                                        err, sizeof(err)),
+	assert_int_equal(analytics_filter_canon("demo", "goal==A|A[|]B", &c,
+	                                        NULL, &x, err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_string_equal(x, "goal==A|A|B\x1f"
 	                       "event:A\x1f"
@@ -2975,7 +2975,7 @@ static void segment_filters_canonical(void **state)
 	analytics_goals_free(&c);
 	/* An unknown goal among several is named. */
 	assert_int_equal(analytics_filter_canon("demo", "goal==Signup|Nope", &a,
-	                                        &x, err, sizeof(err)),
+	                                        NULL, &x, err, sizeof(err)),
 	                 ANALYTICS_BAD_REQUEST);
 	assert_null(x);
 	assert_string_equal(err, "no goal \"Nope\"");
@@ -2986,8 +2986,9 @@ static void segment_filters_canonical(void **state)
 	                                  "prop:==x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(analytics_filter_canon("demo", bad[i], &a, &x,
-		                                        err, sizeof(err)),
+		assert_int_equal(analytics_filter_canon("demo", bad[i], &a,
+		                                        NULL, &x, err,
+		                                        sizeof(err)),
 		                 ANALYTICS_BAD_REQUEST);
 		assert_null(x);
 		assert_true(err[0] != '\0');
@@ -3384,7 +3385,7 @@ static void alt_segment_match(sqlite3 *db, const struct analytics_goals *goals)
 	for (size_t i = 0; i < sizeof(alt_cases) / sizeof(alt_cases[0]); i++) {
 		sqlite3_stmt *st = analytics_filter_prepare(
 		        db, "SELECT 1 FROM analytics_visits v WHERE v.id = ?1",
-		        1, "s", alt_cases[i].filter, goals, "", err,
+		        1, "s", alt_cases[i].filter, goals, NULL, "", err,
 		        sizeof(err));
 		if (!st)
 			fail_msg("%s: %s", alt_cases[i].filter, err);

@@ -35,7 +35,7 @@
     utm_campaign: 'UTM campaign', utm_term: 'UTM term', utm_content: 'UTM content',
     country: 'Country', region: 'Region', city: 'City', browser: 'Browser',
     os: 'Operating system', device: 'Device', screen: 'Screen size', language: 'Language',
-    event: 'Event', goal: 'Goal', hour: 'Hour of day',
+    event: 'Event', goal: 'Goal', hour: 'Hour of day', content_group: 'Content group',
   };
   const dimLabel = (d) => (d.startsWith('prop:') ? `Property ${d.slice(5)}` : DIMENSIONS[d] || d);
 
@@ -48,8 +48,10 @@
   const SUMMARY = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate',
     'visit_duration', 'events'];
   // Under a page filter (is), whose page views are the page's own, the
-  // page's time too, after the visits' duration, as Plausible shows it.
-  const pageScoped = () => state.filters.some((f) => f.dimension === 'page' && f.op === '==');
+  // page's time too, after the visits' duration, as Plausible shows it (a
+  // content group's filter is one on its pages).
+  const pageScoped = () => state.filters.some((f) => (f.dimension === 'page' || f.dimension === 'content_group')
+    && f.op === '==');
   // A goal among the filters: its conversion rate, a figure and a chart.
   const goalScoped = () => state.filters.some((f) => f.dimension === 'goal' && f.op === '==');
   const summaryMetrics = () => [...(pageScoped()
@@ -67,7 +69,10 @@
     { id: 'pages', title: 'Pages', tabs: [
       ['page', 'Top pages', [['visitors', 'Visitors'], ['pageviews', 'Pageviews'], ['time_on_page', 'Time on page']]],
       ['entry_page', 'Entry pages', [['visitors', 'Visitors'], ['visits', 'Entrances']]],
-      ['exit_page', 'Exit pages', [['visitors', 'Visitors'], ['visits', 'Exits']]]] },
+      ['exit_page', 'Exit pages', [['visitors', 'Visitors'], ['visits', 'Exits']]],
+      // The site's content groups (the server's configuration), when it
+      // has some: each group's visitors, visits and page views.
+      ['content_group', 'Groups', [['visitors', 'Visitors'], ['visits', 'Visits'], ['pageviews', 'Pageviews']]]] },
     { id: 'sources', title: 'Sources', tabs: [
       ['channel', 'Channels', [['visitors', 'Visitors'], ['bounce_rate', 'Bounce rate']]],
       ['source', 'Sources', [['visitors', 'Visitors'], ['bounce_rate', 'Bounce rate']]],
@@ -115,6 +120,8 @@
   let droppedRange = ''; // its custom range, when that is no range of days
   let droppedCompare = ''; // its compare=, when the page offers no such comparison
   let siteGoals = null; // site: the names of its configured goals (/api/stats/sites)
+  let siteGroups = {}; // site: the names of its content groups (/api/stats/sites)
+  const groupsOf = (site) => siteGroups[site] || [];
   let siteFunnels = {}; // site: its configured funnels, [{name, steps}] (/api/stats/sites)
   let funnelChoice = ''; // the funnel the Funnels card shows, by name
   let generation = 0;
@@ -521,6 +528,13 @@
   function dropUnknownGoals() {
     if (!siteGoals) return;
     const names = siteGoals[state.site] || [];
+    // So is a content group's, for the site's groups.
+    state.filters = state.filters.filter((f) => {
+      if (f.dimension !== 'content_group') return true;
+      const known = splitOutside(f.value, '|').every((v) => groupsOf(state.site).includes(v));
+      if (!known) droppedGoals.push(formatFilters([f]));
+      return known;
+    });
     state.filters = state.filters.filter((f) => {
       if (f.dimension !== 'goal') return true;
       // A goal's own name may hold a '|': the API takes the whole
@@ -544,7 +558,7 @@
       : '',
     droppedGoals.length
       ? `Not applied: ${droppedGoals.map((p) => `"${p}"`).join(', ')} from the address: `
-        + `${state.site} has no such goal (goals are set in the server's configuration).`
+        + `${state.site} has no such goal or content group (they are set in the server's configuration).`
       : '',
     droppedRange
       ? `Not applied: the custom range "${droppedRange}" from the address is no range of days `
@@ -674,7 +688,8 @@
   // percent-encodes it as stored.
 
   function formDimensions() {
-    const dims = Object.keys(DIMENSIONS).filter((d) => d !== 'goal' || (siteGoals && (siteGoals[state.site] || []).length));
+    const dims = Object.keys(DIMENSIONS).filter((d) => (d !== 'goal' || (siteGoals && (siteGoals[state.site] || []).length))
+      && (d !== 'content_group' || groupsOf(state.site).length));
     return [...dims, ...(siteProps[state.site] || []).map((k) => `prop:${k}`)];
   }
 
@@ -694,6 +709,8 @@
     let values = [];
     if (dimension === 'goal') {
       values = (siteGoals && siteGoals[state.site]) || [];
+    } else if (dimension === 'content_group') {
+      values = groupsOf(state.site);
     } else {
       // The period's most seen values, under the other filters.
       const [from, to] = range();
@@ -744,7 +761,7 @@
 
   // Values matched whole: a goal is named, a country and an hour are
   // codes and numbers, in which "contains" would mean nothing.
-  const WHOLE_VALUES = new Set(['goal', 'country', 'hour']);
+  const WHOLE_VALUES = new Set(['goal', 'country', 'hour', 'content_group']);
   function syncFilterOps() {
     const whole = WHOLE_VALUES.has($('filter-dim').value);
     for (const o of $('filter-op').options) o.disabled = whole && o.value.includes('contains');
@@ -787,6 +804,11 @@
     }
     if (dimension === 'goal' && !((siteGoals && siteGoals[state.site]) || []).includes(typed)) {
       showError($('filter-error'), new Error(`${state.site} has no goal "${typed}".`));
+      $('filter-value').focus();
+      return;
+    }
+    if (dimension === 'content_group' && !groupsOf(state.site).includes(typed)) {
+      showError($('filter-error'), new Error(`${state.site} has no content group "${typed}".`));
       $('filter-value').focus();
       return;
     }
@@ -1562,6 +1584,7 @@
         b.setAttribute('aria-pressed', b.dataset.dimension === tab ? 'true' : 'false');
         // A site without custom properties has nothing to show there.
         if (b.dataset.dimension === 'prop') b.hidden = !propKey();
+        if (b.dataset.dimension === 'content_group') b.hidden = !groupsOf(state.site).length;
       }
     if (keys) {
       const list = siteProps[state.site] || [];
@@ -1569,7 +1592,7 @@
       keys.value = propKey();
       keys.hidden = tab !== 'prop' || !list.length;
     }
-    if (tab === 'prop' && !propKey()) {
+    if ((tab === 'prop' && !propKey()) || (tab === 'content_group' && !groupsOf(state.site).length)) {
       state.tabs[card.id] = card.tabs[0][0];
       loadCard(card, g);
       return;
@@ -2081,6 +2104,7 @@
     siteFirstHour = list.first_hour || {};
     siteProps = list.props || {};
     siteGoals = list.goals || null;
+    siteGroups = list.content_groups || {};
     siteFunnels = list.funnels || {};
     // The list holds every configured site, before its first visit too.
     const unknown = state.site && !sites.includes(state.site) ? state.site : null;
