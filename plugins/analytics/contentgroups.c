@@ -1,5 +1,6 @@
 #include "contentgroups.h"
 
+#include "entries.h"
 #include "urlpath.h"
 
 #include <stdbool.h>
@@ -72,32 +73,24 @@ int analytics_content_groups_parse(const char *const *entries,
                                    struct analytics_content_groups *out,
                                    char *err, size_t errlen)
 {
-	out->list = NULL;
 	out->n = 0;
-	size_t n = 0;
-	while (entries && entries[n])
-		n++;
-	if (n == 0)
-		return 0;
-	out->list = calloc(n, sizeof(*out->list));
-	if (!out->list) {
-		snprintf(err, errlen, "out of memory");
+	if (analytics_entries_alloc(entries, sizeof(*out->list),
+	                            (void **)&out->list, err, errlen) != 0)
 		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; entries && entries[i]; i++) {
 		const char *e = entries[i];
-		const char *c1 = strchr(e, ':');
-		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c1 || !c2 || c1 == e || c2 == c1 + 1 || !c2[1]) {
+		struct analytics_entry en;
+		bool split = analytics_entry_split(e, &en);
+		if (!split || en.second_len == 0 || !*en.rest) {
 			snprintf(err, errlen,
 			         "\"%s\": want SITE:NAME:PATTERN|PATTERN...",
 			         e);
 			return -1;
 		}
 		struct analytics_content_group *g = &out->list[out->n++];
-		size_t nl = (size_t)(c2 - c1 - 1);
-		g->site = strndup(e, (size_t)(c1 - e));
-		g->name = strndup(c1 + 1, nl);
+		size_t nl = en.second_len;
+		g->site = strndup(en.site, en.site_len);
+		g->name = strndup(en.second, nl);
 		if (!g->site || !g->name) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
@@ -122,7 +115,7 @@ int analytics_content_groups_parse(const char *const *entries,
 			         e, g->site, g->name);
 			return -1;
 		}
-		if (put_patterns(g, c2 + 1, e, err, errlen) != 0)
+		if (put_patterns(g, en.rest, e, err, errlen) != 0)
 			return -1;
 	}
 	return 0;

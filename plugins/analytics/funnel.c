@@ -12,6 +12,7 @@
  * goes on beside it (WAL); the caps below bound its memory and time.
  */
 #include "funnel.h"
+#include "entries.h"
 #include "visitorkey.h"
 
 #include <sodium.h>
@@ -127,23 +128,15 @@ int analytics_funnels_parse(const char *const *entries,
                             struct analytics_funnels *out, char *err,
                             size_t errlen)
 {
-	out->list = NULL;
 	out->n = 0;
-	size_t n = 0;
-	while (entries && entries[n])
-		n++;
-	if (n == 0)
-		return 0;
-	out->list = calloc(n, sizeof(*out->list));
-	if (!out->list) {
-		snprintf(err, errlen, "out of memory");
+	if (analytics_entries_alloc(entries, sizeof(*out->list),
+	                            (void **)&out->list, err, errlen) != 0)
 		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; entries && entries[i]; i++) {
 		const char *e = entries[i];
-		const char *c1 = strchr(e, ':');
-		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c1 || !c2 || c1 == e || c2 == c1 + 1 || c2 - c1 - 1 > 64) {
+		struct analytics_entry en;
+		bool split = analytics_entry_split(e, &en);
+		if (!split || en.second_len == 0 || en.second_len > 64) {
 			snprintf(err, errlen,
 			         "\"%s\": want SITE:NAME:STEP>STEP..., NAME 1 "
 			         "to "
@@ -155,15 +148,15 @@ int analytics_funnels_parse(const char *const *entries,
 		}
 		char msg[200];
 		struct analytics_funnel *f = &out->list[out->n];
-		if (analytics_funnel_steps_parse(c2 + 1, f, msg, sizeof(msg)) !=
-		    0) {
+		if (analytics_funnel_steps_parse(en.rest, f, msg,
+		                                 sizeof(msg)) != 0) {
 			snprintf(err, errlen, "\"%s\": %s", e, msg);
 			analytics_funnels_free(out);
 			return -1;
 		}
 		out->n++;
-		f->site = strndup(e, (size_t)(c1 - e));
-		f->name = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
+		f->site = strndup(en.site, en.site_len);
+		f->name = strndup(en.second, en.second_len);
 		if (!f->site || !f->name) {
 			snprintf(err, errlen, "out of memory");
 			analytics_funnels_free(out);

@@ -14,6 +14,7 @@
  */
 #include "query.h"
 #include "blocks.h"
+#include "entries.h"
 #include "funnel.h"
 #include "groups.h"
 #include "hll.h"
@@ -93,23 +94,15 @@ void analytics_goals_free(struct analytics_goals *g)
 int analytics_goals_parse(const char *const *entries,
                           struct analytics_goals *out, char *err, size_t errlen)
 {
-	out->list = NULL;
 	out->n = 0;
-	size_t n = 0;
-	while (entries && entries[n])
-		n++;
-	if (n == 0)
-		return 0;
-	out->list = calloc(n, sizeof(*out->list));
-	if (!out->list) {
-		snprintf(err, errlen, "out of memory");
+	if (analytics_entries_alloc(entries, sizeof(*out->list),
+	                            (void **)&out->list, err, errlen) != 0)
 		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; entries && entries[i]; i++) {
 		const char *e = entries[i];
-		const char *c1 = strchr(e, ':');
-		const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c1 || !c2 || c1 == e || !c2[1]) {
+		struct analytics_entry en;
+		bool split = analytics_entry_split(e, &en);
+		if (!split || !*en.rest) {
 			snprintf(err, errlen,
 			         "\"%s\": want SITE:event:NAME or "
 			         "SITE:page:PATTERN",
@@ -118,10 +111,10 @@ int analytics_goals_parse(const char *const *entries,
 			return -1;
 		}
 		struct analytics_goal *g = &out->list[out->n++];
-		size_t kl = (size_t)(c2 - c1 - 1);
-		if (kl == 5 && strncmp(c1 + 1, "event", 5) == 0) {
+		size_t kl = en.second_len;
+		if (kl == 5 && strncmp(en.second, "event", 5) == 0) {
 			g->kind = ANALYTICS_GOAL_EVENT;
-		} else if (kl == 4 && strncmp(c1 + 1, "page", 4) == 0) {
+		} else if (kl == 4 && strncmp(en.second, "page", 4) == 0) {
 			g->kind = ANALYTICS_GOAL_PAGE;
 		} else {
 			snprintf(err, errlen,
@@ -129,11 +122,11 @@ int analytics_goals_parse(const char *const *entries,
 			analytics_goals_free(out);
 			return -1;
 		}
-		g->site = strndup(e, (size_t)(c1 - e));
+		g->site = strndup(en.site, en.site_len);
 		/* A page pattern is matched against stored paths: encoded as
 		 * they are, /käyttäjä/ as /k%C3%A4ytt%C3%A4j%C3%A4/.  The
 		 * name keeps it as written. */
-		const char *written = c2 + 1;
+		const char *written = en.rest;
 		size_t wl = strlen(written);
 		g->pattern = malloc(wl * 3 + 1);
 		if (g->pattern && g->kind == ANALYTICS_GOAL_PAGE)
@@ -4479,8 +4472,9 @@ static enum analytics_status breakdown_rows(sqlite3 *db, const struct scope *sc,
                                             json_t **out, char *err,
                                             size_t errlen);
 
-/* As breakdown_rows() ranks its rows: visitors, visits, then the value. */
-static int goal_rank(const void *a, const void *b)
+/* As breakdown_rows() ranks its rows: visitors, visits, then the value
+ * under `dim`. */
+static int rank_rows(const void *a, const void *b, const char *dim)
 {
 	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
 	static const char *const by[] = {"visitors", "visits"};
@@ -4490,8 +4484,18 @@ static int goal_rank(const void *a, const void *b)
 		if (p != q)
 			return p > q ? -1 : 1;
 	}
-	return strcmp(json_string_value(json_object_get(x, "goal")),
-	              json_string_value(json_object_get(y, "goal")));
+	return strcmp(json_string_value(json_object_get(x, dim)),
+	              json_string_value(json_object_get(y, dim)));
+}
+
+static int goal_rank(const void *a, const void *b)
+{
+	return rank_rows(a, b, "goal");
+}
+
+static int group_rank(const void *a, const void *b)
+{
+	return rank_rows(a, b, "content_group");
 }
 
 /* The top `limit` rows by goal when some goals are late (late_goals():
@@ -4957,25 +4961,12 @@ static bool group_shown(const struct scope *sc, const char *name)
 	return !named || chosen;
 }
 
-static int group_rank(const void *a, const void *b)
-{
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	static const char *const by[] = {"visitors", "visits", "pageviews"};
-	for (int i = 0; i < 3; i++) {
-		json_int_t p = json_integer_value(json_object_get(x, by[i])),
-		           q = json_integer_value(json_object_get(y, by[i]));
-		if (p != q)
-			return p > q ? -1 : 1;
-	}
-	return strcmp(json_string_value(json_object_get(x, "content_group")),
-	              json_string_value(json_object_get(y, "content_group")));
-}
-
 /* The breakdown by content group: each of the site's groups is the
  * summary of the scope with that group's filter added (its visitors,
  * visits and page views exact, off the visits: a visit reading two pages
- * of a group is one visit of it), ranked by visitors.  A group without
- * visits has a row of zeros: the groups are few and named in the config. */
+ * of a group is one visit of it), ranked as any breakdown (visitors,
+ * visits, name).  A group without visits has a row of zeros: the groups
+ * are few and named in the config. */
 static enum analytics_status
 group_breakdown(sqlite3 *db, const struct scope *sc, size_t skip, size_t limit,
                 long page, json_t **out, char *err, size_t errlen)

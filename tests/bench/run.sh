@@ -1001,7 +1001,7 @@ analytics_bench() {
 	cc -O3 -DNDEBUG -std=c17 -D_GNU_SOURCE -Wall -Wextra -Icore -Icommon -Iinclude -Iplugins/analytics \
 		"$here/analytics_bench.c" plugins/analytics/query.c plugins/analytics/groups.c plugins/analytics/hll.c \
 		plugins/analytics/blocks.c plugins/analytics/blockcache.c plugins/analytics/funnel.c \
-		plugins/analytics/contentgroups.c build/release/libseula_core.a $libs -ldl -lpthread -lm -o "$work/analytics_bench" ||
+		plugins/analytics/contentgroups.c plugins/analytics/entries.c build/release/libseula_core.a $libs -ldl -lpthread -lm -o "$work/analytics_bench" ||
 		fail "tests/bench/analytics_bench.c does not compile"
 	printf '\n'
 	# The clean-up removes $work: a database to keep goes to a folder of
