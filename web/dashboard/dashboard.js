@@ -116,7 +116,7 @@
   let sites = [];
   let segments = {}; // site: [{ filter, ready }] (/api/stats/sites)
   let droppedFilters = []; // parts of the address's filter= that are none
-  let droppedGoals = []; // its goal== filters of goals the site does not have
+  let droppedNames = []; // its goal== and content_group== filters naming what the site does not have
   let droppedRange = ''; // its custom range, when that is no range of days
   let droppedCompare = ''; // its compare=, when the page offers no such comparison
   let siteGoals = null; // site: the names of its configured goals (/api/stats/sites)
@@ -327,7 +327,7 @@
     }
     if (state.period !== 'custom') state.from = state.to = null;
     droppedFilters = [];
-    droppedGoals = [];
+    droppedNames = [];
     state.filters = parseFilters(q.get('filter'), droppedFilters);
     state.compare = COMPARES.includes(q.get('compare')) ? q.get('compare') : '';
     droppedCompare = q.get('compare') && !state.compare ? q.get('compare') : '';
@@ -522,17 +522,17 @@
     p.hidden = !err;
   }
 
-  // A saved link's goal== filter may name a goal since removed from the
-  // configuration: the API refuses it, and every card would show the
-  // error.  Such a filter is dropped and said, as a mistyped one is.
-  function dropUnknownGoals() {
+  // A saved link's goal== or content_group== filter may name a goal or a
+  // group since removed from the configuration: the API refuses it, and
+  // every card would show the error.  Such a filter is dropped and said,
+  // as a mistyped one is.
+  function dropUnknownNames() {
     if (!siteGoals) return;
     const names = siteGoals[state.site] || [];
-    // So is a content group's, for the site's groups.
     state.filters = state.filters.filter((f) => {
       if (f.dimension !== 'content_group') return true;
       const known = splitOutside(f.value, '|').every((v) => groupsOf(state.site).includes(v));
-      if (!known) droppedGoals.push(formatFilters([f]));
+      if (!known) droppedNames.push(formatFilters([f]));
       return known;
     });
     state.filters = state.filters.filter((f) => {
@@ -541,14 +541,14 @@
       // value as one name before it splits it into alternatives.
       const known = names.includes(f.value) || names.includes(globUnescape(f.value, 'goal'))
         || splitOutside(f.value, '|').every((v) => names.includes(globUnescape(v, 'goal')));
-      if (!known) droppedGoals.push(formatFilters([f]));
+      if (!known) droppedNames.push(formatFilters([f]));
       return known;
     });
     // Its conversion rate on the chart goes with it.
     offeredMetric();
   }
 
-  // What readUrl() and dropUnknownGoals() left out of the filters, said
+  // What readUrl() and dropUnknownNames() left out of the filters, said
   // once.
   function droppedText() {
     const known = Object.keys(DIMENSIONS).join(', ');
@@ -556,8 +556,8 @@
       ? `Not applied: ${droppedFilters.map((p) => `"${p}"`).join(', ')} from the address `
         + `is no filter (a filter is DIMENSION==VALUE or DIMENSION!=VALUE, DIMENSION one of ${known} or prop:NAME).`
       : '',
-    droppedGoals.length
-      ? `Not applied: ${droppedGoals.map((p) => `"${p}"`).join(', ')} from the address: `
+    droppedNames.length
+      ? `Not applied: ${droppedNames.map((p) => `"${p}"`).join(', ')} from the address: `
         + `${state.site} has no such goal or content group (they are set in the server's configuration).`
       : '',
     droppedRange
@@ -2043,7 +2043,7 @@
     window.addEventListener('popstate', () => {
       readUrl();
       if (!sites.includes(state.site)) state.site = sites[0];
-      dropUnknownGoals();
+      dropUnknownNames();
       writeUrl(false);
       notice(droppedText());
       showFirstVisit();
@@ -2116,7 +2116,7 @@
     }
     if (!sites.includes(state.site)) state.site = sites[0];
     showFirstVisit();
-    dropUnknownGoals();
+    dropUnknownNames();
     loadView();
     writeUrl(false);
     notice([unknown ? `There is no site "${unknown}" in the configuration: showing ${state.site}.` : '',
