@@ -3382,6 +3382,17 @@ static int configured_sites(const struct seula_host *h, sqlite3 *db,
 	return SEULA_OK;
 }
 
+/* `v` (a new reference, taken) appended to the list of `site` in `by`. */
+static void append_by_site(json_t *by, const char *site, json_t *v)
+{
+	json_t *list = json_object_get(by, site);
+	if (!list) {
+		list = json_array();
+		json_object_set_new(by, site, list);
+	}
+	json_array_append_new(list, v);
+}
+
 static int sites_route(void *instance, struct seula_http *http)
 {
 	struct analytics *a = instance;
@@ -3494,14 +3505,9 @@ static int sites_route(void *instance, struct seula_http *http)
 			ready = sqlite3_step(st) == SQLITE_ROW &&
 			        sqlite3_column_int(st, 0);
 		}
-		json_t *list = json_object_get(segs, sg->site);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(segs, sg->site, list);
-		}
-		json_array_append_new(list,
-		                      json_pack("{s:s,s:b}", "filter",
-		                                sg->filter, "ready", ready));
+		append_by_site(segs, sg->site,
+		               json_pack("{s:s,s:b}", "filter", sg->filter,
+		                         "ready", ready));
 	}
 	sqlite3_finalize(st);
 	/* The configured goals' names by site: a saved link's goal== filter
@@ -3509,12 +3515,7 @@ static int sites_route(void *instance, struct seula_http *http)
 	json_t *goals = json_object();
 	for (size_t i = 0; goals && i < a->goals.n; i++) {
 		const struct analytics_goal *g = &a->goals.list[i];
-		json_t *list = json_object_get(goals, g->site);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(goals, g->site, list);
-		}
-		json_array_append_new(list, json_string(g->name));
+		append_by_site(goals, g->site, json_string(g->name));
 	}
 	/* The configured content groups' names by site: the dashboard shows
 	 * their tab where a site has some. */
@@ -3522,29 +3523,20 @@ static int sites_route(void *instance, struct seula_http *http)
 	for (size_t i = 0; groups && i < a->content_groups.n; i++) {
 		const struct analytics_content_group *g =
 		        &a->content_groups.list[i];
-		json_t *list = json_object_get(groups, g->site);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(groups, g->site, list);
-		}
-		json_array_append_new(list, json_string(g->name));
+		append_by_site(groups, g->site, json_string(g->name));
 	}
 	/* The configured funnels by site, with their steps, for the
 	 * dashboard's funnel panel. */
 	json_t *funnels = json_object();
 	for (size_t i = 0; funnels && i < a->funnels.n; i++) {
 		const struct analytics_funnel *f = &a->funnels.list[i];
-		json_t *list = json_object_get(funnels, f->site);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(funnels, f->site, list);
-		}
 		json_t *steps = json_array();
 		for (size_t k = 0; steps && k < f->n; k++)
 			json_array_append_new(steps,
 			                      json_string(f->steps[k].name));
-		json_array_append_new(list, json_pack("{s:s,s:o*}", "name",
-		                                      f->name, "steps", steps));
+		append_by_site(funnels, f->site,
+		               json_pack("{s:s,s:o*}", "name", f->name, "steps",
+		                         steps));
 	}
 	json_t *body = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o*,s:o*,s:o*}",
 	                         "sites", sites, "segments", segs, "timezones",
