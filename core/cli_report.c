@@ -56,8 +56,9 @@ static void usage(FILE *out)
 	        "  the previous period (none before 1970), visits over time "
 	        "(by the hour for\n"
 	        "  one day), top pages, sources, campaigns, countries, "
-	        "devices, goals,\n"
-	        "  configured funnels and consent rates; to standard output "
+	        "devices, content\n"
+	        "  groups, goals, configured funnels and consent rates; to "
+	        "standard output "
 	        "without -o (a\n"
 	        "  file is replaced only by a whole report)\n"
 	        "  --filter: as the API's (country==FI;utm_campaign==spring); "
@@ -283,6 +284,17 @@ static int build(sqlite3 *db, const struct seula_consent *consent,
 			json_decref(part);
 		}
 	}
+	/* The site's content groups as the other tables (a group unread
+	 * has zeros); an empty list, read off nothing, for a site without
+	 * groups, which the CSV and HTML leave out. */
+	if (rc == SEULA_OK)
+		rc = run_one(db, ANALYTICS_BREAKDOWN, a, goals, "content_group",
+		             NULL, NULL, &part, err, errlen);
+	if (rc == SEULA_OK) {
+		json_object_set(r, "content_groups",
+		                json_object_get(part, "results"));
+		json_decref(part);
+	}
 	if (rc == SEULA_OK)
 		rc = run_one(db, ANALYTICS_GOALS, a, goals, NULL, NULL, NULL,
 		             &part, err, errlen);
@@ -480,6 +492,10 @@ static void write_csv(FILE *f, const json_t *r)
 		csv_section(f, tables[i].title,
 		            json_object_get(r, tables[i].key),
 		            ANALYTICS_BREAKDOWN, tables[i].dimension);
+	if (json_array_size(json_object_get(r, "content_groups")))
+		csv_section(f, "Content groups",
+		            json_object_get(r, "content_groups"),
+		            ANALYTICS_BREAKDOWN, "content_group");
 	csv_section(f, "Goals", json_object_get(r, "goals"), ANALYTICS_GOALS,
 	            NULL);
 	size_t i;
@@ -1080,6 +1096,10 @@ static void write_html(FILE *f, const json_t *r, const char *uplot_js,
 	for (size_t i = 0; i < N_TABLES; i++)
 		html_table(f, tables[i].title, tables[i].dimension,
 		           json_object_get(r, tables[i].key), cols, heads, 4,
+		           NULL);
+	if (json_array_size(json_object_get(r, "content_groups")))
+		html_table(f, "Content groups", "content_group",
+		           json_object_get(r, "content_groups"), cols, heads, 4,
 		           NULL);
 	static const char *const gcols[] = {"visitors", "events",
 	                                    "conversion_rate"};

@@ -166,6 +166,48 @@ class ContentGroupTest(unittest.TestCase):
                          (want["visitors"], want["visits"], want["pageviews"]))
         self.assertEqual(got["visitors"], 3)
 
+    def report(self, fmt, config=None, *extra):
+        r = run_seula("report", "--config", config or self.server.config_path,
+                      "--site", "demo", "--from", str(local_day(-1)),
+                      "--to", str(local_day(1)), "--format", fmt, *extra)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_the_report_has_a_table_of_groups(self):
+        got = json.loads(self.report("json"))["content_groups"]
+        self.assertEqual(self.counts(got), self.counts(self.get("")["results"]))
+        self.assertEqual(len(got), len(GROUPS))  # the unread group too
+        # --limit as for every table, the rows ranked as the API's.
+        got = json.loads(self.report("json", None, "--limit", "2"))["content_groups"]
+        self.assertEqual(self.counts(got), self.counts(self.get("limit=2")["results"]))
+        # Under a group filter: that group's row alone, as the API's.
+        got = json.loads(self.report("json", None, "--filter", "content_group==Blog"))
+        self.assertEqual(self.counts(got["content_groups"]), [expect(self.server, "Blog")])
+        text = self.report("csv")
+        # (run_seula reads text: its CRLFs are newlines)
+        section = text.split("\nContent groups\n", 1)[1].split("\n\n", 1)[0]
+        rows = list(csv.DictReader(io.StringIO(section)))
+        self.assertEqual([(r["content_group"], int(r["visitors"])) for r in rows],
+                         [("Docs", 3), ("Blog", 2), ("Käyttö", 1), ("Unread", 0)])
+        html = self.report("html")
+        self.assertIn("<h2>Content groups</h2>", html)
+        self.assertIn("Käyttö", html)
+        # A site without groups: no section, an empty list.
+        import os
+        import tempfile
+        conf = open(self.server.config_path).read()
+        self.assertIn("content_groups", conf)
+        with tempfile.NamedTemporaryFile("w", suffix=".ini", delete=False) as f:
+            f.write("\n".join(l for l in conf.splitlines()
+                              if not l.startswith("content_groups")
+                              and "content_group==" not in l))
+        try:
+            self.assertEqual(json.loads(self.report("json", f.name))["content_groups"], [])
+            self.assertNotIn("Content groups", self.report("csv", f.name))
+            self.assertNotIn("Content groups", self.report("html", f.name))
+        finally:
+            os.unlink(f.name)
+
     def test_a_funnel_takes_a_group_filter(self):
         def funnel(flt):
             r = self.staff.request("GET", "/api/stats/demo/funnel?%s&steps=%s&filter=%s" % (
