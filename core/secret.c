@@ -79,6 +79,17 @@ int seula_secret_load(const char *path, unsigned char key[SEULA_SECRET_BYTES],
 {
 	/* O_NONBLOCK: a FIFO is refused below rather than waited on. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && errno == ENOENT) {
+		/* Commands that sign but never make a key (report, labels,
+		 * retention) say where one comes from. */
+		snprintf(err, errlen,
+		         "%s: the secret key is missing: the server makes it "
+		         "at its first start on a new database (or seula user "
+		         "add does); a restored database needs its key "
+		         "restored beside it",
+		         path);
+		return SEULA_ENOTFOUND;
+	}
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open the secret key: %s",
 		         path, strerror(errno));

@@ -12,8 +12,9 @@
 
 #define SEULA_SECRET_BYTES 32
 
-/* Read the key at `path`.  Refuses a missing file, one of another size, or
- * one that others than its owner may read. */
+/* Read the key at `path`.  Refuses a missing file (SEULA_ENOTFOUND, err
+ * saying where a key comes from), one of another size, or one that others
+ * than its owner may read. */
 int seula_secret_load(const char *path, unsigned char key[SEULA_SECRET_BYTES],
                       char *err, size_t errlen);
 

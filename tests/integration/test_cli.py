@@ -285,6 +285,14 @@ class OperatorSafetyTest(unittest.TestCase):
         r = run_seula("migrate", "--config", copy.config_path)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertFalse(os.path.exists(key))
+        # Commands that sign but never make a key say where it comes from.
+        for cmd in (("audit", "verify"), ("consent", "verify")):
+            r = run_seula(*cmd, "--config", copy.config_path)
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("%s: the secret key is missing: the server makes it" % key,
+                          r.stderr)
+            self.assertIn("needs its key restored beside it", r.stderr)
+        self.assertFalse(os.path.exists(key))
         # With its key put back, it verifies and starts.
         shutil.copy(os.path.join(srv.dir, "seula.key"), key)
         r = run_seula("audit", "verify", "--config", copy.config_path)
