@@ -771,8 +771,14 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 			 * not known is "(none)", and "" matched nothing. */
 			const char *why =
 			        vl ? "an alternative between | is empty"
-			           : "the value is empty (a visit without one "
-			             "has (none))";
+			        : strcmp(f->dim, "goal") == 0
+			                ? "the value is empty (want a goal's "
+			                  "name)"
+			        : strcmp(f->dim, "content_group") == 0
+			                ? "the value is empty (want a content "
+			                  "group's name)"
+			                : "the value is empty (a visit without "
+			                  "one has (none))";
 			snprintf(err, errlen, "filter \"%.*s\": %s", (int)dl, p,
 			         why);
 			return ANALYTICS_BAD_REQUEST;

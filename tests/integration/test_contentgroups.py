@@ -265,7 +265,10 @@ class ContentGroupTest(unittest.TestCase):
     def test_bad_names(self):
         for flt, says in (("content_group==Nope", 'site demo has no content group "Nope"'),
                           ("content_group==Docs|Nope", '"Nope"'),
-                          ("content_group==", "empty")):
+                          ("content_group==", 'filter "content_group": the value is '
+                                              "empty (want a content group's name)"),
+                          ("goal==", 'filter "goal": the value is empty '
+                                     "(want a goal's name)")):
             r = self.staff.request("GET", "/api/stats/demo/summary?filter="
                                    + urllib.parse.quote(flt))
             assert_json_error(self, r, 400)
