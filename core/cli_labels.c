@@ -137,8 +137,13 @@ int seula_cli_labels(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc ||
-	    (strcmp(format, "csv") != 0 && strcmp(format, "pdf") != 0)) {
+	const char *bad =
+	        optind != argc ? "unexpected arguments after the options"
+	        : strcmp(format, "csv") != 0 && strcmp(format, "pdf") != 0
+	                ? "--format must be csv or pdf"
+	                : NULL;
+	if (bad) {
+		fprintf(stderr, "seula labels: %s\n\n", bad);
 		usage(stderr);
 		return 2;
 	}

@@ -1964,7 +1964,7 @@ int seula_consent_selftest(const struct seula_consent *c, sqlite3 *db,
 {
 	const struct site_consent *s = find_site(c, site);
 	if (!s) {
-		fprintf(stderr, "error: no site '%s' in the config\n", site);
+		fprintf(stderr, "seula: no site '%s' in the config\n", site);
 		return 1;
 	}
 	fprintf(out, "site %s, consent_mode = %s, policy_version %s\n", site,

@@ -17,7 +17,7 @@ int seula_inspect_ip(const struct seula_loaded_plugin *anonymize,
 	for (size_t i = 0; i < n; i++) {
 		struct seula_ip ip;
 		if (seula_ip_parse(ips[i], &ip) != SEULA_OK) {
-			fprintf(stderr, "error: '%s' is not an IP address\n",
+			fprintf(stderr, "seula: '%s' is not an IP address\n",
 			        ips[i]);
 			status = 1;
 			continue;
@@ -41,7 +41,7 @@ int seula_inspect_ip(const struct seula_loaded_plugin *anonymize,
 			fprintf(out, "%s\n", anon);
 		} else {
 			fprintf(stderr,
-			        "error: the plugin kept no address for "
+			        "seula: the plugin kept no address for "
 			        "'%s'\n",
 			        ips[i]);
 			status = 1;
@@ -59,7 +59,7 @@ int seula_inspect_ip_unmasked(const char *const *ips, size_t n, FILE *out)
 		char text[SEULA_IP_TEXT_MAX];
 		if (seula_ip_parse(ips[i], &ip) != SEULA_OK ||
 		    seula_ip_format(&ip, text, sizeof(text)) != SEULA_OK) {
-			fprintf(stderr, "error: '%s' is not an IP address\n",
+			fprintf(stderr, "seula: '%s' is not an IP address\n",
 			        ips[i]);
 			status = 1;
 			continue;

@@ -585,6 +585,14 @@ static int cmd_inspect_ip(int argc, char **argv)
 	}
 	const char *const *ips = (const char *const *)argv + first;
 	size_t n = (size_t)(argc - first);
+	/* 0 is this command's (the address as parsed); 1-4 the plugin's. */
+	if (o.level &&
+	    (strlen(o.level) != 1 || o.level[0] < '0' || o.level[0] > '4')) {
+		fprintf(stderr, "seula: --level is 0 to 4, not '%s'\n",
+		        o.level);
+		opts_free(&o);
+		return 2;
+	}
 	if (o.level && strcmp(o.level, "0") == 0) {
 		int st = seula_inspect_ip_unmasked(ips, n, stdout);
 		opts_free(&o);
@@ -855,9 +863,16 @@ static int cmd_help(int argc, char **argv)
 				printf("task %s every %llds\n",
 				       p->desc.tasks[i].name,
 				       (long long)p->desc.tasks[i].interval_s);
+		} else if (app.err[0]) {
+			fprintf(stderr, "seula: %s\n", app.err);
 		} else {
-			fprintf(stderr, "seula: %s\n",
-			        app.err[0] ? app.err : "no such plugin");
+			fprintf(stderr,
+			        "seula: %s loads no plugin '%s' (it loads:",
+			        o.config, name);
+			for (size_t i = 0; i < app.plugins.n; i++)
+				fprintf(stderr, " %s",
+				        app.plugins.list[i].desc.name);
+			fprintf(stderr, "%s)\n", app.plugins.n ? "" : " none");
 		}
 		app_free(&app);
 		opts_free(&o);

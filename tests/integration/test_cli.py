@@ -31,6 +31,21 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("level", r.stdout)
         self.assertIn("rotate_salts", r.stdout)
+        # A plugin the config does not load is named, with those it does.
+        with tempfile.TemporaryDirectory() as d:
+            conf = os.path.join(d, "seula.ini")
+            with open(conf, "w") as f:
+                f.write("[plugins]\nload = anonymize, referrer\n")
+            r = run_seula("help", "plugin", "nope", "--config", conf)
+            self.assertEqual((r.returncode, r.stdout), (1, ""))
+            self.assertIn("seula: %s loads no plugin 'nope' (it loads: anonymize "
+                          "referrer)" % conf, r.stderr)
+        # A usage error says what is wrong before the usage.
+        for args, says in ((["labels", "--format", "docx"], "--format must be csv or pdf"),
+                           (["labels", "extra"], "unexpected arguments after the options")):
+            r = run_seula(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertTrue(r.stderr.startswith("seula labels: %s\n" % says), r.stderr)
         r = run_seula("bogus")
         self.assertEqual(r.returncode, 2)
         self.assertIn("unknown command 'bogus'", r.stderr)
@@ -115,10 +130,11 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         # The answers on stdout, a script's to read; the error on stderr.
         self.assertEqual(r.stdout.splitlines(), ["1.2.0.0", "::"])
-        self.assertIn("error: 'not-an-ip' is not an IP address", r.stderr)
-        r = run_seula("inspect-ip", "--level", "7", "1.2.3.4")
-        self.assertNotEqual(r.returncode, 0)
-        self.assertIn("out of range", r.stderr)
+        self.assertIn("seula: 'not-an-ip' is not an IP address", r.stderr)
+        for level in ("7", "-1", "03", ""):
+            r = run_seula("inspect-ip", "--level", level, "1.2.3.4")
+            self.assertEqual((r.returncode, r.stdout), (2, ""), level)
+            self.assertIn("seula: --level is 0 to 4, not '%s'" % level, r.stderr)
 
     def test_an_install_under_any_prefix_finds_its_plugins(self):
         # cmake --install --prefix P: the plugins go under P as the binary

@@ -1300,7 +1300,7 @@ class ModesTest(unittest.TestCase):
                 r = run_seula("consent", "selftest", "--site", "nosuch",
                               "--config", srv.config_path)
                 self.assertEqual((r.returncode, r.stdout), (1, ""))
-                self.assertIn("error: no site 'nosuch' in the config", r.stderr)
+                self.assertIn("seula: no site 'nosuch' in the config", r.stderr)
             finally:
                 srv.close()
         srv = Server(plugins=(), sections={"site.demo": {"consent_mode": "exempt"}})
