@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
 
 /* Sizes: generous for real names and addresses, small enough that a label
  * or a CSV cell stays sane. */
@@ -99,6 +101,39 @@ bool cust_text_ok(const char *s, size_t len)
 		i += n;
 	}
 	return true;
+}
+
+/* What JavaScript's String.prototype.trim() removes, as the staff pages
+ * trim: Unicode's White_Space but U+0085 (a control, not a space to JS),
+ * and U+FEFF. */
+static bool js_space(UChar32 c)
+{
+	return c == 0xfeff || (c != 0x85 && u_isUWhiteSpace(c));
+}
+
+/* s (len bytes) without the white space around it; *len becomes the
+ * rest's length.  A value too big to hold is left for the length check. */
+static const char *trim(const char *s, size_t *len)
+{
+	if (*len > INT32_MAX)
+		return s;
+	const uint8_t *p = (const uint8_t *)s;
+	int32_t n = (int32_t)*len, start = 0, end = n;
+	UChar32 c;
+	for (int32_t i = 0; i < n;) {
+		U8_NEXT(p, i, n, c);
+		if (!js_space(c))
+			break;
+		start = i;
+	}
+	for (int32_t i = n; i > start;) {
+		U8_PREV(p, start, i, c);
+		if (!js_space(c))
+			break;
+		end = i;
+	}
+	*len = (size_t)(end - start);
+	return s + start;
 }
 
 static bool is_digit(char c)
@@ -222,10 +257,7 @@ int cust_record_set(struct cust_record *r, int f, const char *value, size_t len,
 {
 	const struct cust_field *fd = &cust_fields[f];
 	/* Spaces around a value are never part of it. */
-	while (len && (value[0] == ' ' || value[0] == '\t'))
-		value++, len--;
-	while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
-		len--;
+	value = trim(value, &len);
 	if (len == 0) {
 		free(r->values[f]);
 		r->values[f] = NULL;
@@ -325,10 +357,7 @@ int cust_parse_bool(const char *s, size_t len)
 {
 	static const char *const yes[] = {"1", "true", "yes"};
 	static const char *const no[] = {"0", "false", "no"};
-	while (len && (*s == ' ' || *s == '\t'))
-		s++, len--;
-	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		len--;
+	s = trim(s, &len);
 	if (len == 0)
 		return 0;
 	for (size_t i = 0; i < 3; i++) {

@@ -205,6 +205,24 @@ class RegisterTest(unittest.TestCase):
         # No DELETE: erasure goes through the data subject rights.
         assert_json_error(self, self.cid.request("DELETE", path), 405)
 
+    def test_unicode_spaces_are_trimmed_and_alone_are_no_value(self):
+        # As the staff pages' JavaScript trim() reads them: a no-break or
+        # ideographic space around a value is not part of it, and a value
+        # of such spaces alone is empty, a required one refused.
+        doc = create(self.cid, city="\u00a0Espoo\u3000", segment="\ufeff\u2003")
+        self.assertEqual((doc["city"], doc["segment"]), ("Espoo", None))
+        path = "/api/customers/%d" % doc["id"]
+        for blank in ("", "\u00a0", "\u3000 \u2028\ufeff", "\u1680\u205f"):
+            got = assert_json_error(self, self.cid.request("PATCH", path, {"source": blank}),
+                                    400, "invalid_field")
+            self.assertEqual((got["field"], got["message"]),
+                             ("source", "source: the source of the data cannot be removed"),
+                             ascii(blank))
+        got = assert_json_error(self, self.cid.request(
+            "POST", "/api/customers", {"first_name": "\u00a0", "last_name": "\u3000",
+                                       "source": "web form"}), 400, "invalid_field")
+        self.assertEqual(got["field"], "last_name")
+
     def test_search_and_paging(self):
         for i in range(12):
             create(self.cid, first_name="Pekka%02d" % i, last_name="Pager",
@@ -597,6 +615,27 @@ class ImportTest(unittest.TestCase):
         rows = self.srv.query("SELECT source FROM customers WHERE id >= ? ORDER BY id",
                               (r.json()["first_id"],))
         self.assertEqual([x["source"] for x in rows], ["web form", "partner list"])
+
+    def test_a_source_of_unicode_spaces_is_no_source(self):
+        # Trimmed as JavaScript's trim() does: no-break, ideographic and
+        # other Unicode spaces, line separators and U+FEFF.
+        before = n_customers(self.srv)
+        for blank in ("\u00a0", "\u3000\u00a0", "\u2028 \ufeff\u202f"):
+            doc = assert_json_error(self, import_csv(self.cid, "first_name\nA\n", source=blank),
+                                    400, "invalid_source")
+            self.assertEqual(doc["message"], "source: empty", ascii(blank))
+            doc = assert_json_error(self, import_csv(
+                self.cid, "first_name,email,source\nA,a@ws.example,%s\n" % blank, source=None),
+                422, "invalid_rows")
+            self.assertEqual([(p["line"], p["field"]) for p in doc["rows"]], [(2, "source")])
+        self.assertEqual(n_customers(self.srv), before)
+        r = import_csv(self.cid, "first_name,city,source\nA,\u3000Turku\u00a0,\u00a0fair\u3000\n"
+                       "B,,\n", source="\u00a0partner list\u3000")
+        self.assertEqual(r.status, 200, r)
+        rows = self.srv.query("SELECT city, source FROM customers WHERE id >= ? ORDER BY id",
+                              (r.json()["first_id"],))
+        self.assertEqual([(x["city"], x["source"]) for x in rows],
+                         [("Turku", "fair"), (None, "partner list")])
 
     def test_a_bad_file_stores_nothing_and_names_every_bad_line(self):
         text = ("first_name,last_name,email,country,relationship_start,restricted\n"

@@ -742,6 +742,19 @@ class DsrTest(unittest.TestCase):
         self.assertEqual(r.json()["changed"], [])
         self.assertNotIn("source", r.json())
 
+    def test_rectification_to_a_blank_source_is_refused(self):
+        # A source of no-break or ideographic spaces alone is none, as the
+        # staff page's trim() reads it: refused as an empty one.
+        cust = create(self.cid, "Blank")
+        for blank in ("", "\u00a0", "\u3000\u2028"):
+            r = dsr(self.cid, "rectification", cust["id"], changes={"source": blank})
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual((r.json()["field"], r.json()["message"]),
+                             ("source", "source: the source of the data cannot be removed"),
+                             ascii(blank))
+        self.assertEqual(self.srv.query("SELECT source FROM customers WHERE id = ?",
+                                        (cust["id"],))[0]["source"], cust["source"])
+
     def test_rectification_to_anothers_address_is_refused(self):
         # One address, one customer: the rectification answers as PATCH
         # does, changes nothing and records no request.
