@@ -136,6 +136,26 @@ static const char *trim(const char *s, size_t *len)
 	return s + start;
 }
 
+/* Whether s holds nothing a reader sees: white space and Unicode's
+ * default ignorable code points (zero width space, joiners, word joiner,
+ * U+FEFF), which a copied text brings along. */
+static bool invisible(const char *s, size_t len)
+{
+	if (len > INT32_MAX)
+		return false;
+	const uint8_t *p = (const uint8_t *)s;
+	int32_t n = (int32_t)len;
+	UChar32 c;
+	for (int32_t i = 0; i < n;) {
+		U8_NEXT(p, i, n, c);
+		if (c < 0 || !(js_space(c) ||
+		               u_hasBinaryProperty(
+		                       c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)))
+			return false;
+	}
+	return true;
+}
+
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -258,6 +278,9 @@ int cust_record_set(struct cust_record *r, int f, const char *value, size_t len,
 	const struct cust_field *fd = &cust_fields[f];
 	/* Spaces around a value are never part of it. */
 	value = trim(value, &len);
+	/* Nor is a value no one can see one. */
+	if (invisible(value, len))
+		len = 0;
 	if (len == 0) {
 		free(r->values[f]);
 		r->values[f] = NULL;

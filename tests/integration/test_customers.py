@@ -223,6 +223,20 @@ class RegisterTest(unittest.TestCase):
                                        "source": "web form"}), 400, "invalid_field")
         self.assertEqual(got["field"], "last_name")
 
+    def test_a_value_of_zero_width_characters_alone_is_no_value(self):
+        doc = create(self.cid, segment="\u200b\u2060")
+        self.assertIsNone(doc["segment"])
+        path = "/api/customers/%d" % doc["id"]
+        for blank in ("\u200b", "\u200c\u200d", "\u2060\ufeff", "\u200b \u00a0\u200d"):
+            got = assert_json_error(self, self.cid.request("PATCH", path, {"source": blank}),
+                                    400, "invalid_field")
+            self.assertEqual((got["field"], got["message"]),
+                             ("source", "source: the source of the data cannot be removed"),
+                             ascii(blank))
+        # One with something to read is kept as given.
+        r = self.cid.request("PATCH", path, {"source": "fair\u200b2025"})
+        self.assertEqual((r.status, r.json()["source"]), (200, "fair\u200b2025"))
+
     def test_search_and_paging(self):
         for i in range(12):
             create(self.cid, first_name="Pekka%02d" % i, last_name="Pager",
@@ -636,6 +650,18 @@ class ImportTest(unittest.TestCase):
                               (r.json()["first_id"],))
         self.assertEqual([(x["city"], x["source"]) for x in rows],
                          [("Turku", "fair"), (None, "partner list")])
+
+    def test_a_source_of_zero_width_characters_is_no_source(self):
+        before = n_customers(self.srv)
+        for blank in ("\u200b", "\u200c\u200d\u2060", "\ufeff\u200b", " \u200b "):
+            doc = assert_json_error(self, import_csv(self.cid, "first_name\nA\n", source=blank),
+                                    400, "invalid_source")
+            self.assertEqual(doc["message"], "source: empty", ascii(blank))
+            doc = assert_json_error(self, import_csv(
+                self.cid, "first_name,email,source\nA,a@zw.example,%s\n" % blank, source=None),
+                422, "invalid_rows")
+            self.assertEqual([(p["line"], p["field"]) for p in doc["rows"]], [(2, "source")])
+        self.assertEqual(n_customers(self.srv), before)
 
     def test_a_bad_file_stores_nothing_and_names_every_bad_line(self):
         text = ("first_name,last_name,email,country,relationship_start,restricted\n"

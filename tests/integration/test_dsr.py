@@ -744,9 +744,10 @@ class DsrTest(unittest.TestCase):
 
     def test_rectification_to_a_blank_source_is_refused(self):
         # A source of no-break or ideographic spaces alone is none, as the
-        # staff page's trim() reads it: refused as an empty one.
+        # staff page's trim() reads it, and so is one of zero width
+        # characters: refused as an empty one.
         cust = create(self.cid, "Blank")
-        for blank in ("", "\u00a0", "\u3000\u2028"):
+        for blank in ("", "\u00a0", "\u3000\u2028", "\u200b", "\u200d\u2060\ufeff"):
             r = dsr(self.cid, "rectification", cust["id"], changes={"source": blank})
             self.assertEqual(r.status, 400, r)
             self.assertEqual((r.json()["field"], r.json()["message"]),
