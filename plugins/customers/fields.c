@@ -290,13 +290,26 @@ int cust_record_set(struct cust_record *r, int f, const char *value, size_t len,
 		*why = "not one line of UTF-8 text";
 		return -1;
 	}
-	if (len > fd->max) {
+	/* Text is as long as its characters (code points), as the README
+	 * and the staff page count; the other kinds are ASCII, or limited in
+	 * bytes as an address is (RFC 5321). */
+	size_t size = len;
+	if (fd->kind == CUST_TEXT) {
+		size = 0;
+		for (size_t i = 0; i < len; i++) /* lead bytes */
+			size += ((unsigned char)value[i] & 0xc0) != 0x80;
+	}
+	if (size > fd->max) {
 		*why = fd->kind == CUST_COUNTRY ? "not an ISO 3166-1 alpha-2 "
 		                                  "country code"
 		                                : "too long";
 		return -1;
 	}
-	char buf[256];
+	char buf[4 * 256]; /* 4 bytes a character */
+	if (len >= sizeof(buf)) {
+		*why = "too long";
+		return -1;
+	}
 	memcpy(buf, value, len);
 	buf[len] = '\0';
 	bool ok = true;

@@ -30,7 +30,7 @@ struct cust_field {
 	const char *name;   /* JSON key and CSV column */
 	const char *column; /* column of the customers table */
 	enum cust_kind kind;
-	size_t max; /* bytes of UTF-8 */
+	size_t max; /* CUST_TEXT: characters (code points); else bytes */
 };
 
 enum {

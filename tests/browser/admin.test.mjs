@@ -275,6 +275,19 @@ test('customer service keeps the register and answers requests', async () => {
   await page.click('details.card button[type="submit"]');
   await page.waitForSelector('details.card .notice.bad');
   assert.match(await text(page, 'details.card .notice.bad'), /Line 1, Source: say where these records come from/);
+  // The Source field counts characters as the server does, code points:
+  // 100 trees (200 UTF-16 units) fit, 101 are said too many, nothing sent.
+  const tooLong = [];
+  const onTooLong = (r) => { if (r.url().includes('/api/customers/import')) tooLong.push(r.method()); };
+  page.on('request', onTooLong);
+  await page.fill('details.card input[name="source"]', '\u{1f332}'.repeat(100));
+  assert.equal([...await page.inputValue('details.card input[name="source"]')].length, 100);
+  await page.fill('details.card input[name="source"]', '\u{1f332}'.repeat(101));
+  await page.click('details.card button[type="submit"]');
+  await page.waitForFunction(() => /up to 100/.test(document.querySelector('details.card .form-error').textContent));
+  assert.equal(await text(page, 'details.card .form-error'), 'The source is up to 100 characters; this one has 101.');
+  page.off('request', onTooLong);
+  assert.deepEqual(tooLong, [], 'nothing sent');
   await page.fill('details.card input[name="source"]', 'trade fair 2025');
   // A double click imports once.
   const imports = [];

@@ -237,6 +237,18 @@ class RegisterTest(unittest.TestCase):
         r = self.cid.request("PATCH", path, {"source": "fair\u200b2025"})
         self.assertEqual((r.status, r.json()["source"]), (200, "fair\u200b2025"))
 
+    def test_text_fields_are_counted_in_characters(self):
+        doc = create(self.cid, first_name="ä" * 100, organisation="\U0001f332" * 200,
+                     segment="ö" * 64)
+        self.assertEqual((doc["first_name"], doc["organisation"], doc["segment"]),
+                         ("ä" * 100, "\U0001f332" * 200, "ö" * 64))
+        path = "/api/customers/%d" % doc["id"]
+        for field, value in (("first_name", "ä" * 101), ("organisation", "\U0001f332" * 201),
+                             ("segment", "ö" * 65), ("source", "ä" * 101)):
+            got = assert_json_error(self, self.cid.request("PATCH", path, {field: value}),
+                                    400, "invalid_field")
+            self.assertEqual(got["message"], "%s: too long" % field)
+
     def test_search_and_paging(self):
         for i in range(12):
             create(self.cid, first_name="Pekka%02d" % i, last_name="Pager",
@@ -662,6 +674,26 @@ class ImportTest(unittest.TestCase):
                 422, "invalid_rows")
             self.assertEqual([(p["line"], p["field"]) for p in doc["rows"]], [(2, "source")])
         self.assertEqual(n_customers(self.srv), before)
+
+    def test_a_source_is_up_to_100_characters_not_bytes(self):
+        # Characters are code points: "ä" is two bytes, the tree four (and
+        # two to a browser's maxlength, which the staff page does not use).
+        for ch in ("ä", "\U0001f332"):
+            r = import_csv(self.cid, "first_name\nA\n", source=ch * 100)
+            self.assertEqual(r.status, 200, r)
+            rows = self.srv.query("SELECT source FROM customers WHERE id = ?",
+                                  (r.json()["first_id"],))
+            self.assertEqual(rows[0]["source"], ch * 100)
+            doc = assert_json_error(self, import_csv(self.cid, "first_name\nA\n",
+                                                     source=ch * 101), 400, "invalid_source")
+            self.assertEqual(doc["message"], "source: too long")
+            r = import_csv(self.cid, "first_name,source\nA,%s\n" % (ch * 100), source=None)
+            self.assertEqual(r.status, 200, r)
+            doc = assert_json_error(self, import_csv(
+                self.cid, "first_name,source\nA,%s\n" % (ch * 101), source=None),
+                422, "invalid_rows")
+            self.assertEqual([(p["line"], p["field"], p["reason"]) for p in doc["rows"]],
+                             [(2, "source", "too long")])
 
     def test_a_bad_file_stores_nothing_and_names_every_bad_line(self):
         text = ("first_name,last_name,email,country,relationship_start,restricted\n"

@@ -531,8 +531,11 @@
   function importSection() {
     const file = el('input', { type: 'file', name: 'file', accept: '.csv,text/csv' });
     // Where the records come from, which each person is told (GDPR art.
-    // 14): for the rows without a source column's own.
-    const source = el('input', { type: 'text', name: 'source', maxlength: '100', autocomplete: 'off' });
+    // 14): for the rows without a source column's own.  Up to 100
+    // characters as the server counts them, code points: maxlength would
+    // count an emoji as two (UTF-16) and refuse what the server takes.
+    const SOURCE_MAX = 100;
+    const source = el('input', { type: 'text', name: 'source', autocomplete: 'off' });
     const out = el('div', { role: 'status' });
     const form = el('form', { novalidate: true },
       el('p', { class: 'muted small' }, 'A header row of field and flag names (', el('code', { text: 'first_name,last_name,email,…' }),
@@ -544,6 +547,11 @@
       ev.preventDefault();
       out.replaceChildren();
       if (!file.files.length) { markInvalid(form, file, 'Choose a CSV file to import.'); return; }
+      const given = source.value.trim();
+      if ([...given].length > SOURCE_MAX) {
+        markInvalid(form, source, `The source is up to ${SOURCE_MAX} characters; this one has ${[...given].length}.`);
+        return;
+      }
       // Decoded strictly: Blob.text() turns bytes that are not UTF-8 (a
       // spreadsheet's "CSV" in Windows-1252) into U+FFFD, and the
       // register would keep "M\uFFFDkinen" for Mäkinen without a word.
@@ -556,7 +564,6 @@
       }
       await busy(form, async () => {
         try {
-          const given = source.value.trim();
           const r = await api('POST', `/api/customers/import${given ? `?source=${encodeURIComponent(given)}` : ''}`,
             text, { type: 'text/csv; charset=utf-8' });
           out.replaceChildren(el('p', { class: 'notice ok', text: `${plural(r.imported, 'customer', 'customers')} imported.` }));
