@@ -1603,6 +1603,44 @@ test('a week or month the period cuts is drawn apart, and says how many of its d
   await context.close();
 });
 
+test('a cut week drawn again while other dates load counts its days in the period of the answer it shows', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=custom&from=2026-11-04&to=2026-11-20&interval=week')}`);
+  await signIn(page, ANALYST);
+  await ready(page, () => document.querySelector('#chart').dataset.points === '3');
+  assert.equal(await page.getAttribute('#chart', 'data-partial'), '0,2');
+  const label = await page.getAttribute('#chart', 'aria-label');
+  // The next dates' chart held back: the last answer stays on the screen.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const chartReport = (url) => url.pathname.endsWith('/timeseries');
+  await page.route(chartReport, async (route) => { await held; await route.continue(); });
+  await page.fill('#from', '2026-11-09');
+  await page.fill('#to', '2026-11-22');
+  await page.click('#apply');
+  await page.waitForFunction(() => document.querySelector('#chart').getAttribute('aria-busy') === 'true');
+  // A change of colour scheme draws that answer again: Wednesday 4 to
+  // Friday 20 November still, not the whole weeks of 9 to 22 November.
+  await page.$eval('#chart', (c) => { c.dataset.partial = 'before the redraw'; });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => document.querySelector('#chart').dataset.partial !== 'before the redraw');
+  assert.equal(await page.getAttribute('#chart', 'data-partial'), '0,2');
+  assert.equal(await page.getAttribute('#chart', 'aria-label'), label);
+  const box = await (await page.$('#chart .u-over')).boundingBox();
+  await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2);
+  await page.waitForFunction(() => document.querySelector('#chart-readout').textContent !== '');
+  assert.match(await page.textContent('#chart-readout'), /^week of 16 Nov: .* \(5 of its 7 days in the period\)$/);
+  await page.mouse.move(0, 0);
+  release();
+  await ready(page, () => new URLSearchParams(location.search).get('from') === '2026-11-09' &&
+    !document.querySelector('#chart').hasAttribute('aria-busy'));
+  await page.unroute(chartReport);
+  // The answer for the new dates: two whole weeks.
+  assert.equal(await page.getAttribute('#chart', 'data-partial'), '');
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('the filter form: a referrer picked or typed as it reads, a country named before its list came', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);

@@ -1014,7 +1014,7 @@
     // Wednesday, the last 12 months in the middle of one): fewer days,
     // not fewer visitors.  Such buckets, and the one now runs in, are
     // drawn dashed from their whole neighbour.
-    const days = partialDays(xs, iv);
+    const days = partialDays(xs, iv, data.from, data.to);
     const partial = new Set(days.map((d, i) => (d ? i : -1)).filter((i) => i >= 0));
     if (open) partial.add(cur);
     const whole = ys.map((v, i) => (partial.has(i) ? null : v));
@@ -1106,7 +1106,7 @@
     const top = values.length ? Math.max(...values) : 0;
     const at = ys.indexOf(top);
     box.setAttribute('aria-label', `Chart of ${METRICS[metric].toLowerCase()} per ${iv}, ` +
-      `${rangeText(...range())}: ${xs.length} points` +
+      `${rangeText(data.from, data.to)}: ${xs.length} points` +
       (values.length ? `, highest ${format(metric, top)} (${bucketText(xs[at], iv)})` : '') +
       (['visitors', 'visits', 'pageviews', 'events'].includes(metric) && metric !== 'visitors'
         ? `, ${format(metric, total)} in all` : '') + '.');
@@ -1125,10 +1125,10 @@
 
   // Per bucket of a week or month chart, [days in the period, days] when
   // the period holds only part of it, else null: the first may begin
-  // before `from`, the last end after `to`.
-  function partialDays(xs, iv) {
+  // before `from`, the last end after `to`.  The answer's from and to: a
+  // redraw may come after the picker has moved on to other dates.
+  function partialDays(xs, iv, from, to) {
     if (iv !== 'week' && iv !== 'month') return xs.map(() => null);
-    const [from, to] = range();
     const start = bucketTime(from);
     const end = bucketTime(to) + 86400;
     return xs.map((t, i) => {
