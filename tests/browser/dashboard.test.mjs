@@ -1603,6 +1603,26 @@ test('a week or month the period cuts is drawn apart, and says how many of its d
   await context.close();
 });
 
+test('the last 12 months begin with a whole month; this one is the month they hold only part of', async () => {
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=12mo')}`);
+  await signIn(page, ANALYST);
+  await ready(page, () => document.querySelector('#chart').dataset.points === '12');
+  const data = await api(context, await page.getAttribute('#chart', 'data-api'));
+  assert.equal(data.interval, 'month');
+  assert.match(data.from, /^\d{4}-\d\d-01$/);
+  assert.equal(data.results[0].date.slice(0, 10), data.from);
+  // Only the last, this month, is drawn apart (cut at today, or running).
+  assert.equal(await page.getAttribute('#chart', 'data-partial'), '11');
+  const box = await (await page.$('#chart .u-over')).boundingBox();
+  await page.mouse.move(box.x + 1, box.y + box.height / 2);
+  await page.waitForFunction(() => document.querySelector('#chart-readout').textContent !== '');
+  assert.doesNotMatch(await page.textContent('#chart-readout'), /days in the period|so far/);
+  await page.mouse.move(0, 0);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('a cut week drawn again while other dates load counts its days in the period of the answer it shows', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=custom&from=2026-11-04&to=2026-11-20&interval=week')}`);

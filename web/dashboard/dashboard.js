@@ -1010,8 +1010,8 @@
     // does not read as a fall.
     const cur = xs.reduce((at, t, i) => (t <= now ? i : at), -1);
     const open = cur >= 0 && ys[cur] !== null && now < bucketEnd(xs, cur, iv);
-    // So is a week or month the period cuts (the last 30 days begin on a
-    // Wednesday, the last 12 months in the middle of one): fewer days,
+    // So is a week or month the period cuts (the last 30 days by the week
+    // begin on a Wednesday, the last 12 months end in this one): fewer days,
     // not fewer visitors.  Such buckets, and the one now runs in, are
     // drawn dashed from their whole neighbour.
     const days = partialDays(xs, iv, data.from, data.to);
