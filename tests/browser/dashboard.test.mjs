@@ -1603,6 +1603,72 @@ test('a week or month the period cuts is drawn apart, and says how many of its d
   await context.close();
 });
 
+test('cut weeks and months count their days across the clocks\' changes, a leap February and a new year', async () => {
+  // The chart's arithmetic is wall-clock days: a 23- or 25-hour day in
+  // the site's zone or the browser's (New York changes on other Sundays)
+  // is one day.
+  for (const timezoneId of [TZ, BROWSER_TZ]) {
+    const context = await browser.newContext({ timezoneId, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+    const go = (q) => `/?site=demo&period=custom&${q}`;
+    const page = await open(context, `${base}/login/?next=${encodeURIComponent(go('from=2026-03-26&to=2026-10-24&interval=week'))}`);
+    await signIn(page, ANALYST);
+    const readout = async (where) => {
+      const box = await (await page.$('#chart .u-over')).boundingBox();
+      await page.mouse.move(box.x + (where === 'first' ? 1 : box.width - 1), box.y + box.height / 2);
+      await page.waitForFunction(() => document.querySelector('#chart-readout').textContent !== '');
+      const text = await page.textContent('#chart-readout');
+      await page.mouse.move(0, 0);
+      await page.waitForFunction(() => document.querySelector('#chart-readout').textContent === '');
+      return text.replace(/: .* \(/, ' (');
+    };
+    const cases = [
+      // Thursday 26 March (the clocks go forward on the 29th) to
+      // Saturday 24 October (back on the 25th).
+      ['from=2026-03-26&to=2026-10-24&interval=week', '0,30',
+        'week of 23 Mar (4 of its 7 days in the period)', 'week of 19 Oct (6 of its 7 days in the period)'],
+      ['from=2026-03-23&to=2026-10-25&interval=week', '', null, null],
+      ['from=2024-03-15&to=2026-10-20&interval=month', '0,31',
+        'March 2024 (17 of its 31 days in the period)', 'October 2026 (20 of its 31 days in the period)'],
+      // 2024's February has 29 days.
+      ['from=2023-11-01&to=2024-02-28&interval=month', '3', null, 'February 2024 (28 of its 29 days in the period)'],
+      ['from=2023-11-01&to=2024-02-29&interval=month', '', null, null],
+      // Monday 29 December 2025 to Sunday 4 January 2026.
+      ['from=2025-09-03&to=2025-12-31&interval=week', '0,17',
+        'week of 1 Sept (5 of its 7 days in the period)', 'week of 29 Dec (3 of its 7 days in the period)'],
+      ['from=2026-01-01&to=2026-02-15&interval=week', '0',
+        'week of 29 Dec (4 of its 7 days in the period)', null],
+    ];
+    for (const [q, partial, first, last] of cases) {
+      await page.goto(`${base}${go(q)}`);
+      await ready(page, () => document.querySelector('#chart').dataset.partial !== undefined &&
+        new URLSearchParams((document.querySelector('#chart').dataset.api || '?').split('?')[1]).get('from') ===
+        new URLSearchParams(location.search).get('from'));
+      assert.equal(await page.getAttribute('#chart', 'data-partial'), partial, `${timezoneId} ${q}`);
+      if (first) assert.equal(await readout('first'), first, `${timezoneId} ${q}`);
+      if (last) assert.equal(await readout('last'), last, `${timezoneId} ${q}`);
+    }
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  }
+  // 2028's February, seen from March 2028 (the range ends today).
+  const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
+  await context.clock.install({ time: new Date('2028-03-10T10:00:00Z') });
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=custom&from=2027-11-01&to=2028-02-28&interval=month')}`);
+  await signIn(page, ANALYST);
+  await ready(page, () => document.querySelector('#chart').dataset.points === '4');
+  assert.equal(await page.getAttribute('#chart', 'data-partial'), '3');
+  const box = await (await page.$('#chart .u-over')).boundingBox();
+  await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2);
+  await page.waitForFunction(() => document.querySelector('#chart-readout').textContent !== '');
+  assert.match(await page.textContent('#chart-readout'), /^February 2028: .* \(28 of its 29 days in the period\)$/);
+  await page.goto(`${base}/?site=demo&period=custom&from=2027-11-01&to=2028-02-29&interval=month`);
+  await ready(page, () => new URLSearchParams(location.search).get('to') === '2028-02-29' &&
+    (document.querySelector('#chart').dataset.api || '').includes('to=2028-02-29'));
+  assert.equal(await page.getAttribute('#chart', 'data-partial'), '');
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
 test('the last 12 months begin with a whole month; this one is the month they hold only part of', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
   const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=12mo')}`);

@@ -341,5 +341,127 @@ class ReportTest(unittest.TestCase):
         self.assertFalse(os.path.exists(key))
 
 
+class CutBucketsTest(unittest.TestCase):
+    """The weeks and months a report's period holds only part of, where
+    the calendar is uneven: the clocks changing in Helsinki (29 March and
+    25 October 2026), a leap February and a week across a new year."""
+
+    # Page views at UTC times, a visitor each: (when, why).
+    VIEWS = [
+        (datetime.datetime(2026, 3, 25, 22, 30), "00:30 on Thursday 26 March in Helsinki (EET)"),
+        (datetime.datetime(2026, 3, 29, 1, 30), "04:30 on 29 March, the clocks just forward"),
+        (datetime.datetime(2026, 3, 29, 21, 30), "00:30 on Monday 30 March (EEST)"),
+        (datetime.datetime(2026, 10, 18, 21, 30), "00:30 on Monday 19 October (EEST)"),
+        (datetime.datetime(2026, 10, 24, 20, 30), "23:30 on Saturday 24 October"),
+        (datetime.datetime(2026, 10, 24, 21, 30), "00:30 on 25 October, past the period"),
+        (datetime.datetime(2025, 12, 30, 10, 0), "a Tuesday in the last week of 2025"),
+        (datetime.datetime(2026, 1, 2, 10, 0), "the Friday of that week, in 2026"),
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        require_env()
+        cls.srv = Server(plugins=("useragent", "anonymize", "analytics"),
+                         sites={"demo": "www.example.com"}).create_db()
+        log = os.path.join(cls.srv.dir, "access.log")
+        with open(log, "w") as f:
+            f.write("".join(log_line(t, "/", "84.1.%d.1" % (i + 1)) + "\n"
+                            for i, (t, _) in enumerate(cls.VIEWS)))
+        r = run_seula("import-log", "--config", cls.srv.config_path, "--site", "demo",
+                      log, timeout=120)
+        assert r.returncode == 0, r.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.close()
+
+    def report(self, first, last, tz="UTC", fmt="json"):
+        r = subprocess.run([BIN, "report", "--config", self.srv.config_path, "--site", "demo",
+                            "--from", first, "--to", last, "--tz", tz, "--format", fmt],
+                           capture_output=True, text=True, timeout=60, cwd=SOURCE)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout) if fmt == "json" else r.stdout
+
+    def views(self, rep):
+        return {x["date"]: x["pageviews"] for x in rep["timeseries"] if x["pageviews"]}
+
+    def test_weeks_cut_where_the_clocks_change(self):
+        # Thursday 26 March to Saturday 24 October in Helsinki: the first
+        # week (the clocks go forward on its Sunday) holds 4 of its days,
+        # the last (they go back on its Sunday) 6.
+        rep = self.report("2026-03-26", "2026-10-24", "Europe/Helsinki")
+        self.assertEqual(rep["interval"], "week")
+        rows = rep["timeseries"]
+        self.assertEqual((rows[0]["date"], rows[-1]["date"], len(rows)),
+                         ("2026-03-23", "2026-10-19", 31))
+        self.assertEqual(rep["partial"], [
+            {"date": "2026-03-23", "days_in_period": 4, "days": 7},
+            {"date": "2026-10-19", "days_in_period": 6, "days": 7}])
+        # Each view in its week of Helsinki time; 00:30 on 25 October is
+        # past the period.
+        self.assertEqual(self.views(rep), {"2026-03-23": 2, "2026-03-30": 1, "2026-10-19": 2})
+        html = self.report("2026-03-26", "2026-10-24", "Europe/Helsinki", "html")
+        self.assertIn("the week of 2026-03-23 has 4 of its 7 days in the period; the week "
+                      "of 2026-10-19 has 6 of its 7 days in the period", html)
+        # Whole weeks, both changes inside: a 23- or 25-hour day is a day.
+        rep = self.report("2026-03-23", "2026-10-25", "Europe/Helsinki")
+        self.assertEqual(rep["partial"], [])
+        self.assertEqual(self.views(rep), {"2026-03-23": 2, "2026-03-30": 1, "2026-10-19": 3})
+        # In UTC the same views fall on other days: 22:30 on 25 March is
+        # before the period, 21:30 on 29 March in the week of the 23rd.
+        rep = self.report("2026-03-26", "2026-10-24")
+        self.assertEqual(self.views(rep), {"2026-03-23": 2, "2026-10-12": 1, "2026-10-19": 2})
+
+    def test_months_cut_where_the_clocks_change(self):
+        rep = self.report("2024-03-15", "2026-10-20", "Europe/Helsinki")
+        self.assertEqual(rep["interval"], "month")
+        self.assertEqual(rep["partial"], [
+            {"date": "2024-03-01", "days_in_period": 17, "days": 31},
+            {"date": "2026-10-01", "days_in_period": 20, "days": 31}])
+        # 23:30 on 24 October is past the 20th.
+        self.assertEqual(self.views(rep), {"2025-12-01": 1, "2026-01-01": 1, "2026-03-01": 3,
+                                           "2026-10-01": 1})
+
+    def test_a_leap_february(self):
+        # 2028's February has 29 days: to the 28th is a part of it, to
+        # the 29th all of it.
+        rep = self.report("2026-01-15", "2028-02-28")
+        self.assertEqual(rep["interval"], "month")
+        self.assertEqual((rep["timeseries"][-1]["date"], len(rep["timeseries"])),
+                         ("2028-02-01", 26))
+        self.assertEqual(rep["partial"], [
+            {"date": "2026-01-01", "days_in_period": 17, "days": 31},
+            {"date": "2028-02-01", "days_in_period": 28, "days": 29}])
+        rep = self.report("2026-01-15", "2028-02-29")
+        self.assertEqual(rep["partial"], [
+            {"date": "2026-01-01", "days_in_period": 17, "days": 31}])
+        # And 2024's, in the past, by the week: Monday 26 February to
+        # Sunday 3 March is whole, from Thursday 29 February 4 days.
+        rep = self.report("2024-02-29", "2024-06-02")
+        self.assertEqual(rep["partial"], [
+            {"date": "2024-02-26", "days_in_period": 4, "days": 7}])
+
+    def test_a_week_across_the_new_year(self):
+        # Monday 29 December 2025 to Sunday 4 January 2026: cut at the
+        # year's end, three days in 2025; from New Year's Day, four.
+        rep = self.report("2025-09-03", "2025-12-31")
+        self.assertEqual(rep["interval"], "week")
+        self.assertEqual(rep["partial"], [
+            {"date": "2025-09-01", "days_in_period": 5, "days": 7},
+            {"date": "2025-12-29", "days_in_period": 3, "days": 7}])
+        self.assertEqual(self.views(rep), {"2025-12-29": 1})
+        rep = self.report("2026-01-01", "2026-04-30")
+        self.assertEqual(rep["timeseries"][0]["date"], "2025-12-29")
+        self.assertEqual(rep["partial"], [
+            {"date": "2025-12-29", "days_in_period": 4, "days": 7},
+            {"date": "2026-04-27", "days_in_period": 4, "days": 7}])
+        # (In UTC, 21:30 on 29 March is that Sunday's.)
+        self.assertEqual(self.views(rep), {"2025-12-29": 1, "2026-03-23": 3})
+        # The year's months: January whole, December 2025 cut.
+        rep = self.report("2023-12-31", "2026-01-31")
+        self.assertEqual(rep["partial"], [
+            {"date": "2023-12-01", "days_in_period": 1, "days": 31}])
+
+
 if __name__ == "__main__":
     unittest.main()
