@@ -42,15 +42,9 @@
  * filter ad hoc, with the segment's, and with two ad hoc; the median and max of
  * RUNS runs (fewer when a line has taken 10 s), PASS under 50 ms.
  *
- * Build and run (run.sh does both; from the repo root, after the release
- * build):
- *   cc -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Icore -Iinclude \
- *      -Iplugins/analytics tests/bench/analytics_bench.c \
- *      plugins/analytics/query.c plugins/analytics/hll.c \
- *      build/release/libseula_core.a $(pkg-config --cflags --libs libevent \
- *      libevent_pthreads sqlite3 libsodium jansson inih uuid pwquality \
- *      icu-i18n icu-uc) -ldl -lpthread -lm -o analytics_bench
- *   ./analytics_bench WORKDIR PLUGIN_DIR
+ * Build and run: `tests/bench/run.sh analytics` does both, after the
+ * release build (its compile line names the plugin's sources it links).
+ * By hand: ./analytics_bench WORKDIR PLUGIN_DIR
  *
  * Environment: BENCH_ANALYTICS_EVENTS (10000000), BENCH_ANALYTICS_RUNS (20),
  * BENCH_ANALYTICS_BASELINE (1: also load the same events without the plugin
@@ -73,6 +67,7 @@
 #include "blocks.h"
 #include "completion.h"
 #include "config.h"
+#include "contentgroups.h"
 #include "db.h"
 #include "event.h"
 #include "groups.h"
@@ -1450,6 +1445,8 @@ static int time_reports(const char *db_path, int runs)
 	         "page", "conversion_rate"},
 	        {"breakdown source cr", ANALYTICS_BREAKDOWN, NULL, NULL, NULL,
 	         "source", "conversion_rate"},
+	        {"breakdown content_group", ANALYTICS_BREAKDOWN, NULL, NULL,
+	         NULL, "content_group", NULL},
 	        {"goals", ANALYTICS_GOALS, NULL, NULL, NULL, NULL, NULL},
 	};
 	static const struct {
@@ -1494,6 +1491,15 @@ static int time_reports(const char *db_path, int runs)
 	struct analytics_goals goals;
 	if (analytics_goals_parse(goal_list, &goals, err, sizeof(err)) != 0)
 		die("goals", err);
+	/* Groups of a few hundred paths each, and a small one. */
+	const char *group_list[] = {
+	        "demo:Docs:/docs/*", "demo:Blog:/blog/*",
+	        "demo:Shop:/products/*", "demo:Buying:/pricing|/signup|/contact",
+	        NULL};
+	struct analytics_content_groups groups;
+	if (analytics_content_groups_parse(group_list, &groups, err,
+	                                   sizeof(err)) != 0)
+		die("content groups", err);
 
 	printf("\nreports on %s, block cache %lld MiB\n",
 	       helper ? "two threads (a helper connection)" : "one thread",
@@ -1550,6 +1556,7 @@ static int time_reports(const char *db_path, int runs)
 				        .now_ms =
 				                Y2025_MS + YEAR_MS + 86400000LL,
 				        .goals = &goals,
+				        .content_groups = &groups,
 				        .helper = helper,
 				        .cache = cache,
 				        .pool = pool,
@@ -1627,6 +1634,7 @@ static int time_reports(const char *db_path, int runs)
 	       pass, lines, LIMIT_MS, fpass, flines, spass, slines);
 	free(t);
 	analytics_goals_free(&goals);
+	analytics_content_groups_free(&groups);
 	seula_db_close(helper);
 	seula_db_close(db);
 	analytics_block_cache_free(cache);
