@@ -2792,11 +2792,24 @@ static bool valid_uuid(const char *s)
 	return s && strlen(s) == 36 && uuid_parse(s, u) == 0;
 }
 
+/* s as stored (lower case) in out, when s is a UUID: one read off a
+ * receipt or typed in capitals is the same id. */
+static const char *stored_uuid(const char *s, char out[37])
+{
+	uuid_t u;
+	if (!valid_uuid(s) || uuid_parse(s, u) != 0)
+		return NULL;
+	uuid_unparse_lower(u, out);
+	return out;
+}
+
 static int receipt_handler(void *instance, struct seula_http *http)
 {
 	(void)instance;
-	const char *receipt = seula_http_param(http, "receipt");
-	if (!valid_uuid(receipt))
+	char buf[37];
+	const char *receipt =
+	        stored_uuid(seula_http_param(http, "receipt"), buf);
+	if (!receipt)
 		return seula_http_error(http, 404, "not_found",
 		                        "no such receipt");
 	sqlite3_stmt *st = NULL;
@@ -2830,13 +2843,16 @@ static int receipt_handler(void *instance, struct seula_http *http)
 static int records_handler(void *instance, struct seula_http *http)
 {
 	const struct seula_consent *c = instance;
-	const char *vid = seula_http_query(http, "visitor_id");
-	const char *receipt = seula_http_query(http, "receipt");
-	if (!valid_uuid(vid) && !valid_uuid(receipt))
+	char vbuf[37], rbuf[37];
+	const char *vid_given = seula_http_query(http, "visitor_id");
+	const char *receipt_given = seula_http_query(http, "receipt");
+	const char *vid = stored_uuid(vid_given, vbuf);
+	const char *receipt = stored_uuid(receipt_given, rbuf);
+	if (!vid && !receipt)
 		return seula_http_error(http, 400, "bad_request",
 		                        "give visitor_id or receipt (a UUID)");
 	/* One person a read: the audit entry names them. */
-	if (vid && receipt)
+	if (vid_given && receipt_given)
 		return seula_http_error(http, 400, "bad_request",
 		                        "give visitor_id or receipt, not both");
 	/* A receipt names a person through its visitor id: their whole
@@ -2850,9 +2866,9 @@ static int records_handler(void *instance, struct seula_http *http)
 	            "ORDER BY r.id LIMIT 10000",
 	            -1, &st, NULL) != SQLITE_OK)
 		return SEULA_EIO;
-	if (valid_uuid(vid))
+	if (vid)
 		sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
-	if (valid_uuid(receipt))
+	if (receipt)
 		sqlite3_bind_text(st, 2, receipt, -1, SQLITE_STATIC);
 	json_t *list = json_array();
 	int step;
