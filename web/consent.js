@@ -720,7 +720,9 @@
 		/* However long its words (a signal's note too), the first layer's
 		 * answers stay in view: its text scrolls behind them. */
 		'.seula-consent.seula-consent--first .seula-consent__buttons{position:sticky;bottom:-1.1rem;',
-		'margin-bottom:-1.1rem;padding-bottom:1.1rem;background:#fff}'
+		'margin-bottom:-1.1rem;padding-bottom:1.1rem;background:#fff}',
+		/* A printed page is the page: the banner would cover its end. */
+		'@media print{.seula-consent,.seula-consent__reopen{display:none!important}}'
 	].join('');
 
 	function el(tag, attrs, kids) {

@@ -455,6 +455,23 @@ test('withdrawal through the reopen button: seula_vid gone, a withdraw record, t
   await context.close();
 });
 
+test('the banner and the reopen button are not printed', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  const display = (sel) => page.$eval(sel, (e) => getComputedStyle(e).display);
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await display('#seula-consent'), 'none', 'the banner on paper');
+  await page.emulateMedia({ media: 'screen' });
+  assert.notEqual(await display('#seula-consent'), 'none');
+  await choose(page, '#seula-consent-reject-all');
+  assert.notEqual(await display('#seula-consent-reopen'), 'none');
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await display('#seula-consent-reopen'), 'none', 'the reopen button on paper');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 // ---- 4. Global Privacy Control ---------------------------------------------------
 
 test('Global Privacy Control: marketing off and locked, one gpc record, accept all keeps marketing denied', async () => {
