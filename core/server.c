@@ -749,8 +749,12 @@ static void handle_privacy(struct worker *w, struct evhttp_request *req,
 	if (!query_of(req, uri, &q))
 		return;
 	size_t len = 0;
+	const char *lang = NULL;
 	const char *page = seula_statement_page(
-	        w->srv->deps->statement, evhttp_find_header(&q, "lang"), &len);
+	        w->srv->deps->statement, evhttp_find_header(&q, "lang"),
+	        evhttp_find_header(evhttp_request_get_input_headers(req),
+	                           "Accept-Language"),
+	        &len, &lang);
 	evhttp_clear_headers(&q);
 	if (!page) {
 		seula_reply_error(req, 404, "not_found",
@@ -761,6 +765,10 @@ static void handle_privacy(struct worker *w, struct evhttp_request *req,
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Content-Security-Policy",
 	                  "default-src 'none'; style-src 'unsafe-inline'");
+	/* Without ?lang= the page is the browser's language: a cache
+	 * keeps one a language. */
+	evhttp_add_header(h, "Vary", "Accept-Language");
+	evhttp_add_header(h, "Content-Language", lang);
 	seula_reply(req, 200, "text/html; charset=utf-8", page, len);
 }
 

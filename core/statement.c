@@ -8,10 +8,13 @@
 #include "privacy.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unicode/uenum.h>
+#include <unicode/uloc.h>
 
 #define MAX_LANGS 8
 
@@ -407,31 +410,70 @@ static long statement_lang(const struct seula_statement *st, const char *lang)
 	return -1;
 }
 
-/* The page for `lang` as the banner picks its language: exact, then by
- * primary subtag in any case ("sv-SE", "EN" -> "sv", "en"); one the
- * statement does not have gets English, when it has English, else the
- * default (the first). */
+/* lang's page (len bytes) as the banner picks its language: exact, then
+ * by primary subtag in any case ("sv-SE", "EN" -> "sv", "en"); -1 for
+ * none. */
+static long lang_match(const struct seula_statement *st, const char *lang,
+                       size_t len)
+{
+	char tag[16];
+	if (len == 0 || len >= sizeof(tag))
+		return -1;
+	memcpy(tag, lang, len);
+	tag[len] = '\0';
+	long pick = statement_lang(st, tag);
+	if (pick >= 0)
+		return pick;
+	size_t n = strcspn(tag, "-_");
+	for (size_t i = 0; i < n; i++)
+		tag[i] = (char)tolower((unsigned char)tag[i]);
+	tag[n] = '\0';
+	return statement_lang(st, tag);
+}
+
+/* The best of an Accept-Language list (RFC 9110 12.5.4: "fi-FI,
+ * sv;q=0.8, *;q=0.1") the statement has, by ICU's matching (weights, then
+ * order; a region falls back to its language); -1 for none, or for a
+ * list ICU finds malformed. */
+static long accepted(const struct seula_statement *st, const char *accept)
+{
+	const char *langs[MAX_LANGS];
+	for (size_t i = 0; i < st->n; i++)
+		langs[i] = st->langs[i];
+	UErrorCode status = U_ZERO_ERROR;
+	UEnumeration *avail = uenum_openCharStringsEnumeration(
+	        langs, (int32_t)st->n, &status);
+	char got[ULOC_FULLNAME_CAPACITY] = "";
+	UAcceptResult how = ULOC_ACCEPT_FAILED;
+	int32_t n = uloc_acceptLanguageFromHTTP(got, (int32_t)sizeof(got), &how,
+	                                        accept, avail, &status);
+	uenum_close(avail);
+	if (U_FAILURE(status) || how == ULOC_ACCEPT_FAILED || n <= 0 ||
+	    n >= (int32_t)sizeof(got))
+		return -1;
+	return statement_lang(st, got);
+}
+
+/* The page for `lang` (lang_match()), or without one the best of the
+ * request's Accept-Language; a language asked for that the statement does
+ * not have gets English, when it has English, else the default (the
+ * first), which a request asking for none gets. */
 const char *seula_statement_page(const struct seula_statement *st,
-                                 const char *lang, size_t *len)
+                                 const char *lang, const char *accept,
+                                 size_t *len, const char **chosen)
 {
 	if (!st || !st->n)
 		return NULL;
-	long pick = lang && *lang ? statement_lang(st, lang) : 0;
-	if (pick < 0) {
-		char primary[16];
-		size_t n = strcspn(lang, "-_");
-		if (n < sizeof(primary)) {
-			for (size_t i = 0; i < n; i++)
-				primary[i] =
-				        (char)tolower((unsigned char)lang[i]);
-			primary[n] = '\0';
-			pick = statement_lang(st, primary);
-		}
-	}
+	bool asked = (lang && *lang) || (accept && *accept);
+	long pick = lang && *lang ? lang_match(st, lang, strlen(lang))
+	            : asked       ? accepted(st, accept)
+	                          : 0;
 	if (pick < 0)
 		pick = statement_lang(st, "en");
 	if (pick < 0)
 		pick = 0;
 	*len = strlen(st->pages[pick]);
+	if (chosen)
+		*chosen = st->langs[pick];
 	return st->pages[pick];
 }

@@ -26,10 +26,15 @@ int seula_statement_new(struct seula_statement **out,
                         size_t errlen);
 void seula_statement_free(struct seula_statement *st);
 
-/* The page in `lang` (NULL or unknown: the first language); NULL when
- * there is no statement. */
+/* The page in `lang` (by its primary subtag too, "sv-SE" -> "sv"); with
+ * no lang, in the best language of `accept` (a request's Accept-Language,
+ * NULL for none) the statement has; one asked for that it does not have
+ * in English, else the first language, which a request asking for none
+ * gets.  *chosen (when not NULL) is the page's language, borrowed.  NULL
+ * when there is no statement. */
 const char *seula_statement_page(const struct seula_statement *st,
-                                 const char *lang, size_t *len);
+                                 const char *lang, const char *accept,
+                                 size_t *len, const char **chosen);
 
 /* The facts for `lang` (a new reference), for tests and `seula privacy`. */
 json_t *seula_statement_facts(const struct seula_config *cfg,

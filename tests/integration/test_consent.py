@@ -569,6 +569,25 @@ class ConsentTest(unittest.TestCase):
             with self.subTest(asked=asked):
                 page = self.srv.request("GET", "/privacy?lang=" + asked).body.decode()
                 self.assertIn('<html lang="%s"' % got, page)
+        # Without ?lang=, the browser's languages choose (the best weight
+        # the statement has; the first of equal ones), and a cache is told.
+        for accept, got in (("sv-SE,sv;q=0.9,en;q=0.8", "sv"),
+                            ("de-DE, en-GB;q=0.7, fi;q=0.9", "fi"),
+                            ("de, fr;q=0.5", "en"),
+                            ("sv;q=0, en;q=0.2", "en"),
+                            ("fi;q=0.5, sv;q=0.5", "fi"),
+                            ("fi-FI;q=0.5, sv-FI;q=0.9", "sv"),
+                            ("fi;q=abc, sv;q=0.1", "en"),  # malformed: none
+                            ("EN-us ; q=1.0", "en"),
+                            ("*", "en"), ("", "fi")):
+            with self.subTest(accept=accept):
+                r = self.srv.request("GET", "/privacy", headers={"Accept-Language": accept})
+                self.assertEqual(r.status, 200, r)
+                self.assertIn('<html lang="%s"' % got, r.body.decode())
+                self.assertEqual(r.header("Content-Language"), got)
+                self.assertIn("Accept-Language", r.header("Vary") or "")
+        r = self.srv.request("GET", "/privacy?lang=sv", headers={"Accept-Language": "en"})
+        self.assertIn('<html lang="sv"', r.body.decode(), "?lang= wins")
         # A valueless part ("?en", a trailing "&") is no reason to say the
         # statement is not configured; a malformed escape is a bad request.
         for query in ("?&lang=en", "?en&lang=en", "?lang=en&"):
