@@ -434,6 +434,17 @@ static void close_section(struct ctx *c)
 	put(&c->o, "</section>\n");
 }
 
+/* A table's box, which scrolls sideways when the table is wider than a
+ * phone: a tab stop named by its section's heading, so that a keyboard
+ * scrolls it too (WCAG 2.1.1). */
+static void open_table(struct ctx *c, const char *section)
+{
+	put(&c->o, "<div class=\"table\" role=\"region\" tabindex=\"0\" "
+	           "aria-label=\"");
+	put_esc(&c->o, sec_txt(c, section, "heading"));
+	put(&c->o, "\"><table>\n");
+}
+
 /* A list of KEYs explained by the texts at sections.<section>.<items>:
  * <ul><li data-key="KEY">text</li>...</ul>, nothing when it is empty. */
 static void put_key_list(struct ctx *c, const json_t *arr, const char *key,
@@ -516,7 +527,8 @@ static void put_text_table(struct ctx *c, const json_t *arr, const char *key,
                            const char *section, const char *const *cols,
                            const char *const *headings)
 {
-	put(&c->o, "<div class=\"table\"><table>\n<thead><tr>");
+	open_table(c, section);
+	put(&c->o, "<thead><tr>");
 	for (const char *const *h = headings; *h; h++) {
 		put(&c->o, "<th scope=\"col\">");
 		put_esc(&c->o, sec_txt(c, section, *h));
@@ -573,6 +585,8 @@ static const char style[] =
         ".details dt{font-weight:600}\n"
         ".details dd{margin:0;overflow-wrap:anywhere}\n"
         ".table{overflow-x:auto}\n"
+        ".table:focus-visible{outline:3px solid var(--accent);"
+        "outline-offset:2px}\n"
         "table{border-collapse:collapse;width:100%;margin:1rem 0}\n"
         "caption{text-align:left;font-weight:600;padding-bottom:.5rem}\n"
         "th,td{text-align:left;vertical-align:top;padding:.45rem .7rem;"
@@ -908,8 +922,8 @@ static void section_retention(struct ctx *c, int n)
 	open_section(c, n, "retention");
 	const json_t *rows = fact_array(c, "retention", 1);
 	put_para(c, "retention", "intro");
-	put(&c->o,
-	    "<div class=\"table\"><table>\n<thead><tr><th scope=\"col\">");
+	open_table(c, "retention");
+	put(&c->o, "<thead><tr><th scope=\"col\">");
 	put_esc(&c->o, sec_txt(c, "retention", "col_what"));
 	put(&c->o, "</th><th scope=\"col\">");
 	put_esc(&c->o, sec_txt(c, "retention", "col_period"));
@@ -1071,7 +1085,8 @@ static void section_cookies(struct ctx *c, int n)
 	if (json_array_size(cookies) == 0) {
 		put_para(c, "cookies", "none");
 	} else {
-		put(&c->o, "<div class=\"table\"><table>\n<caption>");
+		open_table(c, "cookies");
+		put(&c->o, "<caption>");
 		put_esc(&c->o, sec_txt(c, "cookies", "table_caption"));
 		put(&c->o, "</caption>\n<thead><tr>");
 		for (const char *const *h = cols; *h; h++) {

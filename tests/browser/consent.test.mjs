@@ -472,6 +472,39 @@ test('the banner and the reopen button are not printed', async () => {
   await context.close();
 });
 
+test('on a phone the privacy statement\'s wide tables scroll from the keyboard', async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, bypassCSP: true });
+  const page = await open(context, `${base}/privacy?lang=en`);
+  const boxes = await page.$$eval('.table', (els) => els.map((e) => ({
+    wide: e.scrollWidth > e.clientWidth, tab: e.tabIndex, role: e.getAttribute('role'),
+    name: e.getAttribute('aria-label') })));
+  assert.ok(boxes.length >= 2, 'the statement has its tables');
+  assert.ok(boxes.some((b) => b.wide), 'a table wider than the phone (or the test tests nothing)');
+  for (const b of boxes) {
+    assert.equal(b.tab, 0, 'each a tab stop');
+    assert.equal(b.role, 'region');
+    assert.ok(b.name && b.name.length > 3, 'named by its section');
+  }
+  // Tab to the first wide one (through the links before it), then scroll it.
+  const wide = boxes.findIndex((b) => b.wide);
+  for (let i = 0; i < 200; i++) {
+    await page.keyboard.press('Tab');
+    const at = await page.evaluate(() => [...document.querySelectorAll('.table')].indexOf(document.activeElement));
+    if (at === wide) break;
+  }
+  assert.equal(await page.evaluate(() => [...document.querySelectorAll('.table')].indexOf(document.activeElement)),
+    wide, 'the keyboard reaches it');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.equal(outline, 'solid', 'and shows where it is');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => document.activeElement.scrollLeft > 0);
+  const r = await axeRun(page);
+  assert.deepEqual(r.violations, [], 'axe on the statement');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 // ---- 4. Global Privacy Control ---------------------------------------------------
 
 test('Global Privacy Control: marketing off and locked, one gpc record, accept all keeps marketing denied', async () => {
