@@ -709,6 +709,9 @@
 		'border-radius:1.5rem;box-shadow:0 .1rem .5rem rgba(0,0,0,.2);cursor:pointer;',
 		'text-transform:none;letter-spacing:normal}',
 		'.seula-consent__reopen:hover{text-decoration:underline}',
+		/* It floats over the page, whatever its colour: a light ring
+		 * around the dark one shows on a dark page too. */
+		'.seula-consent__reopen:focus-visible{box-shadow:0 0 0 2px #fff,0 0 0 7px #fff}',
 		'.seula-consent .seula-consent__status{margin:.5rem 0 0;padding:0;font-weight:600;color:#a4161a}',
 		'.seula-consent .seula-consent__status:empty{margin:0}',
 		'@media (max-width:30rem){.seula-consent .seula-consent__button{flex-basis:100%}',

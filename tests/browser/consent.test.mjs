@@ -505,6 +505,57 @@ test('on a phone the privacy statement\'s wide tables scroll from the keyboard',
   await context.close();
 });
 
+test('the reopen button\'s focus ring shows on a dark page', async () => {
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/demo/`);
+  await shown(page);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'seula-consent-reject-all');
+  await page.keyboard.press('Enter');
+  await gone(page);
+  assert.equal(await focused(page), 'seula-consent-reopen');
+  assert.equal(await page.evaluate(() => document.activeElement.matches(':focus-visible')), true);
+  await page.evaluate(() => {
+    document.documentElement.style.background = '#0d1117';
+    document.body.style.background = '#0d1117';
+    document.body.style.color = '#0d1117';
+  });
+  // The band just outside the button: what tells a keyboard user where they are.
+  const box = await page.$eval('#seula-consent-reopen', (e) => {
+    const r = e.getBoundingClientRect();
+    return { x: r.x, y: r.y, width: r.width, height: r.height };
+  });
+  const pad = 8;
+  const png = await page.screenshot({ clip: { x: box.x - pad, y: box.y - pad,
+    width: box.width + 2 * pad, height: box.height + 2 * pad } });
+  const bright = await page.evaluate(async ([b64, p]) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width;
+    c.height = img.height;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const { data } = g.getImageData(0, 0, img.width, img.height);
+    let n = 0, band = 0;
+    for (let y = 0; y < img.height; y++)
+      for (let x = 0; x < img.width; x++) {
+        const inside = x >= p && x < img.width - p && y >= p && y < img.height - p;
+        if (inside) continue;
+        band++;
+        const i = (y * img.width + x) * 4;
+        if (0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2] > 160) n++;
+      }
+    return n / band;
+  }, [png.toString('base64'), pad]);
+  assert.ok(bright > 0.3, `the ring around it is light on the dark page: ${(bright * 100).toFixed(1)} % of the band`);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 // ---- 4. Global Privacy Control ---------------------------------------------------
 
 test('Global Privacy Control: marketing off and locked, one gpc record, accept all keeps marketing denied', async () => {
