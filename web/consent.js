@@ -658,38 +658,43 @@
 		'box-sizing:border-box;max-width:50rem;max-height:85vh;overflow:auto;margin:0 auto;',
 		'padding:1rem 1.25rem 1.1rem;background:#fff;color:#1a1f29;color-scheme:light;',
 		'border:1px solid #5c6675;border-bottom:0;border-radius:.6rem .6rem 0 0;',
-		'box-shadow:0 -.25rem 1.5rem rgba(0,0,0,.25);text-align:left;',
+		'box-shadow:0 -.25rem 1.5rem rgba(0,0,0,.25);text-align:start;',
 		'font:400 max(15px,1rem)/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}',
 		'.seula-consent:focus{outline:none}',
 		'.seula-consent *,.seula-consent *::before,.seula-consent *::after{box-sizing:border-box}',
+		/* A host page's sweeping rules (* {text-transform:uppercase},
+		 * input[type=checkbox] {display:none}) stop at the banner. */
+		'.seula-consent,.seula-consent *,.seula-consent__reopen{text-transform:none;letter-spacing:normal;',
+		'word-spacing:normal;text-indent:0;text-shadow:none;font-style:normal;float:none}',
 		'.seula-consent [hidden]{display:none!important}',
 		'.seula-consent .seula-consent__title{margin:0 0 .4rem;padding:0;font:inherit;',
 		'font-size:1.15em;font-weight:700;line-height:1.3;color:inherit}',
 		'.seula-consent .seula-consent__text{margin:0 0 .5rem;padding:0;color:inherit}',
 		'.seula-consent .seula-consent__note{margin:0 0 .5rem;padding:.4rem .6rem;',
-		'border-left:4px solid #1d4e89;background:#eef3fa;color:#1a1f29}',
+		'border-inline-start:4px solid #1d4e89;background:#eef3fa;color:#1a1f29}',
 		'.seula-consent .seula-consent__summary{margin:0 0 .5rem;padding:0;list-style:none;',
 		'font-size:.9em;line-height:1.4}',
 		'.seula-consent .seula-consent__summary-item{margin:0 0 .15rem;padding:0}',
 		'.seula-consent .seula-consent__summary-name{font-weight:600}',
 		'.seula-consent .seula-consent__counting{font-size:.9em;line-height:1.4}',
 		'.seula-consent .seula-consent__link{color:#0b57d0;text-decoration:underline}',
-		'.seula-consent .seula-consent__links>*+*{margin-left:1rem}',
+		'.seula-consent .seula-consent__links>*+*{margin-inline-start:1rem}',
 		'.seula-consent .seula-consent__categories{margin:.5rem 0 0;padding:0;list-style:none}',
 		'.seula-consent .seula-consent__category{margin:0;padding:.6rem 0;border-top:1px solid #c4cad3}',
 		'.seula-consent .seula-consent__head{display:flex;align-items:center;gap:.6rem;',
 		'font-weight:600}',
-		'.seula-consent .seula-consent__checkbox{width:1.25rem;height:1.25rem;margin:0;',
-		'accent-color:#1d4e89;cursor:pointer}',
+		'.seula-consent .seula-consent__checkbox{display:inline-block;position:static;flex:none;',
+		'width:1.25rem;height:1.25rem;margin:0;padding:0;opacity:1;visibility:visible;',
+		'-webkit-appearance:checkbox;appearance:auto;accent-color:#1d4e89;cursor:pointer}',
 		'.seula-consent .seula-consent__checkbox:disabled{cursor:not-allowed}',
 		'.seula-consent .seula-consent__name{font:inherit;font-weight:600;color:inherit;cursor:pointer}',
-		'.seula-consent .seula-consent__always-on{margin-left:auto;font-weight:400;font-size:.9em}',
+		'.seula-consent .seula-consent__always-on{margin-inline-start:auto;font-weight:400;font-size:.9em}',
 		'.seula-consent .seula-consent__purpose{margin:.2rem 0 .4rem;padding:0}',
 		'.seula-consent .seula-consent__cookies{width:100%;table-layout:fixed;border-collapse:collapse;',
 		'font-size:.88em;color:inherit;background:transparent}',
 		'.seula-consent .seula-consent__cookies th:first-child{width:55%}',
 		'.seula-consent .seula-consent__cookies th,.seula-consent .seula-consent__cookies td{',
-		'padding:.2rem .4rem;border:0;border-bottom:1px solid #d5dae1;text-align:left;',
+		'padding:.2rem .4rem;border:0;border-bottom:1px solid #d5dae1;text-align:start;',
 		'vertical-align:top;font-weight:400;color:inherit;background:transparent}',
 		'.seula-consent .seula-consent__cookies th{font-weight:600}',
 		'.seula-consent .seula-consent__cookie-name{font-family:ui-monospace,Menlo,Consolas,monospace}',
@@ -703,7 +708,7 @@
 		'.seula-consent .seula-consent__button:disabled{cursor:wait;opacity:.75}',
 		'.seula-consent :focus-visible,.seula-consent__reopen:focus-visible{',
 		'outline:3px solid #1a1f29;outline-offset:2px}',
-		'.seula-consent__reopen{position:fixed;left:1rem;bottom:1rem;z-index:2147482999;margin:0;',
+		'.seula-consent__reopen{position:fixed;inset-inline-start:1rem;bottom:1rem;z-index:2147482999;margin:0;',
 		'padding:.4rem .9rem;font:600 max(14px,.9rem)/1.3 system-ui,-apple-system,"Segoe UI",',
 		'Roboto,sans-serif;color:#1d4e89;background:#fff;border:2px solid #1d4e89;',
 		'border-radius:1.5rem;box-shadow:0 .1rem .5rem rgba(0,0,0,.2);cursor:pointer;',
@@ -727,6 +732,12 @@
 		/* A printed page is the page: the banner would cover its end. */
 		'@media print{.seula-consent,.seula-consent__reopen{display:none!important}}'
 	].join('');
+
+	/* The texts' own reading direction, not the host page's: a
+	 * right-to-left page would mirror a Finnish banner. */
+	function direction() {
+		return /^(ar|dv|fa|he|ku|ps|sd|ug|ur|yi)(-|$)/i.test(cfg.language || '') ? 'rtl' : 'ltr';
+	}
 
 	function el(tag, attrs, kids) {
 		var e = d.createElement(tag);
@@ -852,7 +863,7 @@
 		root = el('div', {id: 'seula-consent', 'class': 'seula-consent seula-consent--first', role: 'dialog',
 			'aria-modal': 'false', 'aria-labelledby': 'seula-consent-title',
 			'aria-describedby': 'seula-consent-description', tabindex: '-1',
-			lang: cfg.language || null}, [
+			lang: cfg.language || null, dir: direction()}, [
 			el('h2', {id: 'seula-consent-title', 'class': 'seula-consent__title'}, [text('title')]),
 			el('p', {id: 'seula-consent-description', 'class': 'seula-consent__text'},
 				[text('description')]),
@@ -1074,7 +1085,8 @@
 		if (!reopen) {
 			injectStyle();
 			reopen = el('button', {type: 'button', id: 'seula-consent-reopen',
-				'class': 'seula-consent__reopen', lang: cfg.language || null}, [text('reopen')]);
+				'class': 'seula-consent__reopen', lang: cfg.language || null, dir: direction()},
+				[text('reopen')]);
 			reopen.addEventListener('click', function () { safe(open); });
 			d.body.appendChild(reopen);
 		}

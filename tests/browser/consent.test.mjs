@@ -196,8 +196,13 @@ before(async () => {
     const q = new URL(req.url, 'http://x').searchParams;
     const lang = q.get('html') ? ` lang="${q.get('html')}"` : '';
     const dataLang = q.get('data') ? ` data-lang="${q.get('data')}"` : '';
+    const dir = q.get('dir') ? ` dir="${q.get('dir')}"` : '';
+    // &hostile=1: the sweeping rules some themes have.
+    const hostile = q.get('hostile') ? '<style>*{text-transform:uppercase;letter-spacing:.3em;' +
+      'word-spacing:1em;font-style:italic;text-indent:2em}input[type=checkbox]{display:none}' +
+      'button{float:right}</style>' : '';
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><html${lang}><head><meta charset="utf-8"><title>Shop</title>
+    res.end(`<!doctype html><html${lang}${dir}><head><meta charset="utf-8"><title>Shop</title>${hostile}
 <script src="${base}/consent.js" data-site="demo"${dataLang}></script>
 <style>body{font:16px/1.5 sans-serif;margin:2rem;background:#f4f1ea}</style></head>
 <body><h1>Kauppa · Butik · Shop</h1><p>${'Lorem ipsum dolor sit amet. '.repeat(40)}</p>
@@ -552,6 +557,43 @@ test('the reopen button\'s focus ring shows on a dark page', async () => {
     return n / band;
   }, [png.toString('base64'), pad]);
   assert.ok(bright > 0.3, `the ring around it is light on the dark page: ${(bright * 100).toFixed(1)} % of the band`);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('a host page\'s sweeping styles and right-to-left direction stop at the banner', async () => {
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await open(context, `${shopBase}/page?html=en&dir=rtl&hostile=1`);
+  await shown(page);
+  await page.click('#seula-consent-choose');
+  const look = (sel) => page.$eval(sel, (e) => {
+    const c = getComputedStyle(e);
+    return { transform: c.textTransform, spacing: c.letterSpacing, words: c.wordSpacing,
+      style: c.fontStyle, indent: c.textIndent, display: c.display, direction: c.direction,
+      float: c.cssFloat, visible: e.getBoundingClientRect().width > 0 };
+  });
+  for (const sel of ['#seula-consent', '#seula-consent-title', '#seula-consent-description',
+    '#seula-consent-save', '#seula-consent-analytics']) {
+    const l = await look(sel);
+    assert.deepEqual([l.transform, l.spacing, l.words, l.style, l.indent, l.direction, l.float],
+      ['none', 'normal', '0px', 'normal', '0px', 'ltr', 'none'], sel);
+    assert.ok(l.visible && l.display !== 'none', `${sel} shows`);
+  }
+  // The checkboxes work as ever.
+  await page.click('#seula-consent-analytics');
+  assert.equal(await page.isChecked('#seula-consent-analytics'), true);
+  await page.click('#seula-consent-save');
+  await gone(page);
+  // The reopen button where it always is, in the left corner.
+  const reopen = await look('#seula-consent-reopen');
+  assert.deepEqual([reopen.transform, reopen.spacing, reopen.direction], ['none', 'normal', 'ltr']);
+  const x = await page.$eval('#seula-consent-reopen', (e) => e.getBoundingClientRect().left);
+  assert.ok(x < 40, `at the left: ${x}`);
+  // axe has nothing against it either.
+  await page.click('#seula-consent-reopen');
+  await shown(page);
+  const r = await axeRun(page, '#seula-consent');
+  assert.deepEqual(r.violations, []);
   assert.deepEqual(page.errors, []);
   await context.close();
 });
