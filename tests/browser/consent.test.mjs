@@ -598,6 +598,53 @@ test('a host page\'s sweeping styles and right-to-left direction stop at the ban
   await context.close();
 });
 
+test('the receipt page: an id in capitals, a late answer for an earlier id, a page that is no record', async () => {
+  const receipts = [];
+  for (const button of ['#seula-consent-accept-all', '#seula-consent-reject-all']) {
+    const c = await browser.newContext();
+    const p = await open(c, `${base}/demo/`);
+    await shown(p);
+    await choose(p, button);
+    receipts.push(parseConsent((await cookies(c)).seula_consent.value).receipt);
+    await c.close();
+  }
+  const [first, second] = receipts;
+  const context = await browser.newContext();
+  const page = await open(context, `${base}/consent/receipt/#${first.toUpperCase()}`);
+  await page.waitForSelector('#record:not([hidden])');
+  assert.equal(await page.textContent('#receipt'), first, 'read off paper in capitals, found');
+  assert.equal(await page.textContent('#method'), 'Accept all');
+  // The first receipt's answer held back until the second's is shown.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route(`**/api/consent/${first}`, async (route) => { await held; await route.continue(); });
+  await page.evaluate((id) => { location.hash = id; }, first);
+  await page.evaluate((id) => { location.hash = id; }, second);
+  await page.waitForFunction((id) => document.querySelector('#receipt').textContent === id
+    && !document.querySelector('#record').hidden, second);
+  release();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.textContent('#receipt'), second, 'the late answer is not shown');
+  assert.equal(await page.textContent('#method'), 'Reject all');
+  await page.unroute(`**/api/consent/${first}`);
+  // A captive portal's page in the answer's place: said, not left loading.
+  await page.route(`**/api/consent/${first}`, (route) => route.fulfill({
+    status: 200, contentType: 'text/html', body: '<html><body>Sign in to the Wi-Fi</body></html>' }));
+  await page.evaluate((id) => { location.hash = id; }, first);
+  await page.waitForFunction(() => /could not be loaded/.test(document.querySelector('#status').textContent));
+  assert.equal(await page.isHidden('#record'), true);
+  // And a JSON answer that is another record's.
+  await page.unroute(`**/api/consent/${first}`);
+  await page.route(`**/api/consent/${first}`, (route) => route.fulfill({
+    status: 200, contentType: 'application/json', body: JSON.stringify({ receipt: second }) }));
+  await page.evaluate(() => { location.hash = ''; });
+  await page.evaluate((id) => { location.hash = id; }, first);
+  await page.waitForFunction(() => /could not be loaded/.test(document.querySelector('#status').textContent));
+  assert.equal(await page.isHidden('#record'), true);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
 // ---- 4. Global Privacy Control ---------------------------------------------------
 
 test('Global Privacy Control: marketing off and locked, one gpc record, accept all keeps marketing denied', async () => {

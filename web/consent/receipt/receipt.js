@@ -130,7 +130,12 @@
     $('record').hidden = false;
   }
 
+  // Which lookup is the latest: an earlier one answering late (the
+  // address's '#' part changed meanwhile) is not shown.
+  let asked = 0;
+
   async function start() {
+    const mine = ++asked;
     // Another receipt's, when only the address's '#' part changed.
     $('record').hidden = true;
     setLanguage(lang);
@@ -146,22 +151,24 @@
       say(WORDS[lang].missing);
       return;
     }
-    let r;
+    let r, rec = null;
     try {
       r = await fetch(`/api/consent/${encodeURIComponent(id)}`, { headers: { Accept: 'application/json' } });
+      // A proxy's or a portal's page in its place is no record.
+      if (r.ok) rec = await r.json();
     } catch {
-      say(WORDS[lang].failed);
-      return;
+      r = null;
     }
-    if (r.status === 404) {
+    if (mine !== asked) return;
+    if (r && r.status === 404) {
       say(WORDS[lang].missing);
       return;
     }
-    if (!r.ok) {
+    if (!rec || typeof rec !== 'object' || String(rec.receipt).toLowerCase() !== id.toLowerCase()) {
       say(WORDS[lang].failed);
       return;
     }
-    show(await r.json());
+    show(rec);
   }
 
   window.addEventListener('hashchange', start);
