@@ -1492,10 +1492,10 @@ static int time_reports(const char *db_path, int runs)
 	if (analytics_goals_parse(goal_list, &goals, err, sizeof(err)) != 0)
 		die("goals", err);
 	/* Groups of a few hundred paths each, and a small one. */
-	const char *group_list[] = {
-	        "demo:Docs:/docs/*", "demo:Blog:/blog/*",
-	        "demo:Shop:/products/*", "demo:Buying:/pricing|/signup|/contact",
-	        NULL};
+	const char *group_list[] = {"demo:Docs:/docs/*", "demo:Blog:/blog/*",
+	                            "demo:Shop:/products/*",
+	                            "demo:Buying:/pricing|/signup|/contact",
+	                            NULL};
 	struct analytics_content_groups groups;
 	if (analytics_content_groups_parse(group_list, &groups, err,
 	                                   sizeof(err)) != 0)

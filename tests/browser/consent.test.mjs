@@ -535,27 +535,7 @@ test('the reopen button\'s focus ring shows on a dark page', async () => {
   const pad = 8;
   const png = await page.screenshot({ clip: { x: box.x - pad, y: box.y - pad,
     width: box.width + 2 * pad, height: box.height + 2 * pad } });
-  const bright = await page.evaluate(async ([b64, p]) => {
-    const img = new Image();
-    img.src = `data:image/png;base64,${b64}`;
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = img.width;
-    c.height = img.height;
-    const g = c.getContext('2d');
-    g.drawImage(img, 0, 0);
-    const { data } = g.getImageData(0, 0, img.width, img.height);
-    let n = 0, band = 0;
-    for (let y = 0; y < img.height; y++)
-      for (let x = 0; x < img.width; x++) {
-        const inside = x >= p && x < img.width - p && y >= p && y < img.height - p;
-        if (inside) continue;
-        band++;
-        const i = (y * img.width + x) * 4;
-        if (0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2] > 160) n++;
-      }
-    return n / band;
-  }, [png.toString('base64'), pad]);
+  const bright = (await measure(page, png, pad)).bandLight;
   assert.ok(bright > 0.3, `the ring around it is light on the dark page: ${(bright * 100).toFixed(1)} % of the band`);
   assert.deepEqual(page.errors, []);
   await context.close();
@@ -757,9 +737,10 @@ test('Do Not Track under dnt = objection: marketing locked, and the banner says 
 
 // ---- 5. three languages, looked at ---------------------------------------------------
 
-// Decodes a PNG in the browser and measures it: size, and how much it varies.
-async function measure(page, png) {
-  return page.evaluate(async (b64) => {
+// Decodes a PNG in the browser and measures it: size, and how much it varies;
+// with `band`, the share of light pixels in the outer band that wide.
+async function measure(page, png, band = 0) {
+  return page.evaluate(async ([b64, pad]) => {
     const img = new Image();
     img.src = `data:image/png;base64,${b64}`;
     await img.decode();
@@ -769,7 +750,7 @@ async function measure(page, png) {
     const g = canvas.getContext('2d');
     g.drawImage(img, 0, 0);
     const { data } = g.getImageData(0, 0, img.width, img.height);
-    let sum = 0, sq = 0, dark = 0;
+    let sum = 0, sq = 0, dark = 0, outer = 0, light = 0;
     const colours = new Set();
     for (let i = 0; i < data.length; i += 4) {
       const y = 0.2126 * data[i] + 0.7152 * data[i + 1] + 0.0722 * data[i + 2];
@@ -777,11 +758,16 @@ async function measure(page, png) {
       sq += y * y;
       if (y < 128) dark++;
       colours.add((data[i] >> 4) << 8 | (data[i + 1] >> 4) << 4 | data[i + 2] >> 4);
+      const px = (i / 4) % img.width, py = Math.floor(i / 4 / img.width);
+      if (pad && (px < pad || px >= img.width - pad || py < pad || py >= img.height - pad)) {
+        outer++;
+        if (y > 160) light++;
+      }
     }
     const n = data.length / 4, mean = sum / n;
     return { width: img.width, height: img.height, stddev: Math.sqrt(sq / n - mean * mean),
-      darkShare: dark / n, colours: colours.size };
-  }, png.toString('base64'));
+      darkShare: dark / n, colours: colours.size, bandLight: outer ? light / outer : 0 };
+  }, [png.toString('base64'), band]);
 }
 
 test('the banner in Finnish, Swedish and English, as the page and the browser ask; screenshots looked at', async () => {
