@@ -10,6 +10,7 @@
 
 #include "http.h"
 #include "urlpath.h"
+#include "utf8trim.h"
 
 #include <ctype.h>
 #include <event2/http.h>
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unicode/uchar.h>
-#include <unicode/utf8.h>
 #include <uuid/uuid.h>
 
 static int reject(struct seula_collect_error *err, int status, const char *code,
@@ -215,37 +215,14 @@ static char *decode_component(const char *s, size_t len, size_t *out_len)
 	return dec;
 }
 
-/* Whether code point c is blank in a campaign tag: Unicode's White_Space
- * (ICU), and the zero width space and byte order mark a copied link
- * brings along, which are not White_Space. */
+/* Whether code point c is blank around a campaign tag (seula_utf8_trim():
+ * "%20%20" or "+" names no campaign, and " news" is "news"): Unicode's
+ * White_Space (ICU), and the zero width space and byte order mark a copied
+ * link brings along, which are not White_Space.  A malformed sequence
+ * (decode_component() lets none through) is not blank. */
 static bool utm_blank(UChar32 c)
 {
 	return u_isUWhiteSpace(c) || c == 0x200B || c == 0xFEFF;
-}
-
-/* A utm value (or its ?ref= stand-in) without the white space around it:
- * "%20%20" or "+" names no campaign, and " news" is "news".  Returns its
- * start in s; *len its length, 0 when it was blank (then absent).  A
- * malformed sequence (decode_component() lets none through) is not blank. */
-static const char *utm_trimmed(const char *s, size_t *len)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	int32_t n = (int32_t)*len, start = 0, end = n;
-	UChar32 c;
-	for (int32_t i = 0; i < n;) {
-		U8_NEXT(p, i, n, c);
-		if (!utm_blank(c))
-			break;
-		start = i;
-	}
-	for (int32_t i = n; i > start;) {
-		U8_PREV(p, start, i, c);
-		if (!utm_blank(c))
-			break;
-		end = i;
-	}
-	*len = (size_t)(end - start);
-	return s + start;
 }
 
 static int set_str(struct seula_event *ev, enum seula_field f, const char *s,
@@ -385,7 +362,9 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 				char *val = decode_component(
 				        eq + 1, plen - klen - 1, &vlen);
 				const char *v =
-				        val ? utm_trimmed(val, &vlen) : NULL;
+				        val ? seula_utf8_trim(val, &vlen,
+				                              utm_blank)
+				            : NULL;
 				if (v && vlen > 0 && vlen <= SEULA_UTM_MAX &&
 				    !seula_event_str(ev, utm_fields[u]))
 					set_str(ev, utm_fields[u], v, vlen,
@@ -400,7 +379,8 @@ static int take_page_url(struct seula_event *ev, const struct seula_site *site,
 				/* A blank one is no tag, and leaves the
 				 * place to the next. */
 				if (tag)
-					tag_value = utm_trimmed(tag, &tag_len);
+					tag_value = seula_utf8_trim(
+					        tag, &tag_len, utm_blank);
 				if (tag &&
 				    (tag_len == 0 || tag_len > SEULA_UTM_MAX)) {
 					free(tag);

@@ -2,6 +2,7 @@
  * fields.c - validation of the register's fields (see fields.h).
  */
 #include "fields.h"
+#include "utf8trim.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -109,31 +110,6 @@ bool cust_text_ok(const char *s, size_t len)
 static bool js_space(UChar32 c)
 {
 	return c == 0xfeff || (c != 0x85 && u_isUWhiteSpace(c));
-}
-
-/* s (len bytes) without the white space around it; *len becomes the
- * rest's length.  A value too big to hold is left for the length check. */
-static const char *trim(const char *s, size_t *len)
-{
-	if (*len > INT32_MAX)
-		return s;
-	const uint8_t *p = (const uint8_t *)s;
-	int32_t n = (int32_t)*len, start = 0, end = n;
-	UChar32 c;
-	for (int32_t i = 0; i < n;) {
-		U8_NEXT(p, i, n, c);
-		if (!js_space(c))
-			break;
-		start = i;
-	}
-	for (int32_t i = n; i > start;) {
-		U8_PREV(p, start, i, c);
-		if (!js_space(c))
-			break;
-		end = i;
-	}
-	*len = (size_t)(end - start);
-	return s + start;
 }
 
 /* Whether s holds nothing a reader sees: white space and Unicode's
@@ -277,7 +253,7 @@ int cust_record_set(struct cust_record *r, int f, const char *value, size_t len,
 {
 	const struct cust_field *fd = &cust_fields[f];
 	/* Spaces around a value are never part of it. */
-	value = trim(value, &len);
+	value = seula_utf8_trim(value, &len, js_space);
 	/* Nor is a value no one can see one. */
 	if (invisible(value, len))
 		len = 0;
@@ -393,7 +369,7 @@ int cust_parse_bool(const char *s, size_t len)
 {
 	static const char *const yes[] = {"1", "true", "yes"};
 	static const char *const no[] = {"0", "false", "no"};
-	s = trim(s, &len);
+	s = seula_utf8_trim(s, &len, js_space);
 	if (len == 0)
 		return 0;
 	for (size_t i = 0; i < 3; i++) {
