@@ -625,6 +625,28 @@ test('the receipt page: an id in capitals, a late answer for an earlier id, a pa
   await context.close();
 });
 
+test('on a phone the receipt\'s ids are each on one line, and the page does not scroll sideways', async () => {
+  const made = await browser.newContext();
+  const p = await open(made, `${base}/demo/`);
+  await shown(p);
+  await choose(p, '#seula-consent-accept-all');
+  const { receipt } = parseConsent((await cookies(made)).seula_consent.value);
+  await made.close();
+  for (const width of [320, 360, 412]) {
+    const context = await browser.newContext({ viewport: { width, height: 800 }, isMobile: true });
+    const page = await open(context, `${base}/consent/receipt/#${receipt}`);
+    await page.waitForSelector('#record:not([hidden])');
+    for (const id of ['#receipt', '#visitor']) {
+      const lines = await page.$eval(id, (e) => new Set([...e.getClientRects()].map((r) => Math.round(r.top))).size);
+      assert.equal(lines, 1, `${id} on one line at ${width} px`);
+    }
+    const wide = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 0, `no sideways scroll at ${width} px (${wide} px over)`);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  }
+});
+
 // ---- 4. Global Privacy Control ---------------------------------------------------
 
 test('Global Privacy Control: marketing off and locked, one gpc record, accept all keeps marketing denied', async () => {
