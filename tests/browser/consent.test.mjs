@@ -82,6 +82,14 @@ async function checkReceipt(context, href, receipt, vid) {
   assert.equal(await page.textContent('#visitor'), vid);
   assert.equal(await page.textContent('#label-visitor'), 'Visitor id');
   assert.equal(await page.textContent('#site'), 'demo');
+  // Who holds it, and their statement in the language of the choice.
+  const shownTexts = (await getJson(`${base}/api/consent/${receipt}`)).texts_shown;
+  assert.ok(shownTexts.controller, 'the texts shown name the controller');
+  assert.equal(await page.textContent('#controller'), shownTexts.controller);
+  assert.equal(await page.textContent('#label-controller'), 'Data controller');
+  const privacy = await page.getAttribute('#privacy', 'href');
+  assert.equal(privacy, '/privacy?lang=en');
+  assert.equal((await fetch(new URL(privacy, href))).status, 200);
   assert.equal(await page.textContent('#method'), 'Accept all');
   const rows = await page.$$eval('#choices tr', (trs) => trs.map((tr) => [tr.dataset.category,
     tr.querySelector('th').textContent, tr.querySelector('td').textContent]));

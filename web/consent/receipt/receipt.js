@@ -15,6 +15,7 @@
       change: 'You can change or withdraw your choices at any time on the site, with the “{reopen}” button.',
       visitor: 'Visitor id',
       visitor_note: 'The identifier of this browser in the site\'s statistics. Give it when you ask the site for a copy of the data held under it or for its erasure.',
+      controller: 'Data controller', privacy: 'Privacy statement',
       json: 'This record as data (JSON)', loading: 'Loading…',
       missing: 'No consent record has this receipt. Check the address: it ends with the receipt\'s identifier.',
       failed: 'The receipt could not be loaded. Try again in a moment.',
@@ -29,6 +30,7 @@
       change: 'Voit muuttaa tai peruuttaa valintasi milloin tahansa sivustolla painikkeella ”{reopen}”.',
       visitor: 'Kävijätunniste',
       visitor_note: 'Tämän selaimen tunniste sivuston tilastoissa. Ilmoita se, kun pyydät sivustolta kopiota sillä säilytetyistä tiedoista tai niiden poistamista.',
+      controller: 'Rekisterinpitäjä', privacy: 'Tietosuojaseloste',
       json: 'Merkintä datana (JSON)', loading: 'Ladataan…',
       missing: 'Tällä kuitilla ei löydy suostumusmerkintää. Tarkista osoite: sen lopussa on kuitin tunnus.',
       failed: 'Kuittia ei voitu ladata. Yritä hetken päästä uudelleen.',
@@ -43,6 +45,7 @@
       change: 'Du kan när som helst ändra eller återkalla dina val på webbplatsen med knappen ”{reopen}”.',
       visitor: 'Besökar-id',
       visitor_note: 'Denna webbläsares identifierare i webbplatsens statistik. Uppge den när du begär en kopia av uppgifterna som sparas under den eller att de raderas.',
+      controller: 'Personuppgiftsansvarig', privacy: 'Dataskyddsbeskrivning',
       json: 'Posten som data (JSON)', loading: 'Laddar…',
       missing: 'Det finns ingen samtyckespost med detta kvitto. Kontrollera adressen: den slutar med kvittots id.',
       failed: 'Kvittot kunde inte laddas. Försök igen om en stund.',
@@ -79,6 +82,16 @@
     for (const k of ['site', 'recorded', 'method', 'until', 'policy', 'receipt', 'choices', 'category', 'decision'])
       $(`label-${k}`).textContent = w[k];
     $('site').textContent = rec.site;
+    // Who holds the record, and where they say what they do with it: the
+    // texts shown name the controller when the server has one, which is
+    // also when it serves its privacy statement.
+    const controller = word('controller', '').trim();
+    $('label-controller').textContent = w.controller;
+    $('controller').textContent = controller;
+    $('label-controller').hidden = $('controller').hidden = !controller;
+    $('privacy').textContent = w.privacy;
+    $('privacy').href = `/privacy?lang=${encodeURIComponent(rec.language || lang)}`;
+    $('privacy-line').hidden = !controller;
     // The server's time: given_at is the browser's clock, which can be
     // anything.
     $('recorded').textContent = when(rec.received_at);
