@@ -2786,18 +2786,12 @@ static json_t *record_json(sqlite3_stmt *st)
 	"r.valid_until, r.tc_string, r.visitor_id, r.ip_anon, r.page, "        \
 	"r.erased_at"
 
-static bool valid_uuid(const char *s)
-{
-	uuid_t u;
-	return s && strlen(s) == 36 && uuid_parse(s, u) == 0;
-}
-
 /* s as stored (lower case) in out, when s is a UUID: one read off a
  * receipt or typed in capitals is the same id. */
 static const char *stored_uuid(const char *s, char out[37])
 {
 	uuid_t u;
-	if (!valid_uuid(s) || uuid_parse(s, u) != 0)
+	if (!s || strlen(s) != 36 || uuid_parse(s, u) != 0)
 		return NULL;
 	uuid_unparse_lower(u, out);
 	return out;
@@ -2881,9 +2875,9 @@ static int records_handler(void *instance, struct seula_http *http)
 		return SEULA_EIO;
 	}
 	char who[SEULA_AUDIT_VISITOR_MAX];
-	if (valid_uuid(vid))
+	if (vid)
 		seula_consent_audit_visitor(c->key, vid, who);
-	if (seula_http_audit(http, "read", valid_uuid(vid) ? who : receipt,
+	if (seula_http_audit(http, "read", vid ? who : receipt,
 	                     "consent history") != SEULA_OK) {
 		json_decref(list);
 		return SEULA_EIO;

@@ -711,8 +711,7 @@
 		'.seula-consent__reopen{position:fixed;inset-inline-start:1rem;bottom:1rem;z-index:2147482999;margin:0;',
 		'padding:.4rem .9rem;font:600 max(14px,.9rem)/1.3 system-ui,-apple-system,"Segoe UI",',
 		'Roboto,sans-serif;color:#1d4e89;background:#fff;border:2px solid #1d4e89;',
-		'border-radius:1.5rem;box-shadow:0 .1rem .5rem rgba(0,0,0,.2);cursor:pointer;',
-		'text-transform:none;letter-spacing:normal}',
+		'border-radius:1.5rem;box-shadow:0 .1rem .5rem rgba(0,0,0,.2);cursor:pointer}',
 		'.seula-consent__reopen:hover{text-decoration:underline}',
 		/* It floats over the page, whatever its colour: a light ring
 		 * around the dark one shows on a dark page too. */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unicode/uchar.h>
-#include <unicode/utf8.h>
 
 /* Sizes: generous for real names and addresses, small enough that a label
  * or a CSV cell stays sane. */
@@ -112,24 +111,13 @@ static bool js_space(UChar32 c)
 	return c == 0xfeff || (c != 0x85 && u_isUWhiteSpace(c));
 }
 
-/* Whether s holds nothing a reader sees: white space and Unicode's
- * default ignorable code points (zero width space, joiners, word joiner,
- * U+FEFF), which a copied text brings along. */
-static bool invisible(const char *s, size_t len)
+/* Nothing a reader sees: white space and Unicode's default ignorable code
+ * points (zero width space, joiners, word joiner), which a copied text
+ * brings along. */
+static bool unseen(UChar32 c)
 {
-	if (len > INT32_MAX)
-		return false;
-	const uint8_t *p = (const uint8_t *)s;
-	int32_t n = (int32_t)len;
-	UChar32 c;
-	for (int32_t i = 0; i < n;) {
-		U8_NEXT(p, i, n, c);
-		if (c < 0 || !(js_space(c) ||
-		               u_hasBinaryProperty(
-		                       c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)))
-			return false;
-	}
-	return true;
+	return js_space(c) ||
+	       u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
 }
 
 static bool is_digit(char c)
@@ -255,7 +243,9 @@ int cust_record_set(struct cust_record *r, int f, const char *value, size_t len,
 	/* Spaces around a value are never part of it. */
 	value = seula_utf8_trim(value, &len, js_space);
 	/* Nor is a value no one can see one. */
-	if (invisible(value, len))
+	size_t seen = len;
+	seula_utf8_trim(value, &seen, unseen);
+	if (seen == 0)
 		len = 0;
 	if (len == 0) {
 		free(r->values[f]);
