@@ -386,7 +386,9 @@ test('accept all: seula_vid, a granted record naming it, page views with it (app
   assert.equal((await cookies(context)).seula_vid.expires, vid.expires, 'seula_vid is not extended');
   assert.deepEqual(page.errors, []);
   // A page left before the config comes still counts, without the id
-  // (no consent is known yet).
+  // (no consent is known yet).  The config is held until the page is
+  // gone: a second's delay was not always enough on a loaded machine.
+  await page.route('**/api/consent/config*', () => new Promise(() => {}));
   mark = lastEvent();
   await page.reload({ waitUntil: 'domcontentloaded' });
   await page.waitForFunction(() => window.seula && window.seula.loaded);
