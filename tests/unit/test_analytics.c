@@ -1110,8 +1110,8 @@ static const char *const blk_ranges[][2] = {{"2025-03-01", "2025-03-10"},
 /* Summary (compared), timeseries by day and hour, breakdowns, goals. */
 static const char *const blk_dims[] = {"source", "utm_campaign", "entry_page",
                                        "page",   "event",        "prop:plan",
-                                       "goal"};
-#define BLK_KINDS 11
+                                       "goal",   "content_group"};
+#define BLK_KINDS 12
 #define BLK_REPORTS (BLK_FILTERS * 3 * 3 * BLK_KINDS)
 
 static void blk_reports(sqlite3 *db, sqlite3 *helper,
@@ -1124,6 +1124,14 @@ static void blk_reports(sqlite3 *db, sqlite3 *helper,
 	char err[256];
 	assert_int_equal(
 	        analytics_goals_parse(goal_list, &goals, err, sizeof(err)), 0);
+	/* Groups overlapping each other and the entry pages, one that no
+	 * page is in (a row of zeros). */
+	const char *group_list[] = {"s:Ps:/p1|/p2", "s:Entry:/a|/b*",
+	                            "s:Home:/", "s:Unread:/nosuch", NULL};
+	struct analytics_content_groups groups;
+	assert_int_equal(analytics_content_groups_parse(group_list, &groups,
+	                                                err, sizeof(err)),
+	                 0);
 	size_t n = 0;
 	for (size_t i = 0; i < BLK_REPORTS; i++) {
 		size_t f = i / (9 * BLK_KINDS), z = i / (3 * BLK_KINDS) % 3,
@@ -1132,6 +1140,7 @@ static void blk_reports(sqlite3 *db, sqlite3 *helper,
 		        request(blk_ranges[r][0], blk_ranges[r][1], blk_tz[z]);
 		rq.filter = blk_filters[f];
 		rq.goals = &goals;
+		rq.content_groups = &groups;
 		rq.helper = helper;
 		rq.cache = cache;
 		rq.pool = pool;
@@ -1139,11 +1148,11 @@ static void blk_reports(sqlite3 *db, sqlite3 *helper,
 		rq.metric = "visitors,visits,pageviews,bounce_rate,"
 		            "visit_duration,events,time_on_page";
 		rq.interval = k == 1 ? "day" : "hour";
-		rq.dimension = k >= 3 && k < 10 ? blk_dims[k - 3] : NULL;
+		rq.dimension = k >= 3 && k < 11 ? blk_dims[k - 3] : NULL;
 		rq.limit = "1000";
 		enum analytics_report_kind kind = k == 0  ? ANALYTICS_SUMMARY
 		                                  : k < 3 ? ANALYTICS_TIMESERIES
-		                                  : k == 10
+		                                  : k == 11
 		                                          ? ANALYTICS_GOALS
 		                                          : ANALYTICS_BREAKDOWN;
 		json_t *j = report_ok(db, kind, &rq);
@@ -1151,6 +1160,7 @@ static void blk_reports(sqlite3 *db, sqlite3 *helper,
 		json_decref(j);
 	}
 	analytics_goals_free(&goals);
+	analytics_content_groups_free(&groups);
 }
 
 /* Each report of got[] (freed here) the same as want[]'s, from the rows
