@@ -1871,9 +1871,9 @@ struct block_sum {
 	 * (a bit each in day_keys' in_group: GROUPS_SCANNED_MAX at most). */
 	const struct filter *cgroups;
 	size_t n_cgroups;
-	/* BK_GOAL, BK_GROUP: per goal or content group, its group in g: -1
-	 * until made. */
-	int64_t *named_group;
+	/* BK_GOAL, BK_GROUP: per goal or content group, its group in g (and
+	 * BK_GROUP's in g2): -1 until made. */
+	int64_t *named_group, *named_group2;
 	/* BK_GOAL: every visit also summed into group "" (no goal's name),
 	 * the goals report's total, in the same pass. */
 	bool total;
@@ -2910,7 +2910,9 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 	}
 	/* The helpers below add to bs->g: g2 in its place meanwhile. */
 	struct analytics_groups *g = bs->g;
+	int64_t *named = bs->named_group;
 	bs->g = bs->g2;
+	bs->named_group = bs->named_group2;
 	struct day_keys dk2;
 	bool ok = day_keys_ready(bs, b, cy, &dk2);
 	/* A page filter's pages (a pruned scan's keep is dk2's own). */
@@ -2940,6 +2942,7 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 		dk2.keep = NULL; /* dk's */
 	day_keys_free(&dk2);
 	bs->g = g;
+	bs->named_group = named;
 	return ok;
 }
 
@@ -3336,6 +3339,7 @@ static void helper_free(struct helper_job *h)
 	analytics_groups_free(h->bs.g);
 	analytics_groups_free(h->bs.g2);
 	free(h->bs.named_group);
+	free(h->bs.named_group2);
 	if (h->zoned)
 		seula_zone_close(&h->zone);
 	free(h);
@@ -3349,18 +3353,24 @@ static struct helper_job *helper_new(const struct block_sum *bs,
 	if (!h)
 		return NULL;
 	h->bs = *bs;
-	h->bs.named_group = NULL;
+	h->bs.named_group = h->bs.named_group2 = NULL;
 	h->bs.g = analytics_groups_new_like(bs->g);
 	h->bs.g2 = bs->g2 ? analytics_groups_new_like(bs->g2) : NULL;
 	size_t named = bs->key == BK_GROUP ? bs->n_cgroups : bs->n_goals;
+	bool named2 = bs->key == BK_GROUP && bs->g2;
 	if (named && (h->bs.named_group = malloc(named * sizeof(int64_t))))
 		for (size_t i = 0; i < named; i++)
 			h->bs.named_group[i] = -1;
+	if (named && named2 &&
+	    (h->bs.named_group2 = malloc(named * sizeof(int64_t))))
+		for (size_t i = 0; i < named; i++)
+			h->bs.named_group2[i] = -1;
 	if (bs->key == BK_BUCKET &&
 	    (h->zoned = seula_zone_open(&h->zone, bs->sc->tz)))
 		h->bs.z = &h->zone;
 	if (!h->bs.g || (bs->g2 && !h->bs.g2) ||
 	    (named && !h->bs.named_group) ||
+	    (named && named2 && !h->bs.named_group2) ||
 	    (bs->key == BK_BUCKET && !h->zoned)) {
 		helper_free(h);
 		return NULL;
@@ -3632,6 +3642,15 @@ static enum analytics_status blocks_sum(sqlite3 *db, struct block_sum *bs,
 		}
 		if (bs->key == BK_GROUP) {
 			s = group_rest(db, bs, &rest[k], too_many, err, errlen);
+			if (s == ANALYTICS_OK && !*too_many && bs->sc2) {
+				struct scope r2 = *bs->sc2;
+				r2.t0 = rest[k].t0, r2.t1 = rest[k].t1;
+				struct analytics_groups *g = bs->g;
+				bs->g = bs->g2;
+				s = group_rest(db, bs, &r2, too_many, err,
+				               errlen);
+				bs->g = g;
+			}
 			continue;
 		}
 		s = rest_rows(db, bs, &rest[k], bs->key, bs->dim, NULL,
@@ -5085,16 +5104,23 @@ static bool group_shown(const struct scope *sc, const char *name)
 
 /* Per group f[x] (a content_group== filter), the totals of scope sc
  * with it added, into t[x], from one pass over the blocks (and the days
- * they do not cover): what summary() gives for each, a pass each.
+ * they do not cover): what summary() gives for each, a pass each.  With
+ * `goals` (sc with the goal filters without_goals() took away) also
+ * those of `goals` with it added, into conv[x], in the same pass.
  * *done false when the blocks cannot answer; the caller then asks
- * summary() group by group.  sc has room for one more filter. */
+ * summary() group by group.  Both scopes have room for one more
+ * filter. */
 static enum analytics_status group_totals(sqlite3 *db, const struct scope *sc,
+                                          const struct scope *goals,
                                           const struct filter *f, size_t n,
                                           struct analytics_totals *t,
+                                          struct analytics_totals *conv,
                                           bool *done, char *err, size_t errlen)
 {
 	*done = false;
 	memset(t, 0, n * sizeof(*t));
+	if (goals)
+		memset(conv, 0, n * sizeof(*conv));
 	if (n == 0 || n > GROUPS_SCANNED_MAX)
 		return ANALYTICS_OK;
 	struct scope *probe = malloc(sizeof(*probe));
@@ -5107,21 +5133,27 @@ static enum analytics_status group_totals(sqlite3 *db, const struct scope *sc,
 	free(probe);
 	if (!answers)
 		return ANALYTICS_OK;
-	struct block_sum bs = {.sc = sc,
-	                       .key = BK_GROUP,
-	                       .dim = "",
-	                       .cgroups = f,
-	                       .n_cgroups = n,
-	                       .named_group = malloc(n * sizeof(int64_t))};
+	struct block_sum bs = {
+	        .sc = sc,
+	        .sc2 = goals,
+	        .key = BK_GROUP,
+	        .dim = "",
+	        .cgroups = f,
+	        .n_cgroups = n,
+	        .named_group = malloc(n * sizeof(int64_t)),
+	        .named_group2 = goals ? malloc(n * sizeof(int64_t)) : NULL};
 	const char **keys = malloc(n * sizeof(*keys));
-	if (!bs.named_group || !keys) {
+	if (!bs.named_group || (goals && !bs.named_group2) || !keys) {
 		free(bs.named_group);
+		free(bs.named_group2);
 		free(keys);
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;
 	}
 	for (size_t x = 0; x < n; x++) {
 		bs.named_group[x] = -1;
+		if (goals)
+			bs.named_group2[x] = -1;
 		keys[x] = f[x].value;
 	}
 	struct analytics_groups *g = NULL;
@@ -5129,19 +5161,26 @@ static enum analytics_status group_totals(sqlite3 *db, const struct scope *sc,
 	enum analytics_status s =
 	        blocks_sum(db, &bs, &g, &too_many, err, errlen);
 	free(bs.named_group);
-	const struct analytics_group *got = NULL;
-	size_t m = 0;
-	if (s == ANALYTICS_OK && g &&
-	    !analytics_groups_pick(g, keys, n, &got, &m)) {
-		snprintf(err, errlen, "out of memory");
-		s = ANALYTICS_DB_ERROR;
+	free(bs.named_group2);
+	for (int k = 0; k < 2 && g; k++) {
+		struct analytics_groups *from = k ? bs.g2 : g;
+		struct analytics_totals *into = k ? conv : t;
+		const struct analytics_group *got = NULL;
+		size_t m = 0;
+		if (!from || s != ANALYTICS_OK)
+			continue;
+		if (!analytics_groups_pick(from, keys, n, &got, &m)) {
+			snprintf(err, errlen, "out of memory");
+			s = ANALYTICS_DB_ERROR;
+		}
+		for (size_t j = 0; s == ANALYTICS_OK && j < m; j++)
+			for (size_t x = 0; x < n; x++)
+				if (strcmp(got[j].key, f[x].value) == 0)
+					into[x] = got[j].t;
 	}
-	for (size_t j = 0; s == ANALYTICS_OK && j < m; j++)
-		for (size_t x = 0; x < n; x++)
-			if (strcmp(got[j].key, f[x].value) == 0)
-				t[x] = got[j].t;
 	*done = s == ANALYTICS_OK && g;
 	analytics_groups_free(g);
+	analytics_groups_free(bs.g2);
 	free(keys);
 	return s;
 }
@@ -5192,21 +5231,28 @@ group_breakdown(sqlite3 *db, const struct scope *sc, size_t skip, size_t limit,
 	}
 	bool done = false, rates = false;
 	struct analytics_totals *base = t ? t + n : NULL;
+	/* With a goal among the filters, each row's conversion rate: its
+	 * base the group's visitors without the goals, as summary() has,
+	 * summed in the same pass. */
+	struct scope *goalless = malloc(sizeof(*goalless));
+	if (s == ANALYTICS_OK && !goalless) {
+		snprintf(err, errlen, "out of memory");
+		s = ANALYTICS_DB_ERROR;
+	}
 	if (s == ANALYTICS_OK) {
 		/* With a group's filter, no segment's filters any more. */
 		*gs = *sc;
 		gs->segment = 0;
 		gs->stash = NULL;
-		s = group_totals(db, gs, f, n, t, &done, err, errlen);
-	}
-	/* With a goal among the filters, each row's conversion rate: its
-	 * base the group's visitors without the goals, as summary() has. */
-	struct scope *goalless =
-	        s == ANALYTICS_OK && done ? malloc(sizeof(*goalless)) : NULL;
-	if (goalless && (rates = without_goals(db, gs, goalless))) {
-		goalless->segment = 0;
-		goalless->stash = NULL;
-		s = group_totals(db, goalless, f, n, base, &done, err, errlen);
+		if ((rates = without_goals(db, gs, goalless))) {
+			goalless->segment = 0;
+			goalless->stash = NULL;
+			s = group_totals(db, goalless, gs, f, n, base, t, &done,
+			                 err, errlen);
+		} else {
+			s = group_totals(db, gs, NULL, f, n, t, NULL, &done,
+			                 err, errlen);
+		}
 	}
 	free(goalless);
 	for (size_t x = 0; s == ANALYTICS_OK && x < n; x++) {
