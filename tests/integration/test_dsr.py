@@ -788,6 +788,35 @@ class DsrTest(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json()["changed"], ["email"])
 
+    def test_staff_texts_are_counted_in_characters(self):
+        # The staff page lets 800 characters of details follow the
+        # method, 4000 of reasons and 1000 of an extension's reason;
+        # in Finnish each is near twice as many bytes.
+        cust = create(self.cid, "Merkit")
+        details = "Other: " + "ä" * 800
+        r = dsr(self.cid, "access", cust["id"], verification=details)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["request"]["verification"], details)
+        r = dsr(self.cid, "rectification", cust["id"], refuse="ö" * 4000)
+        self.assertEqual(r.status, 201, r)
+        req = dsr(self.cid, "access", cust["id"]).json()["request"]
+        r = self.cid.request("POST", "/api/dsr/%d/extend" % req["id"],
+                             {"months": 1, "reason": "å" * 1000})
+        self.assertEqual(r.status, 200, r)
+        # One more character is too many, and says so in characters.
+        for extra, field in (({"verification": "ä" * 1001}, "verification"),
+                             ({"refuse": "ö" * 4001}, "refuse")):
+            kind = "rectification" if "refuse" in extra else "access"
+            doc = assert_json_error(self, dsr(self.cid, kind, cust["id"],
+                                              **extra), 400)
+            self.assertEqual(doc["field"], field)
+            self.assertIn("characters", doc["message"])
+        other = dsr(self.cid, "access", cust["id"]).json()["request"]
+        doc = assert_json_error(self, self.cid.request(
+            "POST", "/api/dsr/%d/extend" % other["id"],
+            {"months": 1, "reason": "å" * 1001}), 400)
+        self.assertEqual(doc["field"], "reason")
+
     def test_refused_rectification_has_a_written_statement(self):
         cust = create(self.cid, "Refuse")
         reasons = ("The name is as on the signed contract of 2024-01-15;\n"
