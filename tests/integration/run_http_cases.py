@@ -21,6 +21,7 @@ added unless present.  "{CRLF}" in the body stands for a CRLF.
 """
 import json
 import os
+import pathlib
 import sys
 import unittest
 
@@ -29,7 +30,7 @@ from seulatest import Server  # noqa: E402
 
 
 def parse_case(path):
-    text = open(path, encoding="utf-8").read()
+    text = pathlib.Path(path).read_text(encoding="utf-8")
     req_part = text.split("--- request\n", 1)[1].split("--- expect\n", 1)
     head_body, expect = req_part[0], req_part[1]
     head, _, body = head_body.partition("\n\n")
