@@ -1871,6 +1871,9 @@ struct block_sum {
 	 * (a bit each in day_keys' in_group: GROUPS_SCANNED_MAX at most). */
 	const struct filter *cgroups;
 	size_t n_cgroups;
+	/* BK_GROUP: the day's in_group when another day_keys has it
+	 * (add_converted(): the groups are the same, only g differs). */
+	uint64_t *day_groups;
 	/* BK_GOAL, BK_GROUP: per goal or content group, its group in g (and
 	 * BK_GROUP's in g2): -1 until made. */
 	int64_t *named_group, *named_group2;
@@ -2339,6 +2342,16 @@ static bool prune_map(const struct prune *pr, struct day_keys *dk)
 	return true;
 }
 
+/* n group indices, none found yet (-1); NULL when out of memory.  The
+ * caller frees it. */
+static int64_t *unfound(size_t n)
+{
+	int64_t *a = malloc((n ? n : 1) * sizeof(*a));
+	for (size_t k = 0; a && k < n; k++)
+		a[k] = -1;
+	return a;
+}
+
 static bool day_keys_ready(struct block_sum *bs,
                            const struct analytics_block *b,
                            const struct carry *cy, struct day_keys *dk)
@@ -2359,10 +2372,8 @@ static bool day_keys_ready(struct block_sum *bs,
 	case BK_GROUP: break;
 	}
 	if (kc) {
-		if (!(dk->vg = malloc((kc->n ? kc->n : 1) * sizeof(*dk->vg))))
+		if (!(dk->vg = unfound(kc->n)))
 			return false;
-		for (size_t k = 0; k < kc->n; k++)
-			dk->vg[k] = -1;
 		dk->kc = kc;
 		if (bs->prune && bs->key == BK_PAGE) {
 			if (!prune_map(bs->prune, dk))
@@ -2377,11 +2388,8 @@ static bool day_keys_ready(struct block_sum *bs,
 	if (bs->key == BK_PAGE) {
 		/* Filled as bounces need them (path_is_entry()): a walk of
 		 * both values lists was half the day's string compares. */
-		if (!(dk->entry_of_path =
-		              malloc((kc->n ? kc->n : 1) * sizeof(int64_t))))
+		if (!(dk->entry_of_path = unfound(kc->n)))
 			return false;
-		for (size_t k = 0; k < kc->n; k++)
-			dk->entry_of_path[k] = -1;
 	}
 	if (bs->key == BK_GOAL) {
 		dk->hits = calloc(bs->n_goals ? bs->n_goals : 1,
@@ -2424,10 +2432,16 @@ static bool day_keys_ready(struct block_sum *bs,
 	if (bs->key == BK_GROUP) {
 		const struct analytics_block_text *p =
 		        &b->text[ANALYTICS_BC_PAGE_PATH];
-		dk->in_group = calloc(p->n ? p->n : 1, sizeof(*dk->in_group));
 		dk->hits = calloc(2 * (bs->n_cgroups ? bs->n_cgroups : 1),
 		                  sizeof(*dk->hits));
-		if (!dk->in_group || !dk->hits)
+		if (!dk->hits)
+			return false;
+		if (bs->day_groups) {
+			dk->in_group = bs->day_groups;
+			return true;
+		}
+		dk->in_group = calloc(p->n ? p->n : 1, sizeof(*dk->in_group));
+		if (!dk->in_group)
 			return false;
 		for (size_t x = 0; x < bs->n_cgroups; x++) {
 			uint8_t *ok = alt_verdicts(p, &bs->cgroups[x]);
@@ -2913,8 +2927,10 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 	int64_t *named = bs->named_group;
 	bs->g = bs->g2;
 	bs->named_group = bs->named_group2;
+	bs->day_groups = dk->in_group;
 	struct day_keys dk2;
 	bool ok = day_keys_ready(bs, b, cy, &dk2);
+	bs->day_groups = NULL;
 	/* A page filter's pages (a pruned scan's keep is dk2's own). */
 	if (ok && dk->keep && !bs->prune) {
 		dk2.pv = dk->pv;
@@ -2940,6 +2956,8 @@ static bool add_converted(struct block_sum *bs, const struct analytics_block *b,
 		ok = add_selected(bs, b, &dk2, cy, sel2, m2);
 	if (dk->keep && !bs->prune)
 		dk2.keep = NULL; /* dk's */
+	if (dk2.in_group == dk->in_group)
+		dk2.in_group = NULL; /* dk's */
 	day_keys_free(&dk2);
 	bs->g = g;
 	bs->named_group = named;
@@ -3358,13 +3376,10 @@ static struct helper_job *helper_new(const struct block_sum *bs,
 	h->bs.g2 = bs->g2 ? analytics_groups_new_like(bs->g2) : NULL;
 	size_t named = bs->key == BK_GROUP ? bs->n_cgroups : bs->n_goals;
 	bool named2 = bs->key == BK_GROUP && bs->g2;
-	if (named && (h->bs.named_group = malloc(named * sizeof(int64_t))))
-		for (size_t i = 0; i < named; i++)
-			h->bs.named_group[i] = -1;
-	if (named && named2 &&
-	    (h->bs.named_group2 = malloc(named * sizeof(int64_t))))
-		for (size_t i = 0; i < named; i++)
-			h->bs.named_group2[i] = -1;
+	if (named)
+		h->bs.named_group = unfound(named);
+	if (named && named2)
+		h->bs.named_group2 = unfound(named);
 	if (bs->key == BK_BUCKET &&
 	    (h->zoned = seula_zone_open(&h->zone, bs->sc->tz)))
 		h->bs.z = &h->zone;
@@ -4423,7 +4438,7 @@ blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 		bs.key = BK_GOAL;
 		size_t max = sc->goals ? sc->goals->n : 0;
 		goals = malloc((max ? max : 1) * sizeof(*goals));
-		bs.named_group = malloc((max ? max : 1) * sizeof(int64_t));
+		bs.named_group = unfound(max);
 		if (!goals || !bs.named_group) {
 			free(goals);
 			free(bs.named_group);
@@ -4431,10 +4446,8 @@ blocks_breakdown(sqlite3 *db, const struct scope *sc, const char *dim,
 			return ANALYTICS_DB_ERROR;
 		}
 		for (size_t i = 0; i < max; i++)
-			if (strcmp(sc->goals->list[i].site, sc->site) == 0) {
-				bs.named_group[bs.n_goals] = -1;
+			if (strcmp(sc->goals->list[i].site, sc->site) == 0)
 				goals[bs.n_goals++] = &sc->goals->list[i];
-			}
 		bs.goals = goals;
 		bs.total = total;
 	} else {
@@ -5105,22 +5118,22 @@ static bool group_shown(const struct scope *sc, const char *name)
 /* Per group f[x] (a content_group== filter), the totals of scope sc
  * with it added, into t[x], from one pass over the blocks (and the days
  * they do not cover): what summary() gives for each, a pass each.  With
- * `goals` (sc with the goal filters without_goals() took away) also
- * those of `goals` with it added, into conv[x], in the same pass.
- * *done false when the blocks cannot answer; the caller then asks
- * summary() group by group.  Both scopes have room for one more
- * filter. */
+ * `narrower` (sc and goal filters: the scope whose conversion rates sc
+ * is the base of) also its totals with each group added, into
+ * t_narrower[x], in the same pass (block_sum's sc2).  *done false when
+ * the blocks cannot answer; the caller then asks summary() group by
+ * group.  Both scopes have room for one more filter. */
 static enum analytics_status group_totals(sqlite3 *db, const struct scope *sc,
-                                          const struct scope *goals,
+                                          const struct scope *narrower,
                                           const struct filter *f, size_t n,
                                           struct analytics_totals *t,
-                                          struct analytics_totals *conv,
+                                          struct analytics_totals *t_narrower,
                                           bool *done, char *err, size_t errlen)
 {
 	*done = false;
 	memset(t, 0, n * sizeof(*t));
-	if (goals)
-		memset(conv, 0, n * sizeof(*conv));
+	if (narrower)
+		memset(t_narrower, 0, n * sizeof(*t_narrower));
 	if (n == 0 || n > GROUPS_SCANNED_MAX)
 		return ANALYTICS_OK;
 	struct scope *probe = malloc(sizeof(*probe));
@@ -5133,29 +5146,24 @@ static enum analytics_status group_totals(sqlite3 *db, const struct scope *sc,
 	free(probe);
 	if (!answers)
 		return ANALYTICS_OK;
-	struct block_sum bs = {
-	        .sc = sc,
-	        .sc2 = goals,
-	        .key = BK_GROUP,
-	        .dim = "",
-	        .cgroups = f,
-	        .n_cgroups = n,
-	        .named_group = malloc(n * sizeof(int64_t)),
-	        .named_group2 = goals ? malloc(n * sizeof(int64_t)) : NULL};
+	struct block_sum bs = {.sc = sc,
+	                       .sc2 = narrower,
+	                       .key = BK_GROUP,
+	                       .dim = "",
+	                       .cgroups = f,
+	                       .n_cgroups = n,
+	                       .named_group = unfound(n),
+	                       .named_group2 = narrower ? unfound(n) : NULL};
 	const char **keys = malloc(n * sizeof(*keys));
-	if (!bs.named_group || (goals && !bs.named_group2) || !keys) {
+	if (!bs.named_group || (narrower && !bs.named_group2) || !keys) {
 		free(bs.named_group);
 		free(bs.named_group2);
 		free(keys);
 		snprintf(err, errlen, "out of memory");
 		return ANALYTICS_DB_ERROR;
 	}
-	for (size_t x = 0; x < n; x++) {
-		bs.named_group[x] = -1;
-		if (goals)
-			bs.named_group2[x] = -1;
+	for (size_t x = 0; x < n; x++)
 		keys[x] = f[x].value;
-	}
 	struct analytics_groups *g = NULL;
 	bool too_many = false;
 	enum analytics_status s =
@@ -5164,7 +5172,7 @@ static enum analytics_status group_totals(sqlite3 *db, const struct scope *sc,
 	free(bs.named_group2);
 	for (int k = 0; k < 2 && g; k++) {
 		struct analytics_groups *from = k ? bs.g2 : g;
-		struct analytics_totals *into = k ? conv : t;
+		struct analytics_totals *into = k ? t_narrower : t;
 		const struct analytics_group *got = NULL;
 		size_t m = 0;
 		if (!from || s != ANALYTICS_OK)
@@ -5232,8 +5240,10 @@ group_breakdown(sqlite3 *db, const struct scope *sc, size_t skip, size_t limit,
 	bool done = false, rates = false;
 	struct analytics_totals *base = t ? t + n : NULL;
 	/* With a goal among the filters, each row's conversion rate: its
-	 * base the group's visitors without the goals, as summary() has,
-	 * summed in the same pass. */
+	 * base the group's visitors without the goals, summed in the same
+	 * pass, read off the blocks as the rows are (summary() of the group
+	 * might take a matching segment's sketches instead: then the base
+	 * and the rows would be counted two ways). */
 	struct scope *goalless = malloc(sizeof(*goalless));
 	if (s == ANALYTICS_OK && !goalless) {
 		snprintf(err, errlen, "out of memory");
@@ -5247,6 +5257,8 @@ group_breakdown(sqlite3 *db, const struct scope *sc, size_t skip, size_t limit,
 		if ((rates = without_goals(db, gs, goalless))) {
 			goalless->segment = 0;
 			goalless->stash = NULL;
+			/* The wider scope first: gs's visits are among
+			 * goalless's. */
 			s = group_totals(db, goalless, gs, f, n, base, t, &done,
 			                 err, errlen);
 		} else {

@@ -1101,7 +1101,10 @@ static const char *const blk_filters[] = {
         /* Goals of either kind: a visit that reached any, or none. */
         "goal==signup|Visit /a", "goal!=Visit /blog/*|download|Visit /a",
         /* Every visit: more visitors than a breakdown counts exactly. */
-        "country!=XX;device!=x"};
+        "country!=XX;device!=x",
+        /* A goal after a filter on pages or groups: the breakdown's
+         * conversion rates share the pages kept. */
+        "content_group==Ps|Home;goal==Visit /a", "page==/p*;goal==signup"};
 #define BLK_FILTERS (sizeof(blk_filters) / sizeof(blk_filters[0]))
 static const char *const blk_tz[] = {"UTC", "Asia/Kolkata", "America/New_York"};
 static const char *const blk_ranges[][2] = {{"2025-03-01", "2025-03-10"},
