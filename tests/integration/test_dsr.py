@@ -1309,6 +1309,13 @@ class ErasureOfABlockedDayTest(unittest.TestCase):
         noon = (first // 86400000 - 5) * 86400000 + 43200000
         db.execute("UPDATE analytics_visits SET start_ts = start_ts - ? + ?, "
                    "last_ts = last_ts - ? + ?", (first, noon, first, noon))
+        # What the plugin does when a visit starts on a day its blocks
+        # have passed (block_touch()): the day is marked to be built.
+        # Had the blocks task run between the visits and the stop (it
+        # runs each second), the day would be behind built_to unmarked.
+        db.execute("INSERT INTO analytics_block_dirty (site, day) SELECT "
+                   "site, ? FROM analytics_block_state WHERE ? < built_to",
+                   (noon // 86400000, noon // 86400000))
         db.commit()
         db.close()
         srv.start()
