@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { startSeula, launchChromium, setIni, axeRun, shutDown, testPaths } from './harness.mjs';
+import { startSeula, launchChromium, setIni, axeRun, shutDown, testPaths, exampleIni } from './harness.mjs';
 
 const { BIN, ROOT, OUTPUT, AXE } = testPaths();
 
@@ -181,11 +181,7 @@ before(async () => {
   db = path.join(dir, 'seula.db');
   // The example configuration as it is (run from the repository root, as
   // it says), with a free port, a database of its own and the built plugins.
-  let ini = readFileSync(path.join(ROOT, 'contrib', 'seula.ini.example'), 'utf8');
-  ini = setIni(ini, 'server', 'listen', '127.0.0.1:0');
-  ini = setIni(ini, 'server', 'db', db);
-  ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
-  ini = setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+  let ini = exampleIni(db);
   // DNT: 1 objects to marketing as Sec-GPC does (only the test of it sends it).
   ini = setIni(ini, 'site.demo', 'dnt', 'objection');
   // /privacy needs a controller; the example may not name one.

@@ -5,11 +5,11 @@
 // /api/collect and three consent choices; Chromium; and the checks of what
 // a page shows against the stats API's answer to the query it made.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff,
-  withoutPluginSections, postBeacon, testPaths } from './harness.mjs';
+  withoutPluginSections, postBeacon, testPaths, exampleIni } from './harness.mjs';
 
 const { BIN, ROOT, AXE } = testPaths();
 // The demo site's zone ([site.demo] timezone in contrib/seula.ini.example):
@@ -121,11 +121,7 @@ export async function startDashboard(fx) {
   // contrib/seula.ini.example with a free port, a database of its own, the
   // plugins of the build and the analytics plugin; it starts in the
   // repository root, where the example's relative paths point.
-  let ini = readFileSync(path.join(ROOT, 'contrib', 'seula.ini.example'), 'utf8');
-  ini = setIni(ini, 'server', 'listen', '127.0.0.1:0');
-  ini = setIni(ini, 'server', 'db', path.join(dir, 'seula.db'));
-  ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
-  ini = setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+  let ini = exampleIni(path.join(dir, 'seula.db'));
   const load = ['geoip', 'useragent', 'referrer', 'anonymize', 'analytics'];
   ini = setIni(ini, 'plugins', 'load', load.join(', '));
   ini = withoutPluginSections(ini, load);

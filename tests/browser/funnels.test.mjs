@@ -11,11 +11,11 @@
 //   SEULA_BIN=build/dev/seula SEULA_SOURCE_DIR=. node --test tests/browser/funnels.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff,
-  withoutPluginSections, postBeacon, testPaths } from './harness.mjs';
+  withoutPluginSections, postBeacon, testPaths, exampleIni } from './harness.mjs';
 
 const { BIN, ROOT } = testPaths();
 const TZ = 'Europe/Helsinki';
@@ -43,11 +43,7 @@ before(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing`);
   dir = mkdtempSync(path.join(tmpdir(), 'seula-funnels-'));
   const config = path.join(dir, 'seula.ini');
-  let ini = readFileSync(path.join(ROOT, 'contrib', 'seula.ini.example'), 'utf8');
-  ini = setIni(ini, 'server', 'listen', '127.0.0.1:0');
-  ini = setIni(ini, 'server', 'db', path.join(dir, 'seula.db'));
-  ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
-  ini = setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+  let ini = exampleIni(path.join(dir, 'seula.db'));
   const load = ['useragent', 'referrer', 'anonymize', 'analytics'];
   ini = setIni(ini, 'plugins', 'load', load.join(', '));
   ini = withoutPluginSections(ini, load);

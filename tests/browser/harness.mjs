@@ -97,6 +97,18 @@ export function setIni(text, section, key, value) {
   return lines.join('\n');
 }
 
+// contrib/seula.ini.example as a test's server runs it, from the
+// repository root where its relative paths point: a free port, the
+// database `db`, the repository's web/ and the plugins built beside BIN.
+export function exampleIni(db) {
+  const { BIN, ROOT } = testPaths();
+  let ini = readFileSync(path.join(ROOT, 'contrib', 'seula.ini.example'), 'utf8');
+  ini = setIni(ini, 'server', 'listen', '127.0.0.1:0');
+  ini = setIni(ini, 'server', 'db', db);
+  ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
+  return setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+}
+
 // Keep in `problems` (page.problems unless given) what a page must not do:
 // a script error, a console error, a Content-Security-Policy violation
 // (an init script reports each as a console error).  allowed(message):

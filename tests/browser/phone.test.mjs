@@ -14,11 +14,11 @@
 // SEULA_TEST_OUTPUT: where the screenshots go (default tests/output/).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSeula, launchChromium, setIni, recordProblems, axeCheck, shutDown, addStaff,
-  withoutPluginSections, postBeacon, signInAs, testPaths } from './harness.mjs';
+  withoutPluginSections, postBeacon, signInAs, testPaths, exampleIni } from './harness.mjs';
 
 const { BIN, ROOT, OUTPUT } = testPaths();
 const ANALYST = { name: 'ann', password: 'copper+Fjord+42+heron' };
@@ -48,11 +48,7 @@ before(async () => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing`);
   dir = mkdtempSync(path.join(tmpdir(), 'seula-phone-'));
   const config = path.join(dir, 'seula.ini');
-  let ini = readFileSync(path.join(ROOT, 'contrib', 'seula.ini.example'), 'utf8');
-  ini = setIni(ini, 'server', 'listen', '127.0.0.1:0');
-  ini = setIni(ini, 'server', 'db', path.join(dir, 'seula.db'));
-  ini = setIni(ini, 'server', 'web_root', path.join(ROOT, 'web'));
-  ini = setIni(ini, 'server', 'plugin_dir', path.join(path.dirname(path.resolve(BIN)), 'plugins'));
+  let ini = exampleIni(path.join(dir, 'seula.db'));
   const load = ['useragent', 'referrer', 'anonymize', 'analytics'];
   ini = setIni(ini, 'plugins', 'load', load.join(', '));
   ini = withoutPluginSections(ini, load);
