@@ -166,12 +166,23 @@ export function shown(metric, v) {
 export const SUMMARY = ['visitors', 'visits', 'pageviews', 'views_per_visit', 'bounce_rate', 'visit_duration', 'events'];
 
 // A signed-in page that records script errors and CSP violations.
-export async function open(context, url) {
+// With `at` (a Date), the page's clock stands still there from its first
+// script on.
+export async function open(context, url, at) {
   const page = await context.newPage();
   // A 401 is an answer only to the reports of a session that ended under
   // the page: a first visit asks whether it is signed in without one.
   await recordProblems(page, (m) => /status of 401/.test(m.text()) && /\/api\/stats\//.test(m.location().url));
+  if (at) await page.clock.setFixedTime(at);
   await page.goto(url);
+  return page;
+}
+
+// The dashboard at `next` (its path and query) for the analyst, who is
+// sent to sign in first, as a stranger is; `at` as for open().
+export async function analystPage(context, next, at) {
+  const page = await open(context, `${base}/login/?next=${encodeURIComponent(next)}`, at);
+  await signIn(page, ANALYST);
   return page;
 }
 

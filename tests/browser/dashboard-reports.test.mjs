@@ -13,8 +13,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { testPaths } from './harness.mjs';
-import { startDashboard, stopDashboard, TZ, BROWSER_TZ, ANALYST, UA, VISITORS, post, shown, open,
-  ready, signIn, api, checkSummary, checkTable, chips, axe } from './dashboard-fixture.mjs';
+import { startDashboard, stopDashboard, analystPage, TZ, BROWSER_TZ, ANALYST, UA, VISITORS, post,
+  shown, open, ready, signIn, api, checkSummary, checkTable, chips, axe } from './dashboard-fixture.mjs';
 
 const { OUTPUT } = testPaths();
 const fx = {};
@@ -33,8 +33,7 @@ test('a table shows more of its rows on request, as many as there are', async ()
     assert.equal(r.status, 204, r.text);
   }
   const context = await browser.newContext({ timezoneId: BROWSER_TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   const shown = () => page.$$eval('#table-pages tbody tr:not(.empty)', (trs) => trs.length);
   const all = await api(context, `/api/stats/demo/breakdown?${new URLSearchParams({
@@ -104,8 +103,7 @@ test('the bar stays above the tables scrolled under it, and a row taking the foc
   // From 640 px the bar sticks to the top; at 800 px its controls wrap.
   for (const width of [1280, 800]) {
     const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width, height: 700 } });
-    const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-    await signIn(page, ANALYST);
+    const page = await analystPage(context, '/?site=demo');
     await ready(page);
     const bar = 'body > header';
     assert.equal(await page.$eval(bar, (b) => getComputedStyle(b).position), 'sticky');
@@ -158,8 +156,7 @@ test('a property sent empty reads "(empty)", filters by a click, and keeps its f
     assert.equal(r.status, 204, r.text);
   }
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   await page.click('#card-events .tab[data-dimension="prop"]');
   const button = page.locator('#table-events tbody tr[data-value=""] button');
@@ -200,8 +197,7 @@ test('a property sent empty reads "(empty)", filters by a click, and keeps its f
 
 test('time on page goes with the page filter that offered it', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=page==/pricing&metric=time_on_page')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&filter=page==/pricing&metric=time_on_page');
   await ready(page);
   const pressed = () => page.$$eval('#summary button[aria-pressed="true"]', (bs) => bs.map((b) => b.dataset.metric));
   const charted = () => new URL(document.querySelector('#chart').dataset.api, location.href).searchParams.get('metric');
@@ -231,8 +227,7 @@ test('time on page goes with the page filter that offered it', async () => {
 
 test('the goals say whose rate they give: of all visitors, or of those the filters keep', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=device==desktop')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&filter=device==desktop');
   await ready(page);
   const note = () => page.textContent('#card-goals p.small');
   // As the API's goals report counts them: under a filter, its visitors.
@@ -307,8 +302,7 @@ test('a change is rounded alike up and down: half a percent down is 1%, not an a
 
 test('the conversion rate against a period without visitors: no rate then, so no change', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup&compare=previous_period')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&filter=goal==signup&compare=previous_period');
   await ready(page);
   const { data } = await checkSummary(page, context);
   assert.ok(data.results.conversion_rate > 0);
@@ -329,8 +323,7 @@ test('the conversion rate against a period without visitors: no rate then, so no
 
 test('a filter of two goals (goal==A|B): the visits that reached either, with their conversion rate', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&filter=goal==signup|Visit /pricing')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&filter=goal==signup|Visit /pricing');
   await ready(page);
   assert.deepEqual(await chips(page), ['Goal is signup or Visit /pricing']);
   const { data: either } = await checkSummary(page, context);
@@ -362,12 +355,9 @@ test('a filter of two goals (goal==A|B): the visits that reached either, with th
 
 test('a custom range ends today in the site\'s zone: the date pickers go no further, later days are cut', async () => {
   const context = await browser.newContext({ timezoneId: BROWSER_TZ, locale: 'en-GB' });
-  const page = await context.newPage();
   // 22:30 UTC on 30 September: 1 October in Helsinki, the site's zone,
   // still 30 September in New York, the browser's.
-  await page.clock.setFixedTime(new Date('2026-09-30T22:30:00Z'));
-  await page.goto(`${base}/login/?next=${encodeURIComponent('/?site=demo&period=custom&from=2026-09-20&to=2026-10-20')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&period=custom&from=2026-09-20&to=2026-10-20', new Date('2026-09-30T22:30:00Z'));
   // A link past today: the range ends today, and the address says so.
   await ready(page, () => new URLSearchParams(location.search).get('to') === '2026-10-01');
   const asked = async () => {
@@ -397,8 +387,7 @@ test('a custom range ends today in the site\'s zone: the date pickers go no furt
 
 test('the filter form adds what a click cannot: is not, contains, does not contain, typed values', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   const filterOf = () => new URL(page.url()).searchParams.get('filter');
   // Visitors of the summary under `filter` (every test's traffic).
@@ -587,8 +576,7 @@ test('cut weeks and months count their days across the clocks\' changes, a leap 
   // 2028's February, seen from March 2028 (the range ends today).
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
   await context.clock.install({ time: new Date('2028-03-10T10:00:00Z') });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=custom&from=2027-11-01&to=2028-02-28&interval=month')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&period=custom&from=2027-11-01&to=2028-02-28&interval=month');
   await ready(page, () => document.querySelector('#chart').dataset.points === '4');
   assert.equal(await page.getAttribute('#chart', 'data-partial'), '3');
   const box = await (await page.$('#chart .u-over')).boundingBox();
@@ -605,8 +593,7 @@ test('cut weeks and months count their days across the clocks\' changes, a leap 
 
 test('the last 12 months begin with a whole month; this one is the month they hold only part of', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=12mo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&period=12mo');
   await ready(page, () => document.querySelector('#chart').dataset.points === '12');
   const data = await api(context, await page.getAttribute('#chart', 'data-api'));
   assert.equal(data.interval, 'month');
@@ -625,8 +612,7 @@ test('the last 12 months begin with a whole month; this one is the month they ho
 
 test('a cut week drawn again while other dates load counts its days in the period of the answer it shows', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo&period=custom&from=2026-11-04&to=2026-11-20&interval=week')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&period=custom&from=2026-11-04&to=2026-11-20&interval=week');
   await ready(page, () => document.querySelector('#chart').dataset.points === '3');
   assert.equal(await page.getAttribute('#chart', 'data-partial'), '0,2');
   const label = await page.getAttribute('#chart', 'aria-label');
@@ -663,8 +649,7 @@ test('a cut week drawn again while other dates load counts its days in the perio
 
 test('the filter form: a referrer picked or typed as it reads, a country named before its list came', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   const filterOf = () => new URL(page.url()).searchParams.get('filter');
   const visitors = async () => {
@@ -734,8 +719,7 @@ test('the filter form: a path with a percent sign in it, picked as it reads, fil
   const r = await post('/api/collect', { site: 'demo', type: 'pageview', url: 'http://localhost/sale/100%25-off' }, headers);
   assert.equal(r.status, 204, r.text);
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   const pages = async () => (await api(context, `/api/stats/demo/breakdown?${new URLSearchParams({
     dimension: 'page', limit: '1000', tz: TZ })}`)).results.map((x) => x.page);
@@ -768,8 +752,7 @@ test('the filter form: a path with a percent sign in it, picked as it reads, fil
 
 test('content groups: a tab of the pages card where the site has some, a row per group, a click its filter', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB', viewport: { width: 1280, height: 900 } });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   const tab = '#card-pages .tab[data-dimension="content_group"]';
   assert.equal(await page.isVisible(tab), true);

@@ -19,8 +19,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { testPaths } from './harness.mjs';
-import { startDashboard, stopDashboard, TZ, BROWSER_TZ, ANALYST, SERVICE, UA, VISITORS, PAGEVIEWS,
-  CHOICES, OPT_IN, post, shown, open, ready, signIn, api, checkSummary, checkTable, chips, axe } from './dashboard-fixture.mjs';
+import { startDashboard, stopDashboard, analystPage, TZ, BROWSER_TZ, ANALYST, SERVICE, UA, VISITORS,
+  PAGEVIEWS, CHOICES, OPT_IN, post, shown, open, ready, signIn, api, checkSummary, checkTable,
+  chips, axe } from './dashboard-fixture.mjs';
 
 const { OUTPUT } = testPaths();
 const fx = {};
@@ -574,8 +575,7 @@ test('a role without statistics is told so; the assets are served from this serv
 
 test('a configured site opens before its first visit; an unknown one says so', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=quiet')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=quiet');
   await ready(page);
   assert.equal(await page.inputValue('#site'), 'quiet', 'not replaced by another site');
   // Listed with the others, though no visit has reached it.
@@ -636,8 +636,7 @@ test('a configured site opens before its first visit; an unknown one says so', a
 
 test('a sign-out in another tab clears the dashboard at once; its requests keep the other staff pages alive', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   // Another staff tab hears of each request the dashboard makes (the
   // server restarts the session's idle time on each).
@@ -668,8 +667,7 @@ test('a sign-out in another tab clears the dashboard at once; its requests keep 
 test('a dashboard left in a hidden tab past the session\'s idle time takes its figures off the screen', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   await context.clock.install();
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   // Hidden: the real-time figure is not polled, so nothing asks the
   // server and the session's 30 idle minutes run.
@@ -685,8 +683,7 @@ test('a dashboard left in a hidden tab past the session\'s idle time takes its f
 test('a visible dashboard nobody uses still idles out: its real-time poll is no activity', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
   await context.clock.install();
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   // Shown, the real-time figure is polled every 30 s, marked so that
   // neither the server nor the page takes it for someone there.
@@ -706,8 +703,7 @@ test('a visible dashboard nobody uses still idles out: its real-time poll is no 
 
 test('a filter part of the address that is no filter is named, not silently dropped', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await open(context, `${base}/login/?next=${encodeURIComponent('/?site=demo')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo');
   await ready(page);
   await page.goto(`${base}/?site=demo&filter=${encodeURIComponent('device==Desktop;countyr==FI;;browser')}`);
   await ready(page);
@@ -791,12 +787,9 @@ test('an hourly chart of a day the clocks go back has its hours evenly on the ax
 
 test('the last 30 days are compared with the 30 days before, even when they are a whole month', async () => {
   const context = await browser.newContext({ timezoneId: TZ, locale: 'en-GB' });
-  const page = await context.newPage();
   // 30 September, in Helsinki: "last 30 days" is all of September, which
   // the API's previous_period would compare with August's 31 days.
-  await page.clock.setFixedTime(new Date('2026-09-30T09:00:00Z'));
-  await page.goto(`${base}/login/?next=${encodeURIComponent('/?site=demo&compare=previous_period')}`);
-  await signIn(page, ANALYST);
+  const page = await analystPage(context, '/?site=demo&compare=previous_period', new Date('2026-09-30T09:00:00Z'));
   await ready(page);
   const summary = new URL(await page.getAttribute('#summary', 'data-api'), base).searchParams;
   assert.deepEqual([summary.get('from'), summary.get('to')], ['2026-09-01', '2026-09-30']);
