@@ -10,11 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A value kept with an entry (analytics_block_cache_memo_put()). */
+struct memo {
+	uint64_t tag;
+	void *value;
+	size_t bytes;
+	void (*free_value)(void *);
+	struct memo *next;
+};
+
+/* Tags an entry keeps values of at most: a value is worked out for one
+ * configuration (a site's content groups), which seldom changes. */
+#define MEMOS_MAX 4
+
 struct entry {
 	struct analytics_cached_block pub; /* first: released by it */
 	int64_t id, day;
 	const char *site; /* in the same allocation, after the bytes */
 	size_t refs;
+	struct memo *memos; /* newest first */
+	size_t n_memos, memo_bytes;
 	bool linked;                 /* in the hash and the list */
 	struct entry *chain;         /* the hash bucket's next */
 	struct entry *newer, *older; /* the list */
@@ -44,13 +59,28 @@ struct analytics_block_cache *analytics_block_cache_new(size_t max_bytes)
 	return c;
 }
 
+static void memo_free(struct memo *m)
+{
+	m->free_value(m->value);
+	free(m);
+}
+
+static void entry_free(struct entry *e)
+{
+	for (struct memo *m = e->memos, *next; m; m = next) {
+		next = m->next;
+		memo_free(m);
+	}
+	free(e);
+}
+
 void analytics_block_cache_free(struct analytics_block_cache *c)
 {
 	if (!c)
 		return;
 	for (struct entry *e = c->newest, *next; e; e = next) {
 		next = e->older;
-		free(e);
+		entry_free(e);
 	}
 	free(c->bucket);
 	pthread_mutex_destroy(&c->lock);
@@ -97,10 +127,10 @@ static void unlink_entry(struct analytics_block_cache *c, struct entry *e)
 	list_remove(c, e);
 	e->linked = false;
 	c->linked--;
-	c->bytes -= e->pub.size;
+	c->bytes -= e->pub.size + e->memo_bytes;
 	if (e->refs == 0) {
 		c->entries--;
-		free(e);
+		entry_free(e);
 	}
 }
 
@@ -202,9 +232,78 @@ void analytics_block_cache_release(struct analytics_block_cache *c,
 	pthread_mutex_lock(&c->lock);
 	if (--e->refs == 0 && !e->linked) {
 		c->entries--;
-		free(e);
+		entry_free(e);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+const void *analytics_block_cache_memo(struct analytics_block_cache *c,
+                                       const struct analytics_cached_block *b,
+                                       uint64_t tag)
+{
+	const struct entry *e = (const struct entry *)b;
+	const void *value = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (const struct memo *m = e->memos; m && !value; m = m->next)
+		if (m->tag == tag)
+			value = m->value;
+	pthread_mutex_unlock(&c->lock);
+	return value;
+}
+
+bool analytics_block_cache_memo_put(struct analytics_block_cache *c,
+                                    const struct analytics_cached_block *b,
+                                    uint64_t tag, void *value, size_t bytes,
+                                    void (*free_value)(void *))
+{
+	struct entry *e = (struct entry *)b;
+	struct memo *m = malloc(sizeof(*m));
+	if (!m)
+		return false;
+	*m = (struct memo){.tag = tag,
+	                   .value = value,
+	                   .bytes = bytes,
+	                   .free_value = free_value};
+	bool taken = false;
+	pthread_mutex_lock(&c->lock);
+	bool have = false;
+	for (const struct memo *o = e->memos; o && !have; o = o->next)
+		have = o->tag == tag;
+	/* A full entry makes room by its oldest value only when no other
+	 * holder may be reading it. */
+	if (!have && e->linked && e->n_memos == MEMOS_MAX && e->refs == 1) {
+		struct memo **p = &e->memos;
+		while ((*p)->next)
+			p = &(*p)->next;
+		e->memo_bytes -= (*p)->bytes;
+		c->bytes -= (*p)->bytes;
+		e->n_memos--;
+		memo_free(*p);
+		*p = NULL;
+	}
+	if (!have && e->n_memos < MEMOS_MAX && e->linked &&
+	    bytes <= c->max_bytes - e->pub.size) {
+		/* Room as for bytes put, never by dropping this entry. */
+		while (c->oldest && c->bytes + bytes > c->max_bytes) {
+			struct entry *old =
+			        c->oldest != e ? c->oldest : c->oldest->newer;
+			if (!old)
+				break;
+			unlink_entry(c, old);
+		}
+		if (c->bytes + bytes <= c->max_bytes) {
+			m->next = e->memos;
+			e->memos = m;
+			e->n_memos++;
+			e->memo_bytes += bytes;
+			c->bytes += bytes;
+			taken = true;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!taken)
+		free(m);
+	return taken;
 }
 
 void analytics_block_cache_drop(struct analytics_block_cache *c,

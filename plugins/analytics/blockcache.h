@@ -59,6 +59,27 @@ analytics_block_cache_put(struct analytics_block_cache *c, int64_t id,
 void analytics_block_cache_release(struct analytics_block_cache *c,
                                    const struct analytics_cached_block *b);
 
+/* Values worked out from a row's bytes and its day's other rows (the
+ * day's sums by content group, query.c), kept with its entry so that they
+ * go when the bytes go: dropped, forgotten, evicted, or freed with the
+ * cache.  A `tag` names a value: what it was worked out from (the rows'
+ * ids, which name their bytes) and how (a configuration's fingerprint).
+ * A few tags an entry at most; their bytes count against max_bytes. */
+
+/* b's (held) value under `tag`, or NULL: valid while b is held. */
+const void *analytics_block_cache_memo(struct analytics_block_cache *c,
+                                       const struct analytics_cached_block *b,
+                                       uint64_t tag);
+
+/* Keep `value` (`bytes` of memory, freed by free_value()) with b (held)
+ * under `tag`: true when the cache took it, false when the caller keeps
+ * it (b was dropped meanwhile, has a value under tag already or no room
+ * for another, or it would not fit, or out of memory). */
+bool analytics_block_cache_memo_put(struct analytics_block_cache *c,
+                                    const struct analytics_cached_block *b,
+                                    uint64_t tag, void *value, size_t bytes,
+                                    void (*free_value)(void *));
+
 /* Drop `site`'s rows of days [day0, day1): deleted by this process. */
 void analytics_block_cache_drop(struct analytics_block_cache *c,
                                 const char *site, int64_t day0, int64_t day1);

@@ -145,6 +145,7 @@ struct column {
 	size_t str_cap;
 	size_t *len;
 	size_t len_cap;
+	int64_t id; /* its row's, read through the cache; else 0 */
 	bool loaded;
 };
 
@@ -446,6 +447,7 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 			return SQLITE_CORRUPT;
 		struct column *c = &s->c[i];
 		size_t m;
+		c->id = s->cache ? sqlite3_column_int64(s->st, 2) : 0;
 		if (s->cache) {
 			const struct analytics_cached_block *cb = NULL;
 			struct analytics_cached_block own = {NULL, 0};
@@ -489,6 +491,7 @@ int analytics_blocks_scan_next(struct analytics_blocks_scan *s,
 			continue;
 		if (!s->c[i].loaded)
 			return SQLITE_CORRUPT; /* a day has all or none */
+		b->id[i] = s->c[i].id;
 		if (i < ANALYTICS_BC_TEXT)
 			b->ints[i] = s->c[i].ints;
 		else

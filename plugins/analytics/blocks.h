@@ -97,6 +97,9 @@ struct analytics_block {
 	const uint32_t *page_off, *event_off;
 	const int64_t *ints[ANALYTICS_BC_TEXT];
 	struct analytics_block_text text[ANALYTICS_BC_COUNT];
+	/* Read through a cache: each column's row id (blockcache.h), which
+	 * names its bytes; else 0. */
+	int64_t id[ANALYTICS_BC_COUNT];
 };
 
 /* ---- reading ------------------------------------------------------------ */

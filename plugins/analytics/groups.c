@@ -566,21 +566,21 @@ bool analytics_groups_add_at(struct analytics_groups *g, size_t index,
 	return index < g->n && add_to(g, index, visitor, t);
 }
 
-bool analytics_groups_merge(struct analytics_groups *g,
-                            struct analytics_groups *from)
+/* Each value of `from` into g: its sums, and the visitors its set or
+ * sketch holds (its logged rows are the caller's); to[i] (when not NULL)
+ * the index in g of from's value i.  from is only read. */
+static bool merge_values(struct analytics_groups *g,
+                         const struct analytics_groups *from, uint32_t *to)
 {
-	uint32_t *to = malloc((from->n ? from->n : 1) * sizeof(*to));
-	bool *now = malloc((from->n ? from->n : 1) * sizeof(*now));
-	bool ok = to && now;
+	bool ok = true;
 	for (size_t i = 0; ok && i < from->n; i++) {
 		const struct group *y = &from->list[i];
 		struct group *x =
 		        find_or_add(g, from->keys.buf + y->key_off, y->key_len);
-		if (!x) {
-			ok = false;
-			break;
-		}
-		to[i] = (uint32_t)(x - g->list);
+		if (!x)
+			return false;
+		if (to)
+			to[i] = (uint32_t)(x - g->list);
 		x->rows += y->rows;
 		x->t.visits += y->t.visits;
 		x->t.pageviews += y->t.pageviews;
@@ -607,6 +607,28 @@ bool analytics_groups_merge(struct analytics_groups *g,
 		if (ok && y->zero)
 			ok = log ? log_put(g, at, 0) : add_visitor(g, x, 0);
 	}
+	return ok;
+}
+
+bool analytics_groups_add_all(struct analytics_groups *g,
+                              const struct analytics_groups *from)
+{
+	return from->log_n == 0 && merge_values(g, from, NULL);
+}
+
+size_t analytics_groups_bytes(const struct analytics_groups *g)
+{
+	return sizeof(*g) + g->cap * sizeof(*g->list) +
+	       g->n_slots * sizeof(*g->slots) + g->keys.size + g->mem +
+	       g->n_chunks * sizeof(struct log_chunk);
+}
+
+bool analytics_groups_merge(struct analytics_groups *g,
+                            struct analytics_groups *from)
+{
+	uint32_t *to = malloc((from->n ? from->n : 1) * sizeof(*to));
+	bool *now = malloc((from->n ? from->n : 1) * sizeof(*now));
+	bool ok = to && now && merge_values(g, from, to);
 	/* from's log becomes g's, its rows renumbered where they are: those
 	 * from counted are skipped, those of a value g counted are counted
 	 * now, as g's own new rows would be.  What becomes of a value's rows

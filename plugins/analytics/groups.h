@@ -100,6 +100,17 @@ void analytics_groups_log_all(struct analytics_groups *g);
 bool analytics_groups_merge(struct analytics_groups *g,
                             struct analytics_groups *from);
 
+/* analytics_groups_merge() of groups that logged nothing (made with a
+ * sets_bytes no rows reach, analytics_groups_limits()), which it only
+ * reads: so one `from` can be added to many, by several threads at once.
+ * False when from has logged rows (g unchanged) or out of memory (g is
+ * then only fit to be freed). */
+bool analytics_groups_add_all(struct analytics_groups *g,
+                              const struct analytics_groups *from);
+
+/* The memory g holds, roughly: its values, keys, sets, sketches and log. */
+size_t analytics_groups_bytes(const struct analytics_groups *g);
+
 /* Count now the logged rows of the values analytics_groups_top(g, limit)
  * would count first (those with the most rows), so that a thread that
  * summed its share counts them before the shares are merged rather than

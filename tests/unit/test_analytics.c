@@ -1104,7 +1104,9 @@ static const char *const blk_filters[] = {
         "country!=XX;device!=x",
         /* A goal after a filter on pages or groups: the breakdown's
          * conversion rates share the pages kept. */
-        "content_group==Ps|Home;goal==Visit /a", "page==/p*;goal==signup"};
+        "content_group==Ps|Home;goal==Visit /a", "page==/p*;goal==signup",
+        /* None: a whole day's sums by group are kept in the cache. */
+        ""};
 #define BLK_FILTERS (sizeof(blk_filters) / sizeof(blk_filters[0]))
 static const char *const blk_tz[] = {"UTC", "Asia/Kolkata", "America/New_York"};
 static const char *const blk_ranges[][2] = {{"2025-03-01", "2025-03-10"},
@@ -1410,6 +1412,122 @@ static void blocks_through_cache(sqlite3 *mem)
 	analytics_blocks_writer_free(other);
 	analytics_block_cache_free(cache);
 	analytics_groups_pool_free(pool);
+	file_dbs_close(&f);
+}
+
+/* The breakdown by content group of `groups` (a NULL-ended list) over
+ * 2025-03-01..10 in `tz`, `filter`, through `cache` (NULL: none) with
+ * two threads, as JSON text (the caller frees). */
+static char *group_rows(sqlite3 *db, sqlite3 *helper,
+                        struct analytics_block_cache *cache,
+                        const char **groups, const char *filter, const char *tz)
+{
+	struct analytics_content_groups cg;
+	char err[256];
+	assert_int_equal(
+	        analytics_content_groups_parse(groups, &cg, err, sizeof(err)),
+	        0);
+	struct analytics_request rq = request("2025-03-01", "2025-03-10", tz);
+	rq.content_groups = &cg;
+	rq.dimension = "content_group";
+	rq.filter = filter;
+	rq.helper = cache ? helper : NULL;
+	rq.cache = cache;
+	rq.metric = "visitors,visits,pageviews,bounce_rate,visit_duration,"
+	            "time_on_page";
+	json_t *j = report_ok(db, ANALYTICS_BREAKDOWN, &rq);
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	analytics_content_groups_free(&cg);
+	return text;
+}
+
+/* A whole day's sums by content group, kept with its bytes in the cache
+ * once a breakdown without filters has summed them, answer the next
+ * one as the visits do; groups named alike but read from other pages
+ * are summed afresh, not taken for the first; and a day rebuilt is
+ * summed again. */
+static void groups_days_kept(sqlite3 *mem)
+{
+	struct file_dbs f;
+	file_dbs_open(mem, &f);
+	const char *one[] = {"s:Ps:/p1|/p2", "s:Home:/", NULL};
+	const char *other[] = {"s:Ps:/p3|/p4", "s:Home:/", NULL};
+	struct analytics_block_cache *cache =
+	        analytics_block_cache_new(64 << 20);
+	assert_non_null(cache);
+	for (size_t z = 0; z < 2; z++) {
+		const char *tz = blk_tz[z];
+		char *want = group_rows(f.db, NULL, NULL, one, "", tz);
+		char *want_other = group_rows(f.db, NULL, NULL, other, "", tz);
+		assert_string_not_equal(want, want_other);
+		/* The blocks cached by a filtered breakdown, which keeps no
+		 * sums; then the first without a filter keeps them. */
+		free(group_rows(f.db, f.helper, cache, one, "device!=x", tz));
+		size_t blocks = analytics_block_cache_bytes(cache);
+		for (int k = 0; k < 2; k++) {
+			char *got =
+			        group_rows(f.db, f.helper, cache, one, "", tz);
+			assert_string_equal(got, want);
+			free(got);
+			if (z == 0 && k == 0)
+				assert_true(analytics_block_cache_bytes(cache) >
+				            blocks);
+		}
+		char *got = group_rows(f.db, f.helper, cache, other, "", tz);
+		assert_string_equal(got, want_other);
+		free(got);
+		free(want);
+		free(want_other);
+	}
+	/* Summed ahead, as at a start (analytics_groups_warm()): every
+	 * covered day's sums kept, as many bytes as the reports keep. */
+	struct analytics_block_cache *warm =
+	        analytics_block_cache_new(64 << 20);
+	assert_non_null(warm);
+	struct analytics_content_groups cg;
+	char err[256];
+	assert_int_equal(
+	        analytics_content_groups_parse(one, &cg, err, sizeof(err)), 0);
+	atomic_bool stop = false;
+	size_t sites = 0;
+	assert_int_equal(analytics_groups_warm(f.db, &cg, warm, &stop, &sites,
+	                                       err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_int_equal(sites, 1);
+	struct analytics_block_cache *fresh =
+	        analytics_block_cache_new(64 << 20);
+	assert_non_null(fresh);
+	char *want = group_rows(f.db, NULL, NULL, one, "", "UTC");
+	free(group_rows(f.db, f.helper, fresh, one, "", "UTC"));
+	assert_int_equal(analytics_block_cache_bytes(warm),
+	                 analytics_block_cache_bytes(fresh));
+	char *got = group_rows(f.db, f.helper, warm, one, "", "UTC");
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	/* Stopped: nothing summed. */
+	stop = true;
+	assert_int_equal(analytics_groups_warm(f.db, &cg, fresh, &stop, &sites,
+	                                       err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_int_equal(sites, 0);
+	analytics_content_groups_free(&cg);
+	analytics_block_cache_free(warm);
+	analytics_block_cache_free(fresh);
+
+	/* A day rebuilt: its new rows summed, not the old rows' sums. */
+	struct analytics_blocks_writer *w =
+	        analytics_blocks_writer_new(f.writer, NULL);
+	assert_non_null(w);
+	erase_one_and_rebuild(f.writer, w, MAR1 / 86400 + 6);
+	analytics_blocks_writer_free(w);
+	want = group_rows(f.db, NULL, NULL, one, "", "UTC");
+	got = group_rows(f.db, f.helper, cache, one, "", "UTC");
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	analytics_block_cache_free(cache);
 	file_dbs_close(&f);
 }
 
@@ -1791,6 +1909,7 @@ static void blocks_answer_as_the_visits(void **state)
 	same_reports(before, after, "with blocks");
 	blocks_on_two_threads(db, before);
 	blocks_through_cache(db);
+	groups_days_kept(db);
 	blocks_warm_cache(db);
 	for (size_t i = 0; i < BLK_REPORTS; i++)
 		free(before[i]);
@@ -2232,6 +2351,91 @@ static void block_cache_bounded(void **state)
 	analytics_block_cache_release(c, f);
 	analytics_block_cache_release(c, e);
 	analytics_block_cache_free(c);
+}
+
+/* A value kept with a cached entry, which counts its frees. */
+struct memo_value {
+	int id;
+	int *freed;
+};
+
+static void memo_counted_free(void *value)
+{
+	struct memo_value *v = value;
+	(*v->freed)++;
+	free(v);
+}
+
+/* Values kept with an entry (a day's sums by group): found by tag while
+ * the entry is held, counted in the cache's bytes, and freed when the
+ * entry goes, dropped, evicted or with the cache; never one tag twice,
+ * and a few tags at most, the oldest making room only when no one else
+ * holds the entry. */
+static void block_cache_memos(void **state)
+{
+	(void)state;
+	int freed = 0;
+	struct analytics_block_cache *c = analytics_block_cache_new(1000);
+	assert_non_null(c);
+	uint8_t bytes[400] = {0};
+	const struct analytics_cached_block *a =
+	        analytics_block_cache_put(c, 1, "s", 10, bytes, 400);
+	assert_non_null(a);
+	assert_null(analytics_block_cache_memo(c, a, 7));
+	struct memo_value *v[6];
+	for (int i = 0; i < 6; i++) {
+		v[i] = malloc(sizeof(*v[i]));
+		assert_non_null(v[i]);
+		*v[i] = (struct memo_value){i, &freed};
+	}
+	void (*fr)(void *) = memo_counted_free;
+	assert_true(analytics_block_cache_memo_put(c, a, 7, v[0], 100, fr));
+	assert_ptr_equal(analytics_block_cache_memo(c, a, 7), v[0]);
+	assert_null(analytics_block_cache_memo(c, a, 8));
+	assert_int_equal(analytics_block_cache_bytes(c), 500);
+	/* One tag once: the caller keeps its second value. */
+	assert_false(analytics_block_cache_memo_put(c, a, 7, v[1], 10, fr));
+	/* Larger than the cache has room for beside the entry. */
+	assert_false(analytics_block_cache_memo_put(c, a, 9, v[1], 601, fr));
+	/* Room made by evicting another entry, never this one. */
+	const struct analytics_cached_block *b =
+	        analytics_block_cache_put(c, 2, "s", 11, bytes, 300);
+	assert_non_null(b);
+	analytics_block_cache_release(c, b);
+	assert_true(analytics_block_cache_memo_put(c, a, 9, v[1], 201, fr));
+	assert_null(analytics_block_cache_get(c, 2));
+	assert_int_equal(analytics_block_cache_bytes(c), 701);
+	/* Four tags at most; a fifth pushes out the oldest (7), as only
+	 * this caller holds the entry. */
+	assert_true(analytics_block_cache_memo_put(c, a, 10, v[2], 1, fr));
+	assert_true(analytics_block_cache_memo_put(c, a, 11, v[3], 1, fr));
+	const struct analytics_cached_block *a2 =
+	        analytics_block_cache_get(c, 1);
+	assert_ptr_equal(a2, a);
+	assert_false(analytics_block_cache_memo_put(c, a, 12, v[4], 1, fr));
+	assert_int_equal(freed, 0);
+	assert_ptr_equal(analytics_block_cache_memo(c, a2, 7), v[0]);
+	analytics_block_cache_release(c, a2);
+	assert_true(analytics_block_cache_memo_put(c, a, 12, v[4], 1, fr));
+	assert_int_equal(freed, 1);
+	assert_null(analytics_block_cache_memo(c, a, 7));
+	assert_ptr_equal(analytics_block_cache_memo(c, a, 12), v[4]);
+	assert_int_equal(analytics_block_cache_bytes(c), 604);
+	/* Dropped while held: its values stay readable until released,
+	 * then go with it, and their bytes at once. */
+	analytics_block_cache_drop(c, "s", 10, 11);
+	assert_int_equal(analytics_block_cache_bytes(c), 0);
+	assert_ptr_equal(analytics_block_cache_memo(c, a, 9), v[1]);
+	assert_false(analytics_block_cache_memo_put(c, a, 13, v[5], 1, fr));
+	analytics_block_cache_release(c, a);
+	assert_int_equal(freed, 5);
+	/* Freed with the cache too. */
+	const struct analytics_cached_block *d =
+	        analytics_block_cache_put(c, 3, "s", 12, bytes, 10);
+	assert_true(analytics_block_cache_memo_put(c, d, 1, v[5], 1, fr));
+	analytics_block_cache_release(c, d);
+	analytics_block_cache_free(c);
+	assert_int_equal(freed, 6);
 }
 
 /* Migration 11 keeps the blocks' rows under their rowids, and gives a
@@ -3931,6 +4135,7 @@ int main(void)
 	        cmocka_unit_test(blocks_ids_never_reused),
 	        cmocka_unit_test(block_index_past_its_values),
 	        cmocka_unit_test(block_cache_bounded),
+	        cmocka_unit_test(block_cache_memos),
 	        cmocka_unit_test(block_cache_sweep_due),
 	        cmocka_unit_test(visitors_never_above_visits),
 	        cmocka_unit_test(breakdown_ranked_by_visitors_shown),
