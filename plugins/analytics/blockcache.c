@@ -38,7 +38,8 @@ struct entry {
 struct analytics_block_cache {
 	pthread_mutex_t lock;
 	size_t max_bytes, bytes, entries;
-	uint64_t drops; /* analytics_block_cache_drop() calls */
+	uint64_t drops;     /* analytics_block_cache_drop() calls */
+	uint64_t memo_hits; /* values found (analytics_block_cache_memo()) */
 	struct entry **bucket;
 	size_t n_buckets, linked; /* linked: entries in the hash */
 	struct entry *newest, *oldest;
@@ -247,8 +248,36 @@ const void *analytics_block_cache_memo(struct analytics_block_cache *c,
 	for (const struct memo *m = e->memos; m && !value; m = m->next)
 		if (m->tag == tag)
 			value = m->value;
+	c->memo_hits += value != NULL;
 	pthread_mutex_unlock(&c->lock);
 	return value;
+}
+
+uint64_t analytics_block_cache_memo_hits(struct analytics_block_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t n = c->memo_hits;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+bool analytics_block_cache_site_days(struct analytics_block_cache *c,
+                                     const char *site, int64_t *day0,
+                                     int64_t *day1)
+{
+	bool any = false;
+	pthread_mutex_lock(&c->lock);
+	for (const struct entry *e = c->newest; e; e = e->older) {
+		if (strcmp(e->site, site) != 0)
+			continue;
+		if (!any || e->day < *day0)
+			*day0 = e->day;
+		if (!any || e->day > *day1)
+			*day1 = e->day;
+		any = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return any;
 }
 
 bool analytics_block_cache_memo_put(struct analytics_block_cache *c,
@@ -269,9 +298,18 @@ bool analytics_block_cache_memo_put(struct analytics_block_cache *c,
 	bool have = false;
 	for (const struct memo *o = e->memos; o && !have; o = o->next)
 		have = o->tag == tag;
+	struct memo *oldest = e->memos;
+	while (oldest && oldest->next)
+		oldest = oldest->next;
+	/* The entry with its values, the new one in place of its oldest
+	 * when full, within the whole cache. */
+	size_t keep = e->pub.size + e->memo_bytes -
+	              (e->n_memos == MEMOS_MAX && oldest ? oldest->bytes : 0);
+	bool fits = keep <= c->max_bytes && bytes <= c->max_bytes - keep;
 	/* A full entry makes room by its oldest value only when no other
 	 * holder may be reading it. */
-	if (!have && e->linked && e->n_memos == MEMOS_MAX && e->refs == 1) {
+	if (!have && fits && e->linked && e->n_memos == MEMOS_MAX &&
+	    e->refs == 1) {
 		struct memo **p = &e->memos;
 		while ((*p)->next)
 			p = &(*p)->next;
@@ -281,8 +319,7 @@ bool analytics_block_cache_memo_put(struct analytics_block_cache *c,
 		memo_free(*p);
 		*p = NULL;
 	}
-	if (!have && e->n_memos < MEMOS_MAX && e->linked &&
-	    bytes <= c->max_bytes - e->pub.size) {
+	if (!have && fits && e->n_memos < MEMOS_MAX && e->linked) {
 		/* Room as for bytes put, never by dropping this entry. */
 		while (c->oldest && c->bytes + bytes > c->max_bytes) {
 			struct entry *old =

@@ -80,6 +80,15 @@ bool analytics_block_cache_memo_put(struct analytics_block_cache *c,
                                     uint64_t tag, void *value, size_t bytes,
                                     void (*free_value)(void *));
 
+/* How many times analytics_block_cache_memo() found a value (tests). */
+uint64_t analytics_block_cache_memo_hits(struct analytics_block_cache *c);
+
+/* The first and last days of `site` that have rows cached, in *day0 and
+ * *day1; false (both unset) when none has. */
+bool analytics_block_cache_site_days(struct analytics_block_cache *c,
+                                     const char *site, int64_t *day0,
+                                     int64_t *day1);
+
 /* Drop `site`'s rows of days [day0, day1): deleted by this process. */
 void analytics_block_cache_drop(struct analytics_block_cache *c,
                                 const char *site, int64_t day0, int64_t day1);

@@ -220,9 +220,10 @@ static uint64_t key_hash(const struct analytics_groups *g, const char *s,
 	return h;
 }
 
-static bool grow_slots(struct analytics_groups *g)
+/* The values' slots rebuilt as `n_slots` (a power of two, at least
+ * twice the values). */
+static bool rehash(struct analytics_groups *g, size_t n_slots)
 {
-	size_t n_slots = g->n_slots * 2;
 	uint32_t *slots = calloc(n_slots, sizeof(*slots));
 	if (!slots)
 		return false;
@@ -236,6 +237,29 @@ static bool grow_slots(struct analytics_groups *g)
 	g->slots = slots;
 	g->n_slots = n_slots;
 	return true;
+}
+
+static bool grow_slots(struct analytics_groups *g)
+{
+	return rehash(g, g->n_slots * 2);
+}
+
+void analytics_groups_shrink(struct analytics_groups *g)
+{
+	size_t used = g->keys.used ? g->keys.used : 1;
+	char *keys = used < g->keys.size ? realloc(g->keys.buf, used) : NULL;
+	if (keys)
+		g->keys.buf = keys, g->keys.size = used;
+	size_t n = g->n ? g->n : 1;
+	struct group *list =
+	        n < g->cap ? realloc(g->list, n * sizeof(*list)) : NULL;
+	if (list)
+		g->list = list, g->cap = n;
+	size_t n_slots = 8;
+	while (n_slots < 2 * g->n)
+		n_slots *= 2;
+	if (n_slots < g->n_slots)
+		(void)rehash(g, n_slots); /* else as it was */
 }
 
 /* The group of `key`, or NULL when there is none. */

@@ -108,6 +108,12 @@ bool analytics_groups_merge(struct analytics_groups *g,
 bool analytics_groups_add_all(struct analytics_groups *g,
                               const struct analytics_groups *from);
 
+/* Give back what g holds beyond its values and keys (its lists grow
+ * by doubling, its keys' buffer from 64 KiB): for groups kept a long
+ * time, such as a day's sums by content group (query.c).  Values may
+ * still be added after it. */
+void analytics_groups_shrink(struct analytics_groups *g);
+
 /* The memory g holds, roughly: its values, keys, sets, sketches and log. */
 size_t analytics_groups_bytes(const struct analytics_groups *g);
 

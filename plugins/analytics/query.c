@@ -3024,6 +3024,8 @@ static bool add_day_kept(struct block_sum *bs, const struct analytics_block *b,
 	}
 	ok = ok && analytics_groups_add_all(bs->g, day);
 	free(named);
+	if (ok)
+		analytics_groups_shrink(day);
 	if (day &&
 	    (!ok || !analytics_block_cache_memo_put(
 	                    bs->sc->cache, held, tag, day,
@@ -6395,18 +6397,17 @@ analytics_groups_warm(sqlite3 *db, const struct analytics_content_groups *cg,
 	*sites = 0;
 	if (!cache || !cg || !cg->n)
 		return ANALYTICS_OK;
-	/* The sites and their days first, the statement done with before
-	 * the reports, each in a read transaction of its own. */
+	/* The sites first, the statement done with before the reports,
+	 * each in a read transaction of its own. */
 	struct site_days {
 		char *site;
 		int64_t day0, day1;
 	} *list = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db,
-	                            "SELECT site, min(day), max(day) FROM "
-	                            "analytics_blocks GROUP BY site",
-	                            -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+	        db, "SELECT DISTINCT site FROM analytics_blocks", -1, &st,
+	        NULL);
 	enum analytics_status s = ANALYTICS_OK;
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = SQLITE_OK;
@@ -6425,9 +6426,13 @@ analytics_groups_warm(sqlite3 *db, const struct analytics_content_groups *cg,
 			}
 			list = l, cap = more;
 		}
-		list[n] = (struct site_days){strdup(site),
-		                             sqlite3_column_int64(st, 1),
-		                             sqlite3_column_int64(st, 2)};
+		/* Only the days the cache holds (the warm-up's newest, up to
+		 * its budget): reading older ones through it would push out
+		 * the newest days' other columns. */
+		int64_t day0, day1;
+		if (!analytics_block_cache_site_days(cache, site, &day0, &day1))
+			continue;
+		list[n] = (struct site_days){strdup(site), day0, day1};
 		if (!list[n++].site) {
 			s = ANALYTICS_DB_ERROR;
 			break;
@@ -6442,14 +6447,19 @@ analytics_groups_warm(sqlite3 *db, const struct analytics_content_groups *cg,
 	sqlite3_finalize(st);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	for (size_t i = 0; s == ANALYTICS_OK && i < n && !atomic_load(stop);
-	     i++) {
+	/* A site that fails leaves the others to be summed; its error is
+	 * the one told. */
+	enum analytics_status first = s;
+	bool listed = s == ANALYTICS_OK;
+	for (size_t i = 0; listed && i < n && !atomic_load(stop); i++) {
 		char from[16], to[16];
-		struct tm tm;
-		time_t t = (time_t)(list[i].day0 * 86400);
-		strftime(from, sizeof(from), "%Y-%m-%d", gmtime_r(&t, &tm));
-		t = (time_t)(list[i].day1 * 86400);
-		strftime(to, sizeof(to), "%Y-%m-%d", gmtime_r(&t, &tm));
+		struct tm tm0, tm1;
+		time_t t0 = (time_t)(list[i].day0 * 86400),
+		       t1 = (time_t)(list[i].day1 * 86400);
+		if (!gmtime_r(&t0, &tm0) || !gmtime_r(&t1, &tm1))
+			continue;
+		strftime(from, sizeof(from), "%Y-%m-%d", &tm0);
+		strftime(to, sizeof(to), "%Y-%m-%d", &tm1);
 		struct analytics_request rq = {
 		        .site = list[i].site,
 		        .from = from,
@@ -6462,11 +6472,17 @@ analytics_groups_warm(sqlite3 *db, const struct analytics_content_groups *cg,
 		        .cache = cache,
 		};
 		json_t *out = NULL;
-		s = analytics_report(db, ANALYTICS_BREAKDOWN, &rq, &out, err,
-		                     errlen);
+		char why[256] = "";
+		s = analytics_report(db, ANALYTICS_BREAKDOWN, &rq, &out, why,
+		                     sizeof(why));
 		json_decref(out);
 		*sites += s == ANALYTICS_OK;
+		if (s != ANALYTICS_OK && first == ANALYTICS_OK) {
+			first = s;
+			snprintf(err, errlen, "%s: %s", list[i].site, why);
+		}
 	}
+	s = first;
 	for (size_t i = 0; i < n; i++)
 		free(list[i].site);
 	free(list);

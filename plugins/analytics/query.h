@@ -238,13 +238,14 @@ enum analytics_status analytics_report(sqlite3 *db,
 
 /* The whole days' sums by content group that a breakdown by group
  * without filters keeps in `cache` (query.c's day_tag()), worked out now
- * for every site with groups in `cg`, over the days its blocks cover: as
- * Matomo archives ahead, so that after a start the first such report
- * adds them up rather than summing every day first (a year's took
- * 130-150 ms, then 16-20, on the 10-million-event benchmark).  Only days
- * whose blocks are in the cache are kept.  Reads on `db` (a report's
+ * for every site with groups in `cg`, over the days between its first
+ * and last cached ones (the cache's warm-up fills it first): as Matomo
+ * archives ahead, so that after a start the first such report adds them
+ * up rather than summing every day first (a year's took 130-150 ms, then
+ * 16-20, on the 10-million-event benchmark).  Reads on `db` (a report's
  * connection: analytics_sql_register()), one site at a time; stops
- * between sites once *stop.  *sites: those summed. */
+ * between sites once *stop.  A site that fails leaves the others summed;
+ * the first error is returned.  *sites: those summed. */
 enum analytics_status
 analytics_groups_warm(sqlite3 *db, const struct analytics_content_groups *cg,
                       struct analytics_block_cache *cache,

@@ -1480,8 +1480,9 @@ static void groups_days_kept(sqlite3 *mem)
 		free(want);
 		free(want_other);
 	}
-	/* Summed ahead, as at a start (analytics_groups_warm()): every
-	 * covered day's sums kept, as many bytes as the reports keep. */
+	/* Summed ahead, as at a start (analytics_groups_warm()), over the
+	 * days the cache's warm-up filled it with: the next breakdown reads
+	 * nothing more, and takes every whole day's sums kept. */
 	struct analytics_block_cache *warm =
 	        analytics_block_cache_new(64 << 20);
 	assert_non_null(warm);
@@ -1490,31 +1491,60 @@ static void groups_days_kept(sqlite3 *mem)
 	assert_int_equal(
 	        analytics_content_groups_parse(one, &cg, err, sizeof(err)), 0);
 	atomic_bool stop = false;
-	size_t sites = 0;
+	size_t sites = 0, warmed = 0;
+	/* Nothing cached: nothing to sum. */
+	assert_int_equal(analytics_groups_warm(f.db, &cg, warm, &stop, &sites,
+	                                       err, sizeof(err)),
+	                 ANALYTICS_OK);
+	assert_int_equal(sites, 0);
+	assert_int_equal(analytics_blocks_cache_warm(f.db, warm, 64 << 20,
+	                                             &stop, &warmed),
+	                 SQLITE_OK);
+	assert_true(warmed > 0);
+	size_t blocks = analytics_block_cache_bytes(warm);
 	assert_int_equal(analytics_groups_warm(f.db, &cg, warm, &stop, &sites,
 	                                       err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_int_equal(sites, 1);
-	struct analytics_block_cache *fresh =
-	        analytics_block_cache_new(64 << 20);
-	assert_non_null(fresh);
+	size_t kept = analytics_block_cache_bytes(warm);
+	assert_true(kept > blocks);
+	uint64_t hits = analytics_block_cache_memo_hits(warm);
 	char *want = group_rows(f.db, NULL, NULL, one, "", "UTC");
-	free(group_rows(f.db, f.helper, fresh, one, "", "UTC"));
-	assert_int_equal(analytics_block_cache_bytes(warm),
-	                 analytics_block_cache_bytes(fresh));
 	char *got = group_rows(f.db, f.helper, warm, one, "", "UTC");
 	assert_string_equal(got, want);
 	free(got);
 	free(want);
+	/* Every covered day (all inside the range, none an edge; the
+	 * others' blocks are cached too, but the days no run covers are
+	 * read off the visits). */
+	int64_t day0 = 0, day1 = -1, run0, run1;
+	assert_true(analytics_block_cache_site_days(warm, "s", &day0, &day1));
+	assert_false(analytics_block_cache_site_days(warm, "t", &day0, &day1));
+	assert_int_equal(analytics_blocks_covered(f.db, "s", day0, day1 + 1,
+	                                          &run0, &run1),
+	                 SQLITE_OK);
+	assert_true(run0 >= day0 && run1 <= day1 + 1 && run1 - run0 >= 3);
+	assert_int_equal(analytics_block_cache_memo_hits(warm) - hits,
+	                 run1 - run0);
+	/* Small: a day's two groups, sets of a few hundred visitors, not
+	 * the 64 KiB a keys' buffer starts with. */
+	assert_true((kept - blocks) / (size_t)(run1 - run0) < 32 << 10);
+	assert_int_equal(analytics_block_cache_bytes(warm), kept);
 	/* Stopped: nothing summed. */
+	struct analytics_block_cache *again =
+	        analytics_block_cache_new(64 << 20);
+	assert_non_null(again);
+	assert_int_equal(analytics_blocks_cache_warm(f.db, again, 64 << 20,
+	                                             &stop, &warmed),
+	                 SQLITE_OK);
 	stop = true;
-	assert_int_equal(analytics_groups_warm(f.db, &cg, fresh, &stop, &sites,
+	assert_int_equal(analytics_groups_warm(f.db, &cg, again, &stop, &sites,
 	                                       err, sizeof(err)),
 	                 ANALYTICS_OK);
 	assert_int_equal(sites, 0);
 	analytics_content_groups_free(&cg);
 	analytics_block_cache_free(warm);
-	analytics_block_cache_free(fresh);
+	analytics_block_cache_free(again);
 
 	/* A day rebuilt: its new rows summed, not the old rows' sums. */
 	struct analytics_blocks_writer *w =
@@ -2402,6 +2432,11 @@ static void block_cache_memos(void **state)
 	        analytics_block_cache_put(c, 2, "s", 11, bytes, 300);
 	assert_non_null(b);
 	analytics_block_cache_release(c, b);
+	/* Not room beside the entry's own and its values: refused, and no
+	 * other entry pushed out for it. */
+	assert_false(analytics_block_cache_memo_put(c, a, 9, v[1], 501, fr));
+	analytics_block_cache_release(c, analytics_block_cache_get(c, 2));
+	assert_int_equal(analytics_block_cache_bytes(c), 800);
 	assert_true(analytics_block_cache_memo_put(c, a, 9, v[1], 201, fr));
 	assert_null(analytics_block_cache_get(c, 2));
 	assert_int_equal(analytics_block_cache_bytes(c), 701);
