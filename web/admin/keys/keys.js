@@ -242,9 +242,11 @@
         (made.expires ? `, until ${window.SeulaStaff.localTime(made.expires)}` : ', with no end') +
         '. Copy it now: you will not see it again.';
       nameInput.value = '';
-      await load();
+      // The key to copy has the focus as it appears, not once the list
+      // is read again (a slow server left the focus on the button).
       $('new-key-value').focus();
       $('new-key-value').select();
+      await load();
     } catch (e) {
       showError('create-error', e.message);
     } finally {
