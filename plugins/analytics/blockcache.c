@@ -298,26 +298,23 @@ bool analytics_block_cache_memo_put(struct analytics_block_cache *c,
 	bool have = false;
 	for (const struct memo *o = e->memos; o && !have; o = o->next)
 		have = o->tag == tag;
-	struct memo *oldest = e->memos;
-	while (oldest && oldest->next)
-		oldest = oldest->next;
+	/* The oldest value, last in the list. */
+	struct memo **last = &e->memos;
+	while (*last && (*last)->next)
+		last = &(*last)->next;
+	bool full = e->n_memos == MEMOS_MAX;
 	/* The entry with its values, the new one in place of its oldest
 	 * when full, within the whole cache. */
-	size_t keep = e->pub.size + e->memo_bytes -
-	              (e->n_memos == MEMOS_MAX && oldest ? oldest->bytes : 0);
+	size_t keep = e->pub.size + e->memo_bytes - (full ? (*last)->bytes : 0);
 	bool fits = keep <= c->max_bytes && bytes <= c->max_bytes - keep;
 	/* A full entry makes room by its oldest value only when no other
 	 * holder may be reading it. */
-	if (!have && fits && e->linked && e->n_memos == MEMOS_MAX &&
-	    e->refs == 1) {
-		struct memo **p = &e->memos;
-		while ((*p)->next)
-			p = &(*p)->next;
-		e->memo_bytes -= (*p)->bytes;
-		c->bytes -= (*p)->bytes;
+	if (!have && fits && e->linked && full && e->refs == 1) {
+		e->memo_bytes -= (*last)->bytes;
+		c->bytes -= (*last)->bytes;
 		e->n_memos--;
-		memo_free(*p);
-		*p = NULL;
+		memo_free(*last);
+		*last = NULL;
 	}
 	if (!have && fits && e->n_memos < MEMOS_MAX && e->linked) {
 		/* Room as for bytes put, never by dropping this entry. */

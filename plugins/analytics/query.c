@@ -1876,7 +1876,8 @@ struct block_sum {
 	 * (add_converted(): the groups are the same, only g differs). */
 	uint64_t *day_groups;
 	/* BK_GROUP: the groups' fingerprint, under which a whole day's sums
-	 * are kept in the block cache (day_kept()); 0: they are not. */
+	 * are kept in the block cache (day_tag(), add_day_kept()); 0: they
+	 * are not. */
 	uint64_t groups_tag;
 	/* BK_GOAL, BK_GROUP: per goal or content group, its group in g (and
 	 * BK_GROUP's in g2): -1 until made. */
