@@ -1561,6 +1561,88 @@ static void groups_days_kept(sqlite3 *mem)
 	file_dbs_close(&f);
 }
 
+/* Group `name`'s row in breakdown `text` (a new reference), or NULL. */
+static json_t *group_row(const char *text, const char *name)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	assert_non_null(j);
+	json_t *row, *found = NULL;
+	size_t i;
+	json_array_foreach(json_object_get(j, "results"), i, row)
+	{
+		const char *g = json_string_value(
+		        json_object_get(row, "content_group"));
+		if (g && strcmp(g, name) == 0)
+			found = json_incref(row);
+	}
+	json_decref(j);
+	return found;
+}
+
+/* One pass over the blocks sums at most 64 content groups, a bit each
+ * (query.c's GROUPS_SCANNED_MAX): with 64 the last group's bit is the
+ * top one, and a 65th sends the breakdown back to a summary per group.
+ * Either way Ps and Home, last in the list, have the rows they have
+ * as the only two groups (bits 0 and 1), with and without a filter;
+ * only the pass keeps a day's sums (the memos tell which ran). */
+static void groups_at_the_bit_limit(sqlite3 *mem)
+{
+	struct file_dbs f;
+	file_dbs_open(mem, &f);
+	const char *two[] = {"s:Ps:/p1|/p2", "s:Home:/", NULL};
+	char names[64][64];
+	const char *groups[66];
+	for (size_t n = 64; n <= 65; n++) {
+		for (size_t k = 0; k < n - 2; k++) {
+			snprintf(names[k], sizeof(names[k]),
+			         "s:None%zu:/none-%zu", k, k);
+			groups[k] = names[k];
+		}
+		groups[n - 2] = two[0];
+		groups[n - 1] = two[1];
+		groups[n] = NULL;
+		struct analytics_block_cache *cache =
+		        analytics_block_cache_new(64 << 20);
+		assert_non_null(cache);
+		for (int k = 0; k < 2; k++) {
+			const char *filter = k ? "device!=x" : "";
+			char *want = group_rows(f.db, NULL, NULL, two, filter,
+			                        "UTC");
+			for (int r = 0; r < 3; r++) {
+				char *got =
+				        r ? group_rows(f.db, f.helper, cache,
+				                       groups, filter, "UTC")
+				          : group_rows(f.db, NULL, NULL, groups,
+				                       filter, "UTC");
+				for (size_t x = 0; x < 2; x++) {
+					const char *name = x ? "Home" : "Ps";
+					json_t *a = group_row(want, name);
+					json_t *b = group_row(got, name);
+					assert_non_null(a);
+					assert_true(
+					        json_integer_value(
+					                json_object_get(
+					                        a, "visits")) >
+					        0);
+					assert_non_null(b);
+					assert_true(json_equal(a, b));
+					json_decref(a);
+					json_decref(b);
+				}
+				free(got);
+			}
+			free(want);
+		}
+		if (n == 64)
+			assert_true(analytics_block_cache_memo_hits(cache) > 0);
+		else
+			assert_int_equal(analytics_block_cache_memo_hits(cache),
+			                 0);
+		analytics_block_cache_free(cache);
+	}
+	file_dbs_close(&f);
+}
+
 static int64_t int_of(sqlite3 *db, const char *sql);
 
 /* The cached rows: how many, how many of day `day`, and their bytes. */
@@ -1940,6 +2022,7 @@ static void blocks_answer_as_the_visits(void **state)
 	blocks_on_two_threads(db, before);
 	blocks_through_cache(db);
 	groups_days_kept(db);
+	groups_at_the_bit_limit(db);
 	blocks_warm_cache(db);
 	for (size_t i = 0; i < BLK_REPORTS; i++)
 		free(before[i]);
