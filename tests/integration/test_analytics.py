@@ -13,6 +13,7 @@ import csv
 import datetime
 import io
 import json
+import math
 import os
 import pathlib
 import shutil
@@ -79,6 +80,16 @@ BROWSERS = [
 REFERRERS = [None, "https://www.google.com/", "https://news.ycombinator.com/item",
              "https://example.org/blog/post"]
 PAGES = ["/", "/pricing", "/pricing/team", "/blog/a", "/blog/b", "/about"]
+# A visitor's address: four with a region and city in MaxMind's test
+# database, one with a country alone in DB-IP's, and documentation
+# addresses, in neither.
+ADDRESSES = ["81.2.69.160", "89.160.20.112", "175.16.199.0", "2.125.160.216",
+             "193.166.3.1", "203.0.113.%d"]
+LANGUAGES = ["fi-FI", "en-US", "sv", None]
+# The visit dimensions an event's own column gives (as it is, or "(none)").
+EVENT_DIMS = ("utm_source", "utm_medium", "utm_campaign", "utm_term",
+              "utm_content", "country", "region", "city", "browser", "os",
+              "device", "language")
 
 
 def ua_of(visitor):
@@ -114,9 +125,9 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
     or extend one; bots apart."""
     rows = server.query(
         "SELECT id, type, ts, path, name, props, visitor_id, visitor_hash, "
-        "browser, device, referrer_source, referrer_name, referrer, "
-        "utm_source, utm_campaign, engagement_ms, coalesce(bot, 0) AS bot "
-        "FROM events WHERE site = ? ORDER BY ts, id", (site,))
+        "referrer_source, referrer_name, referrer, %s, engagement_ms, "
+        "screen_width, coalesce(bot, 0) AS bot FROM events WHERE site = ? "
+        "ORDER BY ts, id" % ", ".join(EVENT_DIMS), (site,))
     consents = server.query("SELECT visitor_id, received_at, page FROM "
                             "consent_records WHERE site = ? AND visitor_id "
                             "IS NOT NULL ORDER BY received_at, id", (site,))
@@ -157,6 +168,8 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
         if r["type"] == 3:
             if live and r["path"] in v["pages"]:
                 v["engagement"] += r["engagement_ms"]
+                v["page_engagement"][r["path"]] = (
+                    v["page_engagement"].get(r["path"], 0) + r["engagement_ms"])
             continue
         if not live:
             channel = r["referrer_source"]
@@ -164,14 +177,16 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
             if channel not in (None, "direct", "internal"):
                 source = r["referrer_name"] or urllib.parse.urlsplit(
                     r["referrer"]).hostname.removeprefix("www.")
+            # A visit's dimensions are those of its first event.
             v = {"visitor": who, "start": r["ts"], "last": r["ts"],
                  "cookieless": not r["visitor_id"],
                  "pageviews": 0, "events": 0, "engagement": 0,
                  "entry": r["path"] or "/", "exit": r["path"] or "/",
-                 "pages": {}, "names": {}, "plans": {},
-                 "browser": r["browser"] or "(none)",
-                 "device": r["device"] or "(none)", "source": source,
-                 "utm_campaign": r["utm_campaign"] or "(none)"}
+                 "pages": {}, "page_engagement": {}, "names": {}, "plans": {},
+                 "source": source, "channel": channel or "direct",
+                 "referrer": r["referrer"] or "(none)",
+                 "screen": screen_class(r["screen_width"])}
+            v.update({d: r[d] or "(none)" for d in EVENT_DIMS})
             visits.append(v)
             open_[who] = v
         v["last"] = max(v["last"], r["ts"])
@@ -186,6 +201,25 @@ def brute_force(server, timeout_s=TIMEOUT_S, site="demo"):
             if plan is not None:
                 v["plans"][plan] = v["plans"].get(plan, 0) + 1
     return visits
+
+
+def screen_class(width):
+    """Plausible's screen classes, as the plugin's screen_class()."""
+    if width is None:
+        return "(none)"
+    for top, name in ((576, "Mobile"), (992, "Tablet"), (1440, "Laptop")):
+        if width < top:
+            return name
+    return "Desktop"
+
+
+def c_round(x, places):
+    """x rounded as query.c's round_to() does, halves away from zero:
+    Python's round() takes them to the even digit (6.25 to 6.2, C's
+    round() to 6.3)."""
+    f = 10 ** places
+    n = math.floor(x * f)
+    return (n + (x * f - n >= 0.5)) / f
 
 
 def configure(s, **keys):
@@ -231,21 +265,25 @@ def metrics(visits, kept=None):
              for v in visits)
     bounces = sum(1 for v in visits if v["pageviews"] <= 1 and v["events"] == 0)
     dur = sum(v["last"] - v["start"] for v in visits)
+    engaged = sum(v["engagement"] for v in visits)
     return {
         "visitors": len({v["visitor"] for v in visits}),
         "visits": n, "pageviews": pv,
         "events": sum(v["events"] for v in visits),
         "bounces": bounces, "duration_ms": dur,
-        "bounce_rate": round(100.0 * bounces / n, 1) if n else 0,
-        "visit_duration": round(dur / 1000.0 / n, 1) if n else 0,
-        "views_per_visit": round(pv / n, 2) if n else 0,
+        "bounce_rate": c_round(100.0 * bounces / n, 1) if n else 0,
+        "visit_duration": c_round(dur / 1000.0 / n, 1) if n else 0,
+        "views_per_visit": c_round(pv / n, 2) if n else 0,
+        # The seconds engaged a page view; none measured: null, not 0.
+        "time_on_page": (c_round(engaged / 1000.0 / pv, 1)
+                         if kept is None and pv and engaged else None),
     }
 
 
 class AnalyticsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(plugins=PLUGINS, sites={
+        cls.server = Server(plugins=("geoip",) + PLUGINS, sites={
             "demo": "localhost, 127.0.0.1, [::1]", "other": "other.example"}, sections={
             "plugin.analytics": {"visit_timeout": "%ds" % TIMEOUT_S,
                                  "goals": GOALS}})
@@ -271,15 +309,23 @@ class AnalyticsTest(unittest.TestCase):
             for i in range(24):
                 if (i + rnd) % 4 == 3:
                     continue  # this visitor skips this round
-                h = {"User-Agent": ua_of(i), "X-Forwarded-For": "203.0.113.%d" % i}
+                address = ADDRESSES[i % len(ADDRESSES)]
+                h = {"User-Agent": ua_of(i),
+                     "X-Forwarded-For": address.replace("%d", str(i))}
                 ref = REFERRERS[(i + rnd) % len(REFERRERS)]
                 n = 1 + (i * 7 + rnd) % 4
                 batch = []
                 for k in range(n):
                     path = PAGES[(i + k * 3 + rnd) % len(PAGES)]
-                    q = "?utm_source=news&utm_campaign=winter" if (i % 5 == 0 and k == 0) else ""
+                    q = ""
+                    if i % 5 == 0 and k == 0:
+                        q = "?utm_source=news&utm_campaign=winter"
+                        q += ("&utm_medium=email&utm_term=spring+sale&utm_content=banner"
+                              if i % 10 == 0 else "&utm_medium=social")
                     ev = pageview(url="http://localhost%s%s" % (path, q),
-                                  screen_width=[390, 1280, 1920][i % 3])
+                                  screen_width=[390, 800, 1280, 1920][i % 4])
+                    if LANGUAGES[i // 2 % len(LANGUAGES)]:
+                        ev["language"] = LANGUAGES[i // 2 % len(LANGUAGES)]
                     if k == 0 and ref:
                         ev["referrer"] = ref
                     batch.append(ev)
@@ -330,10 +376,12 @@ class AnalyticsTest(unittest.TestCase):
         self.assertLessEqual(abs(got["visitors"] - want["visitors"]),
                              sketch_slack(want["visitors"]), label)
 
-        # Breakdowns: a session dimension, the entry page, pages.
-        for dim, key in (("browser", "browser"), ("entry_page", "entry"),
-                         ("exit_page", "exit"), ("source", "source"),
-                         ("utm_campaign", "utm_campaign"), ("device", "device")):
+        self.assertEqual(got["time_on_page"], want["time_on_page"], label)
+
+        # Breakdowns: every visit dimension, the entry and exit pages, pages.
+        session_dims = EVENT_DIMS + ("source", "channel", "referrer", "screen")
+        for dim, key in (("entry_page", "entry"), ("exit_page", "exit"),
+                         *((d, d) for d in session_dims)):
             rows = self.stats("breakdown", dimension=dim, limit=100).json()["results"]
             got = {r[dim]: r for r in rows}
             groups = {}
@@ -342,23 +390,34 @@ class AnalyticsTest(unittest.TestCase):
                 if not (dim.startswith("utm_") and v[key] == "(none)"):
                     groups.setdefault(v[key], []).append(v)
             self.assertEqual(set(got), set(groups), "%s: %s values" % (label, dim))
+            # Not one value alone: the dimension is told apart.
+            self.assertGreaterEqual(len(groups), 1 if dim.startswith("utm_") else 2,
+                                    "%s: %s" % (label, dim))
             for value, vs in groups.items():
                 m = metrics(vs)
-                for k in ("visits", "pageviews", "bounce_rate", "visit_duration"):
+                for k in ("visits", "pageviews", "bounce_rate", "visit_duration",
+                          "time_on_page"):
                     self.assertEqual(got[value][k], m[k],
                                      "%s: %s=%s %s" % (label, dim, value, k))
         rows = self.stats("breakdown", dimension="page", limit=100).json()["results"]
         pages = {}
         for v in visits:
             for p, n in v["pages"].items():
-                e = pages.setdefault(p, {"pageviews": 0, "visits": 0, "visitors": set()})
+                e = pages.setdefault(p, {"pageviews": 0, "visits": 0, "visitors": set(),
+                                         "engagement": 0})
                 e["pageviews"] += n
                 e["visits"] += 1
                 e["visitors"].add(v["visitor"])
+                e["engagement"] += v["page_engagement"].get(p, 0)
         self.assertEqual({r["page"] for r in rows}, set(pages), label)
+        self.assertTrue(any(e["engagement"] for e in pages.values()), label)
         for r in rows:
             self.assertEqual(r["pageviews"], pages[r["page"]]["pageviews"], label)
             self.assertEqual(r["visits"], pages[r["page"]]["visits"], label)
+            e = pages[r["page"]]
+            self.assertEqual(r["time_on_page"],
+                             c_round(e["engagement"] / 1000.0 / e["pageviews"], 1)
+                             if e["engagement"] else None, "%s: %s" % (label, r["page"]))
             self.assertLessEqual(abs(r["visitors"] - len(pages[r["page"]]["visitors"])), 1)
 
         # Filters on one visit-level column read its rollup rows: exact but
@@ -1173,21 +1232,15 @@ class AnalyticsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("seula migrate", r.stderr)
 
-        # Countries by their names (the test's visits have none: a
-        # rollup row of Finland's, whatever granularity the report reads).
-        now = int(time.time())
-        db = sqlite3.connect(self.server.db_path, timeout=10)
-        for gran, t in ((0, now - now % 3600), (1, now - now % 86400),
-                        (2, int(datetime.datetime.now(datetime.timezone.utc).replace(
-                            day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()))):
-            db.execute("INSERT INTO analytics_rollup (site, dim, gran, t, value, visits, "
-                       "pageviews) VALUES ('demo', 'country', ?, ?, 'FI', 1, 1)", (gran, t))
-        db.commit()
-        db.close()
+        # Countries by their names: the test's visitors come from Finland
+        # (DB-IP's country alone) and Sweden (MaxMind's test city), among
+        # others.
         r = run_seula(*args, "--format", "html", "-o", out)
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(out, encoding="utf-8") as f:
-            self.assertIn(">Finland (FI)<", f.read())
+            html = f.read()
+        self.assertIn(">Finland (FI)<", html)
+        self.assertIn(">Sweden (SE)<", html)
 
         # The config from $SEULA_CONFIG when --config is not given.
         env = dict(os.environ, SEULA_CONFIG=self.server.config_path)
