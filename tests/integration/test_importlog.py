@@ -732,6 +732,53 @@ class ImportLogTest(unittest.TestCase):
         self.assertIn("2000 page views imported", out)
         self.assertLessEqual(shown.count(b"\r\x1b[K"), shown.count(b" lines/s") + 1, shown[:300])
 
+    def test_a_long_log_shows_its_progress_on_a_terminal(self):
+        # Progress is drawn every 16,384 lines once a quarter second has
+        # gone by.  Standard input, held half a second after the first
+        # 16,384 lines, makes one due at line 32,768 however fast the
+        # import runs; the line is wiped before the summary goes out.
+        import pty
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        line = '81.2.69.%d - - %s "GET %s HTTP/1.1" 200 1 "-" "%s"'
+        lines = [line % (1 + i % 200,
+                         stamp(now - datetime.timedelta(hours=2) +
+                               datetime.timedelta(seconds=i // 100), "+0000"),
+                         "/p%d" % (i % 30) if i % 64 == 0 else ASSETS[i % len(ASSETS)],
+                         BROWSERS[i % 3]) for i in range(32768)]
+        master, slave = pty.openpty()
+        p = subprocess.Popen([BIN, "import-log", "--config", self.srv.config_path,
+                              "--site", "demo", "-"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        p.stdin.write(("\n".join(lines[:16384]) + "\n").encode())
+        p.stdin.flush()
+        time.sleep(0.5)
+        p.stdin.write(("\n".join(lines[16384:]) + "\n").encode())
+        p.stdin.close()
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        with p.stdout:
+            out = p.stdout.read().decode()
+        self.assertEqual(p.wait(timeout=120), 0, shown)
+        drawn = re.findall(rb"\r\x1b\[Kstdin: (\d+) lines, (\d+) page views, (\d+) lines/s",
+                           shown)
+        self.assertIn(b"32768", [d[0] for d in drawn], shown[-500:])
+        for read, pageviews, rate in drawn:
+            self.assertEqual(int(read) % 16384, 0)
+            self.assertLessEqual(int(pageviews), int(read) // 64)
+            self.assertGreater(int(rate), 0)
+        # Wiped at the end: nothing of it stays above the summary.
+        self.assertGreater(shown.rindex(b"\r\x1b[K"), shown.rindex(b" lines/s"), shown[-300:])
+        self.assertIn("32768 lines read, 512 page views imported", out)
+
     def test_rotated_logs_in_one_run_and_formats(self):
         # Two rotated files in one run, oldest first: a visitor whose
         # visit goes on from one into the next keeps one visitor hash (the
