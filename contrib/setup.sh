@@ -6,6 +6,9 @@
 #                            contrib/seula.ini.example and the demo site
 #   contrib/setup.sh test    install, build with ASan+UBSan, run every test
 #   contrib/setup.sh build   install and build the release binary only
+#   contrib/setup.sh bench [MODE]
+#                            install what the benchmarks need too, build
+#                            (release) and run tests/bench/run.sh MODE
 #
 # Environment: SEULA_JOBS (parallel build/test jobs, default: cores),
 # SEULA_FUZZ_SECONDS (each libFuzzer run in the tests, default 60).
@@ -13,9 +16,9 @@ set -euo pipefail
 
 mode=${1:-}
 case "$mode" in
-demo | test | build) ;;
+demo | test | build | bench) ;;
 *)
-	echo "usage: $0 demo|test|build" >&2
+	echo "usage: $0 demo|test|build|bench [MODE]" >&2
 	exit 2
 	;;
 esac
@@ -44,10 +47,15 @@ run_pkgs=(cmake make gcc pkg-config libc6-dev
 # clang with its runtime for libFuzzer, and uap-core's own test files (the
 # user-agent accuracy test).
 test_pkgs=(libcmocka-dev python3 chromium clang libclang-rt-14-dev uap-core)
+# What the benchmarks run against and with (tests/bench/README.md): wrk
+# for the load, nginx and GoAccess to compare with, uap-core's test
+# agents, sqlite3 and python3 to count rows and generate logs.
+bench_pkgs=(wrk nginx-light goaccess uap-core python3)
 
 missing=()
 want=("${run_pkgs[@]}")
 [ "$mode" = test ] && want+=("${test_pkgs[@]}")
+[ "$mode" = bench ] && want+=("${bench_pkgs[@]}")
 for p in "${want[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
 		missing+=("$p")
@@ -95,6 +103,10 @@ cmake --build "$build" -j "$jobs"
 case "$mode" in
 build)
 	say "built $build/seula"
+	;;
+bench)
+	say "running tests/bench/run.sh ${*:2}"
+	BENCH_NO_BUILD=1 exec tests/bench/run.sh "${@:2}"
 	;;
 test)
 	say "running the tests (ctest -L unit|integration|http|browser|fuzz runs one part)"
