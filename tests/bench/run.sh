@@ -132,21 +132,21 @@ need pkg-config "install pkg-config"
 # What the HTTP runs need.
 http=false
 case "$mode" in all | http | floor) http=true ;; esac
+# sql DB QUERY: the first row, fields separated by spaces.
+if command -v sqlite3 >/dev/null 2>&1; then
+	sql() { sqlite3 -separator ' ' "$1" "$2"; }
+else
+	sql() {
+		python3 -c 'import sqlite3,sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$1" "$2"
+	}
+fi
 if $http; then
 	need wrk "install wrk (Debian: apt-get install wrk)"
 	NGINX=$(command -v nginx 2>/dev/null || true)
 	[ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
 	[ -n "$NGINX" ] || fail "nginx not found; install it (Debian: apt-get install nginx-light)"
-	# sql DB QUERY: the first row, fields separated by spaces.
-	if command -v sqlite3 >/dev/null 2>&1; then
-		sql() { sqlite3 -separator ' ' "$1" "$2"; }
-	elif command -v python3 >/dev/null 2>&1; then
-		sql() {
-			python3 -c 'import sqlite3,sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$1" "$2"
-		}
-	else
+	command -v sqlite3 >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 ||
 		fail "sqlite3 or python3 is needed to count the stored events"
-	fi
 	count_rows() { sql "$1" 'SELECT count(*) FROM events'; }
 	for v in $variants; do
 		case "$v" in
@@ -870,7 +870,7 @@ enrich_bench() {
 # import_bench: one generated Combined log, parsed by GoAccess and imported
 # by `seula import-log` with the example config's plugins, in this run.
 import_bench() {
-	local dir="$work/import" log lines size t0 t1 ga_s se_s rows out
+	local dir="$work/import" lines size t0 t1 ga_s
 	mkdir -p "$dir"
 	log=$dir/access.log
 	say "generating $import_lines lines of Combined log (gen_accesslog.py, fixed seed)"
@@ -890,10 +890,49 @@ import_bench() {
 	}
 	t1=$(date +%s.%N)
 	ga_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-	# The plugins of contrib/seula.ini.example, a temp database.
-	cat >"$dir/seula.ini" <<EOF
+	# The plugins of contrib/seula.ini.example: without the analytics
+	# plugin (what the aim names: anonymised, enriched, stored), then with
+	# it (visits and rollups built too), each into a database of its own.
+	import_run "$dir/plain" "geoip, useragent, referrer, anonymize"
+	import_run "$dir/analytics" "geoip, useragent, referrer, anonymize, analytics"
+	local n_open end_s
+	n_open=$(sql "$dir/analytics/seula.db" "SELECT count(*) FROM analytics_visits WHERE closed = 0")
+	import_ends "$dir/analytics"
+	end_s=$(cat "$dir/analytics/end_seconds")
+	local n_rows n_bots n_hash n_visits n_rollup plain_s with_s
+	read -r n_rows n_bots n_hash <<<"$(sql "$dir/plain/seula.db" \
+		"SELECT count(*), coalesce(sum(bot), 0), count(visitor_hash) FROM events")"
+	read -r n_visits n_rollup <<<"$(sql "$dir/analytics/seula.db" \
+		"SELECT (SELECT count(*) FROM analytics_visits), (SELECT count(*) FROM analytics_rollup)")"
+	plain_s=$(cat "$dir/plain/seconds")
+	with_s=$(cat "$dir/analytics/seconds")
+	printf '\nimport: %s lines, %.1f MB of Combined log (gen_accesslog.py), %s cores\n' \
+		"$lines" "$(awk -v s="$size" 'BEGIN { print s / 1048576 }')" "$ncpu"
+	printf '%-56s %8s %9s  %s\n' tool seconds lines/s result
+	printf '%-56s %8s %9.0f  %s\n' "goaccess --log-format=COMBINED -o report.json" \
+		"$ga_s" "$(awk -v n="$lines" -v s="$ga_s" 'BEGIN { print n / s }')" \
+		"a report; nothing stored"
+	printf '%-56s %8s %9.0f  %s\n' "seula import-log (4 plugins, synchronous=full)" \
+		"$plain_s" "$(awk -v n="$lines" -v s="$plain_s" 'BEGIN { print n / s }')" \
+		"$n_rows rows stored ($n_bots bots, $n_hash with a visitor hash)"
+	printf '%-56s %8s %9.0f  %s\n' "seula import-log (the 4 and analytics, synchronous=full)" \
+		"$with_s" "$(awk -v n="$lines" -v s="$with_s" 'BEGIN { print n / s }')" \
+		"$n_visits visits, $n_open of them left open"
+	printf 'then the server ended the %s visits the import left open in %s s (%s us a visit), on its own close task; %s rollup rows\n' \
+		"$n_open" "$end_s" "$(awk -v n="$n_open" -v s="$end_s" 'BEGIN { printf "%.0f", n ? 1e6 * s / n : 0 }')" "$n_rollup"
+	printf 'seula, 4 plugins: %s\n' "$(cat "$dir/plain/summary")"
+	printf 'seula, with analytics: %s\n' "$(cat "$dir/analytics/summary")"
+}
+
+# import_run DIR PLUGINS: `seula import-log` of $log (import_bench's) into a
+# new database in DIR with PLUGINS loaded; DIR/seconds and DIR/summary get
+# its wall-clock time and its summary line.
+import_run() {
+	local d=$1 load=$2 t0 t1
+	mkdir -p "$d"
+	cat >"$d/seula.ini" <<EOF
 [server]
-db = $dir/seula.db
+db = $d/seula.db
 plugin_dir = $root/build/release/plugins
 synchronous = full
 log_level = warn
@@ -904,7 +943,7 @@ batch_max_events = 2000
 batch_interval_ms = 0
 
 [plugins]
-load = geoip, useragent, referrer, anonymize
+load = $load
 
 [plugin.geoip]
 databases = $geo_db
@@ -927,32 +966,46 @@ domains = www.example.com
 EOF
 	check_quiet
 	# import-log makes no database: migrate does, outside the timing.
-	build/release/seula migrate --config "$dir/seula.ini" >/dev/null 2>"$dir/seula.err" || {
-		cat "$dir/seula.err" >&2
+	build/release/seula migrate --config "$d/seula.ini" >/dev/null 2>"$d/seula.err" || {
+		cat "$d/seula.err" >&2
 		fail "seula migrate failed"
 	}
-	say "seula import-log on it: geoip, useragent, referrer, anonymize; synchronous = full"
+	say "seula import-log on it: $load; synchronous = full"
 	t0=$(date +%s.%N)
-	out=$(build/release/seula import-log --config "$dir/seula.ini" --site demo \
-		--quiet "$log" 2>"$dir/seula.err") || {
-		cat "$dir/seula.err" >&2
+	build/release/seula import-log --config "$d/seula.ini" --site demo \
+		--quiet "$log" >"$d/summary" 2>"$d/seula.err" || {
+		cat "$d/seula.err" >&2
 		fail "seula import-log failed"
 	}
 	t1=$(date +%s.%N)
-	se_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-	rows=$(python3 -c 'import sqlite3,sys; print(*sqlite3.connect(sys.argv[1]).execute("SELECT count(*), coalesce(sum(bot), 0), count(visitor_hash) FROM events").fetchone())' "$dir/seula.db")
-	local n_rows n_bots n_hash
-	read -r n_rows n_bots n_hash <<<"$rows"
-	printf '\nimport: %s lines, %.1f MB of Combined log (gen_accesslog.py), %s cores\n' \
-		"$lines" "$(awk -v s="$size" 'BEGIN { print s / 1048576 }')" "$ncpu"
-	printf '%-48s %8s %9s  %s\n' tool seconds lines/s result
-	printf '%-48s %8s %9.0f  %s\n' "goaccess --log-format=COMBINED -o report.json" \
-		"$ga_s" "$(awk -v n="$lines" -v s="$ga_s" 'BEGIN { print n / s }')" \
-		"a report; nothing stored"
-	printf '%-48s %8s %9.0f  %s\n' "seula import-log (4 plugins, synchronous=full)" \
-		"$se_s" "$(awk -v n="$lines" -v s="$se_s" 'BEGIN { print n / s }')" \
-		"$n_rows rows stored ($n_bots bots, $n_hash with a visitor hash)"
-	printf 'seula: %s\n' "$out"
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }' >"$d/seconds"
+}
+
+# import_ends DIR: the visits an import leaves open (the last of each
+# visitor's) end in the server's close task, as they would after a real
+# import: `seula serve` on DIR's database until none is open; DIR/end_seconds
+# gets the time from its start.
+import_ends() {
+	local d=$1 t0 t1 i=0
+	say "seula serve on it until every imported visit has ended"
+	t0=$(date +%s.%N)
+	build/release/seula serve --config "$d/seula.ini" --listen 127.0.0.1:0 \
+		>"$d/serve.out" 2>"$d/serve.err" &
+	seula_pid=$!
+	while [ "$(sql "$d/seula.db" "SELECT count(*) FROM analytics_visits WHERE closed = 0")" != 0 ]; do
+		kill -0 "$seula_pid" 2>/dev/null || {
+			cat "$d/serve.err" >&2
+			fail "seula serve exited before the visits ended"
+		}
+		i=$((i + 1))
+		[ $i -gt 36000 ] && fail "the imported visits did not end in an hour"
+		sleep 0.1
+	done
+	t1=$(date +%s.%N)
+	kill -TERM "$seula_pid"
+	wait "$seula_pid" || fail "seula serve did not stop cleanly"
+	seula_pid=
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }' >"$d/end_seconds"
 }
 
 # ---- the analytics plugin ---------------------------------------------
