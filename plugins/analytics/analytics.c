@@ -777,7 +777,7 @@ static int prepare(struct analytics *a, sqlite3 *db, char **errmsg)
 		sg->match = analytics_filter_prepare(
 		        db, "SELECT 1 FROM analytics_visits v WHERE v.id = ?1",
 		        1, sg->site, sg->filter, &a->goals, &a->content_groups,
-		        "", err, sizeof(err));
+		        NULL, 0, "", err, sizeof(err));
 		if (!sg->match || analytics_filter_pages_prepare(
 		                          db, sg->site, sg->filter, &a->goals,
 		                          &a->content_groups, &sg->pages, err,

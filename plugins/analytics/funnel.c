@@ -263,9 +263,9 @@ static int64_t single_int(sqlite3 *db, const char *sql, const char *site,
 static enum analytics_status
 read_visits(sqlite3 *db, const char *site, const char *filter,
             const struct analytics_goals *goals,
-            const struct analytics_content_groups *groups, int64_t t0_ms,
-            int64_t t1_ms, struct fvisit **out, size_t *n, char *err,
-            size_t errlen)
+            const struct analytics_content_groups *groups, const char *tz,
+            int64_t midnight_s, int64_t t0_ms, int64_t t1_ms,
+            struct fvisit **out, size_t *n, char *err, size_t errlen)
 {
 	*out = NULL;
 	*n = 0;
@@ -278,7 +278,8 @@ read_visits(sqlite3 *db, const char *site, const char *filter,
 	 * something. */
 	if (filter && *filter)
 		st = analytics_filter_prepare(db, head, 3, site, filter, goals,
-		                              groups, "", err, errlen);
+		                              groups, tz, midnight_s, "", err,
+		                              errlen);
 	else if (sqlite3_prepare_v2(db, head, -1, &st, NULL) != SQLITE_OK)
 		snprintf(err, errlen, "funnel visits: %s", sqlite3_errmsg(db));
 	if (!st)
@@ -632,9 +633,9 @@ walk_events(sqlite3 *db, const struct analytics_funnel *f, const char *site,
 enum analytics_status analytics_funnel_count(
         sqlite3 *db, const struct analytics_funnel *f, const char *site,
         const char *filter, const struct analytics_goals *goals,
-        const struct analytics_content_groups *groups, int64_t t0_ms,
-        int64_t t1_ms, int64_t timeout_s, struct analytics_funnel_counts *out,
-        char *err, size_t errlen)
+        const struct analytics_content_groups *groups, const char *tz,
+        int64_t midnight_s, int64_t t0_ms, int64_t t1_ms, int64_t timeout_s,
+        struct analytics_funnel_counts *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->covered_from_ms = INT64_MAX;
@@ -675,8 +676,8 @@ enum analytics_status analytics_funnel_count(
 	struct fvisit *v;
 	size_t n;
 	enum analytics_status s =
-	        read_visits(db, site, filter, goals, groups, t0_ms, t1_ms, &v,
-	                    &n, err, errlen);
+	        read_visits(db, site, filter, goals, groups, tz, midnight_s,
+	                    t0_ms, t1_ms, &v, &n, err, errlen);
 	if (s != ANALYTICS_OK)
 		return s;
 	int64_t from = INT64_MAX, to = INT64_MIN;

@@ -86,7 +86,8 @@ struct analytics_funnel_counts {
 };
 
 /* Count funnel f over the visits of `site` started in [t0_ms, t1_ms) that
- * pass `filter` (already validated: the report's scope parsed it), made
+ * pass `filter` (already validated: the report's scope parsed it; an hour
+ * of day is of zone tz, the range's first local midnight at midnight_s), made
  * with a visit timeout of timeout_s (the plugin's visit_timeout).  Reads
  * on db only, in one pass over the range's raw events.
  * ANALYTICS_BAD_REQUEST when the range holds more visits or events than a
@@ -94,8 +95,8 @@ struct analytics_funnel_counts {
 enum analytics_status analytics_funnel_count(
         sqlite3 *db, const struct analytics_funnel *f, const char *site,
         const char *filter, const struct analytics_goals *goals,
-        const struct analytics_content_groups *groups, int64_t t0_ms,
-        int64_t t1_ms, int64_t timeout_s, struct analytics_funnel_counts *out,
-        char *err, size_t errlen);
+        const struct analytics_content_groups *groups, const char *tz,
+        int64_t midnight_s, int64_t t0_ms, int64_t t1_ms, int64_t timeout_s,
+        struct analytics_funnel_counts *out, char *err, size_t errlen);
 
 #endif

@@ -445,6 +445,7 @@ enum filter_kind {
 	F_EVENT,
 	F_PROP,
 	F_GOAL,
+	F_HOUR, /* the hour of day a visit began, in the report's zone */
 };
 
 /* A filter's value: up to a stored URL's length (SEULA_URL_MAX in
@@ -463,6 +464,8 @@ struct filter {
 	enum filter_kind kind;
 	/* F_GOAL: the goal each alternative names. */
 	const struct analytics_goal *goal[GOAL_ALTS_MAX];
+	/* F_HOUR: bit h for each hour h (0-23) the value names. */
+	uint32_t hours;
 };
 
 /* What one report covers. */
@@ -500,6 +503,10 @@ struct scope {
 	/* A breakdown of this scope summed ahead (breakdown_pair()), which
 	 * visits_breakdown() takes rather than read the visits again. */
 	struct groups_stash *stash;
+	/* With hour filters: whether the visits begun in each UTC hour of
+	 * [t0, t1) pass them all, at (t - t0) / 3600 (hour_table()).  The
+	 * report that spans the scope owns it; copies share it. */
+	uint8_t *hour_ok;
 };
 
 struct groups_stash {
@@ -583,6 +590,32 @@ static bool goal_alts(const struct scope *sc, struct filter *f, char *err,
 /* content_group==A|B: the pages of group A or B, so f's alternatives
  * become the groups' page patterns; its value keeps their names (the
  * filter's text, and the rows a breakdown by content_group shows). */
+/* An hour filter's hours, from its alternatives ("9|10"), into f->hours:
+ * as the breakdown by hour names them, 0 to 23. */
+static bool hour_alts(struct filter *f, char *err, size_t errlen)
+{
+	f->hours = 0;
+	const char *a = f->alts;
+	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1) {
+		size_t len = strlen(a);
+		int h = len >= 1 && len <= 2 && isdigit((unsigned char)a[0]) &&
+		                        (len == 1 ||
+		                         isdigit((unsigned char)a[1]))
+		                ? atoi(a)
+		                : -1;
+		if (h < 0 || h > 23) {
+			snprintf(err, errlen,
+			         "filter \"hour\": an hour of the day is 0 to "
+			         "23, "
+			         "not \"%.40s\"",
+			         a);
+			return false;
+		}
+		f->hours |= UINT32_C(1) << h;
+	}
+	return true;
+}
+
 static bool group_alts(const struct scope *sc, struct filter *f, char *err,
                        size_t errlen)
 {
@@ -809,6 +842,10 @@ static enum analytics_status parse_filters(struct scope *sc, const char *text,
 		} else if (strcmp(f->dim, "content_group") == 0) {
 			f->kind = F_PAGE;
 			if (!group_alts(sc, f, err, errlen))
+				return ANALYTICS_BAD_REQUEST;
+		} else if (strcmp(f->dim, "hour") == 0) {
+			f->kind = F_HOUR;
+			if (!hour_alts(f, err, errlen))
 				return ANALYTICS_BAD_REQUEST;
 		} else {
 			snprintf(err, errlen, "cannot filter by \"%.80s\"",
@@ -1173,6 +1210,51 @@ static void scope_span(struct scope *sc, struct seula_zone *z)
 	         3600;
 }
 
+/* The hour of day hour_cond() gives a visit begun in the UTC hour at t
+ * when wall clocks there are `off` seconds ahead. */
+static int hour_of_day(const struct scope *sc, int64_t t, int64_t off)
+{
+	int64_t wall = (t > sc->midnight ? t : sc->midnight) + off;
+	return (int)((wall - seula_floor_div(wall, 86400) * 86400) / 3600);
+}
+
+/* sc->hour_ok for the scope's hour filters (left NULL without one), the
+ * same verdicts hour_cond()'s SQL gives; the caller frees it.  A day's
+ * hours take one offset when its first and last have the same (a zone
+ * changes it at most a few times a year).  False when out of memory. */
+static bool hour_table(struct scope *sc, struct seula_zone *z)
+{
+	uint32_t keep = 0xffffff;
+	bool any = false;
+	for (size_t i = 0; i < sc->n_filters; i++)
+		if (sc->filters[i].kind == F_HOUR) {
+			any = true;
+			keep &= sc->filters[i].negate ? ~sc->filters[i].hours
+			                              : sc->filters[i].hours;
+		}
+	sc->hour_ok = NULL;
+	if (!any)
+		return true;
+	size_t n = (size_t)((sc->t1 - sc->t0) / 3600);
+	if (!(sc->hour_ok = malloc(n ? n : 1)))
+		return false;
+	for (size_t k = 0; k < n;) {
+		int64_t t = sc->t0 + (int64_t)k * 3600;
+		int64_t at = t > sc->midnight ? t : sc->midnight;
+		int64_t off = seula_zone_wall(z, at) - at;
+		size_t run = 1;
+		int64_t last = t + 23 * 3600;
+		if (t >= sc->midnight && k + 24 <= n &&
+		    seula_zone_wall(z, last) - last == off)
+			run = 24;
+		for (size_t r = 0; r < run; r++, k++) {
+			int h = hour_of_day(sc, t + (int64_t)r * 3600, off);
+			sc->hour_ok[k] = (uint8_t)(keep >> h & 1);
+		}
+	}
+	return true;
+}
+
 /* ---- SQL building ------------------------------------------------------- */
 
 enum arg_type { ARG_TEXT, ARG_INT };
@@ -1406,6 +1488,26 @@ static void goal_cond(struct sqlb *b, const struct filter *f)
 	sql(b, ")");
 }
 
+/* A visit's hour of day, as the breakdown by hour labels its start's
+ * UTC hour (from the range's first midnight: in a zone off by a half
+ * hour the range's first hour begins before it), among f's hours. */
+static void hour_cond(struct sqlb *b, const struct scope *sc,
+                      const struct filter *f)
+{
+	sql(b, f->negate ? "NOT " : "");
+	sql(b, "(CAST(analytics_bucket(max(v.start_ts / 3600000 * 3600, ");
+	arg_int(b, sc->midnight);
+	sql(b, "), ");
+	arg_text(b, sc->tz);
+	sql(b, ", 'hour_of_day') AS INTEGER) IN (");
+	for (int h = 0, n = 0; h < 24; h++)
+		if (f->hours >> h & 1) {
+			sql(b, n++ ? ", " : "");
+			arg_int(b, h);
+		}
+	sql(b, "))");
+}
+
 /* " AND <condition>" for each filter, over visits aliased v. */
 static void filter_sql(struct sqlb *b, const struct scope *sc)
 {
@@ -1441,6 +1543,7 @@ static void filter_sql(struct sqlb *b, const struct scope *sc)
 			sql(b, ")");
 			break;
 		case F_GOAL: goal_cond(b, f); break;
+		case F_HOUR: hour_cond(b, sc, f); break;
 		}
 	}
 }
@@ -1966,6 +2069,7 @@ static uint64_t block_cols(const struct block_sum *bs)
 				             ? path
 				             : name;
 			break;
+		case F_HOUR: break; /* ANALYTICS_BC_SECOND: needs_seconds() */
 		}
 	}
 	switch (bs->key) {
@@ -2078,12 +2182,27 @@ static bool goal_day(const struct filter *f, const struct analytics_block *b,
 	return true;
 }
 
-/* The visits of day b that pass filter f, into pass[] (and-ed). */
-static bool filter_day(const struct filter *f, const struct analytics_block *b,
-                       uint8_t *pass)
+/* The visits of day b that pass filter f of scope sc, into pass[]
+ * (and-ed). */
+static bool filter_day(const struct scope *sc, const struct filter *f,
+                       const struct analytics_block *b, uint8_t *pass)
 {
 	if (f->kind == F_GOAL)
 		return goal_day(f, b, pass, NULL, 0);
+	if (f->kind == F_HOUR) {
+		/* Every hour filter's verdict at once: hour_table(). */
+		const int64_t *sec = b->ints[ANALYTICS_BC_SECOND];
+		if (!sc->hour_ok)
+			return false;
+		int64_t n = (sc->t1 - sc->t0) / 3600;
+		for (size_t i = 0; i < b->n; i++) {
+			int64_t k = seula_floor_div(
+			        b->day * 86400 + (sec ? sec[i] : 0) - sc->t0,
+			        3600);
+			pass[i] &= k >= 0 && k < n && sc->hour_ok[k];
+		}
+		return true;
+	}
 	int col;
 	switch (f->kind) {
 	case F_COLUMN: col = analytics_block_col(f->dim); break;
@@ -3057,7 +3176,7 @@ static enum analytics_status block_day(struct block_sum *bs,
 	}
 	memset(pass, 1, b->n);
 	for (size_t f = 0; f < sc->n_filters; f++)
-		if (!filter_day(&sc->filters[f], b, pass)) {
+		if (!filter_day(sc, &sc->filters[f], b, pass)) {
 			analytics_block_cache_release(sc->cache, held);
 			return ANALYTICS_DB_ERROR;
 		}
@@ -3128,7 +3247,7 @@ struct scan_job {
 static bool needs_seconds(const struct scan_job *j, int64_t d)
 {
 	const struct block_sum *bs = j->bs;
-	if (d < j->in0 || d >= j->in1)
+	if (d < j->in0 || d >= j->in1 || bs->sc->hour_ok)
 		return true;
 	if (bs->key != BK_BUCKET)
 		return false;
@@ -3878,22 +3997,34 @@ static enum analytics_status query_total(sqlite3 *db, const struct scope *sc,
 
 /* ---- segments ----------------------------------------------------------- */
 
-/* The filters of `filter` for `site`, in a scope of their own. */
+/* The filters of `filter` for `site`, in a scope of their own, its hours
+ * of day those of zone `tz` from `midnight` (hour_cond()); without a zone
+ * (a segment's: its rollups serve reports in any zone) an hour filter is
+ * refused. */
 static enum analytics_status
 filter_scope(const char *site, const char *filter,
              const struct analytics_goals *goals,
-             const struct analytics_content_groups *groups, struct scope *sc,
-             char *err, size_t errlen)
+             const struct analytics_content_groups *groups, const char *tz,
+             int64_t midnight, struct scope *sc, char *err, size_t errlen)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->site = site;
 	sc->goals = goals;
 	sc->content_groups = groups;
+	sc->tz = tz;
+	sc->midnight = midnight;
 	enum analytics_status s = parse_filters(sc, filter, err, errlen);
 	if (s == ANALYTICS_OK && sc->n_filters == 0) {
 		snprintf(err, errlen, "no filter");
 		s = ANALYTICS_BAD_REQUEST;
 	}
+	for (size_t i = 0; s == ANALYTICS_OK && !tz && i < sc->n_filters; i++)
+		if (sc->filters[i].kind == F_HOUR) {
+			snprintf(err, errlen,
+			         "filter \"hour\": a segment has no time zone "
+			         "to tell the hour of day in");
+			s = ANALYTICS_BAD_REQUEST;
+		}
 	return s;
 }
 
@@ -3905,8 +4036,8 @@ analytics_filter_canon(const char *site, const char *filter,
 {
 	struct scope sc;
 	*out = NULL;
-	enum analytics_status s =
-	        filter_scope(site, filter, goals, groups, &sc, err, errlen);
+	enum analytics_status s = filter_scope(site, filter, goals, groups,
+	                                       NULL, 0, &sc, err, errlen);
 	if (s != ANALYTICS_OK)
 		return s;
 	if (!(*out = canon_text(&sc))) {
@@ -3916,16 +4047,15 @@ analytics_filter_canon(const char *site, const char *filter,
 	return ANALYTICS_OK;
 }
 
-sqlite3_stmt *
-analytics_filter_prepare(sqlite3 *db, const char *head, int n_reserved,
-                         const char *site, const char *filter,
-                         const struct analytics_goals *goals,
-                         const struct analytics_content_groups *groups,
-                         const char *tail, char *err, size_t errlen)
+sqlite3_stmt *analytics_filter_prepare(
+        sqlite3 *db, const char *head, int n_reserved, const char *site,
+        const char *filter, const struct analytics_goals *goals,
+        const struct analytics_content_groups *groups, const char *tz,
+        int64_t midnight, const char *tail, char *err, size_t errlen)
 {
 	struct scope sc;
-	if (filter_scope(site, filter, goals, groups, &sc, err, errlen) !=
-	    ANALYTICS_OK)
+	if (filter_scope(site, filter, goals, groups, tz, midnight, &sc, err,
+	                 errlen) != ANALYTICS_OK)
 		return NULL;
 	struct sqlb b;
 	sqlb_init(&b, db);
@@ -3947,8 +4077,8 @@ analytics_filter_pages_prepare(sqlite3 *db, const char *site,
 {
 	struct scope sc;
 	*out = NULL;
-	enum analytics_status s =
-	        filter_scope(site, filter, goals, groups, &sc, err, errlen);
+	enum analytics_status s = filter_scope(site, filter, goals, groups,
+	                                       NULL, 0, &sc, err, errlen);
 	if (s != ANALYTICS_OK || !page_scoped(&sc))
 		return s;
 	struct sqlb b;
@@ -5908,7 +6038,7 @@ static enum analytics_status funnel(sqlite3 *db, const struct scope *sc,
 	struct analytics_funnel_counts c;
 	enum analytics_status s = analytics_funnel_count(
 	        db, f, sc->site, rq->filter, sc->goals, sc->content_groups,
-	        sc->t0 * 1000, sc->t1 * 1000,
+	        sc->tz, sc->midnight, sc->t0 * 1000, sc->t1 * 1000,
 	        rq->visit_timeout_s ? rq->visit_timeout_s : 1800, &c, err,
 	        errlen);
 	json_t *rows = s == ANALYTICS_OK ? json_array() : NULL;
@@ -6120,9 +6250,10 @@ enum analytics_status analytics_report(sqlite3 *db,
 	scope_span(&sc, &z);
 	find_segment(db, &sc);
 	find_merged(db, &sc);
-	int64_t *goal_from;
+	int64_t *goal_from = NULL;
 	json_t *body = NULL;
-	if (!find_goals(db, &sc, &goal_from)) {
+	uint8_t *prev_hours = NULL;
+	if (!hour_table(&sc, &z) || !find_goals(db, &sc, &goal_from)) {
 		snprintf(err, errlen, "out of memory");
 		s = ANALYTICS_DB_ERROR;
 	} else {
@@ -6137,6 +6268,11 @@ enum analytics_status analytics_report(sqlite3 *db,
 		bool cut = kind != ANALYTICS_TIMESERIES &&
 		           cut_at_now(&sc, &prev, &z, rq->now_ms);
 		json_t *pbody = NULL;
+		if (!hour_table(&prev, &z)) {
+			snprintf(err, errlen, "out of memory");
+			s = ANALYTICS_DB_ERROR;
+		}
+		prev_hours = prev.hour_ok;
 		/* A breakdown's previous figures are those of its rows'
 		 * values, wherever they ranked then: read as many as a
 		 * breakdown may list. */
@@ -6148,7 +6284,9 @@ enum analytics_status analytics_report(sqlite3 *db,
 			prq.limit = most;
 			prq.page = NULL;
 		}
-		s = body_for(db, kind, &prev, &prq, &z, &pbody, err, errlen);
+		if (s == ANALYTICS_OK)
+			s = body_for(db, kind, &prev, &prq, &z, &pbody, err,
+			             errlen);
 		json_t *pres = json_object_get(pbody, "results");
 		if (s == ANALYTICS_OK && kind == ANALYTICS_BREAKDOWN)
 			pres = previous_rows(
@@ -6181,6 +6319,8 @@ enum analytics_status analytics_report(sqlite3 *db,
 	}
 	seula_zone_close(&z);
 	free(goal_from);
+	free(sc.hour_ok);
+	free(prev_hours);
 	if (txn)
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (s != ANALYTICS_OK) {

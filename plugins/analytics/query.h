@@ -145,13 +145,16 @@ analytics_filter_canon(const char *site, const char *filter,
  * db.  `head` selects from analytics_visits aliased v and ends inside a
  * WHERE clause; its parameters are ?1 to ?n_reserved, which the caller
  * binds (bound to 0 here), and the filter's values are bound here, copied.
- * NULL on error, with err set.  The caller finalizes the statement. */
-sqlite3_stmt *
-analytics_filter_prepare(sqlite3 *db, const char *head, int n_reserved,
-                         const char *site, const char *filter,
-                         const struct analytics_goals *goals,
-                         const struct analytics_content_groups *groups,
-                         const char *tail, char *err, size_t errlen);
+ * An hour filter's hours are of zone `tz` (the statement calls
+ * analytics_bucket(), analytics_sql_register()'s), the first of them from
+ * `midnight` (UTC seconds, the range's first local midnight); tz NULL
+ * refuses one.  NULL on error, with err set.  The caller finalizes the
+ * statement. */
+sqlite3_stmt *analytics_filter_prepare(
+        sqlite3 *db, const char *head, int n_reserved, const char *site,
+        const char *filter, const struct analytics_goals *goals,
+        const struct analytics_content_groups *groups, const char *tz,
+        int64_t midnight, const char *tail, char *err, size_t errlen);
 
 /* Prepare on db the pages of a visit whose views the filter's reports
  * count: "SELECT path, pageviews, engagement_ms" of analytics_visit_pages

@@ -96,6 +96,14 @@ test('the time of day lists all 24 hours in their order, whatever the API ranks 
   const visits = { 3: '5', 9: '1', 14: '10', 23: '2' };
   const pad = (h) => String(h % 24).padStart(2, '0');
   assert.deepEqual(rows, Array.from({ length: 24 }, (_, h) => [`${pad(h)}:00–${pad(h + 1)}:00`, visits[h] || '0']));
+  // An hour's row filters by it, as any row does: the reports (the real
+  // API's but for this card) are those of the visits begun in that hour.
+  await page.click('#table-hours tbody tr[data-value="14"] button');
+  await ready(page, () => new URLSearchParams(location.search).get('filter') === 'hour==14');
+  assert.deepEqual(await chips(page), ['Hour of day is 14:00–15:00']);
+  const { data } = await checkSummary(page, context);
+  assert.deepEqual(data.filters, [{ dimension: 'hour', op: '==', value: '14' }]);
+  assert.equal(await page.isHidden('#notice'), true, 'no error said');
   await context.close();
 });
 

@@ -163,7 +163,8 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
   await checkTable(page, context, '#table-devices', ['visitors']);
 
   // Time of day: all 24 hours, in the hours' order, as the API counts
-  // them, zeros for the hours it does not list; an hour is no filter.
+  // them, zeros for the hours it does not list; each row filters by its
+  // hour (dashboard-reports.test.mjs clicks one).
   const hoursUrl = await page.getAttribute('#table-hours', 'data-api');
   assert.equal(new URL(hoursUrl, base).searchParams.get('limit'), '24');
   const hours = (await api(context, hoursUrl)).results;
@@ -173,7 +174,7 @@ test('the dashboard shows what the API answers, filters by a click, exports CSV,
     value: tr.dataset.value, label: tr.querySelector('th').textContent,
     visits: tr.querySelector('td[data-metric="visits"]').dataset.value, button: !!tr.querySelector('button') })));
   assert.deepEqual(shownHours.map((r) => [r.value, r.visits, r.button]),
-    Array.from({ length: 24 }, (_, h) => [String(h), String(hourRow(h).visits), false]));
+    Array.from({ length: 24 }, (_, h) => [String(h), String(hourRow(h).visits), true]));
   assert.deepEqual([shownHours[0].label, shownHours[23].label], ['00:00–01:00', '23:00–00:00']);
   assert.equal(await page.isHidden('#card-hours .more'), true);
   // Its CSV: the same 24 hours in order, with the API's columns, the

@@ -25,6 +25,7 @@ import time
 import types
 import unittest
 import urllib.parse
+import zoneinfo
 
 from seulatest import (BIN, Server, add_closed_visits, add_user, assert_json_error,
                        block_ints, login, pageview, record_consent, run_seula)
@@ -2087,12 +2088,118 @@ class SegmentsTest(unittest.TestCase):
                          ("device==mobile", "want SITE:FILTER"),
                          ("demo:goal==Nope", "no goal"),
                          ("demo:device==mobile, demo:device==mobile",
-                          "the same as")):
+                          "the same as"),
+                         # A segment's rollups serve every zone's reports.
+                         ("demo:hour==9", "no time zone")):
             s = Server(plugins=PLUGINS, sections={"plugin.analytics": {
                 "goals": GOALS, "segments": seg}})
             self.addCleanup(s.close)
             self.assertNotEqual(s.start(expect_fail=True), 0, seg)
             self.assertIn(why, s.stderr(), seg)
+
+
+class HourFilterTest(unittest.TestCase):
+    """hour==H: the visits begun in hour H of the day, in the report's
+    zone, as the breakdown by hour labels them (its start's UTC hour, the
+    range's first hour from its first local midnight); a past day's
+    visits from its block, today's by SQL, against the raw events."""
+
+    @staticmethod
+    def label(start_ms, tz, first_day):
+        z = zoneinfo.ZoneInfo(tz)
+        d = datetime.date.fromisoformat(first_day)
+        midnight = int(datetime.datetime(d.year, d.month, d.day, tzinfo=z).timestamp())
+        t = max(start_ms // 1000 // 3600 * 3600, midnight)
+        return datetime.datetime.fromtimestamp(t, z).hour
+
+    def test_hour_filters_against_the_raw_events(self):
+        s = started(self, plugins=PLUGINS, sections={"plugin.analytics": {
+            "visit_timeout": "1s", "rollup_delay": "0s"}})
+        add_user(s, "ana", "analyst", PASSWORD)
+        # Two days ago, from a log: 48 visits at every hour of the day,
+        # some on the hour's half past (a zone off by a half hour tells
+        # them apart), each visit's page views in one second.
+        t = (datetime.datetime.now(datetime.timezone.utc)
+             - datetime.timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+        lines = []
+        for v in range(48):
+            at = t + datetime.timedelta(hours=v * 5 % 24, minutes=40 if v % 2 else 10)
+            stamp = at.strftime("%d/%b/%Y:%H:%M:%S +0000")
+            for path in ["/", "/pricing", "/about"][:1 + v % 3]:
+                lines.append('198.51.100.%d - - [%s] "GET %s HTTP/1.1" 200 5 "-" "%s v%d"' % (
+                    1 + v, stamp, path, BROWSERS[v % 3], v))
+        import_lines(self, s, "hours.log", lines)
+        # Today, through the tracker: read by SQL.
+        send_visits(self, s, 700, 12)
+        wait_all_closed(self, s, 60, 0.2)
+        day2 = int(t.timestamp()) // 86400
+        SegmentsTest.wait(self, s, lambda: block_ints(s, day2, "pageviews") is not None,
+                          "the day's block", seconds=60)
+        visits = brute_force(s, timeout_s=1)
+        self.assertEqual(len(visits), 48 + 12)
+        staff = login(s, "ana", PASSWORD)
+        first, last = day(-3), day(1)
+
+        def get(report, **params):
+            params.update({"from": first, "to": last})
+            r = staff.request("GET", "/api/stats/demo/%s?%s" % (
+                report, urllib.parse.urlencode(params)))
+            self.assertEqual(r.status, 200, r)
+            return r.json()
+
+        for tz in ("UTC", "Asia/Kolkata", "America/New_York"):
+            hour = {id(v): self.label(v["start"], tz, first) for v in visits}
+            by_hour = {}
+            for v in visits:
+                by_hour.setdefault(hour[id(v)], []).append(v)
+            self.assertGreater(len(by_hour), 20, tz)
+            rows = get("breakdown", dimension="hour", limit=24, tz=tz)["results"]
+            self.assertEqual({r["hour"]: r["visits"] for r in rows},
+                             {h: len(vs) for h, vs in by_hour.items()}, tz)
+            today = hour[id(visits[-1])]
+            h1 = hour[id(visits[0])]
+            h2 = next(h for h in sorted(by_hour) if h not in (h1, today) and
+                      any(v["browser"] == "Firefox" for v in by_hour[h]))
+            for flt, keep in (("hour==%d" % h1, lambda v: hour[id(v)] == h1),
+                              ("hour==%d" % today, lambda v: hour[id(v)] == today),
+                              ("hour==%d|%d" % (h1, h2), lambda v: hour[id(v)] in (h1, h2)),
+                              ("hour!=%d" % h1, lambda v: hour[id(v)] != h1),
+                              ("hour==%02d;browser==Firefox" % h2,
+                               lambda v: hour[id(v)] == h2 and v["browser"] == "Firefox"),
+                              ("hour!=%d;page==/pricing*" % today,
+                               lambda v: hour[id(v)] != today and "/pricing" in v["pages"])):
+                kept = [v for v in visits if keep(v)]
+                self.assertTrue(kept, (tz, flt))
+                want = metrics(kept, (lambda p: p.startswith("/pricing"))
+                               if "page==" in flt else None)
+                got = get("summary", filter=flt, tz=tz)["results"]
+                for k in ("visitors", "visits", "pageviews", "bounce_rate", "visit_duration"):
+                    self.assertEqual(got[k], want[k], (tz, flt, k))
+                ts = get("timeseries", filter=flt, tz=tz, interval="day",
+                         metric="visits")["results"]
+                self.assertEqual(sum(r["visits"] for r in ts), len(kept), (tz, flt))
+                rows = get("breakdown", dimension="browser", filter=flt, tz=tz)["results"]
+                self.assertEqual({r["browser"]: r["visits"] for r in rows},
+                                 {b: sum(1 for v in kept if v["browser"] == b)
+                                  for b in {v["browser"] for v in kept}}, (tz, flt))
+                rows = get("breakdown", dimension="hour", filter=flt, tz=tz,
+                           limit=24)["results"]
+                self.assertEqual({r["hour"]: r["visits"] for r in rows},
+                                 {h: sum(1 for v in kept if hour[id(v)] == h)
+                                  for h in {hour[id(v)] for v in kept}}, (tz, flt))
+                # A funnel's visits are the range's that pass the filter.
+                got = get("funnel", steps="page:/*>page:/pricing*", filter=flt, tz=tz)
+                self.assertEqual(got["visits"], len(kept), (tz, flt))
+            # With the previous period: the same filter over it.
+            got = get("summary", filter="hour==%d" % h1, tz=tz, compare="previous_period")
+            self.assertEqual(got["comparison"]["results"]["visits"], 0, tz)
+
+        for bad in ("hour==24", "hour==x", "hour==9|", "hour==-1", "hour==123", "hour==9*"):
+            r = staff.request("GET", "/api/stats/demo/summary?" + urllib.parse.urlencode(
+                {"filter": bad}))
+            assert_json_error(self, r, 400)
+        r = staff.request("GET", "/api/stats/demo/summary?filter=hour%3D%3D24")
+        self.assertIn("an hour of the day is 0 to 23", r.json()["message"])
 
 
 class GoalsAddedLaterTest(unittest.TestCase):

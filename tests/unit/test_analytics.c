@@ -3720,8 +3720,8 @@ static void alt_segment_match(sqlite3 *db, const struct analytics_goals *goals)
 	for (size_t i = 0; i < sizeof(alt_cases) / sizeof(alt_cases[0]); i++) {
 		sqlite3_stmt *st = analytics_filter_prepare(
 		        db, "SELECT 1 FROM analytics_visits v WHERE v.id = ?1",
-		        1, "s", alt_cases[i].filter, goals, NULL, "", err,
-		        sizeof(err));
+		        1, "s", alt_cases[i].filter, goals, NULL, NULL, 0, "",
+		        err, sizeof(err));
 		if (!st)
 			fail_msg("%s: %s", alt_cases[i].filter, err);
 		size_t kept = 0;

@@ -91,9 +91,10 @@
       ['os', 'Operating systems', VISITORS], ['screen', 'Screen sizes', VISITORS]] },
     { id: 'languages', title: 'Languages', tabs: [['language', 'Languages', VISITORS]] },
     // All 24 hours, in their order (the reports' time zone), zeros where
-    // none: when visits start.  An hour is no filter.  The API lists the
-    // hours with visits, ranked as any breakdown: the card and its CSV
-    // (made here, as the consent card's) fill in the rest (allHours()).
+    // none: when visits start; a row filters by its hour, as any row.
+    // The API lists the hours with visits, ranked as any breakdown: the
+    // card and its CSV (made here, as the consent card's) fill in the
+    // rest (allHours()).
     { id: 'hours', title: 'Time of day', all: 24, tabs: [
       ['hour', 'Hours', [['visitors', 'Visitors'], ['visits', 'Visits']]]] },
     { id: 'events', title: 'Custom events', tabs: [
@@ -1616,7 +1617,7 @@
       if (g !== generation || apiDimension(card) !== dim) return;
       showError(error, null);
       const rows = card.all ? allHours(data.results || [], dim) : data.results || [];
-      fillTable(table, dim, rows, cols, { filter: !card.all });
+      fillTable(table, dim, rows, cols);
       if (card.all) hoursCsv(csv, dim, rows);
       more.hidden = !data.more || extra.limit >= MAX_ROWS || !!card.all;
     } catch (e) {
