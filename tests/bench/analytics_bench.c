@@ -39,7 +39,8 @@
  * connection with analytics_sql_register() and a helper connection for
  * its second thread, as the /api/stats routes call it): summary, timeseries,
  * breakdown and goals over a day, a month and the year, unfiltered, with one
- * filter ad hoc, with the segment's, and with two ad hoc; the median and max of
+ * filter ad hoc, with the segment's, with two ad hoc, with a goal and with
+ * an hour of the day; the median and max of
  * RUNS runs (fewer when a line has taken 10 s), PASS under 50 ms.
  *
  * Build and run: `tests/bench/run.sh analytics` does both, after the
@@ -1455,14 +1456,16 @@ static int time_reports(const char *db_path, int runs)
 	              {"month", "2025-06-01", "2025-06-30"},
 	              {"year", "2025-01-01", "2025-12-31"}};
 	/* Ad hoc, a configured segment's, two conditions no rollup
-	 * answers even for a summary, and a goal (its conversion rates read
-	 * the report again without it). */
+	 * answers even for a summary, a goal (its conversion rates read
+	 * the report again without it), and an hour of the day (read off
+	 * the visits' start times). */
 	static const char *const filters[] = {NULL,
 	                                      "device==mobile",
 	                                      "device==desktop",
 	                                      "device==mobile;country!=XX",
 	                                      "goal==signup",
-	                                      "device==mobile;goal==signup"};
+	                                      "device==mobile;goal==signup",
+	                                      "hour==14"};
 
 	sqlite3 *db;
 	char err[512];
