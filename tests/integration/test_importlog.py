@@ -44,6 +44,22 @@ def stamp(utc, zone):
         local.minute, local.second, zone)
 
 
+def read_pty(master):
+    """What is written to a pty until its other side closes, read from
+    its master side, which is then closed."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the writer has closed it
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return shown
+
+
 def is_pageview(method, path, status):
     if method != "GET":
         return False
@@ -717,16 +733,7 @@ class ImportLogTest(unittest.TestCase):
                               "--site", "demo", self.log], stdout=subprocess.PIPE,
                              stderr=slave)
         os.close(slave)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-        os.close(master)
+        shown = read_pty(master)
         out = p.communicate(timeout=120)[0].decode()
         self.assertEqual(p.returncode, 0, shown)
         self.assertIn("2000 page views imported", out)
@@ -755,16 +762,7 @@ class ImportLogTest(unittest.TestCase):
         time.sleep(0.5)
         p.stdin.write(("\n".join(lines[16384:]) + "\n").encode())
         p.stdin.close()
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-        os.close(master)
+        shown = read_pty(master)
         with p.stdout:
             out = p.stdout.read().decode()
         self.assertEqual(p.wait(timeout=120), 0, shown)
