@@ -587,9 +587,6 @@ static bool goal_alts(const struct scope *sc, struct filter *f, char *err,
 	return true;
 }
 
-/* content_group==A|B: the pages of group A or B, so f's alternatives
- * become the groups' page patterns; its value keeps their names (the
- * filter's text, and the rows a breakdown by content_group shows). */
 /* An hour filter's hours, from its alternatives ("9|10"), into f->hours:
  * as the breakdown by hour names them, 0 to 23. */
 static bool hour_alts(struct filter *f, char *err, size_t errlen)
@@ -598,16 +595,13 @@ static bool hour_alts(struct filter *f, char *err, size_t errlen)
 	const char *a = f->alts;
 	for (size_t k = 0; k < f->n_alts; k++, a += strlen(a) + 1) {
 		size_t len = strlen(a);
-		int h = len >= 1 && len <= 2 && isdigit((unsigned char)a[0]) &&
-		                        (len == 1 ||
-		                         isdigit((unsigned char)a[1]))
+		int h = len >= 1 && len <= 2 && strspn(a, "0123456789") == len
 		                ? atoi(a)
 		                : -1;
 		if (h < 0 || h > 23) {
 			snprintf(err, errlen,
-			         "filter \"hour\": an hour of the day is 0 to "
-			         "23, "
-			         "not \"%.40s\"",
+			         "filter \"hour\": an hour of the day is "
+			         "0 to 23, not \"%.40s\"",
 			         a);
 			return false;
 		}
@@ -616,6 +610,9 @@ static bool hour_alts(struct filter *f, char *err, size_t errlen)
 	return true;
 }
 
+/* content_group==A|B: the pages of group A or B, so f's alternatives
+ * become the groups' page patterns; its value keeps their names (the
+ * filter's text, and the rows a breakdown by content_group shows). */
 static bool group_alts(const struct scope *sc, struct filter *f, char *err,
                        size_t errlen)
 {
